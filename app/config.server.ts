@@ -78,17 +78,20 @@ const envSchema = z
 
     MAX_UPLOAD_SIZE: byteSize.default(10 * 2 ** 30),
     UPLOAD_EXPIRY_HOURS: z.coerce.number().positive().default(24),
-  })
-  .superRefine((env, ctx) => {
-    if (env.S3_ENDPOINT) {
-      for (const key of ["S3_ACCESS_KEY", "S3_SECRET_KEY"] as const) {
-        if (!env[key]) ctx.addIssue({ code: "custom", path: [key], message: "is required when S3_ENDPOINT is set" });
-      }
-    }
-    if (env.S3_PART_SIZE < 5 * 2 ** 20) {
-      ctx.addIssue({ code: "custom", path: ["S3_PART_SIZE"], message: "must be at least 5MiB (the S3 minimum part size)" });
-    }
   });
+
+/** Rules across variables, checked on the raw values so they are reported with any other problem. */
+function crossFieldProblems(env: Record<string, string>): string[] {
+  const problems: string[] = [];
+  if (env.S3_ENDPOINT) {
+    for (const key of ["S3_ACCESS_KEY", "S3_SECRET_KEY"]) {
+      if (!env[key]) problems.push(`${key}: is required when S3_ENDPOINT is set`);
+    }
+  }
+  const partSize = env.S3_PART_SIZE ? parseByteSize(env.S3_PART_SIZE) : null;
+  if (partSize !== null && partSize < 5 * 2 ** 20) problems.push("S3_PART_SIZE: must be at least 5MiB (the S3 minimum part size)");
+  return problems;
+}
 
 export type Env = z.output<typeof envSchema>;
 
@@ -130,13 +133,15 @@ export class ConfigError extends Error {
 }
 
 /** Reads and validates the environment. Call once at start-up and pass the result around. */
-export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
   // Empty strings in .env files mean "not set".
-  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ""));
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== "")) as Record<string, string>;
   const parsed = envSchema.safeParse(cleaned);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".") || "environment"}: ${issue.message}`));
-  }
+  const problems = [
+    ...(parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join(".") || "environment"}: ${issue.message}`)),
+    ...crossFieldProblems(cleaned),
+  ];
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   const env = parsed.data;
   const dataDir = path.resolve(env.DATA_DIR);
   return {

@@ -1,0 +1,114 @@
+import { createHash } from "node:crypto";
+import { PassThrough, Transform, type Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import mime from "mime-types";
+import type { Services } from "~/services/index.server";
+import type { File as FileRecord } from "~/generated/prisma/client";
+import { formatBytes } from "~/lib/format";
+import { canRead } from "./access.server";
+import { NotFoundError, PayloadTooLargeError } from "./errors";
+import { cleanName, nameKey, numberedName } from "./names";
+import type { SessionUser } from "./sessions.server";
+
+type Actor = Pick<SessionUser, "id" | "role">;
+
+const MAX_NUMBERED_ATTEMPTS = 1000;
+
+/** A safe, informative Content-Type: the declared one when well-formed, else by extension. */
+export function detectMimeType(name: string, declared?: string | null): string {
+  const clean = declared?.trim().toLowerCase();
+  if (clean && /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/.test(clean) && clean !== "application/octet-stream") {
+    return clean;
+  }
+  return mime.lookup(name) || "application/octet-stream";
+}
+
+export interface NewFile {
+  ownerId: string;
+  folderId: string;
+  name: string;
+  size: number;
+  mimeType: string;
+  storageKey: string;
+  sha256: string | null;
+}
+
+/**
+ * Records a stored object as a file in its folder. A name already taken keeps both:
+ * the new file becomes "name (1).ext", "name (2).ext", …
+ */
+export async function addFile(services: Services, input: NewFile): Promise<FileRecord> {
+  const base = cleanName(input.name, "File name");
+  for (let attempt = 0; attempt < MAX_NUMBERED_ATTEMPTS; attempt++) {
+    const name = attempt === 0 ? base : numberedName(base, attempt);
+    const key = nameKey(name);
+    const folderClash = await services.prisma.folder.findFirst({ where: { parentId: input.folderId, nameKey: key }, select: { id: true } });
+    if (folderClash) continue;
+    try {
+      const file = await services.prisma.file.create({
+        data: { ...input, name, nameKey: key, size: BigInt(input.size) },
+      });
+      await services.search.upsert([
+        {
+          id: file.id,
+          ownerId: file.ownerId,
+          kind: "file",
+          name: file.name,
+          folderId: file.folderId,
+          mimeType: file.mimeType,
+          size: input.size,
+          updatedAt: file.updatedAt,
+        },
+      ]);
+      services.notifier.toUser(file.ownerId, {
+        type: "file:created",
+        file: { id: file.id, name: file.name, folderId: file.folderId, size: input.size },
+      });
+      return file;
+    } catch (error) {
+      if ((error as { code?: string }).code !== "P2002") throw error;
+    }
+  }
+  throw new Error(`Could not find a free name for ${base}`);
+}
+
+export async function getReadableFile(services: Services, actor: Actor, fileId: string): Promise<FileRecord> {
+  const file = await services.prisma.file.findUnique({ where: { id: fileId } });
+  if (!file || !canRead(actor, file.ownerId)) throw new NotFoundError("That file");
+  return file;
+}
+
+/**
+ * Streams `body` into the object store under a new key while counting bytes and computing
+ * SHA-256 in the same pass. Over `maxSize` the partial object is removed and 413 raised.
+ */
+export async function storeStream(
+  services: Services,
+  storageKey: string,
+  body: Readable,
+  maxSize: number,
+): Promise<{ size: number; sha256: string }> {
+  const hash = createHash("sha256");
+  let size = 0;
+  const meter = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      size += chunk.length;
+      if (size > maxSize) {
+        callback(new PayloadTooLargeError(`This file is larger than the ${formatBytes(maxSize)} limit. Nothing was saved.`));
+        return;
+      }
+      hash.update(chunk);
+      callback(null, chunk);
+    },
+  });
+  const sink = new PassThrough();
+  const piping = pipeline(body, meter, sink);
+  try {
+    await Promise.all([services.storage.put(storageKey, sink), piping]);
+  } catch (error) {
+    sink.destroy();
+    await services.storage.delete(storageKey).catch(() => {});
+    throw error;
+  }
+  return { size, sha256: hash.digest("hex") };
+}

@@ -1,0 +1,104 @@
+import { randomBytes } from "node:crypto";
+import { createCookie, redirect, type Cookie } from "@remix-run/node";
+import type { Services } from "~/services/index.server";
+import type { PublicUser } from "./users.server";
+
+const COOKIE_NAME = "coffer_session";
+/** Refresh last-seen at most this often, so each request is not a database write. */
+const TOUCH_INTERVAL_MS = 5 * 60 * 1000;
+
+const cookies = new WeakMap<Services, Cookie>();
+
+export function sessionCookie(services: Services): Cookie {
+  let cookie = cookies.get(services);
+  if (!cookie) {
+    cookie = createCookie(COOKIE_NAME, {
+      httpOnly: true,
+      sameSite: "lax",
+      secure: services.config.isProduction,
+      path: "/",
+      secrets: [services.sessionSecret],
+      maxAge: Math.floor(services.config.sessionTtlMs / 1000),
+    });
+    cookies.set(services, cookie);
+  }
+  return cookie;
+}
+
+export interface SessionUser extends PublicUser {
+  sessionId: string;
+}
+
+/** Creates a server-side session and returns the Set-Cookie header that refers to it. */
+export async function createSession(services: Services, userId: string, request: Request, ip: string | null): Promise<string> {
+  const id = randomBytes(32).toString("base64url");
+  await services.prisma.session.create({
+    data: {
+      id,
+      userId,
+      expiresAt: new Date(Date.now() + services.config.sessionTtlMs),
+      ip,
+      userAgent: request.headers.get("user-agent")?.slice(0, 500) ?? null,
+    },
+  });
+  return sessionCookie(services).serialize(id);
+}
+
+/** The signed-in user for a Cookie header, or null when absent, forged, expired or revoked. */
+export async function getUserFromCookieHeader(services: Services, cookieHeader: string | null): Promise<SessionUser | null> {
+  if (!cookieHeader) return null;
+  const id = await sessionCookie(services).parse(cookieHeader).catch(() => null);
+  if (typeof id !== "string" || id.length === 0) return null;
+  const session = await services.prisma.session.findUnique({
+    where: { id },
+    include: { user: { select: { id: true, email: true, name: true, role: true } } },
+  });
+  if (!session) return null;
+  const now = Date.now();
+  if (session.expiresAt.getTime() <= now) {
+    await services.prisma.session.deleteMany({ where: { id } });
+    return null;
+  }
+  if (now - session.lastSeenAt.getTime() > TOUCH_INTERVAL_MS) {
+    await services.prisma.session.update({ where: { id }, data: { lastSeenAt: new Date(now) } }).catch(() => {});
+  }
+  return { ...session.user, sessionId: session.id };
+}
+
+export function getUser(services: Services, request: Request) {
+  return getUserFromCookieHeader(services, request.headers.get("cookie"));
+}
+
+/** The signed-in user, or a redirect to /login that brings them back afterwards. */
+export async function requireUser(services: Services, request: Request): Promise<SessionUser> {
+  const user = await getUser(services, request);
+  if (!user) {
+    const url = new URL(request.url);
+    const redirectTo = `${url.pathname}${url.search}`;
+    throw redirect(`/login?redirectTo=${encodeURIComponent(redirectTo)}`);
+  }
+  return user;
+}
+
+export async function requireAdmin(services: Services, request: Request): Promise<SessionUser> {
+  const user = await requireUser(services, request);
+  if (user.role !== "ADMIN") {
+    throw new Response("Only administrators can open this page.", { status: 403 });
+  }
+  return user;
+}
+
+/** Revokes the session server-side and returns the Set-Cookie header that clears the cookie. */
+export async function destroySession(services: Services, request: Request): Promise<string> {
+  const id = await sessionCookie(services).parse(request.headers.get("cookie")).catch(() => null);
+  if (typeof id === "string") await services.prisma.session.deleteMany({ where: { id } });
+  return sessionCookie(services).serialize("", { maxAge: 0 });
+}
+
+/** Only same-site relative paths, so a crafted link cannot send people elsewhere after login. */
+export function safeRedirect(target: FormDataEntryValue | string | null | undefined, fallback = "/files"): string {
+  if (typeof target !== "string" || !target.startsWith("/") || target.startsWith("//") || target.startsWith("/\\")) {
+    return fallback;
+  }
+  return target;
+}

@@ -1,0 +1,117 @@
+import { Server as TusServer } from "@tus/server";
+import { MemoryLocker } from "@tus/server";
+import type { Upload } from "@tus/utils";
+import type { Services } from "~/services/index.server";
+import { createTusKvStore, createTusLocker } from "~/services/cache/tus.server";
+import { AppError, ValidationError, isAppError } from "./errors";
+import { addFile, detectMimeType } from "./files.server";
+import { getWritableFolder } from "./folders.server";
+import { cleanName } from "./names";
+import { getUserFromCookieHeader, type SessionUser } from "./sessions.server";
+import { formatBytes } from "~/lib/format";
+
+export const TUS_PATH = "/api/uploads";
+
+type TusError = { status_code: number; body: string };
+
+function tusError(status: number, message: string): TusError {
+  return { status_code: status, body: message };
+}
+
+/** Maps domain errors to tus responses; anything unexpected is logged and answered generically. */
+function toTusError(services: Services, error: unknown): TusError {
+  if (isAppError(error)) return tusError(error.status, error.message);
+  if (error && typeof error === "object" && "status_code" in error) return error as TusError;
+  services.log.error("upload hook failed", { error });
+  return tusError(500, "The upload could not be processed. Please try again.");
+}
+
+/**
+ * The tus endpoint. Every request is authenticated by the session cookie; an upload can only
+ * be continued, inspected or cancelled by the user who created it.
+ */
+export function createUploadServer(services: Services): TusServer {
+  const users = new WeakMap<object, SessionUser>();
+  const kvStore = createTusKvStore(services.cache);
+  const datastore = services.storage.createTusDataStore({
+    expirationPeriodInMilliseconds: services.config.uploads.expiryMs,
+    kvStore,
+  });
+
+  return new TusServer({
+    path: TUS_PATH,
+    datastore,
+    locker: services.cache.driver === "memory" ? new MemoryLocker() : createTusLocker(services.cache),
+    relativeLocation: true,
+    respectForwardedHeaders: services.config.trustProxy,
+    maxSize: services.config.uploads.maxSize,
+    disableTerminationForFinishedUploads: true,
+
+    async onIncomingRequest(req, uploadId) {
+      try {
+        const user = await getUserFromCookieHeader(services, req.headers.get("cookie"));
+        if (!user) throw tusError(401, "Your session has ended. Log in again; the upload will resume where it stopped.");
+        users.set(req, user);
+        if (req.method === "POST") return;
+        if (req.method === "GET") throw tusError(405, "Download files from Coffer's download links.");
+        const upload = await services.prisma.upload.findUnique({ where: { id: uploadId }, select: { ownerId: true } });
+        if (!upload || upload.ownerId !== user.id) throw tusError(404, "This upload does not exist or has expired. Start it again.");
+      } catch (error) {
+        throw toTusError(services, error);
+      }
+    },
+
+    async onUploadCreate(req, upload) {
+      try {
+        const user = users.get(req);
+        if (!user) throw tusError(401, "Log in to upload files.");
+        if (upload.size === undefined) throw new ValidationError("The upload must declare its size (Upload-Length).");
+        const name = cleanName(upload.metadata?.filename ?? "", "File name");
+        const folder = await getWritableFolder(services, user, upload.metadata?.folderId || null);
+        await services.prisma.upload.create({
+          data: { id: upload.id, ownerId: user.id, folderId: folder.id, name, size: BigInt(upload.size) },
+        });
+        return { metadata: { ...upload.metadata, filename: name, folderId: folder.id } };
+      } catch (error) {
+        throw toTusError(services, error);
+      }
+    },
+
+    async onUploadFinish(_req, upload) {
+      try {
+        const file = await completeUpload(services, upload);
+        return { headers: { "Coffer-File-Id": file.id } };
+      } catch (error) {
+        throw toTusError(services, error);
+      }
+    },
+
+    onResponseError(_req, error) {
+      if (error instanceof AppError) return tusError(error.status, error.message);
+      if ("status_code" in error) {
+        if (error.status_code === 413) {
+          return tusError(413, `This file is larger than the ${formatBytes(services.config.uploads.maxSize)} upload limit.`);
+        }
+        return undefined;
+      }
+      services.log.error("upload request failed", { error });
+      return tusError(500, "The upload failed on the server. It can be resumed; please try again.");
+    },
+  });
+}
+
+async function completeUpload(services: Services, upload: Upload) {
+  const pending = await services.prisma.upload.findUnique({ where: { id: upload.id } });
+  if (!pending) throw tusError(404, "This upload does not exist or has expired.");
+  const file = await addFile(services, {
+    ownerId: pending.ownerId,
+    folderId: pending.folderId,
+    name: pending.name,
+    size: Number(pending.size),
+    mimeType: detectMimeType(pending.name, upload.metadata?.filetype),
+    storageKey: upload.id,
+    sha256: null,
+  });
+  await services.prisma.upload.delete({ where: { id: upload.id } });
+  return file;
+}

@@ -1,0 +1,95 @@
+import { hash, verify } from "@node-rs/argon2";
+import { z } from "zod";
+import type { Services } from "~/services/index.server";
+import type { User } from "~/generated/prisma/client";
+import { ConflictError, ValidationError } from "./errors";
+
+export type PublicUser = Pick<User, "id" | "email" | "name" | "role">;
+
+export const registrationSchema = z.object({
+  email: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .max(254, "Email is too long.")
+    .pipe(z.email("Enter a valid email address.")),
+  name: z.string().trim().min(1, "Enter your name.").max(100, "Name is too long (at most 100 characters)."),
+  password: z.string().min(12, "Use at least 12 characters.").max(1024, "Password is too long."),
+});
+
+export const loginSchema = z.object({
+  email: z.string().trim().toLowerCase().min(1, "Enter your email address."),
+  password: z.string().min(1, "Enter your password."),
+});
+
+export function fieldErrors(error: z.ZodError): Record<string, string> {
+  const errors: Record<string, string> = {};
+  for (const issue of error.issues) {
+    const key = String(issue.path[0] ?? "form");
+    errors[key] ??= issue.message;
+  }
+  return errors;
+}
+
+/** Argon2id with the library's defaults (19 MiB, 2 passes), the OWASP baseline. */
+export const hashPassword = (password: string) => hash(password);
+
+/** Creates the account and its root folder. The very first account becomes an admin. */
+export async function registerUser(services: Services, input: unknown): Promise<PublicUser> {
+  const parsed = registrationSchema.safeParse(input);
+  if (!parsed.success) throw new ValidationError("Please correct the highlighted fields.", fieldErrors(parsed.error));
+  const { email, name, password } = parsed.data;
+  const passwordHash = await hashPassword(password);
+  try {
+    return await services.prisma.$transaction(async (tx) => {
+      // Serialise registrations so that two racing first sign-ups cannot both become admin.
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(72707370)`;
+      const isFirst = (await tx.user.count()) === 0;
+      const user = await tx.user.create({
+        data: { email, name, passwordHash, role: isFirst ? "ADMIN" : "USER" },
+        select: { id: true, email: true, name: true, role: true },
+      });
+      await tx.folder.create({ data: { ownerId: user.id, parentId: null, name: "", nameKey: "" } });
+      return user;
+    });
+  } catch (error) {
+    if ((error as { code?: string }).code === "P2002") {
+      throw new ConflictError("An account with this email already exists. Log in instead.", {
+        email: "An account with this email already exists.",
+      });
+    }
+    throw error;
+  }
+}
+
+// A real hash to verify against when the email is unknown, so timing does not reveal accounts.
+let dummyHash: Promise<string> | null = null;
+
+/** The user when email and password match, else null. Takes the same time either way. */
+export async function verifyLogin(services: Services, email: string, password: string): Promise<PublicUser | null> {
+  const user = await services.prisma.user.findUnique({ where: { email: email.trim().toLowerCase() } });
+  if (!user) {
+    dummyHash ??= hashPassword("not-a-real-password-only-for-timing");
+    await verify(await dummyHash, password).catch(() => false);
+    return null;
+  }
+  const ok = await verify(user.passwordHash, password).catch(() => false);
+  return ok ? { id: user.id, email: user.email, name: user.name, role: user.role } : null;
+}
+
+/** Bytes stored per user, for the admin overview. */
+export async function listUsersWithUsage(services: Services) {
+  const [users, usage] = await Promise.all([
+    services.prisma.user.findMany({
+      orderBy: { createdAt: "asc" },
+      select: { id: true, email: true, name: true, role: true, createdAt: true },
+    }),
+    services.prisma.file.groupBy({ by: ["ownerId"], _sum: { size: true }, _count: { _all: true } }),
+  ]);
+  const byOwner = new Map(usage.map((row) => [row.ownerId, row]));
+  return users.map((user) => ({
+    ...user,
+    bytesUsed: Number(byOwner.get(user.id)?._sum.size ?? 0n),
+    fileCount: byOwner.get(user.id)?._count._all ?? 0,
+  }));
+}

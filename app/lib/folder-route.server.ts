@@ -1,0 +1,108 @@
+import { randomBytes } from "node:crypto";
+import { Readable } from "node:stream";
+import {
+  data,
+  redirect,
+  unstable_parseMultipartFormData,
+  type ActionFunctionArgs,
+  type LoaderFunctionArgs,
+  type UploadHandler,
+} from "@remix-run/node";
+import { ValidationError } from "~/domain/errors";
+import { addFile, detectMimeType, storeStream } from "~/domain/files.server";
+import { breadcrumbs, createFolder, getReadableFolder, getWritableFolder, listFolder } from "~/domain/folders.server";
+import { cleanName } from "~/domain/names";
+import { requireUser } from "~/domain/sessions.server";
+import { actionFailure, loaderFailure } from "./http.server";
+
+/** Loader shared by /files (the root) and /files/<folderId>. */
+export async function folderLoader({ request, params, context }: LoaderFunctionArgs) {
+  const { services } = context;
+  const user = await requireUser(services, request);
+  try {
+    const folder = await getReadableFolder(services, user, params.folderId ?? null);
+    const cursor = new URL(request.url).searchParams.get("after");
+    const [crumbs, listing] = await Promise.all([breadcrumbs(services, folder), listFolder(services, folder, cursor)]);
+    return {
+      folder: { id: folder.id, isRoot: folder.parentId === null, canWrite: folder.ownerId === user.id },
+      crumbs,
+      listing,
+      maxUploadSize: services.config.uploads.maxSize,
+    };
+  } catch (error) {
+    loaderFailure(error);
+  }
+}
+
+/**
+ * Actions on a folder page. Plain form posts (no JavaScript) create folders and upload files
+ * as multipart/form-data, streamed straight into the object store.
+ */
+export async function folderAction({ request, params, context }: ActionFunctionArgs) {
+  const { services } = context;
+  const user = await requireUser(services, request);
+  const folderId = params.folderId ?? null;
+  try {
+    const contentType = request.headers.get("content-type") ?? "";
+    if (contentType.startsWith("multipart/form-data")) {
+      const folder = await getWritableFolder(services, user, folderId);
+      const names = await receiveMultipartUpload(request, async (upload) => {
+        const file = await addFile(services, { ...upload, ownerId: folder.ownerId, folderId: folder.id });
+        return file.name;
+      }, services);
+      if (names.length === 0) throw new ValidationError("Choose a file to upload.", { file: "Choose a file to upload." });
+      return data({ ok: true as const, message: names.length === 1 ? `Uploaded “${names[0]}”.` : `Uploaded ${names.length} files.` });
+    }
+    const form = await request.formData();
+    const intent = form.get("intent");
+    if (intent === "create-folder") {
+      const created = await createFolder(services, user, folderId, String(form.get("name") ?? ""));
+      if (form.get("open") === "1") return redirect(`/files/${created.id}`);
+      return data({ ok: true as const, message: `Created folder “${created.name}”.` });
+    }
+    throw new ValidationError("Unknown action.");
+  } catch (error) {
+    return actionFailure(error);
+  }
+}
+
+type StoredUpload = { name: string; size: number; mimeType: string; storageKey: string; sha256: string };
+
+/**
+ * Streams each file part of a multipart body into storage as it arrives, then records it.
+ * Memory stays bounded whatever the file size.
+ */
+async function receiveMultipartUpload(
+  request: Request,
+  record: (upload: StoredUpload) => Promise<string>,
+  services: import("~/services/index.server").Services,
+): Promise<string[]> {
+  const recorded: string[] = [];
+  const handler: UploadHandler = async ({ name: field, filename, contentType, data: chunks }) => {
+    if (field !== "file") {
+      // Small text fields only; anything else is drained and dropped.
+      let text = "";
+      for await (const chunk of chunks) {
+        text += new TextDecoder().decode(chunk);
+        if (text.length > 1000) break;
+      }
+      return text;
+    }
+    if (!filename) {
+      for await (const _ of chunks) void _;
+      return undefined;
+    }
+    const name = cleanName(filename, "File name");
+    const storageKey = randomBytes(16).toString("hex");
+    const { size, sha256 } = await storeStream(services, storageKey, Readable.from(chunks), services.config.uploads.maxSize);
+    try {
+      recorded.push(await record({ name, size, sha256, storageKey, mimeType: detectMimeType(name, contentType) }));
+    } catch (error) {
+      await services.storage.delete(storageKey).catch(() => {});
+      throw error;
+    }
+    return storageKey;
+  };
+  await unstable_parseMultipartFormData(request, handler);
+  return recorded;
+}

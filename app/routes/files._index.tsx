@@ -1,0 +1,10 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
+import { FolderView } from "~/components/folder-view";
+import { folderAction, folderLoader } from "~/lib/folder-route.server";
+
+export const meta: MetaFunction = () => [{ title: "My files · Coffer" }];
+
+export const loader = (args: LoaderFunctionArgs) => folderLoader(args);
+export const action = (args: ActionFunctionArgs) => folderAction(args);
+
+export default FolderView;

@@ -1,0 +1,64 @@
+import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { Form, Link, useActionData, useNavigation } from "@remix-run/react";
+import { Field, FormMessage } from "~/components/field";
+import { createSession, getUser } from "~/domain/sessions.server";
+import { registerUser } from "~/domain/users.server";
+import { actionFailure } from "~/lib/http.server";
+
+export const meta: MetaFunction = () => [{ title: "Create account · Coffer" }];
+
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  if (await getUser(context.services, request)) throw redirect("/files");
+  const isFirst = (await context.services.prisma.user.count()) === 0;
+  return { isFirst };
+}
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  const form = await request.formData();
+  try {
+    const user = await registerUser(context.services, {
+      email: form.get("email"),
+      name: form.get("name"),
+      password: form.get("password"),
+    });
+    const cookie = await createSession(context.services, user.id, request, context.clientIp);
+    return redirect("/files", { headers: { "Set-Cookie": cookie } });
+  } catch (error) {
+    return actionFailure(error);
+  }
+}
+
+export default function Register() {
+  const result = useActionData<typeof action>();
+  const busy = useNavigation().state === "submitting";
+  const errors = result?.fieldErrors ?? {};
+  return (
+    <div className="card mx-auto max-w-md p-6">
+      <h1 className="text-2xl font-semibold">Create your account</h1>
+      <p className="mt-1 text-sm text-slate-600">
+        Already have one?{" "}
+        <Link to="/login" className="text-blue-800 underline">
+          Log in
+        </Link>
+      </p>
+      <Form method="post" className="mt-6 space-y-4" noValidate>
+        <FormMessage message={result?.message} />
+        <Field label="Name" name="name" autoComplete="name" required error={errors.name} />
+        <Field label="Email" name="email" type="email" autoComplete="email" required error={errors.email} />
+        <Field
+          label="Password"
+          name="password"
+          type="password"
+          autoComplete="new-password"
+          required
+          minLength={12}
+          hint="At least 12 characters."
+          error={errors.password}
+        />
+        <button type="submit" className="btn-primary w-full" disabled={busy}>
+          {busy ? "Creating account…" : "Create account"}
+        </button>
+      </Form>
+    </div>
+  );
+}

@@ -1,0 +1,110 @@
+import http from "node:http";
+import type { ServerBuild } from "@remix-run/node";
+import { createRequestHandler } from "@remix-run/express";
+import compression from "compression";
+import express from "express";
+import type { Services } from "~/services/index.server";
+import { attachRealtime } from "~/services/realtime.server";
+import { createUploadServer, TUS_PATH } from "~/domain/uploads.server";
+import { readiness } from "./health.server";
+
+export interface AppServer {
+  httpServer: http.Server;
+  close(): Promise<void>;
+}
+
+export interface AppServerOptions {
+  services: Services;
+  /** Production: the built server bundle. Development: Vite in middleware mode. */
+  mode: { kind: "production"; build: ServerBuild; clientDir: string } | { kind: "development" };
+}
+
+const SECURITY_HEADERS: Record<string, string> = {
+  "X-Content-Type-Options": "nosniff",
+  "Referrer-Policy": "same-origin",
+  "X-Frame-Options": "DENY",
+  "Cross-Origin-Opener-Policy": "same-origin",
+  "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
+};
+
+/**
+ * When a response is sent before the request body was read (a refused upload), the body
+ * parser may have torn the socket down; tell the client not to reuse the connection.
+ */
+function closeConnectionIfBodyUnread(req: express.Request, res: express.Response, next: express.NextFunction) {
+  const writeHead = res.writeHead;
+  res.writeHead = function (this: express.Response, ...args: Parameters<typeof writeHead>) {
+    if (!req.complete) this.setHeader("Connection", "close");
+    return writeHead.apply(this, args);
+  } as typeof writeHead;
+  next();
+}
+
+/** One HTTP server: Remix pages, the tus endpoint, Socket.IO and health checks. */
+export async function createAppServer({ services, mode }: AppServerOptions): Promise<AppServer> {
+  const app = express();
+  const httpServer = http.createServer(app);
+  app.disable("x-powered-by");
+  app.set("trust proxy", services.config.trustProxy);
+  app.use((_req, res, next) => {
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
+    next();
+  });
+
+  app.get("/healthz", (_req, res) => {
+    res.type("text/plain").send("ok");
+  });
+  app.get("/readyz", async (_req, res) => {
+    const report = await readiness(services);
+    res.status(report.ok ? 200 : 503).json(report);
+  });
+
+  // Uploads bypass compression and body parsing: bytes stream straight into the store.
+  const uploads = createUploadServer(services);
+  app.all([TUS_PATH, `${TUS_PATH}/*`], (req, res) => {
+    uploads.handle(req, res).catch((error) => {
+      services.log.error("tus handler failed", { error });
+      if (!res.headersSent) res.status(500).send("The upload failed on the server.");
+    });
+  });
+
+  app.use(closeConnectionIfBodyUnread);
+  app.use(compression({ filter: (req, res) => !req.path.startsWith("/download/") && compression.filter(req, res) }));
+
+  let build: ServerBuild | (() => Promise<ServerBuild>);
+  let closeVite: () => Promise<void> = async () => {};
+  if (mode.kind === "development") {
+    const vite = await import("vite");
+    const viteServer = await vite.createServer({ server: { middlewareMode: true, hmr: { server: httpServer } } });
+    app.use(viteServer.middlewares);
+    build = () => viteServer.ssrLoadModule("virtual:remix/server-build") as Promise<ServerBuild>;
+    closeVite = () => viteServer.close();
+  } else {
+    app.use("/assets", express.static(`${mode.clientDir}/assets`, { immutable: true, maxAge: "1y" }));
+    app.use(express.static(mode.clientDir, { maxAge: "1h" }));
+    build = mode.build;
+  }
+
+  app.all(
+    "*",
+    createRequestHandler({
+      build,
+      mode: mode.kind,
+      getLoadContext: (req) => ({ services, clientIp: req.ip ?? null }),
+    }),
+  );
+
+  const io = attachRealtime(httpServer, services);
+
+  return {
+    httpServer,
+    async close() {
+      await new Promise<void>((resolve) => io.close(() => resolve()));
+      await closeVite();
+      await new Promise<void>((resolve) => {
+        httpServer.close(() => resolve());
+        httpServer.closeAllConnections();
+      });
+    },
+  };
+}

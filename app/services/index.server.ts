@@ -1,0 +1,87 @@
+import fs from "node:fs";
+import path from "node:path";
+import { randomBytes } from "node:crypto";
+import type { Config } from "~/config.server";
+import type { PrismaClient } from "~/generated/prisma/client";
+import { createCache } from "./cache/index.server";
+import type { Cache } from "./cache/types";
+import { openDatabase, type DatabaseHandle } from "./db.server";
+import { createLogger, type Logger } from "./logger.server";
+import { DeferredNotifier } from "./notifier.server";
+import { createSearchIndex } from "./search/index.server";
+import type { SearchIndex } from "./search/types";
+import { createObjectStore } from "./storage/index.server";
+import type { ObjectStore } from "./storage/types";
+
+export interface Services {
+  config: Config;
+  log: Logger;
+  db: DatabaseHandle;
+  prisma: PrismaClient;
+  storage: ObjectStore;
+  search: SearchIndex;
+  cache: Cache;
+  notifier: DeferredNotifier;
+  sessionSecret: string;
+}
+
+/** Opens every configured driver. Fails fast, naming the service that could not be reached. */
+export async function createServices(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Services> {
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  const opened: Array<() => Promise<void>> = [];
+  try {
+    const db = await step("database", () => openDatabase(config, (line) => log.info(line)));
+    opened.push(() => db.close());
+    const storage = createObjectStore(config.storage);
+    await step("object storage", () => storage.init());
+    const cache = createCache(config.cache);
+    opened.push(() => cache.close());
+    await step("cache", () => cache.health());
+    const search = createSearchIndex(config.search, db.prisma);
+    await step("search", () => search.init());
+    return {
+      config,
+      log,
+      db,
+      prisma: db.prisma,
+      storage,
+      search,
+      cache,
+      notifier: new DeferredNotifier(),
+      sessionSecret: config.sessionSecret ?? persistentSecret(config.dataDir),
+    };
+  } catch (error) {
+    for (const close of opened.reverse()) await close().catch(() => {});
+    throw error;
+  }
+}
+
+export async function closeServices(services: Services): Promise<void> {
+  await services.cache.close().catch((error) => services.log.error("closing cache failed", { error }));
+  await services.db.close().catch((error) => services.log.error("closing database failed", { error }));
+}
+
+export class StartupError extends Error {
+  constructor(service: string, cause: unknown) {
+    super(`Could not start ${service}: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = "StartupError";
+  }
+}
+
+async function step<T>(service: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw new StartupError(service, error);
+  }
+}
+
+/**
+ * Without SESSION_SECRET a random secret is generated once and kept in DATA_DIR, so a fresh
+ * install is secure and sessions survive restarts.
+ */
+function persistentSecret(dataDir: string): string {
+  const file = path.join(dataDir, "session-secret");
+  if (!fs.existsSync(file)) fs.writeFileSync(file, randomBytes(32).toString("hex"), { mode: 0o600 });
+  return fs.readFileSync(file, "utf8").trim();
+}

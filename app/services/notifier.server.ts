@@ -1,0 +1,19 @@
+/** Live events pushed to a user's open tabs. */
+export type LiveEvent =
+  | { type: "file:created"; file: { id: string; name: string; folderId: string; size: number } }
+  | { type: "folder:changed"; folderId: string };
+
+export interface Notifier {
+  toUser(userId: string, event: LiveEvent): void;
+}
+
+/** Until Socket.IO is attached (and in tests without it) events go nowhere. */
+export class DeferredNotifier implements Notifier {
+  private target: Notifier | null = null;
+  attach(target: Notifier) {
+    this.target = target;
+  }
+  toUser(userId: string, event: LiveEvent) {
+    this.target?.toUser(userId, event);
+  }
+}

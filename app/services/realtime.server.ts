@@ -1,0 +1,72 @@
+import type http from "node:http";
+import { createAdapter } from "@socket.io/redis-adapter";
+import type { Redis } from "ioredis";
+import { Server as SocketServer } from "socket.io";
+import { getUserFromCookieHeader } from "~/domain/sessions.server";
+import { RedisCache } from "./cache/redis.server";
+import type { Services } from "./index.server";
+import type { LiveEvent } from "./notifier.server";
+
+export const userRoom = (userId: string) => `user:${userId}`;
+
+/**
+ * Socket.IO on the app's HTTP server. Connections are authenticated by the session cookie and
+ * join their user's room; with Redis, the adapter fans events out across all app instances.
+ */
+export function attachRealtime(httpServer: http.Server, services: Services): SocketServer {
+  const io = new SocketServer(httpServer, {
+    path: "/socket.io",
+    serveClient: false,
+    // Same-origin only: browsers send Origin on websocket upgrades and polling requests.
+    allowRequest: (req, callback) => callback(null, isSameOrigin(req, services.config.appUrl)),
+  });
+
+  const redisClients = redisClientsFor(services);
+  if (redisClients) io.adapter(createAdapter(redisClients.pub, redisClients.sub));
+
+  io.use(async (socket, next) => {
+    try {
+      const user = await getUserFromCookieHeader(services, socket.request.headers.cookie ?? null);
+      if (!user) return next(new Error("unauthorized"));
+      socket.data.userId = user.id;
+      next();
+    } catch (error) {
+      services.log.error("socket authentication failed", { error });
+      next(new Error("unavailable"));
+    }
+  });
+  io.on("connection", (socket) => {
+    void socket.join(userRoom(socket.data.userId as string));
+  });
+
+  services.notifier.attach({
+    toUser(userId: string, event: LiveEvent) {
+      io.to(userRoom(userId)).emit("event", event);
+    },
+  });
+
+  const close = io.close.bind(io);
+  io.close = (callback) => {
+    redisClients?.pub.disconnect();
+    redisClients?.sub.disconnect();
+    return close(callback);
+  };
+  return io;
+}
+
+function redisClientsFor(services: Services): { pub: Redis; sub: Redis } | null {
+  if (!(services.cache instanceof RedisCache)) return null;
+  return { pub: services.cache.duplicateClient(), sub: services.cache.duplicateClient() };
+}
+
+function isSameOrigin(req: http.IncomingMessage, appUrl: string | undefined): boolean {
+  const origin = req.headers.origin;
+  if (!origin) return true; // Non-browser clients; they still need a valid session cookie.
+  try {
+    const originHost = new URL(origin).host;
+    if (appUrl) return new URL(appUrl).host === originHost;
+    return originHost === req.headers.host;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,11 @@
+import type { Services } from "~/services/index.server";
+
+declare module "@remix-run/node" {
+  interface AppLoadContext {
+    services: Services;
+    /** The client address as Express resolved it (honours TRUST_PROXY). */
+    clientIp: string | null;
+  }
+}
+
+export {};

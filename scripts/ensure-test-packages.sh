@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Makes sure the Debian packages the test suite runs for real are present: redis-server,
+# Chromium (Playwright drives Debian's build; it never downloads a browser) and OpenStack
+# Swift (the S3-compatible server). Installs them when missing and running as root;
+# otherwise says exactly what to install.
+set -euo pipefail
+
+PACKAGES=(redis-server chromium swift swift-proxy swift-account swift-container swift-object)
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  if [ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" != "install ok installed" ]; then
+    missing+=("$pkg")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+  echo "The test suite needs these Debian packages: ${missing[*]}" >&2
+  echo "Install them with:  sudo apt-get install --no-install-recommends ${missing[*]}" >&2
+  exit 1
+fi
+
+echo "Installing Debian packages for the tests: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# Keep the packages' own services (swift, redis) from starting with their default configs.
+created_policy=0
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+  chmod +x /usr/sbin/policy-rc.d
+  created_policy=1
+fi
+trap '[ "$created_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d' EXIT
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"

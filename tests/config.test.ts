@@ -1,0 +1,78 @@
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig, parseByteSize } from "~/config.server";
+
+describe("configuration", () => {
+  it("defaults to the embedded drivers, port 3000 and ./data", () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(3000);
+    expect(config.dataDir).toBe(path.resolve("./data"));
+    expect(config.database).toEqual({ embedded: true, dataDir: path.resolve("./data/postgres"), port: 54329 });
+    expect(config.storage).toEqual({ driver: "local", directory: path.resolve("./data/objects") });
+    expect(config.search).toEqual({ driver: "postgres" });
+    expect(config.cache).toEqual({ driver: "memory" });
+    expect(config.uploads.maxSize).toBe(10 * 2 ** 30);
+  });
+
+  it("selects the production drivers from their variables", () => {
+    const config = loadConfig({
+      DATABASE_URL: "postgres://u:p@db:5432/coffer",
+      S3_ENDPOINT: "http://minio:9000",
+      S3_ACCESS_KEY: "a",
+      S3_SECRET_KEY: "b",
+      MEILI_HOST: "http://meili:7700",
+      REDIS_URL: "redis://redis:6379",
+      S3_PART_SIZE: "64MiB",
+    });
+    expect(config.database).toEqual({ embedded: false, url: "postgres://u:p@db:5432/coffer" });
+    expect(config.storage).toMatchObject({ driver: "s3", endpoint: "http://minio:9000", bucket: "coffer", partSize: 64 * 2 ** 20, forcePathStyle: true });
+    expect(config.search).toMatchObject({ driver: "meilisearch", host: "http://meili:7700" });
+    expect(config.cache).toEqual({ driver: "redis", url: "redis://redis:6379" });
+  });
+
+  it("treats empty values as unset", () => {
+    expect(loadConfig({ DATABASE_URL: "", REDIS_URL: "" }).cache).toEqual({ driver: "memory" });
+  });
+
+  it.each([
+    [{ PORT: "http" }, "PORT"],
+    [{ PORT: "70000" }, "PORT"],
+    [{ DATABASE_URL: "mysql://x" }, "DATABASE_URL: must be a URL starting with postgres:// or postgresql://"],
+    [{ S3_ENDPOINT: "http://minio:9000" }, "S3_ACCESS_KEY: is required when S3_ENDPOINT is set"],
+    [{ MAX_UPLOAD_SIZE: "lots" }, 'MAX_UPLOAD_SIZE: "lots" is not a size'],
+    [{ S3_PART_SIZE: "1MiB" }, "S3_PART_SIZE: must be at least 5MiB"],
+    [{ SESSION_SECRET: "short" }, "SESSION_SECRET: must be at least 32 characters"],
+    [{ TRUST_PROXY: "maybe" }, "TRUST_PROXY: use true or false"],
+    [{ S3_BUCKET: "Bad_Bucket" }, "S3_BUCKET"],
+  ])("refuses %j naming the variable", (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it("parses human byte sizes", () => {
+    expect(parseByteSize("1024")).toBe(1024);
+    expect(parseByteSize("5MiB")).toBe(5 * 2 ** 20);
+    expect(parseByteSize("5 GiB")).toBe(5 * 2 ** 30);
+    expect(parseByteSize("10GB")).toBe(10e9);
+    expect(parseByteSize("1.5k")).toBe(1500);
+    expect(parseByteSize("ten")).toBeNull();
+    expect(parseByteSize("5XB")).toBeNull();
+  });
+});
+
+describe("start-up with invalid configuration", () => {
+  it("stops with a message naming the variable and what is wrong", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const result = spawnSync("npx", ["tsx", "server.ts"], {
+      cwd: path.resolve(import.meta.dirname, ".."),
+      env: { ...process.env, PORT: "not-a-port", S3_ENDPOINT: "http://s3.invalid", S3_ACCESS_KEY: "" },
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("Invalid configuration");
+    expect(result.stderr).toContain("PORT: must be a port number");
+    expect(result.stderr).toContain("S3_ACCESS_KEY: is required when S3_ENDPOINT is set");
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+});

@@ -1,0 +1,57 @@
+import { describe, expect, it } from "vitest";
+import { contentDisposition, parseRange } from "~/domain/downloads.server";
+import { ValidationError } from "~/domain/errors";
+import { cleanName, nameKey, numberedName } from "~/domain/names";
+
+describe("names", () => {
+  it("normalises to NFC and trims", () => {
+    expect(cleanName("  Cafe\u0301.txt ")).toBe("Caf\u00e9.txt");
+  });
+
+  it.each(["", "   ", ".", "..", "a/b", "a\\b", "tab\there", "nul\u0000", "del\u007f", "x".repeat(256), "é".repeat(128)])(
+    "refuses %j",
+    (name) => {
+      expect(() => cleanName(name)).toThrow(ValidationError);
+    },
+  );
+
+  it("accepts names up to 255 bytes, dots inside and leading dots", () => {
+    expect(cleanName("x".repeat(255))).toHaveLength(255);
+    expect(cleanName(".env")).toBe(".env");
+    expect(cleanName("a..b")).toBe("a..b");
+    expect(cleanName("日本語のファイル.pdf")).toBe("日本語のファイル.pdf");
+  });
+
+  it("compares names case-insensitively and across normalisation forms", () => {
+    expect(nameKey("R\u00e9sum\u00e9.PDF")).toBe(nameKey("Re\u0301sume\u0301.pdf"));
+  });
+
+  it("numbers duplicates before the extension", () => {
+    expect(numberedName("report.pdf", 1)).toBe("report (1).pdf");
+    expect(numberedName("archive.tar.gz", 2)).toBe("archive.tar (2).gz");
+    expect(numberedName("README", 3)).toBe("README (3)");
+    expect(numberedName(".env", 1)).toBe(".env (1)");
+  });
+});
+
+describe("download headers", () => {
+  it("encodes names per RFC 6266 with an ASCII fallback", () => {
+    expect(contentDisposition("report.pdf")).toBe(`attachment; filename="report.pdf"; filename*=UTF-8''report.pdf`);
+    expect(contentDisposition('a "quoted" \\ name.txt')).toBe(
+      `attachment; filename="a _quoted_ _ name.txt"; filename*=UTF-8''a%20%22quoted%22%20%5C%20name.txt`,
+    );
+    expect(contentDisposition("naïve (1).txt")).toBe(`attachment; filename="na_ve (1).txt"; filename*=UTF-8''na%C3%AFve%20%281%29.txt`);
+  });
+
+  it("parses single byte ranges", () => {
+    expect(parseRange(null, 100)).toEqual({ kind: "full" });
+    expect(parseRange("bytes=0-9", 100)).toEqual({ kind: "partial", start: 0, end: 9 });
+    expect(parseRange("bytes=90-", 100)).toEqual({ kind: "partial", start: 90, end: 99 });
+    expect(parseRange("bytes=-5", 100)).toEqual({ kind: "partial", start: 95, end: 99 });
+    expect(parseRange("bytes=50-500", 100)).toEqual({ kind: "partial", start: 50, end: 99 });
+    expect(parseRange("bytes=100-", 100)).toEqual({ kind: "unsatisfiable" });
+    expect(parseRange("bytes=5-1", 100)).toEqual({ kind: "unsatisfiable" });
+    expect(parseRange("bytes=0-1,5-6", 100)).toEqual({ kind: "full" });
+    expect(parseRange("items=0-1", 100)).toEqual({ kind: "full" });
+  });
+});
