@@ -1,0 +1,29 @@
+import type { FullConfig } from "@playwright/test";
+import { ADMIN, BASE_URL } from "./env";
+
+/**
+ * Registers the admin account before any spec runs. The first account on a server becomes
+ * the admin, and the server's database is fresh for every run, so this one is it; specs
+ * register their own (non-admin) accounts and use this one only for admin checks.
+ */
+export default async function globalSetup(_config: FullConfig) {
+  const response = await fetch(`${BASE_URL}/register`, {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ name: ADMIN.name, email: ADMIN.email, password: ADMIN.password }),
+    redirect: "manual",
+  });
+  const location = response.headers.get("location");
+  if (response.status !== 302 || location !== "/files") {
+    const body = await response.text().catch(() => "");
+    throw new Error(
+      `global setup: registering ${ADMIN.email} failed: HTTP ${response.status} location=${location}\n${body.slice(0, 500)}`,
+    );
+  }
+  // The account must really be the admin, or the admin tests would test nothing.
+  const cookie = response.headers.get("set-cookie")?.split(";")[0];
+  const admin = await fetch(`${BASE_URL}/admin`, { headers: { Cookie: cookie ?? "" }, redirect: "manual" });
+  if (admin.status !== 200) {
+    throw new Error(`global setup: ${ADMIN.email} is not an admin (GET /admin answered ${admin.status}); was the database fresh?`);
+  }
+}
