@@ -11,7 +11,8 @@ declare module "@remix-run/node" {
 
 export default defineConfig({
   resolve: { alias: { "~": path.resolve(import.meta.dirname, "app") } },
-  optimizeDeps: { exclude: ["@prisma/adapter-pg", "@prisma/client"] },
+  // Server-only packages reachable from route modules; the client never loads them.
+  optimizeDeps: { exclude: ["@prisma/adapter-pg", "@prisma/client", "@node-rs/argon2"] },
   server: { hmr: true },
   plugins: [
     tailwindcss(),

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
+import http from "node:http";
 import { io as connectSocket } from "socket.io-client";
 import * as tus from "tus-js-client";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -81,6 +82,28 @@ describe.each(DRIVER_SETS)("Coffer over HTTP with $label", ({ drivers }) => {
       expect(cookie).toMatch(/SameSite=Lax/i);
       expect(cookie).toMatch(/Secure/i);
       expect(await app.services.prisma.session.count({ where: { user: { email: "cy@example.com" } } })).toBe(1);
+    });
+
+    it("explains, instead of silently looping, when a production login arrives over plain HTTP", async () => {
+      // fetch() will not send a custom Host header, so use node:http as a browser on the LAN would.
+      const body = new URLSearchParams({ email: "bob@example.com", password: "correct horse battery staple" }).toString();
+      const response = await new Promise<{ status: number; cookies: string[]; text: string }>((resolve, reject) => {
+        const request = http.request(
+          `${app.url}/login`,
+          { method: "POST", headers: { host: "files.example.org", "content-type": "application/x-www-form-urlencoded", "content-length": Buffer.byteLength(body) } },
+          (res) => {
+            let text = "";
+            res.setEncoding("utf8");
+            res.on("data", (chunk) => (text += chunk));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, cookies: res.headers["set-cookie"] ?? [], text }));
+          },
+        );
+        request.on("error", reject);
+        request.end(body);
+      });
+      expect(response.status).toBe(400);
+      expect(response.cookies).toEqual([]);
+      expect(response.text).toContain("set APP_URL=http://files.example.org");
     });
 
     it("refuses bad registrations with field messages and a 4xx status", async () => {

@@ -3,6 +3,7 @@ import { useEffect, useRef } from "react";
 import type { folderAction, folderLoader } from "~/lib/folder-route.server";
 import { formatBytes, formatDate } from "~/lib/format";
 import { FormMessage } from "./field";
+import { FileIcon, FolderIcon } from "./icons";
 import { UploadPanel } from "./upload-panel";
 
 export function FolderView() {
@@ -124,7 +125,7 @@ export function FolderView() {
                 <tr key={child.id} className="hover:bg-slate-50">
                   <td className="px-4 py-2">
                     <Link to={`/files/${child.id}`} className="flex items-center gap-2 font-medium text-blue-800 hover:underline">
-                      <span aria-hidden="true">📁</span>
+                      <FolderIcon />
                       <span className="break-all">{child.name}</span>
                     </Link>
                   </td>
@@ -137,7 +138,7 @@ export function FolderView() {
                 <tr key={file.id} className="hover:bg-slate-50">
                   <td className="px-4 py-2">
                     <a href={`/download/${file.id}`} className="flex items-center gap-2 text-blue-800 hover:underline" download>
-                      <span aria-hidden="true">📄</span>
+                      <FileIcon />
                       <span className="break-all">{file.name}</span>
                     </a>
                   </td>

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { createCookie, redirect, type Cookie } from "@remix-run/node";
 import type { Services } from "~/services/index.server";
+import { AppError } from "./errors";
 import type { PublicUser } from "./users.server";
 
 const COOKIE_NAME = "coffer_session";
@@ -15,7 +16,7 @@ export function sessionCookie(services: Services): Cookie {
     cookie = createCookie(COOKIE_NAME, {
       httpOnly: true,
       sameSite: "lax",
-      secure: services.config.isProduction,
+      secure: cookieIsSecure(services),
       path: "/",
       secrets: [services.sessionSecret],
       maxAge: Math.floor(services.config.sessionTtlMs / 1000),
@@ -23,6 +24,27 @@ export function sessionCookie(services: Services): Cookie {
     cookies.set(services, cookie);
   }
   return cookie;
+}
+
+/** Secure in production, unless APP_URL says the site is deliberately served over plain HTTP. */
+function cookieIsSecure(services: Services): boolean {
+  return services.config.isProduction && !services.config.appUrl?.startsWith("http://");
+}
+
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/**
+ * Browsers drop a Secure cookie sent over plain HTTP (except to localhost), which would make
+ * login silently loop. Refuse up front with the fix instead.
+ */
+export function assertCookieCanBeKept(services: Services, request: Request): void {
+  if (!cookieIsSecure(services)) return;
+  const url = new URL(request.url);
+  if (url.protocol === "https:" || LOOPBACK_HOSTS.has(url.hostname)) return;
+  throw new AppError(
+    400,
+    `You opened Coffer over plain HTTP, so your browser would not keep the login cookie. Use https://${url.host}, or, if plain HTTP is intended, set APP_URL=http://${url.host} and restart Coffer.`,
+  );
 }
 
 export interface SessionUser extends PublicUser {

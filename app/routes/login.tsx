@@ -4,7 +4,7 @@ import { Authenticator } from "remix-auth";
 import { FormStrategy } from "remix-auth-form";
 import { Field, FormMessage } from "~/components/field";
 import { ValidationError, UnauthorizedError } from "~/domain/errors";
-import { createSession, getUser, safeRedirect } from "~/domain/sessions.server";
+import { assertCookieCanBeKept, createSession, getUser, safeRedirect } from "~/domain/sessions.server";
 import { fieldErrors, loginSchema, verifyLogin, type PublicUser } from "~/domain/users.server";
 import type { Services } from "~/services/index.server";
 import { actionFailure } from "~/lib/http.server";
@@ -34,6 +34,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 export async function action({ request, context }: ActionFunctionArgs) {
   const form = await request.clone().formData();
   try {
+    assertCookieCanBeKept(context.services, request);
     const user = await authenticator(context.services).authenticate("password", request);
     const cookie = await createSession(context.services, user.id, request, context.clientIp);
     return redirect(safeRedirect(form.get("redirectTo")), { headers: { "Set-Cookie": cookie } });

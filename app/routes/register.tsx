@@ -1,7 +1,7 @@
 import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useNavigation } from "@remix-run/react";
 import { Field, FormMessage } from "~/components/field";
-import { createSession, getUser } from "~/domain/sessions.server";
+import { assertCookieCanBeKept, createSession, getUser } from "~/domain/sessions.server";
 import { registerUser } from "~/domain/users.server";
 import { actionFailure } from "~/lib/http.server";
 
@@ -16,6 +16,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 export async function action({ request, context }: ActionFunctionArgs) {
   const form = await request.formData();
   try {
+    assertCookieCanBeKept(context.services, request);
     const user = await registerUser(context.services, {
       email: form.get("email"),
       name: form.get("name"),

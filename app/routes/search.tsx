@@ -2,6 +2,7 @@ import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { Form, Link, useLoaderData } from "@remix-run/react";
 import { searchFiles } from "~/domain/search.server";
 import { requireUser } from "~/domain/sessions.server";
+import { FileIcon, FolderIcon } from "~/components/icons";
 import { formatBytes } from "~/lib/format";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: data?.query ? `“${data.query}” · Search · Coffer` : "Search · Coffer" }];
@@ -38,13 +39,13 @@ export default function Search() {
               {hits.map((hit) => (
                 <li key={hit.id} className="flex items-center justify-between gap-4 px-4 py-3 text-sm">
                   {hit.kind === "folder" ? (
-                    <Link to={`/files/${hit.id}`} className="font-medium text-blue-800 hover:underline">
-                      <span aria-hidden="true">📁 </span>
+                    <Link to={`/files/${hit.id}`} className="flex items-center gap-2 font-medium text-blue-800 hover:underline">
+                      <FolderIcon />
                       {hit.name}
                     </Link>
                   ) : (
-                    <a href={`/download/${hit.id}`} download className="text-blue-800 hover:underline">
-                      <span aria-hidden="true">📄 </span>
+                    <a href={`/download/${hit.id}`} download className="flex items-center gap-2 text-blue-800 hover:underline">
+                      <FileIcon />
                       {hit.name}
                     </a>
                   )}

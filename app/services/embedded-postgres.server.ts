@@ -46,8 +46,8 @@ export async function startEmbeddedPostgres(options: {
     if (isRoot) makeWritableForPostgres(parent);
     await pg.initialise();
   }
-  // A crashed previous run leaves a stale pid file that stops the server from starting.
-  removeStalePidFile(dataDir);
+  // A killed previous run may leave its server running or a stale pid file behind.
+  await stopLeftoverServer(dataDir);
   await pg.start();
 
   const client = pg.getPgClient("postgres", "127.0.0.1");
@@ -75,13 +75,39 @@ function makeWritableForPostgres(dir: string) {
   fs.chmodSync(dir, 0o777);
 }
 
-function removeStalePidFile(dataDir: string) {
+async function stopLeftoverServer(dataDir: string) {
   const pidFile = path.join(dataDir, "postmaster.pid");
   if (!fs.existsSync(pidFile)) return;
   const pid = Number(fs.readFileSync(pidFile, "utf8").split("\n")[0]);
-  try {
-    if (pid > 0) process.kill(pid, 0);
-  } catch {
+  if (!(pid > 0) || !isAlive(pid)) {
     fs.rmSync(pidFile, { force: true });
+    return;
+  }
+  const parent = parentPid(pid);
+  if (parent !== null && parent !== 1 && isAlive(parent)) {
+    throw new Error(`Another process (pid ${parent}) is running the embedded database in ${dataDir}. Stop it first, or use another DATA_DIR.`);
+  }
+  // Orphaned by a killed app. SIGINT is PostgreSQL's "fast shutdown": it exits cleanly.
+  process.kill(pid, "SIGINT");
+  for (let i = 0; i < 100 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+  if (isAlive(pid)) throw new Error(`A PostgreSQL server (pid ${pid}) is still using ${dataDir}; stop it and start again.`);
+}
+
+function parentPid(pid: number): number | null {
+  try {
+    // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may contain spaces, so split after ")".
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return null;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -17,6 +17,8 @@ export interface TestApp {
   url: string;
   services: Services;
   dataDir: string;
+  /** The environment this instance was configured with (to start a twin on the same services). */
+  env: Record<string, string>;
   close(): Promise<void>;
 }
 
@@ -30,13 +32,12 @@ export async function startTestApp(drivers: DriverSet, env: Record<string, strin
   const serverBuild = path.join(BUILD, "server/index.js");
   if (!fs.existsSync(serverBuild)) throw new Error("No production build: run `npm run build` before the HTTP tests (npm test does).");
   const services = inject("services");
-  const db = await createTestDatabase();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "coffer-app-"));
   const bucket = `coffer-test-${Math.random().toString(36).slice(2, 10)}`;
-  const config = loadConfig({
+  const appEnv: Record<string, string> = {
     NODE_ENV: "production",
     DATA_DIR: dataDir,
-    DATABASE_URL: db.url,
+    DATABASE_URL: env.DATABASE_URL ?? (await createTestDatabase()).url,
     LOG_LEVEL: "error",
     SESSION_SECRET: "test-secret-that-is-at-least-32-characters-long",
     ...(drivers.storage === "s3"
@@ -51,7 +52,8 @@ export async function startTestApp(drivers: DriverSet, env: Record<string, strin
       : {}),
     ...(drivers.cache === "redis" ? { REDIS_URL: services.redisUrl } : {}),
     ...env,
-  });
+  };
+  const config = loadConfig(appEnv);
   // Tests run over plain HTTP; production cookies are Secure, which fetch would still send
   // to localhost, but keep the config honest about what it tests.
   const appServices = await createServices(config, createLogger("error"));
@@ -68,5 +70,5 @@ export async function startTestApp(drivers: DriverSet, env: Record<string, strin
     fs.rmSync(dataDir, { recursive: true, force: true });
   };
   afterAll(close);
-  return { url: `http://127.0.0.1:${port}`, services: appServices, dataDir, close };
+  return { url: `http://127.0.0.1:${port}`, services: appServices, dataDir, env: appEnv, close };
 }
