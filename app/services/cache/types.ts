@@ -1,6 +1,11 @@
 export interface Lock {
   /** Releases the lock if this holder still owns it. */
   release(): Promise<void>;
+  /**
+   * Restarts the expiry at ttlMs from now if this holder still owns the lock; false when it
+   * expired and may have been taken by someone else. Long holders renew well before expiry.
+   */
+  extend(ttlMs: number): Promise<boolean>;
 }
 
 /**
@@ -25,4 +30,27 @@ export interface Cache {
   subscribe(channel: string, handler: (message: string) => void): Promise<() => Promise<void>>;
   health(): Promise<void>;
   close(): Promise<void>;
+}
+
+export class CacheError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "CacheError";
+  }
+}
+
+/** The cache server could not be reached or did not answer in time. */
+export class CacheUnavailableError extends CacheError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "CacheUnavailableError";
+  }
+}
+
+/** The cache was used after close(). */
+export class CacheClosedError extends CacheError {
+  constructor() {
+    super("The cache is closed");
+    this.name = "CacheClosedError";
+  }
 }

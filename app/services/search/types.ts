@@ -33,3 +33,30 @@ export interface SearchIndex {
   search(ownerId: string, query: string, options?: { limit?: number; offset?: number }): Promise<SearchResult>;
   health(): Promise<void>;
 }
+
+export class SearchError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "SearchError";
+  }
+}
+
+/** The search server could not be reached or answered with an error. */
+export class SearchUnavailableError extends SearchError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "SearchUnavailableError";
+  }
+}
+
+export const DEFAULT_SEARCH_LIMIT = 20;
+export const MAX_SEARCH_LIMIT = 1000;
+
+/** Clamps caller-supplied paging to whole numbers both drivers accept. */
+export function searchPage(options: { limit?: number; offset?: number } = {}): { limit: number; offset: number } {
+  const whole = (value: number | undefined, fallback: number) => (Number.isFinite(value) ? Math.floor(value!) : fallback);
+  return {
+    limit: Math.min(Math.max(whole(options.limit, DEFAULT_SEARCH_LIMIT), 0), MAX_SEARCH_LIMIT),
+    offset: Math.max(whole(options.offset, 0), 0),
+  };
+}

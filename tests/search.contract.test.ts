@@ -1,0 +1,282 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { MeilisearchIndex } from "~/services/search/meilisearch.server";
+import { PostgresSearchIndex } from "~/services/search/postgres.server";
+import type { SearchDocument, SearchIndex } from "~/services/search/types";
+import { createTestDatabase } from "./support/database";
+
+const services = inject("services");
+const database = await createTestDatabase();
+
+interface DriverUnderTest {
+  name: "postgres" | "meilisearch";
+  create(): Promise<SearchIndex>;
+  cleanup(): Promise<void>;
+}
+
+const postgres: DriverUnderTest = {
+  name: "postgres",
+  async create() {
+    const index = new PostgresSearchIndex(database.prisma);
+    await index.init();
+    return index;
+  },
+  async cleanup() {},
+};
+
+const meiliIndexUid = `coffer-test-${randomUUID()}`;
+const meilisearch: DriverUnderTest = {
+  name: "meilisearch",
+  async create() {
+    const index = new MeilisearchIndex({ host: services.meiliHost!, apiKey: services.meiliApiKey ?? undefined, index: meiliIndexUid });
+    await index.init();
+    return index;
+  },
+  async cleanup() {
+    const { Meilisearch } = await import("meilisearch");
+    const client = new Meilisearch({ host: services.meiliHost!, apiKey: services.meiliApiKey ?? undefined });
+    await client.deleteIndex(meiliIndexUid).waitTask();
+  },
+};
+
+if (!services.meiliHost) {
+  console.log("Meilisearch contract suite did not run: MEILI_HOST is not set");
+}
+
+let counter = 0;
+function doc(ownerId: string, name: string, overrides: Partial<SearchDocument> = {}): SearchDocument {
+  counter++;
+  return {
+    id: `doc${counter}-${randomUUID().slice(0, 8)}`,
+    ownerId,
+    kind: "file",
+    name,
+    folderId: "folder-1",
+    mimeType: "application/octet-stream",
+    size: 1000 + counter,
+    updatedAt: new Date(Date.UTC(2026, 0, 15, 10, 30, 0, counter)),
+    ...overrides,
+  };
+}
+
+const ids = (hits: Array<{ id: string }>) => hits.map((hit) => hit.id);
+
+function contract(driver: DriverUnderTest) {
+  let index: SearchIndex;
+  // Owner ids are unique to this run: a Meilisearch server may hold other runs' documents.
+  const alice = `alice-${randomUUID()}`;
+  const bob = `bob-"quoted"\\-${randomUUID()}`;
+  const report = doc(alice, "Quarterly-Report_2024.pdf", { mimeType: "application/pdf", size: 2 ** 40 });
+  const photos = doc(alice, "Holiday photos", { kind: "folder", mimeType: null, size: null, folderId: null });
+  const resume = doc(alice, "Résumé.docx");
+  const japanese = doc(alice, "日本語のファイル.txt");
+  const budget = doc(alice, "budget 100% final_v2.xlsx");
+  const notes = doc(alice, "notes (draft) & ideas!.md");
+  const bobsReport = doc(bob, "Quarterly-Report_2024.pdf");
+  const bobsSecret = doc(bob, "bob-secret-plans.txt");
+
+  beforeAll(async () => {
+    index = await driver.create();
+    await index.upsert([report, photos, resume, japanese, budget, notes, bobsReport, bobsSecret]);
+  });
+
+  afterAll(async () => {
+    await driver.cleanup();
+  });
+
+  it("reports its driver and is healthy", async () => {
+    expect(index.driver).toBe(driver.name);
+    await index.health();
+  });
+
+  it.each([
+    ["a whole word", "report"],
+    ["a word in another case", "QUARTERLY"],
+    ["a word prefix", "repo"],
+    ["a misspelt word", "quartrly"],
+    ["a number inside the name", "2024"],
+    ["several words", "quarterly report"],
+    ["the whole name", "Quarterly-Report_2024.pdf"],
+  ])("finds a name by %s (%s)", async (_, query) => {
+    const result = await index.search(alice, query);
+    expect(ids(result.hits)).toContain(report.id);
+    expect(result.total).toBeGreaterThanOrEqual(1);
+  });
+
+  it("returns the stored fields with a score", async () => {
+    const { hits } = await index.search(alice, "quarterly report");
+    const hit = hits.find((h) => h.id === report.id)!;
+    expect(hit).toMatchObject({ ...report, updatedAt: report.updatedAt });
+    expect(hit.updatedAt).toBeInstanceOf(Date);
+    expect(hit.updatedAt.getTime()).toBe(report.updatedAt.getTime());
+    expect(typeof hit.score).toBe("number");
+    expect(hits[0].id).toBe(report.id);
+
+    const folder = (await index.search(alice, "holiday")).hits.find((h) => h.id === photos.id);
+    expect(folder).toMatchObject({ kind: "folder", folderId: null, mimeType: null, size: null });
+  });
+
+  it("finds names with accents and non-Latin scripts, ignoring case", async () => {
+    expect(ids((await index.search(alice, "résumé")).hits)).toContain(resume.id);
+    expect(ids((await index.search(alice, "RÉSUMÉ")).hits)).toContain(resume.id);
+    expect(ids((await index.search(alice, "日本")).hits)).toContain(japanese.id);
+  });
+
+  it("finds words joined by underscores and punctuation", async () => {
+    expect(ids((await index.search(alice, "final")).hits)).toContain(budget.id);
+    expect(ids((await index.search(alice, "draft")).hits)).toContain(notes.id);
+    expect(ids((await index.search(alice, "ideas")).hits)).toContain(notes.id);
+  });
+
+  it("finds nothing for an unrelated word or an empty query", async () => {
+    expect((await index.search(alice, "zebra")).hits).toEqual([]);
+    expect(await index.search(alice, "")).toEqual({ hits: [], total: 0 });
+    expect(await index.search(alice, "   ")).toEqual({ hits: [], total: 0 });
+  });
+
+  it("returns only the owner's documents", async () => {
+    const alices = await index.search(alice, "report");
+    expect(alices.hits.every((hit) => hit.ownerId === alice)).toBe(true);
+    expect(ids(alices.hits)).not.toContain(bobsReport.id);
+
+    const bobs = await index.search(bob, "report");
+    expect(ids(bobs.hits)).toEqual([bobsReport.id]);
+    expect(bobs.total).toBe(1);
+
+    expect((await index.search(alice, "secret")).hits).toEqual([]);
+    expect((await index.search(`nobody-${randomUUID()}`, "report")).hits).toEqual([]);
+  });
+
+  it("forgets removed documents; removing unknown or no ids is fine", async () => {
+    const gone = doc(alice, "temporary-scratchpad.txt");
+    await index.upsert([gone]);
+    expect(ids((await index.search(alice, "scratchpad")).hits)).toEqual([gone.id]);
+    await index.remove([gone.id, "never-indexed"]);
+    expect((await index.search(alice, "scratchpad")).hits).toEqual([]);
+    await index.remove([]);
+  });
+
+  it("reflects a rename", async () => {
+    const renamed = doc(alice, "Old-Contract.pdf");
+    await index.upsert([renamed]);
+    expect(ids((await index.search(alice, "contract")).hits)).toContain(renamed.id);
+    const updatedAt = new Date(renamed.updatedAt.getTime() + 60_000);
+    await index.upsert([{ ...renamed, name: "Signed-Agreement.pdf", updatedAt }]);
+    expect(ids((await index.search(alice, "contract")).hits)).not.toContain(renamed.id);
+    const hit = (await index.search(alice, "agreement")).hits.find((h) => h.id === renamed.id);
+    expect(hit?.name).toBe("Signed-Agreement.pdf");
+    expect(hit?.updatedAt.getTime()).toBe(updatedAt.getTime());
+  });
+
+  it("pages with limit and offset and reports the total", async () => {
+    const carol = `carol-${randomUUID()}`;
+    const batch = Array.from({ length: 25 }, (_, i) => doc(carol, `batch-item-${String(i).padStart(2, "0")}.log`));
+    await index.upsert(batch);
+
+    const first = await index.search(carol, "batch", { limit: 10 });
+    const second = await index.search(carol, "batch", { limit: 10, offset: 10 });
+    const last = await index.search(carol, "batch", { limit: 10, offset: 20 });
+    const beyond = await index.search(carol, "batch", { limit: 10, offset: 40 });
+    expect(first.hits).toHaveLength(10);
+    expect(second.hits).toHaveLength(10);
+    expect(last.hits).toHaveLength(5);
+    expect(beyond.hits).toHaveLength(0);
+    for (const page of [first, second, last, beyond]) expect(page.total).toBe(25);
+    const all = new Set([...ids(first.hits), ...ids(second.hits), ...ids(last.hits)]);
+    expect([...all].sort()).toEqual(ids(batch).sort());
+
+    expect((await index.search(carol, "batch")).hits).toHaveLength(20);
+  });
+
+  it.each([
+    `"`,
+    `'`,
+    `"unclosed`,
+    `%`,
+    `_`,
+    `%_%`,
+    `\\`,
+    `:`,
+    `a:*`,
+    `&`,
+    `foo & !bar`,
+    `!`,
+    `(`,
+    `)`,
+    `(report`,
+    `report)`,
+    `|`,
+    `<->`,
+    `*`,
+    `'; DROP TABLE search_documents; --`,
+    `ownerId = "x" OR ownerId EXISTS`,
+    "Résumé",
+    "日本",
+    "🎉 emoji",
+    "tab\tand\nnewline",
+    "\u0000",
+    "x".repeat(600),
+  ])("never throws for the query %j", async (query) => {
+    const result = await index.search(alice, query);
+    expect(Array.isArray(result.hits)).toBe(true);
+    expect(result.total).toBeGreaterThanOrEqual(result.hits.length);
+    expect(result.hits.every((hit) => hit.ownerId === alice)).toBe(true);
+  });
+
+  it("still works after the odd queries", async () => {
+    expect(ids((await index.search(alice, "report")).hits)).toContain(report.id);
+  });
+}
+
+describe("postgres search", () => {
+  contract(postgres);
+
+  describe("postgres specifics", () => {
+    let index: PostgresSearchIndex;
+    const dave = `dave-${randomUUID()}`;
+    const percent = doc(dave, "growth 100% plan.txt");
+    const underscore = doc(dave, "a_b.txt");
+    const plain = doc(dave, "a1b 100 plan.txt");
+
+    beforeAll(async () => {
+      index = new PostgresSearchIndex(database.prisma);
+      await index.upsert([percent, underscore, plain]);
+    });
+
+    it("treats % and _ in a query as literal characters", async () => {
+      expect(ids((await index.search(dave, "%")).hits)).toEqual([percent.id]);
+      // "100" is a word of both names; the literal "100%" ranks its name first.
+      expect(ids((await index.search(dave, "100%")).hits)[0]).toBe(percent.id);
+      expect(ids((await index.search(dave, "a_b")).hits)).toContain(underscore.id);
+      expect(ids((await index.search(dave, "_")).hits)).toEqual([underscore.id]);
+    });
+
+    it("keeps the last version when a batch repeats an id, and stores sizes beyond 32 bits", async () => {
+      const big = doc(dave, "first-version.iso", { size: 5 * 2 ** 40 });
+      await index.upsert([big, { ...big, name: "second-version.iso" }]);
+      const [hit] = (await index.search(dave, "version")).hits;
+      expect(hit).toMatchObject({ id: big.id, name: "second-version.iso", size: 5 * 2 ** 40 });
+    });
+
+    it("uses the name indexes for a search", async () => {
+      // Only a plan shape check: with sequential scans off, the query must still be answerable
+      // from the GIN indexes (the planner picks them over the owner index on big tables).
+      const rows = await database.prisma.$transaction([
+        database.prisma.$executeRaw`SELECT set_config('enable_seqscan', 'off', true)`,
+        database.prisma.$queryRawUnsafe<Array<{ "QUERY PLAN": string }>>(
+          `EXPLAIN SELECT id FROM search_documents
+           WHERE name_words @@ coffer_search_query('report')
+              OR coffer_search_fold('report') <% name_folded
+              OR name_folded LIKE '%report%'`,
+        ),
+      ]);
+      const plan = rows[1].map((row) => row["QUERY PLAN"]).join("\n");
+      expect(plan).toContain("search_documents_name_words_idx");
+      expect(plan).toContain("search_documents_name_folded_trgm_idx");
+    });
+  });
+});
+
+describe.skipIf(!services.meiliHost)("meilisearch search", () => {
+  contract(meilisearch);
+});
