@@ -58,3 +58,22 @@ describe("migration runner", () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });
+
+describe("npm run db:migrate", () => {
+  it("migrates DATABASE_URL and reports when it is already up to date", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const url = await emptyDatabase();
+    const run = () =>
+      spawnSync("npx", ["tsx", "scripts/migrate.ts"], {
+        cwd: path.resolve(import.meta.dirname, ".."),
+        env: { ...process.env, DATABASE_URL: url },
+        encoding: "utf8",
+        timeout: 60_000,
+      });
+    const first = run();
+    expect(first.status).toBe(0);
+    expect(first.stdout).toContain("Applied: 20261125000000_init");
+    const second = run();
+    expect(second.stdout).toContain("Database is up to date.");
+  });
+});
