@@ -1,5 +1,4 @@
 import { Server as TusServer } from "@tus/server";
-import { MemoryLocker } from "@tus/server";
 import type { Upload } from "@tus/utils";
 import type { Services } from "~/services/index.server";
 import { createTusKvStore, createTusLocker } from "~/services/cache/tus.server";
@@ -41,7 +40,7 @@ export function createUploadServer(services: Services): TusServer {
   return new TusServer({
     path: TUS_PATH,
     datastore,
-    locker: services.cache.driver === "memory" ? new MemoryLocker() : createTusLocker(services.cache),
+    locker: createTusLocker(services.cache),
     relativeLocation: true,
     respectForwardedHeaders: services.config.trustProxy,
     maxSize: services.config.uploads.maxSize,
