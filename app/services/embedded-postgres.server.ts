@@ -71,7 +71,16 @@ export async function startEmbeddedPostgres(options: {
 }
 
 function makeWritableForPostgres(dir: string) {
-  // initdb runs as the `postgres` OS user; it must be able to create the data directory.
+  // initdb runs as the `postgres` OS user: it must reach the directory and create the data in it.
+  for (let ancestor = path.dirname(dir); ; ancestor = path.dirname(ancestor)) {
+    if ((fs.statSync(ancestor).mode & 0o001) === 0) {
+      throw new Error(
+        `The embedded PostgreSQL runs as the "postgres" OS user, which cannot enter ${ancestor}. ` +
+          `Set DATA_DIR to a directory outside it (e.g. DATA_DIR=/var/lib/coffer), or run Coffer as a non-root user.`,
+      );
+    }
+    if (ancestor === path.dirname(ancestor)) break;
+  }
   fs.chmodSync(dir, 0o777);
 }
 
