@@ -1,0 +1,207 @@
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import fsp from "node:fs/promises";
+import path from "node:path";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { FileStore } from "@tus/file-store";
+import type { DataStore, KvStore, Upload } from "@tus/utils";
+import { ByteCounter } from "./byte-counter.server";
+import {
+  assertValidKey,
+  assertValidRange,
+  DeleteFailedError,
+  InvalidRangeError,
+  ObjectNotFoundError,
+  StorageUnavailableError,
+  type ByteRange,
+  type ObjectInfo,
+  type ObjectStore,
+  type TusDataStoreOptions,
+} from "./types";
+
+// Inside the root so that the final rename stays on one filesystem and is atomic. Keys never
+// start with ".", so this directory can never collide with an object.
+const TEMP_DIR = ".tmp";
+// A temp file untouched this long belongs to a put that died with its process.
+const STALE_TEMP_MS = 60 * 60 * 1000;
+const DELETE_CONCURRENCY = 16;
+
+/**
+ * Objects are plain files named by their key in one directory. The tus data store writes
+ * uploads into the same directory, so a finished upload is the object keyed by its id.
+ */
+export class LocalObjectStore implements ObjectStore {
+  readonly driver = "local";
+  readonly directory: string;
+  private readonly tempDirectory: string;
+
+  constructor(directory: string) {
+    this.directory = path.resolve(directory);
+    this.tempDirectory = path.join(this.directory, TEMP_DIR);
+  }
+
+  async init(): Promise<void> {
+    await fsp.mkdir(this.tempDirectory, { recursive: true });
+    await this.removeStaleTempFiles();
+  }
+
+  async put(key: string, body: Readable, options: { size?: number } = {}): Promise<{ size: number }> {
+    const target = this.pathOf(key);
+    const temp = this.tempPathFor(key);
+    const counter = new ByteCounter(key, options.size);
+    try {
+      // flush: the bytes are on disk before the rename makes them visible.
+      await pipeline(body, counter, fs.createWriteStream(temp, { flags: "wx", flush: true }));
+      await fsp.rename(temp, target);
+    } catch (error) {
+      await fsp.rm(temp, { force: true });
+      throw error;
+    }
+    return { size: counter.bytes };
+  }
+
+  async get(key: string, range?: ByteRange): Promise<Readable> {
+    const file = this.pathOf(key);
+    if (range) assertValidRange(key, range);
+    let handle: fsp.FileHandle;
+    try {
+      handle = await fsp.open(file, "r");
+    } catch (error) {
+      if (isMissing(error)) throw new ObjectNotFoundError(key);
+      throw error;
+    }
+    try {
+      // The open handle pins this version of the object even if a put renames a new one over it.
+      const stats = await handle.stat();
+      if (!stats.isFile()) throw new ObjectNotFoundError(key);
+      if (range && range.start >= stats.size) throw new InvalidRangeError(key, range);
+      return handle.createReadStream({ start: range?.start, end: range?.end });
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+
+  async stat(key: string): Promise<ObjectInfo | null> {
+    try {
+      const stats = await fsp.stat(this.pathOf(key));
+      return stats.isFile() ? { key, size: stats.size, modifiedAt: stats.mtime } : null;
+    } catch (error) {
+      if (isMissing(error)) return null;
+      throw error;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await fsp.unlink(this.pathOf(key));
+    } catch (error) {
+      if (!isMissing(error)) throw error;
+    }
+  }
+
+  async deleteMany(keys: string[]): Promise<void> {
+    keys.forEach(assertValidKey);
+    const failures: Array<{ key: string; message: string }> = [];
+    for (let i = 0; i < keys.length; i += DELETE_CONCURRENCY) {
+      const batch = keys.slice(i, i + DELETE_CONCURRENCY);
+      const results = await Promise.allSettled(batch.map((key) => this.delete(key)));
+      results.forEach((result, j) => {
+        if (result.status === "rejected") failures.push({ key: batch[j]!, message: String(result.reason?.message ?? result.reason) });
+      });
+    }
+    if (failures.length > 0) throw new DeleteFailedError(failures);
+  }
+
+  async copy(fromKey: string, toKey: string): Promise<void> {
+    const source = this.pathOf(fromKey);
+    const target = this.pathOf(toKey);
+    const temp = this.tempPathFor(toKey);
+    try {
+      // A reflink where the filesystem supports it (btrfs, XFS): instant and no extra space.
+      await fsp.copyFile(source, temp, fs.constants.COPYFILE_FICLONE | fs.constants.COPYFILE_EXCL);
+      await fsp.rename(temp, target);
+    } catch (error) {
+      await fsp.rm(temp, { force: true });
+      // ENOENT may also mean a missing temp directory (uninitialised or unmounted store).
+      if (isMissing(error) && !(await exists(source))) throw new ObjectNotFoundError(fromKey);
+      throw error;
+    }
+  }
+
+  async *list(prefix = ""): AsyncIterable<ObjectInfo> {
+    const directory = await fsp.opendir(this.directory);
+    for await (const entry of directory) {
+      if (!entry.isFile() || entry.name.startsWith(".") || !entry.name.startsWith(prefix)) continue;
+      const info = await this.stat(entry.name).catch(() => null);
+      if (info) yield info;
+    }
+  }
+
+  async health(): Promise<void> {
+    // Writes where puts write, so a full disk, a read-only or an unmounted volume all show.
+    const probe = path.join(this.tempDirectory, `health-${randomBytes(6).toString("hex")}`);
+    try {
+      await fsp.writeFile(probe, "ok", { flag: "wx" });
+      await fsp.rm(probe, { force: true });
+    } catch (error) {
+      throw new StorageUnavailableError(`Storage directory ${this.directory} is not writable: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  createTusDataStore(options: TusDataStoreOptions): DataStore {
+    return new LocalTusStore({
+      directory: this.directory,
+      expirationPeriodInMilliseconds: options.expirationPeriodInMilliseconds,
+      // The local driver's records are plain Uploads (see TusDataStoreOptions.kvStore).
+      configstore: options.kvStore as KvStore<Upload> | undefined,
+    });
+  }
+
+  private pathOf(key: string): string {
+    assertValidKey(key);
+    return path.join(this.directory, key);
+  }
+
+  private tempPathFor(key: string): string {
+    return path.join(this.tempDirectory, `${key}.${randomBytes(6).toString("hex")}`);
+  }
+
+  private async removeStaleTempFiles(): Promise<void> {
+    const cutoff = Date.now() - STALE_TEMP_MS;
+    for (const name of await fsp.readdir(this.tempDirectory)) {
+      const file = path.join(this.tempDirectory, name);
+      const stats = await fsp.stat(file).catch(() => null);
+      if (stats && stats.mtimeMs < cutoff) await fsp.rm(file, { force: true });
+    }
+  }
+}
+
+/**
+ * FileStore, plus marking finished uploads as finished in their record. FileStore never updates
+ * the record's offset after creating it, and its deleteExpired() removes every expired upload
+ * whose recorded offset differs from its size: finished ones too, i.e. the stored object.
+ */
+class LocalTusStore extends FileStore {
+  override async write(readable: Readable, id: string, offset: number): Promise<number> {
+    const newOffset = await super.write(readable, id, offset);
+    const record = await this.configstore.get(id);
+    if (record && record.size === newOffset && record.offset !== newOffset) {
+      record.offset = newOffset;
+      await this.configstore.set(id, record);
+    }
+    return newOffset;
+  }
+}
+
+function isMissing(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException)?.code === "ENOENT";
+}
+
+async function exists(file: string): Promise<boolean> {
+  return fsp.access(file).then(
+    () => true,
+    () => false,
+  );
+}

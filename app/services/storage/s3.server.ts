@@ -1,0 +1,312 @@
+import { createHash } from "node:crypto";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { S3Store, type MetadataValue, type Options as S3StoreOptions } from "@tus/s3-store";
+import type { DataStore, KvStore } from "@tus/utils";
+import * as Minio from "minio";
+import { ConfigError, type Config } from "~/config.server";
+import { ByteCounter } from "./byte-counter.server";
+import { MAX_PARTS, multipartPut } from "./s3-multipart.server";
+import {
+  assertValidKey,
+  assertValidRange,
+  DeleteFailedError,
+  InvalidRangeError,
+  ObjectNotFoundError,
+  StorageUnavailableError,
+  type ByteRange,
+  type ObjectInfo,
+  type ObjectStore,
+  type TusDataStoreOptions,
+} from "./types";
+
+export type S3StorageConfig = Extract<Config["storage"], { driver: "s3" }>;
+
+export interface S3ObjectStoreTuning {
+  /** Objects larger than this are copied part by part (S3 and Swift refuse one-shot copies over 5 GiB). */
+  maxSingleCopySize?: number;
+  healthTimeoutMs?: number;
+}
+
+const MiB = 2 ** 20;
+// Each in-flight part is a buffer in memory; two keep the connection busy while the next is read.
+const PUT_PARTS_IN_FLIGHT = 2;
+const MAX_SINGLE_COPY_SIZE = 5 * 2 ** 30;
+const NOT_FOUND_CODES = new Set(["NoSuchKey", "NotFound"]);
+
+/** Objects in one bucket of any S3-compatible server (AWS, MinIO, Ceph, R2, Swift's s3api). */
+export class S3ObjectStore implements ObjectStore {
+  readonly driver = "s3";
+  private readonly bucket: string;
+  private readonly client: Minio.Client;
+  private readonly maxSingleCopySize: number;
+  private readonly healthTimeoutMs: number;
+
+  constructor(
+    private readonly config: S3StorageConfig,
+    tuning: S3ObjectStoreTuning = {},
+  ) {
+    this.bucket = config.bucket;
+    this.client = createClient(config);
+    this.maxSingleCopySize = tuning.maxSingleCopySize ?? MAX_SINGLE_COPY_SIZE;
+    this.healthTimeoutMs = tuning.healthTimeoutMs ?? 5_000;
+  }
+
+  async init(): Promise<void> {
+    if (await this.client.bucketExists(this.bucket)) return;
+    try {
+      await this.client.makeBucket(this.bucket, this.config.region);
+    } catch (error) {
+      // Another instance created it first.
+      if (errorCode(error) !== "BucketAlreadyOwnedByYou") throw error;
+    }
+  }
+
+  async put(key: string, body: Readable, options: { size?: number; contentType?: string } = {}): Promise<{ size: number }> {
+    assertValidKey(key);
+    const counter = new ByteCounter(key, options.size);
+    // The pipeline destroys `counter` with any error of `body`, so reading `counter` sees it.
+    pipeline(body, counter).catch(() => {});
+    try {
+      await multipartPut({
+        client: this.client,
+        bucket: this.bucket,
+        key,
+        source: counter,
+        partSize: this.partSizeFor(options.size),
+        partsInFlight: PUT_PARTS_IN_FLIGHT,
+        headers: options.contentType ? { "Content-Type": options.contentType } : {},
+      });
+    } finally {
+      counter.destroy();
+    }
+    return { size: counter.bytes };
+  }
+
+  async get(key: string, range?: ByteRange): Promise<Readable> {
+    assertValidKey(key);
+    if (range) assertValidRange(key, range);
+    try {
+      if (!range) return await this.client.getObject(this.bucket, key);
+      return await this.client.getPartialObject(this.bucket, key, range.start, range.end - range.start + 1);
+    } catch (error) {
+      if (isNotFound(error)) throw new ObjectNotFoundError(key);
+      if (range && errorCode(error) === "InvalidRange") throw new InvalidRangeError(key, range);
+      throw error;
+    }
+  }
+
+  async stat(key: string): Promise<ObjectInfo | null> {
+    assertValidKey(key);
+    try {
+      const info = await this.client.statObject(this.bucket, key);
+      return { key, size: info.size, modifiedAt: info.lastModified };
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      throw error;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    assertValidKey(key);
+    try {
+      await this.client.removeObject(this.bucket, key);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+
+  async deleteMany(keys: string[]): Promise<void> {
+    keys.forEach(assertValidKey);
+    if (keys.length === 0) return;
+    // minio batches by 1000 and sends the Content-MD5 that DeleteObjects requires.
+    const results = await this.client.removeObjects(this.bucket, keys);
+    const failures = results
+      .map((result) => result?.Error)
+      .filter((failure) => failure && !NOT_FOUND_CODES.has(failure.Code ?? ""))
+      .map((failure) => ({ key: failure!.Key ?? "?", message: `${failure!.Code}: ${failure!.Message}` }));
+    if (failures.length > 0) throw new DeleteFailedError(failures);
+  }
+
+  async copy(fromKey: string, toKey: string): Promise<void> {
+    assertValidKey(fromKey);
+    assertValidKey(toKey);
+    const client = this.client;
+    try {
+      const source = await client.statObject(this.bucket, fromKey);
+      if (source.size <= this.maxSingleCopySize) {
+        // One request, so the copy is of one version; no precondition needed.
+        await client.copyObject(
+          new Minio.CopySourceOptions({ Bucket: this.bucket, Object: fromKey }),
+          new Minio.CopyDestinationOptions({ Bucket: this.bucket, Object: toKey }),
+        );
+      } else {
+        await this.copyInParts(fromKey, toKey, source);
+      }
+    } catch (error) {
+      if (isNotFound(error)) throw new ObjectNotFoundError(fromKey);
+      throw error;
+    }
+  }
+
+  async *list(prefix = ""): AsyncIterable<ObjectInfo> {
+    for await (const item of this.client.listObjectsV2(this.bucket, prefix, true)) {
+      if (item.name !== undefined) yield { key: item.name, size: item.size, modifiedAt: item.lastModified };
+    }
+  }
+
+  async health(): Promise<void> {
+    let exists: boolean;
+    try {
+      exists = await withTimeout(this.client.bucketExists(this.bucket), this.healthTimeoutMs);
+    } catch (error) {
+      throw new StorageUnavailableError(`S3 storage at ${this.config.endpoint} is not usable: ${(error as Error).message}`, { cause: error });
+    }
+    if (!exists) throw new StorageUnavailableError(`S3 bucket "${this.bucket}" does not exist at ${this.config.endpoint}`);
+  }
+
+  createTusDataStore(options: TusDataStoreOptions): DataStore {
+    return new SwiftCompatibleS3Store({
+      s3ClientConfig: {
+        bucket: this.bucket,
+        region: this.config.region,
+        endpoint: this.config.endpoint,
+        credentials: { accessKeyId: this.config.accessKey, secretAccessKey: this.config.secretKey },
+        forcePathStyle: this.config.forcePathStyle,
+        // Otherwise the SDK streams bodies as aws-chunked with trailing checksums, which Swift
+        // (and other S3-compatible servers) answer with 501.
+        requestChecksumCalculation: "WHEN_REQUIRED",
+        responseChecksumValidation: "WHEN_REQUIRED",
+      },
+      // S3Store raises this per upload (calcOptimalPartSize) so 10,000 parts always suffice.
+      partSize: this.config.partSize,
+      maxConcurrentPartUploads: this.config.uploadConcurrency,
+      // Swift has no object tagging; expiry then works from the multipart uploads' start dates.
+      useTags: false,
+      expirationPeriodInMilliseconds: options.expirationPeriodInMilliseconds,
+      // The S3 driver's records are S3Store MetadataValues (see TusDataStoreOptions.kvStore).
+      cache: options.kvStore as KvStore<MetadataValue> | undefined,
+    });
+  }
+
+  /**
+   * The configured part size, raised for objects too big for 10,000 of them. With an unknown
+   * size the configured size is used, which caps such puts at 10,000 parts (312 GiB at 32 MiB).
+   */
+  private partSizeFor(size: number | undefined): number {
+    if (size === undefined) return this.config.partSize;
+    const needed = Math.ceil(size / MAX_PARTS / MiB) * MiB;
+    return Math.max(this.config.partSize, needed);
+  }
+
+  /** Server-side multipart copy (UploadPartCopy), for sources over the one-shot copy limit. */
+  private async copyInParts(fromKey: string, toKey: string, source: Minio.BucketItemStat): Promise<void> {
+    const client = this.client;
+    const partSize = Math.max(this.config.partSize, Math.ceil(source.size / MAX_PARTS));
+    const contentType = source.metaData?.["content-type"];
+    const uploadId = await client.initiateNewMultipartUpload(this.bucket, toKey, contentType ? { "Content-Type": contentType } : {});
+    try {
+      const partCount = Math.ceil(source.size / partSize);
+      const parts = await mapConcurrently(partCount, this.config.uploadConcurrency, async (index) => {
+        const start = index * partSize;
+        const end = Math.min(start + partSize, source.size) - 1;
+        return client.uploadPart({
+          bucketName: this.bucket,
+          objectName: toKey,
+          uploadID: uploadId,
+          partNumber: index + 1,
+          headers: {
+            "x-amz-copy-source": `${this.bucket}/${fromKey}`,
+            "x-amz-copy-source-range": `bytes=${start}-${end}`,
+            // Every part must come from the version that was measured. (Not If-Match: Swift
+            // compares it with its internal manifest ETag for multipart objects and always fails.)
+            "x-amz-copy-source-if-unmodified-since": source.lastModified.toUTCString(),
+          },
+        });
+      });
+      await client.completeMultipartUpload(this.bucket, toKey, uploadId, parts);
+    } catch (error) {
+      await client.abortMultipartUpload(this.bucket, toKey, uploadId).catch(() => {});
+      throw error;
+    }
+  }
+}
+
+/**
+ * @tus/s3-store's S3 client, plus the Content-MD5 header on DeleteObjects: the AWS SDK sends
+ * only a CRC32 checksum, and Swift (like older S3 APIs) insists on MD5. Without it, terminating
+ * an upload and expiring old ones fail.
+ */
+class SwiftCompatibleS3Store extends S3Store {
+  constructor(options: S3StoreOptions) {
+    super(options);
+    this.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const request = args.request as { headers?: Record<string, string>; body?: unknown };
+        const body = request.body;
+        if (context.commandName === "DeleteObjectsCommand" && request.headers && (typeof body === "string" || body instanceof Uint8Array)) {
+          request.headers["content-md5"] = createHash("md5").update(body).digest("base64");
+        }
+        return next(args);
+      },
+      { step: "build", name: "coffer:deleteObjectsContentMd5" },
+    );
+  }
+}
+
+function errorCode(error: unknown): string | undefined {
+  return typeof error === "object" && error !== null && "code" in error ? String(error.code) : undefined;
+}
+
+function isNotFound(error: unknown): boolean {
+  return NOT_FOUND_CODES.has(errorCode(error) ?? "");
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Runs `task(0..count-1)` with at most `limit` at a time; results in index order. */
+async function mapConcurrently<T>(count: number, limit: number, task: (index: number) => Promise<T>): Promise<T[]> {
+  const results = new Array<T>(count);
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (next < count && !failed) {
+      const index = next++;
+      try {
+        results[index] = await task(index);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, count) }, worker));
+  return results;
+}
+
+function createClient(config: S3StorageConfig): Minio.Client {
+  const url = new URL(config.endpoint);
+  if (url.pathname !== "/" || url.search) {
+    throw new ConfigError([`S3_ENDPOINT: must be a bare origin such as https://s3.example.com, got ${config.endpoint}`]);
+  }
+  const useSSL = url.protocol === "https:";
+  return new Minio.Client({
+    endPoint: url.hostname.replace(/^\[(.*)\]$/, "$1"),
+    port: url.port ? Number(url.port) : useSSL ? 443 : 80,
+    useSSL,
+    accessKey: config.accessKey,
+    secretKey: config.secretKey,
+    region: config.region,
+    pathStyle: config.forcePathStyle,
+  });
+}
