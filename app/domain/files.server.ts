@@ -42,7 +42,7 @@ export async function addFile(services: Services, input: NewFile): Promise<FileR
   for (let attempt = 0; attempt < MAX_NUMBERED_ATTEMPTS; attempt++) {
     const name = attempt === 0 ? base : numberedName(base, attempt);
     const key = nameKey(name);
-    const folderClash = await services.prisma.folder.findFirst({ where: { parentId: input.folderId, nameKey: key }, select: { id: true } });
+    const folderClash = await services.prisma.folder.findFirst({ where: { parentId: input.folderId, nameKey: key, trashedAt: null }, select: { id: true } });
     if (folderClash) continue;
     try {
       const file = await services.prisma.file.create({
@@ -74,7 +74,7 @@ export async function addFile(services: Services, input: NewFile): Promise<FileR
 
 export async function getReadableFile(services: Services, actor: Actor, fileId: string): Promise<FileRecord> {
   const file = await services.prisma.file.findUnique({ where: { id: fileId } });
-  if (!file || !canRead(actor, file.ownerId)) throw new NotFoundError("That file");
+  if (!file || file.trashedAt || !canRead(actor, file.ownerId)) throw new NotFoundError("That file");
   return file;
 }
 

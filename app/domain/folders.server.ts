@@ -24,7 +24,7 @@ export async function getRootFolder(services: Services, ownerId: string): Promis
 export async function getReadableFolder(services: Services, actor: Actor, folderId: string | null): Promise<Folder> {
   if (folderId === null) return getRootFolder(services, actor.id);
   const folder = await services.prisma.folder.findUnique({ where: { id: folderId } });
-  if (!folder || !canRead(actor, folder.ownerId)) throw new NotFoundError("That folder");
+  if (!folder || folder.trashedAt || !canRead(actor, folder.ownerId)) throw new NotFoundError("That folder");
   return folder;
 }
 
@@ -69,13 +69,14 @@ export async function listFolder(services: Services, folder: Folder, cursor: str
     after
       ? Promise.resolve([])
       : services.prisma.folder.findMany({
-          where: { parentId: folder.id },
+          where: { parentId: folder.id, trashedAt: null },
           orderBy: [{ nameKey: "asc" }, { id: "asc" }],
           select: { id: true, name: true, updatedAt: true },
         }),
     services.prisma.file.findMany({
       where: {
         folderId: folder.id,
+        trashedAt: null,
         ...(after ? { OR: [{ nameKey: { gt: after.key } }, { nameKey: after.key, id: { gt: after.id } }] } : {}),
       },
       orderBy: [{ nameKey: "asc" }, { id: "asc" }],
@@ -110,8 +111,8 @@ function decodeCursor(cursor: string | null): { key: string; id: string } | null
 export async function assertNameFree(services: Services, parentId: string, name: string): Promise<void> {
   const key = nameKey(name);
   const [folder, file] = await Promise.all([
-    services.prisma.folder.findFirst({ where: { parentId, nameKey: key }, select: { id: true } }),
-    services.prisma.file.findFirst({ where: { folderId: parentId, nameKey: key }, select: { id: true } }),
+    services.prisma.folder.findFirst({ where: { parentId, nameKey: key, trashedAt: null }, select: { id: true } }),
+    services.prisma.file.findFirst({ where: { folderId: parentId, nameKey: key, trashedAt: null }, select: { id: true } }),
   ]);
   if (folder || file) {
     throw new ConflictError(`"${name}" already exists in this folder. Choose another name.`, {
