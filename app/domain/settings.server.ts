@@ -1,0 +1,62 @@
+import { z } from "zod";
+import type { Services } from "~/services/index.server";
+
+/**
+ * Settings an admin changes at run time, stored in the `settings` table. Defaults come from
+ * the configuration where one exists (MAX_UPLOAD_SIZE), else from here.
+ */
+export const settingsSchema = z.object({
+  /** Bytes per user when the user has no quota of their own; null = unlimited. */
+  defaultQuotaBytes: z.number().int().positive().nullable(),
+  /** Largest accepted file, never above the configured MAX_UPLOAD_SIZE. */
+  maxFileSize: z.number().int().positive(),
+  /** Lower-case extensions without the dot, e.g. ["exe", "bat"]. */
+  blockedExtensions: z.array(z.string().regex(/^[a-z0-9]+$/)).max(200),
+  /** Days an item stays in the trash before it is purged. */
+  trashRetentionDays: z.number().int().min(1).max(3650),
+  /** Previous versions kept per file when it is replaced. */
+  versionsKept: z.number().int().min(0).max(1000),
+});
+
+export type Settings = z.infer<typeof settingsSchema>;
+
+export function defaultSettings(services: Services): Settings {
+  return {
+    defaultQuotaBytes: null,
+    maxFileSize: services.config.uploads.maxSize,
+    blockedExtensions: [],
+    trashRetentionDays: 30,
+    versionsKept: 10,
+  };
+}
+
+const CACHE_KEY = "settings:v1";
+const CACHE_TTL_MS = 30_000;
+
+/** Current settings: stored values over defaults; cached briefly through the cache driver. */
+export async function getSettings(services: Services): Promise<Settings> {
+  const cached = await services.cache.get(CACHE_KEY).catch(() => null);
+  if (cached) return JSON.parse(cached) as Settings;
+  const rows = await services.prisma.setting.findMany();
+  const stored = Object.fromEntries(rows.map((row) => [row.key, row.value]));
+  const merged = settingsSchema.safeParse({ ...defaultSettings(services), ...stored });
+  const settings = merged.success ? merged.data : defaultSettings(services);
+  settings.maxFileSize = Math.min(settings.maxFileSize, services.config.uploads.maxSize);
+  await services.cache.set(CACHE_KEY, JSON.stringify(settings), CACHE_TTL_MS).catch(() => {});
+  return settings;
+}
+
+export async function updateSettings(services: Services, patch: Partial<Settings>): Promise<Settings> {
+  const next = settingsSchema.parse({ ...(await getSettings(services)), ...patch });
+  await services.prisma.$transaction(
+    Object.entries(patch).map(([key, _]) =>
+      services.prisma.setting.upsert({
+        where: { key },
+        update: { value: next[key as keyof Settings] as never },
+        create: { key, value: next[key as keyof Settings] as never },
+      }),
+    ),
+  );
+  await services.cache.delete(CACHE_KEY);
+  return getSettings(services);
+}
