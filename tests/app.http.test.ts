@@ -345,6 +345,12 @@ describe.each(DRIVER_SETS)("Coffer over HTTP with $label", ({ drivers }) => {
       const download = await user.get(`/download/${file.id}`);
       expect(sha256(new Uint8Array(await download.arrayBuffer()))).toBe(sha256(bytes));
       expect(await app.services.prisma.upload.count({ where: { id: file.storageKey } })).toBe(0);
+      // Only the object itself stays: the tus metadata beside it is removed once the upload is a file.
+      await expect.poll(async () => {
+        const keys: string[] = [];
+        for await (const object of app.services.storage.list(file.storageKey)) keys.push(object.key);
+        return keys;
+      }).toEqual([file.storageKey]);
     });
 
     it("resumes an interrupted upload from its offset", async () => {

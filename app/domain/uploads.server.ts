@@ -1,5 +1,5 @@
 import { Server as TusServer } from "@tus/server";
-import type { Upload } from "@tus/utils";
+import { EVENTS, type Upload } from "@tus/utils";
 import type { Services } from "~/services/index.server";
 import { createTusKvStore, createTusLocker } from "~/services/cache/tus.server";
 import { AppError, ValidationError, isAppError } from "./errors";
@@ -37,7 +37,7 @@ export function createUploadServer(services: Services): TusServer {
     kvStore,
   });
 
-  return new TusServer({
+  const server = new TusServer({
     path: TUS_PATH,
     datastore,
     locker: createTusLocker(services.cache),
@@ -97,6 +97,21 @@ export function createUploadServer(services: Services): TusServer {
       return tusError(500, "The upload failed on the server. It can be resumed; please try again.");
     },
   });
+
+  // Once the response has gone out, the tus bookkeeping beside the object is no longer needed:
+  // the finished upload is now a file, and its object stays under the same key.
+  server.on(EVENTS.POST_FINISH, (_req, _res, upload: Upload) => {
+    void forgetFinishedUpload(services, upload.id, kvStore).catch((error) =>
+      services.log.warn("could not remove tus metadata of a finished upload", { uploadId: upload.id, error }),
+    );
+  });
+  return server;
+}
+
+/** Metadata records tus leaves: `<id>.info` (S3 store), `<id>.json` (file store), or a Redis key. */
+async function forgetFinishedUpload(services: Services, uploadId: string, kvStore: { delete(key: string): Promise<void> } | undefined) {
+  await kvStore?.delete(uploadId);
+  await services.storage.deleteMany([`${uploadId}.info`, `${uploadId}.json`]);
 }
 
 async function completeUpload(services: Services, upload: Upload) {
