@@ -74,7 +74,9 @@ export async function addFile(services: Services, input: NewFile): Promise<FileR
 
 export async function getReadableFile(services: Services, actor: Actor, fileId: string): Promise<FileRecord> {
   const file = await services.prisma.file.findUnique({ where: { id: fileId } });
-  if (!file || file.trashedAt || !canRead(actor, file.ownerId)) throw new NotFoundError("That file");
+  if (!file || file.trashedAt) throw new NotFoundError("That file");
+  const target = { kind: "file", id: file.id, ownerId: file.ownerId, folderId: file.folderId } as const;
+  if (!(await canRead(services, actor, target))) throw new NotFoundError("That file");
   return file;
 }
 
@@ -87,6 +89,7 @@ export async function storeStream(
   storageKey: string,
   body: Readable,
   maxSize: number,
+  tooLarge: () => Error = () => new PayloadTooLargeError(`This file is larger than the ${formatBytes(maxSize)} limit. Nothing was saved.`),
 ): Promise<{ size: number; sha256: string }> {
   const hash = createHash("sha256");
   let size = 0;
@@ -94,7 +97,7 @@ export async function storeStream(
     transform(chunk: Buffer, _encoding, callback) {
       size += chunk.length;
       if (size > maxSize) {
-        callback(new PayloadTooLargeError(`This file is larger than the ${formatBytes(maxSize)} limit. Nothing was saved.`));
+        callback(tooLarge());
         return;
       }
       hash.update(chunk);

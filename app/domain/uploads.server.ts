@@ -1,11 +1,12 @@
 import { Server as TusServer } from "@tus/server";
-import { EVENTS, type Upload } from "@tus/utils";
+import { ERRORS, EVENTS, type Upload } from "@tus/utils";
 import type { Services } from "~/services/index.server";
 import { createTusKvStore, createTusLocker } from "~/services/cache/tus.server";
 import { AppError, ValidationError, isAppError } from "./errors";
 import { addFile, detectMimeType } from "./files.server";
-import { getWritableFolder } from "./folders.server";
+import { getRootFolder, getWritableFolder } from "./folders.server";
 import { cleanName } from "./names";
+import { assertTypeAllowed, tooLargeError, uploadAllowance } from "./quota.server";
 import { getUserFromCookieHeader, type SessionUser } from "./sessions.server";
 import { formatBytes } from "~/lib/format";
 
@@ -67,6 +68,11 @@ export function createUploadServer(services: Services): TusServer {
         if (upload.size === undefined) throw new ValidationError("The upload must declare its size (Upload-Length).");
         const name = cleanName(upload.metadata?.filename ?? "", "File name");
         const folder = await getWritableFolder(services, user, upload.metadata?.folderId || null);
+        await assertTypeAllowed(services, name);
+        // The declared size is reserved at creation (pending uploads count as used), so the
+        // bytes that arrive later can never take the owner over quota.
+        const allowance = await uploadAllowance(services, folder.ownerId);
+        if (upload.size > allowance.maxBytes) throw tooLargeError(allowance);
         await services.prisma.upload.create({
           data: { id: upload.id, ownerId: user.id, folderId: folder.id, name, size: BigInt(upload.size) },
         });
@@ -88,7 +94,8 @@ export function createUploadServer(services: Services): TusServer {
     onResponseError(_req, error) {
       if (error instanceof AppError) return tusError(error.status, error.message);
       if ("status_code" in error) {
-        if (error.status_code === 413) {
+        // tus's own refusal when Upload-Length exceeds the configured ceiling.
+        if (error.status_code === 413 && error.body === ERRORS.ERR_MAX_SIZE_EXCEEDED.body) {
           return tusError(413, `This file is larger than the ${formatBytes(services.config.uploads.maxSize)} upload limit.`);
         }
         return undefined;
@@ -117,9 +124,13 @@ async function forgetFinishedUpload(services: Services, uploadId: string, kvStor
 async function completeUpload(services: Services, upload: Upload) {
   const pending = await services.prisma.upload.findUnique({ where: { id: upload.id } });
   if (!pending) throw tusError(404, "This upload does not exist or has expired.");
+  // Files belong to the folder's owner. If the folder went away while the bytes were on their
+  // way, the file lands in the uploader's root folder rather than being lost.
+  const target = await services.prisma.folder.findUnique({ where: { id: pending.folderId }, select: { id: true, ownerId: true, trashedAt: true } });
+  const folder = target && !target.trashedAt ? target : await getRootFolder(services, pending.ownerId);
   const file = await addFile(services, {
-    ownerId: pending.ownerId,
-    folderId: pending.folderId,
+    ownerId: folder.ownerId,
+    folderId: folder.id,
     name: pending.name,
     size: Number(pending.size),
     mimeType: detectMimeType(pending.name, upload.metadata?.filetype),

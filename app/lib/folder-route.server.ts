@@ -8,10 +8,22 @@ import {
   type LoaderFunctionArgs,
   type UploadHandler,
 } from "@remix-run/node";
+import { canWrite } from "~/domain/access.server";
 import { ValidationError } from "~/domain/errors";
 import { addFile, detectMimeType, storeStream } from "~/domain/files.server";
-import { breadcrumbs, createFolder, getReadableFolder, getWritableFolder, listFolder } from "~/domain/folders.server";
+import {
+  breadcrumbs,
+  countFolderContents,
+  createFolder,
+  folderTree,
+  getReadableFolder,
+  getWritableFolder,
+  listFolder,
+  parseDir,
+  parseSort,
+} from "~/domain/folders.server";
 import { cleanName } from "~/domain/names";
+import { assertTypeAllowed, tooLargeError, uploadAllowance } from "~/domain/quota.server";
 import { requireUser } from "~/domain/sessions.server";
 import { actionFailure, loaderFailure } from "./http.server";
 
@@ -21,17 +33,44 @@ export async function folderLoader({ request, params, context }: LoaderFunctionA
   const user = await requireUser(services, request);
   try {
     const folder = await getReadableFolder(services, user, params.folderId ?? null);
-    const cursor = new URL(request.url).searchParams.get("after");
-    const [crumbs, listing] = await Promise.all([breadcrumbs(services, folder), listFolder(services, folder, cursor)]);
-    return {
-      folder: { id: folder.id, isRoot: folder.parentId === null, canWrite: folder.ownerId === user.id },
+    const query = new URL(request.url).searchParams;
+    const sort = parseSort(query.get("sort"));
+    const dir = parseDir(query.get("dir"));
+    const view = viewFrom(query.get("view"), request.headers.get("cookie"));
+    const [crumbs, listing, counts] = await Promise.all([
+      breadcrumbs(services, folder),
+      listFolder(services, folder, query.get("after"), { sort, dir, before: query.get("before") }),
+      countFolderContents(services, folder.id),
+    ]);
+    const tree = await folderTree(services, crumbs);
+    // `?view=` switches the view and remembers it (a plain link does it: no JavaScript needed).
+    const headers: HeadersInit = view.chosen ? { "Set-Cookie": `${VIEW_COOKIE}=${view.view}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly` } : {};
+    return data({
+      view: view.view,
+      counts,
+      tree,
+      folder: {
+        id: folder.id,
+        isRoot: folder.parentId === null,
+        canWrite: await canWrite(services, user, { kind: "folder", id: folder.id, ownerId: folder.ownerId }),
+      },
       crumbs,
       listing,
       maxUploadSize: services.config.uploads.maxSize,
-    };
+    }, { headers });
   } catch (error) {
     loaderFailure(error);
   }
+}
+
+export type FolderViewMode = "list" | "grid";
+const VIEW_COOKIE = "coffer_view";
+
+/** The view asked for in the URL (then remembered), else the remembered one, else the list. */
+function viewFrom(param: string | null, cookieHeader: string | null): { view: FolderViewMode; chosen: boolean } {
+  if (param === "list" || param === "grid") return { view: param, chosen: true };
+  const remembered = /(?:^|;\s*)coffer_view=(list|grid)(?:;|$)/.exec(cookieHeader ?? "")?.[1];
+  return { view: remembered === "grid" ? "grid" : "list", chosen: false };
 }
 
 /**
@@ -46,7 +85,7 @@ export async function folderAction({ request, params, context }: ActionFunctionA
     const contentType = request.headers.get("content-type") ?? "";
     if (contentType.startsWith("multipart/form-data")) {
       const folder = await getWritableFolder(services, user, folderId);
-      const names = await receiveMultipartUpload(request, async (upload) => {
+      const names = await receiveMultipartUpload(request, folder.ownerId, async (upload) => {
         const file = await addFile(services, { ...upload, ownerId: folder.ownerId, folderId: folder.id });
         return file.name;
       }, services);
@@ -66,14 +105,16 @@ export async function folderAction({ request, params, context }: ActionFunctionA
   }
 }
 
-type StoredUpload = { name: string; size: number; mimeType: string; storageKey: string; sha256: string };
+export type StoredUpload = { name: string; size: number; mimeType: string; storageKey: string; sha256: string };
 
 /**
  * Streams each file part of a multipart body into storage as it arrives, then records it.
  * Memory stays bounded whatever the file size.
  */
-async function receiveMultipartUpload(
+export async function receiveMultipartUpload(
   request: Request,
+  /** Whose storage the files count against. */
+  ownerId: string,
   record: (upload: StoredUpload) => Promise<string>,
   services: import("~/services/index.server").Services,
 ): Promise<string[]> {
@@ -93,8 +134,10 @@ async function receiveMultipartUpload(
       return undefined;
     }
     const name = cleanName(filename, "File name");
+    await assertTypeAllowed(services, name);
+    const allowance = await uploadAllowance(services, ownerId);
     const storageKey = randomBytes(16).toString("hex");
-    const { size, sha256 } = await storeStream(services, storageKey, Readable.from(chunks), services.config.uploads.maxSize);
+    const { size, sha256 } = await storeStream(services, storageKey, Readable.from(chunks), allowance.maxBytes, () => tooLargeError(allowance));
     try {
       recorded.push(await record({ name, size, sha256, storageKey, mimeType: detectMimeType(name, contentType) }));
     } catch (error) {
