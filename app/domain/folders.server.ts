@@ -1,7 +1,7 @@
 import type { Services } from "~/services/index.server";
 import type { Folder } from "~/generated/prisma/client";
 import { canRead, canWrite } from "./access.server";
-import { ConflictError, NotFoundError } from "./errors";
+import { ConflictError, ForbiddenError, NotFoundError } from "./errors";
 import { cleanName, nameKey } from "./names";
 import type { SessionUser } from "./sessions.server";
 
@@ -24,13 +24,17 @@ export async function getRootFolder(services: Services, ownerId: string): Promis
 export async function getReadableFolder(services: Services, actor: Actor, folderId: string | null): Promise<Folder> {
   if (folderId === null) return getRootFolder(services, actor.id);
   const folder = await services.prisma.folder.findUnique({ where: { id: folderId } });
-  if (!folder || folder.trashedAt || !canRead(actor, folder.ownerId)) throw new NotFoundError("That folder");
+  if (!folder || folder.trashedAt) throw new NotFoundError("That folder");
+  if (!(await canRead(services, actor, { kind: "folder", id: folder.id, ownerId: folder.ownerId }))) throw new NotFoundError("That folder");
   return folder;
 }
 
 export async function getWritableFolder(services: Services, actor: Actor, folderId: string | null): Promise<Folder> {
   const folder = await getReadableFolder(services, actor, folderId);
-  if (!canWrite(actor, folder.ownerId)) throw new NotFoundError("That folder");
+  // Readable but not writable (a READ share): say so rather than pretend it is not there.
+  if (!(await canWrite(services, actor, { kind: "folder", id: folder.id, ownerId: folder.ownerId }))) {
+    throw new ForbiddenError("You can view this folder but not change it: it was shared with you read-only.");
+  }
   return folder;
 }
 
