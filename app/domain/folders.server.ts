@@ -1,5 +1,5 @@
 import type { Services } from "~/services/index.server";
-import type { Folder } from "~/generated/prisma/client";
+import { Prisma, type Folder } from "~/generated/prisma/client";
 import { canRead, canWrite } from "./access.server";
 import { ConflictError, ForbiddenError, NotFoundError } from "./errors";
 import { cleanName, nameKey } from "./names";
@@ -57,58 +57,350 @@ export async function breadcrumbs(services: Services, folder: Folder): Promise<C
   return rows.map((row) => ({ id: row.id, name: row.parent_id === null ? "My files" : row.name, isRoot: row.parent_id === null }));
 }
 
+export const SORT_KEYS = ["name", "size", "modified", "type"] as const;
+export type SortKey = (typeof SORT_KEYS)[number];
+export type SortDir = "asc" | "desc";
+
+/** `?sort=`; anything unknown means the default (name). */
+export function parseSort(value: string | null | undefined): SortKey {
+  return (SORT_KEYS as readonly string[]).includes(value ?? "") ? (value as SortKey) : "name";
+}
+
+/** `?dir=`; anything unknown means ascending. */
+export function parseDir(value: string | null | undefined): SortDir {
+  return value === "desc" ? "desc" : "asc";
+}
+
+export interface ListedFolder {
+  id: string;
+  name: string;
+  updatedAt: Date;
+}
+
+export interface ListedFile {
+  id: string;
+  name: string;
+  size: number;
+  mimeType: string;
+  updatedAt: Date;
+  /** Object key of the preview thumbnail, when one was made (the grid view shows it). */
+  thumbnailKey: string | null;
+}
+
 export interface FolderListing {
-  folders: Array<{ id: string; name: string; updatedAt: Date }>;
-  files: Array<{ id: string; name: string; size: number; mimeType: string; updatedAt: Date }>;
+  sort: SortKey;
+  dir: SortDir;
+  folders: ListedFolder[];
+  files: ListedFile[];
+  /** Cursor for `?after=`: the page after this one, or null on the last page. */
   nextCursor: string | null;
+  /** Cursor for `?before=`: the page before this one, or null on the first page. */
+  prevCursor: string | null;
+}
+
+export interface ListOptions {
+  sort?: SortKey;
+  dir?: SortDir;
+  /** A cursor from `prevCursor`: list the page that ends just before it. Wins over `after`. */
+  before?: string | null;
+  pageSize?: number;
+}
+
+type Kind = "folder" | "file";
+
+/** A place in the listing order: what the cursors encode. */
+interface Position {
+  kind: Kind;
+  /** The sort column's value (null when sorting by name: the name key is the value). */
+  value: string | null;
+  key: string;
+  id: string;
+}
+
+interface Row extends Position {
+  name: string;
+  size: bigint | null;
+  mimeType: string | null;
+  updatedAt: Date;
+  thumbnailKey: string | null;
 }
 
 /**
- * Subfolders, then files by name. Files are paged by key (name, id) so a folder with
- * 100,000 files opens as fast as one with ten.
+ * The ordering of each kind for a sort: a leading column (or none: by name), then the name key,
+ * then the id, all in the same direction. A descending listing is exactly the ascending one
+ * reversed, so one composite comparison `(col, name_key, id) > (…)` positions a cursor, the
+ * index on (folder_id, col) serves both directions, and "previous page" is the same query run
+ * the other way. Folders are always listed before files: by name, or by modified date when the
+ * listing is sorted by modified date; size and type do not apply to folders (name, ascending).
  */
-export async function listFolder(services: Services, folder: Folder, cursor: string | null): Promise<FolderListing> {
-  const after = decodeCursor(cursor);
-  const [folders, files] = await Promise.all([
-    after
-      ? Promise.resolve([])
-      : services.prisma.folder.findMany({
-          where: { parentId: folder.id, trashedAt: null },
-          orderBy: [{ nameKey: "asc" }, { id: "asc" }],
-          select: { id: true, name: true, updatedAt: true },
-        }),
-    services.prisma.file.findMany({
-      where: {
-        folderId: folder.id,
-        trashedAt: null,
-        ...(after ? { OR: [{ nameKey: { gt: after.key } }, { nameKey: after.key, id: { gt: after.id } }] } : {}),
-      },
-      orderBy: [{ nameKey: "asc" }, { id: "asc" }],
-      take: PAGE_SIZE + 1,
-      select: { id: true, name: true, nameKey: true, size: true, mimeType: true, updatedAt: true },
-    }),
-  ]);
-  const page = files.slice(0, PAGE_SIZE);
+function ordering(kind: Kind, sort: SortKey, dir: SortDir): { column: "size" | "updated_at" | "mime_type" | null; dir: SortDir } {
+  if (kind === "folder") {
+    if (sort === "modified") return { column: "updated_at", dir };
+    return { column: null, dir: sort === "name" ? dir : "asc" };
+  }
+  const column = sort === "size" ? "size" : sort === "modified" ? "updated_at" : sort === "type" ? "mime_type" : null;
+  return { column, dir };
+}
+
+function castValue(column: "size" | "updated_at" | "mime_type", value: string): Prisma.Sql {
+  if (column === "size") return Prisma.sql`${value}::bigint`;
+  if (column === "updated_at") return Prisma.sql`${value}::timestamp(3)`;
+  return Prisma.sql`${value}`;
+}
+
+/**
+ * One kind's page query: rows strictly after `from` in the given order (null: from the start),
+ * at most `limit`. Exported so tests and the benchmark can EXPLAIN it.
+ */
+export function listingQuery(kind: Kind, parentId: string, sort: SortKey, dir: SortDir, from: Position | null, limit: number): Prisma.Sql {
+  const order = ordering(kind, sort, dir);
+  const direction = Prisma.raw(order.dir === "asc" ? "ASC" : "DESC");
+  const comparison = Prisma.raw(order.dir === "asc" ? ">" : "<");
+  const column = order.column ? Prisma.raw(order.column) : null;
+  let where = Prisma.empty;
+  if (from && from.kind === kind) {
+    if (column && from.value !== null) {
+      where = Prisma.sql`AND (${column}, name_key, id) ${comparison} (${castValue(order.column!, from.value)}, ${from.key}, ${from.id})`;
+    } else if (!column) {
+      where = Prisma.sql`AND (name_key, id) ${comparison} (${from.key}, ${from.id})`;
+    }
+  }
+  const orderBy = column
+    ? Prisma.sql`ORDER BY ${column} ${direction}, name_key ${direction}, id ${direction}`
+    : Prisma.sql`ORDER BY name_key ${direction}, id ${direction}`;
+  if (kind === "folder") {
+    return Prisma.sql`
+      SELECT id, name, name_key, updated_at, NULL::bigint AS size, NULL::text AS mime_type, NULL::text AS thumbnail_key
+      FROM folders WHERE parent_id = ${parentId} AND trashed_at IS NULL ${where}
+      ${orderBy} LIMIT ${limit}`;
+  }
+  return Prisma.sql`
+    SELECT id, name, name_key, updated_at, size, mime_type, thumbnail_key
+    FROM files WHERE folder_id = ${parentId} AND trashed_at IS NULL ${where}
+    ${orderBy} LIMIT ${limit}`;
+}
+
+type RawRow = {
+  id: string;
+  name: string;
+  name_key: string;
+  updated_at: Date;
+  size: bigint | null;
+  mime_type: string | null;
+  thumbnail_key: string | null;
+};
+
+async function fetchKind(
+  services: Services,
+  kind: Kind,
+  parentId: string,
+  sort: SortKey,
+  dir: SortDir,
+  from: Position | null,
+  limit: number
+): Promise<Row[]> {
+  if (limit <= 0) return [];
+  const rows = await services.prisma.$queryRaw<RawRow[]>(listingQuery(kind, parentId, sort, dir, from, limit));
+  const { column } = ordering(kind, sort, dir);
+  return rows.map((row) => ({
+    kind,
+    id: row.id,
+    key: row.name_key,
+    value:
+      column === "size"
+        ? String(row.size)
+        : column === "updated_at"
+        ? new Date(row.updated_at).toISOString()
+        : column === "mime_type"
+        ? row.mime_type
+        : null,
+    name: row.name,
+    size: row.size === null ? null : BigInt(row.size),
+    mimeType: row.mime_type,
+    updatedAt: new Date(row.updated_at),
+    thumbnailKey: row.thumbnail_key,
+  }));
+}
+
+/** Up to `limit` items after `from` in listing order (folders, then files). */
+async function forward(
+  services: Services,
+  parentId: string,
+  sort: SortKey,
+  dir: SortDir,
+  from: Position | null,
+  limit: number
+): Promise<Row[]> {
+  const folders = from?.kind === "file" ? [] : await fetchKind(services, "folder", parentId, sort, dir, from, limit);
+  const files = await fetchKind(services, "file", parentId, sort, dir, from?.kind === "file" ? from : null, limit - folders.length);
+  return [...folders, ...files];
+}
+
+/** Up to `limit` items before `from`, nearest first (files backwards, then folders backwards). */
+async function backward(services: Services, parentId: string, sort: SortKey, dir: SortDir, from: Position, limit: number): Promise<Row[]> {
+  const reverse: SortDir = dir === "asc" ? "desc" : "asc";
+  const files = from.kind === "file" ? await fetchKind(services, "file", parentId, sort, reverse, from, limit) : [];
+  const folders = await fetchKind(services, "folder", parentId, sort, reverse, from.kind === "folder" ? from : null, limit - files.length);
+  return [...files, ...folders];
+}
+
+/**
+ * One page of a folder: subfolders first, then files, in the chosen order. Both are paged by
+ * key (sort value, name key, id) — never by offset — so a folder of 100,000 files (or
+ * subfolders) opens as fast as one of ten, and each query walks the index on
+ * (folder_id, sort column). `cursor` is the `after` cursor of the page before; bad or foreign
+ * cursors (another sort, garbage) are ignored and give the first page.
+ */
+export async function listFolder(
+  services: Services,
+  folder: Folder,
+  cursor: string | null,
+  options: ListOptions = {}
+): Promise<FolderListing> {
+  const sort = options.sort ?? "name";
+  const dir = options.dir ?? "asc";
+  const pageSize = options.pageSize ?? PAGE_SIZE;
+  const before = decodeCursor(options.before ?? null, sort, dir);
+  const after = before ? null : decodeCursor(cursor, sort, dir);
+
+  let page: Row[];
+  let hasPrevious: boolean;
+  let hasNext: boolean;
+  const earlier = before ? await backward(services, folder.id, sort, dir, before, pageSize + 1) : null;
+  if (earlier && earlier.length > pageSize) {
+    page = earlier.slice(0, pageSize).reverse();
+    hasPrevious = true;
+    hasNext = true;
+  } else {
+    // Forward from the cursor; a `before` that reaches the start is simply the first page.
+    const rows = await forward(services, folder.id, sort, dir, after, pageSize + 1);
+    page = rows.slice(0, pageSize);
+    hasPrevious = after !== null;
+    hasNext = rows.length > pageSize;
+  }
+  const first = page.at(0);
   const last = page.at(-1);
   return {
-    folders,
-    files: page.map(({ nameKey: _key, size, ...file }) => ({ ...file, size: Number(size) })),
-    nextCursor: files.length > PAGE_SIZE && last ? encodeCursor(last.nameKey, last.id) : null,
+    sort,
+    dir,
+    folders: page.filter((row) => row.kind === "folder").map(({ id, name, updatedAt }) => ({ id, name, updatedAt })),
+    files: page
+      .filter((row) => row.kind === "file")
+      .map(({ id, name, size, mimeType, updatedAt, thumbnailKey }) => ({
+        id,
+        name,
+        size: Number(size ?? 0n),
+        mimeType: mimeType ?? "application/octet-stream",
+        updatedAt,
+        thumbnailKey,
+      })),
+    nextCursor: hasNext && last ? encodeCursor(sort, dir, last) : null,
+    prevCursor: hasPrevious && first ? encodeCursor(sort, dir, first) : null,
   };
 }
 
-function encodeCursor(key: string, id: string): string {
-  return Buffer.from(JSON.stringify([key, id])).toString("base64url");
+function encodeCursor(sort: SortKey, dir: SortDir, position: Position): string {
+  return Buffer.from(JSON.stringify([sort, dir, position.kind, position.value, position.key, position.id])).toString("base64url");
 }
 
-function decodeCursor(cursor: string | null): { key: string; id: string } | null {
-  if (!cursor) return null;
+/** The position a cursor encodes, or null when it is missing, malformed or from another order. */
+export function decodeCursor(cursor: string | null, sort: SortKey, dir: SortDir): Position | null {
+  if (!cursor || cursor.length > 4096) return null;
   try {
-    const [key, id] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-    return typeof key === "string" && typeof id === "string" ? { key, id } : null;
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+    if (!Array.isArray(parsed) || parsed.length !== 6) return null;
+    const [cursorSort, cursorDir, kind, value, key, id] = parsed as unknown[];
+    if (cursorSort !== sort || cursorDir !== dir) return null;
+    if ((kind !== "folder" && kind !== "file") || typeof key !== "string" || typeof id !== "string") return null;
+    const { column } = ordering(kind, sort, dir);
+    if (column === null) return value === null ? { kind, value: null, key, id } : null;
+    if (typeof value !== "string") return null;
+    if (column === "size" && !/^\d{1,19}$/.test(value)) return null;
+    if (column === "updated_at" && (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(value) || Number.isNaN(Date.parse(value))))
+      return null;
+    return { kind, value, key, id };
   } catch {
     return null;
   }
+}
+
+export interface FolderCounts {
+  folders: number;
+  files: number;
+}
+
+/** How many subfolders and files (not in the trash) a folder holds, for the summary line. */
+export async function countFolderContents(services: Services, folderId: string): Promise<FolderCounts> {
+  const [row] = await services.prisma.$queryRaw<Array<{ folders: bigint; files: bigint }>>`
+    SELECT (SELECT count(*) FROM folders WHERE parent_id = ${folderId} AND trashed_at IS NULL) AS folders,
+           (SELECT count(*) FROM files WHERE folder_id = ${folderId} AND trashed_at IS NULL) AS files`;
+  return { folders: Number(row?.folders ?? 0), files: Number(row?.files ?? 0) };
+}
+
+/** Subfolders shown per level of the folder tree; a "more…" link leads to the rest. */
+export const TREE_LEVEL_LIMIT = 100;
+
+export interface TreeNode {
+  id: string;
+  name: string;
+  isRoot: boolean;
+  /** The folder on screen. */
+  current: boolean;
+  /** Subfolders shown (levels on the path to the current folder), or null when not expanded. */
+  children: TreeNode[] | null;
+  /** True when the level has more subfolders than are shown. */
+  more: boolean;
+}
+
+/**
+ * The sidebar tree: the root, and every folder on the path to the current one expanded with its
+ * subfolders (by name, at most TREE_LEVEL_LIMIT a level, the path always among them). The
+ * current folder is not expanded: its subfolders are the listing next to the tree.
+ */
+export async function folderTree(services: Services, crumbs: Crumb[]): Promise<TreeNode | null> {
+  if (crumbs.length === 0) return null;
+  const expanded = crumbs.slice(0, -1).map((crumb) => crumb.id);
+  const rows =
+    expanded.length === 0
+      ? []
+      : await services.prisma.$queryRaw<Array<{ parent_id: string; id: string; name: string }>>`
+          SELECT c.parent_id, c.id, c.name
+          FROM unnest(${expanded}::text[]) WITH ORDINALITY AS p(id, n)
+          CROSS JOIN LATERAL (
+            SELECT id, name, parent_id FROM folders
+            WHERE parent_id = p.id AND trashed_at IS NULL
+            ORDER BY name_key, id LIMIT ${TREE_LEVEL_LIMIT + 1}
+          ) c
+          ORDER BY p.n`;
+  const byParent = new Map<string, Array<{ id: string; name: string }>>();
+  for (const row of rows) {
+    const list = byParent.get(row.parent_id) ?? [];
+    list.push({ id: row.id, name: row.name });
+    byParent.set(row.parent_id, list);
+  }
+  const build = (index: number): TreeNode => {
+    const crumb = crumbs[index]!;
+    const isCurrent = index === crumbs.length - 1;
+    if (isCurrent) return { id: crumb.id, name: crumb.name, isRoot: crumb.isRoot, current: true, children: null, more: false };
+    const next = crumbs[index + 1]!;
+    const all = byParent.get(crumb.id) ?? [];
+    const shown = all.slice(0, TREE_LEVEL_LIMIT);
+    // The path continues through `next`: keep it visible even past the cap.
+    if (!shown.some((child) => child.id === next.id)) shown.push({ id: next.id, name: next.name });
+    return {
+      id: crumb.id,
+      name: crumb.name,
+      isRoot: crumb.isRoot,
+      current: false,
+      more: all.length > TREE_LEVEL_LIMIT,
+      children: shown.map((child) =>
+        child.id === next.id
+          ? build(index + 1)
+          : { id: child.id, name: child.name, isRoot: false, current: false, children: null, more: false }
+      ),
+    };
+  };
+  return build(0);
 }
 
 /** Throws Conflict when a file or folder of that name (case-insensitively) is already there. */
