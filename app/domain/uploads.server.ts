@@ -140,3 +140,30 @@ async function completeUpload(services: Services, upload: Upload) {
   await services.prisma.upload.delete({ where: { id: upload.id } });
   return file;
 }
+
+/**
+ * Removes uploads abandoned for longer than UPLOAD_EXPIRY_HOURS: their partial data (local
+ * partial files, S3 multipart uploads and .info objects) and their pending rows, which also
+ * releases the quota they reserved. Then lets the store sweep anything expired it still knows.
+ */
+export async function cleanupAbandonedUploads(services: Services, uploads: TusServer, now = new Date()) {
+  const cutoff = new Date(now.getTime() - services.config.uploads.expiryMs);
+  let removed = 0;
+  for (;;) {
+    const stale = await services.prisma.upload.findMany({ where: { createdAt: { lt: cutoff } }, select: { id: true }, take: 200 });
+    if (stale.length === 0) break;
+    for (const { id } of stale) {
+      await uploads.datastore.remove(id).catch((error: { status_code?: number }) => {
+        if (error?.status_code !== 404) services.log.warn("could not remove abandoned upload data", { uploadId: id, error });
+      });
+      await services.storage.deleteMany([id, `${id}.info`, `${id}.json`, `${id}.part`]);
+      await services.prisma.upload.deleteMany({ where: { id } });
+      removed++;
+    }
+  }
+  const swept = await uploads.datastore.deleteExpired().catch((error) => {
+    services.log.warn("tus expiry sweep failed", { error });
+    return 0;
+  });
+  return { removed, swept };
+}

@@ -5,11 +5,14 @@ import compression from "compression";
 import express from "express";
 import type { Services } from "~/services/index.server";
 import { attachRealtime } from "~/services/realtime.server";
+import type { Server as TusServer } from "@tus/server";
 import { createUploadServer, TUS_PATH } from "~/domain/uploads.server";
 import { readiness } from "./health.server";
 
 export interface AppServer {
   httpServer: http.Server;
+  /** The tus server (its datastore is what upload cleanup works on). */
+  uploads: TusServer;
   close(): Promise<void>;
 }
 
@@ -98,6 +101,7 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
 
   return {
     httpServer,
+    uploads,
     async close() {
       await new Promise<void>((resolve) => io.close(() => resolve()));
       await closeVite();

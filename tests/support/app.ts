@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import type { ServerBuild } from "@remix-run/node";
 import { afterAll, inject } from "vitest";
 import { loadConfig } from "~/config.server";
-import { createAppServer } from "~/server/app.server";
+import { createAppServer, type AppServer } from "~/server/app.server";
 import { closeServices, createServices, type Services } from "~/services/index.server";
 import { createLogger } from "~/services/logger.server";
 import { createTestDatabase } from "./database";
@@ -17,6 +17,7 @@ export interface TestApp {
   url: string;
   services: Services;
   dataDir: string;
+  server: AppServer;
   /** The environment this instance was configured with (to start a twin on the same services). */
   env: Record<string, string>;
   close(): Promise<void>;
@@ -70,5 +71,5 @@ export async function startTestApp(drivers: DriverSet, env: Record<string, strin
     fs.rmSync(dataDir, { recursive: true, force: true });
   };
   afterAll(close);
-  return { url: `http://127.0.0.1:${port}`, services: appServices, dataDir, env: appEnv, close };
+  return { url: `http://127.0.0.1:${port}`, services: appServices, server, dataDir, env: appEnv, close };
 }

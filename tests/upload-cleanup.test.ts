@@ -1,0 +1,88 @@
+import { randomBytes } from "node:crypto";
+import { ListMultipartUploadsCommand, S3Client } from "@aws-sdk/client-s3";
+import { beforeAll, describe, expect, inject, it } from "vitest";
+import { cleanupAbandonedUploads } from "~/domain/uploads.server";
+import { startTestApp, type DriverSet, type TestApp } from "./support/app";
+import { TestClient } from "./support/client";
+
+const MiB = 1024 * 1024;
+
+async function keysFor(app: TestApp, id: string): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const object of app.services.storage.list(id)) keys.push(object.key);
+  return keys;
+}
+
+/** Incomplete multipart uploads in the bucket, asked of the S3 server itself. */
+async function incompleteMultipartUploads(app: TestApp): Promise<number> {
+  const s3 = inject("services").s3;
+  const client = new S3Client({
+    endpoint: s3.endpoint,
+    region: s3.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: s3.accessKey, secretAccessKey: s3.secretKey },
+  });
+  const result = await client.send(new ListMultipartUploadsCommand({ Bucket: app.env.S3_BUCKET }));
+  client.destroy();
+  return result.Uploads?.length ?? 0;
+}
+
+describe.each<{ label: string; drivers: DriverSet }>([
+  { label: "local disk", drivers: { storage: "local", cache: "memory" } },
+  { label: "S3", drivers: { storage: "s3", cache: "redis" } },
+])("cleanup of abandoned uploads ($label)", ({ drivers }) => {
+  let app: TestApp;
+  let user: TestClient;
+
+  beforeAll(async () => {
+    app = await startTestApp(drivers, { UPLOAD_EXPIRY_HOURS: "24" });
+    user = new TestClient(app.url);
+    await user.register("Abby", "abby@example.com");
+  });
+
+  async function startUpload(name: string, size: number, send: number): Promise<string> {
+    const created = await fetch(`${app.url}/api/uploads`, {
+      method: "POST",
+      headers: { cookie: user.cookieHeader, "Tus-Resumable": "1.0.0", "Upload-Length": String(size), "Upload-Metadata": `filename ${Buffer.from(name).toString("base64")}` },
+    });
+    expect(created.status).toBe(201);
+    const location = new URL(created.headers.get("location")!, app.url).toString();
+    const patch = await fetch(location, {
+      method: "PATCH",
+      headers: { cookie: user.cookieHeader, "Tus-Resumable": "1.0.0", "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream" },
+      body: new Uint8Array(randomBytes(send)),
+    });
+    expect(patch.status).toBe(204);
+    return location.split("/").pop()!;
+  }
+
+  it("removes partial data and pending rows of expired uploads, and leaves recent ones alone", async () => {
+    // Over one 5 MiB part on S3, so a real multipart upload is left open.
+    const abandoned = await startUpload("abandoned.bin", 12 * MiB, 6 * MiB);
+    expect((await keysFor(app, abandoned)).length).toBeGreaterThan(0);
+    if (drivers.storage === "s3") expect(await incompleteMultipartUploads(app)).toBe(1);
+
+    // Not yet expired: nothing happens.
+    expect((await cleanupAbandonedUploads(app.services, app.server.uploads)).removed).toBe(0);
+    expect(await app.services.prisma.upload.count()).toBe(1);
+
+    const later = new Date(Date.now() + 25 * 3600 * 1000);
+    const result = await cleanupAbandonedUploads(app.services, app.server.uploads, later);
+    expect(result.removed).toBe(1);
+    expect(await app.services.prisma.upload.count()).toBe(0);
+    expect(await keysFor(app, abandoned)).toEqual([]);
+    if (drivers.storage === "s3") expect(await incompleteMultipartUploads(app)).toBe(0);
+    // The upload is gone for the client too.
+    const head = await fetch(`${app.url}/api/uploads/${abandoned}`, { method: "HEAD", headers: { cookie: user.cookieHeader, "Tus-Resumable": "1.0.0" } });
+    expect(head.status).toBe(404);
+  });
+
+  it("never touches finished uploads", async () => {
+    const done = await startUpload("done.txt", 5, 5);
+    const file = await app.services.prisma.file.findFirstOrThrow({ where: { storageKey: done } });
+    await cleanupAbandonedUploads(app.services, app.server.uploads, new Date(Date.now() + 25 * 3600 * 1000));
+    expect(await keysFor(app, file.storageKey)).toEqual([file.storageKey]);
+    const download = await user.get(`/download/${file.id}`);
+    expect(download.status).toBe(200);
+  });
+});
