@@ -57,6 +57,12 @@ export function Layout({ children }: { children: ReactNode }) {
                   <NavLink to="/files" className={navClass}>
                     Files
                   </NavLink>
+                  <NavLink to="/shared" className={navClass}>
+                    Shared with me
+                  </NavLink>
+                  <NavLink to="/shares" className={navClass}>
+                    My links
+                  </NavLink>
                   {user.role === "ADMIN" ? (
                     <NavLink to="/admin" className={navClass}>
                       Admin

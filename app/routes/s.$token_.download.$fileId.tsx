@@ -1,0 +1,33 @@
+import type { LoaderFunctionArgs } from "@remix-run/node";
+import { downloadResponse } from "~/domain/downloads.server";
+import { NotFoundError } from "~/domain/errors";
+import { countShareDownload, shareFile } from "~/domain/share-links.server";
+import { openShare, requireShareAccess, shareResourceFailure } from "~/lib/share-route.server";
+
+/**
+ * Downloads the shared file, or a file inside a shared folder. Each download counts toward the
+ * link's limit (a resumed download, a Range not starting at 0, does not count again).
+ */
+export async function loader(args: LoaderFunctionArgs) {
+  const { request, params, context } = args;
+  const { services } = context;
+  try {
+    const link = await openShare(args);
+    await requireShareAccess(args, link);
+    if (link.mode !== "READ") throw new NotFoundError("That file");
+    const file = await shareFile(services, link, params.fileId ?? "");
+    const range = request.headers.get("range");
+    const continuing = range !== null && !/^bytes=0-/.test(range.trim());
+    if (request.method === "GET" && !continuing && request.headers.get("if-none-match") === null) {
+      await countShareDownload(services, link, { kind: "file", itemId: file.id, ip: context.clientIp });
+    }
+    const response = await downloadResponse(services, file, request);
+    // Never compressed on the way (Range and Content-Length stay exact), never cached by others.
+    response.headers.set("Cache-Control", "private, no-store, no-transform");
+    response.headers.set("Referrer-Policy", "no-referrer");
+    return response;
+  } catch (error) {
+    if (error instanceof Response) return error;
+    return shareResourceFailure(error);
+  }
+}

@@ -1,0 +1,35 @@
+import type { LoaderFunctionArgs } from "@remix-run/node";
+import { contentDisposition } from "~/domain/downloads.server";
+import { NotFoundError } from "~/domain/errors";
+import { countShareDownload, shareFolderChain } from "~/domain/share-links.server";
+import { zipFolder } from "~/domain/zip.server";
+import { openShare, requireShareAccess, shareResourceFailure } from "~/lib/share-route.server";
+
+/** The shared folder (or `?folder=` one of its subfolders) as a ZIP, built while it streams. Counts as one download. */
+export async function loader(args: LoaderFunctionArgs) {
+  const { request, context } = args;
+  const { services } = context;
+  try {
+    const link = await openShare(args);
+    await requireShareAccess(args, link);
+    if (link.mode !== "READ" || !link.folderId) throw new NotFoundError("That folder");
+    const requested = new URL(request.url).searchParams.get("folder") || link.folderId;
+    const chain = await shareFolderChain(services, link, requested);
+    const folder = chain.at(-1)!;
+    if (request.method === "GET") await countShareDownload(services, link, { kind: "zip", itemId: folder.id, ip: context.clientIp });
+    const body = request.method === "HEAD" ? null : await zipFolder(services, folder.id);
+    return new Response(body, {
+      status: 200,
+      headers: {
+        "Content-Type": "application/zip",
+        "Content-Disposition": contentDisposition(`${folder.name || "files"}.zip`),
+        "Cache-Control": "private, no-store, no-transform",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+      },
+    });
+  } catch (error) {
+    if (error instanceof Response) return error;
+    return shareResourceFailure(error);
+  }
+}

@@ -1,0 +1,78 @@
+import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
+import { Link, useLoaderData } from "@remix-run/react";
+import { FileIcon, FolderIcon } from "~/components/icons";
+import { requireUser } from "~/domain/sessions.server";
+import { listSharedWithMe } from "~/domain/user-shares.server";
+import { formatBytes, formatDate } from "~/lib/format";
+
+export const meta: MetaFunction = () => [{ title: "Shared with me · Coffer" }];
+
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  const user = await requireUser(context.services, request);
+  return { items: await listSharedWithMe(context.services, user) };
+}
+
+export default function SharedWithMe() {
+  const { items } = useLoaderData<typeof loader>();
+  return (
+    <div className="space-y-6">
+      <div>
+        <h1 className="text-2xl font-semibold">Shared with me</h1>
+        <p className="mt-1 text-sm text-slate-600">Files and folders other people shared with your account.</p>
+      </div>
+      {items.length === 0 ? (
+        <div className="card p-10 text-center">
+          <p className="font-medium">Nothing has been shared with you yet.</p>
+          <p className="mt-1 text-sm text-slate-600">When someone shares a file or folder with your email address, it appears here.</p>
+        </div>
+      ) : (
+        <div className="card overflow-x-auto">
+          <table className="w-full text-left text-sm">
+            <thead className="border-b border-slate-200 bg-slate-50 text-slate-700">
+              <tr>
+                <th scope="col" className="px-4 py-2 font-medium">
+                  Name
+                </th>
+                <th scope="col" className="px-4 py-2 font-medium">
+                  Owner
+                </th>
+                <th scope="col" className="px-4 py-2 font-medium">
+                  Permission
+                </th>
+                <th scope="col" className="hidden px-4 py-2 font-medium sm:table-cell">
+                  Size
+                </th>
+                <th scope="col" className="hidden px-4 py-2 font-medium md:table-cell">
+                  Shared
+                </th>
+              </tr>
+            </thead>
+            <tbody className="divide-y divide-slate-100">
+              {items.map((item) => (
+                <tr key={item.id}>
+                  <td className="px-4 py-2">
+                    {item.kind === "folder" ? (
+                      <Link to={`/files/${item.itemId}`} className="flex items-center gap-2 font-medium text-blue-800 hover:underline">
+                        <FolderIcon />
+                        <span className="break-all">{item.name}</span>
+                      </Link>
+                    ) : (
+                      <a href={`/download/${item.itemId}`} download className="flex items-center gap-2 text-blue-800 hover:underline">
+                        <FileIcon />
+                        <span className="break-all">{item.name}</span>
+                      </a>
+                    )}
+                  </td>
+                  <td className="px-4 py-2">{item.owner.name}</td>
+                  <td className="px-4 py-2">{item.permission === "WRITE" ? "Can view and add files" : "Can view"}</td>
+                  <td className="hidden px-4 py-2 text-slate-700 sm:table-cell">{item.size === null ? "Folder" : formatBytes(item.size)}</td>
+                  <td className="hidden px-4 py-2 text-slate-600 md:table-cell">{formatDate(item.sharedAt)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </div>
+  );
+}
