@@ -7,6 +7,7 @@ import type { Services } from "~/services/index.server";
 import { attachRealtime } from "~/services/realtime.server";
 import type { Server as TusServer } from "@tus/server";
 import { createUploadServer, TUS_PATH } from "~/domain/uploads.server";
+import { startJobs } from "~/domain/jobs.server";
 import { readiness } from "./health.server";
 
 export interface AppServer {
@@ -98,11 +99,13 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
   );
 
   const io = attachRealtime(httpServer, services);
+  const stopJobs = startJobs(services);
 
   return {
     httpServer,
     uploads,
     async close() {
+      stopJobs();
       await new Promise<void>((resolve) => io.close(() => resolve()));
       await closeVite();
       await new Promise<void>((resolve) => {
