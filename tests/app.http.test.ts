@@ -341,6 +341,8 @@ describe.each(DRIVER_SETS)("Coffer over HTTP with $label", ({ drivers }) => {
       expect(received.file).toMatchObject({ name: "video.mp4", size: bytes.length });
       const file = await app.services.prisma.file.findFirstOrThrow({ where: { name: "video.mp4" } });
       expect(file.mimeType).toBe("video/mp4");
+      // Hashed while the bytes streamed in: the digest is there as soon as the file is.
+      expect(file.sha256).toBe(sha256(bytes));
       const download = await user.get(`/download/${file.id}`);
       expect(sha256(new Uint8Array(await download.arrayBuffer()))).toBe(sha256(bytes));
       expect(await app.services.prisma.upload.count({ where: { id: file.storageKey } })).toBe(0);
@@ -376,6 +378,9 @@ describe.each(DRIVER_SETS)("Coffer over HTTP with $label", ({ drivers }) => {
       const result = await tusUpload(app, user, bytes, { filename: "resumed.bin" }, { uploadUrl: first });
       expect(result.error).toBeUndefined();
       const file = await app.services.prisma.file.findFirstOrThrow({ where: { name: "resumed.bin" } });
+      await expect
+        .poll(async () => (await app.services.prisma.file.findUniqueOrThrow({ where: { id: file.id } })).sha256)
+        .toBe(sha256(bytes));
       const download = await user.get(`/download/${file.id}`);
       expect(sha256(new Uint8Array(await download.arrayBuffer()))).toBe(sha256(bytes));
     });

@@ -75,6 +75,10 @@ describe("two instances sharing Redis, S3 and PostgreSQL", () => {
     expect((await event).file.name).toBe("across.bin");
     socketOnA.disconnect();
     const file = await a.services.prisma.file.findFirstOrThrow({ where: { name: "across.bin" } });
+    // B never saw the first half, so it hashes the stored file once it is complete.
+    await expect
+      .poll(async () => (await a.services.prisma.file.findUniqueOrThrow({ where: { id: file.id } })).sha256)
+      .toBe(sha256(bytes));
     const download = await onA.get(`/download/${file.id}`);
     expect(sha256(new Uint8Array(await download.arrayBuffer()))).toBe(sha256(bytes));
   });

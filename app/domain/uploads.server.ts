@@ -6,6 +6,7 @@ import { AppError, ValidationError, isAppError } from "./errors";
 import { addFile, detectMimeType } from "./files.server";
 import { getRootFolder, getWritableFolder } from "./folders.server";
 import { cleanName } from "./names";
+import { hashStoredFile, UploadHasher } from "./upload-hash.server";
 import { assertTypeAllowed, tooLargeError, uploadAllowance } from "./quota.server";
 import { getUserFromCookieHeader, type SessionUser } from "./sessions.server";
 import { formatBytes } from "~/lib/format";
@@ -37,6 +38,8 @@ export function createUploadServer(services: Services): TusServer {
     expirationPeriodInMilliseconds: services.config.uploads.expiryMs,
     kvStore,
   });
+  const hasher = new UploadHasher();
+  hasher.wrap(datastore);
 
   const server = new TusServer({
     path: TUS_PATH,
@@ -84,7 +87,7 @@ export function createUploadServer(services: Services): TusServer {
 
     async onUploadFinish(_req, upload) {
       try {
-        const file = await completeUpload(services, upload);
+        const file = await completeUpload(services, upload, hasher.take(upload.id, upload.size ?? -1));
         return { headers: { "Coffer-File-Id": file.id } };
       } catch (error) {
         throw toTusError(services, error);
@@ -121,7 +124,7 @@ async function forgetFinishedUpload(services: Services, uploadId: string, kvStor
   await services.storage.deleteMany([`${uploadId}.info`, `${uploadId}.json`]);
 }
 
-async function completeUpload(services: Services, upload: Upload) {
+async function completeUpload(services: Services, upload: Upload, sha256: string | null) {
   const pending = await services.prisma.upload.findUnique({ where: { id: upload.id } });
   if (!pending) throw tusError(404, "This upload does not exist or has expired.");
   // Files belong to the folder's owner. If the folder went away while the bytes were on their
@@ -135,9 +138,12 @@ async function completeUpload(services: Services, upload: Upload) {
     size: Number(pending.size),
     mimeType: detectMimeType(pending.name, upload.metadata?.filetype),
     storageKey: upload.id,
-    sha256: null,
+    sha256,
   });
   await services.prisma.upload.delete({ where: { id: upload.id } });
+  if (!sha256) {
+    void hashStoredFile(services, file.id).catch((error) => services.log.warn("could not hash a finished upload", { fileId: file.id, error }));
+  }
   return file;
 }
 

@@ -1,0 +1,78 @@
+import { createHash, type Hash } from "node:crypto";
+import { Transform, type Readable } from "node:stream";
+import type { DataStore } from "@tus/utils";
+import type { Services } from "~/services/index.server";
+
+interface HashState {
+  hash: Hash;
+  /** Bytes hashed so far; equals the upload's stored offset while the state is usable. */
+  offset: number;
+  touchedAt: number;
+}
+
+/** States of uploads untouched this long are dropped (the upload then gets a background hash). */
+const STATE_TTL_MS = 24 * 3600 * 1000;
+
+/**
+ * SHA-256 of tus uploads, computed in the same pass as the bytes stream into the store.
+ * The running hash lives in this process; when a resumed upload arrives at another instance,
+ * after a restart, or after a write stored fewer bytes than it hashed, the in-stream hash is
+ * given up and the file is hashed from storage once it is complete.
+ */
+export class UploadHasher {
+  private states = new Map<string, HashState>();
+
+  /** Wraps the store's write so every byte written also goes through the upload's hash. */
+  wrap(datastore: DataStore): void {
+    const write = datastore.write.bind(datastore);
+    datastore.write = async (readable: Readable, id: string, offset: number) => {
+      this.prune();
+      const previous = this.states.get(id);
+      const hash = previous && previous.offset === offset ? previous.hash : offset === 0 ? createHash("sha256") : null;
+      this.states.delete(id);
+      let hashed = 0;
+      const tee = new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          hash?.update(chunk);
+          hashed += chunk.length;
+          callback(null, chunk);
+        },
+      });
+      readable.on("error", (error) => tee.destroy(error));
+      const newOffset = await write(readable.pipe(tee), id, offset);
+      if (hash && newOffset === offset + hashed) this.states.set(id, { hash, offset: newOffset, touchedAt: Date.now() });
+      return newOffset;
+    };
+  }
+
+  /** The hex digest when every byte of a finished upload went through this process's hash. */
+  take(id: string, size: number): string | null {
+    const state = this.states.get(id);
+    this.states.delete(id);
+    return state && state.offset === size ? state.hash.digest("hex") : null;
+  }
+
+  forget(id: string): void {
+    this.states.delete(id);
+  }
+
+  private prune() {
+    const cutoff = Date.now() - STATE_TTL_MS;
+    for (const [id, state] of this.states) if (state.touchedAt < cutoff) this.states.delete(id);
+  }
+}
+
+/** Reads a stored file back to compute its SHA-256, for uploads whose in-stream hash was lost. */
+export async function hashStoredFile(services: Services, fileId: string): Promise<string | null> {
+  const file = await services.prisma.file.findUnique({ where: { id: fileId }, select: { storageKey: true, sha256: true, size: true } });
+  if (!file || file.sha256) return file?.sha256 ?? null;
+  const hash = createHash("sha256");
+  if (file.size > 0n) {
+    const stream = await services.storage.get(file.storageKey);
+    for await (const chunk of stream) hash.update(chunk as Buffer);
+  }
+  const digest = hash.digest("hex");
+  // Only if the content is still the one hashed (a replace may have happened meanwhile).
+  await services.prisma.file.updateMany({ where: { id: fileId, storageKey: file.storageKey, sha256: null }, data: { sha256: digest } });
+  return digest;
+}
