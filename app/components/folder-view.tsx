@@ -1,163 +1,393 @@
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { useEffect, useRef } from "react";
-import type { folderAction, folderLoader } from "~/lib/folder-route.server";
+import type { FolderCounts, FolderListing, ListedFile, SortDir, SortKey } from "~/domain/folders.server";
+import type { folderAction, folderLoader, FolderViewMode } from "~/lib/folder-route.server";
 import { formatBytes, formatDate } from "~/lib/format";
 import { FormMessage } from "./field";
+import { FolderTree } from "./folder-tree";
 import { FileIcon, FolderIcon } from "./icons";
 import { UploadPanel } from "./upload-panel";
 
+const SORT_LABELS: Record<SortKey, string> = { name: "Name", size: "Size", modified: "Modified", type: "Type" };
+
+/** Builds the address of a link to this folder with other sort, view or page settings. */
+type QueryFor = (change: { sort?: SortKey; dir?: SortDir; after?: string | null; before?: string | null; view?: FolderViewMode }) => string;
+
+function makeQueryFor(path: string, current: { sort: SortKey; dir: SortDir; view: FolderViewMode }): QueryFor {
+  return (change) => {
+    const sort = change.sort ?? current.sort;
+    const dir = change.dir ?? current.dir;
+    const view = change.view ?? current.view;
+    const query = new URLSearchParams();
+    if (sort !== "name") query.set("sort", sort);
+    if (dir !== "asc") query.set("dir", dir);
+    // The view is remembered in a cookie; links carry it too, so it also holds without cookies.
+    if (view !== "list" || change.view) query.set("view", view);
+    if (change.after) query.set("after", change.after);
+    if (change.before) query.set("before", change.before);
+    const text = query.toString();
+    return text ? `${path}?${text}` : path;
+  };
+}
+
 export function FolderView() {
-  const { folder, crumbs, listing, maxUploadSize } = useLoaderData<typeof folderLoader>();
+  const { folder, crumbs, listing, maxUploadSize, view, counts, tree } = useLoaderData<typeof folderLoader>();
   const result = useActionData<typeof folderAction>();
   const navigation = useNavigation();
   const busyIntent = navigation.state === "submitting" ? navigation.formData?.get("intent") : null;
   const uploadingWithoutJs = navigation.state === "submitting" && navigation.formEncType === "multipart/form-data";
   const folderNameRef = useRef<HTMLInputElement>(null);
   const current = crumbs.at(-1);
-  const isEmpty = listing.folders.length === 0 && listing.files.length === 0;
+  const isEmpty = listing.folders.length === 0 && listing.files.length === 0 && !listing.prevCursor;
+  const folderPath = folder.isRoot ? "/files" : `/files/${folder.id}`;
+  const queryFor = makeQueryFor(folderPath, { sort: listing.sort, dir: listing.dir, view });
 
   useEffect(() => {
     if (result?.ok && folderNameRef.current) folderNameRef.current.value = "";
   }, [result]);
 
   return (
-    <div className="space-y-6">
-      <nav aria-label="Breadcrumb">
-        <ol className="flex flex-wrap items-center gap-1 text-sm text-slate-600">
-          {crumbs.map((crumb, index) => (
-            <li key={crumb.id} className="flex items-center gap-1">
-              {index > 0 ? <span aria-hidden="true">/</span> : null}
-              {index === crumbs.length - 1 ? (
-                <span aria-current="page" className="font-medium text-slate-900">
-                  {crumb.name}
-                </span>
-              ) : (
-                <Link to={crumb.isRoot ? "/files" : `/files/${crumb.id}`} className="text-blue-800 hover:underline">
-                  {crumb.name}
-                </Link>
-              )}
-            </li>
-          ))}
-        </ol>
-      </nav>
+    <div className="lg:grid lg:grid-cols-[15rem_minmax(0,1fr)] lg:gap-8">
+      {tree ? (
+        <div className="hidden lg:block">
+          <h2 className="mb-2 px-2 text-sm font-semibold text-slate-700">Folders</h2>
+          <FolderTree tree={tree} />
+        </div>
+      ) : null}
+      <div className="min-w-0 space-y-6">
+        <nav aria-label="Breadcrumb">
+          <ol className="flex flex-wrap items-center gap-1 text-sm text-slate-600">
+            {crumbs.map((crumb, index) => (
+              <li key={crumb.id} className="flex items-center gap-1">
+                {index > 0 ? <span aria-hidden="true">/</span> : null}
+                {index === crumbs.length - 1 ? (
+                  <span aria-current="page" className="font-medium text-slate-900">
+                    {crumb.name}
+                  </span>
+                ) : (
+                  <Link to={crumb.isRoot ? "/files" : `/files/${crumb.id}`} className="text-blue-800 hover:underline">
+                    {crumb.name}
+                  </Link>
+                )}
+              </li>
+            ))}
+          </ol>
+        </nav>
 
-      <div className="flex flex-wrap items-end justify-between gap-4">
-        <h1 className="text-2xl font-semibold break-all">{current?.name ?? "My files"}</h1>
+        {tree ? (
+          // Small screens: the tree folds away above the listing (a native disclosure, no script).
+          <details className="card lg:hidden">
+            <summary className="cursor-pointer px-4 py-2 text-sm font-medium text-slate-800">Folders</summary>
+            <div className="px-2 pb-3">
+              <FolderTree tree={tree} />
+            </div>
+          </details>
+        ) : null}
+
+        <div className="flex flex-wrap items-end justify-between gap-4">
+          <h1 className="text-2xl font-semibold break-all">{current?.name ?? "My files"}</h1>
+          {folder.canWrite ? (
+            <Form method="post" className="flex items-end gap-2">
+              <input type="hidden" name="intent" value="create-folder" />
+              <div>
+                <label htmlFor="new-folder-name" className="label">
+                  New folder
+                </label>
+                <input
+                  ref={folderNameRef}
+                  id="new-folder-name"
+                  name="name"
+                  required
+                  maxLength={255}
+                  className="input"
+                  placeholder="Folder name"
+                  aria-invalid={result && !result.ok && result.fieldErrors?.name ? true : undefined}
+                  aria-describedby={result && !result.ok && result.fieldErrors?.name ? "new-folder-error" : undefined}
+                />
+              </div>
+              <button type="submit" className="btn-secondary" disabled={busyIntent === "create-folder"}>
+                {busyIntent === "create-folder" ? "Creating…" : "Create folder"}
+              </button>
+            </Form>
+          ) : null}
+        </div>
+        {result && !result.ok && result.fieldErrors?.name ? (
+          <p id="new-folder-error" className="field-error">
+            {result.fieldErrors.name}
+          </p>
+        ) : null}
+        <FormMessage message={result?.message} tone={result?.ok ? "success" : "error"} />
+
         {folder.canWrite ? (
-          <Form method="post" className="flex items-end gap-2">
-            <input type="hidden" name="intent" value="create-folder" />
-            <div>
-              <label htmlFor="new-folder-name" className="label">
-                New folder
-              </label>
-              <input
-                ref={folderNameRef}
-                id="new-folder-name"
-                name="name"
-                required
-                maxLength={255}
-                className="input"
-                placeholder="Folder name"
-                aria-invalid={result && !result.ok && result.fieldErrors?.name ? true : undefined}
-                aria-describedby={result && !result.ok && result.fieldErrors?.name ? "new-folder-error" : undefined}
-              />
-            </div>
-            <button type="submit" className="btn-secondary" disabled={busyIntent === "create-folder"}>
-              {busyIntent === "create-folder" ? "Creating…" : "Create folder"}
-            </button>
-          </Form>
+          <UploadPanel folderId={folder.id} maxUploadSize={maxUploadSize}>
+            {/* Without JavaScript this plain form streams the files to the server. */}
+            <Form method="post" encType="multipart/form-data" className="flex flex-wrap items-end gap-2">
+              <div>
+                <label htmlFor="upload-file" className="label">
+                  Upload files
+                </label>
+                <input id="upload-file" name="file" type="file" multiple required className="text-sm" />
+              </div>
+              <button type="submit" className="btn-primary" disabled={uploadingWithoutJs}>
+                {uploadingWithoutJs ? "Uploading…" : "Upload"}
+              </button>
+              <p className="w-full text-sm text-slate-600">Up to {formatBytes(maxUploadSize)} per file.</p>
+            </Form>
+          </UploadPanel>
         ) : null}
+
+        <Toolbar view={view} sort={listing.sort} dir={listing.dir} counts={counts} action={folderPath} />
+
+        <section aria-labelledby="contents-heading" className={view === "list" ? "card overflow-x-auto" : ""}>
+          <h2 id="contents-heading" className="sr-only">
+            Folder contents
+          </h2>
+          {isEmpty ? (
+            <div className={`p-10 text-center ${view === "grid" ? "card" : ""}`}>
+              <p className="font-medium">This folder is empty.</p>
+              <p className="mt-1 text-sm text-slate-600">
+                {folder.canWrite ? "Upload files or create a folder to get started." : "Nothing has been put here yet."}
+              </p>
+            </div>
+          ) : view === "grid" ? (
+            <GridView listing={listing} />
+          ) : (
+            <ListView listing={listing} queryFor={queryFor} />
+          )}
+        </section>
+
+        <Pagination listing={listing} queryFor={queryFor} />
       </div>
-      {result && !result.ok && result.fieldErrors?.name ? (
-        <p id="new-folder-error" className="field-error">
-          {result.fieldErrors.name}
-        </p>
-      ) : null}
-      <FormMessage message={result?.message} tone={result?.ok ? "success" : "error"} />
-
-      {folder.canWrite ? (
-        <UploadPanel folderId={folder.id} maxUploadSize={maxUploadSize}>
-          {/* Without JavaScript this plain form streams the files to the server. */}
-          <Form method="post" encType="multipart/form-data" className="flex flex-wrap items-end gap-2">
-            <div>
-              <label htmlFor="upload-file" className="label">
-                Upload files
-              </label>
-              <input id="upload-file" name="file" type="file" multiple required className="text-sm" />
-            </div>
-            <button type="submit" className="btn-primary" disabled={uploadingWithoutJs}>
-              {uploadingWithoutJs ? "Uploading…" : "Upload"}
-            </button>
-            <p className="w-full text-sm text-slate-600">Up to {formatBytes(maxUploadSize)} per file.</p>
-          </Form>
-        </UploadPanel>
-      ) : null}
-
-      <section aria-labelledby="contents-heading" className="card overflow-x-auto">
-        <h2 id="contents-heading" className="sr-only">
-          Folder contents
-        </h2>
-        {isEmpty ? (
-          <div className="p-10 text-center">
-            <p className="font-medium">This folder is empty.</p>
-            <p className="mt-1 text-sm text-slate-600">Upload files or create a folder to get started.</p>
-          </div>
-        ) : (
-          <table className="w-full text-left text-sm">
-            <thead className="border-b border-slate-200 bg-slate-50 text-slate-700">
-              <tr>
-                <th scope="col" className="px-4 py-2 font-medium">
-                  Name
-                </th>
-                <th scope="col" className="px-4 py-2 font-medium">
-                  Size
-                </th>
-                <th scope="col" className="hidden px-4 py-2 font-medium sm:table-cell">
-                  Type
-                </th>
-                <th scope="col" className="hidden px-4 py-2 font-medium md:table-cell">
-                  Modified
-                </th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-slate-100">
-              {listing.folders.map((child) => (
-                <tr key={child.id} className="hover:bg-slate-50">
-                  <td className="px-4 py-2">
-                    <Link to={`/files/${child.id}`} className="flex items-center gap-2 font-medium text-blue-800 hover:underline">
-                      <FolderIcon />
-                      <span className="break-all">{child.name}</span>
-                    </Link>
-                  </td>
-                  <td className="px-4 py-2 text-slate-600">—</td>
-                  <td className="hidden px-4 py-2 text-slate-600 sm:table-cell">Folder</td>
-                  <td className="hidden px-4 py-2 text-slate-600 md:table-cell">{formatDate(child.updatedAt)}</td>
-                </tr>
-              ))}
-              {listing.files.map((file) => (
-                <tr key={file.id} className="hover:bg-slate-50">
-                  <td className="px-4 py-2">
-                    <a href={`/download/${file.id}`} className="flex items-center gap-2 text-blue-800 hover:underline" download>
-                      <FileIcon />
-                      <span className="break-all">{file.name}</span>
-                    </a>
-                  </td>
-                  <td className="px-4 py-2 whitespace-nowrap text-slate-700">{formatBytes(file.size)}</td>
-                  <td className="hidden px-4 py-2 text-slate-600 sm:table-cell">{file.mimeType}</td>
-                  <td className="hidden px-4 py-2 text-slate-600 md:table-cell">{formatDate(file.updatedAt)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-        {listing.nextCursor ? (
-          <div className="border-t border-slate-200 p-3 text-right">
-            <Link to={`?after=${encodeURIComponent(listing.nextCursor)}`} className="btn-secondary">
-              Next page
-            </Link>
-          </div>
-        ) : null}
-      </section>
     </div>
+  );
+}
+
+function plural(count: number, one: string, many: string) {
+  return `${count.toLocaleString("en-GB")} ${count === 1 ? one : many}`;
+}
+
+/** The summary line, the view switch and a sort form (the grid and small screens have no column headers). */
+function Toolbar({
+  view,
+  sort,
+  dir,
+  counts,
+  action,
+}: {
+  view: FolderViewMode;
+  sort: SortKey;
+  dir: SortDir;
+  counts: FolderCounts;
+  action: string;
+}) {
+  const queryFor = makeQueryFor(action, { sort, dir, view });
+  return (
+    <div className="flex flex-wrap items-end justify-between gap-x-6 gap-y-3">
+      <p className="text-sm text-slate-700" data-testid="folder-summary">
+        {`${plural(counts.folders, "folder", "folders")}, ${plural(counts.files, "file", "files")}`}
+      </p>
+      <div className="flex flex-wrap items-end gap-x-6 gap-y-3">
+        <Form method="get" action={action} className="flex items-end gap-2">
+          {view === "grid" ? <input type="hidden" name="view" value="grid" /> : null}
+          <div>
+            <label htmlFor="sort-by" className="label">
+              Sort by
+            </label>
+            <select id="sort-by" name="sort" defaultValue={sort} key={`sort-${sort}`} className="input w-auto py-1.5">
+              {(Object.keys(SORT_LABELS) as SortKey[]).map((key) => (
+                <option key={key} value={key}>
+                  {SORT_LABELS[key]}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div>
+            <label htmlFor="sort-dir" className="label">
+              Order
+            </label>
+            <select id="sort-dir" name="dir" defaultValue={dir} key={`dir-${dir}`} className="input w-auto py-1.5">
+              <option value="asc">Ascending</option>
+              <option value="desc">Descending</option>
+            </select>
+          </div>
+          <button type="submit" className="btn-secondary">
+            Sort
+          </button>
+        </Form>
+        <div role="group" aria-label="View" className="flex overflow-hidden rounded-md border border-slate-300 text-sm">
+          {(["list", "grid"] as const).map((mode) => (
+            <Link
+              key={mode}
+              to={queryFor({ view: mode })}
+              aria-current={view === mode ? "true" : undefined}
+              className={`px-3 py-2 font-medium ${view === mode ? "bg-slate-800 text-white" : "bg-white text-slate-800 hover:bg-slate-50"}`}
+            >
+              {mode === "list" ? "List" : "Grid"}
+              <span className="sr-only"> view</span>
+            </Link>
+          ))}
+        </div>
+      </div>
+    </div>
+  );
+}
+
+function SortHeader({
+  column,
+  listing,
+  queryFor,
+  className = "",
+}: {
+  column: SortKey;
+  listing: FolderListing;
+  queryFor: QueryFor;
+  className?: string;
+}) {
+  const active = listing.sort === column;
+  const nextDir: SortDir = active && listing.dir === "asc" ? "desc" : "asc";
+  return (
+    <th
+      scope="col"
+      className={`px-4 py-2 font-medium ${className}`}
+      aria-sort={active ? (listing.dir === "asc" ? "ascending" : "descending") : undefined}
+    >
+      <Link to={queryFor({ sort: column, dir: nextDir })} className="inline-flex items-center gap-1 hover:underline">
+        {SORT_LABELS[column]}
+        <span aria-hidden="true" className={active ? "text-slate-900" : "text-slate-400"}>
+          {active ? (listing.dir === "asc" ? "▲" : "▼") : "↕"}
+        </span>
+      </Link>
+    </th>
+  );
+}
+
+function DetailsLink({ kind, id, name }: { kind: "file" | "folder"; id: string; name: string }) {
+  return (
+    <Link to={`/details/${kind}/${id}`} className="text-blue-800 underline-offset-2 hover:underline">
+      Details<span className="sr-only">{` of ${name}`}</span>
+    </Link>
+  );
+}
+
+function ListView({ listing, queryFor }: { listing: FolderListing; queryFor: QueryFor }) {
+  return (
+    <table className="w-full text-left text-sm">
+      <thead className="border-b border-slate-200 bg-slate-50 text-slate-700">
+        <tr>
+          <SortHeader column="name" listing={listing} queryFor={queryFor} />
+          <SortHeader column="size" listing={listing} queryFor={queryFor} />
+          <SortHeader column="type" listing={listing} queryFor={queryFor} className="hidden sm:table-cell" />
+          <SortHeader column="modified" listing={listing} queryFor={queryFor} className="hidden md:table-cell" />
+          <th scope="col" className="px-4 py-2 font-medium">
+            <span className="sr-only">Details</span>
+          </th>
+        </tr>
+      </thead>
+      <tbody className="divide-y divide-slate-100">
+        {listing.folders.map((child) => (
+          <tr key={child.id} className="hover:bg-slate-50" data-testid="listing-folder">
+            <td className="px-4 py-2">
+              <Link to={`/files/${child.id}`} className="flex items-center gap-2 font-medium text-blue-800 hover:underline">
+                <FolderIcon />
+                <span className="break-all">{child.name}</span>
+              </Link>
+            </td>
+            <td className="px-4 py-2 text-slate-600">—</td>
+            <td className="hidden px-4 py-2 text-slate-600 sm:table-cell">Folder</td>
+            <td className="hidden px-4 py-2 whitespace-nowrap text-slate-600 md:table-cell">{formatDate(child.updatedAt)}</td>
+            <td className="px-4 py-2 text-right whitespace-nowrap">
+              <DetailsLink kind="folder" id={child.id} name={child.name} />
+            </td>
+          </tr>
+        ))}
+        {listing.files.map((file) => (
+          <tr key={file.id} className="hover:bg-slate-50" data-testid="listing-file">
+            <td className="px-4 py-2">
+              <a href={`/download/${file.id}`} className="flex items-center gap-2 text-blue-800 hover:underline" download>
+                <FileIcon />
+                <span className="break-all">{file.name}</span>
+              </a>
+            </td>
+            <td className="px-4 py-2 whitespace-nowrap text-slate-700">{formatBytes(file.size)}</td>
+            <td className="hidden px-4 py-2 break-all text-slate-600 sm:table-cell">{file.mimeType}</td>
+            <td className="hidden px-4 py-2 whitespace-nowrap text-slate-600 md:table-cell">{formatDate(file.updatedAt)}</td>
+            <td className="px-4 py-2 text-right whitespace-nowrap">
+              <DetailsLink kind="file" id={file.id} name={file.name} />
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/**
+ * The picture at the top of a grid tile. Files with a thumbnail (File.thumbnailKey) will show it
+ * here once thumbnails are served; until then every tile shows its icon.
+ */
+function TilePreview({ file }: { file?: Pick<ListedFile, "id" | "thumbnailKey" | "mimeType"> }) {
+  return (
+    <div className="flex aspect-[4/3] items-center justify-center rounded-md bg-slate-50" data-thumbnail-slot={file ? file.id : undefined}>
+      {file ? <FileIcon className="h-10 w-10 text-slate-500" /> : <FolderIcon className="h-12 w-12 text-amber-500" />}
+    </div>
+  );
+}
+
+function GridView({ listing }: { listing: FolderListing }) {
+  const tile = "card flex h-full flex-col gap-2 p-3 text-sm";
+  return (
+    <ul className="grid grid-cols-2 gap-3 sm:grid-cols-3 md:grid-cols-4 xl:grid-cols-5" data-testid="folder-grid">
+      {listing.folders.map((child) => (
+        <li key={child.id} data-testid="listing-folder">
+          <div className={tile}>
+            <Link to={`/files/${child.id}`} className="flex flex-col gap-2 font-medium text-blue-800 hover:underline">
+              <TilePreview />
+              <span className="break-all">{child.name}</span>
+            </Link>
+            <div className="mt-auto flex items-center justify-between gap-2 text-slate-600">
+              <span>Folder</span>
+              <DetailsLink kind="folder" id={child.id} name={child.name} />
+            </div>
+          </div>
+        </li>
+      ))}
+      {listing.files.map((file) => (
+        <li key={file.id} data-testid="listing-file">
+          <div className={tile}>
+            <a href={`/download/${file.id}`} className="flex flex-col gap-2 text-blue-800 hover:underline" download>
+              <TilePreview file={file} />
+              <span className="break-all">{file.name}</span>
+            </a>
+            <div className="mt-auto flex items-center justify-between gap-2 text-slate-600">
+              <span className="whitespace-nowrap">{formatBytes(file.size)}</span>
+              <DetailsLink kind="file" id={file.id} name={file.name} />
+            </div>
+          </div>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function Pagination({ listing, queryFor }: { listing: FolderListing; queryFor: QueryFor }) {
+  if (!listing.prevCursor && !listing.nextCursor) return null;
+  return (
+    <nav aria-label="Pages" className="flex flex-wrap items-center justify-end gap-2">
+      {listing.prevCursor ? (
+        <>
+          <Link to={queryFor({})} className="btn-secondary">
+            First page
+          </Link>
+          <Link to={queryFor({ before: listing.prevCursor })} className="btn-secondary" rel="prev">
+            Previous page
+          </Link>
+        </>
+      ) : null}
+      {listing.nextCursor ? (
+        <Link to={queryFor({ after: listing.nextCursor })} className="btn-secondary" rel="next">
+          Next page
+        </Link>
+      ) : null}
+    </nav>
   );
 }

@@ -1,0 +1,53 @@
+import { Link } from "@remix-run/react";
+import type { TreeNode } from "~/domain/folders.server";
+import { FolderIcon } from "./icons";
+
+const folderHref = (node: Pick<TreeNode, "id" | "isRoot">) => (node.isRoot ? "/files" : `/files/${node.id}`);
+
+/**
+ * The folder tree: nested lists of links in a navigation landmark (no ARIA tree widget, so it
+ * needs no JavaScript and reads like any list of links). The path to the current folder is
+ * expanded; the current folder is marked with aria-current.
+ */
+export function FolderTree({ tree, label = "Folder tree" }: { tree: TreeNode; label?: string }) {
+  return (
+    <nav aria-label={label} className="text-sm">
+      <ul>
+        <TreeItem node={tree} />
+      </ul>
+    </nav>
+  );
+}
+
+function TreeItem({ node }: { node: TreeNode }) {
+  return (
+    <li>
+      <Link
+        to={folderHref(node)}
+        aria-current={node.current ? "page" : undefined}
+        className={`flex min-w-0 items-center gap-2 rounded px-2 py-1.5 ${
+          node.current ? "bg-blue-50 font-semibold text-blue-900" : "text-slate-800 hover:bg-slate-100"
+        }`}
+      >
+        <FolderIcon className="h-4 w-4 text-amber-500" />
+        <span className="truncate" title={node.name}>
+          {node.name}
+        </span>
+      </Link>
+      {node.children && (node.children.length > 0 || node.more) ? (
+        <ul className="ml-3 border-l border-slate-200 pl-2">
+          {node.children.map((child) => (
+            <TreeItem key={child.id} node={child} />
+          ))}
+          {node.more ? (
+            <li>
+              <Link to={folderHref(node)} className="block px-2 py-1.5 text-blue-800 hover:underline">
+                more…<span className="sr-only">{` folders in ${node.name}`}</span>
+              </Link>
+            </li>
+          ) : null}
+        </ul>
+      ) : null}
+    </li>
+  );
+}

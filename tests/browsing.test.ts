@@ -1,0 +1,328 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import {
+  countFolderContents,
+  folderTree,
+  breadcrumbs,
+  listFolder,
+  listingQuery,
+  PAGE_SIZE,
+  SORT_KEYS,
+  type FolderListing,
+  type SortDir,
+  type SortKey,
+} from "~/domain/folders.server";
+import type { Folder, PrismaClient } from "~/generated/prisma/client";
+import { Prisma } from "~/generated/prisma/client";
+import type { Services } from "~/services/index.server";
+import { startTestApp, type TestApp } from "./support/app";
+import { TestClient } from "./support/client";
+import { createTestDatabase } from "./support/database";
+
+const BASE_TIME = Date.UTC(2026, 0, 1, 12, 0, 0);
+const MIME_TYPES = ["text/plain", "image/png", "application/pdf"];
+
+interface Expected {
+  kind: "folder" | "file";
+  id: string;
+  name: string;
+  key: string;
+  size: bigint;
+  mimeType: string;
+  updatedAt: number;
+}
+
+/**
+ * Bulk-inserts `count` files (and `folders` subfolders) into `folderId` with many ties: 7 sizes,
+ * 5 modification times and 3 types, names in mixed case (the name key is lower case). Every
+ * tenth file and every fifth folder also gets a trashed twin that must never be listed.
+ */
+async function seedFolder(prisma: PrismaClient, ownerId: string, folderId: string, prefix: string, count: number, folders: number) {
+  await prisma.$executeRaw`
+    INSERT INTO files (id, owner_id, folder_id, name, name_key, size, mime_type, storage_key, created_at, updated_at)
+    SELECT ${prefix} || '-f' || lpad(i::text, 6, '0'),
+           ${ownerId}, ${folderId},
+           CASE WHEN i % 2 = 0 THEN 'File ' ELSE 'file ' END || lpad(((i * 7919) % ${count})::text, 6, '0') || '.bin',
+           'file ' || lpad(((i * 7919) % ${count})::text, 6, '0') || '.bin',
+           (i % 7) * 1000,
+           (${MIME_TYPES}::text[])[1 + i % 3],
+           ${prefix} || '-key-' || i,
+           now(),
+           to_timestamp(${BASE_TIME / 1000} + (i % 5) * 60)
+    FROM generate_series(1, ${count}) AS i`;
+  await prisma.$executeRaw`
+    INSERT INTO files (id, owner_id, folder_id, name, name_key, size, mime_type, storage_key, created_at, updated_at, trashed_at, trash_root_id)
+    SELECT ${prefix} || '-trashed-' || i, ${ownerId}, ${folderId}, 'gone ' || i, 'file ' || lpad(i::text, 6, '0') || '.bin',
+           5, 'text/plain', ${prefix} || '-trashed-key-' || i, now(), now(), now(), ${prefix} || '-trashed-' || i
+    FROM generate_series(1, ${count}, 10) AS i`;
+  await prisma.$executeRaw`
+    INSERT INTO folders (id, owner_id, parent_id, name, name_key, created_at, updated_at)
+    SELECT ${prefix} || '-d' || lpad(i::text, 4, '0'), ${ownerId}, ${folderId},
+           'Sub ' || lpad(((i * 13) % ${folders})::text, 4, '0'), 'sub ' || lpad(((i * 13) % ${folders})::text, 4, '0'),
+           now(), to_timestamp(${BASE_TIME / 1000} + (i % 3) * 60)
+    FROM generate_series(1, ${folders}) AS i`;
+  await prisma.$executeRaw`
+    INSERT INTO folders (id, owner_id, parent_id, name, name_key, created_at, updated_at, trashed_at, trash_root_id)
+    SELECT ${prefix} || '-trashed-d' || i, ${ownerId}, ${folderId}, 'Sub 0001', 'sub 0001', now(), now(), now(), ${prefix} || '-trashed-d' || i
+    FROM generate_series(1, ${folders}, 5) AS i`;
+  await prisma.$executeRawUnsafe("ANALYZE files");
+  await prisma.$executeRawUnsafe("ANALYZE folders");
+}
+
+async function liveItems(prisma: PrismaClient, folderId: string): Promise<Expected[]> {
+  const [folders, files] = await Promise.all([
+    prisma.folder.findMany({ where: { parentId: folderId, trashedAt: null } }),
+    prisma.file.findMany({ where: { folderId, trashedAt: null } }),
+  ]);
+  return [
+    ...folders.map((f) => ({ kind: "folder" as const, id: f.id, name: f.name, key: f.nameKey, size: 0n, mimeType: "", updatedAt: f.updatedAt.getTime() })),
+    ...files.map((f) => ({ kind: "file" as const, id: f.id, name: f.name, key: f.nameKey, size: f.size, mimeType: f.mimeType, updatedAt: f.updatedAt.getTime() })),
+  ];
+}
+
+const cmp = <T extends string | number | bigint>(a: T, b: T) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The documented order, computed independently of the SQL. */
+function expectedOrder(items: Expected[], sort: SortKey, dir: SortDir): string[] {
+  const sign = dir === "asc" ? 1 : -1;
+  const folderSign = sort === "name" || sort === "modified" ? sign : 1;
+  const byKey = (a: Expected, b: Expected) => cmp(a.key, b.key) || cmp(a.id, b.id);
+  const folders = items
+    .filter((i) => i.kind === "folder")
+    .sort((a, b) => folderSign * ((sort === "modified" ? cmp(a.updatedAt, b.updatedAt) : 0) || byKey(a, b)));
+  const primary = (a: Expected, b: Expected) =>
+    sort === "size" ? cmp(a.size, b.size) : sort === "modified" ? cmp(a.updatedAt, b.updatedAt) : sort === "type" ? cmp(a.mimeType, b.mimeType) : 0;
+  const files = items.filter((i) => i.kind === "file").sort((a, b) => sign * (primary(a, b) || byKey(a, b)));
+  return [...folders, ...files].map((i) => i.id);
+}
+
+const idsOf = (page: FolderListing) => [...page.folders.map((f) => f.id), ...page.files.map((f) => f.id)];
+
+describe("browsing a folder (domain, real PostgreSQL)", () => {
+  let prisma: PrismaClient;
+  let services: Services;
+  let folder: Folder;
+  let items: Expected[];
+
+  beforeAll(async () => {
+    const db = await createTestDatabase();
+    prisma = db.prisma;
+    services = { prisma } as unknown as Services;
+    const user = await prisma.user.create({ data: { email: "lister@example.com", name: "Lister", passwordHash: "x" } });
+    const root = await prisma.folder.create({ data: { ownerId: user.id, parentId: null, name: "", nameKey: "" } });
+    folder = await prisma.folder.create({ data: { ownerId: user.id, parentId: root.id, name: "Big", nameKey: "big" } });
+    await seedFolder(prisma, user.id, folder.id, "big", 450, 30);
+    items = await liveItems(prisma, folder.id);
+    expect(items).toHaveLength(480);
+  });
+
+  const orders = SORT_KEYS.flatMap((sort) => (["asc", "desc"] as const).map((dir) => ({ sort, dir })));
+
+  describe.each(orders)("sort=$sort dir=$dir", ({ sort, dir }) => {
+    it.each([PAGE_SIZE, 37])("pages forward with page size %i: every item exactly once, in order", async (pageSize) => {
+      const expected = expectedOrder(items, sort, dir);
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const page: FolderListing = await listFolder(services, folder, cursor, { sort, dir, pageSize });
+        expect(page.sort).toBe(sort);
+        expect(page.dir).toBe(dir);
+        expect(page.prevCursor === null).toBe(pages === 0);
+        const ids = idsOf(page);
+        expect(ids.length).toBeLessThanOrEqual(pageSize);
+        if (page.nextCursor) expect(ids).toHaveLength(pageSize);
+        seen.push(...ids);
+        cursor = page.nextCursor;
+        pages++;
+      } while (cursor && pages < 100);
+      expect(seen).toEqual(expected);
+      expect(pages).toBe(Math.ceil(expected.length / pageSize));
+    });
+
+    it("pages backward from the last page with `before`, through the same pages", async () => {
+      const pageSize = 37;
+      const forward: string[][] = [];
+      let last: FolderListing | null = null;
+      let cursor: string | null = null;
+      do {
+        last = await listFolder(services, folder, cursor, { sort, dir, pageSize });
+        forward.push(idsOf(last));
+        cursor = last.nextCursor;
+      } while (cursor);
+      const backward: string[][] = [idsOf(last)];
+      let before = last.prevCursor;
+      while (before) {
+        const page = await listFolder(services, folder, null, { sort, dir, pageSize, before });
+        backward.unshift(idsOf(page));
+        before = page.prevCursor;
+      }
+      // The first page is always full; the pages after it line up with the forward ones.
+      expect(backward.flat().slice(0, pageSize)).toEqual(forward[0]);
+      expect(new Set(backward.flat()).size).toBe(items.length);
+      expect(backward.at(-1)).toEqual(forward.at(-1));
+    });
+  });
+
+  it("ignores bad and foreign cursors: the first page", async () => {
+    const first = idsOf(await listFolder(services, folder, null, { sort: "size", dir: "desc" }));
+    const nameCursor = (await listFolder(services, folder, null, { sort: "name", dir: "asc" })).nextCursor;
+    const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
+    for (const bad of [
+      "garbage",
+      "%%%",
+      nameCursor,
+      b64(["size", "desc", "file", "not-a-number", "x", "y"]),
+      b64(["size", "desc", "dir", "1", "x", "y"]),
+      b64({ sort: "size" }),
+      b64(["size", "desc", "file", "1; DROP TABLE files", "x", "y"]),
+      "x".repeat(10_000),
+    ]) {
+      expect(idsOf(await listFolder(services, folder, bad, { sort: "size", dir: "desc" }))).toEqual(first);
+      expect(idsOf(await listFolder(services, folder, null, { sort: "size", dir: "desc", before: bad }))).toEqual(first);
+    }
+  });
+
+  it("counts only items that are not in the trash", async () => {
+    expect(await countFolderContents(services, folder.id)).toEqual({ folders: 30, files: 450 });
+  });
+
+  it("never lists trashed items", async () => {
+    const all: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: FolderListing = await listFolder(services, folder, cursor, { sort: "type", dir: "asc" });
+      all.push(...idsOf(page));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(all.some((id) => id.includes("trashed"))).toBe(false);
+  });
+
+  it("builds the folder tree: the path expanded, levels capped with a note", async () => {
+    const deep = await prisma.folder.findFirstOrThrow({ where: { parentId: folder.id, trashedAt: null, name: "Sub 0007" } });
+    const crumbs = await breadcrumbs(services, deep);
+    const tree = (await folderTree(services, crumbs))!;
+    expect(tree.isRoot).toBe(true);
+    const big = tree.children!.find((c) => c.id === folder.id)!;
+    expect(big.children).toHaveLength(30);
+    expect(big.more).toBe(false);
+    expect(big.children!.map((c) => c.name)).toEqual([...big.children!.map((c) => c.name)].sort());
+    const current = big.children!.find((c) => c.current)!;
+    expect(current.id).toBe(deep.id);
+    expect(current.children).toBeNull();
+    expect(big.children!.some((c) => c.name === "Sub 0001" && c.id.includes("trashed"))).toBe(false);
+  });
+
+  describe("query plans on a folder of 20,000 files", () => {
+    let bigFolder: Folder;
+    beforeAll(async () => {
+      const owner = await prisma.user.findFirstOrThrow();
+      bigFolder = await prisma.folder.create({ data: { ownerId: owner.id, parentId: folder.id, name: "Huge", nameKey: "huge" } });
+      await seedFolder(prisma, owner.id, bigFolder.id, "huge", 20_000, 3);
+      await prisma.$executeRawUnsafe("VACUUM ANALYZE files");
+    });
+
+    const indexFor: Record<SortKey, RegExp> = {
+      name: /files_(live_name_unique|folder_id_name_key_idx)/,
+      size: /files_folder_id_size_idx/,
+      modified: /files_folder_id_updated_at_idx/,
+      type: /files_folder_id_mime_type_idx/,
+    };
+
+    it.each(orders)("the file page query for sort=$sort dir=$dir walks the matching index (first page and from a cursor)", async ({ sort, dir }) => {
+      const middle = await listFolder(services, bigFolder, null, { sort, dir, pageSize: 10_003 });
+      const position = middle.nextCursor;
+      expect(position).not.toBeNull();
+      const decoded = JSON.parse(Buffer.from(position!, "base64url").toString()) as [string, string, "file", string | null, string, string];
+      const from = { kind: "file" as const, value: decoded[3], key: decoded[4], id: decoded[5] };
+      for (const query of [listingQuery("file", bigFolder.id, sort, dir, null, PAGE_SIZE + 1), listingQuery("file", bigFolder.id, sort, dir, from, PAGE_SIZE + 1)]) {
+        const plan = (await prisma.$queryRaw<Array<{ "QUERY PLAN": string }>>(Prisma.sql`EXPLAIN ${query}`)).map((r) => r["QUERY PLAN"]).join("\n");
+        expect(plan, plan).toMatch(indexFor[sort]);
+        expect(plan, plan).not.toMatch(/Seq Scan|Bitmap Heap Scan/);
+        // Never a sort of the whole folder: either no sort at all or an incremental one on the index order.
+        expect(plan.split("\n").filter((line) => /Sort/.test(line) && !/Incremental Sort|Sort Key|Presorted Key/.test(line)), plan).toEqual([]);
+      }
+    });
+  });
+});
+
+describe("browsing over HTTP (production build)", () => {
+  let app: TestApp;
+  let client: TestClient;
+  let folderId: string;
+
+  beforeAll(async () => {
+    app = await startTestApp({ storage: "local", cache: "memory" });
+    client = new TestClient(app.url);
+    await client.register("Browser", "browser@example.com");
+    const created = await client.postForm("/files", { intent: "create-folder", name: "Photos", open: "1" });
+    folderId = created.headers.get("location")!.split("/").pop()!;
+    const owner = await app.services.prisma.user.findUniqueOrThrow({ where: { email: "browser@example.com" } });
+    await seedFolder(app.services.prisma, owner.id, folderId, "http", 450, 12);
+  });
+
+  it("renders the list view with sort links and aria-sort, details links and a summary", async () => {
+    const response = await client.get(`/files/${folderId}?sort=size&dir=desc`);
+    expect(response.status).toBe(200);
+    const html = await response.text();
+    expect(html).toMatch(/<th[^>]*aria-sort="descending"[^>]*><a[^>]*href="\/files\/\w+(\?|&amp;|")[^"]*sort=size[^"]*"[^>]*>Size/);
+    expect(html.match(/aria-sort=/g)).toHaveLength(1);
+    expect(html).toContain(`href="/files/${folderId}?sort=modified"`);
+    expect(html).toContain(`href="/files/${folderId}"`); // name, ascending: the default
+    expect(html).toContain("12 folders, 450 files");
+    expect(html).toMatch(/href="\/details\/file\/http-f\d+"[^>]*>Details<span class="sr-only"> of file \d+\.bin<\/span>/i);
+    expect(html).toMatch(/href="\/details\/folder\/http-d\d+"/);
+    expect(html).toMatch(/href="\/download\/http-f\d+"/);
+    expect(html).toContain('aria-label="Folder tree"');
+    expect(html).toMatch(/aria-current="page"[^>]*>.*?Photos/);
+    expect(html).toContain("Next page");
+    expect(html).not.toContain("Previous page");
+    expect(html).not.toContain("gone ");
+  });
+
+  it("follows Next and Previous links without JavaScript", async () => {
+    const first = await (await client.get(`/files/${folderId}?sort=modified`)).text();
+    const next = /href="([^"]+)"[^>]*>Next page/.exec(first)![1]!.replace(/&amp;/g, "&");
+    expect(next).toContain("after=");
+    const second = await (await client.get(next)).text();
+    expect(second).toContain("Previous page");
+    expect(second).toContain("First page");
+    const previous = /href="([^"]+)"[^>]*>Previous page/.exec(second)![1]!.replace(/&amp;/g, "&");
+    const back = await (await client.get(previous)).text();
+    const rows = (html: string) => [...html.matchAll(/href="\/details\/(?:file|folder)\/([\w-]+)"/g)].map((m) => m[1]);
+    expect(rows(back)).toEqual(rows(first));
+  });
+
+  it("falls back to defaults on bad parameters, never a 500", async () => {
+    for (const query of ["?sort=evil&dir=sideways", "?after=%FF%FE", "?before=nope&after=nope", "?view=cards", "?sort[]=1&dir=", "?after=" + "A".repeat(5000)]) {
+      const response = await client.get(`/files/${folderId}${query}`);
+      expect(response.status, query).toBe(200);
+      const html = await response.text();
+      expect(html).toMatch(/<th[^>]*aria-sort="ascending"[^>]*><a[^>]*>Name/);
+    }
+  });
+
+  it("switches to the grid with a link, remembers it in a cookie, and back", async () => {
+    const grid = await client.get(`/files/${folderId}?view=grid`);
+    expect(grid.status).toBe(200);
+    expect(grid.headers.getSetCookie().join()).toMatch(/coffer_view=grid;.*Path=\//);
+    const gridHtml = await grid.text();
+    expect(gridHtml).toContain('data-testid="folder-grid"');
+    expect(gridHtml).not.toContain("<table");
+    expect(gridHtml).toMatch(/data-thumbnail-slot="http-f\d+"/);
+    expect(gridHtml).toContain('<label for="sort-by"');
+
+    const remembered = await (await client.get(`/files/${folderId}`)).text();
+    expect(remembered).toContain('data-testid="folder-grid"');
+
+    const list = await client.get(`/files/${folderId}?view=list`);
+    expect(list.headers.getSetCookie().join()).toMatch(/coffer_view=list/);
+    expect(await (await client.get(`/files/${folderId}`)).text()).toContain("<table");
+  });
+
+  it("shows the empty state", async () => {
+    const created = await client.postForm("/files", { intent: "create-folder", name: "Empty", open: "1" });
+    const html = await (await client.get(created.headers.get("location")!)).text();
+    expect(html).toContain("This folder is empty.");
+    expect(html).toContain("0 folders, 0 files");
+  });
+});
