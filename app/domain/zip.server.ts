@@ -54,17 +54,18 @@ class DirectoryNames {
 export async function folderZipEntries(services: Services, rootFolderId: string): Promise<ZipEntry[]> {
   const folders = await services.prisma.$queryRaw<Array<{ id: string; name: string; parent_id: string | null; updated_at: Date; depth: number }>>`
     WITH RECURSIVE tree AS (
-      SELECT id, name, parent_id, updated_at, 0 AS depth FROM folders WHERE id = ${rootFolderId} AND trashed_at IS NULL
+      SELECT id, name, parent_id, updated_at, created_at, 0 AS depth FROM folders WHERE id = ${rootFolderId} AND trashed_at IS NULL
       UNION ALL
-      SELECT f.id, f.name, f.parent_id, f.updated_at, tree.depth + 1 FROM folders f JOIN tree ON f.parent_id = tree.id
+      SELECT f.id, f.name, f.parent_id, f.updated_at, f.created_at, tree.depth + 1 FROM folders f JOIN tree ON f.parent_id = tree.id
       WHERE f.trashed_at IS NULL AND tree.depth < 1000
     )
-    SELECT id, name, parent_id, updated_at, depth FROM tree ORDER BY depth, name, id`;
+    SELECT id, name, parent_id, updated_at, depth FROM tree ORDER BY depth, created_at, id`;
   if (folders.length === 0) return [];
   const folderIds = folders.map((folder) => folder.id);
   const files = await services.prisma.file.findMany({
     where: { folderId: { in: folderIds }, trashedAt: null },
-    orderBy: [{ nameKey: "asc" }, { id: "asc" }],
+    // On a name clash inside the archive, the older item keeps the plain name.
+    orderBy: [{ createdAt: "asc" }, { id: "asc" }],
     select: { folderId: true, name: true, size: true, storageKey: true, updatedAt: true },
   });
 
