@@ -63,6 +63,9 @@ export function Layout({ children }: { children: ReactNode }) {
                   <NavLink to="/shares" className={navClass}>
                     My links
                   </NavLink>
+                  <NavLink to="/trash" className={navClass}>
+                    Trash
+                  </NavLink>
                   {user.role === "ADMIN" ? (
                     <NavLink to="/admin" className={navClass}>
                       Admin

@@ -446,3 +446,194 @@ describe.each(DRIVER_SETS)("file operations, trash and versions with $label", ({
     });
   });
 });
+
+describe.each(DRIVER_SETS)("file manager pages without JavaScript with $label", ({ drivers }) => {
+  let app: TestApp;
+  let services: Services;
+  let alice: TestClient;
+  let mallory: TestClient;
+  let aliceActor: Actor;
+  let aliceRoot: string;
+
+  beforeAll(async () => {
+    app = await startTestApp(drivers);
+    services = app.services;
+    await new TestClient(app.url).register("Root Admin", "root@example.com");
+    alice = new TestClient(app.url);
+    mallory = new TestClient(app.url);
+    await alice.register("Alice", "alice@example.com");
+    await mallory.register("Mallory", "mallory@example.com");
+    const user = await services.prisma.user.findUniqueOrThrow({ where: { email: "alice@example.com" } });
+    aliceActor = { id: user.id, role: "USER" };
+    aliceRoot = (await getRootFolder(services, user.id)).id;
+  });
+
+  const location = (response: Response) => response.headers.get("location") ?? "";
+
+  it("shows the details page with properties, versions, sharing and the action forms", async () => {
+    const file = await putFile(services, aliceActor, aliceRoot, "Details Page.txt", "hello details");
+    const page = await alice.get(`/details/file/${file.id}`);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    for (const text of ["Details Page.txt", "SHA-256", file.sha256!, "Versions", "No earlier versions.", "This file is not shared.", "Manage sharing", `/shares?item=file:${file.id}`]) {
+      expect(html).toContain(text);
+    }
+    expect(html).toContain('name="intent" value="rename"');
+    expect(html).toContain('name="intent" value="move"');
+    expect(html).toContain('name="intent" value="copy"');
+    expect(html).toContain('name="intent" value="trash"');
+    expect(html).toMatch(/<label[^>]*for="rename-name"/);
+    expect(html).toContain('aria-label="Location"');
+    const folderPage = await alice.get(`/details/folder/${aliceRoot}`);
+    expect(folderPage.status).toBe(200);
+  });
+
+  it("renames through a plain form post, with errors shown on the page", async () => {
+    const file = await putFile(services, aliceActor, aliceRoot, "plain-form.txt");
+    await putFile(services, aliceActor, aliceRoot, "taken.txt");
+    const ok = await alice.postForm(`/details/file/${file.id}`, { intent: "rename", name: "Renamed by form.txt", policy: "cancel" });
+    expect(ok.status).toBe(302);
+    expect(location(ok)).toBe(`/details/file/${file.id}?done=renamed`);
+    const after = await (await alice.get(location(ok))).text();
+    expect(after).toContain("Renamed.");
+    expect(after).toContain("Renamed by form.txt");
+    const bad = await alice.postForm(`/details/file/${file.id}`, { intent: "rename", name: "a/b", policy: "cancel" });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain("cannot contain");
+    const conflict = await alice.postForm(`/details/file/${file.id}`, { intent: "rename", name: "TAKEN.txt", policy: "cancel" });
+    expect(conflict.status).toBe(409);
+    expect(await conflict.text()).toContain("“taken.txt” already exists");
+    const keepBoth = await alice.postForm(`/details/file/${file.id}`, { intent: "rename", name: "taken.txt", policy: "keep-both" });
+    expect(keepBoth.status).toBe(302);
+    expect((await services.prisma.file.findUniqueOrThrow({ where: { id: file.id } })).name).toBe("taken (1).txt");
+    const badPolicy = await alice.postForm(`/details/file/${file.id}`, { intent: "rename", name: "x.txt", policy: "merge" });
+    expect(badPolicy.status).toBe(400);
+  });
+
+  it("moves and copies through plain form posts, refusing a folder into its own subfolder", async () => {
+    const outer = await createFolder(services, aliceActor, aliceRoot, "Outer");
+    const inner = await createFolder(services, aliceActor, outer.id, "Inner");
+    const file = await putFile(services, aliceActor, aliceRoot, "mover.txt", "move me");
+    const details = await (await alice.get(`/details/file/${file.id}`)).text();
+    expect(details).toContain(`value="${inner.id}"`);
+    expect(details).toContain("Outer / Inner");
+    const moved = await alice.postForm(`/details/file/${file.id}`, { intent: "move", destination: inner.id, policy: "cancel" });
+    expect(moved.status).toBe(302);
+    expect(location(moved)).toBe(`/details/file/${file.id}?done=moved`);
+    expect((await services.prisma.file.findUniqueOrThrow({ where: { id: file.id } })).folderId).toBe(inner.id);
+    const loop = await alice.postForm(`/details/folder/${outer.id}`, { intent: "move", destination: inner.id, policy: "cancel" });
+    expect(loop.status).toBe(400);
+    expect(await loop.text()).toContain("cannot be moved into one of its own subfolders");
+    const folderPage = await (await alice.get(`/details/folder/${outer.id}`)).text();
+    expect(folderPage).not.toContain(`value="${inner.id}"`);
+    const noDestination = await alice.postForm(`/details/file/${file.id}`, { intent: "move", destination: "", policy: "cancel" });
+    expect(noDestination.status).toBe(400);
+    const copied = await alice.postForm(`/details/file/${file.id}`, { intent: "copy", destination: inner.id, policy: "keep-both" });
+    expect(copied.status).toBe(302);
+    const copyId = location(copied).match(/^\/details\/file\/([^?]+)\?done=copied$/)?.[1];
+    expect(copyId).toBeTruthy();
+    const copy = await services.prisma.file.findUniqueOrThrow({ where: { id: copyId! } });
+    expect(copy.name).toBe("mover (1).txt");
+    expect(copy.storageKey).not.toBe(file.storageKey);
+    const download = await alice.get(`/download/${copy.id}`);
+    expect(await download.text()).toBe("move me");
+  });
+
+  it("trashes, lists, restores, deletes forever and empties the trash through plain forms", async () => {
+    const folder = await createFolder(services, aliceActor, aliceRoot, "Trash Me");
+    const file = await putFile(services, aliceActor, folder.id, "inside.txt");
+    const trashed = await alice.postForm(`/details/folder/${folder.id}`, { intent: "trash" });
+    expect(trashed.status).toBe(302);
+    expect(location(trashed)).toBe(`/trash?done=trashed&item=folder:${folder.id}`);
+    const listing = await (await alice.get(location(trashed))).text();
+    expect(listing).toContain("Moved to the trash.");
+    expect(listing).toContain("Trash Me");
+    expect(listing).not.toContain("inside.txt");
+    expect((await alice.get(`/details/folder/${folder.id}`)).status).toBe(404);
+    expect((await alice.get(`/details/file/${file.id}`)).status).toBe(404);
+
+    const restored = await alice.postForm("/trash", { intent: "restore", kind: "folder", id: folder.id });
+    expect(restored.status).toBe(302);
+    const restoredPage = await (await alice.get(location(restored))).text();
+    expect(restoredPage).toContain("is back in");
+    expect(restoredPage).toContain("The trash is empty.");
+    expect((await services.prisma.file.findUniqueOrThrow({ where: { id: file.id } })).trashedAt).toBeNull();
+
+    await alice.postForm(`/details/file/${file.id}`, { intent: "trash" });
+    const objectsBefore = await objectKeys(services);
+    expect(objectsBefore.has(file.storageKey)).toBe(true);
+    const deleted = await alice.postForm("/trash", { intent: "delete", kind: "file", id: file.id });
+    expect(deleted.status).toBe(302);
+    expect(location(deleted)).toBe("/trash?done=deleted");
+    expect((await objectKeys(services)).has(file.storageKey)).toBe(false);
+
+    const another = await putFile(services, aliceActor, aliceRoot, "empty-me.txt");
+    await alice.postForm(`/details/file/${another.id}`, { intent: "trash" });
+    const unconfirmed = await alice.postForm("/trash", { intent: "empty" });
+    expect(location(unconfirmed)).toBe("/trash?confirm=empty");
+    expect(await services.prisma.file.count({ where: { id: another.id } })).toBe(1);
+    const confirmPage = await (await alice.get("/trash?confirm=empty")).text();
+    expect(confirmPage).toContain("Empty the trash?");
+    expect(confirmPage).toContain('name="confirmed" value="yes"');
+    const emptied = await alice.postForm("/trash", { intent: "empty", confirmed: "yes" });
+    expect(location(emptied)).toBe("/trash?done=emptied");
+    expect(await services.prisma.file.count({ where: { id: another.id } })).toBe(0);
+    expect(await (await alice.get("/trash")).text()).toContain("The trash is empty.");
+  });
+
+  it("downloads and restores versions over HTTP", async () => {
+    const file = await putFile(services, aliceActor, aliceRoot, "versioned.txt", "first");
+    const key = randomBytes(16).toString("hex");
+    await services.storage.put(key, Readable.from([Buffer.from("second")]));
+    await addFileWithPolicy(services, { ownerId: aliceActor.id, folderId: aliceRoot, name: "versioned.txt", size: 6, mimeType: "text/plain", storageKey: key, sha256: null }, "replace");
+    const [version] = await services.prisma.fileVersion.findMany({ where: { fileId: file.id } });
+    const page = await (await alice.get(`/details/file/${file.id}`)).text();
+    expect(page).toContain(`/download/version/${version.id}`);
+    const download = await alice.get(`/download/version/${version.id}`);
+    expect(download.status).toBe(200);
+    expect(download.headers.get("content-disposition")).toContain('filename="versioned.txt"');
+    expect(await download.text()).toBe("first");
+    const partial = await alice.get(`/download/version/${version.id}`, { range: "bytes=0-1" });
+    expect(partial.status).toBe(206);
+    expect(await partial.text()).toBe("fi");
+    const restored = await alice.postForm(`/details/file/${file.id}`, { intent: "restore-version", versionId: version.id });
+    expect(location(restored)).toBe(`/details/file/${file.id}?done=version-restored`);
+    expect(await (await alice.get(`/download/${file.id}`)).text()).toBe("first");
+    expect((await mallory.get(`/download/version/${version.id}`)).status).toBe(404);
+  });
+
+  it("answers 404 to other users and unknown ids on every page and action, and sends anonymous visitors to login", async () => {
+    const file = await putFile(services, aliceActor, aliceRoot, "alice-only.txt");
+    const folder = await createFolder(services, aliceActor, aliceRoot, "Alice Only");
+    const malloryUser = await services.prisma.user.findUniqueOrThrow({ where: { email: "mallory@example.com" } });
+    const malloryRoot = (await getRootFolder(services, malloryUser.id)).id;
+    expect((await mallory.get(`/details/file/${file.id}`)).status).toBe(404);
+    expect((await mallory.get(`/details/folder/${folder.id}`)).status).toBe(404);
+    expect((await alice.get(`/details/file/nope`)).status).toBe(404);
+    expect((await alice.get(`/details/thing/${file.id}`)).status).toBe(404);
+    for (const fields of <Array<Record<string, string>>>[
+      { intent: "rename", name: "mine.txt" },
+      { intent: "move", destination: malloryRoot },
+      { intent: "copy", destination: malloryRoot },
+      { intent: "trash" },
+    ]) {
+      const response = await mallory.postForm(`/details/file/${file.id}`, fields);
+      expect(response.status).toBe(404);
+      expect(await response.text()).not.toContain("alice-only.txt");
+    }
+    await alice.postForm(`/details/file/${file.id}`, { intent: "trash" });
+    expect((await mallory.postForm("/trash", { intent: "restore", kind: "file", id: file.id })).status).toBe(404);
+    expect((await mallory.postForm("/trash", { intent: "delete", kind: "file", id: file.id })).status).toBe(404);
+    expect(await (await mallory.get("/trash")).text()).not.toContain("alice-only.txt");
+    expect((await alice.postForm("/trash", { intent: "restore", kind: "file", id: "missing" })).status).toBe(404);
+    const anonymous = await fetch(`${app.url}/trash`, { redirect: "manual" });
+    expect(anonymous.status).toBe(302);
+    expect(anonymous.headers.get("location")).toBe("/login?redirectTo=%2Ftrash");
+    expect(await services.prisma.file.count({ where: { id: file.id } })).toBe(1);
+  });
+
+  it("links to the trash from the header", async () => {
+    const html = await (await alice.get("/files")).text();
+    expect(html).toMatch(/<a[^>]*href="\/trash"[^>]*>Trash<\/a>/);
+  });
+});

@@ -1,0 +1,248 @@
+import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { FormMessage } from "~/components/field";
+import { FileIcon, FolderIcon } from "~/components/icons";
+import { isAppError, ValidationError } from "~/domain/errors";
+import { getReadableItem, parseKind } from "~/domain/operations.server";
+import { requireUser } from "~/domain/sessions.server";
+import { getSettings } from "~/domain/settings.server";
+import { deleteForever, emptyTrash, listTrash, restoreItem, TRASH_PAGE_LIMIT } from "~/domain/trash.server";
+import { formatBytes, formatDate } from "~/lib/format";
+
+export const meta: MetaFunction = () => [{ title: "Trash · Coffer" }];
+
+/** Success messages after POST → redirect (`?done=<key>`), so a reload never repeats an action. */
+const DONE_MESSAGES: Record<string, string> = {
+  trashed: "Moved to the trash.",
+  restored: "Restored.",
+  deleted: "Deleted forever.",
+  emptied: "The trash is empty now. Everything in it was deleted for good.",
+};
+
+function parseItemRef(raw: string | null): { kind: "file" | "folder"; id: string } | null {
+  const match = /^(file|folder):([A-Za-z0-9_-]{1,100})$/.exec(raw ?? "");
+  return match ? { kind: match[1] as "file" | "folder", id: match[2] } : null;
+}
+
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  const { services } = context;
+  const user = await requireUser(services, request);
+  const url = new URL(request.url);
+  const [items, settings] = await Promise.all([listTrash(services, user), getSettings(services)]);
+  const done = url.searchParams.get("done");
+  // After a restore, say where the item went (only if the user can still see it).
+  let restored: { kind: "file" | "folder"; id: string; name: string; folderId: string; folderName: string; folderIsRoot: boolean } | null = null;
+  const ref = parseItemRef(url.searchParams.get("item"));
+  if (done === "restored" && ref) {
+    const item = await getReadableItem(services, user, ref.kind, ref.id).catch(() => null);
+    if (item) {
+      const folderId = item.kind === "file" ? item.file.folderId : item.folder.parentId!;
+      const folder = await services.prisma.folder.findUnique({ where: { id: folderId }, select: { name: true, parentId: true } });
+      restored = {
+        kind: item.kind,
+        id: ref.id,
+        name: item.kind === "file" ? item.file.name : item.folder.name,
+        folderId,
+        folderName: !folder || folder.parentId === null ? "My files" : folder.name,
+        folderIsRoot: !folder || folder.parentId === null,
+      };
+    }
+  }
+  return {
+    items: items.map((item) => ({ ...item, trashedAt: item.trashedAt.toISOString() })),
+    retentionDays: settings.trashRetentionDays,
+    confirmEmpty: url.searchParams.get("confirm") === "empty",
+    done: done && DONE_MESSAGES[done] ? DONE_MESSAGES[done] : null,
+    restored,
+    limit: TRASH_PAGE_LIMIT,
+  };
+}
+
+type ActionResult = { ok: false; message: string };
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  const { services } = context;
+  const user = await requireUser(services, request);
+  const form = await request.formData();
+  const intent = String(form.get("intent") ?? "");
+  try {
+    if (intent === "empty") {
+      // Without the confirmation step's field, show the confirmation step instead.
+      if (form.get("confirmed") !== "yes") return redirect("/trash?confirm=empty");
+      await emptyTrash(services, user);
+      return redirect("/trash?done=emptied");
+    }
+    const kind = parseKind(form.get("kind"));
+    const id = String(form.get("id") ?? "");
+    if (intent === "restore") {
+      const result = await restoreItem(services, user, kind, id);
+      return redirect(`/trash?done=restored&item=${result.kind}:${result.id}`);
+    }
+    if (intent === "delete") {
+      await deleteForever(services, user, kind, id);
+      return redirect("/trash?done=deleted");
+    }
+    throw new ValidationError("Unknown action.");
+  } catch (error) {
+    if (isAppError(error)) return data<ActionResult>({ ok: false, message: error.message }, { status: error.status });
+    throw error;
+  }
+}
+
+export default function Trash() {
+  const { items, retentionDays, confirmEmpty, done, restored, limit } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const navigation = useNavigation();
+  const busy = navigation.state === "submitting" ? `${navigation.formData?.get("intent")}:${navigation.formData?.get("id") ?? ""}` : null;
+
+  return (
+    <div className="space-y-6">
+      <div className="flex flex-wrap items-end justify-between gap-4">
+        <div>
+          <h1 className="text-2xl font-semibold">Trash</h1>
+          <p className="mt-1 text-sm text-slate-600">Items in the trash are deleted for good {retentionDays} days after they were trashed.</p>
+        </div>
+        {items.length > 0 && !confirmEmpty ? (
+          <Link to="?confirm=empty" className="btn-secondary border-red-300 text-red-800 hover:bg-red-50">
+            Empty trash…
+          </Link>
+        ) : null}
+      </div>
+
+      <div aria-live="polite">
+        {done ? (
+          <p role="status" className="rounded-md border border-green-200 bg-green-50 px-3 py-2 text-sm text-green-800">
+            {done}
+            {restored ? (
+              <>
+                {" "}
+                {restored.kind === "folder" ? (
+                  <Link to={`/files/${restored.id}`} className="underline">
+                    {restored.name}
+                  </Link>
+                ) : (
+                  <Link to={`/details/file/${restored.id}`} className="underline">
+                    {restored.name}
+                  </Link>
+                )}{" "}
+                is back in{" "}
+                <Link to={restored.folderIsRoot ? "/files" : `/files/${restored.folderId}`} className="underline">
+                  {restored.folderName}
+                </Link>
+                .
+              </>
+            ) : null}
+          </p>
+        ) : null}
+        <FormMessage message={result && !result.ok ? result.message : null} />
+      </div>
+
+      {confirmEmpty && items.length > 0 ? (
+        <section aria-labelledby="confirm-heading" className="card border-red-300 p-4" role="alertdialog" aria-describedby="confirm-text">
+          <h2 id="confirm-heading" className="text-lg font-semibold">
+            Empty the trash?
+          </h2>
+          <p id="confirm-text" className="mt-2 text-sm text-slate-700">
+            All {items.length} item{items.length === 1 ? "" : "s"} in the trash, with everything inside them and all their versions, will be deleted for good. This cannot be
+            undone.
+          </p>
+          <div className="mt-3 flex gap-2">
+            <Form method="post">
+              <input type="hidden" name="intent" value="empty" />
+              <input type="hidden" name="confirmed" value="yes" />
+              <button type="submit" className="btn-primary bg-red-700 hover:bg-red-800" disabled={busy === "empty:"}>
+                {busy === "empty:" ? "Deleting…" : "Yes, delete everything for good"}
+              </button>
+            </Form>
+            <Link to="/trash" className="btn-secondary">
+              Keep them
+            </Link>
+          </div>
+        </section>
+      ) : null}
+
+      <section aria-labelledby="trash-items-heading" className="card overflow-x-auto">
+        <h2 id="trash-items-heading" className="sr-only">
+          Items in the trash
+        </h2>
+        {items.length === 0 ? (
+          <div className="p-10 text-center">
+            <p className="font-medium">The trash is empty.</p>
+            <p className="mt-1 text-sm text-slate-600">Files and folders you move to the trash appear here until you restore them or they expire.</p>
+          </div>
+        ) : (
+          <table className="w-full text-left text-sm">
+            <thead className="border-b border-slate-200 bg-slate-50 text-slate-700">
+              <tr>
+                <th scope="col" className="px-4 py-2 font-medium">
+                  Name
+                </th>
+                <th scope="col" className="px-4 py-2 font-medium">
+                  Original location
+                </th>
+                <th scope="col" className="hidden px-4 py-2 font-medium md:table-cell">
+                  Trashed
+                </th>
+                <th scope="col" className="px-4 py-2 font-medium">
+                  Size
+                </th>
+                <th scope="col" className="px-4 py-2 font-medium">
+                  Actions
+                </th>
+              </tr>
+            </thead>
+            <tbody className="divide-y divide-slate-100">
+              {items.map((item) => (
+                <tr key={item.id}>
+                  <td className="px-4 py-2">
+                    <span className="flex items-center gap-2">
+                      {item.kind === "folder" ? <FolderIcon /> : <FileIcon />}
+                      <span className="break-all">{item.name}</span>
+                      <span className="sr-only">({item.kind})</span>
+                    </span>
+                  </td>
+                  <td className="px-4 py-2 text-slate-700">
+                    {item.originalFolder ? (
+                      <Link to={item.originalFolder.isRoot ? "/files" : `/files/${item.originalFolder.id}`} className="text-blue-800 hover:underline">
+                        {item.originalFolder.name}
+                      </Link>
+                    ) : (
+                      <span title="The original folder is gone or in the trash too">Gone — restores to My files</span>
+                    )}
+                  </td>
+                  <td className="hidden px-4 py-2 text-slate-600 md:table-cell">{formatDate(item.trashedAt)}</td>
+                  <td className="px-4 py-2 whitespace-nowrap text-slate-700">{formatBytes(item.size)}</td>
+                  <td className="px-4 py-2">
+                    <div className="flex flex-wrap gap-2">
+                      <Form method="post">
+                        <input type="hidden" name="intent" value="restore" />
+                        <input type="hidden" name="kind" value={item.kind} />
+                        <input type="hidden" name="id" value={item.id} />
+                        <button type="submit" className="btn-secondary" disabled={busy === `restore:${item.id}`}>
+                          Restore<span className="sr-only"> {item.name}</span>
+                        </button>
+                      </Form>
+                      <Form method="post">
+                        <input type="hidden" name="intent" value="delete" />
+                        <input type="hidden" name="kind" value={item.kind} />
+                        <input type="hidden" name="id" value={item.id} />
+                        <button type="submit" className="btn-secondary border-red-300 text-red-800 hover:bg-red-50" disabled={busy === `delete:${item.id}`}>
+                          Delete forever<span className="sr-only"> {item.name}</span>
+                        </button>
+                      </Form>
+                    </div>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+        {items.length >= limit ? (
+          <p className="border-t border-slate-200 p-3 text-sm text-slate-600">
+            Showing the {limit} most recently trashed items. Restore or delete some to see older ones.
+          </p>
+        ) : null}
+      </section>
+    </div>
+  );
+}
