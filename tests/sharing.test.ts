@@ -397,8 +397,15 @@ describe.each(DRIVER_SETS)("Sharing with $label", ({ drivers }) => {
       expect(list).toContain(`/files/${sharedId}`);
       const folderPage = await friend.get(`/files/${sharedId}`);
       expect(folderPage.status).toBe(200);
-      expect(await folderPage.text()).toContain("Report.pdf");
-      expect((await friend.get(`/files/${subId}`)).status).toBe(200);
+      const folderHtml = await folderPage.text();
+      expect(folderHtml).toContain("Report.pdf");
+      // The owner's folders above and beside the share stay hidden (breadcrumbs, folder tree).
+      expect(folderHtml).not.toContain("Private Stuff");
+      const subPage = await friend.get(`/files/${subId}`);
+      expect(subPage.status).toBe(200);
+      const subHtml = await subPage.text();
+      expect(subHtml).toContain("Holiday");
+      expect(subHtml).not.toContain("Private Stuff");
       const download = await friend.get(`/download/${reportId}`);
       expect(download.status).toBe(200);
       expect(Buffer.from(await download.arrayBuffer()).equals(report)).toBe(true);

@@ -120,3 +120,23 @@ export async function listSharedWithMe(services: Services, user: Pick<SessionUse
     ];
   });
 }
+
+/**
+ * Breadcrumbs as a grantee may see them: from the highest folder shared with them down, so the
+ * owner's folders above the share (and their names) stay hidden. Owners and admins see all.
+ */
+export async function visibleCrumbs<T extends { id: string; isRoot: boolean }>(
+  services: Services,
+  user: Pick<SessionUser, "id" | "role">,
+  ownerId: string,
+  crumbs: T[],
+): Promise<T[]> {
+  if (user.id === ownerId || user.role === "ADMIN" || crumbs.length === 0) return crumbs;
+  const grants = await services.prisma.userShare.findMany({
+    where: { granteeId: user.id, folderId: { in: crumbs.map((crumb) => crumb.id) } },
+    select: { folderId: true },
+  });
+  const granted = new Set(grants.map((grant) => grant.folderId));
+  const start = crumbs.findIndex((crumb) => granted.has(crumb.id));
+  return start < 0 ? crumbs.slice(-1) : crumbs.slice(start);
+}

@@ -25,6 +25,7 @@ import {
 import { cleanName } from "~/domain/names";
 import { assertTypeAllowed, tooLargeError, uploadAllowance } from "~/domain/quota.server";
 import { requireUser } from "~/domain/sessions.server";
+import { visibleCrumbs } from "~/domain/user-shares.server";
 import { actionFailure, loaderFailure } from "./http.server";
 
 /** Loader shared by /files (the root) and /files/<folderId>. */
@@ -37,11 +38,13 @@ export async function folderLoader({ request, params, context }: LoaderFunctionA
     const sort = parseSort(query.get("sort"));
     const dir = parseDir(query.get("dir"));
     const view = viewFrom(query.get("view"), request.headers.get("cookie"));
-    const [crumbs, listing, counts] = await Promise.all([
+    const [allCrumbs, listing, counts] = await Promise.all([
       breadcrumbs(services, folder),
       listFolder(services, folder, query.get("after"), { sort, dir, before: query.get("before") }),
       countFolderContents(services, folder.id),
     ]);
+    // Someone the folder was shared with sees the path from the shared folder down only.
+    const crumbs = await visibleCrumbs(services, user, folder.ownerId, allCrumbs);
     const tree = await folderTree(services, crumbs);
     // `?view=` switches the view and remembers it (a plain link does it: no JavaScript needed).
     const headers: HeadersInit = view.chosen ? { "Set-Cookie": `${VIEW_COOKIE}=${view.view}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly` } : {};
