@@ -242,6 +242,22 @@ describe.each(DRIVER_SETS)("file operations, trash and versions with $label", ({
     });
   });
 
+  describe("copy and quota", () => {
+    it("refuses a copy that would exceed the owner's quota, leaving no object behind", async () => {
+      const owner = await createUser(services, `quota-${randomBytes(3).toString("hex")}@example.com`);
+      const root = (await getRootFolder(services, owner.id)).id;
+      const file = await putFile(services, owner, root, "big.bin", randomBytes(6000));
+      await services.prisma.user.update({ where: { id: owner.id }, data: { quotaBytes: 10_000n } });
+      const before = await objectKeys(services);
+      await expect(copyItem(services, owner, "file", file.id, root, "keep-both")).rejects.toMatchObject({ status: 413, message: expect.stringContaining("Not enough room") });
+      const folder = await mkdir(services, owner, root, "Q");
+      await moveItem(services, owner, "file", file.id, folder.id);
+      await expect(copyItem(services, owner, "folder", folder.id, root, "keep-both")).rejects.toMatchObject({ status: 413 });
+      expect(await objectKeys(services)).toEqual(before);
+      expect(await services.prisma.file.count({ where: { ownerId: owner.id } })).toBe(1);
+    });
+  });
+
   describe("versions", () => {
     it("replace keeps the old content as a version, restores a version and honours versionsKept", async () => {
       const folder = await mkdir(services, alice, aliceRoot, "Versions");
