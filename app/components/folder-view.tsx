@@ -136,7 +136,7 @@ export function FolderView() {
           </UploadPanel>
         ) : null}
 
-        <Toolbar view={view} sort={listing.sort} dir={listing.dir} counts={counts} action={folderPath} />
+        {isEmpty ? null : <Toolbar view={view} sort={listing.sort} dir={listing.dir} counts={counts} action={folderPath} />}
 
         <section aria-labelledby="contents-heading" className={view === "list" ? "card overflow-x-auto" : ""}>
           <h2 id="contents-heading" className="sr-only">
@@ -269,6 +269,19 @@ function DetailsLink({ kind, id, name }: { kind: "file" | "folder"; id: string; 
   );
 }
 
+/** "type/subtype", allowed to wrap after the slash rather than mid-word. */
+function MimeType({ value }: { value: string }) {
+  const slash = value.indexOf("/");
+  if (slash < 0) return <>{value}</>;
+  return (
+    <>
+      {value.slice(0, slash + 1)}
+      <wbr />
+      {value.slice(slash + 1)}
+    </>
+  );
+}
+
 function ListView({ listing, queryFor }: { listing: FolderListing; queryFor: QueryFor }) {
   return (
     <table className="w-full text-left text-sm">
@@ -289,7 +302,7 @@ function ListView({ listing, queryFor }: { listing: FolderListing; queryFor: Que
             <td className="px-4 py-2">
               <Link to={`/files/${child.id}`} className="flex items-center gap-2 font-medium text-blue-800 hover:underline">
                 <FolderIcon />
-                <span className="break-all">{child.name}</span>
+                <span className="wrap-anywhere">{child.name}</span>
               </Link>
             </td>
             <td className="px-4 py-2 text-slate-600">—</td>
@@ -305,11 +318,13 @@ function ListView({ listing, queryFor }: { listing: FolderListing; queryFor: Que
             <td className="px-4 py-2">
               <a href={`/download/${file.id}`} className="flex items-center gap-2 text-blue-800 hover:underline" download>
                 <FileIcon />
-                <span className="break-all">{file.name}</span>
+                <span className="wrap-anywhere">{file.name}</span>
               </a>
             </td>
             <td className="px-4 py-2 whitespace-nowrap text-slate-700">{formatBytes(file.size)}</td>
-            <td className="hidden px-4 py-2 break-all text-slate-600 sm:table-cell">{file.mimeType}</td>
+            <td className="hidden px-4 py-2 wrap-anywhere text-slate-600 sm:table-cell">
+              <MimeType value={file.mimeType} />
+            </td>
             <td className="hidden px-4 py-2 whitespace-nowrap text-slate-600 md:table-cell">{formatDate(file.updatedAt)}</td>
             <td className="px-4 py-2 text-right whitespace-nowrap">
               <DetailsLink kind="file" id={file.id} name={file.name} />
@@ -342,7 +357,7 @@ function GridView({ listing }: { listing: FolderListing }) {
           <div className={tile}>
             <Link to={`/files/${child.id}`} className="flex flex-col gap-2 font-medium text-blue-800 hover:underline">
               <TilePreview />
-              <span className="break-all">{child.name}</span>
+              <span className="wrap-anywhere">{child.name}</span>
             </Link>
             <div className="mt-auto flex items-center justify-between gap-2 text-slate-600">
               <span>Folder</span>
@@ -356,7 +371,7 @@ function GridView({ listing }: { listing: FolderListing }) {
           <div className={tile}>
             <a href={`/download/${file.id}`} className="flex flex-col gap-2 text-blue-800 hover:underline" download>
               <TilePreview file={file} />
-              <span className="break-all">{file.name}</span>
+              <span className="wrap-anywhere">{file.name}</span>
             </a>
             <div className="mt-auto flex items-center justify-between gap-2 text-slate-600">
               <span className="whitespace-nowrap">{formatBytes(file.size)}</span>

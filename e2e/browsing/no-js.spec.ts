@@ -24,7 +24,8 @@ async function snapshot(testInfo: TestInfo, name: string) {
   const file = testInfo.outputPath(`${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
   await testInfo.attach(name, { path: file, contentType: "image/png" });
-  if (process.env.BROWSING_SCREENSHOTS) await page.screenshot({ path: path.join(process.env.BROWSING_SCREENSHOTS, `${name}.png`), fullPage: true });
+  if (process.env.BROWSING_SCREENSHOTS)
+    await page.screenshot({ path: path.join(process.env.BROWSING_SCREENSHOTS, `${name}.png`), fullPage: true });
 }
 
 test.beforeAll(async ({ browser }) => {
@@ -66,7 +67,13 @@ test("sorts with the column header links, announced with aria-sort", async ({}, 
   await expect(table.getByRole("columnheader", { name: "Name" })).not.toHaveAttribute("aria-sort", /.*/);
   // Folders first (by name), then files from the smallest.
   const names = await page.locator("main tbody tr td:first-child").allInnerTexts();
-  expect(names.map((n) => n.trim())).toEqual(["Birthdays", "Holidays", "notes.txt", "budget.pdf", "beach-sunset-panorama-with-a-rather-long-name.jpg"]);
+  expect(names.map((n) => n.trim())).toEqual([
+    "Birthdays",
+    "Holidays",
+    "notes.txt",
+    "budget.pdf",
+    "beach-sunset-panorama-with-a-rather-long-name.jpg",
+  ]);
   await table.getByRole("link", { name: "Size" }).click();
   await expect(page).toHaveURL(/\?sort=size&dir=desc$/);
   await expect(table.getByRole("columnheader", { name: "Size" })).toHaveAttribute("aria-sort", "descending");
@@ -97,7 +104,10 @@ test("switches to the grid, which is remembered", async ({}, testInfo) => {
   await expect(page.getByRole("link", { name: "Grid view" })).toHaveAttribute("aria-current", "true");
   await page.goto(folderPath);
   await expect(page.getByTestId("folder-grid")).toBeVisible();
-  await expect(page.getByTestId("folder-grid").getByRole("link", { name: "notes.txt", exact: true })).toHaveAttribute("href", /^\/download\//);
+  await expect(page.getByTestId("folder-grid").getByRole("link", { name: "notes.txt", exact: true })).toHaveAttribute(
+    "href",
+    /^\/download\//
+  );
   await snapshot(testInfo, "grid-1280");
   await page.setViewportSize(PHONE);
   await snapshot(testInfo, "grid-390");
