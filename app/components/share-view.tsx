@@ -41,7 +41,8 @@ function PasswordForm({ token, kind }: { token: string; kind: "file" | "folder" 
     <div className="card mx-auto max-w-md p-6">
       <h1 className="text-2xl font-semibold">This {kind} is protected</h1>
       <p className="mt-1 text-sm text-slate-600">Enter the password you were given with the link.</p>
-      <Form method="post" action={`/s/${token}`} className="mt-6 space-y-4">
+      {/* Posts to the page it is on, so a protected subfolder opens where the visitor was going. */}
+      <Form method="post" className="mt-6 space-y-4" data-token={token}>
         <FormMessage message={error} />
         <input type="hidden" name="intent" value="unlock" />
         <div>
