@@ -149,13 +149,23 @@ function castValue(column: "size" | "updated_at" | "mime_type", value: string): 
 }
 
 /**
- * One kind's page query: rows strictly after `from` in the given order (null: from the start),
- * at most `limit`. Exported so tests and the benchmark can EXPLAIN it.
+ * One kind's page query: rows strictly after `from` in the listing order (null: from the start),
+ * at most `limit`; with `reverse`, rows strictly before `from`, nearest first. Exported so tests
+ * and the benchmark can EXPLAIN it.
  */
-export function listingQuery(kind: Kind, parentId: string, sort: SortKey, dir: SortDir, from: Position | null, limit: number): Prisma.Sql {
+export function listingQuery(
+  kind: Kind,
+  parentId: string,
+  sort: SortKey,
+  dir: SortDir,
+  from: Position | null,
+  limit: number,
+  reverse = false
+): Prisma.Sql {
   const order = ordering(kind, sort, dir);
-  const direction = Prisma.raw(order.dir === "asc" ? "ASC" : "DESC");
-  const comparison = Prisma.raw(order.dir === "asc" ? ">" : "<");
+  const ascending = (order.dir === "asc") !== reverse;
+  const direction = Prisma.raw(ascending ? "ASC" : "DESC");
+  const comparison = Prisma.raw(ascending ? ">" : "<");
   const column = order.column ? Prisma.raw(order.column) : null;
   let where = Prisma.empty;
   if (from && from.kind === kind) {
@@ -197,10 +207,11 @@ async function fetchKind(
   sort: SortKey,
   dir: SortDir,
   from: Position | null,
-  limit: number
+  limit: number,
+  reverse = false
 ): Promise<Row[]> {
   if (limit <= 0) return [];
-  const rows = await services.prisma.$queryRaw<RawRow[]>(listingQuery(kind, parentId, sort, dir, from, limit));
+  const rows = await services.prisma.$queryRaw<RawRow[]>(listingQuery(kind, parentId, sort, dir, from, limit, reverse));
   const { column } = ordering(kind, sort, dir);
   return rows.map((row) => ({
     kind,
@@ -238,9 +249,8 @@ async function forward(
 
 /** Up to `limit` items before `from`, nearest first (files backwards, then folders backwards). */
 async function backward(services: Services, parentId: string, sort: SortKey, dir: SortDir, from: Position, limit: number): Promise<Row[]> {
-  const reverse: SortDir = dir === "asc" ? "desc" : "asc";
-  const files = from.kind === "file" ? await fetchKind(services, "file", parentId, sort, reverse, from, limit) : [];
-  const folders = await fetchKind(services, "folder", parentId, sort, reverse, from.kind === "folder" ? from : null, limit - files.length);
+  const files = from.kind === "file" ? await fetchKind(services, "file", parentId, sort, dir, from, limit, true) : [];
+  const folders = await fetchKind(services, "folder", parentId, sort, dir, from.kind === "folder" ? from : null, limit - files.length, true);
   return [...files, ...folders];
 }
 
