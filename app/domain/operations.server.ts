@@ -210,6 +210,9 @@ export async function moveItem(services: Services, actor: Actor, kind: ItemKind,
     throw new ValidationError("Items can only be moved between folders of the same owner. Copy it instead.");
   }
   if (item.kind === "folder") await assertNotIntoItself(services, item.folder, destination.id);
+  if (destination.id === parentOf(item)) {
+    throw new ValidationError(`“${nameOf(item)}” is already in that folder. Choose another destination.`, { destination: "Choose another folder." });
+  }
   return relocate(services, actor, item, destination.id, nameOf(item), policy, "moved");
 }
 
