@@ -420,13 +420,18 @@ describe.each(DRIVER_SETS)("file operations, trash and versions with $label", ({
       expect(await services.prisma.activity.count({ where: { action: "trash.emptied", userId: alice.id } })).toBe(1);
     });
 
-    it("the periodic job purges once per interval across instances", async () => {
+    it("the periodic job purges expired trash, and skips a run while another instance holds the lock", async () => {
       const file = await putFile(services, alice, aliceRoot, "job.txt");
       await trashItem(services, alice, "file", file.id);
       await services.prisma.file.update({ where: { id: file.id }, data: { trashedAt: new Date(Date.now() - 40 * 24 * 60 * 60 * 1000) } });
       await services.cache.delete("jobs:purge-expired-trash");
-      const stop = startJobs(services, { intervalMs: 60_000, firstRunDelayMs: 10 });
+      const held = await services.cache.tryLock("jobs:purge-expired-trash", 60_000);
+      expect(held).not.toBeNull();
+      const stop = startJobs(services, { intervalMs: 200, firstRunDelayMs: 10 });
       try {
+        await new Promise((resolve) => setTimeout(resolve, 700));
+        expect(await services.prisma.file.count({ where: { id: file.id } })).toBe(1);
+        await held!.release();
         await vi.waitFor(async () => expect(await services.prisma.file.count({ where: { id: file.id } })).toBe(0), { timeout: 10_000 });
       } finally {
         stop();
