@@ -237,6 +237,22 @@ describe("browsing a folder (domain, real PostgreSQL)", () => {
     expect(big.children!.some((c) => c.name === "Sub 0001" && c.id.includes("trashed"))).toBe(false);
   });
 
+  it("caps each tree level at 100 subfolders with a “more” flag, keeping the path visible", async () => {
+    const owner = await prisma.user.findFirstOrThrow();
+    const crowded = await prisma.folder.create({ data: { ownerId: owner.id, parentId: folder.id, name: "Crowded", nameKey: "crowded" } });
+    await prisma.$executeRaw`
+      INSERT INTO folders (id, owner_id, parent_id, name, name_key, created_at, updated_at)
+      SELECT 'crowd-' || i, ${owner.id}, ${crowded.id}, 'Child ' || lpad(i::text, 3, '0'), 'child ' || lpad(i::text, 3, '0'), now(), now()
+      FROM generate_series(1, 130) AS i`;
+    const lastChild = await prisma.folder.findUniqueOrThrow({ where: { id: "crowd-130" } });
+    const tree = (await folderTree(services, await breadcrumbs(services, lastChild)))!;
+    const level = tree.children!.find((c) => c.id === folder.id)!.children!.find((c) => c.id === crowded.id)!;
+    expect(level.more).toBe(true);
+    expect(level.children).toHaveLength(101);
+    expect(level.children!.at(-1)).toMatchObject({ id: "crowd-130", current: true });
+    expect(level.children!.at(-2)!.id).toBe("crowd-100");
+  });
+
   describe("query plans on a folder of 20,000 files", () => {
     let bigFolder: Folder;
     beforeAll(async () => {

@@ -253,7 +253,7 @@ function SortHeader({
     >
       <Link to={queryFor({ sort: column, dir: nextDir })} className="inline-flex items-center gap-1 hover:underline">
         {SORT_LABELS[column]}
-        <span aria-hidden="true" className={active ? "text-slate-900" : "text-slate-400"}>
+        <span aria-hidden="true" className={active ? "text-slate-900" : "text-slate-500"}>
           {active ? (listing.dir === "asc" ? "▲" : "▼") : "↕"}
         </span>
       </Link>
