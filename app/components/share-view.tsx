@@ -181,7 +181,6 @@ function SharedFolder({ page }: { page: Extract<SharePageData, { state: "folder"
                     <a href={`/s/${token}/download/${file.id}`} className="flex items-center gap-2 text-blue-800 hover:underline" download>
                       <FileIcon />
                       <span className="break-all">{file.name}</span>
-                      <span className="sr-only">(download)</span>
                     </a>
                   </td>
                   <td className="px-4 py-2 whitespace-nowrap text-slate-700">{formatBytes(file.size)}</td>

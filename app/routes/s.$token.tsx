@@ -6,9 +6,9 @@ export const meta: MetaFunction = () => [{ title: "Shared with you · Coffer" },
 
 /** Keeps Retry-After and Cache-Control of error responses on the rendered error page. */
 export const headers: HeadersFunction = ({ loaderHeaders, actionHeaders, errorHeaders }) => {
-  const headers = new Headers(errorHeaders ?? actionHeaders ?? loaderHeaders);
-  headers.set("Referrer-Policy", "no-referrer");
-  return headers;
+  // Not Referrer-Policy: no-referrer: browsers would then send "Origin: null" with the password and
+  // drop forms, which Remix refuses as cross-site. The app-wide same-origin policy keeps tokens in.
+  return new Headers(errorHeaders ?? actionHeaders ?? loaderHeaders);
 };
 
 export const loader = (args: LoaderFunctionArgs) => sharePageLoader(args, null);

@@ -5,9 +5,9 @@ import { shareAction, sharePageLoader } from "~/lib/share-route.server";
 export const meta: MetaFunction = () => [{ title: "Shared with you · Coffer" }, { name: "robots", content: "noindex, nofollow" }];
 
 export const headers: HeadersFunction = ({ loaderHeaders, actionHeaders, errorHeaders }) => {
-  const headers = new Headers(errorHeaders ?? actionHeaders ?? loaderHeaders);
-  headers.set("Referrer-Policy", "no-referrer");
-  return headers;
+  // Not Referrer-Policy: no-referrer: browsers would then send "Origin: null" with the password and
+  // drop forms, which Remix refuses as cross-site. The app-wide same-origin policy keeps tokens in.
+  return new Headers(errorHeaders ?? actionHeaders ?? loaderHeaders);
 };
 
 /** A subfolder of a shared folder: only inside the shared subtree. */
