@@ -523,7 +523,10 @@ describe.each(DRIVER_SETS)("file manager pages without JavaScript with $label", 
     expect(await bad.text()).toContain("cannot contain");
     const conflict = await alice.postForm(`/details/file/${file.id}`, { intent: "rename", name: "TAKEN.txt", policy: "cancel" });
     expect(conflict.status).toBe(409);
-    expect(await conflict.text()).toContain("“taken.txt” already exists");
+    const conflictPage = await conflict.text();
+    expect(conflictPage).toContain("“taken.txt” already exists");
+    // The page comes back with what was typed and chosen, so nothing is lost without JavaScript.
+    expect(conflictPage).toMatch(/id="rename-name"[^>]*value="TAKEN.txt"|value="TAKEN.txt"[^>]*id="rename-name"/);
     const keepBoth = await alice.postForm(`/details/file/${file.id}`, { intent: "rename", name: "taken.txt", policy: "keep-both" });
     expect(keepBoth.status).toBe(302);
     expect((await services.prisma.file.findUniqueOrThrow({ where: { id: file.id } })).name).toBe("taken (1).txt");

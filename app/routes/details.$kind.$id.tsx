@@ -146,7 +146,8 @@ async function destinationFolders(services: Services, ownerId: string, excludeId
   };
 }
 
-type ActionResult = { ok: false; intent: string; message: string; fieldErrors: Record<string, string> };
+/** A refused action re-renders the page with the message and what was typed, so nothing is lost. */
+type ActionResult = { ok: false; intent: string; message: string; fieldErrors: Record<string, string>; values: { name: string; destination: string; policy: string } };
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
   const { services } = context;
@@ -193,7 +194,8 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
     }
   } catch (error) {
     if (isAppError(error)) {
-      return data<ActionResult>({ ok: false, intent, message: error.message, fieldErrors: error.fieldErrors }, { status: error.status });
+      const values = { name: text("name").slice(0, 1000), destination: text("destination").slice(0, 200), policy: text("policy").slice(0, 20) };
+      return data<ActionResult>({ ok: false, intent, message: error.message, fieldErrors: error.fieldErrors, values }, { status: error.status });
     }
     throw error;
   }
@@ -363,17 +365,18 @@ export default function Details() {
                   New name
                 </label>
                 <input
+                  key={errorFor("rename")?.values.name ?? item.name}
                   id="rename-name"
                   name="name"
                   required
                   maxLength={255}
-                  defaultValue={item.name}
+                  defaultValue={errorFor("rename")?.values.name ?? item.name}
                   className="input max-w-md"
                   aria-invalid={errorFor("rename") ? true : undefined}
                   aria-describedby={errorFor("rename") ? "rename-error" : undefined}
                 />
               </div>
-              <PolicyChoice idPrefix="rename" allowReplace={item.kind === "file"} />
+              <PolicyChoice idPrefix="rename" allowReplace={item.kind === "file"} chosen={errorFor("rename")?.values.policy} />
               <ErrorText id="rename-error" result={errorFor("rename")} />
               <button type="submit" className="btn-primary" disabled={busy === "rename"}>
                 {busy === "rename" ? "Renaming…" : "Rename"}
@@ -393,11 +396,12 @@ export default function Details() {
                     {intent === "move" ? "Move to folder" : "Copy into folder"}
                   </label>
                   <select
+                    key={errorFor(intent)?.values.destination ?? ""}
                     id={`${intent}-destination`}
                     name="destination"
                     required
                     className="input max-w-md"
-                    defaultValue=""
+                    defaultValue={errorFor(intent)?.values.destination ?? ""}
                     aria-invalid={errorFor(intent) ? true : undefined}
                     aria-describedby={[errorFor(intent) ? `${intent}-error` : null, destinations.truncated ? `${intent}-note` : null].filter(Boolean).join(" ") || undefined}
                   >
@@ -418,7 +422,7 @@ export default function Details() {
                     </p>
                   ) : null}
                 </div>
-                <PolicyChoice idPrefix={intent} allowReplace={item.kind === "file"} />
+                <PolicyChoice idPrefix={intent} allowReplace={item.kind === "file"} chosen={errorFor(intent)?.values.policy} />
                 <ErrorText id={`${intent}-error`} result={errorFor(intent)} />
                 <button type="submit" className="btn-primary" disabled={busy === intent}>
                   {busy === intent ? (intent === "move" ? "Moving…" : "Copying…") : intent === "move" ? "Move" : "Copy"}
@@ -449,19 +453,20 @@ export default function Details() {
   );
 }
 
-function PolicyChoice({ idPrefix, allowReplace }: { idPrefix: string; allowReplace: boolean }) {
+function PolicyChoice({ idPrefix, allowReplace, chosen }: { idPrefix: string; allowReplace: boolean; chosen?: string }) {
   const options = [
     { value: "cancel", label: "Cancel and tell me" },
     { value: "keep-both", label: "Keep both (number the new name)" },
     ...(allowReplace ? [{ value: "replace", label: "Replace the existing file (its content is kept as a version)" }] : []),
   ];
+  const selected = options.some((option) => option.value === chosen) ? chosen : "cancel";
   return (
-    <fieldset>
+    <fieldset key={selected}>
       <legend className="label">If the name is already taken</legend>
       <div className="flex flex-col gap-1 text-sm">
         {options.map((option) => (
           <label key={option.value} className="flex items-center gap-2">
-            <input type="radio" name="policy" value={option.value} defaultChecked={option.value === "cancel"} id={`${idPrefix}-policy-${option.value}`} />
+            <input type="radio" name="policy" value={option.value} defaultChecked={option.value === selected} id={`${idPrefix}-policy-${option.value}`} />
             {option.label}
           </label>
         ))}

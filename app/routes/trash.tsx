@@ -138,13 +138,15 @@ export default function Trash() {
       </div>
 
       {confirmEmpty && items.length > 0 ? (
-        <section aria-labelledby="confirm-heading" className="card border-red-300 p-4" role="alertdialog" aria-describedby="confirm-text">
+        <section aria-labelledby="confirm-heading" className="card border-red-300 p-4" aria-describedby="confirm-text">
           <h2 id="confirm-heading" className="text-lg font-semibold">
             Empty the trash?
           </h2>
           <p id="confirm-text" className="mt-2 text-sm text-slate-700">
-            All {items.length} item{items.length === 1 ? "" : "s"} in the trash, with everything inside them and all their versions, will be deleted for good. This cannot be
-            undone.
+            {items.length === 1
+              ? "The item in the trash, with everything inside it and all its versions, will be deleted for good."
+              : `All ${items.length} items in the trash, with everything inside them and all their versions, will be deleted for good.`}{" "}
+            This cannot be undone.
           </p>
           <div className="mt-3 flex gap-2">
             <Form method="post">
