@@ -85,9 +85,9 @@ async function seed(db: PrismaClient, ownerId: string, folderId: string, count: 
   await db.$executeRaw`
     INSERT INTO files (id, owner_id, folder_id, name, name_key, size, mime_type, storage_key, created_at, updated_at)
     SELECT ${folderId} || '-' || i, ${ownerId}, ${folderId},
-           'Photo ' || lpad(((i * 7919) % ${count})::text, 7, '0') || '.jpg',
-           'photo ' || lpad(((i * 7919) % ${count})::text, 7, '0') || '.jpg',
-           ((i * 104729) % 1000) * 4096,
+           'Photo ' || lpad(((i::bigint * 7919) % ${count})::text, 7, '0') || '.jpg',
+           'photo ' || lpad(((i::bigint * 7919) % ${count})::text, 7, '0') || '.jpg',
+           ((i::bigint * 104729) % 1000) * 4096,
            (${MIME_TYPES}::text[])[1 + (i * 31) % ${MIME_TYPES.length}],
            ${folderId} || '-key-' || i,
            now(),
@@ -117,7 +117,9 @@ async function main() {
   const root = await db.folder.create({ data: { ownerId: user.id, parentId: null, name: "", nameKey: "" } });
   const folders: Array<{ count: number; folder: Folder }> = [];
   for (const count of SIZES) {
-    const folder = await db.folder.create({ data: { ownerId: user.id, parentId: root.id, name: `Files ${count}`, nameKey: `files ${count}` } });
+    const folder = await db.folder.create({
+      data: { ownerId: user.id, parentId: root.id, name: `Files ${count}`, nameKey: `files ${count}` },
+    });
     const started = performance.now();
     await seed(db, user.id, folder.id, count);
     console.log(`Inserted ${count.toLocaleString("en-GB")} files (+50 folders) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
@@ -125,13 +127,17 @@ async function main() {
   }
   if (EXTRA_INDEXES) {
     for (const column of ["size", "updated_at", "mime_type"]) {
-      await db.$executeRawUnsafe(`CREATE INDEX bench_files_${column} ON files (folder_id, ${column}, name_key, id) WHERE trashed_at IS NULL`);
+      await db.$executeRawUnsafe(
+        `CREATE INDEX bench_files_${column} ON files (folder_id, ${column}, name_key, id) WHERE trashed_at IS NULL`
+      );
     }
     console.log("Added extra indexes on (folder_id, column, name_key, id) WHERE trashed_at IS NULL.");
   }
   await db.$executeRawUnsafe("VACUUM ANALYZE");
 
-  const orders: Array<{ sort: SortKey; dir: SortDir }> = SORT_KEYS.flatMap((sort) => (["asc", "desc"] as const).map((dir) => ({ sort, dir })));
+  const orders: Array<{ sort: SortKey; dir: SortDir }> = SORT_KEYS.flatMap((sort) =>
+    (["asc", "desc"] as const).map((dir) => ({ sort, dir }))
+  );
   console.log(`\nlistFolder: server time per page of ${PAGE_SIZE}, ms over ${RUNS} runs (after 3 warm-ups)\n`);
   console.log("| files   | sort     | dir  | first p50 | first p95 | middle p50 | middle p95 | last p50 | last p95 |");
   console.log("|---------|----------|------|-----------|-----------|------------|------------|----------|----------|");
@@ -148,7 +154,9 @@ async function main() {
         if (page.nextCursor !== null) throw new Error("expected the last page");
       });
       console.log(
-        `| ${String(count).padEnd(7)} | ${sort.padEnd(8)} | ${dir.padEnd(4)} | ${ms(first.p50)}  | ${ms(first.p95)}  | ${ms(middle.p50)}   | ${ms(middle.p95)}   | ${ms(last.p50)} | ${ms(last.p95)} |`,
+        `| ${String(count).padEnd(7)} | ${sort.padEnd(8)} | ${dir.padEnd(4)} | ${ms(first.p50)}  | ${ms(first.p95)}  | ${ms(
+          middle.p50
+        )}   | ${ms(middle.p95)}   | ${ms(last.p50)} | ${ms(last.p95)} |`
       );
     }
   }
@@ -168,11 +176,18 @@ async function main() {
   console.log(`\nPlans of the file page query from a middle cursor, folder of ${count.toLocaleString("en-GB")} files (EXPLAIN ANALYZE):\n`);
   for (const { sort, dir } of orders) {
     const cursor = (await listFolder(services, folder, null, { sort, dir, pageSize: Math.floor((count + 50) / 2) })).nextCursor!;
-    const [, , , value, key, id] = JSON.parse(Buffer.from(cursor, "base64url").toString()) as [string, string, "file", string | null, string, string];
+    const [, , , value, key, id] = JSON.parse(Buffer.from(cursor, "base64url").toString()) as [
+      string,
+      string,
+      "file",
+      string | null,
+      string,
+      string
+    ];
     const query = listingQuery("file", folder.id, sort, dir, { kind: "file", value, key, id }, PAGE_SIZE + 1);
-    const plan = (await db.$queryRaw<Array<{ "QUERY PLAN": string }>>(Prisma.sql`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) ${query}`)).map(
-      (row) => row["QUERY PLAN"],
-    );
+    const plan = (
+      await db.$queryRaw<Array<{ "QUERY PLAN": string }>>(Prisma.sql`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) ${query}`)
+    ).map((row) => row["QUERY PLAN"]);
     const nodes = plan
       .filter((line) => /->|^\s*(Limit|Incremental Sort|Sort|Index|Seq|Bitmap)/.test(line) || /Execution Time/.test(line))
       .map((line) => line.trim().replace(/^->\s*/, ""))
