@@ -461,6 +461,28 @@ describe.each(DRIVER_SETS)("file operations, trash and versions with $label", ({
       expect(await services.prisma.file.findUniqueOrThrow({ where: { id: file.id } })).toMatchObject({ name: "private.txt", trashedAt: null });
     });
 
+    it("follows share grants: READ may look but not change, WRITE may change; the trash stays the owner's", async () => {
+      const team = await mkdir(services, alice, aliceRoot, "Team");
+      const doc = await putFile(services, alice, team.id, "team-doc.txt");
+      const malloryRoot = (await getRootFolder(services, mallory.id)).id;
+      const own = await putFile(services, mallory, malloryRoot, "mallory-own.txt");
+      const share = await services.prisma.userShare.create({ data: { ownerId: alice.id, granteeId: mallory.id, folderId: team.id, permission: "READ" } });
+      await expect(renameItem(services, mallory, "file", doc.id, "x.txt")).rejects.toMatchObject({ status: 403 });
+      await expect(trashItem(services, mallory, "file", doc.id)).rejects.toMatchObject({ status: 403 });
+      await expect(moveItem(services, mallory, "file", own.id, team.id)).rejects.toMatchObject({ status: 403 });
+      expect((await listVersions(services, mallory, doc.id)).file.id).toBe(doc.id);
+      await services.prisma.userShare.update({ where: { id: share.id }, data: { permission: "WRITE" } });
+      await renameItem(services, mallory, "file", doc.id, "team-doc-v2.txt");
+      // Moving one's own file into someone else's folder would change its owner: refused.
+      await expect(moveItem(services, mallory, "file", own.id, team.id)).rejects.toMatchObject({ status: 400 });
+      await trashItem(services, mallory, "file", doc.id);
+      expect((await listTrash(services, alice)).some((t) => t.id === doc.id)).toBe(true);
+      expect((await listTrash(services, mallory)).some((t) => t.id === doc.id)).toBe(false);
+      await expect(restoreItem(services, mallory, "file", doc.id)).rejects.toMatchObject({ status: 404 });
+      await restoreItem(services, alice, "file", doc.id);
+      await services.prisma.userShare.delete({ where: { id: share.id } });
+    });
+
     it("refuses to rename, move or trash the root folder", async () => {
       await expect(renameItem(services, alice, "folder", aliceRoot, "x")).rejects.toMatchObject({ status: 400 });
       await expect(trashItem(services, alice, "folder", aliceRoot)).rejects.toMatchObject({ status: 400 });
