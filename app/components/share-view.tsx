@@ -4,7 +4,11 @@ import { formatBytes, formatDate } from "~/lib/format";
 import { FormMessage } from "./field";
 import { FileIcon, FolderIcon } from "./icons";
 
-/** The public page of a share link: password form, a file, a folder listing or a file drop. */
+/**
+ * The public page of a share link: password form, a file, a folder listing or a file drop.
+ * Links and forms here load whole documents: the password cookie is scoped to /s/<token>, which
+ * Remix's client-side data requests (/s/<token>.data) would not carry.
+ */
 export function SharePage() {
   const page = useLoaderData<SharePageData>() as unknown as SharePageData;
   switch (page.state) {
@@ -42,7 +46,7 @@ function PasswordForm({ token, kind }: { token: string; kind: "file" | "folder" 
       <h1 className="text-2xl font-semibold">This {kind} is protected</h1>
       <p className="mt-1 text-sm text-slate-600">Enter the password you were given with the link.</p>
       {/* Posts to the page it is on, so a protected subfolder opens where the visitor was going. */}
-      <Form method="post" className="mt-6 space-y-4" data-token={token}>
+      <Form reloadDocument method="post" className="mt-6 space-y-4" data-token={token}>
         <FormMessage message={error} />
         <input type="hidden" name="intent" value="unlock" />
         <div>
@@ -117,7 +121,7 @@ function SharedFolder({ page }: { page: Extract<SharePageData, { state: "folder"
                   {crumb.name}
                 </span>
               ) : (
-                <Link to={folderHref(crumb.id, index)} className="text-blue-800 hover:underline">
+                <Link reloadDocument to={folderHref(crumb.id, index)} className="text-blue-800 hover:underline">
                   {crumb.name}
                 </Link>
               )}
@@ -165,7 +169,7 @@ function SharedFolder({ page }: { page: Extract<SharePageData, { state: "folder"
               {listing.folders.map((child) => (
                 <tr key={child.id}>
                   <td className="px-4 py-2">
-                    <Link to={`/s/${token}/f/${child.id}`} className="flex items-center gap-2 font-medium text-blue-800 hover:underline">
+                    <Link reloadDocument to={`/s/${token}/f/${child.id}`} className="flex items-center gap-2 font-medium text-blue-800 hover:underline">
                       <FolderIcon />
                       <span className="break-all">{child.name}</span>
                     </Link>
@@ -193,7 +197,7 @@ function SharedFolder({ page }: { page: Extract<SharePageData, { state: "folder"
         )}
         {listing.nextCursor ? (
           <div className="border-t border-slate-200 p-3 text-right">
-            <Link to={`?after=${encodeURIComponent(listing.nextCursor)}`} className="btn-secondary">
+            <Link reloadDocument to={`?after=${encodeURIComponent(listing.nextCursor)}`} className="btn-secondary">
               Next page
             </Link>
           </div>
@@ -218,7 +222,7 @@ function FileDrop({ page }: { page: Extract<SharePageData, { state: "drop" }> })
       <div className="mt-2">
         <LinkFacts expiresAt={page.expiresAt} />
       </div>
-      <Form method="post" action={`/s/${page.token}`} encType="multipart/form-data" className="mt-6 space-y-4">
+      <Form reloadDocument method="post" action={`/s/${page.token}`} encType="multipart/form-data" className="mt-6 space-y-4">
         <FormMessage message={result?.message} tone={result?.ok ? "success" : "error"} />
         <div>
           <label htmlFor="drop-file" className="label">
