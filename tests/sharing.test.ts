@@ -165,6 +165,8 @@ describe.each(DRIVER_SETS)("Sharing with $label", ({ drivers }) => {
       const token = await createLink(`file:${reportId}`);
       const page = await visitor.get(`/s/${token}`);
       expect(page.status).toBe(200);
+      expect(page.headers.get("cache-control")).toContain("no-store");
+      expect(page.headers.get("x-robots-tag")).toBe("noindex, nofollow");
       const html = await page.text();
       expect(html).toContain("Report.pdf");
       expect(html).toContain("application/pdf");

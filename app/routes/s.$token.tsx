@@ -8,7 +8,11 @@ export const meta: MetaFunction = () => [{ title: "Shared with you · Coffer" },
 export const headers: HeadersFunction = ({ loaderHeaders, actionHeaders, errorHeaders }) => {
   // Not Referrer-Policy: no-referrer: browsers would then send "Origin: null" with the password and
   // drop forms, which Remix refuses as cross-site. The app-wide same-origin policy keeps tokens in.
-  return new Headers(errorHeaders ?? actionHeaders ?? loaderHeaders);
+  const headers = new Headers(errorHeaders ?? actionHeaders ?? loaderHeaders);
+  // A revoked or changed link must take effect at once: nothing keeps a copy.
+  if (!headers.has("Cache-Control")) headers.set("Cache-Control", "private, no-store");
+  headers.set("X-Robots-Tag", "noindex, nofollow");
+  return headers;
 };
 
 export const loader = (args: LoaderFunctionArgs) => sharePageLoader(args, null);
