@@ -592,7 +592,7 @@ describe.each(DRIVER_SETS)("file manager pages without JavaScript with $label", 
     expect(trashed.status).toBe(302);
     expect(location(trashed)).toBe(`/trash?done=trashed&item=folder:${folder.id}`);
     const listing = await (await alice.get(location(trashed))).text();
-    expect(listing).toContain("Moved to the trash.");
+    expect(listing).toContain("Moved “Trash Me” to the trash.");
     expect(listing).toContain("Trash Me");
     expect(listing).not.toContain("inside.txt");
     expect((await alice.get(`/details/folder/${folder.id}`)).status).toBe(404);

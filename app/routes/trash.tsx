@@ -48,11 +48,21 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
       };
     }
   }
+  // After trashing, name the item; a grantee's trashed item sits in its owner's trash, not here.
+  let trashedNote: string | null = null;
+  if (done === "trashed" && ref) {
+    const row =
+      ref.kind === "file"
+        ? await services.prisma.file.findUnique({ where: { id: ref.id }, select: { name: true, ownerId: true, trashedAt: true } })
+        : await services.prisma.folder.findUnique({ where: { id: ref.id }, select: { name: true, ownerId: true, trashedAt: true } });
+    if (row?.trashedAt && row.ownerId === user.id) trashedNote = `Moved “${row.name}” to the trash.`;
+    else if (row?.trashedAt) trashedNote = "Moved to the trash of its owner, who can restore it from there.";
+  }
   return {
     items: items.map((item) => ({ ...item, trashedAt: item.trashedAt.toISOString() })),
     retentionDays: settings.trashRetentionDays,
     confirmEmpty: url.searchParams.get("confirm") === "empty",
-    done: done && DONE_MESSAGES[done] ? DONE_MESSAGES[done] : null,
+    done: trashedNote ?? (done && DONE_MESSAGES[done] ? DONE_MESSAGES[done] : null),
     restored,
     limit: TRASH_PAGE_LIMIT,
   };

@@ -60,7 +60,7 @@ test("moves the file to another folder", async () => {
 test("moves the file to the trash and restores it", async () => {
   await page.getByRole("button", { name: `Move “${RENAMED}” to trash` }).click();
   await expect(page).toHaveURL(/\/trash\?done=trashed/);
-  await expect(page.getByRole("status").filter({ hasText: "Moved to the trash." })).toBeVisible();
+  await expect(page.getByRole("status").filter({ hasText: `Moved “${RENAMED}” to the trash.` })).toBeVisible();
   const row = page.locator("main tbody tr").filter({ hasText: RENAMED });
   await expect(row).toContainText(TARGET);
   await row.getByRole("button", { name: `Restore ${RENAMED}` }).click();
