@@ -1,0 +1,80 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+import { createInterface } from "node:readline";
+
+const REPO = path.resolve(import.meta.dirname, "../..");
+/** Coffer itself; bench/lib/bare-tus-server.ts is the other choice. */
+export const APP_SERVER = path.join(REPO, "bench/lib/server.ts");
+export const BARE_TUS_SERVER = path.join(REPO, "bench/lib/bare-tus-server.ts");
+
+export interface AppProcess {
+  url: string;
+  /** The pid of the Node process that serves HTTP (the one whose memory to measure). */
+  pid: number;
+  /** Server log lines (warnings and errors) seen so far. */
+  log: string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs bench/lib/server.ts (or another `script` that prints the same ready line) in its own Node
+ * process (`node --import tsx`, so the pid is the server's own and not a wrapper's) with exactly
+ * `env`, and waits until it listens.
+ */
+export async function startAppProcess(env: Record<string, string>, script = APP_SERVER, timeoutMs = 180_000): Promise<AppProcess> {
+  // For investigations, e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", script], {
+    cwd: REPO,
+    env: {
+      NODE_ENV: "production",
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "",
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "pipe", "ipc"],
+  });
+  const log: string[] = [];
+  const keep = (line: string) => {
+    log.push(line);
+    if (log.length > (process.env.BENCH_KEEP_SERVER_LOG ? 100_000 : 200)) log.shift();
+  };
+  createInterface({ input: child.stderr! }).on("line", keep);
+
+  const ready = new Promise<{ url: string; pid: number }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`Coffer did not start within ${timeoutMs / 1000} s:\n${log.slice(-30).join("\n")}`)), timeoutMs);
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      const match = /^COFFER_BENCH_READY url=(\S+) pid=(\d+)$/.exec(line);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ url: match[1]!, pid: Number(match[2]) });
+      } else keep(line);
+    });
+    child.once("exit", (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`Coffer exited during start-up (${signal ?? `code ${code}`}):\n${log.slice(-30).join("\n")}`));
+    });
+    child.once("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+
+  const stop = () => stopChild(child);
+  try {
+    const { url, pid } = await ready;
+    return { url, pid, log, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+  await exited;
+  clearTimeout(timer);
+}
