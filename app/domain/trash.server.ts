@@ -156,7 +156,7 @@ export async function restoreItem(services: Services, actor: Actor, kind: ItemKi
         const folderIds = [...(kind === "folder" ? [id] : []), ...folders.map((r) => r.id)];
         const fileIds = [...(kind === "file" ? [id] : []), ...files.map((r) => r.id)];
         return { parentId, name, movedToRoot: parentId !== item.parentId, folderIds, fileIds };
-      });
+      }, { timeout: 60_000 });
       await reindex(services, outcome.folderIds, outcome.fileIds);
       services.notifier.toUser(actor.id, { type: "folder:changed", folderId: outcome.parentId });
       return { kind, id, name: outcome.name, parentId: outcome.parentId, movedToRoot: outcome.movedToRoot };
