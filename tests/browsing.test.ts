@@ -208,7 +208,7 @@ describe("browsing a folder (domain, real PostgreSQL)", () => {
   });
 
   it("counts only items that are not in the trash", async () => {
-    expect(await countFolderContents(services, folder.id)).toEqual({ folders: 30, files: 450 });
+    expect(await countFolderContents(services, folder.id)).toEqual({ folders: 30, files: 450, capped: false });
   });
 
   it("never lists trashed items", async () => {
@@ -268,6 +268,10 @@ describe("browsing a folder (domain, real PostgreSQL)", () => {
       modified: /files_folder_id_updated_at_idx/,
       type: /files_folder_id_mime_type_idx/,
     };
+
+    it("stops counting at 10,000 (the summary says “more than”)", async () => {
+      expect(await countFolderContents(services, bigFolder.id)).toEqual({ folders: 3, files: 10_000, capped: true });
+    });
 
     it.each(orders)(
       "the file page query for sort=$sort dir=$dir walks the matching index (first page and from a cursor)",

@@ -1,6 +1,9 @@
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { useEffect, useRef } from "react";
 import type { FolderCounts, FolderListing, ListedFile, SortDir, SortKey } from "~/domain/folders.server";
+
+/** Mirrors COUNT_LIMIT in folders.server (a client module cannot import server code). */
+const COUNT_LIMIT = 10_000;
 import type { folderAction, folderLoader, FolderViewMode } from "~/lib/folder-route.server";
 import { formatBytes, formatDate } from "~/lib/format";
 import { FormMessage } from "./field";
@@ -162,8 +165,8 @@ export function FolderView() {
   );
 }
 
-function plural(count: number, one: string, many: string) {
-  return `${count.toLocaleString("en-GB")} ${count === 1 ? one : many}`;
+function plural(count: number, one: string, many: string, capped = false) {
+  return `${capped && count >= COUNT_LIMIT ? "more than " : ""}${count.toLocaleString("en-GB")} ${count === 1 ? one : many}`;
 }
 
 /** The summary line, the view switch and a sort form (the grid and small screens have no column headers). */
@@ -184,7 +187,7 @@ function Toolbar({
   return (
     <div className="flex flex-wrap items-end justify-between gap-x-6 gap-y-3">
       <p className="text-sm text-slate-700" data-testid="folder-summary">
-        {`${plural(counts.folders, "folder", "folders")}, ${plural(counts.files, "file", "files")}`}
+        {`${plural(counts.folders, "folder", "folders", counts.capped)}, ${plural(counts.files, "file", "files", counts.capped)}`}
       </p>
       <div className="flex flex-wrap items-end gap-x-6 gap-y-3">
         <Form method="get" action={action} className="flex items-end gap-2">

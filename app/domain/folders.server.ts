@@ -250,7 +250,16 @@ async function forward(
 /** Up to `limit` items before `from`, nearest first (files backwards, then folders backwards). */
 async function backward(services: Services, parentId: string, sort: SortKey, dir: SortDir, from: Position, limit: number): Promise<Row[]> {
   const files = from.kind === "file" ? await fetchKind(services, "file", parentId, sort, dir, from, limit, true) : [];
-  const folders = await fetchKind(services, "folder", parentId, sort, dir, from.kind === "folder" ? from : null, limit - files.length, true);
+  const folders = await fetchKind(
+    services,
+    "folder",
+    parentId,
+    sort,
+    dir,
+    from.kind === "folder" ? from : null,
+    limit - files.length,
+    true
+  );
   return [...files, ...folders];
 }
 
@@ -337,14 +346,32 @@ export function decodeCursor(cursor: string | null, sort: SortKey, dir: SortDir)
 export interface FolderCounts {
   folders: number;
   files: number;
+  /** True when a count reached COUNT_LIMIT and stopped there ("more than 10,000 files"). */
+  capped: boolean;
 }
+
+/**
+ * Counting is the one part of a listing whose cost grows with the folder, so it stops at this
+ * many items of each kind: the summary then says "more than 10,000".
+ */
+export const COUNT_LIMIT = 10_000;
 
 /** How many subfolders and files (not in the trash) a folder holds, for the summary line. */
 export async function countFolderContents(services: Services, folderId: string): Promise<FolderCounts> {
   const [row] = await services.prisma.$queryRaw<Array<{ folders: bigint; files: bigint }>>`
-    SELECT (SELECT count(*) FROM folders WHERE parent_id = ${folderId} AND trashed_at IS NULL) AS folders,
-           (SELECT count(*) FROM files WHERE folder_id = ${folderId} AND trashed_at IS NULL) AS files`;
-  return { folders: Number(row?.folders ?? 0), files: Number(row?.files ?? 0) };
+    SELECT (SELECT count(*) FROM (SELECT 1 FROM folders WHERE parent_id = ${folderId} AND trashed_at IS NULL LIMIT ${
+    COUNT_LIMIT + 1
+  }) f) AS folders,
+           (SELECT count(*) FROM (SELECT 1 FROM files WHERE folder_id = ${folderId} AND trashed_at IS NULL LIMIT ${
+    COUNT_LIMIT + 1
+  }) f) AS files`;
+  const folders = Number(row?.folders ?? 0);
+  const files = Number(row?.files ?? 0);
+  return {
+    folders: Math.min(folders, COUNT_LIMIT),
+    files: Math.min(files, COUNT_LIMIT),
+    capped: folders > COUNT_LIMIT || files > COUNT_LIMIT,
+  };
 }
 
 /** Subfolders shown per level of the folder tree; a "more…" link leads to the rest. */
