@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { ListMultipartUploadsCommand, S3Client } from "@aws-sdk/client-s3";
 import { beforeAll, describe, expect, inject, it } from "vitest";
+import { hashUnhashedFiles } from "~/domain/jobs.server";
 import { cleanupAbandonedUploads } from "~/domain/uploads.server";
 import { startTestApp, type DriverSet, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
@@ -75,6 +76,17 @@ describe.each<{ label: string; drivers: DriverSet }>([
     // The upload is gone for the client too.
     const head = await fetch(`${app.url}/api/uploads/${abandoned}`, { method: "HEAD", headers: { cookie: user.cookieHeader, "Tus-Resumable": "1.0.0" } });
     expect(head.status).toBe(404);
+  });
+
+  it("hashes files whose in-stream hash was lost, from storage", async () => {
+    const done = await startUpload("unhashed.bin", 3 * MiB, 3 * MiB);
+    const file = await app.services.prisma.file.findFirstOrThrow({ where: { storageKey: done } });
+    const expected = file.sha256;
+    expect(expected).toMatch(/^[0-9a-f]{64}$/);
+    await app.services.prisma.$executeRaw`UPDATE files SET sha256 = NULL, updated_at = now() - interval '1 hour' WHERE id = ${file.id}`;
+    const result = await hashUnhashedFiles(app.services);
+    expect(result.hashed).toBeGreaterThanOrEqual(1);
+    expect((await app.services.prisma.file.findUniqueOrThrow({ where: { id: file.id } })).sha256).toBe(expected);
   });
 
   it("never touches finished uploads", async () => {

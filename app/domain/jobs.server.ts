@@ -1,48 +1,90 @@
+import type { Server as TusServer } from "@tus/server";
 import type { Services } from "~/services/index.server";
 import { purgeExpiredTrash } from "./trash.server";
+import { hashStoredFile } from "./upload-hash.server";
+import { cleanupAbandonedUploads } from "./uploads.server";
 
 const HOUR_MS = 60 * 60 * 1000;
 /** The first run waits a little, so starting the app stays quick. */
 const FIRST_RUN_DELAY_MS = 60 * 1000;
-const PURGE_LOCK = "jobs:purge-expired-trash";
+/** Files whose background hash may still be running are left alone this long. */
+const HASH_GRACE_MS = 10 * 60 * 1000;
+const HASH_BATCH = 50;
+
+interface Job {
+  /** Also the cache lock that lets only one instance run the job at a time. */
+  lock: string;
+  run(): Promise<Record<string, number>>;
+}
 
 /**
- * Runs periodic maintenance: every hour, purges trash items older than the retention period.
- * A cache lock (shared through Redis when several instances run) lets only one instance do each
- * run. Timers are unref'd so they never keep the process alive. Returns a stop function.
+ * Periodic maintenance, every hour: purge trash older than the retention period, remove
+ * abandoned uploads, and hash files whose in-stream hash was lost. A cache lock (shared through
+ * Redis when several instances run) lets only one instance do each run. Timers are unref'd so
+ * they never keep the process alive. Returns a stop function.
  */
-export function startJobs(services: Services, options: { intervalMs?: number; firstRunDelayMs?: number } = {}): () => void {
+export function startJobs(
+  services: Services,
+  options: { intervalMs?: number; firstRunDelayMs?: number; uploads?: TusServer } = {},
+): () => void {
   const intervalMs = options.intervalMs ?? HOUR_MS;
-  let stopped = false;
-  let running = false;
+  const jobs: Job[] = [
+    {
+      lock: "jobs:purge-expired-trash",
+      run: async () => {
+        const result = await purgeExpiredTrash(services, new Date());
+        return { items: result.items, objects: result.objectsDeleted };
+      },
+    },
+    { lock: "jobs:hash-files", run: () => hashUnhashedFiles(services) },
+  ];
+  const uploads = options.uploads;
+  if (uploads) jobs.push({ lock: "jobs:cleanup-abandoned-uploads", run: () => cleanupAbandonedUploads(services, uploads) });
 
-  const run = async () => {
-    if (stopped || running) return;
-    running = true;
+  let stopped = false;
+  const running = new Set<string>();
+  const runJob = async (job: Job) => {
+    if (stopped || running.has(job.lock)) return;
+    running.add(job.lock);
     try {
       // Held (not released) for most of the interval: another instance's timer in the same
       // hour finds it taken and skips the run.
-      const lock = await services.cache.tryLock(PURGE_LOCK, Math.max(1000, Math.floor(intervalMs * 0.9)));
+      const lock = await services.cache.tryLock(job.lock, Math.max(1000, Math.floor(intervalMs * 0.9)));
       if (!lock) return;
       const started = Date.now();
-      const result = await purgeExpiredTrash(services, new Date());
-      if (result.items > 0) {
-        services.log.info("purged expired trash", { items: result.items, objects: result.objectsDeleted, ms: Date.now() - started });
-      }
+      const result = await job.run();
+      if (Object.values(result).some((n) => n > 0)) services.log.info(`${job.lock} done`, { ...result, ms: Date.now() - started });
     } catch (error) {
-      services.log.error("purging expired trash failed", { error });
+      services.log.error(`${job.lock} failed`, { error });
     } finally {
-      running = false;
+      running.delete(job.lock);
     }
   };
+  const runAll = () => {
+    for (const job of jobs) void runJob(job);
+  };
 
-  const first = setTimeout(() => void run(), options.firstRunDelayMs ?? FIRST_RUN_DELAY_MS);
+  const first = setTimeout(runAll, options.firstRunDelayMs ?? FIRST_RUN_DELAY_MS);
   first.unref();
-  const timer = setInterval(() => void run(), intervalMs);
+  const timer = setInterval(runAll, intervalMs);
   timer.unref();
   return () => {
     stopped = true;
     clearTimeout(first);
     clearInterval(timer);
   };
+}
+
+/** Safety net for uploads whose background hash never ran (e.g. the process stopped first). */
+export async function hashUnhashedFiles(services: Services, now = new Date()): Promise<{ hashed: number }> {
+  const files = await services.prisma.file.findMany({
+    where: { sha256: null, updatedAt: { lt: new Date(now.getTime() - HASH_GRACE_MS) } },
+    select: { id: true },
+    take: HASH_BATCH,
+  });
+  let hashed = 0;
+  for (const file of files) {
+    if (await hashStoredFile(services, file.id)) hashed++;
+  }
+  return { hashed };
 }

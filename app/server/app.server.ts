@@ -99,7 +99,7 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
   );
 
   const io = attachRealtime(httpServer, services);
-  const stopJobs = startJobs(services);
+  const stopJobs = startJobs(services, { uploads });
 
   return {
     httpServer,
