@@ -177,6 +177,8 @@ describe.each(DRIVER_SETS)("Sharing with $label", ({ drivers }) => {
       expect(download.headers.get("content-disposition")).toBe(`attachment; filename="Report.pdf"; filename*=UTF-8''Report.pdf`);
       expect(Buffer.from(await download.arrayBuffer()).equals(report)).toBe(true);
       expect((await visitor.get(`/s/${token}/download/${secretId}`)).status).toBe(404);
+      expect((await visitor.get(`/s/${token}/f/${sharedId}`)).status).toBe(404);
+      expect((await visitor.get(`/s/${token}/zip`)).status).toBe(404);
       const link = await app.services.prisma.shareLink.findUniqueOrThrow({ where: { token } });
       expect(link.downloadCount).toBe(1);
       expect(await app.services.prisma.activity.count({ where: { subjectId: link.id, action: "share.used", userId: null } })).toBe(1);

@@ -95,7 +95,7 @@ export async function sharePageLoader(args: LoaderFunctionArgs, folderId: string
       return data<SharePageData>({ state: "password", token: link.token, kind: link.fileId ? "file" : "folder" }, { headers: { "Cache-Control": "no-store" } });
     }
     if (link.file) {
-      if (folderId !== null) throw new ValidationError("This link is for a single file.");
+      if (folderId !== null) throw new NotFoundError("That folder");
       const { id, name, size, mimeType, updatedAt } = link.file;
       return data<SharePageData>({ state: "file", ...base, file: { id, name, size: Number(size), mimeType, updatedAt }, downloadsLeft });
     }
