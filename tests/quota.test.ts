@@ -109,3 +109,65 @@ describe.each<{ label: string; drivers: DriverSet }>([
     expect(file.folder.parentId).toBeNull();
   });
 });
+
+describe("name conflicts on upload", () => {
+  let app: TestApp;
+  let user: TestClient;
+
+  beforeAll(async () => {
+    app = await startTestApp({ storage: "local", cache: "memory" });
+    user = new TestClient(app.url);
+    await user.register("Vera", "vera@example.com");
+  });
+
+  async function upload(name: string, body: string, onConflict?: string) {
+    const form = new FormData();
+    if (onConflict) form.append("onConflict", onConflict);
+    form.append("file", new Blob([body]), name);
+    return user.postMultipart("/files", form);
+  }
+
+  it("keeps both by default, replaces (keeping a version) or cancels when asked, in the form and over tus", async () => {
+    expect((await upload("plan.txt", "one")).status).toBe(200);
+    expect((await upload("plan.txt", "two")).status).toBe(200);
+    expect((await app.services.prisma.file.findMany({ where: { name: { startsWith: "plan" } } })).map((f) => f.name).sort()).toEqual(["plan (1).txt", "plan.txt"]);
+
+    expect((await upload("plan.txt", "three", "replace")).status).toBe(200);
+    const replaced = await app.services.prisma.file.findFirstOrThrow({ where: { name: "plan.txt" }, include: { versions: true } });
+    expect(Number(replaced.size)).toBe(5);
+    expect(replaced.versions).toHaveLength(1);
+    expect(Number(replaced.versions[0].size)).toBe(3);
+
+    const cancelled = await upload("plan.txt", "four", "cancel");
+    expect(cancelled.status).toBe(409);
+    expect(await cancelled.text()).toContain("already exists");
+
+    const tusCancel = await fetch(`${app.url}/api/uploads`, {
+      method: "POST",
+      headers: {
+        cookie: user.cookieHeader,
+        "Tus-Resumable": "1.0.0",
+        "Upload-Length": "4",
+        "Upload-Metadata": `filename ${Buffer.from("plan.txt").toString("base64")},onConflict ${Buffer.from("cancel").toString("base64")}`,
+      },
+    });
+    expect(tusCancel.status).toBe(409);
+
+    const tusReplace = await fetch(`${app.url}/api/uploads`, {
+      method: "POST",
+      headers: {
+        cookie: user.cookieHeader,
+        "Tus-Resumable": "1.0.0",
+        "Upload-Length": "4",
+        "Content-Type": "application/offset+octet-stream",
+        "Upload-Metadata": `filename ${Buffer.from("plan.txt").toString("base64")},onConflict ${Buffer.from("replace").toString("base64")}`,
+      },
+      body: "five",
+    });
+    expect(tusReplace.status).toBe(201);
+    const after = await app.services.prisma.file.findFirstOrThrow({ where: { name: "plan.txt" }, include: { versions: true } });
+    expect(after.id).toBe(replaced.id);
+    expect(after.versions).toHaveLength(2);
+    expect(await app.services.prisma.activity.count({ where: { action: "file.uploaded" } })).toBeGreaterThanOrEqual(3);
+  });
+});

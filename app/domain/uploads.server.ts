@@ -3,8 +3,10 @@ import { ERRORS, EVENTS, type Upload } from "@tus/utils";
 import type { Services } from "~/services/index.server";
 import { createTusKvStore, createTusLocker } from "~/services/cache/tus.server";
 import { AppError, ValidationError, isAppError } from "./errors";
-import { addFile, detectMimeType } from "./files.server";
-import { getRootFolder, getWritableFolder } from "./folders.server";
+import { detectMimeType } from "./files.server";
+import { assertNameFree, getRootFolder, getWritableFolder } from "./folders.server";
+import { recordActivity } from "./activity.server";
+import { addFileWithPolicy, uploadPolicyFrom } from "./versions.server";
 import { cleanName } from "./names";
 import { hashStoredFile, UploadHasher } from "./upload-hash.server";
 import { assertTypeAllowed, tooLargeError, uploadAllowance } from "./quota.server";
@@ -76,6 +78,8 @@ export function createUploadServer(services: Services): TusServer {
         // bytes that arrive later can never take the owner over quota.
         const allowance = await uploadAllowance(services, folder.ownerId);
         if (upload.size > allowance.maxBytes) throw tooLargeError(allowance);
+        // "Cancel" refuses a taken name before any bytes are sent.
+        if (uploadPolicyFrom(upload.metadata?.onConflict) === "cancel") await assertNameFree(services, folder.id, name);
         await services.prisma.upload.create({
           data: { id: upload.id, ownerId: user.id, folderId: folder.id, name, size: BigInt(upload.size) },
         });
@@ -131,7 +135,7 @@ async function completeUpload(services: Services, upload: Upload, sha256: string
   // way, the file lands in the uploader's root folder rather than being lost.
   const target = await services.prisma.folder.findUnique({ where: { id: pending.folderId }, select: { id: true, ownerId: true, trashedAt: true } });
   const folder = target && !target.trashedAt ? target : await getRootFolder(services, pending.ownerId);
-  const file = await addFile(services, {
+  const newFile = {
     ownerId: folder.ownerId,
     folderId: folder.id,
     name: pending.name,
@@ -139,7 +143,11 @@ async function completeUpload(services: Services, upload: Upload, sha256: string
     mimeType: detectMimeType(pending.name, upload.metadata?.filetype),
     storageKey: upload.id,
     sha256,
-  });
+  };
+  // A name taken meanwhile under "cancel" keeps both rather than losing the bytes just received.
+  const policy = uploadPolicyFrom(upload.metadata?.onConflict) === "replace" ? "replace" : "keep-both";
+  const file = await addFileWithPolicy(services, newFile, policy, pending.ownerId);
+  await recordActivity(services.prisma, { userId: pending.ownerId, action: "file.uploaded", subjectType: "file", subjectId: file.id, details: { name: file.name, size: newFile.size } });
   await services.prisma.upload.delete({ where: { id: upload.id } });
   if (!sha256) {
     void hashStoredFile(services, file.id).catch((error) => services.log.warn("could not hash a finished upload", { fileId: file.id, error }));

@@ -175,6 +175,11 @@ export async function restoreVersion(services: Services, actor: Actor, versionId
 
 export type UploadPolicy = "keep-both" | "replace" | "cancel";
 
+/** What to do when an uploaded file's name is taken; keep both unless asked otherwise. */
+export function uploadPolicyFrom(value: string | null | undefined): UploadPolicy {
+  return value === "replace" || value === "cancel" ? value : "keep-both";
+}
+
 /**
  * Records an uploaded object in its folder under a conflict policy. "keep-both" is addFile's
  * behaviour; "replace" makes the existing file's content a version and the upload current;

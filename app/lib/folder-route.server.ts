@@ -10,7 +10,7 @@ import {
 } from "@remix-run/node";
 import { canWrite } from "~/domain/access.server";
 import { ValidationError } from "~/domain/errors";
-import { addFile, detectMimeType, storeStream } from "~/domain/files.server";
+import { detectMimeType, storeStream } from "~/domain/files.server";
 import {
   breadcrumbs,
   countFolderContents,
@@ -22,7 +22,9 @@ import {
   parseDir,
   parseSort,
 } from "~/domain/folders.server";
+import { recordActivity } from "~/domain/activity.server";
 import { cleanName } from "~/domain/names";
+import { addFileWithPolicy, uploadPolicyFrom } from "~/domain/versions.server";
 import { assertTypeAllowed, tooLargeError, uploadAllowance } from "~/domain/quota.server";
 import { requireUser } from "~/domain/sessions.server";
 import { visibleCrumbs } from "~/domain/user-shares.server";
@@ -88,8 +90,11 @@ export async function folderAction({ request, params, context }: ActionFunctionA
     const contentType = request.headers.get("content-type") ?? "";
     if (contentType.startsWith("multipart/form-data")) {
       const folder = await getWritableFolder(services, user, folderId);
-      const names = await receiveMultipartUpload(request, folder.ownerId, async (upload) => {
-        const file = await addFile(services, { ...upload, ownerId: folder.ownerId, folderId: folder.id });
+      const names = await receiveMultipartUpload(request, folder.ownerId, async (upload, fields) => {
+        // The policy field comes before the file field in the form, so it is known by now.
+        const policy = uploadPolicyFrom(fields.get("onConflict"));
+        const file = await addFileWithPolicy(services, { ...upload, ownerId: folder.ownerId, folderId: folder.id }, policy, user.id);
+        await recordActivity(services.prisma, { userId: user.id, action: "file.uploaded", subjectType: "file", subjectId: file.id, details: { name: file.name, size: upload.size } });
         return file.name;
       }, services);
       if (names.length === 0) throw new ValidationError("Choose a file to upload.", { file: "Choose a file to upload." });
@@ -118,10 +123,12 @@ export async function receiveMultipartUpload(
   request: Request,
   /** Whose storage the files count against. */
   ownerId: string,
-  record: (upload: StoredUpload) => Promise<string>,
+  /** Gets each stored file with the text fields that came before it in the form. */
+  record: (upload: StoredUpload, fields: ReadonlyMap<string, string>) => Promise<string>,
   services: import("~/services/index.server").Services,
 ): Promise<string[]> {
   const recorded: string[] = [];
+  const fields = new Map<string, string>();
   const handler: UploadHandler = async ({ name: field, filename, contentType, data: chunks }) => {
     if (field !== "file") {
       // Small text fields only; anything else is drained and dropped.
@@ -130,6 +137,7 @@ export async function receiveMultipartUpload(
         text += new TextDecoder().decode(chunk);
         if (text.length > 1000) break;
       }
+      fields.set(field, text);
       return text;
     }
     if (!filename) {
@@ -142,7 +150,7 @@ export async function receiveMultipartUpload(
     const storageKey = randomBytes(16).toString("hex");
     const { size, sha256 } = await storeStream(services, storageKey, Readable.from(chunks), allowance.maxBytes, () => tooLargeError(allowance));
     try {
-      recorded.push(await record({ name, size, sha256, storageKey, mimeType: detectMimeType(name, contentType) }));
+      recorded.push(await record({ name, size, sha256, storageKey, mimeType: detectMimeType(name, contentType) }, fields));
     } catch (error) {
       await services.storage.delete(storageKey).catch(() => {});
       throw error;
