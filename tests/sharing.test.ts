@@ -444,6 +444,21 @@ describe.each(DRIVER_SETS)("Sharing with $label", ({ drivers }) => {
       expect((await friend.get(`/download/${reportId}`)).status).toBe(404);
     });
 
+    it("shares a single file: the grantee downloads it but sees nothing else of its folder", async () => {
+      const shared = await owner.postForm("/shares", { intent: "share-user", item: `file:${secretId}`, email: "sam@example.com" });
+      expect(shared.status).toBe(200);
+      const list = await (await stranger.get("/shared")).text();
+      expect(list).toContain("secret.txt");
+      expect(list).toContain(`/download/${secretId}`);
+      const download = await stranger.get(`/download/${secretId}`);
+      expect(download.status).toBe(200);
+      expect(Buffer.from(await download.arrayBuffer()).equals(secret)).toBe(true);
+      expect((await stranger.get(`/files/${outsideId}`)).status).toBe(404);
+      const share = await app.services.prisma.userShare.findFirstOrThrow({ where: { fileId: secretId } });
+      await owner.postForm("/shares", { intent: "remove-user-share", shareId: share.id });
+      expect((await stranger.get(`/download/${secretId}`)).status).toBe(404);
+    });
+
     it("refuses unknown emails and sharing with oneself", async () => {
       const unknown = await owner.postForm("/shares", { intent: "share-user", item: `folder:${sharedId}`, email: "nobody@example.com" });
       expect(unknown.status).toBe(400);
