@@ -264,9 +264,9 @@ describe("browsing a folder (domain, real PostgreSQL)", () => {
 
     const indexFor: Record<SortKey, RegExp> = {
       name: /files_(live_name_unique|folder_id_name_key_idx)/,
-      size: /files_folder_id_size_idx/,
-      modified: /files_folder_id_updated_at_idx/,
-      type: /files_folder_id_mime_type_idx/,
+      size: /files_live_size_listing/,
+      modified: /files_live_updated_listing/,
+      type: /files_live_type_listing/,
     };
 
     it("stops counting at 10,000 (the summary says “more than”)", async () => {
