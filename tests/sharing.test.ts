@@ -413,6 +413,10 @@ describe.each(DRIVER_SETS)("Sharing with $label", ({ drivers }) => {
       const download = await friend.get(`/download/${reportId}`);
       expect(download.status).toBe(200);
       expect(Buffer.from(await download.arrayBuffer()).equals(report)).toBe(true);
+      // The details page shows the location from the shared folder down, not the owner's root.
+      const details = await (await friend.get(`/details/file/${reportId}`)).text();
+      expect(details).toContain(`/files/${sharedId}`);
+      expect(details).not.toMatch(/href="\/files"[^>]*>My files<\/a>\s*<\/li>\s*<li[^>]*>[^<]*<span[^>]*>\/<\/span>\s*<a[^>]*>Holiday/);
       const denied = await upload(friend, sharedId, "intruder.txt", Buffer.from("x"));
       expect(denied.status).toBe(403);
       expect((await friend.postForm(`/files/${sharedId}`, { intent: "create-folder", name: "Nope" })).status).toBe(403);

@@ -10,6 +10,7 @@ import { FormMessage } from "./field";
 import { FolderTree } from "./folder-tree";
 import { FileIcon, FolderIcon } from "./icons";
 import { UploadPanel } from "./upload-panel";
+import { UsageMeter } from "./usage-meter";
 
 const SORT_LABELS: Record<SortKey, string> = { name: "Name", size: "Size", modified: "Modified", type: "Type" };
 
@@ -34,7 +35,7 @@ function makeQueryFor(path: string, current: { sort: SortKey; dir: SortDir; view
 }
 
 export function FolderView() {
-  const { folder, crumbs, listing, maxUploadSize, view, counts, tree } = useLoaderData<typeof folderLoader>();
+  const { folder, crumbs, listing, maxUploadSize, view, counts, tree, usage } = useLoaderData<typeof folderLoader>();
   const result = useActionData<typeof folderAction>();
   const navigation = useNavigation();
   const busyIntent = navigation.state === "submitting" ? navigation.formData?.get("intent") : null;
@@ -88,7 +89,10 @@ export function FolderView() {
         ) : null}
 
         <div className="flex flex-wrap items-end justify-between gap-4">
-          <h1 className="text-2xl font-semibold break-all">{current?.name ?? "My files"}</h1>
+          <div className="space-y-2">
+            <h1 className="text-2xl font-semibold break-all">{current?.name ?? "My files"}</h1>
+            {usage ? <UsageMeter usedBytes={usage.usedBytes} quotaBytes={usage.quotaBytes} /> : null}
+          </div>
           {folder.canWrite ? (
             <Form method="post" className="flex items-end gap-2">
               <input type="hidden" name="intent" value="create-folder" />
@@ -125,6 +129,17 @@ export function FolderView() {
           <UploadPanel folderId={folder.id} maxUploadSize={maxUploadSize}>
             {/* Without JavaScript this plain form streams the files to the server. */}
             <Form method="post" encType="multipart/form-data" className="flex flex-wrap items-end gap-2">
+              {/* Before the file field: the server reads it before the file's bytes arrive. */}
+              <div>
+                <label htmlFor="upload-on-conflict" className="label">
+                  If a name is taken
+                </label>
+                <select id="upload-on-conflict" name="onConflict" defaultValue="keep-both" className="input">
+                  <option value="keep-both">Keep both</option>
+                  <option value="replace">Replace (keep the old one as a version)</option>
+                  <option value="cancel">Don’t upload it</option>
+                </select>
+              </div>
               <div>
                 <label htmlFor="upload-file" className="label">
                   Upload files

@@ -33,6 +33,7 @@ export function UploadPanel({ folderId, maxUploadSize, children }: { folderId: s
   const [items, setItems] = useState<QueueItem[]>([]);
   const [unfinished, setUnfinished] = useState<StoredUpload[]>([]);
   const [dragging, setDragging] = useState(false);
+  const [onConflict, setOnConflict] = useState<"keep-both" | "replace" | "cancel">("keep-both");
   const uploads = useRef(new Map<string, TusUpload>());
   const inputRef = useRef<HTMLInputElement>(null);
   const revalidator = useRevalidator();
@@ -65,7 +66,7 @@ export function UploadPanel({ folderId, maxUploadSize, children }: { folderId: s
           retryDelays: [0, 1000, 3000, 5000, 10000, 20000, 30000],
           removeFingerprintOnSuccess: true,
           storeFingerprintForResuming: true,
-          metadata: { filename: file.name, filetype: file.type, folderId },
+          metadata: { filename: file.name, filetype: file.type, folderId, onConflict },
           onProgress: (sent) => update(key, { sent, status: "uploading" }),
           onSuccess: () => {
             update(key, { sent: file.size, status: "done" });
@@ -85,7 +86,7 @@ export function UploadPanel({ folderId, maxUploadSize, children }: { folderId: s
         upload.start();
       }
     },
-    [folderId, maxUploadSize, revalidator, update],
+    [folderId, maxUploadSize, onConflict, revalidator, update],
   );
 
   if (!enhanced) return <section className="card p-4">{children}</section>;
@@ -143,6 +144,22 @@ export function UploadPanel({ folderId, maxUploadSize, children }: { folderId: s
         <p className="mt-2 text-xs text-slate-600">
           Up to {formatBytes(maxUploadSize)} per file. Uploads resume after a lost connection or a page reload.
         </p>
+      </div>
+
+      <div className="mt-3 flex items-center gap-2 text-sm">
+        <label htmlFor="tus-on-conflict" className="text-slate-800">
+          If a name is taken
+        </label>
+        <select
+          id="tus-on-conflict"
+          value={onConflict}
+          onChange={(event) => setOnConflict(event.currentTarget.value as typeof onConflict)}
+          className="rounded-md border border-slate-300 bg-white px-2 py-1"
+        >
+          <option value="keep-both">Keep both</option>
+          <option value="replace">Replace (keep the old one as a version)</option>
+          <option value="cancel">Don’t upload it</option>
+        </select>
       </div>
 
       {unfinished.length > 0 ? (

@@ -130,6 +130,8 @@ export async function visibleCrumbs<T extends { id: string; isRoot: boolean }>(
   user: Pick<SessionUser, "id" | "role">,
   ownerId: string,
   crumbs: T[],
+  /** With no granted folder in the chain (an item shared on its own): show only the last crumb, or none. */
+  whenUngranted: "last" | "none" = "last",
 ): Promise<T[]> {
   if (user.id === ownerId || user.role === "ADMIN" || crumbs.length === 0) return crumbs;
   const grants = await services.prisma.userShare.findMany({
@@ -138,5 +140,6 @@ export async function visibleCrumbs<T extends { id: string; isRoot: boolean }>(
   });
   const granted = new Set(grants.map((grant) => grant.folderId));
   const start = crumbs.findIndex((crumb) => granted.has(crumb.id));
-  return start < 0 ? crumbs.slice(-1) : crumbs.slice(start);
+  if (start < 0) return whenUngranted === "last" ? crumbs.slice(-1) : [];
+  return crumbs.slice(start);
 }

@@ -25,7 +25,7 @@ import {
 import { recordActivity } from "~/domain/activity.server";
 import { cleanName } from "~/domain/names";
 import { addFileWithPolicy, uploadPolicyFrom } from "~/domain/versions.server";
-import { assertTypeAllowed, tooLargeError, uploadAllowance } from "~/domain/quota.server";
+import { assertTypeAllowed, storageUsage, tooLargeError, uploadAllowance } from "~/domain/quota.server";
 import { requireUser } from "~/domain/sessions.server";
 import { visibleCrumbs } from "~/domain/user-shares.server";
 import { actionFailure, loaderFailure } from "./http.server";
@@ -61,7 +61,8 @@ export async function folderLoader({ request, params, context }: LoaderFunctionA
       },
       crumbs,
       listing,
-      maxUploadSize: services.config.uploads.maxSize,
+      maxUploadSize: (await uploadAllowance(services, folder.ownerId)).maxBytes,
+      usage: folder.ownerId === user.id ? await storageUsage(services, user.id) : null,
     }, { headers });
   } catch (error) {
     loaderFailure(error);

@@ -5,6 +5,7 @@ import { FileIcon, FolderIcon } from "~/components/icons";
 import { canWrite } from "~/domain/access.server";
 import { isAppError, ValidationError } from "~/domain/errors";
 import { breadcrumbs } from "~/domain/folders.server";
+import { visibleCrumbs } from "~/domain/user-shares.server";
 import {
   accessTarget,
   copyItem,
@@ -46,7 +47,8 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
     const writable = await canWrite(services, user, accessTarget(item));
     const parentId = item.kind === "file" ? item.file.folderId : item.folder.parentId;
     const parent = parentId ? await services.prisma.folder.findUnique({ where: { id: parentId } }) : null;
-    const location = parent ? await breadcrumbs(services, parent) : [];
+    // Someone an item was shared with sees its location from the shared folder down only.
+    const location = parent ? await visibleCrumbs(services, user, parent.ownerId, await breadcrumbs(services, parent), "none") : [];
     const id = item.kind === "file" ? item.file.id : item.folder.id;
     const [sharing, versions, totals, destinations, settings] = await Promise.all([
       sharingState(services, kind, id),
