@@ -8,6 +8,7 @@ import { assertNameFree, getRootFolder, getWritableFolder } from "./folders.serv
 import { recordActivity } from "./activity.server";
 import { addFileWithPolicy, uploadPolicyFrom } from "./versions.server";
 import { cleanName } from "./names";
+import { parseUploadPath, resolveUploadFolder } from "./upload-paths.server";
 import { hashStoredFile, UploadHasher } from "./upload-hash.server";
 import { assertTypeAllowed, tooLargeError, uploadAllowance } from "./quota.server";
 import { getUserFromCookieHeader, type SessionUser } from "./sessions.server";
@@ -72,18 +73,27 @@ export function createUploadServer(services: Services): TusServer {
         if (!user) throw tusError(401, "Log in to upload files.");
         if (upload.size === undefined) throw new ValidationError("The upload must declare its size (Upload-Length).");
         const name = cleanName(upload.metadata?.filename ?? "", "File name");
-        const folder = await getWritableFolder(services, user, upload.metadata?.folderId || null);
+        // A file from a dropped folder carries its directory ("Photos/2024/") relative to the
+        // folder it was dropped into; checked before anything is created.
+        const segments = parseUploadPath(upload.metadata?.relativePath);
+        const target = await getWritableFolder(services, user, upload.metadata?.folderId || null);
         await assertTypeAllowed(services, name);
         // The declared size is reserved at creation (pending uploads count as used), so the
         // bytes that arrive later can never take the owner over quota.
-        const allowance = await uploadAllowance(services, folder.ownerId);
+        const allowance = await uploadAllowance(services, target.ownerId);
         if (upload.size > allowance.maxBytes) throw tooLargeError(allowance);
+        // Missing folders of the path are created now (find-or-create, race-safe), so the
+        // pending upload points at the deepest one.
+        const folder = await resolveUploadFolder(services, target, segments);
         // "Cancel" refuses a taken name before any bytes are sent.
         if (uploadPolicyFrom(upload.metadata?.onConflict) === "cancel") await assertNameFree(services, folder.id, name);
         await services.prisma.upload.create({
           data: { id: upload.id, ownerId: user.id, folderId: folder.id, name, size: BigInt(upload.size) },
         });
-        return { metadata: { ...upload.metadata, filename: name, folderId: folder.id } };
+        // The path is resolved into folderId now; it is not kept so nothing resolves it twice.
+        const metadata: Record<string, string | null> = { ...upload.metadata, filename: name, folderId: folder.id };
+        delete metadata.relativePath;
+        return { metadata };
       } catch (error) {
         throw toTusError(services, error);
       }
