@@ -24,13 +24,15 @@ export type ActivityAction =
   | "share.revoked"
   | "share.used"
   | "share.granted"
-  | "share.removed";
+  | "share.removed"
+  | "settings.updated"
+  | "user.quota_changed";
 
 export interface ActivityEntry {
   /** Who did it; null for anonymous visitors of a share link. */
   userId: string | null;
   action: ActivityAction;
-  subjectType: "file" | "folder" | "share" | "trash";
+  subjectType: "file" | "folder" | "share" | "trash" | "settings" | "user";
   subjectId: string;
   details?: Prisma.InputJsonObject;
 }

@@ -1,28 +1,71 @@
-import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
-import { useLoaderData } from "@remix-run/react";
+import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { FormMessage } from "~/components/field";
+import { UsageMeter } from "~/components/usage-meter";
+import { listUsersForAdmin, setUserQuota } from "~/domain/admin.server";
+import { ValidationError } from "~/domain/errors";
 import { requireAdmin } from "~/domain/sessions.server";
-import { listUsersWithUsage } from "~/domain/users.server";
 import { formatBytes, formatDate } from "~/lib/format";
+import { actionFailure } from "~/lib/http.server";
 
 export const meta: MetaFunction = () => [{ title: "Admin · Coffer" }];
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   await requireAdmin(context.services, request);
-  const users = await listUsersWithUsage(context.services);
-  return { users };
+  const { users, settings } = await listUsersForAdmin(context.services);
+  return { users, defaultQuotaBytes: settings.defaultQuotaBytes };
+}
+
+type ActionResult =
+  | { ok: true; message: string; userId: string }
+  | { ok: false; message: string; fieldErrors: Record<string, string>; userId: string; quota: string };
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  const { services } = context;
+  const admin = await requireAdmin(services, request);
+  const form = await request.formData();
+  const intent = String(form.get("intent") ?? "");
+  const userId = String(form.get("userId") ?? "");
+  const quota = String(form.get("quota") ?? "");
+  try {
+    if (intent !== "set-quota") throw new ValidationError("Unknown action.");
+    const result = await setUserQuota(services, admin, userId, quota);
+    const message =
+      result.quotaBytes === null
+        ? `${result.name} now has the default quota.`
+        : `${result.name} may now store ${formatBytes(result.quotaBytes)}.`;
+    return data<ActionResult>({ ok: true, message, userId });
+  } catch (error) {
+    const failure = actionFailure(error);
+    return data<ActionResult>({ ...(failure.data as Omit<Extract<ActionResult, { ok: false }>, "userId" | "quota">), userId, quota }, failure.init ?? undefined);
+  }
+}
+
+function quotaLabel(override: number | null, defaultQuota: number | null): string {
+  if (override !== null) return formatBytes(override);
+  return defaultQuota === null ? "Unlimited" : `Default (${formatBytes(defaultQuota)})`;
 }
 
 export default function Admin() {
-  const { users } = useLoaderData<typeof loader>();
+  const { users, defaultQuotaBytes } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const busy = useNavigation().state === "submitting";
   const totalBytes = users.reduce((sum, user) => sum + user.bytesUsed, 0);
   return (
     <div className="space-y-6">
-      <div>
-        <h1 className="text-2xl font-semibold">Administration</h1>
-        <p className="mt-1 text-sm text-slate-600">
-          {users.length} account{users.length === 1 ? "" : "s"} · {formatBytes(totalBytes)} stored in all
-        </p>
+      <div className="flex flex-wrap items-start justify-between gap-4">
+        <div>
+          <h1 className="text-2xl font-semibold">Administration</h1>
+          <p className="mt-1 text-sm text-slate-600">
+            {users.length} account{users.length === 1 ? "" : "s"} · {formatBytes(totalBytes)} stored in all · default quota{" "}
+            {defaultQuotaBytes === null ? "unlimited" : formatBytes(defaultQuotaBytes)}
+          </p>
+        </div>
+        <Link to="/admin/settings" className="btn-secondary">
+          Settings
+        </Link>
       </div>
+      <FormMessage message={result?.message} tone={result?.ok ? "success" : "error"} />
       <section aria-labelledby="users-heading" className="card overflow-x-auto">
         <h2 id="users-heading" className="border-b border-slate-200 px-4 py-3 font-semibold">
           Users
@@ -35,20 +78,64 @@ export default function Admin() {
               <th scope="col" className="px-4 py-2 font-medium">Role</th>
               <th scope="col" className="px-4 py-2 text-right font-medium">Files</th>
               <th scope="col" className="px-4 py-2 text-right font-medium">Storage used</th>
+              <th scope="col" className="px-4 py-2 font-medium">Quota</th>
               <th scope="col" className="hidden px-4 py-2 font-medium md:table-cell">Joined</th>
             </tr>
           </thead>
           <tbody className="divide-y divide-slate-100">
-            {users.map((user) => (
-              <tr key={user.id} data-testid="admin-user-row">
-                <td className="px-4 py-2">{user.name}</td>
-                <td className="px-4 py-2 break-all">{user.email}</td>
-                <td className="px-4 py-2">{user.role === "ADMIN" ? "Admin" : "User"}</td>
-                <td className="px-4 py-2 text-right">{user.fileCount}</td>
-                <td className="px-4 py-2 text-right whitespace-nowrap" data-testid="storage-used">{formatBytes(user.bytesUsed)}</td>
-                <td className="hidden px-4 py-2 md:table-cell">{formatDate(user.createdAt)}</td>
-              </tr>
-            ))}
+            {users.map((user) => {
+              const failed = result && !result.ok && result.userId === user.id ? result : null;
+              const inputId = `quota-${user.id}`;
+              const errorId = `${inputId}-error`;
+              const hintId = `${inputId}-hint`;
+              return (
+                <tr key={user.id} data-testid="admin-user-row" className="align-top">
+                  <td className="px-4 py-2">{user.name}</td>
+                  <td className="px-4 py-2 break-all">{user.email}</td>
+                  <td className="px-4 py-2">{user.role === "ADMIN" ? "Admin" : "User"}</td>
+                  <td className="px-4 py-2 text-right">{user.fileCount}</td>
+                  <td className="px-4 py-2 text-right whitespace-nowrap" data-testid="storage-used">{formatBytes(user.bytesUsed)}</td>
+                  <td className="px-4 py-2">
+                    <p data-testid="quota">{quotaLabel(user.quotaOverride, defaultQuotaBytes)}</p>
+                    <div className="mt-1">
+                      <UsageMeter usedBytes={user.countedBytes} quotaBytes={user.effectiveQuota} />
+                    </div>
+                    <Form method="post" className="mt-2 flex flex-wrap items-start gap-2" aria-label={`Quota for ${user.name}`}>
+                      <input type="hidden" name="intent" value="set-quota" />
+                      <input type="hidden" name="userId" value={user.id} />
+                      <div>
+                        <label htmlFor={inputId} className="sr-only">
+                          Quota for {user.name}
+                        </label>
+                        <input
+                          id={inputId}
+                          name="quota"
+                          className="input w-32"
+                          placeholder="Default"
+                          defaultValue={failed ? failed.quota : user.quotaInput}
+                          key={failed ? "typed" : String(user.quotaOverride)}
+                          aria-invalid={failed?.fieldErrors.quota ? true : undefined}
+                          aria-describedby={failed?.fieldErrors.quota ? `${errorId} ${hintId}` : hintId}
+                          autoComplete="off"
+                        />
+                        <p id={hintId} className="sr-only">
+                          A size such as 10GiB; leave empty to use the default quota.
+                        </p>
+                        {failed?.fieldErrors.quota ? (
+                          <p id={errorId} className="field-error">
+                            {failed.fieldErrors.quota}
+                          </p>
+                        ) : null}
+                      </div>
+                      <button type="submit" className="btn-secondary" disabled={busy}>
+                        Set quota
+                      </button>
+                    </Form>
+                  </td>
+                  <td className="hidden px-4 py-2 md:table-cell">{formatDate(user.createdAt)}</td>
+                </tr>
+              );
+            })}
           </tbody>
         </table>
       </section>

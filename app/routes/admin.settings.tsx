@@ -1,0 +1,136 @@
+import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { Field, FormMessage } from "~/components/field";
+import { saveSettingsForm, sizeInput } from "~/domain/admin.server";
+import { requireAdmin } from "~/domain/sessions.server";
+import { getSettings } from "~/domain/settings.server";
+import { formatBytes } from "~/lib/format";
+import { actionFailure } from "~/lib/http.server";
+
+export const meta: MetaFunction = () => [{ title: "Settings · Admin · Coffer" }];
+
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  const { services } = context;
+  await requireAdmin(services, request);
+  const settings = await getSettings(services);
+  return {
+    values: {
+      defaultQuota: sizeInput(settings.defaultQuotaBytes),
+      maxFileSize: sizeInput(settings.maxFileSize),
+      blockedExtensions: settings.blockedExtensions.join(", "),
+      trashRetentionDays: String(settings.trashRetentionDays),
+      versionsKept: String(settings.versionsKept),
+    },
+    maxUploadSize: services.config.uploads.maxSize,
+  };
+}
+
+type Values = Record<"defaultQuota" | "maxFileSize" | "blockedExtensions" | "trashRetentionDays" | "versionsKept", string>;
+type ActionResult =
+  | { ok: true; message: string }
+  | { ok: false; message: string; fieldErrors: Record<string, string>; values: Values };
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  const { services } = context;
+  const admin = await requireAdmin(services, request);
+  const form = await request.formData();
+  const field = (name: string) => {
+    const value = form.get(name);
+    return typeof value === "string" ? value : "";
+  };
+  const values: Values = {
+    defaultQuota: field("defaultQuota"),
+    maxFileSize: field("maxFileSize"),
+    blockedExtensions: field("blockedExtensions"),
+    trashRetentionDays: field("trashRetentionDays"),
+    versionsKept: field("versionsKept"),
+  };
+  try {
+    await saveSettingsForm(services, admin, values);
+    return data<ActionResult>({ ok: true, message: "Settings saved." });
+  } catch (error) {
+    const failure = actionFailure(error);
+    return data<ActionResult>({ ...(failure.data as Extract<ActionResult, { ok: false }>), values }, failure.init ?? undefined);
+  }
+}
+
+export default function AdminSettings() {
+  const { values: saved, maxUploadSize } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const busy = useNavigation().state === "submitting";
+  const errors = result && !result.ok ? result.fieldErrors : {};
+  // After a refused save, show what was typed; after a good one, the stored (normalised) values.
+  const values = result && !result.ok ? result.values : saved;
+  const key = result && !result.ok ? "typed" : JSON.stringify(saved);
+
+  return (
+    <div className="space-y-6">
+      <div>
+        <p className="text-sm">
+          <Link to="/admin" className="text-blue-700 underline">
+            ← Administration
+          </Link>
+        </p>
+        <h1 className="mt-1 text-2xl font-semibold">Settings</h1>
+        <p className="mt-1 text-sm text-slate-600">Limits that apply to every account. Changes take effect within a few seconds.</p>
+      </div>
+      <FormMessage message={result?.message} tone={result?.ok ? "success" : "error"} />
+      <Form method="post" className="card max-w-2xl space-y-5 p-6" key={key} noValidate>
+        <Field
+          label="Default quota per user"
+          name="defaultQuota"
+          defaultValue={values.defaultQuota}
+          error={errors.defaultQuota}
+          hint="Storage each account may use unless it has its own quota, e.g. 10GiB or 500MB. Leave empty for unlimited."
+          autoComplete="off"
+        />
+        <Field
+          label="Maximum file size"
+          name="maxFileSize"
+          defaultValue={values.maxFileSize}
+          error={errors.maxFileSize}
+          required
+          hint={`The largest file anyone may upload, e.g. 2GiB. At most ${formatBytes(maxUploadSize)} (MAX_UPLOAD_SIZE in the server configuration).`}
+          autoComplete="off"
+        />
+        <Field
+          label="Blocked file extensions"
+          name="blockedExtensions"
+          defaultValue={values.blockedExtensions}
+          error={errors.blockedExtensions}
+          hint="Files ending in these cannot be uploaded. Separate with commas or spaces, e.g. exe, bat, cmd. Leave empty to allow every type."
+          autoComplete="off"
+        />
+        <Field
+          label="Trash retention (days)"
+          name="trashRetentionDays"
+          type="number"
+          inputMode="numeric"
+          min={1}
+          max={3650}
+          defaultValue={values.trashRetentionDays}
+          error={errors.trashRetentionDays}
+          required
+          hint="Items in the trash are deleted for good after this many days (1 to 3650)."
+        />
+        <Field
+          label="Versions kept per file"
+          name="versionsKept"
+          type="number"
+          inputMode="numeric"
+          min={0}
+          max={1000}
+          defaultValue={values.versionsKept}
+          error={errors.versionsKept}
+          required
+          hint="Earlier versions kept when a file is replaced (0 to 1000; 0 keeps none)."
+        />
+        <div>
+          <button type="submit" className="btn-primary" disabled={busy}>
+            Save settings
+          </button>
+        </div>
+      </Form>
+    </div>
+  );
+}

@@ -1,0 +1,224 @@
+import { randomBytes } from "node:crypto";
+import { beforeAll, describe, expect, it } from "vitest";
+import { getSettings } from "~/domain/settings.server";
+import { startTestApp, type TestApp } from "./support/app";
+import { TestClient } from "./support/client";
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+function upload(client: TestClient, name: string, bytes: number) {
+  const form = new FormData();
+  form.append("file", new Blob([new Uint8Array(randomBytes(bytes))]), name);
+  return client.postMultipart("/files", form);
+}
+
+/** The whole settings form, as a browser without JavaScript posts it. */
+function settingsForm(overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    defaultQuota: "",
+    maxFileSize: "20MiB",
+    blockedExtensions: "",
+    trashRetentionDays: "30",
+    versionsKept: "10",
+    ...overrides,
+  };
+}
+
+describe("administration: settings and quotas over HTTP (local disk, memory cache)", () => {
+  let app: TestApp;
+  let admin: TestClient;
+  let user: TestClient;
+  let adminId: string;
+  let userId: string;
+
+  const storedSettings = async () =>
+    (await app.services.prisma.setting.findMany({ orderBy: { key: "asc" } })).map((row) => [row.key, row.value, row.updatedAt.getTime()]);
+
+  beforeAll(async () => {
+    app = await startTestApp({ storage: "local", cache: "memory" }, { MAX_UPLOAD_SIZE: "20MiB" });
+    admin = new TestClient(app.url);
+    user = new TestClient(app.url);
+    await admin.register("Ada Admin", "ada@example.com");
+    await user.register("Bob User", "bob@example.com");
+    adminId = (await app.services.prisma.user.findUniqueOrThrow({ where: { email: "ada@example.com" } })).id;
+    userId = (await app.services.prisma.user.findUniqueOrThrow({ where: { email: "bob@example.com" } })).id;
+  });
+
+  describe("access", () => {
+    it("sends anonymous visitors to login, for the page and for posts", async () => {
+      const anonymous = new TestClient(app.url);
+      const page = await anonymous.get("/admin/settings");
+      expect(page.status).toBe(302);
+      expect(page.headers.get("location")).toBe("/login?redirectTo=%2Fadmin%2Fsettings");
+      const post = await anonymous.postForm("/admin/settings", settingsForm({ maxFileSize: "1MiB" }));
+      expect(post.status).toBe(302);
+      expect(post.headers.get("location")).toMatch(/^\/login\?redirectTo=/);
+      const quota = await anonymous.postForm("/admin", { intent: "set-quota", userId, quota: "1MiB" });
+      expect(quota.status).toBe(302);
+      expect(quota.headers.get("location")).toMatch(/^\/login\?redirectTo=/);
+      expect(await app.services.prisma.setting.count()).toBe(0);
+      expect((await app.services.prisma.user.findUniqueOrThrow({ where: { id: userId } })).quotaBytes).toBeNull();
+    });
+
+    it("answers 403 to ordinary users, for the page and for posts, and changes nothing", async () => {
+      const page = await user.get("/admin/settings");
+      expect(page.status).toBe(403);
+      expect(await page.text()).toContain("Only administrators can open this page.");
+      expect((await user.postForm("/admin/settings", settingsForm({ maxFileSize: "1MiB" }))).status).toBe(403);
+      expect((await user.postForm("/admin", { intent: "set-quota", userId, quota: "1GiB" })).status).toBe(403);
+      expect(await app.services.prisma.setting.count()).toBe(0);
+      expect((await app.services.prisma.user.findUniqueOrThrow({ where: { id: userId } })).quotaBytes).toBeNull();
+      expect(await app.services.prisma.activity.count({ where: { action: { in: ["settings.updated", "user.quota_changed"] } } })).toBe(0);
+    });
+
+    it("shows admins the form with the current values and the configured upload ceiling", async () => {
+      const response = await admin.get("/admin/settings");
+      expect(response.status).toBe(200);
+      const page = await response.text();
+      expect(page).toContain('name="defaultQuota"');
+      expect(page).toMatch(/name="maxFileSize"[^>]*value="20MiB"/);
+      expect(page).toContain('name="blockedExtensions"');
+      expect(page).toMatch(/name="trashRetentionDays"[^>]*value="30"/);
+      expect(page).toMatch(/name="versionsKept"[^>]*value="10"/);
+      expect(page).toContain("At most 20 MiB (MAX_UPLOAD_SIZE");
+      const overview = await (await admin.get("/admin")).text();
+      expect(overview).toContain('href="/admin/settings"');
+    });
+  });
+
+  describe("settings", () => {
+    it("saves a change over HTTP, which uploads then obey, and records it", async () => {
+      const response = await admin.postForm(
+        "/admin/settings",
+        settingsForm({ maxFileSize: "1MiB", blockedExtensions: ".EXE, bat  cmd,,", trashRetentionDays: "7", versionsKept: "0" }),
+      );
+      expect(response.status).toBe(200);
+      const page = await response.text();
+      expect(page).toContain("Settings saved.");
+      expect(page).toContain('value="exe, bat, cmd"');
+      expect(await getSettings(app.services)).toEqual({
+        defaultQuotaBytes: null,
+        maxFileSize: MiB,
+        blockedExtensions: ["exe", "bat", "cmd"],
+        trashRetentionDays: 7,
+        versionsKept: 0,
+      });
+
+      const tooBig = await upload(user, "big.bin", 2 * MiB);
+      expect(tooBig.status).toBe(413);
+      expect(await tooBig.text()).toContain("larger than the 1.0 MiB limit");
+      const blocked = await upload(user, "a.exe", 10);
+      expect(blocked.status).toBe(400);
+      expect(await blocked.text()).toContain("Files of type .exe cannot be uploaded here.");
+      const fine = await upload(user, "fine.txt", 10);
+      expect(fine.status).toBe(200);
+      expect(await app.services.prisma.file.count({ where: { ownerId: userId } })).toBe(1);
+
+      const activity = await app.services.prisma.activity.findMany({ where: { action: "settings.updated" } });
+      expect(activity).toHaveLength(1);
+      expect(activity[0]).toMatchObject({ userId: adminId, subjectType: "settings" });
+      const details = activity[0].details as { changed: string[]; before: Record<string, unknown>; after: Record<string, unknown> };
+      expect(details.changed.sort()).toEqual(["blockedExtensions", "maxFileSize", "trashRetentionDays", "versionsKept"]);
+      expect(details.before.maxFileSize).toBe(20 * MiB);
+      expect(details.after.maxFileSize).toBe(MiB);
+    });
+
+    it.each([
+      ["a size above MAX_UPLOAD_SIZE", { maxFileSize: "21MiB" }, "maxFileSize", "At most 20 MiB, the MAX_UPLOAD_SIZE"],
+      ["a size that is not one", { maxFileSize: "lots" }, "maxFileSize", "“lots” is not a size"],
+      ["no size at all", { maxFileSize: "" }, "maxFileSize", "Enter the largest file size"],
+      ["a default quota that is not a size", { defaultQuota: "lots" }, "defaultQuota", "“lots” is not a size"],
+      ["negative days", { trashRetentionDays: "-5" }, "trashRetentionDays", "from 1 to 3650"],
+      ["zero days", { trashRetentionDays: "0" }, "trashRetentionDays", "from 1 to 3650"],
+      ["too many days", { trashRetentionDays: "3651" }, "trashRetentionDays", "from 1 to 3650"],
+      ["fractional versions", { versionsKept: "1.5" }, "versionsKept", "from 0 to 1000"],
+      ["too many versions", { versionsKept: "1001" }, "versionsKept", "from 0 to 1000"],
+      ["a bad extension", { blockedExtensions: "exe e/x" }, "blockedExtensions", "Not an extension: “e/x”"],
+    ])("refuses %s with 400 and a message beside the field, changing nothing", async (_, overrides, field, message) => {
+      const before = await storedSettings();
+      const activityBefore = await app.services.prisma.activity.count();
+      const response = await admin.postForm("/admin/settings", settingsForm({ maxFileSize: "2MiB", ...overrides }));
+      expect(response.status).toBe(400);
+      const page = await response.text();
+      expect(page).toContain("Nothing was saved.");
+      expect(page).toContain(message);
+      // The message is tied to its field.
+      expect(page).toMatch(new RegExp(`aria-invalid="true"[^>]*aria-describedby="field-${field}-error`));
+      expect(page).toContain(`id="field-${field}-error"`);
+      expect(await storedSettings()).toEqual(before);
+      expect((await getSettings(app.services)).maxFileSize).toBe(MiB);
+      expect(await app.services.prisma.activity.count()).toBe(activityBefore);
+    });
+
+    it("keeps what was typed after a refusal, and reports every bad field at once", async () => {
+      const response = await admin.postForm(
+        "/admin/settings",
+        settingsForm({ maxFileSize: "lots", trashRetentionDays: "-1", blockedExtensions: "e/x", defaultQuota: "7GiB" }),
+      );
+      expect(response.status).toBe(400);
+      const page = await response.text();
+      expect(page).toContain("“lots” is not a size");
+      expect(page).toContain("from 1 to 3650");
+      expect(page).toContain("Not an extension");
+      expect(page).toContain('value="7GiB"');
+      expect(page).toContain('value="e/x"');
+    });
+  });
+
+  describe("per-user quota", () => {
+    beforeAll(async () => {
+      const response = await admin.postForm("/admin/settings", settingsForm({ maxFileSize: "10MiB", defaultQuota: "8MiB" }));
+      expect(response.status).toBe(200);
+    });
+
+    it("shows each user's quota, usage and a form to override it", async () => {
+      const page = await (await admin.get("/admin")).text();
+      expect(page).toContain("Default (8.0 MiB)");
+      expect(page).toContain('role="meter"');
+      expect(page).toContain('name="intent" value="set-quota"');
+      expect(page).toContain(`name="userId" value="${userId}"`);
+      expect(page.match(/data-testid="admin-user-row"/g)).toHaveLength(2);
+    });
+
+    it("takes effect: an upload over the room left is refused, and clearing returns to the default", async () => {
+      const set = await admin.postForm("/admin", { intent: "set-quota", userId, quota: "1MiB" });
+      expect(set.status).toBe(200);
+      expect(await set.text()).toContain("Bob User may now store 1.0 MiB.");
+      expect((await app.services.prisma.user.findUniqueOrThrow({ where: { id: userId } })).quotaBytes).toBe(BigInt(MiB));
+      const page = await (await admin.get("/admin")).text();
+      expect(page).toContain('value="1MiB"');
+
+      const refused = await upload(user, "over.bin", 1.5 * MiB);
+      expect(refused.status).toBe(413);
+      expect(await refused.text()).toContain("Not enough room");
+
+      const cleared = await admin.postForm("/admin", { intent: "set-quota", userId, quota: "" });
+      expect(cleared.status).toBe(200);
+      expect(await cleared.text()).toContain("Bob User now has the default quota.");
+      expect((await app.services.prisma.user.findUniqueOrThrow({ where: { id: userId } })).quotaBytes).toBeNull();
+      const accepted = await upload(user, "now-fits.bin", 1.5 * MiB);
+      expect(accepted.status).toBe(200);
+
+      const activity = await app.services.prisma.activity.findMany({ where: { action: "user.quota_changed" }, orderBy: { createdAt: "asc" } });
+      expect(activity.map((row) => [row.userId, row.subjectType, row.subjectId, row.details])).toEqual([
+        [adminId, "user", userId, { before: null, after: MiB }],
+        [adminId, "user", userId, { before: MiB, after: null }],
+      ]);
+    });
+
+    it("refuses a quota that is not a size with 400 beside the field, and unknown users with 404", async () => {
+      const bad = await admin.postForm("/admin", { intent: "set-quota", userId, quota: "lots" });
+      expect(bad.status).toBe(400);
+      const page = await bad.text();
+      expect(page).toContain("“lots” is not a size");
+      expect(page).toMatch(new RegExp(`aria-invalid="true"[^>]*aria-describedby="quota-${userId}-error`));
+      expect((await app.services.prisma.user.findUniqueOrThrow({ where: { id: userId } })).quotaBytes).toBeNull();
+
+      expect((await admin.postForm("/admin", { intent: "set-quota", userId: "no-such-user", quota: "1GiB" })).status).toBe(404);
+      expect((await admin.postForm("/admin", { intent: "set-quota", quota: "1GiB" })).status).toBe(404);
+      expect((await admin.postForm("/admin", { intent: "something-else", userId })).status).toBe(400);
+      expect(await app.services.prisma.activity.count({ where: { action: "user.quota_changed" } })).toBe(2);
+    });
+  });
+});
