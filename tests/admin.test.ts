@@ -207,6 +207,17 @@ describe("administration: settings and quotas over HTTP (local disk, memory cach
       ]);
     });
 
+    it("goes back to unlimited when the default quota is emptied", async () => {
+      const response = await admin.postForm("/admin/settings", settingsForm({ maxFileSize: "10MiB", defaultQuota: "" }));
+      expect(response.status).toBe(200);
+      expect((await getSettings(app.services)).defaultQuotaBytes).toBeNull();
+      const page = await (await admin.get("/admin")).text();
+      expect(page).toContain("Unlimited");
+      expect(page).not.toContain("Default (");
+      const usage = await (await admin.get("/admin/settings")).text();
+      expect(usage).toMatch(/name="defaultQuota"[^>]*value=""/);
+    });
+
     it("refuses a quota that is not a size with 400 beside the field, and unknown users with 404", async () => {
       const bad = await admin.postForm("/admin", { intent: "set-quota", userId, quota: "lots" });
       expect(bad.status).toBe(400);
