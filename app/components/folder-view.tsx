@@ -1,5 +1,5 @@
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
-import { useEffect, useRef } from "react";
+import { useEffect, useRef, useState } from "react";
 import type { FolderCounts, FolderListing, ListedFile, SortDir, SortKey } from "~/domain/folders.server";
 
 /** Mirrors COUNT_LIMIT in folders.server (a client module cannot import server code). */
@@ -156,6 +156,11 @@ export function FolderView() {
 
         {isEmpty ? null : <Toolbar view={view} sort={listing.sort} dir={listing.dir} counts={counts} action={folderPath} />}
 
+        {/* One plain form around the listing (no other forms inside it): the row checkboxes and the
+            bulk bar's buttons submit the selection, with or without JavaScript. */}
+        <form id="bulk-form" method="get" action="/bulk" className="space-y-3">
+          <input type="hidden" name="from" value={folderPath} />
+          {isEmpty ? null : <BulkBar canWrite={folder.canWrite} />}
         <section aria-labelledby="contents-heading" className={view === "list" ? "card overflow-x-auto" : ""}>
           <h2 id="contents-heading" className="sr-only">
             Folder contents
@@ -173,6 +178,7 @@ export function FolderView() {
             <ListView listing={listing} queryFor={queryFor} />
           )}
         </section>
+        </form>
 
         <Pagination listing={listing} queryFor={queryFor} />
       </div>
@@ -279,6 +285,102 @@ function SortHeader({
   );
 }
 
+/** A row's or tile's selection checkbox, part of the bulk form (also by its form attribute). */
+function SelectBox({ kind, id, name }: { kind: "file" | "folder"; id: string; name: string }) {
+  return (
+    <input
+      type="checkbox"
+      name="item"
+      value={`${kind}:${id}`}
+      form="bulk-form"
+      aria-label={`Select ${name}`}
+      data-bulk-item=""
+      className="h-4 w-4 align-middle"
+    />
+  );
+}
+
+/**
+ * The actions on the selected items. Without JavaScript the buttons submit the surrounding form:
+ * ZIP to /bulk/zip, Move…/Copy… to the /bulk destination page, trash straight to POST /bulk.
+ * With JavaScript there is also "Select all" and a live count.
+ */
+function BulkBar({ canWrite }: { canWrite: boolean }) {
+  const [hydrated, setHydrated] = useState(false);
+  const [count, setCount] = useState(0);
+  const [total, setTotal] = useState(0);
+  const barRef = useRef<HTMLDivElement>(null);
+
+  useEffect(() => {
+    setHydrated(true);
+    const form = barRef.current?.closest("form") ?? document.getElementById("bulk-form");
+    if (!form) return;
+    const boxes = () => Array.from(document.querySelectorAll<HTMLInputElement>('input[data-bulk-item][form="bulk-form"]'));
+    const recount = () => {
+      const all = boxes();
+      setTotal(all.length);
+      setCount(all.filter((box) => box.checked).length);
+    };
+    recount();
+    document.addEventListener("change", recount);
+    // The listing changes under the same form (sorting, paging, live updates).
+    const observer = new MutationObserver(recount);
+    observer.observe(form, { childList: true, subtree: true });
+    return () => {
+      document.removeEventListener("change", recount);
+      observer.disconnect();
+    };
+  }, []);
+
+  const selectAll = (checked: boolean) => {
+    for (const box of document.querySelectorAll<HTMLInputElement>('input[data-bulk-item][form="bulk-form"]')) box.checked = checked;
+    setCount(checked ? total : 0);
+  };
+
+  const disabled = hydrated && count === 0;
+  return (
+    <div ref={barRef} role="group" aria-label="Selected items" className="flex flex-wrap items-center gap-2 text-sm" data-testid="bulk-bar">
+      {hydrated ? (
+        <>
+          <label className="flex items-center gap-2">
+            <input
+              type="checkbox"
+              checked={total > 0 && count === total}
+              ref={(box) => {
+                if (box) box.indeterminate = count > 0 && count < total;
+              }}
+              onChange={(event) => selectAll(event.currentTarget.checked)}
+              className="h-4 w-4"
+            />
+            Select all
+          </label>
+          <span aria-live="polite" className="min-w-[6rem] text-slate-700" data-testid="bulk-count">
+            {`${count} selected`}
+          </span>
+        </>
+      ) : (
+        <span className="text-slate-700">With the selected items:</span>
+      )}
+      <button type="submit" formAction="/bulk/zip" formMethod="get" className="btn-secondary" disabled={disabled}>
+        Download as ZIP
+      </button>
+      <button type="submit" name="intent" value="copy" formAction="/bulk" formMethod="get" className="btn-secondary" disabled={disabled}>
+        Copy…
+      </button>
+      {canWrite ? (
+        <>
+          <button type="submit" name="intent" value="move" formAction="/bulk" formMethod="get" className="btn-secondary" disabled={disabled}>
+            Move…
+          </button>
+          <button type="submit" name="intent" value="trash" formAction="/bulk" formMethod="post" className="btn-secondary" disabled={disabled}>
+            Move to trash
+          </button>
+        </>
+      ) : null}
+    </div>
+  );
+}
+
 function DetailsLink({ kind, id, name }: { kind: "file" | "folder"; id: string; name: string }) {
   return (
     <Link to={`/details/${kind}/${id}`} className="text-blue-800 underline-offset-2 hover:underline">
@@ -305,6 +407,9 @@ function ListView({ listing, queryFor }: { listing: FolderListing; queryFor: Que
     <table className="w-full text-left text-sm">
       <thead className="border-b border-slate-200 bg-slate-50 text-slate-700">
         <tr>
+          <th scope="col" className="w-8 py-2 pl-4">
+            <span className="sr-only">Selection</span>
+          </th>
           <SortHeader column="name" listing={listing} queryFor={queryFor} />
           <SortHeader column="size" listing={listing} queryFor={queryFor} />
           <SortHeader column="type" listing={listing} queryFor={queryFor} className="hidden sm:table-cell" />
@@ -317,6 +422,9 @@ function ListView({ listing, queryFor }: { listing: FolderListing; queryFor: Que
       <tbody className="divide-y divide-slate-100">
         {listing.folders.map((child) => (
           <tr key={child.id} className="hover:bg-slate-50" data-testid="listing-folder">
+            <td className="py-2 pl-4">
+              <SelectBox kind="folder" id={child.id} name={child.name} />
+            </td>
             <td className="px-4 py-2">
               <Link to={`/files/${child.id}`} className="flex items-center gap-2 font-medium text-blue-800 hover:underline">
                 <FolderIcon />
@@ -333,6 +441,9 @@ function ListView({ listing, queryFor }: { listing: FolderListing; queryFor: Que
         ))}
         {listing.files.map((file) => (
           <tr key={file.id} className="hover:bg-slate-50" data-testid="listing-file">
+            <td className="py-2 pl-4">
+              <SelectBox kind="file" id={file.id} name={file.name} />
+            </td>
             <td className="px-4 py-2">
               <a href={`/download/${file.id}`} className="flex items-center gap-2 text-blue-800 hover:underline" download>
                 <FileIcon />
@@ -378,6 +489,7 @@ function GridView({ listing }: { listing: FolderListing }) {
               <span className="wrap-anywhere">{child.name}</span>
             </Link>
             <div className="mt-auto flex items-center justify-between gap-2 text-slate-600">
+              <SelectBox kind="folder" id={child.id} name={child.name} />
               <span>Folder</span>
               <DetailsLink kind="folder" id={child.id} name={child.name} />
             </div>
@@ -392,6 +504,7 @@ function GridView({ listing }: { listing: FolderListing }) {
               <span className="wrap-anywhere">{file.name}</span>
             </a>
             <div className="mt-auto flex items-center justify-between gap-2 text-slate-600">
+              <SelectBox kind="file" id={file.id} name={file.name} />
               <span className="whitespace-nowrap">{formatBytes(file.size)}</span>
               <DetailsLink kind="file" id={file.id} name={file.name} />
             </div>

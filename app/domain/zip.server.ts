@@ -30,7 +30,7 @@ function numbered(name: string, n: number): string {
 }
 
 /** Hands out names unique within one archive directory, case-insensitively. */
-class DirectoryNames {
+export class DirectoryNames {
   private readonly taken = new Set<string>();
 
   claim(raw: string): string {
@@ -132,4 +132,30 @@ export function zipStream(services: Services, entries: ZipEntry[]): ReadableStre
 /** A ZIP of a folder subtree, streamed. */
 export async function zipFolder(services: Services, rootFolderId: string): Promise<ReadableStream<Uint8Array>> {
   return zipStream(services, await folderZipEntries(services, rootFolderId));
+}
+
+/** One selected top-level item of a selection archive (already checked readable and live). */
+export type SelectionItem =
+  | { kind: "folder"; id: string; name: string; mtime: Date }
+  | { kind: "file"; id: string; name: string; mtime: Date; size: number; storageKey: string };
+
+/**
+ * The archive layout of an arbitrary selection: each selected file at the top of the archive,
+ * each selected folder as a top-level directory with its live subtree below it. Names are safe
+ * and unique at every level (folders claim names before files, like in folderZipEntries).
+ */
+export async function selectionZipEntries(services: Services, items: SelectionItem[]): Promise<ZipEntry[]> {
+  const top = new DirectoryNames();
+  const entries: ZipEntry[] = [];
+  const ordered = [...items.filter((item) => item.kind === "folder"), ...items.filter((item) => item.kind === "file")];
+  for (const item of ordered) {
+    const name = top.claim(item.name);
+    if (item.kind === "file") {
+      entries.push({ kind: "file", path: name, mtime: item.mtime, size: item.size, storageKey: item.storageKey });
+      continue;
+    }
+    entries.push({ kind: "folder", path: name, mtime: item.mtime });
+    for (const entry of await folderZipEntries(services, item.id)) entries.push({ ...entry, path: `${name}/${entry.path}` });
+  }
+  return entries;
 }

@@ -1,0 +1,167 @@
+import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { FormMessage } from "~/components/field";
+import { FileIcon, FolderIcon } from "~/components/icons";
+import { destinationFolders, parseSelection, readableSelection, runBulk, type BulkOperation, type BulkOutcome } from "~/domain/bulk.server";
+import { isAppError } from "~/domain/errors";
+import { parsePolicy } from "~/domain/operations.server";
+import { requireUser } from "~/domain/sessions.server";
+
+export const meta: MetaFunction = () => [{ title: "Selected items · Coffer" }];
+
+/** Where to go back to: a folder page or the trash (nothing else, so it is never an open redirect). */
+function safeReturn(raw: unknown): string {
+  const value = typeof raw === "string" ? raw : "";
+  return /^\/(files(\/[A-Za-z0-9_-]{1,100})?|trash)$/.test(value) ? value : "/files";
+}
+
+/**
+ * GET /bulk?intent=move|copy&item=…: the no-JavaScript step choosing a destination and what to do
+ * on a name clash for the selected items.
+ */
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  const { services } = context;
+  const user = await requireUser(services, request);
+  const url = new URL(request.url);
+  const back = safeReturn(url.searchParams.get("from"));
+  const rawIntent = url.searchParams.get("intent");
+  if (rawIntent === "zip") return redirect(`/bulk/zip?${url.searchParams.toString()}`);
+  const intent: "move" | "copy" = rawIntent === "copy" ? "copy" : "move";
+  let refs;
+  try {
+    refs = parseSelection(url.searchParams.getAll("item"));
+  } catch (error) {
+    if (!isAppError(error)) throw error;
+    // After a POST (no query) this loader runs too: only a real GET step is a bad request.
+    const status = rawIntent ? 400 : 200;
+    return data({ intent, back, error: error.message, items: [], missing: 0, destinations: { folders: [], truncated: false } }, { status });
+  }
+  const [{ items, missing }, destinations] = await Promise.all([readableSelection(services, user, refs), destinationFolders(services, user.id)]);
+  return {
+    intent,
+    back,
+    error: items.length === 0 ? "None of the selected items were found." : null,
+    items: items.map((item) => ({ kind: item.kind, id: item.id, name: item.name })),
+    missing,
+    destinations,
+  };
+}
+
+type ActionResult = { ok: true; outcome: BulkOutcome; back: string } | { ok: false; message: string; back: string };
+
+/** POST /bulk: intent=move|copy|trash|restore with repeated item fields; answers with a per-item summary. */
+export async function action({ request, context }: ActionFunctionArgs) {
+  const { services } = context;
+  const user = await requireUser(services, request);
+  const form = await request.formData();
+  const back = safeReturn(form.get("from"));
+  const intent = String(form.get("intent") ?? "");
+  try {
+    if (!["move", "copy", "trash", "restore"].includes(intent)) {
+      return data<ActionResult>({ ok: false, message: "Choose what to do with the selected items.", back }, { status: 400 });
+    }
+    const refs = parseSelection(form.getAll("item"));
+    const operation = intent as BulkOperation;
+    const destination = form.get("destination");
+    const outcome = await runBulk(services, user, operation, refs, {
+      destinationId: typeof destination === "string" ? destination : undefined,
+      policy: operation === "move" || operation === "copy" ? parsePolicy(form.get("policy") || "cancel") : undefined,
+    });
+    return data<ActionResult>({ ok: true, outcome, back });
+  } catch (error) {
+    if (isAppError(error)) return data<ActionResult>({ ok: false, message: error.message, back }, { status: error.status });
+    throw error;
+  }
+}
+
+export default function BulkPage() {
+  const page = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const navigation = useNavigation();
+  const busy = navigation.state === "submitting";
+
+  if (result) {
+    return (
+      <div className="mx-auto max-w-2xl space-y-4">
+        <h1 className="text-2xl font-semibold">{result.ok ? "Done" : "Nothing was changed"}</h1>
+        <FormMessage message={result.ok ? result.outcome.message : result.message} tone={result.ok && result.outcome.skipped === 0 ? "success" : "error"} />
+        {result.ok && result.outcome.results.length > 0 ? (
+          <ul className="card divide-y divide-slate-100 text-sm" data-testid="bulk-results">
+            {result.outcome.results.map((item) => (
+              <li key={`${item.kind}:${item.id}`} className="flex items-center justify-between gap-3 px-4 py-2">
+                <span className="wrap-anywhere">{item.name ?? "Unknown item"}</span>
+                <span className={item.ok ? "text-green-800" : "text-red-800"}>{item.ok ? "Done" : `Skipped: ${item.reason}`}</span>
+              </li>
+            ))}
+          </ul>
+        ) : null}
+        <p>
+          <Link to={result.back} className="text-blue-800 hover:underline">
+            {result.back === "/trash" ? "Back to the trash" : "Back to the folder"}
+          </Link>
+        </p>
+      </div>
+    );
+  }
+
+  const verb = page.intent === "copy" ? "Copy" : "Move";
+  return (
+    <div className="mx-auto max-w-2xl space-y-4">
+      <h1 className="text-2xl font-semibold">{`${verb} ${page.items.length} ${page.items.length === 1 ? "item" : "items"}`}</h1>
+      <FormMessage message={page.error ?? undefined} tone="error" />
+      {page.missing > 0 ? <p className="text-sm text-slate-700">{`${page.missing} selected ${page.missing === 1 ? "item was" : "items were"} not found and will be skipped.`}</p> : null}
+      {page.items.length > 0 ? (
+        <Form method="post" action="/bulk" className="space-y-4">
+          <input type="hidden" name="intent" value={page.intent} />
+          <input type="hidden" name="from" value={page.back} />
+          <ul className="card divide-y divide-slate-100 text-sm" aria-label="Selected items">
+            {page.items.map((item) => (
+              <li key={`${item.kind}:${item.id}`} className="flex items-center gap-2 px-4 py-2">
+                <input type="hidden" name="item" value={`${item.kind}:${item.id}`} />
+                {item.kind === "folder" ? <FolderIcon /> : <FileIcon />}
+                <span className="wrap-anywhere">{item.name}</span>
+              </li>
+            ))}
+          </ul>
+          <div>
+            <label htmlFor="bulk-destination" className="label">
+              Destination folder
+            </label>
+            <select id="bulk-destination" name="destination" required className="input">
+              {page.destinations.folders.map((folder) => (
+                <option key={folder.id} value={folder.id}>
+                  {folder.label}
+                </option>
+              ))}
+            </select>
+            {page.destinations.truncated ? <p className="text-sm text-slate-600">Only the first folders are listed.</p> : null}
+          </div>
+          <div>
+            <label htmlFor="bulk-policy" className="label">
+              If a name is taken
+            </label>
+            <select id="bulk-policy" name="policy" defaultValue="cancel" className="input">
+              <option value="cancel">Skip that item</option>
+              <option value="keep-both">Keep both</option>
+              <option value="replace">Replace (keep the old one as a version)</option>
+            </select>
+          </div>
+          <div className="flex gap-3">
+            <button type="submit" className="btn-primary" disabled={busy}>
+              {busy ? `${verb === "Copy" ? "Copying" : "Moving"}…` : `${verb} here`}
+            </button>
+            <Link to={page.back} className="btn-secondary">
+              Cancel
+            </Link>
+          </div>
+        </Form>
+      ) : (
+        <p>
+          <Link to={page.back} className="text-blue-800 hover:underline">
+            Back
+          </Link>
+        </p>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,32 @@
+import type { LoaderFunctionArgs } from "@remix-run/node";
+import { parseSelection, zipSelection } from "~/domain/bulk.server";
+import { contentDisposition } from "~/domain/downloads.server";
+import { isAppError } from "~/domain/errors";
+import { requireUser } from "~/domain/sessions.server";
+
+/**
+ * GET /bulk/zip?item=file:<id>&item=folder:<id>…: the readable, live items of the selection as
+ * one ZIP, built while it streams (folders with their whole subtree).
+ */
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  const { services } = context;
+  const user = await requireUser(services, request);
+  try {
+    const refs = parseSelection(new URL(request.url).searchParams.getAll("item"));
+    const { filename, stream } = await zipSelection(services, user, refs);
+    return new Response(request.method === "HEAD" ? null : stream(), {
+      status: 200,
+      headers: {
+        "Content-Type": "application/zip",
+        "Content-Disposition": contentDisposition(filename),
+        "Cache-Control": "private, no-store, no-transform",
+        "X-Content-Type-Options": "nosniff",
+      },
+    });
+  } catch (error) {
+    if (isAppError(error)) {
+      return new Response(error.message, { status: error.status, headers: { "Content-Type": "text/plain; charset=utf-8" } });
+    }
+    throw error;
+  }
+}
