@@ -146,7 +146,7 @@ export async function setUserQuota(
   if (rawQuota.trim() !== "") {
     quotaBytes = parseSize(rawQuota);
     if (quotaBytes === null) {
-      throw new ValidationError("The quota was not changed.", {
+      throw new ValidationError(`The quota of ${user.name} was not changed.`, {
         quota: `“${rawQuota.trim()}” is not a size. Use e.g. 10GiB, or leave empty to use the default.`,
       });
     }

@@ -77,7 +77,7 @@ export default function Admin() {
               <th scope="col" className="px-4 py-2 font-medium">Email</th>
               <th scope="col" className="px-4 py-2 font-medium">Role</th>
               <th scope="col" className="px-4 py-2 text-right font-medium">Files</th>
-              <th scope="col" className="px-4 py-2 text-right font-medium">Storage used</th>
+              <th scope="col" className="px-4 py-2 text-right font-medium whitespace-nowrap">Storage used</th>
               <th scope="col" className="px-4 py-2 font-medium">Quota</th>
               <th scope="col" className="hidden px-4 py-2 font-medium md:table-cell">Joined</th>
             </tr>
@@ -100,13 +100,13 @@ export default function Admin() {
                     <div className="mt-1">
                       <UsageMeter usedBytes={user.countedBytes} quotaBytes={user.effectiveQuota} />
                     </div>
-                    <Form method="post" className="mt-2 flex flex-wrap items-start gap-2" aria-label={`Quota for ${user.name}`}>
+                    <Form method="post" className="mt-2 max-w-64" aria-label={`Quota override for ${user.name}`}>
                       <input type="hidden" name="intent" value="set-quota" />
                       <input type="hidden" name="userId" value={user.id} />
-                      <div>
-                        <label htmlFor={inputId} className="sr-only">
-                          Quota for {user.name}
-                        </label>
+                      <label htmlFor={inputId} className="sr-only">
+                        Quota for {user.name}
+                      </label>
+                      <div className="flex items-center gap-2">
                         <input
                           id={inputId}
                           name="quota"
@@ -118,18 +118,18 @@ export default function Admin() {
                           aria-describedby={failed?.fieldErrors.quota ? `${errorId} ${hintId}` : hintId}
                           autoComplete="off"
                         />
-                        <p id={hintId} className="sr-only">
-                          A size such as 10GiB; leave empty to use the default quota.
-                        </p>
-                        {failed?.fieldErrors.quota ? (
-                          <p id={errorId} className="field-error">
-                            {failed.fieldErrors.quota}
-                          </p>
-                        ) : null}
+                        <button type="submit" className="btn-secondary whitespace-nowrap" disabled={busy}>
+                          Set quota
+                        </button>
                       </div>
-                      <button type="submit" className="btn-secondary" disabled={busy}>
-                        Set quota
-                      </button>
+                      <p id={hintId} className="sr-only">
+                        A size such as 10GiB; leave empty to use the default quota.
+                      </p>
+                      {failed?.fieldErrors.quota ? (
+                        <p id={errorId} className="field-error">
+                          {failed.fieldErrors.quota}
+                        </p>
+                      ) : null}
                     </Form>
                   </td>
                   <td className="hidden px-4 py-2 md:table-cell">{formatDate(user.createdAt)}</td>
