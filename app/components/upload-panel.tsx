@@ -257,46 +257,43 @@ export function UploadPanel({ folderId, maxUploadSize, children }: { folderId: s
         }}
       >
         <p className="text-sm text-slate-700">Drop files or folders here, or</p>
+        {/* Each visible button is a label wrapping its input. The inputs are visually hidden, not
+            display:none, so they stay in the tab order; focus-within shows where the focus is. */}
         <div className="mt-2 flex flex-wrap justify-center gap-2">
-          <label htmlFor="tus-file-input" className="btn-primary cursor-pointer">
+          <label className="btn-primary cursor-pointer focus-within:ring-2 focus-within:ring-blue-600 focus-within:ring-offset-2">
+            <input
+              id="tus-file-input"
+              data-testid="tus-file-input"
+              type="file"
+              multiple
+              className="sr-only"
+              onChange={(event) => {
+                const files = Array.from(event.currentTarget.files ?? [], (file) => ({ file, relativePath: "" }));
+                event.currentTarget.value = "";
+                addFiles(files);
+              }}
+            />
             Choose files
           </label>
           {folderInputSupported ? (
-            <label htmlFor="tus-folder-input" className="btn-secondary cursor-pointer">
+            <label className="btn-secondary cursor-pointer focus-within:ring-2 focus-within:ring-blue-600 focus-within:ring-offset-2">
+              <input
+                id="tus-folder-input"
+                data-testid="tus-folder-input"
+                type="file"
+                multiple
+                className="sr-only"
+                {...{ webkitdirectory: "", directory: "" }}
+                onChange={(event) => {
+                  const files = Array.from(event.currentTarget.files ?? [], (file) => ({ file, relativePath: directoryOf(file.webkitRelativePath) }));
+                  event.currentTarget.value = "";
+                  addFiles(files);
+                }}
+              />
               Choose a folder
             </label>
           ) : null}
         </div>
-        {/* sr-only (not display:none) keeps the inputs in the tab order: the labels are the visible buttons. */}
-        <input
-          id="tus-file-input"
-          data-testid="tus-file-input"
-          type="file"
-          multiple
-          aria-label="Choose files to upload"
-          className="sr-only"
-          onChange={(event) => {
-            const files = Array.from(event.currentTarget.files ?? [], (file) => ({ file, relativePath: "" }));
-            event.currentTarget.value = "";
-            addFiles(files);
-          }}
-        />
-        {folderInputSupported ? (
-          <input
-            id="tus-folder-input"
-            data-testid="tus-folder-input"
-            type="file"
-            multiple
-            aria-label="Choose a folder to upload"
-            className="sr-only"
-            {...{ webkitdirectory: "", directory: "" }}
-            onChange={(event) => {
-              const files = Array.from(event.currentTarget.files ?? [], (file) => ({ file, relativePath: directoryOf(file.webkitRelativePath) }));
-              event.currentTarget.value = "";
-              addFiles(files);
-            }}
-          />
-        ) : null}
         <p className="mt-2 text-xs text-slate-600">
           Up to {formatBytes(maxUploadSize)} per file. Folders keep their structure (empty folders are skipped). Uploads resume after a lost connection
           or a page reload.
@@ -525,8 +522,12 @@ async function filesFromEntries(entries: FileSystemEntry[]): Promise<PickedFile[
   const found: PickedFile[] = [];
   const walk = async (entry: FileSystemEntry, dir: string): Promise<void> => {
     if (entry.isFile) {
-      const file = await new Promise<File>((resolve, reject) => (entry as FileSystemFileEntry).file(resolve, reject));
-      found.push({ file, relativePath: dir });
+      try {
+        const file = await new Promise<File>((resolve, reject) => (entry as FileSystemFileEntry).file(resolve, reject));
+        found.push({ file, relativePath: dir });
+      } catch {
+        // An unreadable file (permissions, vanished meanwhile) is skipped; the rest still uploads.
+      }
     } else if (entry.isDirectory) {
       const reader = (entry as FileSystemDirectoryEntry).createReader();
       const path = `${dir}${entry.name}/`;

@@ -44,6 +44,10 @@ test("uploads a chosen folder and recreates its structure, bytes intact", async 
 
   // The "Choose a folder" button is a label for the webkitdirectory input, reachable by keyboard.
   await expect(page.getByText("Choose a folder")).toBeVisible();
+  await page.getByLabel("Choose files").focus();
+  await page.keyboard.press("Tab");
+  await expect(page.getByLabel("Choose a folder")).toBeFocused();
+  await expect(page.getByTestId("tus-folder-input")).toHaveAttribute("webkitdirectory", "");
   await page.getByTestId("tus-folder-input").setInputFiles(root);
   await expect(items()).toHaveCount(3);
   for (const item of await items().all()) await expect(item).toHaveAttribute("data-status", "done", { timeout: 30_000 });
