@@ -407,9 +407,6 @@ function ListView({ listing, queryFor }: { listing: FolderListing; queryFor: Que
     <table className="w-full text-left text-sm">
       <thead className="border-b border-slate-200 bg-slate-50 text-slate-700">
         <tr>
-          <th scope="col" className="w-8 py-2 pl-4">
-            <span className="sr-only">Selection</span>
-          </th>
           <SortHeader column="name" listing={listing} queryFor={queryFor} />
           <SortHeader column="size" listing={listing} queryFor={queryFor} />
           <SortHeader column="type" listing={listing} queryFor={queryFor} className="hidden sm:table-cell" />
@@ -422,14 +419,15 @@ function ListView({ listing, queryFor }: { listing: FolderListing; queryFor: Que
       <tbody className="divide-y divide-slate-100">
         {listing.folders.map((child) => (
           <tr key={child.id} className="hover:bg-slate-50" data-testid="listing-folder">
-            <td className="py-2 pl-4">
-              <SelectBox kind="folder" id={child.id} name={child.name} />
-            </td>
             <td className="px-4 py-2">
-              <Link to={`/files/${child.id}`} className="flex items-center gap-2 font-medium text-blue-800 hover:underline">
-                <FolderIcon />
-                <span className="wrap-anywhere">{child.name}</span>
-              </Link>
+              {/* The checkbox sits in the name cell, so the name stays the row's first cell. */}
+              <div className="flex items-center gap-3">
+                <SelectBox kind="folder" id={child.id} name={child.name} />
+                <Link to={`/files/${child.id}`} className="flex items-center gap-2 font-medium text-blue-800 hover:underline">
+                  <FolderIcon />
+                  <span className="wrap-anywhere">{child.name}</span>
+                </Link>
+              </div>
             </td>
             <td className="px-4 py-2 text-slate-600">—</td>
             <td className="hidden px-4 py-2 text-slate-600 sm:table-cell">Folder</td>
@@ -441,14 +439,14 @@ function ListView({ listing, queryFor }: { listing: FolderListing; queryFor: Que
         ))}
         {listing.files.map((file) => (
           <tr key={file.id} className="hover:bg-slate-50" data-testid="listing-file">
-            <td className="py-2 pl-4">
-              <SelectBox kind="file" id={file.id} name={file.name} />
-            </td>
             <td className="px-4 py-2">
-              <a href={`/download/${file.id}`} className="flex items-center gap-2 text-blue-800 hover:underline" download>
-                <FileIcon />
-                <span className="wrap-anywhere">{file.name}</span>
-              </a>
+              <div className="flex items-center gap-3">
+                <SelectBox kind="file" id={file.id} name={file.name} />
+                <a href={`/download/${file.id}`} className="flex items-center gap-2 text-blue-800 hover:underline" download>
+                  <FileIcon />
+                  <span className="wrap-anywhere">{file.name}</span>
+                </a>
+              </div>
             </td>
             <td className="px-4 py-2 whitespace-nowrap text-slate-700">{formatBytes(file.size)}</td>
             <td className="hidden px-4 py-2 wrap-anywhere text-slate-600 sm:table-cell">
