@@ -90,6 +90,32 @@ test("accepts a drop of files on the drop zone", async () => {
   await expect(link("dropped.txt")).toBeVisible();
 });
 
+test("recreates a folder dragged from the desktop and dropped on the drop zone", async () => {
+  await page.goto(folderPath);
+  const root = path.join(scratch.dir, "Dropped album");
+  await mkdir(path.join(root, "Summer"), { recursive: true });
+  const loose = await randomFile(root, "cover.bin", 40_000);
+  const inner = await randomFile(path.join(root, "Summer"), "beach.bin", 700_000);
+
+  // A real OS-level drag of a directory through DevTools, so the page reads it with
+  // DataTransferItem.webkitGetAsEntry and FileSystemDirectoryEntry like a desktop drop.
+  const box = (await page.getByTestId("upload-drop-zone").boundingBox())!;
+  const at = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+  const cdp = await context.newCDPSession(page);
+  const data = { items: [], files: [root], dragOperationsMask: 1 };
+  for (const type of ["dragEnter", "dragOver", "drop"] as const) await cdp.send("Input.dispatchDragEvent", { type, ...at, data });
+  await cdp.detach();
+
+  await expect(items()).toHaveCount(2);
+  for (const item of await items().all()) await expect(item).toHaveAttribute("data-status", "done", { timeout: 30_000 });
+  await expect(items().filter({ hasText: "Dropped album/Summer/beach.bin" })).toHaveCount(1);
+  await link("Dropped album").click();
+  await expect(link("Summer")).toBeVisible();
+  await expectDownloadMatches(page, loose, table());
+  await link("Summer").click();
+  await expectDownloadMatches(page, inner, table());
+});
+
 test("runs at most N uploads at once; the rest wait as queued; pause all and resume all", async () => {
   await page.goto(folderPath);
   const files: TestFile[] = [];
