@@ -72,6 +72,8 @@ export function UploadPanel({ folderId, maxUploadSize, children }: { folderId: s
   const uploads = useRef(new Map<string, TusUpload>());
   const picked = useRef(new Map<string, PickedFile & { folderId: string; onConflict: string }>());
   const launched = useRef(new Set<string>());
+  /** Uploads whose requests are running (started and not paused, cancelled or finished). */
+  const running = useRef(new Set<string>());
   const samples = useRef(new Map<string, { at: number; sent: number }>());
   const revalidator = useRevalidator();
   const revalidate = useRef(revalidator.revalidate);
@@ -114,6 +116,8 @@ export function UploadPanel({ folderId, maxUploadSize, children }: { folderId: s
       samples.current.set(key, { at: Date.now(), sent: 0 });
       const existing = uploads.current.get(key);
       if (existing) {
+        if (running.current.has(key)) return;
+        running.current.add(key);
         existing.start();
         return;
       }
@@ -151,13 +155,17 @@ export function UploadPanel({ folderId, maxUploadSize, children }: { folderId: s
             }
           },
           onSuccess: () => {
+            running.current.delete(key);
             update(key, { sent: file.size, status: "done", speed: 0 });
             uploads.current.delete(key);
             picked.current.delete(key);
             setUnfinished(readUnfinished(folderId));
             revalidate.current();
           },
-          onError: (error) => update(key, { status: "error", speed: 0, message: describeTusError(error) }),
+          onError: (error) => {
+            running.current.delete(key);
+            update(key, { status: "error", speed: 0, message: describeTusError(error) });
+          },
         });
         uploads.current.set(key, upload);
         const previous = await upload.findPreviousUploads();
@@ -168,6 +176,7 @@ export function UploadPanel({ folderId, maxUploadSize, children }: { folderId: s
         // Paused or cancelled while the upload was being prepared: leave it for Resume.
         const now = current.current.find((item) => item.key === key)?.status;
         if (now === undefined || now === "paused") return;
+        running.current.add(key);
         upload.start();
       } catch (error) {
         update(key, { status: "error", speed: 0, message: error instanceof Error ? error.message : "The upload could not start." });
@@ -193,6 +202,7 @@ export function UploadPanel({ folderId, maxUploadSize, children }: { folderId: s
 
   const pause = useCallback(
     (key: string) => {
+      running.current.delete(key);
       void uploads.current.get(key)?.abort();
       update(key, { status: "paused", speed: 0 });
     },
@@ -202,6 +212,7 @@ export function UploadPanel({ folderId, maxUploadSize, children }: { folderId: s
   const resume = useCallback((key: string) => update(key, { status: "queued", message: undefined }), [update]);
   const cancel = useCallback(
     (key: string) => {
+      running.current.delete(key);
       void uploads.current.get(key)?.abort(true);
       uploads.current.delete(key);
       picked.current.delete(key);
@@ -212,9 +223,8 @@ export function UploadPanel({ folderId, maxUploadSize, children }: { folderId: s
     [folderId],
   );
   const pauseAll = () => {
-    for (const item of items) {
-      if (item.status === "uploading") void uploads.current.get(item.key)?.abort();
-    }
+    for (const key of running.current) void uploads.current.get(key)?.abort();
+    running.current.clear();
     setItems((current) => current.map((item) => (item.status === "uploading" || item.status === "queued" ? { ...item, status: "paused", speed: 0 } : item)));
   };
   const resumeAll = () => {
