@@ -166,3 +166,28 @@ test("runs at most N uploads at once; the rest wait as queued; pause all and res
   for (const file of files) await expect(link(file.name)).toBeVisible();
   await expectDownloadMatches(page, files[5], table());
 });
+
+test("a failed upload shows the server's reason and can be retried", async () => {
+  await page.goto(folderPath);
+  const file = await randomFile(scratch.dir, "retry-me.bin", 123_456);
+  let refused = 0;
+  await page.route("**/api/uploads", async (route) => {
+    if (route.request().method() === "POST" && refused === 0) {
+      refused++;
+      await route.fulfill({ status: 400, body: "Simulated refusal", headers: { "Tus-Resumable": "1.0.0" } });
+    } else await route.continue();
+  });
+  try {
+    await page.getByTestId("tus-file-input").setInputFiles(file.path);
+    const item = items().filter({ hasText: file.name });
+    await expect(item).toHaveAttribute("data-status", "error");
+    await expect(item).toContainText("Simulated refusal");
+    await expect(page.getByTestId("upload-summary")).toContainText("1 failed");
+    await item.getByRole("button", { name: "Retry", exact: true }).click();
+    await expect(item).toHaveAttribute("data-status", "done", { timeout: 30_000 });
+  } finally {
+    await page.unroute("**/api/uploads");
+  }
+  expect(refused).toBe(1);
+  await expectDownloadMatches(page, file, table());
+});
