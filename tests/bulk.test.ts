@@ -210,6 +210,13 @@ describe.each(DRIVER_SETS)("bulk actions on a selection with $label", ({ drivers
     expect((await services.prisma.folder.findUniqueOrThrow({ where: { id: sub.id } })).trashedAt).not.toBeNull();
     expect((await services.prisma.file.findUniqueOrThrow({ where: { id: foreign.id } })).trashedAt).toBeNull();
 
+    // The trash page offers the same selection: checkboxes joining a restore form outside the rows' forms.
+    const trashPage = await (await alice.get("/trash")).text();
+    expect(trashPage.match(/<form[^>]*id="trash-bulk-form"[^>]*>/)?.[0]).toContain('action="/bulk"');
+    const trashBoxes = trashPage.match(/<input[^>]*name="item"[^>]*>/g) ?? [];
+    expect(trashBoxes.find((box) => box.includes(`value="file:${f1.id}"`))).toContain('form="trash-bulk-form"');
+    expect(trashPage).toContain("Restore selected");
+
     const restored = await postFields(alice, "/bulk", [["intent", "restore"], ["from", "/trash"], item("file", f1.id), item("folder", sub.id), item("file", foreign.id)]);
     expect(restored.status).toBe(200);
     const restoredHtml = await restored.text();

@@ -183,6 +183,16 @@ export default function Trash() {
             <p className="mt-1 text-sm text-slate-600">Files and folders you move to the trash appear here until you restore them or they expire.</p>
           </div>
         ) : (
+          <>
+          {/* The rows hold forms of their own, so the selection form stands apart and the row
+              checkboxes join it through their form attribute. */}
+          <form id="trash-bulk-form" method="post" action="/bulk" className="flex items-center gap-2 border-b border-slate-200 p-3">
+            <input type="hidden" name="intent" value="restore" />
+            <input type="hidden" name="from" value="/trash" />
+            <button type="submit" className="btn-secondary">
+              Restore selected
+            </button>
+          </form>
           <table className="w-full text-left text-sm">
             <thead className="border-b border-slate-200 bg-slate-50 text-slate-700">
               <tr>
@@ -208,6 +218,14 @@ export default function Trash() {
                 <tr key={item.id}>
                   <td className="px-4 py-2">
                     <span className="flex items-center gap-2">
+                      <input
+                        type="checkbox"
+                        name="item"
+                        value={`${item.kind}:${item.id}`}
+                        form="trash-bulk-form"
+                        aria-label={`Select ${item.name}`}
+                        className="h-4 w-4"
+                      />
                       {item.kind === "folder" ? <FolderIcon /> : <FileIcon />}
                       <span className="break-all">{item.name}</span>
                       <span className="sr-only">({item.kind})</span>
@@ -248,6 +266,7 @@ export default function Trash() {
               ))}
             </tbody>
           </table>
+          </>
         )}
         {items.length >= limit ? (
           <p className="border-t border-slate-200 p-3 text-sm text-slate-600">
