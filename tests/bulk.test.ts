@@ -205,7 +205,7 @@ describe.each(DRIVER_SETS)("bulk actions on a selection with $label", ({ drivers
 
     const trashed = await postFields(alice, "/bulk", [["intent", "trash"], item("file", f1.id), item("folder", sub.id), item("file", foreign.id)]);
     expect(trashed.status).toBe(200);
-    expect(await trashed.text()).toContain("Moved to the trash 2 items; 1 skipped: an item was not found.");
+    expect(await trashed.text()).toContain("Moved 2 items to the trash; 1 skipped: an item was not found.");
     expect((await services.prisma.file.findUniqueOrThrow({ where: { id: f1.id } })).trashedAt).not.toBeNull();
     expect((await services.prisma.folder.findUniqueOrThrow({ where: { id: sub.id } })).trashedAt).not.toBeNull();
     expect((await services.prisma.file.findUniqueOrThrow({ where: { id: foreign.id } })).trashedAt).toBeNull();

@@ -50,11 +50,16 @@ export interface BulkOutcome {
   message: string;
 }
 
-const VERBS: Record<BulkOperation, string> = { move: "Moved", copy: "Copied", trash: "Moved to the trash", restore: "Restored" };
-
 function items(count: number) {
   return `${count} ${count === 1 ? "item" : "items"}`;
 }
+
+const DONE: Record<BulkOperation, (count: number) => string> = {
+  move: (count) => `Moved ${items(count)}`,
+  copy: (count) => `Copied ${items(count)}`,
+  trash: (count) => `Moved ${items(count)} to the trash`,
+  restore: (count) => `Restored ${items(count)}`,
+};
 
 /** A short reason from a domain error: "“a.txt” already exists" rather than the whole advice. */
 function shortReason(error: unknown, name: string | null): { reason: string; status: number } {
@@ -71,7 +76,7 @@ function shortReason(error: unknown, name: string | null): { reason: string; sta
 export function summarize(operation: BulkOperation, results: BulkItemResult[]): string {
   const done = results.filter((r) => r.ok).length;
   const skipped = results.filter((r) => !r.ok);
-  let message = `${VERBS[operation]} ${items(done)}`;
+  let message = DONE[operation](done);
   if (skipped.length > 0) message += `; ${skipped.length} skipped: ${skipped.map((r) => r.reason).join("; ")}`;
   return `${message}.`;
 }

@@ -76,4 +76,17 @@ test("downloads a selection as one ZIP and moves a selection, without JavaScript
   await expect(page.getByRole("checkbox", { name: "Select a.txt" })).toBeVisible();
   await expect(page.getByRole("checkbox", { name: "Select b.txt" })).toHaveCount(0);
   await expect(page.getByRole("checkbox", { name: "Select Inner" })).toHaveCount(0);
+
+  // Trash a selection, then restore it from the trash with "Restore selected".
+  await page.getByRole("checkbox", { name: "Select a.txt" }).check();
+  await page.getByRole("button", { name: "Move to trash" }).click();
+  await expect(page.getByText("Moved 1 item to the trash.")).toBeVisible();
+  await page.goto("/trash");
+  await page.getByRole("checkbox", { name: "Select a.txt" }).check();
+  await page.getByRole("button", { name: "Restore selected" }).click();
+  await expect(page.getByText("Restored 1 item.")).toBeVisible();
+  await page.getByRole("link", { name: "Back to the trash" }).click();
+  await expect(page.getByRole("checkbox", { name: "Select a.txt" })).toHaveCount(0);
+  await page.goto(`/files/${bundleId}`);
+  await expect(page.getByRole("checkbox", { name: "Select a.txt" })).toBeVisible();
 });
