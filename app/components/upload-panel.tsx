@@ -311,15 +311,15 @@ export function UploadPanel({ folderId, maxUploadSize, children }: { folderId: s
       </div>
 
       <div className="mt-3 flex flex-wrap items-center gap-x-4 gap-y-2 text-sm">
-        <span className="flex items-center gap-2">
-          <label htmlFor="tus-on-conflict" className="text-slate-800">
+        <span className="flex max-w-full flex-wrap items-center gap-2">
+          <label htmlFor="tus-on-conflict" className="whitespace-nowrap text-slate-800">
             If a name is taken
           </label>
           <select
             id="tus-on-conflict"
             value={onConflict}
             onChange={(event) => setOnConflict(event.currentTarget.value as typeof onConflict)}
-            className="rounded-md border border-slate-300 bg-white px-2 py-1"
+            className="max-w-full min-w-0 rounded-md border border-slate-300 bg-white px-2 py-1"
           >
             <option value="keep-both">Keep both</option>
             <option value="replace">Replace (keep the old one as a version)</option>
