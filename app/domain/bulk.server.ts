@@ -10,7 +10,6 @@ type Actor = Pick<SessionUser, "id" | "role">;
 /** Most items one bulk request may name. */
 export const MAX_BULK_ITEMS = 1000;
 /** Most folders offered as a destination on the bulk move/copy page. */
-export const BULK_PICKER_LIMIT = 1000;
 
 export type BulkRef = { kind: ItemKind; id: string };
 export type BulkOperation = "move" | "copy" | "trash" | "restore";
@@ -185,20 +184,3 @@ export async function zipSelection(services: Services, actor: Actor, refs: BulkR
   return { filename, stream: () => zipStream(services, entries) };
 }
 
-/** The actor's own live folders as destination choices ("My files / Projects / 2026"). */
-export async function destinationFolders(services: Services, ownerId: string) {
-  const rows = await services.prisma.$queryRaw<Array<{ id: string; names: string[]; depth: number }>>`
-    WITH RECURSIVE tree AS (
-      SELECT id, ARRAY[]::text[] AS keys, ARRAY[]::text[] AS names, 0 AS depth
-      FROM folders WHERE owner_id = ${ownerId} AND parent_id IS NULL
-      UNION ALL
-      SELECT f.id, tree.keys || f.name_key, tree.names || f.name, tree.depth + 1
-      FROM folders f JOIN tree ON f.parent_id = tree.id
-      WHERE f.trashed_at IS NULL AND tree.depth < 100
-    )
-    SELECT id, names, depth FROM tree ORDER BY keys LIMIT ${BULK_PICKER_LIMIT + 1}`;
-  return {
-    folders: rows.slice(0, BULK_PICKER_LIMIT).map((row) => ({ id: row.id, label: row.depth === 0 ? "My files" : `My files / ${row.names.join(" / ")}` })),
-    truncated: rows.length > BULK_PICKER_LIMIT,
-  };
-}

@@ -483,3 +483,32 @@ export async function createFolder(services: Services, actor: Actor, parentId: s
     throw error;
   }
 }
+
+/** Most folders a destination picker lists; the page says when there are more. */
+export const DESTINATION_PICKER_LIMIT = 1000;
+
+/**
+ * The owner's live folders as move/copy destinations, labelled by path ("My files / Projects /
+ * 2026"), in path order. `excludeId` leaves out a folder and everything under it (a folder
+ * cannot move into itself).
+ */
+export async function destinationFolders(services: Services, ownerId: string, excludeId: string | null = null) {
+  const rows = await services.prisma.$queryRaw<Array<{ id: string; names: string[]; depth: number }>>`
+    WITH RECURSIVE tree AS (
+      SELECT id, ARRAY[]::text[] AS keys, ARRAY[]::text[] AS names, 0 AS depth
+      FROM folders WHERE owner_id = ${ownerId} AND parent_id IS NULL
+      UNION ALL
+      SELECT f.id, tree.keys || f.name_key, tree.names || f.name, tree.depth + 1
+      FROM folders f JOIN tree ON f.parent_id = tree.id
+      WHERE f.trashed_at IS NULL AND f.id <> ${excludeId ?? ""} AND tree.depth < 100
+    )
+    SELECT id, names, depth FROM tree ORDER BY keys LIMIT ${DESTINATION_PICKER_LIMIT + 1}`;
+  return {
+    folders: rows.slice(0, DESTINATION_PICKER_LIMIT).map((row) => ({
+      id: row.id,
+      label: ["My files", ...row.names].join(" / "),
+      depth: row.depth,
+    })),
+    truncated: rows.length > DESTINATION_PICKER_LIMIT,
+  };
+}

@@ -2,7 +2,8 @@ import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type 
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { FormMessage } from "~/components/field";
 import { FileIcon, FolderIcon } from "~/components/icons";
-import { destinationFolders, parseSelection, readableSelection, runBulk, type BulkOperation, type BulkOutcome } from "~/domain/bulk.server";
+import { parseSelection, readableSelection, runBulk, type BulkOperation, type BulkOutcome } from "~/domain/bulk.server";
+import { destinationFolders } from "~/domain/folders.server";
 import { isAppError } from "~/domain/errors";
 import { parsePolicy } from "~/domain/operations.server";
 import { requireUser } from "~/domain/sessions.server";

@@ -4,7 +4,7 @@ import { FormMessage } from "~/components/field";
 import { FileIcon, FolderIcon } from "~/components/icons";
 import { canWrite } from "~/domain/access.server";
 import { isAppError, ValidationError } from "~/domain/errors";
-import { breadcrumbs } from "~/domain/folders.server";
+import { breadcrumbs, DESTINATION_PICKER_LIMIT, destinationFolders } from "~/domain/folders.server";
 import { visibleCrumbs } from "~/domain/user-shares.server";
 import {
   accessTarget,
@@ -25,7 +25,6 @@ import { loaderFailure } from "~/lib/http.server";
 import type { Services } from "~/services/index.server";
 
 /** Most folders offered as a move/copy destination; beyond that, move step by step. */
-const PICKER_LIMIT = 1000;
 
 /** Success messages after POST → redirect (`?done=<key>`), so a reload never repeats an action. */
 const DONE_MESSAGES: Record<string, string> = {
@@ -93,7 +92,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
       canWrite: writable,
       isOwner: user.id === (item.kind === "file" ? item.file.ownerId : item.folder.ownerId),
       destinations,
-      pickerLimit: PICKER_LIMIT,
+      pickerLimit: DESTINATION_PICKER_LIMIT,
       versionsKept: settings.versionsKept,
       trashRetentionDays: settings.trashRetentionDays,
       done: done && DONE_MESSAGES[done] ? DONE_MESSAGES[done] : null,
@@ -130,23 +129,6 @@ async function folderTotals(services: Services, folderId: string) {
   return { folders: row?.folders ?? 0, files: row?.files ?? 0, size: Number(row?.size ?? 0) };
 }
 
-/** The user's folders as indented paths, root first, skipping `excludeId` and everything below it. */
-async function destinationFolders(services: Services, ownerId: string, excludeId: string | null) {
-  const rows = await services.prisma.$queryRaw<Array<{ id: string; names: string[]; depth: number }>>`
-    WITH RECURSIVE tree AS (
-      SELECT id, ARRAY[]::text[] AS keys, ARRAY[]::text[] AS names, 0 AS depth
-      FROM folders WHERE owner_id = ${ownerId} AND parent_id IS NULL
-      UNION ALL
-      SELECT f.id, tree.keys || f.name_key, tree.names || f.name, tree.depth + 1
-      FROM folders f JOIN tree ON f.parent_id = tree.id
-      WHERE f.trashed_at IS NULL AND f.id <> ${excludeId ?? ""} AND tree.depth < 100
-    )
-    SELECT id, names, depth FROM tree ORDER BY keys LIMIT ${PICKER_LIMIT + 1}`;
-  return {
-    folders: rows.slice(0, PICKER_LIMIT).map((row) => ({ id: row.id, label: row.depth === 0 ? "My files" : row.names.join(" / "), depth: row.depth })),
-    truncated: rows.length > PICKER_LIMIT,
-  };
-}
 
 /** A refused action re-renders the page with the message and what was typed, so nothing is lost. */
 type ActionResult = { ok: false; intent: string; message: string; fieldErrors: Record<string, string>; values: { name: string; destination: string; policy: string } };
