@@ -6,6 +6,7 @@ import type { FolderCounts, FolderListing, ListedFile, SortDir, SortKey } from "
 const COUNT_LIMIT = 10_000;
 import type { folderAction, folderLoader, FolderViewMode } from "~/lib/folder-route.server";
 import { formatBytes, formatDate } from "~/lib/format";
+import { Breadcrumbs } from "./breadcrumbs";
 import { FormMessage } from "./field";
 import { FolderTree } from "./folder-tree";
 import { FileIcon, FolderIcon } from "./icons";
@@ -59,24 +60,7 @@ export function FolderView() {
         </div>
       ) : null}
       <div className="min-w-0 space-y-6">
-        <nav aria-label="Breadcrumb">
-          <ol className="flex flex-wrap items-center gap-1 text-sm text-slate-600">
-            {crumbs.map((crumb, index) => (
-              <li key={crumb.id} className="flex items-center gap-1">
-                {index > 0 ? <span aria-hidden="true">/</span> : null}
-                {index === crumbs.length - 1 ? (
-                  <span aria-current="page" className="font-medium text-slate-900">
-                    {crumb.name}
-                  </span>
-                ) : (
-                  <Link to={crumb.isRoot ? "/files" : `/files/${crumb.id}`} className="text-blue-800 hover:underline">
-                    {crumb.name}
-                  </Link>
-                )}
-              </li>
-            ))}
-          </ol>
-        </nav>
+        <Breadcrumbs crumbs={crumbs} href={(crumb) => (crumb.isRoot ? "/files" : `/files/${crumb.id}`)} />
 
         {tree ? (
           // Small screens: the tree folds away above the listing (a native disclosure, no script).

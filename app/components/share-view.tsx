@@ -1,6 +1,7 @@
 import { Form, isRouteErrorResponse, Link, useActionData, useLoaderData, useNavigation, useRouteError } from "@remix-run/react";
 import type { ShareActionData, ShareErrorData, SharePageData } from "~/lib/share-route.server";
 import { formatBytes, formatDate } from "~/lib/format";
+import { Breadcrumbs } from "./breadcrumbs";
 import { FormMessage } from "./field";
 import { FileIcon, FolderIcon } from "./icons";
 
@@ -111,24 +112,7 @@ function SharedFolder({ page }: { page: Extract<SharePageData, { state: "folder"
   const zipHref = crumbs.length > 1 ? `/s/${token}/zip?folder=${encodeURIComponent(page.folderId)}` : `/s/${token}/zip`;
   return (
     <div className="space-y-6">
-      <nav aria-label="Breadcrumb">
-        <ol className="flex flex-wrap items-center gap-1 text-sm text-slate-600">
-          {crumbs.map((crumb, index) => (
-            <li key={crumb.id} className="flex items-center gap-1">
-              {index > 0 ? <span aria-hidden="true">/</span> : null}
-              {index === crumbs.length - 1 ? (
-                <span aria-current="page" className="font-medium text-slate-900">
-                  {crumb.name}
-                </span>
-              ) : (
-                <Link reloadDocument to={folderHref(crumb.id, index)} className="text-blue-800 hover:underline">
-                  {crumb.name}
-                </Link>
-              )}
-            </li>
-          ))}
-        </ol>
-      </nav>
+      <Breadcrumbs crumbs={crumbs} href={(crumb, index) => folderHref(crumb.id, index)} reloadDocument />
       <div className="flex flex-wrap items-end justify-between gap-4">
         <div>
           <p className="text-sm text-slate-600">Shared folder</p>

@@ -1,0 +1,39 @@
+import { Link } from "@remix-run/react";
+
+export interface Crumb {
+  id: string;
+  name: string;
+}
+
+/** A breadcrumb trail whose last crumb is the current page. */
+export function Breadcrumbs<T extends Crumb>({
+  crumbs,
+  href,
+  reloadDocument = false,
+}: {
+  crumbs: T[];
+  href: (crumb: T, index: number) => string;
+  /** Share pages need full loads (their grant cookie is scoped to the page's path). */
+  reloadDocument?: boolean;
+}) {
+  return (
+    <nav aria-label="Breadcrumb">
+      <ol className="flex flex-wrap items-center gap-1 text-sm text-slate-600">
+        {crumbs.map((crumb, index) => (
+          <li key={crumb.id} className="flex items-center gap-1">
+            {index > 0 ? <span aria-hidden="true">/</span> : null}
+            {index === crumbs.length - 1 ? (
+              <span aria-current="page" className="font-medium text-slate-900">
+                {crumb.name}
+              </span>
+            ) : (
+              <Link reloadDocument={reloadDocument} to={href(crumb, index)} className="text-blue-800 hover:underline">
+                {crumb.name}
+              </Link>
+            )}
+          </li>
+        ))}
+      </ol>
+    </nav>
+  );
+}
