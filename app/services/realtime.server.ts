@@ -46,11 +46,16 @@ export function attachRealtime(httpServer: http.Server, services: Services): Soc
   });
 
   const close = io.close.bind(io);
-  io.close = (callback) => {
-    redisClients?.pub.disconnect();
-    redisClients?.sub.disconnect();
-    return close(callback);
-  };
+  // The adapter unsubscribes while Socket.IO closes: quit its Redis clients only afterwards.
+  io.close = (callback) =>
+    close().then(async () => {
+      if (redisClients) {
+        await Promise.allSettled([redisClients.pub.quit(), redisClients.sub.quit()]);
+        redisClients.pub.disconnect();
+        redisClients.sub.disconnect();
+      }
+      callback?.();
+    });
   return io;
 }
 
