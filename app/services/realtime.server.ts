@@ -46,16 +46,17 @@ export function attachRealtime(httpServer: http.Server, services: Services): Soc
   });
 
   const close = io.close.bind(io);
-  // The adapter unsubscribes while Socket.IO closes: quit its Redis clients only afterwards.
-  io.close = (callback) =>
-    close().then(async () => {
-      if (redisClients) {
-        await Promise.allSettled([redisClients.pub.quit(), redisClients.sub.quit()]);
-        redisClients.pub.disconnect();
-        redisClients.sub.disconnect();
-      }
-      callback?.();
-    });
+  // The adapter unsubscribes while Socket.IO closes: with Redis up, quit its clients only
+  // afterwards; with Redis down, drop them first so its commands fail at once instead of retrying.
+  io.close = async (callback) => {
+    const clients = redisClients ? [redisClients.pub, redisClients.sub] : [];
+    const healthy = clients.every((client) => client.status === "ready");
+    if (!healthy) for (const client of clients) client.disconnect();
+    await close();
+    if (healthy) await Promise.allSettled(clients.map((client) => client.quit()));
+    for (const client of clients) client.disconnect();
+    callback?.();
+  };
   return io;
 }
 
