@@ -4,6 +4,7 @@ import { formatBytes, formatDate } from "~/lib/format";
 import { Breadcrumbs } from "./breadcrumbs";
 import { FormMessage } from "./field";
 import { FileIcon, FolderIcon } from "./icons";
+import { TableHead } from "./table-head";
 
 /**
  * The public page of a share link: password form, a file, a folder listing or a file drop.
@@ -133,22 +134,7 @@ function SharedFolder({ page }: { page: Extract<SharePageData, { state: "folder"
           <p className="p-10 text-center font-medium">This folder is empty.</p>
         ) : (
           <table className="w-full text-left text-sm">
-            <thead className="border-b border-slate-200 bg-slate-50 text-slate-700">
-              <tr>
-                <th scope="col" className="px-4 py-2 font-medium">
-                  Name
-                </th>
-                <th scope="col" className="px-4 py-2 font-medium">
-                  Size
-                </th>
-                <th scope="col" className="hidden px-4 py-2 font-medium sm:table-cell">
-                  Type
-                </th>
-                <th scope="col" className="hidden px-4 py-2 font-medium md:table-cell">
-                  Modified
-                </th>
-              </tr>
-            </thead>
+            <TableHead columns={[{ label: "Name" }, { label: "Size" }, { label: "Type", hideBelow: "sm" }, { label: "Modified", hideBelow: "md" }]} />
             <tbody className="divide-y divide-slate-100">
               {listing.folders.map((child) => (
                 <tr key={child.id}>

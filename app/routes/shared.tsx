@@ -4,6 +4,7 @@ import { FileIcon, FolderIcon } from "~/components/icons";
 import { requireUser } from "~/domain/sessions.server";
 import { listSharedWithMe } from "~/domain/user-shares.server";
 import { formatBytes, formatDate } from "~/lib/format";
+import { TableHead } from "~/components/table-head";
 
 export const meta: MetaFunction = () => [{ title: "Shared with me · Coffer" }];
 
@@ -28,25 +29,7 @@ export default function SharedWithMe() {
       ) : (
         <div className="card overflow-x-auto">
           <table className="w-full text-left text-sm">
-            <thead className="border-b border-slate-200 bg-slate-50 text-slate-700">
-              <tr>
-                <th scope="col" className="px-4 py-2 font-medium">
-                  Name
-                </th>
-                <th scope="col" className="px-4 py-2 font-medium">
-                  Owner
-                </th>
-                <th scope="col" className="px-4 py-2 font-medium">
-                  Permission
-                </th>
-                <th scope="col" className="hidden px-4 py-2 font-medium sm:table-cell">
-                  Size
-                </th>
-                <th scope="col" className="hidden px-4 py-2 font-medium md:table-cell">
-                  Shared
-                </th>
-              </tr>
-            </thead>
+            <TableHead columns={[{ label: "Name" }, { label: "Owner" }, { label: "Permission" }, { label: "Size", hideBelow: "sm" }, { label: "Shared", hideBelow: "md" }]} />
             <tbody className="divide-y divide-slate-100">
               {items.map((item) => (
                 <tr key={item.id}>

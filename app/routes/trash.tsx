@@ -8,6 +8,7 @@ import { requireUser } from "~/domain/sessions.server";
 import { getSettings } from "~/domain/settings.server";
 import { deleteForever, emptyTrash, listTrash, restoreItem, TRASH_PAGE_LIMIT } from "~/domain/trash.server";
 import { formatBytes, formatDate } from "~/lib/format";
+import { TableHead } from "~/components/table-head";
 
 export const meta: MetaFunction = () => [{ title: "Trash · Coffer" }];
 
@@ -194,25 +195,7 @@ export default function Trash() {
             </button>
           </form>
           <table className="w-full text-left text-sm">
-            <thead className="border-b border-slate-200 bg-slate-50 text-slate-700">
-              <tr>
-                <th scope="col" className="px-4 py-2 font-medium">
-                  Name
-                </th>
-                <th scope="col" className="px-4 py-2 font-medium">
-                  Original location
-                </th>
-                <th scope="col" className="hidden px-4 py-2 font-medium md:table-cell">
-                  Trashed
-                </th>
-                <th scope="col" className="px-4 py-2 font-medium">
-                  Size
-                </th>
-                <th scope="col" className="px-4 py-2 font-medium">
-                  Actions
-                </th>
-              </tr>
-            </thead>
+            <TableHead columns={[{ label: "Name" }, { label: "Original location" }, { label: "Trashed", hideBelow: "md" }, { label: "Size" }, { label: "Actions" }]} />
             <tbody className="divide-y divide-slate-100">
               {items.map((item) => (
                 <tr key={item.id}>
