@@ -6,7 +6,9 @@ import type { Services } from "~/services/index.server";
 /** One entry of an archive: a folder (path ends without "/") or a stored file. */
 export type ZipEntry =
   | { kind: "folder"; path: string; mtime: Date }
-  | { kind: "file"; path: string; mtime: Date; size: number; storageKey: string };
+  | { kind: "file"; path: string; mtime: Date; size: number; storageKey: string }
+  /** Bytes made while the archive is written (e.g. JSON paged from the database); compressed. */
+  | { kind: "generated"; path: string; mtime: Date; open: () => Readable };
 
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
 
@@ -114,6 +116,8 @@ export function zipStream(services: Services, entries: ZipEntry[]): ReadableStre
   for (const entry of entries) {
     if (entry.kind === "folder") {
       zip.addEmptyDirectory(entry.path, { mtime: entry.mtime });
+    } else if (entry.kind === "generated") {
+      zip.addReadStreamLazy(entry.path, { mtime: entry.mtime, compress: true }, (callback) => callback(null, entry.open()));
     } else if (entry.size === 0) {
       zip.addBuffer(Buffer.alloc(0), entry.path, { mtime: entry.mtime, compress: false });
     } else {

@@ -1,0 +1,103 @@
+import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { Field, FormMessage } from "~/components/field";
+import { isAppError } from "~/domain/errors";
+import { deleteAccount } from "~/domain/privacy.server";
+import { describeWait } from "~/domain/rate-limit.server";
+import { requireUser, sessionCookie } from "~/domain/sessions.server";
+import { formatBytes } from "~/lib/format";
+
+export const meta: MetaFunction = () => [{ title: "Privacy · Coffer" }];
+
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  const { services } = context;
+  const user = await requireUser(services, request);
+  const [files, bytes] = await Promise.all([
+    services.prisma.file.count({ where: { ownerId: user.id } }),
+    services.prisma.file.aggregate({ where: { ownerId: user.id }, _sum: { size: true } }),
+  ]);
+  // The export route redirects back here when it cannot start (it streams a file otherwise).
+  const wait = Number(new URL(request.url).searchParams.get("export-wait"));
+  const exportError = Number.isInteger(wait) && wait > 0 ? `You have started several exports recently. Please try again in ${describeWait(wait)}.` : null;
+  return { email: user.email, files, bytes: Number(bytes._sum.size ?? 0), exportError };
+}
+
+type ActionResult = { ok: false; message: string; fieldErrors?: Record<string, string> };
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  const { services, clientIp } = context;
+  const user = await requireUser(services, request);
+  const form = await request.formData();
+  const intent = form.get("intent");
+  try {
+    if (intent === "delete") {
+      await deleteAccount(services, user, { confirmEmail: form.get("confirmEmail"), password: form.get("password") }, request, clientIp);
+      return redirect("/account-deleted", { headers: { "Set-Cookie": await sessionCookie(services).serialize("", { maxAge: 0 }) } });
+    }
+    return data<ActionResult>({ ok: false, message: "Unknown action." }, { status: 400 });
+  } catch (error) {
+    if (isAppError(error)) {
+      const headers: HeadersInit = "retryAfter" in error ? { "Retry-After": String(error.retryAfter) } : {};
+      return data<ActionResult>({ ok: false, message: error.message, fieldErrors: error.fieldErrors }, { status: error.status, headers });
+    }
+    throw error;
+  }
+}
+
+export default function PrivacySettings() {
+  const { email, files, bytes, exportError } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>() as ActionResult | undefined;
+  const navigation = useNavigation();
+  const deleting = navigation.state !== "idle" && navigation.formData?.get("intent") === "delete";
+  return (
+    <div className="max-w-2xl space-y-6">
+      <div>
+        <h1 className="text-2xl font-semibold">Privacy</h1>
+        <p className="mt-1 text-sm text-slate-600">Take a copy of everything Coffer keeps about you, or delete your account.</p>
+      </div>
+      <FormMessage message={result?.message ?? exportError} />
+
+      <section aria-labelledby="export-heading" className="card space-y-3 p-4">
+        <h2 id="export-heading" className="text-lg font-semibold">
+          Export my data
+        </h2>
+        <p className="text-sm text-slate-700">
+          One ZIP file with your {files.toLocaleString("en")} {files === 1 ? "file" : "files"} ({formatBytes(bytes)}) as they are organised in Coffer, the
+          items in your trash, earlier versions, and JSON files describing your account, sessions, shares, activity and security events. It downloads as
+          it is built, so it starts at once however large it is.
+        </p>
+        {/* A native POST: the browser saves the streamed ZIP instead of the page handling it. */}
+        <Form method="post" action="/settings/privacy/export" reloadDocument>
+          <button type="submit" className="btn-primary">
+            Download my data
+          </button>
+        </Form>
+      </section>
+
+      <section aria-labelledby="delete-heading" className="card space-y-3 border-red-300 p-4">
+        <h2 id="delete-heading" className="text-lg font-semibold">
+          Delete my account
+        </h2>
+        <p className="text-sm text-slate-700">
+          This deletes your files, folders, versions, share links and shares with other people, and signs you out everywhere. It cannot be undone: export
+          your data first if you want to keep it. The security log keeps its entries about you under an anonymous name.
+        </p>
+        <Form method="post" className="space-y-3">
+          <input type="hidden" name="intent" value="delete" />
+          <Field
+            label={`Type your email address (${email}) to confirm`}
+            name="confirmEmail"
+            type="email"
+            autoComplete="off"
+            required
+            error={result?.fieldErrors?.confirmEmail}
+          />
+          <Field label="Your password" name="password" type="password" autoComplete="current-password" required error={result?.fieldErrors?.password} />
+          <button type="submit" className="btn-primary bg-red-700 hover:bg-red-800" disabled={deleting}>
+            {deleting ? "Deleting…" : "Delete my account and all my files"}
+          </button>
+        </Form>
+      </section>
+    </div>
+  );
+}
