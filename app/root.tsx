@@ -17,6 +17,7 @@ import type { ReactNode } from "react";
 import { getUser } from "~/domain/sessions.server";
 import { LiveUpdates } from "~/components/live-updates";
 import stylesheet from "~/tailwind.css?url";
+import { CsrfInput } from "~/components/csrf-input";
 
 export const links: LinksFunction = () => [
   { rel: "stylesheet", href: stylesheet },
@@ -27,7 +28,7 @@ export const meta: MetaFunction = () => [{ title: "Coffer" }];
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const user = await getUser(context.services, request);
-  return { user: user ? { id: user.id, name: user.name, email: user.email, role: user.role } : null };
+  return { user: user ? { id: user.id, name: user.name, email: user.email, role: user.role } : null, csrfToken: context.csrfToken };
 }
 
 export function Layout({ children }: { children: ReactNode }) {
@@ -89,6 +90,7 @@ export function Layout({ children }: { children: ReactNode }) {
                     Privacy
                   </NavLink>
                   <Form method="post" action="/logout">
+                    <CsrfInput />
                     <button type="submit" className="btn-secondary">
                       Log out
                     </button>

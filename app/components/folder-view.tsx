@@ -12,6 +12,7 @@ import { FolderTree } from "./folder-tree";
 import { FileIcon, FolderIcon } from "./icons";
 import { UploadPanel } from "./upload-panel";
 import { UsageMeter } from "./usage-meter";
+import { CsrfInput } from "~/components/csrf-input";
 
 const SORT_LABELS: Record<SortKey, string> = { name: "Name", size: "Size", modified: "Modified", type: "Type" };
 
@@ -79,6 +80,7 @@ export function FolderView() {
           </div>
           {folder.canWrite ? (
             <Form method="post" className="flex items-end gap-2">
+              <CsrfInput />
               <input type="hidden" name="intent" value="create-folder" />
               <div>
                 <label htmlFor="new-folder-name" className="label">
@@ -113,6 +115,7 @@ export function FolderView() {
           <UploadPanel folderId={folder.id} maxUploadSize={maxUploadSize}>
             {/* Without JavaScript this plain form streams the files to the server. */}
             <Form method="post" encType="multipart/form-data" className="flex flex-wrap items-end gap-2">
+              <CsrfInput />
               {/* Before the file field: the server reads it before the file's bytes arrive. */}
               <div>
                 <label htmlFor="upload-on-conflict" className="label">

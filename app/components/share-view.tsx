@@ -5,6 +5,7 @@ import { Breadcrumbs } from "./breadcrumbs";
 import { FormMessage } from "./field";
 import { FileIcon, FolderIcon } from "./icons";
 import { TableHead } from "./table-head";
+import { CsrfInput } from "~/components/csrf-input";
 
 /**
  * The public page of a share link: password form, a file, a folder listing or a file drop.
@@ -49,6 +50,7 @@ function PasswordForm({ token, kind }: { token: string; kind: "file" | "folder" 
       <p className="mt-1 text-sm text-slate-600">Enter the password you were given with the link.</p>
       {/* Posts to the page it is on, so a protected subfolder opens where the visitor was going. */}
       <Form reloadDocument method="post" className="mt-6 space-y-4" data-token={token}>
+        <CsrfInput />
         <FormMessage message={error} />
         <input type="hidden" name="intent" value="unlock" />
         <div>
@@ -193,6 +195,7 @@ function FileDrop({ page }: { page: Extract<SharePageData, { state: "drop" }> })
         <LinkFacts expiresAt={page.expiresAt} />
       </div>
       <Form reloadDocument method="post" action={`/s/${page.token}`} encType="multipart/form-data" className="mt-6 space-y-4">
+        <CsrfInput />
         <FormMessage message={result?.message} tone={result?.ok ? "success" : "error"} />
         <div>
           <label htmlFor="drop-file" className="label">

@@ -7,6 +7,7 @@ import { ValidationError } from "~/domain/errors";
 import { requireAdmin } from "~/domain/sessions.server";
 import { formatBytes, formatDate } from "~/lib/format";
 import { actionFailure } from "~/lib/http.server";
+import { CsrfInput } from "~/components/csrf-input";
 
 export const meta: MetaFunction = () => [{ title: "Admin · Coffer" }];
 
@@ -101,6 +102,7 @@ export default function Admin() {
                       <UsageMeter usedBytes={user.countedBytes} quotaBytes={user.effectiveQuota} />
                     </div>
                     <Form method="post" className="mt-2 max-w-64" aria-label={`Quota override for ${user.name}`}>
+                      <CsrfInput />
                       <input type="hidden" name="intent" value="set-quota" />
                       <input type="hidden" name="userId" value={user.id} />
                       <label htmlFor={inputId} className="sr-only">

@@ -6,6 +6,7 @@ import { requireAdmin } from "~/domain/sessions.server";
 import { getSettings } from "~/domain/settings.server";
 import { formatBytes } from "~/lib/format";
 import { actionFailure } from "~/lib/http.server";
+import { CsrfInput } from "~/components/csrf-input";
 
 export const meta: MetaFunction = () => [{ title: "Settings · Admin · Coffer" }];
 
@@ -76,6 +77,7 @@ export default function AdminSettings() {
       </div>
       <FormMessage message={result?.message} tone={result?.ok ? "success" : "error"} />
       <Form method="post" className="card max-w-2xl space-y-5 p-6" key={key} noValidate>
+        <CsrfInput />
         <Field
           label="Default quota per user"
           name="defaultQuota"

@@ -7,6 +7,7 @@ import { destinationFolders } from "~/domain/folders.server";
 import { isAppError } from "~/domain/errors";
 import { parsePolicy } from "~/domain/operations.server";
 import { requireUser } from "~/domain/sessions.server";
+import { CsrfInput } from "~/components/csrf-input";
 
 export const meta: MetaFunction = () => [{ title: "Selected items · Coffer" }];
 
@@ -113,6 +114,7 @@ export default function BulkPage() {
       {page.missing > 0 ? <p className="text-sm text-slate-700">{`${page.missing} selected ${page.missing === 1 ? "item was" : "items were"} not found and will be skipped.`}</p> : null}
       {page.items.length > 0 ? (
         <Form method="post" action="/bulk" className="space-y-4">
+          <CsrfInput />
           <input type="hidden" name="intent" value={page.intent} />
           <input type="hidden" name="from" value={page.back} />
           <ul className="card divide-y divide-slate-100 text-sm" aria-label="Selected items">

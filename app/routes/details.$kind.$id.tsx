@@ -23,6 +23,7 @@ import { listVersions, restoreVersion } from "~/domain/versions.server";
 import { formatBytes, formatDate } from "~/lib/format";
 import { loaderFailure } from "~/lib/http.server";
 import type { Services } from "~/services/index.server";
+import { CsrfInput } from "~/components/csrf-input";
 
 /** Most folders offered as a move/copy destination; beyond that, move step by step. */
 
@@ -320,6 +321,7 @@ export default function Details() {
                       </a>
                       {canWrite ? (
                         <Form method="post">
+                          <CsrfInput />
                           <input type="hidden" name="intent" value="restore-version" />
                           <input type="hidden" name="versionId" value={version.id} />
                           <button type="submit" className="btn-secondary" disabled={busy === "restore-version"}>
@@ -343,6 +345,7 @@ export default function Details() {
               Rename
             </h2>
             <Form method="post" className="mt-3 space-y-3">
+              <CsrfInput />
               <input type="hidden" name="intent" value="rename" />
               <div>
                 <label htmlFor="rename-name" className="label">
@@ -374,6 +377,7 @@ export default function Details() {
                 {intent === "move" ? "Move" : "Copy"}
               </h2>
               <Form method="post" className="mt-3 space-y-3">
+                <CsrfInput />
                 <input type="hidden" name="intent" value={intent} />
                 <div>
                   <label htmlFor={`${intent}-destination`} className="label">
@@ -424,6 +428,7 @@ export default function Details() {
               You can restore it from the trash for {trashRetentionDays} days; after that it is deleted for good.
             </p>
             <Form method="post" className="mt-3">
+              <CsrfInput />
               <input type="hidden" name="intent" value="trash" />
               <ErrorText id="trash-error" result={errorFor("trash")} />
               <button type="submit" className="btn-secondary border-red-300 text-red-800 hover:bg-red-50" disabled={busy === "trash"}>

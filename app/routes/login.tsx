@@ -8,6 +8,7 @@ import { assertCookieCanBeKept, createSession, getUser, safeRedirect } from "~/d
 import { fieldErrors, loginSchema, verifyLogin, type PublicUser } from "~/domain/users.server";
 import type { Services } from "~/services/index.server";
 import { actionFailure } from "~/lib/http.server";
+import { CsrfInput } from "~/components/csrf-input";
 
 export const meta: MetaFunction = () => [{ title: "Log in · Coffer" }];
 
@@ -58,6 +59,7 @@ export default function Login() {
         </Link>
       </p>
       <Form method="post" className="mt-6 space-y-4" noValidate>
+        <CsrfInput />
         <FormMessage message={result?.message} />
         <input type="hidden" name="redirectTo" value={params.get("redirectTo") ?? "/files"} />
         <Field label="Email" name="email" type="email" autoComplete="username" required error={errors.email} />

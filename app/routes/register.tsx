@@ -4,6 +4,7 @@ import { Field, FormMessage } from "~/components/field";
 import { assertCookieCanBeKept, createSession, getUser } from "~/domain/sessions.server";
 import { registerUser } from "~/domain/users.server";
 import { actionFailure } from "~/lib/http.server";
+import { CsrfInput } from "~/components/csrf-input";
 
 export const meta: MetaFunction = () => [{ title: "Create account · Coffer" }];
 
@@ -43,6 +44,7 @@ export default function Register() {
         </Link>
       </p>
       <Form method="post" className="mt-6 space-y-4" noValidate>
+        <CsrfInput />
         <FormMessage message={result?.message} />
         <Field label="Name" name="name" autoComplete="name" required error={errors.name} />
         <Field label="Email" name="email" type="email" autoComplete="email" required error={errors.email} />

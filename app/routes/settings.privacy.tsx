@@ -6,6 +6,7 @@ import { deleteAccount } from "~/domain/privacy.server";
 import { describeWait } from "~/domain/rate-limit.server";
 import { requireUser, sessionCookie } from "~/domain/sessions.server";
 import { formatBytes } from "~/lib/format";
+import { CsrfInput } from "~/components/csrf-input";
 
 export const meta: MetaFunction = () => [{ title: "Privacy · Coffer" }];
 
@@ -68,6 +69,7 @@ export default function PrivacySettings() {
         </p>
         {/* A native POST: the browser saves the streamed ZIP instead of the page handling it. */}
         <Form method="post" action="/settings/privacy/export" reloadDocument>
+          <CsrfInput />
           <button type="submit" className="btn-primary">
             Download my data
           </button>
@@ -83,6 +85,7 @@ export default function PrivacySettings() {
           your data first if you want to keep it. The security log keeps its entries about you under an anonymous name.
         </p>
         <Form method="post" className="space-y-3">
+          <CsrfInput />
           <input type="hidden" name="intent" value="delete" />
           <Field
             label={`Type your email address (${email}) to confirm`}

@@ -8,6 +8,7 @@ import { requireUser } from "~/domain/sessions.server";
 import { listAccess, removeUserShare, shareWithUser } from "~/domain/user-shares.server";
 import { formatDate } from "~/lib/format";
 import { actionFailure, loaderFailure } from "~/lib/http.server";
+import { CsrfInput } from "~/components/csrf-input";
 
 export const meta: MetaFunction = () => [{ title: "My links · Coffer" }];
 
@@ -124,6 +125,7 @@ export default function Shares() {
           </h2>
 
           <Form method="post" className="grid gap-4 sm:grid-cols-2" aria-labelledby="create-link-heading">
+            <CsrfInput />
             <h3 id="create-link-heading" className="font-medium sm:col-span-2">
               Create link
             </h3>
@@ -182,6 +184,7 @@ export default function Shares() {
                       {share.permission === "WRITE" ? "Can view and add files" : "Can view"}
                     </span>
                     <Form method="post">
+                      <CsrfInput />
                       <input type="hidden" name="intent" value="remove-user-share" />
                       <input type="hidden" name="shareId" value={share.id} />
                       <button type="submit" className="btn-secondary" aria-label={`Remove access for ${share.grantee.name}`}>
@@ -193,6 +196,7 @@ export default function Shares() {
               </ul>
             )}
             <Form method="post" className="flex flex-wrap items-end gap-3">
+              <CsrfInput />
               <input type="hidden" name="intent" value="share-user" />
               <input type="hidden" name="item" value={selected.ref} />
               <div className="min-w-64 flex-1">
@@ -275,6 +279,7 @@ export default function Shares() {
                 <details>
                   <summary className="cursor-pointer text-blue-800">Edit or revoke</summary>
                   <Form method="post" className="mt-3 grid gap-3 sm:grid-cols-2">
+                    <CsrfInput />
                     <input type="hidden" name="intent" value="update-link" />
                     <input type="hidden" name="linkId" value={link.id} />
                     <LinkField
@@ -311,6 +316,7 @@ export default function Shares() {
                     </div>
                   </Form>
                   <Form method="post" className="mt-3">
+                    <CsrfInput />
                     <input type="hidden" name="intent" value="revoke-link" />
                     <input type="hidden" name="linkId" value={link.id} />
                     <button type="submit" className="btn-secondary text-red-800" disabled={busy}>

@@ -9,6 +9,7 @@ import { getSettings } from "~/domain/settings.server";
 import { deleteForever, emptyTrash, listTrash, restoreItem, TRASH_PAGE_LIMIT } from "~/domain/trash.server";
 import { formatBytes, formatDate } from "~/lib/format";
 import { TableHead } from "~/components/table-head";
+import { CsrfInput } from "~/components/csrf-input";
 
 export const meta: MetaFunction = () => [{ title: "Trash · Coffer" }];
 
@@ -161,6 +162,7 @@ export default function Trash() {
           </p>
           <div className="mt-3 flex gap-2">
             <Form method="post">
+              <CsrfInput />
               <input type="hidden" name="intent" value="empty" />
               <input type="hidden" name="confirmed" value="yes" />
               <button type="submit" className="btn-primary bg-red-700 hover:bg-red-800" disabled={busy === "empty:"}>
@@ -188,6 +190,7 @@ export default function Trash() {
           {/* The rows hold forms of their own, so the selection form stands apart and the row
               checkboxes join it through their form attribute. */}
           <form id="trash-bulk-form" method="post" action="/bulk" className="flex items-center gap-2 border-b border-slate-200 p-3">
+            <CsrfInput />
             <input type="hidden" name="intent" value="restore" />
             <input type="hidden" name="from" value="/trash" />
             <button type="submit" className="btn-secondary">
@@ -228,6 +231,7 @@ export default function Trash() {
                   <td className="px-4 py-2">
                     <div className="flex flex-wrap gap-2">
                       <Form method="post">
+                        <CsrfInput />
                         <input type="hidden" name="intent" value="restore" />
                         <input type="hidden" name="kind" value={item.kind} />
                         <input type="hidden" name="id" value={item.id} />
@@ -236,6 +240,7 @@ export default function Trash() {
                         </button>
                       </Form>
                       <Form method="post">
+                        <CsrfInput />
                         <input type="hidden" name="intent" value="delete" />
                         <input type="hidden" name="kind" value={item.kind} />
                         <input type="hidden" name="id" value={item.id} />

@@ -1,6 +1,5 @@
 import http from "node:http";
 import type { ServerBuild } from "@remix-run/node";
-import { createRequestHandler } from "@remix-run/express";
 import compression from "compression";
 import express from "express";
 import type { Services } from "~/services/index.server";
@@ -8,7 +7,9 @@ import { attachRealtime } from "~/services/realtime.server";
 import type { Server as TusServer } from "@tus/server";
 import { createUploadServer, TUS_PATH } from "~/domain/uploads.server";
 import { startJobs } from "~/domain/jobs.server";
+import { csrfCookieIsSecure, csrfProtection } from "./csrf.server";
 import { readiness } from "./health.server";
+import { remixRequestHandler } from "./remix-handler.server";
 
 export interface AppServer {
   httpServer: http.Server;
@@ -44,6 +45,20 @@ function closeConnectionIfBodyUnread(req: express.Request, res: express.Response
   next();
 }
 
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
+
+/** A plain page: the refusal must be understandable without the app's scripts and styles. */
+function refuseForgedRequest(req: express.Request, res: express.Response) {
+  const back = req.get("referer")?.startsWith(`${req.protocol}://${req.get("host")}/`) ? req.get("referer")! : "/";
+  res.status(403).type("html").set("Cache-Control", "no-store").send(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Form expired · Coffer</title></head>
+<body style="font-family: system-ui, sans-serif; max-width: 36rem; margin: 4rem auto; padding: 0 1rem; color: #0f172a">
+<h1>This form has expired</h1>
+<p>Coffer could not confirm that this request came from one of its own pages, so nothing was changed. This happens when a page was open for a long time, when cookies were cleared, or when another website tried to send the request.</p>
+<p><a href="${encodeURI(back).replace(/"/g, "%22")}">Go back, reload the page</a> and try again.</p>
+</body></html>`);
+}
+
 /** One HTTP server: Remix pages, the tus endpoint, Socket.IO and health checks. */
 export async function createAppServer({ services, mode }: AppServerOptions): Promise<AppServer> {
   const app = express();
@@ -73,6 +88,24 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
   });
 
   app.use(closeConnectionIfBodyUnread);
+  // tus and Socket.IO are reached by scripts of the app, which authenticate with the session and
+  // are held to same-origin requests; everything else that changes state carries a CSRF token.
+  app.use(
+    csrfProtection(services, {
+      exempt: (path) => path.startsWith("/socket.io/"),
+      refuse: (req, res, reason) => {
+        // Over plain HTTP a browser drops Secure cookies, so the form could never pass: say why.
+        if (reason === "missing-cookie" && csrfCookieIsSecure(services) && req.protocol === "http" && !LOOPBACK_HOSTS.has(req.hostname)) {
+          res.removeHeader("Set-Cookie");
+          res.status(400).type("text/plain").send(
+            `You opened Coffer over plain HTTP, so your browser would not keep its cookies. Use https://${req.get("host")}, or, if plain HTTP is intended, set APP_URL=http://${req.get("host")} and restart Coffer.`,
+          );
+          return;
+        }
+        refuseForgedRequest(req, res);
+      },
+    }),
+  );
   app.use(compression({ filter: (req, res) => !req.path.startsWith("/download/") && compression.filter(req, res) }));
 
   let build: ServerBuild | (() => Promise<ServerBuild>);
@@ -91,10 +124,10 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
 
   app.all(
     "*",
-    createRequestHandler({
+    remixRequestHandler({
       build,
       mode: mode.kind,
-      getLoadContext: (req) => ({ services, clientIp: req.ip ?? null }),
+      getLoadContext: (req, res) => ({ services, clientIp: req.ip ?? null, csrfToken: String(res.locals.csrfToken) }),
     }),
   );
 

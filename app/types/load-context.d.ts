@@ -5,6 +5,8 @@ declare module "@remix-run/node" {
     services: Services;
     /** The client address as Express resolved it (honours TRUST_PROXY). */
     clientIp: string | null;
+    /** This browser's CSRF token, which every form posts back as its first field (`_csrf`). */
+    csrfToken: string;
   }
 }
 

@@ -1,11 +1,29 @@
+const UNSAFE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
 /**
  * A tiny cookie-keeping HTTP client, acting like a browser without JavaScript: plain form
- * posts and links, redirects not followed so tests can see them.
+ * posts and links, redirects not followed so tests can see them. Unsafe requests carry this
+ * browser's CSRF token in the X-CSRF-Token header (set `sendCsrfToken = false` to test refusals;
+ * tests/csrf.test.ts covers the token as a form field, the way forms send it).
  */
 export class TestClient {
   cookies = new Map<string, string>();
+  sendCsrfToken = true;
+  private csrfToken: string | null = null;
 
   constructor(readonly baseUrl: string) {}
+
+  /** The token the app's pages embed for this browser (fetched once from a page). */
+  async getCsrfToken(): Promise<string> {
+    if (this.csrfToken) return this.csrfToken;
+    // Any page with a form has it: the login form, or My files once logged in.
+    for (const path of ["/login", "/files"]) {
+      const page = await this.request(path);
+      const match = /name="_csrf" value="([A-Za-z0-9_-]+)"/.exec(await page.text());
+      if (match) return (this.csrfToken = match[1]);
+    }
+    throw new Error("no CSRF token in the login page or My files");
+  }
 
   get cookieHeader(): string {
     return [...this.cookies].map(([name, value]) => `${name}=${value}`).join("; ");
@@ -13,6 +31,9 @@ export class TestClient {
 
   async request(path: string, init: RequestInit = {}): Promise<Response> {
     const headers = new Headers(init.headers);
+    if (this.sendCsrfToken && UNSAFE_METHODS.has((init.method ?? "GET").toUpperCase()) && !headers.has("x-csrf-token") && !new URL(path, this.baseUrl).pathname.startsWith("/api/uploads")) {
+      headers.set("x-csrf-token", await this.getCsrfToken());
+    }
     if (this.cookies.size > 0) headers.set("cookie", this.cookieHeader);
     const response = await fetch(new URL(path, this.baseUrl), { ...init, headers, redirect: "manual" });
     for (const line of response.headers.getSetCookie()) {
