@@ -283,6 +283,27 @@ describe("single sign-on with a real OpenID Connect provider", () => {
     expect(html).not.toMatch(/at \w+ \(|node:internal|ECONNREFUSED/);
   });
 
+  it("shows a clear error page when the provider goes down between login and callback", async () => {
+    const flaky = await startTestOidcProvider();
+    try {
+      const flakyApp = await startTestApp({ storage: "local", cache: "memory" }, flaky.appEnv);
+      flaky.registerRedirectUris([`${flakyApp.url}/auth/oidc/callback`]);
+      flaky.users.set("ada", { email: "ada@example.com", emailVerified: true, name: "Ada" });
+      const client = new TestClient(flakyApp.url);
+      const start = await client.get("/auth/oidc");
+      const callback = await signInAtProvider(flaky, new TestClient(flaky.issuer), start.headers.get("location")!, "ada");
+      await flaky.close();
+      const response = await client.get(callback.pathname + callback.search);
+      expect(response.status).toBe(503);
+      const html = await response.text();
+      expect(html).toContain("The sign-in provider cannot be reached right now");
+      expect(html).not.toMatch(/at \w+ \(|node:internal|ECONNREFUSED/);
+      expect(client.cookies.has("coffer_session")).toBe(false);
+    } finally {
+      await flaky.close();
+    }
+  });
+
   it("in SSO-only mode hides the password form and registration and refuses both", async () => {
     const client = new TestClient(ssoOnly.url);
     const login = await (await client.get("/login")).text();
