@@ -285,8 +285,8 @@ describe("single sign-on with a real OpenID Connect provider", () => {
 
   it("shows a clear error page when the provider goes down between login and callback", async () => {
     const flaky = await startTestOidcProvider();
+    const flakyApp = await startTestApp({ storage: "local", cache: "memory" }, flaky.appEnv);
     try {
-      const flakyApp = await startTestApp({ storage: "local", cache: "memory" }, flaky.appEnv);
       flaky.registerRedirectUris([`${flakyApp.url}/auth/oidc/callback`]);
       flaky.users.set("ada", { email: "ada@example.com", emailVerified: true, name: "Ada" });
       const client = new TestClient(flakyApp.url);
@@ -301,6 +301,7 @@ describe("single sign-on with a real OpenID Connect provider", () => {
       expect(client.cookies.has("coffer_session")).toBe(false);
     } finally {
       await flaky.close();
+      await flakyApp.close();
     }
   });
 
@@ -327,9 +328,13 @@ describe("single sign-on with a real OpenID Connect provider", () => {
 
   it("says single sign-on is not set up when it is not", async () => {
     const plain = await startTestApp({ storage: "local", cache: "memory" });
-    const response = await new TestClient(plain.url).get("/auth/oidc/callback?code=x&state=y");
-    expect(response.status).toBe(404);
-    expect(await response.text()).toContain("Single sign-on is not set up");
-    expect(await (await new TestClient(plain.url).get("/login")).text()).not.toContain("/auth/oidc");
+    try {
+      const response = await new TestClient(plain.url).get("/auth/oidc/callback?code=x&state=y");
+      expect(response.status).toBe(404);
+      expect(await response.text()).toContain("Single sign-on is not set up");
+      expect(await (await new TestClient(plain.url).get("/login")).text()).not.toContain("/auth/oidc");
+    } finally {
+      await plain.close();
+    }
   });
 });
