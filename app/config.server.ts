@@ -78,6 +78,17 @@ const envSchema = z
 
     MAX_UPLOAD_SIZE: byteSize.default(10 * 2 ** 30),
     UPLOAD_EXPIRY_HOURS: z.coerce.number().positive().default(24),
+
+    OIDC_ISSUER: url(["http", "https"]).optional(),
+    OIDC_CLIENT_ID: optionalString,
+    OIDC_CLIENT_SECRET: optionalString,
+    OIDC_SCOPES: z
+      .string()
+      .trim()
+      .refine((v) => v.split(/\s+/).includes("openid"), "must include openid, e.g. \"openid email profile\"")
+      .default("openid email profile"),
+    OIDC_BUTTON_LABEL: z.string().trim().min(1).max(60, "must be at most 60 characters").default("Sign in with single sign-on"),
+    SSO_ONLY: boolean.default(false),
   });
 
 /** Rules across variables, checked on the raw values so they are reported with any other problem. */
@@ -90,6 +101,17 @@ function crossFieldProblems(env: Record<string, string>): string[] {
   }
   const partSize = env.S3_PART_SIZE ? parseByteSize(env.S3_PART_SIZE) : null;
   if (partSize !== null && partSize < 5 * 2 ** 20) problems.push("S3_PART_SIZE: must be at least 5MiB (the S3 minimum part size)");
+  // Single sign-on is all or nothing: a half-configured provider would only fail at the first login.
+  const oidcKeys = ["OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET"];
+  const setOidcKey = oidcKeys.find((key) => env[key]);
+  if (setOidcKey) {
+    for (const key of oidcKeys) {
+      if (!env[key]) problems.push(`${key}: is required when ${setOidcKey} is set (single sign-on needs OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET)`);
+    }
+  }
+  if (/^(true|1|yes)$/.test(env.SSO_ONLY ?? "") && !env.OIDC_ISSUER) {
+    problems.push("SSO_ONLY: needs single sign-on configured (OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET)");
+  }
   return problems;
 }
 
@@ -123,6 +145,18 @@ export interface Config {
   search: { driver: "postgres" } | { driver: "meilisearch"; host: string; apiKey?: string; index: string };
   cache: { driver: "memory" } | { driver: "redis"; url: string };
   uploads: { maxSize: number; expiryMs: number };
+  /** OpenID Connect single sign-on; absent when not configured. */
+  oidc?: OidcConfig;
+}
+
+export interface OidcConfig {
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  scopes: string;
+  buttonLabel: string;
+  /** Password login and registration are refused; accounts come only from the provider. */
+  ssoOnly: boolean;
 }
 
 export class ConfigError extends Error {
@@ -176,5 +210,15 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       : { driver: "postgres" },
     cache: env.REDIS_URL ? { driver: "redis", url: env.REDIS_URL } : { driver: "memory" },
     uploads: { maxSize: env.MAX_UPLOAD_SIZE, expiryMs: env.UPLOAD_EXPIRY_HOURS * 3600 * 1000 },
+    oidc: env.OIDC_ISSUER
+      ? {
+          issuer: env.OIDC_ISSUER,
+          clientId: env.OIDC_CLIENT_ID!,
+          clientSecret: env.OIDC_CLIENT_SECRET!,
+          scopes: env.OIDC_SCOPES.split(/\s+/).join(" "),
+          buttonLabel: env.OIDC_BUTTON_LABEL,
+          ssoOnly: env.SSO_ONLY,
+        }
+      : undefined,
   };
 }

@@ -1,8 +1,10 @@
 import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Form, Link, useActionData, useNavigation, useSearchParams } from "@remix-run/react";
+import { Form, Link, useActionData, useLoaderData, useNavigation, useSearchParams } from "@remix-run/react";
 import { Authenticator } from "remix-auth";
 import { FormStrategy } from "remix-auth-form";
 import { Field, FormMessage } from "~/components/field";
+import { SsoButton } from "~/components/sso-button";
+import { assertPasswordAuthAllowed, ssoLoginOptions } from "~/domain/oidc.server";
 import { ValidationError, UnauthorizedError } from "~/domain/errors";
 import { assertCookieCanBeKept, createSession, getUser, safeRedirect } from "~/domain/sessions.server";
 import { fieldErrors, loginSchema, verifyLogin, type PublicUser } from "~/domain/users.server";
@@ -29,12 +31,13 @@ function authenticator(services: Services) {
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   if (await getUser(context.services, request)) throw redirect("/files");
-  return null;
+  return { sso: ssoLoginOptions(context.services) };
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const form = await request.clone().formData();
   try {
+    assertPasswordAuthAllowed(context.services, "login");
     assertCookieCanBeKept(context.services, request);
     const user = await authenticator(context.services).authenticate("password", request);
     const cookie = await createSession(context.services, user.id, request, context.clientIp);
@@ -46,19 +49,21 @@ export async function action({ request, context }: ActionFunctionArgs) {
 
 export default function Login() {
   const result = useActionData<typeof action>();
+  const { sso } = useLoaderData<typeof loader>();
   const [params] = useSearchParams();
   const busy = useNavigation().state === "submitting";
   const errors = result?.fieldErrors ?? {};
   return (
     <div className="card mx-auto max-w-md p-6">
       <h1 className="text-2xl font-semibold">Log in to Coffer</h1>
-      <p className="mt-1 text-sm text-slate-600">
+      <p className="mt-1 text-sm text-slate-600" hidden={sso?.only}>
         New here?{" "}
         <Link to="/register" className="text-blue-800 underline">
           Create an account
         </Link>
       </p>
-      <Form method="post" className="mt-6 space-y-4" noValidate>
+      <SsoButton sso={sso} redirectTo={params.get("redirectTo") ?? "/files"} />
+      <Form method="post" className="mt-6 space-y-4" noValidate hidden={sso?.only}>
         <CsrfInput />
         <FormMessage message={result?.message} />
         <input type="hidden" name="redirectTo" value={params.get("redirectTo") ?? "/files"} />

@@ -1,15 +1,21 @@
 import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useNavigation } from "@remix-run/react";
 import { Field, FormMessage } from "~/components/field";
+import { assertPasswordAuthAllowed } from "~/domain/oidc.server";
 import { assertCookieCanBeKept, createSession, getUser } from "~/domain/sessions.server";
 import { registerUser } from "~/domain/users.server";
-import { actionFailure } from "~/lib/http.server";
+import { actionFailure, loaderFailure } from "~/lib/http.server";
 import { CsrfInput } from "~/components/csrf-input";
 
 export const meta: MetaFunction = () => [{ title: "Create account · Coffer" }];
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   if (await getUser(context.services, request)) throw redirect("/files");
+  try {
+    assertPasswordAuthAllowed(context.services, "registration");
+  } catch (error) {
+    loaderFailure(error);
+  }
   const isFirst = (await context.services.prisma.user.count()) === 0;
   return { isFirst };
 }
@@ -17,6 +23,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 export async function action({ request, context }: ActionFunctionArgs) {
   const form = await request.formData();
   try {
+    assertPasswordAuthAllowed(context.services, "registration");
     assertCookieCanBeKept(context.services, request);
     const user = await registerUser(context.services, {
       email: form.get("email"),

@@ -1,0 +1,125 @@
+import { randomBytes } from "node:crypto";
+import type { Services } from "~/services/index.server";
+import { recordAudit, type AuditActor } from "./audit.server";
+import { ForbiddenError } from "./errors";
+import { OidcLoginError, OidcStrategy, type OidcClaims, type OidcVerifyParams } from "./oidc-strategy.server";
+import { safeRedirect } from "./sessions.server";
+import { hashPassword, type PublicUser } from "./users.server";
+
+export const OIDC_CALLBACK_PATH = "/auth/oidc/callback";
+
+/** What the login page needs to show single sign-on; null when it is not configured. */
+export function ssoLoginOptions(services: Services): { label: string; only: boolean } | null {
+  const oidc = services.config.oidc;
+  return oidc ? { label: oidc.buttonLabel, only: oidc.ssoOnly } : null;
+}
+
+/** In SSO-only mode password login and registration are refused, whatever the form says. */
+export function assertPasswordAuthAllowed(services: Services, what: "login" | "registration"): void {
+  const oidc = services.config.oidc;
+  if (!oidc?.ssoOnly) return;
+  throw new ForbiddenError(
+    what === "login"
+      ? `This Coffer does not use passwords: sign in with “${oidc.buttonLabel}” on the login page.`
+      : `Accounts are created automatically the first time you sign in with “${oidc.buttonLabel}” on the login page.`,
+  );
+}
+
+/** Where the provider sends people back: APP_URL when set, else the origin the request came to. */
+export function oidcRedirectUri(services: Services, request: Request): string {
+  return new URL(OIDC_CALLBACK_PATH, services.config.appUrl ?? new URL(request.url).origin).href;
+}
+
+export interface OidcLogin {
+  user: PublicUser;
+  redirectTo: string;
+}
+
+export function oidcStrategy(services: Services, request: Request, actor: AuditActor): OidcStrategy<OidcLogin> {
+  const config = services.config.oidc;
+  if (!config) throw new OidcLoginError(404, "not_configured", "Single sign-on is not set up on this Coffer. Log in with your email and password.");
+  return new OidcStrategy<OidcLogin>(
+    {
+      config,
+      redirectUri: oidcRedirectUri(services, request),
+      cookieSecret: services.sessionSecret,
+      secureCookie: services.config.isProduction && !services.config.appUrl?.startsWith("http://"),
+      log: services.log,
+      safeRedirect: (target) => safeRedirect(target),
+    },
+    async ({ claims, redirectTo }: OidcVerifyParams) => ({ user: await userForOidcClaims(services, claims, actor), redirectTo }),
+  );
+}
+
+/**
+ * The Coffer user for a provider identity. A known (issuer, subject) is that user. Otherwise the
+ * identity is linked by email, which must be verified by the provider: to the existing account
+ * with that email, or to a new account (the very first account becomes the administrator).
+ */
+export async function userForOidcClaims(services: Services, claims: OidcClaims, actor: AuditActor): Promise<PublicUser> {
+  const linked = await findLinkedUser(services, claims);
+  if (linked) return linked;
+  if (!claims.email) {
+    throw new OidcLoginError(
+      403,
+      "no_email",
+      "Your sign-in provider did not share an email address, so Coffer cannot find or create your account. Ask your administrator to allow the email scope.",
+    );
+  }
+  if (!claims.emailVerified) {
+    throw new OidcLoginError(
+      403,
+      "email_not_verified",
+      `Your sign-in provider has not verified the email address ${claims.email}. Verify it with the provider, then sign in again.`,
+    );
+  }
+  const email = claims.email;
+  // Creating an account hashes a password nobody knows, so no password can ever match it.
+  const unusablePasswordHash = await hashPassword(randomBytes(32).toString("base64url"));
+  try {
+    return await services.prisma.$transaction(async (tx) => {
+      // The same lock as registration, so two racing first sign-ups cannot both become admin.
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(72707370)`;
+      let user = await tx.user.findUnique({ where: { email }, select: { id: true, email: true, name: true, role: true } });
+      if (!user) {
+        const isFirst = (await tx.user.count()) === 0;
+        user = await tx.user.create({
+          data: { email, name: claims.name ?? email.split("@")[0]!, passwordHash: unusablePasswordHash, role: isFirst ? "ADMIN" : "USER" },
+          select: { id: true, email: true, name: true, role: true },
+        });
+        await tx.folder.create({ data: { ownerId: user.id, parentId: null, name: "", nameKey: "" } });
+        await recordAudit(tx, { ...actor, actorId: user.id, actorLabel: user.email }, {
+          action: "user.registered",
+          targetType: "user",
+          targetId: user.id,
+          details: { method: "oidc", role: user.role },
+        });
+      }
+      await tx.oidcIdentity.create({ data: { userId: user.id, issuer: claims.issuer, subject: claims.subject, email } });
+      await recordAudit(tx, { ...actor, actorId: user.id, actorLabel: user.email }, {
+        action: "auth.sso_linked",
+        targetType: "user",
+        targetId: user.id,
+        details: { issuer: claims.issuer, subject: claims.subject },
+      });
+      return user;
+    });
+  } catch (error) {
+    // Two callbacks for the same new identity raced; the other one linked it.
+    if ((error as { code?: string }).code === "P2002") {
+      const user = await findLinkedUser(services, claims);
+      if (user) return user;
+    }
+    throw error;
+  }
+}
+
+async function findLinkedUser(services: Services, claims: OidcClaims): Promise<PublicUser | null> {
+  const identity = await services.prisma.oidcIdentity.findUnique({
+    where: { issuer_subject: { issuer: claims.issuer, subject: claims.subject } },
+    include: { user: { select: { id: true, email: true, name: true, role: true } } },
+  });
+  if (!identity) return null;
+  await services.prisma.oidcIdentity.update({ where: { id: identity.id }, data: { lastLoginAt: new Date() } });
+  return identity.user;
+}

@@ -1,0 +1,17 @@
+import type { HeadersFunction, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
+import { SsoErrorBoundary } from "~/components/sso-error";
+import { finishOidcLogin } from "~/domain/oidc-login.server";
+
+export const meta: MetaFunction = () => [{ title: "Single sign-on · Coffer" }];
+
+/** Keeps the Set-Cookie that drops the used sign-in transaction on the error page too. */
+export const headers: HeadersFunction = ({ loaderHeaders, errorHeaders }) => errorHeaders ?? loaderHeaders;
+
+export const loader = ({ request, context }: LoaderFunctionArgs) => finishOidcLogin(context.services, request, context.clientIp);
+
+// The loader always redirects or fails; this page only ever shows the error boundary.
+export default function OidcCallback() {
+  return null;
+}
+
+export const ErrorBoundary = SsoErrorBoundary;

@@ -1,0 +1,340 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "~/config.server";
+import { startTestApp, type TestApp } from "./support/app";
+import { TestClient } from "./support/client";
+import { startTestOidcProvider, type TestOidcProvider } from "./support/oidc-provider";
+
+/**
+ * Drives the provider like a browser: follows its redirects, fills in the login form with
+ * `login` and allows the consent form, until it sends the browser back to the app. Returns that
+ * callback URL (with code and state).
+ */
+async function signInAtProvider(idp: TestOidcProvider, browser: TestClient, authorizationUrl: string, login: string): Promise<URL> {
+  let next: { url: string; form?: Record<string, string>; method: "GET" | "POST" } = { url: authorizationUrl, method: "GET" };
+  for (let step = 0; step < 12; step++) {
+    const response = next.method === "GET" ? await browser.get(next.url) : await browser.postForm(next.url, next.form ?? {});
+    if (response.status >= 300 && response.status < 400) {
+      const location = new URL(response.headers.get("location")!, next.url);
+      if (location.origin !== idp.issuer) return location;
+      next = { url: location.href, method: "GET" };
+      continue;
+    }
+    const html = await response.text();
+    expect(response.status, html).toBe(200);
+    const action = /<form method="post" action="([^"]+)"/.exec(html)?.[1];
+    if (!action) throw new Error(`the provider showed no form: ${html}`);
+    next = { url: new URL(action, idp.issuer).href, method: "POST", form: html.includes('name="login"') ? { login } : {} };
+  }
+  throw new Error("the provider did not send the browser back");
+}
+
+/** The whole single sign-on: Coffer → provider → Coffer callback. Returns the callback's response. */
+async function ssoLogin(idp: TestOidcProvider, client: TestClient, login: string, redirectTo = "/files") {
+  const start = await client.get(`/auth/oidc?redirectTo=${encodeURIComponent(redirectTo)}`);
+  expect(start.status).toBe(302);
+  const authorizationUrl = new URL(start.headers.get("location")!);
+  const callback = await signInAtProvider(idp, new TestClient(idp.issuer), authorizationUrl.href, login);
+  return { authorizationUrl, callback, response: await client.get(callback.pathname + callback.search) };
+}
+
+async function closedPort(): Promise<number> {
+  const server = http.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe("OIDC configuration", () => {
+  const oidc = { OIDC_ISSUER: "https://idp.example.com", OIDC_CLIENT_ID: "coffer", OIDC_CLIENT_SECRET: "s3cret" };
+
+  it("is off by default and complete when all three variables are set", () => {
+    expect(loadConfig({}).oidc).toBeUndefined();
+    expect(loadConfig(oidc).oidc).toEqual({
+      issuer: "https://idp.example.com",
+      clientId: "coffer",
+      clientSecret: "s3cret",
+      scopes: "openid email profile",
+      buttonLabel: "Sign in with single sign-on",
+      ssoOnly: false,
+    });
+  });
+
+  it("is all or nothing, naming the missing variable", () => {
+    expect(() => loadConfig({ OIDC_ISSUER: oidc.OIDC_ISSUER, OIDC_CLIENT_ID: "coffer" })).toThrow(/OIDC_CLIENT_SECRET: is required when OIDC_ISSUER is set/);
+    expect(() => loadConfig({ OIDC_CLIENT_ID: "coffer" })).toThrow(/OIDC_ISSUER: is required when OIDC_CLIENT_ID is set/);
+  });
+
+  it("refuses SSO_ONLY without a provider, scopes without openid and a non-URL issuer", () => {
+    try {
+      loadConfig({ SSO_ONLY: "true", OIDC_SCOPES: "email profile" });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      const problems = (error as ConfigError).problems.join("\n");
+      expect(problems).toMatch(/SSO_ONLY: needs single sign-on configured/);
+      expect(problems).toMatch(/OIDC_SCOPES: must include openid/);
+    }
+    expect(() => loadConfig({ ...oidc, OIDC_ISSUER: "idp.example.com" })).toThrow(/OIDC_ISSUER: must be a URL/);
+    expect(loadConfig({ ...oidc, SSO_ONLY: "yes" }).oidc?.ssoOnly).toBe(true);
+  });
+});
+
+describe("single sign-on with a real OpenID Connect provider", () => {
+  let idp: TestOidcProvider;
+  let app: TestApp;
+  let ssoOnly: TestApp;
+  let providerDown: TestApp;
+
+  beforeAll(async () => {
+    idp = await startTestOidcProvider();
+    app = await startTestApp({ storage: "local", cache: "memory" }, idp.appEnv);
+    ssoOnly = await startTestApp({ storage: "local", cache: "memory" }, { ...idp.appEnv, SSO_ONLY: "true" });
+    providerDown = await startTestApp(
+      { storage: "local", cache: "memory" },
+      { ...idp.appEnv, OIDC_ISSUER: `http://127.0.0.1:${await closedPort()}` },
+    );
+    idp.registerRedirectUris([app.url, ssoOnly.url].map((url) => `${url}/auth/oidc/callback`));
+    idp.users.set("ada", { email: "Ada@Example.com", emailVerified: true, name: "Ada Lovelace" });
+    idp.users.set("grace", { email: "grace@example.com", emailVerified: true, name: "Grace Hopper" });
+    idp.users.set("mallory", { email: "mallory@example.com", emailVerified: false, name: "Mallory" });
+    idp.users.set("nomail", { email: null, emailVerified: false, name: "No Mail" });
+  });
+
+  afterAll(async () => {
+    await idp?.close();
+  });
+
+  const auditRows = (action: string) => app.services.prisma.auditEvent.findMany({ where: { action }, orderBy: { createdAt: "asc" } });
+
+  it("shows the sign-in button on the login page next to the password form", async () => {
+    const html = await (await new TestClient(app.url).get("/login?redirectTo=%2Fshared")).text();
+    expect(html).toContain('href="/auth/oidc?redirectTo=%2Fshared"');
+    expect(html).toContain("Sign in with Test IdP");
+    expect(html).toMatch(/<form method="post"[^>]*>/);
+    expect(html).not.toMatch(/<form method="post"[^>]*hidden/);
+  });
+
+  it("sends the browser to the provider with PKCE (S256), state, nonce and the callback URL", async () => {
+    const client = new TestClient(app.url);
+    const start = await client.get("/auth/oidc");
+    expect(start.status).toBe(302);
+    const url = new URL(start.headers.get("location")!);
+    expect(url.origin).toBe(idp.issuer);
+    expect(Object.fromEntries(url.searchParams)).toMatchObject({
+      client_id: idp.clientId,
+      response_type: "code",
+      scope: "openid email profile",
+      redirect_uri: `${app.url}/auth/oidc/callback`,
+      code_challenge_method: "S256",
+    });
+    for (const param of ["state", "nonce", "code_challenge"]) expect(url.searchParams.get(param)).toMatch(/^[\w-]{40,}$/);
+    const setCookie = start.headers.getSetCookie().join("\n");
+    expect(setCookie).toMatch(/coffer_oidc=.*HttpOnly/i);
+    expect(setCookie).toMatch(/Path=\/auth\/oidc/);
+    // The verifier itself never leaves Coffer except in its own signed cookie.
+    expect(url.searchParams.has("code_verifier")).toBe(false);
+  });
+
+  it("creates the account on the first sign-in (the first account is the admin) and logs in", async () => {
+    const client = new TestClient(app.url);
+    const { response } = await ssoLogin(idp, client, "ada", "/shared");
+    expect(response.status).toBe(302);
+    expect(response.headers.get("location")).toBe("/shared");
+    expect(response.headers.getSetCookie().join("\n")).toMatch(/coffer_oidc=;.*Max-Age=0/i);
+    expect(client.cookies.has("coffer_session")).toBe(true);
+    expect((await client.get("/files")).status).toBe(200);
+
+    const user = await app.services.prisma.user.findUniqueOrThrow({ where: { email: "ada@example.com" }, include: { oidcIdentities: true, folders: true } });
+    expect(user).toMatchObject({ name: "Ada Lovelace", role: "ADMIN" });
+    expect(user.oidcIdentities).toMatchObject([{ issuer: idp.issuer, subject: "sub-ada", email: "ada@example.com" }]);
+    expect(user.folders).toHaveLength(1);
+    // Its password is unusable: nobody knows it, so password login fails.
+    expect((await new TestClient(app.url).login("ada@example.com")).status).toBe(401);
+
+    const [linked] = await auditRows("auth.sso_linked");
+    expect(linked).toMatchObject({ actorId: user.id, targetId: user.id, outcome: "success", details: { issuer: idp.issuer, subject: "sub-ada" } });
+    expect(await auditRows("user.registered")).toMatchObject([{ actorId: user.id, details: { method: "oidc", role: "ADMIN" } }]);
+    expect(await auditRows("auth.login")).toMatchObject([{ actorId: user.id, outcome: "success", details: { method: "oidc" } }]);
+  });
+
+  it("reuses the link on the next sign-in and replaces the session the browser had", async () => {
+    const earlier = new TestClient(app.url);
+    await ssoLogin(idp, earlier, "ada");
+    const user = await app.services.prisma.user.findUniqueOrThrow({ where: { email: "ada@example.com" } });
+    const sessionsBefore = await app.services.prisma.session.count({ where: { userId: user.id } });
+
+    const client = new TestClient(app.url);
+    const start = await client.get("/auth/oidc");
+    const callback = await signInAtProvider(idp, new TestClient(idp.issuer), start.headers.get("location")!, "ada");
+    // A session cookie planted before login (session fixation) must not survive it.
+    const planted = earlier.cookies.get("coffer_session")!;
+    client.cookies.set("coffer_session", planted);
+    const response = await client.get(callback.pathname + callback.search);
+    expect(response.status).toBe(302);
+    expect(response.headers.get("location")).toBe("/files");
+    expect(client.cookies.get("coffer_session")).not.toBe(planted);
+    expect((await earlier.get("/files")).status).toBe(302);
+    expect((await client.get("/files")).status).toBe(200);
+    expect(await app.services.prisma.session.count({ where: { userId: user.id } })).toBe(sessionsBefore);
+
+    expect(await app.services.prisma.oidcIdentity.count({ where: { userId: user.id } })).toBe(1);
+    expect(await app.services.prisma.user.count({ where: { email: "ada@example.com" } })).toBe(1);
+    expect(await auditRows("auth.sso_linked")).toHaveLength(1);
+  });
+
+  it("sends a signed-in browser straight on instead of to the provider", async () => {
+    const client = new TestClient(app.url);
+    await ssoLogin(idp, client, "ada");
+    const again = await client.get("/auth/oidc?redirectTo=%2Ftrash");
+    expect(again.status).toBe(302);
+    expect(again.headers.get("location")).toBe("/trash");
+  });
+
+  it("links an existing password account whose verified email matches", async () => {
+    const passwordClient = new TestClient(app.url);
+    await passwordClient.register("Grace", "grace@example.com");
+    const existing = await app.services.prisma.user.findUniqueOrThrow({ where: { email: "grace@example.com" } });
+
+    const client = new TestClient(app.url);
+    const { response } = await ssoLogin(idp, client, "grace");
+    expect(response.status).toBe(302);
+    const identity = await app.services.prisma.oidcIdentity.findFirstOrThrow({ where: { subject: "sub-grace" } });
+    expect(identity.userId).toBe(existing.id);
+    // One session from registration, one from single sign-on.
+    expect(await app.services.prisma.session.count({ where: { userId: existing.id } })).toBe(2);
+    expect((await client.get("/files")).status).toBe(200);
+    expect(await app.services.prisma.user.count({ where: { email: "grace@example.com" } })).toBe(1);
+    expect((await auditRows("auth.sso_linked")).at(-1)).toMatchObject({ actorId: existing.id, targetId: existing.id });
+    // The password still works: linking adds a way in, it does not take one away.
+    expect((await new TestClient(app.url).login("grace@example.com")).status).toBe(302);
+  });
+
+  it("refuses an email the provider has not verified, with a page that says so", async () => {
+    const usersBefore = await app.services.prisma.user.count();
+    const client = new TestClient(app.url);
+    const { response } = await ssoLogin(idp, client, "mallory");
+    expect(response.status).toBe(403);
+    const html = await response.text();
+    expect(html).toContain("has not verified the email address mallory@example.com");
+    expect(html).toContain('href="/login"');
+    expect(client.cookies.has("coffer_session")).toBe(false);
+    expect(await app.services.prisma.user.count()).toBe(usersBefore);
+    expect((await auditRows("auth.login")).at(-1)).toMatchObject({ outcome: "failure", actorId: null, details: { method: "oidc", reason: "email_not_verified" } });
+  });
+
+  it("refuses a provider account without an email address", async () => {
+    const { response } = await ssoLogin(idp, new TestClient(app.url), "nomail");
+    expect(response.status).toBe(403);
+    expect(await response.text()).toContain("did not share an email address");
+  });
+
+  it("refuses an answer whose state does not match the sign-in this browser started", async () => {
+    const client = new TestClient(app.url);
+    const start = await client.get("/auth/oidc");
+    const callback = await signInAtProvider(idp, new TestClient(idp.issuer), start.headers.get("location")!, "ada");
+    callback.searchParams.set("state", "forged-state-value");
+    const response = await client.get(callback.pathname + callback.search);
+    expect(response.status).toBe(400);
+    expect(await response.text()).toContain("does not belong to the sign-in you started");
+    expect(client.cookies.has("coffer_session")).toBe(false);
+    expect((await auditRows("auth.login")).at(-1)).toMatchObject({ outcome: "failure", details: { reason: "state_mismatch" } });
+  });
+
+  it("refuses a callback without the browser's transaction cookie (login CSRF) and a replayed code", async () => {
+    const client = new TestClient(app.url);
+    const start = await client.get("/auth/oidc");
+    const callback = await signInAtProvider(idp, new TestClient(idp.issuer), start.headers.get("location")!, "ada");
+    const attacker = new TestClient(app.url);
+    const forged = await attacker.get(callback.pathname + callback.search);
+    expect(forged.status).toBe(400);
+    expect(await forged.text()).toContain("expired or was started in another browser");
+
+    const replayedCookie = client.cookies.get("coffer_oidc")!;
+    expect((await client.get(callback.pathname + callback.search)).status).toBe(302);
+    client.cookies.set("coffer_oidc", replayedCookie);
+    const replay = await client.get(callback.pathname + callback.search);
+    expect(replay.status).toBe(502);
+    expect(await replay.text()).toContain("did not accept this sign-in");
+  });
+
+  it("shows the provider's refusal when the person cancels there", async () => {
+    const client = new TestClient(app.url);
+    const start = await client.get("/auth/oidc");
+    const state = new URL(start.headers.get("location")!).searchParams.get("state")!;
+    const response = await client.get(`/auth/oidc/callback?error=access_denied&state=${state}`);
+    expect(response.status).toBe(401);
+    expect(await response.text()).toContain("Sign-in was cancelled or refused at the sign-in provider");
+  });
+
+  it("only redirects to same-site paths after login", async () => {
+    const { response } = await ssoLogin(idp, new TestClient(app.url), "ada", "//evil.example.com/x");
+    expect(response.headers.get("location")).toBe("/files");
+  });
+
+  it("shows a clear error page when the provider cannot be reached, and no stack trace", async () => {
+    const response = await new TestClient(providerDown.url).get("/auth/oidc");
+    expect(response.status).toBe(503);
+    const html = await response.text();
+    expect(html).toContain("Sign-in provider unavailable");
+    expect(html).toMatch(/The sign-in provider \(127\.0\.0\.1:\d+\) cannot be reached right now/);
+    expect(html).not.toMatch(/at \w+ \(|node:internal|ECONNREFUSED/);
+  });
+
+  it("shows a clear error page when the provider goes down between login and callback", async () => {
+    const flaky = await startTestOidcProvider();
+    const flakyApp = await startTestApp({ storage: "local", cache: "memory" }, flaky.appEnv);
+    try {
+      flaky.registerRedirectUris([`${flakyApp.url}/auth/oidc/callback`]);
+      flaky.users.set("ada", { email: "ada@example.com", emailVerified: true, name: "Ada" });
+      const client = new TestClient(flakyApp.url);
+      const start = await client.get("/auth/oidc");
+      const callback = await signInAtProvider(flaky, new TestClient(flaky.issuer), start.headers.get("location")!, "ada");
+      await flaky.close();
+      const response = await client.get(callback.pathname + callback.search);
+      expect(response.status).toBe(503);
+      const html = await response.text();
+      expect(html).toContain("The sign-in provider cannot be reached right now");
+      expect(html).not.toMatch(/at \w+ \(|node:internal|ECONNREFUSED/);
+      expect(client.cookies.has("coffer_session")).toBe(false);
+    } finally {
+      await flaky.close();
+      await flakyApp.close();
+    }
+  });
+
+  it("in SSO-only mode hides the password form and registration and refuses both", async () => {
+    const client = new TestClient(ssoOnly.url);
+    const login = await (await client.get("/login")).text();
+    expect(login).toContain("Sign in with Test IdP");
+    expect(login).toMatch(/<form method="post"[^>]*hidden/);
+    expect(login).toContain("signs people in only through single sign-on");
+
+    const register = await client.get("/register");
+    expect(register.status).toBe(403);
+    expect(await register.text()).toContain("Accounts are created automatically the first time you sign in with “Sign in with Test IdP”");
+    const posted = await client.postForm("/register", { name: "Eve", email: "eve@example.com", password: "correct horse battery staple" });
+    expect(posted.status).toBe(403);
+    expect(await ssoOnly.services.prisma.user.count()).toBe(0);
+
+    // An account made by SSO cannot fall back to a password either.
+    expect((await ssoLogin(idp, client, "grace")).response.status).toBe(302);
+    const refused = await new TestClient(ssoOnly.url).login("grace@example.com", "anything at all");
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).toContain("This Coffer does not use passwords");
+  });
+
+  it("says single sign-on is not set up when it is not", async () => {
+    const plain = await startTestApp({ storage: "local", cache: "memory" });
+    try {
+      const response = await new TestClient(plain.url).get("/auth/oidc/callback?code=x&state=y");
+      expect(response.status).toBe(404);
+      expect(await response.text()).toContain("Single sign-on is not set up");
+      expect(await (await new TestClient(plain.url).get("/login")).text()).not.toContain("/auth/oidc");
+    } finally {
+      await plain.close();
+    }
+  });
+});
