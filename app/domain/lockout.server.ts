@@ -8,8 +8,8 @@ import { describeWait, TooManyRequestsError } from "./rate-limit.server";
 /** The first lock lasts a minute and each further failure doubles it, up to an hour. */
 const FIRST_LOCK_MS = 60_000;
 const MAX_LOCK_MS = 3_600_000;
-/** Failures are forgotten a day after the last one (or at a successful login). */
-const STATE_TTL_MS = 24 * 3_600_000;
+/** Failures are forgotten a day after the first one (or at a successful login or an unlock). */
+const FAILURES_TTL_MS = 24 * 3_600_000;
 
 interface LockoutState {
   failures: number;
@@ -24,21 +24,18 @@ export interface LockStatus {
 
 /**
  * Locks are kept per submitted email, whether or not an account has it, so a lock message
- * never tells anyone that an address is registered. The email is hashed in the key.
+ * never tells anyone that an address is registered. The email is hashed in the keys. The
+ * failure count is an atomic counter, so parallel guesses cannot slip past it.
  */
-export function lockoutKey(email: string): string {
-  return `lockout:${createHash("sha256").update(email.trim().toLowerCase()).digest("base64url")}`;
+export function lockoutKeys(email: string): { failures: string; until: string } {
+  const id = createHash("sha256").update(email.trim().toLowerCase()).digest("base64url");
+  return { failures: `lockout-failures:${id}`, until: `lockout-until:${id}` };
 }
 
 async function readState(services: Services, email: string): Promise<LockoutState> {
-  const raw = await services.cache.get(lockoutKey(email));
-  if (!raw) return { failures: 0, lockedUntil: 0 };
-  try {
-    const parsed = JSON.parse(raw) as Partial<LockoutState>;
-    return { failures: Number(parsed.failures) || 0, lockedUntil: Number(parsed.lockedUntil) || 0 };
-  } catch {
-    return { failures: 0, lockedUntil: 0 };
-  }
+  const keys = lockoutKeys(email);
+  const [failures, until] = await Promise.all([services.cache.get(keys.failures), services.cache.get(keys.until)]);
+  return { failures: Number(failures) || 0, lockedUntil: Number(until) || 0 };
 }
 
 /** Lock length after `failures` failed attempts: none before the free ones are used up. */
@@ -74,12 +71,12 @@ export async function assertNotLocked(services: Services, email: string): Promis
  */
 export async function recordFailedLogin(services: Services, email: string): Promise<{ lockedSeconds: number; failures: number } | null> {
   try {
-    const state = await readState(services, email);
-    const failures = state.failures + 1;
+    const keys = lockoutKeys(email);
+    const { count: failures } = await services.cache.increment(keys.failures, FAILURES_TTL_MS);
     const lockMs = lockDurationMs(failures, services.config.lockoutFreeFailures);
-    const lockedUntil = lockMs > 0 ? Date.now() + lockMs : 0;
-    await services.cache.set(lockoutKey(email), JSON.stringify({ failures, lockedUntil }), STATE_TTL_MS);
-    return lockMs > 0 ? { lockedSeconds: Math.ceil(lockMs / 1000), failures } : null;
+    if (lockMs === 0) return null;
+    await services.cache.set(keys.until, String(Date.now() + lockMs), lockMs);
+    return { lockedSeconds: Math.ceil(lockMs / 1000), failures };
   } catch (error) {
     if (!(error instanceof CacheError)) throw error;
     services.log.warn("failed login not counted: the cache is unavailable", { error });
@@ -87,9 +84,14 @@ export async function recordFailedLogin(services: Services, email: string): Prom
   }
 }
 
+function forget(services: Services, email: string): Promise<void> {
+  const keys = lockoutKeys(email);
+  return Promise.all([services.cache.delete(keys.failures), services.cache.delete(keys.until)]).then(() => undefined);
+}
+
 /** Forgets the failures: after a successful login, or when an admin unlocks the account. */
 export async function clearFailedLogins(services: Services, email: string): Promise<void> {
-  await services.cache.delete(lockoutKey(email)).catch((error: unknown) => {
+  await forget(services, email).catch((error: unknown) => {
     if (!(error instanceof CacheError)) throw error;
     services.log.warn("failed logins not cleared: the cache is unavailable", { error });
   });
@@ -106,7 +108,7 @@ export async function unlockAccount(services: Services, actor: AuditActor, userI
   const user = userId ? await services.prisma.user.findUnique({ where: { id: userId }, select: { id: true, name: true, email: true } }) : null;
   if (!user) throw new NotFoundError("That user");
   const before = await lockStatus(services, user.email);
-  await services.cache.delete(lockoutKey(user.email)).catch((error: unknown) => {
+  await forget(services, user.email).catch((error: unknown) => {
     if (error instanceof CacheError) throw new ServiceUnavailableError("The cache is unavailable, so the account could not be unlocked. Please try again shortly.");
     throw error;
   });
