@@ -29,6 +29,26 @@ const boolean = z
   .enum(["true", "false", "1", "0", "yes", "no"], { message: "use true or false" })
   .transform((v) => v === "true" || v === "1" || v === "yes");
 
+/** "20/1m" → 20 requests per minute. Units: s, m, h. */
+export function parseRateLimit(input: string): { limit: number; windowMs: number } | null {
+  const match = /^\s*(\d+)\s*\/\s*(\d*)\s*(s|m|h)\s*$/i.exec(input);
+  if (!match) return null;
+  const limit = Number(match[1]);
+  const count = match[2] === "" ? 1 : Number(match[2]);
+  const unitMs = { s: 1000, m: 60_000, h: 3_600_000 }[match[3].toLowerCase() as "s" | "m" | "h"];
+  if (!Number.isSafeInteger(limit) || limit < 1 || count < 1) return null;
+  return { limit, windowMs: count * unitMs };
+}
+
+const rateLimitSpec = z.string().transform((value, ctx) => {
+  const parsed = parseRateLimit(value);
+  if (!parsed) {
+    ctx.addIssue({ code: "custom", message: `"${value}" is not a rate; use requests/period, e.g. 20/1m, 300/15m or 1000/1h` });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
 const port = z.coerce.number({ message: "must be a port number" }).int().min(0).max(65535);
 const optionalString = z.string().trim().min(1).optional();
 const url = (schemes: string[]) =>
@@ -89,6 +109,11 @@ const envSchema = z
       .default("openid email profile"),
     OIDC_BUTTON_LABEL: z.string().trim().min(1).max(60, "must be at most 60 characters").default("Sign in with single sign-on"),
     SSO_ONLY: boolean.default(false),
+    RATE_LIMIT_AUTH: rateLimitSpec.default({ limit: 20, windowMs: 60_000 }),
+    RATE_LIMIT_SHARE: rateLimitSpec.default({ limit: 300, windowMs: 60_000 }),
+    RATE_LIMIT_API: rateLimitSpec.default({ limit: 1200, windowMs: 60_000 }),
+    RATE_LIMIT_GENERAL: rateLimitSpec.default({ limit: 600, windowMs: 60_000 }),
+    LOCKOUT_FREE_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
   });
 
 /** Rules across variables, checked on the raw values so they are reported with any other problem. */
@@ -145,6 +170,10 @@ export interface Config {
   search: { driver: "postgres" } | { driver: "meilisearch"; host: string; apiKey?: string; index: string };
   cache: { driver: "memory" } | { driver: "redis"; url: string };
   uploads: { maxSize: number; expiryMs: number };
+  /** Requests per client IP and window, per class of route. */
+  rateLimits: Record<RateLimitClass, { limit: number; windowMs: number }>;
+  /** Failed logins per account before the first lockout. */
+  lockoutFreeFailures: number;
   /** OpenID Connect single sign-on; absent when not configured. */
   oidc?: OidcConfig;
 }
@@ -158,6 +187,8 @@ export interface OidcConfig {
   /** Password login and registration are refused; accounts come only from the provider. */
   ssoOnly: boolean;
 }
+
+export type RateLimitClass = "auth" | "share" | "api" | "general";
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -220,5 +251,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
           ssoOnly: env.SSO_ONLY,
         }
       : undefined,
+    rateLimits: { auth: env.RATE_LIMIT_AUTH, share: env.RATE_LIMIT_SHARE, api: env.RATE_LIMIT_API, general: env.RATE_LIMIT_GENERAL },
+    lockoutFreeFailures: env.LOCKOUT_FREE_FAILURES,
   };
 }

@@ -103,6 +103,7 @@ describe("administration: settings and quotas over HTTP (local disk, memory cach
         blockedExtensions: ["exe", "bat", "cmd"],
         trashRetentionDays: 7,
         versionsKept: 0,
+        requireMfaForAdmins: false,
       });
 
       const tooBig = await upload(user, "big.bin", 2 * MiB);

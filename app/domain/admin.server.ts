@@ -102,6 +102,8 @@ export function settingsFormSchema(maxUploadSize: number) {
     }),
     trashRetentionDays: wholeNumber("Days", 1, 3650),
     versionsKept: wholeNumber("Versions", 0, 1000),
+    // A checkbox: present ("on") when ticked, absent otherwise.
+    requireMfaForAdmins: z.preprocess((value) => value === "on" || value === "true", z.boolean()),
   });
 }
 

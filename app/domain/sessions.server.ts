@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { createCookie, redirect, type Cookie } from "@remix-run/node";
 import type { Services } from "~/services/index.server";
 import { AppError } from "./errors";
+import { MFA_ENROLL_PATH, mustEnrollMfa } from "./mfa.server";
 import type { PublicUser } from "./users.server";
 
 const COOKIE_NAME = "coffer_session";
@@ -99,6 +100,7 @@ export async function requireUser(services: Services, request: Request): Promise
     const redirectTo = `${url.pathname}${url.search}`;
     throw redirect(`/login?redirectTo=${encodeURIComponent(redirectTo)}`);
   }
+  if (!new URL(request.url).pathname.startsWith(MFA_ENROLL_PATH) && (await mustEnrollMfa(services, user))) throw redirect(MFA_ENROLL_PATH);
   return user;
 }
 

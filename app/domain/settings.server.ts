@@ -16,6 +16,8 @@ export const settingsSchema = z.object({
   trashRetentionDays: z.number().int().min(1).max(3650),
   /** Previous versions kept per file when it is replaced. */
   versionsKept: z.number().int().min(0).max(1000),
+  /** Administrators must set up two-step verification before they can use Coffer. */
+  requireMfaForAdmins: z.boolean(),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
@@ -27,6 +29,7 @@ export function defaultSettings(services: Services): Settings {
     blockedExtensions: [],
     trashRetentionDays: 30,
     versionsKept: 10,
+    requireMfaForAdmins: false,
   };
 }
 

@@ -3,16 +3,25 @@ import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-
 import { FormMessage } from "~/components/field";
 import { UsageMeter } from "~/components/usage-meter";
 import { listUsersForAdmin, setUserQuota } from "~/domain/admin.server";
+import { auditActor } from "~/domain/audit.server";
 import { ValidationError } from "~/domain/errors";
+import { lockStatus, unlockAccount } from "~/domain/lockout.server";
 import { requireAdmin } from "~/domain/sessions.server";
 import { formatBytes, formatDate } from "~/lib/format";
-import { actionFailure } from "~/lib/http.server";
+import { actionFailure, retryAfterHeaders } from "~/lib/http.server";
 
 export const meta: MetaFunction = () => [{ title: "Admin · Coffer" }];
+export const headers = retryAfterHeaders;
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   await requireAdmin(context.services, request);
-  const { users, settings } = await listUsersForAdmin(context.services);
+  const { users: rows, settings } = await listUsersForAdmin(context.services);
+  const locks = await Promise.all(rows.map((user) => lockStatus(context.services, user.email)));
+  const users = rows.map((user, index) => ({
+    ...user,
+    failedLogins: locks[index].failures,
+    lockedUntil: locks[index].lockedUntil?.toISOString() ?? null,
+  }));
   return { users, defaultQuotaBytes: settings.defaultQuotaBytes };
 }
 
@@ -28,6 +37,10 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const userId = String(form.get("userId") ?? "");
   const quota = String(form.get("quota") ?? "");
   try {
+    if (intent === "unlock") {
+      const { name } = await unlockAccount(services, auditActor(request, context.clientIp, admin), userId);
+      return data<ActionResult>({ ok: true, message: `${name} can log in again.`, userId });
+    }
     if (intent !== "set-quota") throw new ValidationError("Unknown action.");
     const result = await setUserQuota(services, admin, userId, quota);
     const message =
@@ -39,6 +52,10 @@ export async function action({ request, context }: ActionFunctionArgs) {
     const failure = actionFailure(error);
     return data<ActionResult>({ ...(failure.data as Omit<Extract<ActionResult, { ok: false }>, "userId" | "quota">), userId, quota }, failure.init ?? undefined);
   }
+}
+
+function formatTime(iso: string): string {
+  return new Date(iso).toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" }) + " UTC";
 }
 
 function quotaLabel(override: number | null, defaultQuota: number | null): string {
@@ -79,6 +96,7 @@ export default function Admin() {
               <th scope="col" className="px-4 py-2 text-right font-medium">Files</th>
               <th scope="col" className="px-4 py-2 text-right font-medium whitespace-nowrap">Storage used</th>
               <th scope="col" className="px-4 py-2 font-medium">Quota</th>
+              <th scope="col" className="px-4 py-2 font-medium">Sign-in</th>
               <th scope="col" className="hidden px-4 py-2 font-medium md:table-cell">Joined</th>
             </tr>
           </thead>
@@ -131,6 +149,26 @@ export default function Admin() {
                         </p>
                       ) : null}
                     </Form>
+                  </td>
+                  <td className="px-4 py-2" data-testid="sign-in">
+                    {user.lockedUntil ? (
+                      <p className="text-red-800">Locked until {formatTime(user.lockedUntil)}</p>
+                    ) : user.failedLogins > 0 ? (
+                      <p>
+                        {user.failedLogins} failed login{user.failedLogins === 1 ? "" : "s"}
+                      </p>
+                    ) : (
+                      <p className="text-slate-600">OK</p>
+                    )}
+                    {user.lockedUntil || user.failedLogins > 0 ? (
+                      <Form method="post" className="mt-1">
+                        <input type="hidden" name="intent" value="unlock" />
+                        <input type="hidden" name="userId" value={user.id} />
+                        <button type="submit" className="btn-secondary" disabled={busy} aria-label={`Unlock ${user.name}`}>
+                          Unlock
+                        </button>
+                      </Form>
+                    ) : null}
                   </td>
                   <td className="hidden px-4 py-2 md:table-cell">{formatDate(user.createdAt)}</td>
                 </tr>

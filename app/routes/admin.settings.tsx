@@ -20,12 +20,13 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
       blockedExtensions: settings.blockedExtensions.join(", "),
       trashRetentionDays: String(settings.trashRetentionDays),
       versionsKept: String(settings.versionsKept),
+      requireMfaForAdmins: settings.requireMfaForAdmins ? "on" : "",
     },
     maxUploadSize: services.config.uploads.maxSize,
   };
 }
 
-type Values = Record<"defaultQuota" | "maxFileSize" | "blockedExtensions" | "trashRetentionDays" | "versionsKept", string>;
+type Values = Record<"defaultQuota" | "maxFileSize" | "blockedExtensions" | "trashRetentionDays" | "versionsKept" | "requireMfaForAdmins", string>;
 type ActionResult =
   | { ok: true; message: string }
   | { ok: false; message: string; fieldErrors: Record<string, string>; values: Values };
@@ -44,6 +45,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     blockedExtensions: field("blockedExtensions"),
     trashRetentionDays: field("trashRetentionDays"),
     versionsKept: field("versionsKept"),
+    requireMfaForAdmins: field("requireMfaForAdmins"),
   };
   try {
     await saveSettingsForm(services, admin, values);
@@ -125,6 +127,24 @@ export default function AdminSettings() {
           required
           hint="Earlier versions kept when a file is replaced (0 to 1000; 0 keeps none)."
         />
+        <div className="flex items-start gap-3">
+          <input
+            id="field-requireMfaForAdmins"
+            name="requireMfaForAdmins"
+            type="checkbox"
+            className="mt-1 h-4 w-4"
+            defaultChecked={values.requireMfaForAdmins === "on"}
+            aria-describedby="field-requireMfaForAdmins-hint"
+          />
+          <div>
+            <label htmlFor="field-requireMfaForAdmins" className="label">
+              Require two-step verification for administrators
+            </label>
+            <p id="field-requireMfaForAdmins-hint" className="mt-1 text-sm text-slate-600">
+              An administrator without an authenticator app is sent to set one up before anything else.
+            </p>
+          </div>
+        </div>
         <div>
           <button type="submit" className="btn-primary" disabled={busy}>
             Save settings

@@ -8,6 +8,8 @@ import { attachRealtime } from "~/services/realtime.server";
 import type { Server as TusServer } from "@tus/server";
 import { createUploadServer, TUS_PATH } from "~/domain/uploads.server";
 import { startJobs } from "~/domain/jobs.server";
+import { limitByClass, TooManyRequestsError } from "~/domain/rate-limit.server";
+import type { RateLimitClass } from "~/config.server";
 import { readiness } from "./health.server";
 
 export interface AppServer {
@@ -44,6 +46,25 @@ function closeConnectionIfBodyUnread(req: express.Request, res: express.Response
   next();
 }
 
+/** Per-IP limits by class of route; auth forms add their own, stricter limits in their actions. */
+function rateLimitMiddleware(services: Services, routeClass: (req: express.Request) => RateLimitClass) {
+  return (req: express.Request, res: express.Response, next: express.NextFunction) => {
+    limitByClass(services, routeClass(req), req.ip ?? null).then(
+      () => next(),
+      (error: unknown) => {
+        if (!(error instanceof TooManyRequestsError)) return next(error);
+        res.status(429).set({ "Retry-After": String(error.retryAfter), "Cache-Control": "no-store" });
+        if (req.accepts(["html", "text"]) === "html") {
+          res.type("html").send(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Too many requests · Coffer</title></head>` +
+            `<body><main><h1>Too many requests</h1><p>${error.message}</p><p><a href="/files">Go to my files</a></p></main></body></html>`);
+        } else {
+          res.type("text/plain").send(error.message);
+        }
+      },
+    );
+  };
+}
+
 /** One HTTP server: Remix pages, the tus endpoint, Socket.IO and health checks. */
 export async function createAppServer({ services, mode }: AppServerOptions): Promise<AppServer> {
   const app = express();
@@ -65,6 +86,7 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
 
   // Uploads bypass compression and body parsing: bytes stream straight into the store.
   const uploads = createUploadServer(services);
+  app.use("/api", rateLimitMiddleware(services, () => "api"));
   app.all([TUS_PATH, `${TUS_PATH}/*`], (req, res) => {
     uploads.handle(req, res).catch((error) => {
       services.log.error("tus handler failed", { error });
@@ -89,6 +111,7 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
     build = mode.build;
   }
 
+  app.use(rateLimitMiddleware(services, (req) => (req.path.startsWith("/s/") ? "share" : "general")));
   app.all(
     "*",
     createRequestHandler({
