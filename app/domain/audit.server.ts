@@ -43,7 +43,7 @@ export type AuditAction =
 /** Who did it and from where; built once per request with {@link auditActor}. */
 export interface AuditActor {
   actorId: string | null;
-  /** The actor's email, or "anonymous". */
+  /** The actor's email, "anonymous", or "system" for scheduled jobs. */
   actorLabel: string;
   ip: string | null;
   userAgent: string | null;
@@ -65,6 +65,9 @@ export function auditActor(request: Request, clientIp: string | null, user: { id
     userAgent: request.headers.get("user-agent")?.slice(0, 512) ?? null,
   };
 }
+
+/** Events nobody asked for at that moment, such as the hourly trash purge. */
+export const SYSTEM_ACTOR: AuditActor = { actorId: null, actorLabel: "system", ip: null, userAgent: null };
 
 /** Appends one event. Accepts a transaction client so the event commits with the change it records. */
 export async function recordAudit(
