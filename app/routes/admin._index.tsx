@@ -1,4 +1,4 @@
-import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { FormMessage } from "~/components/field";
 import { UsageMeter } from "~/components/usage-meter";
@@ -32,6 +32,8 @@ export async function action({ request, context }: ActionFunctionArgs) {
   try {
     if (intent === "set-role") {
       const result = await setUserRole(services, admin, userId, form.get("role"), audit);
+      // Someone who stepped down can no longer see this page.
+      if (userId === admin.id && result.role === "USER") return redirect("/files");
       const what = result.role === "ADMIN" ? "an administrator" : "a regular user";
       const message = result.changed ? `${result.name} is now ${what}.` : `${result.name} already is ${what}.`;
       return data<ActionResult>({ ok: true, message, userId });

@@ -169,7 +169,7 @@ export default function AuditLog() {
             />
             <tbody className="divide-y divide-slate-100">
               {events.map((event) => (
-                <tr key={event.id} data-testid="audit-row" className="align-top">
+                <tr key={event.id} data-testid="audit-row" data-event-id={event.id} className="align-top">
                   <td className="px-4 py-2 whitespace-nowrap">
                     <time dateTime={event.createdAt}>{formatDate(event.createdAt)}</time>
                   </td>
