@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { auditCsvStream, csvField, csvRow, listAuditEvents, parseAuditFilter } from "~/domain/audit-log.server";
 import { recordAudit, type AuditActor } from "~/domain/audit.server";
-import { trashItem } from "~/domain/trash.server";
+import { purgeExpiredTrash, trashItem } from "~/domain/trash.server";
 import { startTestApp, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
 
@@ -176,6 +176,16 @@ describe("audit log over HTTP: wiring, viewer and export (local disk, memory cac
       expect((await bob.postForm("/trash", { intent: "empty", confirmed: "yes" })).status).toBe(302);
       expect(await events({ action: "data.trash_emptied", actorId: bobId })).toMatchObject([{ targetType: "trash", details: { items: 2 } }]);
       expect(await app.services.prisma.auditEvent.count({ where: { action: "data.deleted", targetId: { in: [a, b] } } })).toBe(2);
+    });
+
+    it("records the scheduled trash purge as a deletion by the system", async () => {
+      const fileId = await upload(bob, bobRoot, "expired.txt");
+      await trashItem(app.services, { id: bobId, role: "USER" }, "file", fileId);
+      const result = await purgeExpiredTrash(app.services, new Date(Date.now() + 365 * 24 * 3600 * 1000));
+      expect(result.items).toBeGreaterThanOrEqual(1);
+      expect(await events({ action: "data.deleted", targetId: fileId })).toMatchObject([
+        { actorId: null, actorLabel: "system", ip: null, targetType: "file", details: { name: "expired.txt", ownerId: bobId, automatic: true } },
+      ]);
     });
 
     it("records settings and quota changes by admins", async () => {
