@@ -207,6 +207,11 @@ describe("audit log over HTTP: wiring, viewer and export (local disk, memory cac
       expect((await bob.postForm("/admin", { intent: "set-role", userId: bobId, role: "ADMIN" })).status).toBe(403);
       expect((await app.services.prisma.user.findUniqueOrThrow({ where: { id: bobId } })).role).toBe("USER");
 
+      // The page offers no way to demote the only admin; a crafted post is refused all the same.
+      const page = await (await admin.get("/admin")).text();
+      expect(page).toContain("The only administrator");
+      expect(page).toContain("Make admin");
+      expect(page).not.toContain("Make regular user");
       const refused = await admin.postForm("/admin", { intent: "set-role", userId: adminId, role: "USER" });
       expect(refused.status).toBe(409);
       expect(await refused.text()).toContain("only administrator");
@@ -255,6 +260,9 @@ describe("audit log over HTTP: wiring, viewer and export (local disk, memory cac
       expect(eventIds(html)).toEqual(all.map((event) => event.id));
       expect(html).toContain('href="/admin/audit.csv"');
       expect(html).toContain("share.password_failed");
+      // The action filter offers the actions in the log; the target filter every target type.
+      expect(html).toMatch(/<option value="data.trash_emptied">/);
+      expect(html).toMatch(/<option value="settings">/);
 
       const ids = async (query: string) => {
         const response = await admin.get(`/admin/audit?${query}`);

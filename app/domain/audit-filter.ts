@@ -2,3 +2,8 @@
 export const AUDIT_FILTER_FIELDS = ["actor", "action", "outcome", "targetType", "targetId", "ip", "from", "to"] as const;
 
 export type AuditFilterField = (typeof AUDIT_FILTER_FIELDS)[number];
+
+/** What an audit event can be about. */
+export const AUDIT_TARGET_TYPES = ["user", "file", "folder", "share", "session", "settings", "trash", "audit"] as const;
+
+export type AuditTargetType = (typeof AUDIT_TARGET_TYPES)[number];

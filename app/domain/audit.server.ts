@@ -1,5 +1,6 @@
 import type { Prisma } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
+import type { AuditTargetType } from "./audit-filter";
 
 /**
  * Security and data events. The names are dotted `area.event`; failures use the same name with
@@ -52,7 +53,7 @@ export interface AuditActor {
 export interface AuditEntry {
   action: AuditAction;
   outcome?: "success" | "failure";
-  targetType?: "user" | "file" | "folder" | "share" | "session" | "settings" | "trash" | "audit";
+  targetType?: AuditTargetType;
   targetId?: string;
   details?: Prisma.InputJsonObject;
 }

@@ -61,6 +61,7 @@ export default function Admin() {
   const result = useActionData<typeof action>();
   const busy = useNavigation().state === "submitting";
   const totalBytes = users.reduce((sum, user) => sum + user.bytesUsed, 0);
+  const adminCount = users.filter((user) => user.role === "ADMIN").length;
   return (
     <div className="space-y-6">
       <div className="flex flex-wrap items-start justify-between gap-4">
@@ -109,15 +110,19 @@ export default function Admin() {
                   <td className="px-4 py-2 break-all">{user.email}</td>
                   <td className="px-4 py-2">
                     <p data-testid="role">{user.role === "ADMIN" ? "Admin" : "User"}</p>
-                    <Form method="post" className="mt-2" aria-label={`Role of ${user.name}`}>
-                      <input type="hidden" name="intent" value="set-role" />
-                      <input type="hidden" name="userId" value={user.id} />
-                      <input type="hidden" name="role" value={user.role === "ADMIN" ? "USER" : "ADMIN"} />
-                      <button type="submit" className="btn-secondary whitespace-nowrap" disabled={busy}>
-                        {user.role === "ADMIN" ? "Make regular user" : "Make admin"}
-                        <span className="sr-only"> ({user.name})</span>
-                      </button>
-                    </Form>
+                    {user.role === "ADMIN" && adminCount === 1 ? (
+                      <p className="mt-2 text-xs text-slate-600">The only administrator: make someone else an admin before stepping down.</p>
+                    ) : (
+                      <Form method="post" className="mt-2" aria-label={`Role of ${user.name}`}>
+                        <input type="hidden" name="intent" value="set-role" />
+                        <input type="hidden" name="userId" value={user.id} />
+                        <input type="hidden" name="role" value={user.role === "ADMIN" ? "USER" : "ADMIN"} />
+                        <button type="submit" className="btn-secondary whitespace-nowrap" disabled={busy}>
+                          {user.role === "ADMIN" ? "Make regular user" : "Make admin"}
+                          <span className="sr-only"> ({user.name})</span>
+                        </button>
+                      </Form>
+                    )}
                   </td>
                   <td className="px-4 py-2 text-right">{user.fileCount}</td>
                   <td className="px-4 py-2 text-right whitespace-nowrap" data-testid="storage-used">{formatBytes(user.bytesUsed)}</td>
