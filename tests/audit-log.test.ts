@@ -146,6 +146,20 @@ describe("audit log over HTTP: wiring, viewer and export (local disk, memory cac
       expect(await events({ action: "share.revoked", targetId: link.id })).toMatchObject([{ actorId: bobId, details: { itemKind: "file", itemId: fileId } }]);
     });
 
+    it("records an upload through a file drop as a use of its link", async () => {
+      const created = await bob.postForm("/files", { intent: "create-folder", name: "Inbox", open: "1" });
+      const folderId = created.headers.get("location")!.split("/").pop()!;
+      expect((await bob.postForm("/shares", { intent: "create-link", item: `folder:${folderId}`, mode: "DROP" })).status).toBe(200);
+      const link = await app.services.prisma.shareLink.findFirstOrThrow({ where: { folderId } });
+      const form = new FormData();
+      form.append("file", new Blob([new Uint8Array(randomBytes(100))]), "dropped.txt");
+      expect((await visitor.postMultipart(`/s/${link.token}`, form)).status).toBe(200);
+      const file = await app.services.prisma.file.findFirstOrThrow({ where: { folderId, name: "dropped.txt" } });
+      expect(await events({ action: "share.used", targetId: link.id })).toMatchObject([
+        { actorLabel: "anonymous", targetType: "share", details: { upload: file.id, name: "dropped.txt", size: 100 } },
+      ]);
+    });
+
     it("records shares with other users granted and removed", async () => {
       const fileId = await upload(bob, bobRoot, "for-carol.txt");
       expect((await bob.postForm("/shares", { intent: "share-user", item: `file:${fileId}`, email: "carol@example.com", permission: "READ" })).status).toBe(200);
