@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { beforeAll, describe, expect, it, vi } from "vitest";
+import { SYSTEM_ACTOR } from "~/domain/audit.server";
 import { addFile } from "~/domain/files.server";
 import { createFolder, getRootFolder } from "~/domain/folders.server";
 import { copyItem, moveItem, renameItem } from "~/domain/operations.server";
@@ -344,7 +345,7 @@ describe.each(DRIVER_SETS)("file operations, trash and versions with $label", ({
       const restored = await restoreItem(services, alice, "file", file.id);
       expect(restored).toMatchObject({ parentId: aliceRoot, movedToRoot: true });
       expect((await services.prisma.file.findUniqueOrThrow({ where: { id: file.id } })).folderId).toBe(aliceRoot);
-      await deleteForever(services, alice, "folder", parent.id);
+      await deleteForever(services, alice, "folder", parent.id, SYSTEM_ACTOR);
       await expect(restoreItem(services, alice, "folder", parent.id)).rejects.toMatchObject({ status: 404 });
     });
 
@@ -367,7 +368,7 @@ describe.each(DRIVER_SETS)("file operations, trash and versions with $label", ({
       const doomedKeys = [doomed.storageKey, key2, thumbKey];
       for (const key of doomedKeys) expect(before.has(key)).toBe(true);
 
-      const result = await deleteForever(services, alice, "folder", top.id);
+      const result = await deleteForever(services, alice, "folder", top.id, SYSTEM_ACTOR);
       expect(result.rescued).toBe(2);
       const after = await objectKeys(services);
       for (const key of doomedKeys) expect(after.has(key)).toBe(false);
@@ -387,9 +388,9 @@ describe.each(DRIVER_SETS)("file operations, trash and versions with $label", ({
 
     it("refuses to delete forever or restore what is not in the trash, and other people's items", async () => {
       const file = await putFile(services, alice, aliceRoot, "live.txt");
-      await expect(deleteForever(services, alice, "file", file.id)).rejects.toMatchObject({ status: 404 });
+      await expect(deleteForever(services, alice, "file", file.id, SYSTEM_ACTOR)).rejects.toMatchObject({ status: 404 });
       await trashItem(services, alice, "file", file.id);
-      await expect(deleteForever(services, mallory, "file", file.id)).rejects.toMatchObject({ status: 404 });
+      await expect(deleteForever(services, mallory, "file", file.id, SYSTEM_ACTOR)).rejects.toMatchObject({ status: 404 });
       await expect(restoreItem(services, mallory, "file", file.id)).rejects.toMatchObject({ status: 404 });
       await expect(trashItem(services, alice, "file", file.id)).rejects.toMatchObject({ status: 404 });
       await restoreItem(services, alice, "file", file.id);
@@ -413,7 +414,7 @@ describe.each(DRIVER_SETS)("file operations, trash and versions with $label", ({
       expect(keys.has(m.storageKey)).toBe(false);
 
       await trashItem(services, alice, "file", b.id);
-      const emptied = await emptyTrash(services, alice);
+      const emptied = await emptyTrash(services, alice, SYSTEM_ACTOR);
       expect(emptied.items).toBeGreaterThanOrEqual(1);
       expect(await listTrash(services, alice)).toEqual([]);
       expect((await objectKeys(services)).has(b.storageKey)).toBe(false);

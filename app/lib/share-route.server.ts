@@ -1,4 +1,5 @@
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs } from "@remix-run/node";
+import { auditActor, recordAudit } from "~/domain/audit.server";
 import { recordActivity } from "~/domain/activity.server";
 import { isAppError, NotFoundError, UnauthorizedError, ValidationError } from "~/domain/errors";
 import { addFile } from "~/domain/files.server";
@@ -131,7 +132,7 @@ export async function shareAction(args: ActionFunctionArgs) {
     if (!contentType.startsWith("multipart/form-data")) {
       const form = await request.formData();
       if (form.get("intent") !== "unlock") throw new ValidationError("Unknown action.");
-      const cookie = await unlockShare(services, link, form.get("password"), clientIp);
+      const cookie = await unlockShare(services, link, form.get("password"), auditActor(request, clientIp, null));
       return redirect(new URL(request.url).pathname, { headers: { "Set-Cookie": cookie } });
     }
     if (!(await hasShareAccess(services, link, request))) throw new UnauthorizedError("Enter the password for this link first.");
@@ -148,6 +149,12 @@ export async function shareAction(args: ActionFunctionArgs) {
           subjectType: "file",
           subjectId: file.id,
           details: { via: "share", shareId: link.id, name: file.name, size: upload.size },
+        });
+        await recordAudit(services.prisma, auditActor(request, clientIp, null), {
+          action: "share.used",
+          targetType: "share",
+          targetId: link.id,
+          details: { upload: file.id, name: file.name, size: upload.size },
         });
         // The visitor sees the name they sent, not what it became: nothing about the folder's contents.
         return upload.name;

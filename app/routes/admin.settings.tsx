@@ -1,5 +1,6 @@
 import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { auditActor } from "~/domain/audit.server";
 import { Field, FormMessage } from "~/components/field";
 import { saveSettingsForm, sizeInput } from "~/domain/admin.server";
 import { requireAdmin } from "~/domain/sessions.server";
@@ -48,7 +49,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     requireMfaForAdmins: field("requireMfaForAdmins"),
   };
   try {
-    await saveSettingsForm(services, admin, values);
+    await saveSettingsForm(services, admin, values, auditActor(request, context.clientIp, admin));
     return data<ActionResult>({ ok: true, message: "Settings saved." });
   } catch (error) {
     const failure = actionFailure(error);

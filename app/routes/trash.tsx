@@ -1,5 +1,6 @@
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { auditActor } from "~/domain/audit.server";
 import { FormMessage } from "~/components/field";
 import { FileIcon, FolderIcon } from "~/components/icons";
 import { isAppError, ValidationError } from "~/domain/errors";
@@ -80,7 +81,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     if (intent === "empty") {
       // Without the confirmation step's field, show the confirmation step instead.
       if (form.get("confirmed") !== "yes") return redirect("/trash?confirm=empty");
-      await emptyTrash(services, user);
+      await emptyTrash(services, user, auditActor(request, context.clientIp, user));
       return redirect("/trash?done=emptied");
     }
     const kind = parseKind(form.get("kind"));
@@ -90,7 +91,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
       return redirect(`/trash?done=restored&item=${result.kind}:${result.id}`);
     }
     if (intent === "delete") {
-      await deleteForever(services, user, kind, id);
+      await deleteForever(services, user, kind, id, auditActor(request, context.clientIp, user));
       return redirect("/trash?done=deleted");
     }
     throw new ValidationError("Unknown action.");
