@@ -84,7 +84,8 @@ type ActionResult = { ok: false; message: string; back: string };
 
 /**
  * POST /bulk: intent=move|copy|trash|restore with repeated item fields; redirects (303) to the
- * per-item summary. A refused request (nothing changed) answers directly with its message.
+ * per-item summary. A refused request (nothing changed) answers directly with its message, and
+ * so does a fetcher post with respond=inline (drag and drop).
  */
 export async function action({ request, context }: ActionFunctionArgs) {
   const { services } = context;
@@ -103,6 +104,8 @@ export async function action({ request, context }: ActionFunctionArgs) {
       destinationId: typeof destination === "string" ? destination : undefined,
       policy: operation === "move" || operation === "copy" ? parsePolicy(form.get("policy") || "cancel") : undefined,
     });
+    // A drag-and-drop move posts from a fetcher (no history entry to resubmit): it gets the summary itself.
+    if (form.get("respond") === "inline") return data({ ok: true as const, outcome, back });
     const destinationId = typeof destination === "string" && (operation === "move" || operation === "copy") ? destination : null;
     const token = await storeResult(services, user.id, { outcome, back, destinationId });
     return redirect(`/bulk?result=${token}`, 303);
@@ -118,7 +121,8 @@ export default function BulkPage() {
   const navigation = useNavigation();
   const busy = navigation.state === "submitting";
 
-  const shown: ({ ok: true } & StoredResult) | ActionResult | null = result ?? (page.result ? { ok: true, ...page.result } : null);
+  const inline = result && result.ok ? { ...result, destinationId: null } : null;
+  const shown: ({ ok: true } & StoredResult) | ActionResult | null = inline ?? (result && !result.ok ? result : null) ?? (page.result ? { ok: true, ...page.result } : null);
   if (page.expired) {
     return (
       <div className="mx-auto max-w-2xl space-y-4">
