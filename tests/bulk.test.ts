@@ -327,6 +327,12 @@ describe.each(DRIVER_SETS)("bulk actions on a selection with $label", ({ drivers
     expect(stolenHtml).not.toContain("clash.txt");
     expect((await alice.get("/bulk?result=AAAAAAAAAAAAAAAAAAAAAA")).status).toBe(404);
     expect((await alice.get("/bulk?result=../../x")).status).toBe(404);
+    // Drag and drop posts from a fetcher with respond=inline: the same move, the summary in the answer.
+    const dragged = await putFile(services, aliceActor, source.id, "dragged.txt", "d");
+    const inline = await postFields(alice, "/bulk", [["intent", "move"], ["from", `/files/${source.id}`], ["destination", dest.id], ["policy", "cancel"], ["respond", "inline"], item("file", dragged.id)]);
+    expect(inline.status).toBe(200);
+    expect(await inline.text()).toContain("Moved 1 item.");
+    expect((await services.prisma.file.findUniqueOrThrow({ where: { id: dragged.id } })).folderId).toBe(dest.id);
     // A refused request changed nothing and says so directly (no redirect).
     const refused = await postFields(alice, "/bulk", [["intent", "explode"], item("file", free.id)]);
     expect(refused.status).toBe(400);

@@ -163,9 +163,9 @@ describe.each(DRIVER_SETS)("File manager gaps with $label", ({ drivers }) => {
   describe("creating a folder path (empty folders of a dropped tree)", () => {
     it("creates the missing folders, reuses existing ones, and is idempotent and race-safe", async () => {
       const baseId = await folder(owner, "/files", "Dropped tree");
-      const created = await createPath(owner, baseId, "Tree/Empty/Deeper/");
-      expect(created.status).toBe(200);
-      const body = (await created.json()) as { ok: boolean; folderId: string; name: string };
+      const made = await createPath(owner, baseId, "Tree/Empty/Deeper/");
+      expect(made.status).toBe(200);
+      const body = (await made.json()) as { ok: boolean; folderId: string; name: string };
       expect(body).toMatchObject({ ok: true, name: "Deeper" });
       const tree = await app.services.prisma.folder.findFirstOrThrow({ where: { parentId: baseId, name: "Tree" } });
       const empty = await app.services.prisma.folder.findFirstOrThrow({ where: { parentId: tree.id, name: "Empty" } });
@@ -179,6 +179,11 @@ describe.each(DRIVER_SETS)("File manager gaps with $label", ({ drivers }) => {
       const ids = new Set(await Promise.all(racing.map(async (r) => ((await r.json()) as { folderId: string }).folderId)));
       expect(ids.size).toBe(1);
       expect(await app.services.prisma.folder.count({ where: { parentId: tree.id, name: "Other", trashedAt: null } })).toBe(1);
+      // Each folder made is in the activity trail once, by whoever made it.
+      const other = await app.services.prisma.folder.findFirstOrThrow({ where: { parentId: tree.id, name: "Other" } });
+      const created = await app.services.prisma.activity.findMany({ where: { action: "folder.created", subjectId: { in: [tree.id, other.id] } } });
+      expect(created).toHaveLength(2);
+      expect(new Set(created.map((entry) => entry.userId)).size).toBe(1);
       // A case-differing name is the same folder.
       expect(((await (await createPath(owner, baseId, "TREE/empty")).json()) as { folderId: string }).folderId).toBe(empty.id);
       // The new folders show in the listing.

@@ -116,7 +116,7 @@ describe.each(DRIVER_SETS)("file operations, trash and versions with $label", ({
       expect(await searchNames(services, alice, "quokka")).toEqual(["Quokka budget.txt"]);
       expect(await searchNames(services, alice, "zanzibar")).toEqual([]);
       const actions = await services.prisma.activity.findMany({ where: { subjectId: { in: [file.id, folder.id] } } });
-      expect(actions.map((a) => a.action).sort()).toEqual(["file.renamed", "folder.renamed"]);
+      expect(actions.map((a) => a.action).sort()).toEqual(["file.renamed", "folder.created", "folder.renamed"]);
       expect(actions.find((a) => a.action === "file.renamed")!.details).toMatchObject({ from: "zanzibar-plan.txt", to: "Quokka budget.txt" });
     });
 

@@ -29,7 +29,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     const segments = parseUploadPath(parsed.data.path);
     if (segments.length === 0) throw new ValidationError("Give the folder path to create.");
     const base = await getWritableFolder(services, user, parsed.data.folderId || null);
-    const folder = await resolveUploadFolder(services, base, segments);
+    const folder = await resolveUploadFolder(services, base, segments, user.id);
     if (!wantsJson) return redirect(`/files/${folder.id}`, 303);
     return Response.json({ ok: true, folderId: folder.id, name: folder.name });
   } catch (error) {
