@@ -2,6 +2,7 @@ import { useRevalidator } from "@remix-run/react";
 import { useCallback, useEffect, useRef, useState, type ReactNode } from "react";
 import type { Upload as TusUpload } from "tus-js-client";
 import { formatBytes } from "~/lib/format";
+import { MOVE_MIME } from "./drag-move";
 
 type Status = "queued" | "uploading" | "paused" | "done" | "error";
 
@@ -264,11 +265,14 @@ export function UploadPanel({ folderId, maxUploadSize, children }: { folderId: s
         data-testid="upload-drop-zone"
         className={`mt-3 rounded-lg border-2 border-dashed p-6 text-center ${dragging ? "border-blue-600 bg-blue-50" : "border-slate-300"}`}
         onDragOver={(event) => {
+          // Items dragged within the listing (to move them) are not uploads.
+          if (Array.from(event.dataTransfer.types).includes(MOVE_MIME)) return;
           event.preventDefault();
           setDragging(true);
         }}
         onDragLeave={() => setDragging(false)}
         onDrop={(event) => {
+          if (Array.from(event.dataTransfer.types).includes(MOVE_MIME)) return;
           event.preventDefault();
           setDragging(false);
           // Entries must be taken while the drop event runs; the list is emptied afterwards.

@@ -79,7 +79,7 @@ function HitList({ hits, testId }: { hits: Array<FoundItem | SharedFoundItem>; t
             {hit.size !== null ? formatBytes(hit.size) : "Folder"}
             {hit.folderId ? (
               <Link to={`/files/${hit.folderId}`} className="text-blue-800 hover:underline">
-                Open folder<span className="sr-only">{` of ${hit.name}`}</span>
+                Open folder
               </Link>
             ) : null}
           </span>
