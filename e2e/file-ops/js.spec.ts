@@ -115,3 +115,16 @@ test("dropping a folder onto itself shows the server's refusal", async () => {
   await expect(status().getByRole("alert")).toContainText("A folder cannot be moved into itself");
   await expect(folderRow("Target")).toBeVisible();
 });
+
+test("drags a tile onto a folder tile in the grid view", async () => {
+  await page.goto(`${basePath}?view=grid`);
+  await expect(page.getByTestId("folder-grid")).toBeVisible();
+  const tile = fileRow("alpha.txt").locator("div").first();
+  await expect(tile).toHaveAttribute("draggable", "true");
+  await tile.dragTo(folderRow("Other").locator("div").first());
+  await expect(status()).toContainText("Moved 1 item.");
+  await expect(fileRow("alpha.txt")).toHaveCount(0);
+  await page.goto(`${basePath}?view=list`);
+  await folderRow("Other").getByRole("link", { name: "Other", exact: true }).click();
+  await expect(fileRow("alpha.txt")).toBeVisible();
+});
