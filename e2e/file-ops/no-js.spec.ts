@@ -83,3 +83,12 @@ test("deletes the file forever", async () => {
   const gone = await page.goto(`/details/file/${fileId}`);
   expect(gone?.status()).toBe(404);
 });
+
+test("my activity lists what was done, newest first, from the navigation", async () => {
+  await page.goto("/files");
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Activity" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "My activity" })).toBeVisible();
+  const entries = page.getByTestId("my-activity").getByRole("listitem");
+  await expect(entries.first()).toContainText(`deleted “${RENAMED}” forever`);
+  await expect(page.getByTestId("my-activity")).toContainText(`moved “${RENAMED}” to the trash`);
+});
