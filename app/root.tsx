@@ -66,6 +66,9 @@ export function Layout({ children }: { children: ReactNode }) {
                   <NavLink to="/trash" className={navClass}>
                     Trash
                   </NavLink>
+                  <NavLink to="/activity" className={navClass}>
+                    Activity
+                  </NavLink>
                   {user.role === "ADMIN" ? (
                     <NavLink to="/admin" className={navClass}>
                       Admin

@@ -117,7 +117,7 @@ describe.each(DRIVER_SETS)("file operations, trash and versions with $label", ({
       expect(await searchNames(services, alice, "quokka")).toEqual(["Quokka budget.txt"]);
       expect(await searchNames(services, alice, "zanzibar")).toEqual([]);
       const actions = await services.prisma.activity.findMany({ where: { subjectId: { in: [file.id, folder.id] } } });
-      expect(actions.map((a) => a.action).sort()).toEqual(["file.renamed", "folder.renamed"]);
+      expect(actions.map((a) => a.action).sort()).toEqual(["file.renamed", "folder.created", "folder.renamed"]);
       expect(actions.find((a) => a.action === "file.renamed")!.details).toMatchObject({ from: "zanzibar-plan.txt", to: "Quokka budget.txt" });
     });
 
@@ -609,7 +609,16 @@ describe.each(DRIVER_SETS)("file manager pages without JavaScript with $label", 
     await alice.postForm(`/details/file/${file.id}`, { intent: "trash" });
     const objectsBefore = await objectKeys(services);
     expect(objectsBefore.has(file.storageKey)).toBe(true);
-    const deleted = await alice.postForm("/trash", { intent: "delete", kind: "file", id: file.id });
+    // Delete forever asks first: a post without the confirmation field leads to the confirmation step.
+    const unconfirmedDelete = await alice.postForm("/trash", { intent: "delete", kind: "file", id: file.id });
+    expect(unconfirmedDelete.status).toBe(303);
+    expect(location(unconfirmedDelete)).toBe(`/trash?confirm=delete&item=file:${file.id}`);
+    expect((await objectKeys(services)).has(file.storageKey)).toBe(true);
+    const deleteConfirmPage = await (await alice.get(location(unconfirmedDelete))).text();
+    expect(deleteConfirmPage).toContain("forever?");
+    expect(deleteConfirmPage).toContain("This cannot be undone.");
+    expect(deleteConfirmPage).toMatch(/<input type="hidden" name="confirmed" value="yes"\/>/);
+    const deleted = await alice.postForm("/trash", { intent: "delete", kind: "file", id: file.id, confirmed: "yes" });
     expect(deleted.status).toBe(302);
     expect(location(deleted)).toBe("/trash?done=deleted");
     expect((await objectKeys(services)).has(file.storageKey)).toBe(false);
@@ -671,6 +680,9 @@ describe.each(DRIVER_SETS)("file manager pages without JavaScript with $label", 
     await alice.postForm(`/details/file/${file.id}`, { intent: "trash" });
     expect((await mallory.postForm("/trash", { intent: "restore", kind: "file", id: file.id })).status).toBe(404);
     expect((await mallory.postForm("/trash", { intent: "delete", kind: "file", id: file.id })).status).toBe(404);
+    expect((await mallory.postForm("/trash", { intent: "delete", kind: "file", id: file.id, confirmed: "yes" })).status).toBe(404);
+    // The confirmation step never names someone else's item.
+    expect(await (await mallory.get(`/trash?confirm=delete&item=file:${file.id}`)).text()).not.toContain("alice-only.txt");
     expect(await (await mallory.get("/trash")).text()).not.toContain("alice-only.txt");
     expect((await alice.postForm("/trash", { intent: "restore", kind: "file", id: "missing" })).status).toBe(404);
     const anonymous = await fetch(`${app.url}/trash`, { redirect: "manual" });

@@ -7,6 +7,7 @@ const COUNT_LIMIT = 10_000;
 import type { folderAction, folderLoader, FolderViewMode } from "~/lib/folder-route.server";
 import { formatBytes, formatDate } from "~/lib/format";
 import { Breadcrumbs } from "./breadcrumbs";
+import { DragMoveProvider, DragMoveStatus, dropHighlight, useDragMove } from "./drag-move";
 import { FormMessage } from "./field";
 import { FolderTree } from "./folder-tree";
 import { FileIcon, FolderIcon } from "./icons";
@@ -52,6 +53,7 @@ export function FolderView() {
   }, [result]);
 
   return (
+    <DragMoveProvider enabled={folder.canWrite} from={folderPath}>
     <div className="lg:grid lg:grid-cols-[15rem_minmax(0,1fr)] lg:gap-8">
       {tree ? (
         <div className="hidden lg:block">
@@ -108,6 +110,7 @@ export function FolderView() {
           </p>
         ) : null}
         <FormMessage message={result?.message} tone={result?.ok ? "success" : "error"} />
+        <DragMoveStatus />
 
         {folder.canWrite ? (
           <UploadPanel folderId={folder.id} maxUploadSize={maxUploadSize}>
@@ -167,6 +170,7 @@ export function FolderView() {
         <Pagination listing={listing} queryFor={queryFor} />
       </div>
     </div>
+    </DragMoveProvider>
   );
 }
 
@@ -387,6 +391,7 @@ function MimeType({ value }: { value: string }) {
 }
 
 function ListView({ listing, queryFor }: { listing: FolderListing; queryFor: QueryFor }) {
+  const drag = useDragMove();
   return (
     <table className="w-full text-left text-sm">
       <thead className="border-b border-slate-200 bg-slate-50 text-slate-700">
@@ -402,7 +407,13 @@ function ListView({ listing, queryFor }: { listing: FolderListing; queryFor: Que
       </thead>
       <tbody className="divide-y divide-slate-100">
         {listing.folders.map((child) => (
-          <tr key={child.id} className="hover:bg-slate-50" data-testid="listing-folder">
+          <tr
+            key={child.id}
+            className={`hover:bg-slate-50 ${dropHighlight(!!drag?.isOver(child.id))}`}
+            data-testid="listing-folder"
+            {...drag?.dragSource("folder", child.id)}
+            {...drag?.dropTarget(child.id, child.name)}
+          >
             <td className="px-4 py-2">
               {/* The checkbox sits in the name cell, so the name stays the row's first cell. */}
               <div className="flex items-center gap-3">
@@ -422,7 +433,7 @@ function ListView({ listing, queryFor }: { listing: FolderListing; queryFor: Que
           </tr>
         ))}
         {listing.files.map((file) => (
-          <tr key={file.id} className="hover:bg-slate-50" data-testid="listing-file">
+          <tr key={file.id} className="hover:bg-slate-50" data-testid="listing-file" {...drag?.dragSource("file", file.id)}>
             <td className="px-4 py-2">
               <div className="flex items-center gap-3">
                 <SelectBox kind="file" id={file.id} name={file.name} />
@@ -460,12 +471,13 @@ function TilePreview({ file }: { file?: Pick<ListedFile, "id" | "thumbnailKey" |
 }
 
 function GridView({ listing }: { listing: FolderListing }) {
+  const drag = useDragMove();
   const tile = "card flex h-full flex-col gap-2 p-3 text-sm";
   return (
     <ul className="grid grid-cols-2 gap-3 sm:grid-cols-3 md:grid-cols-4 xl:grid-cols-5" data-testid="folder-grid">
       {listing.folders.map((child) => (
         <li key={child.id} data-testid="listing-folder">
-          <div className={tile}>
+          <div className={`${tile} ${dropHighlight(!!drag?.isOver(child.id))}`} {...drag?.dragSource("folder", child.id)} {...drag?.dropTarget(child.id, child.name)}>
             <Link to={`/files/${child.id}`} className="flex flex-col gap-2 font-medium text-blue-800 hover:underline">
               <TilePreview />
               <span className="wrap-anywhere">{child.name}</span>
@@ -480,7 +492,7 @@ function GridView({ listing }: { listing: FolderListing }) {
       ))}
       {listing.files.map((file) => (
         <li key={file.id} data-testid="listing-file">
-          <div className={tile}>
+          <div className={tile} {...drag?.dragSource("file", file.id)}>
             <a href={`/download/${file.id}`} className="flex flex-col gap-2 text-blue-800 hover:underline" download>
               <TilePreview file={file} />
               <span className="wrap-anywhere">{file.name}</span>

@@ -185,6 +185,12 @@ async function reindex(services: Services, folderIds: string[], fileIds: string[
  * their objects (content, versions, thumbnails), so a crash leaves orphan objects, never rows
  * without bytes. Items below it that were trashed separately are kept: they move to My files.
  */
+/** An item at the top of the user's trash (what the delete-forever confirmation names); NotFound otherwise. */
+export async function getTrashedItem(services: Services, actor: Pick<SessionUser, "id">, kind: ItemKind, id: string) {
+  const item = await trashRoot(services.prisma, actor.id, kind, id);
+  return { kind: item.kind, id: item.id, name: item.name };
+}
+
 export async function deleteForever(services: Services, actor: Actor, kind: ItemKind, id: string, audit: AuditActor) {
   await trashRoot(services.prisma, actor.id, kind, id);
   return purgeTrashRoot(services, actor.id, kind, id, actor.id, audit);

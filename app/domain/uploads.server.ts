@@ -84,7 +84,7 @@ export function createUploadServer(services: Services): TusServer {
         if (upload.size > allowance.maxBytes) throw tooLargeError(allowance);
         // Missing folders of the path are created now (find-or-create, race-safe), so the
         // pending upload points at the deepest one.
-        const folder = await resolveUploadFolder(services, target, segments);
+        const folder = await resolveUploadFolder(services, target, segments, user.id);
         // "Cancel" refuses a taken name before any bytes are sent.
         if (uploadPolicyFrom(upload.metadata?.onConflict) === "cancel") await assertNameFree(services, folder.id, name);
         await services.prisma.upload.create({

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { FormMessage } from "~/components/field";
@@ -7,6 +8,7 @@ import { destinationFolders } from "~/domain/folders.server";
 import { isAppError } from "~/domain/errors";
 import { parsePolicy } from "~/domain/operations.server";
 import { requireUser } from "~/domain/sessions.server";
+import type { Services } from "~/services/index.server";
 
 export const meta: MetaFunction = () => [{ title: "Selected items · Coffer" }];
 
@@ -16,7 +18,27 @@ function safeReturn(raw: unknown): string {
   return /^\/(files(\/[A-Za-z0-9_-]{1,100})?|trash)$/.test(value) ? value : "/files";
 }
 
+/** How long the summary of a bulk action stays available at its result address. */
+const RESULT_TTL_MS = 30 * 60 * 1000;
+type StoredResult = { outcome: BulkOutcome; back: string; destinationId: string | null };
+const resultKey = (userId: string, token: string) => `bulk-result:${userId}:${token}`;
+
+/** Keeps the summary in the cache (shared by all instances), for this user only. */
+async function storeResult(services: Services, userId: string, result: StoredResult): Promise<string> {
+  const token = randomBytes(12).toString("base64url");
+  await services.cache.set(resultKey(userId, token), JSON.stringify(result), RESULT_TTL_MS);
+  return token;
+}
+
+async function loadResult(services: Services, userId: string, token: string): Promise<StoredResult | null> {
+  if (!/^[A-Za-z0-9_-]{16}$/.test(token)) return null;
+  const raw = await services.cache.get(resultKey(userId, token));
+  return raw ? (JSON.parse(raw) as StoredResult) : null;
+}
+
 /**
+ * GET /bulk?result=<token>: the summary of a bulk action, after its POST redirected here (so a
+ * reload shows the summary again instead of repeating the action).
  * GET /bulk?intent=move|copy&item=…: the no-JavaScript step choosing a destination and what to do
  * on a name clash for the selected items.
  */
@@ -25,6 +47,14 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const user = await requireUser(services, request);
   const url = new URL(request.url);
   const back = safeReturn(url.searchParams.get("from"));
+  const token = url.searchParams.get("result");
+  if (token !== null) {
+    const stored = await loadResult(services, user.id, token);
+    return data(
+      { intent: "move" as const, back: stored?.back ?? back, error: null, items: [], missing: 0, destinations: { folders: [], truncated: false }, result: stored, expired: !stored },
+      { status: stored ? 200 : 404 },
+    );
+  }
   const rawIntent = url.searchParams.get("intent");
   if (rawIntent === "zip") return redirect(`/bulk/zip?${url.searchParams.toString()}`);
   const intent: "move" | "copy" = rawIntent === "copy" ? "copy" : "move";
@@ -35,7 +65,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     if (!isAppError(error)) throw error;
     // After a POST (no query) this loader runs too: only a real GET step is a bad request.
     const status = rawIntent ? 400 : 200;
-    return data({ intent, back, error: error.message, items: [], missing: 0, destinations: { folders: [], truncated: false } }, { status });
+    return data({ intent, back, error: error.message, items: [], missing: 0, destinations: { folders: [], truncated: false }, result: null, expired: false }, { status });
   }
   const [{ items, missing }, destinations] = await Promise.all([readableSelection(services, user, refs), destinationFolders(services, user.id)]);
   return {
@@ -45,12 +75,18 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     items: items.map((item) => ({ kind: item.kind, id: item.id, name: item.name })),
     missing,
     destinations,
+    result: null,
+    expired: false,
   };
 }
 
-type ActionResult = { ok: true; outcome: BulkOutcome; back: string } | { ok: false; message: string; back: string };
+type ActionResult = { ok: false; message: string; back: string };
 
-/** POST /bulk: intent=move|copy|trash|restore with repeated item fields; answers with a per-item summary. */
+/**
+ * POST /bulk: intent=move|copy|trash|restore with repeated item fields; redirects (303) to the
+ * per-item summary. A refused request (nothing changed) answers directly with its message, and
+ * so does a fetcher post with respond=inline (drag and drop).
+ */
 export async function action({ request, context }: ActionFunctionArgs) {
   const { services } = context;
   const user = await requireUser(services, request);
@@ -68,7 +104,11 @@ export async function action({ request, context }: ActionFunctionArgs) {
       destinationId: typeof destination === "string" ? destination : undefined,
       policy: operation === "move" || operation === "copy" ? parsePolicy(form.get("policy") || "cancel") : undefined,
     });
-    return data<ActionResult>({ ok: true, outcome, back });
+    // A drag-and-drop move posts from a fetcher (no history entry to resubmit): it gets the summary itself.
+    if (form.get("respond") === "inline") return data({ ok: true as const, outcome, back });
+    const destinationId = typeof destination === "string" && (operation === "move" || operation === "copy") ? destination : null;
+    const token = await storeResult(services, user.id, { outcome, back, destinationId });
+    return redirect(`/bulk?result=${token}`, 303);
   } catch (error) {
     if (isAppError(error)) return data<ActionResult>({ ok: false, message: error.message, back }, { status: error.status });
     throw error;
@@ -81,14 +121,29 @@ export default function BulkPage() {
   const navigation = useNavigation();
   const busy = navigation.state === "submitting";
 
-  if (result) {
+  const inline = result && result.ok ? { ...result, destinationId: null } : null;
+  const shown: ({ ok: true } & StoredResult) | ActionResult | null = inline ?? (result && !result.ok ? result : null) ?? (page.result ? { ok: true, ...page.result } : null);
+  if (page.expired) {
     return (
       <div className="mx-auto max-w-2xl space-y-4">
-        <h1 className="text-2xl font-semibold">{result.ok ? "Done" : "Nothing was changed"}</h1>
-        <FormMessage message={result.ok ? result.outcome.message : result.message} tone={result.ok && result.outcome.skipped === 0 ? "success" : "error"} />
-        {result.ok && result.outcome.results.length > 0 ? (
+        <h1 className="text-2xl font-semibold">This summary is no longer available</h1>
+        <p className="text-sm text-slate-700">Summaries of actions on selected items are kept for 30 minutes. Open the folder to see how things are now.</p>
+        <p>
+          <Link to="/files" className="text-blue-800 hover:underline">
+            Go to My files
+          </Link>
+        </p>
+      </div>
+    );
+  }
+  if (shown) {
+    return (
+      <div className="mx-auto max-w-2xl space-y-4">
+        <h1 className="text-2xl font-semibold">{shown.ok ? "Done" : "Nothing was changed"}</h1>
+        <FormMessage message={shown.ok ? shown.outcome.message : shown.message} tone={shown.ok && shown.outcome.skipped === 0 ? "success" : "error"} />
+        {shown.ok && shown.outcome.results.length > 0 ? (
           <ul className="card divide-y divide-slate-100 text-sm" data-testid="bulk-results">
-            {result.outcome.results.map((item) => (
+            {shown.outcome.results.map((item) => (
               <li key={`${item.kind}:${item.id}`} className="flex items-center justify-between gap-3 px-4 py-2">
                 <span className="wrap-anywhere">{item.name ?? "Unknown item"}</span>
                 <span className={item.ok ? "text-green-800" : "text-red-800"}>{item.ok ? "Done" : `Skipped: ${item.reason}`}</span>
@@ -96,9 +151,10 @@ export default function BulkPage() {
             ))}
           </ul>
         ) : null}
+        {shown.ok ? <RetryConflicts result={shown} /> : null}
         <p>
-          <Link to={result.back} className="text-blue-800 hover:underline">
-            {result.back === "/trash" ? "Back to the trash" : "Back to the folder"}
+          <Link to={shown.back} className="text-blue-800 hover:underline">
+            {shown.back === "/trash" ? "Back to the trash" : "Back to the folder"}
           </Link>
         </p>
       </div>
@@ -164,5 +220,35 @@ export default function BulkPage() {
         </p>
       )}
     </div>
+  );
+}
+
+/** Items skipped because their name was taken can be tried again with another policy (a plain form). */
+function RetryConflicts({ result }: { result: StoredResult }) {
+  const { outcome, destinationId, back } = result;
+  const conflicts = outcome.results.filter((item) => !item.ok && item.status === 409);
+  if (!destinationId || conflicts.length === 0 || (outcome.operation !== "move" && outcome.operation !== "copy")) return null;
+  return (
+    <Form method="post" action="/bulk" className="card space-y-3 p-4">
+      <h2 className="text-lg font-semibold">{`Try the ${conflicts.length === 1 ? "skipped item" : `${conflicts.length} skipped items`} again`}</h2>
+      <input type="hidden" name="intent" value={outcome.operation} />
+      <input type="hidden" name="from" value={back} />
+      <input type="hidden" name="destination" value={destinationId} />
+      {conflicts.map((item) => (
+        <input key={`${item.kind}:${item.id}`} type="hidden" name="item" value={`${item.kind}:${item.id}`} />
+      ))}
+      <div>
+        <label htmlFor="retry-policy" className="label">
+          If a name is taken
+        </label>
+        <select id="retry-policy" name="policy" defaultValue="keep-both" className="input">
+          <option value="keep-both">Keep both</option>
+          <option value="replace">Replace (keep the old one as a version)</option>
+        </select>
+      </div>
+      <button type="submit" className="btn-primary">
+        {outcome.operation === "copy" ? "Copy again" : "Move again"}
+      </button>
+    </Form>
   );
 }

@@ -2,6 +2,8 @@ import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type 
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { FormMessage } from "~/components/field";
 import { FileIcon, FolderIcon } from "~/components/icons";
+import { ItemActivitySection } from "~/components/activity-list";
+import { itemActivity } from "~/domain/activity.server";
 import { canWrite } from "~/domain/access.server";
 import { isAppError, ValidationError } from "~/domain/errors";
 import { breadcrumbs, DESTINATION_PICKER_LIMIT, destinationFolders } from "~/domain/folders.server";
@@ -49,12 +51,14 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
     // Someone an item was shared with sees its location from the shared folder down only.
     const location = parent ? await visibleCrumbs(services, user, parent.ownerId, await breadcrumbs(services, parent), "none") : [];
     const id = item.kind === "file" ? item.file.id : item.folder.id;
-    const [sharing, versions, totals, destinations, settings] = await Promise.all([
+    const ownerId = item.kind === "file" ? item.file.ownerId : item.folder.ownerId;
+    const [sharing, versions, totals, destinations, settings, activity] = await Promise.all([
       sharingState(services, kind, id),
       item.kind === "file" ? listVersions(services, user, id).then((r) => r.versions) : Promise.resolve([]),
       item.kind === "folder" ? folderTotals(services, id) : Promise.resolve(null),
       writable ? destinationFolders(services, user.id, item.kind === "folder" ? id : null) : Promise.resolve({ folders: [], truncated: false }),
       getSettings(services),
+      itemActivity(services, user, { kind: item.kind, id, ownerId }),
     ]);
     const done = new URL(request.url).searchParams.get("done");
     return {
@@ -96,6 +100,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
       versionsKept: settings.versionsKept,
       trashRetentionDays: settings.trashRetentionDays,
       done: done && DONE_MESSAGES[done] ? DONE_MESSAGES[done] : null,
+      activity,
     };
   } catch (error) {
     loaderFailure(error);
@@ -186,7 +191,7 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
 }
 
 export default function Details() {
-  const { item, location, versions, sharing, canWrite, isOwner, destinations, pickerLimit, versionsKept, trashRetentionDays, done } = useLoaderData<typeof loader>();
+  const { item, location, versions, sharing, canWrite, isOwner, destinations, pickerLimit, versionsKept, trashRetentionDays, done, activity } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const navigation = useNavigation();
   const busy = navigation.state === "submitting" ? String(navigation.formData?.get("intent") ?? "") : null;
@@ -335,6 +340,8 @@ export default function Details() {
           )}
         </section>
       ) : null}
+
+      <ItemActivitySection entries={activity} kindLabel={kindLabel} />
 
       {canWrite && !item.isRoot ? (
         <>
