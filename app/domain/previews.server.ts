@@ -1,5 +1,6 @@
 import type { File as FileRecord } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
+import type { ViewerData } from "~/components/file-viewer";
 import { downloadResponse } from "./downloads.server";
 
 /**
@@ -52,10 +53,66 @@ const TEXT_TYPES = new Set([
 const NOT_TEXT = new Set(["text/html", "text/xml", "text/xsl", "text/vtt"]);
 /** Source files whose extension maps to no type, or to a wrong one (.ts is "video/mp2t"). */
 const CODE_EXTENSIONS = new Set([
-  "ts", "tsx", "jsx", "mjs", "cjs", "py", "rb", "rs", "go", "java", "kt", "swift", "c", "h", "cc", "cpp", "hpp", "cs",
-  "php", "pl", "lua", "sh", "bash", "zsh", "fish", "ps1", "sql", "r", "scala", "dart", "ex", "exs", "erl", "hs", "clj",
-  "vue", "svelte", "md", "markdown", "rst", "txt", "log", "ini", "cfg", "conf", "env", "toml", "yaml", "yml", "json",
-  "csv", "tsv", "diff", "patch", "gitignore", "dockerfile", "makefile", "gradle", "properties", "tex",
+  "ts",
+  "tsx",
+  "jsx",
+  "mjs",
+  "cjs",
+  "py",
+  "rb",
+  "rs",
+  "go",
+  "java",
+  "kt",
+  "swift",
+  "c",
+  "h",
+  "cc",
+  "cpp",
+  "hpp",
+  "cs",
+  "php",
+  "pl",
+  "lua",
+  "sh",
+  "bash",
+  "zsh",
+  "fish",
+  "ps1",
+  "sql",
+  "r",
+  "scala",
+  "dart",
+  "ex",
+  "exs",
+  "erl",
+  "hs",
+  "clj",
+  "vue",
+  "svelte",
+  "md",
+  "markdown",
+  "rst",
+  "txt",
+  "log",
+  "ini",
+  "cfg",
+  "conf",
+  "env",
+  "toml",
+  "yaml",
+  "yml",
+  "json",
+  "csv",
+  "tsv",
+  "diff",
+  "patch",
+  "gitignore",
+  "dockerfile",
+  "makefile",
+  "gradle",
+  "properties",
+  "tex",
 ]);
 
 /** Text previews read at most this much of a file. */
@@ -128,7 +185,10 @@ export async function readTextPreview(services: Services, file: Pick<FileRecord,
   const size = Number(file.size);
   if (size === 0) return { text: "", shownBytes: 0, truncated: false };
   const length = Math.min(size, TEXT_PREVIEW_BYTES);
-  const stream = await services.storage.get(file.storageKey, { start: 0, end: length - 1 });
+  const stream = await services.storage.get(file.storageKey, {
+    start: 0,
+    end: length - 1,
+  });
   const chunks: Buffer[] = [];
   let read = 0;
   for await (const chunk of stream) {
@@ -144,6 +204,30 @@ export async function readTextPreview(services: Services, file: Pick<FileRecord,
   const bytes = Buffer.concat(chunks).subarray(0, length);
   if (bytes.includes(0)) return null;
   const truncated = size > length;
-  const text = new TextDecoder("utf-8", { fatal: false }).decode(bytes, { stream: truncated });
+  const text = new TextDecoder("utf-8", { fatal: false }).decode(bytes, {
+    stream: truncated,
+  });
   return { text, shownBytes: bytes.length, truncated };
+}
+
+/**
+ * What the viewer on a page shows for a file; `urls` are the inline and thumbnail addresses
+ * the visitor may use (their own, or the share link's). A text preview that cannot be read
+ * (storage trouble) degrades to "no preview" rather than failing the page.
+ */
+export async function viewerData(services: Services, file: FileRecord, urls: { view: string | null; thumbnail: string | null }): Promise<ViewerData> {
+  const kind = previewKind(file);
+  if (kind === "none" || !urls.view) return { kind: "none", thumbnail: urls.thumbnail };
+  if (kind !== "text") return { kind, src: urls.view };
+  try {
+    const preview = await readTextPreview(services, file);
+    if (!preview) return { kind: "binary-text" };
+    return { kind: "text", ...preview, size: Number(file.size) };
+  } catch (error) {
+    services.log.warn("could not read a text preview", {
+      fileId: file.id,
+      error: error instanceof Error ? error.message : String(error),
+    });
+    return { kind: "none", thumbnail: urls.thumbnail };
+  }
 }

@@ -41,7 +41,16 @@ export type ThumbnailOutcome = "made" | "failed" | "skipped";
 export async function generateThumbnail(services: Services, fileId: string): Promise<ThumbnailOutcome> {
   const file = await services.prisma.file.findUnique({
     where: { id: fileId },
-    select: { id: true, ownerId: true, folderId: true, storageKey: true, mimeType: true, size: true, thumbnailKey: true, thumbnailFailedKey: true },
+    select: {
+      id: true,
+      ownerId: true,
+      folderId: true,
+      storageKey: true,
+      mimeType: true,
+      size: true,
+      thumbnailKey: true,
+      thumbnailFailedKey: true,
+    },
   });
   if (!file || file.thumbnailKey || file.thumbnailFailedKey === file.storageKey || !canThumbnail(file)) return "skipped";
   let webp: Buffer;
@@ -49,13 +58,22 @@ export async function generateThumbnail(services: Services, fileId: string): Pro
     webp = await renderThumbnail(await services.storage.get(file.storageKey));
   } catch (error) {
     if (error instanceof ObjectNotFoundError) return "skipped";
-    services.log.warn("could not make a thumbnail", { fileId, error: error instanceof Error ? error.message : String(error) });
-    await services.prisma.file.updateMany({ where: { id: file.id, storageKey: file.storageKey }, data: { thumbnailFailedKey: file.storageKey } });
+    services.log.warn("could not make a thumbnail", {
+      fileId,
+      error: error instanceof Error ? error.message : String(error),
+    });
+    await services.prisma.file.updateMany({
+      where: { id: file.id, storageKey: file.storageKey },
+      data: { thumbnailFailedKey: file.storageKey },
+    });
     return "failed";
   }
   const key = thumbnailKeyFor(file.storageKey);
   // The thumbnail is a few kilobytes we made ourselves; the source was streamed.
-  await services.storage.put(key, Readable.from([webp]), { size: webp.length, contentType: "image/webp" });
+  await services.storage.put(key, Readable.from([webp]), {
+    size: webp.length,
+    contentType: "image/webp",
+  });
   const updated = await services.prisma.file.updateMany({
     where: { id: file.id, storageKey: file.storageKey, thumbnailKey: null },
     data: { thumbnailKey: key },
@@ -64,14 +82,24 @@ export async function generateThumbnail(services: Services, fileId: string): Pro
     await services.storage.delete(key).catch(() => {});
     return "skipped";
   }
-  services.notifier.toUser(file.ownerId, { type: "thumbnail:ready", fileId: file.id, folderId: file.folderId });
+  services.notifier.toUser(file.ownerId, {
+    type: "thumbnail:ready",
+    fileId: file.id,
+    folderId: file.folderId,
+  });
   return "made";
 }
 
 async function renderThumbnail(source: Readable): Promise<Buffer> {
-  const transformer = sharp({ limitInputPixels: MAX_INPUT_PIXELS, sequentialRead: true })
+  const transformer = sharp({
+    limitInputPixels: MAX_INPUT_PIXELS,
+    sequentialRead: true,
+  })
     .rotate()
-    .resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, { fit: "inside", withoutEnlargement: true })
+    .resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, {
+      fit: "inside",
+      withoutEnlargement: true,
+    })
     .webp({ quality: 75 });
   const done = new Promise<Buffer>((resolve, reject) => {
     source.once("error", reject);
@@ -93,8 +121,12 @@ interface QueueState {
 // Process-wide (the server loads the app modules twice): one queue, one thumbnail at a time,
 // so decoding images never competes with requests for more than one core.
 const QUEUE_KEY = Symbol.for("coffer.thumbnailQueue");
-const queue: QueueState = ((globalThis as Record<symbol, unknown>)[QUEUE_KEY] as QueueState | undefined) ??
-  ((globalThis as Record<symbol, unknown>)[QUEUE_KEY] = { pending: new Map(), running: null } as QueueState);
+const queue: QueueState =
+  ((globalThis as Record<symbol, unknown>)[QUEUE_KEY] as QueueState | undefined) ??
+  ((globalThis as Record<symbol, unknown>)[QUEUE_KEY] = {
+    pending: new Map(),
+    running: null,
+  } as QueueState);
 
 /**
  * Queues thumbnails for files whose content just arrived (upload, copy, replace, restore). Off
@@ -172,5 +204,8 @@ export async function thumbnailResponse(services: Services, file: Pick<FileRecor
     if (error instanceof ObjectNotFoundError) throw new NotFoundError("That thumbnail");
     throw error;
   }
-  return new Response(createReadableStreamFromReadable(stream), { status: 200, headers });
+  return new Response(createReadableStreamFromReadable(stream), {
+    status: 200,
+    headers,
+  });
 }
