@@ -12,15 +12,15 @@ test("shows the thumbnail in the grid and the image and text viewers on the deta
 
   await register(page, newAccount("previews-js"));
   await createAndOpenFolder(page, `Album ${Date.now().toString(36)}`);
-  await page.getByRole("link", { name: "Grid view" }).click();
-  await expect(page.getByText("This folder is empty.")).toBeVisible();
-
   const image = await sharp({ create: { width: 640, height: 360, channels: 3, background: { r: 30, g: 140, b: 90 } } }).png().toBuffer();
   const text = 'export const greeting = "<b>hello</b>";\n';
   await page.getByTestId("tus-file-input").setInputFiles([
     { name: "meadow.png", mimeType: "image/png", buffer: image },
     { name: "greeting.ts", mimeType: "", buffer: Buffer.from(text) },
   ]);
+  await expect(page.locator("main table").getByRole("link", { name: "greeting.ts", exact: true })).toBeVisible();
+  await expect(page.locator("main table").getByRole("link", { name: "meadow.png", exact: true })).toBeVisible();
+  await page.getByRole("link", { name: "Grid view" }).click();
   const grid = page.getByTestId("folder-grid");
   await expect(grid.getByText("meadow.png", { exact: true })).toBeVisible();
   await expect(grid.getByText("greeting.ts", { exact: true })).toBeVisible();
