@@ -32,11 +32,7 @@ export function FileViewer({ name, viewer, downloadHref }: { name: string; viewe
 function ViewerBody({ name, viewer, downloadHref }: { name: string; viewer: ViewerData; downloadHref: string }) {
   switch (viewer.kind) {
     case "image":
-      return (
-        <a href={viewer.src} className="block">
-          <img src={viewer.src} alt={name} className="mx-auto max-h-[70vh] max-w-full rounded-md bg-slate-50 object-contain" />
-        </a>
-      );
+      return <img src={viewer.src} alt={name} className="mx-auto max-h-[70vh] max-w-full rounded-md bg-slate-50 object-contain" />;
     case "pdf":
       // Sandboxed with no allowances: nothing in the frame may script, navigate or open windows.
       // Firefox (pdf.js) renders the PDF there; Chromium refuses to run its PDF viewer in any
