@@ -206,12 +206,12 @@ describe.each(DRIVER_SETS)("Previews with $label", ({ drivers }) => {
       expect(response.headers.get("accept-ranges")).toBe("bytes");
     });
 
-    it("serves a PDF inline without a CSP sandbox (Chromium's viewer refuses one), framable by our pages only", async () => {
+    it("serves a PDF inline under the sandboxing CSP, framable by our pages only", async () => {
       const response = await owner.get(`/view/${ids["manual.pdf"]}`);
       expect(response.status).toBe(200);
       expect(response.headers.get("content-type")).toBe("application/pdf");
       expect(response.headers.get("content-disposition")).toMatch(/^inline; /);
-      expect(response.headers.get("content-security-policy")).toBe("frame-ancestors 'self'");
+      expect(response.headers.get("content-security-policy")).toBe("default-src 'none'; style-src 'unsafe-inline'; sandbox; frame-ancestors 'self'");
       expect(response.headers.get("x-content-type-options")).toContain("nosniff");
     });
 
@@ -243,7 +243,7 @@ describe.each(DRIVER_SETS)("Previews with $label", ({ drivers }) => {
       const page = async (name: string) => (await owner.get(`/details/file/${ids[name]}`)).text();
       expect(await page("view.png")).toMatch(new RegExp(`<img src="/view/${ids["view.png"]}" alt="view.png"`));
       const pdf = await page("manual.pdf");
-      expect(pdf).toMatch(new RegExp(`<iframe src="/view/${ids["manual.pdf"]}" title="PDF: manual.pdf" sandbox=""`));
+      expect(pdf).toMatch(new RegExp(`<iframe src="/view/${ids["manual.pdf"]}" title="PDF: manual.pdf"`));
       expect(pdf).toContain("Open the PDF in a new tab");
       expect(await page("clip.mp4")).toMatch(new RegExp(`<video controls="" preload="metadata" src="/view/${ids["clip.mp4"]}"`));
       expect(await page("song.mp3")).toMatch(new RegExp(`<audio controls="" preload="metadata" src="/view/${ids["song.mp3"]}"`));

@@ -34,14 +34,19 @@ function ViewerBody({ name, viewer, downloadHref }: { name: string; viewer: View
     case "image":
       return <img src={viewer.src} alt={name} className="mx-auto max-h-[70vh] max-w-full rounded-md bg-slate-50 object-contain" />;
     case "pdf":
-      // Sandboxed with no allowances: nothing in the frame may script, navigate or open windows.
-      // Firefox (pdf.js) renders the PDF there; Chromium refuses to run its PDF viewer in any
-      // sandboxed frame (crbug.com/413851), hence the link to open it in a tab of its own.
+      // Sandboxed by the response, not by a `sandbox` attribute. Chromium refuses to start its
+      // PDF viewer in a frame whose embedder sandboxes it, whatever the allow-list (crbug.com/413851;
+      // checked with Chromium 156: "sandbox", and "allow-scripts allow-same-origin", both show the
+      // error page). It does render a PDF whose own response carries `CSP: sandbox`, which puts
+      // the framed document in the same sandbox (unique origin, no scripts, no top navigation):
+      // that is what /view sends. The trade-off: the frame itself is not sandboxed, so should the
+      // PDF's document navigate the frame elsewhere, the new page is not; anything of ours it
+      // could reach is again served inline only under CSP sandbox, or as an attachment.
       return (
         <div className="space-y-2">
-          <iframe src={viewer.src} title={`PDF: ${name}`} sandbox="" className="h-[75vh] w-full rounded-md border border-slate-200" />
+          <iframe src={viewer.src} title={`PDF: ${name}`} className="h-[75vh] w-full rounded-md border border-slate-200" />
           <p className="text-sm text-slate-600">
-            Preview blank or blocked? Some browsers do not show PDFs inside a page.{" "}
+            Preview blank? Some browsers do not show PDFs inside a page.{" "}
             <a href={viewer.src} target="_blank" rel="noopener noreferrer" className="text-blue-800 underline">
               Open the PDF in a new tab
             </a>{" "}

@@ -145,17 +145,15 @@ function inlineContentType(kind: PreviewKind, mimeType: string): string {
 }
 
 /**
+ * Every inline response, PDF included, carries `CSP: sandbox` (a unique origin, no scripts, no
+ * forms, no navigation of the page) and may be framed by our own pages only.
+ */
+export const INLINE_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox; frame-ancestors 'self'";
+
+/**
  * The file for a viewer on one of our pages: inline when the server classed it as safe,
  * otherwise exactly a download. Range and validators work as for downloads, so audio and video
  * can seek.
- *
- * PDF is the one inline type without `CSP: sandbox`. Chromium runs its PDF viewer as a plugin,
- * and a sandboxed document (the iframe `sandbox` attribute or a CSP sandbox, with any allow-list,
- * crbug.com/413851) may not load plugins, so the viewer shows "blocked". The PDF is still never
- * interpreted as a web page: it is served as application/pdf with nosniff, and PDF scripts in
- * Chromium's viewer (PDFium) and Firefox's pdf.js get no access to our origin's DOM or cookies.
- * The page frames it with `sandbox` anyway (Firefox renders it there, Chromium then offers the
- * "open in a new tab" link), so the frame can never navigate or script the page.
  */
 export async function inlineResponse(services: Services, file: FileRecord, request: Request): Promise<Response> {
   const kind = previewKind(file);
@@ -163,7 +161,7 @@ export async function inlineResponse(services: Services, file: FileRecord, reque
   const response = await downloadResponse(services, file, request, {
     disposition: "inline",
     contentType: inlineContentType(kind, file.mimeType),
-    contentSecurityPolicy: kind === "pdf" ? "frame-ancestors 'self'" : "default-src 'none'; style-src 'unsafe-inline'; sandbox; frame-ancestors 'self'",
+    contentSecurityPolicy: INLINE_CSP,
   });
   response.headers.set("X-Frame-Options", "SAMEORIGIN");
   return response;

@@ -2,9 +2,22 @@ import { expect, test } from "@playwright/test";
 import sharp from "sharp";
 import { createAndOpenFolder, newAccount, register } from "../support/helpers";
 
+/** A one-page PDF that says "Hello PDF". */
+const PDF = `%PDF-1.4
+1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj
+2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj
+3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 300 200]/Contents 4 0 R/Resources<</Font<</F1 5 0 R>>>>>>endobj
+4 0 obj<</Length 44>>stream
+BT /F1 24 Tf 50 100 Td (Hello PDF) Tj ET
+endstream endobj
+5 0 obj<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>endobj
+trailer<</Root 1 0 R>>
+%%EOF
+`;
+
 /**
- * Previews with JavaScript: an uploaded image gets its thumbnail in the grid (pushed live when
- * it is ready), and the details pages of an image and a text file show their viewers.
+ * Previews with JavaScript: an uploaded image gets its thumbnail in the grid, and the details
+ * pages of an image, a text file and a PDF show their viewers.
  */
 test("shows the thumbnail in the grid and the image and text viewers on the details pages", async ({ page }) => {
   const errors: string[] = [];
@@ -17,6 +30,7 @@ test("shows the thumbnail in the grid and the image and text viewers on the deta
   await page.getByTestId("tus-file-input").setInputFiles([
     { name: "meadow.png", mimeType: "image/png", buffer: image },
     { name: "greeting.ts", mimeType: "", buffer: Buffer.from(text) },
+    { name: "hello.pdf", mimeType: "application/pdf", buffer: Buffer.from(PDF) },
   ]);
   await expect(page.locator("main table").getByRole("link", { name: "greeting.ts", exact: true })).toBeVisible();
   await expect(page.locator("main table").getByRole("link", { name: "meadow.png", exact: true })).toBeVisible();
@@ -46,5 +60,12 @@ test("shows the thumbnail in the grid and the image and text viewers on the deta
   await expect(code).toHaveText(text.trimEnd() + "\n");
   // Shown as text: no element was made from the file's markup.
   await expect(code.locator("b")).toHaveCount(0);
+
+  // Chromium's own PDF viewer loads in the frame (a sandbox attribute would get its error page).
+  await page.goBack();
+  await grid.getByRole("link", { name: "Details of hello.pdf" }).click();
+  await expect(page.getByTestId("file-viewer")).toHaveAttribute("data-viewer", "pdf");
+  const frame = await page.getByTitle("PDF: hello.pdf").elementHandle().then((element) => element!.contentFrame());
+  await expect.poll(() => frame!.evaluate(() => document.contentType).catch(() => "loading")).toBe("application/pdf");
   expect(errors).toEqual([]);
 });
