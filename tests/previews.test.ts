@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
 import sharp from "sharp";
+import { io as connectSocket } from "socket.io-client";
+import * as tus from "tus-js-client";
 import { beforeAll, describe, expect, it } from "vitest";
 import { backfillThumbnails, generateThumbnail, thumbnailKeyFor, thumbnailsSettled } from "~/domain/thumbnails.server";
 import { TEXT_PREVIEW_BYTES } from "~/domain/previews.server";
@@ -59,6 +61,36 @@ describe.each(DRIVER_SETS)("Previews with $label", ({ drivers }) => {
   });
 
   describe("thumbnails", () => {
+    it("makes one after a tus upload and tells the user's open tabs when it is ready", async () => {
+      const socket = connectSocket(app.url, { path: "/socket.io", extraHeaders: { cookie: owner.cookieHeader }, transports: ["websocket"] });
+      await new Promise<void>((resolve, reject) => {
+        socket.on("connect", () => resolve());
+        socket.on("connect_error", reject);
+      });
+      const ready = new Promise<{ fileId: string; folderId: string }>((resolve) => socket.on("event", (e) => e.type === "thumbnail:ready" && resolve(e)));
+      const bytes = await png(512, 256);
+      const error = await new Promise<Error | undefined>((resolve) => {
+        const upload = new tus.Upload(bytes, {
+          endpoint: `${app.url}/api/uploads`,
+          uploadSize: bytes.length,
+          metadata: { filename: "tus.png", filetype: "image/png" },
+          headers: { cookie: owner.cookieHeader },
+          retryDelays: [],
+          onSuccess: () => resolve(undefined),
+          onError: (e) => resolve(e),
+        });
+        upload.start();
+      });
+      expect(error).toBeUndefined();
+      const event = await ready;
+      socket.disconnect();
+      const file = await app.services.prisma.file.findFirstOrThrow({ where: { name: "tus.png" } });
+      expect(event).toMatchObject({ fileId: file.id, folderId: file.folderId });
+      expect(file.thumbnailKey).toBe(thumbnailKeyFor(file.storageKey));
+      const meta = await sharp(Buffer.from(await (await owner.get(`/thumbnail/${file.id}`)).arrayBuffer())).metadata();
+      expect([meta.format, meta.width, meta.height]).toEqual(["webp", 256, 128]);
+    });
+
     it("makes an EXIF-rotated WebP thumbnail beside the object and serves it only to those who may read the file", async () => {
       const uploaded = await upload(owner, "photo.jpg", await rotatedJpeg(), "image/jpeg");
       await thumbnailsSettled();
@@ -115,6 +147,17 @@ describe.each(DRIVER_SETS)("Previews with $label", ({ drivers }) => {
       expect(await exists(before.thumbnailKey!)).toBe(false);
       const meta = await sharp(Buffer.from(await (await owner.get(`/thumbnail/${after.id}`)).arrayBuffer())).metadata();
       expect([meta.width, meta.height]).toEqual([85, 256]);
+
+      // Restoring the earlier content makes its thumbnail again.
+      const version = await app.services.prisma.fileVersion.findFirstOrThrow({ where: { fileId: before.id, storageKey: before.storageKey } });
+      expect((await owner.postForm(`/details/file/${before.id}`, { intent: "restore-version", versionId: version.id })).status).toBe(302);
+      await thumbnailsSettled();
+      const restored = await fileById(before.id);
+      expect(restored.storageKey).toBe(before.storageKey);
+      expect(restored.thumbnailKey).toBe(thumbnailKeyFor(before.storageKey));
+      expect(await exists(after.thumbnailKey!)).toBe(false);
+      const square = await sharp(Buffer.from(await (await owner.get(`/thumbnail/${before.id}`)).arrayBuffer())).metadata();
+      expect([square.width, square.height]).toEqual([256, 256]);
     });
 
     it("removes the thumbnail with the file when it is deleted forever", async () => {
