@@ -5,6 +5,7 @@ import * as tus from "tus-js-client";
 import { beforeAll, describe, expect, it } from "vitest";
 import { backfillThumbnails, generateThumbnail, thumbnailKeyFor, thumbnailsSettled } from "~/domain/thumbnails.server";
 import { TEXT_PREVIEW_BYTES } from "~/domain/previews.server";
+import { createObjectStore } from "~/services/storage/index.server";
 import { startTestApp, type DriverSet, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
 
@@ -209,6 +210,33 @@ describe.each(DRIVER_SETS)("Previews with $label", ({ drivers }) => {
       await app.services.storage.delete(file.storageKey);
       expect(await generateThumbnail(app.services, file.id)).toBe("skipped");
       expect((await fileById(file.id)).thumbnailKey).toBeNull();
+    });
+  });
+
+  describe("when storage is down", () => {
+    it("makes no thumbnail, throws nothing and leaves the file for a later try", async () => {
+      const uploaded = await upload(owner, "later.png", await png(64, 64), "image/png");
+      await thumbnailsSettled();
+      await app.services.storage.delete((await fileById(uploaded.id)).thumbnailKey!);
+      await app.services.prisma.file.update({ where: { id: uploaded.id }, data: { thumbnailKey: null } });
+      // A real S3 driver pointed at a port where nothing listens.
+      const down = createObjectStore({
+        driver: "s3",
+        endpoint: "http://127.0.0.1:9",
+        accessKey: "nobody",
+        secretKey: "nothing",
+        bucket: "coffer-down",
+        region: "us-east-1",
+        forcePathStyle: true,
+        partSize: 5 * 1024 * 1024,
+        uploadConcurrency: 1,
+      });
+      expect(await generateThumbnail({ ...app.services, storage: down }, uploaded.id)).toBe("skipped");
+      const file = await fileById(uploaded.id);
+      expect(file.thumbnailKey).toBeNull();
+      expect(file.thumbnailFailedKey).toBeNull();
+      // Storage is back: the backfill makes it.
+      expect(await generateThumbnail(app.services, uploaded.id)).toBe("made");
     });
   });
 

@@ -53,27 +53,33 @@ export async function generateThumbnail(services: Services, fileId: string): Pro
     },
   });
   if (!file || file.thumbnailKey || file.thumbnailFailedKey === file.storageKey || !canThumbnail(file)) return "skipped";
+  // Storage trouble is not the image's fault: log it and leave the file for the backfill.
+  const storageTrouble = (error: unknown): ThumbnailOutcome => {
+    if (!(error instanceof ObjectNotFoundError)) services.log.warn("could not make a thumbnail: storage failed", { fileId, error: messageOf(error) });
+    return "skipped";
+  };
+  let source: Readable;
+  try {
+    source = await services.storage.get(file.storageKey);
+  } catch (error) {
+    return storageTrouble(error);
+  }
   let webp: Buffer;
   try {
-    webp = await renderThumbnail(await services.storage.get(file.storageKey));
+    webp = await renderThumbnail(source);
   } catch (error) {
-    if (error instanceof ObjectNotFoundError) return "skipped";
-    services.log.warn("could not make a thumbnail", {
-      fileId,
-      error: error instanceof Error ? error.message : String(error),
-    });
-    await services.prisma.file.updateMany({
-      where: { id: file.id, storageKey: file.storageKey },
-      data: { thumbnailFailedKey: file.storageKey },
-    });
+    if (error instanceof SourceReadError) return storageTrouble(error.cause);
+    services.log.warn("could not make a thumbnail: not a decodable image", { fileId, error: messageOf(error) });
+    await services.prisma.file.updateMany({ where: { id: file.id, storageKey: file.storageKey }, data: { thumbnailFailedKey: file.storageKey } });
     return "failed";
   }
   const key = thumbnailKeyFor(file.storageKey);
-  // The thumbnail is a few kilobytes we made ourselves; the source was streamed.
-  await services.storage.put(key, Readable.from([webp]), {
-    size: webp.length,
-    contentType: "image/webp",
-  });
+  try {
+    // The thumbnail is a few kilobytes we made ourselves; the source was streamed.
+    await services.storage.put(key, Readable.from([webp]), { size: webp.length, contentType: "image/webp" });
+  } catch (error) {
+    return storageTrouble(error);
+  }
   const updated = await services.prisma.file.updateMany({
     where: { id: file.id, storageKey: file.storageKey, thumbnailKey: null },
     data: { thumbnailKey: key },
@@ -90,6 +96,17 @@ export async function generateThumbnail(services: Services, fileId: string): Pro
   return "made";
 }
 
+/** Reading the source from storage failed (as opposed to decoding it). */
+class SourceReadError extends Error {
+  constructor(cause: unknown) {
+    super("could not read the source image", { cause });
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 async function renderThumbnail(source: Readable): Promise<Buffer> {
   const transformer = sharp({
     limitInputPixels: MAX_INPUT_PIXELS,
@@ -102,7 +119,7 @@ async function renderThumbnail(source: Readable): Promise<Buffer> {
     })
     .webp({ quality: 75 });
   const done = new Promise<Buffer>((resolve, reject) => {
-    source.once("error", reject);
+    source.once("error", (error) => reject(new SourceReadError(error)));
     transformer.toBuffer().then(resolve, reject);
   });
   source.pipe(transformer);
