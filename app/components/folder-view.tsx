@@ -6,6 +6,7 @@ import type { FolderCounts, FolderListing, ListedFile, SortDir, SortKey } from "
 const COUNT_LIMIT = 10_000;
 import type { folderAction, folderLoader, FolderViewMode } from "~/lib/folder-route.server";
 import { formatBytes, formatDate } from "~/lib/format";
+import { thumbnailUrl } from "~/lib/thumbnails";
 import { Breadcrumbs } from "./breadcrumbs";
 import { DragMoveProvider, DragMoveStatus, dropHighlight, useDragMove } from "./drag-move";
 import { FormMessage } from "./field";
@@ -458,14 +459,17 @@ function ListView({ listing, queryFor }: { listing: FolderListing; queryFor: Que
   );
 }
 
-/**
- * The picture at the top of a grid tile. Files with a thumbnail (File.thumbnailKey) will show it
- * here once thumbnails are served; until then every tile shows its icon.
- */
+/** The picture at the top of a grid tile: the file's thumbnail when one was made, else its icon. */
 function TilePreview({ file }: { file?: Pick<ListedFile, "id" | "thumbnailKey" | "mimeType"> }) {
   return (
-    <div className="flex aspect-[4/3] items-center justify-center rounded-md bg-slate-50" data-thumbnail-slot={file ? file.id : undefined}>
-      {file ? <FileIcon className="h-10 w-10 text-slate-500" /> : <FolderIcon className="h-12 w-12 text-amber-500" />}
+    <div className="flex aspect-[4/3] items-center justify-center overflow-hidden rounded-md bg-slate-50" data-thumbnail-slot={file ? file.id : undefined}>
+      {file?.thumbnailKey ? (
+        <img src={thumbnailUrl(file.id, file.thumbnailKey)} alt="" loading="lazy" className="h-full w-full object-contain" />
+      ) : file ? (
+        <FileIcon className="h-10 w-10 text-slate-500" />
+      ) : (
+        <FolderIcon className="h-12 w-12 text-amber-500" />
+      )}
     </div>
   );
 }

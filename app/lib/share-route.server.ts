@@ -4,6 +4,9 @@ import { recordActivity } from "~/domain/activity.server";
 import { isAppError, NotFoundError, UnauthorizedError, ValidationError } from "~/domain/errors";
 import { addFile } from "~/domain/files.server";
 import { listFolder } from "~/domain/folders.server";
+import { viewerData } from "~/domain/previews.server";
+import type { ViewerData } from "~/components/file-viewer";
+import { thumbnailUrl } from "~/lib/thumbnails";
 import { TooManyRequestsError } from "~/domain/rate-limit.server";
 import {
   hasShareAccess,
@@ -71,6 +74,7 @@ export type SharePageData =
       state: "file";
       token: string;
       file: { id: string; name: string; size: number; mimeType: string; updatedAt: Date };
+      viewer: ViewerData;
       expiresAt: Date | null;
       downloadsLeft: number | null;
     }
@@ -97,8 +101,13 @@ export async function sharePageLoader(args: LoaderFunctionArgs, folderId: string
     }
     if (link.file) {
       if (folderId !== null) throw new NotFoundError("That folder");
-      const { id, name, size, mimeType, updatedAt } = link.file;
-      return data<SharePageData>({ state: "file", ...base, file: { id, name, size: Number(size), mimeType, updatedAt }, downloadsLeft });
+      const { id, name, size, mimeType, updatedAt, thumbnailKey } = link.file;
+      // A link with a download limit shows no inline viewer: viewing would not be counted.
+      const viewer = await viewerData(services, link.file, {
+        view: link.maxDownloads === null ? `/s/${link.token}/view/${id}` : null,
+        thumbnail: thumbnailKey ? thumbnailUrl(id, thumbnailKey, link.token) : null,
+      });
+      return data<SharePageData>({ state: "file", ...base, file: { id, name, size: Number(size), mimeType, updatedAt }, viewer, downloadsLeft });
     }
     if (link.mode === "DROP") {
       // A drop never shows what is in the folder, nor its subfolders.

@@ -1,7 +1,8 @@
 /** Live events pushed to a user's open tabs. */
 export type LiveEvent =
   | { type: "file:created"; file: { id: string; name: string; folderId: string; size: number } }
-  | { type: "folder:changed"; folderId: string };
+  | { type: "folder:changed"; folderId: string }
+  | { type: "thumbnail:ready"; fileId: string; folderId: string };
 
 export interface Notifier {
   toUser(userId: string, event: LiveEvent): void;
