@@ -78,6 +78,9 @@ const envSchema = z
 
     MAX_UPLOAD_SIZE: byteSize.default(10 * 2 ** 30),
     UPLOAD_EXPIRY_HOURS: z.coerce.number().positive().default(24),
+
+    SMTP_URL: url(["smtp", "smtps"]).optional(),
+    MAIL_FROM: z.string().trim().min(3).max(320).optional(),
   });
 
 /** Rules across variables, checked on the raw values so they are reported with any other problem. */
@@ -90,6 +93,8 @@ function crossFieldProblems(env: Record<string, string>): string[] {
   }
   const partSize = env.S3_PART_SIZE ? parseByteSize(env.S3_PART_SIZE) : null;
   if (partSize !== null && partSize < 5 * 2 ** 20) problems.push("S3_PART_SIZE: must be at least 5MiB (the S3 minimum part size)");
+  // Links in mails must not be built from the request's Host header, which a client chooses.
+  if (env.SMTP_URL && !env.APP_URL) problems.push("APP_URL: is required when SMTP_URL is set (links in mails point to it)");
   return problems;
 }
 
@@ -123,6 +128,8 @@ export interface Config {
   search: { driver: "postgres" } | { driver: "meilisearch"; host: string; apiKey?: string; index: string };
   cache: { driver: "memory" } | { driver: "redis"; url: string };
   uploads: { maxSize: number; expiryMs: number };
+  /** Outgoing mail (password reset links); null when SMTP_URL is unset. */
+  mail: { smtpUrl: string; from: string; appUrl: string } | null;
 }
 
 export class ConfigError extends Error {
@@ -176,5 +183,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       : { driver: "postgres" },
     cache: env.REDIS_URL ? { driver: "redis", url: env.REDIS_URL } : { driver: "memory" },
     uploads: { maxSize: env.MAX_UPLOAD_SIZE, expiryMs: env.UPLOAD_EXPIRY_HOURS * 3600 * 1000 },
+    mail:
+      env.SMTP_URL && env.APP_URL
+        ? { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM ?? `Coffer <noreply@${new URL(env.APP_URL).hostname}>`, appUrl: env.APP_URL }
+        : null,
   };
 }

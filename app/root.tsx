@@ -85,6 +85,9 @@ export function Layout({ children }: { children: ReactNode }) {
                   <span className="text-slate-700" title={user.email}>
                     {user.name}
                   </span>
+                  <NavLink to="/settings/security" className={navClass}>
+                    Security
+                  </NavLink>
                   <Form method="post" action="/logout">
                     <button type="submit" className="btn-secondary">
                       Log out

@@ -21,6 +21,8 @@ function settingsForm(overrides: Record<string, string> = {}): Record<string, st
     blockedExtensions: "",
     trashRetentionDays: "30",
     versionsKept: "10",
+    sessionIdleDays: "14",
+    sessionAbsoluteDays: "30",
     ...overrides,
   };
 }

@@ -20,12 +20,17 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
       blockedExtensions: settings.blockedExtensions.join(", "),
       trashRetentionDays: String(settings.trashRetentionDays),
       versionsKept: String(settings.versionsKept),
+      sessionIdleDays: String(settings.sessionIdleDays),
+      sessionAbsoluteDays: String(settings.sessionAbsoluteDays),
     },
     maxUploadSize: services.config.uploads.maxSize,
   };
 }
 
-type Values = Record<"defaultQuota" | "maxFileSize" | "blockedExtensions" | "trashRetentionDays" | "versionsKept", string>;
+type Values = Record<
+  "defaultQuota" | "maxFileSize" | "blockedExtensions" | "trashRetentionDays" | "versionsKept" | "sessionIdleDays" | "sessionAbsoluteDays",
+  string
+>;
 type ActionResult =
   | { ok: true; message: string }
   | { ok: false; message: string; fieldErrors: Record<string, string>; values: Values };
@@ -44,6 +49,8 @@ export async function action({ request, context }: ActionFunctionArgs) {
     blockedExtensions: field("blockedExtensions"),
     trashRetentionDays: field("trashRetentionDays"),
     versionsKept: field("versionsKept"),
+    sessionIdleDays: field("sessionIdleDays"),
+    sessionAbsoluteDays: field("sessionAbsoluteDays"),
   };
   try {
     await saveSettingsForm(services, admin, values);
@@ -124,6 +131,30 @@ export default function AdminSettings() {
           error={errors.versionsKept}
           required
           hint="Earlier versions kept when a file is replaced (0 to 1000; 0 keeps none)."
+        />
+        <Field
+          label="Session idle timeout (days)"
+          name="sessionIdleDays"
+          type="number"
+          inputMode="numeric"
+          min={1}
+          max={3650}
+          defaultValue={values.sessionIdleDays}
+          error={errors.sessionIdleDays}
+          required
+          hint="A login not used for this many days ends, and the person must log in again (1 to 3650)."
+        />
+        <Field
+          label="Session absolute timeout (days)"
+          name="sessionAbsoluteDays"
+          type="number"
+          inputMode="numeric"
+          min={1}
+          max={3650}
+          defaultValue={values.sessionAbsoluteDays}
+          error={errors.sessionAbsoluteDays}
+          required
+          hint="Every login ends this many days after it started, however often it is used (1 to 3650). Lowering either timeout applies to existing sessions at once."
         />
         <div>
           <button type="submit" className="btn-primary" disabled={busy}>
