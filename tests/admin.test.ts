@@ -105,6 +105,8 @@ describe("administration: settings and quotas over HTTP (local disk, memory cach
         blockedExtensions: ["exe", "bat", "cmd"],
         trashRetentionDays: 7,
         versionsKept: 0,
+        sessionIdleDays: 14,
+        sessionAbsoluteDays: 30,
       });
 
       const tooBig = await upload(user, "big.bin", 2 * MiB);
