@@ -1,6 +1,7 @@
 import type { AddressInfo } from "node:net";
 import { simpleParser, type ParsedMail } from "mailparser";
 import { SMTPServer } from "smtp-server";
+import { io as connectSocket, type Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "~/config.server";
 import { describeUserAgent } from "~/lib/user-agent";
@@ -251,6 +252,32 @@ describe("passwords, recovery and sessions over HTTP (local disk, Redis cache)",
       const anonymous = new TestClient(app.url);
       expect((await anonymous.get("/settings/security")).headers.get("location")).toBe("/login?redirectTo=%2Fsettings%2Fsecurity");
       expect((await anonymous.postForm("/settings/security", { intent: "revoke-other-sessions" })).status).toBe(302);
+    });
+
+    it("closes the live connection of a session when it is revoked, and refuses it afterwards", async () => {
+      const tab = new TestClient(app.url);
+      await tab.register("Liv Live", "liv@example.com");
+      const owner = new TestClient(app.url);
+      expect((await owner.login("liv@example.com")).status).toBe(302);
+      const connect = (cookie: string) => {
+        const socket = connectSocket(app.url, { path: "/socket.io", extraHeaders: { cookie }, transports: ["websocket"], reconnection: false });
+        return new Promise<Socket>((resolve, reject) => {
+          socket.on("connect", () => resolve(socket));
+          socket.on("connect_error", (error) => {
+            socket.close();
+            reject(error);
+          });
+        });
+      };
+      const socket = await connect(tab.cookieHeader);
+      const closed = new Promise<string>((resolve) => socket.on("disconnect", (reason) => resolve(reason)));
+      expect((await owner.postForm("/settings/security", { intent: "revoke-other-sessions" })).status).toBe(302);
+      expect(await closed).toBe("io server disconnect");
+      await expect(connect(tab.cookieHeader)).rejects.toThrow("unauthorized");
+      // The owner's own connection stays.
+      const mine = await connect(owner.cookieHeader);
+      expect(mine.connected).toBe(true);
+      mine.close();
     });
 
     it("ends sessions idle longer than the idle timeout, and any session older than the absolute timeout", async () => {

@@ -155,6 +155,7 @@ export async function resetPassword(services: Services, actor: AuditActor, token
   checkNewPassword(parsed.data, row.user);
   const passwordHash = await hashPassword(parsed.data.newPassword);
   const now = new Date();
+  const sessions = await services.prisma.session.findMany({ where: { userId: row.userId }, select: { id: true } });
   await services.prisma.$transaction(async (tx) => {
     // Conditional, so two submissions racing with one link cannot both succeed.
     const spent = await tx.passwordResetToken.updateMany({ where: { id: row.id, usedAt: null, expiresAt: { gt: now } }, data: { usedAt: now } });
@@ -165,4 +166,5 @@ export async function resetPassword(services: Services, actor: AuditActor, token
     // Whoever holds the mailed link acts as the account owner.
     await recordAudit(tx, { ...actor, actorId: row.user.id, actorLabel: row.user.email }, { action: "auth.password_reset", targetType: "user", targetId: row.userId });
   });
+  services.notifier.endSessions(sessions.map((session) => session.id));
 }

@@ -139,7 +139,10 @@ export async function requireAdmin(services: Services, request: Request): Promis
 /** Revokes the session server-side and returns the Set-Cookie header that clears the cookie. */
 export async function destroySession(services: Services, request: Request): Promise<string> {
   const id = await sessionCookie(services).parse(request.headers.get("cookie")).catch(() => null);
-  if (typeof id === "string") await services.prisma.session.deleteMany({ where: { id } });
+  if (typeof id === "string") {
+    await services.prisma.session.deleteMany({ where: { id } });
+    services.notifier.endSessions([id]);
+  }
   return sessionCookie(services).serialize("", { maxAge: 0 });
 }
 
@@ -193,12 +196,22 @@ export async function revokeSession(services: Services, user: SessionUser, key: 
   const session = sessions.find((candidate) => sessionKey(candidate.id) === key);
   if (!session) throw new NotFoundError("That session");
   await services.prisma.session.deleteMany({ where: { id: session.id, userId: user.id } });
+  services.notifier.endSessions([session.id]);
   return { current: session.id === user.sessionId };
 }
 
 /** Ends every session of the user except the one making the request; returns how many ended. */
 export async function revokeOtherSessions(services: Services, user: SessionUser): Promise<number> {
-  const { count } = await services.prisma.session.deleteMany({ where: { userId: user.id, id: { not: user.sessionId } } });
+  return endSessionsWhere(services, { userId: user.id, id: { not: user.sessionId } });
+}
+
+/** Deletes the matching sessions and closes their live connections; returns how many ended. */
+export async function endSessionsWhere(services: Services, where: { userId: string; id?: { not: string } }): Promise<number> {
+  const sessions = await services.prisma.session.findMany({ where, select: { id: true } });
+  const ids = sessions.map((session) => session.id);
+  // A session created meanwhile (a login racing this) is caught by the where clause too.
+  const { count } = await services.prisma.session.deleteMany({ where });
+  services.notifier.endSessions(ids);
   return count;
 }
 
@@ -207,6 +220,6 @@ export async function revokeOtherSessions(services: Services, user: SessionUser)
  * included, and starts a fresh one for this browser. Returns its Set-Cookie header.
  */
 export async function restartSessions(services: Services, userId: string, request: Request, ip: string | null): Promise<string> {
-  await services.prisma.session.deleteMany({ where: { userId } });
+  await endSessionsWhere(services, { userId });
   return createSession(services, userId, request, ip);
 }
