@@ -2,7 +2,8 @@ import type { AddressInfo } from "node:net";
 import { simpleParser, type ParsedMail } from "mailparser";
 import { SMTPServer } from "smtp-server";
 import { io as connectSocket, type Socket } from "socket.io-client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import net from "node:net";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ConfigError, loadConfig } from "~/config.server";
 import { describeUserAgent } from "~/lib/user-agent";
 import { startTestApp, type TestApp } from "./support/app";
@@ -154,6 +155,19 @@ describe("passwords, recovery and sessions over HTTP (local disk, Redis cache)",
       const page = await pageText(await client.get("/settings/security"));
       expect(page).toMatch(/Password changed.*Failed/s);
       expect((await client.login("carl@example.com")).status).toBe(302);
+    });
+
+    it("limits attempts per account, so a stolen session cannot guess the password", async () => {
+      const client = new TestClient(app.url);
+      await client.register("Gus Guess", "gus@example.com");
+      const attempt = (current: string) =>
+        client.postForm("/settings/security", { intent: "change-password", currentPassword: current, newPassword: "fresh violet tractor", confirmPassword: "fresh violet tractor" });
+      for (let i = 0; i < 10; i++) expect((await attempt(`guess number ${i}`)).status).toBe(400);
+      const limited = await attempt("correct horse battery staple");
+      expect(limited.status).toBe(429);
+      expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
+      expect(await pageText(limited)).toMatch(/Too many attempts to change the password\. Try again in \d+ minutes\./);
+      expect((await new TestClient(app.url).login("gus@example.com")).status).toBe(302);
     });
 
     it("logs out every other session and gives this browser a new session id", async () => {
@@ -448,6 +462,33 @@ describe("passwords, recovery and sessions over HTTP (local disk, Redis cache)",
       await new Promise((resolve) => setTimeout(resolve, 1000));
       expect(mailbox.mails.slice(before).length).toBe(3);
     });
+  });
+});
+
+describe("reset by email with the SMTP server down", () => {
+  it("answers as usual and logs the failure without the link", async () => {
+    // A port that was free a moment ago: nothing listens there.
+    const probe = net.createServer();
+    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const app = await startTestApp({ storage: "local", cache: "memory" }, { SMTP_URL: `smtp://127.0.0.1:${port}`, APP_URL: "http://coffer.test" });
+    await new TestClient(app.url).register("Dan Down", "dan@example.com");
+    const lines: string[] = [];
+    const spy = vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    try {
+      const response = await new TestClient(app.url).postForm("/forgot-password", { email: "dan@example.com" });
+      expect(response.status).toBe(302);
+      expect(response.headers.get("location")).toBe("/forgot-password?sent=1");
+      await expect.poll(() => lines.join(""), { timeout: 10_000 }).toContain("sending the password reset mail failed");
+    } finally {
+      spy.mockRestore();
+    }
+    expect(lines.join("")).not.toContain("reset-password/");
+    expect(await app.services.prisma.passwordResetToken.count()).toBe(1);
   });
 });
 

@@ -1,4 +1,4 @@
-import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { FormMessage } from "~/components/field";
 import { EventsSection } from "~/components/security/events-section";
@@ -7,6 +7,7 @@ import { SessionsSection } from "~/components/security/sessions-section";
 import { auditActor, recordAudit, type AuditActor } from "~/domain/audit.server";
 import { ValidationError } from "~/domain/errors";
 import { PASSWORD_HINT } from "~/domain/password-policy.server";
+import { TooManyRequestsError } from "~/domain/rate-limit.server";
 import { changePassword } from "~/domain/passwords.server";
 import { listMySecurityEvents } from "~/domain/security-events.server";
 import {
@@ -23,6 +24,11 @@ import { actionFailure } from "~/lib/http.server";
 import type { Services } from "~/services/index.server";
 
 export const meta: MetaFunction = () => [{ title: "Security · Settings · Coffer" }];
+
+export const headers: HeadersFunction = ({ actionHeaders, loaderHeaders }) => {
+  const retryAfter = actionHeaders.get("Retry-After");
+  return retryAfter ? { "Retry-After": retryAfter } : loaderHeaders;
+};
 
 /** Success messages after POST → redirect (`?done=<key>`), so a reload never repeats an action. */
 const DONE_MESSAGES: Record<string, string> = {
@@ -99,7 +105,8 @@ export async function action({ request, context }: ActionFunctionArgs) {
     return await handler({ services, user, actor: auditActor(request, clientIp, user), form, request, clientIp });
   } catch (error) {
     const failure = actionFailure(error);
-    return data({ ...failure.data, intent }, failure.init ?? undefined);
+    const headers = error instanceof TooManyRequestsError ? { "Retry-After": String(error.retryAfter) } : undefined;
+    return data({ ...failure.data, intent }, { ...failure.init, headers });
   }
 }
 
