@@ -1,5 +1,5 @@
 import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { useActionData, useLoaderData, useNavigation, type ShouldRevalidateFunction } from "@remix-run/react";
 import { FormMessage } from "~/components/field";
 import { EventsSection } from "~/components/security/events-section";
 import { PasswordSection } from "~/components/security/password-section";
@@ -51,6 +51,10 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     events,
   };
 }
+
+// A refused change is a security event too: reload the sections after every submission.
+export const shouldRevalidate: ShouldRevalidateFunction = ({ formMethod, defaultShouldRevalidate }) =>
+  formMethod?.toUpperCase() === "POST" ? true : defaultShouldRevalidate;
 
 interface IntentArgs {
   services: Services;

@@ -23,3 +23,15 @@ test("log out another session from the Security page", async ({ browser }) => {
   await mine.close();
   await other.close();
 });
+
+test("a refused password change shows its message and appears among the security events", async ({ page }) => {
+  await register(page, newAccount("refused"));
+  await page.goto("/settings/security");
+  const password = page.getByRole("region", { name: "Password" });
+  await password.getByLabel("Current password").fill("certainly not it");
+  await password.getByLabel("New password", { exact: true }).fill("granite orchard whistle");
+  await password.getByLabel("Confirm new password").fill("granite orchard whistle");
+  await password.getByRole("button", { name: "Change password" }).click();
+  await expect(page.getByText("That is not your current password.")).toBeVisible();
+  await expect(page.getByRole("region", { name: "Recent security events" }).getByRole("cell", { name: /Password changed\s*Failed/ })).toBeVisible();
+});
