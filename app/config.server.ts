@@ -114,6 +114,8 @@ const envSchema = z
     RATE_LIMIT_API: rateLimitSpec.default({ limit: 1200, windowMs: 60_000 }),
     RATE_LIMIT_GENERAL: rateLimitSpec.default({ limit: 600, windowMs: 60_000 }),
     LOCKOUT_FREE_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
+    SMTP_URL: url(["smtp", "smtps"]).optional(),
+    MAIL_FROM: z.string().trim().min(3).max(320).optional(),
   });
 
 /** Rules across variables, checked on the raw values so they are reported with any other problem. */
@@ -137,6 +139,8 @@ function crossFieldProblems(env: Record<string, string>): string[] {
   if (/^(true|1|yes)$/.test(env.SSO_ONLY ?? "") && !env.OIDC_ISSUER) {
     problems.push("SSO_ONLY: needs single sign-on configured (OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET)");
   }
+  // Links in mails must not be built from the request's Host header, which a client chooses.
+  if (env.SMTP_URL && !env.APP_URL) problems.push("APP_URL: is required when SMTP_URL is set (links in mails point to it)");
   return problems;
 }
 
@@ -176,6 +180,8 @@ export interface Config {
   lockoutFreeFailures: number;
   /** OpenID Connect single sign-on; absent when not configured. */
   oidc?: OidcConfig;
+  /** Outgoing mail (password reset links); null when SMTP_URL is unset. */
+  mail: { smtpUrl: string; from: string; appUrl: string } | null;
 }
 
 export interface OidcConfig {
@@ -253,5 +259,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       : undefined,
     rateLimits: { auth: env.RATE_LIMIT_AUTH, share: env.RATE_LIMIT_SHARE, api: env.RATE_LIMIT_API, general: env.RATE_LIMIT_GENERAL },
     lockoutFreeFailures: env.LOCKOUT_FREE_FAILURES,
+    mail:
+      env.SMTP_URL && env.APP_URL
+        ? { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM ?? `Coffer <noreply@${new URL(env.APP_URL).hostname}>`, appUrl: env.APP_URL }
+        : null,
   };
 }

@@ -88,6 +88,9 @@ export function Layout({ children }: { children: ReactNode }) {
                   <span className="text-slate-700" title={user.email}>
                     {user.name}
                   </span>
+                  <NavLink to="/settings/security" className={navClass}>
+                    Security
+                  </NavLink>
                   <NavLink to="/settings/privacy" className={navClass}>
                     Privacy
                   </NavLink>

@@ -105,6 +105,16 @@ export function settingsFormSchema(maxUploadSize: number) {
     versionsKept: wholeNumber("Versions", 0, 1000),
     // A checkbox: present ("on") when ticked, absent otherwise.
     requireMfaForAdmins: z.preprocess((value) => value === "on" || value === "true", z.boolean()),
+    sessionIdleDays: wholeNumber("Days", 1, 3650),
+    sessionAbsoluteDays: wholeNumber("Days", 1, 3650),
+  }).superRefine((value, ctx) => {
+    if (value.sessionIdleDays > value.sessionAbsoluteDays) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["sessionIdleDays"],
+        message: "The idle timeout cannot be longer than the absolute timeout; lower it or raise the absolute timeout.",
+      });
+    }
   });
 }
 

@@ -22,12 +22,17 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
       trashRetentionDays: String(settings.trashRetentionDays),
       versionsKept: String(settings.versionsKept),
       requireMfaForAdmins: settings.requireMfaForAdmins ? "on" : "",
+      sessionIdleDays: String(settings.sessionIdleDays),
+      sessionAbsoluteDays: String(settings.sessionAbsoluteDays),
     },
     maxUploadSize: services.config.uploads.maxSize,
   };
 }
 
-type Values = Record<"defaultQuota" | "maxFileSize" | "blockedExtensions" | "trashRetentionDays" | "versionsKept" | "requireMfaForAdmins", string>;
+type Values = Record<
+  "defaultQuota" | "maxFileSize" | "blockedExtensions" | "trashRetentionDays" | "versionsKept" | "sessionIdleDays" | "sessionAbsoluteDays" | "requireMfaForAdmins",
+  string
+>;
 type ActionResult =
   | { ok: true; message: string }
   | { ok: false; message: string; fieldErrors: Record<string, string>; values: Values };
@@ -47,6 +52,8 @@ export async function action({ request, context }: ActionFunctionArgs) {
     trashRetentionDays: field("trashRetentionDays"),
     versionsKept: field("versionsKept"),
     requireMfaForAdmins: field("requireMfaForAdmins"),
+    sessionIdleDays: field("sessionIdleDays"),
+    sessionAbsoluteDays: field("sessionAbsoluteDays"),
   };
   try {
     await saveSettingsForm(services, admin, values, auditActor(request, context.clientIp, admin));
@@ -127,6 +134,30 @@ export default function AdminSettings() {
           error={errors.versionsKept}
           required
           hint="Earlier versions kept when a file is replaced (0 to 1000; 0 keeps none)."
+        />
+        <Field
+          label="Session idle timeout (days)"
+          name="sessionIdleDays"
+          type="number"
+          inputMode="numeric"
+          min={1}
+          max={3650}
+          defaultValue={values.sessionIdleDays}
+          error={errors.sessionIdleDays}
+          required
+          hint="A login not used for this many days ends, and the person must log in again (1 to 3650)."
+        />
+        <Field
+          label="Session absolute timeout (days)"
+          name="sessionAbsoluteDays"
+          type="number"
+          inputMode="numeric"
+          min={1}
+          max={3650}
+          defaultValue={values.sessionAbsoluteDays}
+          error={errors.sessionAbsoluteDays}
+          required
+          hint="Every login ends this many days after it started, however often it is used (1 to 3650). Lowering either timeout applies to existing sessions at once."
         />
         <div className="flex items-start gap-3">
           <input

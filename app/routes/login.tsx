@@ -109,6 +109,7 @@ export default function Login() {
         <input type="hidden" name="redirectTo" value={params.get("redirectTo") ?? "/files"} />
         <Field label="Email" name="email" type="email" autoComplete="username" required error={errors.email} />
         <Field label="Password" name="password" type="password" autoComplete="current-password" required error={errors.password} />
+        <p className="text-sm"><Link to="/forgot-password" className="text-blue-800 underline">Forgot your password?</Link></p>
         <button type="submit" className="btn-primary w-full" disabled={busy}>
           {busy ? "Logging in…" : "Log in"}
         </button>

@@ -70,7 +70,7 @@ export default function Register() {
           autoComplete="new-password"
           required
           minLength={12}
-          hint="At least 12 characters."
+          hint="At least 12 characters; not a common password and not containing your name or email."
           error={errors.password}
         />
         <button type="submit" className="btn-primary w-full" disabled={busy}>

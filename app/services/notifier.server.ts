@@ -6,6 +6,8 @@ export type LiveEvent =
 
 export interface Notifier {
   toUser(userId: string, event: LiveEvent): void;
+  /** Closes the live connections opened with these sessions (they were revoked). */
+  endSessions(sessionIds: string[]): void;
 }
 
 /** Until Socket.IO is attached (and in tests without it) events go nowhere. */
@@ -16,5 +18,8 @@ export class DeferredNotifier implements Notifier {
   }
   toUser(userId: string, event: LiveEvent) {
     this.target?.toUser(userId, event);
+  }
+  endSessions(sessionIds: string[]) {
+    if (sessionIds.length > 0) this.target?.endSessions(sessionIds);
   }
 }
