@@ -111,14 +111,13 @@ export class EncryptedObjectStore implements ObjectStore {
   }
 
   /**
-   * Streams the finished (plaintext) tus upload through the encryptor into a new object,
-   * then deletes the plaintext. Resolves with the new object's key.
+   * Streams the finished (plaintext) tus upload through the encryptor into a new object and
+   * resolves with its key. The caller deletes the plaintext once the file points at the new key.
    */
   async adoptUpload(uploadId: string, size: number): Promise<string> {
     const key = randomBytes(16).toString("hex");
     // Raw bytes: an upload that happens to start with the magic is still plaintext.
     await this.put(key, await this.inner.get(uploadId), { size });
-    await this.inner.delete(uploadId);
     return key;
   }
 
