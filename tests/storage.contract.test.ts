@@ -509,6 +509,35 @@ describe.each([encryptedLocal, encryptedS3])("encryption at rest: $label driver"
     await expect(readAll(await store.get(k, { start: 65_536, end: 65_546 }))).rejects.toBeInstanceOf(DecryptionError);
   });
 
+  it("streams with bounded memory: a paused reader stops the reads from storage, whole or by range", async () => {
+    const k = key("big");
+    const data = randomBytes(24 * MiB);
+    await store.put(k, streamOf(data), { size: data.length });
+    // Counts the stored bytes read below the encryption layer.
+    const get = inner.get.bind(inner);
+    let pulled = 0;
+    inner.get = async (objectKey, range) => {
+      const stream = await get(objectKey, range);
+      stream.on("data", (chunk: Buffer) => (pulled += chunk.length));
+      return stream;
+    };
+    try {
+      for (const range of [undefined, { start: 1000, end: data.length - 1000 }]) {
+        pulled = 0;
+        const reader = (await store.get(k, range))[Symbol.asyncIterator]();
+        const hash = createHash("sha256");
+        hash.update((await reader.next()).value as Buffer);
+        await new Promise((r) => setTimeout(r, 500));
+        // Were the object buffered (whole-object decrypt), all 24 MiB would be read by now.
+        expect(pulled).toBeLessThan(2 * MiB);
+        for (let next = await reader.next(); !next.done; next = await reader.next()) hash.update(next.value as Buffer);
+        expect(hash.digest("hex")).toBe(sha256(range ? data.subarray(range.start, range.end + 1) : data));
+      }
+    } finally {
+      inner.get = get;
+    }
+  });
+
   it("refuses to start without the master key that wraps its store keys", async () => {
     const other = parseMasterKey(randomBytes(32).toString("base64"))!;
     await expect(new KeyRing(keyDatabase.prisma, [other]).init()).rejects.toBeInstanceOf(MasterKeyMissingError);
