@@ -7,6 +7,7 @@ import { promisify } from "node:util";
 import * as tus from "tus-js-client";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseMasterKey } from "~/config.server";
+import { createPrismaClient } from "~/services/db.server";
 import { isEncryptedStore } from "~/services/storage/encrypted.server";
 import { cipherSize } from "~/services/storage/encryption-format.server";
 import type { ObjectStore } from "~/services/storage/types";
@@ -171,6 +172,15 @@ describe.each(["local", "s3"] as const)("encryption at rest over HTTP, %s storag
     await expect(run({ ENCRYPTION_MASTER_KEY: randomBytes(32).toString("base64") })).rejects.toMatchObject({
       stderr: expect.stringContaining(`Master key ${parseMasterKey(keyB)!.id} is needed but not configured`),
     });
+    const db = createPrismaClient(databaseUrl);
+    const events = await db.auditEvent.findMany({ where: { action: "admin.encryption_key_rotated" }, orderBy: { createdAt: "asc" } });
+    await db.$disconnect();
+    expect(events.map((e) => [e.outcome, (e.details as { rewrapped?: number }).rewrapped])).toEqual([
+      ["success", keyRows.length],
+      ["success", 0],
+      ["failure", undefined],
+    ]);
+    expect(events[0]!.actorLabel).toBe("operator (npm run keys:rotate)");
     // A bad key is refused by name, without echoing it.
     await expect(run({ ENCRYPTION_MASTER_KEY: "short" })).rejects.toMatchObject({ stderr: expect.stringContaining("ENCRYPTION_MASTER_KEY: must be base64") });
 
