@@ -96,8 +96,11 @@ export class EncryptedObjectStore implements ObjectStore {
 
   async *list(prefix?: string): AsyncIterable<ObjectInfo> {
     for await (const info of this.inner.list(prefix)) {
-      const header = await this.headerOf(info.key, info.size).catch(() => null);
-      yield header ? { ...info, size: plainSize(info.size, header.segmentSize) } : info;
+      // A damaged object is listed with its stored size rather than ending the listing.
+      const size = await this.headerOf(info.key, info.size)
+        .then((header) => (header ? plainSize(info.size, header.segmentSize) : info.size))
+        .catch(() => info.size);
+      yield { ...info, size };
     }
   }
 
