@@ -105,7 +105,7 @@ describe.each(["local", "s3"] as const)("encryption at rest over HTTP, %s storag
     }
   }
 
-  it("keeps reading files stored before encryption, encrypts new tus and form uploads, and serves them whole and by Range", async () => {
+  it("keeps reading files stored before encryption, encrypts new tus and form uploads, serves them (and a copy) whole and by Range", async () => {
     databaseUrl = (await createTestDatabase()).url;
     const plain = await start({});
     bucket = plain.env.S3_BUCKET ?? "";
@@ -148,6 +148,16 @@ describe.each(["local", "s3"] as const)("encryption at rest over HTTP, %s storag
     expect((await storedBytes(app, legacyFile.storageKey)).equals(legacy)).toBe(true);
     await expectDownloads(app, user);
 
+    // Copying a file copies its ciphertext server-side; the copy downloads, whole and by Range.
+    const root = await app.services.prisma.folder.findFirstOrThrow({ where: { id: tusFile.folderId } });
+    const copied = await user.postForm(`/details/file/${tusFile.id}`, { intent: "copy", destination: root.id, policy: "keep-both" });
+    expect(copied.status).toBe(302);
+    const copy = await app.services.prisma.file.findFirstOrThrow({ where: { sha256: tusFile.sha256, NOT: { id: tusFile.id } } });
+    expect((await storedBytes(app, copy.storageKey)).equals(await storedBytes(app, tusFile.storageKey))).toBe(true);
+    expect(sha256(new Uint8Array(await (await user.get(`/download/${copy.id}`)).arrayBuffer()))).toBe(sha256(viaTus));
+    const part = await user.get(`/download/${copy.id}`, { range: "bytes=70000-200000" });
+    expect(Buffer.from(await part.arrayBuffer()).equals(viaTus.subarray(70_000, 200_001))).toBe(true);
+    await app.services.prisma.file.delete({ where: { id: copy.id } });
     await app.close();
   });
 
