@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import path from "node:path";
 import { z } from "zod";
 
@@ -63,6 +64,28 @@ const url = (schemes: string[]) =>
       }
     }, `must be a URL starting with ${schemes.map((s) => `${s}://`).join(" or ")}`);
 
+/** A master key of encryption at rest; its id is a fingerprint, so keys need no names. */
+export interface MasterKey {
+  id: string;
+  key: Buffer;
+}
+
+export function parseMasterKey(base64: string): MasterKey | null {
+  if (!/^[A-Za-z0-9+/]{43}=$/.test(base64.trim())) return null;
+  const key = Buffer.from(base64.trim(), "base64");
+  if (key.length !== 32) return null;
+  return { id: createHash("sha256").update("coffer master key id\0").update(key).digest("hex").slice(0, 16), key };
+}
+
+const masterKey = z.string().transform((value, ctx) => {
+  const key = parseMasterKey(value);
+  if (!key) {
+    ctx.addIssue({ code: "custom", message: "must be base64 of exactly 32 bytes (e.g. openssl rand -base64 32)" });
+    return z.NEVER;
+  }
+  return key;
+});
+
 const envSchema = z
   .object({
     NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
@@ -89,6 +112,25 @@ const envSchema = z
     S3_FORCE_PATH_STYLE: boolean.default(true),
     S3_PART_SIZE: byteSize.default(32 * 2 ** 20),
     S3_UPLOAD_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
+    S3_SSE: z.enum(["AES256", "aws:kms"], { message: "use AES256 or aws:kms" }).optional(),
+    S3_SSE_KMS_KEY_ID: optionalString,
+
+    ENCRYPTION_MASTER_KEY: masterKey.optional(),
+    ENCRYPTION_PREVIOUS_MASTER_KEYS: z
+      .string()
+      .transform((value, ctx) => {
+        const keys: MasterKey[] = [];
+        for (const part of value.split(",").map((p) => p.trim()).filter(Boolean)) {
+          const key = parseMasterKey(part);
+          if (!key) {
+            ctx.addIssue({ code: "custom", message: `each entry must be base64 of exactly 32 bytes (e.g. openssl rand -base64 32)` });
+            return z.NEVER;
+          }
+          keys.push(key);
+        }
+        return keys;
+      })
+      .optional(),
 
     MEILI_HOST: url(["http", "https"]).optional(),
     MEILI_API_KEY: optionalString,
@@ -141,6 +183,11 @@ function crossFieldProblems(env: Record<string, string>): string[] {
   }
   // Links in mails must not be built from the request's Host header, which a client chooses.
   if (env.SMTP_URL && !env.APP_URL) problems.push("APP_URL: is required when SMTP_URL is set (links in mails point to it)");
+  if ((env.S3_SSE || env.S3_SSE_KMS_KEY_ID) && !env.S3_ENDPOINT) problems.push("S3_SSE: applies only to S3 storage; set S3_ENDPOINT or unset it");
+  if (env.S3_SSE_KMS_KEY_ID && env.S3_SSE !== "aws:kms") problems.push("S3_SSE_KMS_KEY_ID: needs S3_SSE=aws:kms");
+  if (env.ENCRYPTION_PREVIOUS_MASTER_KEYS && !env.ENCRYPTION_MASTER_KEY) {
+    problems.push("ENCRYPTION_PREVIOUS_MASTER_KEYS: needs ENCRYPTION_MASTER_KEY (the current key) to be set");
+  }
   return problems;
 }
 
@@ -170,7 +217,11 @@ export interface Config {
         forcePathStyle: boolean;
         partSize: number;
         uploadConcurrency: number;
+        /** Server-side encryption asked of the S3 store (headers on every put). */
+        sse?: { type: "AES256" | "aws:kms"; kmsKeyId?: string };
       };
+  /** Encryption at rest, when ENCRYPTION_MASTER_KEY is set: the current master key first. */
+  encryption?: { masterKeys: MasterKey[] };
   search: { driver: "postgres" } | { driver: "meilisearch"; host: string; apiKey?: string; index: string };
   cache: { driver: "memory" } | { driver: "redis"; url: string };
   uploads: { maxSize: number; expiryMs: number };
@@ -240,6 +291,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
           forcePathStyle: env.S3_FORCE_PATH_STYLE,
           partSize: env.S3_PART_SIZE,
           uploadConcurrency: env.S3_UPLOAD_CONCURRENCY,
+          ...(env.S3_SSE ? { sse: { type: env.S3_SSE, ...(env.S3_SSE_KMS_KEY_ID ? { kmsKeyId: env.S3_SSE_KMS_KEY_ID } : {}) } } : {}),
         }
       : { driver: "local", directory: path.join(dataDir, "objects") },
     search: env.MEILI_HOST
@@ -263,5 +315,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       env.SMTP_URL && env.APP_URL
         ? { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM ?? `Coffer <noreply@${new URL(env.APP_URL).hostname}>`, appUrl: env.APP_URL }
         : null,
+    ...(env.ENCRYPTION_MASTER_KEY
+      ? { encryption: { masterKeys: uniqueKeys([env.ENCRYPTION_MASTER_KEY, ...(env.ENCRYPTION_PREVIOUS_MASTER_KEYS ?? [])]) } }
+      : {}),
   };
+}
+
+function uniqueKeys(keys: MasterKey[]): MasterKey[] {
+  return keys.filter((key, index) => keys.findIndex((k) => k.id === key.id) === index);
 }

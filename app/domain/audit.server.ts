@@ -39,7 +39,8 @@ export type AuditAction =
   | "data.trash_emptied"
   | "admin.settings_updated"
   | "admin.user_unlocked"
-  | "admin.audit_exported";
+  | "admin.audit_exported"
+  | "admin.encryption_key_rotated";
 
 /** Who did it and from where; built once per request with {@link auditActor}. */
 export interface AuditActor {

@@ -11,7 +11,7 @@ import { createMailer, type Mailer } from "./mail.server";
 import { DeferredNotifier } from "./notifier.server";
 import { createSearchIndex } from "./search/index.server";
 import type { SearchIndex } from "./search/types";
-import { createObjectStore } from "./storage/index.server";
+import { createObjectStore, withEncryption } from "./storage/index.server";
 import type { ObjectStore } from "./storage/types";
 
 export interface Services {
@@ -35,7 +35,7 @@ export async function createServices(config: Config, log: Logger = createLogger(
   try {
     const db = await step("database", () => openDatabase(config, (line) => log.info(line)));
     opened.push(() => db.close());
-    const storage = createObjectStore(config.storage);
+    const storage = withEncryption(createObjectStore(config.storage), config.encryption, db.prisma);
     await step("object storage", () => storage.init());
     const cache = createCache(config.cache);
     opened.push(() => cache.close());
