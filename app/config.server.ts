@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import path from "node:path";
 import { z } from "zod";
 
@@ -29,6 +30,26 @@ const boolean = z
   .enum(["true", "false", "1", "0", "yes", "no"], { message: "use true or false" })
   .transform((v) => v === "true" || v === "1" || v === "yes");
 
+/** "20/1m" → 20 requests per minute. Units: s, m, h. */
+export function parseRateLimit(input: string): { limit: number; windowMs: number } | null {
+  const match = /^\s*(\d+)\s*\/\s*(\d*)\s*(s|m|h)\s*$/i.exec(input);
+  if (!match) return null;
+  const limit = Number(match[1]);
+  const count = match[2] === "" ? 1 : Number(match[2]);
+  const unitMs = { s: 1000, m: 60_000, h: 3_600_000 }[match[3].toLowerCase() as "s" | "m" | "h"];
+  if (!Number.isSafeInteger(limit) || limit < 1 || count < 1) return null;
+  return { limit, windowMs: count * unitMs };
+}
+
+const rateLimitSpec = z.string().transform((value, ctx) => {
+  const parsed = parseRateLimit(value);
+  if (!parsed) {
+    ctx.addIssue({ code: "custom", message: `"${value}" is not a rate; use requests/period, e.g. 20/1m, 300/15m or 1000/1h` });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
 const port = z.coerce.number({ message: "must be a port number" }).int().min(0).max(65535);
 const optionalString = z.string().trim().min(1).optional();
 const url = (schemes: string[]) =>
@@ -42,6 +63,28 @@ const url = (schemes: string[]) =>
         return false;
       }
     }, `must be a URL starting with ${schemes.map((s) => `${s}://`).join(" or ")}`);
+
+/** A master key of encryption at rest; its id is a fingerprint, so keys need no names. */
+export interface MasterKey {
+  id: string;
+  key: Buffer;
+}
+
+export function parseMasterKey(base64: string): MasterKey | null {
+  if (!/^[A-Za-z0-9+/]{43}=$/.test(base64.trim())) return null;
+  const key = Buffer.from(base64.trim(), "base64");
+  if (key.length !== 32) return null;
+  return { id: createHash("sha256").update("coffer master key id\0").update(key).digest("hex").slice(0, 16), key };
+}
+
+const masterKey = z.string().transform((value, ctx) => {
+  const key = parseMasterKey(value);
+  if (!key) {
+    ctx.addIssue({ code: "custom", message: "must be base64 of exactly 32 bytes (e.g. openssl rand -base64 32)" });
+    return z.NEVER;
+  }
+  return key;
+});
 
 const envSchema = z
   .object({
@@ -69,6 +112,25 @@ const envSchema = z
     S3_FORCE_PATH_STYLE: boolean.default(true),
     S3_PART_SIZE: byteSize.default(32 * 2 ** 20),
     S3_UPLOAD_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
+    S3_SSE: z.enum(["AES256", "aws:kms"], { message: "use AES256 or aws:kms" }).optional(),
+    S3_SSE_KMS_KEY_ID: optionalString,
+
+    ENCRYPTION_MASTER_KEY: masterKey.optional(),
+    ENCRYPTION_PREVIOUS_MASTER_KEYS: z
+      .string()
+      .transform((value, ctx) => {
+        const keys: MasterKey[] = [];
+        for (const part of value.split(",").map((p) => p.trim()).filter(Boolean)) {
+          const key = parseMasterKey(part);
+          if (!key) {
+            ctx.addIssue({ code: "custom", message: `each entry must be base64 of exactly 32 bytes (e.g. openssl rand -base64 32)` });
+            return z.NEVER;
+          }
+          keys.push(key);
+        }
+        return keys;
+      })
+      .optional(),
 
     MEILI_HOST: url(["http", "https"]).optional(),
     MEILI_API_KEY: optionalString,
@@ -89,6 +151,13 @@ const envSchema = z
       .default("openid email profile"),
     OIDC_BUTTON_LABEL: z.string().trim().min(1).max(60, "must be at most 60 characters").default("Sign in with single sign-on"),
     SSO_ONLY: boolean.default(false),
+    RATE_LIMIT_AUTH: rateLimitSpec.default({ limit: 20, windowMs: 60_000 }),
+    RATE_LIMIT_SHARE: rateLimitSpec.default({ limit: 300, windowMs: 60_000 }),
+    RATE_LIMIT_API: rateLimitSpec.default({ limit: 1200, windowMs: 60_000 }),
+    RATE_LIMIT_GENERAL: rateLimitSpec.default({ limit: 600, windowMs: 60_000 }),
+    LOCKOUT_FREE_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
+    SMTP_URL: url(["smtp", "smtps"]).optional(),
+    MAIL_FROM: z.string().trim().min(3).max(320).optional(),
   });
 
 /** Rules across variables, checked on the raw values so they are reported with any other problem. */
@@ -111,6 +180,13 @@ function crossFieldProblems(env: Record<string, string>): string[] {
   }
   if (/^(true|1|yes)$/.test(env.SSO_ONLY ?? "") && !env.OIDC_ISSUER) {
     problems.push("SSO_ONLY: needs single sign-on configured (OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET)");
+  }
+  // Links in mails must not be built from the request's Host header, which a client chooses.
+  if (env.SMTP_URL && !env.APP_URL) problems.push("APP_URL: is required when SMTP_URL is set (links in mails point to it)");
+  if ((env.S3_SSE || env.S3_SSE_KMS_KEY_ID) && !env.S3_ENDPOINT) problems.push("S3_SSE: applies only to S3 storage; set S3_ENDPOINT or unset it");
+  if (env.S3_SSE_KMS_KEY_ID && env.S3_SSE !== "aws:kms") problems.push("S3_SSE_KMS_KEY_ID: needs S3_SSE=aws:kms");
+  if (env.ENCRYPTION_PREVIOUS_MASTER_KEYS && !env.ENCRYPTION_MASTER_KEY) {
+    problems.push("ENCRYPTION_PREVIOUS_MASTER_KEYS: needs ENCRYPTION_MASTER_KEY (the current key) to be set");
   }
   return problems;
 }
@@ -141,12 +217,22 @@ export interface Config {
         forcePathStyle: boolean;
         partSize: number;
         uploadConcurrency: number;
+        /** Server-side encryption asked of the S3 store (headers on every put). */
+        sse?: { type: "AES256" | "aws:kms"; kmsKeyId?: string };
       };
+  /** Encryption at rest, when ENCRYPTION_MASTER_KEY is set: the current master key first. */
+  encryption?: { masterKeys: MasterKey[] };
   search: { driver: "postgres" } | { driver: "meilisearch"; host: string; apiKey?: string; index: string };
   cache: { driver: "memory" } | { driver: "redis"; url: string };
   uploads: { maxSize: number; expiryMs: number };
+  /** Requests per client IP and window, per class of route. */
+  rateLimits: Record<RateLimitClass, { limit: number; windowMs: number }>;
+  /** Failed logins per account before the first lockout. */
+  lockoutFreeFailures: number;
   /** OpenID Connect single sign-on; absent when not configured. */
   oidc?: OidcConfig;
+  /** Outgoing mail (password reset links); null when SMTP_URL is unset. */
+  mail: { smtpUrl: string; from: string; appUrl: string } | null;
 }
 
 export interface OidcConfig {
@@ -158,6 +244,8 @@ export interface OidcConfig {
   /** Password login and registration are refused; accounts come only from the provider. */
   ssoOnly: boolean;
 }
+
+export type RateLimitClass = "auth" | "share" | "api" | "general";
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -203,6 +291,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
           forcePathStyle: env.S3_FORCE_PATH_STYLE,
           partSize: env.S3_PART_SIZE,
           uploadConcurrency: env.S3_UPLOAD_CONCURRENCY,
+          ...(env.S3_SSE ? { sse: { type: env.S3_SSE, ...(env.S3_SSE_KMS_KEY_ID ? { kmsKeyId: env.S3_SSE_KMS_KEY_ID } : {}) } } : {}),
         }
       : { driver: "local", directory: path.join(dataDir, "objects") },
     search: env.MEILI_HOST
@@ -220,5 +309,18 @@ export function loadConfig(source: Record<string, string | undefined> = process.
           ssoOnly: env.SSO_ONLY,
         }
       : undefined,
+    rateLimits: { auth: env.RATE_LIMIT_AUTH, share: env.RATE_LIMIT_SHARE, api: env.RATE_LIMIT_API, general: env.RATE_LIMIT_GENERAL },
+    lockoutFreeFailures: env.LOCKOUT_FREE_FAILURES,
+    mail:
+      env.SMTP_URL && env.APP_URL
+        ? { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM ?? `Coffer <noreply@${new URL(env.APP_URL).hostname}>`, appUrl: env.APP_URL }
+        : null,
+    ...(env.ENCRYPTION_MASTER_KEY
+      ? { encryption: { masterKeys: uniqueKeys([env.ENCRYPTION_MASTER_KEY, ...(env.ENCRYPTION_PREVIOUS_MASTER_KEYS ?? [])]) } }
+      : {}),
   };
+}
+
+function uniqueKeys(keys: MasterKey[]): MasterKey[] {
+  return keys.filter((key, index) => keys.findIndex((k) => k.id === key.id) === index);
 }

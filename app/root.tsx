@@ -67,6 +67,9 @@ export function Layout({ children }: { children: ReactNode }) {
                   <NavLink to="/trash" className={navClass}>
                     Trash
                   </NavLink>
+                  <NavLink to="/activity" className={navClass}>
+                    Activity
+                  </NavLink>
                   {user.role === "ADMIN" ? (
                     <NavLink to="/admin" className={navClass}>
                       Admin
@@ -86,6 +89,9 @@ export function Layout({ children }: { children: ReactNode }) {
                   <span className="text-slate-700" title={user.email}>
                     {user.name}
                   </span>
+                  <NavLink to="/settings/security" className={navClass}>
+                    Security
+                  </NavLink>
                   <NavLink to="/settings/privacy" className={navClass}>
                     Privacy
                   </NavLink>

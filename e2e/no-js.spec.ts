@@ -1,3 +1,4 @@
+import fs from "node:fs/promises";
 import { expect, test, type Browser, type BrowserContext, type Page } from "@playwright/test";
 import { formatBytes } from "../app/lib/format";
 import { ADMIN, BASE_URL } from "./support/env";
@@ -94,14 +95,40 @@ test("the admin sees every account with its storage used", async ({ browser }) =
     await expect(users.getByRole("columnheader", { name: "Storage used" })).toBeVisible();
 
     const adminRow = admin.getByTestId("admin-user-row").filter({ hasText: ADMIN.email });
-    await expect(adminRow.getByRole("cell").nth(2)).toHaveText("Admin");
+    await expect(adminRow.getByTestId("role")).toHaveText("Admin");
 
     const row = admin.getByTestId("admin-user-row").filter({ hasText: account.email });
     await expect(row).toHaveCount(1);
     await expect(row.getByRole("cell").nth(0)).toHaveText(account.name);
-    await expect(row.getByRole("cell").nth(2)).toHaveText("User");
+    await expect(row.getByTestId("role")).toHaveText("User");
     await expect(row.getByRole("cell").nth(3)).toHaveText("1");
     await expect(row.getByTestId("storage-used")).toHaveText(formatBytes(file.size));
+  } finally {
+    await adminContext.close();
+  }
+});
+
+test("the admin filters the audit log and exports it as CSV", async ({ browser }) => {
+  const adminContext = await noJsContext(browser);
+  try {
+    const admin = await adminContext.newPage();
+    await login(admin, ADMIN);
+    await admin.goto("/admin");
+    await admin.getByRole("link", { name: "Audit log" }).click();
+    await expect(admin).toHaveURL(/\/admin\/audit$/);
+    await expect(admin.getByRole("heading", { level: 1, name: "Audit log" })).toBeVisible();
+    await admin.getByLabel("Actor email contains").fill("nobody-like-this@example.invalid");
+    await admin.getByRole("button", { name: "Apply filters" }).click();
+    await expect(admin).toHaveURL(/actor=nobody-like-this%40example\.invalid/);
+    await expect(admin.getByTestId("audit-empty")).toContainText("No events match these filters");
+    const downloading = admin.waitForEvent("download");
+    await admin.getByRole("link", { name: "Export CSV (filtered)" }).click();
+    const csv = await fs.readFile((await (await downloading).path())!, "utf8");
+    expect(csv).toBe("time,action,outcome,actor,actor_id,ip,user_agent,target_type,target_id,details\r\n");
+    await admin.getByRole("link", { name: "Clear filters" }).first().click();
+    await expect(admin).toHaveURL(/\/admin\/audit$/);
+    // The export just made is in the log now.
+    await expect(admin.getByTestId("audit-row").filter({ hasText: "admin.audit_exported" }).first()).toBeVisible();
   } finally {
     await adminContext.close();
   }

@@ -21,6 +21,8 @@ function settingsForm(overrides: Record<string, string> = {}): Record<string, st
     blockedExtensions: "",
     trashRetentionDays: "30",
     versionsKept: "10",
+    sessionIdleDays: "14",
+    sessionAbsoluteDays: "30",
     ...overrides,
   };
 }
@@ -103,6 +105,9 @@ describe("administration: settings and quotas over HTTP (local disk, memory cach
         blockedExtensions: ["exe", "bat", "cmd"],
         trashRetentionDays: 7,
         versionsKept: 0,
+        requireMfaForAdmins: false,
+        sessionIdleDays: 14,
+        sessionAbsoluteDays: 30,
       });
 
       const tooBig = await upload(user, "big.bin", 2 * MiB);

@@ -32,6 +32,15 @@ function postFields(client: TestClient, path: string, fields: Array<[string, str
   return client.request(path, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: body.toString() });
 }
 
+/** A bulk POST redirects (303) to its summary page; returns that page's response. */
+async function postBulk(client: TestClient, fields: Array<[string, string]>) {
+  const response = await postFields(client, "/bulk", fields);
+  if (response.status !== 303) return response;
+  const location = response.headers.get("location")!;
+  expect(location).toMatch(/^\/bulk\?result=[A-Za-z0-9_-]{16}$/);
+  return client.get(location);
+}
+
 function query(fields: Array<[string, string]>) {
   const params = new URLSearchParams();
   for (const [key, value] of fields) params.append(key, value);
@@ -148,7 +157,7 @@ describe.each(DRIVER_SETS)("bulk actions on a selection with $label", ({ drivers
     await putFile(services, aliceActor, dest.id, "a.txt", "already there");
     const foreign = await putFile(services, malloryActor, malloryRoot, "theirs.txt", "m");
 
-    const response = await postFields(alice, "/bulk", [
+    const response = await postBulk(alice, [
       ["intent", "move"],
       ["from", `/files/${source.id}`],
       ["destination", dest.id],
@@ -168,11 +177,11 @@ describe.each(DRIVER_SETS)("bulk actions on a selection with $label", ({ drivers
     expect((await services.prisma.file.findUniqueOrThrow({ where: { id: foreign.id } })).folderId).toBe(malloryRoot);
 
     // Into someone else's folder: every item is refused, still a summary and not a 500.
-    const refused = await postFields(alice, "/bulk", [["intent", "move"], ["destination", malloryRoot], item("file", f2.id)]);
+    const refused = await postBulk(alice, [["intent", "move"], ["destination", malloryRoot], item("file", f2.id)]);
     expect(refused.status).toBe(200);
     expect(await refused.text()).toContain("Moved 0 items; 1 skipped");
     // No destination: a 400 with a message.
-    const noDestination = await postFields(alice, "/bulk", [["intent", "move"], item("file", f2.id)]);
+    const noDestination = await postBulk(alice, [["intent", "move"], item("file", f2.id)]);
     expect(noDestination.status).toBe(400);
     expect(await noDestination.text()).toContain("Choose a destination folder.");
   });
@@ -186,7 +195,7 @@ describe.each(DRIVER_SETS)("bulk actions on a selection with $label", ({ drivers
     await putFile(services, aliceActor, dest.id, "c.txt", "existing");
     const foreign = await putFile(services, malloryActor, malloryRoot, "theirs.txt", "m");
 
-    const copied = await postFields(alice, "/bulk", [
+    const copied = await postBulk(alice, [
       ["intent", "copy"],
       ["destination", dest.id],
       ["policy", "keep-both"],
@@ -203,7 +212,7 @@ describe.each(DRIVER_SETS)("bulk actions on a selection with $label", ({ drivers
     // The originals stay.
     expect((await services.prisma.file.findUniqueOrThrow({ where: { id: f1.id } })).folderId).toBe(source.id);
 
-    const trashed = await postFields(alice, "/bulk", [["intent", "trash"], item("file", f1.id), item("folder", sub.id), item("file", foreign.id)]);
+    const trashed = await postBulk(alice, [["intent", "trash"], item("file", f1.id), item("folder", sub.id), item("file", foreign.id)]);
     expect(trashed.status).toBe(200);
     expect(await trashed.text()).toContain("Moved 2 items to the trash; 1 skipped: an item was not found.");
     expect((await services.prisma.file.findUniqueOrThrow({ where: { id: f1.id } })).trashedAt).not.toBeNull();
@@ -217,7 +226,7 @@ describe.each(DRIVER_SETS)("bulk actions on a selection with $label", ({ drivers
     expect(trashBoxes.find((box) => box.includes(`value="file:${f1.id}"`))).toContain('form="trash-bulk-form"');
     expect(trashPage).toContain("Restore selected");
 
-    const restored = await postFields(alice, "/bulk", [["intent", "restore"], ["from", "/trash"], item("file", f1.id), item("folder", sub.id), item("file", foreign.id)]);
+    const restored = await postBulk(alice, [["intent", "restore"], ["from", "/trash"], item("file", f1.id), item("folder", sub.id), item("file", foreign.id)]);
     expect(restored.status).toBe(200);
     const restoredHtml = await restored.text();
     expect(restoredHtml).toContain("Restored 2 items; 1 skipped");
@@ -259,7 +268,7 @@ describe.each(DRIVER_SETS)("bulk actions on a selection with $label", ({ drivers
     expect(pickHtml).toMatch(/<label[^>]*for="bulk-destination"/);
     expect(pickHtml).toMatch(/<label[^>]*for="bulk-policy"/);
 
-    const moved = await postFields(alice, "/bulk", [
+    const moved = await postBulk(alice, [
       ["intent", "move"],
       ["from", `/files/${folder.id}`],
       ["destination", dest.id],
@@ -276,7 +285,57 @@ describe.each(DRIVER_SETS)("bulk actions on a selection with $label", ({ drivers
     expect(empty.status).toBe(400);
     expect(await empty.text()).toContain("Select at least one file or folder first.");
     // "from" never leads off the site.
-    const offsite = await postFields(alice, "/bulk", [["intent", "trash"], ["from", "https://evil.example/"], item("file", file.id)]);
+    const offsite = await postBulk(alice, [["intent", "trash"], ["from", "https://evil.example/"], item("file", file.id)]);
     expect(await offsite.text()).not.toContain("evil.example");
+  });
+
+  it("redirects a bulk POST to its summary (a reload repeats nothing), private to its user, with a retry for name conflicts", async () => {
+    const source = await createFolder(services, aliceActor, aliceRoot, "PRG source");
+    const dest = await createFolder(services, aliceActor, aliceRoot, "PRG dest");
+    const clash = await putFile(services, aliceActor, source.id, "clash.txt", "new");
+    const free = await putFile(services, aliceActor, source.id, "free.txt", "free");
+    await putFile(services, aliceActor, dest.id, "clash.txt", "old");
+
+    const posted = await postFields(alice, "/bulk", [["intent", "move"], ["from", `/files/${source.id}`], ["destination", dest.id], ["policy", "cancel"], item("file", clash.id), item("file", free.id)]);
+    expect(posted.status).toBe(303);
+    const summaryUrl = posted.headers.get("location")!;
+    const first = await (await alice.get(summaryUrl)).text();
+    expect(first).toContain("Moved 1 item; 1 skipped: “clash.txt” already exists.");
+    // Reloading the summary shows it again and changes nothing.
+    const again = await alice.get(summaryUrl);
+    expect(again.status).toBe(200);
+    expect(await again.text()).toContain("Moved 1 item; 1 skipped");
+    expect(await services.prisma.file.count({ where: { folderId: dest.id, trashedAt: null } })).toBe(2);
+
+    // The summary offers the skipped item again with another policy, as a plain form.
+    expect(first).toContain("Try the skipped item again");
+    expect(first).toContain(`value="file:${clash.id}"`);
+    expect(first).not.toContain(`value="file:${free.id}"`);
+    expect(first).toMatch(/<label[^>]*for="retry-policy"/);
+    const retried = await postBulk(alice, [["intent", "move"], ["from", `/files/${source.id}`], ["destination", dest.id], ["policy", "keep-both"], item("file", clash.id)]);
+    expect(await retried.text()).toContain("Moved 1 item.");
+    const names = (await services.prisma.file.findMany({ where: { folderId: dest.id, trashedAt: null } })).map((f) => f.name).sort();
+    expect(names).toEqual(["clash (1).txt", "clash.txt", "free.txt"]);
+
+    // Someone else cannot read it, and an unknown or malformed token is a clear 404.
+    const mallory = new TestClient(app.url);
+    await mallory.login("mallory@example.com");
+    const stolen = await mallory.get(summaryUrl);
+    expect(stolen.status).toBe(404);
+    const stolenHtml = await stolen.text();
+    expect(stolenHtml).toContain("This summary is no longer available");
+    expect(stolenHtml).not.toContain("clash.txt");
+    expect((await alice.get("/bulk?result=AAAAAAAAAAAAAAAAAAAAAA")).status).toBe(404);
+    expect((await alice.get("/bulk?result=../../x")).status).toBe(404);
+    // Drag and drop posts from a fetcher with respond=inline: the same move, the summary in the answer.
+    const dragged = await putFile(services, aliceActor, source.id, "dragged.txt", "d");
+    const inline = await postFields(alice, "/bulk", [["intent", "move"], ["from", `/files/${source.id}`], ["destination", dest.id], ["policy", "cancel"], ["respond", "inline"], item("file", dragged.id)]);
+    expect(inline.status).toBe(200);
+    expect(await inline.text()).toContain("Moved 1 item.");
+    expect((await services.prisma.file.findUniqueOrThrow({ where: { id: dragged.id } })).folderId).toBe(dest.id);
+    // A refused request changed nothing and says so directly (no redirect).
+    const refused = await postFields(alice, "/bulk", [["intent", "explode"], item("file", free.id)]);
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain("Choose what to do with the selected items.");
   });
 });

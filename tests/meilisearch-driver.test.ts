@@ -172,7 +172,7 @@ describe("Meilisearch driver requests", () => {
         path: `/indexes/${INDEX}/settings`,
         body: {
           searchableAttributes: ["name"],
-          filterableAttributes: ["ownerId", "kind", "folderId"],
+          filterableAttributes: ["ownerId", "kind", "folderId", "id"],
           sortableAttributes: ["updatedAt"],
         },
       },
@@ -267,6 +267,19 @@ describe("Meilisearch driver requests", () => {
     const body = fake.requests[0].body as { filter: string };
     // On the wire (JSON-decoded here): ownerId = "o\"w\\ner"
     expect(body.filter).toBe('ownerId = "o\\"w\\\\ner"');
+  });
+
+  it("search narrowed to what was shared filters by folder and id lists, escaped, and skips an empty scope", async () => {
+    await driver().search("owner-1", "report", { within: { folderIds: ["f1", 'f"2'], ids: ["file-9"] } });
+    await driver().search("owner-1", "report", { within: { folderIds: [], ids: ["file-9"] } });
+    await driver().search("owner-1", "report", { within: { folderIds: ["f1"], ids: [] } });
+    const empty = await driver().search("owner-1", "report", { within: { folderIds: [], ids: [] } });
+    expect(empty).toEqual({ hits: [], total: 0 });
+    expect(fake.requests.map((r) => (r.body as { filter: string }).filter)).toEqual([
+      'ownerId = "owner-1" AND (folderId IN ["f1", "f\\"2"] OR id IN ["file-9"])',
+      'ownerId = "owner-1" AND (id IN ["file-9"])',
+      'ownerId = "owner-1" AND (folderId IN ["f1"])',
+    ]);
   });
 
   it("search passes the query through untouched, and does not send an empty query", async () => {

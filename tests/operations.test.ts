@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { beforeAll, describe, expect, it, vi } from "vitest";
+import { SYSTEM_ACTOR } from "~/domain/audit.server";
 import { addFile } from "~/domain/files.server";
 import { createFolder, getRootFolder } from "~/domain/folders.server";
 import { copyItem, moveItem, renameItem } from "~/domain/operations.server";
@@ -116,7 +117,7 @@ describe.each(DRIVER_SETS)("file operations, trash and versions with $label", ({
       expect(await searchNames(services, alice, "quokka")).toEqual(["Quokka budget.txt"]);
       expect(await searchNames(services, alice, "zanzibar")).toEqual([]);
       const actions = await services.prisma.activity.findMany({ where: { subjectId: { in: [file.id, folder.id] } } });
-      expect(actions.map((a) => a.action).sort()).toEqual(["file.renamed", "folder.renamed"]);
+      expect(actions.map((a) => a.action).sort()).toEqual(["file.renamed", "folder.created", "folder.renamed"]);
       expect(actions.find((a) => a.action === "file.renamed")!.details).toMatchObject({ from: "zanzibar-plan.txt", to: "Quokka budget.txt" });
     });
 
@@ -344,7 +345,7 @@ describe.each(DRIVER_SETS)("file operations, trash and versions with $label", ({
       const restored = await restoreItem(services, alice, "file", file.id);
       expect(restored).toMatchObject({ parentId: aliceRoot, movedToRoot: true });
       expect((await services.prisma.file.findUniqueOrThrow({ where: { id: file.id } })).folderId).toBe(aliceRoot);
-      await deleteForever(services, alice, "folder", parent.id);
+      await deleteForever(services, alice, "folder", parent.id, SYSTEM_ACTOR);
       await expect(restoreItem(services, alice, "folder", parent.id)).rejects.toMatchObject({ status: 404 });
     });
 
@@ -367,7 +368,7 @@ describe.each(DRIVER_SETS)("file operations, trash and versions with $label", ({
       const doomedKeys = [doomed.storageKey, key2, thumbKey];
       for (const key of doomedKeys) expect(before.has(key)).toBe(true);
 
-      const result = await deleteForever(services, alice, "folder", top.id);
+      const result = await deleteForever(services, alice, "folder", top.id, SYSTEM_ACTOR);
       expect(result.rescued).toBe(2);
       const after = await objectKeys(services);
       for (const key of doomedKeys) expect(after.has(key)).toBe(false);
@@ -387,9 +388,9 @@ describe.each(DRIVER_SETS)("file operations, trash and versions with $label", ({
 
     it("refuses to delete forever or restore what is not in the trash, and other people's items", async () => {
       const file = await putFile(services, alice, aliceRoot, "live.txt");
-      await expect(deleteForever(services, alice, "file", file.id)).rejects.toMatchObject({ status: 404 });
+      await expect(deleteForever(services, alice, "file", file.id, SYSTEM_ACTOR)).rejects.toMatchObject({ status: 404 });
       await trashItem(services, alice, "file", file.id);
-      await expect(deleteForever(services, mallory, "file", file.id)).rejects.toMatchObject({ status: 404 });
+      await expect(deleteForever(services, mallory, "file", file.id, SYSTEM_ACTOR)).rejects.toMatchObject({ status: 404 });
       await expect(restoreItem(services, mallory, "file", file.id)).rejects.toMatchObject({ status: 404 });
       await expect(trashItem(services, alice, "file", file.id)).rejects.toMatchObject({ status: 404 });
       await restoreItem(services, alice, "file", file.id);
@@ -413,7 +414,7 @@ describe.each(DRIVER_SETS)("file operations, trash and versions with $label", ({
       expect(keys.has(m.storageKey)).toBe(false);
 
       await trashItem(services, alice, "file", b.id);
-      const emptied = await emptyTrash(services, alice);
+      const emptied = await emptyTrash(services, alice, SYSTEM_ACTOR);
       expect(emptied.items).toBeGreaterThanOrEqual(1);
       expect(await listTrash(services, alice)).toEqual([]);
       expect((await objectKeys(services)).has(b.storageKey)).toBe(false);
@@ -608,7 +609,16 @@ describe.each(DRIVER_SETS)("file manager pages without JavaScript with $label", 
     await alice.postForm(`/details/file/${file.id}`, { intent: "trash" });
     const objectsBefore = await objectKeys(services);
     expect(objectsBefore.has(file.storageKey)).toBe(true);
-    const deleted = await alice.postForm("/trash", { intent: "delete", kind: "file", id: file.id });
+    // Delete forever asks first: a post without the confirmation field leads to the confirmation step.
+    const unconfirmedDelete = await alice.postForm("/trash", { intent: "delete", kind: "file", id: file.id });
+    expect(unconfirmedDelete.status).toBe(303);
+    expect(location(unconfirmedDelete)).toBe(`/trash?confirm=delete&item=file:${file.id}`);
+    expect((await objectKeys(services)).has(file.storageKey)).toBe(true);
+    const deleteConfirmPage = await (await alice.get(location(unconfirmedDelete))).text();
+    expect(deleteConfirmPage).toContain("forever?");
+    expect(deleteConfirmPage).toContain("This cannot be undone.");
+    expect(deleteConfirmPage).toMatch(/<input type="hidden" name="confirmed" value="yes"\/>/);
+    const deleted = await alice.postForm("/trash", { intent: "delete", kind: "file", id: file.id, confirmed: "yes" });
     expect(deleted.status).toBe(302);
     expect(location(deleted)).toBe("/trash?done=deleted");
     expect((await objectKeys(services)).has(file.storageKey)).toBe(false);
@@ -670,6 +680,9 @@ describe.each(DRIVER_SETS)("file manager pages without JavaScript with $label", 
     await alice.postForm(`/details/file/${file.id}`, { intent: "trash" });
     expect((await mallory.postForm("/trash", { intent: "restore", kind: "file", id: file.id })).status).toBe(404);
     expect((await mallory.postForm("/trash", { intent: "delete", kind: "file", id: file.id })).status).toBe(404);
+    expect((await mallory.postForm("/trash", { intent: "delete", kind: "file", id: file.id, confirmed: "yes" })).status).toBe(404);
+    // The confirmation step never names someone else's item.
+    expect(await (await mallory.get(`/trash?confirm=delete&item=file:${file.id}`)).text()).not.toContain("alice-only.txt");
     expect(await (await mallory.get("/trash")).text()).not.toContain("alice-only.txt");
     expect((await alice.postForm("/trash", { intent: "restore", kind: "file", id: "missing" })).status).toBe(404);
     const anonymous = await fetch(`${app.url}/trash`, { redirect: "manual" });

@@ -49,6 +49,7 @@ const EXPECTED_TYPES: Record<string, string[]> = {
   Boolean: ["boolean"],
   DateTime: ["timestamp without time zone", "timestamp with time zone"],
   Json: ["jsonb"],
+  Bytes: ["bytea"],
 };
 
 let client: pg.Client;

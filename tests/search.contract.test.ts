@@ -147,6 +147,22 @@ function contract(driver: DriverUnderTest) {
     expect((await index.search(`nobody-${randomUUID()}`, "report")).hits).toEqual([]);
   });
 
+  it("narrows to documents inside given folders or with given ids (what was shared)", async () => {
+    const inShared = doc(bob, "shared-ledger.txt", { folderId: "bob-shared" });
+    const elsewhere = doc(bob, "private-ledger.txt", { folderId: "bob-private" });
+    const sharedFile = doc(bob, "single-ledger.txt", { folderId: "bob-private" });
+    await index.upsert([inShared, elsewhere, sharedFile]);
+    expect(ids((await index.search(bob, "ledger", { within: { folderIds: ["bob-shared"], ids: [sharedFile.id] } })).hits).sort()).toEqual(
+      [inShared.id, sharedFile.id].sort(),
+    );
+    expect(ids((await index.search(bob, "ledger", { within: { folderIds: ["bob-shared"], ids: [] } })).hits)).toEqual([inShared.id]);
+    expect(ids((await index.search(bob, "ledger", { within: { folderIds: [], ids: [sharedFile.id] } })).hits)).toEqual([sharedFile.id]);
+    expect(await index.search(bob, "ledger", { within: { folderIds: [], ids: [] } })).toEqual({ hits: [], total: 0 });
+    // The owner still bounds it: another owner's folder id matches nothing.
+    expect((await index.search(alice, "ledger", { within: { folderIds: ["bob-shared"], ids: [sharedFile.id] } })).hits).toEqual([]);
+    await index.remove([inShared.id, elsewhere.id, sharedFile.id]);
+  });
+
   it("forgets removed documents; removing unknown or no ids is fine", async () => {
     const gone = doc(alice, "temporary-scratchpad.txt");
     await index.upsert([gone]);

@@ -21,12 +21,18 @@ import {
   StorageUnavailableError,
   type ObjectStore,
 } from "~/services/storage/types";
+import { EncryptedObjectStore } from "~/services/storage/encrypted.server";
+import { DecryptionError, HEADER_LENGTH, cipherSize } from "~/services/storage/encryption-format.server";
+import { KeyRing, MasterKeyMissingError } from "~/services/storage/key-ring.server";
+import { parseMasterKey } from "~/config.server";
 import { freePort } from "./setup/free-port";
+import { createTestDatabase } from "./support/database";
 
 const MiB = 2 ** 20;
 
 interface DriverUnderTest {
   name: "local" | "s3";
+  label: string;
   /** A fresh, initialised store of this driver. */
   create(): Promise<ObjectStore>;
   /** Stores of this driver that cannot work, each with why. */
@@ -43,6 +49,7 @@ function tempDir(): string {
 
 const localDriver: DriverUnderTest = {
   name: "local",
+  label: "local",
   async create() {
     const store = new LocalObjectStore(path.join(tempDir(), "objects"));
     await store.init();
@@ -78,6 +85,7 @@ function s3Config(overrides: Partial<S3StorageConfig> = {}): S3StorageConfig {
 
 const s3Driver: DriverUnderTest = {
   name: "s3",
+  label: "s3",
   async create() {
     const store = new S3ObjectStore(s3Config());
     await store.init();
@@ -93,11 +101,35 @@ const s3Driver: DriverUnderTest = {
   async cleanup() {},
 };
 
+// Encryption at rest wraps either driver and must keep the whole contract.
+const keyDatabase = await createTestDatabase();
+const masterKey = parseMasterKey(randomBytes(32).toString("base64"))!;
+const keyRing = new KeyRing(keyDatabase.prisma, [masterKey]);
+
+function encrypted(driver: DriverUnderTest): DriverUnderTest & { inner(store: ObjectStore): ObjectStore } {
+  return {
+    name: driver.name,
+    label: `encrypted ${driver.name}`,
+    async create() {
+      const store = new EncryptedObjectStore(await driver.create(), keyRing);
+      await store.init();
+      return store;
+    },
+    async broken() {
+      return (await driver.broken()).map(({ why, store }) => ({ why, store: new EncryptedObjectStore(store, keyRing) }));
+    },
+    cleanup: () => driver.cleanup(),
+    inner: (store) => (store as EncryptedObjectStore).inner,
+  };
+}
+const encryptedLocal = encrypted(localDriver);
+const encryptedS3 = encrypted(s3Driver);
+
 afterAll(() => {
   for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-describe.each([localDriver, s3Driver])("ObjectStore contract: $name driver", (driver) => {
+describe.each([localDriver, s3Driver, encryptedLocal, encryptedS3])("ObjectStore contract: $label driver", (driver) => {
   let store: ObjectStore;
   const key = (name: string) => `${name}-${randomBytes(4).toString("hex")}`;
 
@@ -411,6 +443,104 @@ describe.each([localDriver, s3Driver])("ObjectStore contract: $name driver", (dr
       const kept = await readAll(await store.get(finishedUrl.split("/").pop()!));
       expect(sha256(kept)).toBe(sha256(finished));
     });
+  });
+});
+
+describe.each([encryptedLocal, encryptedS3])("encryption at rest: $label driver", (driver) => {
+  let store: EncryptedObjectStore;
+  let inner: ObjectStore;
+  const key = (name: string) => `${name}-${randomBytes(4).toString("hex")}`;
+  beforeAll(async () => {
+    store = (await driver.create()) as EncryptedObjectStore;
+    inner = driver.inner(store);
+  });
+
+  it("stores ciphertext: no plaintext in the stored bytes, the header's overhead on top", async () => {
+    const k = key("cipher");
+    const data = Buffer.from("a very recognisable secret line\n".repeat(10_000));
+    await store.put(k, streamOf(data), { size: data.length });
+    const stored = await readAll(await inner.get(k));
+    expect(stored.length).toBe(cipherSize(data.length));
+    expect(stored.includes(Buffer.from("recognisable secret"))).toBe(false);
+    expect((await store.stat(k))?.size).toBe(data.length);
+  });
+
+  it("reads objects written before encryption was enabled as they are", async () => {
+    const k = key("legacy");
+    const data = randomBytes(300_000);
+    await inner.put(k, streamOf(data));
+    expect(sha256(await readAll(await store.get(k)))).toBe(sha256(data));
+    expect((await readAll(await store.get(k, { start: 1000, end: 1999 }))).equals(data.subarray(1000, 2000))).toBe(true);
+    expect((await store.stat(k))?.size).toBe(data.length);
+    const tiny = key("legacy-tiny");
+    await inner.put(tiny, streamOf(Buffer.from("hi")));
+    expect((await readAll(await store.get(tiny))).toString()).toBe("hi");
+  });
+
+  it("copies the ciphertext as it is, and the copy decrypts", async () => {
+    const [from, to] = [key("copy-from"), key("copy-to")];
+    const data = randomBytes(200_000);
+    await store.put(from, streamOf(data));
+    await store.copy(from, to);
+    expect((await readAll(await inner.get(to))).equals(await readAll(await inner.get(from)))).toBe(true);
+    expect(sha256(await readAll(await store.get(to, { start: 70_000, end: 199_999 })))).toBe(sha256(data.subarray(70_000)));
+  });
+
+  it("fails reads of a tampered object with DecryptionError, whole or by range", async () => {
+    const k = key("tampered");
+    const data = randomBytes(300_000);
+    await store.put(k, streamOf(data));
+    const stored = await readAll(await inner.get(k));
+    stored[HEADER_LENGTH + 200_000]! ^= 0x40;
+    await inner.put(k, streamOf(stored));
+    await expect(readAll(await store.get(k))).rejects.toBeInstanceOf(DecryptionError);
+    await expect(readAll(await store.get(k, { start: 199_000, end: 201_000 }))).rejects.toBeInstanceOf(DecryptionError);
+    // Segments before the damage still read.
+    expect((await readAll(await store.get(k, { start: 0, end: 99 }))).equals(data.subarray(0, 100))).toBe(true);
+  });
+
+  it("fails reads of a truncated object", async () => {
+    const k = key("truncated");
+    await store.put(k, streamOf(randomBytes(300_000)));
+    const stored = await readAll(await inner.get(k));
+    await inner.put(k, streamOf(stored.subarray(0, HEADER_LENGTH + 2 * (65_536 + 16))));
+    await expect(readAll(await store.get(k))).rejects.toBeInstanceOf(DecryptionError);
+    // The new last segment was not written as the final one.
+    await expect(readAll(await store.get(k, { start: 65_536, end: 65_546 }))).rejects.toBeInstanceOf(DecryptionError);
+  });
+
+  it("streams with bounded memory: a paused reader stops the reads from storage, whole or by range", async () => {
+    const k = key("big");
+    const data = randomBytes(24 * MiB);
+    await store.put(k, streamOf(data), { size: data.length });
+    // Counts the stored bytes read below the encryption layer.
+    const get = inner.get.bind(inner);
+    let pulled = 0;
+    inner.get = async (objectKey, range) => {
+      const stream = await get(objectKey, range);
+      stream.on("data", (chunk: Buffer) => (pulled += chunk.length));
+      return stream;
+    };
+    try {
+      for (const range of [undefined, { start: 1000, end: data.length - 1000 }]) {
+        pulled = 0;
+        const reader = (await store.get(k, range))[Symbol.asyncIterator]();
+        const hash = createHash("sha256");
+        hash.update((await reader.next()).value as Buffer);
+        await new Promise((r) => setTimeout(r, 500));
+        // Were the object buffered (whole-object decrypt), all 24 MiB would be read by now.
+        expect(pulled).toBeLessThan(2 * MiB);
+        for (let next = await reader.next(); !next.done; next = await reader.next()) hash.update(next.value as Buffer);
+        expect(hash.digest("hex")).toBe(sha256(range ? data.subarray(range.start, range.end + 1) : data));
+      }
+    } finally {
+      inner.get = get;
+    }
+  });
+
+  it("refuses to start without the master key that wraps its store keys", async () => {
+    const other = parseMasterKey(randomBytes(32).toString("base64"))!;
+    await expect(new KeyRing(keyDatabase.prisma, [other]).init()).rejects.toBeInstanceOf(MasterKeyMissingError);
   });
 });
 

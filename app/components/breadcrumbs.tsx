@@ -1,4 +1,5 @@
 import { Link } from "@remix-run/react";
+import { dropHighlight, useDragMove } from "./drag-move";
 
 export interface Crumb {
   id: string;
@@ -16,6 +17,8 @@ export function Breadcrumbs<T extends Crumb>({
   /** Share pages need full loads (their grant cookie is scoped to the page's path). */
   reloadDocument?: boolean;
 }) {
+  // On a folder page with JavaScript, items dragged from the listing can be dropped on a crumb.
+  const drag = useDragMove();
   return (
     <nav aria-label="Breadcrumb">
       <ol className="flex flex-wrap items-center gap-1 text-sm text-slate-600">
@@ -27,7 +30,12 @@ export function Breadcrumbs<T extends Crumb>({
                 {crumb.name}
               </span>
             ) : (
-              <Link reloadDocument={reloadDocument} to={href(crumb, index)} className="text-blue-800 hover:underline">
+              <Link
+                reloadDocument={reloadDocument}
+                to={href(crumb, index)}
+                className={`rounded text-blue-800 hover:underline ${dropHighlight(!!drag?.isOver(crumb.id))}`}
+                {...drag?.dropTarget(crumb.id, crumb.name)}
+              >
                 {crumb.name}
               </Link>
             )}

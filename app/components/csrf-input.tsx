@@ -8,3 +8,8 @@ export function CsrfInput() {
   const data = useRouteLoaderData<{ csrfToken?: string }>("root");
   return <input type="hidden" name="_csrf" value={data?.csrfToken ?? ""} />;
 }
+
+/** The same token for requests made by scripts (a FormData's first field, or the X-CSRF-Token header). */
+export function useCsrfToken(): string {
+  return useRouteLoaderData<{ csrfToken?: string }>("root")?.csrfToken ?? "";
+}

@@ -1,5 +1,6 @@
 import { Link } from "@remix-run/react";
 import type { TreeNode } from "~/domain/folders.server";
+import { dropHighlight, useDragMove } from "./drag-move";
 import { FolderIcon } from "./icons";
 
 const folderHref = (node: Pick<TreeNode, "id" | "isRoot">) => (node.isRoot ? "/files" : `/files/${node.id}`);
@@ -20,6 +21,8 @@ export function FolderTree({ tree, label = "Folder tree" }: { tree: TreeNode; la
 }
 
 function TreeItem({ node }: { node: TreeNode }) {
+  // With JavaScript, items dragged from the listing can be dropped on any folder of the tree.
+  const drag = useDragMove();
   return (
     <li>
       <Link
@@ -27,7 +30,8 @@ function TreeItem({ node }: { node: TreeNode }) {
         aria-current={node.current ? "page" : undefined}
         className={`flex min-w-0 items-center gap-2 rounded px-2 py-1.5 ${
           node.current ? "bg-blue-50 font-semibold text-blue-900" : "text-slate-800 hover:bg-slate-100"
-        }`}
+        } ${dropHighlight(!!drag?.isOver(node.id))}`}
+        {...drag?.dropTarget(node.id, node.name)}
       >
         <FolderIcon className="h-4 w-4 text-amber-500" />
         <span className="truncate" title={node.name}>

@@ -6,7 +6,9 @@ import type { FolderCounts, FolderListing, ListedFile, SortDir, SortKey } from "
 const COUNT_LIMIT = 10_000;
 import type { folderAction, folderLoader, FolderViewMode } from "~/lib/folder-route.server";
 import { formatBytes, formatDate } from "~/lib/format";
+import { thumbnailUrl } from "~/lib/thumbnails";
 import { Breadcrumbs } from "./breadcrumbs";
+import { DragMoveProvider, DragMoveStatus, dropHighlight, useDragMove } from "./drag-move";
 import { FormMessage } from "./field";
 import { FolderTree } from "./folder-tree";
 import { FileIcon, FolderIcon } from "./icons";
@@ -53,6 +55,7 @@ export function FolderView() {
   }, [result]);
 
   return (
+    <DragMoveProvider enabled={folder.canWrite} from={folderPath}>
     <div className="lg:grid lg:grid-cols-[15rem_minmax(0,1fr)] lg:gap-8">
       {tree ? (
         <div className="hidden lg:block">
@@ -110,6 +113,7 @@ export function FolderView() {
           </p>
         ) : null}
         <FormMessage message={result?.message} tone={result?.ok ? "success" : "error"} />
+        <DragMoveStatus />
 
         {folder.canWrite ? (
           <UploadPanel folderId={folder.id} maxUploadSize={maxUploadSize}>
@@ -170,6 +174,7 @@ export function FolderView() {
         <Pagination listing={listing} queryFor={queryFor} />
       </div>
     </div>
+    </DragMoveProvider>
   );
 }
 
@@ -359,8 +364,8 @@ function BulkBar({ canWrite }: { canWrite: boolean }) {
           <button type="submit" name="intent" value="move" formAction="/bulk" formMethod="get" className="btn-secondary" disabled={disabled}>
             Move…
           </button>
-          <button type="submit" name="intent" value="trash" formAction="/bulk" formMethod="post" className="btn-secondary" disabled={disabled}>
-            Move to trash
+          <button type="submit" name="intent" value="trash" formAction="/bulk" formMethod="get" className="btn-secondary" disabled={disabled}>
+            Move to trash…
           </button>
         </>
       ) : null}
@@ -390,6 +395,7 @@ function MimeType({ value }: { value: string }) {
 }
 
 function ListView({ listing, queryFor }: { listing: FolderListing; queryFor: QueryFor }) {
+  const drag = useDragMove();
   return (
     <table className="w-full text-left text-sm">
       <thead className="border-b border-slate-200 bg-slate-50 text-slate-700">
@@ -405,7 +411,13 @@ function ListView({ listing, queryFor }: { listing: FolderListing; queryFor: Que
       </thead>
       <tbody className="divide-y divide-slate-100">
         {listing.folders.map((child) => (
-          <tr key={child.id} className="hover:bg-slate-50" data-testid="listing-folder">
+          <tr
+            key={child.id}
+            className={`hover:bg-slate-50 ${dropHighlight(!!drag?.isOver(child.id))}`}
+            data-testid="listing-folder"
+            {...drag?.dragSource("folder", child.id)}
+            {...drag?.dropTarget(child.id, child.name)}
+          >
             <td className="px-4 py-2">
               {/* The checkbox sits in the name cell, so the name stays the row's first cell. */}
               <div className="flex items-center gap-3">
@@ -425,7 +437,7 @@ function ListView({ listing, queryFor }: { listing: FolderListing; queryFor: Que
           </tr>
         ))}
         {listing.files.map((file) => (
-          <tr key={file.id} className="hover:bg-slate-50" data-testid="listing-file">
+          <tr key={file.id} className="hover:bg-slate-50" data-testid="listing-file" {...drag?.dragSource("file", file.id)}>
             <td className="px-4 py-2">
               <div className="flex items-center gap-3">
                 <SelectBox kind="file" id={file.id} name={file.name} />
@@ -450,25 +462,29 @@ function ListView({ listing, queryFor }: { listing: FolderListing; queryFor: Que
   );
 }
 
-/**
- * The picture at the top of a grid tile. Files with a thumbnail (File.thumbnailKey) will show it
- * here once thumbnails are served; until then every tile shows its icon.
- */
+/** The picture at the top of a grid tile: the file's thumbnail when one was made, else its icon. */
 function TilePreview({ file }: { file?: Pick<ListedFile, "id" | "thumbnailKey" | "mimeType"> }) {
   return (
-    <div className="flex aspect-[4/3] items-center justify-center rounded-md bg-slate-50" data-thumbnail-slot={file ? file.id : undefined}>
-      {file ? <FileIcon className="h-10 w-10 text-slate-500" /> : <FolderIcon className="h-12 w-12 text-amber-500" />}
+    <div className="flex aspect-[4/3] items-center justify-center overflow-hidden rounded-md bg-slate-50" data-thumbnail-slot={file ? file.id : undefined}>
+      {file?.thumbnailKey ? (
+        <img src={thumbnailUrl(file.id, file.thumbnailKey)} alt="" loading="lazy" className="h-full w-full object-contain" />
+      ) : file ? (
+        <FileIcon className="h-10 w-10 text-slate-500" />
+      ) : (
+        <FolderIcon className="h-12 w-12 text-amber-500" />
+      )}
     </div>
   );
 }
 
 function GridView({ listing }: { listing: FolderListing }) {
+  const drag = useDragMove();
   const tile = "card flex h-full flex-col gap-2 p-3 text-sm";
   return (
     <ul className="grid grid-cols-2 gap-3 sm:grid-cols-3 md:grid-cols-4 xl:grid-cols-5" data-testid="folder-grid">
       {listing.folders.map((child) => (
         <li key={child.id} data-testid="listing-folder">
-          <div className={tile}>
+          <div className={`${tile} ${dropHighlight(!!drag?.isOver(child.id))}`} {...drag?.dragSource("folder", child.id)} {...drag?.dropTarget(child.id, child.name)}>
             <Link to={`/files/${child.id}`} className="flex flex-col gap-2 font-medium text-blue-800 hover:underline">
               <TilePreview />
               <span className="wrap-anywhere">{child.name}</span>
@@ -483,7 +499,7 @@ function GridView({ listing }: { listing: FolderListing }) {
       ))}
       {listing.files.map((file) => (
         <li key={file.id} data-testid="listing-file">
-          <div className={tile}>
+          <div className={tile} {...drag?.dragSource("file", file.id)}>
             <a href={`/download/${file.id}`} className="flex flex-col gap-2 text-blue-800 hover:underline" download>
               <TilePreview file={file} />
               <span className="wrap-anywhere">{file.name}</span>

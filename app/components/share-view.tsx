@@ -2,6 +2,7 @@ import { Form, isRouteErrorResponse, Link, useActionData, useLoaderData, useNavi
 import type { ShareActionData, ShareErrorData, SharePageData } from "~/lib/share-route.server";
 import { formatBytes, formatDate } from "~/lib/format";
 import { Breadcrumbs } from "./breadcrumbs";
+import { FileViewer } from "./file-viewer";
 import { FormMessage } from "./field";
 import { FileIcon, FolderIcon } from "./icons";
 import { TableHead } from "./table-head";
@@ -83,7 +84,8 @@ function PasswordForm({ token, kind }: { token: string; kind: "file" | "folder" 
 
 function SharedFile({ page }: { page: Extract<SharePageData, { state: "file" }> }) {
   return (
-    <div className="card mx-auto max-w-lg p-6">
+    <div className="mx-auto max-w-3xl space-y-6">
+      <div className="card mx-auto max-w-lg p-6">
       <p className="text-sm text-slate-600">Shared file</p>
       <h1 className="mt-1 flex items-center gap-2 text-2xl font-semibold break-all">
         <FileIcon className="h-6 w-6 text-slate-500" />
@@ -103,6 +105,8 @@ function SharedFile({ page }: { page: Extract<SharePageData, { state: "file" }> 
       <a href={`/s/${page.token}/download/${page.file.id}`} className="btn-primary mt-6 w-full" download>
         Download
       </a>
+      </div>
+      <FileViewer name={page.file.name} viewer={page.viewer} downloadHref={`/s/${page.token}/download/${page.file.id}`} />
     </div>
   );
 }

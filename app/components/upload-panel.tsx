@@ -2,6 +2,8 @@ import { useRevalidator } from "@remix-run/react";
 import { useCallback, useEffect, useRef, useState, type ReactNode } from "react";
 import type { Upload as TusUpload } from "tus-js-client";
 import { formatBytes } from "~/lib/format";
+import { useCsrfToken } from "./csrf-input";
+import { MOVE_MIME } from "./drag-move";
 
 type Status = "queued" | "uploading" | "paused" | "done" | "error";
 
@@ -57,9 +59,9 @@ const displayName = (item: Pick<QueueItem, "name" | "relativePath">) => `${item.
  * people without JavaScript get, and what everyone sees until the page hydrates.
  *
  * Files and whole folders can be dropped or chosen; a folder's structure is recreated on the
- * server (each file carries its directory as `relativePath`). Empty folders inside a dropped
- * folder are skipped: only folders that contain files are created. At most `parallel` uploads run
- * at once, the rest wait as "queued".
+ * server (each file carries its directory as `relativePath`); empty folders inside a dropped
+ * folder are created through POST /folders/path. At most `parallel` uploads run at once, the rest
+ * wait as "queued".
  */
 export function UploadPanel({ folderId, maxUploadSize, children }: { folderId: string; maxUploadSize: number; children: ReactNode }) {
   const [enhanced, setEnhanced] = useState(false);
@@ -76,6 +78,7 @@ export function UploadPanel({ folderId, maxUploadSize, children }: { folderId: s
   const running = useRef(new Set<string>());
   const samples = useRef(new Map<string, { at: number; sent: number }>());
   const revalidator = useRevalidator();
+  const csrfToken = useCsrfToken();
   const revalidate = useRef(revalidator.revalidate);
   revalidate.current = revalidator.revalidate;
   const current = useRef(items);
@@ -108,6 +111,17 @@ export function UploadPanel({ folderId, maxUploadSize, children }: { folderId: s
       setItems((current) => [...current, ...added]);
     },
     [folderId, maxUploadSize, onConflict],
+  );
+
+  const [folderNote, setFolderNote] = useState<string | null>(null);
+  /** Empty folders of a dropped tree: created directly, since no file's path will create them. */
+  const addEmptyFolders = useCallback(
+    async (paths: string[]) => {
+      const failures = await createFolderPaths(folderId, paths, csrfToken);
+      setFolderNote(failures.length > 0 ? `Some empty folders could not be created: ${failures.join("; ")}` : null);
+      revalidate.current();
+    },
+    [folderId, csrfToken],
   );
 
   /** Starts (or continues) the upload of one item; its status is already "uploading". */
@@ -253,16 +267,22 @@ export function UploadPanel({ folderId, maxUploadSize, children }: { folderId: s
         data-testid="upload-drop-zone"
         className={`mt-3 rounded-lg border-2 border-dashed p-6 text-center ${dragging ? "border-blue-600 bg-blue-50" : "border-slate-300"}`}
         onDragOver={(event) => {
+          // Items dragged within the listing (to move them) are not uploads.
+          if (Array.from(event.dataTransfer.types).includes(MOVE_MIME)) return;
           event.preventDefault();
           setDragging(true);
         }}
         onDragLeave={() => setDragging(false)}
         onDrop={(event) => {
+          if (Array.from(event.dataTransfer.types).includes(MOVE_MIME)) return;
           event.preventDefault();
           setDragging(false);
           // Entries must be taken while the drop event runs; the list is emptied afterwards.
           const entries = entriesOf(event.dataTransfer);
-          if (entries) void filesFromEntries(entries).then(addFiles);
+          if (entries) void filesFromEntries(entries).then(({ files, emptyDirs }) => {
+            addFiles(files);
+            if (emptyDirs.length > 0) void addEmptyFolders(emptyDirs);
+          });
           else addFiles(Array.from(event.dataTransfer.files, (file) => ({ file, relativePath: "" })));
         }}
       >
@@ -305,10 +325,16 @@ export function UploadPanel({ folderId, maxUploadSize, children }: { folderId: s
           ) : null}
         </div>
         <p className="mt-2 text-xs text-slate-600">
-          Up to {formatBytes(maxUploadSize)} per file. Folders keep their structure (empty folders are skipped). Uploads resume after a lost connection
+          Up to {formatBytes(maxUploadSize)} per file. Folders keep their structure (a dropped folder’s empty folders too). Uploads resume after a lost connection
           or a page reload.
         </p>
       </div>
+
+      {folderNote ? (
+        <p role="alert" className="field-error mt-2">
+          {folderNote}
+        </p>
+      ) : null}
 
       <div className="mt-3 flex flex-wrap items-center gap-x-4 gap-y-2 text-sm">
         <span className="flex max-w-full flex-wrap items-center gap-2">
@@ -527,9 +553,13 @@ function entriesOf(dataTransfer: DataTransfer): FileSystemEntry[] | null {
   return entries.length > 0 ? entries : null;
 }
 
-/** Walks dropped entries depth-first; each file gets the directory it was found in. */
-async function filesFromEntries(entries: FileSystemEntry[]): Promise<PickedFile[]> {
+/**
+ * Walks dropped entries depth-first; each file gets the directory it was found in. Directories
+ * with nothing in them are listed too ("Tree/empty/"): no file will recreate them.
+ */
+async function filesFromEntries(entries: FileSystemEntry[]): Promise<{ files: PickedFile[]; emptyDirs: string[] }> {
   const found: PickedFile[] = [];
+  const emptyDirs: string[] = [];
   const walk = async (entry: FileSystemEntry, dir: string): Promise<void> => {
     if (entry.isFile) {
       try {
@@ -542,11 +572,14 @@ async function filesFromEntries(entries: FileSystemEntry[]): Promise<PickedFile[
       const reader = (entry as FileSystemDirectoryEntry).createReader();
       const path = `${dir}${entry.name}/`;
       // readEntries answers in batches (100 in Chromium) until it returns an empty one.
+      let children = 0;
       for (;;) {
         const batch = await new Promise<FileSystemEntry[]>((resolve, reject) => reader.readEntries(resolve, reject));
         if (batch.length === 0) break;
+        children += batch.length;
         for (const child of batch) await walk(child, path);
       }
+      if (children === 0) emptyDirs.push(path);
     }
   };
   for (const entry of entries) {
@@ -556,7 +589,25 @@ async function filesFromEntries(entries: FileSystemEntry[]): Promise<PickedFile[
       // An unreadable entry (permissions, a vanished file) is skipped; the rest still uploads.
     }
   }
-  return found;
+  return { files: found, emptyDirs };
+}
+
+/** Creates the folders of each path below the folder (they already exist: fine). Returns the failures' messages. */
+async function createFolderPaths(folderId: string, paths: string[], csrfToken: string): Promise<string[]> {
+  const failures: string[] = [];
+  for (const path of paths) {
+    const body = new FormData();
+    body.set("folderId", folderId);
+    body.set("path", path);
+    try {
+      const response = await fetch("/folders/path", { method: "POST", body, headers: { Accept: "application/json", "X-CSRF-Token": csrfToken } });
+      const result = (await response.json().catch(() => null)) as { ok: boolean; message?: string } | null;
+      if (!response.ok || !result?.ok) failures.push(`${path}: ${result?.message ?? "could not be created"}`);
+    } catch {
+      failures.push(`${path}: the connection was lost`);
+    }
+  }
+  return failures;
 }
 
 /** Uploads tus-js-client remembers (in localStorage) that were started in this folder. */

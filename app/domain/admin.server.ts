@@ -3,7 +3,8 @@ import type { Services } from "~/services/index.server";
 import { parseByteSize } from "~/config.server";
 import { formatBytes } from "~/lib/format";
 import { recordActivity } from "./activity.server";
-import { NotFoundError, ValidationError } from "./errors";
+import { recordAudit, type AuditActor } from "./audit.server";
+import { ConflictError, NotFoundError, ValidationError } from "./errors";
 import { getSettings, updateSettings, type Settings } from "./settings.server";
 import { fieldErrors } from "./users.server";
 import type { SessionUser } from "./sessions.server";
@@ -102,6 +103,18 @@ export function settingsFormSchema(maxUploadSize: number) {
     }),
     trashRetentionDays: wholeNumber("Days", 1, 3650),
     versionsKept: wholeNumber("Versions", 0, 1000),
+    // A checkbox: present ("on") when ticked, absent otherwise.
+    requireMfaForAdmins: z.preprocess((value) => value === "on" || value === "true", z.boolean()),
+    sessionIdleDays: wholeNumber("Days", 1, 3650),
+    sessionAbsoluteDays: wholeNumber("Days", 1, 3650),
+  }).superRefine((value, ctx) => {
+    if (value.sessionIdleDays > value.sessionAbsoluteDays) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["sessionIdleDays"],
+        message: "The idle timeout cannot be longer than the absolute timeout; lower it or raise the absolute timeout.",
+      });
+    }
   });
 }
 
@@ -110,7 +123,7 @@ function changedKeys(before: Settings, after: Settings): Array<keyof Settings> {
 }
 
 /** Validates the settings form and saves it; records who changed what. */
-export async function saveSettingsForm(services: Services, admin: SessionUser, input: Record<string, unknown>): Promise<Settings> {
+export async function saveSettingsForm(services: Services, admin: SessionUser, input: Record<string, unknown>, audit: AuditActor): Promise<Settings> {
   const parsed = settingsFormSchema(services.config.uploads.maxSize).safeParse(input);
   if (!parsed.success) throw new ValidationError("Nothing was saved. Please correct the highlighted fields.", fieldErrors(parsed.error));
   const before = await getSettings(services);
@@ -118,17 +131,13 @@ export async function saveSettingsForm(services: Services, admin: SessionUser, i
   const after = await updateSettings(services, { defaultQuotaBytes: defaultQuota, ...rest });
   const changed = changedKeys(before, after);
   if (changed.length > 0) {
-    await recordActivity(services.prisma, {
-      userId: admin.id,
-      action: "settings.updated",
-      subjectType: "settings",
-      subjectId: "settings",
-      details: {
-        changed,
-        before: Object.fromEntries(changed.map((key) => [key, before[key]])),
-        after: Object.fromEntries(changed.map((key) => [key, after[key]])),
-      },
-    });
+    const details = {
+      changed,
+      before: Object.fromEntries(changed.map((key) => [key, before[key]])),
+      after: Object.fromEntries(changed.map((key) => [key, after[key]])),
+    };
+    await recordActivity(services.prisma, { userId: admin.id, action: "settings.updated", subjectType: "settings", subjectId: "settings", details });
+    await recordAudit(services.prisma, audit, { action: "admin.settings_updated", targetType: "settings", targetId: "settings", details });
   }
   return after;
 }
@@ -139,8 +148,9 @@ export async function setUserQuota(
   admin: SessionUser,
   userId: string,
   rawQuota: string,
+  audit: AuditActor,
 ): Promise<{ name: string; quotaBytes: number | null }> {
-  const user = userId ? await services.prisma.user.findUnique({ where: { id: userId }, select: { id: true, name: true, quotaBytes: true } }) : null;
+  const user = userId ? await services.prisma.user.findUnique({ where: { id: userId }, select: { id: true, name: true, email: true, quotaBytes: true } }) : null;
   if (!user) throw new NotFoundError("That user");
   let quotaBytes: number | null = null;
   if (rawQuota.trim() !== "") {
@@ -161,8 +171,53 @@ export async function setUserQuota(
       subjectId: user.id,
       details: { before, after: quotaBytes },
     });
+    await recordAudit(tx, audit, { action: "user.quota_changed", targetType: "user", targetId: user.id, details: { email: user.email, before, after: quotaBytes } });
   });
   return { name: user.name, quotaBytes };
+}
+
+const roleSchema = z.enum(["ADMIN", "USER"], { message: "Choose Admin or User." });
+
+/**
+ * Makes a user an administrator or a regular user. The last administrator cannot be demoted,
+ * so the instance always keeps someone who can manage it; the admin rows are locked so two
+ * admins demoting each other at once cannot both succeed.
+ */
+export async function setUserRole(
+  services: Services,
+  admin: SessionUser,
+  userId: string,
+  rawRole: unknown,
+  audit: AuditActor,
+): Promise<{ name: string; role: "ADMIN" | "USER"; changed: boolean }> {
+  const parsed = roleSchema.safeParse(rawRole);
+  if (!parsed.success) throw new ValidationError("The role was not changed.", { role: "Choose Admin or User." });
+  const role = parsed.data;
+  return services.prisma.$transaction(async (tx) => {
+    const admins = await tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM users WHERE role = 'ADMIN' ORDER BY id FOR UPDATE`;
+    const user = typeof userId === "string" && userId.length > 0 && userId.length <= 64
+      ? await tx.user.findUnique({ where: { id: userId }, select: { id: true, name: true, email: true, role: true } })
+      : null;
+    if (!user) throw new NotFoundError("That user");
+    if (user.role === role) return { name: user.name, role, changed: false };
+    if (role === "USER" && admins.length <= 1) {
+      await recordAudit(services.prisma, audit, {
+        action: "user.role_changed",
+        outcome: "failure",
+        targetType: "user",
+        targetId: user.id,
+        details: { email: user.email, before: user.role, after: role, reason: "last-admin" },
+      });
+      throw new ConflictError(
+        user.id === admin.id
+          ? "You are the only administrator, so you cannot make yourself a regular user. Make someone else an administrator first."
+          : `${user.name} is the only administrator. Make someone else an administrator first.`,
+      );
+    }
+    await tx.user.update({ where: { id: user.id }, data: { role } });
+    await recordAudit(tx, audit, { action: "user.role_changed", targetType: "user", targetId: user.id, details: { email: user.email, before: user.role, after: role } });
+    return { name: user.name, role, changed: true };
+  });
 }
 
 export interface AdminUserRow {

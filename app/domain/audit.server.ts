@@ -1,5 +1,6 @@
 import type { Prisma } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
+import type { AuditTargetType } from "./audit-filter";
 
 /**
  * Security and data events. The names are dotted `area.event`; failures use the same name with
@@ -38,12 +39,13 @@ export type AuditAction =
   | "data.trash_emptied"
   | "admin.settings_updated"
   | "admin.user_unlocked"
-  | "admin.audit_exported";
+  | "admin.audit_exported"
+  | "admin.encryption_key_rotated";
 
 /** Who did it and from where; built once per request with {@link auditActor}. */
 export interface AuditActor {
   actorId: string | null;
-  /** The actor's email, or "anonymous". */
+  /** The actor's email, "anonymous", or "system" for scheduled jobs. */
   actorLabel: string;
   ip: string | null;
   userAgent: string | null;
@@ -52,7 +54,7 @@ export interface AuditActor {
 export interface AuditEntry {
   action: AuditAction;
   outcome?: "success" | "failure";
-  targetType?: "user" | "file" | "folder" | "share" | "session" | "settings" | "trash" | "audit";
+  targetType?: AuditTargetType;
   targetId?: string;
   details?: Prisma.InputJsonObject;
 }
@@ -65,6 +67,9 @@ export function auditActor(request: Request, clientIp: string | null, user: { id
     userAgent: request.headers.get("user-agent")?.slice(0, 512) ?? null,
   };
 }
+
+/** Events nobody asked for at that moment, such as the hourly trash purge. */
+export const SYSTEM_ACTOR: AuditActor = { actorId: null, actorLabel: "system", ip: null, userAgent: null };
 
 /** Appends one event. Accepts a transaction client so the event commits with the change it records. */
 export async function recordAudit(

@@ -35,20 +35,27 @@ export function etagOf(file: Pick<FileRecord, "id" | "sha256" | "updatedAt">): s
   return `"${file.sha256 ?? `${file.id}-${file.updatedAt.getTime().toString(36)}`}"`;
 }
 
+/** How a viewer's inline response differs from a download (see previews.server.ts). */
+export interface InlineOptions {
+  disposition: "inline";
+  contentType: string;
+  contentSecurityPolicy: string;
+}
+
 /** Streams a file with validators and Range support; the bytes never sit in memory. */
-export async function downloadResponse(services: Services, file: FileRecord, request: Request): Promise<Response> {
+export async function downloadResponse(services: Services, file: FileRecord, request: Request, inline?: InlineOptions): Promise<Response> {
   const size = Number(file.size);
   const etag = etagOf(file);
   const headers = new Headers({
-    "Content-Type": file.mimeType,
-    "Content-Disposition": contentDisposition(file.name),
+    "Content-Type": inline?.contentType ?? file.mimeType,
+    "Content-Disposition": contentDisposition(file.name, inline?.disposition),
     "Accept-Ranges": "bytes",
     ETag: etag,
     "Last-Modified": file.updatedAt.toUTCString(),
     "Cache-Control": "private, no-cache",
     "X-Content-Type-Options": "nosniff",
     // Downloads are never rendered on our origin, whatever their type.
-    "Content-Security-Policy": "default-src 'none'; sandbox",
+    "Content-Security-Policy": inline?.contentSecurityPolicy ?? "default-src 'none'; sandbox",
   });
   if (request.headers.get("if-none-match") === etag) return new Response(null, { status: 304, headers });
 

@@ -20,8 +20,8 @@ export class ValidationError extends AppError {
 }
 
 export class UnauthorizedError extends AppError {
-  constructor(message = "Please log in to continue.") {
-    super(401, message);
+  constructor(message = "Please log in to continue.", fieldErrors: Record<string, string> = {}) {
+    super(401, message, fieldErrors);
   }
 }
 

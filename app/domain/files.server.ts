@@ -9,6 +9,7 @@ import { canRead } from "./access.server";
 import { NotFoundError, PayloadTooLargeError } from "./errors";
 import { cleanName, nameKey, numberedName } from "./names";
 import type { SessionUser } from "./sessions.server";
+import { scheduleThumbnails } from "./thumbnails.server";
 
 type Actor = Pick<SessionUser, "id" | "role">;
 
@@ -64,6 +65,7 @@ export async function addFile(services: Services, input: NewFile): Promise<FileR
         type: "file:created",
         file: { id: file.id, name: file.name, folderId: file.folderId, size: input.size },
       });
+      scheduleThumbnails(services, [file]);
       return file;
     } catch (error) {
       if ((error as { code?: string }).code !== "P2002") throw error;

@@ -1,6 +1,7 @@
 import type { Services } from "~/services/index.server";
 import { Prisma, type Folder } from "~/generated/prisma/client";
 import { canRead, canWrite } from "./access.server";
+import { recordActivity } from "./activity.server";
 import { ConflictError, ForbiddenError, NotFoundError } from "./errors";
 import { cleanName, nameKey } from "./names";
 import type { SessionUser } from "./sessions.server";
@@ -475,6 +476,7 @@ export async function createFolder(services: Services, actor: Actor, parentId: s
       },
     ]);
     services.notifier.toUser(folder.ownerId, { type: "folder:changed", folderId: parent.id });
+    await recordActivity(services.prisma, { userId: actor.id, action: "folder.created", subjectType: "folder", subjectId: folder.id, details: { name: folder.name, folderId: parent.id } });
     return folder;
   } catch (error) {
     if ((error as { code?: string }).code === "P2002") {

@@ -1,5 +1,6 @@
 import type { Server as TusServer } from "@tus/server";
 import type { Services } from "~/services/index.server";
+import { backfillThumbnails } from "./thumbnails.server";
 import { purgeExpiredTrash } from "./trash.server";
 import { hashStoredFile } from "./upload-hash.server";
 import { cleanupAbandonedUploads } from "./uploads.server";
@@ -19,7 +20,7 @@ interface Job {
 
 /**
  * Periodic maintenance, every hour: purge trash older than the retention period, remove
- * abandoned uploads, and hash files whose in-stream hash was lost. A cache lock (shared through
+ * abandoned uploads, hash files whose in-stream hash was lost, and make missing thumbnails. A cache lock (shared through
  * Redis when several instances run) lets only one instance do each run. Timers are unref'd so
  * they never keep the process alive. Returns a stop function.
  */
@@ -37,6 +38,7 @@ export function startJobs(
       },
     },
     { lock: "jobs:hash-files", run: () => hashUnhashedFiles(services) },
+    { lock: "jobs:backfill-thumbnails", run: () => backfillThumbnails(services) },
   ];
   const uploads = options.uploads;
   if (uploads) jobs.push({ lock: "jobs:cleanup-abandoned-uploads", run: () => cleanupAbandonedUploads(services, uploads) });

@@ -12,6 +12,7 @@ import { getWritableFolder } from "./folders.server";
 import { cleanName, nameKey, numberedName } from "./names";
 import type { SessionUser } from "./sessions.server";
 import { getSettings } from "./settings.server";
+import { scheduleThumbnails } from "./thumbnails.server";
 import { deleteObjectsQuietly, fileSearchDocument, replaceFileContent } from "./versions.server";
 
 type Actor = Pick<SessionUser, "id" | "role">;
@@ -349,6 +350,7 @@ async function copyFile(services: Services, actor: Actor, source: FileRecord, de
     await deleteObjectsQuietly(services, outcome.orphanKeys);
     await services.search.upsert([fileSearchDocument(outcome.file)]);
     services.notifier.toUser(destination.ownerId, { type: "folder:changed", folderId: destination.id });
+    scheduleThumbnails(services, [outcome.file]);
     return { kind: "file", id: outcome.file.id, name: outcome.file.name, parentId: destination.id, replaced: outcome.replaced };
   } catch (error) {
     await services.storage.delete(storageKey).catch(() => {});
@@ -443,6 +445,7 @@ async function copyFolder(services: Services, actor: Actor, source: Folder, dest
     const docs = [...outcome.newFolders.map(folderSearchDocument), ...outcome.newFiles.map(fileSearchDocument)];
     for (let i = 0; i < docs.length; i += 500) await services.search.upsert(docs.slice(i, i + 500));
     services.notifier.toUser(destination.ownerId, { type: "folder:changed", folderId: destination.id });
+    scheduleThumbnails(services, outcome.newFiles);
     return { kind: "folder", id: rootCopyId, name: outcome.rootName, parentId: destination.id, replaced: false };
   } catch (error) {
     await deleteObjectsQuietly(services, copied);

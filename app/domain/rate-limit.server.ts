@@ -1,3 +1,5 @@
+import type { RateLimitClass } from "~/config.server";
+import { CacheError } from "~/services/cache/types";
 import type { Services } from "~/services/index.server";
 import { AppError } from "./errors";
 
@@ -29,15 +31,46 @@ export interface RateLimitState {
  * Fixed-window limit on `key` (shared by every app instance when the cache is Redis). Counts
  * this request and throws TooManyRequestsError once the window holds more than `limit`.
  * Keys should name the purpose and the subject, e.g. `share-view:<ip>:<token>`.
+ *
+ * When the cache is down the request is let through and a warning logged: refusing every
+ * request (or answering 500) would turn a cache outage into a full outage, and argon2 still
+ * keeps password guessing slow meanwhile.
  */
 export async function rateLimit(services: Services, key: string, options: RateLimitOptions): Promise<RateLimitState> {
-  const { count, resetMs } = await services.cache.increment(`rate:${key}`, options.windowMs);
+  let counted: { count: number; resetMs: number };
+  try {
+    counted = await services.cache.increment(`rate:${key}`, options.windowMs);
+  } catch (error) {
+    if (!(error instanceof CacheError)) throw error;
+    services.log.warn("rate limit skipped: the cache is unavailable", { limit: key.split(":")[0], error });
+    return { count: 0, remaining: options.limit, resetMs: 0 };
+  }
+  const { count, resetMs } = counted;
   if (count > options.limit) {
     const retryAfter = Math.max(1, Math.ceil(resetMs / 1000));
     throw new TooManyRequestsError(retryAfter, options.message?.(retryAfter));
   }
   return { count, remaining: options.limit - count, resetMs };
 }
+
+/** Counts one request of a class of routes from one client IP against the configured limit. */
+export function limitByClass(services: Services, routeClass: RateLimitClass, ip: string | null, message?: (retryAfter: number) => string) {
+  return rateLimit(services, `class-${routeClass}:${ip ?? "unknown"}`, { ...services.config.rateLimits[routeClass], message });
+}
+
+/** Per-IP limits of the authentication forms; each action has its own counter in the "auth" class. */
+function limitAuthAction(services: Services, action: string, ip: string | null, what: string) {
+  return rateLimit(services, `auth-${action}:${ip ?? "unknown"}`, {
+    ...services.config.rateLimits.auth,
+    message: (seconds) => `Too many ${what} from your network. Please try again in ${describeWait(seconds)}.`,
+  });
+}
+
+export const limitLoginAttempt = (services: Services, ip: string | null) => limitAuthAction(services, "login", ip, "login attempts");
+export const limitRegistration = (services: Services, ip: string | null) => limitAuthAction(services, "register", ip, "sign-ups");
+export const limitPasswordResetRequest = (services: Services, ip: string | null) =>
+  limitAuthAction(services, "password-reset", ip, "password reset requests");
+export const limitMfaVerification = (services: Services, ip: string | null) => limitAuthAction(services, "mfa", ip, "verification attempts");
 
 /** "45 seconds", "1 minute", "12 minutes", "2 hours". */
 export function describeWait(seconds: number): string {

@@ -1,12 +1,16 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { createCookie, redirect, type Cookie } from "@remix-run/node";
 import type { Services } from "~/services/index.server";
-import { AppError } from "./errors";
+import { describeUserAgent } from "~/lib/user-agent";
+import { AppError, NotFoundError } from "./errors";
+import { MFA_ENROLL_PATH, mustEnrollMfa } from "./mfa.server";
+import { getSettings } from "./settings.server";
 import type { PublicUser } from "./users.server";
 
 const COOKIE_NAME = "coffer_session";
 /** Refresh last-seen at most this often, so each request is not a database write. */
 const TOUCH_INTERVAL_MS = 5 * 60 * 1000;
+const DAY_MS = 24 * 3600 * 1000;
 
 const cookies = new WeakMap<Services, Cookie>();
 
@@ -51,19 +55,42 @@ export interface SessionUser extends PublicUser {
   sessionId: string;
 }
 
-/** Creates a server-side session and returns the Set-Cookie header that refers to it. */
+/**
+ * Creates a server-side session and returns the Set-Cookie header that refers to it. Every
+ * login gets a new random id, so an id planted before login is worthless (no fixation).
+ */
 export async function createSession(services: Services, userId: string, request: Request, ip: string | null): Promise<string> {
   const id = randomBytes(32).toString("base64url");
+  const lifetimeMs = (await getSettings(services)).sessionAbsoluteDays * DAY_MS;
   await services.prisma.session.create({
     data: {
       id,
       userId,
-      expiresAt: new Date(Date.now() + services.config.sessionTtlMs),
+      expiresAt: new Date(Date.now() + lifetimeMs),
       ip,
       userAgent: request.headers.get("user-agent")?.slice(0, 500) ?? null,
     },
   });
-  return sessionCookie(services).serialize(id);
+  return sessionCookie(services).serialize(id, { maxAge: Math.floor(lifetimeMs / 1000) });
+}
+
+interface SessionTimes {
+  createdAt: Date;
+  lastSeenAt: Date;
+  expiresAt: Date;
+}
+
+/**
+ * Idle and absolute timeouts come from the current settings (not those at login), so lowering
+ * them takes effect at once. Last-seen is refreshed every few minutes, which bounds the idle
+ * timeout's precision.
+ */
+function isExpired(session: SessionTimes, timeouts: { sessionIdleDays: number; sessionAbsoluteDays: number }, now: number): boolean {
+  return (
+    session.expiresAt.getTime() <= now ||
+    now - session.createdAt.getTime() >= timeouts.sessionAbsoluteDays * DAY_MS ||
+    now - session.lastSeenAt.getTime() >= timeouts.sessionIdleDays * DAY_MS
+  );
 }
 
 /** The signed-in user for a Cookie header, or null when absent, forged, expired or revoked. */
@@ -77,7 +104,7 @@ export async function getUserFromCookieHeader(services: Services, cookieHeader: 
   });
   if (!session) return null;
   const now = Date.now();
-  if (session.expiresAt.getTime() <= now) {
+  if (isExpired(session, await getSettings(services), now)) {
     await services.prisma.session.deleteMany({ where: { id } });
     return null;
   }
@@ -99,6 +126,7 @@ export async function requireUser(services: Services, request: Request): Promise
     const redirectTo = `${url.pathname}${url.search}`;
     throw redirect(`/login?redirectTo=${encodeURIComponent(redirectTo)}`);
   }
+  if (!new URL(request.url).pathname.startsWith(MFA_ENROLL_PATH) && (await mustEnrollMfa(services, user))) throw redirect(MFA_ENROLL_PATH);
   return user;
 }
 
@@ -113,7 +141,10 @@ export async function requireAdmin(services: Services, request: Request): Promis
 /** Revokes the session server-side and returns the Set-Cookie header that clears the cookie. */
 export async function destroySession(services: Services, request: Request): Promise<string> {
   const id = await sessionCookie(services).parse(request.headers.get("cookie")).catch(() => null);
-  if (typeof id === "string") await services.prisma.session.deleteMany({ where: { id } });
+  if (typeof id === "string") {
+    await services.prisma.session.deleteMany({ where: { id } });
+    services.notifier.endSessions([id]);
+  }
   return sessionCookie(services).serialize("", { maxAge: 0 });
 }
 
@@ -123,4 +154,74 @@ export function safeRedirect(target: FormDataEntryValue | string | null | undefi
     return fallback;
   }
   return target;
+}
+
+/**
+ * Sessions are named in pages and forms by a digest of their id: the id itself is a bearer
+ * credential and must not appear in HTML.
+ */
+export function sessionKey(sessionId: string): string {
+  return createHash("sha256").update(sessionId).digest("base64url").slice(0, 22);
+}
+
+export interface SessionSummary {
+  key: string;
+  device: string;
+  ip: string | null;
+  createdAt: Date;
+  lastSeenAt: Date;
+  current: boolean;
+}
+
+/** The user's live sessions, most recently used first. */
+export async function listSessions(services: Services, user: SessionUser): Promise<SessionSummary[]> {
+  const [sessions, settings] = await Promise.all([
+    services.prisma.session.findMany({ where: { userId: user.id }, orderBy: { lastSeenAt: "desc" } }),
+    getSettings(services),
+  ]);
+  const now = Date.now();
+  return sessions
+    .filter((session) => session.id === user.sessionId || !isExpired(session, settings, now))
+    .map((session) => ({
+      key: sessionKey(session.id),
+      device: describeUserAgent(session.userAgent),
+      ip: session.ip,
+      createdAt: session.createdAt,
+      lastSeenAt: session.lastSeenAt,
+      current: session.id === user.sessionId,
+    }));
+}
+
+/** Ends one of the user's own sessions; someone else's (or an unknown) key is not found. */
+export async function revokeSession(services: Services, user: SessionUser, key: string): Promise<{ current: boolean }> {
+  const sessions = await services.prisma.session.findMany({ where: { userId: user.id }, select: { id: true } });
+  const session = sessions.find((candidate) => sessionKey(candidate.id) === key);
+  if (!session) throw new NotFoundError("That session");
+  await services.prisma.session.deleteMany({ where: { id: session.id, userId: user.id } });
+  services.notifier.endSessions([session.id]);
+  return { current: session.id === user.sessionId };
+}
+
+/** Ends every session of the user except the one making the request; returns how many ended. */
+export async function revokeOtherSessions(services: Services, user: SessionUser): Promise<number> {
+  return endSessionsWhere(services, { userId: user.id, id: { not: user.sessionId } });
+}
+
+/** Deletes the matching sessions and closes their live connections; returns how many ended. */
+export async function endSessionsWhere(services: Services, where: { userId: string; id?: { not: string } }): Promise<number> {
+  const sessions = await services.prisma.session.findMany({ where, select: { id: true } });
+  const ids = sessions.map((session) => session.id);
+  // A session created meanwhile (a login racing this) is caught by the where clause too.
+  const { count } = await services.prisma.session.deleteMany({ where });
+  services.notifier.endSessions(ids);
+  return count;
+}
+
+/**
+ * After a privilege change (e.g. a new password): ends every session of the user, this one
+ * included, and starts a fresh one for this browser. Returns its Set-Cookie header.
+ */
+export async function restartSessions(services: Services, userId: string, request: Request, ip: string | null): Promise<string> {
+  await endSessionsWhere(services, { userId });
+  return createSession(services, userId, request, ip);
 }

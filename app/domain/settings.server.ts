@@ -16,6 +16,12 @@ export const settingsSchema = z.object({
   trashRetentionDays: z.number().int().min(1).max(3650),
   /** Previous versions kept per file when it is replaced. */
   versionsKept: z.number().int().min(0).max(1000),
+  /** Administrators must set up two-step verification before they can use Coffer. */
+  requireMfaForAdmins: z.boolean(),
+  /** A session unused for this many days ends (idle timeout). */
+  sessionIdleDays: z.number().int().min(1).max(3650),
+  /** A session ends this many days after login however much it is used (absolute timeout). */
+  sessionAbsoluteDays: z.number().int().min(1).max(3650),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
@@ -27,7 +33,15 @@ export function defaultSettings(services: Services): Settings {
     blockedExtensions: [],
     trashRetentionDays: 30,
     versionsKept: 10,
+    requireMfaForAdmins: false,
+    // SESSION_TTL_DAYS (default 30) is the longest a login lasts; two weeks unused ends it sooner.
+    sessionAbsoluteDays: sessionTtlDays(services),
+    sessionIdleDays: Math.min(14, sessionTtlDays(services)),
   };
+}
+
+function sessionTtlDays(services: Services): number {
+  return Math.max(1, Math.round(services.config.sessionTtlMs / (24 * 3600 * 1000)));
 }
 
 /**

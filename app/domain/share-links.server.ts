@@ -5,6 +5,7 @@ import { z } from "zod";
 import type { File as FileRecord, Folder, ShareLink } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
 import { recordActivity } from "./activity.server";
+import { recordAudit, type AuditActor } from "./audit.server";
 import { AppError, NotFoundError, UnauthorizedError, ValidationError } from "./errors";
 import { rateLimit } from "./rate-limit.server";
 import type { SessionUser } from "./sessions.server";
@@ -126,7 +127,7 @@ export async function getOwnItem(services: Services, actor: Actor, item: ItemRef
   return { kind: "folder", folder };
 }
 
-export async function createShareLink(services: Services, actor: Actor, item: ItemRef, input: unknown): Promise<ShareLink> {
+export async function createShareLink(services: Services, actor: Actor, item: ItemRef, input: unknown, audit: AuditActor): Promise<ShareLink> {
   const target = await getOwnItem(services, actor, item);
   const data = parse(createLinkSchema, input);
   if (data.mode === "DROP" && target.kind !== "folder") {
@@ -154,6 +155,19 @@ export async function createShareLink(services: Services, actor: Actor, item: It
     subjectId: link.id,
     details: { itemKind: item.kind, itemId: item.id, mode: link.mode, password: link.passwordHash !== null },
   });
+  await recordAudit(services.prisma, audit, {
+    action: "share.created",
+    targetType: "share",
+    targetId: link.id,
+    details: {
+      itemKind: item.kind,
+      itemId: item.id,
+      mode: link.mode,
+      password: link.passwordHash !== null,
+      expiresAt: link.expiresAt?.toISOString() ?? null,
+      maxDownloads: link.maxDownloads,
+    },
+  });
   return link;
 }
 
@@ -163,7 +177,7 @@ async function getOwnLink(services: Services, actor: Actor, linkId: string): Pro
   return link;
 }
 
-export async function updateShareLink(services: Services, actor: Actor, linkId: string, input: unknown): Promise<ShareLink> {
+export async function updateShareLink(services: Services, actor: Actor, linkId: string, input: unknown, audit: AuditActor): Promise<ShareLink> {
   const link = await getOwnLink(services, actor, linkId);
   const data = parse(updateLinkSchema, input);
   if (link.mode === "DROP" && data.maxDownloads !== null) {
@@ -176,30 +190,22 @@ export async function updateShareLink(services: Services, actor: Actor, linkId: 
     where: { id: link.id },
     data: { passwordHash, expiresAt: data.expiresAt, maxDownloads: data.maxDownloads },
   });
-  await recordActivity(services.prisma, {
-    userId: actor.id,
-    action: "share.updated",
-    subjectType: "share",
-    subjectId: link.id,
-    details: {
-      password: data.clearPassword ? "cleared" : data.password ? "set" : "unchanged",
-      expiresAt: updated.expiresAt?.toISOString() ?? null,
-      maxDownloads: updated.maxDownloads,
-    },
-  });
+  const details = {
+    password: data.clearPassword ? "cleared" : data.password ? "set" : "unchanged",
+    expiresAt: updated.expiresAt?.toISOString() ?? null,
+    maxDownloads: updated.maxDownloads,
+  };
+  await recordActivity(services.prisma, { userId: actor.id, action: "share.updated", subjectType: "share", subjectId: link.id, details });
+  await recordAudit(services.prisma, audit, { action: "share.updated", targetType: "share", targetId: link.id, details });
   return updated;
 }
 
-export async function revokeShareLink(services: Services, actor: Actor, linkId: string): Promise<void> {
+export async function revokeShareLink(services: Services, actor: Actor, linkId: string, audit: AuditActor): Promise<void> {
   const link = await getOwnLink(services, actor, linkId);
   await services.prisma.shareLink.deleteMany({ where: { id: link.id } });
-  await recordActivity(services.prisma, {
-    userId: actor.id,
-    action: "share.revoked",
-    subjectType: "share",
-    subjectId: link.id,
-    details: { itemKind: link.fileId ? "file" : "folder", itemId: link.fileId ?? link.folderId ?? "" },
-  });
+  const details = { itemKind: link.fileId ? "file" : "folder", itemId: link.fileId ?? link.folderId ?? "" };
+  await recordActivity(services.prisma, { userId: actor.id, action: "share.revoked", subjectType: "share", subjectId: link.id, details });
+  await recordAudit(services.prisma, audit, { action: "share.revoked", targetType: "share", targetId: link.id, details });
 }
 
 export interface MyLink {
@@ -319,8 +325,8 @@ export async function hasShareAccess(services: Services, link: PublicShare, requ
 }
 
 /** Checks the password (rate-limited per visitor and link); returns the Set-Cookie granting access. */
-export async function unlockShare(services: Services, link: PublicShare, password: unknown, ip: string | null): Promise<string> {
-  await rateLimit(services, `share-password:${ip ?? "unknown"}:${link.token}`, {
+export async function unlockShare(services: Services, link: PublicShare, password: unknown, audit: AuditActor): Promise<string> {
+  await rateLimit(services, `share-password:${audit.ip ?? "unknown"}:${link.token}`, {
     ...SHARE_PASSWORD_LIMIT,
     message: (seconds) =>
       `Too many wrong passwords for this link. Please wait ${Math.ceil(seconds / 60)} minute${seconds > 60 ? "s" : ""} before trying again.`,
@@ -329,7 +335,10 @@ export async function unlockShare(services: Services, link: PublicShare, passwor
     throw new ValidationError("Enter the password for this link.", { password: "Enter the password for this link." });
   }
   const ok = link.passwordHash ? await verify(link.passwordHash, password.slice(0, 1024)).catch(() => false) : true;
-  if (!ok) throw new UnauthorizedError("That password is not right. Check it with the person who shared the link.");
+  if (!ok) {
+    await recordAudit(services.prisma, audit, { action: "share.password_failed", outcome: "failure", targetType: "share", targetId: link.id });
+    throw new UnauthorizedError("That password is not right. Check it with the person who shared the link.");
+  }
   return grantCookie(services, link.token).serialize({ l: link.id, p: passwordFingerprint(link), e: Date.now() + SHARE_GRANT_TTL_MS });
 }
 
@@ -340,7 +349,8 @@ export async function unlockShare(services: Services, link: PublicShare, passwor
 export async function countShareDownload(
   services: Services,
   link: PublicShare,
-  details: { kind: "file" | "zip"; itemId: string; ip: string | null },
+  details: { kind: "file" | "zip"; itemId: string },
+  audit: AuditActor,
 ): Promise<void> {
   const rows = await services.prisma.$queryRaw<Array<{ download_count: number }>>`
     UPDATE share_links SET download_count = download_count + 1
@@ -354,6 +364,12 @@ export async function countShareDownload(
     action: "share.used",
     subjectType: "share",
     subjectId: link.id,
+    details: { download: details.kind, itemId: details.itemId, count: rows[0].download_count },
+  });
+  await recordAudit(services.prisma, audit, {
+    action: "share.used",
+    targetType: "share",
+    targetId: link.id,
     details: { download: details.kind, itemId: details.itemId, count: rows[0].download_count },
   });
 }

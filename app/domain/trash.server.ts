@@ -1,6 +1,7 @@
 import type { Prisma } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
 import { recordActivity } from "./activity.server";
+import { recordAudit, SYSTEM_ACTOR, type AuditActor } from "./audit.server";
 import { NotFoundError } from "./errors";
 import { getRootFolder } from "./folders.server";
 import { nameKey } from "./names";
@@ -184,12 +185,18 @@ async function reindex(services: Services, folderIds: string[], fileIds: string[
  * their objects (content, versions, thumbnails), so a crash leaves orphan objects, never rows
  * without bytes. Items below it that were trashed separately are kept: they move to My files.
  */
-export async function deleteForever(services: Services, actor: Actor, kind: ItemKind, id: string) {
-  await trashRoot(services.prisma, actor.id, kind, id);
-  return purgeTrashRoot(services, actor.id, kind, id, actor.id);
+/** An item at the top of the user's trash (what the delete-forever confirmation names); NotFound otherwise. */
+export async function getTrashedItem(services: Services, actor: Pick<SessionUser, "id">, kind: ItemKind, id: string) {
+  const item = await trashRoot(services.prisma, actor.id, kind, id);
+  return { kind: item.kind, id: item.id, name: item.name };
 }
 
-async function purgeTrashRoot(services: Services, ownerId: string | null, kind: ItemKind, id: string, actorId: string | null) {
+export async function deleteForever(services: Services, actor: Actor, kind: ItemKind, id: string, audit: AuditActor) {
+  await trashRoot(services.prisma, actor.id, kind, id);
+  return purgeTrashRoot(services, actor.id, kind, id, actor.id, audit);
+}
+
+async function purgeTrashRoot(services: Services, ownerId: string | null, kind: ItemKind, id: string, actorId: string | null, audit: AuditActor) {
   const outcome = await services.prisma.$transaction(
     async (tx) => {
       const item = await trashRoot(tx, ownerId, kind, id);
@@ -231,6 +238,12 @@ async function purgeTrashRoot(services: Services, ownerId: string | null, kind: 
         subjectId: id,
         details: { name: item.name, folders: folderIds.length, files: fileIds.length, rescued, automatic: actorId === null },
       });
+      await recordAudit(tx, audit, {
+        action: "data.deleted",
+        targetType: kind,
+        targetId: id,
+        details: { name: item.name, ownerId: item.ownerId, folders: folderIds.length, files: fileIds.length, automatic: actorId === null },
+      });
       return { keys, ids: [...folderIds, ...fileIds], ownerId: item.ownerId, rescued };
     },
     { timeout: 60_000 },
@@ -266,17 +279,18 @@ async function rescueSeparatelyTrashed(tx: Db, ownerId: string, rootId: string, 
 }
 
 /** Deletes everything in the user's trash. */
-export async function emptyTrash(services: Services, actor: Actor) {
+export async function emptyTrash(services: Services, actor: Actor, audit: AuditActor) {
   const roots = await trashRoots(services, { ownerId: actor.id });
   let objectsDeleted = 0;
   for (const root of roots) {
-    const result = await purgeTrashRoot(services, actor.id, root.kind, root.id, actor.id).catch((error) => {
+    const result = await purgeTrashRoot(services, actor.id, root.kind, root.id, actor.id, audit).catch((error) => {
       if (error instanceof NotFoundError) return null;
       throw error;
     });
     objectsDeleted += result?.objectsDeleted ?? 0;
   }
   await recordActivity(services.prisma, { userId: actor.id, action: "trash.emptied", subjectType: "trash", subjectId: actor.id, details: { items: roots.length } });
+  await recordAudit(services.prisma, audit, { action: "data.trash_emptied", targetType: "trash", targetId: actor.id, details: { items: roots.length } });
   services.notifier.toUser(actor.id, { type: "folder:changed", folderId: (await getRootFolder(services, actor.id)).id });
   return { items: roots.length, objectsDeleted };
 }
@@ -308,7 +322,7 @@ export async function purgeExpiredTrash(services: Services, now = new Date()): P
   let objectsDeleted = 0;
   for (const root of roots) {
     try {
-      const result = await purgeTrashRoot(services, null, root.kind, root.id, null);
+      const result = await purgeTrashRoot(services, null, root.kind, root.id, null, SYSTEM_ACTOR);
       items++;
       objectsDeleted += result.objectsDeleted;
     } catch (error) {

@@ -1,5 +1,6 @@
 import type { Folder } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
+import { recordActivity } from "./activity.server";
 import { ConflictError, ValidationError, isAppError } from "./errors";
 import { cleanName, nameKey } from "./names";
 
@@ -50,15 +51,15 @@ function isUniqueViolation(error: unknown): boolean {
  * tree usually arrive at once: the partial unique index on (parent_id, name_key) makes one
  * creation win, and the loser reads the winner's folder instead of failing.
  */
-export async function resolveUploadFolder(services: Services, base: Folder, segments: string[]): Promise<Folder> {
+export async function resolveUploadFolder(services: Services, base: Folder, segments: string[], actorId?: string): Promise<Folder> {
   let parent = base;
   for (const name of segments) {
-    parent = await findOrCreateChild(services, parent, name);
+    parent = await findOrCreateChild(services, parent, name, actorId);
   }
   return parent;
 }
 
-async function findOrCreateChild(services: Services, parent: Folder, name: string): Promise<Folder> {
+async function findOrCreateChild(services: Services, parent: Folder, name: string, actorId?: string): Promise<Folder> {
   const key = nameKey(name);
   const find = () => services.prisma.folder.findFirst({ where: { parentId: parent.id, nameKey: key, trashedAt: null } });
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -72,6 +73,9 @@ async function findOrCreateChild(services: Services, parent: Folder, name: strin
         .upsert([{ id: folder.id, ownerId: folder.ownerId, kind: "folder", name: folder.name, folderId: parent.id, mimeType: null, size: null, updatedAt: folder.updatedAt }])
         .catch((error: unknown) => services.log.warn("could not index a folder created by an upload", { folderId: folder.id, error }));
       services.notifier.toUser(folder.ownerId, { type: "folder:changed", folderId: parent.id });
+      if (actorId) {
+        await recordActivity(services.prisma, { userId: actorId, action: "folder.created", subjectType: "folder", subjectId: folder.id, details: { name: folder.name, folderId: parent.id } });
+      }
       return folder;
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;

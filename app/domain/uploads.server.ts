@@ -84,7 +84,7 @@ export function createUploadServer(services: Services): TusServer {
         if (upload.size > allowance.maxBytes) throw tooLargeError(allowance);
         // Missing folders of the path are created now (find-or-create, race-safe), so the
         // pending upload points at the deepest one.
-        const folder = await resolveUploadFolder(services, target, segments);
+        const folder = await resolveUploadFolder(services, target, segments, user.id);
         // "Cancel" refuses a taken name before any bytes are sent.
         if (uploadPolicyFrom(upload.metadata?.onConflict) === "cancel") await assertNameFree(services, folder.id, name);
         await services.prisma.upload.create({
@@ -145,18 +145,24 @@ async function completeUpload(services: Services, upload: Upload, sha256: string
   // way, the file lands in the uploader's root folder rather than being lost.
   const target = await services.prisma.folder.findUnique({ where: { id: pending.folderId }, select: { id: true, ownerId: true, trashedAt: true } });
   const folder = target && !target.trashedAt ? target : await getRootFolder(services, pending.ownerId);
+  // With encryption at rest the plaintext upload is encrypted into a new object here.
+  const storageKey = (await services.storage.adoptUpload?.(upload.id, Number(pending.size))) ?? upload.id;
   const newFile = {
     ownerId: folder.ownerId,
     folderId: folder.id,
     name: pending.name,
     size: Number(pending.size),
     mimeType: detectMimeType(pending.name, upload.metadata?.filetype),
-    storageKey: upload.id,
+    storageKey,
     sha256,
   };
   // A name taken meanwhile under "cancel" keeps both rather than losing the bytes just received.
   const policy = uploadPolicyFrom(upload.metadata?.onConflict) === "replace" ? "replace" : "keep-both";
-  const file = await addFileWithPolicy(services, newFile, policy, pending.ownerId);
+  const file = await addFileWithPolicy(services, newFile, policy, pending.ownerId).catch(async (error) => {
+    if (storageKey !== upload.id) await services.storage.delete(storageKey).catch(() => {});
+    throw error;
+  });
+  if (storageKey !== upload.id) await services.storage.delete(upload.id);
   await recordActivity(services.prisma, { userId: pending.ownerId, action: "file.uploaded", subjectType: "file", subjectId: file.id, details: { name: file.name, size: newFile.size } });
   await services.prisma.upload.delete({ where: { id: upload.id } });
   if (!sha256) {

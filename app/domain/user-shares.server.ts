@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { Services } from "~/services/index.server";
 import { recordActivity } from "./activity.server";
+import { recordAudit, type AuditActor } from "./audit.server";
 import { NotFoundError, ValidationError } from "./errors";
 import { getOwnItem, type ItemRef } from "./share-links.server";
 import type { SessionUser } from "./sessions.server";
@@ -17,7 +18,7 @@ export const shareWithUserSchema = z.object({
  * Shares one of the actor's files or folders with another account (by email). Sharing again
  * with the same person changes their permission.
  */
-export async function shareWithUser(services: Services, actor: Actor, item: ItemRef, input: unknown) {
+export async function shareWithUser(services: Services, actor: Actor, item: ItemRef, input: unknown, audit: AuditActor) {
   const target = await getOwnItem(services, actor, item);
   const parsed = shareWithUserSchema.safeParse(input);
   if (!parsed.success) throw new ValidationError("Please correct the highlighted fields.", fieldErrors(parsed.error));
@@ -49,6 +50,12 @@ export async function shareWithUser(services: Services, actor: Actor, item: Item
     subjectId: item.id,
     details: { shareId: share.id, granteeId: grantee.id, permission },
   });
+  await recordAudit(services.prisma, audit, {
+    action: "share.granted",
+    targetType: item.kind,
+    targetId: item.id,
+    details: { shareId: share.id, granteeId: grantee.id, granteeEmail: grantee.email, permission },
+  });
   return { share, grantee };
 }
 
@@ -63,7 +70,7 @@ export async function listAccess(services: Services, actor: Actor, item: ItemRef
   return shares.map((share) => ({ id: share.id, permission: share.permission, createdAt: share.createdAt, grantee: share.grantee }));
 }
 
-export async function removeUserShare(services: Services, actor: Actor, shareId: string): Promise<void> {
+export async function removeUserShare(services: Services, actor: Actor, shareId: string, audit: AuditActor): Promise<void> {
   const share = typeof shareId === "string" && shareId.length <= 64 ? await services.prisma.userShare.findUnique({ where: { id: shareId } }) : null;
   if (!share || share.ownerId !== actor.id) throw new NotFoundError("That share");
   await services.prisma.userShare.deleteMany({ where: { id: share.id } });
@@ -73,6 +80,12 @@ export async function removeUserShare(services: Services, actor: Actor, shareId:
     subjectType: share.fileId ? "file" : "folder",
     subjectId: share.fileId ?? share.folderId ?? "",
     details: { shareId: share.id, granteeId: share.granteeId },
+  });
+  await recordAudit(services.prisma, audit, {
+    action: "share.removed",
+    targetType: share.fileId ? "file" : "folder",
+    targetId: share.fileId ?? share.folderId ?? "",
+    details: { shareId: share.id, granteeId: share.granteeId, permission: share.permission },
   });
 }
 

@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { Services } from "~/services/index.server";
 import type { User } from "~/generated/prisma/client";
 import { ConflictError, ValidationError } from "./errors";
+import { checkPassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "./password-policy.server";
 
 export type PublicUser = Pick<User, "id" | "email" | "name" | "role">;
 
@@ -14,7 +15,10 @@ export const registrationSchema = z.object({
     .max(254, "Email is too long.")
     .pipe(z.email("Enter a valid email address.")),
   name: z.string().trim().min(1, "Enter your name.").max(100, "Name is too long (at most 100 characters)."),
-  password: z.string().min(12, "Use at least 12 characters.").max(1024, "Password is too long."),
+  password: z
+    .string()
+    .min(PASSWORD_MIN_LENGTH, `Use at least ${PASSWORD_MIN_LENGTH} characters.`)
+    .max(PASSWORD_MAX_LENGTH, `Use at most ${PASSWORD_MAX_LENGTH} characters.`),
 });
 
 export const loginSchema = z.object({
@@ -39,6 +43,8 @@ export async function registerUser(services: Services, input: unknown): Promise<
   const parsed = registrationSchema.safeParse(input);
   if (!parsed.success) throw new ValidationError("Please correct the highlighted fields.", fieldErrors(parsed.error));
   const { email, name, password } = parsed.data;
+  const refused = checkPassword(password, { name, email });
+  if (refused) throw new ValidationError("Please choose another password.", { password: refused });
   const passwordHash = await hashPassword(password);
   try {
     return await services.prisma.$transaction(async (tx) => {

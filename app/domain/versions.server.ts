@@ -10,6 +10,7 @@ import { assertNameFree } from "./folders.server";
 import { cleanName, nameKey } from "./names";
 import type { SessionUser } from "./sessions.server";
 import { getSettings } from "./settings.server";
+import { scheduleThumbnails } from "./thumbnails.server";
 
 type Actor = Pick<SessionUser, "id" | "role">;
 type Db = Prisma.TransactionClient;
@@ -170,6 +171,7 @@ export async function restoreVersion(services: Services, actor: Actor, versionId
   await deleteObjectsQuietly(services, orphanKeys);
   await services.search.upsert([fileSearchDocument(updated)]);
   services.notifier.toUser(updated.ownerId, { type: "folder:changed", folderId: updated.folderId });
+  scheduleThumbnails(services, [updated]);
   return updated;
 }
 
@@ -214,5 +216,6 @@ export async function addFileWithPolicy(
   await deleteObjectsQuietly(services, orphanKeys);
   await services.search.upsert([fileSearchDocument(file)]);
   services.notifier.toUser(file.ownerId, { type: "folder:changed", folderId: file.folderId });
+  scheduleThumbnails(services, [file]);
   return file;
 }

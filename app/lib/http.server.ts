@@ -1,4 +1,4 @@
-import { data } from "@remix-run/node";
+import { data, type HeadersFunction } from "@remix-run/node";
 import { isAppError } from "~/domain/errors";
 
 export interface ActionFailure {
@@ -7,10 +7,12 @@ export interface ActionFailure {
   fieldErrors: Record<string, string>;
 }
 
-/** Domain errors become a form result with the right status; anything else propagates (500). */
+/** Domain errors become a form result with the right status (and Retry-After on 429); anything else propagates (500). */
 export function actionFailure(error: unknown) {
   if (isAppError(error)) {
-    return data<ActionFailure>({ ok: false, message: error.message, fieldErrors: error.fieldErrors }, { status: error.status });
+    const retryAfter = (error as { retryAfter?: unknown }).retryAfter;
+    const headers: Record<string, string> = typeof retryAfter === "number" ? { "Retry-After": String(retryAfter), "Cache-Control": "no-store" } : {};
+    return data<ActionFailure>({ ok: false, message: error.message, fieldErrors: error.fieldErrors }, { status: error.status, headers });
   }
   throw error;
 }
@@ -24,3 +26,15 @@ export function loaderFailure(error: unknown): never {
 export function badRequest(message: string, fieldErrors: Record<string, string> = {}) {
   return data<ActionFailure>({ ok: false, message, fieldErrors }, { status: 400 });
 }
+
+/** Route `headers` export that passes an action's Retry-After (429) on to the page response. */
+export const retryAfterHeaders: HeadersFunction = ({ actionHeaders, loaderHeaders }) => {
+  const headers = new Headers();
+  for (const source of [loaderHeaders, actionHeaders]) {
+    for (const name of ["Retry-After", "Cache-Control"]) {
+      const value = source.get(name);
+      if (value) headers.set(name, value);
+    }
+  }
+  return headers;
+};

@@ -1,8 +1,12 @@
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs } from "@remix-run/node";
+import { auditActor, recordAudit } from "~/domain/audit.server";
 import { recordActivity } from "~/domain/activity.server";
 import { isAppError, NotFoundError, UnauthorizedError, ValidationError } from "~/domain/errors";
 import { addFile } from "~/domain/files.server";
 import { listFolder } from "~/domain/folders.server";
+import { viewerData } from "~/domain/previews.server";
+import type { ViewerData } from "~/components/file-viewer";
+import { thumbnailUrl } from "~/lib/thumbnails";
 import { TooManyRequestsError } from "~/domain/rate-limit.server";
 import {
   hasShareAccess,
@@ -70,6 +74,7 @@ export type SharePageData =
       state: "file";
       token: string;
       file: { id: string; name: string; size: number; mimeType: string; updatedAt: Date };
+      viewer: ViewerData;
       expiresAt: Date | null;
       downloadsLeft: number | null;
     }
@@ -96,8 +101,13 @@ export async function sharePageLoader(args: LoaderFunctionArgs, folderId: string
     }
     if (link.file) {
       if (folderId !== null) throw new NotFoundError("That folder");
-      const { id, name, size, mimeType, updatedAt } = link.file;
-      return data<SharePageData>({ state: "file", ...base, file: { id, name, size: Number(size), mimeType, updatedAt }, downloadsLeft });
+      const { id, name, size, mimeType, updatedAt, thumbnailKey } = link.file;
+      // A link with a download limit shows no inline viewer: viewing would not be counted.
+      const viewer = await viewerData(services, link.file, {
+        view: link.maxDownloads === null ? `/s/${link.token}/view/${id}` : null,
+        thumbnail: thumbnailKey ? thumbnailUrl(id, thumbnailKey, link.token) : null,
+      });
+      return data<SharePageData>({ state: "file", ...base, file: { id, name, size: Number(size), mimeType, updatedAt }, viewer, downloadsLeft });
     }
     if (link.mode === "DROP") {
       // A drop never shows what is in the folder, nor its subfolders.
@@ -131,7 +141,7 @@ export async function shareAction(args: ActionFunctionArgs) {
     if (!contentType.startsWith("multipart/form-data")) {
       const form = await request.formData();
       if (form.get("intent") !== "unlock") throw new ValidationError("Unknown action.");
-      const cookie = await unlockShare(services, link, form.get("password"), clientIp);
+      const cookie = await unlockShare(services, link, form.get("password"), auditActor(request, clientIp, null));
       return redirect(new URL(request.url).pathname, { headers: { "Set-Cookie": cookie } });
     }
     if (!(await hasShareAccess(services, link, request))) throw new UnauthorizedError("Enter the password for this link first.");
@@ -148,6 +158,12 @@ export async function shareAction(args: ActionFunctionArgs) {
           subjectType: "file",
           subjectId: file.id,
           details: { via: "share", shareId: link.id, name: file.name, size: upload.size },
+        });
+        await recordAudit(services.prisma, auditActor(request, clientIp, null), {
+          action: "share.used",
+          targetType: "share",
+          targetId: link.id,
+          details: { upload: file.id, name: file.name, size: upload.size },
         });
         // The visitor sees the name they sent, not what it became: nothing about the folder's contents.
         return upload.name;

@@ -1,19 +1,28 @@
-import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { FormMessage } from "~/components/field";
 import { UsageMeter } from "~/components/usage-meter";
-import { listUsersForAdmin, setUserQuota } from "~/domain/admin.server";
+import { listUsersForAdmin, setUserQuota, setUserRole } from "~/domain/admin.server";
+import { auditActor } from "~/domain/audit.server";
 import { ValidationError } from "~/domain/errors";
+import { lockStatus, unlockAccount } from "~/domain/lockout.server";
 import { requireAdmin } from "~/domain/sessions.server";
 import { formatBytes, formatDate } from "~/lib/format";
-import { actionFailure } from "~/lib/http.server";
+import { actionFailure, retryAfterHeaders } from "~/lib/http.server";
 import { CsrfInput } from "~/components/csrf-input";
 
 export const meta: MetaFunction = () => [{ title: "Admin · Coffer" }];
+export const headers = retryAfterHeaders;
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   await requireAdmin(context.services, request);
-  const { users, settings } = await listUsersForAdmin(context.services);
+  const { users: rows, settings } = await listUsersForAdmin(context.services);
+  const locks = await Promise.all(rows.map((user) => lockStatus(context.services, user.email)));
+  const users = rows.map((user, index) => ({
+    ...user,
+    failedLogins: locks[index].failures,
+    lockedUntil: locks[index].lockedUntil?.toISOString() ?? null,
+  }));
   return { users, defaultQuotaBytes: settings.defaultQuotaBytes };
 }
 
@@ -24,13 +33,26 @@ type ActionResult =
 export async function action({ request, context }: ActionFunctionArgs) {
   const { services } = context;
   const admin = await requireAdmin(services, request);
+  const audit = auditActor(request, context.clientIp, admin);
   const form = await request.formData();
   const intent = String(form.get("intent") ?? "");
   const userId = String(form.get("userId") ?? "");
   const quota = String(form.get("quota") ?? "");
   try {
+    if (intent === "unlock") {
+      const { name } = await unlockAccount(services, audit, userId);
+      return data<ActionResult>({ ok: true, message: `${name} can log in again.`, userId });
+    }
+    if (intent === "set-role") {
+      const result = await setUserRole(services, admin, userId, form.get("role"), audit);
+      // Someone who stepped down can no longer see this page.
+      if (userId === admin.id && result.role === "USER") return redirect("/files");
+      const what = result.role === "ADMIN" ? "an administrator" : "a regular user";
+      const message = result.changed ? `${result.name} is now ${what}.` : `${result.name} already is ${what}.`;
+      return data<ActionResult>({ ok: true, message, userId });
+    }
     if (intent !== "set-quota") throw new ValidationError("Unknown action.");
-    const result = await setUserQuota(services, admin, userId, quota);
+    const result = await setUserQuota(services, admin, userId, quota, audit);
     const message =
       result.quotaBytes === null
         ? `${result.name} now has the default quota.`
@@ -40,6 +62,10 @@ export async function action({ request, context }: ActionFunctionArgs) {
     const failure = actionFailure(error);
     return data<ActionResult>({ ...(failure.data as Omit<Extract<ActionResult, { ok: false }>, "userId" | "quota">), userId, quota }, failure.init ?? undefined);
   }
+}
+
+function formatTime(iso: string): string {
+  return new Date(iso).toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" }) + " UTC";
 }
 
 function quotaLabel(override: number | null, defaultQuota: number | null): string {
@@ -52,6 +78,7 @@ export default function Admin() {
   const result = useActionData<typeof action>();
   const busy = useNavigation().state === "submitting";
   const totalBytes = users.reduce((sum, user) => sum + user.bytesUsed, 0);
+  const adminCount = users.filter((user) => user.role === "ADMIN").length;
   return (
     <div className="space-y-6">
       <div className="flex flex-wrap items-start justify-between gap-4">
@@ -62,9 +89,14 @@ export default function Admin() {
             {defaultQuotaBytes === null ? "unlimited" : formatBytes(defaultQuotaBytes)}
           </p>
         </div>
-        <Link to="/admin/settings" className="btn-secondary">
-          Settings
-        </Link>
+        <nav aria-label="Administration" className="flex gap-2">
+          <Link to="/admin/settings" className="btn-secondary">
+            Settings
+          </Link>
+          <Link to="/admin/audit" className="btn-secondary">
+            Audit log
+          </Link>
+        </nav>
       </div>
       <FormMessage message={result?.message} tone={result?.ok ? "success" : "error"} />
       <section aria-labelledby="users-heading" className="card overflow-x-auto">
@@ -80,6 +112,7 @@ export default function Admin() {
               <th scope="col" className="px-4 py-2 text-right font-medium">Files</th>
               <th scope="col" className="px-4 py-2 text-right font-medium whitespace-nowrap">Storage used</th>
               <th scope="col" className="px-4 py-2 font-medium">Quota</th>
+              <th scope="col" className="px-4 py-2 font-medium">Sign-in</th>
               <th scope="col" className="hidden px-4 py-2 font-medium md:table-cell">Joined</th>
             </tr>
           </thead>
@@ -93,7 +126,23 @@ export default function Admin() {
                 <tr key={user.id} data-testid="admin-user-row" className="align-top">
                   <td className="px-4 py-2">{user.name}</td>
                   <td className="px-4 py-2 break-all">{user.email}</td>
-                  <td className="px-4 py-2">{user.role === "ADMIN" ? "Admin" : "User"}</td>
+                  <td className="px-4 py-2">
+                    <p data-testid="role">{user.role === "ADMIN" ? "Admin" : "User"}</p>
+                    {user.role === "ADMIN" && adminCount === 1 ? (
+                      <p className="mt-2 text-xs text-slate-600">The only administrator: make someone else an admin before stepping down.</p>
+                    ) : (
+                      <Form method="post" className="mt-2" aria-label={`Role of ${user.name}`}>
+                        <CsrfInput />
+                        <input type="hidden" name="intent" value="set-role" />
+                        <input type="hidden" name="userId" value={user.id} />
+                        <input type="hidden" name="role" value={user.role === "ADMIN" ? "USER" : "ADMIN"} />
+                        <button type="submit" className="btn-secondary whitespace-nowrap" disabled={busy}>
+                          {user.role === "ADMIN" ? "Make regular user" : "Make admin"}
+                          <span className="sr-only"> ({user.name})</span>
+                        </button>
+                      </Form>
+                    )}
+                  </td>
                   <td className="px-4 py-2 text-right">{user.fileCount}</td>
                   <td className="px-4 py-2 text-right whitespace-nowrap" data-testid="storage-used">{formatBytes(user.bytesUsed)}</td>
                   <td className="px-4 py-2">
@@ -133,6 +182,27 @@ export default function Admin() {
                         </p>
                       ) : null}
                     </Form>
+                  </td>
+                  <td className="px-4 py-2" data-testid="sign-in">
+                    {user.lockedUntil ? (
+                      <p className="text-red-800">Locked until {formatTime(user.lockedUntil)}</p>
+                    ) : user.failedLogins > 0 ? (
+                      <p>
+                        {user.failedLogins} failed login{user.failedLogins === 1 ? "" : "s"}
+                      </p>
+                    ) : (
+                      <p className="text-slate-600">OK</p>
+                    )}
+                    {user.lockedUntil || user.failedLogins > 0 ? (
+                      <Form method="post" className="mt-1">
+                        <CsrfInput />
+                        <input type="hidden" name="intent" value="unlock" />
+                        <input type="hidden" name="userId" value={user.id} />
+                        <button type="submit" className="btn-secondary" disabled={busy} aria-label={`Unlock ${user.name}`}>
+                          Unlock
+                        </button>
+                      </Form>
+                    ) : null}
                   </td>
                   <td className="hidden px-4 py-2 md:table-cell">{formatDate(user.createdAt)}</td>
                 </tr>

@@ -1,5 +1,6 @@
 import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { auditActor } from "~/domain/audit.server";
 import { Field, FormMessage } from "~/components/field";
 import { saveSettingsForm, sizeInput } from "~/domain/admin.server";
 import { requireAdmin } from "~/domain/sessions.server";
@@ -21,12 +22,18 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
       blockedExtensions: settings.blockedExtensions.join(", "),
       trashRetentionDays: String(settings.trashRetentionDays),
       versionsKept: String(settings.versionsKept),
+      requireMfaForAdmins: settings.requireMfaForAdmins ? "on" : "",
+      sessionIdleDays: String(settings.sessionIdleDays),
+      sessionAbsoluteDays: String(settings.sessionAbsoluteDays),
     },
     maxUploadSize: services.config.uploads.maxSize,
   };
 }
 
-type Values = Record<"defaultQuota" | "maxFileSize" | "blockedExtensions" | "trashRetentionDays" | "versionsKept", string>;
+type Values = Record<
+  "defaultQuota" | "maxFileSize" | "blockedExtensions" | "trashRetentionDays" | "versionsKept" | "sessionIdleDays" | "sessionAbsoluteDays" | "requireMfaForAdmins",
+  string
+>;
 type ActionResult =
   | { ok: true; message: string }
   | { ok: false; message: string; fieldErrors: Record<string, string>; values: Values };
@@ -45,9 +52,12 @@ export async function action({ request, context }: ActionFunctionArgs) {
     blockedExtensions: field("blockedExtensions"),
     trashRetentionDays: field("trashRetentionDays"),
     versionsKept: field("versionsKept"),
+    requireMfaForAdmins: field("requireMfaForAdmins"),
+    sessionIdleDays: field("sessionIdleDays"),
+    sessionAbsoluteDays: field("sessionAbsoluteDays"),
   };
   try {
-    await saveSettingsForm(services, admin, values);
+    await saveSettingsForm(services, admin, values, auditActor(request, context.clientIp, admin));
     return data<ActionResult>({ ok: true, message: "Settings saved." });
   } catch (error) {
     const failure = actionFailure(error);
@@ -127,6 +137,48 @@ export default function AdminSettings() {
           required
           hint="Earlier versions kept when a file is replaced (0 to 1000; 0 keeps none)."
         />
+        <Field
+          label="Session idle timeout (days)"
+          name="sessionIdleDays"
+          type="number"
+          inputMode="numeric"
+          min={1}
+          max={3650}
+          defaultValue={values.sessionIdleDays}
+          error={errors.sessionIdleDays}
+          required
+          hint="A login not used for this many days ends, and the person must log in again (1 to 3650)."
+        />
+        <Field
+          label="Session absolute timeout (days)"
+          name="sessionAbsoluteDays"
+          type="number"
+          inputMode="numeric"
+          min={1}
+          max={3650}
+          defaultValue={values.sessionAbsoluteDays}
+          error={errors.sessionAbsoluteDays}
+          required
+          hint="Every login ends this many days after it started, however often it is used (1 to 3650). Lowering either timeout applies to existing sessions at once."
+        />
+        <div className="flex items-start gap-3">
+          <input
+            id="field-requireMfaForAdmins"
+            name="requireMfaForAdmins"
+            type="checkbox"
+            className="mt-1 h-4 w-4"
+            defaultChecked={values.requireMfaForAdmins === "on"}
+            aria-describedby="field-requireMfaForAdmins-hint"
+          />
+          <div>
+            <label htmlFor="field-requireMfaForAdmins" className="label">
+              Require two-step verification for administrators
+            </label>
+            <p id="field-requireMfaForAdmins-hint" className="mt-1 text-sm text-slate-600">
+              An administrator without an authenticator app is sent to set one up before anything else.
+            </p>
+          </div>
+        </div>
         <div>
           <button type="submit" className="btn-primary" disabled={busy}>
             Save settings

@@ -1,7 +1,10 @@
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { FileViewer } from "~/components/file-viewer";
 import { FormMessage } from "~/components/field";
 import { FileIcon, FolderIcon } from "~/components/icons";
+import { ItemActivitySection } from "~/components/activity-list";
+import { itemActivity } from "~/domain/activity.server";
 import { canWrite } from "~/domain/access.server";
 import { isAppError, ValidationError } from "~/domain/errors";
 import { breadcrumbs, DESTINATION_PICKER_LIMIT, destinationFolders } from "~/domain/folders.server";
@@ -17,10 +20,12 @@ import {
   type ItemKind,
 } from "~/domain/operations.server";
 import { requireUser } from "~/domain/sessions.server";
+import { viewerData } from "~/domain/previews.server";
 import { getSettings } from "~/domain/settings.server";
 import { trashItem } from "~/domain/trash.server";
 import { listVersions, restoreVersion } from "~/domain/versions.server";
 import { formatBytes, formatDate } from "~/lib/format";
+import { thumbnailUrl } from "~/lib/thumbnails";
 import { loaderFailure } from "~/lib/http.server";
 import type { Services } from "~/services/index.server";
 import { CsrfInput } from "~/components/csrf-input";
@@ -50,12 +55,16 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
     // Someone an item was shared with sees its location from the shared folder down only.
     const location = parent ? await visibleCrumbs(services, user, parent.ownerId, await breadcrumbs(services, parent), "none") : [];
     const id = item.kind === "file" ? item.file.id : item.folder.id;
-    const [sharing, versions, totals, destinations, settings] = await Promise.all([
+    const ownerId = item.kind === "file" ? item.file.ownerId : item.folder.ownerId;
+    const thumbnail = item.kind === "file" && item.file.thumbnailKey ? thumbnailUrl(id, item.file.thumbnailKey) : null;
+    const [sharing, versions, totals, destinations, settings, activity, viewer] = await Promise.all([
       sharingState(services, kind, id),
       item.kind === "file" ? listVersions(services, user, id).then((r) => r.versions) : Promise.resolve([]),
       item.kind === "folder" ? folderTotals(services, id) : Promise.resolve(null),
       writable ? destinationFolders(services, user.id, item.kind === "folder" ? id : null) : Promise.resolve({ folders: [], truncated: false }),
       getSettings(services),
+      itemActivity(services, user, { kind: item.kind, id, ownerId }),
+      item.kind === "file" ? viewerData(services, item.file, { view: `/view/${id}`, thumbnail }) : Promise.resolve(null),
     ]);
     const done = new URL(request.url).searchParams.get("done");
     return {
@@ -69,6 +78,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
               size: Number(item.file.size),
               mimeType: item.file.mimeType,
               sha256: item.file.sha256,
+              thumbnail,
               createdAt: item.file.createdAt,
               updatedAt: item.file.updatedAt,
               parentId,
@@ -83,11 +93,13 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
               folders: totals?.folders ?? 0,
               mimeType: null,
               sha256: null,
+              thumbnail: null,
               createdAt: item.folder.createdAt,
               updatedAt: item.folder.updatedAt,
               parentId,
             },
       location,
+      viewer,
       versions: versions.map((v) => ({ id: v.id, size: Number(v.size), mimeType: v.mimeType, sha256: v.sha256, createdAt: v.createdAt, replacedAt: v.replacedAt })),
       sharing,
       canWrite: writable,
@@ -97,6 +109,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
       versionsKept: settings.versionsKept,
       trashRetentionDays: settings.trashRetentionDays,
       done: done && DONE_MESSAGES[done] ? DONE_MESSAGES[done] : null,
+      activity,
     };
   } catch (error) {
     loaderFailure(error);
@@ -187,7 +200,7 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
 }
 
 export default function Details() {
-  const { item, location, versions, sharing, canWrite, isOwner, destinations, pickerLimit, versionsKept, trashRetentionDays, done } = useLoaderData<typeof loader>();
+  const { item, location, viewer, versions, sharing, canWrite, isOwner, destinations, pickerLimit, versionsKept, trashRetentionDays, done, activity } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const navigation = useNavigation();
   const busy = navigation.state === "submitting" ? String(navigation.formData?.get("intent") ?? "") : null;
@@ -213,7 +226,13 @@ export default function Details() {
       ) : null}
 
       <div className="flex flex-wrap items-center gap-3">
-        {item.kind === "file" ? <FileIcon className="h-7 w-7 text-slate-500" /> : <FolderIcon className="h-7 w-7 text-amber-500" />}
+        {item.thumbnail ? (
+          <img src={item.thumbnail} alt="" className="h-10 w-10 rounded bg-slate-50 object-cover" data-testid="details-thumbnail" />
+        ) : item.kind === "file" ? (
+          <FileIcon className="h-7 w-7 text-slate-500" />
+        ) : (
+          <FolderIcon className="h-7 w-7 text-amber-500" />
+        )}
         <h1 className="text-2xl font-semibold break-all">{item.name}</h1>
         <a href={openHref} className="btn-secondary" {...(item.kind === "file" ? { download: true } : {})}>
           {item.kind === "file" ? "Download" : "Open folder"}
@@ -224,6 +243,8 @@ export default function Details() {
         <FormMessage message={done} tone="success" />
         {result && !result.ok && !["rename", "move", "copy", "trash"].includes(result.intent) ? <FormMessage message={result.message} /> : null}
       </div>
+
+      {viewer ? <FileViewer name={item.name} viewer={viewer} downloadHref={openHref} /> : null}
 
       <section aria-labelledby="properties-heading" className="card p-4">
         <h2 id="properties-heading" className="text-lg font-semibold">
@@ -337,6 +358,8 @@ export default function Details() {
           )}
         </section>
       ) : null}
+
+      <ItemActivitySection entries={activity} kindLabel={kindLabel} />
 
       {canWrite && !item.isRoot ? (
         <>

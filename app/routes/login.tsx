@@ -5,23 +5,47 @@ import { FormStrategy } from "remix-auth-form";
 import { Field, FormMessage } from "~/components/field";
 import { SsoButton } from "~/components/sso-button";
 import { assertPasswordAuthAllowed, ssoLoginOptions } from "~/domain/oidc.server";
+import { auditActor, recordAudit } from "~/domain/audit.server";
 import { ValidationError, UnauthorizedError } from "~/domain/errors";
+import { assertNotLocked, clearFailedLogins, recordFailedLogin } from "~/domain/lockout.server";
+import { beginPendingLogin, hasMfa } from "~/domain/mfa.server";
+import { limitLoginAttempt, TooManyRequestsError } from "~/domain/rate-limit.server";
 import { assertCookieCanBeKept, createSession, getUser, safeRedirect } from "~/domain/sessions.server";
 import { fieldErrors, loginSchema, verifyLogin, type PublicUser } from "~/domain/users.server";
 import type { Services } from "~/services/index.server";
-import { actionFailure } from "~/lib/http.server";
+import { actionFailure, retryAfterHeaders } from "~/lib/http.server";
 import { CsrfInput } from "~/components/csrf-input";
 
 export const meta: MetaFunction = () => [{ title: "Log in · Coffer" }];
+export const headers = retryAfterHeaders;
 
-function authenticator(services: Services) {
+type Audit = (
+  action: "auth.login" | "auth.locked",
+  outcome: "success" | "failure",
+  details: Record<string, string | number>,
+  user?: PublicUser,
+) => Promise<void>;
+
+function authenticator(services: Services, audit: Audit) {
   const auth = new Authenticator<PublicUser>();
   auth.use(
     new FormStrategy(async ({ form }) => {
       const parsed = loginSchema.safeParse({ email: form.get("email"), password: form.get("password") });
       if (!parsed.success) throw new ValidationError("Enter your email and password.", fieldErrors(parsed.error));
-      const user = await verifyLogin(services, parsed.data.email, parsed.data.password);
-      if (!user) throw new UnauthorizedError("That email and password do not match an account.");
+      const { email, password } = parsed.data;
+      try {
+        await assertNotLocked(services, email);
+      } catch (error) {
+        if (error instanceof TooManyRequestsError) await audit("auth.login", "failure", { reason: "locked", email });
+        throw error;
+      }
+      const user = await verifyLogin(services, email, password);
+      if (!user) {
+        const lock = await recordFailedLogin(services, email);
+        await audit("auth.login", "failure", { reason: "bad_credentials", email });
+        if (lock) await audit("auth.locked", "failure", { email, ...lock });
+        throw new UnauthorizedError("That email and password do not match an account.");
+      }
       return user;
     }),
     "password",
@@ -35,13 +59,31 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
+  const { services, clientIp } = context;
   const form = await request.clone().formData();
+  const audit: Audit = (action, outcome, details, user) =>
+    recordAudit(services.prisma, auditActor(request, clientIp, user ?? null), {
+      action,
+      outcome,
+      targetType: user ? "user" : undefined,
+      targetId: user?.id,
+      details,
+    });
   try {
-    assertPasswordAuthAllowed(context.services, "login");
-    assertCookieCanBeKept(context.services, request);
-    const user = await authenticator(context.services).authenticate("password", request);
-    const cookie = await createSession(context.services, user.id, request, context.clientIp);
-    return redirect(safeRedirect(form.get("redirectTo")), { headers: { "Set-Cookie": cookie } });
+    assertPasswordAuthAllowed(services, "login");
+    assertCookieCanBeKept(services, request);
+    await limitLoginAttempt(services, clientIp);
+    const user = await authenticator(services, audit).authenticate("password", request);
+    const redirectTo = safeRedirect(form.get("redirectTo"));
+    if (await hasMfa(services, user.id)) {
+      // The password was right; the session is created only after the second factor.
+      const pending = await beginPendingLogin(services, user.id, redirectTo);
+      return redirect("/login/mfa", { headers: { "Set-Cookie": pending } });
+    }
+    await clearFailedLogins(services, user.email);
+    const cookie = await createSession(services, user.id, request, clientIp);
+    await audit("auth.login", "success", { method: "password" }, user);
+    return redirect(redirectTo, { headers: { "Set-Cookie": cookie } });
   } catch (error) {
     return actionFailure(error);
   }
@@ -69,6 +111,7 @@ export default function Login() {
         <input type="hidden" name="redirectTo" value={params.get("redirectTo") ?? "/files"} />
         <Field label="Email" name="email" type="email" autoComplete="username" required error={errors.email} />
         <Field label="Password" name="password" type="password" autoComplete="current-password" required error={errors.password} />
+        <p className="text-sm"><Link to="/forgot-password" className="text-blue-800 underline">Forgot your password?</Link></p>
         <button type="submit" className="btn-primary w-full" disabled={busy}>
           {busy ? "Logging in…" : "Log in"}
         </button>

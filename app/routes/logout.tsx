@@ -1,5 +1,6 @@
 import { redirect, type ActionFunctionArgs } from "@remix-run/node";
-import { destroySession } from "~/domain/sessions.server";
+import { auditActor, recordAudit } from "~/domain/audit.server";
+import { destroySession, getUser } from "~/domain/sessions.server";
 
 export async function loader() {
   // Logging out changes state, so it is a POST; a GET just goes home.
@@ -7,6 +8,14 @@ export async function loader() {
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
+  const user = await getUser(context.services, request);
   const cookie = await destroySession(context.services, request);
+  if (user) {
+    await recordAudit(context.services.prisma, auditActor(request, context.clientIp, user), {
+      action: "auth.logout",
+      targetType: "session",
+      targetId: user.sessionId,
+    });
+  }
   return redirect("/login", { headers: { "Set-Cookie": cookie } });
 }

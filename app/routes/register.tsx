@@ -1,13 +1,16 @@
 import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useNavigation } from "@remix-run/react";
 import { Field, FormMessage } from "~/components/field";
+import { auditActor, recordAudit } from "~/domain/audit.server";
 import { assertPasswordAuthAllowed } from "~/domain/oidc.server";
+import { limitRegistration } from "~/domain/rate-limit.server";
 import { assertCookieCanBeKept, createSession, getUser } from "~/domain/sessions.server";
 import { registerUser } from "~/domain/users.server";
-import { actionFailure, loaderFailure } from "~/lib/http.server";
+import { actionFailure, loaderFailure, retryAfterHeaders } from "~/lib/http.server";
 import { CsrfInput } from "~/components/csrf-input";
 
 export const meta: MetaFunction = () => [{ title: "Create account · Coffer" }];
+export const headers = retryAfterHeaders;
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   if (await getUser(context.services, request)) throw redirect("/files");
@@ -25,12 +28,19 @@ export async function action({ request, context }: ActionFunctionArgs) {
   try {
     assertPasswordAuthAllowed(context.services, "registration");
     assertCookieCanBeKept(context.services, request);
+    await limitRegistration(context.services, context.clientIp);
     const user = await registerUser(context.services, {
       email: form.get("email"),
       name: form.get("name"),
       password: form.get("password"),
     });
     const cookie = await createSession(context.services, user.id, request, context.clientIp);
+    await recordAudit(context.services.prisma, auditActor(request, context.clientIp, user), {
+      action: "user.registered",
+      targetType: "user",
+      targetId: user.id,
+      details: { role: user.role },
+    });
     return redirect("/files", { headers: { "Set-Cookie": cookie } });
   } catch (error) {
     return actionFailure(error);
@@ -62,7 +72,7 @@ export default function Register() {
           autoComplete="new-password"
           required
           minLength={12}
-          hint="At least 12 characters."
+          hint="At least 12 characters; not a common password and not containing your name or email."
           error={errors.password}
         />
         <button type="submit" className="btn-primary w-full" disabled={busy}>

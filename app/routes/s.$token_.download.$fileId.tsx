@@ -1,4 +1,5 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
+import { auditActor } from "~/domain/audit.server";
 import { downloadResponse } from "~/domain/downloads.server";
 import { NotFoundError } from "~/domain/errors";
 import { countShareDownload, shareFile } from "~/domain/share-links.server";
@@ -19,7 +20,7 @@ export async function loader(args: LoaderFunctionArgs) {
     const range = request.headers.get("range");
     const continuing = range !== null && !/^bytes=0-/.test(range.trim());
     if (request.method === "GET" && !continuing && request.headers.get("if-none-match") === null) {
-      await countShareDownload(services, link, { kind: "file", itemId: file.id, ip: context.clientIp });
+      await countShareDownload(services, link, { kind: "file", itemId: file.id }, auditActor(request, context.clientIp, null));
     }
     const response = await downloadResponse(services, file, request);
     // Never compressed on the way (Range and Content-Length stay exact), never cached by others.

@@ -1,4 +1,5 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
+import { auditActor } from "~/domain/audit.server";
 import { contentDisposition } from "~/domain/downloads.server";
 import { NotFoundError } from "~/domain/errors";
 import { countShareDownload, shareFolderChain } from "~/domain/share-links.server";
@@ -16,7 +17,7 @@ export async function loader(args: LoaderFunctionArgs) {
     const requested = new URL(request.url).searchParams.get("folder") || link.folderId;
     const chain = await shareFolderChain(services, link, requested);
     const folder = chain.at(-1)!;
-    if (request.method === "GET") await countShareDownload(services, link, { kind: "zip", itemId: folder.id, ip: context.clientIp });
+    if (request.method === "GET") await countShareDownload(services, link, { kind: "zip", itemId: folder.id }, auditActor(request, context.clientIp, null));
     const body = request.method === "HEAD" ? null : await zipFolder(services, folder.id);
     return new Response(body, {
       status: 200,

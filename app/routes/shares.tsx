@@ -1,5 +1,6 @@
 import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { auditActor } from "~/domain/audit.server";
 import { FormMessage } from "~/components/field";
 import { FileIcon, FolderIcon } from "~/components/icons";
 import { NotFoundError, ValidationError } from "~/domain/errors";
@@ -41,6 +42,7 @@ type ActionResult = { ok: true; message: string; url?: string } | { ok: false; m
 export async function action({ request, context }: ActionFunctionArgs) {
   const { services } = context;
   const user = await requireUser(services, request);
+  const audit = auditActor(request, context.clientIp, user);
   const form = await request.formData();
   const intent = String(form.get("intent") ?? "");
   const field = (name: string) => {
@@ -57,7 +59,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
           password: field("password"),
           expiresAt: field("expiresAt"),
           maxDownloads: field("maxDownloads"),
-        });
+        }, audit);
         const url = shareUrl(services, request, link.token);
         return data<ActionResult>({ ok: true, message: `Link created: ${url}`, url });
       }
@@ -67,24 +69,24 @@ export async function action({ request, context }: ActionFunctionArgs) {
           clearPassword: field("clearPassword"),
           expiresAt: field("expiresAt"),
           maxDownloads: field("maxDownloads"),
-        });
+        }, audit);
         return data<ActionResult>({ ok: true, message: "Link updated." });
       }
       case "revoke-link": {
-        await revokeShareLink(services, user, field("linkId") ?? "");
+        await revokeShareLink(services, user, field("linkId") ?? "", audit);
         return data<ActionResult>({ ok: true, message: "Link revoked. It no longer opens." });
       }
       case "share-user": {
         const ref = parseItemRef(form.get("item"));
         if (!ref) throw new ValidationError("Choose a file or folder to share.");
-        const { grantee, share } = await shareWithUser(services, user, ref, { email: field("email") ?? "", permission: field("permission") || undefined });
+        const { grantee, share } = await shareWithUser(services, user, ref, { email: field("email") ?? "", permission: field("permission") || undefined }, audit);
         return data<ActionResult>({
           ok: true,
           message: `Shared with ${grantee.name} (${share.permission === "WRITE" ? "can view and add files" : "can view"}).`,
         });
       }
       case "remove-user-share": {
-        await removeUserShare(services, user, field("shareId") ?? "");
+        await removeUserShare(services, user, field("shareId") ?? "", audit);
         return data<ActionResult>({ ok: true, message: "Access removed." });
       }
       default:

@@ -1,12 +1,13 @@
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { auditActor } from "~/domain/audit.server";
 import { FormMessage } from "~/components/field";
 import { FileIcon, FolderIcon } from "~/components/icons";
 import { isAppError, ValidationError } from "~/domain/errors";
 import { getReadableItem, parseKind } from "~/domain/operations.server";
 import { requireUser } from "~/domain/sessions.server";
 import { getSettings } from "~/domain/settings.server";
-import { deleteForever, emptyTrash, listTrash, restoreItem, TRASH_PAGE_LIMIT } from "~/domain/trash.server";
+import { deleteForever, emptyTrash, getTrashedItem, listTrash, restoreItem, TRASH_PAGE_LIMIT } from "~/domain/trash.server";
 import { formatBytes, formatDate } from "~/lib/format";
 import { TableHead } from "~/components/table-head";
 import { CsrfInput } from "~/components/csrf-input";
@@ -60,10 +61,14 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     if (row?.trashedAt && row.ownerId === user.id) trashedNote = `Moved “${row.name}” to the trash.`;
     else if (row?.trashedAt) trashedNote = "Moved to the trash of its owner, who can restore it from there.";
   }
+  // "Delete forever" asks first (?confirm=delete&item=…); an item not in this user's trash is simply not offered.
+  const confirmDelete =
+    url.searchParams.get("confirm") === "delete" && ref ? await getTrashedItem(services, user, ref.kind, ref.id).catch(() => null) : null;
   return {
     items: items.map((item) => ({ ...item, trashedAt: item.trashedAt.toISOString() })),
     retentionDays: settings.trashRetentionDays,
     confirmEmpty: url.searchParams.get("confirm") === "empty",
+    confirmDelete,
     done: trashedNote ?? (done && DONE_MESSAGES[done] ? DONE_MESSAGES[done] : null),
     restored,
     limit: TRASH_PAGE_LIMIT,
@@ -81,7 +86,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     if (intent === "empty") {
       // Without the confirmation step's field, show the confirmation step instead.
       if (form.get("confirmed") !== "yes") return redirect("/trash?confirm=empty");
-      await emptyTrash(services, user);
+      await emptyTrash(services, user, auditActor(request, context.clientIp, user));
       return redirect("/trash?done=emptied");
     }
     const kind = parseKind(form.get("kind"));
@@ -91,7 +96,12 @@ export async function action({ request, context }: ActionFunctionArgs) {
       return redirect(`/trash?done=restored&item=${result.kind}:${result.id}`);
     }
     if (intent === "delete") {
-      await deleteForever(services, user, kind, id);
+      // Like emptying the trash: without the confirmation step's field, show that step first.
+      if (form.get("confirmed") !== "yes") {
+        const item = await getTrashedItem(services, user, kind, id);
+        return redirect(`/trash?confirm=delete&item=${item.kind}:${item.id}`, 303);
+      }
+      await deleteForever(services, user, kind, id, auditActor(request, context.clientIp, user));
       return redirect("/trash?done=deleted");
     }
     throw new ValidationError("Unknown action.");
@@ -102,7 +112,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 export default function Trash() {
-  const { items, retentionDays, confirmEmpty, done, restored, limit } = useLoaderData<typeof loader>();
+  const { items, retentionDays, confirmEmpty, confirmDelete, done, restored, limit } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const navigation = useNavigation();
   const busy = navigation.state === "submitting" ? `${navigation.formData?.get("intent")}:${navigation.formData?.get("id") ?? ""}` : null;
@@ -176,6 +186,35 @@ export default function Trash() {
         </section>
       ) : null}
 
+      {confirmDelete ? (
+        <section aria-labelledby="confirm-delete-heading" className="card border-red-300 p-4" aria-describedby="confirm-delete-text">
+          <h2 id="confirm-delete-heading" className="text-lg font-semibold break-all">
+            {`Delete “${confirmDelete.name}” forever?`}
+          </h2>
+          <p id="confirm-delete-text" className="mt-2 text-sm text-slate-700">
+            {confirmDelete.kind === "folder"
+              ? "This folder, with everything inside it and all versions of its files, will be deleted for good."
+              : "This file and all its earlier versions will be deleted for good."}{" "}
+            This cannot be undone.
+          </p>
+          <div className="mt-3 flex gap-2">
+            <Form method="post">
+              <CsrfInput />
+              <input type="hidden" name="intent" value="delete" />
+              <input type="hidden" name="kind" value={confirmDelete.kind} />
+              <input type="hidden" name="id" value={confirmDelete.id} />
+              <input type="hidden" name="confirmed" value="yes" />
+              <button type="submit" className="btn-primary bg-red-700 hover:bg-red-800" disabled={busy === `delete:${confirmDelete.id}`}>
+                {busy === `delete:${confirmDelete.id}` ? "Deleting…" : "Yes, delete it for good"}
+              </button>
+            </Form>
+            <Link to="/trash" className="btn-secondary">
+              Keep it
+            </Link>
+          </div>
+        </section>
+      ) : null}
+
       <section aria-labelledby="trash-items-heading" className="card overflow-x-auto">
         <h2 id="trash-items-heading" className="sr-only">
           Items in the trash
@@ -239,15 +278,9 @@ export default function Trash() {
                           Restore<span className="sr-only"> {item.name}</span>
                         </button>
                       </Form>
-                      <Form method="post">
-                        <CsrfInput />
-                        <input type="hidden" name="intent" value="delete" />
-                        <input type="hidden" name="kind" value={item.kind} />
-                        <input type="hidden" name="id" value={item.id} />
-                        <button type="submit" className="btn-secondary border-red-300 text-red-800 hover:bg-red-50" disabled={busy === `delete:${item.id}`}>
-                          Delete forever<span className="sr-only"> {item.name}</span>
-                        </button>
-                      </Form>
+                      <Link to={`?confirm=delete&item=${item.kind}:${item.id}`} className="btn-secondary border-red-300 text-red-800 hover:bg-red-50">
+                        Delete forever…<span className="sr-only"> {item.name}</span>
+                      </Link>
                     </div>
                   </td>
                 </tr>

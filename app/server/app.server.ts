@@ -8,6 +8,8 @@ import type { Server as TusServer } from "@tus/server";
 import { createUploadServer, TUS_PATH } from "~/domain/uploads.server";
 import { startJobs } from "~/domain/jobs.server";
 import { csrfCookieIsSecure, csrfProtection } from "./csrf.server";
+import { limitByClass, TooManyRequestsError } from "~/domain/rate-limit.server";
+import type { RateLimitClass } from "~/config.server";
 import { readiness } from "./health.server";
 import { remixRequestHandler } from "./remix-handler.server";
 
@@ -59,6 +61,25 @@ function refuseForgedRequest(req: express.Request, res: express.Response) {
 </body></html>`);
 }
 
+/** Per-IP limits by class of route; auth forms add their own, stricter limits in their actions. */
+function rateLimitMiddleware(services: Services, routeClass: (req: express.Request) => RateLimitClass) {
+  return (req: express.Request, res: express.Response, next: express.NextFunction) => {
+    limitByClass(services, routeClass(req), req.ip ?? null).then(
+      () => next(),
+      (error: unknown) => {
+        if (!(error instanceof TooManyRequestsError)) return next(error);
+        res.status(429).set({ "Retry-After": String(error.retryAfter), "Cache-Control": "no-store" });
+        if (req.accepts(["html", "text"]) === "html") {
+          res.type("html").send(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Too many requests · Coffer</title></head>` +
+            `<body><main><h1>Too many requests</h1><p>${error.message}</p><p><a href="/files">Go to my files</a></p></main></body></html>`);
+        } else {
+          res.type("text/plain").send(error.message);
+        }
+      },
+    );
+  };
+}
+
 /** One HTTP server: Remix pages, the tus endpoint, Socket.IO and health checks. */
 export async function createAppServer({ services, mode }: AppServerOptions): Promise<AppServer> {
   const app = express();
@@ -80,6 +101,7 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
 
   // Uploads bypass compression and body parsing: bytes stream straight into the store.
   const uploads = createUploadServer(services);
+  app.use("/api", rateLimitMiddleware(services, () => "api"));
   app.all([TUS_PATH, `${TUS_PATH}/*`], (req, res) => {
     uploads.handle(req, res).catch((error) => {
       services.log.error("tus handler failed", { error });
@@ -122,6 +144,7 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
     build = mode.build;
   }
 
+  app.use(rateLimitMiddleware(services, (req) => (req.path.startsWith("/s/") ? "share" : "general")));
   app.all(
     "*",
     remixRequestHandler({

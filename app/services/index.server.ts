@@ -7,10 +7,11 @@ import { createCache } from "./cache/index.server";
 import type { Cache } from "./cache/types";
 import { openDatabase, type DatabaseHandle } from "./db.server";
 import { createLogger, type Logger } from "./logger.server";
+import { createMailer, type Mailer } from "./mail.server";
 import { DeferredNotifier } from "./notifier.server";
 import { createSearchIndex } from "./search/index.server";
 import type { SearchIndex } from "./search/types";
-import { createObjectStore } from "./storage/index.server";
+import { createObjectStore, withEncryption } from "./storage/index.server";
 import type { ObjectStore } from "./storage/types";
 
 export interface Services {
@@ -22,6 +23,8 @@ export interface Services {
   search: SearchIndex;
   cache: Cache;
   notifier: DeferredNotifier;
+  /** Null when SMTP_URL is unset: password reset by email is then off. */
+  mailer: Mailer | null;
   sessionSecret: string;
 }
 
@@ -32,13 +35,14 @@ export async function createServices(config: Config, log: Logger = createLogger(
   try {
     const db = await step("database", () => openDatabase(config, (line) => log.info(line)));
     opened.push(() => db.close());
-    const storage = createObjectStore(config.storage);
+    const storage = withEncryption(createObjectStore(config.storage), config.encryption, db.prisma);
     await step("object storage", () => storage.init());
     const cache = createCache(config.cache);
     opened.push(() => cache.close());
     await step("cache", () => cache.health());
     const search = createSearchIndex(config.search, db.prisma);
     await step("search", () => search.init());
+    if (!config.mail) log.warn("SMTP_URL is not set: password reset by email is off. Set SMTP_URL, MAIL_FROM and APP_URL to enable it.");
     return {
       config,
       log,
@@ -48,6 +52,7 @@ export async function createServices(config: Config, log: Logger = createLogger(
       search,
       cache,
       notifier: new DeferredNotifier(),
+      mailer: config.mail ? createMailer(config.mail) : null,
       sessionSecret: config.sessionSecret ?? persistentSecret(config.dataDir),
     };
   } catch (error) {
@@ -57,6 +62,7 @@ export async function createServices(config: Config, log: Logger = createLogger(
 }
 
 export async function closeServices(services: Services): Promise<void> {
+  services.mailer?.close();
   await services.cache.close().catch((error) => services.log.error("closing cache failed", { error }));
   await services.db.close().catch((error) => services.log.error("closing database failed", { error }));
 }

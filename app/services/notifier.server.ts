@@ -1,10 +1,13 @@
 /** Live events pushed to a user's open tabs. */
 export type LiveEvent =
   | { type: "file:created"; file: { id: string; name: string; folderId: string; size: number } }
-  | { type: "folder:changed"; folderId: string };
+  | { type: "folder:changed"; folderId: string }
+  | { type: "thumbnail:ready"; fileId: string; folderId: string };
 
 export interface Notifier {
   toUser(userId: string, event: LiveEvent): void;
+  /** Closes the live connections opened with these sessions (they were revoked). */
+  endSessions(sessionIds: string[]): void;
 }
 
 /** Until Socket.IO is attached (and in tests without it) events go nowhere. */
@@ -15,5 +18,8 @@ export class DeferredNotifier implements Notifier {
   }
   toUser(userId: string, event: LiveEvent) {
     this.target?.toUser(userId, event);
+  }
+  endSessions(sessionIds: string[]) {
+    if (sessionIds.length > 0) this.target?.endSessions(sessionIds);
   }
 }

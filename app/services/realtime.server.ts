@@ -2,12 +2,14 @@ import type http from "node:http";
 import { createAdapter } from "@socket.io/redis-adapter";
 import type { Redis } from "ioredis";
 import { Server as SocketServer } from "socket.io";
-import { getUserFromCookieHeader } from "~/domain/sessions.server";
+import { getUserFromCookieHeader, sessionKey } from "~/domain/sessions.server";
 import { RedisCache } from "./cache/redis.server";
 import type { Services } from "./index.server";
 import type { LiveEvent } from "./notifier.server";
 
 export const userRoom = (userId: string) => `user:${userId}`;
+/** Named by a digest: the session id is a credential and room names travel through Redis. */
+const sessionRoom = (sessionId: string) => `session:${sessionKey(sessionId)}`;
 
 /**
  * Socket.IO on the app's HTTP server. Connections are authenticated by the session cookie and
@@ -29,6 +31,7 @@ export function attachRealtime(httpServer: http.Server, services: Services): Soc
       const user = await getUserFromCookieHeader(services, socket.request.headers.cookie ?? null);
       if (!user) return next(new Error("unauthorized"));
       socket.data.userId = user.id;
+      socket.data.sessionRoom = sessionRoom(user.sessionId);
       next();
     } catch (error) {
       services.log.error("socket authentication failed", { error });
@@ -36,12 +39,16 @@ export function attachRealtime(httpServer: http.Server, services: Services): Soc
     }
   });
   io.on("connection", (socket) => {
-    void socket.join(userRoom(socket.data.userId as string));
+    void socket.join([userRoom(socket.data.userId as string), socket.data.sessionRoom as string]);
   });
 
   services.notifier.attach({
     toUser(userId: string, event: LiveEvent) {
       io.to(userRoom(userId)).emit("event", event);
+    },
+    endSessions(sessionIds: string[]) {
+      // With the Redis adapter this reaches the sockets on every instance.
+      io.in(sessionIds.map(sessionRoom)).disconnectSockets(true);
     },
   });
 

@@ -72,9 +72,23 @@ test("deletes the file forever", async () => {
   await page.goto(`/details/file/${fileId}`);
   await page.getByRole("button", { name: `Move “${RENAMED}” to trash` }).click();
   const row = page.locator("main tbody tr").filter({ hasText: RENAMED });
-  await row.getByRole("button", { name: `Delete forever ${RENAMED}` }).click();
+  await row.getByRole("link", { name: `Delete forever… ${RENAMED}` }).click();
+  // A confirmation step first; reloading it deletes nothing.
+  await expect(page.getByRole("heading", { name: `Delete “${RENAMED}” forever?` })).toBeVisible();
+  await page.reload();
+  await expect(row).toBeVisible();
+  await page.getByRole("button", { name: "Yes, delete it for good" }).click();
   await expect(page.getByRole("status").filter({ hasText: "Deleted forever." })).toBeVisible();
   await expect(page.getByText("The trash is empty.")).toBeVisible();
   const gone = await page.goto(`/details/file/${fileId}`);
   expect(gone?.status()).toBe(404);
+});
+
+test("my activity lists what was done, newest first, from the navigation", async () => {
+  await page.goto("/files");
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Activity" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "My activity" })).toBeVisible();
+  const entries = page.getByTestId("my-activity").getByRole("listitem");
+  await expect(entries.first()).toContainText(`deleted “${RENAMED}” forever`);
+  await expect(page.getByTestId("my-activity")).toContainText(`moved “${RENAMED}” to the trash`);
 });

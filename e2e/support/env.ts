@@ -6,5 +6,5 @@ export const BASE_URL = `http://127.0.0.1:${E2E_PORT}`;
 export const ADMIN = {
   name: "E2E Admin",
   email: "admin@e2e.test",
-  password: "e2e-admin-password-1234",
+  password: "violet-tractor-moonlight-7391",
 } as const;

@@ -19,8 +19,10 @@ export EMBEDDED_PG_PORT="${E2E_PG_PORT:-54391}"
 export SESSION_SECRET="e2e-session-secret-0123456789abcdef-not-for-production"
 export MAX_UPLOAD_SIZE=200MiB
 export LOG_LEVEL="${E2E_LOG_LEVEL:-warn}"
+# Every spec comes from 127.0.0.1: per-IP limits would throttle the suite itself.
+export RATE_LIMIT_AUTH=100000/1m RATE_LIMIT_SHARE=100000/1m RATE_LIMIT_API=100000/1m RATE_LIMIT_GENERAL=100000/1m
 # The tests reach the app by a plain-HTTP address; these must not come from the caller's shell.
-unset DATABASE_URL S3_ENDPOINT MEILI_HOST REDIS_URL APP_URL
+unset DATABASE_URL S3_ENDPOINT MEILI_HOST REDIS_URL APP_URL SMTP_URL MAIL_FROM
 
 echo "e2e: starting Coffer on http://127.0.0.1:${PORT} with DATA_DIR=${DATA_DIR}" >&2
 

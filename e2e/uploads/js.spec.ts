@@ -116,6 +116,34 @@ test("recreates a folder dragged from the desktop and dropped on the drop zone",
   await expectDownloadMatches(page, inner, table());
 });
 
+test("a dropped folder tree keeps its empty folders", async () => {
+  await page.goto(folderPath);
+  const root = path.join(scratch.dir, "Sparse tree");
+  await mkdir(path.join(root, "Empty one"), { recursive: true });
+  await mkdir(path.join(root, "Nested", "Empty two"), { recursive: true });
+  await randomFile(root, "keep.bin", 10_000);
+
+  const box = (await page.getByTestId("upload-drop-zone").boundingBox())!;
+  const at = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+  const cdp = await context.newCDPSession(page);
+  const data = { items: [], files: [root], dragOperationsMask: 1 };
+  for (const type of ["dragEnter", "dragOver", "drop"] as const) await cdp.send("Input.dispatchDragEvent", { type, ...at, data });
+  await cdp.detach();
+
+  await expect(items()).toHaveCount(1);
+  await expect(items().first()).toHaveAttribute("data-status", "done", { timeout: 30_000 });
+  await expect(link("Sparse tree")).toHaveCount(1);
+  await link("Sparse tree").click();
+  await expect(page.getByRole("heading", { level: 1, name: "Sparse tree" })).toBeVisible();
+  await expect(link("Empty one")).toBeVisible();
+  await expect(link("keep.bin")).toBeVisible();
+  await link("Nested").click();
+  await expect(page.getByRole("heading", { level: 1, name: "Nested" })).toBeVisible();
+  await expect(link("Empty two")).toBeVisible();
+  await link("Empty two").click();
+  await expect(page.getByText("This folder is empty.")).toBeVisible();
+});
+
 test("runs at most N uploads at once; the rest wait as queued; pause all and resume all", async () => {
   await page.goto(folderPath);
   const files: TestFile[] = [];

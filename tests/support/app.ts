@@ -41,6 +41,11 @@ export async function startTestApp(drivers: DriverSet, env: Record<string, strin
     DATABASE_URL: env.DATABASE_URL ?? (await createTestDatabase()).url,
     LOG_LEVEL: "error",
     SESSION_SECRET: "test-secret-that-is-at-least-32-characters-long",
+    // Suites share 127.0.0.1 (and, with Redis, the counters): limits are lifted unless a test sets them.
+    RATE_LIMIT_AUTH: "100000/1m",
+    RATE_LIMIT_SHARE: "100000/1m",
+    RATE_LIMIT_API: "100000/1m",
+    RATE_LIMIT_GENERAL: "100000/1m",
     ...(drivers.storage === "s3"
       ? {
           S3_ENDPOINT: services.s3.endpoint,

@@ -1,5 +1,5 @@
 import { Meilisearch, MeilisearchApiError, type EnqueuedTaskPromise, type Index, type Task } from "meilisearch";
-import { SearchError, SearchUnavailableError, searchPage, type SearchDocument, type SearchHit, type SearchIndex, type SearchResult } from "./types";
+import { SearchError, SearchUnavailableError, searchPage, type SearchDocument, type SearchHit, type SearchIndex, type SearchOptions, type SearchResult, type SearchScope } from "./types";
 
 /** Documents per add request; keeps each payload far below Meilisearch's 100 MB limit. */
 const ADD_BATCH = 1_000;
@@ -48,7 +48,7 @@ export class MeilisearchIndex implements SearchIndex {
     await this.write("configure the index", () =>
       this.index.updateSettings({
         searchableAttributes: ["name"],
-        filterableAttributes: ["ownerId", "kind", "folderId"],
+        filterableAttributes: ["ownerId", "kind", "folderId", "id"],
         sortableAttributes: ["updatedAt"],
       }),
     );
@@ -66,13 +66,15 @@ export class MeilisearchIndex implements SearchIndex {
     await this.write("delete documents", () => this.index.deleteDocuments(ids));
   }
 
-  async search(ownerId: string, query: string, options?: { limit?: number; offset?: number }): Promise<SearchResult> {
+  async search(ownerId: string, query: string, options?: SearchOptions): Promise<SearchResult> {
     const { limit, offset } = searchPage(options);
     // An empty q would list everything (placeholder search); the PostgreSQL driver finds nothing.
     if (query.trim() === "") return { hits: [], total: 0 };
+    const within = options?.within;
+    if (within && within.folderIds.length === 0 && within.ids.length === 0) return { hits: [], total: 0 };
     const response = await this.request("search", () =>
       this.index.search(query, {
-        filter: `ownerId = ${filterString(ownerId)}`,
+        filter: `ownerId = ${filterString(ownerId)}${within ? ` AND (${scopeFilter(within)})` : ""}`,
         limit,
         offset,
         showRankingScore: true,
@@ -108,6 +110,15 @@ export class MeilisearchIndex implements SearchIndex {
       throw new SearchUnavailableError(`Meilisearch is unavailable (${action}): ${(error as Error).message}`, { cause: error });
     }
   }
+}
+
+/** Documents directly in one of the folders, or one of the ids (each list left out when empty). */
+export function scopeFilter(within: SearchScope): string {
+  const list = (values: string[]) => `[${values.map(filterString).join(", ")}]`;
+  const parts: string[] = [];
+  if (within.folderIds.length > 0) parts.push(`folderId IN ${list(within.folderIds)}`);
+  if (within.ids.length > 0) parts.push(`id IN ${list(within.ids)}`);
+  return parts.join(" OR ");
 }
 
 /**

@@ -1,5 +1,5 @@
 import { Prisma, type PrismaClient } from "~/generated/prisma/client";
-import { SearchError, searchPage, type SearchDocument, type SearchHit, type SearchIndex, type SearchResult } from "./types";
+import { SearchError, searchPage, type SearchDocument, type SearchHit, type SearchIndex, type SearchOptions, type SearchResult } from "./types";
 
 /** Rows per INSERT when upserting many documents. */
 const UPSERT_BATCH = 500;
@@ -71,11 +71,16 @@ export class PostgresSearchIndex implements SearchIndex {
     await this.prisma.$executeRaw`DELETE FROM search_documents WHERE id = ANY(${ids}::text[])`;
   }
 
-  async search(ownerId: string, query: string, options?: { limit?: number; offset?: number }): Promise<SearchResult> {
+  async search(ownerId: string, query: string, options?: SearchOptions): Promise<SearchResult> {
     const { limit, offset } = searchPage(options);
     // PostgreSQL text cannot hold NUL, and no stored name contains one.
     const text = query.replaceAll("\0", "");
     if (text.trim() === "") return { hits: [], total: 0 };
+    const within = options?.within;
+    if (within && within.folderIds.length === 0 && within.ids.length === 0) return { hits: [], total: 0 };
+    const scope = within
+      ? Prisma.sql`AND (folder_id = ANY(${within.folderIds}::text[]) OR id = ANY(${within.ids}::text[]))`
+      : Prisma.empty;
 
     const words = Prisma.sql`coffer_search_query(${text})`;
     const folded = Prisma.sql`coffer_search_fold(${text})`;
@@ -87,7 +92,7 @@ export class PostgresSearchIndex implements SearchIndex {
         name_words @@ ${words}
         OR ${folded} <% name_folded
         OR name_folded LIKE ${contains} ESCAPE '!'
-      )`;
+      ) ${scope}`;
 
     // set_config(..., true) keeps the threshold to this transaction, not to a pooled connection.
     const [, rows, counted] = await this.prisma.$transaction([

@@ -14,6 +14,17 @@ export interface SearchHit extends SearchDocument {
   score: number;
 }
 
+export interface SearchOptions {
+  limit?: number;
+  offset?: number;
+  within?: SearchScope;
+}
+
+export interface SearchScope {
+  folderIds: string[];
+  ids: string[];
+}
+
 export interface SearchResult {
   hits: SearchHit[];
   /** Estimated total number of matches. */
@@ -29,8 +40,12 @@ export interface SearchIndex {
   init(): Promise<void>;
   upsert(documents: SearchDocument[]): Promise<void>;
   remove(ids: string[]): Promise<void>;
-  /** Only documents of `ownerId`; matches words, prefixes, and misspelt or partial names. */
-  search(ownerId: string, query: string, options?: { limit?: number; offset?: number }): Promise<SearchResult>;
+  /**
+   * Only documents of `ownerId`; matches words, prefixes, and misspelt or partial names.
+   * `within` narrows further to documents directly inside one of `folderIds` or whose id is one
+   * of `ids` (what someone shared with the searcher); both empty matches nothing.
+   */
+  search(ownerId: string, query: string, options?: SearchOptions): Promise<SearchResult>;
   health(): Promise<void>;
 }
 

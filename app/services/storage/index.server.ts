@@ -1,4 +1,7 @@
 import type { Config } from "~/config.server";
+import type { PrismaClient } from "~/generated/prisma/client";
+import { EncryptedObjectStore } from "./encrypted.server";
+import { KeyRing } from "./key-ring.server";
 import { LocalObjectStore } from "./local.server";
 import { S3ObjectStore } from "./s3.server";
 import type { ObjectStore } from "./types";
@@ -11,4 +14,9 @@ export function createObjectStore(config: Config["storage"]): ObjectStore {
     case "s3":
       return new S3ObjectStore(config);
   }
+}
+
+/** `store` itself, or wrapped in encryption at rest when the configuration has a master key. */
+export function withEncryption(store: ObjectStore, encryption: Config["encryption"], prisma: Pick<PrismaClient, "encryptionKey">): ObjectStore {
+  return encryption ? new EncryptedObjectStore(store, new KeyRing(prisma, encryption.masterKeys)) : store;
 }

@@ -41,6 +41,7 @@ export class S3ObjectStore implements ObjectStore {
   private readonly client: Minio.Client;
   private readonly maxSingleCopySize: number;
   private readonly healthTimeoutMs: number;
+  private readonly sseHeaders: Record<string, string>;
 
   constructor(
     private readonly config: S3StorageConfig,
@@ -50,6 +51,7 @@ export class S3ObjectStore implements ObjectStore {
     this.client = createClient(config);
     this.maxSingleCopySize = tuning.maxSingleCopySize ?? MAX_SINGLE_COPY_SIZE;
     this.healthTimeoutMs = tuning.healthTimeoutMs ?? 5_000;
+    this.sseHeaders = sseHeaders(config.sse);
   }
 
   async init(): Promise<void> {
@@ -75,7 +77,7 @@ export class S3ObjectStore implements ObjectStore {
         source: counter,
         partSize: this.partSizeFor(options.size),
         partsInFlight: PUT_PARTS_IN_FLIGHT,
-        headers: options.contentType ? { "Content-Type": options.contentType } : {},
+        headers: { ...(options.contentType ? { "Content-Type": options.contentType } : {}), ...this.sseHeaders },
       });
     } finally {
       counter.destroy();
@@ -138,7 +140,7 @@ export class S3ObjectStore implements ObjectStore {
         // One request, so the copy is of one version; no precondition needed.
         await client.copyObject(
           new Minio.CopySourceOptions({ Bucket: this.bucket, Object: fromKey }),
-          new Minio.CopyDestinationOptions({ Bucket: this.bucket, Object: toKey }),
+          new Minio.CopyDestinationOptions({ Bucket: this.bucket, Object: toKey, Headers: this.sseHeaders }),
         );
       } else {
         await this.copyInParts(fromKey, toKey, source);
@@ -186,6 +188,7 @@ export class S3ObjectStore implements ObjectStore {
       expirationPeriodInMilliseconds: options.expirationPeriodInMilliseconds,
       // The S3 driver's records are S3Store MetadataValues (see TusDataStoreOptions.kvStore).
       cache: options.kvStore as KvStore<MetadataValue> | undefined,
+      sseHeaders: this.sseHeaders,
     });
   }
 
@@ -204,7 +207,7 @@ export class S3ObjectStore implements ObjectStore {
     const client = this.client;
     const partSize = Math.max(this.config.partSize, Math.ceil(source.size / MAX_PARTS));
     const contentType = source.metaData?.["content-type"];
-    const uploadId = await client.initiateNewMultipartUpload(this.bucket, toKey, contentType ? { "Content-Type": contentType } : {});
+    const uploadId = await client.initiateNewMultipartUpload(this.bucket, toKey, { ...(contentType ? { "Content-Type": contentType } : {}), ...this.sseHeaders });
     try {
       const partCount = Math.ceil(source.size / partSize);
       const parts = await mapConcurrently(partCount, this.config.uploadConcurrency, async (index) => {
@@ -238,8 +241,20 @@ export class S3ObjectStore implements ObjectStore {
  * an upload and expiring old ones fail.
  */
 class SwiftCompatibleS3Store extends S3Store {
-  constructor(options: S3StoreOptions) {
+  constructor({ sseHeaders: sse, ...options }: S3StoreOptions & { sseHeaders: Record<string, string> }) {
     super(options);
+    // S3Store has no option for server-side encryption: its object and multipart creations get
+    // the headers here, before signing.
+    if (Object.keys(sse).length > 0) {
+      this.client.middlewareStack.add(
+        (next, context) => async (args) => {
+          const request = args.request as { headers?: Record<string, string> };
+          if (request.headers && SSE_COMMANDS.has(context.commandName ?? "")) Object.assign(request.headers, sse);
+          return next(args);
+        },
+        { step: "build", name: "coffer:serverSideEncryption" },
+      );
+    }
     this.client.middlewareStack.add(
       (next, context) => async (args) => {
         const request = args.request as { headers?: Record<string, string>; body?: unknown };
@@ -252,6 +267,17 @@ class SwiftCompatibleS3Store extends S3Store {
       { step: "build", name: "coffer:deleteObjectsContentMd5" },
     );
   }
+}
+
+const SSE_COMMANDS = new Set(["PutObjectCommand", "CreateMultipartUploadCommand"]);
+
+/** Request headers asking the S3 store to encrypt what it writes (S3_SSE, S3_SSE_KMS_KEY_ID). */
+export function sseHeaders(sse: S3StorageConfig["sse"]): Record<string, string> {
+  if (!sse) return {};
+  return {
+    "x-amz-server-side-encryption": sse.type,
+    ...(sse.kmsKeyId ? { "x-amz-server-side-encryption-aws-kms-key-id": sse.kmsKeyId } : {}),
+  };
 }
 
 function errorCode(error: unknown): string | undefined {

@@ -38,6 +38,12 @@ export interface ObjectStore {
   health(): Promise<void>;
   /** The tus data store that writes uploads into this same store, under the upload id as key. */
   createTusDataStore(options: TusDataStoreOptions): DataStore;
+  /**
+   * Stores that cannot keep a finished tus upload's object as it is (encryption at rest) copy it
+   * into a new object and resolve with that key; the caller deletes the upload's object once the
+   * file is recorded. Without this method the upload's object is kept under the upload id.
+   */
+  adoptUpload?(uploadId: string, size: number): Promise<string>;
 }
 
 export interface TusDataStoreOptions {

@@ -1,0 +1,185 @@
+import { Form, useNavigation } from "@remix-run/react";
+import { Field, FormMessage } from "~/components/field";
+import { formatDate } from "~/lib/format";
+import { CsrfInput } from "~/components/csrf-input";
+
+/** Mirrors MfaStatus and PendingEnrollment in ~/domain/mfa.server (server-only module). */
+export interface MfaSectionStatus {
+  enabled: boolean;
+  enabledAt: string | null;
+  pending: boolean;
+  recoveryCodesLeft: number;
+  required: boolean;
+}
+
+export interface MfaSectionEnrollment {
+  secret: string;
+  qrSvg: string;
+}
+
+export interface MfaActionResult {
+  ok: boolean;
+  message: string;
+  fieldErrors?: Record<string, string>;
+  intent?: string;
+  /** Shown once, right after they were made. */
+  recoveryCodes?: string[];
+}
+
+const ACTION = "/settings/security/mfa";
+
+/**
+ * Two-step verification (TOTP) on /settings/security: set up with a QR code, confirm with a
+ * code, recovery codes, regenerate, turn off. Every form posts to /settings/security/mfa.
+ */
+export function MfaSection({
+  status,
+  enrollment,
+  result,
+}: {
+  status: MfaSectionStatus;
+  enrollment?: MfaSectionEnrollment | null;
+  result?: MfaActionResult | null;
+}) {
+  const busy = useNavigation().state === "submitting";
+  const errorsFor = (intent: string) => (result && !result.ok && result.intent === intent ? (result.fieldErrors ?? {}) : {});
+  return (
+    <section aria-labelledby="mfa-heading" className="card space-y-4 p-6" data-testid="mfa-section">
+      <div>
+        <h2 id="mfa-heading" className="text-lg font-semibold">
+          Two-step verification
+        </h2>
+        <p className="mt-1 text-sm text-slate-600">
+          After your password, Coffer asks for a code from an authenticator app on your phone (such as Aegis, Google
+          Authenticator or 1Password).
+        </p>
+      </div>
+      <FormMessage message={result?.message} tone={result?.ok ? "success" : "error"} />
+      {result?.recoveryCodes ? <RecoveryCodes codes={result.recoveryCodes} /> : null}
+
+      {status.enabled ? (
+        <>
+          <p className="text-sm" data-testid="mfa-status">
+            <strong className="text-green-800">On</strong>
+            {`${status.enabledAt ? ` since ${formatDate(status.enabledAt)}` : ""} · ${status.recoveryCodesLeft} of 10 recovery codes left.`}
+          </p>
+          <div className="grid gap-6 md:grid-cols-2">
+            <Form method="post" action={ACTION} className="space-y-3" aria-labelledby="mfa-regenerate-heading" noValidate>
+              <CsrfInput />
+              <h3 id="mfa-regenerate-heading" className="font-medium">
+                New recovery codes
+              </h3>
+              <input type="hidden" name="intent" value="regenerate" />
+              <Field
+                id="mfa-regenerate-proof"
+                label="Current code or your password"
+                name="proof"
+                type="password"
+                autoComplete="off"
+                required
+                hint="Your old recovery codes stop working."
+                error={errorsFor("regenerate").proof}
+              />
+              <button type="submit" className="btn-secondary" disabled={busy}>
+                Make new recovery codes
+              </button>
+            </Form>
+            <Form method="post" action={ACTION} className="space-y-3" aria-labelledby="mfa-disable-heading" noValidate>
+              <CsrfInput />
+              <h3 id="mfa-disable-heading" className="font-medium">
+                Turn off
+              </h3>
+              <input type="hidden" name="intent" value="disable" />
+              <Field
+                id="mfa-disable-proof"
+                label="Current code or your password"
+                name="proof"
+                type="password"
+                autoComplete="off"
+                required
+                hint={status.required ? "Administrators must use two-step verification here; you will be asked to set it up again." : "Logging in will need only your password."}
+                error={errorsFor("disable").proof}
+              />
+              <button type="submit" className="btn-secondary" disabled={busy}>
+                Turn off two-step verification
+              </button>
+            </Form>
+          </div>
+        </>
+      ) : enrollment ? (
+        <div className="space-y-4">
+          <ol className="list-decimal space-y-1 pl-5 text-sm">
+            <li>Scan this QR code with your authenticator app, or type the key below into it.</li>
+            <li>Enter the 6-digit code the app shows to turn two-step verification on.</li>
+          </ol>
+          <div className="flex flex-wrap items-start gap-6">
+            <div
+              className="h-48 w-48 rounded border border-slate-200 bg-white p-1"
+              role="img"
+              aria-label="QR code to scan with your authenticator app"
+              data-testid="mfa-qr"
+              dangerouslySetInnerHTML={{ __html: enrollment.qrSvg }}
+            />
+            <div className="space-y-1 text-sm">
+              <p className="font-medium">Key for manual entry</p>
+              <p>
+                <code className="rounded bg-slate-100 px-2 py-1 font-mono text-base break-all" data-testid="mfa-secret">
+                  {enrollment.secret}
+                </code>
+              </p>
+              <p className="text-slate-600">Time-based, 6 digits, every 30 seconds.</p>
+            </div>
+          </div>
+          <Form method="post" action={ACTION} className="max-w-xs space-y-3" noValidate>
+            <CsrfInput />
+            <input type="hidden" name="intent" value="confirm" />
+            <Field
+              id="mfa-confirm-code"
+              label="Code from your app"
+              name="code"
+              inputMode="numeric"
+              autoComplete="one-time-code"
+              required
+              error={errorsFor("confirm").code}
+            />
+            <button type="submit" className="btn-primary" disabled={busy}>
+              Turn on
+            </button>
+          </Form>
+        </div>
+      ) : (
+        <div className="space-y-3">
+          <p className="text-sm" data-testid="mfa-status">
+            <strong>Off.</strong> {status.required ? "Your administrator requires it for administrator accounts: set it up to continue." : ""}
+          </p>
+          <Form method="post" action={ACTION}>
+            <CsrfInput />
+            <input type="hidden" name="intent" value="start" />
+            <button type="submit" className="btn-primary" disabled={busy}>
+              Set up an authenticator app
+            </button>
+          </Form>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function RecoveryCodes({ codes }: { codes: string[] }) {
+  return (
+    <div className="rounded-md border border-amber-300 bg-amber-50 p-4" role="region" aria-labelledby="recovery-codes-heading">
+      <h3 id="recovery-codes-heading" className="font-medium">
+        Your recovery codes
+      </h3>
+      <p className="mt-1 text-sm text-slate-700">
+        Save them somewhere safe now: they are shown only this once. Each works once, in place of a code from your app, if you
+        lose your phone.
+      </p>
+      <ul className="mt-3 grid grid-cols-2 gap-x-6 gap-y-1 font-mono sm:grid-cols-5" data-testid="recovery-codes">
+        {codes.map((code) => (
+          <li key={code}>{code}</li>
+        ))}
+      </ul>
+    </div>
+  );
+}

@@ -1,0 +1,303 @@
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, randomInt } from "node:crypto";
+import { createCookie, type Cookie } from "@remix-run/node";
+import { verify } from "@node-rs/argon2";
+import * as OTPAuth from "otpauth";
+import QRCode from "qrcode";
+import { z } from "zod";
+import type { Services } from "~/services/index.server";
+import { recordAudit, type AuditActor } from "./audit.server";
+import { ConflictError, UnauthorizedError, ValidationError } from "./errors";
+import { getSettings } from "./settings.server";
+
+const ISSUER = "Coffer";
+const PERIOD_SECONDS = 30;
+/** Codes of the previous and next 30 s step are accepted too, for clocks that drift a little. */
+const WINDOW_STEPS = 1;
+export const RECOVERY_CODE_COUNT = 10;
+/** How long the step between password and code may take. */
+const PENDING_LOGIN_TTL_MS = 5 * 60_000;
+/** Wrong codes accepted for one pending login before the password must be entered again. */
+export const PENDING_LOGIN_MAX_ATTEMPTS = 5;
+/** The route that enrolls a factor; admins who must have MFA may open only this (and log out). */
+export const MFA_ENROLL_PATH = "/settings/security/mfa";
+
+export interface MfaStatus {
+  enabled: boolean;
+  enabledAt: string | null;
+  /** An enrollment was started but not yet confirmed with a code. */
+  pending: boolean;
+  recoveryCodesLeft: number;
+  /** The "require MFA for admins" setting applies to this user. */
+  required: boolean;
+}
+
+// ---- secrets at rest -------------------------------------------------------------------------
+
+/** Keys derived from the session secret: one encrypts TOTP secrets, one keys recovery-code hashes. */
+function derivedKey(services: Services, purpose: string): Buffer {
+  return Buffer.from(hkdfSync("sha256", services.sessionSecret, "coffer-mfa", purpose, 32));
+}
+
+function encryptSecret(services: Services, plain: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv("aes-256-gcm", derivedKey(services, "totp-secret"), iv);
+  const body = Buffer.concat([cipher.update(plain, "utf8"), cipher.final()]);
+  return ["v1", iv.toString("base64url"), body.toString("base64url"), cipher.getAuthTag().toString("base64url")].join(".");
+}
+
+function decryptSecret(services: Services, stored: string): string {
+  const [version, iv, body, tag] = stored.split(".");
+  if (version !== "v1" || !iv || !body || !tag) throw new Error("Unknown TOTP secret format");
+  const decipher = createDecipheriv("aes-256-gcm", derivedKey(services, "totp-secret"), Buffer.from(iv, "base64url"));
+  decipher.setAuthTag(Buffer.from(tag, "base64url"));
+  return Buffer.concat([decipher.update(Buffer.from(body, "base64url")), decipher.final()]).toString("utf8");
+}
+
+function totpFor(secretBase32: string, label: string): OTPAuth.TOTP {
+  return new OTPAuth.TOTP({
+    issuer: ISSUER,
+    label,
+    algorithm: "SHA1",
+    digits: 6,
+    period: PERIOD_SECONDS,
+    secret: OTPAuth.Secret.fromBase32(secretBase32),
+  });
+}
+
+// ---- codes -----------------------------------------------------------------------------------
+
+const codeInput = z.preprocess((v) => (typeof v === "string" ? v : ""), z.string().trim().max(64));
+
+/** "123 456" → "123456"; anything else that is not six digits is treated as a recovery code. */
+function asTotpCode(input: string): string | null {
+  const digits = input.replace(/[\s-]/g, "");
+  return /^\d{6}$/.test(digits) ? digits : null;
+}
+
+const RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789";
+
+function newRecoveryCode(): string {
+  const chars = Array.from({ length: 10 }, () => RECOVERY_ALPHABET[randomInt(RECOVERY_ALPHABET.length)]).join("");
+  return `${chars.slice(0, 5)}-${chars.slice(5)}`;
+}
+
+function normaliseRecoveryCode(input: string): string {
+  return input.toLowerCase().replace(/[^a-z0-9]/g, "");
+}
+
+/** Recovery codes are random (50 bits), so a keyed hash is enough; argon2 would cost 10× per check. */
+function hashRecoveryCode(services: Services, code: string): string {
+  return createHmac("sha256", derivedKey(services, "recovery-code")).update(normaliseRecoveryCode(code)).digest("base64url");
+}
+
+async function replaceRecoveryCodes(db: Pick<Services["prisma"], "recoveryCode">, services: Services, userId: string): Promise<string[]> {
+  const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
+  await db.recoveryCode.deleteMany({ where: { userId } });
+  await db.recoveryCode.createMany({ data: codes.map((code) => ({ userId, codeHash: hashRecoveryCode(services, code) })) });
+  return codes;
+}
+
+/**
+ * Checks a TOTP code and marks its time step used, atomically, so the same code (or an older
+ * one) cannot be accepted twice. `confirmed` selects the active factor or a pending enrollment.
+ */
+async function acceptTotpCode(services: Services, userId: string, code: string, confirmed: boolean): Promise<boolean> {
+  const credential = await services.prisma.totpCredential.findUnique({ where: { userId } });
+  if (!credential || (credential.confirmedAt !== null) !== confirmed) return false;
+  const totp = totpFor(decryptSecret(services, credential.secretEncrypted), "");
+  const delta = totp.validate({ token: code, window: WINDOW_STEPS });
+  if (delta === null) return false;
+  const step = totp.counter() + delta;
+  const { count } = await services.prisma.totpCredential.updateMany({
+    where: { userId, OR: [{ lastUsedStep: null }, { lastUsedStep: { lt: step } }] },
+    data: { lastUsedStep: step, ...(confirmed ? {} : { confirmedAt: new Date() }) },
+  });
+  return count === 1;
+}
+
+// ---- status and enrollment -------------------------------------------------------------------
+
+export async function hasMfa(services: Services, userId: string): Promise<boolean> {
+  const credential = await services.prisma.totpCredential.findUnique({ where: { userId }, select: { confirmedAt: true } });
+  return Boolean(credential?.confirmedAt);
+}
+
+/** True when the "require MFA for admins" setting applies to this user and they have no factor yet. */
+export async function mustEnrollMfa(services: Services, user: { id: string; role: string }): Promise<boolean> {
+  if (user.role !== "ADMIN") return false;
+  if (!(await getSettings(services)).requireMfaForAdmins) return false;
+  return !(await hasMfa(services, user.id));
+}
+
+/** What the MFA section of /settings/security shows. */
+export async function loadMfaStatus(services: Services, user: { id: string; role: string }): Promise<MfaStatus> {
+  const [credential, recoveryCodesLeft, settings] = await Promise.all([
+    services.prisma.totpCredential.findUnique({ where: { userId: user.id }, select: { confirmedAt: true } }),
+    services.prisma.recoveryCode.count({ where: { userId: user.id, usedAt: null } }),
+    getSettings(services),
+  ]);
+  return {
+    enabled: Boolean(credential?.confirmedAt),
+    enabledAt: credential?.confirmedAt?.toISOString() ?? null,
+    pending: Boolean(credential && !credential.confirmedAt),
+    recoveryCodesLeft,
+    required: user.role === "ADMIN" && settings.requireMfaForAdmins,
+  };
+}
+
+/** Starts (or restarts) enrollment with a fresh secret. Refused while a confirmed factor exists. */
+export async function startTotpEnrollment(services: Services, userId: string): Promise<void> {
+  if (await hasMfa(services, userId)) throw new ConflictError("Two-step verification is already on. Turn it off first to set up a new app.");
+  const secretEncrypted = encryptSecret(services, new OTPAuth.Secret({ size: 20 }).base32);
+  await services.prisma.totpCredential.upsert({
+    where: { userId },
+    update: { secretEncrypted, confirmedAt: null, lastUsedStep: null, createdAt: new Date() },
+    create: { userId, secretEncrypted },
+  });
+}
+
+export interface PendingEnrollment {
+  /** Base32, grouped by four for typing. */
+  secret: string;
+  uri: string;
+  /** The otpauth URI as an inline SVG QR code. */
+  qrSvg: string;
+}
+
+/** The secret of an unconfirmed enrollment; once confirmed it is never shown again. */
+export async function pendingEnrollment(services: Services, user: { id: string; email: string }): Promise<PendingEnrollment | null> {
+  const credential = await services.prisma.totpCredential.findUnique({ where: { userId: user.id } });
+  if (!credential || credential.confirmedAt) return null;
+  const secret = decryptSecret(services, credential.secretEncrypted);
+  const uri = totpFor(secret, user.email).toString();
+  const qrSvg = await QRCode.toString(uri, { type: "svg", margin: 1, errorCorrectionLevel: "M" });
+  return { secret: secret.match(/.{1,4}/g)!.join(" "), uri, qrSvg };
+}
+
+/** Turns MFA on when the code matches the pending secret; returns the recovery codes (shown once). */
+export async function confirmTotpEnrollment(services: Services, actor: AuditActor, userId: string, rawCode: unknown): Promise<string[]> {
+  const code = asTotpCode(codeInput.parse(rawCode));
+  if (!code) throw new ValidationError("Enter the 6-digit code from your app.", { code: "Enter the 6-digit code from your app." });
+  if (!(await acceptTotpCode(services, userId, code, false))) {
+    const pending = await services.prisma.totpCredential.findUnique({ where: { userId }, select: { confirmedAt: true } });
+    if (!pending) throw new ConflictError("Start the set-up again: there is no enrollment in progress.");
+    throw new ValidationError("That code is not right. Check that your device's clock is correct and enter the current code.", {
+      code: "That code is not right.",
+    });
+  }
+  const codes = await services.prisma.$transaction(async (tx) => {
+    const created = await replaceRecoveryCodes(tx, services, userId);
+    await recordAudit(tx, actor, { action: "auth.mfa_enabled", targetType: "user", targetId: userId, details: { method: "totp" } });
+    return created;
+  });
+  return codes;
+}
+
+/**
+ * A current code, a recovery code or the password proves the person at the keyboard is the
+ * owner. One field takes any of them: passwords have at least 12 characters, so a 6-digit or
+ * recovery-code-shaped input is a code.
+ */
+async function checkProof(services: Services, userId: string, rawProof: unknown): Promise<void> {
+  const proof = typeof rawProof === "string" ? rawProof.slice(0, 1024) : "";
+  if (proof.trim() === "") {
+    throw new ValidationError("Enter a code from your app, a recovery code or your password to confirm.", {
+      proof: "Enter a code or your password.",
+    });
+  }
+  if (asTotpCode(proof) || normaliseRecoveryCode(proof).length === 10) {
+    if (await verifySecondFactor(services, userId, proof.trim())) return;
+    throw new UnauthorizedError("That code is not right, or it was already used.", { proof: "That code is not right." });
+  }
+  const user = await services.prisma.user.findUnique({ where: { id: userId }, select: { passwordHash: true } });
+  if (user && (await verify(user.passwordHash, proof).catch(() => false))) return;
+  throw new UnauthorizedError("That password is not right.", { proof: "That password is not right." });
+}
+
+export async function disableTotp(services: Services, actor: AuditActor, userId: string, proof: unknown): Promise<void> {
+  if (!(await hasMfa(services, userId))) throw new ConflictError("Two-step verification is already off.");
+  await checkProof(services, userId, proof);
+  await services.prisma.$transaction(async (tx) => {
+    await tx.totpCredential.deleteMany({ where: { userId } });
+    await tx.recoveryCode.deleteMany({ where: { userId } });
+    await recordAudit(tx, actor, { action: "auth.mfa_disabled", targetType: "user", targetId: userId });
+  });
+}
+
+export async function regenerateRecoveryCodes(
+  services: Services,
+  actor: AuditActor,
+  userId: string,
+  proof: unknown,
+): Promise<string[]> {
+  if (!(await hasMfa(services, userId))) throw new ConflictError("Turn on two-step verification first.");
+  await checkProof(services, userId, proof);
+  return services.prisma.$transaction(async (tx) => {
+    const codes = await replaceRecoveryCodes(tx, services, userId);
+    await recordAudit(tx, actor, { action: "auth.recovery_codes_regenerated", targetType: "user", targetId: userId });
+    return codes;
+  });
+}
+
+/**
+ * Checks a second factor: a 6-digit code from the app (each accepted once) or a recovery code
+ * (spent on use). Returns which one matched, or null.
+ */
+export async function verifySecondFactor(services: Services, userId: string, input: string): Promise<"totp" | "recovery" | null> {
+  const code = asTotpCode(input);
+  if (code) return (await acceptTotpCode(services, userId, code, true)) ? "totp" : null;
+  const normalised = normaliseRecoveryCode(input);
+  if (normalised.length !== 10) return null;
+  if (!(await hasMfa(services, userId))) return null;
+  const { count } = await services.prisma.recoveryCode.updateMany({
+    where: { userId, codeHash: hashRecoveryCode(services, normalised), usedAt: null },
+    data: { usedAt: new Date() },
+  });
+  return count === 1 ? "recovery" : null;
+}
+
+// ---- the step between password and code ------------------------------------------------------
+
+export interface PendingLogin {
+  userId: string;
+  redirectTo: string;
+  /** Identifies this pending login (its attempt counter). */
+  nonce: string;
+}
+
+const pendingCookies = new WeakMap<Services, Cookie>();
+
+/** A signed, short-lived cookie: it proves the password was right, and is no session. */
+function pendingLoginCookie(services: Services): Cookie {
+  let cookie = pendingCookies.get(services);
+  if (!cookie) {
+    cookie = createCookie("coffer_mfa", {
+      httpOnly: true,
+      sameSite: "lax",
+      secure: services.config.isProduction && !services.config.appUrl?.startsWith("http://"),
+      path: "/login",
+      secrets: [services.sessionSecret],
+      maxAge: Math.floor(PENDING_LOGIN_TTL_MS / 1000),
+    });
+    pendingCookies.set(services, cookie);
+  }
+  return cookie;
+}
+
+export function beginPendingLogin(services: Services, userId: string, redirectTo: string): Promise<string> {
+  const value = { u: userId, r: redirectTo, n: randomBytes(16).toString("base64url"), e: Date.now() + PENDING_LOGIN_TTL_MS };
+  return pendingLoginCookie(services).serialize(value);
+}
+
+export async function readPendingLogin(services: Services, request: Request): Promise<PendingLogin | null> {
+  const value = await pendingLoginCookie(services)
+    .parse(request.headers.get("cookie"))
+    .catch(() => null);
+  const parsed = z.object({ u: z.string().min(1), r: z.string(), n: z.string().min(8), e: z.number() }).safeParse(value);
+  if (!parsed.success || parsed.data.e <= Date.now()) return null;
+  return { userId: parsed.data.u, redirectTo: parsed.data.r, nonce: parsed.data.n };
+}
+
+export function endPendingLogin(services: Services): Promise<string> {
+  return pendingLoginCookie(services).serialize("", { maxAge: 0 });
+}

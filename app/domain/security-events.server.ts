@@ -1,0 +1,45 @@
+import type { Services } from "~/services/index.server";
+import type { SessionUser } from "./sessions.server";
+
+/** How each event reads in the user's own list; events without an entry are not shown there. */
+const DESCRIPTIONS: Record<string, string> = {
+  "auth.login": "Logged in",
+  "auth.logout": "Logged out",
+  "auth.locked": "Account locked after failed logins",
+  "auth.unlocked": "Account unlocked",
+  "auth.password_changed": "Password changed",
+  "auth.password_reset_requested": "Password reset link requested",
+  "auth.password_reset": "Password reset with an emailed link",
+  "auth.mfa_enabled": "Two-factor authentication turned on",
+  "auth.mfa_disabled": "Two-factor authentication turned off",
+  "auth.mfa_challenge": "Two-factor check",
+  "auth.recovery_code_used": "Recovery code used",
+  "auth.recovery_codes_regenerated": "New recovery codes created",
+  "auth.passkey_added": "Passkey added",
+  "auth.passkey_removed": "Passkey removed",
+  "auth.sso_linked": "Single sign-on linked",
+  "auth.session_revoked": "Session logged out",
+  "user.role_changed": "Role changed",
+};
+
+export const SECURITY_EVENTS_SHOWN = 20;
+
+/** The user's latest security events: done by them, or done to their account by anyone. */
+export async function listMySecurityEvents(services: Services, user: SessionUser) {
+  const rows = await services.prisma.auditEvent.findMany({
+    where: {
+      action: { in: Object.keys(DESCRIPTIONS) },
+      OR: [{ actorId: user.id }, { targetType: "user", targetId: user.id }],
+    },
+    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+    take: SECURITY_EVENTS_SHOWN,
+    select: { id: true, createdAt: true, action: true, outcome: true, ip: true, details: true },
+  });
+  return rows.map((row) => ({
+    id: row.id,
+    createdAt: row.createdAt.toISOString(),
+    description: DESCRIPTIONS[row.action] ?? row.action,
+    failed: row.outcome === "failure",
+    ip: row.ip,
+  }));
+}

@@ -1,0 +1,61 @@
+import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
+import { Link, useLoaderData } from "@remix-run/react";
+import { ActivityList } from "~/components/activity-list";
+import { myActivity } from "~/domain/activity.server";
+import { requireUser } from "~/domain/sessions.server";
+import { loaderFailure } from "~/lib/http.server";
+
+export const meta: MetaFunction = () => [{ title: "My activity · Coffer" }];
+
+/** GET /activity[?after=<cursor>]: what I did, newest first, a page at a time. */
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  const user = await requireUser(context.services, request);
+  const after = new URL(request.url).searchParams.get("after");
+  try {
+    const page = await myActivity(context.services, user, after);
+    return { ...page, paged: after !== null };
+  } catch (error) {
+    loaderFailure(error);
+  }
+}
+
+export default function Activity() {
+  const { entries, nextCursor, paged } = useLoaderData<typeof loader>();
+  return (
+    <div className="space-y-6">
+      <div>
+        <h1 className="text-2xl font-semibold">My activity</h1>
+        <p className="mt-1 text-sm text-slate-600">What you did with your files and folders, newest first.</p>
+      </div>
+      <section aria-labelledby="activity-list-heading" className="card px-4 py-2">
+        <h2 id="activity-list-heading" className="sr-only">
+          Activity
+        </h2>
+        {entries.length === 0 ? (
+          <div className="p-8 text-center">
+            <p className="font-medium">{paged ? "There is nothing older." : "Nothing here yet."}</p>
+            <p className="mt-1 text-sm text-slate-600">
+              {paged ? "You have reached the beginning of your activity." : "Upload a file or create a folder in My files, and it will show up here."}
+            </p>
+          </div>
+        ) : (
+          <ActivityList entries={entries} linkItems testId="my-activity" />
+        )}
+      </section>
+      {paged || nextCursor ? (
+        <nav aria-label="Pages" className="flex flex-wrap items-center justify-end gap-2">
+          {paged ? (
+            <Link to="/activity" className="btn-secondary">
+              Newest
+            </Link>
+          ) : null}
+          {nextCursor ? (
+            <Link to={`/activity?after=${encodeURIComponent(nextCursor)}`} className="btn-secondary" rel="next">
+              Older
+            </Link>
+          ) : null}
+        </nav>
+      ) : null}
+    </div>
+  );
+}

@@ -1,0 +1,78 @@
+import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { Field, FormMessage } from "~/components/field";
+import { auditActor } from "~/domain/audit.server";
+import { requestPasswordReset, RESET_TOKEN_TTL_MS } from "~/domain/passwords.server";
+import { TooManyRequestsError } from "~/domain/rate-limit.server";
+import { getUser } from "~/domain/sessions.server";
+import { actionFailure } from "~/lib/http.server";
+import { CsrfInput } from "~/components/csrf-input";
+
+export const meta: MetaFunction = () => [{ title: "Forgot password · Coffer" }];
+
+export const headers: HeadersFunction = ({ actionHeaders, loaderHeaders }) => {
+  const retryAfter = actionHeaders.get("Retry-After");
+  return retryAfter ? { "Retry-After": retryAfter } : loaderHeaders;
+};
+
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  if (await getUser(context.services, request)) throw redirect("/settings/security");
+  return {
+    enabled: context.services.mailer !== null,
+    sent: new URL(request.url).searchParams.get("sent") === "1",
+    minutes: RESET_TOKEN_TTL_MS / 60_000,
+  };
+}
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  const form = await request.formData();
+  try {
+    await requestPasswordReset(context.services, auditActor(request, context.clientIp, null), form.get("email"));
+    // The same answer whether or not the address has an account.
+    return redirect("/forgot-password?sent=1");
+  } catch (error) {
+    const failure = actionFailure(error);
+    const headers = error instanceof TooManyRequestsError ? { "Retry-After": String(error.retryAfter) } : undefined;
+    return data(failure.data, { ...failure.init, headers });
+  }
+}
+
+export default function ForgotPassword() {
+  const { enabled, sent, minutes } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const busy = useNavigation().state === "submitting";
+  return (
+    <div className="card mx-auto max-w-md p-6">
+      <h1 className="text-2xl font-semibold">Reset your password</h1>
+      {!enabled ? (
+        <p className="mt-4 text-slate-700" role="status">
+          Password reset by email isn’t configured on this server. Ask an administrator to reset your password for you.
+        </p>
+      ) : sent ? (
+        <div className="mt-4 space-y-3 text-slate-700" role="status">
+          <p>If an account exists for that address, we sent it a link to choose a new password.</p>
+          <p className="text-sm text-slate-600">
+            The link works once, for {minutes} minutes. No mail after a few minutes? Check your spam folder, or try again with the address you registered with.
+          </p>
+        </div>
+      ) : (
+        <>
+          <p className="mt-1 text-sm text-slate-600">Enter the email address of your account and we will mail you a link to choose a new password.</p>
+          <Form method="post" className="mt-6 space-y-4" noValidate>
+            <CsrfInput />
+            <FormMessage message={result?.message} />
+            <Field label="Email" name="email" type="email" autoComplete="email" required error={result?.fieldErrors.email} />
+            <button type="submit" className="btn-primary w-full" disabled={busy}>
+              {busy ? "Sending…" : "Send reset link"}
+            </button>
+          </Form>
+        </>
+      )}
+      <p className="mt-6 text-sm">
+        <Link to="/login" className="text-blue-800 underline">
+          Back to log in
+        </Link>
+      </p>
+    </div>
+  );
+}

@@ -1,0 +1,91 @@
+import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { Form, Link, useActionData, useNavigation } from "@remix-run/react";
+import { Field, FormMessage } from "~/components/field";
+import { auditActor, recordAudit } from "~/domain/audit.server";
+import { UnauthorizedError } from "~/domain/errors";
+import { assertNotLocked, clearFailedLogins, recordFailedLogin } from "~/domain/lockout.server";
+import { endPendingLogin, PENDING_LOGIN_MAX_ATTEMPTS, readPendingLogin, verifySecondFactor } from "~/domain/mfa.server";
+import { limitMfaVerification, rateLimit } from "~/domain/rate-limit.server";
+import { createSession, getUser } from "~/domain/sessions.server";
+import { actionFailure, retryAfterHeaders } from "~/lib/http.server";
+import { CsrfInput } from "~/components/csrf-input";
+
+export const meta: MetaFunction = () => [{ title: "Two-step verification · Coffer" }];
+export const headers = retryAfterHeaders;
+
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  if (await getUser(context.services, request)) throw redirect("/files");
+  if (!(await readPendingLogin(context.services, request))) throw redirect("/login");
+  return null;
+}
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  const { services, clientIp } = context;
+  const pending = await readPendingLogin(services, request);
+  if (!pending) throw redirect("/login");
+  const form = await request.formData();
+  const user = await services.prisma.user.findUnique({ where: { id: pending.userId }, select: { id: true, email: true } });
+  if (!user) throw redirect("/login", { headers: { "Set-Cookie": await endPendingLogin(services) } });
+  const actor = auditActor(request, clientIp, user);
+  try {
+    await limitMfaVerification(services, clientIp);
+    await rateLimit(services, `mfa-pending:${pending.nonce}`, {
+      limit: PENDING_LOGIN_MAX_ATTEMPTS,
+      windowMs: 5 * 60_000,
+      message: () => "Too many wrong codes. Log in again with your password to get a new try.",
+    });
+    await assertNotLocked(services, user.email);
+    const code = String(form.get("code") ?? "").slice(0, 64);
+    const method = code.trim() ? await verifySecondFactor(services, user.id, code) : null;
+    if (!method) {
+      const lock = await recordFailedLogin(services, user.email);
+      await recordAudit(services.prisma, actor, { action: "auth.mfa_challenge", outcome: "failure", targetType: "user", targetId: user.id });
+      if (lock) await recordAudit(services.prisma, actor, { action: "auth.locked", outcome: "failure", targetType: "user", targetId: user.id, details: lock });
+      throw new UnauthorizedError("That code is not right, or it was already used. Enter the current code from your app or a recovery code.");
+    }
+    if (method === "recovery") {
+      await recordAudit(services.prisma, actor, { action: "auth.recovery_code_used", targetType: "user", targetId: user.id });
+    }
+    await clearFailedLogins(services, user.email);
+    const headers = new Headers();
+    headers.append("Set-Cookie", await createSession(services, user.id, request, clientIp));
+    headers.append("Set-Cookie", await endPendingLogin(services));
+    await recordAudit(services.prisma, actor, { action: "auth.login", targetType: "user", targetId: user.id, details: { method } });
+    return redirect(pending.redirectTo, { headers });
+  } catch (error) {
+    return actionFailure(error);
+  }
+}
+
+export default function LoginMfa() {
+  const result = useActionData<typeof action>();
+  const busy = useNavigation().state === "submitting";
+  return (
+    <div className="card mx-auto max-w-md p-6">
+      <h1 className="text-2xl font-semibold">Two-step verification</h1>
+      <p className="mt-1 text-sm text-slate-600">Enter the 6-digit code from your authenticator app, or one of your recovery codes.</p>
+      <Form method="post" className="mt-6 space-y-4" noValidate>
+        <CsrfInput />
+        <FormMessage message={result?.message} />
+        <Field
+          label="Code"
+          name="code"
+          autoComplete="one-time-code"
+          inputMode="text"
+          autoFocus
+          required
+          hint="A recovery code looks like abcde-12345 and works once."
+          error={result?.fieldErrors?.code}
+        />
+        <button type="submit" className="btn-primary w-full" disabled={busy}>
+          {busy ? "Verifying…" : "Verify and log in"}
+        </button>
+      </Form>
+      <p className="mt-4 text-sm">
+        <Link to="/login" className="text-blue-800 underline">
+          Start again with your password
+        </Link>
+      </p>
+    </div>
+  );
+}

@@ -1,0 +1,27 @@
+import type { LoaderFunctionArgs } from "@remix-run/node";
+import { NotFoundError } from "~/domain/errors";
+import { inlineResponse } from "~/domain/previews.server";
+import { shareFile } from "~/domain/share-links.server";
+import { openShare, requireShareAccess, shareResourceFailure } from "~/lib/share-route.server";
+
+/**
+ * The viewer's copy of a shared file (inline for safe types, with Range). Only for links
+ * without a download limit: viewing does not count as a download, so a limited link offers
+ * the counted download alone.
+ */
+export async function loader(args: LoaderFunctionArgs) {
+  const { request, params, context } = args;
+  try {
+    const link = await openShare(args);
+    await requireShareAccess(args, link);
+    if (link.mode !== "READ" || link.maxDownloads !== null) throw new NotFoundError("That preview");
+    const file = await shareFile(context.services, link, params.fileId ?? "");
+    const response = await inlineResponse(context.services, file, request);
+    response.headers.set("Cache-Control", "private, no-store, no-transform");
+    response.headers.set("Referrer-Policy", "no-referrer");
+    return response;
+  } catch (error) {
+    if (error instanceof Response) return error;
+    return shareResourceFailure(error);
+  }
+}

@@ -1,0 +1,151 @@
+import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { useActionData, useLoaderData, useNavigation, type ShouldRevalidateFunction } from "@remix-run/react";
+import { FormMessage } from "~/components/field";
+import { EventsSection } from "~/components/security/events-section";
+import { MfaSection } from "~/components/security/mfa-section";
+import { PasswordSection } from "~/components/security/password-section";
+import { SessionsSection } from "~/components/security/sessions-section";
+import { auditActor, recordAudit, type AuditActor } from "~/domain/audit.server";
+import { ValidationError } from "~/domain/errors";
+import { loadMfaStatus } from "~/domain/mfa.server";
+import { PASSWORD_HINT } from "~/domain/password-policy.server";
+import { TooManyRequestsError } from "~/domain/rate-limit.server";
+import { changePassword } from "~/domain/passwords.server";
+import { listMySecurityEvents } from "~/domain/security-events.server";
+import {
+  listSessions,
+  requireUser,
+  restartSessions,
+  revokeOtherSessions,
+  revokeSession,
+  sessionCookie,
+  type SessionUser,
+} from "~/domain/sessions.server";
+import { getSettings } from "~/domain/settings.server";
+import { actionFailure } from "~/lib/http.server";
+import type { Services } from "~/services/index.server";
+
+export const meta: MetaFunction = () => [{ title: "Security · Settings · Coffer" }];
+
+export const headers: HeadersFunction = ({ actionHeaders, loaderHeaders }) => {
+  const retryAfter = actionHeaders.get("Retry-After");
+  return retryAfter ? { "Retry-After": retryAfter } : loaderHeaders;
+};
+
+/** Success messages after POST → redirect (`?done=<key>`), so a reload never repeats an action. */
+const DONE_MESSAGES: Record<string, string> = {
+  "password-changed": "Your password was changed. Every other session was logged out.",
+  "session-revoked": "That session was logged out.",
+  "others-revoked": "All other sessions were logged out.",
+};
+
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  const { services } = context;
+  const user = await requireUser(services, request);
+  const [sessions, events, settings, mfa] = await Promise.all([
+    listSessions(services, user),
+    listMySecurityEvents(services, user),
+    getSettings(services),
+    loadMfaStatus(services, user),
+  ]);
+  const done = new URL(request.url).searchParams.get("done");
+  return {
+    done: done ? (DONE_MESSAGES[done] ?? null) : null,
+    passwordHint: PASSWORD_HINT,
+    sessions: sessions.map((session) => ({ ...session, createdAt: session.createdAt.toISOString(), lastSeenAt: session.lastSeenAt.toISOString() })),
+    idleDays: settings.sessionIdleDays,
+    absoluteDays: settings.sessionAbsoluteDays,
+    events,
+    mfa,
+  };
+}
+
+// A refused change is a security event too: reload the sections after every submission.
+export const shouldRevalidate: ShouldRevalidateFunction = ({ formMethod, defaultShouldRevalidate }) =>
+  formMethod?.toUpperCase() === "POST" ? true : defaultShouldRevalidate;
+
+interface IntentArgs {
+  services: Services;
+  user: SessionUser;
+  actor: AuditActor;
+  form: FormData;
+  request: Request;
+  clientIp: string | null;
+}
+
+const field = (form: FormData, name: string) => {
+  const value = form.get(name);
+  return typeof value === "string" ? value : "";
+};
+
+/** One handler per form on the page; each section posts its own `intent`. */
+const INTENTS: Record<string, (args: IntentArgs) => Promise<Response>> = {
+  async "change-password"({ services, user, actor, form, request, clientIp }) {
+    await changePassword(services, user, actor, {
+      currentPassword: field(form, "currentPassword"),
+      newPassword: field(form, "newPassword"),
+      confirmPassword: field(form, "confirmPassword"),
+    });
+    // A new password is a privilege change: every session ends and this one gets a new id.
+    const cookie = await restartSessions(services, user.id, request, clientIp);
+    return redirect("/settings/security?done=password-changed", { headers: { "Set-Cookie": cookie } });
+  },
+
+  async "revoke-session"({ services, user, actor, form }) {
+    const key = field(form, "session");
+    const { current } = await revokeSession(services, user, key);
+    await recordAudit(services.prisma, actor, { action: "auth.session_revoked", targetType: "session", targetId: key });
+    if (current) return redirect("/login", { headers: { "Set-Cookie": await sessionCookie(services).serialize("", { maxAge: 0 }) } });
+    return redirect("/settings/security?done=session-revoked");
+  },
+
+  async "revoke-other-sessions"({ services, user, actor }) {
+    const count = await revokeOtherSessions(services, user);
+    await recordAudit(services.prisma, actor, { action: "auth.session_revoked", targetType: "user", targetId: user.id, details: { others: count } });
+    return redirect("/settings/security?done=others-revoked");
+  },
+};
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  const { services, clientIp } = context;
+  const user = await requireUser(services, request);
+  const form = await request.formData();
+  const intent = field(form, "intent");
+  try {
+    const handler = Object.hasOwn(INTENTS, intent) ? INTENTS[intent] : undefined;
+    if (!handler) throw new ValidationError("Unknown action. Reload the page and try again.");
+    return await handler({ services, user, actor: auditActor(request, clientIp, user), form, request, clientIp });
+  } catch (error) {
+    const failure = actionFailure(error);
+    const headers = error instanceof TooManyRequestsError ? { "Retry-After": String(error.retryAfter) } : undefined;
+    return data({ ...failure.data, intent }, { ...failure.init, headers });
+  }
+}
+
+export default function SecuritySettings() {
+  const { done, passwordHint, sessions, idleDays, absoluteDays, events, mfa } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const navigation = useNavigation();
+  const busyIntent = navigation.state === "submitting" ? navigation.formData?.get("intent") : null;
+  const passwordFailure = result?.intent === "change-password" ? result : null;
+  const otherFailure = result && result.intent !== "change-password" ? result : null;
+  return (
+    <div className="space-y-6">
+      <div>
+        <h1 className="text-2xl font-semibold">Security</h1>
+        <p className="mt-1 text-sm text-slate-600">Your password, two-step verification, where you are logged in, and what happened to your account lately.</p>
+      </div>
+      <FormMessage message={done} tone="success" />
+      <FormMessage message={otherFailure?.message} />
+      <PasswordSection
+        hint={passwordHint}
+        message={passwordFailure?.message}
+        errors={passwordFailure?.fieldErrors}
+        busy={busyIntent === "change-password"}
+      />
+      <MfaSection status={mfa} />
+      <SessionsSection sessions={sessions} idleDays={idleDays} absoluteDays={absoluteDays} />
+      <EventsSection events={events} />
+    </div>
+  );
+}

@@ -1,0 +1,74 @@
+import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { Link, useActionData, useLoaderData } from "@remix-run/react";
+import { MfaSection, type MfaActionResult } from "~/components/security/mfa-section";
+import { auditActor } from "~/domain/audit.server";
+import { ValidationError } from "~/domain/errors";
+import {
+  confirmTotpEnrollment,
+  disableTotp,
+  loadMfaStatus,
+  pendingEnrollment,
+  regenerateRecoveryCodes,
+  startTotpEnrollment,
+} from "~/domain/mfa.server";
+import { limitMfaVerification } from "~/domain/rate-limit.server";
+import { requireUser } from "~/domain/sessions.server";
+import { actionFailure, retryAfterHeaders } from "~/lib/http.server";
+
+export const meta: MetaFunction = () => [{ title: "Two-step verification · Coffer" }];
+export const headers = retryAfterHeaders;
+
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  const user = await requireUser(context.services, request);
+  const [status, enrollment] = await Promise.all([loadMfaStatus(context.services, user), pendingEnrollment(context.services, user)]);
+  return { status, enrollment: enrollment ? { secret: enrollment.secret, qrSvg: enrollment.qrSvg } : null };
+}
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  const { services, clientIp } = context;
+  const user = await requireUser(services, request);
+  const form = await request.formData();
+  const intent = String(form.get("intent") ?? "");
+  const actor = auditActor(request, clientIp, user);
+  try {
+    switch (intent) {
+      case "start":
+        await startTotpEnrollment(services, user.id);
+        return redirect("/settings/security/mfa");
+      case "confirm": {
+        await limitMfaVerification(services, clientIp);
+        const recoveryCodes = await confirmTotpEnrollment(services, actor, user.id, form.get("code"));
+        return data<MfaActionResult>({ ok: true, intent, message: "Two-step verification is on.", recoveryCodes });
+      }
+      case "regenerate": {
+        await limitMfaVerification(services, clientIp);
+        const recoveryCodes = await regenerateRecoveryCodes(services, actor, user.id, form.get("proof"));
+        return data<MfaActionResult>({ ok: true, intent, message: "New recovery codes made; the old ones no longer work.", recoveryCodes });
+      }
+      case "disable":
+        await limitMfaVerification(services, clientIp);
+        await disableTotp(services, actor, user.id, form.get("proof"));
+        return data<MfaActionResult>({ ok: true, intent, message: "Two-step verification is off." });
+      default:
+        throw new ValidationError("Unknown action.");
+    }
+  } catch (error) {
+    const failure = actionFailure(error);
+    return data<MfaActionResult>({ ...(failure.data as MfaActionResult), intent }, failure.init ?? undefined);
+  }
+}
+
+export default function MfaPage() {
+  const { status, enrollment } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  return (
+    <div className="mx-auto max-w-3xl space-y-4">
+      <p className="text-sm">
+        <Link to="/settings/security" className="text-blue-700 underline">
+          ← Security
+        </Link>
+      </p>
+      <MfaSection status={status} enrollment={enrollment} result={result} />
+    </div>
+  );
+}

@@ -1,0 +1,286 @@
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { randomBytes } from "node:crypto";
+import type { ServerBuild } from "@remix-run/node";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import { trashItem } from "~/domain/trash.server";
+import { startTestApp, type TestApp } from "./support/app";
+import { TestClient } from "./support/client";
+
+/**
+ * Every route × {anonymous, owner, another user, admin}: the expected status of a GET and of a
+ * POST. The route list comes from the production build's manifest, so a new route fails this
+ * test until it has an entry below.
+ *
+ * Expectations are [anonymous, owner, other, admin]:
+ *   LOGIN  a redirect (302/303) to /login, for pages;
+ *   a number: that status (401 for APIs, 403 for admin pages to non-admins, 404 where
+ *   another user's item must not be revealed, 405 for POST to a route without an action).
+ * Admins may read everyone's items (so they get 200 there) but not change them: 403, since
+ * the item's existence is no secret to them.
+ */
+const LOGIN = "login" as const;
+type Want = number | typeof LOGIN;
+type Row = [anonymous: Want, owner: Want, other: Want, admin: Want];
+const ROLES = ["anonymous", "owner", "other", "admin"] as const;
+type Role = (typeof ROLES)[number];
+
+/** Real ids created in beforeAll; all items belong to "owner". */
+interface Ids {
+  folder: string;
+  subfolder: string;
+  file: string;
+  version: string;
+  /** A trashed file for /trash, another for /bulk (their owner restores them). */
+  trashed: string;
+  trashedForBulk: string;
+  /** An open link to `folder`, a password-protected link to `file`, and a link the owner revokes. */
+  token: string;
+  lockedToken: string;
+  revocableLink: string;
+  otherUserId: string;
+}
+
+type Form = Record<string, string | string[]>;
+interface Entry {
+  url: (ids: Ids) => string;
+  get: Row;
+  /** For routes with an action: the form posted and the statuses. Routes without one must answer 405. */
+  post?: { form: (ids: Ids) => Form; want: Row };
+}
+
+const NO_ACTION: Row = [405, 405, 405, 405];
+const PUBLIC: Row = [200, 200, 200, 200];
+
+// One line per route. Keys are the full paths as the route manifest spells them.
+const MATRIX: Record<string, Entry> = {
+  "/": { url: () => "/", get: [302, 302, 302, 302] },
+  "/login": { url: () => "/login", get: [200, 302, 302, 302], post: { form: () => ({ email: "", password: "" }), want: [400, 302, 302, 302] } },
+  "/register": { url: () => "/register", get: [200, 302, 302, 302], post: { form: () => ({ name: "", email: "", password: "" }), want: [400, 302, 302, 302] } },
+  "/logout": { url: () => "/logout", get: [302, 302, 302, 302], post: { form: () => ({}), want: [302, 302, 302, 302] } },
+  "/files": { url: () => "/files", get: [LOGIN, 200, 200, 200], post: { form: () => ({ intent: "probe" }), want: [LOGIN, 400, 400, 400] } },
+  "/files/:folderId": { url: (ids) => `/files/${ids.folder}`, get: [LOGIN, 200, 404, 200], post: { form: () => ({ intent: "create-folder", name: "Probe" }), want: [LOGIN, 200, 404, 403] } },
+  "/details/:kind/:id": { url: (ids) => `/details/file/${ids.file}`, get: [LOGIN, 200, 404, 200], post: { form: () => ({ intent: "rename", name: "report.txt" }), want: [LOGIN, 302, 404, 403] } },
+  "/download/:fileId": { url: (ids) => `/download/${ids.file}`, get: [LOGIN, 200, 404, 200] },
+  "/download/version/:versionId": { url: (ids) => `/download/version/${ids.version}`, get: [LOGIN, 200, 404, 200] },
+  "/trash": { url: () => "/trash", get: [LOGIN, 200, 200, 200], post: { form: (ids) => ({ intent: "restore", kind: "file", id: ids.trashed }), want: [LOGIN, 302, 404, 404] } },
+  "/bulk": { url: (ids) => `/bulk?intent=move&item=file:${ids.file}`, get: [LOGIN, 200, 200, 200], post: { form: (ids) => ({ intent: "restore", item: `file:${ids.trashedForBulk}` }), want: [LOGIN, 200, 200, 200] } },
+  "/bulk/zip": { url: (ids) => `/bulk/zip?item=file:${ids.file}`, get: [LOGIN, 200, 404, 200] },
+  "/search": { url: () => "/search?q=report", get: [LOGIN, 200, 200, 200] },
+  "/shared": { url: () => "/shared", get: [LOGIN, 200, 200, 200] },
+  "/shares": { url: (ids) => `/shares?item=file:${ids.file}`, get: [LOGIN, 200, 404, 404], post: { form: (ids) => ({ intent: "revoke-link", linkId: ids.revocableLink }), want: [LOGIN, 200, 404, 404] } },
+  "/s/:token": { url: (ids) => `/s/${ids.lockedToken}`, get: PUBLIC, post: { form: () => ({ intent: "unlock", password: "wrong" }), want: [401, 401, 401, 401] } },
+  "/s/:token/f/:folderId": { url: (ids) => `/s/${ids.token}/f/${ids.subfolder}`, get: PUBLIC, post: { form: () => ({ intent: "probe" }), want: [400, 400, 400, 400] } },
+  "/s/:token/download/:fileId": { url: (ids) => `/s/${ids.token}/download/${ids.file}`, get: PUBLIC },
+  "/s/:token/zip": { url: (ids) => `/s/${ids.token}/zip`, get: PUBLIC },
+  "/admin": { url: () => "/admin", get: [LOGIN, 403, 403, 200], post: { form: (ids) => ({ intent: "set-quota", userId: ids.otherUserId, quota: "" }), want: [LOGIN, 403, 403, 200] } },
+  "/admin/settings": { url: () => "/admin/settings", get: [LOGIN, 403, 403, 200], post: { form: () => ({}), want: [LOGIN, 403, 403, 400] } },
+  "/admin/audit": { url: () => "/admin/audit", get: [LOGIN, 403, 403, 200] },
+  "/admin/audit.csv": { url: () => "/admin/audit.csv", get: [LOGIN, 403, 403, 200] },
+};
+
+/** Endpoints served outside Remix; each returns the status for a role. */
+const ENDPOINTS: Record<string, { want: Row; probe: (client: TestClient, ids: Ids) => Promise<number> }> = {
+  "GET /healthz": { want: PUBLIC, probe: async (client) => (await client.get("/healthz")).status },
+  "GET /readyz": { want: PUBLIC, probe: async (client) => (await client.get("/readyz")).status },
+  // Creating an upload into the owner's folder: only the owner may.
+  "POST /api/uploads": {
+    want: [401, 201, 404, 403],
+    probe: async (client, ids) =>
+      (
+        await client.request("/api/uploads", {
+          method: "POST",
+          headers: { "Tus-Resumable": "1.0.0", "Upload-Length": "3", "Upload-Metadata": tusMetadata({ filename: `probe-${randomBytes(4).toString("hex")}.txt`, folderId: ids.folder }) },
+        })
+      ).status,
+  },
+  // Continuing the owner's upload: only the owner may (others learn nothing: 404).
+  "HEAD /api/uploads/:id": { want: [401, 200, 404, 404], probe: async (client) => (await client.request(ownerUploadUrl, { method: "HEAD", headers: { "Tus-Resumable": "1.0.0" } })).status },
+  "GET /api/uploads/:id": { want: [401, 405, 405, 405], probe: async (client) => (await client.request(ownerUploadUrl, { headers: { "Tus-Resumable": "1.0.0" } })).status },
+  // Socket.IO: the namespace connection is refused without a session (401 here stands for that).
+  "GET /socket.io/": { want: [401, 200, 200, 200], probe: (client) => socketConnect(client) },
+};
+
+let ownerUploadUrl = "";
+
+function tusMetadata(values: Record<string, string>): string {
+  return Object.entries(values)
+    .map(([key, value]) => `${key} ${Buffer.from(value).toString("base64")}`)
+    .join(",");
+}
+
+/** Engine.IO long-polling handshake, then a connect to the main namespace: 200 connected, 401 refused. */
+async function socketConnect(client: TestClient): Promise<number> {
+  const open = await client.get("/socket.io/?EIO=4&transport=polling");
+  if (open.status !== 200) return open.status;
+  const sid = JSON.parse((await open.text()).slice(1)).sid as string;
+  const url = `/socket.io/?EIO=4&transport=polling&sid=${sid}`;
+  await client.request(url, { method: "POST", headers: { "content-type": "text/plain;charset=UTF-8" }, body: "40" });
+  const reply = await (await client.get(url)).text();
+  if (reply.includes("unauthorized")) return 401;
+  return reply.startsWith("40") || reply.includes("\u001e40") ? 200 : 500;
+}
+
+/** Full paths of the Remix routes that answer requests themselves (not the root layout). */
+async function manifestPaths(): Promise<string[]> {
+  const build = (await import(pathToFileURL(path.resolve(import.meta.dirname, "../build/server/index.js")).href)) as ServerBuild;
+  const fullPath = (id: string): string => {
+    const route = build.routes[id];
+    if (!route || id === "root") return "";
+    const parent = route.parentId ? fullPath(route.parentId) : "";
+    return route.path ? `${parent}/${route.path}` : parent;
+  };
+  const paths = new Set<string>();
+  for (const [id, route] of Object.entries(build.routes)) {
+    if (id === "root") continue;
+    if (!route.module.loader && !route.module.action && !route.module.default) continue;
+    paths.add(fullPath(id) || "/");
+  }
+  return [...paths].sort();
+}
+
+function coverage(paths: string[]): { missing: string[]; stale: string[] } {
+  return { missing: paths.filter((p) => !(p in MATRIX)), stale: Object.keys(MATRIX).filter((p) => !paths.includes(p)) };
+}
+
+function describeResponse(response: Response): string {
+  const location = response.headers.get("location");
+  return location ? `${response.status} → ${location}` : String(response.status);
+}
+
+function matches(want: Want, response: Response): boolean {
+  if (want === LOGIN) return (response.status === 302 || response.status === 303) && (response.headers.get("location") ?? "").startsWith("/login");
+  return response.status === want;
+}
+
+function formBody(form: Form): string {
+  const body = new URLSearchParams();
+  for (const [name, value] of Object.entries(form)) for (const one of Array.isArray(value) ? value : [value]) body.append(name, one);
+  return body.toString();
+}
+
+describe("authorization matrix: every route × {anonymous, owner, another user, admin}", () => {
+  let app: TestApp;
+  let ids: Ids;
+  const clients = {} as Record<Role, TestClient>;
+
+  beforeAll(() => {
+    // Remix logs every POST to a route without an action (the 405 expected here) as an error.
+    const original = console.error.bind(console);
+    const spy = vi.spyOn(console, "error").mockImplementation((...args: unknown[]) => {
+      if (String(args[0]).includes("did not provide an `action`")) return;
+      original(...args);
+    });
+    return () => spy.mockRestore();
+  });
+
+  beforeAll(async () => {
+    app = await startTestApp({ storage: "local", cache: "memory" });
+    for (const role of ROLES) clients[role] = new TestClient(app.url);
+    await clients.admin.register("Ada Admin", "ada@example.com");
+    await clients.owner.register("Olivia Owner", "olivia@example.com");
+    await clients.other.register("Oscar Other", "oscar@example.com");
+    const { prisma } = app.services;
+    const owner = await prisma.user.findUniqueOrThrow({ where: { email: "olivia@example.com" } });
+    const other = await prisma.user.findUniqueOrThrow({ where: { email: "oscar@example.com" } });
+
+    const createFolder = async (parent: string, name: string) => {
+      const response = await clients.owner.postForm(parent, { intent: "create-folder", name, open: "1" });
+      expect(response.status).toBe(302);
+      return response.headers.get("location")!.split("/").pop()!;
+    };
+    const upload = async (folderId: string, name: string, onConflict?: string) => {
+      const form = new FormData();
+      if (onConflict) form.append("onConflict", onConflict);
+      form.append("file", new Blob([new Uint8Array(randomBytes(100))]), name);
+      expect((await clients.owner.postMultipart(`/files/${folderId}`, form)).status).toBe(200);
+      return (await prisma.file.findFirstOrThrow({ where: { name, folderId } })).id;
+    };
+    const folder = await createFolder("/files", "Projects");
+    const subfolder = await createFolder(`/files/${folder}`, "Drafts");
+    const file = await upload(folder, "report.txt");
+    await upload(folder, "report.txt", "replace");
+    const version = (await prisma.fileVersion.findFirstOrThrow({ where: { fileId: file } })).id;
+    const trashed = await upload(folder, "old.txt");
+    const trashedForBulk = await upload(folder, "older.txt");
+    await trashItem(app.services, owner, "file", trashed);
+    await trashItem(app.services, owner, "file", trashedForBulk);
+    const link = async (item: string, fields: Record<string, string> = {}) => {
+      const response = await clients.owner.postForm("/shares", { intent: "create-link", item, ...fields });
+      expect(response.status).toBe(200);
+      return prisma.shareLink.findFirstOrThrow({ where: { ownerId: owner.id }, orderBy: { createdAt: "desc" } });
+    };
+    const token = (await link(`folder:${folder}`)).token;
+    const lockedToken = (await link(`file:${file}`, { password: "open sesame" })).token;
+    const revocableLink = (await link(`file:${file}`)).id;
+    ids = { folder, subfolder, file, version, trashed, trashedForBulk, token, lockedToken, revocableLink, otherUserId: other.id };
+
+    const created = await clients.owner.request("/api/uploads", {
+      method: "POST",
+      headers: { "Tus-Resumable": "1.0.0", "Upload-Length": "10", "Upload-Metadata": tusMetadata({ filename: "pending.bin", folderId: folder }) },
+    });
+    expect(created.status).toBe(201);
+    ownerUploadUrl = new URL(created.headers.get("location")!, app.url).pathname;
+  });
+
+  it("has an entry for every route in the build's route manifest, and none for routes that are gone", async () => {
+    const paths = await manifestPaths();
+    expect(paths).toContain("/files/:folderId");
+    const { missing, stale } = coverage(paths);
+    expect(missing, `routes without an authorization entry: ${missing.join(", ")} — add it to the matrix in tests/authorization-matrix.test.ts`).toEqual([]);
+    expect(stale, `matrix entries for routes that no longer exist: ${stale.join(", ")}`).toEqual([]);
+    // A route added without an entry is reported by name.
+    expect(coverage([...paths, "/settings/security"]).missing).toEqual(["/settings/security"]);
+  });
+
+  // Owners go last so what they change (a rename, a restore) cannot mask another role's answer.
+  const ORDER: Role[] = ["anonymous", "other", "admin", "owner"];
+
+  it("answers GET with the expected status for every route and role", async () => {
+    const failures: string[] = [];
+    for (const [route, entry] of Object.entries(MATRIX)) {
+      for (const role of ORDER) {
+        const want = entry.get[ROLES.indexOf(role)];
+        const response = await clients[role].get(entry.url(ids));
+        await response.body?.cancel();
+        if (!matches(want, response)) failures.push(`GET ${route} as ${role}: expected ${want}, got ${describeResponse(response)}`);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it("answers POST with the expected status for every route and role (405 where there is no action)", async () => {
+    const failures: string[] = [];
+    for (const [route, entry] of Object.entries(MATRIX)) {
+      for (const role of ORDER) {
+        const want = entry.post ? entry.post.want[ROLES.indexOf(role)] : NO_ACTION[ROLES.indexOf(role)];
+        const response = await clients[role].request(entry.url(ids), {
+          method: "POST",
+          headers: { "content-type": "application/x-www-form-urlencoded" },
+          body: formBody(entry.post?.form(ids) ?? {}),
+        });
+        await response.body?.cancel();
+        if (!matches(want, response)) failures.push(`POST ${route} as ${role}: expected ${want}, got ${describeResponse(response)}`);
+      }
+      // /logout signs the client out: sign it back in for the routes that follow.
+      if (route === "/logout") {
+        for (const [role, email] of [["owner", "olivia@example.com"], ["other", "oscar@example.com"], ["admin", "ada@example.com"]] as const) {
+          expect((await clients[role].login(email)).status).toBe(302);
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it("answers the endpoints outside Remix (uploads, health, Socket.IO) as expected", async () => {
+    const failures: string[] = [];
+    for (const [endpoint, { want, probe }] of Object.entries(ENDPOINTS)) {
+      for (const role of ORDER) {
+        const expected = want[ROLES.indexOf(role)];
+        const status = await probe(clients[role], ids);
+        if (status !== expected) failures.push(`${endpoint} as ${role}: expected ${expected}, got ${status}`);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+});
