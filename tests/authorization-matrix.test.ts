@@ -64,7 +64,7 @@ const MATRIX: Record<string, Entry> = {
   "/download/:fileId": { url: (ids) => `/download/${ids.file}`, get: [LOGIN, 200, 404, 200] },
   "/download/version/:versionId": { url: (ids) => `/download/version/${ids.version}`, get: [LOGIN, 200, 404, 200] },
   "/trash": { url: () => "/trash", get: [LOGIN, 200, 200, 200], post: { form: (ids) => ({ intent: "restore", kind: "file", id: ids.trashed }), want: [LOGIN, 302, 404, 404] } },
-  "/bulk": { url: (ids) => `/bulk?intent=move&item=file:${ids.file}`, get: [LOGIN, 200, 200, 200], post: { form: (ids) => ({ intent: "restore", item: `file:${ids.trashedForBulk}` }), want: [LOGIN, 200, 200, 200] } },
+  "/bulk": { url: (ids) => `/bulk?intent=move&item=file:${ids.file}`, get: [LOGIN, 200, 200, 200], post: { form: (ids) => ({ intent: "restore", item: `file:${ids.trashedForBulk}` }), want: [LOGIN, 303, 303, 303] } },
   "/bulk/zip": { url: (ids) => `/bulk/zip?item=file:${ids.file}`, get: [LOGIN, 200, 404, 200] },
   "/search": { url: () => "/search?q=report", get: [LOGIN, 200, 200, 200] },
   "/shared": { url: () => "/shared", get: [LOGIN, 200, 200, 200] },
@@ -77,6 +77,25 @@ const MATRIX: Record<string, Entry> = {
   "/admin/settings": { url: () => "/admin/settings", get: [LOGIN, 403, 403, 200], post: { form: () => ({}), want: [LOGIN, 403, 403, 400] } },
   "/admin/audit": { url: () => "/admin/audit", get: [LOGIN, 403, 403, 200] },
   "/admin/audit.csv": { url: () => "/admin/audit.csv", get: [LOGIN, 403, 403, 200] },
+  "/account-deleted": { url: () => "/account-deleted", get: PUBLIC },
+  "/activity": { url: () => "/activity", get: [LOGIN, 200, 200, 200] },
+  // Single sign-on is not configured in this app: 404 (a signed-in browser is sent on first).
+  "/auth/oidc": { url: () => "/auth/oidc", get: [404, 302, 302, 302] },
+  "/auth/oidc/callback": { url: () => "/auth/oidc/callback?code=x&state=y", get: [404, 404, 404, 404] },
+  "/folders/path": { url: () => "/folders/path", get: [405, 405, 405, 405], post: { form: (ids) => ({ folderId: ids.folder, path: "Probe/" }), want: [LOGIN, 303, 404, 403] } },
+  // No SMTP here: the form says to ask an administrator (503). Signed-in people go to their settings.
+  "/forgot-password": { url: () => "/forgot-password", get: [200, 302, 302, 302], post: { form: () => ({ email: "" }), want: [503, 302, 302, 302] } },
+  "/login/mfa": { url: () => "/login/mfa", get: [LOGIN, 302, 302, 302], post: { form: () => ({ code: "000000" }), want: [LOGIN, 302, 302, 302] } },
+  "/reset-password/:token": { url: () => "/reset-password/not-a-real-token", get: PUBLIC, post: { form: () => ({ password: "", confirm: "" }), want: [400, 400, 400, 400] } },
+  "/s/:token/thumbnail/:fileId": { url: (ids) => `/s/${ids.token}/thumbnail/${ids.file}`, get: [404, 404, 404, 404] },
+  "/s/:token/view/:fileId": { url: (ids) => `/s/${ids.token}/view/${ids.file}`, get: PUBLIC },
+  "/settings/privacy": { url: () => "/settings/privacy", get: [LOGIN, 200, 200, 200], post: { form: () => ({ intent: "delete", confirmEmail: "", password: "" }), want: [LOGIN, 400, 400, 400] } },
+  "/settings/privacy/export": { url: () => "/settings/privacy/export", get: [302, 302, 302, 302], post: { form: () => ({}), want: [LOGIN, 200, 200, 200] } },
+  "/settings/security": { url: () => "/settings/security", get: [LOGIN, 200, 200, 200], post: { form: () => ({ intent: "probe" }), want: [LOGIN, 400, 400, 400] } },
+  "/settings/security/mfa": { url: () => "/settings/security/mfa", get: [LOGIN, 200, 200, 200], post: { form: () => ({ intent: "probe" }), want: [LOGIN, 400, 400, 400] } },
+  // report.txt has no thumbnail (it is not an image): 404 even for those who may read it.
+  "/thumbnail/:fileId": { url: (ids) => `/thumbnail/${ids.file}`, get: [LOGIN, 404, 404, 404] },
+  "/view/:fileId": { url: (ids) => `/view/${ids.file}`, get: [LOGIN, 200, 404, 200] },
 };
 
 /** Endpoints served outside Remix; each returns the status for a role. */
@@ -230,7 +249,7 @@ describe("authorization matrix: every route × {anonymous, owner, another user, 
     expect(missing, `routes without an authorization entry: ${missing.join(", ")} — add it to the matrix in tests/authorization-matrix.test.ts`).toEqual([]);
     expect(stale, `matrix entries for routes that no longer exist: ${stale.join(", ")}`).toEqual([]);
     // A route added without an entry is reported by name.
-    expect(coverage([...paths, "/settings/security"]).missing).toEqual(["/settings/security"]);
+    expect(coverage([...paths, "/a/route/nobody/added"]).missing).toEqual(["/a/route/nobody/added"]);
   });
 
   // Owners go last so what they change (a rename, a restore) cannot mask another role's answer.
@@ -266,6 +285,28 @@ describe("authorization matrix: every route × {anonymous, owner, another user, 
       if (route === "/logout") {
         for (const [role, email] of [["owner", "olivia@example.com"], ["other", "oscar@example.com"], ["admin", "ada@example.com"]] as const) {
           expect((await clients[role].login(email)).status).toBe(302);
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it("refuses a POST without the CSRF token on every route, for every role, before anything else runs", async () => {
+    const failures: string[] = [];
+    for (const [route, entry] of Object.entries(MATRIX)) {
+      for (const role of ORDER) {
+        clients[role].sendCsrfToken = false;
+        try {
+          const response = await clients[role].request(entry.url(ids), {
+            method: "POST",
+            headers: { "content-type": "application/x-www-form-urlencoded" },
+            body: formBody(entry.post?.form(ids) ?? {}),
+          });
+          await response.body?.cancel();
+          // Anonymous visitors of a first page have no CSRF cookie yet: refused all the same.
+          if (response.status !== 403) failures.push(`POST ${route} as ${role} without a token: expected 403, got ${describeResponse(response)}`);
+        } finally {
+          clients[role].sendCsrfToken = true;
         }
       }
     }
