@@ -11,6 +11,8 @@ PORT="${SCAN_PORT:-3297}"
 PG_PORT="${SCAN_PG_PORT:-54397}"
 WAPITI_MAX_SCAN_SECONDS="${WAPITI_MAX_SCAN_SECONDS:-240}"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/coffer-scan.XXXXXX")"
+# The embedded PostgreSQL runs as its own OS user when started by root: it must reach DATA_DIR.
+chmod 755 "$WORK"
 BASE="https://127.0.0.1:${PORT}"
 
 for tool in wapiti testssl openssl curl; do

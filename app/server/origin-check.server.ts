@@ -29,7 +29,7 @@ const REFUSAL_TEXT =
 
 const REFUSAL_PAGE = `<!doctype html>
 <html lang="en">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Request refused · Coffer</title></head>
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Request refused · Coffer</title><link rel="icon" href="/favicon.svg" type="image/svg+xml"></head>
 <body style="font-family: system-ui, sans-serif; max-width: 36rem; margin: 4rem auto; padding: 0 1rem; color: #0f172a">
 <main role="alert">
 <h1>Request refused</h1>
