@@ -70,10 +70,11 @@ printf 'quarterly numbers\n' >"$WORK/notes.txt"
 curl -ks -o /dev/null -b "$cookie" -H "Origin: $BASE" -F "file=@$WORK/notes.txt" "$BASE/files"
 
 echo "== wapiti: crawl and attack ${BASE} as a signed-in user (at most ${WAPITI_MAX_SCAN_SECONDS}s; no ssrf: it needs the internet)"
-# Logging out would end the signed-in crawl; every other form may be submitted.
+# Debian's wapiti 3.0.4 cannot take -x (its exclusion pattern fails on Python 3.11), so the
+# attacks may submit the logout form and continue signed out: the crawl itself is signed in.
 wapiti -u "$BASE/" --scope folder \
   -m "blindsql,cookieflags,crlf,csp,exec,file,http_headers,permanentxss,redirect,sql,xss" \
-  -H "Cookie: $cookie" -x "$BASE/logout" \
+  -H "Cookie: $cookie" \
   --flush-session --store-session "$WORK/wapiti-session" --store-config "$WORK/wapiti-config" \
   --max-scan-time "$WAPITI_MAX_SCAN_SECONDS" --max-attack-time 60 --max-links-per-page 40 -d 4 -t 20 \
   --verify-ssl 0 --no-bugreport -v 1 -f json -o "$WORK/wapiti.json" || true
