@@ -7,7 +7,7 @@ import fs from "node:fs";
 const [wapitiFile, testsslFile] = process.argv.slice(2);
 const WAPITI_LEVELS = { 0: "info", 1: "low", 2: "medium", 3: "high", 4: "critical" };
 /** testssl ids that only judge the throwaway self-signed certificate, not Coffer's TLS set-up. */
-const SELF_SIGNED_CERTIFICATE = /^(cert_chain_of_trust|cert_trust|cert_caIssuers|cert_crlDistributionPoints|cert_ocspURL|OCSP_stapling|cert_mustStapleExtension|DNS_CAArecord)/;
+const SELF_SIGNED_CERTIFICATE = /^(cert_chain_of_trust|cert_trust|cert_revocation|cert_caIssuers|cert_crlDistributionPoints|cert_ocspURL|OCSP_stapling|cert_mustStapleExtension|DNS_CAArecord)/;
 
 let failures = 0;
 
