@@ -38,7 +38,7 @@ trap 'exit 143' TERM
 trap 'exit 130' INT
 
 echo "== security scan: self-signed certificate and a fresh Coffer on ${BASE}"
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" \
+openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj "/CN=127.0.0.1" \
   -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
   -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
 
@@ -72,7 +72,10 @@ curl -ks -o /dev/null -b "$cookie" -H "Origin: $BASE" -F "file=@$WORK/notes.txt"
 echo "== wapiti: crawl and attack ${BASE} as a signed-in user (at most ${WAPITI_MAX_SCAN_SECONDS}s; no ssrf: it needs the internet)"
 # Debian's wapiti 3.0.4 cannot take -x (its exclusion pattern fails on Python 3.11), so the
 # attacks may submit the logout form and continue signed out: the crawl itself is signed in.
-wapiti -u "$BASE/" --scope folder \
+# Start from the pages behind the root redirect too: the crawler does not follow it.
+starts=()
+for page in /files /search?q=notes /shares /shared /trash /login /register; do starts+=(-s "$BASE$page"); done
+wapiti -u "$BASE/" --scope folder "${starts[@]}" \
   -m "blindsql,cookieflags,crlf,csp,exec,file,http_headers,permanentxss,redirect,sql,xss" \
   -H "Cookie: $cookie" \
   --flush-session --store-session "$WORK/wapiti-session" --store-config "$WORK/wapiti-config" \
