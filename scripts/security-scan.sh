@@ -9,7 +9,9 @@ cd "$(dirname "$0")/.."
 
 PORT="${SCAN_PORT:-3297}"
 PG_PORT="${SCAN_PG_PORT:-54397}"
-WAPITI_MAX_SCAN_SECONDS="${WAPITI_MAX_SCAN_SECONDS:-240}"
+# Crawl time, then attack time per module (10 modules): about 5 minutes of wapiti on 2 cores.
+WAPITI_MAX_SCAN_SECONDS="${WAPITI_MAX_SCAN_SECONDS:-90}"
+WAPITI_MAX_ATTACK_SECONDS="${WAPITI_MAX_ATTACK_SECONDS:-20}"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/coffer-scan.XXXXXX")"
 # The embedded PostgreSQL runs as its own OS user when started by root: it must reach DATA_DIR.
 chmod 755 "$WORK"
@@ -69,7 +71,7 @@ curl -ks -o /dev/null -b "$cookie" -H "Origin: $BASE" --data "intent=create-fold
 printf 'quarterly numbers\n' >"$WORK/notes.txt"
 curl -ks -o /dev/null -b "$cookie" -H "Origin: $BASE" -F "file=@$WORK/notes.txt" "$BASE/files"
 
-echo "== wapiti: crawl and attack ${BASE} as a signed-in user (at most ${WAPITI_MAX_SCAN_SECONDS}s; no ssrf: it needs the internet)"
+echo "== wapiti: crawl and attack ${BASE} as a signed-in user (crawl ${WAPITI_MAX_SCAN_SECONDS}s, ${WAPITI_MAX_ATTACK_SECONDS}s per module; no ssrf: it needs the internet)"
 # Debian's wapiti 3.0.4 cannot take -x (its exclusion pattern fails on Python 3.11), so the
 # attacks may submit the logout form and continue signed out: the crawl itself is signed in.
 # Debian's wapiti advertises brotli but cannot decode it, so it is told to ask for gzip only.
@@ -80,7 +82,7 @@ wapiti -u "$BASE/" --scope folder "${starts[@]}" \
   -m "blindsql,cookieflags,crlf,csp,exec,file,http_headers,permanentxss,redirect,sql,xss" \
   -H "Cookie: $cookie" -H "Accept-Encoding: gzip, deflate" \
   --flush-session --store-session "$WORK/wapiti-session" --store-config "$WORK/wapiti-config" \
-  --max-scan-time "$WAPITI_MAX_SCAN_SECONDS" --max-attack-time 60 --max-links-per-page 40 -d 4 -t 20 \
+  --max-scan-time "$WAPITI_MAX_SCAN_SECONDS" --max-attack-time "$WAPITI_MAX_ATTACK_SECONDS" --max-links-per-page 40 -d 4 -t 20 \
   --verify-ssl 0 --no-bugreport -v 1 -f json -o "$WORK/wapiti.json" || true
 [ -s "$WORK/wapiti.json" ] || { echo "security scan: wapiti wrote no report" >&2; exit 1; }
 
