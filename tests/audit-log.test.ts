@@ -178,7 +178,7 @@ describe("audit log over HTTP: wiring, viewer and export (local disk, memory cac
       // Carol cannot delete Bob's item: 404, and no data.deleted event.
       expect((await carol.postForm("/trash", { intent: "delete", kind: "file", id: keepId })).status).toBe(404);
       expect(await app.services.prisma.auditEvent.count({ where: { action: "data.deleted", targetId: keepId } })).toBe(0);
-      expect((await bob.postForm("/trash", { intent: "delete", kind: "file", id: keepId })).status).toBe(302);
+      expect((await bob.postForm("/trash", { intent: "delete", kind: "file", id: keepId, confirmed: "yes" })).status).toBe(302);
       expect(await events({ action: "data.deleted", targetId: keepId })).toMatchObject([
         { actorId: bobId, actorLabel: "bob@example.com", targetType: "file", details: { name: "doomed.txt", ownerId: bobId, files: 1, automatic: false } },
       ]);
@@ -209,6 +209,8 @@ describe("audit log over HTTP: wiring, viewer and export (local disk, memory cac
         blockedExtensions: "exe",
         trashRetentionDays: "30",
         versionsKept: "10",
+        sessionIdleDays: "14",
+        sessionAbsoluteDays: "30",
       });
       expect(saved.status).toBe(200);
       const [settingsEvent] = await events({ action: "admin.settings_updated" });

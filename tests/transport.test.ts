@@ -83,10 +83,15 @@ describe("Coffer's own TLS listener", () => {
   });
 
   it("sets the session cookie with the __Host- prefix: Secure, Path=/, no Domain", async () => {
+    // A browser first loads the form: it gets the CSRF cookie (also __Host-) and the form's token.
+    const form = await request(`${app.url}/register`, ca);
+    const csrfCookie = ([form.headers["set-cookie"] ?? []].flat()).find((c) => c.startsWith("__Host-coffer_csrf="))!;
+    expect(csrfCookie).toMatch(/; Secure/i);
+    const token = /name="_csrf" value="([^"]+)"/.exec(form.body)![1];
     const answer = await request(`${app.url}/register`, ca, {
       method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ name: "Tia", email: "tia@example.com", password: "correct horse battery staple" }).toString(),
+      headers: { "content-type": "application/x-www-form-urlencoded", cookie: csrfCookie.split(";")[0] },
+      body: new URLSearchParams({ _csrf: token, name: "Tia", email: "tia@example.com", password: "correct horse battery staple" }).toString(),
     });
     expect(answer.status).toBe(302);
     const cookie = ([answer.headers["set-cookie"] ?? []].flat()).find((c) => c.startsWith("__Host-coffer_session="))!;
@@ -131,6 +136,7 @@ describe("behind a TLS-terminating proxy (APP_URL https, TRUST_PROXY loopback)",
     expect(page.status).toBe(200);
     expect(page.headers.get("strict-transport-security")).toBe("max-age=31536000");
     expect(page.headers.get("content-security-policy")).toContain("connect-src 'self' wss://files.example.test;");
+    await client.getCsrfToken({ "x-forwarded-proto": "https" });
     const registered = await client.request("/register", {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded", "x-forwarded-proto": "https", "x-forwarded-for": "203.0.113.7" },
