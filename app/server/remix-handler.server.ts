@@ -1,5 +1,4 @@
 import type { Readable } from "node:stream";
-import { once } from "node:events";
 import { createReadableStreamFromReadable, createRequestHandler, type AppLoadContext, type ServerBuild } from "@remix-run/node";
 import type express from "express";
 
@@ -77,9 +76,7 @@ async function writeWithBackpressure(body: ReadableStream<Uint8Array>, res: expr
       const flushable = res as express.Response & { flush?: () => void };
       const accepted = res.write(value);
       flushable.flush?.();
-      if (!accepted && !gone()) {
-        await Promise.race([once(res, "drain"), once(res, "close")]);
-      }
+      if (!accepted && !gone()) await drainedOrClosed(res);
       if (gone()) break;
     }
     // The client left: release the source (an open file or S3 stream) instead of reading it on.
@@ -89,4 +86,17 @@ async function writeWithBackpressure(body: ReadableStream<Uint8Array>, res: expr
     res.destroy(error instanceof Error ? error : new Error(String(error)));
     throw error;
   }
+}
+
+/** Resolves at the next "drain" or "close", removing both listeners either way. */
+function drainedOrClosed(res: express.Response): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
 }
