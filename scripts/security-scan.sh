@@ -62,14 +62,22 @@ done
 curl -ksf "$BASE/healthz" >/dev/null || { cat "$WORK/server.log" >&2; echo "security scan: Coffer did not become healthy" >&2; exit 1; }
 
 # A signed-in user with a folder and a file, so the scan reaches the private pages and forms.
-curl -ks -o /dev/null -c "$WORK/cookies.txt" -H "Origin: $BASE" \
-  --data-urlencode "name=Scan User" --data-urlencode "email=scan@example.com" \
-  --data-urlencode "password=scan-password-for-the-scanner-42" "$BASE/register"
-cookie="$(awk '$6 ~ /coffer_session$/ { print $6 "=" $7 }' "$WORK/cookies.txt")"
-[ -n "$cookie" ] || { echo "security scan: could not register the scan user" >&2; exit 1; }
-curl -ks -o /dev/null -b "$cookie" -H "Origin: $BASE" --data "intent=create-folder&name=Reports" "$BASE/files"
+# Like a browser: the register page sets the CSRF cookie, and every form posts its token first.
+curl -ks -o "$WORK/register.html" -c "$WORK/cookies.txt" "$BASE/register"
+token="$(grep -o 'name="_csrf" value="[^"]*"' "$WORK/register.html" | head -n 1 | sed 's/.*value="//; s/"$//')"
+[ -n "$token" ] || { echo "security scan: the register page has no CSRF token" >&2; exit 1; }
+curl -ks -o /dev/null -b "$WORK/cookies.txt" -c "$WORK/cookies.txt" -H "Origin: $BASE" \
+  --data-urlencode "_csrf=$token" --data-urlencode "name=Scan User" --data-urlencode "email=scan@example.com" \
+  --data-urlencode "password=violet-harbour-lantern-8841" "$BASE/register"
+session="$(awk '$6 ~ /coffer_session$/ { print $6 "=" $7 }' "$WORK/cookies.txt")"
+csrf="$(awk '$6 ~ /coffer_csrf$/ { print $6 "=" $7 }' "$WORK/cookies.txt")"
+[ -n "$session" ] && [ -n "$csrf" ] || { echo "security scan: could not register the scan user (cookies: $(awk '$6 ~ /coffer/ { print $6 }' "$WORK/cookies.txt" | tr '\n' ' '))" >&2; exit 1; }
+# Both cookies go with every scanner request, so the forms it submits carry a valid token.
+cookie="$session; $csrf"
+curl -ks -o /dev/null -b "$cookie" -H "Origin: $BASE" --data-urlencode "_csrf=$token" --data "intent=create-folder&name=Reports" "$BASE/files"
 printf 'quarterly numbers\n' >"$WORK/notes.txt"
-curl -ks -o /dev/null -b "$cookie" -H "Origin: $BASE" -F "file=@$WORK/notes.txt" "$BASE/files"
+curl -ks -o /dev/null -b "$cookie" -H "Origin: $BASE" -F "_csrf=$token" -F "file=@$WORK/notes.txt" "$BASE/files"
+[ "$(curl -ks -b "$cookie" "$BASE/files" | grep -c 'notes.txt')" -gt 0 ] || { echo "security scan: could not upload the scan user's file" >&2; exit 1; }
 
 echo "== wapiti: crawl and attack ${BASE} as a signed-in user (crawl ${WAPITI_MAX_SCAN_SECONDS}s, ${WAPITI_MAX_ATTACK_SECONDS}s per module; no ssrf: it needs the internet)"
 # Debian's wapiti 3.0.4 cannot take -x (its exclusion pattern fails on Python 3.11), so the
