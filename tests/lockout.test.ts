@@ -108,7 +108,7 @@ describe.each(["memory", "redis"] as const)("brute-force protection over HTTP (%
   });
 
   it("lets an admin see the lock and unlock the account; others cannot", async () => {
-    const listing = await admin.get("/admin");
+    const listing = await admin.get("/admin", { "x-forwarded-for": newIp() });
     expect(listing.status).toBe(200);
     expect(await listing.text()).toContain("Locked until");
     const victim = new TestClient(app.url);
