@@ -1,0 +1,45 @@
+import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs } from "@remix-run/node";
+import { z } from "zod";
+import { auditActor } from "~/domain/audit.server";
+import { isAppError, ValidationError } from "~/domain/errors";
+import { finishRegistration, startRegistration } from "~/domain/passkeys.server";
+import { limitMfaVerification } from "~/domain/rate-limit.server";
+import { requireUser } from "~/domain/sessions.server";
+
+/**
+ * JSON endpoint the "Add a passkey" button calls: `{ step: "options" }` returns the WebAuthn
+ * creation options, `{ step: "verify", name, response }` stores the new passkey. Renaming and
+ * removing are plain forms on /settings/security.
+ */
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  await requireUser(context.services, request);
+  return redirect("/settings/security");
+}
+
+const bodySchema = z.object({
+  step: z.enum(["options", "verify"]),
+  name: z.unknown().optional(),
+  response: z.unknown().optional(),
+});
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  const { services, clientIp } = context;
+  const user = await requireUser(services, request);
+  const headers = { "Cache-Control": "no-store" };
+  try {
+    const body = bodySchema.safeParse(await request.json().catch(() => null));
+    if (!body.success) throw new ValidationError("Send a JSON body with a step.");
+    if (body.data.step === "options") {
+      return data({ ok: true as const, options: await startRegistration(services, request, user) }, { headers });
+    }
+    await limitMfaVerification(services, clientIp);
+    const passkey = await finishRegistration(services, request, auditActor(request, clientIp, user), user.id, {
+      name: body.data.name,
+      response: body.data.response,
+    });
+    return data({ ok: true as const, passkey }, { headers });
+  } catch (error) {
+    if (!isAppError(error)) throw error;
+    return data({ ok: false as const, message: error.message, fieldErrors: error.fieldErrors }, { status: error.status, headers });
+  }
+}
