@@ -1,4 +1,4 @@
-import { data, redirect, type ActionFunctionArgs } from "@remix-run/node";
+import { redirect, type ActionFunctionArgs } from "@remix-run/node";
 import { z } from "zod";
 import { auditActor, recordAudit } from "~/domain/audit.server";
 import { isAppError, ValidationError } from "~/domain/errors";
@@ -47,7 +47,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     if (step === "options") {
       const { options, cookie } = await startLogin(services, request, mode);
       headers.append("Set-Cookie", cookie);
-      return data({ ok: true as const, options }, { headers });
+      return Response.json({ ok: true as const, options }, { headers });
     }
 
     assertCookieCanBeKept(services, request);
@@ -70,12 +70,12 @@ export async function action({ request, context }: ActionFunctionArgs) {
       targetId: user.id,
       details: { method: "passkey", step: mode.kind, passkey: result.passkeyName },
     });
-    return data({ ok: true as const, redirectTo }, { headers });
+    return Response.json({ ok: true as const, redirectTo }, { headers });
   } catch (error) {
     if (!isAppError(error)) throw error;
     const retryAfter = (error as { retryAfter?: unknown }).retryAfter;
     if (typeof retryAfter === "number") headers.set("Retry-After", String(retryAfter));
-    return data({ ok: false as const, message: error.message }, { status: error.status, headers });
+    return Response.json({ ok: false as const, message: error.message }, { status: error.status, headers });
   }
 
   /** A refused passkey of a known account counts towards its lockout, like a wrong password. */

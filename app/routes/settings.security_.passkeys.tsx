@@ -1,4 +1,4 @@
-import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs } from "@remix-run/node";
+import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs } from "@remix-run/node";
 import { z } from "zod";
 import { auditActor } from "~/domain/audit.server";
 import { isAppError, ValidationError } from "~/domain/errors";
@@ -30,16 +30,16 @@ export async function action({ request, context }: ActionFunctionArgs) {
     const body = bodySchema.safeParse(await request.json().catch(() => null));
     if (!body.success) throw new ValidationError("Send a JSON body with a step.");
     if (body.data.step === "options") {
-      return data({ ok: true as const, options: await startRegistration(services, request, user) }, { headers });
+      return Response.json({ ok: true as const, options: await startRegistration(services, request, user) }, { headers });
     }
     await limitMfaVerification(services, clientIp);
     const passkey = await finishRegistration(services, request, auditActor(request, clientIp, user), user.id, {
       name: body.data.name,
       response: body.data.response,
     });
-    return data({ ok: true as const, passkey }, { headers });
+    return Response.json({ ok: true as const, passkey }, { headers });
   } catch (error) {
     if (!isAppError(error)) throw error;
-    return data({ ok: false as const, message: error.message, fieldErrors: error.fieldErrors }, { status: error.status, headers });
+    return Response.json({ ok: false as const, message: error.message, fieldErrors: error.fieldErrors }, { status: error.status, headers });
   }
 }
