@@ -98,7 +98,7 @@ describe("passkeys", () => {
     const row = await app.services.prisma.passkey.findFirstOrThrow({ where: { userId: aliceId } });
     expect(row.credentialId).toBe(credential.id.toString("base64url"));
     expect(row.counter).toBe(0n);
-    expect(row.transports).toEqual(["internal"]);
+    expect(row.transports).toBe("internal");
     expect(await auditCount("auth.passkey_added", "success", { actorId: aliceId })).toBe(1);
     const html = await (await alice.get("/settings/security")).text();
     expect(html).toContain("Alice&#x27;s laptop");

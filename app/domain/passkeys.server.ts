@@ -45,6 +45,8 @@ export function relyingParty(services: Services, request: Request): RelyingParty
   return { rpID: new URL(origin).hostname, origin };
 }
 
+const parseTransports = (stored: string) => (stored ? (stored.split(",") as AuthenticatorTransport[]) : undefined);
+
 // ---- challenges ------------------------------------------------------------------------------
 
 /**
@@ -155,7 +157,7 @@ export async function startRegistration(
     userDisplayName: user.name,
     userID: new TextEncoder().encode(user.id),
     attestationType: "none",
-    excludeCredentials: existing.map((row) => ({ id: row.credentialId, transports: row.transports as AuthenticatorTransport[] })),
+    excludeCredentials: existing.map((row) => ({ id: row.credentialId, transports: parseTransports(row.transports) })),
     // Discoverable credentials make passwordless login possible; others still work as a second factor.
     authenticatorSelection: { residentKey: "preferred", userVerification: "preferred" },
     timeout: CHALLENGE_TTL_MS,
@@ -208,7 +210,7 @@ export async function finishRegistration(
         credentialId: credential.id,
         publicKey: Buffer.from(credential.publicKey),
         counter: BigInt(credential.counter),
-        transports: credential.transports ?? [],
+        transports: (credential.transports ?? []).join(","),
         deviceType: credentialDeviceType,
         backedUp: credentialBackedUp,
         name,
@@ -256,7 +258,7 @@ export async function startLogin(
     mode.kind === "second-factor"
       ? (await services.prisma.passkey.findMany({ where: { userId: mode.userId }, select: { credentialId: true, transports: true } })).map((row) => ({
           id: row.credentialId,
-          transports: row.transports as AuthenticatorTransport[],
+          transports: parseTransports(row.transports),
         }))
       : undefined;
   if (mode.kind === "second-factor" && allowCredentials?.length === 0) {
@@ -328,7 +330,7 @@ export async function finishLogin(
         id: passkey.credentialId,
         publicKey: new Uint8Array(passkey.publicKey),
         counter: Number(passkey.counter),
-        transports: passkey.transports as AuthenticatorTransport[],
+        transports: parseTransports(passkey.transports),
       },
       requireUserVerification: mode.kind === "passwordless",
     });

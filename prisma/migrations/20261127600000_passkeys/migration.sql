@@ -5,7 +5,7 @@ CREATE TABLE "passkeys" (
     "credential_id" TEXT NOT NULL,
     "public_key" BYTEA NOT NULL,
     "counter" BIGINT NOT NULL DEFAULT 0,
-    "transports" TEXT[] NOT NULL,
+    "transports" TEXT NOT NULL DEFAULT '',
     "device_type" TEXT NOT NULL,
     "backed_up" BOOLEAN NOT NULL,
     "name" TEXT NOT NULL,
