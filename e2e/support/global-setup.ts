@@ -7,10 +7,14 @@ import { ADMIN, BASE_URL } from "./env";
  * register their own (non-admin) accounts and use this one only for admin checks.
  */
 export default async function globalSetup(_config: FullConfig) {
+  // Like a browser: the form page sets the CSRF cookie and embeds the token the post must carry.
+  const form = await fetch(`${BASE_URL}/register`, { redirect: "manual" });
+  const csrfCookie = form.headers.getSetCookie().map((line) => line.split(";")[0]).join("; ");
+  const token = /name="_csrf" value="([^"]+)"/.exec(await form.text())?.[1] ?? "";
   const response = await fetch(`${BASE_URL}/register`, {
     method: "POST",
-    headers: { "Content-Type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ name: ADMIN.name, email: ADMIN.email, password: ADMIN.password }),
+    headers: { "Content-Type": "application/x-www-form-urlencoded", Cookie: csrfCookie },
+    body: new URLSearchParams({ _csrf: token, name: ADMIN.name, email: ADMIN.email, password: ADMIN.password }),
     redirect: "manual",
   });
   const location = response.headers.get("location");
@@ -21,7 +25,7 @@ export default async function globalSetup(_config: FullConfig) {
     );
   }
   // The account must really be the admin, or the admin tests would test nothing.
-  const cookie = response.headers.get("set-cookie")?.split(";")[0];
+  const cookie = response.headers.getSetCookie().map((line) => line.split(";")[0]).join("; ");
   const admin = await fetch(`${BASE_URL}/admin`, { headers: { Cookie: cookie ?? "" }, redirect: "manual" });
   if (admin.status !== 200) {
     throw new Error(`global setup: ${ADMIN.email} is not an admin (GET /admin answered ${admin.status}); was the database fresh?`);
