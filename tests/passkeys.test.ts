@@ -314,3 +314,20 @@ describe("passkey endpoints under the per-IP limit", () => {
     expect(Number(response.headers.get("retry-after"))).toBeGreaterThan(0);
   });
 });
+
+describe("passkey login in SSO-only mode", () => {
+  let app: TestApp;
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it("is refused: people sign in only through the provider", async () => {
+    app = await startTestApp(
+      { storage: "local", cache: "memory" },
+      { OIDC_ISSUER: "http://127.0.0.1:9/unused", OIDC_CLIENT_ID: "coffer", OIDC_CLIENT_SECRET: "secret", SSO_ONLY: "true" },
+    );
+    const refused = await postJson(new TestClient(app.url), "/login/passkey", { step: "options", mode: "passwordless" });
+    expect(refused.status).toBe(403);
+    expect(refused.body.message).toContain("sign in with");
+  });
+});

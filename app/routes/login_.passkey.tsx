@@ -4,6 +4,7 @@ import { auditActor, recordAudit } from "~/domain/audit.server";
 import { isAppError, ValidationError } from "~/domain/errors";
 import { assertNotLocked, clearFailedLogins, recordFailedLogin } from "~/domain/lockout.server";
 import { endPendingLogin, readPendingLogin } from "~/domain/mfa.server";
+import { assertPasswordAuthAllowed } from "~/domain/oidc.server";
 import { clearLoginChallengeCookie, finishLogin, PasskeyLoginError, startLogin, type PasskeyLoginMode } from "~/domain/passkeys.server";
 import { limitLoginAttempt, limitMfaVerification } from "~/domain/rate-limit.server";
 import { assertCookieCanBeKept, createSession, safeRedirect } from "~/domain/sessions.server";
@@ -31,6 +32,8 @@ export async function action({ request, context }: ActionFunctionArgs) {
     const body = bodySchema.safeParse(await request.json().catch(() => null));
     if (!body.success) throw new ValidationError("Send a JSON body with step and mode.");
     const { step, mode: modeName } = body.data;
+    // In SSO-only mode people sign in only through the provider, passkeys included.
+    assertPasswordAuthAllowed(services, "login");
 
     let mode: PasskeyLoginMode = { kind: "passwordless" };
     let redirectTo = safeRedirect(body.data.redirectTo);
