@@ -219,6 +219,18 @@ describe("passkeys", () => {
     expect((await browser.get("/files")).status).toBe(200);
     expect(browser.cookies.has("coffer_mfa")).toBe(false);
 
+    // A few tries per password entry, shared with the code form.
+    expect((await browser.postForm("/logout", {})).status).toBe(302);
+    expect((await browser.login("alice@example.com", PASSWORD)).headers.get("location")).toBe("/login/mfa");
+    for (let i = 0; i < 5; i++) {
+      const attempt = await loginVerify(browser, "second-factor", { id: "x", rawId: "x", type: "public-key", response: {} });
+      expect(attempt.status).toBe(400);
+    }
+    options = await loginOptions(browser, "second-factor");
+    const exhausted = await loginVerify(browser, "second-factor", authenticator.authenticate(aliceKey, options));
+    expect(exhausted.status).toBe(429);
+    expect(exhausted.body.message).toContain("Log in again with your password");
+
     // Without the password step there is nothing to complete.
     const stranger = new TestClient(app.url);
     const refused = await postJson(stranger, "/login/passkey", { step: "options", mode: "second-factor" });

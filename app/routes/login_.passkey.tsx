@@ -3,10 +3,10 @@ import { z } from "zod";
 import { auditActor, recordAudit } from "~/domain/audit.server";
 import { isAppError, ValidationError } from "~/domain/errors";
 import { assertNotLocked, clearFailedLogins, recordFailedLogin } from "~/domain/lockout.server";
-import { endPendingLogin, readPendingLogin } from "~/domain/mfa.server";
+import { endPendingLogin, PENDING_LOGIN_MAX_ATTEMPTS, readPendingLogin } from "~/domain/mfa.server";
 import { assertPasswordAuthAllowed } from "~/domain/oidc.server";
 import { clearLoginChallengeCookie, finishLogin, PasskeyLoginError, startLogin, type PasskeyLoginMode } from "~/domain/passkeys.server";
-import { limitLoginAttempt, limitMfaVerification } from "~/domain/rate-limit.server";
+import { limitLoginAttempt, limitMfaVerification, rateLimit } from "~/domain/rate-limit.server";
 import { assertCookieCanBeKept, createSession, safeRedirect } from "~/domain/sessions.server";
 
 /**
@@ -37,15 +37,24 @@ export async function action({ request, context }: ActionFunctionArgs) {
 
     let mode: PasskeyLoginMode = { kind: "passwordless" };
     let redirectTo = safeRedirect(body.data.redirectTo);
+    // Each attempt counts against the per-IP limit of its form.
     if (modeName === "second-factor") {
       const pending = await readPendingLogin(services, request);
       if (!pending) throw new ValidationError("Your login step expired. Log in again with your password.");
       mode = { kind: "second-factor", userId: pending.userId };
       redirectTo = pending.redirectTo;
+      await limitMfaVerification(services, clientIp);
+      if (step === "verify") {
+        // Shared with the code form: a few tries per password entry.
+        await rateLimit(services, `mfa-pending:${pending.nonce}`, {
+          limit: PENDING_LOGIN_MAX_ATTEMPTS,
+          windowMs: 5 * 60_000,
+          message: () => "Too many failed tries. Log in again with your password to get a new try.",
+        });
+      }
+    } else {
+      await limitLoginAttempt(services, clientIp);
     }
-    // Each attempt counts against the per-IP limit of its form.
-    if (mode.kind === "passwordless") await limitLoginAttempt(services, clientIp);
-    else await limitMfaVerification(services, clientIp);
 
     if (step === "options") {
       const { options, cookie } = await startLogin(services, request, mode);
