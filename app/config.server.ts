@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { isIP } from "node:net";
 import path from "node:path";
 import { z } from "zod";
 
@@ -50,6 +51,42 @@ const rateLimitSpec = z.string().transform((value, ctx) => {
   return parsed;
 });
 
+const PROXY_NAMES = new Set(["loopback", "linklocal", "uniquelocal"]);
+
+/** An IPv4/IPv6 address, optionally with a /prefix, as Express's "trust proxy" accepts it. */
+function isAddressOrCidr(value: string): boolean {
+  const [address, prefix, ...rest] = value.split("/");
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  const bits = Number(prefix);
+  return /^\d{1,3}$/.test(prefix) && bits <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * Which proxies may set X-Forwarded-*: false (none), true (any: only safe when nothing but the
+ * proxy can reach Coffer), a number of proxy hops, or a list of addresses, CIDRs and the names
+ * loopback, linklocal, uniquelocal (Express's "trust proxy" syntax).
+ */
+export type TrustProxy = boolean | number | string[];
+
+const trustProxy = z.string().transform((raw, ctx): TrustProxy => {
+  const value = raw.trim().toLowerCase();
+  if (["true", "yes"].includes(value)) return true;
+  if (["false", "no", "0"].includes(value)) return false;
+  if (/^\d+$/.test(value)) return Number(value);
+  const entries = value.split(",").map((entry) => entry.trim()).filter(Boolean);
+  const bad = entries.filter((entry) => !PROXY_NAMES.has(entry) && !isAddressOrCidr(entry));
+  if (entries.length === 0 || bad.length > 0) {
+    ctx.addIssue({
+      code: "custom",
+      message: `use false, true, a number of proxy hops, or a comma-separated list of addresses, CIDRs, loopback, linklocal, uniquelocal (not understood: ${bad.join(", ") || raw})`,
+    });
+    return z.NEVER;
+  }
+  return entries;
+});
+
 const port = z.coerce.number({ message: "must be a port number" }).int().min(0).max(65535);
 const optionalString = z.string().trim().min(1).optional();
 const url = (schemes: string[]) =>
@@ -95,7 +132,9 @@ const envSchema = z
     APP_URL: url(["http", "https"]).optional(),
     SESSION_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
     SESSION_TTL_DAYS: z.coerce.number().int().positive().default(30),
-    TRUST_PROXY: boolean.default(false),
+    TRUST_PROXY: trustProxy.default(false),
+    TLS_CERT_FILE: optionalString,
+    TLS_KEY_FILE: optionalString,
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 
     DATABASE_URL: url(["postgres", "postgresql"]).optional(),
@@ -168,6 +207,12 @@ function crossFieldProblems(env: Record<string, string>): string[] {
       if (!env[key]) problems.push(`${key}: is required when S3_ENDPOINT is set`);
     }
   }
+  if (Boolean(env.TLS_CERT_FILE) !== Boolean(env.TLS_KEY_FILE)) {
+    problems.push("TLS_CERT_FILE, TLS_KEY_FILE: set both (certificate chain and private key, PEM) to serve HTTPS, or neither");
+  }
+  if (env.TLS_CERT_FILE && env.APP_URL?.startsWith("http://")) {
+    problems.push("APP_URL: must start with https:// when Coffer serves TLS itself (TLS_CERT_FILE)");
+  }
   const partSize = env.S3_PART_SIZE ? parseByteSize(env.S3_PART_SIZE) : null;
   if (partSize !== null && partSize < 5 * 2 ** 20) problems.push("S3_PART_SIZE: must be at least 5MiB (the S3 minimum part size)");
   // Single sign-on is all or nothing: a half-configured provider would only fail at the first login.
@@ -202,7 +247,11 @@ export interface Config {
   appUrl?: string;
   sessionSecret?: string;
   sessionTtlMs: number;
-  trustProxy: boolean;
+  trustProxy: TrustProxy;
+  /** Coffer serves HTTPS itself on PORT from these PEM files. */
+  tls?: { certFile: string; keyFile: string };
+  /** Browsers reach Coffer over HTTPS: APP_URL is https:// or Coffer serves TLS itself. */
+  servedOverHttps: boolean;
   logLevel: Env["LOG_LEVEL"];
   database: { url: string; embedded: false } | { embedded: true; dataDir: string; port: number };
   storage:
@@ -276,6 +325,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     sessionSecret: env.SESSION_SECRET,
     sessionTtlMs: env.SESSION_TTL_DAYS * 24 * 3600 * 1000,
     trustProxy: env.TRUST_PROXY,
+    tls: env.TLS_CERT_FILE && env.TLS_KEY_FILE ? { certFile: path.resolve(env.TLS_CERT_FILE), keyFile: path.resolve(env.TLS_KEY_FILE) } : undefined,
+    servedOverHttps: Boolean(env.TLS_CERT_FILE && env.TLS_KEY_FILE) || Boolean(env.APP_URL?.startsWith("https://")),
     logLevel: env.LOG_LEVEL,
     database: env.DATABASE_URL
       ? { embedded: false, url: env.DATABASE_URL }

@@ -16,6 +16,7 @@ import {
 import type { ReactNode } from "react";
 import { getUser } from "~/domain/sessions.server";
 import { LiveUpdates } from "~/components/live-updates";
+import { useNonce } from "~/lib/nonce";
 import stylesheet from "~/tailwind.css?url";
 import { CsrfInput } from "~/components/csrf-input";
 
@@ -34,6 +35,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 export function Layout({ children }: { children: ReactNode }) {
   const data = useRouteLoaderData<typeof loader>("root");
   const user = data?.user ?? null;
+  const nonce = useNonce();
   return (
     <html lang="en" className="h-full">
       <head>
@@ -119,8 +121,8 @@ export function Layout({ children }: { children: ReactNode }) {
           {children}
         </main>
         {user ? <LiveUpdates /> : null}
-        <ScrollRestoration />
-        <Scripts />
+        <ScrollRestoration nonce={nonce} />
+        <Scripts nonce={nonce} />
       </body>
     </html>
   );

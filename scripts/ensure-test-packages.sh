@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Makes sure the Debian packages the test suite runs for real are present: redis-server,
 # Chromium (Playwright drives Debian's build; it never downloads a browser) and OpenStack
-# Swift (the S3-compatible server). Installs them when missing and running as root;
+# Swift (the S3-compatible server), and the security scanners wapiti and testssl.sh
+# (scripts/security-scan.sh). Installs them when missing and running as root;
 # otherwise says exactly what to install.
 set -euo pipefail
 
-PACKAGES=(redis-server chromium swift swift-proxy swift-account swift-container swift-object)
+PACKAGES=(redis-server chromium swift swift-proxy swift-account swift-container swift-object wapiti testssl.sh openssl curl)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   if [ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" != "install ok installed" ]; then

@@ -178,7 +178,7 @@ describe("audit log over HTTP: wiring, viewer and export (local disk, memory cac
       // Carol cannot delete Bob's item: 404, and no data.deleted event.
       expect((await carol.postForm("/trash", { intent: "delete", kind: "file", id: keepId })).status).toBe(404);
       expect(await app.services.prisma.auditEvent.count({ where: { action: "data.deleted", targetId: keepId } })).toBe(0);
-      expect((await bob.postForm("/trash", { intent: "delete", kind: "file", id: keepId })).status).toBe(302);
+      expect((await bob.postForm("/trash", { intent: "delete", kind: "file", id: keepId, confirmed: "yes" })).status).toBe(302);
       expect(await events({ action: "data.deleted", targetId: keepId })).toMatchObject([
         { actorId: bobId, actorLabel: "bob@example.com", targetType: "file", details: { name: "doomed.txt", ownerId: bobId, files: 1, automatic: false } },
       ]);
@@ -209,6 +209,8 @@ describe("audit log over HTTP: wiring, viewer and export (local disk, memory cac
         blockedExtensions: "exe",
         trashRetentionDays: "30",
         versionsKept: "10",
+        sessionIdleDays: "14",
+        sessionAbsoluteDays: "30",
       });
       expect(saved.status).toBe(200);
       const [settingsEvent] = await events({ action: "admin.settings_updated" });
@@ -239,12 +241,18 @@ describe("audit log over HTTP: wiring, viewer and export (local disk, memory cac
       expect(promoted.status).toBe(200);
       expect(await promoted.text()).toContain("Bob User is now an administrator.");
       expect((await app.services.prisma.user.findUniqueOrThrow({ where: { id: bobId } })).role).toBe("ADMIN");
-      // The change takes effect on Bob's existing session at once.
+      // A privilege change ends Bob's sessions: he logs in again, as an administrator now.
+      const ended = await bob.get("/admin");
+      expect(ended.status).toBe(302);
+      expect(ended.headers.get("location")).toContain("/login");
+      expect((await bob.login("bob@example.com")).status).toBe(302);
       expect((await bob.get("/admin")).status).toBe(200);
-      // With two admins, Bob may step down, and then he is an ordinary user again.
+      // With two admins, Bob may step down, and then he is an ordinary user again, on a new session id.
+      const before = bob.cookies.get("coffer_session");
       const stepDown = await bob.postForm("/admin", { intent: "set-role", userId: bobId, role: "USER" });
       expect(stepDown.status).toBe(302);
       expect(stepDown.headers.get("location")).toBe("/files");
+      expect(bob.cookies.get("coffer_session")).not.toBe(before);
       expect((await bob.get("/admin")).status).toBe(403);
       expect(await events({ action: "user.role_changed", targetId: bobId })).toMatchObject([
         { outcome: "success", actorId: adminId, details: { before: "USER", after: "ADMIN" } },

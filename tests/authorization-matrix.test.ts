@@ -119,8 +119,8 @@ const ENDPOINTS: Record<string, { want: Row; probe: (client: TestClient, ids: Id
   // Continuing the owner's upload: only the owner may (others learn nothing: 404).
   "HEAD /api/uploads/:id": { want: [401, 200, 404, 404], probe: async (client) => (await client.request(ownerUploadUrl, { method: "HEAD", headers: { "Tus-Resumable": "1.0.0" } })).status },
   "GET /api/uploads/:id": { want: [401, 405, 405, 405], probe: async (client) => (await client.request(ownerUploadUrl, { headers: { "Tus-Resumable": "1.0.0" } })).status },
-  // Socket.IO: the namespace connection is refused without a session (401 here stands for that).
-  "GET /socket.io/": { want: [401, 200, 200, 200], probe: (client) => socketConnect(client) },
+  // Socket.IO: the handshake is refused (403) without a session, before a connection exists.
+  "GET /socket.io/": { want: [403, 200, 200, 200], probe: (client) => socketConnect(client) },
 };
 
 let ownerUploadUrl = "";

@@ -42,11 +42,42 @@ describe("configuration", () => {
     [{ MAX_UPLOAD_SIZE: "lots" }, 'MAX_UPLOAD_SIZE: "lots" is not a size'],
     [{ S3_PART_SIZE: "1MiB" }, "S3_PART_SIZE: must be at least 5MiB"],
     [{ SESSION_SECRET: "short" }, "SESSION_SECRET: must be at least 32 characters"],
-    [{ TRUST_PROXY: "maybe" }, "TRUST_PROXY: use true or false"],
+    [{ TRUST_PROXY: "maybe" }, "TRUST_PROXY: use false, true, a number of proxy hops, or a comma-separated list"],
+    [{ TRUST_PROXY: "10.0.0.0/33" }, "not understood: 10.0.0.0/33"],
+    [{ TRUST_PROXY: "loopback, 300.1.1.1" }, "not understood: 300.1.1.1"],
+    [{ TLS_CERT_FILE: "/etc/coffer/cert.pem" }, "TLS_CERT_FILE, TLS_KEY_FILE: set both"],
+    [{ TLS_CERT_FILE: "c.pem", TLS_KEY_FILE: "k.pem", APP_URL: "http://files.example.org" }, "APP_URL: must start with https://"],
     [{ S3_BUCKET: "Bad_Bucket" }, "S3_BUCKET"],
   ])("refuses %j naming the variable", (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it("reads TRUST_PROXY as Express's trust proxy setting, keeping true and false", () => {
+    expect(loadConfig({}).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: "false" }).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: "no" }).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: "0" }).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: "true" }).trustProxy).toBe(true);
+    expect(loadConfig({ TRUST_PROXY: "1" }).trustProxy).toBe(1);
+    expect(loadConfig({ TRUST_PROXY: "2" }).trustProxy).toBe(2);
+    expect(loadConfig({ TRUST_PROXY: "loopback, uniquelocal,10.1.0.0/16,::1,fd00::/8" }).trustProxy).toEqual([
+      "loopback",
+      "uniquelocal",
+      "10.1.0.0/16",
+      "::1",
+      "fd00::/8",
+    ]);
+  });
+
+  it("serves HTTPS itself when both TLS files are set; HTTPS also when APP_URL is https", () => {
+    const plain = loadConfig({});
+    expect([plain.tls, plain.servedOverHttps]).toEqual([undefined, false]);
+    const own = loadConfig({ TLS_CERT_FILE: "cert.pem", TLS_KEY_FILE: "key.pem" });
+    expect(own.tls).toEqual({ certFile: path.resolve("cert.pem"), keyFile: path.resolve("key.pem") });
+    expect(own.servedOverHttps).toBe(true);
+    expect(loadConfig({ APP_URL: "https://files.example.org" }).servedOverHttps).toBe(true);
+    expect(loadConfig({ APP_URL: "http://files.example.org" }).servedOverHttps).toBe(false);
   });
 
   it("parses human byte sizes", () => {

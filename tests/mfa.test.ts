@@ -219,6 +219,8 @@ describe("TOTP two-step verification over HTTP", () => {
       blockedExtensions: "",
       trashRetentionDays: "30",
       versionsKept: "10",
+      sessionIdleDays: "14",
+      sessionAbsoluteDays: "30",
       requireMfaForAdmins: "on",
     };
     // Saved; the page reloads into the enrollment redirect at once.

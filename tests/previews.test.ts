@@ -167,7 +167,7 @@ describe.each(DRIVER_SETS)("Previews with $label", ({ drivers }) => {
       const file = await fileById(uploaded.id);
       expect(file.thumbnailKey).not.toBeNull();
       expect((await owner.postForm(`/details/file/${file.id}`, { intent: "trash" })).status).toBe(302);
-      expect((await owner.postForm("/trash", { intent: "delete", kind: "file", id: file.id })).status).toBe(302);
+      expect((await owner.postForm("/trash", { intent: "delete", kind: "file", id: file.id, confirmed: "yes" })).status).toBe(302);
       expect(await exists(file.storageKey)).toBe(false);
       expect(await exists(file.thumbnailKey!)).toBe(false);
       expect((await owner.get(`/thumbnail/${file.id}`)).status).toBe(404);

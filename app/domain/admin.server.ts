@@ -7,7 +7,7 @@ import { recordAudit, type AuditActor } from "./audit.server";
 import { ConflictError, NotFoundError, ValidationError } from "./errors";
 import { getSettings, updateSettings, type Settings } from "./settings.server";
 import { fieldErrors } from "./users.server";
-import type { SessionUser } from "./sessions.server";
+import { endSessionsWhere, type SessionUser } from "./sessions.server";
 
 /** The largest byte count kept exactly (and stored in a BigInt column without surprises). */
 const MAX_BYTES = Number.MAX_SAFE_INTEGER;
@@ -193,7 +193,7 @@ export async function setUserRole(
   const parsed = roleSchema.safeParse(rawRole);
   if (!parsed.success) throw new ValidationError("The role was not changed.", { role: "Choose Admin or User." });
   const role = parsed.data;
-  return services.prisma.$transaction(async (tx) => {
+  const result = await services.prisma.$transaction(async (tx) => {
     const admins = await tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM users WHERE role = 'ADMIN' ORDER BY id FOR UPDATE`;
     const user = typeof userId === "string" && userId.length > 0 && userId.length <= 64
       ? await tx.user.findUnique({ where: { id: userId }, select: { id: true, name: true, email: true, role: true } })
@@ -218,6 +218,10 @@ export async function setUserRole(
     await recordAudit(tx, audit, { action: "user.role_changed", targetType: "user", targetId: user.id, details: { email: user.email, before: user.role, after: role } });
     return { name: user.name, role, changed: true };
   });
+  // A privilege change ends the person's sessions, so none carries on under the old role; an
+  // admin changing their own role gets a fresh session from the route instead.
+  if (result.changed && userId !== admin.id) await endSessionsWhere(services, { userId });
+  return result;
 }
 
 export interface AdminUserRow {

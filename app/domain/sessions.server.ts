@@ -8,7 +8,14 @@ import { PASSKEY_REGISTER_PATH } from "./passkeys.server";
 import { getSettings } from "./settings.server";
 import type { PublicUser } from "./users.server";
 
-const COOKIE_NAME = "coffer_session";
+/**
+ * Over HTTPS in production the name carries the __Host- prefix, so browsers accept the cookie
+ * only when Secure, for Path=/ and without Domain: nothing on another subdomain or on plain
+ * HTTP can set or shadow it.
+ */
+export function sessionCookieName(config: Services["config"]): string {
+  return config.isProduction && config.servedOverHttps ? "__Host-coffer_session" : "coffer_session";
+}
 /** Refresh last-seen at most this often, so each request is not a database write. */
 const TOUCH_INTERVAL_MS = 5 * 60 * 1000;
 const DAY_MS = 24 * 3600 * 1000;
@@ -18,7 +25,7 @@ const cookies = new WeakMap<Services, Cookie>();
 export function sessionCookie(services: Services): Cookie {
   let cookie = cookies.get(services);
   if (!cookie) {
-    cookie = createCookie(COOKIE_NAME, {
+    cookie = createCookie(sessionCookieName(services.config), {
       httpOnly: true,
       sameSite: "lax",
       secure: cookieIsSecure(services),

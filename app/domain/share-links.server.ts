@@ -294,7 +294,8 @@ function grantCookie(services: Services, token: string): Cookie {
   if (!byToken) grantCookies.set(services, (byToken = new Map()));
   let cookie = byToken.get(token);
   if (!cookie) {
-    cookie = createCookie("coffer_share", {
+    // __Secure-, not __Host-: the cookie is scoped to this link's path, which __Host- forbids.
+    cookie = createCookie(services.config.isProduction && services.config.servedOverHttps ? "__Secure-coffer_share" : "coffer_share", {
       httpOnly: true,
       sameSite: "lax",
       secure: services.config.isProduction && !services.config.appUrl?.startsWith("http://"),

@@ -49,7 +49,7 @@ export function createUploadServer(services: Services): TusServer {
     datastore,
     locker: createTusLocker(services.cache),
     relativeLocation: true,
-    respectForwardedHeaders: services.config.trustProxy,
+    respectForwardedHeaders: services.config.trustProxy !== false,
     maxSize: services.config.uploads.maxSize,
     disableTerminationForFinishedUploads: true,
 

@@ -6,7 +6,7 @@ import { listUsersForAdmin, setUserQuota, setUserRole } from "~/domain/admin.ser
 import { auditActor } from "~/domain/audit.server";
 import { ValidationError } from "~/domain/errors";
 import { lockStatus, unlockAccount } from "~/domain/lockout.server";
-import { requireAdmin } from "~/domain/sessions.server";
+import { requireAdmin, restartSessions } from "~/domain/sessions.server";
 import { formatBytes, formatDate } from "~/lib/format";
 import { actionFailure, retryAfterHeaders } from "~/lib/http.server";
 import { CsrfInput } from "~/components/csrf-input";
@@ -46,7 +46,11 @@ export async function action({ request, context }: ActionFunctionArgs) {
     if (intent === "set-role") {
       const result = await setUserRole(services, admin, userId, form.get("role"), audit);
       // Someone who stepped down can no longer see this page.
-      if (userId === admin.id && result.role === "USER") return redirect("/files");
+      if (userId === admin.id && result.changed) {
+        // A privilege change rotates the session id (the other sessions of this admin end).
+        const cookie = await restartSessions(services, admin.id, request, context.clientIp);
+        return redirect(result.role === "USER" ? "/files" : "/admin", { headers: { "Set-Cookie": cookie } });
+      }
       const what = result.role === "ADMIN" ? "an administrator" : "a regular user";
       const message = result.changed ? `${result.name} is now ${what}.` : `${result.name} already is ${what}.`;
       return data<ActionResult>({ ok: true, message, userId });

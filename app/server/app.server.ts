@@ -1,4 +1,5 @@
-import http from "node:http";
+import type http from "node:http";
+import type https from "node:https";
 import type { ServerBuild } from "@remix-run/node";
 import compression from "compression";
 import express from "express";
@@ -12,9 +13,13 @@ import { limitByClass, TooManyRequestsError } from "~/domain/rate-limit.server";
 import type { RateLimitClass } from "~/config.server";
 import { readiness } from "./health.server";
 import { remixRequestHandler } from "./remix-handler.server";
+import { originCheck } from "./origin-check.server";
+import { securityHeaders } from "./security-headers.server";
+import { createListener, httpsRedirect } from "./tls.server";
 
 export interface AppServer {
-  httpServer: http.Server;
+  /** HTTPS when TLS_CERT_FILE and TLS_KEY_FILE are set. */
+  httpServer: http.Server | https.Server;
   /** The tus server (its datastore is what upload cleanup works on). */
   uploads: TusServer;
   close(): Promise<void>;
@@ -25,14 +30,6 @@ export interface AppServerOptions {
   /** Production: the built server bundle. Development: Vite in middleware mode. */
   mode: { kind: "production"; build: ServerBuild; clientDir: string } | { kind: "development" };
 }
-
-const SECURITY_HEADERS: Record<string, string> = {
-  "X-Content-Type-Options": "nosniff",
-  "Referrer-Policy": "same-origin",
-  "X-Frame-Options": "DENY",
-  "Cross-Origin-Opener-Policy": "same-origin",
-  "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
-};
 
 /**
  * When a response is sent before the request body was read (a refused upload), the body
@@ -83,13 +80,12 @@ function rateLimitMiddleware(services: Services, routeClass: (req: express.Reque
 /** One HTTP server: Remix pages, the tus endpoint, Socket.IO and health checks. */
 export async function createAppServer({ services, mode }: AppServerOptions): Promise<AppServer> {
   const app = express();
-  const httpServer = http.createServer(app);
+  const { config } = services;
+  const httpServer = createListener(app, config);
   app.disable("x-powered-by");
-  app.set("trust proxy", services.config.trustProxy);
-  app.use((_req, res, next) => {
-    for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
-    next();
-  });
+  app.set("trust proxy", config.trustProxy);
+  app.use(securityHeaders(config, mode.kind));
+  app.use(httpsRedirect(config));
 
   app.get("/healthz", (_req, res) => {
     res.type("text/plain").send("ok");
@@ -98,6 +94,8 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
     const report = await readiness(services);
     res.status(report.ok ? 200 : 503).json(report);
   });
+
+  app.use(originCheck(config.appUrl, services.log));
 
   // Uploads bypass compression and body parsing: bytes stream straight into the store.
   const uploads = createUploadServer(services);
@@ -134,7 +132,7 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
   let closeVite: () => Promise<void> = async () => {};
   if (mode.kind === "development") {
     const vite = await import("vite");
-    const viteServer = await vite.createServer({ server: { middlewareMode: true, hmr: { server: httpServer } } });
+    const viteServer = await vite.createServer({ server: { middlewareMode: true, hmr: { server: httpServer as http.Server } } });
     app.use(viteServer.middlewares);
     build = () => viteServer.ssrLoadModule("virtual:remix/server-build") as Promise<ServerBuild>;
     closeVite = () => viteServer.close();
@@ -150,7 +148,7 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
     remixRequestHandler({
       build,
       mode: mode.kind,
-      getLoadContext: (req, res) => ({ services, clientIp: req.ip ?? null, csrfToken: String(res.locals.csrfToken) }),
+      getLoadContext: (req, res) => ({ services, clientIp: req.ip ?? null, csrfToken: String(res.locals.csrfToken), cspNonce: res.locals.cspNonce }),
     }),
   );
 

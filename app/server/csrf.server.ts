@@ -25,8 +25,9 @@ export class CsrfRefusal extends Error {
   }
 }
 
+/** Named like the session cookie: `__Host-` in production over HTTPS. */
 export function csrfCookieName(services: Services): string {
-  return csrfCookieIsSecure(services) ? "__Host-coffer_csrf" : "coffer_csrf";
+  return services.config.isProduction && services.config.servedOverHttps ? "__Host-coffer_csrf" : "coffer_csrf";
 }
 
 export function csrfCookieIsSecure(services: Services): boolean {

@@ -1,8 +1,10 @@
 import type http from "node:http";
+import type https from "node:https";
 import { createAdapter } from "@socket.io/redis-adapter";
 import type { Redis } from "ioredis";
 import { Server as SocketServer } from "socket.io";
 import { getUserFromCookieHeader, sessionKey } from "~/domain/sessions.server";
+import { isSameOriginRequest } from "~/server/origin-check.server";
 import { RedisCache } from "./cache/redis.server";
 import type { Services } from "./index.server";
 import type { LiveEvent } from "./notifier.server";
@@ -15,12 +17,22 @@ const sessionRoom = (sessionId: string) => `session:${sessionKey(sessionId)}`;
  * Socket.IO on the app's HTTP server. Connections are authenticated by the session cookie and
  * join their user's room; with Redis, the adapter fans events out across all app instances.
  */
-export function attachRealtime(httpServer: http.Server, services: Services): SocketServer {
+export function attachRealtime(httpServer: http.Server | https.Server, services: Services): SocketServer {
   const io = new SocketServer(httpServer, {
     path: "/socket.io",
     serveClient: false,
-    // Same-origin only: browsers send Origin on websocket upgrades and polling requests.
-    allowRequest: (req, callback) => callback(null, isSameOrigin(req, services.config.appUrl)),
+    // Same-origin browsers with a session only: browsers send Origin on websocket upgrades and
+    // polling requests. Refused here, a handshake never gets an Engine.IO session at all.
+    allowRequest: (req, callback) => {
+      if (!isSameOriginRequest(req, services.config.appUrl)) return callback("cross-origin request refused", false);
+      getUserFromCookieHeader(services, req.headers.cookie ?? null).then(
+        (user) => callback(user ? null : "sign in first", Boolean(user)),
+        (error: unknown) => {
+          services.log.error("socket authentication failed", { error });
+          callback("unavailable", false);
+        },
+      );
+    },
   });
 
   const redisClients = redisClientsFor(services);
@@ -70,16 +82,4 @@ export function attachRealtime(httpServer: http.Server, services: Services): Soc
 function redisClientsFor(services: Services): { pub: Redis; sub: Redis } | null {
   if (!(services.cache instanceof RedisCache)) return null;
   return { pub: services.cache.duplicateClient(), sub: services.cache.duplicateClient() };
-}
-
-function isSameOrigin(req: http.IncomingMessage, appUrl: string | undefined): boolean {
-  const origin = req.headers.origin;
-  if (!origin) return true; // Non-browser clients; they still need a valid session cookie.
-  try {
-    const originHost = new URL(origin).host;
-    if (appUrl) return new URL(appUrl).host === originHost;
-    return originHost === req.headers.host;
-  } catch {
-    return false;
-  }
 }

@@ -7,6 +7,8 @@ declare module "@remix-run/node" {
     clientIp: string | null;
     /** This browser's CSRF token, which every form posts back as its first field (`_csrf`). */
     csrfToken: string;
+    /** This response's Content-Security-Policy nonce: every inline script carries it. */
+    cspNonce: string;
   }
 }
 

@@ -7,9 +7,9 @@ import { ADMIN, BASE_URL } from "./env";
  * register their own (non-admin) accounts and use this one only for admin checks.
  */
 export default async function globalSetup(_config: FullConfig) {
-  // Like a browser: the form page sets the CSRF cookie and embeds the token the post must carry.
-  const form = await fetch(`${BASE_URL}/register`, { redirect: "manual" });
-  const csrfCookie = form.headers.getSetCookie().map((line) => line.split(";")[0]).join("; ");
+  // Like a browser: load the form first for its CSRF cookie and token.
+  const form = await fetch(`${BASE_URL}/register`);
+  const csrfCookie = form.headers.getSetCookie().find((line) => /coffer_csrf=/.test(line))?.split(";")[0] ?? "";
   const token = /name="_csrf" value="([^"]+)"/.exec(await form.text())?.[1] ?? "";
   const response = await fetch(`${BASE_URL}/register`, {
     method: "POST",
@@ -25,7 +25,7 @@ export default async function globalSetup(_config: FullConfig) {
     );
   }
   // The account must really be the admin, or the admin tests would test nothing.
-  const cookie = response.headers.getSetCookie().map((line) => line.split(";")[0]).join("; ");
+  const cookie = response.headers.getSetCookie().find((line) => /coffer_session=/.test(line))?.split(";")[0];
   const admin = await fetch(`${BASE_URL}/admin`, { headers: { Cookie: cookie ?? "" }, redirect: "manual" });
   if (admin.status !== 200) {
     throw new Error(`global setup: ${ADMIN.email} is not an admin (GET /admin answered ${admin.status}); was the database fresh?`);

@@ -76,5 +76,6 @@ export async function startTestApp(drivers: DriverSet, env: Record<string, strin
     fs.rmSync(dataDir, { recursive: true, force: true });
   };
   afterAll(close);
-  return { url: `http://127.0.0.1:${port}`, services: appServices, server, dataDir, env: appEnv, close };
+  const scheme = config.tls ? "https" : "http";
+  return { url: `${scheme}://127.0.0.1:${port}`, services: appServices, server, dataDir, env: appEnv, close };
 }

@@ -13,12 +13,15 @@ export class TestClient {
 
   constructor(readonly baseUrl: string) {}
 
-  /** The token the app's pages embed for this browser (fetched once from a page). */
-  async getCsrfToken(): Promise<string | null> {
+  /**
+   * The token the app's pages embed for this browser (fetched once from a page; `headers` go
+   * with that page request, e.g. an X-Forwarded-For address in rate-limit tests).
+   */
+  async getCsrfToken(headers: Record<string, string> = {}): Promise<string | null> {
     if (this.csrfToken) return this.csrfToken;
     // Any page with a form has it: the login form, or My files once logged in.
     for (const path of ["/login", "/files"]) {
-      const page = await this.request(path);
+      const page = await this.request(path, { headers });
       const match = /name="_csrf" value="([A-Za-z0-9_-]+)"/.exec(await page.text());
       if (match) return (this.csrfToken = match[1]);
     }

@@ -1,0 +1,61 @@
+import type http from "node:http";
+import type express from "express";
+import type { Logger } from "~/services/logger.server";
+
+const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+/**
+ * Whether a browser request comes from one of our own pages. Browsers send Origin on every
+ * state-changing request and Sec-Fetch-Site on all of them; a request with neither comes from
+ * a non-browser client (or an old browser), which cannot ride on a visitor's cookies.
+ * Our origin is APP_URL's, or the request's own Host (the app may be reached by several names).
+ */
+export function isSameOriginRequest(req: http.IncomingMessage, appUrl: string | undefined): boolean {
+  if (req.headers["sec-fetch-site"] === "cross-site") return false;
+  const origin = req.headers.origin;
+  if (origin === undefined) return true;
+  let originUrl: URL;
+  try {
+    originUrl = new URL(origin);
+  } catch {
+    return false; // "null" (sandboxed frames, privacy-sensitive redirects) and garbage
+  }
+  if (appUrl && new URL(appUrl).origin === originUrl.origin) return true;
+  return originUrl.host === req.headers.host;
+}
+
+const REFUSAL_TEXT =
+  "This request was refused because it came from another website. If you meant to do this, open Coffer directly and try again there.";
+
+const REFUSAL_PAGE = `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Request refused · Coffer</title><link rel="icon" href="/favicon.svg" type="image/svg+xml"></head>
+<body style="font-family: system-ui, sans-serif; max-width: 36rem; margin: 4rem auto; padding: 0 1rem; color: #0f172a">
+<main role="alert">
+<h1>Request refused</h1>
+<p>${REFUSAL_TEXT}</p>
+<p><a href="/files">Go to my files</a></p>
+</main>
+</body>
+</html>
+`;
+
+/**
+ * Refuses state-changing requests that another site's page sent with the visitor's cookies
+ * (the Origin / Sec-Fetch-Site half of CSRF protection). Safe methods pass: they change nothing.
+ */
+export function originCheck(appUrl: string | undefined, log: Logger): express.RequestHandler {
+  return (req, res, next) => {
+    if (!STATE_CHANGING.has(req.method) || isSameOriginRequest(req, appUrl)) return next();
+    log.warn("refused a cross-origin request", {
+      method: req.method,
+      path: req.path,
+      origin: req.headers.origin ?? null,
+      secFetchSite: req.headers["sec-fetch-site"] ?? null,
+    });
+    res.status(403).setHeader("Connection", "close");
+    res.setHeader("Cache-Control", "no-store");
+    if (req.accepts(["text/html", "text/plain"]) === "text/html") res.type("html").send(REFUSAL_PAGE);
+    else res.type("text/plain").send(REFUSAL_TEXT);
+  };
+}
