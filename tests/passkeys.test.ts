@@ -142,6 +142,7 @@ describe("passkeys", () => {
     expect((await browser.get("/files")).status).toBe(200);
     const event = await app.services.prisma.auditEvent.findFirstOrThrow({ where: { action: "auth.login", actorId: aliceId }, orderBy: { createdAt: "desc" } });
     expect(event.details).toMatchObject({ method: "passkey", step: "passwordless" });
+    expect(await (await browser.get("/settings/security")).text()).toContain("Logged in with a passkey");
     const row = await app.services.prisma.passkey.findFirstOrThrow({ where: { userId: aliceId } });
     expect(row.counter).toBe(1n);
     expect(row.lastUsedAt).not.toBeNull();
