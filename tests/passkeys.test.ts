@@ -1,4 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { finishLogin, startLogin, startRegistration } from "~/domain/passkeys.server";
+import { ServiceUnavailableError } from "~/domain/errors";
+import { MemoryCache } from "~/services/cache/memory.server";
+import type { Services } from "~/services/index.server";
 import { startTestApp, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
 import { SoftAuthenticator, type Overrides, type SoftCredential } from "./support/soft-authenticator";
@@ -265,6 +269,23 @@ describe("passkeys", () => {
     expect((await loginVerify(browser, "passwordless", authenticator.authenticate(aliceKey, options))).status).toBe(401);
     const login = await new TestClient(app.url).login("alice@example.com", PASSWORD);
     expect(login.headers.get("location")).toBe("/files");
+  });
+
+  it("answers 503 (not a 500 or a silent pass) when the cache that holds challenges is down", async () => {
+    const cache = new MemoryCache();
+    await cache.close();
+    const services = { ...app.services, cache } as Services;
+    const request = new Request(`${app.url}/settings/security/passkeys`, { method: "POST" });
+    const user = await app.services.prisma.user.findUniqueOrThrow({ where: { id: aliceId } });
+    await expect(startRegistration(services, request, user)).rejects.toBeInstanceOf(ServiceUnavailableError);
+    await expect(startLogin(services, request, { kind: "passwordless" })).rejects.toBeInstanceOf(ServiceUnavailableError);
+    // A login response with a challenge cookie from when the cache was up cannot be checked now.
+    const browser = new TestClient(app.url);
+    const options = await loginOptions(browser, "passwordless");
+    const withCookie = new Request(`${app.url}/login/passkey`, { method: "POST", headers: { cookie: browser.cookieHeader } });
+    await expect(finishLogin(services, withCookie, { kind: "passwordless" }, authenticator.authenticate(aliceKey, options))).rejects.toBeInstanceOf(
+      ServiceUnavailableError,
+    );
   });
 
   it("counts refused passkeys towards the account lockout", async () => {
