@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { auditActor } from "~/domain/audit.server";
 import { finishLogin, startLogin, startRegistration } from "~/domain/passkeys.server";
 import { ServiceUnavailableError } from "~/domain/errors";
 import { MemoryCache } from "~/services/cache/memory.server";
@@ -109,6 +110,25 @@ describe("passkeys", () => {
     // The next options exclude it, so the same authenticator is not registered twice.
     const again = await postJson(alice, "/settings/security/passkeys", { step: "options" });
     expect(again.body.options.excludeCredentials.map((c: { id: string }) => c.id)).toEqual([credential.id.toString("base64url")]);
+  });
+
+  it("asks for the password or a code to add a passkey when the login is not recent", async () => {
+    const carla = new TestClient(app.url);
+    await carla.register("Carla", "carla@example.com");
+    const carlaId = (await app.services.prisma.user.findUniqueOrThrow({ where: { email: "carla@example.com" } })).id;
+    await app.services.prisma.session.updateMany({ where: { userId: carlaId }, data: { createdAt: new Date(Date.now() - 60 * 60_000) } });
+    const missing = await postJson(carla, "/settings/security/passkeys", { step: "options" });
+    expect(missing.status).toBe(400);
+    expect(missing.body.fieldErrors.proof).toBeTruthy();
+    const wrong = await postJson(carla, "/settings/security/passkeys", { step: "options", proof: "not the password at all" });
+    expect(wrong.status).toBe(401);
+    expect(await auditCount("auth.passkey_added", "failure", { actorId: carlaId })).toBe(1);
+    const options = await postJson(carla, "/settings/security/passkeys", { step: "options", proof: PASSWORD });
+    expect(options.status).toBe(200);
+    const { response } = authenticator.register(options.body.options);
+    const verified = await postJson(carla, "/settings/security/passkeys", { step: "verify", name: "Carla's key", response });
+    expect(verified.status).toBe(200);
+    await app.services.prisma.user.delete({ where: { id: carlaId } });
   });
 
   it("refuses a registration for another origin, another challenge, a spent challenge or without a name", async () => {
@@ -277,7 +297,8 @@ describe("passkeys", () => {
     const services = { ...app.services, cache } as Services;
     const request = new Request(`${app.url}/settings/security/passkeys`, { method: "POST" });
     const user = await app.services.prisma.user.findUniqueOrThrow({ where: { id: aliceId } });
-    await expect(startRegistration(services, request, user)).rejects.toBeInstanceOf(ServiceUnavailableError);
+    const sessionId = (await app.services.prisma.session.findFirstOrThrow({ where: { userId: aliceId }, orderBy: { createdAt: "desc" } })).id;
+    await expect(startRegistration(services, request, auditActor(request, null, user), { ...user, sessionId })).rejects.toBeInstanceOf(ServiceUnavailableError);
     await expect(startLogin(services, request, { kind: "passwordless" })).rejects.toBeInstanceOf(ServiceUnavailableError);
     // A login response with a challenge cookie from when the cache was up cannot be checked now.
     const browser = new TestClient(app.url);

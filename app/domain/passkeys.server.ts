@@ -143,11 +143,34 @@ export async function removePasskey(services: Services, actor: AuditActor, userI
 
 const registrationChallenge = z.object({ c: z.string().min(16) });
 
+/** Within this long after logging in, adding a passkey needs no password again. */
+export const FRESH_LOGIN_MS = 10 * 60_000;
+
+/**
+ * A new passkey is a new way into the account, so a stolen session alone must not add one: the
+ * login must be recent, or the person confirms with the password or a current code.
+ */
+async function assertRecentLoginOrProof(services: Services, actor: AuditActor, user: { id: string; sessionId: string }, proof: unknown): Promise<void> {
+  const session = await services.prisma.session.findUnique({ where: { id: user.sessionId }, select: { createdAt: true } });
+  if (session && Date.now() - session.createdAt.getTime() < FRESH_LOGIN_MS) return;
+  try {
+    await checkProof(services, user.id, proof);
+  } catch (error) {
+    if (typeof proof === "string" && proof.trim() !== "") {
+      await recordAudit(services.prisma, actor, { action: "auth.passkey_added", outcome: "failure", targetType: "user", targetId: user.id, details: { reason: "bad_proof" } });
+    }
+    throw error;
+  }
+}
+
 export async function startRegistration(
   services: Services,
   request: Request,
-  user: { id: string; email: string; name: string },
+  actor: AuditActor,
+  user: { id: string; email: string; name: string; sessionId: string },
+  proof?: unknown,
 ): Promise<PublicKeyCredentialCreationOptionsJSON> {
+  await assertRecentLoginOrProof(services, actor, user, proof);
   const { rpID } = relyingParty(services, request);
   const existing = await services.prisma.passkey.findMany({ where: { userId: user.id }, select: { credentialId: true, transports: true } });
   const options = await generateRegistrationOptions({

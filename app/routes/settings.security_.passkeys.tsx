@@ -8,7 +8,8 @@ import { requireUser } from "~/domain/sessions.server";
 
 /**
  * JSON endpoint the "Add a passkey" button calls: `{ step: "options" }` returns the WebAuthn
- * creation options, `{ step: "verify", name, response }` stores the new passkey. Renaming and
+ * creation options (with `proof`, the password or a current code, unless the login is recent),
+ * `{ step: "verify", name, response }` stores the new passkey. Renaming and
  * removing are plain forms on /settings/security.
  */
 export async function loader({ request, context }: LoaderFunctionArgs) {
@@ -19,6 +20,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 const bodySchema = z.object({
   step: z.enum(["options", "verify"]),
   name: z.unknown().optional(),
+  proof: z.string().max(1024).optional(),
   response: z.unknown().optional(),
 });
 
@@ -29,11 +31,13 @@ export async function action({ request, context }: ActionFunctionArgs) {
   try {
     const body = bodySchema.safeParse(await request.json().catch(() => null));
     if (!body.success) throw new ValidationError("Send a JSON body with a step.");
-    if (body.data.step === "options") {
-      return Response.json({ ok: true as const, options: await startRegistration(services, request, user) }, { headers });
-    }
+    // Both steps may check a password or signature: they count against the two-step limit.
     await limitMfaVerification(services, clientIp);
-    const passkey = await finishRegistration(services, request, auditActor(request, clientIp, user), user.id, {
+    const actor = auditActor(request, clientIp, user);
+    if (body.data.step === "options") {
+      return Response.json({ ok: true as const, options: await startRegistration(services, request, actor, user, body.data.proof) }, { headers });
+    }
+    const passkey = await finishRegistration(services, request, actor, user.id, {
       name: body.data.name,
       response: body.data.response,
     });

@@ -104,8 +104,9 @@ function AddPasskey() {
   const csrfToken = useCsrfToken();
   const revalidator = useRevalidator();
   const [name, setName] = useState("");
+  const [proof, setProof] = useState("");
   const [busy, setBusy] = useState(false);
-  const [result, setResult] = useState<{ ok: boolean; message: string; nameError?: string } | null>(null);
+  const [result, setResult] = useState<{ ok: boolean; message: string; nameError?: string; proofError?: string } | null>(null);
 
   if (supported === null) {
     return <p className="text-sm text-slate-600" data-testid="passkey-needs-js">Adding a passkey needs JavaScript: turn it on to add one. Everything else on this page works without it.</p>;
@@ -119,8 +120,11 @@ function AddPasskey() {
     try {
       const trimmed = name.trim();
       if (!trimmed) return setResult({ ok: false, message: "Give the passkey a name first.", nameError: "Enter a name, e.g. “Work laptop”." });
-      const start = await postPasskeyJson<{ options: PublicKeyCredentialCreationOptionsJSON }>(REGISTER_ENDPOINT, csrfToken, { step: "options" });
-      if (!start.ok) return setResult({ ok: false, message: start.message ?? "Please try again." });
+      const start = await postPasskeyJson<{ options: PublicKeyCredentialCreationOptionsJSON; fieldErrors?: Record<string, string> }>(REGISTER_ENDPOINT, csrfToken, {
+        step: "options",
+        proof,
+      });
+      if (!start.ok) return setResult({ ok: false, message: start.message ?? "Please try again.", proofError: start.fieldErrors?.proof });
       let response;
       try {
         response = await startRegistration({ optionsJSON: start.options });
@@ -134,6 +138,7 @@ function AddPasskey() {
       });
       if (!done.ok) return setResult({ ok: false, message: done.message ?? "Please try again.", nameError: done.fieldErrors?.name });
       setName("");
+      setProof("");
       setResult({ ok: true, message: `Passkey “${done.passkey.name}” added. You can now log in with it.` });
       revalidator.revalidate();
     } catch {
@@ -159,6 +164,19 @@ function AddPasskey() {
           maxLength={60}
           hint="So you can tell your passkeys apart, e.g. “Work laptop”."
           error={result?.nameError}
+        />
+      </div>
+      <div className="max-w-xs">
+        <Field
+          id="passkey-new-proof"
+          label="Your password or a current code"
+          name="proof"
+          type="password"
+          autoComplete="current-password"
+          value={proof}
+          onChange={(event) => setProof(event.target.value)}
+          hint="Not needed within 10 minutes of logging in."
+          error={result?.proofError}
         />
       </div>
       <button type="submit" className="btn-primary" disabled={busy}>
