@@ -322,6 +322,9 @@ describe("passkeys", () => {
     const options = await loginOptions(browser, "passwordless");
     const locked = await loginVerify(browser, "passwordless", authenticator.authenticate(credential, options));
     expect(locked.status).toBe(429);
+    const event = await app.services.prisma.auditEvent.findFirstOrThrow({ where: { action: "auth.login", outcome: "failure" }, orderBy: { createdAt: "desc" } });
+    expect(event.details).toMatchObject({ method: "passkey", reason: "locked" });
+    expect(await app.services.prisma.auditEvent.count({ where: { action: "auth.locked" } })).toBeGreaterThanOrEqual(1);
     expect((await browser.get("/files")).status).toBe(302);
   });
 

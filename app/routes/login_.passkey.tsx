@@ -72,7 +72,18 @@ export async function action({ request, context }: ActionFunctionArgs) {
       throw error;
     }
     const user = await services.prisma.user.findUniqueOrThrow({ where: { id: result.userId }, select: { id: true, email: true } });
-    await assertNotLocked(services, user.email);
+    try {
+      await assertNotLocked(services, user.email);
+    } catch (error) {
+      await recordAudit(services.prisma, auditActor(request, clientIp, user), {
+        action: "auth.login",
+        outcome: "failure",
+        targetType: "user",
+        targetId: user.id,
+        details: { method: "passkey", reason: "locked" },
+      });
+      throw error;
+    }
     await clearFailedLogins(services, user.email);
     headers.append("Set-Cookie", await createSession(services, user.id, request, clientIp));
     if (mode.kind === "second-factor") headers.append("Set-Cookie", await endPendingLogin(services));
