@@ -86,6 +86,8 @@ const MATRIX: Record<string, Entry> = {
   // No SMTP here: the form says to ask an administrator (503). Signed-in people go to their settings.
   "/forgot-password": { url: () => "/forgot-password", get: [200, 302, 302, 302], post: { form: () => ({ email: "" }), want: [503, 302, 302, 302] } },
   "/login/mfa": { url: () => "/login/mfa", get: [LOGIN, 302, 302, 302], post: { form: () => ({ code: "000000" }), want: [LOGIN, 302, 302, 302] } },
+  // JSON endpoints of the passkey buttons: a form post is malformed (400) for everyone; GET goes back to the page.
+  "/login/passkey": { url: () => "/login/passkey", get: [LOGIN, LOGIN, LOGIN, LOGIN], post: { form: () => ({ step: "options" }), want: [400, 400, 400, 400] } },
   "/reset-password/:token": { url: () => "/reset-password/not-a-real-token", get: PUBLIC, post: { form: () => ({ password: "", confirm: "" }), want: [400, 400, 400, 400] } },
   "/s/:token/thumbnail/:fileId": { url: (ids) => `/s/${ids.token}/thumbnail/${ids.file}`, get: [404, 404, 404, 404] },
   "/s/:token/view/:fileId": { url: (ids) => `/s/${ids.token}/view/${ids.file}`, get: PUBLIC },
@@ -93,6 +95,7 @@ const MATRIX: Record<string, Entry> = {
   "/settings/privacy/export": { url: () => "/settings/privacy/export", get: [302, 302, 302, 302], post: { form: () => ({}), want: [LOGIN, 200, 200, 200] } },
   "/settings/security": { url: () => "/settings/security", get: [LOGIN, 200, 200, 200], post: { form: () => ({ intent: "probe" }), want: [LOGIN, 400, 400, 400] } },
   "/settings/security/mfa": { url: () => "/settings/security/mfa", get: [LOGIN, 200, 200, 200], post: { form: () => ({ intent: "probe" }), want: [LOGIN, 400, 400, 400] } },
+  "/settings/security/passkeys": { url: () => "/settings/security/passkeys", get: [LOGIN, 302, 302, 302], post: { form: () => ({ step: "options" }), want: [LOGIN, 400, 400, 400] } },
   // report.txt has no thumbnail (it is not an image): 404 even for those who may read it.
   "/thumbnail/:fileId": { url: (ids) => `/thumbnail/${ids.file}`, get: [LOGIN, 404, 404, 404] },
   "/view/:fileId": { url: (ids) => `/view/${ids.file}`, get: [LOGIN, 200, 404, 200] },

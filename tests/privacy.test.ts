@@ -97,6 +97,9 @@ describe.each(DRIVER_SETS)("privacy: export and account deletion ($label)", ({ d
     await services.prisma.fileVersion.create({ data: { fileId: reportFile.id, storageKey: versionKey, size: 11n, mimeType: "application/pdf", createdAt: new Date("2026-01-01T10:00:00Z"), replacedAt: new Date("2026-01-02T03:04:05Z") } });
     const otherRoot = (await getRootFolder(services, otherActor.id)).id;
     await putFile(services, otherActor, otherRoot, "otto-secret.txt", Buffer.from("not dana's"));
+    await services.prisma.passkey.create({
+      data: { userId: danaActor.id, credentialId: "dana-credential", publicKey: Buffer.from("not a real key"), deviceType: "multiDevice", backedUp: true, name: "Dana's phone" },
+    });
 
     const page = await dana.get("/settings/privacy");
     expect(page.status).toBe(200);
@@ -118,6 +121,8 @@ describe.each(DRIVER_SETS)("privacy: export and account deletion ($label)", ({ d
     expect(account.profile).toMatchObject({ email: "dana@example.com", name: "Dana Data" });
     expect(account.sessions.length).toBeGreaterThan(0);
     expect(JSON.stringify(account)).not.toContain("passwordHash");
+    expect(account.passkeys).toEqual([expect.objectContaining({ name: "Dana's phone", synced: true, lastUsedAt: null })]);
+    expect(JSON.stringify(account)).not.toContain("dana-credential");
     const files = JSON.parse(entries.get("files.json")!.toString());
     const reportRecord = files.find((file: { name: string }) => file.name === "report.pdf");
     expect(reportRecord).toMatchObject({ archivePath: "files/Docs/report.pdf", size: report.length, sha256: createHash("sha256").update(report).digest("hex") });

@@ -117,9 +117,16 @@ async function acceptTotpCode(services: Services, userId: string, code: string, 
 
 // ---- status and enrollment -------------------------------------------------------------------
 
-export async function hasMfa(services: Services, userId: string): Promise<boolean> {
+/** An authenticator app is set up and confirmed. */
+export async function hasTotp(services: Services, userId: string): Promise<boolean> {
   const credential = await services.prisma.totpCredential.findUnique({ where: { userId }, select: { confirmedAt: true } });
   return Boolean(credential?.confirmedAt);
+}
+
+/** Any second factor: an authenticator app or a passkey. Login then takes two steps. */
+export async function hasMfa(services: Services, userId: string): Promise<boolean> {
+  if (await hasTotp(services, userId)) return true;
+  return (await services.prisma.passkey.count({ where: { userId } })) > 0;
 }
 
 /** True when the "require MFA for admins" setting applies to this user and they have no factor yet. */
@@ -147,7 +154,7 @@ export async function loadMfaStatus(services: Services, user: { id: string; role
 
 /** Starts (or restarts) enrollment with a fresh secret. Refused while a confirmed factor exists. */
 export async function startTotpEnrollment(services: Services, userId: string): Promise<void> {
-  if (await hasMfa(services, userId)) throw new ConflictError("Two-step verification is already on. Turn it off first to set up a new app.");
+  if (await hasTotp(services, userId)) throw new ConflictError("Two-step verification is already on. Turn it off first to set up a new app.");
   const secretEncrypted = encryptSecret(services, new OTPAuth.Secret({ size: 20 }).base32);
   await services.prisma.totpCredential.upsert({
     where: { userId },
@@ -198,7 +205,7 @@ export async function confirmTotpEnrollment(services: Services, actor: AuditActo
  * owner. One field takes any of them: passwords have at least 12 characters, so a 6-digit or
  * recovery-code-shaped input is a code.
  */
-async function checkProof(services: Services, userId: string, rawProof: unknown): Promise<void> {
+export async function checkProof(services: Services, userId: string, rawProof: unknown): Promise<void> {
   const proof = typeof rawProof === "string" ? rawProof.slice(0, 1024) : "";
   if (proof.trim() === "") {
     throw new ValidationError("Enter a code from your app, a recovery code or your password to confirm.", {
@@ -215,7 +222,7 @@ async function checkProof(services: Services, userId: string, rawProof: unknown)
 }
 
 export async function disableTotp(services: Services, actor: AuditActor, userId: string, proof: unknown): Promise<void> {
-  if (!(await hasMfa(services, userId))) throw new ConflictError("Two-step verification is already off.");
+  if (!(await hasTotp(services, userId))) throw new ConflictError("Two-step verification is already off.");
   await checkProof(services, userId, proof);
   await services.prisma.$transaction(async (tx) => {
     await tx.totpCredential.deleteMany({ where: { userId } });
@@ -230,7 +237,7 @@ export async function regenerateRecoveryCodes(
   userId: string,
   proof: unknown,
 ): Promise<string[]> {
-  if (!(await hasMfa(services, userId))) throw new ConflictError("Turn on two-step verification first.");
+  if (!(await hasTotp(services, userId))) throw new ConflictError("Turn on two-step verification first.");
   await checkProof(services, userId, proof);
   return services.prisma.$transaction(async (tx) => {
     const codes = await replaceRecoveryCodes(tx, services, userId);
@@ -248,7 +255,7 @@ export async function verifySecondFactor(services: Services, userId: string, inp
   if (code) return (await acceptTotpCode(services, userId, code, true)) ? "totp" : null;
   const normalised = normaliseRecoveryCode(input);
   if (normalised.length !== 10) return null;
-  if (!(await hasMfa(services, userId))) return null;
+  if (!(await hasTotp(services, userId))) return null;
   const { count } = await services.prisma.recoveryCode.updateMany({
     where: { userId, codeHash: hashRecoveryCode(services, normalised), usedAt: null },
     data: { usedAt: new Date() },

@@ -125,8 +125,10 @@ export async function exportEntries(services: Services, userId: string, now = ne
     }
   }
 
-  const [sessions, shareLinks, sharesGiven, sharesReceived] = await Promise.all([
+  const [sessions, passkeys, shareLinks, sharesGiven, sharesReceived] = await Promise.all([
     services.prisma.session.findMany({ where: { userId }, select: { createdAt: true, lastSeenAt: true, expiresAt: true, ip: true, userAgent: true } }),
+    // Names and dates only: the public key and credential id are of no use to the person.
+    services.prisma.passkey.findMany({ where: { userId }, select: { name: true, createdAt: true, lastUsedAt: true, backedUp: true }, orderBy: { createdAt: "asc" } }),
     services.prisma.shareLink.findMany({
       where: { ownerId: userId },
       select: { id: true, fileId: true, folderId: true, mode: true, expiresAt: true, maxDownloads: true, downloadCount: true, createdAt: true, passwordHash: true },
@@ -139,6 +141,7 @@ export async function exportEntries(services: Services, userId: string, now = ne
     format: "coffer-export/1",
     profile: { id: user.id, email: user.email, name: user.name, role: user.role, quotaBytes: user.quotaBytes === null ? null : Number(user.quotaBytes), createdAt: user.createdAt },
     sessions,
+    passkeys: passkeys.map(({ backedUp, ...passkey }) => ({ ...passkey, synced: backedUp })),
     shareLinks: shareLinks.map(({ passwordHash, ...link }) => ({ ...link, passwordProtected: passwordHash !== null })),
     sharedByMe: sharesGiven.map((share) => ({ fileId: share.fileId, folderId: share.folderId, permission: share.permission, with: share.grantee.email, createdAt: share.createdAt })),
     sharedWithMe: sharesReceived.map((share) => ({ fileId: share.fileId, folderId: share.folderId, permission: share.permission, from: share.owner.email, createdAt: share.createdAt })),

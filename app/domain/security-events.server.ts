@@ -38,8 +38,15 @@ export async function listMySecurityEvents(services: Services, user: SessionUser
   return rows.map((row) => ({
     id: row.id,
     createdAt: row.createdAt.toISOString(),
-    description: DESCRIPTIONS[row.action] ?? row.action,
+    description: describe(row.action, row.details),
     failed: row.outcome === "failure",
     ip: row.ip,
   }));
+}
+
+/** A passkey login reads as such, so people can tell it from a password login. */
+function describe(action: string, details: unknown): string {
+  const method = details && typeof details === "object" ? (details as { method?: unknown }).method : undefined;
+  if (action === "auth.login" && method === "passkey") return "Logged in with a passkey";
+  return DESCRIPTIONS[action] ?? action;
 }

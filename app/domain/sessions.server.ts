@@ -4,6 +4,7 @@ import type { Services } from "~/services/index.server";
 import { describeUserAgent } from "~/lib/user-agent";
 import { AppError, NotFoundError } from "./errors";
 import { MFA_ENROLL_PATH, mustEnrollMfa } from "./mfa.server";
+import { PASSKEY_REGISTER_PATH } from "./passkeys.server";
 import { getSettings } from "./settings.server";
 import type { PublicUser } from "./users.server";
 
@@ -133,7 +134,9 @@ export async function requireUser(services: Services, request: Request): Promise
     const redirectTo = `${url.pathname}${url.search}`;
     throw redirect(`/login?redirectTo=${encodeURIComponent(redirectTo)}`);
   }
-  if (!new URL(request.url).pathname.startsWith(MFA_ENROLL_PATH) && (await mustEnrollMfa(services, user))) throw redirect(MFA_ENROLL_PATH);
+  const path = new URL(request.url).pathname;
+  const enrolling = path.startsWith(MFA_ENROLL_PATH) || path === PASSKEY_REGISTER_PATH;
+  if (!enrolling && (await mustEnrollMfa(services, user))) throw redirect(MFA_ENROLL_PATH);
   return user;
 }
 

@@ -4,6 +4,7 @@ import { Authenticator } from "remix-auth";
 import { FormStrategy } from "remix-auth-form";
 import { Field, FormMessage } from "~/components/field";
 import { SsoButton } from "~/components/sso-button";
+import { PasskeyLoginButton } from "~/components/passkey-login-button";
 import { assertPasswordAuthAllowed, ssoLoginOptions } from "~/domain/oidc.server";
 import { auditActor, recordAudit } from "~/domain/audit.server";
 import { ValidationError, UnauthorizedError } from "~/domain/errors";
@@ -105,6 +106,9 @@ export default function Login() {
         </Link>
       </p>
       <SsoButton sso={sso} redirectTo={params.get("redirectTo") ?? "/files"} />
+      <div className="mt-6" hidden={sso?.only}>
+        <PasskeyLoginButton mode="passwordless" redirectTo={params.get("redirectTo") ?? "/files"} label="Sign in with a passkey" />
+      </div>
       <Form method="post" className="mt-6 space-y-4" noValidate hidden={sso?.only}>
         <CsrfInput />
         <FormMessage message={result?.message} />

@@ -1,10 +1,12 @@
 import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Form, Link, useActionData, useNavigation } from "@remix-run/react";
+import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { Field, FormMessage } from "~/components/field";
+import { PasskeyLoginButton } from "~/components/passkey-login-button";
+import { hasPasskeys } from "~/domain/passkeys.server";
 import { auditActor, recordAudit } from "~/domain/audit.server";
 import { UnauthorizedError } from "~/domain/errors";
 import { assertNotLocked, clearFailedLogins, recordFailedLogin } from "~/domain/lockout.server";
-import { endPendingLogin, PENDING_LOGIN_MAX_ATTEMPTS, readPendingLogin, verifySecondFactor } from "~/domain/mfa.server";
+import { endPendingLogin, hasTotp, PENDING_LOGIN_MAX_ATTEMPTS, readPendingLogin, verifySecondFactor } from "~/domain/mfa.server";
 import { limitMfaVerification, rateLimit } from "~/domain/rate-limit.server";
 import { createSession, getUser } from "~/domain/sessions.server";
 import { actionFailure, retryAfterHeaders } from "~/lib/http.server";
@@ -15,8 +17,10 @@ export const headers = retryAfterHeaders;
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   if (await getUser(context.services, request)) throw redirect("/files");
-  if (!(await readPendingLogin(context.services, request))) throw redirect("/login");
-  return null;
+  const pending = await readPendingLogin(context.services, request);
+  if (!pending) throw redirect("/login");
+  const [totp, passkeys] = await Promise.all([hasTotp(context.services, pending.userId), hasPasskeys(context.services, pending.userId)]);
+  return { totp, passkeys };
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
@@ -58,29 +62,43 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 export default function LoginMfa() {
+  const { totp, passkeys } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const busy = useNavigation().state === "submitting";
   return (
     <div className="card mx-auto max-w-md p-6">
       <h1 className="text-2xl font-semibold">Two-step verification</h1>
-      <p className="mt-1 text-sm text-slate-600">Enter the 6-digit code from your authenticator app, or one of your recovery codes.</p>
-      <Form method="post" className="mt-6 space-y-4" noValidate>
-        <CsrfInput />
-        <FormMessage message={result?.message} />
-        <Field
-          label="Code"
-          name="code"
-          autoComplete="one-time-code"
-          inputMode="text"
-          autoFocus
-          required
-          hint="A recovery code looks like abcde-12345 and works once."
-          error={result?.fieldErrors?.code}
-        />
-        <button type="submit" className="btn-primary w-full" disabled={busy}>
-          {busy ? "Verifying…" : "Verify and log in"}
-        </button>
-      </Form>
+      <p className="mt-1 text-sm text-slate-600">
+        {totp && passkeys
+          ? "Use one of your passkeys, or enter the 6-digit code from your authenticator app or one of your recovery codes."
+          : passkeys
+            ? "Use one of your passkeys to finish logging in."
+            : "Enter the 6-digit code from your authenticator app, or one of your recovery codes."}
+      </p>
+      {passkeys ? (
+        <div className="mt-6">
+          <PasskeyLoginButton mode="second-factor" label="Use a passkey" />
+        </div>
+      ) : null}
+      {totp ? (
+        <Form method="post" className="mt-6 space-y-4" noValidate>
+          <CsrfInput />
+          <FormMessage message={result?.message} />
+          <Field
+            label="Code"
+            name="code"
+            autoComplete="one-time-code"
+            inputMode="text"
+            autoFocus={!passkeys}
+            required
+            hint="A recovery code looks like abcde-12345 and works once."
+            error={result?.fieldErrors?.code}
+          />
+          <button type="submit" className="btn-primary w-full" disabled={busy}>
+            {busy ? "Verifying…" : "Verify and log in"}
+          </button>
+        </Form>
+      ) : null}
       <p className="mt-4 text-sm">
         <Link to="/login" className="text-blue-800 underline">
           Start again with your password

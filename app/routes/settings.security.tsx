@@ -3,13 +3,15 @@ import { useActionData, useLoaderData, useNavigation, type ShouldRevalidateFunct
 import { FormMessage } from "~/components/field";
 import { EventsSection } from "~/components/security/events-section";
 import { MfaSection } from "~/components/security/mfa-section";
+import { PasskeysSection } from "~/components/security/passkeys-section";
 import { PasswordSection } from "~/components/security/password-section";
 import { SessionsSection } from "~/components/security/sessions-section";
 import { auditActor, recordAudit, type AuditActor } from "~/domain/audit.server";
 import { ValidationError } from "~/domain/errors";
 import { loadMfaStatus } from "~/domain/mfa.server";
+import { listPasskeys, removePasskey, renamePasskey } from "~/domain/passkeys.server";
 import { PASSWORD_HINT } from "~/domain/password-policy.server";
-import { TooManyRequestsError } from "~/domain/rate-limit.server";
+import { limitMfaVerification, TooManyRequestsError } from "~/domain/rate-limit.server";
 import { changePassword } from "~/domain/passwords.server";
 import { listMySecurityEvents } from "~/domain/security-events.server";
 import {
@@ -37,16 +39,19 @@ const DONE_MESSAGES: Record<string, string> = {
   "password-changed": "Your password was changed. Every other session was logged out.",
   "session-revoked": "That session was logged out.",
   "others-revoked": "All other sessions were logged out.",
+  "passkey-renamed": "The passkey was renamed.",
+  "passkey-removed": "The passkey was removed. It no longer logs you in.",
 };
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const { services } = context;
   const user = await requireUser(services, request);
-  const [sessions, events, settings, mfa] = await Promise.all([
+  const [sessions, events, settings, mfa, passkeys] = await Promise.all([
     listSessions(services, user),
     listMySecurityEvents(services, user),
     getSettings(services),
     loadMfaStatus(services, user),
+    listPasskeys(services, user.id),
   ]);
   const done = new URL(request.url).searchParams.get("done");
   return {
@@ -57,6 +62,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     absoluteDays: settings.sessionAbsoluteDays,
     events,
     mfa,
+    passkeys,
   };
 }
 
@@ -104,6 +110,17 @@ const INTENTS: Record<string, (args: IntentArgs) => Promise<Response>> = {
     await recordAudit(services.prisma, actor, { action: "auth.session_revoked", targetType: "user", targetId: user.id, details: { others: count } });
     return redirect("/settings/security?done=others-revoked");
   },
+
+  async "rename-passkey"({ services, user, form }) {
+    await renamePasskey(services, user.id, field(form, "passkey"), field(form, "name"));
+    return redirect("/settings/security?done=passkey-renamed");
+  },
+
+  async "remove-passkey"({ services, user, actor, form, clientIp }) {
+    await limitMfaVerification(services, clientIp);
+    await removePasskey(services, actor, user.id, field(form, "passkey"), field(form, "proof"));
+    return redirect("/settings/security?done=passkey-removed");
+  },
 };
 
 export async function action({ request, context }: ActionFunctionArgs) {
@@ -118,12 +135,12 @@ export async function action({ request, context }: ActionFunctionArgs) {
   } catch (error) {
     const failure = actionFailure(error);
     const headers = error instanceof TooManyRequestsError ? { "Retry-After": String(error.retryAfter) } : undefined;
-    return data({ ...failure.data, intent }, { ...failure.init, headers });
+    return data({ ...failure.data, intent, passkeyId: field(form, "passkey") }, { ...failure.init, headers });
   }
 }
 
 export default function SecuritySettings() {
-  const { done, passwordHint, sessions, idleDays, absoluteDays, events, mfa } = useLoaderData<typeof loader>();
+  const { done, passwordHint, sessions, idleDays, absoluteDays, events, mfa, passkeys } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const navigation = useNavigation();
   const busyIntent = navigation.state === "submitting" ? navigation.formData?.get("intent") : null;
@@ -133,7 +150,7 @@ export default function SecuritySettings() {
     <div className="space-y-6">
       <div>
         <h1 className="text-2xl font-semibold">Security</h1>
-        <p className="mt-1 text-sm text-slate-600">Your password, two-step verification, where you are logged in, and what happened to your account lately.</p>
+        <p className="mt-1 text-sm text-slate-600">Your password, two-step verification and passkeys, where you are logged in, and what happened to your account lately.</p>
       </div>
       <FormMessage message={done} tone="success" />
       <FormMessage message={otherFailure?.message} />
@@ -144,6 +161,7 @@ export default function SecuritySettings() {
         busy={busyIntent === "change-password"}
       />
       <MfaSection status={mfa} />
+      <PasskeysSection passkeys={passkeys} failure={otherFailure} />
       <SessionsSection sessions={sessions} idleDays={idleDays} absoluteDays={absoluteDays} />
       <EventsSection events={events} />
     </div>

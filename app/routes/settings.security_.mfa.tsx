@@ -1,6 +1,7 @@
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Link, useActionData, useLoaderData } from "@remix-run/react";
 import { MfaSection, type MfaActionResult } from "~/components/security/mfa-section";
+import { PasskeysSection } from "~/components/security/passkeys-section";
 import { auditActor } from "~/domain/audit.server";
 import { ValidationError } from "~/domain/errors";
 import {
@@ -11,6 +12,7 @@ import {
   regenerateRecoveryCodes,
   startTotpEnrollment,
 } from "~/domain/mfa.server";
+import { listPasskeys } from "~/domain/passkeys.server";
 import { limitMfaVerification } from "~/domain/rate-limit.server";
 import { requireUser } from "~/domain/sessions.server";
 import { actionFailure, retryAfterHeaders } from "~/lib/http.server";
@@ -20,8 +22,12 @@ export const headers = retryAfterHeaders;
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const user = await requireUser(context.services, request);
-  const [status, enrollment] = await Promise.all([loadMfaStatus(context.services, user), pendingEnrollment(context.services, user)]);
-  return { status, enrollment: enrollment ? { secret: enrollment.secret, qrSvg: enrollment.qrSvg } : null };
+  const [status, enrollment, passkeys] = await Promise.all([
+    loadMfaStatus(context.services, user),
+    pendingEnrollment(context.services, user),
+    listPasskeys(context.services, user.id),
+  ]);
+  return { status, enrollment: enrollment ? { secret: enrollment.secret, qrSvg: enrollment.qrSvg } : null, passkeys };
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
@@ -59,7 +65,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 export default function MfaPage() {
-  const { status, enrollment } = useLoaderData<typeof loader>();
+  const { status, enrollment, passkeys } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   return (
     <div className="mx-auto max-w-3xl space-y-4">
@@ -69,6 +75,8 @@ export default function MfaPage() {
         </Link>
       </p>
       <MfaSection status={status} enrollment={enrollment} result={result} />
+      {/* A passkey is a second factor too: admins who must enroll may add one here instead. */}
+      <PasskeysSection passkeys={passkeys} manage={false} />
     </div>
   );
 }

@@ -1,0 +1,375 @@
+import { randomBytes } from "node:crypto";
+import { createCookie, type Cookie } from "@remix-run/node";
+import {
+  generateAuthenticationOptions,
+  generateRegistrationOptions,
+  verifyAuthenticationResponse,
+  verifyRegistrationResponse,
+  type AuthenticationResponseJSON,
+  type AuthenticatorTransport,
+  type PublicKeyCredentialCreationOptionsJSON,
+  type PublicKeyCredentialRequestOptionsJSON,
+  type RegistrationResponseJSON,
+} from "@simplewebauthn/server";
+import { z } from "zod";
+import { CacheError } from "~/services/cache/types";
+import type { Services } from "~/services/index.server";
+import { recordAudit, type AuditActor } from "./audit.server";
+import { NotFoundError, ServiceUnavailableError, UnauthorizedError, ValidationError } from "./errors";
+import { checkProof } from "./mfa.server";
+
+const RP_NAME = "Coffer";
+/** How long the browser (and the person) may take between options and response. */
+const CHALLENGE_TTL_MS = 5 * 60_000;
+export const PASSKEY_NAME_MAX = 60;
+/** The JSON endpoint that registers passkeys; admins who must enroll MFA may use it. */
+export const PASSKEY_REGISTER_PATH = "/settings/security/passkeys";
+
+export interface PasskeySummary {
+  id: string;
+  name: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  /** Synced between devices (e.g. by a password manager or the platform's keychain). */
+  synced: boolean;
+}
+
+export interface RelyingParty {
+  rpID: string;
+  origin: string;
+}
+
+/** APP_URL when set (like the OIDC callback), else the origin the request came to. */
+export function relyingParty(services: Services, request: Request): RelyingParty {
+  const origin = new URL(services.config.appUrl ?? request.url).origin;
+  return { rpID: new URL(origin).hostname, origin };
+}
+
+const parseTransports = (stored: string) => (stored ? (stored.split(",") as AuthenticatorTransport[]) : undefined);
+
+// ---- challenges ------------------------------------------------------------------------------
+
+/**
+ * Challenges live in the cache with a short expiry and are spent by the first verification: the
+ * `used:` counter makes taking one atomic even when two requests race (or two instances share Redis).
+ */
+async function storeChallenge(services: Services, key: string, value: object): Promise<void> {
+  try {
+    await services.cache.set(`passkey:${key}`, JSON.stringify(value), CHALLENGE_TTL_MS);
+  } catch (error) {
+    if (error instanceof CacheError) throw new ServiceUnavailableError("Passkeys are unavailable right now. Please try again shortly.");
+    throw error;
+  }
+}
+
+async function takeChallenge<T>(services: Services, key: string, schema: z.ZodType<T>): Promise<T | null> {
+  try {
+    const raw = await services.cache.get(`passkey:${key}`);
+    if (!raw) return null;
+    const parsed = schema.safeParse(JSON.parse(raw));
+    if (!parsed.success) return null;
+    const { count } = await services.cache.increment(`passkey-used:${key}:${raw}`, CHALLENGE_TTL_MS);
+    await services.cache.delete(`passkey:${key}`);
+    return count === 1 ? parsed.data : null;
+  } catch (error) {
+    if (error instanceof CacheError) throw new ServiceUnavailableError("Passkeys are unavailable right now. Please try again shortly.");
+    throw error;
+  }
+}
+
+const expired = () => new ValidationError("That passkey request expired or was already used. Please try again.");
+
+// ---- listing and management ------------------------------------------------------------------
+
+export async function listPasskeys(services: Services, userId: string): Promise<PasskeySummary[]> {
+  const rows = await services.prisma.passkey.findMany({ where: { userId }, orderBy: { createdAt: "asc" } });
+  return rows.map((row) => ({
+    id: row.id,
+    name: row.name,
+    createdAt: row.createdAt.toISOString(),
+    lastUsedAt: row.lastUsedAt?.toISOString() ?? null,
+    synced: row.backedUp,
+  }));
+}
+
+export async function hasPasskeys(services: Services, userId: string): Promise<boolean> {
+  return (await services.prisma.passkey.count({ where: { userId } })) > 0;
+}
+
+const nameSchema = z
+  .string()
+  .trim()
+  .min(1, "Give the passkey a name, e.g. the device it is on.")
+  .max(PASSKEY_NAME_MAX, `At most ${PASSKEY_NAME_MAX} characters.`);
+
+function parseName(raw: unknown): string {
+  const parsed = nameSchema.safeParse(typeof raw === "string" ? raw : "");
+  if (!parsed.success) {
+    const message = parsed.error.issues[0]?.message ?? "Enter a name.";
+    throw new ValidationError(message, { name: message });
+  }
+  return parsed.data;
+}
+
+export async function renamePasskey(services: Services, userId: string, passkeyId: string, rawName: unknown): Promise<void> {
+  const name = parseName(rawName);
+  const { count } = await services.prisma.passkey.updateMany({ where: { id: passkeyId, userId }, data: { name } });
+  if (count === 0) throw new NotFoundError("That passkey");
+}
+
+/** Removing needs the password or a current code, like turning off the authenticator app. */
+export async function removePasskey(services: Services, actor: AuditActor, userId: string, passkeyId: string, proof: unknown): Promise<void> {
+  const passkey = await services.prisma.passkey.findFirst({ where: { id: passkeyId, userId }, select: { id: true, name: true } });
+  if (!passkey) throw new NotFoundError("That passkey");
+  try {
+    await checkProof(services, userId, proof);
+  } catch (error) {
+    await recordAudit(services.prisma, actor, {
+      action: "auth.passkey_removed",
+      outcome: "failure",
+      targetType: "user",
+      targetId: userId,
+      details: { reason: "bad_proof", passkey: passkey.name },
+    });
+    throw error;
+  }
+  await services.prisma.$transaction(async (tx) => {
+    await tx.passkey.delete({ where: { id: passkey.id } });
+    await recordAudit(tx, actor, { action: "auth.passkey_removed", targetType: "user", targetId: userId, details: { passkey: passkey.name } });
+  });
+}
+
+// ---- registration ----------------------------------------------------------------------------
+
+const registrationChallenge = z.object({ c: z.string().min(16) });
+
+/** Within this long after logging in, adding a passkey needs no password again. */
+export const FRESH_LOGIN_MS = 10 * 60_000;
+
+/**
+ * A new passkey is a new way into the account, so a stolen session alone must not add one: the
+ * login must be recent, or the person confirms with the password or a current code.
+ */
+async function assertRecentLoginOrProof(services: Services, actor: AuditActor, user: { id: string; sessionId: string }, proof: unknown): Promise<void> {
+  const session = await services.prisma.session.findUnique({ where: { id: user.sessionId }, select: { createdAt: true } });
+  if (session && Date.now() - session.createdAt.getTime() < FRESH_LOGIN_MS) return;
+  try {
+    await checkProof(services, user.id, proof);
+  } catch (error) {
+    if (typeof proof === "string" && proof.trim() !== "") {
+      await recordAudit(services.prisma, actor, { action: "auth.passkey_added", outcome: "failure", targetType: "user", targetId: user.id, details: { reason: "bad_proof" } });
+    }
+    throw error;
+  }
+}
+
+export async function startRegistration(
+  services: Services,
+  request: Request,
+  actor: AuditActor,
+  user: { id: string; email: string; name: string; sessionId: string },
+  proof?: unknown,
+): Promise<PublicKeyCredentialCreationOptionsJSON> {
+  await assertRecentLoginOrProof(services, actor, user, proof);
+  const { rpID } = relyingParty(services, request);
+  const existing = await services.prisma.passkey.findMany({ where: { userId: user.id }, select: { credentialId: true, transports: true } });
+  const options = await generateRegistrationOptions({
+    rpName: RP_NAME,
+    rpID,
+    userName: user.email,
+    userDisplayName: user.name,
+    userID: new TextEncoder().encode(user.id),
+    attestationType: "none",
+    excludeCredentials: existing.map((row) => ({ id: row.credentialId, transports: parseTransports(row.transports) })),
+    // Discoverable credentials make passwordless login possible; others still work as a second factor.
+    authenticatorSelection: { residentKey: "preferred", userVerification: "preferred" },
+    timeout: CHALLENGE_TTL_MS,
+  });
+  await storeChallenge(services, `register:${user.id}`, { c: options.challenge });
+  return options;
+}
+
+const responseSchema = z.object({ id: z.string().min(1).max(1024), rawId: z.string().min(1).max(1024), type: z.literal("public-key"), response: z.record(z.string(), z.unknown()) }).passthrough();
+
+export async function finishRegistration(
+  services: Services,
+  request: Request,
+  actor: AuditActor,
+  userId: string,
+  input: { name: unknown; response: unknown },
+): Promise<PasskeySummary> {
+  const name = parseName(input.name);
+  const response = responseSchema.safeParse(input.response);
+  const fail = async (reason: string, message: string) => {
+    await recordAudit(services.prisma, actor, { action: "auth.passkey_added", outcome: "failure", targetType: "user", targetId: userId, details: { reason } });
+    return new ValidationError(message);
+  };
+  if (!response.success) throw await fail("malformed", "The browser sent an incomplete passkey. Please try again.");
+  const challenge = await takeChallenge(services, `register:${userId}`, registrationChallenge);
+  if (!challenge) throw await fail("challenge", expired().message);
+  const { rpID, origin } = relyingParty(services, request);
+  let verification;
+  try {
+    verification = await verifyRegistrationResponse({
+      response: response.data as unknown as RegistrationResponseJSON,
+      expectedChallenge: challenge.c,
+      expectedOrigin: origin,
+      expectedRPID: rpID,
+      requireUserVerification: false,
+    });
+  } catch (error) {
+    services.log.info("passkey registration refused", { error: error instanceof Error ? error.message : String(error) });
+    throw await fail("verification", "That passkey could not be verified. Please try again.");
+  }
+  if (!verification.verified) throw await fail("verification", "That passkey could not be verified. Please try again.");
+  const { credential, credentialDeviceType, credentialBackedUp } = verification.registrationInfo;
+  if (await services.prisma.passkey.findUnique({ where: { credentialId: credential.id }, select: { id: true } })) {
+    throw await fail("duplicate", "That passkey is already registered.");
+  }
+  const row = await services.prisma.$transaction(async (tx) => {
+    const created = await tx.passkey.create({
+      data: {
+        userId,
+        credentialId: credential.id,
+        publicKey: Buffer.from(credential.publicKey),
+        counter: BigInt(credential.counter),
+        transports: (credential.transports ?? []).join(","),
+        deviceType: credentialDeviceType,
+        backedUp: credentialBackedUp,
+        name,
+      },
+    });
+    await recordAudit(tx, actor, { action: "auth.passkey_added", targetType: "user", targetId: userId, details: { passkey: name } });
+    return created;
+  });
+  return { id: row.id, name: row.name, createdAt: row.createdAt.toISOString(), lastUsedAt: null, synced: row.backedUp };
+}
+
+// ---- authentication --------------------------------------------------------------------------
+
+/** Passwordless login; or the second step for the user whose password was right. */
+export type PasskeyLoginMode = { kind: "passwordless" } | { kind: "second-factor"; userId: string };
+
+const loginChallenge = z.object({ c: z.string().min(16), u: z.string().nullable() });
+
+const browserCookies = new WeakMap<Services, Cookie>();
+
+/** Binds a login challenge to this browser: the cookie names the cache entry, and is no session. */
+function challengeCookie(services: Services): Cookie {
+  let cookie = browserCookies.get(services);
+  if (!cookie) {
+    cookie = createCookie("coffer_passkey", {
+      httpOnly: true,
+      sameSite: "strict",
+      secure: services.config.isProduction && !services.config.appUrl?.startsWith("http://"),
+      path: "/login",
+      secrets: [services.sessionSecret],
+      maxAge: Math.floor(CHALLENGE_TTL_MS / 1000),
+    });
+    browserCookies.set(services, cookie);
+  }
+  return cookie;
+}
+
+export async function startLogin(
+  services: Services,
+  request: Request,
+  mode: PasskeyLoginMode,
+): Promise<{ options: PublicKeyCredentialRequestOptionsJSON; cookie: string }> {
+  const { rpID } = relyingParty(services, request);
+  const allowCredentials =
+    mode.kind === "second-factor"
+      ? (await services.prisma.passkey.findMany({ where: { userId: mode.userId }, select: { credentialId: true, transports: true } })).map((row) => ({
+          id: row.credentialId,
+          transports: parseTransports(row.transports),
+        }))
+      : undefined;
+  if (mode.kind === "second-factor" && allowCredentials?.length === 0) {
+    throw new ValidationError("You have no passkey. Enter a code instead.");
+  }
+  const options = await generateAuthenticationOptions({
+    rpID,
+    allowCredentials,
+    // Alone, a passkey must prove both possession and the person (PIN or biometrics).
+    userVerification: mode.kind === "passwordless" ? "required" : "preferred",
+    timeout: CHALLENGE_TTL_MS,
+  });
+  const nonce = randomBytes(16).toString("base64url");
+  await storeChallenge(services, `login:${nonce}`, { c: options.challenge, u: mode.kind === "second-factor" ? mode.userId : null });
+  return { options, cookie: await challengeCookie(services).serialize(nonce) };
+}
+
+export function clearLoginChallengeCookie(services: Services): Promise<string> {
+  return challengeCookie(services).serialize("", { maxAge: 0 });
+}
+
+/** Why a passkey login was refused; `userId` when the credential belonged to a known account. */
+export class PasskeyLoginError extends UnauthorizedError {
+  constructor(
+    readonly reason: string,
+    readonly userId: string | null,
+  ) {
+    super("That passkey did not work. Try again, or use another way to log in.");
+  }
+}
+
+/**
+ * Verifies a login response against this browser's challenge and returns the passkey's owner.
+ * The signature counter must grow (when the authenticator counts): a counter that went back
+ * suggests a cloned authenticator, and the login is refused.
+ */
+export async function finishLogin(
+  services: Services,
+  request: Request,
+  mode: PasskeyLoginMode,
+  rawResponse: unknown,
+): Promise<{ userId: string; passkeyId: string; passkeyName: string }> {
+  const response = responseSchema.safeParse(rawResponse);
+  if (!response.success) throw new ValidationError("The browser sent an incomplete passkey response. Please try again.");
+  const nonce = await challengeCookie(services)
+    .parse(request.headers.get("cookie"))
+    .catch(() => null);
+  const challenge = typeof nonce === "string" && nonce ? await takeChallenge(services, `login:${nonce}`, loginChallenge) : null;
+  const expectedUser = mode.kind === "second-factor" ? mode.userId : null;
+  if (!challenge || challenge.u !== expectedUser) throw expired();
+
+  const passkey = await services.prisma.passkey.findUnique({ where: { credentialId: response.data.id } });
+  if (!passkey) throw new PasskeyLoginError("unknown_credential", expectedUser);
+  if (expectedUser && passkey.userId !== expectedUser) throw new PasskeyLoginError("other_users_credential", expectedUser);
+  const userHandle = (response.data.response as { userHandle?: unknown }).userHandle;
+  if (typeof userHandle === "string" && userHandle !== "" && userHandle !== Buffer.from(passkey.userId).toString("base64url")) {
+    throw new PasskeyLoginError("user_handle_mismatch", passkey.userId);
+  }
+
+  const { rpID, origin } = relyingParty(services, request);
+  let verification;
+  try {
+    verification = await verifyAuthenticationResponse({
+      response: response.data as unknown as AuthenticationResponseJSON,
+      expectedChallenge: challenge.c,
+      expectedOrigin: origin,
+      expectedRPID: rpID,
+      credential: {
+        id: passkey.credentialId,
+        publicKey: new Uint8Array(passkey.publicKey),
+        counter: Number(passkey.counter),
+        transports: parseTransports(passkey.transports),
+      },
+      requireUserVerification: mode.kind === "passwordless",
+    });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    services.log.info("passkey login refused", { error: message });
+    throw new PasskeyLoginError(/counter/i.test(message) ? "counter_regression" : "verification", passkey.userId);
+  }
+  if (!verification.verified) throw new PasskeyLoginError("verification", passkey.userId);
+
+  const newCounter = BigInt(verification.authenticationInfo.newCounter);
+  // Conditional, so two logins racing with the same signature cannot both pass.
+  const { count } = await services.prisma.passkey.updateMany({
+    where: { id: passkey.id, counter: newCounter === 0n ? 0n : { lt: newCounter } },
+    data: { counter: newCounter, lastUsedAt: new Date(), backedUp: verification.authenticationInfo.credentialBackedUp },
+  });
+  if (count !== 1) throw new PasskeyLoginError("counter_regression", passkey.userId);
+  return { userId: passkey.userId, passkeyId: passkey.id, passkeyName: passkey.name };
+}
