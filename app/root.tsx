@@ -29,7 +29,12 @@ export const meta: MetaFunction = () => [{ title: "Coffer" }];
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const user = await getUser(context.services, request);
-  return { user: user ? { id: user.id, name: user.name, email: user.email, role: user.role } : null, csrfToken: context.csrfToken };
+  return {
+    user: user ? { id: user.id, name: user.name, email: user.email, role: user.role } : null,
+    csrfToken: context.csrfToken,
+    // In SSO-only mode accounts come from the provider: no registration link.
+    canRegister: !context.services.config.oidc?.ssoOnly,
+  };
 }
 
 export function Layout({ children }: { children: ReactNode }) {
@@ -110,9 +115,11 @@ export function Layout({ children }: { children: ReactNode }) {
                 <NavLink to="/login" className={navClass}>
                   Log in
                 </NavLink>
-                <NavLink to="/register" className={navClass}>
-                  Create account
-                </NavLink>
+                {data?.canRegister ? (
+                  <NavLink to="/register" className={navClass}>
+                    Create account
+                  </NavLink>
+                ) : null}
               </nav>
             )}
           </div>

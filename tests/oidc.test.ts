@@ -311,6 +311,7 @@ describe("single sign-on with a real OpenID Connect provider", () => {
     expect(login).toContain("Sign in with Test IdP");
     expect(login).toMatch(/<form method="post"[^>]*hidden/);
     expect(login).toContain("signs people in only through single sign-on");
+    expect(/<nav aria-label="Account"[\s\S]*?<\/nav>/.exec(login)?.[0]).not.toContain("/register");
 
     const register = await client.get("/register");
     expect(register.status).toBe(403);

@@ -88,6 +88,13 @@ describe.each<{ label: string; drivers: DriverSet }>([
       const blockedForm = await multipart(user, "run.bat", 10);
       expect(blockedForm.status).toBe(400);
       expect(await blockedForm.text()).toContain(".bat");
+      // Nor can a rename give a file a blocked type.
+      expect((await multipart(user, "innocent.txt", 10)).status).toBe(200);
+      const innocent = await app.services.prisma.file.findFirstOrThrow({ where: { ownerId: userId, name: "innocent.txt" } });
+      const renamed = await user.postForm(`/details/file/${innocent.id}`, { intent: "rename", name: "innocent.EXE" });
+      expect(renamed.status).toBe(400);
+      expect(await renamed.text()).toContain("Files of type .exe are blocked here");
+      expect((await app.services.prisma.file.findUniqueOrThrow({ where: { id: innocent.id } })).name).toBe("innocent.txt");
     } finally {
       await updateSettings(app.services, { maxFileSize: app.services.config.uploads.maxSize, blockedExtensions: [] });
     }

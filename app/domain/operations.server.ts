@@ -7,7 +7,7 @@ import { canRead, canWrite, type AccessTarget } from "./access.server";
 import { recordActivity } from "./activity.server";
 import { formatBytes } from "~/lib/format";
 import { ConflictError, ForbiddenError, NotFoundError, PayloadTooLargeError, ValidationError } from "./errors";
-import { storageUsage } from "./quota.server";
+import { assertTypeAllowed, storageUsage } from "./quota.server";
 import { getWritableFolder } from "./folders.server";
 import { cleanName, nameKey, numberedName } from "./names";
 import type { SessionUser } from "./sessions.server";
@@ -198,6 +198,8 @@ export async function renameItem(services: Services, actor: Actor, kind: ItemKin
   const item = await getWritableItem(services, actor, kind, id);
   assertReplaceAllowed(item, policy);
   const name = cleanName(rawName, kind === "file" ? "File name" : "Folder name");
+  // A rename must not turn a file into a type an admin blocked (the upload check would be moot).
+  if (kind === "file") await assertTypeAllowed(services, name, "rename");
   const parentId = parentOf(item);
   return relocate(services, actor, item, parentId, name, policy, "renamed");
 }

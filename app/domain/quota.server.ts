@@ -52,11 +52,14 @@ export function tooLargeError(allowance: UploadAllowance): PayloadTooLargeError 
 }
 
 /** Refuses names whose extension an admin blocked. */
-export async function assertTypeAllowed(services: Services, name: string): Promise<void> {
+export async function assertTypeAllowed(services: Services, name: string, use: "upload" | "rename" = "upload"): Promise<void> {
   const { blockedExtensions } = await getSettings(services);
   const dot = name.lastIndexOf(".");
   const extension = dot > 0 ? name.slice(dot + 1).toLowerCase() : "";
   if (extension && blockedExtensions.includes(extension)) {
+    if (use === "rename") {
+      throw new ValidationError(`Files of type .${extension} are blocked here, so the file cannot be renamed to “${name}”. Choose another name.`, { name: `.${extension} files are blocked.` });
+    }
     throw new ValidationError(`Files of type .${extension} cannot be uploaded here.`, { file: `.${extension} files are blocked.` });
   }
 }
