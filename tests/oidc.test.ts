@@ -327,6 +327,27 @@ describe("single sign-on with a real OpenID Connect provider", () => {
     expect(await refused.text()).toContain("This Coffer does not use passwords");
   });
 
+  it("lets an account made by single sign-on delete itself soon after signing in, without a password", async () => {
+    idp.users.set("hedy", { email: "hedy@example.com", emailVerified: true, name: "Hedy Lamarr" });
+    const client = new TestClient(app.url);
+    expect((await ssoLogin(idp, client, "hedy")).response.status).toBe(302);
+    const user = await app.services.prisma.user.findUniqueOrThrow({ where: { email: "hedy@example.com" } });
+    // A login older than 10 minutes is not enough: the page says how to confirm.
+    await app.services.prisma.session.updateMany({ where: { userId: user.id }, data: { createdAt: new Date(Date.now() - 11 * 60_000) } });
+    const stale = await client.postForm("/settings/privacy", { intent: "delete", confirmEmail: "hedy@example.com", password: "" });
+    expect(stale.status).toBe(400);
+    expect(await stale.text()).toContain("sign in again and delete the account within 10 minutes");
+    expect(await app.services.prisma.user.count({ where: { id: user.id } })).toBe(1);
+    // Signed out and in again through the provider: confirmed.
+    expect((await client.postForm("/logout", {})).status).toBe(302);
+    expect((await ssoLogin(idp, client, "hedy")).response.status).toBe(302);
+    const deleted = await client.postForm("/settings/privacy", { intent: "delete", confirmEmail: "hedy@example.com", password: "" });
+    expect(deleted.status).toBe(302);
+    expect(deleted.headers.get("location")).toBe("/account-deleted");
+    expect(await app.services.prisma.user.count({ where: { id: user.id } })).toBe(0);
+    expect(await app.services.prisma.oidcIdentity.count({ where: { userId: user.id } })).toBe(0);
+  });
+
   it("says single sign-on is not set up when it is not", async () => {
     const plain = await startTestApp({ storage: "local", cache: "memory" });
     try {

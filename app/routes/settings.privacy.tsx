@@ -95,7 +95,14 @@ export default function PrivacySettings() {
             required
             error={result?.fieldErrors?.confirmEmail}
           />
-          <Field label="Your password" name="password" type="password" autoComplete="current-password" required error={result?.fieldErrors?.password} />
+          <Field
+            label="Your password"
+            name="password"
+            type="password"
+            autoComplete="current-password"
+            hint="If you sign in with single sign-on, leave it empty: signing in again within the last 10 minutes confirms it is you."
+            error={result?.fieldErrors?.password}
+          />
           <button type="submit" className="btn-primary bg-red-700 hover:bg-red-800" disabled={deleting}>
             {deleting ? "Deleting…" : "Delete my account and all my files"}
           </button>
