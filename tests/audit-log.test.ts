@@ -160,6 +160,38 @@ describe("audit log over HTTP: wiring, viewer and export (local disk, memory cac
       ]);
     });
 
+    it("records a visitor opening a share page once per visitor and link, not on reloads nor before the password", async () => {
+      const created = await bob.postForm("/files", { intent: "create-folder", name: "Photos", open: "1" });
+      const folderId = created.headers.get("location")!.split("/").pop()!;
+      const sub = await bob.postForm(`/files/${folderId}`, { intent: "create-folder", name: "Summer" });
+      expect(sub.status).toBeLessThan(400);
+      const subId = (await app.services.prisma.folder.findFirstOrThrow({ where: { parentId: folderId, name: "Summer" } })).id;
+      expect((await bob.postForm("/shares", { intent: "create-link", item: `folder:${folderId}`, password: "open sesame" })).status).toBe(200);
+      const link = await app.services.prisma.shareLink.findFirstOrThrow({ where: { folderId } });
+      const views = () => events({ action: "share.used", targetId: link.id });
+      const viewer = new TestClient(app.url);
+
+      expect(await (await viewer.get(`/s/${link.token}`)).text()).toContain(`id="share-password"`);
+      expect((await viewer.postForm(`/s/${link.token}`, { intent: "unlock", password: "wrong guess" })).status).toBe(401);
+      expect(await views()).toHaveLength(0);
+
+      expect((await viewer.postForm(`/s/${link.token}`, { intent: "unlock", password: "open sesame" })).status).toBe(302);
+      expect((await viewer.get(`/s/${link.token}`)).status).toBe(200);
+      expect(await views()).toMatchObject([{ outcome: "success", actorLabel: "anonymous", targetType: "share", ip: expect.stringMatching(/127\.0\.0\.1/), details: { kind: "view" } }]);
+      // Reloads and pages of subfolders within the window are the same visit.
+      expect((await viewer.get(`/s/${link.token}`)).status).toBe(200);
+      expect((await viewer.get(`/s/${link.token}/f/${subId}`)).status).toBe(200);
+      expect(await views()).toHaveLength(1);
+
+      // A link to a single file is recorded too.
+      const fileId = await upload(bob, bobRoot, "menu.txt");
+      expect((await bob.postForm("/shares", { intent: "create-link", item: `file:${fileId}` })).status).toBe(200);
+      const fileLink = await app.services.prisma.shareLink.findFirstOrThrow({ where: { fileId } });
+      expect((await viewer.get(`/s/${fileLink.token}`)).status).toBe(200);
+      expect((await viewer.get(`/s/${fileLink.token}`)).status).toBe(200);
+      expect(await events({ action: "share.used", targetId: fileLink.id })).toMatchObject([{ details: { kind: "view" } }]);
+    });
+
     it("records shares with other users granted and removed", async () => {
       const fileId = await upload(bob, bobRoot, "for-carol.txt");
       expect((await bob.postForm("/shares", { intent: "share-user", item: `file:${fileId}`, email: "carol@example.com", permission: "READ" })).status).toBe(200);

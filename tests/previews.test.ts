@@ -398,5 +398,37 @@ describe.each(DRIVER_SETS)("Previews with $label", ({ drivers }) => {
       expect(view.headers.get("location")).toBe(`/s/${token}`);
       expect((await visitor.get(`/s/${token}/thumbnail/${imageId}`)).status).toBe(302);
     });
+
+    it("shows thumbnails in a shared folder's listing, and only after the password", async () => {
+      const created = await owner.postForm("/files", { intent: "create-folder", name: "Holiday", open: "1" });
+      const folderId = created.headers.get("location")!.split("/").pop()!;
+      const form = new FormData();
+      form.append("file", new Blob([new Uint8Array(await png(300, 200))], { type: "image/png" }), "beach.png");
+      expect((await owner.postMultipart(`/files/${folderId}`, form)).status).toBe(200);
+      await thumbnailsSettled();
+      const beach = await app.services.prisma.file.findFirstOrThrow({ where: { folderId, name: "beach.png" } });
+      expect(beach.thumbnailKey).not.toBeNull();
+      const shareFolder = async (fields: Record<string, string> = {}) => {
+        const response = await owner.postForm("/shares", { intent: "create-link", item: `folder:${folderId}`, ...fields });
+        expect(response.status).toBe(200);
+        return tokenFrom(await response.text());
+      };
+
+      const token = await shareFolder();
+      const page = await (await visitor.get(`/s/${token}`)).text();
+      const src = new RegExp(`<img src="(/s/${token}/thumbnail/${beach.id}\\?v=[a-z0-9]+)" alt="" loading="lazy"`).exec(page)?.[1];
+      expect(src, "thumbnail <img> on the shared folder page").toBeDefined();
+      const thumbnail = await visitor.get(src!);
+      expect(thumbnail.status).toBe(200);
+      expect(thumbnail.headers.get("content-type")).toBe("image/webp");
+
+      const locked = await shareFolder({ password: "open sesame" });
+      const lockedPage = await (await stranger.get(`/s/${locked}`)).text();
+      expect(lockedPage).toContain(`id="share-password"`);
+      expect(lockedPage).not.toContain("/thumbnail/");
+      expect(lockedPage).not.toContain(beach.id);
+      expect((await stranger.postForm(`/s/${locked}`, { intent: "unlock", password: "open sesame" })).status).toBe(302);
+      expect(await (await stranger.get(`/s/${locked}`)).text()).toContain(`/s/${locked}/thumbnail/${beach.id}?v=`);
+    });
   });
 });

@@ -7,6 +7,7 @@ import { FormMessage } from "./field";
 import { FileIcon, FolderIcon } from "./icons";
 import { TableHead } from "./table-head";
 import { CsrfInput } from "~/components/csrf-input";
+import { thumbnailUrl } from "~/lib/thumbnails";
 
 /**
  * The public page of a share link: password form, a file, a folder listing or a file drop.
@@ -159,7 +160,17 @@ function SharedFolder({ page }: { page: Extract<SharePageData, { state: "folder"
                 <tr key={file.id}>
                   <td className="px-4 py-2">
                     <a href={`/s/${token}/download/${file.id}`} className="flex items-center gap-2 text-blue-800 hover:underline" download>
-                      <FileIcon />
+                      {file.thumbnailKey ? (
+                        <img
+                          src={thumbnailUrl(file.id, file.thumbnailKey, token)}
+                          alt=""
+                          loading="lazy"
+                          className="h-8 w-8 shrink-0 rounded bg-slate-50 object-cover"
+                          data-thumbnail-slot={file.id}
+                        />
+                      ) : (
+                        <FileIcon />
+                      )}
                       <span className="break-all">{file.name}</span>
                     </a>
                   </td>

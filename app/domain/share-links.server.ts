@@ -375,6 +375,17 @@ export async function countShareDownload(
   });
 }
 
+/** How long one visitor's views of a link count as one in the audit log, so reloads do not flood it. */
+export const SHARE_VIEW_AUDIT_TTL_MS = 10 * 60 * 1000;
+
+/** Records that a visitor opened a link's page: at most once per link and visitor (IP) per SHARE_VIEW_AUDIT_TTL_MS. */
+export async function recordShareView(services: Services, link: PublicShare, audit: AuditActor): Promise<void> {
+  const key = `share-view-audit:${link.id}:${audit.ip ?? "unknown"}`;
+  if (await services.cache.get(key)) return;
+  await services.cache.set(key, "1", SHARE_VIEW_AUDIT_TTL_MS);
+  await recordAudit(services.prisma, audit, { action: "share.used", targetType: "share", targetId: link.id, details: { kind: "view" } });
+}
+
 export interface ShareCrumb {
   id: string;
   name: string;

@@ -11,6 +11,7 @@ import { TooManyRequestsError } from "~/domain/rate-limit.server";
 import {
   hasShareAccess,
   limitShareViews,
+  recordShareView,
   resolveShare,
   shareFolderChain,
   ShareGoneError,
@@ -99,6 +100,7 @@ export async function sharePageLoader(args: LoaderFunctionArgs, folderId: string
     if (!(await hasShareAccess(services, link, args.request))) {
       return data<SharePageData>({ state: "password", token: link.token, kind: link.fileId ? "file" : "folder" }, { headers: { "Cache-Control": "no-store" } });
     }
+    const viewed = () => recordShareView(services, link, auditActor(args.request, args.context.clientIp, null));
     if (link.file) {
       if (folderId !== null) throw new NotFoundError("That folder");
       const { id, name, size, mimeType, updatedAt, thumbnailKey } = link.file;
@@ -107,6 +109,7 @@ export async function sharePageLoader(args: LoaderFunctionArgs, folderId: string
         view: link.maxDownloads === null ? `/s/${link.token}/view/${id}` : null,
         thumbnail: thumbnailKey ? thumbnailUrl(id, thumbnailKey, link.token) : null,
       });
+      await viewed();
       return data<SharePageData>({ state: "file", ...base, file: { id, name, size: Number(size), mimeType, updatedAt }, viewer, downloadsLeft });
     }
     if (link.mode === "DROP") {
@@ -123,6 +126,7 @@ export async function sharePageLoader(args: LoaderFunctionArgs, folderId: string
     const folder = await services.prisma.folder.findUniqueOrThrow({ where: { id: crumbs.at(-1)!.id } });
     const cursor = new URL(args.request.url).searchParams.get("after");
     const listing = await listFolder(services, folder, cursor);
+    await viewed();
     return data<SharePageData>({ state: "folder", ...base, folderId: folder.id, crumbs, listing, downloadsLeft });
   } catch (error) {
     sharePageFailure(error);
