@@ -381,9 +381,14 @@ export const SHARE_VIEW_AUDIT_TTL_MS = 10 * 60 * 1000;
 /** Records that a visitor opened a link's page: at most once per link and visitor (IP) per SHARE_VIEW_AUDIT_TTL_MS. */
 export async function recordShareView(services: Services, link: PublicShare, audit: AuditActor): Promise<void> {
   const key = `share-view-audit:${link.id}:${audit.ip ?? "unknown"}`;
-  if (await services.cache.get(key)) return;
-  await services.cache.set(key, "1", SHARE_VIEW_AUDIT_TTL_MS);
-  await recordAudit(services.prisma, audit, { action: "share.used", targetType: "share", targetId: link.id, details: { kind: "view" } });
+  try {
+    // A lock that is never released is an atomic "once per window": of two requests at the same
+    // moment only one records the view. The audit trail must never break the page itself.
+    if (!(await services.cache.tryLock(key, SHARE_VIEW_AUDIT_TTL_MS))) return;
+    await recordAudit(services.prisma, audit, { action: "share.used", targetType: "share", targetId: link.id, details: { kind: "view" } });
+  } catch (error) {
+    services.log.warn("could not record a share page view", { linkId: link.id, error });
+  }
 }
 
 export interface ShareCrumb {
