@@ -29,7 +29,11 @@ describe("two instances sharing Redis, S3 and PostgreSQL", () => {
 
   beforeAll(async () => {
     a = await startTestApp({ storage: "s3", cache: "redis" });
-    b = await startTestApp({ storage: "s3", cache: "redis" }, { DATABASE_URL: a.env.DATABASE_URL, S3_BUCKET: a.env.S3_BUCKET });
+    // One deployment: the same Redis prefix, so uploads and events are shared.
+    b = await startTestApp(
+      { storage: "s3", cache: "redis" },
+      { DATABASE_URL: a.env.DATABASE_URL, S3_BUCKET: a.env.S3_BUCKET, REDIS_PREFIX: a.env.REDIS_PREFIX },
+    );
     onA = new TestClient(a.url);
     await onA.register("Multi", "multi@example.com");
     // The same session cookie works on both instances: sessions live in the database.
