@@ -126,6 +126,37 @@ describe("two instances sharing Redis, S3 and PostgreSQL", () => {
   });
 });
 
+describe("two deployments sharing one Redis under different prefixes", () => {
+  it("keeps live events within each deployment", async () => {
+    const a = await startTestApp({ storage: "local", cache: "redis" });
+    const twin = await startTestApp({ storage: "local", cache: "redis" }, { DATABASE_URL: a.env.DATABASE_URL, REDIS_PREFIX: a.env.REDIS_PREFIX });
+    // Same database so the same session works there; only the Redis prefix differs.
+    const other = await startTestApp({ storage: "local", cache: "redis" }, { DATABASE_URL: a.env.DATABASE_URL });
+    expect(other.env.REDIS_PREFIX).not.toBe(a.env.REDIS_PREFIX);
+    const user = new TestClient(a.url);
+    await user.register("Prefixes", "prefixes@example.com");
+    const onTwin = new TestClient(twin.url);
+    onTwin.cookies = new Map(user.cookies);
+    const onOther = new TestClient(other.url);
+    onOther.cookies = new Map(user.cookies);
+    const twinSocket = await connect(twin, onTwin);
+    const otherSocket = await connect(other, onOther);
+    const otherEvents: unknown[] = [];
+    otherSocket.on("event", (e) => otherEvents.push(e));
+    try {
+      const reachedTwin = new Promise((resolve) => twinSocket.on("event", (e) => e.type === "folder:changed" && resolve(e)));
+      expect((await user.postForm("/files", { intent: "create-folder", name: "Announced" })).status).toBeLessThan(400);
+      await reachedTwin;
+      // The twin got it through Redis; give the other deployment the same time to (wrongly) get it.
+      await new Promise((r) => setTimeout(r, 300));
+      expect(otherEvents).toEqual([]);
+    } finally {
+      twinSocket.disconnect();
+      otherSocket.disconnect();
+    }
+  });
+});
+
 describe("a service going down", () => {
   it("reports the cache as not ready (503) when Redis stops, while liveness stays up", async () => {
     const redis = await startRedis(`/tmp/coffer-redis-${Date.now()}`);
