@@ -176,6 +176,12 @@ const envSchema = z
     MEILI_INDEX: z.string().regex(/^[A-Za-z0-9_-]+$/, "letters, digits, - and _ only").default("coffer-files"),
 
     REDIS_URL: url(["redis", "rediss"]).optional(),
+    // Must end with ":" so one prefix is never the start of another's keys ("a" + "b:x" = "ab" + ":x").
+    REDIS_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9:_-]{1,64}$/, "1 to 64 letters, digits, ':', '_' or '-'")
+      .refine((v) => v.endsWith(":"), 'must end with ":", e.g. coffer-prod:')
+      .default("coffer:"),
 
     MAX_UPLOAD_SIZE: byteSize.default(10 * 2 ** 30),
     UPLOAD_EXPIRY_HOURS: z.coerce.number().positive().default(24),
@@ -272,7 +278,7 @@ export interface Config {
   /** Encryption at rest, when ENCRYPTION_MASTER_KEY is set: the current master key first. */
   encryption?: { masterKeys: MasterKey[] };
   search: { driver: "postgres" } | { driver: "meilisearch"; host: string; apiKey?: string; index: string };
-  cache: { driver: "memory" } | { driver: "redis"; url: string };
+  cache: { driver: "memory" } | { driver: "redis"; url: string; prefix: string };
   uploads: { maxSize: number; expiryMs: number };
   /** Requests per client IP and window, per class of route. */
   rateLimits: Record<RateLimitClass, { limit: number; windowMs: number }>;
@@ -348,7 +354,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     search: env.MEILI_HOST
       ? { driver: "meilisearch", host: env.MEILI_HOST, apiKey: env.MEILI_API_KEY, index: env.MEILI_INDEX }
       : { driver: "postgres" },
-    cache: env.REDIS_URL ? { driver: "redis", url: env.REDIS_URL } : { driver: "memory" },
+    cache: env.REDIS_URL ? { driver: "redis", url: env.REDIS_URL, prefix: env.REDIS_PREFIX } : { driver: "memory" },
     uploads: { maxSize: env.MAX_UPLOAD_SIZE, expiryMs: env.UPLOAD_EXPIRY_HOURS * 3600 * 1000 },
     oidc: env.OIDC_ISSUER
       ? {

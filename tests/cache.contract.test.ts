@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createCache } from "~/services/cache/index.server";
 import { MemoryCache } from "~/services/cache/memory.server";
 import { RedisCache } from "~/services/cache/redis.server";
-import { createTusKvStore, createTusLocker, TUS_KV_PREFIX, type TusLocker } from "~/services/cache/tus.server";
+import { createTusKvStore, createTusLocker, tusKvPrefix, type TusLocker } from "~/services/cache/tus.server";
 import { CacheClosedError, CacheUnavailableError, type Cache } from "~/services/cache/types";
 import { freePort } from "./setup/free-port";
 
@@ -377,11 +377,83 @@ describe("redis driver specifics", () => {
     await cache.close();
   });
 
-  it("keeps every key under the coffer: prefix", async () => {
+  it("keeps every key under the coffer: prefix by default", async () => {
     const key = unique("prefixed");
     await cache.set(key, "v");
+    expect(cache.prefix).toBe("coffer:");
     expect(await cache.redis().get(`coffer:${key}`)).toBe("v");
     expect(await cache.redis().get(key)).toBeNull();
+  });
+
+  describe("deployments sharing one Redis", () => {
+    const url = () => inject("services").redisUrl;
+    const prefix = () => `test-${randomUUID()}:`;
+    let ours: RedisCache;
+    let ourTwin: RedisCache;
+    let theirs: RedisCache;
+    beforeAll(() => {
+      const shared = prefix();
+      ours = new RedisCache(url(), { prefix: shared });
+      ourTwin = new RedisCache(url(), { prefix: shared });
+      theirs = new RedisCache(url(), { prefix: prefix() });
+    });
+    afterAll(async () => {
+      await Promise.all([ours.close(), ourTwin.close(), theirs.close()]);
+    });
+
+    it("keep keys and counters apart under different prefixes and share them under the same one", async () => {
+      const key = unique("key");
+      await ours.set(key, "ours");
+      expect(await ourTwin.get(key)).toBe("ours");
+      expect(await theirs.get(key)).toBeNull();
+      expect(await ours.redis().get(`${ours.prefix}${key}`)).toBe("ours");
+
+      const counter = unique("ip:127.0.0.1");
+      await ours.increment(counter, 60_000);
+      expect((await ourTwin.increment(counter, 60_000)).count).toBe(2);
+      expect((await theirs.increment(counter, 60_000)).count).toBe(1);
+    });
+
+    it("keep locks apart under different prefixes and share them under the same one", async () => {
+      const name = unique("jobs:cleanup");
+      const held = await ours.tryLock(name, 10_000);
+      expect(held).not.toBeNull();
+      expect(await ourTwin.tryLock(name, 10_000)).toBeNull();
+      const other = await theirs.tryLock(name, 10_000);
+      expect(other).not.toBeNull();
+      await held!.release();
+      await other!.release();
+    });
+
+    it("deliver messages only under the same prefix", async () => {
+      const channel = unique("events");
+      const twinGot: string[] = [];
+      const theirsGot: string[] = [];
+      const stopTwin = await ourTwin.subscribe(channel, (m) => twinGot.push(m));
+      const stopTheirs = await theirs.subscribe(channel, (m) => theirsGot.push(m));
+      try {
+        await ours.publish(channel, "hello");
+        await theirs.publish(channel, "theirs");
+        await waitFor(() => twinGot.length === 1 && theirsGot.length === 1, 3_000, "both deliveries");
+        // Give a wrongly routed message time to arrive before checking it did not.
+        await sleep(100);
+        expect(twinGot).toEqual(["hello"]);
+        expect(theirsGot).toEqual(["theirs"]);
+      } finally {
+        await stopTwin();
+        await stopTheirs();
+      }
+    });
+
+    it("keep tus upload metadata apart", async () => {
+      const id = `upload-${randomUUID()}`;
+      await createTusKvStore<{ id: string }>(ours)!.set(id, { id });
+      expect(await createTusKvStore<{ id: string }>(ourTwin)!.get(id)).toEqual({ id });
+      expect(await createTusKvStore<{ id: string }>(theirs)!.get(id)).toBeUndefined();
+      expect(await createTusKvStore(theirs)!.list!()).not.toContain(id);
+      expect(await ours.redis().get(`${ours.prefix}tus:${id}`)).toBe(JSON.stringify({ id }));
+      await createTusKvStore(ours)!.delete(id);
+    });
   });
 
   it("health rejects quickly, without leaking the password, when nothing listens", async () => {
@@ -412,10 +484,11 @@ describe("redis driver specifics", () => {
 
   it("createCache picks the configured driver", async () => {
     const memory = createCache({ driver: "memory" });
-    const redis = createCache({ driver: "redis", url: inject("services").redisUrl });
+    const redis = createCache({ driver: "redis", url: inject("services").redisUrl, prefix: "coffer-created:" });
     try {
       expect(memory).toBeInstanceOf(MemoryCache);
       expect(redis).toBeInstanceOf(RedisCache);
+      expect((redis as RedisCache).prefix).toBe("coffer-created:");
       await redis.health();
     } finally {
       await memory.close();
@@ -429,10 +502,10 @@ describe("redis driver specifics", () => {
     const id = `upload-${randomUUID()}`;
     await store!.set(id, { id, offset: 42 });
     expect(await store!.get(id)).toEqual({ id, offset: 42 });
-    expect(await cache.redis().get(`${TUS_KV_PREFIX}${id}`)).toBe(JSON.stringify({ id, offset: 42 }));
+    expect(await cache.redis().get(`${tusKvPrefix(cache)}${id}`)).toBe(JSON.stringify({ id, offset: 42 }));
     const listed = await store!.list!();
     expect(listed).toContain(id);
-    expect(listed.every((key) => !key.startsWith(TUS_KV_PREFIX))).toBe(true);
+    expect(listed.every((key) => !key.startsWith(tusKvPrefix(cache)))).toBe(true);
     // The ids that list() returns work with get(), as FileStore.deleteExpired() relies on.
     expect(await store!.get(listed.find((key) => key === id)!)).toEqual({ id, offset: 42 });
     await store!.delete(id);

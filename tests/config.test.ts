@@ -27,7 +27,19 @@ describe("configuration", () => {
     expect(config.database).toEqual({ embedded: false, url: "postgres://u:p@db:5432/coffer" });
     expect(config.storage).toMatchObject({ driver: "s3", endpoint: "http://minio:9000", bucket: "coffer", partSize: 64 * 2 ** 20, forcePathStyle: true });
     expect(config.search).toMatchObject({ driver: "meilisearch", host: "http://meili:7700" });
-    expect(config.cache).toEqual({ driver: "redis", url: "redis://redis:6379" });
+    expect(config.cache).toEqual({ driver: "redis", url: "redis://redis:6379", prefix: "coffer:" });
+  });
+
+  it("takes a Redis key prefix per deployment, which must end with a colon", () => {
+    expect(loadConfig({ REDIS_URL: "redis://redis:6379", REDIS_PREFIX: "coffer-prod_2:eu:" }).cache).toEqual({
+      driver: "redis",
+      url: "redis://redis:6379",
+      prefix: "coffer-prod_2:eu:",
+    });
+    expect(loadConfig({ REDIS_URL: "redis://redis:6379", REDIS_PREFIX: "" }).cache).toMatchObject({ prefix: "coffer:" });
+    for (const bad of ["coffer", "has space:", "star*:", `${"a".repeat(64)}:`]) {
+      expect(() => loadConfig({ REDIS_PREFIX: bad }), bad).toThrow(/REDIS_PREFIX/);
+    }
   });
 
   it("treats empty values as unset", () => {

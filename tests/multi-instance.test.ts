@@ -29,7 +29,11 @@ describe("two instances sharing Redis, S3 and PostgreSQL", () => {
 
   beforeAll(async () => {
     a = await startTestApp({ storage: "s3", cache: "redis" });
-    b = await startTestApp({ storage: "s3", cache: "redis" }, { DATABASE_URL: a.env.DATABASE_URL, S3_BUCKET: a.env.S3_BUCKET });
+    // One deployment: the same Redis prefix, so uploads and events are shared.
+    b = await startTestApp(
+      { storage: "s3", cache: "redis" },
+      { DATABASE_URL: a.env.DATABASE_URL, S3_BUCKET: a.env.S3_BUCKET, REDIS_PREFIX: a.env.REDIS_PREFIX },
+    );
     onA = new TestClient(a.url);
     await onA.register("Multi", "multi@example.com");
     // The same session cookie works on both instances: sessions live in the database.
@@ -119,6 +123,37 @@ describe("two instances sharing Redis, S3 and PostgreSQL", () => {
     expect(statuses.filter((s) => s === 204).length).toBeLessThanOrEqual(1);
     const head = await fetch(`${b.url}${uploadPath}`, { method: "HEAD", headers: { cookie: onB.cookieHeader, "Tus-Resumable": "1.0.0" } });
     expect([1024 * 1024, 1024]).toContain(Number(head.headers.get("upload-offset")));
+  });
+});
+
+describe("two deployments sharing one Redis under different prefixes", () => {
+  it("keeps live events within each deployment", async () => {
+    const a = await startTestApp({ storage: "local", cache: "redis" });
+    const twin = await startTestApp({ storage: "local", cache: "redis" }, { DATABASE_URL: a.env.DATABASE_URL, REDIS_PREFIX: a.env.REDIS_PREFIX });
+    // Same database so the same session works there; only the Redis prefix differs.
+    const other = await startTestApp({ storage: "local", cache: "redis" }, { DATABASE_URL: a.env.DATABASE_URL });
+    expect(other.env.REDIS_PREFIX).not.toBe(a.env.REDIS_PREFIX);
+    const user = new TestClient(a.url);
+    await user.register("Prefixes", "prefixes@example.com");
+    const onTwin = new TestClient(twin.url);
+    onTwin.cookies = new Map(user.cookies);
+    const onOther = new TestClient(other.url);
+    onOther.cookies = new Map(user.cookies);
+    const twinSocket = await connect(twin, onTwin);
+    const otherSocket = await connect(other, onOther);
+    const otherEvents: unknown[] = [];
+    otherSocket.on("event", (e) => otherEvents.push(e));
+    try {
+      const reachedTwin = new Promise((resolve) => twinSocket.on("event", (e) => e.type === "folder:changed" && resolve(e)));
+      expect((await user.postForm("/files", { intent: "create-folder", name: "Announced" })).status).toBeLessThan(400);
+      await reachedTwin;
+      // The twin got it through Redis; give the other deployment the same time to (wrongly) get it.
+      await new Promise((r) => setTimeout(r, 300));
+      expect(otherEvents).toEqual([]);
+    } finally {
+      twinSocket.disconnect();
+      otherSocket.disconnect();
+    }
   });
 });
 

@@ -38,7 +38,13 @@ describe.each<{ label: string; drivers: DriverSet }>([
     });
     await first.close();
 
-    const second = await startTestApp(drivers, { DATA_DIR: dataDir, DATABASE_URL: first.env.DATABASE_URL, ...(first.env.S3_BUCKET ? { S3_BUCKET: first.env.S3_BUCKET } : {}) });
+    // The same deployment restarted: same data, database, bucket and Redis prefix (tus metadata lives there).
+    const second = await startTestApp(drivers, {
+      DATA_DIR: dataDir,
+      DATABASE_URL: first.env.DATABASE_URL,
+      ...(first.env.S3_BUCKET ? { S3_BUCKET: first.env.S3_BUCKET } : {}),
+      ...(first.env.REDIS_PREFIX ? { REDIS_PREFIX: first.env.REDIS_PREFIX } : {}),
+    });
     const head = await fetch(`${second.url}${uploadPath}`, { method: "HEAD", headers: { cookie: client.cookieHeader, "Tus-Resumable": "1.0.0" } });
     expect(head.status).toBe(200);
     expect(Number(head.headers.get("upload-offset"))).toBe(6 * MiB);

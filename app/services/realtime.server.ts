@@ -36,7 +36,8 @@ export function attachRealtime(httpServer: http.Server | https.Server, services:
   });
 
   const redisClients = redisClientsFor(services);
-  if (redisClients) io.adapter(createAdapter(redisClients.pub, redisClients.sub));
+  // Instances of one deployment (one REDIS_PREFIX) share events; other deployments on the same Redis don't.
+  if (redisClients) io.adapter(createAdapter(redisClients.pub, redisClients.sub, { key: `${redisClients.prefix}socket.io` }));
 
   io.use(async (socket, next) => {
     try {
@@ -79,7 +80,7 @@ export function attachRealtime(httpServer: http.Server | https.Server, services:
   return io;
 }
 
-function redisClientsFor(services: Services): { pub: Redis; sub: Redis } | null {
+function redisClientsFor(services: Services): { pub: Redis; sub: Redis; prefix: string } | null {
   if (!(services.cache instanceof RedisCache)) return null;
-  return { pub: services.cache.duplicateClient(), sub: services.cache.duplicateClient() };
+  return { pub: services.cache.duplicateClient(), sub: services.cache.duplicateClient(), prefix: services.cache.prefix };
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -56,7 +57,8 @@ export async function startTestApp(drivers: DriverSet, env: Record<string, strin
           S3_PART_SIZE: "5MiB",
         }
       : {}),
-    ...(drivers.cache === "redis" ? { REDIS_URL: services.redisUrl } : {}),
+    // Apps share one redis-server: each gets its own keys (rate limits, job locks) unless a test shares them.
+    ...(drivers.cache === "redis" ? { REDIS_URL: services.redisUrl, REDIS_PREFIX: `coffer-test-${randomUUID()}:` } : {}),
     ...env,
   };
   const config = loadConfig(appEnv);

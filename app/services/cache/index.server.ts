@@ -12,6 +12,6 @@ export function createCache(config: Config["cache"], options: RedisCacheOptions 
     case "memory":
       return new MemoryCache();
     case "redis":
-      return new RedisCache(config.url, options);
+      return new RedisCache(config.url, { prefix: config.prefix, ...options });
   }
 }

@@ -2,10 +2,12 @@ import { createHash, randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { CacheClosedError, CacheError, CacheUnavailableError, type Cache, type Lock } from "./types";
 
-/** Every key and channel this app uses in Redis starts with this, so a shared server stays tidy. */
-export const REDIS_KEY_PREFIX = "coffer:";
+/** Default start of every key and channel: deployments sharing one Redis each set their own (REDIS_PREFIX). */
+export const DEFAULT_REDIS_PREFIX = "coffer:";
 
 export interface RedisCacheOptions {
+  /** Every key and channel starts with this; instances of one deployment share it. */
+  prefix?: string;
   /** Per connection attempt. */
   connectTimeoutMs?: number;
   /** health() rejects when PING takes longer. */
@@ -33,6 +35,7 @@ interface Subscription {
  */
 export class RedisCache implements Cache {
   readonly driver = "redis" as const;
+  readonly prefix: string;
   private readonly client: Redis;
   private subscriber: Redis | null = null;
   private readonly subscriptions = new Map<string, Subscription>();
@@ -44,6 +47,7 @@ export class RedisCache implements Cache {
   private closed = false;
 
   constructor(url: string, options: RedisCacheOptions = {}) {
+    this.prefix = options.prefix ?? DEFAULT_REDIS_PREFIX;
     this.healthTimeoutMs = options.healthTimeoutMs ?? 3_000;
     this.onError = options.onError ?? (() => {});
     this.address = safeAddress(url);
@@ -72,26 +76,26 @@ export class RedisCache implements Cache {
   }
 
   async get(key: string): Promise<string | null> {
-    return this.redis().get(prefixed(key));
+    return this.redis().get(this.prefixed(key));
   }
 
   async set(key: string, value: string, ttlMs?: number): Promise<void> {
-    if (ttlMs === undefined) await this.redis().set(prefixed(key), value);
-    else await this.redis().set(prefixed(key), value, "PX", positiveMs(ttlMs));
+    if (ttlMs === undefined) await this.redis().set(this.prefixed(key), value);
+    else await this.redis().set(this.prefixed(key), value, "PX", positiveMs(ttlMs));
   }
 
   async delete(key: string): Promise<void> {
-    await this.redis().del(prefixed(key));
+    await this.redis().del(this.prefixed(key));
   }
 
   async increment(key: string, windowMs: number): Promise<{ count: number; resetMs: number }> {
-    const reply = await INCREMENT.run(this.redis(), [prefixed(key)], [positiveMs(windowMs)]);
+    const reply = await INCREMENT.run(this.redis(), [this.prefixed(key)], [positiveMs(windowMs)]);
     const [count, resetMs] = reply as [number, number];
     return { count, resetMs };
   }
 
   async tryLock(key: string, ttlMs: number): Promise<Lock | null> {
-    const name = prefixed(key);
+    const name = this.prefixed(key);
     const token = randomUUID();
     const taken = await this.redis().set(name, token, "PX", positiveMs(ttlMs), "NX");
     if (taken !== "OK") return null;
@@ -104,11 +108,11 @@ export class RedisCache implements Cache {
   }
 
   async publish(channel: string, message: string): Promise<void> {
-    await this.redis().publish(prefixed(channel), message);
+    await this.redis().publish(this.prefixed(channel), message);
   }
 
   async subscribe(channel: string, handler: Handler): Promise<() => Promise<void>> {
-    const name = prefixed(channel);
+    const name = this.prefixed(channel);
     let subscription = this.subscriptions.get(name);
     if (!subscription) {
       const ready = this.subscriberConnection().subscribe(name);
@@ -187,6 +191,10 @@ export class RedisCache implements Cache {
     return connection;
   }
 
+  private prefixed(key: string): string {
+    return this.prefix + key;
+  }
+
   private assertOpen() {
     if (this.closed) throw new CacheClosedError();
   }
@@ -230,10 +238,6 @@ const EXTEND = new LuaScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0
 `);
-
-function prefixed(key: string): string {
-  return REDIS_KEY_PREFIX + key;
-}
 
 /** Redis rejects PX 0 and fractions. */
 function positiveMs(ms: number): number {

@@ -1,10 +1,10 @@
 import { ERRORS, IoRedisKvStore, type Lock as TusLock, type Locker, type RequestRelease, type Upload } from "@tus/utils";
 import type { Redis } from "ioredis";
-import { REDIS_KEY_PREFIX, RedisCache } from "./redis.server";
+import { RedisCache } from "./redis.server";
 import type { Cache, Lock } from "./types";
 
-/** Upload metadata kept by tus in Redis. */
-export const TUS_KV_PREFIX = `${REDIS_KEY_PREFIX}tus:`;
+/** Where tus keeps upload metadata in Redis, under the cache's own prefix. */
+export const tusKvPrefix = (cache: RedisCache) => `${cache.prefix}tus:`;
 // Outside "tus:" on purpose: the KV store lists everything under its prefix as uploads.
 const LOCK_KEY_PREFIX = "tus-lock:";
 /** Carries the id of an upload whose lock someone is waiting for. */
@@ -44,7 +44,7 @@ export function createTusLocker(cache: Cache, options: TusLockerOptions = {}): T
  * driver, where tus's own default store is right.
  */
 export function createTusKvStore<T = Upload>(cache: Cache): IoRedisKvStore<T> | undefined {
-  return cache instanceof RedisCache ? new UnprefixedListKvStore<T>(cache.redis(), TUS_KV_PREFIX) : undefined;
+  return cache instanceof RedisCache ? new UnprefixedListKvStore<T>(cache.redis(), tusKvPrefix(cache)) : undefined;
 }
 
 /**
