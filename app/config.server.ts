@@ -198,7 +198,7 @@ const envSchema = z
     SSO_ONLY: boolean.default(false),
     RATE_LIMIT_AUTH: rateLimitSpec.default({ limit: 20, windowMs: 60_000 }),
     RATE_LIMIT_SHARE: rateLimitSpec.default({ limit: 300, windowMs: 60_000 }),
-    RATE_LIMIT_API: rateLimitSpec.default({ limit: 1200, windowMs: 60_000 }),
+    RATE_LIMIT_API: rateLimitSpec.default({ limit: 12000, windowMs: 60_000 }),
     RATE_LIMIT_GENERAL: rateLimitSpec.default({ limit: 600, windowMs: 60_000 }),
     LOCKOUT_FREE_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
     SMTP_URL: url(["smtp", "smtps"]).optional(),

@@ -30,6 +30,7 @@ import { startS3, type RunningS3 } from "../tests/setup/s3";
 import { BARE_TUS_SERVER, startAppProcess, type AppProcess } from "./lib/app-process";
 import { cleanup, cleanUpOnSignals, onCleanup } from "./lib/cleanup";
 import { cpuMeter, ioDelta, readIoCounters, readProcessMemory, resetPeakRss, sampleRss, type IoCounters } from "./lib/proc";
+import { registerBenchUser } from "./lib/account";
 
 const REPO = path.resolve(import.meta.dirname, "..");
 const MiB = 2 ** 20;
@@ -135,6 +136,9 @@ async function main() {
     DATA_DIR: dataDir,
     DATABASE_URL: pg.url,
     SESSION_SECRET: "bench-secret-that-is-at-least-32-characters-long",
+    // The benchmark measures the app, not its per-IP limits (every request comes from 127.0.0.1).
+    RATE_LIMIT_API: "1000000/1m",
+    RATE_LIMIT_GENERAL: "1000000/1m",
     MAX_UPLOAD_SIZE: String(Math.max(settings.size * 2, 10 * 2 ** 30)),
     // @tus/s3-store buffers parts in files under the OS temp dir: keep them inside our work dir
     // (or where BENCH_SERVER_TMPDIR says, e.g. a tmpfs, to see what the disk round trip costs).
@@ -175,7 +179,7 @@ async function benchS3(settings: Settings, work: string, source: string, warmup:
   started = performance.now();
   const app = await startApp({ ...appEnv(path.join(work, "app-s3")), ...s3Env });
   console.log(`Coffer (S3 driver, S3_PART_SIZE=${settings.s3PartSize}, S3_UPLOAD_CONCURRENCY=${settings.s3Concurrency}) at ${app.url}, pid ${app.pid} (${secondsSince(started).toFixed(1)} s)`);
-  const cookie = await register(app.url, "s3");
+  const { cookie } = await registerBenchUser(app.url, "s3");
   const client = s3Client(s3);
   const verify = async (key: string) => {
     const head = await client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
@@ -257,7 +261,7 @@ async function benchLocal(settings: Settings, work: string, source: string, warm
   const started = performance.now();
   const app = await startApp(appEnv(dataDir));
   console.log(`\nlocal: Coffer (local-disk driver, ${path.join(dataDir, "objects")}) at ${app.url}, pid ${app.pid} (${secondsSince(started).toFixed(1)} s)`);
-  const cookie = await register(app.url, "local");
+  const { cookie } = await registerBenchUser(app.url, "local");
   const verifyIn = (objects: string) => async (key: string) => {
     const stored = fs.statSync(path.join(objects, key)).size;
     if (stored !== settings.size) throw new Error(`object ${key} has ${stored} bytes, expected ${settings.size}`);
@@ -366,19 +370,6 @@ async function startApp(env: Record<string, string>, script?: string): Promise<A
 async function stopApp(app: AppProcess) {
   await app.stop();
   if (process.env.BENCH_KEEP_SERVER_LOG && app.log.length > 0) console.log(`server log:\n${app.log.join("\n")}`);
-}
-
-/** Registers a fresh user and returns the session cookie header value. */
-async function register(url: string, label: string): Promise<string> {
-  const response = await fetch(`${url}/register`, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ name: `Bench ${label}`, email: `bench-${label}-${randomUUID().slice(0, 8)}@example.com`, password: "benchmark password 123" }),
-    redirect: "manual",
-  });
-  const session = response.headers.getSetCookie().map((line) => line.split(";")[0]!).find((pair) => pair.startsWith("coffer_session="));
-  if (response.status !== 302 || !session) throw new Error(`registration failed: ${response.status} ${(await response.text()).slice(0, 500)}`);
-  return session;
 }
 
 /** One tus upload with tus-js-client (Node), from a file stream; resolves with the upload id. */
