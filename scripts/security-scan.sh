@@ -39,10 +39,23 @@ trap cleanup EXIT
 trap 'exit 143' TERM
 trap 'exit 130' INT
 
-echo "== security scan: self-signed certificate and a fresh Coffer on ${BASE}"
-openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj "/CN=127.0.0.1" \
-  -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
-  -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
+echo "== security scan: a certificate from a throwaway CA and a fresh Coffer on ${BASE}"
+# A throwaway CA that testssl is told to trust, and a server certificate it signs that names
+# revocation endpoints, so testssl judges Coffer's TLS rather than a bare self-signed certificate.
+openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj "/CN=Coffer scan CA" \
+  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+  -keyout "$WORK/ca-key.pem" -out "$WORK/ca.pem" 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$WORK/key.pem" -out "$WORK/server.csr" 2>/dev/null
+cat >"$WORK/server.ext" <<'EXT'
+subjectAltName=IP:127.0.0.1,DNS:localhost
+basicConstraints=CA:FALSE
+keyUsage=critical,digitalSignature,keyEncipherment
+extendedKeyUsage=serverAuth
+crlDistributionPoints=URI:http://127.0.0.1/coffer-scan-ca.crl
+authorityInfoAccess=OCSP;URI:http://127.0.0.1/ocsp,caIssuers;URI:http://127.0.0.1/coffer-scan-ca.pem
+EXT
+openssl x509 -req -in "$WORK/server.csr" -CA "$WORK/ca.pem" -CAkey "$WORK/ca-key.pem" -CAcreateserial -days 365 \
+  -extfile "$WORK/server.ext" -out "$WORK/cert.pem" 2>/dev/null
 
 (
   unset DATABASE_URL S3_ENDPOINT MEILI_HOST REDIS_URL TRUST_PROXY
@@ -95,7 +108,7 @@ wapiti -u "$BASE/" --scope folder "${starts[@]}" \
 [ -s "$WORK/wapiti.json" ] || { echo "security scan: wapiti wrote no report" >&2; exit 1; }
 
 echo "== testssl.sh: Coffer's TLS listener on ${BASE}"
-testssl --quiet --color 0 --warnings off --ip 127.0.0.1 --connect-timeout 10 --openssl-timeout 10 \
+testssl --quiet --color 0 --warnings off --add-ca "$WORK/ca.pem" --ip 127.0.0.1 --connect-timeout 10 --openssl-timeout 10 \
   --protocols --server-defaults --server-preference --std --headers --vulnerable \
   --jsonfile "$WORK/testssl.json" "$BASE" || true
 [ -s "$WORK/testssl.json" ] || { echo "security scan: testssl.sh wrote no report" >&2; exit 1; }
