@@ -2,6 +2,7 @@ import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { Readable } from "node:stream";
 import type express from "express";
 import type { Services } from "~/services/index.server";
+import { cookiesAreSecure } from "~/lib/cookies.server";
 
 /**
  * CSRF tokens for every state-changing request to the app's pages (double-submit, signed):
@@ -31,7 +32,7 @@ export function csrfCookieName(services: Services): string {
 }
 
 export function csrfCookieIsSecure(services: Services): boolean {
-  return services.config.isProduction && !services.config.appUrl?.startsWith("http://");
+  return cookiesAreSecure(services.config);
 }
 
 export function tokenFor(services: Services, cookieValue: string): string {
