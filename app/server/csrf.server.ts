@@ -31,9 +31,6 @@ export function csrfCookieName(services: Services): string {
   return services.config.isProduction && services.config.servedOverHttps ? "__Host-coffer_csrf" : "coffer_csrf";
 }
 
-export function csrfCookieIsSecure(services: Services): boolean {
-  return cookiesAreSecure(services.config);
-}
 
 export function tokenFor(services: Services, cookieValue: string): string {
   return createHmac("sha256", services.sessionSecret).update(`csrf:${cookieValue}`).digest("base64url");
@@ -167,7 +164,7 @@ export interface CsrfOptions {
  */
 export function csrfProtection(services: Services, options: CsrfOptions): express.RequestHandler {
   const name = csrfCookieName(services);
-  const secure = csrfCookieIsSecure(services);
+  const secure = cookiesAreSecure(services.config);
   return (req, res, next) => {
     let cookieValue = readCookie(req.headers.cookie, name);
     const hadCookie = cookieValue !== null;
