@@ -31,7 +31,6 @@ export function csrfCookieName(services: Services): string {
   return services.config.isProduction && services.config.servedOverHttps ? "__Host-coffer_csrf" : "coffer_csrf";
 }
 
-
 export function tokenFor(services: Services, cookieValue: string): string {
   return createHmac("sha256", services.sessionSecret).update(`csrf:${cookieValue}`).digest("base64url");
 }
