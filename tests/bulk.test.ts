@@ -1,6 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
-import yauzl from "yauzl";
 import { beforeAll, describe, expect, it } from "vitest";
 import { addFile } from "~/domain/files.server";
 import { createFolder, getRootFolder } from "~/domain/folders.server";
@@ -8,6 +7,7 @@ import { trashItem } from "~/domain/trash.server";
 import type { Services } from "~/services/index.server";
 import { startTestApp, type DriverSet, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
+import { unzip } from "./support/zip";
 
 const DRIVER_SETS: Array<{ label: string; drivers: DriverSet }> = [
   { label: "embedded defaults (local disk, memory)", drivers: { storage: "local", cache: "memory" } },
@@ -45,34 +45,6 @@ function query(fields: Array<[string, string]>) {
   const params = new URLSearchParams();
   for (const [key, value] of fields) params.append(key, value);
   return params.toString();
-}
-
-function unzip(buffer: Buffer): Promise<Map<string, Buffer>> {
-  return new Promise((resolve, reject) => {
-    yauzl.fromBuffer(buffer, { lazyEntries: true }, (error, zip) => {
-      if (error || !zip) return reject(error);
-      const out = new Map<string, Buffer>();
-      zip.on("end", () => resolve(out));
-      zip.on("error", reject);
-      zip.on("entry", (entry: yauzl.Entry) => {
-        if (entry.fileName.endsWith("/")) {
-          out.set(entry.fileName, Buffer.alloc(0));
-          return zip.readEntry();
-        }
-        zip.openReadStream(entry, (err, stream) => {
-          if (err || !stream) return reject(err);
-          const chunks: Buffer[] = [];
-          stream.on("data", (c: Buffer) => chunks.push(c));
-          stream.on("error", reject);
-          stream.on("end", () => {
-            out.set(entry.fileName, Buffer.concat(chunks));
-            zip.readEntry();
-          });
-        });
-      });
-      zip.readEntry();
-    });
-  });
 }
 
 const item = (kind: "file" | "folder", id: string): [string, string] => ["item", `${kind}:${id}`];

@@ -1,6 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
-import yauzl from "yauzl";
 import { beforeAll, describe, expect, it } from "vitest";
 import { recordAudit } from "~/domain/audit.server";
 import { addFile } from "~/domain/files.server";
@@ -10,6 +9,7 @@ import { trashItem } from "~/domain/trash.server";
 import type { Services } from "~/services/index.server";
 import { startTestApp, type DriverSet, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
+import { unzip } from "./support/zip";
 
 const DRIVER_SETS: Array<{ label: string; drivers: DriverSet }> = [
   { label: "local disk, memory", drivers: { storage: "local", cache: "memory" } },
@@ -23,34 +23,6 @@ async function putFile(services: Services, owner: Actor, folderId: string, name:
   const storageKey = randomBytes(16).toString("hex");
   await services.storage.put(storageKey, Readable.from([data]), { size: data.length });
   return addFile(services, { ownerId: owner.id, folderId, name, size: data.length, mimeType: "application/octet-stream", storageKey, sha256: createHash("sha256").update(data).digest("hex") });
-}
-
-function unzip(buffer: Buffer): Promise<Map<string, Buffer>> {
-  return new Promise((resolve, reject) => {
-    yauzl.fromBuffer(buffer, { lazyEntries: true }, (error, zip) => {
-      if (error || !zip) return reject(error);
-      const out = new Map<string, Buffer>();
-      zip.on("end", () => resolve(out));
-      zip.on("error", reject);
-      zip.on("entry", (entry: yauzl.Entry) => {
-        if (entry.fileName.endsWith("/")) {
-          out.set(entry.fileName, Buffer.alloc(0));
-          return zip.readEntry();
-        }
-        zip.openReadStream(entry, (err, stream) => {
-          if (err || !stream) return reject(err);
-          const chunks: Buffer[] = [];
-          stream.on("data", (c: Buffer) => chunks.push(c));
-          stream.on("error", reject);
-          stream.on("end", () => {
-            out.set(entry.fileName, Buffer.concat(chunks));
-            zip.readEntry();
-          });
-        });
-      });
-      zip.readEntry();
-    });
-  });
 }
 
 function post(client: TestClient, path: string, fields: Record<string, string>) {

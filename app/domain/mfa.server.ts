@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, randomInt } from "node:crypto";
-import { createCookie, type Cookie } from "@remix-run/node";
+import type { Cookie } from "@remix-run/node";
+import { signedCookie } from "~/lib/cookies.server";
 import { verify } from "@node-rs/argon2";
 import * as OTPAuth from "otpauth";
 import QRCode from "qrcode";
@@ -272,23 +273,9 @@ export interface PendingLogin {
   nonce: string;
 }
 
-const pendingCookies = new WeakMap<Services, Cookie>();
-
 /** A signed, short-lived cookie: it proves the password was right, and is no session. */
 function pendingLoginCookie(services: Services): Cookie {
-  let cookie = pendingCookies.get(services);
-  if (!cookie) {
-    cookie = createCookie("coffer_mfa", {
-      httpOnly: true,
-      sameSite: "lax",
-      secure: services.config.isProduction && !services.config.appUrl?.startsWith("http://"),
-      path: "/login",
-      secrets: [services.sessionSecret],
-      maxAge: Math.floor(PENDING_LOGIN_TTL_MS / 1000),
-    });
-    pendingCookies.set(services, cookie);
-  }
-  return cookie;
+  return signedCookie(services, "coffer_mfa", { path: "/login", maxAge: Math.floor(PENDING_LOGIN_TTL_MS / 1000) });
 }
 
 export function beginPendingLogin(services: Services, userId: string, redirectTo: string): Promise<string> {

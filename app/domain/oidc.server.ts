@@ -5,6 +5,7 @@ import { ForbiddenError } from "./errors";
 import { OidcLoginError, OidcStrategy, type OidcClaims, type OidcVerifyParams } from "./oidc-strategy.server";
 import { safeRedirect } from "./sessions.server";
 import { hashPassword, type PublicUser } from "./users.server";
+import { cookiesAreSecure } from "~/lib/cookies.server";
 
 export const OIDC_CALLBACK_PATH = "/auth/oidc/callback";
 
@@ -43,7 +44,7 @@ export function oidcStrategy(services: Services, request: Request, actor: AuditA
       config,
       redirectUri: oidcRedirectUri(services, request),
       cookieSecret: services.sessionSecret,
-      secureCookie: services.config.isProduction && !services.config.appUrl?.startsWith("http://"),
+      secureCookie: cookiesAreSecure(services.config),
       log: services.log,
       safeRedirect: (target) => safeRedirect(target),
     },

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { createCookie, type Cookie } from "@remix-run/node";
+import type { Cookie } from "@remix-run/node";
+import { signedCookie } from "~/lib/cookies.server";
 import {
   generateAuthenticationOptions,
   generateRegistrationOptions,
@@ -252,23 +253,9 @@ export type PasskeyLoginMode = { kind: "passwordless" } | { kind: "second-factor
 
 const loginChallenge = z.object({ c: z.string().min(16), u: z.string().nullable() });
 
-const browserCookies = new WeakMap<Services, Cookie>();
-
 /** Binds a login challenge to this browser: the cookie names the cache entry, and is no session. */
 function challengeCookie(services: Services): Cookie {
-  let cookie = browserCookies.get(services);
-  if (!cookie) {
-    cookie = createCookie("coffer_passkey", {
-      httpOnly: true,
-      sameSite: "strict",
-      secure: services.config.isProduction && !services.config.appUrl?.startsWith("http://"),
-      path: "/login",
-      secrets: [services.sessionSecret],
-      maxAge: Math.floor(CHALLENGE_TTL_MS / 1000),
-    });
-    browserCookies.set(services, cookie);
-  }
-  return cookie;
+  return signedCookie(services, "coffer_passkey", { path: "/login", sameSite: "strict", maxAge: Math.floor(CHALLENGE_TTL_MS / 1000) });
 }
 
 export async function startLogin(

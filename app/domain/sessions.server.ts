@@ -7,6 +7,7 @@ import { MFA_ENROLL_PATH, mustEnrollMfa } from "./mfa.server";
 import { PASSKEY_REGISTER_PATH } from "./passkeys.server";
 import { getSettings } from "./settings.server";
 import type { PublicUser } from "./users.server";
+import { cookiesAreSecure } from "~/lib/cookies.server";
 
 /**
  * Over HTTPS in production the name carries the __Host- prefix, so browsers accept the cookie
@@ -28,7 +29,7 @@ export function sessionCookie(services: Services): Cookie {
     cookie = createCookie(sessionCookieName(services.config), {
       httpOnly: true,
       sameSite: "lax",
-      secure: cookieIsSecure(services),
+      secure: cookiesAreSecure(services.config),
       path: "/",
       secrets: [services.sessionSecret],
       maxAge: Math.floor(services.config.sessionTtlMs / 1000),
@@ -38,10 +39,6 @@ export function sessionCookie(services: Services): Cookie {
   return cookie;
 }
 
-/** Secure in production, unless APP_URL says the site is deliberately served over plain HTTP. */
-function cookieIsSecure(services: Services): boolean {
-  return services.config.isProduction && !services.config.appUrl?.startsWith("http://");
-}
 
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
@@ -50,7 +47,7 @@ const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
  * login silently loop. Refuse up front with the fix instead.
  */
 export function assertCookieCanBeKept(services: Services, request: Request): void {
-  if (!cookieIsSecure(services)) return;
+  if (!cookiesAreSecure(services.config)) return;
   const url = new URL(request.url);
   if (url.protocol === "https:" || LOOPBACK_HOSTS.has(url.hostname)) return;
   throw new AppError(

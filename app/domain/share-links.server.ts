@@ -10,6 +10,7 @@ import { AppError, NotFoundError, UnauthorizedError, ValidationError } from "./e
 import { rateLimit } from "./rate-limit.server";
 import type { SessionUser } from "./sessions.server";
 import { fieldErrors, hashPassword } from "./users.server";
+import { cookiesAreSecure } from "~/lib/cookies.server";
 
 type Actor = Pick<SessionUser, "id" | "role">;
 
@@ -298,7 +299,7 @@ function grantCookie(services: Services, token: string): Cookie {
     cookie = createCookie(services.config.isProduction && services.config.servedOverHttps ? "__Secure-coffer_share" : "coffer_share", {
       httpOnly: true,
       sameSite: "lax",
-      secure: services.config.isProduction && !services.config.appUrl?.startsWith("http://"),
+      secure: cookiesAreSecure(services.config),
       path: `/s/${token}`,
       secrets: [services.sessionSecret],
       maxAge: Math.floor(SHARE_GRANT_TTL_MS / 1000),

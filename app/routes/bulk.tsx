@@ -173,21 +173,13 @@ export default function BulkPage() {
     <div className="mx-auto max-w-2xl space-y-4">
       <h1 className="text-2xl font-semibold">{`${verb} ${page.items.length} ${page.items.length === 1 ? "item" : "items"}`}</h1>
       <FormMessage message={page.error ?? undefined} tone="error" />
-      {page.missing > 0 ? <p className="text-sm text-slate-700">{`${page.missing} selected ${page.missing === 1 ? "item was" : "items were"} not found and will be skipped.`}</p> : null}
+      <MissingNote missing={page.missing} />
       {page.items.length > 0 ? (
         <Form method="post" action="/bulk" className="space-y-4">
           <CsrfInput />
           <input type="hidden" name="intent" value={page.intent} />
           <input type="hidden" name="from" value={page.back} />
-          <ul className="card divide-y divide-slate-100 text-sm" aria-label="Selected items">
-            {page.items.map((item) => (
-              <li key={`${item.kind}:${item.id}`} className="flex items-center gap-2 px-4 py-2">
-                <input type="hidden" name="item" value={`${item.kind}:${item.id}`} />
-                {item.kind === "folder" ? <FolderIcon /> : <FileIcon />}
-                <span className="wrap-anywhere">{item.name}</span>
-              </li>
-            ))}
-          </ul>
+          <SelectedItems items={page.items} />
           <div>
             <label htmlFor="bulk-destination" className="label">
               Destination folder
@@ -231,28 +223,40 @@ export default function BulkPage() {
   );
 }
 
+/** The selection, named, each posted back as an `item` field. */
+function SelectedItems({ items }: { items: Array<{ kind: string; id: string; name: string }> }) {
+  return (
+    <ul className="card divide-y divide-slate-100 text-sm" aria-label="Selected items">
+      {items.map((item) => (
+        <li key={`${item.kind}:${item.id}`} className="flex items-center gap-2 px-4 py-2">
+          <input type="hidden" name="item" value={`${item.kind}:${item.id}`} />
+          {item.kind === "folder" ? <FolderIcon /> : <FileIcon />}
+          <span className="wrap-anywhere">{item.name}</span>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function MissingNote({ missing }: { missing: number }) {
+  if (missing === 0) return null;
+  return <p className="text-sm text-slate-700">{`${missing} selected ${missing === 1 ? "item was" : "items were"} not found and will be skipped.`}</p>;
+}
+
 function ConfirmTrash({ page, busy }: { page: { items: Array<{ kind: string; id: string; name: string }>; back: string; error: string | null; missing: number }; busy: boolean }) {
   const count = `${page.items.length} ${page.items.length === 1 ? "item" : "items"}`;
   return (
     <div className="mx-auto max-w-2xl space-y-4">
       <h1 className="text-2xl font-semibold">{`Move ${count} to the trash?`}</h1>
       <FormMessage message={page.error ?? undefined} tone="error" />
-      {page.missing > 0 ? <p className="text-sm text-slate-700">{`${page.missing} selected ${page.missing === 1 ? "item was" : "items were"} not found and will be skipped.`}</p> : null}
+      <MissingNote missing={page.missing} />
       {page.items.length > 0 ? (
         <Form method="post" action="/bulk" className="space-y-4">
           <CsrfInput />
           <input type="hidden" name="intent" value="trash" />
           <input type="hidden" name="from" value={page.back} />
           <p className="text-sm text-slate-700">You can restore them from the trash until they expire.</p>
-          <ul className="card divide-y divide-slate-100 text-sm" aria-label="Selected items">
-            {page.items.map((item) => (
-              <li key={`${item.kind}:${item.id}`} className="flex items-center gap-2 px-4 py-2">
-                <input type="hidden" name="item" value={`${item.kind}:${item.id}`} />
-                {item.kind === "folder" ? <FolderIcon /> : <FileIcon />}
-                <span className="wrap-anywhere">{item.name}</span>
-              </li>
-            ))}
-          </ul>
+          <SelectedItems items={page.items} />
           <div className="flex gap-3">
             <button type="submit" className="btn-primary bg-red-700 hover:bg-red-800" disabled={busy}>
               {busy ? "Moving to the trash…" : "Move to the trash"}

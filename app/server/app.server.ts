@@ -8,7 +8,8 @@ import { attachRealtime } from "~/services/realtime.server";
 import type { Server as TusServer } from "@tus/server";
 import { createUploadServer, TUS_PATH } from "~/domain/uploads.server";
 import { startJobs } from "~/domain/jobs.server";
-import { csrfCookieIsSecure, csrfProtection } from "./csrf.server";
+import { cookiesAreSecure } from "~/lib/cookies.server";
+import { csrfProtection } from "./csrf.server";
 import { limitByClass, TooManyRequestsError } from "~/domain/rate-limit.server";
 import type { RateLimitClass } from "~/config.server";
 import { readiness } from "./health.server";
@@ -115,7 +116,7 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
       exempt: (path) => path.startsWith("/socket.io/"),
       refuse: (req, res, reason) => {
         // Over plain HTTP a browser drops Secure cookies, so the form could never pass: say why.
-        if (reason === "missing-cookie" && csrfCookieIsSecure(services) && req.protocol === "http" && !LOOPBACK_HOSTS.has(req.hostname)) {
+        if (reason === "missing-cookie" && cookiesAreSecure(services.config) && req.protocol === "http" && !LOOPBACK_HOSTS.has(req.hostname)) {
           res.removeHeader("Set-Cookie");
           res.status(400).type("text/plain").send(
             `You opened Coffer over plain HTTP, so your browser would not keep its cookies. Use https://${req.get("host")}, or, if plain HTTP is intended, set APP_URL=http://${req.get("host")} and restart Coffer.`,

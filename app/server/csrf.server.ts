@@ -2,6 +2,7 @@ import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { Readable } from "node:stream";
 import type express from "express";
 import type { Services } from "~/services/index.server";
+import { cookiesAreSecure } from "~/lib/cookies.server";
 
 /**
  * CSRF tokens for every state-changing request to the app's pages (double-submit, signed):
@@ -28,10 +29,6 @@ export class CsrfRefusal extends Error {
 /** Named like the session cookie: `__Host-` in production over HTTPS. */
 export function csrfCookieName(services: Services): string {
   return services.config.isProduction && services.config.servedOverHttps ? "__Host-coffer_csrf" : "coffer_csrf";
-}
-
-export function csrfCookieIsSecure(services: Services): boolean {
-  return services.config.isProduction && !services.config.appUrl?.startsWith("http://");
 }
 
 export function tokenFor(services: Services, cookieValue: string): string {
@@ -166,7 +163,7 @@ export interface CsrfOptions {
  */
 export function csrfProtection(services: Services, options: CsrfOptions): express.RequestHandler {
   const name = csrfCookieName(services);
-  const secure = csrfCookieIsSecure(services);
+  const secure = cookiesAreSecure(services.config);
   return (req, res, next) => {
     let cookieValue = readCookie(req.headers.cookie, name);
     const hadCookie = cookieValue !== null;
