@@ -236,10 +236,23 @@ describe("TOTP two-step verification over HTTP", () => {
     const page = await admin.get("/settings/security/mfa");
     expect(page.status).toBe(200);
     expect(await page.text()).toContain("Your administrator requires it");
+    // Nor uploads or live updates, which scripts reach without the pages.
+    const upload = () =>
+      admin.request("/api/uploads", {
+        method: "POST",
+        headers: { "Tus-Resumable": "1.0.0", "Upload-Length": "5", "Upload-Metadata": `filename ${Buffer.from("x.txt").toString("base64")}` },
+      });
+    const refusedUpload = await upload();
+    expect(refusedUpload.status).toBe(403);
+    expect(await refusedUpload.text()).toContain("two-step verification");
+    expect((await admin.get("/socket.io/?EIO=4&transport=polling")).status).toBe(403);
     // Ordinary users are not affected.
     expect((await alice.get("/files")).status).toBe(200);
+    expect((await alice.get("/socket.io/?EIO=4&transport=polling")).status).toBe(200);
 
     await enroll(admin);
+    expect((await upload()).status).toBe(201);
+    expect((await admin.get("/socket.io/?EIO=4&transport=polling")).status).toBe(200);
     expect((await admin.get("/files")).status).toBe(200);
     expect((await admin.get("/admin")).status).toBe(200);
   });

@@ -11,6 +11,7 @@ import { cleanName } from "./names";
 import { parseUploadPath, resolveUploadFolder } from "./upload-paths.server";
 import { hashStoredFile, UploadHasher } from "./upload-hash.server";
 import { assertTypeAllowed, tooLargeError, uploadAllowance } from "./quota.server";
+import { mustEnrollMfa } from "./mfa.server";
 import { getUserFromCookieHeader, type SessionUser } from "./sessions.server";
 import { formatBytes } from "~/lib/format";
 
@@ -57,6 +58,7 @@ export function createUploadServer(services: Services): TusServer {
       try {
         const user = await getUserFromCookieHeader(services, req.headers.get("cookie"));
         if (!user) throw tusError(401, "Your session has ended. Log in again; the upload will resume where it stopped.");
+        if (await mustEnrollMfa(services, user)) throw tusError(403, "Set up two-step verification first: this Coffer requires it for administrators.");
         users.set(req, user);
         if (req.method === "POST") return;
         if (req.method === "GET") throw tusError(405, "Download files from Coffer's download links.");

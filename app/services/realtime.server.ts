@@ -3,6 +3,7 @@ import type https from "node:https";
 import { createAdapter } from "@socket.io/redis-adapter";
 import type { Redis } from "ioredis";
 import { Server as SocketServer } from "socket.io";
+import { mustEnrollMfa } from "~/domain/mfa.server";
 import { getUserFromCookieHeader, sessionKey } from "~/domain/sessions.server";
 import { isSameOriginRequest } from "~/server/origin-check.server";
 import { RedisCache } from "./cache/redis.server";
@@ -17,6 +18,12 @@ const sessionRoom = (sessionId: string) => `session:${sessionKey(sessionId)}`;
  * Socket.IO on the app's HTTP server. Connections are authenticated by the session cookie and
  * join their user's room; with Redis, the adapter fans events out across all app instances.
  */
+/** The session's user, unless an admin must first set up two-step verification (as on every page). */
+async function liveUser(services: Services, cookieHeader: string | null) {
+  const user = await getUserFromCookieHeader(services, cookieHeader);
+  return user && !(await mustEnrollMfa(services, user)) ? user : null;
+}
+
 export function attachRealtime(httpServer: http.Server | https.Server, services: Services): SocketServer {
   const io = new SocketServer(httpServer, {
     path: "/socket.io",
@@ -25,7 +32,7 @@ export function attachRealtime(httpServer: http.Server | https.Server, services:
     // polling requests. Refused here, a handshake never gets an Engine.IO session at all.
     allowRequest: (req, callback) => {
       if (!isSameOriginRequest(req, services.config.appUrl)) return callback("cross-origin request refused", false);
-      getUserFromCookieHeader(services, req.headers.cookie ?? null).then(
+      liveUser(services, req.headers.cookie ?? null).then(
         (user) => callback(user ? null : "sign in first", Boolean(user)),
         (error: unknown) => {
           services.log.error("socket authentication failed", { error });
@@ -41,7 +48,7 @@ export function attachRealtime(httpServer: http.Server | https.Server, services:
 
   io.use(async (socket, next) => {
     try {
-      const user = await getUserFromCookieHeader(services, socket.request.headers.cookie ?? null);
+      const user = await liveUser(services, socket.request.headers.cookie ?? null);
       if (!user) return next(new Error("unauthorized"));
       socket.data.userId = user.id;
       socket.data.sessionRoom = sessionRoom(user.sessionId);
