@@ -151,6 +151,7 @@ const envSchema = z
     S3_FORCE_PATH_STYLE: boolean.default(true),
     S3_PART_SIZE: byteSize.default(32 * 2 ** 20),
     S3_UPLOAD_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
+    S3_UPLOAD_MEMORY: byteSize.default(256 * 2 ** 20),
     S3_SSE: z.enum(["AES256", "aws:kms"], { message: "use AES256 or aws:kms" }).optional(),
     S3_SSE_KMS_KEY_ID: optionalString,
 
@@ -272,6 +273,8 @@ export interface Config {
         forcePathStyle: boolean;
         partSize: number;
         uploadConcurrency: number;
+        /** Memory for streaming upload parts, across all uploads (each streaming upload holds one part). */
+        uploadMemory: number;
         /** Server-side encryption asked of the S3 store (headers on every put). */
         sse?: { type: "AES256" | "aws:kms"; kmsKeyId?: string };
       };
@@ -348,6 +351,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
           forcePathStyle: env.S3_FORCE_PATH_STYLE,
           partSize: env.S3_PART_SIZE,
           uploadConcurrency: env.S3_UPLOAD_CONCURRENCY,
+          uploadMemory: env.S3_UPLOAD_MEMORY,
           ...(env.S3_SSE ? { sse: { type: env.S3_SSE, ...(env.S3_SSE_KMS_KEY_ID ? { kmsKeyId: env.S3_SSE_KMS_KEY_ID } : {}) } } : {}),
         }
       : { driver: "local", directory: path.join(dataDir, "objects") },

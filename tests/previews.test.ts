@@ -230,6 +230,7 @@ describe.each(DRIVER_SETS)("Previews with $label", ({ drivers }) => {
         forcePathStyle: true,
         partSize: 5 * 1024 * 1024,
         uploadConcurrency: 1,
+        uploadMemory: 64 * 2 ** 20,
       });
       expect(await generateThumbnail({ ...app.services, storage: down }, uploaded.id)).toBe("skipped");
       const file = await fileById(uploaded.id);

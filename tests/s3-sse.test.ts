@@ -55,6 +55,7 @@ function config(sse?: S3StorageConfig["sse"]): S3StorageConfig {
     forcePathStyle: true,
     partSize: 5 * MiB,
     uploadConcurrency: 2,
+    uploadMemory: 64 * 2 ** 20,
     ...(sse ? { sse } : {}),
   };
 }

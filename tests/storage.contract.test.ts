@@ -79,6 +79,7 @@ function s3Config(overrides: Partial<S3StorageConfig> = {}): S3StorageConfig {
     forcePathStyle: true,
     partSize: 5 * MiB,
     uploadConcurrency: 4,
+    uploadMemory: 64 * 2 ** 20,
     ...overrides,
   };
 }

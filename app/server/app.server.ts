@@ -7,6 +7,7 @@ import type { Services } from "~/services/index.server";
 import { attachRealtime } from "~/services/realtime.server";
 import type { Server as TusServer } from "@tus/server";
 import { createUploadServer, TUS_PATH } from "~/domain/uploads.server";
+import { handleTusRequest } from "./tus-request.server";
 import { startJobs } from "~/domain/jobs.server";
 import { cookiesAreSecure } from "~/lib/cookies.server";
 import { csrfProtection } from "./csrf.server";
@@ -102,7 +103,7 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
   const uploads = createUploadServer(services);
   app.use("/api", rateLimitMiddleware(services, () => "api"));
   app.all([TUS_PATH, `${TUS_PATH}/*`], (req, res) => {
-    uploads.handle(req, res).catch((error) => {
+    handleTusRequest(uploads, req, res).catch((error) => {
       services.log.error("tus handler failed", { error });
       if (!res.headersSent) res.status(500).send("The upload failed on the server.");
     });

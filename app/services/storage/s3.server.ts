@@ -1,12 +1,12 @@
-import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { S3Store, type MetadataValue, type Options as S3StoreOptions } from "@tus/s3-store";
+import type { MetadataValue } from "@tus/s3-store";
 import type { DataStore, KvStore } from "@tus/utils";
 import * as Minio from "minio";
 import { ConfigError, type Config } from "~/config.server";
 import { ByteCounter } from "./byte-counter.server";
 import { MAX_PARTS, multipartPut } from "./s3-multipart.server";
+import { CofferS3Store } from "./s3-tus-store.server";
 import {
   assertValidKey,
   assertValidRange,
@@ -168,7 +168,7 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   createTusDataStore(options: TusDataStoreOptions): DataStore {
-    return new SwiftCompatibleS3Store({
+    return new CofferS3Store({
       s3ClientConfig: {
         bucket: this.bucket,
         region: this.config.region,
@@ -183,6 +183,7 @@ export class S3ObjectStore implements ObjectStore {
       // S3Store raises this per upload (calcOptimalPartSize) so 10,000 parts always suffice.
       partSize: this.config.partSize,
       maxConcurrentPartUploads: this.config.uploadConcurrency,
+      streamingMemory: this.config.uploadMemory,
       // Swift has no object tagging; expiry then works from the multipart uploads' start dates.
       useTags: false,
       expirationPeriodInMilliseconds: options.expirationPeriodInMilliseconds,
@@ -234,42 +235,6 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 }
-
-/**
- * @tus/s3-store's S3 client, plus the Content-MD5 header on DeleteObjects: the AWS SDK sends
- * only a CRC32 checksum, and Swift (like older S3 APIs) insists on MD5. Without it, terminating
- * an upload and expiring old ones fail.
- */
-class SwiftCompatibleS3Store extends S3Store {
-  constructor({ sseHeaders: sse, ...options }: S3StoreOptions & { sseHeaders: Record<string, string> }) {
-    super(options);
-    // S3Store has no option for server-side encryption: its object and multipart creations get
-    // the headers here, before signing.
-    if (Object.keys(sse).length > 0) {
-      this.client.middlewareStack.add(
-        (next, context) => async (args) => {
-          const request = args.request as { headers?: Record<string, string> };
-          if (request.headers && SSE_COMMANDS.has(context.commandName ?? "")) Object.assign(request.headers, sse);
-          return next(args);
-        },
-        { step: "build", name: "coffer:serverSideEncryption" },
-      );
-    }
-    this.client.middlewareStack.add(
-      (next, context) => async (args) => {
-        const request = args.request as { headers?: Record<string, string>; body?: unknown };
-        const body = request.body;
-        if (context.commandName === "DeleteObjectsCommand" && request.headers && (typeof body === "string" || body instanceof Uint8Array)) {
-          request.headers["content-md5"] = createHash("md5").update(body).digest("base64");
-        }
-        return next(args);
-      },
-      { step: "build", name: "coffer:deleteObjectsContentMd5" },
-    );
-  }
-}
-
-const SSE_COMMANDS = new Set(["PutObjectCommand", "CreateMultipartUploadCommand"]);
 
 /** Request headers asking the S3 store to encrypt what it writes (S3_SSE, S3_SSE_KMS_KEY_ID). */
 export function sseHeaders(sse: S3StorageConfig["sse"]): Record<string, string> {
