@@ -134,7 +134,7 @@ export async function userForOidcClaims(services: Services, claims: OidcClaims, 
       if (!user) {
         const isFirst = (await tx.user.count()) === 0;
         user = await tx.user.create({
-          data: { email, name: claims.name ?? email.split("@")[0]!, passwordHash: unusablePasswordHash, role: isFirst ? "ADMIN" : "USER" },
+          data: { email, name: claims.name ?? email.split("@")[0]!, passwordHash: unusablePasswordHash, passwordUsable: false, role: isFirst ? "ADMIN" : "USER" },
           select: { id: true, email: true, name: true, role: true },
         });
         await tx.folder.create({ data: { ownerId: user.id, parentId: null, name: "", nameKey: "" } });

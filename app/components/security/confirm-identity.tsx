@@ -48,7 +48,7 @@ export function ConfirmIdentity({
   if (reauth.confirmedUntil) {
     return (
       <p className="text-sm text-green-800" data-testid="reauth-confirmed">
-        You confirmed it's you{reauth.provider ? ` with ${reauth.provider}` : ""}: no password needed until {time(reauth.confirmedUntil)}.
+        {`You confirmed it's you${reauth.provider ? ` with ${reauth.provider}` : ""}: no password needed until ${time(reauth.confirmedUntil)}.`}
       </p>
     );
   }
@@ -56,7 +56,7 @@ export function ConfirmIdentity({
     if (!reauth.provider) return null;
     return (
       <div className="space-y-1">
-        <p className="text-sm text-slate-700">Your account has no password. First confirm it's you by signing in again with {reauth.provider}; you come back here.</p>
+        <p className="text-sm text-slate-700">{`Your account has no password. First confirm it's you by signing in again with ${reauth.provider}; you come back here.`}</p>
         {error ? <p className="field-error">{error}</p> : null}
         <ConfirmWithProvider provider={reauth.provider} primary />
       </div>
