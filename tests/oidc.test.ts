@@ -3,6 +3,8 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "~/config.server";
+import { confirmSignedInUser } from "~/domain/oidc.server";
+import { sessionKey } from "~/domain/sessions.server";
 import { startTestApp, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
 import { startTestOidcProvider, type TestOidcProvider } from "./support/oidc-provider";
@@ -416,6 +418,31 @@ describe("single sign-on with a real OpenID Connect provider", () => {
     const codes = await client.postForm("/settings/security/mfa", { intent: "regenerate", proof: "" });
     expect(codes.status).toBe(200);
     expect(await app.services.prisma.recoveryCode.count({ where: { userId: user.id } })).toBe(10);
+  });
+
+  it("lets an account without a password add a passkey after confirming, once its login is no longer fresh", async () => {
+    const { client, session } = await ssoAccount("rosalind");
+    await app.services.prisma.session.update({ where: { id: session.id }, data: { createdAt: new Date(Date.now() - 11 * 60_000) } });
+    const options = () =>
+      client.request("/settings/security/passkeys", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ step: "options" }) });
+    const refused = await options();
+    expect(refused.status).toBe(400);
+    expect((await refused.json()).message).toContain("Confirm it's you with Test IdP first");
+    await reauth(client, "rosalind", "/settings/security");
+    const allowed = await options();
+    expect(allowed.status).toBe(200);
+    expect((await allowed.json()).options.challenge).toEqual(expect.any(String));
+  });
+
+  it("refuses a provider answer whose auth_time shows no fresh login", async () => {
+    const { client, user, session } = await ssoAccount("lise");
+    const request = new Request(`${app.url}/auth/oidc/callback`, { headers: { cookie: client.cookieHeader } });
+    const claims = { issuer: idp.issuer, subject: "sub-lise", email: "lise@example.com", emailVerified: true, name: "lise" };
+    const now = Math.floor(Date.now() / 1000);
+    await expect(confirmSignedInUser(app.services, request, claims, sessionKey(session.id), now - 6 * 60)).rejects.toMatchObject({ status: 403, reason: "reauth_not_fresh" });
+    expect((await app.services.prisma.session.findUniqueOrThrow({ where: { id: session.id } })).reauthenticatedAt).toBeNull();
+    await expect(confirmSignedInUser(app.services, request, claims, sessionKey(session.id), now)).resolves.toMatchObject({ id: user.id });
+    expect((await app.services.prisma.session.findUniqueOrThrow({ where: { id: session.id } })).reauthenticatedAt).not.toBeNull();
   });
 
   it("ignores a return path that leaves Coffer", async () => {

@@ -69,7 +69,7 @@ export function oidcStrategy(
  * from an identity linked to its user, and (when the provider says when) from a login just now.
  * Then the session counts as recently confirmed.
  */
-async function confirmSignedInUser(
+export async function confirmSignedInUser(
   services: Services,
   request: Request,
   claims: OidcClaims,
