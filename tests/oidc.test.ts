@@ -457,9 +457,12 @@ describe("single sign-on with a real OpenID Connect provider", () => {
   it("refuses a confirmation by another provider account, and one for another session", async () => {
     const { client, user, session } = await ssoAccount("frances");
     await ssoAccount("joan");
-    const other = await reauth(client, "joan", "/settings/security");
+    const other = await reauth(client, "joan", "/settings/privacy");
     expect(other.status).toBe(403);
-    expect(await other.text()).toContain("not linked to frances@example.com");
+    const otherPage = await other.text();
+    expect(otherPage).toContain("not linked to frances@example.com");
+    // The error page leads back to where the person was.
+    expect(otherPage).toMatch(/<a[^>]*href="\/settings\/privacy"[^>]*>Back to where you were<\/a>/);
     expect((await app.services.prisma.session.findUniqueOrThrow({ where: { id: session.id } })).reauthenticatedAt).toBeNull();
     expect(await auditRows("auth.reauth")).toEqual(
       expect.arrayContaining([expect.objectContaining({ actorId: user.id, outcome: "failure", details: { method: "oidc", reason: "reauth_other_account" } })]),

@@ -58,18 +58,18 @@ export async function startOidcReauth(services: Services, request: Request, clie
 export async function finishOidcLogin(services: Services, request: Request, clientIp: string | null): Promise<Response> {
   const headers = new Headers();
   let login: OidcLogin;
-  let purpose: "login" | "reauth" | null = null;
+  let pending: { purpose: "login" | "reauth"; redirectTo: string } | null = null;
   try {
     assertCookieCanBeKept(services, request);
     const strategy = oidcStrategy(services, request, auditActor(request, clientIp, null));
-    purpose = await strategy.pendingPurpose(request);
+    pending = await strategy.pendingTransaction(request);
     // The transaction (state, nonce, verifier) is single-use whatever the outcome.
     headers.append("Set-Cookie", await strategy.clearTransactionCookie());
     login = await new Authenticator<OidcLogin>().use(strategy, "oidc").authenticate("oidc", request);
   } catch (error) {
     if (!isAppError(error)) throw error;
     const reason = error instanceof OidcLoginError ? error.reason : error.name;
-    if (purpose === "reauth") {
+    if (pending?.purpose === "reauth") {
       const user = await getUser(services, request);
       await recordAudit(services.prisma, auditActor(request, clientIp, user), {
         action: "auth.reauth",
@@ -77,7 +77,7 @@ export async function finishOidcLogin(services: Services, request: Request, clie
         ...(user ? { targetType: "user" as const, targetId: user.id } : {}),
         details: { method: "oidc", reason },
       });
-      throw data({ message: error.message, returnTo: "/settings/security" }, { status: error.status, headers });
+      throw data({ message: error.message, returnTo: safeRedirect(pending.redirectTo, "/settings/security") }, { status: error.status, headers });
     }
     await recordAudit(services.prisma, auditActor(request, clientIp, null), {
       action: "auth.login",

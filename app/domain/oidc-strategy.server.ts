@@ -145,11 +145,11 @@ export class OidcStrategy<User> extends Strategy<User, OidcVerifyParams> {
     throw await this.start(url);
   }
 
-  /** Whether the browser's pending transaction is a login or a confirmation; null without one. */
-  async pendingPurpose(request: Request): Promise<"login" | "reauth" | null> {
+  /** Whether the browser's pending transaction is a login or a confirmation, and where it returns to; null without one. */
+  async pendingTransaction(request: Request): Promise<{ purpose: "login" | "reauth"; redirectTo: string } | null> {
     const stored = transactionSchema.safeParse(await this.cookie.parse(request.headers.get("cookie")).catch(() => null));
     if (!stored.success) return null;
-    return stored.data.reauthSession ? "reauth" : "login";
+    return { purpose: stored.data.reauthSession ? "reauth" : "login", redirectTo: stored.data.redirectTo };
   }
 
   private async start(url: URL): Promise<Response> {
