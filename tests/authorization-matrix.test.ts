@@ -82,6 +82,8 @@ const MATRIX: Record<string, Entry> = {
   // Single sign-on is not configured in this app: 404 (a signed-in browser is sent on first).
   "/auth/oidc": { url: () => "/auth/oidc", get: [404, 302, 302, 302] },
   "/auth/oidc/callback": { url: () => "/auth/oidc/callback?code=x&state=y", get: [404, 404, 404, 404] },
+  // Confirming at the provider is for signed-in people only; without a provider there is nothing to confirm with.
+  "/auth/oidc/reauth": { url: () => "/auth/oidc/reauth?returnTo=%2Fsettings%2Fsecurity", get: [LOGIN, 404, 404, 404] },
   "/folders/path": { url: () => "/folders/path", get: [405, 405, 405, 405], post: { form: (ids) => ({ folderId: ids.folder, path: "Probe/" }), want: [LOGIN, 303, 404, 403] } },
   // No SMTP here: the form says to ask an administrator (503). Signed-in people go to their settings.
   "/forgot-password": { url: () => "/forgot-password", get: [200, 302, 302, 302], post: { form: () => ({ email: "" }), want: [503, 302, 302, 302] } },

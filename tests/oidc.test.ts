@@ -1,7 +1,10 @@
+import { randomBytes } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "~/config.server";
+import { confirmSignedInUser } from "~/domain/oidc.server";
+import { sessionKey } from "~/domain/sessions.server";
 import { startTestApp, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
 import { startTestOidcProvider, type TestOidcProvider } from "./support/oidc-provider";
@@ -327,20 +330,226 @@ describe("single sign-on with a real OpenID Connect provider", () => {
     expect(await refused.text()).toContain("This Coffer does not use passwords");
   });
 
-  it("lets an account made by single sign-on delete itself soon after signing in, without a password", async () => {
-    idp.users.set("hedy", { email: "hedy@example.com", emailVerified: true, name: "Hedy Lamarr" });
+  /** "Confirm with <provider>": Coffer → provider (asked to log in again) → callback. Returns the callback's response. */
+  async function reauth(client: TestClient, login: string, returnTo: string) {
+    const start = await client.get(`/auth/oidc/reauth?returnTo=${encodeURIComponent(returnTo)}`);
+    expect(start.status).toBe(302);
+    const authorizationUrl = new URL(start.headers.get("location")!);
+    expect(authorizationUrl.origin).toBe(idp.issuer);
+    expect(authorizationUrl.searchParams.get("prompt")).toBe("login");
+    expect(authorizationUrl.searchParams.get("max_age")).toBe("0");
+    const callback = await signInAtProvider(idp, new TestClient(idp.issuer), authorizationUrl.href, login);
+    return client.get(callback.pathname + callback.search);
+  }
+
+  /** A signed-in account made by single sign-on (so without a password of its own). */
+  async function ssoAccount(login: string) {
+    const email = `${login}@example.com`;
+    idp.users.set(login, { email, emailVerified: true, name: login });
     const client = new TestClient(app.url);
-    expect((await ssoLogin(idp, client, "hedy")).response.status).toBe(302);
-    const user = await app.services.prisma.user.findUniqueOrThrow({ where: { email: "hedy@example.com" } });
-    // A login older than 10 minutes is not enough: the page says how to confirm.
-    await app.services.prisma.session.updateMany({ where: { userId: user.id }, data: { createdAt: new Date(Date.now() - 11 * 60_000) } });
+    expect((await ssoLogin(idp, client, login)).response.status).toBe(302);
+    const user = await app.services.prisma.user.findUniqueOrThrow({ where: { email } });
+    expect(user.passwordUsable).toBe(false);
+    const session = await app.services.prisma.session.findFirstOrThrow({ where: { userId: user.id } });
+    return { client, user, email, session };
+  }
+
+  const addPasskey = (userId: string, name: string) =>
+    app.services.prisma.passkey.create({
+      data: { userId, name, credentialId: `cred-${randomBytes(8).toString("hex")}`, publicKey: Buffer.from("not used"), counter: 0n, transports: "", deviceType: "singleDevice", backedUp: false },
+    });
+  const turnOnTotp = (userId: string) => app.services.prisma.totpCredential.create({ data: { userId, secretEncrypted: "v1.unused.unused.unused", confirmedAt: new Date() } });
+
+  it("lets an account without a password remove a passkey and turn off two-step verification after confirming at the provider", async () => {
+    const { client, user, session } = await ssoAccount("katherine");
+    const passkey = await addPasskey(user.id, "Old phone");
+
+    // A login alone is no confirmation: the page offers the provider instead of a password field.
+    const page = await (await client.get("/settings/security")).text();
+    expect(page).toContain("Confirm with Test IdP");
+    expect(page).toContain(`/auth/oidc/reauth?returnTo=${encodeURIComponent("/settings/security")}`);
+    expect(page).not.toContain('name="currentPassword"');
+    const refused = await client.postForm("/settings/security", { intent: "remove-passkey", passkey: passkey.id, proof: "" });
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain("Confirm it&#x27;s you with Test IdP first, then try again. Nothing was changed.");
+    expect(await app.services.prisma.passkey.count({ where: { id: passkey.id } })).toBe(1);
+    // Typing something is no way around it: the account has no password.
+    const typed = await client.postForm("/settings/security", { intent: "remove-passkey", passkey: passkey.id, proof: "correct horse battery staple" });
+    expect(typed.status).toBe(401);
+    expect(await typed.text()).toContain("Your account has no password");
+
+    const back = await reauth(client, "katherine", "/settings/security");
+    expect(back.status).toBe(302);
+    expect(back.headers.get("location")).toBe("/settings/security");
+    const marked = await app.services.prisma.session.findUniqueOrThrow({ where: { id: session.id } });
+    expect(Date.now() - marked.reauthenticatedAt!.getTime()).toBeLessThan(60_000);
+    expect(await auditRows("auth.reauth")).toEqual(
+      expect.arrayContaining([expect.objectContaining({ actorId: user.id, outcome: "success", targetId: user.id, details: { method: "oidc" } })]),
+    );
+    // The same session goes on: a confirmation is no new login.
+    expect(await app.services.prisma.session.count({ where: { userId: user.id } })).toBe(1);
+    expect(await (await client.get("/settings/security")).text()).toContain("You confirmed it&#x27;s you with Test IdP");
+
+    const removed = await client.postForm("/settings/security", { intent: "remove-passkey", passkey: passkey.id, proof: "" });
+    expect(removed.status).toBe(302);
+    expect(removed.headers.get("location")).toBe("/settings/security?done=passkey-removed");
+    expect(await app.services.prisma.passkey.count({ where: { id: passkey.id } })).toBe(0);
+
+    await turnOnTotp(user.id);
+    const off = await client.postForm("/settings/security/mfa", { intent: "disable", proof: "" });
+    expect(off.status).toBe(200);
+    expect(await off.text()).toContain("Two-step verification is off.");
+    expect(await app.services.prisma.totpCredential.count({ where: { userId: user.id } })).toBe(0);
+  });
+
+  it("refuses a confirmation older than 10 minutes", async () => {
+    const { client, user, session } = await ssoAccount("dorothy");
+    expect((await reauth(client, "dorothy", "/settings/security/mfa")).headers.get("location")).toBe("/settings/security/mfa");
+    await app.services.prisma.session.update({ where: { id: session.id }, data: { reauthenticatedAt: new Date(Date.now() - 10 * 60_000 - 1000) } });
+    await turnOnTotp(user.id);
+    const stale = await client.postForm("/settings/security/mfa", { intent: "disable", proof: "" });
+    expect(stale.status).toBe(400);
+    expect(await stale.text()).toContain("or confirm it&#x27;s you with Test IdP");
+    expect(await app.services.prisma.totpCredential.count({ where: { userId: user.id } })).toBe(1);
+    const regenerate = await client.postForm("/settings/security/mfa", { intent: "regenerate", proof: "" });
+    expect(regenerate.status).toBe(400);
+    // Confirmed again: new recovery codes.
+    await reauth(client, "dorothy", "/settings/security/mfa");
+    const codes = await client.postForm("/settings/security/mfa", { intent: "regenerate", proof: "" });
+    expect(codes.status).toBe(200);
+    expect(await app.services.prisma.recoveryCode.count({ where: { userId: user.id } })).toBe(10);
+  });
+
+  it("lets an account without a password add a passkey after confirming, once its login is no longer fresh", async () => {
+    const { client, session } = await ssoAccount("rosalind");
+    await app.services.prisma.session.update({ where: { id: session.id }, data: { createdAt: new Date(Date.now() - 11 * 60_000) } });
+    const options = () =>
+      client.request("/settings/security/passkeys", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ step: "options" }) });
+    const refused = await options();
+    expect(refused.status).toBe(400);
+    expect((await refused.json()).message).toContain("Confirm it's you with Test IdP first");
+    await reauth(client, "rosalind", "/settings/security");
+    const allowed = await options();
+    expect(allowed.status).toBe(200);
+    expect((await allowed.json()).options.challenge).toEqual(expect.any(String));
+  });
+
+  it("refuses a provider answer whose auth_time shows no fresh login", async () => {
+    const { client, user, session } = await ssoAccount("lise");
+    const request = new Request(`${app.url}/auth/oidc/callback`, { headers: { cookie: client.cookieHeader } });
+    const claims = { issuer: idp.issuer, subject: "sub-lise", email: "lise@example.com", emailVerified: true, name: "lise" };
+    const now = Math.floor(Date.now() / 1000);
+    await expect(confirmSignedInUser(app.services, request, claims, sessionKey(session.id), now - 6 * 60)).rejects.toMatchObject({ status: 403, reason: "reauth_not_fresh" });
+    expect((await app.services.prisma.session.findUniqueOrThrow({ where: { id: session.id } })).reauthenticatedAt).toBeNull();
+    await expect(confirmSignedInUser(app.services, request, claims, sessionKey(session.id), now)).resolves.toMatchObject({ id: user.id });
+    expect((await app.services.prisma.session.findUniqueOrThrow({ where: { id: session.id } })).reauthenticatedAt).not.toBeNull();
+  });
+
+  it("ignores a return path that leaves Coffer", async () => {
+    const { client } = await ssoAccount("barbara");
+    for (const returnTo of ["https://evil.example/steal", "//evil.example/steal", "/\\evil.example"]) {
+      const back = await reauth(client, "barbara", returnTo);
+      expect(back.status).toBe(302);
+      expect(back.headers.get("location")).toBe("/settings/security");
+    }
+  });
+
+  it("refuses a confirmation by another provider account, and one for another session", async () => {
+    const { client, user, session } = await ssoAccount("frances");
+    await ssoAccount("joan");
+    const other = await reauth(client, "joan", "/settings/privacy");
+    expect(other.status).toBe(403);
+    const otherPage = await other.text();
+    expect(otherPage).toContain("not linked to frances@example.com");
+    // The error page leads back to where the person was.
+    expect(otherPage).toMatch(/<a[^>]*href="\/settings\/privacy"[^>]*>Back to where you were<\/a>/);
+    expect((await app.services.prisma.session.findUniqueOrThrow({ where: { id: session.id } })).reauthenticatedAt).toBeNull();
+    expect(await auditRows("auth.reauth")).toEqual(
+      expect.arrayContaining([expect.objectContaining({ actorId: user.id, outcome: "failure", details: { method: "oidc", reason: "reauth_other_account" } })]),
+    );
+
+    // Started in one session, finished in another (e.g. after logging in again): refused.
+    const start = await client.get("/auth/oidc/reauth?returnTo=%2Fsettings%2Fsecurity");
+    const callback = await signInAtProvider(idp, new TestClient(idp.issuer), start.headers.get("location")!, "frances");
+    const newer = new TestClient(app.url);
+    await ssoLogin(idp, newer, "frances");
+    newer.cookies.set("coffer_oidc", client.cookies.get("coffer_oidc")!);
+    const mismatch = await newer.get(callback.pathname + callback.search);
+    expect(mismatch.status).toBe(400);
+    expect(await mismatch.text()).toContain("started in another session");
+
+    // Signed out, the confirmation start sends to the login page; a password account has nothing to confirm there.
+    const anonymous = await new TestClient(app.url).get("/auth/oidc/reauth?returnTo=%2Fsettings%2Fsecurity");
+    expect(anonymous.status).toBe(302);
+    expect(anonymous.headers.get("location")).toMatch(/^\/login\?redirectTo=/);
+    const passwordOnly = new TestClient(app.url);
+    await passwordOnly.register("Pat", "pat@example.com");
+    const notLinked = await passwordOnly.get("/auth/oidc/reauth?returnTo=%2Fsettings%2Fsecurity");
+    expect(notLinked.status).toBe(409);
+    expect(await notLinked.text()).toContain("confirm with your password");
+  });
+
+  it("lets an account without a password set one after confirming, which then logs in", async () => {
+    const { client, user, email } = await ssoAccount("mary");
+    const password = "a quiet harbour at dawn 42";
+    const early = await client.postForm("/settings/security", { intent: "change-password", newPassword: password, confirmPassword: password });
+    expect(early.status).toBe(400);
+    expect(await early.text()).toContain("Your account has no password yet. Confirm it&#x27;s you with Test IdP first");
+    expect(await auditRows("auth.password_set")).toEqual(expect.arrayContaining([expect.objectContaining({ actorId: user.id, outcome: "failure" })]));
+
+    await reauth(client, "mary", "/settings/security");
+    const page = await (await client.get("/settings/security")).text();
+    expect(page).toContain("Set password");
+    expect(page).not.toContain('name="currentPassword"');
+    // The password policy applies.
+    const weak = await client.postForm("/settings/security", { intent: "change-password", newPassword: "password1234", confirmPassword: "password1234" });
+    expect(weak.status).toBe(400);
+    const set = await client.postForm("/settings/security", { intent: "change-password", newPassword: password, confirmPassword: password });
+    expect(set.status).toBe(302);
+    expect(set.headers.get("location")).toBe("/settings/security?done=password-set");
+    expect((await app.services.prisma.user.findUniqueOrThrow({ where: { id: user.id } })).passwordUsable).toBe(true);
+    expect(await auditRows("auth.password_set")).toEqual(expect.arrayContaining([expect.objectContaining({ actorId: user.id, outcome: "success" })]));
+
+    const login = await new TestClient(app.url).login(email, password);
+    expect(login.status).toBe(302);
+    // From now on the password confirms too (alongside the provider).
+    const after = await (await client.get("/settings/security")).text();
+    expect(after).toContain('name="currentPassword"');
+    expect(after).toContain("Or confirm with Test IdP instead");
+  });
+
+  it("in SSO-only mode lets no password be set, even after confirming", async () => {
+    idp.users.set("ida", { email: "ida@example.com", emailVerified: true, name: "Ida" });
+    const client = new TestClient(ssoOnly.url);
+    expect((await ssoLogin(idp, client, "ida")).response.status).toBe(302);
+    expect(await (await client.get("/settings/security")).text()).toContain("passwords are not used and none can be set");
+    const start = await client.get("/auth/oidc/reauth?returnTo=%2Fsettings%2Fsecurity");
+    const callback = await signInAtProvider(idp, new TestClient(idp.issuer), start.headers.get("location")!, "ida");
+    expect((await client.get(callback.pathname + callback.search)).status).toBe(302);
+    const password = "a quiet harbour at dawn 42";
+    const refused = await client.postForm("/settings/security", { intent: "change-password", newPassword: password, confirmPassword: password });
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).toContain("no password can be set");
+    const user = await ssoOnly.services.prisma.user.findUniqueOrThrow({ where: { email: "ida@example.com" } });
+    expect(user.passwordUsable).toBe(false);
+  });
+
+  it("lets an account made by single sign-on delete itself after confirming at the provider", async () => {
+    const { client, user, session } = await ssoAccount("hedy");
+    // Signing in is not enough: the page says how to confirm.
+    const page = await (await client.get("/settings/privacy")).text();
+    expect(page).toContain(`/auth/oidc/reauth?returnTo=${encodeURIComponent("/settings/privacy")}`);
+    const unconfirmed = await client.postForm("/settings/privacy", { intent: "delete", confirmEmail: "hedy@example.com", password: "" });
+    expect(unconfirmed.status).toBe(400);
+    expect(await unconfirmed.text()).toContain("Confirm it&#x27;s you with Test IdP first, then delete the account within 10 minutes");
+    expect((await reauth(client, "hedy", "/settings/privacy")).headers.get("location")).toBe("/settings/privacy");
+    // A confirmation older than 10 minutes is not enough either.
+    await app.services.prisma.session.update({ where: { id: session.id }, data: { reauthenticatedAt: new Date(Date.now() - 11 * 60_000) } });
     const stale = await client.postForm("/settings/privacy", { intent: "delete", confirmEmail: "hedy@example.com", password: "" });
     expect(stale.status).toBe(400);
-    expect(await stale.text()).toContain("sign in again and delete the account within 10 minutes");
     expect(await app.services.prisma.user.count({ where: { id: user.id } })).toBe(1);
-    // Signed out and in again through the provider: confirmed.
-    expect((await client.postForm("/logout", {})).status).toBe(302);
-    expect((await ssoLogin(idp, client, "hedy")).response.status).toBe(302);
+
+    await reauth(client, "hedy", "/settings/privacy");
     const deleted = await client.postForm("/settings/privacy", { intent: "delete", confirmEmail: "hedy@example.com", password: "" });
     expect(deleted.status).toBe(302);
     expect(deleted.headers.get("location")).toBe("/account-deleted");

@@ -12,6 +12,8 @@ export type AuditAction =
   | "auth.locked"
   | "auth.unlocked"
   | "auth.password_changed"
+  | "auth.password_set"
+  | "auth.reauth"
   | "auth.password_reset_requested"
   | "auth.password_reset"
   | "auth.mfa_enabled"

@@ -1,13 +1,13 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, randomInt } from "node:crypto";
 import type { Cookie } from "@remix-run/node";
 import { signedCookie } from "~/lib/cookies.server";
-import { verify } from "@node-rs/argon2";
 import * as OTPAuth from "otpauth";
 import QRCode from "qrcode";
 import { z } from "zod";
 import type { Services } from "~/services/index.server";
 import { recordAudit, type AuditActor } from "./audit.server";
-import { ConflictError, UnauthorizedError, ValidationError } from "./errors";
+import { ConflictError, ValidationError } from "./errors";
+import { confirmIdentity } from "./reauth.server";
 import { getSettings } from "./settings.server";
 
 const ISSUER = "Coffer";
@@ -201,30 +201,11 @@ export async function confirmTotpEnrollment(services: Services, actor: AuditActo
   return codes;
 }
 
-/**
- * A current code, a recovery code or the password proves the person at the keyboard is the
- * owner. One field takes any of them: passwords have at least 12 characters, so a 6-digit or
- * recovery-code-shaped input is a code.
- */
-export async function checkProof(services: Services, userId: string, rawProof: unknown): Promise<void> {
-  const proof = typeof rawProof === "string" ? rawProof.slice(0, 1024) : "";
-  if (proof.trim() === "") {
-    throw new ValidationError("Enter a code from your app, a recovery code or your password to confirm.", {
-      proof: "Enter a code or your password.",
-    });
-  }
-  if (asTotpCode(proof) || normaliseRecoveryCode(proof).length === 10) {
-    if (await verifySecondFactor(services, userId, proof.trim())) return;
-    throw new UnauthorizedError("That code is not right, or it was already used.", { proof: "That code is not right." });
-  }
-  const user = await services.prisma.user.findUnique({ where: { id: userId }, select: { passwordHash: true } });
-  if (user && (await verify(user.passwordHash, proof).catch(() => false))) return;
-  throw new UnauthorizedError("That password is not right.", { proof: "That password is not right." });
-}
-
-export async function disableTotp(services: Services, actor: AuditActor, userId: string, proof: unknown): Promise<void> {
+/** Needs a confirmation ({@link confirmIdentity}): a current code, the password or a recent one at the provider. */
+export async function disableTotp(services: Services, actor: AuditActor, user: { id: string; sessionId: string }, proof: unknown): Promise<void> {
+  const userId = user.id;
   if (!(await hasTotp(services, userId))) throw new ConflictError("Two-step verification is already off.");
-  await checkProof(services, userId, proof);
+  await confirmIdentity(services, user, proof);
   await services.prisma.$transaction(async (tx) => {
     await tx.totpCredential.deleteMany({ where: { userId } });
     await tx.recoveryCode.deleteMany({ where: { userId } });
@@ -235,11 +216,12 @@ export async function disableTotp(services: Services, actor: AuditActor, userId:
 export async function regenerateRecoveryCodes(
   services: Services,
   actor: AuditActor,
-  userId: string,
+  user: { id: string; sessionId: string },
   proof: unknown,
 ): Promise<string[]> {
+  const userId = user.id;
   if (!(await hasTotp(services, userId))) throw new ConflictError("Turn on two-step verification first.");
-  await checkProof(services, userId, proof);
+  await confirmIdentity(services, user, proof);
   return services.prisma.$transaction(async (tx) => {
     const codes = await replaceRecoveryCodes(tx, services, userId);
     await recordAudit(tx, actor, { action: "auth.recovery_codes_regenerated", targetType: "user", targetId: userId });

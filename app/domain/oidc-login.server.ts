@@ -5,7 +5,8 @@ import { auditActor, recordAudit } from "./audit.server";
 import { isAppError } from "./errors";
 import { oidcStrategy, type OidcLogin } from "./oidc.server";
 import { OidcLoginError } from "./oidc-strategy.server";
-import { assertCookieCanBeKept, createSession, destroySession, getUser, safeRedirect } from "./sessions.server";
+import { reauthMethods } from "./reauth.server";
+import { assertCookieCanBeKept, createSession, destroySession, getUser, requireUser, safeRedirect, sessionKey } from "./sessions.server";
 
 /** GET /auth/oidc: sends the browser to the provider (or straight on when already signed in). */
 export async function startOidcLogin(services: Services, request: Request, clientIp: string | null): Promise<never> {
@@ -22,6 +23,34 @@ export async function startOidcLogin(services: Services, request: Request, clien
 }
 
 /**
+ * GET /auth/oidc/reauth?returnTo=/path: a signed-in person with a linked provider account
+ * confirms it is them by signing in at the provider again; the callback then marks the session
+ * and sends them back to `returnTo` (same-site paths only, else /settings/security).
+ */
+export async function startOidcReauth(services: Services, request: Request, clientIp: string | null): Promise<never> {
+  const user = await requireUser(services, request);
+  const returnTo = safeRedirect(new URL(request.url).searchParams.get("returnTo"), "/settings/security");
+  try {
+    const methods = await reauthMethods(services, user);
+    if (!methods.provider) {
+      throw new OidcLoginError(
+        services.config.oidc ? 409 : 404,
+        "not_linked",
+        services.config.oidc
+          ? "Your account does not sign in with single sign-on: confirm with your password or a code on the page instead."
+          : "Single sign-on is not set up on this Coffer: confirm with your password or a code on the page instead.",
+      );
+    }
+    const strategy = oidcStrategy(services, request, auditActor(request, clientIp, user), { session: sessionKey(user.sessionId), returnTo });
+    await new Authenticator<OidcLogin>().use(strategy, "oidc").authenticate("oidc", request);
+  } catch (error) {
+    if (isAppError(error)) throw data({ message: error.message, returnTo }, { status: error.status });
+    throw error;
+  }
+  throw new Error("the OIDC strategy returned instead of redirecting to the provider");
+}
+
+/**
  * GET /auth/oidc/callback: completes the provider's answer, then replaces any previous session
  * with a new one (a fresh id, so a session fixed before login is worthless) and records the login.
  * Refusals become error responses with the reason shown to the person and kept in the audit log.
@@ -29,20 +58,43 @@ export async function startOidcLogin(services: Services, request: Request, clien
 export async function finishOidcLogin(services: Services, request: Request, clientIp: string | null): Promise<Response> {
   const headers = new Headers();
   let login: OidcLogin;
+  let pending: { purpose: "login" | "reauth"; redirectTo: string } | null = null;
   try {
     assertCookieCanBeKept(services, request);
     const strategy = oidcStrategy(services, request, auditActor(request, clientIp, null));
+    pending = await strategy.pendingTransaction(request);
     // The transaction (state, nonce, verifier) is single-use whatever the outcome.
     headers.append("Set-Cookie", await strategy.clearTransactionCookie());
     login = await new Authenticator<OidcLogin>().use(strategy, "oidc").authenticate("oidc", request);
   } catch (error) {
     if (!isAppError(error)) throw error;
+    const reason = error instanceof OidcLoginError ? error.reason : error.name;
+    if (pending?.purpose === "reauth") {
+      const user = await getUser(services, request);
+      await recordAudit(services.prisma, auditActor(request, clientIp, user), {
+        action: "auth.reauth",
+        outcome: "failure",
+        ...(user ? { targetType: "user" as const, targetId: user.id } : {}),
+        details: { method: "oidc", reason },
+      });
+      throw data({ message: error.message, returnTo: safeRedirect(pending.redirectTo, "/settings/security") }, { status: error.status, headers });
+    }
     await recordAudit(services.prisma, auditActor(request, clientIp, null), {
       action: "auth.login",
       outcome: "failure",
-      details: { method: "oidc", reason: error instanceof OidcLoginError ? error.reason : error.name },
+      details: { method: "oidc", reason },
     });
     throw data({ message: error.message }, { status: error.status, headers });
+  }
+  if (login.reauth) {
+    // The person confirmed it is them: the session stays, now marked as recently confirmed.
+    await recordAudit(services.prisma, auditActor(request, clientIp, login.user), {
+      action: "auth.reauth",
+      targetType: "user",
+      targetId: login.user.id,
+      details: { method: "oidc" },
+    });
+    return redirect(login.redirectTo, { headers });
   }
   await destroySession(services, request);
   headers.append("Set-Cookie", await createSession(services, login.user.id, request, clientIp));

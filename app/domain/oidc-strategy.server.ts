@@ -21,6 +21,10 @@ export interface OidcVerifyParams {
   request: Request;
   /** Where to go after login: the safe, same-site path the login was started with. */
   redirectTo: string;
+  /** Set when this was a confirmation of a signed-in person, not a login: names the session it was for. */
+  reauthSession: string | null;
+  /** The ID token's `auth_time` (seconds since the epoch) when the provider sent it. */
+  authTime: number | null;
 }
 
 /** Why a single sign-on attempt failed; `reason` goes to the audit log, `message` to the person. */
@@ -44,6 +48,11 @@ export interface OidcStrategyOptions {
   log: Logger;
   /** Validates `redirectTo` from the start URL so the callback can only go to same-site paths. */
   safeRedirect: (target: string | null) => string;
+  /**
+   * Starts a confirmation of a signed-in person instead of a login: the provider is asked to
+   * authenticate them again (`prompt=login`, `max_age=0`), then the browser returns to `returnTo`.
+   */
+  reauth?: { session: string; returnTo: string };
 }
 
 const TRANSACTION_COOKIE = "coffer_oidc";
@@ -55,6 +64,7 @@ const transactionSchema = z.object({
   nonce: z.string().min(1),
   verifier: z.string().min(1),
   redirectTo: z.string(),
+  reauthSession: z.string().min(1).optional(),
 });
 
 // The server loads two copies of app modules (tsx and the Remix build): keep one discovery cache.
@@ -135,14 +145,23 @@ export class OidcStrategy<User> extends Strategy<User, OidcVerifyParams> {
     throw await this.start(url);
   }
 
+  /** Whether the browser's pending transaction is a login or a confirmation, and where it returns to; null without one. */
+  async pendingTransaction(request: Request): Promise<{ purpose: "login" | "reauth"; redirectTo: string } | null> {
+    const stored = transactionSchema.safeParse(await this.cookie.parse(request.headers.get("cookie")).catch(() => null));
+    if (!stored.success) return null;
+    return { purpose: stored.data.reauthSession ? "reauth" : "login", redirectTo: stored.data.redirectTo };
+  }
+
   private async start(url: URL): Promise<Response> {
     const provider = await discoverProvider(this.options.config, this.options.log);
     const verifier = oidc.randomPKCECodeVerifier();
+    const reauth = this.options.reauth;
     const transaction = {
       state: oidc.randomState(),
       nonce: oidc.randomNonce(),
       verifier,
-      redirectTo: this.options.safeRedirect(url.searchParams.get("redirectTo")),
+      redirectTo: reauth ? reauth.returnTo : this.options.safeRedirect(url.searchParams.get("redirectTo")),
+      ...(reauth ? { reauthSession: reauth.session } : {}),
     };
     const authorizationUrl = oidc.buildAuthorizationUrl(provider, {
       redirect_uri: this.options.redirectUri,
@@ -151,6 +170,8 @@ export class OidcStrategy<User> extends Strategy<User, OidcVerifyParams> {
       nonce: transaction.nonce,
       code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
       code_challenge_method: "S256",
+      // A confirmation must not be answered from the provider's own session: ask for the login again.
+      ...(reauth ? { prompt: "login", max_age: "0" } : {}),
     });
     return redirect(authorizationUrl.href, { headers: { "Set-Cookie": await this.cookie.serialize(transaction) } });
   }
@@ -211,6 +232,8 @@ export class OidcStrategy<User> extends Strategy<User, OidcVerifyParams> {
     return this.verify({
       request,
       redirectTo: transaction.redirectTo,
+      reauthSession: transaction.reauthSession ?? null,
+      authTime: typeof idToken.auth_time === "number" ? idToken.auth_time : null,
       claims: {
         issuer: provider.serverMetadata().issuer,
         subject: idToken.sub,

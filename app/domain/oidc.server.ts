@@ -3,7 +3,8 @@ import type { Services } from "~/services/index.server";
 import { recordAudit, type AuditActor } from "./audit.server";
 import { ForbiddenError } from "./errors";
 import { OidcLoginError, OidcStrategy, type OidcClaims, type OidcVerifyParams } from "./oidc-strategy.server";
-import { safeRedirect } from "./sessions.server";
+import { markReauthenticated, REAUTH_MAX_AUTH_AGE_MS } from "./reauth.server";
+import { getUser, safeRedirect, sessionKey } from "./sessions.server";
 import { hashPassword, type PublicUser } from "./users.server";
 import { cookiesAreSecure } from "~/lib/cookies.server";
 
@@ -34,9 +35,16 @@ export function oidcRedirectUri(services: Services, request: Request): string {
 export interface OidcLogin {
   user: PublicUser;
   redirectTo: string;
+  /** A confirmation of the signed-in person (their session is now marked), not a new login. */
+  reauth: boolean;
 }
 
-export function oidcStrategy(services: Services, request: Request, actor: AuditActor): OidcStrategy<OidcLogin> {
+export function oidcStrategy(
+  services: Services,
+  request: Request,
+  actor: AuditActor,
+  reauth?: { session: string; returnTo: string },
+): OidcStrategy<OidcLogin> {
   const config = services.config.oidc;
   if (!config) throw new OidcLoginError(404, "not_configured", "Single sign-on is not set up on this Coffer. Log in with your email and password.");
   return new OidcStrategy<OidcLogin>(
@@ -47,9 +55,50 @@ export function oidcStrategy(services: Services, request: Request, actor: AuditA
       secureCookie: cookiesAreSecure(services.config),
       log: services.log,
       safeRedirect: (target) => safeRedirect(target),
+      reauth,
     },
-    async ({ claims, redirectTo }: OidcVerifyParams) => ({ user: await userForOidcClaims(services, claims, actor), redirectTo }),
+    async ({ claims, redirectTo, request, reauthSession, authTime }: OidcVerifyParams) =>
+      reauthSession
+        ? { user: await confirmSignedInUser(services, request, claims, reauthSession, authTime), redirectTo, reauth: true }
+        : { user: await userForOidcClaims(services, claims, actor), redirectTo, reauth: false },
   );
+}
+
+/**
+ * Completes a confirmation at the provider: the answer must be for the session that asked, come
+ * from an identity linked to its user, and (when the provider says when) from a login just now.
+ * Then the session counts as recently confirmed.
+ */
+export async function confirmSignedInUser(
+  services: Services,
+  request: Request,
+  claims: OidcClaims,
+  reauthSession: string,
+  authTime: number | null,
+  now = Date.now(),
+): Promise<PublicUser> {
+  const user = await getUser(services, request);
+  if (!user || sessionKey(user.sessionId) !== reauthSession) {
+    throw new OidcLoginError(400, "reauth_session_mismatch", "This confirmation was started in another session. Go back to the page you were on and start again.");
+  }
+  const identity = await services.prisma.oidcIdentity.findUnique({ where: { issuer_subject: { issuer: claims.issuer, subject: claims.subject } }, select: { id: true, userId: true } });
+  if (!identity || identity.userId !== user.id) {
+    throw new OidcLoginError(
+      403,
+      "reauth_other_account",
+      `You signed in at the provider with an account that is not linked to ${user.email}. Sign in there with your own account and try again; nothing was changed.`,
+    );
+  }
+  if (authTime !== null && now - authTime * 1000 > REAUTH_MAX_AUTH_AGE_MS) {
+    throw new OidcLoginError(
+      403,
+      "reauth_not_fresh",
+      "The sign-in provider did not ask you to sign in again, so Coffer cannot tell it is you. Please try again; if it keeps happening, tell your administrator.",
+    );
+  }
+  await services.prisma.oidcIdentity.update({ where: { id: identity.id }, data: { lastLoginAt: new Date(now) } });
+  await markReauthenticated(services, user.sessionId);
+  return { id: user.id, email: user.email, name: user.name, role: user.role };
 }
 
 /**
@@ -85,7 +134,7 @@ export async function userForOidcClaims(services: Services, claims: OidcClaims, 
       if (!user) {
         const isFirst = (await tx.user.count()) === 0;
         user = await tx.user.create({
-          data: { email, name: claims.name ?? email.split("@")[0]!, passwordHash: unusablePasswordHash, role: isFirst ? "ADMIN" : "USER" },
+          data: { email, name: claims.name ?? email.split("@")[0]!, passwordHash: unusablePasswordHash, passwordUsable: false, role: isFirst ? "ADMIN" : "USER" },
           select: { id: true, email: true, name: true, role: true },
         });
         await tx.folder.create({ data: { ownerId: user.id, parentId: null, name: "", nameKey: "" } });

@@ -17,7 +17,7 @@ import { CacheError } from "~/services/cache/types";
 import type { Services } from "~/services/index.server";
 import { recordAudit, type AuditActor } from "./audit.server";
 import { NotFoundError, ServiceUnavailableError, UnauthorizedError, ValidationError } from "./errors";
-import { checkProof } from "./mfa.server";
+import { confirmIdentity } from "./reauth.server";
 
 const RP_NAME = "Coffer";
 /** How long the browser (and the person) may take between options and response. */
@@ -118,12 +118,13 @@ export async function renamePasskey(services: Services, userId: string, passkeyI
   if (count === 0) throw new NotFoundError("That passkey");
 }
 
-/** Removing needs the password or a current code, like turning off the authenticator app. */
-export async function removePasskey(services: Services, actor: AuditActor, userId: string, passkeyId: string, proof: unknown): Promise<void> {
+/** Removing needs a confirmation (password, current code or a recent one at the provider), like turning off the authenticator app. */
+export async function removePasskey(services: Services, actor: AuditActor, user: { id: string; sessionId: string }, passkeyId: string, proof: unknown): Promise<void> {
+  const userId = user.id;
   const passkey = await services.prisma.passkey.findFirst({ where: { id: passkeyId, userId }, select: { id: true, name: true } });
   if (!passkey) throw new NotFoundError("That passkey");
   try {
-    await checkProof(services, userId, proof);
+    await confirmIdentity(services, user, proof);
   } catch (error) {
     await recordAudit(services.prisma, actor, {
       action: "auth.passkey_removed",
@@ -149,13 +150,13 @@ export const FRESH_LOGIN_MS = 10 * 60_000;
 
 /**
  * A new passkey is a new way into the account, so a stolen session alone must not add one: the
- * login must be recent, or the person confirms with the password or a current code.
+ * login must be recent, or the person confirms (password, current code, or at the provider).
  */
 async function assertRecentLoginOrProof(services: Services, actor: AuditActor, user: { id: string; sessionId: string }, proof: unknown): Promise<void> {
   const session = await services.prisma.session.findUnique({ where: { id: user.sessionId }, select: { createdAt: true } });
   if (session && Date.now() - session.createdAt.getTime() < FRESH_LOGIN_MS) return;
   try {
-    await checkProof(services, user.id, proof);
+    await confirmIdentity(services, user, proof);
   } catch (error) {
     if (typeof proof === "string" && proof.trim() !== "") {
       await recordAudit(services.prisma, actor, { action: "auth.passkey_added", outcome: "failure", targetType: "user", targetId: user.id, details: { reason: "bad_proof" } });

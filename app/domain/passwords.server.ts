@@ -3,9 +3,10 @@ import { verify } from "@node-rs/argon2";
 import { z } from "zod";
 import type { Services } from "~/services/index.server";
 import { recordAudit, type AuditActor } from "./audit.server";
-import { AppError, ValidationError } from "./errors";
+import { AppError, ForbiddenError, ValidationError } from "./errors";
 import { checkPassword, PASSWORD_MAX_LENGTH } from "./password-policy.server";
 import { rateLimit, TooManyRequestsError } from "./rate-limit.server";
+import { providerName, reauthMethods } from "./reauth.server";
 import type { SessionUser } from "./sessions.server";
 import { fieldErrors, hashPassword } from "./users.server";
 
@@ -25,13 +26,19 @@ function checkNewPassword(input: { newPassword: string; confirmPassword: string 
   }
 }
 
-const changeSchema = z.object({ currentPassword: z.string().min(1, "Enter your current password.").max(PASSWORD_MAX_LENGTH), ...newPasswordFields });
+const changeSchema = z.object({ currentPassword: z.string().max(PASSWORD_MAX_LENGTH), ...newPasswordFields });
 
 /**
- * Changes the signed-in user's password after checking the current one. The caller must then
- * end the user's other sessions and rotate this one ({@link restartSessions}).
+ * Changes the signed-in user's password after checking the current one, or, after a recent
+ * confirmation at the provider, without it. An account single sign-on made has no password:
+ * it sets its first one that way. With SSO_ONLY no password can be set (none would be used).
+ * The caller must then end the user's other sessions and rotate this one ({@link restartSessions}).
  */
-export async function changePassword(services: Services, user: SessionUser, actor: AuditActor, input: unknown): Promise<void> {
+export async function changePassword(services: Services, user: SessionUser, actor: AuditActor, input: unknown): Promise<"changed" | "set"> {
+  const oidc = services.config.oidc;
+  if (oidc?.ssoOnly) {
+    throw new ForbiddenError(`This Coffer does not use passwords: you sign in with ${providerName(oidc)}, so no password can be set.`);
+  }
   const parsed = changeSchema.safeParse(input);
   if (!parsed.success) throw new ValidationError("Your password was not changed.", fieldErrors(parsed.error));
   // A stolen session must not become a way to guess the password.
@@ -40,27 +47,48 @@ export async function changePassword(services: Services, user: SessionUser, acto
     windowMs: 15 * 60 * 1000,
     message: (wait) => `Too many attempts to change the password. Try again in ${Math.ceil(wait / 60)} minutes.`,
   });
+  const methods = await reauthMethods(services, user);
   const account = await services.prisma.user.findUniqueOrThrow({ where: { id: user.id }, select: { passwordHash: true } });
-  if (!(await verify(account.passwordHash, parsed.data.currentPassword).catch(() => false))) {
-    await recordAudit(services.prisma, actor, {
-      action: "auth.password_changed",
-      outcome: "failure",
-      targetType: "user",
-      targetId: user.id,
-      details: { reason: "wrong-current-password" },
-    });
-    throw new ValidationError("Your password was not changed.", { currentPassword: "That is not your current password." });
+  if (!methods.confirmedUntil) {
+    if (!methods.password) {
+      await recordAudit(services.prisma, actor, {
+        action: "auth.password_set",
+        outcome: "failure",
+        targetType: "user",
+        targetId: user.id,
+        details: { reason: "not-reauthenticated" },
+      });
+      const how = methods.provider ? `Confirm it's you with ${methods.provider} first` : "Ask for a password reset link";
+      throw new ValidationError(`Your account has no password yet. ${how}, then choose one.`);
+    }
+    if (!parsed.data.currentPassword) throw new ValidationError("Your password was not changed.", { currentPassword: "Enter your current password." });
+    if (!(await verify(account.passwordHash, parsed.data.currentPassword).catch(() => false))) {
+      await recordAudit(services.prisma, actor, {
+        action: "auth.password_changed",
+        outcome: "failure",
+        targetType: "user",
+        targetId: user.id,
+        details: { reason: "wrong-current-password" },
+      });
+      throw new ValidationError("Your password was not changed.", { currentPassword: "That is not your current password." });
+    }
   }
   checkNewPassword(parsed.data, user);
-  if (parsed.data.newPassword === parsed.data.currentPassword) {
+  if (methods.password && (await verify(account.passwordHash, parsed.data.newPassword).catch(() => false))) {
     throw new ValidationError("Your password was not changed.", { newPassword: "Choose a password different from your current one." });
   }
   const passwordHash = await hashPassword(parsed.data.newPassword);
   await services.prisma.$transaction(async (tx) => {
-    await tx.user.update({ where: { id: user.id }, data: { passwordHash } });
+    await tx.user.update({ where: { id: user.id }, data: { passwordHash, passwordUsable: true } });
     await tx.passwordResetToken.updateMany({ where: { userId: user.id, usedAt: null }, data: { usedAt: new Date() } });
-    await recordAudit(tx, actor, { action: "auth.password_changed", targetType: "user", targetId: user.id });
+    await recordAudit(tx, actor, {
+      action: methods.password ? "auth.password_changed" : "auth.password_set",
+      targetType: "user",
+      targetId: user.id,
+      ...(methods.confirmedUntil ? { details: { confirmedWith: "oidc" } } : {}),
+    });
   });
+  return methods.password ? "changed" : "set";
 }
 
 const hashToken = (token: string) => createHash("sha256").update(token).digest("hex");
@@ -161,7 +189,7 @@ export async function resetPassword(services: Services, actor: AuditActor, token
     const spent = await tx.passwordResetToken.updateMany({ where: { id: row.id, usedAt: null, expiresAt: { gt: now } }, data: { usedAt: now } });
     if (spent.count !== 1) throw new ResetLinkInvalidError();
     await tx.passwordResetToken.updateMany({ where: { userId: row.userId, usedAt: null }, data: { usedAt: now } });
-    await tx.user.update({ where: { id: row.userId }, data: { passwordHash } });
+    await tx.user.update({ where: { id: row.userId }, data: { passwordHash, passwordUsable: true } });
     await tx.session.deleteMany({ where: { userId: row.userId } });
     // Whoever holds the mailed link acts as the account owner.
     await recordAudit(tx, { ...actor, actorId: row.user.id, actorLabel: row.user.email }, { action: "auth.password_reset", targetType: "user", targetId: row.userId });

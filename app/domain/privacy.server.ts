@@ -3,7 +3,7 @@ import { Readable } from "node:stream";
 import { auditActor, pseudonymiseAuditActor, recordAudit, type AuditActor } from "~/domain/audit.server";
 import { ConflictError, ValidationError } from "~/domain/errors";
 import type { SessionUser } from "~/domain/sessions.server";
-import { FRESH_LOGIN_MS } from "~/domain/passkeys.server";
+import { reauthMethods } from "~/domain/reauth.server";
 import { verifyLogin } from "~/domain/users.server";
 import { DirectoryNames, zipStream, type ZipEntry } from "~/domain/zip.server";
 import type { Services } from "~/services/index.server";
@@ -203,16 +203,6 @@ export function exportFileName(user: Pick<SessionUser, "email">, now = new Date(
   return `coffer-export-${local}-${now.toISOString().slice(0, 10)}.zip`;
 }
 
-/**
- * Accounts made by single sign-on have no password to confirm with: a login through the
- * provider within the last 10 minutes stands in for it.
- */
-async function freshSingleSignOn(services: Services, user: SessionUser): Promise<boolean> {
-  if ((await services.prisma.oidcIdentity.count({ where: { userId: user.id } })) === 0) return false;
-  const session = await services.prisma.session.findUnique({ where: { id: user.sessionId }, select: { createdAt: true } });
-  return session !== null && Date.now() - session.createdAt.getTime() < FRESH_LOGIN_MS;
-}
-
 /** A stable stand-in for a deleted user in the audit log; not reversible without the server secret. */
 export function pseudonymFor(services: Services, userId: string): string {
   return `deleted-user-${createHmac("sha256", services.sessionSecret).update(`audit-pseudonym:${userId}`).digest("hex").slice(0, 16)}`;
@@ -236,14 +226,15 @@ export async function deleteAccount(
   if (confirmEmail !== user.email.toLowerCase()) {
     throw new ValidationError("Type your email address exactly as shown to confirm.", { confirmEmail: "This is not your email address." });
   }
-  if (!(await verifyLogin(services, user.email, password)) && !(await freshSingleSignOn(services, user))) {
-    const sso = (await services.prisma.oidcIdentity.count({ where: { userId: user.id } })) > 0;
-    throw new ValidationError(
-      sso
-        ? "Nothing was deleted. Enter your password, or, if you sign in with single sign-on, sign out, sign in again and delete the account within 10 minutes."
-        : "Your password is not right, so nothing was deleted.",
-      { password: "The password is not right." },
-    );
+  // A recent confirmation at the provider stands in for the password (accounts made by single sign-on have none).
+  const methods = await reauthMethods(services, user);
+  if (!methods.confirmedUntil && !(methods.password && (await verifyLogin(services, user.email, password)))) {
+    const message = !methods.provider
+      ? "Your password is not right, so nothing was deleted."
+      : methods.password
+        ? `Nothing was deleted. Enter your password, or confirm it's you with ${methods.provider} and delete the account within 10 minutes.`
+        : `Nothing was deleted. Confirm it's you with ${methods.provider} first, then delete the account within 10 minutes.`;
+    throw new ValidationError(message, { password: methods.password ? "The password is not right." : `Confirm it's you with ${methods.provider}.` });
   }
   if (user.role === "ADMIN" && (await services.prisma.user.count({ where: { role: "ADMIN" } })) <= 1) {
     throw new ConflictError("You are the only administrator. Make someone else an administrator first, so Coffer keeps one.");

@@ -8,6 +8,8 @@ const DESCRIPTIONS: Record<string, string> = {
   "auth.locked": "Account locked after failed logins",
   "auth.unlocked": "Account unlocked",
   "auth.password_changed": "Password changed",
+  "auth.password_set": "Password set",
+  "auth.reauth": "Confirmed it's you at the sign-in provider",
   "auth.password_reset_requested": "Password reset link requested",
   "auth.password_reset": "Password reset with an emailed link",
   "auth.mfa_enabled": "Two-factor authentication turned on",

@@ -3,6 +3,8 @@ import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/re
 import { Field, FormMessage } from "~/components/field";
 import { isAppError } from "~/domain/errors";
 import { deleteAccount } from "~/domain/privacy.server";
+import { reauthMethods } from "~/domain/reauth.server";
+import { ConfirmIdentity } from "~/components/security/confirm-identity";
 import { describeWait } from "~/domain/rate-limit.server";
 import { requireUser, sessionCookie } from "~/domain/sessions.server";
 import { formatBytes } from "~/lib/format";
@@ -20,7 +22,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   // The export route redirects back here when it cannot start (it streams a file otherwise).
   const wait = Number(new URL(request.url).searchParams.get("export-wait"));
   const exportError = Number.isInteger(wait) && wait > 0 ? `You have started several exports recently. Please try again in ${describeWait(wait)}.` : null;
-  return { email: user.email, files, bytes: Number(bytes._sum.size ?? 0), exportError };
+  return { email: user.email, files, bytes: Number(bytes._sum.size ?? 0), exportError, reauth: await reauthMethods(services, user) };
 }
 
 type ActionResult = { ok: false; message: string; fieldErrors?: Record<string, string> };
@@ -46,7 +48,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 export default function PrivacySettings() {
-  const { email, files, bytes, exportError } = useLoaderData<typeof loader>();
+  const { email, files, bytes, exportError, reauth } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>() as ActionResult | undefined;
   const navigation = useNavigation();
   const deleting = navigation.state !== "idle" && navigation.formData?.get("intent") === "delete";
@@ -95,14 +97,8 @@ export default function PrivacySettings() {
             required
             error={result?.fieldErrors?.confirmEmail}
           />
-          <Field
-            label="Your password"
-            name="password"
-            type="password"
-            autoComplete="current-password"
-            hint="If you sign in with single sign-on, leave it empty: signing in again within the last 10 minutes confirms it is you."
-            error={result?.fieldErrors?.password}
-          />
+          {/* Deleting takes the password, not a code; or a recent confirmation at the provider. */}
+          <ConfirmIdentity reauth={{ ...reauth, code: false }} id="field-password" name="password" label="Your password" error={result?.fieldErrors?.password} />
           <button type="submit" className="btn-primary bg-red-700 hover:bg-red-800" disabled={deleting}>
             {deleting ? "Deleting…" : "Delete my account and all my files"}
           </button>

@@ -13,6 +13,7 @@ import { listPasskeys, removePasskey, renamePasskey } from "~/domain/passkeys.se
 import { PASSWORD_HINT } from "~/domain/password-policy.server";
 import { limitMfaVerification, TooManyRequestsError } from "~/domain/rate-limit.server";
 import { changePassword } from "~/domain/passwords.server";
+import { reauthMethods } from "~/domain/reauth.server";
 import { listMySecurityEvents } from "~/domain/security-events.server";
 import {
   listSessions,
@@ -37,6 +38,7 @@ export const headers: HeadersFunction = ({ actionHeaders, loaderHeaders }) => {
 /** Success messages after POST → redirect (`?done=<key>`), so a reload never repeats an action. */
 const DONE_MESSAGES: Record<string, string> = {
   "password-changed": "Your password was changed. Every other session was logged out.",
+  "password-set": "Your password was set: you can now also log in with your email address and it. Every other session was logged out.",
   "session-revoked": "That session was logged out.",
   "others-revoked": "All other sessions were logged out.",
   "passkey-renamed": "The passkey was renamed.",
@@ -46,12 +48,13 @@ const DONE_MESSAGES: Record<string, string> = {
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const { services } = context;
   const user = await requireUser(services, request);
-  const [sessions, events, settings, mfa, passkeys] = await Promise.all([
+  const [sessions, events, settings, mfa, passkeys, reauth] = await Promise.all([
     listSessions(services, user),
     listMySecurityEvents(services, user),
     getSettings(services),
     loadMfaStatus(services, user),
     listPasskeys(services, user.id),
+    reauthMethods(services, user),
   ]);
   const done = new URL(request.url).searchParams.get("done");
   return {
@@ -63,6 +66,8 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     events,
     mfa,
     passkeys,
+    reauth,
+    ssoOnly: Boolean(services.config.oidc?.ssoOnly),
   };
 }
 
@@ -87,14 +92,14 @@ const field = (form: FormData, name: string) => {
 /** One handler per form on the page; each section posts its own `intent`. */
 const INTENTS: Record<string, (args: IntentArgs) => Promise<Response>> = {
   async "change-password"({ services, user, actor, form, request, clientIp }) {
-    await changePassword(services, user, actor, {
+    const outcome = await changePassword(services, user, actor, {
       currentPassword: field(form, "currentPassword"),
       newPassword: field(form, "newPassword"),
       confirmPassword: field(form, "confirmPassword"),
     });
     // A new password is a privilege change: every session ends and this one gets a new id.
     const cookie = await restartSessions(services, user.id, request, clientIp);
-    return redirect("/settings/security?done=password-changed", { headers: { "Set-Cookie": cookie } });
+    return redirect(`/settings/security?done=password-${outcome}`, { headers: { "Set-Cookie": cookie } });
   },
 
   async "revoke-session"({ services, user, actor, form }) {
@@ -118,7 +123,7 @@ const INTENTS: Record<string, (args: IntentArgs) => Promise<Response>> = {
 
   async "remove-passkey"({ services, user, actor, form, clientIp }) {
     await limitMfaVerification(services, clientIp);
-    await removePasskey(services, actor, user.id, field(form, "passkey"), field(form, "proof"));
+    await removePasskey(services, actor, user, field(form, "passkey"), field(form, "proof"));
     return redirect("/settings/security?done=passkey-removed");
   },
 };
@@ -140,7 +145,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 export default function SecuritySettings() {
-  const { done, passwordHint, sessions, idleDays, absoluteDays, events, mfa, passkeys } = useLoaderData<typeof loader>();
+  const { done, passwordHint, sessions, idleDays, absoluteDays, events, mfa, passkeys, reauth, ssoOnly } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const navigation = useNavigation();
   const busyIntent = navigation.state === "submitting" ? navigation.formData?.get("intent") : null;
@@ -159,9 +164,11 @@ export default function SecuritySettings() {
         message={passwordFailure?.message}
         errors={passwordFailure?.fieldErrors}
         busy={busyIntent === "change-password"}
+        reauth={reauth}
+        ssoOnly={ssoOnly}
       />
-      <MfaSection status={mfa} />
-      <PasskeysSection passkeys={passkeys} failure={otherFailure} />
+      <MfaSection status={mfa} reauth={reauth} />
+      <PasskeysSection passkeys={passkeys} failure={otherFailure} reauth={reauth} />
       <SessionsSection sessions={sessions} idleDays={idleDays} absoluteDays={absoluteDays} />
       <EventsSection events={events} />
     </div>

@@ -14,6 +14,7 @@ import {
 } from "~/domain/mfa.server";
 import { listPasskeys } from "~/domain/passkeys.server";
 import { limitMfaVerification } from "~/domain/rate-limit.server";
+import { reauthMethods } from "~/domain/reauth.server";
 import { requireUser } from "~/domain/sessions.server";
 import { actionFailure, retryAfterHeaders } from "~/lib/http.server";
 
@@ -22,12 +23,13 @@ export const headers = retryAfterHeaders;
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const user = await requireUser(context.services, request);
-  const [status, enrollment, passkeys] = await Promise.all([
+  const [status, enrollment, passkeys, reauth] = await Promise.all([
     loadMfaStatus(context.services, user),
     pendingEnrollment(context.services, user),
     listPasskeys(context.services, user.id),
+    reauthMethods(context.services, user),
   ]);
-  return { status, enrollment: enrollment ? { secret: enrollment.secret, qrSvg: enrollment.qrSvg } : null, passkeys };
+  return { status, enrollment: enrollment ? { secret: enrollment.secret, qrSvg: enrollment.qrSvg } : null, passkeys, reauth };
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
@@ -48,12 +50,12 @@ export async function action({ request, context }: ActionFunctionArgs) {
       }
       case "regenerate": {
         await limitMfaVerification(services, clientIp);
-        const recoveryCodes = await regenerateRecoveryCodes(services, actor, user.id, form.get("proof"));
+        const recoveryCodes = await regenerateRecoveryCodes(services, actor, user, form.get("proof"));
         return data<MfaActionResult>({ ok: true, intent, message: "New recovery codes made; the old ones no longer work.", recoveryCodes });
       }
       case "disable":
         await limitMfaVerification(services, clientIp);
-        await disableTotp(services, actor, user.id, form.get("proof"));
+        await disableTotp(services, actor, user, form.get("proof"));
         return data<MfaActionResult>({ ok: true, intent, message: "Two-step verification is off." });
       default:
         throw new ValidationError("Unknown action.");
@@ -65,7 +67,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 export default function MfaPage() {
-  const { status, enrollment, passkeys } = useLoaderData<typeof loader>();
+  const { status, enrollment, passkeys, reauth } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   return (
     <div className="mx-auto max-w-3xl space-y-4">
@@ -74,9 +76,9 @@ export default function MfaPage() {
           ← Security
         </Link>
       </p>
-      <MfaSection status={status} enrollment={enrollment} result={result} />
+      <MfaSection status={status} enrollment={enrollment} result={result} reauth={reauth} />
       {/* A passkey is a second factor too: admins who must enroll may add one here instead. */}
-      <PasskeysSection passkeys={passkeys} manage={false} />
+      <PasskeysSection passkeys={passkeys} manage={false} reauth={reauth} />
     </div>
   );
 }

@@ -101,3 +101,42 @@ test("an email the provider has not verified is refused with a page that offers 
   await page.getByRole("link", { name: "Back to the login page" }).click();
   await expect(page).toHaveURL(`${appUrl}/login`);
 });
+
+test("without JavaScript, an account without a password confirms at the provider and sets one", async ({ browser }) => {
+  const email = `grace-${Date.now().toString(36)}@sso.test`;
+  idp.users.set("grace", { email, emailVerified: true, name: "Grace SSO" });
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  const signInAtProvider = async (landing: RegExp | string) => {
+    await page.getByLabel("Username").fill("grace");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    // The provider asks for consent only the first time.
+    await expect(page.getByRole("button", { name: "Sign in" })).toHaveCount(0);
+    const allow = page.getByRole("button", { name: "Allow" });
+    if (await allow.count()) await allow.click();
+    await expect(page).toHaveURL(landing);
+  };
+  try {
+    await page.goto(`${appUrl}/login`);
+    await page.getByRole("link", { name: "Sign in with Test IdP" }).click();
+    await signInAtProvider(`${appUrl}/files`);
+
+    await page.goto(`${appUrl}/settings/security`);
+    const passwordSection = page.getByTestId("password-section");
+    await expect(passwordSection).toContainText("have no password");
+    await expect(passwordSection.getByLabel("Current password")).toHaveCount(0);
+    // The provider asks for the login again although its own session is still open.
+    await passwordSection.getByRole("link", { name: "Confirm with Test IdP" }).click();
+    await expect(page).toHaveURL(new RegExp(`^${idp.issuer}/interaction/`));
+    await signInAtProvider(`${appUrl}/settings/security`);
+
+    await expect(passwordSection).toContainText("You confirmed it's you with Test IdP");
+    await passwordSection.getByLabel("New password", { exact: true }).fill("a quiet harbour at dawn 42");
+    await passwordSection.getByLabel("Confirm new password").fill("a quiet harbour at dawn 42");
+    await passwordSection.getByRole("button", { name: "Set password" }).click();
+    await expect(page.getByText("Your password was set")).toBeVisible();
+    await expect(page.getByTestId("password-section").getByLabel("Current password")).toBeVisible();
+  } finally {
+    await context.close();
+  }
+});

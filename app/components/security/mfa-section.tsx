@@ -1,5 +1,6 @@
 import { Form, useNavigation } from "@remix-run/react";
 import { Field, FormMessage } from "~/components/field";
+import { ConfirmIdentity, type ReauthState } from "~/components/security/confirm-identity";
 import { formatDate } from "~/lib/format";
 import { CsrfInput } from "~/components/csrf-input";
 
@@ -36,8 +37,11 @@ export function MfaSection({
   status,
   enrollment,
   result,
+  reauth,
 }: {
   status: MfaSectionStatus;
+  /** How the person confirms turning it off or new recovery codes. */
+  reauth: ReauthState;
   enrollment?: MfaSectionEnrollment | null;
   result?: MfaActionResult | null;
 }) {
@@ -70,13 +74,10 @@ export function MfaSection({
                 New recovery codes
               </h3>
               <input type="hidden" name="intent" value="regenerate" />
-              <Field
+              <ConfirmIdentity
+                reauth={reauth}
                 id="mfa-regenerate-proof"
                 label="Current code or your password"
-                name="proof"
-                type="password"
-                autoComplete="off"
-                required
                 hint="Your old recovery codes stop working."
                 error={errorsFor("regenerate").proof}
               />
@@ -90,13 +91,10 @@ export function MfaSection({
                 Turn off
               </h3>
               <input type="hidden" name="intent" value="disable" />
-              <Field
+              <ConfirmIdentity
+                reauth={reauth}
                 id="mfa-disable-proof"
                 label="Current code or your password"
-                name="proof"
-                type="password"
-                autoComplete="off"
-                required
                 hint={status.required ? "Administrators must use two-step verification here; you will be asked to set it up again." : "Logging in will need only your password."}
                 error={errorsFor("disable").proof}
               />

@@ -3,6 +3,7 @@ import { Form, useRevalidator } from "@remix-run/react";
 import { startRegistration, type PublicKeyCredentialCreationOptionsJSON } from "@simplewebauthn/browser";
 import { CsrfInput, useCsrfToken } from "~/components/csrf-input";
 import { Field, FormMessage } from "~/components/field";
+import { ConfirmIdentity, ConfirmWithProvider, type ReauthState } from "~/components/security/confirm-identity";
 import { describeWebAuthnError, postPasskeyJson, useWebAuthnSupport } from "~/components/passkey-client";
 import { formatDate } from "~/lib/format";
 
@@ -25,8 +26,11 @@ export function PasskeysSection({
   passkeys,
   failure,
   manage = true,
+  reauth,
 }: {
   passkeys: PasskeyRow[];
+  /** How the person confirms removing or adding one. */
+  reauth: ReauthState;
   failure?: { intent?: string; passkeyId?: string; fieldErrors?: Record<string, string> } | null;
   /** False on /settings/security/mfa, where only adding is offered. */
   manage?: boolean;
@@ -76,13 +80,10 @@ export function PasskeysSection({
                       <CsrfInput />
                       <input type="hidden" name="intent" value="remove-passkey" />
                       <input type="hidden" name="passkey" value={passkey.id} />
-                      <Field
+                      <ConfirmIdentity
+                        reauth={reauth}
                         id={`passkey-proof-${passkey.id}`}
                         label="Your password or a current code, to confirm"
-                        name="proof"
-                        type="password"
-                        autoComplete="off"
-                        required
                         error={errorsFor("remove-passkey", passkey.id).proof}
                       />
                       <button type="submit" className="btn-secondary">Remove passkey</button>
@@ -94,12 +95,12 @@ export function PasskeysSection({
           ))}
         </ul>
       )}
-      <AddPasskey />
+      <AddPasskey reauth={reauth} />
     </section>
   );
 }
 
-function AddPasskey() {
+function AddPasskey({ reauth }: { reauth: ReauthState }) {
   const supported = useWebAuthnSupport();
   const csrfToken = useCsrfToken();
   const revalidator = useRevalidator();
@@ -166,19 +167,26 @@ function AddPasskey() {
           error={result?.nameError}
         />
       </div>
-      <div className="max-w-xs">
-        <Field
-          id="passkey-new-proof"
-          label="Your password or a current code"
-          name="proof"
-          type="password"
-          autoComplete="current-password"
-          value={proof}
-          onChange={(event) => setProof(event.target.value)}
-          hint="Not needed within 10 minutes of logging in."
-          error={result?.proofError}
-        />
-      </div>
+      {reauth.confirmedUntil ? null : reauth.password || reauth.code ? (
+        <div className="max-w-xs space-y-1">
+          <Field
+            id="passkey-new-proof"
+            label={reauth.password ? "Your password or a current code" : "A current code from your app"}
+            name="proof"
+            type="password"
+            autoComplete="current-password"
+            value={proof}
+            onChange={(event) => setProof(event.target.value)}
+            hint="Not needed within 10 minutes of logging in."
+            error={result?.proofError}
+          />
+          {reauth.provider ? <ConfirmWithProvider provider={reauth.provider} /> : null}
+        </div>
+      ) : reauth.provider ? (
+        <p className="text-sm text-slate-700">
+          Within 10 minutes of logging in you can add one straight away; later, first <ConfirmWithProvider provider={reauth.provider} text={`confirm with ${reauth.provider}`} />.
+        </p>
+      ) : null}
       <button type="submit" className="btn-primary" disabled={busy}>
         {busy ? "Waiting for your device…" : "Add a passkey"}
       </button>

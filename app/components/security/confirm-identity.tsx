@@ -1,0 +1,80 @@
+import { useLocation } from "@remix-run/react";
+import { Field } from "~/components/field";
+
+/** Mirrors ReauthMethods in ~/domain/reauth.server (server-only module). */
+export interface ReauthState {
+  password: boolean;
+  code: boolean;
+  provider: string | null;
+  confirmedUntil: string | null;
+}
+
+const REAUTH_PATH = "/auth/oidc/reauth";
+
+const time = (iso: string) => new Date(iso).toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit", timeZone: "UTC" }) + " UTC";
+
+/** "Confirm with <provider>": a plain link (works without JavaScript) that comes back to this page. */
+export function ConfirmWithProvider({ provider, primary = false, text }: { provider: string; primary?: boolean; text?: string }) {
+  const location = useLocation();
+  const href = `${REAUTH_PATH}?returnTo=${encodeURIComponent(location.pathname + location.search)}`;
+  return (
+    <a href={href} className={primary ? "btn-primary inline-block" : "text-sm text-blue-800 underline"} data-testid="confirm-with-provider">
+      {text ?? (primary ? `Confirm with ${provider}` : `Or confirm with ${provider} instead`)}
+    </a>
+  );
+}
+
+/**
+ * The "confirm it's you" part of a sensitive form: nothing while a recent confirmation counts;
+ * else the password/code field the account can use, and for single sign-on accounts a link to
+ * confirm at the provider (the only way for accounts without a password or app).
+ */
+export function ConfirmIdentity({
+  reauth,
+  id,
+  name = "proof",
+  label,
+  hint,
+  error,
+}: {
+  reauth: ReauthState;
+  id: string;
+  name?: string;
+  /** The field's label for accounts with a password. */
+  label: string;
+  hint?: string;
+  error?: string;
+}) {
+  if (reauth.confirmedUntil) {
+    return (
+      <p className="text-sm text-green-800" data-testid="reauth-confirmed">
+        {`You confirmed it's you${reauth.provider ? ` with ${reauth.provider}` : ""}: no password needed until ${time(reauth.confirmedUntil)}.`}
+      </p>
+    );
+  }
+  if (!reauth.password && !reauth.code) {
+    if (!reauth.provider) return null;
+    return (
+      <div className="space-y-1">
+        <p className="text-sm text-slate-700">{`Your account has no password. First confirm it's you by signing in again with ${reauth.provider}; you come back here.`}</p>
+        {error ? <p className="field-error">{error}</p> : null}
+        <ConfirmWithProvider provider={reauth.provider} primary />
+      </div>
+    );
+  }
+  return (
+    <div className="space-y-1">
+      <Field
+        id={id}
+        label={reauth.password ? label : "A current code from your app, or a recovery code"}
+        name={name}
+        type="password"
+        autoComplete="off"
+        required
+        hint={hint}
+        error={error}
+      />
+      {reauth.provider ? <ConfirmWithProvider provider={reauth.provider} /> : null}
+    </div>
+  );
+}
