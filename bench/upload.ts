@@ -62,8 +62,10 @@ interface Row {
   storage: "S3" | "local";
   path: string;
   runs: Measurement[];
-  /** The rows whose throughput this one is compared with (the first is the headline ratio). */
+  /** The rows whose throughput this one is compared with. */
   baselines?: Row[];
+  /** How a ratio against this row is labelled. */
+  short?: string;
 }
 
 function settingsFromEnv(env = process.env): Settings {
@@ -280,13 +282,22 @@ async function benchLocal(settings: Settings, work: string, source: string, warm
       return measurement;
     },
   });
-  const copyFile: Row = { storage: "local", path: "direct: fs.copyFile (kernel copy_file_range, as cp)", runs: [] };
-  const streamCopy: Row = { storage: "local", path: "direct: stream pipeline copy (read/write, 64 KiB)", runs: [] };
+  const copyFile: Row = { storage: "local", path: "direct: fs.copyFile (kernel copy_file_range, as cp)", runs: [], short: "cp" };
+  const durableCopy: Row = { storage: "local", path: "direct: fs.copyFile, then fdatasync (cp; sync)", runs: [], short: "cp+sync" };
+  const streamCopy: Row = { storage: "local", path: "direct: stream pipeline copy (read/write, 64 KiB)", runs: [], short: "stream copy" };
+  const baselines = [copyFile, durableCopy, streamCopy];
   const contenders: Contender[] = [
     // Flags 0: no COPYFILE_FICLONE, so never a reflink; on ext4 libuv's copy_file_range copies in the kernel.
     copy(copyFile, (target) => fsp.copyFile(source, target)),
+    // Coffer's local store flushes a finished upload to disk before recording it: the like-for-like copy.
+    copy(durableCopy, async (target) => {
+      await fsp.copyFile(source, target);
+      const handle = await fsp.open(target, "r");
+      await handle.datasync();
+      await handle.close();
+    }),
     copy(streamCopy, (target) => pipeline(fs.createReadStream(source), fs.createWriteStream(target))),
-    tusContender({ storage: "local", path: `Coffer tus → local store (${describeChunk(settings.tusChunkSize)})`, runs: [], baselines: [copyFile, streamCopy] }, {
+    tusContender({ storage: "local", path: `Coffer tus → local store (${describeChunk(settings.tusChunkSize)})`, runs: [], baselines }, {
       server: app, cookie, source, warmup, settings, cpuGroups: {}, verify: verifyIn(path.join(dataDir, "objects")),
     }),
   ];
@@ -295,7 +306,7 @@ async function benchLocal(settings: Settings, work: string, source: string, warm
     const bareDir = path.join(work, `bare-local-${i}`);
     const bare = await startApp({ ...appEnv(bareDir), BENCH_BATCH_BODY: batch }, BARE_TUS_SERVER);
     bares.push(bare);
-    const row: Row = { storage: "local", path: bareLabel(batch), runs: [], baselines: [copyFile, streamCopy] };
+    const row: Row = { storage: "local", path: bareLabel(batch), runs: [], baselines };
     contenders.push(tusContender(row, { server: bare, source, warmup, settings, cpuGroups: {}, verify: verifyIn(path.join(bareDir, "objects")) }));
   }
 
@@ -480,7 +491,7 @@ function printTable(settings: Settings, rows: Row[]) {
       rate(row).toFixed(1),
       `${seconds.toFixed(2)} s`,
       row.baselines
-        ? `${row.baselines.map((b, i) => `${(rate(row) / rate(b)).toFixed(2)}${i > 0 ? " vs stream copy" : ""}`).join("; ")} (target ${TARGET_RATIO})`
+        ? `${row.baselines.map((b) => `${(rate(row) / rate(b)).toFixed(2)}${row.baselines!.length > 1 && b.short ? ` vs ${b.short}` : ""}`).join("; ")} (target ${TARGET_RATIO})`
         : "",
       memory ? `${(memory.before / MiB).toFixed(0)} → ${(memory.peak / MiB).toFixed(0)} MiB (+${((memory.peak - memory.before) / MiB).toFixed(0)})` : "",
       cpuNames.map((name) => `${name} ${median(row.runs.map((r) => r.cpu?.[name] ?? 0)).toFixed(1)}`).join(", "),
@@ -497,7 +508,7 @@ function printTable(settings: Settings, rows: Row[]) {
   console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
   for (const line of lines) console.log(format(line));
   console.log(
-    "\n÷ direct: throughput over the direct row's (S3: lib-storage; local: fs.copyFile, then the stream copy)." +
+    "\n÷ direct: throughput over the direct row's (S3: lib-storage; local: each of the three copies, named)." +
       "\nServer RSS: the upload server process alone (VmRSS just before the upload → max of 50 ms samples and VmHWM during it; the round that grew most)." +
       "\nCPU s: client = this benchmark process (tus-js-client or the direct copy/upload), server = Coffer (or the bare tus server), swift = the Swift servers.",
   );

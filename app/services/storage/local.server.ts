@@ -179,19 +179,35 @@ export class LocalObjectStore implements ObjectStore {
 }
 
 /**
- * FileStore, plus marking finished uploads as finished in their record. FileStore never updates
- * the record's offset after creating it, and its deleteExpired() removes every expired upload
- * whose recorded offset differs from its size: finished ones too, i.e. the stored object.
+ * FileStore, plus two things at the end of an upload:
+ * - the file is flushed to disk before the upload counts as finished (as `put` does), so a
+ *   crash right after cannot leave a recorded file with missing bytes;
+ * - the record is marked finished. FileStore never updates the record's offset after creating
+ *   it, and its deleteExpired() removes every expired upload whose recorded offset differs from
+ *   its size: finished ones too, i.e. the stored object.
  */
 class LocalTusStore extends FileStore {
   override async write(readable: Readable, id: string, offset: number): Promise<number> {
     const newOffset = await super.write(readable, id, offset);
     const record = await this.configstore.get(id);
-    if (record && record.size === newOffset && record.offset !== newOffset) {
-      record.offset = newOffset;
-      await this.configstore.set(id, record);
+    if (record && record.size === newOffset) {
+      // The id was checked by super.write (it resolved to a file inside the directory).
+      await flushToDisk(path.join(this.directory, id));
+      if (record.offset !== newOffset) {
+        record.offset = newOffset;
+        await this.configstore.set(id, record);
+      }
     }
     return newOffset;
+  }
+}
+
+async function flushToDisk(file: string): Promise<void> {
+  const handle = await fsp.open(file, "r");
+  try {
+    await handle.datasync();
+  } finally {
+    await handle.close();
   }
 }
 
