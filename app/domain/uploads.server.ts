@@ -80,9 +80,10 @@ export function createUploadServer(services: Services): TusServer {
         const segments = parseUploadPath(upload.metadata?.relativePath);
         const target = await getWritableFolder(services, user, upload.metadata?.folderId || null);
         await assertTypeAllowed(services, name);
-        // The declared size is reserved at creation (pending uploads count as used), so the
-        // bytes that arrive later can never take the owner over quota.
-        const allowance = await uploadAllowance(services, target.ownerId);
+        // The declared size is reserved at creation from the folder owner's storage (pending
+        // uploads count as used; see PENDING_UPLOAD_CHARGES), so the bytes that arrive later can
+        // never take the owner over quota.
+        const allowance = await uploadAllowance(services, target.ownerId, user.id);
         if (upload.size > allowance.maxBytes) throw tooLargeError(allowance);
         // Missing folders of the path are created now (find-or-create, race-safe), so the
         // pending upload points at the deepest one.
