@@ -1,6 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
-import { updateSettings } from "~/domain/settings.server";
+import { listUsersForAdmin } from "~/domain/admin.server";
+import { storageUsage } from "~/domain/quota.server";
+import { getSettings, updateSettings } from "~/domain/settings.server";
+import { formatBytes } from "~/lib/format";
 import { startTestApp, type DriverSet, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
 
@@ -15,10 +18,16 @@ function createTusUpload(app: TestApp, client: TestClient, name: string, size: n
   });
 }
 
-function multipart(client: TestClient, name: string, bytes: number) {
+function multipart(client: TestClient, name: string, bytes: number, folderId?: string) {
   const form = new FormData();
   form.append("file", new Blob([new Uint8Array(randomBytes(bytes))]), name);
-  return client.postMultipart("/files", form);
+  return client.postMultipart(folderId ? `/files/${folderId}` : "/files", form);
+}
+
+async function objectKeys(app: TestApp) {
+  const keys: string[] = [];
+  for await (const object of app.services.storage.list()) keys.push(object.key);
+  return keys;
 }
 
 async function objectCount(app: TestApp) {
@@ -67,8 +76,10 @@ describe.each<{ label: string; drivers: DriverSet }>([
     expect(second.status).toBe(413);
     const third = await createTusUpload(app, user, "third.bin", 300 * KiB);
     expect(third.status).toBe(413);
-    await fetch(new URL(reserved.headers.get("location")!, app.url), { method: "DELETE", headers: { cookie: user.cookieHeader, "Tus-Resumable": "1.0.0" } });
-    await app.services.prisma.upload.deleteMany({ where: { ownerId: userId } });
+    // Cancelling (tus termination) releases the reservation at once, not at the expiry cleanup.
+    const cancelled = await fetch(new URL(reserved.headers.get("location")!, app.url), { method: "DELETE", headers: { cookie: user.cookieHeader, "Tus-Resumable": "1.0.0" } });
+    expect(cancelled.status).toBe(204);
+    await expect.poll(() => app.services.prisma.upload.count({ where: { ownerId: userId } })).toBe(0);
     const fits = await multipart(user, "fits.bin", 300 * KiB);
     expect(fits.status).toBe(200);
   });
@@ -114,6 +125,136 @@ describe.each<{ label: string; drivers: DriverSet }>([
     expect(patch.status).toBe(204);
     const file = await app.services.prisma.file.findFirstOrThrow({ where: { name: "orphan.txt" }, include: { folder: true } });
     expect(file.folder.parentId).toBeNull();
+  });
+});
+
+describe.each<{ label: string; drivers: DriverSet }>([
+  { label: "local disk", drivers: { storage: "local", cache: "memory" } },
+  { label: "S3", drivers: { storage: "s3", cache: "redis" } },
+])("files in a shared folder count against the folder owner's quota ($label)", ({ drivers }) => {
+  let app: TestApp;
+  let owner: TestClient;
+  let ownerId: string;
+  let friend: TestClient;
+  let friendId: string;
+  let sharedId: string;
+
+  beforeAll(async () => {
+    app = await startTestApp(drivers);
+    owner = new TestClient(app.url);
+    friend = new TestClient(app.url);
+    await owner.register("Olivia Owner", "olivia@example.com");
+    await friend.register("Fred Friend", "fred@example.com");
+    ownerId = (await app.services.prisma.user.findUniqueOrThrow({ where: { email: "olivia@example.com" } })).id;
+    friendId = (await app.services.prisma.user.findUniqueOrThrow({ where: { email: "fred@example.com" } })).id;
+    const made = await owner.postForm("/files", { intent: "create-folder", name: "Team", open: "1" });
+    sharedId = made.headers.get("location")!.split("/").pop()!;
+    const granted = await owner.postForm("/shares", { intent: "share-user", item: `folder:${sharedId}`, email: "fred@example.com", permission: "WRITE" });
+    expect(granted.status).toBe(200);
+    await app.services.prisma.user.update({ where: { id: ownerId }, data: { quotaBytes: BigInt(1024 * KiB) } });
+    await app.services.prisma.user.update({ where: { id: friendId }, data: { quotaBytes: BigInt(512 * KiB) } });
+  });
+
+  /** Neither the owner's usage nor the room left in their storage may show in a refusal to someone else. */
+  function expectOwnerNamedWithoutUsage(response: string) {
+    const start = response.indexOf("Not enough room");
+    expect(start).toBeGreaterThanOrEqual(0);
+    const text = response.slice(start, response.indexOf("Nothing was", start));
+    expect(text).toContain("the storage of the folder’s owner, Olivia Owner, is too full");
+    expect(text).toContain("count against its owner’s storage");
+    expect(text).not.toMatch(/\d+(\.\d+)? ?(B|KiB|MiB|GiB)\b/);
+    expect(text).not.toContain("your storage");
+  }
+
+  it("tus: reserves from the owner at creation, refuses past the owner's room with a 413 naming the owner, and the finished file is the owner's", async () => {
+    const pending = await createTusUpload(app, friend, "team-plan.bin", 800 * KiB, sharedId);
+    expect(pending.status).toBe(201);
+    // The reservation is the owner's, not the uploader's.
+    expect((await storageUsage(app.services, ownerId)).usedBytes).toBe(800 * KiB);
+    expect((await storageUsage(app.services, friendId)).usedBytes).toBe(0);
+    const admin = await listUsersForAdmin(app.services);
+    expect(admin.users.find((u) => u.id === ownerId)!.countedBytes).toBe(800 * KiB);
+    expect(admin.users.find((u) => u.id === friendId)!.countedBytes).toBe(0);
+
+    // Fred's own storage is untouched by it: his own 300 KiB fits his 512 KiB.
+    const own = await createTusUpload(app, friend, "mine.bin", 300 * KiB);
+    expect(own.status).toBe(201);
+    await fetch(new URL(own.headers.get("location")!, app.url), { method: "DELETE", headers: { cookie: friend.cookieHeader, "Tus-Resumable": "1.0.0" } });
+
+    // The owner's room is taken by Fred's pending upload, for Fred and for the owner.
+    const tooMuch = await createTusUpload(app, friend, "more.bin", 300 * KiB, sharedId);
+    expect(tooMuch.status).toBe(413);
+    expectOwnerNamedWithoutUsage(await tooMuch.text());
+    const ownerRefused = await createTusUpload(app, owner, "mine.bin", 300 * KiB);
+    expect(ownerRefused.status).toBe(413);
+    expect(await ownerRefused.text()).toContain("of your storage is left");
+
+    const finished = await fetch(new URL(pending.headers.get("location")!, app.url), {
+      method: "PATCH",
+      headers: { cookie: friend.cookieHeader, "Tus-Resumable": "1.0.0", "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream" },
+      body: new Uint8Array(randomBytes(800 * KiB)),
+    });
+    expect(finished.status).toBe(204);
+    const file = await app.services.prisma.file.findFirstOrThrow({ where: { name: "team-plan.bin" } });
+    expect(file.ownerId).toBe(ownerId);
+    expect(await app.services.prisma.upload.count()).toBe(0);
+    expect((await storageUsage(app.services, ownerId)).usedBytes).toBe(800 * KiB);
+    expect((await storageUsage(app.services, friendId)).usedBytes).toBe(0);
+  });
+
+  it("no-JS form: refuses past the owner's room naming the owner, keeps nothing, and never shows the owner's room left", async () => {
+    const objectsBefore = await objectKeys(app);
+    const refused = await multipart(friend, "more.bin", 300 * KiB, sharedId);
+    expect(refused.status).toBe(413);
+    expectOwnerNamedWithoutUsage(await refused.text());
+    expect(await app.services.prisma.file.count({ where: { name: "more.bin" } })).toBe(0);
+    // Nothing new (the finished tus upload's metadata may be going away meanwhile).
+    for (const key of await objectKeys(app)) expect(objectsBefore).toContain(key);
+
+    // The folder page tells Fred the size limit, not how much room Olivia has left (224 KiB).
+    const page = (await (await friend.get(`/files/${sharedId}`)).text()).replaceAll("<!-- -->", "");
+    expect(page).toContain(`Up to ${formatBytes((await getSettings(app.services)).maxFileSize)} per file`);
+    expect(page).not.toContain(formatBytes(224 * KiB));
+
+    const fits = await multipart(friend, "small.bin", 100 * KiB, sharedId);
+    expect(fits.status).toBe(200);
+    expect((await app.services.prisma.file.findFirstOrThrow({ where: { name: "small.bin" } })).ownerId).toBe(ownerId);
+  });
+
+  it("drop link: a visitor is told the owner's storage is full, without the owner's name or usage", async () => {
+    const created = await owner.postForm("/shares", { intent: "create-link", item: `folder:${sharedId}`, mode: "DROP" });
+    expect(created.status).toBe(200);
+    const token = /\/s\/([A-Za-z0-9_-]{43})/.exec(await created.text())![1];
+    const form = new FormData();
+    form.append("file", new Blob([new Uint8Array(randomBytes(300 * KiB))]), "dropped.bin");
+    const refused = await new TestClient(app.url).postMultipart(`/s/${token}`, form);
+    expect(refused.status).toBe(413);
+    const html = await refused.text();
+    const message = html.slice(html.indexOf("Not enough room"), html.indexOf("Nothing was saved."));
+    expect(message).toContain("the storage of the folder’s owner is too full for this file");
+    expect(message).not.toContain("Olivia");
+    expect(message).not.toMatch(/\d/);
+    expect(await app.services.prisma.file.count({ where: { name: "dropped.bin" } })).toBe(0);
+  });
+
+  it("copy into the shared folder: checks the owner's room and names the owner when it is full", async () => {
+    expect((await multipart(friend, "fred-big.bin", 300 * KiB)).status).toBe(200);
+    const big = await app.services.prisma.file.findFirstOrThrow({ where: { name: "fred-big.bin" } });
+    const refused = await friend.postForm(`/details/file/${big.id}`, { intent: "copy", destination: sharedId, policy: "keep-both" });
+    expect(refused.status).toBe(413);
+    const html = await refused.text();
+    expect(html).toContain("too full for this copy");
+    expect(html).toContain("Nothing was copied.");
+    expectOwnerNamedWithoutUsage(html);
+    expect(await app.services.prisma.file.count({ where: { name: "fred-big.bin" } })).toBe(1);
+
+    expect((await multipart(friend, "fred-small.bin", 50 * KiB)).status).toBe(200);
+    const small = await app.services.prisma.file.findFirstOrThrow({ where: { name: "fred-small.bin" } });
+    const copied = await friend.postForm(`/details/file/${small.id}`, { intent: "copy", destination: sharedId, policy: "keep-both" });
+    expect(copied.status).toBeLessThan(400);
+    const copy = await app.services.prisma.file.findFirstOrThrow({ where: { name: "fred-small.bin", folderId: sharedId } });
+    expect(copy.ownerId).toBe(ownerId);
+    expect((await storageUsage(app.services, friendId)).usedBytes).toBe(350 * KiB);
   });
 });
 

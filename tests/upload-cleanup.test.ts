@@ -78,6 +78,27 @@ describe.each<{ label: string; drivers: DriverSet }>([
     expect(head.status).toBe(404);
   });
 
+  it("keeps an expired upload's row (and its reserved quota) when the store cannot remove its data, and tries again next run", async () => {
+    const abandoned = await startUpload("stuck.bin", 12 * MiB, 6 * MiB);
+    const later = new Date(Date.now() + 25 * 3600 * 1000);
+    const datastore = app.server.uploads.datastore;
+    const remove = datastore.remove;
+    // The store failing for a moment: injected, since the shared test server must keep running.
+    datastore.remove = async () => {
+      throw new Error("store unreachable");
+    };
+    try {
+      expect((await cleanupAbandonedUploads(app.services, app.server.uploads, later)).removed).toBe(0);
+    } finally {
+      datastore.remove = remove;
+    }
+    expect(await app.services.prisma.upload.count({ where: { id: abandoned } })).toBe(1);
+    expect((await cleanupAbandonedUploads(app.services, app.server.uploads, later)).removed).toBe(1);
+    expect(await app.services.prisma.upload.count()).toBe(0);
+    expect(await keysFor(app, abandoned)).toEqual([]);
+    if (drivers.storage === "s3") expect(await incompleteMultipartUploads(app)).toBe(0);
+  });
+
   it("hashes files whose in-stream hash was lost, from storage", async () => {
     const done = await startUpload("unhashed.bin", 3 * MiB, 3 * MiB);
     const file = await app.services.prisma.file.findFirstOrThrow({ where: { storageKey: done } });

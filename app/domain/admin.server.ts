@@ -5,6 +5,7 @@ import { formatBytes } from "~/lib/format";
 import { recordActivity } from "./activity.server";
 import { recordAudit, type AuditActor } from "./audit.server";
 import { ConflictError, NotFoundError, ValidationError } from "./errors";
+import { PENDING_UPLOAD_CHARGES } from "./quota.server";
 import { getSettings, updateSettings, type Settings } from "./settings.server";
 import { fieldErrors } from "./users.server";
 import { endSessionsWhere, type SessionUser } from "./sessions.server";
@@ -255,7 +256,7 @@ export async function listUsersForAdmin(services: Services): Promise<{ users: Ad
       SELECT owner_id, SUM(size)::bigint AS used FROM (
         SELECT owner_id, size FROM files
         UNION ALL SELECT f.owner_id, v.size FROM file_versions v JOIN files f ON f.id = v.file_id
-        UNION ALL SELECT owner_id, size FROM uploads
+        UNION ALL SELECT charged_to, size FROM (${PENDING_UPLOAD_CHARGES}) AS pending
       ) AS stored GROUP BY owner_id`,
     getSettings(services),
   ]);

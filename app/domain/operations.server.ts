@@ -7,7 +7,7 @@ import { canRead, canWrite, type AccessTarget } from "./access.server";
 import { recordActivity } from "./activity.server";
 import { formatBytes } from "~/lib/format";
 import { ConflictError, ForbiddenError, NotFoundError, PayloadTooLargeError, ValidationError } from "./errors";
-import { assertTypeAllowed, storageUsage } from "./quota.server";
+import { assertTypeAllowed, ownerStorageFullError, storageUsage } from "./quota.server";
 import { getWritableFolder } from "./folders.server";
 import { cleanName, nameKey, numberedName } from "./names";
 import type { SessionUser } from "./sessions.server";
@@ -302,17 +302,24 @@ export async function copyItem(services: Services, actor: Actor, kind: ItemKind,
     : copyFolder(services, actor, item.folder, destination, policy, label);
 }
 
-/** Copies count against the destination owner's storage; refuse (413) before copying any bytes. */
-async function assertRoomFor(services: Services, ownerId: string, bytes: number) {
+/**
+ * Copies count against the destination owner's storage; refuse (413) before copying any bytes.
+ * Into someone else's shared folder the refusal names the owner but not their usage.
+ */
+async function assertRoomFor(services: Services, actor: Actor, ownerId: string, bytes: number) {
   const usage = await storageUsage(services, ownerId);
   if (usage.quotaBytes !== null && usage.usedBytes + bytes > usage.quotaBytes) {
+    if (ownerId !== actor.id) {
+      const owner = await services.prisma.user.findUnique({ where: { id: ownerId }, select: { name: true } });
+      throw ownerStorageFullError(owner?.name ?? null, "copy");
+    }
     const left = Math.max(0, usage.quotaBytes - usage.usedBytes);
     throw new PayloadTooLargeError(`Not enough room to copy: it needs ${formatBytes(bytes)} and only ${formatBytes(left)} of the storage is left. Nothing was copied.`);
   }
 }
 
 async function copyFile(services: Services, actor: Actor, source: FileRecord, destination: Folder, policy: ConflictPolicy, label: string): Promise<OperationResult> {
-  await assertRoomFor(services, destination.ownerId, Number(source.size));
+  await assertRoomFor(services, actor, destination.ownerId, Number(source.size));
   const storageKey = newStorageKey();
   await services.storage.copy(source.storageKey, storageKey);
   const settings = policy === "replace" ? await getSettings(services) : null;
@@ -385,7 +392,7 @@ async function copyFolder(services: Services, actor: Actor, source: Folder, dest
   if (folders.length + files.length > MAX_COPY_ITEMS) {
     throw new ValidationError(`“${source.name}” holds more than ${MAX_COPY_ITEMS.toLocaleString("en")} items, too many to copy at once. Copy its subfolders one by one.`);
   }
-  await assertRoomFor(services, destination.ownerId, files.reduce((sum, f) => sum + Number(f.size), 0));
+  await assertRoomFor(services, actor, destination.ownerId, files.reduce((sum, f) => sum + Number(f.size), 0));
   const newIds = new Map(folders.map((f) => [f.id, randomUUID().replace(/-/g, "")]));
   const newKeys = files.map(() => newStorageKey());
   const copied: string[] = [];

@@ -211,8 +211,9 @@ export function pseudonymFor(services: Services, userId: string): string {
 /**
  * Deletes the account after checking the confirmation: the typed email must match and the
  * password must be right. Rows go first in one transaction (cascades remove folders, files,
- * versions, shares, sessions and pending uploads), then the stored objects, so a crash leaves
- * orphan objects rather than rows without bytes. The last administrator cannot leave.
+ * versions, shares, sessions and pending uploads), then the stored objects and the unfinished
+ * uploads' data in the tus store, so a crash leaves orphan objects rather than rows without
+ * bytes. The last administrator cannot leave.
  */
 export async function deleteAccount(
   services: Services,
@@ -253,7 +254,7 @@ export async function deleteAccount(
         action: "user.deleted",
         targetType: "user",
         targetId: user.id,
-        details: { files: files.length, folders: folders.length, versions: versions.length },
+        details: { files: files.length, folders: folders.length, versions: versions.length, uploads: uploads.length },
       });
       return {
         keys: [
@@ -263,11 +264,19 @@ export async function deleteAccount(
           ...uploads.flatMap(({ id }) => [id, `${id}.info`, `${id}.json`, `${id}.part`]),
         ],
         searchIds: [...files.map((file) => file.id), ...folders.map((folder) => folder.id)],
+        uploadIds: uploads.map(({ id }) => id),
       };
     },
     { timeout: 120_000 },
   );
 
+  // Unfinished uploads end now, not at the expiry sweep: an S3 multipart upload's parts are not
+  // objects that the deletion below would reach. The account's sessions are gone, so a request
+  // still sending bytes is stopped and its client's next one refused.
+  if (outcome.uploadIds.length > 0 && services.uploadTerminator) {
+    const { failed } = await services.uploadTerminator.terminate(outcome.uploadIds);
+    if (failed > 0) services.log.warn("unfinished uploads of a deleted account are left to the expiry cleanup", { pseudonym, failed });
+  }
   for (let i = 0; i < outcome.keys.length; i += 1000) {
     await services.storage.deleteMany(outcome.keys.slice(i, i + 1000)).catch((error) => services.log.warn("could not delete every object of a deleted account", { error }));
   }

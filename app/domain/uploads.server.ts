@@ -80,9 +80,10 @@ export function createUploadServer(services: Services): TusServer {
         const segments = parseUploadPath(upload.metadata?.relativePath);
         const target = await getWritableFolder(services, user, upload.metadata?.folderId || null);
         await assertTypeAllowed(services, name);
-        // The declared size is reserved at creation (pending uploads count as used), so the
-        // bytes that arrive later can never take the owner over quota.
-        const allowance = await uploadAllowance(services, target.ownerId);
+        // The declared size is reserved at creation from the folder owner's storage (pending
+        // uploads count as used; see PENDING_UPLOAD_CHARGES), so the bytes that arrive later can
+        // never take the owner over quota.
+        const allowance = await uploadAllowance(services, target.ownerId, user.id);
         if (upload.size > allowance.maxBytes) throw tooLargeError(allowance);
         // Missing folders of the path are created now (find-or-create, race-safe), so the
         // pending upload points at the deepest one.
@@ -131,6 +132,13 @@ export function createUploadServer(services: Services): TusServer {
       services.log.warn("could not remove tus metadata of a finished upload", { uploadId: upload.id, error }),
     );
   });
+  // A client cancelling its upload (tus termination) releases the quota it reserved at once.
+  server.on(EVENTS.POST_TERMINATE, (_req, _res, uploadId: string) => {
+    hasher.forget(uploadId);
+    void services.prisma.upload.deleteMany({ where: { id: uploadId } }).catch((error) =>
+      services.log.warn("could not remove a cancelled upload's row", { uploadId, error }),
+    );
+  });
   return server;
 }
 
@@ -174,21 +182,87 @@ async function completeUpload(services: Services, upload: Upload, sha256: string
 }
 
 /**
+ * Ends unfinished uploads at once instead of leaving them to the periodic expiry cleanup (an
+ * account being deleted). Registered on Services by the app server, which owns the tus store.
+ */
+export interface UploadTerminator {
+  /** Never throws: what the store could not remove is logged and left to the periodic cleanup. */
+  terminate(uploadIds: string[]): Promise<{ terminated: number; failed: number }>;
+}
+
+/** How long termination waits for a request still writing to the upload to let go of it. */
+const TERMINATE_LOCK_WAIT_MS = 5_000;
+
+export function createUploadTerminator(services: Services, uploads: TusServer): UploadTerminator {
+  return {
+    async terminate(uploadIds) {
+      let terminated = 0;
+      for (const id of uploadIds) if (await terminateUpload(services, uploads, id)) terminated++;
+      return { terminated, failed: uploadIds.length - terminated };
+    },
+  };
+}
+
+/**
+ * Removes one unfinished upload's data through the tus store (S3: aborts the multipart upload
+ * and deletes its .info; local: the partial file and its record), then any side objects left.
+ * Like tus's own termination it first takes the upload's lock, which asks a request still
+ * writing to it to stop; if that takes too long it goes ahead anyway. False when the store
+ * failed (logged).
+ */
+async function terminateUpload(services: Services, uploads: TusServer, id: string): Promise<boolean> {
+  let ok = true;
+  const unlock = await lockUpload(uploads, id);
+  try {
+    await uploads.datastore.remove(id);
+  } catch (error) {
+    // 404: the store never had it or it is gone already.
+    if ((error as { status_code?: number } | null)?.status_code !== 404) {
+      ok = false;
+      services.log.warn("could not remove the data of an unfinished upload", { uploadId: id, error });
+    }
+  } finally {
+    await unlock();
+  }
+  await services.storage.deleteMany([id, `${id}.info`, `${id}.json`, `${id}.part`]).catch((error) => {
+    ok = false;
+    services.log.warn("could not remove the objects of an unfinished upload", { uploadId: id, error });
+  });
+  return ok;
+}
+
+async function lockUpload(uploads: TusServer, id: string): Promise<() => Promise<void>> {
+  const nothing = async () => {};
+  const locker = uploads.options.locker;
+  if (typeof locker === "function") return nothing;
+  try {
+    const lock = (await locker).newLock(id);
+    await lock.lock(AbortSignal.timeout(TERMINATE_LOCK_WAIT_MS), async () => {});
+    return () => lock.unlock().catch(() => {});
+  } catch {
+    return nothing;
+  }
+}
+
+/**
  * Removes uploads abandoned for longer than UPLOAD_EXPIRY_HOURS: their partial data (local
  * partial files, S3 multipart uploads and .info objects) and their pending rows, which also
- * releases the quota they reserved. Then lets the store sweep anything expired it still knows.
+ * releases the quota they reserved. Then lets the store sweep anything expired it still knows,
+ * including what an earlier termination could not remove.
  */
 export async function cleanupAbandonedUploads(services: Services, uploads: TusServer, now = new Date()) {
   const cutoff = new Date(now.getTime() - services.config.uploads.expiryMs);
   let removed = 0;
+  // Kept (still reserving quota) when the store failed, and tried again at the next run.
+  const failed: string[] = [];
   for (;;) {
-    const stale = await services.prisma.upload.findMany({ where: { createdAt: { lt: cutoff } }, select: { id: true }, take: 200 });
+    const stale = await services.prisma.upload.findMany({ where: { createdAt: { lt: cutoff }, id: { notIn: failed } }, select: { id: true }, take: 200 });
     if (stale.length === 0) break;
     for (const { id } of stale) {
-      await uploads.datastore.remove(id).catch((error: { status_code?: number }) => {
-        if (error?.status_code !== 404) services.log.warn("could not remove abandoned upload data", { uploadId: id, error });
-      });
-      await services.storage.deleteMany([id, `${id}.info`, `${id}.json`, `${id}.part`]);
+      if (!(await terminateUpload(services, uploads, id))) {
+        failed.push(id);
+        continue;
+      }
       await services.prisma.upload.deleteMany({ where: { id } });
       removed++;
     }

@@ -25,7 +25,7 @@ import {
 import { recordActivity } from "~/domain/activity.server";
 import { cleanName } from "~/domain/names";
 import { addFileWithPolicy, uploadPolicyFrom } from "~/domain/versions.server";
-import { assertTypeAllowed, storageUsage, tooLargeError, uploadAllowance } from "~/domain/quota.server";
+import { assertTypeAllowed, shownMaxUploadSize, storageUsage, tooLargeError, uploadAllowance } from "~/domain/quota.server";
 import { requireUser } from "~/domain/sessions.server";
 import { visibleCrumbs } from "~/domain/user-shares.server";
 import { actionFailure, loaderFailure } from "./http.server";
@@ -61,7 +61,7 @@ export async function folderLoader({ request, params, context }: LoaderFunctionA
       },
       crumbs,
       listing,
-      maxUploadSize: (await uploadAllowance(services, folder.ownerId)).maxBytes,
+      maxUploadSize: shownMaxUploadSize(await uploadAllowance(services, folder.ownerId, user.id)),
       usage: folder.ownerId === user.id ? await storageUsage(services, user.id) : null,
     }, { headers });
   } catch (error) {
@@ -91,7 +91,7 @@ export async function folderAction({ request, params, context }: ActionFunctionA
     const contentType = request.headers.get("content-type") ?? "";
     if (contentType.startsWith("multipart/form-data")) {
       const folder = await getWritableFolder(services, user, folderId);
-      const names = await receiveMultipartUpload(request, folder.ownerId, async (upload, fields) => {
+      const names = await receiveMultipartUpload(request, { ownerId: folder.ownerId, uploaderId: user.id }, async (upload, fields) => {
         // The policy field comes before the file field in the form, so it is known by now.
         const policy = uploadPolicyFrom(fields.get("onConflict"));
         const file = await addFileWithPolicy(services, { ...upload, ownerId: folder.ownerId, folderId: folder.id }, policy, user.id);
@@ -122,8 +122,8 @@ export type StoredUpload = { name: string; size: number; mimeType: string; stora
  */
 export async function receiveMultipartUpload(
   request: Request,
-  /** Whose storage the files count against. */
-  ownerId: string,
+  /** Whose storage the files count against (the folder's owner), and who sends them (null: a drop-link visitor). */
+  { ownerId, uploaderId }: { ownerId: string; uploaderId: string | null },
   /** Gets each stored file with the text fields that came before it in the form. */
   record: (upload: StoredUpload, fields: ReadonlyMap<string, string>) => Promise<string>,
   services: import("~/services/index.server").Services,
@@ -147,7 +147,7 @@ export async function receiveMultipartUpload(
     }
     const name = cleanName(filename, "File name");
     await assertTypeAllowed(services, name);
-    const allowance = await uploadAllowance(services, ownerId);
+    const allowance = await uploadAllowance(services, ownerId, uploaderId);
     const storageKey = randomBytes(16).toString("hex");
     const { size, sha256 } = await storeStream(services, storageKey, Readable.from(chunks), allowance.maxBytes, () => tooLargeError(allowance));
     try {

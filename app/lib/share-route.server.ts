@@ -153,7 +153,7 @@ export async function shareAction(args: ActionFunctionArgs) {
     const folderId = link.folderId;
     const names = await receiveMultipartUpload(
       request,
-      link.ownerId,
+      { ownerId: link.ownerId, uploaderId: null },
       async (upload) => {
         const file = await addFile(services, { ...upload, ownerId: link.ownerId, folderId });
         await recordActivity(services.prisma, {

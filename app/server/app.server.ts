@@ -6,7 +6,7 @@ import express from "express";
 import type { Services } from "~/services/index.server";
 import { attachRealtime } from "~/services/realtime.server";
 import type { Server as TusServer } from "@tus/server";
-import { createUploadServer, TUS_PATH } from "~/domain/uploads.server";
+import { createUploadServer, createUploadTerminator, TUS_PATH } from "~/domain/uploads.server";
 import { handleTusRequest } from "./tus-request.server";
 import { startJobs } from "~/domain/jobs.server";
 import { cookiesAreSecure } from "~/lib/cookies.server";
@@ -101,6 +101,7 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
 
   // Uploads bypass compression and body parsing: bytes stream straight into the store.
   const uploads = createUploadServer(services);
+  services.uploadTerminator = createUploadTerminator(services, uploads);
   app.use("/api", rateLimitMiddleware(services, () => "api"));
   app.all([TUS_PATH, `${TUS_PATH}/*`], (req, res) => {
     handleTusRequest(uploads, req, res).catch((error) => {

@@ -13,6 +13,7 @@ import { createSearchIndex } from "./search/index.server";
 import type { SearchIndex } from "./search/types";
 import { createObjectStore, withEncryption } from "./storage/index.server";
 import type { ObjectStore } from "./storage/types";
+import type { UploadTerminator } from "~/domain/uploads.server";
 
 export interface Services {
   config: Config;
@@ -26,6 +27,11 @@ export interface Services {
   /** Null when SMTP_URL is unset: password reset by email is then off. */
   mailer: Mailer | null;
   sessionSecret: string;
+  /**
+   * Ends unfinished uploads at once. Set by the app server, which owns the tus data store;
+   * absent without one (scripts), when their data is left to the expiry sweep.
+   */
+  uploadTerminator?: UploadTerminator;
 }
 
 /** Opens every configured driver. Fails fast, naming the service that could not be reached. */
