@@ -16,6 +16,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import fs from "node:fs";
+import http from "node:http";
 import fsp from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -27,7 +28,7 @@ import { parseByteSize } from "../app/config.server";
 import { startEmbeddedPostgres } from "../app/services/embedded-postgres.server";
 import { freePort } from "../tests/setup/free-port";
 import { startS3, type RunningS3 } from "../tests/setup/s3";
-import { BARE_TUS_SERVER, startAppProcess, type AppProcess } from "./lib/app-process";
+import { BARE_HTTP_SERVER, BARE_TUS_SERVER, startAppProcess, type AppProcess } from "./lib/app-process";
 import { cleanup, cleanUpOnSignals, onCleanup } from "./lib/cleanup";
 import { cpuMeter, ioDelta, readIoCounters, readProcessMemory, resetPeakRss, sampleRss, type IoCounters } from "./lib/proc";
 import { registerBenchUser } from "./lib/account";
@@ -285,8 +286,12 @@ async function benchLocal(settings: Settings, work: string, source: string, warm
   const copyFile: Row = { storage: "local", path: "direct: fs.copyFile (kernel copy_file_range, as cp)", runs: [], short: "cp" };
   const durableCopy: Row = { storage: "local", path: "direct: fs.copyFile, then fdatasync (cp; sync)", runs: [], short: "cp+sync" };
   const streamCopy: Row = { storage: "local", path: "direct: stream pipeline copy (read/write, 64 KiB)", runs: [], short: "stream copy" };
-  const baselines = [copyFile, durableCopy, streamCopy];
+  const httpPut: Row = { storage: "local", path: "direct: HTTP PUT to a bare node:http server → file", runs: [], short: "http put" };
+  const baselines = [copyFile, durableCopy, streamCopy, httpPut];
+  const httpDir = path.join(work, "bare-http");
+  const httpServer = await startApp({ DATA_DIR: httpDir }, BARE_HTTP_SERVER);
   const contenders: Contender[] = [
+    httpPutContender(httpPut, httpServer, httpDir, source, settings.size),
     // Flags 0: no COPYFILE_FICLONE, so never a reflink; on ext4 libuv's copy_file_range copies in the kernel.
     copy(copyFile, (target) => fsp.copyFile(source, target)),
     // Coffer's local store flushes a finished upload to disk before recording it: the like-for-like copy.
@@ -311,8 +316,36 @@ async function benchLocal(settings: Settings, work: string, source: string, warm
   }
 
   await runRounds(settings, contenders);
-  for (const server of [app, ...bares]) await stopApp(server);
+  for (const server of [app, httpServer, ...bares]) await stopApp(server);
   return contenders.map((c) => c.row);
+}
+
+/** One PUT of the file to bench/lib/bare-http-server.ts: what any upload over HTTP costs here. */
+function httpPutContender(row: Row, server: AppProcess, directory: string, source: string, size: number): Contender {
+  const put = () =>
+    new Promise<string>((resolve, reject) => {
+      const request = http.request(`${server.url}/`, { method: "PUT", headers: { "content-length": String(size) } }, (response) => {
+        let name = "";
+        response.setEncoding("utf8");
+        response.on("data", (text: string) => (name += text));
+        response.on("end", () => (response.statusCode === 201 ? resolve(name) : reject(new Error(`bare HTTP server answered ${response.statusCode}`))));
+      });
+      request.on("error", reject);
+      fs.createReadStream(source).pipe(request);
+    });
+  return {
+    row,
+    run: async () => {
+      const meter = cpuMeter({ server: [server.pid] });
+      const started = performance.now();
+      const name = await put();
+      const measurement = { seconds: secondsSince(started), cpu: meter.stop() };
+      const stored = path.join(directory, name);
+      if (fs.statSync(stored).size !== size) throw new Error(`bare HTTP server stored ${fs.statSync(stored).size} bytes, expected ${size}`);
+      fs.rmSync(stored, { force: true });
+      return measurement;
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -508,7 +541,7 @@ function printTable(settings: Settings, rows: Row[]) {
   console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
   for (const line of lines) console.log(format(line));
   console.log(
-    "\n÷ direct: throughput over the direct row's (S3: lib-storage; local: each of the three copies, named)." +
+    "\n÷ direct: throughput over the direct row's (S3: lib-storage; local: each named local baseline)." +
       "\nServer RSS: the upload server process alone (VmRSS just before the upload → max of 50 ms samples and VmHWM during it; the round that grew most)." +
       "\nCPU s: client = this benchmark process (tus-js-client or the direct copy/upload), server = Coffer (or the bare tus server), swift = the Swift servers.",
   );

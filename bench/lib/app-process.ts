@@ -6,6 +6,7 @@ const REPO = path.resolve(import.meta.dirname, "../..");
 /** Coffer itself; bench/lib/bare-tus-server.ts is the other choice. */
 export const APP_SERVER = path.join(REPO, "bench/lib/server.ts");
 export const BARE_TUS_SERVER = path.join(REPO, "bench/lib/bare-tus-server.ts");
+export const BARE_HTTP_SERVER = path.join(REPO, "bench/lib/bare-http-server.ts");
 
 export interface AppProcess {
   url: string;
