@@ -190,7 +190,9 @@ async function benchS3(settings: Settings, work: string, source: string, warmup:
     await deleteObject(client, key);
   };
 
-  const direct: Row = { storage: "S3", path: `direct: lib-storage Upload, ${DIRECT_PART_SIZE / MiB} MiB parts × ${DIRECT_QUEUE_SIZE}`, runs: [] };
+  const direct: Row = { storage: "S3", path: `direct: lib-storage Upload, ${DIRECT_PART_SIZE / MiB} MiB parts × ${DIRECT_QUEUE_SIZE}`, runs: [], short: "direct" };
+  const httpPut: Row = { storage: "S3", path: "via a bare node:http server streaming parts into S3", runs: [], baselines: [direct], short: "bare server" };
+  const httpServer = await startApp({ DATA_DIR: path.join(work, "bare-http-s3"), ...s3Env }, BARE_HTTP_SERVER);
   const contenders: Contender[] = [
     {
       row: direct,
@@ -204,7 +206,8 @@ async function benchS3(settings: Settings, work: string, source: string, warmup:
         return measurement;
       },
     },
-    tusContender({ storage: "S3", path: `Coffer tus → S3 store (${describeChunk(settings.tusChunkSize)})`, runs: [], baselines: [direct] }, {
+    httpPutContender(httpPut, httpServer, source, settings.size, verify, { swift: swiftPids }),
+    tusContender({ storage: "S3", path: `Coffer tus → S3 store (${describeChunk(settings.tusChunkSize)})`, runs: [], baselines: [direct, httpPut] }, {
       server: app, cookie, source, warmup, settings, cpuGroups: { swift: swiftPids }, verify,
     }),
   ];
@@ -218,7 +221,7 @@ async function benchS3(settings: Settings, work: string, source: string, warmup:
 
   await runRounds(settings, contenders);
   client.destroy();
-  for (const server of [app, ...bares]) await stopApp(server);
+  for (const server of [app, httpServer, ...bares]) await stopApp(server);
   return contenders.map((c) => c.row);
 }
 
@@ -286,12 +289,17 @@ async function benchLocal(settings: Settings, work: string, source: string, warm
   const copyFile: Row = { storage: "local", path: "direct: fs.copyFile (kernel copy_file_range, as cp)", runs: [], short: "cp" };
   const durableCopy: Row = { storage: "local", path: "direct: fs.copyFile, then fdatasync (cp; sync)", runs: [], short: "cp+sync" };
   const streamCopy: Row = { storage: "local", path: "direct: stream pipeline copy (read/write, 64 KiB)", runs: [], short: "stream copy" };
-  const httpPut: Row = { storage: "local", path: "direct: HTTP PUT to a bare node:http server → file", runs: [], short: "http put" };
+  const httpPut: Row = { storage: "local", path: "via a bare node:http server writing the file", runs: [], short: "bare server" };
+  httpPut.baselines = [copyFile, streamCopy];
   const baselines = [copyFile, durableCopy, streamCopy, httpPut];
   const httpDir = path.join(work, "bare-http");
   const httpServer = await startApp({ DATA_DIR: httpDir }, BARE_HTTP_SERVER);
   const contenders: Contender[] = [
-    httpPutContender(httpPut, httpServer, httpDir, source, settings.size),
+    httpPutContender(httpPut, httpServer, source, settings.size, async (name) => {
+      const stored = fs.statSync(path.join(httpDir, name)).size;
+      if (stored !== settings.size) throw new Error(`the bare HTTP server stored ${stored} bytes, expected ${settings.size}`);
+      fs.rmSync(path.join(httpDir, name), { force: true });
+    }),
     // Flags 0: no COPYFILE_FICLONE, so never a reflink; on ext4 libuv's copy_file_range copies in the kernel.
     copy(copyFile, (target) => fsp.copyFile(source, target)),
     // Coffer's local store flushes a finished upload to disk before recording it: the like-for-like copy.
@@ -320,8 +328,8 @@ async function benchLocal(settings: Settings, work: string, source: string, warm
   return contenders.map((c) => c.row);
 }
 
-/** One PUT of the file to bench/lib/bare-http-server.ts: what any upload over HTTP costs here. */
-function httpPutContender(row: Row, server: AppProcess, directory: string, source: string, size: number): Contender {
+/** One PUT of the file to bench/lib/bare-http-server.ts: what any upload through a server costs here. */
+function httpPutContender(row: Row, server: AppProcess, source: string, size: number, verify: (name: string) => Promise<void>, cpuGroups: Record<string, number[]> = {}): Contender {
   const put = () =>
     new Promise<string>((resolve, reject) => {
       const request = http.request(`${server.url}/`, { method: "PUT", headers: { "content-length": String(size) } }, (response) => {
@@ -336,13 +344,11 @@ function httpPutContender(row: Row, server: AppProcess, directory: string, sourc
   return {
     row,
     run: async () => {
-      const meter = cpuMeter({ server: [server.pid] });
+      const meter = cpuMeter({ server: [server.pid], ...cpuGroups });
       const started = performance.now();
       const name = await put();
       const measurement = { seconds: secondsSince(started), cpu: meter.stop() };
-      const stored = path.join(directory, name);
-      if (fs.statSync(stored).size !== size) throw new Error(`bare HTTP server stored ${fs.statSync(stored).size} bytes, expected ${size}`);
-      fs.rmSync(stored, { force: true });
+      await verify(name);
       return measurement;
     },
   };
@@ -524,7 +530,7 @@ function printTable(settings: Settings, rows: Row[]) {
       rate(row).toFixed(1),
       `${seconds.toFixed(2)} s`,
       row.baselines
-        ? `${row.baselines.map((b) => `${(rate(row) / rate(b)).toFixed(2)}${row.baselines!.length > 1 && b.short ? ` vs ${b.short}` : ""}`).join("; ")} (target ${TARGET_RATIO})`
+        ? `${row.baselines.map((b) => `${(rate(row) / rate(b)).toFixed(2)}${row.baselines!.length > 1 && b.short ? ` vs ${b.short}` : ""}`).join("; ")}${row.path.startsWith("Coffer") ? ` (target ${TARGET_RATIO})` : ""}`
         : "",
       memory ? `${(memory.before / MiB).toFixed(0)} → ${(memory.peak / MiB).toFixed(0)} MiB (+${((memory.peak - memory.before) / MiB).toFixed(0)})` : "",
       cpuNames.map((name) => `${name} ${median(row.runs.map((r) => r.cpu?.[name] ?? 0)).toFixed(1)}`).join(", "),

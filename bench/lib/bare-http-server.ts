@@ -1,10 +1,14 @@
 /**
- * The least an upload over HTTP can cost on this machine: a plain node:http server that writes
- * each PUT body to a new file in DATA_DIR and flushes it to disk, with no tus, no hashing, no
- * framework. Coffer's local-disk upload is compared with it to separate what HTTP itself costs
- * (the bytes cross a socket: two more copies than a file copy) from what Coffer adds.
+ * The least an upload through a server can cost on this machine: a plain node:http server that
+ * takes each PUT body and stores it, with no tus, no hashing, no framework, no database.
+ * - local (no S3_ENDPOINT): writes the body to a new file in DATA_DIR and flushes it to disk;
+ * - S3: streams the body into a multipart upload with Coffer's own part streamer (the same
+ *   S3_PART_SIZE), so the difference to Coffer is tus, authentication, hashing and the app.
+ * Coffer is compared with it to separate what the extra hop itself costs (the bytes cross one
+ * more socket and process) from what Coffer adds.
  *
- * Prints `COFFER_BENCH_READY url=... pid=...` like bench/lib/server.ts.
+ * Answers 201 with the stored file's name or object key. Prints `COFFER_BENCH_READY url=... pid=...`
+ * like bench/lib/server.ts.
  */
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
@@ -13,22 +17,79 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
+import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, S3Client, UploadPartCommand } from "@aws-sdk/client-s3";
+import { parseByteSize } from "../../app/config.server";
+import { streamParts } from "../../app/services/storage/s3-part-streamer.server";
 
-const directory = process.env.DATA_DIR!;
+const env = process.env;
+const store = env.S3_ENDPOINT ? s3Store() : localStore(env.DATA_DIR!);
+
 const server = http.createServer((req, res) => {
-  if (req.method !== "PUT") {
-    res.writeHead(405).end();
+  const size = Number(req.headers["content-length"]);
+  if (req.method !== "PUT" || !Number.isSafeInteger(size)) {
+    res.writeHead(400).end();
     return;
   }
-  const name = `put-${randomUUID()}`;
-  pipeline(req, fs.createWriteStream(path.join(directory, name), { flush: true })).then(
-    () => res.writeHead(201, { "content-type": "text/plain" }).end(name),
-    () => {
-      void fsp.rm(path.join(directory, name), { force: true });
+  store(req, size).then(
+    (name) => res.writeHead(201, { "content-type": "text/plain" }).end(name),
+    (error) => {
+      console.error(error);
       if (!res.headersSent) res.writeHead(500).end();
     },
   );
 });
+
+function localStore(directory: string) {
+  return async (req: http.IncomingMessage): Promise<string> => {
+    const name = `put-${randomUUID()}`;
+    try {
+      await pipeline(req, fs.createWriteStream(path.join(directory, name), { flush: true }));
+    } catch (error) {
+      await fsp.rm(path.join(directory, name), { force: true });
+      throw error;
+    }
+    return name;
+  };
+}
+
+function s3Store() {
+  const client = new S3Client({
+    endpoint: env.S3_ENDPOINT,
+    region: env.S3_REGION,
+    credentials: { accessKeyId: env.S3_ACCESS_KEY!, secretAccessKey: env.S3_SECRET_KEY! },
+    forcePathStyle: true,
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+  });
+  const bucket = env.S3_BUCKET!;
+  const partSize = parseByteSize(env.S3_PART_SIZE ?? "32MiB")!;
+  return async (req: http.IncomingMessage, size: number): Promise<string> => {
+    const key = `put-${randomUUID()}`;
+    const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+    const parts: Array<{ PartNumber: number; ETag?: string }> = [];
+    await streamParts({
+      source: req,
+      offset: 0,
+      size,
+      partSize,
+      minPartSize: 5 * 2 ** 20,
+      firstPartNumber: 1,
+      sink: {
+        uploadPart: async (PartNumber, Body, ContentLength, abortSignal) => {
+          const { ETag } = await client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber, Body, ContentLength }), { abortSignal });
+          parts.push({ PartNumber, ETag });
+        },
+        uploadIncompletePart: async () => {
+          throw new Error("the request ended early");
+        },
+      },
+    });
+    parts.sort((a, b) => a.PartNumber - b.PartNumber);
+    await client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId, MultipartUpload: { Parts: parts } }));
+    return key;
+  };
+}
+
 server.listen(0, "127.0.0.1", () => {
   const { port } = server.address() as AddressInfo;
   process.stdout.write(`COFFER_BENCH_READY url=http://127.0.0.1:${port} pid=${process.pid}\n`);
