@@ -186,6 +186,7 @@ const envSchema = z
 
     MAX_UPLOAD_SIZE: byteSize.default(10 * 2 ** 30),
     UPLOAD_EXPIRY_HOURS: z.coerce.number().positive().default(24),
+    HTTP_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(86_400).default(120),
 
     OIDC_ISSUER: url(["http", "https"]).optional(),
     OIDC_CLIENT_ID: optionalString,
@@ -254,6 +255,8 @@ export interface Config {
   appUrl?: string;
   sessionSecret?: string;
   sessionTtlMs: number;
+  /** A connection on which nothing moves for this long is closed (uploads keep what arrived). */
+  httpIdleTimeoutMs: number;
   trustProxy: TrustProxy;
   /** Coffer serves HTTPS itself on PORT from these PEM files. */
   tls?: { certFile: string; keyFile: string };
@@ -333,6 +336,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     appUrl: env.APP_URL,
     sessionSecret: env.SESSION_SECRET,
     sessionTtlMs: env.SESSION_TTL_DAYS * 24 * 3600 * 1000,
+    httpIdleTimeoutMs: env.HTTP_IDLE_TIMEOUT_SECONDS * 1000,
     trustProxy: env.TRUST_PROXY,
     tls: env.TLS_CERT_FILE && env.TLS_KEY_FILE ? { certFile: path.resolve(env.TLS_CERT_FILE), keyFile: path.resolve(env.TLS_KEY_FILE) } : undefined,
     servedOverHttps: Boolean(env.TLS_CERT_FILE && env.TLS_KEY_FILE) || Boolean(env.APP_URL?.startsWith("https://")),

@@ -84,6 +84,11 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
   const app = express();
   const { config } = services;
   const httpServer = createListener(app, config);
+  // Node's default gives every request 5 minutes in total, which cuts off any upload PATCH that
+  // takes longer (a 256 MiB chunk below 7 Mbit/s). Instead a connection is closed only when it
+  // stalls; headers must still arrive within headersTimeout (60 s).
+  httpServer.requestTimeout = 0;
+  httpServer.setTimeout(config.httpIdleTimeoutMs);
   app.disable("x-powered-by");
   app.set("trust proxy", config.trustProxy);
   app.use(securityHeaders(config, mode.kind));
