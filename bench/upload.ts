@@ -32,6 +32,7 @@ import { BARE_HTTP_SERVER, BARE_TUS_SERVER, startAppProcess, type AppProcess } f
 import { cleanup, cleanUpOnSignals, onCleanup } from "./lib/cleanup";
 import { cpuMeter, ioDelta, readIoCounters, readProcessMemory, resetPeakRss, sampleRss, type IoCounters } from "./lib/proc";
 import { registerBenchUser } from "./lib/account";
+import { streamedMultipartUpload } from "./lib/streamed-multipart";
 
 const REPO = path.resolve(import.meta.dirname, "..");
 const MiB = 2 ** 20;
@@ -190,10 +191,24 @@ async function benchS3(settings: Settings, work: string, source: string, warmup:
     await deleteObject(client, key);
   };
 
-  const direct: Row = { storage: "S3", path: `direct: lib-storage Upload, ${DIRECT_PART_SIZE / MiB} MiB parts × ${DIRECT_QUEUE_SIZE}`, runs: [], short: "direct" };
-  const httpPut: Row = { storage: "S3", path: "via a bare node:http server streaming parts into S3", runs: [], baselines: [direct], short: "bare server" };
+  const direct: Row = { storage: "S3", path: `direct: lib-storage Upload, ${DIRECT_PART_SIZE / MiB} MiB parts × ${DIRECT_QUEUE_SIZE}`, runs: [], short: "lib-storage" };
+  const httpPut: Row = { storage: "S3", path: "via a bare node:http server streaming parts into S3", runs: [], short: "bare server" };
   const httpServer = await startApp({ DATA_DIR: path.join(work, "bare-http-s3"), ...s3Env }, BARE_HTTP_SERVER);
+  const streamed: Row = { storage: "S3", path: `direct: parts streamed from the file, ${settings.s3PartSize} (Coffer's streamer)`, runs: [], short: "streamed" };
+  httpPut.baselines = [direct, streamed];
+  const partSize = parseByteSize(settings.s3PartSize)!;
   const contenders: Contender[] = [
+    {
+      row: streamed,
+      run: async () => {
+        const meter = cpuMeter({ swift: swiftPids });
+        const started = performance.now();
+        const key = await streamedMultipartUpload(client, BUCKET, fs.createReadStream(source), settings.size, partSize);
+        const measurement = { seconds: secondsSince(started), cpu: meter.stop() };
+        await verify(key);
+        return measurement;
+      },
+    },
     {
       row: direct,
       warmup: async () => deleteObject(client, await directUpload(client, warmup)),
@@ -207,7 +222,7 @@ async function benchS3(settings: Settings, work: string, source: string, warmup:
       },
     },
     httpPutContender(httpPut, httpServer, source, settings.size, verify, { swift: swiftPids }),
-    tusContender({ storage: "S3", path: `Coffer tus → S3 store (${describeChunk(settings.tusChunkSize)})`, runs: [], baselines: [direct, httpPut] }, {
+    tusContender({ storage: "S3", path: `Coffer tus → S3 store (${describeChunk(settings.tusChunkSize)})`, runs: [], baselines: [direct, streamed, httpPut] }, {
       server: app, cookie, source, warmup, settings, cpuGroups: { swift: swiftPids }, verify,
     }),
   ];
@@ -547,7 +562,7 @@ function printTable(settings: Settings, rows: Row[]) {
   console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
   for (const line of lines) console.log(format(line));
   console.log(
-    "\n÷ direct: throughput over the direct row's (S3: lib-storage; local: each named local baseline)." +
+    "\n÷ direct: throughput over each named baseline's (S3: lib-storage, the streamed direct upload, the bare server; local: the copies and the bare server)." +
       "\nServer RSS: the upload server process alone (VmRSS just before the upload → max of 50 ms samples and VmHWM during it; the round that grew most)." +
       "\nCPU s: client = this benchmark process (tus-js-client or the direct copy/upload), server = Coffer (or the bare tus server), swift = the Swift servers.",
   );

@@ -17,9 +17,9 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
-import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, S3Client, UploadPartCommand } from "@aws-sdk/client-s3";
+import { S3Client } from "@aws-sdk/client-s3";
 import { parseByteSize } from "../../app/config.server";
-import { streamParts } from "../../app/services/storage/s3-part-streamer.server";
+import { streamedMultipartUpload } from "./streamed-multipart";
 
 const env = process.env;
 const store = env.S3_ENDPOINT ? s3Store() : localStore(env.DATA_DIR!);
@@ -63,31 +63,7 @@ function s3Store() {
   });
   const bucket = env.S3_BUCKET!;
   const partSize = parseByteSize(env.S3_PART_SIZE ?? "32MiB")!;
-  return async (req: http.IncomingMessage, size: number): Promise<string> => {
-    const key = `put-${randomUUID()}`;
-    const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
-    const parts: Array<{ PartNumber: number; ETag?: string }> = [];
-    await streamParts({
-      source: req,
-      offset: 0,
-      size,
-      partSize,
-      minPartSize: 5 * 2 ** 20,
-      firstPartNumber: 1,
-      sink: {
-        uploadPart: async (PartNumber, Body, ContentLength, abortSignal) => {
-          const { ETag } = await client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber, Body, ContentLength }), { abortSignal });
-          parts.push({ PartNumber, ETag });
-        },
-        uploadIncompletePart: async () => {
-          throw new Error("the request ended early");
-        },
-      },
-    });
-    parts.sort((a, b) => a.PartNumber - b.PartNumber);
-    await client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId, MultipartUpload: { Parts: parts } }));
-    return key;
-  };
+  return (req: http.IncomingMessage, size: number): Promise<string> => streamedMultipartUpload(client, bucket, req, size, partSize);
 }
 
 server.listen(0, "127.0.0.1", () => {
