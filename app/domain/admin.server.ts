@@ -195,13 +195,14 @@ export async function setUserRole(
   if (!parsed.success) throw new ValidationError("The role was not changed.", { role: "Choose Admin or User." });
   const role = parsed.data;
   const result = await services.prisma.$transaction(async (tx) => {
-    const admins = await tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM users WHERE role = 'ADMIN' ORDER BY id FOR UPDATE`;
+    const admins = await tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM users WHERE role = 'ADMIN' AND deactivated_at IS NULL ORDER BY id FOR UPDATE`;
     const user = typeof userId === "string" && userId.length > 0 && userId.length <= 64
-      ? await tx.user.findUnique({ where: { id: userId }, select: { id: true, name: true, email: true, role: true } })
+      ? await tx.user.findUnique({ where: { id: userId }, select: { id: true, name: true, email: true, role: true, deactivatedAt: true } })
       : null;
     if (!user) throw new NotFoundError("That user");
     if (user.role === role) return { name: user.name, role, changed: false };
-    if (role === "USER" && admins.length <= 1) {
+    // Only active administrators count: a deactivated one cannot manage anything.
+    if (role === "USER" && !user.deactivatedAt && admins.filter((row) => row.id !== user.id).length === 0) {
       await recordAudit(services.prisma, audit, {
         action: "user.role_changed",
         outcome: "failure",
