@@ -232,6 +232,8 @@ export interface AdminUserRow {
   email: string;
   role: "ADMIN" | "USER";
   createdAt: Date;
+  /** When an administrator deactivated the account; null while it is active. */
+  deactivatedAt: Date | null;
   fileCount: number;
   /** Bytes of the user's current files (the "Storage used" column). */
   bytesUsed: number;
@@ -250,7 +252,7 @@ export async function listUsersForAdmin(services: Services): Promise<{ users: Ad
   const [users, files, counted, settings] = await Promise.all([
     services.prisma.user.findMany({
       orderBy: { createdAt: "asc" },
-      select: { id: true, email: true, name: true, role: true, createdAt: true, quotaBytes: true },
+      select: { id: true, email: true, name: true, role: true, createdAt: true, quotaBytes: true, deactivatedAt: true },
     }),
     services.prisma.file.groupBy({ by: ["ownerId"], _sum: { size: true }, _count: { _all: true } }),
     services.prisma.$queryRaw<Array<{ owner_id: string; used: bigint | null }>>`
@@ -273,6 +275,7 @@ export async function listUsersForAdmin(services: Services): Promise<{ users: Ad
         email: user.email,
         role: user.role,
         createdAt: user.createdAt,
+        deactivatedAt: user.deactivatedAt,
         fileCount: byOwner.get(user.id)?._count._all ?? 0,
         bytesUsed: Number(byOwner.get(user.id)?._sum.size ?? 0n),
         countedBytes: countedByOwner.get(user.id) ?? 0,
