@@ -65,14 +65,9 @@ export default function DeleteAccount() {
           What will be deleted
         </h2>
         <ul className="list-disc space-y-1 pl-5 text-sm text-slate-700" data-testid="deletion-summary">
-          <li>
-            {plural(files, "file")} in {plural(folders, "folder")}, {formatBytes(bytes)} with earlier versions (including their trash), unless you give
-            them to someone below;
-          </li>
-          <li>
-            {plural(shareLinks, "share link")} and {plural(userShares, "item")} shared with other people;
-          </li>
-          <li>{plural(uploads, "unfinished upload")};</li>
+          <li>{`${plural(files, "file")} in ${plural(folders, "folder")}, ${formatBytes(bytes)} with earlier versions (including their trash), unless you give them to someone below;`}</li>
+          <li>{`${plural(shareLinks, "share link")} and ${plural(userShares, "item")} shared with other people;`}</li>
+          <li>{`${plural(uploads, "unfinished upload")};`}</li>
           <li>the account, its sessions, passkeys and sign-in links. The audit log keeps its entries under an anonymous name.</li>
         </ul>
         <p className="text-sm text-slate-700">
@@ -105,12 +100,12 @@ export default function DeleteAccount() {
               <option value="delete">Delete their files</option>
               {receivers.map((receiver) => (
                 <option key={receiver.id} value={`give:${receiver.id}`}>
-                  Give their files to {receiver.name} ({receiver.email})
+                  {`Give their files to ${receiver.name} (${receiver.email})`}
                 </option>
               ))}
             </select>
             <p id="field-files-hint" className="mt-1 text-sm text-slate-600">
-              Given files move, with their folders, into a new folder “From {user.name}” in that person’s files; their storage must have room for them.
+              {`Given files move, with their folders, into a new folder “From ${user.name}” in that person’s files; their storage must have room for them.`}
             </p>
             {errors.files ? (
               <p id="field-files-error" className="field-error">
