@@ -159,7 +159,7 @@ export async function deleteUserByAdmin(
   await confirmIdentity(services, admin, input.proof);
 
   let receiver: { id: string; name: string } | null = null;
-  const moved: { folderIds: string[]; fileIds: string[] } = { folderIds: [], fileIds: [] };
+  const moved: { rootId: string; folderIds: string[]; fileIds: string[] } = { rootId: "", folderIds: [], fileIds: [] };
   await eraseAccount(services, target.id, {
     actor: audit,
     details: { byAdmin: true, pseudonym: pseudonymFor(services, target.id) },
@@ -180,6 +180,8 @@ export async function deleteUserByAdmin(
       details: { from: pseudonymFor(services, target.id), files: moved.fileIds.length, folders: moved.folderIds.length },
     });
     await reindex(services, moved);
+    // The receiver's open tabs show the new folder.
+    services.notifier.toUser(given.id, { type: "folder:changed", folderId: moved.rootId });
   }
   return { name: target.name, givenTo: given?.name ?? null };
 }
@@ -238,7 +240,7 @@ async function giveItems(services: Services, tx: Tx, from: ManagedUser, to: { id
   }
   await tx.folder.updateMany({ where: { ownerId: from.id, parentId: { not: null } }, data: { ownerId: to.id } });
   await tx.file.updateMany({ where: { ownerId: from.id }, data: { ownerId: to.id } });
-  return { folderIds: [folder.id, ...folderIds], fileIds };
+  return { rootId: toRoot.id, folderIds: [folder.id, ...folderIds], fileIds };
 }
 
 /** The moved items are found by their new owner's search. */
