@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
 import { io as connectSocket, type Socket } from "socket.io-client";
 import { beforeAll, describe, expect, it } from "vitest";
 import { setUserActive } from "~/domain/admin-users.server";
@@ -230,6 +231,51 @@ describe.each(DRIVER_SETS)("admins deactivate and delete accounts ($label)", ({ 
 
       const audit = await services.prisma.auditEvent.findFirstOrThrow({ where: { action: "user.reactivated", targetId: dora.id } });
       expect(audit).toMatchObject({ actorId: admin.id, targetType: "user" });
+    });
+  });
+
+  describe("an upload sending bytes at deactivation", () => {
+    it("stops, keeps what arrived, and resumes after reactivation", async () => {
+      const eli = await person("Eli Streaming", "eli@example.com");
+      const size = 8 * 1024 * 1024;
+      const url = await createUpload(app, eli.client, "stream.bin", size);
+      let controller!: ReadableStreamDefaultController<Uint8Array>;
+      const body = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) });
+      const sending = fetch(url, {
+        method: "PATCH",
+        headers: tusHeaders(eli.client, { "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream" }),
+        body,
+        duplex: "half",
+      } as RequestInit).then(
+        (response) => response.status,
+        () => "connection closed",
+      );
+      controller.enqueue(new Uint8Array(randomBytes(6 * 1024 * 1024)));
+      // Let the bytes reach the store while the request stays open.
+      await sleep(1500);
+
+      expect((await setStatus(eli, "deactivate")).status).toBe(302);
+      try {
+        controller.enqueue(new Uint8Array(randomBytes(1024 * 1024)));
+        controller.close();
+      } catch {
+        // The server already closed the request.
+      }
+      expect([204, "connection closed"]).toContain(await sending);
+      expect((await patch(eli.client, url, 0, new Uint8Array(randomBytes(10)))).status).toBe(401);
+      expect(await services.prisma.upload.count({ where: { ownerId: eli.id } })).toBe(1);
+
+      expect((await setStatus(eli, "reactivate")).status).toBe(302);
+      expect((await eli.client.login(eli.email)).status).toBe(302);
+      const head = await fetch(url, { method: "HEAD", headers: tusHeaders(eli.client) });
+      expect(head.status).toBe(200);
+      const offset = Number(head.headers.get("upload-offset"));
+      // Nothing sent after the deactivation was stored.
+      expect(offset).toBeGreaterThan(0);
+      expect(offset).toBeLessThanOrEqual(6 * 1024 * 1024);
+      const rest = await patch(eli.client, url, offset, new Uint8Array(randomBytes(size - offset)));
+      expect(rest.status).toBe(204);
+      expect(await services.prisma.file.count({ where: { ownerId: eli.id, name: "stream.bin", size: BigInt(size) } })).toBe(1);
     });
   });
 

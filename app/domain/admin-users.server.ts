@@ -86,7 +86,12 @@ export async function setUserActive(
     return { name: user.name, changed: true };
   });
   // Sessions and sockets end after the commit: a login racing this finds the account deactivated.
-  if (!active) await endSessionsWhere(services, { userId: target.id });
+  if (!active && result.changed) {
+    await endSessionsWhere(services, { userId: target.id });
+    // A request already sending bytes stops too; its next one finds no session.
+    const uploads = await services.prisma.upload.findMany({ where: { ownerId: target.id }, select: { id: true } });
+    if (uploads.length > 0) await services.uploadTerminator?.stop(uploads.map(({ id }) => id));
+  }
   return result;
 }
 
