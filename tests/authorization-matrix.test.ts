@@ -76,6 +76,9 @@ const MATRIX: Record<string, Entry> = {
   "/admin": { url: () => "/admin", get: [LOGIN, 403, 403, 200], post: { form: (ids) => ({ intent: "set-quota", userId: ids.otherUserId, quota: "" }), want: [LOGIN, 403, 403, 200] } },
   "/admin/settings": { url: () => "/admin/settings", get: [LOGIN, 403, 403, 200], post: { form: () => ({}), want: [LOGIN, 403, 403, 400] } },
   "/admin/audit": { url: () => "/admin/audit", get: [LOGIN, 403, 403, 200] },
+  // Without the admin's password nothing changes (400); the "other" user stays active.
+  "/admin/users/:userId/status": { url: (ids) => `/admin/users/${ids.otherUserId}/status`, get: [LOGIN, 403, 403, 200], post: { form: () => ({ intent: "deactivate" }), want: [LOGIN, 403, 403, 400] } },
+  "/admin/users/:userId/delete": { url: (ids) => `/admin/users/${ids.otherUserId}/delete`, get: [LOGIN, 403, 403, 200], post: { form: () => ({ files: "delete", confirmEmail: "" }), want: [LOGIN, 403, 403, 400] } },
   "/admin/audit.csv": { url: () => "/admin/audit.csv", get: [LOGIN, 403, 403, 200] },
   "/account-deleted": { url: () => "/account-deleted", get: PUBLIC },
   "/activity": { url: () => "/activity", get: [LOGIN, 200, 200, 200] },

@@ -215,6 +215,24 @@ describe("single sign-on with a real OpenID Connect provider", () => {
     expect((await new TestClient(app.url).login("grace@example.com")).status).toBe(302);
   });
 
+  it("refuses a deactivated account with a page that says so, and signs it in again once reactivated", async () => {
+    const grace = await app.services.prisma.user.findUniqueOrThrow({ where: { email: "grace@example.com" } });
+    await app.services.prisma.user.update({ where: { id: grace.id }, data: { deactivatedAt: new Date() } });
+    try {
+      const client = new TestClient(app.url);
+      const { response } = await ssoLogin(idp, client, "grace");
+      expect(response.status).toBe(403);
+      expect(await response.text()).toContain("This account has been deactivated. Ask an administrator");
+      expect(client.cookies.has("coffer_session")).toBe(false);
+      expect((await auditRows("auth.login")).at(-1)).toMatchObject({ outcome: "failure", details: { method: "oidc", reason: "deactivated" } });
+    } finally {
+      await app.services.prisma.user.update({ where: { id: grace.id }, data: { deactivatedAt: null } });
+    }
+    const client = new TestClient(app.url);
+    expect((await ssoLogin(idp, client, "grace")).response.status).toBe(302);
+    expect((await client.get("/files")).status).toBe(200);
+  });
+
   it("refuses an email the provider has not verified, with a page that says so", async () => {
     const usersBefore = await app.services.prisma.user.count();
     const client = new TestClient(app.url);

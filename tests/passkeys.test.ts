@@ -215,6 +215,25 @@ describe("passkeys", () => {
     expect((await app.services.prisma.passkey.findFirstOrThrow({ where: { userId: aliceId } })).counter).toBe(stored);
   });
 
+  it("refuses a deactivated account's passkey with a clear message, and accepts it again after reactivation", async () => {
+    await app.services.prisma.user.update({ where: { id: aliceId }, data: { deactivatedAt: new Date() } });
+    try {
+      const browser = new TestClient(app.url);
+      const options = await loginOptions(browser, "passwordless");
+      const result = await loginVerify(browser, "passwordless", authenticator.authenticate(aliceKey, options));
+      expect(result.status).toBe(403);
+      expect(result.body.message).toContain("This account has been deactivated");
+      expect((await browser.get("/files")).status).toBe(302);
+      const event = await app.services.prisma.auditEvent.findFirstOrThrow({ where: { action: "auth.login", outcome: "failure", targetId: aliceId }, orderBy: { createdAt: "desc" } });
+      expect(event.details).toMatchObject({ method: "passkey", reason: "deactivated" });
+    } finally {
+      await app.services.prisma.user.update({ where: { id: aliceId }, data: { deactivatedAt: null } });
+    }
+    const browser = new TestClient(app.url);
+    const options = await loginOptions(browser, "passwordless");
+    expect((await loginVerify(browser, "passwordless", authenticator.authenticate(aliceKey, options))).status).toBe(200);
+  });
+
   it("makes a passkey the second step after the password; another user's passkey is refused", async () => {
     const browser = new TestClient(app.url);
     const step1 = await browser.login("alice@example.com", PASSWORD);

@@ -195,13 +195,14 @@ export async function setUserRole(
   if (!parsed.success) throw new ValidationError("The role was not changed.", { role: "Choose Admin or User." });
   const role = parsed.data;
   const result = await services.prisma.$transaction(async (tx) => {
-    const admins = await tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM users WHERE role = 'ADMIN' ORDER BY id FOR UPDATE`;
+    const admins = await tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM users WHERE role = 'ADMIN' AND deactivated_at IS NULL ORDER BY id FOR UPDATE`;
     const user = typeof userId === "string" && userId.length > 0 && userId.length <= 64
-      ? await tx.user.findUnique({ where: { id: userId }, select: { id: true, name: true, email: true, role: true } })
+      ? await tx.user.findUnique({ where: { id: userId }, select: { id: true, name: true, email: true, role: true, deactivatedAt: true } })
       : null;
     if (!user) throw new NotFoundError("That user");
     if (user.role === role) return { name: user.name, role, changed: false };
-    if (role === "USER" && admins.length <= 1) {
+    // Only active administrators count: a deactivated one cannot manage anything.
+    if (role === "USER" && !user.deactivatedAt && admins.filter((row) => row.id !== user.id).length === 0) {
       await recordAudit(services.prisma, audit, {
         action: "user.role_changed",
         outcome: "failure",
@@ -231,6 +232,8 @@ export interface AdminUserRow {
   email: string;
   role: "ADMIN" | "USER";
   createdAt: Date;
+  /** When an administrator deactivated the account; null while it is active. */
+  deactivatedAt: Date | null;
   fileCount: number;
   /** Bytes of the user's current files (the "Storage used" column). */
   bytesUsed: number;
@@ -249,7 +252,7 @@ export async function listUsersForAdmin(services: Services): Promise<{ users: Ad
   const [users, files, counted, settings] = await Promise.all([
     services.prisma.user.findMany({
       orderBy: { createdAt: "asc" },
-      select: { id: true, email: true, name: true, role: true, createdAt: true, quotaBytes: true },
+      select: { id: true, email: true, name: true, role: true, createdAt: true, quotaBytes: true, deactivatedAt: true },
     }),
     services.prisma.file.groupBy({ by: ["ownerId"], _sum: { size: true }, _count: { _all: true } }),
     services.prisma.$queryRaw<Array<{ owner_id: string; used: bigint | null }>>`
@@ -272,6 +275,7 @@ export async function listUsersForAdmin(services: Services): Promise<{ users: Ad
         email: user.email,
         role: user.role,
         createdAt: user.createdAt,
+        deactivatedAt: user.deactivatedAt,
         fileCount: byOwner.get(user.id)?._count._all ?? 0,
         bytesUsed: Number(byOwner.get(user.id)?._sum.size ?? 0n),
         countedBytes: countedByOwner.get(user.id) ?? 0,

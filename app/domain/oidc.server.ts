@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Services } from "~/services/index.server";
+import { DEACTIVATED_MESSAGE, isDeactivated } from "./account-status.server";
 import { recordAudit, type AuditActor } from "./audit.server";
 import { ForbiddenError } from "./errors";
 import { OidcLoginError, OidcStrategy, type OidcClaims, type OidcVerifyParams } from "./oidc-strategy.server";
@@ -60,8 +61,14 @@ export function oidcStrategy(
     async ({ claims, redirectTo, request, reauthSession, authTime }: OidcVerifyParams) =>
       reauthSession
         ? { user: await confirmSignedInUser(services, request, claims, reauthSession, authTime), redirectTo, reauth: true }
-        : { user: await userForOidcClaims(services, claims, actor), redirectTo, reauth: false },
+        : { user: await activeUser(services, await userForOidcClaims(services, claims, actor)), redirectTo, reauth: false },
   );
+}
+
+/** A deactivated account is refused here, so the failure page explains it (and it is audited as a failed login). */
+async function activeUser(services: Services, user: PublicUser): Promise<PublicUser> {
+  if (await isDeactivated(services, user.id)) throw new OidcLoginError(403, "deactivated", DEACTIVATED_MESSAGE);
+  return user;
 }
 
 /**

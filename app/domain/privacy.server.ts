@@ -1,5 +1,6 @@
 import { createHmac } from "node:crypto";
 import { Readable } from "node:stream";
+import type { Prisma } from "~/generated/prisma/client";
 import { auditActor, pseudonymiseAuditActor, recordAudit, type AuditActor } from "~/domain/audit.server";
 import { ConflictError, ValidationError } from "~/domain/errors";
 import type { SessionUser } from "~/domain/sessions.server";
@@ -209,11 +210,8 @@ export function pseudonymFor(services: Services, userId: string): string {
 }
 
 /**
- * Deletes the account after checking the confirmation: the typed email must match and the
- * password must be right. Rows go first in one transaction (cascades remove folders, files,
- * versions, shares, sessions and pending uploads), then the stored objects and the unfinished
- * uploads' data in the tus store, so a crash leaves orphan objects rather than rows without
- * bytes. The last administrator cannot leave.
+ * Deletes the person's own account after checking the confirmation: the typed email must match
+ * and the password must be right. The last active administrator cannot leave.
  */
 export async function deleteAccount(
   services: Services,
@@ -237,24 +235,52 @@ export async function deleteAccount(
         : `Nothing was deleted. Confirm it's you with ${methods.provider} first, then delete the account within 10 minutes.`;
     throw new ValidationError(message, { password: methods.password ? "The password is not right." : `Confirm it's you with ${methods.provider}.` });
   }
-  if (user.role === "ADMIN" && (await services.prisma.user.count({ where: { role: "ADMIN" } })) <= 1) {
+  if (user.role === "ADMIN" && (await services.prisma.user.count({ where: { role: "ADMIN", deactivatedAt: null } })) <= 1) {
     throw new ConflictError("You are the only administrator. Make someone else an administrator first, so Coffer keeps one.");
   }
 
   const pseudonym = pseudonymFor(services, user.id);
+  return eraseAccount(services, user.id, {
+    // The event is the person's own, under the name their other entries now have.
+    actor: { ...auditActor(request, clientIp, null), actorId: user.id, actorLabel: pseudonym, ip: null, userAgent: null },
+  });
+}
+
+export interface EraseOptions {
+  /** Who deleted the account, for its `user.deleted` event. */
+  actor: AuditActor;
+  /** More for that event (what an administrator decided). */
+  details?: Record<string, string | number | boolean>;
+  /**
+   * Runs first, in the deletion's transaction: checks that must hold under lock, and handing
+   * items to another user (what the account no longer owns afterwards is not deleted).
+   */
+  before?: (tx: Prisma.TransactionClient) => Promise<void>;
+}
+
+/**
+ * Deletes an account and everything it owns. Rows go first in one transaction (cascades remove
+ * folders, files, versions, share links, shares, sessions and pending uploads), then the stored
+ * objects and the unfinished uploads' data in the tus store, so a crash leaves orphan objects
+ * rather than rows without bytes. The person's audit entries are kept under a pseudonym.
+ */
+export async function eraseAccount(services: Services, userId: string, options: EraseOptions): Promise<{ objectsDeleted: number }> {
+  const pseudonym = pseudonymFor(services, userId);
   const outcome = await services.prisma.$transaction(
     async (tx) => {
-      const files = await tx.file.findMany({ where: { ownerId: user.id }, select: { id: true, storageKey: true, thumbnailKey: true } });
-      const versions = await tx.fileVersion.findMany({ where: { file: { ownerId: user.id } }, select: { storageKey: true } });
-      const folders = await tx.folder.findMany({ where: { ownerId: user.id }, select: { id: true } });
-      const uploads = await tx.upload.findMany({ where: { ownerId: user.id }, select: { id: true } });
-      await tx.user.delete({ where: { id: user.id } });
-      await pseudonymiseAuditActor(tx, user.id, pseudonym);
-      await recordAudit(tx, { ...auditActor(request, clientIp, null), actorId: user.id, actorLabel: pseudonym, ip: null, userAgent: null }, {
+      await options.before?.(tx);
+      const files = await tx.file.findMany({ where: { ownerId: userId }, select: { id: true, storageKey: true, thumbnailKey: true } });
+      const versions = await tx.fileVersion.findMany({ where: { file: { ownerId: userId } }, select: { storageKey: true } });
+      const folders = await tx.folder.findMany({ where: { ownerId: userId }, select: { id: true } });
+      const uploads = await tx.upload.findMany({ where: { ownerId: userId }, select: { id: true } });
+      const sessions = await tx.session.findMany({ where: { userId }, select: { id: true } });
+      await tx.user.delete({ where: { id: userId } });
+      await pseudonymiseAuditActor(tx, userId, pseudonym);
+      await recordAudit(tx, options.actor, {
         action: "user.deleted",
         targetType: "user",
-        targetId: user.id,
-        details: { files: files.length, folders: folders.length, versions: versions.length, uploads: uploads.length },
+        targetId: userId,
+        details: { ...options.details, files: files.length, folders: folders.length, versions: versions.length, uploads: uploads.length },
       });
       return {
         keys: [
@@ -265,11 +291,14 @@ export async function deleteAccount(
         ],
         searchIds: [...files.map((file) => file.id), ...folders.map((folder) => folder.id)],
         uploadIds: uploads.map(({ id }) => id),
+        sessionIds: sessions.map(({ id }) => id),
       };
     },
     { timeout: 120_000 },
   );
 
+  // Open tabs of the account lose their live connection at once.
+  services.notifier.endSessions(outcome.sessionIds);
   // Unfinished uploads end now, not at the expiry sweep: an S3 multipart upload's parts are not
   // objects that the deletion below would reach. The account's sessions are gone, so a request
   // still sending bytes is stopped and its client's next one refused.

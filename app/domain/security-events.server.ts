@@ -22,6 +22,8 @@ const DESCRIPTIONS: Record<string, string> = {
   "auth.sso_linked": "Single sign-on linked",
   "auth.session_revoked": "Session logged out",
   "user.role_changed": "Role changed",
+  "user.deactivated": "Account deactivated by an administrator",
+  "user.reactivated": "Account reactivated by an administrator",
 };
 
 export const SECURITY_EVENTS_SHOWN = 20;

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { createCookie, redirect, type Cookie } from "@remix-run/node";
 import type { Services } from "~/services/index.server";
 import { describeUserAgent } from "~/lib/user-agent";
+import { assertAccountActive } from "./account-status.server";
 import { AppError, NotFoundError } from "./errors";
 import { MFA_ENROLL_PATH, mustEnrollMfa } from "./mfa.server";
 import { PASSKEY_REGISTER_PATH } from "./passkeys.server";
@@ -65,6 +66,8 @@ export interface SessionUser extends PublicUser {
  * login gets a new random id, so an id planted before login is worthless (no fixation).
  */
 export async function createSession(services: Services, userId: string, request: Request, ip: string | null): Promise<string> {
+  // Every way of signing in ends here, so a deactivated account never gets a session.
+  await assertAccountActive(services, userId);
   const id = randomBytes(32).toString("base64url");
   const lifetimeMs = (await getSettings(services)).sessionAbsoluteDays * DAY_MS;
   await services.prisma.session.create({
@@ -105,18 +108,20 @@ export async function getUserFromCookieHeader(services: Services, cookieHeader: 
   if (typeof id !== "string" || id.length === 0) return null;
   const session = await services.prisma.session.findUnique({
     where: { id },
-    include: { user: { select: { id: true, email: true, name: true, role: true } } },
+    include: { user: { select: { id: true, email: true, name: true, role: true, deactivatedAt: true } } },
   });
   if (!session) return null;
   const now = Date.now();
-  if (isExpired(session, await getSettings(services), now)) {
+  // Deactivation deletes the sessions; a login racing it must not leave one that works.
+  if (session.user.deactivatedAt || isExpired(session, await getSettings(services), now)) {
     await services.prisma.session.deleteMany({ where: { id } });
     return null;
   }
   if (now - session.lastSeenAt.getTime() > TOUCH_INTERVAL_MS) {
     await services.prisma.session.update({ where: { id }, data: { lastSeenAt: new Date(now) } }).catch(() => {});
   }
-  return { ...session.user, sessionId: session.id };
+  const { deactivatedAt: _, ...user } = session.user;
+  return { ...user, sessionId: session.id };
 }
 
 export function getUser(services: Services, request: Request) {

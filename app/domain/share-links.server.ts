@@ -266,11 +266,13 @@ export type PublicShare = ShareLink & { file: FileRecord | null; folder: Folder 
  */
 export async function resolveShare(services: Services, token: string): Promise<PublicShare> {
   if (!TOKEN.test(token)) throw new NotFoundError("That link");
-  const link = await services.prisma.shareLink.findUnique({ where: { token }, include: { file: true, folder: true } });
-  if (!link) throw new NotFoundError("That link");
+  const found = await services.prisma.shareLink.findUnique({ where: { token }, include: { file: true, folder: true, owner: { select: { deactivatedAt: true } } } });
+  if (!found) throw new NotFoundError("That link");
+  const { owner, ...link } = found;
   const target = link.file ?? link.folder;
   if (!target || target.trashedAt) throw new NotFoundError("That link");
-  if (link.expiresAt && link.expiresAt.getTime() <= Date.now()) {
+  // A deactivated owner's links answer exactly as expired ones, and work again on reactivation.
+  if ((link.expiresAt && link.expiresAt.getTime() <= Date.now()) || owner.deactivatedAt) {
     throw new ShareGoneError("expired", "This link has expired. Ask the person who shared it for a new one.");
   }
   if (link.mode === "READ" && link.maxDownloads !== null && link.downloadCount >= link.maxDownloads) {

@@ -188,6 +188,11 @@ async function completeUpload(services: Services, upload: Upload, sha256: string
 export interface UploadTerminator {
   /** Never throws: what the store could not remove is logged and left to the periodic cleanup. */
   terminate(uploadIds: string[]): Promise<{ terminated: number; failed: number }>;
+  /**
+   * Asks requests still writing to these uploads to stop (a deactivated account), keeping what
+   * they stored so the upload can resume later. Never throws.
+   */
+  stop(uploadIds: string[]): Promise<void>;
 }
 
 /** How long termination waits for a request still writing to the upload to let go of it. */
@@ -199,6 +204,10 @@ export function createUploadTerminator(services: Services, uploads: TusServer): 
       let terminated = 0;
       for (const id of uploadIds) if (await terminateUpload(services, uploads, id)) terminated++;
       return { terminated, failed: uploadIds.length - terminated };
+    },
+    async stop(uploadIds) {
+      // Taking the lock is what makes tus end a request writing to the upload; nothing is removed.
+      for (const id of uploadIds) await (await lockUpload(uploads, id))();
     },
   };
 }

@@ -14,16 +14,27 @@ import { CsrfInput } from "~/components/csrf-input";
 export const meta: MetaFunction = () => [{ title: "Admin · Coffer" }];
 export const headers = retryAfterHeaders;
 
+/** What the account pages redirect back with (PRG); fixed texts, so a crafted link cannot put words here. */
+const DONE_MESSAGES: Record<string, string> = {
+  deactivated: "The account was deactivated: its sessions ended and its share links stopped working. Its files are kept.",
+  reactivated: "The account was reactivated: its owner can sign in again.",
+  deleted: "The account and its files were deleted.",
+  "deleted-given": "The account was deleted; its files were given to the person you chose.",
+};
+
 export async function loader({ request, context }: LoaderFunctionArgs) {
-  await requireAdmin(context.services, request);
+  const admin = await requireAdmin(context.services, request);
+  const done = DONE_MESSAGES[new URL(request.url).searchParams.get("done") ?? ""] ?? null;
   const { users: rows, settings } = await listUsersForAdmin(context.services);
   const locks = await Promise.all(rows.map((user) => lockStatus(context.services, user.email)));
   const users = rows.map((user, index) => ({
     ...user,
     failedLogins: locks[index].failures,
     lockedUntil: locks[index].lockedUntil?.toISOString() ?? null,
+    deactivatedAt: user.deactivatedAt?.toISOString() ?? null,
+    self: user.id === admin.id,
   }));
-  return { users, defaultQuotaBytes: settings.defaultQuotaBytes };
+  return { users, defaultQuotaBytes: settings.defaultQuotaBytes, done };
 }
 
 type ActionResult =
@@ -78,11 +89,11 @@ function quotaLabel(override: number | null, defaultQuota: number | null): strin
 }
 
 export default function Admin() {
-  const { users, defaultQuotaBytes } = useLoaderData<typeof loader>();
+  const { users, defaultQuotaBytes, done } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const busy = useNavigation().state === "submitting";
   const totalBytes = users.reduce((sum, user) => sum + user.bytesUsed, 0);
-  const adminCount = users.filter((user) => user.role === "ADMIN").length;
+  const adminCount = users.filter((user) => user.role === "ADMIN" && !user.deactivatedAt).length;
   return (
     <div className="space-y-6">
       <div className="flex flex-wrap items-start justify-between gap-4">
@@ -102,7 +113,7 @@ export default function Admin() {
           </Link>
         </nav>
       </div>
-      <FormMessage message={result?.message} tone={result?.ok ? "success" : "error"} />
+      <FormMessage message={result?.message ?? done} tone={result ? (result.ok ? "success" : "error") : "success"} />
       <section aria-labelledby="users-heading" className="card overflow-x-auto">
         <h2 id="users-heading" className="border-b border-slate-200 px-4 py-3 font-semibold">
           Users
@@ -118,6 +129,7 @@ export default function Admin() {
               <th scope="col" className="px-4 py-2 font-medium">Quota</th>
               <th scope="col" className="px-4 py-2 font-medium">Sign-in</th>
               <th scope="col" className="hidden px-4 py-2 font-medium md:table-cell">Joined</th>
+              <th scope="col" className="px-4 py-2 font-medium">Account</th>
             </tr>
           </thead>
           <tbody className="divide-y divide-slate-100">
@@ -132,7 +144,7 @@ export default function Admin() {
                   <td className="px-4 py-2 break-all">{user.email}</td>
                   <td className="px-4 py-2">
                     <p data-testid="role">{user.role === "ADMIN" ? "Admin" : "User"}</p>
-                    {user.role === "ADMIN" && adminCount === 1 ? (
+                    {user.role === "ADMIN" && adminCount === 1 && !user.deactivatedAt ? (
                       <p className="mt-2 text-xs text-slate-600">The only administrator: make someone else an admin before stepping down.</p>
                     ) : (
                       <Form method="post" className="mt-2" aria-label={`Role of ${user.name}`}>
@@ -188,7 +200,11 @@ export default function Admin() {
                     </Form>
                   </td>
                   <td className="px-4 py-2" data-testid="sign-in">
-                    {user.lockedUntil ? (
+                    {user.deactivatedAt ? (
+                      <p className="font-medium text-red-800" data-testid="deactivated">
+                        Deactivated since {formatDate(user.deactivatedAt)}
+                      </p>
+                    ) : user.lockedUntil ? (
                       <p className="text-red-800">Locked until {formatTime(user.lockedUntil)}</p>
                     ) : user.failedLogins > 0 ? (
                       <p>
@@ -209,6 +225,27 @@ export default function Admin() {
                     ) : null}
                   </td>
                   <td className="hidden px-4 py-2 md:table-cell">{formatDate(user.createdAt)}</td>
+                  <td className="px-4 py-2">
+                    {user.self ? (
+                      <p className="text-xs text-slate-600">
+                        You. Delete your own account in{" "}
+                        <Link to="/settings/privacy" className="text-blue-800 underline">
+                          Privacy
+                        </Link>
+                        .
+                      </p>
+                    ) : (
+                      <div className="flex flex-col items-start gap-1">
+                        <Link to={`/admin/users/${user.id}/status`} className="btn-secondary whitespace-nowrap">
+                          {user.deactivatedAt ? "Reactivate…" : "Deactivate…"}
+                          <span className="sr-only"> {user.name}</span>
+                        </Link>
+                        <Link to={`/admin/users/${user.id}/delete`} className="btn-secondary whitespace-nowrap text-red-800">
+                          Delete…<span className="sr-only"> {user.name}</span>
+                        </Link>
+                      </div>
+                    )}
+                  </td>
                 </tr>
               );
             })}

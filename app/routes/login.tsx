@@ -5,6 +5,7 @@ import { FormStrategy } from "remix-auth-form";
 import { Field, FormMessage } from "~/components/field";
 import { SsoButton } from "~/components/sso-button";
 import { PasskeyLoginButton } from "~/components/passkey-login-button";
+import { AccountDeactivatedError, isDeactivated } from "~/domain/account-status.server";
 import { assertPasswordAuthAllowed, ssoLoginOptions } from "~/domain/oidc.server";
 import { auditActor, recordAudit } from "~/domain/audit.server";
 import { ValidationError, UnauthorizedError } from "~/domain/errors";
@@ -46,6 +47,11 @@ function authenticator(services: Services, audit: Audit) {
         await audit("auth.login", "failure", { reason: "bad_credentials", email });
         if (lock) await audit("auth.locked", "failure", { email, ...lock });
         throw new UnauthorizedError("That email and password do not match an account.");
+      }
+      // Told only to whoever knows the password, so the state of an account does not leak.
+      if (await isDeactivated(services, user.id)) {
+        await audit("auth.login", "failure", { reason: "deactivated" }, user);
+        throw new AccountDeactivatedError();
       }
       return user;
     }),

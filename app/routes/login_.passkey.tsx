@@ -1,5 +1,6 @@
 import { redirect, type ActionFunctionArgs } from "@remix-run/node";
 import { z } from "zod";
+import { AccountDeactivatedError } from "~/domain/account-status.server";
 import { auditActor, recordAudit } from "~/domain/audit.server";
 import { isAppError, ValidationError } from "~/domain/errors";
 import { assertNotLocked, clearFailedLogins, recordFailedLogin } from "~/domain/lockout.server";
@@ -71,7 +72,17 @@ export async function action({ request, context }: ActionFunctionArgs) {
       if (error instanceof PasskeyLoginError) await recordFailure(error);
       throw error;
     }
-    const user = await services.prisma.user.findUniqueOrThrow({ where: { id: result.userId }, select: { id: true, email: true } });
+    const user = await services.prisma.user.findUniqueOrThrow({ where: { id: result.userId }, select: { id: true, email: true, deactivatedAt: true } });
+    if (user.deactivatedAt) {
+      await recordAudit(services.prisma, auditActor(request, clientIp, user), {
+        action: "auth.login",
+        outcome: "failure",
+        targetType: "user",
+        targetId: user.id,
+        details: { method: "passkey", reason: "deactivated" },
+      });
+      throw new AccountDeactivatedError();
+    }
     try {
       await assertNotLocked(services, user.email);
     } catch (error) {

@@ -1,0 +1,137 @@
+import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { Field, FormMessage } from "~/components/field";
+import { ConfirmIdentity } from "~/components/security/confirm-identity";
+import { CsrfInput } from "~/components/csrf-input";
+import { deleteUserByAdmin, deletionSummary } from "~/domain/admin-users.server";
+import { auditActor } from "~/domain/audit.server";
+import { reauthMethods } from "~/domain/reauth.server";
+import { requireAdmin } from "~/domain/sessions.server";
+import { formatBytes } from "~/lib/format";
+import { actionFailure, loaderFailure } from "~/lib/http.server";
+
+export const meta: MetaFunction = () => [{ title: "Delete account · Admin · Coffer" }];
+
+export async function loader({ request, context, params }: LoaderFunctionArgs) {
+  const { services } = context;
+  const admin = await requireAdmin(services, request);
+  try {
+    const summary = await deletionSummary(services, admin, params.userId);
+    const { user } = summary;
+    return {
+      ...summary,
+      user: { id: user.id, name: user.name, email: user.email, deactivated: user.deactivatedAt !== null },
+      reauth: await reauthMethods(services, admin),
+    };
+  } catch (error) {
+    loaderFailure(error);
+  }
+}
+
+export async function action({ request, context, params }: ActionFunctionArgs) {
+  const { services, clientIp } = context;
+  const admin = await requireAdmin(services, request);
+  const form = await request.formData();
+  try {
+    const input = { confirmEmail: form.get("confirmEmail"), proof: form.get("proof"), files: form.get("files") };
+    const result = await deleteUserByAdmin(services, admin, params.userId, input, auditActor(request, clientIp, admin));
+    return redirect(result.givenTo ? "/admin?done=deleted-given" : "/admin?done=deleted");
+  } catch (error) {
+    return actionFailure(error);
+  }
+}
+
+const plural = (count: number, one: string, many = `${one}s`) => `${count.toLocaleString("en")} ${count === 1 ? one : many}`;
+
+export default function DeleteAccount() {
+  const { user, files, folders, bytes, shareLinks, userShares, uploads, receivers, reauth } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const busy = useNavigation().state !== "idle";
+  const errors = result?.fieldErrors ?? {};
+  return (
+    <div className="max-w-2xl space-y-6">
+      <p className="text-sm">
+        <Link to="/admin" className="text-blue-800 underline">
+          ← Administration
+        </Link>
+      </p>
+      <div>
+        <h1 className="text-2xl font-semibold">Delete {user.name}</h1>
+        <p className="mt-1 text-sm text-slate-600 break-all">{user.email}</p>
+      </div>
+      <FormMessage message={result?.message} />
+      <section aria-labelledby="what-heading" className="card space-y-3 border-red-300 p-4">
+        <h2 id="what-heading" className="text-lg font-semibold">
+          What will be deleted
+        </h2>
+        <ul className="list-disc space-y-1 pl-5 text-sm text-slate-700" data-testid="deletion-summary">
+          <li>{`${plural(files, "file")} in ${plural(folders, "folder")}, ${formatBytes(bytes)} with earlier versions (including their trash), unless you give them to someone below;`}</li>
+          <li>{`${plural(shareLinks, "share link")} and ${plural(userShares, "item")} shared with other people;`}</li>
+          <li>{`${plural(uploads, "unfinished upload")};`}</li>
+          <li>the account, its sessions, passkeys and sign-in links. The audit log keeps its entries under an anonymous name.</li>
+        </ul>
+        <p className="text-sm text-slate-700">
+          This cannot be undone.
+          {user.deactivated ? null : (
+            <>
+              {" "}
+              To only stop them signing in,{" "}
+              <Link to={`/admin/users/${user.id}/status`} className="text-blue-800 underline">
+                deactivate the account instead
+              </Link>
+              .
+            </>
+          )}
+        </p>
+        <Form method="post" className="space-y-4">
+          <CsrfInput />
+          <div>
+            <label htmlFor="field-files" className="label">
+              Their files
+            </label>
+            <select
+              id="field-files"
+              name="files"
+              className="input"
+              defaultValue="delete"
+              aria-invalid={errors.files ? true : undefined}
+              aria-describedby={errors.files ? "field-files-error field-files-hint" : "field-files-hint"}
+            >
+              <option value="delete">Delete their files</option>
+              {receivers.map((receiver) => (
+                <option key={receiver.id} value={`give:${receiver.id}`}>
+                  {`Give their files to ${receiver.name} (${receiver.email})`}
+                </option>
+              ))}
+            </select>
+            <p id="field-files-hint" className="mt-1 text-sm text-slate-600">
+              {`Given files move, with their folders, into a new folder “From ${user.name}” in that person’s files; their storage must have room for them.`}
+            </p>
+            {errors.files ? (
+              <p id="field-files-error" className="field-error">
+                {errors.files}
+              </p>
+            ) : null}
+          </div>
+          <Field
+            label={`Type ${user.email} to confirm`}
+            name="confirmEmail"
+            type="email"
+            autoComplete="off"
+            required
+            error={errors.confirmEmail}
+          />
+          <ConfirmIdentity reauth={reauth} id="field-proof" name="proof" label="Your password" error={errors.proof} />
+          <div className="flex flex-wrap gap-2">
+            <button type="submit" className="btn-primary bg-red-700 hover:bg-red-800" disabled={busy}>
+              {busy ? "Deleting…" : `Delete ${user.name}'s account`}
+            </button>
+            <Link to="/admin" className="btn-secondary">
+              Cancel
+            </Link>
+          </div>
+        </Form>
+      </section>
+    </div>
+  );
+}

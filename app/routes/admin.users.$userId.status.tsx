@@ -1,0 +1,93 @@
+import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { FormMessage } from "~/components/field";
+import { ConfirmIdentity } from "~/components/security/confirm-identity";
+import { CsrfInput } from "~/components/csrf-input";
+import { getManagedUser, setUserActive } from "~/domain/admin-users.server";
+import { auditActor } from "~/domain/audit.server";
+import { ValidationError } from "~/domain/errors";
+import { reauthMethods } from "~/domain/reauth.server";
+import { requireAdmin } from "~/domain/sessions.server";
+import { formatDate } from "~/lib/format";
+import { actionFailure, loaderFailure } from "~/lib/http.server";
+
+export const meta: MetaFunction = () => [{ title: "Account access · Admin · Coffer" }];
+
+export async function loader({ request, context, params }: LoaderFunctionArgs) {
+  const { services } = context;
+  const admin = await requireAdmin(services, request);
+  try {
+    const user = await getManagedUser(services, admin, params.userId);
+    return {
+      user: { id: user.id, name: user.name, email: user.email, deactivatedAt: user.deactivatedAt?.toISOString() ?? null },
+      reauth: await reauthMethods(services, admin),
+    };
+  } catch (error) {
+    loaderFailure(error);
+  }
+}
+
+export async function action({ request, context, params }: ActionFunctionArgs) {
+  const { services, clientIp } = context;
+  const admin = await requireAdmin(services, request);
+  const form = await request.formData();
+  const intent = form.get("intent");
+  try {
+    if (intent !== "deactivate" && intent !== "reactivate") throw new ValidationError("Unknown action.");
+    await setUserActive(services, admin, params.userId, intent === "reactivate", form.get("proof"), auditActor(request, clientIp, admin));
+    return redirect(`/admin?done=${intent === "reactivate" ? "reactivated" : "deactivated"}`);
+  } catch (error) {
+    return actionFailure(error);
+  }
+}
+
+export default function AccountStatus() {
+  const { user, reauth } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const busy = useNavigation().state !== "idle";
+  const deactivated = user.deactivatedAt !== null;
+  return (
+    <div className="max-w-2xl space-y-6">
+      <p className="text-sm">
+        <Link to="/admin" className="text-blue-800 underline">
+          ← Administration
+        </Link>
+      </p>
+      <div>
+        <h1 className="text-2xl font-semibold">{deactivated ? `Reactivate ${user.name}` : `Deactivate ${user.name}`}</h1>
+        <p className="mt-1 text-sm text-slate-600 break-all">{user.email}</p>
+      </div>
+      <FormMessage message={result?.message} />
+      <section aria-labelledby="status-heading" className="card space-y-3 p-4">
+        <h2 id="status-heading" className="text-lg font-semibold">
+          {deactivated ? "Let them back in" : "What deactivating does"}
+        </h2>
+        {deactivated ? (
+          <p className="text-sm text-slate-700" data-testid="account-state">
+            Deactivated since {formatDate(user.deactivatedAt!)}. Reactivating lets {user.name} sign in again; their files, share links and unfinished
+            uploads work again as before.
+          </p>
+        ) : (
+          <ul className="list-disc space-y-1 pl-5 text-sm text-slate-700">
+            <li>{user.name} can no longer sign in (password, passkey or single sign-on) and is signed out everywhere at once.</li>
+            <li>Their share links stop working, as if expired, and their unfinished uploads are refused.</li>
+            <li>Their files stay. You can reactivate the account at any time, or delete it.</li>
+          </ul>
+        )}
+        <Form method="post" className="space-y-3">
+          <CsrfInput />
+          <input type="hidden" name="intent" value={deactivated ? "reactivate" : "deactivate"} />
+          <ConfirmIdentity reauth={reauth} id="field-proof" name="proof" label="Your password" error={result?.fieldErrors?.proof} />
+          <div className="flex flex-wrap gap-2">
+            <button type="submit" className={deactivated ? "btn-primary" : "btn-primary bg-red-700 hover:bg-red-800"} disabled={busy}>
+              {deactivated ? `Reactivate ${user.name}` : `Deactivate ${user.name}`}
+            </button>
+            <Link to="/admin" className="btn-secondary">
+              Cancel
+            </Link>
+          </div>
+        </Form>
+      </section>
+    </div>
+  );
+}
