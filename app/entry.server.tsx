@@ -5,12 +5,14 @@ import { RemixServer } from "@remix-run/react";
 import { isbot } from "isbot";
 import { renderToPipeableStream } from "react-dom/server";
 import { NonceProvider } from "~/lib/nonce";
+import { PageTextsProvider } from "~/lib/page-text";
 
 const ABORT_DELAY = 5_000;
 
 /**
  * Remix's default Node entry, plus the CSP nonce from the Express middleware: every inline
- * script (hydration data, streamed single-fetch chunks, scroll restoration) carries it.
+ * script (hydration data, streamed single-fetch chunks, scroll restoration) carries it; and
+ * the texts the loaders kept out of the hydration data (app/lib/page-text.tsx).
  */
 export default function handleRequest(
   request: Request,
@@ -33,7 +35,9 @@ export default function handleRequest(
     };
     const { pipe, abort } = renderToPipeableStream(
       <NonceProvider value={nonce}>
-        <RemixServer context={remixContext} url={request.url} abortDelay={ABORT_DELAY} nonce={nonce} />
+        <PageTextsProvider value={loadContext.pageTexts}>
+          <RemixServer context={remixContext} url={request.url} abortDelay={ABORT_DELAY} nonce={nonce} />
+        </PageTextsProvider>
       </NonceProvider>,
       {
         nonce,

@@ -376,7 +376,7 @@ describe("passkey endpoints under the per-IP limit", () => {
     await app?.close();
   });
 
-  it("answers 429 with Retry-After once the login limit is used up", async () => {
+  it("answers 429 with Retry-After once the limit of passkey challenges is used up", async () => {
     app = await startTestApp({ storage: "local", cache: "memory" }, { RATE_LIMIT_AUTH: "2/1m" });
     const browser = new TestClient(app.url);
     await browser.getCsrfToken();
@@ -389,6 +389,21 @@ describe("passkey endpoints under the per-IP limit", () => {
     });
     expect(response.status).toBe(429);
     expect(Number(response.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(((await response.json()) as { message: string }).message).toMatch(/^Too many passkey requests from your network/);
+  });
+
+  it("counts challenges apart from login attempts (the login page asks for one per visit), and the answer as a login attempt", async () => {
+    const browser = new TestClient(app.url);
+    await browser.getCsrfToken();
+    // The limit of challenges (2/1m) is used up by the previous test; logins still have theirs.
+    expect((await postJson(browser, "/login/passkey", { step: "options", mode: "passwordless" })).status).toBe(429);
+    const wrongPassword = await browser.postForm("/login", { email: "nobody@example.com", password: "not the password", redirectTo: "/files" });
+    expect(wrongPassword.status).toBe(401);
+    const answer = await postJson(browser, "/login/passkey", { step: "verify", mode: "passwordless", response: { id: "x" } });
+    expect(answer.status).toBe(400);
+    const tooMany = await postJson(browser, "/login/passkey", { step: "verify", mode: "passwordless", response: { id: "x" } });
+    expect(tooMany.status).toBe(429);
+    expect(tooMany.body.message).toMatch(/^Too many login attempts from your network/);
   });
 });
 

@@ -347,6 +347,32 @@ describe.each(DRIVER_SETS)("Previews with $label", ({ drivers }) => {
       expect(html).not.toContain("THE-VERY-END");
     });
 
+    it("sends a text preview once: in the HTML, not again in the hydration data; a client navigation gets it as data", async () => {
+      const marker = `once-${randomBytes(8).toString("hex")}`;
+      const file = await upload(owner, "once.txt", `\nfirst line\n${marker} <b>&</b>\n`, "text/plain");
+      const response = await owner.get(`/details/file/${file.id}`);
+      expect(response.status).toBe(200);
+      const html = await response.text();
+      expect(html.split(marker).length - 1).toBe(1);
+      // The leading newline survives the HTML parser (React doubles it after <pre>), escaped.
+      expect(html).toContain(`<pre id="text-preview" tabindex="0" aria-label="Contents of once.txt"`);
+      expect(html).toContain(`\n\nfirst line\n${marker} &lt;b&gt;&amp;&lt;/b&gt;\n</pre>`);
+      // Remix's single-fetch data request (client navigation, revalidation) carries the text instead.
+      const data = await owner.get(`/details/file/${file.id}.data?_routes=${encodeURIComponent("routes/details.$kind.$id")}`);
+      expect(data.status).toBe(200);
+      const body = await data.text();
+      expect(body.split(marker).length - 1).toBe(1);
+      expect(body).not.toContain("<pre");
+    });
+
+    it("sends the 256 KiB preview of a long text once", async () => {
+      const line = "abcdefghijklmnop".repeat(4) + "\n";
+      const file = await upload(owner, "long-once.log", line.repeat(Math.ceil((TEXT_PREVIEW_BYTES * 2) / line.length)), "text/plain");
+      const html = await (await owner.get(`/details/file/${file.id}`)).text();
+      expect(html.split(line).length - 1).toBe(Math.floor(TEXT_PREVIEW_BYTES / line.length));
+      expect(html.length).toBeLessThan(TEXT_PREVIEW_BYTES + 64 * 1024);
+    });
+
     it("says so when a text file looks binary", async () => {
       const file = await upload(owner, "data.txt", Buffer.from([0x41, 0x00, 0x42, 0x43]), "text/plain");
       expect(await (await owner.get(`/details/file/${file.id}`)).text()).toContain("does not look like text");
@@ -382,6 +408,16 @@ describe.each(DRIVER_SETS)("Previews with $label", ({ drivers }) => {
       const link = await app.services.prisma.shareLink.findFirstOrThrow({ where: { fileId: imageId, maxDownloads: null } });
       expect(link.downloadCount).toBe(0);
       expect((await visitor.get(`/s/${token}/view/someone-elses`)).status).toBe(404);
+    });
+
+    it("sends a shared text file's preview once in the public page", async () => {
+      const marker = `shared-once-${randomBytes(8).toString("hex")}`;
+      const file = await upload(owner, "shared-notes.txt", `${marker} & more\n`, "text/plain");
+      const response = await owner.postForm("/shares", { intent: "create-link", item: `file:${file.id}` });
+      const token = tokenFrom(await response.text());
+      const html = await (await visitor.get(`/s/${token}`)).text();
+      expect(html).toContain(`${marker} &amp; more`);
+      expect(html.split(marker).length - 1).toBe(1);
     });
 
     it("offers no inline viewer on a link with a download limit, so the limit cannot be bypassed", async () => {

@@ -1,10 +1,15 @@
 import { formatBytes } from "~/lib/format";
+import { usePageText } from "~/lib/page-text";
+
+/** The DOM id of a text preview; its text is in the HTML only (see app/lib/page-text.tsx). */
+export const TEXT_PREVIEW_ID = "text-preview";
 
 export type ViewerData =
   | { kind: "image" | "pdf" | "audio" | "video"; src: string }
   | {
       kind: "text";
-      text: string;
+      /** Null when the text is in the page's HTML only (a document request). */
+      text: string | null;
       truncated: boolean;
       shownBytes: number;
       size: number;
@@ -15,6 +20,7 @@ export type ViewerData =
 /**
  * The preview of a file, rendered on the server so it works without JavaScript. Images, PDF,
  * audio and video load from the inline route; text arrives in the page and React escapes it.
+ * Give it a `key` per file: a text preview keeps what it first showed.
  */
 export function FileViewer({ name, viewer, downloadHref }: { name: string; viewer: ViewerData; downloadHref: string }) {
   return (
@@ -82,17 +88,7 @@ function ViewerBody({ name, viewer, downloadHref }: { name: string; viewer: View
               to see all of it.
             </p>
           ) : null}
-          {viewer.text.length === 0 ? (
-            <p className="text-sm text-slate-600">This file is empty.</p>
-          ) : (
-            <pre
-              tabIndex={0}
-              aria-label={`Contents of ${name}`}
-              className="max-h-[70vh] overflow-auto rounded-md bg-slate-50 p-3 font-mono text-xs leading-relaxed whitespace-pre-wrap break-words text-slate-900 focus:outline-2 focus:outline-blue-700"
-            >
-              {viewer.text}
-            </pre>
-          )}
+          <TextContents name={name} text={viewer.text} downloadHref={downloadHref} />
         </div>
       );
     case "binary-text":
@@ -105,4 +101,30 @@ function ViewerBody({ name, viewer, downloadHref }: { name: string; viewer: View
         </div>
       );
   }
+}
+
+function TextContents({ name, text, downloadHref }: { name: string; text: string | null; downloadHref: string }) {
+  const shown = usePageText(TEXT_PREVIEW_ID, text);
+  if (shown === "") return <p className="text-sm text-slate-600">This file is empty.</p>;
+  if (shown === null) {
+    return (
+      <p className="text-sm text-slate-600">
+        The preview could not be shown here. Reload the page, or{" "}
+        <a href={downloadHref} className="text-blue-800 underline" download>
+          download the file
+        </a>
+        .
+      </p>
+    );
+  }
+  return (
+    <pre
+      id={TEXT_PREVIEW_ID}
+      tabIndex={0}
+      aria-label={`Contents of ${name}`}
+      className="max-h-[70vh] overflow-auto rounded-md bg-slate-50 p-3 font-mono text-xs leading-relaxed whitespace-pre-wrap break-words text-slate-900 focus:outline-2 focus:outline-blue-700"
+    >
+      {shown}
+    </pre>
+  );
 }

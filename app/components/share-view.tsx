@@ -107,7 +107,7 @@ function SharedFile({ page }: { page: Extract<SharePageData, { state: "file" }> 
         Download
       </a>
       </div>
-      <FileViewer name={page.file.name} viewer={page.viewer} downloadHref={`/s/${page.token}/download/${page.file.id}`} />
+      <FileViewer key={page.file.id} name={page.file.name} viewer={page.viewer} downloadHref={`/s/${page.token}/download/${page.file.id}`} />
     </div>
   );
 }

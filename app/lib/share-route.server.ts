@@ -5,6 +5,7 @@ import { isAppError, NotFoundError, UnauthorizedError, ValidationError } from "~
 import { addFile } from "~/domain/files.server";
 import { listFolder } from "~/domain/folders.server";
 import { viewerData } from "~/domain/previews.server";
+import { viewerForPage } from "~/lib/page-text.server";
 import type { ViewerData } from "~/components/file-viewer";
 import { thumbnailUrl } from "~/lib/thumbnails";
 import { TooManyRequestsError } from "~/domain/rate-limit.server";
@@ -105,10 +106,10 @@ export async function sharePageLoader(args: LoaderFunctionArgs, folderId: string
       if (folderId !== null) throw new NotFoundError("That folder");
       const { id, name, size, mimeType, updatedAt, thumbnailKey } = link.file;
       // A link with a download limit shows no inline viewer: viewing would not be counted.
-      const viewer = await viewerData(services, link.file, {
+      const viewer = viewerForPage(args.context, await viewerData(services, link.file, {
         view: link.maxDownloads === null ? `/s/${link.token}/view/${id}` : null,
         thumbnail: thumbnailKey ? thumbnailUrl(id, thumbnailKey, link.token) : null,
-      });
+      }));
       await viewed();
       return data<SharePageData>({ state: "file", ...base, file: { id, name, size: Number(size), mimeType, updatedAt }, viewer, downloadsLeft });
     }

@@ -1,6 +1,7 @@
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { FileViewer } from "~/components/file-viewer";
+import { viewerForPage } from "~/lib/page-text.server";
 import { FormMessage } from "~/components/field";
 import { FileIcon, FolderIcon } from "~/components/icons";
 import { ItemActivitySection } from "~/components/activity-list";
@@ -64,7 +65,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
       writable ? destinationFolders(services, user.id, item.kind === "folder" ? id : null) : Promise.resolve({ folders: [], truncated: false }),
       getSettings(services),
       itemActivity(services, user, { kind: item.kind, id, ownerId }),
-      item.kind === "file" ? viewerData(services, item.file, { view: `/view/${id}`, thumbnail }) : Promise.resolve(null),
+      item.kind === "file" ? viewerData(services, item.file, { view: `/view/${id}`, thumbnail }).then((v) => viewerForPage(context, v)) : Promise.resolve(null),
     ]);
     const done = new URL(request.url).searchParams.get("done");
     return {
@@ -244,7 +245,7 @@ export default function Details() {
         {result && !result.ok && !["rename", "move", "copy", "trash"].includes(result.intent) ? <FormMessage message={result.message} /> : null}
       </div>
 
-      {viewer ? <FileViewer name={item.name} viewer={viewer} downloadHref={openHref} /> : null}
+      {viewer ? <FileViewer key={item.id} name={item.name} viewer={viewer} downloadHref={openHref} /> : null}
 
       <section aria-labelledby="properties-heading" className="card p-4">
         <h2 id="properties-heading" className="text-lg font-semibold">

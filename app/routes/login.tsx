@@ -4,7 +4,7 @@ import { Authenticator } from "remix-auth";
 import { FormStrategy } from "remix-auth-form";
 import { Field, FormMessage } from "~/components/field";
 import { SsoButton } from "~/components/sso-button";
-import { PasskeyLoginButton } from "~/components/passkey-login-button";
+import { PasskeyLoginButton, usePasskeyAutofill } from "~/components/passkey-login-button";
 import { AccountDeactivatedError, isDeactivated } from "~/domain/account-status.server";
 import { assertPasswordAuthAllowed, ssoLoginOptions } from "~/domain/oidc.server";
 import { auditActor, recordAudit } from "~/domain/audit.server";
@@ -102,6 +102,8 @@ export default function Login() {
   const [params] = useSearchParams();
   const busy = useNavigation().state === "submitting";
   const errors = result?.fieldErrors ?? {};
+  const redirectTo = params.get("redirectTo") ?? "/files";
+  const autofill = usePasskeyAutofill({ enabled: !sso?.only, redirectTo });
   return (
     <div className="card mx-auto max-w-md p-6">
       <h1 className="text-2xl font-semibold">Log in to Coffer</h1>
@@ -113,13 +115,13 @@ export default function Login() {
       </p>
       <SsoButton sso={sso} redirectTo={params.get("redirectTo") ?? "/files"} />
       <div className="mt-6" hidden={sso?.only}>
-        <PasskeyLoginButton mode="passwordless" redirectTo={params.get("redirectTo") ?? "/files"} label="Sign in with a passkey" />
+        <PasskeyLoginButton mode="passwordless" redirectTo={redirectTo} label="Sign in with a passkey" onStart={autofill.pause} onSettled={autofill.resume} />
       </div>
       <Form method="post" className="mt-6 space-y-4" noValidate hidden={sso?.only}>
         <CsrfInput />
-        <FormMessage message={result?.message} />
+        <FormMessage message={autofill.message ?? result?.message} />
         <input type="hidden" name="redirectTo" value={params.get("redirectTo") ?? "/files"} />
-        <Field label="Email" name="email" type="email" autoComplete="username" required error={errors.email} />
+        <Field label="Email" name="email" type="email" autoComplete={autofill.autoComplete} required error={errors.email} />
         <Field label="Password" name="password" type="password" autoComplete="current-password" required error={errors.password} />
         <p className="text-sm"><Link to="/forgot-password" className="text-blue-800 underline">Forgot your password?</Link></p>
         <button type="submit" className="btn-primary w-full" disabled={busy}>

@@ -7,11 +7,12 @@ import { assertNotLocked, clearFailedLogins, recordFailedLogin } from "~/domain/
 import { endPendingLogin, PENDING_LOGIN_MAX_ATTEMPTS, readPendingLogin } from "~/domain/mfa.server";
 import { assertPasswordAuthAllowed } from "~/domain/oidc.server";
 import { clearLoginChallengeCookie, finishLogin, PasskeyLoginError, startLogin, type PasskeyLoginMode } from "~/domain/passkeys.server";
-import { limitLoginAttempt, limitMfaVerification, rateLimit } from "~/domain/rate-limit.server";
+import { limitLoginAttempt, limitMfaVerification, limitPasskeyChallenge, rateLimit } from "~/domain/rate-limit.server";
 import { assertCookieCanBeKept, createSession, safeRedirect } from "~/domain/sessions.server";
 
 /**
- * JSON endpoint for the passkey buttons on /login (passwordless) and /login/mfa (second step):
+ * JSON endpoint for the passkey buttons on /login (passwordless, also passkey autofill in the
+ * email field) and /login/mfa (second step):
  * `{ step: "options" }` returns the WebAuthn request options, `{ step: "verify", response }`
  * checks the signature and starts the session. Pages without JavaScript never call it.
  */
@@ -53,6 +54,8 @@ export async function action({ request, context }: ActionFunctionArgs) {
           message: () => "Too many failed tries. Log in again with your password to get a new try.",
         });
       }
+    } else if (step === "options") {
+      await limitPasskeyChallenge(services, clientIp);
     } else {
       await limitLoginAttempt(services, clientIp);
     }

@@ -156,7 +156,15 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
     remixRequestHandler({
       build,
       mode: mode.kind,
-      getLoadContext: (req, res) => ({ services, clientIp: req.ip ?? null, csrfToken: String(res.locals.csrfToken), cspNonce: res.locals.cspNonce }),
+      getLoadContext: (req, res) => ({
+        services,
+        clientIp: req.ip ?? null,
+        csrfToken: String(res.locals.csrfToken),
+        cspNonce: res.locals.cspNonce,
+        // Remix's single-fetch data requests end in `.data`; everything else renders HTML.
+        rendersDocument: !req.path.endsWith(".data"),
+        pageTexts: new Map(),
+      }),
     }),
   );
 

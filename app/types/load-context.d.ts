@@ -9,6 +9,10 @@ declare module "@remix-run/node" {
     csrfToken: string;
     /** This response's Content-Security-Policy nonce: every inline script carries it. */
     cspNonce: string;
+    /** Whether this request renders an HTML document (false for single-fetch `.data` requests). */
+    rendersDocument: boolean;
+    /** Texts for the HTML render only, by element id (see app/lib/page-text.server.ts). */
+    pageTexts: Map<string, string>;
   }
 }
 

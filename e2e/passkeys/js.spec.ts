@@ -15,6 +15,11 @@ async function addVirtualAuthenticator(page: Page) {
   return { cdp, authenticatorId };
 }
 
+/** Resolves when the page has asked for a passwordless passkey challenge. */
+function waitForChallenge(page: Page) {
+  return page.waitForRequest((request) => request.url().endsWith("/login/passkey") && request.postDataJSON()?.step === "options");
+}
+
 async function logOut(page: Page) {
   await page.getByRole("button", { name: "Log out", exact: true }).first().click();
   await expect(page).toHaveURL(/\/login$/);
@@ -40,19 +45,29 @@ test("adds a passkey in settings, then logs in with it without a password and as
   expect(credentials).toHaveLength(1);
   expect(credentials[0].isResidentCredential).toBe(true);
 
-  // Passwordless: the login page's button alone signs in.
+  // Passwordless: the login page's button alone signs in. Chromium's virtual authenticator
+  // answers the login page's passkey autofill request at once when it may simulate the user's
+  // presence, so it may not until the page waits for it: then the button takes over.
+  await cdp.send("WebAuthn.setAutomaticPresenceSimulation", { authenticatorId, enabled: false });
+  const autofillStarted = waitForChallenge(page);
   await logOut(page);
+  await autofillStarted;
+  await cdp.send("WebAuthn.setAutomaticPresenceSimulation", { authenticatorId, enabled: true });
   await page.getByRole("button", { name: "Sign in with a passkey" }).click();
   await expect(page).toHaveURL(/\/files$/);
   await expect(page.getByRole("heading", { level: 1, name: "My files" })).toBeVisible();
 
   // With the password, the passkey is the second step.
+  await cdp.send("WebAuthn.setAutomaticPresenceSimulation", { authenticatorId, enabled: false });
+  const autofillAgain = waitForChallenge(page);
   await logOut(page);
+  await autofillAgain;
   await page.getByLabel("Email", { exact: true }).fill(account.email);
   await page.getByLabel("Password", { exact: true }).fill(account.password);
   await page.getByRole("button", { name: "Log in" }).click();
   await expect(page).toHaveURL(/\/login\/mfa$/);
   await expect(page.getByText("Use one of your passkeys to finish logging in.")).toBeVisible();
+  await cdp.send("WebAuthn.setAutomaticPresenceSimulation", { authenticatorId, enabled: true });
   await page.getByRole("button", { name: "Use a passkey" }).click();
   await expect(page).toHaveURL(/\/files$/);
 
@@ -72,4 +87,36 @@ test("says so when the authenticator has no passkey for this site", async ({ pag
   await page.getByRole("button", { name: "Sign in with a passkey" }).click();
   await expect(page.getByRole("alert")).toContainText(/cancelled or timed out|did not work/);
   await expect(page).toHaveURL(/\/login$/);
+});
+
+test("offers the passkey in the email field's autofill and signs in with it", async ({ page }) => {
+  const { cdp, authenticatorId } = await addVirtualAuthenticator(page);
+  const account = newAccount("autofill");
+  await register(page, account);
+  await page.goto("/settings/security");
+  const section = page.getByTestId("passkeys-section");
+  await section.getByLabel("Passkey name").fill("Autofill key");
+  await section.getByRole("button", { name: "Add a passkey" }).click();
+  await expect(section.getByText("Passkey “Autofill key” added.")).toBeVisible();
+  expect((await cdp.send("WebAuthn.getCredentials", { authenticatorId })).credentials).toHaveLength(1);
+
+  // While the authenticator waits for the person, the page waits too, with the email field
+  // marked for passkey autofill and a conditional request (no button pressed) pending.
+  await cdp.send("WebAuthn.setAutomaticPresenceSimulation", { authenticatorId, enabled: false });
+  const started = waitForChallenge(page);
+  await logOut(page);
+  await started;
+  const email = page.getByLabel("Email", { exact: true });
+  await expect(email).toHaveAttribute("autocomplete", "username webauthn");
+  await expect(page.getByRole("button", { name: "Sign in with a passkey" })).toBeEnabled();
+
+  // Picking the passkey signs in. Chromium's virtual authenticator picks the only one itself
+  // when it may simulate the person, which it does only for requests started after that.
+  await cdp.send("WebAuthn.setAutomaticPresenceSimulation", { authenticatorId, enabled: true });
+  const again = waitForChallenge(page);
+  await page.reload();
+  await again;
+  await expect(page).toHaveURL(/\/files$/);
+  await expect(page.getByRole("heading", { level: 1, name: "My files" })).toBeVisible();
+  expect(await page.evaluate(() => document.cookie)).not.toContain("coffer_passkey");
 });

@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
 import sharp from "sharp";
-import { createAndOpenFolder, newAccount, register } from "../support/helpers";
+import { createAndOpenFolder, newAccount, register, waitForLiveConnection } from "../support/helpers";
 
 /** A one-page PDF that says "Hello PDF". */
 const PDF = `%PDF-1.4
@@ -38,6 +38,7 @@ test("shows the thumbnail in the grid and the image and text viewers on the deta
   const grid = page.getByTestId("folder-grid");
   await expect(grid.getByText("meadow.png", { exact: true })).toBeVisible();
   await expect(grid.getByText("greeting.ts", { exact: true })).toBeVisible();
+  const gridUrl = page.url();
 
   // The thumbnail arrives without a reload once it is made.
   const thumbnail = grid.locator('img[src^="/thumbnail/"]');
@@ -60,9 +61,24 @@ test("shows the thumbnail in the grid and the image and text viewers on the deta
   await expect(code).toHaveText(text.trimEnd() + "\n");
   // Shown as text: no element was made from the file's markup.
   await expect(code.locator("b")).toHaveCount(0);
+  // Loaded as a document the text is in the HTML only, not in the hydration data: hydrating
+  // keeps it (a mismatch would be a page error), and a revalidation after an action too.
+  const connected = waitForLiveConnection(page);
+  await page.reload();
+  await connected; // hydrated: the live-updates effect ran
+  await expect(code).toHaveText(text.trimEnd() + "\n");
+  const html = await (await page.request.get(page.url())).text();
+  expect(html.split("greeting = ").length - 1).toBe(1);
+  await page.getByRole("textbox", { name: "New name" }).fill("welcome.ts");
+  const revalidated = page.waitForResponse((response) => response.url().includes(".data") && response.request().method() === "GET");
+  await page.getByRole("button", { name: "Rename", exact: true }).click();
+  await revalidated;
+  await expect(page.getByRole("status").filter({ hasText: "Renamed." })).toBeVisible();
+  await expect(page.getByRole("heading", { level: 1, name: "welcome.ts" })).toBeVisible();
+  await expect(code).toHaveText(text.trimEnd() + "\n");
 
   // Chromium's own PDF viewer loads in the frame (a sandbox attribute would get its error page).
-  await page.goBack();
+  await page.goto(gridUrl);
   await grid.getByRole("link", { name: "Details of hello.pdf" }).click();
   await expect(page.getByTestId("file-viewer")).toHaveAttribute("data-viewer", "pdf");
   const frame = await page.getByTitle("PDF: hello.pdf").elementHandle().then((element) => element!.contentFrame());

@@ -21,4 +21,8 @@ test("renders the image and text viewers on the server", async ({ page }) => {
   await page.goBack();
   await page.getByRole("link", { name: "Details of readme.txt" }).click();
   await expect(page.getByRole("region", { name: "Preview" }).locator("pre")).toHaveText("Plain <script>alert(1)</script> text\n");
+  // Once in the HTML, and not again as data for scripts that do not run here.
+  const html = await (await page.request.get(page.url())).text();
+  expect(html.split("Plain &lt;script&gt;").length - 1).toBe(1);
+  expect(html).not.toContain("<script>alert(1)");
 });
