@@ -10,6 +10,7 @@ const BODY_HIGH_WATER_MARK = 1024 * 1024;
  * its size; one copy of the bytes costs far less.
  */
 const BATCH_SIZE = 256 * 1024;
+const BATCH_MAX_DELAY_MS = 10;
 
 /**
  * Hands a Node request to @tus/server as a web Request, and its answer back to Node.
@@ -54,14 +55,18 @@ function bodyStream(req: http.IncomingMessage): ReadableStream<Uint8Array> {
   let closed = false;
   let pending: Buffer[] = [];
   let pendingBytes = 0;
+  let flushTimer: NodeJS.Timeout | undefined;
   return new ReadableStream<Uint8Array>(
     {
       start(controller) {
         const flush = () => {
+          clearTimeout(flushTimer);
+          flushTimer = undefined;
           if (pendingBytes === 0) return;
           controller.enqueue(pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes));
           pending = [];
           pendingBytes = 0;
+          if (!closed && (controller.desiredSize ?? 0) <= 0) req.pause();
         };
         const close = () => {
           if (closed) return;
@@ -73,9 +78,12 @@ function bodyStream(req: http.IncomingMessage): ReadableStream<Uint8Array> {
           if (closed) return;
           pending.push(chunk);
           pendingBytes += chunk.length;
-          if (pendingBytes < BATCH_SIZE) return;
+          if (pendingBytes < BATCH_SIZE) {
+            // Bytes from a client that paused must still reach the store soon.
+            flushTimer ??= setTimeout(flush, BATCH_MAX_DELAY_MS);
+            return;
+          }
           flush();
-          if ((controller.desiredSize ?? 0) <= 0) req.pause();
         });
         req.once("end", close);
         // A disconnect: what arrived is all there is (see above).
@@ -88,6 +96,8 @@ function bodyStream(req: http.IncomingMessage): ReadableStream<Uint8Array> {
       cancel() {
         // tus stopped reading (body too large, store failed): the answer closes the connection.
         closed = true;
+        clearTimeout(flushTimer);
+        pending = [];
       },
     },
     new ByteLengthQueuingStrategy({ highWaterMark: BODY_HIGH_WATER_MARK }),
