@@ -195,6 +195,8 @@ describe.each(DRIVER_SETS)("a deactivated account's user shares ($label)", ({ dr
         olivia: (await storageUsage(services, olivia.id)).usedBytes,
         fred: (await storageUsage(services, fred.id)).usedBytes,
       };
+      const page = await (await admin.client.get(`/admin/users/${dora.id}/status`)).text();
+      expect(page).toContain("What they shared with other people is hidden from those people");
       expect((await setStatus(dora, "deactivate")).status).toBe(302);
     });
 
