@@ -357,6 +357,28 @@ describe.each(DRIVER_SETS)("a deactivated account's user shares ($label)", ({ dr
     });
   });
 
+  describe("the same rule for a share revoked or made read-only during an upload", () => {
+    it("refuses the next PATCH, and lets the upload resume once write access is back", async () => {
+      // Deactivation ended Dora's sessions.
+      expect((await dora.client.login(dora.email)).status).toBe(302);
+      const upload = { url: await createUpload(app, fred.client, ids.sub, "revoked.bin", 1000), ...halves(1000) };
+      expect((await patch(fred.client, upload.url, 0, new Uint8Array(upload.first))).status).toBe(204);
+      const grant = (permission: "READ" | "WRITE") => dora.client.postForm("/shares", { intent: "share-user", item: `folder:${ids.team}`, email: fred.email, permission });
+
+      expect((await grant("READ")).status).toBe(200);
+      expect((await patch(fred.client, upload.url, 500, new Uint8Array(upload.rest))).status).toBe(404);
+      const share = await services.prisma.userShare.findFirstOrThrow({ where: { folderId: ids.team, granteeId: fred.id } });
+      expect((await dora.client.postForm("/shares", { intent: "remove-user-share", shareId: share.id })).status).toBe(200);
+      expect((await patch(fred.client, upload.url, 500, new Uint8Array(upload.rest))).status).toBe(404);
+      expect(await offsetOf(fred.client, upload.url)).toBe(500);
+
+      expect((await grant("WRITE")).status).toBe(200);
+      expect((await patch(fred.client, upload.url, 500, new Uint8Array(upload.rest))).status).toBe(204);
+      const landed = await services.prisma.file.findFirstOrThrow({ where: { name: "revoked.bin" } });
+      expect(landed).toMatchObject({ ownerId: dora.id, folderId: ids.sub });
+    });
+  });
+
   describe("an upload sending bytes into the folder at deactivation", () => {
     it("stops, is refused at its next PATCH, and resumes after reactivation", async () => {
       const size = 8 * 1024 * 1024;
