@@ -1,3 +1,4 @@
+import type { Prisma } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
 import type { SessionUser } from "./sessions.server";
 
@@ -11,8 +12,16 @@ export type AccessTarget =
 export type Grant = "READ" | "WRITE";
 
 /**
+ * User shares that grant access now: those of owners whose account is active. A deactivated
+ * owner's shares are kept (they work again on reactivation) but grant nothing meanwhile, as if
+ * revoked. Lists of shared items filter with this; access checks go through shareGrant.
+ */
+export const LIVE_USER_SHARE = { owner: { deactivatedAt: null } } satisfies Prisma.UserShareWhereInput;
+
+/**
  * The strongest share grant the user holds on the target: a grant on the file itself, or on
- * its folder or any folder above it (a folder grant covers the whole subtree). Null: none.
+ * its folder or any folder above it (a folder grant covers the whole subtree), from an owner
+ * whose account is active (LIVE_USER_SHARE). Null: none.
  */
 export async function shareGrant(services: Services, user: Pick<SessionUser, "id">, target: AccessTarget): Promise<Grant | null> {
   const startFolderId = target.kind === "folder" ? target.id : target.folderId;
@@ -27,7 +36,8 @@ export async function shareGrant(services: Services, user: Pick<SessionUser, "id
     SELECT permission::text AS permission FROM user_shares
     WHERE grantee_id = ${user.id}
       AND owner_id = ${target.ownerId}
-      AND (folder_id IN (SELECT id FROM chain) OR (${fileId}::text IS NOT NULL AND file_id = ${fileId}))`;
+      AND (folder_id IN (SELECT id FROM chain) OR (${fileId}::text IS NOT NULL AND file_id = ${fileId}))
+      AND EXISTS (SELECT 1 FROM users WHERE users.id = user_shares.owner_id AND users.deactivated_at IS NULL)`;
   if (rows.length === 0) return null;
   return rows.some((row) => row.permission === "WRITE") ? "WRITE" : "READ";
 }

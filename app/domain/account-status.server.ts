@@ -3,8 +3,9 @@ import { ForbiddenError } from "./errors";
 
 /**
  * Deactivated accounts (an administrator's decision, `users.deactivated_at`): nobody can sign in
- * to them, their sessions are gone, their share links answer as expired and their uploads are
- * refused. Their files stay until the account is reactivated or deleted.
+ * to them, their sessions are gone, their share links answer as expired, their shares with
+ * other users grant nothing (LIVE_USER_SHARE in access.server.ts) and their uploads are refused.
+ * Their files and shares stay until the account is reactivated or deleted.
  */
 export const DEACTIVATED_MESSAGE = "This account has been deactivated. Ask an administrator of this Coffer to reactivate it.";
 

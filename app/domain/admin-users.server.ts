@@ -88,8 +88,11 @@ export async function setUserActive(
   // Sessions and sockets end after the commit: a login racing this finds the account deactivated.
   if (!active && result.changed) {
     await endSessionsWhere(services, { userId: target.id });
-    // A request already sending bytes stops too; its next one finds no session.
-    const uploads = await services.prisma.upload.findMany({ where: { ownerId: target.id }, select: { id: true } });
+    // A request already sending bytes stops too: the person's own (their next request finds no
+    // session), and other people's into the person's folders (their next one finds the share gone).
+    const uploads = await services.prisma.$queryRaw<Array<{ id: string }>>`
+      SELECT u.id FROM uploads u LEFT JOIN folders f ON f.id = u.folder_id
+      WHERE u.owner_id = ${target.id} OR f.owner_id = ${target.id}`;
     if (uploads.length > 0) await services.uploadTerminator?.stop(uploads.map(({ id }) => id));
   }
   return result;

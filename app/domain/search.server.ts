@@ -1,6 +1,6 @@
 import type { Services } from "~/services/index.server";
 import type { SearchHit, SearchScope } from "~/services/search/types";
-import { canRead } from "./access.server";
+import { canRead, LIVE_USER_SHARE } from "./access.server";
 import type { SessionUser } from "./sessions.server";
 
 const RESULT_LIMIT = 50;
@@ -44,7 +44,7 @@ function found(hit: SearchHit, folderId: string | null): FoundItem {
 /** What each owner shared with the user, as search scopes: live folders of shared subtrees, shared ids. */
 export async function sharedScopes(services: Services, userId: string): Promise<Array<{ ownerId: string; ownerName: string; scope: SearchScope }>> {
   const shares = await services.prisma.userShare.findMany({
-    where: { granteeId: userId, ownerId: { not: userId } },
+    where: { granteeId: userId, ownerId: { not: userId }, ...LIVE_USER_SHARE },
     select: { ownerId: true, fileId: true, folderId: true, owner: { select: { name: true } } },
     orderBy: { createdAt: "desc" },
   });

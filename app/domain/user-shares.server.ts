@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { Services } from "~/services/index.server";
+import { LIVE_USER_SHARE } from "./access.server";
 import { recordActivity } from "./activity.server";
 import { recordAudit, type AuditActor } from "./audit.server";
 import { NotFoundError, ValidationError } from "./errors";
@@ -101,11 +102,12 @@ export interface SharedWithMe {
   sharedAt: Date;
 }
 
-/** Items other people shared with the user (items in the trash left out). */
+/** Items other people shared with the user (items in the trash, and deactivated owners' shares, left out). */
 export async function listSharedWithMe(services: Services, user: Pick<SessionUser, "id">): Promise<SharedWithMe[]> {
   const shares = await services.prisma.userShare.findMany({
     where: {
       granteeId: user.id,
+      ...LIVE_USER_SHARE,
       OR: [{ file: { trashedAt: null } }, { folder: { trashedAt: null } }],
     },
     orderBy: { createdAt: "desc" },
@@ -148,7 +150,7 @@ export async function visibleCrumbs<T extends { id: string; isRoot: boolean }>(
 ): Promise<T[]> {
   if (user.id === ownerId || user.role === "ADMIN" || crumbs.length === 0) return crumbs;
   const grants = await services.prisma.userShare.findMany({
-    where: { granteeId: user.id, folderId: { in: crumbs.map((crumb) => crumb.id) } },
+    where: { granteeId: user.id, folderId: { in: crumbs.map((crumb) => crumb.id) }, ...LIVE_USER_SHARE },
     select: { folderId: true },
   });
   const granted = new Set(grants.map((grant) => grant.folderId));
