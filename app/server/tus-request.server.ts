@@ -3,14 +3,6 @@ import type { Server as TusServer } from "@tus/server";
 
 /** How much of a request body may wait, unread by the store, before the socket is paused. */
 const BODY_HIGH_WATER_MARK = 1024 * 1024;
-/**
- * Socket reads are joined into chunks of at least this size before they go on. Reads shrink to
- * a few KiB when the server keeps up with a fast client, and every chunk costs the same
- * bookkeeping in each stream on the way to the store, a hash update and a file write, whatever
- * its size; one copy of the bytes costs far less.
- */
-const BATCH_SIZE = 256 * 1024;
-const BATCH_MAX_DELAY_MS = 10;
 
 /**
  * Hands a Node request to @tus/server as a web Request, and its answer back to Node.
@@ -53,37 +45,18 @@ function toWebRequest(req: http.IncomingMessage): Request {
 
 function bodyStream(req: http.IncomingMessage): ReadableStream<Uint8Array> {
   let closed = false;
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  let flushTimer: NodeJS.Timeout | undefined;
   return new ReadableStream<Uint8Array>(
     {
       start(controller) {
-        const flush = () => {
-          clearTimeout(flushTimer);
-          flushTimer = undefined;
-          if (pendingBytes === 0) return;
-          controller.enqueue(pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes));
-          pending = [];
-          pendingBytes = 0;
-          if (!closed && (controller.desiredSize ?? 0) <= 0) req.pause();
-        };
         const close = () => {
           if (closed) return;
           closed = true;
-          flush();
           controller.close();
         };
         req.on("data", (chunk: Buffer) => {
           if (closed) return;
-          pending.push(chunk);
-          pendingBytes += chunk.length;
-          if (pendingBytes < BATCH_SIZE) {
-            // Bytes from a client that paused must still reach the store soon.
-            flushTimer ??= setTimeout(flush, BATCH_MAX_DELAY_MS);
-            return;
-          }
-          flush();
+          controller.enqueue(chunk);
+          if ((controller.desiredSize ?? 0) <= 0) req.pause();
         });
         req.once("end", close);
         // A disconnect: what arrived is all there is (see above).
@@ -96,8 +69,6 @@ function bodyStream(req: http.IncomingMessage): ReadableStream<Uint8Array> {
       cancel() {
         // tus stopped reading (body too large, store failed): the answer closes the connection.
         closed = true;
-        clearTimeout(flushTimer);
-        pending = [];
       },
     },
     new ByteLengthQueuingStrategy({ highWaterMark: BODY_HIGH_WATER_MARK }),
