@@ -5,7 +5,7 @@ import path from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { FileStore } from "@tus/file-store";
-import type { DataStore, KvStore, Upload } from "@tus/utils";
+import { ERRORS, type DataStore, type KvStore, type Upload } from "@tus/utils";
 import { ByteCounter } from "./byte-counter.server";
 import {
   assertValidKey,
@@ -179,8 +179,11 @@ export class LocalObjectStore implements ObjectStore {
 }
 
 /**
- * FileStore, plus two things at the end of an upload:
- * - the file is flushed to disk before the upload counts as finished (as `put` does), so a
+ * FileStore with its write replaced:
+ * - the bytes are written in batches of up to 256 KiB (one `writev` each, no copying). The
+ *   request delivers them in socket-sized pieces, down to a few KiB when the server keeps up;
+ *   FileStore's write stream made one write call per piece;
+ * - at the end of an upload the file is flushed to disk before it counts as finished (as `put` does), so a
  *   crash right after cannot leave a recorded file with missing bytes;
  * - the record is marked finished. FileStore never updates the record's offset after creating
  *   it, and its deleteExpired() removes every expired upload whose recorded offset differs from
@@ -188,19 +191,54 @@ export class LocalObjectStore implements ObjectStore {
  */
 class LocalTusStore extends FileStore {
   override async write(readable: Readable, id: string, offset: number): Promise<number> {
-    const newOffset = await super.write(readable, id, offset);
+    assertValidKey(id);
+    const file = path.join(this.directory, id);
+    let handle: fsp.FileHandle;
+    try {
+      handle = await fsp.open(file, "r+");
+    } catch {
+      throw ERRORS.FILE_WRITE_ERROR;
+    }
+    let position = offset;
+    let batch: Buffer[] = [];
+    let batchBytes = 0;
+    const flush = async () => {
+      if (batchBytes === 0) return;
+      const { bytesWritten } = await handle.writev(batch, position);
+      position += bytesWritten;
+      if (bytesWritten !== batchBytes) throw new Error(`short write: ${bytesWritten} of ${batchBytes} bytes`);
+      batch = [];
+      batchBytes = 0;
+    };
+    try {
+      for await (const chunk of readable) {
+        batch.push(chunk as Buffer);
+        batchBytes += (chunk as Buffer).length;
+        if (batchBytes >= WRITE_BATCH_BYTES || batch.length >= WRITE_BATCH_PIECES) await flush();
+      }
+      await flush();
+    } catch {
+      // Whatever arrived before the failure is kept; the client resumes from the file's size.
+      await flush().catch(() => {});
+      throw ERRORS.FILE_WRITE_ERROR;
+    } finally {
+      await handle.close();
+    }
     const record = await this.configstore.get(id);
-    if (record && record.size === newOffset) {
-      // The id was checked by super.write (it resolved to a file inside the directory).
-      await flushToDisk(path.join(this.directory, id));
-      if (record.offset !== newOffset) {
-        record.offset = newOffset;
+    if (record && record.size === position) {
+      await flushToDisk(file);
+      if (record.offset !== position) {
+        record.offset = position;
         await this.configstore.set(id, record);
       }
     }
-    return newOffset;
+    return position;
   }
 }
+
+const WRITE_BATCH_BYTES = 256 * 1024;
+// Well under IOV_MAX (1024), so one writev is one system call.
+const WRITE_BATCH_PIECES = 512;
 
 async function flushToDisk(file: string): Promise<void> {
   const handle = await fsp.open(file, "r");
