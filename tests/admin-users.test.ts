@@ -13,6 +13,7 @@ import { newShareToken } from "~/domain/share-links.server";
 import type { Services } from "~/services/index.server";
 import { startTestApp, type DriverSet, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
+import { createUpload, patchUpload, tusHeaders } from "./support/tus";
 
 const DRIVER_SETS: Array<{ label: string; drivers: DriverSet }> = [
   { label: "local disk, memory", drivers: { storage: "local", cache: "memory" } },
@@ -31,28 +32,6 @@ async function putFile(services: Services, ownerId: string, folderId: string, na
   const storageKey = randomBytes(16).toString("hex");
   await services.storage.put(storageKey, Readable.from([data]), { size: data.length });
   return addFile(services, { ownerId, folderId, name, size: data.length, mimeType: "text/plain", storageKey, sha256: createHash("sha256").update(data).digest("hex") });
-}
-
-function tusHeaders(client: TestClient, extra: Record<string, string> = {}): Record<string, string> {
-  return { cookie: client.cookieHeader, "Tus-Resumable": "1.0.0", ...extra };
-}
-
-/** A tus upload of `size` bytes, created; resolves with its URL. */
-async function createUpload(app: TestApp, client: TestClient, name: string, size: number): Promise<string> {
-  const created = await fetch(`${app.url}/api/uploads`, {
-    method: "POST",
-    headers: tusHeaders(client, { "Upload-Length": String(size), "Upload-Metadata": `filename ${Buffer.from(name).toString("base64")}` }),
-  });
-  expect(created.status).toBe(201);
-  return new URL(created.headers.get("location")!, app.url).toString();
-}
-
-function patch(client: TestClient, url: string, offset: number, body: BodyInit) {
-  return fetch(url, {
-    method: "PATCH",
-    headers: tusHeaders(client, { "Upload-Offset": String(offset), "Content-Type": "application/offset+octet-stream" }),
-    body,
-  });
 }
 
 function connect(app: TestApp, cookie: string): Promise<Socket> {
@@ -138,8 +117,8 @@ describe.each(DRIVER_SETS)("admins deactivate and delete accounts ($label)", ({ 
       fileKey = file.storageKey;
       token = newShareToken();
       await services.prisma.shareLink.create({ data: { token, ownerId: dora.id, fileId: file.id } });
-      uploadUrl = await createUpload(app, dora.client, "half.bin", 100);
-      expect((await patch(dora.client, uploadUrl, 0, new Uint8Array(randomBytes(50)))).status).toBe(204);
+      uploadUrl = await createUpload(app, dora.client, { name: "half.bin", size: 100 });
+      expect((await patchUpload(dora.client, uploadUrl, 0, new Uint8Array(randomBytes(50)))).status).toBe(204);
     });
 
     it("needs the admin's password", async () => {
@@ -194,7 +173,7 @@ describe.each(DRIVER_SETS)("admins deactivate and delete accounts ($label)", ({ 
       expect((await new TestClient(app.url).get(`/s/${token}/download/${(await services.prisma.file.findFirstOrThrow({ where: { ownerId: dora.id } })).id}`)).status).toBe(410);
 
       // The unfinished upload is refused, and kept.
-      const resumed = await patch(dora.client, uploadUrl, 50, new Uint8Array(randomBytes(50)));
+      const resumed = await patchUpload(dora.client, uploadUrl, 50, new Uint8Array(randomBytes(50)));
       expect(resumed.status).toBe(401);
       expect(await services.prisma.upload.count({ where: { ownerId: dora.id } })).toBe(1);
 
@@ -225,7 +204,7 @@ describe.each(DRIVER_SETS)("admins deactivate and delete accounts ($label)", ({ 
       expect((await dora.client.login(dora.email)).status).toBe(302);
       expect((await dora.client.get("/files")).status).toBe(200);
       expect((await new TestClient(app.url).get(`/s/${token}`)).status).toBe(200);
-      const resumed = await patch(dora.client, uploadUrl, 50, new Uint8Array(randomBytes(50)));
+      const resumed = await patchUpload(dora.client, uploadUrl, 50, new Uint8Array(randomBytes(50)));
       expect(resumed.status).toBe(204);
       expect(await services.prisma.file.count({ where: { ownerId: dora.id, name: "half.bin" } })).toBe(1);
 
@@ -238,7 +217,7 @@ describe.each(DRIVER_SETS)("admins deactivate and delete accounts ($label)", ({ 
     it("stops, keeps what arrived, and resumes after reactivation", async () => {
       const eli = await person("Eli Streaming", "eli@example.com");
       const size = 8 * 1024 * 1024;
-      const url = await createUpload(app, eli.client, "stream.bin", size);
+      const url = await createUpload(app, eli.client, { name: "stream.bin", size });
       let controller!: ReadableStreamDefaultController<Uint8Array>;
       const body = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) });
       const sending = fetch(url, {
@@ -262,7 +241,7 @@ describe.each(DRIVER_SETS)("admins deactivate and delete accounts ($label)", ({ 
         // The server already closed the request.
       }
       expect([204, "connection closed"]).toContain(await sending);
-      expect((await patch(eli.client, url, 0, new Uint8Array(randomBytes(10)))).status).toBe(401);
+      expect((await patchUpload(eli.client, url, 0, new Uint8Array(randomBytes(10)))).status).toBe(401);
       expect(await services.prisma.upload.count({ where: { ownerId: eli.id } })).toBe(1);
 
       expect((await setStatus(eli, "reactivate")).status).toBe(302);
@@ -273,7 +252,7 @@ describe.each(DRIVER_SETS)("admins deactivate and delete accounts ($label)", ({ 
       // Nothing sent after the deactivation was stored.
       expect(offset).toBeGreaterThan(0);
       expect(offset).toBeLessThanOrEqual(6 * 1024 * 1024);
-      const rest = await patch(eli.client, url, offset, new Uint8Array(randomBytes(size - offset)));
+      const rest = await patchUpload(eli.client, url, offset, new Uint8Array(randomBytes(size - offset)));
       expect(rest.status).toBe(204);
       expect(await services.prisma.file.count({ where: { ownerId: eli.id, name: "stream.bin", size: BigInt(size) } })).toBe(1);
     });
@@ -341,8 +320,8 @@ describe.each(DRIVER_SETS)("admins deactivate and delete accounts ($label)", ({ 
       const file = await putFile(services, hal.id, root.id, "report.txt", randomBytes(3000));
       const token = newShareToken();
       await services.prisma.shareLink.create({ data: { token, ownerId: hal.id, fileId: file.id } });
-      const uploadUrl = await createUpload(app, hal.client, "unfinished.bin", 100);
-      expect((await patch(hal.client, uploadUrl, 0, new Uint8Array(randomBytes(40)))).status).toBe(204);
+      const uploadUrl = await createUpload(app, hal.client, { name: "unfinished.bin", size: 100 });
+      expect((await patchUpload(hal.client, uploadUrl, 0, new Uint8Array(randomBytes(40)))).status).toBe(204);
       const uploadId = uploadUrl.split("/").pop()!;
       const socket = await connect(app, hal.client.cookieHeader);
       const closed = new Promise<string>((resolve) => socket.on("disconnect", (reason) => resolve(reason)));
@@ -363,7 +342,7 @@ describe.each(DRIVER_SETS)("admins deactivate and delete accounts ($label)", ({ 
       expect((await new TestClient(app.url).get(`/s/${token}`)).status).toBe(404);
       const after = await hal.client.get("/files");
       expect(after.status).toBe(302);
-      expect((await patch(hal.client, uploadUrl, 40, new Uint8Array(randomBytes(60)))).status).toBe(401);
+      expect((await patchUpload(hal.client, uploadUrl, 40, new Uint8Array(randomBytes(60)))).status).toBe(401);
 
       const event = await services.prisma.auditEvent.findFirstOrThrow({ where: { action: "user.deleted", targetId: hal.id } });
       expect(event).toMatchObject({ actorId: admin.id, actorLabel: admin.email, targetType: "user" });

@@ -6,6 +6,7 @@ import { storageUsage } from "~/domain/quota.server";
 import type { Services } from "~/services/index.server";
 import { startTestApp, type DriverSet, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
+import { createUpload, createUploadRequest, patchUpload, tusHeaders, uploadOffset } from "./support/tus";
 import { unzip } from "./support/zip";
 
 /**
@@ -24,42 +25,6 @@ interface Person {
   id: string;
   email: string;
   name: string;
-}
-
-function b64(value: string) {
-  return Buffer.from(value).toString("base64");
-}
-
-function tusHeaders(client: TestClient, extra: Record<string, string> = {}): Record<string, string> {
-  return { cookie: client.cookieHeader, "Tus-Resumable": "1.0.0", ...extra };
-}
-
-function createUploadRequest(app: TestApp, client: TestClient, folderId: string, name: string, size: number) {
-  return fetch(`${app.url}/api/uploads`, {
-    method: "POST",
-    headers: tusHeaders(client, { "Upload-Length": String(size), "Upload-Metadata": `filename ${b64(name)},folderId ${b64(folderId)}` }),
-  });
-}
-
-/** A tus upload of `size` bytes into `folderId`, created; resolves with its URL. */
-async function createUpload(app: TestApp, client: TestClient, folderId: string, name: string, size: number): Promise<string> {
-  const created = await createUploadRequest(app, client, folderId, name, size);
-  expect(created.status, await created.clone().text()).toBe(201);
-  return new URL(created.headers.get("location")!, app.url).toString();
-}
-
-function patch(client: TestClient, url: string, offset: number, body: BodyInit) {
-  return fetch(url, {
-    method: "PATCH",
-    headers: tusHeaders(client, { "Upload-Offset": String(offset), "Content-Type": "application/offset+octet-stream" }),
-    body,
-  });
-}
-
-async function offsetOf(client: TestClient, url: string): Promise<number> {
-  const head = await fetch(url, { method: "HEAD", headers: tusHeaders(client) });
-  expect(head.status).toBe(200);
-  return Number(head.headers.get("upload-offset"));
 }
 
 /** The no-JavaScript upload form. */
@@ -177,13 +142,13 @@ describe.each(DRIVER_SETS)("a deactivated account's user shares ($label)", ({ dr
     expect(await bytesOf(await sam.client.get(`/download/${ids.memo}`))).toEqual(memo);
 
     // Uploads under way: Fred's into Team, Fred's into his own folder, Dora's into Olivia's Inbox.
-    teamUpload = { url: await createUpload(app, fred.client, ids.team, "into-team.bin", 2000), ...halves(2000) };
-    expect((await patch(fred.client, teamUpload.url, 0, new Uint8Array(teamUpload.first))).status).toBe(204);
-    ownUpload = { url: await createUpload(app, fred.client, ids.fredRoot, "mine.bin", 3000), ...halves(3000) };
-    expect((await patch(fred.client, ownUpload.url, 0, new Uint8Array(ownUpload.first))).status).toBe(204);
+    teamUpload = { url: await createUpload(app, fred.client, { folderId: ids.team, name: "into-team.bin", size: 2000 }), ...halves(2000) };
+    expect((await patchUpload(fred.client, teamUpload.url, 0, new Uint8Array(teamUpload.first))).status).toBe(204);
+    ownUpload = { url: await createUpload(app, fred.client, { folderId: ids.fredRoot, name: "mine.bin", size: 3000 }), ...halves(3000) };
+    expect((await patchUpload(fred.client, ownUpload.url, 0, new Uint8Array(ownUpload.first))).status).toBe(204);
     inboxUploadSize = 5000;
-    const inboxUrl = await createUpload(app, dora.client, ids.inbox, "for-olivia.bin", inboxUploadSize);
-    expect((await patch(dora.client, inboxUrl, 0, new Uint8Array(randomBytes(1000)))).status).toBe(204);
+    const inboxUrl = await createUpload(app, dora.client, { folderId: ids.inbox, name: "for-olivia.bin", size: inboxUploadSize });
+    expect((await patchUpload(dora.client, inboxUrl, 0, new Uint8Array(randomBytes(1000)))).status).toBe(204);
   });
 
   describe("while the owner is deactivated", () => {
@@ -263,7 +228,7 @@ describe.each(DRIVER_SETS)("a deactivated account's user shares ($label)", ({ dr
         body: new URLSearchParams({ folderId: ids.team, path: "A/B/" }).toString(),
       });
       expect(path.status).toBe(404);
-      expect((await createUploadRequest(app, fred.client, ids.sub, "late.bin", 10)).status).toBe(404);
+      expect((await createUploadRequest(app, fred.client, { folderId: ids.sub, name: "late.bin", size: 10 })).status).toBe(404);
       expect((await fred.client.postForm(`/details/file/${ids.plan}`, { intent: "rename", name: "renamed.txt" })).status).toBe(404);
       expect((await fred.client.postForm(`/details/folder/${ids.sub}`, { intent: "rename", name: "Renamed" })).status).toBe(404);
       expect((await fred.client.postForm(`/details/file/${ids.plan}`, { intent: "move", destination: ids.fredRoot })).status).toBe(404);
@@ -283,15 +248,15 @@ describe.each(DRIVER_SETS)("a deactivated account's user shares ($label)", ({ dr
     });
 
     it("refuses the next PATCH of an upload created into the folder, keeping it and the uploader's other uploads", async () => {
-      const refused = await patch(fred.client, teamUpload.url, teamUpload.size / 2, new Uint8Array(teamUpload.rest));
+      const refused = await patchUpload(fred.client, teamUpload.url, teamUpload.size / 2, new Uint8Array(teamUpload.rest));
       expect(refused.status).toBe(404);
       expect(await refused.text()).toContain("no longer shared with you");
-      expect(await offsetOf(fred.client, teamUpload.url)).toBe(teamUpload.size / 2);
+      expect(await uploadOffset(fred.client, teamUpload.url)).toBe(teamUpload.size / 2);
       expect(await services.prisma.upload.count({ where: { ownerId: fred.id } })).toBe(2);
       expect(await services.prisma.file.count({ where: { name: "into-team.bin" } })).toBe(0);
 
       // Fred's upload into his own folder goes on.
-      expect((await patch(fred.client, ownUpload.url, ownUpload.size / 2, new Uint8Array(ownUpload.rest))).status).toBe(204);
+      expect((await patchUpload(fred.client, ownUpload.url, ownUpload.size / 2, new Uint8Array(ownUpload.rest))).status).toBe(204);
       const mine = await services.prisma.file.findFirstOrThrow({ where: { ownerId: fred.id, name: "mine.bin" } });
       expect(mine.folderId).toBe(ids.fredRoot);
       expect(await bytesOf(await fred.client.get(`/download/${mine.id}`))).toEqual(Buffer.concat([ownUpload.first, ownUpload.rest]));
@@ -345,7 +310,7 @@ describe.each(DRIVER_SETS)("a deactivated account's user shares ($label)", ({ dr
     });
 
     it("takes writes again, and the refused upload resumes where it stopped", async () => {
-      expect((await patch(fred.client, teamUpload.url, teamUpload.size / 2, new Uint8Array(teamUpload.rest))).status).toBe(204);
+      expect((await patchUpload(fred.client, teamUpload.url, teamUpload.size / 2, new Uint8Array(teamUpload.rest))).status).toBe(204);
       const landed = await services.prisma.file.findFirstOrThrow({ where: { name: "into-team.bin" } });
       expect(landed).toMatchObject({ ownerId: dora.id, folderId: ids.team });
       expect(await bytesOf(await fred.client.get(`/download/${landed.id}`))).toEqual(Buffer.concat([teamUpload.first, teamUpload.rest]));
@@ -361,19 +326,19 @@ describe.each(DRIVER_SETS)("a deactivated account's user shares ($label)", ({ dr
     it("refuses the next PATCH, and lets the upload resume once write access is back", async () => {
       // Deactivation ended Dora's sessions.
       expect((await dora.client.login(dora.email)).status).toBe(302);
-      const upload = { url: await createUpload(app, fred.client, ids.sub, "revoked.bin", 1000), ...halves(1000) };
-      expect((await patch(fred.client, upload.url, 0, new Uint8Array(upload.first))).status).toBe(204);
+      const upload = { url: await createUpload(app, fred.client, { folderId: ids.sub, name: "revoked.bin", size: 1000 }), ...halves(1000) };
+      expect((await patchUpload(fred.client, upload.url, 0, new Uint8Array(upload.first))).status).toBe(204);
       const grant = (permission: "READ" | "WRITE") => dora.client.postForm("/shares", { intent: "share-user", item: `folder:${ids.team}`, email: fred.email, permission });
 
       expect((await grant("READ")).status).toBe(200);
-      expect((await patch(fred.client, upload.url, 500, new Uint8Array(upload.rest))).status).toBe(404);
+      expect((await patchUpload(fred.client, upload.url, 500, new Uint8Array(upload.rest))).status).toBe(404);
       const share = await services.prisma.userShare.findFirstOrThrow({ where: { folderId: ids.team, granteeId: fred.id } });
       expect((await dora.client.postForm("/shares", { intent: "remove-user-share", shareId: share.id })).status).toBe(200);
-      expect((await patch(fred.client, upload.url, 500, new Uint8Array(upload.rest))).status).toBe(404);
-      expect(await offsetOf(fred.client, upload.url)).toBe(500);
+      expect((await patchUpload(fred.client, upload.url, 500, new Uint8Array(upload.rest))).status).toBe(404);
+      expect(await uploadOffset(fred.client, upload.url)).toBe(500);
 
       expect((await grant("WRITE")).status).toBe(200);
-      expect((await patch(fred.client, upload.url, 500, new Uint8Array(upload.rest))).status).toBe(204);
+      expect((await patchUpload(fred.client, upload.url, 500, new Uint8Array(upload.rest))).status).toBe(204);
       const landed = await services.prisma.file.findFirstOrThrow({ where: { name: "revoked.bin" } });
       expect(landed).toMatchObject({ ownerId: dora.id, folderId: ids.sub });
     });
@@ -382,7 +347,7 @@ describe.each(DRIVER_SETS)("a deactivated account's user shares ($label)", ({ dr
   describe("an upload sending bytes into the folder at deactivation", () => {
     it("stops, is refused at its next PATCH, and resumes after reactivation", async () => {
       const size = 8 * 1024 * 1024;
-      const url = await createUpload(app, fred.client, ids.team, "stream.bin", size);
+      const url = await createUpload(app, fred.client, { folderId: ids.team, name: "stream.bin", size });
       let controller!: ReadableStreamDefaultController<Uint8Array>;
       const body = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) });
       const sending = fetch(url, {
@@ -406,14 +371,14 @@ describe.each(DRIVER_SETS)("a deactivated account's user shares ($label)", ({ dr
         // The server already closed the request.
       }
       expect([204, "connection closed"]).toContain(await sending);
-      const stopped = await offsetOf(fred.client, url);
+      const stopped = await uploadOffset(fred.client, url);
       expect(stopped).toBeLessThanOrEqual(6 * 1024 * 1024);
-      expect((await patch(fred.client, url, stopped, new Uint8Array(randomBytes(10)))).status).toBe(404);
-      expect(await offsetOf(fred.client, url)).toBe(stopped);
+      expect((await patchUpload(fred.client, url, stopped, new Uint8Array(randomBytes(10)))).status).toBe(404);
+      expect(await uploadOffset(fred.client, url)).toBe(stopped);
       expect(await services.prisma.file.count({ where: { name: "stream.bin" } })).toBe(0);
 
       expect((await setStatus(dora, "reactivate")).status).toBe(302);
-      const rest = await patch(fred.client, url, stopped, new Uint8Array(randomBytes(size - stopped)));
+      const rest = await patchUpload(fred.client, url, stopped, new Uint8Array(randomBytes(size - stopped)));
       expect(rest.status).toBe(204);
       expect(await services.prisma.file.count({ where: { ownerId: dora.id, folderId: ids.team, name: "stream.bin", size: BigInt(size) } })).toBe(1);
     });

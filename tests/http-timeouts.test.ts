@@ -6,6 +6,7 @@ import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
+import { createUpload, tusHeaders, uploadOffset } from "./support/tus";
 
 const KiB = 1024;
 const IDLE_SECONDS = 5;
@@ -20,31 +21,17 @@ describe("HTTP connection timeouts", () => {
   });
   afterAll(() => app?.close());
 
-  async function createUpload(size: number): Promise<string> {
-    const response = await fetch(`${app.url}/api/uploads`, {
-      method: "POST",
-      headers: { cookie: client.cookieHeader, "Tus-Resumable": "1.0.0", "Upload-Length": String(size), "Upload-Metadata": `filename ${Buffer.from(`slow-${size}.bin`).toString("base64")}` },
-    });
-    expect(response.status).toBe(201);
-    return new URL(response.headers.get("location")!, app.url).pathname;
-  }
 
   /** A PATCH of `data` written in `pieces`, `gapMs` apart; resolves with the status, or "closed". */
-  function slowPatch(path: string, data: Buffer, pieces: number, gapMs: number, announced = data.length): Promise<number | "closed"> {
-    const url = new URL(path, app.url);
+  function slowPatch(uploadUrl: string, data: Buffer, pieces: number, gapMs: number, announced = data.length): Promise<number | "closed"> {
+    const url = new URL(uploadUrl);
     return new Promise((resolve) => {
       const request = http.request({
         host: url.hostname,
         port: url.port,
         path: url.pathname,
         method: "PATCH",
-        headers: {
-          cookie: client.cookieHeader,
-          "Tus-Resumable": "1.0.0",
-          "Upload-Offset": "0",
-          "Content-Type": "application/offset+octet-stream",
-          "Content-Length": String(announced),
-        },
+        headers: tusHeaders(client, { "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream", "Content-Length": String(announced) }),
       });
       request.on("response", (response) => {
         response.resume();
@@ -67,22 +54,21 @@ describe("HTTP connection timeouts", () => {
 
   it("lets an upload run longer than the idle timeout while bytes keep coming", async () => {
     const data = randomBytes(64 * KiB);
-    const path = await createUpload(data.length);
+    const url = await createUpload(app, client, { name: `slow-${data.length}.bin`, size: data.length });
     const started = Date.now();
-    expect(await slowPatch(path, data, 8, 1000)).toBe(204);
+    expect(await slowPatch(url, data, 8, 1000)).toBe(204);
     expect(Date.now() - started).toBeGreaterThan(IDLE_SECONDS * 1000);
   });
 
   it("closes a connection that stalls, and the upload keeps what arrived", async () => {
     const data = randomBytes(48 * KiB);
-    const path = await createUpload(100 * KiB);
+    const url = await createUpload(app, client, { name: `slow-${100 * KiB}.bin`, size: 100 * KiB });
     const started = Date.now();
     // 48 KiB arrive, then nothing, of a body announced as 100 KiB.
-    expect(await slowPatch(path, data, 1, 0, 100 * KiB)).toBe("closed");
+    expect(await slowPatch(url, data, 1, 0, 100 * KiB)).toBe("closed");
     const waited = Date.now() - started;
     expect(waited).toBeGreaterThanOrEqual(IDLE_SECONDS * 1000 - 500);
     expect(waited).toBeLessThan(IDLE_SECONDS * 1000 + 5000);
-    const head = await fetch(`${app.url}${path}`, { method: "HEAD", headers: { cookie: client.cookieHeader, "Tus-Resumable": "1.0.0" } });
-    expect(Number(head.headers.get("upload-offset"))).toBe(data.length);
+    expect(await uploadOffset(client, url)).toBe(data.length);
   });
 });

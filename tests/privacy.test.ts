@@ -12,6 +12,7 @@ import { trashItem } from "~/domain/trash.server";
 import type { Services } from "~/services/index.server";
 import { startTestApp, type DriverSet, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
+import { createUpload, patchUpload } from "./support/tus";
 import { unzip } from "./support/zip";
 
 const DRIVER_SETS: Array<{ label: string; drivers: DriverSet }> = [
@@ -215,33 +216,10 @@ async function objectsOf(app: TestApp, uploadId: string): Promise<string[]> {
   return keys;
 }
 
-function tusHeaders(client: TestClient, extra: Record<string, string> = {}): Record<string, string> {
-  return { cookie: client.cookieHeader, "Tus-Resumable": "1.0.0", ...extra };
-}
-
-/** tus creation of a `size`-byte upload; resolves with its URL. */
-async function createUpload(app: TestApp, client: TestClient, name: string, size: number): Promise<string> {
-  const created = await fetch(`${app.url}/api/uploads`, {
-    method: "POST",
-    headers: tusHeaders(client, { "Upload-Length": String(size), "Upload-Metadata": `filename ${Buffer.from(name).toString("base64")}` }),
-  });
-  expect(created.status).toBe(201);
-  return new URL(created.headers.get("location")!, app.url).toString();
-}
-
-function patch(client: TestClient, url: string, offset: number, body: BodyInit) {
-  return fetch(url, {
-    method: "PATCH",
-    headers: tusHeaders(client, { "Upload-Offset": String(offset), "Content-Type": "application/offset+octet-stream" }),
-    body,
-    duplex: "half",
-  } as RequestInit);
-}
-
 /** An upload started and left unfinished: more than one 5 MiB part sent, so S3 holds a real multipart upload. */
 async function startUpload(app: TestApp, client: TestClient, name: string): Promise<string> {
-  const url = await createUpload(app, client, name, 12 * MiB);
-  const sent = await patch(client, url, 0, new Uint8Array(randomBytes(6 * MiB)));
+  const url = await createUpload(app, client, { name, size: 12 * MiB });
+  const sent = await patchUpload(client, url, 0, new Uint8Array(randomBytes(6 * MiB)));
   expect(sent.status).toBe(204);
   return url;
 }
@@ -283,7 +261,7 @@ describe.each(DRIVER_SETS)("account deletion ends unfinished uploads at once ($l
   it("removes the partial data and rows, and the client cannot resume", async () => {
     const { client, id } = await newUser("ulla@example.com");
     const big = await startUpload(app, client, "big.bin");
-    const small = await createUpload(app, client, "small.txt", 100);
+    const small = await createUpload(app, client, { name: "small.txt", size: 100 });
     expect(await services.prisma.upload.count({ where: { ownerId: id } })).toBe(2);
     expect((await objectsOf(app, idOf(big))).length).toBeGreaterThan(0);
     // S3 opens a multipart upload for each at creation.
@@ -294,7 +272,7 @@ describe.each(DRIVER_SETS)("account deletion ends unfinished uploads at once ($l
     await expectNothingLeft([idOf(big), idOf(small)]);
 
     // The browser's next chunk is refused plainly and stores nothing.
-    const resumed = await patch(client, big, 6 * MiB, new Uint8Array(randomBytes(MiB)));
+    const resumed = await patchUpload(client, big, 6 * MiB, new Uint8Array(randomBytes(MiB)));
     expect(resumed.status).toBe(401);
     expect(await resumed.text()).toContain("Log in again");
     await expectNothingLeft([idOf(big)]);
@@ -304,10 +282,10 @@ describe.each(DRIVER_SETS)("account deletion ends unfinished uploads at once ($l
 
   it("stops a request still sending bytes, and nothing it wrote is left", async () => {
     const { client } = await newUser("streaming@example.com");
-    const url = await createUpload(app, client, "streaming.bin", 20 * MiB);
+    const url = await createUpload(app, client, { name: "streaming.bin", size: 20 * MiB });
     let controller!: ReadableStreamDefaultController<Uint8Array>;
     const body = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) });
-    const sending = patch(client, url, 0, body).then(
+    const sending = patchUpload(client, url, 0, body).then(
       (response) => response.status,
       () => "connection closed",
     );
@@ -325,7 +303,7 @@ describe.each(DRIVER_SETS)("account deletion ends unfinished uploads at once ($l
     }
     // tus ends the request gracefully when asked to let go of the upload; the next one is refused.
     expect([204, "connection closed"]).toContain(await sending);
-    const resumed = await patch(client, url, 0, new Uint8Array(randomBytes(MiB)));
+    const resumed = await patchUpload(client, url, 0, new Uint8Array(randomBytes(MiB)));
     expect(resumed.status).toBe(401);
     await expectNothingLeft([idOf(url)]);
   });

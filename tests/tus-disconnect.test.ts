@@ -6,6 +6,7 @@ import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type DriverSet, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
+import { createUpload, patchUpload, tusHeaders, uploadOffset } from "./support/tus";
 
 const MiB = 1024 * 1024;
 const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
@@ -23,36 +24,16 @@ describe.each<{ label: string; drivers: DriverSet }>([
   });
   afterAll(() => app?.close());
 
-  async function createUpload(size: number, filename: string): Promise<string> {
-    const response = await fetch(`${app.url}/api/uploads`, {
-      method: "POST",
-      headers: {
-        cookie: client.cookieHeader,
-        "Tus-Resumable": "1.0.0",
-        "Upload-Length": String(size),
-        "Upload-Metadata": `filename ${Buffer.from(filename).toString("base64")}`,
-      },
-    });
-    expect(response.status).toBe(201);
-    return new URL(response.headers.get("location")!, app.url).pathname;
-  }
-
   /** Sends `data` as a PATCH that announces `announced` bytes, then drops the connection. */
-  async function patchThenDrop(path: string, offset: number, data: Buffer, announced: number): Promise<void> {
-    const url = new URL(path, app.url);
+  async function patchThenDrop(uploadUrl: string, offset: number, data: Buffer, announced: number): Promise<void> {
+    const url = new URL(uploadUrl);
     await new Promise<void>((resolve) => {
       const request = http.request({
         host: url.hostname,
         port: url.port,
         path: url.pathname,
         method: "PATCH",
-        headers: {
-          cookie: client.cookieHeader,
-          "Tus-Resumable": "1.0.0",
-          "Upload-Offset": String(offset),
-          "Content-Type": "application/offset+octet-stream",
-          "Content-Length": String(announced),
-        },
+        headers: tusHeaders(client, { "Upload-Offset": String(offset), "Content-Type": "application/offset+octet-stream", "Content-Length": String(announced) }),
       });
       request.on("error", () => resolve());
       request.on("close", () => resolve());
@@ -60,33 +41,19 @@ describe.each<{ label: string; drivers: DriverSet }>([
     });
   }
 
-  async function offsetOf(path: string): Promise<number> {
-    const head = await fetch(`${app.url}${path}`, { method: "HEAD", headers: { cookie: client.cookieHeader, "Tus-Resumable": "1.0.0" } });
-    expect(head.status).toBe(200);
-    return Number(head.headers.get("upload-offset"));
-  }
-
-  async function patch(path: string, offset: number, data: Buffer): Promise<Response> {
-    return fetch(`${app.url}${path}`, {
-      method: "PATCH",
-      headers: { cookie: client.cookieHeader, "Tus-Resumable": "1.0.0", "Upload-Offset": String(offset), "Content-Type": "application/offset+octet-stream" },
-      body: new Uint8Array(data),
-    });
-  }
-
   it("keeps the received bytes, whether the cut falls under or over the S3 minimum part size, and the upload completes", async () => {
     const bytes = randomBytes(16 * MiB + 99);
-    const path = await createUpload(bytes.length, "cut.bin");
+    const url = await createUpload(app, client, { name: "cut.bin", size: bytes.length });
 
     // 1 MiB arrives of a PATCH announcing everything (under the 5 MiB minimum: a parked part on S3).
-    await patchThenDrop(path, 0, bytes.subarray(0, MiB), bytes.length);
-    await expect.poll(() => offsetOf(path), { timeout: 10_000 }).toBe(MiB);
+    await patchThenDrop(url, 0, bytes.subarray(0, MiB), bytes.length);
+    await expect.poll(() => uploadOffset(client, url), { timeout: 10_000 }).toBe(MiB);
 
     // Then 6.5 MiB more (over the minimum: a shorter part on S3).
-    await patchThenDrop(path, MiB, bytes.subarray(MiB, 7.5 * MiB), bytes.length - MiB);
-    await expect.poll(() => offsetOf(path), { timeout: 10_000 }).toBe(7.5 * MiB);
+    await patchThenDrop(url, MiB, bytes.subarray(MiB, 7.5 * MiB), bytes.length - MiB);
+    await expect.poll(() => uploadOffset(client, url), { timeout: 10_000 }).toBe(7.5 * MiB);
 
-    const last = await patch(path, 7.5 * MiB, bytes.subarray(7.5 * MiB));
+    const last = await patchUpload(client, url, 7.5 * MiB, new Uint8Array(bytes.subarray(7.5 * MiB)));
     expect(last.status).toBe(204);
     expect(Number(last.headers.get("upload-offset"))).toBe(bytes.length);
 
@@ -99,12 +66,12 @@ describe.each<{ label: string; drivers: DriverSet }>([
 
   it("refuses a body longer than the upload, closes that connection, and keeps the upload usable", async () => {
     const bytes = randomBytes(2 * MiB);
-    const path = await createUpload(bytes.length, "long.bin");
-    const tooLong = await patch(path, 0, Buffer.concat([bytes, randomBytes(MiB)]));
+    const url = await createUpload(app, client, { name: "long.bin", size: bytes.length });
+    const tooLong = await patchUpload(client, url, 0, new Uint8Array(Buffer.concat([bytes, randomBytes(MiB)])));
     expect(tooLong.status).toBe(413);
     expect(tooLong.headers.get("connection")).toBe("close");
-    const offset = await offsetOf(path);
-    const rest = await patch(path, offset, bytes.subarray(offset));
+    const offset = await uploadOffset(client, url);
+    const rest = await patchUpload(client, url, offset, new Uint8Array(bytes.subarray(offset)));
     expect(rest.status).toBe(204);
     const file = await app.services.prisma.file.findFirstOrThrow({ where: { name: "long.bin" } });
     const download = await fetch(`${app.url}/download/${file.id}`, { headers: { cookie: client.cookieHeader } });

@@ -1,0 +1,42 @@
+import { expect } from "vitest";
+import type { TestApp } from "./app";
+import type { TestClient } from "./client";
+
+/** Raw tus requests to Coffer's upload endpoint, as a client's session. */
+export function tusHeaders(client: TestClient, extra: Record<string, string> = {}): Record<string, string> {
+  return { cookie: client.cookieHeader, "Tus-Resumable": "1.0.0", ...extra };
+}
+
+const base64 = (value: string) => Buffer.from(value).toString("base64");
+
+/** The tus creation request for a `size`-byte upload named `name` (into `folderId`, else the root). */
+export function createUploadRequest(app: TestApp, client: TestClient, upload: { name: string; size: number; folderId?: string }) {
+  const metadata = [`filename ${base64(upload.name)}`, ...(upload.folderId ? [`folderId ${base64(upload.folderId)}`] : [])].join(",");
+  return fetch(`${app.url}/api/uploads`, {
+    method: "POST",
+    headers: tusHeaders(client, { "Upload-Length": String(upload.size), "Upload-Metadata": metadata }),
+  });
+}
+
+/** Creates the upload (expecting 201); resolves with its absolute URL. */
+export async function createUpload(app: TestApp, client: TestClient, upload: { name: string; size: number; folderId?: string }): Promise<string> {
+  const created = await createUploadRequest(app, client, upload);
+  expect(created.status, await created.clone().text()).toBe(201);
+  return new URL(created.headers.get("location")!, app.url).toString();
+}
+
+export function patchUpload(client: TestClient, url: string, offset: number, body: BodyInit) {
+  return fetch(url, {
+    method: "PATCH",
+    headers: tusHeaders(client, { "Upload-Offset": String(offset), "Content-Type": "application/offset+octet-stream" }),
+    body,
+    duplex: "half",
+  } as RequestInit);
+}
+
+/** The upload's offset from a HEAD request (expecting 200). */
+export async function uploadOffset(client: TestClient, url: string): Promise<number> {
+  const head = await fetch(url, { method: "HEAD", headers: tusHeaders(client) });
+  expect(head.status).toBe(200);
+  return Number(head.headers.get("upload-offset"));
+}
