@@ -4,7 +4,7 @@
 import { randomBytes } from "node:crypto";
 import type { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { streamParts, type PartSink } from "~/services/storage/s3-part-streamer.server";
+import { BlockPool, streamParts, type PartSink } from "~/services/storage/s3-part-streamer.server";
 
 const KiB = 1024;
 
@@ -60,6 +60,39 @@ class MemorySink implements PartSink {
 
   storedParts(): StoredPart[] {
     return [...this.parts].sort(([a], [b]) => a - b).map(([number, data]) => ({ number, data }));
+  }
+}
+
+/**
+ * Keeps references to the pieces of each body, as a socket's write queue does, and reads them
+ * only when it answers, a while after the body ended: a block reused before the answer would
+ * show up as wrong bytes.
+ */
+class LateReadingSink implements PartSink {
+  parts = new Map<number, Buffer>();
+  async uploadPart(number: number, body: Readable, length: number): Promise<void> {
+    const pieces: Buffer[] = [];
+    for await (const piece of body) pieces.push(piece as Buffer);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const data = Buffer.concat(pieces);
+    if (data.length !== length) throw new Error(`part ${number}: got ${data.length} of ${length} bytes`);
+    this.parts.set(number, data);
+  }
+  async uploadIncompletePart(): Promise<void> {
+    throw new Error("not expected");
+  }
+}
+
+/** A pool that counts the blocks out, so a test can see them all come back. */
+class CountingPool extends BlockPool {
+  out = 0;
+  override take(): Buffer {
+    this.out++;
+    return super.take();
+  }
+  override give(blocks: Buffer[]): void {
+    this.out -= blocks.length;
+    super.give(blocks);
   }
 }
 
@@ -159,8 +192,38 @@ describe("streamParts", () => {
     const writing = streamParts({ source: source(), sink, offset: 0, size, partSize: 32 * 1024 * KiB, minPartSize: MIN, firstPartNumber: 1 });
     writing.catch(() => {});
     await new Promise((r) => setTimeout(r, 200));
-    // The body stream buffers 1 MiB on each side; nothing beyond that is read.
-    expect(counter.pulled).toBeLessThanOrEqual(2 * 1024 * KiB + 64 * KiB);
+    // The body stream buffers one 1 MiB block on each side, plus the block being filled; nothing
+    // beyond that is read.
+    expect(counter.pulled).toBeLessThanOrEqual(3 * 1024 * KiB + 64 * KiB);
     expect(counter.pulled).toBeGreaterThan(0);
+  });
+
+  it("never reuses a block while the request of its part may still read from it", async () => {
+    const data = randomBytes(6 * PART + 123);
+    const sink = new LateReadingSink();
+    const pool = new CountingPool(4 * KiB, 4);
+    const stored = await streamParts({ source: chunksOf(data), sink, offset: 0, size: data.length, partSize: PART, minPartSize: MIN, firstPartNumber: 1, pool });
+    expect(stored).toBe(data.length);
+    expect(Buffer.concat([...sink.parts].sort(([a], [b]) => a - b).map(([, part]) => part)).equals(data)).toBe(true);
+    expect(pool.out).toBe(0);
+  });
+
+  it("gives every block back to the pool, whether parts succeed, fail or are cut short", async () => {
+    const data = randomBytes(3 * PART + 5 * KiB);
+    for (const faults of [{}, { failPart: 2, afterBytes: 10 * KiB }, { failAfterBody: 2 }]) {
+      const pool = new CountingPool(4 * KiB);
+      const sink = new MemorySink(faults);
+      await streamParts({ source: chunksOf(data), sink, offset: 0, size: data.length, partSize: PART, minPartSize: MIN, firstPartNumber: 1, pool }).catch(() => {});
+      expect(pool.out).toBe(0);
+      expect(pool.freeBlocks).toBeGreaterThan(0);
+    }
+    // A source that stops mid-part, under the minimum part size (parked) and over it.
+    for (const cut of [PART + 5 * KiB, PART + 30 * KiB]) {
+      const pool = new CountingPool(4 * KiB);
+      const sink = new MemorySink();
+      const stored = await streamParts({ source: chunksOf(data.subarray(0, cut)), sink, offset: 0, size: data.length, partSize: PART, minPartSize: MIN, firstPartNumber: 1, pool });
+      expect(stored).toBe(cut);
+      expect(pool.out).toBe(0);
+    }
   });
 });

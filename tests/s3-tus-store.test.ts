@@ -87,13 +87,14 @@ describe("S3 tus data store", () => {
   });
 
   it("spools through temp files, correctly, when its streaming memory is used up", async () => {
-    const tight = new S3ObjectStore(s3Config({ bucket: config.bucket, uploadMemory: 5 * MiB }));
+    // Memory for one streaming upload: two parts of 5 MiB.
+    const tight = new S3ObjectStore(s3Config({ bucket: config.bucket, uploadMemory: 10 * MiB }));
     const tightStore = tight.createTusDataStore({ expirationPeriodInMilliseconds: 3600_000 });
     const uploads = await Promise.all([0, 1, 2].map(async () => {
       const data = randomBytes(11 * MiB + 5);
       return { data, id: await newUpload(tightStore, data.length) };
     }));
-    // Three at once with memory for one part: two go the temp-file way.
+    // Three at once with memory for one: two go the temp-file way.
     await Promise.all(uploads.map(({ data, id }) => tightStore.write(body(data), id, 0)));
     for (const { data, id } of uploads) expect(sha256(await readAll(await store.get(id)))).toBe(sha256(data));
     // The memory was given back: a later upload streams again and is stored as well.

@@ -31,15 +31,23 @@ export class UploadHasher {
       const hash = previous && previous.offset === offset ? previous.hash : offset === 0 ? createHash("sha256") : null;
       this.states.delete(id);
       let hashed = 0;
-      const tee = new Transform({
-        transform(chunk: Buffer, _encoding, callback) {
-          hash?.update(chunk);
-          hashed += chunk.length;
-          callback(null, chunk);
-        },
-      });
-      readable.on("error", (error) => tee.destroy(error));
-      const newOffset = await write(readable.pipe(tee), id, offset);
+      const observe = (chunk: Buffer) => {
+        hash?.update(chunk);
+        hashed += chunk.length;
+      };
+      let source = readable;
+      if (isObservable(readable)) readable.observe(observe);
+      else {
+        const tee = new Transform({
+          transform(chunk: Buffer, _encoding, callback) {
+            observe(chunk);
+            callback(null, chunk);
+          },
+        });
+        readable.on("error", (error) => tee.destroy(error));
+        source = readable.pipe(tee);
+      }
+      const newOffset = await write(source, id, offset);
       if (hash && newOffset === offset + hashed) this.states.set(id, { hash, offset: newOffset, touchedAt: Date.now() });
       return newOffset;
     };
@@ -60,6 +68,11 @@ export class UploadHasher {
     const cutoff = Date.now() - STATE_TTL_MS;
     for (const [id, state] of this.states) if (state.touchedAt < cutoff) this.states.delete(id);
   }
+}
+
+/** A body that shows each piece it passes on (UploadBody), so no Transform is needed to see them. */
+function isObservable(readable: Readable): readable is Readable & { observe(observer: (chunk: Buffer) => void): void } {
+  return typeof (readable as { observe?: unknown }).observe === "function";
 }
 
 /** Reads a stored file back to compute its SHA-256, for uploads whose in-stream hash was lost. */

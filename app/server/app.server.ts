@@ -7,7 +7,8 @@ import type { Services } from "~/services/index.server";
 import { attachRealtime } from "~/services/realtime.server";
 import type { Server as TusServer } from "@tus/server";
 import { createUploadServer, createUploadTerminator, TUS_PATH } from "~/domain/uploads.server";
-import { handleTusRequest } from "./tus-request.server";
+import { tuneGarbageCollector } from "./gc-tuning.server";
+import { tusRequestHandler } from "./tus-request.server";
 import { startJobs } from "~/domain/jobs.server";
 import { cookiesAreSecure } from "~/lib/cookies.server";
 import { csrfProtection } from "./csrf.server";
@@ -81,6 +82,7 @@ function rateLimitMiddleware(services: Services, routeClass: (req: express.Reque
 
 /** One HTTP server: Remix pages, the tus endpoint, Socket.IO and health checks. */
 export async function createAppServer({ services, mode }: AppServerOptions): Promise<AppServer> {
+  tuneGarbageCollector();
   const app = express();
   const { config } = services;
   const httpServer = createListener(app, config);
@@ -106,10 +108,11 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
 
   // Uploads bypass compression and body parsing: bytes stream straight into the store.
   const uploads = createUploadServer(services);
+  const handleTusRequest = tusRequestHandler(uploads);
   services.uploadTerminator = createUploadTerminator(services, uploads);
   app.use("/api", rateLimitMiddleware(services, () => "api"));
   app.all([TUS_PATH, `${TUS_PATH}/*`], (req, res) => {
-    handleTusRequest(uploads, req, res).catch((error) => {
+    handleTusRequest(req, res).catch((error) => {
       services.log.error("tus handler failed", { error });
       if (!res.headersSent) res.status(500).send("The upload failed on the server.");
     });

@@ -1,30 +1,39 @@
 import type http from "node:http";
 import type { Server as TusServer } from "@tus/server";
+import { ERRORS, type CancellationContext, type DataStore, type Upload } from "@tus/utils";
+import { UploadBody } from "./upload-body.server";
 
-/** How much of a request body may wait, unread by the store, before the socket is paused. */
-const BODY_HIGH_WATER_MARK = 1024 * 1024;
+type TusRequestHandler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
 
 /**
- * Hands a Node request to @tus/server as a web Request, and its answer back to Node.
+ * Serves Node requests with @tus/server: each becomes a web Request for `tus.handleWeb`, and the
+ * answer goes back to Node.
  *
- * `TusServer.handle()` does the same through srvx, whose body stream (`Readable.toWeb`) copies
- * every socket read and pauses the socket whenever 16 KiB are queued: on a fast upload that is
- * most of the server's CPU. Here the body stream passes the socket's buffers on as they are and
- * queues up to 1 MiB before pausing.
+ * Request bodies do not go through web streams. `TusServer.handle()` converts them with srvx
+ * (`Readable.toWeb`, a copy of every socket read), and tus then turns them back into Node streams
+ * (`Readable.fromWeb`, a PassThrough, its size limit): on a fast upload those hops cost more CPU
+ * than moving the bytes. Here the store reads the Node request itself through one UploadBody,
+ * which keeps tus's size limit and cancellation.
  *
- * A client that goes away mid-body ends the body stream normally, so the store keeps every byte
- * that arrived and the upload resumes from there.
+ * A client that goes away mid-body ends the body normally, so the store keeps every byte that
+ * arrived and the upload resumes from there.
  */
-export async function handleTusRequest(tus: TusServer, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-  const response = await tus.handleWeb(toWebRequest(req));
-  if (res.destroyed) return;
-  const body = response.body ? Buffer.from(await response.arrayBuffer()) : undefined;
-  const headers = Object.fromEntries(response.headers);
-  // Never read the rest of a body tus refused; close the connection after the answer instead.
-  if (!req.complete) headers.connection = "close";
-  res.writeHead(response.status, headers);
-  res.end(body);
+export function tusRequestHandler(tus: TusServer): TusRequestHandler {
+  readBodiesFromNode(tus);
+  return async (req, res) => {
+    const response = await tus.handleWeb(toWebRequest(req));
+    if (res.destroyed) return;
+    const body = response.body ? Buffer.from(await response.arrayBuffer()) : undefined;
+    const headers = Object.fromEntries(response.headers);
+    // Never read the rest of a body tus refused; close the connection after the answer instead.
+    if (!req.complete) headers.connection = "close";
+    res.writeHead(response.status, headers);
+    res.end(body);
+  };
 }
+
+/** The Node request behind each web body tus is given. */
+const nodeRequests = new WeakMap<ReadableStream, http.IncomingMessage>();
 
 function toWebRequest(req: http.IncomingMessage): Request {
   const headers = new Headers();
@@ -37,40 +46,60 @@ function toWebRequest(req: http.IncomingMessage): Request {
   return new Request(`${protocol}://${req.headers.host ?? "localhost"}${req.url}`, {
     method: req.method,
     headers,
-    body: hasBody ? bodyStream(req) : null,
+    body: hasBody ? standInBody(req) : null,
     // Node's fetch needs this for a streamed body.
     duplex: "half",
   } as RequestInit);
 }
 
-function bodyStream(req: http.IncomingMessage): ReadableStream<Uint8Array> {
-  let closed = false;
-  return new ReadableStream<Uint8Array>(
+/**
+ * What tus sees as the body: a stream that is never read (its high-water mark of 0 keeps it from
+ * pulling) and stands for the Node request, which the store reads instead. Should a future tus
+ * read it some other way, the upload fails loudly rather than silently losing bytes.
+ */
+function standInBody(req: http.IncomingMessage): ReadableStream<Uint8Array> {
+  const stream = new ReadableStream<Uint8Array>(
     {
-      start(controller) {
-        const close = () => {
-          if (closed) return;
-          closed = true;
-          controller.close();
-        };
-        req.on("data", (chunk: Buffer) => {
-          if (closed) return;
-          controller.enqueue(chunk);
-          if ((controller.desiredSize ?? 0) <= 0) req.pause();
-        });
-        req.once("end", close);
-        // A disconnect: what arrived is all there is (see above).
-        req.once("close", close);
-        req.once("error", close);
-      },
-      pull() {
-        req.resume();
-      },
-      cancel() {
-        // tus stopped reading (body too large, store failed): the answer closes the connection.
-        closed = true;
+      pull(controller) {
+        controller.error(new Error("tus read a request body directly; Coffer's stores read it through UploadBody"));
       },
     },
-    new ByteLengthQueuingStrategy({ highWaterMark: BODY_HIGH_WATER_MARK }),
+    { highWaterMark: 0 },
   );
+  nodeRequests.set(stream, req);
+  return stream;
+}
+
+type WriteToStore = (webStream: ReadableStream | null, upload: Upload, maxBodySize: number, context: CancellationContext) => Promise<number>;
+interface BodyWritingHandler {
+  writeToStore: WriteToStore;
+  store: DataStore;
+}
+
+/**
+ * Makes tus's PATCH and POST (creation with upload) handlers give the store an UploadBody read
+ * from the Node request. As in tus's own writeToStore: the body may not exceed `maxBodySize`
+ * (413), and a request tus cancels (another request asked for the upload's lock) ends its body
+ * gracefully, so the store keeps what arrived.
+ */
+function readBodiesFromNode(tus: TusServer): void {
+  for (const handler of [tus.handlers.PATCH, tus.handlers.POST] as unknown as BodyWritingHandler[]) {
+    handler.writeToStore = async (webStream, upload, maxBodySize, context) => {
+      const req = webStream ? nodeRequests.get(webStream) : undefined;
+      if (!req) throw new Error("tus gave the store a body that is not a request's");
+      if (context.signal.aborted) throw ERRORS.ABORTED;
+      const body = new UploadBody(req, maxBodySize);
+      context.signal.addEventListener("abort", body.finish, { once: true });
+      try {
+        const offset = await handler.store.write(body, upload.id, upload.offset);
+        if (body.tooLarge) throw ERRORS.ERR_MAX_SIZE_EXCEEDED;
+        return offset;
+      } catch (error) {
+        throw body.tooLarge ? ERRORS.ERR_MAX_SIZE_EXCEEDED : error;
+      } finally {
+        context.signal.removeEventListener("abort", body.finish);
+        body.destroy();
+      }
+    };
+  }
 }

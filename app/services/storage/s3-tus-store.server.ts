@@ -10,8 +10,9 @@ export interface CofferS3StoreOptions extends S3StoreOptions {
   sseHeaders: Record<string, string>;
   /**
    * Memory the store may hold for parts being streamed, across all uploads (S3_UPLOAD_MEMORY).
-   * Each upload receiving bytes holds one part's worth; when it is used up, further uploads go
-   * through @tus/s3-store's temp files instead.
+   * Each upload receiving bytes counts two parts' worth (the part being filled, and the previous
+   * one until S3 has answered for it); when it is used up, further uploads go through
+   * @tus/s3-store's temp files instead.
    */
   streamingMemory: number;
 }
@@ -60,11 +61,12 @@ export class CofferS3Store extends S3Store {
   protected override async uploadParts(metadata: MetadataValue, readStream: Readable, currentPartNumber: number, offset: number): Promise<number> {
     const size = metadata.file.size;
     const partSize = this.calcOptimalPartSize(size);
+    const memory = PARTS_HELD_PER_UPLOAD * partSize;
     // Without a declared length the last part's size is unknown until the end: spool instead.
-    if (size === undefined || partSize > this.freeStreamingMemory) {
+    if (size === undefined || memory > this.freeStreamingMemory) {
       return super.uploadParts(metadata, readStream, currentPartNumber, offset);
     }
-    this.freeStreamingMemory -= partSize;
+    this.freeStreamingMemory -= memory;
     try {
       return await streamParts({
         source: readStream,
@@ -86,7 +88,7 @@ export class CofferS3Store extends S3Store {
         },
       });
     } finally {
-      this.freeStreamingMemory += partSize;
+      this.freeStreamingMemory += memory;
     }
   }
 
@@ -98,5 +100,8 @@ export class CofferS3Store extends S3Store {
     return gap === -1 ? parts : parts.slice(0, gap);
   }
 }
+
+/** The part being filled, and the one before it until S3 has answered (see streamParts). */
+const PARTS_HELD_PER_UPLOAD = 2;
 
 const SSE_COMMANDS = new Set(["PutObjectCommand", "CreateMultipartUploadCommand"]);
