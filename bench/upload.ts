@@ -6,6 +6,7 @@
  *
  * Other knobs (env): BENCH_ONLY=s3|local, BENCH_ROUNDS (default 1; medians are reported),
  * BENCH_TUS_CHUNK_SIZE (tus-js-client chunkSize, default Infinity = one PATCH),
+ * BENCH_ROWS=coffer (only the rows whose label contains it, e.g. for a long memory run),
  * S3_PART_SIZE (default 32MiB) and S3_UPLOAD_CONCURRENCY (default 8) for Coffer's S3 store,
  * BENCH_KEEP_SERVER_LOG=1 prints the app server's log lines at the end.
  *
@@ -50,6 +51,8 @@ interface Settings {
   s3Concurrency: string;
   /** Bare tus rows: "" = plain, or a BENCH_BATCH_BODY size (see bench/lib/bare-tus-server.ts). */
   bareTus: string[];
+  /** Only rows whose label contains this (case-insensitive); all when empty. */
+  rows: string;
 }
 
 interface Measurement {
@@ -88,6 +91,7 @@ function settingsFromEnv(env = process.env): Settings {
     s3PartSize: env.S3_PART_SIZE || "32MiB",
     s3Concurrency: env.S3_UPLOAD_CONCURRENCY || "8",
     bareTus: parseBareTus(env.BENCH_BARE_TUS ?? ""),
+    rows: (env.BENCH_ROWS ?? "").toLowerCase(),
   };
 }
 
@@ -385,7 +389,8 @@ interface Contender {
 }
 
 /** Each round runs every contender once, starting one later each round so no one always goes first. */
-async function runRounds(settings: Settings, contenders: Contender[]) {
+async function runRounds(settings: Settings, all: Contender[]) {
+  const contenders = all.filter(({ row }) => row.path.toLowerCase().includes(settings.rows));
   for (const contender of contenders) await contender.warmup?.();
   for (let round = 0; round < settings.rounds; round++) {
     for (let i = 0; i < contenders.length; i++) {
@@ -528,7 +533,8 @@ function fmtMemory(memory?: Measurement["memory"]) {
   return `server RSS ${(memory.before / MiB).toFixed(0)} → peak ${(memory.peak / MiB).toFixed(0)} MiB (+${((memory.peak - memory.before) / MiB).toFixed(0)})`;
 }
 
-function printTable(settings: Settings, rows: Row[]) {
+function printTable(settings: Settings, measured: Row[]) {
+  const rows = measured.filter((row) => row.runs.length > 0);
   const rate = (row: Row) => settings.size / MiB / median(row.runs.map((r) => r.seconds));
   const header = ["storage", "path", "MiB/s", "time", "÷ direct", "server RSS before → peak (Δ)", "CPU s: median per process"];
   const lines = rows.map((row) => {
@@ -544,8 +550,8 @@ function printTable(settings: Settings, rows: Row[]) {
       row.path,
       rate(row).toFixed(1),
       `${seconds.toFixed(2)} s`,
-      row.baselines
-        ? `${row.baselines.map((b) => `${(rate(row) / rate(b)).toFixed(2)}${row.baselines!.length > 1 && b.short ? ` vs ${b.short}` : ""}`).join("; ")}${row.path.startsWith("Coffer") ? ` (target ${TARGET_RATIO})` : ""}`
+      row.baselines?.some((b) => b.runs.length > 0)
+        ? `${row.baselines.filter((b) => b.runs.length > 0).map((b) => `${(rate(row) / rate(b)).toFixed(2)}${row.baselines!.length > 1 && b.short ? ` vs ${b.short}` : ""}`).join("; ")}${row.path.startsWith("Coffer") ? ` (target ${TARGET_RATIO})` : ""}`
         : "",
       memory ? `${(memory.before / MiB).toFixed(0)} → ${(memory.peak / MiB).toFixed(0)} MiB (+${((memory.peak - memory.before) / MiB).toFixed(0)})` : "",
       cpuNames.map((name) => `${name} ${median(row.runs.map((r) => r.cpu?.[name] ?? 0)).toFixed(1)}`).join(", "),
