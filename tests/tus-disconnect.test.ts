@@ -1,5 +1,6 @@
 // A client whose connection drops in the middle of a PATCH body loses nothing that reached the
-// server: the next HEAD reports every received byte, and the upload finishes from there.
+// server: the next HEAD reports every received byte, and the upload finishes from there. Also the
+// other ways a body reaches the store (too long, sent with the creation request).
 // Through the whole app (Express, the tus request adapter, the real stores).
 import { createHash, randomBytes } from "node:crypto";
 import http from "node:http";
@@ -74,6 +75,25 @@ describe.each<{ label: string; drivers: DriverSet }>([
     const rest = await patchUpload(client, url, offset, new Uint8Array(bytes.subarray(offset)));
     expect(rest.status).toBe(204);
     const file = await app.services.prisma.file.findFirstOrThrow({ where: { name: "long.bin" } });
+    const download = await fetch(`${app.url}/download/${file.id}`, { headers: { cookie: client.cookieHeader } });
+    expect(sha256(new Uint8Array(await download.arrayBuffer()))).toBe(sha256(bytes));
+  });
+
+  it("takes the bytes sent with the creation request (creation-with-upload) and hashes them on the way", async () => {
+    const bytes = randomBytes(6 * MiB + 7);
+    const created = await fetch(`${app.url}/api/uploads`, {
+      method: "POST",
+      headers: tusHeaders(client, {
+        "Upload-Length": String(bytes.length),
+        "Upload-Metadata": `filename ${Buffer.from("at-once.bin").toString("base64")}`,
+        "Content-Type": "application/offset+octet-stream",
+      }),
+      body: new Uint8Array(bytes),
+    });
+    expect(created.status).toBe(201);
+    expect(Number(created.headers.get("upload-offset"))).toBe(bytes.length);
+    const file = await app.services.prisma.file.findFirstOrThrow({ where: { name: "at-once.bin" } });
+    expect(file.sha256).toBe(sha256(bytes));
     const download = await fetch(`${app.url}/download/${file.id}`, { headers: { cookie: client.cookieHeader } });
     expect(sha256(new Uint8Array(await download.arrayBuffer()))).toBe(sha256(bytes));
   });
