@@ -23,6 +23,9 @@ export interface StreamPartsOptions {
   pool?: BlockPool;
 }
 
+/** Size of the blocks parts are held in (unless a pool of its own is given). */
+export const BLOCK_SIZE = 1024 * 1024;
+
 /**
  * Fixed-size blocks that hold the parts being sent, reused from part to part.
  *
@@ -37,7 +40,7 @@ export class BlockPool {
   private idleTimer: NodeJS.Timeout | null = null;
 
   constructor(
-    readonly blockSize = 1024 * 1024,
+    readonly blockSize = BLOCK_SIZE,
     /** Free blocks kept for reuse; more are left to the garbage collector. */
     private readonly maxFree = 64,
     /** Free blocks are all dropped after this long without use, so an idle server holds none. */

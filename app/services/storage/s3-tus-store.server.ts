@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { S3Store, type MetadataValue, type Options as S3StoreOptions } from "@tus/s3-store";
-import { streamParts } from "./s3-part-streamer.server";
+import { BLOCK_SIZE, streamParts } from "./s3-part-streamer.server";
 
 type Part = Awaited<ReturnType<S3Store["retrieveParts"]>>[number];
 
@@ -11,8 +11,8 @@ export interface CofferS3StoreOptions extends S3StoreOptions {
   /**
    * Memory the store may hold for parts being streamed, across all uploads (S3_UPLOAD_MEMORY).
    * Each upload receiving bytes counts two parts' worth (the part being filled, and the previous
-   * one until S3 has answered for it); when it is used up, further uploads go through
-   * @tus/s3-store's temp files instead.
+   * one until S3 has answered for it), or what remains of it if less; when it is used up, further
+   * uploads go through @tus/s3-store's temp files instead.
    */
   streamingMemory: number;
 }
@@ -61,7 +61,8 @@ export class CofferS3Store extends S3Store {
   protected override async uploadParts(metadata: MetadataValue, readStream: Readable, currentPartNumber: number, offset: number): Promise<number> {
     const size = metadata.file.size;
     const partSize = this.calcOptimalPartSize(size);
-    const memory = PARTS_HELD_PER_UPLOAD * partSize;
+    // Held in whole blocks, and never more than the bytes still to come: a small file takes little.
+    const memory = size === undefined ? 0 : Math.min(PARTS_HELD_PER_UPLOAD * partSize, Math.ceil((size - offset) / BLOCK_SIZE) * BLOCK_SIZE);
     // Without a declared length the last part's size is unknown until the end: spool instead.
     if (size === undefined || memory > this.freeStreamingMemory) {
       return super.uploadParts(metadata, readStream, currentPartNumber, offset);
