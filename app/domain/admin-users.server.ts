@@ -5,7 +5,7 @@ import type { Services } from "~/services/index.server";
 import { recordAudit, type AuditActor } from "./audit.server";
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from "./errors";
 import { MAX_NAME_BYTES, nameKey } from "./names";
-import { folderSearchDocument } from "./operations.server";
+import { folderSearchDocument, freeName as freeItemName } from "./operations.server";
 import { eraseAccount, pseudonymFor } from "./privacy.server";
 import { storageUsage } from "./quota.server";
 import { confirmIdentity } from "./reauth.server";
@@ -100,11 +100,13 @@ export async function setUserActive(
 
 export interface DeletionSummary {
   user: ManagedUser;
-  /** Files, including those in the trash. */
+  /** Files and folders not in the trash: what can be given to someone. */
   files: number;
   folders: number;
-  /** Bytes of the files and their earlier versions. */
+  /** Bytes of those files and their earlier versions. */
   bytes: number;
+  /** What is in the trash, deleted with the account in any case. */
+  trash: { files: number; folders: number; bytes: number };
   shareLinks: number;
   /** Items shared with other users. */
   userShares: number;
@@ -116,22 +118,29 @@ export interface DeletionSummary {
 /** What deleting the account would remove, for the confirmation page. */
 export async function deletionSummary(services: Services, admin: SessionUser, rawUserId: unknown): Promise<DeletionSummary> {
   const user = await getManagedUser(services, admin, rawUserId);
-  const [files, folders, bytes, shareLinks, userShares, uploads, receivers] = await Promise.all([
-    services.prisma.file.count({ where: { ownerId: user.id } }),
-    services.prisma.folder.count({ where: { ownerId: user.id, parentId: { not: null } } }),
-    ownedBytes(services.prisma, user.id),
+  const [files, folders, bytes, trashFiles, trashFolders, allBytes, shareLinks, userShares, uploads, receivers] = await Promise.all([
+    services.prisma.file.count({ where: { ownerId: user.id, trashedAt: null } }),
+    services.prisma.folder.count({ where: { ownerId: user.id, parentId: { not: null }, trashedAt: null } }),
+    ownedBytes(services.prisma, user.id, "live"),
+    services.prisma.file.count({ where: { ownerId: user.id, trashedAt: { not: null } } }),
+    services.prisma.folder.count({ where: { ownerId: user.id, trashedAt: { not: null } } }),
+    ownedBytes(services.prisma, user.id, "all"),
     services.prisma.shareLink.count({ where: { ownerId: user.id } }),
     services.prisma.userShare.count({ where: { ownerId: user.id } }),
     services.prisma.upload.count({ where: { ownerId: user.id } }),
     services.prisma.user.findMany({ where: { id: { not: user.id }, deactivatedAt: null }, orderBy: { name: "asc" }, select: { id: true, name: true, email: true } }),
   ]);
-  return { user, files, folders, bytes, shareLinks, userShares, uploads, receivers };
+  const trash = { files: trashFiles, folders: trashFolders, bytes: allBytes - bytes };
+  return { user, files, folders, bytes, trash, shareLinks, userShares, uploads, receivers };
 }
 
-async function ownedBytes(db: Pick<Tx, "$queryRaw">, ownerId: string): Promise<number> {
+/** Bytes of the owner's files with their earlier versions: all of them, or those not in the trash. */
+async function ownedBytes(db: Pick<Tx, "$queryRaw">, ownerId: string, which: "live" | "all"): Promise<number> {
+  const liveOnly = which === "live";
   const rows = await db.$queryRaw<Array<{ bytes: bigint | null }>>`
-    SELECT COALESCE((SELECT SUM(size) FROM files WHERE owner_id = ${ownerId}), 0)
-         + COALESCE((SELECT SUM(v.size) FROM file_versions v JOIN files f ON f.id = v.file_id WHERE f.owner_id = ${ownerId}), 0) AS bytes`;
+    SELECT COALESCE((SELECT SUM(size) FROM files WHERE owner_id = ${ownerId} AND (NOT ${liveOnly} OR trashed_at IS NULL)), 0)
+         + COALESCE((SELECT SUM(v.size) FROM file_versions v JOIN files f ON f.id = v.file_id
+                     WHERE f.owner_id = ${ownerId} AND (NOT ${liveOnly} OR f.trashed_at IS NULL)), 0) AS bytes`;
   return Number(rows[0]?.bytes ?? 0n);
 }
 
@@ -146,9 +155,9 @@ const dispositionSchema = z.union([
 
 /**
  * Deletes someone else's account, after the admin typed its email and confirmed it is them.
- * Its files are deleted, or given to another active user: moved, with their folders, versions
- * and trash, into a new folder "From <name>" in the receiver's root, if the receiver's quota
- * has room for them.
+ * Its files are deleted, or given to another active user: moved, with their folders and
+ * versions, into a new folder "From <name>" in the receiver's root, if the receiver's quota has
+ * room for them. What is in the trash is deleted with the account either way.
  */
 export async function deleteUserByAdmin(
   services: Services,
@@ -221,12 +230,13 @@ async function freeName(tx: Tx, parentId: string, base: string): Promise<string>
 }
 
 /**
- * Moves everything `from` owns (files with their versions and thumbnails, folders, trash) under a
- * new folder in the receiver's root and makes the receiver its owner. The objects stay where
- * they are: only rows change. Refused when the receiver's quota cannot take it all.
+ * Moves what `from` owns outside the trash (files with their versions and thumbnails, folders)
+ * under a new folder in the receiver's root and makes the receiver its owner. The objects stay
+ * where they are: only rows change. The trash stays with `from`, so it is deleted (rows and
+ * objects) with the account. Refused when the receiver's quota cannot take what is given.
  */
 async function giveItems(services: Services, tx: Tx, from: ManagedUser, to: { id: string; name: string }) {
-  const bytes = await ownedBytes(tx, from.id);
+  const bytes = await ownedBytes(tx, from.id, "live");
   const usage = await storageUsage(services, to.id);
   if (usage.quotaBytes !== null && usage.usedBytes + bytes > usage.quotaBytes) {
     const left = Math.max(0, usage.quotaBytes - usage.usedBytes);
@@ -239,16 +249,36 @@ async function giveItems(services: Services, tx: Tx, from: ManagedUser, to: { id
     (await tx.folder.create({ data: { ownerId: to.id, parentId: null, name: "", nameKey: "" }, select: { id: true } }));
   const name = await freeName(tx, toRoot.id, fromFolderName(from.name));
   const folder = await tx.folder.create({ data: { ownerId: to.id, parentId: toRoot.id, name, nameKey: nameKey(name) }, select: { id: true } });
-  const folderIds = (await tx.folder.findMany({ where: { ownerId: from.id, parentId: { not: null } }, select: { id: true } })).map(({ id }) => id);
-  const fileIds = (await tx.file.findMany({ where: { ownerId: from.id }, select: { id: true } })).map(({ id }) => id);
+  const live = { ownerId: from.id, trashedAt: null };
+  const folderIds = (await tx.folder.findMany({ where: { ...live, parentId: { not: null } }, select: { id: true } })).map(({ id }) => id);
+  const fileIds = (await tx.file.findMany({ where: live, select: { id: true } })).map(({ id }) => id);
   if (fromRoot) {
     // The top level moves under the new folder, whose names are unique among themselves already.
-    await tx.folder.updateMany({ where: { parentId: fromRoot.id }, data: { parentId: folder.id } });
-    await tx.file.updateMany({ where: { folderId: fromRoot.id }, data: { folderId: folder.id } });
+    await tx.folder.updateMany({ where: { ...live, parentId: fromRoot.id }, data: { parentId: folder.id } });
+    await tx.file.updateMany({ where: { ...live, folderId: fromRoot.id }, data: { folderId: folder.id } });
   }
-  await tx.folder.updateMany({ where: { ownerId: from.id, parentId: { not: null } }, data: { ownerId: to.id } });
-  await tx.file.updateMany({ where: { ownerId: from.id }, data: { ownerId: to.id } });
+  await rescueFromTrashedFolders(tx, from.id, folder.id);
+  await tx.folder.updateMany({ where: { ...live, parentId: { not: null } }, data: { ownerId: to.id } });
+  await tx.file.updateMany({ where: live, data: { ownerId: to.id } });
   return { rootId: toRoot.id, folderIds: [folder.id, ...folderIds], fileIds };
+}
+
+/**
+ * A live item inside a trashed folder (which should not happen, but the trash purge allows for
+ * it too) would be deleted with that folder: it moves into the given folder instead.
+ */
+async function rescueFromTrashedFolders(tx: Tx, ownerId: string, intoId: string) {
+  const trashedFolders = { ownerId, trashedAt: { not: null } };
+  const folders = await tx.folder.findMany({ where: { ownerId, trashedAt: null, parent: trashedFolders }, select: { id: true, name: true } });
+  const files = await tx.file.findMany({ where: { ownerId, trashedAt: null, folder: trashedFolders }, select: { id: true, name: true } });
+  for (const stray of folders) {
+    const name = await freeItemName(tx, intoId, stray.name);
+    await tx.folder.update({ where: { id: stray.id }, data: { parentId: intoId, name, nameKey: nameKey(name) } });
+  }
+  for (const stray of files) {
+    const name = await freeItemName(tx, intoId, stray.name);
+    await tx.file.update({ where: { id: stray.id }, data: { folderId: intoId, name, nameKey: nameKey(name) } });
+  }
 }
 
 /** The moved items are found by their new owner's search. */

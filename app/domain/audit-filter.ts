@@ -7,3 +7,61 @@ export type AuditFilterField = (typeof AUDIT_FILTER_FIELDS)[number];
 export const AUDIT_TARGET_TYPES = ["user", "file", "folder", "share", "session", "settings", "trash", "audit"] as const;
 
 export type AuditTargetType = (typeof AUDIT_TARGET_TYPES)[number];
+
+/**
+ * How an event ended: "failure" is an attempt that went wrong (a bad password at login),
+ * "denied" a request that access rules refused (a revoked share, an expired link).
+ */
+export const AUDIT_OUTCOMES = ["success", "failure", "denied"] as const;
+
+export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
+
+/** How the admin audit page names each action (AuditAction in audit.server.ts). */
+export const AUDIT_ACTION_LABELS: Readonly<Record<string, string>> = {
+  "auth.login": "Login",
+  "auth.logout": "Logout",
+  "auth.locked": "Account locked",
+  "auth.unlocked": "Account unlocked",
+  "auth.password_changed": "Password changed",
+  "auth.password_set": "Password set",
+  "auth.reauth": "Identity confirmed at the provider",
+  "auth.password_reset_requested": "Password reset requested",
+  "auth.password_reset": "Password reset",
+  "auth.mfa_enabled": "Two-step verification on",
+  "auth.mfa_disabled": "Two-step verification off",
+  "auth.mfa_challenge": "Two-step check",
+  "auth.recovery_code_used": "Recovery code used",
+  "auth.recovery_codes_regenerated": "Recovery codes renewed",
+  "auth.passkey_added": "Passkey added",
+  "auth.passkey_removed": "Passkey removed",
+  "auth.sso_linked": "Single sign-on linked",
+  "auth.session_revoked": "Session revoked",
+  "user.registered": "Account registered",
+  "user.role_changed": "Role changed",
+  "user.quota_changed": "Quota changed",
+  "user.data_exported": "Data exported",
+  "user.deleted": "Account deleted",
+  "user.deactivated": "Account deactivated",
+  "user.reactivated": "Account reactivated",
+  "user.files_transferred": "Files given to another user",
+  "share.created": "Share link created",
+  "share.updated": "Share link changed",
+  "share.revoked": "Share link revoked",
+  "share.used": "Share link used",
+  "share.password_failed": "Wrong share link password",
+  "share.access_denied": "Shared item refused",
+  "share.granted": "Shared with a user",
+  "share.removed": "User share removed",
+  "data.deleted": "Deleted forever",
+  "data.trash_emptied": "Trash emptied",
+  "admin.settings_updated": "Settings changed",
+  "admin.user_unlocked": "Account unlocked by an admin",
+  "admin.audit_exported": "Audit log exported",
+  "admin.encryption_key_rotated": "Encryption key rotated",
+};
+
+/** "Login (auth.login)"; a name no longer written (or unknown) reads as itself. */
+export function auditActionLabel(action: string): string {
+  const label = Object.hasOwn(AUDIT_ACTION_LABELS, action) ? AUDIT_ACTION_LABELS[action] : undefined;
+  return label ? `${label} (${action})` : action;
+}

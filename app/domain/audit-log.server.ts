@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { AuditEvent, Prisma } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
-import { AUDIT_FILTER_FIELDS, AUDIT_TARGET_TYPES } from "./audit-filter";
+import { AUDIT_FILTER_FIELDS, AUDIT_OUTCOMES, AUDIT_TARGET_TYPES } from "./audit-filter";
 import { ValidationError } from "./errors";
 import { fieldErrors } from "./users.server";
 
@@ -35,7 +35,7 @@ export const auditFilterSchema = z
   .object({
     actor: text(254),
     action: text(64).pipe(z.string().regex(/^[a-z_]+\.[a-z_]+$/, "Choose an action from the list.").optional()),
-    outcome: text(16).pipe(z.enum(["success", "failure"], { message: "Choose success or failure." }).optional()),
+    outcome: text(16).pipe(z.enum(AUDIT_OUTCOMES, { message: "Choose success, failure or denied." }).optional()),
     targetType: text(32).pipe(z.string().regex(/^[a-z_]+$/, "Choose a target type from the list.").optional()),
     targetId: text(128),
     ip: text(64).pipe(z.string().regex(/^[0-9A-Fa-f:.]+$/, "Enter an IP address or its beginning, e.g. 203.0.113.").optional()),

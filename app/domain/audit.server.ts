@@ -1,10 +1,11 @@
 import type { Prisma } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
-import type { AuditTargetType } from "./audit-filter";
+import type { AuditOutcome, AuditTargetType } from "./audit-filter";
 
 /**
  * Security and data events. The names are dotted `area.event`; failures use the same name with
- * outcome "failure" (a failed login is `auth.login` + failure).
+ * outcome "failure" (a failed login is `auth.login` + failure). The admin audit page names them
+ * with AUDIT_ACTION_LABELS (audit-filter.ts).
  */
 export type AuditAction =
   | "auth.login"
@@ -38,6 +39,7 @@ export type AuditAction =
   | "share.revoked"
   | "share.used"
   | "share.password_failed"
+  | "share.access_denied"
   | "share.granted"
   | "share.removed"
   | "data.deleted"
@@ -58,7 +60,7 @@ export interface AuditActor {
 
 export interface AuditEntry {
   action: AuditAction;
-  outcome?: "success" | "failure";
+  outcome?: AuditOutcome;
   targetType?: AuditTargetType;
   targetId?: string;
   details?: Prisma.InputJsonObject;
@@ -105,4 +107,46 @@ export async function pseudonymiseAuditActor(db: Pick<Services["prisma"], "$exec
   return db.$executeRaw`
     UPDATE "audit_events" SET "actor_label" = ${pseudonym}, "ip" = NULL, "user_agent" = NULL, "details" = '{}'
     WHERE "actor_id" = ${userId}`;
+}
+
+/**
+ * Replaces a deleted account's email where other actors' rows name it (details such as
+ * `user.role_changed`'s email or `share.granted`'s granteeEmail, the email typed at a failed
+ * login, an actor label without the account's id) with the pseudonym its own rows got. Only
+ * label and details change, as the append-only trigger allows: ids, actions and targets stay,
+ * so the filters (target id, action, actor) find these rows as before.
+ */
+export async function pseudonymiseAuditMentions(
+  db: Pick<Services["prisma"], "$queryRaw" | "$executeRaw">,
+  userId: string,
+  email: string,
+  pseudonym: string,
+): Promise<number> {
+  const mention = new RegExp(email.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), "gi");
+  let changed = 0;
+  let after = "";
+  for (;;) {
+    const rows = await db.$queryRaw<Array<{ id: string; actor_label: string; details: Prisma.JsonValue }>>`
+      SELECT id, actor_label, details FROM "audit_events"
+      WHERE "actor_id" IS DISTINCT FROM ${userId} AND "id" > ${after}
+        AND (strpos(lower("details"::text), lower(${email})) > 0 OR lower("actor_label") = lower(${email}))
+      ORDER BY "id" LIMIT 500`;
+    if (rows.length === 0) return changed;
+    for (const row of rows) {
+      const details = replaceInJson(row.details, mention, pseudonym);
+      const label = row.actor_label.toLowerCase() === email.toLowerCase() ? pseudonym : row.actor_label;
+      changed += await db.$executeRaw`
+        UPDATE "audit_events" SET "actor_label" = ${label}, "details" = ${JSON.stringify(details)}::jsonb WHERE "id" = ${row.id}`;
+    }
+    after = rows[rows.length - 1].id;
+  }
+}
+
+function replaceInJson(value: Prisma.JsonValue, pattern: RegExp, replacement: string): Prisma.JsonValue {
+  if (typeof value === "string") return value.replace(pattern, replacement);
+  if (Array.isArray(value)) return value.map((item) => replaceInJson(item, pattern, replacement));
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key.replace(pattern, replacement), replaceInJson(item ?? null, pattern, replacement)]));
+  }
+  return value;
 }

@@ -5,7 +5,7 @@ import mime from "mime-types";
 import type { Services } from "~/services/index.server";
 import type { File as FileRecord } from "~/generated/prisma/client";
 import { formatBytes } from "~/lib/format";
-import { canRead } from "./access.server";
+import { assertCanRead } from "./access.server";
 import { NotFoundError, PayloadTooLargeError } from "./errors";
 import { cleanName, nameKey, numberedName } from "./names";
 import type { SessionUser } from "./sessions.server";
@@ -78,7 +78,7 @@ export async function getReadableFile(services: Services, actor: Actor, fileId: 
   const file = await services.prisma.file.findUnique({ where: { id: fileId } });
   if (!file || file.trashedAt) throw new NotFoundError("That file");
   const target = { kind: "file", id: file.id, ownerId: file.ownerId, folderId: file.folderId } as const;
-  if (!(await canRead(services, actor, target))) throw new NotFoundError("That file");
+  await assertCanRead(services, actor, target, "That file");
   return file;
 }
 

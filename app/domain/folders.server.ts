@@ -1,8 +1,8 @@
 import type { Services } from "~/services/index.server";
 import { Prisma, type Folder } from "~/generated/prisma/client";
-import { canRead, canWrite } from "./access.server";
+import { assertCanRead, assertCanWrite } from "./access.server";
 import { recordActivity } from "./activity.server";
-import { ConflictError, ForbiddenError, NotFoundError } from "./errors";
+import { ConflictError, NotFoundError } from "./errors";
 import { cleanName, nameKey } from "./names";
 import type { SessionUser } from "./sessions.server";
 
@@ -26,16 +26,14 @@ export async function getReadableFolder(services: Services, actor: Actor, folder
   if (folderId === null) return getRootFolder(services, actor.id);
   const folder = await services.prisma.folder.findUnique({ where: { id: folderId } });
   if (!folder || folder.trashedAt) throw new NotFoundError("That folder");
-  if (!(await canRead(services, actor, { kind: "folder", id: folder.id, ownerId: folder.ownerId }))) throw new NotFoundError("That folder");
+  await assertCanRead(services, actor, { kind: "folder", id: folder.id, ownerId: folder.ownerId }, "That folder");
   return folder;
 }
 
 export async function getWritableFolder(services: Services, actor: Actor, folderId: string | null): Promise<Folder> {
   const folder = await getReadableFolder(services, actor, folderId);
-  // Readable but not writable (a READ share): say so rather than pretend it is not there.
-  if (!(await canWrite(services, actor, { kind: "folder", id: folder.id, ownerId: folder.ownerId }))) {
-    throw new ForbiddenError("You can view this folder but not change it: it was shared with you read-only.");
-  }
+  // Readable but not writable: say why rather than pretend it is not there.
+  await assertCanWrite(services, actor, { kind: "folder", id: folder.id, ownerId: folder.ownerId });
   return folder;
 }
 

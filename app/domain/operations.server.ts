@@ -3,10 +3,10 @@ import { z } from "zod";
 import type { File as FileRecord, Folder, Prisma } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
 import type { SearchDocument } from "~/services/search/types";
-import { canRead, canWrite, type AccessTarget } from "./access.server";
+import { assertCanRead, assertCanWrite, type AccessTarget } from "./access.server";
 import { recordActivity } from "./activity.server";
 import { formatBytes } from "~/lib/format";
-import { ConflictError, ForbiddenError, NotFoundError, PayloadTooLargeError, ValidationError } from "./errors";
+import { ConflictError, NotFoundError, PayloadTooLargeError, ValidationError } from "./errors";
 import { assertTypeAllowed, ownerStorageFullError, storageUsage } from "./quota.server";
 import { getWritableFolder } from "./folders.server";
 import { cleanName, nameKey, numberedName } from "./names";
@@ -61,19 +61,19 @@ export async function getReadableItem(services: Services, actor: Actor, kind: It
   if (kind === "file") {
     const file = await services.prisma.file.findUnique({ where: { id } });
     if (!file || file.trashedAt) throw new NotFoundError(what(kind));
-    if (!(await canRead(services, actor, accessTarget({ kind, file })))) throw new NotFoundError(what(kind));
+    await assertCanRead(services, actor, accessTarget({ kind, file }), what(kind));
     return { kind, file };
   }
   const folder = await services.prisma.folder.findUnique({ where: { id } });
   if (!folder || folder.trashedAt) throw new NotFoundError(what(kind));
-  if (!(await canRead(services, actor, accessTarget({ kind, folder })))) throw new NotFoundError(what(kind));
+  await assertCanRead(services, actor, accessTarget({ kind, folder }), what(kind));
   return { kind, folder };
 }
 
 /** A live item the actor may change. The root folder is never renamed, moved or trashed. */
 export async function getWritableItem(services: Services, actor: Actor, kind: ItemKind, id: string): Promise<Item> {
   const item = await getReadableItem(services, actor, kind, id);
-  if (!(await canWrite(services, actor, accessTarget(item)))) throw new ForbiddenError(`You can view this ${kind} but not change it.`);
+  await assertCanWrite(services, actor, accessTarget(item));
   if (item.kind === "folder" && item.folder.parentId === null) {
     throw new ValidationError("Your top folder (“My files”) cannot be renamed, moved, copied or trashed.");
   }

@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
 import { Readable } from "node:stream";
 import type { Prisma } from "~/generated/prisma/client";
-import { auditActor, pseudonymiseAuditActor, recordAudit, type AuditActor } from "~/domain/audit.server";
+import { auditActor, pseudonymiseAuditActor, pseudonymiseAuditMentions, recordAudit, type AuditActor } from "~/domain/audit.server";
 import { ConflictError, ValidationError } from "~/domain/errors";
 import type { SessionUser } from "~/domain/sessions.server";
 import { reauthMethods } from "~/domain/reauth.server";
@@ -262,7 +262,8 @@ export interface EraseOptions {
  * Deletes an account and everything it owns. Rows go first in one transaction (cascades remove
  * folders, files, versions, share links, shares, sessions and pending uploads), then the stored
  * objects and the unfinished uploads' data in the tus store, so a crash leaves orphan objects
- * rather than rows without bytes. The person's audit entries are kept under a pseudonym.
+ * rather than rows without bytes. The person's audit entries are kept under a pseudonym, which
+ * also replaces their email in other people's entries about them.
  */
 export async function eraseAccount(services: Services, userId: string, options: EraseOptions): Promise<{ objectsDeleted: number }> {
   const pseudonym = pseudonymFor(services, userId);
@@ -274,8 +275,10 @@ export async function eraseAccount(services: Services, userId: string, options: 
       const folders = await tx.folder.findMany({ where: { ownerId: userId }, select: { id: true } });
       const uploads = await tx.upload.findMany({ where: { ownerId: userId }, select: { id: true } });
       const sessions = await tx.session.findMany({ where: { userId }, select: { id: true } });
+      const { email } = await tx.user.findUniqueOrThrow({ where: { id: userId }, select: { email: true } });
       await tx.user.delete({ where: { id: userId } });
       await pseudonymiseAuditActor(tx, userId, pseudonym);
+      await pseudonymiseAuditMentions(tx, userId, email, pseudonym);
       await recordAudit(tx, options.actor, {
         action: "user.deleted",
         targetType: "user",

@@ -5,6 +5,7 @@ import { z } from "zod";
 import type { File as FileRecord, Folder, ShareLink } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
 import { recordActivity } from "./activity.server";
+import { recordShareDenial } from "./access-denials.server";
 import { recordAudit, type AuditActor } from "./audit.server";
 import { AppError, NotFoundError, UnauthorizedError, ValidationError } from "./errors";
 import { rateLimit } from "./rate-limit.server";
@@ -14,11 +15,17 @@ import { cookiesAreSecure } from "~/lib/cookies.server";
 
 type Actor = Pick<SessionUser, "id" | "role">;
 
-/** A link that exists but can no longer be used: expired, or its downloads are used up. */
+/**
+ * A link that exists but can no longer be used: expired, or its downloads are used up. `reason`
+ * is what the visitor is told; `denial` the true one, for the audit log (a deactivated owner's
+ * links read as expired).
+ */
 export class ShareGoneError extends AppError {
   constructor(
     readonly reason: "expired" | "exhausted",
     message: string,
+    readonly linkId: string,
+    readonly denial: "expired" | "exhausted" | "owner-deactivated" = reason,
   ) {
     super(410, message);
   }
@@ -272,11 +279,12 @@ export async function resolveShare(services: Services, token: string): Promise<P
   const target = link.file ?? link.folder;
   if (!target || target.trashedAt) throw new NotFoundError("That link");
   // A deactivated owner's links answer exactly as expired ones, and work again on reactivation.
-  if ((link.expiresAt && link.expiresAt.getTime() <= Date.now()) || owner.deactivatedAt) {
-    throw new ShareGoneError("expired", "This link has expired. Ask the person who shared it for a new one.");
+  const expired = link.expiresAt !== null && link.expiresAt.getTime() <= Date.now();
+  if (expired || owner.deactivatedAt) {
+    throw new ShareGoneError("expired", "This link has expired. Ask the person who shared it for a new one.", link.id, expired ? "expired" : "owner-deactivated");
   }
   if (link.mode === "READ" && link.maxDownloads !== null && link.downloadCount >= link.maxDownloads) {
-    throw new ShareGoneError("exhausted", "This link has reached its download limit. Ask the person who shared it for a new one.");
+    throw new ShareGoneError("exhausted", "This link has reached its download limit. Ask the person who shared it for a new one.", link.id);
   }
   return link;
 }
@@ -341,6 +349,9 @@ export async function unlockShare(services: Services, link: PublicShare, passwor
   const ok = link.passwordHash ? await verify(link.passwordHash, password.slice(0, 1024)).catch(() => false) : true;
   if (!ok) {
     await recordAudit(services.prisma, audit, { action: "share.password_failed", outcome: "failure", targetType: "share", targetId: link.id });
+    // Every attempt is a password_failed entry (capped by the password rate limit); the refusal
+    // itself is one share.access_denied per visitor and window, like every other refused access.
+    await recordShareDenial(services, audit, { targetType: "share", targetId: link.id, reason: "wrong-password" });
     throw new UnauthorizedError("That password is not right. Check it with the person who shared the link.");
   }
   return grantCookie(services, link.token).serialize({ l: link.id, p: passwordFingerprint(link), e: Date.now() + SHARE_GRANT_TTL_MS });
@@ -361,7 +372,8 @@ export async function countShareDownload(
     WHERE id = ${link.id} AND (max_downloads IS NULL OR download_count < max_downloads)
     RETURNING download_count`;
   if (rows.length === 0) {
-    throw new ShareGoneError("exhausted", "This link has reached its download limit. Ask the person who shared it for a new one.");
+    await recordShareDenial(services, audit, { targetType: "share", targetId: link.id, reason: "exhausted" });
+    throw new ShareGoneError("exhausted", "This link has reached its download limit. Ask the person who shared it for a new one.", link.id);
   }
   await recordActivity(services.prisma, {
     userId: null,

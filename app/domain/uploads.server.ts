@@ -2,7 +2,7 @@ import { Server as TusServer } from "@tus/server";
 import { ERRORS, EVENTS, type Upload } from "@tus/utils";
 import type { Services } from "~/services/index.server";
 import { createTusKvStore, createTusLocker } from "~/services/cache/tus.server";
-import { canWrite } from "./access.server";
+import { auditRefusal, writeRefusal, writeRefusalMessage } from "./access.server";
 import { AppError, ValidationError, isAppError } from "./errors";
 import { detectMimeType } from "./files.server";
 import { assertNameFree, getRootFolder, getWritableFolder } from "./folders.server";
@@ -65,9 +65,7 @@ export function createUploadServer(services: Services): TusServer {
         if (req.method === "GET") throw tusError(405, "Download files from Coffer's download links.");
         const upload = await services.prisma.upload.findUnique({ where: { id: uploadId }, select: { ownerId: true, folderId: true } });
         if (!upload || upload.ownerId !== user.id) throw tusError(404, "This upload does not exist or has expired. Start it again.");
-        if (req.method === "PATCH" && !(await mayStillUploadInto(services, user, upload.folderId))) {
-          throw tusError(404, "The folder this upload goes into was not found, or it is no longer shared with you. Nothing more was saved.");
-        }
+        if (req.method === "PATCH") await assertMayStillUploadInto(services, user, upload.folderId);
       } catch (error) {
         throw toTusError(services, error);
       }
@@ -151,11 +149,18 @@ export function createUploadServer(services: Services): TusServer {
  * again at every PATCH, so a share revoked (or its owner deactivated) since the upload began
  * stops it. What arrived is kept, and the upload resumes if access comes back. A folder gone
  * meanwhile is no reason to refuse: the file then lands in the uploader's root (completeUpload).
+ * A grantee learns only that the share is gone; an administrator, who still sees the folder,
+ * is told the true reason.
  */
-async function mayStillUploadInto(services: Services, user: SessionUser, folderId: string): Promise<boolean> {
+async function assertMayStillUploadInto(services: Services, user: SessionUser, folderId: string): Promise<void> {
   const folder = await services.prisma.folder.findUnique({ where: { id: folderId }, select: { id: true, ownerId: true } });
-  if (!folder || folder.ownerId === user.id) return true;
-  return canWrite(services, user, { kind: "folder", id: folder.id, ownerId: folder.ownerId });
+  if (!folder || folder.ownerId === user.id) return;
+  const target = { kind: "folder", id: folder.id, ownerId: folder.ownerId } as const;
+  const refusal = await writeRefusal(services, user, target);
+  if (refusal === null) return;
+  await auditRefusal(services, user, target, refusal, "write");
+  if (user.role === "ADMIN" && refusal !== "not-shared") throw tusError(403, `${writeRefusalMessage(refusal, "folder")} Nothing more was saved.`);
+  throw tusError(404, "The folder this upload goes into was not found, or it is no longer shared with you. Nothing more was saved.");
 }
 
 /** Metadata records tus leaves: `<id>.info` (S3 store), `<id>.json` (file store), or a Redis key. */

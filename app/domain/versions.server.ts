@@ -1,10 +1,10 @@
 import type { File as FileRecord, FileVersion, Prisma } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
 import type { SearchDocument } from "~/services/search/types";
-import { canRead, canWrite } from "./access.server";
+import { assertCanRead, assertCanWrite } from "./access.server";
 import { recordActivity } from "./activity.server";
 import { downloadResponse } from "./downloads.server";
-import { ForbiddenError, NotFoundError } from "./errors";
+import { NotFoundError } from "./errors";
 import { addFile, type NewFile } from "./files.server";
 import { assertNameFree } from "./folders.server";
 import { cleanName, nameKey } from "./names";
@@ -100,8 +100,8 @@ async function fileFor(services: Services, actor: Actor, fileId: string, write: 
   const file = await services.prisma.file.findUnique({ where: { id: fileId } });
   if (!file || file.trashedAt) throw new NotFoundError("That file");
   const target = { kind: "file", id: file.id, ownerId: file.ownerId, folderId: file.folderId } as const;
-  if (!(await canRead(services, actor, target))) throw new NotFoundError("That file");
-  if (write && !(await canWrite(services, actor, target))) throw new ForbiddenError("You can view this file but not change it.");
+  await assertCanRead(services, actor, target, "That file");
+  if (write) await assertCanWrite(services, actor, target);
   return file;
 }
 

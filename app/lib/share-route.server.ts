@@ -1,4 +1,5 @@
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs } from "@remix-run/node";
+import { recordShareDenial } from "~/domain/access-denials.server";
 import { auditActor, recordAudit } from "~/domain/audit.server";
 import { recordActivity } from "~/domain/activity.server";
 import { isAppError, NotFoundError, UnauthorizedError, ValidationError } from "~/domain/errors";
@@ -57,12 +58,20 @@ export function shareResourceFailure(error: unknown): Response {
   return new Response(init.body.message, { status: init.status, headers: { ...init.headers, "Content-Type": "text/plain; charset=utf-8" } });
 }
 
-/** The link for a visitor: exists, usable, within the rate limit. */
-export async function openShare(args: Pick<LoaderFunctionArgs, "params" | "context">): Promise<PublicShare> {
+/** The link for a visitor: exists, usable, within the rate limit. A refusal of a known link is audited. */
+export async function openShare(args: Pick<LoaderFunctionArgs, "params" | "context" | "request">): Promise<PublicShare> {
+  const { services, clientIp } = args.context;
   const token = args.params.token ?? "";
-  const link = await resolveShare(args.context.services, token);
-  await limitShareViews(args.context.services, token, args.context.clientIp);
-  return link;
+  try {
+    const link = await resolveShare(services, token);
+    await limitShareViews(services, token, clientIp);
+    return link;
+  } catch (error) {
+    if (error instanceof ShareGoneError) {
+      await recordShareDenial(services, auditActor(args.request, clientIp, null), { targetType: "share", targetId: error.linkId, reason: error.denial });
+    }
+    throw error;
+  }
 }
 
 /** Downloads of a password-protected link without the password go to the password form. */

@@ -2,7 +2,7 @@ import { data, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/nod
 import { Form, Link, useLoaderData, useNavigation } from "@remix-run/react";
 import { Field, FormMessage } from "~/components/field";
 import { TableHead } from "~/components/table-head";
-import { AUDIT_FILTER_FIELDS, type AuditFilterField } from "~/domain/audit-filter";
+import { AUDIT_FILTER_FIELDS, AUDIT_OUTCOMES, auditActionLabel, type AuditFilterField } from "~/domain/audit-filter";
 import { auditFilterChoices, listAuditEvents, parseAuditFilter, type AuditPage } from "~/domain/audit-log.server";
 import { isAppError } from "~/domain/errors";
 import { requireAdmin } from "~/domain/sessions.server";
@@ -55,7 +55,21 @@ function queryOf(values: FilterValues, cursor: { after?: string | null; before?:
   return text ? `?${text}` : "";
 }
 
-function Select({ label, name, value, options, error }: { label: string; name: string; value: string; options: string[]; error?: string }) {
+function Select({
+  label,
+  name,
+  value,
+  options,
+  error,
+  optionLabel = (option) => option,
+}: {
+  label: string;
+  name: string;
+  value: string;
+  options: readonly string[];
+  error?: string;
+  optionLabel?: (option: string) => string;
+}) {
   const id = `field-${name}`;
   const choices = value && !options.includes(value) ? [value, ...options] : options;
   return (
@@ -74,7 +88,7 @@ function Select({ label, name, value, options, error }: { label: string; name: s
         <option value="">Any</option>
         {choices.map((option) => (
           <option key={option} value={option}>
-            {option}
+            {optionLabel(option)}
           </option>
         ))}
       </select>
@@ -117,8 +131,8 @@ export default function AuditLog() {
         </h2>
         <div className="grid gap-4 sm:grid-cols-2 lg:grid-cols-4">
           <Field label="Actor email contains" name="actor" defaultValue={values.actor} error={errors.actor} autoComplete="off" />
-          <Select label="Action" name="action" value={values.action} options={choices.actions} error={errors.action} />
-          <Select label="Outcome" name="outcome" value={values.outcome} options={["success", "failure"]} error={errors.outcome} />
+          <Select label="Action" name="action" value={values.action} options={choices.actions} error={errors.action} optionLabel={auditActionLabel} />
+          <Select label="Outcome" name="outcome" value={values.outcome} options={AUDIT_OUTCOMES} error={errors.outcome} />
           <Select label="Target type" name="targetType" value={values.targetType} options={choices.targetTypes} error={errors.targetType} />
           <Field label="Target id" name="targetId" defaultValue={values.targetId} error={errors.targetId} autoComplete="off" />
           <Field label="IP address" name="ip" defaultValue={values.ip} error={errors.ip} hint="Or its beginning, e.g. 203.0.113." autoComplete="off" />
@@ -176,9 +190,11 @@ export default function AuditLog() {
                   <td className="px-4 py-2 break-all" title={event.userAgent ?? undefined}>
                     {event.actorLabel}
                   </td>
-                  <td className="px-4 py-2 font-mono text-xs whitespace-nowrap">{event.action}</td>
+                  <td className="px-4 py-2 font-mono text-xs whitespace-nowrap" title={auditActionLabel(event.action)}>
+                    {event.action}
+                  </td>
                   <td className="px-4 py-2">
-                    <span className={event.outcome === "failure" ? "font-medium text-red-700" : "text-slate-700"}>{event.outcome}</span>
+                    <span className={event.outcome === "failure" || event.outcome === "denied" ? "font-medium text-red-700" : "text-slate-700"}>{event.outcome}</span>
                   </td>
                   <td className="hidden px-4 py-2 break-all md:table-cell">
                     {event.targetType ? `${event.targetType}: ${event.targetId ?? ""}` : "—"}

@@ -44,7 +44,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
 const plural = (count: number, one: string, many = `${one}s`) => `${count.toLocaleString("en")} ${count === 1 ? one : many}`;
 
 export default function DeleteAccount() {
-  const { user, files, folders, bytes, shareLinks, userShares, uploads, receivers, reauth } = useLoaderData<typeof loader>();
+  const { user, files, folders, bytes, trash, shareLinks, userShares, uploads, receivers, reauth } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const busy = useNavigation().state !== "idle";
   const errors = result?.fieldErrors ?? {};
@@ -65,7 +65,10 @@ export default function DeleteAccount() {
           What will be deleted
         </h2>
         <ul className="list-disc space-y-1 pl-5 text-sm text-slate-700" data-testid="deletion-summary">
-          <li>{`${plural(files, "file")} in ${plural(folders, "folder")}, ${formatBytes(bytes)} with earlier versions (including their trash), unless you give them to someone below;`}</li>
+          <li>{`${plural(files, "file")} in ${plural(folders, "folder")}, ${formatBytes(bytes)} with earlier versions, unless you give them to someone below;`}</li>
+          {trash.files + trash.folders > 0 ? (
+            <li>{`their trash: ${plural(trash.files, "file")} and ${plural(trash.folders, "folder")}, ${formatBytes(trash.bytes)}, deleted even if you give their files away;`}</li>
+          ) : null}
           <li>{`${plural(shareLinks, "share link")} and ${plural(userShares, "item")} shared with other people;`}</li>
           <li>{`${plural(uploads, "unfinished upload")};`}</li>
           <li>the account, its sessions, passkeys and sign-in links. The audit log keeps its entries under an anonymous name.</li>
@@ -105,7 +108,7 @@ export default function DeleteAccount() {
               ))}
             </select>
             <p id="field-files-hint" className="mt-1 text-sm text-slate-600">
-              {`Given files move, with their folders, into a new folder “From ${user.name}” in that person’s files; their storage must have room for them.`}
+              {`Given files move, with their folders, into a new folder “From ${user.name}” in that person’s files; their storage must have room for them. The trash is not given.`}
             </p>
             {errors.files ? (
               <p id="field-files-error" className="field-error">

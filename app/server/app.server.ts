@@ -10,6 +10,7 @@ import { createUploadServer, createUploadTerminator, TUS_PATH } from "~/domain/u
 import { tuneGarbageCollector } from "./gc-tuning.server";
 import { tusRequestHandler } from "./tus-request.server";
 import { startJobs } from "~/domain/jobs.server";
+import { runInRequestScope, type RequestScope } from "~/domain/request-scope.server";
 import { cookiesAreSecure } from "~/lib/cookies.server";
 import { csrfProtection } from "./csrf.server";
 import { limitByClass, TooManyRequestsError } from "~/domain/rate-limit.server";
@@ -45,6 +46,11 @@ function closeConnectionIfBodyUnread(req: express.Request, res: express.Response
     return writeHead.apply(this, args);
   } as typeof writeHead;
   next();
+}
+
+/** Where a request came from, for audit entries written by domain code (request-scope.server.ts). */
+function requestScopeOf(req: express.Request): RequestScope {
+  return { ip: req.ip ?? null, userAgent: req.get("user-agent")?.slice(0, 512) ?? null };
 }
 
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
@@ -112,7 +118,7 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
   services.uploadTerminator = createUploadTerminator(services, uploads);
   app.use("/api", rateLimitMiddleware(services, () => "api"));
   app.all([TUS_PATH, `${TUS_PATH}/*`], (req, res) => {
-    handleTusRequest(req, res).catch((error) => {
+    runInRequestScope(requestScopeOf(req), () => handleTusRequest(req, res)).catch((error) => {
       services.log.error("tus handler failed", { error });
       if (!res.headersSent) res.status(500).send("The upload failed on the server.");
     });
@@ -154,22 +160,20 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
   }
 
   app.use(rateLimitMiddleware(services, (req) => (req.path.startsWith("/s/") ? "share" : "general")));
-  app.all(
-    "*",
-    remixRequestHandler({
-      build,
-      mode: mode.kind,
-      getLoadContext: (req, res) => ({
-        services,
-        clientIp: req.ip ?? null,
-        csrfToken: String(res.locals.csrfToken),
-        cspNonce: res.locals.cspNonce,
-        // Remix's single-fetch data requests end in `.data`; everything else renders HTML.
-        rendersDocument: !req.path.endsWith(".data"),
-        pageTexts: new Map(),
-      }),
+  const handleRemixRequest = remixRequestHandler({
+    build,
+    mode: mode.kind,
+    getLoadContext: (req, res) => ({
+      services,
+      clientIp: req.ip ?? null,
+      csrfToken: String(res.locals.csrfToken),
+      cspNonce: res.locals.cspNonce,
+      // Remix's single-fetch data requests end in `.data`; everything else renders HTML.
+      rendersDocument: !req.path.endsWith(".data"),
+      pageTexts: new Map(),
     }),
-  );
+  });
+  app.all("*", (req, res, next) => runInRequestScope(requestScopeOf(req), () => handleRemixRequest(req, res, next)));
 
   const io = attachRealtime(httpServer, services);
   const stopJobs = startJobs(services, { uploads });
