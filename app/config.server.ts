@@ -207,6 +207,16 @@ const envSchema = z
     MAIL_FROM: z.string().trim().min(3).max(320).optional(),
   });
 
+/** A URL that is an origin and nothing more (a trailing "/" allowed). */
+function isBareOrigin(value: string): boolean {
+  try {
+    const url = new URL(value.trim());
+    return url.pathname === "/" && !url.search && !url.hash && !url.username && !url.password;
+  } catch {
+    return true; // reported by the schema
+  }
+}
+
 /** Rules across variables, checked on the raw values so they are reported with any other problem. */
 function crossFieldProblems(env: Record<string, string>): string[] {
   const problems: string[] = [];
@@ -217,6 +227,9 @@ function crossFieldProblems(env: Record<string, string>): string[] {
   }
   if (Boolean(env.TLS_CERT_FILE) !== Boolean(env.TLS_KEY_FILE)) {
     problems.push("TLS_CERT_FILE, TLS_KEY_FILE: set both (certificate chain and private key, PEM) to serve HTTPS, or neither");
+  }
+  if (env.APP_URL && !isBareOrigin(env.APP_URL)) {
+    problems.push("APP_URL: must be the address alone, e.g. https://files.example.com (Coffer is served from the root path; no path, query or user name)");
   }
   if (env.TLS_CERT_FILE && env.APP_URL?.startsWith("http://")) {
     problems.push("APP_URL: must start with https:// when Coffer serves TLS itself (TLS_CERT_FILE)");

@@ -60,6 +60,9 @@ describe("configuration", () => {
     [{ TLS_CERT_FILE: "/etc/coffer/cert.pem" }, "TLS_CERT_FILE, TLS_KEY_FILE: set both"],
     [{ TLS_CERT_FILE: "c.pem", TLS_KEY_FILE: "k.pem", APP_URL: "http://files.example.org" }, "APP_URL: must start with https://"],
     [{ S3_BUCKET: "Bad_Bucket" }, "S3_BUCKET"],
+    [{ APP_URL: "https://example.com/coffer" }, "APP_URL: must be the address alone"],
+    [{ APP_URL: "https://example.com/?x=1" }, "APP_URL: must be the address alone"],
+    [{ APP_URL: "https://user@example.com" }, "APP_URL: must be the address alone"],
   ])("refuses %j naming the variable", (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
@@ -90,6 +93,8 @@ describe("configuration", () => {
     expect(own.servedOverHttps).toBe(true);
     expect(loadConfig({ APP_URL: "https://files.example.org" }).servedOverHttps).toBe(true);
     expect(loadConfig({ APP_URL: "http://files.example.org" }).servedOverHttps).toBe(false);
+    // A trailing slash is still the address alone.
+    expect(loadConfig({ APP_URL: "https://files.example.org/" }).appUrl).toBe("https://files.example.org/");
   });
 
   it("parses human byte sizes", () => {

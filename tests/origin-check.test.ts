@@ -5,6 +5,8 @@ import { startTestApp, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
 
 const EVIL = "https://evil.example";
+/** APP_URL of the app below. */
+const APP_ORIGIN = "http://files.example.test";
 
 describe("isSameOriginRequest", () => {
   const request = (headers: Record<string, string>) => ({ headers: { host: "10.0.0.5:3000", ...headers } }) as unknown as http.IncomingMessage;
@@ -12,11 +14,14 @@ describe("isSameOriginRequest", () => {
 
   it.each([
     [{ origin: APP_URL }, true],
-    [{ origin: "http://10.0.0.5:3000" }, true],
+    // With APP_URL, Host may be a proxy's rewrite: it is no evidence of the page's origin.
+    [{ origin: "http://10.0.0.5:3000" }, false],
+    [{ origin: APP_URL, host: "coffer-upstream:3000" }, true],
+    [{ origin: "http://coffer-upstream:3000", host: "coffer-upstream:3000" }, false],
     [{}, true],
     [{ "sec-fetch-site": "same-origin" }, true],
     [{ "sec-fetch-site": "none" }, true],
-    [{ origin: "http://files.example.test" }, false],
+    [{ origin: APP_ORIGIN }, false],
     [{ origin: "https://files.example.test:8443" }, false],
     [{ origin: "https://evil.example" }, false],
     [{ origin: "null" }, false],
@@ -24,6 +29,19 @@ describe("isSameOriginRequest", () => {
     [{ origin: APP_URL, "sec-fetch-site": "cross-site" }, false],
   ] as Array<[Record<string, string>, boolean]>)("%j → %s", (headers, expected) => {
     expect(isSameOriginRequest(request(headers), APP_URL)).toBe(expected);
+  });
+
+  it.each([
+    [{ origin: "http://10.0.0.5:3000" }, true],
+    [{ origin: "https://10.0.0.5:3000" }, true],
+    [{ origin: APP_ORIGIN, host: "Files.Example.Test:80" }, true],
+    [{ origin: "http://10.0.0.5:3001" }, false],
+    [{ origin: "http://10.0.0.5:3000", host: "10.0.0.5:3000/evil" }, false],
+    [{ origin: "http://10.0.0.5" }, false],
+    [{ origin: APP_URL }, false],
+    [{ origin: "null" }, false],
+  ] as Array<[Record<string, string>, boolean]>)("without APP_URL, the request's Host is the origin: %j → %s", (headers, expected) => {
+    expect(isSameOriginRequest(request(headers), undefined)).toBe(expected);
   });
 });
 
@@ -33,7 +51,7 @@ describe("Origin and Sec-Fetch-Site checks on state-changing requests", () => {
   let rootId: string;
 
   beforeAll(async () => {
-    app = await startTestApp({ storage: "local", cache: "memory" }, { APP_URL: "http://files.example.test" });
+    app = await startTestApp({ storage: "local", cache: "memory" }, { APP_URL: APP_ORIGIN });
     user = new TestClient(app.url);
     await user.register("Bob User", "bob@example.com");
     const owner = await app.services.prisma.user.findUniqueOrThrow({ where: { email: "bob@example.com" } });
@@ -77,11 +95,16 @@ describe("Origin and Sec-Fetch-Site checks on state-changing requests", () => {
     expect((await user.get("/files")).status).toBe(200);
   });
 
-  it("accepts posts from the request's own host, and from clients that send no Origin", async () => {
-    expect((await createFolder("Via own host", { origin: app.url })).status).toBe(200);
+  it("accepts posts from APP_URL's origin, whatever the Host, and from clients that send no Origin", async () => {
+    expect((await createFolder("Via APP_URL", { origin: APP_ORIGIN })).status).toBe(200);
     expect((await createFolder("No origin", {})).status).toBe(200);
-    expect((await createFolder("Same site, right origin", { origin: app.url, "sec-fetch-site": "same-site" })).status).toBe(200);
-    for (const name of ["Via own host", "No origin", "Same site, right origin"]) expect(await folderExists(name)).toBe(true);
+    expect((await createFolder("Same site, right origin", { origin: APP_ORIGIN, "sec-fetch-site": "same-site" })).status).toBe(200);
+    for (const name of ["Via APP_URL", "No origin", "Same site, right origin"]) expect(await folderExists(name)).toBe(true);
+  });
+
+  it("refuses posts whose Origin is only the request's Host: with APP_URL set, that is not Coffer's origin", async () => {
+    expect((await createFolder("Via own host", { origin: app.url })).status).toBe(403);
+    expect(await folderExists("Via own host")).toBe(false);
   });
 
   it("lets cross-site GETs through: links from other sites must keep working", async () => {
@@ -102,7 +125,7 @@ describe("Origin and Sec-Fetch-Site checks on state-changing requests", () => {
       expect((await create({ "sec-fetch-site": "cross-site" })).status).toBe(403);
       expect(await app.services.prisma.upload.count()).toBe(0);
 
-      const created = await create({ origin: app.url });
+      const created = await create({ origin: APP_ORIGIN });
       expect(created.status).toBe(201);
       const location = new URL(created.headers.get("location")!, app.url).pathname;
       const patch = (headers: Record<string, string>) =>
@@ -113,7 +136,7 @@ describe("Origin and Sec-Fetch-Site checks on state-changing requests", () => {
         });
       expect((await patch({ origin: EVIL })).status).toBe(403);
       expect((await user.request(location, { method: "DELETE", headers: { "tus-resumable": "1.0.0", origin: EVIL } })).status).toBe(403);
-      expect((await patch({ origin: app.url })).status).toBe(204);
+      expect((await patch({ origin: APP_ORIGIN })).status).toBe(204);
       expect(await app.services.prisma.file.count({ where: { name: "hello.txt" } })).toBe(1);
     });
   });
@@ -122,7 +145,7 @@ describe("Origin and Sec-Fetch-Site checks on state-changing requests", () => {
     const handshake = (headers: Record<string, string>) => fetch(`${app.url}/socket.io/?EIO=4&transport=polling`, { headers });
 
     it("accepts a same-origin browser with a session", async () => {
-      const response = await handshake({ origin: app.url, cookie: user.cookieHeader });
+      const response = await handshake({ origin: APP_ORIGIN, cookie: user.cookieHeader });
       expect(response.status).toBe(200);
       expect(await response.text()).toMatch(/^0\{"sid":/);
     });
@@ -137,7 +160,7 @@ describe("Origin and Sec-Fetch-Site checks on state-changing requests", () => {
 
     it("refuses a handshake without a valid session", async () => {
       for (const cookie of ["", "coffer_session=forged.value"]) {
-        const response = await handshake({ origin: app.url, cookie });
+        const response = await handshake({ origin: APP_ORIGIN, cookie });
         expect(response.status).toBe(403);
         expect(await response.text()).toContain("sign in first");
       }

@@ -2,11 +2,14 @@
 // setup): parts streamed from the request, bytes kept across writes that end anywhere, and
 // offsets that never count a part after a gap.
 import { createHash, randomBytes } from "node:crypto";
+import net from "node:net";
 import { Readable } from "node:stream";
 import { S3Client, UploadPartCommand } from "@aws-sdk/client-s3";
 import { Upload, type DataStore } from "@tus/utils";
 import { beforeAll, describe, expect, inject, it } from "vitest";
+import { createLogger } from "~/services/logger.server";
 import { S3ObjectStore, type S3StorageConfig } from "~/services/storage/s3.server";
+import { captureStderr } from "./support/stderr";
 
 const MiB = 2 ** 20;
 
@@ -111,6 +114,79 @@ describe("S3 tus data store", () => {
       expect(await datastore.write(body(data), id, 0)).toBe(size);
       expect(sha256(await readAll(await store.get(id)))).toBe(sha256(data));
     }
+  });
+
+  it("writes the AWS SDK's messages to Coffer's log at debug level, not to stderr", async () => {
+    const lines: Array<{ level: string; message: string; command?: string }> = [];
+    const log = createLogger("debug", (line) => {
+      lines.push(JSON.parse(line));
+      return true;
+    });
+    const logged = new S3ObjectStore(s3Config({ bucket: config.bucket }), {}, log).createTusDataStore({ expirationPeriodInMilliseconds: 3600_000 });
+    const data = randomBytes(7 * MiB);
+    const id = await newUpload(logged, data.length);
+    const stderr = captureStderr();
+    let printed: string;
+    try {
+      // Ends 1 MiB into the second part: that part's request is cut short.
+      expect(await logged.write(body(data.subarray(0, 6 * MiB)), id, 0)).toBe(6 * MiB);
+    } finally {
+      printed = stderr.stop();
+    }
+    expect(printed).not.toContain("non-retryable streaming request");
+    expect(lines).toContainEqual(expect.objectContaining({ level: "debug", message: "S3 client: An error was encountered in a non-retryable streaming request." }));
+    // Each command is logged by name (its input, request bodies included, is left out).
+    expect(lines).toContainEqual(expect.objectContaining({ level: "debug", message: "S3 client: UploadPartCommand", command: "UploadPartCommand" }));
+    expect(lines.every((line) => line.level === "debug")).toBe(true);
+    expect(await logged.write(body(data.subarray(6 * MiB)), id, 6 * MiB)).toBe(data.length);
+    expect(sha256(await readAll(await store.get(id)))).toBe(sha256(data));
+  });
+
+  it("fails a write whose store goes away mid-part with an error for Coffer to report, printing nothing itself", async () => {
+    const { s3 } = inject("services");
+    const target = new URL(s3.endpoint);
+    // A relay to the S3 server that can be cut: the store then stops answering mid-request.
+    const sockets = new Set<net.Socket>();
+    const relay = net.createServer((client) => {
+      const upstream = net.connect(Number(target.port), target.hostname);
+      for (const socket of [client, upstream]) {
+        sockets.add(socket);
+        socket.on("error", () => {});
+        socket.on("close", () => {
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
+    const { port } = relay.address() as net.AddressInfo;
+    const lines: Array<{ level: string; message: string; error?: { message: string } }> = [];
+    const log = createLogger("debug", (line) => {
+      lines.push(JSON.parse(line));
+      return true;
+    });
+    const relayed = new S3ObjectStore(s3Config({ bucket: config.bucket, endpoint: `http://127.0.0.1:${port}` }), {}, log).createTusDataStore({ expirationPeriodInMilliseconds: 3600_000 });
+    const data = randomBytes(4 * MiB);
+    const id = await newUpload(relayed, data.length);
+    const cutMidPart = Readable.from((async function* () {
+      yield data.subarray(0, 2 * MiB);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      relay.close();
+      for (const socket of sockets) socket.destroy();
+      yield data.subarray(2 * MiB);
+    })(), { objectMode: false });
+
+    const stderr = captureStderr();
+    let printed: string;
+    try {
+      await expect(relayed.write(cutMidPart, id, 0)).rejects.toThrow();
+    } finally {
+      printed = stderr.stop();
+    }
+    expect(printed).not.toContain("non-retryable streaming request");
+    expect(lines.some((line) => line.message.includes("non-retryable streaming request"))).toBe(true);
+    expect(lines.every((line) => line.level === "debug")).toBe(true);
   });
 
   function rawClient() {

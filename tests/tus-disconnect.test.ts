@@ -7,6 +7,7 @@ import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type DriverSet, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
+import { captureStderr } from "./support/stderr";
 import { createUpload, patchUpload, tusHeaders, uploadOffset } from "./support/tus";
 
 const MiB = 1024 * 1024;
@@ -63,6 +64,24 @@ describe.each<{ label: string; drivers: DriverSet }>([
     expect(sha256(new Uint8Array(await download.arrayBuffer()))).toBe(sha256(bytes));
     // The in-stream hash was given up at the cut; the background hash fills it in.
     await expect.poll(async () => (await app.services.prisma.file.findUniqueOrThrow({ where: { id: file.id } })).sha256, { timeout: 15_000 }).toBe(sha256(bytes));
+  });
+
+  it("prints nothing to stderr when a cut ends a part request early (the AWS SDK would warn of it)", async () => {
+    const bytes = randomBytes(8 * MiB);
+    const url = await createUpload(app, client, { name: "quiet.bin", size: bytes.length });
+    const stderr = captureStderr();
+    let printed: string;
+    try {
+      // A cut 1 MiB into the first part, then one 1 MiB into the second.
+      await patchThenDrop(url, 0, bytes.subarray(0, MiB), bytes.length);
+      await expect.poll(() => uploadOffset(client, url), { timeout: 10_000 }).toBe(MiB);
+      await patchThenDrop(url, MiB, bytes.subarray(MiB, 6 * MiB), bytes.length - MiB);
+      await expect.poll(() => uploadOffset(client, url), { timeout: 10_000 }).toBe(6 * MiB);
+    } finally {
+      printed = stderr.stop();
+    }
+    expect(printed).not.toContain("non-retryable streaming request");
+    expect((await patchUpload(client, url, 6 * MiB, new Uint8Array(bytes.subarray(6 * MiB)))).status).toBe(204);
   });
 
   it("refuses a body longer than the upload, closes that connection, and keeps the upload usable", async () => {

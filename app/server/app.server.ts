@@ -18,6 +18,7 @@ import type { RateLimitClass } from "~/config.server";
 import { readiness } from "./health.server";
 import { remixRequestHandler } from "./remix-handler.server";
 import { originCheck } from "./origin-check.server";
+import { publicOrigin } from "./public-origin.server";
 import { securityHeaders } from "./security-headers.server";
 import { createListener, httpsRedirect } from "./tls.server";
 
@@ -56,8 +57,9 @@ function requestScopeOf(req: express.Request): RequestScope {
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
 
 /** A plain page: the refusal must be understandable without the app's scripts and styles. */
-function refuseForgedRequest(req: express.Request, res: express.Response) {
-  const back = req.get("referer")?.startsWith(`${req.protocol}://${req.get("host")}/`) ? req.get("referer")! : "/";
+function refuseForgedRequest(req: express.Request, res: express.Response, appUrl: string | undefined) {
+  const origin = publicOrigin(req, req.protocol === "https" ? "https" : "http", appUrl);
+  const back = origin && req.get("referer")?.startsWith(`${origin}/`) ? req.get("referer")! : "/";
   res.status(403).type("html").set("Cache-Control", "no-store").send(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Form expired · Coffer</title></head>
 <body style="font-family: system-ui, sans-serif; max-width: 36rem; margin: 4rem auto; padding: 0 1rem; color: #0f172a">
@@ -114,7 +116,7 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
 
   // Uploads bypass compression and body parsing: bytes stream straight into the store.
   const uploads = createUploadServer(services);
-  const handleTusRequest = tusRequestHandler(uploads);
+  const handleTusRequest = tusRequestHandler(uploads, config.appUrl);
   services.uploadTerminator = createUploadTerminator(services, uploads);
   app.use("/api", rateLimitMiddleware(services, () => "api"));
   app.all([TUS_PATH, `${TUS_PATH}/*`], (req, res) => {
@@ -135,11 +137,13 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
         if (reason === "missing-cookie" && cookiesAreSecure(services.config) && req.protocol === "http" && !LOOPBACK_HOSTS.has(req.hostname)) {
           res.removeHeader("Set-Cookie");
           res.status(400).type("text/plain").send(
-            `You opened Coffer over plain HTTP, so your browser would not keep its cookies. Use https://${req.get("host")}, or, if plain HTTP is intended, set APP_URL=http://${req.get("host")} and restart Coffer.`,
+            config.appUrl
+              ? `You opened Coffer over plain HTTP, so your browser would not keep its cookies. Use ${new URL(config.appUrl).origin}.`
+              : `You opened Coffer over plain HTTP, so your browser would not keep its cookies. Use https://${req.get("host")}, or, if plain HTTP is intended, set APP_URL=http://${req.get("host")} and restart Coffer.`,
           );
           return;
         }
-        refuseForgedRequest(req, res);
+        refuseForgedRequest(req, res, config.appUrl);
       },
     }),
   );
@@ -163,6 +167,7 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
   const handleRemixRequest = remixRequestHandler({
     build,
     mode: mode.kind,
+    appUrl: config.appUrl,
     getLoadContext: (req, res) => ({
       services,
       clientIp: req.ip ?? null,

@@ -1,6 +1,7 @@
 import type http from "node:http";
 import type express from "express";
 import type { Logger } from "~/services/logger.server";
+import { isPlainHost } from "./public-origin.server";
 
 const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
@@ -8,7 +9,8 @@ const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
  * Whether a browser request comes from one of our own pages. Browsers send Origin on every
  * state-changing request and Sec-Fetch-Site on all of them; a request with neither comes from
  * a non-browser client (or an old browser), which cannot ride on a visitor's cookies.
- * Our origin is APP_URL's, or the request's own Host (the app may be reached by several names).
+ * Our origin is APP_URL's when it is set, whatever Host says (a reverse proxy may have rewritten
+ * it); without APP_URL, the request's own Host (the app may then be reached by several names).
  */
 export function isSameOriginRequest(req: http.IncomingMessage, appUrl: string | undefined): boolean {
   if (req.headers["sec-fetch-site"] === "cross-site") return false;
@@ -20,8 +22,10 @@ export function isSameOriginRequest(req: http.IncomingMessage, appUrl: string | 
   } catch {
     return false; // "null" (sandboxed frames, privacy-sensitive redirects) and garbage
   }
-  if (appUrl && new URL(appUrl).origin === originUrl.origin) return true;
-  return originUrl.host === req.headers.host;
+  if (appUrl) return originUrl.origin === new URL(appUrl).origin;
+  const host = req.headers.host;
+  // Compared as URLs do: case and a default port make no difference.
+  return isPlainHost(host) && originUrl.host === new URL(`${originUrl.protocol}//${host}`).host;
 }
 
 const REFUSAL_TEXT =

@@ -1,22 +1,33 @@
 import type { Readable } from "node:stream";
 import { createReadableStreamFromReadable, createRequestHandler, type AppLoadContext, type ServerBuild } from "@remix-run/node";
 import type express from "express";
+import { publicOrigin } from "./public-origin.server";
 
 /**
- * Express → Remix, like @remix-run/express's handler, except that the body comes from
- * `res.locals.requestBody` when a middleware has already read the start of it (the CSRF check),
- * and that responses are written at the pace the client reads them (Remix's own writer ignores
- * backpressure, so a slow download would pull the whole file into memory).
+ * Express → Remix, like @remix-run/express's handler, except that
+ * - the request's URL is on Coffer's public origin (APP_URL when set: see publicOrigin), not on
+ *   whatever Host or X-Forwarded-Host a proxy passed on;
+ * - the body comes from `res.locals.requestBody` when a middleware has already read the start of
+ *   it (the CSRF check);
+ * - responses are written at the pace the client reads them (Remix's own writer ignores
+ *   backpressure, so a slow download would pull the whole file into memory).
  */
 export function remixRequestHandler(options: {
   build: ServerBuild | (() => Promise<ServerBuild>);
   mode: string;
+  appUrl: string | undefined;
   getLoadContext: (req: express.Request, res: express.Response) => AppLoadContext;
 }): express.RequestHandler {
   const handleRequest = createRequestHandler(options.build, options.mode);
   return async (req, res, next) => {
     try {
-      const response = await handleRequest(remixRequest(req, res), options.getLoadContext(req, res));
+      const origin = publicOrigin(req, req.protocol === "https" ? "https" : "http", options.appUrl);
+      // Origin-form targets only ("/path?query"): an absolute-form one names a host of its own.
+      if (!origin || !req.originalUrl.startsWith("/")) {
+        res.status(400).type("text/plain").set("Cache-Control", "no-store").send("Bad request: the Host header or the request target is not valid.");
+        return;
+      }
+      const response = await handleRequest(remixRequest(req, res, origin), options.getLoadContext(req, res));
       await sendResponse(res, response);
     } catch (error) {
       next(error);
@@ -24,14 +35,10 @@ export function remixRequestHandler(options: {
   };
 }
 
-function remixRequest(req: express.Request, res: express.Response): Request {
-  const forwardedPort = Number.parseInt(req.get("X-Forwarded-Host")?.split(":")[1] ?? "", 10);
-  const hostPort = Number.parseInt(req.get("host")?.split(":")[1] ?? "", 10);
-  const port = Number.isSafeInteger(forwardedPort) ? forwardedPort : Number.isSafeInteger(hostPort) ? hostPort : null;
-  // req.hostname and req.protocol honour the "trust proxy" setting.
-  const url = new URL(`${req.protocol}://${req.hostname}${port ? `:${port}` : ""}${req.originalUrl}`);
+function remixRequest(req: express.Request, res: express.Response, origin: string): Request {
+  const url = new URL(`${origin}${req.originalUrl}`);
   let controller: AbortController | null = new AbortController();
-  const init: RequestInit & { duplex?: "half" } = { method: req.method, headers: requestHeaders(req.headers), signal: controller.signal };
+  const init: RequestInit & { duplex?: "half" } = { method: req.method, headers: requestHeaders(req.headers, url.host), signal: controller.signal };
   if (req.method !== "GET" && req.method !== "HEAD") {
     const body = (res.locals.requestBody as Readable | undefined) ?? req;
     init.body = createReadableStreamFromReadable(body);
@@ -43,12 +50,20 @@ function remixRequest(req: express.Request, res: express.Response): Request {
   return new Request(url.href, init);
 }
 
-function requestHeaders(incoming: express.Request["headers"]): Headers {
+/**
+ * The request's headers, with Host set to the public origin's host and X-Forwarded-Host left out.
+ * Remix refuses (with a 500) any action whose Origin differs from X-Forwarded-Host or Host, which
+ * is every form behind a proxy that rewrites Host. originCheck has already refused foreign Origins
+ * against the public origin, so Remix is given the host that check used.
+ */
+function requestHeaders(incoming: express.Request["headers"], publicHost: string): Headers {
   const headers = new Headers();
   for (const [key, values] of Object.entries(incoming)) {
+    if (key === "host" || key === "x-forwarded-host") continue;
     if (Array.isArray(values)) for (const value of values) headers.append(key, value);
     else if (values) headers.set(key, values);
   }
+  headers.set("host", publicHost);
   return headers;
 }
 

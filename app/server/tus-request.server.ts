@@ -1,6 +1,7 @@
 import type http from "node:http";
 import type { Server as TusServer } from "@tus/server";
 import { ERRORS, type CancellationContext, type DataStore, type Upload } from "@tus/utils";
+import { publicOrigin } from "./public-origin.server";
 import { UploadBody } from "./upload-body.server";
 
 type TusRequestHandler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
@@ -18,10 +19,10 @@ type TusRequestHandler = (req: http.IncomingMessage, res: http.ServerResponse) =
  * A client that goes away mid-body ends the body normally, so the store keeps every byte that
  * arrived and the upload resumes from there.
  */
-export function tusRequestHandler(tus: TusServer): TusRequestHandler {
+export function tusRequestHandler(tus: TusServer, appUrl: string | undefined): TusRequestHandler {
   readBodiesFromNode(tus);
   return async (req, res) => {
-    const response = await tus.handleWeb(toWebRequest(req));
+    const response = await tus.handleWeb(toWebRequest(req, appUrl));
     if (res.destroyed) return;
     const body = response.body ? Buffer.from(await response.arrayBuffer()) : undefined;
     const headers = Object.fromEntries(response.headers);
@@ -35,15 +36,20 @@ export function tusRequestHandler(tus: TusServer): TusRequestHandler {
 /** The Node request behind each web body tus is given. */
 const nodeRequests = new WeakMap<ReadableStream, http.IncomingMessage>();
 
-function toWebRequest(req: http.IncomingMessage): Request {
+/**
+ * tus reads only the path of this URL (Locations are relative: they resolve against the address
+ * the client used, which a proxy's rewritten Host never enters); its origin is the public one.
+ */
+function toWebRequest(req: http.IncomingMessage, appUrl: string | undefined): Request {
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
     if (Array.isArray(value)) for (const item of value) headers.append(name, item);
     else if (value !== undefined) headers.set(name, value);
   }
   const protocol = "encrypted" in req.socket && req.socket.encrypted ? "https" : "http";
+  const origin = publicOrigin(req, protocol, appUrl) ?? `${protocol}://localhost`;
   const hasBody = req.method !== "GET" && req.method !== "HEAD" && req.method !== "OPTIONS";
-  return new Request(`${protocol}://${req.headers.host ?? "localhost"}${req.url}`, {
+  return new Request(`${origin}${req.url}`, {
     method: req.method,
     headers,
     body: hasBody ? standInBody(req) : null,

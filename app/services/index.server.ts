@@ -41,7 +41,7 @@ export async function createServices(config: Config, log: Logger = createLogger(
   try {
     const db = await step("database", () => openDatabase(config, (line) => log.info(line)));
     opened.push(() => db.close());
-    const storage = withEncryption(createObjectStore(config.storage), config.encryption, db.prisma);
+    const storage = withEncryption(createObjectStore(config.storage, log), config.encryption, db.prisma);
     await step("object storage", () => storage.init());
     const cache = createCache(config.cache);
     opened.push(() => cache.close());

@@ -11,7 +11,11 @@ export class TestClient {
   sendCsrfToken = true;
   private csrfToken: string | null = null;
 
-  constructor(readonly baseUrl: string) {}
+  /** `send` makes the requests (e.g. tests/support/proxy.ts `behindProxy`, which sets Host); fetch by default. */
+  constructor(
+    readonly baseUrl: string,
+    private readonly send: (url: URL, init: RequestInit) => Promise<Response> = fetch,
+  ) {}
 
   /**
    * The token the app's pages embed for this browser (fetched once from a page; `headers` go
@@ -40,7 +44,7 @@ export class TestClient {
       if (token) headers.set("x-csrf-token", token);
     }
     if (this.cookies.size > 0) headers.set("cookie", this.cookieHeader);
-    const response = await fetch(new URL(path, this.baseUrl), { ...init, headers, redirect: "manual" });
+    const response = await this.send(new URL(path, this.baseUrl), { ...init, headers, redirect: "manual" });
     for (const line of response.headers.getSetCookie()) {
       const [pair, ...attributes] = line.split(";");
       const index = pair.indexOf("=");

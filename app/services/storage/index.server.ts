@@ -1,4 +1,5 @@
 import type { Config } from "~/config.server";
+import type { Logger } from "~/services/logger.server";
 import type { PrismaClient } from "~/generated/prisma/client";
 import { EncryptedObjectStore } from "./encrypted.server";
 import { KeyRing } from "./key-ring.server";
@@ -7,12 +8,12 @@ import { S3ObjectStore } from "./s3.server";
 import type { ObjectStore } from "./types";
 
 /** The object store the configuration asks for. Call `init()` before use. */
-export function createObjectStore(config: Config["storage"]): ObjectStore {
+export function createObjectStore(config: Config["storage"], log?: Logger): ObjectStore {
   switch (config.driver) {
     case "local":
       return new LocalObjectStore(config.directory);
     case "s3":
-      return new S3ObjectStore(config);
+      return new S3ObjectStore(config, {}, log);
   }
 }
 

@@ -4,8 +4,10 @@ import type { MetadataValue } from "@tus/s3-store";
 import type { DataStore, KvStore } from "@tus/utils";
 import * as Minio from "minio";
 import { ConfigError, type Config } from "~/config.server";
+import type { Logger } from "~/services/logger.server";
 import { ByteCounter } from "./byte-counter.server";
 import { MAX_PARTS, multipartPut } from "./s3-multipart.server";
+import { sdkLogger, silentLogger } from "./s3-sdk-logger.server";
 import { CofferS3Store } from "./s3-tus-store.server";
 import {
   assertValidKey,
@@ -46,6 +48,8 @@ export class S3ObjectStore implements ObjectStore {
   constructor(
     private readonly config: S3StorageConfig,
     tuning: S3ObjectStoreTuning = {},
+    /** Receives the AWS SDK's messages (at debug level). The MinIO client logs nothing. */
+    private readonly log: Logger = silentLogger,
   ) {
     this.bucket = config.bucket;
     this.client = createClient(config);
@@ -179,6 +183,8 @@ export class S3ObjectStore implements ObjectStore {
         // (and other S3-compatible servers) answer with 501.
         requestChecksumCalculation: "WHEN_REQUIRED",
         responseChecksumValidation: "WHEN_REQUIRED",
+        // Otherwise the SDK prints to stderr whenever a part request is cut short on purpose.
+        logger: sdkLogger(this.log),
       },
       // S3Store raises this per upload (calcOptimalPartSize) so 10,000 parts always suffice.
       partSize: this.config.partSize,
