@@ -147,14 +147,14 @@ test("the passkey button right after the page's autofill request: both challenge
       order.push("autofill options");
       return route.continue();
     }
-    if (body?.step === "verify") {
+    if (body?.step === "verify" && !order.includes("autofill options")) {
       const autofillAnswered = page.waitForResponse((response) => response.request() === autofillRequest);
       releaseAutofill();
       await autofillAnswered;
       order.push("button verify");
       return route.continue();
     }
-    order.push("button options");
+    order.push(body?.step === "verify" ? "verify" : "button options");
     return route.continue();
   });
   const autofillStarted = waitForChallenge(page);
