@@ -84,6 +84,9 @@ describe("administration: settings and quotas over HTTP (local disk, memory cach
       expect(page).toMatch(/name="trashRetentionDays"[^>]*value="30"/);
       expect(page).toMatch(/name="versionsKept"[^>]*value="10"/);
       expect(page).toContain("At most 20 MiB (MAX_UPLOAD_SIZE");
+      // Without single sign-on set up, its setting is not offered (a hidden field keeps the stored choice).
+      expect(page).not.toContain("after single sign-on");
+      expect(page).toMatch(/<input type="hidden" name="requireMfaAfterSso" value=""\/>/);
       const overview = await (await admin.get("/admin")).text();
       expect(overview).toContain('href="/admin/settings"');
     });
@@ -106,6 +109,7 @@ describe("administration: settings and quotas over HTTP (local disk, memory cach
         trashRetentionDays: 7,
         versionsKept: 0,
         requireMfaForAdmins: false,
+        requireMfaAfterSso: false,
         sessionIdleDays: 14,
         sessionAbsoluteDays: 30,
       });

@@ -1,13 +1,43 @@
 import { randomBytes } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import * as OTPAuth from "otpauth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "~/config.server";
 import { confirmSignedInUser } from "~/domain/oidc.server";
 import { sessionKey } from "~/domain/sessions.server";
+import { updateSettings } from "~/domain/settings.server";
 import { startTestApp, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
 import { startTestOidcProvider, type TestOidcProvider } from "./support/oidc-provider";
+import { SoftAuthenticator } from "./support/soft-authenticator";
+
+function totpCode(secret: string, offsetSteps = 0): string {
+  const totp = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret), digits: 6, period: 30, algorithm: "SHA1" });
+  return totp.generate({ timestamp: Date.now() + offsetSteps * 30_000 });
+}
+
+/** Sets up an authenticator app for the signed-in client; returns its secret (the current step is spent). */
+async function enrollTotp(client: TestClient): Promise<string> {
+  expect((await client.postForm("/settings/security/mfa", { intent: "start" })).status).toBe(302);
+  const page = await (await client.get("/settings/security/mfa")).text();
+  const secret = /data-testid="mfa-secret"[^>]*>([A-Z2-7 ]+)</.exec(page)![1].replace(/ /g, "");
+  const confirmed = await client.postForm("/settings/security/mfa", { intent: "confirm", code: totpCode(secret) });
+  expect(confirmed.status).toBe(200);
+  return secret;
+}
+
+/** The admin settings form as a browser without JavaScript posts it. */
+const SETTINGS_FORM = {
+  defaultQuota: "",
+  maxFileSize: "10GiB",
+  blockedExtensions: "",
+  trashRetentionDays: "30",
+  versionsKept: "10",
+  sessionIdleDays: "14",
+  sessionAbsoluteDays: "30",
+  requireMfaForAdmins: "",
+};
 
 /**
  * Drives the provider like a browser: follows its redirects, fills in the login form with
@@ -480,7 +510,7 @@ describe("single sign-on with a real OpenID Connect provider", () => {
     const otherPage = await other.text();
     expect(otherPage).toContain("not linked to frances@example.com");
     // The error page leads back to where the person was.
-    expect(otherPage).toMatch(/<a[^>]*href="\/settings\/privacy"[^>]*>Back to where you were<\/a>/);
+    expect(otherPage).toMatch(/<a[^>]*href="\/settings\/privacy"[^>]*>Back to privacy settings<\/a>/);
     expect((await app.services.prisma.session.findUniqueOrThrow({ where: { id: session.id } })).reauthenticatedAt).toBeNull();
     expect(await auditRows("auth.reauth")).toEqual(
       expect.arrayContaining([expect.objectContaining({ actorId: user.id, outcome: "failure", details: { method: "oidc", reason: "reauth_other_account" } })]),
@@ -505,6 +535,50 @@ describe("single sign-on with a real OpenID Connect provider", () => {
     const notLinked = await passwordOnly.get("/auth/oidc/reauth?returnTo=%2Fsettings%2Fsecurity");
     expect(notLinked.status).toBe(409);
     expect(await notLinked.text()).toContain("confirm with your password");
+  });
+
+  it("says a cancelled confirmation left the person signed in, and leads back to what they were doing", async () => {
+    const { client, user, session } = await ssoAccount("edith");
+    const cancel = async (returnTo: string) => {
+      const start = await client.get(`/auth/oidc/reauth?returnTo=${encodeURIComponent(returnTo)}`);
+      const state = new URL(start.headers.get("location")!).searchParams.get("state")!;
+      return client.get(`/auth/oidc/callback?error=access_denied&state=${state}`);
+    };
+    const cancelled = await cancel("/settings/security/mfa");
+    expect(cancelled.status).toBe(401);
+    const page = await cancelled.text();
+    expect(page).toContain("The confirmation was cancelled or refused at the sign-in provider");
+    expect(page).toContain("Nothing was changed and you are still logged in. Go back to two-step verification settings to try again.");
+    expect(page).toMatch(/<a[^>]*href="\/settings\/security\/mfa"[^>]*>Back to two-step verification settings<\/a>/);
+    expect(page).not.toContain("login page");
+    // It is so: the session goes on, unconfirmed.
+    expect((await client.get("/settings/security/mfa")).status).toBe(200);
+    expect((await app.services.prisma.session.findUniqueOrThrow({ where: { id: session.id } })).reauthenticatedAt).toBeNull();
+    expect(await auditRows("auth.reauth")).toEqual(
+      expect.arrayContaining([expect.objectContaining({ actorId: user.id, outcome: "failure", details: { method: "oidc", reason: "provider_error:access_denied" } })]),
+    );
+
+    // Any other error from the provider during a confirmation says the same about what comes next.
+    const start = await client.get("/auth/oidc/reauth?returnTo=%2Fsettings%2Fprivacy");
+    const state = new URL(start.headers.get("location")!).searchParams.get("state")!;
+    const failed = await client.get(`/auth/oidc/callback?error=server_error&state=${state}`);
+    expect(failed.status).toBe(502);
+    const failedPage = await failed.text();
+    expect(failedPage).toContain("The sign-in provider answered with an error (server_error). If it keeps failing, tell your administrator.");
+    expect(failedPage).toContain("Nothing was changed and you are still logged in. Go back to privacy settings to try again.");
+    expect(failedPage).toMatch(/<a[^>]*href="\/settings\/privacy"[^>]*>Back to privacy settings<\/a>/);
+    expect(failedPage).not.toContain("login page");
+
+    // When the session ended meanwhile, the page says so and offers to log in again, coming back afterwards.
+    const again = await client.get("/auth/oidc/reauth?returnTo=%2Fsettings%2Fsecurity");
+    const againState = new URL(again.headers.get("location")!).searchParams.get("state")!;
+    expect((await client.postForm("/logout", {})).status).toBe(302);
+    const ended = await client.get(`/auth/oidc/callback?error=access_denied&state=${againState}`);
+    expect(ended.status).toBe(401);
+    const endedPage = await ended.text();
+    expect(endedPage).toContain("You are no longer logged in: log in again to go on.");
+    expect(endedPage).toMatch(/<a[^>]*href="\/login\?redirectTo=%2Fsettings%2Fsecurity"[^>]*>Log in again<\/a>/);
+    expect(endedPage).not.toContain("still logged in");
   });
 
   it("lets an account without a password set one after confirming, which then logs in", async () => {
@@ -573,6 +647,147 @@ describe("single sign-on with a real OpenID Connect provider", () => {
     expect(deleted.headers.get("location")).toBe("/account-deleted");
     expect(await app.services.prisma.user.count({ where: { id: user.id } })).toBe(0);
     expect(await app.services.prisma.oidcIdentity.count({ where: { userId: user.id } })).toBe(0);
+  });
+
+  it("words the two-step section for an account without a password: no password, a code field, the provider", async () => {
+    const { client, user } = await ssoAccount("ruth");
+    const section = async () => /<section[^>]*data-testid="mfa-section"[\s\S]*?<\/section>/.exec(await (await client.get("/settings/security")).text())![0];
+    const off = await section();
+    expect(off).toContain("You sign in with Test IdP, which does its own checks, so Coffer asks for no code then.");
+    expect(off).not.toMatch(/\bpassword\b/i);
+
+    await enrollTotp(client);
+    await app.services.prisma.session.updateMany({ where: { userId: user.id }, data: { reauthenticatedAt: null } });
+    const on = await section();
+    expect(on).not.toMatch(/\bpassword\b/i);
+    // The confirmation takes a one-time code (no password field), or the provider.
+    const field = /<input[^>]*id="mfa-disable-proof"[^>]*>/.exec(on)![0];
+    expect(field).toContain('type="text"');
+    expect(field).toMatch(/autocomplete="one-time-code"/i);
+    expect(on).toMatch(/<label for="mfa-disable-proof"[^>]*>A current code from your app, or a recovery code<\/label>/);
+    expect(on).toContain("Or confirm with Test IdP instead");
+    expect(on).toContain("Signing in with Test IdP stays the same; to confirm changes here, you sign in with Test IdP again.");
+    const empty = await client.postForm("/settings/security/mfa", { intent: "disable", proof: "" });
+    expect(empty.status).toBe(400);
+    const emptyPage = await empty.text();
+    expect(emptyPage).toContain("Enter a code from your app or a recovery code, or confirm it&#x27;s you with Test IdP.");
+    expect(emptyPage).not.toContain("Enter a code or your password.");
+    const typed = await client.postForm("/settings/security/mfa", { intent: "disable", proof: "a long secret phrase" });
+    expect(typed.status).toBe(401);
+    expect(await typed.text()).toContain("Your account has no password: enter a current code from your app or a recovery code, or confirm it&#x27;s you with Test IdP instead.");
+
+    // With Coffer's second step after single sign-on, the section says it is asked then.
+    await updateSettings(app.services, { requireMfaAfterSso: true });
+    try {
+      const asked = await section();
+      expect(asked).toContain("After you sign in with Test IdP, Coffer asks for a code from an authenticator app");
+      expect(asked).toContain("Signing in will need only Test IdP.");
+      expect(asked).not.toMatch(/\bpassword\b/i);
+    } finally {
+      await updateSettings(app.services, { requireMfaAfterSso: false });
+    }
+
+    // An account that can log in with a password still reads about its password.
+    const password = new TestClient(app.url);
+    await password.register("Pam", "pam@example.com");
+    await enrollTotp(password);
+    const withPassword = /<section[^>]*data-testid="mfa-section"[\s\S]*?<\/section>/.exec(await (await password.get("/settings/security")).text())![0];
+    expect(withPassword).toContain("After your password, Coffer asks for a code");
+    expect(withPassword).toContain("Logging in will need only your password.");
+    expect(/<input[^>]*id="mfa-disable-proof"[^>]*>/.exec(withPassword)![0]).toContain('type="password"');
+  });
+
+  it("asks an enrolled account for Coffer's second step after single sign-on only when the admin setting is on", async () => {
+    const admin = new TestClient(app.url);
+    expect((await ssoLogin(idp, admin, "ada")).response.status).toBe(302);
+    const settingsPage = await (await admin.get("/admin/settings")).text();
+    expect(settingsPage).toContain("Also require Coffer&#x27;s two-step verification after single sign-on");
+    expect(/<input[^>]*name="requireMfaAfterSso"[^>]*>/.exec(settingsPage)![0]).not.toContain("checked");
+
+    const { client, user } = await ssoAccount("margaret");
+    const secret = await enrollTotp(client);
+    await ssoAccount("nellie");
+
+    // Off (the default): the provider's checks are trusted, as before.
+    const trusted = new TestClient(app.url);
+    const direct = (await ssoLogin(idp, trusted, "margaret", "/shared")).response;
+    expect(direct.headers.get("location")).toBe("/shared");
+    expect((await trusted.get("/files")).status).toBe(200);
+
+    const on = await admin.postForm("/admin/settings", { ...SETTINGS_FORM, requireMfaAfterSso: "on" });
+    expect(on.status).toBe(200);
+    expect(await on.text()).toContain("Settings saved.");
+    expect(await app.services.prisma.setting.findUnique({ where: { key: "requireMfaAfterSso" } })).toMatchObject({ value: true });
+    expect(await auditRows("admin.settings_updated")).toEqual(
+      expect.arrayContaining([expect.objectContaining({ details: expect.objectContaining({ changed: expect.arrayContaining(["requireMfaAfterSso"]) }) })]),
+    );
+    try {
+      // On: the same second-step page as after a password, and no session before it.
+      const browser = new TestClient(app.url);
+      const first = (await ssoLogin(idp, browser, "margaret", "/shared")).response;
+      expect(first.status).toBe(302);
+      expect(first.headers.get("location")).toBe("/login/mfa");
+      expect(browser.cookies.has("coffer_session")).toBe(false);
+      expect(browser.cookies.has("coffer_mfa")).toBe(true);
+      expect((await browser.get("/files")).status).toBe(302);
+      const step = await (await browser.get("/login/mfa")).text();
+      expect(step).toContain("Enter the 6-digit code from your authenticator app");
+      expect(step).toContain("Start again from the login page");
+      expect(step).not.toContain("with your password");
+      const wrong = await browser.postForm("/login/mfa", { code: "000000" });
+      expect(wrong.status).toBe(401);
+      expect(browser.cookies.has("coffer_session")).toBe(false);
+      const done = await browser.postForm("/login/mfa", { code: totpCode(secret, 1) });
+      expect(done.status).toBe(302);
+      expect(done.headers.get("location")).toBe("/shared");
+      expect((await browser.get("/files")).status).toBe(200);
+      expect((await auditRows("auth.login")).at(-1)).toMatchObject({ actorId: user.id, outcome: "success", details: { method: "totp", firstStep: "oidc" } });
+
+      // An account without a second factor signs in straight away.
+      const plain = new TestClient(app.url);
+      expect((await ssoLogin(idp, plain, "nellie")).response.headers.get("location")).toBe("/files");
+      expect((await plain.get("/files")).status).toBe(200);
+
+      // A confirmation at the provider is no login: it does not go through the second step.
+      const back = await reauth(client, "margaret", "/settings/security");
+      expect(back.headers.get("location")).toBe("/settings/security");
+    } finally {
+      const off = await admin.postForm("/admin/settings", { ...SETTINGS_FORM });
+      expect(off.status).toBe(200);
+    }
+    expect(await app.services.prisma.setting.findUnique({ where: { key: "requireMfaAfterSso" } })).toMatchObject({ value: false });
+  });
+
+  it("in SSO-only mode completes the second step after single sign-on with a passkey", async () => {
+    idp.users.set("wilma", { email: "wilma@example.com", emailVerified: true, name: "Wilma" });
+    const client = new TestClient(ssoOnly.url);
+    expect((await ssoLogin(idp, client, "wilma")).response.headers.get("location")).toBe("/files");
+    const authenticator = new SoftAuthenticator(ssoOnly.url);
+    const postJson = async (browser: TestClient, path: string, body: unknown) => {
+      const response = await browser.request(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      return { status: response.status, body: (await response.json()) as any };
+    };
+    const options = await postJson(client, "/settings/security/passkeys", { step: "options" });
+    expect(options.status).toBe(200);
+    const { credential, response } = authenticator.register(options.body.options);
+    expect((await postJson(client, "/settings/security/passkeys", { step: "verify", name: "Wilma's key", response })).status).toBe(200);
+
+    await updateSettings(ssoOnly.services, { requireMfaAfterSso: true });
+    try {
+      const browser = new TestClient(ssoOnly.url);
+      expect((await ssoLogin(idp, browser, "wilma", "/trash")).response.headers.get("location")).toBe("/login/mfa");
+      // Passkeys alone still do not sign in here; as the second step after the provider they do.
+      expect((await postJson(browser, "/login/passkey", { step: "options", mode: "passwordless" })).status).toBe(403);
+      const challenge = await postJson(browser, "/login/passkey", { step: "options", mode: "second-factor" });
+      expect(challenge.status).toBe(200);
+      const verified = await postJson(browser, "/login/passkey", { step: "verify", mode: "second-factor", response: authenticator.authenticate(credential, challenge.body.options) });
+      expect(verified.status, JSON.stringify(verified.body)).toBe(200);
+      expect(verified.body.redirectTo).toBe("/trash");
+      expect((await browser.get("/files")).status).toBe(200);
+    } finally {
+      await updateSettings(ssoOnly.services, { requireMfaAfterSso: false });
+    }
   });
 
   it("says single sign-on is not set up when it is not", async () => {

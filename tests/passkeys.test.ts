@@ -172,6 +172,34 @@ describe("passkeys", () => {
     expect(row.lastUsedAt).not.toBeNull();
   });
 
+  it("keeps every pending challenge of a browser valid (the page's autofill and the button), whichever answer came last", async () => {
+    // The login page binds the browser before any script asks for a challenge.
+    const browser = new TestClient(app.url);
+    const page = await browser.get("/login");
+    const binding = page.headers.getSetCookie().find((cookie) => cookie.startsWith("coffer_passkey="));
+    expect(binding).toMatch(/Path=\/login;.*HttpOnly;.*SameSite=Strict/);
+    await browser.getCsrfToken();
+    // Two challenges at once, as the autofill and a quick click on the button ask for them.
+    const [autofill, button] = await Promise.all([loginOptions(browser, "passwordless"), loginOptions(browser, "passwordless")]);
+    expect(autofill.challenge).not.toBe(button.challenge);
+    const answer = authenticator.authenticate(aliceKey, button);
+    const signedIn = await loginVerify(browser, "passwordless", answer);
+    expect(signedIn.status, JSON.stringify(signedIn.body)).toBe(200);
+    expect((await browser.get("/files")).status).toBe(200);
+    // Used: the same answer does not sign in again.
+    expect((await loginVerify(browser, "passwordless", answer)).status).toBe(400);
+
+    // The other order: the older challenge (the autofill's) still works after a newer one was issued.
+    const other = new TestClient(app.url);
+    await other.get("/login");
+    const older = await loginOptions(other, "passwordless");
+    await loginOptions(other, "passwordless");
+    const viaAutofill = await loginVerify(other, "passwordless", authenticator.authenticate(aliceKey, older));
+    expect(viaAutofill.status, JSON.stringify(viaAutofill.body)).toBe(200);
+    // Signed in, the browser's binding is dropped.
+    expect(other.cookies.has("coffer_passkey")).toBe(false);
+  });
+
   it("refuses passwordless login without user verification, with a spent challenge, another origin or no challenge cookie", async () => {
     const browser = new TestClient(app.url);
     let options = await loginOptions(browser, "passwordless");

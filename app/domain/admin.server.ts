@@ -106,6 +106,7 @@ export function settingsFormSchema(maxUploadSize: number) {
     versionsKept: wholeNumber("Versions", 0, 1000),
     // A checkbox: present ("on") when ticked, absent otherwise.
     requireMfaForAdmins: z.preprocess((value) => value === "on" || value === "true", z.boolean()),
+    requireMfaAfterSso: z.preprocess((value) => value === "on" || value === "true", z.boolean()),
     sessionIdleDays: wholeNumber("Days", 1, 3650),
     sessionAbsoluteDays: wholeNumber("Days", 1, 3650),
   }).superRefine((value, ctx) => {

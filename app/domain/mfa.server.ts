@@ -30,6 +30,12 @@ export interface MfaStatus {
   recoveryCodesLeft: number;
   /** The "require MFA for admins" setting applies to this user. */
   required: boolean;
+  /** The person can log in with a password (it is theirs, and single sign-on is not the only way). */
+  passwordLogin: boolean;
+  /** Coffer's second step also follows single sign-on (the admin setting). */
+  afterSso: boolean;
+  /** Passkeys they have: each is a second step on its own. */
+  passkeys: number;
 }
 
 // ---- secrets at rest -------------------------------------------------------------------------
@@ -139,10 +145,12 @@ export async function mustEnrollMfa(services: Services, user: { id: string; role
 
 /** What the MFA section of /settings/security shows. */
 export async function loadMfaStatus(services: Services, user: { id: string; role: string }): Promise<MfaStatus> {
-  const [credential, recoveryCodesLeft, settings] = await Promise.all([
+  const [credential, recoveryCodesLeft, settings, account, passkeys] = await Promise.all([
     services.prisma.totpCredential.findUnique({ where: { userId: user.id }, select: { confirmedAt: true } }),
     services.prisma.recoveryCode.count({ where: { userId: user.id, usedAt: null } }),
     getSettings(services),
+    services.prisma.user.findUnique({ where: { id: user.id }, select: { passwordUsable: true } }),
+    services.prisma.passkey.count({ where: { userId: user.id } }),
   ]);
   return {
     enabled: Boolean(credential?.confirmedAt),
@@ -150,6 +158,9 @@ export async function loadMfaStatus(services: Services, user: { id: string; role
     pending: Boolean(credential && !credential.confirmedAt),
     recoveryCodesLeft,
     required: user.role === "ADMIN" && settings.requireMfaForAdmins,
+    passwordLogin: Boolean(account?.passwordUsable) && !services.config.oidc?.ssoOnly,
+    afterSso: settings.requireMfaAfterSso,
+    passkeys,
   };
 }
 
@@ -248,20 +259,27 @@ export async function verifySecondFactor(services: Services, userId: string, inp
 
 // ---- the step between password and code ------------------------------------------------------
 
+/** The page of the second step. */
+export const MFA_LOGIN_PATH = "/login/mfa";
+
+/** What the first step of a pending login was: the password, or single sign-on at the provider. */
+export type FirstFactor = "password" | "oidc";
+
 export interface PendingLogin {
   userId: string;
   redirectTo: string;
   /** Identifies this pending login (its attempt counter). */
   nonce: string;
+  firstFactor: FirstFactor;
 }
 
-/** A signed, short-lived cookie: it proves the password was right, and is no session. */
+/** A signed, short-lived cookie: it proves the first step was passed, and is no session. */
 function pendingLoginCookie(services: Services): Cookie {
   return signedCookie(services, "coffer_mfa", { path: "/login", maxAge: Math.floor(PENDING_LOGIN_TTL_MS / 1000) });
 }
 
-export function beginPendingLogin(services: Services, userId: string, redirectTo: string): Promise<string> {
-  const value = { u: userId, r: redirectTo, n: randomBytes(16).toString("base64url"), e: Date.now() + PENDING_LOGIN_TTL_MS };
+export function beginPendingLogin(services: Services, userId: string, redirectTo: string, firstFactor: FirstFactor = "password"): Promise<string> {
+  const value = { u: userId, r: redirectTo, n: randomBytes(16).toString("base64url"), e: Date.now() + PENDING_LOGIN_TTL_MS, f: firstFactor };
   return pendingLoginCookie(services).serialize(value);
 }
 
@@ -269,11 +287,18 @@ export async function readPendingLogin(services: Services, request: Request): Pr
   const value = await pendingLoginCookie(services)
     .parse(request.headers.get("cookie"))
     .catch(() => null);
-  const parsed = z.object({ u: z.string().min(1), r: z.string(), n: z.string().min(8), e: z.number() }).safeParse(value);
+  const parsed = z
+    .object({ u: z.string().min(1), r: z.string(), n: z.string().min(8), e: z.number(), f: z.enum(["password", "oidc"]).default("password") })
+    .safeParse(value);
   if (!parsed.success || parsed.data.e <= Date.now()) return null;
-  return { userId: parsed.data.u, redirectTo: parsed.data.r, nonce: parsed.data.n };
+  return { userId: parsed.data.u, redirectTo: parsed.data.r, nonce: parsed.data.n, firstFactor: parsed.data.f };
 }
 
 export function endPendingLogin(services: Services): Promise<string> {
   return pendingLoginCookie(services).serialize("", { maxAge: 0 });
+}
+
+/** How to get a new try when the second step ran out: repeat the first step. */
+export function restartFirstStep(pending: PendingLogin): string {
+  return pending.firstFactor === "oidc" ? "Sign in again from the login page to get a new try." : "Log in again with your password to get a new try.";
 }

@@ -3,9 +3,11 @@ import { Authenticator } from "remix-auth";
 import type { Services } from "~/services/index.server";
 import { auditActor, recordAudit } from "./audit.server";
 import { isAppError } from "./errors";
+import { beginPendingLogin, hasMfa, MFA_LOGIN_PATH } from "./mfa.server";
 import { oidcStrategy, type OidcLogin } from "./oidc.server";
 import { OidcLoginError } from "./oidc-strategy.server";
 import { reauthMethods } from "./reauth.server";
+import { getSettings } from "./settings.server";
 import { assertCookieCanBeKept, createSession, destroySession, getUser, requireUser, safeRedirect, sessionKey } from "./sessions.server";
 
 /** GET /auth/oidc: sends the browser to the provider (or straight on when already signed in). */
@@ -44,7 +46,7 @@ export async function startOidcReauth(services: Services, request: Request, clie
     const strategy = oidcStrategy(services, request, auditActor(request, clientIp, user), { session: sessionKey(user.sessionId), returnTo });
     await new Authenticator<OidcLogin>().use(strategy, "oidc").authenticate("oidc", request);
   } catch (error) {
-    if (isAppError(error)) throw data({ message: error.message, returnTo }, { status: error.status });
+    if (isAppError(error)) throw data({ message: error.message, returnTo, signedIn: true }, { status: error.status });
     throw error;
   }
   throw new Error("the OIDC strategy returned instead of redirecting to the provider");
@@ -77,7 +79,8 @@ export async function finishOidcLogin(services: Services, request: Request, clie
         ...(user ? { targetType: "user" as const, targetId: user.id } : {}),
         details: { method: "oidc", reason },
       });
-      throw data({ message: error.message, returnTo: safeRedirect(pending.redirectTo, "/settings/security") }, { status: error.status, headers });
+      // The error page says what happens next: the person is normally still signed in, with nothing changed.
+      throw data({ message: error.message, returnTo: safeRedirect(pending.redirectTo, "/settings/security"), signedIn: user !== null }, { status: error.status, headers });
     }
     await recordAudit(services.prisma, auditActor(request, clientIp, null), {
       action: "auth.login",
@@ -97,6 +100,11 @@ export async function finishOidcLogin(services: Services, request: Request, clie
     return redirect(login.redirectTo, { headers });
   }
   await destroySession(services, request);
+  if ((await getSettings(services)).requireMfaAfterSso && (await hasMfa(services, login.user.id))) {
+    // The provider vouched for the first step; Coffer's own second step follows, as after a password.
+    headers.append("Set-Cookie", await beginPendingLogin(services, login.user.id, login.redirectTo, "oidc"));
+    return redirect(MFA_LOGIN_PATH, { headers });
+  }
   headers.append("Set-Cookie", await createSession(services, login.user.id, request, clientIp));
   await recordAudit(services.prisma, auditActor(request, clientIp, login.user), {
     action: "auth.login",

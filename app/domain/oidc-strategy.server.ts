@@ -177,6 +177,11 @@ export class OidcStrategy<User> extends Strategy<User, OidcVerifyParams> {
   }
 
   private async callback(request: Request, url: URL): Promise<User> {
+    const stored = transactionSchema.safeParse(await this.cookie.parse(request.headers.get("cookie")).catch(() => null));
+    // A confirmation fails without ending anything: its error page leads back to where the person
+    // was (and says so), so only a login's messages send them to the login page.
+    const reauth = stored.success && stored.data.reauthSession !== undefined;
+    const again = reauth ? "" : " Please start again from the login page.";
     const providerError = url.searchParams.get("error");
     if (providerError) {
       const cancelled = providerError === "access_denied";
@@ -184,11 +189,12 @@ export class OidcStrategy<User> extends Strategy<User, OidcVerifyParams> {
         cancelled ? 401 : 502,
         `provider_error:${providerError.slice(0, 64)}`,
         cancelled
-          ? "Sign-in was cancelled or refused at the sign-in provider. You can start again from the login page."
-          : `The sign-in provider answered with an error (${providerError.slice(0, 64)}). Please start again from the login page; if it keeps failing, tell your administrator.`,
+          ? reauth
+            ? "The confirmation was cancelled or refused at the sign-in provider, so Coffer could not confirm it's you."
+            : "Sign-in was cancelled or refused at the sign-in provider. You can start again from the login page."
+          : `The sign-in provider answered with an error (${providerError.slice(0, 64)}).${again} If it keeps failing, tell your administrator.`,
       );
     }
-    const stored = transactionSchema.safeParse(await this.cookie.parse(request.headers.get("cookie")).catch(() => null));
     if (!stored.success) {
       throw new OidcLoginError(
         400,
@@ -198,7 +204,11 @@ export class OidcStrategy<User> extends Strategy<User, OidcVerifyParams> {
     }
     const transaction = stored.data;
     if (url.searchParams.get("state") !== transaction.state) {
-      throw new OidcLoginError(400, "state_mismatch", "This sign-in answer does not belong to the sign-in you started. Please start again from the login page.");
+      throw new OidcLoginError(
+        400,
+        "state_mismatch",
+        `This answer from the sign-in provider does not belong to the ${reauth ? "confirmation" : "sign-in"} you started.${again}`,
+      );
     }
     const provider = await discoverProvider(this.options.config, this.options.log);
 
@@ -215,7 +225,7 @@ export class OidcStrategy<User> extends Strategy<User, OidcVerifyParams> {
         idTokenExpected: true,
       });
     } catch (error) {
-      throw this.providerFailure("token exchange", error);
+      throw this.providerFailure("token exchange", error, again);
     }
     const idToken = tokens.claims();
     if (!idToken) throw new OidcLoginError(502, "no_id_token", "The sign-in provider did not send an ID token. Tell your administrator.");
@@ -226,7 +236,7 @@ export class OidcStrategy<User> extends Strategy<User, OidcVerifyParams> {
       try {
         claims = { ...(await oidc.fetchUserInfo(provider, tokens.access_token, idToken.sub)), ...idToken };
       } catch (error) {
-        throw this.providerFailure("userinfo", error);
+        throw this.providerFailure("userinfo", error, again);
       }
     }
     return this.verify({
@@ -245,13 +255,13 @@ export class OidcStrategy<User> extends Strategy<User, OidcVerifyParams> {
     });
   }
 
-  private providerFailure(step: string, error: unknown): OidcLoginError {
+  private providerFailure(step: string, error: unknown, again: string): OidcLoginError {
     this.options.log.warn(`OIDC ${step} failed`, { issuer: this.options.config.issuer, error: describe(error) });
     if (error instanceof oidc.ResponseBodyError) {
       return new OidcLoginError(
         502,
         `provider_rejected:${error.error.slice(0, 64)}`,
-        "The sign-in provider did not accept this sign-in (it may have expired or been used already). Please start again from the login page.",
+        `The sign-in provider did not accept this sign-in (it may have expired or been used already).${again}`,
       );
     }
     if (isNetworkError(error)) {
@@ -260,7 +270,7 @@ export class OidcStrategy<User> extends Strategy<User, OidcVerifyParams> {
     return new OidcLoginError(
       502,
       "invalid_provider_response",
-      "Coffer could not verify the sign-in provider's answer. Please start again from the login page; if it keeps failing, tell your administrator.",
+      `Coffer could not verify the sign-in provider's answer.${again} If it keeps failing, tell your administrator.`,
     );
   }
 }

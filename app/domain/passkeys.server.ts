@@ -254,9 +254,47 @@ export type PasskeyLoginMode = { kind: "passwordless" } | { kind: "second-factor
 
 const loginChallenge = z.object({ c: z.string().min(16), u: z.string().nullable() });
 
-/** Binds a login challenge to this browser: the cookie names the cache entry, and is no session. */
-function challengeCookie(services: Services): Cookie {
-  return signedCookie(services, "coffer_passkey", { path: "/login", sameSite: "strict", maxAge: Math.floor(CHALLENGE_TTL_MS / 1000) });
+/** How long the browser binding lasts; every challenge request (and visit of /login) renews it. */
+const BINDING_TTL_SECONDS = 60 * 60;
+const bindingId = z.string().regex(/^[A-Za-z0-9_-]{22}$/);
+
+/**
+ * Binds login challenges to this browser: a random id that names the browser, not a challenge.
+ * It stays the same while the browser has it, so several ceremonies can be pending at once (the
+ * login page's passkey autofill and the "Sign in with a passkey" button, or two tabs) without one
+ * answer's cookie replacing the other's. It is no session and proves nothing on its own.
+ */
+function bindingCookie(services: Services): Cookie {
+  return signedCookie(services, "coffer_passkey", { path: "/login", sameSite: "strict", maxAge: BINDING_TTL_SECONDS });
+}
+
+async function readBinding(services: Services, request: Request): Promise<string | null> {
+  const value = await bindingCookie(services)
+    .parse(request.headers.get("cookie"))
+    .catch(() => null);
+  const parsed = bindingId.safeParse(value);
+  return parsed.success ? parsed.data : null;
+}
+
+/**
+ * This browser's binding, made when it has none, and the Set-Cookie that keeps it. The login
+ * page sets it before any script runs, so that its first two challenge requests share one.
+ */
+export async function passkeyBrowserBinding(services: Services, request: Request): Promise<{ id: string; cookie: string }> {
+  const id = (await readBinding(services, request)) ?? randomBytes(16).toString("base64url");
+  return { id, cookie: await bindingCookie(services).serialize(id) };
+}
+
+/** The challenge a WebAuthn response signed, from its clientDataJSON (the signature check confirms it). */
+function signedChallenge(response: { response: Record<string, unknown> }): string | null {
+  const clientData = response.response.clientDataJSON;
+  if (typeof clientData !== "string" || clientData.length > 4096) return null;
+  try {
+    const parsed = z.object({ challenge: z.string().regex(/^[A-Za-z0-9_-]{16,128}$/) }).safeParse(JSON.parse(Buffer.from(clientData, "base64url").toString("utf8")));
+    return parsed.success ? parsed.data.challenge : null;
+  } catch {
+    return null;
+  }
 }
 
 export async function startLogin(
@@ -282,13 +320,14 @@ export async function startLogin(
     userVerification: mode.kind === "passwordless" ? "required" : "preferred",
     timeout: CHALLENGE_TTL_MS,
   });
-  const nonce = randomBytes(16).toString("base64url");
-  await storeChallenge(services, `login:${nonce}`, { c: options.challenge, u: mode.kind === "second-factor" ? mode.userId : null });
-  return { options, cookie: await challengeCookie(services).serialize(nonce) };
+  const binding = await passkeyBrowserBinding(services, request);
+  // One entry per challenge: a newer request leaves the older ones pending until used or expired.
+  await storeChallenge(services, `login:${binding.id}:${options.challenge}`, { c: options.challenge, u: mode.kind === "second-factor" ? mode.userId : null });
+  return { options, cookie: binding.cookie };
 }
 
 export function clearLoginChallengeCookie(services: Services): Promise<string> {
-  return challengeCookie(services).serialize("", { maxAge: 0 });
+  return bindingCookie(services).serialize("", { maxAge: 0 });
 }
 
 /** Why a passkey login was refused; `userId` when the credential belonged to a known account. */
@@ -314,10 +353,10 @@ export async function finishLogin(
 ): Promise<{ userId: string; passkeyId: string; passkeyName: string }> {
   const response = responseSchema.safeParse(rawResponse);
   if (!response.success) throw new ValidationError("The browser sent an incomplete passkey response. Please try again.");
-  const nonce = await challengeCookie(services)
-    .parse(request.headers.get("cookie"))
-    .catch(() => null);
-  const challenge = typeof nonce === "string" && nonce ? await takeChallenge(services, `login:${nonce}`, loginChallenge) : null;
+  // The challenge this answer signed, issued to this browser: any of its pending ones.
+  const binding = await readBinding(services, request);
+  const signed = signedChallenge(response.data);
+  const challenge = binding && signed ? await takeChallenge(services, `login:${binding}:${signed}`, loginChallenge) : null;
   const expectedUser = mode.kind === "second-factor" ? mode.userId : null;
   if (!challenge || challenge.u !== expectedUser) throw expired();
 

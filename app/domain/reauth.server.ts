@@ -88,14 +88,16 @@ export async function confirmIdentity(services: Services, user: { id: string; se
   const proof = typeof rawProof === "string" ? rawProof.slice(0, 1024) : "";
   if (proof.trim() === "") {
     const message = askFor(methods);
-    throw new ValidationError(message, { proof: methods.password || methods.code ? "Enter a code or your password." : message });
+    const field = methods.password && methods.code ? "Enter a code or your password." : methods.code ? "Enter a code from your app or a recovery code." : methods.password ? "Enter your password." : message;
+    throw new ValidationError(message, { proof: field });
   }
   if (looksLikeCode(proof)) {
     if (await verifySecondFactor(services, user.id, proof.trim())) return "code";
     throw new UnauthorizedError("That code is not right, or it was already used.", { proof: "That code is not right." });
   }
   if (!methods.password) {
-    const instead = methods.provider ? `confirm it's you with ${methods.provider}` : "enter a code from your app";
+    const code = "enter a current code from your app or a recovery code";
+    const instead = methods.provider ? (methods.code ? `${code}, or confirm it's you with ${methods.provider}` : `confirm it's you with ${methods.provider}`) : code;
     throw new UnauthorizedError(`Your account has no password: ${instead} instead.`, { proof: `Your account has no password: ${instead}.` });
   }
   const account = await services.prisma.user.findUnique({ where: { id: user.id }, select: { passwordHash: true } });

@@ -18,6 +18,11 @@ export const settingsSchema = z.object({
   versionsKept: z.number().int().min(0).max(1000),
   /** Administrators must set up two-step verification before they can use Coffer. */
   requireMfaForAdmins: z.boolean(),
+  /**
+   * Single sign-on of an account with an authenticator app or a passkey goes on to Coffer's own
+   * second step, as a password login does. Off: the provider's checks are trusted.
+   */
+  requireMfaAfterSso: z.boolean(),
   /** A session unused for this many days ends (idle timeout). */
   sessionIdleDays: z.number().int().min(1).max(3650),
   /** A session ends this many days after login however much it is used (absolute timeout). */
@@ -34,6 +39,7 @@ export function defaultSettings(services: Services): Settings {
     trashRetentionDays: 30,
     versionsKept: 10,
     requireMfaForAdmins: false,
+    requireMfaAfterSso: false,
     // SESSION_TTL_DAYS (default 30) is the longest a login lasts; two weeks unused ends it sooner.
     sessionAbsoluteDays: sessionTtlDays(services),
     sessionIdleDays: Math.min(14, sessionTtlDays(services)),

@@ -4,6 +4,7 @@ import { auditActor } from "~/domain/audit.server";
 import { Field, FormMessage } from "~/components/field";
 import { saveSettingsForm, sizeInput } from "~/domain/admin.server";
 import { requireAdmin } from "~/domain/sessions.server";
+import { providerName } from "~/domain/reauth.server";
 import { getSettings } from "~/domain/settings.server";
 import { formatBytes } from "~/lib/format";
 import { actionFailure } from "~/lib/http.server";
@@ -23,15 +24,26 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
       trashRetentionDays: String(settings.trashRetentionDays),
       versionsKept: String(settings.versionsKept),
       requireMfaForAdmins: settings.requireMfaForAdmins ? "on" : "",
+      requireMfaAfterSso: settings.requireMfaAfterSso ? "on" : "",
       sessionIdleDays: String(settings.sessionIdleDays),
       sessionAbsoluteDays: String(settings.sessionAbsoluteDays),
     },
     maxUploadSize: services.config.uploads.maxSize,
+    /** The provider's name when single sign-on is set up; the setting about it is shown only then. */
+    ssoProvider: services.config.oidc ? providerName(services.config.oidc) : null,
   };
 }
 
 type Values = Record<
-  "defaultQuota" | "maxFileSize" | "blockedExtensions" | "trashRetentionDays" | "versionsKept" | "sessionIdleDays" | "sessionAbsoluteDays" | "requireMfaForAdmins",
+  | "defaultQuota"
+  | "maxFileSize"
+  | "blockedExtensions"
+  | "trashRetentionDays"
+  | "versionsKept"
+  | "sessionIdleDays"
+  | "sessionAbsoluteDays"
+  | "requireMfaForAdmins"
+  | "requireMfaAfterSso",
   string
 >;
 type ActionResult =
@@ -53,6 +65,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     trashRetentionDays: field("trashRetentionDays"),
     versionsKept: field("versionsKept"),
     requireMfaForAdmins: field("requireMfaForAdmins"),
+    requireMfaAfterSso: field("requireMfaAfterSso"),
     sessionIdleDays: field("sessionIdleDays"),
     sessionAbsoluteDays: field("sessionAbsoluteDays"),
   };
@@ -66,7 +79,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 export default function AdminSettings() {
-  const { values: saved, maxUploadSize } = useLoaderData<typeof loader>();
+  const { values: saved, maxUploadSize, ssoProvider } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const busy = useNavigation().state === "submitting";
   const errors = result && !result.ok ? result.fieldErrors : {};
@@ -179,6 +192,29 @@ export default function AdminSettings() {
             </p>
           </div>
         </div>
+        {ssoProvider ? (
+          <div className="flex items-start gap-3">
+            <input
+              id="field-requireMfaAfterSso"
+              name="requireMfaAfterSso"
+              type="checkbox"
+              className="mt-1 h-4 w-4"
+              defaultChecked={values.requireMfaAfterSso === "on"}
+              aria-describedby="field-requireMfaAfterSso-hint"
+            />
+            <div>
+              <label htmlFor="field-requireMfaAfterSso" className="label">
+                Also require Coffer&apos;s two-step verification after single sign-on
+              </label>
+              <p id="field-requireMfaAfterSso-hint" className="mt-1 text-sm text-slate-600">
+                {`People who set up an authenticator app or a passkey in Coffer are asked for it after signing in with ${ssoProvider}, as after a password. When off, ${ssoProvider}'s own checks are trusted.`}
+              </p>
+            </div>
+          </div>
+        ) : (
+          // Single sign-on is not set up: keep the stored choice for when it is again.
+          <input type="hidden" name="requireMfaAfterSso" value={values.requireMfaAfterSso} />
+        )}
         <div>
           <button type="submit" className="btn-primary" disabled={busy}>
             Save settings

@@ -1,4 +1,4 @@
-import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation, useSearchParams } from "@remix-run/react";
 import { Authenticator } from "remix-auth";
 import { FormStrategy } from "remix-auth-form";
@@ -11,6 +11,7 @@ import { auditActor, recordAudit } from "~/domain/audit.server";
 import { ValidationError, UnauthorizedError } from "~/domain/errors";
 import { assertNotLocked, clearFailedLogins, recordFailedLogin } from "~/domain/lockout.server";
 import { beginPendingLogin, hasMfa } from "~/domain/mfa.server";
+import { passkeyBrowserBinding } from "~/domain/passkeys.server";
 import { limitLoginAttempt, TooManyRequestsError } from "~/domain/rate-limit.server";
 import { assertCookieCanBeKept, createSession, getUser, safeRedirect } from "~/domain/sessions.server";
 import { fieldErrors, loginSchema, verifyLogin, type PublicUser } from "~/domain/users.server";
@@ -62,7 +63,12 @@ function authenticator(services: Services, audit: Audit) {
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   if (await getUser(context.services, request)) throw redirect("/files");
-  return { sso: ssoLoginOptions(context.services) };
+  const sso = ssoLoginOptions(context.services);
+  if (sso?.only) return data({ sso });
+  // The passkey autofill and the passkey button each ask for a challenge, maybe at the same
+  // moment: both must find this browser's binding already there, or each would make its own.
+  const binding = await passkeyBrowserBinding(context.services, request);
+  return data({ sso }, { headers: { "Set-Cookie": binding.cookie } });
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {

@@ -6,7 +6,7 @@ import { hasPasskeys } from "~/domain/passkeys.server";
 import { auditActor, recordAudit } from "~/domain/audit.server";
 import { UnauthorizedError } from "~/domain/errors";
 import { assertNotLocked, clearFailedLogins, recordFailedLogin } from "~/domain/lockout.server";
-import { endPendingLogin, hasTotp, PENDING_LOGIN_MAX_ATTEMPTS, readPendingLogin, verifySecondFactor } from "~/domain/mfa.server";
+import { endPendingLogin, hasTotp, PENDING_LOGIN_MAX_ATTEMPTS, readPendingLogin, restartFirstStep, verifySecondFactor } from "~/domain/mfa.server";
 import { limitMfaVerification, rateLimit } from "~/domain/rate-limit.server";
 import { createSession, getUser } from "~/domain/sessions.server";
 import { actionFailure, retryAfterHeaders } from "~/lib/http.server";
@@ -20,7 +20,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const pending = await readPendingLogin(context.services, request);
   if (!pending) throw redirect("/login");
   const [totp, passkeys] = await Promise.all([hasTotp(context.services, pending.userId), hasPasskeys(context.services, pending.userId)]);
-  return { totp, passkeys };
+  return { totp, passkeys, firstFactor: pending.firstFactor };
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
@@ -36,7 +36,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     await rateLimit(services, `mfa-pending:${pending.nonce}`, {
       limit: PENDING_LOGIN_MAX_ATTEMPTS,
       windowMs: 5 * 60_000,
-      message: () => "Too many wrong codes. Log in again with your password to get a new try.",
+      message: () => `Too many wrong codes. ${restartFirstStep(pending)}`,
     });
     await assertNotLocked(services, user.email);
     const code = String(form.get("code") ?? "").slice(0, 64);
@@ -54,7 +54,12 @@ export async function action({ request, context }: ActionFunctionArgs) {
     const headers = new Headers();
     headers.append("Set-Cookie", await createSession(services, user.id, request, clientIp));
     headers.append("Set-Cookie", await endPendingLogin(services));
-    await recordAudit(services.prisma, actor, { action: "auth.login", targetType: "user", targetId: user.id, details: { method } });
+    await recordAudit(services.prisma, actor, {
+      action: "auth.login",
+      targetType: "user",
+      targetId: user.id,
+      details: pending.firstFactor === "oidc" ? { method, firstStep: "oidc" } : { method },
+    });
     return redirect(pending.redirectTo, { headers });
   } catch (error) {
     return actionFailure(error);
@@ -62,7 +67,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 export default function LoginMfa() {
-  const { totp, passkeys } = useLoaderData<typeof loader>();
+  const { totp, passkeys, firstFactor } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const busy = useNavigation().state === "submitting";
   return (
@@ -101,7 +106,7 @@ export default function LoginMfa() {
       ) : null}
       <p className="mt-4 text-sm">
         <Link to="/login" className="text-blue-800 underline">
-          Start again with your password
+          {firstFactor === "oidc" ? "Start again from the login page" : "Start again with your password"}
         </Link>
       </p>
     </div>

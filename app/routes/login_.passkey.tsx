@@ -4,7 +4,7 @@ import { AccountDeactivatedError } from "~/domain/account-status.server";
 import { auditActor, recordAudit } from "~/domain/audit.server";
 import { isAppError, ValidationError } from "~/domain/errors";
 import { assertNotLocked, clearFailedLogins, recordFailedLogin } from "~/domain/lockout.server";
-import { endPendingLogin, PENDING_LOGIN_MAX_ATTEMPTS, readPendingLogin } from "~/domain/mfa.server";
+import { endPendingLogin, PENDING_LOGIN_MAX_ATTEMPTS, readPendingLogin, restartFirstStep, type FirstFactor } from "~/domain/mfa.server";
 import { assertPasswordAuthAllowed } from "~/domain/oidc.server";
 import { clearLoginChallengeCookie, finishLogin, PasskeyLoginError, startLogin, type PasskeyLoginMode } from "~/domain/passkeys.server";
 import { limitLoginAttempt, limitMfaVerification, limitPasskeyChallenge, rateLimit } from "~/domain/rate-limit.server";
@@ -34,16 +34,20 @@ export async function action({ request, context }: ActionFunctionArgs) {
     const body = bodySchema.safeParse(await request.json().catch(() => null));
     if (!body.success) throw new ValidationError("Send a JSON body with step and mode.");
     const { step, mode: modeName } = body.data;
-    // In SSO-only mode people sign in only through the provider, passkeys included.
-    assertPasswordAuthAllowed(services, "login");
+    // In SSO-only mode people sign in only through the provider, passkeys included; a passkey
+    // may still be the second step after it (the "two-step verification after single sign-on" setting).
+    if (modeName === "passwordless") assertPasswordAuthAllowed(services, "login");
 
     let mode: PasskeyLoginMode = { kind: "passwordless" };
+    let firstFactor: FirstFactor | null = null;
     let redirectTo = safeRedirect(body.data.redirectTo);
     // Each attempt counts against the per-IP limit of its form.
     if (modeName === "second-factor") {
       const pending = await readPendingLogin(services, request);
-      if (!pending) throw new ValidationError("Your login step expired. Log in again with your password.");
+      if (!pending) throw new ValidationError("Your login step expired. Log in again from the login page.");
+      if (pending.firstFactor === "password") assertPasswordAuthAllowed(services, "login");
       mode = { kind: "second-factor", userId: pending.userId };
+      firstFactor = pending.firstFactor;
       redirectTo = pending.redirectTo;
       await limitMfaVerification(services, clientIp);
       if (step === "verify") {
@@ -51,7 +55,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
         await rateLimit(services, `mfa-pending:${pending.nonce}`, {
           limit: PENDING_LOGIN_MAX_ATTEMPTS,
           windowMs: 5 * 60_000,
-          message: () => "Too many failed tries. Log in again with your password to get a new try.",
+          message: () => `Too many failed tries. ${restartFirstStep(pending)}`,
         });
       }
     } else if (step === "options") {
@@ -67,7 +71,6 @@ export async function action({ request, context }: ActionFunctionArgs) {
     }
 
     assertCookieCanBeKept(services, request);
-    headers.append("Set-Cookie", await clearLoginChallengeCookie(services));
     let result;
     try {
       result = await finishLogin(services, request, mode, body.data.response);
@@ -99,13 +102,15 @@ export async function action({ request, context }: ActionFunctionArgs) {
       throw error;
     }
     await clearFailedLogins(services, user.email);
+    // Signed in: this browser's other pending challenges (say, the autofill's) are of no more use.
+    headers.append("Set-Cookie", await clearLoginChallengeCookie(services));
     headers.append("Set-Cookie", await createSession(services, user.id, request, clientIp));
     if (mode.kind === "second-factor") headers.append("Set-Cookie", await endPendingLogin(services));
     await recordAudit(services.prisma, auditActor(request, clientIp, user), {
       action: "auth.login",
       targetType: "user",
       targetId: user.id,
-      details: { method: "passkey", step: mode.kind, passkey: result.passkeyName },
+      details: { method: "passkey", step: mode.kind, passkey: result.passkeyName, ...(firstFactor === "oidc" ? { firstStep: "oidc" } : {}) },
     });
     return Response.json({ ok: true as const, redirectTo }, { headers });
   } catch (error) {

@@ -1,4 +1,4 @@
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test, type Page, type Request } from "@playwright/test";
 import { E2E_PORT } from "../support/env";
 import { newAccount, register } from "../support/helpers";
 
@@ -119,4 +119,49 @@ test("offers the passkey in the email field's autofill and signs in with it", as
   await expect(page).toHaveURL(/\/files$/);
   await expect(page.getByRole("heading", { level: 1, name: "My files" })).toBeVisible();
   expect(await page.evaluate(() => document.cookie)).not.toContain("coffer_passkey");
+});
+
+test("the passkey button right after the page's autofill request: both challenges stay valid, the button signs in", async ({ page }) => {
+  const { cdp, authenticatorId } = await addVirtualAuthenticator(page);
+  const account = newAccount("race");
+  await register(page, account);
+  await page.goto("/settings/security");
+  const section = page.getByTestId("passkeys-section");
+  await section.getByLabel("Passkey name").fill("Race key");
+  await section.getByRole("button", { name: "Add a passkey" }).click();
+  await expect(section.getByText("Passkey “Race key” added.")).toBeVisible();
+  expect((await cdp.send("WebAuthn.getCredentials", { authenticatorId })).credentials).toHaveLength(1);
+
+  // The worst order: the autofill's challenge request leaves first but its answer (and cookie)
+  // arrives only after the button's challenge, just before the button's passkey is checked. With
+  // one challenge per cookie, the later cookie would replace the button's and its check would fail.
+  let autofillRequest: Request | null = null;
+  let releaseAutofill!: () => void;
+  const autofillHeld = new Promise<void>((resolve) => (releaseAutofill = resolve));
+  const order: string[] = [];
+  await page.route("**/login/passkey", async (route) => {
+    const body = route.request().postDataJSON() as { step?: string } | null;
+    if (body?.step === "options" && autofillRequest === null) {
+      autofillRequest = route.request();
+      await autofillHeld;
+      order.push("autofill options");
+      return route.continue();
+    }
+    if (body?.step === "verify" && !order.includes("autofill options")) {
+      const autofillAnswered = page.waitForResponse((response) => response.request() === autofillRequest);
+      releaseAutofill();
+      await autofillAnswered;
+      order.push("button verify");
+      return route.continue();
+    }
+    order.push(body?.step === "verify" ? "verify" : "button options");
+    return route.continue();
+  });
+  const autofillStarted = waitForChallenge(page);
+  await logOut(page);
+  await autofillStarted;
+  await page.getByRole("button", { name: "Sign in with a passkey" }).click();
+  await expect(page).toHaveURL(/\/files$/);
+  await expect(page.getByRole("heading", { level: 1, name: "My files" })).toBeVisible();
+  expect(order).toEqual(["button options", "autofill options", "button verify"]);
 });

@@ -3,7 +3,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { expect, test } from "@playwright/test";
+import { expect, test, type Page } from "@playwright/test";
+import * as OTPAuth from "otpauth";
 import { startTestOidcProvider, type TestOidcProvider } from "../../tests/support/oidc-provider";
 
 /**
@@ -139,4 +140,61 @@ test("without JavaScript, an account without a password confirms at the provider
   } finally {
     await context.close();
   }
+});
+
+/** Goes through the provider's pages (login, consent: each only when it asks) until Coffer's `landing` page. */
+async function throughProvider(page: Page, login: string, landing: string) {
+  for (let step = 0; step < 3; step++) {
+    await page.waitForURL((url) => url.href.startsWith(landing) || url.href.startsWith(`${idp.issuer}/interaction/`));
+    if (page.url().startsWith(landing)) return;
+    const username = page.getByLabel("Username");
+    const button = (await username.count()) ? page.getByRole("button", { name: "Sign in", exact: true }) : page.getByRole("button", { name: "Allow" });
+    if (await username.count()) await username.fill(login);
+    await button.click();
+    await expect(button).toHaveCount(0);
+  }
+  expect(page.url().startsWith(landing), page.url()).toBe(true);
+}
+
+const totpCode = (secret: string, offsetSteps = 0) =>
+  new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret), digits: 6, period: 30, algorithm: "SHA1" }).generate({ timestamp: Date.now() + offsetSteps * 30_000 });
+
+test("with the admin's setting on, single sign-on of an account with an authenticator app goes on to Coffer's second step", async ({ page }) => {
+  // Ada is the first account here, so the administrator.
+  await page.goto(`${appUrl}/login`);
+  await page.getByRole("link", { name: "Sign in with Test IdP" }).click();
+  await throughProvider(page, "ada", `${appUrl}/files`);
+
+  await page.goto(`${appUrl}/settings/security/mfa`);
+  await page.getByRole("button", { name: "Set up an authenticator app" }).click();
+  const secret = (await page.getByTestId("mfa-secret").textContent())!.replace(/\s/g, "");
+  await page.getByLabel("Code from your app").fill(totpCode(secret));
+  await page.getByRole("button", { name: "Turn on" }).click();
+  await expect(page.getByText("Two-step verification is on.")).toBeVisible();
+  await expect(page.getByTestId("mfa-intro")).toContainText("You sign in with Test IdP, which does its own checks");
+
+  await page.goto(`${appUrl}/admin/settings`);
+  const setting = page.getByLabel("Also require Coffer's two-step verification after single sign-on");
+  await expect(setting).not.toBeChecked();
+  await setting.check();
+  await page.getByRole("button", { name: "Save settings" }).click();
+  await expect(page.getByText("Settings saved.")).toBeVisible();
+  await page.goto(`${appUrl}/settings/security/mfa`);
+  await expect(page.getByTestId("mfa-intro")).toContainText("After you sign in with Test IdP, Coffer asks for a code");
+  await page.getByRole("button", { name: "Log out", exact: true }).first().click();
+  await expect(page).toHaveURL(`${appUrl}/login`);
+  await page.getByRole("link", { name: "Sign in with Test IdP" }).click();
+  await throughProvider(page, "ada", `${appUrl}/login/mfa`);
+  await expect(page.getByRole("heading", { name: "Two-step verification" })).toBeVisible();
+  await expect(page.getByRole("link", { name: "Start again from the login page" })).toBeVisible();
+  await page.getByLabel("Code", { exact: true }).fill(totpCode(secret, 1));
+  await page.getByRole("button", { name: "Verify and log in" }).click();
+  await expect(page).toHaveURL(`${appUrl}/files`);
+  await expect(page.getByRole("heading", { level: 1, name: "My files" })).toBeVisible();
+
+  // Back to the default, for the other tests of this server.
+  await page.goto(`${appUrl}/admin/settings`);
+  await page.getByLabel("Also require Coffer's two-step verification after single sign-on").uncheck();
+  await page.getByRole("button", { name: "Save settings" }).click();
+  await expect(page.getByText("Settings saved.")).toBeVisible();
 });

@@ -48,7 +48,7 @@ export function ConfirmIdentity({
   if (reauth.confirmedUntil) {
     return (
       <p className="text-sm text-green-800" data-testid="reauth-confirmed">
-        {`You confirmed it's you${reauth.provider ? ` with ${reauth.provider}` : ""}: no password needed until ${time(reauth.confirmedUntil)}.`}
+        {`You confirmed it's you${reauth.provider ? ` with ${reauth.provider}` : ""}: ${reauth.password ? "no password needed" : "no need to confirm again"} until ${time(reauth.confirmedUntil)}.`}
       </p>
     );
   }
@@ -64,12 +64,14 @@ export function ConfirmIdentity({
   }
   return (
     <div className="space-y-1">
+      {/* Without a password it is a one-time code, not a secret to hide or for a password manager to save. */}
       <Field
         id={id}
         label={reauth.password ? label : "A current code from your app, or a recovery code"}
         name={name}
-        type="password"
-        autoComplete="off"
+        type={reauth.password ? "password" : "text"}
+        autoComplete={reauth.password ? "off" : "one-time-code"}
+        spellCheck={false}
         required
         hint={hint}
         error={error}

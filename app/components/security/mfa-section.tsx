@@ -11,6 +11,9 @@ export interface MfaSectionStatus {
   pending: boolean;
   recoveryCodesLeft: number;
   required: boolean;
+  passwordLogin: boolean;
+  afterSso: boolean;
+  passkeys: number;
 }
 
 export interface MfaSectionEnrollment {
@@ -53,9 +56,8 @@ export function MfaSection({
         <h2 id="mfa-heading" className="text-lg font-semibold">
           Two-step verification
         </h2>
-        <p className="mt-1 text-sm text-slate-600">
-          After your password, Coffer asks for a code from an authenticator app on your phone (such as Aegis, Google
-          Authenticator or 1Password).
+        <p className="mt-1 text-sm text-slate-600" data-testid="mfa-intro">
+          {introduction(status, reauth.provider)}
         </p>
       </div>
       <FormMessage message={result?.message} tone={result?.ok ? "success" : "error"} />
@@ -95,7 +97,7 @@ export function MfaSection({
                 reauth={reauth}
                 id="mfa-disable-proof"
                 label="Current code or your password"
-                hint={status.required ? "Administrators must use two-step verification here; you will be asked to set it up again." : "Logging in will need only your password."}
+                hint={status.required ? "Administrators must use two-step verification here; you will be asked to set it up again." : afterTurningOff(status, reauth.provider)}
                 error={errorsFor("disable").proof}
               />
               <button type="submit" className="btn-secondary" disabled={busy}>
@@ -161,6 +163,39 @@ export function MfaSection({
       )}
     </section>
   );
+}
+
+const APPS = "an authenticator app on your phone (such as Aegis, Google Authenticator or 1Password)";
+
+/**
+ * When Coffer asks for the code. It depends on how the person logs in: after the password; after
+ * single sign-on only when the administrator turned that on (else the provider's checks count);
+ * and for an account without a password, a code still confirms changes here.
+ */
+function introduction(status: MfaSectionStatus, provider: string | null): string {
+  if (status.passwordLogin) {
+    const afterPassword = `After your password, Coffer asks for a code from ${APPS}.`;
+    if (!provider) return afterPassword;
+    return status.afterSso
+      ? `${afterPassword} It asks after you sign in with ${provider} too.`
+      : `${afterPassword} Signing in with ${provider} relies on ${provider}'s own checks instead.`;
+  }
+  if (!provider) return `A code from ${APPS} confirms sensitive changes to your account here, such as removing a passkey.`;
+  return status.afterSso
+    ? `After you sign in with ${provider}, Coffer asks for a code from ${APPS}.`
+    : `You sign in with ${provider}, which does its own checks, so Coffer asks for no code then. A code from ${APPS} lets you confirm changes here, such as removing a passkey, without signing in with ${provider} again.`;
+}
+
+/** What logging in needs once the app is turned off. */
+function afterTurningOff(status: MfaSectionStatus, provider: string | null): string {
+  if (status.passwordLogin) {
+    return status.passkeys > 0 ? "Logging in with your password will still ask for one of your passkeys." : "Logging in will need only your password.";
+  }
+  if (provider && status.afterSso) {
+    return status.passkeys > 0 ? `Signing in with ${provider} will still ask for one of your passkeys.` : `Signing in will need only ${provider}.`;
+  }
+  if (provider) return `Signing in with ${provider} stays the same; to confirm changes here, you sign in with ${provider} again.`;
+  return "Coffer will no longer ask for codes from your app.";
 }
 
 function RecoveryCodes({ codes }: { codes: string[] }) {

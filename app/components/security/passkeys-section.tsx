@@ -171,10 +171,11 @@ function AddPasskey({ reauth }: { reauth: ReauthState }) {
         <div className="max-w-xs space-y-1">
           <Field
             id="passkey-new-proof"
-            label={reauth.password ? "Your password or a current code" : "A current code from your app"}
+            label={reauth.password ? "Your password or a current code" : "A current code from your app, or a recovery code"}
             name="proof"
-            type="password"
-            autoComplete="current-password"
+            type={reauth.password ? "password" : "text"}
+            autoComplete={reauth.password ? "current-password" : "one-time-code"}
+            spellCheck={false}
             value={proof}
             onChange={(event) => setProof(event.target.value)}
             hint="Not needed within 10 minutes of logging in."
