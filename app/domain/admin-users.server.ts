@@ -7,8 +7,9 @@ import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from ".
 import { MAX_NAME_BYTES, nameKey } from "./names";
 import { folderSearchDocument, freeName as freeItemName } from "./operations.server";
 import { eraseAccount, pseudonymFor } from "./privacy.server";
-import { storageUsage } from "./quota.server";
+import { lockStorage, storageUsage } from "./quota.server";
 import { confirmIdentity } from "./reauth.server";
+import { getSettings, type Settings } from "./settings.server";
 import { endSessionsWhere, type SessionUser } from "./sessions.server";
 import { fileSearchDocument } from "./versions.server";
 
@@ -176,15 +177,19 @@ export async function deleteUserByAdmin(
   await confirmIdentity(services, admin, input.proof);
 
   let receiver: { id: string; name: string } | null = null;
+  const settings = await getSettings(services);
   const moved: { rootId: string; folderIds: string[]; fileIds: string[] } = { rootId: "", folderIds: [], fileIds: [] };
   await eraseAccount(services, target.id, {
     actor: audit,
     details: { byAdmin: true, pseudonym: pseudonymFor(services, target.id) },
     before: async (tx) => {
+      // The receiver's storage lock comes before any row lock: their uploads and copies take it
+      // first too, and then lock rows that refer to their account.
+      if (disposition.data.kind === "give") await lockStorage(tx, disposition.data.receiverId);
       const user = await lockForChange(tx, admin, target.id);
       if (disposition.data.kind === "give") {
         receiver = await lockReceiver(tx, user, disposition.data.receiverId);
-        Object.assign(moved, await giveItems(services, tx, user, receiver));
+        Object.assign(moved, await giveItems(services, tx, user, receiver, settings));
       }
     },
   });
@@ -233,11 +238,13 @@ async function freeName(tx: Tx, parentId: string, base: string): Promise<string>
  * Moves what `from` owns outside the trash (files with their versions and thumbnails, folders)
  * under a new folder in the receiver's root and makes the receiver its owner. The objects stay
  * where they are: only rows change. The trash stays with `from`, so it is deleted (rows and
- * objects) with the account. Refused when the receiver's quota cannot take what is given.
+ * objects) with the account. Refused when the receiver's quota cannot take what is given. Needs
+ * the receiver's storage lock (lockStorage).
  */
-async function giveItems(services: Services, tx: Tx, from: ManagedUser, to: { id: string; name: string }) {
+async function giveItems(services: Services, tx: Tx, from: ManagedUser, to: { id: string; name: string }, settings: Settings) {
   const bytes = await ownedBytes(tx, from.id, "live");
-  const usage = await storageUsage(services, to.id);
+  // The caller holds the receiver's storage lock: uploads and copies into it wait meanwhile.
+  const usage = await storageUsage(services, to.id, tx, settings);
   if (usage.quotaBytes !== null && usage.usedBytes + bytes > usage.quotaBytes) {
     const left = Math.max(0, usage.quotaBytes - usage.usedBytes);
     const message = `${to.name}'s storage cannot take ${from.name}'s files: they need ${formatBytes(bytes)} and ${to.name} has ${formatBytes(left)} left. Raise ${to.name}'s quota first, or choose to delete the files. Nothing was deleted.`;

@@ -3,11 +3,12 @@ import { PassThrough, Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import mime from "mime-types";
 import type { Services } from "~/services/index.server";
-import type { File as FileRecord } from "~/generated/prisma/client";
+import type { File as FileRecord, Prisma } from "~/generated/prisma/client";
 import { formatBytes } from "~/lib/format";
 import { assertCanRead } from "./access.server";
 import { NotFoundError, PayloadTooLargeError } from "./errors";
 import { cleanName, nameKey, numberedName } from "./names";
+import { STORAGE_LOCK_TX } from "./quota.server";
 import type { SessionUser } from "./sessions.server";
 import { scheduleThumbnails } from "./thumbnails.server";
 
@@ -34,42 +35,54 @@ export interface NewFile {
   sha256: string | null;
 }
 
+export interface RecordOptions {
+  /**
+   * Runs first in the transaction that writes the file's row (again for each name tried), e.g.
+   * to claim room in the owner's storage under lock; what it writes is rolled back with the row.
+   */
+  beforeWrite?: (tx: Prisma.TransactionClient) => Promise<void>;
+}
+
 /**
  * Records a stored object as a file in its folder. A name already taken keeps both:
  * the new file becomes "name (1).ext", "name (2).ext", …
  */
-export async function addFile(services: Services, input: NewFile): Promise<FileRecord> {
+export async function addFile(services: Services, input: NewFile, { beforeWrite }: RecordOptions = {}): Promise<FileRecord> {
   const base = cleanName(input.name, "File name");
   for (let attempt = 0; attempt < MAX_NUMBERED_ATTEMPTS; attempt++) {
     const name = attempt === 0 ? base : numberedName(base, attempt);
     const key = nameKey(name);
-    const folderClash = await services.prisma.folder.findFirst({ where: { parentId: input.folderId, nameKey: key, trashedAt: null }, select: { id: true } });
-    if (folderClash) continue;
+    let file: FileRecord | null;
     try {
-      const file = await services.prisma.file.create({
-        data: { ...input, name, nameKey: key, size: BigInt(input.size) },
-      });
-      await services.search.upsert([
-        {
-          id: file.id,
-          ownerId: file.ownerId,
-          kind: "file",
-          name: file.name,
-          folderId: file.folderId,
-          mimeType: file.mimeType,
-          size: input.size,
-          updatedAt: file.updatedAt,
-        },
-      ]);
-      services.notifier.toUser(file.ownerId, {
-        type: "file:created",
-        file: { id: file.id, name: file.name, folderId: file.folderId, size: input.size },
-      });
-      scheduleThumbnails(services, [file]);
-      return file;
+      file = await services.prisma.$transaction(async (tx) => {
+        await beforeWrite?.(tx);
+        const folderClash = await tx.folder.findFirst({ where: { parentId: input.folderId, nameKey: key, trashedAt: null }, select: { id: true } });
+        if (folderClash) return null;
+        return tx.file.create({ data: { ...input, name, nameKey: key, size: BigInt(input.size) } });
+      }, STORAGE_LOCK_TX);
     } catch (error) {
-      if ((error as { code?: string }).code !== "P2002") throw error;
+      if ((error as { code?: string }).code === "P2002") continue;
+      throw error;
     }
+    if (!file) continue;
+    await services.search.upsert([
+      {
+        id: file.id,
+        ownerId: file.ownerId,
+        kind: "file",
+        name: file.name,
+        folderId: file.folderId,
+        mimeType: file.mimeType,
+        size: input.size,
+        updatedAt: file.updatedAt,
+      },
+    ]);
+    services.notifier.toUser(file.ownerId, {
+      type: "file:created",
+      file: { id: file.id, name: file.name, folderId: file.folderId, size: input.size },
+    });
+    scheduleThumbnails(services, [file]);
+    return file;
   }
   throw new Error(`Could not find a free name for ${base}`);
 }

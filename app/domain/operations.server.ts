@@ -7,11 +7,11 @@ import { assertCanRead, assertCanWrite, type AccessTarget } from "./access.serve
 import { recordActivity } from "./activity.server";
 import { formatBytes } from "~/lib/format";
 import { ConflictError, NotFoundError, PayloadTooLargeError, ValidationError } from "./errors";
-import { assertTypeAllowed, ownerStorageFullError, storageUsage } from "./quota.server";
+import { assertTypeAllowed, lockStorage, ownerStorageFullError, STORAGE_LOCK_TX, storageUsage } from "./quota.server";
 import { getWritableFolder } from "./folders.server";
 import { cleanName, nameKey, numberedName } from "./names";
 import type { SessionUser } from "./sessions.server";
-import { getSettings } from "./settings.server";
+import { getSettings, type Settings } from "./settings.server";
 import { scheduleThumbnails } from "./thumbnails.server";
 import { deleteObjectsQuietly, fileSearchDocument, replaceFileContent } from "./versions.server";
 
@@ -303,14 +303,16 @@ export async function copyItem(services: Services, actor: Actor, kind: ItemKind,
 }
 
 /**
- * Copies count against the destination owner's storage; refuse (413) before copying any bytes.
- * Into someone else's shared folder the refusal names the owner but not their usage.
+ * Copies count against the destination owner's storage; refused (413) before any bytes are
+ * copied, and checked again under the owner's storage lock (`db` a transaction holding it) where
+ * the copy is recorded. Into someone else's shared folder the refusal names the owner but not
+ * their usage.
  */
-async function assertRoomFor(services: Services, actor: Actor, ownerId: string, bytes: number) {
-  const usage = await storageUsage(services, ownerId);
+async function assertRoomFor(services: Services, actor: Actor, ownerId: string, bytes: number, db: Db | Services["prisma"] = services.prisma, settings?: Settings) {
+  const usage = await storageUsage(services, ownerId, db, settings);
   if (usage.quotaBytes !== null && usage.usedBytes + bytes > usage.quotaBytes) {
     if (ownerId !== actor.id) {
-      const owner = await services.prisma.user.findUnique({ where: { id: ownerId }, select: { name: true } });
+      const owner = await db.user.findUnique({ where: { id: ownerId }, select: { name: true } });
       throw ownerStorageFullError(owner?.name ?? null, "copy");
     }
     const left = Math.max(0, usage.quotaBytes - usage.usedBytes);
@@ -318,22 +320,30 @@ async function assertRoomFor(services: Services, actor: Actor, ownerId: string, 
   }
 }
 
+/** The destination may have gone to the trash, or away with its owner's account, while bytes were copied. */
+async function assertStillLive(tx: Db, folderId: string) {
+  if ((await tx.folder.count({ where: { id: folderId, trashedAt: null } })) === 0) throw new NotFoundError("The destination folder");
+}
+
 async function copyFile(services: Services, actor: Actor, source: FileRecord, destination: Folder, policy: ConflictPolicy, label: string): Promise<OperationResult> {
   await assertRoomFor(services, actor, destination.ownerId, Number(source.size));
   const storageKey = newStorageKey();
   await services.storage.copy(source.storageKey, storageKey);
-  const settings = policy === "replace" ? await getSettings(services) : null;
+  const settings = await getSettings(services);
   try {
     const outcome = await retryOnNameRace(
       () =>
         services.prisma.$transaction(async (tx) => {
+          await lockStorage(tx, destination.ownerId);
+          await assertRoomFor(services, actor, destination.ownerId, Number(source.size), tx, settings);
+          await assertStillLive(tx, destination.id);
           const resolution = await resolveName(tx, undefined, destination.id, source.name, policy, label);
           if (resolution.kind === "replace") {
             if (resolution.target.id === source.id) {
               throw new ConflictError(`A file cannot replace itself. Choose “keep both” to make a copy of “${source.name}” here.`);
             }
             const content = { storageKey, size: source.size, mimeType: source.mimeType, sha256: source.sha256 };
-            const { file, orphanKeys } = await replaceFileContent(tx, resolution.target, content, settings!.versionsKept);
+            const { file, orphanKeys } = await replaceFileContent(tx, resolution.target, content, settings.versionsKept);
             await recordActivity(tx, { userId: actor.id, action: "file.copied", subjectType: "file", subjectId: source.id, details: { name: source.name, toFolderId: destination.id, copyId: file.id } });
             await recordActivity(tx, { userId: actor.id, action: "file.replaced", subjectType: "file", subjectId: file.id, details: { name: file.name, byFileId: source.id } });
             return { file, orphanKeys, replaced: true };
@@ -352,7 +362,7 @@ async function copyFile(services: Services, actor: Actor, source: FileRecord, de
           });
           await recordActivity(tx, { userId: actor.id, action: "file.copied", subjectType: "file", subjectId: source.id, details: { name: source.name, toFolderId: destination.id, copyId: file.id, copyName: file.name } });
           return { file, orphanKeys: [] as string[], replaced: false };
-        }),
+        }, STORAGE_LOCK_TX),
       policy,
       source.name,
     );
@@ -392,7 +402,9 @@ async function copyFolder(services: Services, actor: Actor, source: Folder, dest
   if (folders.length + files.length > MAX_COPY_ITEMS) {
     throw new ValidationError(`“${source.name}” holds more than ${MAX_COPY_ITEMS.toLocaleString("en")} items, too many to copy at once. Copy its subfolders one by one.`);
   }
-  await assertRoomFor(services, actor, destination.ownerId, files.reduce((sum, f) => sum + Number(f.size), 0));
+  const bytes = files.reduce((sum, f) => sum + Number(f.size), 0);
+  await assertRoomFor(services, actor, destination.ownerId, bytes);
+  const settings = await getSettings(services);
   const newIds = new Map(folders.map((f) => [f.id, randomUUID().replace(/-/g, "")]));
   const newKeys = files.map(() => newStorageKey());
   const copied: string[] = [];
@@ -413,6 +425,9 @@ async function copyFolder(services: Services, actor: Actor, source: Folder, dest
       () =>
         services.prisma.$transaction(
           async (tx) => {
+            await lockStorage(tx, destination.ownerId);
+            await assertRoomFor(services, actor, destination.ownerId, bytes, tx, settings);
+            await assertStillLive(tx, destination.id);
             const resolution = await resolveName(tx, undefined, destination.id, source.name, policy, label);
             const rootName = resolution.kind === "free" ? resolution.name : source.name;
             const ownerId = destination.ownerId;
@@ -446,7 +461,7 @@ async function copyFolder(services: Services, actor: Actor, source: Folder, dest
             const newFiles = await tx.file.findMany({ where: { storageKey: { in: newKeys } } });
             return { rootName, newFolders, newFiles };
           },
-          { timeout: 60_000 },
+          { ...STORAGE_LOCK_TX, timeout: 60_000 },
         ),
       policy,
       source.name,

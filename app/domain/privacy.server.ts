@@ -4,6 +4,7 @@ import type { Prisma } from "~/generated/prisma/client";
 import { auditActor, pseudonymiseAuditActor, pseudonymiseAuditMentions, recordAudit, type AuditActor } from "~/domain/audit.server";
 import { ConflictError, ValidationError } from "~/domain/errors";
 import type { SessionUser } from "~/domain/sessions.server";
+import { lockStorage, STORAGE_LOCK_TX } from "~/domain/quota.server";
 import { reauthMethods } from "~/domain/reauth.server";
 import { verifyLogin } from "~/domain/users.server";
 import { DirectoryNames, zipStream, type ZipEntry } from "~/domain/zip.server";
@@ -269,11 +270,19 @@ export async function eraseAccount(services: Services, userId: string, options: 
   const pseudonym = pseudonymFor(services, userId);
   const outcome = await services.prisma.$transaction(
     async (tx) => {
+      // Uploads other people are making into this account's folders end with it: their target is
+      // gone (or, handed over, no longer shared with them), and landing them in the uploader's
+      // own storage instead would surprise. Under the account's storage lock no new one starts
+      // or finishes meanwhile; a finish waiting for it then finds its upload gone.
+      await lockStorage(tx, userId);
+      const othersUploads = await tx.$queryRaw<Array<{ id: string }>>`
+        SELECT u.id FROM uploads u JOIN folders f ON f.id = u.folder_id WHERE f.owner_id = ${userId} AND u.owner_id <> ${userId}`;
+      if (othersUploads.length > 0) await tx.upload.deleteMany({ where: { id: { in: othersUploads.map(({ id }) => id) } } });
       await options.before?.(tx);
       const files = await tx.file.findMany({ where: { ownerId: userId }, select: { id: true, storageKey: true, thumbnailKey: true } });
       const versions = await tx.fileVersion.findMany({ where: { file: { ownerId: userId } }, select: { storageKey: true } });
       const folders = await tx.folder.findMany({ where: { ownerId: userId }, select: { id: true } });
-      const uploads = await tx.upload.findMany({ where: { ownerId: userId }, select: { id: true } });
+      const uploads = [...(await tx.upload.findMany({ where: { ownerId: userId }, select: { id: true } })), ...othersUploads];
       const sessions = await tx.session.findMany({ where: { userId }, select: { id: true } });
       const { email } = await tx.user.findUniqueOrThrow({ where: { id: userId }, select: { email: true } });
       await tx.user.delete({ where: { id: userId } });
@@ -283,7 +292,14 @@ export async function eraseAccount(services: Services, userId: string, options: 
         action: "user.deleted",
         targetType: "user",
         targetId: userId,
-        details: { ...options.details, files: files.length, folders: folders.length, versions: versions.length, uploads: uploads.length },
+        details: {
+          ...options.details,
+          files: files.length,
+          folders: folders.length,
+          versions: versions.length,
+          uploads: uploads.length - othersUploads.length,
+          othersUploads: othersUploads.length,
+        },
       });
       return {
         keys: [
@@ -297,7 +313,7 @@ export async function eraseAccount(services: Services, userId: string, options: 
         sessionIds: sessions.map(({ id }) => id),
       };
     },
-    { timeout: 120_000 },
+    { ...STORAGE_LOCK_TX, timeout: 120_000 },
   );
 
   // Open tabs of the account lose their live connection at once.

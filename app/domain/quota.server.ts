@@ -1,17 +1,35 @@
 import { Prisma } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
 import { formatBytes } from "~/lib/format";
-import { PayloadTooLargeError, ValidationError } from "./errors";
-import { getSettings } from "./settings.server";
+import { NotFoundError, PayloadTooLargeError, ValidationError } from "./errors";
+import { getSettings, type Settings } from "./settings.server";
+
+type Db = Prisma.TransactionClient | Services["prisma"];
 
 /**
  * Uploads in progress with the account whose storage they reserve: the owner of the folder the
  * file will land in, as the finished upload does it (completeUpload in uploads.server.ts): the
- * target folder's owner, or the uploader when that folder is gone or in the trash.
+ * target folder's owner, also while that folder is in the trash; the uploader once it is gone.
  */
 export const PENDING_UPLOAD_CHARGES = Prisma.sql`
-  SELECT CASE WHEN f.id IS NOT NULL AND f.trashed_at IS NULL THEN f.owner_id ELSE u.owner_id END AS charged_to, u.size
+  SELECT CASE WHEN f.id IS NOT NULL THEN f.owner_id ELSE u.owner_id END AS charged_to, u.size
   FROM uploads u LEFT JOIN folders f ON f.id = u.folder_id`;
+
+/** Options for transactions that wait for a storage lock: many may queue for one account. */
+export const STORAGE_LOCK_TX = { maxWait: 10_000, timeout: 30_000 } as const;
+
+/**
+ * Takes `ownerId`'s storage lock until the transaction ends. Everything that adds bytes to an
+ * account (a pending upload, a file, a copy, handed-over files) checks the room left and writes
+ * its row under this lock in one transaction, so two writes at the same moment can never both
+ * pass on the same free room. Deleting the account takes it too.
+ */
+export async function lockStorage(tx: Prisma.TransactionClient, ownerId: string): Promise<void> {
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(${STORAGE_LOCK_SPACE}::int, hashtext(${ownerId}))`;
+}
+
+/** The first key of the two-key advisory locks on storage (apart from every single-key lock). */
+const STORAGE_LOCK_SPACE = 72707371;
 
 export interface StorageUsage {
   /** Bytes of files, their versions and uploads in progress (which reserve their full size). */
@@ -19,17 +37,17 @@ export interface StorageUsage {
   quotaBytes: number | null;
 }
 
-export async function storageUsage(services: Services, ownerId: string): Promise<StorageUsage> {
-  const [user, settings, rows] = await Promise.all([
-    services.prisma.user.findUnique({ where: { id: ownerId }, select: { quotaBytes: true } }),
-    getSettings(services),
-    services.prisma.$queryRaw<Array<{ used: bigint | null }>>`
+export async function storageUsage(services: Services, ownerId: string, db: Db = services.prisma, settings?: Settings): Promise<StorageUsage> {
+  const [user, { defaultQuotaBytes }, rows] = await Promise.all([
+    db.user.findUnique({ where: { id: ownerId }, select: { quotaBytes: true } }),
+    settings ?? getSettings(services),
+    db.$queryRaw<Array<{ used: bigint | null }>>`
       SELECT
         COALESCE((SELECT SUM(size) FROM files WHERE owner_id = ${ownerId}), 0)
       + COALESCE((SELECT SUM(v.size) FROM file_versions v JOIN files f ON f.id = v.file_id WHERE f.owner_id = ${ownerId}), 0)
       + COALESCE((SELECT SUM(p.size) FROM (${PENDING_UPLOAD_CHARGES}) AS p WHERE p.charged_to = ${ownerId}), 0) AS used`,
   ]);
-  const quota = user?.quotaBytes ?? (settings.defaultQuotaBytes === null ? null : BigInt(settings.defaultQuotaBytes));
+  const quota = user?.quotaBytes ?? (defaultQuotaBytes === null ? null : BigInt(defaultQuotaBytes));
   return { usedBytes: Number(rows[0]?.used ?? 0n), quotaBytes: quota === null ? null : Number(quota) };
 }
 
@@ -50,8 +68,9 @@ export interface UploadAllowance {
  * What `uploaderId` may upload into storage of `ownerId` (the owner of the target folder, whose
  * quota the file counts against). `uploaderId` null: an anonymous visitor of a drop link.
  */
-export async function uploadAllowance(services: Services, ownerId: string, uploaderId: string | null): Promise<UploadAllowance> {
-  const [settings, usage, owner] = await Promise.all([getSettings(services), storageUsage(services, ownerId), ownerFor(services, ownerId, uploaderId)]);
+export async function uploadAllowance(services: Services, ownerId: string, uploaderId: string | null, db: Db = services.prisma, given?: Settings): Promise<UploadAllowance> {
+  const settings = given ?? (await getSettings(services));
+  const [usage, owner] = await Promise.all([storageUsage(services, ownerId, db, settings), ownerFor(db, ownerId, uploaderId)]);
   const roomLeft = usage.quotaBytes === null ? null : Math.max(0, usage.quotaBytes - usage.usedBytes);
   if (roomLeft !== null && roomLeft < settings.maxFileSize) {
     return { maxBytes: roomLeft, reason: "quota", maxFileSize: settings.maxFileSize, roomLeft, owner };
@@ -59,11 +78,30 @@ export async function uploadAllowance(services: Services, ownerId: string, uploa
   return { maxBytes: settings.maxFileSize, reason: "size-limit", maxFileSize: settings.maxFileSize, roomLeft, owner };
 }
 
-async function ownerFor(services: Services, ownerId: string, uploaderId: string | null): Promise<UploadAllowance["owner"]> {
+async function ownerFor(db: Db, ownerId: string, uploaderId: string | null): Promise<UploadAllowance["owner"]> {
   if (uploaderId === ownerId) return null;
   if (uploaderId === null) return { name: null };
-  const owner = await services.prisma.user.findUnique({ where: { id: ownerId }, select: { name: true } });
+  const owner = await db.user.findUnique({ where: { id: ownerId }, select: { name: true } });
   return { name: owner?.name ?? null };
+}
+
+/**
+ * In the transaction that records an upload of `bytes` into folder `into` of `ownerId`'s storage
+ * (its pending row or its file), before that write: takes the owner's storage lock, refuses (413,
+ * as at creation) when the bytes no longer fit, and (404) when the folder went to the trash or
+ * away with its owner's account meanwhile. Settings are read beforehand: nothing may wait for
+ * another database connection while holding the lock.
+ */
+export async function claimUploadRoom(
+  services: Services,
+  tx: Prisma.TransactionClient,
+  { ownerId, uploaderId, into, bytes }: { ownerId: string; uploaderId: string | null; into: string; bytes: number },
+  settings: Settings,
+): Promise<void> {
+  await lockStorage(tx, ownerId);
+  const allowance = await uploadAllowance(services, ownerId, uploaderId, tx, settings);
+  if (bytes > allowance.maxBytes) throw tooLargeError(allowance);
+  if ((await tx.folder.count({ where: { id: into, trashedAt: null } })) === 0) throw new NotFoundError("That folder");
 }
 
 /** The largest file size to show the uploader: the room left in someone else's storage stays private. */

@@ -3,20 +3,24 @@ import { ERRORS, EVENTS, type Upload } from "@tus/utils";
 import type { Services } from "~/services/index.server";
 import { createTusKvStore, createTusLocker } from "~/services/cache/tus.server";
 import { auditRefusal, writeRefusal, writeRefusalMessage } from "./access.server";
-import { AppError, ValidationError, isAppError } from "./errors";
-import { detectMimeType } from "./files.server";
+import type { File as FileRecord, Prisma } from "~/generated/prisma/client";
+import { AppError, ConflictError, PayloadTooLargeError, ValidationError, isAppError } from "./errors";
+import { addFile, detectMimeType, type NewFile } from "./files.server";
 import { assertNameFree, getRootFolder, getWritableFolder } from "./folders.server";
 import { recordActivity } from "./activity.server";
-import { addFileWithPolicy, uploadPolicyFrom } from "./versions.server";
-import { cleanName } from "./names";
+import { addFileWithPolicy, uploadPolicyFrom, type UploadPolicy } from "./versions.server";
+import { cleanName, nameKey, numberedName } from "./names";
 import { parseUploadPath, resolveUploadFolder } from "./upload-paths.server";
 import { hashStoredFile, UploadHasher } from "./upload-hash.server";
-import { assertTypeAllowed, tooLargeError, uploadAllowance } from "./quota.server";
+import { assertTypeAllowed, claimUploadRoom, lockStorage, STORAGE_LOCK_TX, storageUsage, tooLargeError, uploadAllowance } from "./quota.server";
+import { getSettings } from "./settings.server";
 import { mustEnrollMfa } from "./mfa.server";
 import { getUserFromCookieHeader, type SessionUser } from "./sessions.server";
 import { formatBytes } from "~/lib/format";
 
 export const TUS_PATH = "/api/uploads";
+
+const UPLOAD_GONE = "This upload no longer exists: it was cancelled or expired, or the folder it was going into was deleted. Nothing more was saved.";
 
 type TusError = { status_code: number; body: string };
 
@@ -64,7 +68,7 @@ export function createUploadServer(services: Services): TusServer {
         if (req.method === "POST") return;
         if (req.method === "GET") throw tusError(405, "Download files from Coffer's download links.");
         const upload = await services.prisma.upload.findUnique({ where: { id: uploadId }, select: { ownerId: true, folderId: true } });
-        if (!upload || upload.ownerId !== user.id) throw tusError(404, "This upload does not exist or has expired. Start it again.");
+        if (!upload || upload.ownerId !== user.id) throw tusError(404, UPLOAD_GONE);
         if (req.method === "PATCH") await assertMayStillUploadInto(services, user, upload.folderId);
       } catch (error) {
         throw toTusError(services, error);
@@ -84,17 +88,22 @@ export function createUploadServer(services: Services): TusServer {
         await assertTypeAllowed(services, name);
         // The declared size is reserved at creation from the folder owner's storage (pending
         // uploads count as used; see PENDING_UPLOAD_CHARGES), so the bytes that arrive later can
-        // never take the owner over quota.
-        const allowance = await uploadAllowance(services, target.ownerId, user.id);
+        // never take the owner over quota. Checked here first to refuse before creating folders.
+        const settings = await getSettings(services);
+        const allowance = await uploadAllowance(services, target.ownerId, user.id, services.prisma, settings);
         if (upload.size > allowance.maxBytes) throw tooLargeError(allowance);
         // Missing folders of the path are created now (find-or-create, race-safe), so the
         // pending upload points at the deepest one.
         const folder = await resolveUploadFolder(services, target, segments, user.id);
         // "Cancel" refuses a taken name before any bytes are sent.
         if (uploadPolicyFrom(upload.metadata?.onConflict) === "cancel") await assertNameFree(services, folder.id, name);
-        await services.prisma.upload.create({
-          data: { id: upload.id, ownerId: user.id, folderId: folder.id, name, size: BigInt(upload.size) },
-        });
+        const size = upload.size;
+        await services.prisma.$transaction(async (tx) => {
+          // Checked again and reserved under the owner's storage lock, so uploads (or a form
+          // upload, or a copy) started at the same moment never share the same room.
+          await claimUploadRoom(services, tx, { ownerId: target.ownerId, uploaderId: user.id, into: folder.id, bytes: size }, settings);
+          await tx.upload.create({ data: { id: upload.id, ownerId: user.id, folderId: folder.id, name, size: BigInt(size) } });
+        }, STORAGE_LOCK_TX);
         // The path is resolved into folderId now; it is not kept so nothing resolves it twice.
         const metadata: Record<string, string | null> = { ...upload.metadata, filename: name, folderId: folder.id };
         delete metadata.relativePath;
@@ -106,7 +115,12 @@ export function createUploadServer(services: Services): TusServer {
 
     async onUploadFinish(_req, upload) {
       try {
-        const file = await completeUpload(services, upload, hasher.take(upload.id, upload.size ?? -1));
+        const discard = () =>
+          Promise.all([forgetFinishedUpload(services, upload.id, kvStore), services.storage.delete(upload.id)]).then(
+            () => {},
+            (error) => services.log.warn("could not remove a refused upload's data", { uploadId: upload.id, error }),
+          );
+        const file = await completeUpload(services, upload, hasher.take(upload.id, upload.size ?? -1), discard);
         return { headers: { "Coffer-File-Id": file.id } };
       } catch (error) {
         throw toTusError(services, error);
@@ -147,10 +161,10 @@ export function createUploadServer(services: Services): TusServer {
 /**
  * Whether bytes may still go into the folder an upload was created for: access is checked
  * again at every PATCH, so a share revoked (or its owner deactivated) since the upload began
- * stops it. What arrived is kept, and the upload resumes if access comes back. A folder gone
- * meanwhile is no reason to refuse: the file then lands in the uploader's root (completeUpload).
- * A grantee learns only that the share is gone; an administrator, who still sees the folder,
- * is told the true reason.
+ * stops it. What arrived is kept, and the upload resumes if access comes back. A folder trashed or
+ * gone meanwhile is no reason to refuse: completeUpload decides where the file lands. A grantee
+ * learns only that the share is gone; an administrator, who still sees the folder, is told the
+ * true reason.
  */
 async function assertMayStillUploadInto(services: Services, user: SessionUser, folderId: string): Promise<void> {
   const folder = await services.prisma.folder.findUnique({ where: { id: folderId }, select: { id: true, ownerId: true } });
@@ -169,18 +183,26 @@ async function forgetFinishedUpload(services: Services, uploadId: string, kvStor
   await services.storage.deleteMany([`${uploadId}.info`, `${uploadId}.json`]);
 }
 
-async function completeUpload(services: Services, upload: Upload, sha256: string | null) {
+/**
+ * Where a finished upload lands. Its folder's owner was charged for it when it was created
+ * (PENDING_UPLOAD_CHARGES), and the outcome keeps to that:
+ * - folder live: into it, as the owner's file;
+ * - folder in the trash: into it all the same, in the trash with it and still the owner's, so
+ *   restoring the folder brings the file back and emptying the trash removes it, as for the
+ *   files that were in it. Nothing in the trash is replaced: a taken name is numbered;
+ * - folder deleted for good: the bytes would be lost, so the file goes to the uploader's "My
+ *   files" (the reservation moved to them with the folder gone), if their own storage has room;
+ *   otherwise it is refused (413, saying it was not saved) and its data removed.
+ * The pending row is removed in the transaction that records the file, under the charged
+ * storage's lock and a lock on the folder's row, so the reservation turns into the file at once
+ * and trashing, restoring or deleting the folder cannot slip in between.
+ */
+async function completeUpload(services: Services, upload: Upload, sha256: string | null, discard: () => Promise<void>) {
   const pending = await services.prisma.upload.findUnique({ where: { id: upload.id } });
-  if (!pending) throw tusError(404, "This upload does not exist or has expired.");
-  // Files belong to the folder's owner. If the folder went away while the bytes were on their
-  // way, the file lands in the uploader's root folder rather than being lost.
-  const target = await services.prisma.folder.findUnique({ where: { id: pending.folderId }, select: { id: true, ownerId: true, trashedAt: true } });
-  const folder = target && !target.trashedAt ? target : await getRootFolder(services, pending.ownerId);
+  if (!pending) throw tusError(404, UPLOAD_GONE);
   // With encryption at rest the plaintext upload is encrypted into a new object here.
   const storageKey = (await services.storage.adoptUpload?.(upload.id, Number(pending.size))) ?? upload.id;
-  const newFile = {
-    ownerId: folder.ownerId,
-    folderId: folder.id,
+  const content = {
     name: pending.name,
     size: Number(pending.size),
     mimeType: detectMimeType(pending.name, upload.metadata?.filetype),
@@ -189,17 +211,134 @@ async function completeUpload(services: Services, upload: Upload, sha256: string
   };
   // A name taken meanwhile under "cancel" keeps both rather than losing the bytes just received.
   const policy = uploadPolicyFrom(upload.metadata?.onConflict) === "replace" ? "replace" : "keep-both";
-  const file = await addFileWithPolicy(services, newFile, policy, pending.ownerId).catch(async (error) => {
+  let landed: { file: FileRecord; place: "folder" | "trash" | "root" };
+  try {
+    landed = await landUpload(services, pending, content, policy);
+  } catch (error) {
     if (storageKey !== upload.id) await services.storage.delete(storageKey).catch(() => {});
+    if (error instanceof NoRoomForOrphanError) {
+      await services.prisma.upload.deleteMany({ where: { id: upload.id } });
+      await discard();
+    }
     throw error;
-  });
+  }
+  const { file, place } = landed;
   if (storageKey !== upload.id) await services.storage.delete(upload.id);
-  await recordActivity(services.prisma, { userId: pending.ownerId, action: "file.uploaded", subjectType: "file", subjectId: file.id, details: { name: file.name, size: newFile.size } });
-  await services.prisma.upload.delete({ where: { id: upload.id } });
+  await recordActivity(services.prisma, {
+    userId: pending.ownerId,
+    action: "file.uploaded",
+    subjectType: "file",
+    subjectId: file.id,
+    details: { name: file.name, size: content.size, ...(place === "folder" ? {} : { landedIn: place }) },
+  });
   if (!sha256) {
     void hashStoredFile(services, file.id).catch((error) => services.log.warn("could not hash a finished upload", { fileId: file.id, error }));
   }
   return file;
+}
+
+type PendingUpload = { id: string; ownerId: string; folderId: string; name: string };
+type UploadContent = Omit<NewFile, "ownerId" | "folderId">;
+
+/** The upload's folder was trashed, restored or deleted between looking at it and locking it. */
+class TargetChangedError extends Error {}
+
+/** The upload's folder is gone and the uploader's own storage cannot take the file. */
+class NoRoomForOrphanError extends PayloadTooLargeError {}
+
+async function landUpload(services: Services, pending: PendingUpload, content: UploadContent, policy: UploadPolicy) {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const folder = await services.prisma.folder.findUnique({ where: { id: pending.folderId }, select: { id: true, ownerId: true, trashedAt: true } });
+    try {
+      if (folder && !folder.trashedAt) {
+        const file = await addFileWithPolicy(services, { ...content, ownerId: folder.ownerId, folderId: folder.id }, policy, pending.ownerId, {
+          beforeWrite: (tx) => claimPending(tx, pending.id, folder, "live").then(() => {}),
+        });
+        return { file, place: "folder" as const };
+      }
+      if (folder) return { file: await addToTrashedFolder(services, pending, folder, content), place: "trash" as const };
+      return { file: await addToUploaderRoot(services, pending, content), place: "root" as const };
+    } catch (error) {
+      if (!(error instanceof TargetChangedError)) throw error;
+    }
+  }
+  throw new ConflictError("The folder this upload goes into is being changed right now. Try the upload again in a moment.");
+}
+
+/**
+ * In the transaction that records the finished upload: takes the folder owner's storage lock and
+ * a lock on the folder's row (exclusive for the trash, where no unique index keeps names apart),
+ * checks the folder is still as `expected`, and removes the pending row.
+ */
+async function claimPending(tx: Prisma.TransactionClient, uploadId: string, folder: { id: string; ownerId: string }, expected: "live" | "trashed") {
+  await lockStorage(tx, folder.ownerId);
+  const rows =
+    expected === "live"
+      ? await tx.$queryRaw<LockedFolder[]>`SELECT owner_id, trashed_at, trash_root_id FROM folders WHERE id = ${folder.id} FOR SHARE`
+      : await tx.$queryRaw<LockedFolder[]>`SELECT owner_id, trashed_at, trash_root_id FROM folders WHERE id = ${folder.id} FOR NO KEY UPDATE`;
+  const locked = rows[0];
+  if (!locked || locked.owner_id !== folder.ownerId || (locked.trashed_at ? "trashed" : "live") !== expected) throw new TargetChangedError();
+  await takePending(tx, uploadId);
+  return locked;
+}
+
+type LockedFolder = { owner_id: string; trashed_at: Date | null; trash_root_id: string | null };
+
+async function takePending(tx: Prisma.TransactionClient, uploadId: string) {
+  const { count } = await tx.upload.deleteMany({ where: { id: uploadId } });
+  // Cancelled, expired, or ended with the folder owner's account while the last bytes arrived.
+  if (count === 0) throw new AppError(404, UPLOAD_GONE);
+}
+
+async function addToTrashedFolder(services: Services, pending: PendingUpload, folder: { id: string; ownerId: string }, content: UploadContent): Promise<FileRecord> {
+  return services.prisma.$transaction(async (tx) => {
+    const locked = await claimPending(tx, pending.id, folder, "trashed");
+    const name = await freeNameInTrash(tx, folder.id, locked.trash_root_id, content.name);
+    return tx.file.create({
+      data: {
+        ...content,
+        size: BigInt(content.size),
+        ownerId: folder.ownerId,
+        folderId: folder.id,
+        name,
+        nameKey: nameKey(name),
+        trashedAt: locked.trashed_at,
+        trashRootId: locked.trash_root_id,
+      },
+    });
+  }, STORAGE_LOCK_TX);
+}
+
+/** A name no item in the folder has that is live or comes back with it from the trash. */
+async function freeNameInTrash(tx: Prisma.TransactionClient, folderId: string, trashRootId: string | null, name: string): Promise<string> {
+  const together = { OR: [{ trashedAt: null }, { trashRootId }] };
+  for (let n = 0; n < 1000; n++) {
+    const candidate = n === 0 ? name : numberedName(name, n);
+    const key = nameKey(candidate);
+    const [files, folders] = await Promise.all([
+      tx.file.count({ where: { folderId, nameKey: key, ...together } }),
+      tx.folder.count({ where: { parentId: folderId, nameKey: key, ...together } }),
+    ]);
+    if (files + folders === 0) return candidate;
+  }
+  throw new ConflictError(`Too many items named like “${name}” in this folder. Upload it under another name.`);
+}
+
+async function addToUploaderRoot(services: Services, pending: PendingUpload, content: UploadContent): Promise<FileRecord> {
+  const [root, settings] = await Promise.all([getRootFolder(services, pending.ownerId), getSettings(services)]);
+  return addFile(services, { ...content, ownerId: pending.ownerId, folderId: root.id }, {
+    beforeWrite: async (tx) => {
+      await lockStorage(tx, pending.ownerId);
+      await takePending(tx, pending.id);
+      const usage = await storageUsage(services, pending.ownerId, tx, settings);
+      if (usage.quotaBytes !== null && usage.usedBytes + content.size > usage.quotaBytes) {
+        const left = Math.max(0, usage.quotaBytes - usage.usedBytes);
+        throw new NoRoomForOrphanError(
+          `“${pending.name}” was not saved: the folder it was uploading into was deleted meanwhile, and your storage has no room for it in My files (it needs ${formatBytes(content.size)}, ${formatBytes(left)} is left). Make room, then upload it again.`,
+        );
+      }
+    },
+  });
 }
 
 /**

@@ -5,7 +5,8 @@ import { assertCanRead, assertCanWrite } from "./access.server";
 import { recordActivity } from "./activity.server";
 import { downloadResponse } from "./downloads.server";
 import { NotFoundError } from "./errors";
-import { addFile, type NewFile } from "./files.server";
+import { addFile, type NewFile, type RecordOptions } from "./files.server";
+import { STORAGE_LOCK_TX } from "./quota.server";
 import { assertNameFree } from "./folders.server";
 import { cleanName, nameKey } from "./names";
 import type { SessionUser } from "./sessions.server";
@@ -144,7 +145,11 @@ export async function versionDownloadResponse(services: Services, actor: Actor, 
   );
 }
 
-/** The chosen version becomes the current content; the current content becomes a version. */
+/**
+ * The chosen version becomes the current content; the current content becomes a version. The
+ * owner's usage does not grow (the same contents are counted, fewer if pruning drops one), so
+ * this needs no room in their storage.
+ */
 export async function restoreVersion(services: Services, actor: Actor, versionId: string): Promise<FileRecord> {
   const { version, file } = await versionFor(services, actor, versionId, true);
   const settings = await getSettings(services);
@@ -192,17 +197,19 @@ export async function addFileWithPolicy(
   input: NewFile,
   policy: UploadPolicy,
   actorId: string | null = input.ownerId,
+  options: RecordOptions = {},
 ): Promise<FileRecord> {
-  if (policy === "keep-both") return addFile(services, input);
+  if (policy === "keep-both") return addFile(services, input, options);
   const name = cleanName(input.name, "File name");
   if (policy === "cancel") {
     await assertNameFree(services, input.folderId, name);
-    return addFile(services, { ...input, name });
+    return addFile(services, { ...input, name }, options);
   }
   const existing = await services.prisma.file.findFirst({ where: { folderId: input.folderId, nameKey: nameKey(name), trashedAt: null } });
-  if (!existing) return addFile(services, { ...input, name });
+  if (!existing) return addFile(services, { ...input, name }, options);
   const settings = await getSettings(services);
   const { file, orphanKeys } = await services.prisma.$transaction(async (tx) => {
+    await options.beforeWrite?.(tx);
     const current = await tx.file.findUniqueOrThrow({ where: { id: existing.id } });
     const result = await replaceFileContent(
       tx,
@@ -212,7 +219,7 @@ export async function addFileWithPolicy(
     );
     await recordActivity(tx, { userId: actorId, action: "file.replaced", subjectType: "file", subjectId: existing.id, details: { name: existing.name } });
     return result;
-  });
+  }, STORAGE_LOCK_TX);
   await deleteObjectsQuietly(services, orphanKeys);
   await services.search.upsert([fileSearchDocument(file)]);
   services.notifier.toUser(file.ownerId, { type: "folder:changed", folderId: file.folderId });

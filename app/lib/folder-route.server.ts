@@ -10,7 +10,7 @@ import {
 } from "@remix-run/node";
 import { canWrite } from "~/domain/access.server";
 import { ValidationError } from "~/domain/errors";
-import { detectMimeType, storeStream } from "~/domain/files.server";
+import { detectMimeType, storeStream, type RecordOptions } from "~/domain/files.server";
 import {
   breadcrumbs,
   countFolderContents,
@@ -25,7 +25,8 @@ import {
 import { recordActivity } from "~/domain/activity.server";
 import { cleanName } from "~/domain/names";
 import { addFileWithPolicy, uploadPolicyFrom } from "~/domain/versions.server";
-import { assertTypeAllowed, shownMaxUploadSize, storageUsage, tooLargeError, uploadAllowance } from "~/domain/quota.server";
+import { assertTypeAllowed, claimUploadRoom, shownMaxUploadSize, storageUsage, tooLargeError, uploadAllowance } from "~/domain/quota.server";
+import { getSettings } from "~/domain/settings.server";
 import { requireUser } from "~/domain/sessions.server";
 import { visibleCrumbs } from "~/domain/user-shares.server";
 import { actionFailure, loaderFailure } from "./http.server";
@@ -91,10 +92,10 @@ export async function folderAction({ request, params, context }: ActionFunctionA
     const contentType = request.headers.get("content-type") ?? "";
     if (contentType.startsWith("multipart/form-data")) {
       const folder = await getWritableFolder(services, user, folderId);
-      const names = await receiveMultipartUpload(request, { ownerId: folder.ownerId, uploaderId: user.id }, async (upload, fields) => {
+      const names = await receiveMultipartUpload(request, { ownerId: folder.ownerId, uploaderId: user.id, folderId: folder.id }, async (upload, fields, claimRoom) => {
         // The policy field comes before the file field in the form, so it is known by now.
         const policy = uploadPolicyFrom(fields.get("onConflict"));
-        const file = await addFileWithPolicy(services, { ...upload, ownerId: folder.ownerId, folderId: folder.id }, policy, user.id);
+        const file = await addFileWithPolicy(services, { ...upload, ownerId: folder.ownerId, folderId: folder.id }, policy, user.id, claimRoom);
         await recordActivity(services.prisma, { userId: user.id, action: "file.uploaded", subjectType: "file", subjectId: file.id, details: { name: file.name, size: upload.size } });
         return file.name;
       }, services);
@@ -122,10 +123,13 @@ export type StoredUpload = { name: string; size: number; mimeType: string; stora
  */
 export async function receiveMultipartUpload(
   request: Request,
-  /** Whose storage the files count against (the folder's owner), and who sends them (null: a drop-link visitor). */
-  { ownerId, uploaderId }: { ownerId: string; uploaderId: string | null },
-  /** Gets each stored file with the text fields that came before it in the form. */
-  record: (upload: StoredUpload, fields: ReadonlyMap<string, string>) => Promise<string>,
+  /** The folder, whose storage the files count against (its owner's), and who sends them (null: a drop-link visitor). */
+  { ownerId, uploaderId, folderId }: { ownerId: string; uploaderId: string | null; folderId: string },
+  /**
+   * Gets each stored file with the text fields that came before it in the form, and the options
+   * that make recording it claim its room in the owner's storage (pass them on to addFile).
+   */
+  record: (upload: StoredUpload, fields: ReadonlyMap<string, string>, claimRoom: RecordOptions) => Promise<string>,
   services: import("~/services/index.server").Services,
 ): Promise<string[]> {
   const recorded: string[] = [];
@@ -147,11 +151,15 @@ export async function receiveMultipartUpload(
     }
     const name = cleanName(filename, "File name");
     await assertTypeAllowed(services, name);
-    const allowance = await uploadAllowance(services, ownerId, uploaderId);
+    const settings = await getSettings(services);
+    const allowance = await uploadAllowance(services, ownerId, uploaderId, services.prisma, settings);
     const storageKey = randomBytes(16).toString("hex");
     const { size, sha256 } = await storeStream(services, storageKey, Readable.from(chunks), allowance.maxBytes, () => tooLargeError(allowance));
+    // The room is not reserved while the bytes stream in (their size is unknown until the end),
+    // so it is checked again under the owner's storage lock where the file is recorded.
+    const claimRoom: RecordOptions = { beforeWrite: (tx) => claimUploadRoom(services, tx, { ownerId, uploaderId, into: folderId, bytes: size }, settings) };
     try {
-      recorded.push(await record({ name, size, sha256, storageKey, mimeType: detectMimeType(name, contentType) }, fields));
+      recorded.push(await record({ name, size, sha256, storageKey, mimeType: detectMimeType(name, contentType) }, fields, claimRoom));
     } catch (error) {
       await services.storage.delete(storageKey).catch(() => {});
       throw error;

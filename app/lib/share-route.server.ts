@@ -163,9 +163,9 @@ export async function shareAction(args: ActionFunctionArgs) {
     const folderId = link.folderId;
     const names = await receiveMultipartUpload(
       request,
-      { ownerId: link.ownerId, uploaderId: null },
-      async (upload) => {
-        const file = await addFile(services, { ...upload, ownerId: link.ownerId, folderId });
+      { ownerId: link.ownerId, uploaderId: null, folderId },
+      async (upload, _fields, claimRoom) => {
+        const file = await addFile(services, { ...upload, ownerId: link.ownerId, folderId }, claimRoom);
         await recordActivity(services.prisma, {
           userId: null,
           action: "file.uploaded",
