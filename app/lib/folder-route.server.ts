@@ -28,6 +28,7 @@ import { addFileWithPolicy, uploadPolicyFrom } from "~/domain/versions.server";
 import { assertTypeAllowed, shownMaxUploadSize, storageUsage, tooLargeError, uploadAllowance } from "~/domain/quota.server";
 import { requireUser } from "~/domain/sessions.server";
 import { visibleCrumbs } from "~/domain/user-shares.server";
+import { metrics } from "~/services/metrics.server";
 import { actionFailure, loaderFailure } from "./http.server";
 
 /** Loader shared by /files (the root) and /files/<folderId>. */
@@ -149,7 +150,7 @@ export async function receiveMultipartUpload(
     await assertTypeAllowed(services, name);
     const allowance = await uploadAllowance(services, ownerId, uploaderId);
     const storageKey = randomBytes(16).toString("hex");
-    const { size, sha256 } = await storeStream(services, storageKey, Readable.from(chunks), allowance.maxBytes, () => tooLargeError(allowance));
+    const { size, sha256 } = await storeStream(services, storageKey, Readable.from(countedFormBytes(chunks)), allowance.maxBytes, () => tooLargeError(allowance));
     try {
       recorded.push(await record({ name, size, sha256, storageKey, mimeType: detectMimeType(name, contentType) }, fields));
     } catch (error) {
@@ -160,4 +161,13 @@ export async function receiveMultipartUpload(
   };
   await unstable_parseMultipartFormData(request, handler);
   return recorded;
+}
+
+/** Passes a file part's chunks on, counting them as they arrive (so refused, too-large files count too). */
+async function* countedFormBytes(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const received = metrics().formUploadReceivedBytes;
+  for await (const chunk of chunks) {
+    received.inc(chunk.byteLength);
+    yield chunk;
+  }
 }
