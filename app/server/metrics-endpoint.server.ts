@@ -14,13 +14,15 @@ const SCRAPE_CACHE_MS = 30_000;
  * Registered only when METRICS_TOKEN is set (otherwise the URL is an ordinary 404).
  */
 export function metricsEndpoint(services: Services, token: string): express.RequestHandler {
-  const expected = digest(`Bearer ${token}`);
+  const expected = digest(token);
   const { registry } = metrics();
   return async (req, res, next) => {
     try {
       res.set("Cache-Control", "no-store");
-      // Digests have equal lengths, so the comparison takes the same time whatever was sent.
-      if (!timingSafeEqual(digest(req.get("authorization") ?? ""), expected)) {
+      // The scheme is case-insensitive (RFC 9110). Digests have equal lengths, so the comparison
+      // takes the same time whatever was sent.
+      const sent = /^Bearer +(\S+)$/i.exec(req.get("authorization") ?? "")?.[1] ?? "";
+      if (!timingSafeEqual(digest(sent), expected)) {
         res.status(401).set("WWW-Authenticate", 'Bearer realm="coffer-metrics"').type("text/plain").send("A valid metrics token is required (Authorization: Bearer <METRICS_TOKEN>).\n");
         return;
       }

@@ -90,6 +90,10 @@ function readBodiesFromNode(tus: TusServer): void {
       if (!req) throw new Error("tus gave the store a body that is not a request's");
       if (context.signal.aborted) throw ERRORS.ABORTED;
       const body = new UploadBody(req, maxBodySize);
+      // The body flows from here, but a store may start reading it only after an await (S3
+      // bookkeeping, opening a file): a too-large body's error would then have no listener and
+      // crash the process. The store still gets it when it reads; `tooLarge` turns it into a 413.
+      body.on("error", () => {});
       const { tusReceivedBytes, uploadsReceiving, uploadsFailed } = metrics();
       body.observe((chunk) => tusReceivedBytes.inc(chunk.length));
       uploadsReceiving.inc();
