@@ -3,6 +3,7 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import * as OTPAuth from "otpauth";
 import { io as connectSocket } from "socket.io-client";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "~/config.server";
@@ -272,6 +273,35 @@ describe.each<DriverSet>([
       expect(labelValue, `${label}="${labelValue}"`).toMatch(/^[A-Za-z0-9._-]+$/);
       expect(labelValue.length).toBeLessThan(32);
     }
+  });
+});
+
+describe("two-step verification counters", () => {
+  it("counts a wrong code as a failed challenge and a recovery code as a passed one (and the login)", async () => {
+    const app = await startTestApp({ storage: "local", cache: "memory" }, { METRICS_TOKEN: TOKEN });
+    const carol = new TestClient(app.url);
+    await carol.register("Carol Metrics", "carol.metrics@example.com");
+    expect((await carol.postForm("/settings/security/mfa", { intent: "start" })).status).toBe(302);
+    const setup = await (await carol.get("/settings/security/mfa")).text();
+    const secret = /data-testid="mfa-secret"[^>]*>([A-Z2-7 ]+)</.exec(setup)![1].replace(/ /g, "");
+    const code = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret), digits: 6, period: 30, algorithm: "SHA1" }).generate();
+    const confirmed = await carol.postForm("/settings/security/mfa", { intent: "confirm", code });
+    expect(confirmed.status).toBe(200);
+    const recoveryCode = /data-testid="recovery-codes">\s*<li>([a-z0-9-]+)<\/li>/.exec(await confirmed.text())![1];
+
+    const before = (await samples(app)).values;
+    const client = new TestClient(app.url);
+    const passwordStep = await client.login("carol.metrics@example.com");
+    expect(passwordStep.headers.get("location")).toBe("/login/mfa");
+    expect((await client.postForm("/login/mfa", { code: "000000" })).status).toBe(401);
+    expect((await client.postForm("/login/mfa", { code: recoveryCode })).status).toBe(302);
+    const after = (await samples(app)).values;
+    const delta = (key: string) => value(after, key) - value(before, key);
+    expect(delta('coffer_mfa_challenges_total{outcome="failure"}')).toBe(1);
+    expect(delta('coffer_mfa_challenges_total{outcome="success"}')).toBe(1);
+    // The password step alone is no login yet: only the passed second step counts.
+    expect(delta('coffer_login_attempts_total{outcome="success"}')).toBe(1);
+    expect(delta('coffer_login_attempts_total{outcome="failure"}')).toBe(0);
   });
 });
 
