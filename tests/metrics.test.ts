@@ -59,6 +59,18 @@ async function samples(app: TestApp): Promise<{ text: string; values: Samples }>
 
 const value = (values: Samples, key: string) => values.get(key) ?? 0;
 
+/**
+ * Samples once `ready` holds (up to 2 s): a request is counted when its response closes, which
+ * the server may see a moment after the client (in this same process) has read the last byte.
+ */
+async function settledSamples(app: TestApp, ready: (values: Samples) => boolean): Promise<Samples> {
+  for (let i = 0; ; i++) {
+    const { values } = await samples(app);
+    if (ready(values) || i >= 40) return values;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /** A complete tus upload of `bytes` in two PATCH requests; resolves with the new file's id. */
 async function tusUpload(app: TestApp, client: TestClient, name: string, bytes: Buffer): Promise<string> {
   const url = await createUpload(app, client, { name, size: bytes.length });
@@ -108,6 +120,7 @@ describe.each<DriverSet>([
   let app: TestApp;
   let bob: TestClient;
   let bobId: string;
+  let shareToken = "";
   const seed = randomBytes(1234);
   const seedName = "Seed Holiday Photos.bin";
 
@@ -175,8 +188,16 @@ describe.each<DriverSet>([
     const zip = await bob.get(`/bulk/zip?item=file:${fileId}`);
     expect(zip.status).toBe(200);
     const zipLength = (await zip.arrayBuffer()).byteLength;
+    const shared = await bob.postForm("/shares", { intent: "create-link", item: `file:${fileId}` });
+    expect(shared.status).toBe(200);
+    shareToken = /\/s\/([A-Za-z0-9_-]{43})/.exec(await shared.text())![1];
+    const visitor = new TestClient(app.url);
+    const viaShare = await visitor.get(`/s/${shareToken}/download/${fileId}`);
+    expect(viaShare.status).toBe(200);
+    expect((await viaShare.arrayBuffer()).byteLength).toBe(bytes.length);
 
-    const after = (await samples(app)).values;
+    const downloadRequests = 'coffer_http_requests_total{method="GET",route="download",status="2xx"}';
+    const after = await settledSamples(app, (values) => value(values, downloadRequests) - value(before, downloadRequests) >= 4);
     const delta = (key: string) => value(after, key) - value(before, key);
     expect(delta("coffer_tus_received_bytes_total")).toBe(bytes.length);
     expect(delta("coffer_uploads_created_total")).toBe(1);
@@ -187,12 +208,16 @@ describe.each<DriverSet>([
     expect(delta('coffer_download_sent_bytes_total{kind="file"}')).toBe(bytes.length + 100);
     expect(delta('coffer_downloads_started_total{kind="zip"}')).toBe(1);
     expect(delta('coffer_download_sent_bytes_total{kind="zip"}')).toBe(zipLength);
+    expect(delta('coffer_downloads_started_total{kind="share"}')).toBe(1);
+    expect(delta('coffer_download_sent_bytes_total{kind="share"}')).toBe(bytes.length);
     expect(delta('coffer_http_requests_total{method="PATCH",route="tus",status="2xx"}')).toBe(2);
     expect(delta('coffer_http_requests_total{method="POST",route="tus",status="2xx"}')).toBe(1);
-    expect(delta('coffer_http_requests_total{method="POST",route="action",status="2xx"}')).toBe(1);
-    expect(delta('coffer_http_requests_total{method="GET",route="download",status="2xx"}')).toBe(3);
+    // The upload form and the share link's creation.
+    expect(delta('coffer_http_requests_total{method="POST",route="action",status="2xx"}')).toBe(2);
+    expect(delta('coffer_http_requests_total{method="GET",route="share",status="2xx"}')).toBe(0);
+    expect(delta(downloadRequests)).toBe(4);
     expect(delta('coffer_http_requests_total{method="GET",route="download",status="3xx"}')).toBe(1);
-    expect(delta('coffer_http_requests_total{method="GET",route="metrics",status="2xx"}')).toBe(1);
+    expect(delta('coffer_http_requests_total{method="GET",route="metrics",status="2xx"}')).toBeGreaterThanOrEqual(1);
     expect(delta('coffer_http_request_duration_seconds_count{method="PATCH",route="tus",status="2xx"}')).toBe(2);
   });
 
@@ -265,7 +290,8 @@ describe.each<DriverSet>([
     const { text } = await samples(app);
     const files = await app.services.prisma.file.findMany({ select: { id: true, name: true, storageKey: true } });
     expect(files.length).toBeGreaterThan(1);
-    const secrets = [bobId, "bob.metrics@example.com", "nobody.metrics@example.com", "Bob Metrics", TOKEN, ...files.flatMap((f) => [f.id, f.name, f.storageKey])];
+    expect(shareToken).not.toBe("");
+    const secrets = [bobId, shareToken, "bob.metrics@example.com", "nobody.metrics@example.com", "Bob Metrics", TOKEN, ...files.flatMap((f) => [f.id, f.name, f.storageKey])];
     for (const secret of secrets) expect(text, secret).not.toContain(secret);
     // Every label value is one of a few fixed words.
     for (const [, label, labelValue] of text.matchAll(/[{,]([a-z_]+)="([^"]*)"/g)) {
