@@ -7,6 +7,7 @@ import * as OTPAuth from "otpauth";
 import { io as connectSocket } from "socket.io-client";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "~/config.server";
+import { downloadKind, routeGroup } from "~/server/metrics-endpoint.server";
 import { startTestApp, type DriverSet, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
 import { createUpload, patchUpload } from "./support/tus";
@@ -98,6 +99,40 @@ describe("METRICS_TOKEN", () => {
       expect((error as ConfigError).message).toContain("METRICS_TOKEN");
       expect((error as ConfigError).message).not.toContain(bad);
     }
+  });
+});
+
+describe("route groups", () => {
+  it("name each request by a fixed group, never by its path", () => {
+    const staticFiles = new Set(["favicon.ico", "robots.txt"]);
+    const cases: Array<[string, string, string]> = [
+      ["GET", "/metrics", "metrics"],
+      ["GET", "/healthz", "health"],
+      ["GET", "/readyz?verbose=1", "health"],
+      ["GET", "/socket.io/?EIO=4&transport=polling&sid=abc", "socket.io"],
+      ["PATCH", "/api/uploads/0123abcd", "tus"],
+      ["POST", "/api/uploads", "tus"],
+      ["GET", "/download/file-id", "download"],
+      ["GET", "/download/version/version-id", "download"],
+      ["GET", "/bulk/zip?item=file:abc", "download"],
+      ["GET", "/s/token123/download/file-id", "download"],
+      ["GET", "/s/token123/zip", "download"],
+      ["GET", "/s/token123", "share"],
+      ["POST", "/s/token123", "share"],
+      ["GET", "/assets/root-abc123.js", "static"],
+      ["GET", "/favicon.ico", "static"],
+      ["GET", "/files/folder-id", "page"],
+      ["GET", "/files/folder-id.data", "page"],
+      ["HEAD", "/login", "page"],
+      ["POST", "/login", "action"],
+      ["DELETE", "/anything", "action"],
+    ];
+    for (const [method, url, group] of cases) expect(routeGroup(method, url, staticFiles), `${method} ${url}`).toBe(group);
+    expect(downloadKind("/download/version/v1")).toBe("file");
+    expect(downloadKind("/bulk/zip")).toBe("zip");
+    expect(downloadKind("/s/t/zip")).toBe("share");
+    expect(downloadKind("/s/t/view/f")).toBeNull();
+    expect(downloadKind("/view/f")).toBeNull();
   });
 });
 
