@@ -136,6 +136,12 @@ const envSchema = z
     TLS_CERT_FILE: optionalString,
     TLS_KEY_FILE: optionalString,
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+    METRICS_TOKEN: z
+      .string()
+      .trim()
+      .min(16, "must be at least 16 characters (e.g. openssl rand -hex 32)")
+      .regex(/^[\x21-\x7e]+$/, "printable ASCII without spaces only (it is sent in an Authorization header)")
+      .optional(),
 
     DATABASE_URL: url(["postgres", "postgresql"]).optional(),
     EMBEDDED_PG_PORT: port.default(54329),
@@ -276,6 +282,8 @@ export interface Config {
   /** Browsers reach Coffer over HTTPS: APP_URL is https:// or Coffer serves TLS itself. */
   servedOverHttps: boolean;
   logLevel: Env["LOG_LEVEL"];
+  /** Bearer token of GET /metrics; unset, the endpoint does not exist (404). */
+  metricsToken?: string;
   database: { url: string; embedded: false } | { embedded: true; dataDir: string; port: number };
   storage:
     | { driver: "local"; directory: string }
@@ -354,6 +362,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     tls: env.TLS_CERT_FILE && env.TLS_KEY_FILE ? { certFile: path.resolve(env.TLS_CERT_FILE), keyFile: path.resolve(env.TLS_KEY_FILE) } : undefined,
     servedOverHttps: Boolean(env.TLS_CERT_FILE && env.TLS_KEY_FILE) || Boolean(env.APP_URL?.startsWith("https://")),
     logLevel: env.LOG_LEVEL,
+    metricsToken: env.METRICS_TOKEN,
     database: env.DATABASE_URL
       ? { embedded: false, url: env.DATABASE_URL }
       : { embedded: true, dataDir: path.join(dataDir, "postgres"), port: env.EMBEDDED_PG_PORT },

@@ -110,6 +110,19 @@ describe("UploadBody", () => {
     expect(outcome.observed.length).toBeLessThanOrEqual(limit);
   });
 
+  it("keeps a too-long body's failure for its reader when nobody reads yet (no uncaught error)", async () => {
+    const limit = 64 * 1024;
+    const { port, nextOutcome } = await startServer(limit, async (body) => {
+      // As a store does: some bookkeeping first, meanwhile the body overflows.
+      await new Promise((r) => setTimeout(r, 200));
+      return body.toArray();
+    });
+    await send(port, randomBytes(1024 * 1024));
+    const outcome = await nextOutcome();
+    expect(outcome.tooLarge).toBe(true);
+    expect(outcome.error?.status_code).toBe(413);
+  });
+
   it("ends when the server ends it, and passes nothing that arrives later", async () => {
     const { port, nextOutcome } = await startServer(Number.MAX_SAFE_INTEGER, async (body) => {
       const chunks: Buffer[] = [];

@@ -1,5 +1,6 @@
 import type { Prisma } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
+import { metrics } from "~/services/metrics.server";
 import type { AuditOutcome, AuditTargetType } from "./audit-filter";
 
 /**
@@ -97,6 +98,18 @@ export async function recordAudit(
       details: entry.details ?? {},
     },
   });
+  countLoginAttempt(entry);
+}
+
+/**
+ * Every way of logging in (password, passkey, single sign-on, the second step) records its
+ * outcome here, so the login counter is kept where no path can forget it.
+ */
+function countLoginAttempt(entry: AuditEntry): void {
+  if (entry.action !== "auth.login") return;
+  const reason = (entry.details as Record<string, unknown> | undefined)?.reason;
+  const outcome = (entry.outcome ?? "success") === "success" ? "success" : reason === "locked" ? "locked" : "failure";
+  metrics().loginAttempts.inc({ outcome });
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { RateLimitClass } from "~/config.server";
 import { CacheError } from "~/services/cache/types";
 import type { Services } from "~/services/index.server";
+import { countRateLimitRefusal } from "~/services/metrics.server";
 import { AppError } from "./errors";
 
 /** Too many attempts in the current window. `retryAfter` is in whole seconds (for Retry-After). */
@@ -47,6 +48,7 @@ export async function rateLimit(services: Services, key: string, options: RateLi
   }
   const { count, resetMs } = counted;
   if (count > options.limit) {
+    countRateLimitRefusal(key);
     const retryAfter = Math.max(1, Math.ceil(resetMs / 1000));
     throw new TooManyRequestsError(retryAfter, options.message?.(retryAfter));
   }

@@ -17,6 +17,7 @@ import { getSettings } from "./settings.server";
 import { mustEnrollMfa } from "./mfa.server";
 import { getUserFromCookieHeader, type SessionUser } from "./sessions.server";
 import { formatBytes } from "~/lib/format";
+import { metrics } from "~/services/metrics.server";
 
 export const TUS_PATH = "/api/uploads";
 
@@ -123,6 +124,7 @@ export function createUploadServer(services: Services): TusServer {
         const file = await completeUpload(services, upload, hasher.take(upload.id, upload.size ?? -1), discard);
         return { headers: { "Coffer-File-Id": file.id } };
       } catch (error) {
+        metrics().uploadsFailed.inc({ stage: "complete" });
         throw toTusError(services, error);
       }
     },
@@ -143,7 +145,9 @@ export function createUploadServer(services: Services): TusServer {
 
   // Once the response has gone out, the tus bookkeeping beside the object is no longer needed:
   // the finished upload is now a file, and its object stays under the same key.
+  server.on(EVENTS.POST_CREATE, () => metrics().uploadsCreated.inc());
   server.on(EVENTS.POST_FINISH, (_req, _res, upload: Upload) => {
+    metrics().uploadsCompleted.inc();
     void forgetFinishedUpload(services, upload.id, kvStore).catch((error) =>
       services.log.warn("could not remove tus metadata of a finished upload", { uploadId: upload.id, error }),
     );

@@ -29,6 +29,7 @@ import { assertTypeAllowed, claimUploadRoom, shownMaxUploadSize, storageUsage, t
 import { getSettings } from "~/domain/settings.server";
 import { requireUser } from "~/domain/sessions.server";
 import { visibleCrumbs } from "~/domain/user-shares.server";
+import { metrics } from "~/services/metrics.server";
 import { actionFailure, loaderFailure } from "./http.server";
 
 /** Loader shared by /files (the root) and /files/<folderId>. */
@@ -154,7 +155,7 @@ export async function receiveMultipartUpload(
     const settings = await getSettings(services);
     const allowance = await uploadAllowance(services, ownerId, uploaderId, services.prisma, settings);
     const storageKey = randomBytes(16).toString("hex");
-    const { size, sha256 } = await storeStream(services, storageKey, Readable.from(chunks), allowance.maxBytes, () => tooLargeError(allowance));
+    const { size, sha256 } = await storeStream(services, storageKey, Readable.from(countedFormBytes(chunks)), allowance.maxBytes, () => tooLargeError(allowance));
     // The room is not reserved while the bytes stream in (their size is unknown until the end),
     // so it is checked again under the owner's storage lock where the file is recorded.
     const claimRoom: RecordOptions = { beforeWrite: (tx) => claimUploadRoom(services, tx, { ownerId, uploaderId, into: folderId, bytes: size }, settings) };
@@ -168,4 +169,13 @@ export async function receiveMultipartUpload(
   };
   await unstable_parseMultipartFormData(request, handler);
   return recorded;
+}
+
+/** Passes a file part's chunks on, counting them as they arrive (so refused, too-large files count too). */
+async function* countedFormBytes(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const received = metrics().formUploadReceivedBytes;
+  for await (const chunk of chunks) {
+    received.inc(chunk.byteLength);
+    yield chunk;
+  }
 }

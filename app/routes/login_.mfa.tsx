@@ -11,6 +11,7 @@ import { limitMfaVerification, rateLimit } from "~/domain/rate-limit.server";
 import { createSession, getUser } from "~/domain/sessions.server";
 import { actionFailure, retryAfterHeaders } from "~/lib/http.server";
 import { CsrfInput } from "~/components/csrf-input";
+import { metrics } from "~/services/metrics.server";
 
 export const meta: MetaFunction = () => [{ title: "Two-step verification · Coffer" }];
 export const headers = retryAfterHeaders;
@@ -42,6 +43,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     const code = String(form.get("code") ?? "").slice(0, 64);
     const method = code.trim() ? await verifySecondFactor(services, user.id, code) : null;
     if (!method) {
+      metrics().mfaChallenges.inc({ outcome: "failure" });
       const lock = await recordFailedLogin(services, user.email);
       await recordAudit(services.prisma, actor, { action: "auth.mfa_challenge", outcome: "failure", targetType: "user", targetId: user.id });
       if (lock) await recordAudit(services.prisma, actor, { action: "auth.locked", outcome: "failure", targetType: "user", targetId: user.id, details: lock });
@@ -50,6 +52,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     if (method === "recovery") {
       await recordAudit(services.prisma, actor, { action: "auth.recovery_code_used", targetType: "user", targetId: user.id });
     }
+    metrics().mfaChallenges.inc({ outcome: "success" });
     await clearFailedLogins(services, user.email);
     const headers = new Headers();
     headers.append("Set-Cookie", await createSession(services, user.id, request, clientIp));

@@ -9,6 +9,7 @@ import { assertPasswordAuthAllowed } from "~/domain/oidc.server";
 import { clearLoginChallengeCookie, finishLogin, PasskeyLoginError, startLogin, type PasskeyLoginMode } from "~/domain/passkeys.server";
 import { limitLoginAttempt, limitMfaVerification, limitPasskeyChallenge, rateLimit } from "~/domain/rate-limit.server";
 import { assertCookieCanBeKept, createSession, safeRedirect } from "~/domain/sessions.server";
+import { metrics } from "~/services/metrics.server";
 
 /**
  * JSON endpoint for the passkey buttons on /login (passwordless, also passkey autofill in the
@@ -75,9 +76,11 @@ export async function action({ request, context }: ActionFunctionArgs) {
     try {
       result = await finishLogin(services, request, mode, body.data.response);
     } catch (error) {
+      if (mode.kind === "second-factor") metrics().mfaChallenges.inc({ outcome: "failure" });
       if (error instanceof PasskeyLoginError) await recordFailure(error);
       throw error;
     }
+    if (mode.kind === "second-factor") metrics().mfaChallenges.inc({ outcome: "success" });
     const user = await services.prisma.user.findUniqueOrThrow({ where: { id: result.userId }, select: { id: true, email: true, deactivatedAt: true } });
     if (user.deactivatedAt) {
       await recordAudit(services.prisma, auditActor(request, clientIp, user), {

@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import type http from "node:http";
 import type https from "node:https";
 import type { ServerBuild } from "@remix-run/node";
@@ -21,6 +22,8 @@ import { originCheck } from "./origin-check.server";
 import { publicOrigin } from "./public-origin.server";
 import { securityHeaders } from "./security-headers.server";
 import { createListener, httpsRedirect } from "./tls.server";
+import { metricsEndpoint, observeHttpRequests } from "./metrics-endpoint.server";
+import { collectProcessMetrics } from "~/services/metrics.server";
 
 export interface AppServer {
   /** HTTPS when TLS_CERT_FILE and TLS_KEY_FILE are set. */
@@ -88,6 +91,15 @@ function rateLimitMiddleware(services: Services, routeClass: (req: express.Reque
   };
 }
 
+/** Names of the files at the top of the client build (favicon.ico, …), served as static files. */
+function clientFiles(clientDir: string): Set<string> {
+  try {
+    return new Set(fs.readdirSync(clientDir, { withFileTypes: true }).filter((entry) => entry.isFile()).map((entry) => entry.name));
+  } catch {
+    return new Set();
+  }
+}
+
 /** One HTTP server: Remix pages, the tus endpoint, Socket.IO and health checks. */
 export async function createAppServer({ services, mode }: AppServerOptions): Promise<AppServer> {
   tuneGarbageCollector();
@@ -111,6 +123,11 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
     const report = await readiness(services);
     res.status(report.ok ? 200 : 503).json(report);
   });
+
+  // Before the origin and CSRF checks (a GET needs neither), compression and the rate limits: a
+  // scraper polls from one address every few seconds and must not use up the general budget of
+  // that address (often a proxy users share), and guessing a token of 16+ characters is hopeless.
+  if (config.metricsToken) app.get("/metrics", metricsEndpoint(services, config.metricsToken));
 
   app.use(originCheck(config.appUrl, services.log));
 
@@ -181,6 +198,11 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
   app.all("*", (req, res, next) => runInRequestScope(requestScopeOf(req), () => handleRemixRequest(req, res, next)));
 
   const io = attachRealtime(httpServer, services);
+  if (config.metricsToken) {
+    collectProcessMetrics();
+    // Added after Socket.IO, which wraps the listeners before it: this one sees its requests too.
+    httpServer.prependListener("request", observeHttpRequests(mode.kind === "production" ? clientFiles(mode.clientDir) : new Set()));
+  }
   const stopJobs = startJobs(services, { uploads });
 
   return {

@@ -1,6 +1,7 @@
 import type http from "node:http";
 import type { Server as TusServer } from "@tus/server";
 import { ERRORS, type CancellationContext, type DataStore, type Upload } from "@tus/utils";
+import { metrics } from "~/services/metrics.server";
 import { publicOrigin } from "./public-origin.server";
 import { UploadBody } from "./upload-body.server";
 
@@ -95,14 +96,19 @@ function readBodiesFromNode(tus: TusServer): void {
       if (!req) throw new Error("tus gave the store a body that is not a request's");
       if (context.signal.aborted) throw ERRORS.ABORTED;
       const body = new UploadBody(req, maxBodySize);
+      const { tusReceivedBytes, uploadsReceiving, uploadsFailed } = metrics();
+      body.observe((chunk) => tusReceivedBytes.inc(chunk.length));
+      uploadsReceiving.inc();
       context.signal.addEventListener("abort", body.finish, { once: true });
       try {
         const offset = await handler.store.write(body, upload.id, upload.offset);
         if (body.tooLarge) throw ERRORS.ERR_MAX_SIZE_EXCEEDED;
         return offset;
       } catch (error) {
+        uploadsFailed.inc({ stage: "receive" });
         throw body.tooLarge ? ERRORS.ERR_MAX_SIZE_EXCEEDED : error;
       } finally {
+        uploadsReceiving.dec();
         context.signal.removeEventListener("abort", body.finish);
         body.destroy();
       }

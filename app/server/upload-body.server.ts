@@ -30,6 +30,10 @@ export class UploadBody extends Readable {
     private readonly limit: number,
   ) {
     super({ highWaterMark: BODY_HIGH_WATER_MARK });
+    // The body flows from the start, but a store may begin reading only after an await (S3
+    // bookkeeping, opening a file): a too-large body's error would then have no listener and
+    // crash the process. The reader still gets the error; `tooLarge` says what happened.
+    this.on("error", () => {});
     req.on("data", this.onData);
     req.once("end", this.finish);
     req.once("close", this.finish);

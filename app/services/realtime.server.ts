@@ -8,6 +8,7 @@ import { getUserFromCookieHeader, sessionKey } from "~/domain/sessions.server";
 import { isSameOriginRequest } from "~/server/origin-check.server";
 import { RedisCache } from "./cache/redis.server";
 import type { Services } from "./index.server";
+import { metrics } from "./metrics.server";
 import type { LiveEvent } from "./notifier.server";
 
 export const userRoom = (userId: string) => `user:${userId}`;
@@ -59,6 +60,9 @@ export function attachRealtime(httpServer: http.Server | https.Server, services:
     }
   });
   io.on("connection", (socket) => {
+    const { socketsConnected } = metrics();
+    socketsConnected.inc();
+    socket.once("disconnect", () => socketsConnected.dec());
     void socket.join([userRoom(socket.data.userId as string), socket.data.sessionRoom as string]);
   });
 

@@ -1,0 +1,154 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type express from "express";
+import { TUS_PATH } from "~/domain/uploads.server";
+import type { Services } from "~/services/index.server";
+import { metrics } from "~/services/metrics.server";
+import { readiness } from "./health.server";
+
+/** Database totals and driver checks are refreshed at most this often, so scrapes stay cheap. */
+const SCRAPE_CACHE_MS = 30_000;
+
+/**
+ * GET /metrics in the Prometheus text format, for `Authorization: Bearer <METRICS_TOKEN>` only.
+ * Registered only when METRICS_TOKEN is set (otherwise the URL is an ordinary 404).
+ */
+export function metricsEndpoint(services: Services, token: string): express.RequestHandler {
+  const expected = digest(token);
+  const { registry } = metrics();
+  return async (req, res, next) => {
+    try {
+      res.set("Cache-Control", "no-store");
+      // The scheme is case-insensitive (RFC 9110). Digests have equal lengths, so the comparison
+      // takes the same time whatever was sent.
+      const sent = /^Bearer +(\S+)$/i.exec(req.get("authorization") ?? "")?.[1] ?? "";
+      if (!timingSafeEqual(digest(sent), expected)) {
+        res.status(401).set("WWW-Authenticate", 'Bearer realm="coffer-metrics"').type("text/plain").send("A valid metrics token is required (Authorization: Bearer <METRICS_TOKEN>).\n");
+        return;
+      }
+      await refreshScrapeGauges(services);
+      res.type(registry.contentType).send(await registry.metrics());
+    } catch (error) {
+      next(error);
+    }
+  };
+}
+
+function digest(value: string): Buffer {
+  return createHash("sha256").update(value).digest();
+}
+
+type Refresh = { expires: number; done: Promise<void> };
+// Per Services (an app instance) and per process, though two copies of this module are loaded.
+const refreshes: WeakMap<Services, Refresh> = ((globalThis as Record<symbol, unknown>)[Symbol.for("coffer.metricsScrapeCache")] ??=
+  new WeakMap()) as WeakMap<Services, Refresh>;
+
+/** Sets the storage and driver gauges from the database and /readyz's checks, at most every 30 s. */
+function refreshScrapeGauges(services: Services): Promise<void> {
+  const cached = refreshes.get(services);
+  if (cached && cached.expires > Date.now()) return cached.done;
+  const done = Promise.all([refreshStorage(services), refreshDrivers(services)]).then(() => {});
+  refreshes.set(services, { expires: Date.now() + SCRAPE_CACHE_MS, done });
+  return done;
+}
+
+async function refreshStorage(services: Services): Promise<void> {
+  const { storedBytes, storedFiles } = metrics();
+  try {
+    const [row] = await services.prisma.$queryRaw<Array<{ files: bigint; bytes: bigint }>>`
+      SELECT (SELECT COUNT(*) FROM files) AS files,
+        COALESCE((SELECT SUM(size) FROM files), 0) + COALESCE((SELECT SUM(size) FROM file_versions), 0) AS bytes`;
+    storedFiles.set(Number(row?.files ?? 0));
+    storedBytes.set(Number(row?.bytes ?? 0));
+  } catch (error) {
+    // The database being down shows in coffer_driver_up; the totals keep their last values.
+    services.log.warn("metrics: could not read storage totals", { error });
+  }
+}
+
+async function refreshDrivers(services: Services): Promise<void> {
+  const { driverUp } = metrics();
+  const report = await readiness(services);
+  for (const [driver, check] of Object.entries(report.checks)) driverUp.set({ driver }, check.ok ? 1 : 0);
+}
+
+const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
+
+/**
+ * The route group of a request path: a handful of fixed names, so a label never holds an id,
+ * a token or a file name. `staticFiles` are the names at the top of the client build.
+ */
+export function routeGroup(method: string, url: string, staticFiles: ReadonlySet<string>): string {
+  const path = url.split("?")[0];
+  if (path === "/metrics") return "metrics";
+  if (path === "/healthz" || path === "/readyz") return "health";
+  if (path.startsWith("/socket.io/")) return "socket.io";
+  if (path === TUS_PATH || path.startsWith(`${TUS_PATH}/`)) return "tus";
+  if (path.startsWith("/api/")) return "api";
+  if (downloadKind(path)) return "download";
+  if (path.startsWith("/s/")) return "share";
+  if (path.startsWith("/assets/") || staticFiles.has(path.slice(1)) || path.startsWith("/@") || path.startsWith("/node_modules/")) return "static";
+  return method === "GET" || method === "HEAD" ? "page" : "action";
+}
+
+/** Which downloads a path serves: a file (or one of its versions), a selection as zip, or anything through a share link. */
+export function downloadKind(path: string): "file" | "zip" | "share" | null {
+  if (path.startsWith("/download/")) return "file";
+  if (path === "/bulk/zip") return "zip";
+  if (/^\/s\/[^/]+\/(download\/[^/]+|zip)$/.test(path)) return "share";
+  return null;
+}
+
+/**
+ * Counts every request the HTTP server answers (Socket.IO's polling included, which never
+ * reaches Express) and the body bytes of downloads. Install as the server's first "request"
+ * listener, after Socket.IO has attached.
+ */
+export function observeHttpRequests(staticFiles: ReadonlySet<string>): (req: IncomingMessage, res: ServerResponse) => void {
+  const { httpRequests, httpRequestDuration } = metrics();
+  return (req, res) => {
+    const started = performance.now();
+    const method = METHODS.has(req.method ?? "") ? req.method! : "other";
+    const url = req.url ?? "/";
+    const route = routeGroup(method, url, staticFiles);
+    if (method === "GET") {
+      const kind = downloadKind(url.split("?")[0]);
+      if (kind) countDownload(res, kind);
+    }
+    res.once("close", () => {
+      // A client that went away before any answer was sent has no status to report.
+      const labels = { method, route, status: res.headersSent ? `${Math.floor(res.statusCode / 100)}xx` : "aborted" };
+      httpRequests.inc(labels);
+      httpRequestDuration.observe(labels, (performance.now() - started) / 1000);
+    });
+  };
+}
+
+/**
+ * Counts a download as started when its first bytes (or its empty end) go out with 200 or 206,
+ * and its body bytes as they are written (after compression, if any: the bytes on the wire).
+ */
+function countDownload(res: ServerResponse, kind: "file" | "zip" | "share"): void {
+  const started = metrics().downloadsStarted.labels({ kind });
+  const sent = metrics().downloadSentBytes.labels({ kind });
+  let counting: boolean | null = null;
+  const count = (chunk: unknown, encoding: unknown) => {
+    if (counting === null) {
+      counting = res.statusCode === 200 || res.statusCode === 206;
+      if (counting) started.inc();
+    }
+    if (!counting || chunk == null || typeof chunk === "function") return;
+    const bytes = typeof chunk === "string" ? Buffer.byteLength(chunk, typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8") : (chunk as Uint8Array).byteLength;
+    if (bytes > 0) sent.inc(bytes);
+  };
+  const write = res.write;
+  const end = res.end;
+  res.write = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]) {
+    count(chunk, rest[0]);
+    return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
+  } as typeof res.write;
+  res.end = function (this: ServerResponse, chunk?: unknown, ...rest: unknown[]) {
+    count(chunk, rest[0]);
+    return (end as (...args: unknown[]) => ServerResponse).call(this, chunk, ...rest);
+  } as typeof res.end;
+}
