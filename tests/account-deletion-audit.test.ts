@@ -1,51 +1,26 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { beforeAll, describe, expect, it } from "vitest";
 import { listAuditEvents, parseAuditFilter } from "~/domain/audit-log.server";
-import { addFile } from "~/domain/files.server";
 import { createFolder, getRootFolder } from "~/domain/folders.server";
 import { pseudonymFor } from "~/domain/privacy.server";
 import { storageUsage } from "~/domain/quota.server";
 import { trashItem } from "~/domain/trash.server";
 import type { Services } from "~/services/index.server";
-import { startTestApp, type DriverSet, type TestApp } from "./support/app";
+import { startTestApp, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
+import { DRIVER_SETS, PASSWORD, type Person, registerPerson, putFile } from "./support/people";
 
 /**
  * Deleting an account: other people's audit entries about it lose its email (the pseudonym
  * takes its place), and giving its files away gives only what is outside its trash.
  */
-const DRIVER_SETS: Array<{ label: string; drivers: DriverSet }> = [
-  { label: "local disk, memory", drivers: { storage: "local", cache: "memory" } },
-  { label: "S3, Redis", drivers: { storage: "s3", cache: "redis" } },
-];
-
-const PASSWORD = "correct horse battery staple";
-
-interface Person {
-  client: TestClient;
-  id: string;
-  email: string;
-  name: string;
-}
-
-async function putFile(services: Services, ownerId: string, folderId: string, name: string, data: Buffer) {
-  const storageKey = randomBytes(16).toString("hex");
-  await services.storage.put(storageKey, Readable.from([data]), { size: data.length });
-  return addFile(services, { ownerId, folderId, name, size: data.length, mimeType: "text/plain", storageKey, sha256: createHash("sha256").update(data).digest("hex") });
-}
-
 describe.each(DRIVER_SETS)("deleting an account ($label)", ({ drivers }) => {
   let app: TestApp;
   let services: Services;
   let admin: Person;
 
-  async function person(name: string, email: string): Promise<Person> {
-    const client = new TestClient(app.url);
-    await client.register(name, email);
-    const { id } = await services.prisma.user.findUniqueOrThrow({ where: { email }, select: { id: true } });
-    return { client, id, email, name };
-  }
+  const person = (name: string, email: string) => registerPerson(app, name, email);
 
   const remove = (who: Person, files: string) => admin.client.postForm(`/admin/users/${who.id}/delete`, { confirmEmail: who.email, proof: PASSWORD, files });
 

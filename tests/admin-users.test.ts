@@ -1,38 +1,19 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { io as connectSocket, type Socket } from "socket.io-client";
 import { beforeAll, describe, expect, it } from "vitest";
 import { setUserActive } from "~/domain/admin-users.server";
 import { SYSTEM_ACTOR } from "~/domain/audit.server";
-import { addFile } from "~/domain/files.server";
 import { createFolder, getRootFolder } from "~/domain/folders.server";
 import { pseudonymFor } from "~/domain/privacy.server";
 import { createSession } from "~/domain/sessions.server";
 import { newShareToken } from "~/domain/share-links.server";
 import type { Services } from "~/services/index.server";
-import { startTestApp, type DriverSet, type TestApp } from "./support/app";
+import { startTestApp, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
+import { DRIVER_SETS, PASSWORD, type Person, registerPerson, putFile } from "./support/people";
 import { createUpload, patchUpload, tusHeaders } from "./support/tus";
-
-const DRIVER_SETS: Array<{ label: string; drivers: DriverSet }> = [
-  { label: "local disk, memory", drivers: { storage: "local", cache: "memory" } },
-  { label: "S3, Redis", drivers: { storage: "s3", cache: "redis" } },
-];
-
-const PASSWORD = "correct horse battery staple";
-interface Person {
-  client: TestClient;
-  id: string;
-  email: string;
-  name: string;
-}
-
-async function putFile(services: Services, ownerId: string, folderId: string, name: string, data: Buffer) {
-  const storageKey = randomBytes(16).toString("hex");
-  await services.storage.put(storageKey, Readable.from([data]), { size: data.length });
-  return addFile(services, { ownerId, folderId, name, size: data.length, mimeType: "text/plain", storageKey, sha256: createHash("sha256").update(data).digest("hex") });
-}
 
 function connect(app: TestApp, cookie: string): Promise<Socket> {
   const socket = connectSocket(app.url, { path: "/socket.io", extraHeaders: { cookie }, transports: ["websocket"], reconnection: false });
@@ -50,12 +31,7 @@ describe.each(DRIVER_SETS)("admins deactivate and delete accounts ($label)", ({ 
   let services: Services;
   let admin: Person;
 
-  async function person(name: string, email: string): Promise<Person> {
-    const client = new TestClient(app.url);
-    await client.register(name, email);
-    const { id } = await services.prisma.user.findUniqueOrThrow({ where: { email }, select: { id: true } });
-    return { client, id, email, name };
-  }
+  const person = (name: string, email: string) => registerPerson(app, name, email);
 
   const setStatus = (who: Person, intent: "deactivate" | "reactivate", fields: Record<string, string> = { proof: PASSWORD }) =>
     admin.client.postForm(`/admin/users/${who.id}/status`, { intent, ...fields });

@@ -4,8 +4,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { getRootFolder } from "~/domain/folders.server";
 import { storageUsage } from "~/domain/quota.server";
 import type { Services } from "~/services/index.server";
-import { startTestApp, type DriverSet, type TestApp } from "./support/app";
-import { TestClient } from "./support/client";
+import { startTestApp, type TestApp } from "./support/app";
+import { DRIVER_SETS, PASSWORD, type Person, registerPerson, uploadForm, createFolderIn } from "./support/people";
 import { createUpload, createUploadRequest, patchUpload, tusHeaders, uploadOffset } from "./support/tus";
 import { unzip } from "./support/zip";
 
@@ -13,34 +13,6 @@ import { unzip } from "./support/zip";
  * A deactivated account's user shares grant nothing (as if revoked: 404 everywhere) and work
  * again, unchanged, after reactivation. Search runs on the default PostgreSQL driver here.
  */
-const DRIVER_SETS: Array<{ label: string; drivers: DriverSet }> = [
-  { label: "local disk, memory", drivers: { storage: "local", cache: "memory" } },
-  { label: "S3, Redis", drivers: { storage: "s3", cache: "redis" } },
-];
-
-const PASSWORD = "correct horse battery staple";
-
-interface Person {
-  client: TestClient;
-  id: string;
-  email: string;
-  name: string;
-}
-
-/** The no-JavaScript upload form. */
-function uploadForm(client: TestClient, folderId: string, name: string, bytes: Buffer, onConflict?: string) {
-  const form = new FormData();
-  if (onConflict) form.append("onConflict", onConflict);
-  form.append("file", new Blob([new Uint8Array(bytes)], { type: "text/plain" }), name);
-  return client.postMultipart(`/files/${folderId}`, form);
-}
-
-async function createFolderIn(client: TestClient, parentId: string, name: string): Promise<string> {
-  const response = await client.postForm(`/files/${parentId}`, { intent: "create-folder", name, open: "1" });
-  expect(response.status).toBe(302);
-  return response.headers.get("location")!.split("/").pop()!;
-}
-
 async function bytesOf(response: Response): Promise<Buffer> {
   return Buffer.from(await response.arrayBuffer());
 }
@@ -80,12 +52,7 @@ describe.each(DRIVER_SETS)("a deactivated account's user shares ($label)", ({ dr
   /** Dora's tus upload into Olivia's Inbox (reserving Olivia's storage). */
   let inboxUploadSize: number;
 
-  async function person(name: string, email: string): Promise<Person> {
-    const client = new TestClient(app.url);
-    await client.register(name, email);
-    const { id } = await services.prisma.user.findUniqueOrThrow({ where: { email }, select: { id: true } });
-    return { client, id, email, name };
-  }
+  const person = (name: string, email: string) => registerPerson(app, name, email);
 
   const setStatus = (who: Person, intent: "deactivate" | "reactivate") => admin.client.postForm(`/admin/users/${who.id}/status`, { intent, proof: PASSWORD });
 

@@ -1,8 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
-import { ListMultipartUploadsCommand, S3Client } from "@aws-sdk/client-s3";
-import { afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { recordAudit } from "~/domain/audit.server";
 import { addFile } from "~/domain/files.server";
 import { createFolder, getRootFolder } from "~/domain/folders.server";
@@ -12,6 +11,7 @@ import { trashItem } from "~/domain/trash.server";
 import type { Services } from "~/services/index.server";
 import { startTestApp, type DriverSet, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
+import { incompleteMultipartUploads } from "./support/s3";
 import { createUpload, patchUpload } from "./support/tus";
 import { unzip } from "./support/zip";
 
@@ -199,15 +199,6 @@ describe.each(DRIVER_SETS)("privacy: export and account deletion ($label)", ({ d
 });
 
 const MiB = 1024 * 1024;
-
-/** Incomplete multipart uploads in the app's bucket, asked of the S3 server itself. */
-async function incompleteMultipartUploads(app: TestApp): Promise<number> {
-  const s3 = inject("services").s3;
-  const client = new S3Client({ endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: { accessKeyId: s3.accessKey, secretAccessKey: s3.secretKey } });
-  const result = await client.send(new ListMultipartUploadsCommand({ Bucket: app.env.S3_BUCKET }));
-  client.destroy();
-  return result.Uploads?.length ?? 0;
-}
 
 /** Every stored object whose key starts with the upload id (the data, .info, .json, .part). */
 async function objectsOf(app: TestApp, uploadId: string): Promise<string[]> {

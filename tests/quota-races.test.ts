@@ -1,12 +1,12 @@
 import { randomBytes } from "node:crypto";
-import { ListMultipartUploadsCommand, S3Client } from "@aws-sdk/client-s3";
-import { beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { SYSTEM_ACTOR } from "~/domain/audit.server";
 import { storageUsage } from "~/domain/quota.server";
 import { deleteForever, restoreItem, trashItem } from "~/domain/trash.server";
 import { formatBytes } from "~/lib/format";
 import { startTestApp, type DriverSet, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
+import { incompleteMultipartUploads } from "./support/s3";
 import { createUpload, createUploadRequest, patchUpload, tusHeaders } from "./support/tus";
 
 const KiB = 1024;
@@ -32,14 +32,6 @@ async function allObjects(app: TestApp): Promise<Set<string>> {
   const keys = new Set<string>();
   for await (const object of app.services.storage.list()) keys.add(object.key);
   return keys;
-}
-
-async function incompleteMultipartUploads(app: TestApp): Promise<number> {
-  const s3 = inject("services").s3;
-  const client = new S3Client({ endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: { accessKeyId: s3.accessKey, secretAccessKey: s3.secretKey } });
-  const result = await client.send(new ListMultipartUploadsCommand({ Bucket: app.env.S3_BUCKET }));
-  client.destroy();
-  return result.Uploads?.length ?? 0;
 }
 
 const idOf = (url: string) => url.split("/").pop()!;

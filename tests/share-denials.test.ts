@@ -4,8 +4,9 @@ import { listAuditEvents, parseAuditFilter } from "~/domain/audit-log.server";
 import { getRootFolder } from "~/domain/folders.server";
 import { newShareToken } from "~/domain/share-links.server";
 import type { Services } from "~/services/index.server";
-import { startTestApp, type DriverSet, type TestApp } from "./support/app";
+import { startTestApp, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
+import { DRIVER_SETS, PASSWORD, type Person, registerPerson, uploadForm, createFolderIn } from "./support/people";
 import { createUpload, createUploadRequest, patchUpload } from "./support/tus";
 
 /**
@@ -14,32 +15,6 @@ import { createUpload, createUploadRequest, patchUpload } from "./support/tus";
  * the audit log as `share.access_denied` with outcome "denied", once per actor, target and reason
  * in a window.
  */
-const DRIVER_SETS: Array<{ label: string; drivers: DriverSet }> = [
-  { label: "local disk, memory", drivers: { storage: "local", cache: "memory" } },
-  { label: "S3, Redis", drivers: { storage: "s3", cache: "redis" } },
-];
-
-const PASSWORD = "correct horse battery staple";
-
-interface Person {
-  client: TestClient;
-  id: string;
-  email: string;
-  name: string;
-}
-
-function uploadForm(client: TestClient, folderId: string, name: string, bytes: Buffer) {
-  const form = new FormData();
-  form.append("file", new Blob([new Uint8Array(bytes)], { type: "text/plain" }), name);
-  return client.postMultipart(`/files/${folderId}`, form);
-}
-
-async function createFolderIn(client: TestClient, parentId: string, name: string): Promise<string> {
-  const response = await client.postForm(`/files/${parentId}`, { intent: "create-folder", name, open: "1" });
-  expect(response.status).toBe(302);
-  return response.headers.get("location")!.split("/").pop()!;
-}
-
 describe.each(DRIVER_SETS)("refused access to shared items ($label)", ({ drivers }) => {
   let app: TestApp;
   let services: Services;
@@ -52,12 +27,7 @@ describe.each(DRIVER_SETS)("refused access to shared items ($label)", ({ drivers
   let sam: Person;
   const ids = {} as { team: string; sub: string; plan: string; private: string; doraRoot: string; readOnly: string; revoked: string; oliviaRoot: string };
 
-  async function person(name: string, email: string): Promise<Person> {
-    const client = new TestClient(app.url);
-    await client.register(name, email);
-    const { id } = await services.prisma.user.findUniqueOrThrow({ where: { email }, select: { id: true } });
-    return { client, id, email, name };
-  }
+  const person = (name: string, email: string) => registerPerson(app, name, email);
 
   async function fileId(ownerId: string, name: string): Promise<string> {
     return (await services.prisma.file.findFirstOrThrow({ where: { ownerId, name }, select: { id: true } })).id;

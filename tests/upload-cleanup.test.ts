@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { ListMultipartUploadsCommand, S3Client } from "@aws-sdk/client-s3";
-import { beforeAll, describe, expect, inject, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { hashUnhashedFiles } from "~/domain/jobs.server";
 import { cleanupAbandonedUploads } from "~/domain/uploads.server";
 import { startTestApp, type DriverSet, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
+import { incompleteMultipartUploads } from "./support/s3";
 
 const MiB = 1024 * 1024;
 
@@ -12,20 +12,6 @@ async function keysFor(app: TestApp, id: string): Promise<string[]> {
   const keys: string[] = [];
   for await (const object of app.services.storage.list(id)) keys.push(object.key);
   return keys;
-}
-
-/** Incomplete multipart uploads in the bucket, asked of the S3 server itself. */
-async function incompleteMultipartUploads(app: TestApp): Promise<number> {
-  const s3 = inject("services").s3;
-  const client = new S3Client({
-    endpoint: s3.endpoint,
-    region: s3.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKey, secretAccessKey: s3.secretKey },
-  });
-  const result = await client.send(new ListMultipartUploadsCommand({ Bucket: app.env.S3_BUCKET }));
-  client.destroy();
-  return result.Uploads?.length ?? 0;
 }
 
 describe.each<{ label: string; drivers: DriverSet }>([

@@ -11,7 +11,7 @@ import { lockStorage, storageUsage } from "./quota.server";
 import { confirmIdentity } from "./reauth.server";
 import { getSettings, type Settings } from "./settings.server";
 import { endSessionsWhere, type SessionUser } from "./sessions.server";
-import { fileSearchDocument } from "./versions.server";
+import { fileSearchDocument } from "./files.server";
 
 /**
  * An administrator deactivating, reactivating and deleting other people's accounts. Admins

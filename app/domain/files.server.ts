@@ -3,6 +3,7 @@ import { PassThrough, Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import mime from "mime-types";
 import type { Services } from "~/services/index.server";
+import type { SearchDocument } from "~/services/search/types";
 import type { File as FileRecord, Prisma } from "~/generated/prisma/client";
 import { formatBytes } from "~/lib/format";
 import { assertCanRead } from "./access.server";
@@ -65,18 +66,7 @@ export async function addFile(services: Services, input: NewFile, { beforeWrite 
       throw error;
     }
     if (!file) continue;
-    await services.search.upsert([
-      {
-        id: file.id,
-        ownerId: file.ownerId,
-        kind: "file",
-        name: file.name,
-        folderId: file.folderId,
-        mimeType: file.mimeType,
-        size: input.size,
-        updatedAt: file.updatedAt,
-      },
-    ]);
+    await services.search.upsert([fileSearchDocument(file)]);
     services.notifier.toUser(file.ownerId, {
       type: "file:created",
       file: { id: file.id, name: file.name, folderId: file.folderId, size: input.size },
@@ -129,4 +119,18 @@ export async function storeStream(
     throw error;
   }
   return { size, sha256: hash.digest("hex") };
+}
+
+/** The search index entry of a file. */
+export function fileSearchDocument(file: Pick<FileRecord, "id" | "ownerId" | "name" | "folderId" | "mimeType" | "size" | "updatedAt">): SearchDocument {
+  return {
+    id: file.id,
+    ownerId: file.ownerId,
+    kind: "file",
+    name: file.name,
+    folderId: file.folderId,
+    mimeType: file.mimeType,
+    size: Number(file.size),
+    updatedAt: file.updatedAt,
+  };
 }

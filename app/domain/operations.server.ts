@@ -13,7 +13,8 @@ import { cleanName, nameKey, numberedName } from "./names";
 import type { SessionUser } from "./sessions.server";
 import { getSettings, type Settings } from "./settings.server";
 import { scheduleThumbnails } from "./thumbnails.server";
-import { deleteObjectsQuietly, fileSearchDocument, replaceFileContent } from "./versions.server";
+import { fileSearchDocument } from "./files.server";
+import { deleteObjectsQuietly, replaceFileContent } from "./versions.server";
 
 type Actor = Pick<SessionUser, "id" | "role">;
 type Db = Prisma.TransactionClient;

@@ -8,7 +8,8 @@ import { nameKey } from "./names";
 import { folderSearchDocument, freeName, getWritableItem, nameOf, ownerOf, parentOf, type ItemKind } from "./operations.server";
 import type { SessionUser } from "./sessions.server";
 import { getSettings } from "./settings.server";
-import { deleteObjectsQuietly, fileSearchDocument } from "./versions.server";
+import { fileSearchDocument } from "./files.server";
+import { deleteObjectsQuietly } from "./versions.server";
 
 type Actor = Pick<SessionUser, "id" | "role">;
 type Db = Prisma.TransactionClient;

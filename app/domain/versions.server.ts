@@ -5,7 +5,7 @@ import { assertCanRead, assertCanWrite } from "./access.server";
 import { recordActivity } from "./activity.server";
 import { downloadResponse } from "./downloads.server";
 import { NotFoundError } from "./errors";
-import { addFile, type NewFile, type RecordOptions } from "./files.server";
+import { addFile, fileSearchDocument, type NewFile, type RecordOptions } from "./files.server";
 import { STORAGE_LOCK_TX } from "./quota.server";
 import { assertNameFree } from "./folders.server";
 import { cleanName, nameKey } from "./names";
@@ -23,19 +23,6 @@ export interface FileContent {
   mimeType: string;
   sha256: string | null;
   thumbnailKey?: string | null;
-}
-
-export function fileSearchDocument(file: Pick<FileRecord, "id" | "ownerId" | "name" | "folderId" | "mimeType" | "size" | "updatedAt">): SearchDocument {
-  return {
-    id: file.id,
-    ownerId: file.ownerId,
-    kind: "file",
-    name: file.name,
-    folderId: file.folderId,
-    mimeType: file.mimeType,
-    size: Number(file.size),
-    updatedAt: file.updatedAt,
-  };
 }
 
 /**

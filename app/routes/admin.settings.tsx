@@ -174,43 +174,19 @@ export default function AdminSettings() {
           required
           hint="Every login ends this many days after it started, however often it is used (1 to 3650). Lowering either timeout applies to existing sessions at once."
         />
-        <div className="flex items-start gap-3">
-          <input
-            id="field-requireMfaForAdmins"
-            name="requireMfaForAdmins"
-            type="checkbox"
-            className="mt-1 h-4 w-4"
-            defaultChecked={values.requireMfaForAdmins === "on"}
-            aria-describedby="field-requireMfaForAdmins-hint"
-          />
-          <div>
-            <label htmlFor="field-requireMfaForAdmins" className="label">
-              Require two-step verification for administrators
-            </label>
-            <p id="field-requireMfaForAdmins-hint" className="mt-1 text-sm text-slate-600">
-              An administrator without an authenticator app is sent to set one up before anything else.
-            </p>
-          </div>
-        </div>
+        <CheckboxField
+          name="requireMfaForAdmins"
+          checked={values.requireMfaForAdmins === "on"}
+          label="Require two-step verification for administrators"
+          hint="An administrator without an authenticator app is sent to set one up before anything else."
+        />
         {ssoProvider ? (
-          <div className="flex items-start gap-3">
-            <input
-              id="field-requireMfaAfterSso"
-              name="requireMfaAfterSso"
-              type="checkbox"
-              className="mt-1 h-4 w-4"
-              defaultChecked={values.requireMfaAfterSso === "on"}
-              aria-describedby="field-requireMfaAfterSso-hint"
-            />
-            <div>
-              <label htmlFor="field-requireMfaAfterSso" className="label">
-                Also require Coffer&apos;s two-step verification after single sign-on
-              </label>
-              <p id="field-requireMfaAfterSso-hint" className="mt-1 text-sm text-slate-600">
-                {`People who set up an authenticator app or a passkey in Coffer are asked for it after signing in with ${ssoProvider}, as after a password. When off, ${ssoProvider}'s own checks are trusted.`}
-              </p>
-            </div>
-          </div>
+          <CheckboxField
+            name="requireMfaAfterSso"
+            checked={values.requireMfaAfterSso === "on"}
+            label="Also require Coffer's two-step verification after single sign-on"
+            hint={`People who set up an authenticator app or a passkey in Coffer are asked for it after signing in with ${ssoProvider}, as after a password. When off, ${ssoProvider}'s own checks are trusted.`}
+          />
         ) : (
           // Single sign-on is not set up: keep the stored choice for when it is again.
           <input type="hidden" name="requireMfaAfterSso" value={values.requireMfaAfterSso} />
@@ -221,6 +197,22 @@ export default function AdminSettings() {
           </button>
         </div>
       </Form>
+    </div>
+  );
+}
+
+function CheckboxField({ name, checked, label, hint }: { name: string; checked: boolean; label: string; hint: string }) {
+  return (
+    <div className="flex items-start gap-3">
+      <input id={`field-${name}`} name={name} type="checkbox" className="mt-1 h-4 w-4" defaultChecked={checked} aria-describedby={`field-${name}-hint`} />
+      <div>
+        <label htmlFor={`field-${name}`} className="label">
+          {label}
+        </label>
+        <p id={`field-${name}-hint`} className="mt-1 text-sm text-slate-600">
+          {hint}
+        </p>
+      </div>
     </div>
   );
 }
