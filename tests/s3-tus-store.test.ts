@@ -9,26 +9,10 @@ import { Upload, type DataStore } from "@tus/utils";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { createLogger } from "~/services/logger.server";
 import { S3ObjectStore, type S3StorageConfig } from "~/services/storage/s3.server";
+import { s3Config } from "./support/s3";
 import { captureStderr } from "./support/stderr";
 
 const MiB = 2 ** 20;
-
-function s3Config(overrides: Partial<S3StorageConfig> = {}): S3StorageConfig {
-  const { s3 } = inject("services");
-  return {
-    driver: "s3",
-    endpoint: s3.endpoint,
-    accessKey: s3.accessKey,
-    secretKey: s3.secretKey,
-    region: s3.region,
-    bucket: `coffer-tus-${randomBytes(5).toString("hex")}`,
-    forcePathStyle: true,
-    partSize: 5 * MiB,
-    uploadConcurrency: 4,
-    uploadMemory: 64 * MiB,
-    ...overrides,
-  };
-}
 
 const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
 

@@ -9,7 +9,7 @@ import { Server as TusServer } from "@tus/server";
 import { MemoryKvStore, type DataStore } from "@tus/utils";
 import * as Minio from "minio";
 import { Upload as TusUpload } from "tus-js-client";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError } from "~/config.server";
 import { LocalObjectStore } from "~/services/storage/local.server";
 import { S3ObjectStore, type S3StorageConfig } from "~/services/storage/s3.server";
@@ -27,6 +27,7 @@ import { KeyRing, MasterKeyMissingError } from "~/services/storage/key-ring.serv
 import { parseMasterKey } from "~/config.server";
 import { freePort } from "./setup/free-port";
 import { createTestDatabase } from "./support/database";
+import { s3Config } from "./support/s3";
 
 const MiB = 2 ** 20;
 
@@ -66,23 +67,6 @@ const localDriver: DriverUnderTest = {
   },
   async cleanup() {},
 };
-
-function s3Config(overrides: Partial<S3StorageConfig> = {}): S3StorageConfig {
-  const { s3 } = inject("services");
-  return {
-    driver: "s3",
-    endpoint: s3.endpoint,
-    accessKey: s3.accessKey,
-    secretKey: s3.secretKey,
-    region: s3.region,
-    bucket: `coffer-test-${randomBytes(5).toString("hex")}`,
-    forcePathStyle: true,
-    partSize: 5 * MiB,
-    uploadConcurrency: 4,
-    uploadMemory: 64 * 2 ** 20,
-    ...overrides,
-  };
-}
 
 const s3Driver: DriverUnderTest = {
   name: "s3",

@@ -1,5 +1,5 @@
 import { createHash, type Hash } from "node:crypto";
-import { Transform, type Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import type { DataStore } from "@tus/utils";
 import type { Services } from "~/services/index.server";
 
@@ -22,33 +22,28 @@ const STATE_TTL_MS = 24 * 3600 * 1000;
 export class UploadHasher {
   private states = new Map<string, HashState>();
 
-  /** Wraps the store's write so every byte written also goes through the upload's hash. */
+  /**
+   * Wraps the store's write so every byte written also goes through the upload's hash. Request
+   * bodies (UploadBody) show each piece they pass on; any other source is written unhashed, and
+   * the finished file is then hashed from storage.
+   */
   wrap(datastore: DataStore): void {
     const write = datastore.write.bind(datastore);
     datastore.write = async (readable: Readable, id: string, offset: number) => {
       this.prune();
       const previous = this.states.get(id);
-      const hash = previous && previous.offset === offset ? previous.hash : offset === 0 ? createHash("sha256") : null;
       this.states.delete(id);
+      const hash = previous?.offset === offset ? previous.hash : offset === 0 ? createHash("sha256") : null;
       let hashed = 0;
-      const observe = (chunk: Buffer) => {
-        hash?.update(chunk);
-        hashed += chunk.length;
-      };
-      let source = readable;
-      if (isObservable(readable)) readable.observe(observe);
-      else {
-        const tee = new Transform({
-          transform(chunk: Buffer, _encoding, callback) {
-            observe(chunk);
-            callback(null, chunk);
-          },
+      const hashing = hash !== null && isObservable(readable);
+      if (hashing) {
+        readable.observe((chunk) => {
+          hash.update(chunk);
+          hashed += chunk.length;
         });
-        readable.on("error", (error) => tee.destroy(error));
-        source = readable.pipe(tee);
       }
-      const newOffset = await write(source, id, offset);
-      if (hash && newOffset === offset + hashed) this.states.set(id, { hash, offset: newOffset, touchedAt: Date.now() });
+      const newOffset = await write(readable, id, offset);
+      if (hashing && newOffset === offset + hashed) this.states.set(id, { hash, offset: newOffset, touchedAt: Date.now() });
       return newOffset;
     };
   }

@@ -89,10 +89,13 @@ export function createUploadServer(services: Services): TusServer {
         await assertTypeAllowed(services, name);
         // The declared size is reserved at creation from the folder owner's storage (pending
         // uploads count as used; see PENDING_UPLOAD_CHARGES), so the bytes that arrive later can
-        // never take the owner over quota. Checked here first to refuse before creating folders.
+        // never take the owner over quota. A path's missing folders are created before the
+        // reservation: checked first then, so a refused file leaves no folders behind.
         const settings = await getSettings(services);
-        const allowance = await uploadAllowance(services, target.ownerId, user.id, services.prisma, settings);
-        if (upload.size > allowance.maxBytes) throw tooLargeError(allowance);
+        if (segments.length > 0) {
+          const allowance = await uploadAllowance(services, target.ownerId, user.id, services.prisma, settings);
+          if (upload.size > allowance.maxBytes) throw tooLargeError(allowance);
+        }
         // Missing folders of the path are created now (find-or-create, race-safe), so the
         // pending upload points at the deepest one.
         const folder = await resolveUploadFolder(services, target, segments, user.id);

@@ -14,11 +14,11 @@ import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import fsp from "node:fs/promises";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { S3Client } from "@aws-sdk/client-s3";
 import { parseByteSize } from "../../app/config.server";
+import { serveForBenchmark } from "./child-server";
 import { streamedMultipartUpload } from "./streamed-multipart";
 
 const env = process.env;
@@ -66,15 +66,4 @@ function s3Store() {
   return (req: http.IncomingMessage, size: number): Promise<string> => streamedMultipartUpload(client, bucket, req, size, partSize);
 }
 
-server.listen(0, "127.0.0.1", () => {
-  const { port } = server.address() as AddressInfo;
-  process.stdout.write(`COFFER_BENCH_READY url=http://127.0.0.1:${port} pid=${process.pid}\n`);
-});
-const stop = () => {
-  server.closeAllConnections();
-  server.close(() => process.exit(0));
-  setTimeout(() => process.exit(0), 5_000).unref();
-};
-process.on("SIGTERM", stop);
-process.on("SIGINT", stop);
-process.on("disconnect", stop);
+await serveForBenchmark(server);

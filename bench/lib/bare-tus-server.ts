@@ -14,10 +14,10 @@
  * `COFFER_BENCH_READY url=... pid=...` like bench/lib/server.ts.
  */
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { MemoryLocker, Server as TusServer } from "@tus/server";
 import { loadConfig, parseByteSize } from "../../app/config.server";
 import { createObjectStore } from "../../app/services/storage/index.server";
+import { serveForBenchmark } from "./child-server";
 
 async function main() {
   const config = loadConfig(process.env);
@@ -37,17 +37,7 @@ async function main() {
       if (!res.headersSent) res.writeHead(500).end();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  const stop = () => {
-    server.closeAllConnections();
-    server.close(() => process.exit(0));
-    setTimeout(() => process.exit(0), 5_000).unref();
-  };
-  process.on("SIGTERM", stop);
-  process.on("SIGINT", stop);
-  process.on("disconnect", stop);
-  process.stdout.write(`COFFER_BENCH_READY url=http://127.0.0.1:${port} pid=${process.pid}\n`);
+  await serveForBenchmark(server);
 }
 
 /** The request as a web Request whose body arrives in batches of at least `size` bytes. */
