@@ -6,7 +6,7 @@ import { storageUsage } from "~/domain/quota.server";
 import type { Services } from "~/services/index.server";
 import { startTestApp, type TestApp } from "./support/app";
 import { DRIVER_SETS, PASSWORD, type Person, registerPerson, uploadForm, createFolderIn } from "./support/people";
-import { createUpload, createUploadRequest, patchUpload, tusHeaders, uploadOffset } from "./support/tus";
+import { createUpload, createUploadRequest, openPatch, patchUpload, uploadOffset } from "./support/tus";
 import { unzip } from "./support/zip";
 
 /**
@@ -315,29 +315,14 @@ describe.each(DRIVER_SETS)("a deactivated account's user shares ($label)", ({ dr
     it("stops, is refused at its next PATCH, and resumes after reactivation", async () => {
       const size = 8 * 1024 * 1024;
       const url = await createUpload(app, fred.client, { folderId: ids.team, name: "stream.bin", size });
-      let controller!: ReadableStreamDefaultController<Uint8Array>;
-      const body = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) });
-      const sending = fetch(url, {
-        method: "PATCH",
-        headers: tusHeaders(fred.client, { "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream" }),
-        body,
-        duplex: "half",
-      } as RequestInit).then(
-        (response) => response.status,
-        () => "connection closed",
-      );
-      controller.enqueue(new Uint8Array(randomBytes(6 * 1024 * 1024)));
+      const sending = openPatch(fred.client, url);
+      sending.send(new Uint8Array(randomBytes(6 * 1024 * 1024)));
       // Let the bytes reach the store while the request stays open.
       await sleep(1500);
 
       expect((await setStatus(dora, "deactivate")).status).toBe(302);
-      try {
-        controller.enqueue(new Uint8Array(randomBytes(1024 * 1024)));
-        controller.close();
-      } catch {
-        // The server already closed the request.
-      }
-      expect([204, "connection closed"]).toContain(await sending);
+      sending.end(new Uint8Array(randomBytes(1024 * 1024)));
+      expect([204, "connection closed"]).toContain(await sending.outcome);
       const stopped = await uploadOffset(fred.client, url);
       expect(stopped).toBeLessThanOrEqual(6 * 1024 * 1024);
       expect((await patchUpload(fred.client, url, stopped, new Uint8Array(randomBytes(10)))).status).toBe(404);

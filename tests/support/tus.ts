@@ -40,3 +40,33 @@ export async function uploadOffset(client: TestClient, url: string): Promise<num
   expect(head.status).toBe(200);
   return Number(head.headers.get("upload-offset"));
 }
+
+/**
+ * A PATCH whose body stays open: `send` adds bytes, `end` finishes the body (harmless if the
+ * server closed the request already); `outcome` is the status, or "connection closed".
+ */
+export function openPatch(client: TestClient, url: string, offset = 0) {
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  const body = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) });
+  const outcome = fetch(url, {
+    method: "PATCH",
+    headers: tusHeaders(client, { "Upload-Offset": String(offset), "Content-Type": "application/offset+octet-stream" }),
+    body,
+    duplex: "half",
+  } as RequestInit).then(
+    (response) => response.status,
+    () => "connection closed" as const,
+  );
+  return {
+    outcome,
+    send: (bytes: Uint8Array) => controller.enqueue(bytes),
+    end(last?: Uint8Array) {
+      try {
+        if (last) controller.enqueue(last);
+        controller.close();
+      } catch {
+        // The server already closed the request.
+      }
+    },
+  };
+}
