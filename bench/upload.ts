@@ -14,10 +14,11 @@
  * (/proc/<pid>/status VmRSS sampled every 50 ms, and VmHWM) is the server's alone.
  * Nothing is asserted; the target is a ratio of at least 0.9 with flat server memory.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
+import net from "node:net";
 import fsp from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -29,7 +30,7 @@ import { parseByteSize } from "../app/config.server";
 import { startEmbeddedPostgres } from "../app/services/embedded-postgres.server";
 import { freePort } from "../tests/setup/free-port";
 import { startS3, type RunningS3 } from "../tests/setup/s3";
-import { BARE_HTTP_SERVER, BARE_TUS_SERVER, startAppProcess, type AppProcess } from "./lib/app-process";
+import { BARE_HTTP_SERVER, BARE_TUS_SERVER, RAW_SOCKET_RECEIVER, startAppProcess, type AppProcess } from "./lib/app-process";
 import { cleanup, cleanUpOnSignals, onCleanup } from "./lib/cleanup";
 import { cpuMeter, ioDelta, readIoCounters, readProcessMemory, resetPeakRss, sampleRss, type IoCounters } from "./lib/proc";
 import { registerBenchUser } from "./lib/account";
@@ -308,9 +309,11 @@ async function benchLocal(settings: Settings, work: string, source: string, warm
   const copyFile: Row = { storage: "local", path: "direct: fs.copyFile (kernel copy_file_range, as cp)", runs: [], short: "cp" };
   const durableCopy: Row = { storage: "local", path: "direct: fs.copyFile, then fdatasync (cp; sync)", runs: [], short: "cp+sync" };
   const streamCopy: Row = { storage: "local", path: "direct: stream pipeline copy (read/write, 64 KiB)", runs: [], short: "stream copy" };
+  const rawHop: Row = { storage: "local", path: "one raw TCP hop, no HTTP (reused 1 MiB buffer): any upload's ceiling", runs: [], short: "raw hop" };
   const httpPut: Row = { storage: "local", path: "via a bare node:http server writing the file", runs: [], short: "bare server" };
-  httpPut.baselines = [copyFile, streamCopy];
-  const baselines = [copyFile, durableCopy, streamCopy, httpPut];
+  rawHop.baselines = [copyFile, streamCopy];
+  httpPut.baselines = [copyFile, streamCopy, rawHop];
+  const baselines = [copyFile, durableCopy, streamCopy, rawHop, httpPut];
   const httpDir = path.join(work, "bare-http");
   const httpServer = await startApp({ DATA_DIR: httpDir }, BARE_HTTP_SERVER);
   const contenders: Contender[] = [
@@ -329,6 +332,7 @@ async function benchLocal(settings: Settings, work: string, source: string, warm
       await handle.close();
     }),
     copy(streamCopy, (target) => pipeline(fs.createReadStream(source), fs.createWriteStream(target))),
+    rawHopContender(rawHop, source, path.join(work, "raw-hop.bin"), settings.size),
     tusContender({ storage: "local", path: `Coffer tus → local store (${describeChunk(settings.tusChunkSize)})`, runs: [], baselines }, {
       server: app, cookie, source, warmup, settings, cpuGroups: {}, verify: verifyIn(path.join(dataDir, "objects")),
     }),
@@ -345,6 +349,49 @@ async function benchLocal(settings: Settings, work: string, source: string, warm
   await runRounds(settings, contenders);
   for (const server of [app, httpServer, ...bares]) await stopApp(server);
   return contenders.map((c) => c.row);
+}
+
+/**
+ * The file sent over one TCP socket to bench/lib/raw-socket-receiver.ts, which stores it with the
+ * least work a process can do. Timed from the connection to the receiver's answer (after its
+ * fdatasync), so the receiver's start-up is not counted.
+ */
+function rawHopContender(row: Row, source: string, target: string, size: number): Contender {
+  return {
+    row,
+    run: async () => {
+      const listener = net.createServer({ allowHalfOpen: true });
+      await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
+      const { port } = listener.address() as net.AddressInfo;
+      const receiver = spawn(process.execPath, ["--import", "tsx", RAW_SOCKET_RECEIVER, String(port), target], { cwd: REPO, stdio: "inherit" });
+      const exited = new Promise<void>((resolve, reject) =>
+        receiver.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`the raw socket receiver exited with ${code}`)))),
+      );
+      try {
+        const socket = await new Promise<net.Socket>((resolve) => listener.once("connection", resolve));
+        const meter = cpuMeter({ server: [receiver.pid!] });
+        const started = performance.now();
+        const answered = new Promise<string>((resolve, reject) => {
+          let answer = "";
+          socket.setEncoding("utf8").on("data", (text: string) => (answer += text));
+          socket.once("end", () => resolve(answer));
+          socket.once("error", reject);
+        });
+        fs.createReadStream(source, { highWaterMark: MiB }).pipe(socket);
+        if ((await answered) !== "ok") throw new Error("the raw socket receiver did not confirm");
+        const measurement = { seconds: secondsSince(started), cpu: meter.stop() };
+        socket.end();
+        await exited;
+        const stored = fs.statSync(target).size;
+        if (stored !== size) throw new Error(`the raw socket receiver stored ${stored} bytes, expected ${size}`);
+        return measurement;
+      } finally {
+        receiver.kill();
+        listener.close();
+        fs.rmSync(target, { force: true });
+      }
+    },
+  };
 }
 
 /** One PUT of the file to bench/lib/bare-http-server.ts: what any upload through a server costs here. */
@@ -568,7 +615,7 @@ function printTable(settings: Settings, measured: Row[]) {
   console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
   for (const line of lines) console.log(format(line));
   console.log(
-    "\n÷ direct: throughput over each named baseline's (S3: lib-storage, the streamed direct upload, the bare server; local: the copies and the bare server)." +
+    "\n÷ direct: throughput over each named baseline's (S3: lib-storage, the streamed direct upload, the bare server; local: the copies, the raw TCP hop and the bare server)." +
       "\nServer RSS: the upload server process alone (VmRSS just before the upload → max of 50 ms samples and VmHWM during it; the round that grew most)." +
       "\nCPU s: client = this benchmark process (tus-js-client or the direct copy/upload), server = Coffer (or the bare tus server), swift = the Swift servers.",
   );
