@@ -207,6 +207,15 @@ describe.each(DRIVER_SETS)("tus uploads with encryption at rest ($label)", ({ dr
     expect(sha256(new Uint8Array(await download.arrayBuffer()))).toBe(sha256(data));
   });
 
+  it("refuses an upload without a declared length (the final segment must be known)", async () => {
+    const created = await fetch(`${app.url}/api/uploads`, {
+      method: "POST",
+      headers: { cookie: client.cookieHeader, "Tus-Resumable": "1.0.0", "Upload-Defer-Length": "1", "Upload-Metadata": `filename ${Buffer.from("later.bin").toString("base64")}` },
+    });
+    expect(created.status).toBe(400);
+    expect(await created.text()).toContain("must declare its size");
+  });
+
   it("stores an empty upload as an encrypted object at creation", async () => {
     await createUpload(app, client, { name: "empty.bin", size: 0 });
     const file = await app.services.prisma.file.findFirstOrThrow({ where: { name: "empty.bin" } });
