@@ -17,7 +17,7 @@ import { TestClient } from "./support/client";
 import { createTestDatabase } from "./support/database";
 import { DRIVER_SETS } from "./support/people";
 import { recordingS3Relay } from "./support/s3";
-import { createUpload, patchThenDrop, patchUpload, uploadOffset } from "./support/tus";
+import { createUpload, patchThenDrop, patchUpload, tusHeaders, uploadOffset } from "./support/tus";
 
 const MiB = 2 ** 20;
 const SEGMENT = DEFAULT_SEGMENT_SIZE;
@@ -207,10 +207,39 @@ describe.each(DRIVER_SETS)("tus uploads with encryption at rest ($label)", ({ dr
     expect(sha256(new Uint8Array(await download.arrayBuffer()))).toBe(sha256(data));
   });
 
+  it("takes bytes sent with the creation request, and refuses a body longer than the upload, which stays usable", async () => {
+    const atOnce = randomBytes(6 * MiB + 7);
+    const created = await fetch(`${app.url}/api/uploads`, {
+      method: "POST",
+      headers: tusHeaders(client, {
+        "Upload-Length": String(atOnce.length),
+        "Upload-Metadata": `filename ${Buffer.from("at-once.bin").toString("base64")}`,
+        "Content-Type": "application/offset+octet-stream",
+      }),
+      body: new Uint8Array(atOnce),
+    });
+    expect(created.status).toBe(201);
+    expect(Number(created.headers.get("upload-offset"))).toBe(atOnce.length);
+    const file = await app.services.prisma.file.findFirstOrThrow({ where: { name: "at-once.bin" } });
+    expect(file.sha256).toBe(sha256(atOnce));
+    expect((await readAll(await encryptedStore(app).inner.get(file.storageKey))).length).toBe(cipherSize(atOnce.length));
+
+    const data = randomBytes(2 * MiB + 100);
+    const url = await createUpload(app, client, { name: "long.bin", size: data.length });
+    const tooLong = await patchUpload(client, url, 0, new Uint8Array(Buffer.concat([data, randomBytes(MiB)])));
+    expect(tooLong.status).toBe(413);
+    const offset = await uploadOffset(client, url);
+    expect(offset % SEGMENT).toBe(0);
+    expect((await patchUpload(client, url, offset, new Uint8Array(data.subarray(offset)))).status).toBe(204);
+    const long = await app.services.prisma.file.findFirstOrThrow({ where: { name: "long.bin" } });
+    expect(sha256(new Uint8Array(await (await client.get(`/download/${long.id}`)).arrayBuffer()))).toBe(sha256(data));
+    expect(foundIn(storedSoFar(), samplesOf(data))).toBe(0);
+  });
+
   it("refuses an upload without a declared length (the final segment must be known)", async () => {
     const created = await fetch(`${app.url}/api/uploads`, {
       method: "POST",
-      headers: { cookie: client.cookieHeader, "Tus-Resumable": "1.0.0", "Upload-Defer-Length": "1", "Upload-Metadata": `filename ${Buffer.from("later.bin").toString("base64")}` },
+      headers: tusHeaders(client, { "Upload-Defer-Length": "1", "Upload-Metadata": `filename ${Buffer.from("later.bin").toString("base64")}` }),
     });
     expect(created.status).toBe(400);
     expect(await created.text()).toContain("must declare its size");
