@@ -131,7 +131,7 @@ describe.each(["local", "s3"] as const)("encryption at rest over HTTP, %s storag
       expect(stored.includes(data.subarray(1000, 1032)), `${name}: plaintext in the stored bytes`).toBe(false);
       expect((await app.services.storage.stat(file.storageKey))?.size).toBe(data.length);
     }
-    // The tus upload's plaintext object is gone once the encrypted file exists.
+    // Only the files' objects are left: the tus upload, encrypted as it arrived, is its file's object.
     const tusFile = await app.services.prisma.file.findFirstOrThrow({ where: { name: "tus.bin" } });
     const fileKeys = (await app.services.prisma.file.findMany({ select: { storageKey: true } })).map((f) => f.storageKey);
     await expect

@@ -3,12 +3,11 @@
 // other ways a body reaches the store (too long, sent with the creation request).
 // Through the whole app (Express, the tus request adapter, the real stores).
 import { createHash, randomBytes } from "node:crypto";
-import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type DriverSet, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
 import { captureStderr } from "./support/stderr";
-import { createUpload, patchUpload, tusHeaders, uploadOffset } from "./support/tus";
+import { createUpload, patchThenDrop, patchUpload, tusHeaders, uploadOffset } from "./support/tus";
 
 const MiB = 1024 * 1024;
 const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
@@ -26,33 +25,16 @@ describe.each<{ label: string; drivers: DriverSet }>([
   });
   afterAll(() => app?.close());
 
-  /** Sends `data` as a PATCH that announces `announced` bytes, then drops the connection. */
-  async function patchThenDrop(uploadUrl: string, offset: number, data: Buffer, announced: number): Promise<void> {
-    const url = new URL(uploadUrl);
-    await new Promise<void>((resolve) => {
-      const request = http.request({
-        host: url.hostname,
-        port: url.port,
-        path: url.pathname,
-        method: "PATCH",
-        headers: tusHeaders(client, { "Upload-Offset": String(offset), "Content-Type": "application/offset+octet-stream", "Content-Length": String(announced) }),
-      });
-      request.on("error", () => resolve());
-      request.on("close", () => resolve());
-      request.write(data, () => setTimeout(() => request.destroy(), 500));
-    });
-  }
-
   it("keeps the received bytes, whether the cut falls under or over the S3 minimum part size, and the upload completes", async () => {
     const bytes = randomBytes(16 * MiB + 99);
     const url = await createUpload(app, client, { name: "cut.bin", size: bytes.length });
 
     // 1 MiB arrives of a PATCH announcing everything (under the 5 MiB minimum: a parked part on S3).
-    await patchThenDrop(url, 0, bytes.subarray(0, MiB), bytes.length);
+    await patchThenDrop(client, url, 0, bytes.subarray(0, MiB), bytes.length);
     await expect.poll(() => uploadOffset(client, url), { timeout: 10_000 }).toBe(MiB);
 
     // Then 6.5 MiB more (over the minimum: a shorter part on S3).
-    await patchThenDrop(url, MiB, bytes.subarray(MiB, 7.5 * MiB), bytes.length - MiB);
+    await patchThenDrop(client, url, MiB, bytes.subarray(MiB, 7.5 * MiB), bytes.length - MiB);
     await expect.poll(() => uploadOffset(client, url), { timeout: 10_000 }).toBe(7.5 * MiB);
 
     const last = await patchUpload(client, url, 7.5 * MiB, new Uint8Array(bytes.subarray(7.5 * MiB)));
@@ -73,9 +55,9 @@ describe.each<{ label: string; drivers: DriverSet }>([
     let printed: string;
     try {
       // A cut 1 MiB into the first part, then one 1 MiB into the second.
-      await patchThenDrop(url, 0, bytes.subarray(0, MiB), bytes.length);
+      await patchThenDrop(client, url, 0, bytes.subarray(0, MiB), bytes.length);
       await expect.poll(() => uploadOffset(client, url), { timeout: 10_000 }).toBe(MiB);
-      await patchThenDrop(url, MiB, bytes.subarray(MiB, 6 * MiB), bytes.length - MiB);
+      await patchThenDrop(client, url, MiB, bytes.subarray(MiB, 6 * MiB), bytes.length - MiB);
       await expect.poll(() => uploadOffset(client, url), { timeout: 10_000 }).toBe(6 * MiB);
     } finally {
       printed = stderr.stop();

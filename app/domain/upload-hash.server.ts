@@ -29,21 +29,41 @@ export class UploadHasher {
    */
   wrap(datastore: DataStore): void {
     const write = datastore.write.bind(datastore);
+    // A store that keeps only whole steps of this many bytes (encryption: whole segments) may
+    // store less than a write received.
+    const granularity = (datastore as { offsetGranularity?: number }).offsetGranularity;
     datastore.write = async (readable: Readable, id: string, offset: number) => {
       this.prune();
       const previous = this.states.get(id);
       this.states.delete(id);
       const hash = previous?.offset === offset ? previous.hash : offset === 0 ? createHash("sha256") : null;
       let hashed = 0;
+      // The hash as it was at the last granularity boundary, for a write that keeps only whole steps.
+      let atBoundary = null as { hash: Hash; offset: number } | null;
       const hashing = hash !== null && isObservable(readable);
       if (hashing) {
         readable.observe((chunk) => {
-          hash.update(chunk);
-          hashed += chunk.length;
+          if (!granularity) {
+            hash.update(chunk);
+            hashed += chunk.length;
+            return;
+          }
+          let at = 0;
+          while (at < chunk.length) {
+            const position = offset + hashed;
+            const take = Math.min(granularity - (position % granularity), chunk.length - at);
+            hash.update(chunk.subarray(at, at + take));
+            hashed += take;
+            at += take;
+            if ((position + take) % granularity === 0) atBoundary = { hash: hash.copy(), offset: position + take };
+          }
         });
       }
       const newOffset = await write(readable, id, offset);
-      if (hashing && newOffset === offset + hashed) this.states.set(id, { hash, offset: newOffset, touchedAt: Date.now() });
+      if (hashing) {
+        const kept = newOffset === offset + hashed ? hash : atBoundary?.offset === newOffset ? atBoundary.hash : null;
+        if (kept) this.states.set(id, { hash: kept, offset: newOffset, touchedAt: Date.now() });
+      }
       return newOffset;
     };
   }

@@ -207,8 +207,9 @@ async function forgetFinishedUpload(services: Services, uploadId: string, kvStor
 async function completeUpload(services: Services, upload: Upload, sha256: string | null, discard: () => Promise<void>) {
   const pending = await services.prisma.upload.findUnique({ where: { id: upload.id } });
   if (!pending) throw tusError(404, UPLOAD_GONE);
-  // With encryption at rest the plaintext upload is encrypted into a new object here.
-  const storageKey = (await services.storage.adoptUpload?.(upload.id, Number(pending.size))) ?? upload.id;
+  // With encryption at rest an upload is encrypted as it arrives; only one begun before that
+  // (stored in plaintext) is encrypted into a new object here.
+  const storageKey = (await services.storage.adoptUpload?.(upload.id, Number(pending.size), upload.metadata)) ?? upload.id;
   const content = {
     name: pending.name,
     size: Number(pending.size),

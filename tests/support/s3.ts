@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import net from "node:net";
 import { ListMultipartUploadsCommand, S3Client } from "@aws-sdk/client-s3";
 import { inject } from "vitest";
 import type { S3StorageConfig } from "~/services/storage/s3.server";
@@ -34,4 +35,41 @@ export async function incompleteMultipartUploads(app: TestApp): Promise<number> 
   } finally {
     client.destroy();
   }
+}
+
+/**
+ * A TCP relay in front of the test S3 server that keeps every byte sent to it, so a test can
+ * check what an app stored (parts of unfinished multipart uploads included, which the S3 API
+ * does not let anyone read back). Point S3_ENDPOINT at `endpoint`.
+ */
+export async function recordingS3Relay() {
+  const target = new URL(inject("services").s3.endpoint);
+  let received: Buffer[] = [];
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    const upstream = net.connect(Number(target.port), target.hostname);
+    sockets.add(socket).add(upstream);
+    socket.on("data", (chunk: Buffer) => received.push(chunk));
+    socket.pipe(upstream).pipe(socket);
+    const end = () => {
+      socket.destroy();
+      upstream.destroy();
+      sockets.delete(socket);
+      sockets.delete(upstream);
+    };
+    socket.on("error", end).on("close", end);
+    upstream.on("error", end).on("close", end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    /** Everything sent to S3 since the start or the last `clear()`. */
+    sent: () => Buffer.concat(received),
+    clear: () => void (received = []),
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }

@@ -1,3 +1,4 @@
+import http from "node:http";
 import { expect } from "vitest";
 import type { TestApp } from "./app";
 import type { TestClient } from "./client";
@@ -69,4 +70,21 @@ export function openPatch(client: TestClient, url: string, offset = 0) {
       }
     },
   };
+}
+
+/** Sends `data` as a PATCH that announces `announced` bytes, then drops the connection. */
+export async function patchThenDrop(client: TestClient, uploadUrl: string, offset: number, data: Buffer, announced: number): Promise<void> {
+  const url = new URL(uploadUrl);
+  await new Promise<void>((resolve) => {
+    const request = http.request({
+      host: url.hostname,
+      port: url.port,
+      path: url.pathname,
+      method: "PATCH",
+      headers: tusHeaders(client, { "Upload-Offset": String(offset), "Content-Type": "application/offset+octet-stream", "Content-Length": String(announced) }),
+    });
+    request.on("error", () => resolve());
+    request.on("close", () => resolve());
+    request.write(data, () => setTimeout(() => request.destroy(), 500));
+  });
 }

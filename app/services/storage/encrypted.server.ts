@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import type { DataStore } from "@tus/utils";
+import type { DataStore, Upload } from "@tus/utils";
+import { EncryptingTusStore, encryptionHeaderOf } from "./encrypting-tus-store.server";
 import { ByteCounter } from "./byte-counter.server";
 import {
   cipherRangeFor,
@@ -30,8 +31,9 @@ import {
 /**
  * Encryption at rest around either driver: everything written through it is encrypted (see
  * encryption-format.server.ts), everything read is decrypted. Objects without the header's
- * magic were written before encryption was enabled, or are tus uploads in progress; they are
- * passed through as they are, so encryption can be switched on for an existing install.
+ * magic were written before encryption was enabled (or are tus uploads begun before uploads were
+ * encrypted as they arrive); they are passed through as they are, so encryption can be switched
+ * on for an existing install.
  */
 export class EncryptedObjectStore implements ObjectStore {
   readonly encrypted = true;
@@ -108,16 +110,19 @@ export class EncryptedObjectStore implements ObjectStore {
     return this.inner.health();
   }
 
-  /** tus writes plaintext parts; adoptUpload encrypts the finished upload. */
+  /** tus uploads are encrypted as they arrive (see EncryptingTusStore). */
   createTusDataStore(options: TusDataStoreOptions): DataStore {
-    return this.inner.createTusDataStore(options);
+    return new EncryptingTusStore(this.inner.createTusDataStore(options), this.keys);
   }
 
   /**
-   * Streams the finished (plaintext) tus upload through the encryptor into a new object and
-   * resolves with its key. The caller deletes the plaintext once the file points at the new key.
+   * The key of a finished tus upload's encrypted object. An upload encrypted as it arrived is
+   * that object already; one stored in plaintext (begun before uploads were encrypted as they
+   * arrive) is streamed through the encryptor into a new object, and the caller deletes the
+   * plaintext once the file points at the new key.
    */
-  async adoptUpload(uploadId: string, size: number): Promise<string> {
+  async adoptUpload(uploadId: string, size: number, metadata?: Upload["metadata"]): Promise<string> {
+    if (encryptionHeaderOf(metadata)) return uploadId;
     const key = randomBytes(16).toString("hex");
     // Raw bytes: an upload that happens to start with the magic is still plaintext.
     await this.put(key, await this.inner.get(uploadId), { size });

@@ -174,6 +174,28 @@ function segmentAad(header: Buffer, index: number, final: boolean): Buffer {
   return aad;
 }
 
+/** One encrypted segment as stored: its ciphertext, then its tag. */
+export function sealSegment(header: ObjectHeader, dataKey: Buffer, index: number, final: boolean, plaintext: Buffer): Buffer {
+  const cipher = createCipheriv("aes-256-gcm", dataKey, nonceFor(header.noncePrefix, index));
+  cipher.setAAD(segmentAad(header.bytes, index, final));
+  return Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+}
+
+/** Stored bytes from the start of the object to the start of segment `index`. */
+export function cipherOffsetOfSegment(index: number, segmentSize: number): number {
+  return HEADER_LENGTH + index * (segmentSize + TAG_LENGTH);
+}
+
+/**
+ * How many plaintext bytes the first `storedBytes` of an object of `plainSize` bytes hold in
+ * whole segments: a partly stored segment (or header) counts for nothing.
+ */
+export function sealedPlainBytes(storedBytes: number, plainSize: number, segmentSize: number): number {
+  if (storedBytes >= cipherSize(plainSize, segmentSize)) return plainSize;
+  if (storedBytes < HEADER_LENGTH) return 0;
+  return Math.floor((storedBytes - HEADER_LENGTH) / (segmentSize + TAG_LENGTH)) * segmentSize;
+}
+
 /** Plaintext in, header and encrypted segments out; holds at most one segment. */
 export class Encryptor extends Transform {
   private readonly segment: Buffer;
@@ -215,9 +237,7 @@ export class Encryptor extends Transform {
   }
 
   private seal(final: boolean) {
-    const cipher = createCipheriv("aes-256-gcm", this.dataKey, nonceFor(this.header.noncePrefix, this.index));
-    cipher.setAAD(segmentAad(this.header.bytes, this.index, final));
-    this.push(Buffer.concat([cipher.update(this.segment.subarray(0, this.filled)), cipher.final(), cipher.getAuthTag()]));
+    this.push(sealSegment(this.header, this.dataKey, this.index, final, this.segment.subarray(0, this.filled)));
     this.index++;
     this.filled = 0;
   }

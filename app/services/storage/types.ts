@@ -39,11 +39,12 @@ export interface ObjectStore {
   /** The tus data store that writes uploads into this same store, under the upload id as key. */
   createTusDataStore(options: TusDataStoreOptions): DataStore;
   /**
-   * Stores that cannot keep a finished tus upload's object as it is (encryption at rest) copy it
-   * into a new object and resolve with that key; the caller deletes the upload's object once the
-   * file is recorded. Without this method the upload's object is kept under the upload id.
+   * Stores that cannot keep every finished tus upload's object as it is (encryption at rest: an
+   * upload stored in plaintext, told apart by its tus metadata) copy it into a new object and
+   * resolve with that key; the caller deletes the upload's object once the file is recorded.
+   * Resolving with `uploadId`, or without this method, the upload's object is kept as it is.
    */
-  adoptUpload?(uploadId: string, size: number): Promise<string>;
+  adoptUpload?(uploadId: string, size: number, metadata?: Record<string, string | null>): Promise<string>;
 }
 
 export interface TusDataStoreOptions {
