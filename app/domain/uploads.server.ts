@@ -2,7 +2,7 @@ import { Server as TusServer } from "@tus/server";
 import { ERRORS, EVENTS, type Upload } from "@tus/utils";
 import type { Services } from "~/services/index.server";
 import { createTusKvStore, createTusLocker } from "~/services/cache/tus.server";
-import { auditRefusal, writeRefusal, writeRefusalMessage } from "./access.server";
+import { auditRefusal, readRefusal, writeRefusal, writeRefusalMessage } from "./access.server";
 import type { File as FileRecord, Prisma } from "~/generated/prisma/client";
 import { AppError, ConflictError, PayloadTooLargeError, ValidationError, isAppError } from "./errors";
 import { addFile, detectMimeType, type NewFile } from "./files.server";
@@ -167,11 +167,11 @@ export function createUploadServer(services: Services): TusServer {
 
 /**
  * Whether bytes may still go into the folder an upload was created for: access is checked
- * again at every PATCH, so a share revoked (or its owner deactivated) since the upload began
- * stops it. What arrived is kept, and the upload resumes if access comes back. A folder trashed or
- * gone meanwhile is no reason to refuse: completeUpload decides where the file lands. A grantee
- * learns only that the share is gone; an administrator, who still sees the folder, is told the
- * true reason.
+ * again at every PATCH, so a share revoked, made read-only, or its owner deactivated since the
+ * upload began stops it. What arrived is kept, and the upload resumes if access comes back. A
+ * folder trashed or gone meanwhile is no reason to refuse: completeUpload decides where the file
+ * lands. As on the other write paths, someone who may still see the folder (a read-only grantee,
+ * an administrator) is told the true reason (403); anyone else learns only that it is gone (404).
  */
 async function assertMayStillUploadInto(services: Services, user: SessionUser, folderId: string): Promise<void> {
   const folder = await services.prisma.folder.findUnique({ where: { id: folderId }, select: { id: true, ownerId: true } });
@@ -180,7 +180,7 @@ async function assertMayStillUploadInto(services: Services, user: SessionUser, f
   const refusal = await writeRefusal(services, user, target);
   if (refusal === null) return;
   await auditRefusal(services, user, target, refusal, "write");
-  if (user.role === "ADMIN" && refusal !== "not-shared") throw tusError(403, `${writeRefusalMessage(refusal, "folder")} Nothing more was saved.`);
+  if ((await readRefusal(services, user, target)) === null) throw tusError(403, `${writeRefusalMessage(refusal, "folder")} Nothing more was saved.`);
   throw tusError(404, "The folder this upload goes into was not found, or it is no longer shared with you. Nothing more was saved.");
 }
 
