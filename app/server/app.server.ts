@@ -22,7 +22,7 @@ import { originCheck } from "./origin-check.server";
 import { publicOrigin } from "./public-origin.server";
 import { securityHeaders } from "./security-headers.server";
 import { createListener, httpsRedirect } from "./tls.server";
-import { metricsEndpoint, observeHttpRequests } from "./metrics-endpoint.server";
+import { metricsEndpoint, metricsOff, observeHttpRequests } from "./metrics-endpoint.server";
 import { collectProcessMetrics } from "~/services/metrics.server";
 
 export interface AppServer {
@@ -127,7 +127,7 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
   // Before the origin and CSRF checks (a GET needs neither), compression and the rate limits: a
   // scraper polls from one address every few seconds and must not use up the general budget of
   // that address (often a proxy users share), and guessing a token of 16+ characters is hopeless.
-  if (config.metricsToken) app.get("/metrics", metricsEndpoint(services, config.metricsToken));
+  app.get("/metrics", config.metricsToken ? metricsEndpoint(services, config.metricsToken) : metricsOff);
 
   app.use(originCheck(config.appUrl, services.log));
 

@@ -78,8 +78,10 @@ function standInBody(req: http.IncomingMessage): ReadableStream<Uint8Array> {
 }
 
 type WriteToStore = (webStream: ReadableStream | null, upload: Upload, maxBodySize: number, context: CancellationContext) => Promise<number>;
+type CalculateMaxBodySize = (req: Request, upload: Upload, configuredMaxSize?: number) => Promise<number>;
 interface BodyWritingHandler {
   writeToStore: WriteToStore;
+  calculateMaxBodySize: CalculateMaxBodySize;
   store: DataStore;
 }
 
@@ -91,6 +93,17 @@ interface BodyWritingHandler {
  */
 function readBodiesFromNode(tus: TusServer): void {
   for (const handler of [tus.handlers.PATCH, tus.handlers.POST] as unknown as BodyWritingHandler[]) {
+    // A body refused up front (its Content-Length goes past the upload's end) is a failed
+    // receive too, like one cut off while it streams.
+    const calculateMaxBodySize = handler.calculateMaxBodySize.bind(handler);
+    handler.calculateMaxBodySize = async (req, upload, configuredMaxSize) => {
+      try {
+        return await calculateMaxBodySize(req, upload, configuredMaxSize);
+      } catch (error) {
+        metrics().uploadsFailed.inc({ stage: "receive" });
+        throw error;
+      }
+    };
     handler.writeToStore = async (webStream, upload, maxBodySize, context) => {
       const req = webStream ? nodeRequests.get(webStream) : undefined;
       if (!req) throw new Error("tus gave the store a body that is not a request's");
