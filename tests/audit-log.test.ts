@@ -146,6 +146,27 @@ describe("audit log over HTTP: wiring, viewer and export (local disk, memory cac
       expect(await events({ action: "share.revoked", targetId: link.id })).toMatchObject([{ actorId: bobId, details: { itemKind: "file", itemId: fileId } }]);
     });
 
+    it("never revokes a link without its audit row: when the row cannot be written, the link stays", async () => {
+      const fileId = await upload(bob, bobRoot, "kept-link.txt");
+      expect((await bob.postForm("/shares", { intent: "create-link", item: `file:${fileId}` })).status).toBe(200);
+      const link = await app.services.prisma.shareLink.findFirstOrThrow({ where: { fileId } });
+      // The audit table refuses revocations for a moment (as a full disk or a failing database would).
+      await app.services.prisma.$executeRawUnsafe(`ALTER TABLE audit_events ADD CONSTRAINT test_no_revocations CHECK (action <> 'share.revoked') NOT VALID`);
+      try {
+        const refused = await bob.postForm("/shares", { intent: "revoke-link", linkId: link.id });
+        expect(refused.status).toBe(500);
+        expect(await refused.text()).not.toContain("test_no_revocations");
+      } finally {
+        await app.services.prisma.$executeRawUnsafe(`ALTER TABLE audit_events DROP CONSTRAINT test_no_revocations`);
+      }
+      expect(await app.services.prisma.shareLink.count({ where: { id: link.id } })).toBe(1);
+      expect(await events({ action: "share.revoked", targetId: link.id })).toEqual([]);
+
+      expect((await bob.postForm("/shares", { intent: "revoke-link", linkId: link.id })).status).toBe(200);
+      expect(await app.services.prisma.shareLink.count({ where: { id: link.id } })).toBe(0);
+      expect(await events({ action: "share.revoked", targetId: link.id })).toMatchObject([{ actorId: bobId, details: { itemKind: "file", itemId: fileId } }]);
+    });
+
     it("records an upload through a file drop as a use of its link", async () => {
       const created = await bob.postForm("/files", { intent: "create-folder", name: "Inbox", open: "1" });
       const folderId = created.headers.get("location")!.split("/").pop()!;

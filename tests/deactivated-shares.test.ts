@@ -298,7 +298,11 @@ describe.each(DRIVER_SETS)("a deactivated account's user shares ($label)", ({ dr
       const grant = (permission: "READ" | "WRITE") => dora.client.postForm("/shares", { intent: "share-user", item: `folder:${ids.team}`, email: fred.email, permission });
 
       expect((await grant("READ")).status).toBe(200);
-      expect((await patchUpload(fred.client, upload.url, 500, new Uint8Array(upload.rest))).status).toBe(404);
+      // Fred still sees the folder, so he is told why, as on the other write paths.
+      const readOnly = await patchUpload(fred.client, upload.url, 500, new Uint8Array(upload.rest));
+      expect(readOnly.status).toBe(403);
+      expect(await readOnly.text()).toBe("You can view this folder but not change it: it was shared with you read-only. Nothing more was saved.");
+      expect(await uploadOffset(fred.client, upload.url)).toBe(500);
       const share = await services.prisma.userShare.findFirstOrThrow({ where: { folderId: ids.team, granteeId: fred.id } });
       expect((await dora.client.postForm("/shares", { intent: "remove-user-share", shareId: share.id })).status).toBe(200);
       expect((await patchUpload(fred.client, upload.url, 500, new Uint8Array(upload.rest))).status).toBe(404);

@@ -10,6 +10,7 @@ import { ConfigError, loadConfig } from "~/config.server";
 import { downloadKind, routeGroup } from "~/server/metrics-endpoint.server";
 import { startTestApp, type DriverSet, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
+import { captureStderr } from "./support/stderr";
 import { createUpload, patchUpload } from "./support/tus";
 
 const TOKEN = "metrics-token-for-tests-0123456789";
@@ -142,9 +143,19 @@ describe("GET /metrics without METRICS_TOKEN", () => {
     app = await startTestApp({ storage: "local", cache: "memory" });
   });
 
-  it("does not exist (404), whatever is sent", async () => {
-    expect((await scrape(app, {})).status).toBe(404);
-    expect((await scrape(app)).status).toBe(404);
+  it("does not exist (404), whatever is sent, answered before Remix (which logs nothing)", async () => {
+    const stderr = captureStderr();
+    let printed: string;
+    try {
+      expect((await scrape(app, {})).status).toBe(404);
+      const refused = await scrape(app);
+      expect(refused.status).toBe(404);
+      expect(await refused.text()).toBe("Not found. Metrics are off on this server (METRICS_TOKEN is not set).\n");
+    } finally {
+      printed = stderr.stop();
+    }
+    expect(printed).not.toContain("No route matches");
+    expect(printed).not.toContain("/metrics");
   });
 });
 
@@ -268,6 +279,16 @@ describe.each<DriverSet>([
       },
     });
     expect((await patchUpload(bob, url, 0, body)).status).toBe(413);
+    const after = (await samples(app)).values;
+    expect(value(after, 'coffer_uploads_failed_total{stage="receive"}') - value(before, 'coffer_uploads_failed_total{stage="receive"}')).toBe(1);
+    expect(value(after, "coffer_uploads_receiving")).toBe(0);
+  });
+
+  it("counts a tus body refused up front for its Content-Length as a failed upload", async () => {
+    const before = (await samples(app)).values;
+    const url = await createUpload(app, bob, { name: "declared-short.bin", size: 10 });
+    // fetch sends Content-Length: 20, past the upload's end: tus refuses it before reading it.
+    expect((await patchUpload(bob, url, 0, new Uint8Array(20))).status).toBe(413);
     const after = (await samples(app)).values;
     expect(value(after, 'coffer_uploads_failed_total{stage="receive"}') - value(before, 'coffer_uploads_failed_total{stage="receive"}')).toBe(1);
     expect(value(after, "coffer_uploads_receiving")).toBe(0);

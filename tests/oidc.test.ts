@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import * as OTPAuth from "otpauth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "~/config.server";
+import { beginPendingLogin } from "~/domain/mfa.server";
 import { confirmSignedInUser } from "~/domain/oidc.server";
 import { sessionKey } from "~/domain/sessions.server";
 import { updateSettings } from "~/domain/settings.server";
@@ -788,6 +789,36 @@ describe("single sign-on with a real OpenID Connect provider", () => {
     } finally {
       await updateSettings(ssoOnly.services, { requireMfaAfterSso: false });
     }
+  });
+
+  it("in SSO-only mode refuses the code step of a password login begun before SSO_ONLY was switched on", async () => {
+    idp.users.set("olga", { email: "olga@example.com", emailVerified: true, name: "Olga" });
+    expect((await ssoLogin(idp, new TestClient(ssoOnly.url), "olga")).response.headers.get("location")).toBe("/files");
+    const user = await ssoOnly.services.prisma.user.findUniqueOrThrow({ where: { email: "olga@example.com" } });
+    // The pending-login cookie a password login left minutes ago, signed with the same secret.
+    const sessionsBefore = await ssoOnly.services.prisma.session.count({ where: { userId: user.id } });
+    const [pair] = (await beginPendingLogin(ssoOnly.services, user.id, "/files", "password")).split(";");
+    const browser = new TestClient(ssoOnly.url);
+    browser.cookies.set(pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1));
+    const refusal = "This Coffer does not use passwords: sign in with “Sign in with Test IdP” on the login page.";
+
+    const page = await browser.get("/login/mfa");
+    expect(page.status).toBe(403);
+    const html = await page.text();
+    expect(html).toContain(refusal);
+    expect(html).not.toContain("Verify and log in");
+    const posted = await browser.postForm("/login/mfa", { code: "123456" });
+    expect(posted.status).toBe(403);
+    expect(await posted.text()).toContain(refusal);
+    expect(await ssoOnly.services.prisma.session.count({ where: { userId: user.id } })).toBe(sessionsBefore);
+
+    // A pending login begun at the provider still goes on to its second step.
+    const [oidcPair] = (await beginPendingLogin(ssoOnly.services, user.id, "/files", "oidc")).split(";");
+    const viaProvider = new TestClient(ssoOnly.url);
+    viaProvider.cookies.set(oidcPair.slice(0, oidcPair.indexOf("=")), oidcPair.slice(oidcPair.indexOf("=") + 1));
+    const step = await viaProvider.get("/login/mfa");
+    expect(step.status).toBe(200);
+    expect(await step.text()).toContain("Start again from the login page");
   });
 
   it("says single sign-on is not set up when it is not", async () => {

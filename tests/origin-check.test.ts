@@ -28,7 +28,7 @@ describe("isSameOriginRequest", () => {
     [{ origin: "not a url" }, false],
     [{ origin: APP_URL, "sec-fetch-site": "cross-site" }, false],
   ] as Array<[Record<string, string>, boolean]>)("%j → %s", (headers, expected) => {
-    expect(isSameOriginRequest(request(headers), APP_URL)).toBe(expected);
+    expect(isSameOriginRequest(request(headers), { appUrl: APP_URL, trustProxy: false })).toBe(expected);
   });
 
   it.each([
@@ -41,7 +41,23 @@ describe("isSameOriginRequest", () => {
     [{ origin: APP_URL }, false],
     [{ origin: "null" }, false],
   ] as Array<[Record<string, string>, boolean]>)("without APP_URL, the request's Host is the origin: %j → %s", (headers, expected) => {
-    expect(isSameOriginRequest(request(headers), undefined)).toBe(expected);
+    expect(isSameOriginRequest(request(headers), { appUrl: undefined, trustProxy: false })).toBe(expected);
+  });
+
+  const fromPeer = (address: string, headers: Record<string, string>) =>
+    ({ headers: { host: "coffer-upstream:3000", ...headers }, socket: { remoteAddress: address } }) as unknown as http.IncomingMessage;
+  const forwarded = { "x-forwarded-host": "files.example.test", origin: "https://files.example.test" };
+
+  it.each([
+    ["a trusted proxy's X-Forwarded-Host is the host", fromPeer("127.0.0.1", forwarded), ["loopback"], true],
+    ["its first value, when proxies appended", fromPeer("127.0.0.1", { ...forwarded, "x-forwarded-host": "files.example.test, coffer-upstream:3000" }), ["loopback"], true],
+    ["then Host is not", fromPeer("127.0.0.1", { ...forwarded, origin: "http://coffer-upstream:3000" }), ["loopback"], false],
+    ["a hop count trusts the peer", fromPeer("10.1.2.3", forwarded), 1, true],
+    ["an untrusted peer's X-Forwarded-Host counts for nothing", fromPeer("203.0.113.5", forwarded), ["loopback"], false],
+    ["nor with TRUST_PROXY off", fromPeer("127.0.0.1", forwarded), false, false],
+    ["an untrusted peer cannot vouch for another site", fromPeer("203.0.113.5", { "x-forwarded-host": "evil.example", origin: "https://evil.example" }), ["10.0.0.0/8"], false],
+  ] as Array<[string, http.IncomingMessage, false | number | string[], boolean]>)("without APP_URL, %s", (_label, req, trustProxy, expected) => {
+    expect(isSameOriginRequest(req, { appUrl: undefined, trustProxy })).toBe(expected);
   });
 });
 

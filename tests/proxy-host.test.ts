@@ -176,3 +176,92 @@ describe("without APP_URL, the request's Host is the origin", () => {
     expect(await response.text()).toContain("Host header");
   });
 });
+
+describe("without APP_URL, behind a trusted proxy that rewrites Host (TRUST_PROXY loopback)", () => {
+  const PUBLIC = "https://files.example.test";
+  /** What such a proxy passes on: the browser's host and scheme in X-Forwarded-Host/-Proto. */
+  const FORWARDED = { "x-forwarded-host": "files.example.test", "x-forwarded-proto": "https" };
+  let app: TestApp;
+  let browser: TestClient;
+
+  beforeAll(async () => {
+    app = await startTestApp({ storage: "local", cache: "memory" }, { TRUST_PROXY: "loopback" });
+    browser = new TestClient(app.url, behindProxy(UPSTREAM, { ...FORWARDED, origin: PUBLIC, "sec-fetch-site": "same-origin" }));
+  });
+
+  it("serves pages with the websocket policy on the forwarded host", async () => {
+    const page = await browser.get("/login");
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-security-policy")).toContain("connect-src 'self' wss://files.example.test;");
+  });
+
+  it("runs form actions, tus uploads and the Socket.IO handshake from the forwarded origin", async () => {
+    expect((await browser.register("Fiona Forwarded", "fiona@example.com")).status).toBe(302);
+    const created = await browser.postForm("/files", { intent: "create-folder", name: "Forwarded" });
+    expect(created.status).toBe(200);
+    expect(await app.services.prisma.folder.count({ where: { name: "Forwarded" } })).toBe(1);
+
+    const upload = await browser.request("/api/uploads", {
+      method: "POST",
+      headers: { "tus-resumable": "1.0.0", "upload-length": "5", "upload-metadata": `filename ${Buffer.from("fwd.txt").toString("base64")}` },
+    });
+    expect(upload.status).toBe(201);
+    const location = upload.headers.get("location")!;
+    expect(location).not.toContain(UPSTREAM);
+    const patched = await browser.request(new URL(location, `${PUBLIC}/api/uploads`).pathname, {
+      method: "PATCH",
+      headers: { "tus-resumable": "1.0.0", "upload-offset": "0", "content-type": "application/offset+octet-stream" },
+      body: "hello",
+    });
+    expect(patched.status).toBe(204);
+
+    const handshake = await browser.get("/socket.io/?EIO=4&transport=polling");
+    expect(handshake.status).toBe(200);
+  });
+
+  it("still refuses other sites, and the upstream's own name, as the origin", async () => {
+    for (const origin of ["https://evil.example", `http://${UPSTREAM}`]) {
+      const other = new TestClient(app.url, behindProxy(UPSTREAM, { ...FORWARDED, origin }));
+      other.cookies = new Map(browser.cookies);
+      const response = await other.postForm("/files", { intent: "create-folder", name: "Elsewhere" });
+      expect(response.status, origin).toBe(403);
+    }
+    expect(await app.services.prisma.folder.count({ where: { name: "Elsewhere" } })).toBe(0);
+  });
+});
+
+describe("without APP_URL, X-Forwarded-Host from a peer TRUST_PROXY does not name", () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    // The test client is on loopback, which this list leaves out.
+    app = await startTestApp({ storage: "local", cache: "memory" }, { TRUST_PROXY: "10.0.0.0/8" });
+  });
+
+  it("is ignored: it cannot make another site's page an origin, and Host stays the origin", async () => {
+    const host = new URL(app.url).host;
+    const spoofed = new TestClient(app.url, behindProxy(host, { "x-forwarded-host": "evil.example", origin: "https://evil.example" }));
+    expect((await spoofed.postForm("/register", { name: "Eve", email: "eve@example.com", password: "correct horse battery staple" })).status).toBe(403);
+    const page = await spoofed.get("/login");
+    expect(page.headers.get("content-security-policy")).toContain(`connect-src 'self' ws://${host};`);
+    expect(page.headers.get("content-security-policy")).not.toContain("evil.example");
+    expect(await app.services.prisma.user.count()).toBe(0);
+  });
+});
+
+describe("without APP_URL, behind an untrusted TLS proxy that passes Host with :443", () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ storage: "local", cache: "memory" });
+  });
+
+  it("runs form actions (no 500): the origin is https:// on that host", async () => {
+    // What the browser sends to https://files.example.test, passed on unchanged over plain HTTP.
+    const browser = new TestClient(app.url, behindProxy("files.example.test:443", { origin: "https://files.example.test", "sec-fetch-site": "same-origin" }));
+    const registered = await browser.register("Tilda TLS", "tilda@example.com");
+    expect(registered.status).toBe(302);
+    const created = await browser.postForm("/files", { intent: "create-folder", name: "Over TLS" });
+    expect(created.status).toBe(200);
+    const page = await browser.get("/files");
+    expect(page.headers.get("content-security-policy")).toContain("connect-src 'self' wss://files.example.test;");
+  });
+});

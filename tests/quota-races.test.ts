@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { SYSTEM_ACTOR } from "~/domain/audit.server";
 import { storageUsage } from "~/domain/quota.server";
@@ -6,6 +7,7 @@ import { deleteForever, restoreItem, trashItem } from "~/domain/trash.server";
 import { formatBytes } from "~/lib/format";
 import { startTestApp, type DriverSet, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
+import { openUploadForm } from "./support/people";
 import { incompleteMultipartUploads } from "./support/s3";
 import { createUpload, createUploadRequest, patchUpload, tusHeaders } from "./support/tus";
 
@@ -226,6 +228,56 @@ describe.each<{ label: string; drivers: DriverSet }>([
       // The upload is gone for the client too.
       const head = await fetch(upload, { method: "HEAD", headers: tusHeaders(fred.client) });
       expect(head.status).toBe(404);
+    });
+
+    it("no-JS form: lands in the trashed folder, charged to its owner, and the uploader is told where it went", async () => {
+      const holidayId = await folder(olga, "Form holiday");
+      await share(olga, holidayId, fred);
+      const usedBefore = (await storageUsage(app.services, olga.id)).usedBytes;
+      const fredUsedBefore = (await storageUsage(app.services, fred.id)).usedBytes;
+      const [first, rest] = [randomBytes(64 * KiB), randomBytes(36 * KiB)];
+      const sending = openUploadForm(fred.client, holidayId, "streamed.bin");
+      sending.send(new Uint8Array(first));
+      // Let the action check the folder and start storing before it goes to the trash.
+      await sleep(1000);
+      await trashItem(app.services, olga.actor, "folder", holidayId);
+      sending.end(new Uint8Array(rest));
+      const response = await sending.response;
+      expect(response.status, await response.clone().text()).toBe(303);
+
+      const landed = await app.services.prisma.file.findFirstOrThrow({ where: { name: "streamed.bin" } });
+      expect(landed).toMatchObject({ ownerId: olga.id, folderId: holidayId, trashRootId: holidayId, size: BigInt(100 * KiB) });
+      expect(landed.trashedAt).not.toBeNull();
+      expect(response.headers.get("location")).toBe(`/trash?done=uploaded-to-trash&item=file:${landed.id}`);
+      const page = await (await fred.client.get(response.headers.get("location")!)).text();
+      expect(page).toContain("its folder was moved to its owner’s trash meanwhile");
+      expect((await storageUsage(app.services, olga.id)).usedBytes).toBe(usedBefore + 100 * KiB);
+      expect((await storageUsage(app.services, fred.id)).usedBytes).toBe(fredUsedBefore);
+      const activity = await app.services.prisma.activity.findFirstOrThrow({ where: { action: "file.uploaded", subjectId: landed.id } });
+      expect(activity).toMatchObject({ userId: fred.id, details: { name: "streamed.bin", landedIn: "trash" } });
+
+      await restoreItem(app.services, olga.actor, "folder", holidayId);
+      const download = await fred.client.get(`/download/${landed.id}`);
+      expect(download.status).toBe(200);
+      expect(Buffer.from(await download.arrayBuffer())).toEqual(Buffer.concat([first, rest]));
+    });
+
+    it("no-JS form: a folder deleted for good meanwhile sends the file to the uploader's My files", async () => {
+      const tempId = await folder(olga, "Form temporary");
+      await share(olga, tempId, fred);
+      const sending = openUploadForm(fred.client, tempId, "orphan.bin");
+      sending.send(new Uint8Array(randomBytes(10 * KiB)));
+      await sleep(1000);
+      await trashItem(app.services, olga.actor, "folder", tempId);
+      await deleteForever(app.services, olga.actor, "folder", tempId, SYSTEM_ACTOR);
+      sending.end(new Uint8Array(randomBytes(10 * KiB)));
+      const response = await sending.response;
+      expect(response.status).toBe(303);
+      const file = await app.services.prisma.file.findFirstOrThrow({ where: { name: "orphan.bin" }, include: { folder: true } });
+      expect(file).toMatchObject({ ownerId: fred.id, trashedAt: null });
+      expect(file.folder.parentId).toBeNull();
+      expect(response.headers.get("location")).toBe(`/details/file/${file.id}?done=uploaded-to-root`);
+      expect(await (await fred.client.get(response.headers.get("location")!)).text()).toContain("so it was saved here, in your My files");
     });
   });
 

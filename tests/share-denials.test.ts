@@ -1,8 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
+import { recordShareDenial } from "~/domain/access-denials.server";
 import { listAuditEvents, parseAuditFilter } from "~/domain/audit-log.server";
 import { getRootFolder } from "~/domain/folders.server";
 import { newShareToken } from "~/domain/share-links.server";
+import { MemoryCache } from "~/services/cache/memory.server";
 import type { Services } from "~/services/index.server";
 import { startTestApp, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
@@ -158,7 +160,28 @@ describe.each(DRIVER_SETS)("refused access to shared items ($label)", ({ drivers
       expect((await sam.client.get(`/download/${ids.revoked}`)).status).toBe(404);
       expect((await sam.client.get(`/details/file/${ids.revoked}`)).status).toBe(404);
       expect(await denials({ actorId: sam.id, targetId: ids.revoked })).toMatchObject([
+        { outcome: "denied", targetType: "file", details: { reason: "share-revoked", access: "read", ownerId: olivia.id } },
+      ]);
+      // Fred never had a share on it.
+      expect((await fred.client.get(`/download/${ids.revoked}`)).status).toBe(404);
+      expect(await denials({ actorId: fred.id, targetId: ids.revoked })).toMatchObject([
         { outcome: "denied", targetType: "file", details: { reason: "not-shared", access: "read", ownerId: olivia.id } },
+      ]);
+    });
+
+    it("still records refusals while the cache (its once-per-window throttle) is down, logging a warning", async () => {
+      const cache = new MemoryCache();
+      await cache.close();
+      const warnings: string[] = [];
+      const log = { ...services.log, warn: (message: string) => void warnings.push(message) };
+      const actor = { actorId: sam.id, actorLabel: sam.email, ip: "198.51.100.9", userAgent: null };
+      const denial = { targetType: "file", targetId: ids.private, reason: "not-shared" } as const;
+      await recordShareDenial({ ...services, cache, log }, actor, denial);
+      await recordShareDenial({ ...services, cache, log }, actor, denial);
+      expect(await denials({ targetId: ids.private, ip: "198.51.100.9" })).toMatchObject([{ details: { reason: "not-shared" } }, { details: { reason: "not-shared" } }]);
+      expect(warnings).toEqual([
+        "refused share access recorded without its throttle: the cache is unavailable",
+        "refused share access recorded without its throttle: the cache is unavailable",
       ]);
     });
 
@@ -194,9 +217,14 @@ describe.each(DRIVER_SETS)("refused access to shared items ($label)", ({ drivers
       expect((await olivia.client.postForm("/shares", { intent: "create-link", item: `file:${ids.readOnly}`, password: "open sesame" })).status).toBe(200);
       const locked = await services.prisma.shareLink.findFirstOrThrow({ where: { fileId: ids.readOnly, passwordHash: { not: null } } });
       for (let i = 0; i < 2; i++) expect((await visitor.postForm(`/s/${locked.token}`, { intent: "unlock", password: `wrong guess ${i}` })).status).toBe(401);
-      expect(await denials({ targetId: locked.id })).toMatchObject([{ outcome: "denied", actorLabel: "anonymous", details: { reason: "wrong-password" } }]);
-      expect(await services.prisma.auditEvent.count({ where: { action: "share.password_failed", targetId: locked.id } })).toBe(2);
-      expect(JSON.stringify(await denials({ targetId: locked.id }))).not.toContain("wrong guess");
+      // One row per wrong password, never a second one (share.access_denied) for the same refusal.
+      expect(await denials({ targetId: locked.id })).toEqual([]);
+      const failures = await services.prisma.auditEvent.findMany({ where: { targetId: locked.id, outcome: { not: "success" } }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] });
+      expect(failures.map((row) => [row.action, row.outcome, row.actorLabel])).toEqual([
+        ["share.password_failed", "failure", "anonymous"],
+        ["share.password_failed", "failure", "anonymous"],
+      ]);
+      expect(JSON.stringify(failures)).not.toContain("wrong guess");
 
       // Another visitor (another IP, behind the trusted proxy) is another actor: recorded again.
       expect((await new TestClient(app.url).get(`/s/${expired.token}`, { "x-forwarded-for": "203.0.113.7" })).status).toBe(410);

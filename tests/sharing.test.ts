@@ -3,6 +3,7 @@ import { Readable } from "node:stream";
 import { beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type DriverSet, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
+import { createUploadRequest } from "./support/tus";
 import { unzip } from "./support/zip";
 
 const DRIVER_SETS: Array<{ label: string; drivers: DriverSet }> = [
@@ -390,6 +391,9 @@ describe.each(DRIVER_SETS)("Sharing with $label", ({ drivers }) => {
       expect(details).not.toMatch(/href="\/files"[^>]*>My files<\/a>\s*<\/li>\s*<li[^>]*>[^<]*<span[^>]*>\/<\/span>\s*<a[^>]*>Holiday/);
       const denied = await upload(friend, sharedId, "intruder.txt", Buffer.from("x"));
       expect(denied.status).toBe(403);
+      const tusDenied = await createUploadRequest(app, friend, { folderId: subId, name: "intruder.bin", size: 10 });
+      expect(tusDenied.status).toBe(403);
+      expect(await tusDenied.text()).toBe("You can view this folder but not change it: it was shared with you read-only.");
       expect((await friend.postForm(`/files/${sharedId}`, { intent: "create-folder", name: "Nope" })).status).toBe(403);
       expect((await friend.get(`/files/${outsideId}`)).status).toBe(404);
       expect((await friend.get(`/download/${secretId}`)).status).toBe(404);

@@ -3,12 +3,13 @@ import { recordAudit, type AuditActor } from "./audit.server";
 import { currentRequestScope } from "./request-scope.server";
 
 /**
- * Why someone was refused a shared item. "not-shared": no share grants it (it never was, or
- * the share was removed); "owner-deactivated": a share or link exists but its owner's account
- * is deactivated; "read-only": a read-only share, asked to change something; the rest are
- * share links: past their expiry, downloads used up, a wrong password.
+ * Why someone was refused a shared item. "not-shared": no share grants it, nor ever did;
+ * "share-revoked": the share that granted it was removed; "owner-deactivated": a share or link
+ * exists but its owner's account is deactivated; "read-only": a read-only share, asked to change
+ * something; the rest are share links: past their expiry, downloads used up. (A wrong link
+ * password is recorded as `share.password_failed` instead, once per attempt.)
  */
-export type ShareDenialReason = "not-shared" | "owner-deactivated" | "read-only" | "expired" | "exhausted" | "wrong-password";
+export type ShareDenialReason = "not-shared" | "share-revoked" | "owner-deactivated" | "read-only" | "expired" | "exhausted";
 
 /** How long one actor's refusals of one kind on one target count as one audit event. */
 export const SHARE_DENIAL_AUDIT_TTL_MS = 10 * 60 * 1000;
@@ -28,9 +29,8 @@ export interface ShareDenial {
 export async function recordShareDenial(services: Services, actor: AuditActor, denial: ShareDenial): Promise<void> {
   const who = actor.actorId ?? `ip:${actor.ip ?? "unknown"}`;
   const key = `share-denied-audit:${who}:${denial.targetType}:${denial.targetId}:${denial.reason}`;
+  if (!(await firstInWindow(services, key))) return;
   try {
-    // A lock that is never released is an atomic "once per window" (as for share page views).
-    if (!(await services.cache.tryLock(key, SHARE_DENIAL_AUDIT_TTL_MS))) return;
     await recordAudit(services.prisma, actor, {
       action: "share.access_denied",
       outcome: "denied",
@@ -40,6 +40,20 @@ export async function recordShareDenial(services: Services, actor: AuditActor, d
     });
   } catch (error) {
     services.log.warn("could not record a refused share access", { targetId: denial.targetId, error });
+  }
+}
+
+/**
+ * Whether this is the first refusal of its kind in the window. A lock that is never released
+ * is an atomic "once per window" (as for share page views). With the cache down the throttle
+ * fails open: a refusal recorded twice is better than one not recorded.
+ */
+async function firstInWindow(services: Services, key: string): Promise<boolean> {
+  try {
+    return (await services.cache.tryLock(key, SHARE_DENIAL_AUDIT_TTL_MS)) !== null;
+  } catch (error) {
+    services.log.warn("refused share access recorded without its throttle: the cache is unavailable", { error });
+    return true;
   }
 }
 

@@ -14,12 +14,13 @@ export type AccessTarget =
 export type Grant = "READ" | "WRITE";
 
 /**
- * Why a user may not use someone else's item. "not-shared": no share covers it (never shared,
- * or the share was removed); "owner-deactivated": a share covers it but its owner's account is
- * deactivated; "read-only": a read-only share, asked to change; "admin-read-only": an
- * administrator, who may read anyone's items but change only their own and those shared with them.
+ * Why a user may not use someone else's item. "not-shared": no share covers it, nor ever did;
+ * "share-revoked": no share covers it any more (one the user held on it, or on a folder above it,
+ * was removed); "owner-deactivated": a share covers it but its owner's account is deactivated;
+ * "read-only": a read-only share, asked to change; "admin-read-only": an administrator, who may
+ * read anyone's items but change only their own and those shared with them.
  */
-export type AccessRefusal = "not-shared" | "owner-deactivated" | "read-only" | "admin-read-only";
+export type AccessRefusal = "not-shared" | "share-revoked" | "owner-deactivated" | "read-only" | "admin-read-only";
 
 /**
  * User shares that grant access now: those of owners whose account is active. A deactivated
@@ -34,8 +35,7 @@ export const LIVE_USER_SHARE = { owner: { deactivatedAt: null } } satisfies Pris
  * now, and whether the owner's account is deactivated (then it grants nothing).
  */
 async function shareStanding(services: Services, user: Pick<SessionUser, "id">, target: AccessTarget): Promise<{ held: Grant | null; ownerDeactivated: boolean }> {
-  const startFolderId = target.kind === "folder" ? target.id : target.folderId;
-  const fileId = target.kind === "file" ? target.id : null;
+  const { startFolderId, fileId } = chainStart(target);
   const rows = await services.prisma.$queryRaw<Array<{ permission: string; owner_deactivated: boolean }>>`
     WITH RECURSIVE chain AS (
       SELECT id, parent_id, 0 AS depth FROM folders WHERE id = ${startFolderId}
@@ -53,6 +53,33 @@ async function shareStanding(services: Services, user: Pick<SessionUser, "id">, 
   return { held: rows.some((row) => row.permission === "WRITE") ? "WRITE" : "READ", ownerDeactivated: rows.some((row) => row.owner_deactivated) };
 }
 
+function chainStart(target: AccessTarget) {
+  return { startFolderId: target.kind === "folder" ? target.id : target.folderId, fileId: target.kind === "file" ? target.id : null };
+}
+
+/**
+ * Why no share covers the target: a share the user held on it or a folder above it was removed
+ * (the audit log keeps every removal, with its grantee), or there never was one. Asked only
+ * for a refusal.
+ */
+async function noShareReason(services: Services, user: Pick<SessionUser, "id">, target: AccessTarget): Promise<"not-shared" | "share-revoked"> {
+  const { startFolderId, fileId } = chainStart(target);
+  const rows = await services.prisma.$queryRaw<Array<{ revoked: boolean }>>`
+    WITH RECURSIVE chain AS (
+      SELECT id, parent_id, 0 AS depth FROM folders WHERE id = ${startFolderId}
+      UNION ALL
+      SELECT f.id, f.parent_id, chain.depth + 1 FROM folders f JOIN chain ON f.id = chain.parent_id
+      WHERE chain.depth < 1000
+    )
+    SELECT EXISTS (
+      SELECT 1 FROM audit_events
+      WHERE action = 'share.removed'
+        AND details->>'granteeId' = ${user.id}
+        AND (target_id IN (SELECT id FROM chain) OR (${fileId}::text IS NOT NULL AND target_id = ${fileId}))
+    ) AS revoked`;
+  return rows[0]?.revoked ? "share-revoked" : "not-shared";
+}
+
 /**
  * The strongest share grant the user holds on the target from an owner whose account is active
  * (LIVE_USER_SHARE). Null: none.
@@ -66,7 +93,7 @@ export async function shareGrant(services: Services, user: Pick<SessionUser, "id
 export async function readRefusal(services: Services, user: Actor, target: AccessTarget): Promise<AccessRefusal | null> {
   if (user.id === target.ownerId || user.role === "ADMIN") return null;
   const standing = await shareStanding(services, user, target);
-  if (standing.held === null) return "not-shared";
+  if (standing.held === null) return noShareReason(services, user, target);
   return standing.ownerDeactivated ? "owner-deactivated" : null;
 }
 
@@ -77,7 +104,7 @@ export async function writeRefusal(services: Services, user: Actor, target: Acce
   if (standing.held !== null && standing.ownerDeactivated) return "owner-deactivated";
   if (standing.held === "WRITE") return null;
   if (standing.held === "READ") return "read-only";
-  return user.role === "ADMIN" ? "admin-read-only" : "not-shared";
+  return user.role === "ADMIN" ? "admin-read-only" : noShareReason(services, user, target);
 }
 
 /** Owners use their own items, admins may read anyone's, and share grantees what was shared. */
@@ -126,6 +153,8 @@ export function writeRefusalMessage(refusal: AccessRefusal, kind: AccessTarget["
       return `You can view this ${kind} as an administrator, but not change it: only its owner and people it is shared with for changing can.`;
     case "not-shared":
       return `You cannot change this ${kind}: it is not shared with you.`;
+    case "share-revoked":
+      return `You cannot change this ${kind}: it is no longer shared with you.`;
   }
 }
 

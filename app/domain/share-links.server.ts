@@ -210,10 +210,13 @@ export async function updateShareLink(services: Services, actor: Actor, linkId: 
 
 export async function revokeShareLink(services: Services, actor: Actor, linkId: string, audit: AuditActor): Promise<void> {
   const link = await getOwnLink(services, actor, linkId);
-  await services.prisma.shareLink.deleteMany({ where: { id: link.id } });
   const details = { itemKind: link.fileId ? "file" : "folder", itemId: link.fileId ?? link.folderId ?? "" };
-  await recordActivity(services.prisma, { userId: actor.id, action: "share.revoked", subjectType: "share", subjectId: link.id, details });
-  await recordAudit(services.prisma, audit, { action: "share.revoked", targetType: "share", targetId: link.id, details });
+  // Recorded first, in the transaction that deletes the link: the row is all that is left of it.
+  await services.prisma.$transaction(async (tx) => {
+    await recordAudit(tx, audit, { action: "share.revoked", targetType: "share", targetId: link.id, details });
+    await recordActivity(tx, { userId: actor.id, action: "share.revoked", subjectType: "share", subjectId: link.id, details });
+    await tx.shareLink.deleteMany({ where: { id: link.id } });
+  });
 }
 
 export interface MyLink {
@@ -348,10 +351,9 @@ export async function unlockShare(services: Services, link: PublicShare, passwor
   }
   const ok = link.passwordHash ? await verify(link.passwordHash, password.slice(0, 1024)).catch(() => false) : true;
   if (!ok) {
+    // One entry per attempt (capped by the password rate limit), so guessing shows in the log;
+    // no share.access_denied beside it, which would record the same refusal twice.
     await recordAudit(services.prisma, audit, { action: "share.password_failed", outcome: "failure", targetType: "share", targetId: link.id });
-    // Every attempt is a password_failed entry (capped by the password rate limit); the refusal
-    // itself is one share.access_denied per visitor and window, like every other refused access.
-    await recordShareDenial(services, audit, { targetType: "share", targetId: link.id, reason: "wrong-password" });
     throw new UnauthorizedError("That password is not right. Check it with the person who shared the link.");
   }
   return grantCookie(services, link.token).serialize({ l: link.id, p: passwordFingerprint(link), e: Date.now() + SHARE_GRANT_TTL_MS });

@@ -2,9 +2,9 @@ import { Server as TusServer } from "@tus/server";
 import { ERRORS, EVENTS, type Upload } from "@tus/utils";
 import type { Services } from "~/services/index.server";
 import { createTusKvStore, createTusLocker } from "~/services/cache/tus.server";
-import { auditRefusal, writeRefusal, writeRefusalMessage } from "./access.server";
+import { auditRefusal, readRefusal, writeRefusal, writeRefusalMessage } from "./access.server";
 import type { File as FileRecord, Prisma } from "~/generated/prisma/client";
-import { AppError, ConflictError, PayloadTooLargeError, ValidationError, isAppError } from "./errors";
+import { AppError, ConflictError, NotFoundError, PayloadTooLargeError, ValidationError, isAppError } from "./errors";
 import { addFile, detectMimeType, type NewFile } from "./files.server";
 import { assertNameFree, getRootFolder, getWritableFolder } from "./folders.server";
 import { recordActivity } from "./activity.server";
@@ -13,7 +13,7 @@ import { cleanName, nameKey, numberedName } from "./names";
 import { parseUploadPath, resolveUploadFolder } from "./upload-paths.server";
 import { hashStoredFile, UploadHasher } from "./upload-hash.server";
 import { assertTypeAllowed, claimUploadRoom, lockStorage, STORAGE_LOCK_TX, storageUsage, tooLargeError, uploadAllowance } from "./quota.server";
-import { getSettings } from "./settings.server";
+import { getSettings, type Settings } from "./settings.server";
 import { mustEnrollMfa } from "./mfa.server";
 import { getUserFromCookieHeader, type SessionUser } from "./sessions.server";
 import { formatBytes } from "~/lib/format";
@@ -167,11 +167,11 @@ export function createUploadServer(services: Services): TusServer {
 
 /**
  * Whether bytes may still go into the folder an upload was created for: access is checked
- * again at every PATCH, so a share revoked (or its owner deactivated) since the upload began
- * stops it. What arrived is kept, and the upload resumes if access comes back. A folder trashed or
- * gone meanwhile is no reason to refuse: completeUpload decides where the file lands. A grantee
- * learns only that the share is gone; an administrator, who still sees the folder, is told the
- * true reason.
+ * again at every PATCH, so a share revoked, made read-only, or its owner deactivated since the
+ * upload began stops it. What arrived is kept, and the upload resumes if access comes back. A
+ * folder trashed or gone meanwhile is no reason to refuse: completeUpload decides where the file
+ * lands. As on the other write paths, someone who may still see the folder (a read-only grantee,
+ * an administrator) is told the true reason (403); anyone else learns only that it is gone (404).
  */
 async function assertMayStillUploadInto(services: Services, user: SessionUser, folderId: string): Promise<void> {
   const folder = await services.prisma.folder.findUnique({ where: { id: folderId }, select: { id: true, ownerId: true } });
@@ -180,7 +180,7 @@ async function assertMayStillUploadInto(services: Services, user: SessionUser, f
   const refusal = await writeRefusal(services, user, target);
   if (refusal === null) return;
   await auditRefusal(services, user, target, refusal, "write");
-  if (user.role === "ADMIN" && refusal !== "not-shared") throw tusError(403, `${writeRefusalMessage(refusal, "folder")} Nothing more was saved.`);
+  if ((await readRefusal(services, user, target)) === null) throw tusError(403, `${writeRefusalMessage(refusal, "folder")} Nothing more was saved.`);
   throw tusError(404, "The folder this upload goes into was not found, or it is no longer shared with you. Nothing more was saved.");
 }
 
@@ -191,18 +191,18 @@ async function forgetFinishedUpload(services: Services, uploadId: string, kvStor
 }
 
 /**
- * Where a finished upload lands. Its folder's owner was charged for it when it was created
- * (PENDING_UPLOAD_CHARGES), and the outcome keeps to that:
+ * Where a finished upload lands. A tus upload's folder owner was charged for it when it was
+ * created (PENDING_UPLOAD_CHARGES); a form upload claims its room where it lands. Either way:
  * - folder live: into it, as the owner's file;
  * - folder in the trash: into it all the same, in the trash with it and still the owner's, so
  *   restoring the folder brings the file back and emptying the trash removes it, as for the
  *   files that were in it. Nothing in the trash is replaced: a taken name is numbered;
  * - folder deleted for good: the bytes would be lost, so the file goes to the uploader's "My
- *   files" (the reservation moved to them with the folder gone), if their own storage has room;
- *   otherwise it is refused (413, saying it was not saved) and its data removed.
- * The pending row is removed in the transaction that records the file, under the charged
- * storage's lock and a lock on the folder's row, so the reservation turns into the file at once
- * and trashing, restoring or deleting the folder cannot slip in between.
+ *   files" (a tus reservation moved to them with the folder gone), if their own storage has room;
+ *   otherwise (or with no uploader: a drop-link visitor) it is refused, saying it was not saved.
+ * The room is claimed (a tus upload's pending row removed) in the transaction that records the
+ * file, under the charged storage's lock and a lock on the folder's row, so trashing, restoring
+ * or deleting the folder cannot slip in between.
  */
 async function completeUpload(services: Services, upload: Upload, sha256: string | null, discard: () => Promise<void>) {
   const pending = await services.prisma.upload.findUnique({ where: { id: upload.id } });
@@ -219,9 +219,9 @@ async function completeUpload(services: Services, upload: Upload, sha256: string
   };
   // A name taken meanwhile under "cancel" keeps both rather than losing the bytes just received.
   const policy = uploadPolicyFrom(upload.metadata?.onConflict) === "replace" ? "replace" : "keep-both";
-  let landed: { file: FileRecord; place: "folder" | "trash" | "root" };
+  let landed: LandedUpload;
   try {
-    landed = await landUpload(services, pending, content, policy);
+    landed = await landUpload(services, { name: pending.name, folderId: pending.folderId, uploaderId: pending.ownerId, pendingId: pending.id }, content, policy);
   } catch (error) {
     if (storageKey !== upload.id) await services.storage.delete(storageKey).catch(() => {});
     if (error instanceof NoRoomForOrphanError) {
@@ -245,8 +245,13 @@ async function completeUpload(services: Services, upload: Upload, sha256: string
   return file;
 }
 
-type PendingUpload = { id: string; ownerId: string; folderId: string; name: string };
+/**
+ * A finished upload on its way into a folder: who sent it (null: a drop-link visitor) and, for a
+ * tus upload, its pending row, which holds the room reserved at creation.
+ */
+type Arrival = { name: string; folderId: string; uploaderId: string | null; pendingId: string | null };
 type UploadContent = Omit<NewFile, "ownerId" | "folderId">;
+export type LandedUpload = { file: FileRecord; place: "folder" | "trash" | "root" };
 
 /** The upload's folder was trashed, restored or deleted between looking at it and locking it. */
 class TargetChangedError extends Error {}
@@ -254,18 +259,34 @@ class TargetChangedError extends Error {}
 /** The upload's folder is gone and the uploader's own storage cannot take the file. */
 class NoRoomForOrphanError extends PayloadTooLargeError {}
 
-async function landUpload(services: Services, pending: PendingUpload, content: UploadContent, policy: UploadPolicy) {
+/**
+ * Records a file a no-JavaScript form (or a drop link) streamed into storage, landing it as a
+ * finished tus upload lands (see completeUpload): the folder may have gone to the trash, or
+ * away, while its bytes arrived.
+ */
+export async function landFormUpload(
+  services: Services,
+  into: { folderId: string; uploaderId: string | null },
+  content: UploadContent,
+  policy: UploadPolicy,
+): Promise<LandedUpload> {
+  return landUpload(services, { name: content.name, folderId: into.folderId, uploaderId: into.uploaderId, pendingId: null }, content, policy);
+}
+
+async function landUpload(services: Services, arrival: Arrival, content: UploadContent, policy: UploadPolicy): Promise<LandedUpload> {
+  // Read before any lock is taken: nothing may wait for another connection while holding one.
+  const settings = await getSettings(services);
   for (let attempt = 0; attempt < 3; attempt++) {
-    const folder = await services.prisma.folder.findUnique({ where: { id: pending.folderId }, select: { id: true, ownerId: true, trashedAt: true } });
+    const folder = await services.prisma.folder.findUnique({ where: { id: arrival.folderId }, select: { id: true, ownerId: true, trashedAt: true } });
     try {
       if (folder && !folder.trashedAt) {
-        const file = await addFileWithPolicy(services, { ...content, ownerId: folder.ownerId, folderId: folder.id }, policy, pending.ownerId, {
-          beforeWrite: (tx) => claimPending(tx, pending.id, folder, "live").then(() => {}),
+        const file = await addFileWithPolicy(services, { ...content, ownerId: folder.ownerId, folderId: folder.id }, policy, arrival.uploaderId, {
+          beforeWrite: (tx) => claimInFolder(services, tx, arrival, folder, "live", content.size, settings).then(() => {}),
         });
-        return { file, place: "folder" as const };
+        return { file, place: "folder" };
       }
-      if (folder) return { file: await addToTrashedFolder(services, pending, folder, content), place: "trash" as const };
-      return { file: await addToUploaderRoot(services, pending, content), place: "root" as const };
+      if (folder) return { file: await addToTrashedFolder(services, arrival, folder, content, settings), place: "trash" };
+      return { file: await addToUploaderRoot(services, arrival, content, settings), place: "root" };
     } catch (error) {
       if (!(error instanceof TargetChangedError)) throw error;
     }
@@ -274,11 +295,20 @@ async function landUpload(services: Services, pending: PendingUpload, content: U
 }
 
 /**
- * In the transaction that records the finished upload: takes the folder owner's storage lock and
- * a lock on the folder's row (exclusive for the trash, where no unique index keeps names apart),
- * checks the folder is still as `expected`, and removes the pending row.
+ * In the transaction that records the upload: takes the folder owner's storage lock and a lock
+ * on the folder's row (exclusive for the trash, where no unique index keeps names apart), checks
+ * the folder is still as `expected`, and claims the room: a tus upload's pending row is removed
+ * (its room was reserved), a form upload's size is checked against the owner's storage.
  */
-async function claimPending(tx: Prisma.TransactionClient, uploadId: string, folder: { id: string; ownerId: string }, expected: "live" | "trashed") {
+async function claimInFolder(
+  services: Services,
+  tx: Prisma.TransactionClient,
+  arrival: Arrival,
+  folder: { id: string; ownerId: string },
+  expected: "live" | "trashed",
+  bytes: number,
+  settings: Settings,
+) {
   await lockStorage(tx, folder.ownerId);
   const rows =
     expected === "live"
@@ -286,7 +316,12 @@ async function claimPending(tx: Prisma.TransactionClient, uploadId: string, fold
       : await tx.$queryRaw<LockedFolder[]>`SELECT owner_id, trashed_at, trash_root_id FROM folders WHERE id = ${folder.id} FOR NO KEY UPDATE`;
   const locked = rows[0];
   if (!locked || locked.owner_id !== folder.ownerId || (locked.trashed_at ? "trashed" : "live") !== expected) throw new TargetChangedError();
-  await takePending(tx, uploadId);
+  if (arrival.pendingId) {
+    await takePending(tx, arrival.pendingId);
+  } else {
+    const allowance = await uploadAllowance(services, folder.ownerId, arrival.uploaderId, tx, settings);
+    if (bytes > allowance.maxBytes) throw tooLargeError(allowance);
+  }
   return locked;
 }
 
@@ -298,9 +333,9 @@ async function takePending(tx: Prisma.TransactionClient, uploadId: string) {
   if (count === 0) throw new AppError(404, UPLOAD_GONE);
 }
 
-async function addToTrashedFolder(services: Services, pending: PendingUpload, folder: { id: string; ownerId: string }, content: UploadContent): Promise<FileRecord> {
+async function addToTrashedFolder(services: Services, arrival: Arrival, folder: { id: string; ownerId: string }, content: UploadContent, settings: Settings): Promise<FileRecord> {
   return services.prisma.$transaction(async (tx) => {
-    const locked = await claimPending(tx, pending.id, folder, "trashed");
+    const locked = await claimInFolder(services, tx, arrival, folder, "trashed", content.size, settings);
     const name = await freeNameInTrash(tx, folder.id, locked.trash_root_id, content.name);
     return tx.file.create({
       data: {
@@ -332,17 +367,20 @@ async function freeNameInTrash(tx: Prisma.TransactionClient, folderId: string, t
   throw new ConflictError(`Too many items named like “${name}” in this folder. Upload it under another name.`);
 }
 
-async function addToUploaderRoot(services: Services, pending: PendingUpload, content: UploadContent): Promise<FileRecord> {
-  const [root, settings] = await Promise.all([getRootFolder(services, pending.ownerId), getSettings(services)]);
-  return addFile(services, { ...content, ownerId: pending.ownerId, folderId: root.id }, {
+async function addToUploaderRoot(services: Services, arrival: Arrival, content: UploadContent, settings: Settings): Promise<FileRecord> {
+  const uploaderId = arrival.uploaderId;
+  // A drop-link visitor has no storage of their own to keep it in.
+  if (uploaderId === null) throw new NotFoundError("The folder this upload was going into");
+  const root = await getRootFolder(services, uploaderId);
+  return addFile(services, { ...content, ownerId: uploaderId, folderId: root.id }, {
     beforeWrite: async (tx) => {
-      await lockStorage(tx, pending.ownerId);
-      await takePending(tx, pending.id);
-      const usage = await storageUsage(services, pending.ownerId, tx, settings);
+      await lockStorage(tx, uploaderId);
+      if (arrival.pendingId) await takePending(tx, arrival.pendingId);
+      const usage = await storageUsage(services, uploaderId, tx, settings);
       if (usage.quotaBytes !== null && usage.usedBytes + content.size > usage.quotaBytes) {
         const left = Math.max(0, usage.quotaBytes - usage.usedBytes);
         throw new NoRoomForOrphanError(
-          `“${pending.name}” was not saved: the folder it was uploading into was deleted meanwhile, and your storage has no room for it in My files (it needs ${formatBytes(content.size)}, ${formatBytes(left)} is left). Make room, then upload it again.`,
+          `“${arrival.name}” was not saved: the folder it was uploading into was deleted meanwhile, and your storage has no room for it in My files (it needs ${formatBytes(content.size)}, ${formatBytes(left)} is left). Make room, then upload it again.`,
         );
       }
     },

@@ -10,7 +10,7 @@ import {
 } from "@remix-run/node";
 import { canWrite } from "~/domain/access.server";
 import { ValidationError } from "~/domain/errors";
-import { detectMimeType, storeStream, type RecordOptions } from "~/domain/files.server";
+import { detectMimeType, storeStream } from "~/domain/files.server";
 import {
   breadcrumbs,
   countFolderContents,
@@ -24,8 +24,9 @@ import {
 } from "~/domain/folders.server";
 import { recordActivity } from "~/domain/activity.server";
 import { cleanName } from "~/domain/names";
-import { addFileWithPolicy, uploadPolicyFrom } from "~/domain/versions.server";
-import { assertTypeAllowed, claimUploadRoom, shownMaxUploadSize, storageUsage, tooLargeError, uploadAllowance } from "~/domain/quota.server";
+import { uploadPolicyFrom, type UploadPolicy } from "~/domain/versions.server";
+import { landFormUpload, type LandedUpload } from "~/domain/uploads.server";
+import { assertTypeAllowed, shownMaxUploadSize, storageUsage, tooLargeError, uploadAllowance } from "~/domain/quota.server";
 import { getSettings } from "~/domain/settings.server";
 import { requireUser } from "~/domain/sessions.server";
 import { visibleCrumbs } from "~/domain/user-shares.server";
@@ -93,14 +94,27 @@ export async function folderAction({ request, params, context }: ActionFunctionA
     const contentType = request.headers.get("content-type") ?? "";
     if (contentType.startsWith("multipart/form-data")) {
       const folder = await getWritableFolder(services, user, folderId);
-      const names = await receiveMultipartUpload(request, { ownerId: folder.ownerId, uploaderId: user.id, folderId: folder.id }, async (upload, fields, claimRoom) => {
+      // Files that could not land in the folder: it went to the trash, or away, while they arrived.
+      const elsewhere: LandedUpload[] = [];
+      const names = await receiveMultipartUpload(request, { ownerId: folder.ownerId, uploaderId: user.id, folderId: folder.id }, async (upload, fields, land) => {
         // The policy field comes before the file field in the form, so it is known by now.
-        const policy = uploadPolicyFrom(fields.get("onConflict"));
-        const file = await addFileWithPolicy(services, { ...upload, ownerId: folder.ownerId, folderId: folder.id }, policy, user.id, claimRoom);
-        await recordActivity(services.prisma, { userId: user.id, action: "file.uploaded", subjectType: "file", subjectId: file.id, details: { name: file.name, size: upload.size } });
+        const landed = await land(uploadPolicyFrom(fields.get("onConflict")));
+        const { file, place } = landed;
+        if (place !== "folder") elsewhere.push(landed);
+        await recordActivity(services.prisma, {
+          userId: user.id,
+          action: "file.uploaded",
+          subjectType: "file",
+          subjectId: file.id,
+          details: { name: file.name, size: upload.size, ...(place === "folder" ? {} : { landedIn: place }) },
+        });
         return file.name;
       }, services);
       if (names.length === 0) throw new ValidationError("Choose a file to upload.", { file: "Choose a file to upload." });
+      // The folder page is gone: say where the file went, on a page that exists.
+      const moved = elsewhere[0];
+      if (moved?.place === "trash") return redirect(`/trash?done=uploaded-to-trash&item=file:${moved.file.id}`, 303);
+      if (moved?.place === "root") return redirect(`/details/file/${moved.file.id}?done=uploaded-to-root`, 303);
       return data({ ok: true as const, message: names.length === 1 ? `Uploaded “${names[0]}”.` : `Uploaded ${names.length} files.` });
     }
     const form = await request.formData();
@@ -127,10 +141,11 @@ export async function receiveMultipartUpload(
   /** The folder, whose storage the files count against (its owner's), and who sends them (null: a drop-link visitor). */
   { ownerId, uploaderId, folderId }: { ownerId: string; uploaderId: string | null; folderId: string },
   /**
-   * Gets each stored file with the text fields that came before it in the form, and the options
-   * that make recording it claim its room in the owner's storage (pass them on to addFile).
+   * Gets each stored file with the text fields that came before it in the form, and `land`, which
+   * records it where it belongs (claiming its room in the owner's storage under lock): in the
+   * folder, or in the trash with it, or (the folder deleted meanwhile) in the uploader's My files.
    */
-  record: (upload: StoredUpload, fields: ReadonlyMap<string, string>, claimRoom: RecordOptions) => Promise<string>,
+  record: (upload: StoredUpload, fields: ReadonlyMap<string, string>, land: (policy: UploadPolicy) => Promise<LandedUpload>) => Promise<string>,
   services: import("~/services/index.server").Services,
 ): Promise<string[]> {
   const recorded: string[] = [];
@@ -158,9 +173,10 @@ export async function receiveMultipartUpload(
     const { size, sha256 } = await storeStream(services, storageKey, Readable.from(countedFormBytes(chunks)), allowance.maxBytes, () => tooLargeError(allowance));
     // The room is not reserved while the bytes stream in (their size is unknown until the end),
     // so it is checked again under the owner's storage lock where the file is recorded.
-    const claimRoom: RecordOptions = { beforeWrite: (tx) => claimUploadRoom(services, tx, { ownerId, uploaderId, into: folderId, bytes: size }, settings) };
+    const content = { name, size, sha256, storageKey, mimeType: detectMimeType(name, contentType) };
+    const land = (policy: UploadPolicy) => landFormUpload(services, { folderId, uploaderId }, content, policy);
     try {
-      recorded.push(await record({ name, size, sha256, storageKey, mimeType: detectMimeType(name, contentType) }, fields, claimRoom));
+      recorded.push(await record(content, fields, land));
     } catch (error) {
       await services.storage.delete(storageKey).catch(() => {});
       throw error;

@@ -3,7 +3,6 @@ import { recordShareDenial } from "~/domain/access-denials.server";
 import { auditActor, recordAudit } from "~/domain/audit.server";
 import { recordActivity } from "~/domain/activity.server";
 import { isAppError, NotFoundError, UnauthorizedError, ValidationError } from "~/domain/errors";
-import { addFile } from "~/domain/files.server";
 import { listFolder } from "~/domain/folders.server";
 import { viewerData } from "~/domain/previews.server";
 import { viewerForPage } from "~/lib/page-text.server";
@@ -164,8 +163,8 @@ export async function shareAction(args: ActionFunctionArgs) {
     const names = await receiveMultipartUpload(
       request,
       { ownerId: link.ownerId, uploaderId: null, folderId },
-      async (upload, _fields, claimRoom) => {
-        const file = await addFile(services, { ...upload, ownerId: link.ownerId, folderId }, claimRoom);
+      async (upload, _fields, land) => {
+        const { file } = await land("keep-both");
         await recordActivity(services.prisma, {
           userId: null,
           action: "file.uploaded",

@@ -40,6 +40,7 @@ const DONE_MESSAGES: Record<string, string> = {
   copied: "Copied. You are now looking at the copy.",
   replaced: "Done. The existing file was replaced; its earlier content is kept under Versions.",
   "version-restored": "Restored that version. The content it replaced is now listed under Versions.",
+  "uploaded-to-root": "Uploaded. The folder it was going into was deleted meanwhile, so it was saved here, in your My files.",
 };
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.item.name ?? "Details"} · Details · Coffer` }];

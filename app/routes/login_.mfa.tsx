@@ -1,17 +1,19 @@
-import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { Field, FormMessage } from "~/components/field";
 import { PasskeyLoginButton } from "~/components/passkey-login-button";
 import { hasPasskeys } from "~/domain/passkeys.server";
 import { auditActor, recordAudit } from "~/domain/audit.server";
-import { UnauthorizedError } from "~/domain/errors";
+import { ForbiddenError, UnauthorizedError } from "~/domain/errors";
 import { assertNotLocked, clearFailedLogins, recordFailedLogin } from "~/domain/lockout.server";
-import { endPendingLogin, hasTotp, PENDING_LOGIN_MAX_ATTEMPTS, readPendingLogin, restartFirstStep, verifySecondFactor } from "~/domain/mfa.server";
+import { endPendingLogin, hasTotp, PENDING_LOGIN_MAX_ATTEMPTS, readPendingLogin, restartFirstStep, verifySecondFactor, type PendingLogin } from "~/domain/mfa.server";
+import { assertPasswordAuthAllowed } from "~/domain/oidc.server";
 import { limitMfaVerification, rateLimit } from "~/domain/rate-limit.server";
 import { createSession, getUser } from "~/domain/sessions.server";
 import { actionFailure, retryAfterHeaders } from "~/lib/http.server";
 import { CsrfInput } from "~/components/csrf-input";
 import { metrics } from "~/services/metrics.server";
+import type { Services } from "~/services/index.server";
 
 export const meta: MetaFunction = () => [{ title: "Two-step verification · Coffer" }];
 export const headers = retryAfterHeaders;
@@ -20,14 +22,33 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   if (await getUser(context.services, request)) throw redirect("/files");
   const pending = await readPendingLogin(context.services, request);
   if (!pending) throw redirect("/login");
+  const refusal = passwordStepRefusal(context.services, pending);
+  if (refusal) return data({ totp: false, passkeys: false, firstFactor: pending.firstFactor, refused: refusal.message }, { status: refusal.status });
   const [totp, passkeys] = await Promise.all([hasTotp(context.services, pending.userId), hasPasskeys(context.services, pending.userId)]);
-  return { totp, passkeys, firstFactor: pending.firstFactor };
+  return { totp, passkeys, firstFactor: pending.firstFactor, refused: null };
+}
+
+/**
+ * A login begun with a password before SSO_ONLY was switched on (its pending step lives up to
+ * 5 minutes) is refused at its second step as /login refuses the password.
+ */
+function passwordStepRefusal(services: Services, pending: PendingLogin): ForbiddenError | null {
+  if (pending.firstFactor !== "password") return null;
+  try {
+    assertPasswordAuthAllowed(services, "login");
+    return null;
+  } catch (error) {
+    if (error instanceof ForbiddenError) return error;
+    throw error;
+  }
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const { services, clientIp } = context;
   const pending = await readPendingLogin(services, request);
   if (!pending) throw redirect("/login");
+  const refusal = passwordStepRefusal(services, pending);
+  if (refusal) return actionFailure(refusal);
   const form = await request.formData();
   const user = await services.prisma.user.findUnique({ where: { id: pending.userId }, select: { id: true, email: true } });
   if (!user) throw redirect("/login", { headers: { "Set-Cookie": await endPendingLogin(services) } });
@@ -70,9 +91,24 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 export default function LoginMfa() {
-  const { totp, passkeys, firstFactor } = useLoaderData<typeof loader>();
+  const { totp, passkeys, firstFactor, refused } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const busy = useNavigation().state === "submitting";
+  if (refused) {
+    return (
+      <div className="card mx-auto max-w-md p-6">
+        <h1 className="text-2xl font-semibold">Two-step verification</h1>
+        <div className="mt-4">
+          <FormMessage message={refused} />
+        </div>
+        <p className="mt-4 text-sm">
+          <Link to="/login" className="text-blue-800 underline">
+            Go to the login page
+          </Link>
+        </p>
+      </div>
+    );
+  }
   return (
     <div className="card mx-auto max-w-md p-6">
       <h1 className="text-2xl font-semibold">Two-step verification</h1>

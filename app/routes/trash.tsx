@@ -61,6 +61,15 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     if (row?.trashedAt && row.ownerId === user.id) trashedNote = `Moved “${row.name}” to the trash.`;
     else if (row?.trashedAt) trashedNote = "Moved to the trash of its owner, who can restore it from there.";
   }
+  // A form upload whose folder went to the trash while the file arrived went there with it.
+  if (done === "uploaded-to-trash" && ref?.kind === "file") {
+    const row = await services.prisma.file.findUnique({ where: { id: ref.id }, select: { name: true, ownerId: true, trashedAt: true } });
+    if (row?.trashedAt && row.ownerId === user.id) {
+      trashedNote = `Uploaded “${row.name}”, but its folder was moved to the trash meanwhile, so the file is in the trash with it. Restore the folder to get both back.`;
+    } else if (row?.trashedAt) {
+      trashedNote = "Uploaded, but its folder was moved to its owner’s trash meanwhile, so the file is there with it. Ask the owner to restore the folder if you need it.";
+    }
+  }
   // "Delete forever" asks first (?confirm=delete&item=…); an item not in this user's trash is simply not offered.
   const confirmDelete =
     url.searchParams.get("confirm") === "delete" && ref ? await getTrashedItem(services, user, ref.kind, ref.id).catch(() => null) : null;

@@ -19,10 +19,10 @@ import type { RateLimitClass } from "~/config.server";
 import { readiness } from "./health.server";
 import { remixRequestHandler } from "./remix-handler.server";
 import { originCheck } from "./origin-check.server";
-import { publicOrigin } from "./public-origin.server";
+import { publicOrigin, type OriginSettings } from "./public-origin.server";
 import { securityHeaders } from "./security-headers.server";
 import { createListener, httpsRedirect } from "./tls.server";
-import { metricsEndpoint, observeHttpRequests } from "./metrics-endpoint.server";
+import { metricsEndpoint, metricsOff, observeHttpRequests } from "./metrics-endpoint.server";
 import { collectProcessMetrics } from "~/services/metrics.server";
 
 export interface AppServer {
@@ -60,8 +60,8 @@ function requestScopeOf(req: express.Request): RequestScope {
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
 
 /** A plain page: the refusal must be understandable without the app's scripts and styles. */
-function refuseForgedRequest(req: express.Request, res: express.Response, appUrl: string | undefined) {
-  const origin = publicOrigin(req, req.protocol === "https" ? "https" : "http", appUrl);
+function refuseForgedRequest(req: express.Request, res: express.Response, settings: OriginSettings) {
+  const origin = publicOrigin(req, settings);
   const back = origin && req.get("referer")?.startsWith(`${origin}/`) ? req.get("referer")! : "/";
   res.status(403).type("html").set("Cache-Control", "no-store").send(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Form expired · Coffer</title></head>
@@ -127,13 +127,13 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
   // Before the origin and CSRF checks (a GET needs neither), compression and the rate limits: a
   // scraper polls from one address every few seconds and must not use up the general budget of
   // that address (often a proxy users share), and guessing a token of 16+ characters is hopeless.
-  if (config.metricsToken) app.get("/metrics", metricsEndpoint(services, config.metricsToken));
+  app.get("/metrics", config.metricsToken ? metricsEndpoint(services, config.metricsToken) : metricsOff);
 
-  app.use(originCheck(config.appUrl, services.log));
+  app.use(originCheck(config, services.log));
 
   // Uploads bypass compression and body parsing: bytes stream straight into the store.
   const uploads = createUploadServer(services);
-  const handleTusRequest = tusRequestHandler(uploads, config.appUrl);
+  const handleTusRequest = tusRequestHandler(uploads, config);
   services.uploadTerminator = createUploadTerminator(services, uploads);
   app.use("/api", rateLimitMiddleware(services, () => "api"));
   app.all([TUS_PATH, `${TUS_PATH}/*`], (req, res) => {
@@ -160,7 +160,7 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
           );
           return;
         }
-        refuseForgedRequest(req, res, config.appUrl);
+        refuseForgedRequest(req, res, config);
       },
     }),
   );
@@ -184,7 +184,7 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
   const handleRemixRequest = remixRequestHandler({
     build,
     mode: mode.kind,
-    appUrl: config.appUrl,
+    origin: config,
     getLoadContext: (req, res) => ({
       services,
       clientIp: req.ip ?? null,

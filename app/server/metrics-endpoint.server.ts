@@ -11,7 +11,7 @@ const SCRAPE_CACHE_MS = 30_000;
 
 /**
  * GET /metrics in the Prometheus text format, for `Authorization: Bearer <METRICS_TOKEN>` only.
- * Registered only when METRICS_TOKEN is set (otherwise the URL is an ordinary 404).
+ * Registered only when METRICS_TOKEN is set (otherwise metricsOff answers 404).
  */
 export function metricsEndpoint(services: Services, token: string): express.RequestHandler {
   const expected = digest(token);
@@ -33,6 +33,14 @@ export function metricsEndpoint(services: Services, token: string): express.Requ
     }
   };
 }
+
+/**
+ * GET /metrics while METRICS_TOKEN is unset: a plain 404 answered here, so the request never
+ * reaches Remix (which would log every scrape as "No route matches URL").
+ */
+export const metricsOff: express.RequestHandler = (_req, res) => {
+  res.status(404).set("Cache-Control", "no-store").type("text/plain").send("Not found. Metrics are off on this server (METRICS_TOKEN is not set).\n");
+};
 
 function digest(value: string): Buffer {
   return createHash("sha256").update(value).digest();

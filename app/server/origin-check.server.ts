@@ -1,7 +1,7 @@
 import type http from "node:http";
 import type express from "express";
 import type { Logger } from "~/services/logger.server";
-import { isPlainHost } from "./public-origin.server";
+import { isPlainHost, requestHost, type OriginSettings } from "./public-origin.server";
 
 const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
@@ -10,9 +10,10 @@ const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
  * state-changing request and Sec-Fetch-Site on all of them; a request with neither comes from
  * a non-browser client (or an old browser), which cannot ride on a visitor's cookies.
  * Our origin is APP_URL's when it is set, whatever Host says (a reverse proxy may have rewritten
- * it); without APP_URL, the request's own Host (the app may then be reached by several names).
+ * it); without APP_URL, the request's own host (a trusted proxy's X-Forwarded-Host, else Host:
+ * the app may then be reached by several names).
  */
-export function isSameOriginRequest(req: http.IncomingMessage, appUrl: string | undefined): boolean {
+export function isSameOriginRequest(req: http.IncomingMessage, { appUrl, trustProxy }: OriginSettings): boolean {
   if (req.headers["sec-fetch-site"] === "cross-site") return false;
   const origin = req.headers.origin;
   if (origin === undefined) return true;
@@ -23,7 +24,7 @@ export function isSameOriginRequest(req: http.IncomingMessage, appUrl: string | 
     return false; // "null" (sandboxed frames, privacy-sensitive redirects) and garbage
   }
   if (appUrl) return originUrl.origin === new URL(appUrl).origin;
-  const host = req.headers.host;
+  const host = requestHost(req, trustProxy);
   // Compared as URLs do: case and a default port make no difference.
   return isPlainHost(host) && originUrl.host === new URL(`${originUrl.protocol}//${host}`).host;
 }
@@ -48,9 +49,9 @@ const REFUSAL_PAGE = `<!doctype html>
  * Refuses state-changing requests that another site's page sent with the visitor's cookies
  * (the Origin / Sec-Fetch-Site half of CSRF protection). Safe methods pass: they change nothing.
  */
-export function originCheck(appUrl: string | undefined, log: Logger): express.RequestHandler {
+export function originCheck(settings: OriginSettings, log: Logger): express.RequestHandler {
   return (req, res, next) => {
-    if (!STATE_CHANGING.has(req.method) || isSameOriginRequest(req, appUrl)) return next();
+    if (!STATE_CHANGING.has(req.method) || isSameOriginRequest(req, settings)) return next();
     log.warn("refused a cross-origin request", {
       method: req.method,
       path: req.path,

@@ -1,12 +1,12 @@
 import type { Readable } from "node:stream";
 import { createReadableStreamFromReadable, createRequestHandler, type AppLoadContext, type ServerBuild } from "@remix-run/node";
 import type express from "express";
-import { publicOrigin } from "./public-origin.server";
+import { publicOrigin, type OriginSettings } from "./public-origin.server";
 
 /**
  * Express → Remix, like @remix-run/express's handler, except that
- * - the request's URL is on Coffer's public origin (APP_URL when set: see publicOrigin), not on
- *   whatever Host or X-Forwarded-Host a proxy passed on;
+ * - the request's URL is on Coffer's public origin (APP_URL when set, else from a trusted
+ *   proxy's X-Forwarded-Host/-Proto or the request's own: see publicOrigin);
  * - the body comes from `res.locals.requestBody` when a middleware has already read the start of
  *   it (the CSRF check);
  * - responses are written at the pace the client reads them (Remix's own writer ignores
@@ -15,13 +15,13 @@ import { publicOrigin } from "./public-origin.server";
 export function remixRequestHandler(options: {
   build: ServerBuild | (() => Promise<ServerBuild>);
   mode: string;
-  appUrl: string | undefined;
+  origin: OriginSettings;
   getLoadContext: (req: express.Request, res: express.Response) => AppLoadContext;
 }): express.RequestHandler {
   const handleRequest = createRequestHandler(options.build, options.mode);
   return async (req, res, next) => {
     try {
-      const origin = publicOrigin(req, req.protocol === "https" ? "https" : "http", options.appUrl);
+      const origin = publicOrigin(req, options.origin);
       // Origin-form targets only ("/path?query"): an absolute-form one names a host of its own.
       if (!origin || !req.originalUrl.startsWith("/")) {
         res.status(400).type("text/plain").set("Cache-Control", "no-store").send("Bad request: the Host header or the request target is not valid.");

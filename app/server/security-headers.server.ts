@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type express from "express";
 import type { Config } from "~/config.server";
+import { publicOrigin } from "./public-origin.server";
 
 declare module "express-serve-static-core" {
   interface Locals {
@@ -61,7 +62,7 @@ const STATIC_HEADERS: Record<string, string> = {
     "accelerometer=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), midi=(), payment=(), usb=(), browsing-topics=()",
 };
 
-/** A Host header fit to be written into the policy. */
+/** A host fit to be written into the policy. */
 const HOST = /^[a-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-f:.]+\](:\d{1,5})?$/i;
 
 export const HSTS = "max-age=31536000";
@@ -72,15 +73,13 @@ export const HSTS = "max-age=31536000";
  * instead of getting a second, conflicting copy.
  */
 export function securityHeaders(config: Config, mode: "production" | "development"): express.RequestHandler {
-  const appOrigin = config.appUrl ? new URL(config.appUrl) : null;
   return (req, res, next) => {
     const nonce = randomBytes(18).toString("base64");
     res.locals.cspNonce = nonce;
-    const websocketOrigin = appOrigin
-      ? `${appOrigin.protocol === "https:" ? "wss" : "ws"}://${appOrigin.host}`
-      : HOST.test(req.headers.host ?? "")
-        ? `${req.secure ? "wss" : "ws"}://${req.headers.host}`
-        : "'self'";
+    // The page's origin: APP_URL's, else the request's (see publicOrigin).
+    const page = publicOrigin(req, config);
+    const pageUrl = page ? new URL(page) : null;
+    const websocketOrigin = pageUrl && HOST.test(pageUrl.host) ? `${pageUrl.protocol === "https:" ? "wss" : "ws"}://${pageUrl.host}` : "'self'";
     const headers: Record<string, string> = {
       ...STATIC_HEADERS,
       "Content-Security-Policy": contentSecurityPolicy({ nonce, websocketOrigin, development: mode === "development" }),

@@ -2,7 +2,7 @@ import type http from "node:http";
 import type { Server as TusServer } from "@tus/server";
 import { ERRORS, type CancellationContext, type DataStore, type Upload } from "@tus/utils";
 import { metrics } from "~/services/metrics.server";
-import { publicOrigin } from "./public-origin.server";
+import { publicOrigin, type OriginSettings } from "./public-origin.server";
 import { UploadBody } from "./upload-body.server";
 
 type TusRequestHandler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
@@ -20,10 +20,10 @@ type TusRequestHandler = (req: http.IncomingMessage, res: http.ServerResponse) =
  * A client that goes away mid-body ends the body normally, so the store keeps every byte that
  * arrived and the upload resumes from there.
  */
-export function tusRequestHandler(tus: TusServer, appUrl: string | undefined): TusRequestHandler {
+export function tusRequestHandler(tus: TusServer, origin: OriginSettings): TusRequestHandler {
   readBodiesFromNode(tus);
   return async (req, res) => {
-    const response = await tus.handleWeb(toWebRequest(req, appUrl));
+    const response = await tus.handleWeb(toWebRequest(req, origin));
     if (res.destroyed) return;
     const body = response.body ? Buffer.from(await response.arrayBuffer()) : undefined;
     const headers = Object.fromEntries(response.headers);
@@ -41,14 +41,13 @@ const nodeRequests = new WeakMap<ReadableStream, http.IncomingMessage>();
  * tus reads only the path of this URL (Locations are relative: they resolve against the address
  * the client used, which a proxy's rewritten Host never enters); its origin is the public one.
  */
-function toWebRequest(req: http.IncomingMessage, appUrl: string | undefined): Request {
+function toWebRequest(req: http.IncomingMessage, settings: OriginSettings): Request {
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
     if (Array.isArray(value)) for (const item of value) headers.append(name, item);
     else if (value !== undefined) headers.set(name, value);
   }
-  const protocol = "encrypted" in req.socket && req.socket.encrypted ? "https" : "http";
-  const origin = publicOrigin(req, protocol, appUrl) ?? `${protocol}://localhost`;
+  const origin = publicOrigin(req, settings) ?? "http://localhost";
   const hasBody = req.method !== "GET" && req.method !== "HEAD" && req.method !== "OPTIONS";
   return new Request(`${origin}${req.url}`, {
     method: req.method,
@@ -78,8 +77,10 @@ function standInBody(req: http.IncomingMessage): ReadableStream<Uint8Array> {
 }
 
 type WriteToStore = (webStream: ReadableStream | null, upload: Upload, maxBodySize: number, context: CancellationContext) => Promise<number>;
+type CalculateMaxBodySize = (req: Request, upload: Upload, configuredMaxSize?: number) => Promise<number>;
 interface BodyWritingHandler {
   writeToStore: WriteToStore;
+  calculateMaxBodySize: CalculateMaxBodySize;
   store: DataStore;
 }
 
@@ -91,6 +92,17 @@ interface BodyWritingHandler {
  */
 function readBodiesFromNode(tus: TusServer): void {
   for (const handler of [tus.handlers.PATCH, tus.handlers.POST] as unknown as BodyWritingHandler[]) {
+    // A body refused up front (its Content-Length goes past the upload's end) is a failed
+    // receive too, like one cut off while it streams.
+    const calculateMaxBodySize = handler.calculateMaxBodySize.bind(handler);
+    handler.calculateMaxBodySize = async (req, upload, configuredMaxSize) => {
+      try {
+        return await calculateMaxBodySize(req, upload, configuredMaxSize);
+      } catch (error) {
+        metrics().uploadsFailed.inc({ stage: "receive" });
+        throw error;
+      }
+    };
     handler.writeToStore = async (webStream, upload, maxBodySize, context) => {
       const req = webStream ? nodeRequests.get(webStream) : undefined;
       if (!req) throw new Error("tus gave the store a body that is not a request's");

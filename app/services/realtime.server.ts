@@ -32,7 +32,7 @@ export function attachRealtime(httpServer: http.Server | https.Server, services:
     // Same-origin browsers with a session only: browsers send Origin on websocket upgrades and
     // polling requests. Refused here, a handshake never gets an Engine.IO session at all.
     allowRequest: (req, callback) => {
-      if (!isSameOriginRequest(req, services.config.appUrl)) return callback("cross-origin request refused", false);
+      if (!isSameOriginRequest(req, services.config)) return callback("cross-origin request refused", false);
       liveUser(services, req.headers.cookie ?? null).then(
         (user) => callback(user ? null : "sign in first", Boolean(user)),
         (error: unknown) => {

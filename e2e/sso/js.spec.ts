@@ -198,3 +198,33 @@ test("with the admin's setting on, single sign-on of an account with an authenti
   await page.getByRole("button", { name: "Save settings" }).click();
   await expect(page.getByText("Settings saved.")).toBeVisible();
 });
+
+test("an account without a password confirms adding a passkey with a code from its app, never a password", async ({ page }) => {
+  idp.users.set("hopper", { email: `hopper-${Date.now().toString(36)}@sso.test`, emailVerified: true, name: "Hopper SSO" });
+  await page.goto(`${appUrl}/login`);
+  await page.getByRole("link", { name: "Sign in with Test IdP" }).click();
+  await throughProvider(page, "hopper", `${appUrl}/files`);
+
+  // No authenticator app yet: only the provider can confirm, so no field is offered.
+  await page.goto(`${appUrl}/settings/security`);
+  const add = page.getByRole("form", { name: "Add a passkey" });
+  await expect(add.getByRole("button", { name: "Add a passkey" })).toBeVisible();
+  await expect(add.locator("#passkey-new-proof")).toHaveCount(0);
+  await expect(add).toContainText("confirm with Test IdP");
+
+  await page.goto(`${appUrl}/settings/security/mfa`);
+  await page.getByRole("button", { name: "Set up an authenticator app" }).click();
+  const secret = (await page.getByTestId("mfa-secret").textContent())!.replace(/\s/g, "");
+  await page.getByLabel("Code from your app").fill(totpCode(secret));
+  await page.getByRole("button", { name: "Turn on" }).click();
+  await expect(page.getByText("Two-step verification is on.")).toBeVisible();
+
+  // With the app on: a labelled code field (plain text, one-time-code), or the provider.
+  await page.goto(`${appUrl}/settings/security`);
+  const proof = add.getByLabel("A current code from your app, or a recovery code");
+  await expect(proof).toBeVisible();
+  await expect(proof).toHaveAttribute("type", "text");
+  await expect(proof).toHaveAttribute("autocomplete", "one-time-code");
+  await expect(add.getByText(/password/i)).toHaveCount(0);
+  await expect(add.getByRole("link", { name: "Or confirm with Test IdP instead" })).toBeVisible();
+});

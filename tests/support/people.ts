@@ -45,6 +45,33 @@ export function uploadForm(client: TestClient, folderId: string, name: string, b
   return client.postMultipart(`/files/${folderId}`, form);
 }
 
+/**
+ * The no-JavaScript upload form, its file part left open: `send` adds bytes, `end` finishes the
+ * form; `response` is the answer.
+ */
+export function openUploadForm(client: TestClient, folderId: string, name: string) {
+  const boundary = `----coffer-test-${randomBytes(8).toString("hex")}`;
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  const body = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) });
+  const head = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: application/octet-stream\r\n\r\n`;
+  controller.enqueue(new TextEncoder().encode(head));
+  const response = client.request(`/files/${folderId}`, {
+    method: "POST",
+    headers: { "content-type": `multipart/form-data; boundary=${boundary}` },
+    body,
+    duplex: "half",
+  } as RequestInit);
+  return {
+    response,
+    send: (bytes: Uint8Array) => controller.enqueue(bytes),
+    end(last: Uint8Array) {
+      controller.enqueue(last);
+      controller.enqueue(new TextEncoder().encode(`\r\n--${boundary}--\r\n`));
+      controller.close();
+    },
+  };
+}
+
 /** Creates a folder through the page's form; resolves with its id. */
 export async function createFolderIn(client: TestClient, parentId: string, name: string): Promise<string> {
   const response = await client.postForm(`/files/${parentId}`, { intent: "create-folder", name, open: "1" });
