@@ -1,7 +1,8 @@
 import { expect, test, type Browser, type BrowserContext, type Page } from "@playwright/test";
+import * as OTPAuth from "otpauth";
 import { expectAccessible } from "../support/a11y";
-import { ADMIN, BASE_URL } from "../support/env";
-import { createAndOpenFolder, login, newAccount, register } from "../support/helpers";
+import { ADMIN, BASE_URL, E2E_PORT } from "../support/env";
+import { MiB, createAndOpenFolder, login, newAccount, randomFile, register, scratchDir, throttleUploads } from "../support/helpers";
 
 /**
  * axe (WCAG 2.1 A and AA, colour contrast included) on every kind of page, logged out and in,
@@ -54,7 +55,7 @@ test.afterAll(async () => {
 });
 
 test.describe("logged out", () => {
-  for (const path of ["/login", "/register", "/forgot-password"]) {
+  for (const path of ["/login", "/register", "/forgot-password", "/reset-password/not-a-real-token", "/account-deleted"]) {
     test(path, async ({ browser }) => {
       const context = await freshContext(browser);
       const visitor = await context.newPage();
@@ -181,6 +182,91 @@ test.describe("logged in", () => {
       await page.goto(path);
       await expectAccessible(page, path);
     }
+  });
+
+  test("an upload in progress and a paused one in the upload panel", async () => {
+    const scratch = await scratchDir();
+    const lift = await throttleUploads(page, 256 * 1024);
+    try {
+      const big = await randomFile(scratch.dir, "holiday-video.bin", 4 * MiB);
+      await page.goto(`/files/${ids.folder}`);
+      await page.getByTestId("tus-file-input").setInputFiles(big.path);
+      const item = page.getByTestId("upload-item").filter({ hasText: big.name });
+      await expect(item).toHaveAttribute("data-status", "uploading");
+      await expectAccessible(page, "/files (upload in progress)");
+      await item.getByRole("button", { name: "Pause" }).click();
+      await expect(item).toHaveAttribute("data-status", "paused");
+      await expectAccessible(page, "/files (upload paused)");
+      await item.getByRole("button", { name: "Cancel" }).click();
+    } finally {
+      await lift();
+      await scratch.cleanup();
+    }
+  });
+
+  test("open disclosures: the folder tree on a phone, a link's edit form", async () => {
+    await page.goto(`/files/${ids.folder}`);
+    await page.locator("main summary", { hasText: "Folders" }).evaluate((summary) => summary.parentElement!.setAttribute("open", ""));
+    await expectAccessible(page, "/files/<folder> (folder tree open)");
+    await page.goto("/shares");
+    await page.getByText("Edit or revoke").first().click();
+    await expectAccessible(page, "/shares (edit form open)");
+  });
+
+  test("two-step verification: setup, recovery codes and the second login step", async ({ browser }) => {
+    const context = await freshContext(browser);
+    const other = await context.newPage();
+    const account = newAccount("a11ymfa");
+    await register(other, account);
+    await other.goto("/settings/security");
+    await other.getByRole("button", { name: "Set up an authenticator app" }).click();
+    await expect(other).toHaveURL(/\/settings\/security\/mfa$/);
+    await expectAccessible(other, "/settings/security/mfa (setup)");
+    const secret = (await other.getByTestId("mfa-secret").innerText()).replace(/\s/g, "");
+    const code = (steps: number) =>
+      new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret), digits: 6, period: 30, algorithm: "SHA1" }).generate({ timestamp: Date.now() + steps * 30_000 });
+    await other.getByLabel("Code from your app").fill("000000");
+    await other.getByRole("button", { name: "Turn on" }).click();
+    await expect(other.getByRole("alert")).toBeVisible();
+    await expectAccessible(other, "/settings/security/mfa (wrong code)");
+    await other.getByLabel("Code from your app").fill(code(0));
+    await other.getByRole("button", { name: "Turn on" }).click();
+    await expect(other.getByTestId("recovery-codes").getByRole("listitem")).toHaveCount(10);
+    await expectAccessible(other, "/settings/security/mfa (recovery codes)");
+    await other.goto("/settings/security");
+    await expectAccessible(other, "/settings/security (two-step on)");
+    await other.getByRole("button", { name: "Log out" }).click();
+    await expect(other).toHaveURL(/\/login$/);
+    await other.getByLabel("Email", { exact: true }).fill(account.email);
+    await other.getByLabel("Password", { exact: true }).fill(account.password);
+    await other.getByRole("button", { name: "Log in" }).click();
+    await expect(other).toHaveURL(/\/login\/mfa$/);
+    await expectAccessible(other, "/login/mfa");
+    await other.getByLabel("Code").fill("000000");
+    await other.getByRole("button", { name: "Verify and log in" }).click();
+    await expect(other.getByRole("alert")).toContainText("That code is not right");
+    await expectAccessible(other, "/login/mfa (wrong code)");
+    await context.close();
+  });
+
+  test("passkeys: the list with a passkey and its rename and remove forms", async ({ browser }) => {
+    // WebAuthn refuses IP addresses as relying-party ids, so this session uses the localhost name.
+    const context = await browser.newContext({ baseURL: `http://localhost:${E2E_PORT}` });
+    const other = await context.newPage();
+    const cdp = await context.newCDPSession(other);
+    await cdp.send("WebAuthn.enable");
+    await cdp.send("WebAuthn.addVirtualAuthenticator", {
+      options: { protocol: "ctap2", transport: "internal", hasResidentKey: true, hasUserVerification: true, isUserVerified: true },
+    });
+    await register(other, newAccount("a11ykey"));
+    await other.goto("/settings/security");
+    const section = other.getByTestId("passkeys-section");
+    await section.getByLabel("Passkey name").fill("Laptop key");
+    await section.getByRole("button", { name: "Add a passkey" }).click();
+    await expect(section.getByText("Passkey “Laptop key” added.")).toBeVisible();
+    for (const summary of await section.locator("summary").all()) await summary.click();
+    await expectAccessible(other, "/settings/security (passkey, forms open)");
+    await context.close();
   });
 
   test("403 and 404 pages", async () => {
