@@ -155,11 +155,16 @@ test.describe("logged in", () => {
     await page.goto("/trash");
     await expect(page.getByRole("button", { name: "Restore report-final.pdf" })).toBeVisible();
     await expectAccessible(page, "/trash");
+    await page.getByRole("link", { name: "Delete forever… report-final.pdf" }).click();
+    await expect(page).toHaveURL(/confirm=delete/);
+    await expectAccessible(page, "/trash (delete forever confirmation)");
   });
 
-  test("bulk move destination page", async () => {
+  test("bulk move destination and trash confirmation pages", async () => {
     await page.goto(`/bulk?from=/files&intent=move&item=file:${ids.textFile}&item=file:${ids.imageFile}`);
     await expectAccessible(page, "/bulk (move)");
+    await page.goto(`/bulk?from=/files&intent=trash&item=file:${ids.textFile}&item=folder:${ids.folder}`);
+    await expectAccessible(page, "/bulk (trash confirmation)");
   });
 
   test("shares: the sharing form and the list of links", async () => {
