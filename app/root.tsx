@@ -19,6 +19,7 @@ import { LiveUpdates } from "~/components/live-updates";
 import { useNonce } from "~/lib/nonce";
 import stylesheet from "~/tailwind.css?url";
 import { CsrfInput } from "~/components/csrf-input";
+import { DisclosureEscape } from "~/components/disclosure-escape";
 
 export const links: LinksFunction = () => [
   { rel: "stylesheet", href: stylesheet },
@@ -124,10 +125,12 @@ export function Layout({ children }: { children: ReactNode }) {
             )}
           </div>
         </header>
-        <main id="main" className="mx-auto w-full max-w-6xl flex-1 px-4 py-6">
+        {/* tabIndex -1: the skip link moves the focus itself here, not only the reading position. */}
+        <main id="main" tabIndex={-1} className="mx-auto w-full max-w-6xl flex-1 px-4 py-6 focus:outline-none">
           {children}
         </main>
         {user ? <LiveUpdates /> : null}
+        <DisclosureEscape />
         <ScrollRestoration nonce={nonce} />
         <Scripts nonce={nonce} />
       </body>

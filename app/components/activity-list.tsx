@@ -32,7 +32,7 @@ export function ActivityList({ entries, linkItems = false, testId }: { entries: 
               {href ? (
                 <>
                   {" "}
-                  <Link to={href} className="text-blue-800 underline-offset-2 hover:underline">
+                  <Link to={href} className="text-blue-800 underline underline-offset-2">
                     Details<span className="sr-only">{entry.name ? ` of ${entry.name}` : ""}</span>
                   </Link>
                 </>

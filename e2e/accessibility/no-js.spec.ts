@@ -1,0 +1,50 @@
+import { expect, test, type BrowserContext, type Page } from "@playwright/test";
+import { expectAccessible } from "../support/a11y";
+import { BASE_URL } from "../support/env";
+import { createAndOpenFolder, newAccount, register } from "../support/helpers";
+
+/**
+ * Without JavaScript the pages render other controls (the plain upload form, the bulk bar's
+ * fallback text, no "Select all"): axe checks those too, at desktop and phone widths.
+ * axe itself is a script, so the page's JavaScript is switched off by refusing to load the app's
+ * scripts (they never hydrate the server-rendered page) rather than with javaScriptEnabled.
+ */
+test.describe.configure({ mode: "serial" });
+
+const account = newAccount("a11ynojs");
+let context: BrowserContext;
+let page: Page;
+
+test.beforeAll(async ({ browser }) => {
+  context = await browser.newContext({ baseURL: BASE_URL, javaScriptEnabled: true });
+  await context.route(/\.m?js(\?|$)/, (route) => route.abort());
+  page = await context.newPage();
+});
+
+test.afterAll(async () => {
+  await context?.close();
+});
+
+test("login and register forms", async () => {
+  for (const path of ["/login", "/register"]) {
+    await page.goto(path);
+    await expectAccessible(page, `${path} (no JavaScript)`);
+  }
+});
+
+test("my files with the plain upload form, in list and grid views, and a result message", async () => {
+  await register(page, account);
+  // The app's scripts really did not run: the resumable uploader would have replaced the plain form.
+  await expect(page.getByTestId("tus-file-input")).toHaveCount(0);
+  await expectAccessible(page, "/files (empty, no JavaScript)");
+  const folderId = await createAndOpenFolder(page, "Letters");
+  await page.locator("#upload-file").setInputFiles({ name: "letter.txt", mimeType: "text/plain", buffer: Buffer.from("Dear reader,\n") });
+  await page.getByRole("button", { name: "Upload", exact: true }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Uploaded “letter.txt”." })).toBeVisible();
+  await expect(page.getByTestId("bulk-bar")).toContainText("With the selected items:");
+  await expectAccessible(page, "/files/<folder> (uploaded, no JavaScript)");
+  await page.goto(`/files/${folderId}?view=grid`);
+  await expectAccessible(page, "/files/<folder> (grid, no JavaScript)");
+  await page.goto("/files?view=list");
+  await expectAccessible(page, "/files (list, no JavaScript)");
+});
