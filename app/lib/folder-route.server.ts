@@ -25,7 +25,7 @@ import {
 import { recordActivity } from "~/domain/activity.server";
 import { cleanName } from "~/domain/names";
 import { addFileWithPolicy, uploadPolicyFrom } from "~/domain/versions.server";
-import { assertTypeAllowed, claimUploadRoom, shownMaxUploadSize, storageUsage, tooLargeError, uploadAllowance } from "~/domain/quota.server";
+import { assertTypeAllowed, claimUploadRoom, shownMaxUploadSize, tooLargeError, uploadAllowance } from "~/domain/quota.server";
 import { getSettings } from "~/domain/settings.server";
 import { requireUser } from "~/domain/sessions.server";
 import { visibleCrumbs } from "~/domain/user-shares.server";
@@ -50,6 +50,7 @@ export async function folderLoader({ request, params, context }: LoaderFunctionA
     // Someone the folder was shared with sees the path from the shared folder down only.
     const crumbs = await visibleCrumbs(services, user, folder.ownerId, allCrumbs);
     const tree = await folderTree(services, crumbs);
+    const allowance = await uploadAllowance(services, folder.ownerId, user.id);
     // `?view=` switches the view and remembers it (a plain link does it: no JavaScript needed).
     const headers: HeadersInit = view.chosen ? { "Set-Cookie": `${VIEW_COOKIE}=${view.view}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly` } : {};
     return data({
@@ -63,8 +64,8 @@ export async function folderLoader({ request, params, context }: LoaderFunctionA
       },
       crumbs,
       listing,
-      maxUploadSize: shownMaxUploadSize(await uploadAllowance(services, folder.ownerId, user.id)),
-      usage: folder.ownerId === user.id ? await storageUsage(services, user.id) : null,
+      maxUploadSize: shownMaxUploadSize(allowance),
+      usage: folder.ownerId === user.id ? allowance.usage : null,
     }, { headers });
   } catch (error) {
     loaderFailure(error);
@@ -158,7 +159,7 @@ export async function receiveMultipartUpload(
     const { size, sha256 } = await storeStream(services, storageKey, Readable.from(countedFormBytes(chunks)), allowance.maxBytes, () => tooLargeError(allowance));
     // The room is not reserved while the bytes stream in (their size is unknown until the end),
     // so it is checked again under the owner's storage lock where the file is recorded.
-    const claimRoom: RecordOptions = { beforeWrite: (tx) => claimUploadRoom(services, tx, { ownerId, uploaderId, into: folderId, bytes: size }, settings) };
+    const claimRoom: RecordOptions = { beforeWrite: (tx) => claimUploadRoom(tx, { ownerId, uploaderId, into: folderId, bytes: size }, settings) };
     try {
       recorded.push(await record({ name, size, sha256, storageKey, mimeType: detectMimeType(name, contentType) }, fields, claimRoom));
     } catch (error) {
