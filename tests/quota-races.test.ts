@@ -9,7 +9,7 @@ import { startTestApp, type DriverSet, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
 import { openUploadForm } from "./support/people";
 import { incompleteMultipartUploads } from "./support/s3";
-import { createUpload, createUploadRequest, patchUpload, tusHeaders } from "./support/tus";
+import { createUpload, createUploadRequest, openPatch, patchUpload, tusHeaders } from "./support/tus";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -185,6 +185,21 @@ describe.each<{ label: string; drivers: DriverSet }>([
       const download = await olga.client.get(`/download/${restored.find((f) => f.name === "beach.jpg")!.id}`);
       expect(download.status).toBe(200);
       expect((await download.arrayBuffer()).byteLength).toBe(50 * KiB);
+    });
+
+    it("lands in the trash when the folder is trashed while the last PATCH sends, though that PATCH found it live", async () => {
+      const albumId = await folder(olga, "Album");
+      await share(olga, albumId, fred);
+      const upload = await createUpload(app, fred.client, { name: "late.jpg", size: 64 * KiB, folderId: albumId });
+      const patch = openPatch(fred.client, upload);
+      patch.send(new Uint8Array(randomBytes(16 * KiB)));
+      // The PATCH has looked up its upload and folder by now (the file lands right whenever it did).
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await trashItem(app.services, olga.actor, "folder", albumId);
+      patch.end(new Uint8Array(randomBytes(48 * KiB)));
+      expect(await patch.outcome).toBe(204);
+      const landed = await app.services.prisma.file.findFirstOrThrow({ where: { name: "late.jpg" } });
+      expect([landed.folderId, landed.ownerId, landed.trashRootId, landed.trashedAt !== null]).toEqual([albumId, olga.id, albumId, true]);
     });
 
     it("when the folder was deleted for good, lands in the uploader's My files if their own storage has room", async () => {

@@ -122,10 +122,10 @@ export async function deletionSummary(services: Services, admin: SessionUser, ra
   const [files, folders, bytes, trashFiles, trashFolders, allBytes, shareLinks, userShares, uploads, receivers] = await Promise.all([
     services.prisma.file.count({ where: { ownerId: user.id, trashedAt: null } }),
     services.prisma.folder.count({ where: { ownerId: user.id, parentId: { not: null }, trashedAt: null } }),
-    ownedBytes(services.prisma, user.id, "live"),
+    liveBytes(services.prisma, user.id),
     services.prisma.file.count({ where: { ownerId: user.id, trashedAt: { not: null } } }),
     services.prisma.folder.count({ where: { ownerId: user.id, trashedAt: { not: null } } }),
-    ownedBytes(services.prisma, user.id, "all"),
+    services.prisma.user.findUniqueOrThrow({ where: { id: user.id }, select: { storageUsed: true } }).then((row) => Number(row.storageUsed)),
     services.prisma.shareLink.count({ where: { ownerId: user.id } }),
     services.prisma.userShare.count({ where: { ownerId: user.id } }),
     services.prisma.upload.count({ where: { ownerId: user.id } }),
@@ -135,13 +135,15 @@ export async function deletionSummary(services: Services, admin: SessionUser, ra
   return { user, files, folders, bytes, trash, shareLinks, userShares, uploads, receivers };
 }
 
-/** Bytes of the owner's files with their earlier versions: all of them, or those not in the trash. */
-async function ownedBytes(db: Pick<Tx, "$queryRaw">, ownerId: string, which: "live" | "all"): Promise<number> {
-  const liveOnly = which === "live";
+/**
+ * Bytes of the owner's files outside the trash with their earlier versions: what giving them
+ * away moves. (All of them, trash included, is the users.storage_used counter.)
+ */
+async function liveBytes(db: Pick<Tx, "$queryRaw">, ownerId: string): Promise<number> {
   const rows = await db.$queryRaw<Array<{ bytes: bigint | null }>>`
-    SELECT COALESCE((SELECT SUM(size) FROM files WHERE owner_id = ${ownerId} AND (NOT ${liveOnly} OR trashed_at IS NULL)), 0)
+    SELECT COALESCE((SELECT SUM(size) FROM files WHERE owner_id = ${ownerId} AND trashed_at IS NULL), 0)
          + COALESCE((SELECT SUM(v.size) FROM file_versions v JOIN files f ON f.id = v.file_id
-                     WHERE f.owner_id = ${ownerId} AND (NOT ${liveOnly} OR f.trashed_at IS NULL)), 0) AS bytes`;
+                     WHERE f.owner_id = ${ownerId} AND f.trashed_at IS NULL), 0) AS bytes`;
   return Number(rows[0]?.bytes ?? 0n);
 }
 
@@ -242,7 +244,7 @@ async function freeName(tx: Tx, parentId: string, base: string): Promise<string>
  * the receiver's storage lock (lockStorage).
  */
 async function giveItems(services: Services, tx: Tx, from: ManagedUser, to: { id: string; name: string }, settings: Settings) {
-  const bytes = await ownedBytes(tx, from.id, "live");
+  const bytes = await liveBytes(tx, from.id);
   // The caller holds the receiver's storage lock: uploads and copies into it wait meanwhile.
   const usage = await storageUsage(services, to.id, tx, settings);
   if (usage.quotaBytes !== null && usage.usedBytes + bytes > usage.quotaBytes) {

@@ -236,7 +236,7 @@ export interface AdminUserRow {
   /** When an administrator deactivated the account; null while it is active. */
   deactivatedAt: Date | null;
   fileCount: number;
-  /** Bytes of the user's current files (the "Storage used" column). */
+  /** Bytes of the user's files and their versions, trash included (the "Storage used" column). */
   bytesUsed: number;
   /** Bytes counted against the quota: files, their versions and uploads in progress. */
   countedBytes: number;
@@ -250,22 +250,18 @@ export interface AdminUserRow {
 
 /** Every account with its storage and quota, for the admin overview (three queries in all). */
 export async function listUsersForAdmin(services: Services): Promise<{ users: AdminUserRow[]; settings: Settings }> {
-  const [users, files, counted, settings] = await Promise.all([
+  const [users, files, pending, settings] = await Promise.all([
     services.prisma.user.findMany({
       orderBy: { createdAt: "asc" },
-      select: { id: true, email: true, name: true, role: true, createdAt: true, quotaBytes: true, deactivatedAt: true },
+      select: { id: true, email: true, name: true, role: true, createdAt: true, quotaBytes: true, deactivatedAt: true, storageUsed: true },
     }),
-    services.prisma.file.groupBy({ by: ["ownerId"], _sum: { size: true }, _count: { _all: true } }),
-    services.prisma.$queryRaw<Array<{ owner_id: string; used: bigint | null }>>`
-      SELECT owner_id, SUM(size)::bigint AS used FROM (
-        SELECT owner_id, size FROM files
-        UNION ALL SELECT f.owner_id, v.size FROM file_versions v JOIN files f ON f.id = v.file_id
-        UNION ALL SELECT charged_to, size FROM (${PENDING_UPLOAD_CHARGES}) AS pending
-      ) AS stored GROUP BY owner_id`,
+    services.prisma.file.groupBy({ by: ["ownerId"], _count: { _all: true } }),
+    services.prisma.$queryRaw<Array<{ charged_to: string; bytes: bigint }>>`
+      SELECT charged_to, SUM(size)::bigint AS bytes FROM (${PENDING_UPLOAD_CHARGES}) AS pending GROUP BY charged_to`,
     getSettings(services),
   ]);
-  const byOwner = new Map(files.map((row) => [row.ownerId, row]));
-  const countedByOwner = new Map(counted.map((row) => [row.owner_id, Number(row.used ?? 0n)]));
+  const filesByOwner = new Map(files.map((row) => [row.ownerId, row._count._all]));
+  const pendingByOwner = new Map(pending.map((row) => [row.charged_to, Number(row.bytes)]));
   return {
     settings,
     users: users.map((user) => {
@@ -277,9 +273,9 @@ export async function listUsersForAdmin(services: Services): Promise<{ users: Ad
         role: user.role,
         createdAt: user.createdAt,
         deactivatedAt: user.deactivatedAt,
-        fileCount: byOwner.get(user.id)?._count._all ?? 0,
-        bytesUsed: Number(byOwner.get(user.id)?._sum.size ?? 0n),
-        countedBytes: countedByOwner.get(user.id) ?? 0,
+        fileCount: filesByOwner.get(user.id) ?? 0,
+        bytesUsed: Number(user.storageUsed),
+        countedBytes: Number(user.storageUsed) + (pendingByOwner.get(user.id) ?? 0),
         quotaOverride,
         quotaInput: sizeInput(quotaOverride),
         effectiveQuota: quotaOverride ?? settings.defaultQuotaBytes,

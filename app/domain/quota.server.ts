@@ -38,17 +38,35 @@ export interface StorageUsage {
 }
 
 export async function storageUsage(services: Services, ownerId: string, db: Db = services.prisma, settings?: Settings): Promise<StorageUsage> {
-  const [user, { defaultQuotaBytes }, rows] = await Promise.all([
-    db.user.findUnique({ where: { id: ownerId }, select: { quotaBytes: true } }),
-    settings ?? getSettings(services),
-    db.$queryRaw<Array<{ used: bigint | null }>>`
-      SELECT
-        COALESCE((SELECT SUM(size) FROM files WHERE owner_id = ${ownerId}), 0)
-      + COALESCE((SELECT SUM(v.size) FROM file_versions v JOIN files f ON f.id = v.file_id WHERE f.owner_id = ${ownerId}), 0)
-      + COALESCE((SELECT SUM(p.size) FROM (${PENDING_UPLOAD_CHARGES}) AS p WHERE p.charged_to = ${ownerId}), 0) AS used`,
-  ]);
-  const quota = user?.quotaBytes ?? (defaultQuotaBytes === null ? null : BigInt(defaultQuotaBytes));
-  return { usedBytes: Number(rows[0]?.used ?? 0n), quotaBytes: quota === null ? null : Number(quota) };
+  const [row, { defaultQuotaBytes }] = await Promise.all([readUsage(db, ownerId, null), settings ?? getSettings(services)]);
+  return usageFrom(row, defaultQuotaBytes);
+}
+
+interface UsageRow {
+  quota_bytes: bigint | null;
+  used: bigint;
+  name: string;
+  /** Whether the folder asked about exists outside the trash. */
+  into_live: boolean;
+}
+
+/**
+ * The owner's counted bytes, quota and name, and whether folder `into` is live, in one statement.
+ * users.storage_used is kept by triggers (see the storage_usage migration); pending uploads are
+ * few, so they are summed here.
+ */
+async function readUsage(db: Db, ownerId: string, into: string | null): Promise<UsageRow | undefined> {
+  const rows = await db.$queryRaw<UsageRow[]>`
+    SELECT u.quota_bytes, u.name,
+      u.storage_used + COALESCE((SELECT SUM(p.size) FROM (${PENDING_UPLOAD_CHARGES}) AS p WHERE p.charged_to = ${ownerId}), 0) AS used,
+      EXISTS (SELECT 1 FROM folders WHERE id = ${into} AND trashed_at IS NULL) AS into_live
+    FROM users u WHERE u.id = ${ownerId}`;
+  return rows[0];
+}
+
+function usageFrom(row: UsageRow | undefined, defaultQuotaBytes: number | null): StorageUsage {
+  const quota = row?.quota_bytes ?? (defaultQuotaBytes === null ? null : BigInt(defaultQuotaBytes));
+  return { usedBytes: Number(row?.used ?? 0n), quotaBytes: quota === null ? null : Number(quota) };
 }
 
 export interface UploadAllowance {
@@ -62,6 +80,8 @@ export interface UploadAllowance {
    * refusals then name the owner but never their usage. `name` is null for anonymous uploaders.
    */
   owner: { name: string | null } | null;
+  /** The owner's usage it was worked out from (private to the owner, like roomLeft). */
+  usage: StorageUsage;
 }
 
 /**
@@ -70,19 +90,17 @@ export interface UploadAllowance {
  */
 export async function uploadAllowance(services: Services, ownerId: string, uploaderId: string | null, db: Db = services.prisma, given?: Settings): Promise<UploadAllowance> {
   const settings = given ?? (await getSettings(services));
-  const [usage, owner] = await Promise.all([storageUsage(services, ownerId, db, settings), ownerFor(db, ownerId, uploaderId)]);
-  const roomLeft = usage.quotaBytes === null ? null : Math.max(0, usage.quotaBytes - usage.usedBytes);
-  if (roomLeft !== null && roomLeft < settings.maxFileSize) {
-    return { maxBytes: roomLeft, reason: "quota", maxFileSize: settings.maxFileSize, roomLeft, owner };
-  }
-  return { maxBytes: settings.maxFileSize, reason: "size-limit", maxFileSize: settings.maxFileSize, roomLeft, owner };
+  return allowanceFrom(await readUsage(db, ownerId, null), ownerId, uploaderId, settings);
 }
 
-async function ownerFor(db: Db, ownerId: string, uploaderId: string | null): Promise<UploadAllowance["owner"]> {
-  if (uploaderId === ownerId) return null;
-  if (uploaderId === null) return { name: null };
-  const owner = await db.user.findUnique({ where: { id: ownerId }, select: { name: true } });
-  return { name: owner?.name ?? null };
+function allowanceFrom(row: UsageRow | undefined, ownerId: string, uploaderId: string | null, settings: Settings): UploadAllowance {
+  const usage = usageFrom(row, settings.defaultQuotaBytes);
+  const owner = uploaderId === ownerId ? null : { name: uploaderId === null ? null : (row?.name ?? null) };
+  const roomLeft = usage.quotaBytes === null ? null : Math.max(0, usage.quotaBytes - usage.usedBytes);
+  if (roomLeft !== null && roomLeft < settings.maxFileSize) {
+    return { maxBytes: roomLeft, reason: "quota", maxFileSize: settings.maxFileSize, roomLeft, owner, usage };
+  }
+  return { maxBytes: settings.maxFileSize, reason: "size-limit", maxFileSize: settings.maxFileSize, roomLeft, owner, usage };
 }
 
 /**
@@ -93,15 +111,15 @@ async function ownerFor(db: Db, ownerId: string, uploaderId: string | null): Pro
  * another database connection while holding the lock.
  */
 export async function claimUploadRoom(
-  services: Services,
   tx: Prisma.TransactionClient,
   { ownerId, uploaderId, into, bytes }: { ownerId: string; uploaderId: string | null; into: string; bytes: number },
   settings: Settings,
 ): Promise<void> {
   await lockStorage(tx, ownerId);
-  const allowance = await uploadAllowance(services, ownerId, uploaderId, tx, settings);
+  const row = await readUsage(tx, ownerId, into);
+  const allowance = allowanceFrom(row, ownerId, uploaderId, settings);
   if (bytes > allowance.maxBytes) throw tooLargeError(allowance);
-  if ((await tx.folder.count({ where: { id: into, trashedAt: null } })) === 0) throw new NotFoundError("That folder");
+  if (!row?.into_live) throw new NotFoundError("That folder");
 }
 
 /** The largest file size to show the uploader: the room left in someone else's storage stays private. */
@@ -145,4 +163,39 @@ export async function assertTypeAllowed(services: Services, name: string, use: "
     }
     throw new ValidationError(`Files of type .${extension} cannot be uploaded here.`, { file: `.${extension} files are blocked.` });
   }
+}
+
+/** What users.storage_used must be: the owner's files (trash included) and their versions. */
+const ACTUAL_STORAGE_USED = Prisma.sql`
+  SELECT u.id,
+    COALESCE((SELECT SUM(f.size) FROM files f WHERE f.owner_id = u.id), 0)
+  + COALESCE((SELECT SUM(v.size) FROM file_versions v JOIN files f ON f.id = v.file_id WHERE f.owner_id = u.id), 0) AS bytes
+  FROM users u`;
+
+/**
+ * Hourly safety net for the storage counter: recomputes it from the files of each account whose
+ * value drifted (an edit by hand in the database, a bug) and logs which ones. Each account is
+ * corrected under a lock on its row, which every change of its files takes (the counter's
+ * triggers), so nothing changes between the recount and the write.
+ */
+export async function reconcileStorageUsed(services: Services): Promise<{ corrected: number }> {
+  const drifted = await services.prisma.$queryRaw<Array<{ id: string }>>`
+    SELECT actual.id FROM (${ACTUAL_STORAGE_USED}) actual JOIN users u ON u.id = actual.id WHERE u.storage_used <> actual.bytes`;
+  let corrected = 0;
+  for (const { id } of drifted) {
+    const fixed = await services.prisma.$transaction(async (tx) => {
+      const locked = await tx.$queryRaw<Array<{ storage_used: bigint }>>`SELECT storage_used FROM users WHERE id = ${id} FOR UPDATE`;
+      if (locked.length === 0) return null;
+      const [actual] = await tx.$queryRaw<Array<{ bytes: bigint }>>`SELECT bytes FROM (${ACTUAL_STORAGE_USED}) actual WHERE actual.id = ${id}`;
+      const bytes = actual?.bytes ?? 0n;
+      if (locked[0].storage_used === bytes) return null;
+      await tx.$executeRaw`UPDATE users SET storage_used = ${bytes} WHERE id = ${id}`;
+      return { counted: Number(locked[0].storage_used), actual: Number(bytes) };
+    });
+    if (fixed) {
+      corrected++;
+      services.log.warn("storage counter had drifted and was corrected", { userId: id, ...fixed });
+    }
+  }
+  return { corrected };
 }

@@ -106,23 +106,25 @@ export async function getUserFromCookieHeader(services: Services, cookieHeader: 
   if (!cookieHeader) return null;
   const id = await sessionCookie(services).parse(cookieHeader).catch(() => null);
   if (typeof id !== "string" || id.length === 0) return null;
-  const session = await services.prisma.session.findUnique({
-    where: { id },
-    include: { user: { select: { id: true, email: true, name: true, role: true, deactivatedAt: true } } },
-  });
+  // One statement for the session and its user: every request (each tus PATCH too) starts here.
+  const [session] = await services.prisma.$queryRaw<SessionRow[]>`
+    SELECT s.expires_at AS "expiresAt", s.created_at AS "createdAt", s.last_seen_at AS "lastSeenAt",
+      u.id, u.email, u.name, u.role::text AS role, u.deactivated_at AS "deactivatedAt"
+    FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ${id}`;
   if (!session) return null;
   const now = Date.now();
   // Deactivation deletes the sessions; a login racing it must not leave one that works.
-  if (session.user.deactivatedAt || isExpired(session, await getSettings(services), now)) {
+  if (session.deactivatedAt || isExpired(session, await getSettings(services), now)) {
     await services.prisma.session.deleteMany({ where: { id } });
     return null;
   }
   if (now - session.lastSeenAt.getTime() > TOUCH_INTERVAL_MS) {
     await services.prisma.session.update({ where: { id }, data: { lastSeenAt: new Date(now) } }).catch(() => {});
   }
-  const { deactivatedAt: _, ...user } = session.user;
-  return { ...user, sessionId: session.id };
+  return { id: session.id, email: session.email, name: session.name, role: session.role, sessionId: id };
 }
+
+type SessionRow = SessionTimes & PublicUser & { deactivatedAt: Date | null };
 
 export function getUser(services: Services, request: Request) {
   return getUserFromCookieHeader(services, request.headers.get("cookie"));

@@ -43,6 +43,8 @@ function toTusError(services: Services, error: unknown): TusError {
  */
 export function createUploadServer(services: Services): TusServer {
   const users = new WeakMap<object, SessionUser>();
+  // What a PATCH request looked up about its upload, so finishing it does not look again.
+  const pendings = new WeakMap<object, PendingWithFolder>();
   const kvStore = createTusKvStore(services.cache);
   const datastore = services.storage.createTusDataStore({
     expirationPeriodInMilliseconds: services.config.uploads.expiryMs,
@@ -68,9 +70,12 @@ export function createUploadServer(services: Services): TusServer {
         users.set(req, user);
         if (req.method === "POST") return;
         if (req.method === "GET") throw tusError(405, "Download files from Coffer's download links.");
-        const upload = await services.prisma.upload.findUnique({ where: { id: uploadId }, select: { ownerId: true, folderId: true } });
-        if (!upload || upload.ownerId !== user.id) throw tusError(404, UPLOAD_GONE);
-        if (req.method === "PATCH") await assertMayStillUploadInto(services, user, upload.folderId);
+        const pending = await findPending(services, uploadId);
+        if (!pending || pending.ownerId !== user.id) throw tusError(404, UPLOAD_GONE);
+        if (req.method === "PATCH") {
+          await assertMayStillUploadInto(services, user, pending.folder);
+          pendings.set(req, pending);
+        }
       } catch (error) {
         throw toTusError(services, error);
       }
@@ -105,7 +110,7 @@ export function createUploadServer(services: Services): TusServer {
         await services.prisma.$transaction(async (tx) => {
           // Checked again and reserved under the owner's storage lock, so uploads (or a form
           // upload, or a copy) started at the same moment never share the same room.
-          await claimUploadRoom(services, tx, { ownerId: target.ownerId, uploaderId: user.id, into: folder.id, bytes: size }, settings);
+          await claimUploadRoom(tx, { ownerId: target.ownerId, uploaderId: user.id, into: folder.id, bytes: size }, settings);
           await tx.upload.create({ data: { id: upload.id, ownerId: user.id, folderId: folder.id, name, size: BigInt(size) } });
         }, STORAGE_LOCK_TX);
         // The path is resolved into folderId now; it is not kept so nothing resolves it twice.
@@ -117,14 +122,14 @@ export function createUploadServer(services: Services): TusServer {
       }
     },
 
-    async onUploadFinish(_req, upload) {
+    async onUploadFinish(req, upload) {
       try {
         const discard = () =>
           Promise.all([forgetFinishedUpload(services, upload.id, kvStore), services.storage.delete(upload.id)]).then(
             () => {},
             (error) => services.log.warn("could not remove a refused upload's data", { uploadId: upload.id, error }),
           );
-        const file = await completeUpload(services, upload, hasher.take(upload.id, upload.size ?? -1), discard);
+        const file = await completeUpload(services, upload, hasher.take(upload.id, upload.size ?? -1), discard, pendings.get(req));
         return { headers: { "Coffer-File-Id": file.id } };
       } catch (error) {
         metrics().uploadsFailed.inc({ stage: "complete" });
@@ -173,8 +178,7 @@ export function createUploadServer(services: Services): TusServer {
  * lands. As on the other write paths, someone who may still see the folder (a read-only grantee,
  * an administrator) is told the true reason (403); anyone else learns only that it is gone (404).
  */
-async function assertMayStillUploadInto(services: Services, user: SessionUser, folderId: string): Promise<void> {
-  const folder = await services.prisma.folder.findUnique({ where: { id: folderId }, select: { id: true, ownerId: true } });
+async function assertMayStillUploadInto(services: Services, user: SessionUser, folder: PendingFolder | null): Promise<void> {
   if (!folder || folder.ownerId === user.id) return;
   const target = { kind: "folder", id: folder.id, ownerId: folder.ownerId } as const;
   const refusal = await writeRefusal(services, user, target);
@@ -204,8 +208,8 @@ async function forgetFinishedUpload(services: Services, uploadId: string, kvStor
  * file, under the charged storage's lock and a lock on the folder's row, so trashing, restoring
  * or deleting the folder cannot slip in between.
  */
-async function completeUpload(services: Services, upload: Upload, sha256: string | null, discard: () => Promise<void>) {
-  const pending = await services.prisma.upload.findUnique({ where: { id: upload.id } });
+async function completeUpload(services: Services, upload: Upload, sha256: string | null, discard: () => Promise<void>, known?: PendingWithFolder) {
+  const pending = known ?? (await findPending(services, upload.id));
   if (!pending) throw tusError(404, UPLOAD_GONE);
   // With encryption at rest an upload is encrypted as it arrives; only one begun before that
   // (stored in plaintext) is encrypted into a new object here.
@@ -221,7 +225,8 @@ async function completeUpload(services: Services, upload: Upload, sha256: string
   const policy = uploadPolicyFrom(upload.metadata?.onConflict) === "replace" ? "replace" : "keep-both";
   let landed: LandedUpload;
   try {
-    landed = await landUpload(services, { name: pending.name, folderId: pending.folderId, uploaderId: pending.ownerId, pendingId: pending.id }, content, policy);
+    const arrival = { name: pending.name, folderId: pending.folderId, uploaderId: pending.ownerId, pendingId: pending.id };
+    landed = await landUpload(services, arrival, content, policy, pending.folder);
   } catch (error) {
     if (storageKey !== upload.id) await services.storage.delete(storageKey).catch(() => {});
     if (error instanceof NoRoomForOrphanError) {
@@ -250,6 +255,21 @@ async function completeUpload(services: Services, upload: Upload, sha256: string
  * tus upload, its pending row, which holds the room reserved at creation.
  */
 type Arrival = { name: string; folderId: string; uploaderId: string | null; pendingId: string | null };
+type PendingFolder = { id: string; ownerId: string; trashedAt: Date | null };
+/** A pending upload with its folder as it was when looked up (null: deleted for good). */
+type PendingWithFolder = { id: string; ownerId: string; folderId: string; name: string; size: bigint; folder: PendingFolder | null };
+
+/** The pending upload and its folder, in one statement (every PATCH asks). */
+async function findPending(services: Services, uploadId: string): Promise<PendingWithFolder | null> {
+  const [row] = await services.prisma.$queryRaw<
+    Array<Omit<PendingWithFolder, "folder"> & { folderOwnerId: string | null; folderTrashedAt: Date | null }>
+  >`
+    SELECT u.id, u.owner_id AS "ownerId", u.folder_id AS "folderId", u.name, u.size, f.owner_id AS "folderOwnerId", f.trashed_at AS "folderTrashedAt"
+    FROM uploads u LEFT JOIN folders f ON f.id = u.folder_id WHERE u.id = ${uploadId}`;
+  if (!row) return null;
+  const { folderOwnerId, folderTrashedAt, ...pending } = row;
+  return { ...pending, folder: folderOwnerId === null ? null : { id: row.folderId, ownerId: folderOwnerId, trashedAt: folderTrashedAt } };
+}
 type UploadContent = Omit<NewFile, "ownerId" | "folderId">;
 export type LandedUpload = { file: FileRecord; place: "folder" | "trash" | "root" };
 
@@ -266,18 +286,27 @@ class NoRoomForOrphanError extends PayloadTooLargeError {}
  */
 export async function landFormUpload(
   services: Services,
-  into: { folderId: string; uploaderId: string | null },
+  into: { folderId: string; ownerId: string; uploaderId: string | null },
   content: UploadContent,
   policy: UploadPolicy,
 ): Promise<LandedUpload> {
-  return landUpload(services, { name: content.name, folderId: into.folderId, uploaderId: into.uploaderId, pendingId: null }, content, policy);
+  // The folder was live when the form began; checked again under the lock.
+  const known = { id: into.folderId, ownerId: into.ownerId, trashedAt: null };
+  return landUpload(services, { name: content.name, folderId: into.folderId, uploaderId: into.uploaderId, pendingId: null }, content, policy, known);
 }
 
-async function landUpload(services: Services, arrival: Arrival, content: UploadContent, policy: UploadPolicy): Promise<LandedUpload> {
+/**
+ * `known`: the folder as the request already found it (a tus PATCH), tried first; under the lock,
+ * claimInFolder finds out whether it changed since, and the next attempt looks again.
+ */
+async function landUpload(services: Services, arrival: Arrival, content: UploadContent, policy: UploadPolicy, known?: PendingFolder | null): Promise<LandedUpload> {
   // Read before any lock is taken: nothing may wait for another connection while holding one.
   const settings = await getSettings(services);
   for (let attempt = 0; attempt < 3; attempt++) {
-    const folder = await services.prisma.folder.findUnique({ where: { id: arrival.folderId }, select: { id: true, ownerId: true, trashedAt: true } });
+    const folder =
+      attempt === 0 && known !== undefined
+        ? known
+        : await services.prisma.folder.findUnique({ where: { id: arrival.folderId }, select: { id: true, ownerId: true, trashedAt: true } });
     try {
       if (folder && !folder.trashedAt) {
         const file = await addFileWithPolicy(services, { ...content, ownerId: folder.ownerId, folderId: folder.id }, policy, arrival.uploaderId, {

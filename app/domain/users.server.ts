@@ -82,20 +82,3 @@ export async function verifyLogin(services: Services, email: string, password: s
   const ok = await verify(user.passwordHash, password).catch(() => false);
   return ok ? { id: user.id, email: user.email, name: user.name, role: user.role } : null;
 }
-
-/** Bytes stored per user, for the admin overview. */
-export async function listUsersWithUsage(services: Services) {
-  const [users, usage] = await Promise.all([
-    services.prisma.user.findMany({
-      orderBy: { createdAt: "asc" },
-      select: { id: true, email: true, name: true, role: true, createdAt: true },
-    }),
-    services.prisma.file.groupBy({ by: ["ownerId"], _sum: { size: true }, _count: { _all: true } }),
-  ]);
-  const byOwner = new Map(usage.map((row) => [row.ownerId, row]));
-  return users.map((user) => ({
-    ...user,
-    bytesUsed: Number(byOwner.get(user.id)?._sum.size ?? 0n),
-    fileCount: byOwner.get(user.id)?._count._all ?? 0,
-  }));
-}

@@ -26,7 +26,7 @@ import { recordActivity } from "~/domain/activity.server";
 import { cleanName } from "~/domain/names";
 import { uploadPolicyFrom, type UploadPolicy } from "~/domain/versions.server";
 import { landFormUpload, type LandedUpload } from "~/domain/uploads.server";
-import { assertTypeAllowed, shownMaxUploadSize, storageUsage, tooLargeError, uploadAllowance } from "~/domain/quota.server";
+import { assertTypeAllowed, shownMaxUploadSize, tooLargeError, uploadAllowance } from "~/domain/quota.server";
 import { getSettings } from "~/domain/settings.server";
 import { requireUser } from "~/domain/sessions.server";
 import { visibleCrumbs } from "~/domain/user-shares.server";
@@ -51,6 +51,7 @@ export async function folderLoader({ request, params, context }: LoaderFunctionA
     // Someone the folder was shared with sees the path from the shared folder down only.
     const crumbs = await visibleCrumbs(services, user, folder.ownerId, allCrumbs);
     const tree = await folderTree(services, crumbs);
+    const allowance = await uploadAllowance(services, folder.ownerId, user.id);
     // `?view=` switches the view and remembers it (a plain link does it: no JavaScript needed).
     const headers: HeadersInit = view.chosen ? { "Set-Cookie": `${VIEW_COOKIE}=${view.view}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly` } : {};
     return data({
@@ -64,8 +65,8 @@ export async function folderLoader({ request, params, context }: LoaderFunctionA
       },
       crumbs,
       listing,
-      maxUploadSize: shownMaxUploadSize(await uploadAllowance(services, folder.ownerId, user.id)),
-      usage: folder.ownerId === user.id ? await storageUsage(services, user.id) : null,
+      maxUploadSize: shownMaxUploadSize(allowance),
+      usage: folder.ownerId === user.id ? allowance.usage : null,
     }, { headers });
   } catch (error) {
     loaderFailure(error);
@@ -174,7 +175,7 @@ export async function receiveMultipartUpload(
     // The room is not reserved while the bytes stream in (their size is unknown until the end),
     // so it is checked again under the owner's storage lock where the file is recorded.
     const content = { name, size, sha256, storageKey, mimeType: detectMimeType(name, contentType) };
-    const land = (policy: UploadPolicy) => landFormUpload(services, { folderId, uploaderId }, content, policy);
+    const land = (policy: UploadPolicy) => landFormUpload(services, { folderId, ownerId, uploaderId }, content, policy);
     try {
       recorded.push(await record(content, fields, land));
     } catch (error) {

@@ -1,0 +1,87 @@
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import { beforeAll, describe, expect, it } from "vitest";
+import { getRootFolder } from "~/domain/folders.server";
+import { startTestApp, type TestApp } from "./support/app";
+import { DRIVER_SETS, registerPerson, uploadForm, type Person } from "./support/people";
+import { createUpload, patchUpload } from "./support/tus";
+
+/**
+ * Every SQL statement the app's database pool sends while `work` runs, and after it until the
+ * database has been quiet for a moment (work a request leaves running counts too). The app runs
+ * in this process, so its pg clients are the ones patched here; only its own database is counted.
+ */
+async function statementsDuring(app: TestApp, work: () => Promise<void>): Promise<string[]> {
+  const database = new URL(app.env.DATABASE_URL).pathname.slice(1);
+  const seen: string[] = [];
+  let last = Date.now();
+  const query = pg.Client.prototype.query;
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    const config = args[0] as string | { text: string };
+    const text = (typeof config === "string" ? config : config.text).replace(/\s+/g, " ").trim();
+    // Settings are kept per process for 10 s: whether a request reads them is a matter of timing.
+    if (this.database === database && !text.includes('FROM "public"."settings"')) {
+      seen.push(text);
+      last = Date.now();
+    }
+    return (query as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof query;
+  try {
+    await work();
+    while (Date.now() - last < 300) await new Promise((resolve) => setTimeout(resolve, 50));
+  } finally {
+    pg.Client.prototype.query = query;
+  }
+  return seen;
+}
+
+/**
+ * Regression guards, not targets: what a small upload costs in SQL statements (BEGIN and COMMIT
+ * included; what the storage counter's triggers run inside a statement is not a statement sent).
+ * Before the storage counter and these savings: 24 for tus and 22 for the form.
+ * - tus creation (POST): the session with its user, the root folder, then BEGIN, storage lock,
+ *   usage with the folder check, the pending row, COMMIT (7);
+ * - tus PATCH that finishes: the session with its user, the pending upload with its folder, then
+ *   BEGIN, storage lock, folder row lock, pending row removed, name check, the file, COMMIT, and
+ *   after it the search document and the activity entry (11);
+ * - form upload: the session with its user, the folder, usage (to stop the stream in time), then
+ *   BEGIN, storage lock, folder row lock (it lands as a tus upload does, even if the folder was
+ *   trashed while it streamed), usage, name check, the file, COMMIT, search document, activity
+ *   (14), and the folder page it answers with (6).
+ */
+const TUS_POST_AND_PATCH = 18;
+const FORM_UPLOAD_WITH_PAGE = 20;
+
+describe.each(DRIVER_SETS)("SQL statements per small upload ($label)", ({ drivers }) => {
+  let app: TestApp;
+  let person: Person;
+  let rootId: string;
+
+  beforeAll(async () => {
+    app = await startTestApp(drivers);
+    person = await registerPerson(app, "Sam Small", "sam@example.com");
+    rootId = (await getRootFolder(app.services, person.id)).id;
+    // Warm up: the first upload of the process sets up what later ones reuse.
+    await uploadForm(person.client, rootId, "warm-up.txt", randomBytes(10));
+  });
+
+  it("tus POST + PATCH", async () => {
+    const statements = await statementsDuring(app, async () => {
+      const url = await createUpload(app, person.client, { name: "tus.txt", size: 100 });
+      expect((await patchUpload(person.client, url, 0, new Uint8Array(randomBytes(100)))).status).toBe(204);
+    });
+    console.log(`tus POST + PATCH: ${statements.length} statements\n${statements.join("\n")}`);
+    expect(statements.length).toBeLessThanOrEqual(TUS_POST_AND_PATCH);
+    expect(statements.filter((sql) => sql.includes("SUM(size)") && sql.includes("files"))).toEqual([]);
+  });
+
+  it("form upload", async () => {
+    const statements = await statementsDuring(app, async () => {
+      const response = await uploadForm(person.client, rootId, "form.txt", randomBytes(100));
+      expect(response.status).toBeLessThan(400);
+    });
+    console.log(`form upload: ${statements.length} statements\n${statements.join("\n")}`);
+    expect(statements.length).toBeLessThanOrEqual(FORM_UPLOAD_WITH_PAGE);
+    expect(statements.filter((sql) => sql.includes("SUM(size)") && sql.includes("files"))).toEqual([]);
+  });
+});
