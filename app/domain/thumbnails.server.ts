@@ -1,6 +1,5 @@
 import { Readable } from "node:stream";
 import { createReadableStreamFromReadable } from "@remix-run/node";
-import sharp from "sharp";
 import type { File as FileRecord } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
 import { ObjectNotFoundError } from "~/services/storage/types";
@@ -108,6 +107,8 @@ function messageOf(error: unknown): string {
 }
 
 async function renderThumbnail(source: Readable): Promise<Buffer> {
+  // Loaded on the first thumbnail: libvips is large, and many servers rest without images to do.
+  const { default: sharp } = await import("sharp");
   const transformer = sharp({
     limitInputPixels: MAX_INPUT_PIXELS,
     sequentialRead: true,

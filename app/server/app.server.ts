@@ -197,7 +197,7 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
   });
   app.all("*", (req, res, next) => runInRequestScope(requestScopeOf(req), () => handleRemixRequest(req, res, next)));
 
-  const io = attachRealtime(httpServer, services);
+  const io = await attachRealtime(httpServer, services);
   if (config.metricsToken) {
     collectProcessMetrics();
     // Added after Socket.IO, which wraps the listeners before it: this one sees its requests too.

@@ -41,6 +41,12 @@ async function main() {
   process.on("SIGTERM", () => void stop());
   process.on("SIGINT", () => void stop());
   process.on("disconnect", () => void stop());
+  // bench/memory.ts asks for the heap over the IPC channel (RSS it reads from /proc itself).
+  process.on("message", (message: unknown) => {
+    if (message !== "memory-usage") return;
+    const { heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
+    process.send?.({ memoryUsage: { heapUsed, heapTotal, external, arrayBuffers } });
+  });
 
   process.stdout.write(`COFFER_BENCH_READY url=http://127.0.0.1:${port} pid=${process.pid}\n`);
 }
