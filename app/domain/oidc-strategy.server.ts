@@ -70,7 +70,7 @@ const transactionSchema = z.object({
 /** openid-client is loaded on first use: most installations have no single sign-on. */
 const openidClient = () => import("openid-client");
 
-// The server loads two copies of app modules (tsx and the Remix build): keep one discovery cache.
+// One discovery cache per process, although copies of this module can coexist in one process (Vite re-evaluates edited modules in development; the tests load the app's sources beside the build).
 const DISCOVERY_CACHE = Symbol.for("coffer.oidc.discovery");
 type DiscoveryCache = Map<string, Promise<oidc.Configuration>>;
 const globalCache = globalThis as unknown as { [DISCOVERY_CACHE]?: DiscoveryCache };

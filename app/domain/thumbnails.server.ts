@@ -136,7 +136,8 @@ interface QueueState {
   running: Promise<void> | null;
 }
 
-// Process-wide (the server loads the app modules twice): one queue, one thumbnail at a time,
+// Process-wide (copies of this module can coexist: Vite's re-evaluation in development, the
+// tests' sources beside the build): one queue, one thumbnail at a time,
 // so decoding images never competes with requests for more than one core.
 const QUEUE_KEY = Symbol.for("coffer.thumbnailQueue");
 const queue: QueueState =
