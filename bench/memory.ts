@@ -6,7 +6,8 @@
  * (Swift) and Redis. Prints a table; asserts nothing.
  *
  * Knobs (env): BENCH_ROUNDS (default 1; medians are reported), BENCH_ONLY=local|s3,
- * BENCH_SETTLE_SECONDS (default 10).
+ * BENCH_SETTLE_SECONDS (default 10); MALLOC_ARENA_MAX is passed on to the server (glibc's
+ * per-thread malloc arenas keep freed native memory, e.g. argon2's, resident).
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -48,7 +49,7 @@ async function main() {
   // Embedded Postgres runs as the `postgres` user when we are root; it must reach its directory.
   fs.chmodSync(work, 0o755);
   onCleanup("remove temp dir", () => fs.rmSync(work, { recursive: true, force: true }));
-  console.log(`Coffer resting-memory benchmark: ${rounds} round(s), settle ${settleSeconds} s, Node ${process.version}, load ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`);
+  console.log(`Coffer resting-memory benchmark: ${rounds} round(s), settle ${settleSeconds} s, MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? "unset"}, Node ${process.version}, load ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`);
 
   const postgres = await startEmbeddedPostgres({ dataDir: path.join(work, "pg", "data"), port: await freePort(), database: "coffer_bench" });
   onCleanup("stop embedded Postgres", () => postgres.stop(), 20_000);
@@ -59,6 +60,7 @@ async function main() {
     DATABASE_URL: databaseUrl,
     SESSION_SECRET: "bench-secret-that-is-at-least-32-characters-long",
     TMPDIR: work,
+    ...(process.env.MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX } : {}),
   });
 
   const configurations: Array<{ label: string; env: () => Promise<Record<string, string>> }> = [];
