@@ -1,34 +1,27 @@
 import path from "node:path";
-import { pathToFileURL } from "node:url";
-import type { ServerBuild } from "@remix-run/node";
-import { ConfigError, loadConfig } from "./app/config.server";
-import { createAppServer } from "./app/server/app.server";
-import { closeServices, createServices } from "./app/services/index.server";
-import { createLogger } from "./app/services/logger.server";
+import { loadDevelopmentApp, loadProductionApp } from "./app/server/load-runtime.server";
 
+/**
+ * Starts Coffer. The app's modules come from the Remix server build (development: from Vite),
+ * never from imports of this file, so each exists once in the process.
+ */
 async function main() {
+  const { runtime, mode } =
+    process.env.NODE_ENV === "production" ? await loadProductionApp(path.resolve(import.meta.dirname, "build")) : await loadDevelopmentApp();
   let config;
   try {
-    config = loadConfig();
+    config = runtime.loadConfig();
   } catch (error) {
-    if (error instanceof ConfigError) {
+    if (error instanceof runtime.ConfigError) {
       console.error(error.message);
       process.exit(1);
     }
     throw error;
   }
-  const log = createLogger(config.logLevel);
-  const services = await createServices(config, log);
+  const log = runtime.createLogger(config.logLevel);
+  const services = await runtime.createServices(config, log);
 
-  const buildDir = path.resolve(import.meta.dirname, "build");
-  const mode = config.isProduction
-    ? {
-        kind: "production" as const,
-        build: (await import(pathToFileURL(path.join(buildDir, "server/index.js")).href)) as ServerBuild,
-        clientDir: path.join(buildDir, "client"),
-      }
-    : { kind: "development" as const };
-  const server = await createAppServer({ services, mode });
+  const server = await runtime.createAppServer({ services, mode });
   server.httpServer.listen(config.port, config.host, () => {
     log.info("Coffer is listening", {
       url: `http://localhost:${config.port}`,
@@ -46,7 +39,7 @@ async function main() {
     log.info("shutting down", { signal });
     const force = setTimeout(() => process.exit(1), 15_000).unref();
     await server.close().catch((error) => log.error("closing server failed", { error }));
-    await closeServices(services);
+    await runtime.closeServices(services);
     clearTimeout(force);
     process.exit(0);
   };

@@ -7,6 +7,9 @@ import { renderToPipeableStream } from "react-dom/server";
 import { NonceProvider } from "~/lib/nonce";
 import { PageTextsProvider } from "~/lib/page-text";
 
+// server.ts starts the app with these modules of the build: one copy of the app per process.
+export * as runtime from "~/server/runtime.server";
+
 const ABORT_DELAY = 5_000;
 
 /**

@@ -483,8 +483,8 @@ describe("redis driver specifics", () => {
   });
 
   it("createCache picks the configured driver", async () => {
-    const memory = createCache({ driver: "memory" });
-    const redis = createCache({ driver: "redis", url: inject("services").redisUrl, prefix: "coffer-created:" });
+    const memory = await createCache({ driver: "memory" });
+    const redis = await createCache({ driver: "redis", url: inject("services").redisUrl, prefix: "coffer-created:" });
     try {
       expect(memory).toBeInstanceOf(MemoryCache);
       expect(redis).toBeInstanceOf(RedisCache);

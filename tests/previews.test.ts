@@ -220,7 +220,7 @@ describe.each(DRIVER_SETS)("Previews with $label", ({ drivers }) => {
       await app.services.storage.delete((await fileById(uploaded.id)).thumbnailKey!);
       await app.services.prisma.file.update({ where: { id: uploaded.id }, data: { thumbnailKey: null } });
       // A real S3 driver pointed at a port where nothing listens.
-      const down = createObjectStore({
+      const down = await createObjectStore({
         driver: "s3",
         endpoint: "http://127.0.0.1:9",
         accessKey: "nobody",

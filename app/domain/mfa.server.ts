@@ -2,7 +2,6 @@ import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, ra
 import type { Cookie } from "@remix-run/node";
 import { signedCookie } from "~/lib/cookies.server";
 import * as OTPAuth from "otpauth";
-import QRCode from "qrcode";
 import { z } from "zod";
 import type { Services } from "~/services/index.server";
 import { recordAudit, type AuditActor } from "./audit.server";
@@ -189,6 +188,7 @@ export async function pendingEnrollment(services: Services, user: { id: string; 
   if (!credential || credential.confirmedAt) return null;
   const secret = decryptSecret(services, credential.secretEncrypted);
   const uri = totpFor(secret, user.email).toString();
+  const { default: QRCode } = await import("qrcode");
   const qrSvg = await QRCode.toString(uri, { type: "svg", margin: 1, errorCorrectionLevel: "M" });
   return { secret: secret.match(/.{1,4}/g)!.join(" "), uri, qrSvg };
 }

@@ -1,5 +1,5 @@
 import { createCookie, redirect, type Cookie } from "@remix-run/node";
-import * as oidc from "openid-client";
+import type * as oidc from "openid-client";
 import { Strategy } from "remix-auth/strategy";
 import { z } from "zod";
 import type { OidcConfig } from "~/config.server";
@@ -67,7 +67,10 @@ const transactionSchema = z.object({
   reauthSession: z.string().min(1).optional(),
 });
 
-// The server loads two copies of app modules (tsx and the Remix build): keep one discovery cache.
+/** openid-client is loaded on first use: most installations have no single sign-on. */
+const openidClient = () => import("openid-client");
+
+// One discovery cache per process, although copies of this module can coexist in one process (Vite re-evaluates edited modules in development; the tests load the app's sources beside the build).
 const DISCOVERY_CACHE = Symbol.for("coffer.oidc.discovery");
 type DiscoveryCache = Map<string, Promise<oidc.Configuration>>;
 const globalCache = globalThis as unknown as { [DISCOVERY_CACHE]?: DiscoveryCache };
@@ -82,12 +85,14 @@ export function discoverProvider(config: OidcConfig, log: Logger): Promise<oidc.
   let pending = cache.get(key);
   if (!pending) {
     const issuer = new URL(config.issuer);
-    pending = oidc
-      .discovery(issuer, config.clientId, undefined, oidc.ClientSecretBasic(config.clientSecret), {
-        timeout: PROVIDER_TIMEOUT_SECONDS,
-        // A plain-HTTP issuer is the administrator's explicit choice (a provider on the same host or LAN).
-        execute: issuer.protocol === "http:" ? [oidc.allowInsecureRequests] : [],
-      })
+    pending = openidClient()
+      .then((client) =>
+        client.discovery(issuer, config.clientId, undefined, client.ClientSecretBasic(config.clientSecret), {
+          timeout: PROVIDER_TIMEOUT_SECONDS,
+          // A plain-HTTP issuer is the administrator's explicit choice (a provider on the same host or LAN).
+          execute: issuer.protocol === "http:" ? [client.allowInsecureRequests] : [],
+        }),
+      )
       .catch((error: unknown) => {
         cache.delete(key);
         log.warn("OIDC discovery failed", { issuer: config.issuer, error: describe(error) });
@@ -154,21 +159,22 @@ export class OidcStrategy<User> extends Strategy<User, OidcVerifyParams> {
 
   private async start(url: URL): Promise<Response> {
     const provider = await discoverProvider(this.options.config, this.options.log);
-    const verifier = oidc.randomPKCECodeVerifier();
+    const client = await openidClient();
+    const verifier = client.randomPKCECodeVerifier();
     const reauth = this.options.reauth;
     const transaction = {
-      state: oidc.randomState(),
-      nonce: oidc.randomNonce(),
+      state: client.randomState(),
+      nonce: client.randomNonce(),
       verifier,
       redirectTo: reauth ? reauth.returnTo : this.options.safeRedirect(url.searchParams.get("redirectTo")),
       ...(reauth ? { reauthSession: reauth.session } : {}),
     };
-    const authorizationUrl = oidc.buildAuthorizationUrl(provider, {
+    const authorizationUrl = client.buildAuthorizationUrl(provider, {
       redirect_uri: this.options.redirectUri,
       scope: this.options.config.scopes,
       state: transaction.state,
       nonce: transaction.nonce,
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
       code_challenge_method: "S256",
       // A confirmation must not be answered from the provider's own session: ask for the login again.
       ...(reauth ? { prompt: "login", max_age: "0" } : {}),
@@ -211,6 +217,7 @@ export class OidcStrategy<User> extends Strategy<User, OidcVerifyParams> {
       );
     }
     const provider = await discoverProvider(this.options.config, this.options.log);
+    const client = await openidClient();
 
     // The provider checks the code against the redirect URI it was issued for: rebuild that URI
     // (the request URL may differ behind a proxy) with the provider's query parameters.
@@ -218,14 +225,14 @@ export class OidcStrategy<User> extends Strategy<User, OidcVerifyParams> {
     currentUrl.search = url.search;
     let tokens: Awaited<ReturnType<typeof oidc.authorizationCodeGrant>>;
     try {
-      tokens = await oidc.authorizationCodeGrant(provider, currentUrl, {
+      tokens = await client.authorizationCodeGrant(provider, currentUrl, {
         pkceCodeVerifier: transaction.verifier,
         expectedState: transaction.state,
         expectedNonce: transaction.nonce,
         idTokenExpected: true,
       });
     } catch (error) {
-      throw this.providerFailure("token exchange", error, again);
+      throw this.providerFailure(client, "token exchange", error, again);
     }
     const idToken = tokens.claims();
     if (!idToken) throw new OidcLoginError(502, "no_id_token", "The sign-in provider did not send an ID token. Tell your administrator.");
@@ -234,9 +241,9 @@ export class OidcStrategy<User> extends Strategy<User, OidcVerifyParams> {
     // Many providers put email and profile claims only in the userinfo response.
     if (typeof idToken.email !== "string" && tokens.access_token) {
       try {
-        claims = { ...(await oidc.fetchUserInfo(provider, tokens.access_token, idToken.sub)), ...idToken };
+        claims = { ...(await client.fetchUserInfo(provider, tokens.access_token, idToken.sub)), ...idToken };
       } catch (error) {
-        throw this.providerFailure("userinfo", error, again);
+        throw this.providerFailure(client, "userinfo", error, again);
       }
     }
     return this.verify({
@@ -255,9 +262,9 @@ export class OidcStrategy<User> extends Strategy<User, OidcVerifyParams> {
     });
   }
 
-  private providerFailure(step: string, error: unknown, again: string): OidcLoginError {
+  private providerFailure(client: typeof oidc, step: string, error: unknown, again: string): OidcLoginError {
     this.options.log.warn(`OIDC ${step} failed`, { issuer: this.options.config.issuer, error: describe(error) });
-    if (error instanceof oidc.ResponseBodyError) {
+    if (error instanceof client.ResponseBodyError) {
       return new OidcLoginError(
         502,
         `provider_rejected:${error.error.slice(0, 64)}`,

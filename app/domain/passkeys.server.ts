@@ -1,16 +1,12 @@
 import { randomBytes } from "node:crypto";
 import type { Cookie } from "@remix-run/node";
 import { signedCookie } from "~/lib/cookies.server";
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type AuthenticatorTransport,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
+import type {
+  AuthenticationResponseJSON,
+  AuthenticatorTransport,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
 } from "@simplewebauthn/server";
 import { z } from "zod";
 import { CacheError } from "~/services/cache/types";
@@ -18,6 +14,9 @@ import type { Services } from "~/services/index.server";
 import { recordAudit, type AuditActor } from "./audit.server";
 import { NotFoundError, ServiceUnavailableError, UnauthorizedError, ValidationError } from "./errors";
 import { confirmIdentity } from "./reauth.server";
+
+/** Loaded on the first passkey ceremony: the WebAuthn library is large and many people never use one. */
+const webauthn = () => import("@simplewebauthn/server");
 
 const RP_NAME = "Coffer";
 /** How long the browser (and the person) may take between options and response. */
@@ -175,7 +174,7 @@ export async function startRegistration(
   await assertRecentLoginOrProof(services, actor, user, proof);
   const { rpID } = relyingParty(services, request);
   const existing = await services.prisma.passkey.findMany({ where: { userId: user.id }, select: { credentialId: true, transports: true } });
-  const options = await generateRegistrationOptions({
+  const options = await (await webauthn()).generateRegistrationOptions({
     rpName: RP_NAME,
     rpID,
     userName: user.email,
@@ -212,7 +211,7 @@ export async function finishRegistration(
   const { rpID, origin } = relyingParty(services, request);
   let verification;
   try {
-    verification = await verifyRegistrationResponse({
+    verification = await (await webauthn()).verifyRegistrationResponse({
       response: response.data as unknown as RegistrationResponseJSON,
       expectedChallenge: challenge.c,
       expectedOrigin: origin,
@@ -313,7 +312,7 @@ export async function startLogin(
   if (mode.kind === "second-factor" && allowCredentials?.length === 0) {
     throw new ValidationError("You have no passkey. Enter a code instead.");
   }
-  const options = await generateAuthenticationOptions({
+  const options = await (await webauthn()).generateAuthenticationOptions({
     rpID,
     allowCredentials,
     // Alone, a passkey must prove both possession and the person (PIN or biometrics).
@@ -371,7 +370,7 @@ export async function finishLogin(
   const { rpID, origin } = relyingParty(services, request);
   let verification;
   try {
-    verification = await verifyAuthenticationResponse({
+    verification = await (await webauthn()).verifyAuthenticationResponse({
       response: response.data as unknown as AuthenticationResponseJSON,
       expectedChallenge: challenge.c,
       expectedOrigin: origin,

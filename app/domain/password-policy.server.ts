@@ -11,11 +11,10 @@ export const PASSWORD_MAX_LENGTH = 256;
 
 export const PASSWORD_HINT = `At least ${PASSWORD_MIN_LENGTH} characters; not a common password and not containing your name or email.`;
 
-// Parsed once per process, even though the server entry and the Remix build each load this module.
-const COMMON_KEY = Symbol.for("coffer.commonPasswords");
+// Parsed on first use. A plain module variable: the server loads the app once (server.ts takes it from the build).
+let common: Set<string> | undefined;
 function commonPasswords(): Set<string> {
-  const global = globalThis as Record<symbol, Set<string> | undefined>;
-  return (global[COMMON_KEY] ??= new Set(
+  return (common ??= new Set(
     commonPasswordsText
       .split("\n")
       .map((line) => line.trim())

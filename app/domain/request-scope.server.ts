@@ -10,7 +10,7 @@ export interface RequestScope {
   userAgent: string | null;
 }
 
-// On a global: the process loads two copies of the app modules (server.ts and the Remix build).
+// On a global: copies of this module can coexist in one process (Vite re-evaluates edited modules in development; the tests load the app's sources beside the build), and the scope set by one copy must be seen by the others.
 const storage = ((globalThis as Record<symbol, unknown>)[Symbol.for("coffer.requestScope")] ??= new AsyncLocalStorage<RequestScope>()) as AsyncLocalStorage<RequestScope>;
 
 export function runInRequestScope<T>(scope: RequestScope, run: () => T): T {

@@ -56,7 +56,7 @@ function sessionTtlDays(services: Services): number {
  * configuration; another instance sees a change within CACHE_TTL_MS.
  */
 const CACHE_TTL_MS = 10_000;
-// One map per process, even though the server entry and the Remix build each load this module.
+// One map per process, although copies of this module can coexist in one process (Vite re-evaluates edited modules in development; the tests load the app's sources beside the build).
 const cached: WeakMap<Services, { settings: Settings; expires: number }> = ((globalThis as Record<symbol, unknown>)[
   Symbol.for("coffer.settingsCache")
 ] ??= new WeakMap()) as WeakMap<Services, { settings: Settings; expires: number }>;

@@ -1,6 +1,5 @@
 import { Readable } from "node:stream";
 import { createReadableStreamFromReadable } from "@remix-run/node";
-import sharp from "sharp";
 import type { File as FileRecord } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
 import { ObjectNotFoundError } from "~/services/storage/types";
@@ -108,6 +107,8 @@ function messageOf(error: unknown): string {
 }
 
 async function renderThumbnail(source: Readable): Promise<Buffer> {
+  // Loaded on the first thumbnail: libvips is large, and many servers rest without images to do.
+  const { default: sharp } = await import("sharp");
   const transformer = sharp({
     limitInputPixels: MAX_INPUT_PIXELS,
     sequentialRead: true,
@@ -135,7 +136,8 @@ interface QueueState {
   running: Promise<void> | null;
 }
 
-// Process-wide (the server loads the app modules twice): one queue, one thumbnail at a time,
+// Process-wide (copies of this module can coexist: Vite's re-evaluation in development, the
+// tests' sources beside the build): one queue, one thumbnail at a time,
 // so decoding images never competes with requests for more than one core.
 const QUEUE_KEY = Symbol.for("coffer.thumbnailQueue");
 const queue: QueueState =

@@ -16,6 +16,7 @@ import { cookiesAreSecure } from "~/lib/cookies.server";
 import { csrfProtection } from "./csrf.server";
 import { limitByClass, TooManyRequestsError } from "~/domain/rate-limit.server";
 import type { RateLimitClass } from "~/config.server";
+import type { ViteDevServer } from "vite";
 import { readiness } from "./health.server";
 import { remixRequestHandler } from "./remix-handler.server";
 import { originCheck } from "./origin-check.server";
@@ -35,8 +36,11 @@ export interface AppServer {
 
 export interface AppServerOptions {
   services: Services;
-  /** Production: the built server bundle. Development: Vite in middleware mode. */
-  mode: { kind: "production"; build: ServerBuild; clientDir: string } | { kind: "development" };
+  /**
+   * Production: the built server bundle. Development: Vite in middleware mode, whose HMR socket
+   * listens for the WebSocket upgrades forwarded to `upgrades` (see load-runtime.server.ts).
+   */
+  mode: { kind: "production"; build: ServerBuild; clientDir: string } | { kind: "development"; vite: ViteDevServer; upgrades: http.Server };
 }
 
 /**
@@ -169,8 +173,8 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
   let build: ServerBuild | (() => Promise<ServerBuild>);
   let closeVite: () => Promise<void> = async () => {};
   if (mode.kind === "development") {
-    const vite = await import("vite");
-    const viteServer = await vite.createServer({ server: { middlewareMode: true, hmr: { server: httpServer as http.Server } } });
+    const { vite: viteServer, upgrades } = mode;
+    httpServer.on("upgrade", (req, socket, head) => upgrades.emit("upgrade", req, socket, head));
     app.use(viteServer.middlewares);
     build = () => viteServer.ssrLoadModule("virtual:remix/server-build") as Promise<ServerBuild>;
     closeVite = () => viteServer.close();
@@ -197,7 +201,7 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
   });
   app.all("*", (req, res, next) => runInRequestScope(requestScopeOf(req), () => handleRemixRequest(req, res, next)));
 
-  const io = attachRealtime(httpServer, services);
+  const io = await attachRealtime(httpServer, services);
   if (config.metricsToken) {
     collectProcessMetrics();
     // Added after Socket.IO, which wraps the listeners before it: this one sees its requests too.

@@ -47,7 +47,7 @@ function digest(value: string): Buffer {
 }
 
 type Refresh = { expires: number; done: Promise<void> };
-// Per Services (an app instance) and per process, though two copies of this module are loaded.
+// Per Services (an app instance) and per process: copies of this module can coexist in one process (Vite re-evaluates edited modules in development; the tests load the app's sources beside the build).
 const refreshes: WeakMap<Services, Refresh> = ((globalThis as Record<symbol, unknown>)[Symbol.for("coffer.metricsScrapeCache")] ??=
   new WeakMap()) as WeakMap<Services, Refresh>;
 

@@ -7,7 +7,7 @@ import { createCache } from "./cache/index.server";
 import type { Cache } from "./cache/types";
 import { openDatabase, type DatabaseHandle } from "./db.server";
 import { createLogger, type Logger } from "./logger.server";
-import { createMailer, type Mailer } from "./mail.server";
+import type { Mailer } from "./mail.server";
 import { DeferredNotifier } from "./notifier.server";
 import { createSearchIndex } from "./search/index.server";
 import type { SearchIndex } from "./search/types";
@@ -41,13 +41,15 @@ export async function createServices(config: Config, log: Logger = createLogger(
   try {
     const db = await step("database", () => openDatabase(config, (line) => log.info(line)));
     opened.push(() => db.close());
-    const storage = withEncryption(createObjectStore(config.storage, log), config.encryption, db.prisma);
+    const storage = withEncryption(await createObjectStore(config.storage, log), config.encryption, db.prisma);
     await step("object storage", () => storage.init());
-    const cache = createCache(config.cache);
+    const cache = await createCache(config.cache);
     opened.push(() => cache.close());
     await step("cache", () => cache.health());
-    const search = createSearchIndex(config.search, db.prisma);
+    const search = await createSearchIndex(config.search, db.prisma);
     await step("search", () => search.init());
+    // nodemailer is imported only when SMTP is configured.
+    const mailer = config.mail ? (await import("./mail.server")).createMailer(config.mail) : null;
     if (!config.mail) log.warn("SMTP_URL is not set: password reset by email is off. Set SMTP_URL, MAIL_FROM and APP_URL to enable it.");
     return {
       config,
@@ -58,7 +60,7 @@ export async function createServices(config: Config, log: Logger = createLogger(
       search,
       cache,
       notifier: new DeferredNotifier(),
-      mailer: config.mail ? createMailer(config.mail) : null,
+      mailer,
       sessionSecret: config.sessionSecret ?? persistentSecret(config.dataDir),
     };
   } catch (error) {

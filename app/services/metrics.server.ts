@@ -95,8 +95,8 @@ function createMetrics() {
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
-// One set per process, even though the server entry and the Remix build each load this module
-// (two sets would split the counts and clash on metric names).
+// One set per process, although copies of this module can coexist in one process (Vite re-evaluates edited modules in development; the tests load the app's sources beside the build):
+// two sets would split the counts and clash on metric names.
 const GLOBAL_KEY = Symbol.for("coffer.metrics");
 
 export function metrics(): Metrics {

@@ -3,7 +3,19 @@ import fs from "node:fs";
 import path from "node:path";
 import pg from "pg";
 
-export const MIGRATIONS_DIR = path.resolve(import.meta.dirname, "../../prisma/migrations");
+/**
+ * prisma/migrations of the project. Searched upwards: this module runs from app/services (tsx,
+ * tests, scripts) and from the server build's chunks in build/server/assets.
+ */
+export const MIGRATIONS_DIR = findUp(import.meta.dirname, path.join("prisma", "migrations"));
+
+function findUp(start: string, relative: string): string {
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, relative);
+    if (fs.existsSync(candidate)) return candidate;
+    if (path.dirname(dir) === dir) return path.resolve(start, "../..", relative);
+  }
+}
 
 /**
  * Applies `prisma/migrations/<name>/migration.sql` in order and records each in

@@ -1,12 +1,11 @@
 import type http from "node:http";
 import type https from "node:https";
-import { createAdapter } from "@socket.io/redis-adapter";
 import type { Redis } from "ioredis";
 import { Server as SocketServer } from "socket.io";
 import { mustEnrollMfa } from "~/domain/mfa.server";
 import { getUserFromCookieHeader, sessionKey } from "~/domain/sessions.server";
 import { isSameOriginRequest } from "~/server/origin-check.server";
-import { RedisCache } from "./cache/redis.server";
+import { isRedisCache } from "./cache/types";
 import type { Services } from "./index.server";
 import { metrics } from "./metrics.server";
 import type { LiveEvent } from "./notifier.server";
@@ -25,7 +24,7 @@ async function liveUser(services: Services, cookieHeader: string | null) {
   return user && !(await mustEnrollMfa(services, user)) ? user : null;
 }
 
-export function attachRealtime(httpServer: http.Server | https.Server, services: Services): SocketServer {
+export async function attachRealtime(httpServer: http.Server | https.Server, services: Services): Promise<SocketServer> {
   const io = new SocketServer(httpServer, {
     path: "/socket.io",
     serveClient: false,
@@ -45,7 +44,11 @@ export function attachRealtime(httpServer: http.Server | https.Server, services:
 
   const redisClients = redisClientsFor(services);
   // Instances of one deployment (one REDIS_PREFIX) share events; other deployments on the same Redis don't.
-  if (redisClients) io.adapter(createAdapter(redisClients.pub, redisClients.sub, { key: `${redisClients.prefix}socket.io` }));
+  if (redisClients) {
+    // Imported only with Redis: a single instance needs no adapter.
+    const { createAdapter } = await import("@socket.io/redis-adapter");
+    io.adapter(createAdapter(redisClients.pub, redisClients.sub, { key: `${redisClients.prefix}socket.io` }));
+  }
 
   io.use(async (socket, next) => {
     try {
@@ -92,6 +95,6 @@ export function attachRealtime(httpServer: http.Server | https.Server, services:
 }
 
 function redisClientsFor(services: Services): { pub: Redis; sub: Redis; prefix: string } | null {
-  if (!(services.cache instanceof RedisCache)) return null;
+  if (!isRedisCache(services.cache)) return null;
   return { pub: services.cache.duplicateClient(), sub: services.cache.duplicateClient(), prefix: services.cache.prefix };
 }

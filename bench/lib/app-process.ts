@@ -16,7 +16,11 @@ export interface AppProcess {
   /** Server log lines (warnings and errors) seen so far. */
   log: string[];
   stop(): Promise<void>;
+  /** The server's V8 heap and off-heap memory (bench/lib/server.ts answers over IPC). */
+  memoryUsage(timeoutMs?: number): Promise<ServerMemoryUsage>;
 }
+
+export type ServerMemoryUsage = Pick<NodeJS.MemoryUsage, "heapUsed" | "heapTotal" | "external" | "arrayBuffers">;
 
 /**
  * Runs bench/lib/server.ts (or another `script` that prints the same ready line) in its own Node
@@ -65,11 +69,29 @@ export async function startAppProcess(env: Record<string, string>, script = APP_
   const stop = () => stopChild(child);
   try {
     const { url, pid } = await ready;
-    return { url, pid, log, stop };
+    return { url, pid, log, stop, memoryUsage: (ms) => askMemoryUsage(child, ms) };
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+function askMemoryUsage(child: ChildProcess, timeoutMs = 10_000): Promise<ServerMemoryUsage> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.off("message", onMessage);
+      reject(new Error(`the server did not report its memory within ${timeoutMs / 1000} s`));
+    }, timeoutMs);
+    const onMessage = (message: unknown) => {
+      const usage = (message as { memoryUsage?: ServerMemoryUsage } | null)?.memoryUsage;
+      if (!usage) return;
+      clearTimeout(timer);
+      child.off("message", onMessage);
+      resolve(usage);
+    };
+    child.on("message", onMessage);
+    child.send("memory-usage");
+  });
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {

@@ -21,7 +21,7 @@ import { serveForBenchmark } from "./child-server";
 
 async function main() {
   const config = loadConfig(process.env);
-  const storage = createObjectStore(config.storage);
+  const storage = await createObjectStore(config.storage);
   await storage.init();
   const tus = new TusServer({
     path: "/api/uploads",

@@ -1,17 +1,19 @@
 import type { Config } from "~/config.server";
 import { MemoryCache } from "./memory.server";
-import { RedisCache, type RedisCacheOptions } from "./redis.server";
+import type { RedisCacheOptions } from "./redis.server";
 import type { Cache } from "./types";
 
-export { MemoryCache } from "./memory.server";
-export { RedisCache } from "./redis.server";
-
-/** The configured cache driver. Redis connects in the background: await health() to know it works. */
-export function createCache(config: Config["cache"], options: RedisCacheOptions = {}): Cache {
+/**
+ * The configured cache driver. Redis connects in the background: await health() to know it
+ * works. ioredis is imported only when Redis is configured.
+ */
+export async function createCache(config: Config["cache"], options: RedisCacheOptions = {}): Promise<Cache> {
   switch (config.driver) {
     case "memory":
       return new MemoryCache();
-    case "redis":
+    case "redis": {
+      const { RedisCache } = await import("./redis.server");
       return new RedisCache(config.url, { prefix: config.prefix, ...options });
+    }
   }
 }

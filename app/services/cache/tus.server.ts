@@ -1,7 +1,7 @@
 import { ERRORS, IoRedisKvStore, type Lock as TusLock, type Locker, type RequestRelease, type Upload } from "@tus/utils";
 import type { Redis } from "ioredis";
-import { RedisCache } from "./redis.server";
-import type { Cache, Lock } from "./types";
+import type { RedisCache } from "./redis.server";
+import { isRedisCache, type Cache, type Lock } from "./types";
 
 /** Where tus keeps upload metadata in Redis, under the cache's own prefix. */
 export const tusKvPrefix = (cache: RedisCache) => `${cache.prefix}tus:`;
@@ -44,7 +44,7 @@ export function createTusLocker(cache: Cache, options: TusLockerOptions = {}): T
  * driver, where tus's own default store is right.
  */
 export function createTusKvStore<T = Upload>(cache: Cache): IoRedisKvStore<T> | undefined {
-  return cache instanceof RedisCache ? new UnprefixedListKvStore<T>(cache.redis(), tusKvPrefix(cache)) : undefined;
+  return isRedisCache(cache) ? new UnprefixedListKvStore<T>(cache.redis(), tusKvPrefix(cache)) : undefined;
 }
 
 /**

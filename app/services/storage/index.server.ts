@@ -4,16 +4,20 @@ import type { PrismaClient } from "~/generated/prisma/client";
 import { EncryptedObjectStore } from "./encrypted.server";
 import { KeyRing } from "./key-ring.server";
 import { LocalObjectStore } from "./local.server";
-import { S3ObjectStore } from "./s3.server";
 import type { ObjectStore } from "./types";
 
-/** The object store the configuration asks for. Call `init()` before use. */
-export function createObjectStore(config: Config["storage"], log?: Logger): ObjectStore {
+/**
+ * The object store the configuration asks for. Call `init()` before use. The S3 clients (minio,
+ * @tus/s3-store with the AWS SDK) are imported only when S3 is configured.
+ */
+export async function createObjectStore(config: Config["storage"], log?: Logger): Promise<ObjectStore> {
   switch (config.driver) {
     case "local":
       return new LocalObjectStore(config.directory);
-    case "s3":
+    case "s3": {
+      const { S3ObjectStore } = await import("./s3.server");
       return new S3ObjectStore(config, {}, log);
+    }
   }
 }
 

@@ -1,0 +1,145 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterEach, describe, expect, inject, it } from "vitest";
+import { freePort } from "./setup/free-port";
+import { TestClient } from "./support/client";
+import { createTestDatabase } from "./support/database";
+
+/**
+ * server.ts in a child process (the production build, as `npm start` runs it), with a loader hook
+ * that records every module the process resolves: the resting memory depends on loading the app
+ * once and on not loading the packages of drivers that are not configured.
+ */
+const REPO = path.resolve(import.meta.dirname, "..");
+const RECORDER = path.join(REPO, "tests/support/module-recorder.mjs");
+const APP_SOURCES = `${pathToFileURL(path.join(REPO, "app")).href}/`;
+const LOADER = pathToFileURL(path.join(REPO, "app/server/load-runtime.server.ts")).href;
+
+/** Packages only the S3, Redis, Meilisearch, SMTP and OIDC drivers need. */
+const DRIVER_PACKAGES = ["minio", "@tus/s3-store", "@aws-sdk/client-s3", "ioredis", "@socket.io/redis-adapter", "meilisearch", "nodemailer", "openid-client"];
+
+interface ServerProcess {
+  url: string;
+  resolvedModules(): Promise<string[]>;
+}
+
+const children: ChildProcess[] = [];
+afterEach(async () => {
+  await Promise.all(children.splice(0).map(stop));
+});
+
+async function startServer(env: Record<string, string>): Promise<ServerProcess> {
+  if (!fs.existsSync(path.join(REPO, "build/server/index.js"))) throw new Error("No production build: run `npm run build` before the HTTP tests (npm test does).");
+  const { url: databaseUrl } = await createTestDatabase();
+  const port = await freePort();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "coffer-modules-"));
+  const child = spawn(process.execPath, ["--import", "tsx", "--import", RECORDER, "server.ts"], {
+    cwd: REPO,
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "",
+      NODE_ENV: "production",
+      HOST: "127.0.0.1",
+      PORT: String(port),
+      DATA_DIR: dataDir,
+      DATABASE_URL: databaseUrl,
+      SESSION_SECRET: "module-graph-test-secret-0123456789abcdef",
+      LOG_LEVEL: "warn",
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "pipe", "ipc"],
+  });
+  children.push(child);
+  child.once("exit", () => fs.rmSync(dataDir, { recursive: true, force: true }));
+  let output = "";
+  child.stdout!.on("data", (chunk) => (output += chunk));
+  child.stderr!.on("data", (chunk) => (output += chunk));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server.ts exited (code ${child.exitCode}):\n${output}`);
+    if (Date.now() > deadline) throw new Error(`server.ts did not answer within 90 s:\n${output}`);
+    const ok = await fetch(`${url}/healthz`).then((response) => response.ok, () => false);
+    if (ok) break;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return {
+    url,
+    resolvedModules: () =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error("the server did not send its module list")), 10_000);
+        child.on("message", (message: { resolvedModules?: string[] }) => {
+          if (!message.resolvedModules) return;
+          clearTimeout(timer);
+          resolve(message.resolvedModules);
+        });
+        child.send("resolved-modules");
+      }),
+  };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Package names in resolved URLs (…/node_modules/<name>/… or …/node_modules/@scope/<name>/…). */
+function packagesIn(urls: string[]): Set<string> {
+  const names = new Set<string>();
+  for (const url of urls) {
+    const match = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*\/node_modules\/)/.exec(url);
+    if (match) names.add(match[1]!);
+  }
+  return names;
+}
+
+/** What a first visit loads: the pages, registration, a listing. */
+async function useTheApp(server: ServerProcess) {
+  const client = new TestClient(server.url);
+  await client.register("Module Graph", "modules@example.com");
+  const files = await client.get("/files");
+  expect(files.status).toBe(200);
+}
+
+describe("the server process's modules (server.ts, production build)", () => {
+  it("local disk, memory cache, Postgres search: the app is loaded once, from the build, and no driver package of an unconfigured service", async () => {
+    const server = await startServer({});
+    await useTheApp(server);
+    const urls = await server.resolvedModules();
+
+    expect(urls.some((url) => url.includes("/build/server/"))).toBe(true);
+    // The only app source module server.ts imports: the loader, which imports the app by type only.
+    expect(urls.filter((url) => url.startsWith(APP_SOURCES))).toEqual([LOADER]);
+
+    const packages = packagesIn(urls);
+    // The recorder sees packages the app does load.
+    expect(packages).toContain("express");
+    expect(packages).toContain("@tus/file-store");
+    for (const name of DRIVER_PACKAGES) expect(packages, `${name} was loaded`).not.toContain(name);
+  });
+
+  it("S3 and Redis configured: their packages are loaded (and still not Meilisearch, SMTP or OIDC)", async () => {
+    const { s3, redisUrl } = inject("services");
+    const server = await startServer({
+      S3_ENDPOINT: s3.endpoint,
+      S3_ACCESS_KEY: s3.accessKey,
+      S3_SECRET_KEY: s3.secretKey,
+      S3_REGION: s3.region,
+      S3_BUCKET: `coffer-modules-${Date.now().toString(36)}`,
+      REDIS_URL: redisUrl,
+      REDIS_PREFIX: `coffer-modules-${Date.now().toString(36)}:`,
+    });
+    await useTheApp(server);
+    const packages = packagesIn(await server.resolvedModules());
+
+    for (const name of ["minio", "@tus/s3-store", "ioredis", "@socket.io/redis-adapter"]) expect(packages, `${name} was not loaded`).toContain(name);
+    for (const name of ["meilisearch", "nodemailer", "openid-client"]) expect(packages, `${name} was loaded`).not.toContain(name);
+  });
+});
