@@ -173,6 +173,11 @@ describe.each(DRIVER_SETS)("Content search with $label", ({ drivers }) => {
     expect(await searchPage(olivia, "okapi")).not.toContain("shared-notes.txt");
   });
 
+  it("tells the administrator on /admin whether PDFs are searched inside", async () => {
+    const html = await (await olivia.client.request("/admin")).text();
+    expect(html).toContain(hasPdftotext ? "Search inside files is on, PDFs included." : "PDFs are found by name only: install pdftotext");
+  });
+
   it("asks for a login before searching", async () => {
     const { TestClient } = await import("./support/client");
     const response = await new TestClient(app.url).request("/search?q=marmalade");
@@ -204,6 +209,12 @@ describe("Content search turned off (SEARCH_CONTENT=false)", () => {
     expect((await off.services.search.search(olivia.id, "quetzal")).hits).toEqual([]);
     expect((await off.services.search.search(olivia.id, "secret")).hits).toHaveLength(1);
     expect(await off.services.prisma.file.count({ where: { contentIndexedKey: { not: null } } })).toBe(0);
+    expect(await off.services.prisma.auditEvent.findMany({ where: { action: "data.search_content_removed" } })).toMatchObject([
+      { actorLabel: "system", targetType: "settings", targetId: "SEARCH_CONTENT", details: { files: 1 } },
+    ]);
+    // Nothing left: a second run removes nothing and records nothing.
+    expect(await maintainContentIndex(off.services)).toEqual({ removed: 0 });
+    expect(await off.services.prisma.auditEvent.count({ where: { action: "data.search_content_removed" } })).toBe(1);
 
     const offClient = (await import("./support/client")).TestClient;
     const viaOff = new offClient(off.url);
@@ -213,6 +224,7 @@ describe("Content search turned off (SEARCH_CONTENT=false)", () => {
     expect((await off.services.search.search(olivia.id, "toucan")).hits).toEqual([]);
     expect(await off.services.prisma.file.count({ where: { contentIndexedKey: { not: null } } })).toBe(0);
     expect(await (await viaOff.request("/search")).text()).toContain("Type part of a file or folder name. Misspellings are fine.");
+    expect(await (await viaOff.request("/admin")).text()).toContain("Search inside files is off (SEARCH_CONTENT=false)");
   });
 });
 

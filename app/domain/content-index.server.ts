@@ -1,6 +1,8 @@
+import { spawn } from "node:child_process";
 import type { File as FileRecord } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
 import { ObjectNotFoundError } from "~/services/storage/types";
+import { recordAudit, SYSTEM_ACTOR } from "./audit.server";
 import {
   ExtractionFailedError,
   extractionKind,
@@ -22,6 +24,8 @@ interface ContentState {
   running: Promise<void> | null;
   /** pdftotext was found missing (logged once per process). */
   pdftotextMissing: boolean;
+  /** Whether pdftotext runs here, probed once per process for /admin. */
+  pdftotextProbe?: Promise<boolean>;
 }
 
 // Process-wide (the server loads the app modules twice): one queue, one extraction at a time.
@@ -45,9 +49,15 @@ export function extractionLimits(services: Services): ExtractionLimits {
   };
 }
 
-/** True once a PDF could not be read because pdftotext is not installed (shown on /admin). */
-export function pdftotextMissing(): boolean {
-  return state.pdftotextMissing;
+/** For /admin: whether content search is on and whether PDFs can be read. */
+export async function contentSearchStatus(services: Services): Promise<{ enabled: boolean; pdfText: boolean }> {
+  state.pdftotextProbe ??= new Promise<boolean>((resolve) => {
+    const child = spawn(extractionLimits(services).pdftotext.command, ["-v"], { stdio: "ignore" });
+    child.once("error", () => resolve(false));
+    child.once("close", (code) => resolve(code === 0));
+  });
+  const pdfText = !state.pdftotextMissing && (await state.pdftotextProbe);
+  return { enabled: services.config.contentSearch.enabled, pdfText };
 }
 
 /**
@@ -201,7 +211,17 @@ export async function removeStoredContent(
       take: PURGE_BATCH,
       orderBy: { id: "asc" },
     });
-    if (files.length === 0) return { removed };
+    if (files.length === 0) {
+      if (removed > 0) {
+        await recordAudit(services.prisma, SYSTEM_ACTOR, {
+          action: "data.search_content_removed",
+          targetType: "settings",
+          targetId: "SEARCH_CONTENT",
+          details: { files: removed },
+        });
+      }
+      return { removed };
+    }
     // Trashed files are out of the index already, text included.
     const live = files.filter((file) => !file.trashedAt);
     if (live.length > 0)
