@@ -6,7 +6,15 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import yazl from "yazl";
-import { ExtractionFailedError, extractionKind, extractText, htmlToText, truncateUtf8, type ExtractionLimits, type ExtractionSource } from "~/domain/content-extraction.server";
+import {
+  ExtractionFailedError,
+  extractionKind,
+  extractText,
+  htmlToText,
+  truncateUtf8,
+  type ExtractionLimits,
+  type ExtractionSource,
+} from "~/domain/content-extraction.server";
 
 const limits: ExtractionLimits = { maxBytes: 10 * 2 ** 20, maxTextBytes: 2 ** 20, pdftotext: { command: "pdftotext", timeoutMs: 20_000 } };
 const hasPdftotext = (() => {
@@ -264,7 +272,8 @@ describe("OOXML and ODF", () => {
   it("reads OpenDocument content.xml (odt, ods, odp)", async () => {
     const odt = await makeZip({
       mimetype: "application/vnd.oasis.opendocument.text",
-      "content.xml": "<office:document-content><text:h>Title</text:h><text:p>First<text:s/>paragraph</text:p><table:table-cell>cell</table:table-cell></office:document-content>",
+      "content.xml":
+        "<office:document-content><text:h>Title</text:h><text:p>First<text:s/>paragraph</text:p><table:table-cell>cell</table:table-cell></office:document-content>",
       "styles.xml": "<office:styles>NotText</office:styles>",
     });
     expect((await textOf(odt, "office")).text).toBe("Title First paragraph cell");
@@ -276,6 +285,19 @@ describe("OOXML and ODF", () => {
     const result = await textOf(bomb, "office", { maxBytes: 50_000, maxTextBytes: 10_000 });
     expect(result.truncated).toBe(true);
     expect(Buffer.byteLength(result.text)).toBeLessThanOrEqual(10_000);
+  });
+
+  it("fails with ExtractionFailedError on a damaged document, but passes storage failures on (to retry later)", async () => {
+    const docx = await makeZip({ "word/document.xml": `<w:p><w:t>${"lorem ipsum dolor ".repeat(500)}</w:t></w:p>` });
+    const damaged = Buffer.from(docx);
+    damaged.fill(0xff, 60, 90);
+    await expect(extractText(source(damaged), "office", limits)).rejects.toBeInstanceOf(ExtractionFailedError);
+
+    const storageDown = new Error("connect ECONNREFUSED");
+    const intact = source(docx);
+    let reads = 0;
+    const flaky: ExtractionSource = { size: docx.length, read: (range) => (++reads > 2 ? Promise.reject(storageDown) : intact.read(range)) };
+    await expect(extractText(flaky, "office", limits)).rejects.toBe(storageDown);
   });
 
   it("treats a file that is not a ZIP, or has no text parts, as having no text", async () => {

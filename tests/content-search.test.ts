@@ -161,7 +161,13 @@ describe.each(DRIVER_SETS)("Content search with $label", ({ drivers }) => {
     await upload("private-notes.txt", "the okapi project is private");
     expect(await searchPage(sam, "okapi")).not.toContain("notes.txt");
 
-    await shareWithUser(app.services, actor(), { kind: "folder", id: team }, { email: sam.email, permission: "READ" }, auditActor(new Request("http://test/"), null, olivia));
+    await shareWithUser(
+      app.services,
+      actor(),
+      { kind: "folder", id: team },
+      { email: sam.email, permission: "READ" },
+      auditActor(new Request("http://test/"), null, olivia)
+    );
     const html = await searchPage(sam, "okapi");
     expect(html).toContain("shared-notes.txt");
     expect(html).not.toContain("private-notes.txt");

@@ -362,6 +362,17 @@ describe("postgres search", () => {
       expect(hit).toMatchObject({ id: big.id, name: "second-version.iso", size: 5 * 2 ** 40 });
     });
 
+    it("keeps the start of a text whose words would not fit in one tsvector (1 MB)", async () => {
+      // ~1 MiB of distinct words: their tsvector would be over PostgreSQL's limit.
+      const words = Array.from({ length: 120_000 }, (_, i) => `w${i.toString(36)}x${(i * 7919).toString(36)}`);
+      const huge = doc(dave, "huge.txt", { content: `firstword ${words.join(" ")}` });
+      await index.upsert([huge]);
+      expect(ids((await index.search(dave, "firstword")).hits)).toEqual([huge.id]);
+      const stored = await database.prisma.fileContent.findUniqueOrThrow({ where: { fileId: huge.id } });
+      expect(stored.content.length).toBeLessThan(huge.content!.length);
+      expect(huge.content!.startsWith(stored.content)).toBe(true);
+    });
+
     it("uses the name indexes for a search", async () => {
       // Only a plan shape check: with sequential scans off, the query must still be answerable
       // from the GIN indexes (the planner picks them over the owner index on big tables).

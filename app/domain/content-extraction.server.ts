@@ -64,58 +64,24 @@ const TEXT_EXTENSIONS = new Set(
   ).split(" ")
 );
 const HTML_EXTENSIONS = new Set(["html", "htm", "xhtml"]);
-const OFFICE_EXTENSIONS = new Set([
-  "docx",
-  "xlsx",
-  "pptx",
-  "odt",
-  "ods",
-  "odp",
-]);
-const OFFICE_MIME_PREFIXES = [
-  "application/vnd.openxmlformats-officedocument.",
-  "application/vnd.oasis.opendocument.",
-];
+const OFFICE_EXTENSIONS = new Set(["docx", "xlsx", "pptx", "odt", "ods", "odp"]);
+const OFFICE_MIME_PREFIXES = ["application/vnd.openxmlformats-officedocument.", "application/vnd.oasis.opendocument."];
 
 /** What kind of extraction a file gets, by MIME type and extension; null: name-only search. */
-export function extractionKind(
-  name: string,
-  mimeType: string | null
-): ExtractionKind | null {
+export function extractionKind(name: string, mimeType: string | null): ExtractionKind | null {
   const type = (mimeType ?? "").split(";")[0].trim().toLowerCase();
   const dot = name.lastIndexOf(".");
-  const extension =
-    dot >= 0 ? name.slice(dot + 1).toLowerCase() : name.toLowerCase();
+  const extension = dot >= 0 ? name.slice(dot + 1).toLowerCase() : name.toLowerCase();
   if (type === "application/pdf" || extension === "pdf") return "pdf";
   if (OFFICE_EXTENSIONS.has(extension)) return "office";
-  if (
-    OFFICE_MIME_PREFIXES.some((prefix) => type.startsWith(prefix)) &&
-    /(document|sheet|presentation)/.test(type) &&
-    !type.includes("template")
-  )
+  if (OFFICE_MIME_PREFIXES.some((prefix) => type.startsWith(prefix)) && /(document|sheet|presentation)/.test(type) && !type.includes("template"))
     return "office";
-  if (
-    type === "text/html" ||
-    type === "application/xhtml+xml" ||
-    HTML_EXTENSIONS.has(extension)
-  )
-    return "html";
-  if (
-    type.startsWith("text/") ||
-    TEXT_MIME_TYPES.has(type) ||
-    type.endsWith("+json") ||
-    type.endsWith("+xml") ||
-    TEXT_EXTENSIONS.has(extension)
-  )
-    return "text";
+  if (type === "text/html" || type === "application/xhtml+xml" || HTML_EXTENSIONS.has(extension)) return "html";
+  if (type.startsWith("text/") || TEXT_MIME_TYPES.has(type) || type.endsWith("+json") || type.endsWith("+xml") || TEXT_EXTENSIONS.has(extension)) return "text";
   return null;
 }
 
-export async function extractText(
-  source: ExtractionSource,
-  kind: ExtractionKind | null,
-  limits: ExtractionLimits
-): Promise<Extraction> {
+export async function extractText(source: ExtractionSource, kind: ExtractionKind | null, limits: ExtractionLimits): Promise<Extraction> {
   if (kind === null) return { outcome: "none", reason: "unsupported" };
   if (source.size === 0) return { outcome: "none", reason: "empty" };
   switch (kind) {
@@ -127,11 +93,7 @@ export async function extractText(
       });
       const decoded = await decodeText(stream, limits.maxBytes);
       if (decoded === null) return { outcome: "none", reason: "binary" };
-      return finish(
-        kind === "html" ? htmlToText(decoded.text) : decoded.text,
-        limits,
-        decoded.truncated
-      );
+      return finish(kind === "html" ? htmlToText(decoded.text) : decoded.text, limits, decoded.truncated);
     }
     case "pdf":
       return extractPdf(source, limits);
@@ -141,11 +103,7 @@ export async function extractText(
 }
 
 /** Plain, searchable text: whitespace runs collapsed, and no NUL or snippet marker characters. */
-function finish(
-  raw: string,
-  limits: ExtractionLimits,
-  truncatedInput: boolean
-): Extraction {
+function finish(raw: string, limits: ExtractionLimits, truncatedInput: boolean): Extraction {
   // U+E000/U+E001 mark matches in snippets (search/types.ts); U+FFFD is what undecodable bytes became.
   const text = raw
     .replace(/[\u0000\uE000\uE001]/g, "")
@@ -175,10 +133,7 @@ const SNIFF_BYTES = 8192;
  * Decodes a stream of text: UTF-16 when it starts with a byte-order mark, else UTF-8 with
  * replacement characters for invalid bytes. Null when the start looks binary.
  */
-async function decodeText(
-  stream: Readable,
-  maxBytes: number
-): Promise<{ text: string; truncated: boolean } | null> {
+async function decodeText(stream: Readable, maxBytes: number): Promise<{ text: string; truncated: boolean } | null> {
   let decoder: TextDecoder | null = null;
   let pending = Buffer.alloc(0);
   let total = 0;
@@ -186,10 +141,7 @@ async function decodeText(
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       total += chunk.length;
-      const piece =
-        total > maxBytes
-          ? chunk.subarray(0, chunk.length - (total - maxBytes))
-          : chunk;
+      const piece = total > maxBytes ? chunk.subarray(0, chunk.length - (total - maxBytes)) : chunk;
       if (!decoder) {
         pending = Buffer.concat([pending, piece]);
         if (pending.length < SNIFF_BYTES && total < maxBytes) continue;
@@ -213,10 +165,8 @@ async function decodeText(
 }
 
 function chooseDecoder(start: Buffer): TextDecoder | null {
-  if (start[0] === 0xff && start[1] === 0xfe)
-    return new TextDecoder("utf-16le");
-  if (start[0] === 0xfe && start[1] === 0xff)
-    return new TextDecoder("utf-16be");
+  if (start[0] === 0xff && start[1] === 0xfe) return new TextDecoder("utf-16le");
+  if (start[0] === 0xfe && start[1] === 0xff) return new TextDecoder("utf-16be");
   if (start.subarray(0, SNIFF_BYTES).includes(0)) return null;
   return new TextDecoder("utf-8");
 }
@@ -231,21 +181,13 @@ const ENTITIES: Record<string, string> = {
 };
 
 function decodeEntities(text: string): string {
-  return text.replace(
-    /&(#x[0-9a-f]+|#\d+|[a-z]+);/gi,
-    (whole, name: string) => {
-      if (name[0] === "#") {
-        const code =
-          name[1] === "x" || name[1] === "X"
-            ? parseInt(name.slice(2), 16)
-            : parseInt(name.slice(1), 10);
-        return Number.isInteger(code) && code > 0 && code <= 0x10ffff
-          ? String.fromCodePoint(code)
-          : " ";
-      }
-      return ENTITIES[name.toLowerCase()] ?? whole;
+  return text.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (whole, name: string) => {
+    if (name[0] === "#") {
+      const code = name[1] === "x" || name[1] === "X" ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10);
+      return Number.isInteger(code) && code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : " ";
     }
-  );
+    return ENTITIES[name.toLowerCase()] ?? whole;
+  });
 }
 
 /** The visible text of an HTML page: no scripts, styles, comments or tags. */
@@ -261,50 +203,30 @@ export function htmlToText(html: string): string {
 function xmlPartToText(xml: string): string {
   const spaced = xml
     .replace(/<\/(w:p|a:p|text:p|text:h|si|table:table-cell|w:tc)>/g, " ")
-    .replace(
-      /<(w:tab|w:br|a:br|text:s|text:tab|text:line-break)\b[^>]*\/?>/g,
-      " "
-    )
+    .replace(/<(w:tab|w:br|a:br|text:s|text:tab|text:line-break)\b[^>]*\/?>/g, " ")
     .replace(/<[^>]*>/g, "");
   return decodeEntities(spaced);
 }
 
-async function extractPdf(
-  source: ExtractionSource,
-  limits: ExtractionLimits
-): Promise<Extraction> {
+async function extractPdf(source: ExtractionSource, limits: ExtractionLimits): Promise<Extraction> {
   const input = await source.read({
     start: 0,
     end: Math.min(source.size, limits.maxBytes) - 1,
   });
   // -q: no warnings on stderr; "-" "-": the PDF on stdin, the text on stdout.
-  const child = spawn(
-    limits.pdftotext.command,
-    ["-q", "-enc", "UTF-8", "-", "-"],
-    { stdio: ["pipe", "pipe", "ignore"] }
-  );
+  const child = spawn(limits.pdftotext.command, ["-q", "-enc", "UTF-8", "-", "-"], { stdio: ["pipe", "pipe", "ignore"] });
   const chunks: Buffer[] = [];
   let kept = 0;
   let truncated = false;
   const result = new Promise<Extraction>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(
-        new ExtractionFailedError(
-          `pdftotext did not finish within ${limits.pdftotext.timeoutMs} ms`
-        )
-      );
+      reject(new ExtractionFailedError(`pdftotext did not finish within ${limits.pdftotext.timeoutMs} ms`));
     }, limits.pdftotext.timeoutMs);
     child.once("error", (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       if (error.code === "ENOENT") resolve({ outcome: "unavailable" });
-      else
-        reject(
-          new ExtractionFailedError(
-            `pdftotext could not run: ${error.message}`,
-            { cause: error }
-          )
-        );
+      else reject(new ExtractionFailedError(`pdftotext could not run: ${error.message}`, { cause: error }));
     });
     child.stdout.on("data", (chunk: Buffer) => {
       if (truncated) return;
@@ -320,20 +242,10 @@ async function extractPdf(
     child.once("close", (code) => {
       clearTimeout(timer);
       if (code !== 0 && !truncated) {
-        reject(
-          new ExtractionFailedError(
-            `pdftotext could not read the PDF (exit code ${code})`
-          )
-        );
+        reject(new ExtractionFailedError(`pdftotext could not read the PDF (exit code ${code})`));
         return;
       }
-      resolve(
-        finish(
-          Buffer.concat(chunks).toString("utf8"),
-          limits,
-          truncated || source.size > limits.maxBytes
-        )
-      );
+      resolve(finish(Buffer.concat(chunks).toString("utf8"), limits, truncated || source.size > limits.maxBytes));
     });
   });
   // pdftotext may exit (or be killed) before reading everything: that is not an error here.
@@ -352,10 +264,7 @@ const OFFICE_TEXT_PART =
   /^(word\/(document|header\d*|footer\d*|footnotes|endnotes|comments)\.xml|xl\/sharedStrings\.xml|ppt\/(slides\/slide|notesSlides\/notesSlide)\d+\.xml|content\.xml)$/;
 
 /** OOXML and ODF files are ZIPs: their text parts are read one by one through ranged reads. */
-async function extractOffice(
-  source: ExtractionSource,
-  limits: ExtractionLimits
-): Promise<Extraction> {
+async function extractOffice(source: ExtractionSource, limits: ExtractionLimits): Promise<Extraction> {
   let budget = limits.maxBytes;
   const reader = new StoreReader(source, (bytes) => {
     budget -= bytes;
@@ -366,7 +275,8 @@ async function extractOffice(
       lazyEntries: true,
       autoClose: false,
     });
-  } catch {
+  } catch (error) {
+    if (error instanceof StorageReadError) throw error.cause;
     // Not a readable ZIP: nothing to index but the name.
     return { outcome: "none", reason: "binary" };
   }
@@ -375,11 +285,8 @@ async function extractOffice(
   let truncated = false;
   try {
     const parts: yauzl.Entry[] = [];
-    for await (const entry of zip.eachEntry())
-      if (OFFICE_TEXT_PART.test(entry.fileName)) parts.push(entry);
-    parts.sort((a, b) =>
-      a.fileName.localeCompare(b.fileName, "en", { numeric: true })
-    );
+    for await (const entry of zip.eachEntry()) if (OFFICE_TEXT_PART.test(entry.fileName)) parts.push(entry);
+    parts.sort((a, b) => a.fileName.localeCompare(b.fileName, "en", { numeric: true }));
     for (const entry of parts) {
       if (budget <= 0 || textBytes >= limits.maxTextBytes) {
         truncated = true;
@@ -395,29 +302,26 @@ async function extractOffice(
       texts.push(text);
       textBytes += Buffer.byteLength(text);
     }
+  } catch (error) {
+    // Storage trouble is retried later; a damaged document is not.
+    if (error instanceof StorageReadError) throw error.cause;
+    throw new ExtractionFailedError(`could not read the document: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   } finally {
     zip.close();
   }
   return finish(texts.join(" "), limits, truncated);
 }
 
-async function readUtf8(
-  stream: Readable,
-  maxBytes: number
-): Promise<{ text: string; bytes: number; truncated: boolean }> {
+async function readUtf8(stream: Readable, maxBytes: number): Promise<{ text: string; bytes: number; truncated: boolean }> {
   const decoder = new TextDecoder("utf-8");
   let text = "";
   let bytes = 0;
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
-      const piece =
-        bytes + chunk.length > maxBytes
-          ? chunk.subarray(0, maxBytes - bytes)
-          : chunk;
+      const piece = bytes + chunk.length > maxBytes ? chunk.subarray(0, maxBytes - bytes) : chunk;
       bytes += piece.length;
       text += decoder.decode(piece, { stream: true });
-      if (bytes >= maxBytes)
-        return { text: text + decoder.decode(), bytes, truncated: true };
+      if (bytes >= maxBytes) return { text: text + decoder.decode(), bytes, truncated: true };
     }
     return { text: text + decoder.decode(), bytes, truncated: false };
   } finally {
@@ -425,12 +329,16 @@ async function readUtf8(
   }
 }
 
+/** Reading the object from the store failed (as opposed to decoding what it holds). */
+class StorageReadError extends Error {
+  constructor(cause: unknown) {
+    super("could not read the object from storage", { cause });
+  }
+}
+
 /** yauzl's random access over the store's ranged reads (each range one request to the store). */
 class StoreReader extends yauzl.RandomAccessReader {
-  constructor(
-    private readonly source: ExtractionSource,
-    private readonly onRead: (bytes: number) => void
-  ) {
+  constructor(private readonly source: ExtractionSource, private readonly onRead: (bytes: number) => void) {
     super();
   }
 
@@ -443,10 +351,10 @@ class StoreReader extends yauzl.RandomAccessReader {
     this.onRead(end - start);
     this.source.read({ start, end: end - 1 }).then(
       (stream) => {
-        stream.once("error", (error) => out.destroy(error));
+        stream.once("error", (error) => out.destroy(new StorageReadError(error)));
         stream.pipe(out);
       },
-      (error: Error) => out.destroy(error)
+      (error: unknown) => out.destroy(new StorageReadError(error))
     );
     return out;
   }

@@ -3,12 +3,7 @@ import type { File as FileRecord } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
 import { ObjectNotFoundError } from "~/services/storage/types";
 import { recordAudit, SYSTEM_ACTOR } from "./audit.server";
-import {
-  ExtractionFailedError,
-  extractionKind,
-  extractText,
-  type ExtractionLimits,
-} from "./content-extraction.server";
+import { ExtractionFailedError, extractionKind, extractText, type ExtractionLimits } from "./content-extraction.server";
 import { fileSearchDocument } from "./files.server";
 
 const BACKFILL_BATCH = 50;
@@ -31,9 +26,7 @@ interface ContentState {
 // Process-wide (the server loads the app modules twice): one queue, one extraction at a time.
 const STATE_KEY = Symbol.for("coffer.contentIndexQueue");
 const state: ContentState =
-  ((globalThis as Record<symbol, unknown>)[STATE_KEY] as
-    | ContentState
-    | undefined) ??
+  ((globalThis as Record<symbol, unknown>)[STATE_KEY] as ContentState | undefined) ??
   ((globalThis as Record<symbol, unknown>)[STATE_KEY] = {
     pending: new Map(),
     running: null,
@@ -65,11 +58,7 @@ export async function contentSearchStatus(services: Services): Promise<{ enabled
  * name. Files without text (or whose extraction failed) are marked so the backfill skips them;
  * storage trouble leaves the file for the backfill. Never indexes a trashed file.
  */
-export async function indexFileContent(
-  services: Services,
-  fileId: string,
-  limits = extractionLimits(services)
-): Promise<ContentOutcome> {
+export async function indexFileContent(services: Services, fileId: string, limits = extractionLimits(services)): Promise<ContentOutcome> {
   if (!services.config.contentSearch.enabled) return "skipped";
   const file = await services.prisma.file.findUnique({ where: { id: fileId } });
   if (!file || file.trashedAt) return "skipped";
@@ -88,23 +77,15 @@ export async function indexFileContent(
       if (extraction.outcome === "text") text = extraction.text;
       if (extraction.outcome === "unavailable" && !state.pdftotextMissing) {
         state.pdftotextMissing = true;
-        services.log.warn(
-          "pdftotext (Debian package poppler-utils) is not installed: PDFs are searchable by name only"
-        );
+        services.log.warn("pdftotext (Debian package poppler-utils) is not installed: PDFs are searchable by name only");
       }
     } catch (error) {
-      if (!(error instanceof ExtractionFailedError)) {
-        if (!(error instanceof ObjectNotFoundError))
-          services.log.warn(
-            "could not index a file's content: storage failed",
-            { fileId, error: messageOf(error) }
-          );
+      // Storage trouble is not the file's fault: leave it for the backfill. A missing object never comes back.
+      if (!(error instanceof ExtractionFailedError) && !(error instanceof ObjectNotFoundError)) {
+        services.log.warn("could not index a file's content: storage failed", { fileId, error: messageOf(error) });
         return "skipped";
       }
-      services.log.warn(
-        "could not extract a file's text; it is searchable by name only",
-        { fileId, error: error.message }
-      );
+      services.log.warn("could not extract a file's text; it is searchable by name only", { fileId, error: error.message });
     }
   }
   // A file that never had text needs no index write (most uploads: images, archives, …).
@@ -113,11 +94,8 @@ export async function indexFileContent(
     const current = await services.prisma.file.findUnique({
       where: { id: fileId },
     });
-    if (!current || current.trashedAt || current.storageKey !== file.storageKey)
-      return "skipped";
-    await services.search.upsert([
-      { ...fileSearchDocument(current), content: text },
-    ]);
+    if (!current || current.trashedAt || current.storageKey !== file.storageKey) return "skipped";
+    await services.search.upsert([{ ...fileSearchDocument(current), content: text }]);
     // Trashed while we wrote: take it out again, as the trash did.
     const after = await services.prisma.file.findUnique({
       where: { id: fileId },
@@ -139,10 +117,7 @@ export async function indexFileContent(
  * Queues content indexing for files whose content just arrived or came back (upload, copy,
  * new version, restore). Off the request path; failures are logged and never reach the caller.
  */
-export function scheduleContentIndexing(
-  services: Services,
-  files: Array<Pick<FileRecord, "id">>
-): void {
+export function scheduleContentIndexing(services: Services, files: Array<Pick<FileRecord, "id">>): void {
   if (!services.config.contentSearch.enabled) return;
   for (const file of files) state.pending.set(file.id, services);
   if (!state.running && state.pending.size > 0) state.running = drain();
@@ -176,10 +151,7 @@ export async function contentIndexingSettled(): Promise<void> {
 }
 
 /** The periodic safety net: files whose current content was never indexed (existing files, lost jobs). */
-export async function backfillContent(
-  services: Services,
-  now = new Date()
-): Promise<{ indexed: number; none: number }> {
+export async function backfillContent(services: Services, now = new Date()): Promise<{ indexed: number; none: number }> {
   if (!services.config.contentSearch.enabled) return { indexed: 0, none: 0 };
   const cutoff = new Date(now.getTime() - BACKFILL_GRACE_MS);
   const files = await services.prisma.$queryRaw<Array<{ id: string }>>`
@@ -201,9 +173,7 @@ export async function backfillContent(
  * With content search turned off (SEARCH_CONTENT=false): removes every file's text from the
  * search index, in batches, and forgets that it was indexed.
  */
-export async function removeStoredContent(
-  services: Services
-): Promise<{ removed: number }> {
+export async function removeStoredContent(services: Services): Promise<{ removed: number }> {
   let removed = 0;
   for (;;) {
     const files = await services.prisma.file.findMany({
@@ -224,10 +194,7 @@ export async function removeStoredContent(
     }
     // Trashed files are out of the index already, text included.
     const live = files.filter((file) => !file.trashedAt);
-    if (live.length > 0)
-      await services.search.upsert(
-        live.map((file) => ({ ...fileSearchDocument(file), content: null }))
-      );
+    if (live.length > 0) await services.search.upsert(live.map((file) => ({ ...fileSearchDocument(file), content: null })));
     await services.prisma.file.updateMany({
       where: { id: { in: files.map((file) => file.id) } },
       data: { contentIndexedKey: null },
@@ -237,13 +204,8 @@ export async function removeStoredContent(
 }
 
 /** The hourly job: backfill while content search is on, remove stored text once it is off. */
-export async function maintainContentIndex(
-  services: Services,
-  now = new Date()
-): Promise<Record<string, number>> {
-  return services.config.contentSearch.enabled
-    ? backfillContent(services, now)
-    : removeStoredContent(services);
+export async function maintainContentIndex(services: Services, now = new Date()): Promise<Record<string, number>> {
+  return services.config.contentSearch.enabled ? backfillContent(services, now) : removeStoredContent(services);
 }
 
 function messageOf(error: unknown): string {
