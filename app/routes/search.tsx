@@ -54,7 +54,7 @@ export default function Search() {
         </>
       ) : (
         <p className="text-sm text-slate-600">{contentSearch
-            ? "Type part of a file or folder name, or words inside a document. Misspellings in names are fine. Items shared with you are searched too."
+            ? "Type part of a file or folder name. Words inside documents are found too. Misspellings in names are fine. Items shared with you are searched too."
             : "Type part of a file or folder name. Misspellings are fine. Items shared with you are searched too."}</p>
       )}
     </div>
