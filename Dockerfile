@@ -33,10 +33,11 @@ RUN npm pkg delete scripts.postinstall \
 
 # ---- runtime ----------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime
+# poppler-utils: pdftotext, for searching inside PDFs.
 # tini forwards signals to node and reaps orphaned processes of the embedded PostgreSQL (-s: also
 # when it is not PID 1, as on Fly.io, whose own init starts the entrypoint).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends tini \
+ && apt-get install -y --no-install-recommends tini poppler-utils \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --gid 10001 coffer \
  && useradd --uid 10001 --gid 10001 --create-home --home-dir /home/coffer --shell /usr/sbin/nologin coffer \

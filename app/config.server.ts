@@ -181,6 +181,12 @@ const envSchema = z
     MEILI_HOST: url(["http", "https"]).optional(),
     MEILI_API_KEY: optionalString,
     MEILI_INDEX: z.string().regex(/^[A-Za-z0-9_-]+$/, "letters, digits, - and _ only").default("coffer-files"),
+    SEARCH_CONTENT: boolean.default(true),
+    SEARCH_CONTENT_MAX_BYTES: byteSize.default(10 * 2 ** 20),
+    // A tsvector holds at most 1 MB, and 1 MiB of text is a few hundred pages.
+    SEARCH_CONTENT_MAX_TEXT: byteSize
+      .refine((bytes) => bytes <= 2 ** 20, "at most 1MiB")
+      .default(2 ** 20),
 
     REDIS_URL: url(["redis", "rediss"]).optional(),
     // Must end with ":" so one prefix is never the start of another's keys ("a" + "b:x" = "ab" + ":x").
@@ -305,6 +311,8 @@ export interface Config {
   /** Encryption at rest, when ENCRYPTION_MASTER_KEY is set: the current master key first. */
   encryption?: { masterKeys: MasterKey[] };
   search: { driver: "postgres" } | { driver: "meilisearch"; host: string; apiKey?: string; index: string };
+  /** Search inside files: how much of each object is read and how much text is kept. */
+  contentSearch: { enabled: boolean; maxBytes: number; maxTextBytes: number };
   cache: { driver: "memory" } | { driver: "redis"; url: string; prefix: string };
   uploads: { maxSize: number; expiryMs: number };
   /** Requests per client IP and window, per class of route. */
@@ -384,6 +392,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     search: env.MEILI_HOST
       ? { driver: "meilisearch", host: env.MEILI_HOST, apiKey: env.MEILI_API_KEY, index: env.MEILI_INDEX }
       : { driver: "postgres" },
+    contentSearch: { enabled: env.SEARCH_CONTENT, maxBytes: env.SEARCH_CONTENT_MAX_BYTES, maxTextBytes: env.SEARCH_CONTENT_MAX_TEXT },
     cache: env.REDIS_URL ? { driver: "redis", url: env.REDIS_URL, prefix: env.REDIS_PREFIX } : { driver: "memory" },
     uploads: { maxSize: env.MAX_UPLOAD_SIZE, expiryMs: env.UPLOAD_EXPIRY_HOURS * 3600 * 1000 },
     oidc: env.OIDC_ISSUER

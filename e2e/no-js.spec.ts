@@ -70,7 +70,7 @@ test("downloads the file byte for byte", async () => {
 test("searches with the GET form", async () => {
   await page.goto("/search");
   await expect(page.getByText("Type part of a file or folder name.")).toBeVisible();
-  await page.getByLabel("Search by name").fill("tax-retrun");
+  await page.getByLabel("Search names and file contents").fill("tax-retrun");
   await page.locator("main").getByRole("button", { name: "Search" }).click();
   await expect(page).toHaveURL(/\/search\?q=tax-retrun$/);
   await expect(page.getByRole("heading", { level: 2 })).toContainText("for “tax-retrun”");
@@ -78,7 +78,7 @@ test("searches with the GET form", async () => {
   await expect(hit).toBeVisible();
   await expectDownloadMatches(page, file, page.locator("main ul"));
 
-  await page.getByLabel("Search by name").fill("zzqxv-nothing-like-it");
+  await page.getByLabel("Search names and file contents").fill("zzqxv-nothing-like-it");
   await page.locator("main").getByRole("button", { name: "Search" }).click();
   await expect(page.getByText("Nothing matches “zzqxv-nothing-like-it”.")).toBeVisible();
 });

@@ -2,11 +2,11 @@
 # Makes sure the Debian packages the test suite runs for real are present: redis-server,
 # Chromium (Playwright drives Debian's build; it never downloads a browser) and OpenStack
 # Swift (the S3-compatible server), and the security scanners wapiti and testssl.sh
-# (scripts/security-scan.sh). Installs them when missing and running as root;
+# (scripts/security-scan.sh), and poppler-utils (pdftotext, content search of PDFs). Installs them when missing and running as root;
 # otherwise says exactly what to install.
 set -euo pipefail
 
-PACKAGES=(redis-server chromium swift swift-proxy swift-account swift-container swift-object wapiti testssl.sh openssl curl)
+PACKAGES=(redis-server chromium swift swift-proxy swift-account swift-container swift-object wapiti testssl.sh openssl curl poppler-utils)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   if [ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" != "install ok installed" ]; then

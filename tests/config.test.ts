@@ -30,6 +30,18 @@ describe("configuration", () => {
     expect(config.cache).toEqual({ driver: "redis", url: "redis://redis:6379", prefix: "coffer:" });
   });
 
+  it("searches file contents by default, within SEARCH_CONTENT_MAX_BYTES read and SEARCH_CONTENT_MAX_TEXT kept", () => {
+    expect(loadConfig({}).contentSearch).toEqual({ enabled: true, maxBytes: 10 * 2 ** 20, maxTextBytes: 2 ** 20 });
+    expect(loadConfig({ SEARCH_CONTENT: "false", SEARCH_CONTENT_MAX_BYTES: "2MiB", SEARCH_CONTENT_MAX_TEXT: "256KiB" }).contentSearch).toEqual({
+      enabled: false,
+      maxBytes: 2 * 2 ** 20,
+      maxTextBytes: 256 * 2 ** 10,
+    });
+    expect(() => loadConfig({ SEARCH_CONTENT_MAX_TEXT: "2MiB" })).toThrow(/SEARCH_CONTENT_MAX_TEXT: at most 1MiB/);
+    expect(() => loadConfig({ SEARCH_CONTENT_MAX_BYTES: "lots" })).toThrow(/SEARCH_CONTENT_MAX_BYTES/);
+    expect(() => loadConfig({ SEARCH_CONTENT: "maybe" })).toThrow(/SEARCH_CONTENT: use true or false/);
+  });
+
   it("takes a Redis key prefix per deployment, which must end with a colon", () => {
     expect(loadConfig({ REDIS_URL: "redis://redis:6379", REDIS_PREFIX: "coffer-prod_2:eu:" }).cache).toEqual({
       driver: "redis",

@@ -9,7 +9,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { filterString, MeilisearchIndex } from "~/services/search/meilisearch.server";
-import { SearchError, SearchUnavailableError, type SearchDocument } from "~/services/search/types";
+import { MATCH_END, MATCH_START, SearchError, SearchUnavailableError, type SearchDocument } from "~/services/search/types";
 import { freePort } from "./setup/free-port";
 
 interface RecordedRequest {
@@ -84,7 +84,7 @@ class FakeMeilisearch {
     if (method === "GET" && path === "/health") return { status: 200, body: { status: "available" } };
     if (method === "POST" && path === "/indexes") return this.enqueue("indexCreation");
     if (method === "PATCH" && path === `${index}/settings`) return this.enqueue("settingsUpdate");
-    if (method === "POST" && path === `${index}/documents`) return this.enqueue("documentAdditionOrUpdate");
+    if ((method === "POST" || method === "PUT") && path === `${index}/documents`) return this.enqueue("documentAdditionOrUpdate");
     if (method === "POST" && path === `${index}/documents/delete-batch`) return this.enqueue("documentDeletion");
     if (method === "GET" && path.startsWith("/tasks/")) {
       const task = this.tasks.get(Number(path.slice("/tasks/".length)));
@@ -171,7 +171,7 @@ describe("Meilisearch driver requests", () => {
         method: "PATCH",
         path: `/indexes/${INDEX}/settings`,
         body: {
-          searchableAttributes: ["name"],
+          searchableAttributes: ["name", "content"],
           filterableAttributes: ["ownerId", "kind", "folderId", "id"],
           sortableAttributes: ["updatedAt"],
         },
@@ -200,15 +200,29 @@ describe("Meilisearch driver requests", () => {
     expect((error as Error).message).toContain("bad settings");
   });
 
-  it("upsert adds documents with dates as epoch ms and waits for the task", async () => {
+  it("upsert adds or updates documents (partially: content kept) with dates as epoch ms and waits for the task", async () => {
     await driver().upsert([document, { ...document, id: "f2", folderId: null, mimeType: null, size: null }]);
-    expect(fake.requests.map((r) => `${r.method} ${r.path}`)).toEqual([`POST /indexes/${INDEX}/documents`, "GET /tasks/1"]);
+    expect(fake.requests.map((r) => `${r.method} ${r.path}`)).toEqual([`PUT /indexes/${INDEX}/documents`, "GET /tasks/1"]);
     const [add] = fake.requests;
     expect(add.query).toEqual({ primaryKey: "id" });
     expect(add.body).toEqual([
       { ...document, updatedAt: Date.UTC(2026, 0, 2, 3, 4, 5, 6) },
       { ...document, id: "f2", folderId: null, mimeType: null, size: null, updatedAt: Date.UTC(2026, 0, 2, 3, 4, 5, 6) },
     ]);
+  });
+
+  it("upsert sends content when given (null clears it), and documents with content in batches of 20", async () => {
+    await driver().upsert([
+      { ...document, content: "the words inside" },
+      { ...document, id: "f2", content: null },
+    ]);
+    expect(fake.calls[0].body).toEqual([
+      { ...document, updatedAt: Date.UTC(2026, 0, 2, 3, 4, 5, 6), content: "the words inside" },
+      { ...document, id: "f2", updatedAt: Date.UTC(2026, 0, 2, 3, 4, 5, 6), content: null },
+    ]);
+    fake.reset();
+    await driver().upsert(Array.from({ length: 45 }, (_, i) => ({ ...document, id: `f${i}`, content: "text" })));
+    expect(fake.calls.map((r) => (r.body as unknown[]).length)).toEqual([20, 20, 5]);
   });
 
   it("upsert sends large sets in batches of 1000", async () => {
@@ -246,9 +260,26 @@ describe("Meilisearch driver requests", () => {
     expect(fake.requests).toHaveLength(1);
     const [search] = fake.requests;
     expect(search).toMatchObject({ method: "POST", path: `/indexes/${INDEX}/search`, authorization: `Bearer ${API_KEY}` });
-    expect(search.body).toEqual({ q: "report", filter: 'ownerId = "owner-1"', limit: 5, offset: 10, showRankingScore: true });
-    expect(result).toEqual({ hits: [{ ...document, score: 0.87 }], total: 41 });
-    expect(result.hits[0].updatedAt).toBeInstanceOf(Date);
+    // Hits up to the page's end are fetched, so name matches can be put first across pages.
+    expect(search.body).toEqual({
+      q: "report",
+      filter: 'ownerId = "owner-1"',
+      limit: 15,
+      offset: 0,
+      showRankingScore: true,
+      showMatchesPosition: true,
+      attributesToRetrieve: ["id", "ownerId", "kind", "name", "folderId", "mimeType", "size", "updatedAt"],
+      attributesToCrop: ["content"],
+      cropLength: 24,
+      attributesToHighlight: ["content"],
+      highlightPreTag: MATCH_START,
+      highlightPostTag: MATCH_END,
+    });
+    expect(result).toEqual({ hits: [], total: 41 });
+    fake.reset();
+    const first = await driver().search("owner-1", "report");
+    expect(first).toEqual({ hits: [{ ...document, score: 0.87, matchedBy: "content", snippet: null }], total: 41 });
+    expect(first.hits[0].updatedAt).toBeInstanceOf(Date);
   });
 
   it("search uses limit 20 and offset 0 by default and clamps nonsense paging", async () => {
@@ -258,8 +289,48 @@ describe("Meilisearch driver requests", () => {
     expect(fake.requests.map((r) => r.body)).toMatchObject([
       { limit: 20, offset: 0 },
       { limit: 0, offset: 0 },
-      { limit: 1000, offset: 2 },
+      { limit: 1002, offset: 0 },
     ]);
+  });
+
+  it("search puts name matches before content-only matches and turns the cropped content into a snippet", async () => {
+    const base = { ...document, updatedAt: document.updatedAt.getTime() };
+    fake.replies.set(`POST /indexes/${INDEX}/search`, {
+      status: 200,
+      body: {
+        hits: [
+          {
+            ...base,
+            id: "inside",
+            name: "minutes.txt",
+            _rankingScore: 0.9,
+            _matchesPosition: { content: [{ start: 10, length: 6 }] },
+            _formatted: { ...base, id: "inside", content: `…the ${MATCH_START}report${MATCH_END} says <b>hi</b>…` },
+          },
+          { ...base, id: "named", _rankingScore: 0.8, _matchesPosition: { name: [{ start: 10, length: 6 }] }, _formatted: { ...base, id: "named" } },
+        ],
+        query: "report",
+        processingTimeMs: 1,
+        limit: 20,
+        offset: 0,
+        estimatedTotalHits: 2,
+      },
+    });
+    const result = await driver().search("owner-1", "report");
+    expect(result.hits.map((hit) => [hit.id, hit.matchedBy])).toEqual([
+      ["named", "name"],
+      ["inside", "content"],
+    ]);
+    expect(result.hits[0].snippet).toBeNull();
+    expect(result.hits[1].snippet).toEqual([
+      { text: "…the ", match: false },
+      { text: "report", match: true },
+      { text: " says <b>hi</b>…", match: false },
+    ]);
+    expect(result.hits[1]).not.toHaveProperty("content");
+    // The second page starts after the first page's hits, in the same order.
+    const second = await driver().search("owner-1", "report", { limit: 1, offset: 1 });
+    expect(second.hits.map((hit) => hit.id)).toEqual(["inside"]);
   });
 
   it("search escapes quotes and backslashes in the owner filter", async () => {

@@ -239,6 +239,94 @@ function contract(driver: DriverUnderTest) {
     expect(result.hits.every((hit) => hit.ownerId === alice)).toBe(true);
   });
 
+  describe("content", () => {
+    const dana = `dana-${randomUUID()}`;
+    const named = doc(dana, "Zanzibar-Plan.txt");
+    const inside = doc(dana, "meeting-minutes.txt", {
+      content: "The board met on Tuesday. The Zanzibar initiative was approved <b>unanimously</b> & funded for the next quarter.",
+    });
+    const both = doc(dana, "zanzibar notes.md", { content: "Everything about the zanzibar initiative." });
+    const elsewhere = doc(dana, "budget.csv", { folderId: "dana-private", content: "zanzibar,1200" });
+
+    beforeAll(async () => {
+      await index.upsert([named, inside, both, elsewhere]);
+    });
+
+    const plain = (parts: Array<{ text: string }> | null) => (parts ?? []).map((part) => part.text).join("");
+
+    it("finds a file by a word inside it, marked as a content match with a snippet", async () => {
+      const { hits } = await index.search(dana, "initiative");
+      const hit = hits.find((h) => h.id === inside.id)!;
+      expect(hit).toMatchObject({ matchedBy: "content", name: inside.name, kind: "file" });
+      expect(hit).not.toHaveProperty("content");
+      expect(hit.snippet?.some((part) => part.match && part.text.toLowerCase() === "initiative")).toBe(true);
+      expect(plain(hit.snippet)).toContain("Zanzibar");
+    });
+
+    it("ranks name matches before content-only matches and counts both", async () => {
+      const result = await index.search(dana, "zanzibar");
+      const order = ids(result.hits);
+      expect(order.sort()).toEqual([named.id, inside.id, both.id, elsewhere.id].sort());
+      const { hits } = result;
+      const firstContent = hits.findIndex((h) => h.matchedBy === "content");
+      expect(hits.slice(0, firstContent).map((h) => h.id).sort()).toEqual([named.id, both.id].sort());
+      expect(hits.slice(firstContent).every((h) => h.matchedBy === "content")).toBe(true);
+      expect(hits.filter((h) => h.matchedBy === "name").every((h) => h.snippet === null)).toBe(true);
+      expect(result.total).toBe(4);
+      // Paging keeps that order.
+      const pageTwo = await index.search(dana, "zanzibar", { limit: 2, offset: 2 });
+      expect(pageTwo.hits.every((h) => h.matchedBy === "content")).toBe(true);
+    });
+
+    it("needs every word of the query in the content, and matches word prefixes", async () => {
+      expect(ids((await index.search(dana, "board approved")).hits)).toEqual([inside.id]);
+      expect(ids((await index.search(dana, "unanim")).hits)).toEqual([inside.id]);
+      expect((await index.search(dana, "board elephant")).hits).toEqual([]);
+    });
+
+    it("keeps stored text plain: markup in it is never a match marker", async () => {
+      const hit = (await index.search(dana, "unanimously")).hits.find((h) => h.id === inside.id)!;
+      expect(hit.snippet?.some((part) => part.match && part.text.toLowerCase().includes("unanimously"))).toBe(true);
+      expect(hit.snippet?.every((part) => !part.match || !part.text.includes("<"))).toBe(true);
+    });
+
+    it("bounds content matches by owner and by what was shared", async () => {
+      expect((await index.search(alice, "initiative")).hits).toEqual([]);
+      const within = await index.search(dana, "zanzibar", { within: { folderIds: ["folder-1"], ids: [] } });
+      expect(ids(within.hits)).not.toContain(elsewhere.id);
+      expect(ids(within.hits)).toContain(inside.id);
+      expect(ids((await index.search(dana, "1200", { within: { folderIds: [], ids: [elsewhere.id] } })).hits)).toEqual([elsewhere.id]);
+    });
+
+    it("keeps content through a rename, and forgets it when set to null or the document is removed", async () => {
+      const memo = doc(dana, "memo.txt", { content: "quokka sightings reported" });
+      await index.upsert([memo]);
+      await index.upsert([{ ...memo, name: "renamed-memo.txt" }]);
+      const [renamed] = (await index.search(dana, "quokka")).hits;
+      expect(renamed).toMatchObject({ id: memo.id, name: "renamed-memo.txt", matchedBy: "content" });
+
+      await index.upsert([{ ...memo, content: null }]);
+      expect((await index.search(dana, "quokka")).hits).toEqual([]);
+      expect(ids((await index.search(dana, "memo")).hits)).toContain(memo.id);
+
+      await index.upsert([{ ...memo, content: "quokka again" }]);
+      expect(ids((await index.search(dana, "quokka")).hits)).toEqual([memo.id]);
+      await index.remove([memo.id]);
+      await index.upsert([{ ...memo, content: undefined }]);
+      expect((await index.search(dana, "quokka")).hits).toEqual([]);
+      await index.remove([memo.id]);
+    });
+
+    it("replaces content with a new version's", async () => {
+      const draft = doc(dana, "draft.txt", { content: "first wombat version" });
+      await index.upsert([draft]);
+      await index.upsert([{ ...draft, content: "second platypus version" }]);
+      expect((await index.search(dana, "wombat")).hits).toEqual([]);
+      expect(ids((await index.search(dana, "platypus")).hits)).toEqual([draft.id]);
+      await index.remove([draft.id]);
+    });
+  });
+
   it("still works after the odd queries", async () => {
     expect(ids((await index.search(alice, "report")).hits)).toContain(report.id);
   });
@@ -272,6 +360,17 @@ describe("postgres search", () => {
       await index.upsert([big, { ...big, name: "second-version.iso" }]);
       const [hit] = (await index.search(dave, "version")).hits;
       expect(hit).toMatchObject({ id: big.id, name: "second-version.iso", size: 5 * 2 ** 40 });
+    });
+
+    it("keeps the start of a text whose words would not fit in one tsvector (1 MB)", async () => {
+      // ~1 MiB of distinct words: their tsvector would be over PostgreSQL's limit.
+      const words = Array.from({ length: 120_000 }, (_, i) => `w${i.toString(36)}x${(i * 7919).toString(36)}`);
+      const huge = doc(dave, "huge.txt", { content: `firstword ${words.join(" ")}` });
+      await index.upsert([huge]);
+      expect(ids((await index.search(dave, "firstword")).hits)).toEqual([huge.id]);
+      const stored = await database.prisma.fileContent.findUniqueOrThrow({ where: { fileId: huge.id } });
+      expect(stored.content.length).toBeLessThan(huge.content!.length);
+      expect(huge.content!.startsWith(stored.content)).toBe(true);
     });
 
     it("uses the name indexes for a search", async () => {

@@ -54,6 +54,7 @@ export const AUDIT_ACTION_LABELS: Readonly<Record<string, string>> = {
   "share.removed": "User share removed",
   "data.deleted": "Deleted forever",
   "data.trash_emptied": "Trash emptied",
+  "data.search_content_removed": "File text removed from search",
   "admin.settings_updated": "Settings changed",
   "admin.user_unlocked": "Account unlocked by an admin",
   "admin.audit_exported": "Audit log exported",

@@ -45,6 +45,7 @@ export type AuditAction =
   | "share.removed"
   | "data.deleted"
   | "data.trash_emptied"
+  | "data.search_content_removed"
   | "admin.settings_updated"
   | "admin.user_unlocked"
   | "admin.audit_exported"

@@ -11,6 +11,7 @@ import { NotFoundError, PayloadTooLargeError } from "./errors";
 import { cleanName, nameKey, numberedName } from "./names";
 import { STORAGE_LOCK_TX } from "./quota.server";
 import type { SessionUser } from "./sessions.server";
+import { scheduleContentIndexing } from "./content-index.server";
 import { scheduleThumbnails } from "./thumbnails.server";
 
 type Actor = Pick<SessionUser, "id" | "role">;
@@ -72,6 +73,7 @@ export async function addFile(services: Services, input: NewFile, { beforeWrite 
       file: { id: file.id, name: file.name, folderId: file.folderId, size: input.size },
     });
     scheduleThumbnails(services, [file]);
+    scheduleContentIndexing(services, [file]);
     return file;
   }
   throw new Error(`Could not find a free name for ${base}`);

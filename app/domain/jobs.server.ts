@@ -1,5 +1,6 @@
 import type { Server as TusServer } from "@tus/server";
 import type { Services } from "~/services/index.server";
+import { maintainContentIndex } from "./content-index.server";
 import { backfillThumbnails } from "./thumbnails.server";
 import { reconcileStorageUsed } from "./quota.server";
 import { purgeExpiredTrash } from "./trash.server";
@@ -21,8 +22,9 @@ interface Job {
 
 /**
  * Periodic maintenance, every hour: purge trash older than the retention period, remove
- * abandoned uploads, hash files whose in-stream hash was lost, make missing thumbnails and correct
- * storage counters that drifted. A cache lock (shared through
+ * abandoned uploads, hash files whose in-stream hash was lost, make missing thumbnails, correct
+ * storage counters that drifted, and index file contents for search (or remove the indexed text
+ * when content search is off). A cache lock (shared through
  * Redis when several instances run) lets only one instance do each run. Timers are unref'd so
  * they never keep the process alive. Returns a stop function.
  */
@@ -42,6 +44,7 @@ export function startJobs(
     { lock: "jobs:hash-files", run: () => hashUnhashedFiles(services) },
     { lock: "jobs:backfill-thumbnails", run: () => backfillThumbnails(services) },
     { lock: "jobs:reconcile-storage-used", run: () => reconcileStorageUsed(services) },
+    { lock: "jobs:content-index", run: () => maintainContentIndex(services) },
   ];
   const uploads = options.uploads;
   if (uploads) jobs.push({ lock: "jobs:cleanup-abandoned-uploads", run: () => cleanupAbandonedUploads(services, uploads) });

@@ -12,6 +12,7 @@ import { getWritableFolder } from "./folders.server";
 import { cleanName, nameKey, numberedName } from "./names";
 import type { SessionUser } from "./sessions.server";
 import { getSettings, type Settings } from "./settings.server";
+import { scheduleContentIndexing } from "./content-index.server";
 import { scheduleThumbnails } from "./thumbnails.server";
 import { fileSearchDocument } from "./files.server";
 import { deleteObjectsQuietly, replaceFileContent } from "./versions.server";
@@ -371,6 +372,7 @@ async function copyFile(services: Services, actor: Actor, source: FileRecord, de
     await services.search.upsert([fileSearchDocument(outcome.file)]);
     services.notifier.toUser(destination.ownerId, { type: "folder:changed", folderId: destination.id });
     scheduleThumbnails(services, [outcome.file]);
+    scheduleContentIndexing(services, [outcome.file]);
     return { kind: "file", id: outcome.file.id, name: outcome.file.name, parentId: destination.id, replaced: outcome.replaced };
   } catch (error) {
     await services.storage.delete(storageKey).catch(() => {});
@@ -471,6 +473,7 @@ async function copyFolder(services: Services, actor: Actor, source: Folder, dest
     for (let i = 0; i < docs.length; i += 500) await services.search.upsert(docs.slice(i, i + 500));
     services.notifier.toUser(destination.ownerId, { type: "folder:changed", folderId: destination.id });
     scheduleThumbnails(services, outcome.newFiles);
+    scheduleContentIndexing(services, outcome.newFiles);
     return { kind: "folder", id: rootCopyId, name: outcome.rootName, parentId: destination.id, replaced: false };
   } catch (error) {
     await deleteObjectsQuietly(services, copied);

@@ -1,5 +1,5 @@
 import type { Services } from "~/services/index.server";
-import type { SearchHit, SearchScope } from "~/services/search/types";
+import type { SearchHit, SearchScope, SnippetPart } from "~/services/search/types";
 import { canRead, LIVE_USER_SHARE } from "./access.server";
 import type { SessionUser } from "./sessions.server";
 
@@ -16,6 +16,10 @@ export interface FoundItem {
   /** The folder it is in, when the searcher may open that folder. */
   folderId: string | null;
   size: number | null;
+  /** Found by its name, or only by words inside the file. */
+  matchedBy: "name" | "content";
+  /** For a content match: the words around the match, as plain text parts. */
+  snippet: SnippetPart[] | null;
 }
 
 export interface SharedFoundItem extends FoundItem {
@@ -23,7 +27,7 @@ export interface SharedFoundItem extends FoundItem {
 }
 
 /**
- * My own files and folders matching `query`, and, separately, matching items that other people
+ * My own files and folders matching `query` by name or (after those) by content, and, separately, matching items that other people
  * shared with me (inside a folder shared with me, or a file shared with me), through the
  * configured search driver.
  */
@@ -38,7 +42,7 @@ export async function searchFiles(services: Services, user: Pick<SessionUser, "i
 }
 
 function found(hit: SearchHit, folderId: string | null): FoundItem {
-  return { id: hit.id, kind: hit.kind, name: hit.name, folderId, size: hit.size };
+  return { id: hit.id, kind: hit.kind, name: hit.name, folderId, size: hit.size, matchedBy: hit.matchedBy, snippet: hit.snippet };
 }
 
 /** What each owner shared with the user, as search scopes: live folders of shared subtrees, shared ids. */
@@ -96,7 +100,11 @@ async function searchSharedWithMe(services: Services, user: Pick<SessionUser, "i
     }),
   );
   return {
-    hits: results.flatMap((r) => r.hits).slice(0, RESULT_LIMIT),
+    // Name matches first, as in each owner's list.
+    hits: results
+      .flatMap((r) => r.hits)
+      .sort((a, b) => Number(a.matchedBy === "content") - Number(b.matchedBy === "content"))
+      .slice(0, RESULT_LIMIT),
     total: results.reduce((sum, r) => sum + r.total, 0),
   };
 }

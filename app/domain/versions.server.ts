@@ -11,6 +11,7 @@ import { assertNameFree } from "./folders.server";
 import { cleanName, nameKey } from "./names";
 import type { SessionUser } from "./sessions.server";
 import { getSettings } from "./settings.server";
+import { scheduleContentIndexing } from "./content-index.server";
 import { scheduleThumbnails } from "./thumbnails.server";
 
 type Actor = Pick<SessionUser, "id" | "role">;
@@ -164,6 +165,7 @@ export async function restoreVersion(services: Services, actor: Actor, versionId
   await services.search.upsert([fileSearchDocument(updated)]);
   services.notifier.toUser(updated.ownerId, { type: "folder:changed", folderId: updated.folderId });
   scheduleThumbnails(services, [updated]);
+  scheduleContentIndexing(services, [updated]);
   return updated;
 }
 
@@ -211,5 +213,6 @@ export async function addFileWithPolicy(
   await services.search.upsert([fileSearchDocument(file)]);
   services.notifier.toUser(file.ownerId, { type: "folder:changed", folderId: file.folderId });
   scheduleThumbnails(services, [file]);
+  scheduleContentIndexing(services, [file]);
   return file;
 }

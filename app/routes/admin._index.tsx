@@ -4,6 +4,7 @@ import { FormMessage } from "~/components/field";
 import { UsageMeter } from "~/components/usage-meter";
 import { listUsersForAdmin, setUserQuota, setUserRole } from "~/domain/admin.server";
 import { auditActor } from "~/domain/audit.server";
+import { contentSearchStatus } from "~/domain/content-index.server";
 import { ValidationError } from "~/domain/errors";
 import { lockStatus, unlockAccount } from "~/domain/lockout.server";
 import { requireAdmin, restartSessions } from "~/domain/sessions.server";
@@ -34,7 +35,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     deactivatedAt: user.deactivatedAt?.toISOString() ?? null,
     self: user.id === admin.id,
   }));
-  return { users, defaultQuotaBytes: settings.defaultQuotaBytes, done };
+  return { users, defaultQuotaBytes: settings.defaultQuotaBytes, done, contentSearch: await contentSearchStatus(context.services) };
 }
 
 type ActionResult =
@@ -89,7 +90,7 @@ function quotaLabel(override: number | null, defaultQuota: number | null): strin
 }
 
 export default function Admin() {
-  const { users, defaultQuotaBytes, done } = useLoaderData<typeof loader>();
+  const { users, defaultQuotaBytes, done, contentSearch } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const busy = useNavigation().state === "submitting";
   const totalBytes = users.reduce((sum, user) => sum + user.bytesUsed, 0);
@@ -102,6 +103,13 @@ export default function Admin() {
           <p className="mt-1 text-sm text-slate-600">
             {users.length} account{users.length === 1 ? "" : "s"} · {formatBytes(totalBytes)} stored in all · default quota{" "}
             {defaultQuotaBytes === null ? "unlimited" : formatBytes(defaultQuotaBytes)}
+          </p>
+          <p className="mt-1 text-sm text-slate-600" data-testid="content-search-status">
+            {!contentSearch.enabled
+              ? "Search inside files is off (SEARCH_CONTENT=false): files are found by name only."
+              : contentSearch.pdfText
+                ? "Search inside files is on, PDFs included."
+                : "Search inside files is on, but PDFs are found by name only: install pdftotext (Debian package poppler-utils) on the server."}
           </p>
         </div>
         <nav aria-label="Administration" className="flex gap-2">

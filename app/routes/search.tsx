@@ -1,6 +1,7 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { Form, Link, useLoaderData } from "@remix-run/react";
 import { searchFiles, type FoundItem, type SharedFoundItem } from "~/domain/search.server";
+import type { SnippetPart } from "~/services/search/types";
 import { requireUser } from "~/domain/sessions.server";
 import { FileIcon, FolderIcon } from "~/components/icons";
 import { formatBytes } from "~/lib/format";
@@ -10,21 +11,22 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: data?.q
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const user = await requireUser(context.services, request);
   const query = (new URL(request.url).searchParams.get("q") ?? "").trim().slice(0, 200);
-  if (!query) return { query, hits: [], total: 0, sharedHits: [], sharedTotal: 0 };
+  const contentSearch = context.services.config.contentSearch.enabled;
+  if (!query) return { query, contentSearch, hits: [], total: 0, sharedHits: [], sharedTotal: 0 };
   const result = await searchFiles(context.services, user, query);
-  return { query, ...result };
+  return { query, contentSearch, ...result };
 }
 
 export default function Search() {
-  const { query, hits, total, sharedHits, sharedTotal } = useLoaderData<typeof loader>();
+  const { query, contentSearch, hits, total, sharedHits, sharedTotal } = useLoaderData<typeof loader>();
   return (
     <div className="space-y-6">
       <h1 className="text-2xl font-semibold">Search</h1>
       <Form method="get" role="search" className="flex max-w-xl gap-2">
         <label htmlFor="search-query" className="sr-only">
-          Search by name
+          Search names and file contents
         </label>
-        <input id="search-query" name="q" type="search" defaultValue={query} className="input" placeholder="File or folder name" />
+        <input id="search-query" name="q" type="search" defaultValue={query} className="input" placeholder="Name or words in a file" />
         <button type="submit" className="btn-primary">
           Search
         </button>
@@ -51,7 +53,9 @@ export default function Search() {
           ) : null}
         </>
       ) : (
-        <p className="text-sm text-slate-600">Type part of a file or folder name. Misspellings are fine. Items shared with you are searched too.</p>
+        <p className="text-sm text-slate-600">{contentSearch
+            ? "Type part of a file or folder name. Words inside documents are found too. Misspellings in names are fine. Items shared with you are searched too."
+            : "Type part of a file or folder name. Misspellings are fine. Items shared with you are searched too."}</p>
       )}
     </div>
   );
@@ -62,7 +66,8 @@ function HitList({ hits, testId }: { hits: Array<FoundItem | SharedFoundItem>; t
   return (
     <ul className="card mt-3 divide-y divide-slate-100" data-testid={testId}>
       {hits.map((hit) => (
-        <li key={hit.id} className="flex items-center justify-between gap-4 px-4 py-3 text-sm">
+        <li key={hit.id} className="px-4 py-3 text-sm">
+          <div className="flex items-center justify-between gap-4">
           {hit.kind === "folder" ? (
             <Link to={`/files/${hit.id}`} className="flex items-center gap-2 font-medium text-blue-800 hover:underline">
               <FolderIcon />
@@ -83,8 +88,34 @@ function HitList({ hits, testId }: { hits: Array<FoundItem | SharedFoundItem>; t
               </Link>
             ) : null}
           </span>
+          </div>
+          {hit.matchedBy === "content" ? <ContentMatch snippet={hit.snippet} /> : null}
         </li>
       ))}
     </ul>
+  );
+}
+
+/** Where the words were found inside the file. The parts are text: React escapes them. */
+function ContentMatch({ snippet }: { snippet: SnippetPart[] | null }) {
+  return (
+    <p className="mt-1 pl-7 text-slate-600" data-testid="content-match">
+      <span className="mr-2 rounded bg-slate-100 px-1.5 py-0.5 text-xs font-medium text-slate-700">Matched inside the file</span>
+      {snippet?.length ? (
+        <span>
+          {"… "}
+          {snippet.map((part, index) =>
+            part.match ? (
+              <mark key={index} className="rounded bg-yellow-100 px-0.5 text-slate-900">
+                {part.text}
+              </mark>
+            ) : (
+              <span key={index}>{part.text}</span>
+            ),
+          )}
+          {" …"}
+        </span>
+      ) : null}
+    </p>
   );
 }

@@ -1,8 +1,27 @@
 import { Meilisearch, MeilisearchApiError, type EnqueuedTaskPromise, type Index, type Task } from "meilisearch";
-import { SearchError, SearchUnavailableError, searchPage, type SearchDocument, type SearchHit, type SearchIndex, type SearchOptions, type SearchResult, type SearchScope } from "./types";
+import {
+  MATCH_END,
+  MATCH_START,
+  SearchError,
+  SearchUnavailableError,
+  searchPage,
+  snippetParts,
+  type SearchDocument,
+  type SearchHit,
+  type SearchIndex,
+  type SearchOptions,
+  type SearchResult,
+  type SearchScope,
+} from "./types";
 
 /** Documents per add request; keeps each payload far below Meilisearch's 100 MB limit. */
 const ADD_BATCH = 1_000;
+/** Documents carrying content per request: up to about 1 MiB of text each. */
+const CONTENT_BATCH = 20;
+/** Words around the match in a content snippet. */
+const CROP_LENGTH = 24;
+/** Every attribute but the (long) content; the snippet comes from _formatted instead. */
+const RETRIEVED: Array<keyof MeiliDocument> = ["id", "ownerId", "kind", "name", "folderId", "mimeType", "size", "updatedAt"];
 
 /** A SearchDocument as stored in Meilisearch: dates as epoch ms so they sort and filter. */
 interface MeiliDocument {
@@ -14,6 +33,7 @@ interface MeiliDocument {
   mimeType: string | null;
   size: number | null;
   updatedAt: number;
+  content?: string | null;
 }
 
 export interface MeilisearchIndexOptions {
@@ -47,17 +67,20 @@ export class MeilisearchIndex implements SearchIndex {
     await this.write("create the index", () => this.client.createIndex(this.uid, { primaryKey: "id" }), "index_already_exists");
     await this.write("configure the index", () =>
       this.index.updateSettings({
-        searchableAttributes: ["name"],
+        // Content after name, so a name match also ranks higher within Meilisearch's own order.
+        searchableAttributes: ["name", "content"],
         filterableAttributes: ["ownerId", "kind", "folderId", "id"],
         sortableAttributes: ["updatedAt"],
       }),
     );
   }
 
+  /** Partial updates: a document written without `content` keeps the content it has. */
   async upsert(documents: SearchDocument[]): Promise<void> {
-    for (let start = 0; start < documents.length; start += ADD_BATCH) {
-      const batch = documents.slice(start, start + ADD_BATCH).map(toMeiliDocument);
-      await this.write("add documents", () => this.index.addDocuments(batch, { primaryKey: "id" }));
+    const batchSize = documents.some((doc) => typeof doc.content === "string") ? CONTENT_BATCH : ADD_BATCH;
+    for (let start = 0; start < documents.length; start += batchSize) {
+      const batch = documents.slice(start, start + batchSize).map(toMeiliDocument);
+      await this.write("add documents", () => this.index.updateDocuments(batch, { primaryKey: "id" }));
     }
   }
 
@@ -72,16 +95,32 @@ export class MeilisearchIndex implements SearchIndex {
     if (query.trim() === "") return { hits: [], total: 0 };
     const within = options?.within;
     if (within && within.folderIds.length === 0 && within.ids.length === 0) return { hits: [], total: 0 };
+    // Meilisearch ranks by its own rules; name matches must come first across pages, so the
+    // hits up to the page's end are fetched (its maxTotalHits bounds them anyway) and reordered.
     const response = await this.request("search", () =>
       this.index.search(query, {
         filter: `ownerId = ${filterString(ownerId)}${within ? ` AND (${scopeFilter(within)})` : ""}`,
-        limit,
-        offset,
+        limit: offset + limit,
+        offset: 0,
         showRankingScore: true,
+        showMatchesPosition: true,
+        attributesToRetrieve: RETRIEVED,
+        attributesToCrop: ["content"],
+        cropLength: CROP_LENGTH,
+        attributesToHighlight: ["content"],
+        highlightPreTag: MATCH_START,
+        highlightPostTag: MATCH_END,
       }),
     );
+    const hits = response.hits.map((hit) => {
+      const byName = Boolean(hit._matchesPosition?.name?.length);
+      const formatted = (hit._formatted as { content?: unknown } | undefined)?.content;
+      const snippet = !byName && typeof formatted === "string" ? snippetParts(formatted) : null;
+      return toHit(hit, hit._rankingScore ?? 0, byName ? "name" : "content", snippet);
+    });
+    const ordered = [...hits.filter((hit) => hit.matchedBy === "name"), ...hits.filter((hit) => hit.matchedBy === "content")];
     return {
-      hits: response.hits.map((hit) => toHit(hit, hit._rankingScore ?? 0)),
+      hits: ordered.slice(offset, offset + limit),
       total: response.estimatedTotalHits ?? response.hits.length,
     };
   }
@@ -139,10 +178,11 @@ function toMeiliDocument(doc: SearchDocument): MeiliDocument {
     mimeType: doc.mimeType,
     size: doc.size,
     updatedAt: doc.updatedAt.getTime(),
+    ...(doc.content !== undefined ? { content: doc.content } : {}),
   };
 }
 
-function toHit(doc: MeiliDocument, score: number): SearchHit {
+function toHit(doc: MeiliDocument, score: number, matchedBy: SearchHit["matchedBy"], snippet: SearchHit["snippet"]): SearchHit {
   return {
     id: doc.id,
     ownerId: doc.ownerId,
@@ -153,5 +193,7 @@ function toHit(doc: MeiliDocument, score: number): SearchHit {
     size: doc.size ?? null,
     updatedAt: new Date(doc.updatedAt),
     score,
+    matchedBy,
+    snippet,
   };
 }

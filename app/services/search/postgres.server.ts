@@ -1,5 +1,16 @@
 import { Prisma, type PrismaClient } from "~/generated/prisma/client";
-import { SearchError, searchPage, type SearchDocument, type SearchHit, type SearchIndex, type SearchOptions, type SearchResult } from "./types";
+import {
+  MATCH_END,
+  MATCH_START,
+  SearchError,
+  searchPage,
+  snippetParts,
+  type SearchDocument,
+  type SearchHit,
+  type SearchIndex,
+  type SearchOptions,
+  type SearchResult,
+} from "./types";
 
 /** Rows per INSERT when upserting many documents. */
 const UPSERT_BATCH = 500;
@@ -8,6 +19,10 @@ const UPSERT_BATCH = 500;
  * "invoce" for "invoice" (0.57).
  */
 const WORD_SIMILARITY_THRESHOLD = 0.5;
+/** ts_headline options: one short fragment around the matched words, marked for snippetParts. */
+const HEADLINE_OPTIONS = `StartSel=${MATCH_START}, StopSel=${MATCH_END}, MaxWords=24, MinWords=8, MaxFragments=1, FragmentDelimiter=" … "`;
+/** PostgreSQL's program_limit_exceeded: the text's tsvector would be over 1 MB. */
+const TOO_LONG = "54000";
 
 interface HitRow {
   id: string;
@@ -19,6 +34,8 @@ interface HitRow {
   size: bigint | number | null;
   updated_at: Date;
   score: number;
+  by_name: boolean;
+  snippet: string | null;
 }
 
 /**
@@ -64,6 +81,24 @@ export class PostgresSearchIndex implements SearchIndex {
           owner_id = EXCLUDED.owner_id, kind = EXCLUDED.kind, name = EXCLUDED.name, folder_id = EXCLUDED.folder_id,
           mime_type = EXCLUDED.mime_type, size = EXCLUDED.size, updated_at = EXCLUDED.updated_at`;
     }
+    for (const doc of unique) {
+      if (doc.content === null) await this.prisma.$executeRaw`DELETE FROM file_contents WHERE file_id = ${doc.id}`;
+      else if (doc.content !== undefined) await this.storeContent(doc.id, doc.content.replaceAll("\0", ""));
+    }
+  }
+
+  /** Text with very many distinct words can exceed a tsvector's 1 MB: such text is kept in part. */
+  private async storeContent(id: string, content: string): Promise<void> {
+    for (let text = content; ; text = text.slice(0, Math.floor(text.length / 2))) {
+      try {
+        await this.prisma.$executeRaw`
+          INSERT INTO file_contents (file_id, content) VALUES (${id}, ${text})
+          ON CONFLICT (file_id) DO UPDATE SET content = EXCLUDED.content`;
+        return;
+      } catch (error) {
+        if (!isTooLong(error) || text.length < 1024) throw error;
+      }
+    }
   }
 
   async remove(ids: string[]): Promise<void> {
@@ -94,19 +129,38 @@ export class PostgresSearchIndex implements SearchIndex {
         OR name_folded LIKE ${contains} ESCAPE '!'
       ) ${scope}`;
 
+    // Content matches need every query word (as a prefix) and exclude what matched by name.
+    const contentWhere = Prisma.sql`
+      d.owner_id = ${ownerId} AND c.content_words @@ ${words} ${within ? Prisma.sql`AND (d.folder_id = ANY(${within.folderIds}::text[]) OR d.id = ANY(${within.ids}::text[]))` : Prisma.empty}
+      AND NOT (${where})`;
+    const nameScore = Prisma.sql`(coalesce(ts_rank(name_words, ${words}), 0)
+                + word_similarity(${folded}, name_folded)
+                + CASE WHEN name_folded LIKE ${contains} ESCAPE '!' THEN 0.5 ELSE 0 END)::float8`;
+
     // set_config(..., true) keeps the threshold to this transaction, not to a pooled connection.
+    // The snippet is made only for the page's rows, after sorting and paging.
     const [, rows, counted] = await this.prisma.$transaction([
       this.prisma.$executeRaw`SELECT set_config('pg_trgm.word_similarity_threshold', ${String(WORD_SIMILARITY_THRESHOLD)}, true)`,
       this.prisma.$queryRaw<HitRow[]>`
-        SELECT id, owner_id, kind, name, folder_id, mime_type, size, updated_at,
-               (coalesce(ts_rank(name_words, ${words}), 0)
-                + word_similarity(${folded}, name_folded)
-                + CASE WHEN name_folded LIKE ${contains} ESCAPE '!' THEN 0.5 ELSE 0 END)::float8 AS score
-        FROM search_documents
-        WHERE ${where}
-        ORDER BY score DESC, name, id
-        LIMIT ${limit} OFFSET ${offset}`,
-      this.prisma.$queryRaw<Array<{ total: number }>>`SELECT count(*)::int AS total FROM search_documents WHERE ${where}`,
+        WITH page AS (
+          SELECT * FROM (
+            SELECT id, true AS by_name, ${nameScore} AS score, name FROM search_documents WHERE ${where}
+            UNION ALL
+            SELECT d.id, false AS by_name, ts_rank(c.content_words, ${words})::float8 AS score, d.name
+            FROM file_contents c JOIN search_documents d ON d.id = c.file_id
+            WHERE ${contentWhere}
+          ) AS hits
+          ORDER BY by_name DESC, score DESC, name, id
+          LIMIT ${limit} OFFSET ${offset}
+        )
+        SELECT d.id, d.owner_id, d.kind, d.name, d.folder_id, d.mime_type, d.size, d.updated_at, page.score, page.by_name,
+               CASE WHEN page.by_name THEN NULL
+                    ELSE ts_headline('simple', c.content, ${words}, ${HEADLINE_OPTIONS}) END AS snippet
+        FROM page JOIN search_documents d ON d.id = page.id LEFT JOIN file_contents c ON c.file_id = page.id AND NOT page.by_name
+        ORDER BY page.by_name DESC, page.score DESC, d.name, d.id`,
+      this.prisma.$queryRaw<Array<{ total: number }>>`
+        SELECT ((SELECT count(*) FROM search_documents WHERE ${where})
+              + (SELECT count(*) FROM file_contents c JOIN search_documents d ON d.id = c.file_id WHERE ${contentWhere}))::int AS total`,
     ]);
     return { hits: rows.map(toHit), total: counted[0]?.total ?? 0 };
   }
@@ -127,5 +181,12 @@ function toHit(row: HitRow): SearchHit {
     size: row.size === null ? null : Number(row.size),
     updatedAt: row.updated_at,
     score: Number(row.score),
+    matchedBy: row.by_name ? "name" : "content",
+    snippet: row.snippet === null ? null : snippetParts(row.snippet),
   };
+}
+
+function isTooLong(error: unknown): boolean {
+  const text = String((error as { message?: unknown })?.message ?? "");
+  return text.includes(TOO_LONG) || /too long for tsvector/i.test(text);
 }

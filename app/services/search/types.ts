@@ -7,11 +7,43 @@ export interface SearchDocument {
   mimeType: string | null;
   size: number | null;
   updatedAt: Date;
+  /**
+   * Text extracted from the file for content search: a string sets it, null removes it, and
+   * leaving it out keeps what the index holds (a rename or move does not touch the content).
+   */
+  content?: string | null;
 }
 
-export interface SearchHit extends SearchDocument {
+export interface SearchHit extends Omit<SearchDocument, "content"> {
   /** Higher is better; comparable only within one result list. */
   score: number;
+  /** Name matches come before content-only matches. */
+  matchedBy: "name" | "content";
+  /** For a content-only match: a short excerpt of the content around the matched words. */
+  snippet: SnippetPart[] | null;
+}
+
+/** A piece of a snippet; `match` marks the query's words. Plain text, never HTML. */
+export interface SnippetPart {
+  text: string;
+  match: boolean;
+}
+
+/**
+ * Drivers ask their engine to wrap matches in these private-use characters (which extraction
+ * strips from stored text), then split on them: stored text never becomes markup.
+ */
+export const MATCH_START = "\uE000";
+export const MATCH_END = "\uE001";
+
+export function snippetParts(marked: string): SnippetPart[] {
+  const parts: SnippetPart[] = [];
+  for (const [index, piece] of marked.split(/[\uE000\uE001]/).entries()) {
+    if (piece === "") continue;
+    // split() alternates: outside, inside, outside, … as long as the markers pair up.
+    parts.push({ text: piece, match: index % 2 === 1 });
+  }
+  return parts;
 }
 
 export interface SearchOptions {
@@ -32,16 +64,18 @@ export interface SearchResult {
 }
 
 /**
- * Full-text search over file and folder names. Writes are visible to `search` as soon as the
+ * Full-text search over file and folder names and, for files, their extracted text. Writes are visible to `search` as soon as the
  * returned promise resolves.
  */
 export interface SearchIndex {
   readonly driver: "postgres" | "meilisearch";
   init(): Promise<void>;
   upsert(documents: SearchDocument[]): Promise<void>;
+  /** Removes documents with their content. */
   remove(ids: string[]): Promise<void>;
   /**
-   * Only documents of `ownerId`; matches words, prefixes, and misspelt or partial names.
+   * Only documents of `ownerId`; matches words, prefixes, and misspelt or partial names, then
+   * (after every name match) documents whose content holds all the query's words.
    * `within` narrows further to documents directly inside one of `folderIds` or whose id is one
    * of `ids` (what someone shared with the searcher); both empty matches nothing.
    */
