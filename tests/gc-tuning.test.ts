@@ -30,9 +30,9 @@ async function tuneInChild(nodeArgs: string[] = []) {
 }
 
 /**
- * The growing factors the main heap's collections applied. V8 up to 11 (Node 20) traces the
+ * The growing factors the main heap's collections applied. V8 11 (Node 20) traces the
  * factor it computed and applies --heap-growing-percent afterwards, in the "Limit" line's
- * suffix; later V8 (Node 22, 24) applies it first and traces no suffix.
+ * suffix; V8 13 (Node 24) applies it first and traces no suffix.
  */
 function growingFactors(trace: string): number[] {
   const limitSuffixes = [...trace.matchAll(/\[HeapController\] Limit: .*\((\d+\.\d+)\)/g)];
