@@ -5,7 +5,7 @@
 # With no DATABASE_URL / S3_ENDPOINT / MEILI_HOST / REDIS_URL the container runs embedded
 # PostgreSQL (as the non-root user below), keeps objects on /data and searches with PostgreSQL.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # ---- deps: every dependency (dev included) and the generated Prisma client -------------------
 FROM ${NODE_IMAGE} AS deps

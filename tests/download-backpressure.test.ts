@@ -1,6 +1,6 @@
 import http from "node:http";
 import { randomBytes } from "node:crypto";
-import { Readable, Transform } from "node:stream";
+import { pipeline, Readable, Transform } from "node:stream";
 import { beforeAll, describe, expect, it } from "vitest";
 import { addFile } from "~/domain/files.server";
 import { getRootFolder } from "~/domain/folders.server";
@@ -40,8 +40,9 @@ describe("downloads under backpressure", () => {
           callback(null, data);
         },
       });
-      source.on("error", (error) => counter.destroy(error));
-      return source.pipe(counter);
+      // pipeline, not pipe: when the app destroys the stream it got (the client left), the
+      // source's file handle must close too, not wait for garbage collection (DEP0137).
+      return pipeline(source, counter, () => {});
     };
   });
 

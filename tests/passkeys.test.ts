@@ -97,6 +97,8 @@ describe("passkeys", () => {
     expect(options.rp).toEqual({ name: "Coffer", id: "127.0.0.1" });
     expect(options.user.name).toBe("alice@example.com");
     expect(options.authenticatorSelection.residentKey).toBe("preferred");
+    // EdDSA, ES256, RS256 on every Node version (Node 24 would add ML-DSA-44 by default).
+    expect(options.pubKeyCredParams.map((param: { alg: number }) => param.alg)).toEqual([-8, -7, -257]);
     expect(verified.status, JSON.stringify(verified.body)).toBe(200);
     expect(verified.body.passkey.name).toBe("Alice's laptop");
     aliceKey = credential;

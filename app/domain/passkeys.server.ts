@@ -8,6 +8,7 @@ import type {
   PublicKeyCredentialRequestOptionsJSON,
   RegistrationResponseJSON,
 } from "@simplewebauthn/server";
+import { COSEALG } from "@simplewebauthn/server/helpers";
 import { z } from "zod";
 import { CacheError } from "~/services/cache/types";
 import type { Services } from "~/services/index.server";
@@ -24,6 +25,12 @@ const CHALLENGE_TTL_MS = 5 * 60_000;
 export const PASSKEY_NAME_MAX = 60;
 /** The JSON endpoint that registers passkeys; admins who must enroll MFA may use it. */
 export const PASSKEY_REGISTER_PATH = "/settings/security/passkeys";
+/**
+ * Signature algorithms offered and accepted for new passkeys, the same on every Node version.
+ * The library's default adds ML-DSA-44 when the runtime's Web Crypto verifies it (Node 24, as
+ * an experimental feature that warns): such a passkey would stop working on Node 20 or 22.
+ */
+const PASSKEY_ALGORITHMS = [COSEALG.EdDSA, COSEALG.ES256, COSEALG.RS256];
 
 export interface PasskeySummary {
   id: string;
@@ -185,6 +192,7 @@ export async function startRegistration(
     // Discoverable credentials make passwordless login possible; others still work as a second factor.
     authenticatorSelection: { residentKey: "preferred", userVerification: "preferred" },
     timeout: CHALLENGE_TTL_MS,
+    supportedAlgorithmIDs: PASSKEY_ALGORITHMS,
   });
   await storeChallenge(services, `register:${user.id}`, { c: options.challenge });
   return options;
@@ -217,6 +225,7 @@ export async function finishRegistration(
       expectedOrigin: origin,
       expectedRPID: rpID,
       requireUserVerification: false,
+      supportedAlgorithmIDs: PASSKEY_ALGORITHMS,
     });
   } catch (error) {
     services.log.info("passkey registration refused", { error: error instanceof Error ? error.message : String(error) });
