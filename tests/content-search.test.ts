@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { auditActor } from "~/domain/audit.server";
@@ -8,15 +7,8 @@ import { deleteForever, restoreItem, trashItem } from "~/domain/trash.server";
 import { shareWithUser } from "~/domain/user-shares.server";
 import { startTestApp, type TestApp } from "./support/app";
 import { createFolderIn, DRIVER_SETS, putFile, registerPerson, uploadForm, type Person } from "./support/people";
+import { hasPdftotext } from "./support/pdftotext";
 
-const hasPdftotext = (() => {
-  try {
-    execFileSync("pdftotext", ["-v"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 /** A one-page PDF showing `text` (offsets computed, so it is valid). */
 function pdfWith(text: string): Buffer {

@@ -17,6 +17,14 @@ export function LiveUpdates() {
   const params = useParams();
   const latest = useRef({ revalidator, folderId: params.folderId });
   latest.current = { revalidator, folderId: params.folderId };
+  // An event that arrives while a refresh is already loading may not be in what it loads (a
+  // thumbnail made a moment after it started): refresh once more when it is done.
+  const refreshAgain = useRef(false);
+  useEffect(() => {
+    if (revalidator.state !== "idle" || !refreshAgain.current) return;
+    refreshAgain.current = false;
+    revalidator.revalidate();
+  }, [revalidator]);
 
   useEffect(() => {
     let socket: import("socket.io-client").Socket | null = null;
@@ -33,6 +41,7 @@ export function LiveUpdates() {
         }
         // The listing on screen refreshes itself; other folders load fresh when opened.
         if (latest.current.revalidator.state === "idle") latest.current.revalidator.revalidate();
+        else refreshAgain.current = true;
       });
     });
     return () => {

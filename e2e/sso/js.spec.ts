@@ -159,18 +159,24 @@ async function throughProvider(page: Page, login: string, landing: string) {
 const totpCode = (secret: string, offsetSteps = 0) =>
   new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret), digits: 6, period: 30, algorithm: "SHA1" }).generate({ timestamp: Date.now() + offsetSteps * 30_000 });
 
-test("with the admin's setting on, single sign-on of an account with an authenticator app goes on to Coffer's second step", async ({ page }) => {
-  // Ada is the first account here, so the administrator.
-  await page.goto(`${appUrl}/login`);
-  await page.getByRole("link", { name: "Sign in with Test IdP" }).click();
-  await throughProvider(page, "ada", `${appUrl}/files`);
-
+/** Turns on two-step verification with an authenticator app; returns the app's secret. */
+async function turnOnAuthenticatorApp(page: Page): Promise<string> {
   await page.goto(`${appUrl}/settings/security/mfa`);
   await page.getByRole("button", { name: "Set up an authenticator app" }).click();
   const secret = (await page.getByTestId("mfa-secret").textContent())!.replace(/\s/g, "");
   await page.getByLabel("Code from your app").fill(totpCode(secret));
   await page.getByRole("button", { name: "Turn on" }).click();
   await expect(page.getByText("Two-step verification is on.")).toBeVisible();
+  return secret;
+}
+
+test("with the admin's setting on, single sign-on of an account with an authenticator app goes on to Coffer's second step", async ({ page }) => {
+  // Ada is the first account here, so the administrator.
+  await page.goto(`${appUrl}/login`);
+  await page.getByRole("link", { name: "Sign in with Test IdP" }).click();
+  await throughProvider(page, "ada", `${appUrl}/files`);
+
+  const secret = await turnOnAuthenticatorApp(page);
   await expect(page.getByTestId("mfa-intro")).toContainText("You sign in with Test IdP, which does its own checks");
 
   await page.goto(`${appUrl}/admin/settings`);
@@ -212,12 +218,7 @@ test("an account without a password confirms adding a passkey with a code from i
   await expect(add.locator("#passkey-new-proof")).toHaveCount(0);
   await expect(add).toContainText("confirm with Test IdP");
 
-  await page.goto(`${appUrl}/settings/security/mfa`);
-  await page.getByRole("button", { name: "Set up an authenticator app" }).click();
-  const secret = (await page.getByTestId("mfa-secret").textContent())!.replace(/\s/g, "");
-  await page.getByLabel("Code from your app").fill(totpCode(secret));
-  await page.getByRole("button", { name: "Turn on" }).click();
-  await expect(page.getByText("Two-step verification is on.")).toBeVisible();
+  await turnOnAuthenticatorApp(page);
 
   // With the app on: a labelled code field (plain text, one-time-code), or the provider.
   await page.goto(`${appUrl}/settings/security`);
