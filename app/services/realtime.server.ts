@@ -74,8 +74,12 @@ export async function attachRealtime(httpServer: http.Server | https.Server, ser
       io.to(userRoom(userId)).emit("event", event);
     },
     endSessions(sessionIds: string[]) {
-      // With the Redis adapter this reaches the sockets on every instance.
-      io.in(sessionIds.map(sessionRoom)).disconnectSockets(true);
+      const rooms = sessionIds.map(sessionRoom);
+      // This instance's sockets at once: the Redis adapter would reach them only through its own
+      // subscription, so a slow or lost Redis message would leave a revoked session connected.
+      io.local.in(rooms).disconnectSockets(true);
+      // With the Redis adapter, also every other instance's.
+      if (redisClients) io.in(rooms).disconnectSockets(true);
     },
   });
 
