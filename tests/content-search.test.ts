@@ -74,6 +74,16 @@ describe.each(DRIVER_SETS)("Content search with $label", ({ drivers }) => {
     expect(html).toMatch(/<mark[^>]*>marmalade<\/mark>/);
   });
 
+  it("leaves the file's modified time as it is when it indexes the text", async () => {
+    const file = await upload("dates.txt", "The quince harvest came early.");
+    const past = new Date("2026-01-02T03:04:05.000Z");
+    await app.services.prisma.$executeRaw`UPDATE files SET updated_at = ${past}, content_indexed_key = NULL WHERE id = ${file.id}`;
+    await backfillContent(app.services);
+    const after = await app.services.prisma.file.findUniqueOrThrow({ where: { id: file.id } });
+    expect(after.contentIndexedKey).toBe(file.storageKey);
+    expect(after.updatedAt.toISOString()).toBe(past.toISOString());
+  });
+
   it("lists name matches before content matches", async () => {
     await upload("kumquat.txt", "nothing to see");
     await upload("fruit.txt", "a basket of kumquat and figs");

@@ -106,10 +106,8 @@ export async function indexFileContent(services: Services, fileId: string, limit
       return "skipped";
     }
   }
-  await services.prisma.file.updateMany({
-    where: { id: file.id, storageKey: file.storageKey },
-    data: { contentIndexedKey: file.storageKey },
-  });
+  // Bookkeeping, not a change to the file: raw SQL, so its modified time (@updatedAt) stays.
+  await services.prisma.$executeRaw`UPDATE files SET content_indexed_key = ${file.storageKey} WHERE id = ${file.id} AND storage_key = ${file.storageKey}`;
   return text === null ? "none" : "indexed";
 }
 
@@ -195,10 +193,7 @@ export async function removeStoredContent(services: Services): Promise<{ removed
     // Trashed files are out of the index already, text included.
     const live = files.filter((file) => !file.trashedAt);
     if (live.length > 0) await services.search.upsert(live.map((file) => ({ ...fileSearchDocument(file), content: null })));
-    await services.prisma.file.updateMany({
-      where: { id: { in: files.map((file) => file.id) } },
-      data: { contentIndexedKey: null },
-    });
+    await forgetIndexedContent(services, files.map((file) => file.id));
     removed += live.length;
   }
 }
@@ -210,4 +205,9 @@ export async function maintainContentIndex(services: Services, now = new Date())
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** Marks files' text as not indexed (raw SQL: bookkeeping leaves their modified time as it is). */
+export async function forgetIndexedContent(services: Services, fileIds: string[]): Promise<void> {
+  if (fileIds.length > 0) await services.prisma.$executeRaw`UPDATE files SET content_indexed_key = NULL WHERE id = ANY(${fileIds})`;
 }

@@ -69,7 +69,8 @@ export async function generateThumbnail(services: Services, fileId: string): Pro
   } catch (error) {
     if (error instanceof SourceReadError) return storageTrouble(error.cause);
     services.log.warn("could not make a thumbnail: not a decodable image", { fileId, error: messageOf(error) });
-    await services.prisma.file.updateMany({ where: { id: file.id, storageKey: file.storageKey }, data: { thumbnailFailedKey: file.storageKey } });
+    // Raw SQL here and below: bookkeeping leaves the file's modified time (@updatedAt) as it is.
+    await services.prisma.$executeRaw`UPDATE files SET thumbnail_failed_key = ${file.storageKey} WHERE id = ${file.id} AND storage_key = ${file.storageKey}`;
     return "failed";
   }
   const key = thumbnailKeyFor(file.storageKey);
@@ -79,11 +80,9 @@ export async function generateThumbnail(services: Services, fileId: string): Pro
   } catch (error) {
     return storageTrouble(error);
   }
-  const updated = await services.prisma.file.updateMany({
-    where: { id: file.id, storageKey: file.storageKey, thumbnailKey: null },
-    data: { thumbnailKey: key },
-  });
-  if (updated.count === 0) {
+  const updated = await services.prisma.$executeRaw`
+    UPDATE files SET thumbnail_key = ${key} WHERE id = ${file.id} AND storage_key = ${file.storageKey} AND thumbnail_key IS NULL`;
+  if (updated === 0) {
     await services.storage.delete(key).catch(() => {});
     return "skipped";
   }

@@ -8,7 +8,7 @@ import { nameKey } from "./names";
 import { folderSearchDocument, freeName, getWritableItem, nameOf, ownerOf, parentOf, type ItemKind } from "./operations.server";
 import type { SessionUser } from "./sessions.server";
 import { getSettings } from "./settings.server";
-import { scheduleContentIndexing } from "./content-index.server";
+import { forgetIndexedContent, scheduleContentIndexing } from "./content-index.server";
 import { fileSearchDocument } from "./files.server";
 import { deleteObjectsQuietly } from "./versions.server";
 
@@ -180,7 +180,7 @@ async function reindex(services: Services, folderIds: string[], fileIds: string[
     const files = await services.prisma.file.findMany({ where: { id: { in: fileIds.slice(i, i + 500) } } });
     await services.search.upsert(files.map(fileSearchDocument));
     // Their text left the index with them: extract it again (the backfill too, if this is lost).
-    await services.prisma.file.updateMany({ where: { id: { in: files.map((file) => file.id) } }, data: { contentIndexedKey: null } });
+    await forgetIndexedContent(services, files.map((file) => file.id));
     scheduleContentIndexing(services, files);
   }
 }

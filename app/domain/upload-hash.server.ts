@@ -101,6 +101,7 @@ export async function hashStoredFile(services: Services, fileId: string): Promis
   }
   const digest = hash.digest("hex");
   // Only if the content is still the one hashed (a replace may have happened meanwhile).
-  await services.prisma.file.updateMany({ where: { id: fileId, storageKey: file.storageKey, sha256: null }, data: { sha256: digest } });
+  // Raw SQL: bookkeeping leaves the file's modified time (@updatedAt) as it is.
+  await services.prisma.$executeRaw`UPDATE files SET sha256 = ${digest} WHERE id = ${fileId} AND storage_key = ${file.storageKey} AND sha256 IS NULL`;
   return digest;
 }
