@@ -5,6 +5,7 @@ import { ObjectNotFoundError } from "~/services/storage/types";
 import { recordAudit, SYSTEM_ACTOR } from "./audit.server";
 import { ExtractionFailedError, extractionKind, extractText, type ExtractionLimits } from "./content-extraction.server";
 import { fileSearchDocument } from "./files.server";
+import { createFileQueue } from "./file-queue.server";
 
 const BACKFILL_BATCH = 50;
 /** Files this fresh are left to the queue that their upload started. */
@@ -15,23 +16,17 @@ const PDFTOTEXT_TIMEOUT_MS = 30_000;
 export type ContentOutcome = "indexed" | "none" | "skipped";
 
 interface ContentState {
-  pending: Map<string, Services>;
-  running: Promise<void> | null;
   /** pdftotext was found missing (logged once per process). */
   pdftotextMissing: boolean;
   /** Whether pdftotext runs here, probed once per process for /admin. */
   pdftotextProbe?: Promise<boolean>;
 }
 
-// Process-wide (the server loads the app modules twice): one queue, one extraction at a time.
-const STATE_KEY = Symbol.for("coffer.contentIndexQueue");
+// Process-wide (copies of this module can coexist: Vite in development, the tests' sources).
+const STATE_KEY = Symbol.for("coffer.contentIndexState");
 const state: ContentState =
   ((globalThis as Record<symbol, unknown>)[STATE_KEY] as ContentState | undefined) ??
-  ((globalThis as Record<symbol, unknown>)[STATE_KEY] = {
-    pending: new Map(),
-    running: null,
-    pdftotextMissing: false,
-  } as ContentState);
+  ((globalThis as Record<symbol, unknown>)[STATE_KEY] = { pdftotextMissing: false } as ContentState);
 
 export function extractionLimits(services: Services): ExtractionLimits {
   const { maxBytes, maxTextBytes } = services.config.contentSearch;
@@ -116,37 +111,14 @@ export async function indexFileContent(services: Services, fileId: string, limit
  * new version, restore). Off the request path; failures are logged and never reach the caller.
  */
 export function scheduleContentIndexing(services: Services, files: Array<Pick<FileRecord, "id">>): void {
-  if (!services.config.contentSearch.enabled) return;
-  for (const file of files) state.pending.set(file.id, services);
-  if (!state.running && state.pending.size > 0) state.running = drain();
+  if (services.config.contentSearch.enabled) queue.schedule(services, files.map((file) => file.id));
 }
 
-async function drain(): Promise<void> {
-  // Let the request that scheduled the work finish first.
-  await new Promise((resolve) => setImmediate(resolve));
-  try {
-    for (;;) {
-      const next = state.pending.entries().next();
-      if (next.done) return;
-      const [fileId, services] = next.value;
-      state.pending.delete(fileId);
-      await indexFileContent(services, fileId).catch((error: unknown) =>
-        services.log.warn("content indexing failed", {
-          fileId,
-          error: messageOf(error),
-        })
-      );
-    }
-  } finally {
-    state.running = null;
-    if (state.pending.size > 0) state.running = drain();
-  }
-}
+/** One extraction at a time. */
+const queue = createFileQueue("coffer.contentIndexQueue", indexFileContent, "content indexing failed");
 
 /** Resolves once the queue is empty (tests, graceful shutdown). */
-export async function contentIndexingSettled(): Promise<void> {
-  while (state.running) await state.running;
-}
+export const contentIndexingSettled = () => queue.settled();
 
 /** The periodic safety net: files whose current content was never indexed (existing files, lost jobs). */
 export async function backfillContent(services: Services, now = new Date()): Promise<{ indexed: number; none: number }> {

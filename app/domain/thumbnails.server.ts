@@ -5,6 +5,7 @@ import type { Services } from "~/services/index.server";
 import { ObjectNotFoundError } from "~/services/storage/types";
 import { thumbnailVersion } from "~/lib/thumbnails";
 import { NotFoundError } from "./errors";
+import { createFileQueue } from "./file-queue.server";
 
 /**
  * Types sharp decodes here. HEIC is missing: the prebuilt libvips reads HEIF only with the AV1
@@ -130,52 +131,19 @@ async function renderThumbnail(source: Readable): Promise<Buffer> {
   }
 }
 
-interface QueueState {
-  pending: Map<string, Services>;
-  running: Promise<void> | null;
-}
-
-// Process-wide (copies of this module can coexist: Vite's re-evaluation in development, the
-// tests' sources beside the build): one queue, one thumbnail at a time,
-// so decoding images never competes with requests for more than one core.
-const QUEUE_KEY = Symbol.for("coffer.thumbnailQueue");
-const queue: QueueState =
-  ((globalThis as Record<symbol, unknown>)[QUEUE_KEY] as QueueState | undefined) ??
-  ((globalThis as Record<symbol, unknown>)[QUEUE_KEY] = {
-    pending: new Map(),
-    running: null,
-  } as QueueState);
+/** One thumbnail at a time, so decoding images never competes with requests for more than one core. */
+const queue = createFileQueue("coffer.thumbnailQueue", generateThumbnail, "thumbnail job failed");
 
 /**
  * Queues thumbnails for files whose content just arrived (upload, copy, replace, restore). Off
  * the request path; failures are logged and never reach the caller.
  */
 export function scheduleThumbnails(services: Services, files: Array<Pick<FileRecord, "id" | "mimeType" | "size">>): void {
-  for (const file of files) if (canThumbnail(file)) queue.pending.set(file.id, services);
-  if (!queue.running && queue.pending.size > 0) queue.running = drain();
-}
-
-async function drain(): Promise<void> {
-  // Let the request that scheduled the work finish first.
-  await new Promise((resolve) => setImmediate(resolve));
-  try {
-    for (;;) {
-      const next = queue.pending.entries().next();
-      if (next.done) return;
-      const [fileId, services] = next.value;
-      queue.pending.delete(fileId);
-      await generateThumbnail(services, fileId).catch((error: unknown) => services.log.warn("thumbnail job failed", { fileId, error }));
-    }
-  } finally {
-    queue.running = null;
-    if (queue.pending.size > 0) queue.running = drain();
-  }
+  queue.schedule(services, files.filter(canThumbnail).map((file) => file.id));
 }
 
 /** Resolves once the queue is empty (tests, graceful shutdown). */
-export async function thumbnailsSettled(): Promise<void> {
-  while (queue.running) await queue.running;
-}
+export const thumbnailsSettled = () => queue.settled();
 
 /** The periodic safety net: image files without a thumbnail that were never tried (or whose try was lost). */
 export async function backfillThumbnails(services: Services, now = new Date()): Promise<{ thumbnails: number; failed: number }> {

@@ -60,12 +60,12 @@ function refreshScrapeGauges(services: Services): Promise<void> {
   return done;
 }
 
+/** Bytes come from the per-account counters (files and versions, trash included), one row each. */
 async function refreshStorage(services: Services): Promise<void> {
   const { storedBytes, storedFiles } = metrics();
   try {
     const [row] = await services.prisma.$queryRaw<Array<{ files: bigint; bytes: bigint }>>`
-      SELECT (SELECT COUNT(*) FROM files) AS files,
-        COALESCE((SELECT SUM(size) FROM files), 0) + COALESCE((SELECT SUM(size) FROM file_versions), 0) AS bytes`;
+      SELECT (SELECT COUNT(*) FROM files) AS files, (SELECT COALESCE(SUM(storage_used), 0) FROM users) AS bytes`;
     storedFiles.set(Number(row?.files ?? 0));
     storedBytes.set(Number(row?.bytes ?? 0));
   } catch (error) {
