@@ -14,6 +14,7 @@ WORKDIR /app
 ENV PRISMA_SCHEMA_ENGINE_BINARY=/bin/sh
 COPY package.json package-lock.json prisma.config.ts ./
 COPY prisma ./prisma
+COPY patches ./patches
 RUN npm ci --no-audit --no-fund
 
 # ---- build: the Remix/Vite production build into build/ -------------------------------------
@@ -48,6 +49,8 @@ WORKDIR /app
 ENV DATA_DIR=/data NODE_ENV=production PORT=3000
 
 COPY --from=prod-deps /app/node_modules ./node_modules
+# react-dom as patched at install (patches/): prod-deps skips the root postinstall.
+COPY --from=deps /app/node_modules/react-dom ./node_modules/react-dom
 # Sources tsx runs at start-up (server.ts imports app/…, including app/generated/prisma) and the
 # SQL migrations the start-up runner applies.
 COPY --from=build /app/build ./build
