@@ -1,15 +1,34 @@
 import path from "node:path";
 import { defineConfig } from "vitest/config";
 
+// Two lanes. `unit`: pure tests kept beside their module (app/**/*.test.ts[x]); no global setup,
+// so no PostgreSQL, redis or Swift, and it runs in seconds (`npm run test:fast`). `integration`:
+// the suites under tests/, which the global setup gives real services. `npx vitest run` runs both.
 export default defineConfig({
   resolve: { alias: { "~": path.resolve(import.meta.dirname, "app") } },
   test: {
-    include: ["tests/**/*.test.ts", "app/**/*.test.ts"],
-    globalSetup: ["tests/setup/global-setup.ts"],
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
     pool: "forks",
     fileParallelism: true,
     maxWorkers: 2,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "unit",
+          include: ["app/**/*.test.ts", "app/**/*.test.tsx"],
+          testTimeout: 10_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "integration",
+          include: ["tests/**/*.test.ts"],
+          globalSetup: ["tests/setup/global-setup.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
   },
 });

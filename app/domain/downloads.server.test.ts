@@ -1,0 +1,24 @@
+import { describe, expect, it } from "vitest";
+import { contentDisposition, parseRange } from "./downloads.server";
+
+describe("download headers", () => {
+  it("encodes names per RFC 6266 with an ASCII fallback", () => {
+    expect(contentDisposition("report.pdf")).toBe(`attachment; filename="report.pdf"; filename*=UTF-8''report.pdf`);
+    expect(contentDisposition('a "quoted" \\ name.txt')).toBe(
+      `attachment; filename="a _quoted_ _ name.txt"; filename*=UTF-8''a%20%22quoted%22%20%5C%20name.txt`,
+    );
+    expect(contentDisposition("naïve (1).txt")).toBe(`attachment; filename="na_ve (1).txt"; filename*=UTF-8''na%C3%AFve%20%281%29.txt`);
+  });
+
+  it("parses single byte ranges", () => {
+    expect(parseRange(null, 100)).toEqual({ kind: "full" });
+    expect(parseRange("bytes=0-9", 100)).toEqual({ kind: "partial", start: 0, end: 9 });
+    expect(parseRange("bytes=90-", 100)).toEqual({ kind: "partial", start: 90, end: 99 });
+    expect(parseRange("bytes=-5", 100)).toEqual({ kind: "partial", start: 95, end: 99 });
+    expect(parseRange("bytes=50-500", 100)).toEqual({ kind: "partial", start: 50, end: 99 });
+    expect(parseRange("bytes=100-", 100)).toEqual({ kind: "unsatisfiable" });
+    expect(parseRange("bytes=5-1", 100)).toEqual({ kind: "unsatisfiable" });
+    expect(parseRange("bytes=0-1,5-6", 100)).toEqual({ kind: "full" });
+    expect(parseRange("items=0-1", 100)).toEqual({ kind: "full" });
+  });
+});
