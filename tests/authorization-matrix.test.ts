@@ -201,6 +201,7 @@ describe("authorization matrix: every route × {anonymous, owner, another user, 
     return () => spy.mockRestore();
   });
 
+  // biome-ignore lint/suspicious/noDuplicateTestHooks: the console spy keeps its own teardown.
   beforeAll(async () => {
     app = await startTestApp({ storage: "local", cache: "memory" });
     for (const role of ROLES) clients[role] = new TestClient(app.url);

@@ -31,7 +31,7 @@ async function startMailbox() {
       simpleParser(stream)
         .then((mail) => {
           mails.push(mail);
-          waiting.splice(0).forEach((wake) => wake());
+          for (const wake of waiting.splice(0)) wake();
           callback();
         })
         .catch(callback);

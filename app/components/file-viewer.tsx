@@ -118,6 +118,7 @@ function TextContents({ name, text, downloadHref }: { name: string; text: string
     );
   }
   return (
+    // biome-ignore lint/a11y/useAriaPropsSupportedByRole: the label names a focusable scrollable region, as axe asks.
     <pre
       id={TEXT_PREVIEW_ID}
       tabIndex={0}

@@ -121,6 +121,7 @@ export function usePasskeyAutofill({ enabled, redirectTo }: { enabled: boolean; 
     };
   }, [enabled]);
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `round` is read only to start a fresh ceremony.
   useEffect(() => {
     // Runs after the field got its "webauthn" token: the request needs it in the page.
     if (!enabled || !supported || paused) return;

@@ -263,6 +263,7 @@ export function UploadPanel({ folderId, maxUploadSize, children }: { folderId: s
       <h2 id="upload-heading" className="text-base font-semibold">
         Upload files
       </h2>
+      {/* biome-ignore lint/a11y/noStaticElementInteractions: a drop target for the mouse; keyboards use the file buttons inside. */}
       <div
         data-testid="upload-drop-zone"
         className={`mt-3 rounded-lg border-2 border-dashed p-6 text-center ${dragging ? "border-blue-600 bg-blue-50" : "border-slate-300"}`}

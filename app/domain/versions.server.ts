@@ -1,6 +1,5 @@
 import type { File as FileRecord, FileVersion, Prisma } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
-import type { SearchDocument } from "~/services/search/types";
 import { assertCanRead, assertCanWrite } from "./access.server";
 import { recordActivity } from "./activity.server";
 import { downloadResponse } from "./downloads.server";

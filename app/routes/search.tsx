@@ -106,10 +106,12 @@ function ContentMatch({ snippet }: { snippet: SnippetPart[] | null }) {
           {"… "}
           {snippet.map((part, index) =>
             part.match ? (
+              // biome-ignore lint/suspicious/noArrayIndexKey: a snippet's parts never reorder.
               <mark key={index} className="rounded bg-yellow-100 px-0.5 text-slate-900">
                 {part.text}
               </mark>
             ) : (
+              // biome-ignore lint/suspicious/noArrayIndexKey: a snippet's parts never reorder.
               <span key={index}>{part.text}</span>
             ),
           )}

@@ -10,7 +10,9 @@ export function behindProxy(host: string, headers: Record<string, string> = {}) 
     const request = new Request(url, init);
     const body = Buffer.from(await request.arrayBuffer());
     const outgoing: http.OutgoingHttpHeaders = { ...headers };
-    request.headers.forEach((value, name) => (outgoing[name] = value));
+    request.headers.forEach((value, name) => {
+      outgoing[name] = value;
+    });
     outgoing.host = host;
     if (body.length > 0 || !["GET", "HEAD"].includes(request.method)) outgoing["content-length"] = String(body.length);
     return new Promise((resolve, reject) => {

@@ -118,6 +118,7 @@ export function MfaSection({
               role="img"
               aria-label="QR code to scan with your authenticator app"
               data-testid="mfa-qr"
+              // biome-ignore lint/security/noDangerouslySetInnerHtml: the server draws this SVG with qrcode from its own secret.
               dangerouslySetInnerHTML={{ __html: enrollment.qrSvg }}
             />
             <div className="space-y-1 text-sm">
