@@ -147,9 +147,18 @@ describe.each(DRIVER_SETS)("tus uploads with encryption at rest ($label)", ({ dr
     const inner = encryptedStore(app).inner;
     const calls: string[] = [];
     const { get, put, copy } = inner;
-    inner.get = (key, range) => (calls.push(`get ${key}`), get.call(inner, key, range));
-    inner.put = (key, body, options) => (calls.push(`put ${key}`), put.call(inner, key, body, options));
-    inner.copy = (from, to) => (calls.push(`copy ${from}`), copy.call(inner, from, to));
+    inner.get = (key, range) => {
+      calls.push(`get ${key}`);
+      return get.call(inner, key, range);
+    };
+    inner.put = (key, body, options) => {
+      calls.push(`put ${key}`);
+      return put.call(inner, key, body, options);
+    };
+    inner.copy = (from, to) => {
+      calls.push(`copy ${from}`);
+      return copy.call(inner, from, to);
+    };
     let last: Response;
     try {
       last = await patchUpload(client, url, 6 * MiB + SEGMENT, new Uint8Array(data.subarray(6 * MiB + SEGMENT)));

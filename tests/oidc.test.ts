@@ -766,7 +766,7 @@ describe("single sign-on with a real OpenID Connect provider", () => {
     const authenticator = new SoftAuthenticator(ssoOnly.url);
     const postJson = async (browser: TestClient, path: string, body: unknown) => {
       const response = await browser.request(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      // biome-ignore lint/suspicious/noExplicitAny: the test walks WebAuthn JSON of many shapes.
       return { status: response.status, body: (await response.json()) as any };
     };
     const options = await postJson(client, "/settings/security/passkeys", { step: "options" });

@@ -15,7 +15,7 @@ import { SoftAuthenticator, type Overrides, type SoftCredential } from "./suppor
  */
 const PASSWORD = "correct horse battery staple";
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: the test walks WebAuthn JSON of many shapes.
 type Json = any;
 
 async function postJson(client: TestClient, path: string, body: unknown): Promise<{ status: number; body: Json }> {

@@ -116,13 +116,13 @@ export async function listTrash(services: Services, user: Pick<SessionUser, "id"
 async function trashRoot(db: Db | Services["prisma"], ownerId: string | null, kind: ItemKind, id: string) {
   if (kind === "file") {
     const file = await db.file.findUnique({ where: { id } });
-    if (!file || !file.trashedAt || file.trashRootId !== file.id || (ownerId !== null && file.ownerId !== ownerId)) {
+    if (!file?.trashedAt || file.trashRootId !== file.id || (ownerId !== null && file.ownerId !== ownerId)) {
       throw new NotFoundError("That item in the trash");
     }
     return { kind, id, ownerId: file.ownerId, name: file.name, parentId: file.folderId };
   }
   const folder = await db.folder.findUnique({ where: { id } });
-  if (!folder || !folder.trashedAt || folder.trashRootId !== folder.id || folder.parentId === null || (ownerId !== null && folder.ownerId !== ownerId)) {
+  if (!folder?.trashedAt || folder.trashRootId !== folder.id || folder.parentId === null || (ownerId !== null && folder.ownerId !== ownerId)) {
     throw new NotFoundError("That item in the trash");
   }
   return { kind, id, ownerId: folder.ownerId, name: folder.name, parentId: folder.parentId };

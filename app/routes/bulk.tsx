@@ -127,7 +127,7 @@ export default function BulkPage() {
   const navigation = useNavigation();
   const busy = navigation.state === "submitting";
 
-  const inline = result && result.ok ? { ...result, destinationId: null } : null;
+  const inline = result?.ok ? { ...result, destinationId: null } : null;
   const shown: ({ ok: true } & StoredResult) | ActionResult | null = inline ?? (result && !result.ok ? result : null) ?? (page.result ? { ok: true, ...page.result } : null);
   if (page.expired) {
     return (

@@ -15,5 +15,3 @@ declare module "@remix-run/node" {
     pageTexts: Map<string, string>;
   }
 }
-
-export {};

@@ -41,7 +41,7 @@ test("a form auto-submitted to Coffer from another origin is refused and changes
     await page.goto(attackerUrl);
     const response = await refused;
     expect(response.status()).toBe(403);
-    expect(response.request().headers()["origin"]).toBe(attackerUrl.replace(/\/$/, ""));
+    expect(response.request().headers().origin).toBe(attackerUrl.replace(/\/$/, ""));
     await expect(page.getByRole("heading", { level: 1, name: "Request refused" })).toBeVisible();
     await expect(page.getByText("came from another website")).toBeVisible();
 
