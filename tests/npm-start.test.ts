@@ -28,12 +28,14 @@ function processesMentioning(text: string): string[] {
   return found;
 }
 
-it("SIGTERM to `npm start` stops the server and its embedded PostgreSQL", async () => {
+it("`npm start`: an unknown URL is a 404 without a stack trace in the log; SIGTERM to npm stops the server and its PostgreSQL", async () => {
   if (!fs.existsSync(path.join(REPO, "build/start.js"))) throw new Error("No production build: run `npm run build` before the HTTP tests (npm test does).");
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "coffer-npm-start-"));
   fs.chmodSync(dataDir, 0o755);
   const port = await freePort();
-  const env: Record<string, string> = {
+  const env = {
+    // npm start sets NODE_ENV=production itself.
+    NODE_ENV: "development" as const,
     PATH: process.env.PATH ?? "",
     HOME: process.env.HOME ?? "",
     PORT: String(port),
@@ -56,6 +58,13 @@ it("SIGTERM to `npm start` stops the server and its embedded PostgreSQL", async 
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     expect(processesMentioning(dataDir).length, "the embedded PostgreSQL runs from the data directory").toBeGreaterThan(0);
+
+    for (const unknown of ["/no-such-page", "/no-such-page.data", "/files/x/y/z"]) {
+      expect((await fetch(`http://127.0.0.1:${port}${unknown}`)).status, unknown).toBe(404);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(output).not.toContain("No route matches");
+    expect(output).not.toMatch(/\n\s+at /);
 
     npm.kill("SIGTERM");
     expect(await exited).toBe(0);
