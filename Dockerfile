@@ -51,8 +51,8 @@ ENV DATA_DIR=/data NODE_ENV=production PORT=3000
 COPY --from=prod-deps /app/node_modules ./node_modules
 # react-dom as patched at install (patches/): prod-deps skips the root postinstall.
 COPY --from=deps /app/node_modules/react-dom ./node_modules/react-dom
-# Sources tsx runs at start-up (server.ts imports app/…, including app/generated/prisma) and the
-# SQL migrations the start-up runner applies.
+# build/start.js (server.ts compiled) and the app's build, the SQL migrations the start-up runner
+# applies, and the sources the maintenance scripts (npm run db:migrate, keys:rotate) run with tsx.
 COPY --from=build /app/build ./build
 COPY --from=build /app/app ./app
 COPY --from=build /app/server.ts /app/package.json /app/package-lock.json /app/tsconfig.json /app/prisma.config.ts ./
@@ -67,5 +67,5 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 
 ENTRYPOINT ["/usr/bin/tini", "-s", "--"]
-# Same as `npm start` (NODE_ENV=production tsx server.ts), in one process that receives SIGTERM.
-CMD ["node", "--import", "tsx", "server.ts"]
+# Same as `npm start`, in one process that receives SIGTERM.
+CMD ["node", "build/start.js"]

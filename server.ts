@@ -4,10 +4,14 @@ import { loadDevelopmentApp, loadProductionApp } from "./app/server/load-runtime
 /**
  * Starts Coffer. The app's modules come from the Remix server build (development: from Vite),
  * never from imports of this file, so each exists once in the process.
+ *
+ * `npm run build` compiles this file to build/start.js, which `npm start` runs with plain node;
+ * `npm run dev` runs it from source with tsx.
  */
+const BUILD_DIR = import.meta.filename.endsWith(".ts") ? path.resolve(import.meta.dirname, "build") : import.meta.dirname;
+
 async function main() {
-  const { runtime, mode } =
-    process.env.NODE_ENV === "production" ? await loadProductionApp(path.resolve(import.meta.dirname, "build")) : await loadDevelopmentApp();
+  const { runtime, mode } = process.env.NODE_ENV === "production" ? await loadProductionApp(BUILD_DIR) : await loadDevelopmentApp();
   let config;
   try {
     config = runtime.loadConfig();

@@ -123,7 +123,11 @@ const masterKey = z.string().transform((value, ctx) => {
   return key;
 });
 
-const envSchema = z
+/**
+ * Every variable Coffer reads. Each one is described for people in config-reference.ts, from which
+ * `npm run docs:config` writes docs/configuration.md and .env.example.
+ */
+export const envSchema = z
   .object({
     NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
     HOST: z.string().default("0.0.0.0"),

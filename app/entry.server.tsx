@@ -1,7 +1,7 @@
 import { PassThrough } from "node:stream";
-import type { AppLoadContext, EntryContext } from "@remix-run/node";
+import type { ActionFunctionArgs, AppLoadContext, EntryContext, LoaderFunctionArgs } from "@remix-run/node";
 import { createReadableStreamFromReadable } from "@remix-run/node";
-import { RemixServer } from "@remix-run/react";
+import { isRouteErrorResponse, RemixServer } from "@remix-run/react";
 import { isbot } from "isbot";
 import { renderToPipeableStream } from "react-dom/server";
 import { NonceProvider } from "~/lib/nonce";
@@ -49,11 +49,27 @@ export default function handleRequest(
         onShellError: reject,
         onError(error: unknown) {
           responseStatusCode = 500;
-          // Errors before the shell reject and Remix logs them; later ones only show here.
-          if (shellRendered) console.error(error);
+          // Errors before the shell reject and Remix logs them (handleError); later ones only show here.
+          if (shellRendered) logUnexpected(loadContext, request, error);
         },
       },
     );
     setTimeout(abort, ABORT_DELAY);
   });
+}
+
+/**
+ * Remix's report of an error in a loader, an action or the render. A 4xx (no route matches the
+ * URL, a thrown 404 or 403) is the client's doing and the access log has it; anything else is a
+ * bug, logged as one JSON line with its stack. The response never carries the stack.
+ */
+export function handleError(error: unknown, { request, context }: LoaderFunctionArgs | ActionFunctionArgs) {
+  if (request.signal.aborted) return;
+  if (isRouteErrorResponse(error) && error.status < 500) return;
+  logUnexpected(context, request, error);
+}
+
+function logUnexpected(context: AppLoadContext, request: Request, error: unknown) {
+  const path = new URL(request.url).pathname;
+  context.services.log.error("request failed", { method: request.method, path, error, stack: error instanceof Error ? error.stack : undefined });
 }

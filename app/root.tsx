@@ -20,6 +20,7 @@ import { useNonce } from "~/lib/nonce";
 import stylesheet from "~/tailwind.css?url";
 import { CsrfInput } from "~/components/csrf-input";
 import { DisclosureEscape } from "~/components/disclosure-escape";
+import { IndexParamCleanup } from "~/components/index-param-cleanup";
 
 export const links: LinksFunction = () => [
   { rel: "stylesheet", href: stylesheet },
@@ -154,7 +155,12 @@ function CofferMark() {
 
 export default function App() {
   useLoaderData<typeof loader>();
-  return <Outlet />;
+  return (
+    <>
+      <IndexParamCleanup />
+      <Outlet />
+    </>
+  );
 }
 
 export function ErrorBoundary() {

@@ -63,7 +63,7 @@ openssl x509 -req -in "$WORK/server.csr" -CA "$WORK/ca.pem" -CAkey "$WORK/ca-key
   export DATA_DIR="$WORK/data" APP_URL="$BASE" LOG_LEVEL=error
   export SESSION_SECRET="scan-session-secret-0123456789abcdef-not-for-production"
   export TLS_CERT_FILE="$WORK/cert.pem" TLS_KEY_FILE="$WORK/key.pem"
-  exec node node_modules/tsx/dist/cli.mjs server.ts
+  exec node build/start.js
 ) >"$WORK/server.log" 2>&1 &
 server=$!
 

@@ -2,20 +2,42 @@
 # The whole test suite: unit, integration and contract tests (vitest) against real services
 # that the tests start themselves, end-to-end tests (Playwright) in Debian Chromium, then the
 # external security scanners (wapiti, testssl.sh) against the running app.
-set -euo pipefail
+# Every stage runs even when an earlier one failed, so one failure hides no other result; the
+# summary lists each stage and the script fails if any did. Only a failed build stops it early:
+# every later stage runs the production build.
+set -uo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/ensure-test-packages.sh
-[ -d node_modules ] || npm ci
+bash scripts/ensure-test-packages.sh || exit 1
+[ -d node_modules ] || npm ci || exit 1
 
-echo "== build (the HTTP and browser tests run the production build)"
-npm run build --silent
+declare -a names=() results=()
+stage() {
+  local name=$1
+  shift
+  echo "== $name"
+  local started=$SECONDS
+  "$@"
+  local code=$?
+  names+=("$name")
+  results+=("$([ $code = 0 ] && echo passed || echo "FAILED (exit $code)") in $((SECONDS - started)) s")
+  return $code
+}
 
-echo "== vitest: unit, integration and driver contract tests"
-npx vitest run
+summary() {
+  echo
+  echo "== summary"
+  local i
+  for i in "${!names[@]}"; do printf '   %-60s %s\n' "${names[$i]}" "${results[$i]}"; done
+}
 
-echo "== playwright: end-to-end in Debian Chromium"
-npx playwright test
-
-echo "== security scan: wapiti and testssl.sh against the running app"
-bash scripts/security-scan.sh
+if ! stage "build (the HTTP and browser tests run the production build)" npm run build --silent; then
+  summary
+  exit 1
+fi
+failed=0
+stage "vitest: unit, integration and driver contract tests" npx vitest run || failed=1
+stage "playwright: end-to-end in Debian Chromium" npx playwright test || failed=1
+stage "security scan: wapiti and testssl.sh against the running app" bash scripts/security-scan.sh || failed=1
+summary
+exit $failed

@@ -9,14 +9,13 @@ import { TestClient } from "./support/client";
 import { createTestDatabase } from "./support/database";
 
 /**
- * server.ts in a child process (the production build, as `npm start` runs it), with a loader hook
+ * build/start.js (server.ts compiled) in a child process, as `npm start` runs it, with a loader hook
  * that records every module the process resolves: the resting memory depends on loading the app
  * once and on not loading the packages of drivers that are not configured.
  */
 const REPO = path.resolve(import.meta.dirname, "..");
 const RECORDER = path.join(REPO, "tests/support/module-recorder.mjs");
 const APP_SOURCES = `${pathToFileURL(path.join(REPO, "app")).href}/`;
-const LOADER = pathToFileURL(path.join(REPO, "app/server/load-runtime.server.ts")).href;
 
 /** Packages only the S3, Redis, Meilisearch, SMTP and OIDC drivers need. */
 const DRIVER_PACKAGES = ["minio", "@tus/s3-store", "@aws-sdk/client-s3", "ioredis", "@socket.io/redis-adapter", "meilisearch", "nodemailer", "openid-client"];
@@ -32,11 +31,11 @@ afterEach(async () => {
 });
 
 async function startServer(env: Record<string, string>): Promise<ServerProcess> {
-  if (!fs.existsSync(path.join(REPO, "build/server/index.js"))) throw new Error("No production build: run `npm run build` before the HTTP tests (npm test does).");
+  if (!fs.existsSync(path.join(REPO, "build/start.js"))) throw new Error("No production build: run `npm run build` before the HTTP tests (npm test does).");
   const { url: databaseUrl } = await createTestDatabase();
   const port = await freePort();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "coffer-modules-"));
-  const child = spawn(process.execPath, ["--import", "tsx", "--import", RECORDER, "server.ts"], {
+  const child = spawn(process.execPath, ["--import", RECORDER, "build/start.js"], {
     cwd: REPO,
     env: {
       PATH: process.env.PATH ?? "",
@@ -60,8 +59,8 @@ async function startServer(env: Record<string, string>): Promise<ServerProcess> 
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 90_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`server.ts exited (code ${child.exitCode}):\n${output}`);
-    if (Date.now() > deadline) throw new Error(`server.ts did not answer within 90 s:\n${output}`);
+    if (child.exitCode !== null) throw new Error(`build/start.js exited (code ${child.exitCode}):\n${output}`);
+    if (Date.now() > deadline) throw new Error(`build/start.js did not answer within 90 s:\n${output}`);
     const ok = await fetch(`${url}/healthz`).then((response) => response.ok, () => false);
     if (ok) break;
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -108,20 +107,22 @@ async function useTheApp(server: ServerProcess) {
   expect(files.status).toBe(200);
 }
 
-describe("the server process's modules (server.ts, production build)", () => {
+describe("the server process's modules (build/start.js)", () => {
   it("local disk, memory cache, Postgres search: the app is loaded once, from the build, and no driver package of an unconfigured service", async () => {
     const server = await startServer({});
     await useTheApp(server);
     const urls = await server.resolvedModules();
 
     expect(urls.some((url) => url.includes("/build/server/"))).toBe(true);
-    // The only app source module server.ts imports: the loader, which imports the app by type only.
-    expect(urls.filter((url) => url.startsWith(APP_SOURCES))).toEqual([LOADER]);
+    // Compiled JavaScript only: no TypeScript source, and no tsx.
+    expect(urls.filter((url) => url.startsWith(APP_SOURCES))).toEqual([]);
+    expect(urls.some((url) => url.endsWith("/build/start.js"))).toBe(true);
 
     const packages = packagesIn(urls);
     // The recorder sees packages the app does load.
     expect(packages).toContain("express");
     expect(packages).toContain("@tus/file-store");
+    expect(packages).not.toContain("tsx");
     for (const name of DRIVER_PACKAGES) expect(packages, `${name} was loaded`).not.toContain(name);
   });
 

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { createInterface } from "node:readline";
+import { build } from "esbuild";
 
 const REPO = path.resolve(import.meta.dirname, "../..");
 /** Coffer itself; bench/lib/bare-tus-server.ts is the other choice. */
@@ -24,13 +25,15 @@ export type ServerMemoryUsage = Pick<NodeJS.MemoryUsage, "heapUsed" | "heapTotal
 
 /**
  * Runs bench/lib/server.ts (or another `script` that prints the same ready line) in its own Node
- * process (`node --import tsx`, so the pid is the server's own and not a wrapper's) with exactly
- * `env`, and waits until it listens.
+ * process with exactly `env`, and waits until it listens. The script is compiled first, as
+ * `npm run build` compiles server.ts, so the server runs plain JavaScript like `npm start`;
+ * BENCH_TSX=1 runs it through tsx instead (how `npm start` ran before 2026-12-05).
  */
 export async function startAppProcess(env: Record<string, string>, script = APP_SERVER, timeoutMs = 180_000): Promise<AppProcess> {
   // For investigations, e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", script], {
+  const entry = process.env.BENCH_TSX === "1" ? ["--import", "tsx", script] : [await compiled(script)];
+  const child = spawn(process.execPath, [...nodeArgs, ...entry], {
     cwd: REPO,
     env: {
       NODE_ENV: "production",
@@ -101,4 +104,11 @@ async function stopChild(child: ChildProcess): Promise<void> {
   const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
   await exited;
   clearTimeout(timer);
+}
+
+/** `script` bundled into build/bench/ (packages stay external, resolved from node_modules). */
+async function compiled(script: string): Promise<string> {
+  const outfile = path.join(REPO, "build/bench", `${path.basename(script, ".ts")}.js`);
+  await build({ entryPoints: [script], outfile, bundle: true, platform: "node", format: "esm", packages: "external", target: "node20.19", logLevel: "warning" });
+  return outfile;
 }

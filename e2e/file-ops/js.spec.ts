@@ -48,6 +48,20 @@ test("sets up a folder with files and subfolders", async () => {
   await uploadText("charlie.txt", "charlie");
 });
 
+test("creating a folder in My files leaves the address at /files, and the page still works", async () => {
+  await page.goto("/files");
+  await page.getByLabel("New folder").fill(`${BASE} address`);
+  await page.getByRole("button", { name: "Create folder" }).click();
+  await expect(page.getByText(`Created folder “${BASE} address”.`)).toBeVisible();
+  await expect(page).toHaveURL(/\/files$/);
+  await page.getByLabel("New folder").fill(`${BASE} again`);
+  await page.getByRole("button", { name: "Create folder" }).click();
+  await expect(page.getByText(`Created folder “${BASE} again”.`)).toBeVisible();
+  await expect(page).toHaveURL(/\/files$/);
+  await page.reload();
+  await expect(folderRow(`${BASE} again`)).toBeVisible();
+});
+
 test("drags a file onto a folder row: it moves there and the listing updates", async () => {
   await page.goto(basePath);
   await expect(fileRow("alpha.txt")).toHaveAttribute("draggable", "true");

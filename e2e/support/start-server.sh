@@ -5,8 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-if [ ! -f build/server/index.js ]; then
-  echo "e2e: build/server/index.js is missing; run 'npm run build' first" >&2
+if [ ! -f build/server/index.js ] || [ ! -f build/start.js ]; then
+  echo "e2e: the production build is missing; run 'npm run build' first" >&2
   exit 1
 fi
 
@@ -44,6 +44,6 @@ trap 'exit 143' TERM
 trap 'exit 130' INT
 
 # Not exec: this shell stays to delete DATA_DIR once the server has gone.
-node node_modules/tsx/dist/cli.mjs server.ts &
+node build/start.js &
 child=$!
 wait "$child"
