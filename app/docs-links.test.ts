@@ -25,7 +25,7 @@ function linkTargets(markdown: string): string[] {
 }
 
 /** GitHub's anchor for a heading (github-slugger): lower case, punctuation dropped, spaces → "-". */
-export function slug(heading: string): string {
+function slug(heading: string): string {
   const text = heading.replace(/!?\[([^\]]*)\]\([^)]*\)/g, "$1").replace(/<[^>]+>/g, "");
   return text.trim().toLowerCase().replace(/[^\p{L}\p{M}\p{N}\p{Pc}\- ]/gu, "").replace(/ /g, "-");
 }
@@ -45,7 +45,7 @@ function anchorsOf(markdown: string): Set<string> {
 }
 
 /** "file.md: target (why)" for each link of `files` that leads nowhere. */
-export function brokenLinks(repoRoot: string, files: string[]): string[] {
+function brokenLinks(repoRoot: string, files: string[]): string[] {
   const problems: string[] = [];
   for (const file of files) {
     const markdown = fs.readFileSync(file, "utf8");

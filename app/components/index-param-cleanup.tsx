@@ -9,6 +9,7 @@ import { useEffect } from "react";
  */
 export function IndexParamCleanup() {
   const location = useLocation();
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `location` only triggers a run after each navigation.
   useEffect(() => {
     const url = new URL(window.location.href);
     if (!url.searchParams.has("index")) return;
