@@ -8,8 +8,8 @@ import { ItemActivitySection } from "~/components/activity-list";
 import { itemActivity } from "~/domain/activity.server";
 import { canWrite } from "~/domain/access.server";
 import { isAppError, ValidationError } from "~/domain/errors";
-import { breadcrumbs, DESTINATION_PICKER_LIMIT, destinationFolders } from "~/domain/folders.server";
-import { visibleCrumbs } from "~/domain/user-shares.server";
+import { folderTotals, itemLocation, restoreVersionOfFile, sharingSummary } from "~/domain/file-details.server";
+import { DESTINATION_PICKER_LIMIT, destinationFolders } from "~/domain/folders.server";
 import {
   accessTarget,
   copyItem,
@@ -18,20 +18,16 @@ import {
   parseKind,
   parsePolicy,
   renameItem,
-  type ItemKind,
 } from "~/domain/operations.server";
 import { requireUser } from "~/domain/sessions.server";
 import { viewerData } from "~/domain/previews.server";
 import { getSettings } from "~/domain/settings.server";
 import { trashItem } from "~/domain/trash.server";
-import { listVersions, restoreVersion } from "~/domain/versions.server";
+import { listVersions } from "~/domain/versions.server";
 import { formatBytes, formatDate } from "~/lib/format";
 import { thumbnailUrl } from "~/lib/thumbnails";
 import { loaderFailure } from "~/lib/http.server";
-import type { Services } from "~/services/index.server";
 import { CsrfInput } from "~/components/csrf-input";
-
-/** Most folders offered as a move/copy destination; beyond that, move step by step. */
 
 /** Success messages after POST → redirect (`?done=<key>`), so a reload never repeats an action. */
 const DONE_MESSAGES: Record<string, string> = {
@@ -53,14 +49,12 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
     const item = await getReadableItem(services, user, kind, params.id ?? "");
     const writable = await canWrite(services, user, accessTarget(item));
     const parentId = item.kind === "file" ? item.file.folderId : item.folder.parentId;
-    const parent = parentId ? await services.prisma.folder.findUnique({ where: { id: parentId } }) : null;
-    // Someone an item was shared with sees its location from the shared folder down only.
-    const location = parent ? await visibleCrumbs(services, user, parent.ownerId, await breadcrumbs(services, parent), "none") : [];
+    const location = await itemLocation(services, user, parentId);
     const id = item.kind === "file" ? item.file.id : item.folder.id;
     const ownerId = item.kind === "file" ? item.file.ownerId : item.folder.ownerId;
     const thumbnail = item.kind === "file" && item.file.thumbnailKey ? thumbnailUrl(id, item.file.thumbnailKey) : null;
     const [sharing, versions, totals, destinations, settings, activity, viewer] = await Promise.all([
-      sharingState(services, kind, id),
+      sharingSummary(services, kind, id),
       item.kind === "file" ? listVersions(services, user, id).then((r) => r.versions) : Promise.resolve([]),
       item.kind === "folder" ? folderTotals(services, id) : Promise.resolve(null),
       writable ? destinationFolders(services, user.id, item.kind === "folder" ? id : null) : Promise.resolve({ folders: [], truncated: false }),
@@ -118,34 +112,6 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
   }
 }
 
-/** Active public links and people the item is shared with (read-only here). */
-async function sharingState(services: Services, kind: ItemKind, id: string) {
-  const fileId = kind === "file" ? id : null;
-  const folderId = kind === "folder" ? id : null;
-  const [links] = await services.prisma.$queryRaw<Array<{ count: number }>>`
-    SELECT count(*)::int AS count FROM share_links
-    WHERE (file_id = ${fileId} OR folder_id = ${folderId})
-      AND (expires_at IS NULL OR expires_at > now())
-      AND (max_downloads IS NULL OR download_count < max_downloads)`;
-  const people = await services.prisma.userShare.count({ where: kind === "file" ? { fileId: id } : { folderId: id } });
-  return { links: links?.count ?? 0, people };
-}
-
-async function folderTotals(services: Services, folderId: string) {
-  const [row] = await services.prisma.$queryRaw<Array<{ folders: number; files: number; size: string | null }>>`
-    WITH RECURSIVE sub AS (
-      SELECT id FROM folders WHERE id = ${folderId}
-      UNION ALL
-      SELECT f.id FROM folders f JOIN sub ON f.parent_id = sub.id WHERE f.trashed_at IS NULL
-    )
-    SELECT (SELECT count(*)::int - 1 FROM sub) AS folders,
-           count(files.id)::int AS files,
-           sum(files.size)::text AS size
-    FROM files WHERE files.folder_id IN (SELECT id FROM sub) AND files.trashed_at IS NULL`;
-  return { folders: row?.folders ?? 0, files: row?.files ?? 0, size: Number(row?.size ?? 0) };
-}
-
-
 /** A refused action re-renders the page with the message and what was typed, so nothing is lost. */
 type ActionResult = { ok: false; intent: string; message: string; fieldErrors: Record<string, string>; values: { name: string; destination: string; policy: string } };
 
@@ -182,11 +148,7 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
       }
       case "restore-version": {
         if (kind !== "file") throw new ValidationError("Only files have versions.");
-        // The version must belong to this file: anything else is "not found".
-        const versionId = text("versionId");
-        const version = await services.prisma.fileVersion.findUnique({ where: { id: versionId }, select: { fileId: true } });
-        if (!version || version.fileId !== id) throw new ValidationError("That version was not found. It may have been removed.");
-        await restoreVersion(services, user, versionId);
+        await restoreVersionOfFile(services, user, id, text("versionId"));
         return redirect(`/details/file/${id}?done=version-restored`);
       }
       default:
