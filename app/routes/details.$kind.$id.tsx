@@ -1,10 +1,14 @@
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { ItemActivitySection } from "~/components/activity-list";
+import { DetailsHeading, LocationNav } from "~/components/details/details-header";
+import { MoveOrCopySection, RenameSection, TrashSection } from "~/components/details/item-forms";
+import { PropertiesSection } from "~/components/details/properties-section";
+import { SharingSection } from "~/components/details/sharing-section";
+import { VersionsSection } from "~/components/details/versions-section";
+import { FormMessage } from "~/components/field";
 import { FileViewer } from "~/components/file-viewer";
 import { viewerForPage } from "~/lib/page-text.server";
-import { FormMessage } from "~/components/field";
-import { FileIcon, FolderIcon } from "~/components/icons";
-import { ItemActivitySection } from "~/components/activity-list";
 import { itemActivity } from "~/domain/activity.server";
 import { canWrite } from "~/domain/access.server";
 import { isAppError, ValidationError } from "~/domain/errors";
@@ -24,10 +28,8 @@ import { viewerData } from "~/domain/previews.server";
 import { getSettings } from "~/domain/settings.server";
 import { trashItem } from "~/domain/trash.server";
 import { listVersions } from "~/domain/versions.server";
-import { formatBytes, formatDate } from "~/lib/format";
 import { thumbnailUrl } from "~/lib/thumbnails";
 import { loaderFailure } from "~/lib/http.server";
-import { CsrfInput } from "~/components/csrf-input";
 
 /** Success messages after POST → redirect (`?done=<key>`), so a reload never repeats an action. */
 const DONE_MESSAGES: Record<string, string> = {
@@ -174,34 +176,8 @@ export default function Details() {
 
   return (
     <div className="space-y-6">
-      {location.length > 0 ? (
-        <nav aria-label="Location">
-          <ol className="flex flex-wrap items-center gap-1 text-sm text-slate-600">
-            {location.map((crumb, index) => (
-              <li key={crumb.id} className="flex items-center gap-1">
-                {index > 0 ? <span aria-hidden="true">/</span> : null}
-                <Link to={crumb.isRoot ? "/files" : `/files/${crumb.id}`} className="text-blue-800 hover:underline">
-                  {crumb.name}
-                </Link>
-              </li>
-            ))}
-          </ol>
-        </nav>
-      ) : null}
-
-      <div className="flex flex-wrap items-center gap-3">
-        {item.thumbnail ? (
-          <img src={item.thumbnail} alt="" className="h-10 w-10 rounded bg-slate-50 object-cover" data-testid="details-thumbnail" />
-        ) : item.kind === "file" ? (
-          <FileIcon className="h-7 w-7 text-slate-500" />
-        ) : (
-          <FolderIcon className="h-7 w-7 text-amber-500" />
-        )}
-        <h1 className="text-2xl font-semibold break-all">{item.name}</h1>
-        <a href={openHref} className="btn-secondary" {...(item.kind === "file" ? { download: true } : {})}>
-          {item.kind === "file" ? "Download" : "Open folder"}
-        </a>
-      </div>
+      <LocationNav location={location} />
+      <DetailsHeading item={item} openHref={openHref} />
 
       <div aria-live="polite">
         <FormMessage message={done} tone="success" />
@@ -209,253 +185,30 @@ export default function Details() {
       </div>
 
       {viewer ? <FileViewer key={item.id} name={item.name} viewer={viewer} downloadHref={openHref} /> : null}
-
-      <section aria-labelledby="properties-heading" className="card p-4">
-        <h2 id="properties-heading" className="text-lg font-semibold">
-          Properties
-        </h2>
-        <dl className="mt-3 grid grid-cols-1 gap-x-6 gap-y-2 text-sm sm:grid-cols-[max-content_1fr]">
-          <dt className="font-medium text-slate-700">Type</dt>
-          <dd>{item.kind === "file" ? item.mimeType : "Folder"}</dd>
-          <dt className="font-medium text-slate-700">Size</dt>
-          <dd>
-            {formatBytes(item.size)}
-            {item.kind === "folder" ? ` in ${item.files} file${item.files === 1 ? "" : "s"} and ${item.folders} subfolder${item.folders === 1 ? "" : "s"}` : null}
-          </dd>
-          {item.kind === "file" ? (
-            <>
-              <dt className="font-medium text-slate-700">SHA-256</dt>
-              <dd className="font-mono text-xs break-all">{item.sha256 ?? "Not computed (uploaded in resumable chunks)"}</dd>
-            </>
-          ) : null}
-          <dt className="font-medium text-slate-700">Created</dt>
-          <dd>{formatDate(item.createdAt)}</dd>
-          <dt className="font-medium text-slate-700">Modified</dt>
-          <dd>{formatDate(item.updatedAt)}</dd>
-          <dt className="font-medium text-slate-700">Location</dt>
-          <dd>
-            {location.length > 0 ? (
-              <Link to={location.at(-1)!.isRoot ? "/files" : `/files/${location.at(-1)!.id}`} className="text-blue-800 hover:underline">
-                {location.map((c) => c.name).join(" / ")}
-              </Link>
-            ) : (
-              "Top level"
-            )}
-          </dd>
-        </dl>
-      </section>
-
-      {!item.isRoot ? (
-        <section aria-labelledby="sharing-heading" className="card p-4">
-          <h2 id="sharing-heading" className="text-lg font-semibold">
-            Sharing
-          </h2>
-          <p className="mt-2 text-sm text-slate-700">
-            {sharing.links === 0 && sharing.people === 0
-              ? `This ${kindLabel} is not shared.`
-              : `${sharing.links} active public link${sharing.links === 1 ? "" : "s"}; shared with ${sharing.people} ${sharing.people === 1 ? "person" : "people"}.`}
-          </p>
-          {isOwner ? (
-            <p className="mt-2 text-sm">
-              <Link to={`/shares?item=${item.kind}:${item.id}`} className="text-blue-800 underline">
-                Manage sharing
-              </Link>
-            </p>
-          ) : null}
-        </section>
-      ) : null}
-
+      <PropertiesSection item={item} location={location} />
+      {!item.isRoot ? <SharingSection item={item} sharing={sharing} isOwner={isOwner} /> : null}
       {item.kind === "file" ? (
-        <section aria-labelledby="versions-heading" className="card overflow-x-auto p-4">
-          <h2 id="versions-heading" className="text-lg font-semibold">
-            Versions
-          </h2>
-          <p className="mt-1 text-sm text-slate-600">
-            When this file is replaced, its earlier content is kept here (the {versionsKept} most recent).
-          </p>
-          {versions.length === 0 ? (
-            <p className="mt-3 text-sm">No earlier versions.</p>
-          ) : (
-            <table className="mt-3 w-full text-left text-sm">
-              <caption className="sr-only">Earlier versions of {item.name}, newest first</caption>
-              <thead className="border-b border-slate-200 text-slate-700">
-                <tr>
-                  <th scope="col" className="py-2 pr-4 font-medium">
-                    Saved
-                  </th>
-                  <th scope="col" className="py-2 pr-4 font-medium">
-                    Replaced
-                  </th>
-                  <th scope="col" className="py-2 pr-4 font-medium">
-                    Size
-                  </th>
-                  <th scope="col" className="py-2 font-medium">
-                    Actions
-                  </th>
-                </tr>
-              </thead>
-              <tbody className="divide-y divide-slate-100">
-                {versions.map((version) => (
-                  <tr key={version.id}>
-                    <td className="py-2 pr-4">{formatDate(version.createdAt)}</td>
-                    <td className="py-2 pr-4">{formatDate(version.replacedAt)}</td>
-                    <td className="py-2 pr-4 whitespace-nowrap">{formatBytes(version.size)}</td>
-                    <td className="flex flex-wrap gap-2 py-2">
-                      <a href={`/download/version/${version.id}`} className="btn-secondary" download>
-                        Download<span className="sr-only"> the version saved {formatDate(version.createdAt)}</span>
-                      </a>
-                      {canWrite ? (
-                        <Form method="post">
-                          <CsrfInput />
-                          <input type="hidden" name="intent" value="restore-version" />
-                          <input type="hidden" name="versionId" value={version.id} />
-                          <button type="submit" className="btn-secondary" disabled={busy === "restore-version"}>
-                            Restore<span className="sr-only"> the version saved {formatDate(version.createdAt)}</span>
-                          </button>
-                        </Form>
-                      ) : null}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )}
-        </section>
+        <VersionsSection fileName={item.name} versions={versions} versionsKept={versionsKept} canWrite={canWrite} restoring={busy === "restore-version"} />
       ) : null}
-
       <ItemActivitySection entries={activity} kindLabel={kindLabel} />
 
       {canWrite && !item.isRoot ? (
         <>
-          <section aria-labelledby="rename-heading" className="card p-4">
-            <h2 id="rename-heading" className="text-lg font-semibold">
-              Rename
-            </h2>
-            <Form method="post" className="mt-3 space-y-3">
-              <CsrfInput />
-              <input type="hidden" name="intent" value="rename" />
-              <div>
-                <label htmlFor="rename-name" className="label">
-                  New name
-                </label>
-                <input
-                  key={errorFor("rename")?.values.name ?? item.name}
-                  id="rename-name"
-                  name="name"
-                  required
-                  maxLength={255}
-                  defaultValue={errorFor("rename")?.values.name ?? item.name}
-                  className="input max-w-md"
-                  aria-invalid={errorFor("rename") ? true : undefined}
-                  aria-describedby={errorFor("rename") ? "rename-error" : undefined}
-                />
-              </div>
-              <PolicyChoice idPrefix="rename" allowReplace={item.kind === "file"} chosen={errorFor("rename")?.values.policy} />
-              <ErrorText id="rename-error" result={errorFor("rename")} />
-              <button type="submit" className="btn-primary" disabled={busy === "rename"}>
-                {busy === "rename" ? "Renaming…" : "Rename"}
-              </button>
-            </Form>
-          </section>
-
+          <RenameSection item={item} refused={errorFor("rename")} busy={busy === "rename"} />
           {(["move", "copy"] as const).map((intent) => (
-            <section key={intent} aria-labelledby={`${intent}-heading`} className="card p-4">
-              <h2 id={`${intent}-heading`} className="text-lg font-semibold">
-                {intent === "move" ? "Move" : "Copy"}
-              </h2>
-              <Form method="post" className="mt-3 space-y-3">
-                <CsrfInput />
-                <input type="hidden" name="intent" value={intent} />
-                <div>
-                  <label htmlFor={`${intent}-destination`} className="label">
-                    {intent === "move" ? "Move to folder" : "Copy into folder"}
-                  </label>
-                  <select
-                    key={errorFor(intent)?.values.destination ?? ""}
-                    id={`${intent}-destination`}
-                    name="destination"
-                    required
-                    className="input max-w-md"
-                    defaultValue={errorFor(intent)?.values.destination ?? ""}
-                    aria-invalid={errorFor(intent) ? true : undefined}
-                    aria-describedby={[errorFor(intent) ? `${intent}-error` : null, destinations.truncated ? `${intent}-note` : null].filter(Boolean).join(" ") || undefined}
-                  >
-                    <option value="" disabled>
-                      Choose a folder…
-                    </option>
-                    {destinations.folders.map((folder) => (
-                      <option key={folder.id} value={folder.id} disabled={intent === "move" && folder.id === item.parentId}>
-                        {"\u00a0\u00a0".repeat(folder.depth)}
-                        {folder.label}
-                        {folder.id === item.parentId ? " (current folder)" : ""}
-                      </option>
-                    ))}
-                  </select>
-                  {destinations.truncated ? (
-                    <p id={`${intent}-note`} className="mt-1 text-sm text-slate-600">
-                      Only the first {pickerLimit} folders are listed. To reach another, move the item in steps.
-                    </p>
-                  ) : null}
-                </div>
-                <PolicyChoice idPrefix={intent} allowReplace={item.kind === "file"} chosen={errorFor(intent)?.values.policy} />
-                <ErrorText id={`${intent}-error`} result={errorFor(intent)} />
-                <button type="submit" className="btn-primary" disabled={busy === intent}>
-                  {busy === intent ? (intent === "move" ? "Moving…" : "Copying…") : intent === "move" ? "Move" : "Copy"}
-                </button>
-              </Form>
-            </section>
+            <MoveOrCopySection
+              key={intent}
+              intent={intent}
+              item={item}
+              destinations={destinations}
+              pickerLimit={pickerLimit}
+              refused={errorFor(intent)}
+              busy={busy === intent}
+            />
           ))}
-
-          <section aria-labelledby="trash-heading" className="card border-red-200 p-4">
-            <h2 id="trash-heading" className="text-lg font-semibold">
-              Move to trash
-            </h2>
-            <p className="mt-2 text-sm text-slate-700">
-              {item.kind === "folder" ? "This folder and everything in it go to the trash. " : "The file goes to the trash. "}
-              You can restore it from the trash for {trashRetentionDays} days; after that it is deleted for good.
-            </p>
-            <Form method="post" className="mt-3">
-              <CsrfInput />
-              <input type="hidden" name="intent" value="trash" />
-              <ErrorText id="trash-error" result={errorFor("trash")} />
-              <button type="submit" className="btn-secondary border-red-300 text-red-800 hover:bg-red-50" disabled={busy === "trash"}>
-                {busy === "trash" ? "Moving to trash…" : `Move “${item.name}” to trash`}
-              </button>
-            </Form>
-          </section>
+          <TrashSection item={item} trashRetentionDays={trashRetentionDays} refused={errorFor("trash")} busy={busy === "trash"} />
         </>
       ) : null}
     </div>
-  );
-}
-
-function PolicyChoice({ idPrefix, allowReplace, chosen }: { idPrefix: string; allowReplace: boolean; chosen?: string }) {
-  const options = [
-    { value: "cancel", label: "Cancel and tell me" },
-    { value: "keep-both", label: "Keep both (number the new name)" },
-    ...(allowReplace ? [{ value: "replace", label: "Replace the existing file (its content is kept as a version)" }] : []),
-  ];
-  const selected = options.some((option) => option.value === chosen) ? chosen : "cancel";
-  return (
-    <fieldset key={selected}>
-      <legend className="label">If the name is already taken</legend>
-      <div className="flex flex-col gap-1 text-sm">
-        {options.map((option) => (
-          <label key={option.value} className="flex items-center gap-2">
-            <input type="radio" name="policy" value={option.value} defaultChecked={option.value === selected} id={`${idPrefix}-policy-${option.value}`} />
-            {option.label}
-          </label>
-        ))}
-      </div>
-    </fieldset>
-  );
-}
-
-function ErrorText({ id, result }: { id: string; result: ActionResult | null }) {
-  if (!result) return null;
-  return (
-    <p id={id} role="alert" className="field-error">
-      {result.message}
-    </p>
   );
 }
