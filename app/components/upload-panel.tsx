@@ -1,56 +1,8 @@
-import { useRevalidator } from "@remix-run/react";
-import { useCallback, useEffect, useRef, useState, type ReactNode } from "react";
-import type { Upload as TusUpload } from "tus-js-client";
+import { useEffect, useState, type ReactNode } from "react";
 import { formatBytes } from "~/lib/format";
-import { useCsrfToken } from "./csrf-input";
 import { MOVE_MIME } from "./drag-move";
-
-type Status = "queued" | "uploading" | "paused" | "done" | "error";
-
-interface QueueItem {
-  key: string;
-  name: string;
-  /** Directory of the file inside a dropped or chosen folder ("Photos/2024/"), "" otherwise. */
-  relativePath: string;
-  size: number;
-  sent: number;
-  status: Status;
-  message?: string;
-  /** Smoothed bytes per second while uploading. */
-  speed: number;
-  resumed: boolean;
-  /** False when retrying cannot help (the file is over the size limit). */
-  retryable: boolean;
-}
-
-interface PickedFile {
-  file: File;
-  relativePath: string;
-}
-
-interface StoredUpload {
-  size: number;
-  metadata: Record<string, string>;
-  creationTime: string;
-}
-
-/**
- * tus chunk size. The benchmark (bench/README.md) found one PATCH per upload (chunkSize
- * Infinity) fastest on S3: each PATCH waits for all of its S3 parts, so every chunk boundary
- * drains the part pipeline. But a single request of many GiB does not survive many reverse
- * proxies (request timeouts, body buffering), and a failed request then has to be retried from
- * its start. 256 MiB keeps almost all of Infinity's speed (files up to 256 MiB are still one
- * PATCH; bigger ones pause the pipeline once per 256 MiB) while bounding each request. It must be
- * a multiple of the S3 part size (S3_PART_SIZE, 32 MiB by default; any power of two up to
- * 256 MiB works) so chunks end on part boundaries and the S3 store never has to park and
- * re-read an incomplete part between PATCHes.
- */
-const CHUNK_SIZE = 256 * 1024 * 1024;
-const PARALLEL_CHOICES = [1, 2, 3, 4, 6] as const;
-const DEFAULT_PARALLEL = 3;
-/** Weight of the newest sample in the smoothed speed (exponential moving average). */
-const SPEED_SMOOTHING = 0.3;
-const SPEED_SAMPLE_MS = 500;
+import { directoryOf, entriesOf, filesFromEntries } from "./upload-picking";
+import { PARALLEL_CHOICES, useUploadQueue, type ConflictPolicy, type QueueItem } from "./upload-queue";
 
 const displayName = (item: Pick<QueueItem, "name" | "relativePath">) => `${item.relativePath}${item.name}`;
 
@@ -65,198 +17,37 @@ const displayName = (item: Pick<QueueItem, "name" | "relativePath">) => `${item.
  */
 export function UploadPanel({ folderId, maxUploadSize, children }: { folderId: string; maxUploadSize: number; children: ReactNode }) {
   const [enhanced, setEnhanced] = useState(false);
-  const [items, setItems] = useState<QueueItem[]>([]);
-  const [unfinished, setUnfinished] = useState<StoredUpload[]>([]);
   const [dragging, setDragging] = useState(false);
-  const [onConflict, setOnConflict] = useState<"keep-both" | "replace" | "cancel">("keep-both");
-  const [parallel, setParallel] = useState<number>(DEFAULT_PARALLEL);
   const [folderInputSupported, setFolderInputSupported] = useState(true);
-  const uploads = useRef(new Map<string, TusUpload>());
-  const picked = useRef(new Map<string, PickedFile & { folderId: string; onConflict: string }>());
-  const launched = useRef(new Set<string>());
-  /** Uploads whose requests are running (started and not paused, cancelled or finished). */
-  const running = useRef(new Set<string>());
-  const samples = useRef(new Map<string, { at: number; sent: number }>());
-  const revalidator = useRevalidator();
-  const csrfToken = useCsrfToken();
-  const revalidate = useRef(revalidator.revalidate);
-  revalidate.current = revalidator.revalidate;
-  const current = useRef(items);
-  current.current = items;
+  const {
+    items,
+    totals,
+    canPauseAll,
+    canResumeAll,
+    canRetry,
+    unfinished,
+    folderNote,
+    onConflict,
+    setOnConflict,
+    parallel,
+    setParallel,
+    addFiles,
+    addEmptyFolders,
+    pause,
+    resume,
+    cancel,
+    pauseAll,
+    resumeAll,
+    retryFailed,
+    clearFinished,
+  } = useUploadQueue({ folderId, maxUploadSize });
 
   useEffect(() => {
     setEnhanced(true);
-    setUnfinished(readUnfinished(folderId));
     setFolderInputSupported("webkitdirectory" in document.createElement("input"));
   }, [folderId]);
 
-  const update = useCallback((key: string, patch: Partial<QueueItem> | ((item: QueueItem) => Partial<QueueItem>)) => {
-    setItems((current) => current.map((item) => (item.key === key ? { ...item, ...(typeof patch === "function" ? patch(item) : patch) } : item)));
-  }, []);
-
-  /** Queues files; the scheduler below starts them when a slot is free. */
-  const addFiles = useCallback(
-    (files: PickedFile[]) => {
-      const added: QueueItem[] = [];
-      for (const { file, relativePath } of files) {
-        const key = `${relativePath}${file.name}-${file.size}-${file.lastModified}-${Math.random().toString(36).slice(2)}`;
-        const base = { key, name: file.name, relativePath, size: file.size, sent: 0, speed: 0, resumed: false, retryable: true };
-        if (file.size > maxUploadSize) {
-          added.push({ ...base, status: "error", retryable: false, message: `Larger than the ${formatBytes(maxUploadSize)} limit.` });
-          continue;
-        }
-        picked.current.set(key, { file, relativePath, folderId, onConflict });
-        added.push({ ...base, status: "queued" });
-      }
-      setItems((current) => [...current, ...added]);
-    },
-    [folderId, maxUploadSize, onConflict],
-  );
-
-  const [folderNote, setFolderNote] = useState<string | null>(null);
-  /** Empty folders of a dropped tree: created directly, since no file's path will create them. */
-  const addEmptyFolders = useCallback(
-    async (paths: string[]) => {
-      const failures = await createFolderPaths(folderId, paths, csrfToken);
-      setFolderNote(failures.length > 0 ? `Some empty folders could not be created: ${failures.join("; ")}` : null);
-      revalidate.current();
-    },
-    [folderId, csrfToken],
-  );
-
-  /** Starts (or continues) the upload of one item; its status is already "uploading". */
-  const launch = useCallback(
-    async (key: string) => {
-      samples.current.set(key, { at: Date.now(), sent: 0 });
-      const existing = uploads.current.get(key);
-      if (existing) {
-        if (running.current.has(key)) return;
-        running.current.add(key);
-        existing.start();
-        return;
-      }
-      const entry = picked.current.get(key);
-      if (!entry) return;
-      const { file, relativePath } = entry;
-      try {
-        const { Upload } = await import("tus-js-client");
-        const metadata: Record<string, string> = { filename: file.name, filetype: file.type, folderId: entry.folderId, onConflict: entry.onConflict };
-        if (relativePath) metadata.relativePath = relativePath;
-        const upload = new Upload(file, {
-          endpoint: "/api/uploads",
-          chunkSize: CHUNK_SIZE,
-          retryDelays: [0, 1000, 3000, 5000, 10000, 20000, 30000],
-          removeFingerprintOnSuccess: true,
-          storeFingerprintForResuming: true,
-          metadata,
-          // Files of a dropped folder may share name, size and date; their path tells them apart.
-          ...(relativePath
-            ? { fingerprint: (f: File, options: { endpoint?: string | null }) => Promise.resolve(["tus-br", f.name, f.type, f.size, f.lastModified, options.endpoint, entry.folderId, relativePath].join("-")) }
-            : {}),
-          onProgress: (sent) => {
-            const now = Date.now();
-            const last = samples.current.get(key) ?? { at: now, sent };
-            const elapsed = now - last.at;
-            if (elapsed >= SPEED_SAMPLE_MS) {
-              const instant = ((sent - last.sent) / elapsed) * 1000;
-              samples.current.set(key, { at: now, sent });
-              update(key, (item) => ({
-                sent,
-                speed: item.speed > 0 ? SPEED_SMOOTHING * Math.max(0, instant) + (1 - SPEED_SMOOTHING) * item.speed : Math.max(0, instant),
-              }));
-            } else {
-              update(key, (item) => (item.status === "uploading" ? { sent } : {}));
-            }
-          },
-          onSuccess: () => {
-            running.current.delete(key);
-            update(key, { sent: file.size, status: "done", speed: 0 });
-            uploads.current.delete(key);
-            picked.current.delete(key);
-            setUnfinished(readUnfinished(folderId));
-            revalidate.current();
-          },
-          onError: (error) => {
-            running.current.delete(key);
-            update(key, { status: "error", speed: 0, message: describeTusError(error) });
-          },
-        });
-        uploads.current.set(key, upload);
-        const previous = await upload.findPreviousUploads();
-        if (previous.length > 0) {
-          upload.resumeFromPreviousUpload(previous[0]);
-          update(key, { resumed: true });
-        }
-        // Paused or cancelled while the upload was being prepared: leave it for Resume.
-        const now = current.current.find((item) => item.key === key)?.status;
-        if (now === undefined || now === "paused") return;
-        running.current.add(key);
-        upload.start();
-      } catch (error) {
-        update(key, { status: "error", speed: 0, message: error instanceof Error ? error.message : "The upload could not start." });
-      }
-    },
-    [folderId, update],
-  );
-
-  // The scheduler: whenever the queue changes, fill the free slots with the oldest queued items.
-  useEffect(() => {
-    const active = items.filter((item) => item.status === "uploading").length;
-    const free = parallel - active;
-    if (free <= 0) return;
-    const next = items.filter((item) => item.status === "queued" && !launched.current.has(item.key)).slice(0, free);
-    if (next.length === 0) return;
-    const keys = new Set(next.map((item) => item.key));
-    for (const key of keys) launched.current.add(key);
-    setItems((current) => current.map((item) => (keys.has(item.key) ? { ...item, status: "uploading", message: undefined, speed: 0 } : item)));
-    for (const key of keys) {
-      void launch(key).finally(() => launched.current.delete(key));
-    }
-  }, [items, parallel, launch]);
-
-  const pause = useCallback(
-    (key: string) => {
-      running.current.delete(key);
-      void uploads.current.get(key)?.abort();
-      update(key, { status: "paused", speed: 0 });
-    },
-    [update],
-  );
-  /** Resuming and retrying queue the item again; it continues from where the server got to. */
-  const resume = useCallback((key: string) => update(key, { status: "queued", message: undefined }), [update]);
-  const cancel = useCallback(
-    (key: string) => {
-      running.current.delete(key);
-      void uploads.current.get(key)?.abort(true);
-      uploads.current.delete(key);
-      picked.current.delete(key);
-      setItems((current) => current.filter((item) => item.key !== key));
-      // abort(true) removes the stored fingerprint asynchronously.
-      setTimeout(() => setUnfinished(readUnfinished(folderId)), 100);
-    },
-    [folderId],
-  );
-  const pauseAll = () => {
-    for (const key of running.current) void uploads.current.get(key)?.abort();
-    running.current.clear();
-    setItems((current) => current.map((item) => (item.status === "uploading" || item.status === "queued" ? { ...item, status: "paused", speed: 0 } : item)));
-  };
-  const resumeAll = () => {
-    setItems((current) => current.map((item) => (item.status === "paused" ? { ...item, status: "queued", message: undefined } : item)));
-  };
-  const retryFailed = () => {
-    setItems((current) =>
-      current.map((item) => (item.status === "error" && item.retryable ? { ...item, status: "queued", message: undefined } : item)),
-    );
-  };
-  const clearFinished = () => setItems((current) => current.filter((item) => item.status !== "done"));
-
   if (!enhanced) return <section className="card p-4">{children}</section>;
-
-  const totals = summarize(items);
-  const canPauseAll = items.some((item) => item.status === "uploading" || item.status === "queued");
-  const canResumeAll = items.some((item) => item.status === "paused");
-  const canRetry = items.some((item) => item.status === "error" && item.retryable);
 
   return (
     <section aria-labelledby="upload-heading" className="card p-4">
@@ -345,7 +136,7 @@ export function UploadPanel({ folderId, maxUploadSize, children }: { folderId: s
           <select
             id="tus-on-conflict"
             value={onConflict}
-            onChange={(event) => setOnConflict(event.currentTarget.value as typeof onConflict)}
+            onChange={(event) => setOnConflict(event.currentTarget.value as ConflictPolicy)}
             className="max-w-full min-w-0 rounded-md border border-slate-300 bg-white px-2 py-1"
           >
             <option value="keep-both">Keep both</option>
@@ -437,23 +228,6 @@ export function UploadPanel({ folderId, maxUploadSize, children }: { folderId: s
   );
 }
 
-function summarize(items: QueueItem[]) {
-  const totals = { files: items.length, done: 0, uploading: 0, queued: 0, paused: 0, failed: 0, bytes: 0, sent: 0, speed: 0, remaining: 0 };
-  for (const item of items) {
-    totals.bytes += item.size;
-    totals.sent += Math.min(item.sent, item.size);
-    if (item.status === "done") totals.done++;
-    else if (item.status === "uploading") {
-      totals.uploading++;
-      totals.speed += item.speed;
-    } else if (item.status === "queued") totals.queued++;
-    else if (item.status === "paused") totals.paused++;
-    else totals.failed++;
-    if (item.status === "uploading" || item.status === "queued") totals.remaining += item.size - Math.min(item.sent, item.size);
-  }
-  return totals;
-}
-
 function UploadRow({
   item,
   onPause,
@@ -533,104 +307,4 @@ function formatDuration(seconds: number): string {
   if (s < 60) return `${s} s`;
   if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
   return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
-}
-
-/** "Photos/2024/a.jpg" → "Photos/2024/"; "a.jpg" → "". */
-function directoryOf(path: string): string {
-  const slash = path.lastIndexOf("/");
-  return slash < 0 ? "" : path.slice(0, slash + 1);
-}
-
-/** The dropped entries when the browser supports them (folders included); null otherwise. */
-function entriesOf(dataTransfer: DataTransfer): FileSystemEntry[] | null {
-  const items = Array.from(dataTransfer.items ?? []);
-  if (items.length === 0 || typeof items[0].webkitGetAsEntry !== "function") return null;
-  const entries: FileSystemEntry[] = [];
-  for (const item of items) {
-    if (item.kind !== "file") continue;
-    const entry = item.webkitGetAsEntry();
-    if (entry) entries.push(entry);
-  }
-  return entries.length > 0 ? entries : null;
-}
-
-/**
- * Walks dropped entries depth-first; each file gets the directory it was found in. Directories
- * with nothing in them are listed too ("Tree/empty/"): no file will recreate them.
- */
-async function filesFromEntries(entries: FileSystemEntry[]): Promise<{ files: PickedFile[]; emptyDirs: string[] }> {
-  const found: PickedFile[] = [];
-  const emptyDirs: string[] = [];
-  const walk = async (entry: FileSystemEntry, dir: string): Promise<void> => {
-    if (entry.isFile) {
-      try {
-        const file = await new Promise<File>((resolve, reject) => (entry as FileSystemFileEntry).file(resolve, reject));
-        found.push({ file, relativePath: dir });
-      } catch {
-        // An unreadable file (permissions, vanished meanwhile) is skipped; the rest still uploads.
-      }
-    } else if (entry.isDirectory) {
-      const reader = (entry as FileSystemDirectoryEntry).createReader();
-      const path = `${dir}${entry.name}/`;
-      // readEntries answers in batches (100 in Chromium) until it returns an empty one.
-      let children = 0;
-      for (;;) {
-        const batch = await new Promise<FileSystemEntry[]>((resolve, reject) => reader.readEntries(resolve, reject));
-        if (batch.length === 0) break;
-        children += batch.length;
-        for (const child of batch) await walk(child, path);
-      }
-      if (children === 0) emptyDirs.push(path);
-    }
-  };
-  for (const entry of entries) {
-    try {
-      await walk(entry, "");
-    } catch {
-      // An unreadable entry (permissions, a vanished file) is skipped; the rest still uploads.
-    }
-  }
-  return { files: found, emptyDirs };
-}
-
-/** Creates the folders of each path below the folder (they already exist: fine). Returns the failures' messages. */
-async function createFolderPaths(folderId: string, paths: string[], csrfToken: string): Promise<string[]> {
-  const failures: string[] = [];
-  for (const path of paths) {
-    const body = new FormData();
-    body.set("folderId", folderId);
-    body.set("path", path);
-    try {
-      const response = await fetch("/folders/path", { method: "POST", body, headers: { Accept: "application/json", "X-CSRF-Token": csrfToken } });
-      const result = (await response.json().catch(() => null)) as { ok: boolean; message?: string } | null;
-      if (!response.ok || !result?.ok) failures.push(`${path}: ${result?.message ?? "could not be created"}`);
-    } catch {
-      failures.push(`${path}: the connection was lost`);
-    }
-  }
-  return failures;
-}
-
-/** Uploads tus-js-client remembers (in localStorage) that were started in this folder. */
-function readUnfinished(folderId: string): StoredUpload[] {
-  const found: StoredUpload[] = [];
-  try {
-    for (let i = 0; i < localStorage.length; i++) {
-      const key = localStorage.key(i);
-      if (!key?.startsWith("tus::")) continue;
-      const value = JSON.parse(localStorage.getItem(key) ?? "null") as StoredUpload | null;
-      if (value?.metadata?.folderId === folderId) found.push(value);
-    }
-  } catch {
-    // Storage may be unavailable (private mode); resuming then simply starts over.
-  }
-  return found;
-}
-
-function describeTusError(error: Error): string {
-  const response = (error as { originalResponse?: { getStatus(): number; getBody(): string } | null }).originalResponse;
-  const body = response?.getBody()?.trim();
-  if (response && body && body.length < 300) return body;
-  if (response?.getStatus() === 401) return "Your session has ended. Log in again, then retry.";
-  return "The connection was lost. Retry to continue from where it stopped.";
 }

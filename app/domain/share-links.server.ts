@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { createCookie, type Cookie } from "@remix-run/node";
 import { verify } from "@node-rs/argon2";
 import { z } from "zod";
-import type { File as FileRecord, Folder, ShareLink } from "~/generated/prisma/client";
+import { Prisma, type File as FileRecord, type Folder, type ShareLink } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
 import { recordActivity } from "./activity.server";
 import { recordShareDenial } from "./access-denials.server";
@@ -257,6 +257,21 @@ export async function listMyLinks(services: Services, actor: Actor, item?: ItemR
       downloadCount: link.downloadCount,
     };
   });
+}
+
+/**
+ * The SQL condition (over share_links) for a link that still works: not expired and, when it has
+ * a download limit, not used up. The same rule `resolveShare` applies to a single link.
+ */
+export const ACTIVE_SHARE_LINK_SQL = Prisma.sql`(expires_at IS NULL OR expires_at > now())
+  AND (max_downloads IS NULL OR download_count < max_downloads)`;
+
+/** How many public links to the item still work. */
+export async function countActiveShareLinks(services: Services, item: ItemRef): Promise<number> {
+  const column = item.kind === "file" ? Prisma.sql`file_id` : Prisma.sql`folder_id`;
+  const [row] = await services.prisma.$queryRaw<Array<{ count: number }>>`
+    SELECT count(*)::int AS count FROM share_links WHERE ${column} = ${item.id} AND ${ACTIVE_SHARE_LINK_SQL}`;
+  return row?.count ?? 0;
 }
 
 /** The absolute URL of a link: APP_URL when configured, else the origin the request came to. */

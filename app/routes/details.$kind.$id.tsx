@@ -1,15 +1,19 @@
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { ItemActivitySection } from "~/components/activity-list";
+import { DetailsHeading, LocationNav } from "~/components/details/details-header";
+import { MoveOrCopySection, RenameSection, TrashSection } from "~/components/details/item-forms";
+import { PropertiesSection } from "~/components/details/properties-section";
+import { SharingSection } from "~/components/details/sharing-section";
+import { VersionsSection } from "~/components/details/versions-section";
+import { FormMessage } from "~/components/field";
 import { FileViewer } from "~/components/file-viewer";
 import { viewerForPage } from "~/lib/page-text.server";
-import { FormMessage } from "~/components/field";
-import { FileIcon, FolderIcon } from "~/components/icons";
-import { ItemActivitySection } from "~/components/activity-list";
 import { itemActivity } from "~/domain/activity.server";
 import { canWrite } from "~/domain/access.server";
 import { isAppError, ValidationError } from "~/domain/errors";
-import { breadcrumbs, DESTINATION_PICKER_LIMIT, destinationFolders } from "~/domain/folders.server";
-import { visibleCrumbs } from "~/domain/user-shares.server";
+import { folderTotals, itemLocation, restoreVersionOfFile, sharingSummary } from "~/domain/file-details.server";
+import { DESTINATION_PICKER_LIMIT, destinationFolders } from "~/domain/folders.server";
 import {
   accessTarget,
   copyItem,
@@ -18,20 +22,14 @@ import {
   parseKind,
   parsePolicy,
   renameItem,
-  type ItemKind,
 } from "~/domain/operations.server";
 import { requireUser } from "~/domain/sessions.server";
 import { viewerData } from "~/domain/previews.server";
 import { getSettings } from "~/domain/settings.server";
 import { trashItem } from "~/domain/trash.server";
-import { listVersions, restoreVersion } from "~/domain/versions.server";
-import { formatBytes, formatDate } from "~/lib/format";
+import { listVersions } from "~/domain/versions.server";
 import { thumbnailUrl } from "~/lib/thumbnails";
 import { loaderFailure } from "~/lib/http.server";
-import type { Services } from "~/services/index.server";
-import { CsrfInput } from "~/components/csrf-input";
-
-/** Most folders offered as a move/copy destination; beyond that, move step by step. */
 
 /** Success messages after POST → redirect (`?done=<key>`), so a reload never repeats an action. */
 const DONE_MESSAGES: Record<string, string> = {
@@ -53,14 +51,12 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
     const item = await getReadableItem(services, user, kind, params.id ?? "");
     const writable = await canWrite(services, user, accessTarget(item));
     const parentId = item.kind === "file" ? item.file.folderId : item.folder.parentId;
-    const parent = parentId ? await services.prisma.folder.findUnique({ where: { id: parentId } }) : null;
-    // Someone an item was shared with sees its location from the shared folder down only.
-    const location = parent ? await visibleCrumbs(services, user, parent.ownerId, await breadcrumbs(services, parent), "none") : [];
+    const location = await itemLocation(services, user, parentId);
     const id = item.kind === "file" ? item.file.id : item.folder.id;
     const ownerId = item.kind === "file" ? item.file.ownerId : item.folder.ownerId;
     const thumbnail = item.kind === "file" && item.file.thumbnailKey ? thumbnailUrl(id, item.file.thumbnailKey) : null;
     const [sharing, versions, totals, destinations, settings, activity, viewer] = await Promise.all([
-      sharingState(services, kind, id),
+      sharingSummary(services, kind, id),
       item.kind === "file" ? listVersions(services, user, id).then((r) => r.versions) : Promise.resolve([]),
       item.kind === "folder" ? folderTotals(services, id) : Promise.resolve(null),
       writable ? destinationFolders(services, user.id, item.kind === "folder" ? id : null) : Promise.resolve({ folders: [], truncated: false }),
@@ -118,34 +114,6 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
   }
 }
 
-/** Active public links and people the item is shared with (read-only here). */
-async function sharingState(services: Services, kind: ItemKind, id: string) {
-  const fileId = kind === "file" ? id : null;
-  const folderId = kind === "folder" ? id : null;
-  const [links] = await services.prisma.$queryRaw<Array<{ count: number }>>`
-    SELECT count(*)::int AS count FROM share_links
-    WHERE (file_id = ${fileId} OR folder_id = ${folderId})
-      AND (expires_at IS NULL OR expires_at > now())
-      AND (max_downloads IS NULL OR download_count < max_downloads)`;
-  const people = await services.prisma.userShare.count({ where: kind === "file" ? { fileId: id } : { folderId: id } });
-  return { links: links?.count ?? 0, people };
-}
-
-async function folderTotals(services: Services, folderId: string) {
-  const [row] = await services.prisma.$queryRaw<Array<{ folders: number; files: number; size: string | null }>>`
-    WITH RECURSIVE sub AS (
-      SELECT id FROM folders WHERE id = ${folderId}
-      UNION ALL
-      SELECT f.id FROM folders f JOIN sub ON f.parent_id = sub.id WHERE f.trashed_at IS NULL
-    )
-    SELECT (SELECT count(*)::int - 1 FROM sub) AS folders,
-           count(files.id)::int AS files,
-           sum(files.size)::text AS size
-    FROM files WHERE files.folder_id IN (SELECT id FROM sub) AND files.trashed_at IS NULL`;
-  return { folders: row?.folders ?? 0, files: row?.files ?? 0, size: Number(row?.size ?? 0) };
-}
-
-
 /** A refused action re-renders the page with the message and what was typed, so nothing is lost. */
 type ActionResult = { ok: false; intent: string; message: string; fieldErrors: Record<string, string>; values: { name: string; destination: string; policy: string } };
 
@@ -182,11 +150,7 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
       }
       case "restore-version": {
         if (kind !== "file") throw new ValidationError("Only files have versions.");
-        // The version must belong to this file: anything else is "not found".
-        const versionId = text("versionId");
-        const version = await services.prisma.fileVersion.findUnique({ where: { id: versionId }, select: { fileId: true } });
-        if (!version || version.fileId !== id) throw new ValidationError("That version was not found. It may have been removed.");
-        await restoreVersion(services, user, versionId);
+        await restoreVersionOfFile(services, user, id, text("versionId"));
         return redirect(`/details/file/${id}?done=version-restored`);
       }
       default:
@@ -212,34 +176,8 @@ export default function Details() {
 
   return (
     <div className="space-y-6">
-      {location.length > 0 ? (
-        <nav aria-label="Location">
-          <ol className="flex flex-wrap items-center gap-1 text-sm text-slate-600">
-            {location.map((crumb, index) => (
-              <li key={crumb.id} className="flex items-center gap-1">
-                {index > 0 ? <span aria-hidden="true">/</span> : null}
-                <Link to={crumb.isRoot ? "/files" : `/files/${crumb.id}`} className="text-blue-800 hover:underline">
-                  {crumb.name}
-                </Link>
-              </li>
-            ))}
-          </ol>
-        </nav>
-      ) : null}
-
-      <div className="flex flex-wrap items-center gap-3">
-        {item.thumbnail ? (
-          <img src={item.thumbnail} alt="" className="h-10 w-10 rounded bg-slate-50 object-cover" data-testid="details-thumbnail" />
-        ) : item.kind === "file" ? (
-          <FileIcon className="h-7 w-7 text-slate-500" />
-        ) : (
-          <FolderIcon className="h-7 w-7 text-amber-500" />
-        )}
-        <h1 className="text-2xl font-semibold break-all">{item.name}</h1>
-        <a href={openHref} className="btn-secondary" {...(item.kind === "file" ? { download: true } : {})}>
-          {item.kind === "file" ? "Download" : "Open folder"}
-        </a>
-      </div>
+      <LocationNav location={location} />
+      <DetailsHeading item={item} openHref={openHref} />
 
       <div aria-live="polite">
         <FormMessage message={done} tone="success" />
@@ -247,253 +185,30 @@ export default function Details() {
       </div>
 
       {viewer ? <FileViewer key={item.id} name={item.name} viewer={viewer} downloadHref={openHref} /> : null}
-
-      <section aria-labelledby="properties-heading" className="card p-4">
-        <h2 id="properties-heading" className="text-lg font-semibold">
-          Properties
-        </h2>
-        <dl className="mt-3 grid grid-cols-1 gap-x-6 gap-y-2 text-sm sm:grid-cols-[max-content_1fr]">
-          <dt className="font-medium text-slate-700">Type</dt>
-          <dd>{item.kind === "file" ? item.mimeType : "Folder"}</dd>
-          <dt className="font-medium text-slate-700">Size</dt>
-          <dd>
-            {formatBytes(item.size)}
-            {item.kind === "folder" ? ` in ${item.files} file${item.files === 1 ? "" : "s"} and ${item.folders} subfolder${item.folders === 1 ? "" : "s"}` : null}
-          </dd>
-          {item.kind === "file" ? (
-            <>
-              <dt className="font-medium text-slate-700">SHA-256</dt>
-              <dd className="font-mono text-xs break-all">{item.sha256 ?? "Not computed (uploaded in resumable chunks)"}</dd>
-            </>
-          ) : null}
-          <dt className="font-medium text-slate-700">Created</dt>
-          <dd>{formatDate(item.createdAt)}</dd>
-          <dt className="font-medium text-slate-700">Modified</dt>
-          <dd>{formatDate(item.updatedAt)}</dd>
-          <dt className="font-medium text-slate-700">Location</dt>
-          <dd>
-            {location.length > 0 ? (
-              <Link to={location.at(-1)!.isRoot ? "/files" : `/files/${location.at(-1)!.id}`} className="text-blue-800 hover:underline">
-                {location.map((c) => c.name).join(" / ")}
-              </Link>
-            ) : (
-              "Top level"
-            )}
-          </dd>
-        </dl>
-      </section>
-
-      {!item.isRoot ? (
-        <section aria-labelledby="sharing-heading" className="card p-4">
-          <h2 id="sharing-heading" className="text-lg font-semibold">
-            Sharing
-          </h2>
-          <p className="mt-2 text-sm text-slate-700">
-            {sharing.links === 0 && sharing.people === 0
-              ? `This ${kindLabel} is not shared.`
-              : `${sharing.links} active public link${sharing.links === 1 ? "" : "s"}; shared with ${sharing.people} ${sharing.people === 1 ? "person" : "people"}.`}
-          </p>
-          {isOwner ? (
-            <p className="mt-2 text-sm">
-              <Link to={`/shares?item=${item.kind}:${item.id}`} className="text-blue-800 underline">
-                Manage sharing
-              </Link>
-            </p>
-          ) : null}
-        </section>
-      ) : null}
-
+      <PropertiesSection item={item} location={location} />
+      {!item.isRoot ? <SharingSection item={item} sharing={sharing} isOwner={isOwner} /> : null}
       {item.kind === "file" ? (
-        <section aria-labelledby="versions-heading" className="card overflow-x-auto p-4">
-          <h2 id="versions-heading" className="text-lg font-semibold">
-            Versions
-          </h2>
-          <p className="mt-1 text-sm text-slate-600">
-            When this file is replaced, its earlier content is kept here (the {versionsKept} most recent).
-          </p>
-          {versions.length === 0 ? (
-            <p className="mt-3 text-sm">No earlier versions.</p>
-          ) : (
-            <table className="mt-3 w-full text-left text-sm">
-              <caption className="sr-only">Earlier versions of {item.name}, newest first</caption>
-              <thead className="border-b border-slate-200 text-slate-700">
-                <tr>
-                  <th scope="col" className="py-2 pr-4 font-medium">
-                    Saved
-                  </th>
-                  <th scope="col" className="py-2 pr-4 font-medium">
-                    Replaced
-                  </th>
-                  <th scope="col" className="py-2 pr-4 font-medium">
-                    Size
-                  </th>
-                  <th scope="col" className="py-2 font-medium">
-                    Actions
-                  </th>
-                </tr>
-              </thead>
-              <tbody className="divide-y divide-slate-100">
-                {versions.map((version) => (
-                  <tr key={version.id}>
-                    <td className="py-2 pr-4">{formatDate(version.createdAt)}</td>
-                    <td className="py-2 pr-4">{formatDate(version.replacedAt)}</td>
-                    <td className="py-2 pr-4 whitespace-nowrap">{formatBytes(version.size)}</td>
-                    <td className="flex flex-wrap gap-2 py-2">
-                      <a href={`/download/version/${version.id}`} className="btn-secondary" download>
-                        Download<span className="sr-only"> the version saved {formatDate(version.createdAt)}</span>
-                      </a>
-                      {canWrite ? (
-                        <Form method="post">
-                          <CsrfInput />
-                          <input type="hidden" name="intent" value="restore-version" />
-                          <input type="hidden" name="versionId" value={version.id} />
-                          <button type="submit" className="btn-secondary" disabled={busy === "restore-version"}>
-                            Restore<span className="sr-only"> the version saved {formatDate(version.createdAt)}</span>
-                          </button>
-                        </Form>
-                      ) : null}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )}
-        </section>
+        <VersionsSection fileName={item.name} versions={versions} versionsKept={versionsKept} canWrite={canWrite} restoring={busy === "restore-version"} />
       ) : null}
-
       <ItemActivitySection entries={activity} kindLabel={kindLabel} />
 
       {canWrite && !item.isRoot ? (
         <>
-          <section aria-labelledby="rename-heading" className="card p-4">
-            <h2 id="rename-heading" className="text-lg font-semibold">
-              Rename
-            </h2>
-            <Form method="post" className="mt-3 space-y-3">
-              <CsrfInput />
-              <input type="hidden" name="intent" value="rename" />
-              <div>
-                <label htmlFor="rename-name" className="label">
-                  New name
-                </label>
-                <input
-                  key={errorFor("rename")?.values.name ?? item.name}
-                  id="rename-name"
-                  name="name"
-                  required
-                  maxLength={255}
-                  defaultValue={errorFor("rename")?.values.name ?? item.name}
-                  className="input max-w-md"
-                  aria-invalid={errorFor("rename") ? true : undefined}
-                  aria-describedby={errorFor("rename") ? "rename-error" : undefined}
-                />
-              </div>
-              <PolicyChoice idPrefix="rename" allowReplace={item.kind === "file"} chosen={errorFor("rename")?.values.policy} />
-              <ErrorText id="rename-error" result={errorFor("rename")} />
-              <button type="submit" className="btn-primary" disabled={busy === "rename"}>
-                {busy === "rename" ? "Renaming…" : "Rename"}
-              </button>
-            </Form>
-          </section>
-
+          <RenameSection item={item} refused={errorFor("rename")} busy={busy === "rename"} />
           {(["move", "copy"] as const).map((intent) => (
-            <section key={intent} aria-labelledby={`${intent}-heading`} className="card p-4">
-              <h2 id={`${intent}-heading`} className="text-lg font-semibold">
-                {intent === "move" ? "Move" : "Copy"}
-              </h2>
-              <Form method="post" className="mt-3 space-y-3">
-                <CsrfInput />
-                <input type="hidden" name="intent" value={intent} />
-                <div>
-                  <label htmlFor={`${intent}-destination`} className="label">
-                    {intent === "move" ? "Move to folder" : "Copy into folder"}
-                  </label>
-                  <select
-                    key={errorFor(intent)?.values.destination ?? ""}
-                    id={`${intent}-destination`}
-                    name="destination"
-                    required
-                    className="input max-w-md"
-                    defaultValue={errorFor(intent)?.values.destination ?? ""}
-                    aria-invalid={errorFor(intent) ? true : undefined}
-                    aria-describedby={[errorFor(intent) ? `${intent}-error` : null, destinations.truncated ? `${intent}-note` : null].filter(Boolean).join(" ") || undefined}
-                  >
-                    <option value="" disabled>
-                      Choose a folder…
-                    </option>
-                    {destinations.folders.map((folder) => (
-                      <option key={folder.id} value={folder.id} disabled={intent === "move" && folder.id === item.parentId}>
-                        {"\u00a0\u00a0".repeat(folder.depth)}
-                        {folder.label}
-                        {folder.id === item.parentId ? " (current folder)" : ""}
-                      </option>
-                    ))}
-                  </select>
-                  {destinations.truncated ? (
-                    <p id={`${intent}-note`} className="mt-1 text-sm text-slate-600">
-                      Only the first {pickerLimit} folders are listed. To reach another, move the item in steps.
-                    </p>
-                  ) : null}
-                </div>
-                <PolicyChoice idPrefix={intent} allowReplace={item.kind === "file"} chosen={errorFor(intent)?.values.policy} />
-                <ErrorText id={`${intent}-error`} result={errorFor(intent)} />
-                <button type="submit" className="btn-primary" disabled={busy === intent}>
-                  {busy === intent ? (intent === "move" ? "Moving…" : "Copying…") : intent === "move" ? "Move" : "Copy"}
-                </button>
-              </Form>
-            </section>
+            <MoveOrCopySection
+              key={intent}
+              intent={intent}
+              item={item}
+              destinations={destinations}
+              pickerLimit={pickerLimit}
+              refused={errorFor(intent)}
+              busy={busy === intent}
+            />
           ))}
-
-          <section aria-labelledby="trash-heading" className="card border-red-200 p-4">
-            <h2 id="trash-heading" className="text-lg font-semibold">
-              Move to trash
-            </h2>
-            <p className="mt-2 text-sm text-slate-700">
-              {item.kind === "folder" ? "This folder and everything in it go to the trash. " : "The file goes to the trash. "}
-              You can restore it from the trash for {trashRetentionDays} days; after that it is deleted for good.
-            </p>
-            <Form method="post" className="mt-3">
-              <CsrfInput />
-              <input type="hidden" name="intent" value="trash" />
-              <ErrorText id="trash-error" result={errorFor("trash")} />
-              <button type="submit" className="btn-secondary border-red-300 text-red-800 hover:bg-red-50" disabled={busy === "trash"}>
-                {busy === "trash" ? "Moving to trash…" : `Move “${item.name}” to trash`}
-              </button>
-            </Form>
-          </section>
+          <TrashSection item={item} trashRetentionDays={trashRetentionDays} refused={errorFor("trash")} busy={busy === "trash"} />
         </>
       ) : null}
     </div>
-  );
-}
-
-function PolicyChoice({ idPrefix, allowReplace, chosen }: { idPrefix: string; allowReplace: boolean; chosen?: string }) {
-  const options = [
-    { value: "cancel", label: "Cancel and tell me" },
-    { value: "keep-both", label: "Keep both (number the new name)" },
-    ...(allowReplace ? [{ value: "replace", label: "Replace the existing file (its content is kept as a version)" }] : []),
-  ];
-  const selected = options.some((option) => option.value === chosen) ? chosen : "cancel";
-  return (
-    <fieldset key={selected}>
-      <legend className="label">If the name is already taken</legend>
-      <div className="flex flex-col gap-1 text-sm">
-        {options.map((option) => (
-          <label key={option.value} className="flex items-center gap-2">
-            <input type="radio" name="policy" value={option.value} defaultChecked={option.value === selected} id={`${idPrefix}-policy-${option.value}`} />
-            {option.label}
-          </label>
-        ))}
-      </div>
-    </fieldset>
-  );
-}
-
-function ErrorText({ id, result }: { id: string; result: ActionResult | null }) {
-  if (!result) return null;
-  return (
-    <p id={id} role="alert" className="field-error">
-      {result.message}
-    </p>
   );
 }
