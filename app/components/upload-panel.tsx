@@ -45,7 +45,7 @@ export function UploadPanel({ folderId, maxUploadSize, children }: { folderId: s
   useEffect(() => {
     setEnhanced(true);
     setFolderInputSupported("webkitdirectory" in document.createElement("input"));
-  }, [folderId]);
+  }, []);
 
   if (!enhanced) return <section className="card p-4">{children}</section>;
 
