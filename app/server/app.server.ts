@@ -5,7 +5,7 @@ import type { ServerBuild } from "@remix-run/node";
 import compression from "compression";
 import express from "express";
 import type { Services } from "~/services/index.server";
-import { attachRealtime } from "~/services/realtime.server";
+import { attachRealtime } from "./realtime.server";
 import type { Server as TusServer } from "@tus/server";
 import { createUploadServer, createUploadTerminator, TUS_PATH } from "~/domain/uploads.server";
 import { tuneGarbageCollector } from "./gc-tuning.server";

@@ -4,11 +4,11 @@ import type { Redis } from "ioredis";
 import { Server as SocketServer } from "socket.io";
 import { mustEnrollMfa } from "~/domain/mfa.server";
 import { getUserFromCookieHeader, sessionKey } from "~/domain/sessions.server";
-import { isSameOriginRequest } from "~/server/origin-check.server";
-import { isRedisCache } from "./cache/types";
-import type { Services } from "./index.server";
-import { metrics } from "./metrics.server";
-import type { LiveEvent } from "./notifier.server";
+import { isSameOriginRequest } from "./origin-check.server";
+import { isRedisCache } from "~/services/cache/types";
+import type { Services } from "~/services/index.server";
+import { metrics } from "~/services/metrics.server";
+import type { LiveEvent } from "~/services/notifier.server";
 
 export const userRoom = (userId: string) => `user:${userId}`;
 /** Named by a digest: the session id is a credential and room names travel through Redis. */
