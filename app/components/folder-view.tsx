@@ -4,7 +4,7 @@ import type { FolderCounts, FolderListing, ListedFile, SortDir, SortKey } from "
 
 /** Mirrors COUNT_LIMIT in folders.server (a client module cannot import server code). */
 const COUNT_LIMIT = 10_000;
-import type { folderAction, folderLoader, FolderViewMode } from "~/lib/folder-route.server";
+import type { folderAction, folderLoader, FolderViewMode } from "~/route-helpers/folder-route.server";
 import { formatBytes, formatDate } from "~/lib/format";
 import { thumbnailUrl } from "~/lib/thumbnails";
 import { Breadcrumbs } from "./breadcrumbs";

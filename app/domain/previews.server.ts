@@ -1,6 +1,6 @@
 import type { File as FileRecord } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
-import type { ViewerData } from "~/components/file-viewer";
+import type { ViewerData } from "./viewer";
 import { downloadResponse } from "./downloads.server";
 
 /**

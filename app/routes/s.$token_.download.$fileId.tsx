@@ -3,7 +3,7 @@ import { auditActor } from "~/domain/audit.server";
 import { downloadResponse } from "~/domain/downloads.server";
 import { NotFoundError } from "~/domain/errors";
 import { countShareDownload, shareFile } from "~/domain/share-links.server";
-import { openShare, requireShareAccess, shareResourceFailure } from "~/lib/share-route.server";
+import { openShare, requireShareAccess, shareResourceFailure } from "~/route-helpers/share-route.server";
 
 /**
  * Downloads the shared file, or a file inside a shared folder. Each download counts toward the

@@ -2,7 +2,7 @@ import type { LoaderFunctionArgs } from "@remix-run/node";
 import { NotFoundError } from "~/domain/errors";
 import { shareFile } from "~/domain/share-links.server";
 import { thumbnailResponse } from "~/domain/thumbnails.server";
-import { openShare, requireShareAccess, shareResourceFailure } from "~/lib/share-route.server";
+import { openShare, requireShareAccess, shareResourceFailure } from "~/route-helpers/share-route.server";
 
 /** The thumbnail of a shared file (or of a file in a shared folder), for the share pages. */
 export async function loader(args: LoaderFunctionArgs) {

@@ -2,7 +2,7 @@ import type { LoaderFunctionArgs } from "@remix-run/node";
 import { NotFoundError } from "~/domain/errors";
 import { inlineResponse } from "~/domain/previews.server";
 import { shareFile } from "~/domain/share-links.server";
-import { openShare, requireShareAccess, shareResourceFailure } from "~/lib/share-route.server";
+import { openShare, requireShareAccess, shareResourceFailure } from "~/route-helpers/share-route.server";
 
 /**
  * The viewer's copy of a shared file (inline for safe types, with Range). Only for links

@@ -4,7 +4,7 @@ import { contentDisposition } from "~/domain/downloads.server";
 import { NotFoundError } from "~/domain/errors";
 import { countShareDownload, shareFolderChain } from "~/domain/share-links.server";
 import { zipFolder } from "~/domain/zip.server";
-import { openShare, requireShareAccess, shareResourceFailure } from "~/lib/share-route.server";
+import { openShare, requireShareAccess, shareResourceFailure } from "~/route-helpers/share-route.server";
 
 /** The shared folder (or `?folder=` one of its subfolders) as a ZIP, built while it streams. Counts as one download. */
 export async function loader(args: LoaderFunctionArgs) {

@@ -31,7 +31,7 @@ import { getSettings } from "~/domain/settings.server";
 import { requireUser } from "~/domain/sessions.server";
 import { visibleCrumbs } from "~/domain/user-shares.server";
 import { metrics } from "~/services/metrics.server";
-import { actionFailure, loaderFailure } from "./http.server";
+import { actionFailure, loaderFailure } from "~/lib/http.server";
 
 /** Loader shared by /files (the root) and /files/<folderId>. */
 export async function folderLoader({ request, params, context }: LoaderFunctionArgs) {

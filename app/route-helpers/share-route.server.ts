@@ -6,7 +6,7 @@ import { isAppError, NotFoundError, UnauthorizedError, ValidationError } from "~
 import { listFolder } from "~/domain/folders.server";
 import { viewerData } from "~/domain/previews.server";
 import { viewerForPage } from "~/lib/page-text.server";
-import type { ViewerData } from "~/components/file-viewer";
+import type { ViewerData } from "~/domain/viewer";
 import { thumbnailUrl } from "~/lib/thumbnails";
 import { TooManyRequestsError } from "~/domain/rate-limit.server";
 import {
