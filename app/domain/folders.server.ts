@@ -4,6 +4,7 @@ import { assertCanRead, assertCanWrite } from "./access.server";
 import { recordActivity } from "./activity.server";
 import { ConflictError, NotFoundError } from "./errors";
 import { cleanName, nameKey } from "./names";
+import { COUNT_LIMIT, SORT_KEYS, type Crumb, type FolderCounts, type FolderListing, type ListedFile, type ListedFolder, type SortDir, type SortKey, type TreeNode } from "./folder-listing";
 import type { SessionUser } from "./sessions.server";
 
 type Actor = Pick<SessionUser, "id" | "role">;
@@ -37,12 +38,6 @@ export async function getWritableFolder(services: Services, actor: Actor, folder
   return folder;
 }
 
-export interface Crumb {
-  id: string;
-  name: string;
-  isRoot: boolean;
-}
-
 /** Root first, the folder itself last. */
 export async function breadcrumbs(services: Services, folder: Folder): Promise<Crumb[]> {
   const rows = await services.prisma.$queryRaw<Array<{ id: string; name: string; parent_id: string | null; depth: number }>>`
@@ -56,10 +51,6 @@ export async function breadcrumbs(services: Services, folder: Folder): Promise<C
   return rows.map((row) => ({ id: row.id, name: row.parent_id === null ? "My files" : row.name, isRoot: row.parent_id === null }));
 }
 
-export const SORT_KEYS = ["name", "size", "modified", "type"] as const;
-export type SortKey = (typeof SORT_KEYS)[number];
-export type SortDir = "asc" | "desc";
-
 /** `?sort=`; anything unknown means the default (name). */
 export function parseSort(value: string | null | undefined): SortKey {
   return (SORT_KEYS as readonly string[]).includes(value ?? "") ? (value as SortKey) : "name";
@@ -68,33 +59,6 @@ export function parseSort(value: string | null | undefined): SortKey {
 /** `?dir=`; anything unknown means ascending. */
 export function parseDir(value: string | null | undefined): SortDir {
   return value === "desc" ? "desc" : "asc";
-}
-
-export interface ListedFolder {
-  id: string;
-  name: string;
-  updatedAt: Date;
-}
-
-export interface ListedFile {
-  id: string;
-  name: string;
-  size: number;
-  mimeType: string;
-  updatedAt: Date;
-  /** Object key of the preview thumbnail, when one was made (the grid view shows it). */
-  thumbnailKey: string | null;
-}
-
-export interface FolderListing {
-  sort: SortKey;
-  dir: SortDir;
-  folders: ListedFolder[];
-  files: ListedFile[];
-  /** Cursor for `?after=`: the page after this one, or null on the last page. */
-  nextCursor: string | null;
-  /** Cursor for `?before=`: the page before this one, or null on the first page. */
-  prevCursor: string | null;
 }
 
 export interface ListOptions {
@@ -342,19 +306,6 @@ export function decodeCursor(cursor: string | null, sort: SortKey, dir: SortDir)
   }
 }
 
-export interface FolderCounts {
-  folders: number;
-  files: number;
-  /** True when a count reached COUNT_LIMIT and stopped there ("more than 10,000 files"). */
-  capped: boolean;
-}
-
-/**
- * Counting is the one part of a listing whose cost grows with the folder, so it stops at this
- * many items of each kind: the summary then says "more than 10,000".
- */
-export const COUNT_LIMIT = 10_000;
-
 /** How many subfolders and files (not in the trash) a folder holds, for the summary line. */
 export async function countFolderContents(services: Services, folderId: string): Promise<FolderCounts> {
   const [row] = await services.prisma.$queryRaw<Array<{ folders: bigint; files: bigint }>>`
@@ -375,18 +326,6 @@ export async function countFolderContents(services: Services, folderId: string):
 
 /** Subfolders shown per level of the folder tree; a "more…" link leads to the rest. */
 export const TREE_LEVEL_LIMIT = 100;
-
-export interface TreeNode {
-  id: string;
-  name: string;
-  isRoot: boolean;
-  /** The folder on screen. */
-  current: boolean;
-  /** Subfolders shown (levels on the path to the current folder), or null when not expanded. */
-  children: TreeNode[] | null;
-  /** True when the level has more subfolders than are shown. */
-  more: boolean;
-}
 
 /**
  * The sidebar tree: the root, and every folder on the path to the current one expanded with its

@@ -7,6 +7,7 @@ import type { Services } from "~/services/index.server";
 import { recordAudit, type AuditActor } from "./audit.server";
 import { ConflictError, ValidationError } from "./errors";
 import { confirmIdentity } from "./reauth.server";
+import type { MfaStatus, PendingEnrollment } from "./mfa";
 import { getSettings } from "./settings.server";
 
 const ISSUER = "Coffer";
@@ -21,21 +22,6 @@ export const PENDING_LOGIN_MAX_ATTEMPTS = 5;
 /** The route that enrolls a factor; admins who must have MFA may open only this (and log out). */
 export const MFA_ENROLL_PATH = "/settings/security/mfa";
 
-export interface MfaStatus {
-  enabled: boolean;
-  enabledAt: string | null;
-  /** An enrollment was started but not yet confirmed with a code. */
-  pending: boolean;
-  recoveryCodesLeft: number;
-  /** The "require MFA for admins" setting applies to this user. */
-  required: boolean;
-  /** The person can log in with a password (it is theirs, and single sign-on is not the only way). */
-  passwordLogin: boolean;
-  /** Coffer's second step also follows single sign-on (the admin setting). */
-  afterSso: boolean;
-  /** Passkeys they have: each is a second step on its own. */
-  passkeys: number;
-}
 
 // ---- secrets at rest -------------------------------------------------------------------------
 
@@ -174,13 +160,6 @@ export async function startTotpEnrollment(services: Services, userId: string): P
   });
 }
 
-export interface PendingEnrollment {
-  /** Base32, grouped by four for typing. */
-  secret: string;
-  uri: string;
-  /** The otpauth URI as an inline SVG QR code. */
-  qrSvg: string;
-}
 
 /** The secret of an unconfirmed enrollment; once confirmed it is never shown again. */
 export async function pendingEnrollment(services: Services, user: { id: string; email: string }): Promise<PendingEnrollment | null> {

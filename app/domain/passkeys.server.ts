@@ -14,6 +14,7 @@ import { CacheError } from "~/services/cache/types";
 import type { Services } from "~/services/index.server";
 import { recordAudit, type AuditActor } from "./audit.server";
 import { NotFoundError, ServiceUnavailableError, UnauthorizedError, ValidationError } from "./errors";
+import type { PasskeySummary } from "./passkeys";
 import { confirmIdentity } from "./reauth.server";
 
 /** Loaded on the first passkey ceremony: the WebAuthn library is large and many people never use one. */
@@ -32,14 +33,6 @@ export const PASSKEY_REGISTER_PATH = "/settings/security/passkeys";
  */
 const PASSKEY_ALGORITHMS = [COSEALG.EdDSA, COSEALG.ES256, COSEALG.RS256];
 
-export interface PasskeySummary {
-  id: string;
-  name: string;
-  createdAt: string;
-  lastUsedAt: string | null;
-  /** Synced between devices (e.g. by a password manager or the platform's keychain). */
-  synced: boolean;
-}
 
 export interface RelyingParty {
   rpID: string;

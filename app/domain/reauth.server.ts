@@ -3,6 +3,7 @@ import type { OidcConfig } from "~/config.server";
 import type { Services } from "~/services/index.server";
 import { UnauthorizedError, ValidationError } from "./errors";
 import { verifySecondFactor } from "./mfa.server";
+import { REAUTH_PATH, type ReauthMethods } from "./reauth";
 
 /**
  * "Confirm it's you" before a sensitive action (removing a passkey, turning off two-step
@@ -13,21 +14,8 @@ import { verifySecondFactor } from "./mfa.server";
  */
 
 export const REAUTH_WINDOW_MS = 10 * 60_000;
-/** Starts a confirmation at the provider: `?returnTo=/same/site/path`. */
-export const REAUTH_PATH = "/auth/oidc/reauth";
 /** An ID token's `auth_time` older than this means the provider did not ask again (allows clock skew). */
 export const REAUTH_MAX_AUTH_AGE_MS = 5 * 60_000;
-
-export interface ReauthMethods {
-  /** The account has a password of its own. */
-  password: boolean;
-  /** An authenticator app is on: a current code or a recovery code confirms. */
-  code: boolean;
-  /** The provider's name when the account signs in with single sign-on; a fresh login there confirms. */
-  provider: string | null;
-  /** Until when this session's last confirmation counts (ISO time), or null. */
-  confirmedUntil: string | null;
-}
 
 /**
  * The provider's name for "Confirm with …": the button label without its "Sign in with", so

@@ -8,7 +8,7 @@ import { isSameOriginRequest } from "./origin-check.server";
 import { isRedisCache } from "~/services/cache/types";
 import type { Services } from "~/services/index.server";
 import { metrics } from "~/services/metrics.server";
-import type { LiveEvent } from "~/services/notifier.server";
+import type { LiveEvent } from "~/lib/live-event";
 
 export const userRoom = (userId: string) => `user:${userId}`;
 /** Named by a digest: the session id is a credential and room names travel through Redis. */
