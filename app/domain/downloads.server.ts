@@ -1,4 +1,4 @@
-import { createReadableStreamFromReadable } from "@remix-run/node";
+import type { Readable } from "node:stream";
 import type { File as FileRecord } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
 
@@ -42,8 +42,18 @@ export interface InlineOptions {
   contentSecurityPolicy: string;
 }
 
+/**
+ * An HTTP answer that streams stored bytes, as the domain decides it; the route turns it into a
+ * Response (see ~/route-helpers/file-response.server).
+ */
+export interface FileReply {
+  status: number;
+  headers: Headers;
+  body: Readable | string | null;
+}
+
 /** Streams a file with validators and Range support; the bytes never sit in memory. */
-export async function downloadResponse(services: Services, file: FileRecord, request: Request, inline?: InlineOptions): Promise<Response> {
+export async function downloadReply(services: Services, file: FileRecord, request: Request, inline?: InlineOptions): Promise<FileReply> {
   const size = Number(file.size);
   const etag = etagOf(file);
   const headers = new Headers({
@@ -57,26 +67,26 @@ export async function downloadResponse(services: Services, file: FileRecord, req
     // Downloads are never rendered on our origin, whatever their type.
     "Content-Security-Policy": inline?.contentSecurityPolicy ?? "default-src 'none'; sandbox",
   });
-  if (request.headers.get("if-none-match") === etag) return new Response(null, { status: 304, headers });
+  if (request.headers.get("if-none-match") === etag) return { status: 304, headers, body: null };
 
   // A Range that no longer matches the validator gets the whole, current file (RFC 9110 If-Range).
   const ifRange = request.headers.get("if-range");
   const range = ifRange && ifRange !== etag ? ({ kind: "full" } as const) : parseRange(request.headers.get("range"), size);
   if (range.kind === "unsatisfiable") {
     headers.set("Content-Range", `bytes */${size}`);
-    return new Response("The requested range is outside the file.", { status: 416, headers });
+    return { status: 416, headers, body: "The requested range is outside the file." };
   }
   if (request.method === "HEAD") {
     headers.set("Content-Length", String(range.kind === "partial" ? range.end - range.start + 1 : size));
-    return new Response(null, { status: range.kind === "partial" ? 206 : 200, headers });
+    return { status: range.kind === "partial" ? 206 : 200, headers, body: null };
   }
   if (range.kind === "partial") {
     const stream = await services.storage.get(file.storageKey, { start: range.start, end: range.end });
     headers.set("Content-Range", `bytes ${range.start}-${range.end}/${size}`);
     headers.set("Content-Length", String(range.end - range.start + 1));
-    return new Response(createReadableStreamFromReadable(stream), { status: 206, headers });
+    return { status: 206, headers, body: stream };
   }
   const stream = size === 0 ? null : await services.storage.get(file.storageKey);
   headers.set("Content-Length", String(size));
-  return new Response(stream ? createReadableStreamFromReadable(stream) : "", { status: 200, headers });
+  return { status: 200, headers, body: stream ?? "" };
 }

@@ -1,6 +1,5 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, randomInt } from "node:crypto";
-import type { Cookie } from "@remix-run/node";
-import { signedCookie } from "~/lib/cookies.server";
+import { signedCookie, type SignedCookie } from "~/lib/cookies.server";
 import * as OTPAuth from "otpauth";
 import { z } from "zod";
 import type { Services } from "~/services/index.server";
@@ -253,7 +252,7 @@ export interface PendingLogin {
 }
 
 /** A signed, short-lived cookie: it proves the first step was passed, and is no session. */
-function pendingLoginCookie(services: Services): Cookie {
+function pendingLoginCookie(services: Services): SignedCookie {
   return signedCookie(services, "coffer_mfa", { path: "/login", maxAge: Math.floor(PENDING_LOGIN_TTL_MS / 1000) });
 }
 

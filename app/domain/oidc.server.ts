@@ -2,14 +2,44 @@ import { randomBytes } from "node:crypto";
 import type { Services } from "~/services/index.server";
 import { DEACTIVATED_MESSAGE, isDeactivated } from "./account-status.server";
 import { recordAudit, type AuditActor } from "./audit.server";
-import { ForbiddenError } from "./errors";
-import { OidcLoginError, OidcStrategy, type OidcClaims, type OidcVerifyParams } from "./oidc-strategy.server";
+import { AppError, ForbiddenError } from "./errors";
 import { markReauthenticated, REAUTH_MAX_AUTH_AGE_MS } from "./reauth.server";
-import { getUser, safeRedirect, sessionKey } from "./sessions.server";
+import { getUser, sessionKey } from "./sessions.server";
 import { hashPassword, type PublicUser } from "./users.server";
-import { cookiesAreSecure } from "~/lib/cookies.server";
 
 export const OIDC_CALLBACK_PATH = "/auth/oidc/callback";
+
+/** What Coffer needs from the provider about the person signing in. */
+export interface OidcClaims {
+  /** The provider's issuer identifier as it announces it in discovery. */
+  issuer: string;
+  subject: string;
+  email: string | null;
+  emailVerified: boolean;
+  name: string | null;
+}
+
+export interface OidcVerifyParams {
+  claims: OidcClaims;
+  request: Request;
+  /** Where to go after login: the safe, same-site path the login was started with. */
+  redirectTo: string;
+  /** Set when this was a confirmation of a signed-in person, not a login: names the session it was for. */
+  reauthSession: string | null;
+  /** The ID token's `auth_time` (seconds since the epoch) when the provider sent it. */
+  authTime: number | null;
+}
+
+/** Why a single sign-on attempt failed; `reason` goes to the audit log, `message` to the person. */
+export class OidcLoginError extends AppError {
+  constructor(
+    status: number,
+    readonly reason: string,
+    message: string,
+  ) {
+    super(status, message);
+  }
+}
 
 /** What the login page needs to show single sign-on; null when it is not configured. */
 export function ssoLoginOptions(services: Services): { label: string; only: boolean } | null {
@@ -40,29 +70,11 @@ export interface OidcLogin {
   reauth: boolean;
 }
 
-export function oidcStrategy(
-  services: Services,
-  request: Request,
-  actor: AuditActor,
-  reauth?: { session: string; returnTo: string },
-): OidcStrategy<OidcLogin> {
-  const config = services.config.oidc;
-  if (!config) throw new OidcLoginError(404, "not_configured", "Single sign-on is not set up on this Coffer. Log in with your email and password.");
-  return new OidcStrategy<OidcLogin>(
-    {
-      config,
-      redirectUri: oidcRedirectUri(services, request),
-      cookieSecret: services.sessionSecret,
-      secureCookie: cookiesAreSecure(services.config),
-      log: services.log,
-      safeRedirect: (target) => safeRedirect(target),
-      reauth,
-    },
-    async ({ claims, redirectTo, request, reauthSession, authTime }: OidcVerifyParams) =>
-      reauthSession
-        ? { user: await confirmSignedInUser(services, request, claims, reauthSession, authTime), redirectTo, reauth: true }
-        : { user: await activeUser(services, await userForOidcClaims(services, claims, actor)), redirectTo, reauth: false },
-  );
+/** Who a verified answer from the provider signs in, or (reauthSession set) confirms. */
+export async function oidcLoginFor(services: Services, actor: AuditActor, { claims, redirectTo, request, reauthSession, authTime }: OidcVerifyParams): Promise<OidcLogin> {
+  return reauthSession
+    ? { user: await confirmSignedInUser(services, request, claims, reauthSession, authTime), redirectTo, reauth: true }
+    : { user: await activeUser(services, await userForOidcClaims(services, claims, actor)), redirectTo, reauth: false };
 }
 
 /** A deactivated account is refused here, so the failure page explains it (and it is audited as a failed login). */

@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { Cookie } from "@remix-run/node";
-import { signedCookie } from "~/lib/cookies.server";
+import { signedCookie, type SignedCookie } from "~/lib/cookies.server";
 import type {
   AuthenticationResponseJSON,
   AuthenticatorTransport,
@@ -265,7 +264,7 @@ const bindingId = z.string().regex(/^[A-Za-z0-9_-]{22}$/);
  * login page's passkey autofill and the "Sign in with a passkey" button, or two tabs) without one
  * answer's cookie replacing the other's. It is no session and proves nothing on its own.
  */
-function bindingCookie(services: Services): Cookie {
+function bindingCookie(services: Services): SignedCookie {
   return signedCookie(services, "coffer_passkey", { path: "/login", sameSite: "strict", maxAge: BINDING_TTL_SECONDS });
 }
 

@@ -1,7 +1,7 @@
 import type { File as FileRecord } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
 import type { ViewerData } from "./viewer";
-import { downloadResponse } from "./downloads.server";
+import { downloadReply, type FileReply } from "./downloads.server";
 
 /**
  * How the details page (and a share page) can show a file. Decided by the server from an
@@ -155,16 +155,16 @@ export const INLINE_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbo
  * otherwise exactly a download. Range and validators work as for downloads, so audio and video
  * can seek.
  */
-export async function inlineResponse(services: Services, file: FileRecord, request: Request): Promise<Response> {
+export async function inlineReply(services: Services, file: FileRecord, request: Request): Promise<FileReply> {
   const kind = previewKind(file);
-  if (kind === "none") return downloadResponse(services, file, request);
-  const response = await downloadResponse(services, file, request, {
+  if (kind === "none") return downloadReply(services, file, request);
+  const reply = await downloadReply(services, file, request, {
     disposition: "inline",
     contentType: inlineContentType(kind, file.mimeType),
     contentSecurityPolicy: INLINE_CSP,
   });
-  response.headers.set("X-Frame-Options", "SAMEORIGIN");
-  return response;
+  reply.headers.set("X-Frame-Options", "SAMEORIGIN");
+  return reply;
 }
 
 export interface TextPreview {

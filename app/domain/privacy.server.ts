@@ -194,7 +194,7 @@ async function* pagedJsonArray(services: Services, table: "activity" | "audit", 
 }
 
 /** Everything of the user as one ZIP, streamed; records the export in the audit log. */
-export async function exportAccount(services: Services, user: SessionUser, actor: AuditActor): Promise<ReadableStream<Uint8Array>> {
+export async function exportAccount(services: Services, user: SessionUser, actor: AuditActor): Promise<Readable> {
   const entries = await exportEntries(services, user.id);
   await recordAudit(services.prisma, actor, { action: "user.data_exported", targetType: "user", targetId: user.id, details: { files: entries.filter((entry) => entry.kind === "file").length } });
   return zipStream(services, entries);

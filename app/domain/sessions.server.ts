@@ -1,5 +1,4 @@
 import { createHash, randomBytes } from "node:crypto";
-import { createCookie, redirect, type Cookie } from "@remix-run/node";
 import type { Services } from "~/services/index.server";
 import { describeUserAgent } from "~/lib/user-agent";
 import { assertAccountActive } from "./account-status.server";
@@ -8,7 +7,7 @@ import { MFA_ENROLL_PATH, mustEnrollMfa } from "./mfa.server";
 import { PASSKEY_REGISTER_PATH } from "./passkeys.server";
 import { getSettings } from "./settings.server";
 import type { PublicUser } from "./users.server";
-import { cookiesAreSecure } from "~/lib/cookies.server";
+import { appCookie, cookiesAreSecure, type SignedCookie } from "~/lib/cookies.server";
 
 /**
  * Over HTTPS in production the name carries the __Host- prefix, so browsers accept the cookie
@@ -22,12 +21,12 @@ export function sessionCookieName(config: Services["config"]): string {
 const TOUCH_INTERVAL_MS = 5 * 60 * 1000;
 const DAY_MS = 24 * 3600 * 1000;
 
-const cookies = new WeakMap<Services, Cookie>();
+const cookies = new WeakMap<Services, SignedCookie>();
 
-export function sessionCookie(services: Services): Cookie {
+export function sessionCookie(services: Services): SignedCookie {
   let cookie = cookies.get(services);
   if (!cookie) {
-    cookie = createCookie(sessionCookieName(services.config), {
+    cookie = appCookie(sessionCookieName(services.config), {
       httpOnly: true,
       sameSite: "lax",
       secure: cookiesAreSecure(services.config),
@@ -136,12 +135,20 @@ export async function requireUser(services: Services, request: Request): Promise
   if (!user) {
     const url = new URL(request.url);
     const redirectTo = `${url.pathname}${url.search}`;
-    throw redirect(`/login?redirectTo=${encodeURIComponent(redirectTo)}`);
+    throw redirectResponse(`/login?redirectTo=${encodeURIComponent(redirectTo)}`);
   }
   const path = new URL(request.url).pathname;
   const enrolling = path.startsWith(MFA_ENROLL_PATH) || path === PASSKEY_REGISTER_PATH;
-  if (!enrolling && (await mustEnrollMfa(services, user))) throw redirect(MFA_ENROLL_PATH);
+  if (!enrolling && (await mustEnrollMfa(services, user))) throw redirectResponse(MFA_ENROLL_PATH);
   return user;
+}
+
+/**
+ * What Remix's redirect() makes (302, Location), thrown by the two guards above and below:
+ * every route calls them first, so they stop a request without each route translating an error.
+ */
+function redirectResponse(location: string): Response {
+  return new Response(null, { status: 302, headers: { Location: location } });
 }
 
 export async function requireAdmin(services: Services, request: Request): Promise<SessionUser> {

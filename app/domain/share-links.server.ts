@@ -1,5 +1,4 @@
 import { createHash, randomBytes } from "node:crypto";
-import { createCookie, type Cookie } from "@remix-run/node";
 import { verify } from "@node-rs/argon2";
 import { z } from "zod";
 import type { File as FileRecord, Folder, ShareLink } from "~/generated/prisma/client";
@@ -11,7 +10,7 @@ import { AppError, NotFoundError, UnauthorizedError, ValidationError } from "./e
 import { rateLimit } from "./rate-limit.server";
 import type { SessionUser } from "./sessions.server";
 import { fieldErrors, hashPassword } from "./users.server";
-import { cookiesAreSecure } from "~/lib/cookies.server";
+import { appCookie, cookiesAreSecure, type SignedCookie } from "~/lib/cookies.server";
 
 type Actor = Pick<SessionUser, "id" | "role">;
 
@@ -300,16 +299,16 @@ export function limitShareViews(services: Services, token: string, ip: string | 
   });
 }
 
-const grantCookies = new WeakMap<Services, Map<string, Cookie>>();
+const grantCookies = new WeakMap<Services, Map<string, SignedCookie>>();
 
 /** The signed cookie that remembers a correct password, only for this link's pages. */
-function grantCookie(services: Services, token: string): Cookie {
+function grantCookie(services: Services, token: string): SignedCookie {
   let byToken = grantCookies.get(services);
   if (!byToken) grantCookies.set(services, (byToken = new Map()));
   let cookie = byToken.get(token);
   if (!cookie) {
     // __Secure-, not __Host-: the cookie is scoped to this link's path, which __Host- forbids.
-    cookie = createCookie(services.config.isProduction && services.config.servedOverHttps ? "__Secure-coffer_share" : "coffer_share", {
+    cookie = appCookie(services.config.isProduction && services.config.servedOverHttps ? "__Secure-coffer_share" : "coffer_share", {
       httpOnly: true,
       sameSite: "lax",
       secure: cookiesAreSecure(services.config),

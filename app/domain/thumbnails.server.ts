@@ -1,9 +1,9 @@
 import { Readable } from "node:stream";
-import { createReadableStreamFromReadable } from "@remix-run/node";
 import type { File as FileRecord } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
 import { ObjectNotFoundError } from "~/services/storage/types";
 import { thumbnailVersion } from "~/lib/thumbnails";
+import type { FileReply } from "./downloads.server";
 import { NotFoundError } from "./errors";
 import { createFileQueue } from "./file-queue.server";
 
@@ -171,7 +171,7 @@ export async function backfillThumbnails(services: Services, now = new Date()): 
  * Streams a file's thumbnail. The caller has checked that the visitor may read the file.
  * Private caching: long when the URL names the current version, else revalidated by ETag.
  */
-export async function thumbnailResponse(services: Services, file: Pick<FileRecord, "thumbnailKey">, request: Request): Promise<Response> {
+export async function thumbnailReply(services: Services, file: Pick<FileRecord, "thumbnailKey">, request: Request): Promise<FileReply> {
   if (!file.thumbnailKey) throw new NotFoundError("That thumbnail");
   const version = thumbnailVersion(file.thumbnailKey);
   const etag = `"t-${version}"`;
@@ -182,7 +182,7 @@ export async function thumbnailResponse(services: Services, file: Pick<FileRecor
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": "default-src 'none'; sandbox",
   });
-  if (request.headers.get("if-none-match") === etag) return new Response(null, { status: 304, headers });
+  if (request.headers.get("if-none-match") === etag) return { status: 304, headers, body: null };
   let stream: Readable;
   try {
     stream = await services.storage.get(file.thumbnailKey);
@@ -190,8 +190,5 @@ export async function thumbnailResponse(services: Services, file: Pick<FileRecor
     if (error instanceof ObjectNotFoundError) throw new NotFoundError("That thumbnail");
     throw error;
   }
-  return new Response(createReadableStreamFromReadable(stream), {
-    status: 200,
-    headers,
-  });
+  return { status: 200, headers, body: stream };
 }

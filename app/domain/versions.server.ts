@@ -3,7 +3,7 @@ import type { Services } from "~/services/index.server";
 import type { SearchDocument } from "~/services/search/types";
 import { assertCanRead, assertCanWrite } from "./access.server";
 import { recordActivity } from "./activity.server";
-import { downloadResponse } from "./downloads.server";
+import { downloadReply, type FileReply } from "./downloads.server";
 import { NotFoundError } from "./errors";
 import { addFile, fileSearchDocument, type NewFile, type RecordOptions } from "./files.server";
 import { STORAGE_LOCK_TX } from "./quota.server";
@@ -116,9 +116,9 @@ async function versionFor(services: Services, actor: Actor, versionId: string, w
 }
 
 /** Streams an earlier version under the file's name, with Range and validators like a download. */
-export async function versionDownloadResponse(services: Services, actor: Actor, versionId: string, request: Request): Promise<Response> {
+export async function versionDownloadReply(services: Services, actor: Actor, versionId: string, request: Request): Promise<FileReply> {
   const { version, file } = await versionFor(services, actor, versionId, false);
-  return downloadResponse(
+  return downloadReply(
     services,
     {
       ...file,

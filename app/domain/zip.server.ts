@@ -1,5 +1,4 @@
 import type { Readable } from "node:stream";
-import { createReadableStreamFromReadable } from "@remix-run/node";
 import { ZipFile } from "yazl";
 import type { Services } from "~/services/index.server";
 
@@ -106,7 +105,7 @@ export async function folderZipEntries(services: Services, rootFolderId: string)
  * stored object is open at a time (each is opened when the archive reaches it). Files are
  * STORED (most are compressed already); ZIP64 records are used when sizes or offsets need them.
  */
-export function zipStream(services: Services, entries: ZipEntry[]): ReadableStream<Uint8Array> {
+export function zipStream(services: Services, entries: ZipEntry[]): Readable {
   const zip = new ZipFile();
   const output = zip.outputStream as Readable;
   zip.on("error", (error: unknown) => {
@@ -130,11 +129,11 @@ export function zipStream(services: Services, entries: ZipEntry[]): ReadableStre
     }
   }
   zip.end();
-  return createReadableStreamFromReadable(output);
+  return output;
 }
 
 /** A ZIP of a folder subtree, streamed. */
-export async function zipFolder(services: Services, rootFolderId: string): Promise<ReadableStream<Uint8Array>> {
+export async function zipFolder(services: Services, rootFolderId: string): Promise<Readable> {
   return zipStream(services, await folderZipEntries(services, rootFolderId));
 }
 

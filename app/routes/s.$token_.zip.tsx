@@ -4,6 +4,7 @@ import { contentDisposition } from "~/domain/downloads.server";
 import { NotFoundError } from "~/domain/errors";
 import { countShareDownload, shareFolderChain } from "~/domain/share-links.server";
 import { zipFolder } from "~/domain/zip.server";
+import { webStream } from "~/route-helpers/file-response.server";
 import { openShare, requireShareAccess, shareResourceFailure } from "~/route-helpers/share-route.server";
 
 /** The shared folder (or `?folder=` one of its subfolders) as a ZIP, built while it streams. Counts as one download. */
@@ -18,7 +19,7 @@ export async function loader(args: LoaderFunctionArgs) {
     const chain = await shareFolderChain(services, link, requested);
     const folder = chain.at(-1)!;
     if (request.method === "GET") await countShareDownload(services, link, { kind: "zip", itemId: folder.id }, auditActor(request, context.clientIp, null));
-    const body = request.method === "HEAD" ? null : await zipFolder(services, folder.id);
+    const body = request.method === "HEAD" ? null : webStream(await zipFolder(services, folder.id));
     return new Response(body, {
       status: 200,
       headers: {

@@ -4,39 +4,7 @@ import { Strategy } from "remix-auth/strategy";
 import { z } from "zod";
 import type { OidcConfig } from "~/config.server";
 import type { Logger } from "~/services/logger.server";
-import { AppError } from "./errors";
-
-/** What Coffer needs from the provider about the person signing in. */
-export interface OidcClaims {
-  /** The provider's issuer identifier as it announces it in discovery. */
-  issuer: string;
-  subject: string;
-  email: string | null;
-  emailVerified: boolean;
-  name: string | null;
-}
-
-export interface OidcVerifyParams {
-  claims: OidcClaims;
-  request: Request;
-  /** Where to go after login: the safe, same-site path the login was started with. */
-  redirectTo: string;
-  /** Set when this was a confirmation of a signed-in person, not a login: names the session it was for. */
-  reauthSession: string | null;
-  /** The ID token's `auth_time` (seconds since the epoch) when the provider sent it. */
-  authTime: number | null;
-}
-
-/** Why a single sign-on attempt failed; `reason` goes to the audit log, `message` to the person. */
-export class OidcLoginError extends AppError {
-  constructor(
-    status: number,
-    readonly reason: string,
-    message: string,
-  ) {
-    super(status, message);
-  }
-}
+import { OidcLoginError, type OidcClaims, type OidcVerifyParams } from "~/domain/oidc.server";
 
 export interface OidcStrategyOptions {
   config: OidcConfig;

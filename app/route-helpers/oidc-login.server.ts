@@ -1,14 +1,38 @@
 import { data, redirect } from "@remix-run/node";
 import { Authenticator } from "remix-auth";
+import { auditActor, recordAudit, type AuditActor } from "~/domain/audit.server";
+import { isAppError } from "~/domain/errors";
+import { beginPendingLogin, hasMfa, MFA_LOGIN_PATH } from "~/domain/mfa.server";
+import { OidcLoginError, oidcLoginFor, oidcRedirectUri, type OidcLogin, type OidcVerifyParams } from "~/domain/oidc.server";
+import { reauthMethods } from "~/domain/reauth.server";
+import { getSettings } from "~/domain/settings.server";
+import { assertCookieCanBeKept, createSession, destroySession, getUser, requireUser, safeRedirect, sessionKey } from "~/domain/sessions.server";
+import { cookiesAreSecure } from "~/lib/cookies.server";
 import type { Services } from "~/services/index.server";
-import { auditActor, recordAudit } from "./audit.server";
-import { isAppError } from "./errors";
-import { beginPendingLogin, hasMfa, MFA_LOGIN_PATH } from "./mfa.server";
-import { oidcStrategy, type OidcLogin } from "./oidc.server";
-import { OidcLoginError } from "./oidc-strategy.server";
-import { reauthMethods } from "./reauth.server";
-import { getSettings } from "./settings.server";
-import { assertCookieCanBeKept, createSession, destroySession, getUser, requireUser, safeRedirect, sessionKey } from "./sessions.server";
+import { OidcStrategy } from "./oidc-strategy.server";
+
+/** The remix-auth strategy for a login (or, with `reauth`, a confirmation) at the provider. */
+export function oidcStrategy(
+  services: Services,
+  request: Request,
+  actor: AuditActor,
+  reauth?: { session: string; returnTo: string },
+): OidcStrategy<OidcLogin> {
+  const config = services.config.oidc;
+  if (!config) throw new OidcLoginError(404, "not_configured", "Single sign-on is not set up on this Coffer. Log in with your email and password.");
+  return new OidcStrategy<OidcLogin>(
+    {
+      config,
+      redirectUri: oidcRedirectUri(services, request),
+      cookieSecret: services.sessionSecret,
+      secureCookie: cookiesAreSecure(services.config),
+      log: services.log,
+      safeRedirect: (target) => safeRedirect(target),
+      reauth,
+    },
+    (params: OidcVerifyParams) => oidcLoginFor(services, actor, params),
+  );
+}
 
 /** GET /auth/oidc: sends the browser to the provider (or straight on when already signed in). */
 export async function startOidcLogin(services: Services, request: Request, clientIp: string | null): Promise<never> {
