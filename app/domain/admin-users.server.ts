@@ -5,13 +5,13 @@ import type { Services } from "~/services/index.server";
 import { recordAudit, type AuditActor } from "./audit.server";
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from "./errors";
 import { MAX_NAME_BYTES, nameKey } from "./names";
-import { folderSearchDocument, freeName as freeItemName } from "./operations.server";
+import { freeName as freeItemName } from "./operations.server";
 import { eraseAccount, pseudonymFor } from "./privacy.server";
 import { lockStorage, storageUsage } from "./quota.server";
 import { confirmIdentity } from "./reauth.server";
 import { getSettings, type Settings } from "./settings.server";
 import { endSessionsWhere, type SessionUser } from "./sessions.server";
-import { fileSearchDocument } from "./files.server";
+import { fileSearchDocument, folderSearchDocument } from "./search-documents.server";
 
 /**
  * An administrator deactivating, reactivating and deleting other people's accounts. Admins

@@ -4,8 +4,8 @@ import type { Services } from "~/services/index.server";
 import { ObjectNotFoundError } from "~/services/storage/types";
 import { recordAudit, SYSTEM_ACTOR } from "./audit.server";
 import { ExtractionFailedError, extractionKind, extractText, type ExtractionLimits } from "./content-extraction.server";
-import { fileSearchDocument } from "./files.server";
 import { createFileQueue } from "./file-queue.server";
+import { fileSearchDocument } from "./search-documents.server";
 
 const BACKFILL_BATCH = 50;
 /** Files this fresh are left to the queue that their upload started. */

@@ -3,7 +3,6 @@ import { PassThrough, Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import mime from "mime-types";
 import type { Services } from "~/services/index.server";
-import type { SearchDocument } from "~/services/search/types";
 import type { File as FileRecord, Prisma } from "~/generated/prisma/client";
 import { formatBytes } from "~/lib/format";
 import { assertCanRead } from "./access.server";
@@ -13,6 +12,7 @@ import { STORAGE_LOCK_TX } from "./quota.server";
 import type { SessionUser } from "./sessions.server";
 import { scheduleContentIndexing } from "./content-index.server";
 import { scheduleThumbnails } from "./thumbnails.server";
+import { fileSearchDocument } from "./search-documents.server";
 
 type Actor = Pick<SessionUser, "id" | "role">;
 
@@ -123,16 +123,3 @@ export async function storeStream(
   return { size, sha256: hash.digest("hex") };
 }
 
-/** The search index entry of a file. */
-export function fileSearchDocument(file: Pick<FileRecord, "id" | "ownerId" | "name" | "folderId" | "mimeType" | "size" | "updatedAt">): SearchDocument {
-  return {
-    id: file.id,
-    ownerId: file.ownerId,
-    kind: "file",
-    name: file.name,
-    folderId: file.folderId,
-    mimeType: file.mimeType,
-    size: Number(file.size),
-    updatedAt: file.updatedAt,
-  };
-}

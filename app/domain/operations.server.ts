@@ -2,7 +2,6 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { z } from "zod";
 import type { File as FileRecord, Folder, Prisma } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
-import type { SearchDocument } from "~/services/search/types";
 import { assertCanRead, assertCanWrite, type AccessTarget } from "./access.server";
 import { recordActivity } from "./activity.server";
 import { formatBytes } from "~/lib/format";
@@ -14,8 +13,8 @@ import type { SessionUser } from "./sessions.server";
 import { getSettings, type Settings } from "./settings.server";
 import { scheduleContentIndexing } from "./content-index.server";
 import { scheduleThumbnails } from "./thumbnails.server";
-import { fileSearchDocument } from "./files.server";
 import { deleteObjectsQuietly, replaceFileContent } from "./versions.server";
+import { fileSearchDocument, folderSearchDocument } from "./search-documents.server";
 
 type Actor = Pick<SessionUser, "id" | "role">;
 type Db = Prisma.TransactionClient;
@@ -96,10 +95,6 @@ export function nameOf(item: Item): string {
 }
 export function parentOf(item: Item): string {
   return item.kind === "file" ? item.file.folderId : item.folder.parentId!;
-}
-
-export function folderSearchDocument(folder: Pick<Folder, "id" | "ownerId" | "name" | "parentId" | "updatedAt">): SearchDocument {
-  return { id: folder.id, ownerId: folder.ownerId, kind: "folder", name: folder.name, folderId: folder.parentId, mimeType: null, size: null, updatedAt: folder.updatedAt };
 }
 
 type Occupant = { kind: ItemKind; id: string; name: string };

@@ -2,8 +2,8 @@ import { verify } from "@node-rs/argon2";
 import type { OidcConfig } from "~/config.server";
 import type { Services } from "~/services/index.server";
 import { UnauthorizedError, ValidationError } from "./errors";
-import { verifySecondFactor } from "./mfa.server";
 import { REAUTH_PATH, type ReauthMethods } from "./reauth";
+import { verifySecondFactor } from "./totp.server";
 
 /**
  * "Confirm it's you" before a sensitive action (removing a passkey, turning off two-step

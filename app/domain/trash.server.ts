@@ -5,12 +5,12 @@ import { recordAudit, SYSTEM_ACTOR, type AuditActor } from "./audit.server";
 import { NotFoundError } from "./errors";
 import { getRootFolder } from "./folders.server";
 import { nameKey } from "./names";
-import { folderSearchDocument, freeName, getWritableItem, nameOf, ownerOf, parentOf, type ItemKind } from "./operations.server";
+import { freeName, getWritableItem, nameOf, ownerOf, parentOf, type ItemKind } from "./operations.server";
 import type { SessionUser } from "./sessions.server";
 import { getSettings } from "./settings.server";
 import { forgetIndexedContent, scheduleContentIndexing } from "./content-index.server";
-import { fileSearchDocument } from "./files.server";
 import { deleteObjectsQuietly } from "./versions.server";
+import { fileSearchDocument, folderSearchDocument } from "./search-documents.server";
 
 type Actor = Pick<SessionUser, "id" | "role">;
 type Db = Prisma.TransactionClient;

@@ -1,6 +1,6 @@
 import { Server as TusServer } from "@tus/server";
 import { ERRORS, EVENTS, type Upload } from "@tus/utils";
-import type { Services } from "~/services/index.server";
+import type { Services, UploadTerminator } from "~/services/index.server";
 import { createTusKvStore, createTusLocker } from "~/services/cache/tus.server";
 import { auditRefusal, readRefusal, writeRefusal, writeRefusalMessage } from "./access.server";
 import type { File as FileRecord, Prisma } from "~/generated/prisma/client";
@@ -414,20 +414,6 @@ async function addToUploaderRoot(services: Services, arrival: Arrival, content: 
       }
     },
   });
-}
-
-/**
- * Ends unfinished uploads at once instead of leaving them to the periodic expiry cleanup (an
- * account being deleted). Registered on Services by the app server, which owns the tus store.
- */
-export interface UploadTerminator {
-  /** Never throws: what the store could not remove is logged and left to the periodic cleanup. */
-  terminate(uploadIds: string[]): Promise<{ terminated: number; failed: number }>;
-  /**
-   * Asks requests still writing to these uploads to stop (a deactivated account), keeping what
-   * they stored so the upload can resume later. Never throws.
-   */
-  stop(uploadIds: string[]): Promise<void>;
 }
 
 /** How long termination waits for a request still writing to the upload to let go of it. */

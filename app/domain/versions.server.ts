@@ -5,7 +5,7 @@ import { assertCanRead, assertCanWrite } from "./access.server";
 import { recordActivity } from "./activity.server";
 import { downloadReply, type FileReply } from "./downloads.server";
 import { NotFoundError } from "./errors";
-import { addFile, fileSearchDocument, type NewFile, type RecordOptions } from "./files.server";
+import { addFile, type NewFile, type RecordOptions } from "./files.server";
 import { STORAGE_LOCK_TX } from "./quota.server";
 import { assertNameFree } from "./folders.server";
 import { cleanName, nameKey } from "./names";
@@ -13,6 +13,7 @@ import type { SessionUser } from "./sessions.server";
 import { getSettings } from "./settings.server";
 import { scheduleContentIndexing } from "./content-index.server";
 import { scheduleThumbnails } from "./thumbnails.server";
+import { fileSearchDocument } from "./search-documents.server";
 
 type Actor = Pick<SessionUser, "id" | "role">;
 type Db = Prisma.TransactionClient;

@@ -5,7 +5,7 @@ import { Server as SocketServer } from "socket.io";
 import { mustEnrollMfa } from "~/domain/mfa.server";
 import { getUserFromCookieHeader, sessionKey } from "~/domain/sessions.server";
 import { isSameOriginRequest } from "./origin-check.server";
-import { isRedisCache } from "~/services/cache/types";
+import { isRedisCache } from "~/services/cache/is-redis";
 import type { Services } from "~/services/index.server";
 import { metrics } from "~/services/metrics.server";
 import type { LiveEvent } from "~/lib/live-event";
