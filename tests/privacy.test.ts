@@ -322,7 +322,7 @@ describe.each(DRIVER_SETS)("account deletion ends unfinished uploads at once ($l
     await sleep(8500);
     // Swift's listing of multipart uploads can lag a moment behind; the job runs again anyway.
     for (let run = 0; run < 10; run++) {
-      await cleanupAbandonedUploads(services, app.server.uploads);
+      await cleanupAbandonedUploads(services, services.uploadTerminator!);
       if (drivers.storage === "local" || (await incompleteMultipartUploads(app)) === 0) break;
       await sleep(500);
     }

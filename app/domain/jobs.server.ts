@@ -1,5 +1,4 @@
-import type { Server as TusServer } from "@tus/server";
-import type { Services } from "~/services/index.server";
+import type { Services, UploadTerminator } from "~/services/index.server";
 import { maintainContentIndex } from "./content-index.server";
 import { backfillThumbnails } from "./thumbnails.server";
 import { reconcileStorageUsed } from "./quota.server";
@@ -30,7 +29,7 @@ interface Job {
  */
 export function startJobs(
   services: Services,
-  options: { intervalMs?: number; firstRunDelayMs?: number; uploads?: TusServer } = {},
+  options: { intervalMs?: number; firstRunDelayMs?: number; uploads?: UploadTerminator } = {},
 ): () => void {
   const intervalMs = options.intervalMs ?? HOUR_MS;
   const jobs: Job[] = [

@@ -1,173 +1,79 @@
-import { Server as TusServer } from "@tus/server";
-import { ERRORS, EVENTS, type Upload } from "@tus/utils";
+import type { Upload } from "@tus/utils";
 import type { Services, UploadTerminator } from "~/services/index.server";
-import { createTusKvStore, createTusLocker } from "~/services/cache/tus.server";
 import { auditRefusal, readRefusal, writeRefusal, writeRefusalMessage } from "./access.server";
 import type { File as FileRecord, Prisma } from "~/generated/prisma/client";
-import { AppError, ConflictError, NotFoundError, PayloadTooLargeError, ValidationError, isAppError } from "./errors";
+import { AppError, ConflictError, NotFoundError, PayloadTooLargeError, ValidationError } from "./errors";
 import { addFile, detectMimeType, type NewFile } from "./files.server";
 import { assertNameFree, getRootFolder, getWritableFolder } from "./folders.server";
 import { recordActivity } from "./activity.server";
 import { addFileWithPolicy, uploadPolicyFrom, type UploadPolicy } from "./versions.server";
 import { cleanName, nameKey, numberedName } from "./names";
 import { parseUploadPath, resolveUploadFolder } from "./upload-paths.server";
-import { hashStoredFile, UploadHasher } from "./upload-hash.server";
+import { hashStoredFile } from "./upload-hash.server";
 import { assertTypeAllowed, claimUploadRoom, lockStorage, STORAGE_LOCK_TX, storageUsage, tooLargeError, uploadAllowance } from "./quota.server";
 import { getSettings, type Settings } from "./settings.server";
-import { mustEnrollMfa } from "./mfa.server";
-import { getUserFromCookieHeader, type SessionUser } from "./sessions.server";
+import type { SessionUser } from "./sessions.server";
 import { formatBytes } from "~/lib/format";
-import { metrics } from "~/services/metrics.server";
 
-export const TUS_PATH = "/api/uploads";
+export const UPLOAD_GONE = "This upload no longer exists: it was cancelled or expired, or the folder it was going into was deleted. Nothing more was saved.";
 
-const UPLOAD_GONE = "This upload no longer exists: it was cancelled or expired, or the folder it was going into was deleted. Nothing more was saved.";
+/** The tus upload as the domain sees it (its id, declared size and metadata). */
+type TusUpload = Pick<Upload, "id" | "size" | "metadata">;
 
-type TusError = { status_code: number; body: string };
-
-function tusError(status: number, message: string): TusError {
-  return { status_code: status, body: message };
-}
-
-/** Maps domain errors to tus responses; anything unexpected is logged and answered generically. */
-function toTusError(services: Services, error: unknown): TusError {
-  if (isAppError(error)) return tusError(error.status, error.message);
-  if (error && typeof error === "object" && "status_code" in error) return error as TusError;
-  services.log.error("upload hook failed", { error });
-  return tusError(500, "The upload could not be processed. Please try again.");
+/**
+ * The pending upload a tus request continues, inspects or cancels: only its creator may.
+ * A PATCH also checks that bytes may still go into its folder.
+ */
+export async function pendingUploadFor(services: Services, user: SessionUser, uploadId: string, method: string): Promise<PendingWithFolder> {
+  const pending = await findPending(services, uploadId);
+  if (!pending || pending.ownerId !== user.id) throw new AppError(404, UPLOAD_GONE);
+  if (method === "PATCH") await assertMayStillUploadInto(services, user, pending.folder);
+  return pending;
 }
 
 /**
- * The tus endpoint. Every request is authenticated by the session cookie; an upload can only
- * be continued, inspected or cancelled by the user who created it.
+ * A new tus upload: checks its name, path, folder, type and size, creates the missing folders of
+ * its path, and reserves its declared size from the folder owner's storage. Returns the metadata
+ * tus keeps for it.
  */
-export function createUploadServer(services: Services): TusServer {
-  const users = new WeakMap<object, SessionUser>();
-  // What a PATCH request looked up about its upload, so finishing it does not look again.
-  const pendings = new WeakMap<object, PendingWithFolder>();
-  const kvStore = createTusKvStore(services.cache);
-  const datastore = services.storage.createTusDataStore({
-    expirationPeriodInMilliseconds: services.config.uploads.expiryMs,
-    kvStore,
-  });
-  const hasher = new UploadHasher();
-  hasher.wrap(datastore);
+export async function createPendingUpload(services: Services, user: SessionUser, upload: TusUpload): Promise<Record<string, string | null>> {
+  if (upload.size === undefined) throw new ValidationError("The upload must declare its size (Upload-Length).");
+  const name = cleanName(upload.metadata?.filename ?? "", "File name");
+  // A file from a dropped folder carries its directory ("Photos/2024/") relative to the
+  // folder it was dropped into; checked before anything is created.
+  const segments = parseUploadPath(upload.metadata?.relativePath);
+  const target = await getWritableFolder(services, user, upload.metadata?.folderId || null);
+  await assertTypeAllowed(services, name);
+  // The declared size is reserved at creation from the folder owner's storage (pending
+  // uploads count as used; see PENDING_UPLOAD_CHARGES), so the bytes that arrive later can
+  // never take the owner over quota. A path's missing folders are created before the
+  // reservation: checked first then, so a refused file leaves no folders behind.
+  const settings = await getSettings(services);
+  if (segments.length > 0) {
+    const allowance = await uploadAllowance(services, target.ownerId, user.id, services.prisma, settings);
+    if (upload.size > allowance.maxBytes) throw tooLargeError(allowance);
+  }
+  // Missing folders of the path are created now (find-or-create, race-safe), so the
+  // pending upload points at the deepest one.
+  const folder = await resolveUploadFolder(services, target, segments, user.id);
+  // "Cancel" refuses a taken name before any bytes are sent.
+  if (uploadPolicyFrom(upload.metadata?.onConflict) === "cancel") await assertNameFree(services, folder.id, name);
+  const size = upload.size;
+  await services.prisma.$transaction(async (tx) => {
+    // Checked again and reserved under the owner's storage lock, so uploads (or a form
+    // upload, or a copy) started at the same moment never share the same room.
+    await claimUploadRoom(tx, { ownerId: target.ownerId, uploaderId: user.id, into: folder.id, bytes: size }, settings);
+    await tx.upload.create({ data: { id: upload.id, ownerId: user.id, folderId: folder.id, name, size: BigInt(size) } });
+  }, STORAGE_LOCK_TX);
+  // The path is resolved into folderId now; it is not kept so nothing resolves it twice.
+  const metadata: Record<string, string | null> = { ...upload.metadata, filename: name, folderId: folder.id };
+  delete metadata.relativePath;
+  return metadata;
+}
 
-  const server = new TusServer({
-    path: TUS_PATH,
-    datastore,
-    locker: createTusLocker(services.cache),
-    relativeLocation: true,
-    respectForwardedHeaders: services.config.trustProxy !== false,
-    maxSize: services.config.uploads.maxSize,
-    disableTerminationForFinishedUploads: true,
-
-    async onIncomingRequest(req, uploadId) {
-      try {
-        const user = await getUserFromCookieHeader(services, req.headers.get("cookie"));
-        if (!user) throw tusError(401, "Your session has ended. Log in again; the upload will resume where it stopped.");
-        if (await mustEnrollMfa(services, user)) throw tusError(403, "Set up two-step verification first: this Coffer requires it for administrators.");
-        users.set(req, user);
-        if (req.method === "POST") return;
-        if (req.method === "GET") throw tusError(405, "Download files from Coffer's download links.");
-        const pending = await findPending(services, uploadId);
-        if (!pending || pending.ownerId !== user.id) throw tusError(404, UPLOAD_GONE);
-        if (req.method === "PATCH") {
-          await assertMayStillUploadInto(services, user, pending.folder);
-          pendings.set(req, pending);
-        }
-      } catch (error) {
-        throw toTusError(services, error);
-      }
-    },
-
-    async onUploadCreate(req, upload) {
-      try {
-        const user = users.get(req);
-        if (!user) throw tusError(401, "Log in to upload files.");
-        if (upload.size === undefined) throw new ValidationError("The upload must declare its size (Upload-Length).");
-        const name = cleanName(upload.metadata?.filename ?? "", "File name");
-        // A file from a dropped folder carries its directory ("Photos/2024/") relative to the
-        // folder it was dropped into; checked before anything is created.
-        const segments = parseUploadPath(upload.metadata?.relativePath);
-        const target = await getWritableFolder(services, user, upload.metadata?.folderId || null);
-        await assertTypeAllowed(services, name);
-        // The declared size is reserved at creation from the folder owner's storage (pending
-        // uploads count as used; see PENDING_UPLOAD_CHARGES), so the bytes that arrive later can
-        // never take the owner over quota. A path's missing folders are created before the
-        // reservation: checked first then, so a refused file leaves no folders behind.
-        const settings = await getSettings(services);
-        if (segments.length > 0) {
-          const allowance = await uploadAllowance(services, target.ownerId, user.id, services.prisma, settings);
-          if (upload.size > allowance.maxBytes) throw tooLargeError(allowance);
-        }
-        // Missing folders of the path are created now (find-or-create, race-safe), so the
-        // pending upload points at the deepest one.
-        const folder = await resolveUploadFolder(services, target, segments, user.id);
-        // "Cancel" refuses a taken name before any bytes are sent.
-        if (uploadPolicyFrom(upload.metadata?.onConflict) === "cancel") await assertNameFree(services, folder.id, name);
-        const size = upload.size;
-        await services.prisma.$transaction(async (tx) => {
-          // Checked again and reserved under the owner's storage lock, so uploads (or a form
-          // upload, or a copy) started at the same moment never share the same room.
-          await claimUploadRoom(tx, { ownerId: target.ownerId, uploaderId: user.id, into: folder.id, bytes: size }, settings);
-          await tx.upload.create({ data: { id: upload.id, ownerId: user.id, folderId: folder.id, name, size: BigInt(size) } });
-        }, STORAGE_LOCK_TX);
-        // The path is resolved into folderId now; it is not kept so nothing resolves it twice.
-        const metadata: Record<string, string | null> = { ...upload.metadata, filename: name, folderId: folder.id };
-        delete metadata.relativePath;
-        return { metadata };
-      } catch (error) {
-        throw toTusError(services, error);
-      }
-    },
-
-    async onUploadFinish(req, upload) {
-      try {
-        const discard = () =>
-          Promise.all([forgetFinishedUpload(services, upload.id, kvStore), services.storage.delete(upload.id)]).then(
-            () => {},
-            (error) => services.log.warn("could not remove a refused upload's data", { uploadId: upload.id, error }),
-          );
-        const file = await completeUpload(services, upload, hasher.take(upload.id, upload.size ?? -1), discard, pendings.get(req));
-        return { headers: { "Coffer-File-Id": file.id } };
-      } catch (error) {
-        metrics().uploadsFailed.inc({ stage: "complete" });
-        throw toTusError(services, error);
-      }
-    },
-
-    onResponseError(_req, error) {
-      if (error instanceof AppError) return tusError(error.status, error.message);
-      if ("status_code" in error) {
-        // tus's own refusal when Upload-Length exceeds the configured ceiling.
-        if (error.status_code === 413 && error.body === ERRORS.ERR_MAX_SIZE_EXCEEDED.body) {
-          return tusError(413, `This file is larger than the ${formatBytes(services.config.uploads.maxSize)} upload limit.`);
-        }
-        return undefined;
-      }
-      services.log.error("upload request failed", { error });
-      return tusError(500, "The upload failed on the server. It can be resumed; please try again.");
-    },
-  });
-
-  // Once the response has gone out, the tus bookkeeping beside the object is no longer needed:
-  // the finished upload is now a file, and its object stays under the same key.
-  server.on(EVENTS.POST_CREATE, () => metrics().uploadsCreated.inc());
-  server.on(EVENTS.POST_FINISH, (_req, _res, upload: Upload) => {
-    metrics().uploadsCompleted.inc();
-    void forgetFinishedUpload(services, upload.id, kvStore).catch((error) =>
-      services.log.warn("could not remove tus metadata of a finished upload", { uploadId: upload.id, error }),
-    );
-  });
-  // A client cancelling its upload (tus termination) releases the quota it reserved at once.
-  server.on(EVENTS.POST_TERMINATE, (_req, _res, uploadId: string) => {
-    hasher.forget(uploadId);
-    void services.prisma.upload.deleteMany({ where: { id: uploadId } }).catch((error) =>
-      services.log.warn("could not remove a cancelled upload's row", { uploadId, error }),
-    );
-  });
-  return server;
+/** A client cancelled its upload (tus termination): the room it reserved is released at once. */
+export async function releaseCancelledUpload(services: Services, uploadId: string): Promise<void> {
+  await services.prisma.upload.deleteMany({ where: { id: uploadId } });
 }
 
 /**
@@ -184,14 +90,8 @@ async function assertMayStillUploadInto(services: Services, user: SessionUser, f
   const refusal = await writeRefusal(services, user, target);
   if (refusal === null) return;
   await auditRefusal(services, user, target, refusal, "write");
-  if ((await readRefusal(services, user, target)) === null) throw tusError(403, `${writeRefusalMessage(refusal, "folder")} Nothing more was saved.`);
-  throw tusError(404, "The folder this upload goes into was not found, or it is no longer shared with you. Nothing more was saved.");
-}
-
-/** Metadata records tus leaves: `<id>.info` (S3 store), `<id>.json` (file store), or a Redis key. */
-async function forgetFinishedUpload(services: Services, uploadId: string, kvStore: { delete(key: string): Promise<void> } | undefined) {
-  await kvStore?.delete(uploadId);
-  await services.storage.deleteMany([`${uploadId}.info`, `${uploadId}.json`]);
+  if ((await readRefusal(services, user, target)) === null) throw new AppError(403, `${writeRefusalMessage(refusal, "folder")} Nothing more was saved.`);
+  throw new AppError(404, "The folder this upload goes into was not found, or it is no longer shared with you. Nothing more was saved.");
 }
 
 /**
@@ -208,9 +108,9 @@ async function forgetFinishedUpload(services: Services, uploadId: string, kvStor
  * file, under the charged storage's lock and a lock on the folder's row, so trashing, restoring
  * or deleting the folder cannot slip in between.
  */
-async function completeUpload(services: Services, upload: Upload, sha256: string | null, discard: () => Promise<void>, known?: PendingWithFolder) {
+export async function completeUpload(services: Services, upload: TusUpload, sha256: string | null, discard: () => Promise<void>, known?: PendingWithFolder) {
   const pending = known ?? (await findPending(services, upload.id));
-  if (!pending) throw tusError(404, UPLOAD_GONE);
+  if (!pending) throw new AppError(404, UPLOAD_GONE);
   // With encryption at rest an upload is encrypted as it arrives; only one begun before that
   // (stored in plaintext) is encrypted into a new object here.
   const storageKey = (await services.storage.adoptUpload?.(upload.id, Number(pending.size), upload.metadata)) ?? upload.id;
@@ -257,7 +157,7 @@ async function completeUpload(services: Services, upload: Upload, sha256: string
 type Arrival = { name: string; folderId: string; uploaderId: string | null; pendingId: string | null };
 type PendingFolder = { id: string; ownerId: string; trashedAt: Date | null };
 /** A pending upload with its folder as it was when looked up (null: deleted for good). */
-type PendingWithFolder = { id: string; ownerId: string; folderId: string; name: string; size: bigint; folder: PendingFolder | null };
+export type PendingWithFolder = { id: string; ownerId: string; folderId: string; name: string; size: bigint; folder: PendingFolder | null };
 
 /** The pending upload and its folder, in one statement (every PATCH asks). */
 async function findPending(services: Services, uploadId: string): Promise<PendingWithFolder | null> {
@@ -416,71 +316,13 @@ async function addToUploaderRoot(services: Services, arrival: Arrival, content: 
   });
 }
 
-/** How long termination waits for a request still writing to the upload to let go of it. */
-const TERMINATE_LOCK_WAIT_MS = 5_000;
-
-export function createUploadTerminator(services: Services, uploads: TusServer): UploadTerminator {
-  return {
-    async terminate(uploadIds) {
-      let terminated = 0;
-      for (const id of uploadIds) if (await terminateUpload(services, uploads, id)) terminated++;
-      return { terminated, failed: uploadIds.length - terminated };
-    },
-    async stop(uploadIds) {
-      // Taking the lock is what makes tus end a request writing to the upload; nothing is removed.
-      for (const id of uploadIds) await (await lockUpload(uploads, id))();
-    },
-  };
-}
-
-/**
- * Removes one unfinished upload's data through the tus store (S3: aborts the multipart upload
- * and deletes its .info; local: the partial file and its record), then any side objects left.
- * Like tus's own termination it first takes the upload's lock, which asks a request still
- * writing to it to stop; if that takes too long it goes ahead anyway. False when the store
- * failed (logged).
- */
-async function terminateUpload(services: Services, uploads: TusServer, id: string): Promise<boolean> {
-  let ok = true;
-  const unlock = await lockUpload(uploads, id);
-  try {
-    await uploads.datastore.remove(id);
-  } catch (error) {
-    // 404: the store never had it or it is gone already.
-    if ((error as { status_code?: number } | null)?.status_code !== 404) {
-      ok = false;
-      services.log.warn("could not remove the data of an unfinished upload", { uploadId: id, error });
-    }
-  } finally {
-    await unlock();
-  }
-  await services.storage.deleteMany([id, `${id}.info`, `${id}.json`, `${id}.part`]).catch((error) => {
-    ok = false;
-    services.log.warn("could not remove the objects of an unfinished upload", { uploadId: id, error });
-  });
-  return ok;
-}
-
-async function lockUpload(uploads: TusServer, id: string): Promise<() => Promise<void>> {
-  const nothing = async () => {};
-  const locker = uploads.options.locker;
-  if (typeof locker === "function") return nothing;
-  try {
-    const lock = (await locker).newLock(id);
-    await lock.lock(AbortSignal.timeout(TERMINATE_LOCK_WAIT_MS), async () => {});
-    return () => lock.unlock().catch(() => {});
-  } catch {
-    return nothing;
-  }
-}
-
 /**
  * Removes uploads abandoned for longer than UPLOAD_EXPIRY_HOURS: their partial data (local
  * partial files, S3 multipart uploads and .info objects) and their pending rows, which also
  * releases the quota they reserved. Then lets the store sweep anything expired it still knows,
  * including what an earlier termination could not remove.
  */
-export async function cleanupAbandonedUploads(services: Services, uploads: TusServer, now = new Date()) {
+export async function cleanupAbandonedUploads(services: Services, uploads: UploadTerminator, now = new Date()) {
   const cutoff = new Date(now.getTime() - services.config.uploads.expiryMs);
   let removed = 0;
   // Kept (still reserving quota) when the store failed, and tried again at the next run.
@@ -489,7 +331,7 @@ export async function cleanupAbandonedUploads(services: Services, uploads: TusSe
     const stale = await services.prisma.upload.findMany({ where: { createdAt: { lt: cutoff }, id: { notIn: failed } }, select: { id: true }, take: 200 });
     if (stale.length === 0) break;
     for (const { id } of stale) {
-      if (!(await terminateUpload(services, uploads, id))) {
+      if ((await uploads.terminate([id])).failed > 0) {
         failed.push(id);
         continue;
       }
@@ -497,7 +339,7 @@ export async function cleanupAbandonedUploads(services: Services, uploads: TusSe
       removed++;
     }
   }
-  const swept = await uploads.datastore.deleteExpired().catch((error) => {
+  const swept = await uploads.deleteExpired().catch((error) => {
     services.log.warn("tus expiry sweep failed", { error });
     return 0;
   });

@@ -27,6 +27,8 @@ export interface UploadTerminator {
    * they stored so the upload can resume later. Never throws.
    */
   stop(uploadIds: string[]): Promise<void>;
+  /** Lets the tus store sweep every expired upload it still knows; how many it removed. */
+  deleteExpired(): Promise<number>;
 }
 
 export interface Services {
