@@ -42,10 +42,11 @@ export interface ActivityEntry {
 
 /** Appends to the activity trail. Accepts a transaction client so the entry commits with the change. */
 export async function recordActivity(
-  db: Pick<Services["prisma"], "activity">,
+  /** The services, or inside a transaction its client. */
+  db: Pick<Services["prisma"], "activity"> | Pick<Services, "prisma">,
   entry: ActivityEntry,
 ): Promise<void> {
-  await db.activity.create({
+  await ("prisma" in db ? db.prisma : db).activity.create({
     data: {
       userId: entry.userId,
       action: entry.action,

@@ -82,11 +82,12 @@ export const SYSTEM_ACTOR: AuditActor = { actorId: null, actorLabel: "system", i
 
 /** Appends one event. Accepts a transaction client so the event commits with the change it records. */
 export async function recordAudit(
-  db: Pick<Services["prisma"], "auditEvent">,
+  /** The services, or inside a transaction its client. */
+  db: Pick<Services["prisma"], "auditEvent"> | Pick<Services, "prisma">,
   actor: AuditActor,
   entry: AuditEntry,
 ): Promise<void> {
-  await db.auditEvent.create({
+  await ("prisma" in db ? db.prisma : db).auditEvent.create({
     data: {
       action: entry.action,
       outcome: entry.outcome ?? "success",

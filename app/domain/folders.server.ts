@@ -22,6 +22,11 @@ export async function getRootFolder(services: Services, ownerId: string): Promis
   }
 }
 
+/** A folder by id, for a caller that has checked access (a share link's chain); throws when it is gone. */
+export function folderById(services: Services, folderId: string): Promise<Folder> {
+  return services.prisma.folder.findUniqueOrThrow({ where: { id: folderId } });
+}
+
 /** The folder when the actor may read it; NotFound otherwise (never reveal what exists). */
 export async function getReadableFolder(services: Services, actor: Actor, folderId: string | null): Promise<Folder> {
   if (folderId === null) return getRootFolder(services, actor.id);

@@ -194,6 +194,15 @@ async function* pagedJsonArray(services: Services, table: "activity" | "audit", 
 }
 
 /** Everything of the user as one ZIP, streamed; records the export in the audit log. */
+/** How many files the user keeps and their total size, for the privacy page. */
+export async function storedFilesOf(services: Services, userId: string): Promise<{ files: number; bytes: number }> {
+  const [files, bytes] = await Promise.all([
+    services.prisma.file.count({ where: { ownerId: userId } }),
+    services.prisma.file.aggregate({ where: { ownerId: userId }, _sum: { size: true } }),
+  ]);
+  return { files, bytes: Number(bytes._sum.size ?? 0) };
+}
+
 export async function exportAccount(services: Services, user: SessionUser, actor: AuditActor): Promise<Readable> {
   const entries = await exportEntries(services, user.id);
   await recordAudit(services.prisma, actor, { action: "user.data_exported", targetType: "user", targetId: user.id, details: { files: entries.filter((entry) => entry.kind === "file").length } });

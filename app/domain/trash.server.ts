@@ -191,6 +191,17 @@ async function reindex(services: Services, folderIds: string[], fileIds: string[
  * without bytes. Items below it that were trashed separately are kept: they move to My files.
  */
 /** An item at the top of the user's trash (what the delete-forever confirmation names); NotFound otherwise. */
+/** The folder a restored item went back into: its name, and whether it is the owner's root; null when gone. */
+export function restoredInto(services: Services, folderId: string): Promise<{ name: string; parentId: string | null } | null> {
+  return services.prisma.folder.findUnique({ where: { id: folderId }, select: { name: true, parentId: true } });
+}
+
+/** Whether an item is in a trash, and whose: for the note after trashing it (or uploading into a trashed folder). */
+export function trashStateOf(services: Services, kind: ItemKind, id: string): Promise<{ name: string; ownerId: string; trashedAt: Date | null } | null> {
+  const select = { name: true, ownerId: true, trashedAt: true } as const;
+  return kind === "file" ? services.prisma.file.findUnique({ where: { id }, select }) : services.prisma.folder.findUnique({ where: { id }, select });
+}
+
 export async function getTrashedItem(services: Services, actor: Pick<SessionUser, "id">, kind: ItemKind, id: string) {
   const item = await trashRoot(services.prisma, actor.id, kind, id);
   return { kind: item.kind, id: item.id, name: item.name };

@@ -82,3 +82,13 @@ export async function verifyLogin(services: Services, email: string, password: s
   const ok = await verify(user.passwordHash, password).catch(() => false);
   return ok ? { id: user.id, email: user.email, name: user.name, role: user.role } : null;
 }
+
+/** No account exists yet: the first to register becomes the administrator. */
+export async function isFirstAccount(services: Services): Promise<boolean> {
+  return (await services.prisma.user.count()) === 0;
+}
+
+/** Who a login step is for (the id comes from a signed cookie or a verified passkey), or null. */
+export function loginAccount(services: Services, userId: string): Promise<{ id: string; email: string; deactivatedAt: Date | null } | null> {
+  return services.prisma.user.findUnique({ where: { id: userId }, select: { id: true, email: true, deactivatedAt: true } });
+}

@@ -102,7 +102,7 @@ export async function folderAction({ request, params, context }: ActionFunctionA
         const landed = await land(uploadPolicyFrom(fields.get("onConflict")));
         const { file, place } = landed;
         if (place !== "folder") elsewhere.push(landed);
-        await recordActivity(services.prisma, {
+        await recordActivity(services, {
           userId: user.id,
           action: "file.uploaded",
           subjectType: "file",
@@ -169,7 +169,7 @@ export async function receiveMultipartUpload(
     const name = cleanName(filename, "File name");
     await assertTypeAllowed(services, name);
     const settings = await getSettings(services);
-    const allowance = await uploadAllowance(services, ownerId, uploaderId, services.prisma, settings);
+    const allowance = await uploadAllowance(services, ownerId, uploaderId, undefined, settings);
     const storageKey = randomBytes(16).toString("hex");
     const { size, sha256 } = await storeStream(services, storageKey, Readable.from(countedFormBytes(chunks)), allowance.maxBytes, () => tooLargeError(allowance));
     // The room is not reserved while the bytes stream in (their size is unknown until the end),

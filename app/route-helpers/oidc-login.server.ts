@@ -97,7 +97,7 @@ export async function finishOidcLogin(services: Services, request: Request, clie
     const reason = error instanceof OidcLoginError ? error.reason : error.name;
     if (pending?.purpose === "reauth") {
       const user = await getUser(services, request);
-      await recordAudit(services.prisma, auditActor(request, clientIp, user), {
+      await recordAudit(services, auditActor(request, clientIp, user), {
         action: "auth.reauth",
         outcome: "failure",
         ...(user ? { targetType: "user" as const, targetId: user.id } : {}),
@@ -106,7 +106,7 @@ export async function finishOidcLogin(services: Services, request: Request, clie
       // The error page says what happens next: the person is normally still signed in, with nothing changed.
       throw data({ message: error.message, returnTo: safeRedirect(pending.redirectTo, "/settings/security"), signedIn: user !== null }, { status: error.status, headers });
     }
-    await recordAudit(services.prisma, auditActor(request, clientIp, null), {
+    await recordAudit(services, auditActor(request, clientIp, null), {
       action: "auth.login",
       outcome: "failure",
       details: { method: "oidc", reason },
@@ -115,7 +115,7 @@ export async function finishOidcLogin(services: Services, request: Request, clie
   }
   if (login.reauth) {
     // The person confirmed it is them: the session stays, now marked as recently confirmed.
-    await recordAudit(services.prisma, auditActor(request, clientIp, login.user), {
+    await recordAudit(services, auditActor(request, clientIp, login.user), {
       action: "auth.reauth",
       targetType: "user",
       targetId: login.user.id,
@@ -130,7 +130,7 @@ export async function finishOidcLogin(services: Services, request: Request, clie
     return redirect(MFA_LOGIN_PATH, { headers });
   }
   headers.append("Set-Cookie", await createSession(services, login.user.id, request, clientIp));
-  await recordAudit(services.prisma, auditActor(request, clientIp, login.user), {
+  await recordAudit(services, auditActor(request, clientIp, login.user), {
     action: "auth.login",
     targetType: "user",
     targetId: login.user.id,

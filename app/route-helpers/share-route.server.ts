@@ -3,7 +3,7 @@ import { recordShareDenial } from "~/domain/access-denials.server";
 import { auditActor, recordAudit } from "~/domain/audit.server";
 import { recordActivity } from "~/domain/activity.server";
 import { isAppError, NotFoundError, UnauthorizedError, ValidationError } from "~/domain/errors";
-import { listFolder } from "~/domain/folders.server";
+import { folderById, listFolder } from "~/domain/folders.server";
 import { viewerData } from "~/domain/previews.server";
 import { viewerForPage } from "~/lib/page-text.server";
 import type { ViewerData } from "~/domain/viewer";
@@ -132,7 +132,7 @@ export async function sharePageLoader(args: LoaderFunctionArgs, folderId: string
       });
     }
     const crumbs = await shareFolderChain(services, link, folderId ?? link.folderId ?? "");
-    const folder = await services.prisma.folder.findUniqueOrThrow({ where: { id: crumbs.at(-1)!.id } });
+    const folder = await folderById(services, crumbs.at(-1)!.id);
     const cursor = new URL(args.request.url).searchParams.get("after");
     const listing = await listFolder(services, folder, cursor);
     await viewed();
@@ -165,14 +165,14 @@ export async function shareAction(args: ActionFunctionArgs) {
       { ownerId: link.ownerId, uploaderId: null, folderId },
       async (upload, _fields, land) => {
         const { file } = await land("keep-both");
-        await recordActivity(services.prisma, {
+        await recordActivity(services, {
           userId: null,
           action: "file.uploaded",
           subjectType: "file",
           subjectId: file.id,
           details: { via: "share", shareId: link.id, name: file.name, size: upload.size },
         });
-        await recordAudit(services.prisma, auditActor(request, clientIp, null), {
+        await recordAudit(services, auditActor(request, clientIp, null), {
           action: "share.used",
           targetType: "share",
           targetId: link.id,

@@ -22,7 +22,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   }
   if (request.method === "HEAD") return new Response(null, { headers: CSV_HEADERS });
   const asked = Object.fromEntries(AUDIT_FILTER_FIELDS.flatMap((name) => (params.get(name) ? [[name, params.get(name)!.slice(0, 254)]] : [])));
-  await recordAudit(services.prisma, auditActor(request, context.clientIp, admin), {
+  await recordAudit(services, auditActor(request, context.clientIp, admin), {
     action: "admin.audit_exported",
     targetType: "audit",
     details: { filter: asked },

@@ -75,7 +75,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const { services, clientIp } = context;
   const form = await request.clone().formData();
   const audit: Audit = (action, outcome, details, user) =>
-    recordAudit(services.prisma, auditActor(request, clientIp, user ?? null), {
+    recordAudit(services, auditActor(request, clientIp, user ?? null), {
       action,
       outcome,
       targetType: user ? "user" : undefined,

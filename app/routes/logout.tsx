@@ -11,7 +11,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const user = await getUser(context.services, request);
   const cookie = await destroySession(context.services, request);
   if (user) {
-    await recordAudit(context.services.prisma, auditActor(request, context.clientIp, user), {
+    await recordAudit(context.services, auditActor(request, context.clientIp, user), {
       action: "auth.logout",
       targetType: "session",
       targetId: user.sessionId,

@@ -105,14 +105,14 @@ const INTENTS: Record<string, (args: IntentArgs) => Promise<Response>> = {
   async "revoke-session"({ services, user, actor, form }) {
     const key = field(form, "session");
     const { current } = await revokeSession(services, user, key);
-    await recordAudit(services.prisma, actor, { action: "auth.session_revoked", targetType: "session", targetId: key });
+    await recordAudit(services, actor, { action: "auth.session_revoked", targetType: "session", targetId: key });
     if (current) return redirect("/login", { headers: { "Set-Cookie": await sessionCookie(services).serialize("", { maxAge: 0 }) } });
     return redirect("/settings/security?done=session-revoked");
   },
 
   async "revoke-other-sessions"({ services, user, actor }) {
     const count = await revokeOtherSessions(services, user);
-    await recordAudit(services.prisma, actor, { action: "auth.session_revoked", targetType: "user", targetId: user.id, details: { others: count } });
+    await recordAudit(services, actor, { action: "auth.session_revoked", targetType: "user", targetId: user.id, details: { others: count } });
     return redirect("/settings/security?done=others-revoked");
   },
 
