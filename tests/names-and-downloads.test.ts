@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { contentDisposition, parseRange } from "~/domain/downloads.server";
+import { contentDisposition, parseRange } from "~/domain/files/downloads.server";
 import { ValidationError } from "~/domain/errors";
-import { cleanName, nameKey, numberedName } from "~/domain/names";
+import { cleanName, nameKey, numberedName } from "~/domain/files/names";
 
 describe("names", () => {
   it("normalises to NFC and trims", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkPassword, PASSWORD_MAX_LENGTH } from "~/domain/password-policy.server";
+import { checkPassword, PASSWORD_MAX_LENGTH } from "~/domain/accounts/password-policy.server";
 
 describe("password policy", () => {
   const owner = { name: "Ada Lovelace", email: "ada.l@example.com" };

@@ -1,7 +1,7 @@
 import { Readable } from "node:stream";
 import yauzl from "yauzl";
 import { describe, expect, it } from "vitest";
-import { safeZipSegment, zipStream, type ZipEntry } from "~/domain/zip.server";
+import { safeZipSegment, zipStream, type ZipEntry } from "~/domain/files/zip.server";
 import { webStream } from "~/route-helpers/file-response.server";
 import type { Services } from "~/services/index.server";
 

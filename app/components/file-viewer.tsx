@@ -1,5 +1,5 @@
 import { formatBytes } from "~/lib/format";
-import type { ViewerData } from "~/domain/viewer";
+import type { ViewerData } from "~/domain/files/viewer";
 import { TEXT_PREVIEW_ID, usePageText } from "~/lib/page-text";
 
 /**

@@ -1,6 +1,6 @@
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { useEffect, useRef, useState } from "react";
-import { COUNT_LIMIT, type FolderCounts, type FolderListing, type ListedFile, type SortDir, type SortKey } from "~/domain/folder-listing";
+import { COUNT_LIMIT, type FolderCounts, type FolderListing, type ListedFile, type SortDir, type SortKey } from "~/domain/files/folder-listing";
 import type { folderAction, folderLoader, FolderViewMode } from "~/route-helpers/folder-route.server";
 import { formatBytes, formatDate } from "~/lib/format";
 import { thumbnailUrl } from "~/lib/thumbnails";

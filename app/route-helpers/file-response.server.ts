@@ -1,6 +1,6 @@
 import type { Readable } from "node:stream";
 import { createReadableStreamFromReadable } from "@remix-run/node";
-import type { FileReply } from "~/domain/downloads.server";
+import type { FileReply } from "~/domain/files/downloads.server";
 
 /** A Node stream from the domain as the web stream a Response sends, with backpressure. */
 export function webStream(readable: Readable): ReadableStream<Uint8Array> {

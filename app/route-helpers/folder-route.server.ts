@@ -8,9 +8,9 @@ import {
   type LoaderFunctionArgs,
   type UploadHandler,
 } from "@remix-run/node";
-import { canWrite } from "~/domain/access.server";
+import { canWrite } from "~/domain/sharing/access.server";
 import { ValidationError } from "~/domain/errors";
-import { detectMimeType, storeStream } from "~/domain/files.server";
+import { detectMimeType, storeStream } from "~/domain/files/files.server";
 import {
   breadcrumbs,
   countFolderContents,
@@ -21,15 +21,15 @@ import {
   listFolder,
   parseDir,
   parseSort,
-} from "~/domain/folders.server";
-import { recordActivity } from "~/domain/activity.server";
-import { cleanName } from "~/domain/names";
-import { uploadPolicyFrom, type UploadPolicy } from "~/domain/versions.server";
-import { landFormUpload, type LandedUpload } from "~/domain/uploads.server";
-import { assertTypeAllowed, shownMaxUploadSize, tooLargeError, uploadAllowance } from "~/domain/quota.server";
-import { getSettings } from "~/domain/settings.server";
-import { requireUser } from "~/domain/sessions.server";
-import { visibleCrumbs } from "~/domain/user-shares.server";
+} from "~/domain/files/folders.server";
+import { recordActivity } from "~/domain/audit/activity.server";
+import { cleanName } from "~/domain/files/names";
+import { uploadPolicyFrom, type UploadPolicy } from "~/domain/files/versions.server";
+import { landFormUpload, type LandedUpload } from "~/domain/uploads/uploads.server";
+import { assertTypeAllowed, shownMaxUploadSize, tooLargeError, uploadAllowance } from "~/domain/files/quota.server";
+import { getSettings } from "~/domain/admin/settings.server";
+import { requireUser } from "~/domain/accounts/sessions.server";
+import { visibleCrumbs } from "~/domain/sharing/user-shares.server";
 import { metrics } from "~/services/metrics.server";
 import { actionFailure, loaderFailure } from "~/lib/http.server";
 

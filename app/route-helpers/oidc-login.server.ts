@@ -1,12 +1,12 @@
 import { data, redirect } from "@remix-run/node";
 import { Authenticator } from "remix-auth";
-import { auditActor, recordAudit, type AuditActor } from "~/domain/audit.server";
+import { auditActor, recordAudit, type AuditActor } from "~/domain/audit/audit.server";
 import { isAppError } from "~/domain/errors";
-import { beginPendingLogin, hasMfa, MFA_LOGIN_PATH } from "~/domain/mfa.server";
-import { OidcLoginError, oidcLoginFor, oidcRedirectUri, type OidcLogin, type OidcVerifyParams } from "~/domain/oidc.server";
-import { reauthMethods } from "~/domain/reauth.server";
-import { getSettings } from "~/domain/settings.server";
-import { assertCookieCanBeKept, createSession, destroySession, getUser, requireUser, safeRedirect, sessionKey } from "~/domain/sessions.server";
+import { beginPendingLogin, hasMfa, MFA_LOGIN_PATH } from "~/domain/accounts/mfa.server";
+import { OidcLoginError, oidcLoginFor, oidcRedirectUri, type OidcLogin, type OidcVerifyParams } from "~/domain/accounts/oidc.server";
+import { reauthMethods } from "~/domain/accounts/reauth.server";
+import { getSettings } from "~/domain/admin/settings.server";
+import { assertCookieCanBeKept, createSession, destroySession, getUser, requireUser, safeRedirect, sessionKey } from "~/domain/accounts/sessions.server";
 import { cookiesAreSecure } from "~/lib/cookies.server";
 import type { Services } from "~/services/index.server";
 import { OidcStrategy } from "./oidc-strategy.server";

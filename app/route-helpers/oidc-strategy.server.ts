@@ -4,7 +4,7 @@ import { Strategy } from "remix-auth/strategy";
 import { z } from "zod";
 import type { OidcConfig } from "~/config.server";
 import type { Logger } from "~/services/logger.server";
-import { OidcLoginError, type OidcClaims, type OidcVerifyParams } from "~/domain/oidc.server";
+import { OidcLoginError, type OidcClaims, type OidcVerifyParams } from "~/domain/accounts/oidc.server";
 
 export interface OidcStrategyOptions {
   config: OidcConfig;

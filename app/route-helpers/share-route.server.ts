@@ -1,12 +1,12 @@
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs } from "@remix-run/node";
-import { recordShareDenial } from "~/domain/access-denials.server";
-import { auditActor, recordAudit } from "~/domain/audit.server";
-import { recordActivity } from "~/domain/activity.server";
+import { recordShareDenial } from "~/domain/sharing/access-denials.server";
+import { auditActor, recordAudit } from "~/domain/audit/audit.server";
+import { recordActivity } from "~/domain/audit/activity.server";
 import { isAppError, NotFoundError, UnauthorizedError, ValidationError } from "~/domain/errors";
-import { folderById, listFolder } from "~/domain/folders.server";
-import { viewerData } from "~/domain/previews.server";
+import { folderById, listFolder } from "~/domain/files/folders.server";
+import { viewerData } from "~/domain/files/previews.server";
 import { viewerForPage } from "~/lib/page-text.server";
-import type { ViewerData } from "~/domain/viewer";
+import type { ViewerData } from "~/domain/files/viewer";
 import { thumbnailUrl } from "~/lib/thumbnails";
 import { TooManyRequestsError } from "~/domain/rate-limit.server";
 import {
@@ -18,7 +18,7 @@ import {
   ShareGoneError,
   unlockShare,
   type PublicShare,
-} from "~/domain/share-links.server";
+} from "~/domain/sharing/share-links.server";
 import { receiveMultipartUpload } from "./folder-route.server";
 
 /** What an error page of a share link needs; never more than the visitor may know. */

@@ -3,11 +3,11 @@ import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type 
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { FormMessage } from "~/components/field";
 import { FileIcon, FolderIcon } from "~/components/icons";
-import { parseSelection, readableSelection, runBulk, type BulkOperation, type BulkOutcome } from "~/domain/bulk.server";
-import { destinationFolders } from "~/domain/folders.server";
+import { parseSelection, readableSelection, runBulk, type BulkOperation, type BulkOutcome } from "~/domain/files/bulk.server";
+import { destinationFolders } from "~/domain/files/folders.server";
 import { isAppError } from "~/domain/errors";
-import { parsePolicy } from "~/domain/operations.server";
-import { requireUser } from "~/domain/sessions.server";
+import { parsePolicy } from "~/domain/files/operations.server";
+import { requireUser } from "~/domain/accounts/sessions.server";
 import { CsrfInput } from "~/components/csrf-input";
 import type { Services } from "~/services/index.server";
 

@@ -1,8 +1,8 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
-import { parseSelection, zipSelection } from "~/domain/bulk.server";
-import { contentDisposition } from "~/domain/downloads.server";
+import { parseSelection, zipSelection } from "~/domain/files/bulk.server";
+import { contentDisposition } from "~/domain/files/downloads.server";
 import { isAppError } from "~/domain/errors";
-import { requireUser } from "~/domain/sessions.server";
+import { requireUser } from "~/domain/accounts/sessions.server";
 import { webStream } from "~/route-helpers/file-response.server";
 
 /**

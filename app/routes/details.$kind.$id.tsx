@@ -5,11 +5,11 @@ import { viewerForPage } from "~/lib/page-text.server";
 import { FormMessage } from "~/components/field";
 import { FileIcon, FolderIcon } from "~/components/icons";
 import { ItemActivitySection } from "~/components/activity-list";
-import { itemActivity } from "~/domain/activity.server";
-import { canWrite } from "~/domain/access.server";
+import { itemActivity } from "~/domain/audit/activity.server";
+import { canWrite } from "~/domain/sharing/access.server";
 import { isAppError, ValidationError } from "~/domain/errors";
-import { breadcrumbs, DESTINATION_PICKER_LIMIT, destinationFolders } from "~/domain/folders.server";
-import { visibleCrumbs } from "~/domain/user-shares.server";
+import { breadcrumbs, DESTINATION_PICKER_LIMIT, destinationFolders } from "~/domain/files/folders.server";
+import { visibleCrumbs } from "~/domain/sharing/user-shares.server";
 import {
   accessTarget,
   copyItem,
@@ -19,12 +19,12 @@ import {
   parsePolicy,
   renameItem,
   type ItemKind,
-} from "~/domain/operations.server";
-import { requireUser } from "~/domain/sessions.server";
-import { viewerData } from "~/domain/previews.server";
-import { getSettings } from "~/domain/settings.server";
-import { trashItem } from "~/domain/trash.server";
-import { listVersions, restoreVersion } from "~/domain/versions.server";
+} from "~/domain/files/operations.server";
+import { requireUser } from "~/domain/accounts/sessions.server";
+import { viewerData } from "~/domain/files/previews.server";
+import { getSettings } from "~/domain/admin/settings.server";
+import { trashItem } from "~/domain/files/trash.server";
+import { listVersions, restoreVersion } from "~/domain/files/versions.server";
 import { formatBytes, formatDate } from "~/lib/format";
 import { thumbnailUrl } from "~/lib/thumbnails";
 import { loaderFailure } from "~/lib/http.server";

@@ -1,7 +1,7 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
-import { downloadReply } from "~/domain/downloads.server";
-import { getReadableFile } from "~/domain/files.server";
-import { requireUser } from "~/domain/sessions.server";
+import { downloadReply } from "~/domain/files/downloads.server";
+import { getReadableFile } from "~/domain/files/files.server";
+import { requireUser } from "~/domain/accounts/sessions.server";
 import { isAppError } from "~/domain/errors";
 import { fileResponse } from "~/route-helpers/file-response.server";
 

@@ -1,7 +1,7 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
 import { isAppError } from "~/domain/errors";
-import { requireUser } from "~/domain/sessions.server";
-import { versionDownloadReply } from "~/domain/versions.server";
+import { requireUser } from "~/domain/accounts/sessions.server";
+import { versionDownloadReply } from "~/domain/files/versions.server";
 import { fileResponse } from "~/route-helpers/file-response.server";
 
 /** Streams an earlier version of a file (GET and HEAD) with Range support, under the file's name. */

@@ -1,15 +1,15 @@
 import { redirect, type ActionFunctionArgs } from "@remix-run/node";
 import { z } from "zod";
-import { AccountDeactivatedError } from "~/domain/account-status.server";
-import { auditActor, recordAudit } from "~/domain/audit.server";
+import { AccountDeactivatedError } from "~/domain/accounts/account-status.server";
+import { auditActor, recordAudit } from "~/domain/audit/audit.server";
 import { isAppError, ValidationError } from "~/domain/errors";
-import { assertNotLocked, clearFailedLogins, recordFailedLogin } from "~/domain/lockout.server";
-import { endPendingLogin, PENDING_LOGIN_MAX_ATTEMPTS, readPendingLogin, restartFirstStep, type FirstFactor } from "~/domain/mfa.server";
-import { assertPasswordAuthAllowed } from "~/domain/oidc.server";
-import { clearLoginChallengeCookie, finishLogin, PasskeyLoginError, startLogin, type PasskeyLoginMode } from "~/domain/passkeys.server";
+import { assertNotLocked, clearFailedLogins, recordFailedLogin } from "~/domain/accounts/lockout.server";
+import { endPendingLogin, PENDING_LOGIN_MAX_ATTEMPTS, readPendingLogin, restartFirstStep, type FirstFactor } from "~/domain/accounts/mfa.server";
+import { assertPasswordAuthAllowed } from "~/domain/accounts/oidc.server";
+import { clearLoginChallengeCookie, finishLogin, PasskeyLoginError, startLogin, type PasskeyLoginMode } from "~/domain/accounts/passkeys.server";
 import { limitLoginAttempt, limitMfaVerification, limitPasskeyChallenge, rateLimit } from "~/domain/rate-limit.server";
-import { assertCookieCanBeKept, createSession, safeRedirect } from "~/domain/sessions.server";
-import { loginAccount } from "~/domain/users.server";
+import { assertCookieCanBeKept, createSession, safeRedirect } from "~/domain/accounts/sessions.server";
+import { loginAccount } from "~/domain/accounts/users.server";
 import { metrics } from "~/services/metrics.server";
 
 /**

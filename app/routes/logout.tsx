@@ -1,6 +1,6 @@
 import { redirect, type ActionFunctionArgs } from "@remix-run/node";
-import { auditActor, recordAudit } from "~/domain/audit.server";
-import { destroySession, getUser } from "~/domain/sessions.server";
+import { auditActor, recordAudit } from "~/domain/audit/audit.server";
+import { destroySession, getUser } from "~/domain/accounts/sessions.server";
 
 export async function loader() {
   // Logging out changes state, so it is a POST; a GET just goes home.

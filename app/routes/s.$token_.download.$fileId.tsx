@@ -1,8 +1,8 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
-import { auditActor } from "~/domain/audit.server";
-import { downloadReply } from "~/domain/downloads.server";
+import { auditActor } from "~/domain/audit/audit.server";
+import { downloadReply } from "~/domain/files/downloads.server";
 import { NotFoundError } from "~/domain/errors";
-import { countShareDownload, shareFile } from "~/domain/share-links.server";
+import { countShareDownload, shareFile } from "~/domain/sharing/share-links.server";
 import { fileResponse } from "~/route-helpers/file-response.server";
 import { openShare, requireShareAccess, shareResourceFailure } from "~/route-helpers/share-route.server";
 

@@ -1,9 +1,9 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
-import { auditActor } from "~/domain/audit.server";
-import { contentDisposition } from "~/domain/downloads.server";
+import { auditActor } from "~/domain/audit/audit.server";
+import { contentDisposition } from "~/domain/files/downloads.server";
 import { NotFoundError } from "~/domain/errors";
-import { countShareDownload, shareFolderChain } from "~/domain/share-links.server";
-import { zipFolder } from "~/domain/zip.server";
+import { countShareDownload, shareFolderChain } from "~/domain/sharing/share-links.server";
+import { zipFolder } from "~/domain/files/zip.server";
 import { webStream } from "~/route-helpers/file-response.server";
 import { openShare, requireShareAccess, shareResourceFailure } from "~/route-helpers/share-route.server";
 

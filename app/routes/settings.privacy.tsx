@@ -2,11 +2,11 @@ import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type 
 import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { Field, FormMessage } from "~/components/field";
 import { isAppError } from "~/domain/errors";
-import { deleteAccount, storedFilesOf } from "~/domain/privacy.server";
-import { reauthMethods } from "~/domain/reauth.server";
+import { deleteAccount, storedFilesOf } from "~/domain/accounts/privacy.server";
+import { reauthMethods } from "~/domain/accounts/reauth.server";
 import { ConfirmIdentity } from "~/components/security/confirm-identity";
 import { describeWait } from "~/domain/rate-limit.server";
-import { requireUser, sessionCookie } from "~/domain/sessions.server";
+import { requireUser, sessionCookie } from "~/domain/accounts/sessions.server";
 import { formatBytes } from "~/lib/format";
 import { CsrfInput } from "~/components/csrf-input";
 

@@ -6,15 +6,15 @@ import { MfaSection } from "~/components/security/mfa-section";
 import { PasskeysSection } from "~/components/security/passkeys-section";
 import { PasswordSection } from "~/components/security/password-section";
 import { SessionsSection } from "~/components/security/sessions-section";
-import { auditActor, recordAudit, type AuditActor } from "~/domain/audit.server";
+import { auditActor, recordAudit, type AuditActor } from "~/domain/audit/audit.server";
 import { ValidationError } from "~/domain/errors";
-import { loadMfaStatus } from "~/domain/mfa.server";
-import { listPasskeys, removePasskey, renamePasskey } from "~/domain/passkeys.server";
-import { PASSWORD_HINT } from "~/domain/password-policy.server";
+import { loadMfaStatus } from "~/domain/accounts/mfa.server";
+import { listPasskeys, removePasskey, renamePasskey } from "~/domain/accounts/passkeys.server";
+import { PASSWORD_HINT } from "~/domain/accounts/password-policy.server";
 import { limitMfaVerification, TooManyRequestsError } from "~/domain/rate-limit.server";
-import { changePassword } from "~/domain/passwords.server";
-import { reauthMethods } from "~/domain/reauth.server";
-import { listMySecurityEvents } from "~/domain/security-events.server";
+import { changePassword } from "~/domain/accounts/passwords.server";
+import { reauthMethods } from "~/domain/accounts/reauth.server";
+import { listMySecurityEvents } from "~/domain/audit/security-events.server";
 import {
   listSessions,
   requireUser,
@@ -23,8 +23,8 @@ import {
   revokeSession,
   sessionCookie,
   type SessionUser,
-} from "~/domain/sessions.server";
-import { getSettings } from "~/domain/settings.server";
+} from "~/domain/accounts/sessions.server";
+import { getSettings } from "~/domain/admin/settings.server";
 import { actionFailure } from "~/lib/http.server";
 import type { Services } from "~/services/index.server";
 

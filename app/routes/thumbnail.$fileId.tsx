@@ -1,8 +1,8 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
 import { isAppError } from "~/domain/errors";
-import { getReadableFile } from "~/domain/files.server";
-import { requireUser } from "~/domain/sessions.server";
-import { thumbnailReply } from "~/domain/thumbnails.server";
+import { getReadableFile } from "~/domain/files/files.server";
+import { requireUser } from "~/domain/accounts/sessions.server";
+import { thumbnailReply } from "~/domain/files/thumbnails.server";
 import { fileResponse } from "~/route-helpers/file-response.server";
 
 /** A file's thumbnail, for whoever may read the file (owner, share grantee, admin). */

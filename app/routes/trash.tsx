@@ -1,13 +1,13 @@
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
-import { auditActor } from "~/domain/audit.server";
+import { auditActor } from "~/domain/audit/audit.server";
 import { FormMessage } from "~/components/field";
 import { FileIcon, FolderIcon } from "~/components/icons";
 import { isAppError, ValidationError } from "~/domain/errors";
-import { getReadableItem, parseKind } from "~/domain/operations.server";
-import { requireUser } from "~/domain/sessions.server";
-import { getSettings } from "~/domain/settings.server";
-import { deleteForever, emptyTrash, getTrashedItem, listTrash, restoreItem, TRASH_PAGE_LIMIT, restoredInto, trashStateOf } from "~/domain/trash.server";
+import { getReadableItem, parseKind } from "~/domain/files/operations.server";
+import { requireUser } from "~/domain/accounts/sessions.server";
+import { getSettings } from "~/domain/admin/settings.server";
+import { deleteForever, emptyTrash, getTrashedItem, listTrash, restoreItem, TRASH_PAGE_LIMIT, restoredInto, trashStateOf } from "~/domain/files/trash.server";
 import { formatBytes, formatDate } from "~/lib/format";
 import { TableHead } from "~/components/table-head";
 import { CsrfInput } from "~/components/csrf-input";

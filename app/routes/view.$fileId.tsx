@@ -1,8 +1,8 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
 import { isAppError } from "~/domain/errors";
-import { getReadableFile } from "~/domain/files.server";
-import { inlineReply } from "~/domain/previews.server";
-import { requireUser } from "~/domain/sessions.server";
+import { getReadableFile } from "~/domain/files/files.server";
+import { inlineReply } from "~/domain/files/previews.server";
+import { requireUser } from "~/domain/accounts/sessions.server";
 import { fileResponse } from "~/route-helpers/file-response.server";
 
 /**

@@ -10,7 +10,7 @@ import type { Server as TusServer } from "@tus/server";
 import { createUploadServer, createUploadTerminator, TUS_PATH } from "./tus-host.server";
 import { tuneGarbageCollector } from "./gc-tuning.server";
 import { tusRequestHandler } from "./tus-request.server";
-import { startJobs } from "~/domain/jobs.server";
+import { startJobs } from "~/domain/jobs/jobs.server";
 import { runInRequestScope, type RequestScope } from "~/domain/request-scope.server";
 import { cookiesAreSecure } from "~/lib/cookies.server";
 import { csrfProtection } from "./csrf.server";

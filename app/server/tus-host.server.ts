@@ -1,10 +1,10 @@
 import { Server as TusServer } from "@tus/server";
 import { ERRORS, EVENTS, type Upload } from "@tus/utils";
 import { isAppError, AppError } from "~/domain/errors";
-import { mustEnrollMfa } from "~/domain/mfa.server";
-import { getUserFromCookieHeader, type SessionUser } from "~/domain/sessions.server";
-import { UploadHasher } from "~/domain/upload-hash.server";
-import { completeUpload, createPendingUpload, pendingUploadFor, releaseCancelledUpload, type PendingWithFolder } from "~/domain/uploads.server";
+import { mustEnrollMfa } from "~/domain/accounts/mfa.server";
+import { getUserFromCookieHeader, type SessionUser } from "~/domain/accounts/sessions.server";
+import { UploadHasher } from "~/domain/uploads/upload-hash.server";
+import { completeUpload, createPendingUpload, pendingUploadFor, releaseCancelledUpload, type PendingWithFolder } from "~/domain/uploads/uploads.server";
 import { formatBytes } from "~/lib/format";
 import { createTusKvStore, createTusLocker } from "~/services/cache/tus.server";
 import type { Services, UploadTerminator } from "~/services/index.server";
@@ -13,7 +13,7 @@ import { metrics } from "~/services/metrics.server";
 /**
  * The tus host: the protocol server, its data store, locker and events, and the answers it
  * sends. What an upload may be, where it lands and what it costs is decided in
- * domain/uploads.server.
+ * domain/uploads/uploads.server.
  */
 
 export const TUS_PATH = "/api/uploads";

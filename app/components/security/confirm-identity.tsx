@@ -1,6 +1,6 @@
 import { useLocation } from "@remix-run/react";
 import { Field } from "~/components/field";
-import { REAUTH_PATH, type ReauthMethods } from "~/domain/reauth";
+import { REAUTH_PATH, type ReauthMethods } from "~/domain/accounts/reauth";
 
 const time = (iso: string) => new Date(iso).toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit", timeZone: "UTC" }) + " UTC";
 

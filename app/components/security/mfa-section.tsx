@@ -1,8 +1,8 @@
 import { Form, useNavigation } from "@remix-run/react";
 import { Field, FormMessage } from "~/components/field";
 import { ConfirmIdentity } from "~/components/security/confirm-identity";
-import type { ReauthMethods } from "~/domain/reauth";
-import type { MfaStatus, PendingEnrollment } from "~/domain/mfa";
+import type { ReauthMethods } from "~/domain/accounts/reauth";
+import type { MfaStatus, PendingEnrollment } from "~/domain/accounts/mfa";
 import { formatDate } from "~/lib/format";
 import { CsrfInput } from "~/components/csrf-input";
 

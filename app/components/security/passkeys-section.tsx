@@ -4,9 +4,9 @@ import { startRegistration, type PublicKeyCredentialCreationOptionsJSON } from "
 import { CsrfInput, useCsrfToken } from "~/components/csrf-input";
 import { Field, FormMessage } from "~/components/field";
 import { ConfirmIdentity, ConfirmWithProvider } from "~/components/security/confirm-identity";
-import type { ReauthMethods } from "~/domain/reauth";
+import type { ReauthMethods } from "~/domain/accounts/reauth";
 import { describeWebAuthnError, postPasskeyJson, useWebAuthnSupport } from "~/components/passkey-client";
-import type { PasskeySummary } from "~/domain/passkeys";
+import type { PasskeySummary } from "~/domain/accounts/passkeys";
 import { formatDate } from "~/lib/format";
 
 const REGISTER_ENDPOINT = "/settings/security/passkeys";

@@ -2,7 +2,7 @@ import { Form } from "@remix-run/react";
 import { Field, FormMessage } from "~/components/field";
 import { CsrfInput } from "~/components/csrf-input";
 import { ConfirmWithProvider } from "~/components/security/confirm-identity";
-import type { ReauthMethods } from "~/domain/reauth";
+import type { ReauthMethods } from "~/domain/accounts/reauth";
 
 interface Props {
   hint: string;
