@@ -14,7 +14,7 @@ import {
   useRouteLoaderData,
 } from "@remix-run/react";
 import type { ReactNode } from "react";
-import { getUser } from "~/domain/sessions.server";
+import { getUser } from "~/domain/accounts/sessions.server";
 import { LiveUpdates } from "~/components/live-updates";
 import { useNonce } from "~/lib/nonce";
 import stylesheet from "~/tailwind.css?url";

@@ -27,10 +27,8 @@ import {
   listFolder,
   listingQuery,
   PAGE_SIZE,
-  SORT_KEYS,
-  type SortDir,
-  type SortKey,
-} from "../app/domain/folders.server";
+} from "../app/domain/files/folders.server";
+import { SORT_KEYS, type SortDir, type SortKey } from "../app/domain/files/folder-listing";
 import { Prisma, type Folder, type PrismaClient } from "../app/generated/prisma/client";
 import type { Services } from "../app/services/index.server";
 import { freePort } from "../tests/setup/free-port";

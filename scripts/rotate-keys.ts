@@ -5,7 +5,7 @@
  * interruption. Afterwards the previous master keys can be removed from the configuration.
  */
 import { ConfigError, loadConfig } from "../app/config.server";
-import { recordAudit, type AuditActor } from "../app/domain/audit.server";
+import { recordAudit, type AuditActor } from "../app/domain/audit/audit.server";
 import { createPrismaClient } from "../app/services/db.server";
 import { startEmbeddedPostgres } from "../app/services/embedded-postgres.server";
 import { rotateMasterKey } from "../app/services/storage/key-ring.server";

@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { beforeAll, describe, expect, it } from "vitest";
-import { listAuditEvents, parseAuditFilter } from "~/domain/audit-log.server";
-import { createFolder, getRootFolder } from "~/domain/folders.server";
-import { pseudonymFor } from "~/domain/privacy.server";
-import { storageUsage } from "~/domain/quota.server";
-import { trashItem } from "~/domain/trash.server";
+import { listAuditEvents, parseAuditFilter } from "~/domain/audit/audit-log.server";
+import { createFolder, getRootFolder } from "~/domain/files/folders.server";
+import { pseudonymFor } from "~/domain/accounts/privacy.server";
+import { storageUsage } from "~/domain/files/quota.server";
+import { trashItem } from "~/domain/files/trash.server";
 import type { Services } from "~/services/index.server";
 import { startTestApp, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
-import { getSettings } from "~/domain/settings.server";
+import { getSettings } from "~/domain/admin/settings.server";
 import { startTestApp, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
 

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
-import { auditCsvStream, csvField, csvRow, listAuditEvents, parseAuditFilter } from "~/domain/audit-log.server";
-import { recordAudit, type AuditActor } from "~/domain/audit.server";
-import { purgeExpiredTrash, trashItem } from "~/domain/trash.server";
+import { auditCsvStream, csvField, csvRow, listAuditEvents, parseAuditFilter } from "~/domain/audit/audit-log.server";
+import { recordAudit, type AuditActor } from "~/domain/audit/audit.server";
+import { purgeExpiredTrash, trashItem } from "~/domain/files/trash.server";
 import { startTestApp, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
 

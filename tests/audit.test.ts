@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { pseudonymiseAuditActor, recordAudit, type AuditActor } from "~/domain/audit.server";
+import { pseudonymiseAuditActor, recordAudit, type AuditActor } from "~/domain/audit/audit.server";
 import { createTestDatabase, type TestDatabase } from "./support/database";
 
 describe("audit log storage", () => {

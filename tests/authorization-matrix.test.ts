@@ -3,7 +3,7 @@ import { pathToFileURL } from "node:url";
 import { randomBytes } from "node:crypto";
 import type { ServerBuild } from "@remix-run/node";
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import { trashItem } from "~/domain/trash.server";
+import { trashItem } from "~/domain/files/trash.server";
 import { startTestApp, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
 

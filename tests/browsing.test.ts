@@ -6,11 +6,8 @@ import {
   listFolder,
   listingQuery,
   PAGE_SIZE,
-  SORT_KEYS,
-  type FolderListing,
-  type SortDir,
-  type SortKey,
-} from "~/domain/folders.server";
+} from "~/domain/files/folders.server";
+import { SORT_KEYS, type FolderListing, type SortDir, type SortKey } from "~/domain/files/folder-listing";
 import type { Folder, PrismaClient } from "~/generated/prisma/client";
 import { Prisma } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";

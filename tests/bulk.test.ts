@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { beforeAll, describe, expect, it } from "vitest";
-import { addFile } from "~/domain/files.server";
-import { createFolder, getRootFolder } from "~/domain/folders.server";
-import { trashItem } from "~/domain/trash.server";
+import { addFile } from "~/domain/files/files.server";
+import { createFolder, getRootFolder } from "~/domain/files/folders.server";
+import { trashItem } from "~/domain/files/trash.server";
 import type { Services } from "~/services/index.server";
 import { startTestApp, type DriverSet, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";

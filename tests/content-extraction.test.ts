@@ -13,7 +13,7 @@ import {
   truncateUtf8,
   type ExtractionLimits,
   type ExtractionSource,
-} from "~/domain/content-extraction.server";
+} from "~/domain/search/content-extraction.server";
 import { hasPdftotext } from "./support/pdftotext";
 
 const limits: ExtractionLimits = { maxBytes: 10 * 2 ** 20, maxTextBytes: 2 ** 20, pdftotext: { command: "pdftotext", timeoutMs: 20_000 } };

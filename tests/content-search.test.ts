@@ -1,13 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
-import { auditActor } from "~/domain/audit.server";
-import { backfillContent, contentIndexingSettled, maintainContentIndex } from "~/domain/content-index.server";
-import { fileSearchDocument } from "~/domain/files.server";
-import { deleteForever, restoreItem, trashItem } from "~/domain/trash.server";
-import { shareWithUser } from "~/domain/user-shares.server";
+import { auditActor } from "~/domain/audit/audit.server";
+import { backfillContent, contentIndexingSettled, maintainContentIndex } from "~/domain/search/content-index.server";
+import { deleteForever, restoreItem, trashItem } from "~/domain/files/trash.server";
+import { shareWithUser } from "~/domain/sharing/user-shares.server";
 import { startTestApp, type TestApp } from "./support/app";
 import { createFolderIn, DRIVER_SETS, putFile, registerPerson, uploadForm, type Person } from "./support/people";
 import { hasPdftotext } from "./support/pdftotext";
+import { fileSearchDocument } from "~/domain/search/search-documents.server";
 
 
 /** A one-page PDF showing `text` (offsets computed, so it is valid). */

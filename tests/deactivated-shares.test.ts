@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { beforeAll, describe, expect, it } from "vitest";
-import { getRootFolder } from "~/domain/folders.server";
-import { storageUsage } from "~/domain/quota.server";
+import { getRootFolder } from "~/domain/files/folders.server";
+import { storageUsage } from "~/domain/files/quota.server";
 import type { Services } from "~/services/index.server";
 import { startTestApp, type TestApp } from "./support/app";
 import { DRIVER_SETS, PASSWORD, type Person, registerPerson, uploadForm, createFolderIn } from "./support/people";

@@ -2,8 +2,8 @@ import http from "node:http";
 import { randomBytes } from "node:crypto";
 import { pipeline, Readable, Transform } from "node:stream";
 import { beforeAll, describe, expect, it } from "vitest";
-import { addFile } from "~/domain/files.server";
-import { getRootFolder } from "~/domain/folders.server";
+import { addFile } from "~/domain/files/files.server";
+import { getRootFolder } from "~/domain/files/folders.server";
 import { startTestApp, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
 

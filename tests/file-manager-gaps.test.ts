@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { ACTIVITY_PAGE_SIZE } from "~/domain/activity.server";
+import { ACTIVITY_PAGE_SIZE } from "~/domain/audit/activity.server";
 import { startTestApp, type DriverSet, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
 

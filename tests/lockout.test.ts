@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
-import { lockDurationMs, lockoutKeys } from "~/domain/lockout.server";
+import { lockDurationMs, lockoutKeys } from "~/domain/accounts/lockout.server";
 import { limitMfaVerification, limitPasswordResetRequest, rateLimit, TooManyRequestsError } from "~/domain/rate-limit.server";
 import { MemoryCache } from "~/services/cache/memory.server";
 import type { Services } from "~/services/index.server";

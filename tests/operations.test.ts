@@ -1,14 +1,15 @@
 import { createHash, randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import { SYSTEM_ACTOR } from "~/domain/audit.server";
-import { addFile } from "~/domain/files.server";
-import { createFolder, getRootFolder } from "~/domain/folders.server";
-import { copyItem, moveItem, renameItem } from "~/domain/operations.server";
-import { updateSettings } from "~/domain/settings.server";
-import { deleteForever, emptyTrash, listTrash, purgeExpiredTrash, restoreItem, trashItem } from "~/domain/trash.server";
-import { addFileWithPolicy, listVersions, restoreVersion, versionDownloadResponse } from "~/domain/versions.server";
-import { startJobs } from "~/domain/jobs.server";
+import { SYSTEM_ACTOR } from "~/domain/audit/audit.server";
+import { addFile } from "~/domain/files/files.server";
+import { createFolder, getRootFolder } from "~/domain/files/folders.server";
+import { copyItem, moveItem, renameItem } from "~/domain/files/operations.server";
+import { updateSettings } from "~/domain/admin/settings.server";
+import { deleteForever, emptyTrash, listTrash, purgeExpiredTrash, restoreItem, trashItem } from "~/domain/files/trash.server";
+import { addFileWithPolicy, listVersions, restoreVersion, versionDownloadReply } from "~/domain/files/versions.server";
+import { fileResponse } from "~/route-helpers/file-response.server";
+import { startJobs } from "~/domain/jobs/jobs.server";
 import type { Services } from "~/services/index.server";
 import fs from "node:fs";
 import os from "node:os";
@@ -275,10 +276,10 @@ describe.each(DRIVER_SETS)("file operations, trash and versions with $label", ({
       expect(await Promise.all(versions.map(async (v) => (await readObject(services, v.storageKey)).toString()))).toEqual(["v2", "v1"]);
 
       const v1 = versions.find((v) => v.storageKey === file.storageKey)!;
-      const response = await versionDownloadResponse(services, alice, v1.id, new Request("http://x/"));
+      const response = fileResponse(await versionDownloadReply(services, alice, v1.id, new Request("http://x/")));
       expect(response.headers.get("content-disposition")).toContain('filename="doc.txt"');
       expect(await response.text()).toBe("v1");
-      const ranged = await versionDownloadResponse(services, alice, v1.id, new Request("http://x/", { headers: { range: "bytes=1-1" } }));
+      const ranged = fileResponse(await versionDownloadReply(services, alice, v1.id, new Request("http://x/", { headers: { range: "bytes=1-1" } })));
       expect(ranged.status).toBe(206);
       expect(await ranged.text()).toBe("1");
 
@@ -301,7 +302,7 @@ describe.each(DRIVER_SETS)("file operations, trash and versions with $label", ({
         await updateSettings(services, { versionsKept: 10 });
       }
       await expect(restoreVersion(services, mallory, versions[0].id)).rejects.toMatchObject({ status: 404 });
-      await expect(versionDownloadResponse(services, mallory, versions[0].id, new Request("http://x/"))).rejects.toMatchObject({ status: 404 });
+      await expect(versionDownloadReply(services, mallory, versions[0].id, new Request("http://x/"))).rejects.toMatchObject({ status: 404 });
       await expect(restoreVersion(services, alice, "no-such-version")).rejects.toMatchObject({ status: 404 });
     });
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { auditActor } from "~/domain/audit.server";
-import { finishLogin, startLogin, startRegistration } from "~/domain/passkeys.server";
+import { auditActor } from "~/domain/audit/audit.server";
+import { finishLogin, startLogin, startRegistration } from "~/domain/accounts/passkeys.server";
 import { ServiceUnavailableError } from "~/domain/errors";
 import { MemoryCache } from "~/services/cache/memory.server";
 import type { Services } from "~/services/index.server";

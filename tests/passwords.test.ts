@@ -254,7 +254,7 @@ describe("passwords, recovery and sessions over HTTP (local disk, Redis cache)",
       await victim.register("Vic Tim", "vic@example.com");
       const victimKey = [...(await pageText(await victim.get("/settings/security"))).matchAll(/name="session" value="([^"]+)"/g)];
       expect(victimKey).toHaveLength(0); // only "this device": no button for it
-      const { sessionKey } = await import("~/domain/sessions.server");
+      const { sessionKey } = await import("~/domain/accounts/sessions.server");
       const victimSession = await app.services.prisma.session.findFirstOrThrow({ where: { userId: await userId("vic@example.com") } });
       const refused = await mallory.postForm("/settings/security", { intent: "revoke-session", session: sessionKey(victimSession.id) });
       expect(refused.status).toBe(404);

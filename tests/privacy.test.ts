@@ -2,12 +2,12 @@ import { createHash, randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { recordAudit } from "~/domain/audit.server";
-import { addFile } from "~/domain/files.server";
-import { createFolder, getRootFolder } from "~/domain/folders.server";
-import { pseudonymFor } from "~/domain/privacy.server";
-import { cleanupAbandonedUploads } from "~/domain/uploads.server";
-import { trashItem } from "~/domain/trash.server";
+import { recordAudit } from "~/domain/audit/audit.server";
+import { addFile } from "~/domain/files/files.server";
+import { createFolder, getRootFolder } from "~/domain/files/folders.server";
+import { pseudonymFor } from "~/domain/accounts/privacy.server";
+import { cleanupAbandonedUploads } from "~/domain/uploads/uploads.server";
+import { trashItem } from "~/domain/files/trash.server";
 import type { Services } from "~/services/index.server";
 import { startTestApp, type DriverSet, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
@@ -322,7 +322,7 @@ describe.each(DRIVER_SETS)("account deletion ends unfinished uploads at once ($l
     await sleep(8500);
     // Swift's listing of multipart uploads can lag a moment behind; the job runs again anyway.
     for (let run = 0; run < 10; run++) {
-      await cleanupAbandonedUploads(services, app.server.uploads);
+      await cleanupAbandonedUploads(services, services.uploadTerminator!);
       if (drivers.storage === "local" || (await incompleteMultipartUploads(app)) === 0) break;
       await sleep(500);
     }

@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { SYSTEM_ACTOR } from "~/domain/audit.server";
-import { storageUsage } from "~/domain/quota.server";
-import { deleteForever, restoreItem, trashItem } from "~/domain/trash.server";
+import { SYSTEM_ACTOR } from "~/domain/audit/audit.server";
+import { storageUsage } from "~/domain/files/quota.server";
+import { deleteForever, restoreItem, trashItem } from "~/domain/files/trash.server";
 import { formatBytes } from "~/lib/format";
 import { startTestApp, type DriverSet, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
-import { listUsersForAdmin } from "~/domain/admin.server";
-import { storageUsage } from "~/domain/quota.server";
-import { getSettings, updateSettings } from "~/domain/settings.server";
+import { listUsersForAdmin } from "~/domain/admin/admin.server";
+import { storageUsage } from "~/domain/files/quota.server";
+import { getSettings, updateSettings } from "~/domain/admin/settings.server";
 import { formatBytes } from "~/lib/format";
 import { startTestApp, type DriverSet, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";

@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
-import { recordShareDenial } from "~/domain/access-denials.server";
-import { listAuditEvents, parseAuditFilter } from "~/domain/audit-log.server";
-import { getRootFolder } from "~/domain/folders.server";
-import { newShareToken } from "~/domain/share-links.server";
+import { recordShareDenial } from "~/domain/sharing/access-denials.server";
+import { listAuditEvents, parseAuditFilter } from "~/domain/audit/audit-log.server";
+import { getRootFolder } from "~/domain/files/folders.server";
+import { newShareToken } from "~/domain/sharing/share-links.server";
 import { MemoryCache } from "~/services/cache/memory.server";
 import type { Services } from "~/services/index.server";
 import { startTestApp, type TestApp } from "./support/app";

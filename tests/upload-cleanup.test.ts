@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
-import { hashUnhashedFiles } from "~/domain/jobs.server";
-import { cleanupAbandonedUploads } from "~/domain/uploads.server";
+import { hashUnhashedFiles } from "~/domain/jobs/jobs.server";
+import { cleanupAbandonedUploads } from "~/domain/uploads/uploads.server";
 import { startTestApp, type DriverSet, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
 import { incompleteMultipartUploads } from "./support/s3";
@@ -50,11 +50,11 @@ describe.each<{ label: string; drivers: DriverSet }>([
     if (drivers.storage === "s3") expect(await incompleteMultipartUploads(app)).toBe(1);
 
     // Not yet expired: nothing happens.
-    expect((await cleanupAbandonedUploads(app.services, app.server.uploads)).removed).toBe(0);
+    expect((await cleanupAbandonedUploads(app.services, app.services.uploadTerminator!)).removed).toBe(0);
     expect(await app.services.prisma.upload.count()).toBe(1);
 
     const later = new Date(Date.now() + 25 * 3600 * 1000);
-    const result = await cleanupAbandonedUploads(app.services, app.server.uploads, later);
+    const result = await cleanupAbandonedUploads(app.services, app.services.uploadTerminator!, later);
     expect(result.removed).toBe(1);
     expect(await app.services.prisma.upload.count()).toBe(0);
     expect(await keysFor(app, abandoned)).toEqual([]);
@@ -74,12 +74,12 @@ describe.each<{ label: string; drivers: DriverSet }>([
       throw new Error("store unreachable");
     };
     try {
-      expect((await cleanupAbandonedUploads(app.services, app.server.uploads, later)).removed).toBe(0);
+      expect((await cleanupAbandonedUploads(app.services, app.services.uploadTerminator!, later)).removed).toBe(0);
     } finally {
       datastore.remove = remove;
     }
     expect(await app.services.prisma.upload.count({ where: { id: abandoned } })).toBe(1);
-    expect((await cleanupAbandonedUploads(app.services, app.server.uploads, later)).removed).toBe(1);
+    expect((await cleanupAbandonedUploads(app.services, app.services.uploadTerminator!, later)).removed).toBe(1);
     expect(await app.services.prisma.upload.count()).toBe(0);
     expect(await keysFor(app, abandoned)).toEqual([]);
     if (drivers.storage === "s3") expect(await incompleteMultipartUploads(app)).toBe(0);
@@ -99,7 +99,7 @@ describe.each<{ label: string; drivers: DriverSet }>([
   it("never touches finished uploads", async () => {
     const done = await startUpload("done.txt", 5, 5);
     const file = await app.services.prisma.file.findFirstOrThrow({ where: { storageKey: done } });
-    await cleanupAbandonedUploads(app.services, app.server.uploads, new Date(Date.now() + 25 * 3600 * 1000));
+    await cleanupAbandonedUploads(app.services, app.services.uploadTerminator!, new Date(Date.now() + 25 * 3600 * 1000));
     expect(await keysFor(app, file.storageKey)).toEqual([file.storageKey]);
     const download = await user.get(`/download/${file.id}`);
     expect(download.status).toBe(200);

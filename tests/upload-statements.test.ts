@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { beforeAll, describe, expect, it } from "vitest";
-import { getRootFolder } from "~/domain/folders.server";
+import { getRootFolder } from "~/domain/files/folders.server";
 import { startTestApp, type TestApp } from "./support/app";
 import { DRIVER_SETS, registerPerson, uploadForm, type Person } from "./support/people";
 import { createUpload, patchUpload } from "./support/tus";

@@ -1,7 +1,8 @@
 import { Readable } from "node:stream";
 import yauzl from "yauzl";
 import { describe, expect, it } from "vitest";
-import { safeZipSegment, zipStream, type ZipEntry } from "~/domain/zip.server";
+import { safeZipSegment, zipStream, type ZipEntry } from "~/domain/files/zip.server";
+import { webStream } from "~/route-helpers/file-response.server";
 import type { Services } from "~/services/index.server";
 
 function listZip(buffer: Buffer): Promise<Array<{ name: string; bytes: Buffer; method: number }>> {
@@ -80,7 +81,7 @@ describe("zipStream", () => {
       { kind: "file", path: "b.bin", mtime: when, size: objects.b.length, storageKey: "b" },
       { kind: "file", path: "c.txt", mtime: when, size: 5, storageKey: "c" },
     ];
-    const stream = zipStream(services, entries);
+    const stream = webStream(zipStream(services, entries));
     await new Promise((resolve) => setTimeout(resolve, 20));
     // Nothing is opened before the archive is read, beyond the first entry it is working on.
     expect(opened.length).toBeLessThanOrEqual(1);
@@ -103,7 +104,7 @@ describe("zipStream", () => {
         },
       },
     } as unknown as Services;
-    const stream = zipStream(services, [{ kind: "file", path: "x.bin", mtime: new Date(), size: 10, storageKey: "gone" }]);
+    const stream = webStream(zipStream(services, [{ kind: "file", path: "x.bin", mtime: new Date(), size: 10, storageKey: "gone" }]));
     await expect(new Response(stream).arrayBuffer()).rejects.toThrow();
   });
 });
@@ -128,10 +129,10 @@ describe("zipStream beyond 4 GiB", () => {
         },
       },
     } as unknown as Services;
-    const stream = zipStream(services, [
+    const stream = webStream(zipStream(services, [
       { kind: "file", path: "huge.bin", mtime: new Date(), size, storageKey: "huge" },
       { kind: "file", path: "after.bin", mtime: new Date(), size: 0, storageKey: "none" },
-    ]);
+    ]));
     let total = 0;
     let tail = Buffer.alloc(0);
     const heapBefore = process.memoryUsage().rss;

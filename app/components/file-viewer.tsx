@@ -1,21 +1,6 @@
 import { formatBytes } from "~/lib/format";
-import { usePageText } from "~/lib/page-text";
-
-/** The DOM id of a text preview; its text is in the HTML only (see app/lib/page-text.tsx). */
-export const TEXT_PREVIEW_ID = "text-preview";
-
-export type ViewerData =
-  | { kind: "image" | "pdf" | "audio" | "video"; src: string }
-  | {
-      kind: "text";
-      /** Null when the text is in the page's HTML only (a document request). */
-      text: string | null;
-      truncated: boolean;
-      shownBytes: number;
-      size: number;
-    }
-  | { kind: "binary-text" }
-  | { kind: "none"; thumbnail: string | null };
+import type { ViewerData } from "~/domain/files/viewer";
+import { TEXT_PREVIEW_ID, usePageText } from "~/lib/page-text";
 
 /**
  * The preview of a file, rendered on the server so it works without JavaScript. Images, PDF,

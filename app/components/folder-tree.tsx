@@ -1,5 +1,5 @@
 import { Link } from "@remix-run/react";
-import type { TreeNode } from "~/domain/folders.server";
+import type { TreeNode } from "~/domain/files/folder-listing";
 import { dropHighlight, useDragMove } from "./drag-move";
 import { FolderIcon } from "./icons";
 

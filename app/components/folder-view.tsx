@@ -1,10 +1,7 @@
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { useEffect, useRef, useState } from "react";
-import type { FolderCounts, FolderListing, ListedFile, SortDir, SortKey } from "~/domain/folders.server";
-
-/** Mirrors COUNT_LIMIT in folders.server (a client module cannot import server code). */
-const COUNT_LIMIT = 10_000;
-import type { folderAction, folderLoader, FolderViewMode } from "~/lib/folder-route.server";
+import { COUNT_LIMIT, type FolderCounts, type FolderListing, type ListedFile, type SortDir, type SortKey } from "~/domain/files/folder-listing";
+import type { folderAction, folderLoader, FolderViewMode } from "~/route-helpers/folder-route.server";
 import { formatBytes, formatDate } from "~/lib/format";
 import { thumbnailUrl } from "~/lib/thumbnails";
 import { Breadcrumbs } from "./breadcrumbs";

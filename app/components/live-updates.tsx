@@ -1,6 +1,6 @@
 import { useParams, useRevalidator } from "@remix-run/react";
 import { useEffect, useRef, useState } from "react";
-import type { LiveEvent } from "~/services/notifier.server";
+import type { LiveEvent } from "~/lib/live-event";
 
 interface Notice {
   id: number;

@@ -1,5 +1,5 @@
 import { Form, isRouteErrorResponse, Link, useActionData, useLoaderData, useNavigation, useRouteError } from "@remix-run/react";
-import type { ShareActionData, ShareErrorData, SharePageData } from "~/lib/share-route.server";
+import type { ShareActionData, ShareErrorData, SharePageData } from "~/route-helpers/share-route.server";
 import { formatBytes, formatDate } from "~/lib/format";
 import { Breadcrumbs } from "./breadcrumbs";
 import { FileViewer } from "./file-viewer";

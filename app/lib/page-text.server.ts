@@ -1,5 +1,5 @@
 import type { AppLoadContext } from "@remix-run/node";
-import { TEXT_PREVIEW_ID, type ViewerData } from "~/components/file-viewer";
+import { TEXT_PREVIEW_ID } from "./page-text";
 
 /**
  * A long text for the loader data, sent once: on a document request it goes only into the
@@ -12,8 +12,12 @@ export function textForPage(context: AppLoadContext, elementId: string, text: st
   return null;
 }
 
-/** A viewer whose text preview is sent once (see textForPage). */
-export function viewerForPage(context: AppLoadContext, viewer: ViewerData): ViewerData {
-  if (viewer.kind !== "text" || viewer.text === null) return viewer;
+/** A viewer (ViewerData in ~/domain/viewer) whose text preview is sent once (see textForPage). */
+export function viewerForPage<Viewer extends { kind: string }>(context: AppLoadContext, viewer: Viewer): Viewer {
+  if (!isTextViewer(viewer) || viewer.text === null) return viewer;
   return { ...viewer, text: textForPage(context, TEXT_PREVIEW_ID, viewer.text) };
+}
+
+function isTextViewer<Viewer extends { kind: string }>(viewer: Viewer): viewer is Viewer & { kind: "text"; text: string | null } {
+  return viewer.kind === "text";
 }

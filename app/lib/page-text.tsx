@@ -7,6 +7,9 @@ import { createContext, useContext, useState } from "react";
  * that map to the render here; in the browser the hydrating component reads the text back
  * from the element the server rendered. Client navigations get the text in the loader data.
  */
+/** The DOM id of a text preview; its text is in the HTML only. */
+export const TEXT_PREVIEW_ID = "text-preview";
+
 const PageTextsContext = createContext<ReadonlyMap<string, string> | null>(null);
 
 export const PageTextsProvider = PageTextsContext.Provider;

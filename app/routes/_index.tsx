@@ -1,5 +1,5 @@
 import { redirect, type LoaderFunctionArgs } from "@remix-run/node";
-import { getUser } from "~/domain/sessions.server";
+import { getUser } from "~/domain/accounts/sessions.server";
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const user = await getUser(context.services, request);

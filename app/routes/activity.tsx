@@ -1,8 +1,8 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { Link, useLoaderData } from "@remix-run/react";
 import { ActivityList } from "~/components/activity-list";
-import { myActivity } from "~/domain/activity.server";
-import { requireUser } from "~/domain/sessions.server";
+import { myActivity } from "~/domain/audit/activity.server";
+import { requireUser } from "~/domain/accounts/sessions.server";
 import { loaderFailure } from "~/lib/http.server";
 
 export const meta: MetaFunction = () => [{ title: "My activity · Coffer" }];

@@ -2,12 +2,12 @@ import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type 
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { FormMessage } from "~/components/field";
 import { UsageMeter } from "~/components/usage-meter";
-import { listUsersForAdmin, setUserQuota, setUserRole } from "~/domain/admin.server";
-import { auditActor } from "~/domain/audit.server";
-import { contentSearchStatus } from "~/domain/content-index.server";
+import { listUsersForAdmin, setUserQuota, setUserRole } from "~/domain/admin/admin.server";
+import { auditActor } from "~/domain/audit/audit.server";
+import { contentSearchStatus } from "~/domain/search/content-index.server";
 import { ValidationError } from "~/domain/errors";
-import { lockStatus, unlockAccount } from "~/domain/lockout.server";
-import { requireAdmin, restartSessions } from "~/domain/sessions.server";
+import { lockStatus, unlockAccount } from "~/domain/accounts/lockout.server";
+import { requireAdmin, restartSessions } from "~/domain/accounts/sessions.server";
 import { formatBytes, formatDate } from "~/lib/format";
 import { actionFailure, retryAfterHeaders } from "~/lib/http.server";
 import { CsrfInput } from "~/components/csrf-input";

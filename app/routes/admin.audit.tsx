@@ -2,10 +2,10 @@ import { data, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/nod
 import { Form, Link, useLoaderData, useNavigation } from "@remix-run/react";
 import { Field, FormMessage } from "~/components/field";
 import { TableHead } from "~/components/table-head";
-import { AUDIT_FILTER_FIELDS, AUDIT_OUTCOMES, auditActionLabel, type AuditFilterField } from "~/domain/audit-filter";
-import { auditFilterChoices, listAuditEvents, parseAuditFilter, type AuditPage } from "~/domain/audit-log.server";
+import { AUDIT_FILTER_FIELDS, AUDIT_OUTCOMES, auditActionLabel, type AuditFilterField } from "~/domain/audit/audit-filter";
+import { auditFilterChoices, listAuditEvents, parseAuditFilter, type AuditPage } from "~/domain/audit/audit-log.server";
 import { isAppError } from "~/domain/errors";
-import { requireAdmin } from "~/domain/sessions.server";
+import { requireAdmin } from "~/domain/accounts/sessions.server";
 import { formatDate } from "~/lib/format";
 
 export const meta: MetaFunction = () => [{ title: "Audit log · Admin · Coffer" }];

@@ -1,9 +1,9 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
-import { AUDIT_FILTER_FIELDS } from "~/domain/audit-filter";
-import { auditCsvStream, parseAuditFilter } from "~/domain/audit-log.server";
-import { auditActor, recordAudit } from "~/domain/audit.server";
+import { AUDIT_FILTER_FIELDS } from "~/domain/audit/audit-filter";
+import { auditCsvStream, parseAuditFilter } from "~/domain/audit/audit-log.server";
+import { auditActor, recordAudit } from "~/domain/audit/audit.server";
 import { isAppError } from "~/domain/errors";
-import { requireAdmin } from "~/domain/sessions.server";
+import { requireAdmin } from "~/domain/accounts/sessions.server";
 
 const CSV_HEADERS = { "Content-Type": "text/csv; charset=utf-8", "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff" };
 
@@ -22,7 +22,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   }
   if (request.method === "HEAD") return new Response(null, { headers: CSV_HEADERS });
   const asked = Object.fromEntries(AUDIT_FILTER_FIELDS.flatMap((name) => (params.get(name) ? [[name, params.get(name)!.slice(0, 254)]] : [])));
-  await recordAudit(services.prisma, auditActor(request, context.clientIp, admin), {
+  await recordAudit(services, auditActor(request, context.clientIp, admin), {
     action: "admin.audit_exported",
     targetType: "audit",
     details: { filter: asked },

@@ -1,11 +1,11 @@
 import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
-import { auditActor } from "~/domain/audit.server";
+import { auditActor } from "~/domain/audit/audit.server";
 import { Field, FormMessage } from "~/components/field";
-import { saveSettingsForm, sizeInput } from "~/domain/admin.server";
-import { requireAdmin } from "~/domain/sessions.server";
-import { providerName } from "~/domain/reauth.server";
-import { getSettings } from "~/domain/settings.server";
+import { saveSettingsForm, sizeInput } from "~/domain/admin/admin.server";
+import { requireAdmin } from "~/domain/accounts/sessions.server";
+import { providerName } from "~/domain/accounts/reauth.server";
+import { getSettings } from "~/domain/admin/settings.server";
 import { formatBytes } from "~/lib/format";
 import { actionFailure } from "~/lib/http.server";
 import { CsrfInput } from "~/components/csrf-input";

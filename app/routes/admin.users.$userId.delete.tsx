@@ -3,10 +3,10 @@ import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-
 import { Field, FormMessage } from "~/components/field";
 import { ConfirmIdentity } from "~/components/security/confirm-identity";
 import { CsrfInput } from "~/components/csrf-input";
-import { deleteUserByAdmin, deletionSummary } from "~/domain/admin-users.server";
-import { auditActor } from "~/domain/audit.server";
-import { reauthMethods } from "~/domain/reauth.server";
-import { requireAdmin } from "~/domain/sessions.server";
+import { deleteUserByAdmin, deletionSummary } from "~/domain/admin/admin-users.server";
+import { auditActor } from "~/domain/audit/audit.server";
+import { reauthMethods } from "~/domain/accounts/reauth.server";
+import { requireAdmin } from "~/domain/accounts/sessions.server";
 import { formatBytes } from "~/lib/format";
 import { actionFailure, loaderFailure } from "~/lib/http.server";
 

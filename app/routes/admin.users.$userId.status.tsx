@@ -3,11 +3,11 @@ import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-
 import { FormMessage } from "~/components/field";
 import { ConfirmIdentity } from "~/components/security/confirm-identity";
 import { CsrfInput } from "~/components/csrf-input";
-import { getManagedUser, setUserActive } from "~/domain/admin-users.server";
-import { auditActor } from "~/domain/audit.server";
+import { getManagedUser, setUserActive } from "~/domain/admin/admin-users.server";
+import { auditActor } from "~/domain/audit/audit.server";
 import { ValidationError } from "~/domain/errors";
-import { reauthMethods } from "~/domain/reauth.server";
-import { requireAdmin } from "~/domain/sessions.server";
+import { reauthMethods } from "~/domain/accounts/reauth.server";
+import { requireAdmin } from "~/domain/accounts/sessions.server";
 import { formatDate } from "~/lib/format";
 import { actionFailure, loaderFailure } from "~/lib/http.server";
 

@@ -1,6 +1,6 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { SsoErrorBoundary } from "~/components/sso-error";
-import { startOidcLogin } from "~/domain/oidc-login.server";
+import { startOidcLogin } from "~/route-helpers/oidc-login.server";
 
 export const meta: MetaFunction = () => [{ title: "Single sign-on · Coffer" }];
 

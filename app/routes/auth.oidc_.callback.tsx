@@ -1,6 +1,6 @@
 import type { HeadersFunction, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { SsoErrorBoundary } from "~/components/sso-error";
-import { finishOidcLogin } from "~/domain/oidc-login.server";
+import { finishOidcLogin } from "~/route-helpers/oidc-login.server";
 
 export const meta: MetaFunction = () => [{ title: "Single sign-on · Coffer" }];
 

@@ -1,6 +1,6 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { SsoErrorBoundary } from "~/components/sso-error";
-import { startOidcReauth } from "~/domain/oidc-login.server";
+import { startOidcReauth } from "~/route-helpers/oidc-login.server";
 
 export const meta: MetaFunction = () => [{ title: "Confirm it's you · Coffer" }];
 

@@ -2,12 +2,12 @@ import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type 
 import { useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { ChooseDestination, ConfirmTrash } from "~/components/bulk/bulk-forms";
 import { BulkSummary, BulkSummaryExpired, type ShownBulkResult } from "~/components/bulk/bulk-summary";
-import { loadBulkResult, storeBulkResult } from "~/domain/bulk-results.server";
-import { parseSelection, readableSelection, runBulk, type BulkOperation } from "~/domain/bulk.server";
-import { destinationFolders } from "~/domain/folders.server";
+import { loadBulkResult, storeBulkResult } from "~/domain/files/bulk-results.server";
+import { parseSelection, readableSelection, runBulk, type BulkOperation } from "~/domain/files/bulk.server";
+import { destinationFolders } from "~/domain/files/folders.server";
 import { isAppError } from "~/domain/errors";
-import { parsePolicy } from "~/domain/operations.server";
-import { requireUser } from "~/domain/sessions.server";
+import { parsePolicy } from "~/domain/files/operations.server";
+import { requireUser } from "~/domain/accounts/sessions.server";
 
 export const meta: MetaFunction = () => [{ title: "Selected items · Coffer" }];
 

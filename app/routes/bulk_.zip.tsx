@@ -1,8 +1,9 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
-import { parseSelection, zipSelection } from "~/domain/bulk.server";
-import { contentDisposition } from "~/domain/downloads.server";
+import { parseSelection, zipSelection } from "~/domain/files/bulk.server";
+import { contentDisposition } from "~/domain/files/downloads.server";
 import { isAppError } from "~/domain/errors";
-import { requireUser } from "~/domain/sessions.server";
+import { requireUser } from "~/domain/accounts/sessions.server";
+import { webStream } from "~/route-helpers/file-response.server";
 
 /**
  * GET /bulk/zip?item=file:<id>&item=folder:<id>…: the readable, live items of the selection as
@@ -14,7 +15,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   try {
     const refs = parseSelection(new URL(request.url).searchParams.getAll("item"));
     const { filename, stream } = await zipSelection(services, user, refs);
-    return new Response(request.method === "HEAD" ? null : stream(), {
+    return new Response(request.method === "HEAD" ? null : webStream(stream()), {
       status: 200,
       headers: {
         "Content-Type": "application/zip",

@@ -9,11 +9,11 @@ import { VersionsSection } from "~/components/details/versions-section";
 import { FormMessage } from "~/components/field";
 import { FileViewer } from "~/components/file-viewer";
 import { viewerForPage } from "~/lib/page-text.server";
-import { itemActivity } from "~/domain/activity.server";
-import { canWrite } from "~/domain/access.server";
+import { itemActivity } from "~/domain/audit/activity.server";
+import { canWrite } from "~/domain/sharing/access.server";
 import { isAppError, ValidationError } from "~/domain/errors";
-import { folderTotals, itemLocation, restoreVersionOfFile, sharingSummary } from "~/domain/file-details.server";
-import { DESTINATION_PICKER_LIMIT, destinationFolders } from "~/domain/folders.server";
+import { folderTotals, itemLocation, restoreVersionOfFile, sharingSummary } from "~/domain/files/file-details.server";
+import { DESTINATION_PICKER_LIMIT, destinationFolders } from "~/domain/files/folders.server";
 import {
   accessTarget,
   copyItem,
@@ -22,12 +22,12 @@ import {
   parseKind,
   parsePolicy,
   renameItem,
-} from "~/domain/operations.server";
-import { requireUser } from "~/domain/sessions.server";
-import { viewerData } from "~/domain/previews.server";
-import { getSettings } from "~/domain/settings.server";
-import { trashItem } from "~/domain/trash.server";
-import { listVersions } from "~/domain/versions.server";
+} from "~/domain/files/operations.server";
+import { requireUser } from "~/domain/accounts/sessions.server";
+import { viewerData } from "~/domain/files/previews.server";
+import { getSettings } from "~/domain/admin/settings.server";
+import { trashItem } from "~/domain/files/trash.server";
+import { listVersions } from "~/domain/files/versions.server";
 import { thumbnailUrl } from "~/lib/thumbnails";
 import { loaderFailure } from "~/lib/http.server";
 

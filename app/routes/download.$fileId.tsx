@@ -1,8 +1,9 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
-import { downloadResponse } from "~/domain/downloads.server";
-import { getReadableFile } from "~/domain/files.server";
-import { requireUser } from "~/domain/sessions.server";
+import { downloadReply } from "~/domain/files/downloads.server";
+import { getReadableFile } from "~/domain/files/files.server";
+import { requireUser } from "~/domain/accounts/sessions.server";
 import { isAppError } from "~/domain/errors";
+import { fileResponse } from "~/route-helpers/file-response.server";
 
 /** Streams a file (GET and HEAD) with Range support. */
 export async function loader({ request, params, context }: LoaderFunctionArgs) {
@@ -10,7 +11,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
   const user = await requireUser(services, request);
   try {
     const file = await getReadableFile(services, user, params.fileId ?? "");
-    return await downloadResponse(services, file, request);
+    return fileResponse(await downloadReply(services, file, request));
   } catch (error) {
     if (isAppError(error)) return new Response(error.message, { status: error.status, headers: { "Content-Type": "text/plain; charset=utf-8" } });
     throw error;

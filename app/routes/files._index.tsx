@@ -1,6 +1,6 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { FolderView } from "~/components/folder-view";
-import { folderAction, folderLoader } from "~/lib/folder-route.server";
+import { folderAction, folderLoader } from "~/route-helpers/folder-route.server";
 
 export const meta: MetaFunction = () => [{ title: "My files · Coffer" }];
 

@@ -1,9 +1,9 @@
 import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs } from "@remix-run/node";
 import { z } from "zod";
 import { isAppError, ValidationError } from "~/domain/errors";
-import { getWritableFolder } from "~/domain/folders.server";
-import { requireUser } from "~/domain/sessions.server";
-import { parseUploadPath, resolveUploadFolder } from "~/domain/upload-paths.server";
+import { getWritableFolder } from "~/domain/files/folders.server";
+import { requireUser } from "~/domain/accounts/sessions.server";
+import { parseUploadPath, resolveUploadFolder } from "~/domain/uploads/upload-paths.server";
 
 const inputSchema = z.object({
   folderId: z.string().trim().max(100).regex(/^[A-Za-z0-9_-]*$/, "Unknown folder."),

@@ -1,10 +1,10 @@
 import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { Field, FormMessage } from "~/components/field";
-import { auditActor } from "~/domain/audit.server";
-import { requestPasswordReset, RESET_TOKEN_TTL_MS } from "~/domain/passwords.server";
+import { auditActor } from "~/domain/audit/audit.server";
+import { requestPasswordReset, RESET_TOKEN_TTL_MS } from "~/domain/accounts/passwords.server";
 import { TooManyRequestsError } from "~/domain/rate-limit.server";
-import { getUser } from "~/domain/sessions.server";
+import { getUser } from "~/domain/accounts/sessions.server";
 import { actionFailure } from "~/lib/http.server";
 import { CsrfInput } from "~/components/csrf-input";
 

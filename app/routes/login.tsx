@@ -5,16 +5,16 @@ import { FormStrategy } from "remix-auth-form";
 import { Field, FormMessage } from "~/components/field";
 import { SsoButton } from "~/components/sso-button";
 import { PasskeyLoginButton, usePasskeyAutofill } from "~/components/passkey-login-button";
-import { AccountDeactivatedError, isDeactivated } from "~/domain/account-status.server";
-import { assertPasswordAuthAllowed, ssoLoginOptions } from "~/domain/oidc.server";
-import { auditActor, recordAudit } from "~/domain/audit.server";
+import { AccountDeactivatedError, isDeactivated } from "~/domain/accounts/account-status.server";
+import { assertPasswordAuthAllowed, ssoLoginOptions } from "~/domain/accounts/oidc.server";
+import { auditActor, recordAudit } from "~/domain/audit/audit.server";
 import { ValidationError, UnauthorizedError } from "~/domain/errors";
-import { assertNotLocked, clearFailedLogins, recordFailedLogin } from "~/domain/lockout.server";
-import { beginPendingLogin, hasMfa } from "~/domain/mfa.server";
-import { passkeyBrowserBinding } from "~/domain/passkeys.server";
+import { assertNotLocked, clearFailedLogins, recordFailedLogin } from "~/domain/accounts/lockout.server";
+import { beginPendingLogin, hasMfa } from "~/domain/accounts/mfa.server";
+import { passkeyBrowserBinding } from "~/domain/accounts/passkeys.server";
 import { limitLoginAttempt, TooManyRequestsError } from "~/domain/rate-limit.server";
-import { assertCookieCanBeKept, createSession, getUser, safeRedirect } from "~/domain/sessions.server";
-import { fieldErrors, loginSchema, verifyLogin, type PublicUser } from "~/domain/users.server";
+import { assertCookieCanBeKept, createSession, getUser, safeRedirect } from "~/domain/accounts/sessions.server";
+import { fieldErrors, loginSchema, verifyLogin, type PublicUser } from "~/domain/accounts/users.server";
 import type { Services } from "~/services/index.server";
 import { actionFailure, retryAfterHeaders } from "~/lib/http.server";
 import { CsrfInput } from "~/components/csrf-input";
@@ -75,7 +75,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const { services, clientIp } = context;
   const form = await request.clone().formData();
   const audit: Audit = (action, outcome, details, user) =>
-    recordAudit(services.prisma, auditActor(request, clientIp, user ?? null), {
+    recordAudit(services, auditActor(request, clientIp, user ?? null), {
       action,
       outcome,
       targetType: user ? "user" : undefined,

@@ -2,14 +2,15 @@ import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type 
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { Field, FormMessage } from "~/components/field";
 import { PasskeyLoginButton } from "~/components/passkey-login-button";
-import { hasPasskeys } from "~/domain/passkeys.server";
-import { auditActor, recordAudit } from "~/domain/audit.server";
+import { hasPasskeys } from "~/domain/accounts/passkeys.server";
+import { auditActor, recordAudit } from "~/domain/audit/audit.server";
 import { ForbiddenError, UnauthorizedError } from "~/domain/errors";
-import { assertNotLocked, clearFailedLogins, recordFailedLogin } from "~/domain/lockout.server";
-import { endPendingLogin, hasTotp, PENDING_LOGIN_MAX_ATTEMPTS, readPendingLogin, restartFirstStep, verifySecondFactor, type PendingLogin } from "~/domain/mfa.server";
-import { assertPasswordAuthAllowed } from "~/domain/oidc.server";
+import { assertNotLocked, clearFailedLogins, recordFailedLogin } from "~/domain/accounts/lockout.server";
+import { endPendingLogin, hasTotp, PENDING_LOGIN_MAX_ATTEMPTS, readPendingLogin, restartFirstStep, verifySecondFactor, type PendingLogin } from "~/domain/accounts/mfa.server";
+import { assertPasswordAuthAllowed } from "~/domain/accounts/oidc.server";
 import { limitMfaVerification, rateLimit } from "~/domain/rate-limit.server";
-import { createSession, getUser } from "~/domain/sessions.server";
+import { createSession, getUser } from "~/domain/accounts/sessions.server";
+import { loginAccount } from "~/domain/accounts/users.server";
 import { actionFailure, retryAfterHeaders } from "~/lib/http.server";
 import { CsrfInput } from "~/components/csrf-input";
 import { metrics } from "~/services/metrics.server";
@@ -50,7 +51,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const refusal = passwordStepRefusal(services, pending);
   if (refusal) return actionFailure(refusal);
   const form = await request.formData();
-  const user = await services.prisma.user.findUnique({ where: { id: pending.userId }, select: { id: true, email: true } });
+  const user = await loginAccount(services, pending.userId);
   if (!user) throw redirect("/login", { headers: { "Set-Cookie": await endPendingLogin(services) } });
   const actor = auditActor(request, clientIp, user);
   try {
@@ -66,19 +67,19 @@ export async function action({ request, context }: ActionFunctionArgs) {
     if (!method) {
       metrics().mfaChallenges.inc({ outcome: "failure" });
       const lock = await recordFailedLogin(services, user.email);
-      await recordAudit(services.prisma, actor, { action: "auth.mfa_challenge", outcome: "failure", targetType: "user", targetId: user.id });
-      if (lock) await recordAudit(services.prisma, actor, { action: "auth.locked", outcome: "failure", targetType: "user", targetId: user.id, details: lock });
+      await recordAudit(services, actor, { action: "auth.mfa_challenge", outcome: "failure", targetType: "user", targetId: user.id });
+      if (lock) await recordAudit(services, actor, { action: "auth.locked", outcome: "failure", targetType: "user", targetId: user.id, details: lock });
       throw new UnauthorizedError("That code is not right, or it was already used. Enter the current code from your app or a recovery code.");
     }
     if (method === "recovery") {
-      await recordAudit(services.prisma, actor, { action: "auth.recovery_code_used", targetType: "user", targetId: user.id });
+      await recordAudit(services, actor, { action: "auth.recovery_code_used", targetType: "user", targetId: user.id });
     }
     metrics().mfaChallenges.inc({ outcome: "success" });
     await clearFailedLogins(services, user.email);
     const headers = new Headers();
     headers.append("Set-Cookie", await createSession(services, user.id, request, clientIp));
     headers.append("Set-Cookie", await endPendingLogin(services));
-    await recordAudit(services.prisma, actor, {
+    await recordAudit(services, actor, {
       action: "auth.login",
       targetType: "user",
       targetId: user.id,

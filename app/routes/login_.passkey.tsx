@@ -1,14 +1,15 @@
 import { redirect, type ActionFunctionArgs } from "@remix-run/node";
 import { z } from "zod";
-import { AccountDeactivatedError } from "~/domain/account-status.server";
-import { auditActor, recordAudit } from "~/domain/audit.server";
+import { AccountDeactivatedError } from "~/domain/accounts/account-status.server";
+import { auditActor, recordAudit } from "~/domain/audit/audit.server";
 import { isAppError, ValidationError } from "~/domain/errors";
-import { assertNotLocked, clearFailedLogins, recordFailedLogin } from "~/domain/lockout.server";
-import { endPendingLogin, PENDING_LOGIN_MAX_ATTEMPTS, readPendingLogin, restartFirstStep, type FirstFactor } from "~/domain/mfa.server";
-import { assertPasswordAuthAllowed } from "~/domain/oidc.server";
-import { clearLoginChallengeCookie, finishLogin, PasskeyLoginError, startLogin, type PasskeyLoginMode } from "~/domain/passkeys.server";
+import { assertNotLocked, clearFailedLogins, recordFailedLogin } from "~/domain/accounts/lockout.server";
+import { endPendingLogin, PENDING_LOGIN_MAX_ATTEMPTS, readPendingLogin, restartFirstStep, type FirstFactor } from "~/domain/accounts/mfa.server";
+import { assertPasswordAuthAllowed } from "~/domain/accounts/oidc.server";
+import { clearLoginChallengeCookie, finishLogin, PasskeyLoginError, startLogin, type PasskeyLoginMode } from "~/domain/accounts/passkeys.server";
 import { limitLoginAttempt, limitMfaVerification, limitPasskeyChallenge, rateLimit } from "~/domain/rate-limit.server";
-import { assertCookieCanBeKept, createSession, safeRedirect } from "~/domain/sessions.server";
+import { assertCookieCanBeKept, createSession, safeRedirect } from "~/domain/accounts/sessions.server";
+import { loginAccount } from "~/domain/accounts/users.server";
 import { metrics } from "~/services/metrics.server";
 
 /**
@@ -81,9 +82,10 @@ export async function action({ request, context }: ActionFunctionArgs) {
       throw error;
     }
     if (mode.kind === "second-factor") metrics().mfaChallenges.inc({ outcome: "success" });
-    const user = await services.prisma.user.findUniqueOrThrow({ where: { id: result.userId }, select: { id: true, email: true, deactivatedAt: true } });
+    const user = await loginAccount(services, result.userId);
+    if (!user) throw new Error("a verified passkey belongs to no account");
     if (user.deactivatedAt) {
-      await recordAudit(services.prisma, auditActor(request, clientIp, user), {
+      await recordAudit(services, auditActor(request, clientIp, user), {
         action: "auth.login",
         outcome: "failure",
         targetType: "user",
@@ -95,7 +97,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     try {
       await assertNotLocked(services, user.email);
     } catch (error) {
-      await recordAudit(services.prisma, auditActor(request, clientIp, user), {
+      await recordAudit(services, auditActor(request, clientIp, user), {
         action: "auth.login",
         outcome: "failure",
         targetType: "user",
@@ -109,7 +111,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     headers.append("Set-Cookie", await clearLoginChallengeCookie(services));
     headers.append("Set-Cookie", await createSession(services, user.id, request, clientIp));
     if (mode.kind === "second-factor") headers.append("Set-Cookie", await endPendingLogin(services));
-    await recordAudit(services.prisma, auditActor(request, clientIp, user), {
+    await recordAudit(services, auditActor(request, clientIp, user), {
       action: "auth.login",
       targetType: "user",
       targetId: user.id,
@@ -126,10 +128,10 @@ export async function action({ request, context }: ActionFunctionArgs) {
   /** A refused passkey of a known account counts towards its lockout, like a wrong password. */
   async function recordFailure(error: PasskeyLoginError) {
     const user = error.userId
-      ? await services.prisma.user.findUnique({ where: { id: error.userId }, select: { id: true, email: true } })
+      ? await loginAccount(services, error.userId)
       : null;
     const actor = auditActor(request, clientIp, user);
-    await recordAudit(services.prisma, actor, {
+    await recordAudit(services, actor, {
       action: "auth.login",
       outcome: "failure",
       targetType: user ? "user" : undefined,
@@ -138,6 +140,6 @@ export async function action({ request, context }: ActionFunctionArgs) {
     });
     if (!user) return;
     const lock = await recordFailedLogin(services, user.email);
-    if (lock) await recordAudit(services.prisma, actor, { action: "auth.locked", outcome: "failure", targetType: "user", targetId: user.id, details: lock });
+    if (lock) await recordAudit(services, actor, { action: "auth.locked", outcome: "failure", targetType: "user", targetId: user.id, details: lock });
   }
 }

@@ -1,6 +1,6 @@
 import { redirect, type ActionFunctionArgs } from "@remix-run/node";
-import { auditActor, recordAudit } from "~/domain/audit.server";
-import { destroySession, getUser } from "~/domain/sessions.server";
+import { auditActor, recordAudit } from "~/domain/audit/audit.server";
+import { destroySession, getUser } from "~/domain/accounts/sessions.server";
 
 export async function loader() {
   // Logging out changes state, so it is a POST; a GET just goes home.
@@ -11,7 +11,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const user = await getUser(context.services, request);
   const cookie = await destroySession(context.services, request);
   if (user) {
-    await recordAudit(context.services.prisma, auditActor(request, context.clientIp, user), {
+    await recordAudit(context.services, auditActor(request, context.clientIp, user), {
       action: "auth.logout",
       targetType: "session",
       targetId: user.sessionId,

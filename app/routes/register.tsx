@@ -1,11 +1,11 @@
 import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useNavigation } from "@remix-run/react";
 import { Field, FormMessage } from "~/components/field";
-import { auditActor, recordAudit } from "~/domain/audit.server";
-import { assertPasswordAuthAllowed } from "~/domain/oidc.server";
+import { auditActor, recordAudit } from "~/domain/audit/audit.server";
+import { assertPasswordAuthAllowed } from "~/domain/accounts/oidc.server";
 import { limitRegistration } from "~/domain/rate-limit.server";
-import { assertCookieCanBeKept, createSession, getUser } from "~/domain/sessions.server";
-import { registerUser } from "~/domain/users.server";
+import { assertCookieCanBeKept, createSession, getUser } from "~/domain/accounts/sessions.server";
+import { registerUser, isFirstAccount } from "~/domain/accounts/users.server";
 import { actionFailure, loaderFailure, retryAfterHeaders } from "~/lib/http.server";
 import { CsrfInput } from "~/components/csrf-input";
 
@@ -19,7 +19,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   } catch (error) {
     loaderFailure(error);
   }
-  const isFirst = (await context.services.prisma.user.count()) === 0;
+  const isFirst = await isFirstAccount(context.services);
   return { isFirst };
 }
 
@@ -35,7 +35,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
       password: form.get("password"),
     });
     const cookie = await createSession(context.services, user.id, request, context.clientIp);
-    await recordAudit(context.services.prisma, auditActor(request, context.clientIp, user), {
+    await recordAudit(context.services, auditActor(request, context.clientIp, user), {
       action: "user.registered",
       targetType: "user",
       targetId: user.id,

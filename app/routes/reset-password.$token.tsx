@@ -1,9 +1,9 @@
 import { redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { Field, FormMessage } from "~/components/field";
-import { auditActor } from "~/domain/audit.server";
-import { PASSWORD_HINT } from "~/domain/password-policy.server";
-import { isResetTokenUsable, resetPassword } from "~/domain/passwords.server";
+import { auditActor } from "~/domain/audit/audit.server";
+import { PASSWORD_HINT } from "~/domain/accounts/password-policy.server";
+import { isResetTokenUsable, resetPassword } from "~/domain/accounts/passwords.server";
 import { actionFailure } from "~/lib/http.server";
 import { CsrfInput } from "~/components/csrf-input";
 

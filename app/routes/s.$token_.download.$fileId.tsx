@@ -1,9 +1,10 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
-import { auditActor } from "~/domain/audit.server";
-import { downloadResponse } from "~/domain/downloads.server";
+import { auditActor } from "~/domain/audit/audit.server";
+import { downloadReply } from "~/domain/files/downloads.server";
 import { NotFoundError } from "~/domain/errors";
-import { countShareDownload, shareFile } from "~/domain/share-links.server";
-import { openShare, requireShareAccess, shareResourceFailure } from "~/lib/share-route.server";
+import { countShareDownload, shareFile } from "~/domain/sharing/share-links.server";
+import { fileResponse } from "~/route-helpers/file-response.server";
+import { openShare, requireShareAccess, shareResourceFailure } from "~/route-helpers/share-route.server";
 
 /**
  * Downloads the shared file, or a file inside a shared folder. Each download counts toward the
@@ -22,11 +23,11 @@ export async function loader(args: LoaderFunctionArgs) {
     if (request.method === "GET" && !continuing && request.headers.get("if-none-match") === null) {
       await countShareDownload(services, link, { kind: "file", itemId: file.id }, auditActor(request, context.clientIp, null));
     }
-    const response = await downloadResponse(services, file, request);
+    const reply = await downloadReply(services, file, request);
     // Never compressed on the way (Range and Content-Length stay exact), never cached by others.
-    response.headers.set("Cache-Control", "private, no-store, no-transform");
-    response.headers.set("Referrer-Policy", "no-referrer");
-    return response;
+    reply.headers.set("Cache-Control", "private, no-store, no-transform");
+    reply.headers.set("Referrer-Policy", "no-referrer");
+    return fileResponse(reply);
   } catch (error) {
     if (error instanceof Response) return error;
     return shareResourceFailure(error);

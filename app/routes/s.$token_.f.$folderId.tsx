@@ -1,6 +1,6 @@
 import type { ActionFunctionArgs, HeadersFunction, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { SharePage, ShareErrorBoundary } from "~/components/share-view";
-import { shareAction, sharePageLoader } from "~/lib/share-route.server";
+import { shareAction, sharePageLoader } from "~/route-helpers/share-route.server";
 
 export const meta: MetaFunction = () => [{ title: "Shared with you · Coffer" }, { name: "robots", content: "noindex, nofollow" }];
 

@@ -1,8 +1,9 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
 import { NotFoundError } from "~/domain/errors";
-import { shareFile } from "~/domain/share-links.server";
-import { thumbnailResponse } from "~/domain/thumbnails.server";
-import { openShare, requireShareAccess, shareResourceFailure } from "~/lib/share-route.server";
+import { shareFile } from "~/domain/sharing/share-links.server";
+import { thumbnailReply } from "~/domain/files/thumbnails.server";
+import { fileResponse } from "~/route-helpers/file-response.server";
+import { openShare, requireShareAccess, shareResourceFailure } from "~/route-helpers/share-route.server";
 
 /** The thumbnail of a shared file (or of a file in a shared folder), for the share pages. */
 export async function loader(args: LoaderFunctionArgs) {
@@ -12,9 +13,9 @@ export async function loader(args: LoaderFunctionArgs) {
     await requireShareAccess(args, link);
     if (link.mode !== "READ") throw new NotFoundError("That thumbnail");
     const file = await shareFile(context.services, link, params.fileId ?? "");
-    const response = await thumbnailResponse(context.services, file, request);
-    response.headers.set("Referrer-Policy", "no-referrer");
-    return response;
+    const reply = await thumbnailReply(context.services, file, request);
+    reply.headers.set("Referrer-Policy", "no-referrer");
+    return fileResponse(reply);
   } catch (error) {
     if (error instanceof Response) return error;
     return shareResourceFailure(error);

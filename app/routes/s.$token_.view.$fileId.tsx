@@ -1,8 +1,9 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
 import { NotFoundError } from "~/domain/errors";
-import { inlineResponse } from "~/domain/previews.server";
-import { shareFile } from "~/domain/share-links.server";
-import { openShare, requireShareAccess, shareResourceFailure } from "~/lib/share-route.server";
+import { inlineReply } from "~/domain/files/previews.server";
+import { shareFile } from "~/domain/sharing/share-links.server";
+import { fileResponse } from "~/route-helpers/file-response.server";
+import { openShare, requireShareAccess, shareResourceFailure } from "~/route-helpers/share-route.server";
 
 /**
  * The viewer's copy of a shared file (inline for safe types, with Range). Only for links
@@ -16,10 +17,10 @@ export async function loader(args: LoaderFunctionArgs) {
     await requireShareAccess(args, link);
     if (link.mode !== "READ" || link.maxDownloads !== null) throw new NotFoundError("That preview");
     const file = await shareFile(context.services, link, params.fileId ?? "");
-    const response = await inlineResponse(context.services, file, request);
-    response.headers.set("Cache-Control", "private, no-store, no-transform");
-    response.headers.set("Referrer-Policy", "no-referrer");
-    return response;
+    const reply = await inlineReply(context.services, file, request);
+    reply.headers.set("Cache-Control", "private, no-store, no-transform");
+    reply.headers.set("Referrer-Policy", "no-referrer");
+    return fileResponse(reply);
   } catch (error) {
     if (error instanceof Response) return error;
     return shareResourceFailure(error);

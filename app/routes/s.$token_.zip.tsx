@@ -1,10 +1,11 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
-import { auditActor } from "~/domain/audit.server";
-import { contentDisposition } from "~/domain/downloads.server";
+import { auditActor } from "~/domain/audit/audit.server";
+import { contentDisposition } from "~/domain/files/downloads.server";
 import { NotFoundError } from "~/domain/errors";
-import { countShareDownload, shareFolderChain } from "~/domain/share-links.server";
-import { zipFolder } from "~/domain/zip.server";
-import { openShare, requireShareAccess, shareResourceFailure } from "~/lib/share-route.server";
+import { countShareDownload, shareFolderChain } from "~/domain/sharing/share-links.server";
+import { zipFolder } from "~/domain/files/zip.server";
+import { webStream } from "~/route-helpers/file-response.server";
+import { openShare, requireShareAccess, shareResourceFailure } from "~/route-helpers/share-route.server";
 
 /** The shared folder (or `?folder=` one of its subfolders) as a ZIP, built while it streams. Counts as one download. */
 export async function loader(args: LoaderFunctionArgs) {
@@ -18,7 +19,7 @@ export async function loader(args: LoaderFunctionArgs) {
     const chain = await shareFolderChain(services, link, requested);
     const folder = chain.at(-1)!;
     if (request.method === "GET") await countShareDownload(services, link, { kind: "zip", itemId: folder.id }, auditActor(request, context.clientIp, null));
-    const body = request.method === "HEAD" ? null : await zipFolder(services, folder.id);
+    const body = request.method === "HEAD" ? null : webStream(await zipFolder(services, folder.id));
     return new Response(body, {
       status: 200,
       headers: {

@@ -1,8 +1,8 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { Form, Link, useLoaderData } from "@remix-run/react";
-import { searchFiles, type FoundItem, type SharedFoundItem } from "~/domain/search.server";
+import { searchFiles, type FoundItem, type SharedFoundItem } from "~/domain/search/search.server";
 import type { SnippetPart } from "~/services/search/types";
-import { requireUser } from "~/domain/sessions.server";
+import { requireUser } from "~/domain/accounts/sessions.server";
 import { FileIcon, FolderIcon } from "~/components/icons";
 import { formatBytes } from "~/lib/format";
 

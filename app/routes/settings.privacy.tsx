@@ -2,11 +2,11 @@ import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type 
 import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { Field, FormMessage } from "~/components/field";
 import { isAppError } from "~/domain/errors";
-import { deleteAccount } from "~/domain/privacy.server";
-import { reauthMethods } from "~/domain/reauth.server";
+import { deleteAccount, storedFilesOf } from "~/domain/accounts/privacy.server";
+import { reauthMethods } from "~/domain/accounts/reauth.server";
 import { ConfirmIdentity } from "~/components/security/confirm-identity";
 import { describeWait } from "~/domain/rate-limit.server";
-import { requireUser, sessionCookie } from "~/domain/sessions.server";
+import { requireUser, sessionCookie } from "~/domain/accounts/sessions.server";
 import { formatBytes } from "~/lib/format";
 import { CsrfInput } from "~/components/csrf-input";
 
@@ -15,14 +15,11 @@ export const meta: MetaFunction = () => [{ title: "Privacy · Coffer" }];
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const { services } = context;
   const user = await requireUser(services, request);
-  const [files, bytes] = await Promise.all([
-    services.prisma.file.count({ where: { ownerId: user.id } }),
-    services.prisma.file.aggregate({ where: { ownerId: user.id }, _sum: { size: true } }),
-  ]);
+  const { files, bytes } = await storedFilesOf(services, user.id);
   // The export route redirects back here when it cannot start (it streams a file otherwise).
   const wait = Number(new URL(request.url).searchParams.get("export-wait"));
   const exportError = Number.isInteger(wait) && wait > 0 ? `You have started several exports recently. Please try again in ${describeWait(wait)}.` : null;
-  return { email: user.email, files, bytes: Number(bytes._sum.size ?? 0), exportError, reauth: await reauthMethods(services, user) };
+  return { email: user.email, files, bytes, exportError, reauth: await reauthMethods(services, user) };
 }
 
 type ActionResult = { ok: false; message: string; fieldErrors?: Record<string, string> };

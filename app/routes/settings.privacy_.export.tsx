@@ -1,9 +1,10 @@
 import { redirect, type ActionFunctionArgs } from "@remix-run/node";
-import { auditActor } from "~/domain/audit.server";
-import { contentDisposition } from "~/domain/downloads.server";
-import { exportAccount, exportFileName } from "~/domain/privacy.server";
+import { auditActor } from "~/domain/audit/audit.server";
+import { contentDisposition } from "~/domain/files/downloads.server";
+import { exportAccount, exportFileName } from "~/domain/accounts/privacy.server";
 import { rateLimit, TooManyRequestsError } from "~/domain/rate-limit.server";
-import { requireUser } from "~/domain/sessions.server";
+import { requireUser } from "~/domain/accounts/sessions.server";
+import { webStream } from "~/route-helpers/file-response.server";
 
 /** POST /settings/privacy/export: everything of mine as one ZIP, streamed as it is built. */
 export async function action({ request, context }: ActionFunctionArgs) {
@@ -19,7 +20,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     throw error;
   }
   const stream = await exportAccount(services, user, auditActor(request, clientIp, user));
-  return new Response(stream, {
+  return new Response(webStream(stream), {
     headers: {
       "Content-Type": "application/zip",
       "Content-Disposition": contentDisposition(exportFileName(user)),

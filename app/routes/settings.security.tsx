@@ -6,15 +6,15 @@ import { MfaSection } from "~/components/security/mfa-section";
 import { PasskeysSection } from "~/components/security/passkeys-section";
 import { PasswordSection } from "~/components/security/password-section";
 import { SessionsSection } from "~/components/security/sessions-section";
-import { auditActor, recordAudit, type AuditActor } from "~/domain/audit.server";
+import { auditActor, recordAudit, type AuditActor } from "~/domain/audit/audit.server";
 import { ValidationError } from "~/domain/errors";
-import { loadMfaStatus } from "~/domain/mfa.server";
-import { listPasskeys, removePasskey, renamePasskey } from "~/domain/passkeys.server";
-import { PASSWORD_HINT } from "~/domain/password-policy.server";
+import { loadMfaStatus } from "~/domain/accounts/mfa.server";
+import { listPasskeys, removePasskey, renamePasskey } from "~/domain/accounts/passkeys.server";
+import { PASSWORD_HINT } from "~/domain/accounts/password-policy.server";
 import { limitMfaVerification, TooManyRequestsError } from "~/domain/rate-limit.server";
-import { changePassword } from "~/domain/passwords.server";
-import { reauthMethods } from "~/domain/reauth.server";
-import { listMySecurityEvents } from "~/domain/security-events.server";
+import { changePassword } from "~/domain/accounts/passwords.server";
+import { reauthMethods } from "~/domain/accounts/reauth.server";
+import { listMySecurityEvents } from "~/domain/audit/security-events.server";
 import {
   listSessions,
   requireUser,
@@ -23,8 +23,8 @@ import {
   revokeSession,
   sessionCookie,
   type SessionUser,
-} from "~/domain/sessions.server";
-import { getSettings } from "~/domain/settings.server";
+} from "~/domain/accounts/sessions.server";
+import { getSettings } from "~/domain/admin/settings.server";
 import { actionFailure } from "~/lib/http.server";
 import type { Services } from "~/services/index.server";
 
@@ -105,14 +105,14 @@ const INTENTS: Record<string, (args: IntentArgs) => Promise<Response>> = {
   async "revoke-session"({ services, user, actor, form }) {
     const key = field(form, "session");
     const { current } = await revokeSession(services, user, key);
-    await recordAudit(services.prisma, actor, { action: "auth.session_revoked", targetType: "session", targetId: key });
+    await recordAudit(services, actor, { action: "auth.session_revoked", targetType: "session", targetId: key });
     if (current) return redirect("/login", { headers: { "Set-Cookie": await sessionCookie(services).serialize("", { maxAge: 0 }) } });
     return redirect("/settings/security?done=session-revoked");
   },
 
   async "revoke-other-sessions"({ services, user, actor }) {
     const count = await revokeOtherSessions(services, user);
-    await recordAudit(services.prisma, actor, { action: "auth.session_revoked", targetType: "user", targetId: user.id, details: { others: count } });
+    await recordAudit(services, actor, { action: "auth.session_revoked", targetType: "user", targetId: user.id, details: { others: count } });
     return redirect("/settings/security?done=others-revoked");
   },
 

@@ -2,7 +2,7 @@ import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type 
 import { Link, useActionData, useLoaderData } from "@remix-run/react";
 import { MfaSection, type MfaActionResult } from "~/components/security/mfa-section";
 import { PasskeysSection } from "~/components/security/passkeys-section";
-import { auditActor } from "~/domain/audit.server";
+import { auditActor } from "~/domain/audit/audit.server";
 import { ValidationError } from "~/domain/errors";
 import {
   confirmTotpEnrollment,
@@ -11,11 +11,11 @@ import {
   pendingEnrollment,
   regenerateRecoveryCodes,
   startTotpEnrollment,
-} from "~/domain/mfa.server";
-import { listPasskeys } from "~/domain/passkeys.server";
+} from "~/domain/accounts/mfa.server";
+import { listPasskeys } from "~/domain/accounts/passkeys.server";
 import { limitMfaVerification } from "~/domain/rate-limit.server";
-import { reauthMethods } from "~/domain/reauth.server";
-import { requireUser } from "~/domain/sessions.server";
+import { reauthMethods } from "~/domain/accounts/reauth.server";
+import { requireUser } from "~/domain/accounts/sessions.server";
 import { actionFailure, retryAfterHeaders } from "~/lib/http.server";
 
 export const meta: MetaFunction = () => [{ title: "Two-step verification · Coffer" }];

@@ -1,10 +1,10 @@
 import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs } from "@remix-run/node";
 import { z } from "zod";
-import { auditActor } from "~/domain/audit.server";
+import { auditActor } from "~/domain/audit/audit.server";
 import { isAppError, ValidationError } from "~/domain/errors";
-import { finishRegistration, startRegistration } from "~/domain/passkeys.server";
+import { finishRegistration, startRegistration } from "~/domain/accounts/passkeys.server";
 import { limitMfaVerification } from "~/domain/rate-limit.server";
-import { requireUser } from "~/domain/sessions.server";
+import { requireUser } from "~/domain/accounts/sessions.server";
 
 /**
  * JSON endpoint the "Add a passkey" button calls: `{ step: "options" }` returns the WebAuthn

@@ -1,12 +1,12 @@
 import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
-import { auditActor } from "~/domain/audit.server";
+import { auditActor } from "~/domain/audit/audit.server";
 import { FormMessage } from "~/components/field";
 import { FileIcon, FolderIcon } from "~/components/icons";
 import { NotFoundError, ValidationError } from "~/domain/errors";
-import { createShareLink, getOwnItem, listMyLinks, parseItemRef, revokeShareLink, shareUrl, updateShareLink } from "~/domain/share-links.server";
-import { requireUser } from "~/domain/sessions.server";
-import { listAccess, removeUserShare, shareWithUser } from "~/domain/user-shares.server";
+import { createShareLink, getOwnItem, listMyLinks, parseItemRef, revokeShareLink, shareUrl, updateShareLink } from "~/domain/sharing/share-links.server";
+import { requireUser } from "~/domain/accounts/sessions.server";
+import { listAccess, removeUserShare, shareWithUser } from "~/domain/sharing/user-shares.server";
 import { formatDate } from "~/lib/format";
 import { actionFailure, loaderFailure } from "~/lib/http.server";
 import { CsrfInput } from "~/components/csrf-input";

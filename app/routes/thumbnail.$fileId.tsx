@@ -1,8 +1,9 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
 import { isAppError } from "~/domain/errors";
-import { getReadableFile } from "~/domain/files.server";
-import { requireUser } from "~/domain/sessions.server";
-import { thumbnailResponse } from "~/domain/thumbnails.server";
+import { getReadableFile } from "~/domain/files/files.server";
+import { requireUser } from "~/domain/accounts/sessions.server";
+import { thumbnailReply } from "~/domain/files/thumbnails.server";
+import { fileResponse } from "~/route-helpers/file-response.server";
 
 /** A file's thumbnail, for whoever may read the file (owner, share grantee, admin). */
 export async function loader({ request, params, context }: LoaderFunctionArgs) {
@@ -10,7 +11,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
   const user = await requireUser(services, request);
   try {
     const file = await getReadableFile(services, user, params.fileId ?? "");
-    return await thumbnailResponse(services, file, request);
+    return fileResponse(await thumbnailReply(services, file, request));
   } catch (error) {
     if (isAppError(error)) return new Response(error.message, { status: error.status, headers: { "Content-Type": "text/plain; charset=utf-8" } });
     throw error;

@@ -1,13 +1,13 @@
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
-import { auditActor } from "~/domain/audit.server";
+import { auditActor } from "~/domain/audit/audit.server";
 import { FormMessage } from "~/components/field";
 import { FileIcon, FolderIcon } from "~/components/icons";
 import { isAppError, ValidationError } from "~/domain/errors";
-import { getReadableItem, parseKind } from "~/domain/operations.server";
-import { requireUser } from "~/domain/sessions.server";
-import { getSettings } from "~/domain/settings.server";
-import { deleteForever, emptyTrash, getTrashedItem, listTrash, restoreItem, TRASH_PAGE_LIMIT } from "~/domain/trash.server";
+import { getReadableItem, parseKind } from "~/domain/files/operations.server";
+import { requireUser } from "~/domain/accounts/sessions.server";
+import { getSettings } from "~/domain/admin/settings.server";
+import { deleteForever, emptyTrash, getTrashedItem, listTrash, restoreItem, TRASH_PAGE_LIMIT, restoredInto, trashStateOf } from "~/domain/files/trash.server";
 import { formatBytes, formatDate } from "~/lib/format";
 import { TableHead } from "~/components/table-head";
 import { CsrfInput } from "~/components/csrf-input";
@@ -40,7 +40,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     const item = await getReadableItem(services, user, ref.kind, ref.id).catch(() => null);
     if (item) {
       const folderId = item.kind === "file" ? item.file.folderId : item.folder.parentId!;
-      const folder = await services.prisma.folder.findUnique({ where: { id: folderId }, select: { name: true, parentId: true } });
+      const folder = await restoredInto(services, folderId);
       restored = {
         kind: item.kind,
         id: ref.id,
@@ -54,16 +54,13 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   // After trashing, name the item; a grantee's trashed item sits in its owner's trash, not here.
   let trashedNote: string | null = null;
   if (done === "trashed" && ref) {
-    const row =
-      ref.kind === "file"
-        ? await services.prisma.file.findUnique({ where: { id: ref.id }, select: { name: true, ownerId: true, trashedAt: true } })
-        : await services.prisma.folder.findUnique({ where: { id: ref.id }, select: { name: true, ownerId: true, trashedAt: true } });
+    const row = await trashStateOf(services, ref.kind, ref.id);
     if (row?.trashedAt && row.ownerId === user.id) trashedNote = `Moved “${row.name}” to the trash.`;
     else if (row?.trashedAt) trashedNote = "Moved to the trash of its owner, who can restore it from there.";
   }
   // A form upload whose folder went to the trash while the file arrived went there with it.
   if (done === "uploaded-to-trash" && ref?.kind === "file") {
-    const row = await services.prisma.file.findUnique({ where: { id: ref.id }, select: { name: true, ownerId: true, trashedAt: true } });
+    const row = await trashStateOf(services, "file", ref.id);
     if (row?.trashedAt && row.ownerId === user.id) {
       trashedNote = `Uploaded “${row.name}”, but its folder was moved to the trash meanwhile, so the file is in the trash with it. Restore the folder to get both back.`;
     } else if (row?.trashedAt) {

@@ -5,12 +5,12 @@ import type { ServerBuild } from "@remix-run/node";
 import compression from "compression";
 import express from "express";
 import type { Services } from "~/services/index.server";
-import { attachRealtime } from "~/services/realtime.server";
+import { attachRealtime } from "./realtime.server";
 import type { Server as TusServer } from "@tus/server";
-import { createUploadServer, createUploadTerminator, TUS_PATH } from "~/domain/uploads.server";
+import { createUploadServer, createUploadTerminator, TUS_PATH } from "./tus-host.server";
 import { tuneGarbageCollector } from "./gc-tuning.server";
 import { tusRequestHandler } from "./tus-request.server";
-import { startJobs } from "~/domain/jobs.server";
+import { startJobs } from "~/domain/jobs/jobs.server";
 import { runInRequestScope, type RequestScope } from "~/domain/request-scope.server";
 import { cookiesAreSecure } from "~/lib/cookies.server";
 import { csrfProtection } from "./csrf.server";
@@ -207,7 +207,7 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
     // Added after Socket.IO, which wraps the listeners before it: this one sees its requests too.
     httpServer.prependListener("request", observeHttpRequests(mode.kind === "production" ? clientFiles(mode.clientDir) : new Set()));
   }
-  const stopJobs = startJobs(services, { uploads });
+  const stopJobs = startJobs(services, { uploads: services.uploadTerminator });
 
   return {
     httpServer,

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type express from "express";
-import { TUS_PATH } from "~/domain/uploads.server";
+import { TUS_PATH } from "./tus-host.server";
 import type { Services } from "~/services/index.server";
 import { metrics } from "~/services/metrics.server";
 import { readiness } from "./health.server";

@@ -13,7 +13,23 @@ import { createSearchIndex } from "./search/index.server";
 import type { SearchIndex } from "./search/types";
 import { createObjectStore, withEncryption } from "./storage/index.server";
 import type { ObjectStore } from "./storage/types";
-import type { UploadTerminator } from "~/domain/uploads.server";
+
+/**
+ * Ends unfinished uploads at once instead of leaving them to the periodic expiry cleanup (an
+ * account being deleted). Registered on Services by the app server, which owns the tus store
+ * (built by domain/uploads/uploads.server).
+ */
+export interface UploadTerminator {
+  /** Never throws: what the store could not remove is logged and left to the periodic cleanup. */
+  terminate(uploadIds: string[]): Promise<{ terminated: number; failed: number }>;
+  /**
+   * Asks requests still writing to these uploads to stop (a deactivated account), keeping what
+   * they stored so the upload can resume later. Never throws.
+   */
+  stop(uploadIds: string[]): Promise<void>;
+  /** Lets the tus store sweep every expired upload it still knows; how many it removed. */
+  deleteExpired(): Promise<number>;
+}
 
 export interface Services {
   config: Config;

@@ -1,8 +1,4 @@
-/** Live events pushed to a user's open tabs. */
-export type LiveEvent =
-  | { type: "file:created"; file: { id: string; name: string; folderId: string; size: number } }
-  | { type: "folder:changed"; folderId: string }
-  | { type: "thumbnail:ready"; fileId: string; folderId: string };
+import type { LiveEvent } from "~/lib/live-event";
 
 export interface Notifier {
   toUser(userId: string, event: LiveEvent): void;

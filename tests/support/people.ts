@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { expect } from "vitest";
-import { addFile } from "~/domain/files.server";
+import { addFile } from "~/domain/files/files.server";
 import type { Services } from "~/services/index.server";
 import type { DriverSet, TestApp } from "./app";
 import { TestClient } from "./client";

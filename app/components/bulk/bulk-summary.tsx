@@ -1,5 +1,5 @@
 import { Form, Link } from "@remix-run/react";
-import type { StoredBulkResult } from "~/domain/bulk-results.server";
+import type { StoredBulkResult } from "~/domain/files/bulk-results.server";
 import { CsrfInput } from "~/components/csrf-input";
 import { FormMessage } from "~/components/field";
 

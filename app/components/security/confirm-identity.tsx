@@ -1,15 +1,6 @@
 import { useLocation } from "@remix-run/react";
 import { Field } from "~/components/field";
-
-/** Mirrors ReauthMethods in ~/domain/reauth.server (server-only module). */
-export interface ReauthState {
-  password: boolean;
-  code: boolean;
-  provider: string | null;
-  confirmedUntil: string | null;
-}
-
-const REAUTH_PATH = "/auth/oidc/reauth";
+import { REAUTH_PATH, type ReauthMethods } from "~/domain/accounts/reauth";
 
 const time = (iso: string) => new Date(iso).toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit", timeZone: "UTC" }) + " UTC";
 
@@ -37,7 +28,7 @@ export function ConfirmIdentity({
   hint,
   error,
 }: {
-  reauth: ReauthState;
+  reauth: ReauthMethods;
   id: string;
   name?: string;
   /** The field's label for accounts with a password. */

@@ -1,25 +1,10 @@
 import { Form, useNavigation } from "@remix-run/react";
 import { Field, FormMessage } from "~/components/field";
-import { ConfirmIdentity, type ReauthState } from "~/components/security/confirm-identity";
+import { ConfirmIdentity } from "~/components/security/confirm-identity";
+import type { ReauthMethods } from "~/domain/accounts/reauth";
+import type { MfaStatus, PendingEnrollment } from "~/domain/accounts/mfa";
 import { formatDate } from "~/lib/format";
 import { CsrfInput } from "~/components/csrf-input";
-
-/** Mirrors MfaStatus and PendingEnrollment in ~/domain/mfa.server (server-only module). */
-export interface MfaSectionStatus {
-  enabled: boolean;
-  enabledAt: string | null;
-  pending: boolean;
-  recoveryCodesLeft: number;
-  required: boolean;
-  passwordLogin: boolean;
-  afterSso: boolean;
-  passkeys: number;
-}
-
-export interface MfaSectionEnrollment {
-  secret: string;
-  qrSvg: string;
-}
 
 export interface MfaActionResult {
   ok: boolean;
@@ -42,10 +27,10 @@ export function MfaSection({
   result,
   reauth,
 }: {
-  status: MfaSectionStatus;
+  status: MfaStatus;
   /** How the person confirms turning it off or new recovery codes. */
-  reauth: ReauthState;
-  enrollment?: MfaSectionEnrollment | null;
+  reauth: ReauthMethods;
+  enrollment?: Pick<PendingEnrollment, "secret" | "qrSvg"> | null;
   result?: MfaActionResult | null;
 }) {
   const busy = useNavigation().state === "submitting";
@@ -173,7 +158,7 @@ const APPS = "an authenticator app on your phone (such as Aegis, Google Authenti
  * single sign-on only when the administrator turned that on (else the provider's checks count);
  * and for an account without a password, a code still confirms changes here.
  */
-function introduction(status: MfaSectionStatus, provider: string | null): string {
+function introduction(status: MfaStatus, provider: string | null): string {
   if (status.passwordLogin) {
     const afterPassword = `After your password, Coffer asks for a code from ${APPS}.`;
     if (!provider) return afterPassword;
@@ -188,7 +173,7 @@ function introduction(status: MfaSectionStatus, provider: string | null): string
 }
 
 /** What logging in needs once the app is turned off. */
-function afterTurningOff(status: MfaSectionStatus, provider: string | null): string {
+function afterTurningOff(status: MfaStatus, provider: string | null): string {
   if (status.passwordLogin) {
     return status.passkeys > 0 ? "Logging in with your password will still ask for one of your passkeys." : "Logging in will need only your password.";
   }

@@ -3,18 +3,11 @@ import { Form, useRevalidator } from "@remix-run/react";
 import { startRegistration, type PublicKeyCredentialCreationOptionsJSON } from "@simplewebauthn/browser";
 import { CsrfInput, useCsrfToken } from "~/components/csrf-input";
 import { Field, FormMessage } from "~/components/field";
-import { ConfirmIdentity, ConfirmWithProvider, type ReauthState } from "~/components/security/confirm-identity";
+import { ConfirmIdentity, ConfirmWithProvider } from "~/components/security/confirm-identity";
+import type { ReauthMethods } from "~/domain/accounts/reauth";
 import { describeWebAuthnError, postPasskeyJson, useWebAuthnSupport } from "~/components/passkey-client";
+import type { PasskeySummary } from "~/domain/accounts/passkeys";
 import { formatDate } from "~/lib/format";
-
-/** Mirrors PasskeySummary in ~/domain/passkeys.server (server-only module). */
-export interface PasskeyRow {
-  id: string;
-  name: string;
-  createdAt: string;
-  lastUsedAt: string | null;
-  synced: boolean;
-}
 
 const REGISTER_ENDPOINT = "/settings/security/passkeys";
 
@@ -28,9 +21,9 @@ export function PasskeysSection({
   manage = true,
   reauth,
 }: {
-  passkeys: PasskeyRow[];
+  passkeys: PasskeySummary[];
   /** How the person confirms removing or adding one. */
-  reauth: ReauthState;
+  reauth: ReauthMethods;
   failure?: { intent?: string; passkeyId?: string; fieldErrors?: Record<string, string> } | null;
   /** False on /settings/security/mfa, where only adding is offered. */
   manage?: boolean;
@@ -100,7 +93,7 @@ export function PasskeysSection({
   );
 }
 
-function AddPasskey({ reauth }: { reauth: ReauthState }) {
+function AddPasskey({ reauth }: { reauth: ReauthMethods }) {
   const supported = useWebAuthnSupport();
   const csrfToken = useCsrfToken();
   const revalidator = useRevalidator();

@@ -1,7 +1,8 @@
 import { Form } from "@remix-run/react";
 import { Field, FormMessage } from "~/components/field";
 import { CsrfInput } from "~/components/csrf-input";
-import { ConfirmWithProvider, type ReauthState } from "~/components/security/confirm-identity";
+import { ConfirmWithProvider } from "~/components/security/confirm-identity";
+import type { ReauthMethods } from "~/domain/accounts/reauth";
 
 interface Props {
   hint: string;
@@ -9,7 +10,7 @@ interface Props {
   message?: string;
   errors?: Record<string, string>;
   busy: boolean;
-  reauth: ReauthState;
+  reauth: ReauthMethods;
   /** SSO_ONLY: passwords are not used, so none can be set. */
   ssoOnly: boolean;
 }

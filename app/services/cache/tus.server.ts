@@ -1,7 +1,8 @@
 import { ERRORS, IoRedisKvStore, type Lock as TusLock, type Locker, type RequestRelease, type Upload } from "@tus/utils";
 import type { Redis } from "ioredis";
 import type { RedisCache } from "./redis.server";
-import { isRedisCache, type Cache, type Lock } from "./types";
+import { isRedisCache } from "./is-redis";
+import type { Cache, Lock } from "./types";
 
 /** Where tus keeps upload metadata in Redis, under the cache's own prefix. */
 export const tusKvPrefix = (cache: RedisCache) => `${cache.prefix}tus:`;

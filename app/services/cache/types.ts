@@ -1,5 +1,3 @@
-import type { RedisCache } from "./redis.server";
-
 export interface Lock {
   /** Releases the lock if this holder still owns it. */
   release(): Promise<void>;
@@ -32,11 +30,6 @@ export interface Cache {
   subscribe(channel: string, handler: (message: string) => void): Promise<() => Promise<void>>;
   health(): Promise<void>;
   close(): Promise<void>;
-}
-
-/** The Redis driver, told by its name: importing RedisCache for instanceof would load ioredis. */
-export function isRedisCache(cache: Cache): cache is RedisCache {
-  return cache.driver === "redis";
 }
 
 export class CacheError extends Error {

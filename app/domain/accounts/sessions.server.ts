@@ -1,0 +1,248 @@
+import { createHash, randomBytes } from "node:crypto";
+import type { Services } from "~/services/index.server";
+import { describeUserAgent } from "~/lib/user-agent";
+import { assertAccountActive } from "./account-status.server";
+import { AppError, NotFoundError } from "../errors";
+import { MFA_ENROLL_PATH, mustEnrollMfa } from "./mfa.server";
+import { PASSKEY_REGISTER_PATH } from "./passkeys.server";
+import { getSettings } from "../admin/settings.server";
+import type { PublicUser } from "./users.server";
+import { appCookie, cookiesAreSecure, type SignedCookie } from "~/lib/cookies.server";
+
+/**
+ * Over HTTPS in production the name carries the __Host- prefix, so browsers accept the cookie
+ * only when Secure, for Path=/ and without Domain: nothing on another subdomain or on plain
+ * HTTP can set or shadow it.
+ */
+export function sessionCookieName(config: Services["config"]): string {
+  return config.isProduction && config.servedOverHttps ? "__Host-coffer_session" : "coffer_session";
+}
+/** Refresh last-seen at most this often, so each request is not a database write. */
+const TOUCH_INTERVAL_MS = 5 * 60 * 1000;
+const DAY_MS = 24 * 3600 * 1000;
+
+const cookies = new WeakMap<Services, SignedCookie>();
+
+export function sessionCookie(services: Services): SignedCookie {
+  let cookie = cookies.get(services);
+  if (!cookie) {
+    cookie = appCookie(sessionCookieName(services.config), {
+      httpOnly: true,
+      sameSite: "lax",
+      secure: cookiesAreSecure(services.config),
+      path: "/",
+      secrets: [services.sessionSecret],
+      maxAge: Math.floor(services.config.sessionTtlMs / 1000),
+    });
+    cookies.set(services, cookie);
+  }
+  return cookie;
+}
+
+
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/**
+ * Browsers drop a Secure cookie sent over plain HTTP (except to localhost), which would make
+ * login silently loop. Refuse up front with the fix instead.
+ */
+export function assertCookieCanBeKept(services: Services, request: Request): void {
+  if (!cookiesAreSecure(services.config)) return;
+  const url = new URL(request.url);
+  if (url.protocol === "https:" || LOOPBACK_HOSTS.has(url.hostname)) return;
+  throw new AppError(
+    400,
+    `You opened Coffer over plain HTTP, so your browser would not keep the login cookie. Use https://${url.host}, or, if plain HTTP is intended, set APP_URL=http://${url.host} and restart Coffer.`,
+  );
+}
+
+export interface SessionUser extends PublicUser {
+  sessionId: string;
+}
+
+/**
+ * Creates a server-side session and returns the Set-Cookie header that refers to it. Every
+ * login gets a new random id, so an id planted before login is worthless (no fixation).
+ */
+export async function createSession(services: Services, userId: string, request: Request, ip: string | null): Promise<string> {
+  // Every way of signing in ends here, so a deactivated account never gets a session.
+  await assertAccountActive(services, userId);
+  const id = randomBytes(32).toString("base64url");
+  const lifetimeMs = (await getSettings(services)).sessionAbsoluteDays * DAY_MS;
+  await services.prisma.session.create({
+    data: {
+      id,
+      userId,
+      expiresAt: new Date(Date.now() + lifetimeMs),
+      ip,
+      userAgent: request.headers.get("user-agent")?.slice(0, 500) ?? null,
+    },
+  });
+  return sessionCookie(services).serialize(id, { maxAge: Math.floor(lifetimeMs / 1000) });
+}
+
+interface SessionTimes {
+  createdAt: Date;
+  lastSeenAt: Date;
+  expiresAt: Date;
+}
+
+/**
+ * Idle and absolute timeouts come from the current settings (not those at login), so lowering
+ * them takes effect at once. Last-seen is refreshed every few minutes, which bounds the idle
+ * timeout's precision.
+ */
+function isExpired(session: SessionTimes, timeouts: { sessionIdleDays: number; sessionAbsoluteDays: number }, now: number): boolean {
+  return (
+    session.expiresAt.getTime() <= now ||
+    now - session.createdAt.getTime() >= timeouts.sessionAbsoluteDays * DAY_MS ||
+    now - session.lastSeenAt.getTime() >= timeouts.sessionIdleDays * DAY_MS
+  );
+}
+
+/** The signed-in user for a Cookie header, or null when absent, forged, expired or revoked. */
+export async function getUserFromCookieHeader(services: Services, cookieHeader: string | null): Promise<SessionUser | null> {
+  if (!cookieHeader) return null;
+  const id = await sessionCookie(services).parse(cookieHeader).catch(() => null);
+  if (typeof id !== "string" || id.length === 0) return null;
+  // One statement for the session and its user: every request (each tus PATCH too) starts here.
+  const [session] = await services.prisma.$queryRaw<SessionRow[]>`
+    SELECT s.expires_at AS "expiresAt", s.created_at AS "createdAt", s.last_seen_at AS "lastSeenAt",
+      u.id, u.email, u.name, u.role::text AS role, u.deactivated_at AS "deactivatedAt"
+    FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ${id}`;
+  if (!session) return null;
+  const now = Date.now();
+  // Deactivation deletes the sessions; a login racing it must not leave one that works.
+  if (session.deactivatedAt || isExpired(session, await getSettings(services), now)) {
+    await services.prisma.session.deleteMany({ where: { id } });
+    return null;
+  }
+  if (now - session.lastSeenAt.getTime() > TOUCH_INTERVAL_MS) {
+    await services.prisma.session.update({ where: { id }, data: { lastSeenAt: new Date(now) } }).catch(() => {});
+  }
+  return { id: session.id, email: session.email, name: session.name, role: session.role, sessionId: id };
+}
+
+type SessionRow = SessionTimes & PublicUser & { deactivatedAt: Date | null };
+
+export function getUser(services: Services, request: Request) {
+  return getUserFromCookieHeader(services, request.headers.get("cookie"));
+}
+
+/** The signed-in user, or a redirect to /login that brings them back afterwards. */
+export async function requireUser(services: Services, request: Request): Promise<SessionUser> {
+  const user = await getUser(services, request);
+  if (!user) {
+    const url = new URL(request.url);
+    const redirectTo = `${url.pathname}${url.search}`;
+    throw redirectResponse(`/login?redirectTo=${encodeURIComponent(redirectTo)}`);
+  }
+  const path = new URL(request.url).pathname;
+  const enrolling = path.startsWith(MFA_ENROLL_PATH) || path === PASSKEY_REGISTER_PATH;
+  if (!enrolling && (await mustEnrollMfa(services, user))) throw redirectResponse(MFA_ENROLL_PATH);
+  return user;
+}
+
+/**
+ * What Remix's redirect() makes (302, Location), thrown by the two guards above and below:
+ * every route calls them first, so they stop a request without each route translating an error.
+ */
+function redirectResponse(location: string): Response {
+  return new Response(null, { status: 302, headers: { Location: location } });
+}
+
+export async function requireAdmin(services: Services, request: Request): Promise<SessionUser> {
+  const user = await requireUser(services, request);
+  if (user.role !== "ADMIN") {
+    throw new Response("Only administrators can open this page.", { status: 403 });
+  }
+  return user;
+}
+
+/** Revokes the session server-side and returns the Set-Cookie header that clears the cookie. */
+export async function destroySession(services: Services, request: Request): Promise<string> {
+  const id = await sessionCookie(services).parse(request.headers.get("cookie")).catch(() => null);
+  if (typeof id === "string") {
+    await services.prisma.session.deleteMany({ where: { id } });
+    services.notifier.endSessions([id]);
+  }
+  return sessionCookie(services).serialize("", { maxAge: 0 });
+}
+
+/** Only same-site relative paths, so a crafted link cannot send people elsewhere after login. */
+export function safeRedirect(target: FormDataEntryValue | string | null | undefined, fallback = "/files"): string {
+  if (typeof target !== "string" || !target.startsWith("/") || target.startsWith("//") || target.startsWith("/\\")) {
+    return fallback;
+  }
+  return target;
+}
+
+/**
+ * Sessions are named in pages and forms by a digest of their id: the id itself is a bearer
+ * credential and must not appear in HTML.
+ */
+export function sessionKey(sessionId: string): string {
+  return createHash("sha256").update(sessionId).digest("base64url").slice(0, 22);
+}
+
+export interface SessionSummary {
+  key: string;
+  device: string;
+  ip: string | null;
+  createdAt: Date;
+  lastSeenAt: Date;
+  current: boolean;
+}
+
+/** The user's live sessions, most recently used first. */
+export async function listSessions(services: Services, user: SessionUser): Promise<SessionSummary[]> {
+  const [sessions, settings] = await Promise.all([
+    services.prisma.session.findMany({ where: { userId: user.id }, orderBy: { lastSeenAt: "desc" } }),
+    getSettings(services),
+  ]);
+  const now = Date.now();
+  return sessions
+    .filter((session) => session.id === user.sessionId || !isExpired(session, settings, now))
+    .map((session) => ({
+      key: sessionKey(session.id),
+      device: describeUserAgent(session.userAgent),
+      ip: session.ip,
+      createdAt: session.createdAt,
+      lastSeenAt: session.lastSeenAt,
+      current: session.id === user.sessionId,
+    }));
+}
+
+/** Ends one of the user's own sessions; someone else's (or an unknown) key is not found. */
+export async function revokeSession(services: Services, user: SessionUser, key: string): Promise<{ current: boolean }> {
+  const sessions = await services.prisma.session.findMany({ where: { userId: user.id }, select: { id: true } });
+  const session = sessions.find((candidate) => sessionKey(candidate.id) === key);
+  if (!session) throw new NotFoundError("That session");
+  await services.prisma.session.deleteMany({ where: { id: session.id, userId: user.id } });
+  services.notifier.endSessions([session.id]);
+  return { current: session.id === user.sessionId };
+}
+
+/** Ends every session of the user except the one making the request; returns how many ended. */
+export async function revokeOtherSessions(services: Services, user: SessionUser): Promise<number> {
+  return endSessionsWhere(services, { userId: user.id, id: { not: user.sessionId } });
+}
+
+/** Deletes the matching sessions and closes their live connections; returns how many ended. */
+export async function endSessionsWhere(services: Services, where: { userId: string; id?: { not: string } }): Promise<number> {
+  const sessions = await services.prisma.session.findMany({ where, select: { id: true } });
+  const ids = sessions.map((session) => session.id);
+  // A session created meanwhile (a login racing this) is caught by the where clause too.
+  const { count } = await services.prisma.session.deleteMany({ where });
+  services.notifier.endSessions(ids);
+  return count;
+}
+
+/**
+ * After a privilege change (e.g. a new password): ends every session of the user, this one
+ * included, and starts a fresh one for this browser. Returns its Set-Cookie header.
+ */
+export async function restartSessions(services: Services, userId: string, request: Request, ip: string | null): Promise<string> {
+  await endSessionsWhere(services, { userId });
+  return createSession(services, userId, request, ip);
+}

@@ -1,0 +1,92 @@
+import type { Readable } from "node:stream";
+import type { File as FileRecord } from "~/generated/prisma/client";
+import type { Services } from "~/services/index.server";
+
+/** RFC 6266 / RFC 5987: an ASCII fallback plus the exact UTF-8 name in filename*. */
+export function contentDisposition(name: string, type: "attachment" | "inline" = "attachment"): string {
+  const fallback = name.replace(/[^\x20-\x7e]/g, "_").replace(/["\\]/g, "_");
+  const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `${type}; filename="${fallback}"; filename*=UTF-8''${encoded}`;
+}
+
+export type RangeResult = { kind: "full" } | { kind: "partial"; start: number; end: number } | { kind: "unsatisfiable" };
+
+/** Parses a single-range `bytes=` header; multi-range requests are answered in full. */
+export function parseRange(header: string | null, size: number): RangeResult {
+  if (!header) return { kind: "full" };
+  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!match || (match[1] === "" && match[2] === "")) return { kind: "full" };
+  let start: number;
+  let end: number;
+  if (match[1] === "") {
+    const suffix = Number(match[2]);
+    if (suffix === 0) return { kind: "unsatisfiable" };
+    start = Math.max(0, size - suffix);
+    end = size - 1;
+  } else {
+    start = Number(match[1]);
+    end = match[2] === "" ? size - 1 : Math.min(Number(match[2]), size - 1);
+  }
+  if (start >= size || start > end) return { kind: "unsatisfiable" };
+  return { kind: "partial", start, end };
+}
+
+export function etagOf(file: Pick<FileRecord, "id" | "sha256" | "updatedAt">): string {
+  return `"${file.sha256 ?? `${file.id}-${file.updatedAt.getTime().toString(36)}`}"`;
+}
+
+/** How a viewer's inline response differs from a download (see previews.server.ts). */
+export interface InlineOptions {
+  disposition: "inline";
+  contentType: string;
+  contentSecurityPolicy: string;
+}
+
+/**
+ * An HTTP answer that streams stored bytes, as the domain decides it; the route turns it into a
+ * Response (see ~/route-helpers/file-response.server).
+ */
+export interface FileReply {
+  status: number;
+  headers: Headers;
+  body: Readable | string | null;
+}
+
+/** Streams a file with validators and Range support; the bytes never sit in memory. */
+export async function downloadReply(services: Services, file: FileRecord, request: Request, inline?: InlineOptions): Promise<FileReply> {
+  const size = Number(file.size);
+  const etag = etagOf(file);
+  const headers = new Headers({
+    "Content-Type": inline?.contentType ?? file.mimeType,
+    "Content-Disposition": contentDisposition(file.name, inline?.disposition),
+    "Accept-Ranges": "bytes",
+    ETag: etag,
+    "Last-Modified": file.updatedAt.toUTCString(),
+    "Cache-Control": "private, no-cache",
+    "X-Content-Type-Options": "nosniff",
+    // Downloads are never rendered on our origin, whatever their type.
+    "Content-Security-Policy": inline?.contentSecurityPolicy ?? "default-src 'none'; sandbox",
+  });
+  if (request.headers.get("if-none-match") === etag) return { status: 304, headers, body: null };
+
+  // A Range that no longer matches the validator gets the whole, current file (RFC 9110 If-Range).
+  const ifRange = request.headers.get("if-range");
+  const range = ifRange && ifRange !== etag ? ({ kind: "full" } as const) : parseRange(request.headers.get("range"), size);
+  if (range.kind === "unsatisfiable") {
+    headers.set("Content-Range", `bytes */${size}`);
+    return { status: 416, headers, body: "The requested range is outside the file." };
+  }
+  if (request.method === "HEAD") {
+    headers.set("Content-Length", String(range.kind === "partial" ? range.end - range.start + 1 : size));
+    return { status: range.kind === "partial" ? 206 : 200, headers, body: null };
+  }
+  if (range.kind === "partial") {
+    const stream = await services.storage.get(file.storageKey, { start: range.start, end: range.end });
+    headers.set("Content-Range", `bytes ${range.start}-${range.end}/${size}`);
+    headers.set("Content-Length", String(range.end - range.start + 1));
+    return { status: 206, headers, body: stream };
+  }
+  const stream = size === 0 ? null : await services.storage.get(file.storageKey);
+  headers.set("Content-Length", String(size));
+  return { status: 200, headers, body: stream ?? "" };
+}

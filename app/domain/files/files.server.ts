@@ -1,0 +1,125 @@
+import { createHash } from "node:crypto";
+import { PassThrough, Transform, type Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import mime from "mime-types";
+import type { Services } from "~/services/index.server";
+import type { File as FileRecord, Prisma } from "~/generated/prisma/client";
+import { formatBytes } from "~/lib/format";
+import { assertCanRead } from "../sharing/access.server";
+import { NotFoundError, PayloadTooLargeError } from "../errors";
+import { cleanName, nameKey, numberedName } from "./names";
+import { STORAGE_LOCK_TX } from "./quota.server";
+import type { SessionUser } from "../accounts/sessions.server";
+import { scheduleContentIndexing } from "../search/content-index.server";
+import { scheduleThumbnails } from "./thumbnails.server";
+import { fileSearchDocument } from "../search/search-documents.server";
+
+type Actor = Pick<SessionUser, "id" | "role">;
+
+const MAX_NUMBERED_ATTEMPTS = 1000;
+
+/** A safe, informative Content-Type: the declared one when well-formed, else by extension. */
+export function detectMimeType(name: string, declared?: string | null): string {
+  const clean = declared?.trim().toLowerCase();
+  if (clean && /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/.test(clean) && clean !== "application/octet-stream") {
+    return clean;
+  }
+  return mime.lookup(name) || "application/octet-stream";
+}
+
+export interface NewFile {
+  ownerId: string;
+  folderId: string;
+  name: string;
+  size: number;
+  mimeType: string;
+  storageKey: string;
+  sha256: string | null;
+}
+
+export interface RecordOptions {
+  /**
+   * Runs first in the transaction that writes the file's row (again for each name tried), e.g.
+   * to claim room in the owner's storage under lock; what it writes is rolled back with the row.
+   */
+  beforeWrite?: (tx: Prisma.TransactionClient) => Promise<void>;
+}
+
+/**
+ * Records a stored object as a file in its folder. A name already taken keeps both:
+ * the new file becomes "name (1).ext", "name (2).ext", …
+ */
+export async function addFile(services: Services, input: NewFile, { beforeWrite }: RecordOptions = {}): Promise<FileRecord> {
+  const base = cleanName(input.name, "File name");
+  for (let attempt = 0; attempt < MAX_NUMBERED_ATTEMPTS; attempt++) {
+    const name = attempt === 0 ? base : numberedName(base, attempt);
+    const key = nameKey(name);
+    let file: FileRecord | null;
+    try {
+      file = await services.prisma.$transaction(async (tx) => {
+        await beforeWrite?.(tx);
+        const folderClash = await tx.folder.findFirst({ where: { parentId: input.folderId, nameKey: key, trashedAt: null }, select: { id: true } });
+        if (folderClash) return null;
+        return tx.file.create({ data: { ...input, name, nameKey: key, size: BigInt(input.size) } });
+      }, STORAGE_LOCK_TX);
+    } catch (error) {
+      if ((error as { code?: string }).code === "P2002") continue;
+      throw error;
+    }
+    if (!file) continue;
+    await services.search.upsert([fileSearchDocument(file)]);
+    services.notifier.toUser(file.ownerId, {
+      type: "file:created",
+      file: { id: file.id, name: file.name, folderId: file.folderId, size: input.size },
+    });
+    scheduleThumbnails(services, [file]);
+    scheduleContentIndexing(services, [file]);
+    return file;
+  }
+  throw new Error(`Could not find a free name for ${base}`);
+}
+
+export async function getReadableFile(services: Services, actor: Actor, fileId: string): Promise<FileRecord> {
+  const file = await services.prisma.file.findUnique({ where: { id: fileId } });
+  if (!file || file.trashedAt) throw new NotFoundError("That file");
+  const target = { kind: "file", id: file.id, ownerId: file.ownerId, folderId: file.folderId } as const;
+  await assertCanRead(services, actor, target, "That file");
+  return file;
+}
+
+/**
+ * Streams `body` into the object store under a new key while counting bytes and computing
+ * SHA-256 in the same pass. Over `maxSize` the partial object is removed and 413 raised.
+ */
+export async function storeStream(
+  services: Services,
+  storageKey: string,
+  body: Readable,
+  maxSize: number,
+  tooLarge: () => Error = () => new PayloadTooLargeError(`This file is larger than the ${formatBytes(maxSize)} limit. Nothing was saved.`),
+): Promise<{ size: number; sha256: string }> {
+  const hash = createHash("sha256");
+  let size = 0;
+  const meter = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      size += chunk.length;
+      if (size > maxSize) {
+        callback(tooLarge());
+        return;
+      }
+      hash.update(chunk);
+      callback(null, chunk);
+    },
+  });
+  const sink = new PassThrough();
+  const piping = pipeline(body, meter, sink);
+  try {
+    await Promise.all([services.storage.put(storageKey, sink), piping]);
+  } catch (error) {
+    sink.destroy();
+    await services.storage.delete(storageKey).catch(() => {});
+    throw error;
+  }
+  return { size, sha256: hash.digest("hex") };
+}
+

@@ -1,0 +1,7 @@
+import type { RedisCache } from "./redis.server";
+import type { Cache } from "./types";
+
+/** The Redis driver, told by its name: importing RedisCache for instanceof would load ioredis. */
+export function isRedisCache(cache: Cache): cache is RedisCache {
+  return cache.driver === "redis";
+}
