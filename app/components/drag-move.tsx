@@ -1,6 +1,6 @@
 import { useFetcher } from "@remix-run/react";
 import { createContext, useCallback, useContext, useEffect, useRef, useState, type DragEvent, type ReactNode } from "react";
-import type { action as bulkAction } from "~/routes/bulk";
+import type { BulkActionData } from "~/domain/files/bulk-action";
 import { useCsrfToken } from "./csrf-input";
 
 /**
@@ -47,7 +47,7 @@ function draggedItems(ref: ItemRef): ItemRef[] {
 type Pending = { destination: string; name: string; items: ItemRef[] };
 
 export function DragMoveProvider({ enabled, from, children }: { enabled: boolean; from: string; children: ReactNode }) {
-  const fetcher = useFetcher<typeof bulkAction>();
+  const fetcher = useFetcher<BulkActionData>();
   const [hydrated, setHydrated] = useState(false);
   const [over, setOver] = useState<string | null>(null);
   /** The last drop, so a name conflict can be retried with the chosen policy. */

@@ -3,6 +3,7 @@ import { useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { ChooseDestination, ConfirmTrash } from "~/components/bulk/bulk-forms";
 import { BulkSummary, BulkSummaryExpired, type ShownBulkResult } from "~/components/bulk/bulk-summary";
 import { loadBulkResult, storeBulkResult } from "~/domain/files/bulk-results.server";
+import type { BulkActionData } from "~/domain/files/bulk-action";
 import { parseSelection, readableSelection, runBulk, type BulkOperation } from "~/domain/files/bulk.server";
 import { destinationFolders } from "~/domain/files/folders.server";
 import { isAppError } from "~/domain/errors";
@@ -66,7 +67,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   };
 }
 
-type ActionResult = { ok: false; message: string; back: string };
+type ActionResult = Extract<BulkActionData, { ok: false }>;
 
 /**
  * POST /bulk: intent=move|copy|trash|restore with repeated item fields; redirects (303) to the
@@ -91,7 +92,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
       policy: operation === "move" || operation === "copy" ? parsePolicy(form.get("policy") || "cancel") : undefined,
     });
     // A drag-and-drop move posts from a fetcher (no history entry to resubmit): it gets the summary itself.
-    if (form.get("respond") === "inline") return data({ ok: true as const, outcome, back });
+    if (form.get("respond") === "inline") return data<BulkActionData>({ ok: true, outcome, back });
     const destinationId = typeof destination === "string" && (operation === "move" || operation === "copy") ? destination : null;
     const token = await storeBulkResult(services, user.id, { outcome, back, destinationId });
     return redirect(`/bulk?result=${token}`, 303);
