@@ -10,6 +10,7 @@ import { assertNameFree, getRootFolder, getWritableFolder } from "./folders.serv
 import { recordActivity } from "./activity.server";
 import { addFileWithPolicy, uploadPolicyFrom, type UploadPolicy } from "./versions.server";
 import { cleanName, nameKey, numberedName } from "./names";
+import { isId } from "./ids";
 import { parseUploadPath, resolveUploadFolder } from "./upload-paths.server";
 import { hashStoredFile, UploadHasher } from "./upload-hash.server";
 import { assertTypeAllowed, claimUploadRoom, lockStorage, STORAGE_LOCK_TX, storageUsage, tooLargeError, uploadAllowance } from "./quota.server";
@@ -70,6 +71,7 @@ export function createUploadServer(services: Services): TusServer {
         users.set(req, user);
         if (req.method === "POST") return;
         if (req.method === "GET") throw tusError(405, "Download files from Coffer's download links.");
+        if (!isId(uploadId)) throw tusError(404, UPLOAD_GONE);
         const pending = await findPending(services, uploadId);
         if (!pending || pending.ownerId !== user.id) throw tusError(404, UPLOAD_GONE);
         if (req.method === "PATCH") {
@@ -90,7 +92,9 @@ export function createUploadServer(services: Services): TusServer {
         // A file from a dropped folder carries its directory ("Photos/2024/") relative to the
         // folder it was dropped into; checked before anything is created.
         const segments = parseUploadPath(upload.metadata?.relativePath);
-        const target = await getWritableFolder(services, user, upload.metadata?.folderId || null);
+        const folderId = upload.metadata?.folderId || null;
+        if (folderId !== null && !isId(folderId)) throw new ValidationError("The folder id of this upload (folderId) is not valid.");
+        const target = await getWritableFolder(services, user, folderId);
         await assertTypeAllowed(services, name);
         // The declared size is reserved at creation from the folder owner's storage (pending
         // uploads count as used; see PENDING_UPLOAD_CHARGES), so the bytes that arrive later can
