@@ -2,6 +2,7 @@ import type { Readable } from "node:stream";
 import { createReadableStreamFromReadable, createRequestHandler, type AppLoadContext, type ServerBuild } from "@remix-run/node";
 import type express from "express";
 import { publicOrigin, type OriginSettings } from "./public-origin.server";
+import { withRouteBoundary } from "./route-boundary.server";
 
 /**
  * Express → Remix, like @remix-run/express's handler, except that
@@ -10,7 +11,8 @@ import { publicOrigin, type OriginSettings } from "./public-origin.server";
  * - the body comes from `res.locals.requestBody` when a middleware has already read the start of
  *   it (the CSRF check);
  * - responses are written at the pace the client reads them (Remix's own writer ignores
- *   backpressure, so a slow download would pull the whole file into memory).
+ *   backpressure, so a slow download would pull the whole file into memory);
+ * - every loader and action runs inside one error boundary (withRouteBoundary).
  */
 export function remixRequestHandler(options: {
   build: ServerBuild | (() => Promise<ServerBuild>);
@@ -18,7 +20,8 @@ export function remixRequestHandler(options: {
   origin: OriginSettings;
   getLoadContext: (req: express.Request, res: express.Response) => AppLoadContext;
 }): express.RequestHandler {
-  const handleRequest = createRequestHandler(options.build, options.mode);
+  const { build } = options;
+  const handleRequest = createRequestHandler(typeof build === "function" ? async () => withRouteBoundary(await build()) : withRouteBoundary(build), options.mode);
   return async (req, res, next) => {
     try {
       const origin = publicOrigin(req, options.origin);
