@@ -1,7 +1,7 @@
 import { PassThrough } from "node:stream";
-import type { AppLoadContext, EntryContext } from "@remix-run/node";
+import type { ActionFunctionArgs, AppLoadContext, EntryContext, LoaderFunctionArgs } from "@remix-run/node";
 import { createReadableStreamFromReadable } from "@remix-run/node";
-import { RemixServer } from "@remix-run/react";
+import { isRouteErrorResponse, RemixServer } from "@remix-run/react";
 import { isbot } from "isbot";
 import { renderToPipeableStream } from "react-dom/server";
 import { NonceProvider } from "~/lib/nonce";
@@ -11,6 +11,19 @@ import { PageTextsProvider } from "~/lib/page-text";
 export * as runtime from "~/server/runtime.server";
 
 const ABORT_DELAY = 5_000;
+
+/**
+ * Errors of loaders, actions and rendering, as one JSON log line each (Remix's default prints
+ * stack traces to stdout). Refusals (a 4xx such as "No route matches URL") are not errors of
+ * the server, and a client that went away is not either.
+ */
+export function handleError(error: unknown, { request, context }: LoaderFunctionArgs | ActionFunctionArgs) {
+  if (request.signal.aborted) return;
+  if (isRouteErrorResponse(error) && error.status < 500) return;
+  const url = new URL(request.url);
+  const stack = error instanceof Error ? error.stack : undefined;
+  context.services.log.error("request failed", { method: request.method, path: url.pathname, error, stack });
+}
 
 /**
  * Remix's default Node entry, plus the CSP nonce from the Express middleware: every inline
