@@ -9,7 +9,8 @@ import {
   type UploadHandler,
 } from "@remix-run/node";
 import { canWrite } from "~/domain/access.server";
-import { ValidationError } from "~/domain/errors";
+import { z } from "zod";
+import { isAppError, ValidationError } from "~/domain/errors";
 import { detectMimeType, storeStream } from "~/domain/files.server";
 import {
   breadcrumbs,
@@ -32,6 +33,7 @@ import { requireUser } from "~/domain/sessions.server";
 import { visibleCrumbs } from "~/domain/user-shares.server";
 import { metrics } from "~/services/metrics.server";
 import { actionFailure, loaderFailure } from "./http.server";
+import { field, parseForm } from "./forms.server";
 
 /** Loader shared by /files (the root) and /files/<folderId>. */
 export async function folderLoader({ request, params, context }: LoaderFunctionArgs) {
@@ -118,11 +120,10 @@ export async function folderAction({ request, params, context }: ActionFunctionA
       if (moved?.place === "root") return redirect(`/details/file/${moved.file.id}?done=uploaded-to-root`, 303);
       return data({ ok: true as const, message: names.length === 1 ? `Uploaded “${names[0]}”.` : `Uploaded ${names.length} files.` });
     }
-    const form = await request.formData();
-    const intent = form.get("intent");
+    const { intent, name, open } = await parseForm(request, folderForm);
     if (intent === "create-folder") {
-      const created = await createFolder(services, user, folderId, String(form.get("name") ?? ""));
-      if (form.get("open") === "1") return redirect(`/files/${created.id}`);
+      const created = await createFolder(services, user, folderId, name);
+      if (open === "1") return redirect(`/files/${created.id}`);
       return data({ ok: true as const, message: `Created folder “${created.name}”.` });
     }
     throw new ValidationError("Unknown action.");
@@ -130,6 +131,8 @@ export async function folderAction({ request, params, context }: ActionFunctionA
     return actionFailure(error);
   }
 }
+
+const folderForm = z.object({ intent: field.text(), name: field.text(), open: field.text() });
 
 export type StoredUpload = { name: string; size: number; mimeType: string; storageKey: string; sha256: string };
 
@@ -184,7 +187,15 @@ export async function receiveMultipartUpload(
     }
     return storageKey;
   };
-  await unstable_parseMultipartFormData(request, handler);
+  try {
+    await unstable_parseMultipartFormData(request, handler);
+  } catch (error) {
+    // The parser's own errors are about the body the client sent (cut short, no boundary).
+    if (error instanceof Error && !isAppError(error) && /multipart/i.test(error.message)) {
+      throw new ValidationError("The upload could not be read: the form was cut short or is malformed. Nothing was saved from it.");
+    }
+    throw error;
+  }
   return recorded;
 }
 
