@@ -13,7 +13,7 @@ import { assertNotLocked, clearFailedLogins, recordFailedLogin } from "~/domain/
 import { beginPendingLogin, hasMfa } from "~/domain/mfa.server";
 import { passkeyBrowserBinding } from "~/domain/passkeys.server";
 import { limitLoginAttempt, TooManyRequestsError } from "~/domain/rate-limit.server";
-import { assertCookieCanBeKept, createSession, getUser, safeRedirect } from "~/domain/sessions.server";
+import { assertCookieCanBeKept, createSession, destroySession, getUser, safeRedirect } from "~/domain/sessions.server";
 import { fieldErrors, loginSchema, verifyLogin, type PublicUser } from "~/domain/users.server";
 import type { Services } from "~/services/index.server";
 import { actionFailure, retryAfterHeaders } from "~/lib/http.server";
@@ -61,8 +61,14 @@ function authenticator(services: Services, audit: Audit) {
   return auth;
 }
 
+/**
+ * Requests whose login failed. After a form post (no JavaScript) Remix runs the loader too, whose
+ * redirect of a signed-in browser would hide the failure: such a browser sees the error instead.
+ */
+const failedLogins = new WeakSet<object>();
+
 export async function loader({ request, context }: LoaderFunctionArgs) {
-  if (await getUser(context.services, request)) throw redirect("/files");
+  if (!failedLogins.has(context) && (await getUser(context.services, request))) throw redirect("/files");
   const sso = ssoLoginOptions(context.services);
   if (sso?.only) return data({ sso });
   // The passkey autofill and the passkey button each ask for a challenge, maybe at the same
@@ -94,10 +100,14 @@ export async function action({ request, context }: ActionFunctionArgs) {
       return redirect("/login/mfa", { headers: { "Set-Cookie": pending } });
     }
     await clearFailedLogins(services, user.email);
+    // A browser signed in already (maybe as someone else) leaves that session behind.
+    if (await getUser(services, request)) await destroySession(services, request);
     const cookie = await createSession(services, user.id, request, clientIp);
+    context.renewCsrfToken();
     await audit("auth.login", "success", { method: "password" }, user);
     return redirect(redirectTo, { headers: { "Set-Cookie": cookie } });
   } catch (error) {
+    failedLogins.add(context);
     return actionFailure(error);
   }
 }

@@ -78,6 +78,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     const headers = new Headers();
     headers.append("Set-Cookie", await createSession(services, user.id, request, clientIp));
     headers.append("Set-Cookie", await endPendingLogin(services));
+    context.renewCsrfToken();
     await recordAudit(services.prisma, actor, {
       action: "auth.login",
       targetType: "user",

@@ -13,7 +13,7 @@ import { tusRequestHandler } from "./tus-request.server";
 import { startJobs } from "~/domain/jobs.server";
 import { runInRequestScope, type RequestScope } from "~/domain/request-scope.server";
 import { cookiesAreSecure } from "~/lib/cookies.server";
-import { csrfProtection } from "./csrf.server";
+import { csrfProtection, renewCsrfCookie } from "./csrf.server";
 import { limitByClass, TooManyRequestsError } from "~/domain/rate-limit.server";
 import type { RateLimitClass } from "~/config.server";
 import type { ViteDevServer } from "vite";
@@ -193,6 +193,9 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
       services,
       clientIp: req.ip ?? null,
       csrfToken: String(res.locals.csrfToken),
+      renewCsrfToken() {
+        this.csrfToken = renewCsrfCookie(services, res);
+      },
       cspNonce: res.locals.cspNonce,
       // Remix's single-fetch data requests end in `.data`; everything else renders HTML.
       rendersDocument: !req.path.endsWith(".data"),
