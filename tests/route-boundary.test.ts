@@ -45,6 +45,7 @@ describe("the route error boundary", () => {
       [new TypeError("Could not parse content as FormData."), 400],
       [new Error("malformed multipart-form data: unexpected end of stream"), 400],
       [new URIError("URI malformed"), 400],
+      [Object.assign(new Error("Invalid `prisma.file.findUnique()` invocation: Database error. Code: `22021`."), { name: "PrismaClientKnownRequestError" }), 400],
     ];
     for (const [error, status] of cases) {
       const build = withRouteBoundary(buildWith(() => Promise.reject(error)));

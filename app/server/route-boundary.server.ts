@@ -50,6 +50,11 @@ export function inputFault(error: unknown): { status: number; message: string } 
   if (isAppError(error)) return { status: error.status, message: error.message };
   if (error instanceof ZodError) return { status: 400, message: "The request was not valid. Check what you entered and try again." };
   if (error instanceof URIError) return { status: 400, message: "The address is not valid." };
+  // PostgreSQL refuses text it cannot store (a NUL byte: 22021, in JSON: 22P05). Only input has
+  // such text; the schemas should have refused it first, so this is the net under them.
+  if (error instanceof Error && error.name === "PrismaClientKnownRequestError" && /\b(22021|22P05)\b/.test(`${error.message} ${JSON.stringify((error as { meta?: unknown }).meta ?? {})}`)) {
+    return { status: 400, message: "The request contains characters that cannot be stored, such as a NUL byte." };
+  }
   // What Request.formData()/json() and Remix's multipart parser throw for a body that is not what it claims.
   if (error instanceof SyntaxError || (error instanceof Error && /form ?data|multipart|request body|content-type/i.test(error.message))) {
     return { status: 400, message: "The request's body could not be read: it is malformed or was cut short." };
