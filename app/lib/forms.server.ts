@@ -60,6 +60,9 @@ export const field = {
   /** A text field; missing or sent twice reads as "" (a hostile form gets the field's own message). */
   text: (max = 10_000) =>
     z.preprocess((value) => (typeof value === "string" ? value : ""), z.string().max(max, `At most ${max} characters.`)),
+  /** A text field that may be absent (undefined); sent twice it is absent too. */
+  optionalText: (max = 10_000) =>
+    z.preprocess((value) => (typeof value === "string" ? value : undefined), z.string().max(max, `At most ${max} characters.`).optional()),
   /** A field that may come once, many times, or not at all: always an array. */
   repeated: <Item extends z.ZodType>(item: Item) =>
     z.preprocess((value) => (value === undefined ? [] : Array.isArray(value) ? value : [value]), z.array(item)),

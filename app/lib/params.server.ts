@@ -27,7 +27,12 @@ export function paramsAreValid(params: Params): boolean {
 
 /** A route parameter that must be an id; NotFoundError (404) when it is missing or not one. */
 export function idParam(params: Params, name: string, what = "That item"): string {
-  const parsed = idSchema.safeParse(params[name]);
+  return asId(params[name], what);
+}
+
+/** A form's or query's id, refused as not found (404) when it is not one, like a route parameter. */
+export function asId(value: unknown, what = "That item"): string {
+  const parsed = idSchema.safeParse(value);
   if (!parsed.success) throw new NotFoundError(what);
   return parsed.data;
 }
