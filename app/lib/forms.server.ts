@@ -60,6 +60,8 @@ export const field = {
   /** A text field; missing or sent twice reads as "" (a hostile form gets the field's own message). */
   text: (max = 10_000) =>
     z.preprocess((value) => (typeof value === "string" ? value : ""), z.string().max(max, `At most ${max} characters.`)),
+  /** A text field checked by `inner`; missing or sent twice it reads as "". */
+  string: <Inner extends z.ZodType>(inner: Inner) => z.preprocess((value) => (typeof value === "string" ? value : ""), inner),
   /** A text field that may be absent (undefined); sent twice it is absent too. */
   optionalText: (max = 10_000) =>
     z.preprocess((value) => (typeof value === "string" ? value : undefined), z.string().max(max, `At most ${max} characters.`).optional()),

@@ -5,11 +5,13 @@ import { ConfirmIdentity } from "~/components/security/confirm-identity";
 import { CsrfInput } from "~/components/csrf-input";
 import { getManagedUser, setUserActive } from "~/domain/admin-users.server";
 import { auditActor } from "~/domain/audit.server";
-import { ValidationError } from "~/domain/errors";
 import { reauthMethods } from "~/domain/reauth.server";
 import { requireAdmin } from "~/domain/sessions.server";
 import { formatDate } from "~/lib/format";
 import { actionFailure, loaderFailure } from "~/lib/http.server";
+import { z } from "zod";
+import { field, parseForm } from "~/lib/forms.server";
+import { idParam } from "~/lib/params.server";
 
 export const meta: MetaFunction = () => [{ title: "Account access · Admin · Coffer" }];
 
@@ -27,14 +29,14 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   }
 }
 
+const statusForm = z.object({ intent: field.oneOf(["deactivate", "reactivate"]), proof: field.text(1_000) });
+
 export async function action({ request, context, params }: ActionFunctionArgs) {
   const { services, clientIp } = context;
   const admin = await requireAdmin(services, request);
-  const form = await request.formData();
-  const intent = form.get("intent");
   try {
-    if (intent !== "deactivate" && intent !== "reactivate") throw new ValidationError("Unknown action.");
-    await setUserActive(services, admin, params.userId, intent === "reactivate", form.get("proof"), auditActor(request, clientIp, admin));
+    const { intent, proof } = await parseForm(request, statusForm);
+    await setUserActive(services, admin, idParam(params, "userId", "That account"), intent === "reactivate", proof, auditActor(request, clientIp, admin));
     return redirect(`/admin?done=${intent === "reactivate" ? "reactivated" : "deactivated"}`);
   } catch (error) {
     return actionFailure(error);
