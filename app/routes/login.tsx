@@ -18,6 +18,8 @@ import { fieldErrors, loginSchema, verifyLogin, type PublicUser } from "~/domain
 import type { Services } from "~/services/index.server";
 import { actionFailure, retryAfterHeaders } from "~/lib/http.server";
 import { CsrfInput } from "~/components/csrf-input";
+import { z } from "zod";
+import { field, formValues, parseFormData, readForm } from "~/lib/forms.server";
 
 export const meta: MetaFunction = () => [{ title: "Log in · Coffer" }];
 export const headers = retryAfterHeaders;
@@ -33,7 +35,7 @@ function authenticator(services: Services, audit: Audit) {
   const auth = new Authenticator<PublicUser>();
   auth.use(
     new FormStrategy(async ({ form }) => {
-      const parsed = loginSchema.safeParse({ email: form.get("email"), password: form.get("password") });
+      const parsed = loginSchema.safeParse(formValues(form));
       if (!parsed.success) throw new ValidationError("Enter your email and password.", fieldErrors(parsed.error));
       const { email, password } = parsed.data;
       try {
@@ -77,9 +79,10 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   return data({ sso }, { headers: { "Set-Cookie": binding.cookie } });
 }
 
+const redirectForm = z.object({ redirectTo: field.text(2_000) });
+
 export async function action({ request, context }: ActionFunctionArgs) {
   const { services, clientIp } = context;
-  const form = await request.clone().formData();
   const audit: Audit = (action, outcome, details, user) =>
     recordAudit(services.prisma, auditActor(request, clientIp, user ?? null), {
       action,
@@ -92,8 +95,9 @@ export async function action({ request, context }: ActionFunctionArgs) {
     assertPasswordAuthAllowed(services, "login");
     assertCookieCanBeKept(services, request);
     await limitLoginAttempt(services, clientIp);
+    const { redirectTo: target } = parseFormData(await readForm(request.clone()), redirectForm);
     const user = await authenticator(services, audit).authenticate("password", request);
-    const redirectTo = safeRedirect(form.get("redirectTo"));
+    const redirectTo = safeRedirect(target);
     if (await hasMfa(services, user.id)) {
       // The password was right; the session is created only after the second factor.
       const pending = await beginPendingLogin(services, user.id, redirectTo);

@@ -14,6 +14,8 @@ import { actionFailure, retryAfterHeaders } from "~/lib/http.server";
 import { CsrfInput } from "~/components/csrf-input";
 import { metrics } from "~/services/metrics.server";
 import type { Services } from "~/services/index.server";
+import { z } from "zod";
+import { field, parseForm } from "~/lib/forms.server";
 
 export const meta: MetaFunction = () => [{ title: "Two-step verification · Coffer" }];
 export const headers = retryAfterHeaders;
@@ -43,13 +45,15 @@ function passwordStepRefusal(services: Services, pending: PendingLogin): Forbidd
   }
 }
 
+/** Anything longer than a code or a recovery code is no code: cut, it fails like a wrong one. */
+const codeForm = z.object({ code: field.text(1_000_000).transform((code) => code.slice(0, 64)) });
+
 export async function action({ request, context }: ActionFunctionArgs) {
   const { services, clientIp } = context;
   const pending = await readPendingLogin(services, request);
   if (!pending) throw redirect("/login");
   const refusal = passwordStepRefusal(services, pending);
   if (refusal) return actionFailure(refusal);
-  const form = await request.formData();
   const user = await services.prisma.user.findUnique({ where: { id: pending.userId }, select: { id: true, email: true } });
   if (!user) throw redirect("/login", { headers: { "Set-Cookie": await endPendingLogin(services) } });
   const actor = auditActor(request, clientIp, user);
@@ -61,7 +65,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
       message: () => `Too many wrong codes. ${restartFirstStep(pending)}`,
     });
     await assertNotLocked(services, user.email);
-    const code = String(form.get("code") ?? "").slice(0, 64);
+    const { code } = await parseForm(request, codeForm);
     const method = code.trim() ? await verifySecondFactor(services, user.id, code) : null;
     if (!method) {
       metrics().mfaChallenges.inc({ outcome: "failure" });
