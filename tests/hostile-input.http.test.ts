@@ -148,6 +148,17 @@ describe("hostile input gets a clear 4xx, never a 500", () => {
     });
   });
 
+  it("keeps redirects after sign-in on this site, in bytes a Location header can hold", async () => {
+    const signedIn = await owner.get(`/auth/oidc?redirectTo=${encodeURIComponent("/files?q=\u202Eé")}`);
+    expect(signedIn.status).toBe(302);
+    expect(signedIn.headers.get("location")).toBe("/files?q=%E2%80%AE%C3%A9");
+    const browser = new TestClient(app.url);
+    const tab = await browser.postForm("/login", { email: "olivia@example.com", password: "correct horse battery staple", redirectTo: "/\t/evil.example" });
+    expect(tab.status).toBe(302);
+    // Browsers drop tabs from URLs: unencoded, this would be "//evil.example".
+    expect(tab.headers.get("location")).toBe("/%09/evil.example");
+  });
+
   describe("login while signed in", () => {
     it("shows the login error for a wrong password instead of a silent redirect", async () => {
       const response = await owner.postForm("/login", { email: "olivia@example.com", password: "not the password" });
