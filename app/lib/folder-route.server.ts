@@ -34,13 +34,14 @@ import { visibleCrumbs } from "~/domain/user-shares.server";
 import { metrics } from "~/services/metrics.server";
 import { actionFailure, loaderFailure } from "./http.server";
 import { field, parseForm } from "./forms.server";
+import { idParam } from "./params.server";
 
 /** Loader shared by /files (the root) and /files/<folderId>. */
 export async function folderLoader({ request, params, context }: LoaderFunctionArgs) {
   const { services } = context;
   const user = await requireUser(services, request);
   try {
-    const folder = await getReadableFolder(services, user, params.folderId ?? null);
+    const folder = await getReadableFolder(services, user, folderParam(params));
     const query = new URL(request.url).searchParams;
     const sort = parseSort(query.get("sort"));
     const dir = parseDir(query.get("dir"));
@@ -75,6 +76,11 @@ export async function folderLoader({ request, params, context }: LoaderFunctionA
   }
 }
 
+/** /files/<folderId>, or null for /files (the root). */
+function folderParam(params: LoaderFunctionArgs["params"]): string | null {
+  return params.folderId === undefined ? null : idParam(params, "folderId", "That folder");
+}
+
 export type FolderViewMode = "list" | "grid";
 const VIEW_COOKIE = "coffer_view";
 
@@ -92,8 +98,8 @@ function viewFrom(param: string | null, cookieHeader: string | null): { view: Fo
 export async function folderAction({ request, params, context }: ActionFunctionArgs) {
   const { services } = context;
   const user = await requireUser(services, request);
-  const folderId = params.folderId ?? null;
   try {
+    const folderId = folderParam(params);
     const contentType = request.headers.get("content-type") ?? "";
     if (contentType.startsWith("multipart/form-data")) {
       const folder = await getWritableFolder(services, user, folderId);

@@ -19,7 +19,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const { services } = context;
   const admin = await requireAdmin(services, request);
   try {
-    const summary = await deletionSummary(services, admin, params.userId);
+    const summary = await deletionSummary(services, admin, idParam(params, "userId", "That account"));
     const { user } = summary;
     return {
       ...summary,

@@ -19,7 +19,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const { services } = context;
   const admin = await requireAdmin(services, request);
   try {
-    const user = await getManagedUser(services, admin, params.userId);
+    const user = await getManagedUser(services, admin, idParam(params, "userId", "That account"));
     return {
       user: { id: user.id, name: user.name, email: user.email, deactivatedAt: user.deactivatedAt?.toISOString() ?? null },
       reauth: await reauthMethods(services, admin),

@@ -3,6 +3,7 @@ import { NotFoundError } from "~/domain/errors";
 import { inlineResponse } from "~/domain/previews.server";
 import { shareFile } from "~/domain/share-links.server";
 import { openShare, requireShareAccess, shareResourceFailure } from "~/lib/share-route.server";
+import { idParam } from "~/lib/params.server";
 
 /**
  * The viewer's copy of a shared file (inline for safe types, with Range). Only for links
@@ -15,7 +16,7 @@ export async function loader(args: LoaderFunctionArgs) {
     const link = await openShare(args);
     await requireShareAccess(args, link);
     if (link.mode !== "READ" || link.maxDownloads !== null) throw new NotFoundError("That preview");
-    const file = await shareFile(context.services, link, params.fileId ?? "");
+    const file = await shareFile(context.services, link, idParam(params, "fileId", "That file"));
     const response = await inlineResponse(context.services, file, request);
     response.headers.set("Cache-Control", "private, no-store, no-transform");
     response.headers.set("Referrer-Policy", "no-referrer");

@@ -3,6 +3,7 @@ import { isAppError } from "~/domain/errors";
 import { getReadableFile } from "~/domain/files.server";
 import { inlineResponse } from "~/domain/previews.server";
 import { requireUser } from "~/domain/sessions.server";
+import { idParam } from "~/lib/params.server";
 
 /**
  * A file for the viewers on our pages (GET and HEAD, with Range): inline only for the types the
@@ -13,7 +14,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
   const { services } = context;
   const user = await requireUser(services, request);
   try {
-    const file = await getReadableFile(services, user, params.fileId ?? "");
+    const file = await getReadableFile(services, user, idParam(params, "fileId", "That file"));
     return await inlineResponse(services, file, request);
   } catch (error) {
     if (isAppError(error)) return new Response(error.message, { status: error.status, headers: { "Content-Type": "text/plain; charset=utf-8" } });
