@@ -95,6 +95,28 @@ function rateLimitMiddleware(services: Services, routeClass: (req: express.Reque
   };
 }
 
+/**
+ * Errors no handler answered: one JSON log line, and a plain answer without a stack trace
+ * (Express's own handler prints one, and sends it in responses outside production). A 4xx an
+ * Express middleware attached (a malformed path for the static files, say) keeps its status.
+ */
+function lastResortErrorHandler(services: Services): express.ErrorRequestHandler {
+  return (error: unknown, req, res, _next) => {
+    const status = Number((error as { status?: unknown; statusCode?: unknown } | null)?.status ?? (error as { statusCode?: unknown } | null)?.statusCode);
+    const refusal = Number.isInteger(status) && status >= 400 && status < 500;
+    if (!refusal) services.log.error("request failed", { method: req.method, path: req.path, error, stack: error instanceof Error ? error.stack : undefined });
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res
+      .status(refusal ? status : 500)
+      .set("Cache-Control", "no-store")
+      .type("text/plain")
+      .send(refusal ? "The request could not be understood." : "Something went wrong on our side. Nothing you did caused it; please try again.");
+  };
+}
+
 /** Names of the files at the top of the client build (favicon.ico, …), served as static files. */
 function clientFiles(clientDir: string): Set<string> {
   try {
@@ -203,6 +225,7 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
     }),
   });
   app.all("*", (req, res, next) => runInRequestScope(requestScopeOf(req), () => handleRemixRequest(req, res, next)));
+  app.use(lastResortErrorHandler(services));
 
   const io = await attachRealtime(httpServer, services);
   if (config.metricsToken) {

@@ -14,6 +14,8 @@ import { withRouteBoundary } from "./route-boundary.server";
  *   backpressure, so a slow download would pull the whole file into memory);
  * - every loader and action runs inside one error boundary (withRouteBoundary).
  */
+const FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
+
 export function remixRequestHandler(options: {
   build: ServerBuild | (() => Promise<ServerBuild>);
   mode: string;
@@ -24,6 +26,11 @@ export function remixRequestHandler(options: {
   const handleRequest = createRequestHandler(typeof build === "function" ? async () => withRouteBoundary(await build()) : withRouteBoundary(build), options.mode);
   return async (req, res, next) => {
     try {
+      // Methods a web Request refuses to carry (the fetch standard forbids them): never a page's.
+      if (FORBIDDEN_METHODS.has(req.method)) {
+        res.status(405).set({ Allow: "GET, HEAD, POST", "Cache-Control": "no-store" }).type("text/plain").send(`${req.method} is not supported here.`);
+        return;
+      }
       const origin = publicOrigin(req, options.origin);
       // Origin-form targets only ("/path?query"): an absolute-form one names a host of its own.
       if (!origin || !req.originalUrl.startsWith("/")) {
