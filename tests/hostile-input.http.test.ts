@@ -78,6 +78,14 @@ describe("hostile input gets a clear 4xx, never a 500", () => {
     expect(response.body).not.toContain("Invalid URL");
   });
 
+  it("answers TRACE on pages with 405, without a stack trace", async () => {
+    for (const method of ["TRACE"]) {
+      const response = await rawRequest(app, { method, path: "/files", headers: { cookie: owner.cookieHeader, "x-csrf-token": (await owner.getCsrfToken())! } });
+      expect(response.status, method).toBe(405);
+      expect(response.body).not.toMatch(/at .+\.(js|ts):\d+/);
+    }
+  });
+
   it("answers a method tus does not support with 405", async () => {
     for (const path of ["/api/uploads/abc123", "/api/uploads"]) {
       const response = await rawRequest(app, { method: "TRACE", path, headers: { cookie: owner.cookieHeader, "tus-resumable": "1.0.0" } });
@@ -104,6 +112,18 @@ describe("hostile input gets a clear 4xx, never a 500", () => {
     });
     expect(response.status).toBe(400);
     expect(await app.services.prisma.file.count({ where: { name: "cut.txt" } })).toBe(0);
+  });
+
+  it("refuses a multipart part whose headers do not parse with 400", async () => {
+    const boundary = "----coffer-test-boundary";
+    const body = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a\u0000&%="\r\n\r\nbytes\r\n--${boundary}--\r\n`;
+    const response = await rawRequest(app, {
+      method: "POST",
+      path: `/files/${folderId}`,
+      headers: { cookie: owner.cookieHeader, "x-csrf-token": (await owner.getCsrfToken())!, "content-type": `multipart/form-data; boundary=${boundary}`, "content-length": Buffer.byteLength(body) },
+      body,
+    });
+    expect(response.status).toBe(400);
   });
 
   it("refuses a 1,000-character confirmation code with the form's message", async () => {

@@ -432,7 +432,7 @@ describe("hostile values for every route's parameters, fields and headers never 
     it(`${file}: ${route.path}`, async () => {
       const failures: string[] = [];
       const csrf = (await admin.getCsrfToken())!;
-      const methods = route.post ? ["GET", "POST", "POST", "HEAD", "PUT", "DELETE"] : ["GET", "GET", "HEAD", "POST"];
+      const methods = route.post ? ["GET", "POST", "POST", "HEAD", "PUT", "DELETE", "TRACE"] : ["GET", "GET", "HEAD", "POST", "TRACE", "PROPFIND"];
       const fields = [...(route.post?.fields ?? []), "intent", "_extra"];
       const intent = fc.oneof(fc.constantFrom(...(route.post?.intents ?? ["probe"])).map<Piece>((text) => ({ text })), hostilePiece);
       const request = fc.record({

@@ -44,6 +44,7 @@ describe("the route error boundary", () => {
       [new NotFoundError("That file"), 404],
       [new TypeError("Could not parse content as FormData."), 400],
       [new Error("malformed multipart-form data: unexpected end of stream"), 400],
+      [new Error('malformed content-disposition header: mismatched quotations in `form-data; name="file"; filename="\u0000&%="`'), 400],
       [new URIError("URI malformed"), 400],
       [Object.assign(new Error("Invalid `prisma.file.findUnique()` invocation: Database error. Code: `22021`."), { name: "PrismaClientKnownRequestError" }), 400],
     ];

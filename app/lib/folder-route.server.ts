@@ -197,7 +197,7 @@ export async function receiveMultipartUpload(
     await unstable_parseMultipartFormData(request, handler);
   } catch (error) {
     // The parser's own errors are about the body the client sent (cut short, no boundary).
-    if (error instanceof Error && !isAppError(error) && /multipart/i.test(error.message)) {
+    if (error instanceof Error && !isAppError(error) && /multipart|content-disposition/i.test(error.message)) {
       throw new ValidationError("The upload could not be read: the form was cut short or is malformed. Nothing was saved from it.");
     }
     throw error;

@@ -56,7 +56,7 @@ export function inputFault(error: unknown): { status: number; message: string } 
     return { status: 400, message: "The request contains characters that cannot be stored, such as a NUL byte." };
   }
   // What Request.formData()/json() and Remix's multipart parser throw for a body that is not what it claims.
-  if (error instanceof SyntaxError || (error instanceof Error && /form ?data|multipart|request body|content-type/i.test(error.message))) {
+  if (error instanceof SyntaxError || (error instanceof Error && /form ?data|multipart|content-disposition|request body|content-type/i.test(error.message))) {
     return { status: 400, message: "The request's body could not be read: it is malformed or was cut short." };
   }
   return null;
