@@ -33,8 +33,11 @@ import { requireUser } from "~/domain/sessions.server";
 import { visibleCrumbs } from "~/domain/user-shares.server";
 import { metrics } from "~/services/metrics.server";
 import { actionFailure, loaderFailure } from "./http.server";
-import { field, parseForm } from "./forms.server";
+import { field, parseForm, parseQuery } from "./forms.server";
 import { idParam } from "./params.server";
+
+/** The listing's order, view and page; unknown values fall back to the defaults (parseSort, parseDir, viewFrom). */
+const folderQuery = z.object({ sort: field.hint(), dir: field.hint(), view: field.hint(), after: field.hint(), before: field.hint() });
 
 /** Loader shared by /files (the root) and /files/<folderId>. */
 export async function folderLoader({ request, params, context }: LoaderFunctionArgs) {
@@ -42,13 +45,13 @@ export async function folderLoader({ request, params, context }: LoaderFunctionA
   const user = await requireUser(services, request);
   try {
     const folder = await getReadableFolder(services, user, folderParam(params));
-    const query = new URL(request.url).searchParams;
-    const sort = parseSort(query.get("sort"));
-    const dir = parseDir(query.get("dir"));
-    const view = viewFrom(query.get("view"), request.headers.get("cookie"));
+    const query = parseQuery(request, folderQuery);
+    const sort = parseSort(query.sort ?? null);
+    const dir = parseDir(query.dir ?? null);
+    const view = viewFrom(query.view ?? null, request.headers.get("cookie"));
     const [allCrumbs, listing, counts] = await Promise.all([
       breadcrumbs(services, folder),
-      listFolder(services, folder, query.get("after"), { sort, dir, before: query.get("before") }),
+      listFolder(services, folder, query.after ?? null, { sort, dir, before: query.before ?? null }),
       countFolderContents(services, folder.id),
     ]);
     // Someone the folder was shared with sees the path from the shared folder down only.

@@ -55,6 +55,14 @@ export async function parseForm<Schema extends z.ZodType>(request: Request, sche
   return parseFormData(await readForm(request), schema, message);
 }
 
+/** The URL's query parameters parsed with `schema`, the same way as a form's fields (400 otherwise). */
+export function parseQuery<Schema extends z.ZodType>(request: Request, schema: Schema): z.output<Schema> {
+  const query = new URL(request.url).searchParams;
+  const form = new FormData();
+  for (const [name, value] of query) form.append(name, value);
+  return parseFormData(form, schema, "The address has parameters that are not valid.");
+}
+
 /** Field schemas that read forms the way browsers send them. */
 export const field = {
   /** A text field; missing or sent twice reads as "" (a hostile form gets the field's own message). */
@@ -65,6 +73,11 @@ export const field = {
   /** A text field that may be absent (undefined); sent twice it is absent too. */
   optionalText: (max = 10_000) =>
     z.preprocess((value) => (typeof value === "string" ? value : undefined), z.string().max(max, `At most ${max} characters.`).optional()),
+  /**
+   * A value that only steers the page (an order, a view, a page cursor): absent, repeated or
+   * longer than `max`, it reads as absent and the page falls back to its default.
+   */
+  hint: (max = 1_000) => z.preprocess((value) => (typeof value === "string" && value.length <= max ? value : undefined), z.string().optional()),
   /** A field that may come once, many times, or not at all: always an array. */
   repeated: <Item extends z.ZodType>(item: Item) =>
     z.preprocess((value) => (value === undefined ? [] : Array.isArray(value) ? value : [value]), z.array(item)),

@@ -5,6 +5,11 @@ import { NotFoundError } from "~/domain/errors";
 import { countShareDownload, shareFolderChain } from "~/domain/share-links.server";
 import { zipFolder } from "~/domain/zip.server";
 import { openShare, requireShareAccess, shareResourceFailure } from "~/lib/share-route.server";
+import { field, parseQuery } from "~/lib/forms.server";
+import { asId } from "~/lib/params.server";
+import { z } from "zod";
+
+const zipQuery = z.object({ folder: field.text(300) });
 
 /** The shared folder (or `?folder=` one of its subfolders) as a ZIP, built while it streams. Counts as one download. */
 export async function loader(args: LoaderFunctionArgs) {
@@ -14,8 +19,8 @@ export async function loader(args: LoaderFunctionArgs) {
     const link = await openShare(args);
     await requireShareAccess(args, link);
     if (link.mode !== "READ" || !link.folderId) throw new NotFoundError("That folder");
-    const requested = new URL(request.url).searchParams.get("folder") || link.folderId;
-    const chain = await shareFolderChain(services, link, requested);
+    const { folder: subfolder } = parseQuery(request, zipQuery);
+    const chain = await shareFolderChain(services, link, subfolder ? asId(subfolder, "That folder") : link.folderId);
     const folder = chain.at(-1)!;
     if (request.method === "GET") await countShareDownload(services, link, { kind: "zip", itemId: folder.id }, auditActor(request, context.clientIp, null));
     const body = request.method === "HEAD" ? null : await zipFolder(services, folder.id);
