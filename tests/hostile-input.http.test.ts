@@ -2,6 +2,7 @@ import http from "node:http";
 import { beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
+import { captureStderr } from "./support/stderr";
 
 /**
  * Hostile requests found by probing the app as an attacker would: each once answered 500. Every
@@ -177,6 +178,18 @@ describe("hostile input gets a clear 4xx, never a 500", () => {
     expect(tab.status).toBe(302);
     // Browsers drop tabs from URLs: unencoded, this would be "//evil.example".
     expect(tab.headers.get("location")).toBe("/%09/evil.example");
+  });
+
+  it("logs no error for an unknown URL or a refused parameter: refusals are not server errors", async () => {
+    const output = captureStderr();
+    try {
+      expect((await owner.get("/no/such/page")).status).toBe(404);
+      expect((await owner.get("/download/%00")).status).toBe(404);
+      expect((await owner.postForm("/settings/security/mfa", { intent: "confirm", code: "1".repeat(1000) })).status).toBe(400);
+    } finally {
+      // (React Router's one-line "No routes matched" warning is printed outside production only.)
+      expect(output.stop()).not.toMatch(/No route matches URL|"level":"error"|\n\s+at \S/);
+    }
   });
 
   describe("login while signed in", () => {
