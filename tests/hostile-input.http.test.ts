@@ -63,6 +63,21 @@ describe("hostile input gets a clear 4xx, never a 500", () => {
       expect(response.status).toBe(400);
       expect(await response.text()).toMatch(/folder/i);
     });
+
+    it("bounds every tus metadata value before it is used", async () => {
+      for (const [key, value, message] of [
+        ["filetype", "x".repeat(300), "The file type is too long."],
+        ["relativePath", "a/".repeat(3000), "The folder path of this upload is too long."],
+        ["folderId", "a".repeat(300), "The folder id of this upload (folderId) is not valid."],
+      ]) {
+        const response = await owner.request("/api/uploads", {
+          method: "POST",
+          headers: { "Tus-Resumable": "1.0.0", "Upload-Length": "3", "Upload-Metadata": `filename ${base64("a.txt")},${key} ${base64(value)}` },
+        });
+        expect(response.status, key).toBe(400);
+        expect(await response.text()).toContain(message);
+      }
+    });
   });
 
   it("refuses control characters in the account name on /register with the form's message", async () => {

@@ -11,6 +11,7 @@ import { recordActivity } from "./activity.server";
 import { addFileWithPolicy, uploadPolicyFrom, type UploadPolicy } from "./versions.server";
 import { cleanName, nameKey, numberedName } from "./names";
 import { isId } from "./ids";
+import { parseUploadMetadata } from "./upload-metadata";
 import { parseUploadPath, resolveUploadFolder } from "./upload-paths.server";
 import { hashStoredFile, UploadHasher } from "./upload-hash.server";
 import { assertTypeAllowed, claimUploadRoom, lockStorage, STORAGE_LOCK_TX, storageUsage, tooLargeError, uploadAllowance } from "./quota.server";
@@ -88,13 +89,12 @@ export function createUploadServer(services: Services): TusServer {
         const user = users.get(req);
         if (!user) throw tusError(401, "Log in to upload files.");
         if (upload.size === undefined) throw new ValidationError("The upload must declare its size (Upload-Length).");
-        const name = cleanName(upload.metadata?.filename ?? "", "File name");
+        const sent = parseUploadMetadata(upload.metadata);
+        const name = cleanName(sent.filename ?? "", "File name");
         // A file from a dropped folder carries its directory ("Photos/2024/") relative to the
         // folder it was dropped into; checked before anything is created.
-        const segments = parseUploadPath(upload.metadata?.relativePath);
-        const folderId = upload.metadata?.folderId || null;
-        if (folderId !== null && !isId(folderId)) throw new ValidationError("The folder id of this upload (folderId) is not valid.");
-        const target = await getWritableFolder(services, user, folderId);
+        const segments = parseUploadPath(sent.relativePath);
+        const target = await getWritableFolder(services, user, sent.folderId || null);
         await assertTypeAllowed(services, name);
         // The declared size is reserved at creation from the folder owner's storage (pending
         // uploads count as used; see PENDING_UPLOAD_CHARGES), so the bytes that arrive later can
@@ -109,7 +109,7 @@ export function createUploadServer(services: Services): TusServer {
         // pending upload points at the deepest one.
         const folder = await resolveUploadFolder(services, target, segments, user.id);
         // "Cancel" refuses a taken name before any bytes are sent.
-        if (uploadPolicyFrom(upload.metadata?.onConflict) === "cancel") await assertNameFree(services, folder.id, name);
+        if (uploadPolicyFrom(sent.onConflict) === "cancel") await assertNameFree(services, folder.id, name);
         const size = upload.size;
         await services.prisma.$transaction(async (tx) => {
           // Checked again and reserved under the owner's storage lock, so uploads (or a form
