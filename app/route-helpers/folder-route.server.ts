@@ -9,7 +9,8 @@ import {
   type UploadHandler,
 } from "@remix-run/node";
 import { canWrite } from "~/domain/sharing/access.server";
-import { ValidationError } from "~/domain/errors";
+import { z } from "zod";
+import { isAppError, ValidationError } from "~/domain/errors";
 import { detectMimeType, storeStream } from "~/domain/files/files.server";
 import {
   breadcrumbs,
@@ -31,21 +32,26 @@ import { getSettings } from "~/domain/admin/settings.server";
 import { requireUser } from "~/domain/accounts/sessions.server";
 import { visibleCrumbs } from "~/domain/sharing/user-shares.server";
 import { metrics } from "~/services/metrics.server";
-import { actionFailure, loaderFailure } from "~/lib/http.server";
+import { actionFailure, loaderFailure } from "./http.server";
+import { field, parseForm, parseQuery } from "./forms.server";
+import { idParam } from "./params.server";
+
+/** The listing's order, view and page; unknown values fall back to the defaults (parseSort, parseDir, viewFrom). */
+const folderQuery = z.object({ sort: field.hint(), dir: field.hint(), view: field.hint(), after: field.hint(), before: field.hint() });
 
 /** Loader shared by /files (the root) and /files/<folderId>. */
 export async function folderLoader({ request, params, context }: LoaderFunctionArgs) {
   const { services } = context;
   const user = await requireUser(services, request);
   try {
-    const folder = await getReadableFolder(services, user, params.folderId ?? null);
-    const query = new URL(request.url).searchParams;
-    const sort = parseSort(query.get("sort"));
-    const dir = parseDir(query.get("dir"));
-    const view = viewFrom(query.get("view"), request.headers.get("cookie"));
+    const folder = await getReadableFolder(services, user, folderParam(params));
+    const query = parseQuery(request, folderQuery);
+    const sort = parseSort(query.sort ?? null);
+    const dir = parseDir(query.dir ?? null);
+    const view = viewFrom(query.view ?? null, request.headers.get("cookie"));
     const [allCrumbs, listing, counts] = await Promise.all([
       breadcrumbs(services, folder),
-      listFolder(services, folder, query.get("after"), { sort, dir, before: query.get("before") }),
+      listFolder(services, folder, query.after ?? null, { sort, dir, before: query.before ?? null }),
       countFolderContents(services, folder.id),
     ]);
     // Someone the folder was shared with sees the path from the shared folder down only.
@@ -73,6 +79,11 @@ export async function folderLoader({ request, params, context }: LoaderFunctionA
   }
 }
 
+/** /files/<folderId>, or null for /files (the root). */
+function folderParam(params: LoaderFunctionArgs["params"]): string | null {
+  return params.folderId === undefined ? null : idParam(params, "folderId", "That folder");
+}
+
 export type FolderViewMode = "list" | "grid";
 const VIEW_COOKIE = "coffer_view";
 
@@ -90,8 +101,8 @@ function viewFrom(param: string | null, cookieHeader: string | null): { view: Fo
 export async function folderAction({ request, params, context }: ActionFunctionArgs) {
   const { services } = context;
   const user = await requireUser(services, request);
-  const folderId = params.folderId ?? null;
   try {
+    const folderId = folderParam(params);
     const contentType = request.headers.get("content-type") ?? "";
     if (contentType.startsWith("multipart/form-data")) {
       const folder = await getWritableFolder(services, user, folderId);
@@ -118,11 +129,10 @@ export async function folderAction({ request, params, context }: ActionFunctionA
       if (moved?.place === "root") return redirect(`/details/file/${moved.file.id}?done=uploaded-to-root`, 303);
       return data({ ok: true as const, message: names.length === 1 ? `Uploaded “${names[0]}”.` : `Uploaded ${names.length} files.` });
     }
-    const form = await request.formData();
-    const intent = form.get("intent");
+    const { intent, name, open } = await parseForm(request, folderForm);
     if (intent === "create-folder") {
-      const created = await createFolder(services, user, folderId, String(form.get("name") ?? ""));
-      if (form.get("open") === "1") return redirect(`/files/${created.id}`);
+      const created = await createFolder(services, user, folderId, name);
+      if (open === "1") return redirect(`/files/${created.id}`);
       return data({ ok: true as const, message: `Created folder “${created.name}”.` });
     }
     throw new ValidationError("Unknown action.");
@@ -130,6 +140,8 @@ export async function folderAction({ request, params, context }: ActionFunctionA
     return actionFailure(error);
   }
 }
+
+const folderForm = z.object({ intent: field.text(), name: field.text(), open: field.text() });
 
 export type StoredUpload = { name: string; size: number; mimeType: string; storageKey: string; sha256: string };
 
@@ -184,7 +196,15 @@ export async function receiveMultipartUpload(
     }
     return storageKey;
   };
-  await unstable_parseMultipartFormData(request, handler);
+  try {
+    await unstable_parseMultipartFormData(request, handler);
+  } catch (error) {
+    // The parser's own errors are about the body the client sent (cut short, no boundary).
+    if (error instanceof Error && !isAppError(error) && /multipart|content-disposition/i.test(error.message)) {
+      throw new ValidationError("The upload could not be read: the form was cut short or is malformed. Nothing was saved from it.");
+    }
+    throw error;
+  }
   return recorded;
 }
 

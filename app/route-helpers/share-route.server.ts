@@ -20,6 +20,9 @@ import {
   type PublicShare,
 } from "~/domain/sharing/share-links.server";
 import { receiveMultipartUpload } from "./folder-route.server";
+import { z } from "zod";
+import type { ActionResult } from "~/lib/action-result";
+import { field, parseForm } from "./forms.server";
 
 /** What an error page of a share link needs; never more than the visitor may know. */
 export interface ShareErrorData {
@@ -142,7 +145,9 @@ export async function sharePageLoader(args: LoaderFunctionArgs, folderId: string
   }
 }
 
-export type ShareActionData = { ok: true; message: string } | { ok: false; message: string; fieldErrors: Record<string, string> };
+export type ShareActionData = ActionResult;
+
+const unlockForm = z.object({ intent: field.oneOf(["unlock"]), password: field.text(1_000) });
 
 /** Password form (urlencoded) and file-drop uploads (multipart) on a share page. */
 export async function shareAction(args: ActionFunctionArgs) {
@@ -152,9 +157,8 @@ export async function shareAction(args: ActionFunctionArgs) {
     const link = await openShare(args);
     const contentType = request.headers.get("content-type") ?? "";
     if (!contentType.startsWith("multipart/form-data")) {
-      const form = await request.formData();
-      if (form.get("intent") !== "unlock") throw new ValidationError("Unknown action.");
-      const cookie = await unlockShare(services, link, form.get("password"), auditActor(request, clientIp, null));
+      const { password } = await parseForm(request, unlockForm);
+      const cookie = await unlockShare(services, link, password, auditActor(request, clientIp, null));
       return redirect(new URL(request.url).pathname, { headers: { "Set-Cookie": cookie } });
     }
     if (!(await hasShareAccess(services, link, request))) throw new UnauthorizedError("Enter the password for this link first.");

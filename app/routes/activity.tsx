@@ -3,7 +3,7 @@ import { Link, useLoaderData } from "@remix-run/react";
 import { ActivityList } from "~/components/activity-list";
 import { myActivity } from "~/domain/audit/activity.server";
 import { requireUser } from "~/domain/accounts/sessions.server";
-import { loaderFailure } from "~/lib/http.server";
+import { loaderFailure } from "~/route-helpers/http.server";
 
 export const meta: MetaFunction = () => [{ title: "My activity · Coffer" }];
 

@@ -1,15 +1,17 @@
-import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { z } from "zod";
 import { FormMessage } from "~/components/field";
 import { UsageMeter } from "~/components/usage-meter";
 import { listUsersForAdmin, setUserQuota, setUserRole } from "~/domain/admin/admin.server";
 import { auditActor } from "~/domain/audit/audit.server";
 import { contentSearchStatus } from "~/domain/search/content-index.server";
-import { ValidationError } from "~/domain/errors";
 import { lockStatus, unlockAccount } from "~/domain/accounts/lockout.server";
 import { requireAdmin, restartSessions } from "~/domain/accounts/sessions.server";
 import { formatBytes, formatDate } from "~/lib/format";
-import { actionFailure, retryAfterHeaders } from "~/lib/http.server";
+import { actionFailure, actionSuccess, retryAfterHeaders } from "~/route-helpers/http.server";
+import { field, formValues, parseFormData, readForm } from "~/route-helpers/forms.server";
+import { asId } from "~/route-helpers/params.server";
 import { CsrfInput } from "~/components/csrf-input";
 
 export const meta: MetaFunction = () => [{ title: "Admin · Coffer" }];
@@ -38,25 +40,31 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   return { users, defaultQuotaBytes: settings.defaultQuotaBytes, done, contentSearch: await contentSearchStatus(context.services) };
 }
 
-type ActionResult =
-  | { ok: true; message: string; userId: string }
-  | { ok: false; message: string; fieldErrors: Record<string, string>; userId: string; quota: string };
+const adminForm = z.object({
+  intent: field.oneOf(["unlock", "set-role", "set-quota"]),
+  userId: field.text(),
+  quota: field.text(100),
+  role: field.text(100),
+});
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const { services } = context;
   const admin = await requireAdmin(services, request);
   const audit = auditActor(request, context.clientIp, admin);
-  const form = await request.formData();
-  const intent = String(form.get("intent") ?? "");
-  const userId = String(form.get("userId") ?? "");
-  const quota = String(form.get("quota") ?? "");
+  // The row whose form failed gets the message and keeps the quota typed into it.
+  let sent = { userId: "", quota: "" };
   try {
+    const form = await readForm(request);
+    const values = formValues(form);
+    sent = { userId: typeof values.userId === "string" ? values.userId : "", quota: typeof values.quota === "string" ? values.quota : "" };
+    const { intent, quota, role } = parseFormData(form, adminForm);
+    const userId = asId(sent.userId, "That account");
     if (intent === "unlock") {
       const { name } = await unlockAccount(services, audit, userId);
-      return data<ActionResult>({ ok: true, message: `${name} can log in again.`, userId });
+      return actionSuccess(`${name} can log in again.`, { userId });
     }
     if (intent === "set-role") {
-      const result = await setUserRole(services, admin, userId, form.get("role"), audit);
+      const result = await setUserRole(services, admin, userId, role, audit);
       // Someone who stepped down can no longer see this page.
       if (userId === admin.id && result.changed) {
         // A privilege change rotates the session id (the other sessions of this admin end).
@@ -65,18 +73,16 @@ export async function action({ request, context }: ActionFunctionArgs) {
       }
       const what = result.role === "ADMIN" ? "an administrator" : "a regular user";
       const message = result.changed ? `${result.name} is now ${what}.` : `${result.name} already is ${what}.`;
-      return data<ActionResult>({ ok: true, message, userId });
+      return actionSuccess(message, { userId });
     }
-    if (intent !== "set-quota") throw new ValidationError("Unknown action.");
     const result = await setUserQuota(services, admin, userId, quota, audit);
     const message =
       result.quotaBytes === null
         ? `${result.name} now has the default quota.`
         : `${result.name} may now store ${formatBytes(result.quotaBytes)}.`;
-    return data<ActionResult>({ ok: true, message, userId });
+    return actionSuccess(message, { userId });
   } catch (error) {
-    const failure = actionFailure(error);
-    return data<ActionResult>({ ...(failure.data as Omit<Extract<ActionResult, { ok: false }>, "userId" | "quota">), userId, quota }, failure.init ?? undefined);
+    return actionFailure(error, sent);
   }
 }
 

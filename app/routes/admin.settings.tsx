@@ -1,13 +1,15 @@
-import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { auditActor } from "~/domain/audit/audit.server";
+import { z } from "zod";
 import { Field, FormMessage } from "~/components/field";
 import { saveSettingsForm, sizeInput } from "~/domain/admin/admin.server";
 import { requireAdmin } from "~/domain/accounts/sessions.server";
 import { providerName } from "~/domain/accounts/reauth.server";
 import { getSettings } from "~/domain/admin/settings.server";
 import { formatBytes } from "~/lib/format";
-import { actionFailure } from "~/lib/http.server";
+import { actionFailure, actionSuccess } from "~/route-helpers/http.server";
+import { field, formValues, parseFormData, readForm } from "~/route-helpers/forms.server";
 import { CsrfInput } from "~/components/csrf-input";
 
 export const meta: MetaFunction = () => [{ title: "Settings · Admin · Coffer" }];
@@ -34,47 +36,33 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   };
 }
 
-type Values = Record<
-  | "defaultQuota"
-  | "maxFileSize"
-  | "blockedExtensions"
-  | "trashRetentionDays"
-  | "versionsKept"
-  | "sessionIdleDays"
-  | "sessionAbsoluteDays"
-  | "requireMfaForAdmins"
-  | "requireMfaAfterSso",
-  string
->;
-type ActionResult =
-  | { ok: true; message: string }
-  | { ok: false; message: string; fieldErrors: Record<string, string>; values: Values };
+const settingsForm = z.object({
+  defaultQuota: field.text(100),
+  maxFileSize: field.text(100),
+  blockedExtensions: field.text(10_000),
+  trashRetentionDays: field.text(100),
+  versionsKept: field.text(100),
+  sessionIdleDays: field.text(100),
+  sessionAbsoluteDays: field.text(100),
+  requireMfaForAdmins: field.text(100),
+  requireMfaAfterSso: field.text(100),
+});
+type Values = z.output<typeof settingsForm>;
+const NOTHING_SENT = Object.fromEntries(Object.keys(settingsForm.shape).map((name) => [name, ""])) as Values;
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const { services } = context;
   const admin = await requireAdmin(services, request);
-  const form = await request.formData();
-  const field = (name: string) => {
-    const value = form.get(name);
-    return typeof value === "string" ? value : "";
-  };
-  const values: Values = {
-    defaultQuota: field("defaultQuota"),
-    maxFileSize: field("maxFileSize"),
-    blockedExtensions: field("blockedExtensions"),
-    trashRetentionDays: field("trashRetentionDays"),
-    versionsKept: field("versionsKept"),
-    requireMfaForAdmins: field("requireMfaForAdmins"),
-    requireMfaAfterSso: field("requireMfaAfterSso"),
-    sessionIdleDays: field("sessionIdleDays"),
-    sessionAbsoluteDays: field("sessionAbsoluteDays"),
-  };
+  // What was typed goes back into the form when it is refused.
+  let values = NOTHING_SENT;
   try {
-    await saveSettingsForm(services, admin, values, auditActor(request, context.clientIp, admin));
-    return data<ActionResult>({ ok: true, message: "Settings saved." });
+    const form = await readForm(request);
+    const sent = formValues(form);
+    values = Object.fromEntries(Object.keys(NOTHING_SENT).map((name) => [name, typeof sent[name] === "string" ? sent[name] : ""])) as Values;
+    await saveSettingsForm(services, admin, parseFormData(form, settingsForm), auditActor(request, context.clientIp, admin));
+    return actionSuccess("Settings saved.");
   } catch (error) {
-    const failure = actionFailure(error);
-    return data<ActionResult>({ ...(failure.data as Extract<ActionResult, { ok: false }>), values }, failure.init ?? undefined);
+    return actionFailure(error, { values });
   }
 }
 

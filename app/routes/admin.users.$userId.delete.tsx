@@ -8,7 +8,10 @@ import { auditActor } from "~/domain/audit/audit.server";
 import { reauthMethods } from "~/domain/accounts/reauth.server";
 import { requireAdmin } from "~/domain/accounts/sessions.server";
 import { formatBytes } from "~/lib/format";
-import { actionFailure, loaderFailure } from "~/lib/http.server";
+import { actionFailure, loaderFailure } from "~/route-helpers/http.server";
+import { z } from "zod";
+import { field, parseForm } from "~/route-helpers/forms.server";
+import { idParam } from "~/route-helpers/params.server";
 
 export const meta: MetaFunction = () => [{ title: "Delete account · Admin · Coffer" }];
 
@@ -16,7 +19,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const { services } = context;
   const admin = await requireAdmin(services, request);
   try {
-    const summary = await deletionSummary(services, admin, params.userId);
+    const summary = await deletionSummary(services, admin, idParam(params, "userId", "That account"));
     const { user } = summary;
     return {
       ...summary,
@@ -28,13 +31,14 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   }
 }
 
+const deleteForm = z.object({ confirmEmail: field.text(1_000), proof: field.text(1_000), files: field.text(100) });
+
 export async function action({ request, context, params }: ActionFunctionArgs) {
   const { services, clientIp } = context;
   const admin = await requireAdmin(services, request);
-  const form = await request.formData();
   try {
-    const input = { confirmEmail: form.get("confirmEmail"), proof: form.get("proof"), files: form.get("files") };
-    const result = await deleteUserByAdmin(services, admin, params.userId, input, auditActor(request, clientIp, admin));
+    const input = await parseForm(request, deleteForm);
+    const result = await deleteUserByAdmin(services, admin, idParam(params, "userId", "That account"), input, auditActor(request, clientIp, admin));
     return redirect(result.givenTo ? "/admin?done=deleted-given" : "/admin?done=deleted");
   } catch (error) {
     return actionFailure(error);

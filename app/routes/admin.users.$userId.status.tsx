@@ -5,11 +5,13 @@ import { ConfirmIdentity } from "~/components/security/confirm-identity";
 import { CsrfInput } from "~/components/csrf-input";
 import { getManagedUser, setUserActive } from "~/domain/admin/admin-users.server";
 import { auditActor } from "~/domain/audit/audit.server";
-import { ValidationError } from "~/domain/errors";
 import { reauthMethods } from "~/domain/accounts/reauth.server";
 import { requireAdmin } from "~/domain/accounts/sessions.server";
 import { formatDate } from "~/lib/format";
-import { actionFailure, loaderFailure } from "~/lib/http.server";
+import { actionFailure, loaderFailure } from "~/route-helpers/http.server";
+import { z } from "zod";
+import { field, parseForm } from "~/route-helpers/forms.server";
+import { idParam } from "~/route-helpers/params.server";
 
 export const meta: MetaFunction = () => [{ title: "Account access · Admin · Coffer" }];
 
@@ -17,7 +19,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const { services } = context;
   const admin = await requireAdmin(services, request);
   try {
-    const user = await getManagedUser(services, admin, params.userId);
+    const user = await getManagedUser(services, admin, idParam(params, "userId", "That account"));
     return {
       user: { id: user.id, name: user.name, email: user.email, deactivatedAt: user.deactivatedAt?.toISOString() ?? null },
       reauth: await reauthMethods(services, admin),
@@ -27,14 +29,14 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   }
 }
 
+const statusForm = z.object({ intent: field.oneOf(["deactivate", "reactivate"]), proof: field.text(1_000) });
+
 export async function action({ request, context, params }: ActionFunctionArgs) {
   const { services, clientIp } = context;
   const admin = await requireAdmin(services, request);
-  const form = await request.formData();
-  const intent = form.get("intent");
   try {
-    if (intent !== "deactivate" && intent !== "reactivate") throw new ValidationError("Unknown action.");
-    await setUserActive(services, admin, params.userId, intent === "reactivate", form.get("proof"), auditActor(request, clientIp, admin));
+    const { intent, proof } = await parseForm(request, statusForm);
+    await setUserActive(services, admin, idParam(params, "userId", "That account"), intent === "reactivate", proof, auditActor(request, clientIp, admin));
     return redirect(`/admin?done=${intent === "reactivate" ? "reactivated" : "deactivated"}`);
   } catch (error) {
     return actionFailure(error);

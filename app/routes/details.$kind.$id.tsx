@@ -29,7 +29,7 @@ import { getSettings } from "~/domain/admin/settings.server";
 import { trashItem } from "~/domain/files/trash.server";
 import { listVersions } from "~/domain/files/versions.server";
 import { thumbnailUrl } from "~/lib/thumbnails";
-import { loaderFailure } from "~/lib/http.server";
+import { loaderFailure } from "~/route-helpers/http.server";
 
 /** Success messages after POST → redirect (`?done=<key>`), so a reload never repeats an action. */
 const DONE_MESSAGES: Record<string, string> = {

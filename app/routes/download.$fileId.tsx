@@ -4,13 +4,14 @@ import { getReadableFile } from "~/domain/files/files.server";
 import { requireUser } from "~/domain/accounts/sessions.server";
 import { isAppError } from "~/domain/errors";
 import { fileResponse } from "~/route-helpers/file-response.server";
+import { idParam } from "~/route-helpers/params.server";
 
 /** Streams a file (GET and HEAD) with Range support. */
 export async function loader({ request, params, context }: LoaderFunctionArgs) {
   const { services } = context;
   const user = await requireUser(services, request);
   try {
-    const file = await getReadableFile(services, user, params.fileId ?? "");
+    const file = await getReadableFile(services, user, idParam(params, "fileId", "That file"));
     return fileResponse(await downloadReply(services, file, request));
   } catch (error) {
     if (isAppError(error)) return new Response(error.message, { status: error.status, headers: { "Content-Type": "text/plain; charset=utf-8" } });

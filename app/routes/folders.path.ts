@@ -4,10 +4,11 @@ import { isAppError, ValidationError } from "~/domain/errors";
 import { getWritableFolder } from "~/domain/files/folders.server";
 import { requireUser } from "~/domain/accounts/sessions.server";
 import { parseUploadPath, resolveUploadFolder } from "~/domain/uploads/upload-paths.server";
+import { field, parseForm } from "~/route-helpers/forms.server";
 
 const inputSchema = z.object({
-  folderId: z.string().trim().max(100).regex(/^[A-Za-z0-9_-]*$/, "Unknown folder."),
-  path: z.string().min(1, "Give the folder path to create.").max(5000),
+  folderId: field.string(z.string().trim().max(100).regex(/^[A-Za-z0-9_-]*$/, "Unknown folder.")),
+  path: field.string(z.string().min(1, "Give the folder path to create.").max(5000)),
 });
 
 /**
@@ -23,12 +24,10 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const wantsJson = (request.headers.get("accept") ?? "").includes("application/json");
   try {
     if (request.method !== "POST") throw new ValidationError("Use POST to create folders.");
-    const form = await request.formData();
-    const parsed = inputSchema.safeParse({ folderId: form.get("folderId") ?? "", path: form.get("path") ?? "" });
-    if (!parsed.success) throw new ValidationError(parsed.error.issues[0]?.message ?? "Bad request.");
-    const segments = parseUploadPath(parsed.data.path);
+    const input = await parseForm(request, inputSchema);
+    const segments = parseUploadPath(input.path);
     if (segments.length === 0) throw new ValidationError("Give the folder path to create.");
-    const base = await getWritableFolder(services, user, parsed.data.folderId || null);
+    const base = await getWritableFolder(services, user, input.folderId || null);
     const folder = await resolveUploadFolder(services, base, segments, user.id);
     if (!wantsJson) return redirect(`/files/${folder.id}`, 303);
     return Response.json({ ok: true, folderId: folder.id, name: folder.name });

@@ -5,8 +5,10 @@ import { auditActor } from "~/domain/audit/audit.server";
 import { requestPasswordReset, RESET_TOKEN_TTL_MS } from "~/domain/accounts/passwords.server";
 import { TooManyRequestsError } from "~/domain/rate-limit.server";
 import { getUser } from "~/domain/accounts/sessions.server";
-import { actionFailure } from "~/lib/http.server";
+import { actionFailure } from "~/route-helpers/http.server";
 import { CsrfInput } from "~/components/csrf-input";
+import { z } from "zod";
+import { field, parseForm } from "~/route-helpers/forms.server";
 
 export const meta: MetaFunction = () => [{ title: "Forgot password · Coffer" }];
 
@@ -24,10 +26,12 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   };
 }
 
+const forgotForm = z.object({ email: field.text(1_000) });
+
 export async function action({ request, context }: ActionFunctionArgs) {
-  const form = await request.formData();
   try {
-    await requestPasswordReset(context.services, auditActor(request, context.clientIp, null), form.get("email"));
+    const { email } = await parseForm(request, forgotForm);
+    await requestPasswordReset(context.services, auditActor(request, context.clientIp, null), email);
     // The same answer whether or not the address has an account.
     return redirect("/forgot-password?sent=1");
   } catch (error) {

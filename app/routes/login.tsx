@@ -13,11 +13,13 @@ import { assertNotLocked, clearFailedLogins, recordFailedLogin } from "~/domain/
 import { beginPendingLogin, hasMfa } from "~/domain/accounts/mfa.server";
 import { passkeyBrowserBinding } from "~/domain/accounts/passkeys.server";
 import { limitLoginAttempt, TooManyRequestsError } from "~/domain/rate-limit.server";
-import { assertCookieCanBeKept, createSession, getUser, safeRedirect } from "~/domain/accounts/sessions.server";
+import { assertCookieCanBeKept, createSession, destroySession, getUser, safeRedirect } from "~/domain/accounts/sessions.server";
 import { fieldErrors, loginSchema, verifyLogin, type PublicUser } from "~/domain/accounts/users.server";
 import type { Services } from "~/services/index.server";
-import { actionFailure, retryAfterHeaders } from "~/lib/http.server";
+import { actionFailure, retryAfterHeaders } from "~/route-helpers/http.server";
 import { CsrfInput } from "~/components/csrf-input";
+import { z } from "zod";
+import { field, formValues, parseFormData, readForm } from "~/route-helpers/forms.server";
 
 export const meta: MetaFunction = () => [{ title: "Log in · Coffer" }];
 export const headers = retryAfterHeaders;
@@ -33,7 +35,7 @@ function authenticator(services: Services, audit: Audit) {
   const auth = new Authenticator<PublicUser>();
   auth.use(
     new FormStrategy(async ({ form }) => {
-      const parsed = loginSchema.safeParse({ email: form.get("email"), password: form.get("password") });
+      const parsed = loginSchema.safeParse(formValues(form));
       if (!parsed.success) throw new ValidationError("Enter your email and password.", fieldErrors(parsed.error));
       const { email, password } = parsed.data;
       try {
@@ -61,8 +63,14 @@ function authenticator(services: Services, audit: Audit) {
   return auth;
 }
 
+/**
+ * Requests whose login failed. After a form post (no JavaScript) Remix runs the loader too, whose
+ * redirect of a signed-in browser would hide the failure: such a browser sees the error instead.
+ */
+const failedLogins = new WeakSet<object>();
+
 export async function loader({ request, context }: LoaderFunctionArgs) {
-  if (await getUser(context.services, request)) throw redirect("/files");
+  if (!failedLogins.has(context) && (await getUser(context.services, request))) throw redirect("/files");
   const sso = ssoLoginOptions(context.services);
   if (sso?.only) return data({ sso });
   // The passkey autofill and the passkey button each ask for a challenge, maybe at the same
@@ -71,9 +79,10 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   return data({ sso }, { headers: { "Set-Cookie": binding.cookie } });
 }
 
+const redirectForm = z.object({ redirectTo: field.text(2_000) });
+
 export async function action({ request, context }: ActionFunctionArgs) {
   const { services, clientIp } = context;
-  const form = await request.clone().formData();
   const audit: Audit = (action, outcome, details, user) =>
     recordAudit(services, auditActor(request, clientIp, user ?? null), {
       action,
@@ -86,18 +95,23 @@ export async function action({ request, context }: ActionFunctionArgs) {
     assertPasswordAuthAllowed(services, "login");
     assertCookieCanBeKept(services, request);
     await limitLoginAttempt(services, clientIp);
+    const { redirectTo: target } = parseFormData(await readForm(request.clone()), redirectForm);
     const user = await authenticator(services, audit).authenticate("password", request);
-    const redirectTo = safeRedirect(form.get("redirectTo"));
+    const redirectTo = safeRedirect(target);
     if (await hasMfa(services, user.id)) {
       // The password was right; the session is created only after the second factor.
       const pending = await beginPendingLogin(services, user.id, redirectTo);
       return redirect("/login/mfa", { headers: { "Set-Cookie": pending } });
     }
     await clearFailedLogins(services, user.email);
+    // A browser signed in already (maybe as someone else) leaves that session behind.
+    if (await getUser(services, request)) await destroySession(services, request);
     const cookie = await createSession(services, user.id, request, clientIp);
+    context.renewCsrfToken();
     await audit("auth.login", "success", { method: "password" }, user);
     return redirect(redirectTo, { headers: { "Set-Cookie": cookie } });
   } catch (error) {
+    failedLogins.add(context);
     return actionFailure(error);
   }
 }

@@ -11,10 +11,12 @@ import { assertPasswordAuthAllowed } from "~/domain/accounts/oidc.server";
 import { limitMfaVerification, rateLimit } from "~/domain/rate-limit.server";
 import { createSession, getUser } from "~/domain/accounts/sessions.server";
 import { loginAccount } from "~/domain/accounts/users.server";
-import { actionFailure, retryAfterHeaders } from "~/lib/http.server";
+import { actionFailure, retryAfterHeaders } from "~/route-helpers/http.server";
 import { CsrfInput } from "~/components/csrf-input";
 import { metrics } from "~/services/metrics.server";
 import type { Services } from "~/services/index.server";
+import { z } from "zod";
+import { field, parseForm } from "~/route-helpers/forms.server";
 
 export const meta: MetaFunction = () => [{ title: "Two-step verification · Coffer" }];
 export const headers = retryAfterHeaders;
@@ -44,13 +46,15 @@ function passwordStepRefusal(services: Services, pending: PendingLogin): Forbidd
   }
 }
 
+/** Anything longer than a code or a recovery code is no code: cut, it fails like a wrong one. */
+const codeForm = z.object({ code: field.text(1_000_000).transform((code) => code.slice(0, 64)) });
+
 export async function action({ request, context }: ActionFunctionArgs) {
   const { services, clientIp } = context;
   const pending = await readPendingLogin(services, request);
   if (!pending) throw redirect("/login");
   const refusal = passwordStepRefusal(services, pending);
   if (refusal) return actionFailure(refusal);
-  const form = await request.formData();
   const user = await loginAccount(services, pending.userId);
   if (!user) throw redirect("/login", { headers: { "Set-Cookie": await endPendingLogin(services) } });
   const actor = auditActor(request, clientIp, user);
@@ -62,7 +66,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
       message: () => `Too many wrong codes. ${restartFirstStep(pending)}`,
     });
     await assertNotLocked(services, user.email);
-    const code = String(form.get("code") ?? "").slice(0, 64);
+    const { code } = await parseForm(request, codeForm);
     const method = code.trim() ? await verifySecondFactor(services, user.id, code) : null;
     if (!method) {
       metrics().mfaChallenges.inc({ outcome: "failure" });
@@ -79,6 +83,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     const headers = new Headers();
     headers.append("Set-Cookie", await createSession(services, user.id, request, clientIp));
     headers.append("Set-Cookie", await endPendingLogin(services));
+    context.renewCsrfToken();
     await recordAudit(services, actor, {
       action: "auth.login",
       targetType: "user",

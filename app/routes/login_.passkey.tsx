@@ -110,6 +110,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     // Signed in: this browser's other pending challenges (say, the autofill's) are of no more use.
     headers.append("Set-Cookie", await clearLoginChallengeCookie(services));
     headers.append("Set-Cookie", await createSession(services, user.id, request, clientIp));
+    context.renewCsrfToken();
     if (mode.kind === "second-factor") headers.append("Set-Cookie", await endPendingLogin(services));
     await recordAudit(services, auditActor(request, clientIp, user), {
       action: "auth.login",

@@ -6,8 +6,10 @@ import { assertPasswordAuthAllowed } from "~/domain/accounts/oidc.server";
 import { limitRegistration } from "~/domain/rate-limit.server";
 import { assertCookieCanBeKept, createSession, getUser } from "~/domain/accounts/sessions.server";
 import { registerUser, isFirstAccount } from "~/domain/accounts/users.server";
-import { actionFailure, loaderFailure, retryAfterHeaders } from "~/lib/http.server";
+import { actionFailure, loaderFailure, retryAfterHeaders } from "~/route-helpers/http.server";
 import { CsrfInput } from "~/components/csrf-input";
+import { z } from "zod";
+import { field, parseForm } from "~/route-helpers/forms.server";
 
 export const meta: MetaFunction = () => [{ title: "Create account · Coffer" }];
 export const headers = retryAfterHeaders;
@@ -23,16 +25,18 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   return { isFirst };
 }
 
+const registerForm = z.object({ email: field.text(1_000), name: field.text(1_000), password: field.text(10_000) });
+
 export async function action({ request, context }: ActionFunctionArgs) {
-  const form = await request.formData();
   try {
+    const form = await parseForm(request, registerForm);
     assertPasswordAuthAllowed(context.services, "registration");
     assertCookieCanBeKept(context.services, request);
     await limitRegistration(context.services, context.clientIp);
     const user = await registerUser(context.services, {
-      email: form.get("email"),
-      name: form.get("name"),
-      password: form.get("password"),
+      email: form.email,
+      name: form.name,
+      password: form.password,
     });
     const cookie = await createSession(context.services, user.id, request, context.clientIp);
     await recordAudit(context.services, auditActor(request, context.clientIp, user), {

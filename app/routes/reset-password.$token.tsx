@@ -4,8 +4,10 @@ import { Field, FormMessage } from "~/components/field";
 import { auditActor } from "~/domain/audit/audit.server";
 import { PASSWORD_HINT } from "~/domain/accounts/password-policy.server";
 import { isResetTokenUsable, resetPassword } from "~/domain/accounts/passwords.server";
-import { actionFailure } from "~/lib/http.server";
+import { actionFailure } from "~/route-helpers/http.server";
 import { CsrfInput } from "~/components/csrf-input";
+import { z } from "zod";
+import { field, parseForm } from "~/route-helpers/forms.server";
 
 export const meta: MetaFunction = () => [{ title: "Choose a new password · Coffer" }];
 
@@ -18,14 +20,13 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
   return { state: usable ? ("form" as const) : ("invalid" as const), hint: PASSWORD_HINT };
 }
 
+const resetForm = z.object({ newPassword: field.text(10_000), confirmPassword: field.text(10_000) });
+
 export async function action({ request, params, context }: ActionFunctionArgs) {
-  const form = await request.formData();
   const token = params.token ?? "";
   try {
-    await resetPassword(context.services, auditActor(request, context.clientIp, null), token, {
-      newPassword: form.get("newPassword") ?? "",
-      confirmPassword: form.get("confirmPassword") ?? "",
-    });
+    const passwords = await parseForm(request, resetForm);
+    await resetPassword(context.services, auditActor(request, context.clientIp, null), token, passwords);
     return redirect(`/reset-password/${encodeURIComponent(token)}?done=1`);
   } catch (error) {
     return actionFailure(error);

@@ -5,6 +5,7 @@ import { NotFoundError } from "~/domain/errors";
 import { countShareDownload, shareFile } from "~/domain/sharing/share-links.server";
 import { fileResponse } from "~/route-helpers/file-response.server";
 import { openShare, requireShareAccess, shareResourceFailure } from "~/route-helpers/share-route.server";
+import { idParam } from "~/route-helpers/params.server";
 
 /**
  * Downloads the shared file, or a file inside a shared folder. Each download counts toward the
@@ -17,7 +18,7 @@ export async function loader(args: LoaderFunctionArgs) {
     const link = await openShare(args);
     await requireShareAccess(args, link);
     if (link.mode !== "READ") throw new NotFoundError("That file");
-    const file = await shareFile(services, link, params.fileId ?? "");
+    const file = await shareFile(services, link, idParam(params, "fileId", "That file"));
     const range = request.headers.get("range");
     const continuing = range !== null && !/^bytes=0-/.test(range.trim());
     if (request.method === "GET" && !continuing && request.headers.get("if-none-match") === null) {

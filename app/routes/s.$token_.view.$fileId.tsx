@@ -4,6 +4,7 @@ import { inlineReply } from "~/domain/files/previews.server";
 import { shareFile } from "~/domain/sharing/share-links.server";
 import { fileResponse } from "~/route-helpers/file-response.server";
 import { openShare, requireShareAccess, shareResourceFailure } from "~/route-helpers/share-route.server";
+import { idParam } from "~/route-helpers/params.server";
 
 /**
  * The viewer's copy of a shared file (inline for safe types, with Range). Only for links
@@ -16,7 +17,7 @@ export async function loader(args: LoaderFunctionArgs) {
     const link = await openShare(args);
     await requireShareAccess(args, link);
     if (link.mode !== "READ" || link.maxDownloads !== null) throw new NotFoundError("That preview");
-    const file = await shareFile(context.services, link, params.fileId ?? "");
+    const file = await shareFile(context.services, link, idParam(params, "fileId", "That file"));
     const reply = await inlineReply(context.services, file, request);
     reply.headers.set("Cache-Control", "private, no-store, no-transform");
     reply.headers.set("Referrer-Policy", "no-referrer");

@@ -6,6 +6,11 @@ import { countShareDownload, shareFolderChain } from "~/domain/sharing/share-lin
 import { zipFolder } from "~/domain/files/zip.server";
 import { webStream } from "~/route-helpers/file-response.server";
 import { openShare, requireShareAccess, shareResourceFailure } from "~/route-helpers/share-route.server";
+import { field, parseQuery } from "~/route-helpers/forms.server";
+import { asId } from "~/route-helpers/params.server";
+import { z } from "zod";
+
+const zipQuery = z.object({ folder: field.text(300) });
 
 /** The shared folder (or `?folder=` one of its subfolders) as a ZIP, built while it streams. Counts as one download. */
 export async function loader(args: LoaderFunctionArgs) {
@@ -15,8 +20,8 @@ export async function loader(args: LoaderFunctionArgs) {
     const link = await openShare(args);
     await requireShareAccess(args, link);
     if (link.mode !== "READ" || !link.folderId) throw new NotFoundError("That folder");
-    const requested = new URL(request.url).searchParams.get("folder") || link.folderId;
-    const chain = await shareFolderChain(services, link, requested);
+    const { folder: subfolder } = parseQuery(request, zipQuery);
+    const chain = await shareFolderChain(services, link, subfolder ? asId(subfolder, "That folder") : link.folderId);
     const folder = chain.at(-1)!;
     if (request.method === "GET") await countShareDownload(services, link, { kind: "zip", itemId: folder.id }, auditActor(request, context.clientIp, null));
     const body = request.method === "HEAD" ? null : webStream(await zipFolder(services, folder.id));

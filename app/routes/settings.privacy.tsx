@@ -1,13 +1,15 @@
-import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { Field, FormMessage } from "~/components/field";
-import { isAppError } from "~/domain/errors";
 import { deleteAccount, storedFilesOf } from "~/domain/accounts/privacy.server";
 import { reauthMethods } from "~/domain/accounts/reauth.server";
+import { z } from "zod";
 import { ConfirmIdentity } from "~/components/security/confirm-identity";
 import { describeWait } from "~/domain/rate-limit.server";
 import { requireUser, sessionCookie } from "~/domain/accounts/sessions.server";
 import { formatBytes } from "~/lib/format";
+import { field, parseForm } from "~/route-helpers/forms.server";
+import { actionFailure } from "~/route-helpers/http.server";
 import { CsrfInput } from "~/components/csrf-input";
 
 export const meta: MetaFunction = () => [{ title: "Privacy · Coffer" }];
@@ -22,31 +24,23 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   return { email: user.email, files, bytes, exportError, reauth: await reauthMethods(services, user) };
 }
 
-type ActionResult = { ok: false; message: string; fieldErrors?: Record<string, string> };
+const privacyForm = z.object({ intent: field.oneOf(["delete"]), confirmEmail: field.text(1_000), password: field.text(1_000) });
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const { services, clientIp } = context;
   const user = await requireUser(services, request);
-  const form = await request.formData();
-  const intent = form.get("intent");
   try {
-    if (intent === "delete") {
-      await deleteAccount(services, user, { confirmEmail: form.get("confirmEmail"), password: form.get("password") }, request, clientIp);
-      return redirect("/account-deleted", { headers: { "Set-Cookie": await sessionCookie(services).serialize("", { maxAge: 0 }) } });
-    }
-    return data<ActionResult>({ ok: false, message: "Unknown action." }, { status: 400 });
+    const { confirmEmail, password } = await parseForm(request, privacyForm);
+    await deleteAccount(services, user, { confirmEmail, password }, request, clientIp);
+    return redirect("/account-deleted", { headers: { "Set-Cookie": await sessionCookie(services).serialize("", { maxAge: 0 }) } });
   } catch (error) {
-    if (isAppError(error)) {
-      const headers: HeadersInit = "retryAfter" in error ? { "Retry-After": String(error.retryAfter) } : {};
-      return data<ActionResult>({ ok: false, message: error.message, fieldErrors: error.fieldErrors }, { status: error.status, headers });
-    }
-    throw error;
+    return actionFailure(error);
   }
 }
 
 export default function PrivacySettings() {
   const { email, files, bytes, exportError, reauth } = useLoaderData<typeof loader>();
-  const result = useActionData<typeof action>() as ActionResult | undefined;
+  const result = useActionData<typeof action>();
   const navigation = useNavigation();
   const deleting = navigation.state !== "idle" && navigation.formData?.get("intent") === "delete";
   return (

@@ -25,8 +25,10 @@ import {
   type SessionUser,
 } from "~/domain/accounts/sessions.server";
 import { getSettings } from "~/domain/admin/settings.server";
-import { actionFailure } from "~/lib/http.server";
+import { actionFailure } from "~/route-helpers/http.server";
 import type { Services } from "~/services/index.server";
+import { z } from "zod";
+import { field, formValues, parseFormData, readForm } from "~/route-helpers/forms.server";
 
 export const meta: MetaFunction = () => [{ title: "Security · Settings · Coffer" }];
 
@@ -79,31 +81,35 @@ interface IntentArgs {
   services: Services;
   user: SessionUser;
   actor: AuditActor;
-  form: FormData;
+  fields: SecurityFields;
   request: Request;
   clientIp: string | null;
 }
 
-const field = (form: FormData, name: string) => {
-  const value = form.get(name);
-  return typeof value === "string" ? value : "";
-};
+const securityForm = z.object({
+  intent: field.text(100),
+  currentPassword: field.text(10_000),
+  newPassword: field.text(10_000),
+  confirmPassword: field.text(10_000),
+  session: field.text(1_000),
+  passkey: field.text(1_000),
+  name: field.text(1_000),
+  proof: field.text(1_000),
+});
+type SecurityFields = z.output<typeof securityForm>;
 
 /** One handler per form on the page; each section posts its own `intent`. */
 const INTENTS: Record<string, (args: IntentArgs) => Promise<Response>> = {
-  async "change-password"({ services, user, actor, form, request, clientIp }) {
-    const outcome = await changePassword(services, user, actor, {
-      currentPassword: field(form, "currentPassword"),
-      newPassword: field(form, "newPassword"),
-      confirmPassword: field(form, "confirmPassword"),
-    });
+  async "change-password"({ services, user, actor, fields, request, clientIp }) {
+    const { currentPassword, newPassword, confirmPassword } = fields;
+    const outcome = await changePassword(services, user, actor, { currentPassword, newPassword, confirmPassword });
     // A new password is a privilege change: every session ends and this one gets a new id.
     const cookie = await restartSessions(services, user.id, request, clientIp);
     return redirect(`/settings/security?done=password-${outcome}`, { headers: { "Set-Cookie": cookie } });
   },
 
-  async "revoke-session"({ services, user, actor, form }) {
-    const key = field(form, "session");
+  async "revoke-session"({ services, user, actor, fields }) {
+    const key = fields.session;
     const { current } = await revokeSession(services, user, key);
     await recordAudit(services, actor, { action: "auth.session_revoked", targetType: "session", targetId: key });
     if (current) return redirect("/login", { headers: { "Set-Cookie": await sessionCookie(services).serialize("", { maxAge: 0 }) } });
@@ -116,14 +122,14 @@ const INTENTS: Record<string, (args: IntentArgs) => Promise<Response>> = {
     return redirect("/settings/security?done=others-revoked");
   },
 
-  async "rename-passkey"({ services, user, form }) {
-    await renamePasskey(services, user.id, field(form, "passkey"), field(form, "name"));
+  async "rename-passkey"({ services, user, fields }) {
+    await renamePasskey(services, user.id, fields.passkey, fields.name);
     return redirect("/settings/security?done=passkey-renamed");
   },
 
-  async "remove-passkey"({ services, user, actor, form, clientIp }) {
+  async "remove-passkey"({ services, user, actor, fields, clientIp }) {
     await limitMfaVerification(services, clientIp);
-    await removePasskey(services, actor, user, field(form, "passkey"), field(form, "proof"));
+    await removePasskey(services, actor, user, fields.passkey, fields.proof);
     return redirect("/settings/security?done=passkey-removed");
   },
 };
@@ -131,16 +137,21 @@ const INTENTS: Record<string, (args: IntentArgs) => Promise<Response>> = {
 export async function action({ request, context }: ActionFunctionArgs) {
   const { services, clientIp } = context;
   const user = await requireUser(services, request);
-  const form = await request.formData();
-  const intent = field(form, "intent");
+  // Which section's form was sent (and which passkey), to show the failure there.
+  const sent = { intent: "", passkeyId: "" };
   try {
-    const handler = Object.hasOwn(INTENTS, intent) ? INTENTS[intent] : undefined;
+    const form = await readForm(request);
+    const values = formValues(form);
+    sent.intent = typeof values.intent === "string" ? values.intent : "";
+    sent.passkeyId = typeof values.passkey === "string" ? values.passkey : "";
+    const fields = parseFormData(form, securityForm);
+    const handler = Object.hasOwn(INTENTS, fields.intent) ? INTENTS[fields.intent] : undefined;
     if (!handler) throw new ValidationError("Unknown action. Reload the page and try again.");
-    return await handler({ services, user, actor: auditActor(request, clientIp, user), form, request, clientIp });
+    return await handler({ services, user, actor: auditActor(request, clientIp, user), fields, request, clientIp });
   } catch (error) {
-    const failure = actionFailure(error);
+    const failure = actionFailure(error, sent);
     const headers = error instanceof TooManyRequestsError ? { "Retry-After": String(error.retryAfter) } : undefined;
-    return data({ ...failure.data, intent, passkeyId: field(form, "passkey") }, { ...failure.init, headers });
+    return data(failure.data, { ...failure.init, headers });
   }
 }
 

@@ -16,7 +16,9 @@ import { listPasskeys } from "~/domain/accounts/passkeys.server";
 import { limitMfaVerification } from "~/domain/rate-limit.server";
 import { reauthMethods } from "~/domain/accounts/reauth.server";
 import { requireUser } from "~/domain/accounts/sessions.server";
-import { actionFailure, retryAfterHeaders } from "~/lib/http.server";
+import { actionFailure, retryAfterHeaders } from "~/route-helpers/http.server";
+import { z } from "zod";
+import { field, formValues, parseFormData, readForm } from "~/route-helpers/forms.server";
 
 export const meta: MetaFunction = () => [{ title: "Two-step verification · Coffer" }];
 export const headers = retryAfterHeaders;
@@ -32,30 +34,36 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   return { status, enrollment: enrollment ? { secret: enrollment.secret, qrSvg: enrollment.qrSvg } : null, passkeys, reauth };
 }
 
+const mfaForm = z.object({ intent: field.text(100), code: field.text(1_000), proof: field.text(1_000) });
+
 export async function action({ request, context }: ActionFunctionArgs) {
   const { services, clientIp } = context;
   const user = await requireUser(services, request);
-  const form = await request.formData();
-  const intent = String(form.get("intent") ?? "");
   const actor = auditActor(request, clientIp, user);
+  // Which section's form was sent, to show the outcome there.
+  let intent = "";
   try {
+    const form = await readForm(request);
+    const sent = formValues(form).intent;
+    intent = typeof sent === "string" ? sent : "";
+    const { code, proof } = parseFormData(form, mfaForm);
     switch (intent) {
       case "start":
         await startTotpEnrollment(services, user.id);
         return redirect("/settings/security/mfa");
       case "confirm": {
         await limitMfaVerification(services, clientIp);
-        const recoveryCodes = await confirmTotpEnrollment(services, actor, user.id, form.get("code"));
+        const recoveryCodes = await confirmTotpEnrollment(services, actor, user.id, code);
         return data<MfaActionResult>({ ok: true, intent, message: "Two-step verification is on.", recoveryCodes });
       }
       case "regenerate": {
         await limitMfaVerification(services, clientIp);
-        const recoveryCodes = await regenerateRecoveryCodes(services, actor, user, form.get("proof"));
+        const recoveryCodes = await regenerateRecoveryCodes(services, actor, user, proof);
         return data<MfaActionResult>({ ok: true, intent, message: "New recovery codes made; the old ones no longer work.", recoveryCodes });
       }
       case "disable":
         await limitMfaVerification(services, clientIp);
-        await disableTotp(services, actor, user, form.get("proof"));
+        await disableTotp(services, actor, user, proof);
         return data<MfaActionResult>({ ok: true, intent, message: "Two-step verification is off." });
       default:
         throw new ValidationError("Unknown action.");

@@ -1,6 +1,7 @@
-import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { auditActor } from "~/domain/audit/audit.server";
+import { z } from "zod";
 import { FormMessage } from "~/components/field";
 import { FileIcon, FolderIcon } from "~/components/icons";
 import { NotFoundError, ValidationError } from "~/domain/errors";
@@ -8,7 +9,9 @@ import { createShareLink, getOwnItem, listMyLinks, parseItemRef, revokeShareLink
 import { requireUser } from "~/domain/accounts/sessions.server";
 import { listAccess, removeUserShare, shareWithUser } from "~/domain/sharing/user-shares.server";
 import { formatDate } from "~/lib/format";
-import { actionFailure, loaderFailure } from "~/lib/http.server";
+import { actionFailure, actionSuccess, loaderFailure } from "~/route-helpers/http.server";
+import { field, formValues, parseFormData, readForm } from "~/route-helpers/forms.server";
+import { asId } from "~/route-helpers/params.server";
 import { CsrfInput } from "~/components/csrf-input";
 
 export const meta: MetaFunction = () => [{ title: "My links · Coffer" }];
@@ -37,64 +40,70 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   }
 }
 
-type ActionResult = { ok: true; message: string; url?: string } | { ok: false; message: string; fieldErrors: Record<string, string>; form?: string };
+const sharesForm = z.object({
+  intent: field.oneOf(["create-link", "update-link", "revoke-link", "share-user", "remove-user-share"]),
+  item: field.text(),
+  linkId: field.text(),
+  shareId: field.text(),
+  email: field.text(1_000),
+  permission: field.optionalText(),
+  mode: field.optionalText(),
+  password: field.optionalText(1_000),
+  clearPassword: field.optionalText(),
+  expiresAt: field.optionalText(),
+  maxDownloads: field.optionalText(),
+});
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const { services } = context;
   const user = await requireUser(services, request);
   const audit = auditActor(request, context.clientIp, user);
-  const form = await request.formData();
-  const intent = String(form.get("intent") ?? "");
-  const field = (name: string) => {
-    const value = form.get(name);
-    return typeof value === "string" ? value : undefined;
-  };
+  // Which of the page's forms was sent, to show its errors next to it.
+  let intent = "";
   try {
-    switch (intent) {
+    const form = await readForm(request);
+    const sent = formValues(form).intent;
+    intent = typeof sent === "string" ? sent : "";
+    const fields = parseFormData(form, sharesForm);
+    switch (fields.intent) {
       case "create-link": {
-        const ref = parseItemRef(form.get("item"));
+        const ref = parseItemRef(fields.item);
         if (!ref) throw new ValidationError("Choose a file or folder to share.");
         const link = await createShareLink(services, user, ref, {
-          mode: field("mode") || undefined,
-          password: field("password"),
-          expiresAt: field("expiresAt"),
-          maxDownloads: field("maxDownloads"),
+          mode: fields.mode || undefined,
+          password: fields.password,
+          expiresAt: fields.expiresAt,
+          maxDownloads: fields.maxDownloads,
         }, audit);
         const url = shareUrl(services, request, link.token);
-        return data<ActionResult>({ ok: true, message: `Link created: ${url}`, url });
+        return actionSuccess(`Link created: ${url}`, { url });
       }
       case "update-link": {
-        await updateShareLink(services, user, field("linkId") ?? "", {
-          password: field("password"),
-          clearPassword: field("clearPassword"),
-          expiresAt: field("expiresAt"),
-          maxDownloads: field("maxDownloads"),
+        await updateShareLink(services, user, asId(fields.linkId, "That link"), {
+          password: fields.password,
+          clearPassword: fields.clearPassword,
+          expiresAt: fields.expiresAt,
+          maxDownloads: fields.maxDownloads,
         }, audit);
-        return data<ActionResult>({ ok: true, message: "Link updated." });
+        return actionSuccess("Link updated.");
       }
       case "revoke-link": {
-        await revokeShareLink(services, user, field("linkId") ?? "", audit);
-        return data<ActionResult>({ ok: true, message: "Link revoked. It no longer opens." });
+        await revokeShareLink(services, user, asId(fields.linkId, "That link"), audit);
+        return actionSuccess("Link revoked. It no longer opens.");
       }
       case "share-user": {
-        const ref = parseItemRef(form.get("item"));
+        const ref = parseItemRef(fields.item);
         if (!ref) throw new ValidationError("Choose a file or folder to share.");
-        const { grantee, share } = await shareWithUser(services, user, ref, { email: field("email") ?? "", permission: field("permission") || undefined }, audit);
-        return data<ActionResult>({
-          ok: true,
-          message: `Shared with ${grantee.name} (${share.permission === "WRITE" ? "can view and add files" : "can view"}).`,
-        });
+        const { grantee, share } = await shareWithUser(services, user, ref, { email: fields.email, permission: fields.permission || undefined }, audit);
+        return actionSuccess(`Shared with ${grantee.name} (${share.permission === "WRITE" ? "can view and add files" : "can view"}).`);
       }
       case "remove-user-share": {
-        await removeUserShare(services, user, field("shareId") ?? "", audit);
-        return data<ActionResult>({ ok: true, message: "Access removed." });
+        await removeUserShare(services, user, asId(fields.shareId, "That share"), audit);
+        return actionSuccess("Access removed.");
       }
-      default:
-        throw new ValidationError("Unknown action.");
     }
   } catch (error) {
-    const failure = actionFailure(error);
-    return data<ActionResult>({ ...(failure.data as Extract<ActionResult, { ok: false }>), form: intent }, failure.init ?? undefined);
+    return actionFailure(error, { form: intent });
   }
 }
 

@@ -1,14 +1,17 @@
-import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { auditActor } from "~/domain/audit/audit.server";
 import { FormMessage } from "~/components/field";
 import { FileIcon, FolderIcon } from "~/components/icons";
-import { isAppError, ValidationError } from "~/domain/errors";
 import { getReadableItem, parseKind } from "~/domain/files/operations.server";
 import { requireUser } from "~/domain/accounts/sessions.server";
 import { getSettings } from "~/domain/admin/settings.server";
 import { deleteForever, emptyTrash, getTrashedItem, listTrash, restoreItem, TRASH_PAGE_LIMIT, restoredInto, trashStateOf } from "~/domain/files/trash.server";
+import { z } from "zod";
 import { formatBytes, formatDate } from "~/lib/format";
+import { field, parseForm } from "~/route-helpers/forms.server";
+import { actionFailure } from "~/route-helpers/http.server";
+import { asId } from "~/route-helpers/params.server";
 import { TableHead } from "~/components/table-head";
 import { CsrfInput } from "~/components/csrf-input";
 
@@ -81,39 +84,39 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   };
 }
 
-type ActionResult = { ok: false; message: string };
+const trashForm = z.object({
+  intent: field.oneOf(["empty", "restore", "delete"]),
+  kind: field.text(),
+  id: field.text(),
+  confirmed: field.text(),
+});
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const { services } = context;
   const user = await requireUser(services, request);
-  const form = await request.formData();
-  const intent = String(form.get("intent") ?? "");
   try {
-    if (intent === "empty") {
+    const form = await parseForm(request, trashForm);
+    if (form.intent === "empty") {
       // Without the confirmation step's field, show the confirmation step instead.
-      if (form.get("confirmed") !== "yes") return redirect("/trash?confirm=empty");
+      if (form.confirmed !== "yes") return redirect("/trash?confirm=empty");
       await emptyTrash(services, user, auditActor(request, context.clientIp, user));
       return redirect("/trash?done=emptied");
     }
-    const kind = parseKind(form.get("kind"));
-    const id = String(form.get("id") ?? "");
-    if (intent === "restore") {
+    const kind = parseKind(form.kind);
+    const id = asId(form.id);
+    if (form.intent === "restore") {
       const result = await restoreItem(services, user, kind, id);
       return redirect(`/trash?done=restored&item=${result.kind}:${result.id}`);
     }
-    if (intent === "delete") {
-      // Like emptying the trash: without the confirmation step's field, show that step first.
-      if (form.get("confirmed") !== "yes") {
-        const item = await getTrashedItem(services, user, kind, id);
-        return redirect(`/trash?confirm=delete&item=${item.kind}:${item.id}`, 303);
-      }
-      await deleteForever(services, user, kind, id, auditActor(request, context.clientIp, user));
-      return redirect("/trash?done=deleted");
+    // Like emptying the trash: without the confirmation step's field, show that step first.
+    if (form.confirmed !== "yes") {
+      const item = await getTrashedItem(services, user, kind, id);
+      return redirect(`/trash?confirm=delete&item=${item.kind}:${item.id}`, 303);
     }
-    throw new ValidationError("Unknown action.");
+    await deleteForever(services, user, kind, id, auditActor(request, context.clientIp, user));
+    return redirect("/trash?done=deleted");
   } catch (error) {
-    if (isAppError(error)) return data<ActionResult>({ ok: false, message: error.message }, { status: error.status });
-    throw error;
+    return actionFailure(error);
   }
 }
 

@@ -13,7 +13,7 @@ import { tusRequestHandler } from "./tus-request.server";
 import { startJobs } from "~/domain/jobs/jobs.server";
 import { runInRequestScope, type RequestScope } from "~/domain/request-scope.server";
 import { cookiesAreSecure } from "~/lib/cookies.server";
-import { csrfProtection } from "./csrf.server";
+import { csrfProtection, renewCsrfCookie } from "./csrf.server";
 import { limitByClass, TooManyRequestsError } from "~/domain/rate-limit.server";
 import type { RateLimitClass } from "~/config.server";
 import type { ViteDevServer } from "vite";
@@ -92,6 +92,28 @@ function rateLimitMiddleware(services: Services, routeClass: (req: express.Reque
         }
       },
     );
+  };
+}
+
+/**
+ * Errors no handler answered: one JSON log line, and a plain answer without a stack trace
+ * (Express's own handler prints one, and sends it in responses outside production). A 4xx an
+ * Express middleware attached (a malformed path for the static files, say) keeps its status.
+ */
+function lastResortErrorHandler(services: Services): express.ErrorRequestHandler {
+  return (error: unknown, req, res, _next) => {
+    const status = Number((error as { status?: unknown; statusCode?: unknown } | null)?.status ?? (error as { statusCode?: unknown } | null)?.statusCode);
+    const refusal = Number.isInteger(status) && status >= 400 && status < 500;
+    if (!refusal) services.log.error("request failed", { method: req.method, path: req.path, error, stack: error instanceof Error ? error.stack : undefined });
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res
+      .status(refusal ? status : 500)
+      .set("Cache-Control", "no-store")
+      .type("text/plain")
+      .send(refusal ? "The request could not be understood." : "Something went wrong on our side. Nothing you did caused it; please try again.");
   };
 }
 
@@ -193,6 +215,9 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
       services,
       clientIp: req.ip ?? null,
       csrfToken: String(res.locals.csrfToken),
+      renewCsrfToken() {
+        this.csrfToken = renewCsrfCookie(services, res);
+      },
       cspNonce: res.locals.cspNonce,
       // Remix's single-fetch data requests end in `.data`; everything else renders HTML.
       rendersDocument: !req.path.endsWith(".data"),
@@ -200,6 +225,7 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
     }),
   });
   app.all("*", (req, res, next) => runInRequestScope(requestScopeOf(req), () => handleRemixRequest(req, res, next)));
+  app.use(lastResortErrorHandler(services));
 
   const io = await attachRealtime(httpServer, services);
   if (config.metricsToken) {

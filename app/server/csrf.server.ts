@@ -157,20 +157,39 @@ export interface CsrfOptions {
   refuse: (req: express.Request, res: express.Response, reason: string) => void;
 }
 
+function csrfCookie(services: Services, value: string): string {
+  return `${csrfCookieName(services)}=${value}; Path=/; HttpOnly; SameSite=Lax${cookiesAreSecure(services.config) ? "; Secure" : ""}`;
+}
+
+/**
+ * Gives the browser a new CSRF cookie with this response (replacing one issued earlier in it) and
+ * returns its token. Done at sign-in, so a token learnt before it (on a shared computer, or
+ * planted in a login form) is worth nothing afterwards.
+ */
+export function renewCsrfCookie(services: Services, res: express.Response): string {
+  const value = randomBytes(24).toString("base64url");
+  const name = csrfCookieName(services);
+  const earlier = res.getHeader("Set-Cookie");
+  const kept = (Array.isArray(earlier) ? earlier : earlier === undefined ? [] : [String(earlier)]).filter((cookie) => !cookie.startsWith(`${name}=`));
+  res.setHeader("Set-Cookie", [...kept, csrfCookie(services, value)]);
+  const token = tokenFor(services, value);
+  res.locals.csrfToken = token;
+  return token;
+}
+
 /**
  * Issues the cookie when missing, exposes the token as `res.locals.csrfToken` (for the load
  * context), and refuses unsafe requests whose token does not match.
  */
 export function csrfProtection(services: Services, options: CsrfOptions): express.RequestHandler {
   const name = csrfCookieName(services);
-  const secure = cookiesAreSecure(services.config);
   return (req, res, next) => {
     let cookieValue = readCookie(req.headers.cookie, name);
     const hadCookie = cookieValue !== null;
     if (!cookieValue) {
       cookieValue = randomBytes(24).toString("base64url");
       // No Max-Age: a browser-session cookie, renewed with every page when missing.
-      res.append("Set-Cookie", `${name}=${cookieValue}; Path=/; HttpOnly; SameSite=Lax${secure ? "; Secure" : ""}`);
+      res.append("Set-Cookie", csrfCookie(services, cookieValue));
     }
     const expected = tokenFor(services, cookieValue);
     res.locals.csrfToken = expected;

@@ -6,7 +6,9 @@ import type { TrustProxy } from "~/config.server";
 const HOST = /^[a-z0-9._-]+(:\d{1,5})?$|^\[[0-9a-f:.]+\](:\d{1,5})?$/i;
 
 export function isPlainHost(value: string | undefined): value is string {
-  return value !== undefined && HOST.test(value);
+  if (value === undefined || !HOST.test(value)) return false;
+  const port = /:(\d+)$/.exec(value)?.[1];
+  return port === undefined || Number(port) <= 65535;
 }
 
 /** What deciding the public origin needs from the configuration. */
@@ -70,5 +72,10 @@ export function publicOrigin(req: http.IncomingMessage, { appUrl, trustProxy }: 
   // Port 443 is HTTPS's: a TLS proxy Coffer does not trust (so no X-Forwarded-Proto counts)
   // passing on the browser's "host:443" means https://host, which is what the browser sends as Origin.
   const protocol = /:443$/.test(host) ? "https" : requestProtocol(req, trustProxy);
-  return new URL(`${protocol}://${host}`).origin;
+  try {
+    return new URL(`${protocol}://${host}`).origin;
+  } catch {
+    // A host the URL parser refuses all the same (e.g. "1.2.3.4.5"): not a plain host either.
+    return null;
+  }
 }

@@ -2,6 +2,7 @@ import type { Readable } from "node:stream";
 import { createReadableStreamFromReadable, createRequestHandler, type AppLoadContext, type ServerBuild } from "@remix-run/node";
 import type express from "express";
 import { publicOrigin, type OriginSettings } from "./public-origin.server";
+import { withRouteBoundary } from "./route-boundary.server";
 
 /**
  * Express → Remix, like @remix-run/express's handler, except that
@@ -10,17 +11,26 @@ import { publicOrigin, type OriginSettings } from "./public-origin.server";
  * - the body comes from `res.locals.requestBody` when a middleware has already read the start of
  *   it (the CSRF check);
  * - responses are written at the pace the client reads them (Remix's own writer ignores
- *   backpressure, so a slow download would pull the whole file into memory).
+ *   backpressure, so a slow download would pull the whole file into memory);
+ * - every loader and action runs inside one error boundary (withRouteBoundary).
  */
+const FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
+
 export function remixRequestHandler(options: {
   build: ServerBuild | (() => Promise<ServerBuild>);
   mode: string;
   origin: OriginSettings;
   getLoadContext: (req: express.Request, res: express.Response) => AppLoadContext;
 }): express.RequestHandler {
-  const handleRequest = createRequestHandler(options.build, options.mode);
+  const { build } = options;
+  const handleRequest = createRequestHandler(typeof build === "function" ? async () => withRouteBoundary(await build()) : withRouteBoundary(build), options.mode);
   return async (req, res, next) => {
     try {
+      // Methods a web Request refuses to carry (the fetch standard forbids them): never a page's.
+      if (FORBIDDEN_METHODS.has(req.method)) {
+        res.status(405).set({ Allow: "GET, HEAD, POST", "Cache-Control": "no-store" }).type("text/plain").send(`${req.method} is not supported here.`);
+        return;
+      }
       const origin = publicOrigin(req, options.origin);
       // Origin-form targets only ("/path?query"): an absolute-form one names a host of its own.
       if (!origin || !req.originalUrl.startsWith("/")) {

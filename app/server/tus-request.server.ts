@@ -5,6 +5,8 @@ import { metrics } from "~/services/metrics.server";
 import { publicOrigin, type OriginSettings } from "./public-origin.server";
 import { UploadBody } from "./upload-body.server";
 
+const TUS_METHODS = new Set(["POST", "HEAD", "PATCH", "DELETE", "OPTIONS", "GET"]);
+
 type TusRequestHandler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
 
 /**
@@ -23,6 +25,13 @@ type TusRequestHandler = (req: http.IncomingMessage, res: http.ServerResponse) =
 export function tusRequestHandler(tus: TusServer, origin: OriginSettings): TusRequestHandler {
   readBodiesFromNode(tus);
   return async (req, res) => {
+    // Only tus's methods (GET, which it refuses itself, included): others, TRACE among them, are
+    // not even valid in a web Request.
+    if (!TUS_METHODS.has(req.method ?? "")) {
+      res.writeHead(405, { allow: [...TUS_METHODS].join(", "), "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", ...(req.complete ? {} : { connection: "close" }) });
+      res.end(`The upload endpoint does not support ${String(req.method).slice(0, 20)} requests.`);
+      return;
+    }
     const response = await tus.handleWeb(toWebRequest(req, origin));
     if (res.destroyed) return;
     const body = response.body ? Buffer.from(await response.arrayBuffer()) : undefined;

@@ -7,6 +7,8 @@ declare module "@remix-run/node" {
     clientIp: string | null;
     /** This browser's CSRF token, which every form posts back as its first field (`_csrf`). */
     csrfToken: string;
+    /** Gives this browser a new CSRF cookie with the response and sets `csrfToken` to its token (at sign-in). */
+    renewCsrfToken: () => void;
     /** This response's Content-Security-Policy nonce: every inline script carries it. */
     cspNonce: string;
     /** Whether this request renders an HTML document (false for single-fetch `.data` requests). */

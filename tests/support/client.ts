@@ -51,6 +51,8 @@ export class TestClient {
       const name = pair.slice(0, index).trim();
       const value = pair.slice(index + 1).trim();
       const expired = attributes.some((a) => /max-age=0/i.test(a.trim()) || /expires=thu, 01 jan 1970/i.test(a.trim()));
+      // A new CSRF cookie (renewed at login) comes with a new token on the next page.
+      if (/_csrf$/.test(name) && this.cookies.get(name) !== value) this.csrfToken = null;
       if (expired || value === "") this.cookies.delete(name);
       else this.cookies.set(name, value);
     }

@@ -174,7 +174,13 @@ export function safeRedirect(target: FormDataEntryValue | string | null | undefi
   if (typeof target !== "string" || !target.startsWith("/") || target.startsWith("//") || target.startsWith("/\\")) {
     return fallback;
   }
-  return target;
+  // A Location header holds bytes, not text; and browsers drop tabs and newlines from URLs, so
+  // "/\t/evil.example" would go off-site. Everything outside printable ASCII is percent-encoded.
+  try {
+    return target.replace(/[^\x21-\x7e]/gu, (character) => encodeURIComponent(character));
+  } catch {
+    return fallback; // a lone surrogate: not text at all
+  }
 }
 
 /**

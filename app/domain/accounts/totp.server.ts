@@ -50,7 +50,8 @@ export function totpFor(secretBase32: string, label: string): OTPAuth.TOTP {
 
 // ---- codes -----------------------------------------------------------------------------------
 
-export const codeInput = z.preprocess((v) => (typeof v === "string" ? v : ""), z.string().trim().max(64));
+/** Never throws: anything that is not a string of at most 64 characters is no code at all (the caller says so). */
+export const codeInput = z.preprocess((v) => (typeof v === "string" && v.trim().length <= 64 ? v : ""), z.string().trim());
 
 /** "123 456" → "123456"; anything else that is not six digits is treated as a recovery code. */
 export function asTotpCode(input: string): string | null {

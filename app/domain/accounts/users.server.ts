@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { Services } from "~/services/index.server";
 import type { User } from "~/generated/prisma/client";
 import { ConflictError, ValidationError } from "../errors";
+import { CONTROL_CHARACTERS, INVISIBLE_CHARACTERS } from "../files/names";
 import { checkPassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "./password-policy.server";
 
 export type PublicUser = Pick<User, "id" | "email" | "name" | "role">;
@@ -14,7 +15,13 @@ export const registrationSchema = z.object({
     .toLowerCase()
     .max(254, "Email is too long.")
     .pipe(z.email("Enter a valid email address.")),
-  name: z.string().trim().min(1, "Enter your name.").max(100, "Name is too long (at most 100 characters)."),
+  name: z
+    .string()
+    .trim()
+    .min(1, "Enter your name.")
+    .max(100, "Name is too long (at most 100 characters).")
+    .refine((name) => !CONTROL_CHARACTERS.test(name), "Name cannot contain control characters.")
+    .refine((name) => !INVISIBLE_CHARACTERS.test(name), "Name cannot contain invisible or direction-changing characters."),
   password: z
     .string()
     .min(PASSWORD_MIN_LENGTH, `Use at least ${PASSWORD_MIN_LENGTH} characters.`)
@@ -22,7 +29,13 @@ export const registrationSchema = z.object({
 });
 
 export const loginSchema = z.object({
-  email: z.string().trim().toLowerCase().min(1, "Enter your email address."),
+  email: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .min(1, "Enter your email address.")
+    .max(254, "Email is too long.")
+    .refine((email) => !CONTROL_CHARACTERS.test(email), "Enter a valid email address."),
   password: z.string().min(1, "Enter your password."),
 });
 

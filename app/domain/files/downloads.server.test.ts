@@ -10,6 +10,11 @@ describe("download headers", () => {
     expect(contentDisposition("naïve (1).txt")).toBe(`attachment; filename="na_ve (1).txt"; filename*=UTF-8''na%C3%AFve%20%281%29.txt`);
   });
 
+  it("leaves out invisible and direction-changing characters of names stored before they were refused", () => {
+    expect(contentDisposition("report\u202Etxt.exe")).toBe(`attachment; filename="reporttxt.exe"; filename*=UTF-8''reporttxt.exe`);
+    expect(contentDisposition("\uFEFFa\u2066b\u200B.pdf", "inline")).toBe(`inline; filename="ab.pdf"; filename*=UTF-8''ab.pdf`);
+  });
+
   it("parses single byte ranges", () => {
     expect(parseRange(null, 100)).toEqual({ kind: "full" });
     expect(parseRange("bytes=0-9", 100)).toEqual({ kind: "partial", start: 0, end: 9 });

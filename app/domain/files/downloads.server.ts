@@ -1,9 +1,13 @@
 import type { Readable } from "node:stream";
 import type { File as FileRecord } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
+import { INVISIBLE_CHARACTERS } from "./names";
 
 /** RFC 6266 / RFC 5987: an ASCII fallback plus the exact UTF-8 name in filename*. */
-export function contentDisposition(name: string, type: "attachment" | "inline" = "attachment"): string {
+export function contentDisposition(stored: string, type: "attachment" | "inline" = "attachment"): string {
+  // Names are refused with these characters now; one stored before must not save as
+  // "reportexe.txt" when it is "report<U+202E>txt.exe" (see INVISIBLE_CHARACTERS).
+  const name = stored.replace(new RegExp(INVISIBLE_CHARACTERS.source, "g"), "");
   const fallback = name.replace(/[^\x20-\x7e]/g, "_").replace(/["\\]/g, "_");
   const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
   return `${type}; filename="${fallback}"; filename*=UTF-8''${encoded}`;

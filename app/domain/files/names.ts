@@ -3,7 +3,15 @@ import { ValidationError } from "../errors";
 /** Most filesystems cap a name at 255 bytes; keep every name portable. */
 export const MAX_NAME_BYTES = 255;
 
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+
+/**
+ * Characters that change how the text around them is shown without being seen themselves:
+ * bidirectional marks, embeddings, overrides and isolates ("report\u202Etxt.exe" shows as
+ * "reportexe.txt"), the zero-width space, word joiner and invisible operators, and the byte-order
+ * mark. Zero-width (non-)joiners stay allowed: emoji sequences and several scripts need them.
+ */
+export const INVISIBLE_CHARACTERS = /[\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/;
 
 /**
  * Validates a file or folder name and returns it in Unicode NFC, so that "é" typed as one
@@ -20,6 +28,11 @@ export function cleanName(raw: string, what = "Name"): string {
   }
   if (CONTROL_CHARACTERS.test(name)) {
     throw new ValidationError(`${what} cannot contain control characters.`, { name: `${what} cannot contain control characters.` });
+  }
+  // Tested before trimming too, which would silently drop a leading byte-order mark.
+  if (INVISIBLE_CHARACTERS.test(raw)) {
+    const message = `${what} cannot contain invisible or direction-changing characters.`;
+    throw new ValidationError(message, { name: message });
   }
   if (Buffer.byteLength(name, "utf8") > MAX_NAME_BYTES) {
     const message = `${what} is too long (at most ${MAX_NAME_BYTES} bytes).`;

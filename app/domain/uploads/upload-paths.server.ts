@@ -34,9 +34,9 @@ export function parseUploadPath(raw: string | null | undefined): string[] {
   });
 }
 
-/** Control characters are shown escaped so that the error message itself stays readable. */
+/** Control and invisible characters are shown escaped so that the error message itself stays readable. */
 function printable(value: string): string {
-  return value.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`).slice(0, 200);
+  return value.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`).slice(0, 200);
 }
 
 function isUniqueViolation(error: unknown): boolean {

@@ -8,6 +8,8 @@ import { assertNameFree, getRootFolder, getWritableFolder } from "../files/folde
 import { recordActivity } from "../audit/activity.server";
 import { addFileWithPolicy, uploadPolicyFrom, type UploadPolicy } from "../files/versions.server";
 import { cleanName, nameKey, numberedName } from "../files/names";
+import { isId } from "../ids";
+import { parseUploadMetadata } from "./upload-metadata";
 import { parseUploadPath, resolveUploadFolder } from "./upload-paths.server";
 import { hashStoredFile } from "./upload-hash.server";
 import { assertTypeAllowed, claimUploadRoom, lockStorage, STORAGE_LOCK_TX, storageUsage, tooLargeError, uploadAllowance } from "../files/quota.server";
@@ -25,6 +27,7 @@ type TusUpload = Pick<Upload, "id" | "size" | "metadata">;
  * A PATCH also checks that bytes may still go into its folder.
  */
 export async function pendingUploadFor(services: Services, user: SessionUser, uploadId: string, method: string): Promise<PendingWithFolder> {
+  if (!isId(uploadId)) throw new AppError(404, UPLOAD_GONE);
   const pending = await findPending(services, uploadId);
   if (!pending || pending.ownerId !== user.id) throw new AppError(404, UPLOAD_GONE);
   if (method === "PATCH") await assertMayStillUploadInto(services, user, pending.folder);
@@ -38,11 +41,12 @@ export async function pendingUploadFor(services: Services, user: SessionUser, up
  */
 export async function createPendingUpload(services: Services, user: SessionUser, upload: TusUpload): Promise<Record<string, string | null>> {
   if (upload.size === undefined) throw new ValidationError("The upload must declare its size (Upload-Length).");
-  const name = cleanName(upload.metadata?.filename ?? "", "File name");
+  const sent = parseUploadMetadata(upload.metadata);
+  const name = cleanName(sent.filename ?? "", "File name");
   // A file from a dropped folder carries its directory ("Photos/2024/") relative to the
   // folder it was dropped into; checked before anything is created.
-  const segments = parseUploadPath(upload.metadata?.relativePath);
-  const target = await getWritableFolder(services, user, upload.metadata?.folderId || null);
+  const segments = parseUploadPath(sent.relativePath);
+  const target = await getWritableFolder(services, user, sent.folderId || null);
   await assertTypeAllowed(services, name);
   // The declared size is reserved at creation from the folder owner's storage (pending
   // uploads count as used; see PENDING_UPLOAD_CHARGES), so the bytes that arrive later can
@@ -57,7 +61,7 @@ export async function createPendingUpload(services: Services, user: SessionUser,
   // pending upload points at the deepest one.
   const folder = await resolveUploadFolder(services, target, segments, user.id);
   // "Cancel" refuses a taken name before any bytes are sent.
-  if (uploadPolicyFrom(upload.metadata?.onConflict) === "cancel") await assertNameFree(services, folder.id, name);
+  if (uploadPolicyFrom(sent.onConflict) === "cancel") await assertNameFree(services, folder.id, name);
   const size = upload.size;
   await services.prisma.$transaction(async (tx) => {
     // Checked again and reserved under the owner's storage lock, so uploads (or a form

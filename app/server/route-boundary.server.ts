@@ -1,0 +1,68 @@
+import { data, type ActionFunction, type ActionFunctionArgs, type LoaderFunction, type LoaderFunctionArgs, type ServerBuild } from "@remix-run/node";
+import { ZodError } from "zod";
+import { isAppError } from "~/domain/errors";
+import { paramsAreValid } from "~/route-helpers/params.server";
+
+type RouteFunction = (args: LoaderFunctionArgs | ActionFunctionArgs) => unknown;
+
+/**
+ * The one error boundary of the Remix routes: every loader and action of the build is wrapped so
+ * that
+ * - a route parameter without its shape (a NUL byte, a huge "id") is a 404 before the route runs;
+ * - an error the request caused (an AppError that escaped its route, a ZodError, a body that is
+ *   not the form it claims to be, a malformed URL) becomes its 4xx, with its message and no stack;
+ * - anything else propagates: a 500, logged by handleError in entry.server.tsx.
+ * Pages show the 4xx in their ErrorBoundary; resource routes answer it as plain text.
+ */
+export function withRouteBoundary(build: ServerBuild): ServerBuild {
+  const routes: ServerBuild["routes"] = {};
+  for (const [id, route] of Object.entries(build.routes)) {
+    const module = route.module;
+    const isPage = Boolean(module.default);
+    routes[id] = {
+      ...route,
+      module: {
+        ...module,
+        ...(module.loader ? { loader: guard(module.loader as RouteFunction, isPage) as LoaderFunction } : {}),
+        ...(module.action ? { action: guard(module.action as RouteFunction, isPage) as ActionFunction } : {}),
+      },
+    };
+  }
+  return { ...build, routes };
+}
+
+function guard(run: RouteFunction, isPage: boolean): RouteFunction {
+  return async (args) => {
+    if (!paramsAreValid(args.params)) throw refusal(404, "This page does not exist. It may have been moved or deleted.", isPage);
+    try {
+      return await run(args);
+    } catch (error) {
+      const input = inputFault(error);
+      if (input) throw refusal(input.status, input.message, isPage);
+      throw error;
+    }
+  };
+}
+
+/** The status and message for an error the request caused; null for anything else (a bug). */
+export function inputFault(error: unknown): { status: number; message: string } | null {
+  if (error instanceof Response || error === null || typeof error !== "object") return null;
+  if (isAppError(error)) return { status: error.status, message: error.message };
+  if (error instanceof ZodError) return { status: 400, message: "The request was not valid. Check what you entered and try again." };
+  if (error instanceof URIError) return { status: 400, message: "The address is not valid." };
+  // PostgreSQL refuses text it cannot store (a NUL byte: 22021, in JSON: 22P05). Only input has
+  // such text; the schemas should have refused it first, so this is the net under them.
+  if (error instanceof Error && error.name === "PrismaClientKnownRequestError" && /\b(22021|22P05)\b/.test(`${error.message} ${JSON.stringify((error as { meta?: unknown }).meta ?? {})}`)) {
+    return { status: 400, message: "The request contains characters that cannot be stored, such as a NUL byte." };
+  }
+  // What Request.formData()/json() and Remix's multipart parser throw for a body that is not what it claims.
+  if (error instanceof SyntaxError || (error instanceof Error && /form ?data|multipart|content-disposition|request body|content-type/i.test(error.message))) {
+    return { status: 400, message: "The request's body could not be read: it is malformed or was cut short." };
+  }
+  return null;
+}
+
+function refusal(status: number, message: string, isPage: boolean): unknown {
+  if (isPage) return data({ message }, { status, headers: { "Cache-Control": "no-store" } });
+  return new Response(message, { status, headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store" } });
+}
