@@ -3,7 +3,8 @@
 //
 //   host        server.ts, app/server/ (Express, tus, Socket.IO, security middleware),
 //               app/entry.server.tsx (the build's entry, which hands server.ts its runtime)
-//   routes      app/routes/, app/root.tsx
+//   routes      app/routes/, app/root.tsx, app/route-helpers/ (loaders, actions and responses
+//               shared by several routes)
 //   components  app/components/: imported only by routes and other components
 //   domain      app/domain/: no @remix-run/* (no HTTP here)
 //   services    app/services/ (drivers)
@@ -23,8 +24,12 @@
 // name paths, so after moving modules run `npm run lint:layers:rebaseline`: it rewrites the file
 // but refuses when any rule would count more violations than before.
 
+const any = (...patterns) => patterns.map((p) => `(?:${p})`).join("|");
+
 const HOST = "^(server\\.ts|app/server/|app/entry\\.server\\.tsx)";
-const ROUTES = "^(app/routes/|app/root\\.tsx)";
+const ROUTE_MODULES = "^(app/routes/|app/root\\.tsx)";
+const ROUTE_HELPERS = "^app/route-helpers/";
+const ROUTES = any(ROUTE_MODULES, ROUTE_HELPERS);
 const COMPONENTS = "^app/components/";
 const DOMAIN = "^app/domain/";
 const SERVICES = "^app/services/";
@@ -34,7 +39,6 @@ const LIB = "^app/lib/";
 const PRISMA = "^(app/generated/prisma/|node_modules/@prisma/|node_modules/\\.prisma/)";
 const REMIX = "^node_modules/@remix-run/";
 
-const any = (...patterns) => patterns.map((p) => `(?:${p})`).join("|");
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -58,7 +62,14 @@ module.exports = {
       severity: "error",
       comment: "Components may not import routes or the host.",
       from: { path: COMPONENTS },
-      to: { path: any(HOST, ROUTES) },
+      to: { path: any(HOST, ROUTE_MODULES) },
+    },
+    {
+      name: "components-take-only-types-from-route-helpers",
+      severity: "error",
+      comment: "A page component may read the types of a shared loader or action (useLoaderData<typeof folderLoader>); nothing else.",
+      from: { path: COMPONENTS },
+      to: { path: ROUTE_HELPERS, dependencyTypesNot: ["type-only"] },
     },
     {
       name: "components-only-from-routes",
