@@ -39,7 +39,6 @@ const LIB = "^app/lib/";
 const PRISMA = "^(app/generated/prisma/|node_modules/@prisma/|node_modules/\\.prisma/)";
 const REMIX = "^node_modules/@remix-run/";
 
-
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [

@@ -31,7 +31,11 @@ describe("generated configuration docs", () => {
     const assigned = renderEnvExample()
       .split("\n")
       .filter((line) => !line.startsWith("#") && line !== "");
-    expect(assigned.sort()).toEqual(Object.keys(ENV_DOCS).map((name) => `${name}=`).sort());
+    expect(assigned.sort()).toEqual(
+      Object.keys(ENV_DOCS)
+        .map((name) => `${name}=`)
+        .sort(),
+    );
   });
 
   it("wraps without starting a line that Markdown would read as a list or heading", () => {

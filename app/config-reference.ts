@@ -184,8 +184,7 @@ export const ENV_DOCS: Record<keyof Env, EnvVarDoc> = {
   ENCRYPTION_PREVIOUS_MASTER_KEYS: {
     section: "Encryption at rest",
     description:
-      "Earlier master keys, comma-separated, kept while `npm run keys:rotate` re-wraps to the current one; remove them " +
-      "afterwards.",
+      "Earlier master keys, comma-separated, kept while `npm run keys:rotate` re-wraps to the current one; remove them " + "afterwards.",
   },
 
   MEILI_HOST: {
@@ -298,7 +297,11 @@ export const ENV_DOCS: Record<keyof Env, EnvVarDoc> = {
       "for one on each visit, for passkey autofill; signing in with the passkey then counts as a login). Format " +
       "`requests/period`, the period in `s`, `m` or `h` (`20/1m`, `100/15m`).",
   },
-  RATE_LIMIT_SHARE: { section: "Abuse protection", default: "300/1m", description: "Requests per client IP to public share pages (`/s/…`)." },
+  RATE_LIMIT_SHARE: {
+    section: "Abuse protection",
+    default: "300/1m",
+    description: "Requests per client IP to public share pages (`/s/…`).",
+  },
   RATE_LIMIT_API: {
     section: "Abuse protection",
     default: "12000/1m",

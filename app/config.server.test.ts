@@ -25,14 +25,22 @@ describe("configuration", () => {
       S3_PART_SIZE: "64MiB",
     });
     expect(config.database).toEqual({ embedded: false, url: "postgres://u:p@db:5432/coffer" });
-    expect(config.storage).toMatchObject({ driver: "s3", endpoint: "http://minio:9000", bucket: "coffer", partSize: 64 * 2 ** 20, forcePathStyle: true });
+    expect(config.storage).toMatchObject({
+      driver: "s3",
+      endpoint: "http://minio:9000",
+      bucket: "coffer",
+      partSize: 64 * 2 ** 20,
+      forcePathStyle: true,
+    });
     expect(config.search).toMatchObject({ driver: "meilisearch", host: "http://meili:7700" });
     expect(config.cache).toEqual({ driver: "redis", url: "redis://redis:6379", prefix: "coffer:" });
   });
 
   it("searches file contents by default, within SEARCH_CONTENT_MAX_BYTES read and SEARCH_CONTENT_MAX_TEXT kept", () => {
     expect(loadConfig({}).contentSearch).toEqual({ enabled: true, maxBytes: 10 * 2 ** 20, maxTextBytes: 2 ** 20 });
-    expect(loadConfig({ SEARCH_CONTENT: "false", SEARCH_CONTENT_MAX_BYTES: "2MiB", SEARCH_CONTENT_MAX_TEXT: "256KiB" }).contentSearch).toEqual({
+    expect(
+      loadConfig({ SEARCH_CONTENT: "false", SEARCH_CONTENT_MAX_BYTES: "2MiB", SEARCH_CONTENT_MAX_TEXT: "256KiB" }).contentSearch,
+    ).toEqual({
       enabled: false,
       maxBytes: 2 * 2 ** 20,
       maxTextBytes: 256 * 2 ** 10,

@@ -75,7 +75,10 @@ const trustProxy = z.string().transform((raw, ctx): TrustProxy => {
   if (["true", "yes"].includes(value)) return true;
   if (["false", "no", "0"].includes(value)) return false;
   if (/^\d+$/.test(value)) return Number(value);
-  const entries = value.split(",").map((entry) => entry.trim()).filter(Boolean);
+  const entries = value
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter(Boolean);
   const bad = entries.filter((entry) => !PROXY_NAMES.has(entry) && !isAddressOrCidr(entry));
   if (entries.length === 0 || bad.length > 0) {
     ctx.addIssue({
@@ -93,13 +96,16 @@ const url = (schemes: string[]) =>
   z
     .string()
     .trim()
-    .refine((v) => {
-      try {
-        return schemes.includes(new URL(v).protocol.replace(/:$/, ""));
-      } catch {
-        return false;
-      }
-    }, `must be a URL starting with ${schemes.map((s) => `${s}://`).join(" or ")}`);
+    .refine(
+      (v) => {
+        try {
+          return schemes.includes(new URL(v).protocol.replace(/:$/, ""));
+        } catch {
+          return false;
+        }
+      },
+      `must be a URL starting with ${schemes.map((s) => `${s}://`).join(" or ")}`,
+    );
 
 /** A master key of encryption at rest; its id is a fingerprint, so keys need no names. */
 export interface MasterKey {
@@ -127,101 +133,104 @@ const masterKey = z.string().transform((value, ctx) => {
  * Every variable Coffer reads. Each one is described for people in config-reference.ts, from which
  * `npm run docs:config` writes docs/configuration.md and .env.example.
  */
-export const envSchema = z
-  .object({
-    NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
-    HOST: z.string().default("0.0.0.0"),
-    PORT: port.default(3000),
-    DATA_DIR: z.string().min(1).default("./data"),
-    APP_URL: url(["http", "https"]).optional(),
-    SESSION_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
-    SESSION_TTL_DAYS: z.coerce.number().int().positive().default(30),
-    TRUST_PROXY: trustProxy.default(false),
-    TLS_CERT_FILE: optionalString,
-    TLS_KEY_FILE: optionalString,
-    LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
-    METRICS_TOKEN: z
-      .string()
-      .trim()
-      .min(16, "must be at least 16 characters (e.g. openssl rand -hex 32)")
-      .regex(/^[\x21-\x7e]+$/, "printable ASCII without spaces only (it is sent in an Authorization header)")
-      .optional(),
+export const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  HOST: z.string().default("0.0.0.0"),
+  PORT: port.default(3000),
+  DATA_DIR: z.string().min(1).default("./data"),
+  APP_URL: url(["http", "https"]).optional(),
+  SESSION_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  SESSION_TTL_DAYS: z.coerce.number().int().positive().default(30),
+  TRUST_PROXY: trustProxy.default(false),
+  TLS_CERT_FILE: optionalString,
+  TLS_KEY_FILE: optionalString,
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  METRICS_TOKEN: z
+    .string()
+    .trim()
+    .min(16, "must be at least 16 characters (e.g. openssl rand -hex 32)")
+    .regex(/^[\x21-\x7e]+$/, "printable ASCII without spaces only (it is sent in an Authorization header)")
+    .optional(),
 
-    DATABASE_URL: url(["postgres", "postgresql"]).optional(),
-    EMBEDDED_PG_PORT: port.default(54329),
+  DATABASE_URL: url(["postgres", "postgresql"]).optional(),
+  EMBEDDED_PG_PORT: port.default(54329),
 
-    S3_ENDPOINT: url(["http", "https"]).optional(),
-    S3_ACCESS_KEY: optionalString,
-    S3_SECRET_KEY: optionalString,
-    S3_BUCKET: z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be a DNS-compliant bucket name (3-63 lowercase letters, digits, dots, hyphens)")
-      .default("coffer"),
-    S3_REGION: z.string().min(1).default("us-east-1"),
-    S3_FORCE_PATH_STYLE: boolean.default(true),
-    S3_PART_SIZE: byteSize.default(32 * 2 ** 20),
-    S3_UPLOAD_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
-    S3_UPLOAD_MEMORY: byteSize.default(256 * 2 ** 20),
-    S3_SSE: z.enum(["AES256", "aws:kms"], { message: "use AES256 or aws:kms" }).optional(),
-    S3_SSE_KMS_KEY_ID: optionalString,
+  S3_ENDPOINT: url(["http", "https"]).optional(),
+  S3_ACCESS_KEY: optionalString,
+  S3_SECRET_KEY: optionalString,
+  S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be a DNS-compliant bucket name (3-63 lowercase letters, digits, dots, hyphens)")
+    .default("coffer"),
+  S3_REGION: z.string().min(1).default("us-east-1"),
+  S3_FORCE_PATH_STYLE: boolean.default(true),
+  S3_PART_SIZE: byteSize.default(32 * 2 ** 20),
+  S3_UPLOAD_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
+  S3_UPLOAD_MEMORY: byteSize.default(256 * 2 ** 20),
+  S3_SSE: z.enum(["AES256", "aws:kms"], { message: "use AES256 or aws:kms" }).optional(),
+  S3_SSE_KMS_KEY_ID: optionalString,
 
-    ENCRYPTION_MASTER_KEY: masterKey.optional(),
-    ENCRYPTION_PREVIOUS_MASTER_KEYS: z
-      .string()
-      .transform((value, ctx) => {
-        const keys: MasterKey[] = [];
-        for (const part of value.split(",").map((p) => p.trim()).filter(Boolean)) {
-          const key = parseMasterKey(part);
-          if (!key) {
-            ctx.addIssue({ code: "custom", message: `each entry must be base64 of exactly 32 bytes (e.g. openssl rand -base64 32)` });
-            return z.NEVER;
-          }
-          keys.push(key);
+  ENCRYPTION_MASTER_KEY: masterKey.optional(),
+  ENCRYPTION_PREVIOUS_MASTER_KEYS: z
+    .string()
+    .transform((value, ctx) => {
+      const keys: MasterKey[] = [];
+      for (const part of value
+        .split(",")
+        .map((p) => p.trim())
+        .filter(Boolean)) {
+        const key = parseMasterKey(part);
+        if (!key) {
+          ctx.addIssue({ code: "custom", message: `each entry must be base64 of exactly 32 bytes (e.g. openssl rand -base64 32)` });
+          return z.NEVER;
         }
-        return keys;
-      })
-      .optional(),
+        keys.push(key);
+      }
+      return keys;
+    })
+    .optional(),
 
-    MEILI_HOST: url(["http", "https"]).optional(),
-    MEILI_API_KEY: optionalString,
-    MEILI_INDEX: z.string().regex(/^[A-Za-z0-9_-]+$/, "letters, digits, - and _ only").default("coffer-files"),
-    SEARCH_CONTENT: boolean.default(true),
-    SEARCH_CONTENT_MAX_BYTES: byteSize.default(10 * 2 ** 20),
-    // A tsvector holds at most 1 MB, and 1 MiB of text is a few hundred pages.
-    SEARCH_CONTENT_MAX_TEXT: byteSize
-      .refine((bytes) => bytes <= 2 ** 20, "at most 1MiB")
-      .default(2 ** 20),
+  MEILI_HOST: url(["http", "https"]).optional(),
+  MEILI_API_KEY: optionalString,
+  MEILI_INDEX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, "letters, digits, - and _ only")
+    .default("coffer-files"),
+  SEARCH_CONTENT: boolean.default(true),
+  SEARCH_CONTENT_MAX_BYTES: byteSize.default(10 * 2 ** 20),
+  // A tsvector holds at most 1 MB, and 1 MiB of text is a few hundred pages.
+  SEARCH_CONTENT_MAX_TEXT: byteSize.refine((bytes) => bytes <= 2 ** 20, "at most 1MiB").default(2 ** 20),
 
-    REDIS_URL: url(["redis", "rediss"]).optional(),
-    // Must end with ":" so one prefix is never the start of another's keys ("a" + "b:x" = "ab" + ":x").
-    REDIS_PREFIX: z
-      .string()
-      .regex(/^[A-Za-z0-9:_-]{1,64}$/, "1 to 64 letters, digits, ':', '_' or '-'")
-      .refine((v) => v.endsWith(":"), 'must end with ":", e.g. coffer-prod:')
-      .default("coffer:"),
+  REDIS_URL: url(["redis", "rediss"]).optional(),
+  // Must end with ":" so one prefix is never the start of another's keys ("a" + "b:x" = "ab" + ":x").
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_-]{1,64}$/, "1 to 64 letters, digits, ':', '_' or '-'")
+    .refine((v) => v.endsWith(":"), 'must end with ":", e.g. coffer-prod:')
+    .default("coffer:"),
 
-    MAX_UPLOAD_SIZE: byteSize.default(10 * 2 ** 30),
-    UPLOAD_EXPIRY_HOURS: z.coerce.number().positive().default(24),
-    HTTP_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(86_400).default(120),
+  MAX_UPLOAD_SIZE: byteSize.default(10 * 2 ** 30),
+  UPLOAD_EXPIRY_HOURS: z.coerce.number().positive().default(24),
+  HTTP_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(86_400).default(120),
 
-    OIDC_ISSUER: url(["http", "https"]).optional(),
-    OIDC_CLIENT_ID: optionalString,
-    OIDC_CLIENT_SECRET: optionalString,
-    OIDC_SCOPES: z
-      .string()
-      .trim()
-      .refine((v) => v.split(/\s+/).includes("openid"), "must include openid, e.g. \"openid email profile\"")
-      .default("openid email profile"),
-    OIDC_BUTTON_LABEL: z.string().trim().min(1).max(60, "must be at most 60 characters").default("Sign in with single sign-on"),
-    SSO_ONLY: boolean.default(false),
-    RATE_LIMIT_AUTH: rateLimitSpec.default({ limit: 20, windowMs: 60_000 }),
-    RATE_LIMIT_SHARE: rateLimitSpec.default({ limit: 300, windowMs: 60_000 }),
-    RATE_LIMIT_API: rateLimitSpec.default({ limit: 12000, windowMs: 60_000 }),
-    RATE_LIMIT_GENERAL: rateLimitSpec.default({ limit: 600, windowMs: 60_000 }),
-    LOCKOUT_FREE_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
-    SMTP_URL: url(["smtp", "smtps"]).optional(),
-    MAIL_FROM: z.string().trim().min(3).max(320).optional(),
-  });
+  OIDC_ISSUER: url(["http", "https"]).optional(),
+  OIDC_CLIENT_ID: optionalString,
+  OIDC_CLIENT_SECRET: optionalString,
+  OIDC_SCOPES: z
+    .string()
+    .trim()
+    .refine((v) => v.split(/\s+/).includes("openid"), 'must include openid, e.g. "openid email profile"')
+    .default("openid email profile"),
+  OIDC_BUTTON_LABEL: z.string().trim().min(1).max(60, "must be at most 60 characters").default("Sign in with single sign-on"),
+  SSO_ONLY: boolean.default(false),
+  RATE_LIMIT_AUTH: rateLimitSpec.default({ limit: 20, windowMs: 60_000 }),
+  RATE_LIMIT_SHARE: rateLimitSpec.default({ limit: 300, windowMs: 60_000 }),
+  RATE_LIMIT_API: rateLimitSpec.default({ limit: 12000, windowMs: 60_000 }),
+  RATE_LIMIT_GENERAL: rateLimitSpec.default({ limit: 600, windowMs: 60_000 }),
+  LOCKOUT_FREE_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
+  SMTP_URL: url(["smtp", "smtps"]).optional(),
+  MAIL_FROM: z.string().trim().min(3).max(320).optional(),
+});
 
 /** A URL that is an origin and nothing more (a trailing "/" allowed). */
 function isBareOrigin(value: string): boolean {
@@ -245,7 +254,9 @@ function crossFieldProblems(env: Record<string, string>): string[] {
     problems.push("TLS_CERT_FILE, TLS_KEY_FILE: set both (certificate chain and private key, PEM) to serve HTTPS, or neither");
   }
   if (env.APP_URL && !isBareOrigin(env.APP_URL)) {
-    problems.push("APP_URL: must be the address alone, e.g. https://files.example.com (Coffer is served from the root path; no path, query or user name)");
+    problems.push(
+      "APP_URL: must be the address alone, e.g. https://files.example.com (Coffer is served from the root path; no path, query or user name)",
+    );
   }
   if (env.TLS_CERT_FILE && env.APP_URL?.startsWith("http://")) {
     problems.push("APP_URL: must start with https:// when Coffer serves TLS itself (TLS_CERT_FILE)");
@@ -257,7 +268,10 @@ function crossFieldProblems(env: Record<string, string>): string[] {
   const setOidcKey = oidcKeys.find((key) => env[key]);
   if (setOidcKey) {
     for (const key of oidcKeys) {
-      if (!env[key]) problems.push(`${key}: is required when ${setOidcKey} is set (single sign-on needs OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET)`);
+      if (!env[key])
+        problems.push(
+          `${key}: is required when ${setOidcKey} is set (single sign-on needs OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET)`,
+        );
     }
   }
   if (/^(true|1|yes)$/.test(env.SSO_ONLY ?? "") && !env.OIDC_ISSUER) {
@@ -265,7 +279,8 @@ function crossFieldProblems(env: Record<string, string>): string[] {
   }
   // Links in mails must not be built from the request's Host header, which a client chooses.
   if (env.SMTP_URL && !env.APP_URL) problems.push("APP_URL: is required when SMTP_URL is set (links in mails point to it)");
-  if ((env.S3_SSE || env.S3_SSE_KMS_KEY_ID) && !env.S3_ENDPOINT) problems.push("S3_SSE: applies only to S3 storage; set S3_ENDPOINT or unset it");
+  if ((env.S3_SSE || env.S3_SSE_KMS_KEY_ID) && !env.S3_ENDPOINT)
+    problems.push("S3_SSE: applies only to S3 storage; set S3_ENDPOINT or unset it");
   if (env.S3_SSE_KMS_KEY_ID && env.S3_SSE !== "aws:kms") problems.push("S3_SSE_KMS_KEY_ID: needs S3_SSE=aws:kms");
   if (env.ENCRYPTION_PREVIOUS_MASTER_KEYS && !env.ENCRYPTION_MASTER_KEY) {
     problems.push("ENCRYPTION_PREVIOUS_MASTER_KEYS: needs ENCRYPTION_MASTER_KEY (the current key) to be set");
@@ -371,7 +386,10 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     sessionTtlMs: env.SESSION_TTL_DAYS * 24 * 3600 * 1000,
     httpIdleTimeoutMs: env.HTTP_IDLE_TIMEOUT_SECONDS * 1000,
     trustProxy: env.TRUST_PROXY,
-    tls: env.TLS_CERT_FILE && env.TLS_KEY_FILE ? { certFile: path.resolve(env.TLS_CERT_FILE), keyFile: path.resolve(env.TLS_KEY_FILE) } : undefined,
+    tls:
+      env.TLS_CERT_FILE && env.TLS_KEY_FILE
+        ? { certFile: path.resolve(env.TLS_CERT_FILE), keyFile: path.resolve(env.TLS_KEY_FILE) }
+        : undefined,
     servedOverHttps: Boolean(env.TLS_CERT_FILE && env.TLS_KEY_FILE) || Boolean(env.APP_URL?.startsWith("https://")),
     logLevel: env.LOG_LEVEL,
     metricsToken: env.METRICS_TOKEN,

@@ -71,5 +71,10 @@ export function handleError(error: unknown, { request, context }: LoaderFunction
 
 function logUnexpected(context: AppLoadContext, request: Request, error: unknown) {
   const path = new URL(request.url).pathname;
-  context.services.log.error("request failed", { method: request.method, path, error, stack: error instanceof Error ? error.stack : undefined });
+  context.services.log.error("request failed", {
+    method: request.method,
+    path,
+    error,
+    stack: error instanceof Error ? error.stack : undefined,
+  });
 }

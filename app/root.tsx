@@ -52,7 +52,10 @@ export function Layout({ children }: { children: ReactNode }) {
         <Links />
       </head>
       <body className="flex min-h-full flex-col bg-slate-50 text-slate-900 antialiased">
-        <a href="#main" className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-50 focus:rounded focus:bg-white focus:p-2">
+        <a
+          href="#main"
+          className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-50 focus:rounded focus:bg-white focus:p-2"
+        >
           Skip to content
         </a>
         <header className="border-b border-slate-200 bg-white">
@@ -85,7 +88,12 @@ export function Layout({ children }: { children: ReactNode }) {
                     </NavLink>
                   ) : null}
                 </nav>
-                <Form method="get" action="/search" role="search" className="order-last flex w-full gap-2 sm:order-none sm:ml-auto sm:w-auto">
+                <Form
+                  method="get"
+                  action="/search"
+                  role="search"
+                  className="order-last flex w-full gap-2 sm:order-none sm:ml-auto sm:w-auto"
+                >
                   <label htmlFor="site-search" className="sr-only">
                     Search files
                   </label>

@@ -14,7 +14,8 @@ const require = createRequire(import.meta.url);
 const reactDom = path.dirname(require.resolve("react-dom/package.json"));
 const builds = ["development", "production.min"].map((build) => ({
   build,
-  renderToPipeableStream: (require(path.join(reactDom, `cjs/react-dom-server.node.${build}.js`)) as typeof import("react-dom/server")).renderToPipeableStream,
+  renderToPipeableStream: (require(path.join(reactDom, `cjs/react-dom-server.node.${build}.js`)) as typeof import("react-dom/server"))
+    .renderToPipeableStream,
 }));
 
 function render(renderToPipeableStream: (typeof builds)[number]["renderToPipeableStream"], texts: string[]): Promise<string> {

@@ -78,9 +78,15 @@ async function main() {
   const memory = sampler.stop();
 
   const rows: Array<[string, string]> = [
-    [`${SMALL_FILES} files of ${formatBytes(SMALL_SIZE)}, ${PARALLEL} at once (tus)`, `${(SMALL_FILES / smallSeconds).toFixed(1)} files/s (${smallSeconds.toFixed(2)} s)`],
+    [
+      `${SMALL_FILES} files of ${formatBytes(SMALL_SIZE)}, ${PARALLEL} at once (tus)`,
+      `${(SMALL_FILES / smallSeconds).toFixed(1)} files/s (${smallSeconds.toFixed(2)} s)`,
+    ],
     [`${ZIP_FILES} files of ${formatBytes(ZIP_FILE_SIZE)} uploaded for the ZIP`, `${(ZIP_FILES / zipSetupSeconds).toFixed(1)} files/s`],
-    [`ZIP of ${ZIP_FILES} files (${formatBytes(zipBytes)}) from a share link`, `${(zipBytes / 2 ** 20 / zipSeconds).toFixed(1)} MiB/s (${zipSeconds.toFixed(2)} s)`],
+    [
+      `ZIP of ${ZIP_FILES} files (${formatBytes(zipBytes)}) from a share link`,
+      `${(zipBytes / 2 ** 20 / zipSeconds).toFixed(1)} MiB/s (${zipSeconds.toFixed(2)} s)`,
+    ],
     ["server RSS before the ZIP → peak during it", `${formatBytes(baseline)} → ${formatBytes(Math.max(memory.sampledPeak, memory.hwm))}`],
   ];
   const width = Math.max(...rows.map(([label]) => label.length));

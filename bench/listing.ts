@@ -20,14 +20,7 @@ import { performance } from "node:perf_hooks";
 import { startEmbeddedPostgres, type EmbeddedDatabase } from "../app/services/embedded-postgres.server";
 import { runMigrations } from "../app/services/migrate.server";
 import { createPrismaClient } from "../app/services/db.server";
-import {
-  breadcrumbs,
-  countFolderContents,
-  folderTree,
-  listFolder,
-  listingQuery,
-  PAGE_SIZE,
-} from "../app/domain/files/folders.server";
+import { breadcrumbs, countFolderContents, folderTree, listFolder, listingQuery, PAGE_SIZE } from "../app/domain/files/folders.server";
 import { SORT_KEYS, type SortDir, type SortKey } from "../app/domain/files/folder-listing";
 import { Prisma, type Folder, type PrismaClient } from "../app/generated/prisma/client";
 import type { Services } from "../app/services/index.server";
@@ -126,7 +119,7 @@ async function main() {
   if (EXTRA_INDEXES) {
     for (const column of ["size", "updated_at", "mime_type"]) {
       await db.$executeRawUnsafe(
-        `CREATE INDEX bench_files_${column} ON files (folder_id, ${column}, name_key, id) WHERE trashed_at IS NULL`
+        `CREATE INDEX bench_files_${column} ON files (folder_id, ${column}, name_key, id) WHERE trashed_at IS NULL`,
       );
     }
     console.log("Added extra indexes on (folder_id, column, name_key, id) WHERE trashed_at IS NULL.");
@@ -134,7 +127,7 @@ async function main() {
   await db.$executeRawUnsafe("VACUUM ANALYZE");
 
   const orders: Array<{ sort: SortKey; dir: SortDir }> = SORT_KEYS.flatMap((sort) =>
-    (["asc", "desc"] as const).map((dir) => ({ sort, dir }))
+    (["asc", "desc"] as const).map((dir) => ({ sort, dir })),
   );
   console.log(`\nlistFolder: server time per page of ${PAGE_SIZE}, ms over ${RUNS} runs (after 3 warm-ups)\n`);
   console.log("| files   | sort     | dir  | first p50 | first p95 | middle p50 | middle p95 | last p50 | last p95 |");
@@ -153,8 +146,8 @@ async function main() {
       });
       console.log(
         `| ${String(count).padEnd(7)} | ${sort.padEnd(8)} | ${dir.padEnd(4)} | ${ms(first.p50)}  | ${ms(first.p95)}  | ${ms(
-          middle.p50
-        )}   | ${ms(middle.p95)}   | ${ms(last.p50)} | ${ms(last.p95)} |`
+          middle.p50,
+        )}   | ${ms(middle.p95)}   | ${ms(last.p50)} | ${ms(last.p95)} |`,
       );
     }
   }
@@ -180,7 +173,7 @@ async function main() {
       "file",
       string | null,
       string,
-      string
+      string,
     ];
     const query = listingQuery("file", folder.id, sort, dir, { kind: "file", value, key, id }, PAGE_SIZE + 1);
     const plan = (

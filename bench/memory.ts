@@ -49,9 +49,18 @@ async function main() {
   // Embedded Postgres runs as the `postgres` user when we are root; it must reach its directory.
   fs.chmodSync(work, 0o755);
   onCleanup("remove temp dir", () => fs.rmSync(work, { recursive: true, force: true }));
-  console.log(`Coffer resting-memory benchmark: ${rounds} round(s), settle ${settleSeconds} s, MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? "unset"}, Node ${process.version}, load ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`);
+  console.log(
+    `Coffer resting-memory benchmark: ${rounds} round(s), settle ${settleSeconds} s, MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? "unset"}, Node ${process.version}, load ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" ")}`,
+  );
 
-  const postgres = await startEmbeddedPostgres({ dataDir: path.join(work, "pg", "data"), port: await freePort(), database: "coffer_bench" });
+  const postgres = await startEmbeddedPostgres({
+    dataDir: path.join(work, "pg", "data"),
+    port: await freePort(),
+    database: "coffer_bench",
+  });
   onCleanup("stop embedded Postgres", () => postgres.stop(), 20_000);
   const baseEnv = (dataDir: string, databaseUrl: string): Record<string, string> => ({
     NODE_ENV: "production",
@@ -147,7 +156,12 @@ async function warmUp(url: string) {
   const content = Buffer.from("Coffer resting-memory warm-up: a small text file.\n".repeat(200));
   const created = await fetch(`${url}/api/uploads`, {
     method: "POST",
-    headers: { cookie, "Tus-Resumable": "1.0.0", "Upload-Length": String(content.length), "Upload-Metadata": `filename ${Buffer.from("warm-up.txt").toString("base64")}` },
+    headers: {
+      cookie,
+      "Tus-Resumable": "1.0.0",
+      "Upload-Length": String(content.length),
+      "Upload-Metadata": `filename ${Buffer.from("warm-up.txt").toString("base64")}`,
+    },
   });
   if (created.status !== 201) throw new Error(`tus POST: ${created.status} ${await created.text()}`);
   const patched = await fetch(new URL(created.headers.get("location")!, url), {
@@ -174,7 +188,9 @@ function printTable(results: Array<{ label: string; runs: Run[] }>, rounds: numb
   );
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const format = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
-  console.log(`\nCoffer server process (production build), ${rounds > 1 ? `median of ${rounds} rounds` : "1 round"}; settle = ${settleSeconds} s idle after the warm-up.\n`);
+  console.log(
+    `\nCoffer server process (production build), ${rounds > 1 ? `median of ${rounds} rounds` : "1 round"}; settle = ${settleSeconds} s idle after the warm-up.\n`,
+  );
   console.log(format(header));
   console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
   for (const line of lines) console.log(format(line));

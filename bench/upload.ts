@@ -96,7 +96,10 @@ function settingsFromEnv(env = process.env): Settings {
   };
 }
 
-const loadAtStart = os.loadavg().map((l) => l.toFixed(1)).join(" ");
+const loadAtStart = os
+  .loadavg()
+  .map((l) => l.toFixed(1))
+  .join(" ");
 
 /** BENCH_BARE_TUS: "1" (plain), or a comma list of "plain" and "batched[:size]". */
 function parseBareTus(value: string): string[] {
@@ -164,7 +167,13 @@ async function main() {
 // ---------------------------------------------------------------------------------------------
 // S3
 
-async function benchS3(settings: Settings, work: string, source: string, warmup: string, appEnv: (dir: string) => Record<string, string>): Promise<Row[]> {
+async function benchS3(
+  settings: Settings,
+  work: string,
+  source: string,
+  warmup: string,
+  appEnv: (dir: string) => Record<string, string>,
+): Promise<Row[]> {
   let started = performance.now();
   const s3Dir = path.join(work, "s3");
   // Registered before the start so that an interrupted start leaves no Swift server either.
@@ -187,7 +196,9 @@ async function benchS3(settings: Settings, work: string, source: string, warmup:
 
   started = performance.now();
   const app = await startApp({ ...appEnv(path.join(work, "app-s3")), ...s3Env });
-  console.log(`Coffer (S3 driver, S3_PART_SIZE=${settings.s3PartSize}, S3_UPLOAD_CONCURRENCY=${settings.s3Concurrency}) at ${app.url}, pid ${app.pid} (${secondsSince(started).toFixed(1)} s)`);
+  console.log(
+    `Coffer (S3 driver, S3_PART_SIZE=${settings.s3PartSize}, S3_UPLOAD_CONCURRENCY=${settings.s3Concurrency}) at ${app.url}, pid ${app.pid} (${secondsSince(started).toFixed(1)} s)`,
+  );
   const { cookie } = await registerBenchUser(app.url, "s3");
   const client = s3Client(s3);
   const verify = async (key: string) => {
@@ -196,10 +207,20 @@ async function benchS3(settings: Settings, work: string, source: string, warmup:
     await deleteObject(client, key);
   };
 
-  const direct: Row = { storage: "S3", path: `direct: lib-storage Upload, ${DIRECT_PART_SIZE / MiB} MiB parts × ${DIRECT_QUEUE_SIZE}`, runs: [], short: "lib-storage" };
+  const direct: Row = {
+    storage: "S3",
+    path: `direct: lib-storage Upload, ${DIRECT_PART_SIZE / MiB} MiB parts × ${DIRECT_QUEUE_SIZE}`,
+    runs: [],
+    short: "lib-storage",
+  };
   const httpPut: Row = { storage: "S3", path: "via a bare node:http server streaming parts into S3", runs: [], short: "bare server" };
   const httpServer = await startApp({ DATA_DIR: path.join(work, "bare-http-s3"), ...s3Env }, BARE_HTTP_SERVER);
-  const streamed: Row = { storage: "S3", path: `direct: parts streamed from the file, ${settings.s3PartSize} (Coffer's streamer)`, runs: [], short: "streamed" };
+  const streamed: Row = {
+    storage: "S3",
+    path: `direct: parts streamed from the file, ${settings.s3PartSize} (Coffer's streamer)`,
+    runs: [],
+    short: "streamed",
+  };
   httpPut.baselines = [direct, streamed];
   const partSize = parseByteSize(settings.s3PartSize)!;
   const contenders: Contender[] = [
@@ -227,9 +248,23 @@ async function benchS3(settings: Settings, work: string, source: string, warmup:
       },
     },
     httpPutContender(httpPut, httpServer, source, settings.size, verify, { swift: swiftPids }),
-    tusContender({ storage: "S3", path: `Coffer tus → S3 store (${describeChunk(settings.tusChunkSize)})`, runs: [], baselines: [direct, streamed, httpPut] }, {
-      server: app, cookie, source, warmup, settings, cpuGroups: { swift: swiftPids }, verify,
-    }),
+    tusContender(
+      {
+        storage: "S3",
+        path: `Coffer tus → S3 store (${describeChunk(settings.tusChunkSize)})`,
+        runs: [],
+        baselines: [direct, streamed, httpPut],
+      },
+      {
+        server: app,
+        cookie,
+        source,
+        warmup,
+        settings,
+        cpuGroups: { swift: swiftPids },
+        verify,
+      },
+    ),
   ];
   const bares: AppProcess[] = [];
   for (const [i, batch] of settings.bareTus.entries()) {
@@ -282,11 +317,19 @@ async function deleteObject(client: S3Client, key: string) {
 // ---------------------------------------------------------------------------------------------
 // Local disk
 
-async function benchLocal(settings: Settings, work: string, source: string, warmup: string, appEnv: (dir: string) => Record<string, string>): Promise<Row[]> {
+async function benchLocal(
+  settings: Settings,
+  work: string,
+  source: string,
+  warmup: string,
+  appEnv: (dir: string) => Record<string, string>,
+): Promise<Row[]> {
   const dataDir = path.join(work, "app-local");
   const started = performance.now();
   const app = await startApp(appEnv(dataDir));
-  console.log(`\nlocal: Coffer (local-disk driver, ${path.join(dataDir, "objects")}) at ${app.url}, pid ${app.pid} (${secondsSince(started).toFixed(1)} s)`);
+  console.log(
+    `\nlocal: Coffer (local-disk driver, ${path.join(dataDir, "objects")}) at ${app.url}, pid ${app.pid} (${secondsSince(started).toFixed(1)} s)`,
+  );
   const { cookie } = await registerBenchUser(app.url, "local");
   const verifyIn = (objects: string) => async (key: string) => {
     const stored = fs.statSync(path.join(objects, key)).size;
@@ -309,7 +352,12 @@ async function benchLocal(settings: Settings, work: string, source: string, warm
   const copyFile: Row = { storage: "local", path: "direct: fs.copyFile (kernel copy_file_range, as cp)", runs: [], short: "cp" };
   const durableCopy: Row = { storage: "local", path: "direct: fs.copyFile, then fdatasync (cp; sync)", runs: [], short: "cp+sync" };
   const streamCopy: Row = { storage: "local", path: "direct: stream pipeline copy (read/write, 64 KiB)", runs: [], short: "stream copy" };
-  const rawHop: Row = { storage: "local", path: "one raw TCP hop, no HTTP (reused 1 MiB buffer): any upload's ceiling", runs: [], short: "raw hop" };
+  const rawHop: Row = {
+    storage: "local",
+    path: "one raw TCP hop, no HTTP (reused 1 MiB buffer): any upload's ceiling",
+    runs: [],
+    short: "raw hop",
+  };
   const httpPut: Row = { storage: "local", path: "via a bare node:http server writing the file", runs: [], short: "bare server" };
   rawHop.baselines = [copyFile, streamCopy];
   httpPut.baselines = [copyFile, streamCopy, rawHop];
@@ -333,9 +381,18 @@ async function benchLocal(settings: Settings, work: string, source: string, warm
     }),
     copy(streamCopy, (target) => pipeline(fs.createReadStream(source), fs.createWriteStream(target))),
     rawHopContender(rawHop, source, path.join(work, "raw-hop.bin"), settings.size),
-    tusContender({ storage: "local", path: `Coffer tus → local store (${describeChunk(settings.tusChunkSize)})`, runs: [], baselines }, {
-      server: app, cookie, source, warmup, settings, cpuGroups: {}, verify: verifyIn(path.join(dataDir, "objects")),
-    }),
+    tusContender(
+      { storage: "local", path: `Coffer tus → local store (${describeChunk(settings.tusChunkSize)})`, runs: [], baselines },
+      {
+        server: app,
+        cookie,
+        source,
+        warmup,
+        settings,
+        cpuGroups: {},
+        verify: verifyIn(path.join(dataDir, "objects")),
+      },
+    ),
   ];
   const bares: AppProcess[] = [];
   for (const [i, batch] of settings.bareTus.entries()) {
@@ -343,7 +400,9 @@ async function benchLocal(settings: Settings, work: string, source: string, warm
     const bare = await startApp({ ...appEnv(bareDir), BENCH_BATCH_BODY: batch }, BARE_TUS_SERVER);
     bares.push(bare);
     const row: Row = { storage: "local", path: bareLabel(batch), runs: [], baselines };
-    contenders.push(tusContender(row, { server: bare, source, warmup, settings, cpuGroups: {}, verify: verifyIn(path.join(bareDir, "objects")) }));
+    contenders.push(
+      tusContender(row, { server: bare, source, warmup, settings, cpuGroups: {}, verify: verifyIn(path.join(bareDir, "objects")) }),
+    );
   }
 
   await runRounds(settings, contenders);
@@ -363,7 +422,10 @@ function rawHopContender(row: Row, source: string, target: string, size: number)
       const listener = net.createServer({ allowHalfOpen: true });
       await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
       const { port } = listener.address() as net.AddressInfo;
-      const receiver = spawn(process.execPath, ["--import", "tsx", RAW_SOCKET_RECEIVER, String(port), target], { cwd: REPO, stdio: "inherit" });
+      const receiver = spawn(process.execPath, ["--import", "tsx", RAW_SOCKET_RECEIVER, String(port), target], {
+        cwd: REPO,
+        stdio: "inherit",
+      });
       const exited = new Promise<void>((resolve, reject) =>
         receiver.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`the raw socket receiver exited with ${code}`)))),
       );
@@ -395,14 +457,23 @@ function rawHopContender(row: Row, source: string, target: string, size: number)
 }
 
 /** One PUT of the file to bench/lib/bare-http-server.ts: what any upload through a server costs here. */
-function httpPutContender(row: Row, server: AppProcess, source: string, size: number, verify: (name: string) => Promise<void>, cpuGroups: Record<string, number[]> = {}): Contender {
+function httpPutContender(
+  row: Row,
+  server: AppProcess,
+  source: string,
+  size: number,
+  verify: (name: string) => Promise<void>,
+  cpuGroups: Record<string, number[]> = {},
+): Contender {
   const put = () =>
     new Promise<string>((resolve, reject) => {
       const request = http.request(`${server.url}/`, { method: "PUT", headers: { "content-length": String(size) } }, (response) => {
         let name = "";
         response.setEncoding("utf8");
         response.on("data", (text: string) => (name += text));
-        response.on("end", () => (response.statusCode === 201 ? resolve(name) : reject(new Error(`bare HTTP server answered ${response.statusCode}`))));
+        response.on("end", () =>
+          response.statusCode === 201 ? resolve(name) : reject(new Error(`bare HTTP server answered ${response.statusCode}`)),
+        );
       });
       request.on("error", reject);
       fs.createReadStream(source).pipe(request);
@@ -445,7 +516,9 @@ async function runRounds(settings: Settings, all: Contender[]) {
       flushPageCache();
       const measurement = await run();
       row.runs.push(measurement);
-      console.log(`  round ${round + 1}: ${row.path.padEnd(52)} ${fmtRate(settings.size, measurement.seconds)}  ${fmtCpu(measurement.cpu)}  ${fmtMemory(measurement.memory)}`.trimEnd());
+      console.log(
+        `  round ${round + 1}: ${row.path.padEnd(52)} ${fmtRate(settings.size, measurement.seconds)}  ${fmtCpu(measurement.cpu)}  ${fmtMemory(measurement.memory)}`.trimEnd(),
+      );
       if (measurement.io) console.log(`            ${fmtIo(measurement.io)}`);
     }
   }
@@ -453,7 +526,15 @@ async function runRounds(settings: Settings, all: Contender[]) {
 
 function tusContender(
   row: Row,
-  options: { server: AppProcess; cookie?: string; source: string; warmup: string; settings: Settings; cpuGroups: Record<string, number[]>; verify: (key: string) => Promise<void> },
+  options: {
+    server: AppProcess;
+    cookie?: string;
+    source: string;
+    warmup: string;
+    settings: Settings;
+    cpuGroups: Record<string, number[]>;
+    verify: (key: string) => Promise<void>;
+  },
 ): Contender {
   const { server, cookie, settings } = options;
   return {
@@ -598,9 +679,14 @@ function printTable(settings: Settings, measured: Row[]) {
       rate(row).toFixed(1),
       `${seconds.toFixed(2)} s`,
       row.baselines?.some((b) => b.runs.length > 0)
-        ? `${row.baselines.filter((b) => b.runs.length > 0).map((b) => `${(rate(row) / rate(b)).toFixed(2)}${row.baselines!.length > 1 && b.short ? ` vs ${b.short}` : ""}`).join("; ")}${row.path.startsWith("Coffer") ? ` (target ${TARGET_RATIO})` : ""}`
+        ? `${row.baselines
+            .filter((b) => b.runs.length > 0)
+            .map((b) => `${(rate(row) / rate(b)).toFixed(2)}${row.baselines!.length > 1 && b.short ? ` vs ${b.short}` : ""}`)
+            .join("; ")}${row.path.startsWith("Coffer") ? ` (target ${TARGET_RATIO})` : ""}`
         : "",
-      memory ? `${(memory.before / MiB).toFixed(0)} → ${(memory.peak / MiB).toFixed(0)} MiB (+${((memory.peak - memory.before) / MiB).toFixed(0)})` : "",
+      memory
+        ? `${(memory.before / MiB).toFixed(0)} → ${(memory.peak / MiB).toFixed(0)} MiB (+${((memory.peak - memory.before) / MiB).toFixed(0)})`
+        : "",
       cpuNames.map((name) => `${name} ${median(row.runs.map((r) => r.cpu?.[name] ?? 0)).toFixed(1)}`).join(", "),
     ];
   });

@@ -22,7 +22,11 @@ async function main() {
   const prisma = createPrismaClient(embedded ? embedded.url : (config.database as { url: string }).url);
   const masterKeyIds = config.encryption.masterKeys.map((k) => k.id);
   const audit = (outcome: "success" | "failure", details: Record<string, string | number>) =>
-    recordAudit(prisma, OPERATOR, { action: "admin.encryption_key_rotated", outcome, details: { masterKey: masterKeyIds[0]!, ...details } });
+    recordAudit(prisma, OPERATOR, {
+      action: "admin.encryption_key_rotated",
+      outcome,
+      details: { masterKey: masterKeyIds[0]!, ...details },
+    });
   try {
     console.log(`Re-wrapping store keys with master key ${masterKeyIds[0]}`);
     const result = await rotateMasterKey(prisma, config.encryption.masterKeys, (line) => console.log(line)).catch(async (error) => {

@@ -12,7 +12,10 @@ let failures = 0;
 const wapiti = JSON.parse(fs.readFileSync(wapitiFile, "utf8"));
 console.log("-- wapiti findings");
 let shown = 0;
-for (const [section, byCategory] of [["vulnerability", wapiti.vulnerabilities ?? {}], ["anomaly", wapiti.anomalies ?? {}]]) {
+for (const [section, byCategory] of [
+  ["vulnerability", wapiti.vulnerabilities ?? {}],
+  ["anomaly", wapiti.anomalies ?? {}],
+]) {
   for (const [category, findings] of Object.entries(byCategory)) {
     for (const finding of findings) {
       const level = Number(finding.level);
@@ -22,7 +25,9 @@ for (const [section, byCategory] of [["vulnerability", wapiti.vulnerabilities ??
       shown++;
       console.log(
         `${fails ? "FAIL" : "    "} [${WAPITI_LEVELS[level] ?? level}] ${section}: ${category}: ${finding.method} ${finding.path}` +
-          `${finding.parameter ? ` (${finding.parameter})` : ""} ${String(finding.info ?? "").replace(/\s+/g, " ").slice(0, 200)}`,
+          `${finding.parameter ? ` (${finding.parameter})` : ""} ${String(finding.info ?? "")
+            .replace(/\s+/g, " ")
+            .slice(0, 200)}`,
       );
     }
   }

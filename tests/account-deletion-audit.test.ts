@@ -22,7 +22,8 @@ describe.each(DRIVER_SETS)("deleting an account ($label)", ({ drivers }) => {
 
   const person = (name: string, email: string) => registerPerson(app, name, email);
 
-  const remove = (who: Person, files: string) => admin.client.postForm(`/admin/users/${who.id}/delete`, { confirmEmail: who.email, proof: PASSWORD, files });
+  const remove = (who: Person, files: string) =>
+    admin.client.postForm(`/admin/users/${who.id}/delete`, { confirmEmail: who.email, proof: PASSWORD, files });
 
   beforeAll(async () => {
     app = await startTestApp(drivers);
@@ -44,7 +45,10 @@ describe.each(DRIVER_SETS)("deleting an account ($label)", ({ drivers }) => {
       expect((await admin.client.postForm(`/admin/users/${nia.id}/status`, { intent: "reactivate", proof: PASSWORD })).status).toBe(302);
       const bobRoot = await getRootFolder(services, bob.id);
       const memo = await putFile(services, bob.id, bobRoot.id, "memo.txt", Buffer.from("for Nia"));
-      expect((await bob.client.postForm("/shares", { intent: "share-user", item: `file:${memo.id}`, email: nia.email, permission: "READ" })).status).toBe(200);
+      expect(
+        (await bob.client.postForm("/shares", { intent: "share-user", item: `file:${memo.id}`, email: nia.email, permission: "READ" }))
+          .status,
+      ).toBe(200);
       expect((await new TestClient(app.url).login("NIA@Example.com", "not her password at all")).status).toBe(401);
       expect((await admin.client.get(`/admin/audit.csv?actor=${encodeURIComponent(nia.email)}`)).status).toBe(200);
 
@@ -66,18 +70,25 @@ describe.each(DRIVER_SETS)("deleting an account ($label)", ({ drivers }) => {
         { actorId: admin.id, actorLabel: admin.email, targetType: "user", details: { email: pseudonym, before: "ADMIN", after: "USER" } },
       ]);
       expect(await event("user.quota_changed", { targetId: nia.id })).toMatchObject([{ details: { email: pseudonym, after: 5000000 } }]);
-      expect(await event("user.deactivated", { targetId: nia.id })).toMatchObject([{ actorLabel: admin.email, details: { email: pseudonym } }]);
+      expect(await event("user.deactivated", { targetId: nia.id })).toMatchObject([
+        { actorLabel: admin.email, details: { email: pseudonym } },
+      ]);
       expect(await event("user.reactivated", { targetId: nia.id })).toMatchObject([{ details: { email: pseudonym } }]);
       expect(await event("share.granted", { targetId: memo.id })).toMatchObject([
         { actorId: bob.id, actorLabel: bob.email, details: { granteeId: nia.id, granteeEmail: pseudonym, permission: "READ" } },
       ]);
-      const failedLogin = (await event("auth.login", { outcome: "failure", actorId: null })).filter((row) => JSON.stringify(row.details).includes(pseudonym));
+      const failedLogin = (await event("auth.login", { outcome: "failure", actorId: null })).filter((row) =>
+        JSON.stringify(row.details).includes(pseudonym),
+      );
       expect(failedLogin).toMatchObject([{ actorLabel: "anonymous", details: { reason: "bad_credentials", email: pseudonym } }]);
       expect(await event("admin.audit_exported", { actorId: admin.id })).toMatchObject([{ details: { filter: { actor: pseudonym } } }]);
 
       // Only her email changed: other people's emails, and the actors' own addresses and agents, stay.
       expect(await event("user.quota_changed", { targetId: bob.id })).toMatchObject([{ details: { email: bob.email } }]);
-      const adminRowsAfter = await services.prisma.auditEvent.findMany({ where: { id: { in: adminRowsBefore.map((row) => row.id) } }, orderBy: { id: "asc" } });
+      const adminRowsAfter = await services.prisma.auditEvent.findMany({
+        where: { id: { in: adminRowsBefore.map((row) => row.id) } },
+        orderBy: { id: "asc" },
+      });
       expect(adminRowsAfter.map(({ details: _, ...row }) => row)).toEqual(adminRowsBefore.map(({ details: _, ...row }) => row));
 
       // The viewer's filters find the entries as before: by target id, action and actor.
@@ -85,7 +96,10 @@ describe.each(DRIVER_SETS)("deleting an account ($label)", ({ drivers }) => {
       expect(byTarget.events.map((row) => row.action)).toEqual(
         expect.arrayContaining(["user.deleted", "user.reactivated", "user.deactivated", "user.quota_changed", "user.role_changed"]),
       );
-      const byActor = await listAuditEvents(services, parseAuditFilter(new URLSearchParams({ actor: admin.email, action: "user.role_changed" })));
+      const byActor = await listAuditEvents(
+        services,
+        parseAuditFilter(new URLSearchParams({ actor: admin.email, action: "user.role_changed" })),
+      );
       expect(byActor.events.filter((row) => row.targetId === nia.id)).toHaveLength(2);
       const page = await admin.client.get(`/admin/audit?targetId=${nia.id}`);
       expect(page.status).toBe(200);
@@ -123,7 +137,9 @@ describe.each(DRIVER_SETS)("deleting an account ($label)", ({ drivers }) => {
       const inOld = await putFile(services, tia.id, oldStuff.id, "ancient.bin", randomBytes(4000));
       const versionKey = randomBytes(16).toString("hex");
       await services.storage.put(versionKey, Readable.from([Buffer.alloc(300, 7)]), { size: 300 });
-      await services.prisma.fileVersion.create({ data: { fileId: inOld.id, storageKey: versionKey, size: 300n, mimeType: "text/plain", createdAt: new Date() } });
+      await services.prisma.fileVersion.create({
+        data: { fileId: inOld.id, storageKey: versionKey, size: 300n, mimeType: "text/plain", createdAt: new Date() },
+      });
       await trashItem(services, tiaActor, "file", trashedFile.id);
       await trashItem(services, tiaActor, "folder", oldStuff.id);
 
@@ -140,10 +156,22 @@ describe.each(DRIVER_SETS)("deleting an account ($label)", ({ drivers }) => {
       expect(response.status).toBe(302);
       expect(response.headers.get("location")).toBe("/admin?done=deleted-given");
 
-      const given = await services.prisma.folder.findFirstOrThrow({ where: { ownerId: kim.id, parentId: kimRoot.id, name: "From Tia Trashy" } });
-      expect(await services.prisma.folder.findUniqueOrThrow({ where: { id: docs.id } })).toMatchObject({ ownerId: kim.id, parentId: given.id, trashedAt: null });
-      expect(await services.prisma.file.findUniqueOrThrow({ where: { id: kept.id } })).toMatchObject({ ownerId: kim.id, folderId: docs.id });
-      expect(await services.prisma.file.findUniqueOrThrow({ where: { id: top.id } })).toMatchObject({ ownerId: kim.id, folderId: given.id });
+      const given = await services.prisma.folder.findFirstOrThrow({
+        where: { ownerId: kim.id, parentId: kimRoot.id, name: "From Tia Trashy" },
+      });
+      expect(await services.prisma.folder.findUniqueOrThrow({ where: { id: docs.id } })).toMatchObject({
+        ownerId: kim.id,
+        parentId: given.id,
+        trashedAt: null,
+      });
+      expect(await services.prisma.file.findUniqueOrThrow({ where: { id: kept.id } })).toMatchObject({
+        ownerId: kim.id,
+        folderId: docs.id,
+      });
+      expect(await services.prisma.file.findUniqueOrThrow({ where: { id: top.id } })).toMatchObject({
+        ownerId: kim.id,
+        folderId: given.id,
+      });
       // The trash is gone: rows and objects, versions included; Kim's trash is empty.
       for (const id of [trashedFile.id, inOld.id]) expect(await services.prisma.file.count({ where: { id } })).toBe(0);
       expect(await services.prisma.folder.count({ where: { id: oldStuff.id } })).toBe(0);
@@ -156,7 +184,9 @@ describe.each(DRIVER_SETS)("deleting an account ($label)", ({ drivers }) => {
 
       const deleted = await services.prisma.auditEvent.findFirstOrThrow({ where: { action: "user.deleted", targetId: tia.id } });
       expect(deleted.details).toMatchObject({ files: 2, versions: 1 });
-      const transferred = await services.prisma.auditEvent.findFirstOrThrow({ where: { action: "user.files_transferred", targetId: kim.id } });
+      const transferred = await services.prisma.auditEvent.findFirstOrThrow({
+        where: { action: "user.files_transferred", targetId: kim.id },
+      });
       expect(transferred.details).toMatchObject({ files: 2, folders: 2 });
     });
 

@@ -35,7 +35,8 @@ describe.each(DRIVER_SETS)("admins deactivate and delete accounts ($label)", ({ 
 
   const setStatus = (who: Person, intent: "deactivate" | "reactivate", fields: Record<string, string> = { proof: PASSWORD }) =>
     admin.client.postForm(`/admin/users/${who.id}/status`, { intent, ...fields });
-  const remove = (who: Person, fields: Record<string, string>) => admin.client.postForm(`/admin/users/${who.id}/delete`, { confirmEmail: who.email, proof: PASSWORD, files: "delete", ...fields });
+  const remove = (who: Person, fields: Record<string, string>) =>
+    admin.client.postForm(`/admin/users/${who.id}/delete`, { confirmEmail: who.email, proof: PASSWORD, files: "delete", ...fields });
 
   beforeAll(async () => {
     app = await startTestApp(drivers);
@@ -54,7 +55,10 @@ describe.each(DRIVER_SETS)("admins deactivate and delete accounts ($label)", ({ 
         expect(anonymous.headers.get("location")).toMatch(/^\/login\?redirectTo=/);
       }
       expect((await bob.client.postForm(`/admin/users/${carl.id}/status`, { intent: "deactivate", proof: PASSWORD })).status).toBe(403);
-      expect((await bob.client.postForm(`/admin/users/${carl.id}/delete`, { confirmEmail: carl.email, proof: PASSWORD, files: "delete" })).status).toBe(403);
+      expect(
+        (await bob.client.postForm(`/admin/users/${carl.id}/delete`, { confirmEmail: carl.email, proof: PASSWORD, files: "delete" }))
+          .status,
+      ).toBe(403);
       const after = await services.prisma.user.findUniqueOrThrow({ where: { id: carl.id } });
       expect(after.deactivatedAt).toBeNull();
     });
@@ -146,7 +150,13 @@ describe.each(DRIVER_SETS)("admins deactivate and delete accounts ($label)", ({ 
       const link = await new TestClient(app.url).get(`/s/${token}`);
       expect(link.status).toBe(410);
       expect(await link.text()).toContain("This link has expired");
-      expect((await new TestClient(app.url).get(`/s/${token}/download/${(await services.prisma.file.findFirstOrThrow({ where: { ownerId: dora.id } })).id}`)).status).toBe(410);
+      expect(
+        (
+          await new TestClient(app.url).get(
+            `/s/${token}/download/${(await services.prisma.file.findFirstOrThrow({ where: { ownerId: dora.id } })).id}`,
+          )
+        ).status,
+      ).toBe(410);
 
       // The unfinished upload is refused, and kept.
       const resumed = await patchUpload(dora.client, uploadUrl, 50, new Uint8Array(randomBytes(50)));
@@ -315,7 +325,7 @@ describe.each(DRIVER_SETS)("admins deactivate and delete accounts ($label)", ({ 
       expect(await (await admin.client.get("/admin?done=deleted")).text()).toContain("The account and its files were deleted.");
     });
 
-    it("gives the files to another user, into a folder \"From <name>\", when their quota has room", async () => {
+    it('gives the files to another user, into a folder "From <name>", when their quota has room', async () => {
       const ivy = await person("Ivy Ending", "ivy@example.com");
       const jon = await person("Jon Keeper", "jon@example.com");
       const root = await getRootFolder(services, ivy.id);
@@ -324,7 +334,9 @@ describe.each(DRIVER_SETS)("admins deactivate and delete accounts ($label)", ({ 
       const top = await putFile(services, ivy.id, root.id, "top.txt", randomBytes(4000));
       const versionKey = randomBytes(16).toString("hex");
       await services.storage.put(versionKey, Readable.from([Buffer.from("older plan")]), { size: 10 });
-      await services.prisma.fileVersion.create({ data: { fileId: nested.id, storageKey: versionKey, size: 10n, mimeType: "text/plain", createdAt: new Date() } });
+      await services.prisma.fileVersion.create({
+        data: { fileId: nested.id, storageKey: versionKey, size: 10n, mimeType: "text/plain", createdAt: new Date() },
+      });
       const token = newShareToken();
       await services.prisma.shareLink.create({ data: { token, ownerId: ivy.id, fileId: top.id } });
       // Jon already has a folder of that name: the new one is numbered.
@@ -349,11 +361,19 @@ describe.each(DRIVER_SETS)("admins deactivate and delete accounts ($label)", ({ 
       expect(response.headers.get("location")).toBe("/admin?done=deleted-given");
 
       expect(await services.prisma.user.count({ where: { id: ivy.id } })).toBe(0);
-      const given = await services.prisma.folder.findFirstOrThrow({ where: { ownerId: jon.id, parentId: jonRoot.id, name: "From Ivy Ending (1)" } });
+      const given = await services.prisma.folder.findFirstOrThrow({
+        where: { ownerId: jon.id, parentId: jonRoot.id, name: "From Ivy Ending (1)" },
+      });
       const movedDocs = await services.prisma.folder.findUniqueOrThrow({ where: { id: docs.id } });
       expect(movedDocs).toMatchObject({ ownerId: jon.id, parentId: given.id });
-      expect(await services.prisma.file.findUniqueOrThrow({ where: { id: nested.id } })).toMatchObject({ ownerId: jon.id, folderId: docs.id });
-      expect(await services.prisma.file.findUniqueOrThrow({ where: { id: top.id } })).toMatchObject({ ownerId: jon.id, folderId: given.id });
+      expect(await services.prisma.file.findUniqueOrThrow({ where: { id: nested.id } })).toMatchObject({
+        ownerId: jon.id,
+        folderId: docs.id,
+      });
+      expect(await services.prisma.file.findUniqueOrThrow({ where: { id: top.id } })).toMatchObject({
+        ownerId: jon.id,
+        folderId: given.id,
+      });
       expect(await services.prisma.fileVersion.count({ where: { fileId: nested.id } })).toBe(1);
       // The objects are kept and Jon can read them; Ivy's share link is gone.
       for (const key of [nested.storageKey, top.storageKey, versionKey]) expect(await services.storage.stat(key)).not.toBeNull();
@@ -368,7 +388,9 @@ describe.each(DRIVER_SETS)("admins deactivate and delete accounts ($label)", ({ 
       const deleted = await services.prisma.auditEvent.findFirstOrThrow({ where: { action: "user.deleted", targetId: ivy.id } });
       expect(deleted).toMatchObject({ actorId: admin.id });
       expect(deleted.details).toMatchObject({ byAdmin: true, files: 0 });
-      const transferred = await services.prisma.auditEvent.findFirstOrThrow({ where: { action: "user.files_transferred", targetId: jon.id } });
+      const transferred = await services.prisma.auditEvent.findFirstOrThrow({
+        where: { action: "user.files_transferred", targetId: jon.id },
+      });
       expect(transferred.details).toMatchObject({ files: 2, folders: 2, from: pseudonymFor(services, ivy.id) });
     });
   });

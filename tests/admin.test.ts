@@ -209,7 +209,10 @@ describe("administration: settings and quotas over HTTP (local disk, memory cach
       const accepted = await upload(user, "now-fits.bin", 1.5 * MiB);
       expect(accepted.status).toBe(200);
 
-      const activity = await app.services.prisma.activity.findMany({ where: { action: "user.quota_changed" }, orderBy: { createdAt: "asc" } });
+      const activity = await app.services.prisma.activity.findMany({
+        where: { action: "user.quota_changed" },
+        orderBy: { createdAt: "asc" },
+      });
       expect(activity.map((row) => [row.userId, row.subjectType, row.subjectId, row.details])).toEqual([
         [adminId, "user", userId, { before: null, after: MiB }],
         [adminId, "user", userId, { before: MiB, after: null }],

@@ -90,7 +90,14 @@ describe.each(DRIVER_SETS)("Coffer over HTTP with $label", ({ drivers }) => {
       const response = await new Promise<{ status: number; cookies: string[]; text: string }>((resolve, reject) => {
         const request = http.request(
           `${app.url}/login`,
-          { method: "POST", headers: { host: "files.example.org", "content-type": "application/x-www-form-urlencoded", "content-length": Buffer.byteLength(body) } },
+          {
+            method: "POST",
+            headers: {
+              host: "files.example.org",
+              "content-type": "application/x-www-form-urlencoded",
+              "content-length": Buffer.byteLength(body),
+            },
+          },
           (res) => {
             let text = "";
             res.setEncoding("utf8");
@@ -131,10 +138,18 @@ describe.each(DRIVER_SETS)("Coffer over HTTP with $label", ({ drivers }) => {
 
     it("logs in, returns to the page asked for, and ignores off-site redirect targets", async () => {
       const client = new TestClient(app.url);
-      const ok = await client.postForm("/login", { email: "bob@example.com", password: "correct horse battery staple", redirectTo: "/search?q=x" });
+      const ok = await client.postForm("/login", {
+        email: "bob@example.com",
+        password: "correct horse battery staple",
+        redirectTo: "/search?q=x",
+      });
       expect(ok.status).toBe(302);
       expect(ok.headers.get("location")).toBe("/search?q=x");
-      const evil = await client.postForm("/login", { email: "bob@example.com", password: "correct horse battery staple", redirectTo: "//evil.example" });
+      const evil = await client.postForm("/login", {
+        email: "bob@example.com",
+        password: "correct horse battery staple",
+        redirectTo: "//evil.example",
+      });
       expect(evil.headers.get("location")).toBe("/files");
     });
 
@@ -155,7 +170,10 @@ describe.each(DRIVER_SETS)("Coffer over HTTP with $label", ({ drivers }) => {
       expect(forged.status).toBe(302);
       const client = new TestClient(app.url);
       await client.login("bob@example.com");
-      await app.services.prisma.session.updateMany({ where: { user: { email: "bob@example.com" } }, data: { expiresAt: new Date(Date.now() - 1000) } });
+      await app.services.prisma.session.updateMany({
+        where: { user: { email: "bob@example.com" } },
+        data: { expiresAt: new Date(Date.now() - 1000) },
+      });
       const expired = await client.get("/files");
       expect(expired.status).toBe(302);
       await user.login("bob@example.com");
@@ -212,8 +230,12 @@ describe.each(DRIVER_SETS)("Coffer over HTTP with $label", ({ drivers }) => {
 
     it("answers 404, never 500, for unknown and other people's folders", async () => {
       expect((await user.get("/files/doesnotexist")).status).toBe(404);
-      const adminRoot = await app.services.prisma.folder.findFirstOrThrow({ where: { owner: { email: "ada@example.com" }, parentId: null } });
-      const adminFolder = await app.services.prisma.folder.create({ data: { ownerId: adminRoot.ownerId, parentId: adminRoot.id, name: "Secret", nameKey: "secret" } });
+      const adminRoot = await app.services.prisma.folder.findFirstOrThrow({
+        where: { owner: { email: "ada@example.com" }, parentId: null },
+      });
+      const adminFolder = await app.services.prisma.folder.create({
+        data: { ownerId: adminRoot.ownerId, parentId: adminRoot.id, name: "Secret", nameKey: "secret" },
+      });
       const response = await user.get(`/files/${adminFolder.id}`);
       expect(response.status).toBe(404);
       expect(await response.text()).not.toContain("Secret");
@@ -333,7 +355,9 @@ describe.each(DRIVER_SETS)("Coffer over HTTP with $label", ({ drivers }) => {
         socket.on("connect", () => resolve());
         socket.on("connect_error", reject);
       });
-      const event = new Promise<{ type: string; file: { name: string; size: number } }>((resolve) => socket.on("event", (e) => e.type === "file:created" && resolve(e)));
+      const event = new Promise<{ type: string; file: { name: string; size: number } }>((resolve) =>
+        socket.on("event", (e) => e.type === "file:created" && resolve(e)),
+      );
       const result = await tusUpload(app, user, bytes, { filename: "video.mp4", filetype: "video/mp4" });
       expect(result.error).toBeUndefined();
       const received = await event;
@@ -347,11 +371,13 @@ describe.each(DRIVER_SETS)("Coffer over HTTP with $label", ({ drivers }) => {
       expect(sha256(new Uint8Array(await download.arrayBuffer()))).toBe(sha256(bytes));
       expect(await app.services.prisma.upload.count({ where: { id: file.storageKey } })).toBe(0);
       // Only the object itself stays: the tus metadata beside it is removed once the upload is a file.
-      await expect.poll(async () => {
-        const keys: string[] = [];
-        for await (const object of app.services.storage.list(file.storageKey)) keys.push(object.key);
-        return keys;
-      }).toEqual([file.storageKey]);
+      await expect
+        .poll(async () => {
+          const keys: string[] = [];
+          for await (const object of app.services.storage.list(file.storageKey)) keys.push(object.key);
+          return keys;
+        })
+        .toEqual([file.storageKey]);
     });
 
     it("resumes an interrupted upload from its offset", async () => {
@@ -389,7 +415,12 @@ describe.each(DRIVER_SETS)("Coffer over HTTP with $label", ({ drivers }) => {
       const objectsBefore = await countObjects(app);
       const response = await fetch(`${app.url}/api/uploads`, {
         method: "POST",
-        headers: { cookie: user.cookieHeader, "Tus-Resumable": "1.0.0", "Upload-Length": String(21 * 1024 * 1024), "Upload-Metadata": `filename ${Buffer.from("huge.bin").toString("base64")}` },
+        headers: {
+          cookie: user.cookieHeader,
+          "Tus-Resumable": "1.0.0",
+          "Upload-Length": String(21 * 1024 * 1024),
+          "Upload-Metadata": `filename ${Buffer.from("huge.bin").toString("base64")}`,
+        },
       });
       expect(response.status).toBe(413);
       expect(await response.text()).toContain("upload limit");
@@ -400,12 +431,21 @@ describe.each(DRIVER_SETS)("Coffer over HTTP with $label", ({ drivers }) => {
     it("refuses anonymous uploads and bad metadata with clear messages", async () => {
       const anonymous = await fetch(`${app.url}/api/uploads`, {
         method: "POST",
-        headers: { "Tus-Resumable": "1.0.0", "Upload-Length": "5", "Upload-Metadata": `filename ${Buffer.from("a.txt").toString("base64")}` },
+        headers: {
+          "Tus-Resumable": "1.0.0",
+          "Upload-Length": "5",
+          "Upload-Metadata": `filename ${Buffer.from("a.txt").toString("base64")}`,
+        },
       });
       expect(anonymous.status).toBe(401);
       const badName = await fetch(`${app.url}/api/uploads`, {
         method: "POST",
-        headers: { cookie: user.cookieHeader, "Tus-Resumable": "1.0.0", "Upload-Length": "5", "Upload-Metadata": `filename ${Buffer.from("../etc/passwd").toString("base64")}` },
+        headers: {
+          cookie: user.cookieHeader,
+          "Tus-Resumable": "1.0.0",
+          "Upload-Length": "5",
+          "Upload-Metadata": `filename ${Buffer.from("../etc/passwd").toString("base64")}`,
+        },
       });
       expect(badName.status).toBe(400);
       expect(await badName.text()).toContain("cannot contain");
@@ -424,7 +464,12 @@ describe.each(DRIVER_SETS)("Coffer over HTTP with $label", ({ drivers }) => {
     it("does not let another user continue or inspect someone's upload", async () => {
       const create = await fetch(`${app.url}/api/uploads`, {
         method: "POST",
-        headers: { cookie: user.cookieHeader, "Tus-Resumable": "1.0.0", "Upload-Length": "10", "Upload-Metadata": `filename ${Buffer.from("mine.txt").toString("base64")}` },
+        headers: {
+          cookie: user.cookieHeader,
+          "Tus-Resumable": "1.0.0",
+          "Upload-Length": "10",
+          "Upload-Metadata": `filename ${Buffer.from("mine.txt").toString("base64")}`,
+        },
       });
       expect(create.status).toBe(201);
       const location = new URL(create.headers.get("location")!, app.url).toString();
@@ -432,7 +477,12 @@ describe.each(DRIVER_SETS)("Coffer over HTTP with $label", ({ drivers }) => {
       expect(head.status).toBe(404);
       const patch = await fetch(location, {
         method: "PATCH",
-        headers: { cookie: admin.cookieHeader, "Tus-Resumable": "1.0.0", "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream" },
+        headers: {
+          cookie: admin.cookieHeader,
+          "Tus-Resumable": "1.0.0",
+          "Upload-Offset": "0",
+          "Content-Type": "application/offset+octet-stream",
+        },
         body: "0123456789",
       });
       expect(patch.status).toBe(404);

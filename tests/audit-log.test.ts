@@ -18,7 +18,7 @@ describe("CSV fields", () => {
   });
 
   it("defuses cells a spreadsheet would run as a formula", () => {
-    expect(csvField("=HYPERLINK(\"http://evil\")")).toBe('"\'=HYPERLINK(""http://evil"")"');
+    expect(csvField('=HYPERLINK("http://evil")')).toBe('"\'=HYPERLINK(""http://evil"")"');
     expect(csvField("+1+1")).toBe("'+1+1");
     expect(csvField("-2")).toBe("'-2");
     expect(csvField("@SUM(A1)")).toBe("'@SUM(A1)");
@@ -31,7 +31,10 @@ describe("CSV fields", () => {
     try {
       parseAuditFilter(new URLSearchParams("from=2026-13-45&to=2026-01-01&ip=not an ip"));
     } catch (error) {
-      expect((error as { fieldErrors: Record<string, string> }).fieldErrors).toMatchObject({ from: expect.any(String), ip: expect.any(String) });
+      expect((error as { fieldErrors: Record<string, string> }).fieldErrors).toMatchObject({
+        from: expect.any(String),
+        ip: expect.any(String),
+      });
     }
     expect(() => parseAuditFilter(new URLSearchParams("from=2026-02-01&to=2026-01-01"))).toThrow();
     expect(parseAuditFilter(new URLSearchParams("from=2026-01-01&to=2026-01-01")).to?.toISOString()).toBe("2026-01-01T23:59:59.999Z");
@@ -89,7 +92,8 @@ describe("audit log over HTTP: wiring, viewer and export (local disk, memory cac
   let bobId: string;
   let bobRoot: string;
 
-  const events = (where: Record<string, unknown> = {}) => app.services.prisma.auditEvent.findMany({ where, orderBy: [{ createdAt: "asc" }, { id: "asc" }] });
+  const events = (where: Record<string, unknown> = {}) =>
+    app.services.prisma.auditEvent.findMany({ where, orderBy: [{ createdAt: "asc" }, { id: "asc" }] });
 
   async function upload(client: TestClient, folderId: string, name: string) {
     const form = new FormData();
@@ -147,11 +151,15 @@ describe("audit log over HTTP: wiring, viewer and export (local disk, memory cac
       expect(await app.services.prisma.auditEvent.count({ where: { action: "share.password_failed", targetId: link.id } })).toBe(1);
 
       expect((await bob.postForm("/shares", { intent: "update-link", linkId: link.id, clearPassword: "on" })).status).toBe(200);
-      expect(await events({ action: "share.updated", targetId: link.id })).toMatchObject([{ actorId: bobId, details: { password: "cleared" } }]);
+      expect(await events({ action: "share.updated", targetId: link.id })).toMatchObject([
+        { actorId: bobId, details: { password: "cleared" } },
+      ]);
       // Someone else cannot revoke it, and nothing is recorded for the attempt.
       expect((await carol.postForm("/shares", { intent: "revoke-link", linkId: link.id })).status).toBe(404);
       expect((await bob.postForm("/shares", { intent: "revoke-link", linkId: link.id })).status).toBe(200);
-      expect(await events({ action: "share.revoked", targetId: link.id })).toMatchObject([{ actorId: bobId, details: { itemKind: "file", itemId: fileId } }]);
+      expect(await events({ action: "share.revoked", targetId: link.id })).toMatchObject([
+        { actorId: bobId, details: { itemKind: "file", itemId: fileId } },
+      ]);
     });
 
     it("never revokes a link without its audit row: when the row cannot be written, the link stays", async () => {
@@ -159,7 +167,9 @@ describe("audit log over HTTP: wiring, viewer and export (local disk, memory cac
       expect((await bob.postForm("/shares", { intent: "create-link", item: `file:${fileId}` })).status).toBe(200);
       const link = await app.services.prisma.shareLink.findFirstOrThrow({ where: { fileId } });
       // The audit table refuses revocations for a moment (as a full disk or a failing database would).
-      await app.services.prisma.$executeRawUnsafe(`ALTER TABLE audit_events ADD CONSTRAINT test_no_revocations CHECK (action <> 'share.revoked') NOT VALID`);
+      await app.services.prisma.$executeRawUnsafe(
+        `ALTER TABLE audit_events ADD CONSTRAINT test_no_revocations CHECK (action <> 'share.revoked') NOT VALID`,
+      );
       try {
         const refused = await bob.postForm("/shares", { intent: "revoke-link", linkId: link.id });
         expect(refused.status).toBe(500);
@@ -172,7 +182,9 @@ describe("audit log over HTTP: wiring, viewer and export (local disk, memory cac
 
       expect((await bob.postForm("/shares", { intent: "revoke-link", linkId: link.id })).status).toBe(200);
       expect(await app.services.prisma.shareLink.count({ where: { id: link.id } })).toBe(0);
-      expect(await events({ action: "share.revoked", targetId: link.id })).toMatchObject([{ actorId: bobId, details: { itemKind: "file", itemId: fileId } }]);
+      expect(await events({ action: "share.revoked", targetId: link.id })).toMatchObject([
+        { actorId: bobId, details: { itemKind: "file", itemId: fileId } },
+      ]);
     });
 
     it("records an upload through a file drop as a use of its link", async () => {
@@ -195,7 +207,9 @@ describe("audit log over HTTP: wiring, viewer and export (local disk, memory cac
       const sub = await bob.postForm(`/files/${folderId}`, { intent: "create-folder", name: "Summer" });
       expect(sub.status).toBeLessThan(400);
       const subId = (await app.services.prisma.folder.findFirstOrThrow({ where: { parentId: folderId, name: "Summer" } })).id;
-      expect((await bob.postForm("/shares", { intent: "create-link", item: `folder:${folderId}`, password: "open sesame" })).status).toBe(200);
+      expect((await bob.postForm("/shares", { intent: "create-link", item: `folder:${folderId}`, password: "open sesame" })).status).toBe(
+        200,
+      );
       const link = await app.services.prisma.shareLink.findFirstOrThrow({ where: { folderId } });
       const views = () => events({ action: "share.used", targetId: link.id });
       const viewer = new TestClient(app.url);
@@ -206,7 +220,15 @@ describe("audit log over HTTP: wiring, viewer and export (local disk, memory cac
 
       expect((await viewer.postForm(`/s/${link.token}`, { intent: "unlock", password: "open sesame" })).status).toBe(302);
       expect((await viewer.get(`/s/${link.token}`)).status).toBe(200);
-      expect(await views()).toMatchObject([{ outcome: "success", actorLabel: "anonymous", targetType: "share", ip: expect.stringMatching(/127\.0\.0\.1/), details: { kind: "view" } }]);
+      expect(await views()).toMatchObject([
+        {
+          outcome: "success",
+          actorLabel: "anonymous",
+          targetType: "share",
+          ip: expect.stringMatching(/127\.0\.0\.1/),
+          details: { kind: "view" },
+        },
+      ]);
       // Reloads and pages of subfolders within the window are the same visit.
       expect((await viewer.get(`/s/${link.token}`)).status).toBe(200);
       expect((await viewer.get(`/s/${link.token}/f/${subId}`)).status).toBe(200);
@@ -223,13 +245,18 @@ describe("audit log over HTTP: wiring, viewer and export (local disk, memory cac
 
     it("records shares with other users granted and removed", async () => {
       const fileId = await upload(bob, bobRoot, "for-carol.txt");
-      expect((await bob.postForm("/shares", { intent: "share-user", item: `file:${fileId}`, email: "carol@example.com", permission: "READ" })).status).toBe(200);
+      expect(
+        (await bob.postForm("/shares", { intent: "share-user", item: `file:${fileId}`, email: "carol@example.com", permission: "READ" }))
+          .status,
+      ).toBe(200);
       const share = await app.services.prisma.userShare.findFirstOrThrow({ where: { fileId } });
       expect(await events({ action: "share.granted", targetId: fileId })).toMatchObject([
         { actorId: bobId, targetType: "file", details: { shareId: share.id, granteeEmail: "carol@example.com", permission: "READ" } },
       ]);
       expect((await bob.postForm("/shares", { intent: "remove-user-share", shareId: share.id })).status).toBe(200);
-      expect(await events({ action: "share.removed", targetId: fileId })).toMatchObject([{ actorId: bobId, details: { shareId: share.id } }]);
+      expect(await events({ action: "share.removed", targetId: fileId })).toMatchObject([
+        { actorId: bobId, details: { shareId: share.id } },
+      ]);
     });
 
     it("records deleting forever and emptying the trash, but not a refused deletion", async () => {
@@ -241,7 +268,12 @@ describe("audit log over HTTP: wiring, viewer and export (local disk, memory cac
       expect(await app.services.prisma.auditEvent.count({ where: { action: "data.deleted", targetId: keepId } })).toBe(0);
       expect((await bob.postForm("/trash", { intent: "delete", kind: "file", id: keepId, confirmed: "yes" })).status).toBe(302);
       expect(await events({ action: "data.deleted", targetId: keepId })).toMatchObject([
-        { actorId: bobId, actorLabel: "bob@example.com", targetType: "file", details: { name: "doomed.txt", ownerId: bobId, files: 1, automatic: false } },
+        {
+          actorId: bobId,
+          actorLabel: "bob@example.com",
+          targetType: "file",
+          details: { name: "doomed.txt", ownerId: bobId, files: 1, automatic: false },
+        },
       ]);
 
       const a = await upload(bob, bobRoot, "a.txt");
@@ -249,7 +281,9 @@ describe("audit log over HTTP: wiring, viewer and export (local disk, memory cac
       await trashItem(app.services, bobUser, "file", a);
       await trashItem(app.services, bobUser, "file", b);
       expect((await bob.postForm("/trash", { intent: "empty", confirmed: "yes" })).status).toBe(302);
-      expect(await events({ action: "data.trash_emptied", actorId: bobId })).toMatchObject([{ targetType: "trash", details: { items: 2 } }]);
+      expect(await events({ action: "data.trash_emptied", actorId: bobId })).toMatchObject([
+        { targetType: "trash", details: { items: 2 } },
+      ]);
       expect(await app.services.prisma.auditEvent.count({ where: { action: "data.deleted", targetId: { in: [a, b] } } })).toBe(2);
     });
 
@@ -259,7 +293,13 @@ describe("audit log over HTTP: wiring, viewer and export (local disk, memory cac
       const result = await purgeExpiredTrash(app.services, new Date(Date.now() + 365 * 24 * 3600 * 1000));
       expect(result.items).toBeGreaterThanOrEqual(1);
       expect(await events({ action: "data.deleted", targetId: fileId })).toMatchObject([
-        { actorId: null, actorLabel: "system", ip: null, targetType: "file", details: { name: "expired.txt", ownerId: bobId, automatic: true } },
+        {
+          actorId: null,
+          actorLabel: "system",
+          ip: null,
+          targetType: "file",
+          details: { name: "expired.txt", ownerId: bobId, automatic: true },
+        },
       ]);
     });
 
@@ -275,9 +315,15 @@ describe("audit log over HTTP: wiring, viewer and export (local disk, memory cac
       });
       expect(saved.status).toBe(200);
       const [settingsEvent] = await events({ action: "admin.settings_updated" });
-      expect(settingsEvent).toMatchObject({ actorId: adminId, targetType: "settings", details: { changed: expect.arrayContaining(["blockedExtensions"]) } });
+      expect(settingsEvent).toMatchObject({
+        actorId: adminId,
+        targetType: "settings",
+        details: { changed: expect.arrayContaining(["blockedExtensions"]) },
+      });
       expect((await admin.postForm("/admin", { intent: "set-quota", userId: bobId, quota: "5GiB" })).status).toBe(200);
-      expect(await events({ action: "user.quota_changed", targetId: bobId })).toMatchObject([{ actorId: adminId, details: { before: null, after: 5 * 2 ** 30 } }]);
+      expect(await events({ action: "user.quota_changed", targetId: bobId })).toMatchObject([
+        { actorId: adminId, details: { before: null, after: 5 * 2 ** 30 } },
+      ]);
     });
 
     it("lets admins change roles, refuses demoting the last admin and records both", async () => {
@@ -353,7 +399,11 @@ describe("audit log over HTTP: wiring, viewer and export (local disk, memory cac
         return eventIds(await response.text());
       };
       const expectSame = async (query: string, where: Record<string, unknown>) => {
-        const expected = await app.services.prisma.auditEvent.findMany({ where, orderBy: [{ createdAt: "desc" }, { id: "desc" }], select: { id: true } });
+        const expected = await app.services.prisma.auditEvent.findMany({
+          where,
+          orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+          select: { id: true },
+        });
         expect(expected.length).toBeGreaterThan(0);
         expect(await ids(query)).toEqual(expected.map((row) => row.id));
       };
@@ -388,10 +438,21 @@ describe("audit log over HTTP: wiring, viewer and export (local disk, memory cac
       const at = new Date("2026-01-15T12:00:00.000Z");
       for (let i = 0; i < 120; i++) {
         await app.services.prisma.auditEvent.create({
-          data: { ...actor, createdAt: new Date(at.getTime() + Math.floor(i / 7) * 1000), action: "share.used", targetType: "share", targetId: `pager-${i}` },
+          data: {
+            ...actor,
+            createdAt: new Date(at.getTime() + Math.floor(i / 7) * 1000),
+            action: "share.used",
+            targetType: "share",
+            targetId: `pager-${i}`,
+          },
         });
       }
-      const expected = (await app.services.prisma.auditEvent.findMany({ where: { actorLabel: actor.actorLabel }, orderBy: [{ createdAt: "desc" }, { id: "desc" }] })).map((e) => e.id);
+      const expected = (
+        await app.services.prisma.auditEvent.findMany({
+          where: { actorLabel: actor.actorLabel },
+          orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+        })
+      ).map((e) => e.id);
       const seen: string[] = [];
       const pages: string[] = [];
       let next: string | null = "/admin/audit?actor=pager%40example.com";
@@ -415,14 +476,36 @@ describe("audit log over HTTP: wiring, viewer and export (local disk, memory cac
     });
 
     it("exports the filtered events as streamed CSV, escaped and defused, and records the export", async () => {
-      const sneaky: AuditActor = { actorId: null, actorLabel: '=cmd|"/c calc"!A1', ip: "203.0.113.5", userAgent: "line one\nline two, \"quoted\"" };
-      await recordAudit(app.services.prisma, sneaky, { action: "share.password_failed", outcome: "failure", targetType: "share", targetId: "+danger", details: { note: "@x" } });
+      const sneaky: AuditActor = {
+        actorId: null,
+        actorLabel: '=cmd|"/c calc"!A1',
+        ip: "203.0.113.5",
+        userAgent: 'line one\nline two, "quoted"',
+      };
+      await recordAudit(app.services.prisma, sneaky, {
+        action: "share.password_failed",
+        outcome: "failure",
+        targetType: "share",
+        targetId: "+danger",
+        details: { note: "@x" },
+      });
       const response = await admin.get("/admin/audit.csv?ip=203.0.113.5");
       expect(response.status).toBe(200);
       expect(response.headers.get("content-type")).toBe("text/csv; charset=utf-8");
       expect(response.headers.get("content-disposition")).toMatch(/^attachment; filename="coffer-audit-\d{8}-\d{6}\.csv"$/);
       const rows = parseCsv(await response.text());
-      expect(rows[0]).toEqual(["time", "action", "outcome", "actor", "actor_id", "ip", "user_agent", "target_type", "target_id", "details"]);
+      expect(rows[0]).toEqual([
+        "time",
+        "action",
+        "outcome",
+        "actor",
+        "actor_id",
+        "ip",
+        "user_agent",
+        "target_type",
+        "target_id",
+        "details",
+      ]);
       expect(rows).toHaveLength(2);
       expect(rows[1]).toEqual([
         expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
@@ -448,7 +531,11 @@ describe("audit log over HTTP: wiring, viewer and export (local disk, memory cac
       expect(rows[0][1]).toBe("admin.audit_exported");
       // In batches of 7 (ties on createdAt included) the rows are the same.
       const small = await new Response(auditCsvStream(app.services, parseAuditFilter(new URLSearchParams()), 7)).text();
-      expect(parseCsv(small).slice(1).map((row) => row[8])).toEqual(all.map((event) => csvField(event.targetId)));
+      expect(
+        parseCsv(small)
+          .slice(1)
+          .map((row) => row[8]),
+      ).toEqual(all.map((event) => csvField(event.targetId)));
     });
   });
 });

@@ -11,16 +11,35 @@ describe("audit log storage", () => {
   });
 
   it("records who did what, from where, to which target", async () => {
-    await recordAudit(db.prisma, actor, { action: "auth.login", outcome: "failure", targetType: "user", targetId: "user-1", details: { reason: "bad-password" } });
+    await recordAudit(db.prisma, actor, {
+      action: "auth.login",
+      outcome: "failure",
+      targetType: "user",
+      targetId: "user-1",
+      details: { reason: "bad-password" },
+    });
     const [row] = await db.prisma.auditEvent.findMany({ where: { actorId: "user-1" } });
-    expect(row).toMatchObject({ action: "auth.login", outcome: "failure", actorLabel: "ada@example.com", ip: "203.0.113.9", userAgent: "Firefox", targetType: "user", targetId: "user-1", details: { reason: "bad-password" } });
+    expect(row).toMatchObject({
+      action: "auth.login",
+      outcome: "failure",
+      actorLabel: "ada@example.com",
+      ip: "203.0.113.9",
+      userAgent: "Firefox",
+      targetType: "user",
+      targetId: "user-1",
+      details: { reason: "bad-password" },
+    });
   });
 
   it("refuses to delete events or rewrite what happened", async () => {
     await recordAudit(db.prisma, actor, { action: "share.created", targetType: "share", targetId: "share-1" });
     await expect(db.prisma.auditEvent.deleteMany({ where: { actorId: "user-1" } })).rejects.toThrow(/append-only/);
-    await expect(db.prisma.auditEvent.updateMany({ where: { actorId: "user-1" }, data: { action: "auth.logout" } })).rejects.toThrow(/append-only/);
-    await expect(db.prisma.auditEvent.updateMany({ where: { actorId: "user-1" }, data: { targetId: "other" } })).rejects.toThrow(/append-only/);
+    await expect(db.prisma.auditEvent.updateMany({ where: { actorId: "user-1" }, data: { action: "auth.logout" } })).rejects.toThrow(
+      /append-only/,
+    );
+    await expect(db.prisma.auditEvent.updateMany({ where: { actorId: "user-1" }, data: { targetId: "other" } })).rejects.toThrow(
+      /append-only/,
+    );
     expect(await db.prisma.auditEvent.count({ where: { actorId: "user-1" } })).toBe(2);
   });
 

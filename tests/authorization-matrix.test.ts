@@ -56,30 +56,82 @@ const PUBLIC: Row = [200, 200, 200, 200];
 const MATRIX: Record<string, Entry> = {
   "/": { url: () => "/", get: [302, 302, 302, 302] },
   // A signed-in browser posting the login form gets its error too (not a silent redirect).
-  "/login": { url: () => "/login", get: [200, 302, 302, 302], post: { form: () => ({ email: "", password: "" }), want: [400, 400, 400, 400] } },
-  "/register": { url: () => "/register", get: [200, 302, 302, 302], post: { form: () => ({ name: "", email: "", password: "" }), want: [400, 302, 302, 302] } },
+  "/login": {
+    url: () => "/login",
+    get: [200, 302, 302, 302],
+    post: { form: () => ({ email: "", password: "" }), want: [400, 400, 400, 400] },
+  },
+  "/register": {
+    url: () => "/register",
+    get: [200, 302, 302, 302],
+    post: { form: () => ({ name: "", email: "", password: "" }), want: [400, 302, 302, 302] },
+  },
   "/logout": { url: () => "/logout", get: [302, 302, 302, 302], post: { form: () => ({}), want: [302, 302, 302, 302] } },
   "/files": { url: () => "/files", get: [LOGIN, 200, 200, 200], post: { form: () => ({ intent: "probe" }), want: [LOGIN, 400, 400, 400] } },
-  "/files/:folderId": { url: (ids) => `/files/${ids.folder}`, get: [LOGIN, 200, 404, 200], post: { form: () => ({ intent: "create-folder", name: "Probe" }), want: [LOGIN, 200, 404, 403] } },
-  "/details/:kind/:id": { url: (ids) => `/details/file/${ids.file}`, get: [LOGIN, 200, 404, 200], post: { form: () => ({ intent: "rename", name: "report.txt" }), want: [LOGIN, 302, 404, 403] } },
+  "/files/:folderId": {
+    url: (ids) => `/files/${ids.folder}`,
+    get: [LOGIN, 200, 404, 200],
+    post: { form: () => ({ intent: "create-folder", name: "Probe" }), want: [LOGIN, 200, 404, 403] },
+  },
+  "/details/:kind/:id": {
+    url: (ids) => `/details/file/${ids.file}`,
+    get: [LOGIN, 200, 404, 200],
+    post: { form: () => ({ intent: "rename", name: "report.txt" }), want: [LOGIN, 302, 404, 403] },
+  },
   "/download/:fileId": { url: (ids) => `/download/${ids.file}`, get: [LOGIN, 200, 404, 200] },
   "/download/version/:versionId": { url: (ids) => `/download/version/${ids.version}`, get: [LOGIN, 200, 404, 200] },
-  "/trash": { url: () => "/trash", get: [LOGIN, 200, 200, 200], post: { form: (ids) => ({ intent: "restore", kind: "file", id: ids.trashed }), want: [LOGIN, 302, 404, 404] } },
-  "/bulk": { url: (ids) => `/bulk?intent=move&item=file:${ids.file}`, get: [LOGIN, 200, 200, 200], post: { form: (ids) => ({ intent: "restore", item: `file:${ids.trashedForBulk}` }), want: [LOGIN, 303, 303, 303] } },
+  "/trash": {
+    url: () => "/trash",
+    get: [LOGIN, 200, 200, 200],
+    post: { form: (ids) => ({ intent: "restore", kind: "file", id: ids.trashed }), want: [LOGIN, 302, 404, 404] },
+  },
+  "/bulk": {
+    url: (ids) => `/bulk?intent=move&item=file:${ids.file}`,
+    get: [LOGIN, 200, 200, 200],
+    post: { form: (ids) => ({ intent: "restore", item: `file:${ids.trashedForBulk}` }), want: [LOGIN, 303, 303, 303] },
+  },
   "/bulk/zip": { url: (ids) => `/bulk/zip?item=file:${ids.file}`, get: [LOGIN, 200, 404, 200] },
   "/search": { url: () => "/search?q=report", get: [LOGIN, 200, 200, 200] },
   "/shared": { url: () => "/shared", get: [LOGIN, 200, 200, 200] },
-  "/shares": { url: (ids) => `/shares?item=file:${ids.file}`, get: [LOGIN, 200, 404, 404], post: { form: (ids) => ({ intent: "revoke-link", linkId: ids.revocableLink }), want: [LOGIN, 200, 404, 404] } },
-  "/s/:token": { url: (ids) => `/s/${ids.lockedToken}`, get: PUBLIC, post: { form: () => ({ intent: "unlock", password: "wrong" }), want: [401, 401, 401, 401] } },
-  "/s/:token/f/:folderId": { url: (ids) => `/s/${ids.token}/f/${ids.subfolder}`, get: PUBLIC, post: { form: () => ({ intent: "probe" }), want: [400, 400, 400, 400] } },
+  "/shares": {
+    url: (ids) => `/shares?item=file:${ids.file}`,
+    get: [LOGIN, 200, 404, 404],
+    post: { form: (ids) => ({ intent: "revoke-link", linkId: ids.revocableLink }), want: [LOGIN, 200, 404, 404] },
+  },
+  "/s/:token": {
+    url: (ids) => `/s/${ids.lockedToken}`,
+    get: PUBLIC,
+    post: { form: () => ({ intent: "unlock", password: "wrong" }), want: [401, 401, 401, 401] },
+  },
+  "/s/:token/f/:folderId": {
+    url: (ids) => `/s/${ids.token}/f/${ids.subfolder}`,
+    get: PUBLIC,
+    post: { form: () => ({ intent: "probe" }), want: [400, 400, 400, 400] },
+  },
   "/s/:token/download/:fileId": { url: (ids) => `/s/${ids.token}/download/${ids.file}`, get: PUBLIC },
   "/s/:token/zip": { url: (ids) => `/s/${ids.token}/zip`, get: PUBLIC },
-  "/admin": { url: () => "/admin", get: [LOGIN, 403, 403, 200], post: { form: (ids) => ({ intent: "set-quota", userId: ids.otherUserId, quota: "" }), want: [LOGIN, 403, 403, 200] } },
-  "/admin/settings": { url: () => "/admin/settings", get: [LOGIN, 403, 403, 200], post: { form: () => ({}), want: [LOGIN, 403, 403, 400] } },
+  "/admin": {
+    url: () => "/admin",
+    get: [LOGIN, 403, 403, 200],
+    post: { form: (ids) => ({ intent: "set-quota", userId: ids.otherUserId, quota: "" }), want: [LOGIN, 403, 403, 200] },
+  },
+  "/admin/settings": {
+    url: () => "/admin/settings",
+    get: [LOGIN, 403, 403, 200],
+    post: { form: () => ({}), want: [LOGIN, 403, 403, 400] },
+  },
   "/admin/audit": { url: () => "/admin/audit", get: [LOGIN, 403, 403, 200] },
   // Without the admin's password nothing changes (400); the "other" user stays active.
-  "/admin/users/:userId/status": { url: (ids) => `/admin/users/${ids.otherUserId}/status`, get: [LOGIN, 403, 403, 200], post: { form: () => ({ intent: "deactivate" }), want: [LOGIN, 403, 403, 400] } },
-  "/admin/users/:userId/delete": { url: (ids) => `/admin/users/${ids.otherUserId}/delete`, get: [LOGIN, 403, 403, 200], post: { form: () => ({ files: "delete", confirmEmail: "" }), want: [LOGIN, 403, 403, 400] } },
+  "/admin/users/:userId/status": {
+    url: (ids) => `/admin/users/${ids.otherUserId}/status`,
+    get: [LOGIN, 403, 403, 200],
+    post: { form: () => ({ intent: "deactivate" }), want: [LOGIN, 403, 403, 400] },
+  },
+  "/admin/users/:userId/delete": {
+    url: (ids) => `/admin/users/${ids.otherUserId}/delete`,
+    get: [LOGIN, 403, 403, 200],
+    post: { form: () => ({ files: "delete", confirmEmail: "" }), want: [LOGIN, 403, 403, 400] },
+  },
   "/admin/audit.csv": { url: () => "/admin/audit.csv", get: [LOGIN, 403, 403, 200] },
   "/account-deleted": { url: () => "/account-deleted", get: PUBLIC },
   "/activity": { url: () => "/activity", get: [LOGIN, 200, 200, 200] },
@@ -88,20 +140,60 @@ const MATRIX: Record<string, Entry> = {
   "/auth/oidc/callback": { url: () => "/auth/oidc/callback?code=x&state=y", get: [404, 404, 404, 404] },
   // Confirming at the provider is for signed-in people only; without a provider there is nothing to confirm with.
   "/auth/oidc/reauth": { url: () => "/auth/oidc/reauth?returnTo=%2Fsettings%2Fsecurity", get: [LOGIN, 404, 404, 404] },
-  "/folders/path": { url: () => "/folders/path", get: [405, 405, 405, 405], post: { form: (ids) => ({ folderId: ids.folder, path: "Probe/" }), want: [LOGIN, 303, 404, 403] } },
+  "/folders/path": {
+    url: () => "/folders/path",
+    get: [405, 405, 405, 405],
+    post: { form: (ids) => ({ folderId: ids.folder, path: "Probe/" }), want: [LOGIN, 303, 404, 403] },
+  },
   // No SMTP here: the form says to ask an administrator (503). Signed-in people go to their settings.
-  "/forgot-password": { url: () => "/forgot-password", get: [200, 302, 302, 302], post: { form: () => ({ email: "" }), want: [503, 302, 302, 302] } },
-  "/login/mfa": { url: () => "/login/mfa", get: [LOGIN, 302, 302, 302], post: { form: () => ({ code: "000000" }), want: [LOGIN, 302, 302, 302] } },
+  "/forgot-password": {
+    url: () => "/forgot-password",
+    get: [200, 302, 302, 302],
+    post: { form: () => ({ email: "" }), want: [503, 302, 302, 302] },
+  },
+  "/login/mfa": {
+    url: () => "/login/mfa",
+    get: [LOGIN, 302, 302, 302],
+    post: { form: () => ({ code: "000000" }), want: [LOGIN, 302, 302, 302] },
+  },
   // JSON endpoints of the passkey buttons: a form post is malformed (400) for everyone; GET goes back to the page.
-  "/login/passkey": { url: () => "/login/passkey", get: [LOGIN, LOGIN, LOGIN, LOGIN], post: { form: () => ({ step: "options" }), want: [400, 400, 400, 400] } },
-  "/reset-password/:token": { url: () => "/reset-password/not-a-real-token", get: PUBLIC, post: { form: () => ({ password: "", confirm: "" }), want: [400, 400, 400, 400] } },
+  "/login/passkey": {
+    url: () => "/login/passkey",
+    get: [LOGIN, LOGIN, LOGIN, LOGIN],
+    post: { form: () => ({ step: "options" }), want: [400, 400, 400, 400] },
+  },
+  "/reset-password/:token": {
+    url: () => "/reset-password/not-a-real-token",
+    get: PUBLIC,
+    post: { form: () => ({ password: "", confirm: "" }), want: [400, 400, 400, 400] },
+  },
   "/s/:token/thumbnail/:fileId": { url: (ids) => `/s/${ids.token}/thumbnail/${ids.file}`, get: [404, 404, 404, 404] },
   "/s/:token/view/:fileId": { url: (ids) => `/s/${ids.token}/view/${ids.file}`, get: PUBLIC },
-  "/settings/privacy": { url: () => "/settings/privacy", get: [LOGIN, 200, 200, 200], post: { form: () => ({ intent: "delete", confirmEmail: "", password: "" }), want: [LOGIN, 400, 400, 400] } },
-  "/settings/privacy/export": { url: () => "/settings/privacy/export", get: [302, 302, 302, 302], post: { form: () => ({}), want: [LOGIN, 200, 200, 200] } },
-  "/settings/security": { url: () => "/settings/security", get: [LOGIN, 200, 200, 200], post: { form: () => ({ intent: "probe" }), want: [LOGIN, 400, 400, 400] } },
-  "/settings/security/mfa": { url: () => "/settings/security/mfa", get: [LOGIN, 200, 200, 200], post: { form: () => ({ intent: "probe" }), want: [LOGIN, 400, 400, 400] } },
-  "/settings/security/passkeys": { url: () => "/settings/security/passkeys", get: [LOGIN, 302, 302, 302], post: { form: () => ({ step: "options" }), want: [LOGIN, 400, 400, 400] } },
+  "/settings/privacy": {
+    url: () => "/settings/privacy",
+    get: [LOGIN, 200, 200, 200],
+    post: { form: () => ({ intent: "delete", confirmEmail: "", password: "" }), want: [LOGIN, 400, 400, 400] },
+  },
+  "/settings/privacy/export": {
+    url: () => "/settings/privacy/export",
+    get: [302, 302, 302, 302],
+    post: { form: () => ({}), want: [LOGIN, 200, 200, 200] },
+  },
+  "/settings/security": {
+    url: () => "/settings/security",
+    get: [LOGIN, 200, 200, 200],
+    post: { form: () => ({ intent: "probe" }), want: [LOGIN, 400, 400, 400] },
+  },
+  "/settings/security/mfa": {
+    url: () => "/settings/security/mfa",
+    get: [LOGIN, 200, 200, 200],
+    post: { form: () => ({ intent: "probe" }), want: [LOGIN, 400, 400, 400] },
+  },
+  "/settings/security/passkeys": {
+    url: () => "/settings/security/passkeys",
+    get: [LOGIN, 302, 302, 302],
+    post: { form: () => ({ step: "options" }), want: [LOGIN, 400, 400, 400] },
+  },
   // report.txt has no thumbnail (it is not an image): 404 even for those who may read it.
   "/thumbnail/:fileId": { url: (ids) => `/thumbnail/${ids.file}`, get: [LOGIN, 404, 404, 404] },
   "/view/:fileId": { url: (ids) => `/view/${ids.file}`, get: [LOGIN, 200, 404, 200] },
@@ -118,13 +210,23 @@ const ENDPOINTS: Record<string, { want: Row; probe: (client: TestClient, ids: Id
       (
         await client.request("/api/uploads", {
           method: "POST",
-          headers: { "Tus-Resumable": "1.0.0", "Upload-Length": "3", "Upload-Metadata": tusMetadata({ filename: `probe-${randomBytes(4).toString("hex")}.txt`, folderId: ids.folder }) },
+          headers: {
+            "Tus-Resumable": "1.0.0",
+            "Upload-Length": "3",
+            "Upload-Metadata": tusMetadata({ filename: `probe-${randomBytes(4).toString("hex")}.txt`, folderId: ids.folder }),
+          },
         })
       ).status,
   },
   // Continuing the owner's upload: only the owner may (others learn nothing: 404).
-  "HEAD /api/uploads/:id": { want: [401, 200, 404, 404], probe: async (client) => (await client.request(ownerUploadUrl, { method: "HEAD", headers: { "Tus-Resumable": "1.0.0" } })).status },
-  "GET /api/uploads/:id": { want: [401, 405, 405, 405], probe: async (client) => (await client.request(ownerUploadUrl, { headers: { "Tus-Resumable": "1.0.0" } })).status },
+  "HEAD /api/uploads/:id": {
+    want: [401, 200, 404, 404],
+    probe: async (client) => (await client.request(ownerUploadUrl, { method: "HEAD", headers: { "Tus-Resumable": "1.0.0" } })).status,
+  },
+  "GET /api/uploads/:id": {
+    want: [401, 405, 405, 405],
+    probe: async (client) => (await client.request(ownerUploadUrl, { headers: { "Tus-Resumable": "1.0.0" } })).status,
+  },
   // Socket.IO: the handshake is refused (403) without a session, before a connection exists.
   "GET /socket.io/": { want: [403, 200, 200, 200], probe: (client) => socketConnect(client) },
 };
@@ -177,7 +279,8 @@ function describeResponse(response: Response): string {
 }
 
 function matches(want: Want, response: Response): boolean {
-  if (want === LOGIN) return (response.status === 302 || response.status === 303) && (response.headers.get("location") ?? "").startsWith("/login");
+  if (want === LOGIN)
+    return (response.status === 302 || response.status === 303) && (response.headers.get("location") ?? "").startsWith("/login");
   return response.status === want;
 }
 
@@ -246,7 +349,11 @@ describe("authorization matrix: every route × {anonymous, owner, another user, 
 
     const created = await clients.owner.request("/api/uploads", {
       method: "POST",
-      headers: { "Tus-Resumable": "1.0.0", "Upload-Length": "10", "Upload-Metadata": tusMetadata({ filename: "pending.bin", folderId: folder }) },
+      headers: {
+        "Tus-Resumable": "1.0.0",
+        "Upload-Length": "10",
+        "Upload-Metadata": tusMetadata({ filename: "pending.bin", folderId: folder }),
+      },
     });
     expect(created.status).toBe(201);
     ownerUploadUrl = new URL(created.headers.get("location")!, app.url).pathname;
@@ -256,7 +363,10 @@ describe("authorization matrix: every route × {anonymous, owner, another user, 
     const paths = await manifestPaths();
     expect(paths).toContain("/files/:folderId");
     const { missing, stale } = coverage(paths);
-    expect(missing, `routes without an authorization entry: ${missing.join(", ")} — add it to the matrix in tests/authorization-matrix.test.ts`).toEqual([]);
+    expect(
+      missing,
+      `routes without an authorization entry: ${missing.join(", ")} — add it to the matrix in tests/authorization-matrix.test.ts`,
+    ).toEqual([]);
     expect(stale, `matrix entries for routes that no longer exist: ${stale.join(", ")}`).toEqual([]);
     // A route added without an entry is reported by name.
     expect(coverage([...paths, "/a/route/nobody/added"]).missing).toEqual(["/a/route/nobody/added"]);
@@ -293,7 +403,11 @@ describe("authorization matrix: every route × {anonymous, owner, another user, 
       }
       // /logout signs the client out: sign it back in for the routes that follow.
       if (route === "/logout") {
-        for (const [role, email] of [["owner", "olivia@example.com"], ["other", "oscar@example.com"], ["admin", "ada@example.com"]] as const) {
+        for (const [role, email] of [
+          ["owner", "olivia@example.com"],
+          ["other", "oscar@example.com"],
+          ["admin", "ada@example.com"],
+        ] as const) {
           expect((await clients[role].login(email)).status).toBe(302);
         }
       }
@@ -314,7 +428,8 @@ describe("authorization matrix: every route × {anonymous, owner, another user, 
           });
           await response.body?.cancel();
           // Anonymous visitors of a first page have no CSRF cookie yet: refused all the same.
-          if (response.status !== 403) failures.push(`POST ${route} as ${role} without a token: expected 403, got ${describeResponse(response)}`);
+          if (response.status !== 403)
+            failures.push(`POST ${route} as ${role} without a token: expected 403, got ${describeResponse(response)}`);
         } finally {
           clients[role].sendCsrfToken = true;
         }

@@ -1,12 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import {
-  countFolderContents,
-  folderTree,
-  breadcrumbs,
-  listFolder,
-  listingQuery,
-  PAGE_SIZE,
-} from "~/domain/files/folders.server";
+import { countFolderContents, folderTree, breadcrumbs, listFolder, listingQuery, PAGE_SIZE } from "~/domain/files/folders.server";
 import { SORT_KEYS, type FolderListing, type SortDir, type SortKey } from "~/domain/files/folder-listing";
 import type { Folder, PrismaClient } from "~/generated/prisma/client";
 import { Prisma } from "~/generated/prisma/client";
@@ -106,10 +99,10 @@ function expectedOrder(items: Expected[], sort: SortKey, dir: SortDir): string[]
     sort === "size"
       ? cmp(a.size, b.size)
       : sort === "modified"
-      ? cmp(a.updatedAt, b.updatedAt)
-      : sort === "type"
-      ? cmp(a.mimeType, b.mimeType)
-      : 0;
+        ? cmp(a.updatedAt, b.updatedAt)
+        : sort === "type"
+          ? cmp(a.mimeType, b.mimeType)
+          : 0;
   const files = items.filter((i) => i.kind === "file").sort((a, b) => sign * (primary(a, b) || byKey(a, b)));
   return [...folders, ...files].map((i) => i.id);
 }
@@ -282,7 +275,7 @@ describe("browsing a folder (domain, real PostgreSQL)", () => {
           "file",
           string | null,
           string,
-          string
+          string,
         ];
         const from = { kind: "file" as const, value: decoded[3], key: decoded[4], id: decoded[5] };
         for (const query of [
@@ -297,10 +290,10 @@ describe("browsing a folder (domain, real PostgreSQL)", () => {
           // Never a sort of the whole folder: either no sort at all or an incremental one on the index order.
           expect(
             plan.split("\n").filter((line) => /Sort/.test(line) && !/Incremental Sort|Sort Key|Presorted Key/.test(line)),
-            plan
+            plan,
           ).toEqual([]);
         }
-      }
+      },
     );
   });
 });

@@ -22,7 +22,15 @@ async function putFile(services: Services, owner: Actor, folderId: string, name:
   const data = typeof bytes === "string" ? Buffer.from(bytes) : bytes;
   const storageKey = randomBytes(16).toString("hex");
   await services.storage.put(storageKey, Readable.from([data]), { size: data.length });
-  return addFile(services, { ownerId: owner.id, folderId, name, size: data.length, mimeType: "application/octet-stream", storageKey, sha256: sha256(data) });
+  return addFile(services, {
+    ownerId: owner.id,
+    folderId,
+    name,
+    size: data.length,
+    mimeType: "application/octet-stream",
+    storageKey,
+    sha256: sha256(data),
+  });
 }
 
 /** A form post with repeated fields ("item" once per selected item), as a browser sends it. */
@@ -90,13 +98,21 @@ describe.each(DRIVER_SETS)("bulk actions on a selection with $label", ({ drivers
     await trashItem(services, aliceActor, "file", trashedTop.id);
     const foreign = await putFile(services, malloryActor, malloryRoot, "secret.txt", "mallory's");
 
-    const selection = [item("folder", docs.id), item("file", clash.id), item("file", unsafe.id), item("file", trashedTop.id), item("file", foreign.id)];
+    const selection = [
+      item("folder", docs.id),
+      item("file", clash.id),
+      item("file", unsafe.id),
+      item("file", trashedTop.id),
+      item("file", foreign.id),
+    ];
     const response = await alice.get(`/bulk/zip?${query(selection)}`);
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toBe("application/zip");
     expect(response.headers.get("content-disposition")).toBe(`attachment; filename="Zip test.zip"; filename*=UTF-8''Zip%20test.zip`);
     const entries = await unzip(Buffer.from(await response.arrayBuffer()));
-    expect([...entries.keys()].sort()).toEqual([".._evil.txt", "Docs (1)", "Docs/", "Docs/Empty/", "Docs/Sub/", "Docs/Sub/deep.bin", "Docs/a.txt"].sort());
+    expect([...entries.keys()].sort()).toEqual(
+      [".._evil.txt", "Docs (1)", "Docs/", "Docs/Empty/", "Docs/Sub/", "Docs/Sub/deep.bin", "Docs/a.txt"].sort(),
+    );
     expect(entries.get("Docs/a.txt")!.toString()).toBe("in docs");
     expect(entries.get("Docs (1)")!.toString()).toBe("a file named Docs");
     expect(entries.get(".._evil.txt")!.toString()).toBe("unsafe");
@@ -111,7 +127,10 @@ describe.each(DRIVER_SETS)("bulk actions on a selection with $label", ({ drivers
     expect(mixed.status).toBe(200);
     expect(mixed.headers.get("content-disposition")).toContain(`filename*=UTF-8''Coffer%20files.zip`);
     const mixedEntries = await unzip(Buffer.from(await mixed.arrayBuffer()));
-    expect(Object.fromEntries([...mixedEntries].map(([name, bytes]) => [name, bytes.toString()]))).toEqual({ "same.txt": "one", "SAME (1).txt": "two" });
+    expect(Object.fromEntries([...mixedEntries].map(([name, bytes]) => [name, bytes.toString()]))).toEqual({
+      "same.txt": "one",
+      "SAME (1).txt": "two",
+    });
 
     // Nothing readable: 404, and signed-out visitors are sent to log in.
     expect((await alice.get(`/bulk/zip?${query([item("file", foreign.id)])}`)).status).toBe(404);
@@ -198,7 +217,13 @@ describe.each(DRIVER_SETS)("bulk actions on a selection with $label", ({ drivers
     expect(trashBoxes.find((box) => box.includes(`value="file:${f1.id}"`))).toContain('form="trash-bulk-form"');
     expect(trashPage).toContain("Restore selected");
 
-    const restored = await postBulk(alice, [["intent", "restore"], ["from", "/trash"], item("file", f1.id), item("folder", sub.id), item("file", foreign.id)]);
+    const restored = await postBulk(alice, [
+      ["intent", "restore"],
+      ["from", "/trash"],
+      item("file", f1.id),
+      item("folder", sub.id),
+      item("file", foreign.id),
+    ]);
     expect(restored.status).toBe(200);
     const restoredHtml = await restored.text();
     expect(restoredHtml).toContain("Restored 2 items; 1 skipped");
@@ -230,7 +255,9 @@ describe.each(DRIVER_SETS)("bulk actions on a selection with $label", ({ drivers
       expect(html.slice(start, end)).not.toContain("<form");
     }
 
-    const pick = await alice.get(`/bulk?${query([["from", `/files/${folder.id}`], ["intent", "move"], item("file", file.id), item("folder", child.id)])}`);
+    const pick = await alice.get(
+      `/bulk?${query([["from", `/files/${folder.id}`], ["intent", "move"], item("file", file.id), item("folder", child.id)])}`,
+    );
     expect(pick.status).toBe(200);
     const pickHtml = await pick.text();
     expect(pickHtml).toContain("Move 2 items");
@@ -268,7 +295,14 @@ describe.each(DRIVER_SETS)("bulk actions on a selection with $label", ({ drivers
     const free = await putFile(services, aliceActor, source.id, "free.txt", "free");
     await putFile(services, aliceActor, dest.id, "clash.txt", "old");
 
-    const posted = await postFields(alice, "/bulk", [["intent", "move"], ["from", `/files/${source.id}`], ["destination", dest.id], ["policy", "cancel"], item("file", clash.id), item("file", free.id)]);
+    const posted = await postFields(alice, "/bulk", [
+      ["intent", "move"],
+      ["from", `/files/${source.id}`],
+      ["destination", dest.id],
+      ["policy", "cancel"],
+      item("file", clash.id),
+      item("file", free.id),
+    ]);
     expect(posted.status).toBe(303);
     const summaryUrl = posted.headers.get("location")!;
     const first = await (await alice.get(summaryUrl)).text();
@@ -284,7 +318,13 @@ describe.each(DRIVER_SETS)("bulk actions on a selection with $label", ({ drivers
     expect(first).toContain(`value="file:${clash.id}"`);
     expect(first).not.toContain(`value="file:${free.id}"`);
     expect(first).toMatch(/<label[^>]*for="retry-policy"/);
-    const retried = await postBulk(alice, [["intent", "move"], ["from", `/files/${source.id}`], ["destination", dest.id], ["policy", "keep-both"], item("file", clash.id)]);
+    const retried = await postBulk(alice, [
+      ["intent", "move"],
+      ["from", `/files/${source.id}`],
+      ["destination", dest.id],
+      ["policy", "keep-both"],
+      item("file", clash.id),
+    ]);
     expect(await retried.text()).toContain("Moved 1 item.");
     const names = (await services.prisma.file.findMany({ where: { folderId: dest.id, trashedAt: null } })).map((f) => f.name).sort();
     expect(names).toEqual(["clash (1).txt", "clash.txt", "free.txt"]);
@@ -301,7 +341,14 @@ describe.each(DRIVER_SETS)("bulk actions on a selection with $label", ({ drivers
     expect((await alice.get("/bulk?result=../../x")).status).toBe(404);
     // Drag and drop posts from a fetcher with respond=inline: the same move, the summary in the answer.
     const dragged = await putFile(services, aliceActor, source.id, "dragged.txt", "d");
-    const inline = await postFields(alice, "/bulk", [["intent", "move"], ["from", `/files/${source.id}`], ["destination", dest.id], ["policy", "cancel"], ["respond", "inline"], item("file", dragged.id)]);
+    const inline = await postFields(alice, "/bulk", [
+      ["intent", "move"],
+      ["from", `/files/${source.id}`],
+      ["destination", dest.id],
+      ["policy", "cancel"],
+      ["respond", "inline"],
+      item("file", dragged.id),
+    ]);
     expect(inline.status).toBe(200);
     expect(await inline.text()).toContain("Moved 1 item.");
     expect((await services.prisma.file.findUniqueOrThrow({ where: { id: dragged.id } })).folderId).toBe(dest.id);

@@ -298,9 +298,11 @@ describe.each(drivers)("$name cache", (driver) => {
       });
 
       let acquired = false;
-      const waiting = second.lock(new AbortController().signal, () => {}).then(() => {
-        acquired = true;
-      });
+      const waiting = second
+        .lock(new AbortController().signal, () => {})
+        .then(() => {
+          acquired = true;
+        });
       await waitFor(() => releaseRequests > 0, 3_000, "the holder's requestRelease callback");
       await sleep(300);
       expect(acquired).toBe(false);
@@ -340,7 +342,11 @@ describe.each(drivers)("$name cache", (driver) => {
       const abort = new AbortController();
       setTimeout(() => abort.abort(), 100);
       const started = Date.now();
-      await expect(locker(b).newLock(id).lock(abort.signal, () => {})).rejects.toBe(ERRORS.ERR_LOCK_TIMEOUT);
+      await expect(
+        locker(b)
+          .newLock(id)
+          .lock(abort.signal, () => {}),
+      ).rejects.toBe(ERRORS.ERR_LOCK_TIMEOUT);
       expect(Date.now() - started).toBeLessThan(2_000);
       await first.unlock();
     });

@@ -77,7 +77,8 @@ function makePdf(lines: string[]): Buffer {
 
 function makeZip(entries: Record<string, string | Buffer>, compress = true): Promise<Buffer> {
   const zip = new yazl.ZipFile();
-  for (const [name, content] of Object.entries(entries)) zip.addBuffer(Buffer.isBuffer(content) ? content : Buffer.from(content), name, { compress });
+  for (const [name, content] of Object.entries(entries))
+    zip.addBuffer(Buffer.isBuffer(content) ? content : Buffer.from(content), name, { compress });
   zip.end();
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -215,7 +216,9 @@ describe("PDF without a working pdftotext", () => {
     const stuck = path.join(scratch, "stuck-pdftotext");
     fs.writeFileSync(stuck, "#!/bin/sh\nexec sleep 30\n", { mode: 0o755 });
     const started = Date.now();
-    const error = await extractText(source(makePdf(["x"])), "pdf", { ...limits, pdftotext: { command: stuck, timeoutMs: 300 } }).catch((e: unknown) => e);
+    const error = await extractText(source(makePdf(["x"])), "pdf", { ...limits, pdftotext: { command: stuck, timeoutMs: 300 } }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(ExtractionFailedError);
     expect((error as Error).message).toContain("did not finish within 300 ms");
     expect(Date.now() - started).toBeLessThan(5_000);
@@ -288,7 +291,10 @@ describe("OOXML and ODF", () => {
     const storageDown = new Error("connect ECONNREFUSED");
     const intact = source(docx);
     let reads = 0;
-    const flaky: ExtractionSource = { size: docx.length, read: (range) => (++reads > 2 ? Promise.reject(storageDown) : intact.read(range)) };
+    const flaky: ExtractionSource = {
+      size: docx.length,
+      read: (range) => (++reads > 2 ? Promise.reject(storageDown) : intact.read(range)),
+    };
     await expect(extractText(flaky, "office", limits)).rejects.toBe(storageDown);
   });
 

@@ -9,7 +9,6 @@ import { createFolderIn, DRIVER_SETS, putFile, registerPerson, uploadForm, type 
 import { hasPdftotext } from "./support/pdftotext";
 import { fileSearchDocument } from "~/domain/search/search-documents.server";
 
-
 /** A one-page PDF showing `text` (offsets computed, so it is valid). */
 function pdfWith(text: string): Buffer {
   const stream = `BT /F1 12 Tf 72 720 Td (${text}) Tj ET`;
@@ -168,7 +167,7 @@ describe.each(DRIVER_SETS)("Content search with $label", ({ drivers }) => {
       actor(),
       { kind: "folder", id: team },
       { email: sam.email, permission: "READ" },
-      auditActor(new Request("http://test/"), null, olivia)
+      auditActor(new Request("http://test/"), null, olivia),
     );
     const html = await searchPage(sam, "okapi");
     expect(html).toContain("shared-notes.txt");

@@ -38,7 +38,16 @@ describe("CSRF tokens on every state-changing request", () => {
     const loginPage = await browser.get("/login");
     expect(loginPage.headers.get("set-cookie")).toMatch(/coffer_csrf=[^;]+; Path=\/; HttpOnly; SameSite=Lax/);
     token = formTokenOf(await loginPage.text());
-    const registered = await postUrlencoded(browser, "/register", new URLSearchParams({ _csrf: token, name: "Fiona Form", email: "fiona@example.com", password: "correct horse battery staple" }).toString());
+    const registered = await postUrlencoded(
+      browser,
+      "/register",
+      new URLSearchParams({
+        _csrf: token,
+        name: "Fiona Form",
+        email: "fiona@example.com",
+        password: "correct horse battery staple",
+      }).toString(),
+    );
     expect(registered.status).toBe(302);
   });
 
@@ -51,27 +60,54 @@ describe("CSRF tokens on every state-changing request", () => {
     }
     expect(forms).toBeGreaterThanOrEqual(4);
     const anonymous = new TestClient(app.url);
-    expect(expectTokenFirstInEveryPostForm(await (await anonymous.get("/login")).text(), formTokenOf(await (await anonymous.get("/login")).text()))).toBe(1);
+    expect(
+      expectTokenFirstInEveryPostForm(
+        await (await anonymous.get("/login")).text(),
+        formTokenOf(await (await anonymous.get("/login")).text()),
+      ),
+    ).toBe(1);
   });
 
   it("accepts a form whose first field is the token, and one that holds nothing else", async () => {
-    const created = await postUrlencoded(browser, "/files", new URLSearchParams({ _csrf: token, intent: "create-folder", name: "Made by a form" }).toString());
+    const created = await postUrlencoded(
+      browser,
+      "/files",
+      new URLSearchParams({ _csrf: token, intent: "create-folder", name: "Made by a form" }).toString(),
+    );
     expect(created.status).toBe(200);
     expect(await created.text()).toContain("Created folder");
     const other = new TestClient(app.url);
     other.sendCsrfToken = false;
     await other.get("/login");
-    const loggedIn = await postUrlencoded(other, "/login", new URLSearchParams({ _csrf: formTokenOf(await (await other.get("/login")).text()), email: "fiona@example.com", password: "correct horse battery staple" }).toString());
+    const loggedIn = await postUrlencoded(
+      other,
+      "/login",
+      new URLSearchParams({
+        _csrf: formTokenOf(await (await other.get("/login")).text()),
+        email: "fiona@example.com",
+        password: "correct horse battery staple",
+      }).toString(),
+    );
     expect(loggedIn.status).toBe(302);
-    const logout = await postUrlencoded(other, "/logout", new URLSearchParams({ _csrf: formTokenOf(await (await other.get("/files")).text()) }).toString());
+    const logout = await postUrlencoded(
+      other,
+      "/logout",
+      new URLSearchParams({ _csrf: formTokenOf(await (await other.get("/files")).text()) }).toString(),
+    );
     expect(logout.status).toBe(302);
     expect((await other.get("/files")).status).toBe(302);
   });
 
   it.each([
     ["no token", (_token: string) => new URLSearchParams({ intent: "create-folder", name: "Forged" }).toString()],
-    ["the token after other fields", (good: string) => new URLSearchParams({ intent: "create-folder", name: "Forged", _csrf: good }).toString()],
-    ["a wrong token", (_token: string) => new URLSearchParams({ _csrf: "x".repeat(43), intent: "create-folder", name: "Forged" }).toString()],
+    [
+      "the token after other fields",
+      (good: string) => new URLSearchParams({ intent: "create-folder", name: "Forged", _csrf: good }).toString(),
+    ],
+    [
+      "a wrong token",
+      (_token: string) => new URLSearchParams({ _csrf: "x".repeat(43), intent: "create-folder", name: "Forged" }).toString(),
+    ],
     ["an empty body", (_token: string) => ""],
   ])("refuses a form with %s, changing nothing", async (_label, body) => {
     const response = await postUrlencoded(browser, "/files", body(token));
@@ -88,21 +124,37 @@ describe("CSRF tokens on every state-changing request", () => {
     const stranger = new TestClient(app.url);
     const strangersToken = formTokenOf(await (await stranger.get("/login")).text());
     expect(strangersToken).not.toBe(token);
-    const crossed = await postUrlencoded(browser, "/files", new URLSearchParams({ _csrf: strangersToken, intent: "create-folder", name: "Forged" }).toString());
+    const crossed = await postUrlencoded(
+      browser,
+      "/files",
+      new URLSearchParams({ _csrf: strangersToken, intent: "create-folder", name: "Forged" }).toString(),
+    );
     expect(crossed.status).toBe(403);
 
     const cookieless = new TestClient(app.url);
     cookieless.sendCsrfToken = false;
     for (const [name, value] of browser.cookies) if (!name.includes("csrf")) cookieless.cookies.set(name, value);
-    const response = await postUrlencoded(cookieless, "/files", new URLSearchParams({ _csrf: token, intent: "create-folder", name: "Forged" }).toString());
+    const response = await postUrlencoded(
+      cookieless,
+      "/files",
+      new URLSearchParams({ _csrf: token, intent: "create-folder", name: "Forged" }).toString(),
+    );
     expect(response.status).toBe(403);
     expect(await app.services.prisma.folder.count({ where: { name: "Forged" } })).toBe(0);
   });
 
   it("takes the token from the X-CSRF-Token header, for scripts", async () => {
-    const ok = await browser.request("/files", { method: "POST", headers: { "x-csrf-token": token, "content-type": "application/x-www-form-urlencoded" }, body: "intent=create-folder&name=By+header" });
+    const ok = await browser.request("/files", {
+      method: "POST",
+      headers: { "x-csrf-token": token, "content-type": "application/x-www-form-urlencoded" },
+      body: "intent=create-folder&name=By+header",
+    });
     expect(ok.status).toBe(200);
-    const bad = await browser.request("/files", { method: "POST", headers: { "x-csrf-token": "nope", "content-type": "application/x-www-form-urlencoded" }, body: `_csrf=${token}&intent=create-folder&name=Forged` });
+    const bad = await browser.request("/files", {
+      method: "POST",
+      headers: { "x-csrf-token": "nope", "content-type": "application/x-www-form-urlencoded" },
+      body: `_csrf=${token}&intent=create-folder&name=Forged`,
+    });
     expect(bad.status).toBe(403);
   });
 

@@ -54,7 +54,8 @@ describe.each(DRIVER_SETS)("a deactivated account's user shares ($label)", ({ dr
 
   const person = (name: string, email: string) => registerPerson(app, name, email);
 
-  const setStatus = (who: Person, intent: "deactivate" | "reactivate") => admin.client.postForm(`/admin/users/${who.id}/status`, { intent, proof: PASSWORD });
+  const setStatus = (who: Person, intent: "deactivate" | "reactivate") =>
+    admin.client.postForm(`/admin/users/${who.id}/status`, { intent, proof: PASSWORD });
 
   async function fileId(ownerId: string, name: string): Promise<string> {
     return (await services.prisma.file.findFirstOrThrow({ where: { ownerId, name, trashedAt: null }, select: { id: true } })).id;
@@ -86,7 +87,10 @@ describe.each(DRIVER_SETS)("a deactivated account's user shares ($label)", ({ dr
     ids.planVersion = (await services.prisma.fileVersion.findFirstOrThrow({ where: { fileId: ids.plan } })).id;
     ids.deep = await fileId(dora.id, "deep.bin");
     ids.memo = await fileId(dora.id, "memo.txt");
-    expect((await dora.client.postForm("/shares", { intent: "share-user", item: `folder:${ids.team}`, email: fred.email, permission: "WRITE" })).status).toBe(200);
+    expect(
+      (await dora.client.postForm("/shares", { intent: "share-user", item: `folder:${ids.team}`, email: fred.email, permission: "WRITE" }))
+        .status,
+    ).toBe(200);
     expect((await dora.client.postForm("/shares", { intent: "share-user", item: `file:${ids.memo}`, email: sam.email })).status).toBe(200);
 
     ids.fredRoot = (await getRootFolder(services, fred.id)).id;
@@ -95,7 +99,16 @@ describe.each(DRIVER_SETS)("a deactivated account's user shares ($label)", ({ dr
 
     const oliviaRoot = (await getRootFolder(services, olivia.id)).id;
     ids.inbox = await createFolderIn(olivia.client, oliviaRoot, "Inbox");
-    expect((await olivia.client.postForm("/shares", { intent: "share-user", item: `folder:${ids.inbox}`, email: dora.email, permission: "WRITE" })).status).toBe(200);
+    expect(
+      (
+        await olivia.client.postForm("/shares", {
+          intent: "share-user",
+          item: `folder:${ids.inbox}`,
+          email: dora.email,
+          permission: "WRITE",
+        })
+      ).status,
+    ).toBe(200);
   });
 
   it("before deactivation, grantees read and write what was shared (the baseline)", async () => {
@@ -183,7 +196,8 @@ describe.each(DRIVER_SETS)("a deactivated account's user shares ($label)", ({ dr
     });
 
     it("refuses every change inside the shared folder with 404, with and without JavaScript", async () => {
-      const names = async () => (await services.prisma.file.findMany({ where: { folderId: ids.team }, select: { name: true } })).map((f) => f.name).sort();
+      const names = async () =>
+        (await services.prisma.file.findMany({ where: { folderId: ids.team }, select: { name: true } })).map((f) => f.name).sort();
       const folders = () => services.prisma.folder.count({ where: { ownerId: dora.id } });
       const [namesBefore, foldersBefore] = [await names(), await folders()];
 
@@ -262,7 +276,13 @@ describe.each(DRIVER_SETS)("a deactivated account's user shares ($label)", ({ dr
     });
 
     it("serves every read route again with the exact bytes", async () => {
-      for (const path of [`/files/${ids.team}`, `/files/${ids.sub}`, `/details/folder/${ids.team}`, `/details/file/${ids.plan}`, `/view/${ids.plan}`]) {
+      for (const path of [
+        `/files/${ids.team}`,
+        `/files/${ids.sub}`,
+        `/details/folder/${ids.team}`,
+        `/details/file/${ids.plan}`,
+        `/view/${ids.plan}`,
+      ]) {
         expect((await fred.client.get(path)).status, path).toBe(200);
       }
       expect(await bytesOf(await fred.client.get(`/download/${ids.plan}`))).toEqual(plan);
@@ -295,13 +315,16 @@ describe.each(DRIVER_SETS)("a deactivated account's user shares ($label)", ({ dr
       expect((await dora.client.login(dora.email)).status).toBe(302);
       const upload = { url: await createUpload(app, fred.client, { folderId: ids.sub, name: "revoked.bin", size: 1000 }), ...halves(1000) };
       expect((await patchUpload(fred.client, upload.url, 0, new Uint8Array(upload.first))).status).toBe(204);
-      const grant = (permission: "READ" | "WRITE") => dora.client.postForm("/shares", { intent: "share-user", item: `folder:${ids.team}`, email: fred.email, permission });
+      const grant = (permission: "READ" | "WRITE") =>
+        dora.client.postForm("/shares", { intent: "share-user", item: `folder:${ids.team}`, email: fred.email, permission });
 
       expect((await grant("READ")).status).toBe(200);
       // Fred still sees the folder, so he is told why, as on the other write paths.
       const readOnly = await patchUpload(fred.client, upload.url, 500, new Uint8Array(upload.rest));
       expect(readOnly.status).toBe(403);
-      expect(await readOnly.text()).toBe("You can view this folder but not change it: it was shared with you read-only. Nothing more was saved.");
+      expect(await readOnly.text()).toBe(
+        "You can view this folder but not change it: it was shared with you read-only. Nothing more was saved.",
+      );
       expect(await uploadOffset(fred.client, upload.url)).toBe(500);
       const share = await services.prisma.userShare.findFirstOrThrow({ where: { folderId: ids.team, granteeId: fred.id } });
       expect((await dora.client.postForm("/shares", { intent: "remove-user-share", shareId: share.id })).status).toBe(200);
@@ -336,7 +359,9 @@ describe.each(DRIVER_SETS)("a deactivated account's user shares ($label)", ({ dr
       expect((await setStatus(dora, "reactivate")).status).toBe(302);
       const rest = await patchUpload(fred.client, url, stopped, new Uint8Array(randomBytes(size - stopped)));
       expect(rest.status).toBe(204);
-      expect(await services.prisma.file.count({ where: { ownerId: dora.id, folderId: ids.team, name: "stream.bin", size: BigInt(size) } })).toBe(1);
+      expect(
+        await services.prisma.file.count({ where: { ownerId: dora.id, folderId: ids.team, name: "stream.bin", size: BigInt(size) } }),
+      ).toBe(1);
     });
   });
 });

@@ -26,9 +26,27 @@ describe("downloads under backpressure", () => {
     const user = await app.services.prisma.user.findUniqueOrThrow({ where: { email: "slow@example.com" } });
     const storageKey = randomBytes(16).toString("hex");
     const chunk = randomBytes(1024 * 1024);
-    await app.services.storage.put(storageKey, Readable.from((function* () { for (let i = 0; i < SIZE / chunk.length; i++) yield chunk; })()), { size: SIZE });
+    await app.services.storage.put(
+      storageKey,
+      Readable.from(
+        (function* () {
+          for (let i = 0; i < SIZE / chunk.length; i++) yield chunk;
+        })(),
+      ),
+      { size: SIZE },
+    );
     const root = await getRootFolder(app.services, user.id);
-    fileId = (await addFile(app.services, { ownerId: user.id, folderId: root.id, name: "big.bin", size: SIZE, mimeType: "application/octet-stream", storageKey, sha256: null })).id;
+    fileId = (
+      await addFile(app.services, {
+        ownerId: user.id,
+        folderId: root.id,
+        name: "big.bin",
+        size: SIZE,
+        mimeType: "application/octet-stream",
+        storageKey,
+        sha256: null,
+      })
+    ).id;
     // Count what the app reads from storage (the same services object serves the HTTP requests).
     const storage = app.services.storage;
     const get = storage.get.bind(storage);

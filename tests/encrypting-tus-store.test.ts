@@ -74,7 +74,9 @@ describe.each(["local", "s3"] as const)("EncryptingTusStore over the %s tus stor
   it("refuses a write at an offset other than the upload's, and an upload without a declared length", async () => {
     const upload = await created(3 * SEGMENT);
     await expect(store.write(Readable.from([randomBytes(SEGMENT)]), upload.id, SEGMENT)).rejects.toMatchObject({ status_code: 409 });
-    await expect(store.create(new Upload({ id: randomBytes(16).toString("hex"), offset: 0, size: undefined }))).rejects.toMatchObject({ status_code: 400 });
+    await expect(store.create(new Upload({ id: randomBytes(16).toString("hex"), offset: 0, size: undefined }))).rejects.toMatchObject({
+      status_code: 400,
+    });
   });
 
   it("drops the plaintext after the last whole segment when a body ends inside one", async () => {

@@ -52,13 +52,16 @@ async function decryptRange(stored: Buffer, start: number, end: number): Promise
 }
 
 describe("segment format", () => {
-  it.each([0, 1, SEGMENT - 1, SEGMENT, SEGMENT + 1, 3 * SEGMENT, 3 * SEGMENT + 17])("round-trips %i bytes, and sizes convert both ways", async (length) => {
-    const data = randomBytes(length);
-    const stored = await encrypt(data);
-    expect(stored.length).toBe(cipherSize(length, SEGMENT));
-    expect(plainSize(stored.length, SEGMENT)).toBe(length);
-    expect((await decryptAll(stored)).equals(data)).toBe(true);
-  });
+  it.each([0, 1, SEGMENT - 1, SEGMENT, SEGMENT + 1, 3 * SEGMENT, 3 * SEGMENT + 17])(
+    "round-trips %i bytes, and sizes convert both ways",
+    async (length) => {
+      const data = randomBytes(length);
+      const stored = await encrypt(data);
+      expect(stored.length).toBe(cipherSize(length, SEGMENT));
+      expect(plainSize(stored.length, SEGMENT)).toBe(length);
+      expect((await decryptAll(stored)).equals(data)).toBe(true);
+    },
+  );
 
   it("does not contain the plaintext and differs for the same plaintext each time", async () => {
     const data = Buffer.from("secret ".repeat(1000));
@@ -207,13 +210,19 @@ describe("encryption configuration", () => {
     const short = randomBytes(16).toString("base64");
     expect(() => loadConfig({ ENCRYPTION_MASTER_KEY: short })).toThrow(/ENCRYPTION_MASTER_KEY: must be base64 of exactly 32 bytes/);
     expect(() => loadConfig({ ENCRYPTION_MASTER_KEY: short })).not.toThrow(short);
-    expect(() => loadConfig({ ENCRYPTION_MASTER_KEY: key, ENCRYPTION_PREVIOUS_MASTER_KEYS: "nope" })).toThrow(/ENCRYPTION_PREVIOUS_MASTER_KEYS/);
-    expect(() => loadConfig({ ENCRYPTION_PREVIOUS_MASTER_KEYS: other })).toThrow(/ENCRYPTION_PREVIOUS_MASTER_KEYS: needs ENCRYPTION_MASTER_KEY/);
+    expect(() => loadConfig({ ENCRYPTION_MASTER_KEY: key, ENCRYPTION_PREVIOUS_MASTER_KEYS: "nope" })).toThrow(
+      /ENCRYPTION_PREVIOUS_MASTER_KEYS/,
+    );
+    expect(() => loadConfig({ ENCRYPTION_PREVIOUS_MASTER_KEYS: other })).toThrow(
+      /ENCRYPTION_PREVIOUS_MASTER_KEYS: needs ENCRYPTION_MASTER_KEY/,
+    );
   });
 
   it("validates S3 server-side encryption settings", () => {
     const s3 = { S3_ENDPOINT: "http://127.0.0.1:9000", S3_ACCESS_KEY: "a", S3_SECRET_KEY: "b" };
-    expect(loadConfig({ ...s3, S3_SSE: "aws:kms", S3_SSE_KMS_KEY_ID: "k1" }).storage).toMatchObject({ sse: { type: "aws:kms", kmsKeyId: "k1" } });
+    expect(loadConfig({ ...s3, S3_SSE: "aws:kms", S3_SSE_KMS_KEY_ID: "k1" }).storage).toMatchObject({
+      sse: { type: "aws:kms", kmsKeyId: "k1" },
+    });
     expect(loadConfig({ ...s3, S3_SSE: "AES256" }).storage).toMatchObject({ sse: { type: "AES256" } });
     expect(() => loadConfig({ ...s3, S3_SSE: "rot13" })).toThrow(/S3_SSE: use AES256 or aws:kms/);
     expect(() => loadConfig({ ...s3, S3_SSE: "AES256", S3_SSE_KMS_KEY_ID: "k1" })).toThrow(/S3_SSE_KMS_KEY_ID: needs S3_SSE=aws:kms/);

@@ -35,7 +35,10 @@ function foundIn(haystack: Buffer, samples: Buffer[]): number {
 
 function filesUnder(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { withFileTypes: true, recursive: true }).filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
+  return fs
+    .readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.join(e.parentPath, e.name));
 }
 
 /** A file's bytes; none when it was removed since it was listed (tus metadata of a finished upload). */
@@ -101,8 +104,16 @@ describe.each(DRIVER_SETS)("tus uploads with encryption at rest ($label)", ({ dr
   });
 
   it("(without encryption, as before) a paused upload is stored in plaintext, and the scan finds it", async () => {
-    const plain = await startTestApp(drivers, { DATABASE_URL: (await createTestDatabase()).url, DATA_DIR: dataDir, ...(relay ? { S3_ENDPOINT: relay.endpoint } : {}) });
-    shared = { DATABASE_URL: plain.env.DATABASE_URL!, DATA_DIR: dataDir, ...(relay ? { S3_ENDPOINT: relay.endpoint, S3_BUCKET: plain.env.S3_BUCKET! } : {}) };
+    const plain = await startTestApp(drivers, {
+      DATABASE_URL: (await createTestDatabase()).url,
+      DATA_DIR: dataDir,
+      ...(relay ? { S3_ENDPOINT: relay.endpoint } : {}),
+    });
+    shared = {
+      DATABASE_URL: plain.env.DATABASE_URL!,
+      DATA_DIR: dataDir,
+      ...(relay ? { S3_ENDPOINT: relay.endpoint, S3_BUCKET: plain.env.S3_BUCKET! } : {}),
+    };
     if (plain.env.REDIS_PREFIX) shared.REDIS_PREFIX = plain.env.REDIS_PREFIX;
     const plainClient = new TestClient(plain.url);
     await plainClient.register("Pat Plain", "pat@example.com");
@@ -196,7 +207,12 @@ describe.each(DRIVER_SETS)("tus uploads with encryption at rest ($label)", ({ dr
     tampered[3 * MiB]! ^= 1;
     await inner.put(uploadId, Readable.from([tampered]), { size: tampered.length });
     const damaged = await client.get(`/download/${file.id}`);
-    const outcome = damaged.ok ? await damaged.arrayBuffer().then(() => "served", () => "cut off") : `status ${damaged.status}`;
+    const outcome = damaged.ok
+      ? await damaged.arrayBuffer().then(
+          () => "served",
+          () => "cut off",
+        )
+      : `status ${damaged.status}`;
     expect(outcome).not.toBe("served");
     await app.services.prisma.file.delete({ where: { id: file.id } });
   });
@@ -248,7 +264,10 @@ describe.each(DRIVER_SETS)("tus uploads with encryption at rest ($label)", ({ dr
   it("refuses an upload without a declared length (the final segment must be known)", async () => {
     const created = await fetch(`${app.url}/api/uploads`, {
       method: "POST",
-      headers: tusHeaders(client, { "Upload-Defer-Length": "1", "Upload-Metadata": `filename ${Buffer.from("later.bin").toString("base64")}` }),
+      headers: tusHeaders(client, {
+        "Upload-Defer-Length": "1",
+        "Upload-Metadata": `filename ${Buffer.from("later.bin").toString("base64")}`,
+      }),
     });
     expect(created.status).toBe(400);
     expect(await created.text()).toContain("must declare its size");

@@ -74,7 +74,10 @@ describe.each(["local", "s3"] as const)("encryption at rest over HTTP, %s storag
   ]);
 
   const start = async (env: Record<string, string>) =>
-    startTestApp({ storage, cache: "memory" }, { DATABASE_URL: databaseUrl, DATA_DIR: dataDir, ...(bucket ? { S3_BUCKET: bucket } : {}), ...env });
+    startTestApp(
+      { storage, cache: "memory" },
+      { DATABASE_URL: databaseUrl, DATA_DIR: dataDir, ...(bucket ? { S3_BUCKET: bucket } : {}), ...env },
+    );
 
   async function fileId(app: TestApp, name: string) {
     return (await app.services.prisma.file.findFirstOrThrow({ where: { name } })).id;
@@ -123,7 +126,10 @@ describe.each(["local", "s3"] as const)("encryption at rest over HTTP, %s storag
     upload.append("file", new Blob([new Uint8Array(viaForm)]), "form.bin");
     expect((await user.postMultipart("/files", upload)).status).toBe(200);
 
-    for (const [name, data] of [["tus.bin", viaTus], ["form.bin", viaForm]] as const) {
+    for (const [name, data] of [
+      ["tus.bin", viaTus],
+      ["form.bin", viaForm],
+    ] as const) {
       const file = await app.services.prisma.file.findFirstOrThrow({ where: { name } });
       expect(file.sha256).toBe(sha256(data));
       const stored = await storedBytes(app, file.storageKey);
@@ -192,7 +198,9 @@ describe.each(["local", "s3"] as const)("encryption at rest over HTTP, %s storag
     ]);
     expect(events[0]!.actorLabel).toBe("operator (npm run keys:rotate)");
     // A bad key is refused by name, without echoing it.
-    await expect(run({ ENCRYPTION_MASTER_KEY: "short" })).rejects.toMatchObject({ stderr: expect.stringContaining("ENCRYPTION_MASTER_KEY: must be base64") });
+    await expect(run({ ENCRYPTION_MASTER_KEY: "short" })).rejects.toMatchObject({
+      stderr: expect.stringContaining("ENCRYPTION_MASTER_KEY: must be base64"),
+    });
 
     // Only the new key now: everything reads, and no object was rewritten.
     const rotated = await start({ ENCRYPTION_MASTER_KEY: keyB });
@@ -201,6 +209,8 @@ describe.each(["local", "s3"] as const)("encryption at rest over HTTP, %s storag
     await rotated.close();
 
     // The old key alone no longer opens the store keys: the app refuses to start, naming the key.
-    await expect(start({ ENCRYPTION_MASTER_KEY: keyA })).rejects.toThrow(/Could not start object storage: Master key [0-9a-f]{16} is needed/);
+    await expect(start({ ENCRYPTION_MASTER_KEY: keyA })).rejects.toThrow(
+      /Could not start object storage: Master key [0-9a-f]{16} is needed/,
+    );
   });
 });

@@ -17,7 +17,15 @@ type Actor = { id: string; role: "USER" | "ADMIN" };
 
 /** Rows only: nothing here reads file content, so no storage object is written. */
 function fileRow(services: Services, owner: Actor, folderId: string, name: string, size: number) {
-  return addFile(services, { ownerId: owner.id, folderId, name, size, mimeType: "text/plain", storageKey: randomBytes(16).toString("hex"), sha256: null });
+  return addFile(services, {
+    ownerId: owner.id,
+    folderId,
+    name,
+    size,
+    mimeType: "text/plain",
+    storageKey: randomBytes(16).toString("hex"),
+    sha256: null,
+  });
 }
 
 async function createUser(services: Services, email: string): Promise<Actor> {
@@ -55,7 +63,9 @@ describe("what the details page shows about an item", () => {
     const file = await fileRow(services, alice, root, "report.txt", 10);
     const other = await fileRow(services, alice, root, "other.txt", 10);
     const link = (data: { expiresAt?: Date | null; maxDownloads?: number | null; downloadCount?: number; fileId?: string }) =>
-      services.prisma.shareLink.create({ data: { token: randomBytes(16).toString("base64url"), ownerId: alice.id, fileId: file.id, ...data } });
+      services.prisma.shareLink.create({
+        data: { token: randomBytes(16).toString("base64url"), ownerId: alice.id, fileId: file.id, ...data },
+      });
     await link({});
     await link({ expiresAt: new Date(Date.now() + 60_000), maxDownloads: 3, downloadCount: 2 });
     await link({ expiresAt: new Date(Date.now() - 60_000) });
@@ -91,7 +101,10 @@ describe("what the details page shows about an item", () => {
     const version = await services.prisma.fileVersion.create({
       data: { fileId: theirs.id, storageKey: randomBytes(16).toString("hex"), size: 5n, mimeType: "text/plain", createdAt: new Date() },
     });
-    await expect(restoreVersionOfFile(services, alice, mine.id, version.id)).rejects.toMatchObject({ status: 400, message: "That version was not found. It may have been removed." });
+    await expect(restoreVersionOfFile(services, alice, mine.id, version.id)).rejects.toMatchObject({
+      status: 400,
+      message: "That version was not found. It may have been removed.",
+    });
     await expect(restoreVersionOfFile(services, alice, mine.id, "no-such-version")).rejects.toMatchObject({ status: 400 });
     expect(await services.prisma.fileVersion.count({ where: { id: version.id } })).toBe(1);
   });

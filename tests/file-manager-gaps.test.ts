@@ -77,7 +77,13 @@ describe.each(DRIVER_SETS)("File manager gaps with $label", ({ drivers }) => {
       const bulkId = await folder(owner, "/files", "Many entries");
       for (let i = 0; i < ACTIVITY_PAGE_SIZE + 5; i++) {
         await app.services.prisma.activity.create({
-          data: { userId: (await app.services.prisma.user.findUniqueOrThrow({ where: { email: "olivia@example.com" } })).id, action: "folder.created", subjectType: "folder", subjectId: bulkId, details: { name: `entry-${String(i).padStart(3, "0")}` } },
+          data: {
+            userId: (await app.services.prisma.user.findUniqueOrThrow({ where: { email: "olivia@example.com" } })).id,
+            action: "folder.created",
+            subjectType: "folder",
+            subjectId: bulkId,
+            details: { name: `entry-${String(i).padStart(3, "0")}` },
+          },
         });
       }
       const first = await (await owner.get("/activity")).text();
@@ -108,7 +114,16 @@ describe.each(DRIVER_SETS)("File manager gaps with $label", ({ drivers }) => {
 
     it("shows a grantee the item's history but not the owner's sharing events", async () => {
       const sharedId = await folder(owner, "/files", "History shared");
-      expect((await owner.postForm("/shares", { intent: "share-user", item: `folder:${sharedId}`, email: "fred@example.com", permission: "READ" })).status).toBe(200);
+      expect(
+        (
+          await owner.postForm("/shares", {
+            intent: "share-user",
+            item: `folder:${sharedId}`,
+            email: "fred@example.com",
+            permission: "READ",
+          })
+        ).status,
+      ).toBe(200);
       const asOwner = await (await owner.get(`/details/folder/${sharedId}`)).text();
       expect(asOwner).toContain("shared it with another user (view only)");
       const asFriend = await (await friend.get(`/details/folder/${sharedId}`)).text();
@@ -125,8 +140,19 @@ describe.each(DRIVER_SETS)("File manager gaps with $label", ({ drivers }) => {
       const inShared = await upload(owner, subId, "zephyr-notes.txt");
       const onlyFile = await upload(owner, privateId, "zephyr-single.txt");
       const hidden = await upload(owner, privateId, "zephyr-hidden.txt");
-      expect((await owner.postForm("/shares", { intent: "share-user", item: `folder:${sharedId}`, email: "fred@example.com", permission: "READ" })).status).toBe(200);
-      expect((await owner.postForm("/shares", { intent: "share-user", item: `file:${onlyFile}`, email: "fred@example.com" })).status).toBe(200);
+      expect(
+        (
+          await owner.postForm("/shares", {
+            intent: "share-user",
+            item: `folder:${sharedId}`,
+            email: "fred@example.com",
+            permission: "READ",
+          })
+        ).status,
+      ).toBe(200);
+      expect((await owner.postForm("/shares", { intent: "share-user", item: `file:${onlyFile}`, email: "fred@example.com" })).status).toBe(
+        200,
+      );
 
       const page = await (await friend.get("/search?q=zephyr")).text();
       const shared = page.slice(page.indexOf('data-testid="search-shared"'));
@@ -181,7 +207,9 @@ describe.each(DRIVER_SETS)("File manager gaps with $label", ({ drivers }) => {
       expect(await app.services.prisma.folder.count({ where: { parentId: tree.id, name: "Other", trashedAt: null } })).toBe(1);
       // Each folder made is in the activity trail once, by whoever made it.
       const other = await app.services.prisma.folder.findFirstOrThrow({ where: { parentId: tree.id, name: "Other" } });
-      const created = await app.services.prisma.activity.findMany({ where: { action: "folder.created", subjectId: { in: [tree.id, other.id] } } });
+      const created = await app.services.prisma.activity.findMany({
+        where: { action: "folder.created", subjectId: { in: [tree.id, other.id] } },
+      });
       expect(created).toHaveLength(2);
       expect(new Set(created.map((entry) => entry.userId)).size).toBe(1);
       // A case-differing name is the same folder.
@@ -212,12 +240,24 @@ describe.each(DRIVER_SETS)("File manager gaps with $label", ({ drivers }) => {
       expect(foreign.status).toBe(404);
       expect(await app.services.prisma.folder.count({ where: { name: "Intruder" } })).toBe(0);
       // A READ grantee may look but not create.
-      expect((await owner.postForm("/shares", { intent: "share-user", item: `folder:${baseId}`, email: "fred@example.com", permission: "READ" })).status).toBe(200);
+      expect(
+        (await owner.postForm("/shares", { intent: "share-user", item: `folder:${baseId}`, email: "fred@example.com", permission: "READ" }))
+          .status,
+      ).toBe(200);
       const readOnly = await createPath(friend, baseId, "Grantee/");
       expect(readOnly.status).toBe(403);
       expect(await app.services.prisma.folder.count({ where: { name: "Grantee" } })).toBe(0);
       // A WRITE grantee creates folders owned by the folder's owner.
-      expect((await owner.postForm("/shares", { intent: "share-user", item: `folder:${baseId}`, email: "fred@example.com", permission: "WRITE" })).status).toBe(200);
+      expect(
+        (
+          await owner.postForm("/shares", {
+            intent: "share-user",
+            item: `folder:${baseId}`,
+            email: "fred@example.com",
+            permission: "WRITE",
+          })
+        ).status,
+      ).toBe(200);
       const written = (await (await createPath(friend, baseId, "Grantee/")).json()) as { folderId: string };
       const grantees = await app.services.prisma.folder.findUniqueOrThrow({ where: { id: written.folderId } });
       expect(grantees.ownerId).not.toBe((await app.services.prisma.user.findUniqueOrThrow({ where: { email: "fred@example.com" } })).id);

@@ -16,11 +16,18 @@ async function refusal(promise: Promise<unknown>): Promise<AppError> {
   return error as AppError;
 }
 
-const schema = z.object({ intent: field.oneOf(["create-folder"]), name: field.text(10), items: field.repeated(z.string()), open: field.checkbox() });
+const schema = z.object({
+  intent: field.oneOf(["create-folder"]),
+  name: field.text(10),
+  items: field.repeated(z.string()),
+  open: field.checkbox(),
+});
 
 describe("parseForm", () => {
   it("parses a urlencoded or multipart form into typed values", async () => {
-    expect(await parseForm(post("intent=create-folder&name=Photos&items=a&items=b&open=1", "application/x-www-form-urlencoded"), schema)).toEqual({
+    expect(
+      await parseForm(post("intent=create-folder&name=Photos&items=a&items=b&open=1", "application/x-www-form-urlencoded"), schema),
+    ).toEqual({
       intent: "create-folder",
       name: "Photos",
       items: ["a", "b"],
@@ -33,7 +40,11 @@ describe("parseForm", () => {
   });
 
   it("refuses a body that is not a form with 415", async () => {
-    for (const [body, type] of [['{"intent":"create-folder"}', "application/json"], ["intent=create-folder", "text/plain"], ["intent=create-folder", undefined]] as const) {
+    for (const [body, type] of [
+      ['{"intent":"create-folder"}', "application/json"],
+      ["intent=create-folder", "text/plain"],
+      ["intent=create-folder", undefined],
+    ] as const) {
       expect((await refusal(parseForm(post(body, type), schema))).status).toBe(415);
     }
   });

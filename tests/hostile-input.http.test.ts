@@ -19,7 +19,14 @@ function rawRequest(
   const url = new URL(app.url);
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: url.hostname, port: url.port, method: options.method, path: options.path, headers: options.headers, setHost: !options.headers?.host },
+      {
+        host: url.hostname,
+        port: url.port,
+        method: options.method,
+        path: options.path,
+        headers: options.headers,
+        setHost: !options.headers?.host,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -47,7 +54,15 @@ describe("hostile input gets a clear 4xx, never a 500", () => {
   });
 
   describe("ids", () => {
-    for (const path of ["/files/%00", "/download/%00", "/view/%00", "/thumbnail/%00", "/details/file/%00", "/download/version/%00", "/details/folder/a%00b"]) {
+    for (const path of [
+      "/files/%00",
+      "/download/%00",
+      "/view/%00",
+      "/thumbnail/%00",
+      "/details/file/%00",
+      "/download/version/%00",
+      "/details/folder/a%00b",
+    ]) {
       it(`GET ${path} is not found`, async () => {
         const response = await owner.get(path);
         expect(response.status).toBe(404);
@@ -58,7 +73,11 @@ describe("hostile input gets a clear 4xx, never a 500", () => {
     it("refuses a NUL byte in the tus folderId metadata with 400 and says why", async () => {
       const response = await owner.request("/api/uploads", {
         method: "POST",
-        headers: { "Tus-Resumable": "1.0.0", "Upload-Length": "3", "Upload-Metadata": `filename ${base64("a.txt")},folderId ${base64("\u0000")}` },
+        headers: {
+          "Tus-Resumable": "1.0.0",
+          "Upload-Length": "3",
+          "Upload-Metadata": `filename ${base64("a.txt")},folderId ${base64("\u0000")}`,
+        },
       });
       expect(response.status).toBe(400);
       expect(await response.text()).toMatch(/folder/i);
@@ -72,7 +91,11 @@ describe("hostile input gets a clear 4xx, never a 500", () => {
       ]) {
         const response = await owner.request("/api/uploads", {
           method: "POST",
-          headers: { "Tus-Resumable": "1.0.0", "Upload-Length": "3", "Upload-Metadata": `filename ${base64("a.txt")},${key} ${base64(value)}` },
+          headers: {
+            "Tus-Resumable": "1.0.0",
+            "Upload-Length": "3",
+            "Upload-Metadata": `filename ${base64("a.txt")},${key} ${base64(value)}`,
+          },
         });
         expect(response.status, key).toBe(400);
         expect(await response.text()).toContain(message);
@@ -82,7 +105,11 @@ describe("hostile input gets a clear 4xx, never a 500", () => {
 
   it("refuses control characters in the account name on /register with the form's message", async () => {
     const client = new TestClient(app.url);
-    const response = await client.postForm("/register", { name: "Eve\u0000l", email: "eve@example.com", password: "correct horse battery staple" });
+    const response = await client.postForm("/register", {
+      name: "Eve\u0000l",
+      email: "eve@example.com",
+      password: "correct horse battery staple",
+    });
     expect(response.status).toBe(400);
     expect(await response.text()).toContain("Name cannot contain control characters.");
     expect(await app.services.prisma.user.count({ where: { email: "eve@example.com" } })).toBe(0);
@@ -96,7 +123,11 @@ describe("hostile input gets a clear 4xx, never a 500", () => {
 
   it("answers TRACE on pages with 405, without a stack trace", async () => {
     for (const method of ["TRACE"]) {
-      const response = await rawRequest(app, { method, path: "/files", headers: { cookie: owner.cookieHeader, "x-csrf-token": (await owner.getCsrfToken())! } });
+      const response = await rawRequest(app, {
+        method,
+        path: "/files",
+        headers: { cookie: owner.cookieHeader, "x-csrf-token": (await owner.getCsrfToken())! },
+      });
       expect(response.status, method).toBe(405);
       expect(response.body).not.toMatch(/at .+\.(js|ts):\d+/);
     }
@@ -111,7 +142,11 @@ describe("hostile input gets a clear 4xx, never a 500", () => {
 
   for (const contentType of ["application/json", "text/plain"]) {
     it(`refuses POST /files with ${contentType} with 415 and says why`, async () => {
-      const response = await owner.request("/files", { method: "POST", headers: { "content-type": contentType }, body: contentType === "application/json" ? '{"intent":"create-folder"}' : "intent=create-folder" });
+      const response = await owner.request("/files", {
+        method: "POST",
+        headers: { "content-type": contentType },
+        body: contentType === "application/json" ? '{"intent":"create-folder"}' : "intent=create-folder",
+      });
       expect(response.status).toBe(415);
       expect(await response.text()).toContain("form");
     });
@@ -123,7 +158,12 @@ describe("hostile input gets a clear 4xx, never a 500", () => {
     const response = await rawRequest(app, {
       method: "POST",
       path: `/files/${folderId}`,
-      headers: { cookie: owner.cookieHeader, "x-csrf-token": (await owner.getCsrfToken())!, "content-type": `multipart/form-data; boundary=${boundary}`, "content-length": Buffer.byteLength(body) },
+      headers: {
+        cookie: owner.cookieHeader,
+        "x-csrf-token": (await owner.getCsrfToken())!,
+        "content-type": `multipart/form-data; boundary=${boundary}`,
+        "content-length": Buffer.byteLength(body),
+      },
       body,
     });
     expect(response.status).toBe(400);
@@ -136,7 +176,12 @@ describe("hostile input gets a clear 4xx, never a 500", () => {
     const response = await rawRequest(app, {
       method: "POST",
       path: `/files/${folderId}`,
-      headers: { cookie: owner.cookieHeader, "x-csrf-token": (await owner.getCsrfToken())!, "content-type": `multipart/form-data; boundary=${boundary}`, "content-length": Buffer.byteLength(body) },
+      headers: {
+        cookie: owner.cookieHeader,
+        "x-csrf-token": (await owner.getCsrfToken())!,
+        "content-type": `multipart/form-data; boundary=${boundary}`,
+        "content-length": Buffer.byteLength(body),
+      },
       body,
     });
     expect(response.status).toBe(400);
@@ -150,7 +195,17 @@ describe("hostile input gets a clear 4xx, never a 500", () => {
   });
 
   describe("names with bidirectional overrides and invisible characters", () => {
-    const SPOOFS = ["report\u202Etxt.exe", "a\u2066b", "a\u2067b", "a\u2068b", "a\u2069b", "zero\u200Bwidth", "mark\u200E", "mark\u200F", "\uFEFFbom"];
+    const SPOOFS = [
+      "report\u202Etxt.exe",
+      "a\u2066b",
+      "a\u2067b",
+      "a\u2068b",
+      "a\u2069b",
+      "zero\u200Bwidth",
+      "mark\u200E",
+      "mark\u200F",
+      "\uFEFFbom",
+    ];
 
     it("are refused on new folders", async () => {
       for (const name of SPOOFS) {
@@ -169,8 +224,14 @@ describe("hostile input gets a clear 4xx, never a 500", () => {
     });
 
     it("are refused in tus metadata, in the file name and in a dropped folder's path", async () => {
-      for (const metadata of [`filename ${base64("report\u202Etxt.exe")}`, `filename ${base64("a.txt")},relativePath ${base64("Photos\u200B/")}`]) {
-        const response = await owner.request("/api/uploads", { method: "POST", headers: { "Tus-Resumable": "1.0.0", "Upload-Length": "3", "Upload-Metadata": metadata } });
+      for (const metadata of [
+        `filename ${base64("report\u202Etxt.exe")}`,
+        `filename ${base64("a.txt")},relativePath ${base64("Photos\u200B/")}`,
+      ]) {
+        const response = await owner.request("/api/uploads", {
+          method: "POST",
+          headers: { "Tus-Resumable": "1.0.0", "Upload-Length": "3", "Upload-Metadata": metadata },
+        });
         expect(response.status, metadata).toBe(400);
         expect(await response.text()).toContain("invisible or direction-changing characters");
       }
@@ -189,7 +250,11 @@ describe("hostile input gets a clear 4xx, never a 500", () => {
     expect(signedIn.status).toBe(302);
     expect(signedIn.headers.get("location")).toBe("/files?q=%E2%80%AE%C3%A9");
     const browser = new TestClient(app.url);
-    const tab = await browser.postForm("/login", { email: "olivia@example.com", password: "correct horse battery staple", redirectTo: "/\t/evil.example" });
+    const tab = await browser.postForm("/login", {
+      email: "olivia@example.com",
+      password: "correct horse battery staple",
+      redirectTo: "/\t/evil.example",
+    });
     expect(tab.status).toBe(302);
     // Browsers drop tabs from URLs: unencoded, this would be "//evil.example".
     expect(tab.headers.get("location")).toBe("/%09/evil.example");

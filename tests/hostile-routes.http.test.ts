@@ -43,24 +43,56 @@ const ROUTES: Record<string, RouteEntry> = {
   "_index.tsx": { path: "/" },
   "account-deleted.tsx": { path: "/account-deleted" },
   "activity.tsx": { path: "/activity", query: ["after"] },
-  "admin._index.tsx": { path: "/admin", query: ["done", "q"], post: { fields: ["userId", "quota", "role", "proof"], intents: ["set-quota", "set-role", "unlock"] } },
-  "admin.audit.tsx": { path: "/admin/audit", query: ["actor", "action", "outcome", "targetType", "targetId", "ip", "from", "to", "after", "before"] },
-  "admin.audit[.]csv.tsx": { path: "/admin/audit.csv", query: ["actor", "action", "outcome", "targetType", "targetId", "ip", "from", "to"] },
+  "admin._index.tsx": {
+    path: "/admin",
+    query: ["done", "q"],
+    post: { fields: ["userId", "quota", "role", "proof"], intents: ["set-quota", "set-role", "unlock"] },
+  },
+  "admin.audit.tsx": {
+    path: "/admin/audit",
+    query: ["actor", "action", "outcome", "targetType", "targetId", "ip", "from", "to", "after", "before"],
+  },
+  "admin.audit[.]csv.tsx": {
+    path: "/admin/audit.csv",
+    query: ["actor", "action", "outcome", "targetType", "targetId", "ip", "from", "to"],
+  },
   "admin.settings.tsx": {
     path: "/admin/settings",
     post: {
-      fields: ["defaultQuota", "maxFileSize", "blockedExtensions", "versionsKept", "trashRetentionDays", "sessionIdleDays", "sessionAbsoluteDays", "requireMfaForAdmins", "requireMfaAfterSso", "proof"],
+      fields: [
+        "defaultQuota",
+        "maxFileSize",
+        "blockedExtensions",
+        "versionsKept",
+        "trashRetentionDays",
+        "sessionIdleDays",
+        "sessionAbsoluteDays",
+        "requireMfaForAdmins",
+        "requireMfaAfterSso",
+        "proof",
+      ],
     },
   },
-  "admin.users.$userId.delete.tsx": { path: "/admin/users/:userId/delete", params: { userId: "user" }, post: { fields: ["files", "confirmEmail", "proof"] } },
-  "admin.users.$userId.status.tsx": { path: "/admin/users/:userId/status", params: { userId: "user" }, post: { fields: ["proof"], intents: ["deactivate", "reactivate"] } },
+  "admin.users.$userId.delete.tsx": {
+    path: "/admin/users/:userId/delete",
+    params: { userId: "user" },
+    post: { fields: ["files", "confirmEmail", "proof"] },
+  },
+  "admin.users.$userId.status.tsx": {
+    path: "/admin/users/:userId/status",
+    params: { userId: "user" },
+    post: { fields: ["proof"], intents: ["deactivate", "reactivate"] },
+  },
   "auth.oidc.tsx": { path: "/auth/oidc", query: ["redirectTo"] },
   "auth.oidc_.callback.tsx": { path: "/auth/oidc/callback", query: ["code", "state", "error", "iss"] },
   "auth.oidc_.reauth.tsx": { path: "/auth/oidc/reauth", query: ["returnTo"] },
   "bulk.tsx": {
     path: "/bulk",
     query: ["intent", "item", "from", "respond", "result"],
-    post: { fields: ["item", "destination", "from", "policy", "respond", "result"], intents: ["move", "copy", "trash", "restore", "delete"] },
+    post: {
+      fields: ["item", "destination", "from", "policy", "respond", "result"],
+      intents: ["move", "copy", "trash", "restore", "delete"],
+    },
   },
   "bulk_.zip.tsx": { path: "/bulk/zip", query: ["item"] },
   "details.$kind.$id.tsx": {
@@ -77,7 +109,11 @@ const ROUTES: Record<string, RouteEntry> = {
     query: ["sort", "dir", "view", "after", "before"],
     post: { fields: ["name", "open", "onConflict"], intents: ["create-folder"] },
   },
-  "files._index.tsx": { path: "/files", query: ["sort", "dir", "view", "after", "before"], post: { fields: ["name", "open", "onConflict"], intents: ["create-folder"] } },
+  "files._index.tsx": {
+    path: "/files",
+    query: ["sort", "dir", "view", "after", "before"],
+    post: { fields: ["name", "open", "onConflict"], intents: ["create-folder"] },
+  },
   "folders.path.ts": { path: "/folders/path", post: { fields: ["folderId", "path"] } },
   // No SMTP in this app: the form says to ask an administrator, with 503.
   "forgot-password.tsx": { path: "/forgot-password", query: ["sent"], post: { fields: ["email"] }, documented5xx: [503] },
@@ -86,10 +122,25 @@ const ROUTES: Record<string, RouteEntry> = {
   "login_.passkey.tsx": { path: "/login/passkey", post: { fields: ["step", "mode", "redirectTo", "response"] } },
   "logout.tsx": { path: "/logout" },
   "register.tsx": { path: "/register", post: { fields: ["name", "email", "password"] } },
-  "reset-password.$token.tsx": { path: "/reset-password/:token", params: { token: "resetToken" }, query: ["done"], post: { fields: ["newPassword", "confirmPassword"] } },
-  "s.$token.tsx": { path: "/s/:token", params: { token: "token" }, query: ["after", "sort", "dir"], post: { fields: ["password", "onConflict"], intents: ["unlock", "upload"] } },
+  "reset-password.$token.tsx": {
+    path: "/reset-password/:token",
+    params: { token: "resetToken" },
+    query: ["done"],
+    post: { fields: ["newPassword", "confirmPassword"] },
+  },
+  "s.$token.tsx": {
+    path: "/s/:token",
+    params: { token: "token" },
+    query: ["after", "sort", "dir"],
+    post: { fields: ["password", "onConflict"], intents: ["unlock", "upload"] },
+  },
   "s.$token_.download.$fileId.tsx": { path: "/s/:token/download/:fileId", params: { token: "token", fileId: "file" }, headers: ["range"] },
-  "s.$token_.f.$folderId.tsx": { path: "/s/:token/f/:folderId", params: { token: "token", folderId: "folder" }, query: ["after"], post: { fields: ["password", "onConflict"], intents: ["unlock", "upload"] } },
+  "s.$token_.f.$folderId.tsx": {
+    path: "/s/:token/f/:folderId",
+    params: { token: "token", folderId: "folder" },
+    query: ["after"],
+    post: { fields: ["password", "onConflict"], intents: ["unlock", "upload"] },
+  },
   "s.$token_.thumbnail.$fileId.tsx": { path: "/s/:token/thumbnail/:fileId", params: { token: "token", fileId: "file" } },
   "s.$token_.view.$fileId.tsx": { path: "/s/:token/view/:fileId", params: { token: "token", fileId: "file" }, headers: ["range"] },
   "s.$token_.zip.tsx": { path: "/s/:token/zip", params: { token: "token" }, query: ["folder"] },
@@ -99,10 +150,19 @@ const ROUTES: Record<string, RouteEntry> = {
   "settings.security.tsx": {
     path: "/settings/security",
     query: ["done"],
-    post: { fields: ["currentPassword", "newPassword", "confirmPassword", "session", "proof"], intents: ["change-password", "revoke-session", "revoke-other-sessions"] },
+    post: {
+      fields: ["currentPassword", "newPassword", "confirmPassword", "session", "proof"],
+      intents: ["change-password", "revoke-session", "revoke-other-sessions"],
+    },
   },
-  "settings.security_.mfa.tsx": { path: "/settings/security/mfa", post: { fields: ["code", "proof"], intents: ["start", "confirm", "regenerate", "disable"] } },
-  "settings.security_.passkeys.tsx": { path: "/settings/security/passkeys", post: { fields: ["step", "name", "passkey", "response", "proof"], intents: ["remove-passkey", "rename-passkey"] } },
+  "settings.security_.mfa.tsx": {
+    path: "/settings/security/mfa",
+    post: { fields: ["code", "proof"], intents: ["start", "confirm", "regenerate", "disable"] },
+  },
+  "settings.security_.passkeys.tsx": {
+    path: "/settings/security/passkeys",
+    post: { fields: ["step", "name", "passkey", "response", "proof"], intents: ["remove-passkey", "rename-passkey"] },
+  },
   "shared.tsx": { path: "/shared", query: ["after"] },
   "shares.tsx": {
     path: "/shares",
@@ -113,12 +173,23 @@ const ROUTES: Record<string, RouteEntry> = {
     },
   },
   "thumbnail.$fileId.tsx": { path: "/thumbnail/:fileId", params: { fileId: "file" } },
-  "trash.tsx": { path: "/trash", query: ["done", "item", "after"], post: { fields: ["kind", "id", "item", "confirm", "confirmed"], intents: ["restore", "delete", "empty"] } },
+  "trash.tsx": {
+    path: "/trash",
+    query: ["done", "item", "after"],
+    post: { fields: ["kind", "id", "item", "confirm", "confirmed"], intents: ["restore", "delete", "empty"] },
+  },
   "view.$fileId.tsx": { path: "/view/:fileId", params: { fileId: "file" }, headers: ["range"] },
 };
 
 /** Endpoints served by Express outside Remix, with the methods and headers each reads. */
-const ENDPOINTS: Array<{ name: string; path: string; params?: Record<string, ParamKind | "upload">; query?: string[]; methods: string[]; headers: string[] }> = [
+const ENDPOINTS: Array<{
+  name: string;
+  path: string;
+  params?: Record<string, ParamKind | "upload">;
+  query?: string[];
+  methods: string[];
+  headers: string[];
+}> = [
   { name: "health", path: "/healthz", methods: ["GET", "HEAD", "POST"], headers: [] },
   { name: "readiness", path: "/readyz", methods: ["GET"], headers: [] },
   { name: "metrics", path: "/metrics", methods: ["GET"], headers: ["authorization"] },
@@ -126,7 +197,15 @@ const ENDPOINTS: Array<{ name: string; path: string; params?: Record<string, Par
     name: "tus creation",
     path: "/api/uploads",
     methods: ["POST", "OPTIONS", "GET", "TRACE", "PUT"],
-    headers: ["tus-resumable", "upload-length", "upload-defer-length", "upload-metadata", "upload-concat", "content-type", "x-http-method-override"],
+    headers: [
+      "tus-resumable",
+      "upload-length",
+      "upload-defer-length",
+      "upload-metadata",
+      "upload-concat",
+      "content-type",
+      "x-http-method-override",
+    ],
   },
   {
     name: "tus upload",
@@ -192,7 +271,13 @@ const RAW_ESCAPES = ["%00", "%FF", "%C0%AF", "%E0%A4%A", "%ED%A0%80", "%", "%%",
 const hostileText: fc.Arbitrary<string> = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom(...HOSTILE_TEXT) },
   { weight: 2, arbitrary: fc.string({ unit: "binary", maxLength: 40 }) },
-  { weight: 2, arbitrary: fc.string({ unit: fc.constantFrom("\u0000", "\u001b", "\u202e", "\u2067", "\u200b", "\ufeff", "a", "/", ".", "%", "&", "=", ":"), maxLength: 30 }) },
+  {
+    weight: 2,
+    arbitrary: fc.string({
+      unit: fc.constantFrom("\u0000", "\u001b", "\u202e", "\u2067", "\u200b", "\ufeff", "a", "/", ".", "%", "&", "=", ":"),
+      maxLength: 30,
+    }),
+  },
   { weight: 1, arbitrary: fc.integer().map(String) },
   { weight: 1, arbitrary: fc.double().map(String) },
 );
@@ -229,7 +314,18 @@ function headerSafe(value: string): string {
 }
 
 const HEADER_VALUES: Record<string, fc.Arbitrary<string>> = {
-  range: fc.constantFrom("bytes=0-0", "bytes=-1", "bytes=5-2", "bytes=99999999999999999999-", "bytes=0-1,2-3,4-5", "bytes=abc", "items=0-1", "bytes=-0", "bytes=--1", "bytes="),
+  range: fc.constantFrom(
+    "bytes=0-0",
+    "bytes=-1",
+    "bytes=5-2",
+    "bytes=99999999999999999999-",
+    "bytes=0-1,2-3,4-5",
+    "bytes=abc",
+    "items=0-1",
+    "bytes=-0",
+    "bytes=--1",
+    "bytes=",
+  ),
   "if-range": fc.constantFrom('"etag"', "Thu, 01 Jan 1970 00:00:00 GMT", "garbage"),
   "if-none-match": fc.constantFrom("*", '"x"', "W/", ""),
   "tus-resumable": fc.constantFrom("1.0.0", "0.2.2", "", "1.0.0, 1.0.0", "NaN"),
@@ -241,7 +337,9 @@ const HEADER_VALUES: Record<string, fc.Arbitrary<string>> = {
   authorization: fc.constantFrom("Bearer ", "Bearer x", "Basic Og==", "Bearer " + "a".repeat(5000)),
   "content-type": fc.constantFrom("application/offset+octet-stream", "text/plain", "application/json", "multipart/form-data", "x/\u00ff"),
   "upload-metadata": fc
-    .array(fc.tuple(fc.constantFrom("filename", "folderId", "relativePath", "onConflict", "filetype", "x", ""), hostileText), { maxLength: 4 })
+    .array(fc.tuple(fc.constantFrom("filename", "folderId", "relativePath", "onConflict", "filetype", "x", ""), hostileText), {
+      maxLength: 4,
+    })
     .chain((pairs) =>
       fc.constantFrom(
         pairs.map(([key, value]) => `${key} ${Buffer.from(value).toString("base64")}`).join(","),
@@ -252,7 +350,9 @@ const HEADER_VALUES: Record<string, fc.Arbitrary<string>> = {
 };
 
 function headerArbitrary(names: string[]): fc.Arbitrary<Record<string, string>> {
-  const entries = names.map((name) => [name, fc.option(fc.oneof(HEADER_VALUES[name] ?? hostileText, hostileText), { nil: undefined })] as const);
+  const entries = names.map(
+    (name) => [name, fc.option(fc.oneof(HEADER_VALUES[name] ?? hostileText, hostileText), { nil: undefined })] as const,
+  );
   return fc.record(Object.fromEntries(entries)).map((headers) => {
     const sent: Record<string, string> = {};
     for (const [name, value] of Object.entries(headers)) if (value !== undefined) sent[name] = headerSafe(value);
@@ -270,7 +370,10 @@ type Body = { contentType: string | null; bytes: Buffer };
 type BodyKind = "urlencoded" | "multipart" | "json" | "text" | "none" | "multipart-cut" | "multipart-no-boundary";
 
 function urlencoded(csrf: string, fields: Array<[string, Piece]>): Buffer {
-  return Buffer.from([`_csrf=${csrf}`, ...fields.map(([name, value]) => `${encodeURIComponent(name)}=${encode(value)}`)].join("&"), "latin1");
+  return Buffer.from(
+    [`_csrf=${csrf}`, ...fields.map(([name, value]) => `${encodeURIComponent(name)}=${encode(value)}`)].join("&"),
+    "latin1",
+  );
 }
 
 function multipart(csrf: string, fields: Array<[string, Piece]>, withFile: boolean, cut: boolean): { boundary: string; bytes: Buffer } {
@@ -278,11 +381,19 @@ function multipart(csrf: string, fields: Array<[string, Piece]>, withFile: boole
   const parts: Buffer[] = [Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${csrf}\r\n`)];
   for (const [name, value] of fields) {
     const text = "raw" in value ? value.raw : value.text;
-    parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n`), Buffer.from(text, "utf8"), Buffer.from("\r\n"));
+    parts.push(
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n`),
+      Buffer.from(text, "utf8"),
+      Buffer.from("\r\n"),
+    );
   }
   if (withFile) {
     const name = fields[0] ? ("raw" in fields[0][1] ? fields[0][1].raw : fields[0][1].text) : "a.txt";
-    parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name.replace(/["\r\n]/g, "_")}"\r\nContent-Type: text/plain\r\n\r\nhostile bytes\r\n`));
+    parts.push(
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name.replace(/["\r\n]/g, "_")}"\r\nContent-Type: text/plain\r\n\r\nhostile bytes\r\n`,
+      ),
+    );
   }
   if (!cut) parts.push(Buffer.from(`--${boundary}--\r\n`));
   return { boundary, bytes: Buffer.concat(parts) };
@@ -300,7 +411,12 @@ function body(kind: BodyKind, csrf: string, fields: Array<[string, Piece]>, with
     case "multipart-no-boundary":
       return { contentType: "multipart/form-data", bytes: multipart(csrf, fields, withFile, false).bytes };
     case "json":
-      return { contentType: "application/json", bytes: Buffer.from(JSON.stringify(Object.fromEntries(fields.map(([name, value]) => [name, "raw" in value ? value.raw : value.text])))) };
+      return {
+        contentType: "application/json",
+        bytes: Buffer.from(
+          JSON.stringify(Object.fromEntries(fields.map(([name, value]) => [name, "raw" in value ? value.raw : value.text]))),
+        ),
+      };
     case "text":
       return { contentType: "text/plain", bytes: urlencoded(csrf, fields) };
     case "none":
@@ -308,7 +424,18 @@ function body(kind: BodyKind, csrf: string, fields: Array<[string, Piece]>, with
   }
 }
 
-const bodyKind = fc.constantFrom<BodyKind>("urlencoded", "urlencoded", "urlencoded", "multipart", "multipart", "json", "text", "none", "multipart-cut", "multipart-no-boundary");
+const bodyKind = fc.constantFrom<BodyKind>(
+  "urlencoded",
+  "urlencoded",
+  "urlencoded",
+  "multipart",
+  "multipart",
+  "json",
+  "text",
+  "none",
+  "multipart-cut",
+  "multipart-no-boundary",
+);
 
 interface Sent {
   method: string;
@@ -320,24 +447,31 @@ interface Sent {
 function send(app: TestApp, request: Sent): Promise<{ status: number; body: string }> {
   const url = new URL(app.url);
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: url.hostname, port: url.port, method: request.method, path: request.path, headers: request.headers }, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on("data", (chunk: Buffer) => {
-        // Enough to see what went wrong; a large download is not read to its end.
-        if (size < 4096) chunks.push(chunk);
-        size += chunk.length;
-      });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8").slice(0, 4096) }));
-      res.on("error", reject);
-    });
+    const req = http.request(
+      { host: url.hostname, port: url.port, method: request.method, path: request.path, headers: request.headers },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on("data", (chunk: Buffer) => {
+          // Enough to see what went wrong; a large download is not read to its end.
+          if (size < 4096) chunks.push(chunk);
+          size += chunk.length;
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8").slice(0, 4096) }));
+        res.on("error", reject);
+      },
+    );
     req.on("error", reject);
     req.end(request.body);
   });
 }
 
 function describeSent(request: Sent): string {
-  const shown = { ...request, headers: { ...request.headers, cookie: "(session…)" }, body: request.body?.subarray(0, 300).toString("latin1") };
+  const shown = {
+    ...request,
+    headers: { ...request.headers, cookie: "(session…)" },
+    body: request.body?.subarray(0, 300).toString("latin1"),
+  };
   return JSON.stringify(shown);
 }
 
@@ -351,15 +485,21 @@ const inUrl = (piece: Piece) => encode(piece).slice(0, MAX_URL_PIECE);
 /** The route's path with each parameter either valid (a real item) or hostile. */
 function pathArbitrary(pattern: string, params: Record<string, string>, valid: (kind: string) => string): fc.Arbitrary<string> {
   const names = Object.keys(params);
-  const values = names.map((name) => fc.oneof({ weight: 1, arbitrary: fc.constant<Piece>({ raw: valid(params[name]) }) }, { weight: 2, arbitrary: hostilePiece }));
-  return fc.tuple(...values).map((pieces) => names.reduce((built, name, index) => built.replace(`:${name}`, inUrl(pieces[index]) || "%20"), pattern));
+  const values = names.map((name) =>
+    fc.oneof({ weight: 1, arbitrary: fc.constant<Piece>({ raw: valid(params[name]) }) }, { weight: 2, arbitrary: hostilePiece }),
+  );
+  return fc
+    .tuple(...values)
+    .map((pieces) => names.reduce((built, name, index) => built.replace(`:${name}`, inUrl(pieces[index]) || "%20"), pattern));
 }
 
 function queryArbitrary(names: string[]): fc.Arbitrary<string> {
   if (names.length === 0) return fc.constantFrom("", "?%FF=%00", "?a=%E0%A4%A");
   return fc
     .array(fc.tuple(fc.constantFrom(...names), hostilePiece), { maxLength: 4 })
-    .map((pairs) => (pairs.length === 0 ? "" : `?${pairs.map(([name, value]) => `${name}=${inUrl(value)}`).join("&")}`.slice(0, 2 * MAX_URL_PIECE)));
+    .map((pairs) =>
+      pairs.length === 0 ? "" : `?${pairs.map(([name, value]) => `${name}=${inUrl(value)}`).join("&")}`.slice(0, 2 * MAX_URL_PIECE),
+    );
 }
 
 // ---- the test -------------------------------------------------------------------------------
@@ -395,7 +535,11 @@ describe("hostile values for every route's parameters, fields and headers never 
     const link = await prisma.shareLink.findFirstOrThrow({ where: { folderId: folder } });
     const upload = await admin.request("/api/uploads", {
       method: "POST",
-      headers: { "Tus-Resumable": "1.0.0", "Upload-Length": "10", "Upload-Metadata": `filename ${Buffer.from("pending.bin").toString("base64")}` },
+      headers: {
+        "Tus-Resumable": "1.0.0",
+        "Upload-Length": "10",
+        "Upload-Metadata": `filename ${Buffer.from("pending.bin").toString("base64")}`,
+      },
     });
     expect(upload.status).toBe(201);
     const otherUser = await prisma.user.findUniqueOrThrow({ where: { email: "oscar@example.com" } });
@@ -427,7 +571,8 @@ describe("hostile values for every route's parameters, fields and headers never 
   async function check(request: Sent, failures: string[], documented: number[] = []) {
     try {
       const response = await send(app, request);
-      if (response.status >= 500 && !documented.includes(response.status)) failures.push(`${response.status} for ${describeSent(request)}: ${response.body.slice(0, 300)}`);
+      if (response.status >= 500 && !documented.includes(response.status))
+        failures.push(`${response.status} for ${describeSent(request)}: ${response.body.slice(0, 300)}`);
       return response.status < 500;
     } catch (error) {
       failures.push(`no answer (${String(error)}) for ${describeSent(request)}`);
@@ -439,9 +584,14 @@ describe("hostile values for every route's parameters, fields and headers never 
     it(`${file}: ${route.path}`, async () => {
       const failures: string[] = [];
       const csrf = { admin: (await admin.getCsrfToken())!, visitor: (await visitor.getCsrfToken())! };
-      const methods = route.post ? ["GET", "POST", "POST", "HEAD", "PUT", "DELETE", "TRACE"] : ["GET", "GET", "HEAD", "POST", "TRACE", "PROPFIND"];
+      const methods = route.post
+        ? ["GET", "POST", "POST", "HEAD", "PUT", "DELETE", "TRACE"]
+        : ["GET", "GET", "HEAD", "POST", "TRACE", "PROPFIND"];
       const fields = [...(route.post?.fields ?? []), "intent", "_extra"];
-      const intent = fc.oneof(fc.constantFrom(...(route.post?.intents ?? ["probe"])).map<Piece>((text) => ({ text })), hostilePiece);
+      const intent = fc.oneof(
+        fc.constantFrom(...(route.post?.intents ?? ["probe"])).map<Piece>((text) => ({ text })),
+        hostilePiece,
+      );
       const request = fc.record({
         method: fc.constantFrom(...methods),
         path: pathArbitrary(route.path, route.params ?? {}, (kind) => valid[kind]),
@@ -454,23 +604,25 @@ describe("hostile values for every route's parameters, fields and headers never 
         cookie: extraCookie,
         as: fc.constantFrom("admin", "admin", "visitor") as fc.Arbitrary<"admin" | "visitor">,
       });
-      await fc.assert(
-        fc.asyncProperty(request, async (generated) => {
-          const client = generated.as === "admin" ? admin : visitor;
-          const token = csrf[generated.as];
-          const headers: Record<string, string> = { ...generated.headers, cookie: client.cookieHeader, "x-csrf-token": token };
-          if (generated.cookie) headers.cookie += `; ${generated.cookie[0]}=${inUrl(generated.cookie[1])}`;
-          const sent: Sent = { method: generated.method, path: generated.path + generated.query, headers };
-          if (generated.method !== "GET" && generated.method !== "HEAD") {
-            const built = body(generated.bodyKind, token, [["intent", generated.intent], ...generated.fields], generated.withFile);
-            if (built.contentType) headers["content-type"] = built.contentType;
-            headers["content-length"] = String(built.bytes.length);
-            sent.body = built.bytes;
-          }
-          return check(sent, failures, route.documented5xx);
-        }),
-        { numRuns: RUNS_PER_ROUTE, endOnFailure: true },
-      ).catch(() => {});
+      await fc
+        .assert(
+          fc.asyncProperty(request, async (generated) => {
+            const client = generated.as === "admin" ? admin : visitor;
+            const token = csrf[generated.as];
+            const headers: Record<string, string> = { ...generated.headers, cookie: client.cookieHeader, "x-csrf-token": token };
+            if (generated.cookie) headers.cookie += `; ${generated.cookie[0]}=${inUrl(generated.cookie[1])}`;
+            const sent: Sent = { method: generated.method, path: generated.path + generated.query, headers };
+            if (generated.method !== "GET" && generated.method !== "HEAD") {
+              const built = body(generated.bodyKind, token, [["intent", generated.intent], ...generated.fields], generated.withFile);
+              if (built.contentType) headers["content-type"] = built.contentType;
+              headers["content-length"] = String(built.bytes.length);
+              sent.body = built.bytes;
+            }
+            return check(sent, failures, route.documented5xx);
+          }),
+          { numRuns: RUNS_PER_ROUTE, endOnFailure: true },
+        )
+        .catch(() => {});
       await stillSignedIn();
       expect(failures).toEqual([]);
     });
@@ -487,18 +639,20 @@ describe("hostile values for every route's parameters, fields and headers never 
         body: fc.oneof(fc.constant(""), hostileText),
         signedIn: fc.boolean(),
       });
-      await fc.assert(
-        fc.asyncProperty(request, async (generated) => {
-          const headers: Record<string, string> = { ...generated.headers, ...(generated.signedIn ? { cookie: admin.cookieHeader } : {}) };
-          const sent: Sent = { method: generated.method, path: generated.path + generated.query, headers };
-          if (!["GET", "HEAD", "OPTIONS", "TRACE"].includes(generated.method)) {
-            sent.body = Buffer.from(generated.body, "utf8");
-            headers["content-length"] = String(sent.body.length);
-          }
-          return check(sent, failures);
-        }),
-        { numRuns: RUNS_PER_ROUTE, endOnFailure: true },
-      ).catch(() => {});
+      await fc
+        .assert(
+          fc.asyncProperty(request, async (generated) => {
+            const headers: Record<string, string> = { ...generated.headers, ...(generated.signedIn ? { cookie: admin.cookieHeader } : {}) };
+            const sent: Sent = { method: generated.method, path: generated.path + generated.query, headers };
+            if (!["GET", "HEAD", "OPTIONS", "TRACE"].includes(generated.method)) {
+              sent.body = Buffer.from(generated.body, "utf8");
+              headers["content-length"] = String(sent.body.length);
+            }
+            return check(sent, failures);
+          }),
+          { numRuns: RUNS_PER_ROUTE, endOnFailure: true },
+        )
+        .catch(() => {});
       await stillSignedIn();
       expect(failures).toEqual([]);
     });

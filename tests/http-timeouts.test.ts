@@ -21,7 +21,6 @@ describe("HTTP connection timeouts", () => {
   });
   afterAll(() => app?.close());
 
-
   /** A PATCH of `data` written in `pieces`, `gapMs` apart; resolves with the status, or "closed". */
   function slowPatch(uploadUrl: string, data: Buffer, pieces: number, gapMs: number, announced = data.length): Promise<number | "closed"> {
     const url = new URL(uploadUrl);
@@ -31,7 +30,11 @@ describe("HTTP connection timeouts", () => {
         port: url.port,
         path: url.pathname,
         method: "PATCH",
-        headers: tusHeaders(client, { "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream", "Content-Length": String(announced) }),
+        headers: tusHeaders(client, {
+          "Upload-Offset": "0",
+          "Content-Type": "application/offset+octet-stream",
+          "Content-Length": String(announced),
+        }),
       });
       request.on("response", (response) => {
         response.resume();

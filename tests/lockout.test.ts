@@ -66,7 +66,9 @@ describe.each(["memory", "redis"] as const)("brute-force protection over HTTP (%
       { TRUST_PROXY: "true", RATE_LIMIT_AUTH: "3/1m", RATE_LIMIT_SHARE: "3/1m", RATE_LIMIT_API: "3/1m", RATE_LIMIT_GENERAL: "5/1m" },
     );
     admin = new TestClient(app.url);
-    expect((await postFrom(admin, "/register", { name: "Ada Admin", email: uniqueEmail("ada"), password: PASSWORD }, newIp())).status).toBe(302);
+    expect((await postFrom(admin, "/register", { name: "Ada Admin", email: uniqueEmail("ada"), password: PASSWORD }, newIp())).status).toBe(
+      302,
+    );
     victimEmail = uniqueEmail("victim");
     const victim = new TestClient(app.url);
     expect((await postFrom(victim, "/register", { name: "Vic Tim", email: victimEmail, password: PASSWORD }, newIp())).status).toBe(302);
@@ -88,9 +90,13 @@ describe.each(["memory", "redis"] as const)("brute-force protection over HTTP (%
     // No session; the login page's passkey binding (no session, proves nothing) is all it sets.
     expect(locked.headers.getSetCookie().filter((cookie) => !cookie.startsWith("coffer_passkey="))).toEqual([]);
 
-    const events = await app.services.prisma.auditEvent.findMany({ where: { action: { in: ["auth.login", "auth.locked"] }, outcome: "failure" } });
+    const events = await app.services.prisma.auditEvent.findMany({
+      where: { action: { in: ["auth.login", "auth.locked"] }, outcome: "failure" },
+    });
     const forVictim = events.filter((e) => (e.details as { email?: string }).email === victimEmail);
-    expect(forVictim.filter((e) => e.action === "auth.login" && (e.details as { reason: string }).reason === "bad_credentials")).toHaveLength(5);
+    expect(
+      forVictim.filter((e) => e.action === "auth.login" && (e.details as { reason: string }).reason === "bad_credentials"),
+    ).toHaveLength(5);
     expect(forVictim.filter((e) => e.action === "auth.locked")).toHaveLength(1);
     expect(forVictim.filter((e) => (e.details as { reason?: string }).reason === "locked")).toHaveLength(1);
   });
@@ -114,7 +120,9 @@ describe.each(["memory", "redis"] as const)("brute-force protection over HTTP (%
     expect(await listing.text()).toContain("Locked until");
     const victim = new TestClient(app.url);
     const other = new TestClient(app.url);
-    expect((await postFrom(other, "/register", { name: "Otto", email: uniqueEmail("otto"), password: PASSWORD }, newIp())).status).toBe(302);
+    expect((await postFrom(other, "/register", { name: "Otto", email: uniqueEmail("otto"), password: PASSWORD }, newIp())).status).toBe(
+      302,
+    );
     expect((await postFrom(other, "/admin", { intent: "unlock", userId: victimId }, newIp())).status).toBe(403);
     expect((await login(victimEmail, PASSWORD, victim)).status).toBe(429);
 
@@ -167,7 +175,8 @@ describe.each(["memory", "redis"] as const)("brute-force protection over HTTP (%
   it("limits login attempts per IP: 429 with Retry-After, other addresses unaffected", async () => {
     const ip = newIp();
     const client = new TestClient(app.url);
-    for (let i = 0; i < 3; i++) expect((await postFrom(client, "/login", { email: uniqueEmail("x"), password: "nope nope nope" }, ip)).status).toBe(401);
+    for (let i = 0; i < 3; i++)
+      expect((await postFrom(client, "/login", { email: uniqueEmail("x"), password: "nope nope nope" }, ip)).status).toBe(401);
     const limited = await postFrom(client, "/login", { email: victimEmail, password: PASSWORD }, ip);
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
@@ -212,7 +221,8 @@ describe.each(["memory", "redis"] as const)("brute-force protection over HTTP (%
 
   it("limits the upload API per IP", async () => {
     const ip = newIp();
-    const post = () => new TestClient(app.url).request("/api/uploads", { method: "POST", headers: { "x-forwarded-for": ip, "tus-resumable": "1.0.0" } });
+    const post = () =>
+      new TestClient(app.url).request("/api/uploads", { method: "POST", headers: { "x-forwarded-for": ip, "tus-resumable": "1.0.0" } });
     for (let i = 0; i < 3; i++) expect((await post()).status).not.toBe(429);
     const limited = await post();
     expect(limited.status).toBe(429);

@@ -195,7 +195,9 @@ describe("Meilisearch driver requests", () => {
 
     fake.reset();
     fake.failures.set("settingsUpdate", { code: "invalid_settings_filterable_attributes", message: "bad settings" });
-    const error = await driver().init().catch((e: unknown) => e);
+    const error = await driver()
+      .init()
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SearchError);
     expect((error as Error).message).toContain("bad settings");
   });
@@ -307,7 +309,13 @@ describe("Meilisearch driver requests", () => {
             _matchesPosition: { content: [{ start: 10, length: 6 }] },
             _formatted: { ...base, id: "inside", content: `…the ${MATCH_START}report${MATCH_END} says <b>hi</b>…` },
           },
-          { ...base, id: "named", _rankingScore: 0.8, _matchesPosition: { name: [{ start: 10, length: 6 }] }, _formatted: { ...base, id: "named" } },
+          {
+            ...base,
+            id: "named",
+            _rankingScore: 0.8,
+            _matchesPosition: { name: [{ start: 10, length: 6 }] },
+            _formatted: { ...base, id: "named" },
+          },
         ],
         query: "report",
         processingTimeMs: 1,
@@ -363,7 +371,10 @@ describe("Meilisearch driver requests", () => {
   });
 
   it("search reports an API error as SearchError", async () => {
-    fake.replies.set(`POST /indexes/${INDEX}/search`, { status: 400, body: apiError("invalid_search_filter", "Attribute `ownerId` is not filterable.") });
+    fake.replies.set(`POST /indexes/${INDEX}/search`, {
+      status: 400,
+      body: apiError("invalid_search_filter", "Attribute `ownerId` is not filterable."),
+    });
     const error = await driver()
       .search("owner-1", "report")
       .catch((e: unknown) => e);

@@ -203,12 +203,18 @@ describe.each<DriverSet>([
     expect(response.headers.get("content-encoding")).toBeNull();
     expect(response.headers.get("cache-control")).toBe("no-store");
     const values = parsePrometheus(await response.text());
-    for (const name of ["coffer_process_cpu_user_seconds_total", "coffer_process_resident_memory_bytes", "coffer_nodejs_heap_size_used_bytes", "coffer_nodejs_eventloop_lag_seconds"]) {
+    for (const name of [
+      "coffer_process_cpu_user_seconds_total",
+      "coffer_process_resident_memory_bytes",
+      "coffer_nodejs_heap_size_used_bytes",
+      "coffer_nodejs_eventloop_lag_seconds",
+    ]) {
       expect(values.has(name), name).toBe(true);
     }
     expect(value(values, "coffer_storage_files")).toBe(1);
     expect(value(values, "coffer_storage_stored_bytes")).toBe(seed.length);
-    for (const driver of ["database", "storage", "search", "cache"]) expect(values.get(`coffer_driver_up{driver="${driver}"}`), driver).toBe(1);
+    for (const driver of ["database", "storage", "search", "cache"])
+      expect(values.get(`coffer_driver_up{driver="${driver}"}`), driver).toBe(1);
     // The scheme's case does not matter (RFC 9110).
     expect((await scrape(app, { authorization: `bearer ${TOKEN}` })).status).toBe(200);
   });
@@ -280,7 +286,9 @@ describe.each<DriverSet>([
     });
     expect((await patchUpload(bob, url, 0, body)).status).toBe(413);
     const after = (await samples(app)).values;
-    expect(value(after, 'coffer_uploads_failed_total{stage="receive"}') - value(before, 'coffer_uploads_failed_total{stage="receive"}')).toBe(1);
+    expect(
+      value(after, 'coffer_uploads_failed_total{stage="receive"}') - value(before, 'coffer_uploads_failed_total{stage="receive"}'),
+    ).toBe(1);
     expect(value(after, "coffer_uploads_receiving")).toBe(0);
   });
 
@@ -290,7 +298,9 @@ describe.each<DriverSet>([
     // fetch sends Content-Length: 20, past the upload's end: tus refuses it before reading it.
     expect((await patchUpload(bob, url, 0, new Uint8Array(20))).status).toBe(413);
     const after = (await samples(app)).values;
-    expect(value(after, 'coffer_uploads_failed_total{stage="receive"}') - value(before, 'coffer_uploads_failed_total{stage="receive"}')).toBe(1);
+    expect(
+      value(after, 'coffer_uploads_failed_total{stage="receive"}') - value(before, 'coffer_uploads_failed_total{stage="receive"}'),
+    ).toBe(1);
     expect(value(after, "coffer_uploads_receiving")).toBe(0);
   });
 
@@ -300,8 +310,12 @@ describe.each<DriverSet>([
     expect((await guest.login("bob.metrics@example.com", "not the right password at all")).status).toBe(401);
     expect((await guest.login("bob.metrics@example.com")).status).toBe(302);
     let after = (await samples(app)).values;
-    expect(value(after, 'coffer_login_attempts_total{outcome="failure"}') - value(before, 'coffer_login_attempts_total{outcome="failure"}')).toBe(1);
-    expect(value(after, 'coffer_login_attempts_total{outcome="success"}') - value(before, 'coffer_login_attempts_total{outcome="success"}')).toBe(1);
+    expect(
+      value(after, 'coffer_login_attempts_total{outcome="failure"}') - value(before, 'coffer_login_attempts_total{outcome="failure"}'),
+    ).toBe(1);
+    expect(
+      value(after, 'coffer_login_attempts_total{outcome="success"}') - value(before, 'coffer_login_attempts_total{outcome="success"}'),
+    ).toBe(1);
 
     // Wrong passwords for one email: it gets locked (LOCKOUT_FREE_FAILURES 3), then the per-IP limit (12/1m) refuses.
     const stranger = new TestClient(app.url);
@@ -313,8 +327,13 @@ describe.each<DriverSet>([
     }
     expect(refusedByLimit).toBe(true);
     after = (await samples(app)).values;
-    expect(value(after, 'coffer_login_attempts_total{outcome="locked"}') - value(before, 'coffer_login_attempts_total{outcome="locked"}')).toBeGreaterThan(0);
-    expect(value(after, 'coffer_rate_limit_refusals_total{limiter="auth-login"}') - value(before, 'coffer_rate_limit_refusals_total{limiter="auth-login"}')).toBe(1);
+    expect(
+      value(after, 'coffer_login_attempts_total{outcome="locked"}') - value(before, 'coffer_login_attempts_total{outcome="locked"}'),
+    ).toBeGreaterThan(0);
+    expect(
+      value(after, 'coffer_rate_limit_refusals_total{limiter="auth-login"}') -
+        value(before, 'coffer_rate_limit_refusals_total{limiter="auth-login"}'),
+    ).toBe(1);
   });
 
   it("counts connected Socket.IO sockets and their polling requests", async () => {
@@ -347,7 +366,15 @@ describe.each<DriverSet>([
     const files = await app.services.prisma.file.findMany({ select: { id: true, name: true, storageKey: true } });
     expect(files.length).toBeGreaterThan(1);
     expect(shareToken).not.toBe("");
-    const secrets = [bobId, shareToken, "bob.metrics@example.com", "nobody.metrics@example.com", "Bob Metrics", TOKEN, ...files.flatMap((f) => [f.id, f.name, f.storageKey])];
+    const secrets = [
+      bobId,
+      shareToken,
+      "bob.metrics@example.com",
+      "nobody.metrics@example.com",
+      "Bob Metrics",
+      TOKEN,
+      ...files.flatMap((f) => [f.id, f.name, f.storageKey]),
+    ];
     for (const secret of secrets) expect(text, secret).not.toContain(secret);
     // Every label value is one of a few fixed words.
     for (const [, label, labelValue] of text.matchAll(/[{,]([a-z_]+)="([^"]*)"/g)) {

@@ -11,7 +11,12 @@ function codeAt(secret: string, offsetSteps = 0): string {
 }
 
 function decode(html: string): string {
-  return html.replace(/&amp;/g, "&").replace(/&quot;/g, '"').replace(/&#x27;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">");
+  return html
+    .replace(/&amp;/g, "&")
+    .replace(/&quot;/g, '"')
+    .replace(/&#x27;/g, "'")
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">");
 }
 
 /** Enrolls the signed-in client; returns the base32 secret, the recovery codes and the code used to confirm. */
@@ -109,7 +114,9 @@ describe("TOTP two-step verification over HTTP", () => {
     expect(wrong.status).toBe(401);
     expect(await wrong.text()).toContain("That code is not right");
     expect(client.cookies.has("coffer_session")).toBe(false);
-    expect(await app.services.prisma.auditEvent.count({ where: { action: "auth.mfa_challenge", outcome: "failure", actorId: aliceId } })).toBe(1);
+    expect(
+      await app.services.prisma.auditEvent.count({ where: { action: "auth.mfa_challenge", outcome: "failure", actorId: aliceId } }),
+    ).toBe(1);
 
     // The code that confirmed enrollment was used already in its time step: replay refused.
     const replay = await client.postForm("/login/mfa", { code: confirmCode });
@@ -123,7 +130,10 @@ describe("TOTP two-step verification over HTTP", () => {
     expect(client.cookies.has("coffer_session")).toBe(true);
     expect(client.cookies.has("coffer_mfa")).toBe(false);
     expect((await client.get("/files")).status).toBe(200);
-    const login = await app.services.prisma.auditEvent.findFirst({ where: { action: "auth.login", outcome: "success", actorId: aliceId }, orderBy: { createdAt: "desc" } });
+    const login = await app.services.prisma.auditEvent.findFirst({
+      where: { action: "auth.login", outcome: "success", actorId: aliceId },
+      orderBy: { createdAt: "desc" },
+    });
     expect(login?.details).toMatchObject({ method: "totp" });
 
     // The same code on a second login is refused too.
@@ -242,7 +252,11 @@ describe("TOTP two-step verification over HTTP", () => {
     const upload = () =>
       admin.request("/api/uploads", {
         method: "POST",
-        headers: { "Tus-Resumable": "1.0.0", "Upload-Length": "5", "Upload-Metadata": `filename ${Buffer.from("x.txt").toString("base64")}` },
+        headers: {
+          "Tus-Resumable": "1.0.0",
+          "Upload-Length": "5",
+          "Upload-Metadata": `filename ${Buffer.from("x.txt").toString("base64")}`,
+        },
       });
     const refusedUpload = await upload();
     expect(refusedUpload.status).toBe(403);

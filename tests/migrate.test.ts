@@ -19,12 +19,18 @@ async function emptyDatabase() {
 describe("migration runner", () => {
   it("applies every migration once and records them the way prisma migrate deploy does", async () => {
     const url = await emptyDatabase();
-    const names = fs.readdirSync(MIGRATIONS_DIR, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    const names = fs
+      .readdirSync(MIGRATIONS_DIR, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
     expect(await runMigrations(url)).toEqual(names);
     expect(await runMigrations(url)).toEqual([]);
     const client = new pg.Client({ connectionString: url });
     await client.connect();
-    const rows = await client.query(`SELECT migration_name, checksum, finished_at, applied_steps_count, rolled_back_at FROM _prisma_migrations ORDER BY migration_name`);
+    const rows = await client.query(
+      `SELECT migration_name, checksum, finished_at, applied_steps_count, rolled_back_at FROM _prisma_migrations ORDER BY migration_name`,
+    );
     await client.end();
     expect(rows.rows.map((r) => r.migration_name)).toEqual(names);
     for (const row of rows.rows) {

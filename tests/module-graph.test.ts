@@ -18,7 +18,16 @@ const RECORDER = path.join(REPO, "tests/support/module-recorder.mjs");
 const APP_SOURCES = `${pathToFileURL(path.join(REPO, "app")).href}/`;
 
 /** Packages only the S3, Redis, Meilisearch, SMTP and OIDC drivers need. */
-const DRIVER_PACKAGES = ["minio", "@tus/s3-store", "@aws-sdk/client-s3", "ioredis", "@socket.io/redis-adapter", "meilisearch", "nodemailer", "openid-client"];
+const DRIVER_PACKAGES = [
+  "minio",
+  "@tus/s3-store",
+  "@aws-sdk/client-s3",
+  "ioredis",
+  "@socket.io/redis-adapter",
+  "meilisearch",
+  "nodemailer",
+  "openid-client",
+];
 
 interface ServerProcess {
   url: string;
@@ -31,7 +40,8 @@ afterEach(async () => {
 });
 
 async function startServer(env: Record<string, string>): Promise<ServerProcess> {
-  if (!fs.existsSync(path.join(REPO, "build/start.js"))) throw new Error("No production build: run `npm run build` before the HTTP tests (npm test does).");
+  if (!fs.existsSync(path.join(REPO, "build/start.js")))
+    throw new Error("No production build: run `npm run build` before the HTTP tests (npm test does).");
   const { url: databaseUrl } = await createTestDatabase();
   const port = await freePort();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "coffer-modules-"));
@@ -61,7 +71,10 @@ async function startServer(env: Record<string, string>): Promise<ServerProcess> 
   for (;;) {
     if (child.exitCode !== null) throw new Error(`build/start.js exited (code ${child.exitCode}):\n${output}`);
     if (Date.now() > deadline) throw new Error(`build/start.js did not answer within 90 s:\n${output}`);
-    const ok = await fetch(`${url}/healthz`).then((response) => response.ok, () => false);
+    const ok = await fetch(`${url}/healthz`).then(
+      (response) => response.ok,
+      () => false,
+    );
     if (ok) break;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
@@ -140,7 +153,8 @@ describe("the server process's modules (build/start.js)", () => {
     await useTheApp(server);
     const packages = packagesIn(await server.resolvedModules());
 
-    for (const name of ["minio", "@tus/s3-store", "ioredis", "@socket.io/redis-adapter"]) expect(packages, `${name} was not loaded`).toContain(name);
+    for (const name of ["minio", "@tus/s3-store", "ioredis", "@socket.io/redis-adapter"])
+      expect(packages, `${name} was not loaded`).toContain(name);
     for (const name of ["meilisearch", "nodemailer", "openid-client"]) expect(packages, `${name} was loaded`).not.toContain(name);
   });
 });

@@ -63,7 +63,9 @@ describe("two instances sharing Redis, S3 and PostgreSQL", () => {
     expect(Number(head.headers.get("upload-offset"))).toBe(5 * 1024 * 1024);
 
     const socketOnA = await connect(a, onA);
-    const event = new Promise<{ file: { name: string } }>((resolve) => socketOnA.on("event", (e) => e.type === "file:created" && resolve(e)));
+    const event = new Promise<{ file: { name: string } }>((resolve) =>
+      socketOnA.on("event", (e) => e.type === "file:created" && resolve(e)),
+    );
     await new Promise<void>((resolve, reject) => {
       const upload = new tus.Upload(bytes, {
         uploadUrl: `${b.url}${uploadPath}`,
@@ -80,9 +82,7 @@ describe("two instances sharing Redis, S3 and PostgreSQL", () => {
     socketOnA.disconnect();
     const file = await a.services.prisma.file.findFirstOrThrow({ where: { name: "across.bin" } });
     // B never saw the first half, so it hashes the stored file once it is complete.
-    await expect
-      .poll(async () => (await a.services.prisma.file.findUniqueOrThrow({ where: { id: file.id } })).sha256)
-      .toBe(sha256(bytes));
+    await expect.poll(async () => (await a.services.prisma.file.findUniqueOrThrow({ where: { id: file.id } })).sha256).toBe(sha256(bytes));
     const download = await onA.get(`/download/${file.id}`);
     expect(sha256(new Uint8Array(await download.arrayBuffer()))).toBe(sha256(bytes));
   });
@@ -90,7 +90,12 @@ describe("two instances sharing Redis, S3 and PostgreSQL", () => {
   it("refuses a second concurrent write to the same upload from another instance (shared lock)", async () => {
     const create = await fetch(`${a.url}/api/uploads`, {
       method: "POST",
-      headers: { cookie: onA.cookieHeader, "Tus-Resumable": "1.0.0", "Upload-Length": String(6 * 1024 * 1024), "Upload-Metadata": `filename ${Buffer.from("locked.bin").toString("base64")}` },
+      headers: {
+        cookie: onA.cookieHeader,
+        "Tus-Resumable": "1.0.0",
+        "Upload-Length": String(6 * 1024 * 1024),
+        "Upload-Metadata": `filename ${Buffer.from("locked.bin").toString("base64")}`,
+      },
     });
     expect(create.status).toBe(201);
     const uploadPath = new URL(create.headers.get("location")!, a.url).pathname;
@@ -106,14 +111,24 @@ describe("two instances sharing Redis, S3 and PostgreSQL", () => {
     });
     const slow = fetch(`${a.url}${uploadPath}`, {
       method: "PATCH",
-      headers: { cookie: onA.cookieHeader, "Tus-Resumable": "1.0.0", "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream" },
+      headers: {
+        cookie: onA.cookieHeader,
+        "Tus-Resumable": "1.0.0",
+        "Upload-Offset": "0",
+        "Content-Type": "application/offset+octet-stream",
+      },
       body: slowBody,
       duplex: "half",
     } as RequestInit);
     await new Promise((r) => setTimeout(r, 500));
     const competing = await fetch(`${b.url}${uploadPath}`, {
       method: "PATCH",
-      headers: { cookie: onB.cookieHeader, "Tus-Resumable": "1.0.0", "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream" },
+      headers: {
+        cookie: onB.cookieHeader,
+        "Tus-Resumable": "1.0.0",
+        "Upload-Offset": "0",
+        "Content-Type": "application/offset+octet-stream",
+      },
       body: new Uint8Array(1024),
     });
     release();
@@ -129,7 +144,10 @@ describe("two instances sharing Redis, S3 and PostgreSQL", () => {
 describe("two deployments sharing one Redis under different prefixes", () => {
   it("keeps live events within each deployment", async () => {
     const a = await startTestApp({ storage: "local", cache: "redis" });
-    const twin = await startTestApp({ storage: "local", cache: "redis" }, { DATABASE_URL: a.env.DATABASE_URL, REDIS_PREFIX: a.env.REDIS_PREFIX });
+    const twin = await startTestApp(
+      { storage: "local", cache: "redis" },
+      { DATABASE_URL: a.env.DATABASE_URL, REDIS_PREFIX: a.env.REDIS_PREFIX },
+    );
     // Same database so the same session works there; only the Redis prefix differs.
     const other = await startTestApp({ storage: "local", cache: "redis" }, { DATABASE_URL: a.env.DATABASE_URL });
     expect(other.env.REDIS_PREFIX).not.toBe(a.env.REDIS_PREFIX);

@@ -29,7 +29,8 @@ function processesMentioning(text: string): string[] {
 }
 
 it("`npm start`: an unknown URL is a 404 without a stack trace in the log; SIGTERM to npm stops the server and its PostgreSQL", async () => {
-  if (!fs.existsSync(path.join(REPO, "build/start.js"))) throw new Error("No production build: run `npm run build` before the HTTP tests (npm test does).");
+  if (!fs.existsSync(path.join(REPO, "build/start.js")))
+    throw new Error("No production build: run `npm run build` before the HTTP tests (npm test does).");
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "coffer-npm-start-"));
   fs.chmodSync(dataDir, 0o755);
   const port = await freePort();
@@ -52,7 +53,12 @@ it("`npm start`: an unknown URL is a 404 without a stack trace in the log; SIGTE
   const exited = new Promise<number | null>((resolve) => npm.once("exit", (code) => resolve(code)));
   try {
     const deadline = Date.now() + 90_000;
-    while (!(await fetch(`http://127.0.0.1:${port}/healthz`).then((response) => response.ok, () => false))) {
+    while (
+      !(await fetch(`http://127.0.0.1:${port}/healthz`).then(
+        (response) => response.ok,
+        () => false,
+      ))
+    ) {
       if (npm.exitCode !== null) throw new Error(`npm start exited (code ${npm.exitCode}):\n${output}`);
       if (Date.now() > deadline) throw new Error(`npm start did not answer within 90 s:\n${output}`);
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -71,7 +77,12 @@ it("`npm start`: an unknown URL is a 404 without a stack trace in the log; SIGTE
     const stopped = Date.now() + 20_000;
     while (processesMentioning(dataDir).length > 0 && Date.now() < stopped) await new Promise((resolve) => setTimeout(resolve, 200));
     expect(processesMentioning(dataDir)).toEqual([]);
-    expect(await fetch(`http://127.0.0.1:${port}/healthz`).then(() => "answered", () => "refused")).toBe("refused");
+    expect(
+      await fetch(`http://127.0.0.1:${port}/healthz`).then(
+        () => "answered",
+        () => "refused",
+      ),
+    ).toBe("refused");
   } finally {
     for (const line of processesMentioning(dataDir)) process.kill(Number(line.split(":")[0]), "SIGKILL");
     fs.rmSync(dataDir, { recursive: true, force: true });

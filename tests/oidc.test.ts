@@ -97,7 +97,9 @@ describe("OIDC configuration", () => {
   });
 
   it("is all or nothing, naming the missing variable", () => {
-    expect(() => loadConfig({ OIDC_ISSUER: oidc.OIDC_ISSUER, OIDC_CLIENT_ID: "coffer" })).toThrow(/OIDC_CLIENT_SECRET: is required when OIDC_ISSUER is set/);
+    expect(() => loadConfig({ OIDC_ISSUER: oidc.OIDC_ISSUER, OIDC_CLIENT_ID: "coffer" })).toThrow(
+      /OIDC_CLIENT_SECRET: is required when OIDC_ISSUER is set/,
+    );
     expect(() => loadConfig({ OIDC_CLIENT_ID: "coffer" })).toThrow(/OIDC_ISSUER: is required when OIDC_CLIENT_ID is set/);
   });
 
@@ -181,7 +183,10 @@ describe("single sign-on with a real OpenID Connect provider", () => {
     expect(client.cookies.has("coffer_session")).toBe(true);
     expect((await client.get("/files")).status).toBe(200);
 
-    const user = await app.services.prisma.user.findUniqueOrThrow({ where: { email: "ada@example.com" }, include: { oidcIdentities: true, folders: true } });
+    const user = await app.services.prisma.user.findUniqueOrThrow({
+      where: { email: "ada@example.com" },
+      include: { oidcIdentities: true, folders: true },
+    });
     expect(user).toMatchObject({ name: "Ada Lovelace", role: "ADMIN" });
     expect(user.oidcIdentities).toMatchObject([{ issuer: idp.issuer, subject: "sub-ada", email: "ada@example.com" }]);
     expect(user.folders).toHaveLength(1);
@@ -189,9 +194,16 @@ describe("single sign-on with a real OpenID Connect provider", () => {
     expect((await new TestClient(app.url).login("ada@example.com")).status).toBe(401);
 
     const [linked] = await auditRows("auth.sso_linked");
-    expect(linked).toMatchObject({ actorId: user.id, targetId: user.id, outcome: "success", details: { issuer: idp.issuer, subject: "sub-ada" } });
+    expect(linked).toMatchObject({
+      actorId: user.id,
+      targetId: user.id,
+      outcome: "success",
+      details: { issuer: idp.issuer, subject: "sub-ada" },
+    });
     expect(await auditRows("user.registered")).toMatchObject([{ actorId: user.id, details: { method: "oidc", role: "ADMIN" } }]);
-    expect((await auditRows("auth.login")).filter((row) => row.outcome === "success")).toMatchObject([{ actorId: user.id, outcome: "success", details: { method: "oidc" } }]);
+    expect((await auditRows("auth.login")).filter((row) => row.outcome === "success")).toMatchObject([
+      { actorId: user.id, outcome: "success", details: { method: "oidc" } },
+    ]);
   });
 
   it("reuses the link on the next sign-in and replaces the session the browser had", async () => {
@@ -255,7 +267,10 @@ describe("single sign-on with a real OpenID Connect provider", () => {
       expect(response.status).toBe(403);
       expect(await response.text()).toContain("This account has been deactivated. Ask an administrator");
       expect(client.cookies.has("coffer_session")).toBe(false);
-      expect((await auditRows("auth.login")).at(-1)).toMatchObject({ outcome: "failure", details: { method: "oidc", reason: "deactivated" } });
+      expect((await auditRows("auth.login")).at(-1)).toMatchObject({
+        outcome: "failure",
+        details: { method: "oidc", reason: "deactivated" },
+      });
     } finally {
       await app.services.prisma.user.update({ where: { id: grace.id }, data: { deactivatedAt: null } });
     }
@@ -274,7 +289,11 @@ describe("single sign-on with a real OpenID Connect provider", () => {
     expect(html).toContain('href="/login"');
     expect(client.cookies.has("coffer_session")).toBe(false);
     expect(await app.services.prisma.user.count()).toBe(usersBefore);
-    expect((await auditRows("auth.login")).at(-1)).toMatchObject({ outcome: "failure", actorId: null, details: { method: "oidc", reason: "email_not_verified" } });
+    expect((await auditRows("auth.login")).at(-1)).toMatchObject({
+      outcome: "failure",
+      actorId: null,
+      details: { method: "oidc", reason: "email_not_verified" },
+    });
   });
 
   it("refuses a provider account without an email address", async () => {
@@ -405,9 +424,19 @@ describe("single sign-on with a real OpenID Connect provider", () => {
 
   const addPasskey = (userId: string, name: string) =>
     app.services.prisma.passkey.create({
-      data: { userId, name, credentialId: `cred-${randomBytes(8).toString("hex")}`, publicKey: Buffer.from("not used"), counter: 0n, transports: "", deviceType: "singleDevice", backedUp: false },
+      data: {
+        userId,
+        name,
+        credentialId: `cred-${randomBytes(8).toString("hex")}`,
+        publicKey: Buffer.from("not used"),
+        counter: 0n,
+        transports: "",
+        deviceType: "singleDevice",
+        backedUp: false,
+      },
     });
-  const turnOnTotp = (userId: string) => app.services.prisma.totpCredential.create({ data: { userId, secretEncrypted: "v1.unused.unused.unused", confirmedAt: new Date() } });
+  const turnOnTotp = (userId: string) =>
+    app.services.prisma.totpCredential.create({ data: { userId, secretEncrypted: "v1.unused.unused.unused", confirmedAt: new Date() } });
 
   it("lets an account without a password remove a passkey and turn off two-step verification after confirming at the provider", async () => {
     const { client, user, session } = await ssoAccount("katherine");
@@ -423,7 +452,11 @@ describe("single sign-on with a real OpenID Connect provider", () => {
     expect(await refused.text()).toContain("Confirm it&#x27;s you with Test IdP first, then try again. Nothing was changed.");
     expect(await app.services.prisma.passkey.count({ where: { id: passkey.id } })).toBe(1);
     // Typing something is no way around it: the account has no password.
-    const typed = await client.postForm("/settings/security", { intent: "remove-passkey", passkey: passkey.id, proof: "correct horse battery staple" });
+    const typed = await client.postForm("/settings/security", {
+      intent: "remove-passkey",
+      passkey: passkey.id,
+      proof: "correct horse battery staple",
+    });
     expect(typed.status).toBe(401);
     expect(await typed.text()).toContain("Your account has no password");
 
@@ -433,7 +466,9 @@ describe("single sign-on with a real OpenID Connect provider", () => {
     const marked = await app.services.prisma.session.findUniqueOrThrow({ where: { id: session.id } });
     expect(Date.now() - marked.reauthenticatedAt!.getTime()).toBeLessThan(60_000);
     expect(await auditRows("auth.reauth")).toEqual(
-      expect.arrayContaining([expect.objectContaining({ actorId: user.id, outcome: "success", targetId: user.id, details: { method: "oidc" } })]),
+      expect.arrayContaining([
+        expect.objectContaining({ actorId: user.id, outcome: "success", targetId: user.id, details: { method: "oidc" } }),
+      ]),
     );
     // The same session goes on: a confirmation is no new login.
     expect(await app.services.prisma.session.count({ where: { userId: user.id } })).toBe(1);
@@ -454,7 +489,10 @@ describe("single sign-on with a real OpenID Connect provider", () => {
   it("refuses a confirmation older than 10 minutes", async () => {
     const { client, user, session } = await ssoAccount("dorothy");
     expect((await reauth(client, "dorothy", "/settings/security/mfa")).headers.get("location")).toBe("/settings/security/mfa");
-    await app.services.prisma.session.update({ where: { id: session.id }, data: { reauthenticatedAt: new Date(Date.now() - 10 * 60_000 - 1000) } });
+    await app.services.prisma.session.update({
+      where: { id: session.id },
+      data: { reauthenticatedAt: new Date(Date.now() - 10 * 60_000 - 1000) },
+    });
     await turnOnTotp(user.id);
     const stale = await client.postForm("/settings/security/mfa", { intent: "disable", proof: "" });
     expect(stale.status).toBe(400);
@@ -473,7 +511,11 @@ describe("single sign-on with a real OpenID Connect provider", () => {
     const { client, session } = await ssoAccount("rosalind");
     await app.services.prisma.session.update({ where: { id: session.id }, data: { createdAt: new Date(Date.now() - 11 * 60_000) } });
     const options = () =>
-      client.request("/settings/security/passkeys", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ step: "options" }) });
+      client.request("/settings/security/passkeys", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ step: "options" }),
+      });
     const refused = await options();
     expect(refused.status).toBe(400);
     expect((await refused.json()).message).toContain("Confirm it's you with Test IdP first");
@@ -488,7 +530,10 @@ describe("single sign-on with a real OpenID Connect provider", () => {
     const request = new Request(`${app.url}/auth/oidc/callback`, { headers: { cookie: client.cookieHeader } });
     const claims = { issuer: idp.issuer, subject: "sub-lise", email: "lise@example.com", emailVerified: true, name: "lise" };
     const now = Math.floor(Date.now() / 1000);
-    await expect(confirmSignedInUser(app.services, request, claims, sessionKey(session.id), now - 6 * 60)).rejects.toMatchObject({ status: 403, reason: "reauth_not_fresh" });
+    await expect(confirmSignedInUser(app.services, request, claims, sessionKey(session.id), now - 6 * 60)).rejects.toMatchObject({
+      status: 403,
+      reason: "reauth_not_fresh",
+    });
     expect((await app.services.prisma.session.findUniqueOrThrow({ where: { id: session.id } })).reauthenticatedAt).toBeNull();
     await expect(confirmSignedInUser(app.services, request, claims, sessionKey(session.id), now)).resolves.toMatchObject({ id: user.id });
     expect((await app.services.prisma.session.findUniqueOrThrow({ where: { id: session.id } })).reauthenticatedAt).not.toBeNull();
@@ -514,7 +559,9 @@ describe("single sign-on with a real OpenID Connect provider", () => {
     expect(otherPage).toMatch(/<a[^>]*href="\/settings\/privacy"[^>]*>Back to privacy settings<\/a>/);
     expect((await app.services.prisma.session.findUniqueOrThrow({ where: { id: session.id } })).reauthenticatedAt).toBeNull();
     expect(await auditRows("auth.reauth")).toEqual(
-      expect.arrayContaining([expect.objectContaining({ actorId: user.id, outcome: "failure", details: { method: "oidc", reason: "reauth_other_account" } })]),
+      expect.arrayContaining([
+        expect.objectContaining({ actorId: user.id, outcome: "failure", details: { method: "oidc", reason: "reauth_other_account" } }),
+      ]),
     );
 
     // Started in one session, finished in another (e.g. after logging in again): refused.
@@ -556,7 +603,13 @@ describe("single sign-on with a real OpenID Connect provider", () => {
     expect((await client.get("/settings/security/mfa")).status).toBe(200);
     expect((await app.services.prisma.session.findUniqueOrThrow({ where: { id: session.id } })).reauthenticatedAt).toBeNull();
     expect(await auditRows("auth.reauth")).toEqual(
-      expect.arrayContaining([expect.objectContaining({ actorId: user.id, outcome: "failure", details: { method: "oidc", reason: "provider_error:access_denied" } })]),
+      expect.arrayContaining([
+        expect.objectContaining({
+          actorId: user.id,
+          outcome: "failure",
+          details: { method: "oidc", reason: "provider_error:access_denied" },
+        }),
+      ]),
     );
 
     // Any other error from the provider during a confirmation says the same about what comes next.
@@ -565,7 +618,9 @@ describe("single sign-on with a real OpenID Connect provider", () => {
     const failed = await client.get(`/auth/oidc/callback?error=server_error&state=${state}`);
     expect(failed.status).toBe(502);
     const failedPage = await failed.text();
-    expect(failedPage).toContain("The sign-in provider answered with an error (server_error). If it keeps failing, tell your administrator.");
+    expect(failedPage).toContain(
+      "The sign-in provider answered with an error (server_error). If it keeps failing, tell your administrator.",
+    );
     expect(failedPage).toContain("Nothing was changed and you are still logged in. Go back to privacy settings to try again.");
     expect(failedPage).toMatch(/<a[^>]*href="\/settings\/privacy"[^>]*>Back to privacy settings<\/a>/);
     expect(failedPage).not.toContain("login page");
@@ -585,23 +640,39 @@ describe("single sign-on with a real OpenID Connect provider", () => {
   it("lets an account without a password set one after confirming, which then logs in", async () => {
     const { client, user, email } = await ssoAccount("mary");
     const password = "a quiet harbour at dawn 42";
-    const early = await client.postForm("/settings/security", { intent: "change-password", newPassword: password, confirmPassword: password });
+    const early = await client.postForm("/settings/security", {
+      intent: "change-password",
+      newPassword: password,
+      confirmPassword: password,
+    });
     expect(early.status).toBe(400);
     expect(await early.text()).toContain("Your account has no password yet. Confirm it&#x27;s you with Test IdP first");
-    expect(await auditRows("auth.password_set")).toEqual(expect.arrayContaining([expect.objectContaining({ actorId: user.id, outcome: "failure" })]));
+    expect(await auditRows("auth.password_set")).toEqual(
+      expect.arrayContaining([expect.objectContaining({ actorId: user.id, outcome: "failure" })]),
+    );
 
     await reauth(client, "mary", "/settings/security");
     const page = await (await client.get("/settings/security")).text();
     expect(page).toContain("Set password");
     expect(page).not.toContain('name="currentPassword"');
     // The password policy applies.
-    const weak = await client.postForm("/settings/security", { intent: "change-password", newPassword: "password1234", confirmPassword: "password1234" });
+    const weak = await client.postForm("/settings/security", {
+      intent: "change-password",
+      newPassword: "password1234",
+      confirmPassword: "password1234",
+    });
     expect(weak.status).toBe(400);
-    const set = await client.postForm("/settings/security", { intent: "change-password", newPassword: password, confirmPassword: password });
+    const set = await client.postForm("/settings/security", {
+      intent: "change-password",
+      newPassword: password,
+      confirmPassword: password,
+    });
     expect(set.status).toBe(302);
     expect(set.headers.get("location")).toBe("/settings/security?done=password-set");
     expect((await app.services.prisma.user.findUniqueOrThrow({ where: { id: user.id } })).passwordUsable).toBe(true);
-    expect(await auditRows("auth.password_set")).toEqual(expect.arrayContaining([expect.objectContaining({ actorId: user.id, outcome: "success" })]));
+    expect(await auditRows("auth.password_set")).toEqual(
+      expect.arrayContaining([expect.objectContaining({ actorId: user.id, outcome: "success" })]),
+    );
 
     const login = await new TestClient(app.url).login(email, password);
     expect(login.status).toBe(302);
@@ -620,7 +691,11 @@ describe("single sign-on with a real OpenID Connect provider", () => {
     const callback = await signInAtProvider(idp, new TestClient(idp.issuer), start.headers.get("location")!, "ida");
     expect((await client.get(callback.pathname + callback.search)).status).toBe(302);
     const password = "a quiet harbour at dawn 42";
-    const refused = await client.postForm("/settings/security", { intent: "change-password", newPassword: password, confirmPassword: password });
+    const refused = await client.postForm("/settings/security", {
+      intent: "change-password",
+      newPassword: password,
+      confirmPassword: password,
+    });
     expect(refused.status).toBe(403);
     expect(await refused.text()).toContain("no password can be set");
     const user = await ssoOnly.services.prisma.user.findUniqueOrThrow({ where: { email: "ida@example.com" } });
@@ -637,7 +712,10 @@ describe("single sign-on with a real OpenID Connect provider", () => {
     expect(await unconfirmed.text()).toContain("Confirm it&#x27;s you with Test IdP first, then delete the account within 10 minutes");
     expect((await reauth(client, "hedy", "/settings/privacy")).headers.get("location")).toBe("/settings/privacy");
     // A confirmation older than 10 minutes is not enough either.
-    await app.services.prisma.session.update({ where: { id: session.id }, data: { reauthenticatedAt: new Date(Date.now() - 11 * 60_000) } });
+    await app.services.prisma.session.update({
+      where: { id: session.id },
+      data: { reauthenticatedAt: new Date(Date.now() - 11 * 60_000) },
+    });
     const stale = await client.postForm("/settings/privacy", { intent: "delete", confirmEmail: "hedy@example.com", password: "" });
     expect(stale.status).toBe(400);
     expect(await app.services.prisma.user.count({ where: { id: user.id } })).toBe(1);
@@ -652,7 +730,8 @@ describe("single sign-on with a real OpenID Connect provider", () => {
 
   it("words the two-step section for an account without a password: no password, a code field, the provider", async () => {
     const { client, user } = await ssoAccount("ruth");
-    const section = async () => /<section[^>]*data-testid="mfa-section"[\s\S]*?<\/section>/.exec(await (await client.get("/settings/security")).text())![0];
+    const section = async () =>
+      /<section[^>]*data-testid="mfa-section"[\s\S]*?<\/section>/.exec(await (await client.get("/settings/security")).text())![0];
     const off = await section();
     expect(off).toContain("You sign in with Test IdP, which does its own checks, so Coffer asks for no code then.");
     expect(off).not.toMatch(/\bpassword\b/i);
@@ -675,7 +754,9 @@ describe("single sign-on with a real OpenID Connect provider", () => {
     expect(emptyPage).not.toContain("Enter a code or your password.");
     const typed = await client.postForm("/settings/security/mfa", { intent: "disable", proof: "a long secret phrase" });
     expect(typed.status).toBe(401);
-    expect(await typed.text()).toContain("Your account has no password: enter a current code from your app or a recovery code, or confirm it&#x27;s you with Test IdP instead.");
+    expect(await typed.text()).toContain(
+      "Your account has no password: enter a current code from your app or a recovery code, or confirm it&#x27;s you with Test IdP instead.",
+    );
 
     // With Coffer's second step after single sign-on, the section says it is asked then.
     await updateSettings(app.services, { requireMfaAfterSso: true });
@@ -692,7 +773,9 @@ describe("single sign-on with a real OpenID Connect provider", () => {
     const password = new TestClient(app.url);
     await password.register("Pam", "pam@example.com");
     await enrollTotp(password);
-    const withPassword = /<section[^>]*data-testid="mfa-section"[\s\S]*?<\/section>/.exec(await (await password.get("/settings/security")).text())![0];
+    const withPassword = /<section[^>]*data-testid="mfa-section"[\s\S]*?<\/section>/.exec(
+      await (await password.get("/settings/security")).text(),
+    )![0];
     expect(withPassword).toContain("After your password, Coffer asks for a code");
     expect(withPassword).toContain("Logging in will need only your password.");
     expect(/<input[^>]*id="mfa-disable-proof"[^>]*>/.exec(withPassword)![0]).toContain('type="password"');
@@ -720,7 +803,9 @@ describe("single sign-on with a real OpenID Connect provider", () => {
     expect(await on.text()).toContain("Settings saved.");
     expect(await app.services.prisma.setting.findUnique({ where: { key: "requireMfaAfterSso" } })).toMatchObject({ value: true });
     expect(await auditRows("admin.settings_updated")).toEqual(
-      expect.arrayContaining([expect.objectContaining({ details: expect.objectContaining({ changed: expect.arrayContaining(["requireMfaAfterSso"]) }) })]),
+      expect.arrayContaining([
+        expect.objectContaining({ details: expect.objectContaining({ changed: expect.arrayContaining(["requireMfaAfterSso"]) }) }),
+      ]),
     );
     try {
       // On: the same second-step page as after a password, and no session before it.
@@ -742,7 +827,11 @@ describe("single sign-on with a real OpenID Connect provider", () => {
       expect(done.status).toBe(302);
       expect(done.headers.get("location")).toBe("/shared");
       expect((await browser.get("/files")).status).toBe(200);
-      expect((await auditRows("auth.login")).at(-1)).toMatchObject({ actorId: user.id, outcome: "success", details: { method: "totp", firstStep: "oidc" } });
+      expect((await auditRows("auth.login")).at(-1)).toMatchObject({
+        actorId: user.id,
+        outcome: "success",
+        details: { method: "totp", firstStep: "oidc" },
+      });
 
       // An account without a second factor signs in straight away.
       const plain = new TestClient(app.url);
@@ -765,7 +854,11 @@ describe("single sign-on with a real OpenID Connect provider", () => {
     expect((await ssoLogin(idp, client, "wilma")).response.headers.get("location")).toBe("/files");
     const authenticator = new SoftAuthenticator(ssoOnly.url);
     const postJson = async (browser: TestClient, path: string, body: unknown) => {
-      const response = await browser.request(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      const response = await browser.request(path, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
       // biome-ignore lint/suspicious/noExplicitAny: the test walks WebAuthn JSON of many shapes.
       return { status: response.status, body: (await response.json()) as any };
     };
@@ -782,7 +875,11 @@ describe("single sign-on with a real OpenID Connect provider", () => {
       expect((await postJson(browser, "/login/passkey", { step: "options", mode: "passwordless" })).status).toBe(403);
       const challenge = await postJson(browser, "/login/passkey", { step: "options", mode: "second-factor" });
       expect(challenge.status).toBe(200);
-      const verified = await postJson(browser, "/login/passkey", { step: "verify", mode: "second-factor", response: authenticator.authenticate(credential, challenge.body.options) });
+      const verified = await postJson(browser, "/login/passkey", {
+        step: "verify",
+        mode: "second-factor",
+        response: authenticator.authenticate(credential, challenge.body.options),
+      });
       expect(verified.status, JSON.stringify(verified.body)).toBe(200);
       expect(verified.body.redirectTo).toBe("/trash");
       expect((await browser.get("/files")).status).toBe(200);

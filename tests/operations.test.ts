@@ -47,7 +47,15 @@ async function putFile(services: Services, owner: Actor, folderId: string, name:
   const data = typeof bytes === "string" ? Buffer.from(bytes) : bytes;
   const storageKey = randomBytes(16).toString("hex");
   await services.storage.put(storageKey, Readable.from([data]), { size: data.length });
-  return addFile(services, { ownerId: owner.id, folderId, name, size: data.length, mimeType: "application/octet-stream", storageKey, sha256: sha256(data) });
+  return addFile(services, {
+    ownerId: owner.id,
+    folderId,
+    name,
+    size: data.length,
+    mimeType: "application/octet-stream",
+    storageKey,
+    sha256: sha256(data),
+  });
 }
 
 async function mkdir(services: Services, owner: Actor, parentId: string, name: string) {
@@ -119,7 +127,10 @@ describe.each(DRIVER_SETS)("file operations, trash and versions with $label", ({
       expect(await searchNames(services, alice, "zanzibar")).toEqual([]);
       const actions = await services.prisma.activity.findMany({ where: { subjectId: { in: [file.id, folder.id] } } });
       expect(actions.map((a) => a.action).sort()).toEqual(["file.renamed", "folder.created", "folder.renamed"]);
-      expect(actions.find((a) => a.action === "file.renamed")!.details).toMatchObject({ from: "zanzibar-plan.txt", to: "Quokka budget.txt" });
+      expect(actions.find((a) => a.action === "file.renamed")!.details).toMatchObject({
+        from: "zanzibar-plan.txt",
+        to: "Quokka budget.txt",
+      });
     });
 
     it.each([
@@ -130,14 +141,20 @@ describe.each(DRIVER_SETS)("file operations, trash and versions with $label", ({
       ["bad\u0007", 400, "control characters"],
     ])("refuses the name %j", async (name, status, message) => {
       const file = await putFile(services, alice, aliceRoot, `bad-name-target-${randomBytes(3).toString("hex")}.txt`);
-      await expect(renameItem(services, alice, "file", file.id, name)).rejects.toMatchObject({ status, message: expect.stringContaining(message) });
+      await expect(renameItem(services, alice, "file", file.id, name)).rejects.toMatchObject({
+        status,
+        message: expect.stringContaining(message),
+      });
     });
 
     it("applies each conflict policy", async () => {
       const folder = await mkdir(services, alice, aliceRoot, "Conflicts");
       const taken = await putFile(services, alice, folder.id, "report.pdf", "old report");
       const other = await putFile(services, alice, folder.id, "draft.pdf", "new report");
-      await expect(renameItem(services, alice, "file", other.id, "REPORT.pdf", "cancel")).rejects.toMatchObject({ status: 409, message: expect.stringContaining("“report.pdf” already exists") });
+      await expect(renameItem(services, alice, "file", other.id, "REPORT.pdf", "cancel")).rejects.toMatchObject({
+        status: 409,
+        message: expect.stringContaining("“report.pdf” already exists"),
+      });
       const kept = await renameItem(services, alice, "file", other.id, "report.pdf", "keep-both");
       expect(kept.name).toBe("report (1).pdf");
       const replaced = await renameItem(services, alice, "file", other.id, "report.pdf", "replace");
@@ -154,7 +171,10 @@ describe.each(DRIVER_SETS)("file operations, trash and versions with $label", ({
       await renameItem(services, alice, "file", taken.id, "REPORT.pdf", "cancel");
       // Folders never replace.
       const sub = await mkdir(services, alice, folder.id, "sub");
-      await expect(renameItem(services, alice, "folder", sub.id, "report.pdf", "replace")).rejects.toMatchObject({ status: 400, message: expect.stringContaining("Folders cannot replace") });
+      await expect(renameItem(services, alice, "folder", sub.id, "report.pdf", "replace")).rejects.toMatchObject({
+        status: 400,
+        message: expect.stringContaining("Folders cannot replace"),
+      });
       // A file cannot replace a folder.
       await expect(renameItem(services, alice, "file", taken.id, "sub", "replace")).rejects.toMatchObject({ status: 409 });
     });
@@ -166,8 +186,14 @@ describe.each(DRIVER_SETS)("file operations, trash and versions with $label", ({
       const b = await mkdir(services, alice, a.id, "MoveB");
       const c = await mkdir(services, alice, b.id, "MoveC");
       const target = await mkdir(services, alice, aliceRoot, "MoveTarget");
-      await expect(moveItem(services, alice, "folder", a.id, a.id)).rejects.toMatchObject({ status: 400, message: expect.stringContaining("cannot be moved into itself") });
-      await expect(moveItem(services, alice, "folder", a.id, c.id)).rejects.toMatchObject({ status: 400, message: expect.stringContaining("its own subfolders") });
+      await expect(moveItem(services, alice, "folder", a.id, a.id)).rejects.toMatchObject({
+        status: 400,
+        message: expect.stringContaining("cannot be moved into itself"),
+      });
+      await expect(moveItem(services, alice, "folder", a.id, c.id)).rejects.toMatchObject({
+        status: 400,
+        message: expect.stringContaining("its own subfolders"),
+      });
       await moveItem(services, alice, "folder", b.id, target.id);
       expect((await services.prisma.folder.findUniqueOrThrow({ where: { id: b.id } })).parentId).toBe(target.id);
       const file = await putFile(services, alice, a.id, "moving.txt");
@@ -251,7 +277,10 @@ describe.each(DRIVER_SETS)("file operations, trash and versions with $label", ({
       const file = await putFile(services, owner, root, "big.bin", randomBytes(6000));
       await services.prisma.user.update({ where: { id: owner.id }, data: { quotaBytes: 10_000n } });
       const before = await objectKeys(services);
-      await expect(copyItem(services, owner, "file", file.id, root, "keep-both")).rejects.toMatchObject({ status: 413, message: expect.stringContaining("Not enough room") });
+      await expect(copyItem(services, owner, "file", file.id, root, "keep-both")).rejects.toMatchObject({
+        status: 413,
+        message: expect.stringContaining("Not enough room"),
+      });
       const folder = await mkdir(services, owner, root, "Q");
       await moveItem(services, owner, "file", file.id, folder.id);
       await expect(copyItem(services, owner, "folder", folder.id, root, "keep-both")).rejects.toMatchObject({ status: 413 });
@@ -267,7 +296,19 @@ describe.each(DRIVER_SETS)("file operations, trash and versions with $label", ({
       const upload = async (text: string) => {
         const key = randomBytes(16).toString("hex");
         await services.storage.put(key, Readable.from([Buffer.from(text)]));
-        return addFileWithPolicy(services, { ownerId: alice.id, folderId: folder.id, name: "doc.txt", size: text.length, mimeType: "text/plain", storageKey: key, sha256: null }, "replace");
+        return addFileWithPolicy(
+          services,
+          {
+            ownerId: alice.id,
+            folderId: folder.id,
+            name: "doc.txt",
+            size: text.length,
+            mimeType: "text/plain",
+            storageKey: key,
+            sha256: null,
+          },
+          "replace",
+        );
       };
       await upload("v2");
       const after = await upload("v3");
@@ -279,7 +320,9 @@ describe.each(DRIVER_SETS)("file operations, trash and versions with $label", ({
       const response = fileResponse(await versionDownloadReply(services, alice, v1.id, new Request("http://x/")));
       expect(response.headers.get("content-disposition")).toContain('filename="doc.txt"');
       expect(await response.text()).toBe("v1");
-      const ranged = fileResponse(await versionDownloadReply(services, alice, v1.id, new Request("http://x/", { headers: { range: "bytes=1-1" } })));
+      const ranged = fileResponse(
+        await versionDownloadReply(services, alice, v1.id, new Request("http://x/", { headers: { range: "bytes=1-1" } })),
+      );
       expect(ranged.status).toBe(206);
       expect(await ranged.text()).toBe("1");
 
@@ -302,7 +345,9 @@ describe.each(DRIVER_SETS)("file operations, trash and versions with $label", ({
         await updateSettings(services, { versionsKept: 10 });
       }
       await expect(restoreVersion(services, mallory, versions[0].id)).rejects.toMatchObject({ status: 404 });
-      await expect(versionDownloadReply(services, mallory, versions[0].id, new Request("http://x/"))).rejects.toMatchObject({ status: 404 });
+      await expect(versionDownloadReply(services, mallory, versions[0].id, new Request("http://x/"))).rejects.toMatchObject({
+        status: 404,
+      });
       await expect(restoreVersion(services, alice, "no-such-version")).rejects.toMatchObject({ status: 404 });
     });
 
@@ -310,7 +355,19 @@ describe.each(DRIVER_SETS)("file operations, trash and versions with $label", ({
       const key = randomBytes(16).toString("hex");
       await putFile(services, alice, aliceRoot, "unique-upload.txt");
       await expect(
-        addFileWithPolicy(services, { ownerId: alice.id, folderId: aliceRoot, name: "unique-upload.txt", size: 1, mimeType: "text/plain", storageKey: key, sha256: null }, "cancel"),
+        addFileWithPolicy(
+          services,
+          {
+            ownerId: alice.id,
+            folderId: aliceRoot,
+            name: "unique-upload.txt",
+            size: 1,
+            mimeType: "text/plain",
+            storageKey: key,
+            sha256: null,
+          },
+          "cancel",
+        ),
       ).rejects.toMatchObject({ status: 409 });
     });
   });
@@ -333,8 +390,15 @@ describe.each(DRIVER_SETS)("file operations, trash and versions with $label", ({
       const restored = await restoreItem(services, alice, "folder", parent.id);
       expect(restored.name).toBe("Wombat Projects (1)");
       expect(await services.prisma.folder.count({ where: { id: { in: [parent.id, child.id] }, trashedAt: null } })).toBe(2);
-      expect(await searchNames(services, alice, "wombat")).toEqual(["Wombat Child", "Wombat Projects", "Wombat Projects (1)", "wombat-notes.txt"]);
-      expect(await services.prisma.activity.count({ where: { subjectId: parent.id, action: { in: ["folder.trashed", "folder.restored"] } } })).toBe(2);
+      expect(await searchNames(services, alice, "wombat")).toEqual([
+        "Wombat Child",
+        "Wombat Projects",
+        "Wombat Projects (1)",
+        "wombat-notes.txt",
+      ]);
+      expect(
+        await services.prisma.activity.count({ where: { subjectId: parent.id, action: { in: ["folder.trashed", "folder.restored"] } } }),
+      ).toBe(2);
       void squatter;
     });
 
@@ -358,7 +422,11 @@ describe.each(DRIVER_SETS)("file operations, trash and versions with $label", ({
       const doomed = await putFile(services, alice, top.id, "doomed.txt", "d1");
       const key2 = randomBytes(16).toString("hex");
       await services.storage.put(key2, Readable.from([Buffer.from("d2")]));
-      await addFileWithPolicy(services, { ownerId: alice.id, folderId: top.id, name: "doomed.txt", size: 2, mimeType: "text/plain", storageKey: key2, sha256: null }, "replace");
+      await addFileWithPolicy(
+        services,
+        { ownerId: alice.id, folderId: top.id, name: "doomed.txt", size: 2, mimeType: "text/plain", storageKey: key2, sha256: null },
+        "replace",
+      );
       const thumbKey = randomBytes(16).toString("hex");
       await services.storage.put(thumbKey, Readable.from([Buffer.from("thumb")]));
       await services.prisma.file.update({ where: { id: doomed.id }, data: { thumbnailKey: thumbKey } });
@@ -460,7 +528,10 @@ describe.each(DRIVER_SETS)("file operations, trash and versions with $label", ({
         () => moveItem(services, alice, "file", file.id, "missing-folder"),
       ];
       for (const attempt of attempts) await expect(attempt()).rejects.toMatchObject({ status: 404 });
-      expect(await services.prisma.file.findUniqueOrThrow({ where: { id: file.id } })).toMatchObject({ name: "private.txt", trashedAt: null });
+      expect(await services.prisma.file.findUniqueOrThrow({ where: { id: file.id } })).toMatchObject({
+        name: "private.txt",
+        trashedAt: null,
+      });
     });
 
     it("follows share grants: READ may look but not change, WRITE may change; the trash stays the owner's", async () => {
@@ -468,7 +539,9 @@ describe.each(DRIVER_SETS)("file operations, trash and versions with $label", ({
       const doc = await putFile(services, alice, team.id, "team-doc.txt");
       const malloryRoot = (await getRootFolder(services, mallory.id)).id;
       const own = await putFile(services, mallory, malloryRoot, "mallory-own.txt");
-      const share = await services.prisma.userShare.create({ data: { ownerId: alice.id, granteeId: mallory.id, folderId: team.id, permission: "READ" } });
+      const share = await services.prisma.userShare.create({
+        data: { ownerId: alice.id, granteeId: mallory.id, folderId: team.id, permission: "READ" },
+      });
       await expect(renameItem(services, mallory, "file", doc.id, "x.txt")).rejects.toMatchObject({ status: 403 });
       await expect(trashItem(services, mallory, "file", doc.id)).rejects.toMatchObject({ status: 403 });
       await expect(moveItem(services, mallory, "file", own.id, team.id)).rejects.toMatchObject({ status: 403 });
@@ -520,7 +593,16 @@ describe.each(DRIVER_SETS)("file manager pages without JavaScript with $label", 
     const page = await alice.get(`/details/file/${file.id}`);
     expect(page.status).toBe(200);
     const html = await page.text();
-    for (const text of ["Details Page.txt", "SHA-256", file.sha256!, "Versions", "No earlier versions.", "This file is not shared.", "Manage sharing", `/shares?item=file:${file.id}`]) {
+    for (const text of [
+      "Details Page.txt",
+      "SHA-256",
+      file.sha256!,
+      "Versions",
+      "No earlier versions.",
+      "This file is not shared.",
+      "Manage sharing",
+      `/shares?item=file:${file.id}`,
+    ]) {
       expect(html).toContain(text);
     }
     expect(html).toContain('name="intent" value="rename"');
@@ -642,7 +724,19 @@ describe.each(DRIVER_SETS)("file manager pages without JavaScript with $label", 
     const file = await putFile(services, aliceActor, aliceRoot, "versioned.txt", "first");
     const key = randomBytes(16).toString("hex");
     await services.storage.put(key, Readable.from([Buffer.from("second")]));
-    await addFileWithPolicy(services, { ownerId: aliceActor.id, folderId: aliceRoot, name: "versioned.txt", size: 6, mimeType: "text/plain", storageKey: key, sha256: null }, "replace");
+    await addFileWithPolicy(
+      services,
+      {
+        ownerId: aliceActor.id,
+        folderId: aliceRoot,
+        name: "versioned.txt",
+        size: 6,
+        mimeType: "text/plain",
+        storageKey: key,
+        sha256: null,
+      },
+      "replace",
+    );
     const [version] = await services.prisma.fileVersion.findMany({ where: { fileId: file.id } });
     const page = await (await alice.get(`/details/file/${file.id}`)).text();
     expect(page).toContain(`/download/version/${version.id}`);

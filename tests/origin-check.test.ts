@@ -9,7 +9,8 @@ const EVIL = "https://evil.example";
 const APP_ORIGIN = "http://files.example.test";
 
 describe("isSameOriginRequest", () => {
-  const request = (headers: Record<string, string>) => ({ headers: { host: "10.0.0.5:3000", ...headers } }) as unknown as http.IncomingMessage;
+  const request = (headers: Record<string, string>) =>
+    ({ headers: { host: "10.0.0.5:3000", ...headers } }) as unknown as http.IncomingMessage;
   const APP_URL = "https://files.example.test";
 
   it.each([
@@ -50,15 +51,28 @@ describe("isSameOriginRequest", () => {
 
   it.each([
     ["a trusted proxy's X-Forwarded-Host is the host", fromPeer("127.0.0.1", forwarded), ["loopback"], true],
-    ["its first value, when proxies appended", fromPeer("127.0.0.1", { ...forwarded, "x-forwarded-host": "files.example.test, coffer-upstream:3000" }), ["loopback"], true],
+    [
+      "its first value, when proxies appended",
+      fromPeer("127.0.0.1", { ...forwarded, "x-forwarded-host": "files.example.test, coffer-upstream:3000" }),
+      ["loopback"],
+      true,
+    ],
     ["then Host is not", fromPeer("127.0.0.1", { ...forwarded, origin: "http://coffer-upstream:3000" }), ["loopback"], false],
     ["a hop count trusts the peer", fromPeer("10.1.2.3", forwarded), 1, true],
     ["an untrusted peer's X-Forwarded-Host counts for nothing", fromPeer("203.0.113.5", forwarded), ["loopback"], false],
     ["nor with TRUST_PROXY off", fromPeer("127.0.0.1", forwarded), false, false],
-    ["an untrusted peer cannot vouch for another site", fromPeer("203.0.113.5", { "x-forwarded-host": "evil.example", origin: "https://evil.example" }), ["10.0.0.0/8"], false],
-  ] as Array<[string, http.IncomingMessage, false | number | string[], boolean]>)("without APP_URL, %s", (_label, req, trustProxy, expected) => {
-    expect(isSameOriginRequest(req, { appUrl: undefined, trustProxy })).toBe(expected);
-  });
+    [
+      "an untrusted peer cannot vouch for another site",
+      fromPeer("203.0.113.5", { "x-forwarded-host": "evil.example", origin: "https://evil.example" }),
+      ["10.0.0.0/8"],
+      false,
+    ],
+  ] as Array<[string, http.IncomingMessage, false | number | string[], boolean]>)(
+    "without APP_URL, %s",
+    (_label, req, trustProxy, expected) => {
+      expect(isSameOriginRequest(req, { appUrl: undefined, trustProxy })).toBe(expected);
+    },
+  );
 });
 
 describe("Origin and Sec-Fetch-Site checks on state-changing requests", () => {

@@ -19,7 +19,11 @@ const PASSWORD = "correct horse battery staple";
 type Json = any;
 
 async function postJson(client: TestClient, path: string, body: unknown): Promise<{ status: number; body: Json }> {
-  const response = await client.request(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const response = await client.request(path, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
   const text = await response.text();
   let parsed: Json = null;
   try {
@@ -166,7 +170,10 @@ describe("passkeys", () => {
     expect(result.status, JSON.stringify(result.body)).toBe(200);
     expect(result.body).toEqual({ ok: true, redirectTo: "/files?view=grid" });
     expect((await browser.get("/files")).status).toBe(200);
-    const event = await app.services.prisma.auditEvent.findFirstOrThrow({ where: { action: "auth.login", actorId: aliceId }, orderBy: { createdAt: "desc" } });
+    const event = await app.services.prisma.auditEvent.findFirstOrThrow({
+      where: { action: "auth.login", actorId: aliceId },
+      orderBy: { createdAt: "desc" },
+    });
     expect(event.details).toMatchObject({ method: "passkey", step: "passwordless" });
     expect(await (await browser.get("/settings/security")).text()).toContain("Logged in with a passkey");
     const row = await app.services.prisma.passkey.findFirstOrThrow({ where: { userId: aliceId } });
@@ -217,7 +224,11 @@ describe("passkeys", () => {
 
     const other = new TestClient(app.url);
     options = await loginOptions(other, "passwordless");
-    const wrongOrigin = await loginVerify(other, "passwordless", authenticator.authenticate(aliceKey, options, { origin: "https://evil.example" }));
+    const wrongOrigin = await loginVerify(
+      other,
+      "passwordless",
+      authenticator.authenticate(aliceKey, options, { origin: "https://evil.example" }),
+    );
     expect(wrongOrigin.status).toBe(401);
     expect((await other.get("/files")).status).toBe(302);
 
@@ -254,7 +265,10 @@ describe("passkeys", () => {
       expect(result.status).toBe(403);
       expect(result.body.message).toContain("This account has been deactivated");
       expect((await browser.get("/files")).status).toBe(302);
-      const event = await app.services.prisma.auditEvent.findFirstOrThrow({ where: { action: "auth.login", outcome: "failure", targetId: aliceId }, orderBy: { createdAt: "desc" } });
+      const event = await app.services.prisma.auditEvent.findFirstOrThrow({
+        where: { action: "auth.login", outcome: "failure", targetId: aliceId },
+        orderBy: { createdAt: "desc" },
+      });
       expect(event.details).toMatchObject({ method: "passkey", reason: "deactivated" });
     } finally {
       await app.services.prisma.user.update({ where: { id: aliceId }, data: { deactivatedAt: null } });
@@ -321,7 +335,11 @@ describe("passkeys", () => {
     expect((await bob.postForm("/settings/security", { intent: "remove-passkey", passkey: passkey.id, proof: PASSWORD })).status).toBe(404);
     expect((await bob.postForm("/settings/security", { intent: "rename-passkey", passkey: passkey.id, name: "Mine" })).status).toBe(404);
 
-    const wrong = await alice.postForm("/settings/security", { intent: "remove-passkey", passkey: passkey.id, proof: "not my password at all" });
+    const wrong = await alice.postForm("/settings/security", {
+      intent: "remove-passkey",
+      passkey: passkey.id,
+      proof: "not my password at all",
+    });
     expect(wrong.status).toBe(401);
     expect(await wrong.text()).toContain("That password is not right");
     expect(await auditCount("auth.passkey_removed", "failure", { actorId: aliceId })).toBe(1);
@@ -346,16 +364,19 @@ describe("passkeys", () => {
     const services = { ...app.services, cache } as Services;
     const request = new Request(`${app.url}/settings/security/passkeys`, { method: "POST" });
     const user = await app.services.prisma.user.findUniqueOrThrow({ where: { id: aliceId } });
-    const sessionId = (await app.services.prisma.session.findFirstOrThrow({ where: { userId: aliceId }, orderBy: { createdAt: "desc" } })).id;
-    await expect(startRegistration(services, request, auditActor(request, null, user), { ...user, sessionId })).rejects.toBeInstanceOf(ServiceUnavailableError);
+    const sessionId = (await app.services.prisma.session.findFirstOrThrow({ where: { userId: aliceId }, orderBy: { createdAt: "desc" } }))
+      .id;
+    await expect(startRegistration(services, request, auditActor(request, null, user), { ...user, sessionId })).rejects.toBeInstanceOf(
+      ServiceUnavailableError,
+    );
     await expect(startLogin(services, request, { kind: "passwordless" })).rejects.toBeInstanceOf(ServiceUnavailableError);
     // A login response with a challenge cookie from when the cache was up cannot be checked now.
     const browser = new TestClient(app.url);
     const options = await loginOptions(browser, "passwordless");
     const withCookie = new Request(`${app.url}/login/passkey`, { method: "POST", headers: { cookie: browser.cookieHeader } });
-    await expect(finishLogin(services, withCookie, { kind: "passwordless" }, authenticator.authenticate(aliceKey, options))).rejects.toBeInstanceOf(
-      ServiceUnavailableError,
-    );
+    await expect(
+      finishLogin(services, withCookie, { kind: "passwordless" }, authenticator.authenticate(aliceKey, options)),
+    ).rejects.toBeInstanceOf(ServiceUnavailableError);
   });
 
   it("counts refused passkeys towards the account lockout", async () => {
@@ -365,13 +386,18 @@ describe("passkeys", () => {
     for (let i = 0; i < 5; i++) {
       const browser = new TestClient(app.url);
       const options = await loginOptions(browser, "passwordless");
-      expect((await loginVerify(browser, "passwordless", authenticator.authenticate(credential, options, { userVerified: false }))).status).toBe(401);
+      expect(
+        (await loginVerify(browser, "passwordless", authenticator.authenticate(credential, options, { userVerified: false }))).status,
+      ).toBe(401);
     }
     const browser = new TestClient(app.url);
     const options = await loginOptions(browser, "passwordless");
     const locked = await loginVerify(browser, "passwordless", authenticator.authenticate(credential, options));
     expect(locked.status).toBe(429);
-    const event = await app.services.prisma.auditEvent.findFirstOrThrow({ where: { action: "auth.login", outcome: "failure" }, orderBy: { createdAt: "desc" } });
+    const event = await app.services.prisma.auditEvent.findFirstOrThrow({
+      where: { action: "auth.login", outcome: "failure" },
+      orderBy: { createdAt: "desc" },
+    });
     expect(event.details).toMatchObject({ method: "passkey", reason: "locked" });
     expect(await app.services.prisma.auditEvent.count({ where: { action: "auth.locked" } })).toBeGreaterThanOrEqual(1);
     expect((await browser.get("/files")).status).toBe(302);
@@ -380,7 +406,16 @@ describe("passkeys", () => {
   it("accepts a passkey as the MFA that admins are required to have", async () => {
     const admin = new TestClient(app.url);
     expect((await admin.login("ada@example.com", PASSWORD)).status).toBe(302);
-    const settings = { defaultQuota: "", maxFileSize: "10GiB", blockedExtensions: "", trashRetentionDays: "30", versionsKept: "10", sessionIdleDays: "14", sessionAbsoluteDays: "30", requireMfaForAdmins: "on" };
+    const settings = {
+      defaultQuota: "",
+      maxFileSize: "10GiB",
+      blockedExtensions: "",
+      trashRetentionDays: "30",
+      versionsKept: "10",
+      sessionIdleDays: "14",
+      sessionAbsoluteDays: "30",
+      requireMfaForAdmins: "on",
+    };
     expect([200, 302]).toContain((await admin.postForm("/admin/settings", settings)).status);
     expect((await admin.get("/files")).headers.get("location")).toBe("/settings/security/mfa");
     const enrollPage = await (await admin.get("/settings/security/mfa")).text();
@@ -427,7 +462,11 @@ describe("passkey endpoints under the per-IP limit", () => {
     await browser.getCsrfToken();
     // The limit of challenges (2/1m) is used up by the previous test; logins still have theirs.
     expect((await postJson(browser, "/login/passkey", { step: "options", mode: "passwordless" })).status).toBe(429);
-    const wrongPassword = await browser.postForm("/login", { email: "nobody@example.com", password: "not the password", redirectTo: "/files" });
+    const wrongPassword = await browser.postForm("/login", {
+      email: "nobody@example.com",
+      password: "not the password",
+      redirectTo: "/files",
+    });
     expect(wrongPassword.status).toBe(401);
     const answer = await postJson(browser, "/login/passkey", { step: "verify", mode: "passwordless", response: { id: "x" } });
     expect(answer.status).toBe(400);

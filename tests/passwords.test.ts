@@ -70,23 +70,31 @@ describe("pure parts", () => {
     expect(describeUserAgent(FIREFOX)).toBe("Firefox on Windows");
     expect(describeUserAgent(SAFARI_IPHONE)).toBe("Safari on iPhone");
     expect(
-      describeUserAgent("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0"),
+      describeUserAgent(
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0",
+      ),
     ).toBe("Edge on macOS");
-    expect(describeUserAgent("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36")).toBe("Chrome on Linux");
-    expect(describeUserAgent("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 Safari/537.36")).toBe("Chrome on Linux");
+    expect(describeUserAgent("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36")).toBe(
+      "Chrome on Linux",
+    );
+    expect(
+      describeUserAgent("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 Safari/537.36"),
+    ).toBe("Chrome on Linux");
     expect(describeUserAgent(null)).toBe("Unknown device");
     expect(describeUserAgent("node")).toBe("Unknown device");
   });
 
   it("requires APP_URL with SMTP_URL, and derives MAIL_FROM from it", () => {
     expect(() => loadConfig({ SMTP_URL: "smtp://mail.example.com:587" })).toThrow(ConfigError);
-    expect(() => loadConfig({ SMTP_URL: "http://mail.example.com" , APP_URL: "https://files.example.com" })).toThrow(/SMTP_URL/);
+    expect(() => loadConfig({ SMTP_URL: "http://mail.example.com", APP_URL: "https://files.example.com" })).toThrow(/SMTP_URL/);
     expect(loadConfig({ SMTP_URL: "smtp://u:p@mail.example.com:587", APP_URL: "https://files.example.com" }).mail).toEqual({
       smtpUrl: "smtp://u:p@mail.example.com:587",
       from: "Coffer <noreply@files.example.com>",
       appUrl: "https://files.example.com",
     });
-    expect(loadConfig({ SMTP_URL: "smtps://mail.example.com", APP_URL: "https://x.example", MAIL_FROM: "Files <files@x.example>" }).mail?.from).toBe("Files <files@x.example>");
+    expect(
+      loadConfig({ SMTP_URL: "smtps://mail.example.com", APP_URL: "https://x.example", MAIL_FROM: "Files <files@x.example>" }).mail?.from,
+    ).toBe("Files <files@x.example>");
     expect(loadConfig({}).mail).toBeNull();
   });
 });
@@ -98,7 +106,10 @@ describe("passwords, recovery and sessions over HTTP (local disk, Redis cache)",
 
   beforeAll(async () => {
     mailbox = await startMailbox();
-    app = await startTestApp({ storage: "local", cache: "redis" }, { SMTP_URL: mailbox.url, APP_URL: "http://coffer.test", MAIL_FROM: "Coffer <coffer@coffer.test>" });
+    app = await startTestApp(
+      { storage: "local", cache: "redis" },
+      { SMTP_URL: mailbox.url, APP_URL: "http://coffer.test", MAIL_FROM: "Coffer <coffer@coffer.test>" },
+    );
     // The first account is the administrator.
     await new TestClient(app.url).register("Root Admin", "root@example.com");
   });
@@ -113,7 +124,11 @@ describe("passwords, recovery and sessions over HTTP (local disk, Redis cache)",
       const common = await client.postForm("/register", { name: "Nora", email: "nora@example.com", password: "1q2w3e4r5t6y" });
       expect(common.status).toBe(400);
       expect(await pageText(common)).toContain("This password is on a list of common or breached passwords.");
-      const named = await client.postForm("/register", { name: "Nora Quill", email: "nora@example.com", password: "quill-writes-every-day" });
+      const named = await client.postForm("/register", {
+        name: "Nora Quill",
+        email: "nora@example.com",
+        password: "quill-writes-every-day",
+      });
       expect(named.status).toBe(400);
       expect(await pageText(named)).toContain("The password must not contain your name or email address.");
       const tooLong = await client.postForm("/register", { name: "Nora", email: "nora@example.com", password: "z".repeat(257) });
@@ -161,7 +176,12 @@ describe("passwords, recovery and sessions over HTTP (local disk, Redis cache)",
       const client = new TestClient(app.url);
       await client.register("Gus Guess", "gus@example.com");
       const attempt = (current: string) =>
-        client.postForm("/settings/security", { intent: "change-password", currentPassword: current, newPassword: "fresh violet tractor", confirmPassword: "fresh violet tractor" });
+        client.postForm("/settings/security", {
+          intent: "change-password",
+          currentPassword: current,
+          newPassword: "fresh violet tractor",
+          confirmPassword: "fresh violet tractor",
+        });
       for (let i = 0; i < 10; i++) expect((await attempt(`guess number ${i}`)).status).toBe(400);
       const limited = await attempt("correct horse battery staple");
       expect(limited.status).toBe(429);
@@ -197,7 +217,9 @@ describe("passwords, recovery and sessions over HTTP (local disk, Redis cache)",
       // Old password refused, new one accepted.
       expect((await new TestClient(app.url).login("dora@example.com")).status).not.toBe(302);
       expect((await new TestClient(app.url).login("dora@example.com", "amber kettle over mountains")).status).toBe(302);
-      const events = await app.services.prisma.auditEvent.findMany({ where: { action: "auth.password_changed", targetId: await userId("dora@example.com") } });
+      const events = await app.services.prisma.auditEvent.findMany({
+        where: { action: "auth.password_changed", targetId: await userId("dora@example.com") },
+      });
       expect(events.map((e) => e.outcome)).toEqual(["success"]);
     });
   });
@@ -243,7 +265,9 @@ describe("passwords, recovery and sessions over HTTP (local disk, Redis cache)",
       expect(others.headers.get("location")).toBe("/settings/security?done=others-revoked");
       expect((await tablet.get("/files")).status).toBe(302);
       expect((await desktop.get("/files")).status).toBe(200);
-      const audit = await app.services.prisma.auditEvent.findMany({ where: { action: "auth.session_revoked", actorId: await userId("sid@example.com") } });
+      const audit = await app.services.prisma.auditEvent.findMany({
+        where: { action: "auth.session_revoked", actorId: await userId("sid@example.com") },
+      });
       expect(audit).toHaveLength(2);
     });
 
@@ -274,7 +298,12 @@ describe("passwords, recovery and sessions over HTTP (local disk, Redis cache)",
       const owner = new TestClient(app.url);
       expect((await owner.login("liv@example.com")).status).toBe(302);
       const connect = (cookie: string) => {
-        const socket = connectSocket(app.url, { path: "/socket.io", extraHeaders: { cookie }, transports: ["websocket"], reconnection: false });
+        const socket = connectSocket(app.url, {
+          path: "/socket.io",
+          extraHeaders: { cookie },
+          transports: ["websocket"],
+          reconnection: false,
+        });
         return new Promise<Socket>((resolve, reject) => {
           socket.on("connect", () => resolve(socket));
           socket.on("connect_error", (error) => {
@@ -344,7 +373,10 @@ describe("passwords, recovery and sessions over HTTP (local disk, Redis cache)",
       expect((await client.get("/files")).status).toBe(302);
       expect((await client.login("tia@example.com")).status).toBe(302);
       // The cookie lasts as long as the absolute timeout.
-      await app.services.prisma.session.updateMany({ where: { userId: id }, data: { createdAt: new Date(Date.now() - 3 * DAY_MS - 1000) } });
+      await app.services.prisma.session.updateMany({
+        where: { userId: id },
+        data: { createdAt: new Date(Date.now() - 3 * DAY_MS - 1000) },
+      });
       expect((await client.get("/files")).status).toBe(302);
       const settings = await pageText(await admin.get("/admin/settings"));
       expect(settings).toMatch(/name="sessionIdleDays"[^>]*value="1"|value="1"[^>]*name="sessionIdleDays"/);
@@ -365,7 +397,9 @@ describe("passwords, recovery and sessions over HTTP (local disk, Redis cache)",
       const first = await anonymous.postForm("/forgot-password", { email: "Rhea@Example.com " });
       expect(first.status).toBe(302);
       expect(first.headers.get("location")).toBe("/forgot-password?sent=1");
-      expect(await pageText(await anonymous.get("/forgot-password?sent=1"))).toContain("If an account exists for that address, we sent it a link");
+      expect(await pageText(await anonymous.get("/forgot-password?sent=1"))).toContain(
+        "If an account exists for that address, we sent it a link",
+      );
       const firstMail = await mailbox.next("rhea@example.com", before);
       expect(firstMail.subject).toBe("Reset your Coffer password");
       expect(firstMail.from?.text).toContain("coffer@coffer.test");
@@ -392,13 +426,19 @@ describe("passwords, recovery and sessions over HTTP (local disk, Redis cache)",
       const weak = await anonymous.postForm(firstPath, { newPassword: "sunshine2024!", confirmPassword: "sunshine2024!" });
       expect(weak.status).toBe(400);
       expect(await pageText(weak)).toContain("list of common or breached passwords");
-      const personal = await anonymous.postForm(firstPath, { newPassword: "rhea loves long walks", confirmPassword: "rhea loves long walks" });
+      const personal = await anonymous.postForm(firstPath, {
+        newPassword: "rhea loves long walks",
+        confirmPassword: "rhea loves long walks",
+      });
       expect(personal.status).toBe(400);
       expect(await pageText(personal)).toContain("The password must not contain your name or email address.");
       const short = await anonymous.postForm(firstPath, { newPassword: "tiny", confirmPassword: "tiny" });
       expect(await pageText(short)).toContain("Use at least 12 characters.");
 
-      const done = await anonymous.postForm(firstPath, { newPassword: "copper lantern harbour", confirmPassword: "copper lantern harbour" });
+      const done = await anonymous.postForm(firstPath, {
+        newPassword: "copper lantern harbour",
+        confirmPassword: "copper lantern harbour",
+      });
       expect(done.status).toBe(302);
       expect(done.headers.get("location")).toBe(`${firstPath}?done=1`);
       expect(await pageText(await anonymous.get(`${firstPath}?done=1`))).toContain("Your password was changed");
@@ -408,19 +448,30 @@ describe("passwords, recovery and sessions over HTTP (local disk, Redis cache)",
       expect((await new TestClient(app.url).login("rhea@example.com", "copper lantern harbour")).status).toBe(302);
 
       // Reusing the link, or the other outstanding one, is refused.
-      const reused = await anonymous.postForm(firstPath, { newPassword: "another fine passphrase", confirmPassword: "another fine passphrase" });
+      const reused = await anonymous.postForm(firstPath, {
+        newPassword: "another fine passphrase",
+        confirmPassword: "another fine passphrase",
+      });
       expect(reused.status).toBe(400);
       expect(await pageText(reused)).toContain("This reset link is invalid, has already been used or has expired.");
       expect(await pageText(await anonymous.get(firstPath))).toContain("Request a new link");
-      expect((await anonymous.postForm(secondPath, { newPassword: "another fine passphrase", confirmPassword: "another fine passphrase" })).status).toBe(400);
+      expect(
+        (await anonymous.postForm(secondPath, { newPassword: "another fine passphrase", confirmPassword: "another fine passphrase" }))
+          .status,
+      ).toBe(400);
       expect((await new TestClient(app.url).login("rhea@example.com", "copper lantern harbour")).status).toBe(302);
 
       const actions = (
-        await app.services.prisma.auditEvent.findMany({ where: { targetId: await userId("rhea@example.com"), action: { startsWith: "auth.password" } }, orderBy: { createdAt: "asc" } })
-      ).map(
-        (e) => `${e.action}:${e.outcome}`,
-      );
-      expect(actions).toEqual(["auth.password_reset_requested:success", "auth.password_reset_requested:success", "auth.password_reset:success"]);
+        await app.services.prisma.auditEvent.findMany({
+          where: { targetId: await userId("rhea@example.com"), action: { startsWith: "auth.password" } },
+          orderBy: { createdAt: "asc" },
+        })
+      ).map((e) => `${e.action}:${e.outcome}`);
+      expect(actions).toEqual([
+        "auth.password_reset_requested:success",
+        "auth.password_reset_requested:success",
+        "auth.password_reset:success",
+      ]);
     });
 
     it("refuses an expired link", async () => {
@@ -428,10 +479,16 @@ describe("passwords, recovery and sessions over HTTP (local disk, Redis cache)",
       const before = mailbox.mails.length;
       await new TestClient(app.url).postForm("/forgot-password", { email: "eli@example.com" });
       const path = resetPath(await mailbox.next("eli@example.com", before));
-      await app.services.prisma.passwordResetToken.updateMany({ where: { userId: await userId("eli@example.com") }, data: { expiresAt: new Date(Date.now() - 1000) } });
+      await app.services.prisma.passwordResetToken.updateMany({
+        where: { userId: await userId("eli@example.com") },
+        data: { expiresAt: new Date(Date.now() - 1000) },
+      });
       const page = await new TestClient(app.url).get(path);
       expect(await pageText(page)).toContain("This reset link is invalid, has already been used or has expired.");
-      const post = await new TestClient(app.url).postForm(path, { newPassword: "copper lantern harbour", confirmPassword: "copper lantern harbour" });
+      const post = await new TestClient(app.url).postForm(path, {
+        newPassword: "copper lantern harbour",
+        confirmPassword: "copper lantern harbour",
+      });
       expect(post.status).toBe(400);
       expect((await new TestClient(app.url).login("eli@example.com")).status).toBe(302);
       expect((await new TestClient(app.url).get("/reset-password/not-a-real-token-at-all-000000")).status).toBe(200);
@@ -475,7 +532,10 @@ describe("reset by email with the SMTP server down", () => {
     await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
     const port = (probe.address() as AddressInfo).port;
     await new Promise<void>((resolve) => probe.close(() => resolve()));
-    const app = await startTestApp({ storage: "local", cache: "memory" }, { SMTP_URL: `smtp://127.0.0.1:${port}`, APP_URL: "http://coffer.test" });
+    const app = await startTestApp(
+      { storage: "local", cache: "memory" },
+      { SMTP_URL: `smtp://127.0.0.1:${port}`, APP_URL: "http://coffer.test" },
+    );
     await new TestClient(app.url).register("Dan Down", "dan@example.com");
     const lines: string[] = [];
     const spy = vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => {

@@ -63,12 +63,18 @@ describe.each(DRIVER_SETS)("Previews with $label", ({ drivers }) => {
 
   describe("thumbnails", () => {
     it("makes one after a tus upload and tells the user's open tabs when it is ready", async () => {
-      const socket = connectSocket(app.url, { path: "/socket.io", extraHeaders: { cookie: owner.cookieHeader }, transports: ["websocket"] });
+      const socket = connectSocket(app.url, {
+        path: "/socket.io",
+        extraHeaders: { cookie: owner.cookieHeader },
+        transports: ["websocket"],
+      });
       await new Promise<void>((resolve, reject) => {
         socket.on("connect", () => resolve());
         socket.on("connect_error", reject);
       });
-      const ready = new Promise<{ fileId: string; folderId: string }>((resolve) => socket.on("event", (e) => e.type === "thumbnail:ready" && resolve(e)));
+      const ready = new Promise<{ fileId: string; folderId: string }>((resolve) =>
+        socket.on("event", (e) => e.type === "thumbnail:ready" && resolve(e)),
+      );
       const bytes = await png(512, 256);
       const error = await new Promise<Error | undefined>((resolve) => {
         const upload = new tus.Upload(bytes, {
@@ -150,7 +156,9 @@ describe.each(DRIVER_SETS)("Previews with $label", ({ drivers }) => {
       expect([meta.width, meta.height]).toEqual([85, 256]);
 
       // Restoring the earlier content makes its thumbnail again.
-      const version = await app.services.prisma.fileVersion.findFirstOrThrow({ where: { fileId: before.id, storageKey: before.storageKey } });
+      const version = await app.services.prisma.fileVersion.findFirstOrThrow({
+        where: { fileId: before.id, storageKey: before.storageKey },
+      });
       expect((await owner.postForm(`/details/file/${before.id}`, { intent: "restore-version", versionId: version.id })).status).toBe(302);
       await thumbnailsSettled();
       const restored = await fileById(before.id);
@@ -283,7 +291,9 @@ describe.each(DRIVER_SETS)("Previews with $label", ({ drivers }) => {
       expect(response.status).toBe(200);
       expect(response.headers.get("content-type")).toBe("application/pdf");
       expect(response.headers.get("content-disposition")).toMatch(/^inline; /);
-      expect(response.headers.get("content-security-policy")).toBe("default-src 'none'; style-src 'unsafe-inline'; sandbox; frame-ancestors 'self'");
+      expect(response.headers.get("content-security-policy")).toBe(
+        "default-src 'none'; style-src 'unsafe-inline'; sandbox; frame-ancestors 'self'",
+      );
       expect(response.headers.get("x-content-type-options")).toContain("nosniff");
     });
 

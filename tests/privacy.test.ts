@@ -26,11 +26,24 @@ type Actor = { id: string; role: "USER" | "ADMIN" };
 async function putFile(services: Services, owner: Actor, folderId: string, name: string, data: Buffer) {
   const storageKey = randomBytes(16).toString("hex");
   await services.storage.put(storageKey, Readable.from([data]), { size: data.length });
-  return addFile(services, { ownerId: owner.id, folderId, name, size: data.length, mimeType: "application/octet-stream", storageKey, sha256: createHash("sha256").update(data).digest("hex") });
+  return addFile(services, {
+    ownerId: owner.id,
+    folderId,
+    name,
+    size: data.length,
+    mimeType: "application/octet-stream",
+    storageKey,
+    sha256: createHash("sha256").update(data).digest("hex"),
+  });
 }
 
 function post(client: TestClient, path: string, fields: Record<string, string>) {
-  return client.request(path, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(fields).toString(), redirect: "manual" });
+  return client.request(path, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams(fields).toString(),
+    redirect: "manual",
+  });
 }
 
 describe.each(DRIVER_SETS)("privacy: export and account deletion ($label)", ({ drivers }) => {
@@ -70,11 +83,27 @@ describe.each(DRIVER_SETS)("privacy: export and account deletion ($label)", ({ d
     await trashItem(services, danaActor, "file", trashed.id);
     const versionKey = randomBytes(16).toString("hex");
     await services.storage.put(versionKey, Readable.from([Buffer.from("first draft")]), { size: 11 });
-    await services.prisma.fileVersion.create({ data: { fileId: reportFile.id, storageKey: versionKey, size: 11n, mimeType: "application/pdf", createdAt: new Date("2026-01-01T10:00:00Z"), replacedAt: new Date("2026-01-02T03:04:05Z") } });
+    await services.prisma.fileVersion.create({
+      data: {
+        fileId: reportFile.id,
+        storageKey: versionKey,
+        size: 11n,
+        mimeType: "application/pdf",
+        createdAt: new Date("2026-01-01T10:00:00Z"),
+        replacedAt: new Date("2026-01-02T03:04:05Z"),
+      },
+    });
     const otherRoot = (await getRootFolder(services, otherActor.id)).id;
     await putFile(services, otherActor, otherRoot, "otto-secret.txt", Buffer.from("not dana's"));
     await services.prisma.passkey.create({
-      data: { userId: danaActor.id, credentialId: "dana-credential", publicKey: Buffer.from("not a real key"), deviceType: "multiDevice", backedUp: true, name: "Dana's phone" },
+      data: {
+        userId: danaActor.id,
+        credentialId: "dana-credential",
+        publicKey: Buffer.from("not a real key"),
+        deviceType: "multiDevice",
+        backedUp: true,
+        name: "Dana's phone",
+      },
     });
 
     const page = await dana.get("/settings/privacy");
@@ -87,7 +116,18 @@ describe.each(DRIVER_SETS)("privacy: export and account deletion ($label)", ({ d
     expect(response.headers.get("content-disposition")).toContain("coffer-export-dana-");
     const entries = await unzip(Buffer.from(await response.arrayBuffer()));
     const names = [...entries.keys()];
-    expect(names).toEqual(expect.arrayContaining(["account.json", "files.json", "activity.json", "security-events.json", "files/Docs/", "files/Docs/Empty/", "files/Docs.txt", "trash/old.txt"]));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        "account.json",
+        "files.json",
+        "activity.json",
+        "security-events.json",
+        "files/Docs/",
+        "files/Docs/Empty/",
+        "files/Docs.txt",
+        "trash/old.txt",
+      ]),
+    );
     expect(entries.get("files/Docs/report.pdf")!.equals(report)).toBe(true);
     expect(entries.get("trash/old.txt")!.toString()).toBe("in the trash");
     expect(entries.get("versions/Docs/2026-01-02 03-04-05 report.pdf")!.toString()).toBe("first draft");
@@ -101,8 +141,14 @@ describe.each(DRIVER_SETS)("privacy: export and account deletion ($label)", ({ d
     expect(JSON.stringify(account)).not.toContain("dana-credential");
     const files = JSON.parse(entries.get("files.json")!.toString());
     const reportRecord = files.find((file: { name: string }) => file.name === "report.pdf");
-    expect(reportRecord).toMatchObject({ archivePath: "files/Docs/report.pdf", size: report.length, sha256: createHash("sha256").update(report).digest("hex") });
-    expect(reportRecord.versions).toEqual([expect.objectContaining({ archivePath: "versions/Docs/2026-01-02 03-04-05 report.pdf", size: 11 })]);
+    expect(reportRecord).toMatchObject({
+      archivePath: "files/Docs/report.pdf",
+      size: report.length,
+      sha256: createHash("sha256").update(report).digest("hex"),
+    });
+    expect(reportRecord.versions).toEqual([
+      expect.objectContaining({ archivePath: "versions/Docs/2026-01-02 03-04-05 report.pdf", size: 11 }),
+    ]);
     expect(JSON.parse(entries.get("activity.json")!.toString()).length).toBeGreaterThan(0);
     const events = JSON.parse(entries.get("security-events.json")!.toString());
     expect(Array.isArray(events)).toBe(true);
@@ -132,7 +178,11 @@ describe.each(DRIVER_SETS)("privacy: export and account deletion ($label)", ({ d
     const wrongEmail = await post(dana, "/settings/privacy", { intent: "delete", confirmEmail: "otto@example.com", password: PASSWORD });
     expect(wrongEmail.status).toBe(400);
     expect(await wrongEmail.text()).toContain("This is not your email address.");
-    const wrongPassword = await post(dana, "/settings/privacy", { intent: "delete", confirmEmail: "dana@example.com", password: "not my password at all" });
+    const wrongPassword = await post(dana, "/settings/privacy", {
+      intent: "delete",
+      confirmEmail: "dana@example.com",
+      password: "not my password at all",
+    });
     expect(wrongPassword.status).toBe(400);
     expect(await wrongPassword.text()).toContain("nothing was deleted");
     expect(await services.prisma.user.count({ where: { id: danaActor.id } })).toBe(1);
@@ -147,15 +197,27 @@ describe.each(DRIVER_SETS)("privacy: export and account deletion ($label)", ({ d
 
   it("deletes my account with files, versions, shares and sessions, and pseudonymises my audit entries", async () => {
     const keys = [
-      ...(await services.prisma.file.findMany({ where: { ownerId: danaActor.id }, select: { storageKey: true } })).map((file) => file.storageKey),
-      ...(await services.prisma.fileVersion.findMany({ where: { file: { ownerId: danaActor.id } }, select: { storageKey: true } })).map((version) => version.storageKey),
+      ...(await services.prisma.file.findMany({ where: { ownerId: danaActor.id }, select: { storageKey: true } })).map(
+        (file) => file.storageKey,
+      ),
+      ...(await services.prisma.fileVersion.findMany({ where: { file: { ownerId: danaActor.id } }, select: { storageKey: true } })).map(
+        (version) => version.storageKey,
+      ),
     ];
     expect(keys.length).toBeGreaterThanOrEqual(4);
-    const fileIds = (await services.prisma.file.findMany({ where: { ownerId: danaActor.id }, select: { id: true } })).map((file) => file.id);
+    const fileIds = (await services.prisma.file.findMany({ where: { ownerId: danaActor.id }, select: { id: true } })).map(
+      (file) => file.id,
+    );
     const someFile = await services.prisma.file.findFirstOrThrow({ where: { ownerId: danaActor.id, trashedAt: null } });
-    await services.prisma.shareLink.create({ data: { token: randomBytes(12).toString("hex"), ownerId: danaActor.id, fileId: someFile.id } });
+    await services.prisma.shareLink.create({
+      data: { token: randomBytes(12).toString("hex"), ownerId: danaActor.id, fileId: someFile.id },
+    });
     await services.prisma.userShare.create({ data: { ownerId: danaActor.id, granteeId: otherActor.id, fileId: someFile.id } });
-    await recordAudit(services.prisma, { actorId: danaActor.id, actorLabel: "dana@example.com", ip: "198.51.100.7", userAgent: "Test" }, { action: "auth.login" });
+    await recordAudit(
+      services.prisma,
+      { actorId: danaActor.id, actorLabel: "dana@example.com", ip: "198.51.100.7", userAgent: "Test" },
+      { action: "auth.login" },
+    );
     // A second device, signed in too.
     const danaPhone = new TestClient(app.url);
     await danaPhone.login("dana@example.com");
@@ -241,7 +303,8 @@ describe.each(DRIVER_SETS)("account deletion ends unfinished uploads at once ($l
     return { client, id };
   }
 
-  const deleteAccount = (client: TestClient, email: string) => post(client, "/settings/privacy", { intent: "delete", confirmEmail: email, password: PASSWORD });
+  const deleteAccount = (client: TestClient, email: string) =>
+    post(client, "/settings/privacy", { intent: "delete", confirmEmail: email, password: PASSWORD });
 
   async function expectNothingLeft(uploadIds: string[]) {
     for (const id of uploadIds) expect(await objectsOf(app, id)).toEqual([]);

@@ -39,7 +39,12 @@ describe("behind a proxy that rewrites Host (APP_URL set, TRUST_PROXY loopback)"
   });
 
   it("runs form actions: registration, then creating a folder, with the token as a form field", async () => {
-    const registered = await browser.postForm("/register", { _csrf: csrf, name: "Petra Proxy", email: "petra@example.com", password: "correct horse battery staple" });
+    const registered = await browser.postForm("/register", {
+      _csrf: csrf,
+      name: "Petra Proxy",
+      email: "petra@example.com",
+      password: "correct horse battery staple",
+    });
     expect(registered.status).toBe(302);
     expect(registered.headers.get("location")).toBe("/files");
     expect([...browser.cookies.keys()]).toContain("__Host-coffer_session");
@@ -203,7 +208,11 @@ describe("without APP_URL, behind a trusted proxy that rewrites Host (TRUST_PROX
 
     const upload = await browser.request("/api/uploads", {
       method: "POST",
-      headers: { "tus-resumable": "1.0.0", "upload-length": "5", "upload-metadata": `filename ${Buffer.from("fwd.txt").toString("base64")}` },
+      headers: {
+        "tus-resumable": "1.0.0",
+        "upload-length": "5",
+        "upload-metadata": `filename ${Buffer.from("fwd.txt").toString("base64")}`,
+      },
     });
     expect(upload.status).toBe(201);
     const location = upload.headers.get("location")!;
@@ -240,7 +249,9 @@ describe("without APP_URL, X-Forwarded-Host from a peer TRUST_PROXY does not nam
   it("is ignored: it cannot make another site's page an origin, and Host stays the origin", async () => {
     const host = new URL(app.url).host;
     const spoofed = new TestClient(app.url, behindProxy(host, { "x-forwarded-host": "evil.example", origin: "https://evil.example" }));
-    expect((await spoofed.postForm("/register", { name: "Eve", email: "eve@example.com", password: "correct horse battery staple" })).status).toBe(403);
+    expect(
+      (await spoofed.postForm("/register", { name: "Eve", email: "eve@example.com", password: "correct horse battery staple" })).status,
+    ).toBe(403);
     const page = await spoofed.get("/login");
     expect(page.headers.get("content-security-policy")).toContain(`connect-src 'self' ws://${host};`);
     expect(page.headers.get("content-security-policy")).not.toContain("evil.example");
@@ -256,7 +267,10 @@ describe("without APP_URL, behind an untrusted TLS proxy that passes Host with :
 
   it("runs form actions (no 500): the origin is https:// on that host", async () => {
     // What the browser sends to https://files.example.test, passed on unchanged over plain HTTP.
-    const browser = new TestClient(app.url, behindProxy("files.example.test:443", { origin: "https://files.example.test", "sec-fetch-site": "same-origin" }));
+    const browser = new TestClient(
+      app.url,
+      behindProxy("files.example.test:443", { origin: "https://files.example.test", "sec-fetch-site": "same-origin" }),
+    );
     const registered = await browser.register("Tilda TLS", "tilda@example.com");
     expect(registered.status).toBe(302);
     const created = await browser.postForm("/files", { intent: "create-folder", name: "Over TLS" });

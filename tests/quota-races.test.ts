@@ -54,7 +54,10 @@ describe.each<{ label: string; drivers: DriverSet }>([
     const email = `person${++emails}@example.com`;
     const client = new TestClient(app.url);
     await client.register(name, email);
-    const { id } = await app.services.prisma.user.update({ where: { email }, data: { quotaBytes: quotaBytes === null ? null : BigInt(quotaBytes) } });
+    const { id } = await app.services.prisma.user.update({
+      where: { email },
+      data: { quotaBytes: quotaBytes === null ? null : BigInt(quotaBytes) },
+    });
     return { client, id, actor: { id, role: "USER" } };
   }
 
@@ -66,14 +69,21 @@ describe.each<{ label: string; drivers: DriverSet }>([
   const emailOf = async (who: Person) => (await app.services.prisma.user.findUniqueOrThrow({ where: { id: who.id } })).email;
 
   async function share(owner: Person, folderId: string, grantee: Person) {
-    const granted = await owner.client.postForm("/shares", { intent: "share-user", item: `folder:${folderId}`, email: await emailOf(grantee), permission: "WRITE" });
+    const granted = await owner.client.postForm("/shares", {
+      intent: "share-user",
+      item: `folder:${folderId}`,
+      email: await emailOf(grantee),
+      permission: "WRITE",
+    });
     expect(granted.status).toBe(200);
   }
 
   describe("uploads created at the same moment", () => {
     it("tus: of many creations that together exceed the quota, exactly the ones that fit get in", async () => {
       const quinn = await person("Quinn", 1000 * KiB);
-      const responses = await Promise.all(Array.from({ length: 12 }, (_, i) => createUploadRequest(app, quinn.client, { name: `part-${i}.bin`, size: 300 * KiB })));
+      const responses = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => createUploadRequest(app, quinn.client, { name: `part-${i}.bin`, size: 300 * KiB })),
+      );
       const statuses = responses.map((r) => r.status);
       expect(statuses.filter((s) => s === 201)).toHaveLength(3);
       expect(statuses.filter((s) => s === 413)).toHaveLength(9);
@@ -126,12 +136,17 @@ describe.each<{ label: string; drivers: DriverSet }>([
       // What was refused left no bytes behind: new objects are only those of the files and
       // of the pending uploads that got in.
       const kept = new Set([
-        ...(await app.services.prisma.file.findMany({ where: { folderId: teamId }, select: { storageKey: true } })).map((f) => f.storageKey),
+        ...(await app.services.prisma.file.findMany({ where: { folderId: teamId }, select: { storageKey: true } })).map(
+          (f) => f.storageKey,
+        ),
         ...(await app.services.prisma.upload.findMany({ where: { folderId: teamId }, select: { id: true } })).map((u) => u.id),
       ]);
       for (const key of await allObjects(app)) {
         if (objectsBefore.has(key)) continue;
-        expect([...kept].some((k) => key.startsWith(k)), key).toBe(true);
+        expect(
+          [...kept].some((k) => key.startsWith(k)),
+          key,
+        ).toBe(true);
       }
     });
   });
@@ -176,7 +191,10 @@ describe.each<{ label: string; drivers: DriverSet }>([
       expect(await app.services.prisma.file.count({ where: { ownerId: fred.id } })).toBe(0);
       expect(await app.services.prisma.upload.count({ where: { folderId: holidayId } })).toBe(0);
       expect((await storageUsage(app.services, olga.id)).usedBytes).toBe(usedBefore);
-      const activity = await app.services.prisma.activity.findFirstOrThrow({ where: { action: "file.uploaded", userId: fred.id }, orderBy: { createdAt: "desc" } });
+      const activity = await app.services.prisma.activity.findFirstOrThrow({
+        where: { action: "file.uploaded", userId: fred.id },
+        orderBy: { createdAt: "desc" },
+      });
       expect(activity.details).toMatchObject({ name: "notes (1).txt", landedIn: "trash" });
 
       await restoreItem(app.services, olga.actor, "folder", holidayId);

@@ -14,7 +14,12 @@ function createTusUpload(app: TestApp, client: TestClient, name: string, size: n
   if (folderId) metadata.push(`folderId ${Buffer.from(folderId).toString("base64")}`);
   return fetch(`${app.url}/api/uploads`, {
     method: "POST",
-    headers: { cookie: client.cookieHeader, "Tus-Resumable": "1.0.0", "Upload-Length": String(size), "Upload-Metadata": metadata.join(",") },
+    headers: {
+      cookie: client.cookieHeader,
+      "Tus-Resumable": "1.0.0",
+      "Upload-Length": String(size),
+      "Upload-Metadata": metadata.join(","),
+    },
   });
 }
 
@@ -77,7 +82,10 @@ describe.each<{ label: string; drivers: DriverSet }>([
     const third = await createTusUpload(app, user, "third.bin", 300 * KiB);
     expect(third.status).toBe(413);
     // Cancelling (tus termination) releases the reservation at once, not at the expiry cleanup.
-    const cancelled = await fetch(new URL(reserved.headers.get("location")!, app.url), { method: "DELETE", headers: { cookie: user.cookieHeader, "Tus-Resumable": "1.0.0" } });
+    const cancelled = await fetch(new URL(reserved.headers.get("location")!, app.url), {
+      method: "DELETE",
+      headers: { cookie: user.cookieHeader, "Tus-Resumable": "1.0.0" },
+    });
     expect(cancelled.status).toBe(204);
     await expect.poll(() => app.services.prisma.upload.count({ where: { ownerId: userId } })).toBe(0);
     const fits = await multipart(user, "fits.bin", 300 * KiB);
@@ -119,7 +127,12 @@ describe.each<{ label: string; drivers: DriverSet }>([
     await app.services.prisma.folder.delete({ where: { id: folderId } });
     const patch = await fetch(new URL(created.headers.get("location")!, app.url), {
       method: "PATCH",
-      headers: { cookie: user.cookieHeader, "Tus-Resumable": "1.0.0", "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream" },
+      headers: {
+        cookie: user.cookieHeader,
+        "Tus-Resumable": "1.0.0",
+        "Upload-Offset": "0",
+        "Content-Type": "application/offset+octet-stream",
+      },
       body: "hello",
     });
     expect(patch.status).toBe(204);
@@ -149,7 +162,12 @@ describe.each<{ label: string; drivers: DriverSet }>([
     friendId = (await app.services.prisma.user.findUniqueOrThrow({ where: { email: "fred@example.com" } })).id;
     const made = await owner.postForm("/files", { intent: "create-folder", name: "Team", open: "1" });
     sharedId = made.headers.get("location")!.split("/").pop()!;
-    const granted = await owner.postForm("/shares", { intent: "share-user", item: `folder:${sharedId}`, email: "fred@example.com", permission: "WRITE" });
+    const granted = await owner.postForm("/shares", {
+      intent: "share-user",
+      item: `folder:${sharedId}`,
+      email: "fred@example.com",
+      permission: "WRITE",
+    });
     expect(granted.status).toBe(200);
     await app.services.prisma.user.update({ where: { id: ownerId }, data: { quotaBytes: BigInt(1024 * KiB) } });
     await app.services.prisma.user.update({ where: { id: friendId }, data: { quotaBytes: BigInt(512 * KiB) } });
@@ -179,7 +197,10 @@ describe.each<{ label: string; drivers: DriverSet }>([
     // Fred's own storage is untouched by it: his own 300 KiB fits his 512 KiB.
     const own = await createTusUpload(app, friend, "mine.bin", 300 * KiB);
     expect(own.status).toBe(201);
-    await fetch(new URL(own.headers.get("location")!, app.url), { method: "DELETE", headers: { cookie: friend.cookieHeader, "Tus-Resumable": "1.0.0" } });
+    await fetch(new URL(own.headers.get("location")!, app.url), {
+      method: "DELETE",
+      headers: { cookie: friend.cookieHeader, "Tus-Resumable": "1.0.0" },
+    });
 
     // The owner's room is taken by Fred's pending upload, for Fred and for the owner.
     const tooMuch = await createTusUpload(app, friend, "more.bin", 300 * KiB, sharedId);
@@ -191,7 +212,12 @@ describe.each<{ label: string; drivers: DriverSet }>([
 
     const finished = await fetch(new URL(pending.headers.get("location")!, app.url), {
       method: "PATCH",
-      headers: { cookie: friend.cookieHeader, "Tus-Resumable": "1.0.0", "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream" },
+      headers: {
+        cookie: friend.cookieHeader,
+        "Tus-Resumable": "1.0.0",
+        "Upload-Offset": "0",
+        "Content-Type": "application/offset+octet-stream",
+      },
       body: new Uint8Array(randomBytes(800 * KiB)),
     });
     expect(finished.status).toBe(204);
@@ -278,7 +304,10 @@ describe("name conflicts on upload", () => {
   it("keeps both by default, replaces (keeping a version) or cancels when asked, in the form and over tus", async () => {
     expect((await upload("plan.txt", "one")).status).toBe(200);
     expect((await upload("plan.txt", "two")).status).toBe(200);
-    expect((await app.services.prisma.file.findMany({ where: { name: { startsWith: "plan" } } })).map((f) => f.name).sort()).toEqual(["plan (1).txt", "plan.txt"]);
+    expect((await app.services.prisma.file.findMany({ where: { name: { startsWith: "plan" } } })).map((f) => f.name).sort()).toEqual([
+      "plan (1).txt",
+      "plan.txt",
+    ]);
 
     expect((await upload("plan.txt", "three", "replace")).status).toBe(200);
     const replaced = await app.services.prisma.file.findFirstOrThrow({ where: { name: "plan.txt" }, include: { versions: true } });

@@ -45,7 +45,10 @@ describe.each<{ label: string; drivers: DriverSet }>([
       ...(first.env.S3_BUCKET ? { S3_BUCKET: first.env.S3_BUCKET } : {}),
       ...(first.env.REDIS_PREFIX ? { REDIS_PREFIX: first.env.REDIS_PREFIX } : {}),
     });
-    const head = await fetch(`${second.url}${uploadPath}`, { method: "HEAD", headers: { cookie: client.cookieHeader, "Tus-Resumable": "1.0.0" } });
+    const head = await fetch(`${second.url}${uploadPath}`, {
+      method: "HEAD",
+      headers: { cookie: client.cookieHeader, "Tus-Resumable": "1.0.0" },
+    });
     expect(head.status).toBe(200);
     expect(Number(head.headers.get("upload-offset"))).toBe(6 * MiB);
     await new Promise<void>((resolve, reject) => {
@@ -61,7 +64,9 @@ describe.each<{ label: string; drivers: DriverSet }>([
     const file = await second.services.prisma.file.findFirstOrThrow({ where: { name: "restart.bin" } });
     const download = await fetch(`${second.url}/download/${file.id}`, { headers: { cookie: client.cookieHeader } });
     expect(sha256(new Uint8Array(await download.arrayBuffer()))).toBe(sha256(bytes));
-    await expect.poll(async () => (await second.services.prisma.file.findUniqueOrThrow({ where: { id: file.id } })).sha256).toBe(sha256(bytes));
+    await expect
+      .poll(async () => (await second.services.prisma.file.findUniqueOrThrow({ where: { id: file.id } })).sha256)
+      .toBe(sha256(bytes));
     await second.close();
     fs.rmSync(dataDir, { recursive: true, force: true });
   });

@@ -6,7 +6,12 @@ import { withRouteBoundary } from "~/server/route-boundary.server";
 
 /** A build with one page route and one resource route, both running `loader`. */
 function buildWith(loader: (args: LoaderFunctionArgs) => unknown): ServerBuild {
-  const route = (id: string, page: boolean) => ({ id, path: id, parentId: undefined, module: { loader, ...(page ? { default: () => null } : {}) } });
+  const route = (id: string, page: boolean) => ({
+    id,
+    path: id,
+    parentId: undefined,
+    module: { loader, ...(page ? { default: () => null } : {}) },
+  });
   return { routes: { page: route("page", true), resource: route("resource", false) } } as unknown as ServerBuild;
 }
 
@@ -46,7 +51,12 @@ describe("the route error boundary", () => {
       [new Error("malformed multipart-form data: unexpected end of stream"), 400],
       [new Error('malformed content-disposition header: mismatched quotations in `form-data; name="file"; filename="\u0000&%="`'), 400],
       [new URIError("URI malformed"), 400],
-      [Object.assign(new Error("Invalid `prisma.file.findUnique()` invocation: Database error. Code: `22021`."), { name: "PrismaClientKnownRequestError" }), 400],
+      [
+        Object.assign(new Error("Invalid `prisma.file.findUnique()` invocation: Database error. Code: `22021`."), {
+          name: "PrismaClientKnownRequestError",
+        }),
+        400,
+      ],
     ];
     for (const [error, status] of cases) {
       const build = withRouteBoundary(buildWith(() => Promise.reject(error)));

@@ -111,7 +111,15 @@ describe("streamParts", () => {
   it("cuts the stream into parts of exactly the part size, numbered on from the first, and counts what it stored", async () => {
     const data = randomBytes(3 * PART + 5 * KiB);
     const sink = new MemorySink();
-    const stored = await streamParts({ source: chunksOf(data), sink, offset: 0, size: data.length, partSize: PART, minPartSize: MIN, firstPartNumber: 4 });
+    const stored = await streamParts({
+      source: chunksOf(data),
+      sink,
+      offset: 0,
+      size: data.length,
+      partSize: PART,
+      minPartSize: MIN,
+      firstPartNumber: 4,
+    });
     expect(stored).toBe(data.length);
     const parts = sink.storedParts();
     expect(parts.map((p) => p.number)).toEqual([4, 5, 6, 7]);
@@ -124,7 +132,15 @@ describe("streamParts", () => {
     const size = 10 * PART;
     const data = randomBytes(PART + 10 * KiB);
     const sink = new MemorySink();
-    const stored = await streamParts({ source: chunksOf(data), sink, offset: 4 * PART, size, partSize: PART, minPartSize: MIN, firstPartNumber: 5 });
+    const stored = await streamParts({
+      source: chunksOf(data),
+      sink,
+      offset: 4 * PART,
+      size,
+      partSize: PART,
+      minPartSize: MIN,
+      firstPartNumber: 5,
+    });
     expect(stored).toBe(data.length);
     // The source stopped 10 KiB into part 6 (under the minimum): parked as the incomplete part.
     expect(sink.storedParts().map((p) => [p.number, p.data.length])).toEqual([[5, PART]]);
@@ -136,7 +152,15 @@ describe("streamParts", () => {
     const size = 4 * PART;
     const data = randomBytes(PART + 40 * KiB);
     const sink = new MemorySink();
-    const stored = await streamParts({ source: chunksOf(data), sink, offset: 0, size, partSize: PART, minPartSize: MIN, firstPartNumber: 1 });
+    const stored = await streamParts({
+      source: chunksOf(data),
+      sink,
+      offset: 0,
+      size,
+      partSize: PART,
+      minPartSize: MIN,
+      firstPartNumber: 1,
+    });
     expect(stored).toBe(data.length);
     const parts = sink.storedParts();
     expect(parts.map((p) => p.data.length)).toEqual([PART, 40 * KiB]);
@@ -154,7 +178,15 @@ describe("streamParts", () => {
   it("re-sends a part from memory when its request fails while the body is still streaming", async () => {
     const data = randomBytes(3 * PART);
     const sink = new MemorySink({ failPart: 2, afterBytes: 20 * KiB });
-    const stored = await streamParts({ source: chunksOf(data), sink, offset: 0, size: data.length, partSize: PART, minPartSize: MIN, firstPartNumber: 1 });
+    const stored = await streamParts({
+      source: chunksOf(data),
+      sink,
+      offset: 0,
+      size: data.length,
+      partSize: PART,
+      minPartSize: MIN,
+      firstPartNumber: 1,
+    });
     expect(stored).toBe(data.length);
     expect(sink.attempts.filter((n) => n === 2)).toHaveLength(2);
     expect(Buffer.concat(sink.storedParts().map((p) => p.data)).equals(data)).toBe(true);
@@ -189,7 +221,15 @@ describe("streamParts", () => {
     async function* source() {
       yield* chunksOf(data, 64 * KiB, counter);
     }
-    const writing = streamParts({ source: source(), sink, offset: 0, size, partSize: 32 * 1024 * KiB, minPartSize: MIN, firstPartNumber: 1 });
+    const writing = streamParts({
+      source: source(),
+      sink,
+      offset: 0,
+      size,
+      partSize: 32 * 1024 * KiB,
+      minPartSize: MIN,
+      firstPartNumber: 1,
+    });
     writing.catch(() => {});
     await new Promise((r) => setTimeout(r, 200));
     // The body stream buffers one 1 MiB block on each side, plus the block being filled; nothing
@@ -202,7 +242,16 @@ describe("streamParts", () => {
     const data = randomBytes(6 * PART + 123);
     const sink = new LateReadingSink();
     const pool = new CountingPool(4 * KiB, 4);
-    const stored = await streamParts({ source: chunksOf(data), sink, offset: 0, size: data.length, partSize: PART, minPartSize: MIN, firstPartNumber: 1, pool });
+    const stored = await streamParts({
+      source: chunksOf(data),
+      sink,
+      offset: 0,
+      size: data.length,
+      partSize: PART,
+      minPartSize: MIN,
+      firstPartNumber: 1,
+      pool,
+    });
     expect(stored).toBe(data.length);
     expect(Buffer.concat([...sink.parts].sort(([a], [b]) => a - b).map(([, part]) => part)).equals(data)).toBe(true);
     expect(pool.out).toBe(0);
@@ -213,7 +262,16 @@ describe("streamParts", () => {
     for (const faults of [{}, { failPart: 2, afterBytes: 10 * KiB }, { failAfterBody: 2 }]) {
       const pool = new CountingPool(4 * KiB);
       const sink = new MemorySink(faults);
-      await streamParts({ source: chunksOf(data), sink, offset: 0, size: data.length, partSize: PART, minPartSize: MIN, firstPartNumber: 1, pool }).catch(() => {});
+      await streamParts({
+        source: chunksOf(data),
+        sink,
+        offset: 0,
+        size: data.length,
+        partSize: PART,
+        minPartSize: MIN,
+        firstPartNumber: 1,
+        pool,
+      }).catch(() => {});
       expect(pool.out).toBe(0);
       expect(pool.freeBlocks).toBeGreaterThan(0);
     }
@@ -221,7 +279,16 @@ describe("streamParts", () => {
     for (const cut of [PART + 5 * KiB, PART + 30 * KiB]) {
       const pool = new CountingPool(4 * KiB);
       const sink = new MemorySink();
-      const stored = await streamParts({ source: chunksOf(data.subarray(0, cut)), sink, offset: 0, size: data.length, partSize: PART, minPartSize: MIN, firstPartNumber: 1, pool });
+      const stored = await streamParts({
+        source: chunksOf(data.subarray(0, cut)),
+        sink,
+        offset: 0,
+        size: data.length,
+        partSize: PART,
+        minPartSize: MIN,
+        firstPartNumber: 1,
+        pool,
+      });
       expect(stored).toBe(cut);
       expect(pool.out).toBe(0);
     }

@@ -30,10 +30,13 @@ beforeAll(async () => {
   proxy = http.createServer((req, res) => {
     seen.push({ method: req.method!, url: req.url!, headers: req.headers });
     // Headers (Host included) are passed on unchanged, so the request signatures stay valid.
-    const upstream = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-      res.writeHead(answer.statusCode!, answer.headers);
-      answer.pipe(res);
-    });
+    const upstream = http.request(
+      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode!, answer.headers);
+        answer.pipe(res);
+      },
+    );
     upstream.on("error", (error) => res.destroy(error));
     req.pipe(upstream);
   });

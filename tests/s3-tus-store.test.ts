@@ -17,9 +17,13 @@ const MiB = 2 ** 20;
 const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
 
 /** A request body: the bytes in socket-sized chunks. */
-const body = (data: Buffer) => Readable.from((function* () {
-  for (let i = 0; i < data.length; i += 64 * 1024) yield data.subarray(i, i + 64 * 1024);
-})(), { objectMode: false });
+const body = (data: Buffer) =>
+  Readable.from(
+    (function* () {
+      for (let i = 0; i < data.length; i += 64 * 1024) yield data.subarray(i, i + 64 * 1024);
+    })(),
+    { objectMode: false },
+  );
 
 async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -66,7 +70,16 @@ describe("S3 tus data store", () => {
     await datastore.write(body(data.subarray(0, 5 * MiB)), id, 0);
     // As if part 2 had failed while part 3 succeeded.
     const uploadId = await multipartUploadIdOf(id);
-    await rawClient().send(new UploadPartCommand({ Bucket: config.bucket, Key: id, UploadId: uploadId, PartNumber: 3, Body: data.subarray(10 * MiB, 15 * MiB), ContentLength: 5 * MiB }));
+    await rawClient().send(
+      new UploadPartCommand({
+        Bucket: config.bucket,
+        Key: id,
+        UploadId: uploadId,
+        PartNumber: 3,
+        Body: data.subarray(10 * MiB, 15 * MiB),
+        ContentLength: 5 * MiB,
+      }),
+    );
 
     expect((await datastore.getUpload(id)).offset).toBe(5 * MiB);
     expect(await datastore.write(body(data.subarray(5 * MiB)), id, 5 * MiB)).toBe(data.length);
@@ -77,10 +90,12 @@ describe("S3 tus data store", () => {
     // Memory for one streaming upload: two parts of 5 MiB.
     const tight = new S3ObjectStore(s3Config({ bucket: config.bucket, uploadMemory: 10 * MiB }));
     const tightStore = tight.createTusDataStore({ expirationPeriodInMilliseconds: 3600_000 });
-    const uploads = await Promise.all([0, 1, 2].map(async () => {
-      const data = randomBytes(11 * MiB + 5);
-      return { data, id: await newUpload(tightStore, data.length) };
-    }));
+    const uploads = await Promise.all(
+      [0, 1, 2].map(async () => {
+        const data = randomBytes(11 * MiB + 5);
+        return { data, id: await newUpload(tightStore, data.length) };
+      }),
+    );
     // Three at once with memory for one: two go the temp-file way.
     await Promise.all(uploads.map(({ data, id }) => tightStore.write(body(data), id, 0)));
     for (const { data, id } of uploads) expect(sha256(await readAll(await store.get(id)))).toBe(sha256(data));
@@ -106,7 +121,9 @@ describe("S3 tus data store", () => {
       lines.push(JSON.parse(line));
       return true;
     });
-    const logged = new S3ObjectStore(s3Config({ bucket: config.bucket }), {}, log).createTusDataStore({ expirationPeriodInMilliseconds: 3600_000 });
+    const logged = new S3ObjectStore(s3Config({ bucket: config.bucket }), {}, log).createTusDataStore({
+      expirationPeriodInMilliseconds: 3600_000,
+    });
     const data = randomBytes(7 * MiB);
     const id = await newUpload(logged, data.length);
     const stderr = captureStderr();
@@ -118,9 +135,13 @@ describe("S3 tus data store", () => {
       printed = stderr.stop();
     }
     expect(printed).not.toContain("non-retryable streaming request");
-    expect(lines).toContainEqual(expect.objectContaining({ level: "debug", message: "S3 client: An error was encountered in a non-retryable streaming request." }));
+    expect(lines).toContainEqual(
+      expect.objectContaining({ level: "debug", message: "S3 client: An error was encountered in a non-retryable streaming request." }),
+    );
     // Each command is logged by name (its input, request bodies included, is left out).
-    expect(lines).toContainEqual(expect.objectContaining({ level: "debug", message: "S3 client: UploadPartCommand", command: "UploadPartCommand" }));
+    expect(lines).toContainEqual(
+      expect.objectContaining({ level: "debug", message: "S3 client: UploadPartCommand", command: "UploadPartCommand" }),
+    );
     expect(lines.every((line) => line.level === "debug")).toBe(true);
     expect(await logged.write(body(data.subarray(6 * MiB)), id, 6 * MiB)).toBe(data.length);
     expect(sha256(await readAll(await store.get(id)))).toBe(sha256(data));
@@ -150,16 +171,23 @@ describe("S3 tus data store", () => {
       lines.push(JSON.parse(line));
       return true;
     });
-    const relayed = new S3ObjectStore(s3Config({ bucket: config.bucket, endpoint: `http://127.0.0.1:${port}` }), {}, log).createTusDataStore({ expirationPeriodInMilliseconds: 3600_000 });
+    const relayed = new S3ObjectStore(
+      s3Config({ bucket: config.bucket, endpoint: `http://127.0.0.1:${port}` }),
+      {},
+      log,
+    ).createTusDataStore({ expirationPeriodInMilliseconds: 3600_000 });
     const data = randomBytes(4 * MiB);
     const id = await newUpload(relayed, data.length);
-    const cutMidPart = Readable.from((async function* () {
-      yield data.subarray(0, 2 * MiB);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      relay.close();
-      for (const socket of sockets) socket.destroy();
-      yield data.subarray(2 * MiB);
-    })(), { objectMode: false });
+    const cutMidPart = Readable.from(
+      (async function* () {
+        yield data.subarray(0, 2 * MiB);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        relay.close();
+        for (const socket of sockets) socket.destroy();
+        yield data.subarray(2 * MiB);
+      })(),
+      { objectMode: false },
+    );
 
     const stderr = captureStderr();
     let printed: string;

@@ -64,7 +64,9 @@ beforeAll(async () => {
   const cols = await client.query<{ table_name: string; column_name: string; data_type: string; udt_name: string; is_nullable: string }>(
     `SELECT table_name, column_name, data_type, udt_name, is_nullable FROM information_schema.columns WHERE table_schema = 'public'`,
   );
-  columns = new Map(cols.rows.map((r) => [`${r.table_name}.${r.column_name}`, { type: r.data_type, udt: r.udt_name, nullable: r.is_nullable === "YES" }]));
+  columns = new Map(
+    cols.rows.map((r) => [`${r.table_name}.${r.column_name}`, { type: r.data_type, udt: r.udt_name, nullable: r.is_nullable === "YES" }]),
+  );
   const idx = await client.query<{ table: string; columns: string[]; unique: boolean; primary: boolean }>(`
     SELECT t.relname AS table, i.indisunique AS unique, i.indisprimary AS primary,
            array_agg(a.attname::text ORDER BY k.ord) AS columns
@@ -81,7 +83,13 @@ beforeAll(async () => {
            (SELECT array_agg(attname::text ORDER BY ord) FROM unnest(c.conkey) WITH ORDINALITY AS k(n, ord) JOIN pg_attribute ON attrelid = c.conrelid AND attnum = k.n) AS columns,
            (SELECT array_agg(attname::text ORDER BY ord) FROM unnest(c.confkey) WITH ORDINALITY AS k(n, ord) JOIN pg_attribute ON attrelid = c.confrelid AND attnum = k.n) AS ref_columns
     FROM pg_constraint c WHERE c.contype = 'f'`);
-  foreignKeys = fks.rows.map((r) => ({ table: r.table.replace(/"/g, ""), columns: r.columns, refTable: r.ref_table.replace(/"/g, ""), refColumns: r.ref_columns, onDelete: r.on_delete }));
+  foreignKeys = fks.rows.map((r) => ({
+    table: r.table.replace(/"/g, ""),
+    columns: r.columns,
+    refTable: r.ref_table.replace(/"/g, ""),
+    refColumns: r.ref_columns,
+    onDelete: r.on_delete,
+  }));
 });
 
 afterAll(async () => {
@@ -115,7 +123,11 @@ describe("schema.prisma matches the migrated database", () => {
             refColumns: relation.relationToFields!.map((f) => columnOf(target, f)),
           };
           const found = foreignKeys.find(
-            (fk) => fk.table === expected.table && fk.refTable === expected.refTable && String(fk.columns) === String(expected.columns) && String(fk.refColumns) === String(expected.refColumns),
+            (fk) =>
+              fk.table === expected.table &&
+              fk.refTable === expected.refTable &&
+              String(fk.columns) === String(expected.columns) &&
+              String(fk.refColumns) === String(expected.refColumns),
           );
           expect(found, JSON.stringify(expected)).toBeDefined();
           if (relation.relationOnDelete === "Cascade") expect(found!.onDelete).toBe("c");

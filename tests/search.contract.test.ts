@@ -269,7 +269,12 @@ function contract(driver: DriverUnderTest) {
       expect(order.sort()).toEqual([named.id, inside.id, both.id, elsewhere.id].sort());
       const { hits } = result;
       const firstContent = hits.findIndex((h) => h.matchedBy === "content");
-      expect(hits.slice(0, firstContent).map((h) => h.id).sort()).toEqual([named.id, both.id].sort());
+      expect(
+        hits
+          .slice(0, firstContent)
+          .map((h) => h.id)
+          .sort(),
+      ).toEqual([named.id, both.id].sort());
       expect(hits.slice(firstContent).every((h) => h.matchedBy === "content")).toBe(true);
       expect(hits.filter((h) => h.matchedBy === "name").every((h) => h.snippet === null)).toBe(true);
       expect(result.total).toBe(4);

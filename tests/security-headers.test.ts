@@ -162,7 +162,11 @@ describe("security headers on every kind of response", () => {
   });
 
   it("session cookie: HttpOnly, SameSite=Lax, Path=/ and the plain name over plain HTTP", async () => {
-    const response = await anonymous().postForm("/register", { name: "Cy", email: "cy@example.com", password: "correct horse battery staple" });
+    const response = await anonymous().postForm("/register", {
+      name: "Cy",
+      email: "cy@example.com",
+      password: "correct horse battery staple",
+    });
     const cookie = response.headers.getSetCookie().find((c) => c.startsWith("coffer_session="));
     expect(cookie).toBeDefined();
     expect(cookie).toMatch(/; HttpOnly/i);

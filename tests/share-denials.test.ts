@@ -27,7 +27,16 @@ describe.each(DRIVER_SETS)("refused access to shared items ($label)", ({ drivers
   /** Shares with Sam: one file read-only, one file she later stops sharing. */
   let olivia: Person;
   let sam: Person;
-  const ids = {} as { team: string; sub: string; plan: string; private: string; doraRoot: string; readOnly: string; revoked: string; oliviaRoot: string };
+  const ids = {} as {
+    team: string;
+    sub: string;
+    plan: string;
+    private: string;
+    doraRoot: string;
+    readOnly: string;
+    revoked: string;
+    oliviaRoot: string;
+  };
 
   const person = (name: string, email: string) => registerPerson(app, name, email);
 
@@ -36,8 +45,12 @@ describe.each(DRIVER_SETS)("refused access to shared items ($label)", ({ drivers
   }
 
   const denials = (where: Record<string, unknown> = {}) =>
-    services.prisma.auditEvent.findMany({ where: { action: "share.access_denied", ...where }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] });
-  const setStatus = (who: Person, intent: "deactivate" | "reactivate") => admin.client.postForm(`/admin/users/${who.id}/status`, { intent, proof: PASSWORD });
+    services.prisma.auditEvent.findMany({
+      where: { action: "share.access_denied", ...where },
+      orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+    });
+  const setStatus = (who: Person, intent: "deactivate" | "reactivate") =>
+    admin.client.postForm(`/admin/users/${who.id}/status`, { intent, proof: PASSWORD });
 
   beforeAll(async () => {
     // A trusted proxy lets a test speak for another visitor address (X-Forwarded-For).
@@ -56,7 +69,10 @@ describe.each(DRIVER_SETS)("refused access to shared items ($label)", ({ drivers
     expect((await uploadForm(dora.client, ids.team, "plan.txt", Buffer.from("the plan"))).status).toBe(200);
     ids.plan = await fileId(dora.id, "plan.txt");
     for (const who of [fred, admin]) {
-      expect((await dora.client.postForm("/shares", { intent: "share-user", item: `folder:${ids.team}`, email: who.email, permission: "WRITE" })).status).toBe(200);
+      expect(
+        (await dora.client.postForm("/shares", { intent: "share-user", item: `folder:${ids.team}`, email: who.email, permission: "WRITE" }))
+          .status,
+      ).toBe(200);
     }
 
     ids.oliviaRoot = (await getRootFolder(services, olivia.id)).id;
@@ -65,7 +81,10 @@ describe.each(DRIVER_SETS)("refused access to shared items ($label)", ({ drivers
     ids.readOnly = await fileId(olivia.id, "read-only.txt");
     ids.revoked = await fileId(olivia.id, "revoked.txt");
     for (const file of [ids.readOnly, ids.revoked]) {
-      expect((await olivia.client.postForm("/shares", { intent: "share-user", item: `file:${file}`, email: sam.email, permission: "READ" })).status).toBe(200);
+      expect(
+        (await olivia.client.postForm("/shares", { intent: "share-user", item: `file:${file}`, email: sam.email, permission: "READ" }))
+          .status,
+      ).toBe(200);
     }
   });
 
@@ -81,7 +100,13 @@ describe.each(DRIVER_SETS)("refused access to shared items ($label)", ({ drivers
       expect(rename.status).toBe(403);
       expect(await rename.text()).toContain("shared with you read-only");
       expect(await denials({ actorId: sam.id, targetId: ids.readOnly })).toMatchObject([
-        { outcome: "denied", actorLabel: sam.email, targetType: "file", ip: expect.stringMatching(/127\.0\.0\.1/), details: { reason: "read-only", access: "write", ownerId: olivia.id } },
+        {
+          outcome: "denied",
+          actorLabel: sam.email,
+          targetType: "file",
+          ip: expect.stringMatching(/127\.0\.0\.1/),
+          details: { reason: "read-only", access: "write", ownerId: olivia.id },
+        },
       ]);
     });
 
@@ -124,7 +149,12 @@ describe.each(DRIVER_SETS)("refused access to shared items ($label)", ({ drivers
         ]),
       );
       expect(rows).toHaveLength(3);
-      for (const row of rows) expect(row).toMatchObject({ outcome: "denied", actorLabel: admin.email, details: { reason: "owner-deactivated", access: "write", ownerId: dora.id } });
+      for (const row of rows)
+        expect(row).toMatchObject({
+          outcome: "denied",
+          actorLabel: admin.email,
+          details: { reason: "owner-deactivated", access: "write", ownerId: dora.id },
+        });
 
       // The grantee who is no admin finds the share gone, and is told nothing about the account.
       const page = await fred.client.get(`/files/${ids.team}`);
@@ -149,7 +179,13 @@ describe.each(DRIVER_SETS)("refused access to shared items ($label)", ({ drivers
       expect((await fred.client.get(`/download/${ids.plan}`)).status).toBe(404);
       const rows = await denials({ actorId: fred.id });
       expect(rows).toMatchObject([
-        { outcome: "denied", actorLabel: fred.email, targetType: "folder", targetId: ids.team, details: { reason: "owner-deactivated", access: "read", ownerId: dora.id } },
+        {
+          outcome: "denied",
+          actorLabel: fred.email,
+          targetType: "folder",
+          targetId: ids.team,
+          details: { reason: "owner-deactivated", access: "read", ownerId: dora.id },
+        },
         { outcome: "denied", targetType: "file", targetId: ids.plan, details: { reason: "owner-deactivated", access: "read" } },
       ]);
     });
@@ -178,7 +214,10 @@ describe.each(DRIVER_SETS)("refused access to shared items ($label)", ({ drivers
       const denial = { targetType: "file", targetId: ids.private, reason: "not-shared" } as const;
       await recordShareDenial({ ...services, cache, log }, actor, denial);
       await recordShareDenial({ ...services, cache, log }, actor, denial);
-      expect(await denials({ targetId: ids.private, ip: "198.51.100.9" })).toMatchObject([{ details: { reason: "not-shared" } }, { details: { reason: "not-shared" } }]);
+      expect(await denials({ targetId: ids.private, ip: "198.51.100.9" })).toMatchObject([
+        { details: { reason: "not-shared" } },
+        { details: { reason: "not-shared" } },
+      ]);
       expect(warnings).toEqual([
         "refused share access recorded without its throttle: the cache is unavailable",
         "refused share access recorded without its throttle: the cache is unavailable",
@@ -198,7 +237,14 @@ describe.each(DRIVER_SETS)("refused access to shared items ($label)", ({ drivers
       }
       expect((await visitor.get(`/s/${expired.token}/download/${ids.readOnly}`)).status).toBe(410);
       expect(await denials({ targetId: expired.id })).toMatchObject([
-        { outcome: "denied", actorId: null, actorLabel: "anonymous", targetType: "share", ip: expect.stringMatching(/127\.0\.0\.1/), details: { reason: "expired" } },
+        {
+          outcome: "denied",
+          actorId: null,
+          actorLabel: "anonymous",
+          targetType: "share",
+          ip: expect.stringMatching(/127\.0\.0\.1/),
+          details: { reason: "expired" },
+        },
       ]);
 
       // The visitor reads "expired"; the log says why.
@@ -214,12 +260,18 @@ describe.each(DRIVER_SETS)("refused access to shared items ($label)", ({ drivers
       expect((await visitor.get(`/s/${once.token}`)).status).toBe(410);
       expect(await denials({ targetId: once.id })).toMatchObject([{ details: { reason: "exhausted" } }]);
 
-      expect((await olivia.client.postForm("/shares", { intent: "create-link", item: `file:${ids.readOnly}`, password: "open sesame" })).status).toBe(200);
+      expect(
+        (await olivia.client.postForm("/shares", { intent: "create-link", item: `file:${ids.readOnly}`, password: "open sesame" })).status,
+      ).toBe(200);
       const locked = await services.prisma.shareLink.findFirstOrThrow({ where: { fileId: ids.readOnly, passwordHash: { not: null } } });
-      for (let i = 0; i < 2; i++) expect((await visitor.postForm(`/s/${locked.token}`, { intent: "unlock", password: `wrong guess ${i}` })).status).toBe(401);
+      for (let i = 0; i < 2; i++)
+        expect((await visitor.postForm(`/s/${locked.token}`, { intent: "unlock", password: `wrong guess ${i}` })).status).toBe(401);
       // One row per wrong password, never a second one (share.access_denied) for the same refusal.
       expect(await denials({ targetId: locked.id })).toEqual([]);
-      const failures = await services.prisma.auditEvent.findMany({ where: { targetId: locked.id, outcome: { not: "success" } }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] });
+      const failures = await services.prisma.auditEvent.findMany({
+        where: { targetId: locked.id, outcome: { not: "success" } },
+        orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+      });
       expect(failures.map((row) => [row.action, row.outcome, row.actorLabel])).toEqual([
         ["share.password_failed", "failure", "anonymous"],
         ["share.password_failed", "failure", "anonymous"],
@@ -228,7 +280,10 @@ describe.each(DRIVER_SETS)("refused access to shared items ($label)", ({ drivers
 
       // Another visitor (another IP, behind the trusted proxy) is another actor: recorded again.
       expect((await new TestClient(app.url).get(`/s/${expired.token}`, { "x-forwarded-for": "203.0.113.7" })).status).toBe(410);
-      expect((await denials({ targetId: expired.id })).map((row) => row.ip)).toEqual([expect.stringMatching(/127\.0\.0\.1/), "203.0.113.7"]);
+      expect((await denials({ targetId: expired.id })).map((row) => row.ip)).toEqual([
+        expect.stringMatching(/127\.0\.0\.1/),
+        "203.0.113.7",
+      ]);
 
       const before = (await denials()).length;
       expect((await visitor.get(`/s/${newShareToken()}`)).status).toBe(404);

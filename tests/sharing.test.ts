@@ -84,14 +84,26 @@ describe.each(DRIVER_SETS)("Sharing with $label", ({ drivers }) => {
       const link = await app.services.prisma.shareLink.findUniqueOrThrow({ where: { token } });
 
       const future = new Date(Date.now() + 3 * 24 * 3600 * 1000).toISOString().slice(0, 16);
-      const edited = await owner.postForm("/shares", { intent: "update-link", linkId: link.id, password: "open sesame", expiresAt: future, maxDownloads: "5" });
+      const edited = await owner.postForm("/shares", {
+        intent: "update-link",
+        linkId: link.id,
+        password: "open sesame",
+        expiresAt: future,
+        maxDownloads: "5",
+      });
       expect(edited.status).toBe(200);
       const after = await app.services.prisma.shareLink.findUniqueOrThrow({ where: { id: link.id } });
       expect(after.maxDownloads).toBe(5);
       expect(after.passwordHash).toMatch(/^\$argon2id\$/);
       expect(after.expiresAt?.toISOString().slice(0, 16)).toBe(future);
 
-      const cleared = await owner.postForm("/shares", { intent: "update-link", linkId: link.id, clearPassword: "on", expiresAt: "", maxDownloads: "" });
+      const cleared = await owner.postForm("/shares", {
+        intent: "update-link",
+        linkId: link.id,
+        clearPassword: "on",
+        expiresAt: "",
+        maxDownloads: "",
+      });
       expect(cleared.status).toBe(200);
       const plain = await app.services.prisma.shareLink.findUniqueOrThrow({ where: { id: link.id } });
       expect([plain.passwordHash, plain.expiresAt, plain.maxDownloads]).toEqual([null, null, null]);
@@ -101,7 +113,9 @@ describe.each(DRIVER_SETS)("Sharing with $label", ({ drivers }) => {
       expect(await app.services.prisma.shareLink.count({ where: { id: link.id } })).toBe(0);
       expect((await visitor.get(`/s/${token}`)).status).toBe(404);
 
-      const actions = (await app.services.prisma.activity.findMany({ where: { subjectId: link.id }, orderBy: { createdAt: "asc" } })).map((a) => a.action);
+      const actions = (await app.services.prisma.activity.findMany({ where: { subjectId: link.id }, orderBy: { createdAt: "asc" } })).map(
+        (a) => a.action,
+      );
       expect(actions).toEqual(["share.created", "share.updated", "share.updated", "share.revoked"]);
     });
 
@@ -191,7 +205,15 @@ describe.each(DRIVER_SETS)("Sharing with $label", ({ drivers }) => {
         const storageKey = `zip-test-${drivers.storage}-${index}-${randomBytes(4).toString("hex")}`;
         await app.services.storage.put(storageKey, Readable.from([item.bytes]));
         await app.services.prisma.file.create({
-          data: { ownerId: shared.ownerId, folderId: sharedId, name: item.name, nameKey: `odd-${index}`, size: BigInt(item.bytes.length), mimeType: "text/plain", storageKey },
+          data: {
+            ownerId: shared.ownerId,
+            folderId: sharedId,
+            name: item.name,
+            nameKey: `odd-${index}`,
+            size: BigInt(item.bytes.length),
+            mimeType: "text/plain",
+            storageKey,
+          },
         });
       }
       const token = await createLink(`folder:${sharedId}`);
@@ -212,7 +234,9 @@ describe.each(DRIVER_SETS)("Sharing with $label", ({ drivers }) => {
       }
       expect((await app.services.prisma.shareLink.findUniqueOrThrow({ where: { token } })).downloadCount).toBe(1);
       // A subfolder alone.
-      const sub = await unzip(Buffer.from(await (await visitor.get(`/s/${token}/zip?folder=${subId}`)).arrayBuffer()), { strictFileNames: false });
+      const sub = await unzip(Buffer.from(await (await visitor.get(`/s/${token}/zip?folder=${subId}`)).arrayBuffer()), {
+        strictFileNames: false,
+      });
       expect([...sub.keys()]).toEqual(["deep.bin"]);
       await app.services.prisma.file.deleteMany({ where: { nameKey: { startsWith: "odd-" } } });
     });
@@ -290,7 +314,14 @@ describe.each(DRIVER_SETS)("Sharing with $label", ({ drivers }) => {
     });
 
     it("answers unknown and malformed tokens with a 404 page, never a 500", async () => {
-      for (const path of ["/s/" + "A".repeat(43), "/s/short", "/s/%00%2F..", `/s/${"B".repeat(43)}/download/x`, `/s/${"C".repeat(43)}/zip`, `/s/${"D".repeat(43)}/f/x`]) {
+      for (const path of [
+        "/s/" + "A".repeat(43),
+        "/s/short",
+        "/s/%00%2F..",
+        `/s/${"B".repeat(43)}/download/x`,
+        `/s/${"C".repeat(43)}/zip`,
+        `/s/${"D".repeat(43)}/f/x`,
+      ]) {
         const response = await visitor.get(path);
         expect(response.status, path).toBe(404);
       }
@@ -363,7 +394,12 @@ describe.each(DRIVER_SETS)("Sharing with $label", ({ drivers }) => {
 
   describe("sharing with other users", () => {
     it("lets a READ grantee list and download the subtree but not upload; others get 404", async () => {
-      const shared = await owner.postForm("/shares", { intent: "share-user", item: `folder:${sharedId}`, email: "FRED@example.com", permission: "READ" });
+      const shared = await owner.postForm("/shares", {
+        intent: "share-user",
+        item: `folder:${sharedId}`,
+        email: "FRED@example.com",
+        permission: "READ",
+      });
       expect(shared.status).toBe(200);
       expect(await shared.text()).toContain("Shared with Fred Friend");
       const list = await (await friend.get("/shared")).text();
@@ -405,7 +441,12 @@ describe.each(DRIVER_SETS)("Sharing with $label", ({ drivers }) => {
     });
 
     it("lets a WRITE grantee upload and create folders, owned by the folder's owner; removing the share ends access", async () => {
-      const regrant = await owner.postForm("/shares", { intent: "share-user", item: `folder:${sharedId}`, email: "fred@example.com", permission: "WRITE" });
+      const regrant = await owner.postForm("/shares", {
+        intent: "share-user",
+        item: `folder:${sharedId}`,
+        email: "fred@example.com",
+        permission: "WRITE",
+      });
       expect(regrant.status).toBe(200);
       expect(await app.services.prisma.userShare.count({ where: { folderId: sharedId } })).toBe(1);
       expect((await upload(friend, subId, "from-fred.txt", Buffer.from("hi"))).status).toBe(200);

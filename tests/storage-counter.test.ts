@@ -42,7 +42,8 @@ describe.each(DRIVER_SETS)("the storage counter ($label)", ({ drivers }) => {
   const as = (person: Person) => ({ id: person.id, role: "USER" as const });
   const ids: Record<string, string> = {};
 
-  const fileId = async (ownerId: string, name: string) => (await services.prisma.file.findFirstOrThrow({ where: { ownerId, name }, select: { id: true } })).id;
+  const fileId = async (ownerId: string, name: string) =>
+    (await services.prisma.file.findFirstOrThrow({ where: { ownerId, name }, select: { id: true } })).id;
 
   async function tusUpload(client: TestClient, name: string, size: number, folderId?: string) {
     const url = await createUpload(app, client, { name, size, folderId });
@@ -73,7 +74,10 @@ describe.each(DRIVER_SETS)("the storage counter ($label)", ({ drivers }) => {
   const steps: Array<{ change: string; run: () => Promise<unknown>; changesUsage?: false }> = [
     { change: "tus upload (POST + PATCH)", run: () => tusUpload(olive.client, "tus.bin", 3000) },
     { change: "form upload", run: () => form(olive.client, ids.docs, "report.txt", 2000) },
-    { change: "form upload replacing a file (its content becomes a version)", run: () => form(olive.client, ids.docs, "report.txt", 2500, "replace") },
+    {
+      change: "form upload replacing a file (its content becomes a version)",
+      run: () => form(olive.client, ids.docs, "report.txt", 2500, "replace"),
+    },
     {
       // The total stays: the version's content and the current one trade places.
       change: "restoring a version",
@@ -91,7 +95,10 @@ describe.each(DRIVER_SETS)("the storage counter ($label)", ({ drivers }) => {
         await updateSettings(services, { versionsKept: 10 });
       },
     },
-    { change: "tus upload by a grantee into a shared folder (charged to its owner)", run: () => tusUpload(gus.client, "from-gus.bin", 1500, ids.shared) },
+    {
+      change: "tus upload by a grantee into a shared folder (charged to its owner)",
+      run: () => tusUpload(gus.client, "from-gus.bin", 1500, ids.shared),
+    },
     { change: "form upload by a grantee into a shared folder", run: () => form(gus.client, ids.shared, "gus-form.txt", 700) },
     {
       change: "upload through a file-drop link",
@@ -116,13 +123,23 @@ describe.each(DRIVER_SETS)("the storage counter ($label)", ({ drivers }) => {
     {
       change: "move replacing a file (the moved file's versions go along)",
       run: async () => {
-        const copied = await services.prisma.file.findFirstOrThrow({ where: { ownerId: olive.id, name: "report.txt", folderId: { not: ids.docs } } });
+        const copied = await services.prisma.file.findFirstOrThrow({
+          where: { ownerId: olive.id, name: "report.txt", folderId: { not: ids.docs } },
+        });
         await form(olive.client, copied.folderId, "report.txt", 300, "replace");
         await moveItem(services, as(olive), "file", copied.id, ids.docs, "replace");
       },
     },
-    { change: "moving to the trash (the trash still counts)", run: async () => trashItem(services, as(olive), "file", await fileId(olive.id, "tus.bin")), changesUsage: false },
-    { change: "restoring from the trash", run: async () => restoreItem(services, as(olive), "file", await fileId(olive.id, "tus.bin")), changesUsage: false },
+    {
+      change: "moving to the trash (the trash still counts)",
+      run: async () => trashItem(services, as(olive), "file", await fileId(olive.id, "tus.bin")),
+      changesUsage: false,
+    },
+    {
+      change: "restoring from the trash",
+      run: async () => restoreItem(services, as(olive), "file", await fileId(olive.id, "tus.bin")),
+      changesUsage: false,
+    },
     {
       change: "deleting a file forever",
       run: async () => {
@@ -157,14 +174,22 @@ describe.each(DRIVER_SETS)("the storage counter ($label)", ({ drivers }) => {
       run: async () => {
         await putFile(services, dora.id, ids.doraRoot, "kept.txt", randomBytes(800));
         await form(dora.client, ids.doraRoot, "kept.txt", 400, "replace");
-        const response = await admin.client.postForm(`/admin/users/${dora.id}/delete`, { confirmEmail: dora.email, proof: PASSWORD, files: `give:${olive.id}` });
+        const response = await admin.client.postForm(`/admin/users/${dora.id}/delete`, {
+          confirmEmail: dora.email,
+          proof: PASSWORD,
+          files: `give:${olive.id}`,
+        });
         expect(response.status).toBe(302);
       },
     },
     {
       change: "an account deleted with its files",
       run: async () => {
-        const response = await admin.client.postForm(`/admin/users/${gus.id}/delete`, { confirmEmail: gus.email, proof: PASSWORD, files: "delete" });
+        const response = await admin.client.postForm(`/admin/users/${gus.id}/delete`, {
+          confirmEmail: gus.email,
+          proof: PASSWORD,
+          files: "delete",
+        });
         expect(response.status).toBe(302);
       },
     },
@@ -177,7 +202,9 @@ describe.each(DRIVER_SETS)("the storage counter ($label)", ({ drivers }) => {
       const after = await usageByAccount(services);
       for (const [id, { counter, actual }] of after) expect(counter, `${step.change}: account ${id}`).toBe(actual);
       const changed = [...before].some(([id, { actual }]) => after.get(id)?.actual !== actual);
-      expect(changed, `${step.change} ${step.changesUsage === false ? "must not change" : "changes"} usage`).toBe(step.changesUsage !== false);
+      expect(changed, `${step.change} ${step.changesUsage === false ? "must not change" : "changes"} usage`).toBe(
+        step.changesUsage !== false,
+      );
       before = after;
     }
     expect(await services.prisma.user.count({ where: { id: { in: [dora.id, gus.id] } } })).toBe(0);
@@ -198,7 +225,12 @@ describe.each(DRIVER_SETS)("the storage counter ($label)", ({ drivers }) => {
       services.log.warn = warn;
     }
     const drifted = warnings.filter(({ message }) => message.includes("storage counter"));
-    expect(drifted).toEqual([{ message: "storage counter had drifted and was corrected", fields: { userId: olive.id, counted: Number(actual) + 12345, actual: Number(actual) } }]);
+    expect(drifted).toEqual([
+      {
+        message: "storage counter had drifted and was corrected",
+        fields: { userId: olive.id, counted: Number(actual) + 12345, actual: Number(actual) },
+      },
+    ]);
     expect(JSON.stringify(warnings)).not.toContain("olive@");
     // Nothing left to correct: no account is touched again.
     expect(await reconcileStorageUsed(services)).toEqual({ corrected: 0 });

@@ -420,7 +420,10 @@ describe.each([localDriver, s3Driver, encryptedLocal, encryptedS3])("ObjectStore
       // A fresh server: S3Store caches upload metadata in memory, so the old one would not notice.
       const fresh = await startTusServer(store.createTusDataStore({ expirationPeriodInMilliseconds: 3600_000 }));
       try {
-        const head = await fetch(`${fresh.endpoint}/${unfinishedUrl.split("/").pop()}`, { method: "HEAD", headers: { "Tus-Resumable": "1.0.0" } });
+        const head = await fetch(`${fresh.endpoint}/${unfinishedUrl.split("/").pop()}`, {
+          method: "HEAD",
+          headers: { "Tus-Resumable": "1.0.0" },
+        });
         expect([404, 410]).toContain(head.status);
       } finally {
         await fresh.close();
@@ -575,7 +578,9 @@ describe("S3 driver specifics", () => {
     await client.abortMultipartUpload(config.bucket, "probe", probeId);
 
     // Over the 5 MiB part size, so parts are uploaded before the body turns out too short.
-    await expect(store.put("failed-put", streamOf(randomBytes(11 * MiB)), { size: 12 * MiB })).rejects.toBeInstanceOf(ObjectSizeMismatchError);
+    await expect(store.put("failed-put", streamOf(randomBytes(11 * MiB)), { size: 12 * MiB })).rejects.toBeInstanceOf(
+      ObjectSizeMismatchError,
+    );
     const failing = Readable.from(
       (async function* () {
         yield randomBytes(6 * MiB);

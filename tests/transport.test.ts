@@ -12,10 +12,27 @@ import { TestClient } from "./support/client";
 function selfSignedCertificate(dir: string) {
   const cert = path.join(dir, "cert.pem");
   const key = path.join(dir, "key.pem");
-  execFileSync("openssl", [
-    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", key, "-out", cert,
-  ], { stdio: "ignore" });
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-days",
+      "2",
+      "-subj",
+      "/CN=127.0.0.1",
+      "-addext",
+      "subjectAltName=IP:127.0.0.1,DNS:localhost",
+      "-keyout",
+      key,
+      "-out",
+      cert,
+    ],
+    { stdio: "ignore" },
+  );
   return { cert, key };
 }
 
@@ -25,7 +42,11 @@ interface Answer {
   body: string;
 }
 
-function request(url: string, ca: Buffer, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Answer> {
+function request(
+  url: string,
+  ca: Buffer,
+  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = https.request(url, { method: init.method ?? "GET", headers: init.headers, ca }, (res) => {
       let body = "";
@@ -78,23 +99,30 @@ describe("Coffer's own TLS listener", () => {
     const modern12 = await handshake(port, ca, { maxVersion: "TLSv1.2", ciphers: "ECDHE-RSA-AES128-GCM-SHA256" });
     expect(modern12).toEqual({ protocol: "TLSv1.2", cipher: "ECDHE-RSA-AES128-GCM-SHA256" });
     for (const cipher of ["AES128-GCM-SHA256", "ECDHE-RSA-AES128-SHA", "AES256-SHA256"]) {
-      await expect(handshake(port, ca, { maxVersion: "TLSv1.2", ciphers: cipher }), cipher).rejects.toThrow(/handshake failure|no shared cipher|alert/i);
+      await expect(handshake(port, ca, { maxVersion: "TLSv1.2", ciphers: cipher }), cipher).rejects.toThrow(
+        /handshake failure|no shared cipher|alert/i,
+      );
     }
   });
 
   it("sets the session cookie with the __Host- prefix: Secure, Path=/, no Domain", async () => {
     // A browser first loads the form: it gets the CSRF cookie (also __Host-) and the form's token.
     const form = await request(`${app.url}/register`, ca);
-    const csrfCookie = ([form.headers["set-cookie"] ?? []].flat()).find((c) => c.startsWith("__Host-coffer_csrf="))!;
+    const csrfCookie = [form.headers["set-cookie"] ?? []].flat().find((c) => c.startsWith("__Host-coffer_csrf="))!;
     expect(csrfCookie).toMatch(/; Secure/i);
     const token = /name="_csrf" value="([^"]+)"/.exec(form.body)![1];
     const answer = await request(`${app.url}/register`, ca, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded", cookie: csrfCookie.split(";")[0] },
-      body: new URLSearchParams({ _csrf: token, name: "Tia", email: "tia@example.com", password: "correct horse battery staple" }).toString(),
+      body: new URLSearchParams({
+        _csrf: token,
+        name: "Tia",
+        email: "tia@example.com",
+        password: "correct horse battery staple",
+      }).toString(),
     });
     expect(answer.status).toBe(302);
-    const cookie = ([answer.headers["set-cookie"] ?? []].flat()).find((c) => c.startsWith("__Host-coffer_session="))!;
+    const cookie = [answer.headers["set-cookie"] ?? []].flat().find((c) => c.startsWith("__Host-coffer_session="))!;
     expect(cookie).toBeDefined();
     expect(cookie).toMatch(/; Secure/i);
     expect(cookie).toMatch(/; Path=\/(;|$)/);
@@ -107,7 +135,10 @@ describe("Coffer's own TLS listener", () => {
 
   it("refuses to start with an unreadable certificate, naming the variable", async () => {
     await expect(
-      startTestApp({ storage: "local", cache: "memory" }, { TLS_CERT_FILE: path.join(dir, "missing.pem"), TLS_KEY_FILE: path.join(dir, "key.pem") }),
+      startTestApp(
+        { storage: "local", cache: "memory" },
+        { TLS_CERT_FILE: path.join(dir, "missing.pem"), TLS_KEY_FILE: path.join(dir, "key.pem") },
+      ),
     ).rejects.toThrow(/TLS_CERT_FILE: cannot read .*missing\.pem \(ENOENT\)/);
   });
 });

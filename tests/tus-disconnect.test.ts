@@ -45,7 +45,9 @@ describe.each<{ label: string; drivers: DriverSet }>([
     const download = await fetch(`${app.url}/download/${file.id}`, { headers: { cookie: client.cookieHeader } });
     expect(sha256(new Uint8Array(await download.arrayBuffer()))).toBe(sha256(bytes));
     // The in-stream hash was given up at the cut; the background hash fills it in.
-    await expect.poll(async () => (await app.services.prisma.file.findUniqueOrThrow({ where: { id: file.id } })).sha256, { timeout: 15_000 }).toBe(sha256(bytes));
+    await expect
+      .poll(async () => (await app.services.prisma.file.findUniqueOrThrow({ where: { id: file.id } })).sha256, { timeout: 15_000 })
+      .toBe(sha256(bytes));
   });
 
   it("prints nothing to stderr when a cut ends a part request early (the AWS SDK would warn of it)", async () => {

@@ -33,17 +33,25 @@ async function startServer(limit: number, consume?: (body: UploadBody, req: http
     body.observe((chunk) => observed.push(chunk));
     const reading = consume ? consume(body, req) : body.toArray();
     outcomes.push(
-      reading.then(
-        (chunks) => ({ received: Buffer.concat(chunks), observed: Buffer.concat(observed), error: null, tooLarge: body.tooLarge }),
-        (error) => ({ received: Buffer.alloc(0), observed: Buffer.concat(observed), error, tooLarge: body.tooLarge }),
-      ).finally(() => {
-        if (!res.destroyed) res.writeHead(204, req.complete ? {} : { connection: "close" }).end();
-      }),
+      reading
+        .then(
+          (chunks) => ({ received: Buffer.concat(chunks), observed: Buffer.concat(observed), error: null, tooLarge: body.tooLarge }),
+          (error) => ({ received: Buffer.alloc(0), observed: Buffer.concat(observed), error, tooLarge: body.tooLarge }),
+        )
+        .finally(() => {
+          if (!res.destroyed) res.writeHead(204, req.complete ? {} : { connection: "close" }).end();
+        }),
     );
   });
   await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
   const { port } = server!.address() as AddressInfo;
-  return { port, nextOutcome: async () => { while (outcomes.length === 0) await new Promise((r) => setTimeout(r, 5)); return outcomes.shift()!; } };
+  return {
+    port,
+    nextOutcome: async () => {
+      while (outcomes.length === 0) await new Promise((r) => setTimeout(r, 5));
+      return outcomes.shift()!;
+    },
+  };
 }
 
 /** Sends `data` as a PATCH body in pieces; `stopAfter` destroys the connection after that many bytes. */
@@ -63,7 +71,11 @@ function send(port: number, data: Buffer, stopAfter?: number): Promise<void> {
         if (!req.write(piece)) return void req.once("drain", pump);
       }
       if (stopAfter === undefined) req.end();
-      else setTimeout(() => { req.destroy(); resolve(); }, 50);
+      else
+        setTimeout(() => {
+          req.destroy();
+          resolve();
+        }, 50);
     };
     pump();
   });

@@ -30,13 +30,23 @@ describe.each<{ label: string; drivers: DriverSet }>([
   async function startUpload(name: string, size: number, send: number): Promise<string> {
     const created = await fetch(`${app.url}/api/uploads`, {
       method: "POST",
-      headers: { cookie: user.cookieHeader, "Tus-Resumable": "1.0.0", "Upload-Length": String(size), "Upload-Metadata": `filename ${Buffer.from(name).toString("base64")}` },
+      headers: {
+        cookie: user.cookieHeader,
+        "Tus-Resumable": "1.0.0",
+        "Upload-Length": String(size),
+        "Upload-Metadata": `filename ${Buffer.from(name).toString("base64")}`,
+      },
     });
     expect(created.status).toBe(201);
     const location = new URL(created.headers.get("location")!, app.url).toString();
     const patch = await fetch(location, {
       method: "PATCH",
-      headers: { cookie: user.cookieHeader, "Tus-Resumable": "1.0.0", "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream" },
+      headers: {
+        cookie: user.cookieHeader,
+        "Tus-Resumable": "1.0.0",
+        "Upload-Offset": "0",
+        "Content-Type": "application/offset+octet-stream",
+      },
       body: new Uint8Array(randomBytes(send)),
     });
     expect(patch.status).toBe(204);
@@ -60,7 +70,10 @@ describe.each<{ label: string; drivers: DriverSet }>([
     expect(await keysFor(app, abandoned)).toEqual([]);
     if (drivers.storage === "s3") expect(await incompleteMultipartUploads(app)).toBe(0);
     // The upload is gone for the client too.
-    const head = await fetch(`${app.url}/api/uploads/${abandoned}`, { method: "HEAD", headers: { cookie: user.cookieHeader, "Tus-Resumable": "1.0.0" } });
+    const head = await fetch(`${app.url}/api/uploads/${abandoned}`, {
+      method: "HEAD",
+      headers: { cookie: user.cookieHeader, "Tus-Resumable": "1.0.0" },
+    });
     expect(head.status).toBe(404);
   });
 

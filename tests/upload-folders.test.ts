@@ -5,7 +5,12 @@ import { startTestApp, type DriverSet, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
 
 /** Uploads with the real tus client in Node; resolves with the error instead of rejecting. */
-function tusUpload(app: TestApp, client: TestClient, data: Buffer, metadata: Record<string, string>): Promise<{ url: string | null; error?: tus.DetailedError | Error }> {
+function tusUpload(
+  app: TestApp,
+  client: TestClient,
+  data: Buffer,
+  metadata: Record<string, string>,
+): Promise<{ url: string | null; error?: tus.DetailedError | Error }> {
   return new Promise((resolve) => {
     const upload = new tus.Upload(data, {
       endpoint: `${app.url}/api/uploads`,
@@ -92,7 +97,9 @@ describe.each<{ label: string; drivers: DriverSet }>([
 
   it("creates a new folder path once even when many uploads race for it", async () => {
     const files = Array.from({ length: 6 }, (_, i) => ({ name: `f${i}.bin`, data: randomBytes(200 + i) }));
-    const results = await Promise.all(files.map((file) => tusUpload(app, owner, file.data, { filename: file.name, folderId: rootId, relativePath: "Race/deep/er/" })));
+    const results = await Promise.all(
+      files.map((file) => tusUpload(app, owner, file.data, { filename: file.name, folderId: rootId, relativePath: "Race/deep/er/" })),
+    );
     for (const result of results) expect(result.error).toBeUndefined();
     const race = await childFolders(rootId, "race");
     expect(race).toHaveLength(1);
@@ -107,7 +114,9 @@ describe.each<{ label: string; drivers: DriverSet }>([
     const existing = await owner.postForm("/files", { intent: "create-folder", name: "Docs" });
     expect([200, 302]).toContain(existing.status);
     const docs = (await childFolders(rootId, "docs"))[0];
-    const trashed = await app.services.prisma.folder.create({ data: { ownerId, parentId: docs.id, name: "Old", nameKey: "old", trashedAt: new Date() } });
+    const trashed = await app.services.prisma.folder.create({
+      data: { ownerId, parentId: docs.id, name: "Old", nameKey: "old", trashedAt: new Date() },
+    });
     const result = await tusUpload(app, owner, randomBytes(10), { filename: "x.txt", folderId: rootId, relativePath: "DOCS/Old" });
     expect(result.error).toBeUndefined();
     expect(await childFolders(rootId, "docs")).toHaveLength(1);
@@ -154,7 +163,12 @@ describe.each<{ label: string; drivers: DriverSet }>([
   it("respects write permission: no folders for a read-only share or someone else's folder", async () => {
     await owner.postForm("/files", { intent: "create-folder", name: "Team" });
     const teamId = (await childFolders(rootId, "team"))[0].id;
-    const shared = await owner.postForm("/shares", { intent: "share-user", item: `folder:${teamId}`, email: "rita@example.com", permission: "READ" });
+    const shared = await owner.postForm("/shares", {
+      intent: "share-user",
+      item: `folder:${teamId}`,
+      email: "rita@example.com",
+      permission: "READ",
+    });
     expect(shared.status).toBeLessThan(400);
     const foldersBefore = await app.services.prisma.folder.count();
     const readOnly = await tusUpload(app, reader, randomBytes(10), { filename: "r.txt", folderId: teamId, relativePath: "Intruder/" });
@@ -167,7 +181,12 @@ describe.each<{ label: string; drivers: DriverSet }>([
     expect(await app.services.prisma.folder.count()).toBe(foldersBefore);
 
     // With write access the folders belong to the owner of the shared folder.
-    const writable = await owner.postForm("/shares", { intent: "share-user", item: `folder:${teamId}`, email: "rita@example.com", permission: "WRITE" });
+    const writable = await owner.postForm("/shares", {
+      intent: "share-user",
+      item: `folder:${teamId}`,
+      email: "rita@example.com",
+      permission: "WRITE",
+    });
     expect(writable.status).toBeLessThan(400);
     const ok = await tusUpload(app, reader, randomBytes(10), { filename: "w.txt", folderId: teamId, relativePath: "From Rita/" });
     expect(ok.error).toBeUndefined();

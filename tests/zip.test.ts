@@ -129,10 +129,12 @@ describe("zipStream beyond 4 GiB", () => {
         },
       },
     } as unknown as Services;
-    const stream = webStream(zipStream(services, [
-      { kind: "file", path: "huge.bin", mtime: new Date(), size, storageKey: "huge" },
-      { kind: "file", path: "after.bin", mtime: new Date(), size: 0, storageKey: "none" },
-    ]));
+    const stream = webStream(
+      zipStream(services, [
+        { kind: "file", path: "huge.bin", mtime: new Date(), size, storageKey: "huge" },
+        { kind: "file", path: "after.bin", mtime: new Date(), size: 0, storageKey: "none" },
+      ]),
+    );
     let total = 0;
     let tail = Buffer.alloc(0);
     const heapBefore = process.memoryUsage().rss;

@@ -40,7 +40,10 @@ function isMoveDrag(event: DragEvent) {
 
 /** The selected items' values when `ref` is one of them, else just `ref`. */
 function draggedItems(ref: ItemRef): ItemRef[] {
-  const selected = Array.from(document.querySelectorAll<HTMLInputElement>('input[data-bulk-item][form="bulk-form"]:checked'), (box) => box.value as ItemRef);
+  const selected = Array.from(
+    document.querySelectorAll<HTMLInputElement>('input[data-bulk-item][form="bulk-form"]:checked'),
+    (box) => box.value as ItemRef,
+  );
   return selected.includes(ref) ? selected : [ref];
 }
 
@@ -123,7 +126,9 @@ export function DragMoveProvider({ enabled, from, children }: { enabled: boolean
               setOver(null);
               let items: ItemRef[] = [];
               try {
-                items = (JSON.parse(event.dataTransfer.getData(MOVE_MIME)) as unknown[]).filter((v): v is ItemRef => typeof v === "string").slice(0, 1000);
+                items = (JSON.parse(event.dataTransfer.getData(MOVE_MIME)) as unknown[])
+                  .filter((v): v is ItemRef => typeof v === "string")
+                  .slice(0, 1000);
               } catch {
                 return;
               }
@@ -136,29 +141,32 @@ export function DragMoveProvider({ enabled, from, children }: { enabled: boolean
 
   const status =
     hydrated && (message || conflicts || fetcher.state !== "idle") ? (
-        <div ref={messageRef} tabIndex={-1} aria-live="polite" className="space-y-2 outline-none" data-testid="drag-move-status">
-          {fetcher.state !== "idle" ? <p className="text-sm text-slate-700">Moving…</p> : null}
-          {message ? (
-            <p role={message.tone === "error" ? "alert" : "status"} className={`rounded-md border px-3 py-2 text-sm ${message.tone === "error" ? "border-red-200 bg-red-50 text-red-800" : "border-green-200 bg-green-50 text-green-800"}`}>
-              {message.text}
-            </p>
-          ) : null}
-          {conflicts ? (
-            <div role="group" aria-label="Name already taken" className="flex flex-wrap items-center gap-2 text-sm">
-              <span>{`Move ${conflicts.items.length === 1 ? "it" : "them"} into “${conflicts.name}” anyway?`}</span>
-              <button type="button" className="btn-secondary" onClick={() => submit(conflicts, "keep-both")}>
-                Keep both
-              </button>
-              <button type="button" className="btn-secondary" onClick={() => submit(conflicts, "replace")}>
-                Replace
-              </button>
-              <button type="button" className="btn-secondary" onClick={() => setConflicts(null)}>
-                Don’t move
-              </button>
-            </div>
-          ) : null}
-        </div>
-      ) : null;
+      <div ref={messageRef} tabIndex={-1} aria-live="polite" className="space-y-2 outline-none" data-testid="drag-move-status">
+        {fetcher.state !== "idle" ? <p className="text-sm text-slate-700">Moving…</p> : null}
+        {message ? (
+          <p
+            role={message.tone === "error" ? "alert" : "status"}
+            className={`rounded-md border px-3 py-2 text-sm ${message.tone === "error" ? "border-red-200 bg-red-50 text-red-800" : "border-green-200 bg-green-50 text-green-800"}`}
+          >
+            {message.text}
+          </p>
+        ) : null}
+        {conflicts ? (
+          <div role="group" aria-label="Name already taken" className="flex flex-wrap items-center gap-2 text-sm">
+            <span>{`Move ${conflicts.items.length === 1 ? "it" : "them"} into “${conflicts.name}” anyway?`}</span>
+            <button type="button" className="btn-secondary" onClick={() => submit(conflicts, "keep-both")}>
+              Keep both
+            </button>
+            <button type="button" className="btn-secondary" onClick={() => submit(conflicts, "replace")}>
+              Replace
+            </button>
+            <button type="button" className="btn-secondary" onClick={() => setConflicts(null)}>
+              Don’t move
+            </button>
+          </div>
+        ) : null}
+      </div>
+    ) : null;
 
   return (
     <Context.Provider value={value}>

@@ -16,14 +16,7 @@ export function Field({ label, name, error, hint, id, ...input }: FieldProps) {
       <label htmlFor={inputId} className="label">
         {label}
       </label>
-      <input
-        id={inputId}
-        name={name}
-        className="input"
-        aria-invalid={error ? true : undefined}
-        aria-describedby={described}
-        {...input}
-      />
+      <input id={inputId} name={name} className="input" aria-invalid={error ? true : undefined} aria-describedby={described} {...input} />
       {hint ? (
         <p id={`${inputId}-hint`} className="mt-1 text-sm text-slate-600">
           {hint}

@@ -1,6 +1,13 @@
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { useEffect, useRef, useState } from "react";
-import { COUNT_LIMIT, type FolderCounts, type FolderListing, type ListedFile, type SortDir, type SortKey } from "~/domain/files/folder-listing";
+import {
+  COUNT_LIMIT,
+  type FolderCounts,
+  type FolderListing,
+  type ListedFile,
+  type SortDir,
+  type SortKey,
+} from "~/domain/files/folder-listing";
 import type { folderAction, folderLoader, FolderViewMode } from "~/route-helpers/folder-route.server";
 import { formatBytes, formatDate } from "~/lib/format";
 import { thumbnailUrl } from "~/lib/thumbnails";
@@ -53,124 +60,124 @@ export function FolderView() {
 
   return (
     <DragMoveProvider enabled={folder.canWrite} from={folderPath}>
-    <div className="lg:grid lg:grid-cols-[15rem_minmax(0,1fr)] lg:gap-8">
-      {tree ? (
-        <div className="hidden lg:block">
-          <h2 className="mb-2 px-2 text-sm font-semibold text-slate-700">Folders</h2>
-          <FolderTree tree={tree} />
-        </div>
-      ) : null}
-      <div className="min-w-0 space-y-6">
-        <Breadcrumbs crumbs={crumbs} href={(crumb) => (crumb.isRoot ? "/files" : `/files/${crumb.id}`)} />
-
+      <div className="lg:grid lg:grid-cols-[15rem_minmax(0,1fr)] lg:gap-8">
         {tree ? (
-          // Small screens: the tree folds away above the listing (a native disclosure, no script).
-          <details className="card lg:hidden">
-            <summary className="cursor-pointer px-4 py-2 text-sm font-medium text-slate-800">Folders</summary>
-            <div className="px-2 pb-3">
-              <FolderTree tree={tree} />
-            </div>
-          </details>
-        ) : null}
-
-        <div className="flex flex-wrap items-end justify-between gap-4">
-          <div className="space-y-2">
-            <h1 className="text-2xl font-semibold break-all">{current?.name ?? "My files"}</h1>
-            {usage ? <UsageMeter usedBytes={usage.usedBytes} quotaBytes={usage.quotaBytes} /> : null}
+          <div className="hidden lg:block">
+            <h2 className="mb-2 px-2 text-sm font-semibold text-slate-700">Folders</h2>
+            <FolderTree tree={tree} />
           </div>
-          {folder.canWrite ? (
-            <Form method="post" className="flex items-end gap-2">
-              <CsrfInput />
-              <input type="hidden" name="intent" value="create-folder" />
-              <div>
-                <label htmlFor="new-folder-name" className="label">
-                  New folder
-                </label>
-                <input
-                  ref={folderNameRef}
-                  id="new-folder-name"
-                  name="name"
-                  required
-                  maxLength={255}
-                  className="input"
-                  placeholder="Folder name"
-                  aria-invalid={result && !result.ok && result.fieldErrors?.name ? true : undefined}
-                  aria-describedby={result && !result.ok && result.fieldErrors?.name ? "new-folder-error" : undefined}
-                />
+        ) : null}
+        <div className="min-w-0 space-y-6">
+          <Breadcrumbs crumbs={crumbs} href={(crumb) => (crumb.isRoot ? "/files" : `/files/${crumb.id}`)} />
+
+          {tree ? (
+            // Small screens: the tree folds away above the listing (a native disclosure, no script).
+            <details className="card lg:hidden">
+              <summary className="cursor-pointer px-4 py-2 text-sm font-medium text-slate-800">Folders</summary>
+              <div className="px-2 pb-3">
+                <FolderTree tree={tree} />
               </div>
-              <button type="submit" className="btn-secondary" disabled={busyIntent === "create-folder"}>
-                {busyIntent === "create-folder" ? "Creating…" : "Create folder"}
-              </button>
-            </Form>
+            </details>
           ) : null}
-        </div>
-        {result && !result.ok && result.fieldErrors?.name ? (
-          <p id="new-folder-error" className="field-error">
-            {result.fieldErrors.name}
-          </p>
-        ) : null}
-        <FormMessage message={result?.message} tone={result?.ok ? "success" : "error"} />
-        <DragMoveStatus />
 
-        {folder.canWrite ? (
-          <UploadPanel folderId={folder.id} maxUploadSize={maxUploadSize}>
-            {/* Without JavaScript this plain form streams the files to the server. */}
-            <Form method="post" encType="multipart/form-data" className="flex flex-wrap items-end gap-2">
-              <CsrfInput />
-              {/* Before the file field: the server reads it before the file's bytes arrive. */}
-              <div>
-                <label htmlFor="upload-on-conflict" className="label">
-                  If a name is taken
-                </label>
-                <select id="upload-on-conflict" name="onConflict" defaultValue="keep-both" className="input">
-                  <option value="keep-both">Keep both</option>
-                  <option value="replace">Replace (keep the old one as a version)</option>
-                  <option value="cancel">Don’t upload it</option>
-                </select>
-              </div>
-              <div>
-                <label htmlFor="upload-file" className="label">
-                  Upload files
-                </label>
-                <input id="upload-file" name="file" type="file" multiple required className="text-sm" />
-              </div>
-              <button type="submit" className="btn-primary" disabled={uploadingWithoutJs}>
-                {uploadingWithoutJs ? "Uploading…" : "Upload"}
-              </button>
-              <p className="w-full text-sm text-slate-600">Up to {formatBytes(maxUploadSize)} per file.</p>
-            </Form>
-          </UploadPanel>
-        ) : null}
-
-        {isEmpty ? null : <Toolbar view={view} sort={listing.sort} dir={listing.dir} counts={counts} action={folderPath} />}
-
-        {/* One plain form around the listing (no other forms inside it): the row checkboxes and the
-            bulk bar's buttons submit the selection, with or without JavaScript. */}
-        <form id="bulk-form" method="get" action="/bulk" className="space-y-3">
-          <input type="hidden" name="from" value={folderPath} />
-          {isEmpty ? null : <BulkBar canWrite={folder.canWrite} />}
-        <section aria-labelledby="contents-heading" className={view === "list" ? "card overflow-x-auto" : ""}>
-          <h2 id="contents-heading" className="sr-only">
-            Folder contents
-          </h2>
-          {isEmpty ? (
-            <div className={`p-10 text-center ${view === "grid" ? "card" : ""}`}>
-              <p className="font-medium">This folder is empty.</p>
-              <p className="mt-1 text-sm text-slate-600">
-                {folder.canWrite ? "Upload files or create a folder to get started." : "Nothing has been put here yet."}
-              </p>
+          <div className="flex flex-wrap items-end justify-between gap-4">
+            <div className="space-y-2">
+              <h1 className="text-2xl font-semibold break-all">{current?.name ?? "My files"}</h1>
+              {usage ? <UsageMeter usedBytes={usage.usedBytes} quotaBytes={usage.quotaBytes} /> : null}
             </div>
-          ) : view === "grid" ? (
-            <GridView listing={listing} />
-          ) : (
-            <ListView listing={listing} queryFor={queryFor} />
-          )}
-        </section>
-        </form>
+            {folder.canWrite ? (
+              <Form method="post" className="flex items-end gap-2">
+                <CsrfInput />
+                <input type="hidden" name="intent" value="create-folder" />
+                <div>
+                  <label htmlFor="new-folder-name" className="label">
+                    New folder
+                  </label>
+                  <input
+                    ref={folderNameRef}
+                    id="new-folder-name"
+                    name="name"
+                    required
+                    maxLength={255}
+                    className="input"
+                    placeholder="Folder name"
+                    aria-invalid={result && !result.ok && result.fieldErrors?.name ? true : undefined}
+                    aria-describedby={result && !result.ok && result.fieldErrors?.name ? "new-folder-error" : undefined}
+                  />
+                </div>
+                <button type="submit" className="btn-secondary" disabled={busyIntent === "create-folder"}>
+                  {busyIntent === "create-folder" ? "Creating…" : "Create folder"}
+                </button>
+              </Form>
+            ) : null}
+          </div>
+          {result && !result.ok && result.fieldErrors?.name ? (
+            <p id="new-folder-error" className="field-error">
+              {result.fieldErrors.name}
+            </p>
+          ) : null}
+          <FormMessage message={result?.message} tone={result?.ok ? "success" : "error"} />
+          <DragMoveStatus />
 
-        <Pagination listing={listing} queryFor={queryFor} />
+          {folder.canWrite ? (
+            <UploadPanel folderId={folder.id} maxUploadSize={maxUploadSize}>
+              {/* Without JavaScript this plain form streams the files to the server. */}
+              <Form method="post" encType="multipart/form-data" className="flex flex-wrap items-end gap-2">
+                <CsrfInput />
+                {/* Before the file field: the server reads it before the file's bytes arrive. */}
+                <div>
+                  <label htmlFor="upload-on-conflict" className="label">
+                    If a name is taken
+                  </label>
+                  <select id="upload-on-conflict" name="onConflict" defaultValue="keep-both" className="input">
+                    <option value="keep-both">Keep both</option>
+                    <option value="replace">Replace (keep the old one as a version)</option>
+                    <option value="cancel">Don’t upload it</option>
+                  </select>
+                </div>
+                <div>
+                  <label htmlFor="upload-file" className="label">
+                    Upload files
+                  </label>
+                  <input id="upload-file" name="file" type="file" multiple required className="text-sm" />
+                </div>
+                <button type="submit" className="btn-primary" disabled={uploadingWithoutJs}>
+                  {uploadingWithoutJs ? "Uploading…" : "Upload"}
+                </button>
+                <p className="w-full text-sm text-slate-600">Up to {formatBytes(maxUploadSize)} per file.</p>
+              </Form>
+            </UploadPanel>
+          ) : null}
+
+          {isEmpty ? null : <Toolbar view={view} sort={listing.sort} dir={listing.dir} counts={counts} action={folderPath} />}
+
+          {/* One plain form around the listing (no other forms inside it): the row checkboxes and the
+            bulk bar's buttons submit the selection, with or without JavaScript. */}
+          <form id="bulk-form" method="get" action="/bulk" className="space-y-3">
+            <input type="hidden" name="from" value={folderPath} />
+            {isEmpty ? null : <BulkBar canWrite={folder.canWrite} />}
+            <section aria-labelledby="contents-heading" className={view === "list" ? "card overflow-x-auto" : ""}>
+              <h2 id="contents-heading" className="sr-only">
+                Folder contents
+              </h2>
+              {isEmpty ? (
+                <div className={`p-10 text-center ${view === "grid" ? "card" : ""}`}>
+                  <p className="font-medium">This folder is empty.</p>
+                  <p className="mt-1 text-sm text-slate-600">
+                    {folder.canWrite ? "Upload files or create a folder to get started." : "Nothing has been put here yet."}
+                  </p>
+                </div>
+              ) : view === "grid" ? (
+                <GridView listing={listing} />
+              ) : (
+                <ListView listing={listing} queryFor={queryFor} />
+              )}
+            </section>
+          </form>
+
+          <Pagination listing={listing} queryFor={queryFor} />
+        </div>
       </div>
-    </div>
     </DragMoveProvider>
   );
 }
@@ -358,10 +365,26 @@ function BulkBar({ canWrite }: { canWrite: boolean }) {
       </button>
       {canWrite ? (
         <>
-          <button type="submit" name="intent" value="move" formAction="/bulk" formMethod="get" className="btn-secondary" disabled={disabled}>
+          <button
+            type="submit"
+            name="intent"
+            value="move"
+            formAction="/bulk"
+            formMethod="get"
+            className="btn-secondary"
+            disabled={disabled}
+          >
             Move…
           </button>
-          <button type="submit" name="intent" value="trash" formAction="/bulk" formMethod="get" className="btn-secondary" disabled={disabled}>
+          <button
+            type="submit"
+            name="intent"
+            value="trash"
+            formAction="/bulk"
+            formMethod="get"
+            className="btn-secondary"
+            disabled={disabled}
+          >
             Move to trash…
           </button>
         </>
@@ -462,7 +485,10 @@ function ListView({ listing, queryFor }: { listing: FolderListing; queryFor: Que
 /** The picture at the top of a grid tile: the file's thumbnail when one was made, else its icon. */
 function TilePreview({ file }: { file?: Pick<ListedFile, "id" | "thumbnailKey" | "mimeType"> }) {
   return (
-    <div className="flex aspect-[4/3] items-center justify-center overflow-hidden rounded-md bg-slate-50" data-thumbnail-slot={file ? file.id : undefined}>
+    <div
+      className="flex aspect-[4/3] items-center justify-center overflow-hidden rounded-md bg-slate-50"
+      data-thumbnail-slot={file ? file.id : undefined}
+    >
       {file?.thumbnailKey ? (
         <img src={thumbnailUrl(file.id, file.thumbnailKey)} alt="" loading="lazy" className="h-full w-full object-contain" />
       ) : file ? (
@@ -481,7 +507,11 @@ function GridView({ listing }: { listing: FolderListing }) {
     <ul className="grid grid-cols-2 gap-3 sm:grid-cols-3 md:grid-cols-4 xl:grid-cols-5" data-testid="folder-grid">
       {listing.folders.map((child) => (
         <li key={child.id} data-testid="listing-folder">
-          <div className={`${tile} ${dropHighlight(!!drag?.isOver(child.id))}`} {...drag?.dragSource("folder", child.id)} {...drag?.dropTarget(child.id, child.name)}>
+          <div
+            className={`${tile} ${dropHighlight(!!drag?.isOver(child.id))}`}
+            {...drag?.dragSource("folder", child.id)}
+            {...drag?.dropTarget(child.id, child.name)}
+          >
             <Link to={`/files/${child.id}`} className="flex flex-col gap-2 font-medium text-blue-800 hover:underline">
               <TilePreview />
               <span className="wrap-anywhere">{child.name}</span>

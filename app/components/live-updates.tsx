@@ -53,7 +53,11 @@ export function LiveUpdates() {
   return (
     <div aria-live="polite" role="status" className="pointer-events-none fixed right-4 bottom-4 z-50 flex flex-col gap-2">
       {notices.map((notice) => (
-        <div key={notice.id} className="pointer-events-auto rounded-md bg-slate-900 px-4 py-3 text-sm text-white shadow-lg" data-testid="live-notice">
+        <div
+          key={notice.id}
+          className="pointer-events-auto rounded-md bg-slate-900 px-4 py-3 text-sm text-white shadow-lg"
+          data-testid="live-notice"
+        >
           {notice.text}
         </div>
       ))}

@@ -10,7 +10,8 @@ export async function postPasskeyJson<T>(url: string, csrfToken: string, body: u
     body: JSON.stringify(body),
   });
   const parsed = (await response.json().catch(() => null)) as (T & { ok: boolean; message?: string }) | null;
-  if (!parsed) return { ok: false, message: `The server answered ${response.status}. Please try again.` } as T & { ok: boolean; message?: string };
+  if (!parsed)
+    return { ok: false, message: `The server answered ${response.status}. Please try again.` } as T & { ok: boolean; message?: string };
   return parsed;
 }
 
@@ -19,7 +20,8 @@ export function describeWebAuthnError(error: unknown): string {
   const name = error instanceof Error ? error.name : "";
   if (name === "NotAllowedError" || name === "AbortError") return "The passkey request was cancelled or timed out. Please try again.";
   if (name === "InvalidStateError") return "This device already holds a passkey for your account.";
-  if (name === "SecurityError") return "Passkeys need this site's real address (https, or localhost). Ask your administrator to set APP_URL.";
+  if (name === "SecurityError")
+    return "Passkeys need this site's real address (https, or localhost). Ask your administrator to set APP_URL.";
   return "Your browser could not use a passkey. Please try again or use another way.";
 }
 

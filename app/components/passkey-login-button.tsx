@@ -18,11 +18,18 @@ type Outcome = { ok: true; redirectTo: string } | { ok: false; message: string; 
 
 /** Step one: a challenge from the server, answered by a passkey the browser lets the person pick. */
 async function pickPasskey(csrfToken: string, mode: LoginMode, redirectTo: string | undefined, autofill?: { wanted: () => boolean }) {
-  const start = await postPasskeyJson<{ options: PublicKeyCredentialRequestOptionsJSON }>(ENDPOINT, csrfToken, { step: "options", mode, redirectTo });
+  const start = await postPasskeyJson<{ options: PublicKeyCredentialRequestOptionsJSON }>(ENDPOINT, csrfToken, {
+    step: "options",
+    mode,
+    redirectTo,
+  });
   if (!start.ok) return { ok: false as const, message: start.message ?? "Please try again.", cancelled: false };
   if (autofill && !autofill.wanted()) return { ok: false as const, message: "", cancelled: true };
   try {
-    const response: AuthenticationResponseJSON = await startAuthentication({ optionsJSON: start.options, useBrowserAutofill: Boolean(autofill) });
+    const response: AuthenticationResponseJSON = await startAuthentication({
+      optionsJSON: start.options,
+      useBrowserAutofill: Boolean(autofill),
+    });
     return { ok: true as const, response };
   } catch (error) {
     // Another passkey request (the button, or the next autofill round) replaced this one.
@@ -32,9 +39,16 @@ async function pickPasskey(csrfToken: string, mode: LoginMode, redirectTo: strin
 }
 
 /** Step two: the server checks the answer and starts the session. */
-async function verifyPasskey(csrfToken: string, mode: LoginMode, redirectTo: string | undefined, response: AuthenticationResponseJSON): Promise<Outcome> {
+async function verifyPasskey(
+  csrfToken: string,
+  mode: LoginMode,
+  redirectTo: string | undefined,
+  response: AuthenticationResponseJSON,
+): Promise<Outcome> {
   const done = await postPasskeyJson<{ redirectTo: string }>(ENDPOINT, csrfToken, { step: "verify", mode, redirectTo, response });
-  return done.ok ? { ok: true, redirectTo: done.redirectTo } : { ok: false, message: done.message ?? "Please try again.", cancelled: false };
+  return done.ok
+    ? { ok: true, redirectTo: done.redirectTo }
+    : { ok: false, message: done.message ?? "Please try again.", cancelled: false };
 }
 
 /**
@@ -62,7 +76,11 @@ export function PasskeyLoginButton({
   const [message, setMessage] = useState<string | null>(null);
 
   if (supported === null) {
-    return <p className="text-sm text-slate-600" data-testid="passkey-needs-js">Logging in with a passkey needs JavaScript.</p>;
+    return (
+      <p className="text-sm text-slate-600" data-testid="passkey-needs-js">
+        Logging in with a passkey needs JavaScript.
+      </p>
+    );
   }
   if (!supported) return <p className="text-sm text-slate-600">This browser cannot use passkeys.</p>;
 

@@ -87,27 +87,32 @@ function SharedFile({ page }: { page: Extract<SharePageData, { state: "file" }> 
   return (
     <div className="mx-auto max-w-3xl space-y-6">
       <div className="card mx-auto max-w-lg p-6">
-      <p className="text-sm text-slate-600">Shared file</p>
-      <h1 className="mt-1 flex items-center gap-2 text-2xl font-semibold break-all">
-        <FileIcon className="h-6 w-6 text-slate-500" />
-        {page.file.name}
-      </h1>
-      <dl className="mt-4 grid grid-cols-[auto_1fr] gap-x-4 gap-y-1 text-sm">
-        <dt className="text-slate-600">Size</dt>
-        <dd>{formatBytes(page.file.size)}</dd>
-        <dt className="text-slate-600">Type</dt>
-        <dd className="break-all">{page.file.mimeType}</dd>
-        <dt className="text-slate-600">Modified</dt>
-        <dd>{formatDate(page.file.updatedAt)}</dd>
-      </dl>
-      <div className="mt-4">
-        <LinkFacts expiresAt={page.expiresAt} downloadsLeft={page.downloadsLeft} />
+        <p className="text-sm text-slate-600">Shared file</p>
+        <h1 className="mt-1 flex items-center gap-2 text-2xl font-semibold break-all">
+          <FileIcon className="h-6 w-6 text-slate-500" />
+          {page.file.name}
+        </h1>
+        <dl className="mt-4 grid grid-cols-[auto_1fr] gap-x-4 gap-y-1 text-sm">
+          <dt className="text-slate-600">Size</dt>
+          <dd>{formatBytes(page.file.size)}</dd>
+          <dt className="text-slate-600">Type</dt>
+          <dd className="break-all">{page.file.mimeType}</dd>
+          <dt className="text-slate-600">Modified</dt>
+          <dd>{formatDate(page.file.updatedAt)}</dd>
+        </dl>
+        <div className="mt-4">
+          <LinkFacts expiresAt={page.expiresAt} downloadsLeft={page.downloadsLeft} />
+        </div>
+        <a href={`/s/${page.token}/download/${page.file.id}`} className="btn-primary mt-6 w-full" download>
+          Download
+        </a>
       </div>
-      <a href={`/s/${page.token}/download/${page.file.id}`} className="btn-primary mt-6 w-full" download>
-        Download
-      </a>
-      </div>
-      <FileViewer key={page.file.id} name={page.file.name} viewer={page.viewer} downloadHref={`/s/${page.token}/download/${page.file.id}`} />
+      <FileViewer
+        key={page.file.id}
+        name={page.file.name}
+        viewer={page.viewer}
+        downloadHref={`/s/${page.token}/download/${page.file.id}`}
+      />
     </div>
   );
 }
@@ -141,12 +146,18 @@ function SharedFolder({ page }: { page: Extract<SharePageData, { state: "folder"
           <p className="p-10 text-center font-medium">This folder is empty.</p>
         ) : (
           <table className="w-full text-left text-sm">
-            <TableHead columns={[{ label: "Name" }, { label: "Size" }, { label: "Type", hideBelow: "sm" }, { label: "Modified", hideBelow: "md" }]} />
+            <TableHead
+              columns={[{ label: "Name" }, { label: "Size" }, { label: "Type", hideBelow: "sm" }, { label: "Modified", hideBelow: "md" }]}
+            />
             <tbody className="divide-y divide-slate-100">
               {listing.folders.map((child) => (
                 <tr key={child.id}>
                   <td className="px-4 py-2">
-                    <Link reloadDocument to={`/s/${token}/f/${child.id}`} className="flex items-center gap-2 font-medium text-blue-800 hover:underline">
+                    <Link
+                      reloadDocument
+                      to={`/s/${token}/f/${child.id}`}
+                      className="flex items-center gap-2 font-medium text-blue-800 hover:underline"
+                    >
                       <FolderIcon />
                       <span className="break-all">{child.name}</span>
                     </Link>

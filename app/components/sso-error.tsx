@@ -33,7 +33,9 @@ export function SsoErrorBoundary() {
   const message = body?.message ?? "An unexpected error happened on our side. Nothing you did caused it; please try again.";
   return (
     <div className="card mx-auto max-w-lg p-6" role="alert">
-      <h1 className="text-xl font-semibold">{status === 503 ? "Sign-in provider unavailable" : returnTo ? "Could not confirm it's you" : "Single sign-on failed"}</h1>
+      <h1 className="text-xl font-semibold">
+        {status === 503 ? "Sign-in provider unavailable" : returnTo ? "Could not confirm it's you" : "Single sign-on failed"}
+      </h1>
       <p className="mt-2 text-slate-700">{message}</p>
       {returnTo ? (
         body?.signedIn === false ? (

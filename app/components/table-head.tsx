@@ -16,7 +16,11 @@ export function TableHead({ columns }: { columns: Column[] }) {
           <th
             key={column.label}
             scope="col"
-            className={["px-4 py-2 font-medium", column.hideBelow ? HIDE[column.hideBelow] : "", column.align === "right" ? "text-right" : ""]
+            className={[
+              "px-4 py-2 font-medium",
+              column.hideBelow ? HIDE[column.hideBelow] : "",
+              column.align === "right" ? "text-right" : "",
+            ]
               .filter(Boolean)
               .join(" ")}
           >

@@ -71,10 +71,11 @@ export function UploadPanel({ folderId, maxUploadSize, children }: { folderId: s
           setDragging(false);
           // Entries must be taken while the drop event runs; the list is emptied afterwards.
           const entries = entriesOf(event.dataTransfer);
-          if (entries) void filesFromEntries(entries).then(({ files, emptyDirs }) => {
-            addFiles(files);
-            if (emptyDirs.length > 0) void addEmptyFolders(emptyDirs);
-          });
+          if (entries)
+            void filesFromEntries(entries).then(({ files, emptyDirs }) => {
+              addFiles(files);
+              if (emptyDirs.length > 0) void addEmptyFolders(emptyDirs);
+            });
           else addFiles(Array.from(event.dataTransfer.files, (file) => ({ file, relativePath: "" })));
         }}
       >
@@ -107,7 +108,10 @@ export function UploadPanel({ folderId, maxUploadSize, children }: { folderId: s
                 className="sr-only"
                 {...{ webkitdirectory: "", directory: "" }}
                 onChange={(event) => {
-                  const files = Array.from(event.currentTarget.files ?? [], (file) => ({ file, relativePath: directoryOf(file.webkitRelativePath) }));
+                  const files = Array.from(event.currentTarget.files ?? [], (file) => ({
+                    file,
+                    relativePath: directoryOf(file.webkitRelativePath),
+                  }));
                   event.currentTarget.value = "";
                   addFiles(files);
                 }}
@@ -117,8 +121,8 @@ export function UploadPanel({ folderId, maxUploadSize, children }: { folderId: s
           ) : null}
         </div>
         <p className="mt-2 text-xs text-slate-600">
-          Up to {formatBytes(maxUploadSize)} per file. Folders keep their structure (a dropped folder’s empty folders too). Uploads resume after a lost connection
-          or a page reload.
+          Up to {formatBytes(maxUploadSize)} per file. Folders keep their structure (a dropped folder’s empty folders too). Uploads resume
+          after a lost connection or a page reload.
         </p>
       </div>
 
@@ -250,7 +254,7 @@ function UploadRow({
     item.status === "done"
       ? "Uploaded"
       : item.status === "error"
-        ? item.message ?? "Failed"
+        ? (item.message ?? "Failed")
         : item.status === "paused"
           ? `Paused at ${percent}%`
           : item.status === "queued"

@@ -59,4 +59,3 @@ export async function filesFromEntries(entries: FileSystemEntry[]): Promise<{ fi
   }
   return { files: found, emptyDirs };
 }
-

@@ -82,7 +82,9 @@ export function useUploadQueue({ folderId, maxUploadSize }: { folderId: string; 
   }, [folderId]);
 
   const update = useCallback((key: string, patch: Partial<QueueItem> | ((item: QueueItem) => Partial<QueueItem>)) => {
-    setItems((current) => current.map((item) => (item.key === key ? { ...item, ...(typeof patch === "function" ? patch(item) : patch) } : item)));
+    setItems((current) =>
+      current.map((item) => (item.key === key ? { ...item, ...(typeof patch === "function" ? patch(item) : patch) } : item)),
+    );
   }, []);
 
   /** Queues files; the scheduler below starts them when a slot is free. */
@@ -130,7 +132,12 @@ export function useUploadQueue({ folderId, maxUploadSize }: { folderId: string; 
       const { file, relativePath } = entry;
       try {
         const { Upload } = await import("tus-js-client");
-        const metadata: Record<string, string> = { filename: file.name, filetype: file.type, folderId: entry.folderId, onConflict: entry.onConflict };
+        const metadata: Record<string, string> = {
+          filename: file.name,
+          filetype: file.type,
+          folderId: entry.folderId,
+          onConflict: entry.onConflict,
+        };
         if (relativePath) metadata.relativePath = relativePath;
         const upload = new Upload(file, {
           endpoint: "/api/uploads",
@@ -141,7 +148,12 @@ export function useUploadQueue({ folderId, maxUploadSize }: { folderId: string; 
           metadata,
           // Files of a dropped folder may share name, size and date; their path tells them apart.
           ...(relativePath
-            ? { fingerprint: (f: File, options: { endpoint?: string | null }) => Promise.resolve(["tus-br", f.name, f.type, f.size, f.lastModified, options.endpoint, entry.folderId, relativePath].join("-")) }
+            ? {
+                fingerprint: (f: File, options: { endpoint?: string | null }) =>
+                  Promise.resolve(
+                    ["tus-br", f.name, f.type, f.size, f.lastModified, options.endpoint, entry.folderId, relativePath].join("-"),
+                  ),
+              }
             : {}),
           onProgress: (sent) => {
             const now = Date.now();
@@ -198,7 +210,9 @@ export function useUploadQueue({ folderId, maxUploadSize }: { folderId: string; 
     if (next.length === 0) return;
     const keys = new Set(next.map((item) => item.key));
     for (const key of keys) launched.current.add(key);
-    setItems((current) => current.map((item) => (keys.has(item.key) ? { ...item, status: "uploading", message: undefined, speed: 0 } : item)));
+    setItems((current) =>
+      current.map((item) => (keys.has(item.key) ? { ...item, status: "uploading", message: undefined, speed: 0 } : item)),
+    );
     for (const key of keys) {
       void launch(key).finally(() => launched.current.delete(key));
     }
@@ -229,7 +243,9 @@ export function useUploadQueue({ folderId, maxUploadSize }: { folderId: string; 
   const pauseAll = () => {
     for (const key of running.current) void uploads.current.get(key)?.abort();
     running.current.clear();
-    setItems((current) => current.map((item) => (item.status === "uploading" || item.status === "queued" ? { ...item, status: "paused", speed: 0 } : item)));
+    setItems((current) =>
+      current.map((item) => (item.status === "uploading" || item.status === "queued" ? { ...item, status: "paused", speed: 0 } : item)),
+    );
   };
   const resumeAll = () => {
     setItems((current) => current.map((item) => (item.status === "paused" ? { ...item, status: "queued", message: undefined } : item)));
@@ -290,7 +306,11 @@ async function createFolderPaths(folderId: string, paths: string[], csrfToken: s
     body.set("folderId", folderId);
     body.set("path", path);
     try {
-      const response = await fetch("/folders/path", { method: "POST", body, headers: { Accept: "application/json", "X-CSRF-Token": csrfToken } });
+      const response = await fetch("/folders/path", {
+        method: "POST",
+        body,
+        headers: { Accept: "application/json", "X-CSRF-Token": csrfToken },
+      });
       const result = (await response.json().catch(() => null)) as { ok: boolean; message?: string } | null;
       if (!response.ok || !result?.ok) failures.push(`${path}: ${result?.message ?? "could not be created"}`);
     } catch {

@@ -72,13 +72,15 @@ export const limitLoginAttempt = (services: Services, ip: string | null) => limi
 export const limitRegistration = (services: Services, ip: string | null) => limitAuthAction(services, "register", ip, "sign-ups");
 export const limitPasswordResetRequest = (services: Services, ip: string | null) =>
   limitAuthAction(services, "password-reset", ip, "password reset requests");
-export const limitMfaVerification = (services: Services, ip: string | null) => limitAuthAction(services, "mfa", ip, "verification attempts");
+export const limitMfaVerification = (services: Services, ip: string | null) =>
+  limitAuthAction(services, "mfa", ip, "verification attempts");
 /**
  * Challenges for passwordless passkey sign-in. Counted apart from login attempts: the login
  * page asks for one on every visit with JavaScript (passkey autofill), and asking proves nothing;
  * answering it (the verify step) is the login attempt.
  */
-export const limitPasskeyChallenge = (services: Services, ip: string | null) => limitAuthAction(services, "passkey-challenge", ip, "passkey requests");
+export const limitPasskeyChallenge = (services: Services, ip: string | null) =>
+  limitAuthAction(services, "passkey-challenge", ip, "passkey requests");
 
 /** "45 seconds", "1 minute", "12 minutes", "2 hours". */
 export function describeWait(seconds: number): string {

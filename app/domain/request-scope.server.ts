@@ -11,7 +11,8 @@ export interface RequestScope {
 }
 
 // On a global: copies of this module can coexist in one process (Vite re-evaluates edited modules in development; the tests load the app's sources beside the build), and the scope set by one copy must be seen by the others.
-const storage = ((globalThis as Record<symbol, unknown>)[Symbol.for("coffer.requestScope")] ??= new AsyncLocalStorage<RequestScope>()) as AsyncLocalStorage<RequestScope>;
+const storage = ((globalThis as Record<symbol, unknown>)[Symbol.for("coffer.requestScope")] ??=
+  new AsyncLocalStorage<RequestScope>()) as AsyncLocalStorage<RequestScope>;
 
 export function runInRequestScope<T>(scope: RequestScope, run: () => T): T {
   return storage.run(scope, run);

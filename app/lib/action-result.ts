@@ -6,4 +6,6 @@
  */
 export type ActionSuccess<Extra extends object = object> = { ok: true; message: string } & Extra;
 export type ActionFailure<Extra extends object = object> = { ok: false; message: string; fieldErrors: Record<string, string> } & Extra;
-export type ActionResult<Success extends object = object, Failure extends object = object> = ActionSuccess<Success> | ActionFailure<Failure>;
+export type ActionResult<Success extends object = object, Failure extends object = object> =
+  | ActionSuccess<Success>
+  | ActionFailure<Failure>;

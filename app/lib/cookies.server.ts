@@ -33,7 +33,13 @@ export function signedCookie(services: Services, name: string, options: Pick<Coo
   if (!byName) signedCookies.set(services, (byName = new Map()));
   let cookie = byName.get(name);
   if (!cookie) {
-    cookie = createCookie(name, { httpOnly: true, sameSite: "lax", secure: cookiesAreSecure(services.config), secrets: [services.sessionSecret], ...options });
+    cookie = createCookie(name, {
+      httpOnly: true,
+      sameSite: "lax",
+      secure: cookiesAreSecure(services.config),
+      secrets: [services.sessionSecret],
+      ...options,
+    });
     byName.set(name, cookie);
   }
   return cookie;

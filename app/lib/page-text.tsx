@@ -22,6 +22,8 @@ export const PageTextsProvider = PageTextsContext.Provider;
  */
 export function usePageText(elementId: string, fromData: string | null): string | null {
   const serverTexts = useContext(PageTextsContext);
-  const [fromDom] = useState(() => (fromData === null && typeof document !== "undefined" ? (document.getElementById(elementId)?.textContent ?? null) : null));
+  const [fromDom] = useState(() =>
+    fromData === null && typeof document !== "undefined" ? (document.getElementById(elementId)?.textContent ?? null) : null,
+  );
   return fromData ?? serverTexts?.get(elementId) ?? fromDom;
 }

@@ -59,21 +59,26 @@ export async function folderLoader({ request, params, context }: LoaderFunctionA
     const tree = await folderTree(services, crumbs);
     const allowance = await uploadAllowance(services, folder.ownerId, user.id);
     // `?view=` switches the view and remembers it (a plain link does it: no JavaScript needed).
-    const headers: HeadersInit = view.chosen ? { "Set-Cookie": `${VIEW_COOKIE}=${view.view}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly` } : {};
-    return data({
-      view: view.view,
-      counts,
-      tree,
-      folder: {
-        id: folder.id,
-        isRoot: folder.parentId === null,
-        canWrite: await canWrite(services, user, { kind: "folder", id: folder.id, ownerId: folder.ownerId }),
+    const headers: HeadersInit = view.chosen
+      ? { "Set-Cookie": `${VIEW_COOKIE}=${view.view}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly` }
+      : {};
+    return data(
+      {
+        view: view.view,
+        counts,
+        tree,
+        folder: {
+          id: folder.id,
+          isRoot: folder.parentId === null,
+          canWrite: await canWrite(services, user, { kind: "folder", id: folder.id, ownerId: folder.ownerId }),
+        },
+        crumbs,
+        listing,
+        maxUploadSize: shownMaxUploadSize(allowance),
+        usage: folder.ownerId === user.id ? allowance.usage : null,
       },
-      crumbs,
-      listing,
-      maxUploadSize: shownMaxUploadSize(allowance),
-      usage: folder.ownerId === user.id ? allowance.usage : null,
-    }, { headers });
+      { headers },
+    );
   } catch (error) {
     loaderFailure(error);
   }
@@ -108,20 +113,25 @@ export async function folderAction({ request, params, context }: ActionFunctionA
       const folder = await getWritableFolder(services, user, folderId);
       // Files that could not land in the folder: it went to the trash, or away, while they arrived.
       const elsewhere: LandedUpload[] = [];
-      const names = await receiveMultipartUpload(request, { ownerId: folder.ownerId, uploaderId: user.id, folderId: folder.id }, async (upload, fields, land) => {
-        // The policy field comes before the file field in the form, so it is known by now.
-        const landed = await land(uploadPolicyFrom(fields.get("onConflict")));
-        const { file, place } = landed;
-        if (place !== "folder") elsewhere.push(landed);
-        await recordActivity(services, {
-          userId: user.id,
-          action: "file.uploaded",
-          subjectType: "file",
-          subjectId: file.id,
-          details: { name: file.name, size: upload.size, ...(place === "folder" ? {} : { landedIn: place }) },
-        });
-        return file.name;
-      }, services);
+      const names = await receiveMultipartUpload(
+        request,
+        { ownerId: folder.ownerId, uploaderId: user.id, folderId: folder.id },
+        async (upload, fields, land) => {
+          // The policy field comes before the file field in the form, so it is known by now.
+          const landed = await land(uploadPolicyFrom(fields.get("onConflict")));
+          const { file, place } = landed;
+          if (place !== "folder") elsewhere.push(landed);
+          await recordActivity(services, {
+            userId: user.id,
+            action: "file.uploaded",
+            subjectType: "file",
+            subjectId: file.id,
+            details: { name: file.name, size: upload.size, ...(place === "folder" ? {} : { landedIn: place }) },
+          });
+          return file.name;
+        },
+        services,
+      );
       if (names.length === 0) throw new ValidationError("Choose a file to upload.", { file: "Choose a file to upload." });
       // The folder page is gone: say where the file went, on a page that exists.
       const moved = elsewhere[0];
@@ -158,7 +168,11 @@ export async function receiveMultipartUpload(
    * records it where it belongs (claiming its room in the owner's storage under lock): in the
    * folder, or in the trash with it, or (the folder deleted meanwhile) in the uploader's My files.
    */
-  record: (upload: StoredUpload, fields: ReadonlyMap<string, string>, land: (policy: UploadPolicy) => Promise<LandedUpload>) => Promise<string>,
+  record: (
+    upload: StoredUpload,
+    fields: ReadonlyMap<string, string>,
+    land: (policy: UploadPolicy) => Promise<LandedUpload>,
+  ) => Promise<string>,
   services: import("~/services/index.server").Services,
 ): Promise<string[]> {
   const recorded: string[] = [];
@@ -183,7 +197,9 @@ export async function receiveMultipartUpload(
     const settings = await getSettings(services);
     const allowance = await uploadAllowance(services, ownerId, uploaderId, undefined, settings);
     const storageKey = randomBytes(16).toString("hex");
-    const { size, sha256 } = await storeStream(services, storageKey, Readable.from(countedFormBytes(chunks)), allowance.maxBytes, () => tooLargeError(allowance));
+    const { size, sha256 } = await storeStream(services, storageKey, Readable.from(countedFormBytes(chunks)), allowance.maxBytes, () =>
+      tooLargeError(allowance),
+    );
     // The room is not reserved while the bytes stream in (their size is unknown until the end),
     // so it is checked again under the owner's storage lock where the file is recorded.
     const content = { name, size, sha256, storageKey, mimeType: detectMimeType(name, contentType) };

@@ -41,7 +41,11 @@ export function formValues(form: FormData): Record<string, string | string[]> {
 }
 
 /** Parses the form's fields with `schema`; a 400 ValidationError naming each bad field otherwise. */
-export function parseFormData<Schema extends z.ZodType>(form: FormData, schema: Schema, message = "Check the highlighted fields."): z.output<Schema> {
+export function parseFormData<Schema extends z.ZodType>(
+  form: FormData,
+  schema: Schema,
+  message = "Check the highlighted fields.",
+): z.output<Schema> {
   const parsed = schema.safeParse(formValues(form));
   if (parsed.success) return parsed.data;
   const fieldErrors: Record<string, string> = {};
@@ -77,7 +81,8 @@ export const field = {
    * A value that only steers the page (an order, a view, a page cursor): absent, repeated or
    * longer than `max`, it reads as absent and the page falls back to its default.
    */
-  hint: (max = 1_000) => z.preprocess((value) => (typeof value === "string" && value.length <= max ? value : undefined), z.string().optional()),
+  hint: (max = 1_000) =>
+    z.preprocess((value) => (typeof value === "string" && value.length <= max ? value : undefined), z.string().optional()),
   /** A field that may come once, many times, or not at all: always an array. */
   repeated: <Item extends z.ZodType>(item: Item) =>
     z.preprocess((value) => (value === undefined ? [] : Array.isArray(value) ? value : [value]), z.array(item)),

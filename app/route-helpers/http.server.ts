@@ -16,8 +16,12 @@ export function actionSuccess<Extra extends object = object>(message: string, ex
 export function actionFailure<Extra extends object = object>(error: unknown, extra?: Extra) {
   if (isAppError(error)) {
     const retryAfter = (error as { retryAfter?: unknown }).retryAfter;
-    const headers: Record<string, string> = typeof retryAfter === "number" ? { "Retry-After": String(retryAfter), "Cache-Control": "no-store" } : {};
-    return data<ActionFailure<Extra>>({ ok: false, message: error.message, fieldErrors: error.fieldErrors, ...(extra as Extra) }, { status: error.status, headers });
+    const headers: Record<string, string> =
+      typeof retryAfter === "number" ? { "Retry-After": String(retryAfter), "Cache-Control": "no-store" } : {};
+    return data<ActionFailure<Extra>>(
+      { ok: false, message: error.message, fieldErrors: error.fieldErrors, ...(extra as Extra) },
+      { status: error.status, headers },
+    );
   }
   throw error;
 }

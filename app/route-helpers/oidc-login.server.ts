@@ -6,7 +6,15 @@ import { beginPendingLogin, hasMfa, MFA_LOGIN_PATH } from "~/domain/accounts/mfa
 import { OidcLoginError, oidcLoginFor, oidcRedirectUri, type OidcLogin, type OidcVerifyParams } from "~/domain/accounts/oidc.server";
 import { reauthMethods } from "~/domain/accounts/reauth.server";
 import { getSettings } from "~/domain/admin/settings.server";
-import { assertCookieCanBeKept, createSession, destroySession, getUser, requireUser, safeRedirect, sessionKey } from "~/domain/accounts/sessions.server";
+import {
+  assertCookieCanBeKept,
+  createSession,
+  destroySession,
+  getUser,
+  requireUser,
+  safeRedirect,
+  sessionKey,
+} from "~/domain/accounts/sessions.server";
 import { cookiesAreSecure } from "~/lib/cookies.server";
 import type { Services } from "~/services/index.server";
 import { OidcStrategy } from "./oidc-strategy.server";
@@ -19,7 +27,8 @@ export function oidcStrategy(
   reauth?: { session: string; returnTo: string },
 ): OidcStrategy<OidcLogin> {
   const config = services.config.oidc;
-  if (!config) throw new OidcLoginError(404, "not_configured", "Single sign-on is not set up on this Coffer. Log in with your email and password.");
+  if (!config)
+    throw new OidcLoginError(404, "not_configured", "Single sign-on is not set up on this Coffer. Log in with your email and password.");
   return new OidcStrategy<OidcLogin>(
     {
       config,
@@ -67,7 +76,10 @@ export async function startOidcReauth(services: Services, request: Request, clie
           : "Single sign-on is not set up on this Coffer: confirm with your password or a code on the page instead.",
       );
     }
-    const strategy = oidcStrategy(services, request, auditActor(request, clientIp, user), { session: sessionKey(user.sessionId), returnTo });
+    const strategy = oidcStrategy(services, request, auditActor(request, clientIp, user), {
+      session: sessionKey(user.sessionId),
+      returnTo,
+    });
     await new Authenticator<OidcLogin>().use(strategy, "oidc").authenticate("oidc", request);
   } catch (error) {
     if (isAppError(error)) throw data({ message: error.message, returnTo, signedIn: true }, { status: error.status });
@@ -104,7 +116,10 @@ export async function finishOidcLogin(services: Services, request: Request, clie
         details: { method: "oidc", reason },
       });
       // The error page says what happens next: the person is normally still signed in, with nothing changed.
-      throw data({ message: error.message, returnTo: safeRedirect(pending.redirectTo, "/settings/security"), signedIn: user !== null }, { status: error.status, headers });
+      throw data(
+        { message: error.message, returnTo: safeRedirect(pending.redirectTo, "/settings/security"), signedIn: user !== null },
+        { status: error.status, headers },
+      );
     }
     await recordAudit(services, auditActor(request, clientIp, null), {
       action: "auth.login",

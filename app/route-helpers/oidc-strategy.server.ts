@@ -240,7 +240,11 @@ export class OidcStrategy<User> extends Strategy<User, OidcVerifyParams> {
       );
     }
     if (isNetworkError(error)) {
-      return new OidcLoginError(503, "provider_unreachable", "The sign-in provider cannot be reached right now. Please try again in a few minutes.");
+      return new OidcLoginError(
+        503,
+        "provider_unreachable",
+        "The sign-in provider cannot be reached right now. Please try again in a few minutes.",
+      );
     }
     return new OidcLoginError(
       502,
@@ -252,7 +256,12 @@ export class OidcStrategy<User> extends Strategy<User, OidcVerifyParams> {
 
 function isNetworkError(error: unknown): boolean {
   const e = error as { name?: string; message?: string; cause?: unknown } | null;
-  return e?.message === "fetch failed" || e?.name === "TimeoutError" || e?.name === "AbortError" || (e?.cause !== undefined && isNetworkError(e.cause));
+  return (
+    e?.message === "fetch failed" ||
+    e?.name === "TimeoutError" ||
+    e?.name === "AbortError" ||
+    (e?.cause !== undefined && isNetworkError(e.cause))
+  );
 }
 
 /** Error text for logs without tokens: openid-client errors carry no secrets in name/message/code. */

@@ -57,7 +57,10 @@ export function sharePageFailure(error: unknown): never {
 export function shareResourceFailure(error: unknown): Response {
   const init = errorInit(error);
   if (!init) throw error;
-  return new Response(init.body.message, { status: init.status, headers: { ...init.headers, "Content-Type": "text/plain; charset=utf-8" } });
+  return new Response(init.body.message, {
+    status: init.status,
+    headers: { ...init.headers, "Content-Type": "text/plain; charset=utf-8" },
+  });
 }
 
 /** The link for a visitor: exists, usable, within the rate limit. A refusal of a known link is audited. */
@@ -70,7 +73,11 @@ export async function openShare(args: Pick<LoaderFunctionArgs, "params" | "conte
     return link;
   } catch (error) {
     if (error instanceof ShareGoneError) {
-      await recordShareDenial(services, auditActor(args.request, clientIp, null), { targetType: "share", targetId: error.linkId, reason: error.denial });
+      await recordShareDenial(services, auditActor(args.request, clientIp, null), {
+        targetType: "share",
+        targetId: error.linkId,
+        reason: error.denial,
+      });
     }
     throw error;
   }
@@ -110,19 +117,31 @@ export async function sharePageLoader(args: LoaderFunctionArgs, folderId: string
     const base = { token: link.token, expiresAt: link.expiresAt };
     const downloadsLeft = link.maxDownloads === null ? null : Math.max(0, link.maxDownloads - link.downloadCount);
     if (!(await hasShareAccess(services, link, args.request))) {
-      return data<SharePageData>({ state: "password", token: link.token, kind: link.fileId ? "file" : "folder" }, { headers: { "Cache-Control": "no-store" } });
+      return data<SharePageData>(
+        { state: "password", token: link.token, kind: link.fileId ? "file" : "folder" },
+        { headers: { "Cache-Control": "no-store" } },
+      );
     }
     const viewed = () => recordShareView(services, link, auditActor(args.request, args.context.clientIp, null));
     if (link.file) {
       if (folderId !== null) throw new NotFoundError("That folder");
       const { id, name, size, mimeType, updatedAt, thumbnailKey } = link.file;
       // A link with a download limit shows no inline viewer: viewing would not be counted.
-      const viewer = viewerForPage(args.context, await viewerData(services, link.file, {
-        view: link.maxDownloads === null ? `/s/${link.token}/view/${id}` : null,
-        thumbnail: thumbnailKey ? thumbnailUrl(id, thumbnailKey, link.token) : null,
-      }));
+      const viewer = viewerForPage(
+        args.context,
+        await viewerData(services, link.file, {
+          view: link.maxDownloads === null ? `/s/${link.token}/view/${id}` : null,
+          thumbnail: thumbnailKey ? thumbnailUrl(id, thumbnailKey, link.token) : null,
+        }),
+      );
       await viewed();
-      return data<SharePageData>({ state: "file", ...base, file: { id, name, size: Number(size), mimeType, updatedAt }, viewer, downloadsLeft });
+      return data<SharePageData>({
+        state: "file",
+        ...base,
+        file: { id, name, size: Number(size), mimeType, updatedAt },
+        viewer,
+        downloadsLeft,
+      });
     }
     if (link.mode === "DROP") {
       // A drop never shows what is in the folder, nor its subfolders.
@@ -196,7 +215,8 @@ export async function shareAction(args: ActionFunctionArgs) {
     const init = errorInit(error);
     if (!init) throw error;
     // Gone, unknown or rate-limited links show their own page; form mistakes stay on the form.
-    if (init.status === 404 || init.status === 410 || init.status === 429) throw data(init.body, { status: init.status, headers: init.headers });
+    if (init.status === 404 || init.status === 410 || init.status === 429)
+      throw data(init.body, { status: init.status, headers: init.headers });
     return data<ShareActionData>(
       { ok: false, message: init.body.message, fieldErrors: isAppError(error) ? error.fieldErrors : {} },
       { status: init.status, headers: init.headers },

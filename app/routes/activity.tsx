@@ -35,7 +35,9 @@ export default function Activity() {
           <div className="p-8 text-center">
             <p className="font-medium">{paged ? "There is nothing older." : "Nothing here yet."}</p>
             <p className="mt-1 text-sm text-slate-600">
-              {paged ? "You have reached the beginning of your activity." : "Upload a file or create a folder in My files, and it will show up here."}
+              {paged
+                ? "You have reached the beginning of your activity."
+                : "Upload a file or create a folder in My files, and it will show up here."}
             </p>
           </div>
         ) : (

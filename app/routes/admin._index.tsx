@@ -135,15 +135,33 @@ export default function Admin() {
         <table className="w-full text-left text-sm">
           <thead className="bg-slate-50 text-slate-700">
             <tr>
-              <th scope="col" className="px-4 py-2 font-medium">Name</th>
-              <th scope="col" className="px-4 py-2 font-medium">Email</th>
-              <th scope="col" className="px-4 py-2 font-medium">Role</th>
-              <th scope="col" className="px-4 py-2 text-right font-medium">Files</th>
-              <th scope="col" className="px-4 py-2 text-right font-medium whitespace-nowrap">Storage used</th>
-              <th scope="col" className="px-4 py-2 font-medium">Quota</th>
-              <th scope="col" className="px-4 py-2 font-medium">Sign-in</th>
-              <th scope="col" className="hidden px-4 py-2 font-medium md:table-cell">Joined</th>
-              <th scope="col" className="px-4 py-2 font-medium">Account</th>
+              <th scope="col" className="px-4 py-2 font-medium">
+                Name
+              </th>
+              <th scope="col" className="px-4 py-2 font-medium">
+                Email
+              </th>
+              <th scope="col" className="px-4 py-2 font-medium">
+                Role
+              </th>
+              <th scope="col" className="px-4 py-2 text-right font-medium">
+                Files
+              </th>
+              <th scope="col" className="px-4 py-2 text-right font-medium whitespace-nowrap">
+                Storage used
+              </th>
+              <th scope="col" className="px-4 py-2 font-medium">
+                Quota
+              </th>
+              <th scope="col" className="px-4 py-2 font-medium">
+                Sign-in
+              </th>
+              <th scope="col" className="hidden px-4 py-2 font-medium md:table-cell">
+                Joined
+              </th>
+              <th scope="col" className="px-4 py-2 font-medium">
+                Account
+              </th>
             </tr>
           </thead>
           <tbody className="divide-y divide-slate-100">
@@ -159,7 +177,9 @@ export default function Admin() {
                   <td className="px-4 py-2">
                     <p data-testid="role">{user.role === "ADMIN" ? "Admin" : "User"}</p>
                     {user.role === "ADMIN" && adminCount === 1 && !user.deactivatedAt ? (
-                      <p className="mt-2 text-xs text-slate-600">The only administrator: make someone else an admin before stepping down.</p>
+                      <p className="mt-2 text-xs text-slate-600">
+                        The only administrator: make someone else an admin before stepping down.
+                      </p>
                     ) : (
                       <Form method="post" className="mt-2" aria-label={`Role of ${user.name}`}>
                         <CsrfInput />
@@ -174,7 +194,9 @@ export default function Admin() {
                     )}
                   </td>
                   <td className="px-4 py-2 text-right">{user.fileCount}</td>
-                  <td className="px-4 py-2 text-right whitespace-nowrap" data-testid="storage-used">{formatBytes(user.bytesUsed)}</td>
+                  <td className="px-4 py-2 text-right whitespace-nowrap" data-testid="storage-used">
+                    {formatBytes(user.bytesUsed)}
+                  </td>
                   <td className="px-4 py-2">
                     <p data-testid="quota">{quotaLabel(user.quotaOverride, defaultQuotaBytes)}</p>
                     <div className="mt-1">

@@ -116,7 +116,9 @@ export default function AuditLog() {
             </Link>
           </p>
           <h1 className="mt-1 text-2xl font-semibold">Audit log</h1>
-          <p className="mt-1 text-sm text-slate-600">Security and data events, newest first. Times are UTC. Entries cannot be changed or deleted.</p>
+          <p className="mt-1 text-sm text-slate-600">
+            Security and data events, newest first. Times are UTC. Entries cannot be changed or deleted.
+          </p>
         </div>
         {error ? null : (
           <a href={`/admin/audit.csv${queryOf(values)}`} className="btn-secondary" download>
@@ -131,11 +133,25 @@ export default function AuditLog() {
         </h2>
         <div className="grid gap-4 sm:grid-cols-2 lg:grid-cols-4">
           <Field label="Actor email contains" name="actor" defaultValue={values.actor} error={errors.actor} autoComplete="off" />
-          <Select label="Action" name="action" value={values.action} options={choices.actions} error={errors.action} optionLabel={auditActionLabel} />
+          <Select
+            label="Action"
+            name="action"
+            value={values.action}
+            options={choices.actions}
+            error={errors.action}
+            optionLabel={auditActionLabel}
+          />
           <Select label="Outcome" name="outcome" value={values.outcome} options={AUDIT_OUTCOMES} error={errors.outcome} />
           <Select label="Target type" name="targetType" value={values.targetType} options={choices.targetTypes} error={errors.targetType} />
           <Field label="Target id" name="targetId" defaultValue={values.targetId} error={errors.targetId} autoComplete="off" />
-          <Field label="IP address" name="ip" defaultValue={values.ip} error={errors.ip} hint="Or its beginning, e.g. 203.0.113." autoComplete="off" />
+          <Field
+            label="IP address"
+            name="ip"
+            defaultValue={values.ip}
+            error={errors.ip}
+            hint="Or its beginning, e.g. 203.0.113."
+            autoComplete="off"
+          />
           <Field label="From (UTC)" name="from" type="date" defaultValue={values.from} error={errors.from} />
           <Field label="To (UTC, inclusive)" name="to" type="date" defaultValue={values.to} error={errors.to} />
         </div>
@@ -195,7 +211,11 @@ export default function AuditLog() {
                     {event.action}
                   </td>
                   <td className="px-4 py-2">
-                    <span className={event.outcome === "failure" || event.outcome === "denied" ? "font-medium text-red-700" : "text-slate-700"}>{event.outcome}</span>
+                    <span
+                      className={event.outcome === "failure" || event.outcome === "denied" ? "font-medium text-red-700" : "text-slate-700"}
+                    >
+                      {event.outcome}
+                    </span>
                   </td>
                   <td className="hidden px-4 py-2 break-all md:table-cell">
                     {event.targetType ? `${event.targetType}: ${event.targetId ?? ""}` : "—"}

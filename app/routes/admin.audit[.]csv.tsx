@@ -18,10 +18,15 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   } catch (error) {
     if (!isAppError(error)) throw error;
     const problems = Object.values(error.fieldErrors).join(" ");
-    return new Response(`${error.message} ${problems}`.trim(), { status: error.status, headers: { "Content-Type": "text/plain; charset=utf-8" } });
+    return new Response(`${error.message} ${problems}`.trim(), {
+      status: error.status,
+      headers: { "Content-Type": "text/plain; charset=utf-8" },
+    });
   }
   if (request.method === "HEAD") return new Response(null, { headers: CSV_HEADERS });
-  const asked = Object.fromEntries(AUDIT_FILTER_FIELDS.flatMap((name) => (params.get(name) ? [[name, params.get(name)!.slice(0, 254)]] : [])));
+  const asked = Object.fromEntries(
+    AUDIT_FILTER_FIELDS.flatMap((name) => (params.get(name) ? [[name, params.get(name)!.slice(0, 254)]] : [])),
+  );
   await recordAudit(services, auditActor(request, context.clientIp, admin), {
     action: "admin.audit_exported",
     targetType: "audit",

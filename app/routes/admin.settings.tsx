@@ -58,7 +58,9 @@ export async function action({ request, context }: ActionFunctionArgs) {
   try {
     const form = await readForm(request);
     const sent = formValues(form);
-    values = Object.fromEntries(Object.keys(NOTHING_SENT).map((name) => [name, typeof sent[name] === "string" ? sent[name] : ""])) as Values;
+    values = Object.fromEntries(
+      Object.keys(NOTHING_SENT).map((name) => [name, typeof sent[name] === "string" ? sent[name] : ""]),
+    ) as Values;
     await saveSettingsForm(services, admin, parseFormData(form, settingsForm), auditActor(request, context.clientIp, admin));
     return actionSuccess("Settings saved.");
   } catch (error) {
@@ -192,7 +194,14 @@ export default function AdminSettings() {
 function CheckboxField({ name, checked, label, hint }: { name: string; checked: boolean; label: string; hint: string }) {
   return (
     <div className="flex items-start gap-3">
-      <input id={`field-${name}`} name={name} type="checkbox" className="mt-1 h-4 w-4" defaultChecked={checked} aria-describedby={`field-${name}-hint`} />
+      <input
+        id={`field-${name}`}
+        name={name}
+        type="checkbox"
+        className="mt-1 h-4 w-4"
+        defaultChecked={checked}
+        aria-describedby={`field-${name}-hint`}
+      />
       <div>
         <label htmlFor={`field-${name}`} className="label">
           {label}

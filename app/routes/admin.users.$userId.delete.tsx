@@ -38,7 +38,13 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   const admin = await requireAdmin(services, request);
   try {
     const input = await parseForm(request, deleteForm);
-    const result = await deleteUserByAdmin(services, admin, idParam(params, "userId", "That account"), input, auditActor(request, clientIp, admin));
+    const result = await deleteUserByAdmin(
+      services,
+      admin,
+      idParam(params, "userId", "That account"),
+      input,
+      auditActor(request, clientIp, admin),
+    );
     return redirect(result.givenTo ? "/admin?done=deleted-given" : "/admin?done=deleted");
   } catch (error) {
     return actionFailure(error);

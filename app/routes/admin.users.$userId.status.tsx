@@ -36,7 +36,14 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   const admin = await requireAdmin(services, request);
   try {
     const { intent, proof } = await parseForm(request, statusForm);
-    await setUserActive(services, admin, idParam(params, "userId", "That account"), intent === "reactivate", proof, auditActor(request, clientIp, admin));
+    await setUserActive(
+      services,
+      admin,
+      idParam(params, "userId", "That account"),
+      intent === "reactivate",
+      proof,
+      auditActor(request, clientIp, admin),
+    );
     return redirect(`/admin?done=${intent === "reactivate" ? "reactivated" : "deactivated"}`);
   } catch (error) {
     return actionFailure(error);
@@ -66,14 +73,17 @@ export default function AccountStatus() {
         </h2>
         {deactivated ? (
           <p className="text-sm text-slate-700" data-testid="account-state">
-            Deactivated since {formatDate(user.deactivatedAt!)}. Reactivating lets {user.name} sign in again; their files, share links, what they shared
-            with other people and unfinished uploads work again as before.
+            Deactivated since {formatDate(user.deactivatedAt!)}. Reactivating lets {user.name} sign in again; their files, share links, what
+            they shared with other people and unfinished uploads work again as before.
           </p>
         ) : (
           <ul className="list-disc space-y-1 pl-5 text-sm text-slate-700">
             <li>{user.name} can no longer sign in (password, passkey or single sign-on) and is signed out everywhere at once.</li>
             <li>Their share links stop working, as if expired, and their unfinished uploads are refused.</li>
-            <li>What they shared with other people is hidden from those people, who can no longer open or change it, until you reactivate the account.</li>
+            <li>
+              What they shared with other people is hidden from those people, who can no longer open or change it, until you reactivate the
+              account.
+            </li>
             <li>Their files stay. You can reactivate the account at any time, or delete it.</li>
           </ul>
         )}

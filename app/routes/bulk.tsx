@@ -33,7 +33,16 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   if (token !== null) {
     const stored = await loadBulkResult(services, user.id, token);
     return data(
-      { intent: "move" as const, back: stored?.back ?? back, error: null, items: [], missing: 0, destinations: { folders: [], truncated: false }, result: stored, expired: !stored },
+      {
+        intent: "move" as const,
+        back: stored?.back ?? back,
+        error: null,
+        items: [],
+        missing: 0,
+        destinations: { folders: [], truncated: false },
+        result: stored,
+        expired: !stored,
+      },
       { status: stored ? 200 : 404 },
     );
   }
@@ -49,7 +58,19 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     if (!isAppError(error)) throw error;
     // After a POST (no query) this loader runs too: only a real GET step is a bad request.
     const status = rawIntent ? 400 : 200;
-    return data({ intent, back, error: error.message, items: [], missing: 0, destinations: { folders: [], truncated: false }, result: null, expired: false }, { status });
+    return data(
+      {
+        intent,
+        back,
+        error: error.message,
+        items: [],
+        missing: 0,
+        destinations: { folders: [], truncated: false },
+        result: null,
+        expired: false,
+      },
+      { status },
+    );
   }
   const [{ items, missing }, destinations] = await Promise.all([
     readableSelection(services, user, refs),
@@ -109,7 +130,8 @@ export default function BulkPage() {
   const busy = navigation.state === "submitting";
 
   const inline = result?.ok ? { ...result, destinationId: null } : null;
-  const shown: ShownBulkResult | null = inline ?? (result && !result.ok ? result : null) ?? (page.result ? { ok: true, ...page.result } : null);
+  const shown: ShownBulkResult | null =
+    inline ?? (result && !result.ok ? result : null) ?? (page.result ? { ok: true, ...page.result } : null);
   if (page.expired) return <BulkSummaryExpired />;
   if (shown) return <BulkSummary shown={shown} />;
   if (page.intent === "trash") return <ConfirmTrash page={page} busy={busy} />;

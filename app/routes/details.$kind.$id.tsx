@@ -14,15 +14,7 @@ import { canWrite } from "~/domain/sharing/access.server";
 import { isAppError, ValidationError } from "~/domain/errors";
 import { folderTotals, itemLocation, restoreVersionOfFile, sharingSummary } from "~/domain/files/file-details.server";
 import { DESTINATION_PICKER_LIMIT, destinationFolders } from "~/domain/files/folders.server";
-import {
-  accessTarget,
-  copyItem,
-  getReadableItem,
-  moveItem,
-  parseKind,
-  parsePolicy,
-  renameItem,
-} from "~/domain/files/operations.server";
+import { accessTarget, copyItem, getReadableItem, moveItem, parseKind, parsePolicy, renameItem } from "~/domain/files/operations.server";
 import { requireUser } from "~/domain/accounts/sessions.server";
 import { viewerData } from "~/domain/files/previews.server";
 import { getSettings } from "~/domain/admin/settings.server";
@@ -59,10 +51,14 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
       sharingSummary(services, kind, id),
       item.kind === "file" ? listVersions(services, user, id).then((r) => r.versions) : Promise.resolve([]),
       item.kind === "folder" ? folderTotals(services, id) : Promise.resolve(null),
-      writable ? destinationFolders(services, user.id, item.kind === "folder" ? id : null) : Promise.resolve({ folders: [], truncated: false }),
+      writable
+        ? destinationFolders(services, user.id, item.kind === "folder" ? id : null)
+        : Promise.resolve({ folders: [], truncated: false }),
       getSettings(services),
       itemActivity(services, user, { kind: item.kind, id, ownerId }),
-      item.kind === "file" ? viewerData(services, item.file, { view: `/view/${id}`, thumbnail }).then((v) => viewerForPage(context, v)) : Promise.resolve(null),
+      item.kind === "file"
+        ? viewerData(services, item.file, { view: `/view/${id}`, thumbnail }).then((v) => viewerForPage(context, v))
+        : Promise.resolve(null),
     ]);
     const done = new URL(request.url).searchParams.get("done");
     return {
@@ -98,7 +94,14 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
             },
       location,
       viewer,
-      versions: versions.map((v) => ({ id: v.id, size: Number(v.size), mimeType: v.mimeType, sha256: v.sha256, createdAt: v.createdAt, replacedAt: v.replacedAt })),
+      versions: versions.map((v) => ({
+        id: v.id,
+        size: Number(v.size),
+        mimeType: v.mimeType,
+        sha256: v.sha256,
+        createdAt: v.createdAt,
+        replacedAt: v.replacedAt,
+      })),
       sharing,
       canWrite: writable,
       isOwner: user.id === (item.kind === "file" ? item.file.ownerId : item.folder.ownerId),
@@ -115,7 +118,13 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
 }
 
 /** A refused action re-renders the page with the message and what was typed, so nothing is lost. */
-type ActionResult = { ok: false; intent: string; message: string; fieldErrors: Record<string, string>; values: { name: string; destination: string; policy: string } };
+type ActionResult = {
+  ok: false;
+  intent: string;
+  message: string;
+  fieldErrors: Record<string, string>;
+  values: { name: string; destination: string; policy: string };
+};
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
   const { services } = context;
@@ -135,12 +144,14 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
         return redirect(`/details/${result.kind}/${result.id}?done=${result.replaced ? "replaced" : "renamed"}`);
       }
       case "move": {
-        if (!text("destination")) throw new ValidationError("Choose a destination folder.", { destination: "Choose a destination folder." });
+        if (!text("destination"))
+          throw new ValidationError("Choose a destination folder.", { destination: "Choose a destination folder." });
         const result = await moveItem(services, user, kind, id, text("destination"), parsePolicy(text("policy") || "cancel"));
         return redirect(`/details/${result.kind}/${result.id}?done=${result.replaced ? "replaced" : "moved"}`);
       }
       case "copy": {
-        if (!text("destination")) throw new ValidationError("Choose a destination folder.", { destination: "Choose a destination folder." });
+        if (!text("destination"))
+          throw new ValidationError("Choose a destination folder.", { destination: "Choose a destination folder." });
         const result = await copyItem(services, user, kind, id, text("destination"), parsePolicy(text("policy") || "cancel"));
         return redirect(`/details/${result.kind}/${result.id}?done=${result.replaced ? "replaced" : "copied"}`);
       }
@@ -158,15 +169,36 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
     }
   } catch (error) {
     if (isAppError(error)) {
-      const values = { name: text("name").slice(0, 1000), destination: text("destination").slice(0, 200), policy: text("policy").slice(0, 20) };
-      return data<ActionResult>({ ok: false, intent, message: error.message, fieldErrors: error.fieldErrors, values }, { status: error.status });
+      const values = {
+        name: text("name").slice(0, 1000),
+        destination: text("destination").slice(0, 200),
+        policy: text("policy").slice(0, 20),
+      };
+      return data<ActionResult>(
+        { ok: false, intent, message: error.message, fieldErrors: error.fieldErrors, values },
+        { status: error.status },
+      );
     }
     throw error;
   }
 }
 
 export default function Details() {
-  const { item, location, viewer, versions, sharing, canWrite, isOwner, destinations, pickerLimit, versionsKept, trashRetentionDays, done, activity } = useLoaderData<typeof loader>();
+  const {
+    item,
+    location,
+    viewer,
+    versions,
+    sharing,
+    canWrite,
+    isOwner,
+    destinations,
+    pickerLimit,
+    versionsKept,
+    trashRetentionDays,
+    done,
+    activity,
+  } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const navigation = useNavigation();
   const busy = navigation.state === "submitting" ? String(navigation.formData?.get("intent") ?? "") : null;
@@ -181,14 +213,22 @@ export default function Details() {
 
       <div aria-live="polite">
         <FormMessage message={done} tone="success" />
-        {result && !result.ok && !["rename", "move", "copy", "trash"].includes(result.intent) ? <FormMessage message={result.message} /> : null}
+        {result && !result.ok && !["rename", "move", "copy", "trash"].includes(result.intent) ? (
+          <FormMessage message={result.message} />
+        ) : null}
       </div>
 
       {viewer ? <FileViewer key={item.id} name={item.name} viewer={viewer} downloadHref={openHref} /> : null}
       <PropertiesSection item={item} location={location} />
       {!item.isRoot ? <SharingSection item={item} sharing={sharing} isOwner={isOwner} /> : null}
       {item.kind === "file" ? (
-        <VersionsSection fileName={item.name} versions={versions} versionsKept={versionsKept} canWrite={canWrite} restoring={busy === "restore-version"} />
+        <VersionsSection
+          fileName={item.name}
+          versions={versions}
+          versionsKept={versionsKept}
+          canWrite={canWrite}
+          restoring={busy === "restore-version"}
+        />
       ) : null}
       <ItemActivitySection entries={activity} kindLabel={kindLabel} />
 

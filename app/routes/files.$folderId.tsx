@@ -2,9 +2,7 @@ import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remi
 import { FolderView } from "~/components/folder-view";
 import { folderAction, folderLoader } from "~/route-helpers/folder-route.server";
 
-export const meta: MetaFunction<typeof loader> = ({ data }) => [
-  { title: `${data?.crumbs.at(-1)?.name ?? "Folder"} · Coffer` },
-];
+export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.crumbs.at(-1)?.name ?? "Folder"} · Coffer` }];
 
 export const loader = (args: LoaderFunctionArgs) => folderLoader(args);
 export const action = (args: ActionFunctionArgs) => folderAction(args);

@@ -7,7 +7,13 @@ import { parseUploadPath, resolveUploadFolder } from "~/domain/uploads/upload-pa
 import { field, parseForm } from "~/route-helpers/forms.server";
 
 const inputSchema = z.object({
-  folderId: field.string(z.string().trim().max(100).regex(/^[A-Za-z0-9_-]*$/, "Unknown folder.")),
+  folderId: field.string(
+    z
+      .string()
+      .trim()
+      .max(100)
+      .regex(/^[A-Za-z0-9_-]*$/, "Unknown folder."),
+  ),
   path: field.string(z.string().min(1, "Give the folder path to create.").max(5000)),
 });
 
@@ -39,5 +45,8 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 export function loader(_: LoaderFunctionArgs) {
-  return new Response("Use POST to create folders.", { status: 405, headers: { Allow: "POST", "Content-Type": "text/plain; charset=utf-8" } });
+  return new Response("Use POST to create folders.", {
+    status: 405,
+    headers: { Allow: "POST", "Content-Type": "text/plain; charset=utf-8" },
+  });
 }

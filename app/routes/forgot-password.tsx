@@ -56,12 +56,15 @@ export default function ForgotPassword() {
         <div className="mt-4 space-y-3 text-slate-700" role="status">
           <p>If an account exists for that address, we sent it a link to choose a new password.</p>
           <p className="text-sm text-slate-600">
-            The link works once, for {minutes} minutes. No mail after a few minutes? Check your spam folder, or try again with the address you registered with.
+            The link works once, for {minutes} minutes. No mail after a few minutes? Check your spam folder, or try again with the address
+            you registered with.
           </p>
         </div>
       ) : (
         <>
-          <p className="mt-1 text-sm text-slate-600">Enter the email address of your account and we will mail you a link to choose a new password.</p>
+          <p className="mt-1 text-sm text-slate-600">
+            Enter the email address of your account and we will mail you a link to choose a new password.
+          </p>
           <Form method="post" className="mt-6 space-y-4" noValidate>
             <CsrfInput />
             <FormMessage message={result?.message} />

@@ -135,7 +135,13 @@ export default function Login() {
       </p>
       <SsoButton sso={sso} redirectTo={params.get("redirectTo") ?? "/files"} />
       <div className="mt-6" hidden={sso?.only}>
-        <PasskeyLoginButton mode="passwordless" redirectTo={redirectTo} label="Sign in with a passkey" onStart={autofill.pause} onSettled={autofill.resume} />
+        <PasskeyLoginButton
+          mode="passwordless"
+          redirectTo={redirectTo}
+          label="Sign in with a passkey"
+          onStart={autofill.pause}
+          onSettled={autofill.resume}
+        />
       </div>
       <Form method="post" className="mt-6 space-y-4" noValidate hidden={sso?.only}>
         <CsrfInput />
@@ -143,7 +149,11 @@ export default function Login() {
         <input type="hidden" name="redirectTo" value={params.get("redirectTo") ?? "/files"} />
         <Field label="Email" name="email" type="email" autoComplete={autofill.autoComplete} required error={errors.email} />
         <Field label="Password" name="password" type="password" autoComplete="current-password" required error={errors.password} />
-        <p className="text-sm"><Link to="/forgot-password" className="text-blue-800 underline">Forgot your password?</Link></p>
+        <p className="text-sm">
+          <Link to="/forgot-password" className="text-blue-800 underline">
+            Forgot your password?
+          </Link>
+        </p>
         <button type="submit" className="btn-primary w-full" disabled={busy}>
           {busy ? "Logging in…" : "Log in"}
         </button>

@@ -6,7 +6,15 @@ import { hasPasskeys } from "~/domain/accounts/passkeys.server";
 import { auditActor, recordAudit } from "~/domain/audit/audit.server";
 import { ForbiddenError, UnauthorizedError } from "~/domain/errors";
 import { assertNotLocked, clearFailedLogins, recordFailedLogin } from "~/domain/accounts/lockout.server";
-import { endPendingLogin, hasTotp, PENDING_LOGIN_MAX_ATTEMPTS, readPendingLogin, restartFirstStep, verifySecondFactor, type PendingLogin } from "~/domain/accounts/mfa.server";
+import {
+  endPendingLogin,
+  hasTotp,
+  PENDING_LOGIN_MAX_ATTEMPTS,
+  readPendingLogin,
+  restartFirstStep,
+  verifySecondFactor,
+  type PendingLogin,
+} from "~/domain/accounts/mfa.server";
 import { assertPasswordAuthAllowed } from "~/domain/accounts/oidc.server";
 import { limitMfaVerification, rateLimit } from "~/domain/rate-limit.server";
 import { createSession, getUser } from "~/domain/accounts/sessions.server";
@@ -26,7 +34,8 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const pending = await readPendingLogin(context.services, request);
   if (!pending) throw redirect("/login");
   const refusal = passwordStepRefusal(context.services, pending);
-  if (refusal) return data({ totp: false, passkeys: false, firstFactor: pending.firstFactor, refused: refusal.message }, { status: refusal.status });
+  if (refusal)
+    return data({ totp: false, passkeys: false, firstFactor: pending.firstFactor, refused: refusal.message }, { status: refusal.status });
   const [totp, passkeys] = await Promise.all([hasTotp(context.services, pending.userId), hasPasskeys(context.services, pending.userId)]);
   return { totp, passkeys, firstFactor: pending.firstFactor, refused: null };
 }
@@ -72,8 +81,17 @@ export async function action({ request, context }: ActionFunctionArgs) {
       metrics().mfaChallenges.inc({ outcome: "failure" });
       const lock = await recordFailedLogin(services, user.email);
       await recordAudit(services, actor, { action: "auth.mfa_challenge", outcome: "failure", targetType: "user", targetId: user.id });
-      if (lock) await recordAudit(services, actor, { action: "auth.locked", outcome: "failure", targetType: "user", targetId: user.id, details: lock });
-      throw new UnauthorizedError("That code is not right, or it was already used. Enter the current code from your app or a recovery code.");
+      if (lock)
+        await recordAudit(services, actor, {
+          action: "auth.locked",
+          outcome: "failure",
+          targetType: "user",
+          targetId: user.id,
+          details: lock,
+        });
+      throw new UnauthorizedError(
+        "That code is not right, or it was already used. Enter the current code from your app or a recovery code.",
+      );
     }
     if (method === "recovery") {
       await recordAudit(services, actor, { action: "auth.recovery_code_used", targetType: "user", targetId: user.id });

@@ -4,9 +4,21 @@ import { AccountDeactivatedError } from "~/domain/accounts/account-status.server
 import { auditActor, recordAudit } from "~/domain/audit/audit.server";
 import { isAppError, ValidationError } from "~/domain/errors";
 import { assertNotLocked, clearFailedLogins, recordFailedLogin } from "~/domain/accounts/lockout.server";
-import { endPendingLogin, PENDING_LOGIN_MAX_ATTEMPTS, readPendingLogin, restartFirstStep, type FirstFactor } from "~/domain/accounts/mfa.server";
+import {
+  endPendingLogin,
+  PENDING_LOGIN_MAX_ATTEMPTS,
+  readPendingLogin,
+  restartFirstStep,
+  type FirstFactor,
+} from "~/domain/accounts/mfa.server";
 import { assertPasswordAuthAllowed } from "~/domain/accounts/oidc.server";
-import { clearLoginChallengeCookie, finishLogin, PasskeyLoginError, startLogin, type PasskeyLoginMode } from "~/domain/accounts/passkeys.server";
+import {
+  clearLoginChallengeCookie,
+  finishLogin,
+  PasskeyLoginError,
+  startLogin,
+  type PasskeyLoginMode,
+} from "~/domain/accounts/passkeys.server";
 import { limitLoginAttempt, limitMfaVerification, limitPasskeyChallenge, rateLimit } from "~/domain/rate-limit.server";
 import { assertCookieCanBeKept, createSession, safeRedirect } from "~/domain/accounts/sessions.server";
 import { loginAccount } from "~/domain/accounts/users.server";
@@ -116,7 +128,12 @@ export async function action({ request, context }: ActionFunctionArgs) {
       action: "auth.login",
       targetType: "user",
       targetId: user.id,
-      details: { method: "passkey", step: mode.kind, passkey: result.passkeyName, ...(firstFactor === "oidc" ? { firstStep: "oidc" } : {}) },
+      details: {
+        method: "passkey",
+        step: mode.kind,
+        passkey: result.passkeyName,
+        ...(firstFactor === "oidc" ? { firstStep: "oidc" } : {}),
+      },
     });
     return Response.json({ ok: true as const, redirectTo }, { headers });
   } catch (error) {
@@ -128,9 +145,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 
   /** A refused passkey of a known account counts towards its lockout, like a wrong password. */
   async function recordFailure(error: PasskeyLoginError) {
-    const user = error.userId
-      ? await loginAccount(services, error.userId)
-      : null;
+    const user = error.userId ? await loginAccount(services, error.userId) : null;
     const actor = auditActor(request, clientIp, user);
     await recordAudit(services, actor, {
       action: "auth.login",
@@ -141,6 +156,13 @@ export async function action({ request, context }: ActionFunctionArgs) {
     });
     if (!user) return;
     const lock = await recordFailedLogin(services, user.email);
-    if (lock) await recordAudit(services, actor, { action: "auth.locked", outcome: "failure", targetType: "user", targetId: user.id, details: lock });
+    if (lock)
+      await recordAudit(services, actor, {
+        action: "auth.locked",
+        outcome: "failure",
+        targetType: "user",
+        targetId: user.id,
+        details: lock,
+      });
   }
 }

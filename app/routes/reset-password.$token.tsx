@@ -59,8 +59,24 @@ export default function ResetPassword() {
         <Form method="post" className="mt-6 space-y-4" noValidate>
           <CsrfInput />
           <FormMessage message={result?.message} />
-          <Field label="New password" name="newPassword" type="password" autoComplete="new-password" required minLength={12} hint={hint} error={errors.newPassword} />
-          <Field label="Confirm new password" name="confirmPassword" type="password" autoComplete="new-password" required error={errors.confirmPassword} />
+          <Field
+            label="New password"
+            name="newPassword"
+            type="password"
+            autoComplete="new-password"
+            required
+            minLength={12}
+            hint={hint}
+            error={errors.newPassword}
+          />
+          <Field
+            label="Confirm new password"
+            name="confirmPassword"
+            type="password"
+            autoComplete="new-password"
+            required
+            error={errors.confirmPassword}
+          />
           <button type="submit" className="btn-primary w-full" disabled={busy}>
             {busy ? "Saving…" : "Set new password"}
           </button>

@@ -23,7 +23,8 @@ export async function loader(args: LoaderFunctionArgs) {
     const { folder: subfolder } = parseQuery(request, zipQuery);
     const chain = await shareFolderChain(services, link, subfolder ? asId(subfolder, "That folder") : link.folderId);
     const folder = chain.at(-1)!;
-    if (request.method === "GET") await countShareDownload(services, link, { kind: "zip", itemId: folder.id }, auditActor(request, context.clientIp, null));
+    if (request.method === "GET")
+      await countShareDownload(services, link, { kind: "zip", itemId: folder.id }, auditActor(request, context.clientIp, null));
     const body = request.method === "HEAD" ? null : webStream(await zipFolder(services, folder.id));
     return new Response(body, {
       status: 200,

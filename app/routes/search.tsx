@@ -6,7 +6,9 @@ import { requireUser } from "~/domain/accounts/sessions.server";
 import { FileIcon, FolderIcon } from "~/components/icons";
 import { formatBytes } from "~/lib/format";
 
-export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: data?.query ? `“${data.query}” · Search · Coffer` : "Search · Coffer" }];
+export const meta: MetaFunction<typeof loader> = ({ data }) => [
+  { title: data?.query ? `“${data.query}” · Search · Coffer` : "Search · Coffer" },
+];
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const user = await requireUser(context.services, request);
@@ -53,9 +55,11 @@ export default function Search() {
           ) : null}
         </>
       ) : (
-        <p className="text-sm text-slate-600">{contentSearch
+        <p className="text-sm text-slate-600">
+          {contentSearch
             ? "Type part of a file or folder name. Words inside documents are found too. Misspellings in names are fine. Items shared with you are searched too."
-            : "Type part of a file or folder name. Misspellings are fine. Items shared with you are searched too."}</p>
+            : "Type part of a file or folder name. Misspellings are fine. Items shared with you are searched too."}
+        </p>
       )}
     </div>
   );
@@ -68,26 +72,26 @@ function HitList({ hits, testId }: { hits: Array<FoundItem | SharedFoundItem>; t
       {hits.map((hit) => (
         <li key={hit.id} className="px-4 py-3 text-sm">
           <div className="flex items-center justify-between gap-4">
-          {hit.kind === "folder" ? (
-            <Link to={`/files/${hit.id}`} className="flex items-center gap-2 font-medium text-blue-800 hover:underline">
-              <FolderIcon />
-              {hit.name}
-            </Link>
-          ) : (
-            <a href={`/download/${hit.id}`} download className="flex items-center gap-2 text-blue-800 hover:underline">
-              <FileIcon />
-              {hit.name}
-            </a>
-          )}
-          <span className="flex items-center gap-3 text-slate-600">
-            {"ownerName" in hit ? <span>{`Shared by ${hit.ownerName}`}</span> : null}
-            {hit.size !== null ? formatBytes(hit.size) : "Folder"}
-            {hit.folderId ? (
-              <Link to={`/files/${hit.folderId}`} className="text-blue-800 hover:underline">
-                Open folder
+            {hit.kind === "folder" ? (
+              <Link to={`/files/${hit.id}`} className="flex items-center gap-2 font-medium text-blue-800 hover:underline">
+                <FolderIcon />
+                {hit.name}
               </Link>
-            ) : null}
-          </span>
+            ) : (
+              <a href={`/download/${hit.id}`} download className="flex items-center gap-2 text-blue-800 hover:underline">
+                <FileIcon />
+                {hit.name}
+              </a>
+            )}
+            <span className="flex items-center gap-3 text-slate-600">
+              {"ownerName" in hit ? <span>{`Shared by ${hit.ownerName}`}</span> : null}
+              {hit.size !== null ? formatBytes(hit.size) : "Folder"}
+              {hit.folderId ? (
+                <Link to={`/files/${hit.folderId}`} className="text-blue-800 hover:underline">
+                  Open folder
+                </Link>
+              ) : null}
+            </span>
           </div>
           {hit.matchedBy === "content" ? <ContentMatch snippet={hit.snippet} /> : null}
         </li>

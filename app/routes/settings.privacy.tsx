@@ -20,7 +20,8 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const { files, bytes } = await storedFilesOf(services, user.id);
   // The export route redirects back here when it cannot start (it streams a file otherwise).
   const wait = Number(new URL(request.url).searchParams.get("export-wait"));
-  const exportError = Number.isInteger(wait) && wait > 0 ? `You have started several exports recently. Please try again in ${describeWait(wait)}.` : null;
+  const exportError =
+    Number.isInteger(wait) && wait > 0 ? `You have started several exports recently. Please try again in ${describeWait(wait)}.` : null;
   return { email: user.email, files, bytes, exportError, reauth: await reauthMethods(services, user) };
 }
 
@@ -56,9 +57,9 @@ export default function PrivacySettings() {
           Export my data
         </h2>
         <p className="text-sm text-slate-700">
-          One ZIP file with your {files.toLocaleString("en")} {files === 1 ? "file" : "files"} ({formatBytes(bytes)}) as they are organised in Coffer, the
-          items in your trash, earlier versions, and JSON files describing your account, sessions, shares, activity and security events. It downloads as
-          it is built, so it starts at once however large it is.
+          One ZIP file with your {files.toLocaleString("en")} {files === 1 ? "file" : "files"} ({formatBytes(bytes)}) as they are organised
+          in Coffer, the items in your trash, earlier versions, and JSON files describing your account, sessions, shares, activity and
+          security events. It downloads as it is built, so it starts at once however large it is.
         </p>
         {/* A native POST: the browser saves the streamed ZIP instead of the page handling it. */}
         <Form method="post" action="/settings/privacy/export" reloadDocument>
@@ -74,8 +75,8 @@ export default function PrivacySettings() {
           Delete my account
         </h2>
         <p className="text-sm text-slate-700">
-          This deletes your files, folders, versions, share links and shares with other people, and signs you out everywhere. It cannot be undone: export
-          your data first if you want to keep it. The security log keeps its entries about you under an anonymous name.
+          This deletes your files, folders, versions, share links and shares with other people, and signs you out everywhere. It cannot be
+          undone: export your data first if you want to keep it. The security log keeps its entries about you under an anonymous name.
         </p>
         <Form method="post" className="space-y-3">
           <CsrfInput />
@@ -89,7 +90,13 @@ export default function PrivacySettings() {
             error={result?.fieldErrors?.confirmEmail}
           />
           {/* Deleting takes the password, not a code; or a recent confirmation at the provider. */}
-          <ConfirmIdentity reauth={{ ...reauth, code: false }} id="field-password" name="password" label="Your password" error={result?.fieldErrors?.password} />
+          <ConfirmIdentity
+            reauth={{ ...reauth, code: false }}
+            id="field-password"
+            name="password"
+            label="Your password"
+            error={result?.fieldErrors?.password}
+          />
           <button type="submit" className="btn-primary bg-red-700 hover:bg-red-800" disabled={deleting}>
             {deleting ? "Deleting…" : "Delete my account and all my files"}
           </button>

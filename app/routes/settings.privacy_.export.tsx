@@ -15,7 +15,10 @@ export async function action({ request, context }: ActionFunctionArgs) {
     await rateLimit(services, `export:${user.id}`, { limit: 5, windowMs: 60 * 60 * 1000 });
   } catch (error) {
     if (error instanceof TooManyRequestsError) {
-      return redirect(`/settings/privacy?export-wait=${error.retryAfter}`, { status: 303, headers: { "Retry-After": String(error.retryAfter) } });
+      return redirect(`/settings/privacy?export-wait=${error.retryAfter}`, {
+        status: 303,
+        headers: { "Retry-After": String(error.retryAfter) },
+      });
     }
     throw error;
   }

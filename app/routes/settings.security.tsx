@@ -62,7 +62,11 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   return {
     done: done ? (DONE_MESSAGES[done] ?? null) : null,
     passwordHint: PASSWORD_HINT,
-    sessions: sessions.map((session) => ({ ...session, createdAt: session.createdAt.toISOString(), lastSeenAt: session.lastSeenAt.toISOString() })),
+    sessions: sessions.map((session) => ({
+      ...session,
+      createdAt: session.createdAt.toISOString(),
+      lastSeenAt: session.lastSeenAt.toISOString(),
+    })),
     idleDays: settings.sessionIdleDays,
     absoluteDays: settings.sessionAbsoluteDays,
     events,
@@ -118,7 +122,12 @@ const INTENTS: Record<string, (args: IntentArgs) => Promise<Response>> = {
 
   async "revoke-other-sessions"({ services, user, actor }) {
     const count = await revokeOtherSessions(services, user);
-    await recordAudit(services, actor, { action: "auth.session_revoked", targetType: "user", targetId: user.id, details: { others: count } });
+    await recordAudit(services, actor, {
+      action: "auth.session_revoked",
+      targetType: "user",
+      targetId: user.id,
+      details: { others: count },
+    });
     return redirect("/settings/security?done=others-revoked");
   },
 
@@ -166,7 +175,9 @@ export default function SecuritySettings() {
     <div className="space-y-6">
       <div>
         <h1 className="text-2xl font-semibold">Security</h1>
-        <p className="mt-1 text-sm text-slate-600">Your password, two-step verification and passkeys, where you are logged in, and what happened to your account lately.</p>
+        <p className="mt-1 text-sm text-slate-600">
+          Your password, two-step verification and passkeys, where you are logged in, and what happened to your account lately.
+        </p>
       </div>
       <FormMessage message={done} tone="success" />
       <FormMessage message={otherFailure?.message} />

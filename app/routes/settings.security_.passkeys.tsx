@@ -35,7 +35,10 @@ export async function action({ request, context }: ActionFunctionArgs) {
     await limitMfaVerification(services, clientIp);
     const actor = auditActor(request, clientIp, user);
     if (body.data.step === "options") {
-      return Response.json({ ok: true as const, options: await startRegistration(services, request, actor, user, body.data.proof) }, { headers });
+      return Response.json(
+        { ok: true as const, options: await startRegistration(services, request, actor, user, body.data.proof) },
+        { headers },
+      );
     }
     const passkey = await finishRegistration(services, request, actor, user.id, {
       name: body.data.name,

@@ -29,7 +29,15 @@ export default function SharedWithMe() {
       ) : (
         <div className="card overflow-x-auto">
           <table className="w-full text-left text-sm">
-            <TableHead columns={[{ label: "Name" }, { label: "Owner" }, { label: "Permission" }, { label: "Size", hideBelow: "sm" }, { label: "Shared", hideBelow: "md" }]} />
+            <TableHead
+              columns={[
+                { label: "Name" },
+                { label: "Owner" },
+                { label: "Permission" },
+                { label: "Size", hideBelow: "sm" },
+                { label: "Shared", hideBelow: "md" },
+              ]}
+            />
             <tbody className="divide-y divide-slate-100">
               {items.map((item) => (
                 <tr key={item.id}>
@@ -48,7 +56,9 @@ export default function SharedWithMe() {
                   </td>
                   <td className="px-4 py-2">{item.owner.name}</td>
                   <td className="px-4 py-2">{item.permission === "WRITE" ? "Can view and add files" : "Can view"}</td>
-                  <td className="hidden px-4 py-2 text-slate-700 sm:table-cell">{item.size === null ? "Folder" : formatBytes(item.size)}</td>
+                  <td className="hidden px-4 py-2 text-slate-700 sm:table-cell">
+                    {item.size === null ? "Folder" : formatBytes(item.size)}
+                  </td>
                   <td className="hidden px-4 py-2 text-slate-600 md:table-cell">{formatDate(item.sharedAt)}</td>
                 </tr>
               ))}

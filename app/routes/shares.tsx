@@ -5,7 +5,15 @@ import { z } from "zod";
 import { FormMessage } from "~/components/field";
 import { FileIcon, FolderIcon } from "~/components/icons";
 import { NotFoundError, ValidationError } from "~/domain/errors";
-import { createShareLink, getOwnItem, listMyLinks, parseItemRef, revokeShareLink, shareUrl, updateShareLink } from "~/domain/sharing/share-links.server";
+import {
+  createShareLink,
+  getOwnItem,
+  listMyLinks,
+  parseItemRef,
+  revokeShareLink,
+  shareUrl,
+  updateShareLink,
+} from "~/domain/sharing/share-links.server";
 import { requireUser } from "~/domain/accounts/sessions.server";
 import { listAccess, removeUserShare, shareWithUser } from "~/domain/sharing/user-shares.server";
 import { formatDate } from "~/lib/format";
@@ -69,22 +77,34 @@ export async function action({ request, context }: ActionFunctionArgs) {
       case "create-link": {
         const ref = parseItemRef(fields.item);
         if (!ref) throw new ValidationError("Choose a file or folder to share.");
-        const link = await createShareLink(services, user, ref, {
-          mode: fields.mode || undefined,
-          password: fields.password,
-          expiresAt: fields.expiresAt,
-          maxDownloads: fields.maxDownloads,
-        }, audit);
+        const link = await createShareLink(
+          services,
+          user,
+          ref,
+          {
+            mode: fields.mode || undefined,
+            password: fields.password,
+            expiresAt: fields.expiresAt,
+            maxDownloads: fields.maxDownloads,
+          },
+          audit,
+        );
         const url = shareUrl(services, request, link.token);
         return actionSuccess(`Link created: ${url}`, { url });
       }
       case "update-link": {
-        await updateShareLink(services, user, asId(fields.linkId, "That link"), {
-          password: fields.password,
-          clearPassword: fields.clearPassword,
-          expiresAt: fields.expiresAt,
-          maxDownloads: fields.maxDownloads,
-        }, audit);
+        await updateShareLink(
+          services,
+          user,
+          asId(fields.linkId, "That link"),
+          {
+            password: fields.password,
+            clearPassword: fields.clearPassword,
+            expiresAt: fields.expiresAt,
+            maxDownloads: fields.maxDownloads,
+          },
+          audit,
+        );
         return actionSuccess("Link updated.");
       }
       case "revoke-link": {
@@ -94,7 +114,13 @@ export async function action({ request, context }: ActionFunctionArgs) {
       case "share-user": {
         const ref = parseItemRef(fields.item);
         if (!ref) throw new ValidationError("Choose a file or folder to share.");
-        const { grantee, share } = await shareWithUser(services, user, ref, { email: fields.email, permission: fields.permission || undefined }, audit);
+        const { grantee, share } = await shareWithUser(
+          services,
+          user,
+          ref,
+          { email: fields.email, permission: fields.permission || undefined },
+          audit,
+        );
         return actionSuccess(`Shared with ${grantee.name} (${share.permission === "WRITE" ? "can view and add files" : "can view"}).`);
       }
       case "remove-user-share": {
@@ -156,7 +182,14 @@ export default function Shares() {
             ) : (
               <input type="hidden" name="mode" value="READ" />
             )}
-            <LinkField label="Password (optional)" name="password" type="password" autoComplete="new-password" error={createErrors.password} id="create-password" />
+            <LinkField
+              label="Password (optional)"
+              name="password"
+              type="password"
+              autoComplete="new-password"
+              error={createErrors.password}
+              id="create-password"
+            />
             <LinkField
               label="Expires (UTC, optional)"
               name="expiresAt"
@@ -238,9 +271,12 @@ export default function Shares() {
           <div className="card p-8 text-center">
             <p className="font-medium">You have not shared any links yet.</p>
             <p className="mt-1 text-sm text-slate-600">
-              Open a file’s details or a folder in <Link to="/files" className="text-blue-800 underline">My files</Link> and choose
-              “Share”, or open <code>/shares?item=folder:&lt;id&gt;</code>. You can protect a link with a password, make it expire, limit its
-              downloads, or turn a folder into a file drop that only accepts uploads.
+              Open a file’s details or a folder in{" "}
+              <Link to="/files" className="text-blue-800 underline">
+                My files
+              </Link>{" "}
+              and choose “Share”, or open <code>/shares?item=folder:&lt;id&gt;</code>. You can protect a link with a password, make it
+              expire, limit its downloads, or turn a folder into a file drop that only accepts uploads.
             </p>
           </div>
         ) : (
@@ -261,7 +297,13 @@ export default function Shares() {
                   <label htmlFor={`url-${link.id}`} className="label">
                     Link address
                   </label>
-                  <input id={`url-${link.id}`} readOnly value={link.url} className="input font-mono" onFocus={(e) => e.currentTarget.select()} />
+                  <input
+                    id={`url-${link.id}`}
+                    readOnly
+                    value={link.url}
+                    className="input font-mono"
+                    onFocus={(e) => e.currentTarget.select()}
+                  />
                 </div>
                 <dl className="grid grid-cols-2 gap-x-4 gap-y-1 sm:grid-cols-5">
                   <div>
@@ -307,7 +349,13 @@ export default function Shares() {
                     ) : (
                       <span />
                     )}
-                    <LinkField label="Expires (UTC, empty: never)" name="expiresAt" type="datetime-local" defaultValue={toInputValue(link.expiresAt)} id={`expires-${link.id}`} />
+                    <LinkField
+                      label="Expires (UTC, empty: never)"
+                      name="expiresAt"
+                      type="datetime-local"
+                      defaultValue={toInputValue(link.expiresAt)}
+                      id={`expires-${link.id}`}
+                    />
                     {link.mode === "READ" ? (
                       <LinkField
                         label="Download limit (empty: none)"

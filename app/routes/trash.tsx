@@ -6,7 +6,16 @@ import { FileIcon, FolderIcon } from "~/components/icons";
 import { getReadableItem, parseKind } from "~/domain/files/operations.server";
 import { requireUser } from "~/domain/accounts/sessions.server";
 import { getSettings } from "~/domain/admin/settings.server";
-import { deleteForever, emptyTrash, getTrashedItem, listTrash, restoreItem, TRASH_PAGE_LIMIT, restoredInto, trashStateOf } from "~/domain/files/trash.server";
+import {
+  deleteForever,
+  emptyTrash,
+  getTrashedItem,
+  listTrash,
+  restoreItem,
+  TRASH_PAGE_LIMIT,
+  restoredInto,
+  trashStateOf,
+} from "~/domain/files/trash.server";
 import { z } from "zod";
 import { formatBytes, formatDate } from "~/lib/format";
 import { field, parseForm } from "~/route-helpers/forms.server";
@@ -37,7 +46,8 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const [items, settings] = await Promise.all([listTrash(services, user), getSettings(services)]);
   const done = url.searchParams.get("done");
   // After a restore, say where the item went (only if the user can still see it).
-  let restored: { kind: "file" | "folder"; id: string; name: string; folderId: string; folderName: string; folderIsRoot: boolean } | null = null;
+  let restored: { kind: "file" | "folder"; id: string; name: string; folderId: string; folderName: string; folderIsRoot: boolean } | null =
+    null;
   const ref = parseItemRef(url.searchParams.get("item"));
   if (done === "restored" && ref) {
     const item = await getReadableItem(services, user, ref.kind, ref.id).catch(() => null);
@@ -67,7 +77,8 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     if (row?.trashedAt && row.ownerId === user.id) {
       trashedNote = `Uploaded “${row.name}”, but its folder was moved to the trash meanwhile, so the file is in the trash with it. Restore the folder to get both back.`;
     } else if (row?.trashedAt) {
-      trashedNote = "Uploaded, but its folder was moved to its owner’s trash meanwhile, so the file is there with it. Ask the owner to restore the folder if you need it.";
+      trashedNote =
+        "Uploaded, but its folder was moved to its owner’s trash meanwhile, so the file is there with it. Ask the owner to restore the folder if you need it.";
     }
   }
   // "Delete forever" asks first (?confirm=delete&item=…); an item not in this user's trash is simply not offered.
@@ -131,7 +142,9 @@ export default function Trash() {
       <div className="flex flex-wrap items-end justify-between gap-4">
         <div>
           <h1 className="text-2xl font-semibold">Trash</h1>
-          <p className="mt-1 text-sm text-slate-600">Items in the trash are deleted for good {retentionDays} days after they were trashed.</p>
+          <p className="mt-1 text-sm text-slate-600">
+            Items in the trash are deleted for good {retentionDays} days after they were trashed.
+          </p>
         </div>
         {items.length > 0 && !confirmEmpty ? (
           <Link to="?confirm=empty" className="btn-secondary border-red-300 text-red-800 hover:bg-red-50">
@@ -231,71 +244,87 @@ export default function Trash() {
         {items.length === 0 ? (
           <div className="p-10 text-center">
             <p className="font-medium">The trash is empty.</p>
-            <p className="mt-1 text-sm text-slate-600">Files and folders you move to the trash appear here until you restore them or they expire.</p>
+            <p className="mt-1 text-sm text-slate-600">
+              Files and folders you move to the trash appear here until you restore them or they expire.
+            </p>
           </div>
         ) : (
           <>
-          {/* The rows hold forms of their own, so the selection form stands apart and the row
+            {/* The rows hold forms of their own, so the selection form stands apart and the row
               checkboxes join it through their form attribute. */}
-          <form id="trash-bulk-form" method="post" action="/bulk" className="flex items-center gap-2 border-b border-slate-200 p-3">
-            <CsrfInput />
-            <input type="hidden" name="intent" value="restore" />
-            <input type="hidden" name="from" value="/trash" />
-            <button type="submit" className="btn-secondary">
-              Restore selected
-            </button>
-          </form>
-          <table className="w-full text-left text-sm">
-            <TableHead columns={[{ label: "Name" }, { label: "Original location" }, { label: "Trashed", hideBelow: "md" }, { label: "Size" }, { label: "Actions" }]} />
-            <tbody className="divide-y divide-slate-100">
-              {items.map((item) => (
-                <tr key={item.id}>
-                  <td className="px-4 py-2">
-                    <span className="flex items-center gap-2">
-                      <input
-                        type="checkbox"
-                        name="item"
-                        value={`${item.kind}:${item.id}`}
-                        form="trash-bulk-form"
-                        aria-label={`Select ${item.name}`}
-                        className="h-4 w-4"
-                      />
-                      {item.kind === "folder" ? <FolderIcon /> : <FileIcon />}
-                      <span className="break-all">{item.name}</span>
-                      <span className="sr-only">({item.kind})</span>
-                    </span>
-                  </td>
-                  <td className="px-4 py-2 text-slate-700">
-                    {item.originalFolder ? (
-                      <Link to={item.originalFolder.isRoot ? "/files" : `/files/${item.originalFolder.id}`} className="text-blue-800 hover:underline">
-                        {item.originalFolder.name}
-                      </Link>
-                    ) : (
-                      <span title="The original folder is gone or in the trash too">Gone — restores to My files</span>
-                    )}
-                  </td>
-                  <td className="hidden px-4 py-2 text-slate-600 md:table-cell">{formatDate(item.trashedAt)}</td>
-                  <td className="px-4 py-2 whitespace-nowrap text-slate-700">{formatBytes(item.size)}</td>
-                  <td className="px-4 py-2">
-                    <div className="flex flex-wrap gap-2">
-                      <Form method="post">
-                        <CsrfInput />
-                        <input type="hidden" name="intent" value="restore" />
-                        <input type="hidden" name="kind" value={item.kind} />
-                        <input type="hidden" name="id" value={item.id} />
-                        <button type="submit" className="btn-secondary" disabled={busy === `restore:${item.id}`}>
-                          Restore<span className="sr-only"> {item.name}</span>
-                        </button>
-                      </Form>
-                      <Link to={`?confirm=delete&item=${item.kind}:${item.id}`} className="btn-secondary border-red-300 text-red-800 hover:bg-red-50">
-                        Delete forever…<span className="sr-only"> {item.name}</span>
-                      </Link>
-                    </div>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            <form id="trash-bulk-form" method="post" action="/bulk" className="flex items-center gap-2 border-b border-slate-200 p-3">
+              <CsrfInput />
+              <input type="hidden" name="intent" value="restore" />
+              <input type="hidden" name="from" value="/trash" />
+              <button type="submit" className="btn-secondary">
+                Restore selected
+              </button>
+            </form>
+            <table className="w-full text-left text-sm">
+              <TableHead
+                columns={[
+                  { label: "Name" },
+                  { label: "Original location" },
+                  { label: "Trashed", hideBelow: "md" },
+                  { label: "Size" },
+                  { label: "Actions" },
+                ]}
+              />
+              <tbody className="divide-y divide-slate-100">
+                {items.map((item) => (
+                  <tr key={item.id}>
+                    <td className="px-4 py-2">
+                      <span className="flex items-center gap-2">
+                        <input
+                          type="checkbox"
+                          name="item"
+                          value={`${item.kind}:${item.id}`}
+                          form="trash-bulk-form"
+                          aria-label={`Select ${item.name}`}
+                          className="h-4 w-4"
+                        />
+                        {item.kind === "folder" ? <FolderIcon /> : <FileIcon />}
+                        <span className="break-all">{item.name}</span>
+                        <span className="sr-only">({item.kind})</span>
+                      </span>
+                    </td>
+                    <td className="px-4 py-2 text-slate-700">
+                      {item.originalFolder ? (
+                        <Link
+                          to={item.originalFolder.isRoot ? "/files" : `/files/${item.originalFolder.id}`}
+                          className="text-blue-800 hover:underline"
+                        >
+                          {item.originalFolder.name}
+                        </Link>
+                      ) : (
+                        <span title="The original folder is gone or in the trash too">Gone — restores to My files</span>
+                      )}
+                    </td>
+                    <td className="hidden px-4 py-2 text-slate-600 md:table-cell">{formatDate(item.trashedAt)}</td>
+                    <td className="px-4 py-2 whitespace-nowrap text-slate-700">{formatBytes(item.size)}</td>
+                    <td className="px-4 py-2">
+                      <div className="flex flex-wrap gap-2">
+                        <Form method="post">
+                          <CsrfInput />
+                          <input type="hidden" name="intent" value="restore" />
+                          <input type="hidden" name="kind" value={item.kind} />
+                          <input type="hidden" name="id" value={item.id} />
+                          <button type="submit" className="btn-secondary" disabled={busy === `restore:${item.id}`}>
+                            Restore<span className="sr-only"> {item.name}</span>
+                          </button>
+                        </Form>
+                        <Link
+                          to={`?confirm=delete&item=${item.kind}:${item.id}`}
+                          className="btn-secondary border-red-300 text-red-800 hover:bg-red-50"
+                        >
+                          Delete forever…<span className="sr-only"> {item.name}</span>
+                        </Link>
+                      </div>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
           </>
         )}
         {items.length >= limit ? (

@@ -18,7 +18,8 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
     const file = await getReadableFile(services, user, idParam(params, "fileId", "That file"));
     return fileResponse(await inlineReply(services, file, request));
   } catch (error) {
-    if (isAppError(error)) return new Response(error.message, { status: error.status, headers: { "Content-Type": "text/plain; charset=utf-8" } });
+    if (isAppError(error))
+      return new Response(error.message, { status: error.status, headers: { "Content-Type": "text/plain; charset=utf-8" } });
     throw error;
   }
 }

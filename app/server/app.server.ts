@@ -67,7 +67,11 @@ const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
 function refuseForgedRequest(req: express.Request, res: express.Response, settings: OriginSettings) {
   const origin = publicOrigin(req, settings);
   const back = origin && req.get("referer")?.startsWith(`${origin}/`) ? req.get("referer")! : "/";
-  res.status(403).type("html").set("Cache-Control", "no-store").send(`<!doctype html>
+  res
+    .status(403)
+    .type("html")
+    .set("Cache-Control", "no-store")
+    .send(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Form expired · Coffer</title></head>
 <body style="font-family: system-ui, sans-serif; max-width: 36rem; margin: 4rem auto; padding: 0 1rem; color: #0f172a">
 <h1>This form has expired</h1>
@@ -85,8 +89,12 @@ function rateLimitMiddleware(services: Services, routeClass: (req: express.Reque
         if (!(error instanceof TooManyRequestsError)) return next(error);
         res.status(429).set({ "Retry-After": String(error.retryAfter), "Cache-Control": "no-store" });
         if (req.accepts(["html", "text"]) === "html") {
-          res.type("html").send(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Too many requests · Coffer</title></head>` +
-            `<body><main><h1>Too many requests</h1><p>${error.message}</p><p><a href="/files">Go to my files</a></p></main></body></html>`);
+          res
+            .type("html")
+            .send(
+              `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Too many requests · Coffer</title></head>` +
+                `<body><main><h1>Too many requests</h1><p>${error.message}</p><p><a href="/files">Go to my files</a></p></main></body></html>`,
+            );
         } else {
           res.type("text/plain").send(error.message);
         }
@@ -102,9 +110,17 @@ function rateLimitMiddleware(services: Services, routeClass: (req: express.Reque
  */
 function lastResortErrorHandler(services: Services): express.ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
-    const status = Number((error as { status?: unknown; statusCode?: unknown } | null)?.status ?? (error as { statusCode?: unknown } | null)?.statusCode);
+    const status = Number(
+      (error as { status?: unknown; statusCode?: unknown } | null)?.status ?? (error as { statusCode?: unknown } | null)?.statusCode,
+    );
     const refusal = Number.isInteger(status) && status >= 400 && status < 500;
-    if (!refusal) services.log.error("request failed", { method: req.method, path: req.path, error, stack: error instanceof Error ? error.stack : undefined });
+    if (!refusal)
+      services.log.error("request failed", {
+        method: req.method,
+        path: req.path,
+        error,
+        stack: error instanceof Error ? error.stack : undefined,
+      });
     if (res.headersSent) {
       res.destroy();
       return;
@@ -113,14 +129,21 @@ function lastResortErrorHandler(services: Services): express.ErrorRequestHandler
       .status(refusal ? status : 500)
       .set("Cache-Control", "no-store")
       .type("text/plain")
-      .send(refusal ? "The request could not be understood." : "Something went wrong on our side. Nothing you did caused it; please try again.");
+      .send(
+        refusal ? "The request could not be understood." : "Something went wrong on our side. Nothing you did caused it; please try again.",
+      );
   };
 }
 
 /** Names of the files at the top of the client build (favicon.ico, …), served as static files. */
 function clientFiles(clientDir: string): Set<string> {
   try {
-    return new Set(fs.readdirSync(clientDir, { withFileTypes: true }).filter((entry) => entry.isFile()).map((entry) => entry.name));
+    return new Set(
+      fs
+        .readdirSync(clientDir, { withFileTypes: true })
+        .filter((entry) => entry.isFile())
+        .map((entry) => entry.name),
+    );
   } catch {
     return new Set();
   }
@@ -161,7 +184,10 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
   const uploads = createUploadServer(services);
   const handleTusRequest = tusRequestHandler(uploads, config);
   services.uploadTerminator = createUploadTerminator(services, uploads);
-  app.use("/api", rateLimitMiddleware(services, () => "api"));
+  app.use(
+    "/api",
+    rateLimitMiddleware(services, () => "api"),
+  );
   app.all([TUS_PATH, `${TUS_PATH}/*`], (req, res) => {
     runInRequestScope(requestScopeOf(req), () => handleTusRequest(req, res)).catch((error) => {
       services.log.error("tus handler failed", { error });
@@ -177,13 +203,21 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
       exempt: (path) => path.startsWith("/socket.io/"),
       refuse: (req, res, reason) => {
         // Over plain HTTP a browser drops Secure cookies, so the form could never pass: say why.
-        if (reason === "missing-cookie" && cookiesAreSecure(services.config) && req.protocol === "http" && !LOOPBACK_HOSTS.has(req.hostname)) {
+        if (
+          reason === "missing-cookie" &&
+          cookiesAreSecure(services.config) &&
+          req.protocol === "http" &&
+          !LOOPBACK_HOSTS.has(req.hostname)
+        ) {
           res.removeHeader("Set-Cookie");
-          res.status(400).type("text/plain").send(
-            config.appUrl
-              ? `You opened Coffer over plain HTTP, so your browser would not keep its cookies. Use ${new URL(config.appUrl).origin}.`
-              : `You opened Coffer over plain HTTP, so your browser would not keep its cookies. Use https://${req.get("host")}, or, if plain HTTP is intended, set APP_URL=http://${req.get("host")} and restart Coffer.`,
-          );
+          res
+            .status(400)
+            .type("text/plain")
+            .send(
+              config.appUrl
+                ? `You opened Coffer over plain HTTP, so your browser would not keep its cookies. Use ${new URL(config.appUrl).origin}.`
+                : `You opened Coffer over plain HTTP, so your browser would not keep its cookies. Use https://${req.get("host")}, or, if plain HTTP is intended, set APP_URL=http://${req.get("host")} and restart Coffer.`,
+            );
           return;
         }
         refuseForgedRequest(req, res, config);

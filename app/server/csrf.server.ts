@@ -170,7 +170,9 @@ export function renewCsrfCookie(services: Services, res: express.Response): stri
   const value = randomBytes(24).toString("base64url");
   const name = csrfCookieName(services);
   const earlier = res.getHeader("Set-Cookie");
-  const kept = (Array.isArray(earlier) ? earlier : earlier === undefined ? [] : [String(earlier)]).filter((cookie) => !cookie.startsWith(`${name}=`));
+  const kept = (Array.isArray(earlier) ? earlier : earlier === undefined ? [] : [String(earlier)]).filter(
+    (cookie) => !cookie.startsWith(`${name}=`),
+  );
   res.setHeader("Set-Cookie", [...kept, csrfCookie(services, value)]);
   const token = tokenFor(services, value);
   res.locals.csrfToken = token;

@@ -23,10 +23,7 @@ export async function readiness(services: Services): Promise<ReadinessReport> {
         return [name, { ok: true, driver: probe.driver, ms: Math.round(performance.now() - started) }] as const;
       } catch (error) {
         services.log.warn("readiness check failed", { check: name, error });
-        return [
-          name,
-          { ok: false, driver: probe.driver, ms: Math.round(performance.now() - started), error: describe(error) },
-        ] as const;
+        return [name, { ok: false, driver: probe.driver, ms: Math.round(performance.now() - started), error: describe(error) }] as const;
       }
     }),
   );

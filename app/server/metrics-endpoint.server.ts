@@ -23,7 +23,11 @@ export function metricsEndpoint(services: Services, token: string): express.Requ
       // takes the same time whatever was sent.
       const sent = /^Bearer +(\S+)$/i.exec(req.get("authorization") ?? "")?.[1] ?? "";
       if (!timingSafeEqual(digest(sent), expected)) {
-        res.status(401).set("WWW-Authenticate", 'Bearer realm="coffer-metrics"').type("text/plain").send("A valid metrics token is required (Authorization: Bearer <METRICS_TOKEN>).\n");
+        res
+          .status(401)
+          .set("WWW-Authenticate", 'Bearer realm="coffer-metrics"')
+          .type("text/plain")
+          .send("A valid metrics token is required (Authorization: Bearer <METRICS_TOKEN>).\n");
         return;
       }
       await refreshScrapeGauges(services);
@@ -39,7 +43,11 @@ export function metricsEndpoint(services: Services, token: string): express.Requ
  * reaches Remix (which would log every scrape as "No route matches URL").
  */
 export const metricsOff: express.RequestHandler = (_req, res) => {
-  res.status(404).set("Cache-Control", "no-store").type("text/plain").send("Not found. Metrics are off on this server (METRICS_TOKEN is not set).\n");
+  res
+    .status(404)
+    .set("Cache-Control", "no-store")
+    .type("text/plain")
+    .send("Not found. Metrics are off on this server (METRICS_TOKEN is not set).\n");
 };
 
 function digest(value: string): Buffer {
@@ -95,7 +103,8 @@ export function routeGroup(method: string, url: string, staticFiles: ReadonlySet
   if (path.startsWith("/api/")) return "api";
   if (downloadKind(path)) return "download";
   if (path.startsWith("/s/")) return "share";
-  if (path.startsWith("/assets/") || staticFiles.has(path.slice(1)) || path.startsWith("/@") || path.startsWith("/node_modules/")) return "static";
+  if (path.startsWith("/assets/") || staticFiles.has(path.slice(1)) || path.startsWith("/@") || path.startsWith("/node_modules/"))
+    return "static";
   return method === "GET" || method === "HEAD" ? "page" : "action";
 }
 
@@ -146,7 +155,10 @@ function countDownload(res: ServerResponse, kind: "file" | "zip" | "share"): voi
       if (counting) started.inc();
     }
     if (!counting || chunk == null || typeof chunk === "function") return;
-    const bytes = typeof chunk === "string" ? Buffer.byteLength(chunk, typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8") : (chunk as Uint8Array).byteLength;
+    const bytes =
+      typeof chunk === "string"
+        ? Buffer.byteLength(chunk, typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8")
+        : (chunk as Uint8Array).byteLength;
     if (bytes > 0) sent.inc(bytes);
   };
   const write = res.write;

@@ -23,18 +23,29 @@ export function remixRequestHandler(options: {
   getLoadContext: (req: express.Request, res: express.Response) => AppLoadContext;
 }): express.RequestHandler {
   const { build } = options;
-  const handleRequest = createRequestHandler(typeof build === "function" ? async () => withRouteBoundary(await build()) : withRouteBoundary(build), options.mode);
+  const handleRequest = createRequestHandler(
+    typeof build === "function" ? async () => withRouteBoundary(await build()) : withRouteBoundary(build),
+    options.mode,
+  );
   return async (req, res, next) => {
     try {
       // Methods a web Request refuses to carry (the fetch standard forbids them): never a page's.
       if (FORBIDDEN_METHODS.has(req.method)) {
-        res.status(405).set({ Allow: "GET, HEAD, POST", "Cache-Control": "no-store" }).type("text/plain").send(`${req.method} is not supported here.`);
+        res
+          .status(405)
+          .set({ Allow: "GET, HEAD, POST", "Cache-Control": "no-store" })
+          .type("text/plain")
+          .send(`${req.method} is not supported here.`);
         return;
       }
       const origin = publicOrigin(req, options.origin);
       // Origin-form targets only ("/path?query"): an absolute-form one names a host of its own.
       if (!origin || !req.originalUrl.startsWith("/")) {
-        res.status(400).type("text/plain").set("Cache-Control", "no-store").send("Bad request: the Host header or the request target is not valid.");
+        res
+          .status(400)
+          .type("text/plain")
+          .set("Cache-Control", "no-store")
+          .send("Bad request: the Host header or the request target is not valid.");
         return;
       }
       const response = await handleRequest(remixRequest(req, res, origin), options.getLoadContext(req, res));
@@ -48,7 +59,11 @@ export function remixRequestHandler(options: {
 function remixRequest(req: express.Request, res: express.Response, origin: string): Request {
   const url = new URL(`${origin}${req.originalUrl}`);
   let controller: AbortController | null = new AbortController();
-  const init: RequestInit & { duplex?: "half" } = { method: req.method, headers: requestHeaders(req.headers, url.host), signal: controller.signal };
+  const init: RequestInit & { duplex?: "half" } = {
+    method: req.method,
+    headers: requestHeaders(req.headers, url.host),
+    signal: controller.signal,
+  };
   if (req.method !== "GET" && req.method !== "HEAD") {
     const body = (res.locals.requestBody as Readable | undefined) ?? req;
     init.body = createReadableStreamFromReadable(body);

@@ -1,4 +1,11 @@
-import { data, type ActionFunction, type ActionFunctionArgs, type LoaderFunction, type LoaderFunctionArgs, type ServerBuild } from "@remix-run/node";
+import {
+  data,
+  type ActionFunction,
+  type ActionFunctionArgs,
+  type LoaderFunction,
+  type LoaderFunctionArgs,
+  type ServerBuild,
+} from "@remix-run/node";
 import { ZodError } from "zod";
 import { isAppError } from "~/domain/errors";
 import { paramsAreValid } from "~/route-helpers/params.server";
@@ -52,11 +59,18 @@ export function inputFault(error: unknown): { status: number; message: string } 
   if (error instanceof URIError) return { status: 400, message: "The address is not valid." };
   // PostgreSQL refuses text it cannot store (a NUL byte: 22021, in JSON: 22P05). Only input has
   // such text; the schemas should have refused it first, so this is the net under them.
-  if (error instanceof Error && error.name === "PrismaClientKnownRequestError" && /\b(22021|22P05)\b/.test(`${error.message} ${JSON.stringify((error as { meta?: unknown }).meta ?? {})}`)) {
+  if (
+    error instanceof Error &&
+    error.name === "PrismaClientKnownRequestError" &&
+    /\b(22021|22P05)\b/.test(`${error.message} ${JSON.stringify((error as { meta?: unknown }).meta ?? {})}`)
+  ) {
     return { status: 400, message: "The request contains characters that cannot be stored, such as a NUL byte." };
   }
   // What Request.formData()/json() and Remix's multipart parser throw for a body that is not what it claims.
-  if (error instanceof SyntaxError || (error instanceof Error && /form ?data|multipart|content-disposition|request body|content-type/i.test(error.message))) {
+  if (
+    error instanceof SyntaxError ||
+    (error instanceof Error && /form ?data|multipart|content-disposition|request body|content-type/i.test(error.message))
+  ) {
     return { status: 400, message: "The request's body could not be read: it is malformed or was cut short." };
   }
   return null;

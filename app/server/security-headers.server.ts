@@ -79,7 +79,8 @@ export function securityHeaders(config: Config, mode: "production" | "developmen
     // The page's origin: APP_URL's, else the request's (see publicOrigin).
     const page = publicOrigin(req, config);
     const pageUrl = page ? new URL(page) : null;
-    const websocketOrigin = pageUrl && HOST.test(pageUrl.host) ? `${pageUrl.protocol === "https:" ? "wss" : "ws"}://${pageUrl.host}` : "'self'";
+    const websocketOrigin =
+      pageUrl && HOST.test(pageUrl.host) ? `${pageUrl.protocol === "https:" ? "wss" : "ws"}://${pageUrl.host}` : "'self'";
     const headers: Record<string, string> = {
       ...STATIC_HEADERS,
       "Content-Security-Policy": contentSecurityPolicy({ nonce, websocketOrigin, development: mode === "development" }),

@@ -4,7 +4,13 @@ import { isAppError, AppError } from "~/domain/errors";
 import { mustEnrollMfa } from "~/domain/accounts/mfa.server";
 import { getUserFromCookieHeader, type SessionUser } from "~/domain/accounts/sessions.server";
 import { UploadHasher } from "~/domain/uploads/upload-hash.server";
-import { completeUpload, createPendingUpload, pendingUploadFor, releaseCancelledUpload, type PendingWithFolder } from "~/domain/uploads/uploads.server";
+import {
+  completeUpload,
+  createPendingUpload,
+  pendingUploadFor,
+  releaseCancelledUpload,
+  type PendingWithFolder,
+} from "~/domain/uploads/uploads.server";
 import { formatBytes } from "~/lib/format";
 import { createTusKvStore, createTusLocker } from "~/services/cache/tus.server";
 import type { Services, UploadTerminator } from "~/services/index.server";
@@ -61,7 +67,8 @@ export function createUploadServer(services: Services): TusServer {
       try {
         const user = await getUserFromCookieHeader(services, req.headers.get("cookie"));
         if (!user) throw tusError(401, "Your session has ended. Log in again; the upload will resume where it stopped.");
-        if (await mustEnrollMfa(services, user)) throw tusError(403, "Set up two-step verification first: this Coffer requires it for administrators.");
+        if (await mustEnrollMfa(services, user))
+          throw tusError(403, "Set up two-step verification first: this Coffer requires it for administrators.");
         users.set(req, user);
         if (req.method === "POST") return;
         if (req.method === "GET") throw tusError(405, "Download files from Coffer's download links.");

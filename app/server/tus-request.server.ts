@@ -28,7 +28,12 @@ export function tusRequestHandler(tus: TusServer, origin: OriginSettings): TusRe
     // Only tus's methods (GET, which it refuses itself, included): others, TRACE among them, are
     // not even valid in a web Request.
     if (!TUS_METHODS.has(req.method ?? "")) {
-      res.writeHead(405, { allow: [...TUS_METHODS].join(", "), "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", ...(req.complete ? {} : { connection: "close" }) });
+      res.writeHead(405, {
+        allow: [...TUS_METHODS].join(", "),
+        "content-type": "text/plain; charset=utf-8",
+        "cache-control": "no-store",
+        ...(req.complete ? {} : { connection: "close" }),
+      });
       res.end(`The upload endpoint does not support ${String(req.method).slice(0, 20)} requests.`);
       return;
     }
@@ -85,7 +90,12 @@ function standInBody(req: http.IncomingMessage): ReadableStream<Uint8Array> {
   return stream;
 }
 
-type WriteToStore = (webStream: ReadableStream | null, upload: Upload, maxBodySize: number, context: CancellationContext) => Promise<number>;
+type WriteToStore = (
+  webStream: ReadableStream | null,
+  upload: Upload,
+  maxBodySize: number,
+  context: CancellationContext,
+) => Promise<number>;
 type CalculateMaxBodySize = (req: Request, upload: Upload, configuredMaxSize?: number) => Promise<number>;
 interface BodyWritingHandler {
   writeToStore: WriteToStore;

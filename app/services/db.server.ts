@@ -20,7 +20,10 @@ export function createPrismaClient(url: string): PrismaClient {
 /** Connects to DATABASE_URL or starts the embedded server, then applies pending migrations. */
 export async function openDatabase(config: Config, log: (line: string) => void = () => {}): Promise<DatabaseHandle> {
   const embedded = config.database.embedded
-    ? await (await import("./embedded-postgres.server")).startEmbeddedPostgres({ dataDir: config.database.dataDir, port: config.database.port })
+    ? await (await import("./embedded-postgres.server")).startEmbeddedPostgres({
+        dataDir: config.database.dataDir,
+        port: config.database.port,
+      })
     : null;
   const url = embedded ? embedded.url : (config.database as { url: string }).url;
   try {

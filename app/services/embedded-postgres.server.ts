@@ -100,7 +100,9 @@ async function stopLeftoverServer(dataDir: string) {
   }
   const parent = parentPid(pid);
   if (parent !== null && parent !== 1 && isAlive(parent)) {
-    throw new Error(`Another process (pid ${parent}) is running the embedded database in ${dataDir}. Stop it first, or use another DATA_DIR.`);
+    throw new Error(
+      `Another process (pid ${parent}) is running the embedded database in ${dataDir}. Stop it first, or use another DATA_DIR.`,
+    );
   }
   // Orphaned by a killed app. SIGINT is PostgreSQL's "fast shutdown": it exits cleanly.
   process.kill(pid, "SIGINT");

@@ -82,7 +82,11 @@ function createMetrics() {
       labelNames: ["outcome"] as const,
       registers,
     }),
-    socketsConnected: new Gauge({ name: "coffer_socketio_connected_sockets", help: "Socket.IO sockets connected to this process.", registers }),
+    socketsConnected: new Gauge({
+      name: "coffer_socketio_connected_sockets",
+      help: "Socket.IO sockets connected to this process.",
+      registers,
+    }),
     driverUp: new Gauge({
       name: "coffer_driver_up",
       help: "1 when the driver passed the /readyz check, else 0 (refreshed at most every 30 s).",

@@ -51,7 +51,10 @@ export async function startAppProcess(env: Record<string, string>, script = APP_
   createInterface({ input: child.stderr! }).on("line", keep);
 
   const ready = new Promise<{ url: string; pid: number }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Coffer did not start within ${timeoutMs / 1000} s:\n${log.slice(-30).join("\n")}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`Coffer did not start within ${timeoutMs / 1000} s:\n${log.slice(-30).join("\n")}`)),
+      timeoutMs,
+    );
     createInterface({ input: child.stdout! }).on("line", (line) => {
       const match = /^COFFER_BENCH_READY url=(\S+) pid=(\d+)$/.exec(line);
       if (match) {
@@ -109,6 +112,15 @@ async function stopChild(child: ChildProcess): Promise<void> {
 /** `script` bundled into build/bench/ (packages stay external, resolved from node_modules). */
 async function compiled(script: string): Promise<string> {
   const outfile = path.join(REPO, "build/bench", `${path.basename(script, ".ts")}.js`);
-  await build({ entryPoints: [script], outfile, bundle: true, platform: "node", format: "esm", packages: "external", target: "node20.19", logLevel: "warning" });
+  await build({
+    entryPoints: [script],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    packages: "external",
+    target: "node20.19",
+    logLevel: "warning",
+  });
   return outfile;
 }

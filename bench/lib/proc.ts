@@ -129,5 +129,10 @@ export function readIoCounters(pid: number): IoCounters | null {
 
 export function ioDelta(before: IoCounters | null, after: IoCounters | null): IoCounters | undefined {
   if (!before || !after) return undefined;
-  return { rchar: after.rchar - before.rchar, wchar: after.wchar - before.wchar, syscr: after.syscr - before.syscr, syscw: after.syscw - before.syscw };
+  return {
+    rchar: after.rchar - before.rchar,
+    wchar: after.wchar - before.wchar,
+    syscr: after.syscr - before.syscr,
+    syscw: after.syscw - before.syscw,
+  };
 }

@@ -7,7 +7,13 @@ import { streamParts } from "../../app/services/storage/s3-part-streamer.server"
  * UploadPart request per part, the next one starting while the previous answer is pending).
  * Resolves with the new object's key.
  */
-export async function streamedMultipartUpload(client: S3Client, bucket: string, source: AsyncIterable<Buffer>, size: number, partSize: number): Promise<string> {
+export async function streamedMultipartUpload(
+  client: S3Client,
+  bucket: string,
+  source: AsyncIterable<Buffer>,
+  size: number,
+  partSize: number,
+): Promise<string> {
   const key = `streamed-${randomUUID()}`;
   const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
   const parts: Array<{ PartNumber: number; ETag?: string }> = [];
@@ -20,7 +26,9 @@ export async function streamedMultipartUpload(client: S3Client, bucket: string, 
     firstPartNumber: 1,
     sink: {
       uploadPart: async (PartNumber, Body, ContentLength, abortSignal) => {
-        const { ETag } = await client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber, Body, ContentLength }), { abortSignal });
+        const { ETag } = await client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber, Body, ContentLength }), {
+          abortSignal,
+        });
         parts.push({ PartNumber, ETag });
       },
       uploadIncompletePart: async () => {

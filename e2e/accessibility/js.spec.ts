@@ -229,7 +229,9 @@ test.describe("logged in", () => {
     await expectAccessible(other, "/settings/security/mfa (setup)");
     const secret = (await other.getByTestId("mfa-secret").innerText()).replace(/\s/g, "");
     const code = (steps: number) =>
-      new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret), digits: 6, period: 30, algorithm: "SHA1" }).generate({ timestamp: Date.now() + steps * 30_000 });
+      new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret), digits: 6, period: 30, algorithm: "SHA1" }).generate({
+        timestamp: Date.now() + steps * 30_000,
+      });
     await other.getByLabel("Code from your app").fill("000000");
     await other.getByRole("button", { name: "Turn on" }).click();
     await expect(other.getByRole("alert")).toBeVisible();
@@ -316,7 +318,11 @@ test.describe("admin", () => {
       await expectAccessible(admin, path);
     }
     await admin.goto("/admin");
-    const statusHref = await admin.getByTestId("admin-user-row").filter({ hasText: owner.email }).locator('a[href$="/status"]').getAttribute("href");
+    const statusHref = await admin
+      .getByTestId("admin-user-row")
+      .filter({ hasText: owner.email })
+      .locator('a[href$="/status"]')
+      .getAttribute("href");
     await admin.goto(statusHref!);
     await expectAccessible(admin, "/admin/users/<id>/status");
     await admin.goto(statusHref!.replace(/status$/, "delete"));

@@ -33,5 +33,7 @@ test("a refused password change shows its message and appears among the security
   await password.getByLabel("Confirm new password").fill("granite orchard whistle");
   await password.getByRole("button", { name: "Change password" }).click();
   await expect(page.getByText("That is not your current password.")).toBeVisible();
-  await expect(page.getByRole("region", { name: "Recent security events" }).getByRole("cell", { name: /Password changed\s*Failed/ })).toBeVisible();
+  await expect(
+    page.getByRole("region", { name: "Recent security events" }).getByRole("cell", { name: /Password changed\s*Failed/ }),
+  ).toBeVisible();
 });

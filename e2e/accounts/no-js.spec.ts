@@ -27,7 +27,9 @@ test("change the password from the Security page, then log in with the new one",
   await password.getByLabel("Confirm new password").fill("granite orchard whistle");
   await password.getByRole("button", { name: "Change password" }).click();
   await expect(page.getByText("Your password was changed. Every other session was logged out.")).toBeVisible();
-  await expect(page.getByRole("region", { name: "Recent security events" }).getByRole("cell", { name: "Password changed", exact: true })).toBeVisible();
+  await expect(
+    page.getByRole("region", { name: "Recent security events" }).getByRole("cell", { name: "Password changed", exact: true }),
+  ).toBeVisible();
 
   await page.getByRole("button", { name: "Log out" }).first().click();
   await expect(page).toHaveURL(/\/login$/);

@@ -12,7 +12,9 @@ test("the admin deletes an account after its confirmation page, giving the files
   try {
     const leaverPage = await leaverContext.newPage();
     await register(leaverPage, leaver);
-    await leaverPage.locator("#upload-file").setInputFiles({ name: "handover.txt", mimeType: "text/plain", buffer: Buffer.from("everything you need to know") });
+    await leaverPage
+      .locator("#upload-file")
+      .setInputFiles({ name: "handover.txt", mimeType: "text/plain", buffer: Buffer.from("everything you need to know") });
     await leaverPage.getByRole("button", { name: "Upload", exact: true }).click();
     await expect(leaverPage.getByRole("status").filter({ hasText: "Uploaded “handover.txt”." })).toBeVisible();
     const keeperPage = await keeperContext.newPage();
@@ -34,7 +36,9 @@ test("the admin deletes an account after its confirmation page, giving the files
     await admin.getByLabel(`Type ${leaver.email} to confirm`).fill("someone-else@e2e.test");
     await admin.getByLabel("Your password").fill(ADMIN.password);
     await admin.getByRole("button", { name: `Delete ${leaver.name}'s account` }).click();
-    await expect(admin.getByRole("alert").filter({ hasText: `Type ${leaver.email} exactly to confirm. Nothing was deleted.` })).toBeVisible();
+    await expect(
+      admin.getByRole("alert").filter({ hasText: `Type ${leaver.email} exactly to confirm. Nothing was deleted.` }),
+    ).toBeVisible();
     await expect(admin.getByLabel(`Type ${leaver.email} to confirm`)).toHaveAttribute("aria-invalid", "true");
 
     await admin.getByLabel("Their files").selectOption({ label: `Give their files to ${keeper.name} (${keeper.email})` });
@@ -42,7 +46,9 @@ test("the admin deletes an account after its confirmation page, giving the files
     await admin.getByLabel("Your password").fill(ADMIN.password);
     await admin.getByRole("button", { name: `Delete ${leaver.name}'s account` }).click();
     await expect(admin).toHaveURL(/\/admin\?done=deleted-given$/);
-    await expect(admin.getByRole("status").filter({ hasText: "The account was deleted; its files were given to the person you chose." })).toBeVisible();
+    await expect(
+      admin.getByRole("status").filter({ hasText: "The account was deleted; its files were given to the person you chose." }),
+    ).toBeVisible();
     await expect(admin.getByTestId("admin-user-row").filter({ hasText: leaver.email })).toHaveCount(0);
 
     // The leaver is signed out; the keeper finds the file in "From <name>".

@@ -106,7 +106,7 @@ test("switches to the grid, which is remembered", async ({}, testInfo) => {
   await expect(page.getByTestId("folder-grid")).toBeVisible();
   await expect(page.getByTestId("folder-grid").getByRole("link", { name: "notes.txt", exact: true })).toHaveAttribute(
     "href",
-    /^\/download\//
+    /^\/download\//,
   );
   await snapshot(testInfo, "grid-1280");
   await page.setViewportSize(PHONE);

@@ -60,7 +60,8 @@ test("pages run under the nonce CSP without violations: hydration, navigation, f
     const page = await context.newPage();
     const violations: string[] = [];
     page.on("console", (message) => {
-      if (/Content[- ]Security[- ]Policy|Refused to (execute|load|apply|connect|frame)/i.test(message.text())) violations.push(message.text());
+      if (/Content[- ]Security[- ]Policy|Refused to (execute|load|apply|connect|frame)/i.test(message.text()))
+        violations.push(message.text());
     });
     page.on("pageerror", (error) => violations.push(String(error)));
 

@@ -125,7 +125,10 @@ test("dropping a folder onto itself shows the server's refusal", async () => {
   await page.goto(basePath);
   await expect(folderRow("Target")).toHaveAttribute("draggable", "true");
   const target = folderRow("Target");
-  await target.getByRole("cell").nth(1).dragTo(target, { targetPosition: { x: 20, y: 10 } });
+  await target
+    .getByRole("cell")
+    .nth(1)
+    .dragTo(target, { targetPosition: { x: 20, y: 10 } });
   await expect(status().getByRole("alert")).toContainText("A folder cannot be moved into itself");
   await expect(folderRow("Target")).toBeVisible();
 });

@@ -32,7 +32,9 @@ test("prepares two folders and a file", async () => {
   await createAndOpenFolder(page, TARGET);
   await page.goto("/files");
   await createAndOpenFolder(page, SOURCE);
-  await page.locator("#upload-file").setInputFiles({ name: "original.txt", mimeType: "text/plain", buffer: Buffer.from("no-js file operations") });
+  await page
+    .locator("#upload-file")
+    .setInputFiles({ name: "original.txt", mimeType: "text/plain", buffer: Buffer.from("no-js file operations") });
   await page.getByRole("button", { name: "Upload", exact: true }).click();
   await expect(page.getByRole("status").filter({ hasText: "Uploaded “original.txt”." })).toBeVisible();
   const href = await page.locator('main a[href^="/download/"]').filter({ hasText: "original.txt" }).first().getAttribute("href");

@@ -55,7 +55,13 @@ test("adds a passkey in settings, then logs in with it without a password and as
   await cdp.send("WebAuthn.setAutomaticPresenceSimulation", { authenticatorId, enabled: true });
   // Now that it may, the authenticator sometimes answers the waiting autofill request before the
   // button is clicked, and the page is gone: either way the passkey alone signs in.
-  await Promise.race([page.waitForURL(/\/files$/), page.getByRole("button", { name: "Sign in with a passkey" }).click().catch(() => undefined)]);
+  await Promise.race([
+    page.waitForURL(/\/files$/),
+    page
+      .getByRole("button", { name: "Sign in with a passkey" })
+      .click()
+      .catch(() => undefined),
+  ]);
   await expect(page).toHaveURL(/\/files$/);
   await expect(page.getByRole("heading", { level: 1, name: "My files" })).toBeVisible();
 

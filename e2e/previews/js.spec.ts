@@ -25,7 +25,9 @@ test("shows the thumbnail in the grid and the image and text viewers on the deta
 
   await register(page, newAccount("previews-js"));
   await createAndOpenFolder(page, `Album ${Date.now().toString(36)}`);
-  const image = await sharp({ create: { width: 640, height: 360, channels: 3, background: { r: 30, g: 140, b: 90 } } }).png().toBuffer();
+  const image = await sharp({ create: { width: 640, height: 360, channels: 3, background: { r: 30, g: 140, b: 90 } } })
+    .png()
+    .toBuffer();
   const text = 'export const greeting = "<b>hello</b>";\n';
   await page.getByTestId("tus-file-input").setInputFiles([
     { name: "meadow.png", mimeType: "image/png", buffer: image },
@@ -81,7 +83,10 @@ test("shows the thumbnail in the grid and the image and text viewers on the deta
   await page.goto(gridUrl);
   await grid.getByRole("link", { name: "Details of hello.pdf" }).click();
   await expect(page.getByTestId("file-viewer")).toHaveAttribute("data-viewer", "pdf");
-  const frame = await page.getByTitle("PDF: hello.pdf").elementHandle().then((element) => element!.contentFrame());
+  const frame = await page
+    .getByTitle("PDF: hello.pdf")
+    .elementHandle()
+    .then((element) => element!.contentFrame());
   await expect.poll(() => frame!.evaluate(() => document.contentType).catch(() => "loading")).toBe("application/pdf");
   expect(errors).toEqual([]);
 });

@@ -5,7 +5,9 @@ import { newAccount, register } from "../support/helpers";
 /** Without JavaScript the viewers are in the server's HTML: plain upload form, then details. */
 test("renders the image and text viewers on the server", async ({ page }) => {
   await register(page, newAccount("previews-nojs"));
-  const image = await sharp({ create: { width: 120, height: 80, channels: 3, background: { r: 200, g: 100, b: 0 } } }).jpeg().toBuffer();
+  const image = await sharp({ create: { width: 120, height: 80, channels: 3, background: { r: 200, g: 100, b: 0 } } })
+    .jpeg()
+    .toBuffer();
   await page.locator("#upload-file").setInputFiles([
     { name: "sunset.jpg", mimeType: "image/jpeg", buffer: image },
     { name: "readme.txt", mimeType: "text/plain", buffer: Buffer.from("Plain <script>alert(1)</script> text\n") },

@@ -4,7 +4,9 @@ import { newAccount, register } from "../support/helpers";
 /** Without JavaScript: plain upload form, then the search form (GET) shows the content match. */
 test("finds a file by a word inside it with plain forms", async ({ page }) => {
   await register(page, newAccount("search-nojs"));
-  await page.locator("#upload-file").setInputFiles([{ name: "recipe.md", mimeType: "text/markdown", buffer: Buffer.from("# Soup\nAdd the parsnip last.\n") }]);
+  await page
+    .locator("#upload-file")
+    .setInputFiles([{ name: "recipe.md", mimeType: "text/markdown", buffer: Buffer.from("# Soup\nAdd the parsnip last.\n") }]);
   await page.getByRole("button", { name: "Upload", exact: true }).click();
   await expect(page.getByRole("status").filter({ hasText: "Uploaded “recipe.md”." })).toBeVisible();
 

@@ -1,6 +1,14 @@
 import { expect, test, type BrowserContext, type Page } from "@playwright/test";
 import { BASE_URL } from "../support/env";
-import { createAndOpenFolder, expectDownloadMatches, newAccount, randomFile, register, scratchDir, type TestFile } from "../support/helpers";
+import {
+  createAndOpenFolder,
+  expectDownloadMatches,
+  newAccount,
+  randomFile,
+  register,
+  scratchDir,
+  type TestFile,
+} from "../support/helpers";
 
 /**
  * A share link opened in a fresh browser (no session, no JavaScript): password form, folder

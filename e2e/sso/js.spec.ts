@@ -54,7 +54,10 @@ test.beforeAll(async () => {
   const deadline = Date.now() + 90_000;
   for (;;) {
     if (coffer.exitCode !== null) throw new Error(`the SSO Coffer exited with ${coffer.exitCode}`);
-    const healthy = await fetch(`${appUrl}/healthz`).then((r) => r.ok, () => false);
+    const healthy = await fetch(`${appUrl}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (healthy) break;
     if (Date.now() > deadline) throw new Error("the SSO Coffer did not become healthy in 90 s");
     await new Promise((resolve) => setTimeout(resolve, 250));
@@ -148,7 +151,9 @@ async function throughProvider(page: Page, login: string, landing: string) {
     await page.waitForURL((url) => url.href.startsWith(landing) || url.href.startsWith(`${idp.issuer}/interaction/`));
     if (page.url().startsWith(landing)) return;
     const username = page.getByLabel("Username");
-    const button = (await username.count()) ? page.getByRole("button", { name: "Sign in", exact: true }) : page.getByRole("button", { name: "Allow" });
+    const button = (await username.count())
+      ? page.getByRole("button", { name: "Sign in", exact: true })
+      : page.getByRole("button", { name: "Allow" });
     if (await username.count()) await username.fill(login);
     await button.click();
     await expect(button).toHaveCount(0);
@@ -157,7 +162,9 @@ async function throughProvider(page: Page, login: string, landing: string) {
 }
 
 const totpCode = (secret: string, offsetSteps = 0) =>
-  new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret), digits: 6, period: 30, algorithm: "SHA1" }).generate({ timestamp: Date.now() + offsetSteps * 30_000 });
+  new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret), digits: 6, period: 30, algorithm: "SHA1" }).generate({
+    timestamp: Date.now() + offsetSteps * 30_000,
+  });
 
 /** Turns on two-step verification with an authenticator app; returns the app's secret. */
 async function turnOnAuthenticatorApp(page: Page): Promise<string> {
@@ -170,7 +177,9 @@ async function turnOnAuthenticatorApp(page: Page): Promise<string> {
   return secret;
 }
 
-test("with the admin's setting on, single sign-on of an account with an authenticator app goes on to Coffer's second step", async ({ page }) => {
+test("with the admin's setting on, single sign-on of an account with an authenticator app goes on to Coffer's second step", async ({
+  page,
+}) => {
   // Ada is the first account here, so the administrator.
   await page.goto(`${appUrl}/login`);
   await page.getByRole("link", { name: "Sign in with Test IdP" }).click();

@@ -9,7 +9,11 @@ import { ADMIN, BASE_URL } from "./env";
 export default async function globalSetup(_config: FullConfig) {
   // Like a browser: load the form first for its CSRF cookie and token.
   const form = await fetch(`${BASE_URL}/register`);
-  const csrfCookie = form.headers.getSetCookie().find((line) => /coffer_csrf=/.test(line))?.split(";")[0] ?? "";
+  const csrfCookie =
+    form.headers
+      .getSetCookie()
+      .find((line) => /coffer_csrf=/.test(line))
+      ?.split(";")[0] ?? "";
   const token = /name="_csrf" value="([^"]+)"/.exec(await form.text())?.[1] ?? "";
   const response = await fetch(`${BASE_URL}/register`, {
     method: "POST",
@@ -20,12 +24,13 @@ export default async function globalSetup(_config: FullConfig) {
   const location = response.headers.get("location");
   if (response.status !== 302 || location !== "/files") {
     const body = await response.text().catch(() => "");
-    throw new Error(
-      `global setup: registering ${ADMIN.email} failed: HTTP ${response.status} location=${location}\n${body.slice(0, 500)}`,
-    );
+    throw new Error(`global setup: registering ${ADMIN.email} failed: HTTP ${response.status} location=${location}\n${body.slice(0, 500)}`);
   }
   // The account must really be the admin, or the admin tests would test nothing.
-  const cookie = response.headers.getSetCookie().find((line) => /coffer_session=/.test(line))?.split(";")[0];
+  const cookie = response.headers
+    .getSetCookie()
+    .find((line) => /coffer_session=/.test(line))
+    ?.split(";")[0];
   const admin = await fetch(`${BASE_URL}/admin`, { headers: { Cookie: cookie ?? "" }, redirect: "manual" });
   if (admin.status !== 200) {
     throw new Error(`global setup: ${ADMIN.email} is not an admin (GET /admin answered ${admin.status}); was the database fresh?`);

@@ -23,7 +23,10 @@ export function newAccount(label: string): Account {
 
 /** A random password the policy accepts: it must not contain a 3+ character piece of the name or email (e.g. "e2e"). */
 function passwordApartFrom(personal: string): string {
-  const pieces = personal.toLowerCase().split(/[^a-z0-9]+/).filter((piece) => piece.length >= 3);
+  const pieces = personal
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter((piece) => piece.length >= 3);
   for (;;) {
     const password = `pw-${randomBytes(8).toString("hex")}`;
     if (!pieces.some((piece) => password.includes(piece))) return password;

@@ -2,7 +2,17 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { expect, test, type BrowserContext, type Page } from "@playwright/test";
 import { BASE_URL } from "../support/env";
-import { MiB, createAndOpenFolder, expectDownloadMatches, newAccount, randomFile, register, scratchDir, throttleUploads, type TestFile } from "../support/helpers";
+import {
+  MiB,
+  createAndOpenFolder,
+  expectDownloadMatches,
+  newAccount,
+  randomFile,
+  register,
+  scratchDir,
+  throttleUploads,
+  type TestFile,
+} from "../support/helpers";
 
 /** Folder uploads and the upload queue with JavaScript, as one user's session (steps build on each other). */
 test.describe.configure({ mode: "serial" });
@@ -156,11 +166,16 @@ test("runs at most N uploads at once; the rest wait as queued; pause all and res
     w.__maxUploading = 0;
     w.__sawQueued = false;
     const check = () => {
-      const n = document.querySelectorAll('[data-testid=upload-item][data-status=uploading]').length;
+      const n = document.querySelectorAll("[data-testid=upload-item][data-status=uploading]").length;
       w.__maxUploading = Math.max(w.__maxUploading, n);
-      if (document.querySelector('[data-testid=upload-item][data-status=queued]')) w.__sawQueued = true;
+      if (document.querySelector("[data-testid=upload-item][data-status=queued]")) w.__sawQueued = true;
     };
-    new MutationObserver(check).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ["data-status"] });
+    new MutationObserver(check).observe(document.body, {
+      subtree: true,
+      childList: true,
+      attributes: true,
+      attributeFilter: ["data-status"],
+    });
   });
 
   const unthrottle = await throttleUploads(page, 2 * MiB);

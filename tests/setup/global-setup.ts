@@ -39,7 +39,11 @@ export default async function setup(project: TestProject) {
       startRedis(path.join(workDir, "redis")),
       startS3(path.join(workDir, "s3")),
     ]);
-    stops.push(() => postgres.stop(), () => redis.stop(), () => s3.stop());
+    stops.push(
+      () => postgres.stop(),
+      () => redis.stop(),
+      () => s3.stop(),
+    );
     await runMigrations(postgres.url);
     const adminUrl = new URL(postgres.url);
     adminUrl.pathname = "/postgres";
@@ -51,7 +55,9 @@ export default async function setup(project: TestProject) {
 
     const meiliHost = process.env.MEILI_HOST || null;
     if (!meiliHost) {
-      console.log("\n[coffer tests] MEILI_HOST is not set: the Meilisearch contract suite will NOT run against a real server (its request-level unit tests still run).\n");
+      console.log(
+        "\n[coffer tests] MEILI_HOST is not set: the Meilisearch contract suite will NOT run against a real server (its request-level unit tests still run).\n",
+      );
     }
     project.provide("services", {
       postgresAdminUrl: adminUrl.toString(),

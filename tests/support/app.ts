@@ -66,7 +66,10 @@ export async function startTestApp(drivers: DriverSet, env: Record<string, strin
   // to localhost, but keep the config honest about what it tests.
   const appServices = await createServices(config, createLogger("error"));
   const build = (await import(pathToFileURL(serverBuild).href)) as ServerBuild;
-  const server = await createAppServer({ services: appServices, mode: { kind: "production", build, clientDir: path.join(BUILD, "client") } });
+  const server = await createAppServer({
+    services: appServices,
+    mode: { kind: "production", build, clientDir: path.join(BUILD, "client") },
+  });
   await new Promise<void>((resolve) => server.httpServer.listen(0, "127.0.0.1", resolve));
   const { port } = server.httpServer.address() as AddressInfo;
   let closed = false;

@@ -39,7 +39,12 @@ export class TestClient {
 
   async request(path: string, init: RequestInit = {}): Promise<Response> {
     const headers = new Headers(init.headers);
-    if (this.sendCsrfToken && UNSAFE_METHODS.has((init.method ?? "GET").toUpperCase()) && !headers.has("x-csrf-token") && !new URL(path, this.baseUrl).pathname.startsWith("/api/uploads")) {
+    if (
+      this.sendCsrfToken &&
+      UNSAFE_METHODS.has((init.method ?? "GET").toUpperCase()) &&
+      !headers.has("x-csrf-token") &&
+      !new URL(path, this.baseUrl).pathname.startsWith("/api/uploads")
+    ) {
       const token = await this.getCsrfToken();
       if (token) headers.set("x-csrf-token", token);
     }

@@ -119,14 +119,17 @@ async function interaction(provider: Provider, users: Map<string, TestOidcUser>,
   if (req.url?.endsWith("/login")) {
     const login = form.get("login") ?? "";
     if (!users.has(login)) {
-      res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(page("Test IdP", `<p role="alert">Unknown user ${login.replace(/[<>&"]/g, "")}</p>`));
+      res
+        .writeHead(200, { "content-type": "text/html; charset=utf-8" })
+        .end(page("Test IdP", `<p role="alert">Unknown user ${login.replace(/[<>&"]/g, "")}</p>`));
       return;
     }
     await provider.interactionFinished(req, res, { login: { accountId: `sub-${login}` } }, { mergeWithLastSubmission: false });
     return;
   }
   const grant = details.grantId
-    ? ((await provider.Grant.find(details.grantId)) ?? new provider.Grant({ accountId: details.session!.accountId, clientId: details.params.client_id }))
+    ? ((await provider.Grant.find(details.grantId)) ??
+      new provider.Grant({ accountId: details.session!.accountId, clientId: details.params.client_id }))
     : new provider.Grant({ accountId: details.session!.accountId, clientId: details.params.client_id });
   if (details.prompt.details.missingOIDCScope) grant.addOIDCScope(details.prompt.details.missingOIDCScope.join(" "));
   if (details.prompt.details.missingOIDCClaims) grant.addOIDCClaims(details.prompt.details.missingOIDCClaims);

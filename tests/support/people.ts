@@ -34,7 +34,15 @@ export async function registerPerson(app: TestApp, name: string, email: string):
 export async function putFile(services: Services, ownerId: string, folderId: string, name: string, data: Buffer) {
   const storageKey = randomBytes(16).toString("hex");
   await services.storage.put(storageKey, Readable.from([data]), { size: data.length });
-  return addFile(services, { ownerId, folderId, name, size: data.length, mimeType: "text/plain", storageKey, sha256: createHash("sha256").update(data).digest("hex") });
+  return addFile(services, {
+    ownerId,
+    folderId,
+    name,
+    size: data.length,
+    mimeType: "text/plain",
+    storageKey,
+    sha256: createHash("sha256").update(data).digest("hex"),
+  });
 }
 
 /** The no-JavaScript upload form. */

@@ -17,20 +17,23 @@ export function behindProxy(host: string, headers: Record<string, string> = {}) 
     if (body.length > 0 || !["GET", "HEAD"].includes(request.method)) outgoing["content-length"] = String(body.length);
     return new Promise((resolve, reject) => {
       const target = new URL(request.url);
-      const sent = http.request({ host: target.hostname, port: target.port, path: `${target.pathname}${target.search}`, method: request.method, headers: outgoing }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (chunk: Buffer) => chunks.push(chunk));
-        res.on("error", reject);
-        res.on("end", () => {
-          const responseHeaders = new Headers();
-          for (const [name, value] of Object.entries(res.headers)) {
-            for (const item of Array.isArray(value) ? value : value === undefined ? [] : [value]) responseHeaders.append(name, item);
-          }
-          const status = res.statusCode ?? 0;
-          const noBody = request.method === "HEAD" || status === 204 || status === 304;
-          resolve(new Response(noBody ? null : Buffer.concat(chunks), { status, headers: responseHeaders }));
-        });
-      });
+      const sent = http.request(
+        { host: target.hostname, port: target.port, path: `${target.pathname}${target.search}`, method: request.method, headers: outgoing },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (chunk: Buffer) => chunks.push(chunk));
+          res.on("error", reject);
+          res.on("end", () => {
+            const responseHeaders = new Headers();
+            for (const [name, value] of Object.entries(res.headers)) {
+              for (const item of Array.isArray(value) ? value : value === undefined ? [] : [value]) responseHeaders.append(name, item);
+            }
+            const status = res.statusCode ?? 0;
+            const noBody = request.method === "HEAD" || status === 204 || status === 304;
+            resolve(new Response(noBody ? null : Buffer.concat(chunks), { status, headers: responseHeaders }));
+          });
+        },
+      );
       sent.on("error", reject);
       sent.end(body);
     });

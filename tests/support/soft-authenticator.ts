@@ -69,7 +69,15 @@ export class SoftAuthenticator {
     const flags = FLAG_UP | FLAG_AT | (overrides.userVerified === false ? 0 : FLAG_UV);
     const idLength = Buffer.alloc(2);
     idLength.writeUInt16BE(id.length);
-    const authData = Buffer.concat([sha256(rpId), Buffer.from([flags]), counterBytes(0), Buffer.alloc(16), idLength, id, Buffer.from(coseKey)]);
+    const authData = Buffer.concat([
+      sha256(rpId),
+      Buffer.from([flags]),
+      counterBytes(0),
+      Buffer.alloc(16),
+      idLength,
+      id,
+      Buffer.from(coseKey),
+    ]);
     const attestationObject = isoCBOR.encode(
       new Map<string, string | Map<string, string> | Uint8Array>([
         ["fmt", "none"],

@@ -14,7 +14,9 @@ export function captureStderr(): { stop(): string } {
   ];
   return {
     stop() {
-      const text = spies.flatMap((spy) => spy.mock.calls.flat().map((item) => (item instanceof Uint8Array ? Buffer.from(item).toString() : String(item)))).join("\n");
+      const text = spies
+        .flatMap((spy) => spy.mock.calls.flat().map((item) => (item instanceof Uint8Array ? Buffer.from(item).toString() : String(item))))
+        .join("\n");
       for (const spy of spies) spy.mockRestore();
       return text;
     },

@@ -20,7 +20,11 @@ export function createUploadRequest(app: TestApp, client: TestClient, upload: { 
 }
 
 /** Creates the upload (expecting 201); resolves with its absolute URL. */
-export async function createUpload(app: TestApp, client: TestClient, upload: { name: string; size: number; folderId?: string }): Promise<string> {
+export async function createUpload(
+  app: TestApp,
+  client: TestClient,
+  upload: { name: string; size: number; folderId?: string },
+): Promise<string> {
   const created = await createUploadRequest(app, client, upload);
   expect(created.status, await created.clone().text()).toBe(201);
   return new URL(created.headers.get("location")!, app.url).toString();
@@ -81,7 +85,11 @@ export async function patchThenDrop(client: TestClient, uploadUrl: string, offse
       port: url.port,
       path: url.pathname,
       method: "PATCH",
-      headers: tusHeaders(client, { "Upload-Offset": String(offset), "Content-Type": "application/offset+octet-stream", "Content-Length": String(announced) }),
+      headers: tusHeaders(client, {
+        "Upload-Offset": String(offset),
+        "Content-Type": "application/offset+octet-stream",
+        "Content-Length": String(announced),
+      }),
     });
     request.on("error", () => resolve());
     request.on("close", () => resolve());

@@ -8,7 +8,13 @@ type Selection = { items: SelectedItem[]; back: string; error: string | null; mi
 type Destinations = { folders: Array<{ id: string; label: string }>; truncated: boolean };
 
 /** The no-JavaScript step of a bulk move or copy: the destination and what to do on a name clash. */
-export function ChooseDestination({ page, busy }: { page: Selection & { intent: "move" | "copy"; destinations: Destinations }; busy: boolean }) {
+export function ChooseDestination({
+  page,
+  busy,
+}: {
+  page: Selection & { intent: "move" | "copy"; destinations: Destinations };
+  busy: boolean;
+}) {
   const verb = page.intent === "copy" ? "Copy" : "Move";
   return (
     <div className="mx-auto max-w-2xl space-y-4">
@@ -116,5 +122,7 @@ function SelectedItems({ items }: { items: SelectedItem[] }) {
 
 function MissingNote({ missing }: { missing: number }) {
   if (missing === 0) return null;
-  return <p className="text-sm text-slate-700">{`${missing} selected ${missing === 1 ? "item was" : "items were"} not found and will be skipped.`}</p>;
+  return (
+    <p className="text-sm text-slate-700">{`${missing} selected ${missing === 1 ? "item was" : "items were"} not found and will be skipped.`}</p>
+  );
 }

@@ -10,7 +10,9 @@ export function BulkSummaryExpired() {
   return (
     <div className="mx-auto max-w-2xl space-y-4">
       <h1 className="text-2xl font-semibold">This summary is no longer available</h1>
-      <p className="text-sm text-slate-700">Summaries of actions on selected items are kept for 30 minutes. Open the folder to see how things are now.</p>
+      <p className="text-sm text-slate-700">
+        Summaries of actions on selected items are kept for 30 minutes. Open the folder to see how things are now.
+      </p>
       <p>
         <Link to="/files" className="text-blue-800 hover:underline">
           Go to My files
@@ -24,7 +26,10 @@ export function BulkSummary({ shown }: { shown: ShownBulkResult }) {
   return (
     <div className="mx-auto max-w-2xl space-y-4">
       <h1 className="text-2xl font-semibold">{shown.ok ? "Done" : "Nothing was changed"}</h1>
-      <FormMessage message={shown.ok ? shown.outcome.message : shown.message} tone={shown.ok && shown.outcome.skipped === 0 ? "success" : "error"} />
+      <FormMessage
+        message={shown.ok ? shown.outcome.message : shown.message}
+        tone={shown.ok && shown.outcome.skipped === 0 ? "success" : "error"}
+      />
       {shown.ok && shown.outcome.results.length > 0 ? (
         <ul className="card divide-y divide-slate-100 text-sm" data-testid="bulk-results">
           {shown.outcome.results.map((item) => (

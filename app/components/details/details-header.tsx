@@ -23,7 +23,13 @@ export function LocationNav({ location }: { location: Crumb[] }) {
 }
 
 /** The item's icon or thumbnail, its name, and a link to download the file or open the folder. */
-export function DetailsHeading({ item, openHref }: { item: { kind: "file" | "folder"; name: string; thumbnail: string | null }; openHref: string }) {
+export function DetailsHeading({
+  item,
+  openHref,
+}: {
+  item: { kind: "file" | "folder"; name: string; thumbnail: string | null };
+  openHref: string;
+}) {
   return (
     <div className="flex flex-wrap items-center gap-3">
       {item.thumbnail ? (

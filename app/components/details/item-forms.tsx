@@ -77,7 +77,9 @@ export function MoveOrCopySection({
             className="input max-w-md"
             defaultValue={refused?.values.destination ?? ""}
             aria-invalid={refused ? true : undefined}
-            aria-describedby={[refused ? `${intent}-error` : null, destinations.truncated ? `${intent}-note` : null].filter(Boolean).join(" ") || undefined}
+            aria-describedby={
+              [refused ? `${intent}-error` : null, destinations.truncated ? `${intent}-note` : null].filter(Boolean).join(" ") || undefined
+            }
           >
             <option value="" disabled>
               Choose a folder…
@@ -106,7 +108,17 @@ export function MoveOrCopySection({
   );
 }
 
-export function TrashSection({ item, trashRetentionDays, refused, busy }: { item: Item; trashRetentionDays: number; refused: RefusedForm; busy: boolean }) {
+export function TrashSection({
+  item,
+  trashRetentionDays,
+  refused,
+  busy,
+}: {
+  item: Item;
+  trashRetentionDays: number;
+  refused: RefusedForm;
+  busy: boolean;
+}) {
   return (
     <section aria-labelledby="trash-heading" className="card border-red-200 p-4">
       <h2 id="trash-heading" className="text-lg font-semibold">
@@ -141,7 +153,13 @@ function PolicyChoice({ idPrefix, allowReplace, chosen }: { idPrefix: string; al
       <div className="flex flex-col gap-1 text-sm">
         {options.map((option) => (
           <label key={option.value} className="flex items-center gap-2">
-            <input type="radio" name="policy" value={option.value} defaultChecked={option.value === selected} id={`${idPrefix}-policy-${option.value}`} />
+            <input
+              type="radio"
+              name="policy"
+              value={option.value}
+              defaultChecked={option.value === selected}
+              id={`${idPrefix}-policy-${option.value}`}
+            />
             {option.label}
           </label>
         ))}

@@ -18,7 +18,9 @@ export function PropertiesSection({ item, location }: { item: ItemProperties; lo
         <dt className="font-medium text-slate-700">Size</dt>
         <dd>
           {formatBytes(item.size)}
-          {item.kind === "folder" ? ` in ${item.files} file${item.files === 1 ? "" : "s"} and ${item.folders} subfolder${item.folders === 1 ? "" : "s"}` : null}
+          {item.kind === "folder"
+            ? ` in ${item.files} file${item.files === 1 ? "" : "s"} and ${item.folders} subfolder${item.folders === 1 ? "" : "s"}`
+            : null}
         </dd>
         {item.kind === "file" ? (
           <>

@@ -23,7 +23,9 @@ export function VersionsSection({
       <h2 id="versions-heading" className="text-lg font-semibold">
         Versions
       </h2>
-      <p className="mt-1 text-sm text-slate-600">When this file is replaced, its earlier content is kept here (the {versionsKept} most recent).</p>
+      <p className="mt-1 text-sm text-slate-600">
+        When this file is replaced, its earlier content is kept here (the {versionsKept} most recent).
+      </p>
       {versions.length === 0 ? (
         <p className="mt-3 text-sm">No earlier versions.</p>
       ) : (

@@ -17,7 +17,9 @@ export function EventsSection({ events }: { events: SecurityEventRow[] }) {
         <h2 id="events-heading" className="text-lg font-semibold">
           Recent security events
         </h2>
-        <p className="mt-1 text-sm text-slate-600">Password changes, resets and logged-out sessions of your account. Anything you did not do? Change your password.</p>
+        <p className="mt-1 text-sm text-slate-600">
+          Password changes, resets and logged-out sessions of your account. Anything you did not do? Change your password.
+        </p>
       </div>
       {events.length === 0 ? (
         <p className="px-6 pb-6 text-sm text-slate-600">No security events yet. They appear here when your password or sessions change.</p>
@@ -30,7 +32,9 @@ export function EventsSection({ events }: { events: SecurityEventRow[] }) {
                 <td className="px-4 py-2 whitespace-nowrap text-slate-700">{formatDate(event.createdAt)}</td>
                 <td className="px-4 py-2">
                   {event.description}
-                  {event.failed ? <span className="ml-2 rounded bg-red-100 px-1.5 py-0.5 text-xs font-medium text-red-800">Failed</span> : null}
+                  {event.failed ? (
+                    <span className="ml-2 rounded bg-red-100 px-1.5 py-0.5 text-xs font-medium text-red-800">Failed</span>
+                  ) : null}
                 </td>
                 <td className="hidden px-4 py-2 text-slate-700 sm:table-cell">{event.ip ?? "Unknown"}</td>
               </tr>

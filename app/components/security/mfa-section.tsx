@@ -82,7 +82,11 @@ export function MfaSection({
                 reauth={reauth}
                 id="mfa-disable-proof"
                 label="Current code or your password"
-                hint={status.required ? "Administrators must use two-step verification here; you will be asked to set it up again." : afterTurningOff(status, reauth.provider)}
+                hint={
+                  status.required
+                    ? "Administrators must use two-step verification here; you will be asked to set it up again."
+                    : afterTurningOff(status, reauth.provider)
+                }
                 error={errorsFor("disable").proof}
               />
               <button type="submit" className="btn-secondary" disabled={busy}>
@@ -136,7 +140,8 @@ export function MfaSection({
       ) : (
         <div className="space-y-3">
           <p className="text-sm" data-testid="mfa-status">
-            <strong>Off.</strong> {status.required ? "Your administrator requires it for administrator accounts: set it up to continue." : ""}
+            <strong>Off.</strong>{" "}
+            {status.required ? "Your administrator requires it for administrator accounts: set it up to continue." : ""}
           </p>
           <Form method="post" action={ACTION}>
             <CsrfInput />
@@ -175,10 +180,14 @@ function introduction(status: MfaStatus, provider: string | null): string {
 /** What logging in needs once the app is turned off. */
 function afterTurningOff(status: MfaStatus, provider: string | null): string {
   if (status.passwordLogin) {
-    return status.passkeys > 0 ? "Logging in with your password will still ask for one of your passkeys." : "Logging in will need only your password.";
+    return status.passkeys > 0
+      ? "Logging in with your password will still ask for one of your passkeys."
+      : "Logging in will need only your password.";
   }
   if (provider && status.afterSso) {
-    return status.passkeys > 0 ? `Signing in with ${provider} will still ask for one of your passkeys.` : `Signing in will need only ${provider}.`;
+    return status.passkeys > 0
+      ? `Signing in with ${provider} will still ask for one of your passkeys.`
+      : `Signing in will need only ${provider}.`;
   }
   if (provider) return `Signing in with ${provider} stays the same; to confirm changes here, you sign in with ${provider} again.`;
   return "Coffer will no longer ask for codes from your app.";
@@ -191,8 +200,8 @@ function RecoveryCodes({ codes }: { codes: string[] }) {
         Your recovery codes
       </h3>
       <p className="mt-1 text-sm text-slate-700">
-        Save them somewhere safe now: they are shown only this once. Each works once, in place of a code from your app, if you
-        lose your phone.
+        Save them somewhere safe now: they are shown only this once. Each works once, in place of a code from your app, if you lose your
+        phone.
       </p>
       <ul className="mt-3 grid grid-cols-2 gap-x-6 gap-y-1 font-mono sm:grid-cols-5" data-testid="recovery-codes">
         {codes.map((code) => (

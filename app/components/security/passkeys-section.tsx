@@ -28,7 +28,8 @@ export function PasskeysSection({
   /** False on /settings/security/mfa, where only adding is offered. */
   manage?: boolean;
 }) {
-  const errorsFor = (intent: string, id: string) => (failure?.intent === intent && failure.passkeyId === id ? (failure.fieldErrors ?? {}) : {});
+  const errorsFor = (intent: string, id: string) =>
+    failure?.intent === intent && failure.passkeyId === id ? (failure.fieldErrors ?? {}) : {};
   return (
     <section aria-labelledby="passkeys-heading" className="card space-y-4 p-6" data-testid="passkeys-section">
       <div>
@@ -36,8 +37,8 @@ export function PasskeysSection({
           Passkeys
         </h2>
         <p className="mt-1 text-sm text-slate-600">
-          A passkey lives on your phone, computer or security key and is unlocked with your fingerprint, face or PIN. Use it to
-          log in without a password, or as the second step after your password.
+          A passkey lives on your phone, computer or security key and is unlocked with your fingerprint, face or PIN. Use it to log in
+          without a password, or as the second step after your password.
         </p>
       </div>
       {passkeys.length === 0 ? (
@@ -51,24 +52,39 @@ export function PasskeysSection({
               <div className="flex flex-wrap items-baseline justify-between gap-2">
                 <p className="font-medium">{passkey.name}</p>
                 <p className="text-sm text-slate-600">
-                  Added {formatDate(passkey.createdAt)} · {passkey.lastUsedAt ? `last used ${formatDate(passkey.lastUsedAt)}` : "not used yet"}
+                  Added {formatDate(passkey.createdAt)} ·{" "}
+                  {passkey.lastUsedAt ? `last used ${formatDate(passkey.lastUsedAt)}` : "not used yet"}
                   {passkey.synced ? " · synced" : ""}
                 </p>
               </div>
               {manage ? (
                 <div className="flex flex-wrap gap-4">
                   <details className="text-sm">
-                    <summary className="cursor-pointer text-blue-800 underline">Rename<span className="sr-only"> {passkey.name}</span></summary>
+                    <summary className="cursor-pointer text-blue-800 underline">
+                      Rename<span className="sr-only"> {passkey.name}</span>
+                    </summary>
                     <Form method="post" className="mt-2 flex flex-wrap items-end gap-2" noValidate>
                       <CsrfInput />
                       <input type="hidden" name="intent" value="rename-passkey" />
                       <input type="hidden" name="passkey" value={passkey.id} />
-                      <Field id={`passkey-name-${passkey.id}`} label="New name" name="name" defaultValue={passkey.name} maxLength={60} required error={errorsFor("rename-passkey", passkey.id).name} />
-                      <button type="submit" className="btn-secondary">Save name</button>
+                      <Field
+                        id={`passkey-name-${passkey.id}`}
+                        label="New name"
+                        name="name"
+                        defaultValue={passkey.name}
+                        maxLength={60}
+                        required
+                        error={errorsFor("rename-passkey", passkey.id).name}
+                      />
+                      <button type="submit" className="btn-secondary">
+                        Save name
+                      </button>
                     </Form>
                   </details>
                   <details className="text-sm" open={Boolean(errorsFor("remove-passkey", passkey.id).proof)}>
-                    <summary className="cursor-pointer text-red-800 underline">Remove…<span className="sr-only"> {passkey.name}</span></summary>
+                    <summary className="cursor-pointer text-red-800 underline">
+                      Remove…<span className="sr-only"> {passkey.name}</span>
+                    </summary>
                     <Form method="post" className="mt-2 flex flex-wrap items-end gap-2" noValidate>
                       <CsrfInput />
                       <input type="hidden" name="intent" value="remove-passkey" />
@@ -79,7 +95,9 @@ export function PasskeysSection({
                         label="Your password or a current code, to confirm"
                         error={errorsFor("remove-passkey", passkey.id).proof}
                       />
-                      <button type="submit" className="btn-secondary">Remove passkey</button>
+                      <button type="submit" className="btn-secondary">
+                        Remove passkey
+                      </button>
                     </Form>
                   </details>
                 </div>
@@ -103,7 +121,11 @@ function AddPasskey({ reauth }: { reauth: ReauthMethods }) {
   const [result, setResult] = useState<{ ok: boolean; message: string; nameError?: string; proofError?: string } | null>(null);
 
   if (supported === null) {
-    return <p className="text-sm text-slate-600" data-testid="passkey-needs-js">Adding a passkey needs JavaScript: turn it on to add one. Everything else on this page works without it.</p>;
+    return (
+      <p className="text-sm text-slate-600" data-testid="passkey-needs-js">
+        Adding a passkey needs JavaScript: turn it on to add one. Everything else on this page works without it.
+      </p>
+    );
   }
   if (!supported) return <p className="text-sm text-slate-600">This browser cannot create passkeys. Try another browser or device.</p>;
 
@@ -113,11 +135,16 @@ function AddPasskey({ reauth }: { reauth: ReauthMethods }) {
     setResult(null);
     try {
       const trimmed = name.trim();
-      if (!trimmed) return setResult({ ok: false, message: "Give the passkey a name first.", nameError: "Enter a name, e.g. “Work laptop”." });
-      const start = await postPasskeyJson<{ options: PublicKeyCredentialCreationOptionsJSON; fieldErrors?: Record<string, string> }>(REGISTER_ENDPOINT, csrfToken, {
-        step: "options",
-        proof,
-      });
+      if (!trimmed)
+        return setResult({ ok: false, message: "Give the passkey a name first.", nameError: "Enter a name, e.g. “Work laptop”." });
+      const start = await postPasskeyJson<{ options: PublicKeyCredentialCreationOptionsJSON; fieldErrors?: Record<string, string> }>(
+        REGISTER_ENDPOINT,
+        csrfToken,
+        {
+          step: "options",
+          proof,
+        },
+      );
       if (!start.ok) return setResult({ ok: false, message: start.message ?? "Please try again.", proofError: start.fieldErrors?.proof });
       let response;
       try {
@@ -125,11 +152,15 @@ function AddPasskey({ reauth }: { reauth: ReauthMethods }) {
       } catch (error) {
         return setResult({ ok: false, message: describeWebAuthnError(error) });
       }
-      const done = await postPasskeyJson<{ passkey: { name: string }; fieldErrors?: Record<string, string> }>(REGISTER_ENDPOINT, csrfToken, {
-        step: "verify",
-        name: trimmed,
-        response,
-      });
+      const done = await postPasskeyJson<{ passkey: { name: string }; fieldErrors?: Record<string, string> }>(
+        REGISTER_ENDPOINT,
+        csrfToken,
+        {
+          step: "verify",
+          name: trimmed,
+          response,
+        },
+      );
       if (!done.ok) return setResult({ ok: false, message: done.message ?? "Please try again.", nameError: done.fieldErrors?.name });
       setName("");
       setProof("");
@@ -178,7 +209,8 @@ function AddPasskey({ reauth }: { reauth: ReauthMethods }) {
         </div>
       ) : reauth.provider ? (
         <p className="text-sm text-slate-700">
-          Within 10 minutes of logging in you can add one straight away; later, first <ConfirmWithProvider provider={reauth.provider} text={`confirm with ${reauth.provider}`} />.
+          Within 10 minutes of logging in you can add one straight away; later, first{" "}
+          <ConfirmWithProvider provider={reauth.provider} text={`confirm with ${reauth.provider}`} />.
         </p>
       ) : null}
       <button type="submit" className="btn-primary" disabled={busy}>

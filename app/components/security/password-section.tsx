@@ -42,7 +42,9 @@ export function PasswordSection({ hint, message, errors = {}, busy, reauth, ssoO
       ) : (
         <>
           <p className="mt-1 text-sm text-slate-600">
-            {setting ? "Choose a password to also log in with your email address. Setting it logs you out everywhere else." : "Changing your password logs you out everywhere else."}
+            {setting
+              ? "Choose a password to also log in with your email address. Setting it logs you out everywhere else."
+              : "Changing your password logs you out everywhere else."}
           </p>
           <Form method="post" className="mt-4 max-w-md space-y-4" noValidate>
             <CsrfInput />

@@ -23,8 +23,8 @@ export function SessionsSection({ sessions, idleDays, absoluteDays }: { sessions
             Sessions
           </h2>
           <p className="mt-1 text-sm text-slate-600">
-            Browsers where you are logged in. A login ends after {idleDays} days without use, and {absoluteDays} days after it started.
-            If you do not recognise one, log it out and change your password.
+            Browsers where you are logged in. A login ends after {idleDays} days without use, and {absoluteDays} days after it started. If
+            you do not recognise one, log it out and change your password.
           </p>
         </div>
         {others > 0 ? (
@@ -38,13 +38,23 @@ export function SessionsSection({ sessions, idleDays, absoluteDays }: { sessions
         ) : null}
       </div>
       <table className="w-full text-left text-sm">
-        <TableHead columns={[{ label: "Device" }, { label: "IP address", hideBelow: "sm" }, { label: "Last active" }, { label: "Signed in", hideBelow: "md" }, { label: "Actions" }]} />
+        <TableHead
+          columns={[
+            { label: "Device" },
+            { label: "IP address", hideBelow: "sm" },
+            { label: "Last active" },
+            { label: "Signed in", hideBelow: "md" },
+            { label: "Actions" },
+          ]}
+        />
         <tbody className="divide-y divide-slate-100">
           {sessions.map((session) => (
             <tr key={session.key}>
               <td className="px-4 py-2">
                 {session.device}
-                {session.current ? <span className="ml-2 rounded bg-green-100 px-1.5 py-0.5 text-xs font-medium text-green-800">This device</span> : null}
+                {session.current ? (
+                  <span className="ml-2 rounded bg-green-100 px-1.5 py-0.5 text-xs font-medium text-green-800">This device</span>
+                ) : null}
               </td>
               <td className="hidden px-4 py-2 text-slate-700 sm:table-cell">{session.ip ?? "Unknown"}</td>
               <td className="px-4 py-2 text-slate-700">{session.current ? "Now" : formatDate(session.lastSeenAt)}</td>
@@ -58,7 +68,11 @@ export function SessionsSection({ sessions, idleDays, absoluteDays }: { sessions
                     <input type="hidden" name="intent" value="revoke-session" />
                     <input type="hidden" name="session" value={session.key} />
                     <button type="submit" className="btn-secondary">
-                      Log out<span className="sr-only"> {session.device} last active {formatDate(session.lastSeenAt)}</span>
+                      Log out
+                      <span className="sr-only">
+                        {" "}
+                        {session.device} last active {formatDate(session.lastSeenAt)}
+                      </span>
                     </button>
                   </Form>
                 )}

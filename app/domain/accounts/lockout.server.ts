@@ -105,11 +105,14 @@ export async function lockStatus(services: Services, email: string): Promise<Loc
 
 /** An admin lifts a lock (and forgets the failures) of an account. */
 export async function unlockAccount(services: Services, actor: AuditActor, userId: string): Promise<{ name: string }> {
-  const user = userId ? await services.prisma.user.findUnique({ where: { id: userId }, select: { id: true, name: true, email: true } }) : null;
+  const user = userId
+    ? await services.prisma.user.findUnique({ where: { id: userId }, select: { id: true, name: true, email: true } })
+    : null;
   if (!user) throw new NotFoundError("That user");
   const before = await lockStatus(services, user.email);
   await forget(services, user.email).catch((error: unknown) => {
-    if (error instanceof CacheError) throw new ServiceUnavailableError("The cache is unavailable, so the account could not be unlocked. Please try again shortly.");
+    if (error instanceof CacheError)
+      throw new ServiceUnavailableError("The cache is unavailable, so the account could not be unlocked. Please try again shortly.");
     throw error;
   });
   await recordAudit(services.prisma, actor, {

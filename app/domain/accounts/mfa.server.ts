@@ -8,7 +8,7 @@ import { ConflictError, ValidationError } from "../errors";
 import { confirmIdentity } from "./reauth.server";
 import type { MfaStatus, PendingEnrollment } from "./mfa";
 import { getSettings } from "../admin/settings.server";
-import { acceptTotpCode, asTotpCode, codeInput, decryptSecret, encryptSecret, hasTotp, replaceRecoveryCodes, totpFor, } from "./totp.server";
+import { acceptTotpCode, asTotpCode, codeInput, decryptSecret, encryptSecret, hasTotp, replaceRecoveryCodes, totpFor } from "./totp.server";
 
 export { hasTotp, verifySecondFactor } from "./totp.server";
 
@@ -57,7 +57,8 @@ export async function loadMfaStatus(services: Services, user: { id: string; role
 
 /** Starts (or restarts) enrollment with a fresh secret. Refused while a confirmed factor exists. */
 export async function startTotpEnrollment(services: Services, userId: string): Promise<void> {
-  if (await hasTotp(services, userId)) throw new ConflictError("Two-step verification is already on. Turn it off first to set up a new app.");
+  if (await hasTotp(services, userId))
+    throw new ConflictError("Two-step verification is already on. Turn it off first to set up a new app.");
   const secretEncrypted = encryptSecret(services, new OTPAuth.Secret({ size: 20 }).base32);
   await services.prisma.totpCredential.upsert({
     where: { userId },
@@ -65,7 +66,6 @@ export async function startTotpEnrollment(services: Services, userId: string): P
     create: { userId, secretEncrypted },
   });
 }
-
 
 /** The secret of an unconfirmed enrollment; once confirmed it is never shown again. */
 export async function pendingEnrollment(services: Services, user: { id: string; email: string }): Promise<PendingEnrollment | null> {
@@ -98,7 +98,12 @@ export async function confirmTotpEnrollment(services: Services, actor: AuditActo
 }
 
 /** Needs a confirmation ({@link confirmIdentity}): a current code, the password or a recent one at the provider. */
-export async function disableTotp(services: Services, actor: AuditActor, user: { id: string; sessionId: string }, proof: unknown): Promise<void> {
+export async function disableTotp(
+  services: Services,
+  actor: AuditActor,
+  user: { id: string; sessionId: string },
+  proof: unknown,
+): Promise<void> {
   const userId = user.id;
   if (!(await hasTotp(services, userId))) throw new ConflictError("Two-step verification is already off.");
   await confirmIdentity(services, user, proof);
@@ -146,8 +151,19 @@ function pendingLoginCookie(services: Services): SignedCookie {
   return signedCookie(services, "coffer_mfa", { path: "/login", maxAge: Math.floor(PENDING_LOGIN_TTL_MS / 1000) });
 }
 
-export function beginPendingLogin(services: Services, userId: string, redirectTo: string, firstFactor: FirstFactor = "password"): Promise<string> {
-  const value = { u: userId, r: redirectTo, n: randomBytes(16).toString("base64url"), e: Date.now() + PENDING_LOGIN_TTL_MS, f: firstFactor };
+export function beginPendingLogin(
+  services: Services,
+  userId: string,
+  redirectTo: string,
+  firstFactor: FirstFactor = "password",
+): Promise<string> {
+  const value = {
+    u: userId,
+    r: redirectTo,
+    n: randomBytes(16).toString("base64url"),
+    e: Date.now() + PENDING_LOGIN_TTL_MS,
+    f: firstFactor,
+  };
   return pendingLoginCookie(services).serialize(value);
 }
 
@@ -156,7 +172,13 @@ export async function readPendingLogin(services: Services, request: Request): Pr
     .parse(request.headers.get("cookie"))
     .catch(() => null);
   const parsed = z
-    .object({ u: z.string().min(1), r: z.string(), n: z.string().min(8), e: z.number(), f: z.enum(["password", "oidc"]).default("password") })
+    .object({
+      u: z.string().min(1),
+      r: z.string(),
+      n: z.string().min(8),
+      e: z.number(),
+      f: z.enum(["password", "oidc"]).default("password"),
+    })
     .safeParse(value);
   if (!parsed.success || parsed.data.e <= Date.now()) return null;
   return { userId: parsed.data.u, redirectTo: parsed.data.r, nonce: parsed.data.n, firstFactor: parsed.data.f };
@@ -168,5 +190,7 @@ export function endPendingLogin(services: Services): Promise<string> {
 
 /** How to get a new try when the second step ran out: repeat the first step. */
 export function restartFirstStep(pending: PendingLogin): string {
-  return pending.firstFactor === "oidc" ? "Sign in again from the login page to get a new try." : "Log in again with your password to get a new try.";
+  return pending.firstFactor === "oidc"
+    ? "Sign in again from the login page to get a new try."
+    : "Log in again with your password to get a new try.";
 }

@@ -71,7 +71,11 @@ export interface OidcLogin {
 }
 
 /** Who a verified answer from the provider signs in, or (reauthSession set) confirms. */
-export async function oidcLoginFor(services: Services, actor: AuditActor, { claims, redirectTo, request, reauthSession, authTime }: OidcVerifyParams): Promise<OidcLogin> {
+export async function oidcLoginFor(
+  services: Services,
+  actor: AuditActor,
+  { claims, redirectTo, request, reauthSession, authTime }: OidcVerifyParams,
+): Promise<OidcLogin> {
   return reauthSession
     ? { user: await confirmSignedInUser(services, request, claims, reauthSession, authTime), redirectTo, reauth: true }
     : { user: await activeUser(services, await userForOidcClaims(services, claims, actor)), redirectTo, reauth: false };
@@ -98,9 +102,16 @@ export async function confirmSignedInUser(
 ): Promise<PublicUser> {
   const user = await getUser(services, request);
   if (!user || sessionKey(user.sessionId) !== reauthSession) {
-    throw new OidcLoginError(400, "reauth_session_mismatch", "This confirmation was started in another session. Go back to the page you were on and start again.");
+    throw new OidcLoginError(
+      400,
+      "reauth_session_mismatch",
+      "This confirmation was started in another session. Go back to the page you were on and start again.",
+    );
   }
-  const identity = await services.prisma.oidcIdentity.findUnique({ where: { issuer_subject: { issuer: claims.issuer, subject: claims.subject } }, select: { id: true, userId: true } });
+  const identity = await services.prisma.oidcIdentity.findUnique({
+    where: { issuer_subject: { issuer: claims.issuer, subject: claims.subject } },
+    select: { id: true, userId: true },
+  });
   if (!identity || identity.userId !== user.id) {
     throw new OidcLoginError(
       403,
@@ -153,24 +164,38 @@ export async function userForOidcClaims(services: Services, claims: OidcClaims, 
       if (!user) {
         const isFirst = (await tx.user.count()) === 0;
         user = await tx.user.create({
-          data: { email, name: claims.name ?? email.split("@")[0]!, passwordHash: unusablePasswordHash, passwordUsable: false, role: isFirst ? "ADMIN" : "USER" },
+          data: {
+            email,
+            name: claims.name ?? email.split("@")[0]!,
+            passwordHash: unusablePasswordHash,
+            passwordUsable: false,
+            role: isFirst ? "ADMIN" : "USER",
+          },
           select: { id: true, email: true, name: true, role: true },
         });
         await tx.folder.create({ data: { ownerId: user.id, parentId: null, name: "", nameKey: "" } });
-        await recordAudit(tx, { ...actor, actorId: user.id, actorLabel: user.email }, {
-          action: "user.registered",
-          targetType: "user",
-          targetId: user.id,
-          details: { method: "oidc", role: user.role },
-        });
+        await recordAudit(
+          tx,
+          { ...actor, actorId: user.id, actorLabel: user.email },
+          {
+            action: "user.registered",
+            targetType: "user",
+            targetId: user.id,
+            details: { method: "oidc", role: user.role },
+          },
+        );
       }
       await tx.oidcIdentity.create({ data: { userId: user.id, issuer: claims.issuer, subject: claims.subject, email } });
-      await recordAudit(tx, { ...actor, actorId: user.id, actorLabel: user.email }, {
-        action: "auth.sso_linked",
-        targetType: "user",
-        targetId: user.id,
-        details: { issuer: claims.issuer, subject: claims.subject },
-      });
+      await recordAudit(
+        tx,
+        { ...actor, actorId: user.id, actorLabel: user.email },
+        {
+          action: "auth.sso_linked",
+          targetType: "user",
+          targetId: user.id,
+          details: { issuer: claims.issuer, subject: claims.subject },
+        },
+      );
       return user;
     });
   } catch (error) {

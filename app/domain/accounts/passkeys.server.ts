@@ -32,7 +32,6 @@ export const PASSKEY_REGISTER_PATH = "/settings/security/passkeys";
  */
 const PASSKEY_ALGORITHMS = [COSEALG.EdDSA, COSEALG.ES256, COSEALG.RS256];
 
-
 export interface RelyingParty {
   rpID: string;
   origin: string;
@@ -117,7 +116,13 @@ export async function renamePasskey(services: Services, userId: string, passkeyI
 }
 
 /** Removing needs a confirmation (password, current code or a recent one at the provider), like turning off the authenticator app. */
-export async function removePasskey(services: Services, actor: AuditActor, user: { id: string; sessionId: string }, passkeyId: string, proof: unknown): Promise<void> {
+export async function removePasskey(
+  services: Services,
+  actor: AuditActor,
+  user: { id: string; sessionId: string },
+  passkeyId: string,
+  proof: unknown,
+): Promise<void> {
   const userId = user.id;
   const passkey = await services.prisma.passkey.findFirst({ where: { id: passkeyId, userId }, select: { id: true, name: true } });
   if (!passkey) throw new NotFoundError("That passkey");
@@ -135,7 +140,12 @@ export async function removePasskey(services: Services, actor: AuditActor, user:
   }
   await services.prisma.$transaction(async (tx) => {
     await tx.passkey.delete({ where: { id: passkey.id } });
-    await recordAudit(tx, actor, { action: "auth.passkey_removed", targetType: "user", targetId: userId, details: { passkey: passkey.name } });
+    await recordAudit(tx, actor, {
+      action: "auth.passkey_removed",
+      targetType: "user",
+      targetId: userId,
+      details: { passkey: passkey.name },
+    });
   });
 }
 
@@ -150,14 +160,25 @@ export const FRESH_LOGIN_MS = 10 * 60_000;
  * A new passkey is a new way into the account, so a stolen session alone must not add one: the
  * login must be recent, or the person confirms (password, current code, or at the provider).
  */
-async function assertRecentLoginOrProof(services: Services, actor: AuditActor, user: { id: string; sessionId: string }, proof: unknown): Promise<void> {
+async function assertRecentLoginOrProof(
+  services: Services,
+  actor: AuditActor,
+  user: { id: string; sessionId: string },
+  proof: unknown,
+): Promise<void> {
   const session = await services.prisma.session.findUnique({ where: { id: user.sessionId }, select: { createdAt: true } });
   if (session && Date.now() - session.createdAt.getTime() < FRESH_LOGIN_MS) return;
   try {
     await confirmIdentity(services, user, proof);
   } catch (error) {
     if (typeof proof === "string" && proof.trim() !== "") {
-      await recordAudit(services.prisma, actor, { action: "auth.passkey_added", outcome: "failure", targetType: "user", targetId: user.id, details: { reason: "bad_proof" } });
+      await recordAudit(services.prisma, actor, {
+        action: "auth.passkey_added",
+        outcome: "failure",
+        targetType: "user",
+        targetId: user.id,
+        details: { reason: "bad_proof" },
+      });
     }
     throw error;
   }
@@ -190,7 +211,14 @@ export async function startRegistration(
   return options;
 }
 
-const responseSchema = z.object({ id: z.string().min(1).max(1024), rawId: z.string().min(1).max(1024), type: z.literal("public-key"), response: z.record(z.string(), z.unknown()) }).passthrough();
+const responseSchema = z
+  .object({
+    id: z.string().min(1).max(1024),
+    rawId: z.string().min(1).max(1024),
+    type: z.literal("public-key"),
+    response: z.record(z.string(), z.unknown()),
+  })
+  .passthrough();
 
 export async function finishRegistration(
   services: Services,
@@ -202,7 +230,13 @@ export async function finishRegistration(
   const name = parseName(input.name);
   const response = responseSchema.safeParse(input.response);
   const fail = async (reason: string, message: string) => {
-    await recordAudit(services.prisma, actor, { action: "auth.passkey_added", outcome: "failure", targetType: "user", targetId: userId, details: { reason } });
+    await recordAudit(services.prisma, actor, {
+      action: "auth.passkey_added",
+      outcome: "failure",
+      targetType: "user",
+      targetId: userId,
+      details: { reason },
+    });
     return new ValidationError(message);
   };
   if (!response.success) throw await fail("malformed", "The browser sent an incomplete passkey. Please try again.");
@@ -290,7 +324,9 @@ function signedChallenge(response: { response: Record<string, unknown> }): strin
   const clientData = response.response.clientDataJSON;
   if (typeof clientData !== "string" || clientData.length > 4096) return null;
   try {
-    const parsed = z.object({ challenge: z.string().regex(/^[A-Za-z0-9_-]{16,128}$/) }).safeParse(JSON.parse(Buffer.from(clientData, "base64url").toString("utf8")));
+    const parsed = z
+      .object({ challenge: z.string().regex(/^[A-Za-z0-9_-]{16,128}$/) })
+      .safeParse(JSON.parse(Buffer.from(clientData, "base64url").toString("utf8")));
     return parsed.success ? parsed.data.challenge : null;
   } catch {
     return null;
@@ -305,10 +341,12 @@ export async function startLogin(
   const { rpID } = relyingParty(services, request);
   const allowCredentials =
     mode.kind === "second-factor"
-      ? (await services.prisma.passkey.findMany({ where: { userId: mode.userId }, select: { credentialId: true, transports: true } })).map((row) => ({
-          id: row.credentialId,
-          transports: parseTransports(row.transports),
-        }))
+      ? (await services.prisma.passkey.findMany({ where: { userId: mode.userId }, select: { credentialId: true, transports: true } })).map(
+          (row) => ({
+            id: row.credentialId,
+            transports: parseTransports(row.transports),
+          }),
+        )
       : undefined;
   if (mode.kind === "second-factor" && allowCredentials?.length === 0) {
     throw new ValidationError("You have no passkey. Enter a code instead.");
@@ -322,7 +360,10 @@ export async function startLogin(
   });
   const binding = await passkeyBrowserBinding(services, request);
   // One entry per challenge: a newer request leaves the older ones pending until used or expired.
-  await storeChallenge(services, `login:${binding.id}:${options.challenge}`, { c: options.challenge, u: mode.kind === "second-factor" ? mode.userId : null });
+  await storeChallenge(services, `login:${binding.id}:${options.challenge}`, {
+    c: options.challenge,
+    u: mode.kind === "second-factor" ? mode.userId : null,
+  });
   return { options, cookie: binding.cookie };
 }
 

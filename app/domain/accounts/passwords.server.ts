@@ -61,7 +61,8 @@ export async function changePassword(services: Services, user: SessionUser, acto
       const how = methods.provider ? `Confirm it's you with ${methods.provider} first` : "Ask for a password reset link";
       throw new ValidationError(`Your account has no password yet. ${how}, then choose one.`);
     }
-    if (!parsed.data.currentPassword) throw new ValidationError("Your password was not changed.", { currentPassword: "Enter your current password." });
+    if (!parsed.data.currentPassword)
+      throw new ValidationError("Your password was not changed.", { currentPassword: "Enter your current password." });
     if (!(await verify(account.passwordHash, parsed.data.currentPassword).catch(() => false))) {
       await recordAudit(services.prisma, actor, {
         action: "auth.password_changed",
@@ -102,9 +103,13 @@ const emailSchema = z.string().trim().toLowerCase().max(254, "Email is too long.
 export async function requestPasswordReset(services: Services, actor: AuditActor, rawEmail: unknown): Promise<void> {
   const mailer = services.mailer;
   const mail = services.config.mail;
-  if (!mailer || !mail) throw new AppError(503, "Password reset by email is not set up on this server. Ask an administrator to reset your password.");
+  if (!mailer || !mail)
+    throw new AppError(503, "Password reset by email is not set up on this server. Ask an administrator to reset your password.");
   const parsed = emailSchema.safeParse(typeof rawEmail === "string" ? rawEmail : "");
-  if (!parsed.success) throw new ValidationError("Enter the email address of your account.", { email: fieldErrors(parsed.error).form ?? "Enter a valid email address." });
+  if (!parsed.success)
+    throw new ValidationError("Enter the email address of your account.", {
+      email: fieldErrors(parsed.error).form ?? "Enter a valid email address.",
+    });
   const email = parsed.data;
   await rateLimit(services, `password-reset-ip:${actor.ip ?? "unknown"}`, {
     limit: 10,
@@ -122,11 +127,17 @@ export async function requestPasswordReset(services: Services, actor: AuditActor
   const token = randomBytes(32).toString("base64url");
   const user = await services.prisma.user.findUnique({ where: { email }, select: { id: true, email: true, name: true } });
   if (!user) {
-    await recordAudit(services.prisma, actor, { action: "auth.password_reset_requested", outcome: "failure", details: { reason: "unknown-email" } });
+    await recordAudit(services.prisma, actor, {
+      action: "auth.password_reset_requested",
+      outcome: "failure",
+      details: { reason: "unknown-email" },
+    });
     return;
   }
   await services.prisma.$transaction(async (tx) => {
-    await tx.passwordResetToken.create({ data: { userId: user.id, tokenHash: hashToken(token), expiresAt: new Date(Date.now() + RESET_TOKEN_TTL_MS) } });
+    await tx.passwordResetToken.create({
+      data: { userId: user.id, tokenHash: hashToken(token), expiresAt: new Date(Date.now() + RESET_TOKEN_TTL_MS) },
+    });
     await recordAudit(tx, actor, { action: "auth.password_reset_requested", targetType: "user", targetId: user.id });
   });
   const link = new URL(`/reset-password/${token}`, mail.appUrl).href;
@@ -186,13 +197,20 @@ export async function resetPassword(services: Services, actor: AuditActor, token
   const sessions = await services.prisma.session.findMany({ where: { userId: row.userId }, select: { id: true } });
   await services.prisma.$transaction(async (tx) => {
     // Conditional, so two submissions racing with one link cannot both succeed.
-    const spent = await tx.passwordResetToken.updateMany({ where: { id: row.id, usedAt: null, expiresAt: { gt: now } }, data: { usedAt: now } });
+    const spent = await tx.passwordResetToken.updateMany({
+      where: { id: row.id, usedAt: null, expiresAt: { gt: now } },
+      data: { usedAt: now },
+    });
     if (spent.count !== 1) throw new ResetLinkInvalidError();
     await tx.passwordResetToken.updateMany({ where: { userId: row.userId, usedAt: null }, data: { usedAt: now } });
     await tx.user.update({ where: { id: row.userId }, data: { passwordHash, passwordUsable: true } });
     await tx.session.deleteMany({ where: { userId: row.userId } });
     // Whoever holds the mailed link acts as the account owner.
-    await recordAudit(tx, { ...actor, actorId: row.user.id, actorLabel: row.user.email }, { action: "auth.password_reset", targetType: "user", targetId: row.userId });
+    await recordAudit(
+      tx,
+      { ...actor, actorId: row.user.id, actorLabel: row.user.email },
+      { action: "auth.password_reset", targetType: "user", targetId: row.userId },
+    );
   });
   services.notifier.endSessions(sessions.map((session) => session.id));
 }

@@ -79,7 +79,11 @@ export async function exportEntries(services: Services, userId: string, now = ne
 
   const topOf = (trashed: boolean) => (trashed ? "trash" : "files");
   const isTrashed = (folderId: string): boolean => {
-    for (let folder = byId.get(folderId), depth = 0; folder && depth < 1000; folder = folder.parentId ? byId.get(folder.parentId) : undefined, depth++) {
+    for (
+      let folder = byId.get(folderId), depth = 0;
+      folder && depth < 1000;
+      folder = folder.parentId ? byId.get(folder.parentId) : undefined, depth++
+    ) {
       if (folder.trashed) return true;
     }
     return false;
@@ -109,8 +113,21 @@ export async function exportEntries(services: Services, userId: string, now = ne
       const versions = file.versions.map((version) => {
         const versionDir = ["versions", ...dir].join("/");
         const versionPath = `${versionDir}/${namesIn(`versions\u0000${dir.join("/")}`).claim(versionFileName(file.name, version.replacedAt))}`;
-        entries.push({ kind: "file", path: versionPath, mtime: version.replacedAt, size: Number(version.size), storageKey: version.storageKey });
-        return { archivePath: versionPath, size: Number(version.size), mimeType: version.mimeType, sha256: version.sha256, createdAt: version.createdAt, replacedAt: version.replacedAt };
+        entries.push({
+          kind: "file",
+          path: versionPath,
+          mtime: version.replacedAt,
+          size: Number(version.size),
+          storageKey: version.storageKey,
+        });
+        return {
+          archivePath: versionPath,
+          size: Number(version.size),
+          mimeType: version.mimeType,
+          sha256: version.sha256,
+          createdAt: version.createdAt,
+          replacedAt: version.replacedAt,
+        };
       });
       fileRecords.push({
         id: file.id,
@@ -129,12 +146,29 @@ export async function exportEntries(services: Services, userId: string, now = ne
   }
 
   const [sessions, passkeys, shareLinks, sharesGiven, sharesReceived] = await Promise.all([
-    services.prisma.session.findMany({ where: { userId }, select: { createdAt: true, lastSeenAt: true, expiresAt: true, ip: true, userAgent: true } }),
+    services.prisma.session.findMany({
+      where: { userId },
+      select: { createdAt: true, lastSeenAt: true, expiresAt: true, ip: true, userAgent: true },
+    }),
     // Names and dates only: the public key and credential id are of no use to the person.
-    services.prisma.passkey.findMany({ where: { userId }, select: { name: true, createdAt: true, lastUsedAt: true, backedUp: true }, orderBy: { createdAt: "asc" } }),
+    services.prisma.passkey.findMany({
+      where: { userId },
+      select: { name: true, createdAt: true, lastUsedAt: true, backedUp: true },
+      orderBy: { createdAt: "asc" },
+    }),
     services.prisma.shareLink.findMany({
       where: { ownerId: userId },
-      select: { id: true, fileId: true, folderId: true, mode: true, expiresAt: true, maxDownloads: true, downloadCount: true, createdAt: true, passwordHash: true },
+      select: {
+        id: true,
+        fileId: true,
+        folderId: true,
+        mode: true,
+        expiresAt: true,
+        maxDownloads: true,
+        downloadCount: true,
+        createdAt: true,
+        passwordHash: true,
+      },
     }),
     services.prisma.userShare.findMany({ where: { ownerId: userId }, include: { grantee: { select: { email: true } } } }),
     services.prisma.userShare.findMany({ where: { granteeId: userId }, include: { owner: { select: { email: true } } } }),
@@ -142,13 +176,34 @@ export async function exportEntries(services: Services, userId: string, now = ne
   const account = {
     exportedAt: now,
     format: "coffer-export/1",
-    profile: { id: user.id, email: user.email, name: user.name, role: user.role, quotaBytes: user.quotaBytes === null ? null : Number(user.quotaBytes), createdAt: user.createdAt },
+    profile: {
+      id: user.id,
+      email: user.email,
+      name: user.name,
+      role: user.role,
+      quotaBytes: user.quotaBytes === null ? null : Number(user.quotaBytes),
+      createdAt: user.createdAt,
+    },
     sessions,
     passkeys: passkeys.map(({ backedUp, ...passkey }) => ({ ...passkey, synced: backedUp })),
     shareLinks: shareLinks.map(({ passwordHash, ...link }) => ({ ...link, passwordProtected: passwordHash !== null })),
-    sharedByMe: sharesGiven.map((share) => ({ fileId: share.fileId, folderId: share.folderId, permission: share.permission, with: share.grantee.email, createdAt: share.createdAt })),
-    sharedWithMe: sharesReceived.map((share) => ({ fileId: share.fileId, folderId: share.folderId, permission: share.permission, from: share.owner.email, createdAt: share.createdAt })),
-    folders: [...paths.entries()].filter(([, path]) => path.length > 0).map(([id, path]) => ({ id, path: path.join("/"), trashed: isTrashed(id) })),
+    sharedByMe: sharesGiven.map((share) => ({
+      fileId: share.fileId,
+      folderId: share.folderId,
+      permission: share.permission,
+      with: share.grantee.email,
+      createdAt: share.createdAt,
+    })),
+    sharedWithMe: sharesReceived.map((share) => ({
+      fileId: share.fileId,
+      folderId: share.folderId,
+      permission: share.permission,
+      from: share.owner.email,
+      createdAt: share.createdAt,
+    })),
+    folders: [...paths.entries()]
+      .filter(([, path]) => path.length > 0)
+      .map(([id, path]) => ({ id, path: path.join("/"), trashed: isTrashed(id) })),
   };
 
   const json = (value: unknown) => () => Readable.from([JSON.stringify(value, null, 2)]);
@@ -205,12 +260,21 @@ export async function storedFilesOf(services: Services, userId: string): Promise
 
 export async function exportAccount(services: Services, user: SessionUser, actor: AuditActor): Promise<Readable> {
   const entries = await exportEntries(services, user.id);
-  await recordAudit(services.prisma, actor, { action: "user.data_exported", targetType: "user", targetId: user.id, details: { files: entries.filter((entry) => entry.kind === "file").length } });
+  await recordAudit(services.prisma, actor, {
+    action: "user.data_exported",
+    targetType: "user",
+    targetId: user.id,
+    details: { files: entries.filter((entry) => entry.kind === "file").length },
+  });
   return zipStream(services, entries);
 }
 
 export function exportFileName(user: Pick<SessionUser, "email">, now = new Date()): string {
-  const local = user.email.split("@")[0].replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 40) || "account";
+  const local =
+    user.email
+      .split("@")[0]
+      .replace(/[^A-Za-z0-9._-]/g, "_")
+      .slice(0, 40) || "account";
   return `coffer-export-${local}-${now.toISOString().slice(0, 10)}.zip`;
 }
 
@@ -243,7 +307,9 @@ export async function deleteAccount(
       : methods.password
         ? `Nothing was deleted. Enter your password, or confirm it's you with ${methods.provider} and delete the account within 10 minutes.`
         : `Nothing was deleted. Confirm it's you with ${methods.provider} first, then delete the account within 10 minutes.`;
-    throw new ValidationError(message, { password: methods.password ? "The password is not right." : `Confirm it's you with ${methods.provider}.` });
+    throw new ValidationError(message, {
+      password: methods.password ? "The password is not right." : `Confirm it's you with ${methods.provider}.`,
+    });
   }
   if (user.role === "ADMIN" && (await services.prisma.user.count({ where: { role: "ADMIN", deactivatedAt: null } })) <= 1) {
     throw new ConflictError("You are the only administrator. Make someone else an administrator first, so Coffer keeps one.");
@@ -335,10 +401,14 @@ export async function eraseAccount(services: Services, userId: string, options: 
     if (failed > 0) services.log.warn("unfinished uploads of a deleted account are left to the expiry cleanup", { pseudonym, failed });
   }
   for (let i = 0; i < outcome.keys.length; i += 1000) {
-    await services.storage.deleteMany(outcome.keys.slice(i, i + 1000)).catch((error) => services.log.warn("could not delete every object of a deleted account", { error }));
+    await services.storage
+      .deleteMany(outcome.keys.slice(i, i + 1000))
+      .catch((error) => services.log.warn("could not delete every object of a deleted account", { error }));
   }
   for (let i = 0; i < outcome.searchIds.length; i += 1000) {
-    await services.search.remove(outcome.searchIds.slice(i, i + 1000)).catch((error) => services.log.warn("could not remove a deleted account from search", { error }));
+    await services.search
+      .remove(outcome.searchIds.slice(i, i + 1000))
+      .catch((error) => services.log.warn("could not remove a deleted account from search", { error }));
   }
   services.log.info("account deleted", { pseudonym, objects: outcome.keys.length });
   return { objectsDeleted: outcome.keys.length };

@@ -57,26 +57,44 @@ export async function reauthMethods(services: Services, user: { id: string; sess
 
 /** What to do when nothing was entered: the ways this account has, in words. */
 function askFor(methods: ReauthMethods): string {
-  const typed = methods.password && methods.code ? "a code from your app, a recovery code or your password" : methods.code ? "a code from your app or a recovery code" : "your password";
+  const typed =
+    methods.password && methods.code
+      ? "a code from your app, a recovery code or your password"
+      : methods.code
+        ? "a code from your app or a recovery code"
+        : "your password";
   if (!methods.provider) return `Enter ${typed} to confirm.`;
   if (!methods.password && !methods.code) return `Confirm it's you with ${methods.provider} first, then try again. Nothing was changed.`;
   return `Enter ${typed}, or confirm it's you with ${methods.provider}.`;
 }
 
-const looksLikeCode = (proof: string) => /^\d{6}$/.test(proof.replace(/[\s-]/g, "")) || proof.toLowerCase().replace(/[^a-z0-9]/g, "").length === 10;
+const looksLikeCode = (proof: string) =>
+  /^\d{6}$/.test(proof.replace(/[\s-]/g, "")) || proof.toLowerCase().replace(/[^a-z0-9]/g, "").length === 10;
 
 /**
  * Checks the confirmation for a sensitive action: a recent confirmation in this session, or the
  * proof typed into the form (a current code, a recovery code or the password; passwords have at
  * least 12 characters, so a code-shaped input is a code). Throws a refusal that says what to do.
  */
-export async function confirmIdentity(services: Services, user: { id: string; sessionId: string }, rawProof: unknown, now = Date.now()): Promise<"recent" | "code" | "password"> {
+export async function confirmIdentity(
+  services: Services,
+  user: { id: string; sessionId: string },
+  rawProof: unknown,
+  now = Date.now(),
+): Promise<"recent" | "code" | "password"> {
   const methods = await reauthMethods(services, user, now);
   if (methods.confirmedUntil) return "recent";
   const proof = typeof rawProof === "string" ? rawProof.slice(0, 1024) : "";
   if (proof.trim() === "") {
     const message = askFor(methods);
-    const field = methods.password && methods.code ? "Enter a code or your password." : methods.code ? "Enter a code from your app or a recovery code." : methods.password ? "Enter your password." : message;
+    const field =
+      methods.password && methods.code
+        ? "Enter a code or your password."
+        : methods.code
+          ? "Enter a code from your app or a recovery code."
+          : methods.password
+            ? "Enter your password."
+            : message;
     throw new ValidationError(message, { proof: field });
   }
   if (looksLikeCode(proof)) {
@@ -85,8 +103,14 @@ export async function confirmIdentity(services: Services, user: { id: string; se
   }
   if (!methods.password) {
     const code = "enter a current code from your app or a recovery code";
-    const instead = methods.provider ? (methods.code ? `${code}, or confirm it's you with ${methods.provider}` : `confirm it's you with ${methods.provider}`) : code;
-    throw new UnauthorizedError(`Your account has no password: ${instead} instead.`, { proof: `Your account has no password: ${instead}.` });
+    const instead = methods.provider
+      ? methods.code
+        ? `${code}, or confirm it's you with ${methods.provider}`
+        : `confirm it's you with ${methods.provider}`
+      : code;
+    throw new UnauthorizedError(`Your account has no password: ${instead} instead.`, {
+      proof: `Your account has no password: ${instead}.`,
+    });
   }
   const account = await services.prisma.user.findUnique({ where: { id: user.id }, select: { passwordHash: true } });
   if (account && (await verify(account.passwordHash, proof).catch(() => false))) return "password";

@@ -39,7 +39,6 @@ export function sessionCookie(services: Services): SignedCookie {
   return cookie;
 }
 
-
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
 /**
@@ -103,7 +102,9 @@ function isExpired(session: SessionTimes, timeouts: { sessionIdleDays: number; s
 /** The signed-in user for a Cookie header, or null when absent, forged, expired or revoked. */
 export async function getUserFromCookieHeader(services: Services, cookieHeader: string | null): Promise<SessionUser | null> {
   if (!cookieHeader) return null;
-  const id = await sessionCookie(services).parse(cookieHeader).catch(() => null);
+  const id = await sessionCookie(services)
+    .parse(cookieHeader)
+    .catch(() => null);
   if (typeof id !== "string" || id.length === 0) return null;
   // One statement for the session and its user: every request (each tus PATCH too) starts here.
   const [session] = await services.prisma.$queryRaw<SessionRow[]>`
@@ -161,7 +162,9 @@ export async function requireAdmin(services: Services, request: Request): Promis
 
 /** Revokes the session server-side and returns the Set-Cookie header that clears the cookie. */
 export async function destroySession(services: Services, request: Request): Promise<string> {
-  const id = await sessionCookie(services).parse(request.headers.get("cookie")).catch(() => null);
+  const id = await sessionCookie(services)
+    .parse(request.headers.get("cookie"))
+    .catch(() => null);
   if (typeof id === "string") {
     await services.prisma.session.deleteMany({ where: { id } });
     services.notifier.endSessions([id]);

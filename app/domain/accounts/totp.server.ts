@@ -75,7 +75,11 @@ function hashRecoveryCode(services: Services, code: string): string {
   return createHmac("sha256", derivedKey(services, "recovery-code")).update(normaliseRecoveryCode(code)).digest("base64url");
 }
 
-export async function replaceRecoveryCodes(db: Pick<Services["prisma"], "recoveryCode">, services: Services, userId: string): Promise<string[]> {
+export async function replaceRecoveryCodes(
+  db: Pick<Services["prisma"], "recoveryCode">,
+  services: Services,
+  userId: string,
+): Promise<string[]> {
   const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
   await db.recoveryCode.deleteMany({ where: { userId } });
   await db.recoveryCode.createMany({ data: codes.map((code) => ({ userId, codeHash: hashRecoveryCode(services, code) })) });

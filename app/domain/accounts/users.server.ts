@@ -9,12 +9,7 @@ import { checkPassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "./passw
 export type PublicUser = Pick<User, "id" | "email" | "name" | "role">;
 
 export const registrationSchema = z.object({
-  email: z
-    .string()
-    .trim()
-    .toLowerCase()
-    .max(254, "Email is too long.")
-    .pipe(z.email("Enter a valid email address.")),
+  email: z.string().trim().toLowerCase().max(254, "Email is too long.").pipe(z.email("Enter a valid email address.")),
   name: z
     .string()
     .trim()
@@ -102,6 +97,9 @@ export async function isFirstAccount(services: Services): Promise<boolean> {
 }
 
 /** Who a login step is for (the id comes from a signed cookie or a verified passkey), or null. */
-export function loginAccount(services: Services, userId: string): Promise<{ id: string; email: string; deactivatedAt: Date | null } | null> {
+export function loginAccount(
+  services: Services,
+  userId: string,
+): Promise<{ id: string; email: string; deactivatedAt: Date | null } | null> {
   return services.prisma.user.findUnique({ where: { id: userId }, select: { id: true, email: true, deactivatedAt: true } });
 }

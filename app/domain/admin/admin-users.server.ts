@@ -53,7 +53,9 @@ function assertNotSelf(admin: SessionUser, user: { id: string }) {
  * other at once cannot leave Coffer without one; then checks the rules under that lock.
  */
 async function lockForChange(tx: Tx, admin: SessionUser, userId: string): Promise<ManagedUser> {
-  const admins = await tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM users WHERE role = 'ADMIN' AND deactivated_at IS NULL ORDER BY id FOR UPDATE`;
+  const admins = await tx.$queryRaw<
+    Array<{ id: string }>
+  >`SELECT id FROM users WHERE role = 'ADMIN' AND deactivated_at IS NULL ORDER BY id FOR UPDATE`;
   if (!admins.some((row) => row.id === admin.id)) throw new ForbiddenError("Only administrators can do this.");
   const user = await tx.user.findUnique({ where: { id: userId }, select: MANAGED_USER });
   if (!user) throw new NotFoundError("That user");
@@ -83,7 +85,12 @@ export async function setUserActive(
     const user = await lockForChange(tx, admin, target.id);
     if (Boolean(user.deactivatedAt) === !active) return { name: user.name, changed: false };
     await tx.user.update({ where: { id: user.id }, data: { deactivatedAt: active ? null : new Date() } });
-    await recordAudit(tx, audit, { action: active ? "user.reactivated" : "user.deactivated", targetType: "user", targetId: user.id, details: { email: user.email } });
+    await recordAudit(tx, audit, {
+      action: active ? "user.reactivated" : "user.deactivated",
+      targetType: "user",
+      targetId: user.id,
+      details: { email: user.email },
+    });
     return { name: user.name, changed: true };
   });
   // Sessions and sockets end after the commit: a login racing this finds the account deactivated.
@@ -125,11 +132,17 @@ export async function deletionSummary(services: Services, admin: SessionUser, ra
     liveBytes(services.prisma, user.id),
     services.prisma.file.count({ where: { ownerId: user.id, trashedAt: { not: null } } }),
     services.prisma.folder.count({ where: { ownerId: user.id, trashedAt: { not: null } } }),
-    services.prisma.user.findUniqueOrThrow({ where: { id: user.id }, select: { storageUsed: true } }).then((row) => Number(row.storageUsed)),
+    services.prisma.user
+      .findUniqueOrThrow({ where: { id: user.id }, select: { storageUsed: true } })
+      .then((row) => Number(row.storageUsed)),
     services.prisma.shareLink.count({ where: { ownerId: user.id } }),
     services.prisma.userShare.count({ where: { ownerId: user.id } }),
     services.prisma.upload.count({ where: { ownerId: user.id } }),
-    services.prisma.user.findMany({ where: { id: { not: user.id }, deactivatedAt: null }, orderBy: { name: "asc" }, select: { id: true, name: true, email: true } }),
+    services.prisma.user.findMany({
+      where: { id: { not: user.id }, deactivatedAt: null },
+      orderBy: { name: "asc" },
+      select: { id: true, name: true, email: true },
+    }),
   ]);
   const trash = { files: trashFiles, folders: trashFolders, bytes: allBytes - bytes };
   return { user, files, folders, bytes, trash, shareLinks, userShares, uploads, receivers };
@@ -171,10 +184,13 @@ export async function deleteUserByAdmin(
 ): Promise<{ name: string; givenTo: string | null }> {
   const target = await getManagedUser(services, admin, rawUserId);
   const disposition = dispositionSchema.safeParse(input.files);
-  if (!disposition.success) throw new ValidationError("Choose what happens to their files.", { files: "Choose what happens to their files." });
+  if (!disposition.success)
+    throw new ValidationError("Choose what happens to their files.", { files: "Choose what happens to their files." });
   const confirmEmail = typeof input.confirmEmail === "string" ? input.confirmEmail.trim().toLowerCase() : "";
   if (confirmEmail !== target.email.toLowerCase()) {
-    throw new ValidationError(`Type ${target.email} exactly to confirm. Nothing was deleted.`, { confirmEmail: `This is not ${target.name}'s email address.` });
+    throw new ValidationError(`Type ${target.email} exactly to confirm. Nothing was deleted.`, {
+      confirmEmail: `This is not ${target.name}'s email address.`,
+    });
   }
   await confirmIdentity(services, admin, input.proof);
 
@@ -211,15 +227,26 @@ export async function deleteUserByAdmin(
 }
 
 async function lockReceiver(tx: Tx, from: ManagedUser, rawReceiverId: string): Promise<{ id: string; name: string }> {
-  const rows = await tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM users WHERE id = ${rawReceiverId} AND deactivated_at IS NULL FOR UPDATE`;
-  const receiver = rows.length === 1 && rawReceiverId !== from.id ? await tx.user.findUnique({ where: { id: rawReceiverId }, select: { id: true, name: true } }) : null;
-  if (!receiver) throw new ValidationError("That person cannot receive the files: choose another one, or delete the files.", { files: "Choose an active account." });
+  const rows = await tx.$queryRaw<
+    Array<{ id: string }>
+  >`SELECT id FROM users WHERE id = ${rawReceiverId} AND deactivated_at IS NULL FOR UPDATE`;
+  const receiver =
+    rows.length === 1 && rawReceiverId !== from.id
+      ? await tx.user.findUnique({ where: { id: rawReceiverId }, select: { id: true, name: true } })
+      : null;
+  if (!receiver)
+    throw new ValidationError("That person cannot receive the files: choose another one, or delete the files.", {
+      files: "Choose an active account.",
+    });
   return receiver;
 }
 
 /** "From Ann", made safe as a folder name (no slashes or control characters, at most 255 bytes). */
 function fromFolderName(name: string): string {
-  let clean = `From ${name.normalize("NFC").replace(/[\\/\u0000-\u001f\u007f-\u009f]/g, "-").trim()}`;
+  let clean = `From ${name
+    .normalize("NFC")
+    .replace(/[\\/\u0000-\u001f\u007f-\u009f]/g, "-")
+    .trim()}`;
   while (Buffer.byteLength(clean, "utf8") > MAX_NAME_BYTES - 8) clean = clean.slice(0, -1);
   return clean;
 }
@@ -257,7 +284,10 @@ async function giveItems(services: Services, tx: Tx, from: ManagedUser, to: { id
     (await tx.folder.findFirst({ where: { ownerId: to.id, parentId: null }, select: { id: true } })) ??
     (await tx.folder.create({ data: { ownerId: to.id, parentId: null, name: "", nameKey: "" }, select: { id: true } }));
   const name = await freeName(tx, toRoot.id, fromFolderName(from.name));
-  const folder = await tx.folder.create({ data: { ownerId: to.id, parentId: toRoot.id, name, nameKey: nameKey(name) }, select: { id: true } });
+  const folder = await tx.folder.create({
+    data: { ownerId: to.id, parentId: toRoot.id, name, nameKey: nameKey(name) },
+    select: { id: true },
+  });
   const live = { ownerId: from.id, trashedAt: null };
   const folderIds = (await tx.folder.findMany({ where: { ...live, parentId: { not: null } }, select: { id: true } })).map(({ id }) => id);
   const fileIds = (await tx.file.findMany({ where: live, select: { id: true } })).map(({ id }) => id);
@@ -278,7 +308,10 @@ async function giveItems(services: Services, tx: Tx, from: ManagedUser, to: { id
  */
 async function rescueFromTrashedFolders(tx: Tx, ownerId: string, intoId: string) {
   const trashedFolders = { ownerId, trashedAt: { not: null } };
-  const folders = await tx.folder.findMany({ where: { ownerId, trashedAt: null, parent: trashedFolders }, select: { id: true, name: true } });
+  const folders = await tx.folder.findMany({
+    where: { ownerId, trashedAt: null, parent: trashedFolders },
+    select: { id: true, name: true },
+  });
   const files = await tx.file.findMany({ where: { ownerId, trashedAt: null, folder: trashedFolders }, select: { id: true, name: true } });
   for (const stray of folders) {
     const name = await freeItemName(tx, intoId, stray.name);

@@ -57,67 +57,72 @@ function wholeNumber(label: string, min: number, max: number) {
 
 /** The settings form (strings, as a browser posts them) to settings. */
 export function settingsFormSchema(maxUploadSize: number) {
-  return z.object({
-    defaultQuota: text.transform((value, ctx): number | null => {
-      if (value.trim() === "") return null;
-      const bytes = parseSize(value);
-      if (bytes === null) {
-        ctx.addIssue({ code: "custom", message: `“${value.trim()}” is not a size. Use e.g. 10GiB or 500MB, or leave empty for unlimited.` });
-        return z.NEVER;
-      }
-      return bytes;
-    }),
-    maxFileSize: text.transform((value, ctx) => {
-      if (value.trim() === "") {
-        ctx.addIssue({ code: "custom", message: "Enter the largest file size, e.g. 2GiB." });
-        return z.NEVER;
-      }
-      const bytes = parseSize(value);
-      if (bytes === null) {
-        ctx.addIssue({ code: "custom", message: `“${value.trim()}” is not a size. Use e.g. 2GiB or 500MB.` });
-        return z.NEVER;
-      }
-      if (bytes > maxUploadSize) {
+  return z
+    .object({
+      defaultQuota: text.transform((value, ctx): number | null => {
+        if (value.trim() === "") return null;
+        const bytes = parseSize(value);
+        if (bytes === null) {
+          ctx.addIssue({
+            code: "custom",
+            message: `“${value.trim()}” is not a size. Use e.g. 10GiB or 500MB, or leave empty for unlimited.`,
+          });
+          return z.NEVER;
+        }
+        return bytes;
+      }),
+      maxFileSize: text.transform((value, ctx) => {
+        if (value.trim() === "") {
+          ctx.addIssue({ code: "custom", message: "Enter the largest file size, e.g. 2GiB." });
+          return z.NEVER;
+        }
+        const bytes = parseSize(value);
+        if (bytes === null) {
+          ctx.addIssue({ code: "custom", message: `“${value.trim()}” is not a size. Use e.g. 2GiB or 500MB.` });
+          return z.NEVER;
+        }
+        if (bytes > maxUploadSize) {
+          ctx.addIssue({
+            code: "custom",
+            message: `At most ${formatBytes(maxUploadSize)}, the MAX_UPLOAD_SIZE set in the server configuration.`,
+          });
+          return z.NEVER;
+        }
+        return bytes;
+      }),
+      blockedExtensions: text.transform((value, ctx) => {
+        const extensions = [...new Set(splitExtensions(value))];
+        const bad = extensions.filter((extension) => !/^[a-z0-9]{1,20}$/.test(extension));
+        if (bad.length > 0) {
+          ctx.addIssue({
+            code: "custom",
+            message: `Not an extension: ${bad.map((b) => `“${b}”`).join(", ")}. Use letters and digits only (up to 20), e.g. exe, bat.`,
+          });
+          return z.NEVER;
+        }
+        if (extensions.length > 200) {
+          ctx.addIssue({ code: "custom", message: "Block at most 200 extensions." });
+          return z.NEVER;
+        }
+        return extensions;
+      }),
+      trashRetentionDays: wholeNumber("Days", 1, 3650),
+      versionsKept: wholeNumber("Versions", 0, 1000),
+      // A checkbox: present ("on") when ticked, absent otherwise.
+      requireMfaForAdmins: z.preprocess((value) => value === "on" || value === "true", z.boolean()),
+      requireMfaAfterSso: z.preprocess((value) => value === "on" || value === "true", z.boolean()),
+      sessionIdleDays: wholeNumber("Days", 1, 3650),
+      sessionAbsoluteDays: wholeNumber("Days", 1, 3650),
+    })
+    .superRefine((value, ctx) => {
+      if (value.sessionIdleDays > value.sessionAbsoluteDays) {
         ctx.addIssue({
           code: "custom",
-          message: `At most ${formatBytes(maxUploadSize)}, the MAX_UPLOAD_SIZE set in the server configuration.`,
+          path: ["sessionIdleDays"],
+          message: "The idle timeout cannot be longer than the absolute timeout; lower it or raise the absolute timeout.",
         });
-        return z.NEVER;
       }
-      return bytes;
-    }),
-    blockedExtensions: text.transform((value, ctx) => {
-      const extensions = [...new Set(splitExtensions(value))];
-      const bad = extensions.filter((extension) => !/^[a-z0-9]{1,20}$/.test(extension));
-      if (bad.length > 0) {
-        ctx.addIssue({
-          code: "custom",
-          message: `Not an extension: ${bad.map((b) => `“${b}”`).join(", ")}. Use letters and digits only (up to 20), e.g. exe, bat.`,
-        });
-        return z.NEVER;
-      }
-      if (extensions.length > 200) {
-        ctx.addIssue({ code: "custom", message: "Block at most 200 extensions." });
-        return z.NEVER;
-      }
-      return extensions;
-    }),
-    trashRetentionDays: wholeNumber("Days", 1, 3650),
-    versionsKept: wholeNumber("Versions", 0, 1000),
-    // A checkbox: present ("on") when ticked, absent otherwise.
-    requireMfaForAdmins: z.preprocess((value) => value === "on" || value === "true", z.boolean()),
-    requireMfaAfterSso: z.preprocess((value) => value === "on" || value === "true", z.boolean()),
-    sessionIdleDays: wholeNumber("Days", 1, 3650),
-    sessionAbsoluteDays: wholeNumber("Days", 1, 3650),
-  }).superRefine((value, ctx) => {
-    if (value.sessionIdleDays > value.sessionAbsoluteDays) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["sessionIdleDays"],
-        message: "The idle timeout cannot be longer than the absolute timeout; lower it or raise the absolute timeout.",
-      });
-    }
-  });
+    });
 }
 
 function changedKeys(before: Settings, after: Settings): Array<keyof Settings> {
@@ -125,7 +130,12 @@ function changedKeys(before: Settings, after: Settings): Array<keyof Settings> {
 }
 
 /** Validates the settings form and saves it; records who changed what. */
-export async function saveSettingsForm(services: Services, admin: SessionUser, input: Record<string, unknown>, audit: AuditActor): Promise<Settings> {
+export async function saveSettingsForm(
+  services: Services,
+  admin: SessionUser,
+  input: Record<string, unknown>,
+  audit: AuditActor,
+): Promise<Settings> {
   const parsed = settingsFormSchema(services.config.uploads.maxSize).safeParse(input);
   if (!parsed.success) throw new ValidationError("Nothing was saved. Please correct the highlighted fields.", fieldErrors(parsed.error));
   const before = await getSettings(services);
@@ -138,7 +148,13 @@ export async function saveSettingsForm(services: Services, admin: SessionUser, i
       before: Object.fromEntries(changed.map((key) => [key, before[key]])),
       after: Object.fromEntries(changed.map((key) => [key, after[key]])),
     };
-    await recordActivity(services.prisma, { userId: admin.id, action: "settings.updated", subjectType: "settings", subjectId: "settings", details });
+    await recordActivity(services.prisma, {
+      userId: admin.id,
+      action: "settings.updated",
+      subjectType: "settings",
+      subjectId: "settings",
+      details,
+    });
     await recordAudit(services.prisma, audit, { action: "admin.settings_updated", targetType: "settings", targetId: "settings", details });
   }
   return after;
@@ -152,7 +168,9 @@ export async function setUserQuota(
   rawQuota: string,
   audit: AuditActor,
 ): Promise<{ name: string; quotaBytes: number | null }> {
-  const user = userId ? await services.prisma.user.findUnique({ where: { id: userId }, select: { id: true, name: true, email: true, quotaBytes: true } }) : null;
+  const user = userId
+    ? await services.prisma.user.findUnique({ where: { id: userId }, select: { id: true, name: true, email: true, quotaBytes: true } })
+    : null;
   if (!user) throw new NotFoundError("That user");
   let quotaBytes: number | null = null;
   if (rawQuota.trim() !== "") {
@@ -173,7 +191,12 @@ export async function setUserQuota(
       subjectId: user.id,
       details: { before, after: quotaBytes },
     });
-    await recordAudit(tx, audit, { action: "user.quota_changed", targetType: "user", targetId: user.id, details: { email: user.email, before, after: quotaBytes } });
+    await recordAudit(tx, audit, {
+      action: "user.quota_changed",
+      targetType: "user",
+      targetId: user.id,
+      details: { email: user.email, before, after: quotaBytes },
+    });
   });
   return { name: user.name, quotaBytes };
 }
@@ -196,10 +219,16 @@ export async function setUserRole(
   if (!parsed.success) throw new ValidationError("The role was not changed.", { role: "Choose Admin or User." });
   const role = parsed.data;
   const result = await services.prisma.$transaction(async (tx) => {
-    const admins = await tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM users WHERE role = 'ADMIN' AND deactivated_at IS NULL ORDER BY id FOR UPDATE`;
-    const user = typeof userId === "string" && userId.length > 0 && userId.length <= 64
-      ? await tx.user.findUnique({ where: { id: userId }, select: { id: true, name: true, email: true, role: true, deactivatedAt: true } })
-      : null;
+    const admins = await tx.$queryRaw<
+      Array<{ id: string }>
+    >`SELECT id FROM users WHERE role = 'ADMIN' AND deactivated_at IS NULL ORDER BY id FOR UPDATE`;
+    const user =
+      typeof userId === "string" && userId.length > 0 && userId.length <= 64
+        ? await tx.user.findUnique({
+            where: { id: userId },
+            select: { id: true, name: true, email: true, role: true, deactivatedAt: true },
+          })
+        : null;
     if (!user) throw new NotFoundError("That user");
     if (user.role === role) return { name: user.name, role, changed: false };
     // Only active administrators count: a deactivated one cannot manage anything.
@@ -218,7 +247,12 @@ export async function setUserRole(
       );
     }
     await tx.user.update({ where: { id: user.id }, data: { role } });
-    await recordAudit(tx, audit, { action: "user.role_changed", targetType: "user", targetId: user.id, details: { email: user.email, before: user.role, after: role } });
+    await recordAudit(tx, audit, {
+      action: "user.role_changed",
+      targetType: "user",
+      targetId: user.id,
+      details: { email: user.email, before: user.role, after: role },
+    });
     return { name: user.name, role, changed: true };
   });
   // A privilege change ends the person's sessions, so none carries on under the old role; an

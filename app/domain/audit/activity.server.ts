@@ -83,7 +83,16 @@ export interface ActivityView {
 export const ACTIVITY_PAGE_SIZE = 50;
 const ITEM_ACTIVITY_LIMIT = 20;
 
-type ActivityRow = { id: string; userId: string | null; action: string; subjectType: string; subjectId: string; details: Prisma.JsonValue; createdAt: Date; user: { name: string } | null };
+type ActivityRow = {
+  id: string;
+  userId: string | null;
+  action: string;
+  subjectType: string;
+  subjectId: string;
+  details: Prisma.JsonValue;
+  createdAt: Date;
+  user: { name: string } | null;
+};
 
 function text(details: Record<string, unknown>, key: string): string | null {
   const value = details[key];
@@ -101,8 +110,10 @@ export function describe(action: string, raw: Prisma.JsonValue): { name: string 
     "folder.renamed": () => `renamed “${text(details, "from") ?? "?"}” to “${text(details, "to") ?? "?"}”`,
     "file.moved": () => `moved ${quoted} to another folder`,
     "folder.moved": () => `moved ${quoted} to another folder`,
-    "file.copied": () => `copied ${quoted}${text(details, "copyName") && text(details, "copyName") !== name ? ` as “${text(details, "copyName")}”` : ""}`,
-    "folder.copied": () => `copied ${quoted}${text(details, "copyName") && text(details, "copyName") !== name ? ` as “${text(details, "copyName")}”` : ""}`,
+    "file.copied": () =>
+      `copied ${quoted}${text(details, "copyName") && text(details, "copyName") !== name ? ` as “${text(details, "copyName")}”` : ""}`,
+    "folder.copied": () =>
+      `copied ${quoted}${text(details, "copyName") && text(details, "copyName") !== name ? ` as “${text(details, "copyName")}”` : ""}`,
     "file.replaced": () => `replaced the content of ${quoted} (the old content is kept as a version)`,
     "file.trashed": () => `moved ${quoted} to the trash`,
     "folder.trashed": () => `moved ${quoted} to the trash`,
@@ -132,7 +143,16 @@ function toView(row: ActivityRow, viewerId: string): ActivityView {
   else if (row.user) who = row.user.name;
   else if (row.action === "file.deleted" || row.action === "folder.deleted") who = "Automatic clean-up";
   else who = "Someone with a share link";
-  return { id: row.id, at: row.createdAt.toISOString(), who, action: row.action, subjectType: row.subjectType, subjectId: row.subjectId, name, what };
+  return {
+    id: row.id,
+    at: row.createdAt.toISOString(),
+    who,
+    action: row.action,
+    subjectType: row.subjectType,
+    subjectId: row.subjectId,
+    name,
+    what,
+  };
 }
 
 const cursorSchema = z.tuple([z.string().datetime(), z.string().min(1).max(100)]);
@@ -176,7 +196,11 @@ export async function myActivity(services: Services, user: Pick<SessionUser, "id
  * Who did what to one item, newest first. The caller has checked that the viewer may read the
  * item. Share-link and user-share events are the owner's business and shown to the owner only.
  */
-export async function itemActivity(services: Services, viewer: Pick<SessionUser, "id">, item: { kind: "file" | "folder"; id: string; ownerId: string }) {
+export async function itemActivity(
+  services: Services,
+  viewer: Pick<SessionUser, "id">,
+  item: { kind: "file" | "folder"; id: string; ownerId: string },
+) {
   const isOwner = viewer.id === item.ownerId;
   const rows = await services.prisma.activity.findMany({
     where: {

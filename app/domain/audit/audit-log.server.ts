@@ -34,11 +34,26 @@ function dateBound(endOfDay: boolean) {
 export const auditFilterSchema = z
   .object({
     actor: text(254),
-    action: text(64).pipe(z.string().regex(/^[a-z_]+\.[a-z_]+$/, "Choose an action from the list.").optional()),
+    action: text(64).pipe(
+      z
+        .string()
+        .regex(/^[a-z_]+\.[a-z_]+$/, "Choose an action from the list.")
+        .optional(),
+    ),
     outcome: text(16).pipe(z.enum(AUDIT_OUTCOMES, { message: "Choose success, failure or denied." }).optional()),
-    targetType: text(32).pipe(z.string().regex(/^[a-z_]+$/, "Choose a target type from the list.").optional()),
+    targetType: text(32).pipe(
+      z
+        .string()
+        .regex(/^[a-z_]+$/, "Choose a target type from the list.")
+        .optional(),
+    ),
     targetId: text(128),
-    ip: text(64).pipe(z.string().regex(/^[0-9A-Fa-f:.]+$/, "Enter an IP address or its beginning, e.g. 203.0.113.").optional()),
+    ip: text(64).pipe(
+      z
+        .string()
+        .regex(/^[0-9A-Fa-f:.]+$/, "Enter an IP address or its beginning, e.g. 203.0.113.")
+        .optional(),
+    ),
     from: dateBound(false),
     to: dateBound(true),
   })
@@ -70,7 +85,9 @@ function whereOf(filter: AuditFilter): Prisma.AuditEventWhereInput {
     ...(filter.targetType ? { targetType: filter.targetType } : {}),
     ...(filter.targetId ? { targetId: filter.targetId } : {}),
     ...(filter.ip ? { ip: { startsWith: escapeLike(filter.ip) } } : {}),
-    ...(filter.from || filter.to ? { createdAt: { ...(filter.from ? { gte: filter.from } : {}), ...(filter.to ? { lte: filter.to } : {}) } } : {}),
+    ...(filter.from || filter.to
+      ? { createdAt: { ...(filter.from ? { gte: filter.from } : {}), ...(filter.to ? { lte: filter.to } : {}) } }
+      : {}),
   };
 }
 
@@ -125,7 +142,11 @@ export async function listAuditEvents(
   const before = decodeAuditCursor(page.before);
   const after = before ? null : decodeAuditCursor(page.after);
   if (before) {
-    const rows = await services.prisma.auditEvent.findMany({ where: { AND: [where, beyond(before, "newer")] }, orderBy: OLDEST_FIRST, take: limit + 1 });
+    const rows = await services.prisma.auditEvent.findMany({
+      where: { AND: [where, beyond(before, "newer")] },
+      orderBy: OLDEST_FIRST,
+      take: limit + 1,
+    });
     const hasNewer = rows.length > limit;
     const events = rows.slice(0, limit).reverse();
     if (events.length === 0) return listAuditEvents(services, filter, {}, limit);
@@ -163,7 +184,18 @@ export async function auditFilterChoices(services: Services): Promise<{ actions:
 // ---------------------------------------------------------------------------------------------
 // CSV export
 
-export const AUDIT_CSV_COLUMNS = ["time", "action", "outcome", "actor", "actor_id", "ip", "user_agent", "target_type", "target_id", "details"] as const;
+export const AUDIT_CSV_COLUMNS = [
+  "time",
+  "action",
+  "outcome",
+  "actor",
+  "actor_id",
+  "ip",
+  "user_agent",
+  "target_type",
+  "target_id",
+  "details",
+] as const;
 
 /**
  * One RFC 4180 field. Text that a spreadsheet would run as a formula (starting with = + - @,

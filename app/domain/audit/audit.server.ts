@@ -118,7 +118,11 @@ function countLoginAttempt(entry: AuditEntry): void {
  * Replaces a deleted account's personal data in its audit rows with a stable pseudonym, keeping
  * the events themselves (what happened, when, to which target).
  */
-export async function pseudonymiseAuditActor(db: Pick<Services["prisma"], "$executeRaw">, userId: string, pseudonym: string): Promise<number> {
+export async function pseudonymiseAuditActor(
+  db: Pick<Services["prisma"], "$executeRaw">,
+  userId: string,
+  pseudonym: string,
+): Promise<number> {
   return db.$executeRaw`
     UPDATE "audit_events" SET "actor_label" = ${pseudonym}, "ip" = NULL, "user_agent" = NULL, "details" = '{}'
     WHERE "actor_id" = ${userId}`;
@@ -161,7 +165,9 @@ function replaceInJson(value: Prisma.JsonValue, pattern: RegExp, replacement: st
   if (typeof value === "string") return value.replace(pattern, replacement);
   if (Array.isArray(value)) return value.map((item) => replaceInJson(item, pattern, replacement));
   if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key.replace(pattern, replacement), replaceInJson(item ?? null, pattern, replacement)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key.replace(pattern, replacement), replaceInJson(item ?? null, pattern, replacement)]),
+    );
   }
   return value;
 }

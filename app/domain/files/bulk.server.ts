@@ -26,7 +26,8 @@ export function parseSelection(values: Iterable<unknown>): BulkRef[] {
     refs.push({ kind: match[1] as ItemKind, id: match[2] });
   }
   if (refs.length === 0) throw new ValidationError("Select at least one file or folder first.", { item: "Select at least one item." });
-  if (refs.length > MAX_BULK_ITEMS) throw new ValidationError(`Select at most ${MAX_BULK_ITEMS} items at a time.`, { item: "Too many items." });
+  if (refs.length > MAX_BULK_ITEMS)
+    throw new ValidationError(`Select at most ${MAX_BULK_ITEMS} items at a time.`, { item: "Too many items." });
   return refs;
 }
 
@@ -148,7 +149,15 @@ export async function readableSelection(services: Services, actor: Actor, refs: 
       const item = await getReadableItem(services, actor, ref.kind, ref.id);
       if (item.kind === "file") {
         const f = item.file;
-        found.push({ kind: "file", id: f.id, name: f.name, mtime: f.updatedAt, size: Number(f.size), storageKey: f.storageKey, parentId: f.folderId });
+        found.push({
+          kind: "file",
+          id: f.id,
+          name: f.name,
+          mtime: f.updatedAt,
+          size: Number(f.size),
+          storageKey: f.storageKey,
+          parentId: f.folderId,
+        });
       } else {
         const f = item.folder;
         // A user's top folder is zipped as "My files".
@@ -183,4 +192,3 @@ export async function zipSelection(services: Services, actor: Actor, refs: BulkR
   const entries = await selectionZipEntries(services, items);
   return { filename, stream: () => zipStream(services, entries) };
 }
-

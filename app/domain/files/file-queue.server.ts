@@ -27,9 +27,7 @@ export function createFileQueue(name: string, work: (services: Services, fileId:
         if (next.done) return;
         const [fileId, services] = next.value;
         state.pending.delete(fileId);
-        await work(services, fileId).catch((error: unknown) =>
-          services.log.warn(failureMessage, { fileId, error }),
-        );
+        await work(services, fileId).catch((error: unknown) => services.log.warn(failureMessage, { fileId, error }));
       }
     } finally {
       state.running = null;

@@ -58,7 +58,10 @@ export async function addFile(services: Services, input: NewFile, { beforeWrite 
     try {
       file = await services.prisma.$transaction(async (tx) => {
         await beforeWrite?.(tx);
-        const folderClash = await tx.folder.findFirst({ where: { parentId: input.folderId, nameKey: key, trashedAt: null }, select: { id: true } });
+        const folderClash = await tx.folder.findFirst({
+          where: { parentId: input.folderId, nameKey: key, trashedAt: null },
+          select: { id: true },
+        });
         if (folderClash) return null;
         return tx.file.create({ data: { ...input, name, nameKey: key, size: BigInt(input.size) } });
       }, STORAGE_LOCK_TX);
@@ -122,4 +125,3 @@ export async function storeStream(
   }
   return { size, sha256: hash.digest("hex") };
 }
-

@@ -4,7 +4,16 @@ import { assertCanRead, assertCanWrite } from "../sharing/access.server";
 import { recordActivity } from "../audit/activity.server";
 import { ConflictError, NotFoundError } from "../errors";
 import { cleanName, nameKey } from "./names";
-import { COUNT_LIMIT, SORT_KEYS, type Crumb, type FolderCounts, type FolderListing, type SortDir, type SortKey, type TreeNode } from "./folder-listing";
+import {
+  COUNT_LIMIT,
+  SORT_KEYS,
+  type Crumb,
+  type FolderCounts,
+  type FolderListing,
+  type SortDir,
+  type SortKey,
+  type TreeNode,
+} from "./folder-listing";
 import type { SessionUser } from "../accounts/sessions.server";
 
 type Actor = Pick<SessionUser, "id" | "role">;
@@ -128,7 +137,7 @@ export function listingQuery(
   dir: SortDir,
   from: Position | null,
   limit: number,
-  reverse = false
+  reverse = false,
 ): Prisma.Sql {
   const order = ordering(kind, sort, dir);
   const ascending = (order.dir === "asc") !== reverse;
@@ -176,7 +185,7 @@ async function fetchKind(
   dir: SortDir,
   from: Position | null,
   limit: number,
-  reverse = false
+  reverse = false,
 ): Promise<Row[]> {
   if (limit <= 0) return [];
   const rows = await services.prisma.$queryRaw<RawRow[]>(listingQuery(kind, parentId, sort, dir, from, limit, reverse));
@@ -189,10 +198,10 @@ async function fetchKind(
       column === "size"
         ? String(row.size)
         : column === "updated_at"
-        ? new Date(row.updated_at).toISOString()
-        : column === "mime_type"
-        ? row.mime_type
-        : null,
+          ? new Date(row.updated_at).toISOString()
+          : column === "mime_type"
+            ? row.mime_type
+            : null,
     name: row.name,
     size: row.size === null ? null : BigInt(row.size),
     mimeType: row.mime_type,
@@ -208,7 +217,7 @@ async function forward(
   sort: SortKey,
   dir: SortDir,
   from: Position | null,
-  limit: number
+  limit: number,
 ): Promise<Row[]> {
   const folders = from?.kind === "file" ? [] : await fetchKind(services, "folder", parentId, sort, dir, from, limit);
   const files = await fetchKind(services, "file", parentId, sort, dir, from?.kind === "file" ? from : null, limit - folders.length);
@@ -226,7 +235,7 @@ async function backward(services: Services, parentId: string, sort: SortKey, dir
     dir,
     from.kind === "folder" ? from : null,
     limit - files.length,
-    true
+    true,
   );
   return [...files, ...folders];
 }
@@ -242,7 +251,7 @@ export async function listFolder(
   services: Services,
   folder: Folder,
   cursor: string | null,
-  options: ListOptions = {}
+  options: ListOptions = {},
 ): Promise<FolderListing> {
   const sort = options.sort ?? "name";
   const dir = options.dir ?? "asc";
@@ -315,11 +324,11 @@ export function decodeCursor(cursor: string | null, sort: SortKey, dir: SortDir)
 export async function countFolderContents(services: Services, folderId: string): Promise<FolderCounts> {
   const [row] = await services.prisma.$queryRaw<Array<{ folders: bigint; files: bigint }>>`
     SELECT (SELECT count(*) FROM (SELECT 1 FROM folders WHERE parent_id = ${folderId} AND trashed_at IS NULL LIMIT ${
-    COUNT_LIMIT + 1
-  }) f) AS folders,
+      COUNT_LIMIT + 1
+    }) f) AS folders,
            (SELECT count(*) FROM (SELECT 1 FROM files WHERE folder_id = ${folderId} AND trashed_at IS NULL LIMIT ${
-    COUNT_LIMIT + 1
-  }) f) AS files`;
+             COUNT_LIMIT + 1
+           }) f) AS files`;
   const folders = Number(row?.folders ?? 0);
   const files = Number(row?.files ?? 0);
   return {
@@ -376,7 +385,7 @@ export async function folderTree(services: Services, crumbs: Crumb[]): Promise<T
       children: shown.map((child) =>
         child.id === next.id
           ? build(index + 1)
-          : { id: child.id, name: child.name, isRoot: false, current: false, children: null, more: false }
+          : { id: child.id, name: child.name, isRoot: false, current: false, children: null, more: false },
       ),
     };
   };
@@ -418,7 +427,13 @@ export async function createFolder(services: Services, actor: Actor, parentId: s
       },
     ]);
     services.notifier.toUser(folder.ownerId, { type: "folder:changed", folderId: parent.id });
-    await recordActivity(services.prisma, { userId: actor.id, action: "folder.created", subjectType: "folder", subjectId: folder.id, details: { name: folder.name, folderId: parent.id } });
+    await recordActivity(services.prisma, {
+      userId: actor.id,
+      action: "folder.created",
+      subjectType: "folder",
+      subjectId: folder.id,
+      details: { name: folder.name, folderId: parent.id },
+    });
     return folder;
   } catch (error) {
     if ((error as { code?: string }).code === "P2002") {

@@ -103,9 +103,15 @@ type Occupant = { kind: ItemKind; id: string; name: string };
 export async function findOccupant(db: Db, parentId: string, name: string, excludeId?: string): Promise<Occupant | null> {
   const key = nameKey(name);
   const notSelf = excludeId ? { id: { not: excludeId } } : {};
-  const folder = await db.folder.findFirst({ where: { parentId, nameKey: key, trashedAt: null, ...notSelf }, select: { id: true, name: true } });
+  const folder = await db.folder.findFirst({
+    where: { parentId, nameKey: key, trashedAt: null, ...notSelf },
+    select: { id: true, name: true },
+  });
   if (folder) return { kind: "folder", ...folder };
-  const file = await db.file.findFirst({ where: { folderId: parentId, nameKey: key, trashedAt: null, ...notSelf }, select: { id: true, name: true } });
+  const file = await db.file.findFirst({
+    where: { folderId: parentId, nameKey: key, trashedAt: null, ...notSelf },
+    select: { id: true, name: true },
+  });
   return file ? { kind: "file", ...file } : null;
 }
 
@@ -153,15 +159,25 @@ function assertReplaceAllowed(item: Item, policy: ConflictPolicy) {
 type Resolution = { kind: "free"; name: string } | { kind: "replace"; target: FileRecord };
 
 /** Decides, inside the transaction, the name to use or the file to replace. */
-async function resolveName(db: Db, excludeId: string | undefined, parentId: string, name: string, policy: ConflictPolicy, folderLabel: string): Promise<Resolution> {
+async function resolveName(
+  db: Db,
+  excludeId: string | undefined,
+  parentId: string,
+  name: string,
+  policy: ConflictPolicy,
+  folderLabel: string,
+): Promise<Resolution> {
   const occupant = await findOccupant(db, parentId, name, excludeId);
   if (!occupant) return { kind: "free", name };
   if (policy === "cancel") throw conflictMessage(occupant.name, folderLabel);
   if (policy === "keep-both") return { kind: "free", name: await freeName(db, parentId, name) };
   if (occupant.kind === "folder") {
-    throw new ConflictError(`A folder named “${occupant.name}” is already in ${folderLabel}; a file cannot replace a folder. Choose “keep both” or another name.`, {
-      name: `A folder named “${occupant.name}” is already there.`,
-    });
+    throw new ConflictError(
+      `A folder named “${occupant.name}” is already in ${folderLabel}; a file cannot replace a folder. Choose “keep both” or another name.`,
+      {
+        name: `A folder named “${occupant.name}” is already there.`,
+      },
+    );
   }
   return { kind: "replace", target: await db.file.findUniqueOrThrow({ where: { id: occupant.id } }) };
 }
@@ -191,7 +207,14 @@ export interface OperationResult {
 }
 
 /** Renames a file or folder in place. */
-export async function renameItem(services: Services, actor: Actor, kind: ItemKind, id: string, rawName: string, policy: ConflictPolicy = "cancel"): Promise<OperationResult> {
+export async function renameItem(
+  services: Services,
+  actor: Actor,
+  kind: ItemKind,
+  id: string,
+  rawName: string,
+  policy: ConflictPolicy = "cancel",
+): Promise<OperationResult> {
   const item = await getWritableItem(services, actor, kind, id);
   assertReplaceAllowed(item, policy);
   const name = cleanName(rawName, kind === "file" ? "File name" : "Folder name");
@@ -202,7 +225,14 @@ export async function renameItem(services: Services, actor: Actor, kind: ItemKin
 }
 
 /** Moves a file or folder into another folder of the same owner, keeping its name. */
-export async function moveItem(services: Services, actor: Actor, kind: ItemKind, id: string, destinationId: string, policy: ConflictPolicy = "cancel"): Promise<OperationResult> {
+export async function moveItem(
+  services: Services,
+  actor: Actor,
+  kind: ItemKind,
+  id: string,
+  destinationId: string,
+  policy: ConflictPolicy = "cancel",
+): Promise<OperationResult> {
   const item = await getWritableItem(services, actor, kind, id);
   assertReplaceAllowed(item, policy);
   const destination = await getWritableFolder(services, actor, destinationId);
@@ -211,7 +241,9 @@ export async function moveItem(services: Services, actor: Actor, kind: ItemKind,
   }
   if (item.kind === "folder") await assertNotIntoItself(services, item.folder, destination.id);
   if (destination.id === parentOf(item)) {
-    throw new ValidationError(`“${nameOf(item)}” is already in that folder. Choose another destination.`, { destination: "Choose another folder." });
+    throw new ValidationError(`“${nameOf(item)}” is already in that folder. Choose another destination.`, {
+      destination: "Choose another folder.",
+    });
   }
   return relocate(services, actor, item, destination.id, nameOf(item), policy, "moved");
 }
@@ -261,19 +293,58 @@ async function relocate(
             subjectId: item.file.id,
             details: { from: fromName, to: file.name, fromFolderId: fromParent, toFolderId: parentId, replacedFileId: file.id },
           });
-          await recordActivity(tx, { userId: actor.id, action: "file.replaced", subjectType: "file", subjectId: file.id, details: { name: file.name, byFileId: item.file.id } });
-          return { doc: fileSearchDocument(file), removed: [item.file.id], orphanKeys, result: { kind: "file" as const, id: file.id, name: file.name, parentId, replaced: true } };
+          await recordActivity(tx, {
+            userId: actor.id,
+            action: "file.replaced",
+            subjectType: "file",
+            subjectId: file.id,
+            details: { name: file.name, byFileId: item.file.id },
+          });
+          return {
+            doc: fileSearchDocument(file),
+            removed: [item.file.id],
+            orphanKeys,
+            result: { kind: "file" as const, id: file.id, name: file.name, parentId, replaced: true },
+          };
         }
         const finalName = resolution.kind === "free" ? resolution.name : name;
         const details = { from: fromName, to: finalName, fromFolderId: fromParent, toFolderId: parentId };
         if (item.kind === "file") {
-          const file = await tx.file.update({ where: { id: item.file.id }, data: { name: finalName, nameKey: nameKey(finalName), folderId: parentId } });
-          await recordActivity(tx, { userId: actor.id, action: verb === "renamed" ? "file.renamed" : "file.moved", subjectType: "file", subjectId: file.id, details });
-          return { doc: fileSearchDocument(file), removed: [], orphanKeys: [], result: { kind: "file" as const, id: file.id, name: file.name, parentId, replaced: false } };
+          const file = await tx.file.update({
+            where: { id: item.file.id },
+            data: { name: finalName, nameKey: nameKey(finalName), folderId: parentId },
+          });
+          await recordActivity(tx, {
+            userId: actor.id,
+            action: verb === "renamed" ? "file.renamed" : "file.moved",
+            subjectType: "file",
+            subjectId: file.id,
+            details,
+          });
+          return {
+            doc: fileSearchDocument(file),
+            removed: [],
+            orphanKeys: [],
+            result: { kind: "file" as const, id: file.id, name: file.name, parentId, replaced: false },
+          };
         }
-        const folder = await tx.folder.update({ where: { id: item.folder.id }, data: { name: finalName, nameKey: nameKey(finalName), parentId } });
-        await recordActivity(tx, { userId: actor.id, action: verb === "renamed" ? "folder.renamed" : "folder.moved", subjectType: "folder", subjectId: folder.id, details });
-        return { doc: folderSearchDocument(folder), removed: [], orphanKeys: [], result: { kind: "folder" as const, id: folder.id, name: folder.name, parentId, replaced: false } };
+        const folder = await tx.folder.update({
+          where: { id: item.folder.id },
+          data: { name: finalName, nameKey: nameKey(finalName), parentId },
+        });
+        await recordActivity(tx, {
+          userId: actor.id,
+          action: verb === "renamed" ? "folder.renamed" : "folder.moved",
+          subjectType: "folder",
+          subjectId: folder.id,
+          details,
+        });
+        return {
+          doc: folderSearchDocument(folder),
+          removed: [],
+          orphanKeys: [],
+          result: { kind: "folder" as const, id: folder.id, name: folder.name, parentId, replaced: false },
+        };
       }),
     policy,
     name,
@@ -288,7 +359,14 @@ async function relocate(
 }
 
 /** Copies a file (server-side, never through the app) or a whole folder subtree into a folder. */
-export async function copyItem(services: Services, actor: Actor, kind: ItemKind, id: string, destinationId: string, policy: ConflictPolicy = "cancel"): Promise<OperationResult> {
+export async function copyItem(
+  services: Services,
+  actor: Actor,
+  kind: ItemKind,
+  id: string,
+  destinationId: string,
+  policy: ConflictPolicy = "cancel",
+): Promise<OperationResult> {
   const item = await getReadableItem(services, actor, kind, id);
   if (item.kind === "folder" && item.folder.parentId === null) throw new ValidationError("Your top folder (“My files”) cannot be copied.");
   assertReplaceAllowed(item, policy);
@@ -305,7 +383,14 @@ export async function copyItem(services: Services, actor: Actor, kind: ItemKind,
  * the copy is recorded. Into someone else's shared folder the refusal names the owner but not
  * their usage.
  */
-async function assertRoomFor(services: Services, actor: Actor, ownerId: string, bytes: number, db: Db | Services["prisma"] = services.prisma, settings?: Settings) {
+async function assertRoomFor(
+  services: Services,
+  actor: Actor,
+  ownerId: string,
+  bytes: number,
+  db: Db | Services["prisma"] = services.prisma,
+  settings?: Settings,
+) {
   const usage = await storageUsage(services, ownerId, db, settings);
   if (usage.quotaBytes !== null && usage.usedBytes + bytes > usage.quotaBytes) {
     if (ownerId !== actor.id) {
@@ -313,7 +398,9 @@ async function assertRoomFor(services: Services, actor: Actor, ownerId: string, 
       throw ownerStorageFullError(owner?.name ?? null, "copy");
     }
     const left = Math.max(0, usage.quotaBytes - usage.usedBytes);
-    throw new PayloadTooLargeError(`Not enough room to copy: it needs ${formatBytes(bytes)} and only ${formatBytes(left)} of the storage is left. Nothing was copied.`);
+    throw new PayloadTooLargeError(
+      `Not enough room to copy: it needs ${formatBytes(bytes)} and only ${formatBytes(left)} of the storage is left. Nothing was copied.`,
+    );
   }
 }
 
@@ -322,7 +409,14 @@ async function assertStillLive(tx: Db, folderId: string) {
   if ((await tx.folder.count({ where: { id: folderId, trashedAt: null } })) === 0) throw new NotFoundError("The destination folder");
 }
 
-async function copyFile(services: Services, actor: Actor, source: FileRecord, destination: Folder, policy: ConflictPolicy, label: string): Promise<OperationResult> {
+async function copyFile(
+  services: Services,
+  actor: Actor,
+  source: FileRecord,
+  destination: Folder,
+  policy: ConflictPolicy,
+  label: string,
+): Promise<OperationResult> {
   await assertRoomFor(services, actor, destination.ownerId, Number(source.size));
   const storageKey = newStorageKey();
   await services.storage.copy(source.storageKey, storageKey);
@@ -341,8 +435,20 @@ async function copyFile(services: Services, actor: Actor, source: FileRecord, de
             }
             const content = { storageKey, size: source.size, mimeType: source.mimeType, sha256: source.sha256 };
             const { file, orphanKeys } = await replaceFileContent(tx, resolution.target, content, settings.versionsKept);
-            await recordActivity(tx, { userId: actor.id, action: "file.copied", subjectType: "file", subjectId: source.id, details: { name: source.name, toFolderId: destination.id, copyId: file.id } });
-            await recordActivity(tx, { userId: actor.id, action: "file.replaced", subjectType: "file", subjectId: file.id, details: { name: file.name, byFileId: source.id } });
+            await recordActivity(tx, {
+              userId: actor.id,
+              action: "file.copied",
+              subjectType: "file",
+              subjectId: source.id,
+              details: { name: source.name, toFolderId: destination.id, copyId: file.id },
+            });
+            await recordActivity(tx, {
+              userId: actor.id,
+              action: "file.replaced",
+              subjectType: "file",
+              subjectId: file.id,
+              details: { name: file.name, byFileId: source.id },
+            });
             return { file, orphanKeys, replaced: true };
           }
           const file = await tx.file.create({
@@ -357,7 +463,13 @@ async function copyFile(services: Services, actor: Actor, source: FileRecord, de
               storageKey,
             },
           });
-          await recordActivity(tx, { userId: actor.id, action: "file.copied", subjectType: "file", subjectId: source.id, details: { name: source.name, toFolderId: destination.id, copyId: file.id, copyName: file.name } });
+          await recordActivity(tx, {
+            userId: actor.id,
+            action: "file.copied",
+            subjectType: "file",
+            subjectId: source.id,
+            details: { name: source.name, toFolderId: destination.id, copyId: file.id, copyName: file.name },
+          });
           return { file, orphanKeys: [] as string[], replaced: false };
         }, STORAGE_LOCK_TX),
       policy,
@@ -384,13 +496,18 @@ async function liveSubtree(db: Db | Services["prisma"], rootId: string) {
       SELECT f.id, f.parent_id, f.name, sub.depth + 1 FROM folders f JOIN sub ON f.parent_id = sub.id WHERE f.trashed_at IS NULL
     )
     SELECT id, parent_id, name, depth FROM sub ORDER BY depth`;
-  const files = folders.length
-    ? await db.file.findMany({ where: { folderId: { in: folders.map((f) => f.id) }, trashedAt: null } })
-    : [];
+  const files = folders.length ? await db.file.findMany({ where: { folderId: { in: folders.map((f) => f.id) }, trashedAt: null } }) : [];
   return { folders, files };
 }
 
-async function copyFolder(services: Services, actor: Actor, source: Folder, destination: Folder, policy: ConflictPolicy, label: string): Promise<OperationResult> {
+async function copyFolder(
+  services: Services,
+  actor: Actor,
+  source: Folder,
+  destination: Folder,
+  policy: ConflictPolicy,
+  label: string,
+): Promise<OperationResult> {
   const { folders, files } = await liveSubtree(services.prisma, source.id);
   if (folders.some((f) => f.id === destination.id)) {
     throw new ValidationError(`“${source.name}” cannot be copied into itself or one of its own subfolders. Choose another destination.`, {
@@ -398,7 +515,9 @@ async function copyFolder(services: Services, actor: Actor, source: Folder, dest
     });
   }
   if (folders.length + files.length > MAX_COPY_ITEMS) {
-    throw new ValidationError(`“${source.name}” holds more than ${MAX_COPY_ITEMS.toLocaleString("en")} items, too many to copy at once. Copy its subfolders one by one.`);
+    throw new ValidationError(
+      `“${source.name}” holds more than ${MAX_COPY_ITEMS.toLocaleString("en")} items, too many to copy at once. Copy its subfolders one by one.`,
+    );
   }
   const bytes = files.reduce((sum, f) => sum + Number(f.size), 0);
   await assertRoomFor(services, actor, destination.ownerId, bytes);
@@ -433,7 +552,13 @@ async function copyFolder(services: Services, actor: Actor, source: Folder, dest
               data: folders.map((f) => {
                 const isRoot = f.id === source.id;
                 const name = isRoot ? rootName : f.name;
-                return { id: newIds.get(f.id)!, ownerId, parentId: isRoot ? destination.id : newIds.get(f.parent_id!)!, name, nameKey: nameKey(name) };
+                return {
+                  id: newIds.get(f.id)!,
+                  ownerId,
+                  parentId: isRoot ? destination.id : newIds.get(f.parent_id!)!,
+                  name,
+                  nameKey: nameKey(name),
+                };
               }),
             });
             await tx.file.createMany({
@@ -453,7 +578,14 @@ async function copyFolder(services: Services, actor: Actor, source: Folder, dest
               action: "folder.copied",
               subjectType: "folder",
               subjectId: source.id,
-              details: { name: source.name, toFolderId: destination.id, copyId: rootCopyId, copyName: rootName, folders: folders.length, files: files.length },
+              details: {
+                name: source.name,
+                toFolderId: destination.id,
+                copyId: rootCopyId,
+                copyName: rootName,
+                folders: folders.length,
+                files: files.length,
+              },
             });
             const newFolders = await tx.folder.findMany({ where: { id: { in: [...newIds.values()] } } });
             const newFiles = await tx.file.findMany({ where: { storageKey: { in: newKeys } } });

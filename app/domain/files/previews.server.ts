@@ -213,7 +213,11 @@ export async function readTextPreview(services: Services, file: Pick<FileRecord,
  * the visitor may use (their own, or the share link's). A text preview that cannot be read
  * (storage trouble) degrades to "no preview" rather than failing the page.
  */
-export async function viewerData(services: Services, file: FileRecord, urls: { view: string | null; thumbnail: string | null }): Promise<ViewerData> {
+export async function viewerData(
+  services: Services,
+  file: FileRecord,
+  urls: { view: string | null; thumbnail: string | null },
+): Promise<ViewerData> {
   const kind = previewKind(file);
   if (kind === "none" || !urls.view) return { kind: "none", thumbnail: urls.thumbnail };
   if (kind !== "text") return { kind, src: urls.view };

@@ -37,7 +37,12 @@ export interface StorageUsage {
   quotaBytes: number | null;
 }
 
-export async function storageUsage(services: Services, ownerId: string, db: Db = services.prisma, settings?: Settings): Promise<StorageUsage> {
+export async function storageUsage(
+  services: Services,
+  ownerId: string,
+  db: Db = services.prisma,
+  settings?: Settings,
+): Promise<StorageUsage> {
   const [row, { defaultQuotaBytes }] = await Promise.all([readUsage(db, ownerId, null), settings ?? getSettings(services)]);
   return usageFrom(row, defaultQuotaBytes);
 }
@@ -88,7 +93,13 @@ export interface UploadAllowance {
  * What `uploaderId` may upload into storage of `ownerId` (the owner of the target folder, whose
  * quota the file counts against). `uploaderId` null: an anonymous visitor of a drop link.
  */
-export async function uploadAllowance(services: Services, ownerId: string, uploaderId: string | null, db: Db = services.prisma, given?: Settings): Promise<UploadAllowance> {
+export async function uploadAllowance(
+  services: Services,
+  ownerId: string,
+  uploaderId: string | null,
+  db: Db = services.prisma,
+  given?: Settings,
+): Promise<UploadAllowance> {
   const settings = given ?? (await getSettings(services));
   return allowanceFrom(await readUsage(db, ownerId, null), ownerId, uploaderId, settings);
 }
@@ -146,7 +157,10 @@ export function tooLargeError(allowance: UploadAllowance): PayloadTooLargeError 
 export function ownerStorageFullError(ownerName: string | null, what: "file" | "copy"): PayloadTooLargeError {
   const owner = ownerName ? `the folder’s owner, ${ownerName},` : "the folder’s owner";
   const outcome = what === "copy" ? "Nothing was copied." : "Nothing was saved.";
-  const sentences = [`Not enough room: the storage of ${owner} is too full for this ${what}.`, "Files in a shared folder count against its owner’s storage."];
+  const sentences = [
+    `Not enough room: the storage of ${owner} is too full for this ${what}.`,
+    "Files in a shared folder count against its owner’s storage.",
+  ];
   if (ownerName) sentences.push("Ask them to make room.");
   sentences.push(outcome);
   return new PayloadTooLargeError(sentences.join(" "));
@@ -159,7 +173,10 @@ export async function assertTypeAllowed(services: Services, name: string, use: "
   const extension = dot > 0 ? name.slice(dot + 1).toLowerCase() : "";
   if (extension && blockedExtensions.includes(extension)) {
     if (use === "rename") {
-      throw new ValidationError(`Files of type .${extension} are blocked here, so the file cannot be renamed to “${name}”. Choose another name.`, { name: `.${extension} files are blocked.` });
+      throw new ValidationError(
+        `Files of type .${extension} are blocked here, so the file cannot be renamed to “${name}”. Choose another name.`,
+        { name: `.${extension} files are blocked.` },
+      );
     }
     throw new ValidationError(`Files of type .${extension} cannot be uploaded here.`, { file: `.${extension} files are blocked.` });
   }
@@ -186,7 +203,9 @@ export async function reconcileStorageUsed(services: Services): Promise<{ correc
     const fixed = await services.prisma.$transaction(async (tx) => {
       const locked = await tx.$queryRaw<Array<{ storage_used: bigint }>>`SELECT storage_used FROM users WHERE id = ${id} FOR UPDATE`;
       if (locked.length === 0) return null;
-      const [actual] = await tx.$queryRaw<Array<{ bytes: bigint }>>`SELECT bytes FROM (${ACTUAL_STORAGE_USED}) actual WHERE actual.id = ${id}`;
+      const [actual] = await tx.$queryRaw<
+        Array<{ bytes: bigint }>
+      >`SELECT bytes FROM (${ACTUAL_STORAGE_USED}) actual WHERE actual.id = ${id}`;
       const bytes = actual?.bytes ?? 0n;
       if (locked[0].storage_used === bytes) return null;
       await tx.$executeRaw`UPDATE users SET storage_used = ${bytes} WHERE id = ${id}`;

@@ -22,7 +22,11 @@ const BACKFILL_BATCH = 50;
 const BACKFILL_GRACE_MS = 5 * 60 * 1000;
 
 export function canThumbnail(file: Pick<FileRecord, "mimeType" | "size">): boolean {
-  return THUMBNAIL_TYPES.has(file.mimeType.split(";")[0].trim().toLowerCase()) && Number(file.size) > 0 && Number(file.size) <= THUMBNAIL_MAX_SOURCE_BYTES;
+  return (
+    THUMBNAIL_TYPES.has(file.mimeType.split(";")[0].trim().toLowerCase()) &&
+    Number(file.size) > 0 &&
+    Number(file.size) <= THUMBNAIL_MAX_SOURCE_BYTES
+  );
 }
 
 /** Beside the object it was made from; a new content (new storageKey) gets a new thumbnail. */
@@ -55,7 +59,8 @@ export async function generateThumbnail(services: Services, fileId: string): Pro
   if (!file || file.thumbnailKey || file.thumbnailFailedKey === file.storageKey || !canThumbnail(file)) return "skipped";
   // Storage trouble is not the image's fault: log it and leave the file for the backfill.
   const storageTrouble = (error: unknown): ThumbnailOutcome => {
-    if (!(error instanceof ObjectNotFoundError)) services.log.warn("could not make a thumbnail: storage failed", { fileId, error: messageOf(error) });
+    if (!(error instanceof ObjectNotFoundError))
+      services.log.warn("could not make a thumbnail: storage failed", { fileId, error: messageOf(error) });
     return "skipped";
   };
   let source: Readable;
@@ -71,7 +76,8 @@ export async function generateThumbnail(services: Services, fileId: string): Pro
     if (error instanceof SourceReadError) return storageTrouble(error.cause);
     services.log.warn("could not make a thumbnail: not a decodable image", { fileId, error: messageOf(error) });
     // Raw SQL here and below: bookkeeping leaves the file's modified time (@updatedAt) as it is.
-    await services.prisma.$executeRaw`UPDATE files SET thumbnail_failed_key = ${file.storageKey} WHERE id = ${file.id} AND storage_key = ${file.storageKey}`;
+    await services.prisma
+      .$executeRaw`UPDATE files SET thumbnail_failed_key = ${file.storageKey} WHERE id = ${file.id} AND storage_key = ${file.storageKey}`;
     return "failed";
   }
   const key = thumbnailKeyFor(file.storageKey);
@@ -139,7 +145,10 @@ const queue = createFileQueue("coffer.thumbnailQueue", generateThumbnail, "thumb
  * the request path; failures are logged and never reach the caller.
  */
 export function scheduleThumbnails(services: Services, files: Array<Pick<FileRecord, "id" | "mimeType" | "size">>): void {
-  queue.schedule(services, files.filter(canThumbnail).map((file) => file.id));
+  queue.schedule(
+    services,
+    files.filter(canThumbnail).map((file) => file.id),
+  );
 }
 
 /** Resolves once the queue is empty (tests, graceful shutdown). */

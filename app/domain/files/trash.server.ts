@@ -25,14 +25,14 @@ export async function trashItem(services: Services, actor: Actor, kind: ItemKind
   const rootId = item.kind === "file" ? item.file.id : item.folder.id;
   const { folderIds, fileIds } = await services.prisma.$transaction(
     async (tx) => {
-    let folderIds: string[] = [];
-    let fileIds: string[] = [];
-    if (item.kind === "file") {
-      const rows = await tx.$queryRaw<Array<{ id: string }>>`
+      let folderIds: string[] = [];
+      let fileIds: string[] = [];
+      if (item.kind === "file") {
+        const rows = await tx.$queryRaw<Array<{ id: string }>>`
         UPDATE files SET trashed_at = ${now}, trash_root_id = ${rootId} WHERE id = ${rootId} AND trashed_at IS NULL RETURNING id`;
-      fileIds = rows.map((r) => r.id);
-    } else {
-      const folders = await tx.$queryRaw<Array<{ id: string }>>`
+        fileIds = rows.map((r) => r.id);
+      } else {
+        const folders = await tx.$queryRaw<Array<{ id: string }>>`
         WITH RECURSIVE sub AS (
           SELECT id FROM folders WHERE id = ${rootId} AND trashed_at IS NULL
           UNION ALL
@@ -40,8 +40,8 @@ export async function trashItem(services: Services, actor: Actor, kind: ItemKind
         )
         UPDATE folders SET trashed_at = ${now}, trash_root_id = ${rootId}
         WHERE id IN (SELECT id FROM sub) RETURNING id`;
-      folderIds = folders.map((r) => r.id);
-      const files = await tx.$queryRaw<Array<{ id: string }>>`
+        folderIds = folders.map((r) => r.id);
+        const files = await tx.$queryRaw<Array<{ id: string }>>`
         WITH RECURSIVE sub AS (
           SELECT id FROM folders WHERE id = ${rootId}
           UNION ALL
@@ -49,17 +49,17 @@ export async function trashItem(services: Services, actor: Actor, kind: ItemKind
         )
         UPDATE files SET trashed_at = ${now}, trash_root_id = ${rootId}
         WHERE folder_id IN (SELECT id FROM sub) AND trashed_at IS NULL RETURNING id`;
-      fileIds = files.map((r) => r.id);
-    }
-    if (folderIds.length + fileIds.length === 0) throw new NotFoundError(kind === "file" ? "That file" : "That folder");
-    await recordActivity(tx, {
-      userId: actor.id,
-      action: kind === "file" ? "file.trashed" : "folder.trashed",
-      subjectType: kind,
-      subjectId: rootId,
-      details: { name: nameOf(item), folderId: parentOf(item), folders: folderIds.length, files: fileIds.length },
-    });
-    return { folderIds, fileIds };
+        fileIds = files.map((r) => r.id);
+      }
+      if (folderIds.length + fileIds.length === 0) throw new NotFoundError(kind === "file" ? "That file" : "That folder");
+      await recordActivity(tx, {
+        userId: actor.id,
+        action: kind === "file" ? "file.trashed" : "folder.trashed",
+        subjectType: kind,
+        subjectId: rootId,
+        details: { name: nameOf(item), folderId: parentOf(item), folders: folderIds.length, files: fileIds.length },
+      });
+      return { folderIds, fileIds };
     },
     { timeout: 60_000 },
   );
@@ -100,14 +100,34 @@ export async function listTrash(services: Services, user: Pick<SessionUser, "id"
   ]);
   const rootFolders = folders;
   const sizes = rootFolders.length
-    ? await services.prisma.file.groupBy({ by: ["trashRootId"], where: { trashRootId: { in: rootFolders.map((f) => f.id) } }, _sum: { size: true } })
+    ? await services.prisma.file.groupBy({
+        by: ["trashRootId"],
+        where: { trashRootId: { in: rootFolders.map((f) => f.id) } },
+        _sum: { size: true },
+      })
     : [];
   const sizeOf = new Map(sizes.map((row) => [row.trashRootId, Number(row._sum.size ?? 0)]));
   const place = (parent: { id: string; name: string; parentId: string | null; trashedAt: Date | null } | null) =>
-    parent && !parent.trashedAt ? { id: parent.id, name: parent.parentId === null ? "My files" : parent.name, isRoot: parent.parentId === null } : null;
+    parent && !parent.trashedAt
+      ? { id: parent.id, name: parent.parentId === null ? "My files" : parent.name, isRoot: parent.parentId === null }
+      : null;
   const entries: TrashEntry[] = [
-    ...rootFolders.map((f) => ({ kind: "folder" as const, id: f.id, name: f.name, trashedAt: f.trashedAt!, size: sizeOf.get(f.id) ?? 0, originalFolder: place(f.parent) })),
-    ...files.map((f) => ({ kind: "file" as const, id: f.id, name: f.name, trashedAt: f.trashedAt!, size: Number(f.size), originalFolder: place(f.folder) })),
+    ...rootFolders.map((f) => ({
+      kind: "folder" as const,
+      id: f.id,
+      name: f.name,
+      trashedAt: f.trashedAt!,
+      size: sizeOf.get(f.id) ?? 0,
+      originalFolder: place(f.parent),
+    })),
+    ...files.map((f) => ({
+      kind: "file" as const,
+      id: f.id,
+      name: f.name,
+      trashedAt: f.trashedAt!,
+      size: Number(f.size),
+      originalFolder: place(f.folder),
+    })),
   ];
   return entries.sort((a, b) => b.trashedAt.getTime() - a.trashedAt.getTime() || a.name.localeCompare(b.name)).slice(0, TRASH_PAGE_LIMIT);
 }
@@ -122,7 +142,12 @@ async function trashRoot(db: Db | Services["prisma"], ownerId: string | null, ki
     return { kind, id, ownerId: file.ownerId, name: file.name, parentId: file.folderId };
   }
   const folder = await db.folder.findUnique({ where: { id } });
-  if (!folder?.trashedAt || folder.trashRootId !== folder.id || folder.parentId === null || (ownerId !== null && folder.ownerId !== ownerId)) {
+  if (
+    !folder?.trashedAt ||
+    folder.trashRootId !== folder.id ||
+    folder.parentId === null ||
+    (ownerId !== null && folder.ownerId !== ownerId)
+  ) {
     throw new NotFoundError("That item in the trash");
   }
   return { kind, id, ownerId: folder.ownerId, name: folder.name, parentId: folder.parentId };
@@ -137,29 +162,32 @@ export async function restoreItem(services: Services, actor: Actor, kind: ItemKi
   const root = await getRootFolder(services, actor.id);
   for (let attempt = 0; ; attempt++) {
     try {
-      const outcome = await services.prisma.$transaction(async (tx) => {
-        const item = await trashRoot(tx, actor.id, kind, id);
-        const parent = await tx.folder.findUnique({ where: { id: item.parentId }, select: { id: true, trashedAt: true } });
-        const parentId = parent && !parent.trashedAt ? parent.id : root.id;
-        const name = await freeName(tx, parentId, item.name);
-        const data = { name, nameKey: nameKey(name), trashedAt: null, trashRootId: null };
-        if (kind === "file") await tx.file.update({ where: { id }, data: { ...data, folderId: parentId } });
-        else await tx.folder.update({ where: { id }, data: { ...data, parentId } });
-        const folders = await tx.$queryRaw<Array<{ id: string }>>`
+      const outcome = await services.prisma.$transaction(
+        async (tx) => {
+          const item = await trashRoot(tx, actor.id, kind, id);
+          const parent = await tx.folder.findUnique({ where: { id: item.parentId }, select: { id: true, trashedAt: true } });
+          const parentId = parent && !parent.trashedAt ? parent.id : root.id;
+          const name = await freeName(tx, parentId, item.name);
+          const data = { name, nameKey: nameKey(name), trashedAt: null, trashRootId: null };
+          if (kind === "file") await tx.file.update({ where: { id }, data: { ...data, folderId: parentId } });
+          else await tx.folder.update({ where: { id }, data: { ...data, parentId } });
+          const folders = await tx.$queryRaw<Array<{ id: string }>>`
           UPDATE folders SET trashed_at = NULL, trash_root_id = NULL WHERE trash_root_id = ${id} RETURNING id`;
-        const files = await tx.$queryRaw<Array<{ id: string }>>`
+          const files = await tx.$queryRaw<Array<{ id: string }>>`
           UPDATE files SET trashed_at = NULL, trash_root_id = NULL WHERE trash_root_id = ${id} RETURNING id`;
-        await recordActivity(tx, {
-          userId: actor.id,
-          action: kind === "file" ? "file.restored" : "folder.restored",
-          subjectType: kind,
-          subjectId: id,
-          details: { name, originalName: item.name, folderId: parentId, toRoot: parentId !== item.parentId },
-        });
-        const folderIds = [...(kind === "folder" ? [id] : []), ...folders.map((r) => r.id)];
-        const fileIds = [...(kind === "file" ? [id] : []), ...files.map((r) => r.id)];
-        return { parentId, name, movedToRoot: parentId !== item.parentId, folderIds, fileIds };
-      }, { timeout: 60_000 });
+          await recordActivity(tx, {
+            userId: actor.id,
+            action: kind === "file" ? "file.restored" : "folder.restored",
+            subjectType: kind,
+            subjectId: id,
+            details: { name, originalName: item.name, folderId: parentId, toRoot: parentId !== item.parentId },
+          });
+          const folderIds = [...(kind === "folder" ? [id] : []), ...folders.map((r) => r.id)];
+          const fileIds = [...(kind === "file" ? [id] : []), ...files.map((r) => r.id)];
+          return { parentId, name, movedToRoot: parentId !== item.parentId, folderIds, fileIds };
+        },
+        { timeout: 60_000 },
+      );
       await reindex(services, outcome.folderIds, outcome.fileIds);
       services.notifier.toUser(actor.id, { type: "folder:changed", folderId: outcome.parentId });
       return { kind, id, name: outcome.name, parentId: outcome.parentId, movedToRoot: outcome.movedToRoot };
@@ -180,7 +208,10 @@ async function reindex(services: Services, folderIds: string[], fileIds: string[
     const files = await services.prisma.file.findMany({ where: { id: { in: fileIds.slice(i, i + 500) } } });
     await services.search.upsert(files.map(fileSearchDocument));
     // Their text left the index with them: extract it again (the backfill too, if this is lost).
-    await forgetIndexedContent(services, files.map((file) => file.id));
+    await forgetIndexedContent(
+      services,
+      files.map((file) => file.id),
+    );
     scheduleContentIndexing(services, files);
   }
 }
@@ -197,9 +228,15 @@ export function restoredInto(services: Services, folderId: string): Promise<{ na
 }
 
 /** Whether an item is in a trash, and whose: for the note after trashing it (or uploading into a trashed folder). */
-export function trashStateOf(services: Services, kind: ItemKind, id: string): Promise<{ name: string; ownerId: string; trashedAt: Date | null } | null> {
+export function trashStateOf(
+  services: Services,
+  kind: ItemKind,
+  id: string,
+): Promise<{ name: string; ownerId: string; trashedAt: Date | null } | null> {
   const select = { name: true, ownerId: true, trashedAt: true } as const;
-  return kind === "file" ? services.prisma.file.findUnique({ where: { id }, select }) : services.prisma.folder.findUnique({ where: { id }, select });
+  return kind === "file"
+    ? services.prisma.file.findUnique({ where: { id }, select })
+    : services.prisma.folder.findUnique({ where: { id }, select });
 }
 
 export async function getTrashedItem(services: Services, actor: Pick<SessionUser, "id">, kind: ItemKind, id: string) {
@@ -212,7 +249,14 @@ export async function deleteForever(services: Services, actor: Actor, kind: Item
   return purgeTrashRoot(services, actor.id, kind, id, actor.id, audit);
 }
 
-async function purgeTrashRoot(services: Services, ownerId: string | null, kind: ItemKind, id: string, actorId: string | null, audit: AuditActor) {
+async function purgeTrashRoot(
+  services: Services,
+  ownerId: string | null,
+  kind: ItemKind,
+  id: string,
+  actorId: string | null,
+  audit: AuditActor,
+) {
   const outcome = await services.prisma.$transaction(
     async (tx) => {
       const item = await trashRoot(tx, ownerId, kind, id);
@@ -305,8 +349,19 @@ export async function emptyTrash(services: Services, actor: Actor, audit: AuditA
     });
     objectsDeleted += result?.objectsDeleted ?? 0;
   }
-  await recordActivity(services.prisma, { userId: actor.id, action: "trash.emptied", subjectType: "trash", subjectId: actor.id, details: { items: roots.length } });
-  await recordAudit(services.prisma, audit, { action: "data.trash_emptied", targetType: "trash", targetId: actor.id, details: { items: roots.length } });
+  await recordActivity(services.prisma, {
+    userId: actor.id,
+    action: "trash.emptied",
+    subjectType: "trash",
+    subjectId: actor.id,
+    details: { items: roots.length },
+  });
+  await recordAudit(services.prisma, audit, {
+    action: "data.trash_emptied",
+    targetType: "trash",
+    targetId: actor.id,
+    details: { items: roots.length },
+  });
   services.notifier.toUser(actor.id, { type: "folder:changed", folderId: (await getRootFolder(services, actor.id)).id });
   return { items: roots.length, objectsDeleted };
 }

@@ -94,7 +94,11 @@ async function fileFor(services: Services, actor: Actor, fileId: string, write: 
   return file;
 }
 
-export async function listVersions(services: Services, actor: Actor, fileId: string): Promise<{ file: FileRecord; versions: FileVersion[] }> {
+export async function listVersions(
+  services: Services,
+  actor: Actor,
+  fileId: string,
+): Promise<{ file: FileRecord; versions: FileVersion[] }> {
   const file = await fileFor(services, actor, fileId, false);
   const versions = await services.prisma.fileVersion.findMany({
     where: { fileId: file.id },
@@ -206,7 +210,13 @@ export async function addFileWithPolicy(
       { storageKey: input.storageKey, size: BigInt(input.size), mimeType: input.mimeType, sha256: input.sha256 },
       settings.versionsKept,
     );
-    await recordActivity(tx, { userId: actorId, action: "file.replaced", subjectType: "file", subjectId: existing.id, details: { name: existing.name } });
+    await recordActivity(tx, {
+      userId: actorId,
+      action: "file.replaced",
+      subjectType: "file",
+      subjectId: existing.id,
+      details: { name: existing.name },
+    });
     return result;
   }, STORAGE_LOCK_TX);
   await deleteObjectsQuietly(services, orphanKeys);

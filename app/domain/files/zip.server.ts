@@ -53,7 +53,9 @@ export class DirectoryNames {
  * folder itself is not an entry: its contents are at the top of the archive.
  */
 export async function folderZipEntries(services: Services, rootFolderId: string): Promise<ZipEntry[]> {
-  const folders = await services.prisma.$queryRaw<Array<{ id: string; name: string; parent_id: string | null; updated_at: Date; depth: number }>>`
+  const folders = await services.prisma.$queryRaw<
+    Array<{ id: string; name: string; parent_id: string | null; updated_at: Date; depth: number }>
+  >`
     WITH RECURSIVE tree AS (
       SELECT id, name, parent_id, updated_at, created_at, 0 AS depth FROM folders WHERE id = ${rootFolderId} AND trashed_at IS NULL
       UNION ALL

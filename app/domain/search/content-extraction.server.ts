@@ -61,7 +61,7 @@ const TEXT_EXTENSIONS = new Set(
     "js mjs cjs jsx ts tsx mts cts vue svelte css scss sass less py rb go rs java kt kts scala groovy c h cc cpp cxx hpp hh cs " +
     "fs php pl pm r lua swift m mm dart sh bash zsh fish ps1 bat cmd sql graphql gql proto dockerfile makefile mk gradle " +
     "tf hcl nix ex exs erl hs elm clj cljs lisp el vim diff patch srt vtt ics vcf svg"
-  ).split(" ")
+  ).split(" "),
 );
 const HTML_EXTENSIONS = new Set(["html", "htm", "xhtml"]);
 const OFFICE_EXTENSIONS = new Set(["docx", "xlsx", "pptx", "odt", "ods", "odp"]);
@@ -74,10 +74,21 @@ export function extractionKind(name: string, mimeType: string | null): Extractio
   const extension = dot >= 0 ? name.slice(dot + 1).toLowerCase() : name.toLowerCase();
   if (type === "application/pdf" || extension === "pdf") return "pdf";
   if (OFFICE_EXTENSIONS.has(extension)) return "office";
-  if (OFFICE_MIME_PREFIXES.some((prefix) => type.startsWith(prefix)) && /(document|sheet|presentation)/.test(type) && !type.includes("template"))
+  if (
+    OFFICE_MIME_PREFIXES.some((prefix) => type.startsWith(prefix)) &&
+    /(document|sheet|presentation)/.test(type) &&
+    !type.includes("template")
+  )
     return "office";
   if (type === "text/html" || type === "application/xhtml+xml" || HTML_EXTENSIONS.has(extension)) return "html";
-  if (type.startsWith("text/") || TEXT_MIME_TYPES.has(type) || type.endsWith("+json") || type.endsWith("+xml") || TEXT_EXTENSIONS.has(extension)) return "text";
+  if (
+    type.startsWith("text/") ||
+    TEXT_MIME_TYPES.has(type) ||
+    type.endsWith("+json") ||
+    type.endsWith("+xml") ||
+    TEXT_EXTENSIONS.has(extension)
+  )
+    return "text";
   return null;
 }
 
@@ -305,7 +316,9 @@ async function extractOffice(source: ExtractionSource, limits: ExtractionLimits)
   } catch (error) {
     // Storage trouble is retried later; a damaged document is not.
     if (error instanceof StorageReadError) throw error.cause;
-    throw new ExtractionFailedError(`could not read the document: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new ExtractionFailedError(`could not read the document: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
   } finally {
     zip.close();
   }
@@ -338,7 +351,10 @@ class StorageReadError extends Error {
 
 /** yauzl's random access over the store's ranged reads (each range one request to the store). */
 class StoreReader extends yauzl.RandomAccessReader {
-  constructor(private readonly source: ExtractionSource, private readonly onRead: (bytes: number) => void) {
+  constructor(
+    private readonly source: ExtractionSource,
+    private readonly onRead: (bytes: number) => void,
+  ) {
     super();
   }
 
@@ -354,7 +370,7 @@ class StoreReader extends yauzl.RandomAccessReader {
         stream.once("error", (error) => out.destroy(new StorageReadError(error)));
         stream.pipe(out);
       },
-      (error: unknown) => out.destroy(new StorageReadError(error))
+      (error: unknown) => out.destroy(new StorageReadError(error)),
     );
     return out;
   }

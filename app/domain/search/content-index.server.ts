@@ -67,7 +67,7 @@ export async function indexFileContent(services: Services, fileId: string, limit
           read: (range) => services.storage.get(file.storageKey, range),
         },
         kind,
-        limits
+        limits,
       );
       if (extraction.outcome === "text") text = extraction.text;
       if (extraction.outcome === "unavailable" && !state.pdftotextMissing) {
@@ -102,7 +102,8 @@ export async function indexFileContent(services: Services, fileId: string, limit
     }
   }
   // Bookkeeping, not a change to the file: raw SQL, so its modified time (@updatedAt) stays.
-  await services.prisma.$executeRaw`UPDATE files SET content_indexed_key = ${file.storageKey} WHERE id = ${file.id} AND storage_key = ${file.storageKey}`;
+  await services.prisma
+    .$executeRaw`UPDATE files SET content_indexed_key = ${file.storageKey} WHERE id = ${file.id} AND storage_key = ${file.storageKey}`;
   return text === null ? "none" : "indexed";
 }
 
@@ -111,7 +112,11 @@ export async function indexFileContent(services: Services, fileId: string, limit
  * new version, restore). Off the request path; failures are logged and never reach the caller.
  */
 export function scheduleContentIndexing(services: Services, files: Array<Pick<FileRecord, "id">>): void {
-  if (services.config.contentSearch.enabled) queue.schedule(services, files.map((file) => file.id));
+  if (services.config.contentSearch.enabled)
+    queue.schedule(
+      services,
+      files.map((file) => file.id),
+    );
 }
 
 /** One extraction at a time. */
@@ -165,7 +170,10 @@ export async function removeStoredContent(services: Services): Promise<{ removed
     // Trashed files are out of the index already, text included.
     const live = files.filter((file) => !file.trashedAt);
     if (live.length > 0) await services.search.upsert(live.map((file) => ({ ...fileSearchDocument(file), content: null })));
-    await forgetIndexedContent(services, files.map((file) => file.id));
+    await forgetIndexedContent(
+      services,
+      files.map((file) => file.id),
+    );
     removed += live.length;
   }
 }

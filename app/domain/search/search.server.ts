@@ -32,7 +32,10 @@ export interface SharedFoundItem extends FoundItem {
  * configured search driver.
  */
 export async function searchFiles(services: Services, user: Pick<SessionUser, "id" | "role">, query: string) {
-  const [own, shared] = await Promise.all([services.search.search(user.id, query, { limit: RESULT_LIMIT }), searchSharedWithMe(services, user, query)]);
+  const [own, shared] = await Promise.all([
+    services.search.search(user.id, query, { limit: RESULT_LIMIT }),
+    searchSharedWithMe(services, user, query),
+  ]);
   return {
     total: own.total,
     hits: own.hits.map((hit) => found(hit, hit.folderId)),
@@ -46,7 +49,10 @@ function found(hit: SearchHit, folderId: string | null): FoundItem {
 }
 
 /** What each owner shared with the user, as search scopes: live folders of shared subtrees, shared ids. */
-export async function sharedScopes(services: Services, userId: string): Promise<Array<{ ownerId: string; ownerName: string; scope: SearchScope }>> {
+export async function sharedScopes(
+  services: Services,
+  userId: string,
+): Promise<Array<{ ownerId: string; ownerName: string; scope: SearchScope }>> {
   const shares = await services.prisma.userShare.findMany({
     where: { granteeId: userId, ownerId: { not: userId }, ...LIVE_USER_SHARE },
     select: { ownerId: true, fileId: true, folderId: true, owner: { select: { name: true } } },
@@ -76,7 +82,11 @@ export async function sharedScopes(services: Services, userId: string): Promise<
           SELECT DISTINCT id FROM sub LIMIT ${MAX_SHARED_FOLDERS}`
       : [];
     const folderIds = subtree.map((row) => row.id);
-    scopes.push({ ownerId, ownerName: entry.ownerName, scope: { folderIds, ids: [...entry.fileIds, ...entry.folderIds.filter((id) => folderIds.includes(id))] } });
+    scopes.push({
+      ownerId,
+      ownerName: entry.ownerName,
+      scope: { folderIds, ids: [...entry.fileIds, ...entry.folderIds.filter((id) => folderIds.includes(id))] },
+    });
   }
   return scopes;
 }
@@ -90,7 +100,13 @@ async function searchSharedWithMe(services: Services, user: Pick<SessionUser, "i
       // The index may lag behind a just-revoked share: every hit is checked against the grants.
       const readable = await Promise.all(
         result.hits.map((hit) =>
-          canRead(services, user, hit.kind === "folder" ? { kind: "folder", id: hit.id, ownerId } : { kind: "file", id: hit.id, ownerId, folderId: hit.folderId ?? "" }),
+          canRead(
+            services,
+            user,
+            hit.kind === "folder"
+              ? { kind: "folder", id: hit.id, ownerId }
+              : { kind: "file", id: hit.id, ownerId, folderId: hit.folderId ?? "" },
+          ),
         ),
       );
       const hits = result.hits

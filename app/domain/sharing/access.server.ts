@@ -34,7 +34,11 @@ export const LIVE_USER_SHARE = { owner: { deactivatedAt: null } } satisfies Pris
  * folder above it: a folder share covers the whole subtree), whether or not it grants anything
  * now, and whether the owner's account is deactivated (then it grants nothing).
  */
-async function shareStanding(services: Services, user: Pick<SessionUser, "id">, target: AccessTarget): Promise<{ held: Grant | null; ownerDeactivated: boolean }> {
+async function shareStanding(
+  services: Services,
+  user: Pick<SessionUser, "id">,
+  target: AccessTarget,
+): Promise<{ held: Grant | null; ownerDeactivated: boolean }> {
   const { startFolderId, fileId } = chainStart(target);
   const rows = await services.prisma.$queryRaw<Array<{ permission: string; owner_deactivated: boolean }>>`
     WITH RECURSIVE chain AS (
@@ -50,7 +54,10 @@ async function shareStanding(services: Services, user: Pick<SessionUser, "id">, 
       AND owner_id = ${target.ownerId}
       AND (folder_id IN (SELECT id FROM chain) OR (${fileId}::text IS NOT NULL AND file_id = ${fileId}))`;
   if (rows.length === 0) return { held: null, ownerDeactivated: false };
-  return { held: rows.some((row) => row.permission === "WRITE") ? "WRITE" : "READ", ownerDeactivated: rows.some((row) => row.owner_deactivated) };
+  return {
+    held: rows.some((row) => row.permission === "WRITE") ? "WRITE" : "READ",
+    ownerDeactivated: rows.some((row) => row.owner_deactivated),
+  };
 }
 
 function chainStart(target: AccessTarget) {
@@ -62,7 +69,11 @@ function chainStart(target: AccessTarget) {
  * (the audit log keeps every removal, with its grantee), or there never was one. Asked only
  * for a refusal.
  */
-async function noShareReason(services: Services, user: Pick<SessionUser, "id">, target: AccessTarget): Promise<"not-shared" | "share-revoked"> {
+async function noShareReason(
+  services: Services,
+  user: Pick<SessionUser, "id">,
+  target: AccessTarget,
+): Promise<"not-shared" | "share-revoked"> {
   const { startFolderId, fileId } = chainStart(target);
   const rows = await services.prisma.$queryRaw<Array<{ revoked: boolean }>>`
     WITH RECURSIVE chain AS (
@@ -121,7 +132,13 @@ export async function canWrite(services: Services, user: Actor, target: AccessTa
  * Audits a refusal that concerns a share (an administrator refused a change to an item nobody
  * shared with them is no share refusal).
  */
-export async function auditRefusal(services: Services, user: Actor, target: AccessTarget, refusal: AccessRefusal, access: "read" | "write"): Promise<void> {
+export async function auditRefusal(
+  services: Services,
+  user: Actor,
+  target: AccessTarget,
+  refusal: AccessRefusal,
+  access: "read" | "write",
+): Promise<void> {
   if (refusal === "admin-read-only") return;
   await recordShareDenial(services, await signedInAuditActor(services, user), {
     targetType: target.kind,

@@ -122,7 +122,11 @@ function parse<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
 // Owner side
 
 /** The actor's own item (not in the trash), for sharing; NotFound otherwise. */
-export async function getOwnItem(services: Services, actor: Actor, item: ItemRef): Promise<{ kind: "file"; file: FileRecord } | { kind: "folder"; folder: Folder }> {
+export async function getOwnItem(
+  services: Services,
+  actor: Actor,
+  item: ItemRef,
+): Promise<{ kind: "file"; file: FileRecord } | { kind: "folder"; folder: Folder }> {
   if (item.kind === "file") {
     const file = await services.prisma.file.findUnique({ where: { id: item.id } });
     if (!file || file.trashedAt || file.ownerId !== actor.id) throw new NotFoundError("That file");
@@ -134,7 +138,13 @@ export async function getOwnItem(services: Services, actor: Actor, item: ItemRef
   return { kind: "folder", folder };
 }
 
-export async function createShareLink(services: Services, actor: Actor, item: ItemRef, input: unknown, audit: AuditActor): Promise<ShareLink> {
+export async function createShareLink(
+  services: Services,
+  actor: Actor,
+  item: ItemRef,
+  input: unknown,
+  audit: AuditActor,
+): Promise<ShareLink> {
   const target = await getOwnItem(services, actor, item);
   const data = parse(createLinkSchema, input);
   if (data.mode === "DROP" && target.kind !== "folder") {
@@ -179,12 +189,19 @@ export async function createShareLink(services: Services, actor: Actor, item: It
 }
 
 async function getOwnLink(services: Services, actor: Actor, linkId: string): Promise<ShareLink> {
-  const link = typeof linkId === "string" && linkId.length <= 64 ? await services.prisma.shareLink.findUnique({ where: { id: linkId } }) : null;
+  const link =
+    typeof linkId === "string" && linkId.length <= 64 ? await services.prisma.shareLink.findUnique({ where: { id: linkId } }) : null;
   if (!link || link.ownerId !== actor.id) throw new NotFoundError("That link");
   return link;
 }
 
-export async function updateShareLink(services: Services, actor: Actor, linkId: string, input: unknown, audit: AuditActor): Promise<ShareLink> {
+export async function updateShareLink(
+  services: Services,
+  actor: Actor,
+  linkId: string,
+  input: unknown,
+  audit: AuditActor,
+): Promise<ShareLink> {
   const link = await getOwnLink(services, actor, linkId);
   const data = parse(updateLinkSchema, input);
   if (link.mode === "DROP" && data.maxDownloads !== null) {
@@ -290,7 +307,10 @@ export type PublicShare = ShareLink & { file: FileRecord | null; folder: Folder 
  */
 export async function resolveShare(services: Services, token: string): Promise<PublicShare> {
   if (!TOKEN.test(token)) throw new NotFoundError("That link");
-  const found = await services.prisma.shareLink.findUnique({ where: { token }, include: { file: true, folder: true, owner: { select: { deactivatedAt: true } } } });
+  const found = await services.prisma.shareLink.findUnique({
+    where: { token },
+    include: { file: true, folder: true, owner: { select: { deactivatedAt: true } } },
+  });
   if (!found) throw new NotFoundError("That link");
   const { owner, ...link } = found;
   const target = link.file ?? link.folder;
@@ -298,7 +318,12 @@ export async function resolveShare(services: Services, token: string): Promise<P
   // A deactivated owner's links answer exactly as expired ones, and work again on reactivation.
   const expired = link.expiresAt !== null && link.expiresAt.getTime() <= Date.now();
   if (expired || owner.deactivatedAt) {
-    throw new ShareGoneError("expired", "This link has expired. Ask the person who shared it for a new one.", link.id, expired ? "expired" : "owner-deactivated");
+    throw new ShareGoneError(
+      "expired",
+      "This link has expired. Ask the person who shared it for a new one.",
+      link.id,
+      expired ? "expired" : "owner-deactivated",
+    );
   }
   if (link.mode === "READ" && link.maxDownloads !== null && link.downloadCount >= link.maxDownloads) {
     throw new ShareGoneError("exhausted", "This link has reached its download limit. Ask the person who shared it for a new one.", link.id);
@@ -339,7 +364,10 @@ function grantCookie(services: Services, token: string): SignedCookie {
 
 /** Changing or removing the password invalidates earlier grants. */
 function passwordFingerprint(link: Pick<ShareLink, "id" | "passwordHash">): string {
-  return createHash("sha256").update(`${link.id}\n${link.passwordHash ?? ""}`).digest("base64url").slice(0, 22);
+  return createHash("sha256")
+    .update(`${link.id}\n${link.passwordHash ?? ""}`)
+    .digest("base64url")
+    .slice(0, 22);
 }
 
 /** True when the link has no password or the request carries a valid grant for it. */
@@ -367,7 +395,12 @@ export async function unlockShare(services: Services, link: PublicShare, passwor
   if (!ok) {
     // One entry per attempt (capped by the password rate limit), so guessing shows in the log;
     // no share.access_denied beside it, which would record the same refusal twice.
-    await recordAudit(services.prisma, audit, { action: "share.password_failed", outcome: "failure", targetType: "share", targetId: link.id });
+    await recordAudit(services.prisma, audit, {
+      action: "share.password_failed",
+      outcome: "failure",
+      targetType: "share",
+      targetId: link.id,
+    });
     throw new UnauthorizedError("That password is not right. Check it with the person who shared the link.");
   }
   return grantCookie(services, link.token).serialize({ l: link.id, p: passwordFingerprint(link), e: Date.now() + SHARE_GRANT_TTL_MS });

@@ -72,7 +72,8 @@ export async function listAccess(services: Services, actor: Actor, item: ItemRef
 }
 
 export async function removeUserShare(services: Services, actor: Actor, shareId: string, audit: AuditActor): Promise<void> {
-  const share = typeof shareId === "string" && shareId.length <= 64 ? await services.prisma.userShare.findUnique({ where: { id: shareId } }) : null;
+  const share =
+    typeof shareId === "string" && shareId.length <= 64 ? await services.prisma.userShare.findUnique({ where: { id: shareId } }) : null;
   if (!share || share.ownerId !== actor.id) throw new NotFoundError("That share");
   await services.prisma.userShare.deleteMany({ where: { id: share.id } });
   await recordActivity(services.prisma, {

@@ -102,6 +102,7 @@ export async function hashStoredFile(services: Services, fileId: string): Promis
   const digest = hash.digest("hex");
   // Only if the content is still the one hashed (a replace may have happened meanwhile).
   // Raw SQL: bookkeeping leaves the file's modified time (@updatedAt) as it is.
-  await services.prisma.$executeRaw`UPDATE files SET sha256 = ${digest} WHERE id = ${fileId} AND storage_key = ${file.storageKey} AND sha256 IS NULL`;
+  await services.prisma
+    .$executeRaw`UPDATE files SET sha256 = ${digest} WHERE id = ${fileId} AND storage_key = ${file.storageKey} AND sha256 IS NULL`;
   return digest;
 }

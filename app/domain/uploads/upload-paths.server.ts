@@ -36,7 +36,12 @@ export function parseUploadPath(raw: string | null | undefined): string[] {
 
 /** Control and invisible characters are shown escaped so that the error message itself stays readable. */
 function printable(value: string): string {
-  return value.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`).slice(0, 200);
+  return value
+    .replace(
+      /[\u0000-\u001f\u007f-\u009f\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g,
+      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+    )
+    .slice(0, 200);
 }
 
 function isUniqueViolation(error: unknown): boolean {
@@ -65,16 +70,36 @@ async function findOrCreateChild(services: Services, parent: Folder, name: strin
   for (let attempt = 0; attempt < 3; attempt++) {
     const existing = await find();
     if (existing) return existing;
-    const file = await services.prisma.file.findFirst({ where: { folderId: parent.id, nameKey: key, trashedAt: null }, select: { id: true } });
+    const file = await services.prisma.file.findFirst({
+      where: { folderId: parent.id, nameKey: key, trashedAt: null },
+      select: { id: true },
+    });
     if (file) throw new ConflictError(`A file named "${name}" is in the way of the folder "${name}" of this upload.`);
     try {
       const folder = await services.prisma.folder.create({ data: { ownerId: parent.ownerId, parentId: parent.id, name, nameKey: key } });
       await services.search
-        .upsert([{ id: folder.id, ownerId: folder.ownerId, kind: "folder", name: folder.name, folderId: parent.id, mimeType: null, size: null, updatedAt: folder.updatedAt }])
+        .upsert([
+          {
+            id: folder.id,
+            ownerId: folder.ownerId,
+            kind: "folder",
+            name: folder.name,
+            folderId: parent.id,
+            mimeType: null,
+            size: null,
+            updatedAt: folder.updatedAt,
+          },
+        ])
         .catch((error: unknown) => services.log.warn("could not index a folder created by an upload", { folderId: folder.id, error }));
       services.notifier.toUser(folder.ownerId, { type: "folder:changed", folderId: parent.id });
       if (actorId) {
-        await recordActivity(services.prisma, { userId: actorId, action: "folder.created", subjectType: "folder", subjectId: folder.id, details: { name: folder.name, folderId: parent.id } });
+        await recordActivity(services.prisma, {
+          userId: actorId,
+          action: "folder.created",
+          subjectType: "folder",
+          subjectId: folder.id,
+          details: { name: folder.name, folderId: parent.id },
+        });
       }
       return folder;
     } catch (error) {

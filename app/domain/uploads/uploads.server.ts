@@ -12,12 +12,21 @@ import { isId } from "../ids";
 import { parseUploadMetadata } from "./upload-metadata";
 import { parseUploadPath, resolveUploadFolder } from "./upload-paths.server";
 import { hashStoredFile } from "./upload-hash.server";
-import { assertTypeAllowed, claimUploadRoom, lockStorage, STORAGE_LOCK_TX, storageUsage, tooLargeError, uploadAllowance } from "../files/quota.server";
+import {
+  assertTypeAllowed,
+  claimUploadRoom,
+  lockStorage,
+  STORAGE_LOCK_TX,
+  storageUsage,
+  tooLargeError,
+  uploadAllowance,
+} from "../files/quota.server";
 import { getSettings, type Settings } from "../admin/settings.server";
 import type { SessionUser } from "../accounts/sessions.server";
 import { formatBytes } from "~/lib/format";
 
-export const UPLOAD_GONE = "This upload no longer exists: it was cancelled or expired, or the folder it was going into was deleted. Nothing more was saved.";
+export const UPLOAD_GONE =
+  "This upload no longer exists: it was cancelled or expired, or the folder it was going into was deleted. Nothing more was saved.";
 
 /** The tus upload as the domain sees it (its id, declared size and metadata). */
 type TusUpload = Pick<Upload, "id" | "size" | "metadata">;
@@ -26,7 +35,12 @@ type TusUpload = Pick<Upload, "id" | "size" | "metadata">;
  * The pending upload a tus request continues, inspects or cancels: only its creator may.
  * A PATCH also checks that bytes may still go into its folder.
  */
-export async function pendingUploadFor(services: Services, user: SessionUser, uploadId: string, method: string): Promise<PendingWithFolder> {
+export async function pendingUploadFor(
+  services: Services,
+  user: SessionUser,
+  uploadId: string,
+  method: string,
+): Promise<PendingWithFolder> {
   if (!isId(uploadId)) throw new AppError(404, UPLOAD_GONE);
   const pending = await findPending(services, uploadId);
   if (!pending || pending.ownerId !== user.id) throw new AppError(404, UPLOAD_GONE);
@@ -39,7 +53,11 @@ export async function pendingUploadFor(services: Services, user: SessionUser, up
  * its path, and reserves its declared size from the folder owner's storage. Returns the metadata
  * tus keeps for it.
  */
-export async function createPendingUpload(services: Services, user: SessionUser, upload: TusUpload): Promise<Record<string, string | null>> {
+export async function createPendingUpload(
+  services: Services,
+  user: SessionUser,
+  upload: TusUpload,
+): Promise<Record<string, string | null>> {
   if (upload.size === undefined) throw new ValidationError("The upload must declare its size (Upload-Length).");
   const sent = parseUploadMetadata(upload.metadata);
   const name = cleanName(sent.filename ?? "", "File name");
@@ -94,7 +112,8 @@ async function assertMayStillUploadInto(services: Services, user: SessionUser, f
   const refusal = await writeRefusal(services, user, target);
   if (refusal === null) return;
   await auditRefusal(services, user, target, refusal, "write");
-  if ((await readRefusal(services, user, target)) === null) throw new AppError(403, `${writeRefusalMessage(refusal, "folder")} Nothing more was saved.`);
+  if ((await readRefusal(services, user, target)) === null)
+    throw new AppError(403, `${writeRefusalMessage(refusal, "folder")} Nothing more was saved.`);
   throw new AppError(404, "The folder this upload goes into was not found, or it is no longer shared with you. Nothing more was saved.");
 }
 
@@ -112,7 +131,13 @@ async function assertMayStillUploadInto(services: Services, user: SessionUser, f
  * file, under the charged storage's lock and a lock on the folder's row, so trashing, restoring
  * or deleting the folder cannot slip in between.
  */
-export async function completeUpload(services: Services, upload: TusUpload, sha256: string | null, discard: () => Promise<void>, known?: PendingWithFolder) {
+export async function completeUpload(
+  services: Services,
+  upload: TusUpload,
+  sha256: string | null,
+  discard: () => Promise<void>,
+  known?: PendingWithFolder,
+) {
   const pending = known ?? (await findPending(services, upload.id));
   if (!pending) throw new AppError(404, UPLOAD_GONE);
   // With encryption at rest an upload is encrypted as it arrives; only one begun before that
@@ -149,7 +174,9 @@ export async function completeUpload(services: Services, upload: TusUpload, sha2
     details: { name: file.name, size: content.size, ...(place === "folder" ? {} : { landedIn: place }) },
   });
   if (!sha256) {
-    void hashStoredFile(services, file.id).catch((error) => services.log.warn("could not hash a finished upload", { fileId: file.id, error }));
+    void hashStoredFile(services, file.id).catch((error) =>
+      services.log.warn("could not hash a finished upload", { fileId: file.id, error }),
+    );
   }
   return file;
 }
@@ -196,26 +223,47 @@ export async function landFormUpload(
 ): Promise<LandedUpload> {
   // The folder was live when the form began; checked again under the lock.
   const known = { id: into.folderId, ownerId: into.ownerId, trashedAt: null };
-  return landUpload(services, { name: content.name, folderId: into.folderId, uploaderId: into.uploaderId, pendingId: null }, content, policy, known);
+  return landUpload(
+    services,
+    { name: content.name, folderId: into.folderId, uploaderId: into.uploaderId, pendingId: null },
+    content,
+    policy,
+    known,
+  );
 }
 
 /**
  * `known`: the folder as the request already found it (a tus PATCH), tried first; under the lock,
  * claimInFolder finds out whether it changed since, and the next attempt looks again.
  */
-async function landUpload(services: Services, arrival: Arrival, content: UploadContent, policy: UploadPolicy, known?: PendingFolder | null): Promise<LandedUpload> {
+async function landUpload(
+  services: Services,
+  arrival: Arrival,
+  content: UploadContent,
+  policy: UploadPolicy,
+  known?: PendingFolder | null,
+): Promise<LandedUpload> {
   // Read before any lock is taken: nothing may wait for another connection while holding one.
   const settings = await getSettings(services);
   for (let attempt = 0; attempt < 3; attempt++) {
     const folder =
       attempt === 0 && known !== undefined
         ? known
-        : await services.prisma.folder.findUnique({ where: { id: arrival.folderId }, select: { id: true, ownerId: true, trashedAt: true } });
+        : await services.prisma.folder.findUnique({
+            where: { id: arrival.folderId },
+            select: { id: true, ownerId: true, trashedAt: true },
+          });
     try {
       if (folder && !folder.trashedAt) {
-        const file = await addFileWithPolicy(services, { ...content, ownerId: folder.ownerId, folderId: folder.id }, policy, arrival.uploaderId, {
-          beforeWrite: (tx) => claimInFolder(services, tx, arrival, folder, "live", content.size, settings).then(() => {}),
-        });
+        const file = await addFileWithPolicy(
+          services,
+          { ...content, ownerId: folder.ownerId, folderId: folder.id },
+          policy,
+          arrival.uploaderId,
+          {
+            beforeWrite: (tx) => claimInFolder(services, tx, arrival, folder, "live", content.size, settings).then(() => {}),
+          },
+        );
         return { file, place: "folder" };
       }
       if (folder) return { file: await addToTrashedFolder(services, arrival, folder, content, settings), place: "trash" };
@@ -246,9 +294,12 @@ async function claimInFolder(
   const rows =
     expected === "live"
       ? await tx.$queryRaw<LockedFolder[]>`SELECT owner_id, trashed_at, trash_root_id FROM folders WHERE id = ${folder.id} FOR SHARE`
-      : await tx.$queryRaw<LockedFolder[]>`SELECT owner_id, trashed_at, trash_root_id FROM folders WHERE id = ${folder.id} FOR NO KEY UPDATE`;
+      : await tx.$queryRaw<
+          LockedFolder[]
+        >`SELECT owner_id, trashed_at, trash_root_id FROM folders WHERE id = ${folder.id} FOR NO KEY UPDATE`;
   const locked = rows[0];
-  if (!locked || locked.owner_id !== folder.ownerId || (locked.trashed_at ? "trashed" : "live") !== expected) throw new TargetChangedError();
+  if (!locked || locked.owner_id !== folder.ownerId || (locked.trashed_at ? "trashed" : "live") !== expected)
+    throw new TargetChangedError();
   if (arrival.pendingId) {
     await takePending(tx, arrival.pendingId);
   } else {
@@ -266,7 +317,13 @@ async function takePending(tx: Prisma.TransactionClient, uploadId: string) {
   if (count === 0) throw new AppError(404, UPLOAD_GONE);
 }
 
-async function addToTrashedFolder(services: Services, arrival: Arrival, folder: { id: string; ownerId: string }, content: UploadContent, settings: Settings): Promise<FileRecord> {
+async function addToTrashedFolder(
+  services: Services,
+  arrival: Arrival,
+  folder: { id: string; ownerId: string },
+  content: UploadContent,
+  settings: Settings,
+): Promise<FileRecord> {
   return services.prisma.$transaction(async (tx) => {
     const locked = await claimInFolder(services, tx, arrival, folder, "trashed", content.size, settings);
     const name = await freeNameInTrash(tx, folder.id, locked.trash_root_id, content.name);
@@ -305,19 +362,23 @@ async function addToUploaderRoot(services: Services, arrival: Arrival, content: 
   // A drop-link visitor has no storage of their own to keep it in.
   if (uploaderId === null) throw new NotFoundError("The folder this upload was going into");
   const root = await getRootFolder(services, uploaderId);
-  return addFile(services, { ...content, ownerId: uploaderId, folderId: root.id }, {
-    beforeWrite: async (tx) => {
-      await lockStorage(tx, uploaderId);
-      if (arrival.pendingId) await takePending(tx, arrival.pendingId);
-      const usage = await storageUsage(services, uploaderId, tx, settings);
-      if (usage.quotaBytes !== null && usage.usedBytes + content.size > usage.quotaBytes) {
-        const left = Math.max(0, usage.quotaBytes - usage.usedBytes);
-        throw new NoRoomForOrphanError(
-          `“${arrival.name}” was not saved: the folder it was uploading into was deleted meanwhile, and your storage has no room for it in My files (it needs ${formatBytes(content.size)}, ${formatBytes(left)} is left). Make room, then upload it again.`,
-        );
-      }
+  return addFile(
+    services,
+    { ...content, ownerId: uploaderId, folderId: root.id },
+    {
+      beforeWrite: async (tx) => {
+        await lockStorage(tx, uploaderId);
+        if (arrival.pendingId) await takePending(tx, arrival.pendingId);
+        const usage = await storageUsage(services, uploaderId, tx, settings);
+        if (usage.quotaBytes !== null && usage.usedBytes + content.size > usage.quotaBytes) {
+          const left = Math.max(0, usage.quotaBytes - usage.usedBytes);
+          throw new NoRoomForOrphanError(
+            `“${arrival.name}” was not saved: the folder it was uploading into was deleted meanwhile, and your storage has no room for it in My files (it needs ${formatBytes(content.size)}, ${formatBytes(left)} is left). Make room, then upload it again.`,
+          );
+        }
+      },
     },
-  });
+  );
 }
 
 /**
@@ -332,7 +393,11 @@ export async function cleanupAbandonedUploads(services: Services, uploads: Uploa
   // Kept (still reserving quota) when the store failed, and tried again at the next run.
   const failed: string[] = [];
   for (;;) {
-    const stale = await services.prisma.upload.findMany({ where: { createdAt: { lt: cutoff }, id: { notIn: failed } }, select: { id: true }, take: 200 });
+    const stale = await services.prisma.upload.findMany({
+      where: { createdAt: { lt: cutoff }, id: { notIn: failed } },
+      select: { id: true },
+      take: 200,
+    });
     if (stale.length === 0) break;
     for (const { id } of stale) {
       if ((await uploads.terminate([id])).failed > 0) {

@@ -154,18 +154,21 @@ class CacheLock implements TusLock {
     this.requestRelease = requestRelease;
     this.locker.holders.set(this.id, this);
     const ttl = this.locker.options.lockTtlMs;
-    this.renewal = setInterval(() => {
-      lock.extend(ttl).then(
-        (stillOurs) => {
-          if (stillOurs || this.held !== lock) return;
-          // It expired (e.g. the process stalled) and may be someone else's now: stop writing.
-          this.askToRelease();
-          this.stopRenewal();
-        },
-        // Cache briefly unreachable: keep trying; the TTL is the safety net.
-        () => {},
-      );
-    }, Math.max(1, Math.floor(ttl / 3)));
+    this.renewal = setInterval(
+      () => {
+        lock.extend(ttl).then(
+          (stillOurs) => {
+            if (stillOurs || this.held !== lock) return;
+            // It expired (e.g. the process stalled) and may be someone else's now: stop writing.
+            this.askToRelease();
+            this.stopRenewal();
+          },
+          // Cache briefly unreachable: keep trying; the TTL is the safety net.
+          () => {},
+        );
+      },
+      Math.max(1, Math.floor(ttl / 3)),
+    );
     this.renewal.unref();
   }
 

@@ -135,7 +135,9 @@ export class MeilisearchIndex implements SearchIndex {
     if (task.status === "succeeded") return;
     if (tolerated && task.error?.code === tolerated) return;
     // waitTask() resolves with failed and canceled tasks too; it throws only on timeout.
-    throw new SearchError(`Meilisearch could not ${action} in index "${this.uid}" (task ${task.uid} ${task.status}): ${task.error?.message ?? "no reason given"}`);
+    throw new SearchError(
+      `Meilisearch could not ${action} in index "${this.uid}" (task ${task.uid} ${task.status}): ${task.error?.message ?? "no reason given"}`,
+    );
   }
 
   private async request<T>(action: string, run: () => Promise<T>): Promise<T> {

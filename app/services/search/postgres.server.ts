@@ -113,9 +113,7 @@ export class PostgresSearchIndex implements SearchIndex {
     if (text.trim() === "") return { hits: [], total: 0 };
     const within = options?.within;
     if (within && within.folderIds.length === 0 && within.ids.length === 0) return { hits: [], total: 0 };
-    const scope = within
-      ? Prisma.sql`AND (folder_id = ANY(${within.folderIds}::text[]) OR id = ANY(${within.ids}::text[]))`
-      : Prisma.empty;
+    const scope = within ? Prisma.sql`AND (folder_id = ANY(${within.folderIds}::text[]) OR id = ANY(${within.ids}::text[]))` : Prisma.empty;
 
     const words = Prisma.sql`coffer_search_query(${text})`;
     const folded = Prisma.sql`coffer_search_fold(${text})`;

@@ -77,7 +77,8 @@ export function unwrapKey(kek: Buffer, wrapped: Buffer, aad: Buffer): Buffer {
 /** A fresh header and the data key it wraps, for one new object. */
 export function createHeader(storeKey: StoreKey, segmentSize = DEFAULT_SEGMENT_SIZE): { header: ObjectHeader; dataKey: Buffer } {
   const shift = Math.log2(segmentSize);
-  if (!Number.isInteger(shift) || shift < 10 || shift > 24) throw new Error(`Segment size must be a power of two between 1 KiB and 16 MiB, got ${segmentSize}`);
+  if (!Number.isInteger(shift) || shift < 10 || shift > 24)
+    throw new Error(`Segment size must be a power of two between 1 KiB and 16 MiB, got ${segmentSize}`);
   const dataKey = randomBytes(KEY_LENGTH);
   const prefix = Buffer.concat([MAGIC, Buffer.from([FORMAT_VERSION, shift]), storeKey.id]);
   const wrappedKey = wrapKey(storeKey.key, dataKey, prefix);

@@ -22,6 +22,10 @@ export async function createObjectStore(config: Config["storage"], log?: Logger)
 }
 
 /** `store` itself, or wrapped in encryption at rest when the configuration has a master key. */
-export function withEncryption(store: ObjectStore, encryption: Config["encryption"], prisma: Pick<PrismaClient, "encryptionKey">): ObjectStore {
+export function withEncryption(
+  store: ObjectStore,
+  encryption: Config["encryption"],
+  prisma: Pick<PrismaClient, "encryptionKey">,
+): ObjectStore {
   return encryption ? new EncryptedObjectStore(store, new KeyRing(prisma, encryption.masterKeys)) : store;
 }

@@ -54,7 +54,9 @@ export class KeyRing {
     if ((await this.db.encryptionKey.count()) === 0) {
       const id = randomBytes(STORE_KEY_ID_LENGTH).toString("hex");
       const master = this.masterKeys[0]!;
-      await this.db.encryptionKey.create({ data: { id, masterKeyId: master.id, wrappedKey: bytes(wrapKey(master.key, randomBytes(32), storeKeyAad(id))) } });
+      await this.db.encryptionKey.create({
+        data: { id, masterKeyId: master.id, wrappedKey: bytes(wrapKey(master.key, randomBytes(32), storeKeyAad(id))) },
+      });
     }
     const rows = await this.db.encryptionKey.findMany({ orderBy: [{ createdAt: "asc" }, { id: "asc" }] });
     for (const row of rows) this.keys.set(row.id, this.unwrap(row));
@@ -97,7 +99,11 @@ export interface RotationResult {
  * headers name store keys, not master keys. Idempotent (keys already under the current master
  * key are skipped) and resumable (each key is one conditional update).
  */
-export async function rotateMasterKey(db: Db, masterKeys: MasterKey[], progress: (line: string) => void = () => {}): Promise<RotationResult> {
+export async function rotateMasterKey(
+  db: Db,
+  masterKeys: MasterKey[],
+  progress: (line: string) => void = () => {},
+): Promise<RotationResult> {
   const current = masterKeys[0];
   if (!current) throw new Error("No master key configured: set ENCRYPTION_MASTER_KEY");
   const rows = await db.encryptionKey.findMany({ orderBy: [{ createdAt: "asc" }, { id: "asc" }] });

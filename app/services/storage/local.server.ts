@@ -146,7 +146,9 @@ export class LocalObjectStore implements ObjectStore {
       await fsp.writeFile(probe, "ok", { flag: "wx" });
       await fsp.rm(probe, { force: true });
     } catch (error) {
-      throw new StorageUnavailableError(`Storage directory ${this.directory} is not writable: ${(error as Error).message}`, { cause: error });
+      throw new StorageUnavailableError(`Storage directory ${this.directory} is not writable: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
   }
 

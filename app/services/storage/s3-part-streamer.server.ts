@@ -98,15 +98,17 @@ export async function streamParts(options: StreamPartsOptions): Promise<number> 
   // A part's blocks go back to the pool once its request is over: until then the socket may
   // still be writing from them, or they are needed to send the part again.
   const trackSent = (sending: OpenPart, length: number, done: Promise<void>) => {
-    const settled = done.finally(() => sending.release()).then(
-      () => {
-        stored += length;
-      },
-      (error) => {
-        sentFailure ??= { error };
-        throw error;
-      },
-    );
+    const settled = done
+      .finally(() => sending.release())
+      .then(
+        () => {
+          stored += length;
+        },
+        (error) => {
+          sentFailure ??= { error };
+          throw error;
+        },
+      );
     settled.catch(() => {});
     sent.push(settled);
   };
@@ -256,6 +258,11 @@ class OpenPart {
 
   /** Sends what was received, from memory, as this part. */
   storeRetained(): Promise<void> {
-    return this.sink.uploadPart(this.number, Readable.from(this.retained(), { objectMode: false }), this.received, new AbortController().signal);
+    return this.sink.uploadPart(
+      this.number,
+      Readable.from(this.retained(), { objectMode: false }),
+      this.received,
+      new AbortController().signal,
+    );
   }
 }

@@ -58,11 +58,17 @@ export class CofferS3Store extends S3Store {
     );
   }
 
-  protected override async uploadParts(metadata: MetadataValue, readStream: Readable, currentPartNumber: number, offset: number): Promise<number> {
+  protected override async uploadParts(
+    metadata: MetadataValue,
+    readStream: Readable,
+    currentPartNumber: number,
+    offset: number,
+  ): Promise<number> {
     const size = metadata.file.size;
     const partSize = this.calcOptimalPartSize(size);
     // Held in whole blocks, and never more than the bytes still to come: a small file takes little.
-    const memory = size === undefined ? 0 : Math.min(PARTS_HELD_PER_UPLOAD * partSize, Math.ceil((size - offset) / BLOCK_SIZE) * BLOCK_SIZE);
+    const memory =
+      size === undefined ? 0 : Math.min(PARTS_HELD_PER_UPLOAD * partSize, Math.ceil((size - offset) / BLOCK_SIZE) * BLOCK_SIZE);
     // Without a declared length the last part's size is unknown until the end: spool instead.
     if (size === undefined || memory > this.freeStreamingMemory) {
       return super.uploadParts(metadata, readStream, currentPartNumber, offset);
@@ -79,12 +85,25 @@ export class CofferS3Store extends S3Store {
         sink: {
           uploadPart: async (partNumber, body, length, signal) => {
             await this.client.uploadPart(
-              { Bucket: this.bucket, Key: metadata.file.id, UploadId: metadata["upload-id"], PartNumber: partNumber, Body: body, ContentLength: length },
+              {
+                Bucket: this.bucket,
+                Key: metadata.file.id,
+                UploadId: metadata["upload-id"],
+                PartNumber: partNumber,
+                Body: body,
+                ContentLength: length,
+              },
               { abortSignal: signal },
             );
           },
           uploadIncompletePart: async (body, length) => {
-            await this.client.putObject({ Bucket: this.bucket, Key: this.partKey(metadata.file.id, true), Body: body, ContentLength: length, Tagging: this.useCompleteTag("false") });
+            await this.client.putObject({
+              Bucket: this.bucket,
+              Key: this.partKey(metadata.file.id, true),
+              Body: body,
+              ContentLength: length,
+              Tagging: this.useCompleteTag("false"),
+            });
           },
         },
       });

@@ -166,7 +166,9 @@ export class S3ObjectStore implements ObjectStore {
     try {
       exists = await withTimeout(this.client.bucketExists(this.bucket), this.healthTimeoutMs);
     } catch (error) {
-      throw new StorageUnavailableError(`S3 storage at ${this.config.endpoint} is not usable: ${(error as Error).message}`, { cause: error });
+      throw new StorageUnavailableError(`S3 storage at ${this.config.endpoint} is not usable: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
     if (!exists) throw new StorageUnavailableError(`S3 bucket "${this.bucket}" does not exist at ${this.config.endpoint}`);
   }
@@ -214,7 +216,10 @@ export class S3ObjectStore implements ObjectStore {
     const client = this.client;
     const partSize = Math.max(this.config.partSize, Math.ceil(source.size / MAX_PARTS));
     const contentType = source.metaData?.["content-type"];
-    const uploadId = await client.initiateNewMultipartUpload(this.bucket, toKey, { ...(contentType ? { "Content-Type": contentType } : {}), ...this.sseHeaders });
+    const uploadId = await client.initiateNewMultipartUpload(this.bucket, toKey, {
+      ...(contentType ? { "Content-Type": contentType } : {}),
+      ...this.sseHeaders,
+    });
     try {
       const partCount = Math.ceil(source.size / partSize);
       const parts = await mapConcurrently(partCount, this.config.uploadConcurrency, async (index) => {

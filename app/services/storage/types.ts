@@ -111,7 +111,12 @@ export class ObjectTooLargeError extends Error {
 /** Some objects of a `deleteMany` could not be deleted (the others were). */
 export class DeleteFailedError extends Error {
   constructor(readonly failures: Array<{ key: string; message: string }>) {
-    super(`Could not delete ${failures.length} object(s): ${failures.slice(0, 5).map((f) => `${f.key} (${f.message})`).join(", ")}`);
+    super(
+      `Could not delete ${failures.length} object(s): ${failures
+        .slice(0, 5)
+        .map((f) => `${f.key} (${f.message})`)
+        .join(", ")}`,
+    );
     this.name = "DeleteFailedError";
   }
 }
