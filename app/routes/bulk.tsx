@@ -4,6 +4,8 @@ import { ChooseDestination, ConfirmTrash } from "~/components/bulk/bulk-forms";
 import { BulkSummary, BulkSummaryExpired, type ShownBulkResult } from "~/components/bulk/bulk-summary";
 import { loadBulkResult, storeBulkResult } from "~/domain/files/bulk-results.server";
 import type { BulkActionData } from "~/domain/files/bulk-action";
+import { field, formValues, parseFormData, readForm } from "~/route-helpers/forms.server";
+import { z } from "zod";
 import { parseSelection, readableSelection, runBulk, type BulkOperation } from "~/domain/files/bulk.server";
 import { destinationFolders } from "~/domain/files/folders.server";
 import { isAppError } from "~/domain/errors";
@@ -90,6 +92,14 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 
 type ActionResult = Extract<BulkActionData, { ok: false }>;
 
+const bulkForm = z.object({
+  intent: field.oneOf(["move", "copy", "trash", "restore"], "Choose what to do with the selected items."),
+  item: field.repeated(z.string()),
+  destination: field.optionalText(300),
+  policy: field.hint(),
+  respond: field.hint(),
+});
+
 /**
  * POST /bulk: intent=move|copy|trash|restore with repeated item fields; redirects (303) to the
  * per-item summary. A refused request (nothing changed) answers directly with its message, and
@@ -98,23 +108,19 @@ type ActionResult = Extract<BulkActionData, { ok: false }>;
 export async function action({ request, context }: ActionFunctionArgs) {
   const { services } = context;
   const user = await requireUser(services, request);
-  const form = await request.formData();
-  const back = safeReturn(form.get("from"));
-  const intent = String(form.get("intent") ?? "");
+  const form = await readForm(request);
+  const back = safeReturn(formValues(form).from);
   try {
-    if (!["move", "copy", "trash", "restore"].includes(intent)) {
-      return data<ActionResult>({ ok: false, message: "Choose what to do with the selected items.", back }, { status: 400 });
-    }
-    const refs = parseSelection(form.getAll("item"));
-    const operation = intent as BulkOperation;
-    const destination = form.get("destination");
+    const fields = parseFormData(form, bulkForm);
+    const operation: BulkOperation = fields.intent;
+    const refs = parseSelection(fields.item);
     const outcome = await runBulk(services, user, operation, refs, {
-      destinationId: typeof destination === "string" ? destination : undefined,
-      policy: operation === "move" || operation === "copy" ? parsePolicy(form.get("policy") || "cancel") : undefined,
+      destinationId: fields.destination,
+      policy: operation === "move" || operation === "copy" ? parsePolicy(fields.policy || "cancel") : undefined,
     });
     // A drag-and-drop move posts from a fetcher (no history entry to resubmit): it gets the summary itself.
-    if (form.get("respond") === "inline") return data<BulkActionData>({ ok: true, outcome, back });
-    const destinationId = typeof destination === "string" && (operation === "move" || operation === "copy") ? destination : null;
+    if (fields.respond === "inline") return data<BulkActionData>({ ok: true, outcome, back });
+    const destinationId = fields.destination !== undefined && (operation === "move" || operation === "copy") ? fields.destination : null;
     const token = await storeBulkResult(services, user.id, { outcome, back, destinationId });
     return redirect(`/bulk?result=${token}`, 303);
   } catch (error) {
