@@ -55,7 +55,7 @@ const PUBLIC: Row = [200, 200, 200, 200];
 // One line per route. Keys are the full paths as the route manifest spells them.
 const MATRIX: Record<string, Entry> = {
   "/": { url: () => "/", get: [302, 302, 302, 302] },
-  // A signed-in browser posting the login form gets its error too (not a silent redirect).
+  // A signed-in browser posting the login or registration form gets its error too (not a silent redirect).
   "/login": {
     url: () => "/login",
     get: [200, 302, 302, 302],
@@ -64,7 +64,7 @@ const MATRIX: Record<string, Entry> = {
   "/register": {
     url: () => "/register",
     get: [200, 302, 302, 302],
-    post: { form: () => ({ name: "", email: "", password: "" }), want: [400, 302, 302, 302] },
+    post: { form: () => ({ name: "", email: "", password: "" }), want: [400, 400, 400, 400] },
   },
   "/logout": { url: () => "/logout", get: [302, 302, 302, 302], post: { form: () => ({}), want: [302, 302, 302, 302] } },
   "/files": { url: () => "/files", get: [LOGIN, 200, 200, 200], post: { form: () => ({ intent: "probe" }), want: [LOGIN, 400, 400, 400] } },

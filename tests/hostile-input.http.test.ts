@@ -281,6 +281,15 @@ describe("hostile input gets a clear 4xx, never a 500", () => {
       expect((await owner.get("/files")).status).toBe(200);
     });
 
+    it("shows the registration form's error too", async () => {
+      const response = await owner.postForm("/register", {
+        name: "Olivia Again",
+        email: "olivia@example.com",
+        password: "correct horse battery staple",
+      });
+      expect(response.status).toBe(409);
+    });
+
     it("signs in afresh as the account whose password is given", async () => {
       const other = new TestClient(app.url);
       await other.register("Oscar Other", "oscar@example.com");

@@ -4,7 +4,7 @@ import { Field, FormMessage } from "~/components/field";
 import { auditActor, recordAudit } from "~/domain/audit/audit.server";
 import { assertPasswordAuthAllowed } from "~/domain/accounts/oidc.server";
 import { limitRegistration } from "~/domain/rate-limit.server";
-import { assertCookieCanBeKept, createSession, getUser } from "~/domain/accounts/sessions.server";
+import { assertCookieCanBeKept, createSession, destroySession, getUser } from "~/domain/accounts/sessions.server";
 import { registerUser, isFirstAccount } from "~/domain/accounts/users.server";
 import { actionFailure, loaderFailure, retryAfterHeaders } from "~/route-helpers/http.server";
 import { CsrfInput } from "~/components/csrf-input";
@@ -14,8 +14,11 @@ import { field, parseForm } from "~/route-helpers/forms.server";
 export const meta: MetaFunction = () => [{ title: "Create account · Coffer" }];
 export const headers = retryAfterHeaders;
 
+/** Requests whose registration failed: a signed-in browser sees why instead of a redirect (as on /login). */
+const failedRegistrations = new WeakSet<object>();
+
 export async function loader({ request, context }: LoaderFunctionArgs) {
-  if (await getUser(context.services, request)) throw redirect("/files");
+  if (!failedRegistrations.has(context) && (await getUser(context.services, request))) throw redirect("/files");
   try {
     assertPasswordAuthAllowed(context.services, "registration");
   } catch (error) {
@@ -38,6 +41,8 @@ export async function action({ request, context }: ActionFunctionArgs) {
       name: form.name,
       password: form.password,
     });
+    // Registering signs in as the new account: a session this browser had ends.
+    if (await getUser(context.services, request)) await destroySession(context.services, request);
     const cookie = await createSession(context.services, user.id, request, context.clientIp);
     await recordAudit(context.services, auditActor(request, context.clientIp, user), {
       action: "user.registered",
@@ -47,6 +52,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     });
     return redirect("/files", { headers: { "Set-Cookie": cookie } });
   } catch (error) {
+    failedRegistrations.add(context);
     return actionFailure(error);
   }
 }
