@@ -2,7 +2,12 @@
  * Errors the domain raises on purpose. Each carries the HTTP status and a message that is safe
  * to show to the person who caused it; anything else is an internal error and shown generically.
  */
+/** Marks an AppError from any copy of this module (tests load the sources beside the build). */
+const APP_ERROR = Symbol.for("coffer.AppError");
+
 export class AppError extends Error {
+  readonly [APP_ERROR] = true;
+
   constructor(
     readonly status: number,
     message: string,
@@ -56,5 +61,5 @@ export class ServiceUnavailableError extends AppError {
 }
 
 export function isAppError(error: unknown): error is AppError {
-  return error instanceof AppError;
+  return error instanceof AppError || (error instanceof Error && (error as Partial<Record<typeof APP_ERROR, boolean>>)[APP_ERROR] === true);
 }
