@@ -2,7 +2,7 @@ import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type 
 import { useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { ItemActivitySection } from "~/components/activity-list";
 import { DetailsHeading, LocationNav } from "~/components/details/details-header";
-import { MoveOrCopySection, RenameSection, TrashSection } from "~/components/details/item-forms";
+import { ItemEditSections } from "~/components/details/item-forms";
 import { PropertiesSection } from "~/components/details/properties-section";
 import { SharingSection } from "~/components/details/sharing-section";
 import { VersionsSection } from "~/components/details/versions-section";
@@ -233,21 +233,14 @@ export default function Details() {
       <ItemActivitySection entries={activity} kindLabel={kindLabel} />
 
       {canWrite && !item.isRoot ? (
-        <>
-          <RenameSection item={item} refused={errorFor("rename")} busy={busy === "rename"} />
-          {(["move", "copy"] as const).map((intent) => (
-            <MoveOrCopySection
-              key={intent}
-              intent={intent}
-              item={item}
-              destinations={destinations}
-              pickerLimit={pickerLimit}
-              refused={errorFor(intent)}
-              busy={busy === intent}
-            />
-          ))}
-          <TrashSection item={item} trashRetentionDays={trashRetentionDays} refused={errorFor("trash")} busy={busy === "trash"} />
-        </>
+        <ItemEditSections
+          item={item}
+          destinations={destinations}
+          pickerLimit={pickerLimit}
+          trashRetentionDays={trashRetentionDays}
+          refusedFor={errorFor}
+          busy={busy}
+        />
       ) : null}
     </div>
   );

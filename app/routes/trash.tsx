@@ -1,8 +1,10 @@
 import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { auditActor } from "~/domain/audit/audit.server";
 import { FormMessage } from "~/components/field";
-import { FileIcon, FolderIcon } from "~/components/icons";
+import { ConfirmDeleteSection, ConfirmEmptySection } from "~/components/trash/confirm-sections";
+import { TrashItems } from "~/components/trash/trash-items";
+import { TrashNotice } from "~/components/trash/trash-notice";
 import { getReadableItem, parseKind } from "~/domain/files/operations.server";
 import { requireUser } from "~/domain/accounts/sessions.server";
 import { getSettings } from "~/domain/admin/settings.server";
@@ -17,12 +19,9 @@ import {
   trashStateOf,
 } from "~/domain/files/trash.server";
 import { z } from "zod";
-import { formatBytes, formatDate } from "~/lib/format";
 import { field, parseForm } from "~/route-helpers/forms.server";
 import { actionFailure } from "~/route-helpers/http.server";
 import { asId } from "~/route-helpers/params.server";
-import { TableHead } from "~/components/table-head";
-import { CsrfInput } from "~/components/csrf-input";
 
 export const meta: MetaFunction = () => [{ title: "Trash · Coffer" }];
 
@@ -154,185 +153,15 @@ export default function Trash() {
       </div>
 
       <div aria-live="polite">
-        {done ? (
-          <p role="status" className="rounded-md border border-green-200 bg-green-50 px-3 py-2 text-sm text-green-800">
-            {done}
-            {restored ? (
-              <>
-                {" "}
-                {restored.kind === "folder" ? (
-                  <Link to={`/files/${restored.id}`} className="underline">
-                    {restored.name}
-                  </Link>
-                ) : (
-                  <Link to={`/details/file/${restored.id}`} className="underline">
-                    {restored.name}
-                  </Link>
-                )}{" "}
-                is back in{" "}
-                <Link to={restored.folderIsRoot ? "/files" : `/files/${restored.folderId}`} className="underline">
-                  {restored.folderName}
-                </Link>
-                .
-              </>
-            ) : null}
-          </p>
-        ) : null}
+        {done ? <TrashNotice done={done} restored={restored} /> : null}
         <FormMessage message={result && !result.ok ? result.message : null} />
       </div>
 
-      {confirmEmpty && items.length > 0 ? (
-        <section aria-labelledby="confirm-heading" className="card border-red-300 p-4" aria-describedby="confirm-text">
-          <h2 id="confirm-heading" className="text-lg font-semibold">
-            Empty the trash?
-          </h2>
-          <p id="confirm-text" className="mt-2 text-sm text-slate-700">
-            {items.length === 1
-              ? "The item in the trash, with everything inside it and all its versions, will be deleted for good."
-              : `All ${items.length} items in the trash, with everything inside them and all their versions, will be deleted for good.`}{" "}
-            This cannot be undone.
-          </p>
-          <div className="mt-3 flex gap-2">
-            <Form method="post">
-              <CsrfInput />
-              <input type="hidden" name="intent" value="empty" />
-              <input type="hidden" name="confirmed" value="yes" />
-              <button type="submit" className="btn-primary bg-red-700 hover:bg-red-800" disabled={busy === "empty:"}>
-                {busy === "empty:" ? "Deleting…" : "Yes, delete everything for good"}
-              </button>
-            </Form>
-            <Link to="/trash" className="btn-secondary">
-              Keep them
-            </Link>
-          </div>
-        </section>
-      ) : null}
+      {confirmEmpty && items.length > 0 ? <ConfirmEmptySection count={items.length} busy={busy} /> : null}
 
-      {confirmDelete ? (
-        <section aria-labelledby="confirm-delete-heading" className="card border-red-300 p-4" aria-describedby="confirm-delete-text">
-          <h2 id="confirm-delete-heading" className="text-lg font-semibold break-all">
-            {`Delete “${confirmDelete.name}” forever?`}
-          </h2>
-          <p id="confirm-delete-text" className="mt-2 text-sm text-slate-700">
-            {confirmDelete.kind === "folder"
-              ? "This folder, with everything inside it and all versions of its files, will be deleted for good."
-              : "This file and all its earlier versions will be deleted for good."}{" "}
-            This cannot be undone.
-          </p>
-          <div className="mt-3 flex gap-2">
-            <Form method="post">
-              <CsrfInput />
-              <input type="hidden" name="intent" value="delete" />
-              <input type="hidden" name="kind" value={confirmDelete.kind} />
-              <input type="hidden" name="id" value={confirmDelete.id} />
-              <input type="hidden" name="confirmed" value="yes" />
-              <button type="submit" className="btn-primary bg-red-700 hover:bg-red-800" disabled={busy === `delete:${confirmDelete.id}`}>
-                {busy === `delete:${confirmDelete.id}` ? "Deleting…" : "Yes, delete it for good"}
-              </button>
-            </Form>
-            <Link to="/trash" className="btn-secondary">
-              Keep it
-            </Link>
-          </div>
-        </section>
-      ) : null}
+      {confirmDelete ? <ConfirmDeleteSection item={confirmDelete} busy={busy} /> : null}
 
-      <section aria-labelledby="trash-items-heading" className="card overflow-x-auto">
-        <h2 id="trash-items-heading" className="sr-only">
-          Items in the trash
-        </h2>
-        {items.length === 0 ? (
-          <div className="p-10 text-center">
-            <p className="font-medium">The trash is empty.</p>
-            <p className="mt-1 text-sm text-slate-600">
-              Files and folders you move to the trash appear here until you restore them or they expire.
-            </p>
-          </div>
-        ) : (
-          <>
-            {/* The rows hold forms of their own, so the selection form stands apart and the row
-              checkboxes join it through their form attribute. */}
-            <form id="trash-bulk-form" method="post" action="/bulk" className="flex items-center gap-2 border-b border-slate-200 p-3">
-              <CsrfInput />
-              <input type="hidden" name="intent" value="restore" />
-              <input type="hidden" name="from" value="/trash" />
-              <button type="submit" className="btn-secondary">
-                Restore selected
-              </button>
-            </form>
-            <table className="w-full text-left text-sm">
-              <TableHead
-                columns={[
-                  { label: "Name" },
-                  { label: "Original location" },
-                  { label: "Trashed", hideBelow: "md" },
-                  { label: "Size" },
-                  { label: "Actions" },
-                ]}
-              />
-              <tbody className="divide-y divide-slate-100">
-                {items.map((item) => (
-                  <tr key={item.id}>
-                    <td className="px-4 py-2">
-                      <span className="flex items-center gap-2">
-                        <input
-                          type="checkbox"
-                          name="item"
-                          value={`${item.kind}:${item.id}`}
-                          form="trash-bulk-form"
-                          aria-label={`Select ${item.name}`}
-                          className="h-4 w-4"
-                        />
-                        {item.kind === "folder" ? <FolderIcon /> : <FileIcon />}
-                        <span className="break-all">{item.name}</span>
-                        <span className="sr-only">({item.kind})</span>
-                      </span>
-                    </td>
-                    <td className="px-4 py-2 text-slate-700">
-                      {item.originalFolder ? (
-                        <Link
-                          to={item.originalFolder.isRoot ? "/files" : `/files/${item.originalFolder.id}`}
-                          className="text-blue-800 hover:underline"
-                        >
-                          {item.originalFolder.name}
-                        </Link>
-                      ) : (
-                        <span title="The original folder is gone or in the trash too">Gone — restores to My files</span>
-                      )}
-                    </td>
-                    <td className="hidden px-4 py-2 text-slate-600 md:table-cell">{formatDate(item.trashedAt)}</td>
-                    <td className="px-4 py-2 whitespace-nowrap text-slate-700">{formatBytes(item.size)}</td>
-                    <td className="px-4 py-2">
-                      <div className="flex flex-wrap gap-2">
-                        <Form method="post">
-                          <CsrfInput />
-                          <input type="hidden" name="intent" value="restore" />
-                          <input type="hidden" name="kind" value={item.kind} />
-                          <input type="hidden" name="id" value={item.id} />
-                          <button type="submit" className="btn-secondary" disabled={busy === `restore:${item.id}`}>
-                            Restore<span className="sr-only"> {item.name}</span>
-                          </button>
-                        </Form>
-                        <Link
-                          to={`?confirm=delete&item=${item.kind}:${item.id}`}
-                          className="btn-secondary border-red-300 text-red-800 hover:bg-red-50"
-                        >
-                          Delete forever…<span className="sr-only"> {item.name}</span>
-                        </Link>
-                      </div>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </>
-        )}
-        {items.length >= limit ? (
-          <p className="border-t border-slate-200 p-3 text-sm text-slate-600">
-            Showing the {limit} most recently trashed items. Restore or delete some to see older ones.
-          </p>
-        ) : null}
-      </section>
+      <TrashItems items={items} limit={limit} busy={busy} />
     </div>
   );
 }

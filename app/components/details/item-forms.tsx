@@ -176,3 +176,41 @@ function ErrorText({ id, refused }: { id: string; refused: RefusedForm }) {
     </p>
   );
 }
+
+/**
+ * The forms of someone who may change the item: rename, move, copy and move to the trash.
+ * `refusedFor` gives a form's refused submission; `busy` names the intent being sent.
+ */
+export function ItemEditSections({
+  item,
+  destinations,
+  pickerLimit,
+  trashRetentionDays,
+  refusedFor,
+  busy,
+}: {
+  item: Item;
+  destinations: Destinations;
+  pickerLimit: number;
+  trashRetentionDays: number;
+  refusedFor: (intent: string) => RefusedForm;
+  busy: string | null;
+}) {
+  return (
+    <>
+      <RenameSection item={item} refused={refusedFor("rename")} busy={busy === "rename"} />
+      {(["move", "copy"] as const).map((intent) => (
+        <MoveOrCopySection
+          key={intent}
+          intent={intent}
+          item={item}
+          destinations={destinations}
+          pickerLimit={pickerLimit}
+          refused={refusedFor(intent)}
+          busy={busy === intent}
+        />
+      ))}
+      <TrashSection item={item} trashRetentionDays={trashRetentionDays} refused={refusedFor("trash")} busy={busy === "trash"} />
+    </>
+  );
+}

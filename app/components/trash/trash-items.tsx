@@ -1,0 +1,120 @@
+import { Form, Link } from "@remix-run/react";
+import { CsrfInput } from "~/components/csrf-input";
+import { FileIcon, FolderIcon } from "~/components/icons";
+import { TableHead } from "~/components/table-head";
+import { formatBytes, formatDate } from "~/lib/format";
+
+/** An item as the trash lists it. */
+export interface TrashedItem {
+  kind: "file" | "folder";
+  id: string;
+  name: string;
+  size: number;
+  trashedAt: string;
+  originalFolder: { id: string; name: string; isRoot: boolean } | null;
+}
+
+/**
+ * The items in the trash, each restorable, with a form to restore a selection. `busy` names the
+ * form being sent (`intent:id`).
+ */
+export function TrashItems({ items, limit, busy }: { items: TrashedItem[]; limit: number; busy: string | null }) {
+  return (
+    <section aria-labelledby="trash-items-heading" className="card overflow-x-auto">
+      <h2 id="trash-items-heading" className="sr-only">
+        Items in the trash
+      </h2>
+      {items.length === 0 ? (
+        <div className="p-10 text-center">
+          <p className="font-medium">The trash is empty.</p>
+          <p className="mt-1 text-sm text-slate-600">
+            Files and folders you move to the trash appear here until you restore them or they expire.
+          </p>
+        </div>
+      ) : (
+        <>
+          {/* The rows hold forms of their own, so the selection form stands apart and the row
+              checkboxes join it through their form attribute. */}
+          <form id="trash-bulk-form" method="post" action="/bulk" className="flex items-center gap-2 border-b border-slate-200 p-3">
+            <CsrfInput />
+            <input type="hidden" name="intent" value="restore" />
+            <input type="hidden" name="from" value="/trash" />
+            <button type="submit" className="btn-secondary">
+              Restore selected
+            </button>
+          </form>
+          <table className="w-full text-left text-sm">
+            <TableHead
+              columns={[
+                { label: "Name" },
+                { label: "Original location" },
+                { label: "Trashed", hideBelow: "md" },
+                { label: "Size" },
+                { label: "Actions" },
+              ]}
+            />
+            <tbody className="divide-y divide-slate-100">
+              {items.map((item) => (
+                <TrashRow key={item.id} item={item} busy={busy} />
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+      {items.length >= limit ? (
+        <p className="border-t border-slate-200 p-3 text-sm text-slate-600">
+          Showing the {limit} most recently trashed items. Restore or delete some to see older ones.
+        </p>
+      ) : null}
+    </section>
+  );
+}
+
+function TrashRow({ item, busy }: { item: TrashedItem; busy: string | null }) {
+  return (
+    <tr>
+      <td className="px-4 py-2">
+        <span className="flex items-center gap-2">
+          <input
+            type="checkbox"
+            name="item"
+            value={`${item.kind}:${item.id}`}
+            form="trash-bulk-form"
+            aria-label={`Select ${item.name}`}
+            className="h-4 w-4"
+          />
+          {item.kind === "folder" ? <FolderIcon /> : <FileIcon />}
+          <span className="break-all">{item.name}</span>
+          <span className="sr-only">({item.kind})</span>
+        </span>
+      </td>
+      <td className="px-4 py-2 text-slate-700">
+        {item.originalFolder ? (
+          <Link to={item.originalFolder.isRoot ? "/files" : `/files/${item.originalFolder.id}`} className="text-blue-800 hover:underline">
+            {item.originalFolder.name}
+          </Link>
+        ) : (
+          <span title="The original folder is gone or in the trash too">Gone — restores to My files</span>
+        )}
+      </td>
+      <td className="hidden px-4 py-2 text-slate-600 md:table-cell">{formatDate(item.trashedAt)}</td>
+      <td className="px-4 py-2 whitespace-nowrap text-slate-700">{formatBytes(item.size)}</td>
+      <td className="px-4 py-2">
+        <div className="flex flex-wrap gap-2">
+          <Form method="post">
+            <CsrfInput />
+            <input type="hidden" name="intent" value="restore" />
+            <input type="hidden" name="kind" value={item.kind} />
+            <input type="hidden" name="id" value={item.id} />
+            <button type="submit" className="btn-secondary" disabled={busy === `restore:${item.id}`}>
+              Restore<span className="sr-only"> {item.name}</span>
+            </button>
+          </Form>
+          <Link to={`?confirm=delete&item=${item.kind}:${item.id}`} className="btn-secondary border-red-300 text-red-800 hover:bg-red-50">
+            Delete forever…<span className="sr-only"> {item.name}</span>
+          </Link>
+        </div>
+      </td>
+    </tr>
+  );
+}
