@@ -1,4 +1,4 @@
-import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { ItemActivitySection } from "~/components/activity-list";
 import { DetailsHeading, LocationNav } from "~/components/details/details-header";
@@ -11,7 +11,7 @@ import { FileViewer } from "~/components/file-viewer";
 import { viewerForPage } from "~/lib/page-text.server";
 import { itemActivity } from "~/domain/audit/activity.server";
 import { canWrite } from "~/domain/sharing/access.server";
-import { isAppError, ValidationError } from "~/domain/errors";
+import { ValidationError } from "~/domain/errors";
 import { folderTotals, itemLocation, restoreVersionOfFile, sharingSummary } from "~/domain/files/file-details.server";
 import { DESTINATION_PICKER_LIMIT, destinationFolders } from "~/domain/files/folders.server";
 import { accessTarget, copyItem, getReadableItem, moveItem, parseKind, parsePolicy, renameItem } from "~/domain/files/operations.server";
@@ -21,7 +21,10 @@ import { getSettings } from "~/domain/admin/settings.server";
 import { trashItem } from "~/domain/files/trash.server";
 import { listVersions } from "~/domain/files/versions.server";
 import { thumbnailUrl } from "~/lib/thumbnails";
-import { loaderFailure } from "~/route-helpers/http.server";
+import { field, formValues, parseFormData, readForm } from "~/route-helpers/forms.server";
+import { actionFailure, loaderFailure } from "~/route-helpers/http.server";
+import { idParam } from "~/route-helpers/params.server";
+import { z } from "zod";
 
 /** Success messages after POST → redirect (`?done=<key>`), so a reload never repeats an action. */
 const DONE_MESSAGES: Record<string, string> = {
@@ -117,42 +120,50 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
   }
 }
 
-/** A refused action re-renders the page with the message and what was typed, so nothing is lost. */
-type ActionResult = {
-  ok: false;
-  intent: string;
-  message: string;
-  fieldErrors: Record<string, string>;
-  values: { name: string; destination: string; policy: string };
-};
+const detailsForm = z.object({
+  intent: field.oneOf(["rename", "move", "copy", "trash", "restore-version"]),
+  name: field.text(),
+  destination: field.text(),
+  policy: field.hint(),
+  versionId: field.text(),
+});
 
-export async function action({ request, params, context }: ActionFunctionArgs) {
-  const { services } = context;
-  const user = await requireUser(services, request);
-  const form = await request.formData();
-  const intent = String(form.get("intent") ?? "");
+/** What was typed, put back into the forms when an action is refused, so nothing is lost. */
+function typedValues(form: FormData) {
   const text = (name: string) => {
     const value = form.get(name);
     return typeof value === "string" ? value : "";
   };
+  return { name: text("name").slice(0, 1000), destination: text("destination").slice(0, 200), policy: text("policy").slice(0, 20) };
+}
+
+export async function action({ request, params, context }: ActionFunctionArgs) {
+  const { services } = context;
+  const user = await requireUser(services, request);
+  const form = await readForm(request);
+  const sent = formValues(form).intent;
+  // Which form was sent, so its message shows beside it.
+  const intent = typeof sent === "string" ? sent : "";
   try {
+    const fields = parseFormData(form, detailsForm);
     const kind = parseKind(params.kind);
-    const id = params.id ?? "";
-    switch (intent) {
+    const id = idParam(params, "id");
+    const policy = () => parsePolicy(fields.policy || "cancel");
+    const destination = () => {
+      if (!fields.destination) throw new ValidationError("Choose a destination folder.", { destination: "Choose a destination folder." });
+      return fields.destination;
+    };
+    switch (fields.intent) {
       case "rename": {
-        const result = await renameItem(services, user, kind, id, text("name"), parsePolicy(text("policy") || "cancel"));
+        const result = await renameItem(services, user, kind, id, fields.name, policy());
         return redirect(`/details/${result.kind}/${result.id}?done=${result.replaced ? "replaced" : "renamed"}`);
       }
       case "move": {
-        if (!text("destination"))
-          throw new ValidationError("Choose a destination folder.", { destination: "Choose a destination folder." });
-        const result = await moveItem(services, user, kind, id, text("destination"), parsePolicy(text("policy") || "cancel"));
+        const result = await moveItem(services, user, kind, id, destination(), policy());
         return redirect(`/details/${result.kind}/${result.id}?done=${result.replaced ? "replaced" : "moved"}`);
       }
       case "copy": {
-        if (!text("destination"))
-          throw new ValidationError("Choose a destination folder.", { destination: "Choose a destination folder." });
-        const result = await copyItem(services, user, kind, id, text("destination"), parsePolicy(text("policy") || "cancel"));
+        const result = await copyItem(services, user, kind, id, destination(), policy());
         return redirect(`/details/${result.kind}/${result.id}?done=${result.replaced ? "replaced" : "copied"}`);
       }
       case "trash": {
@@ -161,25 +172,12 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
       }
       case "restore-version": {
         if (kind !== "file") throw new ValidationError("Only files have versions.");
-        await restoreVersionOfFile(services, user, id, text("versionId"));
+        await restoreVersionOfFile(services, user, id, fields.versionId);
         return redirect(`/details/file/${id}?done=version-restored`);
       }
-      default:
-        throw new ValidationError("Unknown action.");
     }
   } catch (error) {
-    if (isAppError(error)) {
-      const values = {
-        name: text("name").slice(0, 1000),
-        destination: text("destination").slice(0, 200),
-        policy: text("policy").slice(0, 20),
-      };
-      return data<ActionResult>(
-        { ok: false, intent, message: error.message, fieldErrors: error.fieldErrors, values },
-        { status: error.status },
-      );
-    }
-    throw error;
+    return actionFailure(error, { intent, values: typedValues(form) });
   }
 }
 
