@@ -5,7 +5,7 @@ import type { Services } from "~/services/index.server";
 import { recordAudit, type AuditActor } from "../audit/audit.server";
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from "../errors";
 import { MAX_NAME_BYTES, nameKey } from "../files/names";
-import { freeName as freeItemName } from "../files/operations.server";
+import { freeName as freeItemName } from "../files/name-conflicts.server";
 import { eraseAccount, pseudonymFor } from "../accounts/privacy.server";
 import { lockStorage, storageUsage } from "../files/quota.server";
 import { confirmIdentity } from "../accounts/reauth.server";

@@ -5,7 +5,8 @@ import { recordAudit, SYSTEM_ACTOR, type AuditActor } from "../audit/audit.serve
 import { NotFoundError } from "../errors";
 import { getRootFolder } from "./folders.server";
 import { nameKey } from "./names";
-import { freeName, getWritableItem, nameOf, ownerOf, parentOf, type ItemKind } from "./operations.server";
+import { freeName } from "./name-conflicts.server";
+import { getWritableItem, nameOf, ownerOf, parentOf, type ItemKind } from "./operations.server";
 import type { SessionUser } from "../accounts/sessions.server";
 import { getSettings } from "../admin/settings.server";
 import { forgetIndexedContent, scheduleContentIndexing } from "../search/content-index.server";
