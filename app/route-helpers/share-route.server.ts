@@ -18,7 +18,7 @@ import {
   ShareGoneError,
   unlockShare,
   type PublicShare,
-} from "~/domain/sharing/share-links.server";
+} from "~/domain/sharing/share-access.server";
 import { receiveMultipartUpload } from "./folder-route.server";
 import { z } from "zod";
 import type { ActionResult } from "~/lib/action-result";

@@ -5,15 +5,8 @@ import { z } from "zod";
 import { FormMessage } from "~/components/field";
 import { FileIcon, FolderIcon } from "~/components/icons";
 import { NotFoundError, ValidationError } from "~/domain/errors";
-import {
-  createShareLink,
-  getOwnItem,
-  listMyLinks,
-  parseItemRef,
-  revokeShareLink,
-  shareUrl,
-  updateShareLink,
-} from "~/domain/sharing/share-links.server";
+import { listMyLinks, shareUrl } from "~/domain/sharing/share-link-listing.server";
+import { createShareLink, getOwnItem, parseItemRef, revokeShareLink, updateShareLink } from "~/domain/sharing/share-links.server";
 import { requireUser } from "~/domain/accounts/sessions.server";
 import { listAccess, removeUserShare, shareWithUser } from "~/domain/sharing/user-shares.server";
 import { formatDate } from "~/lib/format";
