@@ -5,7 +5,7 @@ import { BulkSummary, BulkSummaryExpired, type ShownBulkResult } from "~/compone
 import { loadBulkResult, storeBulkResult } from "~/domain/files/bulk-results.server";
 import type { BulkActionData } from "~/domain/files/bulk-action";
 import { parseSelection, readableSelection, runBulk, type BulkOperation } from "~/domain/files/bulk.server";
-import { destinationFolders } from "~/domain/files/folders.server";
+import { destinationFolders } from "~/domain/files/folder-tree.server";
 import { isAppError } from "~/domain/errors";
 import { parsePolicy } from "~/domain/files/operations.server";
 import { requireUser } from "~/domain/accounts/sessions.server";

@@ -13,7 +13,7 @@ import { itemActivity } from "~/domain/audit/activity.server";
 import { canWrite } from "~/domain/sharing/access.server";
 import { isAppError, ValidationError } from "~/domain/errors";
 import { folderTotals, itemLocation, restoreVersionOfFile, sharingSummary } from "~/domain/files/file-details.server";
-import { DESTINATION_PICKER_LIMIT, destinationFolders } from "~/domain/files/folders.server";
+import { DESTINATION_PICKER_LIMIT, destinationFolders } from "~/domain/files/folder-tree.server";
 import { copyItem } from "~/domain/files/copy.server";
 import { accessTarget, getReadableItem, parseKind, parsePolicy } from "~/domain/files/operations.server";
 import { moveItem, renameItem } from "~/domain/files/rename-move.server";

@@ -1,6 +1,6 @@
 import type { Services } from "~/services/index.server";
 import { ValidationError } from "../errors";
-import { breadcrumbs } from "./folders.server";
+import { breadcrumbs } from "./folder-tree.server";
 import type { ItemKind } from "./operations.server";
 import type { SessionUser } from "../accounts/sessions.server";
 import { countActiveShareLinks } from "../sharing/share-link-listing.server";
