@@ -6,7 +6,7 @@ import { recordAudit } from "~/domain/audit/audit.server";
 import { addFile } from "~/domain/files/files.server";
 import { createFolder, getRootFolder } from "~/domain/files/folders.server";
 import { pseudonymFor } from "~/domain/accounts/privacy.server";
-import { cleanupAbandonedUploads } from "~/domain/uploads/uploads.server";
+import { cleanupAbandonedUploads } from "~/domain/uploads/upload-cleanup.server";
 import { trashItem } from "~/domain/files/trash.server";
 import type { Services } from "~/services/index.server";
 import { startTestApp, type DriverSet, type TestApp } from "./support/app";

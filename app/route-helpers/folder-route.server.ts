@@ -18,7 +18,7 @@ import { createFolder, getReadableFolder, getWritableFolder } from "~/domain/fil
 import { recordActivity } from "~/domain/audit/activity.server";
 import { cleanName } from "~/domain/files/names";
 import { uploadPolicyFrom, type UploadPolicy } from "~/domain/files/versions.server";
-import { landFormUpload, type LandedUpload } from "~/domain/uploads/uploads.server";
+import { landFormUpload, type LandedUpload } from "~/domain/uploads/upload-landing.server";
 import { assertTypeAllowed, shownMaxUploadSize, tooLargeError, uploadAllowance } from "~/domain/files/quota.server";
 import { getSettings } from "~/domain/admin/settings.server";
 import { requireUser } from "~/domain/accounts/sessions.server";
