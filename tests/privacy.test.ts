@@ -5,7 +5,7 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { recordAudit } from "~/domain/audit/audit.server";
 import { addFile } from "~/domain/files/files.server";
 import { createFolder, getRootFolder } from "~/domain/files/folders.server";
-import { pseudonymFor } from "~/domain/accounts/privacy.server";
+import { pseudonymFor } from "~/domain/accounts/account-deletion.server";
 import { cleanupAbandonedUploads } from "~/domain/uploads/upload-cleanup.server";
 import { trashItem } from "~/domain/files/trash.server";
 import type { Services } from "~/services/index.server";

@@ -6,7 +6,7 @@ import { recordAudit, type AuditActor } from "../audit/audit.server";
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from "../errors";
 import { MAX_NAME_BYTES, nameKey } from "../files/names";
 import { freeName as freeItemName } from "../files/name-conflicts.server";
-import { eraseAccount, pseudonymFor } from "../accounts/privacy.server";
+import { eraseAccount, pseudonymFor } from "../accounts/account-deletion.server";
 import { lockStorage, storageUsage } from "../files/quota.server";
 import { confirmIdentity } from "../accounts/reauth.server";
 import { getSettings, type Settings } from "./settings.server";
