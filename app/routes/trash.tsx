@@ -6,16 +6,8 @@ import { FileIcon, FolderIcon } from "~/components/icons";
 import { getReadableItem, parseKind } from "~/domain/files/operations.server";
 import { requireUser } from "~/domain/accounts/sessions.server";
 import { getSettings } from "~/domain/admin/settings.server";
-import {
-  deleteForever,
-  emptyTrash,
-  getTrashedItem,
-  listTrash,
-  restoreItem,
-  TRASH_PAGE_LIMIT,
-  restoredInto,
-  trashStateOf,
-} from "~/domain/files/trash.server";
+import { deleteForever, emptyTrash } from "~/domain/files/trash-purge.server";
+import { getTrashedItem, listTrash, restoreItem, TRASH_PAGE_LIMIT, restoredInto, trashStateOf } from "~/domain/files/trash.server";
 import { z } from "zod";
 import { formatBytes, formatDate } from "~/lib/format";
 import { field, parseForm } from "~/route-helpers/forms.server";

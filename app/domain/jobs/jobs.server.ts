@@ -2,7 +2,7 @@ import type { Services, UploadTerminator } from "~/services/index.server";
 import { maintainContentIndex } from "../search/content-index.server";
 import { backfillThumbnails } from "../files/thumbnails.server";
 import { reconcileStorageUsed } from "../files/quota.server";
-import { purgeExpiredTrash } from "../files/trash.server";
+import { purgeExpiredTrash } from "../files/trash-purge.server";
 import { hashStoredFile } from "../uploads/upload-hash.server";
 import { cleanupAbandonedUploads } from "../uploads/upload-cleanup.server";
 
