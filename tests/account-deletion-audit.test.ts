@@ -3,7 +3,7 @@ import { Readable } from "node:stream";
 import { beforeAll, describe, expect, it } from "vitest";
 import { listAuditEvents, parseAuditFilter } from "~/domain/audit/audit-log.server";
 import { createFolder, getRootFolder } from "~/domain/files/folders.server";
-import { pseudonymFor } from "~/domain/accounts/privacy.server";
+import { pseudonymFor } from "~/domain/accounts/account-deletion.server";
 import { storageUsage } from "~/domain/files/quota.server";
 import { trashItem } from "~/domain/files/trash.server";
 import type { Services } from "~/services/index.server";

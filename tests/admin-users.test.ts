@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { setUserActive } from "~/domain/admin/admin-users.server";
 import { SYSTEM_ACTOR } from "~/domain/audit/audit.server";
 import { createFolder, getRootFolder } from "~/domain/files/folders.server";
-import { pseudonymFor } from "~/domain/accounts/privacy.server";
+import { pseudonymFor } from "~/domain/accounts/account-deletion.server";
 import { createSession } from "~/domain/accounts/sessions.server";
 import { newShareToken } from "~/domain/sharing/share-links.server";
 import type { Services } from "~/services/index.server";

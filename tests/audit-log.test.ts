@@ -2,7 +2,8 @@ import { randomBytes } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { auditCsvStream, csvField, csvRow, listAuditEvents, parseAuditFilter } from "~/domain/audit/audit-log.server";
 import { recordAudit, type AuditActor } from "~/domain/audit/audit.server";
-import { purgeExpiredTrash, trashItem } from "~/domain/files/trash.server";
+import { purgeExpiredTrash } from "~/domain/files/trash-purge.server";
+import { trashItem } from "~/domain/files/trash.server";
 import { startTestApp, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
 

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { countFolderContents, folderTree, breadcrumbs, listFolder, listingQuery, PAGE_SIZE } from "~/domain/files/folders.server";
+import { countFolderContents, listFolder, listingQuery, PAGE_SIZE } from "~/domain/files/folder-listing.server";
+import { breadcrumbs, folderTree } from "~/domain/files/folder-tree.server";
 import { SORT_KEYS, type FolderListing, type SortDir, type SortKey } from "~/domain/files/folder-listing";
 import type { Folder, PrismaClient } from "~/generated/prisma/client";
 import { Prisma } from "~/generated/prisma/client";

@@ -7,7 +7,7 @@ import { loadConfig } from "~/config.server";
 import { addFile } from "~/domain/files/files.server";
 import { folderTotals, restoreVersionOfFile, sharingSummary } from "~/domain/files/file-details.server";
 import { createFolder, getRootFolder } from "~/domain/files/folders.server";
-import { countActiveShareLinks } from "~/domain/sharing/share-links.server";
+import { countActiveShareLinks } from "~/domain/sharing/share-link-listing.server";
 import { trashItem } from "~/domain/files/trash.server";
 import { closeServices, createServices, type Services } from "~/services/index.server";
 import { createLogger } from "~/services/logger.server";

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditActor } from "~/domain/audit/audit.server";
-import { finishLogin, startLogin, startRegistration } from "~/domain/accounts/passkeys.server";
+import { finishLogin, startLogin } from "~/domain/accounts/passkey-login.server";
+import { startRegistration } from "~/domain/accounts/passkey-registration.server";
 import { ServiceUnavailableError } from "~/domain/errors";
 import { MemoryCache } from "~/services/cache/memory.server";
 import type { Services } from "~/services/index.server";

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { hashUnhashedFiles } from "~/domain/jobs/jobs.server";
-import { cleanupAbandonedUploads } from "~/domain/uploads/uploads.server";
+import { cleanupAbandonedUploads } from "~/domain/uploads/upload-cleanup.server";
 import { startTestApp, type DriverSet, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
 import { incompleteMultipartUploads } from "./support/s3";

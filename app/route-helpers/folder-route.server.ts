@@ -12,21 +12,13 @@ import { canWrite } from "~/domain/sharing/access.server";
 import { z } from "zod";
 import { isAppError, ValidationError } from "~/domain/errors";
 import { detectMimeType, storeStream } from "~/domain/files/files.server";
-import {
-  breadcrumbs,
-  countFolderContents,
-  createFolder,
-  folderTree,
-  getReadableFolder,
-  getWritableFolder,
-  listFolder,
-  parseDir,
-  parseSort,
-} from "~/domain/files/folders.server";
+import { countFolderContents, listFolder, parseDir, parseSort } from "~/domain/files/folder-listing.server";
+import { breadcrumbs, folderTree } from "~/domain/files/folder-tree.server";
+import { createFolder, getReadableFolder, getWritableFolder } from "~/domain/files/folders.server";
 import { recordActivity } from "~/domain/audit/activity.server";
 import { cleanName } from "~/domain/files/names";
 import { uploadPolicyFrom, type UploadPolicy } from "~/domain/files/versions.server";
-import { landFormUpload, type LandedUpload } from "~/domain/uploads/uploads.server";
+import { landFormUpload, type LandedUpload } from "~/domain/uploads/upload-landing.server";
 import { assertTypeAllowed, shownMaxUploadSize, tooLargeError, uploadAllowance } from "~/domain/files/quota.server";
 import { getSettings } from "~/domain/admin/settings.server";
 import { requireUser } from "~/domain/accounts/sessions.server";

@@ -3,7 +3,8 @@ import { recordShareDenial } from "~/domain/sharing/access-denials.server";
 import { auditActor, recordAudit } from "~/domain/audit/audit.server";
 import { recordActivity } from "~/domain/audit/activity.server";
 import { isAppError, NotFoundError, UnauthorizedError, ValidationError } from "~/domain/errors";
-import { folderById, listFolder } from "~/domain/files/folders.server";
+import { listFolder } from "~/domain/files/folder-listing.server";
+import { folderById } from "~/domain/files/folders.server";
 import { viewerData } from "~/domain/files/previews.server";
 import { viewerForPage } from "~/lib/page-text.server";
 import type { ViewerData } from "~/domain/files/viewer";
@@ -18,7 +19,7 @@ import {
   ShareGoneError,
   unlockShare,
   type PublicShare,
-} from "~/domain/sharing/share-links.server";
+} from "~/domain/sharing/share-access.server";
 import { receiveMultipartUpload } from "./folder-route.server";
 import { z } from "zod";
 import type { ActionResult } from "~/lib/action-result";

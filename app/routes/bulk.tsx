@@ -7,7 +7,7 @@ import type { BulkActionData } from "~/domain/files/bulk-action";
 import { field, formValues, parseFormData, readForm } from "~/route-helpers/forms.server";
 import { z } from "zod";
 import { parseSelection, readableSelection, runBulk, type BulkOperation } from "~/domain/files/bulk.server";
-import { destinationFolders } from "~/domain/files/folders.server";
+import { destinationFolders } from "~/domain/files/folder-tree.server";
 import { isAppError } from "~/domain/errors";
 import { parsePolicy } from "~/domain/files/operations.server";
 import { requireUser } from "~/domain/accounts/sessions.server";

@@ -11,7 +11,7 @@ import { auditActor, recordAudit } from "~/domain/audit/audit.server";
 import { ValidationError, UnauthorizedError } from "~/domain/errors";
 import { assertNotLocked, clearFailedLogins, recordFailedLogin } from "~/domain/accounts/lockout.server";
 import { beginPendingLogin, hasMfa } from "~/domain/accounts/mfa.server";
-import { passkeyBrowserBinding } from "~/domain/accounts/passkeys.server";
+import { passkeyBrowserBinding } from "~/domain/accounts/passkey-login.server";
 import { limitLoginAttempt, TooManyRequestsError } from "~/domain/rate-limit.server";
 import { assertCookieCanBeKept, createSession, destroySession, getUser, safeRedirect } from "~/domain/accounts/sessions.server";
 import { fieldErrors, loginSchema, verifyLogin, type PublicUser } from "~/domain/accounts/users.server";

@@ -18,7 +18,7 @@ import {
   PasskeyLoginError,
   startLogin,
   type PasskeyLoginMode,
-} from "~/domain/accounts/passkeys.server";
+} from "~/domain/accounts/passkey-login.server";
 import { limitLoginAttempt, limitMfaVerification, limitPasskeyChallenge, rateLimit } from "~/domain/rate-limit.server";
 import { assertCookieCanBeKept, createSession, safeRedirect } from "~/domain/accounts/sessions.server";
 import { loginAccount } from "~/domain/accounts/users.server";

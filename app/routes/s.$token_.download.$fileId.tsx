@@ -2,7 +2,7 @@ import type { LoaderFunctionArgs } from "@remix-run/node";
 import { auditActor } from "~/domain/audit/audit.server";
 import { downloadReply } from "~/domain/files/downloads.server";
 import { NotFoundError } from "~/domain/errors";
-import { countShareDownload, shareFile } from "~/domain/sharing/share-links.server";
+import { countShareDownload, shareFile } from "~/domain/sharing/share-access.server";
 import { fileResponse } from "~/route-helpers/file-response.server";
 import { openShare, requireShareAccess, shareResourceFailure } from "~/route-helpers/share-route.server";
 import { idParam } from "~/route-helpers/params.server";

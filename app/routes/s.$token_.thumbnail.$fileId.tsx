@@ -1,6 +1,6 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
 import { NotFoundError } from "~/domain/errors";
-import { shareFile } from "~/domain/sharing/share-links.server";
+import { shareFile } from "~/domain/sharing/share-access.server";
 import { thumbnailReply } from "~/domain/files/thumbnails.server";
 import { fileResponse } from "~/route-helpers/file-response.server";
 import { openShare, requireShareAccess, shareResourceFailure } from "~/route-helpers/share-route.server";

@@ -1,7 +1,7 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
 import { NotFoundError } from "~/domain/errors";
 import { inlineReply } from "~/domain/files/previews.server";
-import { shareFile } from "~/domain/sharing/share-links.server";
+import { shareFile } from "~/domain/sharing/share-access.server";
 import { fileResponse } from "~/route-helpers/file-response.server";
 import { openShare, requireShareAccess, shareResourceFailure } from "~/route-helpers/share-route.server";
 import { idParam } from "~/route-helpers/params.server";

@@ -2,7 +2,7 @@ import type { LoaderFunctionArgs } from "@remix-run/node";
 import { auditActor } from "~/domain/audit/audit.server";
 import { contentDisposition } from "~/domain/files/downloads.server";
 import { NotFoundError } from "~/domain/errors";
-import { countShareDownload, shareFolderChain } from "~/domain/sharing/share-links.server";
+import { countShareDownload, shareFolderChain } from "~/domain/sharing/share-access.server";
 import { zipFolder } from "~/domain/files/zip.server";
 import { webStream } from "~/route-helpers/file-response.server";
 import { openShare, requireShareAccess, shareResourceFailure } from "~/route-helpers/share-route.server";

@@ -1,7 +1,8 @@
 import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { Field, FormMessage } from "~/components/field";
-import { deleteAccount, storedFilesOf } from "~/domain/accounts/privacy.server";
+import { deleteAccount } from "~/domain/accounts/account-deletion.server";
+import { storedFilesOf } from "~/domain/accounts/account-export.server";
 import { reauthMethods } from "~/domain/accounts/reauth.server";
 import { z } from "zod";
 import { ConfirmIdentity } from "~/components/security/confirm-identity";

@@ -1,7 +1,7 @@
 import { redirect, type ActionFunctionArgs } from "@remix-run/node";
 import { auditActor } from "~/domain/audit/audit.server";
 import { contentDisposition } from "~/domain/files/downloads.server";
-import { exportAccount, exportFileName } from "~/domain/accounts/privacy.server";
+import { exportAccount, exportFileName } from "~/domain/accounts/account-export.server";
 import { rateLimit, TooManyRequestsError } from "~/domain/rate-limit.server";
 import { requireUser } from "~/domain/accounts/sessions.server";
 import { webStream } from "~/route-helpers/file-response.server";

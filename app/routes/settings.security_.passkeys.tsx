@@ -2,7 +2,7 @@ import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs } from "@rem
 import { z } from "zod";
 import { auditActor } from "~/domain/audit/audit.server";
 import { isAppError, ValidationError } from "~/domain/errors";
-import { finishRegistration, startRegistration } from "~/domain/accounts/passkeys.server";
+import { finishRegistration, startRegistration } from "~/domain/accounts/passkey-registration.server";
 import { limitMfaVerification } from "~/domain/rate-limit.server";
 import { requireUser } from "~/domain/accounts/sessions.server";
 

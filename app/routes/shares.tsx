@@ -6,15 +6,8 @@ import { FormMessage } from "~/components/field";
 import { LinksSection } from "~/components/shares/links-section";
 import { ShareItemSection } from "~/components/shares/share-item-section";
 import { NotFoundError, ValidationError } from "~/domain/errors";
-import {
-  createShareLink,
-  getOwnItem,
-  listMyLinks,
-  parseItemRef,
-  revokeShareLink,
-  shareUrl,
-  updateShareLink,
-} from "~/domain/sharing/share-links.server";
+import { listMyLinks, shareUrl } from "~/domain/sharing/share-link-listing.server";
+import { createShareLink, getOwnItem, parseItemRef, revokeShareLink, updateShareLink } from "~/domain/sharing/share-links.server";
 import { requireUser } from "~/domain/accounts/sessions.server";
 import { listAccess, removeUserShare, shareWithUser } from "~/domain/sharing/user-shares.server";
 import { actionFailure, actionSuccess, loaderFailure } from "~/route-helpers/http.server";

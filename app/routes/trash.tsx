@@ -8,16 +8,8 @@ import { TrashNotice } from "~/components/trash/trash-notice";
 import { getReadableItem, parseKind } from "~/domain/files/operations.server";
 import { requireUser } from "~/domain/accounts/sessions.server";
 import { getSettings } from "~/domain/admin/settings.server";
-import {
-  deleteForever,
-  emptyTrash,
-  getTrashedItem,
-  listTrash,
-  restoreItem,
-  TRASH_PAGE_LIMIT,
-  restoredInto,
-  trashStateOf,
-} from "~/domain/files/trash.server";
+import { deleteForever, emptyTrash } from "~/domain/files/trash-purge.server";
+import { getTrashedItem, listTrash, restoreItem, TRASH_PAGE_LIMIT, restoredInto, trashStateOf } from "~/domain/files/trash.server";
 import { z } from "zod";
 import { field, parseForm } from "~/route-helpers/forms.server";
 import { actionFailure } from "~/route-helpers/http.server";

@@ -19,7 +19,7 @@ import { metrics } from "~/services/metrics.server";
 /**
  * The tus host: the protocol server, its data store, locker and events, and the answers it
  * sends. What an upload may be, where it lands and what it costs is decided in
- * domain/uploads/uploads.server.
+ * domain/uploads/.
  */
 
 export const TUS_PATH = "/api/uploads";

@@ -17,7 +17,7 @@ import type { ObjectStore } from "./storage/types";
 /**
  * Ends unfinished uploads at once instead of leaving them to the periodic expiry cleanup (an
  * account being deleted). Registered on Services by the app server, which owns the tus store
- * (built by domain/uploads/uploads.server).
+ * (built by server/tus-host.server).
  */
 export interface UploadTerminator {
   /** Never throws: what the store could not remove is logged and left to the periodic cleanup. */

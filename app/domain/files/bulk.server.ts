@@ -1,6 +1,8 @@
 import type { Services } from "~/services/index.server";
 import { isAppError, NotFoundError, ValidationError } from "../errors";
-import { copyItem, getReadableItem, moveItem, nameOf, type ConflictPolicy, type ItemKind } from "./operations.server";
+import { copyItem } from "./copy.server";
+import { getReadableItem, nameOf, type ConflictPolicy, type ItemKind } from "./operations.server";
+import { moveItem } from "./rename-move.server";
 import type { SessionUser } from "../accounts/sessions.server";
 import { restoreItem, trashItem } from "./trash.server";
 import { selectionZipEntries, zipStream, type SelectionItem } from "./zip.server";

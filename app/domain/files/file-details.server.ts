@@ -1,9 +1,9 @@
 import type { Services } from "~/services/index.server";
 import { ValidationError } from "../errors";
-import { breadcrumbs } from "./folders.server";
+import { breadcrumbs } from "./folder-tree.server";
 import type { ItemKind } from "./operations.server";
 import type { SessionUser } from "../accounts/sessions.server";
-import { countActiveShareLinks } from "../sharing/share-links.server";
+import { countActiveShareLinks } from "../sharing/share-link-listing.server";
 import { visibleCrumbs } from "../sharing/user-shares.server";
 import { restoreVersion } from "./versions.server";
 

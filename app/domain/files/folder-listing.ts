@@ -1,4 +1,4 @@
-/** What a folder page shows (folders.server.ts builds it); the browser renders it too. */
+/** What a folder page shows (folder-listing.server.ts builds it); the browser renders it too. */
 
 export interface Crumb {
   id: string;

@@ -1,15 +1,16 @@
+// The trash: putting an item in it, listing it, restoring from it, and what the pages say about
+// a trashed item. Deleting for good (one item, the whole trash, expired items) is in
+// `trash-purge.server`.
 import type { Prisma } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
 import { recordActivity } from "../audit/activity.server";
-import { recordAudit, SYSTEM_ACTOR, type AuditActor } from "../audit/audit.server";
 import { NotFoundError } from "../errors";
 import { getRootFolder } from "./folders.server";
 import { nameKey } from "./names";
-import { freeName, getWritableItem, nameOf, ownerOf, parentOf, type ItemKind } from "./operations.server";
+import { freeName } from "./name-conflicts.server";
+import { getWritableItem, nameOf, ownerOf, parentOf, type ItemKind } from "./operations.server";
 import type { SessionUser } from "../accounts/sessions.server";
-import { getSettings } from "../admin/settings.server";
 import { forgetIndexedContent, scheduleContentIndexing } from "../search/content-index.server";
-import { deleteObjectsQuietly } from "./versions.server";
 import { fileSearchDocument, folderSearchDocument } from "../search/search-documents.server";
 
 type Actor = Pick<SessionUser, "id" | "role">;
@@ -68,7 +69,7 @@ export async function trashItem(services: Services, actor: Actor, kind: ItemKind
   return { kind, id: rootId, name: nameOf(item), parentId: parentOf(item), folders: folderIds.length, files: fileIds.length };
 }
 
-async function removeFromSearch(services: Services, ids: string[]) {
+export async function removeFromSearch(services: Services, ids: string[]) {
   for (let i = 0; i < ids.length; i += 1000) await services.search.remove(ids.slice(i, i + 1000));
 }
 
@@ -84,6 +85,24 @@ export interface TrashEntry {
 }
 
 export const TRASH_PAGE_LIMIT = 500;
+
+/** The tops of trashed subtrees (id = trashRootId), newest first. */
+export async function trashRoots(services: Services, where: { ownerId?: string; trashedBefore?: Date; limit?: number }) {
+  const owner = where.ownerId ?? null;
+  const before = where.trashedBefore ?? null;
+  const limit = where.limit ?? 1_000_000;
+  const rows = await services.prisma.$queryRaw<Array<{ kind: "file" | "folder"; id: string }>>`
+    SELECT kind, id FROM (
+      SELECT 'folder' AS kind, id, trashed_at FROM folders
+      WHERE trashed_at IS NOT NULL AND id = trash_root_id AND parent_id IS NOT NULL
+        AND (${owner}::text IS NULL OR owner_id = ${owner}) AND (${before}::timestamp IS NULL OR trashed_at < ${before}::timestamp)
+      UNION ALL
+      SELECT 'file' AS kind, id, trashed_at FROM files
+      WHERE trashed_at IS NOT NULL AND id = trash_root_id
+        AND (${owner}::text IS NULL OR owner_id = ${owner}) AND (${before}::timestamp IS NULL OR trashed_at < ${before}::timestamp)
+    ) roots ORDER BY trashed_at DESC, id LIMIT ${limit}`;
+  return rows.map((row) => ({ kind: row.kind, id: row.id }));
+}
 
 /** The items the user put in the trash (the top of each trashed subtree), newest first. */
 export async function listTrash(services: Services, user: Pick<SessionUser, "id">): Promise<TrashEntry[]> {
@@ -133,7 +152,7 @@ export async function listTrash(services: Services, user: Pick<SessionUser, "id"
 }
 
 /** A top-level trash item of the user (the one they trashed); NotFound for anything else. */
-async function trashRoot(db: Db | Services["prisma"], ownerId: string | null, kind: ItemKind, id: string) {
+export async function trashRoot(db: Db | Services["prisma"], ownerId: string | null, kind: ItemKind, id: string) {
   if (kind === "file") {
     const file = await db.file.findUnique({ where: { id } });
     if (!file?.trashedAt || file.trashRootId !== file.id || (ownerId !== null && file.ownerId !== ownerId)) {
@@ -216,12 +235,6 @@ async function reindex(services: Services, folderIds: string[], fileIds: string[
   }
 }
 
-/**
- * Deletes a trashed item and everything trashed with it: rows first (in one transaction), then
- * their objects (content, versions, thumbnails), so a crash leaves orphan objects, never rows
- * without bytes. Items below it that were trashed separately are kept: they move to My files.
- */
-/** An item at the top of the user's trash (what the delete-forever confirmation names); NotFound otherwise. */
 /** The folder a restored item went back into: its name, and whether it is the owner's root; null when gone. */
 export function restoredInto(services: Services, folderId: string): Promise<{ name: string; parentId: string | null } | null> {
   return services.prisma.folder.findUnique({ where: { id: folderId }, select: { name: true, parentId: true } });
@@ -239,167 +252,8 @@ export function trashStateOf(
     : services.prisma.folder.findUnique({ where: { id }, select });
 }
 
+/** An item at the top of the user's trash (what the delete-forever confirmation names); NotFound otherwise. */
 export async function getTrashedItem(services: Services, actor: Pick<SessionUser, "id">, kind: ItemKind, id: string) {
   const item = await trashRoot(services.prisma, actor.id, kind, id);
   return { kind: item.kind, id: item.id, name: item.name };
-}
-
-export async function deleteForever(services: Services, actor: Actor, kind: ItemKind, id: string, audit: AuditActor) {
-  await trashRoot(services.prisma, actor.id, kind, id);
-  return purgeTrashRoot(services, actor.id, kind, id, actor.id, audit);
-}
-
-async function purgeTrashRoot(
-  services: Services,
-  ownerId: string | null,
-  kind: ItemKind,
-  id: string,
-  actorId: string | null,
-  audit: AuditActor,
-) {
-  const outcome = await services.prisma.$transaction(
-    async (tx) => {
-      const item = await trashRoot(tx, ownerId, kind, id);
-      let fileRows: Array<{ id: string; storage_key: string; thumbnail_key: string | null }>;
-      let folderIds: string[] = [];
-      let rescued = 0;
-      if (kind === "file") {
-        fileRows = await tx.$queryRaw`SELECT id, storage_key, thumbnail_key FROM files WHERE id = ${id}`;
-      } else {
-        // The folders trashed with this one; anything else directly inside them is rescued.
-        const folders = await tx.$queryRaw<Array<{ id: string }>>`
-          WITH RECURSIVE sub AS (
-            SELECT id FROM folders WHERE id = ${id}
-            UNION ALL
-            SELECT f.id FROM folders f JOIN sub ON f.parent_id = sub.id WHERE f.trash_root_id = ${id}
-          )
-          SELECT id FROM sub`;
-        folderIds = folders.map((f) => f.id);
-        rescued = await rescueSeparatelyTrashed(tx, item.ownerId, id, folderIds);
-        fileRows = await tx.$queryRaw`
-          SELECT id, storage_key, thumbnail_key FROM files WHERE folder_id = ANY(${folderIds}::text[])`;
-      }
-      const fileIds = fileRows.map((f) => f.id);
-      const versions = fileIds.length
-        ? await tx.fileVersion.findMany({ where: { fileId: { in: fileIds } }, select: { storageKey: true } })
-        : [];
-      const keys = [
-        ...fileRows.map((f) => f.storage_key),
-        ...fileRows.flatMap((f) => (f.thumbnail_key ? [f.thumbnail_key] : [])),
-        ...versions.map((v) => v.storageKey),
-      ];
-      // Cascades remove subfolders, files, versions and shares of the subtree.
-      if (kind === "file") await tx.file.delete({ where: { id } });
-      else await tx.folder.delete({ where: { id } });
-      await recordActivity(tx, {
-        userId: actorId,
-        action: kind === "file" ? "file.deleted" : "folder.deleted",
-        subjectType: kind,
-        subjectId: id,
-        details: { name: item.name, folders: folderIds.length, files: fileIds.length, rescued, automatic: actorId === null },
-      });
-      await recordAudit(tx, audit, {
-        action: "data.deleted",
-        targetType: kind,
-        targetId: id,
-        details: { name: item.name, ownerId: item.ownerId, folders: folderIds.length, files: fileIds.length, automatic: actorId === null },
-      });
-      return { keys, ids: [...folderIds, ...fileIds], ownerId: item.ownerId, rescued };
-    },
-    { timeout: 60_000 },
-  );
-  for (let i = 0; i < outcome.keys.length; i += 1000) await deleteObjectsQuietly(services, outcome.keys.slice(i, i + 1000));
-  await removeFromSearch(services, outcome.ids);
-  return { kind, id, objectsDeleted: outcome.keys.length, rescued: outcome.rescued };
-}
-
-/**
- * Items inside the doomed folders that are not part of this trash group (trashed separately
- * earlier, or live by accident) are moved to the owner's root first, so the cascade spares them.
- */
-async function rescueSeparatelyTrashed(tx: Db, ownerId: string, rootId: string, folderIds: string[]): Promise<number> {
-  const root = await tx.folder.findFirst({ where: { ownerId, parentId: null }, select: { id: true } });
-  if (!root) throw new Error(`owner ${ownerId} has no root folder`);
-  const strayFolders = await tx.folder.findMany({
-    where: { parentId: { in: folderIds }, OR: [{ trashRootId: null }, { trashRootId: { not: rootId } }] },
-  });
-  const strayFiles = await tx.file.findMany({
-    where: { folderId: { in: folderIds }, OR: [{ trashRootId: null }, { trashRootId: { not: rootId } }] },
-  });
-  for (const folder of strayFolders) {
-    // Trashed names never clash; a live stray takes the next free name.
-    const name = folder.trashedAt ? folder.name : await freeName(tx, root.id, folder.name);
-    await tx.folder.update({ where: { id: folder.id }, data: { parentId: root.id, name, nameKey: nameKey(name) } });
-  }
-  for (const file of strayFiles) {
-    const name = file.trashedAt ? file.name : await freeName(tx, root.id, file.name);
-    await tx.file.update({ where: { id: file.id }, data: { folderId: root.id, name, nameKey: nameKey(name) } });
-  }
-  return strayFolders.length + strayFiles.length;
-}
-
-/** Deletes everything in the user's trash. */
-export async function emptyTrash(services: Services, actor: Actor, audit: AuditActor) {
-  const roots = await trashRoots(services, { ownerId: actor.id });
-  let objectsDeleted = 0;
-  for (const root of roots) {
-    const result = await purgeTrashRoot(services, actor.id, root.kind, root.id, actor.id, audit).catch((error) => {
-      if (error instanceof NotFoundError) return null;
-      throw error;
-    });
-    objectsDeleted += result?.objectsDeleted ?? 0;
-  }
-  await recordActivity(services.prisma, {
-    userId: actor.id,
-    action: "trash.emptied",
-    subjectType: "trash",
-    subjectId: actor.id,
-    details: { items: roots.length },
-  });
-  await recordAudit(services.prisma, audit, {
-    action: "data.trash_emptied",
-    targetType: "trash",
-    targetId: actor.id,
-    details: { items: roots.length },
-  });
-  services.notifier.toUser(actor.id, { type: "folder:changed", folderId: (await getRootFolder(services, actor.id)).id });
-  return { items: roots.length, objectsDeleted };
-}
-
-/** The tops of trashed subtrees (id = trashRootId), newest first. */
-async function trashRoots(services: Services, where: { ownerId?: string; trashedBefore?: Date; limit?: number }) {
-  const owner = where.ownerId ?? null;
-  const before = where.trashedBefore ?? null;
-  const limit = where.limit ?? 1_000_000;
-  const rows = await services.prisma.$queryRaw<Array<{ kind: "file" | "folder"; id: string }>>`
-    SELECT kind, id FROM (
-      SELECT 'folder' AS kind, id, trashed_at FROM folders
-      WHERE trashed_at IS NOT NULL AND id = trash_root_id AND parent_id IS NOT NULL
-        AND (${owner}::text IS NULL OR owner_id = ${owner}) AND (${before}::timestamp IS NULL OR trashed_at < ${before}::timestamp)
-      UNION ALL
-      SELECT 'file' AS kind, id, trashed_at FROM files
-      WHERE trashed_at IS NOT NULL AND id = trash_root_id
-        AND (${owner}::text IS NULL OR owner_id = ${owner}) AND (${before}::timestamp IS NULL OR trashed_at < ${before}::timestamp)
-    ) roots ORDER BY trashed_at DESC, id LIMIT ${limit}`;
-  return rows.map((row) => ({ kind: row.kind, id: row.id }));
-}
-
-/** Deletes, for every user, trash items older than settings.trashRetentionDays. */
-export async function purgeExpiredTrash(services: Services, now = new Date()): Promise<{ items: number; objectsDeleted: number }> {
-  const { trashRetentionDays } = await getSettings(services);
-  const cutoff = new Date(now.getTime() - trashRetentionDays * 24 * 60 * 60 * 1000);
-  const roots = await trashRoots(services, { trashedBefore: cutoff });
-  let items = 0;
-  let objectsDeleted = 0;
-  for (const root of roots) {
-    try {
-      const result = await purgeTrashRoot(services, null, root.kind, root.id, null, SYSTEM_ACTOR);
-      items++;
-      objectsDeleted += result.objectsDeleted;
-    } catch (error) {
-      if (error instanceof NotFoundError) continue;
-      services.log.error("could not purge an expired trash item", { kind: root.kind, id: root.id, error });
-    }
-  }
-  return { items, objectsDeleted };
 }

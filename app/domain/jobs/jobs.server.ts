@@ -2,9 +2,9 @@ import type { Services, UploadTerminator } from "~/services/index.server";
 import { maintainContentIndex } from "../search/content-index.server";
 import { backfillThumbnails } from "../files/thumbnails.server";
 import { reconcileStorageUsed } from "../files/quota.server";
-import { purgeExpiredTrash } from "../files/trash.server";
+import { purgeExpiredTrash } from "../files/trash-purge.server";
 import { hashStoredFile } from "../uploads/upload-hash.server";
-import { cleanupAbandonedUploads } from "../uploads/uploads.server";
+import { cleanupAbandonedUploads } from "../uploads/upload-cleanup.server";
 
 const HOUR_MS = 60 * 60 * 1000;
 /** The first run waits a little, so starting the app stays quick. */
