@@ -21,7 +21,7 @@ import { uploadPolicyFrom, type UploadPolicy } from "~/domain/files/versions.ser
 import { landFormUpload, type LandedUpload } from "~/domain/uploads/upload-landing.server";
 import { assertTypeAllowed, shownMaxUploadSize, tooLargeError, uploadAllowance } from "~/domain/files/quota.server";
 import { getSettings } from "~/domain/admin/settings.server";
-import { requireUser } from "~/domain/accounts/sessions.server";
+import { requireUser } from "~/route-helpers/guards.server";
 import { visibleCrumbs } from "~/domain/sharing/user-shares.server";
 import { metrics } from "~/services/metrics.server";
 import { actionFailure, loaderFailure } from "./http.server";

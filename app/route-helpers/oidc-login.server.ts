@@ -6,15 +6,8 @@ import { beginPendingLogin, hasMfa, MFA_LOGIN_PATH } from "~/domain/accounts/mfa
 import { OidcLoginError, oidcLoginFor, oidcRedirectUri, type OidcLogin, type OidcVerifyParams } from "~/domain/accounts/oidc.server";
 import { reauthMethods } from "~/domain/accounts/reauth.server";
 import { getSettings } from "~/domain/admin/settings.server";
-import {
-  assertCookieCanBeKept,
-  createSession,
-  destroySession,
-  getUser,
-  requireUser,
-  safeRedirect,
-  sessionKey,
-} from "~/domain/accounts/sessions.server";
+import { assertCookieCanBeKept, createSession, destroySession, getUser, safeRedirect, sessionKey } from "~/domain/accounts/sessions.server";
+import { requireUser } from "~/route-helpers/guards.server";
 import { cookiesAreSecure } from "~/lib/cookies.server";
 import type { Services } from "~/services/index.server";
 import { OidcStrategy } from "./oidc-strategy.server";

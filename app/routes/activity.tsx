@@ -2,7 +2,7 @@ import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { Link, useLoaderData } from "@remix-run/react";
 import { ActivityList } from "~/components/activity-list";
 import { myActivity } from "~/domain/audit/activity.server";
-import { requireUser } from "~/domain/accounts/sessions.server";
+import { requireUser } from "~/route-helpers/guards.server";
 import { loaderFailure } from "~/route-helpers/http.server";
 
 export const meta: MetaFunction = () => [{ title: "My activity · Coffer" }];

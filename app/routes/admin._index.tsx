@@ -7,7 +7,8 @@ import { listUsersForAdmin, setUserQuota, setUserRole } from "~/domain/admin/adm
 import { auditActor } from "~/domain/audit/audit.server";
 import { contentSearchStatus } from "~/domain/search/content-index.server";
 import { lockStatus, unlockAccount } from "~/domain/accounts/lockout.server";
-import { requireAdmin, restartSessions } from "~/domain/accounts/sessions.server";
+import { restartSessions } from "~/domain/accounts/sessions.server";
+import { requireAdmin } from "~/route-helpers/guards.server";
 import { formatBytes } from "~/lib/format";
 import { actionFailure, actionSuccess, retryAfterHeaders } from "~/route-helpers/http.server";
 import { field, formValues, parseFormData, readForm } from "~/route-helpers/forms.server";

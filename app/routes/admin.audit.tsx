@@ -5,7 +5,7 @@ import { TableHead } from "~/components/table-head";
 import { AUDIT_FILTER_FIELDS, AUDIT_OUTCOMES, auditActionLabel, type AuditFilterField } from "~/domain/audit/audit-filter";
 import { auditFilterChoices, listAuditEvents, parseAuditFilter, type AuditPage } from "~/domain/audit/audit-log.server";
 import { isAppError } from "~/domain/errors";
-import { requireAdmin } from "~/domain/accounts/sessions.server";
+import { requireAdmin } from "~/route-helpers/guards.server";
 import { formatDate } from "~/lib/format";
 
 export const meta: MetaFunction = () => [{ title: "Audit log · Admin · Coffer" }];

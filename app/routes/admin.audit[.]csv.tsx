@@ -3,7 +3,7 @@ import { AUDIT_FILTER_FIELDS } from "~/domain/audit/audit-filter";
 import { auditCsvStream, parseAuditFilter } from "~/domain/audit/audit-log.server";
 import { auditActor, recordAudit } from "~/domain/audit/audit.server";
 import { isAppError } from "~/domain/errors";
-import { requireAdmin } from "~/domain/accounts/sessions.server";
+import { requireAdmin } from "~/route-helpers/guards.server";
 
 const CSV_HEADERS = { "Content-Type": "text/csv; charset=utf-8", "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff" };
 

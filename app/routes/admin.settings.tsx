@@ -4,7 +4,7 @@ import { auditActor } from "~/domain/audit/audit.server";
 import { z } from "zod";
 import { Field, FormMessage } from "~/components/field";
 import { saveSettingsForm, sizeInput } from "~/domain/admin/admin.server";
-import { requireAdmin } from "~/domain/accounts/sessions.server";
+import { requireAdmin } from "~/route-helpers/guards.server";
 import { providerName } from "~/domain/accounts/reauth.server";
 import { getSettings } from "~/domain/admin/settings.server";
 import { formatBytes } from "~/lib/format";

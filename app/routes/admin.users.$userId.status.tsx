@@ -6,7 +6,7 @@ import { CsrfInput } from "~/components/csrf-input";
 import { getManagedUser, setUserActive } from "~/domain/admin/admin-users.server";
 import { auditActor } from "~/domain/audit/audit.server";
 import { reauthMethods } from "~/domain/accounts/reauth.server";
-import { requireAdmin } from "~/domain/accounts/sessions.server";
+import { requireAdmin } from "~/route-helpers/guards.server";
 import { formatDate } from "~/lib/format";
 import { actionFailure, loaderFailure } from "~/route-helpers/http.server";
 import { z } from "zod";

@@ -10,7 +10,7 @@ import { parseSelection, readableSelection, runBulk, type BulkOperation } from "
 import { destinationFolders } from "~/domain/files/folder-tree.server";
 import { isAppError } from "~/domain/errors";
 import { parsePolicy } from "~/domain/files/operations.server";
-import { requireUser } from "~/domain/accounts/sessions.server";
+import { requireUser } from "~/route-helpers/guards.server";
 
 export const meta: MetaFunction = () => [{ title: "Selected items · Coffer" }];
 

@@ -2,7 +2,7 @@ import type { LoaderFunctionArgs } from "@remix-run/node";
 import { parseSelection, zipSelection } from "~/domain/files/bulk.server";
 import { contentDisposition } from "~/domain/files/downloads.server";
 import { isAppError } from "~/domain/errors";
-import { requireUser } from "~/domain/accounts/sessions.server";
+import { requireUser } from "~/route-helpers/guards.server";
 import { webStream } from "~/route-helpers/file-response.server";
 
 /**

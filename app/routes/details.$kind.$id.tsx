@@ -17,7 +17,7 @@ import { DESTINATION_PICKER_LIMIT, destinationFolders } from "~/domain/files/fol
 import { copyItem } from "~/domain/files/copy.server";
 import { accessTarget, getReadableItem, parseKind, parsePolicy } from "~/domain/files/operations.server";
 import { moveItem, renameItem } from "~/domain/files/rename-move.server";
-import { requireUser } from "~/domain/accounts/sessions.server";
+import { requireUser } from "~/route-helpers/guards.server";
 import { viewerData } from "~/domain/files/previews.server";
 import { getSettings } from "~/domain/admin/settings.server";
 import { trashItem } from "~/domain/files/trash.server";

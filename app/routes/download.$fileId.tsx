@@ -1,7 +1,7 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
 import { downloadReply } from "~/domain/files/downloads.server";
 import { getReadableFile } from "~/domain/files/files.server";
-import { requireUser } from "~/domain/accounts/sessions.server";
+import { requireUser } from "~/route-helpers/guards.server";
 import { isAppError } from "~/domain/errors";
 import { fileResponse } from "~/route-helpers/file-response.server";
 import { idParam } from "~/route-helpers/params.server";

@@ -1,6 +1,6 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
 import { isAppError } from "~/domain/errors";
-import { requireUser } from "~/domain/accounts/sessions.server";
+import { requireUser } from "~/route-helpers/guards.server";
 import { versionDownloadReply } from "~/domain/files/versions.server";
 import { fileResponse } from "~/route-helpers/file-response.server";
 import { idParam } from "~/route-helpers/params.server";

@@ -2,7 +2,7 @@ import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs } from "@rem
 import { z } from "zod";
 import { isAppError, ValidationError } from "~/domain/errors";
 import { getWritableFolder } from "~/domain/files/folders.server";
-import { requireUser } from "~/domain/accounts/sessions.server";
+import { requireUser } from "~/route-helpers/guards.server";
 import { parseUploadPath, resolveUploadFolder } from "~/domain/uploads/upload-paths.server";
 import { field, parseForm } from "~/route-helpers/forms.server";
 

@@ -2,7 +2,7 @@ import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { Form, Link, useLoaderData } from "@remix-run/react";
 import { searchFiles, type FoundItem, type SharedFoundItem } from "~/domain/search/search.server";
 import type { SnippetPart } from "~/services/search/types";
-import { requireUser } from "~/domain/accounts/sessions.server";
+import { requireUser } from "~/route-helpers/guards.server";
 import { FileIcon, FolderIcon } from "~/components/icons";
 import { formatBytes } from "~/lib/format";
 

@@ -3,7 +3,7 @@ import { auditActor } from "~/domain/audit/audit.server";
 import { contentDisposition } from "~/domain/files/downloads.server";
 import { exportAccount, exportFileName } from "~/domain/accounts/account-export.server";
 import { rateLimit, TooManyRequestsError } from "~/domain/rate-limit.server";
-import { requireUser } from "~/domain/accounts/sessions.server";
+import { requireUser } from "~/route-helpers/guards.server";
 import { webStream } from "~/route-helpers/file-response.server";
 
 /** POST /settings/privacy/export: everything of mine as one ZIP, streamed as it is built. */

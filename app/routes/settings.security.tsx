@@ -17,13 +17,13 @@ import { reauthMethods } from "~/domain/accounts/reauth.server";
 import { listMySecurityEvents } from "~/domain/audit/security-events.server";
 import {
   listSessions,
-  requireUser,
   restartSessions,
   revokeOtherSessions,
   revokeSession,
   sessionCookie,
   type SessionUser,
 } from "~/domain/accounts/sessions.server";
+import { requireUser } from "~/route-helpers/guards.server";
 import { getSettings } from "~/domain/admin/settings.server";
 import { actionFailure } from "~/route-helpers/http.server";
 import type { Services } from "~/services/index.server";

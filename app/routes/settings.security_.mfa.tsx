@@ -15,7 +15,7 @@ import {
 import { listPasskeys } from "~/domain/accounts/passkeys.server";
 import { limitMfaVerification } from "~/domain/rate-limit.server";
 import { reauthMethods } from "~/domain/accounts/reauth.server";
-import { requireUser } from "~/domain/accounts/sessions.server";
+import { requireUser } from "~/route-helpers/guards.server";
 import { actionFailure, retryAfterHeaders } from "~/route-helpers/http.server";
 import { z } from "zod";
 import { field, formValues, parseFormData, readForm } from "~/route-helpers/forms.server";

@@ -4,7 +4,7 @@ import { auditActor } from "~/domain/audit/audit.server";
 import { isAppError, ValidationError } from "~/domain/errors";
 import { finishRegistration, startRegistration } from "~/domain/accounts/passkey-registration.server";
 import { limitMfaVerification } from "~/domain/rate-limit.server";
-import { requireUser } from "~/domain/accounts/sessions.server";
+import { requireUser } from "~/route-helpers/guards.server";
 
 /**
  * JSON endpoint the "Add a passkey" button calls: `{ step: "options" }` returns the WebAuthn

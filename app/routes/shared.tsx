@@ -1,7 +1,7 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { Link, useLoaderData } from "@remix-run/react";
 import { FileIcon, FolderIcon } from "~/components/icons";
-import { requireUser } from "~/domain/accounts/sessions.server";
+import { requireUser } from "~/route-helpers/guards.server";
 import { listSharedWithMe } from "~/domain/sharing/user-shares.server";
 import { formatBytes, formatDate } from "~/lib/format";
 import { TableHead } from "~/components/table-head";

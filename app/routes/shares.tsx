@@ -8,7 +8,7 @@ import { ShareItemSection } from "~/components/shares/share-item-section";
 import { NotFoundError, ValidationError } from "~/domain/errors";
 import { listMyLinks, shareUrl } from "~/domain/sharing/share-link-listing.server";
 import { createShareLink, getOwnItem, parseItemRef, revokeShareLink, updateShareLink } from "~/domain/sharing/share-links.server";
-import { requireUser } from "~/domain/accounts/sessions.server";
+import { requireUser } from "~/route-helpers/guards.server";
 import { listAccess, removeUserShare, shareWithUser } from "~/domain/sharing/user-shares.server";
 import { actionFailure, actionSuccess, loaderFailure } from "~/route-helpers/http.server";
 import { field, formValues, parseFormData, readForm } from "~/route-helpers/forms.server";

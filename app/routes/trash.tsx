@@ -6,7 +6,7 @@ import { ConfirmDeleteSection, ConfirmEmptySection } from "~/components/trash/co
 import { TrashItems } from "~/components/trash/trash-items";
 import { TrashNotice } from "~/components/trash/trash-notice";
 import { getReadableItem, parseKind } from "~/domain/files/operations.server";
-import { requireUser } from "~/domain/accounts/sessions.server";
+import { requireUser } from "~/route-helpers/guards.server";
 import { getSettings } from "~/domain/admin/settings.server";
 import { deleteForever, emptyTrash } from "~/domain/files/trash-purge.server";
 import { getTrashedItem, listTrash, restoreItem, TRASH_PAGE_LIMIT, restoredInto, trashStateOf } from "~/domain/files/trash.server";

@@ -2,7 +2,7 @@ import type { LoaderFunctionArgs } from "@remix-run/node";
 import { isAppError } from "~/domain/errors";
 import { getReadableFile } from "~/domain/files/files.server";
 import { inlineReply } from "~/domain/files/previews.server";
-import { requireUser } from "~/domain/accounts/sessions.server";
+import { requireUser } from "~/route-helpers/guards.server";
 import { fileResponse } from "~/route-helpers/file-response.server";
 import { idParam } from "~/route-helpers/params.server";
 

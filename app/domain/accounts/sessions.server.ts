@@ -3,8 +3,6 @@ import type { Services } from "~/services/index.server";
 import { describeUserAgent } from "~/lib/user-agent";
 import { assertAccountActive } from "./account-status.server";
 import { AppError, NotFoundError } from "../errors";
-import { MFA_ENROLL_PATH, mustEnrollMfa } from "./mfa.server";
-import { PASSKEY_REGISTER_PATH } from "./passkeys.server";
 import { getSettings } from "../admin/settings.server";
 import type { PublicUser } from "./users.server";
 import { appCookie, cookiesAreSecure, type SignedCookie } from "~/lib/cookies.server";
@@ -128,36 +126,6 @@ type SessionRow = SessionTimes & PublicUser & { deactivatedAt: Date | null };
 
 export function getUser(services: Services, request: Request) {
   return getUserFromCookieHeader(services, request.headers.get("cookie"));
-}
-
-/** The signed-in user, or a redirect to /login that brings them back afterwards. */
-export async function requireUser(services: Services, request: Request): Promise<SessionUser> {
-  const user = await getUser(services, request);
-  if (!user) {
-    const url = new URL(request.url);
-    const redirectTo = `${url.pathname}${url.search}`;
-    throw redirectResponse(`/login?redirectTo=${encodeURIComponent(redirectTo)}`);
-  }
-  const path = new URL(request.url).pathname;
-  const enrolling = path.startsWith(MFA_ENROLL_PATH) || path === PASSKEY_REGISTER_PATH;
-  if (!enrolling && (await mustEnrollMfa(services, user))) throw redirectResponse(MFA_ENROLL_PATH);
-  return user;
-}
-
-/**
- * What Remix's redirect() makes (302, Location), thrown by the two guards above and below:
- * every route calls them first, so they stop a request without each route translating an error.
- */
-function redirectResponse(location: string): Response {
-  return new Response(null, { status: 302, headers: { Location: location } });
-}
-
-export async function requireAdmin(services: Services, request: Request): Promise<SessionUser> {
-  const user = await requireUser(services, request);
-  if (user.role !== "ADMIN") {
-    throw new Response("Only administrators can open this page.", { status: 403 });
-  }
-  return user;
 }
 
 /** Revokes the session server-side and returns the Set-Cookie header that clears the cookie. */
