@@ -11,6 +11,8 @@ import { requireUser } from "~/route-helpers/guards.server";
 import { cookiesAreSecure } from "~/lib/cookies.server";
 import type { Services } from "~/services/index.server";
 import { OidcStrategy } from "./oidc-strategy.server";
+import { field, parseQuery } from "./forms.server";
+import { z } from "zod";
 
 /** The remix-auth strategy for a login (or, with `reauth`, a confirmation) at the provider. */
 export function oidcStrategy(
@@ -38,7 +40,8 @@ export function oidcStrategy(
 
 /** GET /auth/oidc: sends the browser to the provider (or straight on when already signed in). */
 export async function startOidcLogin(services: Services, request: Request, clientIp: string | null): Promise<never> {
-  if (await getUser(services, request)) throw redirect(safeRedirect(new URL(request.url).searchParams.get("redirectTo")));
+  if (await getUser(services, request))
+    throw redirect(safeRedirect(parseQuery(request, z.object({ redirectTo: field.hint(4_000) })).redirectTo));
   try {
     assertCookieCanBeKept(services, request);
     const strategy = oidcStrategy(services, request, auditActor(request, clientIp, null));
@@ -57,7 +60,7 @@ export async function startOidcLogin(services: Services, request: Request, clien
  */
 export async function startOidcReauth(services: Services, request: Request, clientIp: string | null): Promise<never> {
   const user = await requireUser(services, request);
-  const returnTo = safeRedirect(new URL(request.url).searchParams.get("returnTo"), "/settings/security");
+  const returnTo = safeRedirect(parseQuery(request, z.object({ returnTo: field.hint(4_000) })).returnTo, "/settings/security");
   try {
     const methods = await reauthMethods(services, user);
     if (!methods.provider) {

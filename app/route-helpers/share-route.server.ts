@@ -23,7 +23,7 @@ import {
 import { receiveMultipartUpload } from "./folder-route.server";
 import { z } from "zod";
 import type { ActionResult } from "~/lib/action-result";
-import { field, parseForm } from "./forms.server";
+import { field, parseForm, parseQuery } from "./forms.server";
 
 /** What an error page of a share link needs; never more than the visitor may know. */
 export interface ShareErrorData {
@@ -156,7 +156,7 @@ export async function sharePageLoader(args: LoaderFunctionArgs, folderId: string
     }
     const crumbs = await shareFolderChain(services, link, folderId ?? link.folderId ?? "");
     const folder = await folderById(services, crumbs.at(-1)!.id);
-    const cursor = new URL(args.request.url).searchParams.get("after");
+    const cursor = parseQuery(args.request, z.object({ after: field.hint() })).after ?? null;
     const listing = await listFolder(services, folder, cursor);
     await viewed();
     return data<SharePageData>({ state: "folder", ...base, folderId: folder.id, crumbs, listing, downloadsLeft });

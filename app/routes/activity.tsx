@@ -4,13 +4,15 @@ import { ActivityList } from "~/components/activity-list";
 import { myActivity } from "~/domain/audit/activity.server";
 import { requireUser } from "~/route-helpers/guards.server";
 import { loaderFailure } from "~/route-helpers/http.server";
+import { field, parseQuery } from "~/route-helpers/forms.server";
+import { z } from "zod";
 
 export const meta: MetaFunction = () => [{ title: "My activity · Coffer" }];
 
 /** GET /activity[?after=<cursor>]: what I did, newest first, a page at a time. */
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const user = await requireUser(context.services, request);
-  const after = new URL(request.url).searchParams.get("after");
+  const after = parseQuery(request, z.object({ after: field.hint() })).after ?? null;
   try {
     const page = await myActivity(context.services, user, after);
     return { ...page, paged: after !== null };

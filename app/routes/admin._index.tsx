@@ -11,7 +11,7 @@ import { restartSessions } from "~/domain/accounts/sessions.server";
 import { requireAdmin } from "~/route-helpers/guards.server";
 import { formatBytes } from "~/lib/format";
 import { actionFailure, actionSuccess, retryAfterHeaders } from "~/route-helpers/http.server";
-import { field, formValues, parseFormData, readForm } from "~/route-helpers/forms.server";
+import { field, formValues, parseFormData, readForm, parseQuery } from "~/route-helpers/forms.server";
 import { asId } from "~/route-helpers/params.server";
 
 export const meta: MetaFunction = () => [{ title: "Admin · Coffer" }];
@@ -27,7 +27,7 @@ const DONE_MESSAGES: Record<string, string> = {
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const admin = await requireAdmin(context.services, request);
-  const done = DONE_MESSAGES[new URL(request.url).searchParams.get("done") ?? ""] ?? null;
+  const done = DONE_MESSAGES[parseQuery(request, z.object({ done: field.hint(40) })).done ?? ""] ?? null;
   const { users: rows, settings } = await listUsersForAdmin(context.services);
   const locks = await Promise.all(rows.map((user) => lockStatus(context.services, user.email)));
   const users = rows.map((user, index) => ({

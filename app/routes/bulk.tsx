@@ -4,7 +4,7 @@ import { ChooseDestination, ConfirmTrash } from "~/components/bulk/bulk-forms";
 import { BulkSummary, BulkSummaryExpired, type ShownBulkResult } from "~/components/bulk/bulk-summary";
 import { loadBulkResult, storeBulkResult } from "~/domain/files/bulk-results.server";
 import type { BulkActionData } from "~/domain/files/bulk-action";
-import { field, formValues, parseFormData, readForm } from "~/route-helpers/forms.server";
+import { field, formValues, parseFormData, parseQuery, readForm } from "~/route-helpers/forms.server";
 import { z } from "zod";
 import { parseSelection, readableSelection, runBulk, type BulkOperation } from "~/domain/files/bulk.server";
 import { destinationFolders } from "~/domain/files/folder-tree.server";
@@ -20,6 +20,9 @@ function safeReturn(raw: unknown): string {
   return /^\/(files(\/[A-Za-z0-9_-]{1,100})?|trash)$/.test(value) ? value : "/files";
 }
 
+/** The GET steps' parameters: a summary's token, or a selection with what to do and where from. */
+const bulkQuery = z.object({ from: field.hint(), result: field.hint(), intent: field.hint(20), item: field.repeated(z.string()) });
+
 /**
  * GET /bulk?result=<token>: the summary of a bulk action, after its POST redirected here (so a
  * reload shows the summary again instead of repeating the action).
@@ -30,9 +33,10 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const { services } = context;
   const user = await requireUser(services, request);
   const url = new URL(request.url);
-  const back = safeReturn(url.searchParams.get("from"));
-  const token = url.searchParams.get("result");
-  if (token !== null) {
+  const query = parseQuery(request, bulkQuery);
+  const back = safeReturn(query.from);
+  const token = query.result;
+  if (token !== undefined) {
     const stored = await loadBulkResult(services, user.id, token);
     return data(
       {
@@ -48,14 +52,14 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
       { status: stored ? 200 : 404 },
     );
   }
-  const rawIntent = url.searchParams.get("intent");
+  const rawIntent = query.intent;
   if (rawIntent === "zip") return redirect(`/bulk/zip?${url.searchParams.toString()}`);
   // Trashing asks first: the selection form is a GET form (its other buttons only choose), and
   // anything that changes data is a POST from a page of ours, carrying its CSRF token.
   const intent: "move" | "copy" | "trash" = rawIntent === "copy" ? "copy" : rawIntent === "trash" ? "trash" : "move";
   let refs;
   try {
-    refs = parseSelection(url.searchParams.getAll("item"));
+    refs = parseSelection(query.item);
   } catch (error) {
     if (!isAppError(error)) throw error;
     // After a POST (no query) this loader runs too: only a real GET step is a bad request.

@@ -4,6 +4,8 @@ import { contentDisposition } from "~/domain/files/downloads.server";
 import { isAppError } from "~/domain/errors";
 import { requireUser } from "~/route-helpers/guards.server";
 import { webStream } from "~/route-helpers/file-response.server";
+import { field, parseQuery } from "~/route-helpers/forms.server";
+import { z } from "zod";
 
 /**
  * GET /bulk/zip?item=file:<id>&item=folder:<id>…: the readable, live items of the selection as
@@ -13,7 +15,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const { services } = context;
   const user = await requireUser(services, request);
   try {
-    const refs = parseSelection(new URL(request.url).searchParams.getAll("item"));
+    const refs = parseSelection(parseQuery(request, z.object({ item: field.repeated(z.string()) })).item);
     const { filename, stream } = await zipSelection(services, user, refs);
     return new Response(request.method === "HEAD" ? null : webStream(stream()), {
       status: 200,

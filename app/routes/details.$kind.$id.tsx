@@ -23,7 +23,7 @@ import { getSettings } from "~/domain/admin/settings.server";
 import { trashItem } from "~/domain/files/trash.server";
 import { listVersions } from "~/domain/files/versions.server";
 import { thumbnailUrl } from "~/lib/thumbnails";
-import { field, formValues, parseFormData, readForm } from "~/route-helpers/forms.server";
+import { field, formValues, parseFormData, readForm, parseQuery } from "~/route-helpers/forms.server";
 import { actionFailure, loaderFailure } from "~/route-helpers/http.server";
 import { idParam } from "~/route-helpers/params.server";
 import { z } from "zod";
@@ -65,7 +65,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
         ? viewerData(services, item.file, { view: `/view/${id}`, thumbnail }).then((v) => viewerForPage(context, v))
         : Promise.resolve(null),
     ]);
-    const done = new URL(request.url).searchParams.get("done");
+    const { done } = parseQuery(request, z.object({ done: field.hint(40) }));
     return {
       item:
         item.kind === "file"

@@ -8,7 +8,7 @@ import { getUser } from "~/domain/accounts/sessions.server";
 import { actionFailure } from "~/route-helpers/http.server";
 import { CsrfInput } from "~/components/csrf-input";
 import { z } from "zod";
-import { field, parseForm } from "~/route-helpers/forms.server";
+import { field, parseForm, parseQuery } from "~/route-helpers/forms.server";
 
 export const meta: MetaFunction = () => [{ title: "Forgot password · Coffer" }];
 
@@ -21,7 +21,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   if (await getUser(context.services, request)) throw redirect("/settings/security");
   return {
     enabled: context.services.mailer !== null,
-    sent: new URL(request.url).searchParams.get("sent") === "1",
+    sent: parseQuery(request, z.object({ sent: field.hint() })).sent === "1",
     minutes: RESET_TOKEN_TTL_MS / 60_000,
   };
 }

@@ -7,7 +7,7 @@ import { isResetTokenUsable, resetPassword } from "~/domain/accounts/passwords.s
 import { actionFailure } from "~/route-helpers/http.server";
 import { CsrfInput } from "~/components/csrf-input";
 import { z } from "zod";
-import { field, parseForm } from "~/route-helpers/forms.server";
+import { field, parseForm, parseQuery } from "~/route-helpers/forms.server";
 
 export const meta: MetaFunction = () => [{ title: "Choose a new password · Coffer" }];
 
@@ -15,7 +15,7 @@ export const meta: MetaFunction = () => [{ title: "Choose a new password · Coff
 export const headers: HeadersFunction = () => ({ "Referrer-Policy": "no-referrer", "Cache-Control": "no-store" });
 
 export async function loader({ request, params, context }: LoaderFunctionArgs) {
-  if (new URL(request.url).searchParams.get("done") === "1") return { state: "done" as const, hint: PASSWORD_HINT };
+  if (parseQuery(request, z.object({ done: field.hint() })).done === "1") return { state: "done" as const, hint: PASSWORD_HINT };
   const usable = await isResetTokenUsable(context.services, params.token ?? "");
   return { state: usable ? ("form" as const) : ("invalid" as const), hint: PASSWORD_HINT };
 }

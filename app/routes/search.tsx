@@ -5,14 +5,19 @@ import type { SnippetPart } from "~/services/search/types";
 import { requireUser } from "~/route-helpers/guards.server";
 import { FileIcon, FolderIcon } from "~/components/icons";
 import { formatBytes } from "~/lib/format";
+import { field, parseQuery } from "~/route-helpers/forms.server";
+import { z } from "zod";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [
   { title: data?.query ? `“${data.query}” · Search · Coffer` : "Search · Coffer" },
 ];
 
+/** The words to look for; a longer query is cut rather than refused, as the search box allows. */
+const searchQuery = z.object({ q: field.string(z.string().transform((q) => q.trim().slice(0, 200))) });
+
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const user = await requireUser(context.services, request);
-  const query = (new URL(request.url).searchParams.get("q") ?? "").trim().slice(0, 200);
+  const { q: query } = parseQuery(request, searchQuery);
   const contentSearch = context.services.config.contentSearch.enabled;
   if (!query) return { query, contentSearch, hits: [], total: 0, sharedHits: [], sharedTotal: 0 };
   const result = await searchFiles(context.services, user, query);

@@ -10,7 +10,7 @@ import { describeWait } from "~/domain/rate-limit.server";
 import { sessionCookie } from "~/domain/accounts/sessions.server";
 import { requireUser } from "~/route-helpers/guards.server";
 import { formatBytes } from "~/lib/format";
-import { field, parseForm } from "~/route-helpers/forms.server";
+import { field, parseForm, parseQuery } from "~/route-helpers/forms.server";
 import { actionFailure } from "~/route-helpers/http.server";
 import { CsrfInput } from "~/components/csrf-input";
 
@@ -21,7 +21,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const user = await requireUser(services, request);
   const { files, bytes } = await storedFilesOf(services, user.id);
   // The export route redirects back here when it cannot start (it streams a file otherwise).
-  const wait = Number(new URL(request.url).searchParams.get("export-wait"));
+  const wait = Number(parseQuery(request, z.object({ "export-wait": field.hint(20) }))["export-wait"]);
   const exportError =
     Number.isInteger(wait) && wait > 0 ? `You have started several exports recently. Please try again in ${describeWait(wait)}.` : null;
   return { email: user.email, files, bytes, exportError, reauth: await reauthMethods(services, user) };

@@ -28,7 +28,7 @@ import { getSettings } from "~/domain/admin/settings.server";
 import { actionFailure } from "~/route-helpers/http.server";
 import type { Services } from "~/services/index.server";
 import { z } from "zod";
-import { field, formValues, parseFormData, readForm } from "~/route-helpers/forms.server";
+import { field, formValues, parseFormData, readForm, parseQuery } from "~/route-helpers/forms.server";
 
 export const meta: MetaFunction = () => [{ title: "Security · Settings · Coffer" }];
 
@@ -58,7 +58,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     listPasskeys(services, user.id),
     reauthMethods(services, user),
   ]);
-  const done = new URL(request.url).searchParams.get("done");
+  const { done } = parseQuery(request, z.object({ done: field.hint(40) }));
   return {
     done: done ? (DONE_MESSAGES[done] ?? null) : null,
     passwordHint: PASSWORD_HINT,

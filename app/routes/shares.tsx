@@ -11,7 +11,7 @@ import { createShareLink, getOwnItem, parseItemRef, revokeShareLink, updateShare
 import { requireUser } from "~/route-helpers/guards.server";
 import { listAccess, removeUserShare, shareWithUser } from "~/domain/sharing/user-shares.server";
 import { actionFailure, actionSuccess, loaderFailure } from "~/route-helpers/http.server";
-import { field, formValues, parseFormData, readForm } from "~/route-helpers/forms.server";
+import { field, formValues, parseFormData, readForm, parseQuery } from "~/route-helpers/forms.server";
 import { asId } from "~/route-helpers/params.server";
 
 export const meta: MetaFunction = () => [{ title: "My links · Coffer" }];
@@ -20,7 +20,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const { services } = context;
   const user = await requireUser(services, request);
   try {
-    const rawItem = new URL(request.url).searchParams.get("item");
+    const rawItem = parseQuery(request, z.object({ item: field.hint(300) })).item ?? null;
     let selected: { ref: string; kind: "file" | "folder"; id: string; name: string; folderId: string | null } | null = null;
     let access: Awaited<ReturnType<typeof listAccess>> = [];
     if (rawItem) {

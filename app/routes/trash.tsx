@@ -11,7 +11,7 @@ import { getSettings } from "~/domain/admin/settings.server";
 import { deleteForever, emptyTrash } from "~/domain/files/trash-purge.server";
 import { getTrashedItem, listTrash, restoreItem, TRASH_PAGE_LIMIT, restoredInto, trashStateOf } from "~/domain/files/trash.server";
 import { z } from "zod";
-import { field, parseForm } from "~/route-helpers/forms.server";
+import { field, parseForm, parseQuery } from "~/route-helpers/forms.server";
 import { actionFailure } from "~/route-helpers/http.server";
 import { asId } from "~/route-helpers/params.server";
 
@@ -30,16 +30,19 @@ function parseItemRef(raw: string | null): { kind: "file" | "folder"; id: string
   return match ? { kind: match[1] as "file" | "folder", id: match[2] } : null;
 }
 
+/** What the page is asked to show: a message after an action, a restored item, a confirmation. */
+const trashQuery = z.object({ done: field.hint(40), item: field.hint(300), confirm: field.hint(20) });
+
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const { services } = context;
   const user = await requireUser(services, request);
-  const url = new URL(request.url);
+  const query = parseQuery(request, trashQuery);
   const [items, settings] = await Promise.all([listTrash(services, user), getSettings(services)]);
-  const done = url.searchParams.get("done");
+  const done = query.done ?? null;
   // After a restore, say where the item went (only if the user can still see it).
   let restored: { kind: "file" | "folder"; id: string; name: string; folderId: string; folderName: string; folderIsRoot: boolean } | null =
     null;
-  const ref = parseItemRef(url.searchParams.get("item"));
+  const ref = parseItemRef(query.item ?? null);
   if (done === "restored" && ref) {
     const item = await getReadableItem(services, user, ref.kind, ref.id).catch(() => null);
     if (item) {
@@ -73,12 +76,11 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     }
   }
   // "Delete forever" asks first (?confirm=delete&item=…); an item not in this user's trash is simply not offered.
-  const confirmDelete =
-    url.searchParams.get("confirm") === "delete" && ref ? await getTrashedItem(services, user, ref.kind, ref.id).catch(() => null) : null;
+  const confirmDelete = query.confirm === "delete" && ref ? await getTrashedItem(services, user, ref.kind, ref.id).catch(() => null) : null;
   return {
     items: items.map((item) => ({ ...item, trashedAt: item.trashedAt.toISOString() })),
     retentionDays: settings.trashRetentionDays,
-    confirmEmpty: url.searchParams.get("confirm") === "empty",
+    confirmEmpty: query.confirm === "empty",
     confirmDelete,
     done: trashedNote ?? (done && DONE_MESSAGES[done] ? DONE_MESSAGES[done] : null),
     restored,
