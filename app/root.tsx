@@ -183,6 +183,9 @@ export function ErrorBoundary() {
     } else if (error.status === 403) {
       title = "Access denied";
       message = detail ?? "You do not have permission to open this page.";
+    } else if (error.status === 503) {
+      title = "Temporarily unavailable";
+      message = detail ?? "Coffer cannot reach one of its services right now. Nothing was lost; please try again in a moment.";
     } else if (error.status < 500) {
       title = `Request failed (${error.status})`;
       message = detail ?? message;

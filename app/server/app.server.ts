@@ -25,6 +25,8 @@ import { securityHeaders } from "./security-headers.server";
 import { createListener, httpsRedirect } from "./tls.server";
 import { metricsEndpoint, metricsOff, observeHttpRequests } from "./metrics-endpoint.server";
 import { collectProcessMetrics } from "~/services/metrics.server";
+import { isDependencyUnavailable } from "~/services/dependency.server";
+import { sendUnavailable } from "./unavailable.server";
 
 export interface AppServer {
   /** HTTPS when TLS_CERT_FILE and TLS_KEY_FILE are set. */
@@ -110,6 +112,11 @@ function rateLimitMiddleware(services: Services, routeClass: (req: express.Reque
  */
 function lastResortErrorHandler(services: Services): express.ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
+    if (isDependencyUnavailable(error) && !res.headersSent) {
+      services.log.warn("request refused: dependency unavailable", { method: req.method, path: req.path, dependency: error.dependency });
+      sendUnavailable(req, res, error);
+      return;
+    }
     const status = Number(
       (error as { status?: unknown; statusCode?: unknown } | null)?.status ?? (error as { statusCode?: unknown } | null)?.statusCode,
     );
@@ -190,6 +197,10 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
   );
   app.all([TUS_PATH, `${TUS_PATH}/*`], (req, res) => {
     runInRequestScope(requestScopeOf(req), () => handleTusRequest(req, res)).catch((error) => {
+      if (isDependencyUnavailable(error)) {
+        if (!res.headersSent) sendUnavailable(req, res, error);
+        return;
+      }
       services.log.error("tus handler failed", { error });
       if (!res.headersSent) res.status(500).send("The upload failed on the server.");
     });

@@ -9,6 +9,7 @@ import {
 import { ZodError } from "zod";
 import { isAppError } from "~/domain/errors";
 import { paramsAreValid } from "~/route-helpers/params.server";
+import { isDependencyUnavailable } from "~/services/dependency.server";
 
 type RouteFunction = (args: LoaderFunctionArgs | ActionFunctionArgs) => unknown;
 
@@ -18,6 +19,7 @@ type RouteFunction = (args: LoaderFunctionArgs | ActionFunctionArgs) => unknown;
  * - a route parameter without its shape (a NUL byte, a huge "id") is a 404 before the route runs;
  * - an error the request caused (an AppError that escaped its route, a ZodError, a body that is
  *   not the form it claims to be, a malformed URL) becomes its 4xx, with its message and no stack;
+ * - a dependency that is down becomes a 503 with Retry-After;
  * - anything else propagates: a 500, logged by handleError in entry.server.tsx.
  * Pages show the 4xx in their ErrorBoundary; resource routes answer it as plain text.
  */
@@ -40,20 +42,22 @@ export function withRouteBoundary(build: ServerBuild): ServerBuild {
 
 function guard(run: RouteFunction, isPage: boolean): RouteFunction {
   return async (args) => {
-    if (!paramsAreValid(args.params)) throw refusal(404, "This page does not exist. It may have been moved or deleted.", isPage);
+    if (!paramsAreValid(args.params))
+      throw refusal({ status: 404, message: "This page does not exist. It may have been moved or deleted." }, isPage);
     try {
       return await run(args);
     } catch (error) {
       const input = inputFault(error);
-      if (input) throw refusal(input.status, input.message, isPage);
+      if (input) throw refusal(input, isPage);
       throw error;
     }
   };
 }
 
 /** The status and message for an error the request caused; null for anything else (a bug). */
-export function inputFault(error: unknown): { status: number; message: string } | null {
+export function inputFault(error: unknown): Fault | null {
   if (error instanceof Response || error === null || typeof error !== "object") return null;
+  if (isDependencyUnavailable(error)) return { status: 503, message: error.message, retryAfterSeconds: error.retryAfterSeconds };
   if (isAppError(error)) return { status: error.status, message: error.message };
   if (error instanceof ZodError) return { status: 400, message: "The request was not valid. Check what you entered and try again." };
   if (error instanceof URIError) return { status: 400, message: "The address is not valid." };
@@ -76,7 +80,15 @@ export function inputFault(error: unknown): { status: number; message: string } 
   return null;
 }
 
-function refusal(status: number, message: string, isPage: boolean): unknown {
-  if (isPage) return data({ message }, { status, headers: { "Cache-Control": "no-store" } });
-  return new Response(message, { status, headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store" } });
+interface Fault {
+  status: number;
+  message: string;
+  retryAfterSeconds?: number;
+}
+
+function refusal({ status, message, retryAfterSeconds }: Fault, isPage: boolean): unknown {
+  const headers: Record<string, string> = { "Cache-Control": "no-store" };
+  if (status === 503) headers["Retry-After"] = String(retryAfterSeconds ?? 5);
+  if (isPage) return data({ message }, { status, headers });
+  return new Response(message, { status, headers: { ...headers, "Content-Type": "text/plain; charset=utf-8" } });
 }
