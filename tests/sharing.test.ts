@@ -302,6 +302,21 @@ describe.each(DRIVER_SETS)("Sharing with $label", ({ drivers }) => {
       expect(await page.text()).toContain("Download limit reached");
     });
 
+    it("counts a whole download sent for a Range it ignores, but not a resumed one", async () => {
+      const token = await createLink(`file:${reportId}`, { maxDownloads: "1" });
+      // An unsupported Range gets the whole file, so it is a download like any other.
+      const junk = await visitor.get(`/s/${token}/download/${reportId}`, { range: "items=5-9" });
+      expect(junk.status).toBe(200);
+      expect(Buffer.from(await junk.arrayBuffer()).equals(report)).toBe(true);
+      expect((await app.services.prisma.shareLink.findUniqueOrThrow({ where: { token } })).downloadCount).toBe(1);
+      expect((await visitor.get(`/s/${token}/download/${reportId}`, { range: "bytes=0-" })).status).toBe(410);
+      const again = await createLink(`file:${reportId}`, { maxDownloads: "1" });
+      const resumed = await visitor.get(`/s/${again}/download/${reportId}`, { range: "bytes=3-" });
+      expect(resumed.status).toBe(206);
+      await resumed.arrayBuffer();
+      expect((await app.services.prisma.shareLink.findUniqueOrThrow({ where: { token: again } })).downloadCount).toBe(0);
+    });
+
     it("treats a link to an item in the trash as not found", async () => {
       const token = await createLink(`folder:${emptyId}`);
       expect((await visitor.get(`/s/${token}`)).status).toBe(200);

@@ -1,6 +1,7 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
 import { auditActor } from "~/domain/audit/audit.server";
 import { downloadReply } from "~/domain/files/downloads.server";
+import { readDownloadHeaders } from "~/domain/files/request-headers";
 import { NotFoundError } from "~/domain/errors";
 import { countShareDownload, shareFile } from "~/domain/sharing/share-access.server";
 import { fileResponse } from "~/route-helpers/file-response.server";
@@ -19,9 +20,9 @@ export async function loader(args: LoaderFunctionArgs) {
     await requireShareAccess(args, link);
     if (link.mode !== "READ") throw new NotFoundError("That file");
     const file = await shareFile(services, link, idParam(params, "fileId", "That file"));
-    const range = request.headers.get("range");
-    const continuing = range !== null && !/^bytes=0-/.test(range.trim());
-    if (request.method === "GET" && !continuing && request.headers.get("if-none-match") === null) {
+    const { range, ifNoneMatch } = readDownloadHeaders(request.headers);
+    const continuing = range !== null && range.first !== 0;
+    if (request.method === "GET" && !continuing && ifNoneMatch === null) {
       await countShareDownload(services, link, { kind: "file", itemId: file.id }, auditActor(request, context.clientIp, null));
     }
     const reply = await downloadReply(services, file, request);

@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { contentDisposition, parseRange } from "./downloads.server";
+import { contentDisposition, resolveRange } from "./downloads.server";
+import { readDownloadHeaders } from "./request-headers";
+
+const parseRange = (range: string | null, size: number) =>
+  resolveRange(readDownloadHeaders(new Headers(range === null ? {} : { range })).range, size);
 
 describe("download headers", () => {
   it("encodes names per RFC 6266 with an ASCII fallback", () => {
@@ -25,5 +29,18 @@ describe("download headers", () => {
     expect(parseRange("bytes=5-1", 100)).toEqual({ kind: "unsatisfiable" });
     expect(parseRange("bytes=0-1,5-6", 100)).toEqual({ kind: "full" });
     expect(parseRange("items=0-1", 100)).toEqual({ kind: "full" });
+    expect(parseRange("bytes=-", 100)).toEqual({ kind: "full" });
+    expect(parseRange(" bytes=3-4 ", 100)).toEqual({ kind: "partial", start: 3, end: 4 });
+    expect(parseRange("bytes=0-99999999999999999999", 100)).toEqual({ kind: "partial", start: 0, end: 99 });
+    expect(parseRange(`bytes=${"1".repeat(100)}-`, 100)).toEqual({ kind: "full" });
+  });
+
+  it("ignores validators too long to be ours", () => {
+    expect(readDownloadHeaders(new Headers({ "if-none-match": '"abc"', "if-range": '"abc"' }))).toEqual({
+      range: null,
+      ifNoneMatch: '"abc"',
+      ifRange: '"abc"',
+    });
+    expect(readDownloadHeaders(new Headers({ "if-none-match": "x".repeat(2000) })).ifNoneMatch).toBeNull();
   });
 });

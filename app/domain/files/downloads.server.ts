@@ -2,6 +2,7 @@ import type { Readable } from "node:stream";
 import type { File as FileRecord } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
 import { INVISIBLE_CHARACTERS } from "./names";
+import { type ByteRange, readDownloadHeaders } from "./request-headers";
 
 /** RFC 6266 / RFC 5987: an ASCII fallback plus the exact UTF-8 name in filename*. */
 export function contentDisposition(stored: string, type: "attachment" | "inline" = "attachment"): string {
@@ -15,21 +16,19 @@ export function contentDisposition(stored: string, type: "attachment" | "inline"
 
 export type RangeResult = { kind: "full" } | { kind: "partial"; start: number; end: number } | { kind: "unsatisfiable" };
 
-/** Parses a single-range `bytes=` header; multi-range requests are answered in full. */
-export function parseRange(header: string | null, size: number): RangeResult {
-  if (!header) return { kind: "full" };
-  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!match || (match[1] === "" && match[2] === "")) return { kind: "full" };
+/** Where a Range falls in a file of this size. */
+export function resolveRange(range: ByteRange | null, size: number): RangeResult {
+  if (!range) return { kind: "full" };
   let start: number;
   let end: number;
-  if (match[1] === "") {
-    const suffix = Number(match[2]);
+  if (range.first === null) {
+    const suffix = range.last ?? 0;
     if (suffix === 0) return { kind: "unsatisfiable" };
     start = Math.max(0, size - suffix);
     end = size - 1;
   } else {
-    start = Number(match[1]);
-    end = match[2] === "" ? size - 1 : Math.min(Number(match[2]), size - 1);
+    start = range.first;
+    end = range.last === null ? size - 1 : Math.min(range.last, size - 1);
   }
   if (start >= size || start > end) return { kind: "unsatisfiable" };
   return { kind: "partial", start, end };
@@ -71,11 +70,11 @@ export async function downloadReply(services: Services, file: FileRecord, reques
     // Downloads are never rendered on our origin, whatever their type.
     "Content-Security-Policy": inline?.contentSecurityPolicy ?? "default-src 'none'; sandbox",
   });
-  if (request.headers.get("if-none-match") === etag) return { status: 304, headers, body: null };
+  const conditions = readDownloadHeaders(request.headers);
+  if (conditions.ifNoneMatch === etag) return { status: 304, headers, body: null };
 
   // A Range that no longer matches the validator gets the whole, current file (RFC 9110 If-Range).
-  const ifRange = request.headers.get("if-range");
-  const range = ifRange && ifRange !== etag ? ({ kind: "full" } as const) : parseRange(request.headers.get("range"), size);
+  const range = conditions.ifRange && conditions.ifRange !== etag ? ({ kind: "full" } as const) : resolveRange(conditions.range, size);
   if (range.kind === "unsatisfiable") {
     headers.set("Content-Range", `bytes */${size}`);
     return { status: 416, headers, body: "The requested range is outside the file." };

@@ -6,6 +6,7 @@ import { thumbnailVersion } from "~/lib/thumbnails";
 import type { FileReply } from "./downloads.server";
 import { NotFoundError } from "../errors";
 import { createFileQueue } from "./file-queue.server";
+import { readDownloadHeaders } from "./request-headers";
 
 /**
  * Types sharp decodes here. HEIC is missing: the prebuilt libvips reads HEIF only with the AV1
@@ -191,7 +192,7 @@ export async function thumbnailReply(services: Services, file: Pick<FileRecord, 
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": "default-src 'none'; sandbox",
   });
-  if (request.headers.get("if-none-match") === etag) return { status: 304, headers, body: null };
+  if (readDownloadHeaders(request.headers).ifNoneMatch === etag) return { status: 304, headers, body: null };
   let stream: Readable;
   try {
     stream = await services.storage.get(file.thumbnailKey);
