@@ -340,6 +340,23 @@ describe("single sign-on with a real OpenID Connect provider", () => {
     expect(await response.text()).toContain("Sign-in was cancelled or refused at the sign-in provider");
   });
 
+  it("refuses a callback whose parameters are not what the protocol allows, with a clear 400", async () => {
+    const client = new TestClient(app.url);
+    const start = await client.get("/auth/oidc");
+    const state = new URL(start.headers.get("location")!).searchParams.get("state")!;
+    for (const query of [
+      `error=${encodeURIComponent('bad"quote')}&state=${state}`,
+      `error=${"x".repeat(500)}&state=${state}`,
+      `code=abc&state=${"s".repeat(2000)}`,
+    ]) {
+      const response = await client.get(`/auth/oidc/callback?${query}`);
+      expect(response.status).toBe(400);
+      const text = await response.text();
+      expect(text).toContain("The sign-in provider&#x27;s answer could not be read.");
+      expect(text).not.toContain("bad&quot;quote");
+    }
+  });
+
   it("only redirects to same-site paths after login", async () => {
     const { response } = await ssoLogin(idp, new TestClient(app.url), "ada", "//evil.example.com/x");
     expect(response.headers.get("location")).toBe("/files");

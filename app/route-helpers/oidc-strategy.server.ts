@@ -36,6 +36,29 @@ const transactionSchema = z.object({
 });
 
 /**
+ * The provider's answer on the callback URL (RFC 6749 §4.1.2 and §4.1.2.1): a code and the state,
+ * or an error code, which is ASCII without quotes or backslashes.
+ */
+const callbackQuerySchema = z.object({
+  state: z.string().max(1024).optional(),
+  code: z.string().max(4096).optional(),
+  error: z
+    .string()
+    .max(128)
+    .regex(/^[\x20\x21\x23-\x5b\x5d-\x7e]+$/)
+    .optional(),
+});
+
+function readCallbackQuery(url: URL): z.infer<typeof callbackQuerySchema> | null {
+  const parsed = callbackQuerySchema.safeParse({
+    state: url.searchParams.get("state") ?? undefined,
+    code: url.searchParams.get("code") ?? undefined,
+    error: url.searchParams.get("error") ?? undefined,
+  });
+  return parsed.success ? parsed.data : null;
+}
+
+/**
  * OpenID Connect login as a remix-auth strategy: the authorization code flow with PKCE (S256),
  * state and nonce. On the start URL it throws a redirect to the provider; on the callback URL it
  * checks the answer, exchanges the code, validates the ID token and hands the claims to `verify`.
@@ -111,7 +134,11 @@ export class OidcStrategy<User> extends Strategy<User, OidcVerifyParams> {
     // was (and says so), so only a login's messages send them to the login page.
     const reauth = stored.success && stored.data.reauthSession !== undefined;
     const again = reauth ? "" : " Please start again from the login page.";
-    const providerError = url.searchParams.get("error");
+    const answer = readCallbackQuery(url);
+    if (!answer) {
+      throw new OidcLoginError(400, "malformed_callback", `The sign-in provider's answer could not be read.${again}`);
+    }
+    const providerError = answer.error;
     if (providerError) {
       const cancelled = providerError === "access_denied";
       throw new OidcLoginError(
@@ -132,7 +159,7 @@ export class OidcStrategy<User> extends Strategy<User, OidcVerifyParams> {
       );
     }
     const transaction = stored.data;
-    if (url.searchParams.get("state") !== transaction.state) {
+    if (answer.state !== transaction.state) {
       throw new OidcLoginError(
         400,
         "state_mismatch",
