@@ -49,6 +49,43 @@ describe("CSRF tokens on every state-changing request", () => {
       }).toString(),
     );
     expect(registered.status).toBe(302);
+    // Registering signs in, which renews the token: one learnt before is worth nothing after.
+    const before = token;
+    token = formTokenOf(await (await browser.get("/files")).text());
+    expect(token).not.toBe(before);
+    const stale = await postUrlencoded(
+      browser,
+      "/files",
+      new URLSearchParams({ _csrf: before, intent: "create-folder", name: "Stale" }).toString(),
+    );
+    expect(stale.status).toBe(403);
+  });
+
+  it("renews the token at sign-in, refusing the one from the login page", async () => {
+    const other = new TestClient(app.url);
+    other.sendCsrfToken = false;
+    const before = formTokenOf(await (await other.get("/login")).text());
+    const loggedIn = await postUrlencoded(
+      other,
+      "/login",
+      new URLSearchParams({ _csrf: before, email: "fiona@example.com", password: "correct horse battery staple" }).toString(),
+    );
+    expect(loggedIn.status).toBe(302);
+    const after = formTokenOf(await (await other.get("/files")).text());
+    expect(after).not.toBe(before);
+    const stale = await postUrlencoded(
+      other,
+      "/files",
+      new URLSearchParams({ _csrf: before, intent: "create-folder", name: "Stale" }).toString(),
+    );
+    expect(stale.status).toBe(403);
+    const fresh = await postUrlencoded(
+      other,
+      "/files",
+      new URLSearchParams({ _csrf: after, intent: "create-folder", name: "Fresh" }).toString(),
+    );
+    expect(fresh.status).toBe(200);
+    expect(await app.services.prisma.folder.count({ where: { name: "Stale" } })).toBe(0);
   });
 
   it("puts the token first in every POST form of the app's pages, the same token for one browser", async () => {

@@ -44,6 +44,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     // Registering signs in as the new account: a session this browser had ends.
     if (await getUser(context.services, request)) await destroySession(context.services, request);
     const cookie = await createSession(context.services, user.id, request, context.clientIp);
+    context.renewCsrfToken();
     await recordAudit(context.services, auditActor(request, context.clientIp, user), {
       action: "user.registered",
       targetType: "user",
