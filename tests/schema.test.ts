@@ -19,6 +19,8 @@ interface DmmfField {
   relationFromFields?: string[];
   relationToFields?: string[];
   relationOnDelete?: string;
+  /** A native type such as @db.Date: ["Date", []]. */
+  nativeType?: [string, string[]] | null;
 }
 interface DmmfModel {
   name: string;
@@ -109,6 +111,7 @@ describe("schema.prisma matches the migrated database", () => {
           expect(column, "column exists").toBeDefined();
           expect(column!.nullable, "nullability").toBe(!field.isRequired);
           if (field.kind === "enum") expect(column!.udt).toBe(field.type);
+          else if (field.nativeType?.[0] === "Date") expect(column!.type).toBe("date");
           else expect(EXPECTED_TYPES[field.type], `known type ${field.type}`).toContain(column!.type);
         });
       }
