@@ -105,6 +105,9 @@ describe.each(DRIVER_SETS)("privacy: export and account deletion ($label)", ({ d
         name: "Dana's phone",
       },
     });
+    await services.prisma.userUsageDaily.create({
+      data: { day: new Date("2026-12-01T00:00:00Z"), userId: danaActor.id, active: true, storedBytes: 42n },
+    });
 
     const page = await dana.get("/settings/privacy");
     expect(page.status).toBe(200);
@@ -136,6 +139,7 @@ describe.each(DRIVER_SETS)("privacy: export and account deletion ($label)", ({ d
     const account = JSON.parse(entries.get("account.json")!.toString());
     expect(account.profile).toMatchObject({ email: "dana@example.com", name: "Dana Data" });
     expect(account.sessions.length).toBeGreaterThan(0);
+    expect(account.usageDays).toEqual([{ day: "2026-12-01", active: true, storedBytes: 42 }]);
     expect(JSON.stringify(account)).not.toContain("passwordHash");
     expect(account.passkeys).toEqual([expect.objectContaining({ name: "Dana's phone", synced: true, lastUsedAt: null })]);
     expect(JSON.stringify(account)).not.toContain("dana-credential");

@@ -137,7 +137,7 @@ export async function exportEntries(services: Services, userId: string, now = ne
     }
   }
 
-  const [sessions, passkeys, shareLinks, sharesGiven, sharesReceived] = await Promise.all([
+  const [sessions, passkeys, shareLinks, sharesGiven, sharesReceived, usageDays] = await Promise.all([
     services.prisma.session.findMany({
       where: { userId },
       select: { createdAt: true, lastSeenAt: true, expiresAt: true, ip: true, userAgent: true },
@@ -164,6 +164,12 @@ export async function exportEntries(services: Services, userId: string, now = ne
     }),
     services.prisma.userShare.findMany({ where: { ownerId: userId }, include: { grantee: { select: { email: true } } } }),
     services.prisma.userShare.findMany({ where: { granteeId: userId }, include: { owner: { select: { email: true } } } }),
+    // One row per day at most: small enough to hold.
+    services.prisma.userUsageDaily.findMany({
+      where: { userId },
+      orderBy: { day: "asc" },
+      select: { day: true, active: true, storedBytes: true },
+    }),
   ]);
   const account = {
     exportedAt: now,
@@ -192,6 +198,12 @@ export async function exportEntries(services: Services, userId: string, now = ne
       permission: share.permission,
       from: share.owner.email,
       createdAt: share.createdAt,
+    })),
+    /** The daily figures the administrators' analytics keep of this account. */
+    usageDays: usageDays.map((row) => ({
+      day: row.day.toISOString().slice(0, 10),
+      active: row.active,
+      storedBytes: Number(row.storedBytes),
     })),
     folders: [...paths.entries()]
       .filter(([, path]) => path.length > 0)

@@ -6,6 +6,7 @@ import { AppError, NotFoundError } from "../errors";
 import { getSettings } from "../admin/settings.server";
 import type { PublicUser } from "./users.server";
 import { appCookie, cookiesAreSecure, type SignedCookie } from "~/lib/cookies.server";
+import { markActive } from "../analytics/usage.server";
 
 /**
  * Over HTTPS in production the name carries the __Host- prefix, so browsers accept the cookie
@@ -119,6 +120,7 @@ export async function getUserFromCookieHeader(services: Services, cookieHeader: 
   if (now - session.lastSeenAt.getTime() > TOUCH_INTERVAL_MS) {
     await services.prisma.session.update({ where: { id }, data: { lastSeenAt: new Date(now) } }).catch(() => {});
   }
+  markActive(services, session.id);
   return { id: session.id, email: session.email, name: session.name, role: session.role, sessionId: id };
 }
 

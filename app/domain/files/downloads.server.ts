@@ -3,6 +3,7 @@ import type { File as FileRecord } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
 import { INVISIBLE_CHARACTERS } from "./names";
 import { type ByteRange, readDownloadHeaders } from "./request-headers";
+import { countUsage } from "../analytics/usage.server";
 
 /** RFC 6266 / RFC 5987: an ASCII fallback plus the exact UTF-8 name in filename*. */
 export function contentDisposition(stored: string, type: "attachment" | "inline" = "attachment"): string {
@@ -83,6 +84,9 @@ export async function downloadReply(services: Services, file: FileRecord, reques
     headers.set("Content-Length", String(range.kind === "partial" ? range.end - range.start + 1 : size));
     return { status: range.kind === "partial" ? 206 : 200, headers, body: null };
   }
+  // A download starts at byte 0; a Range further on resumes one already counted.
+  if (range.kind === "full" || range.start === 0) countUsage(services, "downloads");
+  countUsage(services, "download_bytes", range.kind === "partial" ? range.end - range.start + 1 : size);
   if (range.kind === "partial") {
     const stream = await services.storage.get(file.storageKey, { start: range.start, end: range.end });
     headers.set("Content-Range", `bytes ${range.start}-${range.end}/${size}`);

@@ -1,6 +1,7 @@
 import type { Readable } from "node:stream";
 import { ZipFile } from "yazl";
 import type { Services } from "~/services/index.server";
+import { countUsage } from "../analytics/usage.server";
 
 /** One entry of an archive: a folder (path ends without "/") or a stored file. */
 export type ZipEntry =
@@ -108,6 +109,8 @@ export async function folderZipEntries(services: Services, rootFolderId: string)
  * STORED (most are compressed already); ZIP64 records are used when sizes or offsets need them.
  */
 export function zipStream(services: Services, entries: ZipEntry[]): Readable {
+  // One download; its bytes are not known before it is built, so they are not counted.
+  countUsage(services, "downloads");
   const zip = new ZipFile();
   const output = zip.outputStream as Readable;
   zip.on("error", (error: unknown) => {

@@ -5,6 +5,7 @@ import { reconcileStorageUsed } from "../files/quota.server";
 import { purgeExpiredTrash } from "../files/trash-purge.server";
 import { hashStoredFile } from "../uploads/upload-hash.server";
 import { cleanupAbandonedUploads } from "../uploads/upload-cleanup.server";
+import { flushUsage, snapshotStorage } from "../analytics/usage.server";
 
 const HOUR_MS = 60 * 60 * 1000;
 /** The first run waits a little, so starting the app stays quick. */
@@ -12,6 +13,8 @@ const FIRST_RUN_DELAY_MS = 60 * 1000;
 /** Files whose background hash may still be running are left alone this long. */
 const HASH_GRACE_MS = 10 * 60 * 1000;
 const HASH_BATCH = 50;
+/** Each instance adds its usage counts to the daily rollup this often. */
+const USAGE_FLUSH_MS = 60 * 1000;
 
 interface Job {
   /** Also the cache lock that lets only one instance run the job at a time. */
@@ -22,8 +25,9 @@ interface Job {
 /**
  * Periodic maintenance, every hour: purge trash older than the retention period, remove
  * abandoned uploads, hash files whose in-stream hash was lost, make missing thumbnails, correct
- * storage counters that drifted, and index file contents for search (or remove the indexed text
- * when content search is off). A cache lock (shared through
+ * storage counters that drifted, index file contents for search (or remove the indexed text
+ * when content search is off), and snapshot stored bytes for the analytics; every minute, add
+ * this instance's usage counts to the daily rollup. A cache lock (shared through
  * Redis when several instances run) lets only one instance do each run. Timers are unref'd so
  * they never keep the process alive. Returns a stop function.
  */
@@ -44,6 +48,7 @@ export function startJobs(
     { lock: "jobs:backfill-thumbnails", run: () => backfillThumbnails(services) },
     { lock: "jobs:reconcile-storage-used", run: () => reconcileStorageUsed(services) },
     { lock: "jobs:content-index", run: () => maintainContentIndex(services) },
+    { lock: "jobs:usage-snapshot", run: () => snapshotStorage(services) },
   ];
   const uploads = options.uploads;
   if (uploads) jobs.push({ lock: "jobs:cleanup-abandoned-uploads", run: () => cleanupAbandonedUploads(services, uploads) });
@@ -75,10 +80,16 @@ export function startJobs(
   first.unref();
   const timer = setInterval(runAll, intervalMs);
   timer.unref();
+  // Not a locked job: every instance flushes the counts it holds.
+  const usageTimer = setInterval(() => {
+    flushUsage(services).catch((error: unknown) => services.log.warn("usage counts not saved yet", { error }));
+  }, USAGE_FLUSH_MS);
+  usageTimer.unref();
   return () => {
     stopped = true;
     clearTimeout(first);
     clearInterval(timer);
+    clearInterval(usageTimer);
   };
 }
 

@@ -10,6 +10,7 @@ import { getRootFolder } from "../files/folders.server";
 import { nameKey, numberedName } from "../files/names";
 import { lockStorage, STORAGE_LOCK_TX, storageUsage, tooLargeError, uploadAllowance } from "../files/quota.server";
 import { addFileWithPolicy, type UploadPolicy } from "../files/versions.server";
+import { countUsage } from "../analytics/usage.server";
 
 export const UPLOAD_GONE =
   "This upload no longer exists: it was cancelled or expired, or the folder it was going into was deleted. Nothing more was saved.";
@@ -57,6 +58,19 @@ export async function landFormUpload(
  * claimInFolder finds out whether it changed since, and the next attempt looks again.
  */
 export async function landUpload(
+  services: Services,
+  arrival: Arrival,
+  content: UploadContent,
+  policy: UploadPolicy,
+  known?: PendingFolder | null,
+): Promise<LandedUpload> {
+  const landed = await placeUpload(services, arrival, content, policy, known);
+  countUsage(services, "uploads");
+  countUsage(services, "upload_bytes", content.size);
+  return landed;
+}
+
+async function placeUpload(
   services: Services,
   arrival: Arrival,
   content: UploadContent,
