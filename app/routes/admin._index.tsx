@@ -113,6 +113,9 @@ export default function Admin() {
           <Link to="/admin/settings" className="btn-secondary">
             Settings
           </Link>
+          <Link to="/admin/analytics" className="btn-secondary">
+            Analytics
+          </Link>
           <Link to="/admin/audit" className="btn-secondary">
             Audit log
           </Link>
