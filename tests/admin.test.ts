@@ -20,6 +20,7 @@ function settingsForm(overrides: Record<string, string> = {}): Record<string, st
     maxFileSize: "20MiB",
     blockedExtensions: "",
     trashRetentionDays: "30",
+    auditRetentionDays: "365",
     versionsKept: "10",
     sessionIdleDays: "14",
     sessionAbsoluteDays: "30",
@@ -82,6 +83,7 @@ describe("administration: settings and quotas over HTTP (local disk, memory cach
       expect(page).toMatch(/name="maxFileSize"[^>]*value="20MiB"/);
       expect(page).toContain('name="blockedExtensions"');
       expect(page).toMatch(/name="trashRetentionDays"[^>]*value="30"/);
+      expect(page).toMatch(/name="auditRetentionDays"[^>]*value="365"/);
       expect(page).toMatch(/name="versionsKept"[^>]*value="10"/);
       expect(page).toContain("At most 20 MiB (MAX_UPLOAD_SIZE");
       // Without single sign-on set up, its setting is not offered (a hidden field keeps the stored choice).
@@ -107,6 +109,7 @@ describe("administration: settings and quotas over HTTP (local disk, memory cach
         maxFileSize: MiB,
         blockedExtensions: ["exe", "bat", "cmd"],
         trashRetentionDays: 7,
+        auditRetentionDays: 365,
         versionsKept: 0,
         requireMfaForAdmins: false,
         requireMfaAfterSso: false,
@@ -141,6 +144,7 @@ describe("administration: settings and quotas over HTTP (local disk, memory cach
       ["negative days", { trashRetentionDays: "-5" }, "trashRetentionDays", "from 1 to 3650"],
       ["zero days", { trashRetentionDays: "0" }, "trashRetentionDays", "from 1 to 3650"],
       ["too many days", { trashRetentionDays: "3651" }, "trashRetentionDays", "from 1 to 3650"],
+      ["too short an audit retention", { auditRetentionDays: "29" }, "auditRetentionDays", "from 30 to 36500"],
       ["fractional versions", { versionsKept: "1.5" }, "versionsKept", "from 0 to 1000"],
       ["too many versions", { versionsKept: "1001" }, "versionsKept", "from 0 to 1000"],
       ["a bad extension", { blockedExtensions: "exe e/x" }, "blockedExtensions", "Not an extension: “e/x”"],

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { auditCsvStream, csvField, csvRow, listAuditEvents, parseAuditFilter } from "~/domain/audit/audit-log.server";
 import { recordAudit, type AuditActor } from "~/domain/audit/audit.server";
+import { purgeExpiredAudit } from "~/domain/audit/audit-purge.server";
 import { purgeExpiredTrash } from "~/domain/files/trash-purge.server";
 import { trashItem } from "~/domain/files/trash.server";
 import { startTestApp, type TestApp } from "./support/app";
@@ -537,6 +538,66 @@ describe("audit log over HTTP: wiring, viewer and export (local disk, memory cac
           .slice(1)
           .map((row) => row[8]),
       ).toEqual(all.map((event) => csvField(event.targetId)));
+    });
+  });
+
+  describe("retention", () => {
+    const settingsWith = (auditRetentionDays: string) => ({
+      defaultQuota: "",
+      maxFileSize: "1GiB",
+      blockedExtensions: "",
+      trashRetentionDays: "30",
+      auditRetentionDays,
+      versionsKept: "10",
+      sessionIdleDays: "14",
+      sessionAbsoluteDays: "30",
+    });
+    const daysAgo = (days: number) => new Date(Date.now() - days * 24 * 3600 * 1000);
+
+    it("deletes events older than the retention setting every run, and audits the deletion", async () => {
+      const page = await (await admin.get("/admin/settings")).text();
+      expect(page).toContain('name="auditRetentionDays"');
+      const refused = await admin.postForm("/admin/settings", settingsWith("10"));
+      expect(refused.status).toBe(400);
+      expect(await refused.text()).toContain("Days: enter a whole number from 30 to 36500.");
+
+      const old = { action: "auth.login", actorLabel: "old@example.com", details: { marker: "retention" } };
+      await app.services.prisma.auditEvent.createMany({
+        data: [
+          { ...old, createdAt: daysAgo(400) },
+          { ...old, createdAt: daysAgo(200) },
+          { ...old, createdAt: daysAgo(20) },
+        ],
+      });
+      const marked = () => events({ details: { path: ["marker"], equals: "retention" } });
+
+      // Empty keeps everything.
+      expect((await admin.postForm("/admin/settings", settingsWith(""))).status).toBe(200);
+      expect(await purgeExpiredAudit(app.services)).toEqual({ deleted: 0 });
+      expect(await marked()).toHaveLength(3);
+
+      expect((await admin.postForm("/admin/settings", settingsWith("180"))).status).toBe(200);
+      // Events the other tests of this file dated long ago go too.
+      const { deleted } = await purgeExpiredAudit(app.services);
+      expect(deleted).toBeGreaterThanOrEqual(2);
+      expect(await marked()).toHaveLength(1);
+      expect(await app.services.prisma.auditEvent.count({ where: { createdAt: { lt: daysAgo(180) } } })).toBe(0);
+      expect(await events({ action: "audit.purged" })).toMatchObject([
+        { actorId: null, actorLabel: "system", targetType: "audit", details: { deleted, retentionDays: 180 } },
+      ]);
+      // Nothing else may delete: not without the purge's declaration, nor a recent row with it.
+      const [kept] = await marked();
+      await expect(app.services.prisma.auditEvent.delete({ where: { id: kept.id } })).rejects.toThrow(/append-only/);
+      await expect(
+        app.services.prisma.$transaction([
+          app.services.prisma.$executeRaw`SELECT set_config('coffer.audit_retention_purge', 'on', true)`,
+          app.services.prisma.$executeRaw`DELETE FROM audit_events WHERE id = ${kept.id}`,
+        ]),
+      ).rejects.toThrow(/append-only/);
+      expect(await marked()).toHaveLength(1);
+      // Nothing more is old enough: no second record.
+      expect(await purgeExpiredAudit(app.services)).toEqual({ deleted: 0 });
+      expect(await events({ action: "audit.purged" })).toHaveLength(1);
     });
   });
 });

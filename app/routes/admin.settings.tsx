@@ -24,6 +24,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
       maxFileSize: sizeInput(settings.maxFileSize),
       blockedExtensions: settings.blockedExtensions.join(", "),
       trashRetentionDays: String(settings.trashRetentionDays),
+      auditRetentionDays: settings.auditRetentionDays === null ? "" : String(settings.auditRetentionDays),
       versionsKept: String(settings.versionsKept),
       requireMfaForAdmins: settings.requireMfaForAdmins ? "on" : "",
       requireMfaAfterSso: settings.requireMfaAfterSso ? "on" : "",
@@ -41,6 +42,7 @@ const settingsForm = z.object({
   maxFileSize: field.text(100),
   blockedExtensions: field.text(10_000),
   trashRetentionDays: field.text(100),
+  auditRetentionDays: field.text(100),
   versionsKept: field.text(100),
   sessionIdleDays: field.text(100),
   sessionAbsoluteDays: field.text(100),
@@ -127,6 +129,17 @@ export default function AdminSettings() {
           error={errors.trashRetentionDays}
           required
           hint="Items in the trash are deleted for good after this many days (1 to 3650)."
+        />
+        <Field
+          label="Audit log retention (days)"
+          name="auditRetentionDays"
+          type="number"
+          inputMode="numeric"
+          min={30}
+          max={36500}
+          defaultValue={values.auditRetentionDays}
+          error={errors.auditRetentionDays}
+          hint="Audit events older than this are deleted every hour, and the deletion is itself audited (30 to 36500; empty keeps them forever)."
         />
         <Field
           label="Versions kept per file"

@@ -43,16 +43,23 @@ export function splitExtensions(value: string): string[] {
 
 const text = z.preprocess((value) => (typeof value === "string" ? value : ""), z.string());
 
+function wholeNumberIn(value: string, label: string, min: number, max: number, ctx: z.RefinementCtx): number {
+  const trimmed = value.trim();
+  const number = /^\d+$/.test(trimmed) ? Number(trimmed) : NaN;
+  if (!Number.isSafeInteger(number) || number < min || number > max) {
+    ctx.addIssue({ code: "custom", message: `${label}: enter a whole number from ${min} to ${max}.` });
+    return z.NEVER;
+  }
+  return number;
+}
+
 function wholeNumber(label: string, min: number, max: number) {
-  return text.transform((value, ctx) => {
-    const trimmed = value.trim();
-    const number = /^\d+$/.test(trimmed) ? Number(trimmed) : NaN;
-    if (!Number.isSafeInteger(number) || number < min || number > max) {
-      ctx.addIssue({ code: "custom", message: `${label}: enter a whole number from ${min} to ${max}.` });
-      return z.NEVER;
-    }
-    return number;
-  });
+  return text.transform((value, ctx) => wholeNumberIn(value, label, min, max, ctx));
+}
+
+/** A whole number, or null for an empty field. */
+function wholeNumberOrEmpty(label: string, min: number, max: number) {
+  return text.transform((value, ctx) => (value.trim() === "" ? null : wholeNumberIn(value, label, min, max, ctx)));
 }
 
 /** The settings form (strings, as a browser posts them) to settings. */
@@ -107,6 +114,8 @@ export function settingsFormSchema(maxUploadSize: number) {
         return extensions;
       }),
       trashRetentionDays: wholeNumber("Days", 1, 3650),
+      // Empty keeps the audit log forever.
+      auditRetentionDays: wholeNumberOrEmpty("Days", 30, 36500),
       versionsKept: wholeNumber("Versions", 0, 1000),
       // A checkbox: present ("on") when ticked, absent otherwise.
       requireMfaForAdmins: z.preprocess((value) => value === "on" || value === "true", z.boolean()),

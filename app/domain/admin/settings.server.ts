@@ -12,6 +12,8 @@ export const settingsSchema = z.object({
   maxFileSize: z.number().int().positive(),
   /** Lower-case extensions without the dot, e.g. ["exe", "bat"]. */
   blockedExtensions: z.array(z.string().regex(/^[a-z0-9]+$/)).max(200),
+  /** Days audit events are kept before the hourly job deletes them; null keeps them forever. */
+  auditRetentionDays: z.number().int().min(30).max(36500).nullable(),
   /** Days an item stays in the trash before it is purged. */
   trashRetentionDays: z.number().int().min(1).max(3650),
   /** Previous versions kept per file when it is replaced. */
@@ -37,6 +39,8 @@ export function defaultSettings(services: Services): Settings {
     maxFileSize: services.config.uploads.maxSize,
     blockedExtensions: [],
     trashRetentionDays: 30,
+    // A year: what most audits look back on.
+    auditRetentionDays: 365,
     versionsKept: 10,
     requireMfaForAdmins: false,
     requireMfaAfterSso: false,

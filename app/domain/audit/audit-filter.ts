@@ -59,6 +59,7 @@ export const AUDIT_ACTION_LABELS: Readonly<Record<string, string>> = {
   "admin.user_unlocked": "Account unlocked by an admin",
   "admin.audit_exported": "Audit log exported",
   "admin.encryption_key_rotated": "Encryption key rotated",
+  "audit.purged": "Old audit events deleted",
 };
 
 /** "Login (auth.login)"; a name no longer written (or unknown) reads as itself. */

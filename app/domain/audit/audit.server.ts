@@ -49,7 +49,8 @@ export type AuditAction =
   | "admin.settings_updated"
   | "admin.user_unlocked"
   | "admin.audit_exported"
-  | "admin.encryption_key_rotated";
+  | "admin.encryption_key_rotated"
+  | "audit.purged";
 
 /** Who did it and from where; built once per request with {@link auditActor}. */
 export interface AuditActor {

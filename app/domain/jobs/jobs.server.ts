@@ -6,6 +6,7 @@ import { purgeExpiredTrash } from "../files/trash-purge.server";
 import { hashStoredFile } from "../uploads/upload-hash.server";
 import { cleanupAbandonedUploads } from "../uploads/upload-cleanup.server";
 import { flushUsage, snapshotStorage } from "../analytics/usage.server";
+import { purgeExpiredAudit } from "../audit/audit-purge.server";
 
 const HOUR_MS = 60 * 60 * 1000;
 /** The first run waits a little, so starting the app stays quick. */
@@ -23,7 +24,7 @@ interface Job {
 }
 
 /**
- * Periodic maintenance, every hour: purge trash older than the retention period, remove
+ * Periodic maintenance, every hour: purge trash and audit events older than their retention, remove
  * abandoned uploads, hash files whose in-stream hash was lost, make missing thumbnails, correct
  * storage counters that drifted, index file contents for search (or remove the indexed text
  * when content search is off), and snapshot stored bytes for the analytics; every minute, add
@@ -49,6 +50,7 @@ export function startJobs(
     { lock: "jobs:reconcile-storage-used", run: () => reconcileStorageUsed(services) },
     { lock: "jobs:content-index", run: () => maintainContentIndex(services) },
     { lock: "jobs:usage-snapshot", run: () => snapshotStorage(services) },
+    { lock: "jobs:purge-audit-log", run: () => purgeExpiredAudit(services) },
   ];
   const uploads = options.uploads;
   if (uploads) jobs.push({ lock: "jobs:cleanup-abandoned-uploads", run: () => cleanupAbandonedUploads(services, uploads) });
