@@ -55,7 +55,7 @@ export async function createServices(config: Config, log: Logger = createLogger(
   fs.mkdirSync(config.dataDir, { recursive: true });
   const opened: Array<() => Promise<void>> = [];
   try {
-    const db = await step("database", () => openDatabase(config, (line) => log.info(line)));
+    const db = await step("database", () => openDatabase(config, log));
     opened.push(() => db.close());
     const storage = withEncryption(await createObjectStore(config.storage, log), config.encryption, db.prisma);
     await step("object storage", () => storage.init());
