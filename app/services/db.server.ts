@@ -6,6 +6,7 @@ import { createDatabaseBreaker, describeDatabaseError, guardPrisma } from "./dat
 import type { Breaker } from "./dependency.server";
 import type { Logger } from "./logger.server";
 import { runMigrations } from "./migrate.server";
+import { watchEmbeddedPostgres, type Watchdog } from "./postgres-watchdog.server";
 
 export type Database = PrismaClient;
 
@@ -17,6 +18,11 @@ export interface DatabaseHandle {
   /** Rejects with a one-line reason when the database does not answer. */
   health(): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  /** The embedded server died and cannot be restarted. */
+  onFatal?: (error: Error) => void;
 }
 
 /** A new connection that the server has not accepted within this time counts as an outage. */
@@ -40,7 +46,7 @@ export function createPrismaClient(url: string): PrismaClient {
 }
 
 /** Connects to DATABASE_URL or starts the embedded server, then applies pending migrations. */
-export async function openDatabase(config: Config, log: Logger): Promise<DatabaseHandle> {
+export async function openDatabase(config: Config, log: Logger, options: OpenDatabaseOptions = {}): Promise<DatabaseHandle> {
   const embedded = config.database.embedded
     ? await (await import("./embedded-postgres.server")).startEmbeddedPostgres({
         dataDir: config.database.dataDir,
@@ -55,6 +61,17 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
     await embedded?.stop();
     throw error;
   }
+  const watchdog: Watchdog | null = embedded
+    ? watchEmbeddedPostgres(embedded, {
+        log,
+        onFatal:
+          options.onFatal ??
+          ((error) => {
+            log.error("exiting: the database cannot recover", { reason: error.message });
+            process.exit(1);
+          }),
+      })
+    : null;
   const raw = createPrismaClient(url);
   const breaker: Breaker = createDatabaseBreaker((state) => {
     if (state === "open") log.warn("database unreachable: answering 503 until it is back", { breaker: state });
@@ -71,6 +88,8 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
       });
     },
     async close() {
+      // First the watchdog, so stopping the server is never taken for a crash.
+      await watchdog?.stop();
       breaker.shutdown();
       await raw.$disconnect();
       await embedded?.stop();
