@@ -279,6 +279,14 @@ describe("PostgreSQL failing under traffic", () => {
     expect(firstRefusal!.at + firstRefusal!.ms - killedAt).toBeLessThan(2_000);
     expect(outage.filter((s) => s.at >= killedAt + 500).every((s) => s.status === 503)).toBe(true);
 
+    // tus too: a 503 saying why, not a 500.
+    const upload = await client.request("/api/uploads", {
+      method: "POST",
+      headers: { "tus-resumable": "1.0.0", "upload-length": "3", "upload-metadata": `filename ${btoa("a.txt")}` },
+    });
+    expect(upload.status).toBe(503);
+    expect(await upload.text()).toContain("cannot reach its database");
+
     const readiness = await fetch(`${app.url}/readyz`);
     expect(readiness.status).toBe(503);
     const report = (await readiness.json()) as { checks: { database: { ok: boolean; error: string } } };
