@@ -23,7 +23,13 @@ async function main() {
     throw error;
   }
   const log = runtime.createLogger(config.logLevel);
-  const services = await runtime.createServices(config, log);
+  const services = await runtime.createServices(config, log, {
+    // A driver that cannot heal (the embedded PostgreSQL will not restart): never stay up broken.
+    onFatal: (error) => {
+      log.error("exiting: a service failed and cannot recover", { reason: error.message });
+      process.exit(1);
+    },
+  });
 
   const server = await runtime.createAppServer({ services, mode });
   server.httpServer.listen(config.port, config.host, () => {

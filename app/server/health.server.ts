@@ -22,8 +22,9 @@ export async function readiness(services: Services): Promise<ReadinessReport> {
         await withTimeout(probe.check(), TIMEOUT_MS);
         return [name, { ok: true, driver: probe.driver, ms: Math.round(performance.now() - started) }] as const;
       } catch (error) {
-        services.log.warn("readiness check failed", { check: name, error });
-        return [name, { ok: false, driver: probe.driver, ms: Math.round(performance.now() - started), error: describe(error) }] as const;
+        const reason = describe(error);
+        services.log.warn("readiness check failed", { check: name, error: reason });
+        return [name, { ok: false, driver: probe.driver, ms: Math.round(performance.now() - started), error: reason }] as const;
       }
     }),
   );
@@ -31,10 +32,20 @@ export async function readiness(services: Services): Promise<ReadinessReport> {
   return { ok: Object.values(checks).every((c) => c.ok), checks };
 }
 
-/** A short reason without connection strings or stack traces. */
+/**
+ * One short line without connection strings, stack traces or quoted code: the last meaningful
+ * line of the message (Prisma's put the calling code first and the reason last).
+ */
 function describe(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  return message.replace(/\w+:\/\/[^\s]+/g, "<url>").slice(0, 200);
+  const lines = message
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line !== "" && !/^(→|\d+\s|at\s)/.test(line) && !/invocation/.test(line));
+  return (lines.at(-1) ?? "failed")
+    .replace(/`/g, "")
+    .replace(/\w+:\/\/[^\s]+/g, "<url>")
+    .slice(0, 200);
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

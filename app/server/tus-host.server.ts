@@ -15,6 +15,7 @@ import { formatBytes } from "~/lib/format";
 import { createTusKvStore, createTusLocker } from "~/services/cache/tus.server";
 import type { Services, UploadTerminator } from "~/services/index.server";
 import { metrics } from "~/services/metrics.server";
+import { isDependencyUnavailable } from "~/services/dependency.server";
 
 /**
  * The tus host: the protocol server, its data store, locker and events, and the answers it
@@ -34,6 +35,7 @@ function tusError(status: number, message: string): TusError {
 function toTusError(services: Services, error: unknown): TusError {
   if (isAppError(error)) return tusError(error.status, error.message);
   if (error && typeof error === "object" && "status_code" in error) return error as TusError;
+  if (isDependencyUnavailable(error)) return tusError(503, error.message);
   services.log.error("upload hook failed", { error });
   return tusError(500, "The upload could not be processed. Please try again.");
 }
@@ -107,6 +109,7 @@ export function createUploadServer(services: Services): TusServer {
 
     onResponseError(_req, error) {
       if (error instanceof AppError) return tusError(error.status, error.message);
+      if (isDependencyUnavailable(error)) return tusError(503, error.message);
       if ("status_code" in error) {
         // tus's own refusal when Upload-Length exceeds the configured ceiling.
         if (error.status_code === 413 && error.body === ERRORS.ERR_MAX_SIZE_EXCEEDED.body) {

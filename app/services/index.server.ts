@@ -50,12 +50,25 @@ export interface Services {
   uploadTerminator?: UploadTerminator;
 }
 
+export interface ServicesOptions {
+  /**
+   * A driver whose service failed and cannot heal (the embedded PostgreSQL that will not restart)
+   * reports it here, once; the process must then exit non-zero so that a supervisor restarts it.
+   * Without it, the driver logs the reason and exits with code 1 itself.
+   */
+  onFatal?: (error: Error) => void;
+}
+
 /** Opens every configured driver. Fails fast, naming the service that could not be reached. */
-export async function createServices(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Services> {
+export async function createServices(
+  config: Config,
+  log: Logger = createLogger(config.logLevel),
+  options: ServicesOptions = {},
+): Promise<Services> {
   fs.mkdirSync(config.dataDir, { recursive: true });
   const opened: Array<() => Promise<void>> = [];
   try {
-    const db = await step("database", () => openDatabase(config, (line) => log.info(line)));
+    const db = await step("database", () => openDatabase(config, log, { onFatal: options.onFatal }));
     opened.push(() => db.close());
     const storage = withEncryption(await createObjectStore(config.storage, log), config.encryption, db.prisma);
     await step("object storage", () => storage.init());
