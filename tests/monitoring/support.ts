@@ -237,3 +237,90 @@ export async function eventually<T>(what: string, ms: number, probe: () => Promi
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
+
+const PROMQL_WORDS = new Set([
+  "by",
+  "without",
+  "on",
+  "ignoring",
+  "group_left",
+  "group_right",
+  "offset",
+  "bool",
+  "and",
+  "or",
+  "unless",
+  "inf",
+  "nan",
+]);
+
+/**
+ * The metric names a PromQL expression reads: identifiers that are not functions (followed by
+ * "("), keywords, label names (inside {…} or by/on/… lists), durations or numbers.
+ */
+export function metricNames(expr: string): string[] {
+  const text = expr
+    .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""')
+    .replace(/\{[^}]*\}/g, " ")
+    .replace(/\[[^\]]*\]/g, " ")
+    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, " ");
+  const names = new Set<string>();
+  for (const match of text.matchAll(/(\d+(?:\.\d+)?(?:e[+-]?\d+)?[a-z]*)|([a-zA-Z_:][a-zA-Z0-9_:]*)(\s*\()?/g)) {
+    const [, number, name, call] = match;
+    if (number || call || PROMQL_WORDS.has(name!.toLowerCase())) continue;
+    names.add(name!);
+  }
+  return [...names];
+}
+
+/**
+ * The sample names a Prometheus text exposition declares (from its TYPE lines, so a labelled
+ * counter that has not counted anything yet is known too): a histogram's _bucket, _sum, _count.
+ */
+export function exportedNames(exposition: string): Set<string> {
+  const names = new Set<string>();
+  for (const [, name, type] of exposition.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
+    if (type === "histogram") for (const suffix of ["_bucket", "_sum", "_count"]) names.add(`${name}${suffix}`);
+    else if (type === "summary") for (const suffix of ["", "_sum", "_count"]) names.add(`${name}${suffix}`);
+    else names.add(name!);
+  }
+  return names;
+}
+
+export interface Panel {
+  id: number;
+  type: string;
+  title: string;
+  datasource?: { type: string; uid: string };
+  targets?: Array<{ refId: string; expr: string; datasource?: { type: string; uid: string } }>;
+  gridPos: { x: number; y: number; w: number; h: number };
+}
+
+export interface Dashboard {
+  uid: string;
+  title: string;
+  panels: Panel[];
+  templating: { list: unknown[] };
+}
+
+export const dashboards = (): Array<{ file: string; dashboard: Dashboard }> =>
+  fs
+    .readdirSync(DASHBOARDS_DIR)
+    .filter((name) => name.endsWith(".json"))
+    .map((name) => ({ file: name, dashboard: JSON.parse(fs.readFileSync(path.join(DASHBOARDS_DIR, name), "utf8")) as Dashboard }));
+
+/** Grafana's interval variables, as Grafana would set them for a short time range. */
+export function grafanaQuery(expr: string, rateInterval = "1m"): string {
+  return expr.replaceAll("$__rate_interval", rateInterval).replaceAll("$__interval", "15s").replaceAll("$__range", "1h");
+}
+
+/** Every query of every panel: `{ dashboard, panel, refId, expr }`. */
+export function panelQueries() {
+  return dashboards().flatMap(({ dashboard }) =>
+    dashboard.panels
+      .filter((panel) => panel.type !== "row")
+      .flatMap((panel) =>
+        (panel.targets ?? []).map((target) => ({ dashboard: dashboard.uid, panel: panel.title, refId: target.refId, expr: target.expr })),
+      ),
+  );
+}
