@@ -2,7 +2,7 @@
 // token from a file) and evaluates the shipped rules; every PromQL expression of every dashboard
 // panel is evaluated through Prometheus's HTTP API; then Coffer's object store goes away and the
 // alerts reach PagerDuty and Slack receivers started here, through a real Alertmanager running the
-// shipped configuration.
+// shipped configuration; a burst of failed logins reaches the email receiver as a ticket.
 //
 // Test-only changes, all made on copies: every rule's `for:` becomes 0s (the shipped 2 to 10
 // minutes would not fit in a test), Prometheus scrapes and evaluates every second, and
@@ -227,5 +227,24 @@ describe("Prometheus and Alertmanager against a running Coffer", () => {
     expect(held.labels.slo).toBe("availability");
     // The other drivers stayed up: no page for them.
     expect(receivers.pagerduty.filter((event) => /CofferDriverDown \((database|search|cache)\)/.test(event.payload.summary))).toEqual([]);
+  });
+
+  it("opens a ticket by email when someone guesses passwords", async () => {
+    // Over 10 failures a minute on the 5-minute rate: about 60 failures, as fast as they go.
+    const guesser = new TestClient(app.url);
+    for (let batch = 0; batch < 7; batch++) {
+      await Promise.all(
+        Array.from({ length: 10 }, async (_, i) => {
+          const answer = await guesser.postForm("/login", { email: `victim${i}@example.com`, password: `guess ${batch}` });
+          expect(answer.status).toBeGreaterThanOrEqual(400);
+        }),
+      );
+    }
+    const mail = await eventually("the brute-force ticket's email", 20_000, () =>
+      receivers.mail.find((message) => message.includes("CofferLoginFailureSpike")),
+    );
+    expect(mail).toMatch(/^To: ops@example\.com\r?$/m);
+    expect(mail.replace(/=\r\n/g, "")).toContain("Runbook: docs/runbooks.md#cofferloginfailurespike");
+    expect(receivers.pagerduty.some((event) => event.payload.summary.includes("CofferLoginFailureSpike"))).toBe(false);
   });
 });
