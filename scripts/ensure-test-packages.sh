@@ -2,11 +2,13 @@
 # Makes sure the Debian packages the test suite runs for real are present: redis-server,
 # Chromium (Playwright drives Debian's build; it never downloads a browser) and OpenStack
 # Swift (the S3-compatible server), and the security scanners wapiti and testssl.sh
-# (scripts/security-scan.sh), and poppler-utils (pdftotext, content search of PDFs). Installs them when missing and running as root;
+# (scripts/security-scan.sh), and poppler-utils (pdftotext, content search of PDFs), and
+# Prometheus and Alertmanager (promtool, amtool and the monitoring integration test of
+# deploy/monitoring). Installs them when missing and running as root;
 # otherwise says exactly what to install.
 set -euo pipefail
 
-PACKAGES=(redis-server chromium swift swift-proxy swift-account swift-container swift-object wapiti testssl.sh openssl curl poppler-utils)
+PACKAGES=(redis-server chromium swift swift-proxy swift-account swift-container swift-object wapiti testssl.sh openssl curl poppler-utils prometheus prometheus-alertmanager)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   if [ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" != "install ok installed" ]; then
@@ -23,7 +25,7 @@ fi
 
 echo "Installing Debian packages for the tests: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-# Keep the packages' own services (swift, redis) from starting with their default configs.
+# Keep the packages' own services (swift, redis, prometheus) from starting with their default configs.
 created_policy=0
 if [ ! -e /usr/sbin/policy-rc.d ]; then
   printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
