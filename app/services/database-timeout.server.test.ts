@@ -34,4 +34,5 @@ it("a database that accepts connections but never answers costs a 503 within 2 s
     breaker.shutdown();
     await raw.$disconnect();
   }
-});
+  // Three connect timeouts of 1.5 s each: more than vitest's default 5 s on a busy machine.
+}, 15_000);
