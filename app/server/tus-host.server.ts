@@ -13,6 +13,7 @@ import {
 } from "~/domain/uploads/uploads.server";
 import { formatBytes } from "~/lib/format";
 import { createTusKvStore, createTusLocker } from "~/services/cache/tus.server";
+import { isDependencyUnavailable } from "~/services/dependency.server";
 import type { Services, UploadTerminator } from "~/services/index.server";
 import { metrics } from "~/services/metrics.server";
 
@@ -30,8 +31,12 @@ function tusError(status: number, message: string): TusError {
   return { status_code: status, body: message };
 }
 
-/** Maps domain errors to tus responses; anything unexpected is logged and answered generically. */
+/**
+ * Maps domain errors to tus responses; anything unexpected is logged and answered generically.
+ * A dependency that is down is kept as it is: the HTTP host answers it (503, problem+json).
+ */
 function toTusError(services: Services, error: unknown): TusError {
+  if (isDependencyUnavailable(error)) throw error;
   if (isAppError(error)) return tusError(error.status, error.message);
   if (error && typeof error === "object" && "status_code" in error) return error as TusError;
   services.log.error("upload hook failed", { error });
@@ -106,6 +111,8 @@ export function createUploadServer(services: Services): TusServer {
     },
 
     onResponseError(_req, error) {
+      // Thrown on to the HTTP host, which answers 503 with Retry-After and a problem+json body.
+      if (isDependencyUnavailable(error)) throw error;
       if (error instanceof AppError) return tusError(error.status, error.message);
       if ("status_code" in error) {
         // tus's own refusal when Upload-Length exceeds the configured ceiling.
