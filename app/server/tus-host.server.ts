@@ -49,6 +49,8 @@ function toTusError(services: Services, error: unknown): TusError {
  */
 export function createUploadServer(services: Services): TusServer {
   const users = new WeakMap<object, SessionUser>();
+  // The upload whose row a POST created, until it is finished: a creation that fails removes it.
+  const createdBy = new WeakMap<object, string>();
   // What a PATCH request looked up about its upload, so finishing it does not look again.
   const pendings = new WeakMap<object, PendingWithFolder>();
   const kvStore = createTusKvStore(services.cache);
@@ -89,6 +91,7 @@ export function createUploadServer(services: Services): TusServer {
         const user = users.get(req);
         if (!user) throw tusError(401, "Log in to upload files.");
         const metadata = await createPendingUpload(services, user, upload);
+        createdBy.set(req, upload.id);
         return { metadata };
       } catch (error) {
         throw toTusError(services, error);
@@ -96,6 +99,8 @@ export function createUploadServer(services: Services): TusServer {
     },
 
     async onUploadFinish(req, upload) {
+      // From here the upload is a file (or refused by completeUpload, which cleans up itself).
+      createdBy.delete(req);
       try {
         const discard = () =>
           Promise.all([forgetFinishedUpload(services, upload.id, kvStore), services.storage.delete(upload.id)]).then(
@@ -126,6 +131,8 @@ export function createUploadServer(services: Services): TusServer {
     },
   });
 
+  abandonFailedCreations(services, server, createdBy, hasher);
+
   // Once the response has gone out, the tus bookkeeping beside the object is no longer needed:
   // the finished upload is now a file, and its object stays under the same key.
   server.on(EVENTS.POST_CREATE, () => metrics().uploadsCreated.inc());
@@ -143,6 +150,33 @@ export function createUploadServer(services: Services): TusServer {
     );
   });
   return server;
+}
+
+/**
+ * A POST whose upload could not be created in the store (or failed after, before its upload
+ * finished) leaves nothing: the client got no Location, so nobody can resume it. Its row, which
+ * reserved quota, is removed, and whatever the store holds of it; what the store cannot remove
+ * now (it is down) is swept with the expired uploads.
+ */
+function abandonFailedCreations(services: Services, server: TusServer, createdBy: WeakMap<object, string>, hasher: UploadHasher) {
+  const post = server.handlers.POST;
+  const send = post.send.bind(post);
+  post.send = async (req, context, headers) => {
+    try {
+      return await send(req, context, headers);
+    } catch (error) {
+      const uploadId = createdBy.get(req);
+      if (uploadId) {
+        createdBy.delete(req);
+        hasher.forget(uploadId);
+        await releaseCancelledUpload(services, uploadId).catch((failure) =>
+          services.log.warn("could not remove the row of an upload whose creation failed", { uploadId, error: failure }),
+        );
+        await server.datastore.remove(uploadId).catch(() => {});
+      }
+      throw error;
+    }
+  };
 }
 
 /** Metadata records tus leaves: `<id>.info` (S3 store), `<id>.json` (file store), or a Redis key. */
