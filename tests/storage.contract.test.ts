@@ -22,6 +22,8 @@ import {
   type ObjectStore,
 } from "~/services/storage/types";
 import { EncryptedObjectStore } from "~/services/storage/encrypted.server";
+import { GuardedObjectStore } from "~/services/storage/guarded.server";
+import { StorageBreaker } from "~/services/storage/storage-breaker.server";
 import { DecryptionError, HEADER_LENGTH, cipherSize } from "~/services/storage/encryption-format.server";
 import { KeyRing, MasterKeyMissingError } from "~/services/storage/key-ring.server";
 import { parseMasterKey } from "~/config.server";
@@ -110,11 +112,24 @@ function encrypted(driver: DriverUnderTest): DriverUnderTest & { inner(store: Ob
 const encryptedLocal = encrypted(localDriver);
 const encryptedS3 = encrypted(s3Driver);
 
+// The app reaches each driver through the storage circuit breaker, which must change nothing.
+function guarded(driver: DriverUnderTest): DriverUnderTest {
+  const guard = (store: ObjectStore) => new GuardedObjectStore(store, new StorageBreaker());
+  return {
+    name: driver.name,
+    label: `guarded ${driver.name}`,
+    create: async () => guard(await driver.create()),
+    broken: async () => (await driver.broken()).map(({ why, store }) => ({ why, store: guard(store) })),
+    cleanup: () => driver.cleanup(),
+  };
+}
+const contractDrivers = [localDriver, s3Driver, encryptedLocal, encryptedS3, guarded(localDriver), guarded(s3Driver)];
+
 afterAll(() => {
   for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-describe.each([localDriver, s3Driver, encryptedLocal, encryptedS3])("ObjectStore contract: $label driver", (driver) => {
+describe.each(contractDrivers)("ObjectStore contract: $label driver", (driver) => {
   let store: ObjectStore;
   const key = (name: string) => `${name}-${randomBytes(4).toString("hex")}`;
 

@@ -3,6 +3,7 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import type { Upload as TusUpload } from "tus-js-client";
 import { formatBytes } from "~/lib/format";
 import { useCsrfToken } from "./csrf-input";
+import { resumingHttpStack } from "./tus-resume-stack";
 
 export type Status = "queued" | "uploading" | "paused" | "done" | "error";
 
@@ -131,7 +132,7 @@ export function useUploadQueue({ folderId, maxUploadSize }: { folderId: string; 
       if (!entry) return;
       const { file, relativePath } = entry;
       try {
-        const { Upload } = await import("tus-js-client");
+        const { Upload, DefaultHttpStack } = await import("tus-js-client");
         const metadata: Record<string, string> = {
           filename: file.name,
           filetype: file.type,
@@ -141,6 +142,8 @@ export function useUploadQueue({ folderId, maxUploadSize }: { folderId: string; 
         if (relativePath) metadata.relativePath = relativePath;
         const upload = new Upload(file, {
           endpoint: "/api/uploads",
+          // A store outage (503) pauses the upload instead of starting it over.
+          httpStack: resumingHttpStack(new DefaultHttpStack({})),
           chunkSize: CHUNK_SIZE,
           retryDelays: [0, 1000, 3000, 5000, 10000, 20000, 30000],
           removeFingerprintOnSuccess: true,
@@ -339,7 +342,19 @@ function readUnfinished(folderId: string): StoredUpload[] {
 function describeTusError(error: Error): string {
   const response = (error as { originalResponse?: { getStatus(): number; getBody(): string } | null }).originalResponse;
   const body = response?.getBody()?.trim();
+  // Coffer's 503 (a dependency down) is problem+json: its detail is the sentence for people.
+  const detail = body?.startsWith("{") ? problemDetail(body) : null;
+  if (detail) return detail;
   if (response && body && body.length < 300) return body;
   if (response?.getStatus() === 401) return "Your session has ended. Log in again, then retry.";
   return "The connection was lost. Retry to continue from where it stopped.";
+}
+
+function problemDetail(body: string): string | null {
+  try {
+    const detail = (JSON.parse(body) as { detail?: unknown }).detail;
+    return typeof detail === "string" ? detail : null;
+  } catch {
+    return null;
+  }
 }

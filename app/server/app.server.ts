@@ -117,6 +117,12 @@ function lastResortErrorHandler(services: Services): express.ErrorRequestHandler
       sendUnavailable(req, res, error);
       return;
     }
+    // A download whose store went away midway: cut (never a short answer that looks complete).
+    if (isDependencyUnavailable(error)) {
+      services.log.warn("response cut: dependency unavailable", { method: req.method, path: req.path, dependency: error.dependency });
+      res.destroy();
+      return;
+    }
     const status = Number(
       (error as { status?: unknown; statusCode?: unknown } | null)?.status ?? (error as { statusCode?: unknown } | null)?.statusCode,
     );

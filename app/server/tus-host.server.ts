@@ -13,6 +13,7 @@ import {
 } from "~/domain/uploads/uploads.server";
 import { formatBytes } from "~/lib/format";
 import { createTusKvStore, createTusLocker } from "~/services/cache/tus.server";
+import { isDependencyUnavailable } from "~/services/dependency.server";
 import type { Services, UploadTerminator } from "~/services/index.server";
 import { metrics } from "~/services/metrics.server";
 import { isDependencyUnavailable } from "~/services/dependency.server";
@@ -31,8 +32,12 @@ function tusError(status: number, message: string): TusError {
   return { status_code: status, body: message };
 }
 
-/** Maps domain errors to tus responses; anything unexpected is logged and answered generically. */
+/**
+ * Maps domain errors to tus responses; anything unexpected is logged and answered generically.
+ * A dependency that is down is kept as it is: the HTTP host answers it (503, problem+json).
+ */
 function toTusError(services: Services, error: unknown): TusError {
+  if (isDependencyUnavailable(error)) throw error;
   if (isAppError(error)) return tusError(error.status, error.message);
   if (error && typeof error === "object" && "status_code" in error) return error as TusError;
   if (isDependencyUnavailable(error)) return tusError(503, error.message);
@@ -46,6 +51,8 @@ function toTusError(services: Services, error: unknown): TusError {
  */
 export function createUploadServer(services: Services): TusServer {
   const users = new WeakMap<object, SessionUser>();
+  // The upload whose row a POST created, until it is finished: a creation that fails removes it.
+  const createdBy = new WeakMap<object, string>();
   // What a PATCH request looked up about its upload, so finishing it does not look again.
   const pendings = new WeakMap<object, PendingWithFolder>();
   const kvStore = createTusKvStore(services.cache);
@@ -86,6 +93,7 @@ export function createUploadServer(services: Services): TusServer {
         const user = users.get(req);
         if (!user) throw tusError(401, "Log in to upload files.");
         const metadata = await createPendingUpload(services, user, upload);
+        createdBy.set(req, upload.id);
         return { metadata };
       } catch (error) {
         throw toTusError(services, error);
@@ -93,6 +101,8 @@ export function createUploadServer(services: Services): TusServer {
     },
 
     async onUploadFinish(req, upload) {
+      // From here the upload is a file (or refused by completeUpload, which cleans up itself).
+      createdBy.delete(req);
       try {
         const discard = () =>
           Promise.all([forgetFinishedUpload(services, upload.id, kvStore), services.storage.delete(upload.id)]).then(
@@ -108,6 +118,8 @@ export function createUploadServer(services: Services): TusServer {
     },
 
     onResponseError(_req, error) {
+      // Thrown on to the HTTP host, which answers 503 with Retry-After and a problem+json body.
+      if (isDependencyUnavailable(error)) throw error;
       if (error instanceof AppError) return tusError(error.status, error.message);
       if (isDependencyUnavailable(error)) return tusError(503, error.message);
       if ("status_code" in error) {
@@ -121,6 +133,8 @@ export function createUploadServer(services: Services): TusServer {
       return tusError(500, "The upload failed on the server. It can be resumed; please try again.");
     },
   });
+
+  abandonFailedCreations(services, server, createdBy, hasher);
 
   // Once the response has gone out, the tus bookkeeping beside the object is no longer needed:
   // the finished upload is now a file, and its object stays under the same key.
@@ -139,6 +153,33 @@ export function createUploadServer(services: Services): TusServer {
     );
   });
   return server;
+}
+
+/**
+ * A POST whose upload could not be created in the store (or failed after, before its upload
+ * finished) leaves nothing: the client got no Location, so nobody can resume it. Its row, which
+ * reserved quota, is removed, and whatever the store holds of it; what the store cannot remove
+ * now (it is down) is swept with the expired uploads.
+ */
+function abandonFailedCreations(services: Services, server: TusServer, createdBy: WeakMap<object, string>, hasher: UploadHasher) {
+  const post = server.handlers.POST;
+  const send = post.send.bind(post);
+  post.send = async (req, context, headers) => {
+    try {
+      return await send(req, context, headers);
+    } catch (error) {
+      const uploadId = createdBy.get(req);
+      if (uploadId) {
+        createdBy.delete(req);
+        hasher.forget(uploadId);
+        await releaseCancelledUpload(services, uploadId).catch((failure) =>
+          services.log.warn("could not remove the row of an upload whose creation failed", { uploadId, error: failure }),
+        );
+        await server.datastore.remove(uploadId).catch(() => {});
+      }
+      throw error;
+    }
+  };
 }
 
 /** Metadata records tus leaves: `<id>.info` (S3 store), `<id>.json` (file store), or a Redis key. */

@@ -37,7 +37,18 @@ export function tusRequestHandler(tus: TusServer, origin: OriginSettings): TusRe
       res.end(`The upload endpoint does not support ${String(req.method).slice(0, 20)} requests.`);
       return;
     }
-    const response = await tus.handleWeb(toWebRequest(req, origin));
+    let response: Response;
+    try {
+      response = await tus.handleWeb(toWebRequest(req, origin));
+    } catch (error) {
+      // The host answers this (a dependency down: 503 with a body); it is still a tus answer, and
+      // the rest of a body the store did not take is never read.
+      if (!res.headersSent) {
+        res.setHeader("Tus-Resumable", "1.0.0");
+        if (!req.complete) res.setHeader("Connection", "close");
+      }
+      throw error;
+    }
     if (res.destroyed) return;
     const body = response.body ? Buffer.from(await response.arrayBuffer()) : undefined;
     const headers = Object.fromEntries(response.headers);

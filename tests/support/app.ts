@@ -64,7 +64,7 @@ export async function startTestApp(drivers: DriverSet, env: Record<string, strin
   const config = loadConfig(appEnv);
   // Tests run over plain HTTP; production cookies are Secure, which fetch would still send
   // to localhost, but keep the config honest about what it tests.
-  const appServices = await createServices(config, createLogger("error"));
+  const appServices = await createServices(config, createLogger(config.logLevel));
   const build = (await import(pathToFileURL(serverBuild).href)) as ServerBuild;
   const server = await createAppServer({
     services: appServices,

@@ -5,7 +5,7 @@ import { getReadableItem, nameOf, type ConflictPolicy, type ItemKind } from "./o
 import { moveItem } from "./rename-move.server";
 import type { SessionUser } from "../accounts/sessions.server";
 import { restoreItem, trashItem } from "./trash.server";
-import { selectionZipEntries, zipStream, type SelectionItem } from "./zip.server";
+import { assertStoreAnswers, selectionZipEntries, zipStream, type SelectionItem } from "./zip.server";
 
 type Actor = Pick<SessionUser, "id" | "role">;
 
@@ -192,5 +192,6 @@ export async function zipSelection(services: Services, actor: Actor, refs: BulkR
   if (items.length === 0) throw new NotFoundError("Those items");
   const filename = await selectionArchiveName(services, items);
   const entries = await selectionZipEntries(services, items);
+  await assertStoreAnswers(services, entries);
   return { filename, stream: () => zipStream(services, entries) };
 }

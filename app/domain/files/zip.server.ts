@@ -139,7 +139,18 @@ export function zipStream(services: Services, entries: ZipEntry[]): Readable {
 
 /** A ZIP of a folder subtree, streamed. */
 export async function zipFolder(services: Services, rootFolderId: string): Promise<Readable> {
-  return zipStream(services, await folderZipEntries(services, rootFolderId));
+  const entries = await folderZipEntries(services, rootFolderId);
+  await assertStoreAnswers(services, entries);
+  return zipStream(services, entries);
+}
+
+/**
+ * Asks the store about the archive's first stored file before its 200 goes out, so a store that
+ * is down answers 503 (DependencyUnavailableError) instead of an archive cut at its first file.
+ */
+export async function assertStoreAnswers(services: Services, entries: ZipEntry[]): Promise<void> {
+  const first = entries.find((entry) => entry.kind === "file" && entry.size > 0);
+  if (first?.kind === "file") await services.storage.stat(first.storageKey);
 }
 
 /** One selected top-level item of a selection archive (already checked readable and live). */

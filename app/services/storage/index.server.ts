@@ -2,15 +2,22 @@ import type { Config } from "~/config.server";
 import type { Logger } from "~/services/logger.server";
 import type { PrismaClient } from "~/generated/prisma/client";
 import { EncryptedObjectStore } from "./encrypted.server";
+import { GuardedObjectStore } from "./guarded.server";
 import { KeyRing } from "./key-ring.server";
 import { LocalObjectStore } from "./local.server";
+import { StorageBreaker } from "./storage-breaker.server";
 import type { ObjectStore } from "./types";
 
 /**
- * The object store the configuration asks for. Call `init()` before use. The S3 clients (minio,
+ * The object store the configuration asks for, behind the storage circuit breaker (a dead store
+ * answers 503 at once; see docs/outages.md). Call `init()` before use. The S3 clients (minio,
  * @tus/s3-store with the AWS SDK) are imported only when S3 is configured.
  */
 export async function createObjectStore(config: Config["storage"], log?: Logger): Promise<ObjectStore> {
+  return new GuardedObjectStore(await createDriver(config, log), new StorageBreaker({ log }));
+}
+
+async function createDriver(config: Config["storage"], log?: Logger): Promise<ObjectStore> {
   switch (config.driver) {
     case "local":
       return new LocalObjectStore(config.directory);

@@ -7,6 +7,7 @@ import { pipeline } from "node:stream/promises";
 import { FileStore } from "@tus/file-store";
 import { ERRORS, type DataStore, type KvStore, type Upload } from "@tus/utils";
 import { ByteCounter } from "./byte-counter.server";
+import { isStorageOutage } from "./outage.server";
 import {
   assertValidKey,
   assertValidRange,
@@ -68,7 +69,7 @@ export class LocalObjectStore implements ObjectStore {
     try {
       handle = await fsp.open(file, "r");
     } catch (error) {
-      if (isMissing(error)) throw new ObjectNotFoundError(key);
+      if (isMissing(error)) throw (await directoryGone(this.directory)) ?? new ObjectNotFoundError(key);
       throw error;
     }
     try {
@@ -192,14 +193,33 @@ export class LocalObjectStore implements ObjectStore {
  *   its size: finished ones too, i.e. the stored object.
  */
 class LocalTusStore extends FileStore {
+  override async create(upload: Upload): Promise<Upload> {
+    try {
+      return await super.create(upload);
+    } catch (error) {
+      throw (await directoryGone(this.directory)) ?? error;
+    }
+  }
+
+  /** FileStore cannot tell a missing upload from a missing (unmounted, replaced) directory. */
+  override async getUpload(id: string): Promise<Upload> {
+    try {
+      return await super.getUpload(id);
+    } catch (error) {
+      throw (await directoryGone(this.directory)) ?? error;
+    }
+  }
+
   override async write(readable: Readable, id: string, offset: number): Promise<number> {
     assertValidKey(id);
     const file = path.join(this.directory, id);
     let handle: fsp.FileHandle;
     try {
       handle = await fsp.open(file, "r+");
-    } catch {
-      throw ERRORS.FILE_WRITE_ERROR;
+    } catch (error) {
+      // A broken disk is a 503 the client retries; anything else is this upload's own failure.
+      if (isStorageOutage(error)) throw error;
+      throw (await directoryGone(this.directory)) ?? ERRORS.FILE_WRITE_ERROR;
     }
     let position = offset;
     let batch: Buffer[] = [];
@@ -219,10 +239,10 @@ class LocalTusStore extends FileStore {
         if (batchBytes >= WRITE_BATCH_BYTES || batch.length >= WRITE_BATCH_PIECES) await flush();
       }
       await flush();
-    } catch {
+    } catch (error) {
       // Whatever arrived before the failure is kept; the client resumes from the file's size.
       await flush().catch(() => {});
-      throw ERRORS.FILE_WRITE_ERROR;
+      throw isStorageOutage(error) ? error : ERRORS.FILE_WRITE_ERROR;
     } finally {
       await handle.close();
     }
@@ -249,6 +269,13 @@ async function flushToDisk(file: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/** An outage error when the store's directory is missing or no longer a directory; null when it is fine. */
+async function directoryGone(directory: string): Promise<StorageUnavailableError | null> {
+  const stats = await fsp.stat(directory).catch(() => null);
+  if (stats?.isDirectory()) return null;
+  return new StorageUnavailableError(`Storage directory ${directory} is ${stats ? "not a directory" : "missing"}`);
 }
 
 function isMissing(error: unknown): boolean {

@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { S3Store, type MetadataValue, type Options as S3StoreOptions } from "@tus/s3-store";
+import type { Upload } from "@tus/utils";
+import { isStorageOutage } from "./outage.server";
 import { BLOCK_SIZE, streamParts } from "./s3-part-streamer.server";
 
 type Part = Awaited<ReturnType<S3Store["retrieveParts"]>>[number];
@@ -23,7 +25,8 @@ export interface CofferS3StoreOptions extends S3StoreOptions {
  *   file each, which @tus/s3-store writes and reads back: that doubled the I/O of every upload;
  * - an upload's offset counts only parts without a gap (1, 2, 3, …), so a part that failed
  *   while a later one succeeded can never make the offset skip bytes;
- * - the Content-MD5 header on DeleteObjects, and SSE headers on object and multipart creations.
+ * - the Content-MD5 header on DeleteObjects, and SSE headers on object and multipart creations;
+ * - an upload whose metadata cannot be read because S3 is down is not "not found".
  */
 export class CofferS3Store extends S3Store {
   private freeStreamingMemory: number;
@@ -110,6 +113,20 @@ export class CofferS3Store extends S3Store {
     } finally {
       this.freeStreamingMemory += memory;
     }
+  }
+
+  /**
+   * S3Store answers 404 for any failure to read an upload's metadata, and a tus client told 404
+   * starts its upload over: a store that is down must fail the request instead (503), so the
+   * client resumes once it is back. The metadata read here is cached for S3Store's own read.
+   */
+  override async getUpload(id: string): Promise<Upload> {
+    try {
+      await this.getMetadata(id);
+    } catch (error) {
+      if (isStorageOutage(error)) throw error;
+    }
+    return super.getUpload(id);
   }
 
   protected override async retrieveParts(id: string, partNumberMarker?: string): Promise<Part[]> {
