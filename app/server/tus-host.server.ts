@@ -16,7 +16,6 @@ import { createTusKvStore, createTusLocker } from "~/services/cache/tus.server";
 import { isDependencyUnavailable } from "~/services/dependency.server";
 import type { Services, UploadTerminator } from "~/services/index.server";
 import { metrics } from "~/services/metrics.server";
-import { isDependencyUnavailable } from "~/services/dependency.server";
 
 /**
  * The tus host: the protocol server, its data store, locker and events, and the answers it
@@ -40,7 +39,6 @@ function toTusError(services: Services, error: unknown): TusError {
   if (isDependencyUnavailable(error)) throw error;
   if (isAppError(error)) return tusError(error.status, error.message);
   if (error && typeof error === "object" && "status_code" in error) return error as TusError;
-  if (isDependencyUnavailable(error)) return tusError(503, error.message);
   services.log.error("upload hook failed", { error });
   return tusError(500, "The upload could not be processed. Please try again.");
 }
@@ -121,7 +119,6 @@ export function createUploadServer(services: Services): TusServer {
       // Thrown on to the HTTP host, which answers 503 with Retry-After and a problem+json body.
       if (isDependencyUnavailable(error)) throw error;
       if (error instanceof AppError) return tusError(error.status, error.message);
-      if (isDependencyUnavailable(error)) return tusError(503, error.message);
       if ("status_code" in error) {
         // tus's own refusal when Upload-Length exceeds the configured ceiling.
         if (error.status_code === 413 && error.body === ERRORS.ERR_MAX_SIZE_EXCEEDED.body) {
