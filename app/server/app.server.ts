@@ -17,7 +17,8 @@ import { csrfProtection, renewCsrfCookie } from "./csrf.server";
 import { limitByClass, TooManyRequestsError } from "~/domain/rate-limit.server";
 import type { RateLimitClass } from "~/config.server";
 import type { ViteDevServer } from "vite";
-import { readiness } from "./health.server";
+import { drainingReport, readiness } from "./health.server";
+import { trackConnections } from "./drain.server";
 import { remixRequestHandler } from "./remix-handler.server";
 import { originCheck } from "./origin-check.server";
 import { publicOrigin, type OriginSettings } from "./public-origin.server";
@@ -33,8 +34,24 @@ export interface AppServer {
   httpServer: http.Server | https.Server;
   /** The tus server (its datastore is what upload cleanup works on). */
   uploads: TusServer;
+  /**
+   * Stops gracefully: no new connections, /readyz 503, requests in flight get `graceMs` to
+   * finish; uploads still running then keep what arrived, and what is left is cut. Then Socket.IO
+   * clients are told to reconnect and the jobs stop. The drivers stay open (closeServices).
+   */
+  shutdown(options: ShutdownOptions): Promise<void>;
+  /** shutdown() without a grace period. */
   close(): Promise<void>;
 }
+
+export interface ShutdownOptions {
+  graceMs: number;
+  /** Called once per step, with what is worth logging about it. */
+  step?: (name: string, fields?: Record<string, unknown>) => void;
+}
+
+/** How long an upload stopped at the deadline may take to answer with its offset. */
+const STOPPED_UPLOAD_ANSWER_MS = 2_000;
 
 export interface AppServerOptions {
   services: Services;
@@ -175,7 +192,12 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
   app.get("/healthz", (_req, res) => {
     res.type("text/plain").send("ok");
   });
+  let draining = false;
   app.get("/readyz", async (_req, res) => {
+    if (draining) {
+      res.status(503).json(drainingReport());
+      return;
+    }
     const report = await readiness(services);
     res.status(report.ok ? 200 : 503).json(report);
   });
@@ -279,18 +301,73 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
     httpServer.prependListener("request", observeHttpRequests(mode.kind === "production" ? clientFiles(mode.clientDir) : new Set()));
   }
   const stopJobs = startJobs(services, { uploads: services.uploadTerminator });
+  const drain = trackConnections(httpServer, (req) => req.url?.startsWith("/socket.io/") ?? false);
+  let shutdown: Promise<void> | null = null;
 
-  return {
-    httpServer,
-    uploads,
-    async close() {
-      stopJobs();
-      await new Promise<void>((resolve) => io.close(() => resolve()));
-      await closeVite();
-      await new Promise<void>((resolve) => {
-        httpServer.close(() => resolve());
-        httpServer.closeAllConnections();
-      });
-    },
+  const stop = async ({ graceMs, step = () => {} }: ShutdownOptions) => {
+    draining = true;
+    httpServer.close();
+    drain.begin();
+    step("draining", {
+      graceSeconds: graceMs / 1000,
+      requests: drain.requests().length,
+      uploads: drain.requests().filter(({ req }) => patchedUploadId(req)).length,
+      realtimeClients: io.engine.clientsCount,
+    });
+    const started = performance.now();
+    if (await drain.settled(graceMs)) {
+      step("requests finished", { waitedMs: Math.round(performance.now() - started) });
+    } else {
+      const left = drain.requests();
+      const patches = left.filter(({ req }) => patchedUploadId(req));
+      step("grace period over", { requests: left.length, uploads: patches.length });
+      if (patches.length > 0 && services.uploadTerminator) {
+        const stopping = performance.now();
+        const terminator = services.uploadTerminator;
+        // All at once: each waits for its request to let go of the upload's lock.
+        await Promise.all(patches.map(({ req }) => terminator.stop([patchedUploadId(req)!])));
+        const answered = await settledWithin(
+          patches.map(({ res }) => responseClosed(res)),
+          STOPPED_UPLOAD_ANSWER_MS,
+        );
+        step("uploads stopped", { uploads: patches.length, answered, tookMs: Math.round(performance.now() - stopping) });
+      }
+      step("connections cut", { requests: drain.cut() });
+    }
+    const clients = io.engine.clientsCount;
+    await new Promise<void>((resolve) => io.close(() => resolve()));
+    step("realtime closed", { clients });
+    stopJobs();
+    await closeVite();
+    step("jobs stopped");
   };
+
+  const shutdownOnce = (options: ShutdownOptions) => (shutdown ??= stop(options));
+  return { httpServer, uploads, shutdown: shutdownOnce, close: () => shutdownOnce({ graceMs: 0 }) };
+}
+
+/** The upload a tus PATCH writes to; null for any other request. */
+function patchedUploadId(req: http.IncomingMessage): string | null {
+  if (req.method !== "PATCH") return null;
+  const { pathname } = new URL(req.url ?? "/", "http://localhost");
+  if (!pathname.startsWith(`${TUS_PATH}/`)) return null;
+  try {
+    return decodeURIComponent(pathname.slice(TUS_PATH.length + 1)) || null;
+  } catch {
+    return null;
+  }
+}
+
+function responseClosed(res: http.ServerResponse): Promise<void> {
+  return res.closed ? Promise.resolve() : new Promise((resolve) => res.once("close", () => resolve()));
+}
+
+/** How many of `promises` settled within `ms`. */
+async function settledWithin(promises: Promise<unknown>[], ms: number): Promise<number> {
+  let settled = 0;
+  const counted = promises.map((promise) => promise.finally(() => settled++));
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.allSettled(counted), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+  return settled;
 }

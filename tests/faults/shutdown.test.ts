@@ -1,0 +1,240 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import fs from "node:fs";
+import http from "node:http";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { io as connectRealtime } from "socket.io-client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../setup/free-port";
+import { TestClient } from "../support/client";
+
+/**
+ * SIGTERM to the real server (`node build/start.js`, embedded PostgreSQL): it drains, keeps
+ * what uploads received, closes everything and exits 0; a second signal ends it at once.
+ * All tests share one data directory (one initdb), each starting its own process on it.
+ */
+const REPO = path.resolve(import.meta.dirname, "../..");
+const MiB = 1024 * 1024;
+const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+let dataDir: string;
+let client: TestClient;
+
+interface Server {
+  url: string;
+  port: number;
+  process: ChildProcess;
+  /** The process's output so far (JSON log lines). */
+  output(): string;
+  exited: Promise<{ code: number | null; at: number }>;
+}
+
+async function startServer(env: Record<string, string> = {}): Promise<Server> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ["build/start.js"], {
+    cwd: REPO,
+    env: {
+      NODE_ENV: "production",
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "",
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      EMBEDDED_PG_PORT: String(await freePort()),
+      DATA_DIR: dataDir,
+      APP_URL: `http://127.0.0.1:${port}`,
+      SESSION_SECRET: "shutdown-test-secret-0123456789abcdef",
+      LOG_LEVEL: "info",
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout!.on("data", (chunk) => (output += chunk));
+  child.stderr!.on("data", (chunk) => (output += chunk));
+  const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
+    child.once("exit", (code) => resolve({ code, at: Date.now() })),
+  );
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  while (
+    !(await fetch(`${url}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    ))
+  ) {
+    if (child.exitCode !== null) throw new Error(`the server exited (code ${child.exitCode}):\n${output}`);
+    if (Date.now() > deadline) throw new Error(`the server did not answer within 60 s:\n${output}`);
+    await sleep(100);
+  }
+  return { url, port, process: child, output: () => output, exited };
+}
+
+/** The embedded postmaster's pid, from its pid file in DATA_DIR. */
+function postmasterPid(): number | null {
+  try {
+    return Number(fs.readFileSync(path.join(dataDir, "postgres/postmaster.pid"), "utf8").split("\n")[0]);
+  } catch {
+    return null;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** JSON log lines whose message starts with `prefix`. */
+function logLines(server: Server, prefix: string): Array<Record<string, unknown>> {
+  return server
+    .output()
+    .split("\n")
+    .filter((line) => line.startsWith("{"))
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((line) => String(line.message).startsWith(prefix));
+}
+
+/**
+ * A request whose headers are on their way (a load balancer's probe on a connection it opened
+ * before the signal): `finish()` sends the rest and resolves with the raw answer.
+ */
+function requestInTwoParts(port: number, pathname: string) {
+  const socket = net.connect(port, "127.0.0.1");
+  socket.write(`GET ${pathname} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`);
+  let answer = "";
+  socket.on("data", (chunk) => (answer += chunk));
+  const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+  socket.on("error", () => {});
+  return {
+    async finish(): Promise<string> {
+      socket.write("Accept: application/json\r\n\r\n");
+      await closed;
+      return answer;
+    },
+  };
+}
+
+const base64 = (value: string) => Buffer.from(value).toString("base64");
+const tusHeaders = (extra: Record<string, string> = {}) => ({ cookie: client.cookieHeader, "Tus-Resumable": "1.0.0", ...extra });
+
+async function createUpload(url: string, name: string, size: number): Promise<string> {
+  const created = await fetch(`${url}/api/uploads`, {
+    method: "POST",
+    headers: tusHeaders({ "Upload-Length": String(size), "Upload-Metadata": `filename ${base64(name)}` }),
+  });
+  expect(created.status, await created.clone().text()).toBe(201);
+  return new URL(created.headers.get("location")!, url).pathname;
+}
+
+function patch(url: string, uploadPath: string, offset: number, body: BodyInit) {
+  return fetch(`${url}${uploadPath}`, {
+    method: "PATCH",
+    headers: tusHeaders({ "Upload-Offset": String(offset), "Content-Type": "application/offset+octet-stream" }),
+    body,
+    duplex: "half",
+  } as RequestInit);
+}
+
+/** Uploads `bytes` in one PATCH; resolves with the new file's id. */
+async function uploadFile(url: string, name: string, bytes: Buffer): Promise<string> {
+  const uploadPath = await createUpload(url, name, bytes.length);
+  const done = await patch(url, uploadPath, 0, new Uint8Array(bytes));
+  expect(done.status).toBe(204);
+  return done.headers.get("coffer-file-id")!;
+}
+
+/** Reads a download `chunk` bytes at a time with a pause after each; what arrived, and how it ended. */
+function readSlowly(url: string, fileId: string, pauseMs: number) {
+  return new Promise<{ received: Buffer; outcome: "complete" | "cut"; contentLength: number }>((resolve) => {
+    const chunks: Buffer[] = [];
+    let contentLength = -1;
+    const request = http.get(`${url}/download/${fileId}`, { headers: { cookie: client.cookieHeader } }, (response) => {
+      contentLength = Number(response.headers["content-length"]);
+      response.on("data", (chunk: Buffer) => {
+        chunks.push(chunk);
+        response.pause();
+        setTimeout(() => response.resume(), pauseMs);
+      });
+      response.on("end", () => resolve({ received: Buffer.concat(chunks), outcome: "complete", contentLength }));
+      response.on("error", () => resolve({ received: Buffer.concat(chunks), outcome: "cut", contentLength }));
+      response.on("aborted", () => resolve({ received: Buffer.concat(chunks), outcome: "cut", contentLength }));
+    });
+    request.on("error", () => resolve({ received: Buffer.concat(chunks), outcome: "cut", contentLength }));
+  });
+}
+
+beforeAll(async () => {
+  if (!fs.existsSync(path.join(REPO, "build/start.js"))) throw new Error("No production build: run `npm run build` first.");
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "coffer-shutdown-"));
+  fs.chmodSync(dataDir, 0o755);
+});
+
+afterAll(() => {
+  const pid = postmasterPid();
+  if (pid && isAlive(pid)) process.kill(pid, "SIGKILL");
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe("SIGTERM", () => {
+  it("idle: /readyz turns 503 at once, Socket.IO clients are told to reconnect, PostgreSQL stops, exit 0 within 3 s", async () => {
+    const server = await startServer();
+    client = new TestClient(server.url);
+    await client.register("Sam", "sam@example.com");
+    try {
+      const postmaster = postmasterPid();
+      expect(postmaster && isAlive(postmaster), "the embedded PostgreSQL runs").toBe(true);
+
+      // A browser tab: its live-updates socket, and a kept-alive connection from loading a page.
+      const realtime = connectRealtime(server.url, {
+        path: "/socket.io",
+        transports: ["websocket"],
+        extraHeaders: { cookie: client.cookieHeader, origin: server.url },
+        reconnection: true,
+        reconnectionDelay: 60_000,
+      });
+      await new Promise<void>((resolve, reject) => {
+        realtime.once("connect", () => resolve());
+        realtime.once("connect_error", reject);
+      });
+      const disconnected = new Promise<string>((resolve) => realtime.once("disconnect", (reason) => resolve(reason)));
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      await new Promise<void>((resolve, reject) =>
+        http.get(`${server.url}/healthz`, { agent }, (response) => response.resume().on("end", resolve)).on("error", reject),
+      );
+      const probe = requestInTwoParts(server.port, "/readyz");
+      await sleep(100);
+
+      const signalled = Date.now();
+      server.process.kill("SIGTERM");
+      await sleep(50);
+      const readyz = await probe.finish();
+      expect(readyz).toMatch(/^HTTP\/1\.1 503 /);
+      expect(readyz).toMatch(/connection: close/i);
+      expect(readyz).toContain('"draining":true');
+
+      const { code, at } = await server.exited;
+      expect(code).toBe(0);
+      expect(at - signalled).toBeLessThan(3000);
+      // Not "io server disconnect", after which a Socket.IO client stays away: the client reconnects (to another instance).
+      expect(await disconnected).toMatch(/^transport (close|error)$/);
+      expect(realtime.active, "the Socket.IO client will reconnect").toBe(true);
+      realtime.close();
+      agent.destroy();
+
+      expect(isAlive(postmaster!), "the postmaster is gone").toBe(false);
+      expect(postmasterPid(), "PostgreSQL removed its pid file: it shut down cleanly").toBeNull();
+      const steps = logLines(server, "shutdown:").map((line) => line.message);
+      expect(steps[0]).toBe("shutdown: draining");
+      expect(steps.at(-1)).toBe("shutdown: complete");
+      for (const line of logLines(server, "shutdown:")) expect(typeof line.ms).toBe("number");
+    } finally {
+      server.process.kill("SIGKILL");
+    }
+  });
+});
