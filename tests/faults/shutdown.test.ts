@@ -21,7 +21,7 @@ const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("h
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let dataDir: string;
-let client: TestClient;
+let client: TestClient | undefined;
 
 interface Server {
   url: string;
@@ -121,7 +121,7 @@ function requestInTwoParts(port: number, pathname: string) {
 }
 
 const base64 = (value: string) => Buffer.from(value).toString("base64");
-const tusHeaders = (extra: Record<string, string> = {}) => ({ cookie: client.cookieHeader, "Tus-Resumable": "1.0.0", ...extra });
+const tusHeaders = (extra: Record<string, string> = {}) => ({ cookie: client!.cookieHeader, "Tus-Resumable": "1.0.0", ...extra });
 
 async function createUpload(url: string, name: string, size: number): Promise<string> {
   const created = await fetch(`${url}/api/uploads`, {
@@ -154,7 +154,7 @@ function readSlowly(url: string, fileId: string, pauseMs: number) {
   return new Promise<{ received: Buffer; outcome: "complete" | "cut"; contentLength: number }>((resolve) => {
     const chunks: Buffer[] = [];
     let contentLength = -1;
-    const request = http.get(`${url}/download/${fileId}`, { headers: { cookie: client.cookieHeader } }, (response) => {
+    const request = http.get(`${url}/download/${fileId}`, { headers: { cookie: client!.cookieHeader } }, (response) => {
       contentLength = Number(response.headers["content-length"]);
       response.on("data", (chunk: Buffer) => {
         chunks.push(chunk);
@@ -167,6 +167,13 @@ function readSlowly(url: string, fileId: string, pauseMs: number) {
     });
     request.on("error", () => resolve({ received: Buffer.concat(chunks), outcome: "cut", contentLength }));
   });
+}
+
+/** One account for the whole file: its session outlives restarts (same DATA_DIR, same secret). */
+async function signIn(server: Server) {
+  if (client) return;
+  client = new TestClient(server.url);
+  await client.register("Sam", "sam@example.com");
 }
 
 beforeAll(async () => {
@@ -184,8 +191,7 @@ afterAll(() => {
 describe("SIGTERM", () => {
   it("idle: /readyz turns 503 at once, Socket.IO clients are told to reconnect, PostgreSQL stops, exit 0 within 3 s", async () => {
     const server = await startServer();
-    client = new TestClient(server.url);
-    await client.register("Sam", "sam@example.com");
+    await signIn(server);
     try {
       const postmaster = postmasterPid();
       expect(postmaster && isAlive(postmaster), "the embedded PostgreSQL runs").toBe(true);
@@ -194,7 +200,7 @@ describe("SIGTERM", () => {
       const realtime = connectRealtime(server.url, {
         path: "/socket.io",
         transports: ["websocket"],
-        extraHeaders: { cookie: client.cookieHeader, origin: server.url },
+        extraHeaders: { cookie: client!.cookieHeader, origin: server.url },
         reconnection: true,
         reconnectionDelay: 60_000,
       });
@@ -233,6 +239,131 @@ describe("SIGTERM", () => {
       expect(steps[0]).toBe("shutdown: draining");
       expect(steps.at(-1)).toBe("shutdown: complete");
       for (const line of logLines(server, "shutdown:")) expect(typeof line.ms).toBe("number");
+    } finally {
+      server.process.kill("SIGKILL");
+    }
+  });
+
+  it("during an upload: what arrived by the deadline is stored, a restart reports that offset, and the upload finishes", async () => {
+    const server = await startServer({ SHUTDOWN_GRACE_SECONDS: "2" });
+    await signIn(server);
+    const bytes = randomBytes(24 * MiB);
+    const uploadPath = await createUpload(server.url, "during-shutdown.bin", bytes.length);
+    const uploadId = uploadPath.split("/").at(-1)!;
+
+    // About 1.3 MiB/s: still streaming when the grace period ends.
+    const CHUNK = 64 * 1024;
+    let controller!: ReadableStreamDefaultController<Uint8Array>;
+    const body = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) });
+    const answer = patch(server.url, uploadPath, 0, body).then(
+      (response) => ({ status: response.status, offset: response.headers.get("upload-offset") }),
+      () => "connection closed" as const,
+    );
+    let sent = 0;
+    let sending = true;
+    const sender = (async () => {
+      while (sending && sent + CHUNK < bytes.length) {
+        try {
+          controller.enqueue(new Uint8Array(bytes.subarray(sent, sent + CHUNK)));
+        } catch {
+          return; // the request is over
+        }
+        sent += CHUNK;
+        await sleep(50);
+      }
+    })();
+    try {
+      await sleep(700);
+      const sentAtSignal = sent;
+      server.process.kill("SIGTERM");
+      const { code } = await server.exited;
+      sending = false;
+      await sender;
+      expect(code).toBe(0);
+      const stopped = logLines(server, "shutdown: uploads stopped");
+      expect(stopped, server.output()).toHaveLength(1);
+      expect(stopped[0]).toMatchObject({ uploads: 1, answered: 1 });
+
+      const stored = fs.statSync(path.join(dataDir, "objects", uploadId)).size;
+      expect(stored, "the server kept reading during the grace period").toBeGreaterThan(sentAtSignal);
+      expect(stored).toBeLessThanOrEqual(sent);
+      // The client is told the exact offset before its connection closes.
+      expect(await answer).toEqual({ status: 204, offset: String(stored) });
+    } finally {
+      sending = false;
+      server.process.kill("SIGKILL");
+    }
+
+    const again = await startServer();
+    try {
+      const head = await fetch(`${again.url}${uploadPath}`, { method: "HEAD", headers: tusHeaders() });
+      expect(head.status).toBe(200);
+      const offset = Number(head.headers.get("upload-offset"));
+      expect(offset).toBe(fs.statSync(path.join(dataDir, "objects", uploadId)).size);
+      const rest = await patch(again.url, uploadPath, offset, new Uint8Array(bytes.subarray(offset)));
+      expect(rest.status, await rest.clone().text()).toBe(204);
+      const fileId = rest.headers.get("coffer-file-id");
+      expect(fileId).toBeTruthy();
+      const download = await fetch(`${again.url}/download/${fileId}`, { headers: { cookie: client!.cookieHeader } });
+      expect(sha256(new Uint8Array(await download.arrayBuffer()))).toBe(sha256(bytes));
+    } finally {
+      again.process.kill("SIGTERM");
+      expect((await again.exited).code).toBe(0);
+    }
+  });
+
+  it("during downloads: one that finishes in the grace period is whole, one that cannot is cut, never passed off as whole", async () => {
+    const server = await startServer({ SHUTDOWN_GRACE_SECONDS: "2" });
+    await signIn(server);
+    const small = randomBytes(8 * MiB);
+    const large = randomBytes(48 * MiB);
+    const smallId = await uploadFile(server.url, "small.bin", small);
+    const largeId = await uploadFile(server.url, "large.bin", large);
+    try {
+      // About 8 MiB/s and 1.3 MiB/s.
+      const quick = readSlowly(server.url, smallId, 8);
+      const slow = readSlowly(server.url, largeId, 50);
+      await sleep(300);
+      server.process.kill("SIGTERM");
+
+      const finished = await quick;
+      expect(finished.outcome).toBe("complete");
+      expect(sha256(finished.received)).toBe(sha256(small));
+
+      const cut = await slow;
+      expect(cut.outcome).toBe("cut");
+      expect(cut.contentLength).toBe(large.length);
+      expect(cut.received.length).toBeLessThan(large.length);
+      expect(cut.received.equals(large.subarray(0, cut.received.length)), "what arrived is the file's beginning").toBe(true);
+
+      expect((await server.exited).code).toBe(0);
+      expect(logLines(server, "shutdown: connections cut")[0]).toMatchObject({ requests: 1 });
+    } finally {
+      server.process.kill("SIGKILL");
+    }
+  });
+
+  it("a second signal during the grace period exits at once, and stops PostgreSQL too", async () => {
+    const server = await startServer();
+    await signIn(server);
+    const fileId = await uploadFile(server.url, "held.bin", randomBytes(48 * MiB));
+    try {
+      const download = readSlowly(server.url, fileId, 50);
+      await sleep(300);
+      const postmaster = postmasterPid()!;
+      server.process.kill("SIGTERM");
+      await sleep(500);
+      expect(server.process.exitCode, "the download holds the 30 s grace period").toBeNull();
+      const signalled = Date.now();
+      server.process.kill("SIGTERM");
+      const { code, at } = await server.exited;
+      expect(at - signalled).toBeLessThan(1000);
+      expect(code).toBe(143);
+      expect(logLines(server, "shutdown: second signal")).toHaveLength(1);
+      expect((await download).outcome).toBe("cut");
+      const gone = Date.now() + 5000;
+      while (isAlive(postmaster) && Date.now() < gone) await sleep(100);
+      expect(isAlive(postmaster), "the postmaster is not left behind").toBe(false);
     } finally {
       server.process.kill("SIGKILL");
     }
