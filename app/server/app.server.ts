@@ -305,9 +305,12 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
   let shutdown: Promise<void> | null = null;
 
   const stop = async ({ graceMs, step = () => {} }: ShutdownOptions) => {
+    const deadline = performance.now() + graceMs;
     draining = true;
     httpServer.close();
     drain.begin();
+    // Runs under way end within the grace period too; what is left of one is done next time.
+    const jobsEnded = stopJobs();
     step("draining", {
       graceSeconds: graceMs / 1000,
       requests: drain.requests().length,
@@ -337,9 +340,9 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
     const clients = io.engine.clientsCount;
     await new Promise<void>((resolve) => io.close(() => resolve()));
     step("realtime closed", { clients });
-    stopJobs();
+    const jobsLeft = 1 - (await settledWithin([jobsEnded], Math.max(0, deadline - performance.now())));
+    step("jobs stopped", { cutShort: jobsLeft > 0 });
     await closeVite();
-    step("jobs stopped");
   };
 
   const shutdownOnce = (options: ShutdownOptions) => (shutdown ??= stop(options));

@@ -25,12 +25,13 @@ interface Job {
  * storage counters that drifted, and index file contents for search (or remove the indexed text
  * when content search is off). A cache lock (shared through
  * Redis when several instances run) lets only one instance do each run. Timers are unref'd so
- * they never keep the process alive. Returns a stop function.
+ * they never keep the process alive. Returns a stop function, which starts no more runs and
+ * resolves once those under way have ended.
  */
 export function startJobs(
   services: Services,
   options: { intervalMs?: number; firstRunDelayMs?: number; uploads?: UploadTerminator } = {},
-): () => void {
+): () => Promise<void> {
   const intervalMs = options.intervalMs ?? HOUR_MS;
   const jobs: Job[] = [
     {
@@ -50,6 +51,7 @@ export function startJobs(
 
   let stopped = false;
   const running = new Set<string>();
+  const runs = new Set<Promise<void>>();
   const runJob = async (job: Job) => {
     if (stopped || running.has(job.lock)) return;
     running.add(job.lock);
@@ -68,17 +70,22 @@ export function startJobs(
     }
   };
   const runAll = () => {
-    for (const job of jobs) void runJob(job);
+    for (const job of jobs) {
+      const run = runJob(job);
+      runs.add(run);
+      void run.finally(() => runs.delete(run));
+    }
   };
 
   const first = setTimeout(runAll, options.firstRunDelayMs ?? FIRST_RUN_DELAY_MS);
   first.unref();
   const timer = setInterval(runAll, intervalMs);
   timer.unref();
-  return () => {
+  return async () => {
     stopped = true;
     clearTimeout(first);
     clearInterval(timer);
+    await Promise.all(runs);
   };
 }
 
