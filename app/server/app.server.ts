@@ -19,6 +19,7 @@ import type { RateLimitClass } from "~/config.server";
 import type { ViteDevServer } from "vite";
 import { drainingReport, readiness } from "./health.server";
 import { trackConnections } from "./drain.server";
+import { gracefulStop, type ShutdownOptions } from "./graceful-stop.server";
 import { remixRequestHandler } from "./remix-handler.server";
 import { originCheck } from "./origin-check.server";
 import { publicOrigin, type OriginSettings } from "./public-origin.server";
@@ -43,15 +44,6 @@ export interface AppServer {
   /** shutdown() without a grace period. */
   close(): Promise<void>;
 }
-
-export interface ShutdownOptions {
-  graceMs: number;
-  /** Called once per step, with what is worth logging about it. */
-  step?: (name: string, fields?: Record<string, unknown>) => void;
-}
-
-/** How long an upload stopped at the deadline may take to answer with its offset. */
-const STOPPED_UPLOAD_ANSWER_MS = 2_000;
 
 export interface AppServerOptions {
   services: Services;
@@ -301,76 +293,17 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
     httpServer.prependListener("request", observeHttpRequests(mode.kind === "production" ? clientFiles(mode.clientDir) : new Set()));
   }
   const stopJobs = startJobs(services, { uploads: services.uploadTerminator });
-  const drain = trackConnections(httpServer, (req) => req.url?.startsWith("/socket.io/") ?? false);
+  const stop = gracefulStop({
+    httpServer,
+    // After Socket.IO, like the metrics above: it sees Socket.IO's long polls, and does not wait for them.
+    drain: trackConnections(httpServer, (req) => req.url?.startsWith("/socket.io/") ?? false),
+    io,
+    services,
+    stopJobs,
+    closeVite,
+    onDraining: () => (draining = true),
+  });
   let shutdown: Promise<void> | null = null;
-
-  const stop = async ({ graceMs, step = () => {} }: ShutdownOptions) => {
-    const deadline = performance.now() + graceMs;
-    draining = true;
-    httpServer.close();
-    drain.begin();
-    // Runs under way end within the grace period too; what is left of one is done next time.
-    const jobsEnded = stopJobs();
-    step("draining", {
-      graceSeconds: graceMs / 1000,
-      requests: drain.requests().length,
-      uploads: drain.requests().filter(({ req }) => patchedUploadId(req)).length,
-      realtimeClients: io.engine.clientsCount,
-    });
-    const started = performance.now();
-    if (await drain.settled(graceMs)) {
-      step("requests finished", { waitedMs: Math.round(performance.now() - started) });
-    } else {
-      const left = drain.requests();
-      const patches = left.filter(({ req }) => patchedUploadId(req));
-      step("grace period over", { requests: left.length, uploads: patches.length });
-      if (patches.length > 0 && services.uploadTerminator) {
-        const stopping = performance.now();
-        const terminator = services.uploadTerminator;
-        // All at once: each waits for its request to let go of the upload's lock.
-        await Promise.all(patches.map(({ req }) => terminator.stop([patchedUploadId(req)!])));
-        const answered = await settledWithin(
-          patches.map(({ res }) => responseClosed(res)),
-          STOPPED_UPLOAD_ANSWER_MS,
-        );
-        step("uploads stopped", { uploads: patches.length, answered, tookMs: Math.round(performance.now() - stopping) });
-      }
-      step("connections cut", { requests: drain.cut() });
-    }
-    const clients = io.engine.clientsCount;
-    await new Promise<void>((resolve) => io.close(() => resolve()));
-    step("realtime closed", { clients });
-    const jobsLeft = 1 - (await settledWithin([jobsEnded], Math.max(0, deadline - performance.now())));
-    step("jobs stopped", { cutShort: jobsLeft > 0 });
-    await closeVite();
-  };
-
   const shutdownOnce = (options: ShutdownOptions) => (shutdown ??= stop(options));
   return { httpServer, uploads, shutdown: shutdownOnce, close: () => shutdownOnce({ graceMs: 0 }) };
-}
-
-/** The upload a tus PATCH writes to; null for any other request. */
-function patchedUploadId(req: http.IncomingMessage): string | null {
-  if (req.method !== "PATCH") return null;
-  const { pathname } = new URL(req.url ?? "/", "http://localhost");
-  if (!pathname.startsWith(`${TUS_PATH}/`)) return null;
-  try {
-    return decodeURIComponent(pathname.slice(TUS_PATH.length + 1)) || null;
-  } catch {
-    return null;
-  }
-}
-
-function responseClosed(res: http.ServerResponse): Promise<void> {
-  return res.closed ? Promise.resolve() : new Promise((resolve) => res.once("close", () => resolve()));
-}
-
-/** How many of `promises` settled within `ms`. */
-async function settledWithin(promises: Promise<unknown>[], ms: number): Promise<number> {
-  let settled = 0;
-  const counted = promises.map((promise) => promise.finally(() => settled++));
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([Promise.allSettled(counted), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
-  return settled;
 }
