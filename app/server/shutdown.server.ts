@@ -30,14 +30,18 @@ export function handleShutdownSignals(options: {
       log.error("shutdown: stuck, exiting", { ms: since() });
       process.exit(1);
     }, graceMs + STUCK_AFTER_GRACE_MS).unref();
+    let exitCode = 0;
     await server
       .shutdown({ graceMs, step: (name, fields) => step(name, name === "draining" ? { signal, ...fields } : fields) })
-      .catch((error) => log.error("shutdown: closing the server failed", { ms: since(), error }));
+      .catch((error) => {
+        exitCode = 1;
+        log.error("shutdown: closing the server failed", { ms: since(), error });
+      });
     const closing = performance.now();
     await closeServices(services);
     step("drivers closed", { tookMs: Math.round(performance.now() - closing) });
-    step("complete", { exitCode: 0 });
-    process.exit(0);
+    step("complete", { exitCode });
+    process.exit(exitCode);
   };
 
   const onSignal = (signal: NodeJS.Signals) => {
