@@ -7,11 +7,16 @@ import type { AppServer } from "./app.server";
 
 /** Past the grace period, how long closing may take before the process gives up and exits 1. */
 const STUCK_AFTER_GRACE_MS = 30_000;
+/**
+ * A signal this soon after the first is that same signal twice: the process group got it, and
+ * a wrapper in the group (npm, a shell script) passes it on again.
+ */
+const REPEATED_SIGNAL_MS = 1_000;
 
 /**
  * SIGTERM or SIGINT shuts the app down gracefully (AppServer.shutdown, then the drivers, the
- * embedded PostgreSQL included) and exits 0; a second signal exits at once. Each step is one
- * log line, with `ms` since the signal.
+ * embedded PostgreSQL included) and exits 0; a second signal (a second or more later) exits at
+ * once. Each step is one log line, with `ms` since the signal.
  */
 export function handleShutdownSignals(options: {
   server: AppServer;
@@ -48,6 +53,10 @@ export function handleShutdownSignals(options: {
     if (signalledAt === null) {
       signalledAt = performance.now();
       void shutdown(signal);
+      return;
+    }
+    if (since() < REPEATED_SIGNAL_MS) {
+      log.info("shutdown: repeated signal ignored", { ms: since(), signal });
       return;
     }
     const exitCode = 128 + (os.constants.signals[signal] ?? 15);
