@@ -1,19 +1,21 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { io as connectRealtime } from "socket.io-client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { freePort } from "../setup/free-port";
 import { TestClient } from "../support/client";
+import { createTestDatabase } from "../support/database";
 
 /**
  * SIGTERM to the real server (`node build/start.js`, embedded PostgreSQL): it drains, keeps
  * what uploads received, closes everything and exits 0; a second signal ends it at once.
- * All tests share one data directory (one initdb), each starting its own process on it.
+ * All tests share one data directory (one initdb), each starting its own process on it; one
+ * upload test runs on external PostgreSQL, S3 and Redis instead.
  */
 const REPO = path.resolve(import.meta.dirname, "../..");
 const MiB = 1024 * 1024;
@@ -21,7 +23,9 @@ const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("h
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let dataDir: string;
+/** The signed-in account of the deployment under test (see signIn). */
 let client: TestClient | undefined;
+const accounts = new Map<string, TestClient>();
 
 interface Server {
   url: string;
@@ -169,11 +173,13 @@ function readSlowly(url: string, fileId: string, pauseMs: number) {
   });
 }
 
-/** One account for the whole file: its session outlives restarts (same DATA_DIR, same secret). */
-async function signIn(server: Server) {
+/** One account per deployment (database): its session outlives restarts (same secret). */
+async function signIn(server: Server, deployment = "embedded") {
+  client = accounts.get(deployment);
   if (client) return;
   client = new TestClient(server.url);
   await client.register("Sam", "sam@example.com");
+  accounts.set(deployment, client);
 }
 
 beforeAll(async () => {
@@ -245,71 +251,23 @@ describe("SIGTERM", () => {
   });
 
   it("during an upload: what arrived by the deadline is stored, a restart reports that offset, and the upload finishes", async () => {
-    const server = await startServer({ SHUTDOWN_GRACE_SECONDS: "2" });
-    await signIn(server);
-    const bytes = randomBytes(24 * MiB);
-    const uploadPath = await createUpload(server.url, "during-shutdown.bin", bytes.length);
-    const uploadId = uploadPath.split("/").at(-1)!;
+    await uploadThroughShutdown({}, "embedded", (uploadId) => fs.statSync(path.join(dataDir, "objects", uploadId)).size);
+  });
 
-    // About 1.3 MiB/s: still streaming when the grace period ends.
-    const CHUNK = 64 * 1024;
-    let controller!: ReadableStreamDefaultController<Uint8Array>;
-    const body = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) });
-    const answer = patch(server.url, uploadPath, 0, body).then(
-      (response) => ({ status: response.status, offset: response.headers.get("upload-offset") }),
-      () => "connection closed" as const,
-    );
-    let sent = 0;
-    let sending = true;
-    const sender = (async () => {
-      while (sending && sent + CHUNK < bytes.length) {
-        try {
-          controller.enqueue(new Uint8Array(bytes.subarray(sent, sent + CHUNK)));
-        } catch {
-          return; // the request is over
-        }
-        sent += CHUNK;
-        await sleep(50);
-      }
-    })();
-    try {
-      await sleep(700);
-      const sentAtSignal = sent;
-      server.process.kill("SIGTERM");
-      const { code } = await server.exited;
-      sending = false;
-      await sender;
-      expect(code).toBe(0);
-      const stopped = logLines(server, "shutdown: uploads stopped");
-      expect(stopped, server.output()).toHaveLength(1);
-      expect(stopped[0]).toMatchObject({ uploads: 1, answered: 1 });
-
-      const stored = fs.statSync(path.join(dataDir, "objects", uploadId)).size;
-      expect(stored, "the server kept reading during the grace period").toBeGreaterThan(sentAtSignal);
-      expect(stored).toBeLessThanOrEqual(sent);
-      // The client is told the exact offset before its connection closes.
-      expect(await answer).toEqual({ status: 204, offset: String(stored) });
-    } finally {
-      sending = false;
-      server.process.kill("SIGKILL");
-    }
-
-    const again = await startServer();
-    try {
-      const head = await fetch(`${again.url}${uploadPath}`, { method: "HEAD", headers: tusHeaders() });
-      expect(head.status).toBe(200);
-      const offset = Number(head.headers.get("upload-offset"));
-      expect(offset).toBe(fs.statSync(path.join(dataDir, "objects", uploadId)).size);
-      const rest = await patch(again.url, uploadPath, offset, new Uint8Array(bytes.subarray(offset)));
-      expect(rest.status, await rest.clone().text()).toBe(204);
-      const fileId = rest.headers.get("coffer-file-id");
-      expect(fileId).toBeTruthy();
-      const download = await fetch(`${again.url}/download/${fileId}`, { headers: { cookie: client!.cookieHeader } });
-      expect(sha256(new Uint8Array(await download.arrayBuffer()))).toBe(sha256(bytes));
-    } finally {
-      again.process.kill("SIGTERM");
-      expect((await again.exited).code).toBe(0);
-    }
+  it("during an upload to S3 with Redis locks: the same", async () => {
+    const services = inject("services");
+    const env = {
+      DATABASE_URL: (await createTestDatabase()).url,
+      S3_ENDPOINT: services.s3.endpoint,
+      S3_ACCESS_KEY: services.s3.accessKey,
+      S3_SECRET_KEY: services.s3.secretKey,
+      S3_REGION: services.s3.region,
+      S3_BUCKET: `coffer-shutdown-${randomBytes(4).toString("hex")}`,
+      S3_PART_SIZE: "5MiB",
+      REDIS_URL: services.redisUrl,
+      REDIS_PREFIX: `coffer-shutdown-${randomUUID()}:`,
+    };
+    await uploadThroughShutdown(env, env.DATABASE_URL, null);
   });
 
   it("during downloads: one that finishes in the grace period is whole, one that cannot is cut, never passed off as whole; the signal repeated at once is the same stop", async () => {
@@ -373,3 +331,79 @@ describe("SIGTERM", () => {
     }
   });
 });
+
+/**
+ * A PATCH streaming past the 2 s grace period: the server exits 0 having stored what arrived
+ * (`storedBytes` reads it from the store, when the test can), tells the client that offset, a
+ * restarted server reports it, and the rest completes the file.
+ */
+async function uploadThroughShutdown(env: Record<string, string>, deployment: string, storedBytes: ((uploadId: string) => number) | null) {
+  const server = await startServer({ ...env, SHUTDOWN_GRACE_SECONDS: "2" });
+  await signIn(server, deployment);
+  const bytes = randomBytes(24 * MiB);
+  const uploadPath = await createUpload(server.url, "during-shutdown.bin", bytes.length);
+  const uploadId = uploadPath.split("/").at(-1)!;
+
+  // About 1.3 MiB/s: still streaming when the grace period ends.
+  const CHUNK = 64 * 1024;
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  const body = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) });
+  const answer = patch(server.url, uploadPath, 0, body).then(
+    (response) => ({ status: response.status, offset: Number(response.headers.get("upload-offset")) }),
+    () => "connection closed" as const,
+  );
+  let sent = 0;
+  let sending = true;
+  const sender = (async () => {
+    while (sending && sent + CHUNK < bytes.length) {
+      try {
+        controller.enqueue(new Uint8Array(bytes.subarray(sent, sent + CHUNK)));
+      } catch {
+        return; // the request is over
+      }
+      sent += CHUNK;
+      await sleep(50);
+    }
+  })();
+  let stored: number;
+  try {
+    await sleep(700);
+    const sentAtSignal = sent;
+    server.process.kill("SIGTERM");
+    const { code } = await server.exited;
+    sending = false;
+    await sender;
+    expect(code, server.output()).toBe(0);
+    const stopped = logLines(server, "shutdown: uploads stopped");
+    expect(stopped, server.output()).toHaveLength(1);
+    expect(stopped[0]).toMatchObject({ uploads: 1, answered: 1 });
+
+    // The client is told the exact offset before its connection closes.
+    const told = await answer;
+    if (told === "connection closed") throw new Error("the stopped PATCH got no answer");
+    expect(told.status).toBe(204);
+    stored = told.offset;
+    if (storedBytes) expect(storedBytes(uploadId)).toBe(stored);
+    expect(stored, "the server kept reading during the grace period").toBeGreaterThan(sentAtSignal);
+    expect(stored).toBeLessThanOrEqual(sent);
+  } finally {
+    sending = false;
+    server.process.kill("SIGKILL");
+  }
+
+  const again = await startServer(env);
+  try {
+    const head = await fetch(`${again.url}${uploadPath}`, { method: "HEAD", headers: tusHeaders() });
+    expect(head.status).toBe(200);
+    expect(Number(head.headers.get("upload-offset"))).toBe(stored);
+    const rest = await patch(again.url, uploadPath, stored, new Uint8Array(bytes.subarray(stored)));
+    expect(rest.status, await rest.clone().text()).toBe(204);
+    const fileId = rest.headers.get("coffer-file-id");
+    expect(fileId).toBeTruthy();
+    const download = await fetch(`${again.url}/download/${fileId}`, { headers: { cookie: client!.cookieHeader } });
+    expect(sha256(new Uint8Array(await download.arrayBuffer()))).toBe(sha256(bytes));
+  } finally {
+    again.process.kill("SIGTERM");
+    expect((await again.exited).code).toBe(0);
+  }
+}
