@@ -42,19 +42,7 @@ async function main() {
     });
   });
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info("shutting down", { signal });
-    const force = setTimeout(() => process.exit(1), 15_000).unref();
-    await server.close().catch((error) => log.error("closing server failed", { error }));
-    await runtime.closeServices(services);
-    clearTimeout(force);
-    process.exit(0);
-  };
-  process.on("SIGTERM", () => void stop("SIGTERM"));
-  process.on("SIGINT", () => void stop("SIGINT"));
+  runtime.handleShutdownSignals({ server, services, closeServices: runtime.closeServices, log });
 }
 
 main().catch((error) => {

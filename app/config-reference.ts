@@ -111,6 +111,16 @@ export const ENV_DOCS: Record<keyof Env, EnvVarDoc> = {
       "Turns on `GET /metrics` (Prometheus, see [metrics.md](metrics.md)) for requests with `Authorization: Bearer <token>`; " +
       "others get 401. At least 16 printable ASCII characters, e.g. `openssl rand -hex 32`.",
   },
+  SHUTDOWN_GRACE_SECONDS: {
+    section: "Server",
+    default: "30",
+    description:
+      "On SIGTERM or SIGINT, how long requests in flight may take to finish (0–3600). `/readyz` answers 503 at once and " +
+      "no new connection is accepted; uploads still running at the end keep what arrived (they resume from there), then " +
+      "what is left is cut. Give the supervisor a stop timeout about 10 s longer (Kubernetes " +
+      "`terminationGracePeriodSeconds`, Docker `stop_grace_period`, systemd `TimeoutStopSec`). See " +
+      "[outages.md](outages.md#shutdown-sigterm).",
+  },
 
   DATABASE_URL: {
     section: "Database",

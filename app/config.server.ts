@@ -151,6 +151,7 @@ export const envSchema = z.object({
     .min(16, "must be at least 16 characters (e.g. openssl rand -hex 32)")
     .regex(/^[\x21-\x7e]+$/, "printable ASCII without spaces only (it is sent in an Authorization header)")
     .optional(),
+  SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
 
   DATABASE_URL: url(["postgres", "postgresql"]).optional(),
   EMBEDDED_PG_PORT: port.default(54329),
@@ -309,6 +310,8 @@ export interface Config {
   logLevel: Env["LOG_LEVEL"];
   /** Bearer token of GET /metrics; unset, the endpoint does not exist (404). */
   metricsToken?: string;
+  /** After SIGTERM, how long requests in flight may take to finish before they are cut. */
+  shutdownGraceMs: number;
   database: { url: string; embedded: false } | { embedded: true; dataDir: string; port: number };
   storage:
     | { driver: "local"; directory: string }
@@ -393,6 +396,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     servedOverHttps: Boolean(env.TLS_CERT_FILE && env.TLS_KEY_FILE) || Boolean(env.APP_URL?.startsWith("https://")),
     logLevel: env.LOG_LEVEL,
     metricsToken: env.METRICS_TOKEN,
+    shutdownGraceMs: env.SHUTDOWN_GRACE_SECONDS * 1000,
     database: env.DATABASE_URL
       ? { embedded: false, url: env.DATABASE_URL }
       : { embedded: true, dataDir: path.join(dataDir, "postgres"), port: env.EMBEDDED_PG_PORT },

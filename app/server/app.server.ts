@@ -17,7 +17,9 @@ import { csrfProtection, renewCsrfCookie } from "./csrf.server";
 import { limitByClass, TooManyRequestsError } from "~/domain/rate-limit.server";
 import type { RateLimitClass } from "~/config.server";
 import type { ViteDevServer } from "vite";
-import { readiness } from "./health.server";
+import { drainingReport, readiness } from "./health.server";
+import { trackConnections } from "./drain.server";
+import { gracefulStop, type ShutdownOptions } from "./graceful-stop.server";
 import { remixRequestHandler } from "./remix-handler.server";
 import { originCheck } from "./origin-check.server";
 import { publicOrigin, type OriginSettings } from "./public-origin.server";
@@ -33,6 +35,13 @@ export interface AppServer {
   httpServer: http.Server | https.Server;
   /** The tus server (its datastore is what upload cleanup works on). */
   uploads: TusServer;
+  /**
+   * Stops gracefully: no new connections, /readyz 503, requests in flight get `graceMs` to
+   * finish; uploads still running then keep what arrived, and what is left is cut. Then Socket.IO
+   * clients are told to reconnect and the jobs stop. The drivers stay open (closeServices).
+   */
+  shutdown(options: ShutdownOptions): Promise<void>;
+  /** shutdown() without a grace period. */
   close(): Promise<void>;
 }
 
@@ -181,7 +190,12 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
   app.get("/healthz", (_req, res) => {
     res.type("text/plain").send("ok");
   });
+  let draining = false;
   app.get("/readyz", async (_req, res) => {
+    if (draining) {
+      res.status(503).json(drainingReport());
+      return;
+    }
     const report = await readiness(services);
     res.status(report.ok ? 200 : 503).json(report);
   });
@@ -285,18 +299,17 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
     httpServer.prependListener("request", observeHttpRequests(mode.kind === "production" ? clientFiles(mode.clientDir) : new Set()));
   }
   const stopJobs = startJobs(services, { uploads: services.uploadTerminator });
-
-  return {
+  const stop = gracefulStop({
     httpServer,
-    uploads,
-    async close() {
-      stopJobs();
-      await new Promise<void>((resolve) => io.close(() => resolve()));
-      await closeVite();
-      await new Promise<void>((resolve) => {
-        httpServer.close(() => resolve());
-        httpServer.closeAllConnections();
-      });
-    },
-  };
+    // After Socket.IO, like the metrics above: it sees Socket.IO's long polls, and does not wait for them.
+    drain: trackConnections(httpServer, (req) => req.url?.startsWith("/socket.io/") ?? false),
+    io,
+    services,
+    stopJobs,
+    closeVite,
+    onDraining: () => (draining = true),
+  });
+  let shutdown: Promise<void> | null = null;
+  const shutdownOnce = (options: ShutdownOptions) => (shutdown ??= stop(options));
+  return { httpServer, uploads, shutdown: shutdownOnce, close: () => shutdownOnce({ graceMs: 0 }) };
 }

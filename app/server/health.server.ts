@@ -63,3 +63,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
     );
   });
 }
+
+/** What /readyz answers once shutdown has begun, so load balancers send requests elsewhere. */
+export function drainingReport() {
+  return { ok: false, draining: true, message: "Coffer is shutting down; send requests to another instance.", checks: {} };
+}

@@ -84,12 +84,18 @@ export async function attachRealtime(httpServer: http.Server | https.Server, ser
   });
 
   const close = io.close.bind(io);
+  // Closing ends each client's transport without a Socket.IO "disconnect" packet: the browser
+  // sees "transport close" and reconnects (socket.io-client's backoff, through the load
+  // balancer to another instance), where disconnectSockets() would tell it to stay away.
   // The adapter unsubscribes while Socket.IO closes: with Redis up, quit its clients only
   // afterwards; with Redis down, drop them first so its commands fail at once instead of retrying.
   io.close = async (callback) => {
     const clients = redisClients ? [redisClients.pub, redisClients.sub] : [];
     const healthy = clients.every((client) => client.status === "ready");
     if (!healthy) for (const client of clients) client.disconnect();
+    // Socket.IO would also close the HTTP server and wait for its "close" event, which may have
+    // gone by already (it would then wait forever): the app server closes its own listener.
+    (io as { httpServer?: unknown }).httpServer = undefined;
     await close();
     if (healthy) await Promise.allSettled(clients.map((client) => client.quit()));
     for (const client of clients) client.disconnect();

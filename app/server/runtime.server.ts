@@ -5,5 +5,6 @@
  */
 export { ConfigError, loadConfig } from "~/config.server";
 export { createAppServer } from "./app.server";
+export { handleShutdownSignals } from "./shutdown.server";
 export { closeServices, createServices } from "~/services/index.server";
 export { createLogger } from "~/services/logger.server";

@@ -30,12 +30,13 @@ interface Job {
  * when content search is off), and snapshot stored bytes for the analytics; every minute, add
  * this instance's usage counts to the daily rollup. A cache lock (shared through
  * Redis when several instances run) lets only one instance do each run. Timers are unref'd so
- * they never keep the process alive. Returns a stop function.
+ * they never keep the process alive. Returns a stop function, which starts no more runs and
+ * resolves once those under way have ended.
  */
 export function startJobs(
   services: Services,
   options: { intervalMs?: number; firstRunDelayMs?: number; uploads?: UploadTerminator } = {},
-): () => void {
+): () => Promise<void> {
   const intervalMs = options.intervalMs ?? HOUR_MS;
   const jobs: Job[] = [
     {
@@ -57,6 +58,7 @@ export function startJobs(
 
   let stopped = false;
   const running = new Set<string>();
+  const runs = new Set<Promise<void>>();
   const runJob = async (job: Job) => {
     if (stopped || running.has(job.lock)) return;
     running.add(job.lock);
@@ -75,7 +77,11 @@ export function startJobs(
     }
   };
   const runAll = () => {
-    for (const job of jobs) void runJob(job);
+    for (const job of jobs) {
+      const run = runJob(job);
+      runs.add(run);
+      void run.finally(() => runs.delete(run));
+    }
   };
 
   const first = setTimeout(runAll, options.firstRunDelayMs ?? FIRST_RUN_DELAY_MS);
@@ -83,15 +89,17 @@ export function startJobs(
   const timer = setInterval(runAll, intervalMs);
   timer.unref();
   // Not a locked job: every instance flushes the counts it holds.
-  const usageTimer = setInterval(() => {
-    flushUsage(services).catch((error: unknown) => services.log.warn("usage counts not saved yet", { error }));
-  }, USAGE_FLUSH_MS);
+  const flush = () => flushUsage(services).catch((error: unknown) => services.log.warn("usage counts not saved yet", { error }));
+  const usageTimer = setInterval(() => void flush(), USAGE_FLUSH_MS);
   usageTimer.unref();
-  return () => {
+  return async () => {
     stopped = true;
     clearTimeout(first);
     clearInterval(timer);
     clearInterval(usageTimer);
+    await Promise.all(runs);
+    // A graceful stop keeps this instance's last minute of counts.
+    await flush();
   };
 }
 
