@@ -72,6 +72,7 @@ export function createUploadServer(services: Services): TusServer {
 
     async onIncomingRequest(req, uploadId) {
       try {
+        kvStore?.assertAvailable();
         const user = await getUserFromCookieHeader(services, req.headers.get("cookie"));
         if (!user) throw tusError(401, "Your session has ended. Log in again; the upload will resume where it stopped.");
         if (await mustEnrollMfa(services, user))

@@ -72,7 +72,7 @@ export async function createServices(
     opened.push(() => db.close());
     const storage = withEncryption(await createObjectStore(config.storage, log), config.encryption, db.prisma);
     await step("object storage", () => storage.init());
-    const cache = await createCache(config.cache);
+    const cache = await createCache(config.cache, { log });
     opened.push(() => cache.close());
     await step("cache", () => cache.health());
     const search = await createSearchIndex(config.search, db.prisma);

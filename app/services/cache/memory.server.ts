@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
-import { CacheClosedError, CacheError, type Cache, type Lock } from "./types";
+import { CacheClosedError, CacheError, type Cache, type Lock, type TryLockOptions } from "./types";
 
 interface Entry {
   value: string;
@@ -20,6 +20,8 @@ export class MemoryCache implements Cache {
   private readonly events = new EventEmitter().setMaxListeners(0);
   private readonly sweeper: NodeJS.Timeout;
   private closed = false;
+  /** Nothing to fall back from: one process is all this cache ever serves. */
+  readonly orLocal: Cache = this;
 
   constructor(options: MemoryCacheOptions = {}) {
     this.sweeper = setInterval(() => this.sweep(), options.sweepIntervalMs ?? 60_000);
@@ -52,7 +54,8 @@ export class MemoryCache implements Cache {
     return { count, resetMs: expiresAt - now };
   }
 
-  async tryLock(key: string, ttlMs: number): Promise<Lock | null> {
+  /** One process: a lock never outlives its owner, so releaseWhenOwnerDies needs nothing. */
+  async tryLock(key: string, ttlMs: number, _options?: TryLockOptions): Promise<Lock | null> {
     if (this.live(key)) return null;
     const token = randomUUID();
     this.entries.set(key, { value: token, expiresAt: Date.now() + ttlMs });

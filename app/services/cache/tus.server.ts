@@ -1,5 +1,4 @@
 import { ERRORS, IoRedisKvStore, type Lock as TusLock, type Locker, type RequestRelease, type Upload } from "@tus/utils";
-import type { Redis } from "ioredis";
 import type { RedisCache } from "./redis.server";
 import { isRedisCache } from "./is-redis";
 import type { Cache, Lock } from "./types";
@@ -42,27 +41,61 @@ export function createTusLocker(cache: Cache, options: TusLockerOptions = {}): T
 
 /**
  * tus upload metadata in Redis so every instance sees every upload; undefined for the memory
- * driver, where tus's own default store is right.
+ * driver, where tus's own default store is right. While Redis is down its calls reject at once
+ * with DependencyUnavailableError (tus requests then answer 503): there is no local stand-in for
+ * metadata every instance must see.
  */
-export function createTusKvStore<T = Upload>(cache: Cache): IoRedisKvStore<T> | undefined {
-  return isRedisCache(cache) ? new UnprefixedListKvStore<T>(cache.redis(), tusKvPrefix(cache)) : undefined;
+export function createTusKvStore<T = Upload>(cache: Cache): TusKvStore<T> | undefined {
+  return isRedisCache(cache) ? new GuardedKvStore<T>(cache, tusKvPrefix(cache)) : undefined;
+}
+
+export interface TusKvStore<T> extends IoRedisKvStore<T> {
+  /**
+   * Throws DependencyUnavailableError while Redis is known to be down: a tus request checks
+   * first, so it answers 503 before it creates anything (an upload row) it could not finish.
+   */
+  assertAvailable(): void;
 }
 
 /**
- * IoRedisKvStore.list() (@tus/utils 0.7) returns keys with the prefix still on, which its own
- * get() prefixes again, so FileStore.deleteExpired() never found an expired upload.
+ * IoRedisKvStore with every command through the cache's circuit breaker. Its list() (@tus/utils
+ * 0.7) also returned keys with the prefix still on, which its own get() prefixes again, so
+ * FileStore.deleteExpired() never found an expired upload: this one returns upload ids.
  */
-class UnprefixedListKvStore<T> extends IoRedisKvStore<T> {
+class GuardedKvStore<T> extends IoRedisKvStore<T> implements TusKvStore<T> {
   constructor(
-    redis: Redis,
+    private readonly cache: RedisCache,
     private readonly keyPrefix: string,
   ) {
-    super(redis, keyPrefix);
+    super(cache.redis(), keyPrefix);
   }
 
+  assertAvailable(): void {
+    this.cache.assertAvailable();
+  }
+
+  override get(key: string): Promise<T | undefined> {
+    return this.cache.command(() => super.get(key));
+  }
+
+  override set(key: string, value: T): Promise<void> {
+    return this.cache.command(() => super.set(key, value));
+  }
+
+  override delete(key: string): Promise<void> {
+    return this.cache.command(() => super.delete(key));
+  }
+
+  /** One SCAN per call through the breaker, so a long listing is not one long command. */
   override async list(): Promise<string[]> {
-    const keys = await super.list();
-    return keys.map((key) => (key.startsWith(this.keyPrefix) ? key.slice(this.keyPrefix.length) : key));
+    const ids = new Set<string>();
+    let cursor = "0";
+    do {
+      const [next, batch] = await this.cache.command((redis) => redis.scan(cursor, "MATCH", `${this.keyPrefix}*`, "COUNT", 100));
+      cursor = next;
+      for (const key of batch) ids.add(key.slice(this.keyPrefix.length));
+    } while (cursor !== "0");
+    return [...ids];
   }
 }
 
@@ -117,7 +150,8 @@ class CacheLock implements TusLock {
     const deadline = Date.now() + options.acquireTimeoutMs;
     let lastRequest = -Infinity;
     while (!signal.aborted) {
-      const lock = await cache.tryLock(LOCK_KEY_PREFIX + this.id, options.lockTtlMs);
+      // A lock its owner's process left behind (killed mid-request) is free at once.
+      const lock = await cache.tryLock(LOCK_KEY_PREFIX + this.id, options.lockTtlMs, { releaseWhenOwnerDies: true });
       if (lock) {
         this.hold(lock, requestRelease);
         return;
