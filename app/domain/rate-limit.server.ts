@@ -1,5 +1,5 @@
 import type { RateLimitClass } from "~/config.server";
-import { CacheError } from "~/services/cache/types";
+import { CacheError, isCacheUnavailable } from "~/services/cache/types";
 import type { Services } from "~/services/index.server";
 import { countRateLimitRefusal } from "~/services/metrics.server";
 import { AppError } from "./errors";
@@ -33,16 +33,16 @@ export interface RateLimitState {
  * this request and throws TooManyRequestsError once the window holds more than `limit`.
  * Keys should name the purpose and the subject, e.g. `share-view:<ip>:<token>`.
  *
- * When the cache is down the request is let through and a warning logged: refusing every
- * request (or answering 500) would turn a cache outage into a full outage, and argon2 still
- * keeps password guessing slow meanwhile.
+ * While Redis is down each instance counts in its own memory (Cache.orLocal): the limit still
+ * holds per instance, and refusing every request (or answering 500) would turn a cache outage
+ * into a full outage. Should even that fail, the request is let through and a warning logged.
  */
 export async function rateLimit(services: Services, key: string, options: RateLimitOptions): Promise<RateLimitState> {
   let counted: { count: number; resetMs: number };
   try {
-    counted = await services.cache.increment(`rate:${key}`, options.windowMs);
+    counted = await services.cache.orLocal.increment(`rate:${key}`, options.windowMs);
   } catch (error) {
-    if (!(error instanceof CacheError)) throw error;
+    if (!(error instanceof CacheError) && !isCacheUnavailable(error)) throw error;
     services.log.warn("rate limit skipped: the cache is unavailable", { limit: key.split(":")[0], error });
     return { count: 0, remaining: options.limit, resetMs: 0 };
   }

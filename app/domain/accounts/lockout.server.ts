@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Services } from "~/services/index.server";
-import { CacheError } from "~/services/cache/types";
+import { CacheError, isCacheUnavailable, type Cache } from "~/services/cache/types";
 import { recordAudit, type AuditActor } from "../audit/audit.server";
 import { NotFoundError, ServiceUnavailableError } from "../errors";
 import { describeWait, TooManyRequestsError } from "../rate-limit.server";
@@ -26,6 +26,11 @@ export interface LockStatus {
  * Locks are kept per submitted email, whether or not an account has it, so a lock message
  * never tells anyone that an address is registered. The email is hashed in the keys. The
  * failure count is an atomic counter, so parallel guesses cannot slip past it.
+ *
+ * While Redis is down, failures are counted and locks kept in each instance's memory
+ * (Cache.orLocal) and still apply after it returns, until they expire: a guesser gets at most
+ * the free failures once per instance, where refusing every login would lock everyone out and
+ * not counting would allow unlimited guesses. See docs/decisions/0007.
  */
 export function lockoutKeys(email: string): { failures: string; until: string } {
   const id = createHash("sha256").update(email.trim().toLowerCase()).digest("base64url");
@@ -34,7 +39,8 @@ export function lockoutKeys(email: string): { failures: string; until: string } 
 
 async function readState(services: Services, email: string): Promise<LockoutState> {
   const keys = lockoutKeys(email);
-  const [failures, until] = await Promise.all([services.cache.get(keys.failures), services.cache.get(keys.until)]);
+  const cache = services.cache.orLocal;
+  const [failures, until] = await Promise.all([cache.get(keys.failures), cache.get(keys.until)]);
   return { failures: Number(failures) || 0, lockedUntil: Number(until) || 0 };
 }
 
@@ -54,7 +60,7 @@ export async function assertNotLocked(services: Services, email: string): Promis
   try {
     state = await readState(services, email);
   } catch (error) {
-    if (!(error instanceof CacheError)) throw error;
+    if (!isCacheFailure(error)) throw error;
     services.log.warn("account lockout skipped: the cache is unavailable", { error });
     return;
   }
@@ -72,27 +78,30 @@ export async function assertNotLocked(services: Services, email: string): Promis
 export async function recordFailedLogin(services: Services, email: string): Promise<{ lockedSeconds: number; failures: number } | null> {
   try {
     const keys = lockoutKeys(email);
-    const { count: failures } = await services.cache.increment(keys.failures, FAILURES_TTL_MS);
+    const cache = services.cache.orLocal;
+    const { count: failures } = await cache.increment(keys.failures, FAILURES_TTL_MS);
     const lockMs = lockDurationMs(failures, services.config.lockoutFreeFailures);
     if (lockMs === 0) return null;
-    await services.cache.set(keys.until, String(Date.now() + lockMs), lockMs);
+    await cache.set(keys.until, String(Date.now() + lockMs), lockMs);
     return { lockedSeconds: Math.ceil(lockMs / 1000), failures };
   } catch (error) {
-    if (!(error instanceof CacheError)) throw error;
+    if (!isCacheFailure(error)) throw error;
     services.log.warn("failed login not counted: the cache is unavailable", { error });
     return null;
   }
 }
 
-function forget(services: Services, email: string): Promise<void> {
+function forget(cache: Cache, email: string): Promise<void> {
   const keys = lockoutKeys(email);
-  return Promise.all([services.cache.delete(keys.failures), services.cache.delete(keys.until)]).then(() => undefined);
+  return Promise.all([cache.delete(keys.failures), cache.delete(keys.until)]).then(() => undefined);
 }
+
+const isCacheFailure = (error: unknown) => error instanceof CacheError || isCacheUnavailable(error);
 
 /** Forgets the failures: after a successful login, or when an admin unlocks the account. */
 export async function clearFailedLogins(services: Services, email: string): Promise<void> {
-  await forget(services, email).catch((error: unknown) => {
-    if (!(error instanceof CacheError)) throw error;
+  await forget(services.cache.orLocal, email).catch((error: unknown) => {
+    if (!isCacheFailure(error)) throw error;
     services.log.warn("failed logins not cleared: the cache is unavailable", { error });
   });
 }
@@ -110,11 +119,15 @@ export async function unlockAccount(services: Services, actor: AuditActor, userI
     : null;
   if (!user) throw new NotFoundError("That user");
   const before = await lockStatus(services, user.email);
-  await forget(services, user.email).catch((error: unknown) => {
-    if (error instanceof CacheError)
-      throw new ServiceUnavailableError("The cache is unavailable, so the account could not be unlocked. Please try again shortly.");
-    throw error;
-  });
+  // Fails closed: an unlock that reached only this instance's memory would come undone when
+  // Redis returns, after the admin was told it worked.
+  await forget(services.cache, user.email)
+    .then(() => forget(services.cache.orLocal, user.email))
+    .catch((error: unknown) => {
+      if (isCacheFailure(error))
+        throw new ServiceUnavailableError("The cache is unavailable, so the account could not be unlocked. Please try again shortly.");
+      throw error;
+    });
   await recordAudit(services.prisma, actor, {
     action: "admin.user_unlocked",
     targetType: "user",

@@ -4,7 +4,7 @@
 import type { AuthenticatorTransport } from "@simplewebauthn/server";
 import { COSEALG } from "@simplewebauthn/server/helpers";
 import { z } from "zod";
-import { CacheError } from "~/services/cache/types";
+import { CacheError, isCacheUnavailable } from "~/services/cache/types";
 import type { Services } from "~/services/index.server";
 import { type AuditActor, recordAudit } from "../audit/audit.server";
 import { NotFoundError, ServiceUnavailableError, ValidationError } from "../errors";
@@ -49,9 +49,18 @@ export async function storeChallenge(services: Services, key: string, value: obj
   try {
     await services.cache.set(`passkey:${key}`, JSON.stringify(value), CHALLENGE_TTL_MS);
   } catch (error) {
-    if (error instanceof CacheError) throw new ServiceUnavailableError("Passkeys are unavailable right now. Please try again shortly.");
-    throw error;
+    throw passkeysUnavailable(error);
   }
+}
+
+/**
+ * Challenges need the shared cache (fail closed): a challenge kept in one instance's memory
+ * could be answered on another, or spent twice across instances.
+ */
+function passkeysUnavailable(error: unknown): unknown {
+  if (error instanceof CacheError || isCacheUnavailable(error))
+    return new ServiceUnavailableError("Passkeys are unavailable right now. Please try again shortly.");
+  return error;
 }
 
 export async function takeChallenge<T>(services: Services, key: string, schema: z.ZodType<T>): Promise<T | null> {
@@ -64,8 +73,7 @@ export async function takeChallenge<T>(services: Services, key: string, schema: 
     await services.cache.delete(`passkey:${key}`);
     return count === 1 ? parsed.data : null;
   } catch (error) {
-    if (error instanceof CacheError) throw new ServiceUnavailableError("Passkeys are unavailable right now. Please try again shortly.");
-    throw error;
+    throw passkeysUnavailable(error);
   }
 }
 

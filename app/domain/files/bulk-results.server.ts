@@ -5,7 +5,9 @@ import type { BulkOutcome } from "./bulk.server";
 /**
  * The summary of a bulk action, kept after its POST redirects to `/bulk?result=<token>` so a
  * reload shows the summary again instead of repeating the action. It lives in the cache (shared
- * by all instances), under a key that holds the user's id, so only that user can read it.
+ * by all instances), under a key that holds the user's id, so only that user can read it. While
+ * Redis is down it is kept in this instance's memory (Cache.orLocal): the summary is a courtesy,
+ * and the action itself must not fail for it.
  */
 export type StoredBulkResult = { outcome: BulkOutcome; back: string; destinationId: string | null };
 
@@ -20,13 +22,13 @@ const resultKey = (userId: string, token: string) => `bulk-result:${userId}:${to
 /** Stores the summary for this user; returns the token of its result address. */
 export async function storeBulkResult(services: Services, userId: string, result: StoredBulkResult): Promise<string> {
   const token = randomBytes(12).toString("base64url");
-  await services.cache.set(resultKey(userId, token), JSON.stringify(result), BULK_RESULT_TTL_MS);
+  await services.cache.orLocal.set(resultKey(userId, token), JSON.stringify(result), BULK_RESULT_TTL_MS);
   return token;
 }
 
 /** The summary behind a token, or null when the token is malformed, expired or someone else's. */
 export async function loadBulkResult(services: Services, userId: string, token: string): Promise<StoredBulkResult | null> {
   if (!TOKEN.test(token)) return null;
-  const raw = await services.cache.get(resultKey(userId, token));
+  const raw = await services.cache.orLocal.get(resultKey(userId, token));
   return raw ? (JSON.parse(raw) as StoredBulkResult) : null;
 }

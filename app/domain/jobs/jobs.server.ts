@@ -1,3 +1,4 @@
+import { isCacheUnavailable } from "~/services/cache/types";
 import type { Services, UploadTerminator } from "~/services/index.server";
 import { maintainContentIndex } from "../search/content-index.server";
 import { backfillThumbnails } from "../files/thumbnails.server";
@@ -65,7 +66,13 @@ export function startJobs(
     try {
       // Held (not released) for most of the interval: another instance's timer in the same
       // hour finds it taken and skips the run.
-      const lock = await services.cache.tryLock(job.lock, Math.max(1000, Math.floor(intervalMs * 0.9)));
+      // Strict on purpose: with Redis down another instance could not see a local lock, so the
+      // run is skipped rather than risk two at once; the next interval tries again.
+      const lock = await services.cache.tryLock(job.lock, Math.max(1000, Math.floor(intervalMs * 0.9))).catch((error: unknown) => {
+        if (!isCacheUnavailable(error)) throw error;
+        services.log.warn(`${job.lock} skipped: the cache is unavailable`);
+        return null;
+      });
       if (!lock) return;
       const started = Date.now();
       const result = await job.run();

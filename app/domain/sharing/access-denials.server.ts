@@ -45,12 +45,13 @@ export async function recordShareDenial(services: Services, actor: AuditActor, d
 
 /**
  * Whether this is the first refusal of its kind in the window. A lock that is never released
- * is an atomic "once per window" (as for share page views). With the cache down the throttle
- * fails open: a refusal recorded twice is better than one not recorded.
+ * is an atomic "once per window" (as for share page views). With Redis down each instance
+ * throttles on its own (orLocal); should that fail too, the throttle fails open: a refusal
+ * recorded twice is better than one not recorded.
  */
 async function firstInWindow(services: Services, key: string): Promise<boolean> {
   try {
-    return (await services.cache.tryLock(key, SHARE_DENIAL_AUDIT_TTL_MS)) !== null;
+    return (await services.cache.orLocal.tryLock(key, SHARE_DENIAL_AUDIT_TTL_MS)) !== null;
   } catch (error) {
     services.log.warn("refused share access recorded without its throttle: the cache is unavailable", { error });
     return true;

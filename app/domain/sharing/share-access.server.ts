@@ -183,8 +183,9 @@ export async function recordShareView(services: Services, link: PublicShare, aud
   const key = `share-view-audit:${link.id}:${audit.ip ?? "unknown"}`;
   try {
     // A lock that is never released is an atomic "once per window": of two requests at the same
-    // moment only one records the view. The audit trail must never break the page itself.
-    if (!(await services.cache.tryLock(key, SHARE_VIEW_AUDIT_TTL_MS))) return;
+    // moment only one records the view. The audit trail must never break the page itself; with
+    // Redis down each instance throttles on its own (orLocal), at worst one entry per instance.
+    if (!(await services.cache.orLocal.tryLock(key, SHARE_VIEW_AUDIT_TTL_MS))) return;
     await recordAudit(services.prisma, audit, { action: "share.used", targetType: "share", targetId: link.id, details: { kind: "view" } });
   } catch (error) {
     services.log.warn("could not record a share page view", { linkId: link.id, error });
