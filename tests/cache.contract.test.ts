@@ -6,6 +6,7 @@ import { MemoryCache } from "~/services/cache/memory.server";
 import { RedisCache } from "~/services/cache/redis.server";
 import { createTusKvStore, createTusLocker, tusKvPrefix, type TusLocker } from "~/services/cache/tus.server";
 import { CacheClosedError, CacheUnavailableError, type Cache } from "~/services/cache/types";
+import { isDependencyUnavailable } from "~/services/dependency.server";
 import { freePort } from "./setup/free-port";
 
 interface DriverUnderTest {
@@ -479,6 +480,36 @@ describe("redis driver specifics", () => {
     } finally {
       await unreachable.close();
     }
+  });
+
+  it("fails fast with DependencyUnavailableError while Redis is unreachable; orLocal then counts in memory", async () => {
+    const port = await freePort();
+    const unreachable = new RedisCache(`redis://127.0.0.1:${port}`, { connectTimeoutMs: 300 });
+    try {
+      const started = Date.now();
+      const error = await unreachable.get("anything").then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(isDependencyUnavailable(error) && error.dependency).toBe("cache");
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect((await unreachable.orLocal.increment("counter", 60_000)).count).toBe(1);
+      expect((await unreachable.orLocal.increment("counter", 60_000)).count).toBe(2);
+      await unreachable.orLocal.set("kept", "locally");
+      expect(await unreachable.orLocal.get("kept")).toBe("locally");
+      expect(await unreachable.orLocal.tryLock("lock", 60_000)).not.toBeNull();
+      expect(await unreachable.orLocal.tryLock("lock", 60_000)).toBeNull();
+    } finally {
+      await unreachable.close();
+    }
+  });
+
+  it("orLocal uses Redis while it is up, and a refused command is not taken for an outage", async () => {
+    const key = unique("or-local");
+    await cache.orLocal.set(key, "shared");
+    expect(await cache.get(key)).toBe("shared");
+    await expect(cache.orLocal.increment(key, 1_000)).rejects.toThrow();
+    expect(await cache.get(key)).toBe("shared");
   });
 
   it("hands out duplicate connections and closes them with the cache", async () => {
