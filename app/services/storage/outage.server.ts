@@ -45,6 +45,10 @@ export function isStorageOutage(error: unknown): boolean {
   };
   if (typeof code === "string" && (NETWORK_CODES.has(code) || DISK_CODES.has(code) || S3_OUTAGE_CODES.has(code))) return true;
   if (typeof name === "string" && S3_OUTAGE_CODES.has(name)) return true;
+  // minio names only the statuses it knows (403, 404, 503…); an answer without a body and with
+  // any other status (a 500, 502 or 504 from the server or a proxy in front of it, a failed HEAD)
+  // reaches us with no code and no message: the server is in trouble, not the request.
+  if (name === "S3Error" && code === "" && message === "") return true;
   // The AWS SDK puts the HTTP status of S3's answer here (minio maps 503 to SlowDown above).
   const status = $metadata?.httpStatusCode;
   if (typeof status === "number" && status >= 500 && status !== 501) return true;
