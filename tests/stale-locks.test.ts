@@ -68,7 +68,8 @@ describe("tus locks of a process that is gone", () => {
       const started = Date.now();
       const lock = locker(cache).newLock(id);
       await lock.lock(AbortSignal.timeout(10_000), () => {});
-      expect(Date.now() - started).toBeLessThan(2_500);
+      // The heartbeat outlives the process by up to 2 s; the rest is room for a busy machine.
+      expect(Date.now() - started).toBeLessThan(3_000);
       expect(await cache.redis().get(`${prefix}tus-lock:${id}`)).not.toBe(lockValue);
       await lock.unlock();
     } finally {
