@@ -115,4 +115,14 @@ export class GuardedTusStore extends DataStore {
   override getExpiration(): number {
     return this.inner.getExpiration();
   }
+
+  /**
+   * tus's GET handler looks for this before it runs the request hook, which answers GET itself
+   * (401 without a session, else 405): without it every GET would be a bare 404.
+   */
+  read(id: string): Promise<Readable> {
+    const inner = this.inner as DataStore & { read?: (id: string) => Promise<Readable> };
+    if (!inner.read) throw new Error("This upload store cannot read uploads back.");
+    return this.breaker.stream(() => inner.read!(id));
+  }
 }
