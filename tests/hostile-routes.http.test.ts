@@ -48,6 +48,7 @@ const ROUTES: Record<string, RouteEntry> = {
     query: ["done", "q"],
     post: { fields: ["userId", "quota", "role", "proof"], intents: ["set-quota", "set-role", "unlock"] },
   },
+  "admin.analytics.tsx": { path: "/admin/analytics", query: ["days"] },
   "admin.audit.tsx": {
     path: "/admin/audit",
     query: ["actor", "action", "outcome", "targetType", "targetId", "ip", "from", "to", "after", "before"],
@@ -65,6 +66,7 @@ const ROUTES: Record<string, RouteEntry> = {
         "blockedExtensions",
         "versionsKept",
         "trashRetentionDays",
+        "auditRetentionDays",
         "sessionIdleDays",
         "sessionAbsoluteDays",
         "requireMfaForAdmins",
