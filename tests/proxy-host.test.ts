@@ -48,6 +48,10 @@ describe("behind a proxy that rewrites Host (APP_URL set, TRUST_PROXY loopback)"
     expect(registered.status).toBe(302);
     expect(registered.headers.get("location")).toBe("/files");
     expect([...browser.cookies.keys()]).toContain("__Host-coffer_session");
+    // Registering signs in, which renews the token.
+    const before = csrf;
+    csrf = (await browser.getCsrfToken())!;
+    expect(csrf).not.toBe(before);
 
     const created = await browser.postForm("/files", { _csrf: csrf, intent: "create-folder", name: "Through the proxy" });
     expect(created.status).toBe(200);
