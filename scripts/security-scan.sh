@@ -87,6 +87,9 @@ csrf="$(awk '$6 ~ /coffer_csrf$/ { print $6 "=" $7 }' "$WORK/cookies.txt")"
 [ -n "$session" ] && [ -n "$csrf" ] || { echo "security scan: could not register the scan user (cookies: $(awk '$6 ~ /coffer/ { print $6 }' "$WORK/cookies.txt" | tr '\n' ' '))" >&2; exit 1; }
 # Both cookies go with every scanner request, so the forms it submits carry a valid token.
 cookie="$session; $csrf"
+# Registering signed in, which renewed the token: take the new one from a page.
+token="$(curl -ks -b "$cookie" "$BASE/files" | grep -o 'name="_csrf" value="[^"]*"' | head -n 1 | sed 's/.*value="//; s/"$//')"
+[ -n "$token" ] || { echo "security scan: the files page has no CSRF token" >&2; exit 1; }
 curl -ks -o /dev/null -b "$cookie" -H "Origin: $BASE" --data-urlencode "_csrf=$token" --data "intent=create-folder&name=Reports" "$BASE/files"
 printf 'quarterly numbers\n' >"$WORK/notes.txt"
 curl -ks -o /dev/null -b "$cookie" -H "Origin: $BASE" -F "_csrf=$token" -F "file=@$WORK/notes.txt" "$BASE/files"
