@@ -1,6 +1,5 @@
-import fs from "node:fs";
 import os from "node:os";
-import path from "node:path";
+import { signalOwnPostmaster } from "~/services/embedded-postgres.server";
 import type { Services } from "~/services/index.server";
 import type { Logger } from "~/services/logger.server";
 import type { AppServer } from "./app.server";
@@ -76,20 +75,8 @@ function stopEmbeddedPostgresNow(services: Services, log: Logger): void {
   const { database } = services.config;
   if (!database.embedded) return;
   try {
-    const pid = Number(fs.readFileSync(path.join(database.dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
-    if (!(pid > 0) || parentPid(pid) !== process.pid) return;
-    process.kill(pid, "SIGINT");
+    signalOwnPostmaster(database.dataDir);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") log.warn("shutdown: could not signal the embedded PostgreSQL", { error });
-  }
-}
-
-function parentPid(pid: number): number | null {
-  try {
-    // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may contain spaces, so split after ")".
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-  } catch {
-    return null;
+    log.warn("shutdown: could not signal the embedded PostgreSQL", { error });
   }
 }

@@ -256,6 +256,21 @@ async function stopLeftoverServer(dataDir: string) {
   if (isAlive(pid)) throw new Error(`A PostgreSQL server (pid ${pid}) is still using ${dataDir}; stop it and start again.`);
 }
 
+/**
+ * Asks the postmaster of this data directory for its fast shutdown without waiting, if this
+ * process started it (a second signal exits at once and must not orphan it).
+ */
+export function signalOwnPostmaster(dataDir: string): void {
+  let pid: number;
+  try {
+    pid = Number(fs.readFileSync(path.join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw error;
+  }
+  if (pid > 0 && parentPid(pid) === process.pid) process.kill(pid, "SIGINT");
+}
+
 function parentPid(pid: number): number | null {
   try {
     // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may contain spaces, so split after ")".
