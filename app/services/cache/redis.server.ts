@@ -148,7 +148,7 @@ export class RedisCache implements Cache {
    */
   duplicateClient(): Redis {
     this.assertOpen();
-    const connection = this.track(this.client.duplicate());
+    const connection = this.track(this.client.duplicate(SUBSCRIBER_SAFE));
     const publish = connection.publish.bind(connection) as (...args: unknown[]) => Promise<number>;
     connection.publish = ((...args: unknown[]) => {
       const published = publish(...args);
@@ -287,7 +287,7 @@ export class RedisCache implements Cache {
   private subscriberConnection(): Redis {
     this.assertOpen();
     if (!this.subscriber) {
-      const subscriber = this.track(this.client.duplicate());
+      const subscriber = this.track(this.client.duplicate(SUBSCRIBER_SAFE));
       subscriber.on("message", (channel: string, message: string) => {
         for (const handler of this.subscriptions.get(channel)?.handlers ?? []) {
           try {
@@ -357,6 +357,13 @@ export class RedisCache implements Cache {
     if (this.closed) throw new CacheClosedError();
   }
 }
+
+/**
+ * For connections that subscribe. ioredis's ready check sends INFO after each (re)connect; a
+ * SUBSCRIBE sent in between puts the connection in subscriber mode first, and the INFO then
+ * rejects unhandled ("Connection in subscriber mode").
+ */
+const SUBSCRIBER_SAFE = { enableReadyCheck: false } as const;
 
 /** A Lua script run by EVALSHA, sending the source only when the server does not know it yet. */
 class LuaScript {
