@@ -6,6 +6,7 @@ import { isbot } from "isbot";
 import { renderToPipeableStream } from "react-dom/server";
 import { NonceProvider } from "~/lib/nonce";
 import { PageTextsProvider } from "~/lib/page-text";
+import { loggablePath } from "~/server/request-log.server";
 
 // server.ts starts the app with these modules of the build: one copy of the app per process.
 export * as runtime from "~/server/runtime.server";
@@ -70,7 +71,7 @@ export function handleError(error: unknown, { request, context }: LoaderFunction
 }
 
 function logUnexpected(context: AppLoadContext, request: Request, error: unknown) {
-  const path = new URL(request.url).pathname;
+  const path = loggablePath(new URL(request.url).pathname);
   context.services.log.error("request failed", {
     method: request.method,
     path,

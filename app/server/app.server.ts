@@ -29,6 +29,7 @@ import { metricsEndpoint, metricsOff, observeHttpRequests } from "./metrics-endp
 import { collectProcessMetrics } from "~/services/metrics.server";
 import { isDependencyUnavailable } from "~/services/dependency.server";
 import { sendUnavailable } from "./unavailable.server";
+import { loggablePath, requestLogging } from "./request-log.server";
 
 export interface AppServer {
   /** HTTPS when TLS_CERT_FILE and TLS_KEY_FILE are set. */
@@ -122,13 +123,21 @@ function rateLimitMiddleware(services: Services, routeClass: (req: express.Reque
 function lastResortErrorHandler(services: Services): express.ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     if (isDependencyUnavailable(error) && !res.headersSent) {
-      services.log.warn("request refused: dependency unavailable", { method: req.method, path: req.path, dependency: error.dependency });
+      services.log.warn("request refused: dependency unavailable", {
+        method: req.method,
+        path: loggablePath(req.path),
+        dependency: error.dependency,
+      });
       sendUnavailable(req, res, error);
       return;
     }
     // A download whose store went away midway: cut (never a short answer that looks complete).
     if (isDependencyUnavailable(error)) {
-      services.log.warn("response cut: dependency unavailable", { method: req.method, path: req.path, dependency: error.dependency });
+      services.log.warn("response cut: dependency unavailable", {
+        method: req.method,
+        path: loggablePath(req.path),
+        dependency: error.dependency,
+      });
       res.destroy();
       return;
     }
@@ -139,7 +148,7 @@ function lastResortErrorHandler(services: Services): express.ErrorRequestHandler
     if (!refusal)
       services.log.error("request failed", {
         method: req.method,
-        path: req.path,
+        path: loggablePath(req.path),
         error,
         stack: error instanceof Error ? error.stack : undefined,
       });
@@ -184,6 +193,12 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
   httpServer.setTimeout(config.httpIdleTimeoutMs);
   app.disable("x-powered-by");
   app.set("trust proxy", config.trustProxy);
+  const requestLog = requestLogging({
+    log: services.log,
+    trustProxy: config.trustProxy,
+    staticFiles: mode.kind === "production" ? clientFiles(mode.clientDir) : new Set(),
+  });
+  app.use(requestLog.withLogContext);
   app.use(securityHeaders(config, mode.kind));
   app.use(httpsRedirect(config));
 
@@ -298,6 +313,8 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
     // Added after Socket.IO, which wraps the listeners before it: this one sees its requests too.
     httpServer.prependListener("request", observeHttpRequests(mode.kind === "production" ? clientFiles(mode.clientDir) : new Set()));
   }
+  // First of all (after Socket.IO, like the metrics): every request gets its id and access line.
+  httpServer.prependListener("request", requestLog.onRequest);
   const stopJobs = startJobs(services, { uploads: services.uploadTerminator });
   const stop = gracefulStop({
     httpServer,

@@ -1,6 +1,7 @@
 import type http from "node:http";
 import type express from "express";
 import type { Logger } from "~/services/logger.server";
+import { loggablePath } from "./request-log.server";
 import { isPlainHost, requestHost, type OriginSettings } from "./public-origin.server";
 
 const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
@@ -54,7 +55,7 @@ export function originCheck(settings: OriginSettings, log: Logger): express.Requ
     if (!STATE_CHANGING.has(req.method) || isSameOriginRequest(req, settings)) return next();
     log.warn("refused a cross-origin request", {
       method: req.method,
-      path: req.path,
+      path: loggablePath(req.path),
       origin: req.headers.origin ?? null,
       secFetchSite: req.headers["sec-fetch-site"] ?? null,
     });

@@ -24,7 +24,7 @@ const trustFns = new Map<string, TrustFn>();
  * Whether the peer that sent the request is a proxy TRUST_PROXY trusts, decided by Express's
  * own compiled rule (the one behind req.ip and req.protocol), so every part of Coffer agrees.
  */
-function trustsPeer(req: http.IncomingMessage, trustProxy: TrustProxy): boolean {
+export function trustsPeer(req: http.IncomingMessage, trustProxy: TrustProxy): boolean {
   if (trustProxy === false) return false;
   const key = JSON.stringify(trustProxy);
   let trust = trustFns.get(key);

@@ -7,6 +7,7 @@ import { getSettings } from "../admin/settings.server";
 import type { PublicUser } from "./users.server";
 import { appCookie, cookiesAreSecure, type SignedCookie } from "~/lib/cookies.server";
 import { markActive } from "../analytics/usage.server";
+import { setLogUser } from "~/services/log-context.server";
 
 /**
  * Over HTTPS in production the name carries the __Host- prefix, so browsers accept the cookie
@@ -65,6 +66,7 @@ export interface SessionUser extends PublicUser {
 export async function createSession(services: Services, userId: string, request: Request, ip: string | null): Promise<string> {
   // Every way of signing in ends here, so a deactivated account never gets a session.
   await assertAccountActive(services, userId);
+  setLogUser(userId);
   const id = randomBytes(32).toString("base64url");
   const lifetimeMs = (await getSettings(services)).sessionAbsoluteDays * DAY_MS;
   await services.prisma.session.create({
@@ -121,6 +123,7 @@ export async function getUserFromCookieHeader(services: Services, cookieHeader: 
     await services.prisma.session.update({ where: { id }, data: { lastSeenAt: new Date(now) } }).catch(() => {});
   }
   markActive(services, session.id);
+  setLogUser(session.id);
   return { id: session.id, email: session.email, name: session.name, role: session.role, sessionId: id };
 }
 
