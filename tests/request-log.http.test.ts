@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
 import { captureLogLines, type LogLine } from "./support/log-lines";
+import { createUpload, tusHeaders } from "./support/tus";
 
 /**
  * Request ids and the access log, against the built app behind a proxy it trusts (127.0.0.1).
@@ -115,6 +116,34 @@ describe("request ids and the access log", () => {
     for (const secret of ["logan.logs@example.com", "a password nobody should read", token, "Quarterly", ...cookies]) {
       expect(text).not.toContain(secret);
     }
+  });
+
+  it("logs a request whose client left before the answer as aborted, without a status", async () => {
+    const owner = new TestClient(app.url);
+    await owner.register("Uma Upload", "uma.upload@example.com");
+    const user = await app.services.prisma.user.findUniqueOrThrow({ where: { email: "uma.upload@example.com" } });
+    const uploadUrl = new URL(await createUpload(app, owner, { name: "Confidential plan.bin", size: 1024 * 1024 }));
+    await new Promise<void>((resolve) => {
+      const request = http.request({
+        host: uploadUrl.hostname,
+        port: uploadUrl.port,
+        path: uploadUrl.pathname,
+        method: "PATCH",
+        headers: tusHeaders(owner, {
+          "Upload-Offset": "0",
+          "Content-Type": "application/offset+octet-stream",
+          "Content-Length": String(1024 * 1024),
+          "X-Request-Id": "dropped-patch",
+        }),
+      });
+      request.on("error", () => resolve());
+      request.on("close", () => resolve());
+      request.write(Buffer.alloc(64 * 1024), () => setTimeout(() => request.destroy(), 300));
+    });
+    const line = await accessLine("dropped-patch");
+    expect(line).toMatchObject({ method: "PATCH", route: "tus", aborted: true, user_id: user.id });
+    expect(line).not.toHaveProperty("status");
+    expect(log.text()).not.toContain("Confidential plan");
   });
 
   it("logs an unknown URL as its access line only: no error, no stack trace", async () => {

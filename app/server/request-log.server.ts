@@ -39,8 +39,8 @@ export interface RequestLogging {
 
 /**
  * The access log: one line per request when its response ends or the client goes away, with
- * the method, route class (never the path: paths hold share tokens and file names), status (or
- * "aborted"), duration, body bytes sent, request id and the signed-in user's id.
+ * the method, route class (never the path: paths hold share tokens), status (none, and
+ * `aborted`, when the client left first), duration, body bytes sent, request id and the signed-in user's id.
  */
 export function requestLogging(options: { log: Logger; trustProxy: TrustProxy; staticFiles: ReadonlySet<string> }): RequestLogging {
   const { log, trustProxy, staticFiles } = options;
@@ -57,15 +57,14 @@ export function requestLogging(options: { log: Logger; trustProxy: TrustProxy; s
       // A HEAD response has no body, whatever the handler passed to end().
       const bytes = method === "HEAD" ? { sent: 0 } : countBodyBytes(res);
       res.once("close", () => {
-        const line: Record<string, unknown> = {
-          method,
-          route: context.route,
-          status: res.headersSent ? res.statusCode : "aborted",
-          duration_ms: Math.round((performance.now() - started) * 10) / 10,
-          bytes_sent: bytes.sent,
-          request_id: context.requestId,
-        };
-        if (res.headersSent && !res.writableFinished) line.aborted = true;
+        // `status` is always a number (log stores map a field to one type): a client that left
+        // before the answer has none, and `aborted` says the response did not end.
+        const line: Record<string, unknown> = { method, route: context.route };
+        if (res.headersSent) line.status = res.statusCode;
+        if (!res.writableFinished) line.aborted = true;
+        line.duration_ms = Math.round((performance.now() - started) * 10) / 10;
+        line.bytes_sent = bytes.sent;
+        line.request_id = context.requestId;
         if (context.userId) line.user_id = context.userId;
         if (span && isSpanContextValid(span)) {
           line.trace_id = span.traceId;

@@ -103,7 +103,8 @@ function lineFields(fields: Record<string, unknown>, isError: boolean): Record<s
 function serializeError(error: Error, withStack: boolean): Record<string, unknown> {
   const out: Record<string, unknown> = { name: error.name, message: error.message };
   const code = (error as { code?: unknown }).code;
-  if (typeof code === "string" || typeof code === "number") out.code = code;
+  // Always a string, so that log stores map the field to one type.
+  if (typeof code === "string" || typeof code === "number") out.code = String(code);
   if (withStack && error.stack) out.stack = error.stack;
   return out;
 }
