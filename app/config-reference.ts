@@ -103,7 +103,13 @@ export const ENV_DOCS: Record<keyof Env, EnvVarDoc> = {
       "With `APP_URL` `https://` and a trusted proxy, requests that reached the proxy over plain HTTP are redirected (308) " +
       "to `APP_URL`, except `/healthz` and `/readyz`.",
   },
-  LOG_LEVEL: { section: "Server", default: "info", description: "`debug`, `info`, `warn` or `error`." },
+  LOG_LEVEL: {
+    section: "Server",
+    default: "info",
+    description:
+      "`debug`, `info`, `warn` or `error`. Access lines of pages and actions are `info`; of health checks, `/metrics`, " +
+      "static files and Socket.IO polls `debug` (see [logging.md](logging.md)).",
+  },
   METRICS_TOKEN: {
     section: "Server",
     unset: "`/metrics` answers a plain 404 (nothing logged)",
