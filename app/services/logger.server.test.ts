@@ -41,6 +41,21 @@ describe("createLogger", () => {
     expect(new Date(line.time as string).toISOString()).toBe(line.time);
   });
 
+  it("writes the time as Date#toISOString does, across milliseconds and seconds", () => {
+    const { log, parsed } = recorded();
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const instants = ["2026-12-06T03:59:59.999Z", "2026-12-06T04:00:00.000Z", "2026-12-06T04:00:00.007Z", "2026-12-06T04:00:00.042Z"];
+    try {
+      for (const instant of instants) {
+        vi.setSystemTime(new Date(instant));
+        log.info("tick");
+      }
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(parsed().map((line) => line.time)).toEqual(instants);
+  });
+
   it("drops lines below its level and sends warn and error apart (stderr by default)", () => {
     const { log, lines, parsed } = recorded("info");
     log.debug("hidden");
