@@ -96,7 +96,8 @@ export const ENV_DOCS: Record<keyof Env, EnvVarDoc> = {
     section: "Server",
     default: "false",
     description:
-      "Which reverse proxies may set `X-Forwarded-For`/`-Proto` (client IP, HTTPS; also the tus upload URLs) and, without " +
+      "Which reverse proxies may set `X-Forwarded-For`/`-Proto` (client IP, HTTPS; also the tus upload URLs), " +
+      "`X-Request-Id` (the request's id in the logs, see [logging.md](logging.md)) and, without " +
       "`APP_URL`, `X-Forwarded-Host` (the public host): `false`; a number of proxy hops in front of Coffer (e.g. `1`); or a " +
       "comma-separated list of proxy addresses, CIDRs and the names `loopback`, `linklocal`, `uniquelocal` (e.g. " +
       "`loopback,10.0.0.0/8`); `true` trusts any sender, which is safe only when nothing but the proxy can reach Coffer. " +
