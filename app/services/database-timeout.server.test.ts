@@ -12,7 +12,7 @@ afterAll(() => {
   silent.close();
 });
 
-it("a database that accepts connections but never answers costs a 503 within 2 s, not a hang", async () => {
+it("a database that accepts connections but never answers costs a 503 within 3 s, not a hang", async () => {
   await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
   const { port } = silent.address() as net.AddressInfo;
   const raw = createPrismaClient(`postgresql://coffer:secret@127.0.0.1:${port}/coffer`);
@@ -28,7 +28,8 @@ it("a database that accepts connections but never answers costs a 503 within 2 s
       const error = await call().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(DependencyUnavailableError);
       expect((error as DependencyUnavailableError).retryAfterSeconds).toBe(2);
-      expect(Date.now() - started).toBeLessThan(2_000);
+      // The connect timeout is 1.5 s; the margin absorbs a loaded CI machine, a hang takes far longer.
+      expect(Date.now() - started).toBeLessThan(3_000);
     }
   } finally {
     breaker.shutdown();
