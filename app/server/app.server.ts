@@ -29,6 +29,7 @@ import { metricsEndpoint, metricsOff, observeHttpRequests } from "./metrics-endp
 import { collectProcessMetrics } from "~/services/metrics.server";
 import { isDependencyUnavailable } from "~/services/dependency.server";
 import { sendUnavailable } from "./unavailable.server";
+import { recordServerErrors } from "./server-errors.server";
 
 export interface AppServer {
   /** HTTPS when TLS_CERT_FILE and TLS_KEY_FILE are set. */
@@ -293,11 +294,14 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
   app.use(lastResortErrorHandler(services));
 
   const io = await attachRealtime(httpServer, services);
+  const staticFiles = mode.kind === "production" ? clientFiles(mode.clientDir) : new Set<string>();
   if (config.metricsToken) {
     collectProcessMetrics();
     // Added after Socket.IO, which wraps the listeners before it: this one sees its requests too.
-    httpServer.prependListener("request", observeHttpRequests(mode.kind === "production" ? clientFiles(mode.clientDir) : new Set()));
+    httpServer.prependListener("request", observeHttpRequests(staticFiles));
   }
+  // For /admin/system: this instance's 5xx by route class.
+  httpServer.prependListener("request", recordServerErrors(staticFiles));
   const stopJobs = startJobs(services, { uploads: services.uploadTerminator });
   const stop = gracefulStop({
     httpServer,
