@@ -30,6 +30,7 @@ import { collectProcessMetrics } from "~/services/metrics.server";
 import { isDependencyUnavailable } from "~/services/dependency.server";
 import { sendUnavailable } from "./unavailable.server";
 import { recordServerErrors } from "./server-errors.server";
+import { announceInstance } from "~/services/instances.server";
 
 export interface AppServer {
   /** HTTPS when TLS_CERT_FILE and TLS_KEY_FILE are set. */
@@ -300,8 +301,9 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
     // Added after Socket.IO, which wraps the listeners before it: this one sees its requests too.
     httpServer.prependListener("request", observeHttpRequests(staticFiles));
   }
-  // For /admin/system: this instance's 5xx by route class.
+  // For /admin/system: this instance's 5xx by route class, and (with Redis) its presence.
   httpServer.prependListener("request", recordServerErrors(staticFiles));
+  const withdrawInstance = announceInstance(services);
   const stopJobs = startJobs(services, { uploads: services.uploadTerminator });
   const stop = gracefulStop({
     httpServer,
@@ -309,7 +311,7 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
     drain: trackConnections(httpServer, (req) => req.url?.startsWith("/socket.io/") ?? false),
     io,
     services,
-    stopJobs,
+    stopJobs: () => Promise.all([stopJobs(), withdrawInstance()]).then(() => {}),
     closeVite,
     onDraining: () => (draining = true),
   });
