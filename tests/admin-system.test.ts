@@ -148,10 +148,10 @@ describe("/admin/system on S3 and Redis, with the drivers taken down", () => {
     const versions = text(
       html.slice(html.indexOf('data-testid="versions"'), html.indexOf("</dl>", html.indexOf('data-testid="versions"'))),
     );
-    expect(versions).toContain(`<dt class="font-medium">Coffer</dt><dd class="break-all">${packageVersion}`);
-    expect(versions).toContain(`<dt class="font-medium">Node.js</dt><dd class="break-all">${process.version.slice(1)}</dd>`);
-    expect(versions).toContain(`<dt class="font-medium">PostgreSQL</dt><dd class="break-all">${postgres}</dd>`);
-    expect(versions).toContain(`<dt class="font-medium">Redis</dt><dd class="break-all">${redisVersion}</dd>`);
+    expect(versions).toContain(`<dt class="font-medium">Coffer</dt><dd class="break-words">${packageVersion}`);
+    expect(versions).toContain(`<dt class="font-medium">Node.js</dt><dd class="break-words">${process.version.slice(1)}</dd>`);
+    expect(versions).toContain(`<dt class="font-medium">PostgreSQL</dt><dd class="break-words">${postgres}</dd>`);
+    expect(versions).toContain(`<dt class="font-medium">Redis</dt><dd class="break-words">${redisVersion}</dd>`);
     expect(text(html)).toMatch(/Running for<\/dt><dd>\d+ (second|minute|hour|day)s?/);
 
     // Host and port only: no connection string, user name, password or S3 key reaches the page.
@@ -221,7 +221,7 @@ describe("/admin/system on S3 and Redis, with the drivers taken down", () => {
     const cache = row(html, 'data-testid="driver-cache"');
     expect(cache[2]).toMatch(/^Down \S/);
     expect(text(html)).toContain("<strong>Cache is down.</strong> Uploads pause");
-    expect(text(html)).toContain('<dt class="font-medium">Redis</dt><dd class="break-all">Unknown: Redis did not answer in time</dd>');
+    expect(text(html)).toContain('<dt class="font-medium">Redis</dt><dd class="break-words">Unknown: Redis did not answer in time</dd>');
     expect(text(html)).toContain("Redis could not be asked for the other instances");
     expect(text(html)).toContain("Answers with a 5xx status on this instance");
     expect(instanceRows(html)).toHaveLength(1);

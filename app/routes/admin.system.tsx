@@ -80,7 +80,7 @@ export default function AdminSystem() {
             {versionRows.map(([name, value]) => (
               <div key={name} className="contents">
                 <dt className="font-medium">{name}</dt>
-                <dd className="break-all">{value}</dd>
+                <dd className="break-words">{value}</dd>
               </div>
             ))}
           </dl>

@@ -71,7 +71,7 @@ export function DriverTable({ drivers }: { drivers: DriverStatus[] }) {
                 </th>
                 <td className="px-4 py-2">
                   <span className="block">{driver.kind}</span>
-                  <span className="block text-slate-600 break-all">{driver.location}</span>
+                  <span className="block text-slate-600 break-words">{driver.location}</span>
                 </td>
                 <td className="px-4 py-2">
                   {driver.up ? (

@@ -8,7 +8,7 @@ export function InstancesTable({ instances }: { instances: SystemReport["instanc
       <h2 id="instances-heading" className="border-b border-slate-200 px-4 py-3 font-semibold">
         Instances
       </h2>
-      <p className="px-4 pt-3 text-sm text-slate-600">
+      <p className="px-4 py-3 text-sm text-slate-600">
         {instances.error
           ? `Redis could not be asked for the other instances (${instances.error}): only this one is shown. Check the cache above.`
           : instances.shared
