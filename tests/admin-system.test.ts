@@ -193,6 +193,40 @@ describe("/admin/system on S3 and Redis, with the drivers taken down", () => {
     expect(instanceRows(await systemPage(admin.client))).toEqual(before);
   });
 
+  it("adds up the 5xx counts every instance reports, and ignores a presence it cannot read", async () => {
+    const earlier = await systemPage(admin.client);
+    const other = {
+      id: "other-instance",
+      hostname: "coffer-2.internal",
+      pid: 4242,
+      startedAt: new Date(Date.now() - 3_600_000).toISOString(),
+      lastSeen: new Date().toISOString(),
+      version: packageVersion,
+      commit: null,
+      errors: { lastHour: { api: 2 }, lastDay: { api: 5, tus: 1 } },
+    };
+    await app.services.cache.set("instances:other-instance", JSON.stringify(other), 30_000);
+    await app.services.cache.set("instances:garbage", '{"id": 1, "<script>": true}', 30_000);
+    try {
+      const html = await systemPage(admin.client);
+      expect(instanceRows(html)).toHaveLength(2);
+      expect(row(html, 'data-instance="other-instance"').slice(0, 2)).toEqual(["coffer-2.internal (process 4242)", packageVersion]);
+      expect(serverErrors(html, "api")).toEqual({
+        lastHour: serverErrors(earlier, "api").lastHour + 2,
+        lastDay: serverErrors(earlier, "api").lastDay + 5,
+      });
+      expect(serverErrors(html, "tus")).toEqual({
+        lastHour: serverErrors(earlier, "tus").lastHour,
+        lastDay: serverErrors(earlier, "tus").lastDay + 1,
+      });
+      expect(text(html)).toContain("on the 2 live instances (each reports every 15 seconds)");
+      expect(html).not.toContain("&lt;script&gt;");
+    } finally {
+      await app.services.cache.delete("instances:other-instance");
+      await app.services.cache.delete("instances:garbage");
+    }
+  });
+
   it("shows file storage down with what to do, its circuit open, and counts the 503s as download errors", async () => {
     const earlier = serverErrors(await systemPage(admin.client), "download");
     await relay.kill();
