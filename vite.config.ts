@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { vitePlugin as remix } from "@remix-run/dev";
 import tailwindcss from "@tailwindcss/vite";
@@ -9,7 +10,19 @@ declare module "@remix-run/node" {
   }
 }
 
+/** The commit the build is made from, for the admin's system page: COFFER_COMMIT, else git's; empty when neither is known. */
+function buildCommit(): string {
+  const given = process.env.COFFER_COMMIT?.trim();
+  if (given) return /^[\w.-]{1,40}$/.test(given) ? given : "";
+  try {
+    return execFileSync("git", ["rev-parse", "--short=12", "HEAD"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+  } catch {
+    return "";
+  }
+}
+
 export default defineConfig({
+  define: { __COFFER_COMMIT__: JSON.stringify(buildCommit()) },
   resolve: { alias: { "~": path.resolve(import.meta.dirname, "app") } },
   // Server-only packages reachable from route modules; the client never loads them.
   optimizeDeps: { exclude: ["@prisma/adapter-pg", "@prisma/client", "@node-rs/argon2"] },

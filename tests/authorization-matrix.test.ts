@@ -122,6 +122,7 @@ const MATRIX: Record<string, Entry> = {
   },
   "/admin/audit": { url: () => "/admin/audit", get: [LOGIN, 403, 403, 200] },
   "/admin/analytics": { url: () => "/admin/analytics", get: [LOGIN, 403, 403, 200] },
+  "/admin/system": { url: () => "/admin/system", get: [LOGIN, 403, 403, 200] },
   // Without the admin's password nothing changes (400); the "other" user stays active.
   "/admin/users/:userId/status": {
     url: (ids) => `/admin/users/${ids.otherUserId}/status`,

@@ -49,6 +49,7 @@ const ROUTES: Record<string, RouteEntry> = {
     post: { fields: ["userId", "quota", "role", "proof"], intents: ["set-quota", "set-role", "unlock"] },
   },
   "admin.analytics.tsx": { path: "/admin/analytics", query: ["days"] },
+  "admin.system.tsx": { path: "/admin/system" },
   "admin.audit.tsx": {
     path: "/admin/audit",
     query: ["actor", "action", "outcome", "targetType", "targetId", "ip", "from", "to", "after", "before"],

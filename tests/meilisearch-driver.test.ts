@@ -390,6 +390,12 @@ describe("Meilisearch driver requests", () => {
     ]);
   });
 
+  it("serverVersion asks GET /version for the package version", async () => {
+    fake.replies.set("GET /version", { status: 200, body: { commitSha: "abc", commitDate: "2026-01-01", pkgVersion: "1.19.0" } });
+    expect(await driver().serverVersion()).toBe("1.19.0");
+    expect(fake.requests.map(({ method, path }) => ({ method, path }))).toEqual([{ method: "GET", path: "/version" }]);
+  });
+
   it("health rejects with SearchUnavailableError when nothing listens, without leaking the key", async () => {
     const port = await freePort();
     const unreachable = new MeilisearchIndex({ host: `http://127.0.0.1:${port}`, apiKey: API_KEY, index: INDEX, requestTimeoutMs: 1_000 });

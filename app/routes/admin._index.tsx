@@ -109,7 +109,7 @@ export default function Admin() {
                 : "Search inside files is on, but PDFs are found by name only: install pdftotext (Debian package poppler-utils) on the server."}
           </p>
         </div>
-        <nav aria-label="Administration" className="flex gap-2">
+        <nav aria-label="Administration" className="flex flex-wrap gap-2">
           <Link to="/admin/settings" className="btn-secondary">
             Settings
           </Link>
@@ -118,6 +118,9 @@ export default function Admin() {
           </Link>
           <Link to="/admin/audit" className="btn-secondary">
             Audit log
+          </Link>
+          <Link to="/admin/system" className="btn-secondary">
+            System
           </Link>
         </nav>
       </div>

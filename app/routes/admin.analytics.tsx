@@ -78,12 +78,15 @@ export default function AdminAnalytics() {
             Days are UTC days. Figures start on the day this version of Coffer was installed; instances add their counts every minute.
           </p>
         </div>
-        <nav aria-label="Administration" className="flex gap-2">
+        <nav aria-label="Administration" className="flex flex-wrap gap-2">
           <Link to="/admin" className="btn-secondary">
             Users
           </Link>
           <Link to="/admin/audit" className="btn-secondary">
             Audit log
+          </Link>
+          <Link to="/admin/system" className="btn-secondary">
+            System
           </Link>
         </nav>
       </div>

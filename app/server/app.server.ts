@@ -30,6 +30,8 @@ import { collectProcessMetrics } from "~/services/metrics.server";
 import { isDependencyUnavailable } from "~/services/dependency.server";
 import { sendUnavailable } from "./unavailable.server";
 import { loggablePath, requestLogging } from "./request-log.server";
+import { recordServerErrors } from "./server-errors.server";
+import { announceInstance } from "~/services/instances.server";
 
 export interface AppServer {
   /** HTTPS when TLS_CERT_FILE and TLS_KEY_FILE are set. */
@@ -308,11 +310,15 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
   app.use(lastResortErrorHandler(services));
 
   const io = await attachRealtime(httpServer, services);
+  const staticFiles = mode.kind === "production" ? clientFiles(mode.clientDir) : new Set<string>();
   if (config.metricsToken) {
     collectProcessMetrics();
     // Added after Socket.IO, which wraps the listeners before it: this one sees its requests too.
-    httpServer.prependListener("request", observeHttpRequests(mode.kind === "production" ? clientFiles(mode.clientDir) : new Set()));
+    httpServer.prependListener("request", observeHttpRequests(staticFiles));
   }
+  // For /admin/system: this instance's 5xx by route class, and (with Redis) its presence.
+  httpServer.prependListener("request", recordServerErrors(staticFiles));
+  const withdrawInstance = announceInstance(services);
   // First of all (after Socket.IO, like the metrics): every request gets its id and access line.
   httpServer.prependListener("request", requestLog.onRequest);
   const stopJobs = startJobs(services, { uploads: services.uploadTerminator });
@@ -322,7 +328,7 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
     drain: trackConnections(httpServer, (req) => req.url?.startsWith("/socket.io/") ?? false),
     io,
     services,
-    stopJobs,
+    stopJobs: () => Promise.all([stopJobs(), withdrawInstance()]).then(() => {}),
     closeVite,
     onDraining: () => (draining = true),
   });

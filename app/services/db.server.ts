@@ -3,7 +3,7 @@ import pg from "pg";
 import type { Config } from "~/config.server";
 import { PrismaClient } from "~/generated/prisma/client";
 import { createDatabaseBreaker, describeDatabaseError, guardPrisma } from "./database-outage.server";
-import type { Breaker } from "./dependency.server";
+import type { Breaker, CircuitState } from "./dependency.server";
 import type { Logger } from "./logger.server";
 import { runMigrations } from "./migrate.server";
 import { watchEmbeddedPostgres, type Watchdog } from "./postgres-watchdog.server";
@@ -17,6 +17,10 @@ export interface DatabaseHandle {
   embedded: boolean;
   /** Rejects with a one-line reason when the database does not answer. */
   health(): Promise<void>;
+  /** The server's version, e.g. "18.1"; asked of the database itself, also while the breaker is open. */
+  serverVersion(): Promise<string>;
+  /** The state of the breaker in front of every database call. */
+  circuitState(): CircuitState;
   close(): Promise<void>;
 }
 
@@ -87,6 +91,13 @@ export async function openDatabase(config: Config, log: Logger, options: OpenDat
         throw new Error(describeDatabaseError(error));
       });
     },
+    async serverVersion() {
+      const [row] = await raw.$queryRaw<Array<{ server_version: string }>>`SHOW server_version`.catch((error: unknown) => {
+        throw new Error(describeDatabaseError(error));
+      });
+      return row?.server_version ?? "";
+    },
+    circuitState: () => breaker.state,
     async close() {
       // First the watchdog, so stopping the server is never taken for a crash.
       await watchdog?.stop();

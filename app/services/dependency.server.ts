@@ -46,6 +46,9 @@ export interface BreakerOptions {
   onStateChange?: (state: "open" | "half-open" | "closed") => void;
 }
 
+/** closed: calls pass; open: they fail at once; half-open: one trial call decides. */
+export type CircuitState = "closed" | "open" | "half-open";
+
 export interface Breaker {
   readonly dependency: Dependency;
   /**
@@ -56,6 +59,7 @@ export interface Breaker {
   run<T>(call: () => Promise<T>): Promise<T>;
   /** True while calls fail fast without reaching the dependency. */
   readonly isOpen: boolean;
+  readonly state: CircuitState;
   shutdown(): void;
 }
 
@@ -85,6 +89,9 @@ export function createBreaker(dependency: Dependency, options: BreakerOptions): 
     dependency,
     get isOpen() {
       return circuit.opened;
+    },
+    get state(): CircuitState {
+      return circuit.halfOpen ? "half-open" : circuit.opened ? "open" : "closed";
     },
     async run<T>(call: () => Promise<T>): Promise<T> {
       try {

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
-import { createBreaker, DependencyUnavailableError, type Breaker } from "../dependency.server";
+import { type CircuitState, createBreaker, DependencyUnavailableError, type Breaker } from "../dependency.server";
 import type { Logger } from "../logger.server";
 import { LocalFallbackCache } from "./fallback.server";
 import { MemoryCache } from "./memory.server";
@@ -245,6 +245,16 @@ export class RedisCache implements Cache {
       const subscriber = this.subscriber;
       if (!this.closed && subscriber) await this.command(() => subscriber.unsubscribe(name)).catch(() => {});
     };
+  }
+
+  circuitState(): CircuitState {
+    return this.breaker.state;
+  }
+
+  /** The server's version (INFO server), through the breaker. */
+  async serverVersion(): Promise<string> {
+    const info = await this.command((redis) => redis.info("server"));
+    return /^redis_version:(\S+)/m.exec(info)?.[1] ?? "";
   }
 
   /** PING, bounded by healthTimeoutMs; rejects with CacheUnavailableError at once while disconnected. */

@@ -1,4 +1,4 @@
-import { isDependencyUnavailable } from "../dependency.server";
+import { type CircuitState, isDependencyUnavailable } from "../dependency.server";
 
 export interface Lock {
   /** Releases the lock if this holder still owns it. */
@@ -40,6 +40,8 @@ export interface Cache {
   /** Returns an unsubscribe function. */
   subscribe(channel: string, handler: (message: string) => void): Promise<() => Promise<void>>;
   health(): Promise<void>;
+  /** The state of the circuit breaker in front of the server, for drivers that have one (Redis). */
+  circuitState?(): CircuitState;
   close(): Promise<void>;
   /**
    * The same cache, except that while it cannot be reached (Redis down) each operation runs on a

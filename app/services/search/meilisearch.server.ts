@@ -125,6 +125,10 @@ export class MeilisearchIndex implements SearchIndex {
     };
   }
 
+  async serverVersion(): Promise<string> {
+    return (await this.request("version", () => this.client.getVersion())).pkgVersion;
+  }
+
   async health(): Promise<void> {
     await this.request("health check", () => this.client.health());
   }

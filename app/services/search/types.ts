@@ -81,6 +81,8 @@ export interface SearchIndex {
    */
   search(ownerId: string, query: string, options?: SearchOptions): Promise<SearchResult>;
   health(): Promise<void>;
+  /** The search server's version, for engines apart from the database. */
+  serverVersion?(): Promise<string>;
 }
 
 export class SearchError extends Error {

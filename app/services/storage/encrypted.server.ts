@@ -17,6 +17,7 @@ import {
   type ObjectHeader,
 } from "./encryption-format.server";
 import type { KeyRing } from "./key-ring.server";
+import type { CircuitState } from "../dependency.server";
 import {
   assertValidKey,
   assertValidRange,
@@ -45,6 +46,10 @@ export class EncryptedObjectStore implements ObjectStore {
 
   get driver() {
     return this.inner.driver;
+  }
+
+  circuitState(): CircuitState | undefined {
+    return this.inner.circuitState?.();
   }
 
   async init(): Promise<void> {

@@ -1,5 +1,6 @@
 import type { Readable } from "node:stream";
 import { DataStore, type Upload } from "@tus/utils";
+import type { CircuitState } from "../dependency.server";
 import type { StorageBreaker } from "./storage-breaker.server";
 import type { ByteRange, ObjectInfo, ObjectStore, TusDataStoreOptions } from "./types";
 
@@ -16,6 +17,10 @@ export class GuardedObjectStore implements ObjectStore {
 
   get driver() {
     return this.inner.driver;
+  }
+
+  circuitState(): CircuitState {
+    return this.breaker.state;
   }
 
   /** At startup, where a dead store must stop the process rather than be waited out. */

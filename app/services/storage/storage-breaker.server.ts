@@ -1,5 +1,5 @@
 import { PassThrough, type Readable } from "node:stream";
-import { createBreaker, DependencyUnavailableError, isDependencyUnavailable } from "~/services/dependency.server";
+import { type CircuitState, createBreaker, DependencyUnavailableError, isDependencyUnavailable } from "~/services/dependency.server";
 import type { Logger } from "~/services/logger.server";
 import { isStorageOutage } from "./outage.server";
 
@@ -46,6 +46,10 @@ export class StorageBreaker {
 
   get isOpen(): boolean {
     return this.breaker.isOpen;
+  }
+
+  get state(): CircuitState {
+    return this.breaker.state;
   }
 
   /** A call that answers quickly; it fails as an outage when it takes too long. */

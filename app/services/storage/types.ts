@@ -1,5 +1,6 @@
 import type { Readable } from "node:stream";
 import type { DataStore, KvStore } from "@tus/utils";
+import type { CircuitState } from "../dependency.server";
 
 export interface ObjectInfo {
   key: string;
@@ -36,6 +37,8 @@ export interface ObjectStore {
   list(prefix?: string): AsyncIterable<ObjectInfo>;
   /** Throws when the store cannot be reached or used. */
   health(): Promise<void>;
+  /** The state of the circuit breaker in front of the driver, for stores behind one. */
+  circuitState?(): CircuitState | undefined;
   /** The tus data store that writes uploads into this same store, under the upload id as key. */
   createTusDataStore(options: TusDataStoreOptions): DataStore;
   /**

@@ -1,0 +1,23 @@
+import { Link } from "@remix-run/react";
+import type { ReactNode } from "react";
+
+/**
+ * The "Background jobs" section. `children` is the slot for a summary of the job queues
+ * (backlog, last error); without one, the section only leads to /admin/jobs.
+ */
+export function BackgroundJobsSection({ children }: { children?: ReactNode }) {
+  return (
+    <section aria-labelledby="jobs-heading" className="card">
+      <h2 id="jobs-heading" className="border-b border-slate-200 px-4 py-3 font-semibold">
+        Background jobs
+      </h2>
+      {children}
+      <p className="px-4 py-3 text-sm">
+        <Link to="/admin/jobs" className="text-blue-700 underline hover:text-blue-800">
+          See the job queues
+        </Link>
+        : what is waiting, what failed and why.
+      </p>
+    </section>
+  );
+}

@@ -1,0 +1,109 @@
+import { data, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { Link, useLoaderData } from "@remix-run/react";
+import { BackgroundJobsSection } from "~/components/admin/system/background-jobs";
+import { DriverTable } from "~/components/admin/system/driver-table";
+import { InstancesTable } from "~/components/admin/system/instances-table";
+import { ServerErrorsTable } from "~/components/admin/system/server-errors-table";
+import { systemReport } from "~/domain/admin/system.server";
+import { formatDate } from "~/lib/format";
+import { requireAdmin } from "~/route-helpers/guards.server";
+
+export const meta: MetaFunction = () => [{ title: "System · Admin · Coffer" }];
+// A live measurement: never from a cache, also when the page is loaded as a document.
+export const headers: HeadersFunction = () => ({ "Cache-Control": "no-store" });
+
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  const { services } = context;
+  await requireAdmin(services, request);
+  return data({ report: await systemReport(services) }, { headers: { "Cache-Control": "no-store" } });
+}
+
+/** "3 days 4 hours", "12 minutes", "40 seconds": the two largest units. */
+function formatUptime(seconds: number): string {
+  const units: Array<[string, number]> = [
+    ["day", 86_400],
+    ["hour", 3_600],
+    ["minute", 60],
+    ["second", 1],
+  ];
+  const parts: string[] = [];
+  let rest = seconds;
+  for (const [name, size] of units) {
+    const n = Math.floor(rest / size);
+    rest -= n * size;
+    if (n > 0 || (parts.length === 0 && size === 1)) parts.push(`${n} ${name}${n === 1 ? "" : "s"}`);
+    if (parts.length === 2) break;
+    if (parts.length === 1 && n === 0) break;
+  }
+  return parts.join(" ");
+}
+
+export default function AdminSystem() {
+  const { report } = useLoaderData<typeof loader>();
+  const { versions } = report;
+  const versionRows: Array<[string, string]> = [
+    ["Coffer", versions.commit ? `${versions.coffer} (commit ${versions.commit})` : versions.coffer],
+    ["Node.js", versions.node],
+    ["PostgreSQL", versions.postgres ?? "Unknown: the database did not answer in time"],
+  ];
+  if (versions.redis !== undefined) versionRows.push(["Redis", versions.redis ?? "Unknown: Redis did not answer in time"]);
+  if (versions.meilisearch !== undefined)
+    versionRows.push(["Meilisearch", versions.meilisearch ?? "Unknown: Meilisearch did not answer in time"]);
+  return (
+    <div className="space-y-6">
+      <div className="flex flex-wrap items-start justify-between gap-4">
+        <div>
+          <h1 className="text-2xl font-semibold">System</h1>
+          <p className="mt-1 text-sm text-slate-600">
+            Checked live at {formatDate(report.checkedAt)} by the instance on {report.process.hostname}. Reload the page to check again.
+          </p>
+        </div>
+        <nav aria-label="Administration" className="flex flex-wrap gap-2">
+          <Link to="/admin" className="btn-secondary">
+            Users
+          </Link>
+          <Link to="/admin/analytics" className="btn-secondary">
+            Analytics
+          </Link>
+          <Link to="/admin/audit" className="btn-secondary">
+            Audit log
+          </Link>
+        </nav>
+      </div>
+      <DriverTable drivers={report.drivers} />
+      <div className="grid gap-6 lg:grid-cols-2">
+        <section aria-labelledby="versions-heading" className="card">
+          <h2 id="versions-heading" className="border-b border-slate-200 px-4 py-3 font-semibold">
+            Versions
+          </h2>
+          <dl className="grid grid-cols-[max-content_1fr] gap-x-6 gap-y-2 px-4 py-3 text-sm" data-testid="versions">
+            {versionRows.map(([name, value]) => (
+              <div key={name} className="contents">
+                <dt className="font-medium">{name}</dt>
+                <dd className="break-words">{value}</dd>
+              </div>
+            ))}
+          </dl>
+        </section>
+        <section aria-labelledby="uptime-heading" className="card">
+          <h2 id="uptime-heading" className="border-b border-slate-200 px-4 py-3 font-semibold">
+            Uptime
+          </h2>
+          <dl className="grid grid-cols-[max-content_1fr] gap-x-6 gap-y-2 px-4 py-3 text-sm" data-testid="uptime">
+            <div className="contents">
+              <dt className="font-medium">Running for</dt>
+              <dd>{formatUptime(report.process.uptimeSeconds)}</dd>
+            </div>
+            <div className="contents">
+              <dt className="font-medium">Started</dt>
+              <dd>{formatDate(report.process.startedAt)}</dd>
+            </div>
+          </dl>
+        </section>
+      </div>
+      <ServerErrorsTable errors={report.serverErrors} />
+      <InstancesTable instances={report.instances} />
+      <BackgroundJobsSection />
+    </div>
+  );
+}
