@@ -10,6 +10,7 @@ import { ZodError } from "zod";
 import { isAppError } from "~/domain/errors";
 import { paramsAreValid } from "~/route-helpers/params.server";
 import { isDependencyUnavailable } from "~/services/dependency.server";
+import { inSpan } from "~/services/tracing/spans.server";
 
 type RouteFunction = (args: LoaderFunctionArgs | ActionFunctionArgs) => unknown;
 
@@ -32,12 +33,17 @@ export function withRouteBoundary(build: ServerBuild): ServerBuild {
       ...route,
       module: {
         ...module,
-        ...(module.loader ? { loader: guard(module.loader as RouteFunction, isPage) as LoaderFunction } : {}),
-        ...(module.action ? { action: guard(module.action as RouteFunction, isPage) as ActionFunction } : {}),
+        ...(module.loader ? { loader: guard(traced("remix.loader", id, module.loader as RouteFunction), isPage) as LoaderFunction } : {}),
+        ...(module.action ? { action: guard(traced("remix.action", id, module.action as RouteFunction), isPage) as ActionFunction } : {}),
       },
     };
   }
   return { ...build, routes };
+}
+
+/** A span per loader and action, named by its route's id (a file name of app/routes, no user data). */
+function traced(name: string, routeId: string, run: RouteFunction): RouteFunction {
+  return (args) => inSpan(name, { "remix.route.id": routeId }, async () => run(args));
 }
 
 function guard(run: RouteFunction, isPage: boolean): RouteFunction {

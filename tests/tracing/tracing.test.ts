@@ -1,0 +1,170 @@
+import http from "node:http";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TestClient } from "../support/client";
+import { type BuiltApp, startBuiltApp } from "./built-app";
+import { descendsFrom, type ReceivedSpan, startOtlpReceiver, traceIdOf } from "./otlp-receiver";
+
+/**
+ * Tracing end to end: the production build (build/start.js) exports to an OTLP/HTTP receiver
+ * started here. TRUST_PROXY names 127.0.0.1 alone, so requests sent from 127.0.0.2 (also this
+ * machine) come from an untrusted client.
+ */
+const SDK_PACKAGES = /\/node_modules\/(@opentelemetry\/(sdk-|instrumentation|exporter-|resources)|import-in-the-middle)/;
+
+/** A GET sent from `localAddress`, as a client there would. */
+function getFrom(localAddress: string, url: string, headers: Record<string, string> = {}): Promise<http.IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { localAddress, headers }, (res) => {
+        res.resume();
+        res.on("end", () => resolve(res));
+      })
+      .on("error", reject);
+  });
+}
+
+const isPg = (span: ReceivedSpan) => span.attributes["db.system"] === "postgresql" || span.attributes["db.system.name"] === "postgresql";
+const isAws = (span: ReceivedSpan) => span.attributes["rpc.system"] === "aws-api";
+const isServer = (span: ReceivedSpan) => span.kind === 2;
+
+/** One root (the HTTP server span), and every other span's parent is in the trace. */
+function expectConnected(spans: ReceivedSpan[]) {
+  const ids = new Set(spans.map((span) => span.spanId));
+  const roots = spans.filter((span) => !span.parentSpanId || !ids.has(span.parentSpanId));
+  expect(
+    roots.map((span) => span.name),
+    "one root",
+  ).toHaveLength(1);
+  expect(isServer(roots[0]!)).toBe(true);
+  return roots[0]!;
+}
+
+describe("tracing on (OTLP/HTTP JSON, 100 % sampling, S3 storage)", () => {
+  let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
+  let app: BuiltApp;
+  let client: TestClient;
+
+  beforeAll(async () => {
+    receiver = await startOtlpReceiver();
+    app = await startBuiltApp(
+      {
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+        OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+        OTEL_SERVICE_NAME: "coffer-under-test",
+        OTEL_RESOURCE_ATTRIBUTES: "deployment.environment=test",
+        OTEL_BSP_SCHEDULE_DELAY: "100",
+        TRUST_PROXY: "127.0.0.1",
+      },
+      { storage: "s3" },
+    );
+    client = new TestClient(app.url);
+    await client.register("Tracy", "tracy@example.com");
+  });
+  afterAll(() => receiver.close());
+
+  it("one tus upload (created with its bytes) is one connected trace: HTTP → tus → PostgreSQL and storage (AWS SDK)", async () => {
+    const bytes = Buffer.from("traced bytes ".repeat(100));
+    const response = await fetch(`${app.url}/api/uploads`, {
+      method: "POST",
+      headers: {
+        cookie: client.cookieHeader,
+        "Tus-Resumable": "1.0.0",
+        "Upload-Length": String(bytes.length),
+        "Upload-Metadata": `filename ${Buffer.from("secret-plans.txt").toString("base64")}`,
+        "Content-Type": "application/offset+octet-stream",
+      },
+      body: bytes,
+    });
+    expect(response.status, await response.clone().text()).toBe(201);
+    expect(response.headers.get("upload-offset")).toBe(String(bytes.length));
+    const traceId = traceIdOf(response.headers.get("traceresponse"));
+
+    const spans = await receiver.trace(traceId, (found) => found.some((s) => s.name === "upload.complete") && found.some(isServer));
+    const root = expectConnected(spans);
+    expect(root.attributes["url.path"]).toBe("/api/uploads");
+    expect(root.resource["service.name"]).toBe("coffer-under-test");
+    expect(root.resource["deployment.environment"]).toBe("test");
+
+    const tus = spans.find((s) => s.name === "tus.create")!;
+    expect(tus, spans.map((s) => s.name).join(", ")).toBeDefined();
+    expect(descendsFrom(spans, tus, root)).toBe(true);
+    const write = spans.find((s) => s.name === "storage.tus.write")!;
+    expect(write).toBeDefined();
+    expect(write.attributes).toMatchObject({ "storage.driver": "s3", "storage.operation": "tus.write" });
+    expect(descendsFrom(spans, write, tus)).toBe(true);
+    // The AWS SDK's S3 calls (the tus store), under Coffer's storage spans.
+    const s3Calls = spans.filter(isAws);
+    expect(s3Calls.length).toBeGreaterThan(0);
+    expect(s3Calls.every((s) => spans.some((storage) => storage.name.startsWith("storage.") && descendsFrom(spans, s, storage)))).toBe(
+      true,
+    );
+    const queries = spans.filter(isPg);
+    expect(queries.length).toBeGreaterThan(0);
+    expect(queries.every((s) => descendsFrom(spans, s, tus))).toBe(true);
+    const complete = spans.find((s) => s.name === "upload.complete")!;
+    expect(descendsFrom(spans, complete, tus)).toBe(true);
+    expect(queries.some((s) => descendsFrom(spans, s, complete))).toBe(true);
+
+    // Nothing a user owns or typed: no file name, no email, no session cookie.
+    const exported = JSON.stringify(spans);
+    expect(exported).not.toContain("secret-plans");
+    expect(exported).not.toContain("tracy@example.com");
+    expect(exported).not.toContain(client.cookies.values().next().value as string);
+  });
+
+  it("one page load (My files, logged in) is one connected trace: HTTP → Remix loaders → PostgreSQL", async () => {
+    const page = await client.get("/files?sort=name");
+    expect(page.status).toBe(200);
+    const traceId = traceIdOf(page.headers.get("traceresponse"));
+
+    const spans = await receiver.trace(traceId, (found) => found.some((s) => s.name === "folder.list") && found.some(isServer));
+    const root = expectConnected(spans);
+    expect(root.attributes["url.path"]).toBe("/files");
+    expect(root.attributes["url.query"], "the query is not exported").toBeUndefined();
+    const loader = spans.find((s) => s.name === "remix.loader" && s.attributes["remix.route.id"] === "routes/files._index")!;
+    expect(loader, spans.map((s) => `${s.name} ${s.attributes["remix.route.id"] ?? ""}`).join(", ")).toBeDefined();
+    expect(descendsFrom(spans, loader, root)).toBe(true);
+    const listing = spans.find((s) => s.name === "folder.list")!;
+    expect(descendsFrom(spans, listing, loader)).toBe(true);
+    expect(spans.filter(isPg).some((s) => descendsFrom(spans, s, listing))).toBe(true);
+  });
+
+  it("continues a trace from a trusted proxy's traceparent, and starts a new one for an untrusted client's", async () => {
+    const sentTraceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const traceparent = `00-${sentTraceId}-00f067aa0ba902b7-01`;
+
+    const fromProxy = await getFrom("127.0.0.1", `${app.url}/login`, { traceparent });
+    expect(traceIdOf(fromProxy.headers.traceresponse as string)).toBe(sentTraceId);
+    const proxied = await receiver.trace(sentTraceId, (found) => found.some(isServer));
+    expect(proxied.find(isServer)?.parentSpanId).toBe("00f067aa0ba902b7");
+
+    const fromClient = await getFrom("127.0.0.2", `${app.url}/login`, { traceparent, tracestate: "vendor=forged" });
+    const own = traceIdOf(fromClient.headers.traceresponse as string);
+    expect(own).not.toBe(sentTraceId);
+    const spans = await receiver.trace(own, (found) => found.some(isServer));
+    const root = spans.find(isServer)!;
+    expect(root.parentSpanId || "").toBe("");
+  });
+
+  it("keeps share-link tokens out of exported paths", async () => {
+    const response = await client.get("/s/some-share-token-value");
+    const traceId = traceIdOf(response.headers.get("traceresponse"));
+    const spans = await receiver.trace(traceId, (found) => found.some(isServer));
+    expect(spans.find(isServer)?.attributes["url.path"]).toBe("/s/:token");
+    expect(JSON.stringify(spans)).not.toContain("some-share-token-value");
+  });
+});
+
+describe("tracing off (no OTEL_* variables)", () => {
+  it("loads no OpenTelemetry SDK module and sends no traceresponse header", async () => {
+    const app = await startBuiltApp({});
+    const client = new TestClient(app.url);
+    await client.register("Untraced", "untraced@example.com");
+    const page = await client.get("/files");
+    expect(page.status).toBe(200);
+    expect(page.headers.get("traceresponse")).toBeNull();
+    const modules = await app.resolvedModules();
+    expect(modules.some((url) => url.endsWith("/build/start.js"))).toBe(true);
+    expect(modules.filter((url) => SDK_PACKAGES.test(url))).toEqual([]);
+  });
+});
