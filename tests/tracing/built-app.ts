@@ -14,6 +14,8 @@ export interface BuiltApp {
   /** Every module URL the process resolved (tests/support/module-recorder.mjs). */
   resolvedModules(): Promise<string[]>;
   output(): string;
+  /** SIGTERM, as a supervisor stops it; resolves when it has exited. */
+  stop(): Promise<void>;
 }
 
 /**
@@ -58,14 +60,16 @@ export async function startBuiltApp(
     },
     stdio: ["ignore", "pipe", "pipe", "ipc"],
   });
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+    await exited;
+    clearTimeout(timer);
+  };
   afterAll(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await stop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
   let output = "";
@@ -86,6 +90,7 @@ export async function startBuiltApp(
   return {
     url,
     output: () => output,
+    stop,
     resolvedModules: () =>
       new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error("the server did not send its module list")), 10_000);

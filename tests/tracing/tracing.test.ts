@@ -155,6 +155,30 @@ describe("tracing on (OTLP/HTTP JSON, 100 % sampling, S3 storage)", () => {
   });
 });
 
+describe("stopping", () => {
+  it("sends the spans still batched before the process exits (SIGTERM)", async () => {
+    const receiver = await startOtlpReceiver();
+    try {
+      const app = await startBuiltApp({
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.endpoint}/v1/traces`,
+        OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+        OTEL_BSP_SCHEDULE_DELAY: "600000",
+      });
+      const page = await fetch(`${app.url}/login`);
+      const traceId = traceIdOf(page.headers.get("traceresponse"));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(
+        receiver.spans.filter((span) => span.traceId === traceId),
+        "not sent before the batch delay",
+      ).toEqual([]);
+      await app.stop();
+      expect(receiver.spans.filter((span) => span.traceId === traceId && isServer(span))).toHaveLength(1);
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
 describe("tracing off (no OTEL_* variables)", () => {
   it("loads no OpenTelemetry SDK module and sends no traceresponse header", async () => {
     const app = await startBuiltApp({});

@@ -91,7 +91,7 @@ export async function startSdk(settings: TracingConfig, trustProxy: TrustProxy):
   const trusts = express().set("trust proxy", trustProxy).get("trust proxy fn") as (address: string, hop: number) => boolean;
   markTrusted((request) => trustProxy !== false && trusts(request.socket.remoteAddress ?? "", 0));
 
-  markTracingEnabled();
+  markTracingEnabled(() => provider.forceFlush());
 }
 
 function samplerOf(sdk: typeof import("@opentelemetry/sdk-trace-node"), settings: TracingConfig): Sampler {
