@@ -120,6 +120,9 @@ describe("tracing on (OTLP/HTTP JSON, 100 % sampling, S3 storage)", () => {
     const spans = await receiver.trace(traceId, (found) => found.some((s) => s.name === "folder.list") && found.some(isServer));
     const root = expectConnected(spans);
     expect(root.attributes["url.path"]).toBe("/files");
+    // Named by the Remix route, not by Express's catch-all.
+    expect(root.name).toBe("GET /files");
+    expect(root.attributes["http.route"]).toBe("/files");
     expect(root.attributes["url.query"], "the query is not exported").toBeUndefined();
     const loader = spans.find((s) => s.name === "remix.loader" && s.attributes["remix.route.id"] === "routes/files._index")!;
     expect(loader, spans.map((s) => `${s.name} ${s.attributes["remix.route.id"] ?? ""}`).join(", ")).toBeDefined();
@@ -151,6 +154,7 @@ describe("tracing on (OTLP/HTTP JSON, 100 % sampling, S3 storage)", () => {
     const traceId = traceIdOf(response.headers.get("traceresponse"));
     const spans = await receiver.trace(traceId, (found) => found.some(isServer));
     expect(spans.find(isServer)?.attributes["url.path"]).toBe("/s/:token");
+    expect(spans.find(isServer)?.name).toBe("GET /s/:token");
     expect(JSON.stringify(spans)).not.toContain("some-share-token-value");
   });
 });

@@ -21,7 +21,15 @@ export async function startSdk(settings: TracingConfig, trustProxy: TrustProxy):
   const { registerOptions, waitForAllMessagesAcknowledged } = createAddHookMessageChannel();
   register("import-in-the-middle/hook.mjs", import.meta.url, registerOptions);
 
-  const [sdk, { W3CTraceContextPropagator }, { resourceFromAttributes }, { registerInstrumentations }, exporterModule] = await Promise.all([
+  const [
+    { context },
+    sdk,
+    { W3CTraceContextPropagator, getRPCMetadata, RPCType },
+    { resourceFromAttributes },
+    { registerInstrumentations },
+    exporterModule,
+  ] = await Promise.all([
+    import("@opentelemetry/api"),
     import("@opentelemetry/sdk-trace-node"),
     import("@opentelemetry/core"),
     import("@opentelemetry/resources"),
@@ -91,7 +99,14 @@ export async function startSdk(settings: TracingConfig, trustProxy: TrustProxy):
   const trusts = express().set("trust proxy", trustProxy).get("trust proxy fn") as (address: string, hop: number) => boolean;
   markTrusted((request) => trustProxy !== false && trusts(request.socket.remoteAddress ?? "", 0));
 
-  markTracingEnabled(() => provider.forceFlush());
+  markTracingEnabled({
+    flush: () => provider.forceFlush(),
+    nameRoute(route) {
+      const request = getRPCMetadata(context.active());
+      if (request?.type !== RPCType.HTTP) return;
+      if (request.route === undefined || request.route === "*" || route.length > request.route.length) request.route = route;
+    },
+  });
 }
 
 function samplerOf(sdk: typeof import("@opentelemetry/sdk-trace-node"), settings: TracingConfig): Sampler {

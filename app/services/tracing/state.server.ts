@@ -7,6 +7,8 @@ const STATE = Symbol.for("coffer.tracing");
 
 interface TracingState {
   flush: () => Promise<void>;
+  /** Names the route of the HTTP request being handled (its server span's `http.route` and name). */
+  nameRoute: (route: string) => void;
 }
 
 type WithState = typeof globalThis & { [STATE]?: TracingState };
@@ -15,9 +17,18 @@ export function tracingEnabled(): boolean {
   return (globalThis as WithState)[STATE] !== undefined;
 }
 
-/** Called once the SDK runs; `flush` sends the spans still batched. */
-export function markTracingEnabled(flush: () => Promise<void>): void {
-  (globalThis as WithState)[STATE] = { flush };
+/** Called once the SDK runs. */
+export function markTracingEnabled(state: TracingState): void {
+  (globalThis as WithState)[STATE] = state;
+}
+
+/**
+ * The route pattern (`/files/:folderId`) of the request being handled, for its server span: the
+ * express instrumentation only knows Coffer's catch-all `*`. The longest pattern wins, since a
+ * page's parent routes' loaders run beside its own. Nothing when off.
+ */
+export function nameRequestRoute(route: string): void {
+  (globalThis as WithState)[STATE]?.nameRoute(route);
 }
 
 /** Before the process exits: sends what is batched, waiting at most `timeoutMs`. Nothing when off. */
