@@ -24,7 +24,7 @@ export interface BuiltApp {
  */
 export async function startBuiltApp(
   env: Record<string, string>,
-  options: { storage: "local" | "s3" } = { storage: "local" },
+  options: { storage: "local" | "s3"; cache?: "memory" | "redis" } = { storage: "local" },
 ): Promise<BuiltApp> {
   if (!fs.existsSync(path.join(REPO, "build/start.js")))
     throw new Error("No production build: run `npm run build` before the HTTP tests (npm test does).");
@@ -56,6 +56,7 @@ export async function startBuiltApp(
             S3_BUCKET: `coffer-tracing-${Math.random().toString(36).slice(2, 10)}`,
           }
         : {}),
+      ...(options.cache === "redis" ? { REDIS_URL: services.redisUrl, REDIS_PREFIX: `coffer-tracing-${port}:` } : {}),
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe", "ipc"],

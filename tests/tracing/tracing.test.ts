@@ -25,6 +25,7 @@ function getFrom(localAddress: string, url: string, headers: Record<string, stri
 
 const isPg = (span: ReceivedSpan) => span.attributes["db.system"] === "postgresql" || span.attributes["db.system.name"] === "postgresql";
 const isAws = (span: ReceivedSpan) => span.attributes["rpc.system"] === "aws-api";
+const isRedis = (span: ReceivedSpan) => span.attributes["db.system"] === "redis" || span.attributes["db.system.name"] === "redis";
 const isServer = (span: ReceivedSpan) => span.kind === 2;
 
 /** One root (the HTTP server span), and every other span's parent is in the trace. */
@@ -39,7 +40,7 @@ function expectConnected(spans: ReceivedSpan[]) {
   return roots[0]!;
 }
 
-describe("tracing on (OTLP/HTTP JSON, 100 % sampling, S3 storage)", () => {
+describe("tracing on (OTLP/HTTP JSON, 100 % sampling, S3 storage, Redis)", () => {
   let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
   let app: BuiltApp;
   let client: TestClient;
@@ -55,7 +56,7 @@ describe("tracing on (OTLP/HTTP JSON, 100 % sampling, S3 storage)", () => {
         OTEL_BSP_SCHEDULE_DELAY: "100",
         TRUST_PROXY: "127.0.0.1",
       },
-      { storage: "s3" },
+      { storage: "s3", cache: "redis" },
     );
     client = new TestClient(app.url);
     await client.register("Tracy", "tracy@example.com");
@@ -112,7 +113,7 @@ describe("tracing on (OTLP/HTTP JSON, 100 % sampling, S3 storage)", () => {
     expect(exported).not.toContain(client.cookies.values().next().value as string);
   });
 
-  it("one page load (My files, logged in) is one connected trace: HTTP → Remix loaders → PostgreSQL", async () => {
+  it("one page load (My files, logged in) is one connected trace: HTTP → Remix loaders → PostgreSQL, and Redis", async () => {
     const page = await client.get("/files?sort=name");
     expect(page.status).toBe(200);
     const traceId = traceIdOf(page.headers.get("traceresponse"));
@@ -130,6 +131,10 @@ describe("tracing on (OTLP/HTTP JSON, 100 % sampling, S3 storage)", () => {
     const listing = spans.find((s) => s.name === "folder.list")!;
     expect(descendsFrom(spans, listing, loader)).toBe(true);
     expect(spans.filter(isPg).some((s) => descendsFrom(spans, s, listing))).toBe(true);
+    // The per-address rate limit counts in Redis before the page runs; the command alone is recorded.
+    const redis = spans.filter(isRedis);
+    expect(redis.length, spans.map((s) => s.name).join(", ")).toBeGreaterThan(0);
+    for (const command of redis) expect(command.attributes["db.statement"] ?? command.attributes["db.query.text"]).toMatch(/^[a-z]+$/i);
   });
 
   it("continues a trace from a trusted proxy's traceparent, and starts a new one for an untrusted client's", async () => {
