@@ -44,6 +44,7 @@ describe("tracing on (OTLP/HTTP JSON, 100 % sampling, S3 storage, Redis)", () =>
   let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
   let app: BuiltApp;
   let client: TestClient;
+  let uploadedFileId: string;
 
   beforeAll(async () => {
     receiver = await startOtlpReceiver();
@@ -78,6 +79,7 @@ describe("tracing on (OTLP/HTTP JSON, 100 % sampling, S3 storage, Redis)", () =>
     });
     expect(response.status, await response.clone().text()).toBe(201);
     expect(response.headers.get("upload-offset")).toBe(String(bytes.length));
+    uploadedFileId = response.headers.get("coffer-file-id")!;
     const traceId = traceIdOf(response.headers.get("traceresponse"));
 
     const spans = await receiver.trace(traceId, (found) => found.some((s) => s.name === "upload.complete") && found.some(isServer));
@@ -135,6 +137,30 @@ describe("tracing on (OTLP/HTTP JSON, 100 % sampling, S3 storage, Redis)", () =>
     const redis = spans.filter(isRedis);
     expect(redis.length, spans.map((s) => s.name).join(", ")).toBeGreaterThan(0);
     for (const command of redis) expect(command.attributes["db.statement"] ?? command.attributes["db.query.text"]).toMatch(/^[a-z]+$/i);
+  });
+
+  it("a search and a download each show their work: search.query, file.download → storage.get", async () => {
+    const search = await client.get("/search?q=secret-plans");
+    expect(search.status).toBe(200);
+    const searchSpans = await receiver.trace(traceIdOf(search.headers.get("traceresponse")), (found) =>
+      found.some((s) => s.name === "search.query"),
+    );
+    expect(searchSpans.find((s) => s.name === "search.query")?.attributes).toMatchObject({
+      "search.driver": "postgres",
+      "search.query_length": "secret-plans".length,
+    });
+    expect(JSON.stringify(searchSpans), "the query's words are not exported").not.toContain("secret-plans");
+
+    const download = await client.get(`/download/${uploadedFileId}`);
+    expect(download.status).toBe(200);
+    const downloadSpans = await receiver.trace(traceIdOf(download.headers.get("traceresponse")), (found) =>
+      found.some((s) => s.name === "storage.get"),
+    );
+    const reply = downloadSpans.find((s) => s.name === "file.download")!;
+    expect(reply).toBeDefined();
+    const get = downloadSpans.find((s) => s.name === "storage.get")!;
+    expect(descendsFrom(downloadSpans, get, reply)).toBe(true);
+    expect(downloadSpans.find(isServer)?.name).toBe("GET /download/:fileId");
   });
 
   it("continues a trace from a trusted proxy's traceparent, and starts a new one for an untrusted client's", async () => {
