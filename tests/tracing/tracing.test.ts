@@ -1,5 +1,6 @@
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../setup/free-port";
 import { TestClient } from "../support/client";
 import { type BuiltApp, startBuiltApp } from "./built-app";
 import { descendsFrom, type ReceivedSpan, startOtlpReceiver, traceIdOf } from "./otlp-receiver";
@@ -211,6 +212,33 @@ describe("stopping", () => {
     } finally {
       await receiver.close();
     }
+  });
+});
+
+describe("an unreachable collector", () => {
+  it("says so in the log (once), and the app serves on", async () => {
+    const closedPort = await freePort();
+    const app = await startBuiltApp({
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${closedPort}/otlp?key=secret-key`,
+      OTEL_BSP_SCHEDULE_DELAY: "100",
+      LOG_LEVEL: "info",
+    });
+    for (let i = 0; i < 3; i++) expect((await fetch(`${app.url}/login`)).status).toBe(200);
+    const deadline = Date.now() + 20_000;
+    while (!/tracing: /.test(app.output()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    const lines = app
+      .output()
+      .split("\n")
+      .filter((line) => line.includes('"tracing'));
+    expect(lines.find((line) => line.includes('"tracing on"'))).toContain(`"endpoint":"http://127.0.0.1:${closedPort}"`);
+    const warnings = lines.filter((line) => line.includes('"tracing: '));
+    expect(warnings.length, app.output()).toBe(1);
+    expect(JSON.parse(warnings[0]!)).toMatchObject({
+      level: "warn",
+      message: `tracing: spans were not exported: connect ECONNREFUSED 127.0.0.1:${closedPort}`,
+    });
+    expect(app.output()).not.toContain("secret-key");
+    expect((await fetch(`${app.url}/login`)).status).toBe(200);
   });
 });
 

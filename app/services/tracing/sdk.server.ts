@@ -1,4 +1,5 @@
 import type { TracingConfig, TrustProxy } from "~/config.server";
+import type { Logger } from "~/services/logger.server";
 import type { Sampler, SpanProcessor } from "@opentelemetry/sdk-trace-node";
 import { markTracingEnabled } from "./state.server";
 import { redactAttributes } from "./redaction.server";
@@ -15,14 +16,14 @@ import { setTraceResponseHeader } from "./trace-response.server";
  * are imported; the app's modules are ESM, so import-in-the-middle's loader hook is registered,
  * limited to the packages the instrumentations ask for.
  */
-export async function startSdk(settings: TracingConfig, trustProxy: TrustProxy): Promise<void> {
+export async function startSdk(settings: TracingConfig, trustProxy: TrustProxy, log: Logger): Promise<void> {
   const { register } = await import("node:module");
   const { createAddHookMessageChannel } = await import("import-in-the-middle");
   const { registerOptions, waitForAllMessagesAcknowledged } = createAddHookMessageChannel();
   register("import-in-the-middle/hook.mjs", import.meta.url, registerOptions);
 
   const [
-    { context },
+    { context, diag, DiagLogLevel },
     sdk,
     { W3CTraceContextPropagator, getRPCMetadata, RPCType },
     { resourceFromAttributes },
@@ -51,6 +52,10 @@ export async function startSdk(settings: TracingConfig, trustProxy: TrustProxy):
     import("@opentelemetry/instrumentation-ioredis"),
     import("@opentelemetry/instrumentation-aws-sdk"),
   ]);
+
+  // The SDK's own complaints (an unreachable collector above all) as warnings, at most one a
+  // minute for each: spans are dropped, the app goes on.
+  diag.setLogger(throttledDiagLogger(log), { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
 
   const redacting: SpanProcessor = {
     onStart: () => {},
@@ -118,4 +123,29 @@ function samplerOf(sdk: typeof import("@opentelemetry/sdk-trace-node"), settings
         ? new sdk.AlwaysOffSampler()
         : new sdk.TraceIdRatioBasedSampler(settings.samplerRatio);
   return settings.sampler.startsWith("parentbased_") ? new sdk.ParentBasedSampler({ root }) : root;
+}
+
+const DIAG_REPEAT_MS = 60_000;
+
+function throttledDiagLogger(log: Logger) {
+  const lastSeen = new Map<string, number>();
+  const warn = (raw: string) => {
+    const message = readable(raw);
+    const key = message.slice(0, 80);
+    const now = Date.now();
+    if (now - (lastSeen.get(key) ?? -Infinity) < DIAG_REPEAT_MS) return;
+    lastSeen.set(key, now);
+    log.warn(`tracing: ${message.slice(0, 500)}`);
+  };
+  const ignore = () => {};
+  return { error: warn, warn, info: ignore, debug: ignore, verbose: ignore };
+}
+
+/** The SDK reports a failed export as the error's JSON (stack and all): its message says enough. */
+function readable(message: string): string {
+  try {
+    const error = JSON.parse(message) as { message?: unknown };
+    if (typeof error?.message === "string") return `spans were not exported: ${error.message}`;
+  } catch {}
+  return message;
 }

@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig } from "~/config.server";
+import { createLogger } from "~/services/logger.server";
 
 /**
  * Starts tracing when the OTEL_* variables ask for it, before anything else of the app is loaded
@@ -15,6 +16,15 @@ export async function startTracing(env: Record<string, string | undefined> = pro
   }
   if (!config.tracing) return false;
   const { startSdk } = await import("./sdk.server");
-  await startSdk(config.tracing, config.trustProxy);
+  const log = createLogger(config.logLevel);
+  await startSdk(config.tracing, config.trustProxy, log);
+  const { endpoint, protocol, sampler, samplerRatio, serviceName } = config.tracing;
+  log.info("tracing on", {
+    // The origin alone: a path or query could carry a hosted backend's key.
+    endpoint: new URL(endpoint).origin,
+    protocol,
+    sampler: sampler.endsWith("traceidratio") ? `${sampler} ${samplerRatio}` : sampler,
+    serviceName,
+  });
   return true;
 }
