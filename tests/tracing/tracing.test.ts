@@ -140,6 +140,44 @@ describe("tracing on (OTLP/HTTP JSON, 100 % sampling, S3 storage, Redis)", () =>
     for (const command of redis) expect(command.attributes["db.statement"] ?? command.attributes["db.query.text"]).toMatch(/^[a-z]+$/i);
   });
 
+  it("a resumable upload's stages are spans of their own requests: tus.create, tus.head, tus.patch (→ upload.complete)", async () => {
+    const bytes = Buffer.from("resumed ".repeat(64));
+    const tus = { cookie: client.cookieHeader, "Tus-Resumable": "1.0.0" };
+    const created = await fetch(`${app.url}/api/uploads`, {
+      method: "POST",
+      headers: {
+        ...tus,
+        "Upload-Length": String(bytes.length),
+        "Upload-Metadata": `filename ${Buffer.from("later.txt").toString("base64")}`,
+      },
+    });
+    expect(created.status).toBe(201);
+    const location = new URL(created.headers.get("location")!, app.url).toString();
+    // Asking for the offset, as a client resuming does (a finished upload has none to ask for).
+    const head = await fetch(location, { method: "HEAD", headers: tus });
+    expect(head.status).toBe(200);
+    const patched = await fetch(location, {
+      method: "PATCH",
+      headers: { ...tus, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream" },
+      body: bytes,
+    });
+    expect(patched.status).toBe(204);
+
+    const stage = async (response: Response, name: string, more: (spans: ReceivedSpan[]) => boolean = () => true) => {
+      const spans = await receiver.trace(
+        traceIdOf(response.headers.get("traceresponse")),
+        (found) => found.some((s) => s.name === name) && more(found),
+      );
+      const root = expectConnected(spans);
+      expect(root.name).toBe(`${name === "tus.create" ? "POST" : name === "tus.patch" ? "PATCH" : "HEAD"} /api/uploads,/api/uploads/*`);
+      return spans;
+    };
+    await stage(created, "tus.create");
+    const patch = await stage(patched, "tus.patch", (found) => found.some((s) => s.name === "upload.complete"));
+    expect(patch.some((s) => s.name === "storage.tus.write")).toBe(true);
+    await stage(head, "tus.head");
+  });
+
   it("a search and a download each show their work: search.query, file.download → storage.get", async () => {
     const search = await client.get("/search?q=secret-plans");
     expect(search.status).toBe(200);
