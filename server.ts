@@ -1,5 +1,6 @@
 import path from "node:path";
 import { loadDevelopmentApp, loadProductionApp } from "./app/server/load-runtime.server";
+import { startTracing } from "./app/services/tracing/start.server";
 
 /**
  * Starts Coffer. The app's modules come from the Remix server build (development: from Vite),
@@ -11,6 +12,8 @@ import { loadDevelopmentApp, loadProductionApp } from "./app/server/load-runtime
 const BUILD_DIR = import.meta.filename.endsWith(".ts") ? path.resolve(import.meta.dirname, "build") : import.meta.dirname;
 
 async function main() {
+  // First: the instrumentations patch express, pg, ioredis and the AWS SDK as the app imports them.
+  await startTracing();
   const { runtime, mode } = process.env.NODE_ENV === "production" ? await loadProductionApp(BUILD_DIR) : await loadDevelopmentApp();
   let config;
   try {

@@ -18,6 +18,7 @@ export const CONFIG_SECTIONS = [
   "Uploads",
   "Single sign-on",
   "Abuse protection",
+  "Tracing",
 ] as const;
 
 export type ConfigSection = (typeof CONFIG_SECTIONS)[number];
@@ -27,6 +28,9 @@ export const SECTION_NOTES: Partial<Record<ConfigSection, string>> = {
   "Encryption at rest": "See [encryption.md](encryption.md).",
   "Single sign-on": "See [sso.md](sso.md).",
   Search: "See [search.md](search.md) for what content search reads.",
+  Tracing:
+    "OpenTelemetry's standard variables; see [tracing.md](tracing.md). `OTEL_EXPORTER_OTLP_HEADERS` and " +
+    "`OTEL_EXPORTER_OTLP_TIMEOUT` are read by the exporter itself.",
 };
 
 export interface EnvVarDoc {
@@ -338,5 +342,64 @@ export const ENV_DOCS: Record<keyof Env, EnvVarDoc> = {
     description:
       "Failed logins for one email before it is locked; the lock lasts 1 minute, doubles with each further failure up to " +
       "1 hour, and ends at a successful login or when an admin unlocks the account.",
+  },
+  OTEL_EXPORTER_OTLP_ENDPOINT: {
+    section: "Tracing",
+    unset: "no tracing: the OpenTelemetry SDK is not even loaded",
+    description:
+      "Base URL of an OTLP/HTTP receiver (a collector, Jaeger, Tempo), e.g. `http://otel-collector:4318`; spans go to " +
+      "`/v1/traces` under it. Setting it (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) turns tracing on.",
+  },
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: {
+    section: "Tracing",
+    unset: "`OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`",
+    description: "Full URL spans are sent to, used as it is.",
+  },
+  OTEL_EXPORTER_OTLP_PROTOCOL: {
+    section: "Tracing",
+    default: "http/protobuf",
+    description: "`http/protobuf` or `http/json` (gRPC is not supported: use the receiver's HTTP port, usually 4318).",
+  },
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: {
+    section: "Tracing",
+    unset: "`OTEL_EXPORTER_OTLP_PROTOCOL`",
+    description: "The protocol for traces alone.",
+  },
+  OTEL_SERVICE_NAME: {
+    section: "Tracing",
+    unset: "`service.name` from `OTEL_RESOURCE_ATTRIBUTES`, else `coffer`",
+    description: "`service.name` of every span.",
+  },
+  OTEL_TRACES_SAMPLER: {
+    section: "Tracing",
+    default: "parentbased_always_on",
+    description:
+      "Which traces are kept: `always_on`, `always_off`, `traceidratio`, or `parentbased_…` of each (follow the " +
+      "sampling decision of a trusted proxy's `traceparent`, else the named rule). For busy instances " +
+      "`parentbased_traceidratio` with `OTEL_TRACES_SAMPLER_ARG=0.1` keeps one trace in ten.",
+  },
+  OTEL_TRACES_SAMPLER_ARG: {
+    section: "Tracing",
+    unset: "`1` (every trace)",
+    description: "The ratio (0–1) kept by the `traceidratio` samplers.",
+  },
+  OTEL_RESOURCE_ATTRIBUTES: {
+    section: "Tracing",
+    description: "More resource attributes, `key=value` pairs separated by commas, e.g. `deployment.environment=prod`.",
+  },
+  OTEL_BSP_SCHEDULE_DELAY: {
+    section: "Tracing",
+    default: "5000",
+    description: "Milliseconds spans wait before they are sent in a batch.",
+  },
+  OTEL_TRACES_EXPORTER: {
+    section: "Tracing",
+    default: "otlp",
+    description: "`none` turns tracing off while an endpoint stays set.",
+  },
+  OTEL_SDK_DISABLED: {
+    section: "Tracing",
+    default: "false",
+    description: "`true` turns tracing off while an endpoint stays set.",
   },
 };

@@ -107,6 +107,46 @@ const url = (schemes: string[]) =>
       `must be a URL starting with ${schemes.map((s) => `${s}://`).join(" or ")}`,
     );
 
+const SAMPLERS = [
+  "always_on",
+  "always_off",
+  "traceidratio",
+  "parentbased_always_on",
+  "parentbased_always_off",
+  "parentbased_traceidratio",
+] as const;
+export type TraceSampler = (typeof SAMPLERS)[number];
+
+/** OTEL_RESOURCE_ATTRIBUTES: "key=value,key2=value2", values percent-encoded (the OpenTelemetry form). */
+export function parseResourceAttributes(input: string): Record<string, string> | null {
+  const attributes: Record<string, string> = {};
+  for (const pair of input.split(",")) {
+    if (pair.trim() === "") continue;
+    const equals = pair.indexOf("=");
+    if (equals < 1) return null;
+    const key = pair.slice(0, equals).trim();
+    if (!/^[\x21-\x7e]{1,255}$/.test(key) || key.includes("=")) return null;
+    try {
+      attributes[key] = decodeURIComponent(pair.slice(equals + 1).trim());
+    } catch {
+      return null;
+    }
+  }
+  return attributes;
+}
+
+const resourceAttributes = z.string().transform((value, ctx) => {
+  const attributes = parseResourceAttributes(value);
+  if (!attributes) {
+    ctx.addIssue({
+      code: "custom",
+      message: "use key=value pairs separated by commas, values percent-encoded, e.g. deployment.environment=prod",
+    });
+    return z.NEVER;
+  }
+  return attributes;
+});
+
 /** A master key of encryption at rest; its id is a fingerprint, so keys need no names. */
 export interface MasterKey {
   id: string;
@@ -231,6 +271,29 @@ export const envSchema = z.object({
   LOCKOUT_FREE_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
   SMTP_URL: url(["smtp", "smtps"]).optional(),
   MAIL_FROM: z.string().trim().min(3).max(320).optional(),
+
+  // OpenTelemetry's own variables (https://opentelemetry.io/docs/specs/otel/configuration/sdk-environment-variables/).
+  OTEL_SDK_DISABLED: boolean.default(false),
+  OTEL_TRACES_EXPORTER: z
+    .enum(["otlp", "none"], { message: "use otlp or none (Coffer exports traces over OTLP/HTTP only)" })
+    .default("otlp"),
+  OTEL_EXPORTER_OTLP_ENDPOINT: url(["http", "https"]).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url(["http", "https"]).optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: z
+    .enum(["http/protobuf", "http/json"], { message: "use http/protobuf or http/json (gRPC is not supported; use port 4318)" })
+    .default("http/protobuf"),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z
+    .enum(["http/protobuf", "http/json"], { message: "use http/protobuf or http/json (gRPC is not supported; use port 4318)" })
+    .optional(),
+  OTEL_SERVICE_NAME: z.string().trim().min(1).max(255).optional(),
+  OTEL_TRACES_SAMPLER: z.enum(SAMPLERS, { message: `use one of ${SAMPLERS.join(", ")}` }).default("parentbased_always_on"),
+  OTEL_TRACES_SAMPLER_ARG: z.coerce
+    .number({ message: "must be a number between 0 and 1" })
+    .min(0, "must be a number between 0 and 1")
+    .max(1, "must be a number between 0 and 1")
+    .optional(),
+  OTEL_RESOURCE_ATTRIBUTES: resourceAttributes.optional(),
+  OTEL_BSP_SCHEDULE_DELAY: z.coerce.number({ message: "must be milliseconds" }).int().min(1).max(600_000).default(5000),
 });
 
 /** A URL that is an origin and nothing more (a trailing "/" allowed). */
@@ -283,6 +346,9 @@ function crossFieldProblems(env: Record<string, string>): string[] {
   if ((env.S3_SSE || env.S3_SSE_KMS_KEY_ID) && !env.S3_ENDPOINT)
     problems.push("S3_SSE: applies only to S3 storage; set S3_ENDPOINT or unset it");
   if (env.S3_SSE_KMS_KEY_ID && env.S3_SSE !== "aws:kms") problems.push("S3_SSE_KMS_KEY_ID: needs S3_SSE=aws:kms");
+  if (env.OTEL_TRACES_SAMPLER_ARG && !/traceidratio$/.test(env.OTEL_TRACES_SAMPLER ?? "")) {
+    problems.push("OTEL_TRACES_SAMPLER_ARG: applies only to OTEL_TRACES_SAMPLER=traceidratio or parentbased_traceidratio");
+  }
   if (env.ENCRYPTION_PREVIOUS_MASTER_KEYS && !env.ENCRYPTION_MASTER_KEY) {
     problems.push("ENCRYPTION_PREVIOUS_MASTER_KEYS: needs ENCRYPTION_MASTER_KEY (the current key) to be set");
   }
@@ -345,6 +411,21 @@ export interface Config {
   oidc?: OidcConfig;
   /** Outgoing mail (password reset links); null when SMTP_URL is unset. */
   mail: { smtpUrl: string; from: string; appUrl: string } | null;
+  /** OpenTelemetry tracing; absent (off) unless an OTLP endpoint is set. */
+  tracing?: TracingConfig;
+}
+
+export interface TracingConfig {
+  /** Where spans are sent (OTLP over HTTP). */
+  endpoint: string;
+  protocol: "http/protobuf" | "http/json";
+  serviceName: string;
+  sampler: TraceSampler;
+  /** The ratio of traces kept by the traceidratio samplers. */
+  samplerRatio: number;
+  resourceAttributes: Record<string, string>;
+  /** How long spans wait to be sent in a batch. */
+  batchDelayMs: number;
 }
 
 export interface OidcConfig {
@@ -437,9 +518,31 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       env.SMTP_URL && env.APP_URL
         ? { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM ?? `Coffer <noreply@${new URL(env.APP_URL).hostname}>`, appUrl: env.APP_URL }
         : null,
+    tracing: tracingConfig(env),
     ...(env.ENCRYPTION_MASTER_KEY
       ? { encryption: { masterKeys: uniqueKeys([env.ENCRYPTION_MASTER_KEY, ...(env.ENCRYPTION_PREVIOUS_MASTER_KEYS ?? [])]) } }
       : {}),
+  };
+}
+
+/**
+ * Tracing is on when an OTLP endpoint is set, unless OTEL_SDK_DISABLED or OTEL_TRACES_EXPORTER=none.
+ * The traces endpoint is used as it is; the general one gets /v1/traces appended (the OTLP rule).
+ */
+function tracingConfig(env: Env): TracingConfig | undefined {
+  if (env.OTEL_SDK_DISABLED || env.OTEL_TRACES_EXPORTER === "none") return undefined;
+  const endpoint =
+    env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
+    (env.OTEL_EXPORTER_OTLP_ENDPOINT ? `${env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, "")}/v1/traces` : undefined);
+  if (!endpoint) return undefined;
+  return {
+    endpoint,
+    protocol: env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL,
+    serviceName: env.OTEL_SERVICE_NAME ?? env.OTEL_RESOURCE_ATTRIBUTES?.["service.name"] ?? "coffer",
+    sampler: env.OTEL_TRACES_SAMPLER,
+    samplerRatio: env.OTEL_TRACES_SAMPLER_ARG ?? 1,
+    resourceAttributes: env.OTEL_RESOURCE_ATTRIBUTES ?? {},
+    batchDelayMs: env.OTEL_BSP_SCHEDULE_DELAY,
   };
 }
 

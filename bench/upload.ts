@@ -8,7 +8,8 @@
  * BENCH_TUS_CHUNK_SIZE (tus-js-client chunkSize, default Infinity = one PATCH),
  * BENCH_ROWS=coffer (only the rows whose label contains it, e.g. for a long memory run),
  * S3_PART_SIZE (default 32MiB) and S3_UPLOAD_CONCURRENCY (default 8) for Coffer's S3 store,
- * BENCH_KEEP_SERVER_LOG=1 prints the app server's log lines at the end.
+ * BENCH_KEEP_SERVER_LOG=1 prints the app server's log lines at the end,
+ * BENCH_TRACING=0 leaves out the rows of Coffer with tracing on (100 % sampling, bench/lib/otlp-sink.ts).
  *
  * Coffer runs in a child process (bench/lib/server.ts, production build) so that its memory
  * (/proc/<pid>/status VmRSS sampled every 50 ms, and VmHWM) is the server's alone.
@@ -35,10 +36,13 @@ import { cleanUpOnSignals, onCleanup, runBenchmark } from "./lib/cleanup";
 import { cpuMeter, ioDelta, readIoCounters, readProcessMemory, resetPeakRss, sampleRss, type IoCounters } from "./lib/proc";
 import { registerBenchUser } from "./lib/account";
 import { streamedMultipartUpload } from "./lib/streamed-multipart";
+import { startOtlpSink, tracingEnv } from "./lib/otlp-sink";
 
 const REPO = path.resolve(import.meta.dirname, "..");
 const MiB = 2 ** 20;
 const TARGET_RATIO = 0.9;
+/** Coffer with tracing on (100 % sampling) ÷ Coffer without: at most 5 % slower. */
+const TRACING_TARGET_RATIO = 0.95;
 const DIRECT_PART_SIZE = 32 * MiB;
 const DIRECT_QUEUE_SIZE = 8;
 const BUCKET = "coffer-bench";
@@ -54,6 +58,8 @@ interface Settings {
   bareTus: string[];
   /** Only rows whose label contains this (case-insensitive); all when empty. */
   rows: string;
+  /** Also Coffer with tracing on (100 % sampling), exporting to this OTLP/HTTP endpoint. */
+  tracingEndpoint?: string;
 }
 
 interface Measurement {
@@ -96,6 +102,29 @@ function settingsFromEnv(env = process.env): Settings {
   };
 }
 
+/** The untraced Coffer row and, when BENCH_TRACING is not 0, the same with tracing on, compared with it. */
+async function cofferRows(
+  settings: Settings,
+  row: Row,
+  options: Omit<Parameters<typeof tusContender>[1], "server" | "cookie" | "verify"> & {
+    server: AppProcess;
+    cookie: string;
+    verify: (key: string) => Promise<void>;
+    /** Starts the traced twin (same storage, its own data directory). */
+    startTraced: (tracing: Record<string, string>) => Promise<{ server: AppProcess; verify: (key: string) => Promise<void> }>;
+  },
+): Promise<{ contenders: Contender[]; servers: AppProcess[] }> {
+  const { startTraced, ...untraced } = options;
+  row.short ??= "tracing off";
+  const contenders = [tusContender(row, untraced)];
+  if (!settings.tracingEndpoint) return { contenders, servers: [] };
+  const traced = await startTraced(tracingEnv(settings.tracingEndpoint));
+  const { cookie } = await registerBenchUser(traced.server.url, `${row.storage}-traced`);
+  const tracedRow: Row = { storage: row.storage, path: `${row.path}, tracing on (100 %)`, runs: [], baselines: [row] };
+  contenders.push(tusContender(tracedRow, { ...untraced, server: traced.server, cookie, verify: traced.verify }));
+  return { contenders, servers: [traced.server] };
+}
+
 const loadAtStart = os
   .loadavg()
   .map((l) => l.toFixed(1))
@@ -119,6 +148,11 @@ async function main() {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   const settings = settingsFromEnv();
   ensureBuild();
+  if (!/^(0|false|no)$/i.test(process.env.BENCH_TRACING ?? "")) {
+    const sink = await startOtlpSink();
+    onCleanup("stop the OTLP sink", () => sink.close());
+    settings.tracingEndpoint = sink.endpoint;
+  }
 
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "coffer-bench-"));
   // Embedded Postgres runs as the `postgres` user when we are root; it must reach its directory.
@@ -248,24 +282,30 @@ async function benchS3(
       },
     },
     httpPutContender(httpPut, httpServer, source, settings.size, verify, { swift: swiftPids }),
-    tusContender(
-      {
-        storage: "S3",
-        path: `Coffer tus → S3 store (${describeChunk(settings.tusChunkSize)})`,
-        runs: [],
-        baselines: [direct, streamed, httpPut],
-      },
-      {
-        server: app,
-        cookie,
-        source,
-        warmup,
-        settings,
-        cpuGroups: { swift: swiftPids },
-        verify,
-      },
-    ),
   ];
+  const coffer = await cofferRows(
+    settings,
+    {
+      storage: "S3",
+      path: `Coffer tus → S3 store (${describeChunk(settings.tusChunkSize)})`,
+      runs: [],
+      baselines: [direct, streamed, httpPut],
+    },
+    {
+      server: app,
+      cookie,
+      source,
+      warmup,
+      settings,
+      cpuGroups: { swift: swiftPids },
+      verify,
+      startTraced: async (tracing) => ({
+        server: await startApp({ ...appEnv(path.join(work, "app-s3-traced")), ...s3Env, ...tracing }),
+        verify,
+      }),
+    },
+  );
+  contenders.push(...coffer.contenders);
   const bares: AppProcess[] = [];
   for (const [i, batch] of settings.bareTus.entries()) {
     const bare = await startApp({ ...appEnv(path.join(work, `bare-s3-${i}`)), ...s3Env, BENCH_BATCH_BODY: batch }, BARE_TUS_SERVER);
@@ -276,7 +316,7 @@ async function benchS3(
 
   await runRounds(settings, contenders);
   client.destroy();
-  for (const server of [app, httpServer, ...bares]) await stopApp(server);
+  for (const server of [app, httpServer, ...bares, ...coffer.servers]) await stopApp(server);
   return contenders.map((c) => c.row);
 }
 
@@ -381,19 +421,25 @@ async function benchLocal(
     }),
     copy(streamCopy, (target) => pipeline(fs.createReadStream(source), fs.createWriteStream(target))),
     rawHopContender(rawHop, source, path.join(work, "raw-hop.bin"), settings.size),
-    tusContender(
-      { storage: "local", path: `Coffer tus → local store (${describeChunk(settings.tusChunkSize)})`, runs: [], baselines },
-      {
-        server: app,
-        cookie,
-        source,
-        warmup,
-        settings,
-        cpuGroups: {},
-        verify: verifyIn(path.join(dataDir, "objects")),
-      },
-    ),
   ];
+  const coffer = await cofferRows(
+    settings,
+    { storage: "local", path: `Coffer tus → local store (${describeChunk(settings.tusChunkSize)})`, runs: [], baselines },
+    {
+      server: app,
+      cookie,
+      source,
+      warmup,
+      settings,
+      cpuGroups: {},
+      verify: verifyIn(path.join(dataDir, "objects")),
+      startTraced: async (tracing) => {
+        const tracedDir = path.join(work, "app-local-traced");
+        return { server: await startApp({ ...appEnv(tracedDir), ...tracing }), verify: verifyIn(path.join(tracedDir, "objects")) };
+      },
+    },
+  );
+  contenders.push(...coffer.contenders);
   const bares: AppProcess[] = [];
   for (const [i, batch] of settings.bareTus.entries()) {
     const bareDir = path.join(work, `bare-local-${i}`);
@@ -406,7 +452,7 @@ async function benchLocal(
   }
 
   await runRounds(settings, contenders);
-  for (const server of [app, httpServer, ...bares]) await stopApp(server);
+  for (const server of [app, httpServer, ...bares, ...coffer.servers]) await stopApp(server);
   return contenders.map((c) => c.row);
 }
 
@@ -682,7 +728,9 @@ function printTable(settings: Settings, measured: Row[]) {
         ? `${row.baselines
             .filter((b) => b.runs.length > 0)
             .map((b) => `${(rate(row) / rate(b)).toFixed(2)}${row.baselines!.length > 1 && b.short ? ` vs ${b.short}` : ""}`)
-            .join("; ")}${row.path.startsWith("Coffer") ? ` (target ${TARGET_RATIO})` : ""}`
+            .join(
+              "; ",
+            )}${row.path.startsWith("Coffer") ? ` (target ${row.path.includes("tracing on") ? TRACING_TARGET_RATIO : TARGET_RATIO})` : ""}`
         : "",
       memory
         ? `${(memory.before / MiB).toFixed(0)} → ${(memory.peak / MiB).toFixed(0)} MiB (+${((memory.peak - memory.before) / MiB).toFixed(0)})`

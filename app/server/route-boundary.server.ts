@@ -10,6 +10,8 @@ import { ZodError } from "zod";
 import { isAppError } from "~/domain/errors";
 import { paramsAreValid } from "~/route-helpers/params.server";
 import { isDependencyUnavailable } from "~/services/dependency.server";
+import { inSpan } from "~/services/tracing/spans.server";
+import { nameRequestRoute } from "~/services/tracing/state.server";
 
 type RouteFunction = (args: LoaderFunctionArgs | ActionFunctionArgs) => unknown;
 
@@ -28,16 +30,45 @@ export function withRouteBoundary(build: ServerBuild): ServerBuild {
   for (const [id, route] of Object.entries(build.routes)) {
     const module = route.module;
     const isPage = Boolean(module.default);
+    const pattern = routePattern(build, id);
     routes[id] = {
       ...route,
       module: {
         ...module,
-        ...(module.loader ? { loader: guard(module.loader as RouteFunction, isPage) as LoaderFunction } : {}),
-        ...(module.action ? { action: guard(module.action as RouteFunction, isPage) as ActionFunction } : {}),
+        ...(module.loader
+          ? { loader: guard(traced("remix.loader", id, pattern, module.loader as RouteFunction), isPage) as LoaderFunction }
+          : {}),
+        ...(module.action
+          ? { action: guard(traced("remix.action", id, pattern, module.action as RouteFunction), isPage) as ActionFunction }
+          : {}),
       },
     };
   }
   return { ...build, routes };
+}
+
+/**
+ * A span per loader and action, named by its route's id (a file name of app/routes, no user
+ * data); the request's server span is named by the route's pattern (`GET /files/:folderId`).
+ */
+function traced(name: string, routeId: string, pattern: string, run: RouteFunction): RouteFunction {
+  return (args) => {
+    nameRequestRoute(pattern);
+    return inSpan(name, { "remix.route.id": routeId }, async () => run(args));
+  };
+}
+
+/** `/files/:folderId`: the route's path joined to its parents'. */
+function routePattern(build: ServerBuild, id: string): string {
+  const segments: string[] = [];
+  for (
+    let route: ServerBuild["routes"][string] | undefined = build.routes[id];
+    route;
+    route = route.parentId ? build.routes[route.parentId] : undefined
+  ) {
+    if (route.path) segments.unshift(route.path);
+  }
+  return `/${segments.join("/")}`;
 }
 
 function guard(run: RouteFunction, isPage: boolean): RouteFunction {

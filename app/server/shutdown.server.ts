@@ -2,6 +2,7 @@ import os from "node:os";
 import { signalOwnPostmaster } from "~/services/embedded-postgres.server";
 import type { Services } from "~/services/index.server";
 import type { Logger } from "~/services/logger.server";
+import { flushSpans } from "~/services/tracing/state.server";
 import type { AppServer } from "./app.server";
 
 /** Past the grace period, how long closing may take before the process gives up and exits 1. */
@@ -44,6 +45,8 @@ export function handleShutdownSignals(options: {
     const closing = performance.now();
     await closeServices(services);
     step("drivers closed", { tookMs: Math.round(performance.now() - closing) });
+    // The last requests' spans are still batched (OTEL_BSP_SCHEDULE_DELAY); no-op without tracing.
+    await flushSpans();
     step("complete", { exitCode });
     process.exit(exitCode);
   };

@@ -2,10 +2,21 @@ import type http from "node:http";
 import type { Server as TusServer } from "@tus/server";
 import { ERRORS, type CancellationContext, type DataStore, type Upload } from "@tus/utils";
 import { metrics } from "~/services/metrics.server";
+import { inSpan } from "~/services/tracing/spans.server";
 import { publicOrigin, type OriginSettings } from "./public-origin.server";
 import { UploadBody } from "./upload-body.server";
 
 const TUS_METHODS = new Set(["POST", "HEAD", "PATCH", "DELETE", "OPTIONS", "GET"]);
+
+/** What each tus request does, as its span is named. */
+const TUS_STAGES: Record<string, string> = {
+  POST: "create",
+  PATCH: "patch",
+  HEAD: "head",
+  DELETE: "terminate",
+  OPTIONS: "options",
+  GET: "get",
+};
 
 type TusRequestHandler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
 
@@ -39,7 +50,9 @@ export function tusRequestHandler(tus: TusServer, origin: OriginSettings): TusRe
     }
     let response: Response;
     try {
-      response = await tus.handleWeb(toWebRequest(req, origin));
+      response = await inSpan(`tus.${TUS_STAGES[req.method!]}`, { "tus.stage": TUS_STAGES[req.method!] }, () =>
+        tus.handleWeb(toWebRequest(req, origin)),
+      );
     } catch (error) {
       // The host answers this (a dependency down: 503 with a body); it is still a tus answer, and
       // the rest of a body the store did not take is never read.

@@ -10,11 +10,13 @@
 import path from "node:path";
 import type { AddressInfo } from "node:net";
 import { loadProductionApp } from "../../app/server/load-runtime.server";
+import { startTracing } from "../../app/services/tracing/start.server";
 
 const BUILD = path.resolve(import.meta.dirname, "../../build");
 
 async function main() {
-  // Like server.ts: the app's modules come from the build only, once.
+  // Like server.ts: tracing first (when OTEL_* asks for it), then the app's modules from the build only, once.
+  await startTracing();
   const { runtime, mode } = await loadProductionApp(BUILD);
   const config = runtime.loadConfig(process.env);
   const services = await runtime.createServices(config, runtime.createLogger(config.logLevel));

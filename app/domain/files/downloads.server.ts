@@ -1,6 +1,7 @@
 import type { Readable } from "node:stream";
 import type { File as FileRecord } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
+import { inSpan } from "~/services/tracing/spans.server";
 import { INVISIBLE_CHARACTERS } from "./names";
 import { type ByteRange, readDownloadHeaders } from "./request-headers";
 import { countUsage } from "../analytics/usage.server";
@@ -57,7 +58,11 @@ export interface FileReply {
 }
 
 /** Streams a file with validators and Range support; the bytes never sit in memory. */
-export async function downloadReply(services: Services, file: FileRecord, request: Request, inline?: InlineOptions): Promise<FileReply> {
+export function downloadReply(services: Services, file: FileRecord, request: Request, inline?: InlineOptions): Promise<FileReply> {
+  return inSpan("file.download", { "file.size": Number(file.size) }, () => fileReply(services, file, request, inline));
+}
+
+async function fileReply(services: Services, file: FileRecord, request: Request, inline?: InlineOptions): Promise<FileReply> {
   const size = Number(file.size);
   const etag = etagOf(file);
   const headers = new Headers({

@@ -1,6 +1,7 @@
 // One page of a folder's contents, paged by key in the chosen order, and its item counts.
 import { type Folder, Prisma } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
+import { inSpan } from "~/services/tracing/spans.server";
 import { COUNT_LIMIT, type FolderCounts, type FolderListing, SORT_KEYS, type SortDir, type SortKey } from "./folder-listing";
 
 export const PAGE_SIZE = 200;
@@ -187,7 +188,11 @@ async function backward(services: Services, parentId: string, sort: SortKey, dir
  * (folder_id, sort column). `cursor` is the `after` cursor of the page before; bad or foreign
  * cursors (another sort, garbage) are ignored and give the first page.
  */
-export async function listFolder(
+export function listFolder(...args: Parameters<typeof listFolderPage>): Promise<FolderListing> {
+  return inSpan("folder.list", { "folder.sort": args[3]?.sort ?? "name" }, () => listFolderPage(...args));
+}
+
+async function listFolderPage(
   services: Services,
   folder: Folder,
   cursor: string | null,

@@ -1,5 +1,6 @@
 import { isCacheUnavailable } from "~/services/cache/types";
 import type { Services, UploadTerminator } from "~/services/index.server";
+import { inSpan } from "~/services/tracing/spans.server";
 import { maintainContentIndex } from "../search/content-index.server";
 import { backfillThumbnails } from "../files/thumbnails.server";
 import { reconcileStorageUsed } from "../files/quota.server";
@@ -75,7 +76,7 @@ export function startJobs(
       });
       if (!lock) return;
       const started = Date.now();
-      const result = await job.run();
+      const result = await inSpan("job.run", { "job.name": job.lock.replace(/^jobs:/, "") }, job.run);
       if (Object.values(result).some((n) => n > 0)) services.log.info(`${job.lock} done`, { ...result, ms: Date.now() - started });
     } catch (error) {
       services.log.error(`${job.lock} failed`, { error });

@@ -1,4 +1,5 @@
 import type { Services } from "~/services/index.server";
+import { inSpan } from "~/services/tracing/spans.server";
 import type { SearchHit, SearchScope, SnippetPart } from "~/services/search/types";
 import { canRead, LIVE_USER_SHARE } from "../sharing/access.server";
 import type { SessionUser } from "../accounts/sessions.server";
@@ -31,7 +32,14 @@ export interface SharedFoundItem extends FoundItem {
  * shared with me (inside a folder shared with me, or a file shared with me), through the
  * configured search driver.
  */
-export async function searchFiles(services: Services, user: Pick<SessionUser, "id" | "role">, query: string) {
+export function searchFiles(services: Services, user: Pick<SessionUser, "id" | "role">, query: string) {
+  // The query's length, never its words.
+  return inSpan("search.query", { "search.driver": services.search.driver, "search.query_length": query.length }, () =>
+    searchOwnAndShared(services, user, query),
+  );
+}
+
+async function searchOwnAndShared(services: Services, user: Pick<SessionUser, "id" | "role">, query: string) {
   const [own, shared] = await Promise.all([
     services.search.search(user.id, query, { limit: RESULT_LIMIT }),
     searchSharedWithMe(services, user, query),

@@ -3,6 +3,7 @@
 // `upload-landing.server`; the cleanup of abandoned uploads in `upload-cleanup.server`.
 import type { Upload } from "@tus/utils";
 import type { Services } from "~/services/index.server";
+import { inSpan } from "~/services/tracing/spans.server";
 import { auditRefusal, readRefusal, writeRefusal, writeRefusalMessage } from "../sharing/access.server";
 import { AppError, ValidationError } from "../errors";
 import { detectMimeType } from "../files/files.server";
@@ -122,7 +123,11 @@ async function assertMayStillUploadInto(services: Services, user: SessionUser, f
  * file, under the charged storage's lock and a lock on the folder's row, so trashing, restoring
  * or deleting the folder cannot slip in between.
  */
-export async function completeUpload(
+export function completeUpload(...args: Parameters<typeof recordCompletedUpload>): ReturnType<typeof recordCompletedUpload> {
+  return inSpan("upload.complete", { "upload.size": args[1].size ?? -1 }, () => recordCompletedUpload(...args));
+}
+
+async function recordCompletedUpload(
   services: Services,
   upload: TusUpload,
   sha256: string | null,

@@ -6,6 +6,8 @@ import { GuardedObjectStore } from "./guarded.server";
 import { KeyRing } from "./key-ring.server";
 import { LocalObjectStore } from "./local.server";
 import { StorageBreaker } from "./storage-breaker.server";
+import { TracedObjectStore } from "./traced.server";
+import { tracingEnabled } from "~/services/tracing/state.server";
 import type { ObjectStore } from "./types";
 
 /**
@@ -14,7 +16,9 @@ import type { ObjectStore } from "./types";
  * @tus/s3-store with the AWS SDK) are imported only when S3 is configured.
  */
 export async function createObjectStore(config: Config["storage"], log?: Logger): Promise<ObjectStore> {
-  return new GuardedObjectStore(await createDriver(config, log), new StorageBreaker({ log }));
+  const guarded = new GuardedObjectStore(await createDriver(config, log), new StorageBreaker({ log }));
+  // Outside the breaker: a fast refusal while the circuit is open shows in the trace too.
+  return tracingEnabled() ? new TracedObjectStore(guarded) : guarded;
 }
 
 async function createDriver(config: Config["storage"], log?: Logger): Promise<ObjectStore> {
