@@ -49,6 +49,7 @@ const ROUTES: Record<string, RouteEntry> = {
     post: { fields: ["userId", "quota", "role", "proof"], intents: ["set-quota", "set-role", "unlock"] },
   },
   "admin.analytics.tsx": { path: "/admin/analytics", query: ["days"] },
+  "admin.jobs.tsx": { path: "/admin/jobs", post: { fields: ["queue", "jobId"], intents: ["retry", "run"] } },
   "admin.audit.tsx": {
     path: "/admin/audit",
     query: ["actor", "action", "outcome", "targetType", "targetId", "ip", "from", "to", "after", "before"],
