@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startTestApp, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
+import { uploadForm } from "./support/people";
 
 describe("the background jobs admin page", () => {
   let app: TestApp;
@@ -73,6 +74,27 @@ describe("the background jobs admin page", () => {
     // Nothing failed is left to retry.
     const again = await admin.postForm("/admin/jobs", { intent: "retry", queue: "test-flaky" });
     expect(again.status).toBe(404);
+  });
+
+  it("turns the work on a new file into durable jobs, which run and are kept as completed", async () => {
+    const ada = await app.services.prisma.user.findUniqueOrThrow({ where: { email: "ada@example.com" } });
+    const root = await app.services.prisma.folder.findFirstOrThrow({ where: { ownerId: ada.id, parentId: null } });
+    const response = await uploadForm(admin, root.id, "notes.txt", Buffer.from("durable words\n"));
+    expect(response.status).toBeLessThan(400);
+    const file = await app.services.prisma.file.findFirstOrThrow({ where: { ownerId: ada.id, name: "notes.txt" } });
+    // The job row in pg-boss's table, as an operator would look for it.
+    const jobs = () =>
+      app.services.prisma.$queryRawUnsafe<Array<{ state: string }>>(
+        "SELECT state::text FROM pgboss.job WHERE name = 'file-content-index' AND data->>'fileId' = $1",
+        file.id,
+      );
+    await vi.waitFor(async () => expect(await jobs()).toEqual([{ state: "completed" }]), { timeout: 10_000, interval: 100 });
+    await vi.waitFor(
+      async () =>
+        expect((await app.services.prisma.file.findUniqueOrThrow({ where: { id: file.id } })).contentIndexedKey).toBe(file.storageKey),
+      { timeout: 5_000 },
+    );
+    expect(await page()).toContain('data-testid="queue-file-content-index"');
   });
 
   it("runs a scheduled job now, audited, and refuses what is not a scheduled job", async () => {

@@ -3,7 +3,7 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { refreshJobGauges, startJobQueue, type JobQueue } from "~/services/job-queue.server";
+import { FinalJobError, refreshJobGauges, startJobQueue, type JobQueue } from "~/services/job-queue.server";
 import { metrics } from "~/services/metrics.server";
 import { createTestDatabase } from "./support/database";
 
@@ -82,6 +82,25 @@ describe("the durable job queue", () => {
       (v) => v.labels.queue === "test-failing" && v.metricName === "coffer_job_duration_seconds_count",
     );
     expect(durations?.value).toBe(4);
+  });
+
+  it("fails a job at once, without retries, when its handler says the failure is final", async () => {
+    const worker = await open({ schedule: false });
+    const attempts: number[] = [];
+    await worker.define({ name: "test-final", kind: "per-item", retryLimit: 3, retryDelaySeconds: 1 }, async (_data, job) => {
+      attempts.push(job.attempt);
+      throw new FinalJobError("thumbnail job failed: not an image");
+    });
+    const id = await worker.send("test-final", {});
+    await vi.waitFor(async () => expect((await worker.states(["test-final"]))[0].failed).toHaveLength(1), {
+      timeout: 10_000,
+      interval: 250,
+    });
+    expect((await worker.states(["test-final"]))[0].failed[0]).toMatchObject({ id, message: "thumbnail job failed: not an image" });
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    expect(attempts).toEqual([0]);
+    const failures = (await metrics().jobRuns.get()).values.find((v) => v.labels.queue === "test-final" && v.labels.outcome === "failure");
+    expect(failures?.value).toBe(1);
   });
 
   it("shows the backlog and the age of the oldest waiting job in the gauges", async () => {

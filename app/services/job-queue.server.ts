@@ -1,4 +1,4 @@
-import { PgBoss } from "pg-boss";
+import { type JobResult, PgBoss } from "pg-boss";
 import type { Logger } from "./logger.server";
 import { metrics } from "./metrics.server";
 
@@ -63,8 +63,8 @@ export interface JobQueue {
   define(queue: QueueDefinition, handler: JobHandler): Promise<void>;
   /** The queues defined in this process, in definition order. */
   queues(): QueueDefinition[];
-  /** Adds a job; null when a periodic queue already has one waiting. */
-  send(queue: string, data?: Record<string, unknown>): Promise<string | null>;
+  /** Adds a job (with the given id, if any); null when a periodic queue already has one waiting. */
+  send(queue: string, data?: Record<string, unknown>, options?: { id?: string }): Promise<string | null>;
   /** Each queue's backlog and failures, read from the database (all instances). */
   states(names: string[]): Promise<QueueState[]>;
   /** Puts failed jobs back in the queue: one, or every failed job of the queue. How many. */
@@ -96,6 +96,8 @@ export async function startJobQueue(url: string, options: JobQueueOptions): Prom
   const boss = new PgBoss({
     connectionString: url,
     application_name: "coffer-jobs",
+    // Per-file jobs start at once instead of at the next poll (one more connection, for LISTEN).
+    useListenNotify: true,
     max: 4,
     schedule: options.schedule ?? true,
     // Both passes are needed to fail an expired or silent job, so they share one interval.
@@ -118,26 +120,36 @@ export async function startJobQueue(url: string, options: JobQueueOptions): Prom
       };
       const existing = await boss.getQueue(queue.name);
       if (existing) await boss.updateQueue(queue.name, settings);
-      else await boss.createQueue(queue.name, { ...settings, policy: queue.kind === "per-item" ? "standard" : "stately" });
+      else
+        await boss.createQueue(queue.name, {
+          ...settings,
+          ...(queue.kind === "per-item" ? { policy: "standard", notify: true } : { policy: "stately" }),
+        });
       if (queue.cron) await boss.schedule(queue.name, queue.cron, null, { tz: "UTC" });
       defined.push(queue);
       zeroJobMetrics(queue.name);
-      await boss.work<Record<string, unknown>>(queue.name, { pollingIntervalSeconds: polling }, async ([job]) => {
-        const timer = metrics().jobDuration.startTimer({ queue: queue.name });
-        try {
-          await handler(job.data ?? {}, { id: job.id, attempt: job.retryCount, signal: job.signal });
-          metrics().jobRuns.inc({ queue: queue.name, outcome: "success" });
-        } catch (error) {
-          metrics().jobRuns.inc({ queue: queue.name, outcome: "failure" });
-          log.error(`${queue.name} failed`, { error, attempt: job.retryCount });
-          throw error;
-        } finally {
-          timer();
-        }
-      });
+      await boss.work<Record<string, unknown>>(
+        queue.name,
+        { pollingIntervalSeconds: polling, notifyPollingIntervalSeconds: polling, perJobResults: true },
+        async ([job]): Promise<JobResult[]> => {
+          const timer = metrics().jobDuration.startTimer({ queue: queue.name });
+          try {
+            await handler(job.data ?? {}, { id: job.id, attempt: job.retryCount, signal: job.signal });
+            metrics().jobRuns.inc({ queue: queue.name, outcome: "success" });
+            return [{ id: job.id, status: "completed" }];
+          } catch (error) {
+            metrics().jobRuns.inc({ queue: queue.name, outcome: "failure" });
+            if (isFinalJobError(error)) return [{ id: job.id, status: "deadletter", output: { name: "Error", message: error.message } }];
+            log.error(`${queue.name} failed`, { error, attempt: job.retryCount });
+            throw error;
+          } finally {
+            timer();
+          }
+        },
+      );
     },
     queues: () => [...defined],
-    send: (queue, data = {}) => boss.send(queue, data),
+    send: (queue, data = {}, options = {}) => boss.send(queue, data, options.id ? { id: options.id } : {}),
     async states(names) {
       if (names.length === 0) return [];
       const db = boss.getDb();
@@ -190,6 +202,20 @@ export async function startJobQueue(url: string, options: JobQueueOptions): Prom
     },
     stop: (timeoutMs = 30_000) => boss.stop({ graceful: true, timeout: timeoutMs, close: true }),
   };
+}
+
+const FINAL = Symbol.for("coffer.FinalJobError");
+
+/**
+ * Thrown by a handler whose job must fail now, without the retries (its work reported its own
+ * failure, and trying again would fail the same way).
+ */
+export class FinalJobError extends Error {
+  readonly [FINAL] = true;
+}
+
+function isFinalJobError(error: unknown): error is FinalJobError {
+  return typeof error === "object" && error !== null && FINAL in error;
 }
 
 /** Sets the backlog gauges of this process's queues from the database (the /metrics scrape). */

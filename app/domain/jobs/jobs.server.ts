@@ -1,10 +1,10 @@
 import type { Services, UploadTerminator } from "~/services/index.server";
 import { startJobQueue, type JobQueue } from "~/services/job-queue.server";
-import { maintainContentIndex } from "../search/content-index.server";
-import { backfillThumbnails } from "../files/thumbnails.server";
+import { contentIndexQueue, maintainContentIndex } from "../search/content-index.server";
+import { backfillThumbnails, thumbnailQueue } from "../files/thumbnails.server";
 import { reconcileStorageUsed } from "../files/quota.server";
 import { purgeExpiredTrash } from "../files/trash-purge.server";
-import { hashStoredFile } from "../uploads/upload-hash.server";
+import { hashQueue, hashStoredFile } from "../uploads/upload-hash.server";
 import { cleanupAbandonedUploads } from "../uploads/upload-cleanup.server";
 import { flushUsage, snapshotStorage } from "../analytics/usage.server";
 import { purgeExpiredAudit } from "../audit/audit-purge.server";
@@ -14,6 +14,8 @@ const HASH_GRACE_MS = 10 * 60 * 1000;
 const HASH_BATCH = 50;
 /** Each instance adds its usage counts to the daily rollup this often. */
 const USAGE_FLUSH_MS = 60 * 1000;
+
+const FILE_QUEUES = [thumbnailQueue, contentIndexQueue, hashQueue];
 
 interface PeriodicJob {
   /** The queue's name, also the `queue` label of the job metrics. */
@@ -85,6 +87,12 @@ export function startJobs(services: Services, options: JobsOptions = {}): StopJo
         if (Object.values(result).some((n) => n > 0)) services.log.info(`${job.name} done`, { ...result, ms: Date.now() - began });
       });
     }
+    // Work per file, sent as each file arrives (upload, copy, new version, restore).
+    for (const fileQueue of FILE_QUEUES) {
+      await started.define({ name: fileQueue.name, kind: "per-item", retryLimit: 2, expireInSeconds: 15 * 60 }, (data, job) =>
+        fileQueue.runJob(services, String(data.fileId), job.id),
+      );
+    }
     if (stopped) return;
     services.jobs = started;
     if (options.firstRunDelayMs !== undefined) {
@@ -107,6 +115,8 @@ export function startJobs(services: Services, options: JobsOptions = {}): StopJo
     await ready;
     if (queue && services.jobs === queue) delete services.jobs;
     await (queue as JobQueue | null)?.stop();
+    // What is still queued stays in the database for the next instance: nothing here waits for it.
+    for (const fileQueue of FILE_QUEUES) fileQueue.forgetOutstanding();
     // A graceful stop keeps this instance's last minute of counts.
     await flush();
   };
