@@ -11,6 +11,9 @@ interface QueueState {
   sending: Set<Promise<unknown>>;
 }
 
+/** settled() waits for at most this many durable jobs sent from this process. */
+const MAX_OUTSTANDING = 10_000;
+
 export interface FileQueue {
   /** The durable queue's name, also the `queue` label of the job metrics. */
   readonly name: string;
@@ -84,6 +87,8 @@ export function createFileQueue(
     // Known before the job exists: a worker may end it before send() has even resolved.
     const id = randomUUID();
     state.outstanding.add(id);
+    // Another instance may run the job, so this one never hears of its end: keep only the latest.
+    if (state.outstanding.size > MAX_OUTSTANDING) state.outstanding.delete(state.outstanding.values().next().value!);
     const sent = jobs.send(name, { fileId }, { id }).then(
       (queued) => {
         if (!queued) state.outstanding.delete(id);
