@@ -85,6 +85,7 @@ export interface JobQueueOptions {
 
 const DEFAULTS = { retryLimit: 3, retryDelaySeconds: 30, expireInSeconds: 60 * 60, heartbeatSeconds: 60 } as const;
 const MESSAGE_LIMIT = 300;
+const ERROR_LOG_INTERVAL_MS = 30_000;
 
 /**
  * Jobs on pg-boss, in its own `pgboss` schema of Coffer's database (created and migrated by pg-boss
@@ -104,7 +105,19 @@ export async function startJobQueue(url: string, options: JobQueueOptions): Prom
     superviseIntervalSeconds: options.superviseIntervalSeconds ?? 30,
     monitorIntervalSeconds: options.superviseIntervalSeconds ?? 30,
   });
-  boss.on("error", (error: unknown) => log.error("job queue error", { error }));
+  // Each worker reports each failed poll: while the database is down that is a dozen errors every
+  // 2 s. One line per 30 s says it (the database breaker and /readyz say the rest).
+  let lastReported = 0;
+  let unreported = 0;
+  boss.on("error", (error: unknown) => {
+    if (Date.now() - lastReported < ERROR_LOG_INTERVAL_MS) {
+      unreported++;
+      return;
+    }
+    lastReported = Date.now();
+    log.error("job queue error", { reason: safeMessage(error instanceof Error ? error.message : String(error)), unreported });
+    unreported = 0;
+  });
   await boss.start();
   const defined: QueueDefinition[] = [];
   const polling = options.pollingIntervalSeconds ?? 2;
