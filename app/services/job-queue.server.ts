@@ -99,7 +99,7 @@ export async function startJobQueue(url: string, options: JobQueueOptions): Prom
     application_name: "coffer-jobs",
     // Per-file jobs start at once instead of at the next poll (one more connection, for LISTEN).
     useListenNotify: true,
-    max: 4,
+    max: 3,
     schedule: options.schedule ?? true,
     // Both passes are needed to fail an expired or silent job, so they share one interval.
     superviseIntervalSeconds: options.superviseIntervalSeconds ?? 30,
