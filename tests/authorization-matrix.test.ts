@@ -123,6 +123,12 @@ const MATRIX: Record<string, Entry> = {
   "/admin/audit": { url: () => "/admin/audit", get: [LOGIN, 403, 403, 200] },
   "/admin/analytics": { url: () => "/admin/analytics", get: [LOGIN, 403, 403, 200] },
   "/admin/system": { url: () => "/admin/system", get: [LOGIN, 403, 403, 200] },
+  // A queue that does not exist: nothing to run (404) for the administrator.
+  "/admin/jobs": {
+    url: () => "/admin/jobs",
+    get: [LOGIN, 403, 403, 200],
+    post: { form: () => ({ intent: "run", queue: "no-such-queue" }), want: [LOGIN, 403, 403, 404] },
+  },
   // Without the admin's password nothing changes (400); the "other" user stays active.
   "/admin/users/:userId/status": {
     url: (ids) => `/admin/users/${ids.otherUserId}/status`,

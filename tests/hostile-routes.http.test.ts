@@ -50,6 +50,7 @@ const ROUTES: Record<string, RouteEntry> = {
   },
   "admin.analytics.tsx": { path: "/admin/analytics", query: ["days"] },
   "admin.system.tsx": { path: "/admin/system" },
+  "admin.jobs.tsx": { path: "/admin/jobs", post: { fields: ["queue", "jobId"], intents: ["retry", "run"] } },
   "admin.audit.tsx": {
     path: "/admin/audit",
     query: ["actor", "action", "outcome", "targetType", "targetId", "ip", "from", "to", "after", "before"],

@@ -116,6 +116,9 @@ export default function Admin() {
           <Link to="/admin/analytics" className="btn-secondary">
             Analytics
           </Link>
+          <Link to="/admin/jobs" className="btn-secondary">
+            Jobs
+          </Link>
           <Link to="/admin/audit" className="btn-secondary">
             Audit log
           </Link>

@@ -322,6 +322,8 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
   // First of all (after Socket.IO, like the metrics): every request gets its id and access line.
   httpServer.prependListener("request", requestLog.onRequest);
   const stopJobs = startJobs(services, { uploads: services.uploadTerminator });
+  // The job queues are defined before the first request (the admin jobs page lists them).
+  await stopJobs.ready;
   const stop = gracefulStop({
     httpServer,
     // After Socket.IO, like the metrics above: it sees Socket.IO's long polls, and does not wait for them.

@@ -4,6 +4,7 @@ import type express from "express";
 import { TUS_PATH } from "./tus-host.server";
 import type { Services } from "~/services/index.server";
 import { metrics } from "~/services/metrics.server";
+import { refreshJobGauges } from "~/services/job-queue.server";
 import { readiness } from "./health.server";
 
 /** Database totals and driver checks are refreshed at most this often, so scrapes stay cheap. */
@@ -63,7 +64,7 @@ const refreshes: WeakMap<Services, Refresh> = ((globalThis as Record<symbol, unk
 function refreshScrapeGauges(services: Services): Promise<void> {
   const cached = refreshes.get(services);
   if (cached && cached.expires > Date.now()) return cached.done;
-  const done = Promise.all([refreshStorage(services), refreshDrivers(services)]).then(() => {});
+  const done = Promise.all([refreshStorage(services), refreshDrivers(services), refreshJobGauges(services)]).then(() => {});
   refreshes.set(services, { expires: Date.now() + SCRAPE_CACHE_MS, done });
   return done;
 }

@@ -6,6 +6,7 @@ import type { PrismaClient } from "~/generated/prisma/client";
 import { createCache } from "./cache/index.server";
 import type { Cache } from "./cache/types";
 import { openDatabase, type DatabaseHandle } from "./db.server";
+import type { JobQueue } from "./job-queue.server";
 import { createLogger, type Logger } from "./logger.server";
 import type { Mailer } from "./mail.server";
 import { DeferredNotifier } from "./notifier.server";
@@ -48,6 +49,8 @@ export interface Services {
    * absent without one (scripts), when their data is left to the expiry sweep.
    */
   uploadTerminator?: UploadTerminator;
+  /** The durable job queue, once the background jobs run in this process (domain/jobs startJobs). */
+  jobs?: JobQueue;
 }
 
 export interface ServicesOptions {

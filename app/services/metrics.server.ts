@@ -93,6 +93,32 @@ function createMetrics() {
       labelNames: ["driver"] as const,
       registers,
     }),
+    // Background jobs (app/services/job-queue.server.ts); the label is the queue's fixed name.
+    jobRuns: new Counter({
+      name: "coffer_job_runs_total",
+      help: "Background job attempts that ended, by queue and outcome: success or failure (a failed attempt that will be retried counts too).",
+      labelNames: ["queue", "outcome"] as const,
+      registers,
+    }),
+    jobDuration: new Histogram({
+      name: "coffer_job_duration_seconds",
+      help: "How long background job attempts ran, by queue, whatever their outcome.",
+      labelNames: ["queue"] as const,
+      buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600],
+      registers,
+    }),
+    jobBacklog: new Gauge({
+      name: "coffer_job_backlog",
+      help: "Background jobs waiting to run (retries included), by queue, from the database: all instances (refreshed at most every 30 s).",
+      labelNames: ["queue"] as const,
+      registers,
+    }),
+    jobOldestWaitingAge: new Gauge({
+      name: "coffer_job_oldest_waiting_age_seconds",
+      help: "How long the oldest background job due to run has waited, by queue; 0 when none is due (refreshed at most every 30 s).",
+      labelNames: ["queue"] as const,
+      registers,
+    }),
     defaultMetricsStarted: false,
   };
 }

@@ -313,7 +313,7 @@ test.describe("admin", () => {
     const context = await freshContext(browser);
     const admin = await context.newPage();
     await login(admin, ADMIN);
-    for (const path of ["/admin", "/admin/settings", "/admin/audit", "/admin/analytics", "/admin/system"]) {
+    for (const path of ["/admin", "/admin/settings", "/admin/audit", "/admin/analytics", "/admin/system", "/admin/jobs"]) {
       await admin.goto(path);
       await expectAccessible(admin, path);
     }

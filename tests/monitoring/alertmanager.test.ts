@@ -155,6 +155,7 @@ describe("a real Alertmanager running alertmanager.yml", () => {
       { alertname: "CofferAvailabilityBudgetBurn", severity: "page", job: "coffer", slo: "availability" },
       { alertname: "CofferAvailabilityBudgetBurn", severity: "ticket", job: "coffer", slo: "availability" },
       { alertname: "CofferUploadFailuresHigh", severity: "page", job: "coffer" },
+      { alertname: "CofferJobFailing", severity: "ticket", job: "coffer", queue: "file-thumbnail" },
       // Another deployment's SLO and a lesser driver's ticket are not explained by it.
       { alertname: "CofferLatencyBudgetBurn", severity: "page", job: "other-coffer", slo: "latency" },
       { alertname: "CofferDriverDown", severity: "ticket", job: "coffer", driver: "search" },
@@ -164,6 +165,7 @@ describe("a real Alertmanager running alertmanager.yml", () => {
     expect(await state({ alertname: "CofferAvailabilityBudgetBurn", severity: "page" })).toBe("suppressed");
     expect(await state({ alertname: "CofferAvailabilityBudgetBurn", severity: "ticket" })).toBe("suppressed");
     expect(await state({ alertname: "CofferUploadFailuresHigh" })).toBe("suppressed");
+    expect(await state({ alertname: "CofferJobFailing" })).toBe("suppressed");
     expect(await state({ alertname: "CofferLatencyBudgetBurn", job: "other-coffer" })).toBe("active");
     expect(await state({ alertname: "CofferDriverDown", driver: "search" })).toBe("active");
     expect(await state({ alertname: "CofferDriverDown", driver: "storage" })).toBe("active");

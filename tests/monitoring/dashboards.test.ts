@@ -17,9 +17,10 @@ const datasource = YAML.parse(fs.readFileSync(path.join(MONITORING_DIR, "grafana
   .datasources[0];
 
 describe("the Grafana dashboards", () => {
-  it("cover the overview, transfers, storage, security and SLOs, each with a unique uid", () => {
+  it("cover the overview, transfers, storage, security, background jobs and SLOs, each with a unique uid", () => {
     const all = dashboards();
     expect(all.map(({ dashboard }) => dashboard.uid).sort()).toEqual([
+      "coffer-jobs",
       "coffer-overview",
       "coffer-security",
       "coffer-slo",

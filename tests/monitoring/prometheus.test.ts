@@ -165,6 +165,8 @@ describe("Prometheus and Alertmanager against a running Coffer", () => {
       "coffer-transfers / Downloads started per minute A",
       "coffer-security / Login attempts per minute by outcome A",
       "coffer-slo / Availability: 5xx ratio (5 min) against the SLO A",
+      "coffer-jobs / Job backlog by queue A",
+      "coffer-jobs / Job attempts per hour by queue and outcome A",
     ];
     for (const key of core) {
       expect(results.has(key), `no such panel query: ${key}`).toBe(true);

@@ -59,6 +59,8 @@ export const AUDIT_ACTION_LABELS: Readonly<Record<string, string>> = {
   "admin.user_unlocked": "Account unlocked by an admin",
   "admin.audit_exported": "Audit log exported",
   "admin.encryption_key_rotated": "Encryption key rotated",
+  "admin.jobs_retried": "Failed background jobs retried",
+  "admin.job_run": "Background job run now",
   "audit.purged": "Old audit events deleted",
 };
 

@@ -50,6 +50,8 @@ export type AuditAction =
   | "admin.user_unlocked"
   | "admin.audit_exported"
   | "admin.encryption_key_rotated"
+  | "admin.jobs_retried"
+  | "admin.job_run"
   | "audit.purged";
 
 /** Who did it and from where; built once per request with {@link auditActor}. */

@@ -139,7 +139,8 @@ async function renderThumbnail(source: Readable): Promise<Buffer> {
 }
 
 /** One thumbnail at a time, so decoding images never competes with requests for more than one core. */
-const queue = createFileQueue("coffer.thumbnailQueue", generateThumbnail, "thumbnail job failed");
+export const thumbnailQueue = createFileQueue("file-thumbnail", generateThumbnail, "thumbnail job failed");
+const queue = thumbnailQueue;
 
 /**
  * Queues thumbnails for files whose content just arrived (upload, copy, replace, restore). Off

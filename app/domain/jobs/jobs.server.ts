@@ -1,114 +1,127 @@
-import { isCacheUnavailable } from "~/services/cache/types";
 import type { Services, UploadTerminator } from "~/services/index.server";
+import { startJobQueue, type JobQueue } from "~/services/job-queue.server";
 import { inSpan } from "~/services/tracing/spans.server";
-import { maintainContentIndex } from "../search/content-index.server";
-import { backfillThumbnails } from "../files/thumbnails.server";
+import { contentIndexQueue, maintainContentIndex } from "../search/content-index.server";
+import { backfillThumbnails, thumbnailQueue } from "../files/thumbnails.server";
 import { reconcileStorageUsed } from "../files/quota.server";
 import { purgeExpiredTrash } from "../files/trash-purge.server";
-import { hashStoredFile } from "../uploads/upload-hash.server";
+import { hashQueue, hashStoredFile } from "../uploads/upload-hash.server";
 import { cleanupAbandonedUploads } from "../uploads/upload-cleanup.server";
 import { flushUsage, snapshotStorage } from "../analytics/usage.server";
 import { purgeExpiredAudit } from "../audit/audit-purge.server";
 
-const HOUR_MS = 60 * 60 * 1000;
-/** The first run waits a little, so starting the app stays quick. */
-const FIRST_RUN_DELAY_MS = 60 * 1000;
 /** Files whose background hash may still be running are left alone this long. */
 const HASH_GRACE_MS = 10 * 60 * 1000;
 const HASH_BATCH = 50;
 /** Each instance adds its usage counts to the daily rollup this often. */
 const USAGE_FLUSH_MS = 60 * 1000;
 
-interface Job {
-  /** Also the cache lock that lets only one instance run the job at a time. */
-  lock: string;
+const FILE_QUEUES = [thumbnailQueue, contentIndexQueue, hashQueue];
+
+interface PeriodicJob {
+  /** The queue's name, also the `queue` label of the job metrics. */
+  name: string;
+  /** UTC; the jobs are spread over the hour so they do not all start at once. */
+  cron: string;
   run(): Promise<Record<string, number>>;
 }
 
+export interface JobsOptions {
+  uploads?: UploadTerminator;
+  /** Sends one job to every periodic queue this long after the start (tests; otherwise only the schedule runs them). */
+  firstRunDelayMs?: number;
+  /** Passed to the queue (tests shorten them). */
+  pollingIntervalSeconds?: number;
+  superviseIntervalSeconds?: number;
+}
+
+/** Stops the jobs: starts no more runs and resolves once those under way here have ended. */
+export interface StopJobs {
+  (): Promise<void>;
+  /** Resolves once the queues are defined and their workers run (never rejects: a failed start is logged). */
+  ready: Promise<void>;
+}
+
 /**
- * Periodic maintenance, every hour: purge trash and audit events older than their retention, remove
- * abandoned uploads, hash files whose in-stream hash was lost, make missing thumbnails, correct
- * storage counters that drifted, index file contents for search (or remove the indexed text
- * when content search is off), and snapshot stored bytes for the analytics; every minute, add
- * this instance's usage counts to the daily rollup. A cache lock (shared through
- * Redis when several instances run) lets only one instance do each run. Timers are unref'd so
- * they never keep the process alive. Returns a stop function, which starts no more runs and
- * resolves once those under way have ended.
+ * Periodic maintenance, every hour, as durable jobs on the database (pg-boss): purge trash and
+ * audit events older than their retention, remove abandoned uploads, hash files whose in-stream
+ * hash was lost, make missing thumbnails, correct storage counters that drifted, index file
+ * contents for search (or remove the indexed text when content search is off), and snapshot stored
+ * bytes for the analytics. One instance creates each scheduled job and one runs it; a failed run is
+ * retried with backoff, and a run whose process died is retried by another instance. Every minute,
+ * each instance adds its own usage counts to the daily rollup (in-memory counts: not a queued job).
  */
-export function startJobs(
-  services: Services,
-  options: { intervalMs?: number; firstRunDelayMs?: number; uploads?: UploadTerminator } = {},
-): () => Promise<void> {
-  const intervalMs = options.intervalMs ?? HOUR_MS;
-  const jobs: Job[] = [
+export function startJobs(services: Services, options: JobsOptions = {}): StopJobs {
+  const jobs: PeriodicJob[] = [
     {
-      lock: "jobs:purge-expired-trash",
+      name: "purge-expired-trash",
+      cron: "5 * * * *",
       run: async () => {
         const result = await purgeExpiredTrash(services, new Date());
         return { items: result.items, objects: result.objectsDeleted };
       },
     },
-    { lock: "jobs:hash-files", run: () => hashUnhashedFiles(services) },
-    { lock: "jobs:backfill-thumbnails", run: () => backfillThumbnails(services) },
-    { lock: "jobs:reconcile-storage-used", run: () => reconcileStorageUsed(services) },
-    { lock: "jobs:content-index", run: () => maintainContentIndex(services) },
-    { lock: "jobs:usage-snapshot", run: () => snapshotStorage(services) },
-    { lock: "jobs:purge-audit-log", run: () => purgeExpiredAudit(services) },
+    { name: "hash-files", cron: "10 * * * *", run: () => hashUnhashedFiles(services) },
+    { name: "backfill-thumbnails", cron: "15 * * * *", run: () => backfillThumbnails(services) },
+    { name: "reconcile-storage-used", cron: "20 * * * *", run: () => reconcileStorageUsed(services) },
+    { name: "content-index", cron: "25 * * * *", run: () => maintainContentIndex(services) },
+    { name: "usage-snapshot", cron: "30 * * * *", run: () => snapshotStorage(services) },
+    { name: "purge-audit-log", cron: "35 * * * *", run: () => purgeExpiredAudit(services) },
   ];
   const uploads = options.uploads;
-  if (uploads) jobs.push({ lock: "jobs:cleanup-abandoned-uploads", run: () => cleanupAbandonedUploads(services, uploads) });
+  if (uploads) jobs.push({ name: "cleanup-abandoned-uploads", cron: "40 * * * *", run: () => cleanupAbandonedUploads(services, uploads) });
 
   let stopped = false;
-  const running = new Set<string>();
-  const runs = new Set<Promise<void>>();
-  const runJob = async (job: Job) => {
-    if (stopped || running.has(job.lock)) return;
-    running.add(job.lock);
-    try {
-      // Held (not released) for most of the interval: another instance's timer in the same
-      // hour finds it taken and skips the run.
-      // Strict on purpose: with Redis down another instance could not see a local lock, so the
-      // run is skipped rather than risk two at once; the next interval tries again.
-      const lock = await services.cache.tryLock(job.lock, Math.max(1000, Math.floor(intervalMs * 0.9))).catch((error: unknown) => {
-        if (!isCacheUnavailable(error)) throw error;
-        services.log.warn(`${job.lock} skipped: the cache is unavailable`);
-        return null;
-      });
-      if (!lock) return;
-      const started = Date.now();
-      const result = await inSpan("job.run", { "job.name": job.lock.replace(/^jobs:/, "") }, job.run);
-      if (Object.values(result).some((n) => n > 0)) services.log.info(`${job.lock} done`, { ...result, ms: Date.now() - started });
-    } catch (error) {
-      services.log.error(`${job.lock} failed`, { error });
-    } finally {
-      running.delete(job.lock);
-    }
-  };
-  const runAll = () => {
+  let queue: JobQueue | null = null;
+  let firstRun: NodeJS.Timeout | undefined;
+  const ready = (async () => {
+    const started = await startJobQueue(services.db.url, {
+      log: services.log,
+      pollingIntervalSeconds: options.pollingIntervalSeconds,
+      superviseIntervalSeconds: options.superviseIntervalSeconds,
+    });
+    queue = started;
     for (const job of jobs) {
-      const run = runJob(job);
-      runs.add(run);
-      void run.finally(() => runs.delete(run));
+      await started.define({ name: job.name, cron: job.cron, kind: "periodic" }, async () => {
+        const began = Date.now();
+        const result = await inSpan("job.run", { "job.name": job.name }, job.run);
+        if (Object.values(result).some((n) => n > 0)) services.log.info(`${job.name} done`, { ...result, ms: Date.now() - began });
+      });
     }
-  };
+    // Work per file, sent as each file arrives (upload, copy, new version, restore).
+    for (const fileQueue of FILE_QUEUES) {
+      await started.define({ name: fileQueue.name, kind: "per-item", retryLimit: 2, expireInSeconds: 15 * 60 }, (data, job) =>
+        inSpan("job.run", { "job.name": fileQueue.name }, () => fileQueue.runJob(services, String(data.fileId), job.id)),
+      );
+    }
+    if (stopped) return;
+    services.jobs = started;
+    if (options.firstRunDelayMs !== undefined) {
+      firstRun = setTimeout(() => {
+        for (const job of jobs)
+          void started.send(job.name).catch((error: unknown) => services.log.warn(`${job.name} not queued`, { error }));
+      }, options.firstRunDelayMs);
+      firstRun.unref();
+    }
+  })().catch((error: unknown) => services.log.error("background jobs did not start", { error }));
 
-  const first = setTimeout(runAll, options.firstRunDelayMs ?? FIRST_RUN_DELAY_MS);
-  first.unref();
-  const timer = setInterval(runAll, intervalMs);
-  timer.unref();
-  // Not a locked job: every instance flushes the counts it holds.
+  // Not a queued job: every instance flushes the counts it holds in memory.
   const flush = () => flushUsage(services).catch((error: unknown) => services.log.warn("usage counts not saved yet", { error }));
   const usageTimer = setInterval(() => void flush(), USAGE_FLUSH_MS);
   usageTimer.unref();
-  return async () => {
+  const stop = async () => {
     stopped = true;
-    clearTimeout(first);
-    clearInterval(timer);
+    clearTimeout(firstRun);
     clearInterval(usageTimer);
-    await Promise.all(runs);
+    await ready;
+    if (queue && services.jobs === queue) delete services.jobs;
+    await (queue as JobQueue | null)?.stop();
+    // What is still queued stays in the database for the next instance: nothing here waits for it.
+    for (const fileQueue of FILE_QUEUES) fileQueue.forgetOutstanding();
     // A graceful stop keeps this instance's last minute of counts.
     await flush();
   };
+  return Object.assign(stop, { ready });
 }
 
 /** Safety net for uploads whose background hash never ran (e.g. the process stopped first). */

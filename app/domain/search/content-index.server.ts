@@ -120,7 +120,8 @@ export function scheduleContentIndexing(services: Services, files: Array<Pick<Fi
 }
 
 /** One extraction at a time. */
-const queue = createFileQueue("coffer.contentIndexQueue", indexFileContent, "content indexing failed");
+export const contentIndexQueue = createFileQueue("file-content-index", indexFileContent, "content indexing failed");
+const queue = contentIndexQueue;
 
 /** Resolves once the queue is empty (tests, graceful shutdown). */
 export const contentIndexingSettled = () => queue.settled();

@@ -2,6 +2,7 @@ import { createHash, type Hash } from "node:crypto";
 import type { Readable } from "node:stream";
 import type { DataStore } from "@tus/utils";
 import type { Services } from "~/services/index.server";
+import { createFileQueue } from "../files/file-queue.server";
 
 interface HashState {
   hash: Hash;
@@ -106,3 +107,6 @@ export async function hashStoredFile(services: Services, fileId: string): Promis
     .$executeRaw`UPDATE files SET sha256 = ${digest} WHERE id = ${fileId} AND storage_key = ${file.storageKey} AND sha256 IS NULL`;
   return digest;
 }
+
+/** Hashes of finished uploads whose in-stream hash was lost, one file at a time, as durable jobs when they run. */
+export const hashQueue = createFileQueue("file-hash", hashStoredFile, "could not hash a finished upload");

@@ -14,7 +14,7 @@ import { cleanName } from "../files/names";
 import { isId } from "../ids";
 import { parseUploadMetadata } from "./upload-metadata";
 import { parseUploadPath, resolveUploadFolder } from "./upload-paths.server";
-import { hashStoredFile } from "./upload-hash.server";
+import { hashQueue } from "./upload-hash.server";
 import { type LandedUpload, landUpload, NoRoomForOrphanError, type PendingFolder, UPLOAD_GONE } from "./upload-landing.server";
 import { assertTypeAllowed, claimUploadRoom, STORAGE_LOCK_TX, tooLargeError, uploadAllowance } from "../files/quota.server";
 import { getSettings } from "../admin/settings.server";
@@ -169,11 +169,7 @@ async function recordCompletedUpload(
     subjectId: file.id,
     details: { name: file.name, size: content.size, ...(place === "folder" ? {} : { landedIn: place }) },
   });
-  if (!sha256) {
-    void hashStoredFile(services, file.id).catch((error) =>
-      services.log.warn("could not hash a finished upload", { fileId: file.id, error }),
-    );
-  }
+  if (!sha256) hashQueue.schedule(services, [file.id]);
   return file;
 }
 

@@ -1,0 +1,206 @@
+import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { z } from "zod";
+import { CsrfInput } from "~/components/csrf-input";
+import { FormMessage } from "~/components/field";
+import { auditActor } from "~/domain/audit/audit.server";
+import { jobQueueSummary, retryFailedJobs, runJobNow } from "~/domain/jobs/job-summary.server";
+import { formatDate } from "~/lib/format";
+import { field, parseForm } from "~/route-helpers/forms.server";
+import { requireAdmin } from "~/route-helpers/guards.server";
+import { actionFailure, actionSuccess } from "~/route-helpers/http.server";
+
+export const meta: MetaFunction = () => [{ title: "Background jobs · Admin · Coffer" }];
+
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  const { services } = context;
+  await requireAdmin(services, request);
+  const queues = await jobQueueSummary(services);
+  return data(
+    {
+      running: Boolean(services.jobs),
+      queues: queues.map((queue) => ({
+        ...queue,
+        lastRunAt: queue.lastRunAt?.toISOString() ?? null,
+        lastFailureAt: queue.lastFailureAt?.toISOString() ?? null,
+        failed: queue.failed.map((job) => ({ ...job, failedAt: job.failedAt.toISOString() })),
+      })),
+    },
+    { headers: { "Cache-Control": "no-store" } },
+  );
+}
+
+const jobsForm = z.object({
+  intent: field.oneOf(["retry", "run"]),
+  queue: field.string(z.string().regex(/^[a-z0-9-]{1,64}$/, "Unknown job queue.")),
+  jobId: z.preprocess(
+    (value) => (typeof value === "string" && value !== "" ? value : undefined),
+    z.string().uuid("Unknown job.").optional(),
+  ),
+});
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  const { services } = context;
+  const admin = await requireAdmin(services, request);
+  try {
+    const { intent, queue, jobId } = await parseForm(request, jobsForm);
+    const actor = auditActor(request, context.clientIp, admin);
+    if (intent === "run") {
+      await runJobNow(services, actor, queue);
+      return actionSuccess(`A run of ${queue} is queued.`);
+    }
+    const retried = await retryFailedJobs(services, actor, queue, jobId);
+    return actionSuccess(`${retried} failed job${retried === 1 ? "" : "s"} of ${queue} queued again.`);
+  } catch (error) {
+    return actionFailure(error);
+  }
+}
+
+function age(seconds: number): string {
+  if (seconds < 60) return `${Math.round(seconds)} s`;
+  if (seconds < 3600) return `${Math.round(seconds / 60)} min`;
+  return `${Math.round(seconds / 3600)} h`;
+}
+
+export default function AdminJobs() {
+  const { running, queues } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const busy = useNavigation().state === "submitting";
+  return (
+    <div className="space-y-6">
+      <div className="flex flex-wrap items-start justify-between gap-4">
+        <div>
+          <h1 className="text-2xl font-semibold">Background jobs</h1>
+          <p className="mt-1 text-sm text-slate-600">
+            Queued in the database: every instance takes jobs from the same queues. A failed job is retried three times, then kept here for
+            7 days. Times are UTC.
+          </p>
+        </div>
+        <nav aria-label="Administration" className="flex gap-2">
+          <Link to="/admin" className="btn-secondary">
+            Users
+          </Link>
+          <Link to="/admin/audit" className="btn-secondary">
+            Audit log
+          </Link>
+        </nav>
+      </div>
+      <FormMessage message={result?.message} tone={result ? (result.ok ? "success" : "error") : "success"} />
+      {!running ? (
+        <p className="text-sm text-slate-700" data-testid="jobs-not-running">
+          Background jobs are not running on this instance yet.
+        </p>
+      ) : null}
+      <section aria-labelledby="queues-heading" className="card overflow-x-auto">
+        <h2 id="queues-heading" className="border-b border-slate-200 px-4 py-3 font-semibold">
+          Queues
+        </h2>
+        <table className="w-full text-left text-sm">
+          <thead className="bg-slate-50 text-slate-700">
+            <tr>
+              <th scope="col" className="px-4 py-2">
+                Job
+              </th>
+              <th scope="col" className="px-4 py-2">
+                Waiting
+              </th>
+              <th scope="col" className="px-4 py-2">
+                Last run
+              </th>
+              <th scope="col" className="px-4 py-2">
+                Failures (24 h)
+              </th>
+              <th scope="col" className="px-4 py-2">
+                Last failure
+              </th>
+              <th scope="col" className="px-4 py-2">
+                <span className="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {queues.map((queue) => (
+              <tr key={queue.name} className="border-t border-slate-200 align-top" data-testid={`queue-${queue.name}`}>
+                <th scope="row" className="px-4 py-2 font-medium">
+                  {queue.label}
+                  <span className="block font-normal text-slate-600">
+                    {queue.name}
+                    {queue.schedule ? ` · cron ${queue.schedule}` : ""}
+                  </span>
+                </th>
+                <td className="px-4 py-2">
+                  {queue.backlog}
+                  {queue.backlog > 0 ? <span className="block text-slate-600">oldest {age(queue.oldestWaitingSeconds)}</span> : null}
+                </td>
+                <td className="px-4 py-2">{queue.lastRunAt ? formatDate(queue.lastRunAt) : "Not yet"}</td>
+                <td className="px-4 py-2">{queue.failures24h}</td>
+                <td className="px-4 py-2">
+                  {queue.lastFailureAt ? (
+                    <>
+                      {formatDate(queue.lastFailureAt)}
+                      <span className="block break-words text-slate-700">{queue.lastFailureMessage}</span>
+                    </>
+                  ) : (
+                    "None"
+                  )}
+                </td>
+                <td className="px-4 py-2">
+                  <div className="flex flex-wrap gap-2">
+                    {queue.schedule ? (
+                      <Form method="post">
+                        <CsrfInput />
+                        <input type="hidden" name="intent" value="run" />
+                        <input type="hidden" name="queue" value={queue.name} />
+                        <button type="submit" className="btn-secondary" disabled={busy}>
+                          Run now<span className="sr-only">: {queue.label}</span>
+                        </button>
+                      </Form>
+                    ) : null}
+                    {queue.failed.length > 0 ? (
+                      <Form method="post">
+                        <CsrfInput />
+                        <input type="hidden" name="intent" value="retry" />
+                        <input type="hidden" name="queue" value={queue.name} />
+                        <button type="submit" className="btn-secondary" disabled={busy}>
+                          Retry all<span className="sr-only"> failed jobs of {queue.label}</span>
+                        </button>
+                      </Form>
+                    ) : null}
+                  </div>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+      {queues.some((queue) => queue.failed.length > 0) ? (
+        <section aria-labelledby="failed-heading" className="card overflow-x-auto">
+          <h2 id="failed-heading" className="border-b border-slate-200 px-4 py-3 font-semibold">
+            Failed jobs
+          </h2>
+          <ul className="divide-y divide-slate-200 text-sm">
+            {queues.flatMap((queue) =>
+              queue.failed.map((job) => (
+                <li key={job.id} className="flex flex-wrap items-start justify-between gap-3 px-4 py-2" data-testid={`failed-${job.id}`}>
+                  <div>
+                    <span className="font-medium">{queue.label}</span> · failed {formatDate(job.failedAt)}
+                    <span className="block break-words text-slate-700">{job.message}</span>
+                  </div>
+                  <Form method="post">
+                    <CsrfInput />
+                    <input type="hidden" name="intent" value="retry" />
+                    <input type="hidden" name="queue" value={queue.name} />
+                    <input type="hidden" name="jobId" value={job.id} />
+                    <button type="submit" className="btn-secondary" disabled={busy}>
+                      Retry<span className="sr-only"> this failed job of {queue.label}</span>
+                    </button>
+                  </Form>
+                </li>
+              )),
+            )}
+          </ul>
+        </section>
+      ) : null}
+    </div>
+  );
+}
