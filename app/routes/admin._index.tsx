@@ -1,5 +1,6 @@
 import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { AdminNav } from "~/components/admin/admin-nav";
+import { useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { z } from "zod";
 import { FormMessage } from "~/components/field";
 import { UserRow } from "~/components/admin/user-row";
@@ -109,23 +110,7 @@ export default function Admin() {
                 : "Search inside files is on, but PDFs are found by name only: install pdftotext (Debian package poppler-utils) on the server."}
           </p>
         </div>
-        <nav aria-label="Administration" className="flex flex-wrap gap-2">
-          <Link to="/admin/settings" className="btn-secondary">
-            Settings
-          </Link>
-          <Link to="/admin/analytics" className="btn-secondary">
-            Analytics
-          </Link>
-          <Link to="/admin/jobs" className="btn-secondary">
-            Jobs
-          </Link>
-          <Link to="/admin/audit" className="btn-secondary">
-            Audit log
-          </Link>
-          <Link to="/admin/system" className="btn-secondary">
-            System
-          </Link>
-        </nav>
+        <AdminNav current="/admin" />
       </div>
       <FormMessage message={result?.message ?? done} tone={result ? (result.ok ? "success" : "error") : "success"} />
       <section aria-labelledby="users-heading" className="card overflow-x-auto">

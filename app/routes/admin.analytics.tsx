@@ -1,4 +1,5 @@
 import { data, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { AdminNav } from "~/components/admin/admin-nav";
 import { Link, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { DailyChart } from "~/components/charts/daily-chart";
@@ -78,17 +79,7 @@ export default function AdminAnalytics() {
             Days are UTC days. Figures start on the day this version of Coffer was installed; instances add their counts every minute.
           </p>
         </div>
-        <nav aria-label="Administration" className="flex flex-wrap gap-2">
-          <Link to="/admin" className="btn-secondary">
-            Users
-          </Link>
-          <Link to="/admin/audit" className="btn-secondary">
-            Audit log
-          </Link>
-          <Link to="/admin/system" className="btn-secondary">
-            System
-          </Link>
-        </nav>
+        <AdminNav current="/admin/analytics" />
       </div>
       <nav aria-label="Period" className="flex flex-wrap gap-2 text-sm">
         {PERIODS.map((option) => (

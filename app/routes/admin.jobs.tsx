@@ -1,5 +1,6 @@
 import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { AdminNav } from "~/components/admin/admin-nav";
+import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { z } from "zod";
 import { CsrfInput } from "~/components/csrf-input";
 import { FormMessage } from "~/components/field";
@@ -76,14 +77,7 @@ export default function AdminJobs() {
             7 days. Times are UTC.
           </p>
         </div>
-        <nav aria-label="Administration" className="flex gap-2">
-          <Link to="/admin" className="btn-secondary">
-            Users
-          </Link>
-          <Link to="/admin/audit" className="btn-secondary">
-            Audit log
-          </Link>
-        </nav>
+        <AdminNav current="/admin/jobs" />
       </div>
       <FormMessage message={result?.message} tone={result ? (result.ok ? "success" : "error") : "success"} />
       {!running ? (

@@ -1,5 +1,6 @@
 import { data, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Link, useLoaderData } from "@remix-run/react";
+import { AdminNav } from "~/components/admin/admin-nav";
+import { useLoaderData } from "@remix-run/react";
 import { BackgroundJobsSection } from "~/components/admin/system/background-jobs";
 import { DriverTable } from "~/components/admin/system/driver-table";
 import { InstancesTable } from "~/components/admin/system/instances-table";
@@ -58,17 +59,7 @@ export default function AdminSystem() {
             Checked live at {formatDate(report.checkedAt)} by the instance on {report.process.hostname}. Reload the page to check again.
           </p>
         </div>
-        <nav aria-label="Administration" className="flex flex-wrap gap-2">
-          <Link to="/admin" className="btn-secondary">
-            Users
-          </Link>
-          <Link to="/admin/analytics" className="btn-secondary">
-            Analytics
-          </Link>
-          <Link to="/admin/audit" className="btn-secondary">
-            Audit log
-          </Link>
-        </nav>
+        <AdminNav current="/admin/system" />
       </div>
       <DriverTable drivers={report.drivers} />
       <div className="grid gap-6 lg:grid-cols-2">
