@@ -57,6 +57,12 @@ describe("the background jobs admin page", () => {
     expect(html).toContain(`data-testid="failed-${id}"`);
     expect(html).toContain("the object store refused the write");
     expect(html).not.toContain("flaky.ts");
+    // /admin/system sums the queues up: what waits, what failed and the error's first line.
+    const system = await (await admin.get("/admin/system")).text();
+    const row = system.slice(system.indexOf('data-queue="test-flaky"'), system.indexOf("</tr>", system.indexOf('data-queue="test-flaky"')));
+    expect(system).toContain('data-queue="purge-expired-trash"');
+    expect(row).toContain("the object store refused the write");
+    expect(row).not.toContain("flaky.ts");
 
     fail = false;
     const retried = await admin.postForm("/admin/jobs", { intent: "retry", queue: "test-flaky", jobId: id! });

@@ -6,7 +6,7 @@ import { CsrfInput } from "~/components/csrf-input";
 import { FormMessage } from "~/components/field";
 import { auditActor } from "~/domain/audit/audit.server";
 import { jobQueueSummary, retryFailedJobs, runJobNow } from "~/domain/jobs/job-summary.server";
-import { formatDate } from "~/lib/format";
+import { formatAge, formatDate } from "~/lib/format";
 import { field, parseForm } from "~/route-helpers/forms.server";
 import { requireAdmin } from "~/route-helpers/guards.server";
 import { actionFailure, actionSuccess } from "~/route-helpers/http.server";
@@ -55,12 +55,6 @@ export async function action({ request, context }: ActionFunctionArgs) {
   } catch (error) {
     return actionFailure(error);
   }
-}
-
-function age(seconds: number): string {
-  if (seconds < 60) return `${Math.round(seconds)} s`;
-  if (seconds < 3600) return `${Math.round(seconds / 60)} min`;
-  return `${Math.round(seconds / 3600)} h`;
 }
 
 export default function AdminJobs() {
@@ -124,7 +118,7 @@ export default function AdminJobs() {
                 </th>
                 <td className="px-4 py-2">
                   {queue.backlog}
-                  {queue.backlog > 0 ? <span className="block text-slate-600">oldest {age(queue.oldestWaitingSeconds)}</span> : null}
+                  {queue.backlog > 0 ? <span className="block text-slate-600">oldest {formatAge(queue.oldestWaitingSeconds)}</span> : null}
                 </td>
                 <td className="px-4 py-2">{queue.lastRunAt ? formatDate(queue.lastRunAt) : "Not yet"}</td>
                 <td className="px-4 py-2">{queue.failures24h}</td>

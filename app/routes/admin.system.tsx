@@ -6,6 +6,8 @@ import { DriverTable } from "~/components/admin/system/driver-table";
 import { InstancesTable } from "~/components/admin/system/instances-table";
 import { ServerErrorsTable } from "~/components/admin/system/server-errors-table";
 import { systemReport } from "~/domain/admin/system.server";
+import { jobQueueSummary } from "~/domain/jobs/job-summary.server";
+import { JobQueuesTable } from "~/components/admin/system/job-queues-table";
 import { formatDate } from "~/lib/format";
 import { requireAdmin } from "~/route-helpers/guards.server";
 
@@ -16,7 +18,8 @@ export const headers: HeadersFunction = () => ({ "Cache-Control": "no-store" });
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const { services } = context;
   await requireAdmin(services, request);
-  return data({ report: await systemReport(services) }, { headers: { "Cache-Control": "no-store" } });
+  const [report, jobQueues] = await Promise.all([systemReport(services), jobQueueSummary(services)]);
+  return data({ report, jobQueues }, { headers: { "Cache-Control": "no-store" } });
 }
 
 /** "3 days 4 hours", "12 minutes", "40 seconds": the two largest units. */
@@ -40,7 +43,7 @@ function formatUptime(seconds: number): string {
 }
 
 export default function AdminSystem() {
-  const { report } = useLoaderData<typeof loader>();
+  const { report, jobQueues } = useLoaderData<typeof loader>();
   const { versions } = report;
   const versionRows: Array<[string, string]> = [
     ["Coffer", versions.commit ? `${versions.coffer} (commit ${versions.commit})` : versions.coffer],
@@ -94,7 +97,9 @@ export default function AdminSystem() {
       </div>
       <ServerErrorsTable errors={report.serverErrors} />
       <InstancesTable instances={report.instances} />
-      <BackgroundJobsSection />
+      <BackgroundJobsSection>
+        <JobQueuesTable queues={jobQueues} />
+      </BackgroundJobsSection>
     </div>
   );
 }
