@@ -1,10 +1,18 @@
 import type { Config } from "~/config.server";
 import type { PrismaClient } from "~/generated/prisma/client";
+import { MeasuredSearchIndex } from "./measured.server";
 import { PostgresSearchIndex } from "./postgres.server";
 import type { SearchIndex } from "./types";
 
-/** The configured search driver; call init() before use. The Meilisearch client is imported only when configured. */
+/**
+ * The configured search driver, its queries and index writes measured (coffer_search_operation_*);
+ * call init() before use. The Meilisearch client is imported only when configured.
+ */
 export async function createSearchIndex(config: Config["search"], prisma: PrismaClient): Promise<SearchIndex> {
+  return new MeasuredSearchIndex(await createDriver(config, prisma));
+}
+
+async function createDriver(config: Config["search"], prisma: PrismaClient): Promise<SearchIndex> {
   switch (config.driver) {
     case "postgres":
       return new PostgresSearchIndex(prisma);

@@ -5,6 +5,7 @@ import { EncryptedObjectStore } from "./encrypted.server";
 import { GuardedObjectStore } from "./guarded.server";
 import { KeyRing } from "./key-ring.server";
 import { LocalObjectStore } from "./local.server";
+import { MeasuredObjectStore } from "./measured.server";
 import { StorageBreaker } from "./storage-breaker.server";
 import { TracedObjectStore } from "./traced.server";
 import { tracingEnabled } from "~/services/tracing/state.server";
@@ -12,11 +13,12 @@ import type { ObjectStore } from "./types";
 
 /**
  * The object store the configuration asks for, behind the storage circuit breaker (a dead store
- * answers 503 at once; see docs/outages.md). Call `init()` before use. The S3 clients (minio,
+ * answers 503 at once; see docs/outages.md), each operation that reaches the driver measured
+ * (coffer_storage_operation_*). Call `init()` before use. The S3 clients (minio,
  * @tus/s3-store with the AWS SDK) are imported only when S3 is configured.
  */
 export async function createObjectStore(config: Config["storage"], log?: Logger): Promise<ObjectStore> {
-  const guarded = new GuardedObjectStore(await createDriver(config, log), new StorageBreaker({ log }));
+  const guarded = new GuardedObjectStore(new MeasuredObjectStore(await createDriver(config, log)), new StorageBreaker({ log }));
   // Outside the breaker: a fast refusal while the circuit is open shows in the trace too.
   return tracingEnabled() ? new TracedObjectStore(guarded) : guarded;
 }
