@@ -11,7 +11,7 @@ import { downloadKind, routeGroup } from "~/server/metrics-endpoint.server";
 import { startTestApp, type DriverSet, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
 import { captureStderr } from "./support/stderr";
-import { createUpload, patchUpload } from "./support/tus";
+import { createUpload, createUploadRequest, patchUpload } from "./support/tus";
 
 const TOKEN = "metrics-token-for-tests-0123456789";
 
@@ -122,8 +122,14 @@ describe("route groups", () => {
       ["POST", "/s/token123", "share"],
       ["GET", "/assets/root-abc123.js", "static"],
       ["GET", "/favicon.ico", "static"],
-      ["GET", "/files/folder-id", "page"],
-      ["GET", "/files/folder-id.data", "page"],
+      ["GET", "/files", "folder"],
+      ["GET", "/files.data", "folder"],
+      ["GET", "/files/folder-id", "folder"],
+      ["GET", "/files/folder-id.data", "folder"],
+      ["HEAD", "/files/folder-id", "folder"],
+      ["POST", "/files/folder-id", "action"],
+      ["GET", "/filesystem", "page"],
+      ["GET", "/shared", "page"],
       ["HEAD", "/login", "page"],
       ["POST", "/login", "action"],
       ["DELETE", "/anything", "action"],
@@ -211,8 +217,22 @@ describe.each<DriverSet>([
     ]) {
       expect(values.has(name), name).toBe(true);
     }
-    expect(value(values, "coffer_storage_files")).toBe(1);
-    expect(value(values, "coffer_storage_stored_bytes")).toBe(seed.length);
+    expect(value(values, `coffer_storage_files{driver="${drivers.storage}"}`)).toBe(1);
+    expect(value(values, `coffer_storage_stored_bytes{driver="${drivers.storage}"}`)).toBe(seed.length);
+    // Bob, signed in before the first scrape; nobody else has an account yet.
+    expect(value(values, 'coffer_active_users{window="1d"}')).toBe(1);
+    expect(value(values, 'coffer_active_users{window="7d"}')).toBe(1);
+    // Label sets known at start are there from the first scrape, at 0 when nothing happened yet.
+    for (const key of [
+      'coffer_quota_refusals_total{operation="copy"}',
+      'coffer_share_link_accesses_total{outcome="wrong_password"}',
+      'coffer_socketio_events_total{direction="emitted",event="thumbnail_ready"}',
+      'coffer_uploads_failed_total{stage="complete"}',
+      `coffer_storage_operation_errors_total{driver="${drivers.storage}",operation="copy"}`,
+      `coffer_storage_operation_duration_seconds_count{driver="${drivers.storage}",operation="delete_many"}`,
+      'coffer_search_operation_errors_total{driver="postgres",operation="search"}',
+    ])
+      expect(values.has(key), key).toBe(true);
     for (const driver of ["database", "storage", "search", "cache"])
       expect(values.get(`coffer_driver_up{driver="${driver}"}`), driver).toBe(1);
     // The scheme's case does not matter (RFC 9110).
@@ -248,6 +268,8 @@ describe.each<DriverSet>([
     expect(viaShare.status).toBe(200);
     expect((await viaShare.arrayBuffer()).byteLength).toBe(bytes.length);
 
+    expect((await bob.get("/files")).status).toBe(200);
+
     const downloadRequests = 'coffer_http_requests_total{method="GET",route="download",status="2xx"}';
     const after = await settledSamples(app, (values) => value(values, downloadRequests) - value(before, downloadRequests) >= 4);
     const delta = (key: string) => value(after, key) - value(before, key);
@@ -271,6 +293,120 @@ describe.each<DriverSet>([
     expect(delta('coffer_http_requests_total{method="GET",route="download",status="3xx"}')).toBe(1);
     expect(delta('coffer_http_requests_total{method="GET",route="metrics",status="2xx"}')).toBeGreaterThanOrEqual(1);
     expect(delta('coffer_http_request_duration_seconds_count{method="PATCH",route="tus",status="2xx"}')).toBe(2);
+    expect(delta('coffer_http_requests_total{method="GET",route="folder",status="2xx"}')).toBe(1);
+    expect(delta('coffer_http_request_duration_seconds_bucket{le="+Inf",method="GET",route="folder",status="2xx"}')).toBe(1);
+    expect(after.has('coffer_http_request_duration_seconds_bucket{le="0.3",method="GET",route="folder",status="2xx"}')).toBe(true);
+  });
+
+  it("times database queries by model and operation, and counts failures but not the conflicts the app answers", async () => {
+    const before = (await samples(app)).values;
+    await expect(app.services.prisma.$queryRawUnsafe("SELECT * FROM no_such_table_for_metrics")).rejects.toThrow();
+    await expect(
+      app.services.prisma.user.create({ data: { email: "bob.metrics@example.com", name: "Twin", passwordHash: "x" } }),
+    ).rejects.toMatchObject({ code: "P2002" });
+    expect((await bob.get("/files")).status).toBe(200);
+    const after = (await samples(app)).values;
+    const delta = (key: string) => value(after, key) - value(before, key);
+    expect(delta('coffer_db_query_errors_total{model="raw",operation="queryRaw"}')).toBe(1);
+    expect(delta('coffer_db_query_duration_seconds_count{model="raw",operation="queryRaw"}')).toBeGreaterThan(1);
+    expect(delta('coffer_db_query_errors_total{model="User",operation="create"}')).toBe(0);
+    expect(delta('coffer_db_query_duration_seconds_count{model="User",operation="create"}')).toBe(1);
+    expect(delta('coffer_db_query_duration_seconds_count{model="Folder",operation="findFirst"}')).toBeGreaterThan(0);
+  });
+
+  it("times storage operations and search queries and index writes by driver", async () => {
+    const before = (await samples(app)).values;
+    const fileId = await tusUpload(app, bob, "Searchable Minutes.txt", randomBytes(2048));
+    expect((await bob.get(`/download/${fileId}`)).status).toBe(200);
+    expect((await bob.get("/search?q=Searchable")).status).toBe(200);
+    const after = await settledSamples(
+      app,
+      (values) => value(values, 'coffer_http_requests_total{method="GET",route="page",status="2xx"}') > 0,
+    );
+    const delta = (key: string) => value(after, key) - value(before, key);
+    const storage = (operation: string) =>
+      delta(`coffer_storage_operation_duration_seconds_count{driver="${drivers.storage}",operation="${operation}"}`);
+    expect(storage("tus_create")).toBe(1);
+    expect(storage("tus_write")).toBe(2);
+    // The download; extracting the text for search may read it too.
+    expect(storage("get")).toBeGreaterThanOrEqual(1);
+    expect(delta(`coffer_storage_operation_errors_total{driver="${drivers.storage}",operation="get"}`)).toBe(0);
+    expect(delta('coffer_search_operation_duration_seconds_count{driver="postgres",operation="search"}')).toBe(1);
+    expect(delta('coffer_search_operation_duration_seconds_count{driver="postgres",operation="upsert"}')).toBeGreaterThan(0);
+    expect(delta('coffer_search_operation_errors_total{driver="postgres",operation="search"}')).toBe(0);
+  });
+
+  it("counts quota refusals of uploads and copies", async () => {
+    const carol = new TestClient(app.url);
+    await carol.register("Carol Quota", "carol.quota@example.com");
+    const carolId = (await app.services.prisma.user.findUniqueOrThrow({ where: { email: "carol.quota@example.com" } })).id;
+    const kept = await tusUpload(app, carol, "Kept.bin", randomBytes(600));
+    await app.services.prisma.user.update({ where: { id: carolId }, data: { quotaBytes: 1000 } });
+    const before = (await samples(app)).values;
+    expect((await createUploadRequest(app, carol, { name: "Too big.bin", size: 5000 })).status).toBe(413);
+    const root = await app.services.prisma.folder.findFirstOrThrow({ where: { ownerId: carolId, parentId: null } });
+    const copy = await carol.postForm("/bulk", {
+      intent: "copy",
+      item: `file:${kept}`,
+      destination: root.id,
+      policy: "keep-both",
+      respond: "inline",
+    });
+    expect(await copy.text()).toContain("Not enough room");
+    const after = (await samples(app)).values;
+    expect(
+      value(after, 'coffer_quota_refusals_total{operation="upload"}') - value(before, 'coffer_quota_refusals_total{operation="upload"}'),
+    ).toBe(1);
+    expect(
+      value(after, 'coffer_quota_refusals_total{operation="copy"}') - value(before, 'coffer_quota_refusals_total{operation="copy"}'),
+    ).toBe(1);
+  });
+
+  it("counts share links created and every share-link access by outcome", async () => {
+    const fileId = await tusUpload(app, bob, "Shared Plans.txt", randomBytes(100));
+    const before = (await samples(app)).values;
+    const link = async (fields: Record<string, string>) => {
+      const created = await bob.postForm("/shares", { intent: "create-link", item: `file:${fileId}`, ...fields });
+      expect(created.status).toBe(200);
+      const html = await created.text();
+      const tokens = [...html.matchAll(/\/s\/([A-Za-z0-9_-]{43})/g)].map((m) => m[1]);
+      const known = await app.services.prisma.shareLink.findMany({ where: { token: { in: tokens } }, orderBy: { createdAt: "desc" } });
+      return known[0]!.token;
+    };
+    const open = await link({});
+    const locked = await link({ password: "open sesame" });
+    const once = await link({ maxDownloads: "1" });
+    const expiring = await link({});
+    await app.services.prisma.shareLink.update({ where: { token: expiring }, data: { expiresAt: new Date(Date.now() - 1000) } });
+
+    const visitor = new TestClient(app.url);
+    expect((await visitor.get(`/s/${open}`)).status).toBe(200);
+    expect((await visitor.get(`/s/${"x".repeat(43)}`)).status).toBe(404);
+    expect((await visitor.get(`/s/${expiring}`)).status).toBe(410);
+    expect((await visitor.get(`/s/${locked}`)).status).toBe(200);
+    expect((await visitor.postForm(`/s/${locked}`, { intent: "unlock", password: "wrong guess" })).status).toBe(401);
+    expect((await visitor.postForm(`/s/${locked}`, { intent: "unlock", password: "open sesame" })).status).toBe(302);
+    expect((await visitor.get(`/s/${once}/download/${fileId}`)).status).toBe(200);
+    expect((await visitor.get(`/s/${once}/download/${fileId}`)).status).toBe(410);
+
+    const after = await settledSamples(app, () => true);
+    const delta = (key: string) => value(after, key) - value(before, key);
+    expect(delta('coffer_share_links_created_total{mode="read"}')).toBe(4);
+    expect(delta('coffer_share_links_created_total{mode="drop"}')).toBe(0);
+    const outcomes = ["ok", "unlocked", "password_required", "wrong_password", "expired", "limit_reached", "not_found", "rate_limited"];
+    expect(
+      Object.fromEntries(outcomes.map((outcome) => [outcome, delta(`coffer_share_link_accesses_total{outcome="${outcome}"}`)])),
+    ).toEqual({
+      ok: 2,
+      unlocked: 1,
+      // The first visit, and the form shown again with the wrong password's answer (the page's loader runs after its action).
+      password_required: 2,
+      wrong_password: 1,
+      expired: 1,
+      limit_reached: 1,
+      not_found: 1,
+      rate_limited: 0,
+    });
   });
 
   it("counts a refused tus body as a failed upload", async () => {
@@ -334,6 +470,36 @@ describe.each<DriverSet>([
       value(after, 'coffer_rate_limit_refusals_total{limiter="auth-login"}') -
         value(before, 'coffer_rate_limit_refusals_total{limiter="auth-login"}'),
     ).toBe(1);
+  });
+
+  it("counts Socket.IO events emitted and received by event name", async () => {
+    const before = (await samples(app)).values;
+    const socket = connectSocket(app.url, { path: "/socket.io", extraHeaders: { cookie: bob.cookieHeader } });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once("connect", () => resolve());
+        socket.once("connect_error", reject);
+      });
+      const created = new Promise<void>((resolve) =>
+        socket.on("event", (event: { type: string }) => event.type === "file:created" && resolve()),
+      );
+      await tusUpload(app, bob, "Live Notes.txt", randomBytes(64));
+      await created;
+      socket.emit("anything", { from: "a client" });
+    } finally {
+      socket.disconnect();
+    }
+    const key = (direction: string, event: string) => `coffer_socketio_events_total{direction="${direction}",event="${event}"}`;
+    const after = await settledSamples(
+      app,
+      (values) => value(values, key("received", "disconnect")) > value(before, key("received", "disconnect")),
+    );
+    const delta = (k: string) => value(after, k) - value(before, k);
+    expect(delta(key("emitted", "file_created"))).toBe(1);
+    expect(delta(key("received", "connection"))).toBe(1);
+    expect(delta(key("received", "disconnect"))).toBe(1);
+    expect(delta(key("received", "other"))).toBe(1);
+    expect(after.has(key("received", "anything"))).toBe(false);
   });
 
   it("counts connected Socket.IO sockets and their polling requests", async () => {
@@ -423,5 +589,16 @@ describe("GET /metrics when a driver is down", () => {
     expect(values.get('coffer_driver_up{driver="storage"}')).toBe(0);
     expect(values.get('coffer_driver_up{driver="database"}')).toBe(1);
     expect((await fetch(`${app.url}/readyz`)).status).toBe(503);
+    // Writing to it fails too: a store failure, counted as one.
+    const alice = new TestClient(app.url);
+    await alice.register("Alice Outage", "alice.outage@example.com");
+    const form = new FormData();
+    form.append("file", new Blob([new Uint8Array(randomBytes(100))]), "Lost.txt");
+    expect((await alice.postMultipart("/files", form)).status).toBeGreaterThanOrEqual(500);
+    const after = (await samples(app)).values;
+    expect(
+      value(after, 'coffer_storage_operation_errors_total{driver="local",operation="put"}') -
+        value(values, 'coffer_storage_operation_errors_total{driver="local",operation="put"}'),
+    ).toBe(1);
   });
 });

@@ -104,7 +104,7 @@ describe("request ids and the access log", () => {
 
     const page = await owner.get(`/files/${folderId}?q=Quarterly`, { "x-request-id": "page-of-logan" });
     expect(page.status).toBe(200);
-    expect(await accessLine("page-of-logan")).toMatchObject({ level: "info", route: "page", status: 200, user_id: user.id });
+    expect(await accessLine("page-of-logan")).toMatchObject({ level: "info", route: "folder", status: 200, user_id: user.id });
     const shared = await get(app, `/s/${token}`, { headers: { "x-request-id": "share-visit" } });
     expect(shared.status).toBe(200);
     expect(await accessLine("share-visit")).toMatchObject({ route: "share", status: 200 });

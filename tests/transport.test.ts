@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { X509Certificate } from "node:crypto";
 import fs from "node:fs";
 import https from "node:https";
 import os from "node:os";
@@ -7,6 +8,8 @@ import tls from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
+
+const METRICS_TOKEN = "transport-metrics-token-0123456789";
 
 /** A self-signed certificate for 127.0.0.1, made by the openssl CLI. */
 function selfSignedCertificate(dir: string) {
@@ -80,7 +83,10 @@ describe("Coffer's own TLS listener", () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "coffer-tls-"));
     const files = selfSignedCertificate(dir);
     ca = fs.readFileSync(files.cert);
-    app = await startTestApp({ storage: "local", cache: "memory" }, { TLS_CERT_FILE: files.cert, TLS_KEY_FILE: files.key });
+    app = await startTestApp(
+      { storage: "local", cache: "memory" },
+      { TLS_CERT_FILE: files.cert, TLS_KEY_FILE: files.key, METRICS_TOKEN: METRICS_TOKEN },
+    );
     port = Number(new URL(app.url).port);
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -92,6 +98,18 @@ describe("Coffer's own TLS listener", () => {
     expect(answer.body).toContain("Log in");
     expect(answer.headers["strict-transport-security"]).toBe("max-age=31536000");
     expect(answer.headers["content-security-policy"]).toContain("connect-src 'self' wss://127.0.0.1:");
+  });
+
+  it("exports when the served certificate expires, for the expiry alert", async () => {
+    const answer = await request(`${app.url}/metrics`, ca, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+    expect(answer.status).toBe(200);
+    const exported = /^coffer_tls_certificate_expiry_timestamp_seconds (\d+)$/m.exec(answer.body);
+    expect(exported, "no certificate expiry sample").not.toBeNull();
+    const notAfter = Date.parse(new X509Certificate(ca).validTo) / 1000;
+    expect(Number(exported![1])).toBe(notAfter);
+    // The certificate is made for 2 days.
+    expect(notAfter - Date.now() / 1000).toBeGreaterThan(86400);
+    expect(notAfter - Date.now() / 1000).toBeLessThanOrEqual(2 * 86400);
   });
 
   it("negotiates TLS 1.3 by default and refuses TLS 1.2 suites without forward secrecy", async () => {

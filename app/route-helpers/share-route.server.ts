@@ -10,6 +10,7 @@ import { viewerForPage } from "~/lib/page-text.server";
 import type { ViewerData } from "~/domain/files/viewer";
 import { thumbnailUrl } from "~/lib/thumbnails";
 import { TooManyRequestsError } from "~/domain/rate-limit.server";
+import { countShareAccess, type ShareAccessOutcome } from "~/services/metrics.server";
 import {
   hasShareAccess,
   limitShareViews,
@@ -73,6 +74,8 @@ export async function openShare(args: Pick<LoaderFunctionArgs, "params" | "conte
     await limitShareViews(services, token, clientIp);
     return link;
   } catch (error) {
+    const refusal = refusalOutcome(error);
+    if (refusal) countShareAccess(refusal);
     if (error instanceof ShareGoneError) {
       await recordShareDenial(services, auditActor(args.request, clientIp, null), {
         targetType: "share",
@@ -84,9 +87,25 @@ export async function openShare(args: Pick<LoaderFunctionArgs, "params" | "conte
   }
 }
 
+function refusalOutcome(error: unknown): ShareAccessOutcome | null {
+  if (error instanceof ShareGoneError) return error.reason === "expired" ? "expired" : "limit_reached";
+  if (error instanceof NotFoundError) return "not_found";
+  if (error instanceof TooManyRequestsError) return "rate_limited";
+  return null;
+}
+
+type PublicShareServices = LoaderFunctionArgs["context"]["services"];
+
+/** Whether the visitor may see the opened link (no password, or a valid grant), counted as ok or password_required. */
+async function admitted(services: PublicShareServices, link: PublicShare, request: Request): Promise<boolean> {
+  const ok = await hasShareAccess(services, link, request);
+  countShareAccess(ok ? "ok" : "password_required");
+  return ok;
+}
+
 /** Downloads of a password-protected link without the password go to the password form. */
 export async function requireShareAccess(args: Pick<LoaderFunctionArgs, "request" | "context">, link: PublicShare): Promise<void> {
-  if (!(await hasShareAccess(args.context.services, link, args.request))) throw redirect(`/s/${link.token}`);
+  if (!(await admitted(args.context.services, link, args.request))) throw redirect(`/s/${link.token}`);
 }
 
 export type SharePageData =
@@ -117,7 +136,7 @@ export async function sharePageLoader(args: LoaderFunctionArgs, folderId: string
     const link = await openShare(args);
     const base = { token: link.token, expiresAt: link.expiresAt };
     const downloadsLeft = link.maxDownloads === null ? null : Math.max(0, link.maxDownloads - link.downloadCount);
-    if (!(await hasShareAccess(services, link, args.request))) {
+    if (!(await admitted(services, link, args.request))) {
       return data<SharePageData>(
         { state: "password", token: link.token, kind: link.fileId ? "file" : "folder" },
         { headers: { "Cache-Control": "no-store" } },
@@ -178,10 +197,15 @@ export async function shareAction(args: ActionFunctionArgs) {
     const contentType = request.headers.get("content-type") ?? "";
     if (!contentType.startsWith("multipart/form-data")) {
       const { password } = await parseForm(request, unlockForm);
-      const cookie = await unlockShare(services, link, password, auditActor(request, clientIp, null));
+      const cookie = await unlockShare(services, link, password, auditActor(request, clientIp, null)).catch((error: unknown) => {
+        if (error instanceof UnauthorizedError) countShareAccess("wrong_password");
+        else if (error instanceof TooManyRequestsError) countShareAccess("rate_limited");
+        throw error;
+      });
+      countShareAccess("unlocked");
       return redirect(new URL(request.url).pathname, { headers: { "Set-Cookie": cookie } });
     }
-    if (!(await hasShareAccess(services, link, request))) throw new UnauthorizedError("Enter the password for this link first.");
+    if (!(await admitted(services, link, request))) throw new UnauthorizedError("Enter the password for this link first.");
     if (link.mode !== "DROP" || !link.folderId) throw new ValidationError("This link does not accept uploads.");
     const folderId = link.folderId;
     const names = await receiveMultipartUpload(

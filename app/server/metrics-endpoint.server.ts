@@ -69,14 +69,30 @@ function refreshScrapeGauges(services: Services): Promise<void> {
   return done;
 }
 
-/** Bytes come from the per-account counters (files and versions, trash included), one row each. */
+/**
+ * Bytes come from the per-account counters (files and versions, trash included), one row each;
+ * every object is in the one configured store, so they are all that driver's.
+ * Active accounts in a window: a session seen within it (rolling, to TOUCH_INTERVAL's 5 minutes),
+ * or a UTC day of activity within it (usage rollup, which also keeps those who signed out since).
+ */
 async function refreshStorage(services: Services): Promise<void> {
-  const { storedBytes, storedFiles } = metrics();
+  const { storedBytes, storedFiles, activeUsers } = metrics();
+  const driver = services.storage.driver;
   try {
-    const [row] = await services.prisma.$queryRaw<Array<{ files: bigint; bytes: bigint }>>`
-      SELECT (SELECT COUNT(*) FROM files) AS files, (SELECT COALESCE(SUM(storage_used), 0) FROM users) AS bytes`;
-    storedFiles.set(Number(row?.files ?? 0));
-    storedBytes.set(Number(row?.bytes ?? 0));
+    const [row] = await services.prisma.$queryRaw<Array<{ files: bigint; bytes: bigint; active1d: bigint; active7d: bigint }>>`
+      SELECT (SELECT COUNT(*) FROM files) AS files, (SELECT COALESCE(SUM(storage_used), 0) FROM users) AS bytes,
+        (SELECT COUNT(*) FROM (
+          SELECT user_id FROM sessions WHERE last_seen_at > now() - interval '1 day'
+          UNION SELECT user_id FROM user_usage_daily WHERE active AND day = (now() AT TIME ZONE 'UTC')::date
+        ) a) AS active1d,
+        (SELECT COUNT(*) FROM (
+          SELECT user_id FROM sessions WHERE last_seen_at > now() - interval '7 days'
+          UNION SELECT user_id FROM user_usage_daily WHERE active AND day > (now() AT TIME ZONE 'UTC')::date - 7
+        ) a) AS active7d`;
+    storedFiles.set({ driver }, Number(row?.files ?? 0));
+    storedBytes.set({ driver }, Number(row?.bytes ?? 0));
+    activeUsers.set({ window: "1d" }, Number(row?.active1d ?? 0));
+    activeUsers.set({ window: "7d" }, Number(row?.active7d ?? 0));
   } catch (error) {
     // The database being down shows in coffer_driver_up; the totals keep their last values.
     services.log.warn("metrics: could not read storage totals", { error });
@@ -104,6 +120,9 @@ export function routeGroup(method: string, url: string, staticFiles: ReadonlySet
   if (path.startsWith("/api/")) return "api";
   if (downloadKind(path)) return "download";
   if (path.startsWith("/s/")) return "share";
+  // Folder pages (and their loader data) on their own: the latency SLO is about them.
+  if ((method === "GET" || method === "HEAD") && (path === "/files" || path === "/files.data" || path.startsWith("/files/")))
+    return "folder";
   if (path.startsWith("/assets/") || staticFiles.has(path.slice(1)) || path.startsWith("/@") || path.startsWith("/node_modules/"))
     return "static";
   return method === "GET" || method === "HEAD" ? "page" : "action";

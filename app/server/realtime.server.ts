@@ -62,18 +62,26 @@ export async function attachRealtime(httpServer: http.Server | https.Server, ser
       next(new Error("unavailable"));
     }
   });
+  const { socketsConnected, socketEvents } = metrics();
   io.on("connection", (socket) => {
-    const { socketsConnected } = metrics();
     socketsConnected.inc();
-    socket.once("disconnect", () => socketsConnected.dec());
+    socketEvents.inc({ direction: "received", event: "connection" });
+    socket.once("disconnect", () => {
+      socketsConnected.dec();
+      socketEvents.inc({ direction: "received", event: "disconnect" });
+    });
+    // Browsers send nothing; whatever a client sends is counted under one name, never its own.
+    socket.onAny(() => socketEvents.inc({ direction: "received", event: "other" }));
     void socket.join([userRoom(socket.data.userId as string), socket.data.sessionRoom as string]);
   });
 
   services.notifier.attach({
     toUser(userId: string, event: LiveEvent) {
       io.to(userRoom(userId)).emit("event", event);
+      socketEvents.inc({ direction: "emitted", event: event.type.replace(":", "_") });
     },
     endSessions(sessionIds: string[]) {
+      socketEvents.inc({ direction: "emitted", event: "session_end" });
       const rooms = sessionIds.map(sessionRoom);
       // This instance's sockets at once: the Redis adapter would reach them only through its own
       // subscription, so a slow or lost Redis message would leave a revoked session connected.

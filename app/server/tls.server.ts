@@ -1,9 +1,11 @@
+import { X509Certificate } from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import type tls from "node:tls";
 import type express from "express";
 import type { Config } from "~/config.server";
+import { metrics } from "~/services/metrics.server";
 
 /**
  * TLS 1.2 cipher suites with forward secrecy and AEAD only (Mozilla's "intermediate" list);
@@ -55,9 +57,16 @@ export function createListener(app: express.Express, config: Config): http.Serve
   } catch (error) {
     throw new TlsFilesError(`TLS_CERT_FILE, TLS_KEY_FILE: not a usable certificate and key (${(error as Error).message})`);
   }
+  exportCertificateExpiry(cert);
   // Client-initiated TLS 1.2 renegotiation only costs the server CPU (a DoS lever); nothing needs it.
   server.on("secureConnection", (socket: tls.TLSSocket) => socket.disableRenegotiation());
   return server;
+}
+
+/** The served (first) certificate's end of validity, for the certificate-expiry alert; it is read once, at start. */
+function exportCertificateExpiry(pem: Buffer): void {
+  const notAfter = Date.parse(new X509Certificate(pem).validTo);
+  if (Number.isFinite(notAfter)) metrics().tlsCertificateExpiry.set(Math.floor(notAfter / 1000));
 }
 
 const HEALTH_PATHS = new Set(["/healthz", "/readyz"]);

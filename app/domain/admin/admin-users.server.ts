@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { Prisma } from "~/generated/prisma/client";
 import { formatBytes } from "~/lib/format";
 import type { Services } from "~/services/index.server";
+import { countQuotaRefusal } from "~/services/metrics.server";
 import { recordAudit, type AuditActor } from "../audit/audit.server";
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from "../errors";
 import { MAX_NAME_BYTES, nameKey } from "../files/names";
@@ -275,6 +276,7 @@ async function giveItems(services: Services, tx: Tx, from: ManagedUser, to: { id
   // The caller holds the receiver's storage lock: uploads and copies into it wait meanwhile.
   const usage = await storageUsage(services, to.id, tx, settings);
   if (usage.quotaBytes !== null && usage.usedBytes + bytes > usage.quotaBytes) {
+    countQuotaRefusal("handover");
     const left = Math.max(0, usage.quotaBytes - usage.usedBytes);
     const message = `${to.name}'s storage cannot take ${from.name}'s files: they need ${formatBytes(bytes)} and ${to.name} has ${formatBytes(left)} left. Raise ${to.name}'s quota first, or choose to delete the files. Nothing was deleted.`;
     throw new ConflictError(message, { files: message });

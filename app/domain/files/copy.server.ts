@@ -3,6 +3,7 @@
 import { randomUUID } from "node:crypto";
 import type { File as FileRecord, Folder, Prisma } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
+import { countQuotaRefusal } from "~/services/metrics.server";
 import { formatBytes } from "~/lib/format";
 import { getSettings, type Settings } from "../admin/settings.server";
 import { recordActivity } from "../audit/activity.server";
@@ -58,6 +59,7 @@ async function assertRoomFor(
 ) {
   const usage = await storageUsage(services, ownerId, db, settings);
   if (usage.quotaBytes !== null && usage.usedBytes + bytes > usage.quotaBytes) {
+    countQuotaRefusal("copy");
     if (ownerId !== actor.id) {
       const owner = await db.user.findUnique({ where: { id: ownerId }, select: { name: true } });
       throw ownerStorageFullError(owner?.name ?? null, "copy");

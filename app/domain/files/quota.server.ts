@@ -1,5 +1,6 @@
 import { Prisma } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
+import { countQuotaRefusal } from "~/services/metrics.server";
 import { formatBytes } from "~/lib/format";
 import { NotFoundError, PayloadTooLargeError, ValidationError } from "../errors";
 import { getSettings, type Settings } from "../admin/settings.server";
@@ -138,7 +139,9 @@ export function shownMaxUploadSize(allowance: UploadAllowance): number {
   return allowance.owner ? allowance.maxFileSize : allowance.maxBytes;
 }
 
+/** The refusal of an upload too large for `allowance` (counted as a quota refusal when the quota is what limits it). */
 export function tooLargeError(allowance: UploadAllowance): PayloadTooLargeError {
+  if (allowance.reason === "quota") countQuotaRefusal("upload");
   if (allowance.reason === "quota" && allowance.owner) return ownerStorageFullError(allowance.owner.name, "file");
   if (allowance.reason === "quota") {
     return new PayloadTooLargeError(

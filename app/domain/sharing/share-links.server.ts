@@ -4,6 +4,7 @@ import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import type { File as FileRecord, Folder, ShareLink } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
+import { metrics } from "~/services/metrics.server";
 import type { SessionUser } from "../accounts/sessions.server";
 import { fieldErrors, hashPassword } from "../accounts/users.server";
 import { recordActivity } from "../audit/activity.server";
@@ -136,6 +137,7 @@ export async function createShareLink(
       maxDownloads: data.maxDownloads,
     },
   });
+  metrics().shareLinksCreated.inc({ mode: link.mode === "DROP" ? "drop" : "read" });
   await recordActivity(services.prisma, {
     userId: actor.id,
     action: "share.created",

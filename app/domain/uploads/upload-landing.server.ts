@@ -3,6 +3,7 @@
 import type { File as FileRecord, Prisma } from "~/generated/prisma/client";
 import { formatBytes } from "~/lib/format";
 import type { Services } from "~/services/index.server";
+import { countQuotaRefusal } from "~/services/metrics.server";
 import { getSettings, type Settings } from "../admin/settings.server";
 import { AppError, ConflictError, NotFoundError, PayloadTooLargeError } from "../errors";
 import { addFile, type NewFile } from "../files/files.server";
@@ -205,6 +206,7 @@ async function addToUploaderRoot(services: Services, arrival: Arrival, content: 
         if (arrival.pendingId) await takePending(tx, arrival.pendingId);
         const usage = await storageUsage(services, uploaderId, tx, settings);
         if (usage.quotaBytes !== null && usage.usedBytes + content.size > usage.quotaBytes) {
+          countQuotaRefusal("upload");
           const left = Math.max(0, usage.quotaBytes - usage.usedBytes);
           throw new NoRoomForOrphanError(
             `“${arrival.name}” was not saved: the folder it was uploading into was deleted meanwhile, and your storage has no room for it in My files (it needs ${formatBytes(content.size)}, ${formatBytes(left)} is left). Make room, then upload it again.`,

@@ -4,6 +4,7 @@ import { ScrollRegion } from "./scroll-region";
 /** The route classes of the metrics (routeGroup), in words. */
 const ROUTE_NAMES: Record<string, string> = {
   page: "Pages",
+  folder: "Folder pages",
   action: "Forms and actions",
   api: "API",
   tus: "Uploads (tus)",
