@@ -222,6 +222,8 @@ describe.each<DriverSet>([
     // Bob, signed in before the first scrape; nobody else has an account yet.
     expect(value(values, 'coffer_active_users{window="1d"}')).toBe(1);
     expect(value(values, 'coffer_active_users{window="7d"}')).toBe(1);
+    // Plain HTTP: no certificate, so no expiry sample for the certificate alert to misread.
+    expect([...values.keys()].filter((key) => key.startsWith("coffer_tls_certificate_expiry"))).toEqual([]);
     // Label sets known at start are there from the first scrape, at 0 when nothing happened yet.
     for (const key of [
       'coffer_quota_refusals_total{operation="copy"}',

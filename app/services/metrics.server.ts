@@ -233,6 +233,8 @@ export const SOCKET_RECEIVED_EVENTS = ["connection", "disconnect", "other"] as c
 export const ACTIVE_USER_WINDOWS = ["1d", "7d"] as const;
 
 function zeroKnownLabels(m: Metrics): void {
+  // Unlabelled gauges start at 0: a plain HTTP server would report a certificate that expired in 1970.
+  m.tlsCertificateExpiry.remove();
   for (const stage of UPLOAD_FAILURE_STAGES) m.uploadsFailed.inc({ stage }, 0);
   for (const kind of DOWNLOAD_KINDS) {
     m.downloadsStarted.inc({ kind }, 0);
