@@ -156,6 +156,7 @@ describe("a real Alertmanager running alertmanager.yml", () => {
       { alertname: "CofferAvailabilityBudgetBurn", severity: "ticket", job: "coffer", slo: "availability" },
       { alertname: "CofferUploadFailuresHigh", severity: "page", job: "coffer" },
       { alertname: "CofferJobFailing", severity: "ticket", job: "coffer", queue: "file-thumbnail" },
+      { alertname: "CofferStorageErrorsHigh", severity: "ticket", job: "coffer", driver: "s3" },
       // Another deployment's SLO and a lesser driver's ticket are not explained by it.
       { alertname: "CofferLatencyBudgetBurn", severity: "page", job: "other-coffer", slo: "latency" },
       { alertname: "CofferDriverDown", severity: "ticket", job: "coffer", driver: "search" },
@@ -166,9 +167,25 @@ describe("a real Alertmanager running alertmanager.yml", () => {
     expect(await state({ alertname: "CofferAvailabilityBudgetBurn", severity: "ticket" })).toBe("suppressed");
     expect(await state({ alertname: "CofferUploadFailuresHigh" })).toBe("suppressed");
     expect(await state({ alertname: "CofferJobFailing" })).toBe("suppressed");
+    expect(await state({ alertname: "CofferStorageErrorsHigh" })).toBe("suppressed");
     expect(await state({ alertname: "CofferLatencyBudgetBurn", job: "other-coffer" })).toBe("active");
     expect(await state({ alertname: "CofferDriverDown", driver: "search" })).toBe("active");
     expect(await state({ alertname: "CofferDriverDown", driver: "storage" })).toBe("active");
+  });
+
+  it("inhibits a certificate's ticket while the same instance's certificate pages", async () => {
+    // Instances of their own: earlier tests' alerts (an instance down) stay in this Alertmanager.
+    await post([
+      { alertname: "CofferTlsCertificateExpiresSoon", severity: "page", job: "coffer", instance: "c:3000" },
+      { alertname: "CofferTlsCertificateExpiresSoon", severity: "ticket", job: "coffer", instance: "c:3000" },
+      { alertname: "CofferTlsCertificateExpiresSoon", severity: "ticket", job: "coffer", instance: "d:3000" },
+    ]);
+    const state = async (labels: Record<string, string>) =>
+      (await eventually(JSON.stringify(labels), 5000, () => alertState({ alertname: "CofferTlsCertificateExpiresSoon", ...labels }))).status
+        .state;
+    expect(await state({ severity: "ticket", instance: "c:3000" })).toBe("suppressed");
+    expect(await state({ severity: "ticket", instance: "d:3000" })).toBe("active");
+    expect(await state({ severity: "page", instance: "c:3000" })).toBe("active");
   });
 
   it("inhibits an SLO's ticket while the same SLO pages", async () => {
