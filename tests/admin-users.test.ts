@@ -10,6 +10,7 @@ import { pseudonymFor } from "~/domain/accounts/account-deletion.server";
 import { createSession } from "~/domain/accounts/sessions.server";
 import { newShareToken } from "~/domain/sharing/share-links.server";
 import type { Services } from "~/services/index.server";
+import { metrics } from "~/services/metrics.server";
 import { startTestApp, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
 import { DRIVER_SETS, PASSWORD, type Person, registerPerson, putFile } from "./support/people";
@@ -346,8 +347,12 @@ describe.each(DRIVER_SETS)("admins deactivate and delete accounts ($label)", ({ 
 
       // Jon's quota cannot take Ivy's 4027 bytes: a clear refusal, nothing deleted.
       await services.prisma.user.update({ where: { id: jon.id }, data: { quotaBytes: 3000n } });
+      const handoversRefused = async () =>
+        (await metrics().quotaRefusals.get()).values.find((v) => v.labels.operation === "handover")?.value ?? 0;
+      const refusedBefore = await handoversRefused();
       const refused = await remove(ivy, { files: `give:${jon.id}` });
       expect(refused.status).toBe(409);
+      expect((await handoversRefused()) - refusedBefore).toBe(1);
       const message = await refused.text();
       expect(message).toContain("Jon Keeper&#x27;s storage cannot take Ivy Ending&#x27;s files");
       expect(message).toContain("Nothing was deleted");
