@@ -233,6 +233,8 @@ describe.each<DriverSet>([
       `coffer_storage_operation_errors_total{driver="${drivers.storage}",operation="copy"}`,
       `coffer_storage_operation_duration_seconds_count{driver="${drivers.storage}",operation="delete_many"}`,
       'coffer_search_operation_errors_total{driver="postgres",operation="search"}',
+      'coffer_http_requests_total{method="GET",route="folder",status="5xx"}',
+      'coffer_http_requests_total{method="PATCH",route="tus",status="5xx"}',
     ])
       expect(values.has(key), key).toBe(true);
     for (const driver of ["database", "storage", "search", "cache"])

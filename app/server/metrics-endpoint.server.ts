@@ -105,6 +105,18 @@ async function refreshDrivers(services: Services): Promise<void> {
   for (const [driver, check] of Object.entries(report.checks)) driverUp.set({ driver }, check.ok ? 1 : 0);
 }
 
+/**
+ * The 5xx series the availability SLO reads, exported at 0 from the start: a counter born with
+ * its first error shows no increase for it, so the first 5xx after a restart would go unseen.
+ */
+const SLO_5XX_SERIES: Array<[string, string]> = [
+  ...["page", "folder", "action", "api", "download", "share"].flatMap((route) => [
+    ["GET", route] as [string, string],
+    ["POST", route] as [string, string],
+  ]),
+  ...["POST", "HEAD", "PATCH", "DELETE"].map((method) => [method, "tus"] as [string, string]),
+];
+
 const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 
 /**
@@ -143,6 +155,7 @@ export function downloadKind(path: string): "file" | "zip" | "share" | null {
  */
 export function observeHttpRequests(staticFiles: ReadonlySet<string>): (req: IncomingMessage, res: ServerResponse) => void {
   const { httpRequests, httpRequestDuration } = metrics();
+  for (const [method, route] of SLO_5XX_SERIES) httpRequests.inc({ method, route, status: "5xx" }, 0);
   return (req, res) => {
     const started = performance.now();
     const method = METHODS.has(req.method ?? "") ? req.method! : "other";
