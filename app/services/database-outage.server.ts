@@ -93,17 +93,20 @@ export function createDatabaseBreaker(onStateChange?: (state: "open" | "half-ope
   });
 }
 
+/** Runs a query that passed the breaker (`model` undefined for raw SQL): where queries are measured. */
+export type QueryHook = (model: string | undefined, operation: string, run: () => Promise<unknown>) => Promise<unknown>;
+
 /**
  * `prisma` with every operation behind `breaker`: model queries, raw queries and each statement
  * of a transaction through a query extension, and the start of interactive transactions (which
  * no extension sees) by wrapping `$transaction`. An outage rejects with DependencyUnavailableError
  * (503); other errors pass unchanged.
  */
-export function guardPrisma(prisma: PrismaClient, breaker: Breaker): PrismaClient {
+export function guardPrisma(prisma: PrismaClient, breaker: Breaker, around: QueryHook = (_model, _operation, run) => run()): PrismaClient {
   const extended = prisma.$extends({
     query: {
-      $allOperations({ args, query }) {
-        return breaker.run(() => query(args));
+      $allOperations({ model, operation, args, query }) {
+        return breaker.run(() => around(model, operation, () => query(args)));
       },
     },
   }) as unknown as PrismaClient;

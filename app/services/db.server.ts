@@ -2,7 +2,7 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import type { Config } from "~/config.server";
 import { PrismaClient } from "~/generated/prisma/client";
-import { measurePrisma } from "./database-metrics.server";
+import { measureQuery } from "./database-metrics.server";
 import { createDatabaseBreaker, describeDatabaseError, guardPrisma } from "./database-outage.server";
 import type { Breaker, CircuitState } from "./dependency.server";
 import type { Logger } from "./logger.server";
@@ -83,7 +83,7 @@ export async function openDatabase(config: Config, log: Logger, options: OpenDat
     else if (state === "closed") log.info("database reachable again", { breaker: state });
   });
   return {
-    prisma: guardPrisma(measurePrisma(raw), breaker),
+    prisma: guardPrisma(raw, breaker, measureQuery),
     url,
     embedded: Boolean(embedded),
     async health() {
