@@ -30,5 +30,9 @@ describe("MeasuredSearchIndex", () => {
     expect((await sample("searchDuration", "upsert")) - before.upserts).toBe(1);
     expect((await sample("searchErrors", "upsert")) - before.upsertErrors).toBe(0);
     expect(index.driver).toBe("meilisearch");
+    // Optional driver features stay visible through the wrapper, and absent ones absent.
+    expect(index.serverVersion).toBeUndefined();
+    const versioned = new MeasuredSearchIndex({ driver: "meilisearch", serverVersion: async () => "1.9.0" } as unknown as SearchIndex);
+    expect(await versioned.serverVersion!()).toBe("1.9.0");
   });
 });

@@ -6,9 +6,13 @@ export const SEARCH_OPERATIONS = ["search", "upsert", "remove"] as const;
 
 /** A search driver with each query and index write timed and its failures counted, by driver and operation. */
 export class MeasuredSearchIndex implements SearchIndex {
+  /** The engine's version, for /admin/system: present only when the driver has one. */
+  readonly serverVersion?: () => Promise<string>;
+
   constructor(readonly inner: SearchIndex) {
     const { searchDuration, searchErrors } = metrics();
     zeroOperations(searchDuration, searchErrors, inner.driver, SEARCH_OPERATIONS);
+    if (inner.serverVersion) this.serverVersion = () => inner.serverVersion!();
   }
 
   get driver() {
