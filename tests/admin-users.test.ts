@@ -298,10 +298,15 @@ describe.each(DRIVER_SETS)("admins deactivate and delete accounts ($label)", ({ 
       const socket = await connect(app, hal.client.cookieHeader);
       const closed = new Promise<string>((resolve) => socket.on("disconnect", (reason) => resolve(reason)));
 
+      const sessionsEnded = async () =>
+        (await metrics().socketEvents.get()).values.find((v) => v.labels.direction === "emitted" && v.labels.event === "session_end")
+          ?.value ?? 0;
+      const endedBefore = await sessionsEnded();
       const response = await remove(hal, { confirmEmail: " HAL@example.com " });
       expect(response.status).toBe(302);
       expect(response.headers.get("location")).toBe("/admin?done=deleted");
       expect(await closed).toBe("io server disconnect");
+      expect((await sessionsEnded()) - endedBefore).toBe(1);
 
       expect(await services.prisma.user.count({ where: { id: hal.id } })).toBe(0);
       expect(await services.prisma.file.count({ where: { id: file.id } })).toBe(0);
