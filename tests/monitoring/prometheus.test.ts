@@ -244,6 +244,13 @@ describe("Prometheus and Alertmanager against a running Coffer", () => {
       return pageAlert?.status.state === "suppressed" ? pageAlert : undefined;
     });
     expect(held.labels.slo).toBe("availability");
+    // The store's failures are counted by operation until the breaker stops calling it.
+    const failed = await eventually("storage errors in Prometheus", 10_000, async () => {
+      const result = (await query('sum(coffer_storage_operation_errors_total{job="coffer",driver="s3"})')).data!.result;
+      const total = Number(result[0]?.value[1] ?? 0);
+      return total > 0 ? total : undefined;
+    });
+    expect(failed).toBeGreaterThan(0);
     // The other drivers stayed up: no page for them.
     expect(receivers.pagerduty.filter((event) => /CofferDriverDown \((database|search|cache)\)/.test(event.payload.summary))).toEqual([]);
   });
