@@ -531,6 +531,20 @@ describe.each<DriverSet>([
     throw new Error("the socket gauge did not go back down after the disconnect");
   });
 
+  it("exports exactly the metrics docs/metrics.md lists", async () => {
+    const { text } = await samples(app);
+    const exported = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map(([, name]) => name!));
+    const docs = fs.readFileSync(path.resolve(import.meta.dirname, "../docs/metrics.md"), "utf8");
+    const listed = docs
+      .split("\n")
+      .filter((line) => line.startsWith("| `coffer_"))
+      .flatMap((line) => [...line.split("|")[1]!.matchAll(/`(coffer_[a-z0-9_*]+)`/g)].map(([, name]) => name!));
+    const prefixes = listed.filter((name) => name.endsWith("*")).map((name) => name.slice(0, -1));
+    const documented = (name: string) => listed.includes(name) || prefixes.some((prefix) => name.startsWith(prefix));
+    expect([...exported].filter((name) => !documented(name))).toEqual([]);
+    expect(listed.filter((name) => !name.endsWith("*") && !exported.has(name))).toEqual([]);
+  });
+
   it("never puts ids, emails, file names or URLs into labels", async () => {
     const { text } = await samples(app);
     const files = await app.services.prisma.file.findMany({ select: { id: true, name: true, storageKey: true } });
