@@ -196,6 +196,8 @@ function createMetrics() {
       registers,
     }),
     defaultMetricsStarted: false,
+    /** `metric name:driver` pairs already set to zero (zeroOperations). */
+    zeroedDrivers: new Set<string>(),
   };
 }
 
@@ -286,13 +288,21 @@ export async function measured<L extends string, T>(
   }
 }
 
-/** Sets a driver's operations to zero (histogram and errors), so they show before the first call. */
+/**
+ * Sets a driver's operations to zero (histogram and errors), so they show before the first call;
+ * once per process and driver: a histogram's zero() would wipe what a second instance of the
+ * same driver (tests run several apps in one process) had already observed.
+ */
 export function zeroOperations(
   duration: Histogram<"driver" | "operation">,
   errors: Counter<"driver" | "operation">,
   driver: string,
   operations: readonly string[],
 ): void {
+  const { zeroedDrivers } = metrics();
+  const key = `${(duration as unknown as { name: string }).name}:${driver}`;
+  if (zeroedDrivers.has(key)) return;
+  zeroedDrivers.add(key);
   for (const operation of operations) {
     duration.zero({ driver, operation });
     errors.inc({ driver, operation }, 0);

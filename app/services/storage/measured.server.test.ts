@@ -41,6 +41,15 @@ describe("MeasuredObjectStore", () => {
     expect((await sample("storageDuration", "stat")) - before.stats).toBe(1);
   });
 
+  it("keeps what one store measured when a second store of the same driver starts", async () => {
+    const first = new MeasuredObjectStore(fakeStore({ delete: async () => {} }));
+    await first.delete("k");
+    const counted = await sample("storageDuration", "delete");
+    expect(counted).toBeGreaterThan(0);
+    new MeasuredObjectStore(fakeStore({}));
+    expect(await sample("storageDuration", "delete")).toBe(counted);
+  });
+
   it("observes a listing once, from its first to its last page, and counts a failure part way", async () => {
     async function* failing() {
       yield { key: "a", size: 1, modifiedAt: new Date() };
