@@ -57,6 +57,8 @@ describe("tracing on (OTLP/HTTP JSON, 100 % sampling, S3 storage, Redis)", () =>
         OTEL_RESOURCE_ATTRIBUTES: "deployment.environment=test",
         OTEL_BSP_SCHEDULE_DELAY: "100",
         TRUST_PROXY: "127.0.0.1",
+        // Access lines of pages are info: the log test below reads them.
+        LOG_LEVEL: "info",
       },
       { storage: "s3", cache: "redis" },
     );
@@ -114,6 +116,28 @@ describe("tracing on (OTLP/HTTP JSON, 100 % sampling, S3 storage, Redis)", () =>
     expect(exported).not.toContain("secret-plans");
     expect(exported).not.toContain("tracy@example.com");
     expect(exported).not.toContain(client.cookies.values().next().value as string);
+  });
+
+  it("writes the request's trace id into its log lines, the access line included", async () => {
+    const page = await client.get("/files?sort=size");
+    expect(page.status).toBe(200);
+    const traceId = traceIdOf(page.headers.get("traceresponse"));
+    const requestId = page.headers.get("x-request-id")!;
+    const linesOfRequest = () =>
+      app
+        .output()
+        .split("\n")
+        .filter((line) => line.includes(requestId))
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const deadline = Date.now() + 10_000;
+    while (!linesOfRequest().some((line) => line.duration_ms !== undefined) && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    const lines = linesOfRequest();
+    expect(lines.length, app.output().slice(-2000)).toBeGreaterThan(0);
+    for (const line of lines) {
+      expect(line.trace_id).toBe(traceId);
+      expect(line.span_id).toMatch(/^[0-9a-f]{16}$/);
+    }
   });
 
   it("one page load (My files, logged in) is one connected trace: HTTP → Remix loaders → PostgreSQL, and Redis", async () => {
