@@ -123,6 +123,8 @@ async function assertMayStillUploadInto(services: Services, user: SessionUser, f
  * file, under the charged storage's lock and a lock on the folder's row, so trashing, restoring
  * or deleting the folder cannot slip in between.
  */
+const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
 export function completeUpload(...args: Parameters<typeof recordCompletedUpload>): ReturnType<typeof recordCompletedUpload> {
   return inSpan("upload.complete", { "upload.size": args[1].size ?? -1 }, () => recordCompletedUpload(...args));
 }
@@ -144,7 +146,8 @@ async function recordCompletedUpload(
     size: Number(pending.size),
     mimeType: detectMimeType(pending.name, upload.metadata?.filetype),
     storageKey,
-    sha256,
+    // An empty upload (finished at creation, no body for the stream hash to see) has a known hash.
+    sha256: sha256 ?? (Number(pending.size) === 0 ? EMPTY_SHA256 : null),
   };
   // A name taken meanwhile under "cancel" keeps both rather than losing the bytes just received.
   const policy = uploadPolicyFrom(upload.metadata?.onConflict) === "replace" ? "replace" : "keep-both";
@@ -169,7 +172,7 @@ async function recordCompletedUpload(
     subjectId: file.id,
     details: { name: file.name, size: content.size, ...(place === "folder" ? {} : { landedIn: place }) },
   });
-  if (!sha256) hashQueue.schedule(services, [file.id]);
+  if (!content.sha256) hashQueue.schedule(services, [file.id]);
   return file;
 }
 
