@@ -87,6 +87,17 @@ function clusterProcesses(dataDir: string): number[] {
   return pids;
 }
 
+function killAll(pids: number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch (error) {
+      // Exited between the listing and the kill: what the cleanup wanted.
+      if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error;
+    }
+  }
+}
+
 function postmasterPid(dataDir: string): number {
   return Number(fs.readFileSync(path.join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
 }
@@ -135,7 +146,7 @@ async function spawnEmbeddedApp(): Promise<SpawnedApp> {
       child.kill("SIGKILL");
       await exited;
     }
-    for (const pid of [...clusterProcesses(pgDataDir), ...clusterProcesses(`${pgDataDir}-gone`)]) process.kill(pid, "SIGKILL");
+    killAll([...clusterProcesses(pgDataDir), ...clusterProcesses(`${pgDataDir}-gone`)]);
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
   const url = `http://127.0.0.1:${port}`;
@@ -248,7 +259,7 @@ describe("PostgreSQL failing under traffic", () => {
     const database = await startEmbeddedPostgres({ dataDir: pgDataDir, port: await freePort(), database: "coffer_fault" });
     cleanups.push(async () => {
       await database.stop();
-      for (const pid of clusterProcesses(pgDataDir)) process.kill(pid, "SIGKILL");
+      killAll(clusterProcesses(pgDataDir));
       fs.rmSync(workDir, { recursive: true, force: true });
     });
     const app = await startTestApp({ storage: "local", cache: "memory" }, { DATABASE_URL: database.url });
