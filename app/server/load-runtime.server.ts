@@ -37,13 +37,29 @@ export async function loadDevelopmentApp(): Promise<LoadedApp> {
   // Never listens: the app's HTTP server hands it the WebSocket upgrades, so Vite's HMR socket
   // shares the app's port although Vite starts before that server exists.
   const upgrades = http.createServer();
+  const sigtermListeners = new Set(process.listeners("SIGTERM"));
   const vite = await createServer({ server: { middlewareMode: true, hmr: { server: upgrades } } });
   try {
     const build = (await vite.ssrLoadModule("virtual:remix/server-build")) as ServerBuild;
+    ignoreViteExitHandlers(sigtermListeners);
     return { runtime: runtimeOf(build), mode: { kind: "development", vite, upgrades } };
   } catch (error) {
     await vite.close();
     throw error;
+  }
+}
+
+/**
+ * A Vite server not in middleware mode (the Remix plugin starts one to compile the routes)
+ * exits the process on SIGTERM, and when stdin ends, after closing itself: that cut Coffer's
+ * graceful shutdown short and left the embedded PostgreSQL running. Coffer's own shutdown
+ * closes Vite, so those handlers go.
+ */
+function ignoreViteExitHandlers(sigtermListenersBefore: Set<NodeJS.SignalsListener>): void {
+  for (const listener of process.listeners("SIGTERM")) {
+    if (sigtermListenersBefore.has(listener)) continue;
+    process.off("SIGTERM", listener);
+    process.stdin.off("end", listener);
   }
 }
 

@@ -36,12 +36,14 @@ interface Server {
   exited: Promise<{ code: number | null; at: number }>;
 }
 
-async function startServer(env: Record<string, string> = {}): Promise<Server> {
+/** `npm start` (the production build), or with `dev` what `npm run dev` runs: tsx on the sources, through Vite. */
+async function startServer(env: Record<string, string> = {}, { dev = false } = {}): Promise<Server> {
   const port = await freePort();
-  const child = spawn(process.execPath, ["build/start.js"], {
+  const [command, args] = dev ? [path.join(REPO, "node_modules/.bin/tsx"), ["server.ts"]] : [process.execPath, ["build/start.js"]];
+  const child = spawn(command, args, {
     cwd: REPO,
     env: {
-      NODE_ENV: "production",
+      NODE_ENV: dev ? "development" : "production",
       PATH: process.env.PATH ?? "",
       HOME: process.env.HOME ?? "",
       PORT: String(port),
@@ -323,6 +325,25 @@ describe("SIGTERM", () => {
       expect(code).toBe(143);
       expect(logLines(server, "shutdown: second signal")).toHaveLength(1);
       expect((await download).outcome).toBe("cut");
+      const gone = Date.now() + 5000;
+      while (isAlive(postmaster) && Date.now() < gone) await sleep(100);
+      expect(isAlive(postmaster), "the postmaster is not left behind").toBe(false);
+    } finally {
+      server.process.kill("SIGKILL");
+    }
+  });
+});
+
+describe("SIGTERM to `npm run dev` (tsx, Vite)", () => {
+  it("shuts down the same way: exit 0, PostgreSQL stopped (Vite's own exit-on-SIGTERM does not cut it short)", async () => {
+    const server = await startServer({}, { dev: true });
+    try {
+      expect((await fetch(`${server.url}/login`)).status).toBe(200);
+      const postmaster = postmasterPid()!;
+      server.process.kill("SIGTERM");
+      const { code } = await server.exited;
+      expect(code, server.output().slice(-3000)).toBe(0);
+      expect(logLines(server, "shutdown: complete")).toHaveLength(1);
       const gone = Date.now() + 5000;
       while (isAlive(postmaster) && Date.now() < gone) await sleep(100);
       expect(isAlive(postmaster), "the postmaster is not left behind").toBe(false);
