@@ -224,11 +224,21 @@ describe.each<{ label: string; drivers: DriverSet; env: Record<string, string> }
     expect(audited.filter((e) => e.action === "storage.expired_uploads_removed").map((e) => e.details)).toEqual([{ removed: 1 }]);
     expect(audited.filter((e) => e.action === "storage.checked").map((e) => e.actorLabel)).toContain("operator (coffer fsck)");
 
+    // The CLI repairs too: an expired upload is removed through its own tus store; the rest remains (exit 1).
+    const stale = await upload("stale.bin", 200_000, 1000);
+    await prisma.$executeRaw`UPDATE uploads SET created_at = now() - interval '25 hours' WHERE id = ${stale}`;
+    const cliRepair = await runCli(app, ["fsck", "--repair"]);
+    expect(cliRepair.stdout).toContain("1 expired upload(s) removed");
+    expect(cliRepair.stdout).toContain("Problems: 2 missing, 1 size_mismatch.");
+    expect(cliRepair.code).toBe(1);
+    expect(await prisma.upload.count({ where: { id: stale } })).toBe(0);
+    expect((await allKeys(app)).filter((k) => k.startsWith(stale))).toEqual([]);
+
     // The metrics show the last run, whichever process ran it.
     const scrape = await fetch(`${app.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
     const text = await scrape.text();
-    for (const [kind, count] of Object.entries(after.problems))
-      expect(text).toContain(`coffer_storage_check_problems{kind="${kind}"} ${count}\n`);
+    const last = { orphan: 0, missing: 2, size_mismatch: 1, hash_mismatch: 0, expired_upload: 0 };
+    for (const [kind, count] of Object.entries(last)) expect(text).toContain(`coffer_storage_check_problems{kind="${kind}"} ${count}\n`);
     const lastRun = Number(/^coffer_storage_check_last_run_timestamp_seconds (\S+)$/m.exec(text)?.[1]);
     expect(Math.abs(lastRun * 1000 - Date.now())).toBeLessThan(120_000);
   }, 300_000);

@@ -234,7 +234,11 @@ async function checkRows(services: Services, raw: ObjectStore, options: StorageC
     // Another segment size: the header says. A damaged header (no size fits) is a mismatch too.
     if (!sizeOk && encrypted) sizeOk = (await services.storage.stat(row.storageKey).catch(() => null))?.size === size;
     if (!sizeOk) {
-      problem({ kind: "size_mismatch", key: row.storageKey, detail: `recorded ${size} bytes, stored ${info.size}` });
+      problem({
+        kind: "size_mismatch",
+        key: row.storageKey,
+        detail: `recorded ${size} bytes${encrypted ? ` (${cipherSize(size)} encrypted)` : ""}, stored ${info.size}`,
+      });
       return;
     }
     if (!options.hash || !row.sha256) return;
