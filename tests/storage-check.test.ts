@@ -243,6 +243,17 @@ describe.each<{ label: string; drivers: DriverSet; env: Record<string, string> }
     expect(Math.abs(lastRun * 1000 - Date.now())).toBeLessThan(120_000);
   }, 300_000);
 
+  it("runs as the weekly storage-check job, audited as the system", async () => {
+    await expect.poll(() => app.services.jobs, { timeout: 30_000 }).toBeDefined();
+    const queue = app.services.jobs!.queues().find((q) => q.name === "storage-check");
+    expect(queue?.cron).toBe("45 3 * * 0");
+    const before = await app.services.prisma.auditEvent.count({ where: { action: "storage.checked", actorLabel: "system" } });
+    expect(await app.services.jobs!.send("storage-check")).not.toBeNull();
+    await expect
+      .poll(() => app.services.prisma.auditEvent.count({ where: { action: "storage.checked", actorLabel: "system" } }), { timeout: 30_000 })
+      .toBe(before + 1);
+  }, 60_000);
+
   it("refuses unknown flags and commands with a usage error (exit 2), touching nothing", async () => {
     const flag = await runCli(app, ["fsck", "--repiar"]);
     expect(flag.code).toBe(2);
