@@ -52,12 +52,14 @@ COPY --from=prod-deps /app/node_modules ./node_modules
 # react-dom as patched at install (patches/): prod-deps skips the root postinstall.
 COPY --from=deps /app/node_modules/react-dom ./node_modules/react-dom
 # build/start.js (server.ts compiled) and the app's build, the SQL migrations the start-up runner
-# applies, and the sources the maintenance scripts (npm run db:migrate, keys:rotate) run with tsx.
+# applies, and the sources the maintenance scripts (npm run db:migrate, keys:rotate, npx coffer) run with tsx.
 COPY --from=build /app/build ./build
 COPY --from=build /app/app ./app
 COPY --from=build /app/server.ts /app/package.json /app/package-lock.json /app/tsconfig.json /app/prisma.config.ts ./
 COPY --from=build /app/prisma ./prisma
 COPY --from=build /app/scripts ./scripts
+# `npx coffer` (fsck): bin/coffer.mjs runs the sources above with tsx.
+COPY --from=build /app/bin ./bin
 
 USER 10001:10001
 VOLUME ["/data"]

@@ -5,6 +5,7 @@ import { TUS_PATH } from "./tus-host.server";
 import type { Services } from "~/services/index.server";
 import { metrics } from "~/services/metrics.server";
 import { refreshJobGauges } from "~/services/job-queue.server";
+import { lastStorageCheck } from "~/domain/storage-check/storage-check.server";
 import { readiness } from "./health.server";
 
 /** Database totals and driver checks are refreshed at most this often, so scrapes stay cheap. */
@@ -64,7 +65,12 @@ const refreshes: WeakMap<Services, Refresh> = ((globalThis as Record<symbol, unk
 function refreshScrapeGauges(services: Services): Promise<void> {
   const cached = refreshes.get(services);
   if (cached && cached.expires > Date.now()) return cached.done;
-  const done = Promise.all([refreshStorage(services), refreshDrivers(services), refreshJobGauges(services)]).then(() => {});
+  const done = Promise.all([
+    refreshStorage(services),
+    refreshDrivers(services),
+    refreshJobGauges(services),
+    refreshStorageCheck(services),
+  ]).then(() => {});
   refreshes.set(services, { expires: Date.now() + SCRAPE_CACHE_MS, done });
   return done;
 }
@@ -96,6 +102,19 @@ async function refreshStorage(services: Services): Promise<void> {
   } catch (error) {
     // The database being down shows in coffer_driver_up; the totals keep their last values.
     services.log.warn("metrics: could not read storage totals", { error });
+  }
+}
+
+/** The last storage check's results, whichever instance or command ran it (from its audit event). */
+async function refreshStorageCheck(services: Services): Promise<void> {
+  const { storageCheckProblems, storageCheckLastRun } = metrics();
+  try {
+    const last = await lastStorageCheck(services);
+    if (!last) return;
+    for (const [kind, count] of Object.entries(last.problems)) storageCheckProblems.set({ kind }, count);
+    storageCheckLastRun.set(last.at.getTime() / 1000);
+  } catch (error) {
+    services.log.warn("metrics: could not read the last storage check", { error });
   }
 }
 

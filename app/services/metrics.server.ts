@@ -195,6 +195,17 @@ function createMetrics() {
       labelNames: ["queue"] as const,
       registers,
     }),
+    storageCheckProblems: new Gauge({
+      name: "coffer_storage_check_problems",
+      help: "Problems the last storage check left (after its repairs), by kind: orphan, missing, size_mismatch, hash_mismatch, expired_upload (from the database, refreshed at most every 30 s).",
+      labelNames: ["kind"] as const,
+      registers,
+    }),
+    storageCheckLastRun: new Gauge({
+      name: "coffer_storage_check_last_run_timestamp_seconds",
+      help: "When the last storage check (weekly job or coffer fsck) finished, in Unix seconds; no sample before the first.",
+      registers,
+    }),
     defaultMetricsStarted: false,
     /** `metric name:driver` pairs already set to zero (zeroOperations). */
     zeroedDrivers: new Set<string>(),
@@ -237,6 +248,7 @@ export const ACTIVE_USER_WINDOWS = ["1d", "7d"] as const;
 function zeroKnownLabels(m: Metrics): void {
   // Unlabelled gauges start at 0: a plain HTTP server would report a certificate that expired in 1970.
   m.tlsCertificateExpiry.remove();
+  m.storageCheckLastRun.remove();
   for (const stage of UPLOAD_FAILURE_STAGES) m.uploadsFailed.inc({ stage }, 0);
   for (const kind of DOWNLOAD_KINDS) {
     m.downloadsStarted.inc({ kind }, 0);

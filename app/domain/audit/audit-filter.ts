@@ -62,6 +62,10 @@ export const AUDIT_ACTION_LABELS: Readonly<Record<string, string>> = {
   "admin.jobs_retried": "Failed background jobs retried",
   "admin.job_run": "Background job run now",
   "audit.purged": "Old audit events deleted",
+  "storage.checked": "Storage checked",
+  "storage.orphan_quarantined": "Orphaned object quarantined",
+  "storage.orphan_deleted": "Quarantined object deleted",
+  "storage.expired_uploads_removed": "Expired uploads removed",
 };
 
 /** "Login (auth.login)"; a name no longer written (or unknown) reads as itself. */

@@ -52,7 +52,11 @@ export type AuditAction =
   | "admin.encryption_key_rotated"
   | "admin.jobs_retried"
   | "admin.job_run"
-  | "audit.purged";
+  | "audit.purged"
+  | "storage.checked"
+  | "storage.orphan_quarantined"
+  | "storage.orphan_deleted"
+  | "storage.expired_uploads_removed";
 
 /** Who did it and from where; built once per request with {@link auditActor}. */
 export interface AuditActor {

@@ -13,6 +13,7 @@ const QUEUE_LABELS: Readonly<Record<string, string>> = {
   "usage-snapshot": "Snapshot stored bytes for analytics",
   "purge-audit-log": "Purge old audit events",
   "cleanup-abandoned-uploads": "Remove abandoned uploads",
+  "storage-check": "Check stored objects against the database (weekly)",
   "file-thumbnail": "Thumbnail of a new file",
   "file-content-index": "Index a new file's contents",
   "file-hash": "Checksum of a new upload",

@@ -9,6 +9,7 @@ import { hashQueue, hashStoredFile } from "../uploads/upload-hash.server";
 import { cleanupAbandonedUploads } from "../uploads/upload-cleanup.server";
 import { flushUsage, snapshotStorage } from "../analytics/usage.server";
 import { purgeExpiredAudit } from "../audit/audit-purge.server";
+import { checkStorage } from "../storage-check/storage-check.server";
 
 /** Files whose background hash may still be running are left alone this long. */
 const HASH_GRACE_MS = 10 * 60 * 1000;
@@ -24,6 +25,8 @@ interface PeriodicJob {
   /** UTC; the jobs are spread over the hour so they do not all start at once. */
   cron: string;
   run(): Promise<Record<string, number>>;
+  /** How long one run may take before it counts as failed (default: the queue's, one hour). */
+  expireInSeconds?: number;
 }
 
 export interface JobsOptions {
@@ -47,7 +50,7 @@ export interface StopJobs {
  * audit events older than their retention, remove abandoned uploads, hash files whose in-stream
  * hash was lost, make missing thumbnails, correct storage counters that drifted, index file
  * contents for search (or remove the indexed text when content search is off), and snapshot stored
- * bytes for the analytics. One instance creates each scheduled job and one runs it; a failed run is
+ * bytes for the analytics; every week, check the store against the database (storage-check). One instance creates each scheduled job and one runs it; a failed run is
  * retried with backoff, and a run whose process died is retried by another instance. Every minute,
  * each instance adds its own usage counts to the daily rollup (in-memory counts: not a queued job).
  */
@@ -67,6 +70,17 @@ export function startJobs(services: Services, options: JobsOptions = {}): StopJo
     { name: "content-index", cron: "25 * * * *", run: () => maintainContentIndex(services) },
     { name: "usage-snapshot", cron: "30 * * * *", run: () => snapshotStorage(services) },
     { name: "purge-audit-log", cron: "35 * * * *", run: () => purgeExpiredAudit(services) },
+    // Weekly, Sunday 03:45 UTC: reports everything and repairs only orphans (into quarantine);
+    // expired uploads are the hourly cleanup's. A store of many objects takes a while to list.
+    {
+      name: "storage-check",
+      cron: "45 3 * * 0",
+      expireInSeconds: 6 * 60 * 60,
+      run: async () => {
+        const report = await checkStorage(services, { repairOrphans: true });
+        return { ...report.problems, quarantined: report.repaired.quarantined, purged: report.repaired.purged };
+      },
+    },
   ];
   const uploads = options.uploads;
   if (uploads) jobs.push({ name: "cleanup-abandoned-uploads", cron: "40 * * * *", run: () => cleanupAbandonedUploads(services, uploads) });
@@ -82,7 +96,7 @@ export function startJobs(services: Services, options: JobsOptions = {}): StopJo
     });
     queue = started;
     for (const job of jobs) {
-      await started.define({ name: job.name, cron: job.cron, kind: "periodic" }, async () => {
+      await started.define({ name: job.name, cron: job.cron, kind: "periodic", expireInSeconds: job.expireInSeconds }, async () => {
         const began = Date.now();
         const result = await inSpan("job.run", { "job.name": job.name }, job.run);
         if (Object.values(result).some((n) => n > 0)) services.log.info(`${job.name} done`, { ...result, ms: Date.now() - began });
