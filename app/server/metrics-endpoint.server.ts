@@ -7,6 +7,7 @@ import { metrics } from "~/services/metrics.server";
 import { refreshJobGauges } from "~/services/job-queue.server";
 import { lastStorageCheck } from "~/domain/storage-check/storage-check.server";
 import { readiness } from "./health.server";
+import { onBodyChunk } from "./body-bytes.server";
 
 /** Database totals and driver checks are refreshed at most this often, so scrapes stay cheap. */
 const SCRAPE_CACHE_MS = 30_000;
@@ -201,26 +202,11 @@ function countDownload(res: ServerResponse, kind: "file" | "zip" | "share"): voi
   const started = metrics().downloadsStarted.labels({ kind });
   const sent = metrics().downloadSentBytes.labels({ kind });
   let counting: boolean | null = null;
-  const count = (chunk: unknown, encoding: unknown) => {
+  onBodyChunk(res, (bytes) => {
     if (counting === null) {
       counting = res.statusCode === 200 || res.statusCode === 206;
       if (counting) started.inc();
     }
-    if (!counting || chunk == null || typeof chunk === "function") return;
-    const bytes =
-      typeof chunk === "string"
-        ? Buffer.byteLength(chunk, typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8")
-        : (chunk as Uint8Array).byteLength;
-    if (bytes > 0) sent.inc(bytes);
-  };
-  const write = res.write;
-  const end = res.end;
-  res.write = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]) {
-    count(chunk, rest[0]);
-    return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
-  } as typeof res.write;
-  res.end = function (this: ServerResponse, chunk?: unknown, ...rest: unknown[]) {
-    count(chunk, rest[0]);
-    return (end as (...args: unknown[]) => ServerResponse).call(this, chunk, ...rest);
-  } as typeof res.end;
+    if (counting && bytes > 0) sent.inc(bytes);
+  });
 }

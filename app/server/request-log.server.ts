@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { onBodyChunk } from "./body-bytes.server";
 import { isSpanContextValid, trace } from "@opentelemetry/api";
 import type express from "express";
 import { z } from "zod";
@@ -93,22 +94,6 @@ export function loggablePath(path: string): string {
 /** Counts the body bytes written (after compression, if any: the bytes on the wire). */
 function countBodyBytes(res: ServerResponse): { sent: number } {
   const bytes = { sent: 0 };
-  const count = (chunk: unknown, encoding: unknown) => {
-    if (chunk == null || typeof chunk === "function") return;
-    bytes.sent +=
-      typeof chunk === "string"
-        ? Buffer.byteLength(chunk, typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8")
-        : (chunk as Uint8Array).byteLength;
-  };
-  const write = res.write;
-  const end = res.end;
-  res.write = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]) {
-    count(chunk, rest[0]);
-    return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
-  } as typeof res.write;
-  res.end = function (this: ServerResponse, chunk?: unknown, ...rest: unknown[]) {
-    count(chunk, rest[0]);
-    return (end as (...args: unknown[]) => ServerResponse).call(this, chunk, ...rest);
-  } as typeof res.end;
+  onBodyChunk(res, (size) => (bytes.sent += size));
   return bytes;
 }
