@@ -12,6 +12,7 @@ export const CONFIG_SECTIONS = [
   "Database",
   "Storage",
   "Encryption at rest",
+  "Backups",
   "Search",
   "Cache",
   "Mail",
@@ -27,6 +28,7 @@ export type ConfigSection = (typeof CONFIG_SECTIONS)[number];
 export const SECTION_NOTES: Partial<Record<ConfigSection, string>> = {
   "Encryption at rest": "See [encryption.md](encryption.md).",
   "Single sign-on": "See [sso.md](sso.md).",
+  Backups: "See [backups.md](backups.md).",
   Search: "See [search.md](search.md) for what content search reads.",
   Tracing:
     "OpenTelemetry's standard variables; see [tracing.md](tracing.md). `OTEL_EXPORTER_OTLP_HEADERS` and " +
@@ -206,6 +208,75 @@ export const ENV_DOCS: Record<keyof Env, EnvVarDoc> = {
     section: "Encryption at rest",
     description:
       "Earlier master keys, comma-separated, kept while `npm run keys:rotate` re-wraps to the current one; remove them " + "afterwards.",
+  },
+
+  BACKUP_DIR: {
+    section: "Backups",
+    unset: "no backups (unless `BACKUP_S3_BUCKET` is set)",
+    description: "A directory backups are written to, outside `DATA_DIR` (best on another disk or a mounted remote file system).",
+  },
+  BACKUP_S3_BUCKET: {
+    section: "Backups",
+    unset: "no backups to S3",
+    description:
+      "An S3 bucket backups are written to, on `BACKUP_S3_ENDPOINT` or else on `S3_ENDPOINT`. Use a bucket of its own, ideally in " +
+      "another region or with another provider.",
+  },
+  BACKUP_S3_ENDPOINT: {
+    section: "Backups",
+    unset: "`S3_ENDPOINT`",
+    description: "The S3 endpoint of `BACKUP_S3_BUCKET`, when it is not the one the files live on.",
+  },
+  BACKUP_S3_ACCESS_KEY: {
+    section: "Backups",
+    unset: "`S3_ACCESS_KEY` when the backup bucket is on `S3_ENDPOINT`",
+    description: "Access key of the backup bucket; give it only the rights that bucket needs.",
+  },
+  BACKUP_S3_SECRET_KEY: {
+    section: "Backups",
+    unset: "`S3_SECRET_KEY` when the backup bucket is on `S3_ENDPOINT`",
+    description: "Secret key of the backup bucket.",
+  },
+  BACKUP_S3_REGION: {
+    section: "Backups",
+    unset: "`S3_REGION`, or `us-east-1` on an endpoint of its own",
+    description: "Region of the backup bucket.",
+  },
+  BACKUP_KEY: {
+    section: "Backups",
+    unset: "required when a backup target is set",
+    description:
+      "Base64 of 32 random bytes (`openssl rand -base64 32`) that encrypts every backup. Keep a copy away from the server and " +
+      "the backups: without it no backup can be restored.",
+  },
+  BACKUP_KEY_FILE: {
+    section: "Backups",
+    unset: "`BACKUP_KEY`",
+    description: "A file holding `BACKUP_KEY` instead (for example a container secret).",
+  },
+  BACKUP_SCHEDULE: {
+    section: "Backups",
+    default: "15 2 * * *",
+    description: "When backups run: five cron fields, UTC.",
+  },
+  BACKUP_VERIFY_SCHEDULE: {
+    section: "Backups",
+    default: "45 4 * * 0",
+    description: "When the latest backup is restored into a scratch instance and checked (cron, UTC), or `off`.",
+  },
+  BACKUP_KEEP_DAILY: { section: "Backups", default: "7", description: "How many daily backups retention keeps." },
+  BACKUP_KEEP_WEEKLY: { section: "Backups", default: "4", description: "How many weekly backups (the last of each week) retention keeps." },
+  BACKUP_KEEP_MONTHLY: {
+    section: "Backups",
+    default: "6",
+    description: "How many monthly backups (the last of each month) retention keeps.",
+  },
+  BACKUP_WAL_ARCHIVE: {
+    section: "Backups",
+    default: "true",
+    description:
+      "With the embedded PostgreSQL and a backup target, archive its write-ahead log into the target for point-in-time " +
+      "recovery (`coffer restore --to`). An external PostgreSQL archives its own WAL; see [backups.md](backups.md).",
   },
 
   MEILI_HOST: {

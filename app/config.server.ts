@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import path from "node:path";
 import { z } from "zod";
@@ -92,6 +93,11 @@ const trustProxy = z.string().transform((raw, ctx): TrustProxy => {
 
 const port = z.coerce.number({ message: "must be a port number" }).int().min(0).max(65535);
 const optionalString = z.string().trim().min(1).optional();
+/** Five cron fields (minute hour day-of-month month day-of-week), UTC, as pg-boss schedules them. */
+const cron = z
+  .string()
+  .trim()
+  .regex(/^([0-9*/,-]+)(\s+[0-9A-Za-z*/,-]+){4}$/, "must be five cron fields in UTC, e.g. 15 2 * * * (every day at 02:15)");
 const url = (schemes: string[]) =>
   z
     .string()
@@ -231,6 +237,24 @@ export const envSchema = z.object({
     })
     .optional(),
 
+  BACKUP_DIR: optionalString,
+  BACKUP_S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be a DNS-compliant bucket name (3-63 lowercase letters, digits, dots, hyphens)")
+    .optional(),
+  BACKUP_S3_ENDPOINT: url(["http", "https"]).optional(),
+  BACKUP_S3_ACCESS_KEY: optionalString,
+  BACKUP_S3_SECRET_KEY: optionalString,
+  BACKUP_S3_REGION: optionalString,
+  BACKUP_KEY: masterKey.optional(),
+  BACKUP_KEY_FILE: optionalString,
+  BACKUP_SCHEDULE: cron.default("15 2 * * *"),
+  BACKUP_VERIFY_SCHEDULE: cron.or(z.literal("off")).default("45 4 * * 0"),
+  BACKUP_KEEP_DAILY: z.coerce.number().int().min(1).max(366).default(7),
+  BACKUP_KEEP_WEEKLY: z.coerce.number().int().min(0).max(520).default(4),
+  BACKUP_KEEP_MONTHLY: z.coerce.number().int().min(0).max(1200).default(6),
+  BACKUP_WAL_ARCHIVE: boolean.default(true),
+
   MEILI_HOST: url(["http", "https"]).optional(),
   MEILI_API_KEY: optionalString,
   MEILI_INDEX: z
@@ -307,6 +331,79 @@ function isBareOrigin(value: string): boolean {
 }
 
 /** Rules across variables, checked on the raw values so they are reported with any other problem. */
+/** A backup target needs a key, one target at a time, and S3 credentials from somewhere. */
+function backupProblems(env: Record<string, string>): string[] {
+  const problems: string[] = [];
+  if (env.BACKUP_DIR && env.BACKUP_S3_BUCKET) problems.push("BACKUP_DIR, BACKUP_S3_BUCKET: choose one backup target");
+  if (env.BACKUP_KEY && env.BACKUP_KEY_FILE) problems.push("BACKUP_KEY, BACKUP_KEY_FILE: set one of them, not both");
+  if (env.BACKUP_KEY_FILE && readBackupKeyFile(env.BACKUP_KEY_FILE) === null) {
+    problems.push(
+      `BACKUP_KEY_FILE: ${env.BACKUP_KEY_FILE} must be readable and hold base64 of exactly 32 bytes (e.g. openssl rand -base64 32)`,
+    );
+  }
+  const target = env.BACKUP_DIR ? "BACKUP_DIR" : env.BACKUP_S3_BUCKET ? "BACKUP_S3_BUCKET" : undefined;
+  if (target && !env.BACKUP_KEY && !env.BACKUP_KEY_FILE) {
+    problems.push(
+      `BACKUP_KEY: is required when ${target} is set (backups are encrypted; e.g. openssl rand -base64 32, kept apart from the data)`,
+    );
+  }
+  if (env.BACKUP_S3_BUCKET) {
+    if (!env.BACKUP_S3_ENDPOINT && !env.S3_ENDPOINT)
+      problems.push("BACKUP_S3_ENDPOINT: is required when BACKUP_S3_BUCKET is set and S3_ENDPOINT is not");
+    for (const key of ["ACCESS_KEY", "SECRET_KEY"]) {
+      if (!env[`BACKUP_S3_${key}`] && !(env.BACKUP_S3_ENDPOINT ? undefined : env[`S3_${key}`])) {
+        problems.push(`BACKUP_S3_${key}: is required when BACKUP_S3_BUCKET is set on its own endpoint`);
+      }
+    }
+  }
+  if (env.BACKUP_DIR) {
+    const dir = path.resolve(env.BACKUP_DIR);
+    const data = path.resolve(env.DATA_DIR ?? "./data");
+    if (dir === data || dir.startsWith(data + path.sep))
+      problems.push("BACKUP_DIR: must be outside DATA_DIR (a restore replaces DATA_DIR)");
+  }
+  return problems;
+}
+
+function readBackupKeyFile(file: string): MasterKey | null {
+  try {
+    return parseMasterKey(readFileSync(file, "utf8"));
+  } catch {
+    return null;
+  }
+}
+
+function backupConfig(env: Env, primary: Config["storage"]): BackupConfig | undefined {
+  const key = env.BACKUP_KEY ?? (env.BACKUP_KEY_FILE ? readBackupKeyFile(env.BACKUP_KEY_FILE) : null);
+  if (!key) return undefined;
+  let target: BackupConfig["target"];
+  if (env.BACKUP_DIR) target = { driver: "local", directory: path.resolve(env.BACKUP_DIR) };
+  else if (env.BACKUP_S3_BUCKET) {
+    const own = Boolean(env.BACKUP_S3_ENDPOINT);
+    const s3 = primary.driver === "s3" ? primary : undefined;
+    target = {
+      driver: "s3",
+      endpoint: env.BACKUP_S3_ENDPOINT ?? s3!.endpoint,
+      accessKey: env.BACKUP_S3_ACCESS_KEY ?? (own ? "" : s3!.accessKey),
+      secretKey: env.BACKUP_S3_SECRET_KEY ?? (own ? "" : s3!.secretKey),
+      bucket: env.BACKUP_S3_BUCKET,
+      region: env.BACKUP_S3_REGION ?? (own ? "us-east-1" : s3!.region),
+      forcePathStyle: env.S3_FORCE_PATH_STYLE,
+      partSize: env.S3_PART_SIZE,
+      uploadConcurrency: env.S3_UPLOAD_CONCURRENCY,
+      uploadMemory: env.S3_UPLOAD_MEMORY,
+    };
+  } else return undefined;
+  return {
+    target,
+    key: key.key,
+    schedule: env.BACKUP_SCHEDULE,
+    verifySchedule: env.BACKUP_VERIFY_SCHEDULE === "off" ? null : env.BACKUP_VERIFY_SCHEDULE,
+    keep: { daily: env.BACKUP_KEEP_DAILY, weekly: env.BACKUP_KEEP_WEEKLY, monthly: env.BACKUP_KEEP_MONTHLY },
+    walArchive: env.BACKUP_WAL_ARCHIVE,
+  };
+}
+
 function crossFieldProblems(env: Record<string, string>): string[] {
   const problems: string[] = [];
   if (env.S3_ENDPOINT) {
@@ -325,6 +422,7 @@ function crossFieldProblems(env: Record<string, string>): string[] {
   if (env.TLS_CERT_FILE && env.APP_URL?.startsWith("http://")) {
     problems.push("APP_URL: must start with https:// when Coffer serves TLS itself (TLS_CERT_FILE)");
   }
+  problems.push(...backupProblems(env));
   const partSize = env.S3_PART_SIZE ? parseByteSize(env.S3_PART_SIZE) : null;
   if (partSize !== null && partSize < 5 * 2 ** 20) problems.push("S3_PART_SIZE: must be at least 5MiB (the S3 minimum part size)");
   // Single sign-on is all or nothing: a half-configured provider would only fail at the first login.
@@ -398,6 +496,8 @@ export interface Config {
       };
   /** Encryption at rest, when ENCRYPTION_MASTER_KEY is set: the current master key first. */
   encryption?: { masterKeys: MasterKey[] };
+  /** Backups, when a target (BACKUP_DIR or BACKUP_S3_BUCKET) and a key are set. */
+  backup?: BackupConfig;
   search: { driver: "postgres" } | { driver: "meilisearch"; host: string; apiKey?: string; index: string };
   /** Search inside files: how much of each object is read and how much text is kept. */
   contentSearch: { enabled: boolean; maxBytes: number; maxTextBytes: number };
@@ -413,6 +513,21 @@ export interface Config {
   mail: { smtpUrl: string; from: string; appUrl: string } | null;
   /** OpenTelemetry tracing; absent (off) unless an OTLP endpoint is set. */
   tracing?: TracingConfig;
+}
+
+export interface BackupConfig {
+  /** Where backups go: a directory, or a bucket that may sit on another S3 endpoint than the data. */
+  target: { driver: "local"; directory: string } | Extract<Config["storage"], { driver: "s3" }>;
+  /** 32 bytes; seals everything written to the target. */
+  key: Buffer;
+  /** Cron (UTC) of the scheduled backup. */
+  schedule: string;
+  /** Cron (UTC) of the scheduled restore test; null when off. */
+  verifySchedule: string | null;
+  /** How many daily, weekly and monthly backups retention keeps. */
+  keep: { daily: number; weekly: number; monthly: number };
+  /** Archive the embedded PostgreSQL's WAL into the target (point-in-time recovery). */
+  walArchive: boolean;
 }
 
 export interface TracingConfig {
@@ -459,7 +574,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   const env = parsed.data;
   const dataDir = path.resolve(env.DATA_DIR);
-  return {
+  const config: Config = {
     env: env.NODE_ENV,
     isProduction: env.NODE_ENV === "production",
     host: env.HOST,
@@ -523,6 +638,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       ? { encryption: { masterKeys: uniqueKeys([env.ENCRYPTION_MASTER_KEY, ...(env.ENCRYPTION_PREVIOUS_MASTER_KEYS ?? [])]) } }
       : {}),
   };
+  const backup = backupConfig(env, config.storage);
+  return backup ? { ...config, backup } : config;
 }
 
 /**
