@@ -78,7 +78,7 @@ export async function createServices(
     const cache = await createCache(config.cache, { log });
     opened.push(() => cache.close());
     await step("cache", () => cache.health());
-    const search = await createSearchIndex(config.search, db.prisma);
+    const search = await createSearchIndex(config.search, db.prisma, log);
     await step("search", () => search.init());
     // nodemailer is imported only when SMTP is configured.
     const mailer = config.mail ? (await import("./mail.server")).createMailer(config.mail) : null;

@@ -2,6 +2,7 @@ import type { Services, UploadTerminator } from "~/services/index.server";
 import { startJobQueue, type JobQueue } from "~/services/job-queue.server";
 import { inSpan } from "~/services/tracing/spans.server";
 import { contentIndexQueue, maintainContentIndex } from "../search/content-index.server";
+import { resyncSearchIndex } from "../search/search-resync.server";
 import { backfillThumbnails, thumbnailQueue } from "../files/thumbnails.server";
 import { reconcileStorageUsed } from "../files/quota.server";
 import { purgeExpiredTrash } from "../files/trash-purge.server";
@@ -82,6 +83,17 @@ export function startJobs(services: Services, options: JobsOptions = {}): StopJo
       },
     },
   ];
+  // Only a search server apart from the database can miss writes (services/search/resilient.server.ts).
+  if (services.config.search.driver === "meilisearch") {
+    jobs.push({
+      name: "search-resync",
+      cron: "* * * * *",
+      run: async () => {
+        const { upserted, removed } = await resyncSearchIndex(services);
+        return { upserted, removed };
+      },
+    });
+  }
   const uploads = options.uploads;
   if (uploads) jobs.push({ name: "cleanup-abandoned-uploads", cron: "40 * * * *", run: () => cleanupAbandonedUploads(services, uploads) });
 
