@@ -28,6 +28,11 @@ export interface DatabaseHandle {
 export interface OpenDatabaseOptions {
   /** The embedded server died and cannot be restarted. */
   onFatal?: (error: Error) => void;
+  /**
+   * With the embedded database: when a running Coffer server already runs it on DATA_DIR, connect
+   * to that one instead of refusing to start (maintenance commands). It is neither watched nor stopped.
+   */
+  attachToRunning?: boolean;
 }
 
 /** A new connection that the server has not accepted within this time counts as an outage. */
@@ -52,13 +57,15 @@ export function createPrismaClient(url: string): PrismaClient {
 
 /** Connects to DATABASE_URL or starts the embedded server, then applies pending migrations. */
 export async function openDatabase(config: Config, log: Logger, options: OpenDatabaseOptions = {}): Promise<DatabaseHandle> {
-  const embedded = config.database.embedded
-    ? await (await import("./embedded-postgres.server")).startEmbeddedPostgres({
-        dataDir: config.database.dataDir,
-        port: config.database.port,
-      })
-    : null;
-  const url = embedded ? embedded.url : (config.database as { url: string }).url;
+  const embeddedModule = config.database.embedded ? await import("./embedded-postgres.server") : null;
+  const attached =
+    config.database.embedded && options.attachToRunning ? embeddedModule!.runningEmbeddedPostgresUrl(config.database.dataDir) : null;
+  const embedded =
+    config.database.embedded && !attached
+      ? await embeddedModule!.startEmbeddedPostgres({ dataDir: config.database.dataDir, port: config.database.port })
+      : null;
+  const url = attached ?? (embedded ? embedded.url : (config.database as { url: string }).url);
+  if (attached) log.info("using the embedded PostgreSQL of the running Coffer server");
   try {
     const applied = await runMigrations(url);
     for (const name of applied) log.info(`applied migration ${name}`);
@@ -85,7 +92,7 @@ export async function openDatabase(config: Config, log: Logger, options: OpenDat
   return {
     prisma: guardPrisma(raw, breaker, measureQuery),
     url,
-    embedded: Boolean(embedded),
+    embedded: config.database.embedded,
     async health() {
       // The unguarded client: readiness asks the database itself, also while the breaker is open.
       await raw.$queryRaw`SELECT 1`.catch((error: unknown) => {

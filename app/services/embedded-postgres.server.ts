@@ -257,6 +257,34 @@ async function stopLeftoverServer(dataDir: string) {
 }
 
 /**
+ * The address of the embedded server that another live process (a running Coffer server) started
+ * on `dataDir`, or null when none runs there. Commands (`coffer fsck`, `coffer backup`) use it
+ * rather than refuse to start while the server runs: PostgreSQL serves both, and the server keeps
+ * owning its cluster. The port is the one postmaster.pid records, not the configured one.
+ */
+export function runningEmbeddedPostgresUrl(dataDir: string, database = "coffer"): string | null {
+  let lines: string[];
+  try {
+    lines = fs.readFileSync(path.join(dataDir, "postmaster.pid"), "utf8").split("\n");
+  } catch {
+    return null;
+  }
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!(pid > 0) || !(port > 0) || !isAlive(pid)) return null;
+  const owner = parentPid(pid);
+  if (owner === null || owner === 1 || owner === process.pid || !isAlive(owner)) return null;
+  const passwordFile = path.join(path.dirname(dataDir), `.${path.basename(dataDir)}-password`);
+  let password: string;
+  try {
+    password = fs.readFileSync(passwordFile, "utf8").trim();
+  } catch {
+    return null;
+  }
+  return `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+}
+
+/**
  * Asks the postmaster of this data directory for its fast shutdown without waiting, if this
  * process started it (a second signal exits at once and must not orphan it).
  */

@@ -60,6 +60,8 @@ export interface ServicesOptions {
    * Without it, the driver logs the reason and exits with code 1 itself.
    */
   onFatal?: (error: Error) => void;
+  /** Maintenance commands: share the embedded database of a Coffer server running on DATA_DIR (see openDatabase). */
+  attachToRunning?: boolean;
 }
 
 /** Opens every configured driver. Fails fast, naming the service that could not be reached. */
@@ -71,7 +73,9 @@ export async function createServices(
   fs.mkdirSync(config.dataDir, { recursive: true });
   const opened: Array<() => Promise<void>> = [];
   try {
-    const db = await step("database", () => openDatabase(config, log, { onFatal: options.onFatal }));
+    const db = await step("database", () =>
+      openDatabase(config, log, { onFatal: options.onFatal, attachToRunning: options.attachToRunning }),
+    );
     opened.push(() => db.close());
     const storage = withEncryption(await createObjectStore(config.storage, log), config.encryption, db.prisma);
     await step("object storage", () => storage.init());

@@ -29,7 +29,7 @@ export const fsck: Command = {
     const config = loadConfig();
     // Logs go to stderr: stdout holds the report (JSON with --json).
     const log = createLogger(config.logLevel, (line) => process.stderr.write(`${line}\n`));
-    const services = await createServices(config, log);
+    const services = await createServices(config, log, { attachToRunning: true });
     try {
       const uploads = flags.repair ? createUploadTerminator(services, createUploadServer(services)) : undefined;
       const report = await checkStorage(services, {
