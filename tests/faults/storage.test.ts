@@ -383,6 +383,11 @@ describe("local disk outage", () => {
       expect(formUpload.value.status).toBe(503);
       expect(formUpload.ms).toBeLessThan(2_000);
       expect(await app.services.prisma.file.findFirst({ where: { name: "form-during.txt" } })).toBeNull();
+      // The account export asks the store first: a 503, and no export recorded as done.
+      const exports = await app.services.prisma.auditEvent.count({ where: { action: "user.data_exported" } });
+      const exported = await timed(() => client.postForm("/settings/privacy/export", {}));
+      await expectUnavailable(exported.value, exported.ms, "page");
+      expect(await app.services.prisma.auditEvent.count({ where: { action: "user.data_exported" } })).toBe(exports);
       expect((await client.get("/files", HTML)).status).toBe(200);
     } finally {
       fs.rmSync(directory);

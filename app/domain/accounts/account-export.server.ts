@@ -4,7 +4,7 @@
 import { Readable } from "node:stream";
 import type { SessionUser } from "~/domain/accounts/sessions.server";
 import { type AuditActor, recordAudit } from "~/domain/audit/audit.server";
-import { DirectoryNames, type ZipEntry, zipStream } from "~/domain/files/zip.server";
+import { assertStoreAnswers, DirectoryNames, type ZipEntry, zipStream } from "~/domain/files/zip.server";
 import type { Services } from "~/services/index.server";
 
 const PAGE = 1000;
@@ -261,9 +261,13 @@ export async function storedFilesOf(services: Services, userId: string): Promise
   return { files, bytes: Number(bytes._sum.size ?? 0) };
 }
 
-/** Everything of the user as one ZIP, streamed; records the export in the audit log. */
+/**
+ * Everything of the user as one ZIP, streamed; records the export in the audit log. A store that
+ * is down answers 503 before anything is recorded or sent, not an archive cut at its first file.
+ */
 export async function exportAccount(services: Services, user: SessionUser, actor: AuditActor): Promise<Readable> {
   const entries = await exportEntries(services, user.id);
+  await assertStoreAnswers(services, entries);
   await recordAudit(services.prisma, actor, {
     action: "user.data_exported",
     targetType: "user",
