@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { Readable, Transform } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BackupTargetFullError, runBackup } from "~/domain/backup/backup.server";
+import { BackupTargetFullError, runBackup, shipNewObjects } from "~/domain/backup/backup.server";
 import { listBackupIds, readManifest } from "~/domain/backup/catalog.server";
 import { storageKeyOf, targetKeys } from "~/domain/backup/manifest";
 import { describeSealed } from "~/domain/backup/objects.server";
@@ -131,6 +131,15 @@ describe("backup faults (local disk, directory target)", () => {
     expect(report.id).toBe(next.manifest.id);
     // And the earlier backup is still whole.
     expect((await verifyBackup({ target, key, backupId: first.manifest.id })).ok).toBe(true);
+  });
+
+  it("ships the objects written since the last backup, and only those", async () => {
+    const latest = (await readManifest(target, key, (await listBackupIds(target)).at(-1)!)).objects.length;
+    await upload(2);
+    const shipped = await shipNewObjects(app.services);
+    expect(shipped).toMatchObject({ copied: 2, missing: [] });
+    expect(targetFiles().filter((name) => name.startsWith("object-"))).toHaveLength(latest + 2);
+    expect((await shipNewObjects(app.services)).copied).toBe(0);
   });
 
   it("a restore into a non-empty database or store refuses with a clear message and changes nothing", async () => {
