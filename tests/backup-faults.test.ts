@@ -194,6 +194,20 @@ describe("backup faults (local disk, directory target)", () => {
       for (const repair of repairs) repair();
     }
     expect((await verifyBackup({ target, key })).ok).toBe(true);
+
+    // A damaged manifest is named too, and `list` shows that backup as unreadable.
+    const repair = flip(targetKeys.manifest(manifest.id), (size) => size - 1);
+    try {
+      const report = await verifyBackup({ target, key });
+      expect(report.ok).toBe(false);
+      expect(report.problems).toEqual([{ what: targetKeys.manifest(manifest.id), detail: expect.stringMatching(/authenticat/) }]);
+      const list = await runCoffer(app.env, ["list"]);
+      expect(list.code).toBe(1);
+      expect(list.stdout).toContain(`${manifest.id}  unreadable: ${targetKeys.manifest(manifest.id)}: `);
+    } finally {
+      repair();
+    }
+    expect((await runCoffer(app.env, ["verify", "--backup", "../manifest"])).code).toBe(2);
   });
 
   it("a full target gives a clear error, records no backup and loses nothing", async () => {
