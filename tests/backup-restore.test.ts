@@ -78,8 +78,11 @@ describe.each(RUNS)("backup and restore ($label)", (run) => {
   let before: Record<string, string>;
   let stopRestoredDatabase: (() => Promise<void>) | undefined;
   let restoredDataDir: string | undefined;
+  let emptyDatabase: { url: string } | undefined;
 
   beforeAll(async () => {
+    // Made first, so that it is dropped last, after the app restored into it has stopped.
+    if (run.via === "functions, external database") emptyDatabase = await createTestDatabase();
     const env = { BACKUP_KEY: newBackupKey(), ...run.target(), ...(run.encrypted ? { ENCRYPTION_MASTER_KEY: MASTER_KEY } : {}) };
     source = await startTestApp(run.drivers, env);
     ada = await registerPerson(source, "Ada", "ada@example.com");
@@ -168,7 +171,7 @@ describe.each(RUNS)("backup and restore ($label)", (run) => {
       };
       restoredEnv = { DATABASE_URL: embedded.url, DATA_DIR: dataDir };
     } else {
-      const database = await createTestDatabase();
+      const database = emptyDatabase!;
       const bucket = `coffer-restored-${randomBytes(5).toString("hex")}`;
       const config = source.services.config;
       if (config.storage.driver !== "s3") throw new Error("expected S3");
