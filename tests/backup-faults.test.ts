@@ -210,6 +210,38 @@ describe("backup faults (local disk, directory target)", () => {
     expect((await runCoffer(app.env, ["verify", "--backup", "../manifest"])).code).toBe(2);
   });
 
+  it("a restore that meets a damaged object fails naming it, removes what it wrote, and can be run again", async () => {
+    const { manifest } = await runBackup(app.services);
+    const database = await createTestDatabase();
+    const storeDir = fs.mkdtempSync(path.join(os.tmpdir(), "coffer-restore-into-"));
+    const store = new LocalObjectStore(storeDir);
+    await store.init();
+    const damaged = manifest.objects.at(-1)!;
+    const file = path.join(backupDir, targetKeys.object(damaged.key));
+    const original = fs.readFileSync(file);
+    const bytes = Buffer.from(original);
+    bytes[bytes.length - 10]! ^= 0x01;
+    fs.writeFileSync(file, bytes);
+    try {
+      await expect(restoreBackup({ databaseUrl: database.url, storage: store }, { target, key })).rejects.toThrow(
+        new RegExp(`^${targetKeys.object(damaged.key)}: `),
+      );
+      expect(fs.readdirSync(storeDir).filter((name) => !name.startsWith("."))).toEqual([]);
+      expect(Object.values(await rowHashes(database.url)).every((hash) => hash.startsWith("0 rows"))).toBe(true);
+    } finally {
+      fs.writeFileSync(file, original);
+    }
+    await restoreBackup({ databaseUrl: database.url, storage: store }, { target, key });
+    expect(
+      fs
+        .readdirSync(storeDir)
+        .filter((name) => !name.startsWith("."))
+        .sort(),
+    ).toEqual(manifest.objects.map((o) => o.key).sort());
+    expect(await rowHashes(database.url)).toEqual(await rowHashes(app.env.DATABASE_URL!));
+    fs.rmSync(storeDir, { recursive: true, force: true });
+  });
+
   it("a full target gives a clear error, records no backup and loses nothing", async () => {
     const before = await listBackupIds(target);
     const filesBefore = targetFiles();
