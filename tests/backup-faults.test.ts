@@ -11,6 +11,7 @@ import { storageKeyOf, targetKeys } from "~/domain/backup/manifest";
 import { describeSealed } from "~/domain/backup/objects.server";
 import { restoreBackup } from "~/domain/backup/restore.server";
 import { verifyBackup } from "~/domain/backup/verify.server";
+import { trashItem } from "~/domain/files/trash.server";
 import { createBackupTarget } from "~/services/backup/target.server";
 import { LocalObjectStore } from "~/services/storage/local.server";
 import type { ObjectStore } from "~/services/storage/types";
@@ -140,6 +141,24 @@ describe("backup faults (local disk, directory target)", () => {
     expect(shipped).toMatchObject({ copied: 2, missing: [] });
     expect(targetFiles().filter((name) => name.startsWith("object-"))).toHaveLength(latest + 2);
     expect((await shipNewObjects(app.services)).copied).toBe(0);
+  });
+
+  it("a backup taken while files are uploaded and trashed is consistent: its rows and objects agree", async () => {
+    const busy = (async () => {
+      for (let i = 0; i < 6; i++) {
+        await upload(1, 30_000);
+        const victim = await app.services.prisma.file.findFirst({
+          where: { ownerId: ada.id, trashedAt: null },
+          orderBy: { createdAt: "asc" },
+        });
+        if (victim) await trashItem(app.services, { id: ada.id, role: "ADMIN" }, "file", victim.id);
+      }
+    })();
+    const result = await runBackup(app.services);
+    await busy;
+    expect(result.missingObjects).toEqual([]);
+    const report = await verifyBackup({ target, key, backupId: result.manifest.id });
+    expect(report.problems).toEqual([]);
   });
 
   it("a restore into a non-empty database or store refuses with a clear message and changes nothing", async () => {
