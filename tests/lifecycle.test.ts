@@ -175,6 +175,15 @@ describe("lifecycle rules (local disk, memory)", () => {
         details: { graceDays: 30, byAdmin: true },
       });
 
+      // Nobody can share with it any more, as with an address that has no account.
+      const other = await registerPerson(app, "Olaf Other", "olaf@example.com");
+      const otherRoot = await getRootFolder(services, other.id);
+      const mine = await putFile(services, other.id, otherRoot.id, "for-carl.txt", randomBytes(10));
+      const share = await other.client.postForm("/shares", { intent: "share-user", item: `file:${mine.id}`, email: carl.email });
+      expect(share.status).toBe(400);
+      expect(await share.text()).toContain("There is no Coffer account with that email address.");
+      expect(await services.prisma.userShare.count({ where: { granteeId: carl.id } })).toBe(0);
+
       // It cannot be reactivated as if it were only deactivated.
       const reactivate = await admin.client.postForm(`/admin/users/${carl.id}/status`, { intent: "reactivate", proof: PASSWORD });
       expect(reactivate.status).toBe(409);
