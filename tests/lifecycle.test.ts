@@ -1,6 +1,6 @@
 // The lifecycle rules administrators set (issue 13 §5): version retention by count and age, and
 // deleted accounts kept for a grace period before the hourly job purges them. Real PostgreSQL,
-// real storage, the production build over HTTP.
+// both storage drivers, the production build over HTTP.
 import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { vi, beforeAll, afterAll, describe, expect, it } from "vitest";
@@ -12,18 +12,18 @@ import { purgeExpiredVersions } from "~/domain/files/version-purge.server";
 import type { Services } from "~/services/index.server";
 import { startTestApp, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
-import { PASSWORD, type Person, putFile, registerPerson } from "./support/people";
+import { DRIVER_SETS, PASSWORD, type Person, putFile, registerPerson } from "./support/people";
 
 const DAY = 24 * 60 * 60 * 1000;
 const daysAgo = (days: number, now = new Date()) => new Date(now.getTime() - days * DAY);
 
-describe("lifecycle rules (local disk, memory)", () => {
+describe.each(DRIVER_SETS)("lifecycle rules ($label)", ({ drivers }) => {
   let app: TestApp;
   let services: Services;
   let admin: Person;
 
   beforeAll(async () => {
-    app = await startTestApp({ storage: "local", cache: "memory" });
+    app = await startTestApp(drivers);
     services = app.services;
     admin = await registerPerson(app, "Ada Admin", "ada@example.com");
   });
