@@ -7,6 +7,7 @@ import { vi, beforeAll, afterAll, describe, expect, it } from "vitest";
 import { purgeDeletedAccounts } from "~/domain/accounts/account-deletion.server";
 import { updateSettings } from "~/domain/admin/settings.server";
 import { getRootFolder } from "~/domain/files/folders.server";
+import { formatBytes } from "~/lib/format";
 import { reconcileStorageUsed } from "~/domain/files/quota.server";
 import { purgeExpiredVersions } from "~/domain/files/version-purge.server";
 import type { Services } from "~/services/index.server";
@@ -117,6 +118,8 @@ describe.each(DRIVER_SETS)("lifecycle rules ($label)", ({ drivers }) => {
     });
 
     it("records the hourly job's run for the lifecycle page, which admins alone may see", async () => {
+      await updateSettings(services, { keepAllVersions: false, versionsKept: 0, versionRetentionDays: null });
+      const bytes = ["many.txt@1", "one.txt@1"].reduce((sum, label) => sum + versions.get(label)!.size, 0);
       const run = await admin.client.postForm("/admin/jobs", { intent: "run", queue: "purge-old-versions" });
       expect(run.status).toBe(200);
       await vi.waitFor(async () => expect(await services.prisma.lifecycleRun.findUnique({ where: { rule: "versions" } })).not.toBeNull(), {
@@ -126,9 +129,15 @@ describe.each(DRIVER_SETS)("lifecycle rules ($label)", ({ drivers }) => {
       const page = await admin.client.get("/admin/lifecycle");
       expect(page.status).toBe(200);
       const html = await page.text();
-      expect(html).toMatch(/data-testid="lifecycle-versions"[\s\S]*Kept: at most 10 earlier versions per file\.[\s\S]*Nothing was due\./);
+      expect(html).toMatch(
+        new RegExp(
+          `data-testid="lifecycle-versions"[\\s\\S]*Kept: no earlier versions\\.[\\s\\S]*Removed 2 versions of 2 files \\(${formatBytes(bytes)}\\)\\.`,
+        ),
+      );
       expect(html).toMatch(/data-testid="lifecycle-trash"[\s\S]*Not run yet\./);
       expect(html).toContain("A deleted account can be restored for 30 days");
+      expect(await services.prisma.fileVersion.count()).toBe(0);
+      await updateSettings(services, { versionsKept: 10 });
       expect((await owner.client.get("/admin/lifecycle")).status).toBe(403);
       const anonymous = await new TestClient(app.url).get("/admin/lifecycle");
       expect(anonymous.status).toBe(302);

@@ -18,23 +18,22 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   };
 }
 
-/** How each count of a run reads: "3 versions", "1.2 MB"… */
-const COUNT_LABELS: Record<string, [string, string]> = {
-  items: ["item", "items"],
-  objects: ["stored object", "stored objects"],
-  versions: ["version", "versions"],
-  files: ["file", "files"],
-  deleted: ["audit event", "audit events"],
-  accounts: ["account", "accounts"],
-};
+const count = (n: number, one: string, many: string) => `${n.toLocaleString("en")} ${n === 1 ? one : many}`;
 
-function describeRemoved(removed: Record<string, number>): string {
-  const parts = Object.entries(removed).flatMap(([key, count]) => {
-    if (key === "bytes") return [formatBytes(count)];
-    const label = COUNT_LABELS[key];
-    return label ? [`${count.toLocaleString("en")} ${count === 1 ? label[0] : label[1]}`] : [];
-  });
-  return parts.length === 0 || Object.values(removed).every((count) => count === 0) ? "Nothing was due." : `Removed ${parts.join(", ")}.`;
+/** What a run removed, in words: "Removed 4 versions of 2 files (3.9 KiB)." */
+function describeRemoved(rule: string, removed: Record<string, number>): string {
+  if (Object.values(removed).every((n) => n === 0)) return "Nothing was due.";
+  const n = (key: string) => removed[key] ?? 0;
+  switch (rule) {
+    case "versions":
+      return `Removed ${count(n("versions"), "version", "versions")} of ${count(n("files"), "file", "files")} (${formatBytes(n("bytes"))}).`;
+    case "trash":
+      return `Removed ${count(n("items"), "item", "items")} (${count(n("objects"), "stored object", "stored objects")}).`;
+    case "audit":
+      return `Removed ${count(n("deleted"), "audit event", "audit events")}.`;
+    default:
+      return `Purged ${count(n("accounts"), "account", "accounts")} (${count(n("objects"), "stored object", "stored objects")}).`;
+  }
 }
 
 export default function AdminLifecycle() {
@@ -98,7 +97,7 @@ export default function AdminLifecycle() {
                   {rule.lastRun ? (
                     <>
                       <p>{formatDate(rule.lastRun.finishedAt)}</p>
-                      <p className="text-slate-600">{describeRemoved(rule.lastRun.removed)}</p>
+                      <p className="text-slate-600">{describeRemoved(rule.rule, rule.lastRun.removed)}</p>
                     </>
                   ) : (
                     <p className="text-slate-600">Not run yet.</p>

@@ -50,7 +50,7 @@ export async function lifecycleOverview(services: Services): Promise<LifecycleRu
   };
   const limit = versionLimit(settings);
   const versionRules = [
-    limit === null ? null : `at most ${plural(limit, "earlier version")} per file`,
+    limit === null ? null : limit === 0 ? "no earlier versions" : `at most ${plural(limit, "earlier version")} per file`,
     settings.versionRetentionDays === null ? null : `each for ${plural(settings.versionRetentionDays, "day")} after it was replaced`,
   ].filter((part): part is string => part !== null);
   return [
