@@ -3,6 +3,7 @@
 // both storage drivers, the production build over HTTP.
 import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
+import pg from "pg";
 import { vi, beforeAll, afterAll, describe, expect, it } from "vitest";
 import { purgeDeletedAccounts } from "~/domain/accounts/account-deletion.server";
 import { updateSettings } from "~/domain/admin/settings.server";
@@ -266,6 +267,34 @@ describe.each(DRIVER_SETS)("lifecycle rules ($label)", ({ drivers }) => {
       // The email is free again, and nothing in the audit log names the person any more.
       expect(JSON.stringify(events)).not.toContain(erin.email);
       expect((await new TestClient(app.url).register("Erin Anew", erin.email)).status).toBe(302);
+    });
+
+    it("leaves an account alone when a restore commits while the purge waits for its row", async () => {
+      const hana = await registerPerson(app, "Hana Hesitant", "hana@example.com");
+      await admin.client.postForm(`/admin/users/${hana.id}/delete`, { confirmEmail: hana.email, proof: PASSWORD, files: "delete" });
+      // A restore under way in another connection: it holds the row, as restoreDeletedAccount does.
+      const restore = new pg.Client({ connectionString: app.env.DATABASE_URL });
+      await restore.connect();
+      try {
+        await restore.query("BEGIN");
+        await restore.query("SELECT id FROM users WHERE id = $1 FOR UPDATE", [hana.id]);
+        await restore.query("UPDATE users SET deleted_at = NULL, deactivated_at = NULL WHERE id = $1", [hana.id]);
+        const purge = purgeDeletedAccounts(services, new Date(Date.now() + 365 * DAY));
+        // The purge listed the account and now waits for its row.
+        await expect
+          .poll(async () => {
+            const [row] = await services.prisma.$queryRaw<Array<{ waiting: bigint }>>`
+              SELECT count(*) AS waiting FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`;
+            return Number(row.waiting);
+          })
+          .toBeGreaterThan(0);
+        await restore.query("COMMIT");
+        expect(await purge).toEqual({ accounts: 0, objects: 0 });
+      } finally {
+        await restore.end();
+      }
+      expect(await services.prisma.user.findUniqueOrThrow({ where: { id: hana.id } })).toMatchObject({ deletedAt: null });
+      expect(await services.prisma.auditEvent.count({ where: { action: "user.purged", targetId: hana.id } })).toBe(0);
     });
 
     it("lets an admin purge a deleted account now, and purges at once without a grace period", async () => {
