@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { beforeAll, describe, expect, it } from "vitest";
+import { updateSettings } from "~/domain/admin/settings.server";
 import { listAuditEvents, parseAuditFilter } from "~/domain/audit/audit-log.server";
 import { createFolder, getRootFolder } from "~/domain/files/folders.server";
 import { pseudonymFor } from "~/domain/accounts/account-deletion.server";
@@ -27,6 +28,8 @@ describe.each(DRIVER_SETS)("deleting an account ($label)", ({ drivers }) => {
 
   beforeAll(async () => {
     app = await startTestApp(drivers);
+    // Deleting erases at once here; the grace period before a purge is tests/lifecycle.test.ts's.
+    await updateSettings(app.services, { deletedAccountRetentionDays: 0 });
     services = app.services;
     admin = await person("Ada Admin", "ada@example.com");
   });

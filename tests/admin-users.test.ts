@@ -3,6 +3,7 @@ import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { io as connectSocket, type Socket } from "socket.io-client";
 import { beforeAll, describe, expect, it } from "vitest";
+import { updateSettings } from "~/domain/admin/settings.server";
 import { setUserActive } from "~/domain/admin/admin-users.server";
 import { SYSTEM_ACTOR } from "~/domain/audit/audit.server";
 import { createFolder, getRootFolder } from "~/domain/files/folders.server";
@@ -41,6 +42,8 @@ describe.each(DRIVER_SETS)("admins deactivate and delete accounts ($label)", ({ 
 
   beforeAll(async () => {
     app = await startTestApp(drivers);
+    // Deleting erases at once here; the grace period before a purge is tests/lifecycle.test.ts's.
+    await updateSettings(app.services, { deletedAccountRetentionDays: 0 });
     services = app.services;
     admin = await person("Ada Admin", "ada@example.com");
   });

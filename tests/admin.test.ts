@@ -22,6 +22,8 @@ function settingsForm(overrides: Record<string, string> = {}): Record<string, st
     trashRetentionDays: "30",
     auditRetentionDays: "365",
     versionsKept: "10",
+    versionRetentionDays: "",
+    deletedAccountRetentionDays: "30",
     sessionIdleDays: "14",
     sessionAbsoluteDays: "30",
     ...overrides,
@@ -85,6 +87,8 @@ describe("administration: settings and quotas over HTTP (local disk, memory cach
       expect(page).toMatch(/name="trashRetentionDays"[^>]*value="30"/);
       expect(page).toMatch(/name="auditRetentionDays"[^>]*value="365"/);
       expect(page).toMatch(/name="versionsKept"[^>]*value="10"/);
+      expect(page).toMatch(/name="versionRetentionDays"[^>]*value=""/);
+      expect(page).toMatch(/name="deletedAccountRetentionDays"[^>]*value="30"/);
       expect(page).toContain("At most 20 MiB (MAX_UPLOAD_SIZE");
       // Without single sign-on set up, its setting is not offered (a hidden field keeps the stored choice).
       expect(page).not.toContain("after single sign-on");
@@ -111,6 +115,9 @@ describe("administration: settings and quotas over HTTP (local disk, memory cach
         trashRetentionDays: 7,
         auditRetentionDays: 365,
         versionsKept: 0,
+        keepAllVersions: false,
+        versionRetentionDays: null,
+        deletedAccountRetentionDays: 30,
         requireMfaForAdmins: false,
         requireMfaAfterSso: false,
         sessionIdleDays: 14,
@@ -147,6 +154,11 @@ describe("administration: settings and quotas over HTTP (local disk, memory cach
       ["too short an audit retention", { auditRetentionDays: "29" }, "auditRetentionDays", "from 30 to 36500"],
       ["fractional versions", { versionsKept: "1.5" }, "versionsKept", "from 0 to 1000"],
       ["too many versions", { versionsKept: "1001" }, "versionsKept", "from 0 to 1000"],
+      ["zero version retention days", { versionRetentionDays: "0" }, "versionRetentionDays", "from 1 to 36500"],
+      ["version retention that is not a number", { versionRetentionDays: "a month" }, "versionRetentionDays", "from 1 to 36500"],
+      ["a negative grace for deleted accounts", { deletedAccountRetentionDays: "-1" }, "deletedAccountRetentionDays", "from 0 to 3650"],
+      ["too long a grace for deleted accounts", { deletedAccountRetentionDays: "3651" }, "deletedAccountRetentionDays", "from 0 to 3650"],
+      ["no grace for deleted accounts at all", { deletedAccountRetentionDays: "" }, "deletedAccountRetentionDays", "from 0 to 3650"],
       ["a bad extension", { blockedExtensions: "exe e/x" }, "blockedExtensions", "Not an extension: “e/x”"],
     ])("refuses %s with 400 and a message beside the field, changing nothing", async (_, overrides, field, message) => {
       const before = await storedSettings();
@@ -162,6 +174,32 @@ describe("administration: settings and quotas over HTTP (local disk, memory cach
       expect(await storedSettings()).toEqual(before);
       expect((await getSettings(app.services)).maxFileSize).toBe(MiB);
       expect(await app.services.prisma.activity.count()).toBe(activityBefore);
+    });
+
+    it("saves the lifecycle rules: every version kept (empty), a version age, a grace for deleted accounts", async () => {
+      const response = await admin.postForm(
+        "/admin/settings",
+        settingsForm({ versionsKept: "", versionRetentionDays: "90", deletedAccountRetentionDays: "0" }),
+      );
+      expect(response.status).toBe(200);
+      const page = await response.text();
+      expect(page).toMatch(/name="versionsKept"[^>]*value=""/);
+      expect(page).toMatch(/name="versionRetentionDays"[^>]*value="90"/);
+      expect(page).toMatch(/name="deletedAccountRetentionDays"[^>]*value="0"/);
+      // A release that knows only the count keeps as many as it can.
+      expect(await getSettings(app.services)).toMatchObject({
+        keepAllVersions: true,
+        versionsKept: 1000,
+        versionRetentionDays: 90,
+        deletedAccountRetentionDays: 0,
+      });
+      expect((await admin.postForm("/admin/settings", settingsForm({ maxFileSize: "1MiB", versionsKept: "0" }))).status).toBe(200);
+      expect(await getSettings(app.services)).toMatchObject({
+        keepAllVersions: false,
+        versionsKept: 0,
+        versionRetentionDays: null,
+        deletedAccountRetentionDays: 30,
+      });
     });
 
     it("keeps what was typed after a refusal, and reports every bad field at once", async () => {

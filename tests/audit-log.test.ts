@@ -312,6 +312,7 @@ describe("audit log over HTTP: wiring, viewer and export (local disk, memory cac
         blockedExtensions: "exe",
         trashRetentionDays: "30",
         versionsKept: "10",
+        deletedAccountRetentionDays: "30",
         sessionIdleDays: "14",
         sessionAbsoluteDays: "30",
       });
@@ -549,6 +550,7 @@ describe("audit log over HTTP: wiring, viewer and export (local disk, memory cac
       trashRetentionDays: "30",
       auditRetentionDays,
       versionsKept: "10",
+      deletedAccountRetentionDays: "30",
       sessionIdleDays: "14",
       sessionAbsoluteDays: "30",
     });

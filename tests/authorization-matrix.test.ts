@@ -123,6 +123,7 @@ const MATRIX: Record<string, Entry> = {
   "/admin/audit": { url: () => "/admin/audit", get: [LOGIN, 403, 403, 200] },
   "/admin/analytics": { url: () => "/admin/analytics", get: [LOGIN, 403, 403, 200] },
   "/admin/system": { url: () => "/admin/system", get: [LOGIN, 403, 403, 200] },
+  "/admin/lifecycle": { url: () => "/admin/lifecycle", get: [LOGIN, 403, 403, 200] },
   // A queue that does not exist: nothing to run (404) for the administrator.
   "/admin/jobs": {
     url: () => "/admin/jobs",

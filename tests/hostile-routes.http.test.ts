@@ -41,7 +41,7 @@ interface RouteEntry {
 
 const ROUTES: Record<string, RouteEntry> = {
   "_index.tsx": { path: "/" },
-  "account-deleted.tsx": { path: "/account-deleted" },
+  "account-deleted.tsx": { path: "/account-deleted", query: ["restorable"] },
   "activity.tsx": { path: "/activity", query: ["after"] },
   "admin._index.tsx": {
     path: "/admin",
@@ -50,6 +50,7 @@ const ROUTES: Record<string, RouteEntry> = {
   },
   "admin.analytics.tsx": { path: "/admin/analytics", query: ["days"] },
   "admin.system.tsx": { path: "/admin/system" },
+  "admin.lifecycle.tsx": { path: "/admin/lifecycle" },
   "admin.jobs.tsx": { path: "/admin/jobs", post: { fields: ["queue", "jobId"], intents: ["retry", "run"] } },
   "admin.audit.tsx": {
     path: "/admin/audit",
@@ -67,6 +68,8 @@ const ROUTES: Record<string, RouteEntry> = {
         "maxFileSize",
         "blockedExtensions",
         "versionsKept",
+        "versionRetentionDays",
+        "deletedAccountRetentionDays",
         "trashRetentionDays",
         "auditRetentionDays",
         "sessionIdleDays",
@@ -85,7 +88,7 @@ const ROUTES: Record<string, RouteEntry> = {
   "admin.users.$userId.status.tsx": {
     path: "/admin/users/:userId/status",
     params: { userId: "user" },
-    post: { fields: ["proof"], intents: ["deactivate", "reactivate"] },
+    post: { fields: ["proof"], intents: ["deactivate", "reactivate", "restore"] },
   },
   "auth.oidc.tsx": { path: "/auth/oidc", query: ["redirectTo"] },
   "auth.oidc_.callback.tsx": { path: "/auth/oidc/callback", query: ["code", "state", "error", "iss"] },

@@ -231,6 +231,7 @@ describe("TOTP two-step verification over HTTP", () => {
       blockedExtensions: "",
       trashRetentionDays: "30",
       versionsKept: "10",
+      deletedAccountRetentionDays: "30",
       sessionIdleDays: "14",
       sessionAbsoluteDays: "30",
       requireMfaForAdmins: "on",

@@ -35,6 +35,7 @@ const SETTINGS_FORM = {
   blockedExtensions: "",
   trashRetentionDays: "30",
   versionsKept: "10",
+  deletedAccountRetentionDays: "30",
   sessionIdleDays: "14",
   sessionAbsoluteDays: "30",
   requireMfaForAdmins: "",
@@ -738,7 +739,11 @@ describe("single sign-on with a real OpenID Connect provider", () => {
     expect(await app.services.prisma.user.count({ where: { id: user.id } })).toBe(1);
 
     await reauth(client, "hedy", "/settings/privacy");
-    const deleted = await client.postForm("/settings/privacy", { intent: "delete", confirmEmail: "hedy@example.com", password: "" });
+    // Erased at once (no grace period), so the provider link goes too.
+    await updateSettings(app.services, { deletedAccountRetentionDays: 0 });
+    const deleted = await client
+      .postForm("/settings/privacy", { intent: "delete", confirmEmail: "hedy@example.com", password: "" })
+      .finally(() => updateSettings(app.services, { deletedAccountRetentionDays: 30 }));
     expect(deleted.status).toBe(302);
     expect(deleted.headers.get("location")).toBe("/account-deleted");
     expect(await app.services.prisma.user.count({ where: { id: user.id } })).toBe(0);

@@ -413,6 +413,7 @@ describe("passkeys", () => {
       blockedExtensions: "",
       trashRetentionDays: "30",
       versionsKept: "10",
+      deletedAccountRetentionDays: "30",
       sessionIdleDays: "14",
       sessionAbsoluteDays: "30",
       requireMfaForAdmins: "on",

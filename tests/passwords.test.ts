@@ -357,6 +357,7 @@ describe("passwords, recovery and sessions over HTTP (local disk, Redis cache)",
         blockedExtensions: "",
         trashRetentionDays: "30",
         versionsKept: "10",
+        deletedAccountRetentionDays: "30",
         sessionIdleDays: "2",
         sessionAbsoluteDays: "1",
       };

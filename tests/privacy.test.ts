@@ -2,6 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { updateSettings } from "~/domain/admin/settings.server";
 import { recordAudit } from "~/domain/audit/audit.server";
 import { addFile } from "~/domain/files/files.server";
 import { createFolder, getRootFolder } from "~/domain/files/folders.server";
@@ -58,6 +59,8 @@ describe.each(DRIVER_SETS)("privacy: export and account deletion ($label)", ({ d
 
   beforeAll(async () => {
     app = await startTestApp(drivers);
+    // Deleting erases at once here; the grace period before a purge is tests/lifecycle.test.ts's.
+    await updateSettings(app.services, { deletedAccountRetentionDays: 0 });
     services = app.services;
     admin = new TestClient(app.url);
     await admin.register("Root Admin", "root@example.com");
@@ -291,6 +294,8 @@ describe.each(DRIVER_SETS)("account deletion ends unfinished uploads at once ($l
   beforeAll(async () => {
     // A short expiry, so the last test can let the periodic sweep run for real.
     app = await startTestApp(drivers, { UPLOAD_EXPIRY_HOURS: String(8 / 3600) });
+    // Deleting erases at once here; the grace period before a purge is tests/lifecycle.test.ts's.
+    await updateSettings(app.services, { deletedAccountRetentionDays: 0 });
     services = app.services;
     await new TestClient(app.url).register("Root Admin", "root@example.com");
   });

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { updateSettings } from "~/domain/admin/settings.server";
 import { SYSTEM_ACTOR } from "~/domain/audit/audit.server";
 import { storageUsage } from "~/domain/files/quota.server";
 import { deleteForever } from "~/domain/files/trash-purge.server";
@@ -48,6 +49,8 @@ describe.each<{ label: string; drivers: DriverSet }>([
 
   beforeAll(async () => {
     app = await startTestApp(drivers);
+    // Deleting erases at once here; the grace period before a purge is tests/lifecycle.test.ts's.
+    await updateSettings(app.services, { deletedAccountRetentionDays: 0 });
     await new TestClient(app.url).register("Admin", "admin@example.com");
   });
 

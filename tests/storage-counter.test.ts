@@ -60,6 +60,8 @@ describe.each(DRIVER_SETS)("the storage counter ($label)", ({ drivers }) => {
 
   beforeAll(async () => {
     app = await startTestApp(drivers, { MAX_UPLOAD_SIZE: "20MiB" });
+    // Deleting erases at once here; the grace period before a purge is tests/lifecycle.test.ts's.
+    await updateSettings(app.services, { deletedAccountRetentionDays: 0 });
     services = app.services;
     admin = await registerPerson(app, "Ada Admin", "ada@example.com");
     olive = await registerPerson(app, "Olive Owner", "olive@example.com");

@@ -4,6 +4,7 @@ import { useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { z } from "zod";
 import { FormMessage } from "~/components/field";
 import { UserRow } from "~/components/admin/user-row";
+import { DeletedAccounts } from "~/components/admin/deleted-accounts";
 import { listUsersForAdmin, setUserQuota, setUserRole } from "~/domain/admin/admin.server";
 import { auditActor } from "~/domain/audit/audit.server";
 import { contentSearchStatus } from "~/domain/search/content-index.server";
@@ -24,21 +25,55 @@ const DONE_MESSAGES: Record<string, string> = {
   reactivated: "The account was reactivated: its owner can sign in again.",
   deleted: "The account and its files were deleted.",
   "deleted-given": "The account was deleted; its files were given to the person you chose.",
+  purged: "The deleted account and its files were purged.",
+  restored: "The account was restored: its owner can sign in again.",
+  "restored-deactivated": "The account was restored. It stays deactivated, as it was before it was deleted.",
 };
+
+/** Said after a deletion when deleted accounts are kept for a while. */
+const RESTORABLE = (days: number) => ` It can be restored under Deleted accounts for ${days} day${days === 1 ? "" : "s"}.`;
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const admin = await requireAdmin(context.services, request);
-  const done = DONE_MESSAGES[parseQuery(request, z.object({ done: field.hint(40) })).done ?? ""] ?? null;
-  const { users: rows, settings } = await listUsersForAdmin(context.services);
+  const doneCode = parseQuery(request, z.object({ done: field.hint(40) })).done ?? "";
+  const { users: all, settings } = await listUsersForAdmin(context.services);
+  const graceDays = settings.deletedAccountRetentionDays;
+  const kept = graceDays > 0 && (doneCode === "deleted" || doneCode === "deleted-given");
+  const done = Object.hasOwn(DONE_MESSAGES, doneCode) ? DONE_MESSAGES[doneCode] + (kept ? RESTORABLE(graceDays) : "") : null;
+  // Deleted accounts waiting for their purge are listed apart: they can only be restored or purged.
+  const rows = all.filter((user) => !user.deletedAt);
+  const deleted = all.flatMap((user) =>
+    user.deletedAt && user.purgeAfter
+      ? [
+          {
+            id: user.id,
+            name: user.name,
+            email: user.email,
+            bytesUsed: user.bytesUsed,
+            deletedAt: user.deletedAt.toISOString(),
+            purgeAfter: user.purgeAfter.toISOString(),
+          },
+        ]
+      : [],
+  );
   const locks = await Promise.all(rows.map((user) => lockStatus(context.services, user.email)));
   const users = rows.map((user, index) => ({
     ...user,
     failedLogins: locks[index].failures,
     lockedUntil: locks[index].lockedUntil?.toISOString() ?? null,
     deactivatedAt: user.deactivatedAt?.toISOString() ?? null,
+    deletedAt: null,
+    purgeAfter: null,
     self: user.id === admin.id,
   }));
-  return { users, defaultQuotaBytes: settings.defaultQuotaBytes, done, contentSearch: await contentSearchStatus(context.services) };
+  return {
+    users,
+    deleted,
+    graceDays,
+    defaultQuotaBytes: settings.defaultQuotaBytes,
+    done,
+    contentSearch: await contentSearchStatus(context.services),
+  };
 }
 
 const adminForm = z.object({
@@ -88,7 +123,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 export default function Admin() {
-  const { users, defaultQuotaBytes, done, contentSearch } = useLoaderData<typeof loader>();
+  const { users, deleted, graceDays, defaultQuotaBytes, done, contentSearch } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const busy = useNavigation().state === "submitting";
   const totalBytes = users.reduce((sum, user) => sum + user.bytesUsed, 0);
@@ -163,6 +198,7 @@ export default function Admin() {
           </tbody>
         </table>
       </section>
+      {deleted.length > 0 || graceDays > 0 ? <DeletedAccounts accounts={deleted} graceDays={graceDays} /> : null}
     </div>
   );
 }

@@ -25,7 +25,9 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
       blockedExtensions: settings.blockedExtensions.join(", "),
       trashRetentionDays: String(settings.trashRetentionDays),
       auditRetentionDays: settings.auditRetentionDays === null ? "" : String(settings.auditRetentionDays),
-      versionsKept: String(settings.versionsKept),
+      versionsKept: settings.keepAllVersions ? "" : String(settings.versionsKept),
+      versionRetentionDays: settings.versionRetentionDays === null ? "" : String(settings.versionRetentionDays),
+      deletedAccountRetentionDays: String(settings.deletedAccountRetentionDays),
       requireMfaForAdmins: settings.requireMfaForAdmins ? "on" : "",
       requireMfaAfterSso: settings.requireMfaAfterSso ? "on" : "",
       sessionIdleDays: String(settings.sessionIdleDays),
@@ -44,6 +46,8 @@ const settingsForm = z.object({
   trashRetentionDays: field.text(100),
   auditRetentionDays: field.text(100),
   versionsKept: field.text(100),
+  versionRetentionDays: field.text(100),
+  deletedAccountRetentionDays: field.text(100),
   sessionIdleDays: field.text(100),
   sessionAbsoluteDays: field.text(100),
   requireMfaForAdmins: field.text(100),
@@ -150,8 +154,30 @@ export default function AdminSettings() {
           max={1000}
           defaultValue={values.versionsKept}
           error={errors.versionsKept}
+          hint="Earlier versions kept per file when it is replaced; the oldest beyond this are deleted every hour (0 to 1000; 0 keeps none; empty keeps them all)."
+        />
+        <Field
+          label="Version retention (days)"
+          name="versionRetentionDays"
+          type="number"
+          inputMode="numeric"
+          min={1}
+          max={36500}
+          defaultValue={values.versionRetentionDays}
+          error={errors.versionRetentionDays}
+          hint="Earlier versions are deleted this many days after they were replaced, checked every hour (1 to 36500; empty keeps them however old)."
+        />
+        <Field
+          label="Deleted accounts kept (days)"
+          name="deletedAccountRetentionDays"
+          type="number"
+          inputMode="numeric"
+          min={0}
+          max={3650}
+          defaultValue={values.deletedAccountRetentionDays}
+          error={errors.deletedAccountRetentionDays}
           required
-          hint="Earlier versions kept when a file is replaced (0 to 1000; 0 keeps none)."
+          hint="A deleted account can be restored by an administrator for this many days, then it and its files are purged (0 to 3650; 0 purges at once)."
         />
         <Field
           label="Session idle timeout (days)"

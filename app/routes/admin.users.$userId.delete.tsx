@@ -4,6 +4,7 @@ import { Field, FormMessage } from "~/components/field";
 import { ConfirmIdentity } from "~/components/security/confirm-identity";
 import { CsrfInput } from "~/components/csrf-input";
 import { deleteUserByAdmin, deletionSummary } from "~/domain/admin/admin-users.server";
+import { getSettings } from "~/domain/admin/settings.server";
 import { auditActor } from "~/domain/audit/audit.server";
 import { reauthMethods } from "~/domain/accounts/reauth.server";
 import { requireAdmin } from "~/route-helpers/guards.server";
@@ -23,7 +24,9 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
     const { user } = summary;
     return {
       ...summary,
-      user: { id: user.id, name: user.name, email: user.email, deactivated: user.deactivatedAt !== null },
+      user: { id: user.id, name: user.name, email: user.email, deactivated: user.deactivatedAt !== null, deleted: user.deletedAt !== null },
+      // Days the account stays restorable after this deletion; 0 when it is purged at once.
+      graceDays: user.deletedAt ? 0 : (await getSettings(services)).deletedAccountRetentionDays,
       reauth: await reauthMethods(services, admin),
     };
   } catch (error) {
@@ -45,6 +48,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
       input,
       auditActor(request, clientIp, admin),
     );
+    if (result.removal.kind === "purged" && result.removal.wasDeleted) return redirect("/admin?done=purged");
     return redirect(result.givenTo ? "/admin?done=deleted-given" : "/admin?done=deleted");
   } catch (error) {
     return actionFailure(error);
@@ -54,7 +58,8 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
 const plural = (count: number, one: string, many = `${one}s`) => `${count.toLocaleString("en")} ${count === 1 ? one : many}`;
 
 export default function DeleteAccount() {
-  const { user, files, folders, bytes, trash, shareLinks, userShares, uploads, receivers, reauth } = useLoaderData<typeof loader>();
+  const { user, files, folders, bytes, trash, shareLinks, userShares, uploads, receivers, graceDays, reauth } =
+    useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const busy = useNavigation().state !== "idle";
   const errors = result?.fieldErrors ?? {};
@@ -83,8 +88,12 @@ export default function DeleteAccount() {
           <li>{`${plural(uploads, "unfinished upload")};`}</li>
           <li>the account, its sessions, passkeys and sign-in links. The audit log keeps its entries under an anonymous name.</li>
         </ul>
-        <p className="text-sm text-slate-700">
-          This cannot be undone.
+        <p className="text-sm text-slate-700" data-testid="deletion-grace">
+          {user.deleted
+            ? "The account is already deleted: this purges it now, before its grace period ends. This cannot be undone."
+            : graceDays > 0
+              ? `The account is kept, signed out and locked, for ${graceDays} day${graceDays === 1 ? "" : "s"}: until then you can restore it from the Deleted accounts list. Then it is purged for good.`
+              : "This cannot be undone."}
           {user.deactivated ? null : (
             <>
               {" "}

@@ -3,7 +3,7 @@ import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-
 import { FormMessage } from "~/components/field";
 import { ConfirmIdentity } from "~/components/security/confirm-identity";
 import { CsrfInput } from "~/components/csrf-input";
-import { getManagedUser, setUserActive } from "~/domain/admin/admin-users.server";
+import { getManagedUser, restoreDeletedAccount, setUserActive } from "~/domain/admin/admin-users.server";
 import { auditActor } from "~/domain/audit/audit.server";
 import { reauthMethods } from "~/domain/accounts/reauth.server";
 import { requireAdmin } from "~/route-helpers/guards.server";
@@ -21,7 +21,13 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   try {
     const user = await getManagedUser(services, admin, idParam(params, "userId", "That account"));
     return {
-      user: { id: user.id, name: user.name, email: user.email, deactivatedAt: user.deactivatedAt?.toISOString() ?? null },
+      user: {
+        id: user.id,
+        name: user.name,
+        email: user.email,
+        deactivatedAt: user.deactivatedAt?.toISOString() ?? null,
+        deletedAt: user.deletedAt?.toISOString() ?? null,
+      },
       reauth: await reauthMethods(services, admin),
     };
   } catch (error) {
@@ -29,21 +35,20 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   }
 }
 
-const statusForm = z.object({ intent: field.oneOf(["deactivate", "reactivate"]), proof: field.text(1_000) });
+const statusForm = z.object({ intent: field.oneOf(["deactivate", "reactivate", "restore"]), proof: field.text(1_000) });
 
 export async function action({ request, context, params }: ActionFunctionArgs) {
   const { services, clientIp } = context;
   const admin = await requireAdmin(services, request);
   try {
     const { intent, proof } = await parseForm(request, statusForm);
-    await setUserActive(
-      services,
-      admin,
-      idParam(params, "userId", "That account"),
-      intent === "reactivate",
-      proof,
-      auditActor(request, clientIp, admin),
-    );
+    const userId = idParam(params, "userId", "That account");
+    if (intent === "restore") {
+      await restoreDeletedAccount(services, admin, userId, proof, auditActor(request, clientIp, admin));
+      const restored = await getManagedUser(services, admin, userId);
+      return redirect(`/admin?done=${restored.deactivatedAt ? "restored-deactivated" : "restored"}`);
+    }
+    await setUserActive(services, admin, userId, intent === "reactivate", proof, auditActor(request, clientIp, admin));
     return redirect(`/admin?done=${intent === "reactivate" ? "reactivated" : "deactivated"}`);
   } catch (error) {
     return actionFailure(error);
@@ -55,6 +60,7 @@ export default function AccountStatus() {
   const result = useActionData<typeof action>();
   const busy = useNavigation().state !== "idle";
   const deactivated = user.deactivatedAt !== null;
+  if (user.deletedAt) return <RestoreAccount user={{ ...user, deletedAt: user.deletedAt }} reauth={reauth} />;
   return (
     <div className="max-w-2xl space-y-6">
       <p className="text-sm">
@@ -94,6 +100,55 @@ export default function AccountStatus() {
           <div className="flex flex-wrap gap-2">
             <button type="submit" className={deactivated ? "btn-primary" : "btn-primary bg-red-700 hover:bg-red-800"} disabled={busy}>
               {deactivated ? `Reactivate ${user.name}` : `Deactivate ${user.name}`}
+            </button>
+            <Link to="/admin" className="btn-secondary">
+              Cancel
+            </Link>
+          </div>
+        </Form>
+      </section>
+    </div>
+  );
+}
+
+/** A deleted account waiting for its purge: the one thing left to do here is to restore it. */
+function RestoreAccount({
+  user,
+  reauth,
+}: {
+  user: { name: string; email: string; deletedAt: string };
+  reauth: ReturnType<typeof useLoaderData<typeof loader>>["reauth"];
+}) {
+  const result = useActionData<typeof action>();
+  const busy = useNavigation().state !== "idle";
+  return (
+    <div className="max-w-2xl space-y-6">
+      <p className="text-sm">
+        <Link to="/admin" className="text-blue-800 underline">
+          ← Administration
+        </Link>
+      </p>
+      <div>
+        <h1 className="text-2xl font-semibold">{`Restore ${user.name}`}</h1>
+        <p className="mt-1 text-sm text-slate-600 break-all">{user.email}</p>
+      </div>
+      <FormMessage message={result?.message} />
+      <section aria-labelledby="restore-heading" className="card space-y-3 p-4">
+        <h2 id="restore-heading" className="text-lg font-semibold">
+          Bring the account back
+        </h2>
+        <p className="text-sm text-slate-700" data-testid="account-state">
+          Deleted on {formatDate(user.deletedAt)}. Restoring it brings back the account with what it still owns (files given to someone else
+          stay theirs): {user.name} can sign in again, and their share links and shares work again, unless the account had been deactivated
+          before it was deleted.
+        </p>
+        <Form method="post" className="space-y-3">
+          <CsrfInput />
+          <input type="hidden" name="intent" value="restore" />
+          <ConfirmIdentity reauth={reauth} id="field-proof" name="proof" label="Your password" error={result?.fieldErrors?.proof} />
+          <div className="flex flex-wrap gap-2">
+            <button type="submit" className="btn-primary" disabled={busy}>
+              {`Restore ${user.name}`}
             </button>
             <Link to="/admin" className="btn-secondary">
               Cancel

@@ -19,7 +19,7 @@ import { accessTarget, getReadableItem, parseKind, parsePolicy } from "~/domain/
 import { moveItem, renameItem } from "~/domain/files/rename-move.server";
 import { requireUser } from "~/route-helpers/guards.server";
 import { viewerData } from "~/domain/files/previews.server";
-import { getSettings } from "~/domain/admin/settings.server";
+import { getSettings, versionLimit } from "~/domain/admin/settings.server";
 import { trashItem } from "~/domain/files/trash.server";
 import { listVersions } from "~/domain/files/versions.server";
 import { thumbnailUrl } from "~/lib/thumbnails";
@@ -112,7 +112,8 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
       isOwner: user.id === (item.kind === "file" ? item.file.ownerId : item.folder.ownerId),
       destinations,
       pickerLimit: DESTINATION_PICKER_LIMIT,
-      versionsKept: settings.versionsKept,
+      versionsKept: versionLimit(settings),
+      versionRetentionDays: settings.versionRetentionDays,
       trashRetentionDays: settings.trashRetentionDays,
       done: done && DONE_MESSAGES[done] ? DONE_MESSAGES[done] : null,
       activity,
@@ -195,6 +196,7 @@ export default function Details() {
     destinations,
     pickerLimit,
     versionsKept,
+    versionRetentionDays,
     trashRetentionDays,
     done,
     activity,
@@ -226,6 +228,7 @@ export default function Details() {
           fileName={item.name}
           versions={versions}
           versionsKept={versionsKept}
+          versionRetentionDays={versionRetentionDays}
           canWrite={canWrite}
           restoring={busy === "restore-version"}
         />

@@ -2,6 +2,7 @@ import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFu
 import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { Field, FormMessage } from "~/components/field";
 import { deleteAccount } from "~/domain/accounts/account-deletion.server";
+import { getSettings } from "~/domain/admin/settings.server";
 import { storedFilesOf } from "~/domain/accounts/account-export.server";
 import { reauthMethods } from "~/domain/accounts/reauth.server";
 import { z } from "zod";
@@ -24,7 +25,8 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const wait = Number(parseQuery(request, z.object({ "export-wait": field.hint(20) }))["export-wait"]);
   const exportError =
     Number.isInteger(wait) && wait > 0 ? `You have started several exports recently. Please try again in ${describeWait(wait)}.` : null;
-  return { email: user.email, files, bytes, exportError, reauth: await reauthMethods(services, user) };
+  const { deletedAccountRetentionDays: graceDays } = await getSettings(services);
+  return { email: user.email, files, bytes, exportError, graceDays, reauth: await reauthMethods(services, user) };
 }
 
 const privacyForm = z.object({ intent: field.oneOf(["delete"]), confirmEmail: field.text(1_000), password: field.text(1_000) });
@@ -34,15 +36,17 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const user = await requireUser(services, request);
   try {
     const { confirmEmail, password } = await parseForm(request, privacyForm);
-    await deleteAccount(services, user, { confirmEmail, password }, request, clientIp);
-    return redirect("/account-deleted", { headers: { "Set-Cookie": await sessionCookie(services).serialize("", { maxAge: 0 }) } });
+    const removal = await deleteAccount(services, user, { confirmEmail, password }, request, clientIp);
+    return redirect(removal.kind === "deleted" ? `/account-deleted?restorable=${removal.graceDays}` : "/account-deleted", {
+      headers: { "Set-Cookie": await sessionCookie(services).serialize("", { maxAge: 0 }) },
+    });
   } catch (error) {
     return actionFailure(error);
   }
 }
 
 export default function PrivacySettings() {
-  const { email, files, bytes, exportError, reauth } = useLoaderData<typeof loader>();
+  const { email, files, bytes, exportError, graceDays, reauth } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const navigation = useNavigation();
   const deleting = navigation.state !== "idle" && navigation.formData?.get("intent") === "delete";
@@ -77,8 +81,11 @@ export default function PrivacySettings() {
           Delete my account
         </h2>
         <p className="text-sm text-slate-700">
-          This deletes your files, folders, versions, share links and shares with other people, and signs you out everywhere. It cannot be
-          undone: export your data first if you want to keep it. The security log keeps its entries about you under an anonymous name.
+          This deletes your files, folders, versions, share links and shares with other people, and signs you out everywhere.{" "}
+          {graceDays > 0
+            ? `For ${graceDays} day${graceDays === 1 ? "" : "s"} an administrator can still restore your account; then it is deleted for good. Export your data first if you want to keep it.`
+            : "It cannot be undone: export your data first if you want to keep it."}{" "}
+          The security log keeps its entries about you under an anonymous name.
         </p>
         <Form method="post" className="space-y-3">
           <CsrfInput />

@@ -313,7 +313,15 @@ test.describe("admin", () => {
     const context = await freshContext(browser);
     const admin = await context.newPage();
     await login(admin, ADMIN);
-    for (const path of ["/admin", "/admin/settings", "/admin/audit", "/admin/analytics", "/admin/system", "/admin/jobs"]) {
+    for (const path of [
+      "/admin",
+      "/admin/settings",
+      "/admin/audit",
+      "/admin/analytics",
+      "/admin/system",
+      "/admin/jobs",
+      "/admin/lifecycle",
+    ]) {
       await admin.goto(path);
       await expectAccessible(admin, path);
     }

@@ -3,6 +3,7 @@ import { Link } from "@remix-run/react";
 const ADMIN_PAGES = [
   { to: "/admin", label: "Users" },
   { to: "/admin/settings", label: "Settings" },
+  { to: "/admin/lifecycle", label: "Lifecycle" },
   { to: "/admin/analytics", label: "Analytics" },
   { to: "/admin/jobs", label: "Jobs" },
   { to: "/admin/audit", label: "Audit log" },

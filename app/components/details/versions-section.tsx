@@ -9,12 +9,16 @@ export function VersionsSection({
   fileName,
   versions,
   versionsKept,
+  versionRetentionDays = null,
   canWrite,
   restoring,
 }: {
   fileName: string;
   versions: Version[];
-  versionsKept: number;
+  /** The most versions kept; null = no limit. */
+  versionsKept: number | null;
+  /** Days a version is kept after it was replaced; null = however old. */
+  versionRetentionDays?: number | null;
   canWrite: boolean;
   restoring: boolean;
 }) {
@@ -24,7 +28,7 @@ export function VersionsSection({
         Versions
       </h2>
       <p className="mt-1 text-sm text-slate-600">
-        When this file is replaced, its earlier content is kept here (the {versionsKept} most recent).
+        When this file is replaced, its earlier content is kept here ({keptVersions(versionsKept, versionRetentionDays)}).
       </p>
       {versions.length === 0 ? (
         <p className="mt-3 text-sm">No earlier versions.</p>
@@ -75,4 +79,10 @@ export function VersionsSection({
       )}
     </section>
   );
+}
+
+/** "the 10 most recent", "all of them, each for 90 days"… */
+function keptVersions(limit: number | null, days: number | null): string {
+  const count = limit === null ? "all of them" : `the ${limit} most recent`;
+  return days === null ? count : `${count}, each for ${days} day${days === 1 ? "" : "s"} after it was replaced`;
 }

@@ -1,10 +1,19 @@
 // Deleting an account with all its data: by the person (confirmed) or by an administrator;
-// their audit entries are kept under a pseudonym.
+// their audit entries are kept under a pseudonym. With a grace period in the settings, deleting
+// first only marks the account deleted (and deactivated); the hourly job purges it afterwards.
 import { createHmac } from "node:crypto";
-import type { SessionUser } from "~/domain/accounts/sessions.server";
+import { getSettings } from "~/domain/admin/settings.server";
+import { endSessionsWhere, type SessionUser } from "~/domain/accounts/sessions.server";
 import { reauthMethods } from "~/domain/accounts/reauth.server";
 import { verifyLogin } from "~/domain/accounts/users.server";
-import { type AuditActor, auditActor, pseudonymiseAuditActor, pseudonymiseAuditMentions, recordAudit } from "~/domain/audit/audit.server";
+import {
+  type AuditActor,
+  auditActor,
+  pseudonymiseAuditActor,
+  pseudonymiseAuditMentions,
+  recordAudit,
+  SYSTEM_ACTOR,
+} from "~/domain/audit/audit.server";
 import { ConflictError, ValidationError } from "~/domain/errors";
 import { lockStorage, STORAGE_LOCK_TX } from "~/domain/files/quota.server";
 import type { Prisma } from "~/generated/prisma/client";
@@ -25,7 +34,7 @@ export async function deleteAccount(
   input: { confirmEmail: unknown; password: unknown },
   request: Request,
   clientIp: string | null,
-): Promise<{ objectsDeleted: number }> {
+): Promise<AccountRemoval> {
   const confirmEmail = typeof input.confirmEmail === "string" ? input.confirmEmail.trim().toLowerCase() : "";
   const password = typeof input.password === "string" ? input.password : "";
   if (confirmEmail !== user.email.toLowerCase()) {
@@ -48,15 +57,111 @@ export async function deleteAccount(
   }
 
   const pseudonym = pseudonymFor(services, user.id);
-  return eraseAccount(services, user.id, {
-    // The event is the person's own, under the name their other entries now have.
+  return removeAccount(services, user.id, {
+    // The event is the person's own, under the name their other entries have once it is purged.
     actor: { ...auditActor(request, clientIp, null), actorId: user.id, actorLabel: pseudonym, ip: null, userAgent: null },
   });
 }
 
+export type AccountRemoval =
+  /** Erased with everything it owned; `wasDeleted` when it had been marked deleted before. */
+  | { kind: "purged"; objectsDeleted: number; wasDeleted: boolean }
+  /** Marked deleted: restorable until `purgeAfter`, then the hourly job erases it. */
+  | { kind: "deleted"; purgeAfter: Date; graceDays: number };
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Deletes an account as the settings say: at once (no grace period), or by marking it deleted
+ * for the grace period. An account already marked deleted is erased now.
+ */
+export async function removeAccount(services: Services, userId: string, options: EraseOptions): Promise<AccountRemoval> {
+  const { deletedAccountRetentionDays: graceDays } = await getSettings(services);
+  const current = await services.prisma.user.findUnique({ where: { id: userId }, select: { deletedAt: true } });
+  if (graceDays === 0 || current?.deletedAt) {
+    const { objectsDeleted } = await eraseAccount(services, userId, current?.deletedAt ? { ...options, action: "user.purged" } : options);
+    return { kind: "purged", objectsDeleted, wasDeleted: Boolean(current?.deletedAt) };
+  }
+  return markAccountDeleted(services, userId, graceDays, options);
+}
+
+/**
+ * Marks the account deleted and deactivated (so everything that refuses a deactivated account
+ * refuses it: sign-in, sessions, share links, shares, uploads), ends its sessions and stops its
+ * uploads. Its rows and objects stay until the purge. `deactivated_at` keeps an earlier
+ * deactivation's time, which is how a restore knows to leave the account deactivated.
+ */
+async function markAccountDeleted(services: Services, userId: string, graceDays: number, options: EraseOptions): Promise<AccountRemoval> {
+  const deletedAt = new Date();
+  const purgeAfter = new Date(deletedAt.getTime() + graceDays * DAY_MS);
+  await services.prisma.$transaction(
+    async (tx) => {
+      await lockStorage(tx, userId);
+      await options.before?.(tx);
+      const user = await tx.user.findUniqueOrThrow({ where: { id: userId }, select: { deactivatedAt: true } });
+      await tx.user.update({ where: { id: userId }, data: { deletedAt, deactivatedAt: user.deactivatedAt ?? deletedAt } });
+      await recordAudit(tx, options.actor, {
+        action: "user.deleted",
+        targetType: "user",
+        targetId: userId,
+        details: { ...options.details, graceDays, purgeAfter: purgeAfter.toISOString() },
+      });
+    },
+    { ...STORAGE_LOCK_TX, timeout: 120_000 },
+  );
+  // After the commit, as a deactivation does: a login racing this finds the account deactivated.
+  await endSessionsWhere(services, { userId });
+  const uploads = await services.prisma.$queryRaw<Array<{ id: string }>>`
+    SELECT u.id FROM uploads u LEFT JOIN folders f ON f.id = u.folder_id WHERE u.owner_id = ${userId} OR f.owner_id = ${userId}`;
+  if (uploads.length > 0) await services.uploadTerminator?.stop(uploads.map(({ id }) => id));
+  return { kind: "deleted", purgeAfter, graceDays };
+}
+
+/** Thrown inside a purge's transaction when the account was restored meanwhile: nothing is erased. */
+class RestoredMeanwhile extends Error {}
+
+/**
+ * Erases the accounts deleted longer ago than the grace period, oldest first, each with the
+ * full deletion (`user.purged` in the audit log). An account restored between the listing and
+ * its erasure is left alone: the check is repeated under a lock on its row.
+ */
+export async function purgeDeletedAccounts(services: Services, now = new Date()): Promise<{ accounts: number; objects: number }> {
+  const { deletedAccountRetentionDays: graceDays } = await getSettings(services);
+  const cutoff = new Date(now.getTime() - graceDays * DAY_MS);
+  const due = await services.prisma.user.findMany({
+    where: { deletedAt: { lte: cutoff } },
+    orderBy: { deletedAt: "asc" },
+    select: { id: true, deletedAt: true },
+  });
+  let accounts = 0;
+  let objects = 0;
+  for (const user of due) {
+    try {
+      const { objectsDeleted } = await eraseAccount(services, user.id, {
+        actor: SYSTEM_ACTOR,
+        action: "user.purged",
+        details: { deletedAt: user.deletedAt!.toISOString(), graceDays, pseudonym: pseudonymFor(services, user.id) },
+        before: async (tx) => {
+          const [row] = await tx.$queryRaw<Array<{ deleted_at: Date | null }>>`
+            SELECT deleted_at FROM users WHERE id = ${user.id} FOR UPDATE`;
+          if (!row?.deleted_at || row.deleted_at > cutoff) throw new RestoredMeanwhile();
+        },
+      });
+      accounts++;
+      objects += objectsDeleted;
+    } catch (error) {
+      if (error instanceof RestoredMeanwhile) continue;
+      services.log.error("could not purge a deleted account", { pseudonym: pseudonymFor(services, user.id), error });
+    }
+  }
+  return { accounts, objects };
+}
+
 export interface EraseOptions {
-  /** Who deleted the account, for its `user.deleted` event. */
+  /** Who deleted the account, for its `user.deleted` (or `user.purged`) event. */
   actor: AuditActor;
+  /** `user.purged` when a deleted account's grace period is over (or an admin cuts it short). */
+  action?: "user.deleted" | "user.purged";
   /** More for that event (what an administrator decided). */
   details?: Record<string, string | number | boolean>;
   /**
@@ -96,7 +201,7 @@ export async function eraseAccount(services: Services, userId: string, options: 
       await pseudonymiseAuditActor(tx, userId, pseudonym);
       await pseudonymiseAuditMentions(tx, userId, email, pseudonym);
       await recordAudit(tx, options.actor, {
-        action: "user.deleted",
+        action: options.action ?? "user.deleted",
         targetType: "user",
         targetId: userId,
         details: {

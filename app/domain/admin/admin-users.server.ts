@@ -7,7 +7,7 @@ import { recordAudit, type AuditActor } from "../audit/audit.server";
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from "../errors";
 import { MAX_NAME_BYTES, nameKey } from "../files/names";
 import { freeName as freeItemName } from "../files/name-conflicts.server";
-import { eraseAccount, pseudonymFor } from "../accounts/account-deletion.server";
+import { type AccountRemoval, pseudonymFor, removeAccount } from "../accounts/account-deletion.server";
 import { lockStorage, storageUsage } from "../files/quota.server";
 import { confirmIdentity } from "../accounts/reauth.server";
 import { getSettings, type Settings } from "./settings.server";
@@ -30,9 +30,11 @@ export interface ManagedUser {
   email: string;
   role: "ADMIN" | "USER";
   deactivatedAt: Date | null;
+  /** Set while the account is deleted but can still be restored. */
+  deletedAt: Date | null;
 }
 
-const MANAGED_USER = { id: true, name: true, email: true, role: true, deactivatedAt: true } as const;
+const MANAGED_USER = { id: true, name: true, email: true, role: true, deactivatedAt: true, deletedAt: true } as const;
 
 /** The account an admin manages from the admin pages; never the admin themselves. */
 export async function getManagedUser(services: Services, admin: SessionUser, rawUserId: unknown): Promise<ManagedUser> {
@@ -84,6 +86,7 @@ export async function setUserActive(
   await confirmIdentity(services, admin, proof);
   const result = await services.prisma.$transaction(async (tx) => {
     const user = await lockForChange(tx, admin, target.id);
+    if (user.deletedAt) throw new ConflictError(`${user.name}'s account is deleted. Restore it first; nothing was changed.`);
     if (Boolean(user.deactivatedAt) === !active) return { name: user.name, changed: false };
     await tx.user.update({ where: { id: user.id }, data: { deactivatedAt: active ? null : new Date() } });
     await recordAudit(tx, audit, {
@@ -182,7 +185,7 @@ export async function deleteUserByAdmin(
   rawUserId: unknown,
   input: { confirmEmail: unknown; proof: unknown; files: unknown },
   audit: AuditActor,
-): Promise<{ name: string; givenTo: string | null }> {
+): Promise<{ name: string; givenTo: string | null; removal: AccountRemoval }> {
   const target = await getManagedUser(services, admin, rawUserId);
   const disposition = dispositionSchema.safeParse(input.files);
   if (!disposition.success)
@@ -198,7 +201,7 @@ export async function deleteUserByAdmin(
   let receiver: { id: string; name: string } | null = null;
   const settings = await getSettings(services);
   const moved: { rootId: string; folderIds: string[]; fileIds: string[] } = { rootId: "", folderIds: [], fileIds: [] };
-  await eraseAccount(services, target.id, {
+  const removal = await removeAccount(services, target.id, {
     actor: audit,
     details: { byAdmin: true, pseudonym: pseudonymFor(services, target.id) },
     before: async (tx) => {
@@ -224,7 +227,42 @@ export async function deleteUserByAdmin(
     // The receiver's open tabs show the new folder.
     services.notifier.toUser(given.id, { type: "folder:changed", folderId: moved.rootId });
   }
-  return { name: target.name, givenTo: given?.name ?? null };
+  return { name: target.name, givenTo: given?.name ?? null, removal };
+}
+
+/**
+ * Brings back an account deleted within the grace period (not yet purged): it is no longer
+ * deleted, and active again unless it had been deactivated before it was deleted. Its sessions
+ * ended at deletion, so the person signs in again. What was given to someone else stays theirs.
+ */
+export async function restoreDeletedAccount(
+  services: Services,
+  admin: SessionUser,
+  rawUserId: unknown,
+  proof: unknown,
+  audit: AuditActor,
+): Promise<{ name: string }> {
+  const target = await getManagedUser(services, admin, rawUserId);
+  await confirmIdentity(services, admin, proof);
+  return services.prisma.$transaction(async (tx) => {
+    const [row] = await tx.$queryRaw<Array<{ deleted_at: Date | null; deactivated_at: Date | null }>>`
+      SELECT deleted_at, deactivated_at FROM users WHERE id = ${target.id} FOR UPDATE`;
+    // Purged meanwhile: the row is gone.
+    if (!row) throw new NotFoundError("That user");
+    if (!row.deleted_at) throw new ConflictError(`${target.name}'s account is not deleted; nothing was changed.`);
+    const deactivatedBefore = row.deactivated_at !== null && row.deactivated_at.getTime() !== row.deleted_at.getTime();
+    await tx.user.update({
+      where: { id: target.id },
+      data: { deletedAt: null, deactivatedAt: deactivatedBefore ? row.deactivated_at : null },
+    });
+    await recordAudit(tx, audit, {
+      action: "user.restored",
+      targetType: "user",
+      targetId: target.id,
+      details: { email: target.email, deletedAt: row.deleted_at.toISOString(), stillDeactivated: deactivatedBefore },
+    });
+    return { name: target.name };
+  });
 }
 
 async function lockReceiver(tx: Tx, from: ManagedUser, rawReceiverId: string): Promise<{ id: string; name: string }> {

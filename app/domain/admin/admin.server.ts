@@ -10,6 +10,8 @@ import { getSettings, updateSettings, type Settings } from "./settings.server";
 import { fieldErrors } from "../accounts/users.server";
 import { endSessionsWhere, type SessionUser } from "../accounts/sessions.server";
 
+const DAY_MS = 24 * 60 * 60 * 1000;
+
 /** The largest byte count kept exactly (and stored in a BigInt column without surprises). */
 const MAX_BYTES = Number.MAX_SAFE_INTEGER;
 
@@ -116,7 +118,12 @@ export function settingsFormSchema(maxUploadSize: number) {
       trashRetentionDays: wholeNumber("Days", 1, 3650),
       // Empty keeps the audit log forever.
       auditRetentionDays: wholeNumberOrEmpty("Days", 30, 36500),
-      versionsKept: wholeNumber("Versions", 0, 1000),
+      // Empty keeps every version (the age limit may still apply).
+      versionsKept: wholeNumberOrEmpty("Versions", 0, 1000),
+      // Empty keeps versions however old.
+      versionRetentionDays: wholeNumberOrEmpty("Days", 1, 36500),
+      // 0 purges a deleted account at once.
+      deletedAccountRetentionDays: wholeNumber("Days", 0, 3650),
       // A checkbox: present ("on") when ticked, absent otherwise.
       requireMfaForAdmins: z.preprocess((value) => value === "on" || value === "true", z.boolean()),
       requireMfaAfterSso: z.preprocess((value) => value === "on" || value === "true", z.boolean()),
@@ -148,8 +155,15 @@ export async function saveSettingsForm(
   const parsed = settingsFormSchema(services.config.uploads.maxSize).safeParse(input);
   if (!parsed.success) throw new ValidationError("Nothing was saved. Please correct the highlighted fields.", fieldErrors(parsed.error));
   const before = await getSettings(services);
-  const { defaultQuota, ...rest } = parsed.data;
-  const after = await updateSettings(services, { defaultQuotaBytes: defaultQuota, ...rest });
+  const { defaultQuota, versionsKept, ...rest } = parsed.data;
+  const after = await updateSettings(services, {
+    defaultQuotaBytes: defaultQuota,
+    // "Keep all" is its own key; the count becomes the largest allowed, which is what a previous
+    // release (which knows only the count) then keeps.
+    keepAllVersions: versionsKept === null,
+    versionsKept: versionsKept ?? 1000,
+    ...rest,
+  });
   const changed = changedKeys(before, after);
   if (changed.length > 0) {
     const details = {
@@ -278,6 +292,10 @@ export interface AdminUserRow {
   createdAt: Date;
   /** When an administrator deactivated the account; null while it is active. */
   deactivatedAt: Date | null;
+  /** When the account was deleted, while it can still be restored; null otherwise. */
+  deletedAt: Date | null;
+  /** When the hourly job purges the deleted account (deletedAt plus the grace period). */
+  purgeAfter: Date | null;
   fileCount: number;
   /** Bytes of the user's files and their versions, trash included (the "Storage used" column). */
   bytesUsed: number;
@@ -296,7 +314,17 @@ export async function listUsersForAdmin(services: Services): Promise<{ users: Ad
   const [users, files, pending, settings] = await Promise.all([
     services.prisma.user.findMany({
       orderBy: { createdAt: "asc" },
-      select: { id: true, email: true, name: true, role: true, createdAt: true, quotaBytes: true, deactivatedAt: true, storageUsed: true },
+      select: {
+        id: true,
+        email: true,
+        name: true,
+        role: true,
+        createdAt: true,
+        quotaBytes: true,
+        deactivatedAt: true,
+        deletedAt: true,
+        storageUsed: true,
+      },
     }),
     services.prisma.file.groupBy({ by: ["ownerId"], _count: { _all: true } }),
     services.prisma.$queryRaw<Array<{ charged_to: string; bytes: bigint }>>`
@@ -316,6 +344,8 @@ export async function listUsersForAdmin(services: Services): Promise<{ users: Ad
         role: user.role,
         createdAt: user.createdAt,
         deactivatedAt: user.deactivatedAt,
+        deletedAt: user.deletedAt,
+        purgeAfter: user.deletedAt && new Date(user.deletedAt.getTime() + settings.deletedAccountRetentionDays * DAY_MS),
         fileCount: filesByOwner.get(user.id) ?? 0,
         bytesUsed: Number(user.storageUsed),
         countedBytes: Number(user.storageUsed) + (pendingByOwner.get(user.id) ?? 0),

@@ -16,8 +16,17 @@ export const settingsSchema = z.object({
   auditRetentionDays: z.number().int().min(30).max(36500).nullable(),
   /** Days an item stays in the trash before it is purged. */
   trashRetentionDays: z.number().int().min(1).max(3650),
-  /** Previous versions kept per file when it is replaced. */
+  /**
+   * Previous versions kept per file: when it is replaced, and by the hourly version purge. Ignored
+   * while `keepAllVersions` is on (stored apart, so a release before it never reads a null here).
+   */
   versionsKept: z.number().int().min(0).max(1000),
+  /** No limit on the number of versions per file (the age limit below may still apply). */
+  keepAllVersions: z.boolean(),
+  /** Days a version is kept after it was replaced; null keeps versions however old. */
+  versionRetentionDays: z.number().int().min(1).max(36500).nullable(),
+  /** Days a deleted account can still be restored before it is purged; 0 purges it at once. */
+  deletedAccountRetentionDays: z.number().int().min(0).max(3650),
   /** Administrators must set up two-step verification before they can use Coffer. */
   requireMfaForAdmins: z.boolean(),
   /**
@@ -42,12 +51,21 @@ export function defaultSettings(services: Services): Settings {
     // A year: what most audits look back on.
     auditRetentionDays: 365,
     versionsKept: 10,
+    keepAllVersions: false,
+    versionRetentionDays: null,
+    // A month to undo a mistaken or regretted deletion, as the large hosted services allow.
+    deletedAccountRetentionDays: 30,
     requireMfaForAdmins: false,
     requireMfaAfterSso: false,
     // SESSION_TTL_DAYS (default 30) is the longest a login lasts; two weeks unused ends it sooner.
     sessionAbsoluteDays: sessionTtlDays(services),
     sessionIdleDays: Math.min(14, sessionTtlDays(services)),
   };
+}
+
+/** The most versions kept per file; null = no limit. */
+export function versionLimit(settings: Pick<Settings, "versionsKept" | "keepAllVersions">): number | null {
+  return settings.keepAllVersions ? null : settings.versionsKept;
 }
 
 function sessionTtlDays(services: Services): number {

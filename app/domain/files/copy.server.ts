@@ -5,7 +5,7 @@ import type { File as FileRecord, Folder, Prisma } from "~/generated/prisma/clie
 import type { Services } from "~/services/index.server";
 import { countQuotaRefusal } from "~/services/metrics.server";
 import { formatBytes } from "~/lib/format";
-import { getSettings, type Settings } from "../admin/settings.server";
+import { getSettings, type Settings, versionLimit } from "../admin/settings.server";
 import { recordActivity } from "../audit/activity.server";
 import { ConflictError, NotFoundError, PayloadTooLargeError, ValidationError } from "../errors";
 import { scheduleContentIndexing } from "../search/content-index.server";
@@ -101,7 +101,7 @@ async function copyFile(
               throw new ConflictError(`A file cannot replace itself. Choose “keep both” to make a copy of “${source.name}” here.`);
             }
             const content = { storageKey, size: source.size, mimeType: source.mimeType, sha256: source.sha256 };
-            const { file, orphanKeys } = await replaceFileContent(tx, resolution.target, content, settings.versionsKept);
+            const { file, orphanKeys } = await replaceFileContent(tx, resolution.target, content, versionLimit(settings));
             await recordActivity(tx, {
               userId: actor.id,
               action: "file.copied",

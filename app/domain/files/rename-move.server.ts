@@ -2,7 +2,7 @@
 import type { File as FileRecord, Folder, Prisma } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
 import { recordActivity } from "../audit/activity.server";
-import { getSettings } from "../admin/settings.server";
+import { getSettings, versionLimit } from "../admin/settings.server";
 import { ValidationError } from "../errors";
 import { fileSearchDocument, folderSearchDocument } from "../search/search-documents.server";
 import { getWritableFolder } from "./folders.server";
@@ -28,7 +28,7 @@ type Db = Prisma.TransactionClient;
  * `source` (a file) takes the place of `target`: the target keeps its id, shares and history,
  * its content becomes a version, and the source row goes away (its versions move to the target).
  */
-async function replaceWithFile(db: Db, source: FileRecord, target: FileRecord, versionsKept: number) {
+async function replaceWithFile(db: Db, source: FileRecord, target: FileRecord, versionsKept: number | null) {
   await db.fileVersion.updateMany({ where: { fileId: source.id }, data: { fileId: target.id } });
   await db.file.delete({ where: { id: source.id } });
   return replaceFileContent(db, target, source, versionsKept);
@@ -113,7 +113,7 @@ async function relocate(
       services.prisma.$transaction(async (tx) => {
         const resolution = await resolveName(tx, item.kind === "file" ? item.file.id : item.folder.id, parentId, name, policy, label);
         if (resolution.kind === "replace" && item.kind === "file") {
-          const { file, orphanKeys } = await replaceWithFile(tx, item.file, resolution.target, settings!.versionsKept);
+          const { file, orphanKeys } = await replaceWithFile(tx, item.file, resolution.target, versionLimit(settings!));
           await recordActivity(tx, {
             userId: actor.id,
             action: verb === "renamed" ? "file.renamed" : "file.moved",

@@ -9,7 +9,7 @@ import { STORAGE_LOCK_TX } from "./quota.server";
 import { assertNameFree } from "./folders.server";
 import { cleanName, nameKey } from "./names";
 import type { SessionUser } from "../accounts/sessions.server";
-import { getSettings } from "../admin/settings.server";
+import { getSettings, versionLimit } from "../admin/settings.server";
 import { scheduleContentIndexing } from "../search/content-index.server";
 import { scheduleThumbnails } from "./thumbnails.server";
 import { fileSearchDocument } from "../search/search-documents.server";
@@ -29,13 +29,13 @@ export interface FileContent {
 /**
  * Inside a transaction: the file's current content becomes a FileVersion and `content` becomes
  * current. Returns the updated file and the object keys that are no longer referenced (the old
- * thumbnail, versions beyond `versionsKept`), to delete once the transaction has committed.
+ * thumbnail, versions beyond `versionsKept`; null keeps them all), to delete once the transaction has committed.
  */
 export async function replaceFileContent(
   db: Db,
   file: FileRecord,
   content: FileContent,
-  versionsKept: number,
+  versionsKept: number | null,
 ): Promise<{ file: FileRecord; orphanKeys: string[] }> {
   await db.fileVersion.create({
     data: {
@@ -62,8 +62,9 @@ export async function replaceFileContent(
   return { file: updated, orphanKeys };
 }
 
-/** Deletes the oldest version rows beyond `keep`; returns their object keys. */
-export async function pruneVersions(db: Db, fileId: string, keep: number): Promise<string[]> {
+/** Deletes the oldest version rows beyond `keep` (null: none); returns their object keys. */
+export async function pruneVersions(db: Db, fileId: string, keep: number | null): Promise<string[]> {
+  if (keep === null) return [];
   const excess = await db.fileVersion.findMany({
     where: { fileId },
     orderBy: [{ replacedAt: "desc" }, { createdAt: "desc" }, { id: "desc" }],
@@ -154,7 +155,7 @@ export async function restoreVersion(services: Services, actor: Actor, versionId
       tx,
       current,
       { storageKey: version.storageKey, size: version.size, mimeType: version.mimeType, sha256: version.sha256 },
-      settings.versionsKept,
+      versionLimit(settings),
     );
     await recordActivity(tx, {
       userId: actor.id,
@@ -208,7 +209,7 @@ export async function addFileWithPolicy(
       tx,
       current,
       { storageKey: input.storageKey, size: BigInt(input.size), mimeType: input.mimeType, sha256: input.sha256 },
-      settings.versionsKept,
+      versionLimit(settings),
     );
     await recordActivity(tx, {
       userId: actorId,

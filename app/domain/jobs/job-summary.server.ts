@@ -12,6 +12,8 @@ const QUEUE_LABELS: Readonly<Record<string, string>> = {
   "content-index": "Index file contents for search",
   "usage-snapshot": "Snapshot stored bytes for analytics",
   "purge-audit-log": "Purge old audit events",
+  "purge-old-versions": "Purge versions beyond the version rules",
+  "purge-deleted-accounts": "Purge deleted accounts past their grace period",
   "cleanup-abandoned-uploads": "Remove abandoned uploads",
   "storage-check": "Check stored objects against the database (weekly)",
   "file-thumbnail": "Thumbnail of a new file",

@@ -11,6 +11,9 @@ import { cleanupAbandonedUploads } from "../uploads/upload-cleanup.server";
 import { flushUsage, snapshotStorage } from "../analytics/usage.server";
 import { purgeExpiredAudit } from "../audit/audit-purge.server";
 import { checkStorage } from "../storage-check/storage-check.server";
+import { purgeExpiredVersions } from "../files/version-purge.server";
+import { purgeDeletedAccounts } from "../accounts/account-deletion.server";
+import { type LifecycleRule, recordLifecycleRun } from "../admin/lifecycle.server";
 
 /** Files whose background hash may still be running are left alone this long. */
 const HASH_GRACE_MS = 10 * 60 * 1000;
@@ -28,6 +31,8 @@ interface PeriodicJob {
   run(): Promise<Record<string, number>>;
   /** How long one run may take before it counts as failed (default: the queue's, one hour). */
   expireInSeconds?: number;
+  /** A lifecycle purge: what each run removed is recorded for /admin/lifecycle. */
+  lifecycle?: LifecycleRule;
 }
 
 export interface JobsOptions {
@@ -47,8 +52,8 @@ export interface StopJobs {
 }
 
 /**
- * Periodic maintenance, every hour, as durable jobs on the database (pg-boss): purge trash and
- * audit events older than their retention, remove abandoned uploads, hash files whose in-stream
+ * Periodic maintenance, every hour, as durable jobs on the database (pg-boss): purge trash,
+ * audit events, earlier versions and deleted accounts past the rules of the settings, remove abandoned uploads, hash files whose in-stream
  * hash was lost, make missing thumbnails, correct storage counters that drifted, index file
  * contents for search (or remove the indexed text when content search is off), and snapshot stored
  * bytes for the analytics; every week, check the store against the database (storage-check). One instance creates each scheduled job and one runs it; a failed run is
@@ -60,6 +65,7 @@ export function startJobs(services: Services, options: JobsOptions = {}): StopJo
     {
       name: "purge-expired-trash",
       cron: "5 * * * *",
+      lifecycle: "trash",
       run: async () => {
         const result = await purgeExpiredTrash(services, new Date());
         return { items: result.items, objects: result.objectsDeleted };
@@ -70,7 +76,9 @@ export function startJobs(services: Services, options: JobsOptions = {}): StopJo
     { name: "reconcile-storage-used", cron: "20 * * * *", run: () => reconcileStorageUsed(services) },
     { name: "content-index", cron: "25 * * * *", run: () => maintainContentIndex(services) },
     { name: "usage-snapshot", cron: "30 * * * *", run: () => snapshotStorage(services) },
-    { name: "purge-audit-log", cron: "35 * * * *", run: () => purgeExpiredAudit(services) },
+    { name: "purge-audit-log", cron: "35 * * * *", lifecycle: "audit", run: () => purgeExpiredAudit(services) },
+    { name: "purge-old-versions", cron: "50 * * * *", lifecycle: "versions", run: () => purgeExpiredVersions(services, new Date()) },
+    { name: "purge-deleted-accounts", cron: "55 * * * *", lifecycle: "accounts", run: () => purgeDeletedAccounts(services, new Date()) },
     // Weekly, Sunday 03:45 UTC: reports everything and repairs only orphans (into quarantine);
     // expired uploads are the hourly cleanup's. A store of many objects takes a while to list.
     {
@@ -111,6 +119,7 @@ export function startJobs(services: Services, options: JobsOptions = {}): StopJo
       await started.define({ name: job.name, cron: job.cron, kind: "periodic", expireInSeconds: job.expireInSeconds }, async () => {
         const began = Date.now();
         const result = await inSpan("job.run", { "job.name": job.name }, job.run);
+        if (job.lifecycle) await recordLifecycleRun(services, job.lifecycle, result);
         if (Object.values(result).some((n) => n > 0)) services.log.info(`${job.name} done`, { ...result, ms: Date.now() - began });
       });
     }

@@ -24,7 +24,9 @@ export async function shareWithUser(services: Services, actor: Actor, item: Item
   const parsed = shareWithUserSchema.safeParse(input);
   if (!parsed.success) throw new ValidationError("Please correct the highlighted fields.", fieldErrors(parsed.error));
   const { email, permission } = parsed.data;
-  const grantee = await services.prisma.user.findUnique({ where: { email }, select: { id: true, name: true, email: true } });
+  const found = await services.prisma.user.findUnique({ where: { email }, select: { id: true, name: true, email: true, deletedAt: true } });
+  // A deleted account waiting for its purge is gone for everyone but the administrators.
+  const grantee = found && !found.deletedAt ? { id: found.id, name: found.name, email: found.email } : null;
   if (!grantee) {
     throw new ValidationError("There is no Coffer account with that email address.", { email: "No account uses this email address." });
   }
