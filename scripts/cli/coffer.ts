@@ -5,8 +5,9 @@
  */
 import { type Command, EXIT, UsageError } from "./command";
 import { fsck } from "./fsck";
+import { prune } from "./prune";
 
-const COMMANDS: Record<string, Command> = { fsck };
+const COMMANDS: Record<string, Command> = { fsck, prune };
 
 function usage(): string {
   const width = Math.max(...Object.values(COMMANDS).map((c) => c.usage.length));
