@@ -63,7 +63,17 @@ export async function writeFakeBackup(
     objects: (options.objects ?? []).map((k) => ({ key: k, bytes: 1, sha256: "0".repeat(64) })),
     counts: { users: 0, folders: 0, files: 0, versions: 0, shares: 0, auditEvents: 0, objects: 0, objectBytes: 0 },
     ...(options.physical
-      ? { physical: { ...options.physical, stopLsn: "0/0", startedAt: "", finishedAt: "", timeline: 1, bytes: 0, sha256: "" } }
+      ? {
+          physical: {
+            ...options.physical,
+            stopLsn: options.physical.startLsn,
+            startedAt: options.startedAt.toISOString(),
+            finishedAt: options.startedAt.toISOString(),
+            timeline: 1,
+            bytes: 0,
+            sha256: "0".repeat(64),
+          },
+        }
       : {}),
   };
   await putSealed(target, key, `backup-${id}-manifest`, Buffer.from(JSON.stringify(manifest)));

@@ -5,7 +5,12 @@ import type { ObjectInfo, ObjectStore } from "~/services/storage/types";
 import { type AuditActor, recordAudit, SYSTEM_ACTOR } from "../audit/audit.server";
 import { chooseRetained } from "./retention";
 import { backupRunning, recordRun } from "./runs.server";
-import { listTarget, type ManifestView, manifestKey, readManifestView, type TargetContents } from "./target-contents.server";
+import { readManifest } from "./catalog.server";
+import type { Manifest } from "./manifest";
+import { listTarget, manifestKey, type TargetContents } from "./target-contents.server";
+
+/** What retention reads of a manifest. */
+type ManifestView = Pick<Manifest, "id" | "objects" | "physical"> & { startedAt: Date };
 
 /**
  * Objects and WAL are deleted only when written this long before the oldest retained backup
@@ -84,7 +89,10 @@ interface Plan {
 async function planPrune(target: ObjectStore, config: BackupConfig, dryRun: boolean): Promise<Plan> {
   const contents = await listTarget(target);
   const manifests = new Map<string, ManifestView>();
-  for (const id of contents.complete) manifests.set(id, await readManifestView(target, config, id));
+  for (const id of contents.complete) {
+    const manifest = await readManifest(target, config.key, id);
+    manifests.set(id, { ...manifest, startedAt: new Date(manifest.startedAt) });
+  }
   const points = [...manifests.values()].map((m) => ({ id: m.id, startedAt: m.startedAt }));
   const { keep, prune } = chooseRetained(points, config.keep);
   const kept = keep.map((id) => manifests.get(id)!);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type BackupPoint, backupIdTime, chooseRetained, isBackupId } from "./retention";
+import { type BackupPoint, chooseRetained } from "./retention";
 
 /** A backup at `iso` (UTC), with an id of the real format. */
 function at(iso: string, suffix = "abcdef"): BackupPoint {
@@ -75,14 +75,5 @@ describe("chooseRetained", () => {
     const forward = chooseRetained(backups, policy);
     expect(chooseRetained([...backups].reverse(), policy)).toEqual(forward);
     expect(forward.keep.length + forward.prune.length).toBe(40);
-  });
-});
-
-describe("backup ids", () => {
-  it("name their UTC start and nothing else parses", () => {
-    expect(backupIdTime("20261206T021500Z-0a1b2c")?.toISOString()).toBe("2026-12-06T02:15:00.000Z");
-    expect(isBackupId("20261206T021500Z-0a1b2c")).toBe(true);
-    for (const bad of ["20261206T021500Z", "20261206T021500Z-0A1B2C", "20261306T021500Z-0a1b2c", "20260231T021500Z-0a1b2c", "x"])
-      expect(backupIdTime(bad), bad).toBeNull();
   });
 });

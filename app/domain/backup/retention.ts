@@ -23,24 +23,6 @@ export interface RetentionDecision {
   prune: string[];
 }
 
-/** `<YYYYMMDDTHHMMSSZ>-<6 hex>`, the backup id format (ids sort by time). */
-const BACKUP_ID = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-[0-9a-f]{6}$/;
-
-export function isBackupId(id: string): boolean {
-  return BACKUP_ID.test(id);
-}
-
-/** The UTC time a backup id names, or null when it is not one. */
-export function backupIdTime(id: string): Date | null {
-  const match = BACKUP_ID.exec(id);
-  if (!match) return null;
-  const [, y, mo, d, h, mi, s] = match.map(Number);
-  const time = new Date(Date.UTC(y!, mo! - 1, d!, h!, mi!, s!));
-  // Date.UTC rolls 31 February over into March: only a real date and time round-trips.
-  const same = time.getUTCFullYear() === y && time.getUTCMonth() === mo! - 1 && time.getUTCDate() === d && time.getUTCHours() === h;
-  return same && time.getUTCMinutes() === mi && time.getUTCSeconds() === s ? time : null;
-}
-
 export function chooseRetained(backups: readonly BackupPoint[], policy: RetentionPolicy): RetentionDecision {
   const newestFirst = [...backups].sort((a, b) => b.startedAt.getTime() - a.startedAt.getTime() || b.id.localeCompare(a.id));
   const keep = new Set<string>();
