@@ -117,9 +117,9 @@ describe("backups to a directory, run by the scheduled job", () => {
     const last = textOf(system, "backup-last");
     expect(last).toContain("Succeeded");
     expect(last).toContain(`id ${run.backupId}`);
-    expect(last).toContain("(1 new objects)");
+    expect(last).toContain("(1 new object)");
     expect(last).toMatch(/· [\d.]+ KiB written in \d+ s/);
-    expect(textOf(system, "backup-retention")).toBe("7 daily, 4 weekly, 6 monthly · 1 backups kept after the last prune");
+    expect(textOf(system, "backup-retention")).toBe("7 daily, 4 weekly, 6 monthly · 1 backup kept after the last prune");
     expect(textOf(await page(admin, "/admin"), "backup-status")).toMatch(/^Last backup .* UTC: succeeded, [\d.]+ KiB\. Backups$/);
   }, 120_000);
 

@@ -13,6 +13,8 @@ const RESULT: Record<Run["status"], { text: string; tone: string }> = {
   interrupted: { text: "Interrupted (the process running it stopped)", tone: "text-red-700" },
 };
 
+const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? "" : "s"}`;
+
 /** "1 h 4 min", "3 min 20 s", "12 s". */
 export function formatDuration(seconds: number): string {
   const s = Math.round(seconds);
@@ -83,7 +85,7 @@ function Configured({ status }: { status: Extract<Status, { configured: true }> 
               <>
                 {" "}
                 · {formatBytes(lastBackup.bytes ?? 0)} written in {formatDuration(lastBackup.durationSeconds ?? 0)}
-                {lastBackup.objectsCopied !== null ? ` (${lastBackup.objectsCopied} new objects)` : null}
+                {lastBackup.objectsCopied !== null ? ` (${plural(lastBackup.objectsCopied, "new object")})` : null}
                 {lastBackup.backupId ? (
                   <>
                     {" "}
@@ -94,7 +96,9 @@ function Configured({ status }: { status: Extract<Status, { configured: true }> 
             ) : null}
           </>
         ) : (
-          "None yet: the first runs on the schedule below, or now with coffer backup."
+          <>
+            None yet: the first runs on the schedule below, or now with <code>npx coffer backup</code> on the server.
+          </>
         )}
       </Row>
       {lastGoodBackup ? (
@@ -120,7 +124,9 @@ function Configured({ status }: { status: Extract<Status, { configured: true }> 
             ) : null}
           </>
         ) : (
-          "None yet: a verification restores the latest backup into a scratch instance (or run coffer verify)."
+          <>
+            None yet: a verification restores the latest backup into a scratch instance (or run <code>npx coffer verify</code>).
+          </>
         )}
       </Row>
       <Row name="Next backup" testId="backup-next">
@@ -137,7 +143,7 @@ function Configured({ status }: { status: Extract<Status, { configured: true }> 
       </Row>
       <Row name="Retention" testId="backup-retention">
         {status.keep.daily} daily, {status.keep.weekly} weekly, {status.keep.monthly} monthly
-        {status.backupsRetained !== null ? ` · ${status.backupsRetained} backups kept after the last prune` : null}
+        {status.backupsRetained !== null ? ` · ${plural(status.backupsRetained, "backup")} kept after the last prune` : null}
       </Row>
     </dl>
   );
