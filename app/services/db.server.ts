@@ -6,6 +6,7 @@ import { measureQuery } from "./database-metrics.server";
 import { createDatabaseBreaker, describeDatabaseError, guardPrisma } from "./database-outage.server";
 import type { Breaker, CircuitState } from "./dependency.server";
 import type { Logger } from "./logger.server";
+import { walStagingDir } from "./backup/wal-archive.server";
 import { runMigrations } from "./migrate.server";
 import { watchEmbeddedPostgres, type Watchdog } from "./postgres-watchdog.server";
 
@@ -56,6 +57,8 @@ export async function openDatabase(config: Config, log: Logger, options: OpenDat
     ? await (await import("./embedded-postgres.server")).startEmbeddedPostgres({
         dataDir: config.database.dataDir,
         port: config.database.port,
+        // Point-in-time recovery: on by default once a backup target is configured.
+        walStagingDir: config.backup?.walArchive ? walStagingDir(config.dataDir) : undefined,
       })
     : null;
   const url = embedded ? embedded.url : (config.database as { url: string }).url;
