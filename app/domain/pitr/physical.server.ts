@@ -1,0 +1,80 @@
+import { Readable } from "node:stream";
+import { buffer } from "node:stream/consumers";
+import { z } from "zod";
+import type { Services } from "~/services/index.server";
+import { decryptFromBackup, encryptForBackup } from "~/services/backup/backup-crypto.server";
+import { takeBaseBackup, type PhysicalBackup } from "~/services/backup/base-backup.server";
+import { walStagingDir } from "~/services/backup/wal-archive.server";
+import type { ObjectStore } from "~/services/storage/types";
+import { shipWal } from "./wal-shipper.server";
+
+export const baseKeyOf = (id: string) => `backup-${id}-base`;
+export const baseLabelKeyOf = (id: string) => `backup-${id}-base-label`;
+const MANIFEST = /^backup-(.+)-manifest$/;
+
+/** What the physical step of a backup run is given (backup-core's runBackup). */
+export interface PhysicalStepContext {
+  id: string;
+  target: ObjectStore;
+  key: Buffer;
+}
+
+/** Whether this instance archives its WAL, so that a base backup can be restored to a point in time. */
+export function walArchiving(services: Pick<Services, "config" | "db">): boolean {
+  return Boolean(services.config.backup?.walArchive && services.db.embedded && services.config.database.embedded);
+}
+
+/**
+ * The `physical` step of a backup: a base backup of the embedded cluster into `backup-<id>-base`
+ * and its label into `backup-<id>-base-label`, then the WAL up to its end shipped, so the base is
+ * restorable the moment the manifest names it. Undefined (no physical part) when the database is
+ * external or WAL archiving is off: a base backup without the WAL after it cannot be restored.
+ */
+export function physicalStep(services: Pick<Services, "config" | "db">) {
+  return async (context: PhysicalStepContext): Promise<PhysicalBackup | undefined> => {
+    if (!walArchiving(services) || !services.config.database.embedded) return undefined;
+    const { physical, labelFile } = await takeBaseBackup({
+      url: services.db.url,
+      clusterDir: services.config.database.dataDir,
+      target: context.target,
+      key: context.key,
+      baseKey: baseKeyOf(context.id),
+      label: `coffer ${context.id}`,
+    });
+    await context.target.put(baseLabelKeyOf(context.id), Readable.from([Buffer.from(labelFile)]).pipe(encryptForBackup(context.key)));
+    await shipWal({ stagingDir: walStagingDir(services.config.dataDir), target: context.target, key: context.key });
+    return physical;
+  };
+}
+
+const physicalSchema = z.object({
+  startLsn: z.string().regex(/^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/),
+  stopLsn: z.string().regex(/^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/),
+  startedAt: z.iso.datetime(),
+  finishedAt: z.iso.datetime(),
+  timeline: z.number().int().min(1),
+  bytes: z.number().int().min(0),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+
+export interface BaseBackup {
+  id: string;
+  physical: PhysicalBackup;
+}
+
+/** The backups in the target that have a physical part, oldest first (only those with a manifest exist). */
+export async function listBaseBackups(target: ObjectStore, key: Buffer): Promise<BaseBackup[]> {
+  const ids: string[] = [];
+  for await (const info of target.list("backup-")) {
+    const match = MANIFEST.exec(info.key);
+    if (match) ids.push(match[1]!);
+  }
+  const found: BaseBackup[] = [];
+  for (const id of ids) {
+    const sealed = await target.get(`backup-${id}-manifest`);
+    const manifest: unknown = JSON.parse((await buffer(decryptFromBackup(key, sealed, `backup-${id}-manifest`))).toString("utf8"));
+    const parsed = z.object({ physical: physicalSchema.optional() }).safeParse(manifest);
+    if (parsed.success && parsed.data.physical) found.push({ id, physical: parsed.data.physical });
+  }
+  return found.sort((a, b) => a.physical.finishedAt.localeCompare(b.physical.finishedAt));
+}
