@@ -1,0 +1,192 @@
+import fs from "node:fs";
+import fsp from "node:fs/promises";
+import net from "node:net";
+import path from "node:path";
+import { pipeline } from "node:stream/promises";
+import { buffer } from "node:stream/consumers";
+import { decryptFromBackup } from "~/services/backup/backup-crypto.server";
+import { chownTree, clusterOwner, unpackBaseBackup } from "~/services/backup/base-restore.server";
+import { walStagingDir } from "~/services/backup/wal-archive.server";
+import { startEmbeddedPostgres } from "~/services/embedded-postgres.server";
+import type { ObjectStore } from "~/services/storage/types";
+import { baseKeyOf, baseLabelKeyOf, listBaseBackups, type BaseBackup } from "./physical.server";
+import { readArchivedWalCompressed } from "./wal-shipper.server";
+
+/** A point-in-time restore that cannot be done as asked; the message says why and what is possible. */
+export class PointInTimeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PointInTimeError";
+  }
+}
+
+export interface RestoreToTimeOptions {
+  target: ObjectStore;
+  key: Buffer;
+  /** The new instance's DATA_DIR; its `postgres` directory must be empty or absent. */
+  dataDir: string;
+  to: Date;
+  /** Port for the recovering server (default: any free port). */
+  port?: number;
+  log?: (line: string) => void;
+}
+
+export interface RestoreToTimeResult {
+  /** The backup whose base the database was recovered from. */
+  backupId: string;
+  /** WAL files fetched from the target. */
+  walFiles: number;
+  /** The recovered server's URL while it ran (the cluster is stopped again on return). */
+  clusterDir: string;
+}
+
+const SEGMENT = /^[0-9A-F]{24}$/;
+const HISTORY = /^[0-9A-F]{8}\.history$/;
+
+/**
+ * Recovers the embedded database to the moment `to`: the newest base backup finished by then is
+ * unpacked into DATA_DIR/postgres, the archived WAL since its start is fetched beside it, and the
+ * cluster is started in archive recovery (restore_command, recovery_target_time, promote) until it
+ * has replayed everything committed up to `to` and promoted; then it is stopped again. Objects are
+ * the caller's (restoreObjectsAt). A failure removes what it unpacked, so the restore can be retried.
+ */
+export async function restoreToTime(options: RestoreToTimeOptions): Promise<RestoreToTimeResult> {
+  const { target, key, dataDir, to } = options;
+  const clusterDir = path.join(dataDir, "postgres");
+  if (Number.isNaN(to.getTime())) throw new PointInTimeError("the time to restore to is not a valid date");
+  if (fs.existsSync(clusterDir) && fs.readdirSync(clusterDir).length > 0) {
+    throw new PointInTimeError(`${clusterDir} is not empty: a point-in-time restore needs an empty DATA_DIR`);
+  }
+  if (to.getTime() > Date.now()) throw new PointInTimeError(`${to.toISOString()} is in the future`);
+  const base = chooseBase(await listBaseBackups(target, key), to);
+  const wal = await walToFetch(target, base, to);
+
+  const owner = clusterOwner();
+  const walDir = path.join(dataDir, ".pitr-wal");
+  const passwordFile = path.join(dataDir, ".postgres-password");
+  fs.mkdirSync(dataDir, { recursive: true });
+  // The server runs as the cluster's owner (`postgres` under root) and must reach its files.
+  if (owner) fs.chmodSync(dataDir, 0o777);
+  try {
+    const label = (await buffer(decryptFromBackup(key, await target.get(baseLabelKeyOf(base.id)), baseLabelKeyOf(base.id)))).toString(
+      "utf8",
+    );
+    await unpackBaseBackup({ target, key, baseKey: baseKeyOf(base.id), labelFile: label, clusterDir, owner });
+    fs.mkdirSync(walDir, { recursive: true, mode: 0o700 });
+    for (const name of wal) {
+      await pipeline(await readArchivedWalCompressed(target, key, name), fs.createWriteStream(path.join(walDir, `${name}.gz`)));
+    }
+    if (owner) await chownTree(walDir, owner);
+    fs.writeFileSync(path.join(clusterDir, "recovery.signal"), "");
+    if (owner) fs.chownSync(path.join(clusterDir, "recovery.signal"), owner.uid, owner.gid);
+    await recover({ clusterDir, walDir, dataDir, to, port: options.port ?? (await freePort()), log: options.log });
+    return { backupId: base.id, walFiles: wal.length, clusterDir };
+  } catch (error) {
+    fs.rmSync(clusterDir, { recursive: true, force: true });
+    fs.rmSync(passwordFile, { force: true });
+    throw error;
+  } finally {
+    fs.rmSync(walDir, { recursive: true, force: true });
+  }
+}
+
+function chooseBase(bases: BaseBackup[], to: Date): BaseBackup {
+  if (bases.length === 0) {
+    throw new PointInTimeError(
+      "the backup target holds no base backup of the embedded database: take a backup with WAL archiving on first",
+    );
+  }
+  const before = bases.filter((b) => new Date(b.physical.finishedAt) <= to);
+  if (before.length === 0) {
+    throw new PointInTimeError(
+      `${to.toISOString()} is before the oldest base backup, which finished at ${bases[0]!.physical.finishedAt}: choose a later time`,
+    );
+  }
+  return before.at(-1)!;
+}
+
+/** LSN "X/Y" → the segment part of a WAL file name (16 MiB segments, the embedded cluster's). */
+function segmentPosition(lsn: string): string {
+  const [high, low] = lsn.split("/").map((part) => Number.parseInt(part, 16)) as [number, number];
+  return `${high.toString(16).toUpperCase().padStart(8, "0")}${Math.floor(low / 0x1000000)
+    .toString(16)
+    .toUpperCase()
+    .padStart(8, "0")}`;
+}
+
+/**
+ * The archived WAL a recovery from `base` may ask for: every timeline's history, and the segments
+ * from the base's start on (of any timeline: recovery follows the latest). Refuses a `to` later
+ * than the newest shipped WAL, which cannot hold what was committed then.
+ */
+async function walToFetch(target: ObjectStore, base: BaseBackup, to: Date): Promise<string[]> {
+  const start = segmentPosition(base.physical.startLsn);
+  const names: string[] = [];
+  let newest: Date | null = null;
+  for await (const info of target.list("wal-")) {
+    const name = info.key.slice("wal-".length);
+    if (HISTORY.test(name)) names.push(name);
+    else if (SEGMENT.test(name) && name.slice(8) >= start) {
+      names.push(name);
+      if (!newest || info.modifiedAt > newest) newest = info.modifiedAt;
+    }
+  }
+  if (!newest || newest < to) {
+    throw new PointInTimeError(
+      `${to.toISOString()} is after the newest archived WAL (${newest ? `shipped at ${newest.toISOString()}` : "none since the base backup"}): choose an earlier time, or wait for the WAL shipper`,
+    );
+  }
+  return names.sort();
+}
+
+/** Starts the cluster in archive recovery; it reports ready only once it has promoted. */
+async function recover(options: {
+  clusterDir: string;
+  walDir: string;
+  dataDir: string;
+  to: Date;
+  port: number;
+  log?: (line: string) => void;
+}) {
+  const restoreCommand = `test -f '${options.walDir.replace(/'/g, `'\\''`)}/%f.gz' && gzip -dc '${options.walDir.replace(/'/g, `'\\''`)}/%f.gz' > "%p"`;
+  let server: Awaited<ReturnType<typeof startEmbeddedPostgres>>;
+  try {
+    server = await startEmbeddedPostgres({
+      dataDir: options.clusterDir,
+      port: options.port,
+      log: options.log,
+      // The new timeline's first files (its history, the old timeline's last partial segment) are archived as usual.
+      walStagingDir: walStagingDir(options.dataDir),
+      postgresFlags: [
+        "-c",
+        `restore_command=${restoreCommand}`,
+        "-c",
+        `recovery_target_time=${options.to.toISOString().replace("T", " ").replace("Z", "+00")}`,
+        "-c",
+        "recovery_target_action=promote",
+        "-c",
+        "recovery_target_timeline=latest",
+      ],
+    });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    if (/recovery ended before configured recovery target was reached/.test(reason)) {
+      throw new PointInTimeError(
+        `the archived WAL ends before ${options.to.toISOString()}: choose an earlier time, or wait for the WAL shipper to ship the rest`,
+      );
+    }
+    throw new Error(`the recovering database did not start: ${reason}`);
+  }
+  await server.stop();
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
