@@ -10,6 +10,7 @@ import { cleanupAbandonedUploads } from "../uploads/upload-cleanup.server";
 import { flushUsage, snapshotStorage } from "../analytics/usage.server";
 import { purgeExpiredAudit } from "../audit/audit-purge.server";
 import { checkStorage } from "../storage-check/storage-check.server";
+import { pitrJobs } from "../pitr/pitr-jobs.server";
 
 /** Files whose background hash may still be running are left alone this long. */
 const HASH_GRACE_MS = 10 * 60 * 1000;
@@ -82,6 +83,7 @@ export function startJobs(services: Services, options: JobsOptions = {}): StopJo
       },
     },
   ];
+  jobs.push(...pitrJobs(services));
   const uploads = options.uploads;
   if (uploads) jobs.push({ name: "cleanup-abandoned-uploads", cron: "40 * * * *", run: () => cleanupAbandonedUploads(services, uploads) });
 

@@ -6,6 +6,7 @@ import { pipeline } from "node:stream/promises";
 import { createGzip, createGunzip } from "node:zlib";
 import { decryptFromBackup, encryptForBackup } from "~/services/backup/backup-crypto.server";
 import { WAL_FILE_NAME } from "~/services/backup/wal-archive.server";
+import { DecryptionError } from "~/services/storage/encryption-format.server";
 import { metrics } from "~/services/metrics.server";
 import type { ObjectStore } from "~/services/storage/types";
 
@@ -71,18 +72,21 @@ async function shipOne({ stagingDir, target, key }: WalShipOptions, name: string
   const file = path.join(stagingDir, name);
   const expected = await sha256OfFile(file);
   const objectKey = walKey(name);
-  let uploaded = false;
-  if (!(await target.stat(objectKey))) {
-    await target.put(objectKey, chain(fs.createReadStream(file), createGzip({ level: 6 }), encryptForBackup(key), ignore));
-    uploaded = true;
+  if (await target.stat(objectKey)) {
+    const archived = await sha256OfArchived(target, key, name);
+    if (archived === expected) {
+      fs.rmSync(file, { force: true });
+      return false;
+    }
+    if (archived !== null) throw new WalConflictError(name);
+    // Torn or damaged (a run killed mid-upload): sent again below.
   }
-  const landed = await sha256OfArchived(target, key, name).catch(() => null);
-  if (landed !== expected) {
-    if (!uploaded) throw new WalConflictError(name);
+  await target.put(objectKey, chain(fs.createReadStream(file), createGzip({ level: 6 }), encryptForBackup(key), ignore));
+  if ((await sha256OfArchived(target, key, name)) !== expected) {
     throw new Error(`${objectKey}: what the backup target holds does not match the staged file; it will be sent again`);
   }
-  fs.rmSync(file);
-  return uploaded;
+  fs.rmSync(file, { force: true });
+  return true;
 }
 
 /** Streams an archived WAL file out of the target, unsealed and uncompressed. */
@@ -98,9 +102,15 @@ export async function readArchivedWalCompressed(target: ObjectStore, key: Buffer
 /** pipeline() destroys every stream with the error, so whoever reads the last one sees it. */
 function ignore(): void {}
 
-async function sha256OfArchived(target: ObjectStore, key: Buffer, name: string): Promise<string> {
+/** Null when the archived copy is torn or damaged; the target failing to answer is an error of its own. */
+async function sha256OfArchived(target: ObjectStore, key: Buffer, name: string): Promise<string | null> {
   const hash = createHash("sha256");
-  await pipeline(await readArchivedWal(target, key, name), hash);
+  try {
+    await pipeline(await readArchivedWal(target, key, name), hash);
+  } catch (error) {
+    if (error instanceof DecryptionError || (error as NodeJS.ErrnoException).code?.startsWith("Z_")) return null;
+    throw error;
+  }
   return hash.digest("hex");
 }
 

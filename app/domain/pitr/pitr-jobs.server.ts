@@ -1,0 +1,56 @@
+import type { Services } from "~/services/index.server";
+import { createBackupTarget } from "~/services/backup/target.server";
+import { walStagingDir } from "~/services/backup/wal-archive.server";
+import type { ObjectStore } from "~/services/storage/types";
+import { walArchiving } from "./physical.server";
+import { refreshWalGauges, shipWal } from "./wal-shipper.server";
+
+// One target per Services (and per process: copies of this module can coexist in one process).
+const targets: WeakMap<Services, Promise<ObjectStore>> = ((globalThis as Record<symbol, unknown>)[Symbol.for("coffer.pitrTargets")] ??=
+  new WeakMap()) as WeakMap<Services, Promise<ObjectStore>>;
+
+/** The backup target, opened once per instance; undefined without one. */
+export function backupTargetOf(services: Services): Promise<ObjectStore> | undefined {
+  const config = services.config.backup;
+  if (!config) return undefined;
+  let target = targets.get(services);
+  if (!target) {
+    target = createBackupTarget(config.target, services.log).then(async (store) => {
+      await store.init();
+      return store;
+    });
+    target.catch(() => targets.delete(services));
+    targets.set(services, target);
+  }
+  return target;
+}
+
+/**
+ * The point-in-time recovery jobs, every minute: a one-minute cron is pg-boss's finest, and with
+ * archive_timeout at 60 s it bounds the data a lost disk can cost to about two minutes. A durable
+ * job rather than a timer: it shows in /admin/jobs, failures are retried and counted, and runs
+ * never overlap.
+ */
+export function pitrJobs(
+  services: Services,
+): Array<{ name: string; cron: string; expireInSeconds: number; run(): Promise<Record<string, number>> }> {
+  const backup = services.config.backup;
+  if (!backup || !walArchiving(services)) return [];
+  const stagingDir = walStagingDir(services.config.dataDir);
+  return [
+    {
+      name: "ship-wal",
+      cron: "* * * * *",
+      expireInSeconds: 30 * 60,
+      run: async () => {
+        const target = await backupTargetOf(services)!;
+        return shipWal({ stagingDir, target, key: backup.key });
+      },
+    },
+  ];
+}
+
+/** The WAL gauges at a scrape (what waits in staging), when this instance archives WAL. */
+export function refreshPitrGauges(services: Services): void {
+  if (walArchiving(services)) refreshWalGauges(walStagingDir(services.config.dataDir));
+}
