@@ -174,6 +174,39 @@ async function checkObjects(
   await flush();
 }
 
+/**
+ * Every object key a row references for good (a file's content or thumbnail, a kept version),
+ * each once; pending uploads are left out, their objects are still being written. Plain SQL, so
+ * that a caller reads it inside its own transaction (a backup's snapshot). Keep it in step with
+ * ownedKeys below.
+ */
+export const REFERENCED_OBJECT_KEYS_SQL = `SELECT storage_key AS key FROM files
+  UNION SELECT thumbnail_key FROM files WHERE thumbnail_key IS NOT NULL
+  UNION SELECT storage_key FROM file_versions`;
+
+/** What referencedObjectKeys needs of a database connection (a `pg` client). */
+export interface SqlClient {
+  query(sql: string): Promise<{ rows: Array<Record<string, unknown>> }>;
+}
+
+/**
+ * The keys of REFERENCED_OBJECT_KEYS_SQL, read through a cursor in batches so memory stays
+ * bounded. Must run inside a transaction (the cursor lives in it).
+ */
+export async function* referencedObjectKeys(client: SqlClient): AsyncGenerator<string> {
+  const cursor = `coffer_referenced_keys_${process.pid}`;
+  await client.query(`DECLARE ${cursor} NO SCROLL CURSOR FOR ${REFERENCED_OBJECT_KEYS_SQL}`);
+  try {
+    for (;;) {
+      const { rows } = await client.query(`FETCH ${BATCH} FROM ${cursor}`);
+      if (rows.length === 0) return;
+      for (const row of rows) yield String(row.key);
+    }
+  } finally {
+    await client.query(`CLOSE ${cursor}`).catch(() => {});
+  }
+}
+
 /** Which of `keys` a row names: a file's content or thumbnail, a kept version, a pending upload's data. */
 async function ownedKeys(services: Services, keys: string[]): Promise<Set<string>> {
   if (keys.length === 0) return new Set();

@@ -1,0 +1,249 @@
+// One backup run: the database as a consistent logical export, the objects it references
+// (incrementally), then the manifest, written last. See docs/backups.md.
+import type pg from "pg";
+import type { Services } from "~/services/index.server";
+import type { Logger } from "~/services/logger.server";
+import { buildInfo } from "~/services/build-info.server";
+import { encryptForBackup } from "~/services/backup/backup-crypto.server";
+import { appliedMigrations, connect, copyOut, tableShapes } from "~/services/backup/postgres-copy.server";
+import { createBackupTarget } from "~/services/backup/target.server";
+import { isEncryptedStore } from "~/services/storage/encrypted.server";
+import type { ObjectStore } from "~/services/storage/types";
+import { referencedObjectKeys } from "../storage-check/storage-check.server";
+import { listBackupIds, readManifest, writeManifest } from "./catalog.server";
+import { type Manifest, type ManifestObject, type ManifestTable, backupIdOf, MANIFEST_FORMAT, newBackupId, targetKeys } from "./manifest";
+import { copyObjects, listTargetObjects } from "./objects.server";
+import { chain, Digest } from "./streams.server";
+
+/** What a step run inside a backup (pitr's physical base backup) is given. */
+export interface BackupStepContext {
+  id: string;
+  startedAt: Date;
+  target: ObjectStore;
+  /** The backup key: everything the step writes goes through encryptForBackup(key). */
+  key: Buffer;
+  services: Services;
+  log: Logger;
+}
+
+export interface RunBackupOptions {
+  /** The physical base backup of the embedded cluster (point-in-time recovery), provided by pitr. */
+  physical?: (ctx: BackupStepContext) => Promise<Manifest["physical"]>;
+  /** Another target than config.backup's (tests: a store that fills up). */
+  target?: ObjectStore;
+  now?: () => Date;
+}
+
+export interface BackupResult {
+  manifest: Manifest;
+  /** Objects copied by this run (the others were in the target already). */
+  objectsCopied: number;
+  /** Sealed bytes this run wrote to the target (dumps, objects, manifest). */
+  bytesWritten: number;
+  /** Keys the database references that the primary store does not hold: not in this backup. */
+  missingObjects: string[];
+  durationMs: number;
+}
+
+export class BackupNotConfiguredError extends Error {
+  constructor() {
+    super("no backup target is configured: set BACKUP_DIR or BACKUP_S3_BUCKET, and BACKUP_KEY (docs/backups.md)");
+    this.name = "BackupNotConfiguredError";
+  }
+}
+
+export class BackupBusyError extends Error {
+  constructor() {
+    super("another backup of this instance is running; try again when it has finished");
+    this.name = "BackupBusyError";
+  }
+}
+
+/** The target refused a write for lack of room; the run's partial files are removed again. */
+export class BackupTargetFullError extends Error {
+  constructor(id: string, cause: unknown) {
+    super(
+      `the backup target is full (${(cause as Error).message}); backup ${id} was not recorded and its partial files were removed. ` +
+        "Earlier backups are intact. Free space on the target (or prune old backups) and run the backup again.",
+      { cause },
+    );
+    this.name = "BackupTargetFullError";
+  }
+}
+
+/** Held for the whole run, so two runs never delete each other's files as "leftovers". */
+const BACKUP_LOCK = 72707370;
+
+/**
+ * Writes one backup: every table of the public schema through COPY inside one REPEATABLE READ
+ * READ ONLY transaction (rows and object list from the same snapshot), each object those rows
+ * reference that the target does not hold yet, and the manifest last. A run that dies leaves no
+ * manifest, so it is no backup; the next run removes what it left.
+ */
+export async function runBackup(services: Services, options: RunBackupOptions = {}): Promise<BackupResult> {
+  const config = services.config.backup;
+  if (!config) throw new BackupNotConfiguredError();
+  const log = services.log;
+  const now = options.now ?? (() => new Date());
+  const target = options.target ?? (await createBackupTarget(config.target, log));
+  await target.init();
+  const lock = await connect(services.db.url);
+  try {
+    const { rows } = await lock.query<{ locked: boolean }>("SELECT pg_try_advisory_lock($1) AS locked", [BACKUP_LOCK]);
+    if (!rows[0]?.locked) throw new BackupBusyError();
+    const startedAt = now();
+    const id = newBackupId(startedAt);
+    await removeLeftovers(target, id, log);
+    try {
+      return await writeBackup({ services, target, key: config.key, id, startedAt, now, log, physical: options.physical });
+    } catch (error) {
+      await removeBackupFiles(target, id).catch((cleanup: unknown) =>
+        log.warn("backup: could not remove the failed run's files; the next run will", { id, error: String(cleanup) }),
+      );
+      if (isFull(error)) throw new BackupTargetFullError(id, error);
+      throw error;
+    }
+  } finally {
+    await lock.end().catch(() => {});
+  }
+}
+
+async function writeBackup(run: {
+  services: Services;
+  target: ObjectStore;
+  key: Buffer;
+  id: string;
+  startedAt: Date;
+  now: () => Date;
+  log: Logger;
+  physical: RunBackupOptions["physical"];
+}): Promise<BackupResult> {
+  const { services, target, key, id, log } = run;
+  let bytesWritten = 0;
+  log.info("backup: started", { id });
+
+  const database = await connect(services.db.url);
+  let dump: Awaited<ReturnType<typeof dumpDatabase>>;
+  try {
+    dump = await dumpDatabase(database, target, key, id);
+  } finally {
+    await database.end().catch(() => {});
+  }
+  bytesWritten += dump.bytesWritten;
+  log.info("backup: database exported", { id, tables: dump.tables.length });
+
+  const physical = run.physical ? await run.physical({ id, startedAt: run.startedAt, target, key, services, log }) : undefined;
+
+  const present = await listTargetObjects(target);
+  const known = await previousObjects(target, key, log);
+  const copy = await copyObjects({ source: rawStore(services), target, key, keys: dump.objectKeys, present, known, log });
+  bytesWritten += copy.bytesWritten;
+  if (copy.missing.length > 0)
+    log.warn("backup: objects the database references are missing from the store (run coffer fsck)", {
+      id,
+      missing: copy.missing.slice(0, 20),
+    });
+
+  const rows = (name: string) => dump.tables.find((t) => t.name === name)?.rows ?? 0;
+  const manifest: Manifest = {
+    format: MANIFEST_FORMAT,
+    id,
+    startedAt: run.startedAt.toISOString(),
+    finishedAt: run.now().toISOString(),
+    appVersion: buildInfo().version,
+    migrations: dump.migrations,
+    database: { embedded: services.db.embedded, snapshotAt: dump.snapshotAt.toISOString(), tables: dump.tables },
+    objects: copy.objects,
+    counts: {
+      users: rows("users"),
+      folders: rows("folders"),
+      files: rows("files"),
+      versions: rows("file_versions"),
+      shares: rows("share_links") + rows("user_shares"),
+      auditEvents: rows("audit_events"),
+      objects: copy.objects.length,
+      objectBytes: copy.objects.reduce((sum, o) => sum + o.bytes, 0),
+    },
+    ...(physical ? { physical } : {}),
+  };
+  bytesWritten += await writeManifest(target, key, manifest);
+  const durationMs = Date.now() - run.startedAt.getTime();
+  log.info("backup: finished", { id, objectsCopied: copy.copied, objects: copy.objects.length, bytesWritten, durationMs });
+  return { manifest, objectsCopied: copy.copied, bytesWritten, missingObjects: copy.missing, durationMs };
+}
+
+/** Every table and the referenced object keys, read in one snapshot; each table sealed into the target. */
+async function dumpDatabase(client: pg.Client, target: ObjectStore, key: Buffer, id: string) {
+  await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+  try {
+    // The first statement takes the snapshot: its time is the backup's point in time.
+    const { rows } = await client.query<{ at: Date }>("SELECT clock_timestamp() AS at");
+    const snapshotAt = rows[0]!.at;
+    const migrations = await appliedMigrations(client);
+    const tables: ManifestTable[] = [];
+    let bytesWritten = 0;
+    for (const shape of await tableShapes(client)) {
+      const digest = new Digest();
+      const { size } = await target.put(targetKeys.table(id, shape.name), chain(copyOut(client, shape), digest, encryptForBackup(key)));
+      bytesWritten += size;
+      tables.push({ name: shape.name, columns: shape.columns, rows: digest.lines, bytes: digest.bytes, sha256: digest.sha256() });
+    }
+    const objectKeys: string[] = [];
+    for await (const objectKey of referencedObjectKeys(client)) objectKeys.push(objectKey);
+    await client.query("COMMIT");
+    return { snapshotAt, migrations, tables, objectKeys, bytesWritten };
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw error;
+  }
+}
+
+/** What the newest readable manifest says of each object, so objects already copied are not read again. */
+async function previousObjects(target: ObjectStore, key: Buffer, log: Logger): Promise<Map<string, ManifestObject>> {
+  const latest = (await listBackupIds(target)).at(-1);
+  if (!latest) return new Map();
+  try {
+    return new Map((await readManifest(target, key, latest)).objects.map((o) => [o.key, o]));
+  } catch (error) {
+    log.warn("backup: the newest manifest cannot be read; objects in the target are read back instead", {
+      id: latest,
+      error: (error as Error).message,
+    });
+    return new Map();
+  }
+}
+
+/** Removes what runs that died before their manifest left behind (their ids sort before ours). */
+async function removeLeftovers(target: ObjectStore, currentId: string, log: Logger): Promise<void> {
+  const byId = new Map<string, string[]>();
+  const finished = new Set<string>();
+  for await (const info of target.list("backup-")) {
+    const id = backupIdOf(info.key);
+    if (!id || id >= currentId) continue;
+    if (info.key === targetKeys.manifest(id)) finished.add(id);
+    byId.set(id, [...(byId.get(id) ?? []), info.key]);
+  }
+  for (const [id, keys] of byId) {
+    if (finished.has(id)) continue;
+    log.info("backup: removing the files of a run that did not finish", { id, files: keys.length });
+    await target.deleteMany(keys);
+  }
+}
+
+async function removeBackupFiles(target: ObjectStore, id: string): Promise<void> {
+  const keys: string[] = [];
+  for await (const info of target.list(targetKeys.backupPrefix(id))) keys.push(info.key);
+  if (keys.length > 0) await target.deleteMany(keys);
+}
+
+/** The primary store without encryption at rest: objects are backed up exactly as stored. */
+function rawStore(services: Services): ObjectStore {
+  return isEncryptedStore(services.storage) ? services.storage.inner : services.storage;
+}
+
+function isFull(error: unknown): boolean {
+  for (let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (e.code === "ENOSPC" || e.code === "EDQUOT" || e.code === "QuotaExceeded" || e.code === "EntityTooLarge") return true;
+  }
+  return false;
+}

@@ -1,0 +1,114 @@
+// What a backup holds, as written last into the target (`backup-<id>-manifest`, sealed): a
+// backup exists only once its manifest does. See docs/backups.md and the decision record
+// docs/decisions (logical COPY format and target layout).
+import { randomBytes } from "node:crypto";
+import { z } from "zod";
+
+export const MANIFEST_FORMAT = 1;
+
+/** `YYYYMMDDTHHMMSSZ-<6 hex>`: UTC start time first, so ids (and keys) sort by time. */
+export const BACKUP_ID = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
+
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, "must be a hex SHA-256");
+const count = z.number().int().min(0);
+const instant = z.iso.datetime();
+
+export const manifestSchema = z.object({
+  format: z.literal(MANIFEST_FORMAT),
+  id: z.string().regex(BACKUP_ID),
+  startedAt: instant,
+  finishedAt: instant,
+  appVersion: z.string(),
+  /** Migrations applied to the database, in order (restore migrates to exactly these first). */
+  migrations: z.array(z.string()),
+  database: z.object({
+    embedded: z.boolean(),
+    /** When the snapshot every table was read in began. */
+    snapshotAt: instant,
+    /** Every table of the public schema, its COPY dump described (plaintext). */
+    tables: z.array(
+      z.object({
+        name: z.string(),
+        /** The columns dumped, in order (generated columns are left out: PostgreSQL recomputes them). */
+        columns: z.array(z.string()),
+        rows: count,
+        bytes: count,
+        sha256,
+      }),
+    ),
+  }),
+  /** Every object the database references, as stored in the primary store (encrypted at rest or not). */
+  objects: z.array(z.object({ key: z.string(), bytes: count, sha256 })),
+  counts: z.object({
+    users: count,
+    folders: count,
+    files: count,
+    versions: count,
+    shares: count,
+    auditEvents: count,
+    objects: count,
+    objectBytes: count,
+  }),
+  /** The physical base backup of the embedded cluster (point-in-time recovery), when taken. */
+  physical: z
+    .object({
+      startLsn: z.string(),
+      stopLsn: z.string(),
+      startedAt: instant,
+      finishedAt: instant,
+      timeline: z.number().int().min(1),
+      bytes: count,
+      sha256,
+    })
+    .optional(),
+});
+
+export type Manifest = z.infer<typeof manifestSchema>;
+export type ManifestTable = Manifest["database"]["tables"][number];
+export type ManifestObject = Manifest["objects"][number];
+
+export function newBackupId(at: Date = new Date()): string {
+  const stamp = at
+    .toISOString()
+    .replace(/\.\d{3}Z$/, "Z")
+    .replace(/[-:]/g, "");
+  return `${stamp}-${randomBytes(3).toString("hex")}`;
+}
+
+/** When the backup with this id started (to the second). */
+export function backupIdTime(id: string): Date {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z/.exec(id);
+  if (!m) throw new Error(`not a backup id: ${id}`);
+  return new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!));
+}
+
+/** The flat keys of the target. Every byte under them is sealed with the backup key. */
+export const targetKeys = {
+  /** Everything one backup wrote under its own id (its leftovers when it died). */
+  backupPrefix: (id: string) => `backup-${id}-`,
+  manifest: (id: string) => `backup-${id}-manifest`,
+  table: (id: string, table: string) => `backup-${id}-db-${table}`,
+  base: (id: string) => `backup-${id}-base`,
+  baseLabel: (id: string) => `backup-${id}-base-label`,
+  object: (storageKey: string) => `object-${storageKey}`,
+  wal: (segment: string) => `wal-${segment}`,
+};
+
+export const OBJECT_PREFIX = "object-";
+const MANIFEST_KEY = /^backup-(\d{8}T\d{6}Z-[0-9a-f]{6})-manifest$/;
+const BACKUP_KEY = /^backup-(\d{8}T\d{6}Z-[0-9a-f]{6})-/;
+
+/** The backup id of a manifest key; null for any other key. */
+export function manifestIdOf(key: string): string | null {
+  return MANIFEST_KEY.exec(key)?.[1] ?? null;
+}
+
+/** The backup id any `backup-<id>-…` key belongs to; null for other keys. */
+export function backupIdOf(key: string): string | null {
+  return BACKUP_KEY.exec(key)?.[1] ?? null;
+}
+
+/** The storage key an `object-…` key holds; null for other keys. */
+export function storageKeyOf(key: string): string | null {
+  return key.startsWith(OBJECT_PREFIX) ? key.slice(OBJECT_PREFIX.length) : null;
+}
