@@ -2,6 +2,7 @@ import type { Services } from "~/services/index.server";
 import { createBackupTarget } from "~/services/backup/target.server";
 import { walStagingDir } from "~/services/backup/wal-archive.server";
 import type { ObjectStore } from "~/services/storage/types";
+import { shipNewObjects } from "./object-shipper.server";
 import { walArchiving } from "./physical.server";
 import { refreshWalGauges, shipWal } from "./wal-shipper.server";
 
@@ -45,6 +46,16 @@ export function pitrJobs(
       run: async () => {
         const target = await backupTargetOf(services)!;
         return shipWal({ stagingDir, target, key: backup.key });
+      },
+    },
+    {
+      // Between backups too: a restore to a moment after the last backup needs the files written since.
+      name: "ship-objects",
+      cron: "* * * * *",
+      expireInSeconds: 6 * 60 * 60,
+      run: async () => {
+        const target = await backupTargetOf(services)!;
+        return shipNewObjects({ databaseUrl: services.db.url, store: services.storage, target, key: backup.key, log: services.log });
       },
     },
   ];
