@@ -2,18 +2,20 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { Readable } from "node:stream";
+import { buffer } from "node:stream/consumers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "~/config.server";
 import { getRootFolder } from "~/domain/files/folders.server";
+import { runBackup } from "~/domain/backup/backup.server";
+import { shipNewObjects } from "~/domain/pitr/object-shipper.server";
 import { physicalStep } from "~/domain/pitr/physical.server";
 import { restoreToTime } from "~/domain/pitr/restore-to-time.server";
 import { shipWal } from "~/domain/pitr/wal-shipper.server";
-import { encryptForBackup } from "~/services/backup/backup-crypto.server";
 import { createBackupTarget } from "~/services/backup/target.server";
 import { walStagingDir } from "~/services/backup/wal-archive.server";
 import { closeServices, createServices, type Services } from "~/services/index.server";
 import { createLogger } from "~/services/logger.server";
+import { createObjectStore } from "~/services/storage/index.server";
 import type { ObjectStore } from "~/services/storage/types";
 import { freePort } from "./setup/free-port";
 import { putFile } from "./support/people";
@@ -36,21 +38,6 @@ async function open(dataDir: string): Promise<Services> {
   return createServices(loadConfig(env), createLogger("error"));
 }
 
-/** Until backup-core's runBackup writes it: the manifest fields a point-in-time restore reads. */
-async function baseBackup(services: Services, target: ObjectStore): Promise<string> {
-  const id = `${new Date()
-    .toISOString()
-    .replace(/\.\d{3}Z$/, "Z")
-    .replace(/[-:]/g, "")}-${randomBytes(3).toString("hex")}`;
-  const physical = await physicalStep(services)({ id, target, key: backupKey });
-  expect(physical).toBeDefined();
-  await target.put(
-    `backup-${id}-manifest`,
-    Readable.from([Buffer.from(JSON.stringify({ format: 1, id, physical }))]).pipe(encryptForBackup(backupKey)),
-  );
-  return id;
-}
-
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("point-in-time recovery of the embedded database", () => {
@@ -71,10 +58,12 @@ describe("point-in-time recovery of the embedded database", () => {
   it("restores to T: what was written before is there, what came after is not", async () => {
     const user = await services.prisma.user.create({ data: { email: "ana@example.com", name: "ana", passwordHash: "x" } });
     const root = (await getRootFolder(services, user.id)).id;
-    const backupId = await baseBackup(services, target);
-    expect(fs.existsSync(path.join(backupDir, `backup-${backupId}-base`))).toBe(true);
+    const { manifest } = await runBackup(services, { physical: physicalStep(services), target });
+    expect(manifest.physical).toBeDefined();
+    const shipObjects = () => shipNewObjects({ databaseUrl: services.db.url, store: services.storage, target, key: backupKey });
 
     const a = await putFile(services, user.id, root, "a.txt", Buffer.from("contents of A"));
+    expect(await shipObjects()).toEqual({ copied: 1, missing: 0 });
     await pause(100);
     const t = new Date();
     await pause(100);
@@ -83,16 +72,22 @@ describe("point-in-time recovery of the embedded database", () => {
     const staging = walStagingDir(services.config.dataDir);
     for (let i = 0; i < 50 && fs.readdirSync(staging).filter((n) => /^[0-9A-F]{24}$/.test(n)).length === 0; i++) await pause(100);
     await shipWal({ stagingDir: staging, target, key: backupKey });
+    expect(await shipObjects()).toEqual({ copied: 1, missing: 0 });
 
     const restored = path.join(work, "restored");
-    const result = await restoreToTime({ target, key: backupKey, dataDir: restored, to: t });
-    expect(result.backupId).toBe(backupId);
+    const restoredConfig = loadConfig({ DATA_DIR: restored, SESSION_SECRET: "test-secret-that-is-at-least-32-characters-long" });
+    const store = await createObjectStore(restoredConfig.storage);
+    await store.init();
+    const result = await restoreToTime({ target, key: backupKey, dataDir: restored, to: t, store });
+    expect(result).toMatchObject({ backupId: manifest.id, objects: 1, missingObjects: [] });
 
     const after = await open(restored);
     try {
-      const names = (await after.prisma.file.findMany({ where: { ownerId: user.id }, select: { id: true } })).map((f) => f.id);
-      expect(names).toContain(a.id);
-      expect(names).not.toContain(b.id);
+      const ids = (await after.prisma.file.findMany({ where: { ownerId: user.id }, select: { id: true } })).map((f) => f.id);
+      expect(ids).toContain(a.id);
+      expect(ids).not.toContain(b.id);
+      expect((await buffer(await after.storage.get(a.storageKey))).toString()).toBe("contents of A");
+      expect(await after.storage.stat(b.storageKey)).toBeNull();
     } finally {
       await closeServices(after);
     }

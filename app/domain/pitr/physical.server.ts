@@ -1,16 +1,12 @@
 import { Readable } from "node:stream";
-import { buffer } from "node:stream/consumers";
-import { z } from "zod";
 import type { Services } from "~/services/index.server";
-import { decryptFromBackup, encryptForBackup } from "~/services/backup/backup-crypto.server";
+import { encryptForBackup } from "~/services/backup/backup-crypto.server";
 import { takeBaseBackup, type PhysicalBackup } from "~/services/backup/base-backup.server";
 import { walStagingDir } from "~/services/backup/wal-archive.server";
 import type { ObjectStore } from "~/services/storage/types";
+import { listBackupIds, readManifest } from "../backup/catalog.server";
+import { targetKeys } from "../backup/manifest";
 import { shipWal } from "./wal-shipper.server";
-
-export const baseKeyOf = (id: string) => `backup-${id}-base`;
-export const baseLabelKeyOf = (id: string) => `backup-${id}-base-label`;
-const MANIFEST = /^backup-(.+)-manifest$/;
 
 /** What the physical step of a backup run is given (backup-core's runBackup). */
 export interface PhysicalStepContext {
@@ -38,24 +34,14 @@ export function physicalStep(services: Pick<Services, "config" | "db">) {
       clusterDir: services.config.database.dataDir,
       target: context.target,
       key: context.key,
-      baseKey: baseKeyOf(context.id),
+      baseKey: targetKeys.base(context.id),
       label: `coffer ${context.id}`,
     });
-    await context.target.put(baseLabelKeyOf(context.id), Readable.from([Buffer.from(labelFile)]).pipe(encryptForBackup(context.key)));
+    await context.target.put(targetKeys.baseLabel(context.id), Readable.from([Buffer.from(labelFile)]).pipe(encryptForBackup(context.key)));
     await shipWal({ stagingDir: walStagingDir(services.config.dataDir), target: context.target, key: context.key });
     return physical;
   };
 }
-
-const physicalSchema = z.object({
-  startLsn: z.string().regex(/^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/),
-  stopLsn: z.string().regex(/^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/),
-  startedAt: z.iso.datetime(),
-  finishedAt: z.iso.datetime(),
-  timeline: z.number().int().min(1),
-  bytes: z.number().int().min(0),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
-});
 
 export interface BaseBackup {
   id: string;
@@ -64,17 +50,10 @@ export interface BaseBackup {
 
 /** The backups in the target that have a physical part, oldest first (only those with a manifest exist). */
 export async function listBaseBackups(target: ObjectStore, key: Buffer): Promise<BaseBackup[]> {
-  const ids: string[] = [];
-  for await (const info of target.list("backup-")) {
-    const match = MANIFEST.exec(info.key);
-    if (match) ids.push(match[1]!);
-  }
   const found: BaseBackup[] = [];
-  for (const id of ids) {
-    const sealed = await target.get(`backup-${id}-manifest`);
-    const manifest: unknown = JSON.parse((await buffer(decryptFromBackup(key, sealed, `backup-${id}-manifest`))).toString("utf8"));
-    const parsed = z.object({ physical: physicalSchema.optional() }).safeParse(manifest);
-    if (parsed.success && parsed.data.physical) found.push({ id, physical: parsed.data.physical });
+  for (const id of await listBackupIds(target)) {
+    const { physical } = await readManifest(target, key, id);
+    if (physical) found.push({ id, physical });
   }
   return found.sort((a, b) => a.physical.finishedAt.localeCompare(b.physical.finishedAt));
 }

@@ -8,7 +8,10 @@ import { chownTree, clusterOwner, unpackBaseBackup } from "~/services/backup/bas
 import { walStagingDir } from "~/services/backup/wal-archive.server";
 import { startEmbeddedPostgres } from "~/services/embedded-postgres.server";
 import type { ObjectStore } from "~/services/storage/types";
-import { baseKeyOf, baseLabelKeyOf, listBaseBackups, type BaseBackup } from "./physical.server";
+import { targetKeys } from "../backup/manifest";
+import { firstObjects } from "../backup/objects.server";
+import { referencedKeysAt, restoreObjectsByKey } from "./object-shipper.server";
+import { listBaseBackups, type BaseBackup } from "./physical.server";
 import { readArchivedWalCompressed } from "./wal-shipper.server";
 
 /** A point-in-time restore that cannot be done as asked; the message says why and what is possible. */
@@ -25,6 +28,11 @@ export interface RestoreToTimeOptions {
   /** The new instance's DATA_DIR; its `postgres` directory must be empty or absent. */
   dataDir: string;
   to: Date;
+  /**
+   * The new instance's object store as it holds objects (no encryption wrapper); must be empty.
+   * The objects the recovered database references are copied into it from the target.
+   */
+  store?: ObjectStore;
   /** Port for the recovering server (default: any free port). */
   port?: number;
   log?: (line: string) => void;
@@ -35,8 +43,10 @@ export interface RestoreToTimeResult {
   backupId: string;
   /** WAL files fetched from the target. */
   walFiles: number;
-  /** The recovered server's URL while it ran (the cluster is stopped again on return). */
-  clusterDir: string;
+  /** Objects copied into the store. */
+  objects: number;
+  /** Objects the recovered database references that the target does not hold (shipped too late). */
+  missingObjects: string[];
 }
 
 const SEGMENT = /^[0-9A-F]{24}$/;
@@ -46,8 +56,9 @@ const HISTORY = /^[0-9A-F]{8}\.history$/;
  * Recovers the embedded database to the moment `to`: the newest base backup finished by then is
  * unpacked into DATA_DIR/postgres, the archived WAL since its start is fetched beside it, and the
  * cluster is started in archive recovery (restore_command, recovery_target_time, promote) until it
- * has replayed everything committed up to `to` and promoted; then it is stopped again. Objects are
- * the caller's (restoreObjectsAt). A failure removes what it unpacked, so the restore can be retried.
+ * has replayed everything committed up to `to` and promoted; the objects the recovered database
+ * references are copied from the target into `store`, and the cluster is stopped again. A failure
+ * removes the cluster it unpacked, so the restore can be retried.
  */
 export async function restoreToTime(options: RestoreToTimeOptions): Promise<RestoreToTimeResult> {
   const { target, key, dataDir, to } = options;
@@ -57,6 +68,9 @@ export async function restoreToTime(options: RestoreToTimeOptions): Promise<Rest
     throw new PointInTimeError(`${clusterDir} is not empty: a point-in-time restore needs an empty DATA_DIR`);
   }
   if (to.getTime() > Date.now()) throw new PointInTimeError(`${to.toISOString()} is in the future`);
+  const occupied = options.store ? await firstObjects(options.store, 1) : [];
+  if (occupied.length > 0)
+    throw new PointInTimeError(`the object store is not empty (it holds ${occupied[0]!.key}): restore into an empty one`);
   const base = chooseBase(await listBaseBackups(target, key), to);
   const wal = await walToFetch(target, base, to);
 
@@ -67,10 +81,10 @@ export async function restoreToTime(options: RestoreToTimeOptions): Promise<Rest
   // The server runs as the cluster's owner (`postgres` under root) and must reach its files.
   if (owner) fs.chmodSync(dataDir, 0o777);
   try {
-    const label = (await buffer(decryptFromBackup(key, await target.get(baseLabelKeyOf(base.id)), baseLabelKeyOf(base.id)))).toString(
-      "utf8",
-    );
-    await unpackBaseBackup({ target, key, baseKey: baseKeyOf(base.id), labelFile: label, clusterDir, owner });
+    const label = (
+      await buffer(decryptFromBackup(key, await target.get(targetKeys.baseLabel(base.id)), targetKeys.baseLabel(base.id)))
+    ).toString("utf8");
+    await unpackBaseBackup({ target, key, baseKey: targetKeys.base(base.id), labelFile: label, clusterDir, owner });
     fs.mkdirSync(walDir, { recursive: true, mode: 0o700 });
     for (const name of wal) {
       await pipeline(await readArchivedWalCompressed(target, key, name), fs.createWriteStream(path.join(walDir, `${name}.gz`)));
@@ -78,8 +92,16 @@ export async function restoreToTime(options: RestoreToTimeOptions): Promise<Rest
     if (owner) await chownTree(walDir, owner);
     fs.writeFileSync(path.join(clusterDir, "recovery.signal"), "");
     if (owner) fs.chownSync(path.join(clusterDir, "recovery.signal"), owner.uid, owner.gid);
-    await recover({ clusterDir, walDir, dataDir, to, port: options.port ?? (await freePort()), log: options.log });
-    return { backupId: base.id, walFiles: wal.length, clusterDir };
+    const store = options.store;
+    let objects = 0;
+    let missingObjects: string[] = [];
+    await recover({ clusterDir, walDir, dataDir, to, port: options.port ?? (await freePort()), log: options.log }, async (url) => {
+      if (!store) return;
+      const keys = await referencedKeysAt(url);
+      missingObjects = await restoreObjectsByKey({ target, key, keys, store });
+      objects = keys.length - missingObjects.length;
+    });
+    return { backupId: base.id, walFiles: wal.length, objects, missingObjects };
   } catch (error) {
     fs.rmSync(clusterDir, { recursive: true, force: true });
     fs.rmSync(passwordFile, { force: true });
@@ -138,16 +160,13 @@ async function walToFetch(target: ObjectStore, base: BaseBackup, to: Date): Prom
   return names.sort();
 }
 
-/** Starts the cluster in archive recovery; it reports ready only once it has promoted. */
-async function recover(options: {
-  clusterDir: string;
-  walDir: string;
-  dataDir: string;
-  to: Date;
-  port: number;
-  log?: (line: string) => void;
-}) {
-  const restoreCommand = `test -f '${options.walDir.replace(/'/g, `'\\''`)}/%f.gz' && gzip -dc '${options.walDir.replace(/'/g, `'\\''`)}/%f.gz' > "%p"`;
+/** Starts the cluster in archive recovery (it reports ready only once it has promoted), runs `recovered`, stops it. */
+async function recover(
+  options: { clusterDir: string; walDir: string; dataDir: string; to: Date; port: number; log?: (line: string) => void },
+  recovered: (url: string) => Promise<void>,
+) {
+  const archived = `'${options.walDir.replace(/'/g, `'\\''`)}/%f.gz'`;
+  const restoreCommand = `test -f ${archived} && gzip -dc ${archived} > "%p"`;
   let server: Awaited<ReturnType<typeof startEmbeddedPostgres>>;
   try {
     server = await startEmbeddedPostgres({
@@ -176,7 +195,11 @@ async function recover(options: {
     }
     throw new Error(`the recovering database did not start: ${reason}`);
   }
-  await server.stop();
+  try {
+    await recovered(server.url);
+  } finally {
+    await server.stop();
+  }
 }
 
 function freePort(): Promise<number> {
