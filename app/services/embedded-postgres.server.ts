@@ -296,3 +296,23 @@ function isAlive(pid: number): boolean {
     return false;
   }
 }
+
+/**
+ * The URL of the embedded server that another process (the running Coffer) serves from
+ * `dataDir`, read from its postmaster.pid (line 4 is the port); null when no server runs there.
+ * Lets a command-line tool use the live database instead of failing to start a second server.
+ */
+export function runningEmbeddedUrl(dataDir: string, database = "coffer"): string | null {
+  let lines: string[];
+  try {
+    lines = fs.readFileSync(path.join(dataDir, "postmaster.pid"), "utf8").split("\n");
+  } catch {
+    return null;
+  }
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!(pid > 0) || !(port > 0) || !isAlive(pid)) return null;
+  const passwordFile = path.join(path.dirname(dataDir), `.${path.basename(dataDir)}-password`);
+  const password = fs.readFileSync(passwordFile, "utf8").trim();
+  return `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+}

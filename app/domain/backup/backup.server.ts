@@ -93,7 +93,7 @@ export async function runBackup(services: Services, options: RunBackupOptions = 
     if (!rows[0]?.locked) throw new BackupBusyError();
     const startedAt = now();
     const id = newBackupId(startedAt);
-    await removeLeftovers(target, id, log);
+    await removeLeftovers(target, log);
     try {
       return await writeBackup({ services, target, key: config.key, id, startedAt, now, log, physical: options.physical });
     } catch (error) {
@@ -213,13 +213,16 @@ async function previousObjects(target: ObjectStore, key: Buffer, log: Logger): P
   }
 }
 
-/** Removes what runs that died before their manifest left behind (their ids sort before ours). */
-async function removeLeftovers(target: ObjectStore, currentId: string, log: Logger): Promise<void> {
+/**
+ * Removes what runs that died before their manifest left behind. Called under the backup lock,
+ * so no other run is writing: every id without a manifest is a dead run's.
+ */
+async function removeLeftovers(target: ObjectStore, log: Logger): Promise<void> {
   const byId = new Map<string, string[]>();
   const finished = new Set<string>();
   for await (const info of target.list("backup-")) {
     const id = backupIdOf(info.key);
-    if (!id || id >= currentId) continue;
+    if (!id) continue;
     if (info.key === targetKeys.manifest(id)) finished.add(id);
     byId.set(id, [...(byId.get(id) ?? []), info.key]);
   }

@@ -1,0 +1,46 @@
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { startEmbeddedPostgres } from "../embedded-postgres.server";
+
+export interface ScratchPostgres {
+  /** A superuser connection to its empty database. */
+  url: string;
+  /** Stops the server and removes its directory. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A throwaway embedded PostgreSQL in its own temporary directory on a free port: where `coffer
+ * verify` restores a backup, apart from the instance's own database.
+ */
+export async function startScratchPostgres(parent = os.tmpdir()): Promise<ScratchPostgres> {
+  const dir = fs.mkdtempSync(path.join(parent, "coffer-verify-"));
+  try {
+    const server = await startEmbeddedPostgres({ dataDir: path.join(dir, "data"), port: await freePort(), database: "coffer_verify" });
+    return {
+      url: server.url,
+      async stop() {
+        await server.stop();
+        fs.rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}

@@ -1,0 +1,197 @@
+/**
+ * `coffer backup | restore | verify | list`: backups into the target of BACKUP_DIR or
+ * BACKUP_S3_BUCKET, sealed with BACKUP_KEY (docs/backups.md). Logs go to stderr; stdout holds the
+ * result (JSON with --json).
+ */
+import { parseArgs } from "node:util";
+import { type BackupConfig, type Config, loadConfig } from "../../app/config.server";
+import { runBackup } from "../../app/domain/backup/backup.server";
+import { listBackupIds, readManifest } from "../../app/domain/backup/catalog.server";
+import { PointInTimeUnavailableError, RestoreRefusedError, restoreBackup } from "../../app/domain/backup/restore.server";
+import { verifyBackup } from "../../app/domain/backup/verify.server";
+import { createBackupTarget } from "../../app/services/backup/target.server";
+import { freePort } from "../../app/services/backup/scratch-postgres.server";
+import { runningEmbeddedUrl, startEmbeddedPostgres } from "../../app/services/embedded-postgres.server";
+import { closeServices, createServices } from "../../app/services/index.server";
+import { createLogger, type Logger } from "../../app/services/logger.server";
+import { createObjectStore } from "../../app/services/storage/index.server";
+import type { ObjectStore } from "../../app/services/storage/types";
+import { type Command, EXIT, UsageError } from "./command";
+
+export const backup: Command = {
+  summary: "Write a backup (database and new objects) into the backup target.",
+  usage: "backup [--json]",
+  async run(args) {
+    const flags = parse(args, { json: { type: "boolean" } });
+    const { config, log } = setup();
+    const live = liveDatabase(config);
+    let services = await createServices(live, log);
+    // The manifest says where the data came from, also when the running server's database was used.
+    if (live !== config) services = { ...services, db: { ...services.db, embedded: true } };
+    try {
+      const result = await runBackup(services);
+      const { manifest } = result;
+      if (flags.json) console.log(JSON.stringify({ ...result, manifest: undefined, id: manifest.id, counts: manifest.counts }, null, 2));
+      else {
+        console.log(
+          `Backup ${manifest.id} written: ${manifest.database.tables.length} tables, ${manifest.counts.objects} objects ` +
+            `(${result.objectsCopied} copied now), ${formatBytes(result.bytesWritten)} written in ${(result.durationMs / 1000).toFixed(1)} s.`,
+        );
+        if (result.missingObjects.length > 0)
+          console.log(
+            `${result.missingObjects.length} object(s) the database references are missing from the store and are not in this backup ` +
+              `(e.g. ${result.missingObjects[0]}): run coffer fsck.`,
+          );
+      }
+      return result.missingObjects.length > 0 ? EXIT.problems : EXIT.ok;
+    } finally {
+      await closeServices(services);
+    }
+  },
+};
+
+export const restore: Command = {
+  summary: "Restore a backup (default: the newest) into an empty DATA_DIR, database and object store.",
+  usage: "restore [--backup <id>] [--to <time>]",
+  async run(args) {
+    const flags = parse(args, { backup: { type: "string" }, to: { type: "string" } });
+    if (flags.to !== undefined) {
+      if (Number.isNaN(Date.parse(String(flags.to))))
+        throw new UsageError(`--to: ${JSON.stringify(flags.to)} is not a time (e.g. 2026-12-05T10:00:00Z)`);
+      throw new UsageError(new PointInTimeUnavailableError().message);
+    }
+    const { config, log } = setup();
+    const { backup: backupConfig } = config;
+    const target = await openTarget(backupConfig, log);
+    const storage: ObjectStore = await createObjectStore(config.storage, log);
+    await storage.init();
+    const embedded = config.database.embedded
+      ? await startEmbeddedPostgres({ dataDir: config.database.dataDir, port: await freePort() })
+      : null;
+    const databaseUrl = embedded ? embedded.url : (config.database as { url: string }).url;
+    try {
+      const result = await restoreBackup(
+        { databaseUrl, storage },
+        { target, key: backupConfig.key, backupId: flags.backup as string | undefined, log },
+      );
+      const { manifest } = result;
+      console.log(
+        `Restored backup ${manifest.id} (taken ${manifest.database.snapshotAt}): ${manifest.counts.users} users, ${manifest.counts.files} files, ` +
+          `${manifest.counts.objects} objects (${formatBytes(manifest.counts.objectBytes)}).` +
+          (result.migrationsApplied.length > 0 ? ` Then applied ${result.migrationsApplied.length} newer migration(s).` : ""),
+      );
+      return EXIT.ok;
+    } catch (error) {
+      if (error instanceof RestoreRefusedError) {
+        console.error(`coffer restore: ${error.message}`);
+        return EXIT.failed;
+      }
+      throw error;
+    } finally {
+      await embedded?.stop();
+    }
+  },
+};
+
+export const verify: Command = {
+  summary: "Restore a backup (default: the newest) into a scratch instance and compare it with its manifest.",
+  usage: "verify [--backup <id>] [--json]",
+  async run(args) {
+    const flags = parse(args, { backup: { type: "string" }, json: { type: "boolean" } });
+    const { config, log } = setup();
+    const target = await openTarget(config.backup, log);
+    const report = await verifyBackup({ target, key: config.backup.key, backupId: flags.backup as string | undefined, log });
+    if (flags.json) console.log(JSON.stringify(report, null, 2));
+    else {
+      for (const problem of report.problems) console.log(`${problem.what}: ${problem.detail}`);
+      console.log(
+        report.ok
+          ? `Backup ${report.id} verified: ${report.tables} tables and ${report.objects} objects restore as recorded (${formatBytes(report.bytesChecked)} checked in ${(report.durationMs / 1000).toFixed(1)} s).`
+          : `Backup ${report.id} FAILED verification: ${report.problemCount} problem(s).`,
+      );
+    }
+    return report.ok ? EXIT.ok : EXIT.problems;
+  },
+};
+
+export const list: Command = {
+  summary: "List the backups in the backup target, oldest first.",
+  usage: "list [--json]",
+  async run(args) {
+    const flags = parse(args, { json: { type: "boolean" } });
+    const { config, log } = setup();
+    const target = await openTarget(config.backup, log);
+    const rows: Array<Record<string, unknown>> = [];
+    let unreadable = 0;
+    for (const id of await listBackupIds(target)) {
+      try {
+        const m = await readManifest(target, config.backup.key, id);
+        rows.push({
+          id,
+          startedAt: m.startedAt,
+          finishedAt: m.finishedAt,
+          appVersion: m.appVersion,
+          counts: m.counts,
+          physical: Boolean(m.physical),
+        });
+      } catch (error) {
+        unreadable++;
+        rows.push({ id, error: (error as Error).message });
+      }
+    }
+    if (flags.json) console.log(JSON.stringify(rows, null, 2));
+    else if (rows.length === 0) console.log("No backups in the target yet.");
+    else
+      for (const row of rows) {
+        const counts = row.counts as { users: number; files: number; objects: number; objectBytes: number } | undefined;
+        console.log(
+          counts
+            ? `${row.id}  ${row.finishedAt}  ${counts.users} users, ${counts.files} files, ${counts.objects} objects (${formatBytes(counts.objectBytes)})${row.physical ? ", base backup" : ""}`
+            : `${row.id}  unreadable: ${row.error}`,
+        );
+      }
+    return unreadable > 0 ? EXIT.problems : EXIT.ok;
+  },
+};
+
+type Options = NonNullable<Parameters<typeof parseArgs>[0]>["options"];
+
+function parse(args: string[], options: Options): Record<string, string | boolean | undefined> {
+  try {
+    return parseArgs({ args, strict: true, allowPositionals: false, options }).values as Record<string, string | boolean | undefined>;
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+function setup(): { config: Config & { backup: BackupConfig }; log: Logger } {
+  const config = loadConfig();
+  if (!config.backup)
+    throw new Error("no backup target is configured: set BACKUP_DIR or BACKUP_S3_BUCKET, and BACKUP_KEY (docs/backups.md)");
+  const log = createLogger(config.logLevel, (line) => process.stderr.write(`${line}\n`));
+  return { config: config as Config & { backup: BackupConfig }, log };
+}
+
+async function openTarget(backupConfig: BackupConfig, log: Logger): Promise<ObjectStore> {
+  const target = await createBackupTarget(backupConfig.target, log);
+  await target.init();
+  return target;
+}
+
+/** With the embedded database already served by the running Coffer, the backup uses that server. */
+function liveDatabase(config: Config): Config {
+  if (!config.database.embedded) return config;
+  const url = runningEmbeddedUrl(config.database.dataDir);
+  return url ? { ...config, database: { embedded: false, url } } : config;
+}
+
+function formatBytes(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}

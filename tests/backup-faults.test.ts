@@ -1,0 +1,220 @@
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Readable, Transform } from "node:stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BackupTargetFullError, runBackup } from "~/domain/backup/backup.server";
+import { listBackupIds, readManifest } from "~/domain/backup/catalog.server";
+import { storageKeyOf, targetKeys } from "~/domain/backup/manifest";
+import { describeSealed } from "~/domain/backup/objects.server";
+import { restoreBackup } from "~/domain/backup/restore.server";
+import { verifyBackup } from "~/domain/backup/verify.server";
+import { createBackupTarget } from "~/services/backup/target.server";
+import { LocalObjectStore } from "~/services/storage/local.server";
+import type { ObjectStore } from "~/services/storage/types";
+import { startTestApp, type TestApp } from "./support/app";
+import { newBackupKey, rowHashes, runCoffer } from "./support/backups";
+import { createTestDatabase } from "./support/database";
+import { registerPerson, type Person, uploadForm } from "./support/people";
+
+const ROOT = path.resolve(import.meta.dirname, "..");
+
+/**
+ * A directory target that runs out of room after `limit` bytes, as a full disk does (ENOSPC in the
+ * middle of a write). A simulation: a really small filesystem needs a mount (tmpfs or a loop
+ * device), which the test machine and CI containers do not allow, and the backup only ever sees
+ * the error the driver passes on, which is what this store produces.
+ */
+class FillingStore extends LocalObjectStore {
+  written = 0;
+  constructor(
+    directory: string,
+    private readonly limit: number,
+  ) {
+    super(directory);
+  }
+
+  override put(key: string, body: Readable, options?: { size?: number }) {
+    const meter = new Transform({
+      transform: (chunk: Buffer, _encoding, callback) => {
+        this.written += chunk.length;
+        if (this.written > this.limit)
+          callback(Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC", errno: -28 }));
+        else callback(null, chunk);
+      },
+    });
+    body.on("error", (error) => meter.destroy(error));
+    return super.put(key, body.pipe(meter), options);
+  }
+}
+
+describe("backup faults (local disk, directory target)", () => {
+  let app: TestApp;
+  let ada: Person;
+  let rootId: string;
+  let backupDir: string;
+  let target: ObjectStore;
+  let key: Buffer;
+
+  const targetFiles = () => fs.readdirSync(backupDir).filter((name) => !name.startsWith("."));
+  const storeKeys = async () => {
+    const keys: string[] = [];
+    for await (const info of app.services.storage.list()) keys.push(info.key);
+    return keys.sort();
+  };
+  const upload = async (count: number, size = 50_000) => {
+    for (let i = 0; i < count; i++)
+      expect((await uploadForm(ada.client, rootId, `file-${randomBytes(4).toString("hex")}.bin`, randomBytes(size))).status).toBeLessThan(
+        400,
+      );
+    for (let i = 0; i < 200 && (await app.services.prisma.file.count({ where: { sha256: null } })) > 0; i++)
+      await new Promise((r) => setTimeout(r, 100));
+  };
+
+  beforeAll(async () => {
+    backupDir = fs.mkdtempSync(path.join(os.tmpdir(), "coffer-backup-faults-"));
+    app = await startTestApp({ storage: "local", cache: "memory" }, { BACKUP_DIR: backupDir, BACKUP_KEY: newBackupKey() });
+    ada = await registerPerson(app, "Ada", "ada@example.com");
+    rootId = (await app.services.prisma.folder.findFirstOrThrow({ where: { ownerId: ada.id, parentId: null } })).id;
+    target = await createBackupTarget(app.services.config.backup!.target);
+    key = app.services.config.backup!.key;
+    await upload(4);
+  });
+  afterAll(() => fs.rmSync(backupDir, { recursive: true, force: true }));
+
+  it("a backup killed with kill -9 midway leaves the earlier backups intact, and the next run completes", async () => {
+    const first = await runBackup(app.services);
+    await upload(3);
+
+    const child = spawn(process.execPath, ["--import", "tsx", "tests/support/backup-child.ts"], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, ...app.env, PAUSE_AFTER_OBJECTS: "1" } as unknown as NodeJS.ProcessEnv,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on("data", (chunk) => String(chunk).includes("paused") && resolve());
+      child.once("exit", () => reject(new Error(`the backup child exited before pausing: ${stderr}`)));
+    });
+    child.kill("SIGKILL");
+    expect(await exited).toBeNull();
+
+    // The dead run left its dumps and objects, but no manifest: it is no backup.
+    const deadIds = new Set(targetFiles().flatMap((name) => (/^backup-(\S+?)-db-/.exec(name)?.[1] ?? []) as string[]));
+    deadIds.delete(first.manifest.id);
+    expect(deadIds.size).toBe(1);
+    const [deadId] = [...deadIds];
+    expect(targetFiles()).not.toContain(targetKeys.manifest(deadId!));
+    expect(await listBackupIds(target)).toEqual([first.manifest.id]);
+    expect((await readManifest(target, key, first.manifest.id)).objects).toEqual(first.manifest.objects);
+
+    const before = new Set(first.manifest.objects.map((o) => targetKeys.object(o.key)));
+    const leftObjects = targetFiles().filter((name) => name.startsWith("object-") && !before.has(name));
+    const leftByDeadRun = leftObjects.length;
+    expect(leftByDeadRun).toBeGreaterThanOrEqual(1);
+    // A torn object (a store whose writes are not atomic, killed mid-write) must be copied again.
+    const torn = path.join(backupDir, leftObjects[0]!);
+    fs.truncateSync(torn, Math.floor(fs.statSync(torn).size / 2));
+
+    const next = await runBackup(app.services);
+    expect(await listBackupIds(target)).toEqual([first.manifest.id, next.manifest.id]);
+    expect(targetFiles().filter((name) => name.includes(deadId!))).toEqual([]);
+    // What the dead run copied whole of the three new objects is reused (checked by reading it back).
+    expect(next.objectsCopied).toBe(3 - leftByDeadRun + 1);
+    expect(next.manifest.objects).toHaveLength(7);
+    const report = await verifyBackup({ target, key });
+    expect(report.problems).toEqual([]);
+    expect(report.id).toBe(next.manifest.id);
+    // And the earlier backup is still whole.
+    expect((await verifyBackup({ target, key, backupId: first.manifest.id })).ok).toBe(true);
+  });
+
+  it("a restore into a non-empty database or store refuses with a clear message and changes nothing", async () => {
+    const rows = await rowHashes(app.env.DATABASE_URL!);
+    const keys = await storeKeys();
+    await expect(restoreBackup({ databaseUrl: app.env.DATABASE_URL!, storage: app.services.storage }, { target, key })).rejects.toThrow(
+      /^refusing to restore: the database already holds Coffer data \(rows in .*\busers\b.*\); the object store is not empty \(at least 5 object\(s\), e\.g\. .+\)\. Restore into an empty DATA_DIR, database and bucket; nothing was changed\.$/,
+    );
+    const cli = await runCoffer(app.env, ["restore"]);
+    expect(cli.code).toBe(3);
+    expect(cli.stderr).toContain("coffer restore: refusing to restore: the database already holds Coffer data");
+    expect(await rowHashes(app.env.DATABASE_URL!)).toEqual(rows);
+    expect(await storeKeys()).toEqual(keys);
+
+    // An empty database is not enough: the store must be empty too.
+    const empty = await createTestDatabase();
+    const emptyRows = await rowHashes(empty.url);
+    await expect(restoreBackup({ databaseUrl: empty.url, storage: app.services.storage }, { target, key })).rejects.toThrow(
+      /^refusing to restore: the object store is not empty/,
+    );
+    expect(await rowHashes(empty.url)).toEqual(emptyRows);
+    expect(await storeKeys()).toEqual(keys);
+  });
+
+  it("verify names a flipped byte in an object and in a table dump", async () => {
+    const { manifest } = await runBackup(app.services);
+    const object = manifest.objects[0]!;
+    const flip = (name: string, at: (size: number) => number) => {
+      const file = path.join(backupDir, name);
+      const bytes = fs.readFileSync(file);
+      const original = Buffer.from(bytes);
+      bytes[at(bytes.length)]! ^= 0x04;
+      fs.writeFileSync(file, bytes);
+      return () => fs.writeFileSync(file, original);
+    };
+    const repairs = [
+      flip(targetKeys.object(object.key), (size) => Math.floor(size / 2)),
+      flip(targetKeys.table(manifest.id, "files"), (size) => size - 3),
+    ];
+    try {
+      const cli = await runCoffer(app.env, ["verify"]);
+      expect(cli.code, cli.stderr).toBe(1);
+      const lines = cli.stdout.trim().split("\n");
+      expect(lines).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(new RegExp(`^${targetKeys.object(object.key)}: `)),
+          expect.stringMatching(new RegExp(`^${targetKeys.table(manifest.id, "files")}: `)),
+        ]),
+      );
+      expect(lines.at(-1)).toMatch(`Backup ${manifest.id} FAILED verification`);
+    } finally {
+      for (const repair of repairs) repair();
+    }
+    expect((await verifyBackup({ target, key })).ok).toBe(true);
+  });
+
+  it("a full target gives a clear error, records no backup and loses nothing", async () => {
+    const before = await listBackupIds(target);
+    const filesBefore = targetFiles();
+    const keys = await storeKeys();
+    await upload(2, 200_000);
+    const full = new FillingStore(backupDir, 150_000);
+    const failure = await runBackup(app.services, { target: full }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(BackupTargetFullError);
+    expect((failure as Error).message).toMatch(
+      /^the backup target is full \(ENOSPC: no space left on device, write\); backup \S+ was not recorded and its partial files were removed\. Earlier backups are intact\./,
+    );
+    expect(full.written).toBeGreaterThan(150_000);
+    expect(await listBackupIds(target)).toEqual(before);
+    // Only whole objects may stay (the next run reuses them), never a dump of the failed run.
+    const added = targetFiles().filter((name) => !filesBefore.includes(name));
+    expect(added.every((name) => name.startsWith("object-"))).toBe(true);
+    for (const name of added) await describeSealed(target, key, storageKeyOf(name)!);
+    expect((await storeKeys()).filter((k) => !keys.includes(k))).toHaveLength(2);
+    for (const id of before) expect((await readManifest(target, key, id)).id).toBe(id);
+
+    const after = await runBackup(app.services);
+    expect(after.manifest.objects.length).toBe(keys.length + 2);
+  });
+
+  it("restore --to is a usage error until point-in-time recovery is available", async () => {
+    const cli = await runCoffer(app.env, ["restore", "--to", "2026-12-05T10:00:00Z"]);
+    expect(cli.code).toBe(2);
+    expect(cli.stderr).toContain("point-in-time restore (--to) is not available yet");
+    expect((await runCoffer(app.env, ["restore", "--to", "yesterday-ish"])).stderr).toContain("is not a time");
+  });
+});
