@@ -15,9 +15,9 @@ import { createBackupTarget } from "~/services/backup/target.server";
 import { walStagingDir } from "~/services/backup/wal-archive.server";
 import { closeServices, createServices, type Services } from "~/services/index.server";
 import { createLogger } from "~/services/logger.server";
-import { createObjectStore } from "~/services/storage/index.server";
 import type { ObjectStore } from "~/services/storage/types";
 import { freePort } from "./setup/free-port";
+import { runCoffer } from "./support/backups";
 import { putFile } from "./support/people";
 
 const backupKey = randomBytes(32);
@@ -25,16 +25,19 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), "coffer-pitr-"));
 fs.chmodSync(work, 0o755);
 const backupDir = path.join(work, "backup");
 
-async function open(dataDir: string): Promise<Services> {
-  const env = {
+function environment(dataDir: string): Record<string, string> {
+  return {
     NODE_ENV: "production",
     DATA_DIR: dataDir,
-    EMBEDDED_PG_PORT: String(await freePort()),
     BACKUP_DIR: backupDir,
     BACKUP_KEY: backupKey.toString("base64"),
     LOG_LEVEL: "error",
     SESSION_SECRET: "test-secret-that-is-at-least-32-characters-long",
   };
+}
+
+async function open(dataDir: string): Promise<Services> {
+  const env = { ...environment(dataDir), EMBEDDED_PG_PORT: String(await freePort()) };
   return createServices(loadConfig(env), createLogger("error"));
 }
 
@@ -74,12 +77,13 @@ describe("point-in-time recovery of the embedded database", () => {
     await shipWal({ stagingDir: staging, target, key: backupKey });
     expect(await shipObjects()).toEqual({ copied: 1, missing: 0 });
 
+    // Through the command line, as an operator restores onto a new machine: an empty DATA_DIR and store.
     const restored = path.join(work, "restored");
-    const restoredConfig = loadConfig({ DATA_DIR: restored, SESSION_SECRET: "test-secret-that-is-at-least-32-characters-long" });
-    const store = await createObjectStore(restoredConfig.storage);
-    await store.init();
-    const result = await restoreToTime({ target, key: backupKey, dataDir: restored, to: t, store });
-    expect(result).toMatchObject({ backupId: manifest.id, objects: 1, missingObjects: [] });
+    const cli = await runCoffer({ ...environment(restored), LOG_LEVEL: "error" }, ["restore", "--to", t.toISOString()]);
+    expect(cli.stderr).toBe("");
+    expect(cli.code).toBe(0);
+    expect(cli.stdout).toContain(`from base backup ${manifest.id}`);
+    expect(cli.stdout).toContain("with 1 object(s)");
 
     const after = await open(restored);
     try {

@@ -7,7 +7,9 @@ import { parseArgs } from "node:util";
 import { type BackupConfig, type Config, loadConfig } from "../../app/config.server";
 import { runBackup } from "../../app/domain/backup/backup.server";
 import { listBackupIds, readManifest } from "../../app/domain/backup/catalog.server";
-import { PointInTimeUnavailableError, RestoreRefusedError, restoreBackup } from "../../app/domain/backup/restore.server";
+import { RestoreRefusedError, restoreBackup } from "../../app/domain/backup/restore.server";
+import { physicalStep } from "../../app/domain/pitr/physical.server";
+import { PointInTimeError, restoreInstanceToTime } from "../../app/domain/pitr/restore-to-time.server";
 import { verifyBackup } from "../../app/domain/backup/verify.server";
 import { createBackupTarget } from "../../app/services/backup/target.server";
 import { freePort } from "../../app/services/backup/scratch-postgres.server";
@@ -29,7 +31,7 @@ export const backup: Command = {
     // The manifest says where the data came from, also when the running server's database was used.
     if (live !== config) services = { ...services, db: { ...services.db, embedded: true } };
     try {
-      const result = await runBackup(services);
+      const result = await runBackup(services, { physical: physicalStep(services, config) });
       const { manifest } = result;
       if (flags.json) console.log(JSON.stringify({ ...result, manifest: undefined, id: manifest.id, counts: manifest.counts }, null, 2));
       else {
@@ -58,7 +60,8 @@ export const restore: Command = {
     if (flags.to !== undefined) {
       if (Number.isNaN(Date.parse(String(flags.to))))
         throw new UsageError(`--to: ${JSON.stringify(flags.to)} is not a time (e.g. 2026-12-05T10:00:00Z)`);
-      throw new UsageError(new PointInTimeUnavailableError().message);
+      if (flags.backup !== undefined) throw new UsageError("--to picks its base backup itself: give --backup or --to, not both");
+      return restoreTo(new Date(String(flags.to)));
     }
     const { config, log } = setup();
     const { backup: backupConfig } = config;
@@ -161,6 +164,32 @@ function parse(args: string[], options: Options): Record<string, string | boolea
     return parseArgs({ args, strict: true, allowPositionals: false, options }).values as Record<string, string | boolean | undefined>;
   } catch (error) {
     throw new UsageError((error as Error).message);
+  }
+}
+
+/** `restore --to`: the embedded database recovered to that moment, with the objects it references. */
+async function restoreTo(to: Date): Promise<number> {
+  const { config, log } = setup();
+  try {
+    const result = await restoreInstanceToTime(config, to, log);
+    console.log(
+      `Restored the database to ${to.toISOString()} from base backup ${result.backupId} and ${result.walFiles} archived WAL file(s), ` +
+        `with ${result.objects} object(s).`,
+    );
+    if (result.missingObjects.length > 0) {
+      console.log(
+        `${result.missingObjects.length} object(s) the restored database references are not in the backup target ` +
+          `(e.g. ${result.missingObjects[0]}): they were written too shortly before ${to.toISOString()} to be shipped. Run coffer fsck.`,
+      );
+      return EXIT.problems;
+    }
+    return EXIT.ok;
+  } catch (error) {
+    if (error instanceof PointInTimeError) {
+      console.error(`coffer restore: ${error.message}`);
+      return EXIT.failed;
+    }
+    throw error;
   }
 }
 

@@ -1,4 +1,5 @@
 import { Readable } from "node:stream";
+import type { Config } from "~/config.server";
 import type { Services } from "~/services/index.server";
 import { encryptForBackup } from "~/services/backup/backup-crypto.server";
 import { takeBaseBackup, type PhysicalBackup } from "~/services/backup/base-backup.server";
@@ -15,9 +16,9 @@ export interface PhysicalStepContext {
   key: Buffer;
 }
 
-/** Whether this instance archives its WAL, so that a base backup can be restored to a point in time. */
-export function walArchiving(services: Pick<Services, "config" | "db">): boolean {
-  return Boolean(services.config.backup?.walArchive && services.db.embedded && services.config.database.embedded);
+/** Whether this configuration archives the embedded database's WAL (point-in-time recovery). */
+export function walArchiving(config: Config): boolean {
+  return Boolean(config.backup?.walArchive && config.database.embedded);
 }
 
 /**
@@ -25,20 +26,22 @@ export function walArchiving(services: Pick<Services, "config" | "db">): boolean
  * and its label into `backup-<id>-base-label`, then the WAL up to its end shipped, so the base is
  * restorable the moment the manifest names it. Undefined (no physical part) when the database is
  * external or WAL archiving is off: a base backup without the WAL after it cannot be restored.
+ * `config` is the instance's own (the command line reaches a running server's cluster by URL, so
+ * its services look external).
  */
-export function physicalStep(services: Pick<Services, "config" | "db">) {
+export function physicalStep(services: Pick<Services, "config" | "db">, config: Config = services.config) {
   return async (context: PhysicalStepContext): Promise<PhysicalBackup | undefined> => {
-    if (!walArchiving(services) || !services.config.database.embedded) return undefined;
+    if (!walArchiving(config) || !config.database.embedded) return undefined;
     const { physical, labelFile } = await takeBaseBackup({
       url: services.db.url,
-      clusterDir: services.config.database.dataDir,
+      clusterDir: config.database.dataDir,
       target: context.target,
       key: context.key,
       baseKey: targetKeys.base(context.id),
       label: `coffer ${context.id}`,
     });
     await context.target.put(targetKeys.baseLabel(context.id), Readable.from([Buffer.from(labelFile)]).pipe(encryptForBackup(context.key)));
-    await shipWal({ stagingDir: walStagingDir(services.config.dataDir), target: context.target, key: context.key });
+    await shipWal({ stagingDir: walStagingDir(config.dataDir), target: context.target, key: context.key });
     return physical;
   };
 }

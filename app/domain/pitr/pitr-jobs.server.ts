@@ -36,7 +36,7 @@ export function pitrJobs(
   services: Services,
 ): Array<{ name: string; cron: string; expireInSeconds: number; run(): Promise<Record<string, number>> }> {
   const backup = services.config.backup;
-  if (!backup || !walArchiving(services)) return [];
+  if (!backup || !walArchiving(services.config)) return [];
   const stagingDir = walStagingDir(services.config.dataDir);
   return [
     {
@@ -63,5 +63,5 @@ export function pitrJobs(
 
 /** The WAL gauges at a scrape (what waits in staging), when this instance archives WAL. */
 export function refreshPitrGauges(services: Services): void {
-  if (walArchiving(services)) refreshWalGauges(walStagingDir(services.config.dataDir));
+  if (walArchiving(services.config)) refreshWalGauges(walStagingDir(services.config.dataDir));
 }

@@ -3,7 +3,11 @@ import net from "node:net";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { buffer } from "node:stream/consumers";
+import type { Config } from "~/config.server";
 import { decryptFromBackup } from "~/services/backup/backup-crypto.server";
+import { createBackupTarget } from "~/services/backup/target.server";
+import type { Logger } from "~/services/logger.server";
+import { createObjectStore } from "~/services/storage/index.server";
 import { chownTree, clusterOwner, unpackBaseBackup } from "~/services/backup/base-restore.server";
 import { walStagingDir } from "~/services/backup/wal-archive.server";
 import { startEmbeddedPostgres } from "~/services/embedded-postgres.server";
@@ -210,5 +214,30 @@ function freePort(): Promise<number> {
       const { port } = server.address() as net.AddressInfo;
       server.close(() => resolve(port));
     });
+  });
+}
+
+/**
+ * `coffer restore --to <time>`: restoreToTime into this configuration's DATA_DIR and object store
+ * (the store as it holds objects, without the encryption wrapper: objects are copied as stored).
+ */
+export async function restoreInstanceToTime(config: Config, to: Date, log?: Logger): Promise<RestoreToTimeResult> {
+  if (!config.backup) throw new PointInTimeError("no backup target is configured: set BACKUP_DIR or BACKUP_S3_BUCKET, and BACKUP_KEY");
+  if (!config.database.embedded) {
+    throw new PointInTimeError(
+      "point-in-time recovery covers the embedded database; with DATABASE_URL use your PostgreSQL's own tools (pgBackRest, WAL-G)",
+    );
+  }
+  const target = await createBackupTarget(config.backup.target, log);
+  await target.init();
+  const store = await createObjectStore(config.storage, log);
+  await store.init();
+  return restoreToTime({
+    target,
+    key: config.backup.key,
+    dataDir: config.dataDir,
+    to,
+    store,
+    log: log ? (line) => log.debug(line) : undefined,
   });
 }
