@@ -70,7 +70,12 @@ export async function shipWal(options: WalShipOptions): Promise<{ shipped: numbe
 /** True when this run uploaded it; false when an earlier, interrupted run already had. */
 async function shipOne({ stagingDir, target, key }: WalShipOptions, name: string): Promise<boolean> {
   const file = path.join(stagingDir, name);
-  const expected = await sha256OfFile(file);
+  const expected = await sha256OfFile(file).catch((error: unknown) => {
+    // Shipped meanwhile by another shipper of this directory (`coffer backup` beside the server's job).
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw error;
+  });
+  if (expected === null) return false;
   const objectKey = walKey(name);
   if (await target.stat(objectKey)) {
     const archived = await sha256OfArchived(target, key, name);
