@@ -4,6 +4,8 @@ import { useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { z } from "zod";
 import { FormMessage } from "~/components/field";
 import { UserRow } from "~/components/admin/user-row";
+import { BackupLine } from "~/components/admin/system/backups-section";
+import { backupStatus } from "~/domain/backup/status.server";
 import { listUsersForAdmin, setUserQuota, setUserRole } from "~/domain/admin/admin.server";
 import { auditActor } from "~/domain/audit/audit.server";
 import { contentSearchStatus } from "~/domain/search/content-index.server";
@@ -38,7 +40,13 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     deactivatedAt: user.deactivatedAt?.toISOString() ?? null,
     self: user.id === admin.id,
   }));
-  return { users, defaultQuotaBytes: settings.defaultQuotaBytes, done, contentSearch: await contentSearchStatus(context.services) };
+  return {
+    users,
+    defaultQuotaBytes: settings.defaultQuotaBytes,
+    done,
+    contentSearch: await contentSearchStatus(context.services),
+    backups: await backupStatus(context.services),
+  };
 }
 
 const adminForm = z.object({
@@ -88,7 +96,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 export default function Admin() {
-  const { users, defaultQuotaBytes, done, contentSearch } = useLoaderData<typeof loader>();
+  const { users, defaultQuotaBytes, done, contentSearch, backups } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const busy = useNavigation().state === "submitting";
   const totalBytes = users.reduce((sum, user) => sum + user.bytesUsed, 0);
@@ -109,6 +117,7 @@ export default function Admin() {
                 ? "Search inside files is on, PDFs included."
                 : "Search inside files is on, but PDFs are found by name only: install pdftotext (Debian package poppler-utils) on the server."}
           </p>
+          <BackupLine status={backups} />
         </div>
         <AdminNav current="/admin" />
       </div>

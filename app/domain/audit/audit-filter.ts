@@ -66,6 +66,7 @@ export const AUDIT_ACTION_LABELS: Readonly<Record<string, string>> = {
   "storage.orphan_quarantined": "Orphaned object quarantined",
   "storage.orphan_deleted": "Quarantined object deleted",
   "storage.expired_uploads_removed": "Expired uploads removed",
+  "backup.pruned": "Old backups pruned",
 };
 
 /** "Login (auth.login)"; a name no longer written (or unknown) reads as itself. */

@@ -56,7 +56,8 @@ export type AuditAction =
   | "storage.checked"
   | "storage.orphan_quarantined"
   | "storage.orphan_deleted"
-  | "storage.expired_uploads_removed";
+  | "storage.expired_uploads_removed"
+  | "backup.pruned";
 
 /** Who did it and from where; built once per request with {@link auditActor}. */
 export interface AuditActor {

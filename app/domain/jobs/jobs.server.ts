@@ -11,6 +11,7 @@ import { flushUsage, snapshotStorage } from "../analytics/usage.server";
 import { purgeExpiredAudit } from "../audit/audit-purge.server";
 import { checkStorage } from "../storage-check/storage-check.server";
 import { pitrJobs } from "../pitr/pitr-jobs.server";
+import { scheduledBackup } from "../backup/scheduled.server";
 
 /** Files whose background hash may still be running are left alone this long. */
 const HASH_GRACE_MS = 10 * 60 * 1000;
@@ -84,6 +85,7 @@ export function startJobs(services: Services, options: JobsOptions = {}): StopJo
     },
   ];
   jobs.push(...pitrJobs(services));
+  if (services.config.backup) jobs.push(...backupJobs(services));
   const uploads = options.uploads;
   if (uploads) jobs.push({ name: "cleanup-abandoned-uploads", cron: "40 * * * *", run: () => cleanupAbandonedUploads(services, uploads) });
 
@@ -138,6 +140,17 @@ export function startJobs(services: Services, options: JobsOptions = {}): StopJo
     await flush();
   };
   return Object.assign(stop, { ready });
+}
+
+/**
+ * Backups, when a target is configured (docs/backups.md): the backup (then retention) on
+ * BACKUP_SCHEDULE. A backup of a large instance takes hours: it may run up to 20 hours (pg-boss
+ * allows 24) before it counts as failed; a process that dies mid-run stops its heartbeat, so
+ * another instance retries well before that.
+ */
+function backupJobs(services: Services): PeriodicJob[] {
+  const config = services.config.backup!;
+  return [{ name: "backup", cron: config.schedule, expireInSeconds: 20 * 60 * 60, run: () => scheduledBackup(services) }];
 }
 
 /** Safety net for uploads whose background hash never ran (e.g. the process stopped first). */
