@@ -168,3 +168,55 @@ describe("backups to a directory, run by the scheduled job", () => {
     expect(sample(text, "coffer_backups_retained")).toBe(1);
   });
 });
+
+describe("scheduled verification of backups on a second S3 bucket", () => {
+  let app: TestApp;
+  let admin: Person;
+
+  beforeAll(async () => {
+    app = await startTestApp({ storage: "s3", cache: "memory" }, { BACKUP_VERIFY_SCHEDULE: "45 4 * * 0", ...backupTargetEnv("s3") });
+    admin = await registerPerson(app, "Ada Admin", "ada@example.com");
+    const root = await app.services.prisma.folder.findFirstOrThrow({ where: { ownerId: admin.id, parentId: null } });
+    await putFile(app.services, admin.id, root.id, "notes.txt", Buffer.from("verify me"));
+  });
+  afterAll(() => app?.close());
+
+  const runs = (kind: string) => app.services.prisma.backupRun.findMany({ where: { kind }, orderBy: { startedAt: "asc" } });
+
+  it("records a passing verification, then a failing one naming the damaged file, and fails the job for good", async () => {
+    await expect.poll(() => app.services.jobs, { timeout: 30_000 }).toBeDefined();
+    expect(app.services.jobs!.queues().find((q) => q.name === "backup-verify")).toMatchObject({ cron: "45 4 * * 0" });
+    await app.services.jobs!.send("backup");
+    await expect.poll(async () => (await runs("backup")).map((r) => r.status), { timeout: 60_000 }).toEqual(["succeeded"]);
+    const [backup] = await runs("backup");
+
+    await app.services.jobs!.send("backup-verify");
+    await expect.poll(async () => (await runs("verify")).map((r) => r.status), { timeout: 120_000 }).toEqual(["succeeded"]);
+    expect((await runs("verify"))[0]).toMatchObject({ backupId: backup!.backupId, error: null });
+    expect(textOf(await page(admin, "/admin/system"), "backup-verify-last")).toContain(
+      `Succeeded · backup ${backup!.backupId} restored and matched its manifest`,
+    );
+
+    // One flipped byte in the files table's dump.
+    const config = loadConfig(app.env).backup!;
+    const target = await createBackupTarget(config.target);
+    const damaged = `backup-${backup!.backupId}-db-files`;
+    const chunks: Buffer[] = [];
+    for await (const chunk of await target.get(damaged)) chunks.push(chunk as Buffer);
+    const bytes = Buffer.concat(chunks);
+    bytes[bytes.length - 3] ^= 0x01;
+    const { Readable } = await import("node:stream");
+    await target.put(damaged, Readable.from([bytes]));
+
+    await app.services.jobs!.send("backup-verify");
+    await expect.poll(async () => (await runs("verify")).map((r) => r.status), { timeout: 120_000 }).toEqual(["succeeded", "failed"]);
+    const failed = (await runs("verify"))[1]!;
+    expect(failed.error).toContain(damaged);
+    expect(textOf(await page(admin, "/admin/system"), "backup-verify-last")).toContain(`Failed: ${damaged}`);
+    // Failed for good at once (no retries): the failure is listed on /admin/jobs.
+    await expect
+      .poll(async () => (await app.services.jobs!.states(["backup-verify"]))[0]!.failed.map((f) => f.message), { timeout: 30_000 })
+      .toEqual([expect.stringContaining(`failed verification: ${damaged}`)]);
+    expect(await runs("verify")).toHaveLength(2);
+  }, 300_000);
+});

@@ -12,6 +12,8 @@ export interface RunFacts {
   backupId?: string;
   /** After a prune: how many backups the target keeps. */
   backupsRetained?: number;
+  /** Set when the work returned but found the run failed (a verification with problems): what was wrong. */
+  failure?: string;
 }
 
 /** A running row refreshes its heartbeat this often… */
@@ -25,7 +27,7 @@ type Db = Pick<Services, "prisma" | "log">;
 /**
  * Runs `work` as one recorded run of `kind` in backup_runs: a row 'running' (its heartbeat kept
  * fresh meanwhile), then 'succeeded' with the facts `describe` takes from the result, or 'failed'
- * with the error's first line (the error is rethrown). Every instance and the command line record
+ * with the error's first line (the error is rethrown) or with the `failure` the facts name. Every instance and the command line record
  * here, so /admin and the metrics see one history.
  */
 export async function recordRun<T>(
@@ -50,7 +52,8 @@ export async function recordRun<T>(
     await prisma.backupRun.update({
       where: { id: run.id },
       data: {
-        status: "succeeded",
+        status: facts.failure === undefined ? "succeeded" : "failed",
+        error: facts.failure === undefined ? null : safeMessage(facts.failure),
         finishedAt: new Date(),
         bytes: facts.bytes === undefined ? undefined : BigInt(facts.bytes),
         objectsCopied: facts.objectsCopied,

@@ -11,7 +11,7 @@ import { flushUsage, snapshotStorage } from "../analytics/usage.server";
 import { purgeExpiredAudit } from "../audit/audit-purge.server";
 import { checkStorage } from "../storage-check/storage-check.server";
 import { pitrJobs } from "../pitr/pitr-jobs.server";
-import { scheduledBackup } from "../backup/scheduled.server";
+import { scheduledBackup, scheduledVerify } from "../backup/scheduled.server";
 
 /** Files whose background hash may still be running are left alone this long. */
 const HASH_GRACE_MS = 10 * 60 * 1000;
@@ -144,13 +144,19 @@ export function startJobs(services: Services, options: JobsOptions = {}): StopJo
 
 /**
  * Backups, when a target is configured (docs/backups.md): the backup (then retention) on
- * BACKUP_SCHEDULE. A backup of a large instance takes hours: it may run up to 20 hours (pg-boss
+ * BACKUP_SCHEDULE, and its verification on BACKUP_VERIFY_SCHEDULE unless that is off. A backup of a large instance takes hours: it may run up to 20 hours (pg-boss
  * allows 24) before it counts as failed; a process that dies mid-run stops its heartbeat, so
  * another instance retries well before that.
  */
 function backupJobs(services: Services): PeriodicJob[] {
   const config = services.config.backup!;
-  return [{ name: "backup", cron: config.schedule, expireInSeconds: 20 * 60 * 60, run: () => scheduledBackup(services) }];
+  const jobs: PeriodicJob[] = [
+    { name: "backup", cron: config.schedule, expireInSeconds: 20 * 60 * 60, run: () => scheduledBackup(services) },
+  ];
+  // A verification restores the newest backup into a scratch instance: as long as a backup, or longer.
+  if (config.verifySchedule)
+    jobs.push({ name: "backup-verify", cron: config.verifySchedule, expireInSeconds: 20 * 60 * 60, run: () => scheduledVerify(services) });
+  return jobs;
 }
 
 /** Safety net for uploads whose background hash never ran (e.g. the process stopped first). */
