@@ -21,8 +21,8 @@ export function recordedBackup(services: Services, options: Parameters<typeof ru
  * recorded and logged but does not fail the job: the backup is made, and a retry would only
  * make another one; the next run prunes again.
  */
-export async function scheduledBackup(services: Services): Promise<Record<string, number>> {
-  const result = await recordedBackup(services);
+export async function scheduledBackup(services: Services, options: Parameters<typeof runBackup>[1] = {}): Promise<Record<string, number>> {
+  const result = await recordedBackup(services, options);
   let pruned = 0;
   try {
     pruned = (await pruneBackups(services)).pruned.length;

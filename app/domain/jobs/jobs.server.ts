@@ -11,6 +11,7 @@ import { flushUsage, snapshotStorage } from "../analytics/usage.server";
 import { purgeExpiredAudit } from "../audit/audit-purge.server";
 import { checkStorage } from "../storage-check/storage-check.server";
 import { pitrJobs } from "../pitr/pitr-jobs.server";
+import { physicalStep } from "../pitr/physical.server";
 import { scheduledBackup, scheduledVerify } from "../backup/scheduled.server";
 
 /** Files whose background hash may still be running are left alone this long. */
@@ -151,7 +152,12 @@ export function startJobs(services: Services, options: JobsOptions = {}): StopJo
 function backupJobs(services: Services): PeriodicJob[] {
   const config = services.config.backup!;
   const jobs: PeriodicJob[] = [
-    { name: "backup", cron: config.schedule, expireInSeconds: 20 * 60 * 60, run: () => scheduledBackup(services) },
+    {
+      name: "backup",
+      cron: config.schedule,
+      expireInSeconds: 20 * 60 * 60,
+      run: () => scheduledBackup(services, { physical: physicalStep(services) }),
+    },
   ];
   // A verification restores the newest backup into a scratch instance: as long as a backup, or longer.
   if (config.verifySchedule)
