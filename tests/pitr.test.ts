@@ -17,94 +17,121 @@ import { closeServices, createServices, type Services } from "~/services/index.s
 import { createLogger } from "~/services/logger.server";
 import type { ObjectStore } from "~/services/storage/types";
 import { freePort } from "./setup/free-port";
-import { runCoffer } from "./support/backups";
+import { backupTargetEnv, runCoffer } from "./support/backups";
+import { s3Config } from "./support/s3";
 import { putFile } from "./support/people";
 
 const backupKey = randomBytes(32);
-const work = fs.mkdtempSync(path.join(os.tmpdir(), "coffer-pitr-"));
-fs.chmodSync(work, 0o755);
-const backupDir = path.join(work, "backup");
-
-function environment(dataDir: string): Record<string, string> {
-  return {
-    NODE_ENV: "production",
-    DATA_DIR: dataDir,
-    BACKUP_DIR: backupDir,
-    BACKUP_KEY: backupKey.toString("base64"),
-    LOG_LEVEL: "error",
-    SESSION_SECRET: "test-secret-that-is-at-least-32-characters-long",
-  };
-}
-
-async function open(dataDir: string): Promise<Services> {
-  const env = { ...environment(dataDir), EMBEDDED_PG_PORT: String(await freePort()) };
-  return createServices(loadConfig(env), createLogger("error"));
-}
-
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe("point-in-time recovery of the embedded database", () => {
-  let services: Services;
-  let target: ObjectStore;
-  const dataDir = path.join(work, "data");
+type Drivers = { storage: "local" | "s3" };
 
-  beforeAll(async () => {
-    services = await open(dataDir);
-    target = await createBackupTarget(services.config.backup!.target);
-    await target.init();
-  });
-  afterAll(async () => {
-    await closeServices(services).catch(() => {});
-    fs.rmSync(work, { recursive: true, force: true });
-  });
+/**
+ * Local disk with a directory target, and S3 with a second bucket on the test S3 server as the
+ * target; each instance (the original, the restored one) has its own DATA_DIR and, on S3, its own bucket.
+ */
+describe.each<Drivers>([{ storage: "local" }, { storage: "s3" }])(
+  "point-in-time recovery of the embedded database ($storage)",
+  ({ storage }) => {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), "coffer-pitr-"));
+    fs.chmodSync(work, 0o755);
+    let targetEnv: Record<string, string>;
+    let services: Services;
+    let target: ObjectStore;
+    const dataDir = path.join(work, "data");
 
-  it("restores to T: what was written before is there, what came after is not", async () => {
-    const user = await services.prisma.user.create({ data: { email: "ana@example.com", name: "ana", passwordHash: "x" } });
-    const root = (await getRootFolder(services, user.id)).id;
-    const { manifest } = await runBackup(services, { physical: physicalStep(services), target });
-    expect(manifest.physical).toBeDefined();
-    const shipObjects = () => shipNewObjects({ databaseUrl: services.db.url, store: services.storage, target, key: backupKey });
-
-    const a = await putFile(services, user.id, root, "a.txt", Buffer.from("contents of A"));
-    expect(await shipObjects()).toEqual({ copied: 1, missing: 0 });
-    await pause(100);
-    const t = new Date();
-    await pause(100);
-    const b = await putFile(services, user.id, root, "b.txt", Buffer.from("contents of B"));
-    await services.prisma.$queryRaw`SELECT pg_switch_wal()::text`;
-    const staging = walStagingDir(services.config.dataDir);
-    for (let i = 0; i < 50 && fs.readdirSync(staging).filter((n) => /^[0-9A-F]{24}$/.test(n)).length === 0; i++) await pause(100);
-    await shipWal({ stagingDir: staging, target, key: backupKey });
-    expect(await shipObjects()).toEqual({ copied: 1, missing: 0 });
-
-    // Through the command line, as an operator restores onto a new machine: an empty DATA_DIR and store.
-    const restored = path.join(work, "restored");
-    const cli = await runCoffer({ ...environment(restored), LOG_LEVEL: "error" }, ["restore", "--to", t.toISOString()]);
-    expect(cli.stderr).toBe("");
-    expect(cli.code).toBe(0);
-    expect(cli.stdout).toContain(`from base backup ${manifest.id}`);
-    expect(cli.stdout).toContain("with 1 object(s)");
-
-    const after = await open(restored);
-    try {
-      const ids = (await after.prisma.file.findMany({ where: { ownerId: user.id }, select: { id: true } })).map((f) => f.id);
-      expect(ids).toContain(a.id);
-      expect(ids).not.toContain(b.id);
-      expect((await buffer(await after.storage.get(a.storageKey))).toString()).toBe("contents of A");
-      expect(await after.storage.stat(b.storageKey)).toBeNull();
-    } finally {
-      await closeServices(after);
+    function environment(instanceDir: string): Record<string, string> {
+      const env: Record<string, string> = {
+        NODE_ENV: "production",
+        DATA_DIR: instanceDir,
+        BACKUP_KEY: backupKey.toString("base64"),
+        LOG_LEVEL: "error",
+        SESSION_SECRET: "test-secret-that-is-at-least-32-characters-long",
+        ...targetEnv,
+      };
+      if (storage === "s3") {
+        const s3 = s3Config();
+        Object.assign(env, {
+          S3_ENDPOINT: s3.endpoint,
+          S3_ACCESS_KEY: s3.accessKey,
+          S3_SECRET_KEY: s3.secretKey,
+          S3_REGION: s3.region,
+          S3_BUCKET: s3.bucket,
+          S3_FORCE_PATH_STYLE: "true",
+        });
+      }
+      return env;
     }
-  });
 
-  it("refuses a time before the oldest base backup or after the newest WAL, clearly", async () => {
-    const empty = path.join(work, "refused");
-    await expect(restoreToTime({ target, key: backupKey, dataDir: empty, to: new Date(Date.now() - 86_400_000) })).rejects.toThrow(
-      /is before the oldest base backup, which finished at/,
-    );
-    await expect(restoreToTime({ target, key: backupKey, dataDir: empty, to: new Date(Date.now() - 10) })).rejects.toThrow(
-      /is after the newest archived WAL \(shipped at/,
-    );
-    expect(fs.existsSync(path.join(empty, "postgres"))).toBe(false);
-  });
-});
+    async function open(env: Record<string, string>): Promise<Services> {
+      return createServices(loadConfig({ ...env, EMBEDDED_PG_PORT: String(await freePort()) }), createLogger("error"));
+    }
+
+    beforeAll(async () => {
+      targetEnv = storage === "s3" ? backupTargetEnv("s3") : { BACKUP_DIR: path.join(work, "backup") };
+      targetEnv.BACKUP_KEY = backupKey.toString("base64");
+      services = await open(environment(dataDir));
+      target = await createBackupTarget(services.config.backup!.target);
+      await target.init();
+    });
+    afterAll(async () => {
+      await closeServices(services).catch(() => {});
+      fs.rmSync(work, { recursive: true, force: true });
+    });
+
+    it("restores to T: what was written before is there, what came after is not", async () => {
+      const user = await services.prisma.user.create({ data: { email: "ana@example.com", name: "ana", passwordHash: "x" } });
+      const root = (await getRootFolder(services, user.id)).id;
+      const { manifest } = await runBackup(services, { physical: physicalStep(services), target });
+      expect(manifest.physical).toBeDefined();
+      const shipObjects = () => shipNewObjects({ databaseUrl: services.db.url, store: services.storage, target, key: backupKey });
+
+      const a = await putFile(services, user.id, root, "a.txt", Buffer.from("contents of A"));
+      expect(await shipObjects()).toEqual({ copied: 1, missing: 0 });
+      await pause(100);
+      const t = new Date();
+      await pause(100);
+      const b = await putFile(services, user.id, root, "b.txt", Buffer.from("contents of B"));
+      await services.prisma.$queryRaw`SELECT pg_switch_wal()::text`;
+      const staging = walStagingDir(services.config.dataDir);
+      for (let i = 0; i < 50 && fs.readdirSync(staging).filter((n) => /^[0-9A-F]{24}$/.test(n)).length === 0; i++) await pause(100);
+      await shipWal({ stagingDir: staging, target, key: backupKey });
+      expect(await shipObjects()).toEqual({ copied: 1, missing: 0 });
+
+      // Through the command line, as an operator restores onto a new machine: an empty DATA_DIR and store.
+      const restored = path.join(work, "restored");
+      const restoredEnv = environment(restored);
+      const cli = await runCoffer(restoredEnv, ["restore", "--to", t.toISOString()]);
+      expect(cli.stderr).toBe("");
+      expect(cli.code).toBe(0);
+      expect(cli.stdout).toContain(`from base backup ${manifest.id}`);
+      expect(cli.stdout).toContain("with 1 object(s)");
+
+      const after = await open(restoredEnv);
+      try {
+        const ids = (await after.prisma.file.findMany({ where: { ownerId: user.id }, select: { id: true } })).map((f) => f.id);
+        expect(ids).toContain(a.id);
+        expect(ids).not.toContain(b.id);
+        expect((await buffer(await after.storage.get(a.storageKey))).toString()).toBe("contents of A");
+        expect(await after.storage.stat(b.storageKey)).toBeNull();
+      } finally {
+        await closeServices(after);
+      }
+    });
+
+    it("refuses a time before the oldest base backup or after the newest WAL, clearly", async () => {
+      const empty = path.join(work, "refused");
+      await expect(restoreToTime({ target, key: backupKey, dataDir: empty, to: new Date(Date.now() - 86_400_000) })).rejects.toThrow(
+        /is before the oldest base backup, which finished at/,
+      );
+      await expect(restoreToTime({ target, key: backupKey, dataDir: empty, to: new Date(Date.now() + 60_000) })).rejects.toThrow(
+        /is in the future/,
+      );
+      // Later than anything shipped: recovery runs out of WAL before the moment, and says so.
+      await expect(restoreToTime({ target, key: backupKey, dataDir: empty, to: new Date(Date.now() - 10) })).rejects.toThrow(
+        /the archived WAL ends before .*: choose an earlier time, or wait for the WAL shipper/,
+      );
+      expect(fs.existsSync(path.join(empty, "postgres"))).toBe(false);
+    });
+  },
+);
