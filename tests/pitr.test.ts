@@ -8,6 +8,7 @@ import { loadConfig } from "~/config.server";
 import { getRootFolder } from "~/domain/files/folders.server";
 import { runBackup } from "~/domain/backup/backup.server";
 import { shipNewObjects } from "~/domain/pitr/object-shipper.server";
+import { refreshPitrGauges } from "~/domain/pitr/pitr-jobs.server";
 import { physicalStep } from "~/domain/pitr/physical.server";
 import { restoreToTime } from "~/domain/pitr/restore-to-time.server";
 import { shipWal } from "~/domain/pitr/wal-shipper.server";
@@ -15,6 +16,7 @@ import { createBackupTarget } from "~/services/backup/target.server";
 import { walStagingDir } from "~/services/backup/wal-archive.server";
 import { closeServices, createServices, type Services } from "~/services/index.server";
 import { createLogger } from "~/services/logger.server";
+import { metrics } from "~/services/metrics.server";
 import type { ObjectStore } from "~/services/storage/types";
 import { freePort } from "./setup/free-port";
 import { backupTargetEnv, runCoffer } from "./support/backups";
@@ -132,6 +134,25 @@ describe.each<Drivers>([{ storage: "local" }, { storage: "s3" }])(
         /the archived WAL ends before .*: choose an earlier time, or wait for the WAL shipper/,
       );
       expect(fs.existsSync(path.join(empty, "postgres"))).toBe(false);
+    });
+
+    it("shows a failing archive_command in the metrics", async () => {
+      const staging = walStagingDir(services.config.dataDir);
+      await refreshPitrGauges(services);
+      expect((await metrics().walArchiverFailing.get()).values[0]?.value).toBe(0);
+      // The server's OS user may no longer write into staging: every archiving attempt fails.
+      fs.chmodSync(staging, 0o500);
+      try {
+        await services.prisma.$queryRaw`SELECT pg_switch_wal()::text`;
+        for (let i = 0; i < 50; i++) {
+          await refreshPitrGauges(services);
+          if ((await metrics().walArchiverFailing.get()).values[0]?.value === 1) break;
+          await pause(100);
+        }
+        expect((await metrics().walArchiverFailing.get()).values[0]?.value).toBe(1);
+      } finally {
+        fs.chmodSync(staging, 0o700);
+      }
     });
   },
 );

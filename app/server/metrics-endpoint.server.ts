@@ -113,9 +113,9 @@ async function refreshStorage(services: Services): Promise<void> {
 /** What waits in the WAL staging directory (point-in-time recovery), when this instance archives WAL. */
 async function refreshWalStaging(services: Services): Promise<void> {
   try {
-    refreshPitrGauges(services);
+    await refreshPitrGauges(services);
   } catch (error) {
-    services.log.warn("metrics: could not read the WAL staging directory", { error });
+    services.log.warn("metrics: could not read the WAL archiving state", { error });
   }
 }
 

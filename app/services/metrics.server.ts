@@ -221,6 +221,11 @@ function createMetrics() {
       help: "When this process last shipped a WAL file to the backup target, in Unix seconds; no sample before the first.",
       registers,
     }),
+    walArchiverFailing: new Gauge({
+      name: "coffer_wal_archiver_failing",
+      help: "1 when the embedded PostgreSQL's last attempt to archive a WAL segment into the staging directory failed (pg_stat_archiver), else 0 (refreshed at most every 30 s by a scrape).",
+      registers,
+    }),
     walShipFailures: new Counter({
       name: "coffer_wal_ship_failures_total",
       help: "WAL shipper runs that stopped on an error (target unreachable, a conflicting archived file, a read-back mismatch).",

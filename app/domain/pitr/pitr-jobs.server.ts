@@ -1,6 +1,7 @@
 import type { Services } from "~/services/index.server";
 import { createBackupTarget } from "~/services/backup/target.server";
 import { walStagingDir } from "~/services/backup/wal-archive.server";
+import { metrics } from "~/services/metrics.server";
 import type { ObjectStore } from "~/services/storage/types";
 import { shipNewObjects } from "./object-shipper.server";
 import { walArchiving } from "./physical.server";
@@ -61,7 +62,14 @@ export function pitrJobs(
   ];
 }
 
-/** The WAL gauges at a scrape (what waits in staging), when this instance archives WAL. */
-export function refreshPitrGauges(services: Services): void {
-  if (walArchiving(services.config)) refreshWalGauges(walStagingDir(services.config.dataDir));
+/**
+ * The WAL gauges at a scrape, when this instance archives WAL: what waits in staging, and whether
+ * PostgreSQL's archiver is failing (then nothing reaches staging at all, and WAL piles up in pg_wal).
+ */
+export async function refreshPitrGauges(services: Services): Promise<void> {
+  if (!walArchiving(services.config)) return;
+  refreshWalGauges(walStagingDir(services.config.dataDir));
+  const [row] = await services.prisma.$queryRaw<Array<{ failing: boolean }>>`
+    SELECT coalesce(last_failed_time > coalesce(last_archived_time, '-infinity'), false) AS failing FROM pg_stat_archiver`;
+  metrics().walArchiverFailing.set(row?.failing ? 1 : 0);
 }
