@@ -5,12 +5,13 @@ import os from "node:os";
 import path from "node:path";
 import { Readable, Transform } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BackupTargetFullError, runBackup } from "~/domain/backup/backup.server";
+import { BackupTargetFullError, runBackup, shipNewObjects } from "~/domain/backup/backup.server";
 import { listBackupIds, readManifest } from "~/domain/backup/catalog.server";
 import { storageKeyOf, targetKeys } from "~/domain/backup/manifest";
 import { describeSealed } from "~/domain/backup/objects.server";
 import { restoreBackup } from "~/domain/backup/restore.server";
 import { verifyBackup } from "~/domain/backup/verify.server";
+import { trashItem } from "~/domain/files/trash.server";
 import { createBackupTarget } from "~/services/backup/target.server";
 import { LocalObjectStore } from "~/services/storage/local.server";
 import type { ObjectStore } from "~/services/storage/types";
@@ -133,6 +134,33 @@ describe("backup faults (local disk, directory target)", () => {
     expect((await verifyBackup({ target, key, backupId: first.manifest.id })).ok).toBe(true);
   });
 
+  it("ships the objects written since the last backup, and only those", async () => {
+    const latest = (await readManifest(target, key, (await listBackupIds(target)).at(-1)!)).objects.length;
+    await upload(2);
+    const shipped = await shipNewObjects(app.services);
+    expect(shipped).toMatchObject({ copied: 2, missing: [] });
+    expect(targetFiles().filter((name) => name.startsWith("object-"))).toHaveLength(latest + 2);
+    expect((await shipNewObjects(app.services)).copied).toBe(0);
+  });
+
+  it("a backup taken while files are uploaded and trashed is consistent: its rows and objects agree", async () => {
+    const busy = (async () => {
+      for (let i = 0; i < 6; i++) {
+        await upload(1, 30_000);
+        const victim = await app.services.prisma.file.findFirst({
+          where: { ownerId: ada.id, trashedAt: null },
+          orderBy: { createdAt: "asc" },
+        });
+        if (victim) await trashItem(app.services, { id: ada.id, role: "ADMIN" }, "file", victim.id);
+      }
+    })();
+    const result = await runBackup(app.services);
+    await busy;
+    expect(result.missingObjects).toEqual([]);
+    const report = await verifyBackup({ target, key, backupId: result.manifest.id });
+    expect(report.problems).toEqual([]);
+  });
+
   it("a restore into a non-empty database or store refuses with a clear message and changes nothing", async () => {
     const rows = await rowHashes(app.env.DATABASE_URL!);
     const keys = await storeKeys();
@@ -185,6 +213,52 @@ describe("backup faults (local disk, directory target)", () => {
       for (const repair of repairs) repair();
     }
     expect((await verifyBackup({ target, key })).ok).toBe(true);
+
+    // A damaged manifest is named too, and `list` shows that backup as unreadable.
+    const repair = flip(targetKeys.manifest(manifest.id), (size) => size - 1);
+    try {
+      const report = await verifyBackup({ target, key });
+      expect(report.ok).toBe(false);
+      expect(report.problems).toEqual([{ what: targetKeys.manifest(manifest.id), detail: expect.stringMatching(/authenticat/) }]);
+      const list = await runCoffer(app.env, ["list"]);
+      expect(list.code).toBe(1);
+      expect(list.stdout).toContain(`${manifest.id}  unreadable: ${targetKeys.manifest(manifest.id)}: `);
+    } finally {
+      repair();
+    }
+    expect((await runCoffer(app.env, ["verify", "--backup", "../manifest"])).code).toBe(2);
+  });
+
+  it("a restore that meets a damaged object fails naming it, removes what it wrote, and can be run again", async () => {
+    const { manifest } = await runBackup(app.services);
+    const database = await createTestDatabase();
+    const storeDir = fs.mkdtempSync(path.join(os.tmpdir(), "coffer-restore-into-"));
+    const store = new LocalObjectStore(storeDir);
+    await store.init();
+    const damaged = manifest.objects.at(-1)!;
+    const file = path.join(backupDir, targetKeys.object(damaged.key));
+    const original = fs.readFileSync(file);
+    const bytes = Buffer.from(original);
+    bytes[bytes.length - 10]! ^= 0x01;
+    fs.writeFileSync(file, bytes);
+    try {
+      await expect(restoreBackup({ databaseUrl: database.url, storage: store }, { target, key })).rejects.toThrow(
+        new RegExp(`^${targetKeys.object(damaged.key)}: `),
+      );
+      expect(fs.readdirSync(storeDir).filter((name) => !name.startsWith("."))).toEqual([]);
+      expect(Object.values(await rowHashes(database.url)).every((hash) => hash.startsWith("0 rows"))).toBe(true);
+    } finally {
+      fs.writeFileSync(file, original);
+    }
+    await restoreBackup({ databaseUrl: database.url, storage: store }, { target, key });
+    expect(
+      fs
+        .readdirSync(storeDir)
+        .filter((name) => !name.startsWith("."))
+        .sort(),
+    ).toEqual(manifest.objects.map((o) => o.key).sort());
+    expect(await rowHashes(database.url)).toEqual(await rowHashes(app.env.DATABASE_URL!));
+    fs.rmSync(storeDir, { recursive: true, force: true });
   });
 
   it("a full target gives a clear error, records no backup and loses nothing", async () => {

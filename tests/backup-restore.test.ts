@@ -6,6 +6,7 @@ import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { updateSettings } from "~/domain/admin/settings.server";
 import { runBackup } from "~/domain/backup/backup.server";
+import { readManifest } from "~/domain/backup/catalog.server";
 import { restoreBackup } from "~/domain/backup/restore.server";
 import { verifyBackup } from "~/domain/backup/verify.server";
 import { createBackupTarget } from "~/services/backup/target.server";
@@ -76,8 +77,12 @@ describe.each(RUNS)("backup and restore ($label)", (run) => {
   let versionBytes: Buffer;
   let before: Record<string, string>;
   let stopRestoredDatabase: (() => Promise<void>) | undefined;
+  let restoredDataDir: string | undefined;
+  let emptyDatabase: { url: string } | undefined;
 
   beforeAll(async () => {
+    // Made first, so that it is dropped last, after the app restored into it has stopped.
+    if (run.via === "functions, external database") emptyDatabase = await createTestDatabase();
     const env = { BACKUP_KEY: newBackupKey(), ...run.target(), ...(run.encrypted ? { ENCRYPTION_MASTER_KEY: MASTER_KEY } : {}) };
     source = await startTestApp(run.drivers, env);
     ada = await registerPerson(source, "Ada", "ada@example.com");
@@ -155,6 +160,7 @@ describe.each(RUNS)("backup and restore ($label)", (run) => {
     if (run.via === "cli, embedded DATA_DIR") {
       // A new machine: an empty DATA_DIR, the embedded database, the same keys and target.
       const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "coffer-restored-"));
+      restoredDataDir = dataDir;
       const cli = await runCoffer({ ...envWithout(source, "DATABASE_URL"), DATA_DIR: dataDir }, ["restore"]);
       expect(cli.code, cli.stdout + cli.stderr).toBe(0);
       expect(cli.stdout).toContain(`Restored backup ${backupId}`);
@@ -165,7 +171,7 @@ describe.each(RUNS)("backup and restore ($label)", (run) => {
       };
       restoredEnv = { DATABASE_URL: embedded.url, DATA_DIR: dataDir };
     } else {
-      const database = await createTestDatabase();
+      const database = emptyDatabase!;
       const bucket = `coffer-restored-${randomBytes(5).toString("hex")}`;
       const config = source.services.config;
       if (config.storage.driver !== "s3") throw new Error("expected S3");
@@ -215,12 +221,23 @@ describe.each(RUNS)("backup and restore ($label)", (run) => {
       expect(report.objects).toBe(7);
     }
 
+    if (restoredDataDir) {
+      // The restored instance's embedded database is served by a running process: the command uses it.
+      const live = await runCoffer({ ...envWithout(source, "DATABASE_URL"), DATA_DIR: restoredDataDir }, ["backup", "--json"]);
+      expect(live.code, live.stdout + live.stderr).toBe(0);
+      const { id, objectsCopied } = JSON.parse(live.stdout) as { id: string; objectsCopied: number };
+      expect(objectsCopied).toBe(0);
+      const manifest = await readManifest(target, config.key, id);
+      expect(manifest.database.embedded).toBe(true);
+      expect(manifest.objects).toHaveLength(7);
+    }
+
     const second = await runBackup(source.services);
     expect(second.objectsCopied).toBe(0);
     expect(second.manifest.objects).toHaveLength(7);
     const list = await runCoffer(source.env, ["list"]);
     expect(list.code, list.stderr).toBe(0);
-    expect(list.stdout.trim().split("\n")).toHaveLength(2);
+    expect(list.stdout.trim().split("\n")).toHaveLength(restoredDataDir ? 3 : 2);
     expect(list.stdout).toContain(second.manifest.id);
   });
 });

@@ -6,6 +6,7 @@
 import { parseArgs } from "node:util";
 import { type BackupConfig, type Config, loadConfig } from "../../app/config.server";
 import { listBackupIds, readManifest } from "../../app/domain/backup/catalog.server";
+import { BACKUP_ID } from "../../app/domain/backup/manifest";
 import { RestoreRefusedError, restoreBackup } from "../../app/domain/backup/restore.server";
 import { recordedBackup, recordedVerify } from "../../app/domain/backup/scheduled.server";
 import { physicalStep } from "../../app/domain/pitr/physical.server";
@@ -56,6 +57,7 @@ export const restore: Command = {
   usage: "restore [--backup <id>] [--to <time>]",
   async run(args) {
     const flags = parse(args, { backup: { type: "string" }, to: { type: "string" } });
+    const backupId = backupIdFlag(flags.backup);
     if (flags.to !== undefined) {
       if (Number.isNaN(Date.parse(String(flags.to))))
         throw new UsageError(`--to: ${JSON.stringify(flags.to)} is not a time (e.g. 2026-12-05T10:00:00Z)`);
@@ -72,10 +74,7 @@ export const restore: Command = {
       : null;
     const databaseUrl = embedded ? embedded.url : (config.database as { url: string }).url;
     try {
-      const result = await restoreBackup(
-        { databaseUrl, storage },
-        { target, key: backupConfig.key, backupId: flags.backup as string | undefined, log },
-      );
+      const result = await restoreBackup({ databaseUrl, storage }, { target, key: backupConfig.key, backupId, log });
       const { manifest } = result;
       console.log(
         `Restored backup ${manifest.id} (taken ${manifest.database.snapshotAt}): ${manifest.counts.users} users, ${manifest.counts.files} files, ` +
@@ -100,13 +99,14 @@ export const verify: Command = {
   usage: "verify [--backup <id>] [--json]",
   async run(args) {
     const flags = parse(args, { backup: { type: "string" }, json: { type: "boolean" } });
+    const backupId = backupIdFlag(flags.backup);
     const { config, log } = setup();
     const target = await openTarget(config.backup, log);
     // The run is recorded in the instance's database, where /admin and the metrics read it.
     const services = await createServices(liveDatabase(config), log);
     let report: Awaited<ReturnType<typeof recordedVerify>>;
     try {
-      report = await recordedVerify(services, { target, key: config.backup.key, backupId: flags.backup as string | undefined, log });
+      report = await recordedVerify(services, { target, key: config.backup.key, backupId, log });
     } finally {
       await closeServices(services);
     }
@@ -197,6 +197,14 @@ async function restoreTo(to: Date): Promise<number> {
     }
     throw error;
   }
+}
+
+/** The --backup flag: an id as `coffer list` prints it. */
+function backupIdFlag(value: string | boolean | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || !BACKUP_ID.test(value))
+    throw new UsageError(`--backup: ${JSON.stringify(value)} is not a backup id (e.g. 20261206T021500Z-3fa2c1; see coffer list)`);
+  return value;
 }
 
 function setup(): { config: Config & { backup: BackupConfig }; log: Logger } {

@@ -198,6 +198,40 @@ async function dumpDatabase(client: pg.Client, target: ObjectStore, key: Buffer,
   }
 }
 
+/**
+ * Copies the objects the database references now that the target does not hold yet, outside any
+ * backup: point-in-time recovery needs the objects written since the last backup (pitr runs this
+ * often). Objects already in the target are not read.
+ */
+export async function shipNewObjects(
+  services: Services,
+  options: { target?: ObjectStore } = {},
+): Promise<{ copied: number; bytesWritten: number; missing: string[] }> {
+  const config = services.config.backup;
+  if (!config) throw new BackupNotConfiguredError();
+  const target = options.target ?? (await createBackupTarget(config.target, services.log));
+  await target.init();
+  const client = await connect(services.db.url);
+  const keys: string[] = [];
+  try {
+    await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    for await (const key of referencedObjectKeys(client)) keys.push(key);
+    await client.query("COMMIT");
+  } finally {
+    await client.end().catch(() => {});
+  }
+  const present = await listTargetObjects(target);
+  const result = await copyObjects({
+    source: rawStore(services),
+    target,
+    key: config.key,
+    keys: keys.filter((key) => !present.has(key)),
+    present,
+    log: services.log,
+  });
+  return { copied: result.copied, bytesWritten: result.bytesWritten, missing: result.missing };
+}
+
 /** What the newest readable manifest says of each object, so objects already copied are not read again. */
 async function previousObjects(target: ObjectStore, key: Buffer, log: Logger): Promise<Map<string, ManifestObject>> {
   const latest = (await listBackupIds(target)).at(-1);

@@ -4,9 +4,10 @@ import type { Logger } from "~/services/logger.server";
 import { connect, copyOut, tableShapes } from "~/services/backup/postgres-copy.server";
 import { startScratchPostgres } from "~/services/backup/scratch-postgres.server";
 import { runMigrations } from "~/services/migrate.server";
+import { DecryptionError } from "~/services/storage/encryption-format.server";
 import type { ObjectStore } from "~/services/storage/types";
 import { referencedObjectKeys } from "../storage-check/storage-check.server";
-import { findManifest } from "./catalog.server";
+import { BackupNotFoundError, InvalidManifestError, listBackupIds, readManifest } from "./catalog.server";
 import { type Manifest, targetKeys } from "./manifest";
 import { describeSealed } from "./objects.server";
 import { loadTables, migrateTo, RestoreRefusedError } from "./restore.server";
@@ -54,7 +55,26 @@ export interface VerifyOptions {
 export async function verifyBackup(options: VerifyOptions): Promise<VerifyReport> {
   const started = Date.now();
   const { target, key } = options;
-  const manifest = await findManifest(target, key, options.backupId);
+  const id = options.backupId ?? (await listBackupIds(target)).at(-1);
+  if (!id) throw new BackupNotFoundError(null);
+  let manifest: Manifest;
+  try {
+    manifest = await readManifest(target, key, id);
+  } catch (error) {
+    if (!(error instanceof DecryptionError || error instanceof InvalidManifestError)) throw error;
+    // A damaged manifest is a damaged backup: reported like any other problem, by name.
+    const what = targetKeys.manifest(id);
+    return {
+      id,
+      ok: false,
+      problems: [{ what, detail: describe(error, what) }],
+      problemCount: 1,
+      tables: 0,
+      objects: 0,
+      bytesChecked: 0,
+      durationMs: Date.now() - started,
+    };
+  }
   const report: VerifyReport = {
     id: manifest.id,
     ok: false,

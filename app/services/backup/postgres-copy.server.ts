@@ -19,7 +19,7 @@ export interface TableShape {
   name: string;
   /** Columns COPY reads and writes, in order; generated columns are recomputed by PostgreSQL. */
   columns: string[];
-  /** The primary key (or every column): dumps are ordered by it, so their SHA-256 is reproducible. */
+  /** The primary key: dumps are ordered by it (by the whole row without one), so their SHA-256 is reproducible. */
   orderBy: string[];
 }
 
@@ -48,9 +48,7 @@ export async function tableShapes(client: pg.Client): Promise<TableShape[]> {
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition
     ORDER BY c.relname`);
-  return rows
-    .filter((row) => !NOT_DATA.has(row.name))
-    .map((row) => ({ name: row.name, columns: row.columns, orderBy: row.pk && row.pk.length > 0 ? row.pk : row.columns }));
+  return rows.filter((row) => !NOT_DATA.has(row.name)).map((row) => ({ name: row.name, columns: row.columns, orderBy: row.pk ?? [] }));
 }
 
 /** Names of the migrations applied, in order. */
@@ -65,9 +63,10 @@ export async function appliedMigrations(client: pg.Client): Promise<string[]> {
 
 /** A table's rows as COPY text, ordered by its primary key. */
 export function copyOut(client: pg.Client, table: TableShape): Readable {
-  const columns = table.columns.map(quoteIdent).join(", ");
-  const order = table.orderBy.map(quoteIdent).join(", ");
-  return client.query(copyStreams.to(`COPY (SELECT ${columns} FROM ${quoteIdent(table.name)} ORDER BY ${order}) TO STDOUT`));
+  // Without a primary key, the row's text orders it (a json column has no ordering of its own).
+  const order = table.orderBy.length > 0 ? table.orderBy.map((c) => `t.${quoteIdent(c)}`).join(", ") : "t::text";
+  const select = table.columns.map((c) => `t.${quoteIdent(c)}`).join(", ");
+  return client.query(copyStreams.to(`COPY (SELECT ${select} FROM ${quoteIdent(table.name)} t ORDER BY ${order}) TO STDOUT`));
 }
 
 /** Where COPY text for `table` is written; finishes when the server has taken every row. */
