@@ -3,7 +3,7 @@ import { createBackupTarget } from "~/services/backup/target.server";
 import { walStagingDir } from "~/services/backup/wal-archive.server";
 import { metrics } from "~/services/metrics.server";
 import type { ObjectStore } from "~/services/storage/types";
-import { shipNewObjects } from "./object-shipper.server";
+import { shipNewObjects } from "../backup/backup.server";
 import { walArchiving } from "./physical.server";
 import { refreshWalGauges, shipWal } from "./wal-shipper.server";
 
@@ -56,7 +56,8 @@ export function pitrJobs(
       expireInSeconds: 6 * 60 * 60,
       run: async () => {
         const target = await backupTargetOf(services)!;
-        return shipNewObjects({ databaseUrl: services.db.url, store: services.storage, target, key: backup.key, log: services.log });
+        const { copied, missing } = await shipNewObjects(services, { target });
+        return { copied, missing: missing.length };
       },
     },
   ];

@@ -14,7 +14,7 @@ import { startEmbeddedPostgres } from "~/services/embedded-postgres.server";
 import type { ObjectStore } from "~/services/storage/types";
 import { targetKeys } from "../backup/manifest";
 import { firstObjects } from "../backup/objects.server";
-import { referencedKeysAt, restoreObjectsByKey } from "./object-shipper.server";
+import { referencedKeysAt, restoreObjectsByKey } from "./recovered-objects.server";
 import { listBaseBackups, type BaseBackup } from "./physical.server";
 import { readArchivedWalCompressed } from "./wal-shipper.server";
 
