@@ -285,10 +285,13 @@ describe("backup faults (local disk, directory target)", () => {
     expect(after.manifest.objects.length).toBe(keys.length + 2);
   });
 
-  it("restore --to is a usage error until point-in-time recovery is available", async () => {
+  it("restore --to refuses an external database, a time that is none, and --backup beside it", async () => {
     const cli = await runCoffer(app.env, ["restore", "--to", "2026-12-05T10:00:00Z"]);
-    expect(cli.code).toBe(2);
-    expect(cli.stderr).toContain("point-in-time restore (--to) is not available yet");
+    expect(cli.code).toBe(3);
+    expect(cli.stderr).toContain("point-in-time recovery covers the embedded database");
     expect((await runCoffer(app.env, ["restore", "--to", "yesterday-ish"])).stderr).toContain("is not a time");
+    const both = await runCoffer(app.env, ["restore", "--to", "2026-12-05T10:00:00Z", "--backup", "20261205T100000Z-abcdef"]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain("give --backup or --to, not both");
   });
 });

@@ -6,6 +6,7 @@ import type { Services } from "~/services/index.server";
 import { metrics } from "~/services/metrics.server";
 import { refreshJobGauges } from "~/services/job-queue.server";
 import { lastStorageCheck } from "~/domain/storage-check/storage-check.server";
+import { refreshPitrGauges } from "~/domain/pitr/pitr-jobs.server";
 import { backupMetricFacts } from "~/domain/backup/status.server";
 import { readiness } from "./health.server";
 import { onBodyChunk } from "./body-bytes.server";
@@ -72,6 +73,7 @@ function refreshScrapeGauges(services: Services): Promise<void> {
     refreshDrivers(services),
     refreshJobGauges(services),
     refreshStorageCheck(services),
+    refreshWalStaging(services),
     refreshBackups(services),
   ]).then(() => {});
   refreshes.set(services, { expires: Date.now() + SCRAPE_CACHE_MS, done });
@@ -105,6 +107,15 @@ async function refreshStorage(services: Services): Promise<void> {
   } catch (error) {
     // The database being down shows in coffer_driver_up; the totals keep their last values.
     services.log.warn("metrics: could not read storage totals", { error });
+  }
+}
+
+/** What waits in the WAL staging directory (point-in-time recovery), when this instance archives WAL. */
+async function refreshWalStaging(services: Services): Promise<void> {
+  try {
+    await refreshPitrGauges(services);
+  } catch (error) {
+    services.log.warn("metrics: could not read the WAL archiving state", { error });
   }
 }
 

@@ -6,6 +6,7 @@ import { measureQuery } from "./database-metrics.server";
 import { createDatabaseBreaker, describeDatabaseError, guardPrisma } from "./database-outage.server";
 import type { Breaker, CircuitState } from "./dependency.server";
 import type { Logger } from "./logger.server";
+import { walStagingDir } from "./backup/wal-archive.server";
 import { runMigrations } from "./migrate.server";
 import { watchEmbeddedPostgres, type Watchdog } from "./postgres-watchdog.server";
 
@@ -62,7 +63,12 @@ export async function openDatabase(config: Config, log: Logger, options: OpenDat
     config.database.embedded && options.attachToRunning ? embeddedModule!.runningEmbeddedPostgresUrl(config.database.dataDir) : null;
   const embedded =
     config.database.embedded && !attached
-      ? await embeddedModule!.startEmbeddedPostgres({ dataDir: config.database.dataDir, port: config.database.port })
+      ? await embeddedModule!.startEmbeddedPostgres({
+          dataDir: config.database.dataDir,
+          port: config.database.port,
+          // Point-in-time recovery: on by default once a backup target is configured.
+          walStagingDir: config.backup?.walArchive ? walStagingDir(config.dataDir) : undefined,
+        })
       : null;
   const url = attached ?? (embedded ? embedded.url : (config.database as { url: string }).url);
   if (attached) log.info("using the embedded PostgreSQL of the running Coffer server");

