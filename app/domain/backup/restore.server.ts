@@ -34,8 +34,6 @@ export interface RestoreOptions {
   key: Buffer;
   /** The backup to restore; the newest when absent. */
   backupId?: string;
-  /** Point-in-time recovery to this moment (pitr's restoreToTime). */
-  to?: Date;
   log?: Logger;
 }
 
@@ -53,14 +51,6 @@ export class RestoreRefusedError extends Error {
   }
 }
 
-/** `restore --to` needs point-in-time recovery, which this build does not have yet. */
-export class PointInTimeUnavailableError extends Error {
-  constructor() {
-    super("point-in-time restore (--to) is not available yet in this version; restore a whole backup instead");
-    this.name = "PointInTimeUnavailableError";
-  }
-}
-
 /**
  * Restores a backup into an empty destination: the database migrated to exactly the backup's
  * migrations, every object copied back and checked, every table loaded by COPY in one
@@ -69,7 +59,6 @@ export class PointInTimeUnavailableError extends Error {
  * restore wrote is removed again, so it can be retried.
  */
 export async function restoreBackup(destination: RestoreDestination, options: RestoreOptions): Promise<RestoreResult> {
-  if (options.to) throw new PointInTimeUnavailableError();
   const { target, key } = options;
   const log = options.log;
   const manifest = await findManifest(target, key, options.backupId);
