@@ -45,14 +45,15 @@ async function statementsDuring(app: TestApp, work: () => Promise<void>): Promis
  *   usage with the folder check, the pending row, COMMIT (7);
  * - tus PATCH that finishes: the session with its user, the pending upload with its folder, then
  *   BEGIN, storage lock, folder row lock, pending row removed, name check, the file, COMMIT, and
- *   after it the search document and the activity entry (11);
+ *   after it the search document, the look for an earlier copy of the contents (deduplication)
+ *   and the activity entry (12);
  * - form upload: the session with its user, the folder, usage (to stop the stream in time), then
  *   BEGIN, storage lock, folder row lock (it lands as a tus upload does, even if the folder was
- *   trashed while it streamed), usage, name check, the file, COMMIT, search document, activity
- *   (14), and the folder page it answers with (6).
+ *   trashed while it streamed), usage, name check, the file, COMMIT, search document, the look
+ *   for an earlier copy, activity (15), and the folder page it answers with (6).
  */
-const TUS_POST_AND_PATCH = 18;
-const FORM_UPLOAD_WITH_PAGE = 20;
+const TUS_POST_AND_PATCH = 19;
+const FORM_UPLOAD_WITH_PAGE = 21;
 
 describe.each(DRIVER_SETS)("SQL statements per small upload ($label)", ({ drivers }) => {
   let app: TestApp;
