@@ -1,4 +1,6 @@
+import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
+import path from "node:path";
 import { Readable } from "node:stream";
 import sharp from "sharp";
 import { beforeAll, describe, expect, it, vi } from "vitest";
@@ -20,6 +22,19 @@ import { registerPerson, uploadForm, type Person } from "./support/people";
 import { createUpload, patchUpload } from "./support/tus";
 
 const MASTER_KEY = randomBytes(32).toString("base64");
+const ROOT = path.resolve(import.meta.dirname, "..");
+
+/** `coffer <args>` as an operator runs it, with the app's configuration. */
+function runCli(app: TestApp, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [path.join(ROOT, "bin/coffer.mjs"), ...args],
+      { cwd: ROOT, env: { PATH: process.env.PATH, ...app.env } as unknown as NodeJS.ProcessEnv, timeout: 60_000 },
+      (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? -1) : 0, stdout, stderr }),
+    );
+  });
+}
 const YEAR_LATER = () => new Date(Date.now() + 365 * 24 * 3600 * 1000);
 const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
 
@@ -224,6 +239,22 @@ describe.each<{ label: string; drivers: DriverSet; env: Record<string, string> }
     expect((await row(later.id)).storageKey).toBe((await row(first)).storageKey);
     expect(await exists(later.storageKey)).toBe(false);
     expect(await downloaded(ann, later.id)).toBe(sha256(data));
+  });
+
+  it("deduplicates contents stored twice before (coffer dedup)", async () => {
+    const data = randomBytes(33_000);
+    const files = [await storedUnhashed(ann, "before-1.bin", data), await storedUnhashed(ben, "before-2.bin", data)];
+    for (const file of files) await app.services.prisma.file.update({ where: { id: file.id }, data: { sha256: sha256(data) } });
+    const keys = files.map((f) => f.storageKey).sort();
+    const cli = await runCli(app, ["dedup"]);
+    expect(cli.stderr).toBe("");
+    expect(cli.code).toBe(0);
+    expect(cli.stdout).toContain("1 now share one object");
+    for (const file of files) expect((await row(file.id)).storageKey).toBe(keys[0]);
+    expect(await exists(keys[1]!)).toBe(false);
+    expect(await downloaded(ann, files[0]!.id)).toBe(sha256(data));
+    expect(await downloaded(ben, files[1]!.id)).toBe(sha256(data));
+    expect((await runCli(app, ["dedup"])).stdout).toContain("Examined 0 file(s)");
   });
 
   it("never loses bytes when a duplicate is linked while its original is deleted", async () => {

@@ -4,9 +4,10 @@
  *   0 done, nothing wrong; 1 done, problems remain; 2 usage error; 3 could not run.
  */
 import { type Command, EXIT, UsageError } from "./command";
+import { dedup } from "./dedup";
 import { fsck } from "./fsck";
 
-const COMMANDS: Record<string, Command> = { fsck };
+const COMMANDS: Record<string, Command> = { fsck, dedup };
 
 function usage(): string {
   const width = Math.max(...Object.values(COMMANDS).map((c) => c.usage.length));

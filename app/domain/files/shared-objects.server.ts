@@ -175,3 +175,34 @@ async function fitsAsCopy(services: Services, key: string, size: bigint): Promis
   const stored = await services.storage.inner.stat(key);
   return stored !== null && stored.size !== info.size;
 }
+
+/** Files looked at per query of the sweep. */
+const SWEEP_BATCH = 500;
+
+/**
+ * Deduplicates contents stored before deduplication (or while it was off): every file whose
+ * SHA-256 and size an object with a smaller key also has is pointed at that object, and its own
+ * is deleted when no row names it any more. Kept versions are left as they are. Resumable: it
+ * only looks at files not yet on their contents' smallest key.
+ */
+export async function deduplicateStoredFiles(services: Services): Promise<{ examined: number; linked: number }> {
+  let examined = 0;
+  let linked = 0;
+  let cursor = "";
+  for (;;) {
+    const batch = await services.prisma.$queryRaw<Array<{ id: string }>>`
+      SELECT f.id FROM files f
+      WHERE f.id > ${cursor} AND f.sha256 IS NOT NULL AND f.size > 0 AND (
+        EXISTS (SELECT 1 FROM files g WHERE g.sha256 = f.sha256 AND g.size = f.size AND g.storage_key < f.storage_key)
+        OR EXISTS (SELECT 1 FROM file_versions v WHERE v.sha256 = f.sha256 AND v.size = f.size AND v.storage_key < f.storage_key))
+      ORDER BY f.id LIMIT ${SWEEP_BATCH}`;
+    if (batch.length === 0) return { examined, linked };
+    cursor = batch.at(-1)!.id;
+    for (const { id } of batch) {
+      const file = await services.prisma.file.findUnique({ where: { id } });
+      if (!file) continue;
+      examined++;
+      if ((await deduplicateFile(services, file)).storageKey !== file.storageKey) linked++;
+    }
+  }
+}
