@@ -10,7 +10,7 @@ import { copyItem } from "~/domain/files/copy.server";
 import { addFile } from "~/domain/files/files.server";
 import { getRootFolder } from "~/domain/files/folders.server";
 import { deduplicateFile } from "~/domain/files/shared-objects.server";
-import { generateThumbnail } from "~/domain/files/thumbnails.server";
+import { generateThumbnail, thumbnailKeyFor } from "~/domain/files/thumbnails.server";
 import { deleteForever, purgeExpiredTrash } from "~/domain/files/trash-purge.server";
 import { trashItem } from "~/domain/files/trash.server";
 import { deleteObjectsQuietly, pruneVersions } from "~/domain/files/versions.server";
@@ -321,6 +321,47 @@ describe.each<{ label: string; drivers: DriverSet; env: Record<string, string> }
     expect((await ben.client.get(`/thumbnail/${second}`)).status).toBe(200);
     await destroy(ben, "file", second);
     expect(await exists(a.thumbnailKey!)).toBe(false);
+  });
+
+  it("makes the thumbnail from the shared object when the file is linked while its own is read", async () => {
+    const image = await sharp({ create: { width: 120, height: 90, channels: 3, background: { r: 200, g: 20, b: 90 } } })
+      .png()
+      .toBuffer();
+    // Rows straight into the table: no background thumbnail job races this test's own call.
+    const stored = async (person: Person) => {
+      const storageKey = randomBytes(16).toString("hex");
+      await app.services.storage.put(storageKey, Readable.from([image]), { size: image.length });
+      return app.services.prisma.file.create({
+        data: {
+          ownerId: person.id,
+          folderId: await rootOf(person),
+          name: "berry.png",
+          nameKey: "berry.png",
+          size: image.length,
+          mimeType: "image/png",
+          storageKey,
+          sha256: sha256(image),
+        },
+      });
+    };
+    const original = await stored(ann);
+    const file = await stored(ben);
+    const get = app.services.storage.get.bind(app.services.storage);
+    const spy = vi.spyOn(app.services.storage, "get").mockImplementation(async (key, range) => {
+      // The link lands (and deletes the file's own object) just as the thumbnail reads it.
+      if (key === file.storageKey) await deduplicateFile(app.services, await row(file.id));
+      return get(key, range);
+    });
+    try {
+      expect(await generateThumbnail(app.services, file.id)).toBe("made");
+    } finally {
+      spy.mockRestore();
+    }
+    const linked = await row(file.id);
+    expect(linked.storageKey).toBe(original.storageKey);
+    expect(linked.thumbnailKey).toBe(thumbnailKeyFor(original.storageKey));
+    expect(await exists(file.storageKey)).toBe(false);
+    expect(await exists(linked.thumbnailKey!)).toBe(true);
   });
 
   async function countObjects(): Promise<number> {

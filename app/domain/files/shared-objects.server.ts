@@ -18,7 +18,7 @@ const OBJECT_LOCK_SPACE = 72707372;
 /** Keys counted, locked and deleted in one transaction. */
 const DELETE_BATCH = 500;
 /** Deleting a batch of objects (or a thumbnail's put) happens while the locks are held. */
-const OBJECT_LOCK_TX = { maxWait: 10_000, timeout: 60_000 } as const;
+export const OBJECT_LOCK_TX = { maxWait: 10_000, timeout: 60_000 } as const;
 
 /**
  * Takes the locks of `keys` until the transaction ends, in one order for everyone (by lock id),

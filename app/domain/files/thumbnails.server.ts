@@ -7,7 +7,7 @@ import type { FileReply } from "./downloads.server";
 import { NotFoundError } from "../errors";
 import { createFileQueue } from "./file-queue.server";
 import { thumbnailKeyFor } from "./thumbnail-key";
-import { claimSharedKeys, deleteUnreferencedObjects, referencedKeys, writeSharedObject } from "./shared-objects.server";
+import { claimSharedKeys, deleteUnreferencedObjects, OBJECT_LOCK_TX, referencedKeys, writeSharedObject } from "./shared-objects.server";
 import { readDownloadHeaders } from "./request-headers";
 
 /**
@@ -43,6 +43,16 @@ export type ThumbnailOutcome = "made" | "failed" | "skipped";
  * deleted meanwhile, the new thumbnail is removed again.
  */
 export async function generateThumbnail(services: Services, fileId: string): Promise<ThumbnailOutcome> {
+  const seen: { storageKey?: string } = {};
+  const outcome = await makeThumbnail(services, fileId, seen);
+  if (outcome !== "skipped" || seen.storageKey === undefined) return outcome;
+  // Deduplication may have pointed the file at another object meanwhile (and deleted the one
+  // read): the same contents, so once more from the object it names now.
+  const now = await services.prisma.file.findUnique({ where: { id: fileId }, select: { storageKey: true, thumbnailKey: true } });
+  return now && !now.thumbnailKey && now.storageKey !== seen.storageKey ? makeThumbnail(services, fileId, {}) : outcome;
+}
+
+async function makeThumbnail(services: Services, fileId: string, seen: { storageKey?: string }): Promise<ThumbnailOutcome> {
   const file = await services.prisma.file.findUnique({
     where: { id: fileId },
     select: {
@@ -57,6 +67,7 @@ export async function generateThumbnail(services: Services, fileId: string): Pro
     },
   });
   if (!file || file.thumbnailKey || file.thumbnailFailedKey === file.storageKey || !canThumbnail(file)) return "skipped";
+  seen.storageKey = file.storageKey;
   const key = thumbnailKeyFor(file.storageKey);
   // Files sharing a source object (a copy, a duplicate) share its thumbnail: taken as it is.
   if (await adoptSharedThumbnail(services, file, key)) return "made";
@@ -126,7 +137,7 @@ async function adoptSharedThumbnail(services: Services, file: ThumbnailSource, k
   const updated = await services.prisma.$transaction(async (tx) => {
     if (!(await claimSharedKeys(tx, [key]))) return 0;
     return recordThumbnail(tx, file, key);
-  });
+  }, OBJECT_LOCK_TX);
   if (updated === 0) return false;
   notifyThumbnail(services, file);
   return true;
