@@ -195,6 +195,14 @@ export const ENV_DOCS: Record<keyof Env, EnvVarDoc> = {
     unset: "the store's default key",
     description: "KMS key id for `S3_SSE=aws:kms`.",
   },
+  STORAGE_DEDUP: {
+    section: "Storage",
+    default: "true",
+    description:
+      "Store identical contents (same SHA-256) once: uploads of contents already stored, and copies, share one object, " +
+      "deleted only with its last file or version. Set `false` while instances of a release before 0.2 still run " +
+      "(rolling upgrade): they delete objects without counting references. See [storage.md](storage.md#deduplication).",
+  },
 
   ENCRYPTION_MASTER_KEY: {
     section: "Encryption at rest",

@@ -216,6 +216,7 @@ export const envSchema = z.object({
   S3_UPLOAD_MEMORY: byteSize.default(256 * 2 ** 20),
   S3_SSE: z.enum(["AES256", "aws:kms"], { message: "use AES256 or aws:kms" }).optional(),
   S3_SSE_KMS_KEY_ID: optionalString,
+  STORAGE_DEDUP: boolean.default(true),
 
   ENCRYPTION_MASTER_KEY: masterKey.optional(),
   ENCRYPTION_PREVIOUS_MASTER_KEYS: z
@@ -494,6 +495,8 @@ export interface Config {
         /** Server-side encryption asked of the S3 store (headers on every put). */
         sse?: { type: "AES256" | "aws:kms"; kmsKeyId?: string };
       };
+  /** Files with the same contents (SHA-256) share one object; copies share their source's. */
+  storageDedup: boolean;
   /** Encryption at rest, when ENCRYPTION_MASTER_KEY is set: the current master key first. */
   encryption?: { masterKeys: MasterKey[] };
   /** Backups, when a target (BACKUP_DIR or BACKUP_S3_BUCKET) and a key are set. */
@@ -634,6 +637,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
         ? { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM ?? `Coffer <noreply@${new URL(env.APP_URL).hostname}>`, appUrl: env.APP_URL }
         : null,
     tracing: tracingConfig(env),
+    storageDedup: env.STORAGE_DEDUP,
     ...(env.ENCRYPTION_MASTER_KEY
       ? { encryption: { masterKeys: uniqueKeys([env.ENCRYPTION_MASTER_KEY, ...(env.ENCRYPTION_PREVIOUS_MASTER_KEYS ?? [])]) } }
       : {}),

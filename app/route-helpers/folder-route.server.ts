@@ -27,6 +27,7 @@ import { metrics } from "~/services/metrics.server";
 import { actionFailure, loaderFailure } from "./http.server";
 import { field, parseForm, parseQuery } from "./forms.server";
 import { idParam } from "./params.server";
+import { deleteUnreferencedObjects } from "~/domain/files/shared-objects.server";
 
 /** The listing's order, view and page; unknown values fall back to the defaults (parseSort, parseDir, viewFrom). */
 const folderQuery = z.object({ sort: field.hint(), dir: field.hint(), view: field.hint(), after: field.hint(), before: field.hint() });
@@ -199,7 +200,7 @@ export async function receiveMultipartUpload(
     try {
       recorded.push(await record(content, fields, land));
     } catch (error) {
-      await services.storage.delete(storageKey).catch(() => {});
+      await deleteUnreferencedObjects(services, [storageKey]);
       throw error;
     }
     return storageKey;

@@ -5,10 +5,11 @@
  */
 import { type Command, EXIT, UsageError } from "./command";
 import { backup, list, restore, verify } from "./backup";
+import { dedup } from "./dedup";
 import { fsck } from "./fsck";
 import { prune } from "./prune";
 
-const COMMANDS: Record<string, Command> = { fsck, backup, restore, verify, list, prune };
+const COMMANDS: Record<string, Command> = { fsck, backup, restore, verify, list, prune, dedup };
 
 function usage(): string {
   const width = Math.max(...Object.values(COMMANDS).map((c) => c.usage.length));

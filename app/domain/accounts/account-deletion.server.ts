@@ -16,6 +16,7 @@ import {
 } from "~/domain/audit/audit.server";
 import { ConflictError, ValidationError } from "~/domain/errors";
 import { lockStorage, STORAGE_LOCK_TX } from "~/domain/files/quota.server";
+import { deleteUnreferencedObjects } from "~/domain/files/shared-objects.server";
 import type { Prisma } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
 
@@ -237,11 +238,8 @@ export async function eraseAccount(services: Services, userId: string, options: 
     const { failed } = await services.uploadTerminator.terminate(outcome.uploadIds);
     if (failed > 0) services.log.warn("unfinished uploads of a deleted account are left to the expiry cleanup", { pseudonym, failed });
   }
-  for (let i = 0; i < outcome.keys.length; i += 1000) {
-    await services.storage
-      .deleteMany(outcome.keys.slice(i, i + 1000))
-      .catch((error) => services.log.warn("could not delete every object of a deleted account", { error }));
-  }
+  // Objects another account's files still name (the same contents, deduplicated) are kept.
+  await deleteUnreferencedObjects(services, outcome.keys);
   for (let i = 0; i < outcome.searchIds.length; i += 1000) {
     await services.search
       .remove(outcome.searchIds.slice(i, i + 1000))

@@ -17,6 +17,7 @@ import { type Actor, type ConflictPolicy, getReadableItem, type ItemKind, newSto
 import { lockStorage, ownerStorageFullError, STORAGE_LOCK_TX, storageUsage } from "./quota.server";
 import { scheduleThumbnails } from "./thumbnails.server";
 import { deleteObjectsQuietly, replaceFileContent } from "./versions.server";
+import { claimSharedKeys } from "./shared-objects.server";
 
 type Db = Prisma.TransactionClient;
 
@@ -85,8 +86,11 @@ async function copyFile(
   label: string,
 ): Promise<OperationResult> {
   await assertRoomFor(services, actor, destination.ownerId, Number(source.size));
-  const storageKey = newStorageKey();
-  await services.storage.copy(source.storageKey, storageKey);
+  // With deduplication the copy names its source's object (an instant copy); it still counts
+  // its full size in the destination owner's storage.
+  const shared = services.config.storageDedup;
+  const storageKey = shared ? source.storageKey : newStorageKey();
+  if (!shared) await services.storage.copy(source.storageKey, storageKey);
   const settings = await getSettings(services);
   try {
     const outcome = await retryOnNameRace(
@@ -95,6 +99,7 @@ async function copyFile(
           await lockStorage(tx, destination.ownerId);
           await assertRoomFor(services, actor, destination.ownerId, Number(source.size), tx, settings);
           await assertStillLive(tx, destination.id);
+          if (shared && !(await claimSharedKeys(tx, [storageKey]))) throw new NotFoundError("That file");
           const resolution = await resolveName(tx, undefined, destination.id, source.name, policy, label);
           if (resolution.kind === "replace") {
             if (resolution.target.id === source.id) {
@@ -149,7 +154,7 @@ async function copyFile(
     scheduleContentIndexing(services, [outcome.file]);
     return { kind: "file", id: outcome.file.id, name: outcome.file.name, parentId: destination.id, replaced: outcome.replaced };
   } catch (error) {
-    await services.storage.delete(storageKey).catch(() => {});
+    if (!shared) await deleteObjectsQuietly(services, [storageKey]);
     throw error;
   }
 }
@@ -190,7 +195,9 @@ async function copyFolder(
   await assertRoomFor(services, actor, destination.ownerId, bytes);
   const settings = await getSettings(services);
   const newIds = new Map(folders.map((f) => [f.id, randomUUID().replace(/-/g, "")]));
-  const newKeys = files.map(() => newStorageKey());
+  // With deduplication the copies name their sources' objects; without, each gets its own.
+  const shared = services.config.storageDedup;
+  const newKeys = files.map((file) => (shared ? file.storageKey : newStorageKey()));
   const copied: string[] = [];
   try {
     // Server-side copies, a few at a time; the bytes never pass through the app.
@@ -202,7 +209,7 @@ async function copyFolder(
         copied.push(newKeys[index]);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(COPY_CONCURRENCY, files.length) }, worker));
+    if (!shared) await Promise.all(Array.from({ length: Math.min(COPY_CONCURRENCY, files.length) }, worker));
 
     const rootCopyId = newIds.get(source.id)!;
     const outcome = await retryOnNameRace(
@@ -212,6 +219,9 @@ async function copyFolder(
             await lockStorage(tx, destination.ownerId);
             await assertRoomFor(services, actor, destination.ownerId, bytes, tx, settings);
             await assertStillLive(tx, destination.id);
+            if (shared && !(await claimSharedKeys(tx, newKeys))) {
+              throw new ConflictError(`Files in “${source.name}” were deleted while it was being copied. Nothing was copied; try again.`);
+            }
             const resolution = await resolveName(tx, undefined, destination.id, source.name, policy, label);
             const rootName = resolution.kind === "free" ? resolution.name : source.name;
             const ownerId = destination.ownerId;
@@ -228,7 +238,7 @@ async function copyFolder(
                 };
               }),
             });
-            await tx.file.createMany({
+            const newFiles = await tx.file.createManyAndReturn({
               data: files.map((file, index) => ({
                 ownerId,
                 folderId: newIds.get(file.folderId)!,
@@ -255,7 +265,6 @@ async function copyFolder(
               },
             });
             const newFolders = await tx.folder.findMany({ where: { id: { in: [...newIds.values()] } } });
-            const newFiles = await tx.file.findMany({ where: { storageKey: { in: newKeys } } });
             return { rootName, newFolders, newFiles };
           },
           { ...STORAGE_LOCK_TX, timeout: 60_000 },

@@ -13,6 +13,7 @@ import type { SessionUser } from "../accounts/sessions.server";
 import { scheduleContentIndexing } from "../search/content-index.server";
 import { scheduleThumbnails } from "./thumbnails.server";
 import { fileSearchDocument } from "../search/search-documents.server";
+import { deleteUnreferencedObjects } from "./shared-objects.server";
 
 type Actor = Pick<SessionUser, "id" | "role">;
 
@@ -120,7 +121,7 @@ export async function storeStream(
     await Promise.all([services.storage.put(storageKey, sink), piping]);
   } catch (error) {
     sink.destroy();
-    await services.storage.delete(storageKey).catch(() => {});
+    await deleteUnreferencedObjects(services, [storageKey]);
     throw error;
   }
   return { size, sha256: hash.digest("hex") };

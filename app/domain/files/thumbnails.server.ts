@@ -1,11 +1,13 @@
 import { Readable } from "node:stream";
-import type { File as FileRecord } from "~/generated/prisma/client";
+import type { File as FileRecord, Prisma } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
 import { ObjectNotFoundError } from "~/services/storage/types";
 import { thumbnailVersion } from "~/lib/thumbnails";
 import type { FileReply } from "./downloads.server";
 import { NotFoundError } from "../errors";
 import { createFileQueue } from "./file-queue.server";
+import { thumbnailKeyFor } from "./thumbnail-key";
+import { claimSharedKeys, deleteUnreferencedObjects, OBJECT_LOCK_TX, referencedKeys, writeSharedObject } from "./shared-objects.server";
 import { readDownloadHeaders } from "./request-headers";
 
 /**
@@ -30,10 +32,7 @@ export function canThumbnail(file: Pick<FileRecord, "mimeType" | "size">): boole
   );
 }
 
-/** Beside the object it was made from; a new content (new storageKey) gets a new thumbnail. */
-export function thumbnailKeyFor(storageKey: string): string {
-  return `${storageKey}.thumb.webp`;
-}
+export { thumbnailKeyFor } from "./thumbnail-key";
 
 export type ThumbnailOutcome = "made" | "failed" | "skipped";
 
@@ -44,6 +43,16 @@ export type ThumbnailOutcome = "made" | "failed" | "skipped";
  * deleted meanwhile, the new thumbnail is removed again.
  */
 export async function generateThumbnail(services: Services, fileId: string): Promise<ThumbnailOutcome> {
+  const seen: { storageKey?: string } = {};
+  const outcome = await makeThumbnail(services, fileId, seen);
+  if (outcome !== "skipped" || seen.storageKey === undefined) return outcome;
+  // Deduplication may have pointed the file at another object meanwhile (and deleted the one
+  // read): the same contents, so once more from the object it names now.
+  const now = await services.prisma.file.findUnique({ where: { id: fileId }, select: { storageKey: true, thumbnailKey: true } });
+  return now && !now.thumbnailKey && now.storageKey !== seen.storageKey ? makeThumbnail(services, fileId, {}) : outcome;
+}
+
+async function makeThumbnail(services: Services, fileId: string, seen: { storageKey?: string }): Promise<ThumbnailOutcome> {
   const file = await services.prisma.file.findUnique({
     where: { id: fileId },
     select: {
@@ -58,6 +67,10 @@ export async function generateThumbnail(services: Services, fileId: string): Pro
     },
   });
   if (!file || file.thumbnailKey || file.thumbnailFailedKey === file.storageKey || !canThumbnail(file)) return "skipped";
+  seen.storageKey = file.storageKey;
+  const key = thumbnailKeyFor(file.storageKey);
+  // Files sharing a source object (a copy, a duplicate) share its thumbnail: taken as it is.
+  if (await adoptSharedThumbnail(services, file, key)) return "made";
   // Storage trouble is not the image's fault: log it and leave the file for the backfill.
   const storageTrouble = (error: unknown): ThumbnailOutcome => {
     if (!(error instanceof ObjectNotFoundError))
@@ -81,25 +94,53 @@ export async function generateThumbnail(services: Services, fileId: string): Pro
       .$executeRaw`UPDATE files SET thumbnail_failed_key = ${file.storageKey} WHERE id = ${file.id} AND storage_key = ${file.storageKey}`;
     return "failed";
   }
-  const key = thumbnailKeyFor(file.storageKey);
+  let updated: number;
   try {
-    // The thumbnail is a few kilobytes we made ourselves; the source was streamed.
-    await services.storage.put(key, Readable.from([webp]), { size: webp.length, contentType: "image/webp" });
+    // Written under the key's lock: another file sharing the thumbnail may be deleted meanwhile.
+    updated = await writeSharedObject(
+      services,
+      key,
+      // The thumbnail is a few kilobytes we made ourselves; the source was streamed.
+      () => services.storage.put(key, Readable.from([webp]), { size: webp.length, contentType: "image/webp" }).then(() => {}),
+      (tx) => recordThumbnail(tx, file, key),
+    );
   } catch (error) {
     return storageTrouble(error);
   }
-  const updated = await services.prisma.$executeRaw`
-    UPDATE files SET thumbnail_key = ${key} WHERE id = ${file.id} AND storage_key = ${file.storageKey} AND thumbnail_key IS NULL`;
   if (updated === 0) {
-    await services.storage.delete(key).catch(() => {});
+    await deleteUnreferencedObjects(services, [key]);
     return "skipped";
   }
+  notifyThumbnail(services, file);
+  return "made";
+}
+
+type ThumbnailSource = { id: string; ownerId: string; folderId: string; storageKey: string };
+
+/** Raw SQL here and below: bookkeeping leaves the file's modified time (@updatedAt) as it is. */
+function recordThumbnail(db: Prisma.TransactionClient, file: ThumbnailSource, key: string): Promise<number> {
+  return db.$executeRaw`
+    UPDATE files SET thumbnail_key = ${key} WHERE id = ${file.id} AND storage_key = ${file.storageKey} AND thumbnail_key IS NULL`;
+}
+
+function notifyThumbnail(services: Services, file: ThumbnailSource) {
   services.notifier.toUser(file.ownerId, {
     type: "thumbnail:ready",
     fileId: file.id,
     folderId: file.folderId,
   });
-  return "made";
+}
+
+/** When another file names the thumbnail of this source object already, this file names it too. */
+async function adoptSharedThumbnail(services: Services, file: ThumbnailSource, key: string): Promise<boolean> {
+  if (!services.config.storageDedup || (await referencedKeys(services.prisma, [key])).size === 0) return false;
+  const updated = await services.prisma.$transaction(async (tx) => {
+    if (!(await claimSharedKeys(tx, [key]))) return 0;
+    return recordThumbnail(tx, file, key);
+  }, OBJECT_LOCK_TX);
+  if (updated === 0) return false;
+  notifyThumbnail(services, file);
+  return true;
 }
 
 /** Reading the source from storage failed (as opposed to decoding it). */

@@ -13,6 +13,7 @@ import { getSettings, versionLimit } from "../admin/settings.server";
 import { scheduleContentIndexing } from "../search/content-index.server";
 import { scheduleThumbnails } from "./thumbnails.server";
 import { fileSearchDocument } from "../search/search-documents.server";
+import { deleteUnreferencedObjects } from "./shared-objects.server";
 
 type Actor = Pick<SessionUser, "id" | "role">;
 type Db = Prisma.TransactionClient;
@@ -76,14 +77,13 @@ export async function pruneVersions(db: Db, fileId: string, keep: number | null)
   return excess.map((v) => v.storageKey);
 }
 
-/** Deletes objects no row refers to any more; failures only leave orphans, so they are logged. */
+/**
+ * Deletes the objects of rows that were removed, unless another row still names them (a
+ * duplicate or a copy shares them: see shared-objects.server.ts); failures only leave orphans,
+ * so they are logged.
+ */
 export async function deleteObjectsQuietly(services: Services, keys: string[]): Promise<void> {
-  if (keys.length === 0) return;
-  try {
-    await services.storage.deleteMany(keys);
-  } catch (error) {
-    services.log.warn("could not delete some objects; they are orphans now", { count: keys.length, error });
-  }
+  await deleteUnreferencedObjects(services, keys);
 }
 
 async function fileFor(services: Services, actor: Actor, fileId: string, write: boolean): Promise<FileRecord> {

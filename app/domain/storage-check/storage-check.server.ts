@@ -7,6 +7,7 @@ import { cipherSize } from "~/services/storage/encryption-format.server";
 import { ObjectNotFoundError, type ObjectInfo, type ObjectStore } from "~/services/storage/types";
 import { recordAudit, SYSTEM_ACTOR, type AuditActor } from "../audit/audit.server";
 import { cleanupAbandonedUploads } from "../uploads/upload-cleanup.server";
+import { lockObjectKeys } from "../files/shared-objects.server";
 
 export const PROBLEM_KINDS = ["orphan", "missing", "size_mismatch", "hash_mismatch", "expired_upload"] as const;
 export type ProblemKind = (typeof PROBLEM_KINDS)[number];
@@ -233,8 +234,22 @@ function uploadIdOf(key: string): string {
   return suffix ? key.slice(0, -suffix.length) : key;
 }
 
-/** Moves an orphan into quarantine, after looking once more that no row took it meanwhile; its new key. */
+/**
+ * Moves an orphan into quarantine, after looking once more that no row took it meanwhile; its new
+ * key. Under the key's lock, as every deletion of an object is: a thumbnail may be written again
+ * under this key and recorded at this moment (see shared-objects.server.ts).
+ */
 async function quarantine(services: Services, info: ObjectInfo, now: Date, actor: AuditActor): Promise<string | null> {
+  return services.prisma.$transaction(
+    async (tx) => {
+      await lockObjectKeys(tx, [info.key]);
+      return quarantineLocked(services, info, now, actor);
+    },
+    { maxWait: 10_000, timeout: 15 * 60_000 },
+  );
+}
+
+async function quarantineLocked(services: Services, info: ObjectInfo, now: Date, actor: AuditActor): Promise<string | null> {
   if ((await ownedKeys(services, [info.key])).size > 0) return null;
   const target = quarantineKeyFor(info.key, now);
   if (target.length > 255) return null;

@@ -3,6 +3,7 @@ import type { Readable } from "node:stream";
 import type { DataStore } from "@tus/utils";
 import type { Services } from "~/services/index.server";
 import { createFileQueue } from "../files/file-queue.server";
+import { deduplicateFile } from "../files/shared-objects.server";
 
 interface HashState {
   hash: Hash;
@@ -103,8 +104,12 @@ export async function hashStoredFile(services: Services, fileId: string): Promis
   const digest = hash.digest("hex");
   // Only if the content is still the one hashed (a replace may have happened meanwhile).
   // Raw SQL: bookkeeping leaves the file's modified time (@updatedAt) as it is.
-  await services.prisma
+  const updated = await services.prisma
     .$executeRaw`UPDATE files SET sha256 = ${digest} WHERE id = ${fileId} AND storage_key = ${file.storageKey} AND sha256 IS NULL`;
+  if (updated === 1 && services.config.storageDedup) {
+    const hashed = await services.prisma.file.findUnique({ where: { id: fileId } });
+    if (hashed) await deduplicateFile(services, hashed);
+  }
   return digest;
 }
 

@@ -11,6 +11,7 @@ import { getRootFolder } from "../files/folders.server";
 import { nameKey, numberedName } from "../files/names";
 import { lockStorage, STORAGE_LOCK_TX, storageUsage, tooLargeError, uploadAllowance } from "../files/quota.server";
 import { addFileWithPolicy, type UploadPolicy } from "../files/versions.server";
+import { deduplicateFile } from "../files/shared-objects.server";
 import { countUsage } from "../analytics/usage.server";
 
 export const UPLOAD_GONE =
@@ -65,7 +66,9 @@ export async function landUpload(
   policy: UploadPolicy,
   known?: PendingFolder | null,
 ): Promise<LandedUpload> {
-  const landed = await placeUpload(services, arrival, content, policy, known);
+  const placed = await placeUpload(services, arrival, content, policy, known);
+  // Contents stored already are kept once; without a hash yet, the hash job does this later.
+  const landed = { ...placed, file: await deduplicateFile(services, placed.file) };
   countUsage(services, "uploads");
   countUsage(services, "upload_bytes", content.size);
   return landed;

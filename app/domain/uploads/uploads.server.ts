@@ -19,6 +19,7 @@ import { type LandedUpload, landUpload, NoRoomForOrphanError, type PendingFolder
 import { assertTypeAllowed, claimUploadRoom, STORAGE_LOCK_TX, tooLargeError, uploadAllowance } from "../files/quota.server";
 import { getSettings } from "../admin/settings.server";
 import type { SessionUser } from "../accounts/sessions.server";
+import { deleteUnreferencedObjects } from "../files/shared-objects.server";
 
 /** The tus upload as the domain sees it (its id, declared size and metadata). */
 type TusUpload = Pick<Upload, "id" | "size" | "metadata">;
@@ -156,7 +157,7 @@ async function recordCompletedUpload(
     const arrival = { name: pending.name, folderId: pending.folderId, uploaderId: pending.ownerId, pendingId: pending.id };
     landed = await landUpload(services, arrival, content, policy, pending.folder);
   } catch (error) {
-    if (storageKey !== upload.id) await services.storage.delete(storageKey).catch(() => {});
+    if (storageKey !== upload.id) await deleteUnreferencedObjects(services, [storageKey]);
     if (error instanceof NoRoomForOrphanError) {
       await services.prisma.upload.deleteMany({ where: { id: upload.id } });
       await discard();
@@ -164,7 +165,7 @@ async function recordCompletedUpload(
     throw error;
   }
   const { file, place } = landed;
-  if (storageKey !== upload.id) await services.storage.delete(upload.id);
+  if (storageKey !== upload.id) await deleteUnreferencedObjects(services, [upload.id]);
   await recordActivity(services.prisma, {
     userId: pending.ownerId,
     action: "file.uploaded",
