@@ -197,11 +197,12 @@ export const ENV_DOCS: Record<keyof Env, EnvVarDoc> = {
   },
   STORAGE_DEDUP: {
     section: "Storage",
-    default: "true",
+    default: "false",
     description:
       "Store identical contents (same SHA-256) once: uploads of contents already stored, and copies, share one object, " +
-      "deleted only with its last file or version. Set `false` while instances of a release before 0.2 still run " +
-      "(rolling upgrade): they delete objects without counting references. See [storage.md](storage.md#deduplication).",
+      "deleted only with its last file or version. Off by default in this release: turn it on once no instance of an " +
+      "older release runs and no rollback past this one is planned (older releases delete objects without counting " +
+      "references). See [storage.md](storage.md#deduplication).",
   },
 
   ENCRYPTION_MASTER_KEY: {

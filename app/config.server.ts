@@ -216,7 +216,7 @@ export const envSchema = z.object({
   S3_UPLOAD_MEMORY: byteSize.default(256 * 2 ** 20),
   S3_SSE: z.enum(["AES256", "aws:kms"], { message: "use AES256 or aws:kms" }).optional(),
   S3_SSE_KMS_KEY_ID: optionalString,
-  STORAGE_DEDUP: boolean.default(true),
+  STORAGE_DEDUP: boolean.default(false),
 
   ENCRYPTION_MASTER_KEY: masterKey.optional(),
   ENCRYPTION_PREVIOUS_MASTER_KEYS: z

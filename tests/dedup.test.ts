@@ -47,7 +47,7 @@ describe.each<{ label: string; drivers: DriverSet; env: Record<string, string> }
   let ben: Person;
 
   beforeAll(async () => {
-    app = await startTestApp(drivers, { SEARCH_CONTENT: "false", ...env });
+    app = await startTestApp(drivers, { SEARCH_CONTENT: "false", STORAGE_DEDUP: "true", ...env });
     ann = await registerPerson(app, "Ann Archive", "ann@example.com");
     ben = await registerPerson(app, "Ben Backup", "ben@example.com");
   });

@@ -224,19 +224,19 @@ describe.each(DRIVER_SETS)("file operations, trash and versions with $label", ({
   });
 
   describe("copy", () => {
-    it("copies a file by sharing its object (deduplication): no bytes move", async () => {
+    it("copies a file server-side to a new key with the same bytes", async () => {
       const bytes = randomBytes(300_000);
       const file = await putFile(services, alice, aliceRoot, "copy-me.bin", bytes);
       const dest = await mkdir(services, alice, aliceRoot, "CopyDest");
       const copySpy = vi.spyOn(services.storage, "copy");
       const getSpy = vi.spyOn(services.storage, "get");
       const copy = await copyItem(services, alice, "file", file.id, dest.id, "cancel");
-      expect(copySpy).not.toHaveBeenCalled();
+      expect(copySpy).toHaveBeenCalledTimes(1);
       expect(getSpy).not.toHaveBeenCalled();
       copySpy.mockRestore();
       getSpy.mockRestore();
       const stored = await services.prisma.file.findUniqueOrThrow({ where: { id: copy.id } });
-      expect(stored.storageKey).toBe(file.storageKey);
+      expect(stored.storageKey).not.toBe(file.storageKey);
       expect(stored.folderId).toBe(dest.id);
       expect(sha256(await readObject(services, stored.storageKey))).toBe(sha256(bytes));
       // Copy next to itself keeps both.
@@ -246,7 +246,7 @@ describe.each(DRIVER_SETS)("file operations, trash and versions with $label", ({
       expect(await services.prisma.activity.count({ where: { action: "file.copied", subjectId: file.id } })).toBe(2);
     });
 
-    it("copies a folder subtree with new ids, sharing the objects, skipping trashed items", async () => {
+    it("copies a folder subtree with new ids and keys, skipping trashed items", async () => {
       const top = await mkdir(services, alice, aliceRoot, "Tree");
       const inner = await mkdir(services, alice, top.id, "Inner");
       const f1 = await putFile(services, alice, top.id, "one.txt", "one");
@@ -263,7 +263,7 @@ describe.each(DRIVER_SETS)("file operations, trash and versions with $label", ({
       for (const f of copiedFiles) {
         const original = f.name === "one.txt" ? f1 : f2;
         expect(f.id).not.toBe(original.id);
-        expect(f.storageKey).toBe(original.storageKey);
+        expect(f.storageKey).not.toBe(original.storageKey);
         expect((await readObject(services, f.storageKey)).toString()).toBe(f.name === "one.txt" ? "one" : "two");
       }
       await expect(copyItem(services, alice, "folder", top.id, inner.id, "keep-both")).rejects.toMatchObject({ status: 400 });
@@ -663,7 +663,7 @@ describe.each(DRIVER_SETS)("file manager pages without JavaScript with $label", 
     expect(copyId).toBeTruthy();
     const copy = await services.prisma.file.findUniqueOrThrow({ where: { id: copyId! } });
     expect(copy.name).toBe("mover (1).txt");
-    expect(copy.storageKey).toBe(file.storageKey);
+    expect(copy.storageKey).not.toBe(file.storageKey);
     const download = await alice.get(`/download/${copy.id}`);
     expect(await download.text()).toBe("move me");
   });
