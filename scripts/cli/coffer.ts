@@ -6,8 +6,9 @@
 import { type Command, EXIT, UsageError } from "./command";
 import { backup, list, restore, verify } from "./backup";
 import { fsck } from "./fsck";
+import { migrateStorageCommand } from "./migrate-storage";
 
-const COMMANDS: Record<string, Command> = { fsck, backup, restore, verify, list };
+const COMMANDS: Record<string, Command> = { fsck, backup, restore, verify, list, "migrate-storage": migrateStorageCommand };
 
 function usage(): string {
   const width = Math.max(...Object.values(COMMANDS).map((c) => c.usage.length));

@@ -14,6 +14,8 @@ import { checkStorage } from "../storage-check/storage-check.server";
 import { purgeExpiredVersions } from "../files/version-purge.server";
 import { purgeDeletedAccounts } from "../accounts/account-deletion.server";
 import { type LifecycleRule, recordLifecycleRun } from "../admin/lifecycle.server";
+import { moveUnreadToCold, RESTORE_QUEUE, restoreColdObjectsOnRead, restoreFromCold } from "../storage-tiers/cold-tier.server";
+import { migrateStorage } from "../storage-tiers/migration.server";
 
 /** Files whose background hash may still be running are left alone this long. */
 const HASH_GRACE_MS = 10 * 60 * 1000;
@@ -102,6 +104,22 @@ export function startJobs(services: Services, options: JobsOptions = {}): StopJo
       },
     });
   }
+  if (services.storageTiers?.cold) {
+    jobs.push({ name: "move-to-cold-tier", cron: "52 * * * *", run: async () => ({ ...(await moveUnreadToCold(services)) }) });
+  }
+  // Every minute while STORAGE_MIGRATE_FROM is set; a run goes on until the old store is empty
+  // (a periodic queue never overlaps runs), and one killed midway is retried where it stopped.
+  if (services.storageTiers?.migration) {
+    jobs.push({
+      name: "storage-migration",
+      cron: "* * * * *",
+      expireInSeconds: 24 * 60 * 60,
+      run: async () => {
+        const progress = await migrateStorage(services);
+        return { remaining: progress?.remainingObjects ?? 0, failed: progress?.failedObjects ?? 0 };
+      },
+    });
+  }
   const uploads = options.uploads;
   if (uploads) jobs.push({ name: "cleanup-abandoned-uploads", cron: "40 * * * *", run: () => cleanupAbandonedUploads(services, uploads) });
 
@@ -129,6 +147,11 @@ export function startJobs(services: Services, options: JobsOptions = {}): StopJo
         inSpan("job.run", { "job.name": fileQueue.name }, () => fileQueue.runJob(services, String(data.fileId), job.id)),
       );
     }
+    if (services.storageTiers?.cold) {
+      await started.define({ name: RESTORE_QUEUE, kind: "per-item", retryLimit: 3, expireInSeconds: 60 * 60 }, async (data) => {
+        await inSpan("job.run", { "job.name": RESTORE_QUEUE }, () => restoreFromCold(services, String(data.key)));
+      });
+    }
     if (stopped) return;
     services.jobs = started;
     if (options.firstRunDelayMs !== undefined) {
@@ -140,6 +163,7 @@ export function startJobs(services: Services, options: JobsOptions = {}): StopJo
     }
   })().catch((error: unknown) => services.log.error("background jobs did not start", { error }));
 
+  restoreColdObjectsOnRead(services);
   // Not a queued job: every instance flushes the counts it holds in memory.
   const flush = () => flushUsage(services).catch((error: unknown) => services.log.warn("usage counts not saved yet", { error }));
   const usageTimer = setInterval(() => void flush(), USAGE_FLUSH_MS);

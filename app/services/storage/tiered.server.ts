@@ -119,9 +119,17 @@ export class TieredObjectStore implements ObjectStore {
   private async move(from: ObjectStore, to: ObjectStore, key: string): Promise<MovedObject | null> {
     const mark = this.deleteSequence;
     this.movesUnderWay++;
+    const deletedMeanwhile = () => (this.deletedDuringMoves.get(key) ?? -1) >= mark;
     try {
-      const moved = await copyVerified(from, to, key);
-      if ((this.deletedDuringMoves.get(key) ?? -1) >= mark) {
+      let moved: MovedObject | null;
+      try {
+        moved = await copyVerified(from, to, key);
+      } catch (error) {
+        // A source deleted under the copy breaks its stream (S3 resets the connection).
+        if (!deletedMeanwhile()) throw error;
+        moved = null;
+      }
+      if (deletedMeanwhile()) {
         await Promise.all([to.delete(key), from.delete(key)]);
         return null;
       }
