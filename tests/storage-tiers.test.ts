@@ -184,6 +184,8 @@ describe.each<{ label: string; storage: "local" | "s3"; cold: () => string; env:
     expect((await app.services.prisma.file.findUniqueOrThrow({ where: { id: recentId } })).coldAt).toBeNull();
     const audit = await app.services.prisma.auditEvent.findFirstOrThrow({ where: { action: "storage.moved_to_cold" } });
     expect(audit.details).toMatchObject({ objects: 1, keys: [unread.storageKey] });
+    // The first account is the administrator.
+    expect(await (await user.request("/admin/jobs")).text()).toContain("Cold tier: 1 files and 0 versions.");
 
     // A Range read and a whole download straight from the cold tier.
     const part = await download(user, unreadId, "bytes=1000-1999");
@@ -214,6 +216,28 @@ function runCli(env: Record<string, string>, args: string[]): Promise<{ code: nu
       { cwd: ROOT, env: { PATH: process.env.PATH, ...env } as unknown as NodeJS.ProcessEnv, timeout: 120_000 },
       (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? -1) : 0, stdout, stderr }),
     );
+  });
+}
+
+/** Runs the command and kills it (SIGKILL) as soon as its output matches `until`. */
+function runCliUntil(
+  env: Record<string, string>,
+  args: string[],
+  until: RegExp,
+): Promise<{ signal: NodeJS.Signals | null; stdout: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, [path.join(ROOT, "bin/coffer.mjs"), ...args], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, ...env } as unknown as NodeJS.ProcessEnv,
+      timeout: 120_000,
+    });
+    let stdout = "";
+    child.stdout?.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+      // A moment after the first progress line, while the first batch is being moved.
+      if (until.test(stdout)) setTimeout(() => child.kill("SIGKILL"), 400);
+    });
+    child.on("exit", (_code, signal) => resolve({ signal, stdout }));
   });
 }
 
@@ -329,5 +353,26 @@ describe.each([
     const cli = await runCli(app.env, ["migrate-storage"]);
     expect(cli.stdout).toContain("Done: every object has moved.");
     expect(cli.code).toBe(0);
+  }, 180_000);
+
+  it("resumes after the command is killed with SIGKILL mid-move, losing nothing", async () => {
+    const oldStore = app.services.storageTiers.migration!.secondary;
+    const newStore = app.services.storageTiers.primary;
+    const objects = new Map<string, string>();
+    for (let i = 0; i < 40; i++) {
+      const bytes = randomBytes(100_000 + i * 10_000);
+      const key = `killed-${i}-${randomBytes(4).toString("hex")}`;
+      await oldStore.put(key, Readable.from([bytes]));
+      objects.set(key, sha256(bytes));
+    }
+    const killed = await runCliUntil(app.env, ["migrate-storage"], /moved \d+\/\d+/);
+    expect(killed.signal).toBe("SIGKILL");
+    expect((await keysOf(oldStore)).length).toBeGreaterThan(0);
+
+    const resumed = await runCli(app.env, ["migrate-storage"]);
+    expect(resumed.stdout).toContain("Done: every object has moved.");
+    expect(resumed.code).toBe(0);
+    expect(await keysOf(oldStore)).toEqual([]);
+    for (const [key, hash] of objects) expect(sha256(await readAll(await newStore.get(key)))).toBe(hash);
   }, 180_000);
 });

@@ -178,11 +178,7 @@ export default function AdminJobs() {
                   : `Storage migration: ${tiers.migration.movedObjects} of ${tiers.migration.movedObjects + tiers.migration.remainingObjects} objects moved (${formatBytes(tiers.migration.movedBytes)}), ${tiers.migration.remainingObjects} left (${formatBytes(tiers.migration.remainingBytes)})${tiers.migration.failedObjects > 0 ? `, ${tiers.migration.failedObjects} failed in the last run` : ""}.`}
             </p>
           ) : null}
-          {tiers.cold ? (
-            <p data-testid="cold-tier">
-              Cold tier: {tiers.cold.files} files and {tiers.cold.versions} versions.
-            </p>
-          ) : null}
+          {tiers.cold ? <p data-testid="cold-tier">{`Cold tier: ${tiers.cold.files} files and ${tiers.cold.versions} versions.`}</p> : null}
         </section>
       ) : null}
       {queues.some((queue) => queue.failed.length > 0) ? (
