@@ -206,6 +206,42 @@ describe.each<{ label: string; storage: "local" | "s3"; cold: () => string; env:
     // Read just now: the next run leaves it hot.
     expect((await moveUnreadToCold(app.services)).moved).toBe(0);
   }, 120_000);
+
+  it("moves every unread content, past the first page, kept versions too", async () => {
+    const { prisma } = app.services;
+    const tiers = app.services.storageTiers;
+    const template = await prisma.file.findUniqueOrThrow({ where: { id: await uploadFile(app, user, "template.bin", randomBytes(10)) } });
+    const keys = Array.from({ length: 110 }, (_, i) => `many-${i}-${randomBytes(6).toString("hex")}`);
+    await Promise.all(keys.map((key) => tiers.primary.put(key, Readable.from([Buffer.from(key)]))));
+    await prisma.file.createMany({
+      data: keys.slice(0, 109).map((key) => ({
+        ownerId: template.ownerId,
+        folderId: template.folderId,
+        name: `${key}.txt`,
+        nameKey: `${key}.txt`,
+        size: BigInt(key.length),
+        mimeType: "text/plain",
+        storageKey: key,
+      })),
+    });
+    await prisma.fileVersion.create({
+      data: {
+        fileId: template.id,
+        storageKey: keys[109]!,
+        size: BigInt(keys[109]!.length),
+        mimeType: "text/plain",
+        createdAt: new Date(0),
+      },
+    });
+    await prisma.$executeRaw`UPDATE files SET updated_at = now() - interval '40 days' WHERE storage_key LIKE 'many-%'`;
+    await prisma.$executeRaw`UPDATE file_versions SET replaced_at = now() - interval '40 days' WHERE storage_key LIKE 'many-%'`;
+
+    await updateSettings(app.services, { coldTierAfterDays: 30 });
+    expect(await moveUnreadToCold(app.services)).toMatchObject({ moved: 110, failed: 0 });
+    for (const key of keys) expect(await tiers.primary.stat(key), key).toBeNull();
+    expect(await prisma.fileVersion.count({ where: { storageKey: keys[109], coldAt: { not: null } } })).toBe(1);
+    expect(await prisma.file.count({ where: { storageKey: { startsWith: "many-" }, coldAt: null } })).toBe(0);
+  }, 120_000);
 });
 
 function runCli(env: Record<string, string>, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

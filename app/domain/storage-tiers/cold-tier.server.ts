@@ -151,21 +151,18 @@ async function unreadContents(
   cutoff: Date,
   cursor: string | undefined,
 ): Promise<Array<{ id: string; storageKey: string }>> {
-  const page = {
-    select: { id: true, storageKey: true },
-    orderBy: { id: "asc" as const },
-    take: BATCH,
-    ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}),
-  };
+  // After the last id seen (not a Prisma cursor: the rows just moved no longer match the filter).
+  const page = { select: { id: true, storageKey: true }, orderBy: { id: "asc" as const }, take: BATCH };
+  const after = cursor ? { id: { gt: cursor } } : {};
   // Never read since tiering began: the content's own date stands for its last read.
   if (table === "file")
     return services.prisma.file.findMany({
       ...page,
-      where: { coldAt: null, OR: [{ lastReadAt: { lt: cutoff } }, { lastReadAt: null, updatedAt: { lt: cutoff } }] },
+      where: { ...after, coldAt: null, OR: [{ lastReadAt: { lt: cutoff } }, { lastReadAt: null, updatedAt: { lt: cutoff } }] },
     });
   return services.prisma.fileVersion.findMany({
     ...page,
-    where: { coldAt: null, OR: [{ lastReadAt: { lt: cutoff } }, { lastReadAt: null, replacedAt: { lt: cutoff } }] },
+    where: { ...after, coldAt: null, OR: [{ lastReadAt: { lt: cutoff } }, { lastReadAt: null, replacedAt: { lt: cutoff } }] },
   });
 }
 
