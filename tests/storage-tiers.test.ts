@@ -6,7 +6,7 @@ import path from "node:path";
 import { Readable, Transform } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
-import { updateSettings } from "~/domain/admin/settings.server";
+import { getSettings, updateSettings } from "~/domain/admin/settings.server";
 import { deleteObjectsQuietly } from "~/domain/files/versions.server";
 import { moveUnreadToCold } from "~/domain/storage-tiers/cold-tier.server";
 import { migrateStorage, migrationProgress } from "~/domain/storage-tiers/migration.server";
@@ -171,9 +171,28 @@ describe.each<{ label: string; storage: "local" | "s3"; cold: () => string; env:
     const unread = await app.services.prisma.file.findUniqueOrThrow({ where: { id: unreadId } });
     await app.services.prisma.$executeRaw`UPDATE files SET updated_at = now() - interval '40 days' WHERE id = ${unreadId}`;
 
-    // Off until an administrator sets the days.
+    // Off until an administrator sets the days (the first account is the administrator).
     expect(await moveUnreadToCold(app.services)).toEqual({ moved: 0, bytes: 0, failed: 0 });
-    await updateSettings(app.services, { coldTierAfterDays: 30 });
+    const form = (coldTierAfterDays: string) => ({
+      defaultQuota: "",
+      maxFileSize: "1GiB",
+      blockedExtensions: "",
+      trashRetentionDays: "30",
+      auditRetentionDays: "365",
+      versionsKept: "10",
+      versionRetentionDays: "",
+      deletedAccountRetentionDays: "30",
+      coldTierAfterDays,
+      sessionIdleDays: "14",
+      sessionAbsoluteDays: "30",
+    });
+    expect(await (await user.request("/admin/settings")).text()).toContain('name="coldTierAfterDays"');
+    const refused = await user.postForm("/admin/settings", form("0"));
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toMatch(/aria-invalid="true"[^>]*aria-describedby="field-coldTierAfterDays-error/);
+    const saved = await user.postForm("/admin/settings", form("30"));
+    expect(saved.status).toBe(200);
+    expect((await getSettings(app.services)).coldTierAfterDays).toBe(30);
     const movedBefore = await counter("storageTierMovedObjects", "to_cold");
     const report = await moveUnreadToCold(app.services);
     expect(report).toMatchObject({ moved: 1, failed: 0 });
