@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import { getSettings, updateSettings } from "~/domain/admin/settings.server";
 import { deleteObjectsQuietly } from "~/domain/files/versions.server";
+import { checkStorage } from "~/domain/storage-check/storage-check.server";
 import { moveUnreadToCold } from "~/domain/storage-tiers/cold-tier.server";
 import { migrateStorage, migrationProgress } from "~/domain/storage-tiers/migration.server";
 import { metrics } from "~/services/metrics.server";
@@ -260,6 +261,11 @@ describe.each<{ label: string; storage: "local" | "s3"; cold: () => string; env:
     for (const key of keys) expect(await tiers.primary.stat(key), key).toBeNull();
     expect(await prisma.fileVersion.count({ where: { storageKey: keys[109], coldAt: { not: null } } })).toBe(1);
     expect(await prisma.file.count({ where: { storageKey: { startsWith: "many-" }, coldAt: null } })).toBe(0);
+
+    // The storage check sees cold objects as present: nothing missing, nothing of another size.
+    const report = await checkStorage(app.services);
+    expect(report.problems).toMatchObject({ missing: 0, size_mismatch: 0 });
+    expect(report.objects).toBeGreaterThanOrEqual(111);
   }, 120_000);
 });
 
