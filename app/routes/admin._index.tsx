@@ -5,6 +5,8 @@ import { z } from "zod";
 import { FormMessage } from "~/components/field";
 import { UserRow } from "~/components/admin/user-row";
 import { DeletedAccounts } from "~/components/admin/deleted-accounts";
+import { BackupLine } from "~/components/admin/system/backups-section";
+import { backupStatus } from "~/domain/backup/status.server";
 import { listUsersForAdmin, setUserQuota, setUserRole } from "~/domain/admin/admin.server";
 import { auditActor } from "~/domain/audit/audit.server";
 import { contentSearchStatus } from "~/domain/search/content-index.server";
@@ -73,6 +75,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     defaultQuotaBytes: settings.defaultQuotaBytes,
     done,
     contentSearch: await contentSearchStatus(context.services),
+    backups: await backupStatus(context.services),
   };
 }
 
@@ -123,7 +126,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 export default function Admin() {
-  const { users, deleted, graceDays, defaultQuotaBytes, done, contentSearch } = useLoaderData<typeof loader>();
+  const { users, deleted, graceDays, defaultQuotaBytes, done, contentSearch, backups } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const busy = useNavigation().state === "submitting";
   const totalBytes = users.reduce((sum, user) => sum + user.bytesUsed, 0);
@@ -144,6 +147,7 @@ export default function Admin() {
                 ? "Search inside files is on, PDFs included."
                 : "Search inside files is on, but PDFs are found by name only: install pdftotext (Debian package poppler-utils) on the server."}
           </p>
+          <BackupLine status={backups} />
         </div>
         <AdminNav current="/admin" />
       </div>

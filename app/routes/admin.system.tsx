@@ -2,6 +2,8 @@ import { data, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction 
 import { AdminNav } from "~/components/admin/admin-nav";
 import { useLoaderData } from "@remix-run/react";
 import { BackgroundJobsSection } from "~/components/admin/system/background-jobs";
+import { BackupsSection } from "~/components/admin/system/backups-section";
+import { backupStatus } from "~/domain/backup/status.server";
 import { DriverTable } from "~/components/admin/system/driver-table";
 import { InstancesTable } from "~/components/admin/system/instances-table";
 import { ServerErrorsTable } from "~/components/admin/system/server-errors-table";
@@ -18,8 +20,8 @@ export const headers: HeadersFunction = () => ({ "Cache-Control": "no-store" });
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const { services } = context;
   await requireAdmin(services, request);
-  const [report, jobQueues] = await Promise.all([systemReport(services), jobQueueSummary(services)]);
-  return data({ report, jobQueues }, { headers: { "Cache-Control": "no-store" } });
+  const [report, jobQueues, backups] = await Promise.all([systemReport(services), jobQueueSummary(services), backupStatus(services)]);
+  return data({ report, jobQueues, backups }, { headers: { "Cache-Control": "no-store" } });
 }
 
 /** "3 days 4 hours", "12 minutes", "40 seconds": the two largest units. */
@@ -43,7 +45,7 @@ function formatUptime(seconds: number): string {
 }
 
 export default function AdminSystem() {
-  const { report, jobQueues } = useLoaderData<typeof loader>();
+  const { report, jobQueues, backups } = useLoaderData<typeof loader>();
   const { versions } = report;
   const versionRows: Array<[string, string]> = [
     ["Coffer", versions.commit ? `${versions.coffer} (commit ${versions.commit})` : versions.coffer],
@@ -95,6 +97,7 @@ export default function AdminSystem() {
           </dl>
         </section>
       </div>
+      <BackupsSection status={backups} />
       <ServerErrorsTable errors={report.serverErrors} />
       <InstancesTable instances={report.instances} />
       <BackgroundJobsSection>

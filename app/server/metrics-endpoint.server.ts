@@ -6,6 +6,7 @@ import type { Services } from "~/services/index.server";
 import { metrics } from "~/services/metrics.server";
 import { refreshJobGauges } from "~/services/job-queue.server";
 import { lastStorageCheck } from "~/domain/storage-check/storage-check.server";
+import { backupMetricFacts } from "~/domain/backup/status.server";
 import { readiness } from "./health.server";
 import { onBodyChunk } from "./body-bytes.server";
 
@@ -71,6 +72,7 @@ function refreshScrapeGauges(services: Services): Promise<void> {
     refreshDrivers(services),
     refreshJobGauges(services),
     refreshStorageCheck(services),
+    refreshBackups(services),
   ]).then(() => {});
   refreshes.set(services, { expires: Date.now() + SCRAPE_CACHE_MS, done });
   return done;
@@ -209,4 +211,24 @@ function countDownload(res: ServerResponse, kind: "file" | "zip" | "share"): voi
     }
     if (counting && bytes > 0) sent.inc(bytes);
   });
+}
+
+/** The backup gauges, from the backup_runs table: whichever instance or command ran them. */
+async function refreshBackups(services: Services): Promise<void> {
+  const m = metrics();
+  m.backupConfigured.set(services.config.backup ? 1 : 0);
+  try {
+    const facts = await backupMetricFacts(services);
+    if (facts.lastSuccess) {
+      m.backupLastSuccess.set(facts.lastSuccess.finishedAt.getTime() / 1000);
+      m.backupLastDuration.set(facts.lastSuccess.durationSeconds);
+      m.backupLastSize.set(facts.lastSuccess.bytes);
+    }
+    if (facts.lastVerifySuccessAt) m.backupVerifyLastSuccess.set(facts.lastVerifySuccessAt.getTime() / 1000);
+    if (facts.backupsRetained !== null) m.backupsRetained.set(facts.backupsRetained);
+    for (const run of facts.runs) m.backupRuns.set({ kind: run.kind, outcome: run.outcome }, run.count);
+    for (const [kind, succeeded] of Object.entries(facts.lastOutcome)) m.backupLastRunSuccess.set({ kind }, succeeded ? 1 : 0);
+  } catch (error) {
+    services.log.warn("metrics: could not read the backup runs", { error });
+  }
 }

@@ -224,6 +224,49 @@ function createMetrics() {
       labelNames: ["move"] as const,
       registers,
     }),
+    // Backups (app/domain/backup): read from the backup_runs table at each scrape, so every instance agrees.
+    backupConfigured: new Gauge({
+      name: "coffer_backup_configured",
+      help: "1 when a backup target is configured (BACKUP_DIR or BACKUP_S3_BUCKET), else 0.",
+      registers,
+    }),
+    backupLastSuccess: new Gauge({
+      name: "coffer_backup_last_success_timestamp_seconds",
+      help: "When the latest successful backup finished, in Unix seconds; no sample before the first.",
+      registers,
+    }),
+    backupLastDuration: new Gauge({
+      name: "coffer_backup_last_duration_seconds",
+      help: "How long the latest successful backup took; no sample before the first.",
+      registers,
+    }),
+    backupLastSize: new Gauge({
+      name: "coffer_backup_last_size_bytes",
+      help: "Bytes the latest successful backup wrote to the target (its new objects and its database files); no sample before the first.",
+      registers,
+    }),
+    backupRuns: new Gauge({
+      name: "coffer_backup_runs",
+      help: "Finished backup runs recorded in the database (all instances and the command line), by kind (backup, verify, prune) and outcome (success, failure).",
+      labelNames: ["kind", "outcome"] as const,
+      registers,
+    }),
+    backupLastRunSuccess: new Gauge({
+      name: "coffer_backup_last_run_success",
+      help: "1 when the latest finished run of the kind (backup, verify, prune) succeeded, 0 when it failed; no sample before the first.",
+      labelNames: ["kind"] as const,
+      registers,
+    }),
+    backupVerifyLastSuccess: new Gauge({
+      name: "coffer_backup_verify_last_success_timestamp_seconds",
+      help: "When the latest successful verification (a restore of the latest backup into a scratch instance) finished, in Unix seconds; no sample before the first.",
+      registers,
+    }),
+    backupsRetained: new Gauge({
+      name: "coffer_backups_retained",
+      help: "Backups the target keeps after the latest successful prune; no sample before the first.",
+      registers,
+    }),
     defaultMetricsStarted: false,
     /** `metric name:driver` pairs already set to zero (zeroOperations). */
     zeroedDrivers: new Set<string>(),
@@ -269,6 +312,8 @@ function zeroKnownLabels(m: Metrics): void {
   // Unlabelled gauges start at 0: a plain HTTP server would report a certificate that expired in 1970.
   m.tlsCertificateExpiry.remove();
   m.storageCheckLastRun.remove();
+  for (const gauge of [m.backupLastSuccess, m.backupLastDuration, m.backupLastSize, m.backupVerifyLastSuccess, m.backupsRetained])
+    gauge.remove();
   for (const stage of UPLOAD_FAILURE_STAGES) m.uploadsFailed.inc({ stage }, 0);
   for (const kind of DOWNLOAD_KINDS) {
     m.downloadsStarted.inc({ kind }, 0);

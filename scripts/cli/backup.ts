@@ -5,11 +5,10 @@
  */
 import { parseArgs } from "node:util";
 import { type BackupConfig, type Config, loadConfig } from "../../app/config.server";
-import { runBackup } from "../../app/domain/backup/backup.server";
 import { listBackupIds, readManifest } from "../../app/domain/backup/catalog.server";
 import { BACKUP_ID } from "../../app/domain/backup/manifest";
 import { PointInTimeUnavailableError, RestoreRefusedError, restoreBackup } from "../../app/domain/backup/restore.server";
-import { verifyBackup } from "../../app/domain/backup/verify.server";
+import { recordedBackup, recordedVerify } from "../../app/domain/backup/scheduled.server";
 import { createBackupTarget } from "../../app/services/backup/target.server";
 import { freePort } from "../../app/services/backup/scratch-postgres.server";
 import { runningEmbeddedUrl, startEmbeddedPostgres } from "../../app/services/embedded-postgres.server";
@@ -30,7 +29,7 @@ export const backup: Command = {
     // The manifest says where the data came from, also when the running server's database was used.
     if (live !== config) services = { ...services, db: { ...services.db, embedded: true } };
     try {
-      const result = await runBackup(services);
+      const result = await recordedBackup(services);
       const { manifest } = result;
       if (flags.json) console.log(JSON.stringify({ ...result, manifest: undefined, id: manifest.id, counts: manifest.counts }, null, 2));
       else {
@@ -100,7 +99,14 @@ export const verify: Command = {
     const backupId = backupIdFlag(flags.backup);
     const { config, log } = setup();
     const target = await openTarget(config.backup, log);
-    const report = await verifyBackup({ target, key: config.backup.key, backupId, log });
+    // The run is recorded in the instance's database, where /admin and the metrics read it.
+    const services = await createServices(liveDatabase(config), log);
+    let report: Awaited<ReturnType<typeof recordedVerify>>;
+    try {
+      report = await recordedVerify(services, { target, key: config.backup.key, backupId, log });
+    } finally {
+      await closeServices(services);
+    }
     if (flags.json) console.log(JSON.stringify(report, null, 2));
     else {
       for (const problem of report.problems) console.log(`${problem.what}: ${problem.detail}`);

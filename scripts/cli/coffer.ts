@@ -7,8 +7,9 @@ import { type Command, EXIT, UsageError } from "./command";
 import { backup, list, restore, verify } from "./backup";
 import { fsck } from "./fsck";
 import { migrateStorageCommand } from "./migrate-storage";
+import { prune } from "./prune";
 
-const COMMANDS: Record<string, Command> = { fsck, backup, restore, verify, list, "migrate-storage": migrateStorageCommand };
+const COMMANDS: Record<string, Command> = { fsck, backup, restore, verify, list, prune, "migrate-storage": migrateStorageCommand };
 
 function usage(): string {
   const width = Math.max(...Object.values(COMMANDS).map((c) => c.usage.length));

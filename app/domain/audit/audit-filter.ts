@@ -73,6 +73,7 @@ export const AUDIT_ACTION_LABELS: Readonly<Record<string, string>> = {
   "storage.restored_from_cold": "File brought back from the cold tier",
   "storage.migration_progress": "Objects moved by the storage migration",
   "storage.migration_finished": "Storage migration finished",
+  "backup.pruned": "Old backups pruned",
 };
 
 /** "Login (auth.login)"; a name no longer written (or unknown) reads as itself. */

@@ -63,7 +63,8 @@ export type AuditAction =
   | "storage.restored_from_cold"
   | "storage.migration_progress"
   | "storage.migration_finished"
-  | "storage.expired_uploads_removed";
+  | "storage.expired_uploads_removed"
+  | "backup.pruned";
 
 /** Who did it and from where; built once per request with {@link auditActor}. */
 export interface AuditActor {

@@ -16,6 +16,8 @@ const QUEUE_LABELS: Readonly<Record<string, string>> = {
   "purge-deleted-accounts": "Purge deleted accounts past their grace period",
   "cleanup-abandoned-uploads": "Remove abandoned uploads",
   "storage-check": "Check stored objects against the database (weekly)",
+  backup: "Back up the database and files, then prune old backups",
+  "backup-verify": "Verify the latest backup by restoring it",
   "file-thumbnail": "Thumbnail of a new file",
   "file-content-index": "Index a new file's contents",
   "file-hash": "Checksum of a new upload",

@@ -16,6 +16,7 @@ import { purgeDeletedAccounts } from "../accounts/account-deletion.server";
 import { type LifecycleRule, recordLifecycleRun } from "../admin/lifecycle.server";
 import { moveUnreadToCold, RESTORE_QUEUE, restoreColdObjectsOnRead, restoreFromCold } from "../storage-tiers/cold-tier.server";
 import { migrateStorage } from "../storage-tiers/migration.server";
+import { scheduledBackup, scheduledVerify } from "../backup/scheduled.server";
 
 /** Files whose background hash may still be running are left alone this long. */
 const HASH_GRACE_MS = 10 * 60 * 1000;
@@ -120,6 +121,7 @@ export function startJobs(services: Services, options: JobsOptions = {}): StopJo
       },
     });
   }
+  if (services.config.backup) jobs.push(...backupJobs(services));
   const uploads = options.uploads;
   if (uploads) jobs.push({ name: "cleanup-abandoned-uploads", cron: "40 * * * *", run: () => cleanupAbandonedUploads(services, uploads) });
 
@@ -181,6 +183,23 @@ export function startJobs(services: Services, options: JobsOptions = {}): StopJo
     await flush();
   };
   return Object.assign(stop, { ready });
+}
+
+/**
+ * Backups, when a target is configured (docs/backups.md): the backup (then retention) on
+ * BACKUP_SCHEDULE, and its verification on BACKUP_VERIFY_SCHEDULE unless that is off. A backup of a large instance takes hours: it may run up to 20 hours (pg-boss
+ * allows 24) before it counts as failed; a process that dies mid-run stops its heartbeat, so
+ * another instance retries well before that.
+ */
+function backupJobs(services: Services): PeriodicJob[] {
+  const config = services.config.backup!;
+  const jobs: PeriodicJob[] = [
+    { name: "backup", cron: config.schedule, expireInSeconds: 20 * 60 * 60, run: () => scheduledBackup(services) },
+  ];
+  // A verification restores the newest backup into a scratch instance: as long as a backup, or longer.
+  if (config.verifySchedule)
+    jobs.push({ name: "backup-verify", cron: config.verifySchedule, expireInSeconds: 20 * 60 * 60, run: () => scheduledVerify(services) });
+  return jobs;
 }
 
 /** Safety net for uploads whose background hash never ran (e.g. the process stopped first). */

@@ -8,8 +8,12 @@ import copyStreams from "pg-copy-streams";
  * external, without pg_dump (which must match the server's major version).
  */
 
-/** Tables that are not data: the migration log is rebuilt by migrating, not copied. */
-const NOT_DATA = new Set(["_prisma_migrations"]);
+/**
+ * Tables that are not data: the migration log is rebuilt by migrating, not copied; backup_runs
+ * records the backups themselves (a snapshot of it always shows the run taking it as running),
+ * and a restored instance starts its own history.
+ */
+const NOT_DATA = new Set(["_prisma_migrations", "backup_runs"]);
 
 export interface TableShape {
   name: string;
