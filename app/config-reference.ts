@@ -204,6 +204,22 @@ export const ENV_DOCS: Record<keyof Env, EnvVarDoc> = {
       "older release runs and no rollback past this one is planned (older releases delete objects without counting " +
       "references). See [storage.md](storage.md#deduplication).",
   },
+  COLD_STORAGE: {
+    section: "Storage",
+    unset: "no cold tier",
+    description:
+      "Where files not read for the days set on /admin/settings are moved: an absolute directory, `s3://bucket` (a bucket " +
+      "on `S3_ENDPOINT` with its keys) or `s3+https://KEY:SECRET@host[:port]/bucket[?region=…]` (another server). They are " +
+      "read from there at once when asked for and moved back in the background (see [storage-tiers.md](storage-tiers.md)).",
+  },
+  STORAGE_MIGRATE_FROM: {
+    section: "Storage",
+    unset: "no migration",
+    description:
+      "The store objects are being moved away from, while the one configured above receives them (local disk to S3 or " +
+      "back), in the syntax of `COLD_STORAGE`; e.g. `/var/lib/coffer/data/objects`. Coffer serves from both meanwhile; " +
+      "remove it when /admin/jobs says the migration is done (see [storage-tiers.md](storage-tiers.md)).",
+  },
 
   ENCRYPTION_MASTER_KEY: {
     section: "Encryption at rest",

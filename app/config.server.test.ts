@@ -126,4 +126,38 @@ describe("configuration", () => {
     expect(parseByteSize("ten")).toBeNull();
     expect(parseByteSize("5XB")).toBeNull();
   });
+
+  it("reads COLD_STORAGE and STORAGE_MIGRATE_FROM as a directory or a bucket, never the primary store", () => {
+    const s3 = { S3_ENDPOINT: "http://s3.example.com:9000", S3_ACCESS_KEY: "key", S3_SECRET_KEY: "secret", S3_BUCKET: "coffer" };
+    const config = loadConfig({ ...s3, COLD_STORAGE: "s3://coffer-cold", STORAGE_MIGRATE_FROM: "/srv/coffer/objects" });
+    expect(config.storageTiers.migrateFrom).toEqual({ driver: "local", directory: "/srv/coffer/objects" });
+    expect(config.storageTiers.cold).toMatchObject({
+      driver: "s3",
+      endpoint: "http://s3.example.com:9000",
+      accessKey: "key",
+      secretKey: "secret",
+      bucket: "coffer-cold",
+    });
+    const other = loadConfig({ STORAGE_MIGRATE_FROM: "s3+https://AK%3Ax:S%40K@store.example.net/old-bucket?region=eu-west-1" });
+    expect(other.storageTiers.migrateFrom).toMatchObject({
+      driver: "s3",
+      endpoint: "https://store.example.net",
+      accessKey: "AK:x",
+      secretKey: "S@K",
+      bucket: "old-bucket",
+      region: "eu-west-1",
+    });
+    expect(loadConfig({}).storageTiers).toEqual({});
+
+    expect(() => loadConfig({ COLD_STORAGE: "relative/dir" })).toThrow(/COLD_STORAGE: use an absolute directory/);
+    expect(() => loadConfig({ COLD_STORAGE: "s3://cold" })).toThrow(/COLD_STORAGE: s3:\/\/bucket names a bucket on S3_ENDPOINT/);
+    expect(() => loadConfig({ STORAGE_MIGRATE_FROM: "s3+https://host.example/b" })).toThrow(/STORAGE_MIGRATE_FROM: give the access key/);
+    expect(() => loadConfig({ ...s3, STORAGE_MIGRATE_FROM: "s3://coffer" })).toThrow(
+      /STORAGE_MIGRATE_FROM: is the same place as the primary/,
+    );
+    expect(() => loadConfig({ DATA_DIR: "/srv/d", STORAGE_MIGRATE_FROM: "/srv/d/objects" })).toThrow(/same place as the primary/);
+    expect(() => loadConfig({ COLD_STORAGE: "/srv/x", STORAGE_MIGRATE_FROM: "/srv/x" })).toThrow(
+      /COLD_STORAGE: is the same place as STORAGE_MIGRATE_FROM/,
+    );
+  });
 });

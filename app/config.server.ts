@@ -217,6 +217,8 @@ export const envSchema = z.object({
   S3_SSE: z.enum(["AES256", "aws:kms"], { message: "use AES256 or aws:kms" }).optional(),
   S3_SSE_KMS_KEY_ID: optionalString,
   STORAGE_DEDUP: boolean.default(false),
+  COLD_STORAGE: optionalString,
+  STORAGE_MIGRATE_FROM: optionalString,
 
   ENCRYPTION_MASTER_KEY: masterKey.optional(),
   ENCRYPTION_PREVIOUS_MASTER_KEYS: z
@@ -445,6 +447,7 @@ function crossFieldProblems(env: Record<string, string>): string[] {
   if ((env.S3_SSE || env.S3_SSE_KMS_KEY_ID) && !env.S3_ENDPOINT)
     problems.push("S3_SSE: applies only to S3 storage; set S3_ENDPOINT or unset it");
   if (env.S3_SSE_KMS_KEY_ID && env.S3_SSE !== "aws:kms") problems.push("S3_SSE_KMS_KEY_ID: needs S3_SSE=aws:kms");
+  problems.push(...storageLocationProblems(env));
   if (env.OTEL_TRACES_SAMPLER_ARG && !/traceidratio$/.test(env.OTEL_TRACES_SAMPLER ?? "")) {
     problems.push("OTEL_TRACES_SAMPLER_ARG: applies only to OTEL_TRACES_SAMPLER=traceidratio or parentbased_traceidratio");
   }
@@ -497,6 +500,8 @@ export interface Config {
       };
   /** Files with the same contents (SHA-256) share one object; copies share their source's. */
   storageDedup: boolean;
+  /** Stores beside the primary one: the cold tier (COLD_STORAGE), the store being migrated from (STORAGE_MIGRATE_FROM). */
+  storageTiers: { cold?: StorageLocation; migrateFrom?: StorageLocation };
   /** Encryption at rest, when ENCRYPTION_MASTER_KEY is set: the current master key first. */
   encryption?: { masterKeys: MasterKey[] };
   /** Backups, when a target (BACKUP_DIR or BACKUP_S3_BUCKET) and a key are set. */
@@ -599,21 +604,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     database: env.DATABASE_URL
       ? { embedded: false, url: env.DATABASE_URL }
       : { embedded: true, dataDir: path.join(dataDir, "postgres"), port: env.EMBEDDED_PG_PORT },
-    storage: env.S3_ENDPOINT
-      ? {
-          driver: "s3",
-          endpoint: env.S3_ENDPOINT,
-          accessKey: env.S3_ACCESS_KEY!,
-          secretKey: env.S3_SECRET_KEY!,
-          bucket: env.S3_BUCKET,
-          region: env.S3_REGION,
-          forcePathStyle: env.S3_FORCE_PATH_STYLE,
-          partSize: env.S3_PART_SIZE,
-          uploadConcurrency: env.S3_UPLOAD_CONCURRENCY,
-          uploadMemory: env.S3_UPLOAD_MEMORY,
-          ...(env.S3_SSE ? { sse: { type: env.S3_SSE, ...(env.S3_SSE_KMS_KEY_ID ? { kmsKeyId: env.S3_SSE_KMS_KEY_ID } : {}) } } : {}),
-        }
-      : { driver: "local", directory: path.join(dataDir, "objects") },
+    storage: primaryStorage(env, dataDir),
+    storageTiers: {
+      ...(env.COLD_STORAGE ? { cold: parseStorageLocation(env.COLD_STORAGE, env) as StorageLocation } : {}),
+      ...(env.STORAGE_MIGRATE_FROM ? { migrateFrom: parseStorageLocation(env.STORAGE_MIGRATE_FROM, env) as StorageLocation } : {}),
+    },
     search: env.MEILI_HOST
       ? { driver: "meilisearch", host: env.MEILI_HOST, apiKey: env.MEILI_API_KEY, index: env.MEILI_INDEX }
       : { driver: "postgres" },
@@ -669,4 +664,103 @@ function tracingConfig(env: Env): TracingConfig | undefined {
 
 function uniqueKeys(keys: MasterKey[]): MasterKey[] {
   return keys.filter((key, index) => keys.findIndex((k) => k.id === key.id) === index);
+}
+
+/** Where objects are kept: a directory, or a bucket of an S3-compatible server. */
+export type StorageLocation = Config["storage"];
+
+function primaryStorage(env: Env, dataDir: string): StorageLocation {
+  if (!env.S3_ENDPOINT) return { driver: "local", directory: path.join(dataDir, "objects") };
+  return {
+    driver: "s3",
+    endpoint: env.S3_ENDPOINT,
+    accessKey: env.S3_ACCESS_KEY!,
+    secretKey: env.S3_SECRET_KEY!,
+    bucket: env.S3_BUCKET,
+    region: env.S3_REGION,
+    forcePathStyle: env.S3_FORCE_PATH_STYLE,
+    partSize: env.S3_PART_SIZE,
+    uploadConcurrency: env.S3_UPLOAD_CONCURRENCY,
+    uploadMemory: env.S3_UPLOAD_MEMORY,
+    ...(env.S3_SSE ? { sse: { type: env.S3_SSE, ...(env.S3_SSE_KMS_KEY_ID ? { kmsKeyId: env.S3_SSE_KMS_KEY_ID } : {}) } } : {}),
+  };
+}
+
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/**
+ * COLD_STORAGE and STORAGE_MIGRATE_FROM: an absolute directory; `s3://bucket`, a bucket on
+ * S3_ENDPOINT with its keys; or `s3+https://KEY:SECRET@host[:port]/bucket` (`s3+http://` too),
+ * a bucket on another server (`?region=` optional). A string naming the problem when it is none of these.
+ */
+export function parseStorageLocation(value: string, env: Record<string, unknown>): StorageLocation | string {
+  const s3Defaults = {
+    region: String(env.S3_REGION ?? "us-east-1"),
+    forcePathStyle: env.S3_FORCE_PATH_STYLE === undefined ? true : /^(true|1|yes)$/.test(String(env.S3_FORCE_PATH_STYLE)),
+    partSize: 32 * 2 ** 20,
+    uploadConcurrency: 8,
+    uploadMemory: 256 * 2 ** 20,
+  };
+  if (value.startsWith("/")) return { driver: "local", directory: path.resolve(value) };
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return "use an absolute directory, s3://bucket or s3+https://KEY:SECRET@host/bucket";
+  }
+  if (url.protocol === "s3:") {
+    const bucket = url.hostname;
+    if (!env.S3_ENDPOINT) return "s3://bucket names a bucket on S3_ENDPOINT, which is not set; use s3+https://KEY:SECRET@host/bucket";
+    if (!BUCKET_NAME.test(bucket) || (url.pathname !== "" && url.pathname !== "/")) return `"${bucket}" is not a bucket name`;
+    return {
+      driver: "s3",
+      endpoint: String(env.S3_ENDPOINT),
+      accessKey: String(env.S3_ACCESS_KEY ?? ""),
+      secretKey: String(env.S3_SECRET_KEY ?? ""),
+      bucket,
+      ...s3Defaults,
+    };
+  }
+  if (url.protocol === "s3+http:" || url.protocol === "s3+https:") {
+    const bucket = url.pathname.replace(/^\/|\/$/g, "");
+    if (!url.username || !url.password) return "give the access key and secret key: s3+https://KEY:SECRET@host/bucket";
+    if (!BUCKET_NAME.test(bucket)) return `"${bucket}" is not a bucket name`;
+    return {
+      driver: "s3",
+      endpoint: `${url.protocol.slice(3)}//${url.host}`,
+      accessKey: decodeURIComponent(url.username),
+      secretKey: decodeURIComponent(url.password),
+      bucket,
+      ...s3Defaults,
+      region: url.searchParams.get("region") ?? s3Defaults.region,
+    };
+  }
+  return "use an absolute directory, s3://bucket or s3+https://KEY:SECRET@host/bucket";
+}
+
+/** Where a location's objects are, for telling two locations apart. */
+function locationId(location: StorageLocation): string {
+  return location.driver === "local" ? `dir:${location.directory}` : `s3:${new URL(location.endpoint).host}/${location.bucket}`;
+}
+
+function storageLocationProblems(env: Record<string, string>): string[] {
+  const problems: string[] = [];
+  const dataDir = path.resolve(env.DATA_DIR ?? "./data");
+  const primary = env.S3_ENDPOINT
+    ? locationId({ ...(parseStorageLocation(`s3://${env.S3_BUCKET ?? "coffer"}`, env) as StorageLocation) })
+    : `dir:${path.join(dataDir, "objects")}`;
+  const seen = new Map<string, string>([[primary, "the primary storage"]]);
+  for (const name of ["STORAGE_MIGRATE_FROM", "COLD_STORAGE"]) {
+    if (!env[name]) continue;
+    const location = parseStorageLocation(env[name], env);
+    if (typeof location === "string") {
+      problems.push(`${name}: ${location}`);
+      continue;
+    }
+    const id = locationId(location);
+    const clash = seen.get(id);
+    if (clash) problems.push(`${name}: is the same place as ${clash}; it must be another directory or bucket`);
+    seen.set(id, name);
+  }
+  return problems;
 }

@@ -28,6 +28,7 @@ import { DecryptionError, HEADER_LENGTH, cipherSize } from "~/services/storage/e
 import { KeyRing, MasterKeyMissingError } from "~/services/storage/key-ring.server";
 import { parseMasterKey } from "~/config.server";
 import { freePort } from "./setup/free-port";
+import { TieredObjectStore } from "~/services/storage/tiered.server";
 import { createTestDatabase } from "./support/database";
 import { s3Config } from "./support/s3";
 
@@ -123,7 +124,30 @@ function guarded(driver: DriverUnderTest): DriverUnderTest {
     cleanup: () => driver.cleanup(),
   };
 }
-const contractDrivers = [localDriver, s3Driver, encryptedLocal, encryptedS3, guarded(localDriver), guarded(s3Driver)];
+// A store with a second one under it (a migration, the cold tier) must keep the contract too.
+function tiered(driver: DriverUnderTest, under: DriverUnderTest): DriverUnderTest {
+  const tier = async (store: ObjectStore) => {
+    const secondary = await under.create();
+    return new TieredObjectStore(store, secondary);
+  };
+  return {
+    name: driver.name,
+    label: `${driver.name} over ${under.name}`,
+    create: async () => tier(await driver.create()),
+    broken: async () => Promise.all((await driver.broken()).map(async ({ why, store }) => ({ why, store: await tier(store) }))),
+    cleanup: () => driver.cleanup(),
+  };
+}
+const contractDrivers = [
+  localDriver,
+  s3Driver,
+  encryptedLocal,
+  encryptedS3,
+  guarded(localDriver),
+  guarded(s3Driver),
+  tiered(s3Driver, localDriver),
+  tiered(localDriver, s3Driver),
+];
 
 afterAll(() => {
   for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });

@@ -6,7 +6,8 @@ import { CsrfInput } from "~/components/csrf-input";
 import { FormMessage } from "~/components/field";
 import { auditActor } from "~/domain/audit/audit.server";
 import { jobQueueSummary, retryFailedJobs, runJobNow } from "~/domain/jobs/job-summary.server";
-import { formatAge, formatDate } from "~/lib/format";
+import { storageTiersStatus } from "~/domain/storage-tiers/status.server";
+import { formatAge, formatBytes, formatDate } from "~/lib/format";
 import { field, parseForm } from "~/route-helpers/forms.server";
 import { requireAdmin } from "~/route-helpers/guards.server";
 import { actionFailure, actionSuccess } from "~/route-helpers/http.server";
@@ -17,9 +18,11 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const { services } = context;
   await requireAdmin(services, request);
   const queues = await jobQueueSummary(services);
+  const tiers = await storageTiersStatus(services);
   return data(
     {
       running: Boolean(services.jobs),
+      tiers,
       queues: queues.map((queue) => ({
         ...queue,
         lastRunAt: queue.lastRunAt?.toISOString() ?? null,
@@ -58,7 +61,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 export default function AdminJobs() {
-  const { running, queues } = useLoaderData<typeof loader>();
+  const { running, queues, tiers } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const busy = useNavigation().state === "submitting";
   return (
@@ -161,6 +164,23 @@ export default function AdminJobs() {
           </tbody>
         </table>
       </section>
+      {tiers.migration || tiers.cold ? (
+        <section aria-labelledby="tiers-heading" className="card space-y-2 px-4 py-3 text-sm" data-testid="storage-tiers">
+          <h2 id="tiers-heading" className="font-semibold">
+            Storage tiers
+          </h2>
+          {tiers.migration ? (
+            <p data-testid="storage-migration">
+              {!tiers.migration.started
+                ? "Storage migration: waiting for its first run."
+                : tiers.migration.finishedAt
+                  ? `Storage migration done: ${tiers.migration.movedObjects} objects (${formatBytes(tiers.migration.movedBytes)}) moved from ${tiers.migration.from}. Remove STORAGE_MIGRATE_FROM and restart.`
+                  : `Storage migration: ${tiers.migration.movedObjects} of ${tiers.migration.movedObjects + tiers.migration.remainingObjects} objects moved (${formatBytes(tiers.migration.movedBytes)}), ${tiers.migration.remainingObjects} left (${formatBytes(tiers.migration.remainingBytes)})${tiers.migration.failedObjects > 0 ? `, ${tiers.migration.failedObjects} failed in the last run` : ""}.`}
+            </p>
+          ) : null}
+          {tiers.cold ? <p data-testid="cold-tier">{`Cold tier: ${tiers.cold.files} files and ${tiers.cold.versions} versions.`}</p> : null}
+        </section>
+      ) : null}
       {queues.some((queue) => queue.failed.length > 0) ? (
         <section aria-labelledby="failed-heading" className="card overflow-x-auto">
           <h2 id="failed-heading" className="border-b border-slate-200 px-4 py-3 font-semibold">

@@ -28,6 +28,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
       versionsKept: settings.keepAllVersions ? "" : String(settings.versionsKept),
       versionRetentionDays: settings.versionRetentionDays === null ? "" : String(settings.versionRetentionDays),
       deletedAccountRetentionDays: String(settings.deletedAccountRetentionDays),
+      coldTierAfterDays: settings.coldTierAfterDays === null ? "" : String(settings.coldTierAfterDays),
       requireMfaForAdmins: settings.requireMfaForAdmins ? "on" : "",
       requireMfaAfterSso: settings.requireMfaAfterSso ? "on" : "",
       sessionIdleDays: String(settings.sessionIdleDays),
@@ -36,6 +37,8 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     maxUploadSize: services.config.uploads.maxSize,
     /** The provider's name when single sign-on is set up; the setting about it is shown only then. */
     ssoProvider: services.config.oidc ? providerName(services.config.oidc) : null,
+    /** The cold-tier setting is offered only when COLD_STORAGE is set. */
+    coldTier: Boolean(services.config.storageTiers.cold),
   };
 }
 
@@ -48,6 +51,7 @@ const settingsForm = z.object({
   versionsKept: field.text(100),
   versionRetentionDays: field.text(100),
   deletedAccountRetentionDays: field.text(100),
+  coldTierAfterDays: field.text(100),
   sessionIdleDays: field.text(100),
   sessionAbsoluteDays: field.text(100),
   requireMfaForAdmins: field.text(100),
@@ -75,7 +79,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 export default function AdminSettings() {
-  const { values: saved, maxUploadSize, ssoProvider } = useLoaderData<typeof loader>();
+  const { values: saved, maxUploadSize, ssoProvider, coldTier } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const busy = useNavigation().state === "submitting";
   const errors = result && !result.ok ? result.fieldErrors : {};
@@ -179,6 +183,21 @@ export default function AdminSettings() {
           required
           hint="A deleted account can be restored by an administrator for this many days, then it and its files are purged (0 to 3650; 0 purges at once)."
         />
+        {coldTier ? (
+          <Field
+            label="Move to the cold tier after (days unread)"
+            name="coldTierAfterDays"
+            type="number"
+            inputMode="numeric"
+            min={1}
+            max={36500}
+            defaultValue={values.coldTierAfterDays}
+            error={errors.coldTierAfterDays}
+            hint="Files and versions nobody has downloaded or previewed for this many days move to the cold tier every hour, and come back when read (1 to 36500; empty keeps everything hot)."
+          />
+        ) : (
+          <input type="hidden" name="coldTierAfterDays" value={values.coldTierAfterDays} />
+        )}
         <Field
           label="Session idle timeout (days)"
           name="sessionIdleDays"

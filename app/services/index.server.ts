@@ -12,7 +12,7 @@ import type { Mailer } from "./mail.server";
 import { DeferredNotifier } from "./notifier.server";
 import { createSearchIndex } from "./search/index.server";
 import type { SearchIndex } from "./search/types";
-import { createObjectStore, withEncryption } from "./storage/index.server";
+import { createTieredObjectStore, type StorageTiers, withEncryption } from "./storage/index.server";
 import type { ObjectStore } from "./storage/types";
 
 /**
@@ -38,6 +38,8 @@ export interface Services {
   db: DatabaseHandle;
   prisma: PrismaClient;
   storage: ObjectStore;
+  /** The stores under `storage` (below encryption): the cold tier and a migration's source, when configured. */
+  storageTiers: StorageTiers;
   search: SearchIndex;
   cache: Cache;
   notifier: DeferredNotifier;
@@ -77,7 +79,8 @@ export async function createServices(
       openDatabase(config, log, { onFatal: options.onFatal, attachToRunning: options.attachToRunning }),
     );
     opened.push(() => db.close());
-    const storage = withEncryption(await createObjectStore(config.storage, log), config.encryption, db.prisma);
+    const tiered = await createTieredObjectStore(config, log);
+    const storage = withEncryption(tiered.store, config.encryption, db.prisma);
     await step("object storage", () => storage.init());
     const cache = await createCache(config.cache, { log });
     opened.push(() => cache.close());
@@ -93,6 +96,7 @@ export async function createServices(
       db,
       prisma: db.prisma,
       storage,
+      storageTiers: tiered.tiers,
       search,
       cache,
       notifier: new DeferredNotifier(),

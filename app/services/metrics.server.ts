@@ -231,6 +231,24 @@ function createMetrics() {
       help: "WAL shipper runs that stopped on an error (target unreachable, a conflicting archived file, a read-back mismatch).",
       registers,
     }),
+    storageTierMovedObjects: new Counter({
+      name: "coffer_storage_tier_moved_objects_total",
+      help: "Objects moved between stores and verified by SHA-256, by move: to_cold, from_cold (restored on access) or migration (STORAGE_MIGRATE_FROM).",
+      labelNames: ["move"] as const,
+      registers,
+    }),
+    storageTierMovedBytes: new Counter({
+      name: "coffer_storage_tier_moved_bytes_total",
+      help: "Bytes (as stored) of the objects moved between stores, by move.",
+      labelNames: ["move"] as const,
+      registers,
+    }),
+    storageTierMoveFailures: new Counter({
+      name: "coffer_storage_tier_move_failures_total",
+      help: "Moves between stores that failed (the original kept), a copy that did not verify included, by move.",
+      labelNames: ["move"] as const,
+      registers,
+    }),
     // Backups (app/domain/backup): read from the backup_runs table at each scrape, so every instance agrees.
     backupConfigured: new Gauge({
       name: "coffer_backup_configured",
@@ -312,6 +330,8 @@ export const SOCKET_EMITTED_EVENTS = ["file_created", "folder_changed", "thumbna
 /** connection and disconnect of sockets; other: any event a client sends (Coffer's browsers send none). */
 export const SOCKET_RECEIVED_EVENTS = ["connection", "disconnect", "other"] as const;
 export const ACTIVE_USER_WINDOWS = ["1d", "7d"] as const;
+export const STORAGE_TIER_MOVES = ["to_cold", "from_cold", "migration"] as const;
+export type StorageTierMove = (typeof STORAGE_TIER_MOVES)[number];
 
 function zeroKnownLabels(m: Metrics): void {
   // Unlabelled gauges start at 0: a plain HTTP server would report a certificate that expired in 1970.
@@ -331,6 +351,11 @@ function zeroKnownLabels(m: Metrics): void {
   for (const mode of SHARE_LINK_MODES) m.shareLinksCreated.inc({ mode }, 0);
   for (const event of SOCKET_EMITTED_EVENTS) m.socketEvents.inc({ direction: "emitted", event }, 0);
   for (const event of SOCKET_RECEIVED_EVENTS) m.socketEvents.inc({ direction: "received", event }, 0);
+  for (const move of STORAGE_TIER_MOVES) {
+    m.storageTierMovedObjects.inc({ move }, 0);
+    m.storageTierMovedBytes.inc({ move }, 0);
+    m.storageTierMoveFailures.inc({ move }, 0);
+  }
 }
 
 // One set per process, although copies of this module can coexist in one process (Vite re-evaluates edited modules in development; the tests load the app's sources beside the build):

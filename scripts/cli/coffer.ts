@@ -7,9 +7,10 @@ import { type Command, EXIT, UsageError } from "./command";
 import { backup, list, restore, verify } from "./backup";
 import { dedup } from "./dedup";
 import { fsck } from "./fsck";
+import { migrateStorageCommand } from "./migrate-storage";
 import { prune } from "./prune";
 
-const COMMANDS: Record<string, Command> = { fsck, backup, restore, verify, list, prune, dedup };
+const COMMANDS: Record<string, Command> = { fsck, backup, restore, verify, list, prune, dedup, "migrate-storage": migrateStorageCommand };
 
 function usage(): string {
   const width = Math.max(...Object.values(COMMANDS).map((c) => c.usage.length));

@@ -124,6 +124,8 @@ export function settingsFormSchema(maxUploadSize: number) {
       versionRetentionDays: wholeNumberOrEmpty("Days", 1, 36500),
       // 0 purges a deleted account at once.
       deletedAccountRetentionDays: wholeNumber("Days", 0, 3650),
+      // Empty never moves anything to the cold tier.
+      coldTierAfterDays: wholeNumberOrEmpty("Days", 1, 36500),
       // A checkbox: present ("on") when ticked, absent otherwise.
       requireMfaForAdmins: z.preprocess((value) => value === "on" || value === "true", z.boolean()),
       requireMfaAfterSso: z.preprocess((value) => value === "on" || value === "true", z.boolean()),

@@ -14,6 +14,8 @@ export const settingsSchema = z.object({
   blockedExtensions: z.array(z.string().regex(/^[a-z0-9]+$/)).max(200),
   /** Days audit events are kept before the hourly job deletes them; null keeps them forever. */
   auditRetentionDays: z.number().int().min(30).max(36500).nullable(),
+  /** Contents not read for this many days move to the cold tier (COLD_STORAGE); null: never. */
+  coldTierAfterDays: z.number().int().min(1).max(36500).nullable(),
   /** Days an item stays in the trash before it is purged. */
   trashRetentionDays: z.number().int().min(1).max(3650),
   /**
@@ -55,6 +57,7 @@ export function defaultSettings(services: Services): Settings {
     versionRetentionDays: null,
     // A month to undo a mistaken or regretted deletion, as the large hosted services allow.
     deletedAccountRetentionDays: 30,
+    coldTierAfterDays: null,
     requireMfaForAdmins: false,
     requireMfaAfterSso: false,
     // SESSION_TTL_DAYS (default 30) is the longest a login lasts; two weeks unused ends it sooner.

@@ -59,6 +59,10 @@ export type AuditAction =
   | "storage.checked"
   | "storage.orphan_quarantined"
   | "storage.orphan_deleted"
+  | "storage.moved_to_cold"
+  | "storage.restored_from_cold"
+  | "storage.migration_progress"
+  | "storage.migration_finished"
   | "storage.expired_uploads_removed"
   | "backup.pruned";
 

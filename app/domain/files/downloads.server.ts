@@ -5,6 +5,7 @@ import { inSpan } from "~/services/tracing/spans.server";
 import { INVISIBLE_CHARACTERS } from "./names";
 import { type ByteRange, readDownloadHeaders } from "./request-headers";
 import { countUsage } from "../analytics/usage.server";
+import { noteContentRead } from "../storage-tiers/cold-tier.server";
 
 /** RFC 6266 / RFC 5987: an ASCII fallback plus the exact UTF-8 name in filename*. */
 export function contentDisposition(stored: string, type: "attachment" | "inline" = "attachment"): string {
@@ -89,6 +90,7 @@ async function fileReply(services: Services, file: FileRecord, request: Request,
     headers.set("Content-Length", String(range.kind === "partial" ? range.end - range.start + 1 : size));
     return { status: range.kind === "partial" ? 206 : 200, headers, body: null };
   }
+  void noteContentRead(services, file.storageKey);
   // A download starts at byte 0; a Range further on resumes one already counted.
   if (range.kind === "full" || range.start === 0) countUsage(services, "downloads");
   countUsage(services, "download_bytes", range.kind === "partial" ? range.end - range.start + 1 : size);

@@ -2,6 +2,7 @@ import type { File as FileRecord } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
 import type { ViewerData } from "./viewer";
 import { downloadReply, type FileReply } from "./downloads.server";
+import { noteContentRead } from "../storage-tiers/cold-tier.server";
 
 /**
  * How the details page (and a share page) can show a file. Decided by the server from an
@@ -183,6 +184,7 @@ export async function readTextPreview(services: Services, file: Pick<FileRecord,
   const size = Number(file.size);
   if (size === 0) return { text: "", shownBytes: 0, truncated: false };
   const length = Math.min(size, TEXT_PREVIEW_BYTES);
+  void noteContentRead(services, file.storageKey);
   const stream = await services.storage.get(file.storageKey, {
     start: 0,
     end: length - 1,

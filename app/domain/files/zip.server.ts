@@ -2,6 +2,7 @@ import type { Readable } from "node:stream";
 import { ZipFile } from "yazl";
 import type { Services } from "~/services/index.server";
 import { countUsage } from "../analytics/usage.server";
+import { noteContentRead } from "../storage-tiers/cold-tier.server";
 
 /** One entry of an archive: a folder (path ends without "/") or a stored file. */
 export type ZipEntry =
@@ -127,7 +128,10 @@ export function zipStream(services: Services, entries: ZipEntry[]): Readable {
     } else {
       zip.addReadStreamLazy(entry.path, { mtime: entry.mtime, compress: false, size: entry.size }, (callback) => {
         services.storage.get(entry.storageKey).then(
-          (stream) => callback(null, stream),
+          (stream) => {
+            void noteContentRead(services, entry.storageKey);
+            callback(null, stream);
+          },
           (error: unknown) => callback(error, undefined as unknown as NodeJS.ReadableStream),
         );
       });

@@ -21,6 +21,9 @@ const QUEUE_LABELS: Readonly<Record<string, string>> = {
   "file-thumbnail": "Thumbnail of a new file",
   "file-content-index": "Index a new file's contents",
   "file-hash": "Checksum of a new upload",
+  "move-to-cold-tier": "Move unread files to the cold tier",
+  "restore-from-cold": "Bring a read file back from the cold tier",
+  "storage-migration": "Move objects out of STORAGE_MIGRATE_FROM",
 };
 
 export interface JobQueueSummary {

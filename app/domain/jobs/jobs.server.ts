@@ -16,6 +16,8 @@ import { purgeDeletedAccounts } from "../accounts/account-deletion.server";
 import { type LifecycleRule, recordLifecycleRun } from "../admin/lifecycle.server";
 import { pitrJobs } from "../pitr/pitr-jobs.server";
 import { physicalStep } from "../pitr/physical.server";
+import { moveUnreadToCold, RESTORE_QUEUE, restoreColdObjectsOnRead, restoreFromCold } from "../storage-tiers/cold-tier.server";
+import { migrateStorage } from "../storage-tiers/migration.server";
 import { scheduledBackup, scheduledVerify } from "../backup/scheduled.server";
 
 /** Files whose background hash may still be running are left alone this long. */
@@ -106,6 +108,22 @@ export function startJobs(services: Services, options: JobsOptions = {}): StopJo
     });
   }
   jobs.push(...pitrJobs(services));
+  if (services.storageTiers?.cold) {
+    jobs.push({ name: "move-to-cold-tier", cron: "52 * * * *", run: async () => ({ ...(await moveUnreadToCold(services)) }) });
+  }
+  // Every minute while STORAGE_MIGRATE_FROM is set; a run goes on until the old store is empty
+  // (a periodic queue never overlaps runs), and one killed midway is retried where it stopped.
+  if (services.storageTiers?.migration) {
+    jobs.push({
+      name: "storage-migration",
+      cron: "* * * * *",
+      expireInSeconds: 24 * 60 * 60,
+      run: async () => {
+        const progress = await migrateStorage(services);
+        return { remaining: progress?.remainingObjects ?? 0, failed: progress?.failedObjects ?? 0 };
+      },
+    });
+  }
   if (services.config.backup) jobs.push(...backupJobs(services));
   const uploads = options.uploads;
   if (uploads) jobs.push({ name: "cleanup-abandoned-uploads", cron: "40 * * * *", run: () => cleanupAbandonedUploads(services, uploads) });
@@ -134,6 +152,11 @@ export function startJobs(services: Services, options: JobsOptions = {}): StopJo
         inSpan("job.run", { "job.name": fileQueue.name }, () => fileQueue.runJob(services, String(data.fileId), job.id)),
       );
     }
+    if (services.storageTiers?.cold) {
+      await started.define({ name: RESTORE_QUEUE, kind: "per-item", retryLimit: 3, expireInSeconds: 60 * 60 }, async (data) => {
+        await inSpan("job.run", { "job.name": RESTORE_QUEUE }, () => restoreFromCold(services, String(data.key)));
+      });
+    }
     if (stopped) return;
     services.jobs = started;
     if (options.firstRunDelayMs !== undefined) {
@@ -145,6 +168,7 @@ export function startJobs(services: Services, options: JobsOptions = {}): StopJo
     }
   })().catch((error: unknown) => services.log.error("background jobs did not start", { error }));
 
+  restoreColdObjectsOnRead(services);
   // Not a queued job: every instance flushes the counts it holds in memory.
   const flush = () => flushUsage(services).catch((error: unknown) => services.log.warn("usage counts not saved yet", { error }));
   const usageTimer = setInterval(() => void flush(), USAGE_FLUSH_MS);

@@ -7,6 +7,7 @@ import { KeyRing } from "./key-ring.server";
 import { LocalObjectStore } from "./local.server";
 import { MeasuredObjectStore } from "./measured.server";
 import { StorageBreaker } from "./storage-breaker.server";
+import { TieredObjectStore } from "./tiered.server";
 import { TracedObjectStore } from "./traced.server";
 import { tracingEnabled } from "~/services/tracing/state.server";
 import type { ObjectStore } from "./types";
@@ -21,6 +22,34 @@ export async function createObjectStore(config: Config["storage"], log?: Logger)
   const guarded = new GuardedObjectStore(new MeasuredObjectStore(await createDriver(config, log)), new StorageBreaker({ log }));
   // Outside the breaker: a fast refusal while the circuit is open shows in the trace too.
   return tracingEnabled() ? new TracedObjectStore(guarded) : guarded;
+}
+
+/** The stores beside the one every new object is written to. */
+export interface StorageTiers {
+  /** The configured store: new objects, uploads, and every object a migration or a restore moves. */
+  primary: ObjectStore;
+  /** STORAGE_MIGRATE_FROM under `primary`: its secondary is the store being emptied, still read and deleted from meanwhile. */
+  migration?: TieredObjectStore;
+  /** COLD_STORAGE under the hot store (`primary`, or `migration`): its secondary is the cold tier. */
+  cold?: TieredObjectStore;
+}
+
+/**
+ * The store of the configuration with its tiers: reads fall through primary, then the store
+ * being migrated from, then the cold tier; each store has its own breaker and measurements.
+ * Encryption at rest goes above this (withEncryption), so tiers move ciphertext as it is.
+ */
+export async function createTieredObjectStore(
+  config: Pick<Config, "storage" | "storageTiers">,
+  log?: Logger,
+): Promise<{ store: ObjectStore; tiers: StorageTiers }> {
+  const primary = await createObjectStore(config.storage, log);
+  const migrateFrom = config.storageTiers.migrateFrom ? await createObjectStore(config.storageTiers.migrateFrom, log) : undefined;
+  const migration = migrateFrom ? new TieredObjectStore(primary, migrateFrom) : undefined;
+  const hot = migration ?? primary;
+  if (!config.storageTiers.cold) return { store: hot, tiers: { primary, migration } };
+  const cold = new TieredObjectStore(hot, await createObjectStore(config.storageTiers.cold, log));
+  return { store: cold, tiers: { primary, migration, cold } };
 }
 
 async function createDriver(config: Config["storage"], log?: Logger): Promise<ObjectStore> {
