@@ -11,7 +11,7 @@ import { restoreBackup } from "~/domain/backup/restore.server";
 import { verifyBackup } from "~/domain/backup/verify.server";
 import { createBackupTarget } from "~/services/backup/target.server";
 import { startEmbeddedPostgres } from "~/services/embedded-postgres.server";
-import { freePort } from "~/services/backup/scratch-postgres.server";
+import { freePort } from "~/services/free-port.server";
 import { createObjectStore } from "~/services/storage/index.server";
 import { startTestApp, type DriverSet, type TestApp } from "./support/app";
 import { envWithout, newBackupKey, rowHashes, runCoffer, sha256 } from "./support/backups";

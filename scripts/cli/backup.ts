@@ -12,7 +12,7 @@ import { recordedBackup, recordedVerify } from "../../app/domain/backup/schedule
 import { physicalStep } from "../../app/domain/pitr/physical.server";
 import { PointInTimeError, restoreInstanceToTime } from "../../app/domain/pitr/restore-to-time.server";
 import { createBackupTarget } from "../../app/services/backup/target.server";
-import { freePort } from "../../app/services/backup/scratch-postgres.server";
+import { freePort } from "../../app/services/free-port.server";
 import { startEmbeddedPostgres } from "../../app/services/embedded-postgres.server";
 import { closeServices, createServices } from "../../app/services/index.server";
 import { createLogger, type Logger } from "../../app/services/logger.server";

@@ -1,4 +1,5 @@
 // Stored objects into the target and back: incremental, streamed, every byte sealed.
+import type { Readable } from "node:stream";
 import type { Logger } from "~/services/logger.server";
 import { decryptFromBackup, encryptForBackup } from "~/services/backup/backup-crypto.server";
 import { DecryptionError, cipherSize } from "~/services/storage/encryption-format.server";
@@ -119,19 +120,24 @@ export async function restoreObjects(params: {
   const { target, key, store } = params;
   await inParallel(params.objects, COPY_CONCURRENCY, async (object) => {
     const name = targetKeys.object(object.key);
-    let sealed;
-    try {
-      sealed = await target.get(name);
-    } catch (error) {
-      if (error instanceof ObjectNotFoundError) throw new Error(`${name}: missing from the backup target`);
-      throw error;
-    }
     const digest = new Digest();
-    await store.put(object.key, chain(decryptFromBackup(key, sealed, name), digest), { size: object.bytes });
+    await store.put(object.key, chain(await openSealed(target, key, name), digest), { size: object.bytes });
     if (digest.sha256() !== object.sha256) {
       await store.delete(object.key);
       throw new Error(`${name}: its SHA-256 is ${digest.sha256()}, the manifest says ${object.sha256}`);
     }
     params.onRestored?.(object);
   });
+}
+
+/** The plaintext of one sealed file of the target; a missing one is named as such. */
+export async function openSealed(target: ObjectStore, key: Buffer, name: string): Promise<Readable> {
+  let sealed: Readable;
+  try {
+    sealed = await target.get(name);
+  } catch (error) {
+    if (error instanceof ObjectNotFoundError) throw new Error(`${name}: missing from the backup target`);
+    throw error;
+  }
+  return decryptFromBackup(key, sealed, name);
 }

@@ -4,7 +4,6 @@ import os from "node:os";
 import path from "node:path";
 import type pg from "pg";
 import type { Logger } from "~/services/logger.server";
-import { decryptFromBackup } from "~/services/backup/backup-crypto.server";
 import {
   appliedMigrations,
   connect,
@@ -16,10 +15,10 @@ import {
   tableShapes,
 } from "~/services/backup/postgres-copy.server";
 import { MIGRATIONS_DIR, runMigrations } from "~/services/migrate.server";
-import { ObjectNotFoundError, type ObjectStore } from "~/services/storage/types";
+import type { ObjectStore } from "~/services/storage/types";
 import { findManifest } from "./catalog.server";
 import { type Manifest, type ManifestObject, type ManifestTable, targetKeys } from "./manifest";
-import { firstObjects, restoreObjects } from "./objects.server";
+import { firstObjects, openSealed, restoreObjects } from "./objects.server";
 import { chain, Digest } from "./streams.server";
 
 export interface RestoreDestination {
@@ -189,15 +188,8 @@ export async function loadTables(client: pg.Client, target: ObjectStore, key: Bu
 
 async function loadTable(client: pg.Client, target: ObjectStore, key: Buffer, id: string, table: ManifestTable): Promise<void> {
   const name = targetKeys.table(id, table.name);
-  let sealed;
-  try {
-    sealed = await target.get(name);
-  } catch (error) {
-    if (error instanceof ObjectNotFoundError) throw new Error(`${name}: missing from the backup target`);
-    throw error;
-  }
   const digest = new Digest();
-  const rows = chain(decryptFromBackup(key, sealed, name), digest);
+  const rows = chain(await openSealed(target, key, name), digest);
   const sink = copyIn(client, table);
   await new Promise<void>((resolve, reject) => {
     let failure: Error | null = null;

@@ -1,5 +1,4 @@
 import fs from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { buffer } from "node:stream/consumers";
@@ -17,6 +16,7 @@ import { firstObjects } from "../backup/objects.server";
 import { referencedKeysAt, restoreObjectsByKey } from "./recovered-objects.server";
 import { listBaseBackups, type BaseBackup } from "./physical.server";
 import { readArchivedWalCompressed } from "./wal-shipper.server";
+import { freePort } from "~/services/free-port.server";
 
 /** A point-in-time restore that cannot be done as asked; the message says why and what is possible. */
 export class PointInTimeError extends Error {
@@ -207,17 +207,6 @@ async function recover(
   } finally {
     await server.stop();
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /**

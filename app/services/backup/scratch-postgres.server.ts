@@ -1,8 +1,8 @@
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { startEmbeddedPostgres } from "../embedded-postgres.server";
+import { freePort } from "../free-port.server";
 
 export interface ScratchPostgres {
   /** A superuser connection to its empty database. */
@@ -30,17 +30,4 @@ export async function startScratchPostgres(parent = os.tmpdir()): Promise<Scratc
     fs.rmSync(dir, { recursive: true, force: true });
     throw error;
   }
-}
-
-/** A TCP port on 127.0.0.1 that nothing listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
