@@ -24,9 +24,8 @@ const ROOT = path.resolve(import.meta.dirname, "..");
 
 /**
  * A directory target that runs out of room after `limit` bytes, as a full disk does (ENOSPC in the
- * middle of a write). A simulation: a really small filesystem needs a mount (tmpfs or a loop
- * device), which the test machine and CI containers do not allow, and the backup only ever sees
- * the error the driver passes on, which is what this store produces.
+ * middle of a write). A simulation that runs everywhere, at an exact point of the run; the real
+ * full file system (a mounted tmpfs, where mounting is allowed) is tests/backup-full-disk.test.ts.
  */
 class FillingStore extends LocalObjectStore {
   written = 0;
