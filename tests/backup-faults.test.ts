@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { Readable, Transform } from "node:stream";
+import { type Readable, Transform } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BackupTargetFullError, runBackup, shipNewObjects } from "~/domain/backup/backup.server";
 import { listBackupIds, readManifest } from "~/domain/backup/catalog.server";
@@ -11,6 +11,8 @@ import { storageKeyOf, targetKeys } from "~/domain/backup/manifest";
 import { describeSealed } from "~/domain/backup/objects.server";
 import { restoreBackup } from "~/domain/backup/restore.server";
 import { verifyBackup } from "~/domain/backup/verify.server";
+import { SYSTEM_ACTOR } from "~/domain/audit/audit.server";
+import { deleteForever } from "~/domain/files/trash-purge.server";
 import { trashItem } from "~/domain/files/trash.server";
 import { createBackupTarget } from "~/services/backup/target.server";
 import { LocalObjectStore } from "~/services/storage/local.server";
@@ -90,7 +92,7 @@ describe("backup faults (local disk, directory target)", () => {
 
     const child = spawn(process.execPath, ["--import", "tsx", "tests/support/backup-child.ts"], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH, ...app.env, PAUSE_AFTER_OBJECTS: "1" } as unknown as NodeJS.ProcessEnv,
+      env: { PATH: process.env.PATH, ...app.env, PAUSE_AFTER_DUMPS: "1" } as unknown as NodeJS.ProcessEnv,
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stderr = "";
@@ -158,6 +160,27 @@ describe("backup faults (local disk, directory target)", () => {
     expect(result.missingObjects).toEqual([]);
     const report = await verifyBackup({ target, key, backupId: result.manifest.id });
     expect(report.problems).toEqual([]);
+  });
+
+  it("keeps the bytes of a file deleted forever while the tables are exported", async () => {
+    await upload(1, 40_000);
+    const victim = await app.services.prisma.file.findFirstOrThrow({
+      where: { ownerId: ada.id, trashedAt: null },
+      orderBy: { createdAt: "desc" },
+    });
+    const actor = { id: ada.id, role: "ADMIN" as const };
+    // The physical step runs after the snapshot and before the objects it adds are copied.
+    const result = await runBackup(app.services, {
+      physical: async () => {
+        await trashItem(app.services, actor, "file", victim.id);
+        await deleteForever(app.services, actor, "file", victim.id, SYSTEM_ACTOR);
+        expect(await app.services.storage.stat(victim.storageKey)).toBeNull();
+        return undefined;
+      },
+    });
+    expect(result.missingObjects).toEqual([]);
+    expect(result.manifest.objects.map((o) => o.key)).toContain(victim.storageKey);
+    expect((await verifyBackup({ target, key, backupId: result.manifest.id })).problems).toEqual([]);
   });
 
   it("a restore into a non-empty database or store refuses with a clear message and changes nothing", async () => {

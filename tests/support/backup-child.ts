@@ -1,7 +1,7 @@
 // A backup run in a process of its own that stops midway, to be killed with SIGKILL:
 // `node --import tsx tests/support/backup-child.ts` with the app's environment. It runs the real
-// runBackup against the configured target, and after `PAUSE_AFTER_OBJECTS` objects have been
-// copied (the database dump is written by then) prints "paused" and waits forever.
+// runBackup against the configured target, and once `PAUSE_AFTER_DUMPS` table dumps are written
+// (the objects the database referenced before are copied by then) prints "paused" and waits forever.
 import { loadConfig } from "../../app/config.server";
 import { runBackup } from "../../app/domain/backup/backup.server";
 import { createBackupTarget } from "../../app/services/backup/target.server";
@@ -12,12 +12,12 @@ import type { ObjectStore } from "../../app/services/storage/types";
 const config = loadConfig();
 const services = await createServices(config, createLogger("error"));
 const inner = await createBackupTarget(config.backup!.target);
-const pauseAfter = Number(process.env.PAUSE_AFTER_OBJECTS ?? "1");
+const pauseAfter = Number(process.env.PAUSE_AFTER_DUMPS ?? "1");
 let copied = 0;
 const target: ObjectStore = Object.assign(Object.create(inner) as ObjectStore, {
   async put(key: string, ...rest: Parameters<ObjectStore["put"]> extends [string, ...infer R] ? R : never) {
     const result = await inner.put(key, ...rest);
-    if (key.startsWith("object-") && ++copied >= pauseAfter) {
+    if (key.startsWith("backup-") && key.includes("-db-") && ++copied >= pauseAfter) {
       process.stdout.write("paused\n");
       await new Promise(() => {});
     }

@@ -122,6 +122,21 @@ async function writeBackup(run: {
   let bytesWritten = 0;
   log.info("backup: started", { id });
 
+  // Objects first, outside the snapshot: a file deleted forever while the tables are exported
+  // then still has its bytes in the target. After the snapshot only what it adds is copied.
+  const known = await previousObjects(target, key, log);
+  const early = await copyObjects({
+    source: rawStore(services),
+    target,
+    key,
+    keys: await currentObjectKeys(services),
+    present: await listTargetObjects(target),
+    known,
+    log,
+  });
+  bytesWritten += early.bytesWritten;
+  for (const object of early.objects) known.set(object.key, object);
+
   const database = await connect(services.db.url);
   let dump: Awaited<ReturnType<typeof dumpDatabase>>;
   try {
@@ -135,8 +150,8 @@ async function writeBackup(run: {
   const physical = run.physical ? await run.physical({ id, startedAt: run.startedAt, target, key, services, log }) : undefined;
 
   const present = await listTargetObjects(target);
-  const known = await previousObjects(target, key, log);
   const copy = await copyObjects({ source: rawStore(services), target, key, keys: dump.objectKeys, present, known, log });
+  copy.copied += early.copied;
   bytesWritten += copy.bytesWritten;
   if (copy.missing.length > 0)
     log.warn("backup: objects the database references are missing from the store (run coffer fsck)", {
@@ -211,15 +226,7 @@ export async function shipNewObjects(
   if (!config) throw new BackupNotConfiguredError();
   const target = options.target ?? (await createBackupTarget(config.target, services.log));
   await target.init();
-  const client = await connect(services.db.url);
-  const keys: string[] = [];
-  try {
-    await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-    for await (const key of referencedObjectKeys(client)) keys.push(key);
-    await client.query("COMMIT");
-  } finally {
-    await client.end().catch(() => {});
-  }
+  const keys = await currentObjectKeys(services);
   const present = await listTargetObjects(target);
   const result = await copyObjects({
     source: rawStore(services),
@@ -230,6 +237,20 @@ export async function shipNewObjects(
     log: services.log,
   });
   return { copied: result.copied, bytesWritten: result.bytesWritten, missing: result.missing };
+}
+
+/** The object keys the database references now, read in one snapshot. */
+async function currentObjectKeys(services: Services): Promise<string[]> {
+  const client = await connect(services.db.url);
+  const keys: string[] = [];
+  try {
+    await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    for await (const key of referencedObjectKeys(client)) keys.push(key);
+    await client.query("COMMIT");
+  } finally {
+    await client.end().catch(() => {});
+  }
+  return keys;
 }
 
 /** What the newest readable manifest says of each object, so objects already copied are not read again. */
