@@ -19,6 +19,7 @@ import { createLogger, type Logger } from "../../app/services/logger.server";
 import { createObjectStore } from "../../app/services/storage/index.server";
 import type { ObjectStore } from "../../app/services/storage/types";
 import { type Command, EXIT, UsageError } from "./command";
+import { queueSearchRebuild } from "../../app/domain/search/search-resync.server";
 
 export const backup: Command = {
   summary: "Write a backup (database and new objects) into the backup target.",
@@ -73,6 +74,8 @@ export const restore: Command = {
     const databaseUrl = embedded ? embedded.url : (config.database as { url: string }).url;
     try {
       const result = await restoreBackup({ databaseUrl, storage }, { target, key: backupConfig.key, backupId, log });
+      // Meilisearch holds nothing of the restored data: the jobs rebuild it from the database.
+      if (config.search.driver === "meilisearch") await queueSearchRebuild(databaseUrl);
       const { manifest } = result;
       console.log(
         `Restored backup ${manifest.id} (taken ${manifest.database.snapshotAt}): ${manifest.counts.users} users, ${manifest.counts.files} files, ` +

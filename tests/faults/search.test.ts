@@ -1,7 +1,7 @@
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFolder, getRootFolder } from "~/domain/files/folders.server";
-import { resyncSearchIndex } from "~/domain/search/search-resync.server";
+import { queueSearchRebuild, resyncSearchIndex } from "~/domain/search/search-resync.server";
 import { isDependencyUnavailable } from "~/services/dependency.server";
 import { createSearchIndex } from "~/services/search/index.server";
 import { queueForResync } from "~/services/search/resilient.server";
@@ -135,5 +135,26 @@ describe("search server outage", () => {
       app.services.search = postgresSearch;
     }
     expect(await resyncSearchIndex(app.services)).toMatchObject({ upserted: 1, pending: 0 });
+  });
+
+  it("rebuilds an empty index from the database after a restore", async () => {
+    const root = await getRootFolder(app.services, owner.id);
+    const file = await putFile(app.services, owner.id, root.id, "restored-ledger.txt", Buffer.from("ledger"));
+    await createFolder(app.services, { id: owner.id, role: "USER" }, null, "Restored Album");
+    // What a fresh Meilisearch after a restore holds: nothing.
+    await app.services.prisma.searchDocument.deleteMany();
+    expect((await postgresSearch.search(owner.id, "restored")).hits).toEqual([]);
+
+    const queued = await queueSearchRebuild(app.env.DATABASE_URL!);
+    expect(queued).toBe(
+      (await app.services.prisma.file.count({ where: { trashedAt: null } })) +
+        (await app.services.prisma.folder.count({ where: { trashedAt: null, parentId: { not: null } } })),
+    );
+    expect((await app.services.prisma.file.findUniqueOrThrow({ where: { id: file.id } })).contentIndexedKey).toBeNull();
+    expect((await resyncSearchIndex(app.services)).pending).toBe(0);
+    expect((await postgresSearch.search(owner.id, "restored")).hits.map((h) => h.name).sort()).toEqual([
+      "Restored Album",
+      "restored-ledger.txt",
+    ]);
   });
 });

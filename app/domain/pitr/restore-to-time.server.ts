@@ -17,6 +17,7 @@ import { referencedKeysAt, restoreObjectsByKey } from "./recovered-objects.serve
 import { listBaseBackups, type BaseBackup } from "./physical.server";
 import { readArchivedWalCompressed } from "./wal-shipper.server";
 import { freePort } from "~/services/free-port.server";
+import { queueSearchRebuild } from "../search/search-resync.server";
 
 /** A point-in-time restore that cannot be done as asked; the message says why and what is possible. */
 export class PointInTimeError extends Error {
@@ -40,6 +41,8 @@ export interface RestoreToTimeOptions {
   /** Port for the recovering server (default: any free port). */
   port?: number;
   log?: (line: string) => void;
+  /** Runs on the recovered database before it stops (e.g. queueing the search rebuild). */
+  onRecovered?: (databaseUrl: string) => Promise<void>;
 }
 
 export interface RestoreToTimeResult {
@@ -101,6 +104,7 @@ export async function restoreToTime(options: RestoreToTimeOptions): Promise<Rest
     let objects = 0;
     let missingObjects: string[] = [];
     await recover({ clusterDir, walDir, dataDir, to, port: options.port ?? (await freePort()), log: options.log }, async (url) => {
+      await options.onRecovered?.(url);
       if (!store) return;
       const keys = await referencedKeysAt(url);
       missingObjects = await restoreObjectsByKey({ target, key, keys, store });
@@ -231,5 +235,7 @@ export async function restoreInstanceToTime(config: Config, to: Date, log?: Logg
     to,
     store,
     log: log ? (line) => log.debug(line) : undefined,
+    // Meilisearch holds nothing of the recovered data: the jobs rebuild it from the database.
+    onRecovered: config.search.driver === "meilisearch" ? async (url) => void (await queueSearchRebuild(url)) : undefined,
   });
 }

@@ -1,4 +1,5 @@
 // Rewrites the search documents whose index write failed while the search server was down.
+import { connect } from "~/services/backup/postgres-copy.server";
 import type { Services } from "~/services/index.server";
 import { fileSearchDocument, folderSearchDocument } from "./search-documents.server";
 
@@ -50,4 +51,24 @@ export async function resyncSearchIndex(services: Services): Promise<ResyncResul
   }
   result.pending = await services.prisma.searchOutbox.count();
   return result;
+}
+
+/**
+ * After a restore, a search server apart from the database (Meilisearch) holds nothing of the
+ * restored data: every live file and folder is queued for the search-resync job, and every file
+ * for the content-index job (its text is not in the database). Returns the documents queued.
+ */
+export async function queueSearchRebuild(databaseUrl: string): Promise<number> {
+  const client = await connect(databaseUrl);
+  try {
+    const queued = await client.query(`
+      INSERT INTO search_outbox (document_id)
+      SELECT id FROM files WHERE trashed_at IS NULL
+      UNION ALL SELECT id FROM folders WHERE trashed_at IS NULL AND parent_id IS NOT NULL
+      ON CONFLICT (document_id) DO UPDATE SET queued_at = CURRENT_TIMESTAMP`);
+    await client.query("UPDATE files SET content_indexed_key = NULL WHERE content_indexed_key IS NOT NULL");
+    return queued.rowCount ?? 0;
+  } finally {
+    await client.end().catch(() => {});
+  }
 }
