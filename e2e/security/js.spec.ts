@@ -48,5 +48,7 @@ test("sets up an authenticator app and logs in with a code as the second step", 
   await page.getByRole("button", { name: "Turn off two-step verification" }).click();
   await expect(page.getByText("Two-step verification is off.")).toBeVisible();
   await page.getByRole("button", { name: "Log out" }).click();
+  // Otherwise /login may load before the logout lands, and redirect the still-valid session to /files.
+  await expect(page).toHaveURL(/\/login$/);
   await login(page, account);
 });
