@@ -9,6 +9,7 @@ export const APP_SERVER = path.join(REPO, "bench/lib/server.ts");
 export const BARE_TUS_SERVER = path.join(REPO, "bench/lib/bare-tus-server.ts");
 export const BARE_HTTP_SERVER = path.join(REPO, "bench/lib/bare-http-server.ts");
 export const RAW_SOCKET_RECEIVER = path.join(REPO, "bench/lib/raw-socket-receiver.ts");
+export const BARE_LOAD_SERVER = path.join(REPO, "bench/lib/bare-load-server.ts");
 
 export interface AppProcess {
   url: string;

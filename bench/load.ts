@@ -1,0 +1,314 @@
+/**
+ * `npm run bench:load` — Coffer under load: BENCH_USERS virtual users (default 200), each in its
+ * own loop, browse My files, search, download and upload 64 KiB files (tus creation with upload)
+ * for BENCH_SECONDS (default 60) against the production build, and the client reports every
+ * request's latency by kind, the errors and the throughput. Prints; asserts nothing.
+ *
+ * - BENCH_INSTANCES=1 (default): one Coffer on an embedded-style PostgreSQL and local storage.
+ * - BENCH_INSTANCES=2: two Coffer processes sharing that PostgreSQL, one DATA_DIR (local storage)
+ *   and a Redis, behind Debian's HAProxy (round robin), as a small deployment runs.
+ * The baseline row, in the same run: the same virtual users for BENCH_BASELINE_SECONDS (default
+ * 15) against bench/lib/bare-load-server.ts, a bare node:http server — what this client and this
+ * machine allow at that concurrency.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import http from "node:http";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { performance } from "node:perf_hooks";
+import { startEmbeddedPostgres } from "../app/services/embedded-postgres.server";
+import { freePort } from "../tests/setup/free-port";
+import { startRedis } from "../tests/setup/redis";
+import { type BenchAccount, registerBenchUser } from "./lib/account";
+import { type AppProcess, BARE_LOAD_SERVER, startAppProcess } from "./lib/app-process";
+import { cleanUpOnSignals, onCleanup, runBenchmark } from "./lib/cleanup";
+
+const REPO = path.resolve(import.meta.dirname, "..");
+const USERS = Number(process.env.BENCH_USERS ?? 200);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
+const BASELINE_SECONDS = Number(process.env.BENCH_BASELINE_SECONDS ?? 15);
+const INSTANCES = Number(process.env.BENCH_INSTANCES ?? 1);
+/** Accounts the virtual users share (user i logs in as account i mod ACCOUNTS). */
+const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 20);
+const SEED_FILES = Number(process.env.BENCH_SEED_FILES ?? 40);
+const UPLOAD_BYTES = 64 * 1024;
+const WORDS = ["invoice", "holiday", "quarterly", "minutes", "contract", "garden", "receipt", "thesis"];
+
+type Action = "browse" | "search" | "download" | "upload";
+/** How often each action comes, out of 100. */
+const MIX: Array<[Action, number]> = [
+  ["browse", 35],
+  ["search", 25],
+  ["download", 25],
+  ["upload", 15],
+];
+
+interface Account extends BenchAccount {
+  fileIds: string[];
+}
+
+interface Outcome {
+  action: Action;
+  ms: number;
+  error?: string;
+}
+
+async function main() {
+  cleanUpOnSignals();
+  if (!fs.existsSync(path.join(REPO, "build/server/index.js"))) throw new Error("No production build: run `npm run build` first.");
+  if (INSTANCES === 2 && spawnSync("haproxy", ["-v"]).status !== 0)
+    throw new Error("BENCH_INSTANCES=2 needs Debian's HAProxy: apt-get install haproxy");
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "coffer-bench-load-"));
+  fs.chmodSync(work, 0o755);
+  onCleanup("remove temp dir", () => fs.rmSync(work, { recursive: true, force: true }));
+  const load = os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ");
+  console.log(
+    `Coffer under load: ${USERS} virtual users for ${SECONDS} s, ${INSTANCES} instance(s), ${ACCOUNTS} accounts with ${SEED_FILES} files each, load average ${load}`,
+  );
+
+  const pg = await startEmbeddedPostgres({ dataDir: path.join(work, "pg", "data"), port: await freePort(), database: "coffer_bench" });
+  onCleanup("stop embedded Postgres", () => pg.stop(), 20_000);
+  const dataDir = path.join(work, "data");
+  fs.mkdirSync(dataDir);
+  const env: Record<string, string> = {
+    LOG_LEVEL: "warn",
+    DATA_DIR: dataDir,
+    DATABASE_URL: pg.url,
+    SESSION_SECRET: "bench-secret-that-is-at-least-32-characters-long",
+    RATE_LIMIT_AUTH: "1000000/1m",
+    RATE_LIMIT_API: "1000000/1m",
+    RATE_LIMIT_GENERAL: "1000000/1m",
+    RATE_LIMIT_SHARE: "1000000/1m",
+  };
+  if (INSTANCES === 2) {
+    const redis = await startRedis(path.join(work, "redis"));
+    onCleanup("stop Redis", () => redis.stop());
+    Object.assign(env, { REDIS_URL: redis.url, REDIS_PREFIX: "bench-load:" });
+  }
+  const apps: AppProcess[] = [];
+  // One after the other: the first runs the migrations.
+  for (let i = 0; i < INSTANCES; i++) {
+    const app = await startAppProcess(env);
+    onCleanup(`stop Coffer (pid ${app.pid})`, () => app.stop(), 20_000);
+    apps.push(app);
+  }
+  const url = INSTANCES === 2 ? await startHaproxy(work, apps) : apps[0]!.url;
+
+  const accounts: Account[] = [];
+  for (let i = 0; i < ACCOUNTS; i++) accounts.push(await seedAccount(url, i));
+
+  const bare = await startAppProcess({}, BARE_LOAD_SERVER);
+  onCleanup("stop the bare server", () => bare.stop());
+  const baseline = await drive(bare.url, accounts, BASELINE_SECONDS, () => {});
+  await bare.stop();
+
+  const rss = new Map<number, number>();
+  const sampleRss = () => {
+    for (const app of apps) rss.set(app.pid, Math.max(rss.get(app.pid) ?? 0, readRss(app.pid)));
+  };
+  const outcomes = await drive(url, accounts, SECONDS, sampleRss);
+
+  console.log(`\n| what | requests | errors | per second | p50 | p95 | p99 | max |`);
+  console.log(`|---|---|---|---|---|---|---|---|`);
+  printRow(`bare node:http server (GET ${(30_000 / 1000).toFixed(0)} kB page, POST drained)`, baseline, BASELINE_SECONDS);
+  printRow(`Coffer, all requests`, outcomes, SECONDS);
+  for (const [action] of MIX)
+    printRow(
+      `Coffer, ${action}`,
+      outcomes.filter((o) => o.action === action),
+      SECONDS,
+    );
+  const errors = outcomes.filter((o) => o.error);
+  if (errors.length) {
+    const kinds = new Map<string, number>();
+    for (const e of errors) kinds.set(`${e.action}: ${e.error}`, (kinds.get(`${e.action}: ${e.error}`) ?? 0) + 1);
+    console.log(`\nerrors: ${[...kinds].map(([what, n]) => `${n} × ${what}`).join("; ")}`);
+  }
+  console.log(`\npeak server RSS: ${[...rss.values()].map((bytes) => `${(bytes / 2 ** 20).toFixed(0)} MiB`).join(", ")}`);
+  for (const app of apps) {
+    const problems = app.log.filter((line) => /"level":"(error|fatal)"/.test(line));
+    if (problems.length) console.log(`server ${app.pid} logged ${problems.length} errors, e.g. ${problems[0]!.slice(0, 300)}`);
+  }
+}
+
+/** Runs USERS virtual users against `url` for `seconds`; `tick` runs once a second. */
+async function drive(url: string, accounts: Account[], seconds: number, tick: () => void): Promise<Outcome[]> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: USERS });
+  const outcomes: Outcome[] = [];
+  const deadline = performance.now() + seconds * 1000;
+  const ticker = setInterval(tick, 1000);
+  let uploads = 0;
+  const user = async (index: number) => {
+    const account = accounts[index % accounts.length]!;
+    let random = index + 1;
+    while (performance.now() < deadline) {
+      random = (random * 1103515245 + 12345) % 2 ** 31;
+      const action = pick(random % 100);
+      const started = performance.now();
+      let error: string | undefined;
+      try {
+        const { status } = await perform(url, agent, account, action, random, uploads++);
+        const expected = action === "upload" ? 201 : 200;
+        if (status !== expected) error = `HTTP ${status}`;
+      } catch (failure) {
+        error = (failure as Error).message;
+      }
+      outcomes.push({ action, ms: performance.now() - started, error });
+    }
+  };
+  await Promise.all(Array.from({ length: USERS }, (_, i) => user(i)));
+  clearInterval(ticker);
+  agent.destroy();
+  return outcomes;
+}
+
+function pick(roll: number): Action {
+  let sum = 0;
+  for (const [action, weight] of MIX) {
+    sum += weight;
+    if (roll < sum) return action;
+  }
+  return "browse";
+}
+
+function perform(url: string, agent: http.Agent, account: Account, action: Action, random: number, n: number) {
+  const headers = { cookie: account.cookie };
+  switch (action) {
+    case "browse":
+      return send(agent, `${url}/files`, "GET", headers);
+    case "search":
+      return send(agent, `${url}/search?q=${WORDS[random % WORDS.length]}`, "GET", headers);
+    case "download":
+      return send(agent, `${url}/download/${account.fileIds[random % account.fileIds.length]}`, "GET", headers);
+    case "upload":
+      return send(
+        agent,
+        `${url}/api/uploads`,
+        "POST",
+        { ...headers, ...tusCreation(`load-${process.pid}-${n}.bin`, UPLOAD_BYTES) },
+        Buffer.alloc(UPLOAD_BYTES, n % 251),
+      );
+  }
+}
+
+function tusCreation(name: string, size: number): Record<string, string> {
+  return {
+    "tus-resumable": "1.0.0",
+    "upload-length": String(size),
+    "upload-metadata": `filename ${Buffer.from(name).toString("base64")}`,
+    "content-type": "application/offset+octet-stream",
+  };
+}
+
+/** One request over the keep-alive agent; the body is read and counted, never kept. */
+function send(agent: http.Agent, target: string, method: string, headers: Record<string, string>, body?: Buffer) {
+  const url = new URL(target);
+  return new Promise<{ status: number; bytes: number }>((resolve, reject) => {
+    const request = http.request(
+      { agent, host: url.hostname, port: url.port, path: url.pathname + url.search, method, headers },
+      (response) => {
+        let bytes = 0;
+        response.on("data", (chunk: Buffer) => (bytes += chunk.length));
+        response.on("end", () => resolve({ status: response.statusCode ?? 0, bytes }));
+        response.on("error", reject);
+      },
+    );
+    request.setTimeout(30_000, () => request.destroy(new Error("no answer within 30 s")));
+    request.on("error", reject);
+    request.end(body);
+  });
+}
+
+/** A registered account with SEED_FILES small files named after WORDS, and their ids. */
+async function seedAccount(url: string, index: number): Promise<Account> {
+  const account = await registerBenchUser(url, `load${index}`);
+  for (let i = 0; i < SEED_FILES; i++) {
+    const body = Buffer.from(`${WORDS[i % WORDS.length]} ${i}\n`.repeat(200));
+    const response = await fetch(`${url}/api/uploads`, {
+      method: "POST",
+      headers: { cookie: account.cookie, ...tusCreation(`${WORDS[i % WORDS.length]}-${i}.txt`, body.length) },
+      body,
+    });
+    if (response.status !== 201) throw new Error(`seeding failed: ${response.status} ${await response.text()}`);
+  }
+  const page = await (await fetch(`${url}/files`, { headers: { cookie: account.cookie } })).text();
+  const fileIds = [...new Set([...page.matchAll(/href="\/download\/([A-Za-z0-9_-]+)"/g)].map((m) => m[1]!))];
+  if (fileIds.length === 0) throw new Error("the seeded files are not on My files");
+  return { ...account, fileIds };
+}
+
+/** HAProxy in front of the instances, round robin, keep-alive both ways. */
+async function startHaproxy(work: string, apps: AppProcess[]): Promise<string> {
+  const port = await freePort();
+  const config = path.join(work, "haproxy.cfg");
+  fs.writeFileSync(
+    config,
+    [
+      "global",
+      "  maxconn 4096",
+      "defaults",
+      "  mode http",
+      "  timeout connect 5s",
+      "  timeout client 60s",
+      "  timeout server 60s",
+      "  option http-keep-alive",
+      "frontend coffer",
+      `  bind 127.0.0.1:${port}`,
+      "  default_backend instances",
+      "backend instances",
+      "  balance roundrobin",
+      ...apps.map((app, i) => `  server coffer${i} ${new URL(app.url).host}`),
+      "",
+    ].join("\n"),
+  );
+  const haproxy = spawn("haproxy", ["-f", config, "-db"], { stdio: ["ignore", "ignore", "inherit"] });
+  onCleanup("stop HAProxy", async () => {
+    if (haproxy.exitCode !== null) return;
+    const exited = new Promise((resolve) => haproxy.once("exit", resolve));
+    haproxy.kill("SIGTERM");
+    await exited;
+  });
+  const deadline = Date.now() + 10_000;
+  while (!(await accepts(port))) {
+    if (haproxy.exitCode !== null || Date.now() > deadline) throw new Error("HAProxy did not start");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return `http://127.0.0.1:${port}`;
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+function readRss(pid: number): number {
+  try {
+    const kb = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+    return Number(kb ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
+function printRow(label: string, outcomes: Outcome[], seconds: number) {
+  const sorted = outcomes.map((o) => o.ms).sort((a, b) => a - b);
+  const at = (p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : 0);
+  const errors = outcomes.filter((o) => o.error).length;
+  const ms = (value: number) => `${value.toFixed(0)} ms`;
+  console.log(
+    `| ${label} | ${outcomes.length} | ${errors} | ${(outcomes.length / seconds).toFixed(0)} | ${ms(at(50))} | ${ms(at(95))} | ${ms(at(99))} | ${ms(sorted.at(-1) ?? 0)} |`,
+  );
+}
+
+runBenchmark(main);
