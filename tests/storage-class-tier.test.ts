@@ -3,15 +3,18 @@
 // What Swift cannot do, and so is not tested here: Swift's S3 API accepts only the STANDARD
 // class (any other x-amz-storage-class is refused with 400 InvalidStorageClass, on a put and on a
 // copy), and never names a class in its answers. So no object is ever really in STANDARD_IA here,
-// and a read of a cold object cannot be noticed by the class S3 names in the answer (the automatic
-// restore on read): restoreFromCold is called directly instead. What is tested for real: the
-// in-place rewrite (a server-side copy onto the same key, with a class) keeps the bytes, type and
-// metadata; the domain's moves, marks and audit events through that rewrite; and a class the server
-// refuses failing the move clearly while the file stays hot and readable.
+// and a read of a cold object cannot be noticed by the class S3 names in the answer. What is tested
+// for real: the in-place rewrite (a server-side copy onto the same key, with a class) keeps the
+// bytes, type and metadata; the domain's moves, marks and audit events through that rewrite; and a
+// class the server refuses failing the move clearly while the file stays hot and readable. The
+// restore on read is tested with the one thing Swift lacks added by a relay in front of it: the
+// `x-amz-storage-class` header AWS S3 sends with a read of an object in STANDARD_IA.
 import { createHash, randomBytes } from "node:crypto";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import * as Minio from "minio";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { updateSettings } from "~/domain/admin/settings.server";
 import { moveUnreadToCold, restoreFromCold } from "~/domain/storage-tiers/cold-tier.server";
 import { metrics } from "~/services/metrics.server";
@@ -150,4 +153,71 @@ describe("cold tier as a storage class (S3 encrypted at rest)", () => {
     // Gone meanwhile: nothing to move.
     expect(await restoreFromCold(app.services, "no-such-object")).toBe(false);
   });
+});
+
+/**
+ * An HTTP relay in front of the test S3 server that answers reads of `coldKeys` with the header
+ * AWS S3 sends for an object in STANDARD_IA, which Swift never sends. Everything else passes as is
+ * (the Host header too, so signatures still verify).
+ */
+async function classNamingRelay(coldKeys: Set<string>) {
+  const upstream = new URL(inject("services").s3.endpoint);
+  const server = http.createServer((request, response) => {
+    const forward = http.request(
+      { host: upstream.hostname, port: upstream.port, method: request.method, path: request.url, headers: request.headers },
+      (answer) => {
+        const key = decodeURIComponent(new URL(request.url!, "http://relay").pathname.split("/")[2] ?? "");
+        const named = request.method === "GET" && (answer.statusCode ?? 500) < 300 && coldKeys.has(key);
+        response.writeHead(answer.statusCode ?? 502, { ...answer.headers, ...(named ? { "x-amz-storage-class": "STANDARD_IA" } : {}) });
+        answer.pipe(response);
+      },
+    );
+    forward.on("error", () => response.destroy());
+    request.pipe(forward);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe("cold tier as a storage class: a read of a cold file brings it back", () => {
+  const coldKeys = new Set<string>();
+  let relay: Awaited<ReturnType<typeof classNamingRelay>>;
+  let app: TestApp;
+  let ada: Person;
+
+  beforeAll(async () => {
+    relay = await classNamingRelay(coldKeys);
+    app = await startTestApp({ storage: "s3", cache: "memory" }, { S3_ENDPOINT: relay.endpoint, COLD_STORAGE_CLASS: "STANDARD_IA" });
+    ada = await registerPerson(app, "Ada", "ada@example.com");
+  });
+  afterAll(async () => {
+    await app?.close();
+    await relay?.close();
+  });
+
+  it("notices the class S3 names when a person downloads it, and rewrites it in STANDARD", async () => {
+    const rootId = (await app.services.prisma.folder.findFirstOrThrow({ where: { ownerId: ada.id, parentId: null } })).id;
+    const bytes = randomBytes(100_000);
+    expect((await uploadForm(ada.client, rootId, "cold.bin", bytes)).status).toBeLessThan(400);
+    const file = await app.services.prisma.file.findFirstOrThrow({ where: { name: "cold.bin" } });
+    // As moveUnreadToCold leaves it on S3 (Swift cannot put it in STANDARD_IA).
+    await app.services.prisma.file.update({ where: { id: file.id }, data: { coldAt: new Date() } });
+    coldKeys.add(file.storageKey);
+    // Background reads (hashing, the storage check) do not bring it back: only a person's.
+    await app.services.storage.get(file.storageKey).then((stream) => stream.destroy());
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await app.services.prisma.file.findUniqueOrThrow({ where: { id: file.id } })).coldAt).not.toBeNull();
+
+    const response = await ada.client.get(`/download/${file.id}`);
+    expect(response.status).toBe(200);
+    expect(sha256(Buffer.from(await response.arrayBuffer()))).toBe(sha256(bytes));
+    await expect
+      .poll(async () => (await app.services.prisma.file.findUniqueOrThrow({ where: { id: file.id } })).coldAt, { timeout: 30_000 })
+      .toBeNull();
+    const audit = await app.services.prisma.auditEvent.findFirstOrThrow({ where: { action: "storage.restored_from_cold" } });
+    expect(audit.details).toMatchObject({ key: file.storageKey, bytes: expect.any(Number) });
+  }, 60_000);
 });
