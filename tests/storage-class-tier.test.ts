@@ -71,6 +71,23 @@ describe("S3 objects rewritten in place in a storage class", () => {
     await expect(store.setStorageClass("in-place", "STANDARD_IA")).rejects.toMatchObject({ code: "InvalidStorageClass" });
     expect(sha256(await readAll(await store.get("in-place")))).toBe(sha256(bytes));
   });
+
+  it("rewrites an object too large for one copy request part by part", async () => {
+    const config = s3Config();
+    // Every object counts as over the one-shot copy limit (5 GiB on S3).
+    const store = new S3ObjectStore(config, { maxSingleCopySize: 1 });
+    await store.init();
+    const bytes = randomBytes(config.partSize + 123_456);
+    await store.put("large", Readable.from([bytes]), { size: bytes.length, contentType: "video/mp4" });
+    const before = (await store.stat("large"))!;
+    await nextSecond();
+
+    expect(await store.setStorageClass("large", "STANDARD")).toMatchObject({ key: "large", size: bytes.length });
+    expect((await store.stat("large"))!.modifiedAt.getTime()).toBeGreaterThan(before.modifiedAt.getTime());
+    const answer = (await store.get("large")) as Readable & { headers: Record<string, string> };
+    expect(answer.headers["content-type"]).toBe("video/mp4");
+    expect(sha256(await readAll(answer))).toBe(sha256(bytes));
+  });
 });
 
 describe("cold tier as a storage class (S3 encrypted at rest)", () => {
