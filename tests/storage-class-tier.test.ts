@@ -231,10 +231,14 @@ describe("cold tier as a storage class: a read of a cold file brings it back", (
     const response = await ada.client.get(`/download/${file.id}`);
     expect(response.status).toBe(200);
     expect(sha256(Buffer.from(await response.arrayBuffer()))).toBe(sha256(bytes));
+    // A job, queued and polled for: on a busy machine it can take a while.
     await expect
-      .poll(async () => (await app.services.prisma.file.findUniqueOrThrow({ where: { id: file.id } })).coldAt, { timeout: 30_000 })
+      .poll(async () => (await app.services.prisma.file.findUniqueOrThrow({ where: { id: file.id } })).coldAt, {
+        timeout: 90_000,
+        message: "the download did not bring the file back from the cold tier",
+      })
       .toBeNull();
     const audit = await app.services.prisma.auditEvent.findFirstOrThrow({ where: { action: "storage.restored_from_cold" } });
     expect(audit.details).toMatchObject({ key: file.storageKey, bytes: expect.any(Number) });
-  }, 60_000);
+  }, 150_000);
 });
