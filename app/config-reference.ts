@@ -212,6 +212,15 @@ export const ENV_DOCS: Record<keyof Env, EnvVarDoc> = {
       "on `S3_ENDPOINT` with its keys) or `s3+https://KEY:SECRET@host[:port]/bucket[?region=…]` (another server). They are " +
       "read from there at once when asked for and moved back in the background (see [storage-tiers.md](storage-tiers.md)).",
   },
+  COLD_STORAGE_CLASS: {
+    section: "Storage",
+    unset: "no cold tier",
+    description:
+      "Instead of `COLD_STORAGE`, with S3 storage: the storage class files not read for the days set on /admin/settings " +
+      "are rewritten in, in place (same bucket and key), e.g. `STANDARD_IA`, `ONEZONE_IA`, `GLACIER_IR` or " +
+      "`INTELLIGENT_TIERING`. They are read from it at once and moved back to `STANDARD` in the background. Classes that " +
+      "need a restore request before a read (`GLACIER`, `DEEP_ARCHIVE`) are refused (see [storage-tiers.md](storage-tiers.md)).",
+  },
   STORAGE_MIGRATE_FROM: {
     section: "Storage",
     unset: "no migration",

@@ -160,4 +160,26 @@ describe("configuration", () => {
       /COLD_STORAGE: is the same place as STORAGE_MIGRATE_FROM/,
     );
   });
+
+  it("reads COLD_STORAGE_CLASS, a class of the S3 storage read at once", () => {
+    const s3 = { S3_ENDPOINT: "http://s3.example.com:9000", S3_ACCESS_KEY: "key", S3_SECRET_KEY: "secret" };
+    expect(loadConfig({ ...s3, COLD_STORAGE_CLASS: "STANDARD_IA" }).storageTiers).toEqual({ coldStorageClass: "STANDARD_IA" });
+    expect(loadConfig({ ...s3, COLD_STORAGE_CLASS: "GLACIER_IR" }).storageTiers.coldStorageClass).toBe("GLACIER_IR");
+    for (const archive of ["GLACIER", "DEEP_ARCHIVE"])
+      expect(() => loadConfig({ ...s3, COLD_STORAGE_CLASS: archive })).toThrow(
+        new RegExp(
+          `COLD_STORAGE_CLASS: ${archive} objects cannot be read until a restore request has run \\(hours\\), which Coffer does not make`,
+        ),
+      );
+    expect(() => loadConfig({ ...s3, COLD_STORAGE_CLASS: "standard_ia" })).toThrow(
+      /COLD_STORAGE_CLASS: "standard_ia" is not a storage class name/,
+    );
+    expect(() => loadConfig({ ...s3, COLD_STORAGE_CLASS: "STANDARD" })).toThrow(
+      /COLD_STORAGE_CLASS: STANDARD is where objects are written/,
+    );
+    expect(() => loadConfig({ COLD_STORAGE_CLASS: "STANDARD_IA" })).toThrow(/COLD_STORAGE_CLASS: is a class of the S3 storage/);
+    expect(() => loadConfig({ ...s3, COLD_STORAGE_CLASS: "STANDARD_IA", COLD_STORAGE: "/srv/cold" })).toThrow(
+      /COLD_STORAGE, COLD_STORAGE_CLASS: choose one cold tier/,
+    );
+  });
 });

@@ -218,6 +218,7 @@ export const envSchema = z.object({
   S3_SSE_KMS_KEY_ID: optionalString,
   STORAGE_DEDUP: boolean.default(false),
   COLD_STORAGE: optionalString,
+  COLD_STORAGE_CLASS: optionalString,
   STORAGE_MIGRATE_FROM: optionalString,
 
   ENCRYPTION_MASTER_KEY: masterKey.optional(),
@@ -448,6 +449,7 @@ function crossFieldProblems(env: Record<string, string>): string[] {
     problems.push("S3_SSE: applies only to S3 storage; set S3_ENDPOINT or unset it");
   if (env.S3_SSE_KMS_KEY_ID && env.S3_SSE !== "aws:kms") problems.push("S3_SSE_KMS_KEY_ID: needs S3_SSE=aws:kms");
   problems.push(...storageLocationProblems(env));
+  problems.push(...coldStorageClassProblems(env));
   if (env.OTEL_TRACES_SAMPLER_ARG && !/traceidratio$/.test(env.OTEL_TRACES_SAMPLER ?? "")) {
     problems.push("OTEL_TRACES_SAMPLER_ARG: applies only to OTEL_TRACES_SAMPLER=traceidratio or parentbased_traceidratio");
   }
@@ -501,7 +503,7 @@ export interface Config {
   /** Files with the same contents (SHA-256) share one object; copies share their source's. */
   storageDedup: boolean;
   /** Stores beside the primary one: the cold tier (COLD_STORAGE), the store being migrated from (STORAGE_MIGRATE_FROM). */
-  storageTiers: { cold?: StorageLocation; migrateFrom?: StorageLocation };
+  storageTiers: { cold?: StorageLocation; migrateFrom?: StorageLocation; coldStorageClass?: string };
   /** Encryption at rest, when ENCRYPTION_MASTER_KEY is set: the current master key first. */
   encryption?: { masterKeys: MasterKey[] };
   /** Backups, when a target (BACKUP_DIR or BACKUP_S3_BUCKET) and a key are set. */
@@ -608,6 +610,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     storageTiers: {
       ...(env.COLD_STORAGE ? { cold: parseStorageLocation(env.COLD_STORAGE, env) as StorageLocation } : {}),
       ...(env.STORAGE_MIGRATE_FROM ? { migrateFrom: parseStorageLocation(env.STORAGE_MIGRATE_FROM, env) as StorageLocation } : {}),
+      ...(env.COLD_STORAGE_CLASS ? { coldStorageClass: env.COLD_STORAGE_CLASS } : {}),
     },
     search: env.MEILI_HOST
       ? { driver: "meilisearch", host: env.MEILI_HOST, apiKey: env.MEILI_API_KEY, index: env.MEILI_INDEX }
@@ -741,6 +744,26 @@ export function parseStorageLocation(value: string, env: Record<string, unknown>
 /** Where a location's objects are, for telling two locations apart. */
 function locationId(location: StorageLocation): string {
   return location.driver === "local" ? `dir:${location.directory}` : `s3:${new URL(location.endpoint).host}/${location.bucket}`;
+}
+
+/** Classes whose objects must be restored by a request (hours) before they can be read. */
+const ASYNC_RESTORE_CLASSES = new Set(["GLACIER", "DEEP_ARCHIVE"]);
+
+/** COLD_STORAGE_CLASS: a storage class of the S3 primary store that objects can be read from at once. */
+function coldStorageClassProblems(env: Record<string, string>): string[] {
+  const value = env.COLD_STORAGE_CLASS;
+  if (!value) return [];
+  const instant = "STANDARD_IA, ONEZONE_IA, GLACIER_IR or INTELLIGENT_TIERING";
+  if (!/^[A-Z][A-Z0-9_]{0,63}$/.test(value))
+    return [`COLD_STORAGE_CLASS: "${value}" is not a storage class name; use one the S3 server offers, e.g. ${instant}`];
+  if (ASYNC_RESTORE_CLASSES.has(value))
+    return [
+      `COLD_STORAGE_CLASS: ${value} objects cannot be read until a restore request has run (hours), which Coffer does not make; use a class read at once, e.g. ${instant}`,
+    ];
+  if (value === "STANDARD") return [`COLD_STORAGE_CLASS: STANDARD is where objects are written; name a colder class, e.g. ${instant}`];
+  if (!env.S3_ENDPOINT) return ["COLD_STORAGE_CLASS: is a class of the S3 storage (S3_ENDPOINT); on local disk use COLD_STORAGE"];
+  if (env.COLD_STORAGE) return ["COLD_STORAGE, COLD_STORAGE_CLASS: choose one cold tier"];
+  return [];
 }
 
 function storageLocationProblems(env: Record<string, string>): string[] {

@@ -4,6 +4,7 @@
 #
 #   scripts/s3-test-server.sh start DATA_DIR          prints S3_* env lines, exits 0 once ready
 #   scripts/s3-test-server.sh stop  DATA_DIR [--purge]
+#   scripts/s3-test-server.sh quota DATA_DIR BUCKET BYTES   caps BUCKET (and its multipart segments) at BYTES
 #
 #   env: S3_PORT (default 8080)  SWIFT_PORT_BASE (default 6200; uses BASE, BASE+1, BASE+2)
 #        S3_REGION (default us-east-1)
@@ -17,7 +18,7 @@ SERVERS="proxy account container object"
 PYTHON=/usr/bin/python3
 
 usage() {
-  echo "usage: $0 start DATA_DIR | stop DATA_DIR [--purge]" >&2
+  echo "usage: $0 start DATA_DIR | stop DATA_DIR [--purge] | quota DATA_DIR BUCKET BYTES" >&2
   exit 2
 }
 
@@ -95,7 +96,7 @@ write_configs() {
     >"$ETC/object-server.conf"
   { server_conf "$S3_PORT"; cat <<EOF
 [pipeline:main]
-pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats bulk s3api tempauth copy slo dlo versioned_writes symlink proxy-logging proxy-server
+pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats bulk s3api tempauth container_quotas copy slo dlo versioned_writes symlink proxy-logging proxy-server
 
 [app:proxy-server]
 use = egg:swift#proxy
@@ -135,6 +136,9 @@ use = egg:swift#proxy_logging
 use = egg:swift#listing_formats
 [filter:bulk]
 use = egg:swift#bulk
+# Only buckets given a quota (the `quota` command) are limited: a full bucket answers 413 EntityTooLarge.
+[filter:container_quotas]
+use = egg:swift#container_quotas
 [filter:copy]
 use = egg:swift#copy
 [filter:slo]
@@ -271,6 +275,38 @@ cmd_stop() {
   echo "s3-test-server: stopped swift in $DATA"
 }
 
+# The S3 API cannot set a bucket quota and tempauth's Swift tokens need a memcached, so this goes
+# through Swift's internal client (an in-process proxy on the same rings), as Swift's own daemons do.
+cmd_quota() { # bucket bytes
+  [ -f "$ETC/proxy-server.conf" ] || die "no server in $DATA"
+  "$PYTHON" - "$ETC" "$1" "$2" <<'PY'
+import sys, tempfile
+from swift.common.internal_client import InternalClient
+etc, bucket, quota = sys.argv[1:]
+conf = '''[DEFAULT]
+swift_dir = %s
+[pipeline:main]
+pipeline = catch_errors cache proxy-server
+[app:proxy-server]
+use = egg:swift#proxy
+account_autocreate = true
+[filter:cache]
+use = egg:swift#memcache
+memcache_servers = 127.0.0.1:1
+[filter:catch_errors]
+use = egg:swift#catch_errors
+''' % etc
+with tempfile.NamedTemporaryFile("w", suffix=".conf") as f:
+    f.write(conf)
+    f.flush()
+    client = InternalClient(f.name, "coffer-test-quota", 3)
+    # s3api keeps multipart parts in "<bucket>+segments" until they are completed.
+    for container in (bucket, bucket + "+segments"):
+        # AUTH_test: the account of tempauth's user test:tester, whose buckets these are.
+        client.create_container("AUTH_test", container, {"X-Container-Meta-Quota-Bytes": quota})
+PY
+}
+
 [ $# -ge 2 ] || usage
 command="$1"
 set_paths "$2"
@@ -283,5 +319,6 @@ case "$command" in
       *) usage ;;
     esac
     ;;
+  quota) [ $# = 4 ] || usage; cmd_quota "$3" "$4" ;;
   *) usage ;;
 esac

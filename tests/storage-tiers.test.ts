@@ -165,7 +165,7 @@ describe.each<{ label: string; storage: "local" | "s3"; cold: () => string; env:
 
   it("moves files unread for the set days to the cold tier and serves them from there until they are back", async () => {
     const tiers = app.services.storageTiers;
-    const coldStore = tiers.cold!.secondary;
+    const coldStore = (tiers.cold as TieredObjectStore).secondary;
     const bytes = randomBytes(700_000);
     const unreadId = await uploadFile(app, user, "unread.bin", bytes);
     const recentId = await uploadFile(app, user, "recent.bin", randomBytes(1000));

@@ -38,7 +38,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     /** The provider's name when single sign-on is set up; the setting about it is shown only then. */
     ssoProvider: services.config.oidc ? providerName(services.config.oidc) : null,
     /** The cold-tier setting is offered only when COLD_STORAGE is set. */
-    coldTier: Boolean(services.config.storageTiers.cold),
+    coldTier: Boolean(services.config.storageTiers.cold || services.config.storageTiers.coldStorageClass),
   };
 }
 

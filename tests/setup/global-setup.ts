@@ -20,7 +20,7 @@ export interface TestServices {
   postgresAdminUrl: string;
   templateDatabase: string;
   redisUrl: string;
-  s3: { endpoint: string; accessKey: string; secretKey: string; region: string };
+  s3: { endpoint: string; accessKey: string; secretKey: string; region: string; dataDir: string };
   meiliHost: string | null;
   meiliApiKey: string | null;
 }
@@ -63,7 +63,7 @@ export default async function setup(project: TestProject) {
       postgresAdminUrl: adminUrl.toString(),
       templateDatabase: "coffer_template",
       redisUrl: redis.url,
-      s3: { endpoint: s3.endpoint, accessKey: s3.accessKey, secretKey: s3.secretKey, region: s3.region },
+      s3: { endpoint: s3.endpoint, accessKey: s3.accessKey, secretKey: s3.secretKey, region: s3.region, dataDir: s3.dataDir },
       meiliHost,
       meiliApiKey: process.env.MEILI_API_KEY || null,
     });

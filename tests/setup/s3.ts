@@ -12,6 +12,8 @@ export interface RunningS3 {
   accessKey: string;
   secretKey: string;
   region: string;
+  /** The server's directory (for `s3-test-server.sh quota`). */
+  dataDir: string;
   stop(): Promise<void>;
 }
 
@@ -34,6 +36,7 @@ export async function startS3(workDir: string): Promise<RunningS3> {
         accessKey: env.S3_ACCESS_KEY!,
         secretKey: env.S3_SECRET_KEY!,
         region: env.S3_REGION!,
+        dataDir: workDir,
         async stop() {
           await run("bash", [SCRIPT, "stop", workDir, "--purge"], { timeout: 60_000 });
         },

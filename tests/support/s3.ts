@@ -1,11 +1,16 @@
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import net from "node:net";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { ListMultipartUploadsCommand, S3Client } from "@aws-sdk/client-s3";
 import { inject } from "vitest";
 import type { S3StorageConfig } from "~/services/storage/s3.server";
 import type { TestApp } from "./app";
 
 const MiB = 2 ** 20;
+const run = promisify(execFile);
+const SCRIPT = fileURLToPath(new URL("../../scripts/s3-test-server.sh", import.meta.url));
 
 /** The S3 driver's configuration against the test S3 server, on a fresh bucket name. */
 export function s3Config(overrides: Partial<S3StorageConfig> = {}): S3StorageConfig {
@@ -77,4 +82,14 @@ export async function recordingS3Relay() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/**
+ * Caps a bucket of the test S3 server at `bytes` in all (Swift's container quota, on the bucket
+ * and on the container of its multipart parts): a put that would pass it is refused with 413
+ * EntityTooLarge, as a bucket with a quota on any S3 server refuses it once full.
+ */
+export async function setBucketQuota(bucket: string, bytes: number): Promise<void> {
+  const { s3 } = inject("services");
+  await run("bash", [SCRIPT, "quota", s3.dataDir, bucket, String(bytes)], { timeout: 60_000 });
 }

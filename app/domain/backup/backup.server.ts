@@ -71,6 +71,23 @@ export class BackupTargetFullError extends Error {
   }
 }
 
+/**
+ * An S3 target answered a write with 503. Swift's proxy does when the disk an object was to go to
+ * is full (its object server fails, and there is no other copy to write), as does any S3 server
+ * that is overloaded: the cause cannot be told apart, so the message names both.
+ */
+export class BackupTargetRefusedError extends Error {
+  constructor(id: string, cause: unknown) {
+    super(
+      `the backup target refused a write (${(cause as Error).message}): the S3 server is out of room or overloaded; ` +
+        `backup ${id} was not recorded and its partial files were removed. Earlier backups are intact. ` +
+        "Check the target's free space and health, and run the backup again.",
+      { cause },
+    );
+    this.name = "BackupTargetRefusedError";
+  }
+}
+
 /** Held for the whole run, so two runs never delete each other's files as "leftovers". */
 const BACKUP_LOCK = 72707370;
 
@@ -101,6 +118,7 @@ export async function runBackup(services: Services, options: RunBackupOptions = 
         log.warn("backup: could not remove the failed run's files; the next run will", { id, error: String(cleanup) }),
       );
       if (isFull(error)) throw new BackupTargetFullError(id, error);
+      if (isRefused(error)) throw new BackupTargetRefusedError(id, error);
       throw error;
     }
   } finally {
@@ -302,6 +320,18 @@ function rawStore(services: Services): ObjectStore {
 function isFull(error: unknown): boolean {
   for (let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
     if (e.code === "ENOSPC" || e.code === "EDQUOT" || e.code === "QuotaExceeded" || e.code === "EntityTooLarge") return true;
+  }
+  return false;
+}
+
+/** A 503 from S3: minio retries it once, then throws an error that names only the status. */
+function isRefused(error: unknown): boolean {
+  for (
+    let e = error as { code?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0;
+    e && depth < 5;
+    e = e.cause as typeof e, depth++
+  ) {
+    if (e.code === "ServiceUnavailable" || /\bRetryable HTTP status: 503\b/.test(String(e.message))) return true;
   }
   return false;
 }

@@ -1,7 +1,7 @@
 // The cold tier: contents nobody has read for a while move to COLD_STORAGE, and come back when read.
 import type { Services } from "~/services/index.server";
 import { metrics } from "~/services/metrics.server";
-import type { TieredObjectStore } from "~/services/storage/tiered.server";
+import type { ColdTier } from "~/services/storage/storage-class-tier.server";
 import { getSettings } from "../admin/settings.server";
 import { recordAudit, SYSTEM_ACTOR } from "../audit/audit.server";
 import { currentRequestScope } from "../request-scope.server";
@@ -166,7 +166,7 @@ async function unreadContents(
   });
 }
 
-async function countedMove(tiered: TieredObjectStore, key: string, move: "to_cold" | "from_cold", how: "promote" | "demote") {
+async function countedMove(tiered: ColdTier, key: string, move: "to_cold" | "from_cold", how: "promote" | "demote") {
   const m = metrics();
   try {
     const moved = await tiered[how](key);

@@ -7,10 +7,12 @@ import { KeyRing } from "./key-ring.server";
 import { LocalObjectStore } from "./local.server";
 import { MeasuredObjectStore } from "./measured.server";
 import { StorageBreaker } from "./storage-breaker.server";
+import { type ColdTier, StorageClassTier } from "./storage-class-tier.server";
 import { TieredObjectStore } from "./tiered.server";
 import { TracedObjectStore } from "./traced.server";
 import { tracingEnabled } from "~/services/tracing/state.server";
 import type { ObjectStore } from "./types";
+import type { S3ObjectStore } from "./s3.server";
 
 /**
  * The object store the configuration asks for, behind the storage circuit breaker (a dead store
@@ -19,7 +21,11 @@ import type { ObjectStore } from "./types";
  * @tus/s3-store with the AWS SDK) are imported only when S3 is configured.
  */
 export async function createObjectStore(config: Config["storage"], log?: Logger): Promise<ObjectStore> {
-  const guarded = new GuardedObjectStore(new MeasuredObjectStore(await createDriver(config, log)), new StorageBreaker({ log }));
+  return wrapDriver(await createDriver(config, log), log);
+}
+
+function wrapDriver(driver: ObjectStore, log?: Logger): ObjectStore {
+  const guarded = new GuardedObjectStore(new MeasuredObjectStore(driver), new StorageBreaker({ log }));
   // Outside the breaker: a fast refusal while the circuit is open shows in the trace too.
   return tracingEnabled() ? new TracedObjectStore(guarded) : guarded;
 }
@@ -30,8 +36,11 @@ export interface StorageTiers {
   primary: ObjectStore;
   /** STORAGE_MIGRATE_FROM under `primary`: its secondary is the store being emptied, still read and deleted from meanwhile. */
   migration?: TieredObjectStore;
-  /** COLD_STORAGE under the hot store (`primary`, or `migration`): its secondary is the cold tier. */
-  cold?: TieredObjectStore;
+  /**
+   * COLD_STORAGE under the hot store (`primary`, or `migration`): a TieredObjectStore whose
+   * secondary is the cold tier; or COLD_STORAGE_CLASS, a storage class of the S3 primary.
+   */
+  cold?: ColdTier;
 }
 
 /**
@@ -43,10 +52,15 @@ export async function createTieredObjectStore(
   config: Pick<Config, "storage" | "storageTiers">,
   log?: Logger,
 ): Promise<{ store: ObjectStore; tiers: StorageTiers }> {
-  const primary = await createObjectStore(config.storage, log);
+  const coldClass = config.storageTiers.coldStorageClass;
+  // The storage-class tier changes the class of the primary's objects through its driver.
+  const driver = coldClass ? await createDriver(config.storage, log) : undefined;
+  const primary = driver ? wrapDriver(driver, log) : await createObjectStore(config.storage, log);
   const migrateFrom = config.storageTiers.migrateFrom ? await createObjectStore(config.storageTiers.migrateFrom, log) : undefined;
   const migration = migrateFrom ? new TieredObjectStore(primary, migrateFrom) : undefined;
   const hot = migration ?? primary;
+  if (coldClass && driver?.driver === "s3")
+    return { store: hot, tiers: { primary, migration, cold: new StorageClassTier(hot, driver as S3ObjectStore, coldClass) } };
   if (!config.storageTiers.cold) return { store: hot, tiers: { primary, migration } };
   const cold = new TieredObjectStore(hot, await createObjectStore(config.storageTiers.cold, log));
   return { store: cold, tiers: { primary, migration, cold } };

@@ -39,6 +39,11 @@ const NOT_FOUND_CODES = new Set(["NoSuchKey", "NotFound"]);
 /** Objects in one bucket of any S3-compatible server (AWS, MinIO, Ceph, R2, Swift's s3api). */
 export class S3ObjectStore implements ObjectStore {
   readonly driver = "s3";
+  /**
+   * Told of each read the server answers naming a storage class (S3 names any class but
+   * STANDARD): the storage-class cold tier learns of reads of cold objects this way. Never awaited.
+   */
+  onStorageClassRead?: (key: string, storageClass: string) => void;
   private readonly bucket: string;
   private readonly client: Minio.Client;
   private readonly maxSingleCopySize: number;
@@ -93,8 +98,12 @@ export class S3ObjectStore implements ObjectStore {
     assertValidKey(key);
     if (range) assertValidRange(key, range);
     try {
-      if (!range) return await this.client.getObject(this.bucket, key);
-      return await this.client.getPartialObject(this.bucket, key, range.start, range.end - range.start + 1);
+      const stream = range
+        ? await this.client.getPartialObject(this.bucket, key, range.start, range.end - range.start + 1)
+        : await this.client.getObject(this.bucket, key);
+      const storageClass = (stream as Readable & { headers?: Record<string, unknown> }).headers?.["x-amz-storage-class"];
+      if (this.onStorageClassRead && typeof storageClass === "string") this.onStorageClassRead(key, storageClass);
+      return stream;
     } catch (error) {
       if (isNotFound(error)) throw new ObjectNotFoundError(key);
       if (range && errorCode(error) === "InvalidRange") throw new InvalidRangeError(key, range);
@@ -155,6 +164,48 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  /**
+   * Rewrites `key` in place in `storageClass` (a server-side copy onto itself): the bytes, the
+   * content type, user metadata and server-side encryption stay. Null when there is no such object.
+   * The metadata is given again (REPLACE): S3 lets an object be copied onto itself with COPY only
+   * when its class changes, Swift never.
+   */
+  async setStorageClass(key: string, storageClass: string): Promise<ObjectInfo | null> {
+    assertValidKey(key);
+    let source: Minio.BucketItemStat;
+    try {
+      source = await this.client.statObject(this.bucket, key);
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      throw error;
+    }
+    const headers = {
+      ...keptMetadata(source.metaData ?? {}),
+      ...this.sseHeaders,
+      "x-amz-storage-class": storageClass,
+      "x-amz-metadata-directive": "REPLACE",
+    };
+    try {
+      if (source.size <= this.maxSingleCopySize) {
+        await this.client.copyObject(
+          new Minio.CopySourceOptions({
+            Bucket: this.bucket,
+            Object: key,
+            // The object copied is the one measured, or the copy fails.
+            MatchUnmodifiedSince: source.lastModified.toUTCString(),
+          }),
+          new Minio.CopyDestinationOptions({ Bucket: this.bucket, Object: key, Headers: headers }),
+        );
+      } else {
+        await this.copyInParts(key, key, source, headers);
+      }
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      throw error;
+    }
+    return { key, size: source.size, modifiedAt: new Date() };
+  }
+
   async *list(prefix = ""): AsyncIterable<ObjectInfo> {
     for await (const item of this.client.listObjectsV2(this.bucket, prefix, true)) {
       if (item.name !== undefined) yield { key: item.name, size: item.size, modifiedAt: item.lastModified };
@@ -212,14 +263,20 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   /** Server-side multipart copy (UploadPartCopy), for sources over the one-shot copy limit. */
-  private async copyInParts(fromKey: string, toKey: string, source: Minio.BucketItemStat): Promise<void> {
+  private async copyInParts(
+    fromKey: string,
+    toKey: string,
+    source: Minio.BucketItemStat,
+    /** The new object's headers; by default its source's content type. */
+    headers?: Record<string, string>,
+  ): Promise<void> {
     const client = this.client;
     const partSize = Math.max(this.config.partSize, Math.ceil(source.size / MAX_PARTS));
     const contentType = source.metaData?.["content-type"];
-    const uploadId = await client.initiateNewMultipartUpload(this.bucket, toKey, {
-      ...(contentType ? { "Content-Type": contentType } : {}),
-      ...this.sseHeaders,
-    });
+    const initiate = headers
+      ? Object.fromEntries(Object.entries(headers).filter(([name]) => name !== "x-amz-metadata-directive"))
+      : { ...(contentType ? { "Content-Type": contentType } : {}), ...this.sseHeaders };
+    const uploadId = await client.initiateNewMultipartUpload(this.bucket, toKey, initiate);
     try {
       const partCount = Math.ceil(source.size / partSize);
       const parts = await mapConcurrently(partCount, this.config.uploadConcurrency, async (index) => {
@@ -245,6 +302,24 @@ export class S3ObjectStore implements ObjectStore {
       throw error;
     }
   }
+}
+
+const KEPT_HEADERS = new Set(["content-type", "content-encoding", "content-disposition", "content-language", "cache-control"]);
+
+/**
+ * The headers an object's copy must be given again to stay the same object: its standard headers,
+ * and its user metadata (minio's stat lists it without the `x-amz-meta-` prefix). The `x-amz-…`
+ * attributes (class, encryption) are the copy's own.
+ */
+function keptMetadata(metaData: Record<string, unknown>): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(metaData)) {
+    const lower = name.toLowerCase();
+    if (value === undefined || value === null || lower.startsWith("x-amz-")) continue;
+    if (KEPT_HEADERS.has(lower)) headers[name] = String(value);
+    else if (lower !== "if-match" && lower !== "if-none-match") headers[`x-amz-meta-${lower}`] = String(value);
+  }
+  return headers;
 }
 
 /** Request headers asking the S3 store to encrypt what it writes (S3_SSE, S3_SSE_KMS_KEY_ID). */
