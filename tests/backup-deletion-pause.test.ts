@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "~/config.server";
+import { registerUser } from "~/domain/accounts/users.server";
 import { SYSTEM_ACTOR } from "~/domain/audit/audit.server";
 import { runBackup } from "~/domain/backup/backup.server";
 import { verifyBackup } from "~/domain/backup/verify.server";
@@ -18,7 +19,7 @@ import { createLogger } from "~/services/logger.server";
 import type { ObjectStore } from "~/services/storage/types";
 import { startTestApp, type DriverSet, type TestApp } from "./support/app";
 import { newBackupKey } from "./support/backups";
-import { putFile, registerPerson, type Person } from "./support/people";
+import { PASSWORD, putFile, registerPerson, type Person } from "./support/people";
 
 /**
  * A backup pauses object deletions from before its snapshot until its last object copy, on every
@@ -94,6 +95,22 @@ describe.each<{ label: string; drivers: DriverSet }>([
     await app.services.prisma.deferredObjectDeletion.create({ data: { key: file.storageKey } });
     expect(await deleteDeferredObjects(app.services)).toEqual({ deleted: 0, kept: 1, waiting: 0 });
     expect(await exists(file.storageKey)).toBe(true);
+  });
+
+  it("lets people sign up while a backup runs", async () => {
+    const withinSeconds = <T>(work: Promise<T>) =>
+      Promise.race([work, new Promise<never>((_, reject) => setTimeout(() => reject(new Error("waited for the backup")), 10_000))]);
+    let registered = "";
+    await runBackup(app.services, {
+      target,
+      hooks: {
+        afterEarlyCopy: async () => {
+          const user = await withinSeconds(registerUser(twin, { email: "bo@example.com", name: "Bo", password: PASSWORD }));
+          registered = user.email;
+        },
+      },
+    });
+    expect(registered).toBe("bo@example.com");
   });
 
   it("deletes at once when no backup runs", async () => {

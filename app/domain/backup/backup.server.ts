@@ -74,8 +74,11 @@ export class BackupTargetFullError extends Error {
   }
 }
 
-/** Held for the whole run, so two runs never delete each other's files as "leftovers". */
-const BACKUP_LOCK = 72707370;
+/**
+ * Held for the whole run, so two runs never delete each other's files as "leftovers". Not
+ * 72707370 (earlier releases): sign-ups serialise on that one and must not wait for a backup.
+ */
+const BACKUP_LOCK = 72707373;
 
 /**
  * Writes one backup: every table of the public schema through COPY inside one REPEATABLE READ
