@@ -12,7 +12,7 @@ import type { ObjectStore } from "~/services/storage/types";
 import { OBJECT_DELETION_LOCK } from "../files/shared-objects.server";
 import { referencedObjectKeys } from "../storage-check/storage-check.server";
 import { listBackupIds, readManifest, writeManifest } from "./catalog.server";
-import { type Manifest, type ManifestObject, type ManifestTable, backupIdOf, MANIFEST_FORMAT, newBackupId, targetKeys } from "./manifest";
+import { type Manifest, type ManifestObject, type ManifestTable, backupIdOf, MANIFEST_FORMAT, nextBackupId, targetKeys } from "./manifest";
 import { copyObjects, listTargetObjects } from "./objects.server";
 import { chain, Digest } from "./streams.server";
 
@@ -97,8 +97,7 @@ export async function runBackup(services: Services, options: RunBackupOptions = 
   try {
     const { rows } = await lock.query<{ locked: boolean }>("SELECT pg_try_advisory_lock($1) AS locked", [BACKUP_LOCK]);
     if (!rows[0]?.locked) throw new BackupBusyError();
-    const startedAt = now();
-    const id = newBackupId(startedAt);
+    const { id, startedAt } = nextBackupId(now(), (await listBackupIds(target)).at(-1));
     await removeLeftovers(target, log);
     try {
       return await writeBackup({

@@ -6,8 +6,12 @@ import { z } from "zod";
 
 export const MANIFEST_FORMAT = 1;
 
-/** `YYYYMMDDTHHMMSSZ-<6 hex>`: UTC start time first, so ids (and keys) sort by time. */
-export const BACKUP_ID = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
+/**
+ * `YYYYMMDDTHHMMSSmmmZ-<6 hex>`: the UTC start time to the millisecond first, so ids sort by time
+ * (compareBackupIds). Earlier releases wrote whole seconds (`YYYYMMDDTHHMMSSZ-<6 hex>`): still read.
+ */
+const ID = String.raw`\d{8}T\d{6}(?:\d{3})?Z-[0-9a-f]{6}`;
+export const BACKUP_ID = new RegExp(`^${ID}$`);
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, "must be a hex SHA-256");
 const count = z.number().int().min(0);
@@ -68,18 +72,30 @@ export type ManifestTable = Manifest["database"]["tables"][number];
 export type ManifestObject = Manifest["objects"][number];
 
 export function newBackupId(at: Date = new Date()): string {
-  const stamp = at
-    .toISOString()
-    .replace(/\.\d{3}Z$/, "Z")
-    .replace(/[-:]/g, "");
-  return `${stamp}-${randomBytes(3).toString("hex")}`;
+  return `${at.toISOString().replace(/[-:.]/g, "")}-${randomBytes(3).toString("hex")}`;
 }
 
-/** When the backup with this id started (to the second). */
+/**
+ * The id of a backup starting at `at`, later than `latest` (the newest in the target): one
+ * millisecond after it when the clock has not moved on (two runs in one millisecond, or a clock
+ * set back), so the newest backup is always the one with the latest id.
+ */
+export function nextBackupId(at: Date, latest: string | undefined): { id: string; startedAt: Date } {
+  const floor = latest ? backupIdTime(latest).getTime() + 1 : -Infinity;
+  const startedAt = at.getTime() >= floor ? at : new Date(floor);
+  return { id: newBackupId(startedAt), startedAt };
+}
+
+/** When the backup with this id started (to the millisecond; to the second for ids of earlier releases). */
 export function backupIdTime(id: string): Date {
-  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z/.exec(id);
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})?Z/.exec(id);
   if (!m) throw new Error(`not a backup id: ${id}`);
-  return new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!));
+  return new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!, +(m[7] ?? 0)));
+}
+
+/** Oldest first: by start time, then by id (an id of an earlier release has no milliseconds). */
+export function compareBackupIds(a: string, b: string): number {
+  return backupIdTime(a).getTime() - backupIdTime(b).getTime() || (a < b ? -1 : a > b ? 1 : 0);
 }
 
 /** The flat keys of the target. Every byte under them is sealed with the backup key. */
@@ -95,8 +111,8 @@ export const targetKeys = {
 };
 
 export const OBJECT_PREFIX = "object-";
-const MANIFEST_KEY = /^backup-(\d{8}T\d{6}Z-[0-9a-f]{6})-manifest$/;
-const BACKUP_KEY = /^backup-(\d{8}T\d{6}Z-[0-9a-f]{6})-/;
+const MANIFEST_KEY = new RegExp(`^backup-(${ID})-manifest$`);
+const BACKUP_KEY = new RegExp(`^backup-(${ID})-`);
 
 /** The backup id of a manifest key; null for any other key. */
 export function manifestIdOf(key: string): string | null {
