@@ -9,6 +9,7 @@ import {
   nextBackupId,
   storageKeyOf,
   targetKeys,
+  walOf,
 } from "./manifest";
 
 describe("backup ids and target keys", () => {
@@ -53,6 +54,20 @@ describe("backup ids and target keys", () => {
     }
     expect(backupIdOf(targetKeys.object("abc"))).toBeNull();
     expect(storageKeyOf(targetKeys.object("abc.thumb.webp"))).toBe("abc.thumb.webp");
-    expect(storageKeyOf(targetKeys.wal("000000010000000000000001"))).toBeNull();
+    expect(storageKeyOf(targetKeys.wal("7581234567890123456", "000000010000000000000001"))).toBeNull();
+  });
+
+  it("reads WAL keys of both layouts", () => {
+    expect(walOf(targetKeys.wal("7581234567890123456", "000000010000000000000001"))).toEqual({
+      systemId: "7581234567890123456",
+      name: "000000010000000000000001",
+    });
+    expect(walOf(targetKeys.wal("7581234567890123456", "00000002.history"))).toEqual({
+      systemId: "7581234567890123456",
+      name: "00000002.history",
+    });
+    expect(walOf(targetKeys.legacyWal("000000010000000000000001"))).toEqual({ systemId: null, name: "000000010000000000000001" });
+    expect(walOf(targetKeys.legacyWal("00000002.history"))).toEqual({ systemId: null, name: "00000002.history" });
+    expect(walOf(targetKeys.object("abc"))).toBeNull();
   });
 });

@@ -61,6 +61,11 @@ export const manifestSchema = z.object({
       startedAt: instant,
       finishedAt: instant,
       timeline: z.number().int().min(1),
+      /** The cluster's system identifier (pg_control_system()), which names its WAL in the target; absent before. */
+      systemId: z
+        .string()
+        .regex(/^\d{1,20}$/)
+        .optional(),
       bytes: count,
       sha256,
     })
@@ -107,8 +112,20 @@ export const targetKeys = {
   base: (id: string) => `backup-${id}-base`,
   baseLabel: (id: string) => `backup-${id}-base-label`,
   object: (storageKey: string) => `object-${storageKey}`,
-  wal: (segment: string) => `wal-${segment}`,
+  /**
+   * An archived WAL file under its cluster's system identifier: a new cluster (initdb, a logical
+   * restore) names its WAL from 000000010000000000000001 again, into the same target.
+   */
+  wal: (systemId: string, name: string) => `wal-${systemId}-${name}`,
+  /** Earlier releases' layout, of whichever cluster shipped it: still read. */
+  legacyWal: (name: string) => `wal-${name}`,
 };
+
+/** A `wal-…` key: the WAL file's name and its cluster's system identifier (null in the earlier layout). */
+export function walOf(key: string): { systemId: string | null; name: string } | null {
+  const m = /^wal-(?:(\d+)-)?([0-9A-F][0-9A-F.a-z]*)$/.exec(key);
+  return m ? { systemId: m[1] ?? null, name: m[2]! } : null;
+}
 
 export const OBJECT_PREFIX = "object-";
 const MANIFEST_KEY = new RegExp(`^backup-(${ID})-manifest$`);
