@@ -11,6 +11,7 @@ import { refreshPitrGauges } from "~/domain/pitr/pitr-jobs.server";
 import { physicalStep } from "~/domain/pitr/physical.server";
 import { restoreToTime } from "~/domain/pitr/restore-to-time.server";
 import { shipWal } from "~/domain/pitr/wal-shipper.server";
+import { controlFileSystemId } from "~/services/backup/base-backup.server";
 import { createBackupTarget } from "~/services/backup/target.server";
 import { walStagingDir } from "~/services/backup/wal-archive.server";
 import { closeServices, createServices, type Services } from "~/services/index.server";
@@ -166,6 +167,8 @@ describe.each<Drivers>([{ storage: "local" }, { storage: "s3" }])(
         const result = await restoreToTime({ target, key: backupKey, dataDir: recoveredDir, to: t, store });
         expect(result.backupId).toBe(manifest.id);
         expect(result.missingObjects).toEqual([]);
+        // A base backup of an earlier release names its cluster only in its pg_control: read the same way.
+        expect(await controlFileSystemId(path.join(recoveredDir, "postgres"))).toBe(systemId);
         const recovered = await open(recoveredEnv);
         try {
           const names = (await recovered.prisma.file.findMany({ where: { ownerId: user.id }, select: { id: true } })).map((f) => f.id);
