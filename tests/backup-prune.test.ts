@@ -92,10 +92,23 @@ describe.each(["directory", "s3"] as const)("backup retention on a %s target", (
   });
 
   it("deletes unlisted objects and WAL written before the oldest kept backup, after a dry run that deletes nothing", async () => {
+    // WAL of two clusters: one no kept base backup belongs to (the one before a logical restore),
+    // and the cluster of the kept base backup.
+    const [gone, current] = ["7581234567890123456", "7581234567890999999"];
+    for (const name of [
+      `wal-${gone}-000000010000000000000001`,
+      `wal-${current}-000000010000000000000002`,
+      `wal-${current}-000000010000000000000009`,
+    ])
+      await put(name);
     // Two newer backups (started after every object and WAL segment above was written) listing
     // only the shared object; the one before them starts its base backup at LSN 0/5000028.
     const newer = [
-      await writeFakeBackup(target, key, { startedAt: new Date(now + 2 * DAY), objects: ["shared"], physical: { startLsn: "0/5000028" } }),
+      await writeFakeBackup(target, key, {
+        startedAt: new Date(now + 2 * DAY),
+        objects: ["shared"],
+        physical: { startLsn: "0/5000028", systemId: current },
+      }),
       await writeFakeBackup(target, key, { startedAt: new Date(now + 3 * DAY), objects: ["shared"] }),
     ];
     const before = await targetKeys(target);
@@ -104,7 +117,7 @@ describe.each(["directory", "s3"] as const)("backup retention on a %s target", (
     expect(dry.stderr).toBe("");
     expect(dry.code).toBe(0);
     expect(dry.stdout).toContain("Would delete 2 backup(s)");
-    expect(dry.stdout).toContain("2 object(s) and 1 WAL segment(s)");
+    expect(dry.stdout).toContain("2 object(s) and 3 WAL segment(s)");
     expect(dry.stdout).toContain("Dry run: nothing was deleted.");
     expect(await targetKeys(target)).toEqual(before);
 
@@ -112,19 +125,20 @@ describe.each(["directory", "s3"] as const)("backup retention on a %s target", (
     expect(real.code).toBe(0);
     const report = JSON.parse(real.stdout) as { kept: string[]; objects: number; wal: number };
     expect(report.kept).toEqual([newer[1], newer[0]]);
-    expect(report).toMatchObject({ objects: 2, wal: 1 });
+    expect(report).toMatchObject({ objects: 2, wal: 3 });
     const after = await targetKeys(target);
     expect(after.filter((k) => !k.startsWith("backup-"))).toEqual([
       "object-shared",
       // Segment 9 is at or after the base backup's start (segment 5); history files always stay.
       "wal-000000010000000000000009",
       "wal-00000002.history",
+      `wal-${current}-000000010000000000000009`,
     ]);
     expect(after.filter((k) => k.endsWith("-manifest"))).toEqual(newer.map((id) => `backup-${id}-manifest`).sort());
     const audit = await services.prisma.auditEvent.findFirstOrThrow({
       where: { action: "backup.pruned", actorLabel: "operator (coffer prune)" },
     });
-    expect(audit.details).toMatchObject({ objects: 2, wal: 1 });
+    expect(audit.details).toMatchObject({ objects: 2, wal: 3 });
   }, 180_000);
 
   it("never prunes while a backup is running, and takes a silent run for a dead one", async () => {

@@ -11,11 +11,13 @@ import { refreshPitrGauges } from "~/domain/pitr/pitr-jobs.server";
 import { physicalStep } from "~/domain/pitr/physical.server";
 import { restoreToTime } from "~/domain/pitr/restore-to-time.server";
 import { shipWal } from "~/domain/pitr/wal-shipper.server";
+import { controlFileSystemId } from "~/services/backup/base-backup.server";
 import { createBackupTarget } from "~/services/backup/target.server";
 import { walStagingDir } from "~/services/backup/wal-archive.server";
 import { closeServices, createServices, type Services } from "~/services/index.server";
 import { createLogger } from "~/services/logger.server";
 import { metrics } from "~/services/metrics.server";
+import { createObjectStore } from "~/services/storage/index.server";
 import type { ObjectStore } from "~/services/storage/types";
 import { freePort } from "./setup/free-port";
 import { backupTargetEnv, runCoffer } from "./support/backups";
@@ -96,7 +98,7 @@ describe.each<Drivers>([{ storage: "local" }, { storage: "s3" }])(
       await services.prisma.$queryRaw`SELECT pg_switch_wal()::text`;
       const staging = walStagingDir(services.config.dataDir);
       for (let i = 0; i < 50 && fs.readdirSync(staging).filter((n) => /^[0-9A-F]{24}$/.test(n)).length === 0; i++) await pause(100);
-      await shipWal({ stagingDir: staging, target, key: backupKey });
+      await shipWal({ stagingDir: staging, target, key: backupKey, systemId: manifest.physical!.systemId! });
       expect(await shipObjects()).toBe(1);
 
       // Through the command line, as an operator restores onto a new machine: an empty DATA_DIR and store.
@@ -117,6 +119,66 @@ describe.each<Drivers>([{ storage: "local" }, { storage: "s3" }])(
         expect(await after.storage.stat(b.storageKey)).toBeNull();
       } finally {
         await closeServices(after);
+      }
+    });
+
+    it("a logically restored instance ships its WAL into the same target, and recovers from its own base", async () => {
+      const original = (
+        await services.prisma.$queryRaw<Array<{ id: string }>>`SELECT system_identifier::text AS id FROM pg_control_system()`
+      )[0]!.id;
+      const ownWal = async (systemId: string) => {
+        const keys: string[] = [];
+        for await (const info of target.list(`wal-${systemId}-`)) keys.push(info.key);
+        return keys;
+      };
+      const originalWal = await ownWal(original);
+      expect(originalWal.length).toBeGreaterThan(0);
+
+      // A new machine: the newest backup restored logically, into a cluster initdb makes anew.
+      const logicalEnv = environment(path.join(work, "logical"));
+      const cli = await runCoffer(logicalEnv, ["restore", "--backup", "latest"]);
+      expect(cli.stderr).toBe("");
+      expect(cli.code).toBe(0);
+      const second = await open(logicalEnv);
+      try {
+        const user = await second.prisma.user.findUniqueOrThrow({ where: { email: "ana@example.com" } });
+        const root = (await getRootFolder(second, user.id)).id;
+        const { manifest } = await runBackup(second, { physical: physicalStep(second), target });
+        const systemId = manifest.physical!.systemId!;
+        expect(systemId).not.toBe(original);
+        const c = await putFile(second, user.id, root, "c.txt", Buffer.from("contents of C"));
+        await shipNewObjects(second, { target });
+        await pause(100);
+        const t = new Date();
+        await pause(100);
+        const d = await putFile(second, user.id, root, "d.txt", Buffer.from("contents of D"));
+        await second.prisma.$queryRaw`SELECT pg_switch_wal()::text`;
+        const staging = walStagingDir(second.config.dataDir);
+        for (let i = 0; i < 50 && fs.readdirSync(staging).filter((n) => /^[0-9A-F]{24}$/.test(n)).length === 0; i++) await pause(100);
+        // Its WAL names start again at 000000010000000000000001: beside the first cluster's, no conflict.
+        expect(await shipWal({ stagingDir: staging, target, key: backupKey, systemId })).toMatchObject({ waiting: 0 });
+        expect((await ownWal(systemId)).length).toBeGreaterThan(0);
+        expect(await ownWal(original)).toEqual(originalWal);
+
+        const recoveredDir = path.join(work, "recovered-from-logical");
+        const recoveredEnv = environment(recoveredDir);
+        const store = await createObjectStore(loadConfig(recoveredEnv).storage);
+        await store.init();
+        const result = await restoreToTime({ target, key: backupKey, dataDir: recoveredDir, to: t, store });
+        expect(result.backupId).toBe(manifest.id);
+        expect(result.missingObjects).toEqual([]);
+        // A base backup of an earlier release names its cluster only in its pg_control: read the same way.
+        expect(await controlFileSystemId(path.join(recoveredDir, "postgres"))).toBe(systemId);
+        const recovered = await open(recoveredEnv);
+        try {
+          const names = (await recovered.prisma.file.findMany({ where: { ownerId: user.id }, select: { id: true } })).map((f) => f.id);
+          expect(names).toContain(c.id);
+          expect(names).not.toContain(d.id);
+        } finally {
+          await closeServices(recovered);
+        }
+      } finally {
+        await closeServices(second);
       }
     });
 
@@ -142,6 +204,8 @@ describe.each<Drivers>([{ storage: "local" }, { storage: "s3" }])(
       // The server's OS user may no longer write into staging: every archiving attempt fails.
       fs.chmodSync(staging, 0o500);
       try {
+        // Something to archive: a switch right after another (archive_timeout's) closes no segment.
+        await services.prisma.user.create({ data: { email: "wal@example.com", name: "wal", passwordHash: "x" } });
         await services.prisma.$queryRaw`SELECT pg_switch_wal()::text`;
         for (let i = 0; i < 50; i++) {
           await refreshPitrGauges(services);

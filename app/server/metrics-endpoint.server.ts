@@ -8,6 +8,7 @@ import { refreshJobGauges } from "~/services/job-queue.server";
 import { lastStorageCheck } from "~/domain/storage-check/storage-check.server";
 import { refreshPitrGauges } from "~/domain/pitr/pitr-jobs.server";
 import { backupMetricFacts } from "~/domain/backup/status.server";
+import { countDeferredDeletions } from "~/domain/files/deferred-deletions.server";
 import { readiness } from "./health.server";
 import { onBodyChunk } from "./body-bytes.server";
 
@@ -75,6 +76,7 @@ function refreshScrapeGauges(services: Services): Promise<void> {
     refreshStorageCheck(services),
     refreshWalStaging(services),
     refreshBackups(services),
+    refreshDeferredDeletions(services),
   ]).then(() => {});
   refreshes.set(services, { expires: Date.now() + SCRAPE_CACHE_MS, done });
   return done;
@@ -222,6 +224,15 @@ function countDownload(res: ServerResponse, kind: "file" | "zip" | "share"): voi
     }
     if (counting && bytes > 0) sent.inc(bytes);
   });
+}
+
+/** Object deletions that wait for a backup, from the database (every instance reports the same). */
+async function refreshDeferredDeletions(services: Services): Promise<void> {
+  try {
+    metrics().objectDeletionsDeferred.set(await countDeferredDeletions(services));
+  } catch (error) {
+    services.log.warn("metrics: could not count the deferred object deletions", { error });
+  }
 }
 
 /** The backup gauges, from the backup_runs table: whichever instance or command ran them. */

@@ -287,6 +287,11 @@ function createMetrics() {
       help: "When the latest successful verification (a restore of the latest backup into a scratch instance) finished, in Unix seconds; no sample before the first.",
       registers,
     }),
+    objectDeletionsDeferred: new Gauge({
+      name: "coffer_object_deletions_deferred",
+      help: "Objects whose deletion waits for a running backup to end (deleted by the delete-deferred-objects job), from the database; refreshed by each run of that job and at most every 30 s by a scrape.",
+      registers,
+    }),
     backupsRetained: new Gauge({
       name: "coffer_backups_retained",
       help: "Backups the target keeps after the latest successful prune; no sample before the first.",

@@ -53,7 +53,7 @@ export const backup: Command = {
 
 export const restore: Command = {
   summary: "Restore a backup (default: the newest) into an empty DATA_DIR, database and object store.",
-  usage: "restore [--backup <id>] [--to <time>]",
+  usage: "restore [--backup <id>|latest] [--to <time>]",
   async run(args) {
     const flags = parse(args, { backup: { type: "string" }, to: { type: "string" } });
     const backupId = backupIdFlag(flags.backup);
@@ -97,7 +97,7 @@ export const restore: Command = {
 
 export const verify: Command = {
   summary: "Restore a backup (default: the newest) into a scratch instance and compare it with its manifest.",
-  usage: "verify [--backup <id>] [--json]",
+  usage: "verify [--backup <id>|latest] [--json]",
   async run(args) {
     const flags = parse(args, { backup: { type: "string" }, json: { type: "boolean" } });
     const backupId = backupIdFlag(flags.backup);
@@ -200,11 +200,13 @@ async function restoreTo(to: Date): Promise<number> {
   }
 }
 
-/** The --backup flag: an id as `coffer list` prints it. */
+/** The --backup flag: an id as `coffer list` prints it, or `latest` (the newest, as without the flag). */
 function backupIdFlag(value: string | boolean | undefined): string | undefined {
-  if (value === undefined) return undefined;
+  if (value === undefined || value === "latest") return undefined;
   if (typeof value !== "string" || !BACKUP_ID.test(value))
-    throw new UsageError(`--backup: ${JSON.stringify(value)} is not a backup id (e.g. 20261206T021500Z-3fa2c1; see coffer list)`);
+    throw new UsageError(
+      `--backup: ${JSON.stringify(value)} is not a backup id (e.g. 20261206T021500123Z-3fa2c1, or latest; see coffer list)`,
+    );
   return value;
 }
 

@@ -99,7 +99,7 @@ export async function putSealed(target: ObjectStore, key: Buffer, name: string, 
 export async function writeFakeBackup(
   target: ObjectStore,
   key: Buffer,
-  options: { startedAt: Date; objects?: string[]; physical?: { startLsn: string } },
+  options: { startedAt: Date; objects?: string[]; physical?: { startLsn: string; systemId?: string } },
 ): Promise<string> {
   const id = backupId(options.startedAt);
   await putSealed(target, key, `backup-${id}-db-users`, Buffer.from("users table dump"));

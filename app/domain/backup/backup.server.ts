@@ -9,9 +9,10 @@ import { appliedMigrations, connect, copyOut, tableShapes } from "~/services/bac
 import { createBackupTarget } from "~/services/backup/target.server";
 import { isEncryptedStore } from "~/services/storage/encrypted.server";
 import type { ObjectStore } from "~/services/storage/types";
+import { OBJECT_DELETION_LOCK } from "../files/shared-objects.server";
 import { referencedObjectKeys } from "../storage-check/storage-check.server";
 import { listBackupIds, readManifest, writeManifest } from "./catalog.server";
-import { type Manifest, type ManifestObject, type ManifestTable, backupIdOf, MANIFEST_FORMAT, newBackupId, targetKeys } from "./manifest";
+import { type Manifest, type ManifestObject, type ManifestTable, backupIdOf, MANIFEST_FORMAT, nextBackupId, targetKeys } from "./manifest";
 import { copyObjects, listTargetObjects } from "./objects.server";
 import { chain, Digest } from "./streams.server";
 
@@ -32,6 +33,8 @@ export interface RunBackupOptions {
   /** Another target than config.backup's (tests: a store that fills up). */
   target?: ObjectStore;
   now?: () => Date;
+  /** Test seams: after the objects copied before the snapshot, and before the objects it added are copied. */
+  hooks?: { afterEarlyCopy?: () => Promise<void>; beforeLastCopy?: () => Promise<void> };
 }
 
 export interface BackupResult {
@@ -88,8 +91,11 @@ export class BackupTargetRefusedError extends Error {
   }
 }
 
-/** Held for the whole run, so two runs never delete each other's files as "leftovers". */
-const BACKUP_LOCK = 72707370;
+/**
+ * Held for the whole run, so two runs never delete each other's files as "leftovers". Not
+ * 72707370 (earlier releases): sign-ups serialise on that one and must not wait for a backup.
+ */
+const BACKUP_LOCK = 72707373;
 
 /**
  * Writes one backup: every table of the public schema through COPY inside one REPEATABLE READ
@@ -108,11 +114,21 @@ export async function runBackup(services: Services, options: RunBackupOptions = 
   try {
     const { rows } = await lock.query<{ locked: boolean }>("SELECT pg_try_advisory_lock($1) AS locked", [BACKUP_LOCK]);
     if (!rows[0]?.locked) throw new BackupBusyError();
-    const startedAt = now();
-    const id = newBackupId(startedAt);
+    const { id, startedAt } = nextBackupId(now(), (await listBackupIds(target)).at(-1));
     await removeLeftovers(target, log);
     try {
-      return await writeBackup({ services, target, key: config.key, id, startedAt, now, log, physical: options.physical });
+      return await writeBackup({
+        services,
+        lock,
+        target,
+        key: config.key,
+        id,
+        startedAt,
+        now,
+        log,
+        physical: options.physical,
+        hooks: options.hooks ?? {},
+      });
     } catch (error) {
       await removeBackupFiles(target, id).catch((cleanup: unknown) =>
         log.warn("backup: could not remove the failed run's files; the next run will", { id, error: String(cleanup) }),
@@ -128,6 +144,8 @@ export async function runBackup(services: Services, options: RunBackupOptions = 
 
 async function writeBackup(run: {
   services: Services;
+  /** The session holding the backup lock; it also pauses object deletions. */
+  lock: pg.Client;
   target: ObjectStore;
   key: Buffer;
   id: string;
@@ -135,6 +153,7 @@ async function writeBackup(run: {
   now: () => Date;
   log: Logger;
   physical: RunBackupOptions["physical"];
+  hooks: NonNullable<RunBackupOptions["hooks"]>;
 }): Promise<BackupResult> {
   const { services, target, key, id, log } = run;
   let bytesWritten = 0;
@@ -154,21 +173,22 @@ async function writeBackup(run: {
   });
   bytesWritten += early.bytesWritten;
   for (const object of early.objects) known.set(object.key, object);
+  await run.hooks.afterEarlyCopy?.();
 
-  const database = await connect(services.db.url);
-  let dump: Awaited<ReturnType<typeof dumpDatabase>>;
-  try {
-    dump = await dumpDatabase(database, target, key, id);
-  } finally {
-    await database.end().catch(() => {});
-  }
+  // From before the snapshot until its objects are copied, no object is deleted (on any
+  // instance): deletions are deferred instead, so every row of the snapshot keeps its object.
+  // Waits only for deletions under way; nobody waits for the backup.
+  await run.lock.query("SELECT pg_advisory_lock($1)", [OBJECT_DELETION_LOCK]);
+  const dump = await dumpDatabase(services.db.url, target, key, id);
   bytesWritten += dump.bytesWritten;
   log.info("backup: database exported", { id, tables: dump.tables.length });
 
   const physical = run.physical ? await run.physical({ id, startedAt: run.startedAt, target, key, services, log }) : undefined;
 
+  await run.hooks.beforeLastCopy?.();
   const present = await listTargetObjects(target);
   const copy = await copyObjects({ source: rawStore(services), target, key, keys: dump.objectKeys, present, known, log });
+  await run.lock.query("SELECT pg_advisory_unlock($1)", [OBJECT_DELETION_LOCK]);
   copy.copied += early.copied;
   bytesWritten += copy.bytesWritten;
   if (copy.missing.length > 0)
@@ -206,7 +226,16 @@ async function writeBackup(run: {
 }
 
 /** Every table and the referenced object keys, read in one snapshot; each table sealed into the target. */
-async function dumpDatabase(client: pg.Client, target: ObjectStore, key: Buffer, id: string) {
+async function dumpDatabase(url: string, target: ObjectStore, key: Buffer, id: string) {
+  const client = await connect(url);
+  try {
+    return await dumpInSnapshot(client, target, key, id);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+async function dumpInSnapshot(client: pg.Client, target: ObjectStore, key: Buffer, id: string) {
   await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
   try {
     // The first statement takes the snapshot: its time is the backup's point in time.

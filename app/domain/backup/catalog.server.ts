@@ -3,7 +3,7 @@ import { Readable } from "node:stream";
 import { buffer } from "node:stream/consumers";
 import { decryptFromBackup, encryptForBackup } from "~/services/backup/backup-crypto.server";
 import { ObjectNotFoundError, type ObjectStore } from "~/services/storage/types";
-import { type Manifest, manifestIdOf, manifestSchema, targetKeys } from "./manifest";
+import { compareBackupIds, type Manifest, manifestIdOf, manifestSchema, targetKeys } from "./manifest";
 
 /** The backup named is not in the target (no manifest: never finished, or pruned). */
 export class BackupNotFoundError extends Error {
@@ -28,7 +28,7 @@ export async function listBackupIds(target: ObjectStore): Promise<string[]> {
     const id = manifestIdOf(info.key);
     if (id) ids.push(id);
   }
-  return ids.sort();
+  return ids.sort(compareBackupIds);
 }
 
 export async function readManifest(target: ObjectStore, key: Buffer, id: string): Promise<Manifest> {

@@ -6,8 +6,12 @@ import { z } from "zod";
 
 export const MANIFEST_FORMAT = 1;
 
-/** `YYYYMMDDTHHMMSSZ-<6 hex>`: UTC start time first, so ids (and keys) sort by time. */
-export const BACKUP_ID = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
+/**
+ * `YYYYMMDDTHHMMSSmmmZ-<6 hex>`: the UTC start time to the millisecond first, so ids sort by time
+ * (compareBackupIds). Earlier releases wrote whole seconds (`YYYYMMDDTHHMMSSZ-<6 hex>`): still read.
+ */
+const ID = String.raw`\d{8}T\d{6}(?:\d{3})?Z-[0-9a-f]{6}`;
+export const BACKUP_ID = new RegExp(`^${ID}$`);
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, "must be a hex SHA-256");
 const count = z.number().int().min(0);
@@ -57,6 +61,11 @@ export const manifestSchema = z.object({
       startedAt: instant,
       finishedAt: instant,
       timeline: z.number().int().min(1),
+      /** The cluster's system identifier (pg_control_system()), which names its WAL in the target; absent before. */
+      systemId: z
+        .string()
+        .regex(/^\d{1,20}$/)
+        .optional(),
       bytes: count,
       sha256,
     })
@@ -68,18 +77,30 @@ export type ManifestTable = Manifest["database"]["tables"][number];
 export type ManifestObject = Manifest["objects"][number];
 
 export function newBackupId(at: Date = new Date()): string {
-  const stamp = at
-    .toISOString()
-    .replace(/\.\d{3}Z$/, "Z")
-    .replace(/[-:]/g, "");
-  return `${stamp}-${randomBytes(3).toString("hex")}`;
+  return `${at.toISOString().replace(/[-:.]/g, "")}-${randomBytes(3).toString("hex")}`;
 }
 
-/** When the backup with this id started (to the second). */
+/**
+ * The id of a backup starting at `at`, later than `latest` (the newest in the target): one
+ * millisecond after it when the clock has not moved on (two runs in one millisecond, or a clock
+ * set back), so the newest backup is always the one with the latest id.
+ */
+export function nextBackupId(at: Date, latest: string | undefined): { id: string; startedAt: Date } {
+  const floor = latest ? backupIdTime(latest).getTime() + 1 : -Infinity;
+  const startedAt = at.getTime() >= floor ? at : new Date(floor);
+  return { id: newBackupId(startedAt), startedAt };
+}
+
+/** When the backup with this id started (to the millisecond; to the second for ids of earlier releases). */
 export function backupIdTime(id: string): Date {
-  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z/.exec(id);
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})?Z/.exec(id);
   if (!m) throw new Error(`not a backup id: ${id}`);
-  return new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!));
+  return new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!, +(m[7] ?? 0)));
+}
+
+/** Oldest first: by start time, then by id (an id of an earlier release has no milliseconds). */
+export function compareBackupIds(a: string, b: string): number {
+  return backupIdTime(a).getTime() - backupIdTime(b).getTime() || (a < b ? -1 : a > b ? 1 : 0);
 }
 
 /** The flat keys of the target. Every byte under them is sealed with the backup key. */
@@ -91,12 +112,24 @@ export const targetKeys = {
   base: (id: string) => `backup-${id}-base`,
   baseLabel: (id: string) => `backup-${id}-base-label`,
   object: (storageKey: string) => `object-${storageKey}`,
-  wal: (segment: string) => `wal-${segment}`,
+  /**
+   * An archived WAL file under its cluster's system identifier: a new cluster (initdb, a logical
+   * restore) names its WAL from 000000010000000000000001 again, into the same target.
+   */
+  wal: (systemId: string, name: string) => `wal-${systemId}-${name}`,
+  /** Earlier releases' layout, of whichever cluster shipped it: still read. */
+  legacyWal: (name: string) => `wal-${name}`,
 };
 
+/** A `wal-…` key: the WAL file's name and its cluster's system identifier (null in the earlier layout). */
+export function walOf(key: string): { systemId: string | null; name: string } | null {
+  const m = /^wal-(?:(\d+)-)?([0-9A-F][0-9A-F.a-z]*)$/.exec(key);
+  return m ? { systemId: m[1] ?? null, name: m[2]! } : null;
+}
+
 export const OBJECT_PREFIX = "object-";
-const MANIFEST_KEY = /^backup-(\d{8}T\d{6}Z-[0-9a-f]{6})-manifest$/;
-const BACKUP_KEY = /^backup-(\d{8}T\d{6}Z-[0-9a-f]{6})-/;
+const MANIFEST_KEY = new RegExp(`^backup-(${ID})-manifest$`);
+const BACKUP_KEY = new RegExp(`^backup-(${ID})-`);
 
 /** The backup id of a manifest key; null for any other key. */
 export function manifestIdOf(key: string): string | null {

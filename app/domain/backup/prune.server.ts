@@ -6,7 +6,7 @@ import { type AuditActor, recordAudit, SYSTEM_ACTOR } from "../audit/audit.serve
 import { chooseRetained } from "./retention";
 import { backupRunning, recordRun } from "./runs.server";
 import { readManifest } from "./catalog.server";
-import type { Manifest } from "./manifest";
+import { type Manifest, walOf } from "./manifest";
 import { listTarget, manifestKey, type TargetContents } from "./target-contents.server";
 
 /** What retention reads of a manifest. */
@@ -17,8 +17,8 @@ type ManifestView = Pick<Manifest, "id" | "objects" | "physical"> & { startedAt:
  * started: the target's clock (S3's Last-Modified) and this server's may disagree.
  */
 export const CLOCK_MARGIN_MS = 60 * 60 * 1000;
-/** A WAL segment file, `wal-` and 24 hex digits; history and backup-label files are kept. */
-const WAL_SEGMENT = /^wal-([0-9A-F]{8})([0-9A-F]{8})([0-9A-F]{8})$/;
+/** A WAL segment's name, 24 hex digits; history and backup-label files are kept. */
+const WAL_SEGMENT = /^([0-9A-F]{8})([0-9A-F]{8})([0-9A-F]{8})$/;
 const DELETE_BATCH = 500;
 
 export interface PruneReport {
@@ -130,18 +130,28 @@ function unlistedOldObjects(contents: TargetContents, kept: ManifestView[]): Obj
 }
 
 /**
- * WAL segments written before the oldest retained base backup started and, when its start LSN is
- * known, wholly before it. Without a retained base backup, WAL is left alone.
+ * WAL segments written before the oldest retained base backup that can replay them started and,
+ * when its start LSN is known, wholly before it. Segments are their cluster's (`wal-<system id>-…`):
+ * a retained base of that cluster can replay them, and so can one of an earlier release (which
+ * does not record its cluster); the flat `wal-<segment>` files of earlier releases, any of them.
+ * A cluster no retained base can replay (the one before a logical restore, once its backups are
+ * pruned) loses its segments written before the oldest retained base started. Without a retained
+ * base backup, WAL is left alone.
  */
 function walBeforeOldestBase(contents: TargetContents, kept: ManifestView[]): ObjectInfo[] {
   const bases = kept.filter((m) => m.physical || contents.backupFiles.get(m.id)?.some((f) => f.key === `backup-${m.id}-base`));
   if (bases.length === 0) return [];
-  const oldest = bases.reduce((a, b) => (a.startedAt <= b.startedAt ? a : b));
-  const cutoff = oldest.startedAt.getTime() - CLOCK_MARGIN_MS;
-  const start = segmentOfLsn(oldest.physical?.startLsn);
+  const oldestOf = (views: ManifestView[]) => views.reduce((a, b) => (a.startedAt <= b.startedAt ? a : b));
+  const oldestBase = oldestOf(bases);
   return contents.wal.filter((w) => {
-    const segment = WAL_SEGMENT.exec(w.key);
-    if (!segment || w.modifiedAt.getTime() >= cutoff) return false;
+    const wal = walOf(w.key);
+    const segment = wal ? WAL_SEGMENT.exec(wal.name) : null;
+    if (!wal || !segment) return false;
+    const replaying = bases.filter((m) => wal.systemId === null || !m.physical?.systemId || m.physical.systemId === wal.systemId);
+    if (replaying.length === 0) return w.modifiedAt.getTime() < oldestBase.startedAt.getTime() - CLOCK_MARGIN_MS;
+    const oldest = oldestOf(replaying);
+    if (w.modifiedAt.getTime() >= oldest.startedAt.getTime() - CLOCK_MARGIN_MS) return false;
+    const start = segmentOfLsn(oldest.physical?.startLsn);
     if (!start) return true;
     const position = BigInt(`0x${segment[2]}`) * 256n + BigInt(`0x${segment[3]}`);
     return position < start;

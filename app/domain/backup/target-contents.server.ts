@@ -4,7 +4,8 @@ import { backupIdOf, targetKeys } from "./manifest";
 /**
  * What a backup target holds, sorted by the flat key layout of docs/backups.md:
  * `backup-<id>-<part>` (a backup's files; it exists once `backup-<id>-manifest` does),
- * `object-<storage key>` (each stored object, written once), `wal-<segment>` (archived WAL).
+ * `object-<storage key>` (each stored object, written once), `wal-<system id>-<name>` (archived WAL of one cluster;
+ * `wal-<name>` from earlier releases).
  * Anything else (temporary keys of a run under way) is left alone by everyone but its writer.
  */
 export interface TargetContents {

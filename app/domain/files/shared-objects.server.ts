@@ -15,6 +15,13 @@ type Db = Prisma.TransactionClient;
 
 /** The first key of the two-key advisory locks on object keys (apart from storage and single-key locks). */
 const OBJECT_LOCK_SPACE = 72707372;
+/**
+ * A backup holds this lock exclusively from before its snapshot until its last object copy, so
+ * that no object its rows name is deleted meanwhile; deletions take it shared, never waiting: when
+ * a backup holds it, the keys are recorded in deferred_object_deletions instead, and the
+ * delete-deferred-objects job deletes them after the backup (deferred-deletions.server.ts).
+ */
+export const OBJECT_DELETION_LOCK = 72707374;
 /** Keys counted, locked and deleted in one transaction. */
 const DELETE_BATCH = 500;
 /** Deleting a batch of objects (or a thumbnail's put) happens while the locks are held. */
@@ -46,9 +53,10 @@ export async function referencedKeys(db: Db | Services["prisma"], keys: string[]
 
 /**
  * Deletes the objects of `keys` that no row names any more, each under its key's lock (see the
- * top of this file); objects still named by another row (a duplicate, a copy) are kept. Callers
- * pass the keys of rows they removed, after that removal has committed. Failures only leave
- * orphans (the storage check finds them), so they are logged.
+ * top of this file); objects still named by another row (a duplicate, a copy) are kept. While a
+ * backup runs, the unnamed ones are deferred instead (OBJECT_DELETION_LOCK): nobody waits for a
+ * backup. Callers pass the keys of rows they removed, after that removal has committed. Failures
+ * only leave orphans (the storage check finds them), so they are logged.
  */
 export async function deleteUnreferencedObjects(services: Services, keys: string[]): Promise<void> {
   const unique = [...new Set(keys)];
@@ -59,12 +67,29 @@ export async function deleteUnreferencedObjects(services: Services, keys: string
         await lockObjectKeys(tx, batch);
         const named = await referencedKeys(tx, batch);
         const unnamed = batch.filter((key) => !named.has(key));
-        if (unnamed.length > 0) await services.storage.deleteMany(unnamed);
+        if (unnamed.length === 0) return;
+        if (await objectDeletionAllowed(tx)) await services.storage.deleteMany(unnamed);
+        else await deferObjectDeletion(tx, unnamed);
       }, OBJECT_LOCK_TX);
     } catch (error) {
       services.log.warn("could not delete some objects; they are orphans now", { count: batch.length, error });
     }
   }
+}
+
+/**
+ * Takes OBJECT_DELETION_LOCK shared until the transaction ends, without waiting: false when a
+ * backup holds it (or waits for it), and objects must then stay.
+ */
+export async function objectDeletionAllowed(tx: Db): Promise<boolean> {
+  const [row] = await tx.$queryRaw<Array<{ allowed: boolean }>>`
+    SELECT pg_try_advisory_xact_lock_shared(${OBJECT_DELETION_LOCK}::bigint) AS allowed`;
+  return row?.allowed === true;
+}
+
+async function deferObjectDeletion(tx: Db, keys: string[]): Promise<void> {
+  await tx.$executeRaw`
+    INSERT INTO deferred_object_deletions (key) SELECT unnest(${keys}::text[]) ON CONFLICT (key) DO NOTHING`;
 }
 
 /**

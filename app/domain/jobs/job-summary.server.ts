@@ -16,6 +16,7 @@ const QUEUE_LABELS: Readonly<Record<string, string>> = {
   "purge-deleted-accounts": "Purge deleted accounts past their grace period",
   "cleanup-abandoned-uploads": "Remove abandoned uploads",
   "storage-check": "Check stored objects against the database (weekly)",
+  "delete-deferred-objects": "Delete objects kept while a backup ran",
   backup: "Back up the database and files, then prune old backups",
   "backup-verify": "Verify the latest backup by restoring it",
   "file-thumbnail": "Thumbnail of a new file",

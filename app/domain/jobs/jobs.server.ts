@@ -1,11 +1,13 @@
 import type { Services, UploadTerminator } from "~/services/index.server";
 import { startJobQueue, type JobQueue } from "~/services/job-queue.server";
+import { metrics } from "~/services/metrics.server";
 import { inSpan } from "~/services/tracing/spans.server";
 import { contentIndexQueue, maintainContentIndex } from "../search/content-index.server";
 import { resyncSearchIndex } from "../search/search-resync.server";
 import { backfillThumbnails, thumbnailQueue } from "../files/thumbnails.server";
 import { reconcileStorageUsed } from "../files/quota.server";
 import { purgeExpiredTrash } from "../files/trash-purge.server";
+import { deleteDeferredObjects } from "../files/deferred-deletions.server";
 import { hashQueue, hashStoredFile } from "../uploads/upload-hash.server";
 import { cleanupAbandonedUploads } from "../uploads/upload-cleanup.server";
 import { flushUsage, snapshotStorage } from "../analytics/usage.server";
@@ -84,6 +86,16 @@ export function startJobs(services: Services, options: JobsOptions = {}): StopJo
     { name: "purge-audit-log", cron: "35 * * * *", lifecycle: "audit", run: () => purgeExpiredAudit(services) },
     { name: "purge-old-versions", cron: "50 * * * *", lifecycle: "versions", run: () => purgeExpiredVersions(services, new Date()) },
     { name: "purge-deleted-accounts", cron: "55 * * * *", lifecycle: "accounts", run: () => purgeDeletedAccounts(services, new Date()) },
+    // Objects whose deletion waited for a backup: deleted once it has ended, whichever instance ran it.
+    {
+      name: "delete-deferred-objects",
+      cron: "* * * * *",
+      run: async () => {
+        const { deleted, kept, waiting } = await deleteDeferredObjects(services);
+        metrics().objectDeletionsDeferred.set(waiting);
+        return { deleted, kept };
+      },
+    },
     // Weekly, Sunday 03:45 UTC: reports everything and repairs only orphans (into quarantine);
     // expired uploads are the hourly cleanup's. A store of many objects takes a while to list.
     {

@@ -6,7 +6,7 @@ import { takeBaseBackup, type PhysicalBackup } from "~/services/backup/base-back
 import { walStagingDir } from "~/services/backup/wal-archive.server";
 import type { ObjectStore } from "~/services/storage/types";
 import { listBackupIds, readManifest } from "../backup/catalog.server";
-import { targetKeys } from "../backup/manifest";
+import { type Manifest, targetKeys } from "../backup/manifest";
 import { shipWal } from "./wal-shipper.server";
 
 /** What the physical step of a backup run is given (backup-core's runBackup). */
@@ -41,14 +41,21 @@ export function physicalStep(services: Pick<Services, "config" | "db">, config: 
       label: `coffer ${context.id}`,
     });
     await context.target.put(targetKeys.baseLabel(context.id), Readable.from([Buffer.from(labelFile)]).pipe(encryptForBackup(context.key)));
-    await shipWal({ stagingDir: walStagingDir(config.dataDir), target: context.target, key: context.key });
+    // The staged WAL is this cluster's: the one the base backup was just taken of.
+    await shipWal({
+      stagingDir: walStagingDir(config.dataDir),
+      target: context.target,
+      key: context.key,
+      systemId: physical.systemId,
+    });
     return physical;
   };
 }
 
 export interface BaseBackup {
   id: string;
-  physical: PhysicalBackup;
+  /** As its manifest records it: without systemId when an earlier release took it. */
+  physical: NonNullable<Manifest["physical"]>;
 }
 
 /** The backups in the target that have a physical part, oldest first (only those with a manifest exist). */

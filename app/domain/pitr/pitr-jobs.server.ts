@@ -46,7 +46,7 @@ export function pitrJobs(
       expireInSeconds: 30 * 60,
       run: async () => {
         const target = await backupTargetOf(services)!;
-        return shipWal({ stagingDir, target, key: backup.key });
+        return shipWal({ stagingDir, target, key: backup.key, systemId: await systemIdOf(services) });
       },
     },
     {
@@ -61,6 +61,12 @@ export function pitrJobs(
       },
     },
   ];
+}
+
+/** The embedded cluster's system identifier, which names its WAL in the target. */
+async function systemIdOf(services: Services): Promise<string> {
+  const [row] = await services.prisma.$queryRaw<Array<{ id: string }>>`SELECT system_identifier::text AS id FROM pg_control_system()`;
+  return row!.id;
 }
 
 /**

@@ -8,10 +8,11 @@ import { createBackupTarget } from "~/services/backup/target.server";
 import type { Logger } from "~/services/logger.server";
 import { createObjectStore } from "~/services/storage/index.server";
 import { chownTree, clusterOwner, unpackBaseBackup } from "~/services/backup/base-restore.server";
+import { controlFileSystemId } from "~/services/backup/base-backup.server";
 import { walStagingDir } from "~/services/backup/wal-archive.server";
 import { startEmbeddedPostgres } from "~/services/embedded-postgres.server";
 import type { ObjectStore } from "~/services/storage/types";
-import { targetKeys } from "../backup/manifest";
+import { targetKeys, walOf } from "../backup/manifest";
 import { firstObjects } from "../backup/objects.server";
 import { referencedKeysAt, restoreObjectsByKey } from "./recovered-objects.server";
 import { listBaseBackups, type BaseBackup } from "./physical.server";
@@ -80,7 +81,9 @@ export async function restoreToTime(options: RestoreToTimeOptions): Promise<Rest
   if (occupied.length > 0)
     throw new PointInTimeError(`the object store is not empty (it holds ${occupied[0]!.key}): restore into an empty one`);
   const base = chooseBase(await listBaseBackups(target, key), to);
-  const wal = await walToFetch(target, base, to);
+  // An earlier release's base backup does not record its cluster: its pg_control, once unpacked, does.
+  const known = base.physical.systemId;
+  let wal = known ? await walToFetch(target, base, to, { systemId: known, legacy: false }) : null;
 
   const owner = clusterOwner();
   const walDir = path.join(dataDir, ".pitr-wal");
@@ -93,9 +96,10 @@ export async function restoreToTime(options: RestoreToTimeOptions): Promise<Rest
       await buffer(decryptFromBackup(key, await target.get(targetKeys.baseLabel(base.id)), targetKeys.baseLabel(base.id)))
     ).toString("utf8");
     await unpackBaseBackup({ target, key, baseKey: targetKeys.base(base.id), labelFile: label, clusterDir, owner });
+    wal ??= await walToFetch(target, base, to, { systemId: await controlFileSystemId(clusterDir), legacy: true });
     fs.mkdirSync(walDir, { recursive: true, mode: 0o700 });
-    for (const name of wal) {
-      await pipeline(await readArchivedWalCompressed(target, key, name), fs.createWriteStream(path.join(walDir, `${name}.gz`)));
+    for (const { name, objectKey } of wal) {
+      await pipeline(await readArchivedWalCompressed(target, key, objectKey), fs.createWriteStream(path.join(walDir, `${name}.gz`)));
     }
     if (owner) await chownTree(walDir, owner);
     fs.writeFileSync(path.join(clusterDir, "recovery.signal"), "");
@@ -145,22 +149,31 @@ function segmentPosition(lsn: string): string {
 }
 
 /**
- * The archived WAL a recovery from `base` may ask for: every timeline's history, and the segments
- * from the base's start on (of any timeline: recovery follows the latest). Refuses a `to` later
- * than the newest shipped WAL, which cannot hold what was committed then.
+ * The archived WAL a recovery from `base` may ask for: its cluster's (`systemId`) histories of
+ * every timeline, and its segments from the base's start on (of any timeline: recovery follows
+ * the latest). Files of another cluster (one made by initdb, e.g. a logical restore, ships into the
+ * same target under its own id) are never taken. `legacy`, for a base backup of an earlier
+ * release: the flat `wal-<name>` files it shipped count too, where its cluster has no file of that
+ * name. Refuses a `to` later than the newest shipped WAL, which cannot hold what was committed then.
  */
-async function walToFetch(target: ObjectStore, base: BaseBackup, to: Date): Promise<string[]> {
+export async function walToFetch(
+  target: ObjectStore,
+  base: BaseBackup,
+  to: Date,
+  cluster: { systemId: string; legacy: boolean },
+): Promise<Array<{ name: string; objectKey: string }>> {
   const start = segmentPosition(base.physical.startLsn);
-  const names: string[] = [];
-  let newest: Date | null = null;
+  const chosen = new Map<string, { objectKey: string; modifiedAt: Date; own: boolean }>();
   for await (const info of target.list("wal-")) {
-    const name = info.key.slice("wal-".length);
-    if (HISTORY.test(name)) names.push(name);
-    else if (SEGMENT.test(name) && name.slice(8) >= start) {
-      names.push(name);
-      if (!newest || info.modifiedAt > newest) newest = info.modifiedAt;
-    }
+    const wal = walOf(info.key);
+    if (!wal || !(HISTORY.test(wal.name) || (SEGMENT.test(wal.name) && wal.name.slice(8) >= start))) continue;
+    const own = wal.systemId === cluster.systemId;
+    if (!own && !(cluster.legacy && wal.systemId === null)) continue;
+    if (chosen.get(wal.name)?.own) continue;
+    chosen.set(wal.name, { objectKey: info.key, modifiedAt: info.modifiedAt, own });
   }
+  let newest: Date | null = null;
+  for (const [name, file] of chosen) if (SEGMENT.test(name) && (!newest || file.modifiedAt > newest)) newest = file.modifiedAt;
   // The target's clock and its timestamps' precision (whole seconds on some S3 servers) are not
   // this machine's: only a clear case is refused here; recovery itself finds the exact end.
   if (!newest || newest.getTime() + CLOCK_MARGIN_MS < to.getTime()) {
@@ -168,7 +181,9 @@ async function walToFetch(target: ObjectStore, base: BaseBackup, to: Date): Prom
       `${to.toISOString()} is after the newest archived WAL (${newest ? `shipped at ${newest.toISOString()}` : "none since the base backup"}): choose an earlier time, or wait for the WAL shipper`,
     );
   }
-  return names.sort();
+  return [...chosen]
+    .map(([name, file]) => ({ name, objectKey: file.objectKey }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** Starts the cluster in archive recovery (it reports ready only once it has promoted), runs `recovered`, stops it. */

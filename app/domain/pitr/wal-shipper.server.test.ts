@@ -7,9 +7,11 @@ import { buffer } from "node:stream/consumers";
 import { afterEach, describe, expect, it } from "vitest";
 import { LocalObjectStore } from "~/services/storage/local.server";
 import type { ObjectStore } from "~/services/storage/types";
-import { readArchivedWal, shipWal, WalConflictError } from "./wal-shipper.server";
+import { readArchivedWal, shipWal, WalConflictError, walKey } from "./wal-shipper.server";
 
 const key = randomBytes(32);
+/** The staged WAL's cluster (pg_control_system()'s system_identifier). */
+const systemId = "7581234567890123456";
 const dirs: string[] = [];
 afterEach(() => {
   for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
@@ -49,8 +51,9 @@ describe("the WAL shipper", () => {
     for (const [name, bytes] of contents) fs.writeFileSync(path.join(stagingDir, name), bytes);
     fs.writeFileSync(path.join(stagingDir, ".000000010000000000000003.tmp"), "half a copy");
 
-    expect(await shipWal({ stagingDir, target, key })).toEqual({ shipped: 3, waiting: 0 });
-    for (const [name, bytes] of contents) expect((await buffer(await readArchivedWal(target, key, name))).equals(bytes)).toBe(true);
+    expect(await shipWal({ stagingDir, target, key, systemId })).toEqual({ shipped: 3, waiting: 0 });
+    for (const [name, bytes] of contents)
+      expect((await buffer(await readArchivedWal(target, key, walKey(systemId, name)))).equals(bytes)).toBe(true);
     expect(fs.readdirSync(stagingDir)).toEqual([".000000010000000000000003.tmp"]);
   });
 
@@ -60,25 +63,40 @@ describe("the WAL shipper", () => {
     const bytes = randomBytes(100_000);
     fs.writeFileSync(path.join(stagingDir, name), bytes);
     failNextRead();
-    await expect(shipWal({ stagingDir, target, key })).rejects.toThrow("killed");
+    await expect(shipWal({ stagingDir, target, key, systemId })).rejects.toThrow("killed");
     expect(fs.existsSync(path.join(stagingDir, name))).toBe(true);
     expect(puts()).toBe(1);
 
-    expect(await shipWal({ stagingDir, target, key })).toEqual({ shipped: 0, waiting: 0 });
+    expect(await shipWal({ stagingDir, target, key, systemId })).toEqual({ shipped: 0, waiting: 0 });
     expect(puts()).toBe(1);
     expect(fs.existsSync(path.join(stagingDir, name))).toBe(false);
-    expect((await buffer(await readArchivedWal(target, key, name))).equals(bytes)).toBe(true);
+    expect((await buffer(await readArchivedWal(target, key, walKey(systemId, name)))).equals(bytes)).toBe(true);
   });
 
   it("keeps a staged file that differs from the one already archived under its name", async () => {
     const { stagingDir, target } = await scene();
     const name = "000000010000000000000009";
     fs.writeFileSync(path.join(stagingDir, name), randomBytes(1000));
-    await shipWal({ stagingDir, target, key });
+    await shipWal({ stagingDir, target, key, systemId });
     const other = randomBytes(1000);
     fs.writeFileSync(path.join(stagingDir, name), other);
-    await expect(shipWal({ stagingDir, target, key })).rejects.toThrow(WalConflictError);
+    await expect(shipWal({ stagingDir, target, key, systemId })).rejects.toThrow(WalConflictError);
     expect(fs.readFileSync(path.join(stagingDir, name)).equals(other)).toBe(true);
+  });
+
+  it("ships a new cluster's WAL beside an older cluster's files of the same names", async () => {
+    const { stagingDir, target } = await scene();
+    const name = "000000010000000000000001";
+    const older = randomBytes(1000);
+    fs.writeFileSync(path.join(stagingDir, name), older);
+    await shipWal({ stagingDir, target, key, systemId });
+    // After initdb (a logical restore) the names start again, under another system identifier.
+    const newer = randomBytes(1000);
+    fs.writeFileSync(path.join(stagingDir, name), newer);
+    const restored = "7581234567890999999";
+    expect(await shipWal({ stagingDir, target, key, systemId: restored })).toEqual({ shipped: 1, waiting: 0 });
+    expect((await buffer(await readArchivedWal(target, key, walKey(systemId, name)))).equals(older)).toBe(true);
+    expect((await buffer(await readArchivedWal(target, key, walKey(restored, name)))).equals(newer)).toBe(true);
   });
 });
 
@@ -87,9 +105,9 @@ describe("the WAL shipper, after a torn upload", () => {
     const { stagingDir, target } = await scene();
     const name = "00000001000000000000000A";
     const bytes = randomBytes(5000);
-    await target.put(`wal-${name}`, Readable.from([randomBytes(40)]));
+    await target.put(walKey(systemId, name), Readable.from([randomBytes(40)]));
     fs.writeFileSync(path.join(stagingDir, name), bytes);
-    expect(await shipWal({ stagingDir, target, key })).toEqual({ shipped: 1, waiting: 0 });
-    expect((await buffer(await readArchivedWal(target, key, name))).equals(bytes)).toBe(true);
+    expect(await shipWal({ stagingDir, target, key, systemId })).toEqual({ shipped: 1, waiting: 0 });
+    expect((await buffer(await readArchivedWal(target, key, walKey(systemId, name)))).equals(bytes)).toBe(true);
   });
 });

@@ -9,22 +9,23 @@ import { WAL_FILE_NAME } from "~/services/backup/wal-archive.server";
 import { DecryptionError } from "~/services/storage/encryption-format.server";
 import { metrics } from "~/services/metrics.server";
 import type { ObjectStore } from "~/services/storage/types";
+import { targetKeys } from "../backup/manifest";
 
-/** The target key of an archived WAL file: `wal-<name as PostgreSQL names it>`. */
-export function walKey(name: string): string {
-  return `wal-${name}`;
-}
+/** The target key of an archived WAL file: `wal-<system id>-<name as PostgreSQL names it>`. */
+export const walKey = targetKeys.wal;
 
 export interface WalShipOptions {
   stagingDir: string;
   target: ObjectStore;
   key: Buffer;
+  /** The system identifier of the cluster whose WAL is staged (clusterSystemId). */
+  systemId: string;
 }
 
 export class WalConflictError extends Error {
-  constructor(readonly name: string) {
+  constructor(readonly objectKey: string) {
     super(
-      `${walKey(name)} is already in the backup target with other contents; the staged copy is kept. Is another instance archiving into the same target?`,
+      `${objectKey} is already in the backup target with other contents; the staged copy is kept. Is another instance archiving into the same target?`,
     );
     this.name = "WalConflictError";
   }
@@ -68,7 +69,7 @@ export async function shipWal(options: WalShipOptions): Promise<{ shipped: numbe
 }
 
 /** True when this run uploaded it; false when an earlier, interrupted run already had. */
-async function shipOne({ stagingDir, target, key }: WalShipOptions, name: string): Promise<boolean> {
+async function shipOne({ stagingDir, target, key, systemId }: WalShipOptions, name: string): Promise<boolean> {
   const file = path.join(stagingDir, name);
   const expected = await sha256OfFile(file).catch((error: unknown) => {
     // Shipped meanwhile by another shipper of this directory (`coffer backup` beside the server's job).
@@ -76,42 +77,42 @@ async function shipOne({ stagingDir, target, key }: WalShipOptions, name: string
     throw error;
   });
   if (expected === null) return false;
-  const objectKey = walKey(name);
+  const objectKey = walKey(systemId, name);
   if (await target.stat(objectKey)) {
-    const archived = await sha256OfArchived(target, key, name);
+    const archived = await sha256OfArchived(target, key, objectKey);
     if (archived === expected) {
       fs.rmSync(file, { force: true });
       return false;
     }
-    if (archived !== null) throw new WalConflictError(name);
+    if (archived !== null) throw new WalConflictError(objectKey);
     // Torn or damaged (a run killed mid-upload): sent again below.
   }
   await target.put(objectKey, chain(fs.createReadStream(file), createGzip({ level: 6 }), encryptForBackup(key), ignore));
-  if ((await sha256OfArchived(target, key, name)) !== expected) {
+  if ((await sha256OfArchived(target, key, objectKey)) !== expected) {
     throw new Error(`${objectKey}: what the backup target holds does not match the staged file; it will be sent again`);
   }
   fs.rmSync(file, { force: true });
   return true;
 }
 
-/** Streams an archived WAL file out of the target, unsealed and uncompressed. */
-export async function readArchivedWal(target: ObjectStore, key: Buffer, name: string): Promise<Readable> {
-  return chain(await readArchivedWalCompressed(target, key, name), createGunzip(), ignore);
+/** Streams an archived WAL file (its key in the target) out of the target, unsealed and uncompressed. */
+export async function readArchivedWal(target: ObjectStore, key: Buffer, objectKey: string): Promise<Readable> {
+  return chain(await readArchivedWalCompressed(target, key, objectKey), createGunzip(), ignore);
 }
 
-/** Streams an archived WAL file out of the target, unsealed but still gzip-compressed. */
-export async function readArchivedWalCompressed(target: ObjectStore, key: Buffer, name: string): Promise<Readable> {
-  return decryptFromBackup(key, await target.get(walKey(name)), walKey(name));
+/** Streams an archived WAL file (its key in the target) out of the target, unsealed but still gzip-compressed. */
+export async function readArchivedWalCompressed(target: ObjectStore, key: Buffer, objectKey: string): Promise<Readable> {
+  return decryptFromBackup(key, await target.get(objectKey), objectKey);
 }
 
 /** pipeline() destroys every stream with the error, so whoever reads the last one sees it. */
 function ignore(): void {}
 
 /** Null when the archived copy is torn or damaged; the target failing to answer is an error of its own. */
-async function sha256OfArchived(target: ObjectStore, key: Buffer, name: string): Promise<string | null> {
+async function sha256OfArchived(target: ObjectStore, key: Buffer, objectKey: string): Promise<string | null> {
   const hash = createHash("sha256");
   try {
-    await pipeline(await readArchivedWal(target, key, name), hash);
+    await pipeline(await readArchivedWal(target, key, objectKey), hash);
   } catch (error) {
     if (error instanceof DecryptionError || (error as NodeJS.ErrnoException).code?.startsWith("Z_")) return null;
     throw error;

@@ -7,7 +7,7 @@ import { cipherSize } from "~/services/storage/encryption-format.server";
 import { ObjectNotFoundError, type ObjectInfo, type ObjectStore } from "~/services/storage/types";
 import { recordAudit, SYSTEM_ACTOR, type AuditActor } from "../audit/audit.server";
 import { cleanupAbandonedUploads } from "../uploads/upload-cleanup.server";
-import { lockObjectKeys } from "../files/shared-objects.server";
+import { lockObjectKeys, objectDeletionAllowed } from "../files/shared-objects.server";
 
 export const PROBLEM_KINDS = ["orphan", "missing", "size_mismatch", "hash_mismatch", "expired_upload"] as const;
 export type ProblemKind = (typeof PROBLEM_KINDS)[number];
@@ -243,6 +243,8 @@ async function quarantine(services: Services, info: ObjectInfo, now: Date, actor
   return services.prisma.$transaction(
     async (tx) => {
       await lockObjectKeys(tx, [info.key]);
+      // A running backup's snapshot may still name it: reported this time, moved by a later check.
+      if (!(await objectDeletionAllowed(tx))) return null;
       return quarantineLocked(services, info, now, actor);
     },
     { maxWait: 10_000, timeout: 15 * 60_000 },

@@ -15,6 +15,8 @@ export interface PhysicalBackup {
   startedAt: string;
   finishedAt: string;
   timeline: number;
+  /** The cluster's system identifier, which names its WAL in the target. */
+  systemId: string;
   /** Size and SHA-256 of the tar (before sealing). */
   bytes: number;
   sha256: string;
@@ -67,6 +69,7 @@ export async function takeBaseBackup(options: {
       [options.label],
     );
     const { lsn: startLsn, wal } = started.rows[0]!;
+    const systemId = await clusterSystemId(client);
     const tarred = new Measure();
     const pack = tar.pack();
     const filled = packDirectory(pack, options.clusterDir).then(
@@ -87,6 +90,7 @@ export async function takeBaseBackup(options: {
         startedAt: startedAt.toISOString(),
         finishedAt: new Date().toISOString(),
         timeline: Number.parseInt(wal.slice(0, 8), 16),
+        systemId,
         bytes: tarred.bytes,
         sha256: tarred.hash.digest("hex"),
       },
@@ -95,6 +99,23 @@ export async function takeBaseBackup(options: {
   } finally {
     // Ending the session also aborts a backup that did not reach pg_backup_stop.
     await client.end().catch(() => {});
+  }
+}
+
+/** The running cluster's system identifier (initdb picks it; a physical copy keeps it), as decimal text. */
+export async function clusterSystemId(client: Pick<pg.Client, "query">): Promise<string> {
+  const { rows } = await client.query<{ id: string }>("SELECT system_identifier::text AS id FROM pg_control_system()");
+  return rows[0]!.id;
+}
+
+/** The system identifier of a cluster directory that is not running: the first field of global/pg_control. */
+export async function controlFileSystemId(clusterDir: string): Promise<string> {
+  const handle = await fsp.open(path.join(clusterDir, "global", "pg_control"), "r");
+  try {
+    const { buffer } = await handle.read(Buffer.alloc(8), 0, 8, 0);
+    return buffer.readBigUInt64LE(0).toString();
+  } finally {
+    await handle.close();
   }
 }
 

@@ -11,9 +11,10 @@ import copyStreams from "pg-copy-streams";
 /**
  * Tables that are not data: the migration log is rebuilt by migrating, not copied; backup_runs
  * records the backups themselves (a snapshot of it always shows the run taking it as running),
- * and a restored instance starts its own history.
+ * and a restored instance starts its own history; deferred_object_deletions names objects no row
+ * references, which a backup does not hold.
  */
-const NOT_DATA = new Set(["_prisma_migrations", "backup_runs"]);
+const NOT_DATA = new Set(["_prisma_migrations", "backup_runs", "deferred_object_deletions"]);
 
 export interface TableShape {
   name: string;
