@@ -10,7 +10,9 @@
  * 30 runs after 3 warm-ups each:
  *   - the SQL the PostgreSQL driver runs, called from this process (PostgresSearchIndex.search,
  *     50 results as the page asks): the floor, so the page's own overhead is visible;
- *   - GET /search?q= (the HTML page) and GET /search.data?q= (what JavaScript navigation asks).
+ *   - GET /search?q= (the HTML page) and GET /search.data?q= (what JavaScript navigation asks);
+ *   - the driver's SQL as it was before issue 14 (bench/lib/search-before.ts), so before and
+ *     after compare within one run on a busy machine (BENCH_BEFORE_ROW=0 leaves it out).
  * With MEILI_HOST set, the same documents also go into a fresh Meilisearch index and its driver
  * is timed the same way. Prints p50/p95 and the load average; asserts nothing.
  *
@@ -30,11 +32,14 @@ import { freePort } from "../tests/setup/free-port";
 import { registerBenchUser } from "./lib/account";
 import { startAppProcess } from "./lib/app-process";
 import { cleanUpOnSignals, onCleanup, runBenchmark } from "./lib/cleanup";
+import { searchBefore } from "./lib/search-before";
 
 const REPO = path.resolve(import.meta.dirname, "..");
 const FILES = Number(process.env.BENCH_FILES ?? 100_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
 const WARMUP = 3;
+/** The driver's SQL as before issue 14 (bench/lib/search-before.ts) as a row of its own; "0" leaves it out. */
+const BEFORE_ROW = process.env.BENCH_BEFORE_ROW !== "0";
 const FILES_PER_FOLDER = 1000;
 /** Every CONTENT_EVERY-th file has extracted text. */
 const CONTENT_EVERY = 10;
@@ -168,6 +173,9 @@ async function main() {
 
   const contenders: Array<{ label: string; run: (query: string) => Promise<number> }> = [
     { label: "driver SQL (from the bench)", run: (query) => driverSearch(sqlIndex, ownerId, query) },
+    ...(BEFORE_ROW
+      ? [{ label: "driver SQL before issue 14", run: (query: string) => timed(() => searchBefore(prisma, ownerId, query, PAGE_LIMIT)) }]
+      : []),
     { label: "GET /search", run: (query) => get(`${app.url}/search?q=${encodeURIComponent(query)}`, cookie) },
     { label: "GET /search.data", run: (query) => get(`${app.url}/search.data?q=${encodeURIComponent(query)}`, cookie) },
     ...(meili ? [{ label: "Meilisearch driver (from the bench)", run: (query: string) => driverSearch(meili, ownerId, query) }] : []),
@@ -177,7 +185,10 @@ async function main() {
   console.log("| query | matches | what | p50 | p95 |");
   console.log("|---|---|---|---|---|");
   for (const { kind, query } of cases) {
-    const { total } = await sqlIndex.search(ownerId, query, { limit: PAGE_LIMIT });
+    const found = await sqlIndex.search(ownerId, query, { limit: PAGE_LIMIT });
+    // The driver counts up to a bound; the query before issue 14 counted every match.
+    const exact = BEFORE_ROW ? ` (all: ${(await searchBefore(prisma, ownerId, query, PAGE_LIMIT)).total.toLocaleString("en-GB")})` : "";
+    const matches = `${found.total.toLocaleString("en-GB")}${found.totalIsLowerBound ? "+" : ""}${exact}`;
     const samples = contenders.map(() => [] as number[]);
     for (let round = 0; round < WARMUP + RUNS; round++) {
       // Rotate who goes first, so no contender always follows the same one.
@@ -189,9 +200,7 @@ async function main() {
     }
     contenders.forEach((contender, index) => {
       const { p50, p95 } = percentiles(samples[index]!);
-      console.log(
-        `| ${kind} (${JSON.stringify(query)}) | ${total.toLocaleString("en-GB")} | ${contender.label} | ${ms(p50)} | ${ms(p95)} |`,
-      );
+      console.log(`| ${kind} (${JSON.stringify(query)}) | ${matches} | ${contender.label} | ${ms(p50)} | ${ms(p95)} |`);
     });
   }
   console.log(`\nload average at the end: ${loadAverage()}`);
@@ -257,9 +266,13 @@ async function queryCases(prisma: PrismaClient, ownerId: string): Promise<QueryC
   ];
 }
 
-async function driverSearch(index: SearchIndex, ownerId: string, query: string): Promise<number> {
+function driverSearch(index: SearchIndex, ownerId: string, query: string): Promise<number> {
+  return timed(() => index.search(ownerId, query, { limit: PAGE_LIMIT }));
+}
+
+async function timed(run: () => Promise<unknown>): Promise<number> {
   const started = performance.now();
-  await index.search(ownerId, query, { limit: PAGE_LIMIT });
+  await run();
   return performance.now() - started;
 }
 
