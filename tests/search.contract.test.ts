@@ -408,6 +408,18 @@ describe("postgres search", () => {
       expect((await index.search(frank, "quartrly elephant")).hits).toEqual([]);
     });
 
+    it("takes the last word of a query as typed so far, and finds other partial words by similarity", async () => {
+      const grace = `grace-${randomUUID()}`;
+      const report = doc(grace, "Quarterly-Report_2024.pdf");
+      const camera = doc(grace, "IMG_20240315_0001.jpg");
+      await index.upsert([report, camera]);
+      expect(ids((await index.search(grace, "2024 repo")).hits)).toEqual([report.id]);
+      expect(ids((await index.search(grace, "quart repo")).hits)).toEqual([report.id]);
+      expect(ids((await index.search(grace, "quarterly report 2024 pdf")).hits)).toEqual([report.id]);
+      // The last word, a number too, may be the start of a word: "2024" of "20240315".
+      expect(ids((await index.search(grace, "img 2024")).hits)).toEqual([camera.id]);
+    });
+
     it("uses the name indexes for a search", async () => {
       // Only a plan shape check: with sequential scans off, the query must still be answerable
       // from the GIN indexes (the planner picks them over the owner index on big tables).
