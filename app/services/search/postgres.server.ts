@@ -148,9 +148,10 @@ export class PostgresSearchIndex implements SearchIndex {
     if (within && within.folderIds.length === 0 && within.ids.length === 0) return { hits: [], total: 0 };
     return this.prisma.$transaction(async (tx) => {
       // set_config(..., true) keeps these to this transaction, not to a pooled connection. With
-      // sequential scans, hash and merge joins off, the planner keeps to the indexes and joins
-      // row by row, so each LIMIT stops the work early (it would otherwise read every match, or
-      // the whole table, when its estimates promise enough matches early). The query's words and
+      // sequential scans, plain index scans, hash and merge joins off, the planner reads the
+      // GIN indexes' bitmaps and joins row by row, so each LIMIT stops the work early (it would
+      // otherwise walk the whole table, or the owner's index testing every name, when its
+      // estimates promise enough matches early). The query's words and
       // folded form are made once here: as parameters they cost the planner nothing.
       const { similar, exact } = similarityWords(text);
       const [terms] = await tx.$queryRaw<Array<SearchTerms>>`
@@ -158,6 +159,7 @@ export class PostgresSearchIndex implements SearchIndex {
                set_config('enable_seqscan', 'off', true) AS seqscan,
                set_config('enable_hashjoin', 'off', true) AS hashjoin,
                set_config('enable_mergejoin', 'off', true) AS mergejoin,
+               set_config('enable_indexscan', 'off', true) AS indexscan,
                ${typedWords(text)}::text AS words, coffer_search_fold(${text}) AS folded,
                ${typedWords(exact)}::text AS exact_words`;
       const bounds = { limit, offset, counted: Math.max(COUNT_LIMIT, offset + limit), ranked: Math.max(RANK_LIMIT, offset + limit) };
@@ -229,6 +231,8 @@ function searchStatement(
       SELECT d.id FROM file_contents c JOIN search_documents d ON d.id = c.file_id
       WHERE c.content_words @@ ${words} AND d.owner_id = ${ownerId} ${inScope}
         AND d.id NOT IN (SELECT id FROM name_hits)
+        -- Past the counted name matches the total is a bound and the page is all names anyway.
+        AND (SELECT count(*) FROM name_hits) < ${collect}
       LIMIT ${collect}
     ),
     candidates AS (
