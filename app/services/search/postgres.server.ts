@@ -151,8 +151,8 @@ export class PostgresSearchIndex implements SearchIndex {
       // sequential scans, plain index scans, hash and merge joins off, the planner reads the
       // GIN indexes' bitmaps and joins row by row, so each LIMIT stops the work early (it would
       // otherwise walk the whole table, or the owner's index testing every name, when its
-      // estimates promise enough matches early). The query's words and
-      // folded form are made once here: as parameters they cost the planner nothing.
+      // estimates promise enough matches early). The query's words and folded form are made
+      // once here: as parameters they cost the planner nothing.
       const { similar, exact } = similarityWords(text);
       const [terms] = await tx.$queryRaw<Array<SearchTerms>>`
         SELECT set_config('pg_trgm.word_similarity_threshold', ${String(WORD_SIMILARITY_THRESHOLD)}, true) AS threshold,
