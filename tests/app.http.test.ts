@@ -502,6 +502,29 @@ describe.each(DRIVER_SETS)("Coffer over HTTP with $label", ({ drivers }) => {
       const nothing = await (await user.get("/search?q=zzzzqqq")).text();
       expect(nothing).toContain("Nothing matches");
     });
+
+    it("says there are more results than it counted when the driver stopped counting", async () => {
+      const { ownerId, folderId } = await app.services.prisma.file.findFirstOrThrow({ where: { name: "Quarterly Report.pdf" } });
+      const lanterns = Array.from({ length: 1005 }, (_, i) => ({
+        id: `lantern-${i}-${drivers.storage}`,
+        ownerId,
+        kind: "file" as const,
+        name: `Lantern ${String(i).padStart(4, "0")}.txt`,
+        folderId,
+        mimeType: "text/plain",
+        size: 1,
+        updatedAt: new Date(),
+      }));
+      await app.services.search.upsert(lanterns);
+      try {
+        const page = await (await user.get("/search?q=lantern")).text();
+        expect(page).toContain("More than 1000 results for “lantern”");
+        const few = await (await user.get("/search?q=lantern%200004")).text();
+        expect(few).toContain("1 result for “lantern 0004”");
+      } finally {
+        await app.services.search.remove(lanterns.map((doc) => doc.id));
+      }
+    });
   });
 
   describe("admin", () => {

@@ -378,6 +378,48 @@ describe("postgres search", () => {
       expect(huge.content!.startsWith(stored.content)).toBe(true);
     });
 
+    it("ranks a name equal to the query first among more matches than it counts, and says the total is a lower bound", async () => {
+      const erin = `erin-${randomUUID()}`;
+      const many = Array.from({ length: 1050 }, (_, i) => doc(erin, `lantern ${String(i).padStart(4, "0")}.txt`));
+      const exact = doc(erin, "Lantern", { kind: "folder", folderId: null, mimeType: null, size: null });
+      // The exact name last, so that it is not among the first matches the index yields.
+      await index.upsert([...many, exact]);
+
+      const first = await index.search(erin, "lantern", { limit: 50 });
+      expect(first.hits).toHaveLength(50);
+      expect(first.hits[0]!.id).toBe(exact.id);
+      expect(first).toMatchObject({ total: 1000, totalIsLowerBound: true });
+      // Paging beyond the counted matches still gives full pages.
+      const deep = await index.search(erin, "lantern", { limit: 20, offset: 1000 });
+      expect(deep.hits).toHaveLength(20);
+      expect(deep.totalIsLowerBound).toBe(true);
+      // Few matches: an exact total, not a bound.
+      const few = await index.search(erin, "lantern 0042");
+      expect(few).toEqual({ hits: [expect.objectContaining({ id: many[42]!.id })], total: 1 });
+      await index.remove([...many, exact].map((d) => d.id));
+    });
+
+    it("matches each misspelt word of a query against the name's words, and needs every word", async () => {
+      const frank = `frank-${randomUUID()}`;
+      const report = doc(frank, "Quarterly-Report_2024.pdf");
+      await index.upsert([report]);
+      expect(ids((await index.search(frank, "quartrly reportt")).hits)).toEqual([report.id]);
+      expect(ids((await index.search(frank, "reportt 2024")).hits)).toEqual([report.id]);
+      expect((await index.search(frank, "quartrly elephant")).hits).toEqual([]);
+    });
+
+    it("takes the last word of a query as typed so far, and finds other partial words by similarity", async () => {
+      const grace = `grace-${randomUUID()}`;
+      const report = doc(grace, "Quarterly-Report_2024.pdf");
+      const camera = doc(grace, "IMG_20240315_0001.jpg");
+      await index.upsert([report, camera]);
+      expect(ids((await index.search(grace, "2024 repo")).hits)).toEqual([report.id]);
+      expect(ids((await index.search(grace, "quart repo")).hits)).toEqual([report.id]);
+      expect(ids((await index.search(grace, "quarterly report 2024 pdf")).hits)).toEqual([report.id]);
+      // The last word, a number too, may be the start of a word: "2024" of "20240315".
+      expect(ids((await index.search(grace, "img 2024")).hits)).toEqual([camera.id]);
+    });
+
     it("uses the name indexes for a search", async () => {
       // Only a plan shape check: with sequential scans off, the query must still be answerable
       // from the GIN indexes (the planner picks them over the owner index on big tables).

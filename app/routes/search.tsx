@@ -19,13 +19,24 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const user = await requireUser(context.services, request);
   const { q: query } = parseQuery(request, searchQuery);
   const contentSearch = context.services.config.contentSearch.enabled;
-  if (!query) return { query, contentSearch, hits: [], total: 0, sharedHits: [], sharedTotal: 0 };
+  if (!query)
+    return {
+      query,
+      contentSearch,
+      hits: [],
+      total: 0,
+      totalIsLowerBound: false,
+      sharedHits: [],
+      sharedTotal: 0,
+      sharedTotalIsLowerBound: false,
+    };
   const result = await searchFiles(context.services, user, query);
   return { query, contentSearch, ...result };
 }
 
 export default function Search() {
-  const { query, contentSearch, hits, total, sharedHits, sharedTotal } = useLoaderData<typeof loader>();
+  const { query, contentSearch, hits, total, totalIsLowerBound, sharedHits, sharedTotal, sharedTotalIsLowerBound } =
+    useLoaderData<typeof loader>();
   return (
     <div className="space-y-6">
       <h1 className="text-2xl font-semibold">Search</h1>
@@ -46,14 +57,14 @@ export default function Search() {
                 ? sharedTotal === 0
                   ? `Nothing matches “${query}”. Check the spelling or try part of the name.`
                   : `Nothing of yours matches “${query}”.`
-                : `${total} result${total === 1 ? "" : "s"} for “${query}”`}
+                : `${resultCount(total, totalIsLowerBound)} for “${query}”`}
             </h2>
             <HitList hits={hits} testId="search-own" />
           </section>
           {sharedTotal > 0 ? (
             <section aria-labelledby="shared-results-heading">
               <h2 id="shared-results-heading" className="text-sm text-slate-700">
-                {`${sharedTotal} result${sharedTotal === 1 ? "" : "s"} shared with you`}
+                {`${resultCount(sharedTotal, sharedTotalIsLowerBound)} shared with you`}
               </h2>
               <HitList hits={sharedHits} testId="search-shared" />
             </section>
@@ -68,6 +79,12 @@ export default function Search() {
       )}
     </div>
   );
+}
+
+/** "1 result", "12 results", or "More than 1000 results" when the search stopped counting. */
+function resultCount(total: number, isLowerBound: boolean): string {
+  if (isLowerBound) return `More than ${total} results`;
+  return `${total} result${total === 1 ? "" : "s"}`;
 }
 
 function HitList({ hits, testId }: { hits: Array<FoundItem | SharedFoundItem>; testId: string }) {

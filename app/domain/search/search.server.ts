@@ -46,8 +46,11 @@ async function searchOwnAndShared(services: Services, user: Pick<SessionUser, "i
   ]);
   return {
     total: own.total,
+    /** More than `total` matched: the driver stopped counting. */
+    totalIsLowerBound: own.totalIsLowerBound === true,
     hits: own.hits.map((hit) => found(hit, hit.folderId)),
     sharedTotal: shared.total,
+    sharedTotalIsLowerBound: shared.totalIsLowerBound,
     sharedHits: shared.hits,
   };
 }
@@ -120,7 +123,7 @@ async function searchSharedWithMe(services: Services, user: Pick<SessionUser, "i
       const hits = result.hits
         .filter((_, index) => readable[index])
         .map((hit): SharedFoundItem => ({ ...found(hit, hit.folderId && inside.has(hit.folderId) ? hit.folderId : null), ownerName }));
-      return { hits, total: result.total };
+      return { hits, total: result.total, totalIsLowerBound: result.totalIsLowerBound === true };
     }),
   );
   return {
@@ -130,5 +133,6 @@ async function searchSharedWithMe(services: Services, user: Pick<SessionUser, "i
       .sort((a, b) => Number(a.matchedBy === "content") - Number(b.matchedBy === "content"))
       .slice(0, RESULT_LIMIT),
     total: results.reduce((sum, r) => sum + r.total, 0),
+    totalIsLowerBound: results.some((r) => r.totalIsLowerBound),
   };
 }

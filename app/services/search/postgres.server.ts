@@ -10,6 +10,7 @@ import {
   type SearchIndex,
   type SearchOptions,
   type SearchResult,
+  type SearchScope,
 } from "./types";
 
 /** Rows per INSERT when upserting many documents. */
@@ -21,8 +22,40 @@ const UPSERT_BATCH = 500;
 const WORD_SIMILARITY_THRESHOLD = 0.5;
 /** ts_headline options: one short fragment around the matched words, marked for snippetParts. */
 const HEADLINE_OPTIONS = `StartSel=${MATCH_START}, StopSel=${MATCH_END}, MaxWords=24, MinWords=8, MaxFragments=1, FragmentDelimiter=" … "`;
+/** Matches counted at most; beyond it the total is a lower bound. */
+const COUNT_LIMIT = 1000;
+/** Matches of each kind (name, content) ranked at most, before paging. */
+const RANK_LIMIT = 100;
+/** Query words matched by similarity at most; a longer query is matched on its first words. */
+const MAX_FUZZY_WORDS = 8;
 /** PostgreSQL's program_limit_exceeded: the text's tsvector would be over 1 MB. */
 const TOO_LONG = "54000";
+
+/**
+ * The words of `text` (coffer_search_words, as names and contents are split) as a tsquery that
+ * needs every word, the last one as a prefix, as someone types. All as prefixes
+ * (coffer_search_query) made PostgreSQL collect every name starting with each word ("2022"
+ * then matches every "20220315" of camera names), 0.3 s at a million names.
+ */
+function typedWords(text: string): Prisma.Sql {
+  return Prisma.sql`(SELECT CASE WHEN words = '' THEN NULL
+                                 ELSE to_tsquery('simple', regexp_replace(words, '\\s+', ' & ', 'g') || ':*') END
+                     FROM (SELECT btrim(coffer_search_words(${text})) AS words) AS typed)`;
+}
+
+/** The query as the SQL functions of the search_words migration see it. */
+interface SearchTerms {
+  /** Every word, the last as a prefix (typedWords); null when the query has no words. */
+  words: string | null;
+  folded: string;
+  /** The words that cannot be misspelt (similarityWords), as typedWords; null when none. */
+  exact_words: string | null;
+}
+
+interface CountRow {
+  by_name_count: number;
+  content_count: number;
+}
 
 interface HitRow {
   id: string;
@@ -40,8 +73,8 @@ interface HitRow {
 
 /**
  * Search over the search_documents table. A name matches when every query word is a word prefix
- * in it (full text), when it is similar enough to the query (trigrams: misspellings), or when it
- * contains the query (LIKE). The generated columns name_words and name_folded, their indexes and
+ * in it (full text), when every query word is similar enough to one of its words (trigrams:
+ * misspellings), or when it contains the query (LIKE). The generated columns name_words and name_folded, their indexes and
  * the SQL functions coffer_search_fold/_query come from the 20261126100000_search_words migration.
  */
 export class PostgresSearchIndex implements SearchIndex {
@@ -113,59 +146,118 @@ export class PostgresSearchIndex implements SearchIndex {
     if (text.trim() === "") return { hits: [], total: 0 };
     const within = options?.within;
     if (within && within.folderIds.length === 0 && within.ids.length === 0) return { hits: [], total: 0 };
-    const scope = within ? Prisma.sql`AND (folder_id = ANY(${within.folderIds}::text[]) OR id = ANY(${within.ids}::text[]))` : Prisma.empty;
-
-    const words = Prisma.sql`coffer_search_query(${text})`;
-    const folded = Prisma.sql`coffer_search_fold(${text})`;
-    // "!" escapes LIKE wildcards typed by the user; a backslash would need more quoting layers.
-    const contains = Prisma.sql`'%' || replace(replace(replace(${folded}, '!', '!!'), '%', '!%'), '_', '!_') || '%'`;
-    // Each alternative is one that the GIN indexes answer; the planner ORs their bitmaps.
-    const where = Prisma.sql`
-      owner_id = ${ownerId} AND (
-        name_words @@ ${words}
-        OR ${folded} <% name_folded
-        OR name_folded LIKE ${contains} ESCAPE '!'
-      ) ${scope}`;
-
-    // Content matches need every query word (as a prefix) and exclude what matched by name.
-    const contentWhere = Prisma.sql`
-      d.owner_id = ${ownerId} AND c.content_words @@ ${words} ${within ? Prisma.sql`AND (d.folder_id = ANY(${within.folderIds}::text[]) OR d.id = ANY(${within.ids}::text[]))` : Prisma.empty}
-      AND NOT (${where})`;
-    const nameScore = Prisma.sql`(coalesce(ts_rank(name_words, ${words}), 0)
-                + word_similarity(${folded}, name_folded)
-                + CASE WHEN name_folded LIKE ${contains} ESCAPE '!' THEN 0.5 ELSE 0 END)::float8`;
-
-    // set_config(..., true) keeps the threshold to this transaction, not to a pooled connection.
-    // The snippet is made only for the page's rows, after sorting and paging.
-    const [, rows, counted] = await this.prisma.$transaction([
-      this.prisma.$executeRaw`SELECT set_config('pg_trgm.word_similarity_threshold', ${String(WORD_SIMILARITY_THRESHOLD)}, true)`,
-      this.prisma.$queryRaw<HitRow[]>`
-        WITH page AS (
-          SELECT * FROM (
-            SELECT id, true AS by_name, ${nameScore} AS score, name FROM search_documents WHERE ${where}
-            UNION ALL
-            SELECT d.id, false AS by_name, ts_rank(c.content_words, ${words})::float8 AS score, d.name
-            FROM file_contents c JOIN search_documents d ON d.id = c.file_id
-            WHERE ${contentWhere}
-          ) AS hits
-          ORDER BY by_name DESC, score DESC, name, id
-          LIMIT ${limit} OFFSET ${offset}
-        )
-        SELECT d.id, d.owner_id, d.kind, d.name, d.folder_id, d.mime_type, d.size, d.updated_at, page.score, page.by_name,
-               CASE WHEN page.by_name THEN NULL
-                    ELSE ts_headline('simple', c.content, ${words}, ${HEADLINE_OPTIONS}) END AS snippet
-        FROM page JOIN search_documents d ON d.id = page.id LEFT JOIN file_contents c ON c.file_id = page.id AND NOT page.by_name
-        ORDER BY page.by_name DESC, page.score DESC, d.name, d.id`,
-      this.prisma.$queryRaw<Array<{ total: number }>>`
-        SELECT ((SELECT count(*) FROM search_documents WHERE ${where})
-              + (SELECT count(*) FROM file_contents c JOIN search_documents d ON d.id = c.file_id WHERE ${contentWhere}))::int AS total`,
-    ]);
-    return { hits: rows.map(toHit), total: counted[0]?.total ?? 0 };
+    return this.prisma.$transaction(async (tx) => {
+      // set_config(..., true) keeps these to this transaction, not to a pooled connection. With
+      // sequential scans, plain index scans, hash and merge joins off, the planner reads the
+      // GIN indexes' bitmaps and joins row by row, so each LIMIT stops the work early (it would
+      // otherwise walk the whole table, or the owner's index testing every name, when its
+      // estimates promise enough matches early). The query's words and folded form are made
+      // once here: as parameters they cost the planner nothing.
+      const { similar, exact } = similarityWords(text);
+      const [terms] = await tx.$queryRaw<Array<SearchTerms>>`
+        SELECT set_config('pg_trgm.word_similarity_threshold', ${String(WORD_SIMILARITY_THRESHOLD)}, true) AS threshold,
+               set_config('enable_seqscan', 'off', true) AS seqscan,
+               set_config('enable_hashjoin', 'off', true) AS hashjoin,
+               set_config('enable_mergejoin', 'off', true) AS mergejoin,
+               set_config('enable_indexscan', 'off', true) AS indexscan,
+               ${typedWords(text)}::text AS words, coffer_search_fold(${text}) AS folded,
+               ${typedWords(exact)}::text AS exact_words`;
+      const bounds = { limit, offset, counted: Math.max(COUNT_LIMIT, offset + limit), ranked: Math.max(RANK_LIMIT, offset + limit) };
+      const rows = await tx.$queryRaw<Array<CountRow & Partial<HitRow>>>(searchStatement(ownerId, terms!, similar, within, bounds));
+      const counts = rows[0] ?? { by_name_count: 0, content_count: 0 };
+      const capped = counts.by_name_count > bounds.counted || counts.content_count > bounds.counted;
+      return {
+        hits: rows.filter((row): row is CountRow & HitRow => row.id != null).map(toHit),
+        total: capped ? bounds.counted : counts.by_name_count + counts.content_count,
+        ...(capped ? { totalIsLowerBound: true } : {}),
+      };
+    });
   }
 
   async health(): Promise<void> {
     await this.prisma.$queryRaw`SELECT 1 FROM search_documents LIMIT 1`;
   }
+}
+
+/**
+ * One statement: name matches and content-only matches, each collected up to a bound (counted
+ * up to COUNT_LIMIT, ranked among the first RANK_LIMIT), so a query matching most of a big
+ * account costs about as much as one matching a thousand documents; names equal to the query
+ * always join the ranking. The snippet is made only for the page's rows, after sorting and paging.
+ */
+function searchStatement(
+  ownerId: string,
+  terms: SearchTerms,
+  similar: string[],
+  within: SearchScope | undefined,
+  { limit, offset, counted, ranked: rank }: { limit: number; offset: number; counted: number; ranked: number },
+): Prisma.Sql {
+  const words = Prisma.sql`${terms.words}::tsquery`;
+  // "!" escapes LIKE wildcards typed by the user; a backslash would need more quoting layers.
+  const contains = `%${terms.folded.replace(/[!%_]/g, (c) => `!${c}`)}%`;
+  const inScope = within
+    ? Prisma.sql`AND (d.folder_id = ANY(${within.folderIds}::text[]) OR d.id = ANY(${within.ids}::text[]))`
+    : Prisma.empty;
+  // A misspelt name: every longer word of the query similar to a word of it, the rest prefixes.
+  const requiredPrefixes = terms.exact_words === null ? Prisma.empty : Prisma.sql`AND d.name_words @@ ${terms.exact_words}::tsquery`;
+  const misspelt = similar.length
+    ? Prisma.sql`(${Prisma.join(
+        similar.map((word) => Prisma.sql`${word} <% d.name_folded`),
+        " AND ",
+      )} ${requiredPrefixes})`
+    : Prisma.sql`false`;
+  // Each alternative is one that the GIN indexes answer; the planner ORs their bitmaps.
+  // Containing the query matters for one word or part of one ("port_20", "日本", "100%"); for
+  // several words the other alternatives cover it, and the trigrams of a long query (many in
+  // most names) would make the index read most of its entries.
+  const containsQuery = /\s/.test(terms.folded.trim()) ? Prisma.empty : Prisma.sql`OR d.name_folded LIKE ${contains} ESCAPE '!'`;
+  const nameMatches = Prisma.sql`(d.name_words @@ ${words} OR ${misspelt} ${containsQuery})`;
+  const nameScore = Prisma.sql`(coalesce(ts_rank(d.name_words, ${words}), 0)
+              + word_similarity(${terms.folded}, d.name_folded)
+              + CASE WHEN d.name_folded LIKE ${contains} ESCAPE '!' THEN 0.5 ELSE 0 END)::float8`;
+  const collect = counted + 1;
+  // Content matches exclude what matched by name. Beyond COUNT_LIMIT name matches, a file
+  // matching both ways may count as a content match too: the total is a lower bound then anyway.
+  return Prisma.sql`
+    WITH name_hits AS MATERIALIZED (
+      SELECT d.id FROM search_documents d WHERE d.owner_id = ${ownerId} AND ${nameMatches} ${inScope}
+      LIMIT ${collect}
+    ),
+    same_name AS MATERIALIZED (
+      SELECT d.id FROM search_documents d WHERE d.name_folded = ${terms.folded} AND d.owner_id = ${ownerId} ${inScope}
+      LIMIT ${rank}
+    ),
+    content_hits AS MATERIALIZED (
+      SELECT d.id FROM file_contents c JOIN search_documents d ON d.id = c.file_id
+      WHERE c.content_words @@ ${words} AND d.owner_id = ${ownerId} ${inScope}
+        AND d.id NOT IN (SELECT id FROM name_hits)
+        -- Past the counted name matches the total is a bound and the page is all names anyway.
+        AND (SELECT count(*) FROM name_hits) < ${collect}
+      LIMIT ${collect}
+    ),
+    candidates AS (
+      SELECT id, true AS by_name FROM ((SELECT id FROM name_hits LIMIT ${rank}) UNION SELECT id FROM same_name) AS named
+      UNION ALL
+      SELECT id, false AS by_name FROM (SELECT id FROM content_hits LIMIT ${rank}) AS inside
+    ),
+    page AS (
+      SELECT k.id, k.by_name, d.name,
+             CASE WHEN k.by_name THEN ${nameScore} ELSE ts_rank(c.content_words, ${words})::float8 END AS score
+      FROM candidates k JOIN search_documents d ON d.id = k.id
+      LEFT JOIN file_contents c ON c.file_id = k.id AND NOT k.by_name
+      ORDER BY k.by_name DESC, score DESC, d.name, d.id
+      LIMIT ${limit} OFFSET ${offset}
+    )
+    SELECT counts.by_name_count, counts.content_count,
+           d.id, d.owner_id, d.kind, d.name, d.folder_id, d.mime_type, d.size, d.updated_at, page.score, page.by_name,
+           CASE WHEN page.by_name THEN NULL
+                ELSE ts_headline('simple', c.content, ${words}, ${HEADLINE_OPTIONS}) END AS snippet
+    FROM (SELECT (SELECT count(*) FROM name_hits)::int AS by_name_count,
+                 (SELECT count(*) FROM content_hits)::int AS content_count) AS counts
+    LEFT JOIN page ON true
+    LEFT JOIN search_documents d ON d.id = page.id
+    LEFT JOIN file_contents c ON c.file_id = page.id AND NOT page.by_name
+    ORDER BY page.by_name DESC, page.score DESC, d.name, d.id`;
 }
 
 function toHit(row: HitRow): SearchHit {
@@ -181,6 +273,32 @@ function toHit(row: HitRow): SearchHit {
     score: Number(row.score),
     matchedBy: row.by_name ? "name" : "content",
     snippet: row.snippet === null ? null : snippetParts(row.snippet),
+  };
+}
+
+/**
+ * The query's words for the similarity match: split at spaces and punctuation as pg_trgm splits
+ * words. Words of three characters or more with an ASCII letter may be misspelt (`similar`);
+ * the others must still be word prefixes of the name (`exact`, for coffer_search_query). pg_trgm
+ * ignores other letters under the C locale (a word without trigrams would match nothing); two
+ * letters have too few trigrams to tell a typo from another word; a number with a typo is
+ * another number, and the trigrams of digits (" 20", "000") are in most names, so the index
+ * would read most of its entries.
+ */
+export function similarityWords(query: string): { similar: string[]; exact: string } {
+  const words = [
+    ...new Set(
+      query
+        .normalize("NFKC")
+        .toLowerCase()
+        .split(/[\s\p{P}\p{S}]+/u)
+        .filter(Boolean),
+    ),
+  ];
+  const misspellable = (word: string) => word.length >= 3 && /[a-z]/.test(word);
+  return {
+    similar: words.filter(misspellable).slice(0, MAX_FUZZY_WORDS),
+    exact: words.filter((word) => !misspellable(word)).join(" "),
   };
 }
 

@@ -61,6 +61,8 @@ export interface SearchResult {
   hits: SearchHit[];
   /** Estimated total number of matches. */
   total: number;
+  /** The driver stopped counting: there are more than `total` matches. */
+  totalIsLowerBound?: boolean;
 }
 
 /**
