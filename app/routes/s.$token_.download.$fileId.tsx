@@ -1,6 +1,6 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
 import { auditActor } from "~/domain/audit/audit.server";
-import { downloadReply } from "~/domain/files/downloads.server";
+import { offloadableDownloadReply } from "~/domain/files/downloads.server";
 import { readDownloadHeaders } from "~/domain/files/request-headers";
 import { NotFoundError } from "~/domain/errors";
 import { countShareDownload, shareFile } from "~/domain/sharing/share-access.server";
@@ -25,7 +25,7 @@ export async function loader(args: LoaderFunctionArgs) {
     if (request.method === "GET" && !continuing && ifNoneMatch === null) {
       await countShareDownload(services, link, { kind: "file", itemId: file.id }, auditActor(request, context.clientIp, null));
     }
-    const reply = await downloadReply(services, file, request);
+    const reply = await offloadableDownloadReply(services, file, request);
     // Never compressed on the way (Range and Content-Length stay exact), never cached by others.
     reply.headers.set("Cache-Control", "private, no-store, no-transform");
     reply.headers.set("Referrer-Policy", "no-referrer");
