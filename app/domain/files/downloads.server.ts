@@ -3,7 +3,7 @@ import type { File as FileRecord } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
 import { inSpan } from "~/services/tracing/spans.server";
 import { INVISIBLE_CHARACTERS } from "./names";
-import { type ByteRange, readDownloadHeaders } from "./request-headers";
+import { type ByteRange, isNotModified, readDownloadHeaders } from "./request-headers";
 import { countUsage } from "../analytics/usage.server";
 import { noteContentRead } from "../storage-tiers/cold-tier.server";
 
@@ -113,7 +113,7 @@ async function fileReply(
     "Content-Security-Policy": inline?.contentSecurityPolicy ?? "default-src 'none'; sandbox",
   });
   const conditions = readDownloadHeaders(request.headers);
-  if (conditions.ifNoneMatch === etag) return { status: 304, headers, body: null };
+  if (isNotModified(conditions, etag, file.updatedAt)) return { status: 304, headers, body: null };
 
   // A Range that no longer matches the validator gets the whole, current file (RFC 9110 If-Range).
   const range = conditions.ifRange && conditions.ifRange !== etag ? ({ kind: "full" } as const) : resolveRange(conditions.range, size);
