@@ -12,6 +12,9 @@
  * - seek: one GET of `Range: bytes=<middle>-`, as a player seeking to the middle does.
  * Medians over the rounds are printed with the ratio Coffer ÷ bare server (goal 0.9, not asserted).
  *
+ * On S3 a third row is Coffer with DOWNLOAD_REDIRECT=presigned: the client follows the 302 to
+ * the store (a second connection, to Swift), as a browser does.
+ *
  * Other knobs (env): BENCH_ONLY=local|s3, BENCH_ROUNDS (default 3),
  * BENCH_ENCRYPTION=1 adds Coffer with encryption at rest (ENCRYPTION_MASTER_KEY) on local disk,
  * BENCH_KEEP_SERVER_LOG=1 prints the servers' log lines at the end.
@@ -141,6 +144,14 @@ async function main() {
     const bare = await startServer({ DATA_DIR: path.join(work, "bare-s3"), ...s3Env }, BARE_DOWNLOAD_SERVER);
     const baseline = contender("S3", "bare node:http server relaying an AWS SDK GetObject", `${bare.url}/${coffer.storageKey}`, bare);
     contenders.push(baseline, { ...contender("S3", "Coffer", coffer.url, coffer.server, baseline), cookie: coffer.cookie });
+    // A twin on the same database and bucket, so the same file, session and URL work there.
+    const offloading = await startServer({
+      ...appEnv(path.join(work, "app-s3-offload")),
+      ...s3Env,
+      DOWNLOAD_REDIRECT: "presigned",
+    });
+    const offloaded = contender("S3", "Coffer, DOWNLOAD_REDIRECT=presigned (302, then the store)", "", offloading, baseline);
+    contenders.push({ ...offloaded, url: coffer.url.replace(coffer.server.url, offloading.url), cookie: coffer.cookie });
   }
 
   for (const c of contenders) await download(c, c.url, null, settings.size); // warm-up: page cache, JIT, connections
@@ -199,6 +210,12 @@ function download(c: Contender, url: string, range: string | null, expected: num
     if (range) headers.range = range;
     http
       .get(url, { agent, headers }, (response) => {
+        // DOWNLOAD_REDIRECT=presigned: the store serves the bytes, without the session cookie.
+        if (response.statusCode === 302 && response.headers.location?.startsWith("http")) {
+          response.resume();
+          download({ ...c, cookie: undefined }, response.headers.location, range, expected).then(resolve, reject);
+          return;
+        }
         const ok = range ? 206 : 200;
         if (response.statusCode !== ok) {
           response.resume();
