@@ -17,14 +17,14 @@ const nodeBodies: WeakMap<ReadableStream<Uint8Array>, Readable> = ((globalThis a
  * web stream's promises and queue, several times fewer for a download of many chunks.
  */
 export function webStream(readable: Readable): ReadableStream<Uint8Array> {
-  let chunks: AsyncIterator<Buffer> | null = null;
+  let chunks: AsyncIterator<Buffer | string> | null = null;
   const stream = new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
         chunks ??= readable[Symbol.asyncIterator]();
         const next = await chunks.next();
         if (next.done) controller.close();
-        else controller.enqueue(new Uint8Array(next.value.buffer, next.value.byteOffset, next.value.byteLength));
+        else controller.enqueue(typeof next.value === "string" ? Buffer.from(next.value) : next.value);
       },
       async cancel() {
         if (chunks) await chunks.return?.();
