@@ -261,7 +261,7 @@ function printTable(settings: Settings, contenders: Contender[]) {
     ...KINDS.map((k) => rate(c, k).toFixed(0)),
     ((median(c.runs.ranges) / settings.ranges) * 1000).toFixed(2),
     c.baseline ? KINDS.map((k) => (rate(c, k) / rate(c.baseline!, k)).toFixed(2)).join(", ") : "",
-    median(c.cpu).toFixed(1),
+    median(c.cpu).toFixed(2),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const format = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i]!)).join(" | ")} |`;
