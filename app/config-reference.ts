@@ -204,6 +204,21 @@ export const ENV_DOCS: Record<keyof Env, EnvVarDoc> = {
       "older release runs and no rollback past this one is planned (older releases delete objects without counting " +
       "references). See [storage.md](storage.md#deduplication).",
   },
+  DOWNLOAD_REDIRECT: {
+    section: "Storage",
+    default: "off",
+    description:
+      "`presigned`: an authorised download (`/download/…`, a version's, a share link's) is answered with a 302 to a " +
+      "short-lived presigned S3 GET URL, so the S3 store (or a CDN in front of it) sends the bytes instead of Coffer. " +
+      "Access is checked, share link limits counted and usage recorded as before. Needs S3 storage, and clients that can " +
+      "reach `S3_ENDPOINT`; refused with `ENCRYPTION_MASTER_KEY`. Objects in the cold tier or in a store being migrated " +
+      "from still stream through Coffer. See [storage.md](storage.md#download-offloading).",
+  },
+  DOWNLOAD_REDIRECT_SECONDS: {
+    section: "Storage",
+    default: "60",
+    description: "How long a presigned download URL is valid (1–3600 s). It only has to last until the client starts the download.",
+  },
   COLD_STORAGE: {
     section: "Storage",
     unset: "no cold tier",

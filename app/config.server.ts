@@ -217,6 +217,8 @@ export const envSchema = z.object({
   S3_SSE: z.enum(["AES256", "aws:kms"], { message: "use AES256 or aws:kms" }).optional(),
   S3_SSE_KMS_KEY_ID: optionalString,
   STORAGE_DEDUP: boolean.default(false),
+  DOWNLOAD_REDIRECT: z.enum(["off", "presigned"], { message: "use off or presigned" }).default("off"),
+  DOWNLOAD_REDIRECT_SECONDS: z.coerce.number({ message: "must be seconds" }).int().min(1).max(3600).default(60),
   COLD_STORAGE: optionalString,
   COLD_STORAGE_CLASS: optionalString,
   STORAGE_MIGRATE_FROM: optionalString,
@@ -448,6 +450,12 @@ function crossFieldProblems(env: Record<string, string>): string[] {
   if ((env.S3_SSE || env.S3_SSE_KMS_KEY_ID) && !env.S3_ENDPOINT)
     problems.push("S3_SSE: applies only to S3 storage; set S3_ENDPOINT or unset it");
   if (env.S3_SSE_KMS_KEY_ID && env.S3_SSE !== "aws:kms") problems.push("S3_SSE_KMS_KEY_ID: needs S3_SSE=aws:kms");
+  if (env.DOWNLOAD_REDIRECT === "presigned" && !env.S3_ENDPOINT)
+    problems.push("DOWNLOAD_REDIRECT: presigned needs S3 storage (S3_ENDPOINT); local disk has no URL to redirect to");
+  if (env.DOWNLOAD_REDIRECT === "presigned" && env.ENCRYPTION_MASTER_KEY)
+    problems.push(
+      "DOWNLOAD_REDIRECT: presigned cannot be used with ENCRYPTION_MASTER_KEY: the store holds ciphertext that only Coffer can decrypt",
+    );
   problems.push(...storageLocationProblems(env));
   problems.push(...coldStorageClassProblems(env));
   if (env.OTEL_TRACES_SAMPLER_ARG && !/traceidratio$/.test(env.OTEL_TRACES_SAMPLER ?? "")) {
@@ -502,6 +510,8 @@ export interface Config {
       };
   /** Files with the same contents (SHA-256) share one object; copies share their source's. */
   storageDedup: boolean;
+  /** DOWNLOAD_REDIRECT=presigned: downloads answer with a 302 to a presigned S3 GET URL valid this long. */
+  downloadRedirect?: { expiresSeconds: number };
   /** Stores beside the primary one: the cold tier (COLD_STORAGE), the store being migrated from (STORAGE_MIGRATE_FROM). */
   storageTiers: { cold?: StorageLocation; migrateFrom?: StorageLocation; coldStorageClass?: string };
   /** Encryption at rest, when ENCRYPTION_MASTER_KEY is set: the current master key first. */
@@ -636,6 +646,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
         : null,
     tracing: tracingConfig(env),
     storageDedup: env.STORAGE_DEDUP,
+    ...(env.DOWNLOAD_REDIRECT === "presigned" ? { downloadRedirect: { expiresSeconds: env.DOWNLOAD_REDIRECT_SECONDS } } : {}),
     ...(env.ENCRYPTION_MASTER_KEY
       ? { encryption: { masterKeys: uniqueKeys([env.ENCRYPTION_MASTER_KEY, ...(env.ENCRYPTION_PREVIOUS_MASTER_KEYS ?? [])]) } }
       : {}),

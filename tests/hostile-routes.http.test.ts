@@ -108,7 +108,11 @@ const ROUTES: Record<string, RouteEntry> = {
     query: ["done", "version"],
     post: { fields: ["name", "destination", "policy", "versionId"], intents: ["rename", "move", "copy", "trash", "restore-version"] },
   },
-  "download.$fileId.tsx": { path: "/download/:fileId", params: { fileId: "file" }, headers: ["range", "if-range", "if-none-match"] },
+  "download.$fileId.tsx": {
+    path: "/download/:fileId",
+    params: { fileId: "file" },
+    headers: ["range", "if-range", "if-none-match", "if-modified-since"],
+  },
   "download.version.$versionId.tsx": { path: "/download/version/:versionId", params: { versionId: "version" }, headers: ["range"] },
   "files.$folderId.tsx": {
     path: "/files/:folderId",
@@ -334,7 +338,8 @@ const HEADER_VALUES: Record<string, fc.Arbitrary<string>> = {
     "bytes=",
   ),
   "if-range": fc.constantFrom('"etag"', "Thu, 01 Jan 1970 00:00:00 GMT", "garbage"),
-  "if-none-match": fc.constantFrom("*", '"x"', "W/", ""),
+  "if-none-match": fc.constantFrom("*", '"x"', "W/", "", '"x", W/"y"', ","),
+  "if-modified-since": fc.constantFrom("Thu, 01 Jan 1970 00:00:00 GMT", "Fri, 31 Dec 9999 23:59:59 GMT", "garbage", "-1", ""),
   "tus-resumable": fc.constantFrom("1.0.0", "0.2.2", "", "1.0.0, 1.0.0", "NaN"),
   "upload-length": fc.constantFrom("-1", "NaN", "1e3", "18446744073709551616", "3", "0", " 3", "3.5", ""),
   "upload-defer-length": fc.constantFrom("1", "0", "x"),

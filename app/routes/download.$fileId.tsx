@@ -1,5 +1,5 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
-import { downloadReply } from "~/domain/files/downloads.server";
+import { offloadableDownloadReply } from "~/domain/files/downloads.server";
 import { getReadableFile } from "~/domain/files/files.server";
 import { requireUser } from "~/route-helpers/guards.server";
 import { isAppError } from "~/domain/errors";
@@ -12,7 +12,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
   const user = await requireUser(services, request);
   try {
     const file = await getReadableFile(services, user, idParam(params, "fileId", "That file"));
-    return fileResponse(await downloadReply(services, file, request));
+    return fileResponse(await offloadableDownloadReply(services, file, request));
   } catch (error) {
     if (isAppError(error))
       return new Response(error.message, { status: error.status, headers: { "Content-Type": "text/plain; charset=utf-8" } });

@@ -1,6 +1,6 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
 import { auditActor } from "~/domain/audit/audit.server";
-import { downloadReply } from "~/domain/files/downloads.server";
+import { offloadableDownloadReply } from "~/domain/files/downloads.server";
 import { readDownloadHeaders } from "~/domain/files/request-headers";
 import { NotFoundError } from "~/domain/errors";
 import { countShareDownload, shareFile } from "~/domain/sharing/share-access.server";
@@ -20,12 +20,20 @@ export async function loader(args: LoaderFunctionArgs) {
     await requireShareAccess(args, link);
     if (link.mode !== "READ") throw new NotFoundError("That file");
     const file = await shareFile(services, link, idParam(params, "fileId", "That file"));
-    const { range, ifNoneMatch } = readDownloadHeaders(request.headers);
+    const { range } = readDownloadHeaders(request.headers);
     const continuing = range !== null && range.first !== 0;
-    if (request.method === "GET" && !continuing && ifNoneMatch === null) {
-      await countShareDownload(services, link, { kind: "file", itemId: file.id }, auditActor(request, context.clientIp, null));
+    const reply = await offloadableDownloadReply(services, file, request);
+    // Counted by what the answer gives (the whole file, its start, or a URL to it), not by which
+    // validators were sent: a made-up If-None-Match or If-Range must not buy an uncounted download.
+    const whole = reply.status === 200 || ((reply.status === 206 || reply.status === 302) && !continuing);
+    if (request.method === "GET" && whole) {
+      try {
+        await countShareDownload(services, link, { kind: "file", itemId: file.id }, auditActor(request, context.clientIp, null));
+      } catch (error) {
+        if (reply.body !== null && typeof reply.body !== "string") reply.body.destroy();
+        throw error;
+      }
     }
-    const reply = await downloadReply(services, file, request);
     // Never compressed on the way (Range and Content-Length stay exact), never cached by others.
     reply.headers.set("Cache-Control", "private, no-store, no-transform");
     reply.headers.set("Referrer-Policy", "no-referrer");

@@ -244,6 +244,13 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
   });
 
   app.use(closeConnectionIfBodyUnread);
+  app.use(compression({ filter: (req, res) => !req.path.startsWith("/download/") && compression.filter(req, res) }));
+  if (mode.kind === "production") {
+    // Before the CSRF check, which would give every cookieless request a CSRF cookie: a shared
+    // cache (a CDN) must be able to keep these, and must never hand one visitor's cookie to others.
+    app.use("/assets", express.static(`${mode.clientDir}/assets`, { immutable: true, maxAge: "1y" }));
+    app.use(express.static(mode.clientDir, { maxAge: "1h" }));
+  }
   // tus and Socket.IO are reached by scripts of the app, which authenticate with the session and
   // are held to same-origin requests; everything else that changes state carries a CSRF token.
   app.use(
@@ -272,7 +279,6 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
       },
     }),
   );
-  app.use(compression({ filter: (req, res) => !req.path.startsWith("/download/") && compression.filter(req, res) }));
 
   let build: ServerBuild | (() => Promise<ServerBuild>);
   let closeVite: () => Promise<void> = async () => {};
@@ -283,8 +289,6 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
     build = () => viteServer.ssrLoadModule("virtual:remix/server-build") as Promise<ServerBuild>;
     closeVite = () => viteServer.close();
   } else {
-    app.use("/assets", express.static(`${mode.clientDir}/assets`, { immutable: true, maxAge: "1y" }));
-    app.use(express.static(mode.clientDir, { maxAge: "1h" }));
     build = mode.build;
   }
 

@@ -3,6 +3,7 @@ import { createReadableStreamFromReadable, createRequestHandler, type AppLoadCon
 import type express from "express";
 import { publicOrigin, type OriginSettings } from "./public-origin.server";
 import { withRouteBoundary } from "./route-boundary.server";
+import { takeNodeBody } from "~/route-helpers/file-response.server";
 
 /**
  * Express → Remix, like @remix-run/express's handler, except that
@@ -97,8 +98,47 @@ async function sendResponse(res: express.Response, response: Response): Promise<
   res.status(response.status);
   for (const [key, value] of response.headers.entries()) res.append(key, value);
   if (response.headers.get("Content-Type")?.match(/text\/event-stream/i)) res.flushHeaders();
-  if (response.body) await writeWithBackpressure(response.body, res);
+  const stored = response.body ? takeNodeBody(response.body) : undefined;
+  if (stored) await pipeToResponse(stored, res);
+  else if (response.body) await writeWithBackpressure(response.body, res);
   else res.end();
+}
+
+/**
+ * Stored bytes (a download, a view, a ZIP) straight from their Node stream to the socket, at the
+ * pace the client reads. A client that leaves ends it quietly (the source is destroyed and its
+ * file or S3 stream released); a source that fails midway fails the request, which cuts the
+ * response (see the last-resort error handler). Not stream.pipeline: that adds two more "close"
+ * listeners to a response that already has nearly ten (Node warns from eleven on).
+ */
+function pipeToResponse(source: Readable, res: express.Response): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      if (!res.write(chunk)) source.pause();
+    };
+    const onDrain = () => source.resume();
+    const onEnd = () => {
+      stop();
+      res.end();
+      resolve();
+    };
+    const onError = (error: Error) => {
+      stop();
+      res.destroy(error);
+      reject(error);
+    };
+    const onClose = () => {
+      stop();
+      source.destroy();
+      resolve();
+    };
+    const stop = () => {
+      source.off("data", onData).off("end", onEnd).off("error", onError);
+      res.off("drain", onDrain).off("close", onClose);
+    };
+    source.on("data", onData).once("end", onEnd).once("error", onError);
+    res.on("drain", onDrain).once("close", onClose);
+  });
 }
 
 /** Writes the body, waiting for "drain" whenever the socket's buffer is full; stops when the client goes away. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { contentDisposition, resolveRange } from "./downloads.server";
-import { readDownloadHeaders } from "./request-headers";
+import { isNotModified, readDownloadHeaders } from "./request-headers";
 
 const parseRange = (range: string | null, size: number) =>
   resolveRange(readDownloadHeaders(new Headers(range === null ? {} : { range })).range, size);
@@ -40,7 +40,30 @@ describe("download headers", () => {
       range: null,
       ifNoneMatch: '"abc"',
       ifRange: '"abc"',
+      ifModifiedSince: null,
     });
     expect(readDownloadHeaders(new Headers({ "if-none-match": "x".repeat(2000) })).ifNoneMatch).toBeNull();
+  });
+});
+
+describe("isNotModified", () => {
+  const etag = '"abc"';
+  const modified = new Date("2026-12-06T10:00:00.750Z");
+  const notModified = (headers: Record<string, string>) => isNotModified(readDownloadHeaders(new Headers(headers)), etag, modified);
+
+  it("matches If-None-Match weakly, in a list, or as *", () => {
+    expect(notModified({ "if-none-match": '"abc"' })).toBe(true);
+    expect(notModified({ "if-none-match": 'W/"abc"' })).toBe(true);
+    expect(notModified({ "if-none-match": '"x", "abc"' })).toBe(true);
+    expect(notModified({ "if-none-match": "*" })).toBe(true);
+    expect(notModified({ "if-none-match": '"abcd"' })).toBe(false);
+    expect(notModified({ "if-none-match": "" })).toBe(false);
+  });
+
+  it("compares If-Modified-Since to the second, only without If-None-Match", () => {
+    expect(notModified({ "if-modified-since": modified.toUTCString() })).toBe(true);
+    expect(notModified({ "if-modified-since": new Date(modified.getTime() - 1000).toUTCString() })).toBe(false);
+    expect(notModified({ "if-modified-since": "garbage" })).toBe(false);
+    expect(notModified({ "if-none-match": '"x"', "if-modified-since": modified.toUTCString() })).toBe(false);
   });
 });

@@ -3,7 +3,7 @@ import type { File as FileRecord } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
 import { inSpan } from "~/services/tracing/spans.server";
 import { INVISIBLE_CHARACTERS } from "./names";
-import { type ByteRange, readDownloadHeaders } from "./request-headers";
+import { type ByteRange, isNotModified, readDownloadHeaders } from "./request-headers";
 import { countUsage } from "../analytics/usage.server";
 import { noteContentRead } from "../storage-tiers/cold-tier.server";
 
@@ -58,12 +58,47 @@ export interface FileReply {
   body: Readable | string | null;
 }
 
+/**
+ * The 302 to a presigned URL of the stored object, named and typed like a download; null when
+ * offloading is off or the store has no URL for it. The browser sends a Range again to the new
+ * location, where the store answers it.
+ */
+async function presignedRedirect(services: Services, file: FileRecord): Promise<FileReply | null> {
+  const offload = services.config.downloadRedirect;
+  if (!offload || !services.storage.presignedGetUrl) return null;
+  const url = await services.storage.presignedGetUrl(file.storageKey, {
+    expiresInSeconds: offload.expiresSeconds,
+    contentType: file.mimeType,
+    contentDisposition: contentDisposition(file.name),
+  });
+  if (!url) return null;
+  // Never kept by a cache: the URL stops working after expiresSeconds.
+  const headers = new Headers({ Location: url, "Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer" });
+  return { status: 302, headers, body: null };
+}
+
 /** Streams a file with validators and Range support; the bytes never sit in memory. */
 export function downloadReply(services: Services, file: FileRecord, request: Request, inline?: InlineOptions): Promise<FileReply> {
   return inSpan("file.download", { "file.size": Number(file.size) }, () => fileReply(services, file, request, inline));
 }
 
-async function fileReply(services: Services, file: FileRecord, request: Request, inline?: InlineOptions): Promise<FileReply> {
+/**
+ * A download as an attachment: with DOWNLOAD_REDIRECT=presigned a GET is answered with a 302 to
+ * a short-lived URL of the store (see docs/storage.md#download-offloading), otherwise, and when
+ * the store gives no URL for this object, as downloadReply. Callers check access first, as for
+ * downloadReply; usage and the cold tier's last read are recorded either way.
+ */
+export function offloadableDownloadReply(services: Services, file: FileRecord, request: Request): Promise<FileReply> {
+  return inSpan("file.download", { "file.size": Number(file.size) }, () => fileReply(services, file, request, undefined, true));
+}
+
+async function fileReply(
+  services: Services,
+  file: FileRecord,
+  request: Request,
+  inline?: InlineOptions,
+  offloadable = false,
+): Promise<FileReply> {
   const size = Number(file.size);
   const etag = etagOf(file);
   const headers = new Headers({
@@ -78,7 +113,7 @@ async function fileReply(services: Services, file: FileRecord, request: Request,
     "Content-Security-Policy": inline?.contentSecurityPolicy ?? "default-src 'none'; sandbox",
   });
   const conditions = readDownloadHeaders(request.headers);
-  if (conditions.ifNoneMatch === etag) return { status: 304, headers, body: null };
+  if (isNotModified(conditions, etag, file.updatedAt)) return { status: 304, headers, body: null };
 
   // A Range that no longer matches the validator gets the whole, current file (RFC 9110 If-Range).
   const range = conditions.ifRange && conditions.ifRange !== etag ? ({ kind: "full" } as const) : resolveRange(conditions.range, size);
@@ -90,10 +125,12 @@ async function fileReply(services: Services, file: FileRecord, request: Request,
     headers.set("Content-Length", String(range.kind === "partial" ? range.end - range.start + 1 : size));
     return { status: range.kind === "partial" ? 206 : 200, headers, body: null };
   }
+  const redirect = offloadable && size > 0 ? await presignedRedirect(services, file) : null;
   void noteContentRead(services, file.storageKey);
   // A download starts at byte 0; a Range further on resumes one already counted.
   if (range.kind === "full" || range.start === 0) countUsage(services, "downloads");
   countUsage(services, "download_bytes", range.kind === "partial" ? range.end - range.start + 1 : size);
+  if (redirect) return redirect;
   if (range.kind === "partial") {
     const stream = await services.storage.get(file.storageKey, { start: range.start, end: range.end });
     headers.set("Content-Range", `bytes ${range.start}-${range.end}/${size}`);

@@ -28,6 +28,7 @@ const downloadHeaders = z.object({
   range: byteRange.nullable().catch(null),
   ifNoneMatch: validator.nullable().catch(null),
   ifRange: validator.nullable().catch(null),
+  ifModifiedSince: validator.nullable().catch(null),
 });
 
 export type DownloadHeaders = z.infer<typeof downloadHeaders>;
@@ -37,5 +38,20 @@ export function readDownloadHeaders(headers: Headers): DownloadHeaders {
     range: headers.get("range"),
     ifNoneMatch: headers.get("if-none-match"),
     ifRange: headers.get("if-range"),
+    ifModifiedSince: headers.get("if-modified-since"),
   });
+}
+
+/**
+ * Whether a GET or HEAD may be answered 304 (RFC 9110 §13.1.2, §13.1.3): If-None-Match, a list of
+ * tags compared weakly or `*`, decides when present; otherwise If-Modified-Since, to the second.
+ */
+export function isNotModified(conditions: DownloadHeaders, etag: string, lastModified: Date): boolean {
+  if (conditions.ifNoneMatch !== null) {
+    const tags = conditions.ifNoneMatch.split(",").map((tag) => tag.trim().replace(/^W\//, ""));
+    return tags.includes("*") || tags.includes(etag.replace(/^W\//, ""));
+  }
+  if (conditions.ifModifiedSince === null) return false;
+  const since = Date.parse(conditions.ifModifiedSince);
+  return Number.isFinite(since) && Math.floor(lastModified.getTime() / 1000) * 1000 <= since;
 }

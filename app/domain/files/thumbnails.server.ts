@@ -8,7 +8,7 @@ import { NotFoundError } from "../errors";
 import { createFileQueue } from "./file-queue.server";
 import { thumbnailKeyFor } from "./thumbnail-key";
 import { claimSharedKeys, deleteUnreferencedObjects, OBJECT_LOCK_TX, referencedKeys, writeSharedObject } from "./shared-objects.server";
-import { readDownloadHeaders } from "./request-headers";
+import { isNotModified, readDownloadHeaders } from "./request-headers";
 
 /**
  * Types sharp decodes here. HEIC is missing: the prebuilt libvips reads HEIF only with the AV1
@@ -234,7 +234,9 @@ export async function thumbnailReply(services: Services, file: Pick<FileRecord, 
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": "default-src 'none'; sandbox",
   });
-  if (readDownloadHeaders(request.headers).ifNoneMatch === etag) return { status: 304, headers, body: null };
+  // No Last-Modified is sent, so only the tag decides.
+  const conditions = { ...readDownloadHeaders(request.headers), ifModifiedSince: null };
+  if (isNotModified(conditions, etag, new Date(0))) return { status: 304, headers, body: null };
   let stream: Readable;
   try {
     stream = await services.storage.get(file.thumbnailKey);

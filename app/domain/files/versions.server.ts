@@ -2,7 +2,7 @@ import type { File as FileRecord, FileVersion, Prisma } from "~/generated/prisma
 import type { Services } from "~/services/index.server";
 import { assertCanRead, assertCanWrite } from "../sharing/access.server";
 import { recordActivity } from "../audit/activity.server";
-import { downloadReply, type FileReply } from "./downloads.server";
+import { offloadableDownloadReply, type FileReply } from "./downloads.server";
 import { NotFoundError } from "../errors";
 import { addFile, type NewFile, type RecordOptions } from "./files.server";
 import { STORAGE_LOCK_TX } from "./quota.server";
@@ -123,7 +123,7 @@ async function versionFor(services: Services, actor: Actor, versionId: string, w
 /** Streams an earlier version under the file's name, with Range and validators like a download. */
 export async function versionDownloadReply(services: Services, actor: Actor, versionId: string, request: Request): Promise<FileReply> {
   const { version, file } = await versionFor(services, actor, versionId, false);
-  return downloadReply(
+  return offloadableDownloadReply(
     services,
     {
       ...file,

@@ -2,7 +2,7 @@ import type { Readable } from "node:stream";
 import { DataStore, type Upload } from "@tus/utils";
 import type { CircuitState } from "../dependency.server";
 import type { StorageBreaker } from "./storage-breaker.server";
-import type { ByteRange, ObjectInfo, ObjectStore, TusDataStoreOptions } from "./types";
+import type { ByteRange, ObjectInfo, ObjectStore, PresignedGetOptions, TusDataStoreOptions } from "./types";
 
 /**
  * A driver (local disk or S3) behind the storage circuit breaker (see StorageBreaker): a dead
@@ -35,6 +35,12 @@ export class GuardedObjectStore implements ObjectStore {
   /** Only the start counts (S3's response headers, the file opened); the bytes then stream untimed. */
   async get(key: string, range?: ByteRange): Promise<Readable> {
     return this.breaker.guardStream(await this.breaker.request(() => this.inner.get(key, range)));
+  }
+
+  /** Signing asks nothing of the store; while its circuit is open the download streams (and is refused). */
+  async presignedGetUrl(key: string, options: PresignedGetOptions): Promise<string | null> {
+    if (this.breaker.isOpen || !this.inner.presignedGetUrl) return null;
+    return this.inner.presignedGetUrl(key, options);
   }
 
   stat(key: string): Promise<ObjectInfo | null> {

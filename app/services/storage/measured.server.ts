@@ -8,6 +8,7 @@ import {
   type ObjectInfo,
   ObjectNotFoundError,
   type ObjectStore,
+  type PresignedGetOptions,
   ObjectSizeMismatchError,
   type TusDataStoreOptions,
 } from "./types";
@@ -73,6 +74,11 @@ export class MeasuredObjectStore implements ObjectStore {
 
   get(key: string, range?: ByteRange): Promise<Readable> {
     return this.run("get", () => this.inner.get(key, range));
+  }
+
+  /** Not an operation on the store: the URL is signed locally. */
+  async presignedGetUrl(key: string, options: PresignedGetOptions): Promise<string | null> {
+    return (await this.inner.presignedGetUrl?.(key, options)) ?? null;
   }
 
   stat(key: string): Promise<ObjectInfo | null> {

@@ -19,6 +19,7 @@ import {
   type ByteRange,
   type ObjectInfo,
   type ObjectStore,
+  type PresignedGetOptions,
   type TusDataStoreOptions,
 } from "./types";
 
@@ -109,6 +110,17 @@ export class S3ObjectStore implements ObjectStore {
       if (range && errorCode(error) === "InvalidRange") throw new InvalidRangeError(key, range);
       throw error;
     }
+  }
+
+  /** Signed here, with no request to the store (the region is configured). */
+  async presignedGetUrl(key: string, options: PresignedGetOptions): Promise<string> {
+    assertValidKey(key);
+    return this.client.presignedGetObject(this.bucket, key, options.expiresInSeconds, {
+      "response-content-type": options.contentType,
+      "response-content-disposition": options.contentDisposition,
+      // Whoever holds the URL may fetch it until it expires; no shared cache should keep the bytes.
+      "response-cache-control": "private, no-cache",
+    });
   }
 
   async stat(key: string): Promise<ObjectInfo | null> {

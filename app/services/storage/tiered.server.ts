@@ -2,7 +2,14 @@ import type { Readable } from "node:stream";
 import type { DataStore } from "@tus/utils";
 import type { CircuitState } from "../dependency.server";
 import { copyVerified, type MovedObject } from "./move.server";
-import { ObjectNotFoundError, type ByteRange, type ObjectInfo, type ObjectStore, type TusDataStoreOptions } from "./types";
+import {
+  ObjectNotFoundError,
+  type ByteRange,
+  type ObjectInfo,
+  type ObjectStore,
+  type PresignedGetOptions,
+  type TusDataStoreOptions,
+} from "./types";
 
 /**
  * Two stores seen as one, below encryption at rest (objects are moved as the bytes they are):
@@ -50,6 +57,15 @@ export class TieredObjectStore implements ObjectStore {
     const stream = await this.secondary.get(key, range);
     this.onSecondaryRead?.(key);
     return stream;
+  }
+
+  /**
+   * A URL only for an object in the primary store: one still in the secondary (not yet migrated,
+   * or cold) streams through get, which also brings a cold object back.
+   */
+  async presignedGetUrl(key: string, options: PresignedGetOptions): Promise<string | null> {
+    if (!this.primary.presignedGetUrl || !(await this.primary.stat(key))) return null;
+    return this.primary.presignedGetUrl(key, options);
   }
 
   async stat(key: string): Promise<ObjectInfo | null> {

@@ -1,7 +1,7 @@
 import type { Readable } from "node:stream";
 import { DataStore, type Upload } from "@tus/utils";
 import { inSpan } from "~/services/tracing/spans.server";
-import type { ByteRange, ObjectInfo, ObjectStore, TusDataStoreOptions } from "./types";
+import type { ByteRange, ObjectInfo, ObjectStore, PresignedGetOptions, TusDataStoreOptions } from "./types";
 
 /**
  * Each call to the store is a span (`storage.put`, `storage.tus.write`, …) with the driver and
@@ -29,6 +29,10 @@ export class TracedObjectStore implements ObjectStore {
   /** Until the stream starts: its bytes flow afterwards, outside any span. */
   get(key: string, range?: ByteRange): Promise<Readable> {
     return this.span("get", () => this.inner.get(key, range));
+  }
+
+  async presignedGetUrl(key: string, options: PresignedGetOptions): Promise<string | null> {
+    return (await this.inner.presignedGetUrl?.(key, options)) ?? null;
   }
 
   stat(key: string): Promise<ObjectInfo | null> {

@@ -48,6 +48,20 @@ export interface ObjectStore {
    * Resolving with `uploadId`, or without this method, the upload's object is kept as it is.
    */
   adoptUpload?(uploadId: string, size: number, metadata?: Record<string, string | null>): Promise<string>;
+  /**
+   * A short-lived URL from which a client can GET the object straight from the store, answered
+   * with the given type and disposition. Null when the store cannot give one for this object (a
+   * wrapper over a store without URLs, an object outside the primary store): stream it instead.
+   */
+  presignedGetUrl?(key: string, options: PresignedGetOptions): Promise<string | null>;
+}
+
+export interface PresignedGetOptions {
+  expiresInSeconds: number;
+  /** The Content-Type the store answers with (S3's response-content-type override). */
+  contentType: string;
+  /** The Content-Disposition the store answers with (response-content-disposition). */
+  contentDisposition: string;
 }
 
 export interface TusDataStoreOptions {
