@@ -22,6 +22,10 @@
  * Prints; asserts nothing. Goals (issue 14): small page p50 ≤ 10 ms; folder pages at 100k files
  * p50 ≤ 30 ms, p95 ≤ 60 ms.
  *
+ * BENCH_COMPARE_BUILD=<dir> adds a second Coffer process run from another production build (a
+ * copy of `build/` made before a change, kept inside the repository so that it finds node_modules)
+ * on the same database: every Coffer row is then measured for both, alternating, in one run.
+ *
  * Knobs: BENCH_FILES (100000), BENCH_RUNS (30), BENCH_ROWS (only rows whose label contains it),
  * BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), BENCH_TOP_STATEMENTS=1.
  */
@@ -34,7 +38,7 @@ import { createPrismaClient } from "../app/services/db.server";
 import { startEmbeddedPostgres } from "../app/services/embedded-postgres.server";
 import { freePort } from "../tests/setup/free-port";
 import { registerBenchUser } from "./lib/account";
-import { BARE_PAGE_SERVER, startAppProcess } from "./lib/app-process";
+import { type AppProcess, BARE_PAGE_SERVER, startAppProcess } from "./lib/app-process";
 import { cleanUpOnSignals, onCleanup, runBenchmark } from "./lib/cleanup";
 import { seedFolder } from "./lib/seed-folder";
 
@@ -75,16 +79,25 @@ async function main() {
   onCleanup("stop embedded Postgres", () => postgres.stop(), 20_000);
   const dataDir = path.join(work, "data");
   fs.mkdirSync(dataDir);
-  const app = await startAppProcess({
+  const appEnv = (dir: string): Record<string, string> => ({
     LOG_LEVEL: "warn",
-    DATA_DIR: dataDir,
+    DATA_DIR: dir,
     DATABASE_URL: postgres.url,
     SESSION_SECRET: "bench-secret-that-is-at-least-32-characters-long",
     TMPDIR: work,
     RATE_LIMIT_API: "1000000/1m",
     RATE_LIMIT_GENERAL: "1000000/1m",
   });
+  const app = await startAppProcess(appEnv(dataDir));
   onCleanup(`stop Coffer (pid ${app.pid})`, () => app.stop(), 20_000);
+  const compareBuild = process.env.BENCH_COMPARE_BUILD ? path.resolve(process.env.BENCH_COMPARE_BUILD) : null;
+  let other: AppProcess | null = null;
+  if (compareBuild) {
+    const otherDir = path.join(work, "data-other");
+    fs.mkdirSync(otherDir);
+    other = await startAppProcess({ ...appEnv(otherDir), COFFER_BENCH_BUILD: compareBuild });
+    onCleanup(`stop the other Coffer (pid ${other.pid})`, () => other!.stop(), 20_000);
+  }
   const bare = await startAppProcess({}, BARE_PAGE_SERVER);
   onCleanup(`stop the bare server (pid ${bare.pid})`, () => bare.stop());
 
@@ -119,6 +132,12 @@ async function main() {
     row(`folder page, ${FILES / 1000}k files, grid view`, `${app.url}${bigPage}`, browser(`${big.cookie}; coffer_view=grid`), firstName),
     row(`folder page .data, ${FILES / 1000}k files (JS navigation)`, `${app.url}${bigPage}.data`, browser(big.cookie), firstName),
   ].filter((r) => r.label.toLowerCase().includes(ONLY));
+  if (other) {
+    // The same requests to the other build (same database, users and sessions), labelled by its directory.
+    const name = path.relative(REPO, compareBuild!) || compareBuild!;
+    for (const r of [...rows]) rows.push({ ...r, label: `${r.label} [${name}]`, url: r.url.replace(app.url, other.url), samples: [] });
+    for (const r of rows.slice(0, rows.length / 2)) r.label = `${r.label} [build]`;
+  }
 
   // The bare server answers the same bytes Coffer sends for the big page and the small page.
   const bareRows: Row[] = [];
