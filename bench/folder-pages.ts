@@ -17,8 +17,9 @@
  *   the small page's HTML, as static bytes: what any page of that size costs here.
  *
  * Requests send what a browser sends (the session cookie, Accept-Encoding gzip). Afterwards each
- * Coffer row runs 10 more times with pg_stat_statements reset first, and its database statements
- * per request and their server time are printed (BENCH_TOP_STATEMENTS=1 lists the statements).
+ * Coffer row runs 20 more times in a row, and Coffer's CPU time per request (/proc: steadier than
+ * wall time on a busy machine), its database statements per request and their time in PostgreSQL
+ * (pg_stat_statements) are printed (BENCH_TOP_STATEMENTS=1 lists the statements).
  * Prints; asserts nothing. Goals (issue 14): small page p50 ≤ 10 ms; folder pages at 100k files
  * p50 ≤ 30 ms, p95 ≤ 60 ms.
  *
@@ -40,13 +41,14 @@ import { freePort } from "../tests/setup/free-port";
 import { registerBenchUser } from "./lib/account";
 import { type AppProcess, BARE_PAGE_SERVER, startAppProcess } from "./lib/app-process";
 import { cleanUpOnSignals, onCleanup, runBenchmark } from "./lib/cleanup";
+import { cpuTimes } from "./lib/proc";
 import { seedFolder } from "./lib/seed-folder";
 
 const REPO = path.resolve(import.meta.dirname, "..");
 const FILES = Number(process.env.BENCH_FILES ?? 100_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
 const WARMUPS = 3;
-const QUERY_RUNS = 10;
+const QUERY_RUNS = 20;
 const ONLY = (process.env.BENCH_ROWS ?? "").toLowerCase();
 
 interface Row {
@@ -57,6 +59,8 @@ interface Row {
   expect: string;
   samples: number[];
   bytes: number;
+  /** The Coffer process that answers it (its CPU time is measured). */
+  pid: number;
 }
 
 async function main() {
@@ -125,17 +129,24 @@ async function main() {
   const bigPage = `/files/${folder.id}`;
   const firstName = "Photo 0000000.jpg";
   const rows: Row[] = [
-    row("small page: /files, 1 entry", `${app.url}/files`, browser(small.cookie), "bench-page.txt"),
-    row("small page .data (JS navigation)", `${app.url}/files.data`, browser(small.cookie), "bench-page.txt"),
-    row(`folder page, ${FILES / 1000}k files, name ↑ (default)`, `${app.url}${bigPage}`, browser(big.cookie), firstName),
-    row(`folder page, ${FILES / 1000}k files, size ↓`, `${app.url}${bigPage}?sort=size&dir=desc`, browser(big.cookie), "Photo "),
-    row(`folder page, ${FILES / 1000}k files, grid view`, `${app.url}${bigPage}`, browser(`${big.cookie}; coffer_view=grid`), firstName),
-    row(`folder page .data, ${FILES / 1000}k files (JS navigation)`, `${app.url}${bigPage}.data`, browser(big.cookie), firstName),
+    row("small page: /files, 1 entry", `${app.url}/files`, browser(small.cookie), "bench-page.txt", app.pid),
+    row("small page .data (JS navigation)", `${app.url}/files.data`, browser(small.cookie), "bench-page.txt", app.pid),
+    row(`folder page, ${FILES / 1000}k files, name ↑ (default)`, `${app.url}${bigPage}`, browser(big.cookie), firstName, app.pid),
+    row(`folder page, ${FILES / 1000}k files, size ↓`, `${app.url}${bigPage}?sort=size&dir=desc`, browser(big.cookie), "Photo ", app.pid),
+    row(
+      `folder page, ${FILES / 1000}k files, grid view`,
+      `${app.url}${bigPage}`,
+      browser(`${big.cookie}; coffer_view=grid`),
+      firstName,
+      app.pid,
+    ),
+    row(`folder page .data, ${FILES / 1000}k files (JS navigation)`, `${app.url}${bigPage}.data`, browser(big.cookie), firstName, app.pid),
   ].filter((r) => r.label.toLowerCase().includes(ONLY));
   if (other) {
     // The same requests to the other build (same database, users and sessions), labelled by its directory.
     const name = path.relative(REPO, compareBuild!) || compareBuild!;
-    for (const r of [...rows]) rows.push({ ...r, label: `${r.label} [${name}]`, url: r.url.replace(app.url, other.url), samples: [] });
+    for (const r of [...rows])
+      rows.push({ ...r, label: `${r.label} [${name}]`, url: r.url.replace(app.url, other.url), samples: [], pid: other.pid });
     for (const r of rows.slice(0, rows.length / 2)) r.label = `${r.label} [build]`;
   }
 
@@ -181,12 +192,17 @@ async function main() {
     console.log(`| ${r.label} | ${ms(percentile(sorted, 50))} | ${ms(percentile(sorted, 95))} | ${r.bytes.toLocaleString("en-GB")} |`);
   }
 
-  console.log(`\nDatabase statements per request (pg_stat_statements, ${QUERY_RUNS} requests each)\n`);
-  console.log("| request | statements | of which BEGIN/COMMIT | server time ms |");
-  console.log("|---|---|---|---|");
+  console.log(
+    `\nPer request, ${QUERY_RUNS} requests of each row one after the other: Coffer's CPU time (user + system, /proc) and its database statements (pg_stat_statements)\n`,
+  );
+  console.log("| request | Coffer CPU ms | statements | of which BEGIN/COMMIT | database time ms |");
+  console.log("|---|---|---|---|---|");
   for (const r of rows) {
     await stats.query("SELECT pg_stat_statements_reset()");
+    const cpuBefore = cpuTimes(r.pid);
     for (let i = 0; i < QUERY_RUNS; i++) await timeRequest(r);
+    const cpuAfter = cpuTimes(r.pid);
+    const cpu = ((cpuAfter.user + cpuAfter.system - cpuBefore.user - cpuBefore.system) * 1000) / QUERY_RUNS;
     const { rows: statements } = await stats.query<{ query: string; calls: string; total: number }>(
       `SELECT query, calls, total_exec_time AS total FROM pg_stat_statements
        WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT ILIKE '%pg_stat_statements%'
@@ -196,7 +212,7 @@ async function main() {
     const transactions =
       statements.filter((s) => /^\s*(BEGIN|COMMIT)/i.test(s.query)).reduce((sum, s) => sum + Number(s.calls), 0) / QUERY_RUNS;
     const time = statements.reduce((sum, s) => sum + s.total, 0) / QUERY_RUNS;
-    console.log(`| ${r.label} | ${calls.toFixed(1)} | ${transactions.toFixed(1)} | ${time.toFixed(2)} |`);
+    console.log(`| ${r.label} | ${cpu.toFixed(1)} | ${calls.toFixed(1)} | ${transactions.toFixed(1)} | ${time.toFixed(2)} |`);
     if (process.env.BENCH_TOP_STATEMENTS === "1") {
       for (const s of statements.slice(0, 20))
         console.log(
@@ -206,8 +222,8 @@ async function main() {
   }
 }
 
-function row(label: string, url: string, headers: Record<string, string>, expect: string): Row {
-  return { label, url, headers, expect, samples: [], bytes: 0 };
+function row(label: string, url: string, headers: Record<string, string>, expect: string, pid = 0): Row {
+  return { label, url, headers, expect, samples: [], bytes: 0, pid };
 }
 
 async function timeRequest(r: Row): Promise<number> {
