@@ -72,7 +72,9 @@ function closeConnectionIfBodyUnread(req: express.Request, res: express.Response
 
 /** Where a request came from, for audit entries written by domain code (request-scope.server.ts). */
 function requestScopeOf(req: express.Request): RequestScope {
-  return { ip: req.ip ?? null, userAgent: req.get("user-agent")?.slice(0, 512) ?? null };
+  const scope: RequestScope = { ip: req.ip ?? null, userAgent: req.get("user-agent")?.slice(0, 512) ?? null };
+  if (req.method === "GET" || req.method === "HEAD") scope.sessionUsers = new Map();
+  return scope;
 }
 
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
