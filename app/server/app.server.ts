@@ -184,6 +184,25 @@ function clientFiles(clientDir: string): Set<string> {
   }
 }
 
+/**
+ * `serve` (the static files of the client build) only for paths that start with one of the
+ * directory's entries (or are percent-encoded): every page request would otherwise cost a
+ * filesystem lookup that finds nothing. The build does not change while the server runs.
+ */
+function onlyForEntriesOf(directory: string, serve: express.RequestHandler): express.RequestHandler {
+  let entries: Set<string>;
+  try {
+    entries = new Set(fs.readdirSync(directory));
+  } catch {
+    entries = new Set();
+  }
+  return (req, res, next) => {
+    const first = req.path.split("/", 2)[1] ?? "";
+    if (entries.has(first) || req.path.includes("%")) serve(req, res, next);
+    else next();
+  };
+}
+
 /** One HTTP server: Remix pages, the tus endpoint, Socket.IO and health checks. */
 export async function createAppServer({ services, mode }: AppServerOptions): Promise<AppServer> {
   tuneGarbageCollector();
@@ -286,7 +305,7 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
     closeVite = () => viteServer.close();
   } else {
     app.use("/assets", express.static(`${mode.clientDir}/assets`, { immutable: true, maxAge: "1y" }));
-    app.use(express.static(mode.clientDir, { maxAge: "1h" }));
+    app.use(onlyForEntriesOf(mode.clientDir, express.static(mode.clientDir, { maxAge: "1h" })));
     build = mode.build;
   }
 
