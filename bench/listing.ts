@@ -26,11 +26,11 @@ import { SORT_KEYS, type SortDir, type SortKey } from "../app/domain/files/folde
 import { Prisma, type Folder, type PrismaClient } from "../app/generated/prisma/client";
 import type { Services } from "../app/services/index.server";
 import { freePort } from "../tests/setup/free-port";
+import { seedFolder } from "./lib/seed-folder";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
 const SIZES = (process.env.BENCH_SIZES ?? "10000,100000").split(",").map((s) => Number(s.trim()));
 const EXTRA_INDEXES = process.env.BENCH_EXTRA_INDEXES === "1";
-const MIME_TYPES = ["image/jpeg", "image/png", "application/pdf", "text/plain", "video/mp4", "application/zip", "audio/mpeg", "text/csv"];
 
 const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "coffer-bench-listing-"));
 fs.chmodSync(workDir, 0o755);
@@ -72,31 +72,6 @@ async function time(run: () => Promise<unknown>): Promise<{ p50: number; p95: nu
 
 const ms = (value: number) => value.toFixed(2).padStart(8);
 
-async function seed(db: PrismaClient, ownerId: string, folderId: string, count: number) {
-  // Sizes: 1,000 distinct values (ties); dates: one per 10 files over ~a year (ties); 8 types.
-  await db.$executeRaw`
-    INSERT INTO files (id, owner_id, folder_id, name, name_key, size, mime_type, storage_key, created_at, updated_at)
-    SELECT ${folderId} || '-' || i, ${ownerId}, ${folderId},
-           'Photo ' || lpad(((i::bigint * 7919) % ${count})::text, 7, '0') || '.jpg',
-           'photo ' || lpad(((i::bigint * 7919) % ${count})::text, 7, '0') || '.jpg',
-           ((i::bigint * 104729) % 1000) * 4096,
-           (${MIME_TYPES}::text[])[1 + (i * 31) % ${MIME_TYPES.length}],
-           ${folderId} || '-key-' || i,
-           now(),
-           timestamp '2026-01-01' + ((i / 10) * interval '5 minutes')
-    FROM generate_series(1, ${count}) AS i`;
-  await db.$executeRaw`
-    INSERT INTO files (id, owner_id, folder_id, name, name_key, size, mime_type, storage_key, created_at, updated_at, trashed_at, trash_root_id)
-    SELECT ${folderId} || '-trashed-' || i, ${ownerId}, ${folderId}, 'old ' || i, 'old ' || i, 1, 'text/plain',
-           ${folderId} || '-trashed-key-' || i, now(), now(), now(), ${folderId} || '-trashed-' || i
-    FROM generate_series(1, ${Math.ceil(count / 100)}) AS i`;
-  await db.$executeRaw`
-    INSERT INTO folders (id, owner_id, parent_id, name, name_key, created_at, updated_at)
-    SELECT ${folderId} || '-sub-' || i, ${ownerId}, ${folderId}, 'Album ' || lpad(i::text, 3, '0'), 'album ' || lpad(i::text, 3, '0'),
-           now(), timestamp '2026-01-01' + i * interval '1 day'
-    FROM generate_series(1, 50) AS i`;
-}
-
 async function main() {
   console.log(`Starting a temporary embedded PostgreSQL in ${workDir} …`);
   database = await startEmbeddedPostgres({ dataDir: path.join(workDir, "pg", "data"), port: await freePort(), database: "coffer_bench" });
@@ -113,7 +88,7 @@ async function main() {
       data: { ownerId: user.id, parentId: root.id, name: `Files ${count}`, nameKey: `files ${count}` },
     });
     const started = performance.now();
-    await seed(db, user.id, folder.id, count);
+    await seedFolder(db, user.id, folder.id, count);
     console.log(`Inserted ${count.toLocaleString("en-GB")} files (+50 folders) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     folders.push({ count, folder });
   }

@@ -6,6 +6,8 @@
  * (Swift) and Redis. Prints a table; asserts nothing.
  *
  * Knobs (env): BENCH_ROUNDS (default 1; medians are reported), BENCH_ONLY=local|s3,
+ * BENCH_COMPARE_BUILD=<dir> (each configuration again from that production build, e.g. a copy of
+ * `build/` made before a change and kept inside the repository so that it finds node_modules),
  * BENCH_SETTLE_SECONDS (default 10); MALLOC_ARENA_MAX is passed on to the server (glibc's
  * per-thread malloc arenas keep freed native memory, e.g. argon2's, resident).
  */
@@ -96,6 +98,17 @@ async function main() {
         return extra;
       },
     });
+  }
+
+  // BENCH_COMPARE_BUILD=<dir>: each configuration again from another production build (see bench/folder-pages.ts).
+  const compareBuild = process.env.BENCH_COMPARE_BUILD ? path.resolve(process.env.BENCH_COMPARE_BUILD) : null;
+  if (compareBuild) {
+    for (const { label, env } of [...configurations]) {
+      configurations.push({
+        label: `${label} [${path.relative(REPO, compareBuild)}]`,
+        env: async () => ({ ...(await env()), COFFER_BENCH_BUILD: compareBuild }),
+      });
+    }
   }
 
   const results: Array<{ label: string; runs: Run[] }> = [];

@@ -137,6 +137,9 @@ describe("the server process's modules (build/start.js)", () => {
     expect(packages).toContain("@tus/file-store");
     expect(packages).not.toContain("tsx");
     for (const name of DRIVER_PACKAGES) expect(packages, `${name} was loaded`).not.toContain(name);
+    // Loaded on the first passkey ceremony only (its certificate parsers are about 4 MiB of heap).
+    for (const name of ["@simplewebauthn/server", "@peculiar/x509", "@peculiar/asn1-x509"])
+      expect(packages, `${name} was loaded`).not.toContain(name);
   });
 
   it("S3 and Redis configured: their packages are loaded (and still not Meilisearch, SMTP or OIDC)", async () => {

@@ -8,6 +8,11 @@ import { AsyncLocalStorage } from "node:async_hooks";
 export interface RequestScope {
   ip: string | null;
   userAgent: string | null;
+  /**
+   * For a GET or HEAD request (nothing can change in between): the signed-in user each Cookie
+   * header gave, so that the root loader and the page's loader look the session up once.
+   */
+  sessionUsers?: Map<string, Promise<unknown>>;
 }
 
 // On a global: copies of this module can coexist in one process (Vite re-evaluates edited modules in development; the tests load the app's sources beside the build), and the scope set by one copy must be seen by the others.

@@ -42,15 +42,17 @@ export async function folderLoader({ request, params, context }: LoaderFunctionA
     const sort = parseSort(query.sort ?? null);
     const dir = parseDir(query.dir ?? null);
     const view = viewFrom(query.view ?? null, request.headers.get("cookie"));
-    const [allCrumbs, listing, counts] = await Promise.all([
+    // Independent reads at once: the page waits for the slowest, not for their sum.
+    const [allCrumbs, listing, counts, allowance, writable] = await Promise.all([
       breadcrumbs(services, folder),
       listFolder(services, folder, query.after ?? null, { sort, dir, before: query.before ?? null }),
       countFolderContents(services, folder.id),
+      uploadAllowance(services, folder.ownerId, user.id),
+      canWrite(services, user, { kind: "folder", id: folder.id, ownerId: folder.ownerId }),
     ]);
     // Someone the folder was shared with sees the path from the shared folder down only.
     const crumbs = await visibleCrumbs(services, user, folder.ownerId, allCrumbs);
     const tree = await folderTree(services, crumbs);
-    const allowance = await uploadAllowance(services, folder.ownerId, user.id);
     // `?view=` switches the view and remembers it (a plain link does it: no JavaScript needed).
     const headers: HeadersInit = view.chosen
       ? { "Set-Cookie": `${VIEW_COOKIE}=${view.view}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly` }
@@ -63,7 +65,7 @@ export async function folderLoader({ request, params, context }: LoaderFunctionA
         folder: {
           id: folder.id,
           isRoot: folder.parentId === null,
-          canWrite: await canWrite(services, user, { kind: "folder", id: folder.id, ownerId: folder.ownerId }),
+          canWrite: writable,
         },
         crumbs,
         listing,

@@ -72,7 +72,9 @@ function closeConnectionIfBodyUnread(req: express.Request, res: express.Response
 
 /** Where a request came from, for audit entries written by domain code (request-scope.server.ts). */
 function requestScopeOf(req: express.Request): RequestScope {
-  return { ip: req.ip ?? null, userAgent: req.get("user-agent")?.slice(0, 512) ?? null };
+  const scope: RequestScope = { ip: req.ip ?? null, userAgent: req.get("user-agent")?.slice(0, 512) ?? null };
+  if (req.method === "GET" || req.method === "HEAD") scope.sessionUsers = new Map();
+  return scope;
 }
 
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
@@ -182,6 +184,25 @@ function clientFiles(clientDir: string): Set<string> {
   }
 }
 
+/**
+ * `serve` (the static files of the client build) only for paths that start with one of the
+ * directory's entries (or are percent-encoded): every page request would otherwise cost a
+ * filesystem lookup that finds nothing. The build does not change while the server runs.
+ */
+function onlyForEntriesOf(directory: string, serve: express.RequestHandler): express.RequestHandler {
+  let entries: Set<string>;
+  try {
+    entries = new Set(fs.readdirSync(directory));
+  } catch {
+    entries = new Set();
+  }
+  return (req, res, next) => {
+    const first = req.path.split("/", 2)[1] ?? "";
+    if (entries.has(first) || req.path.includes("%")) serve(req, res, next);
+    else next();
+  };
+}
+
 /** One HTTP server: Remix pages, the tus endpoint, Socket.IO and health checks. */
 export async function createAppServer({ services, mode }: AppServerOptions): Promise<AppServer> {
   tuneGarbageCollector();
@@ -249,7 +270,7 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
     // Before the CSRF check, which would give every cookieless request a CSRF cookie: a shared
     // cache (a CDN) must be able to keep these, and must never hand one visitor's cookie to others.
     app.use("/assets", express.static(`${mode.clientDir}/assets`, { immutable: true, maxAge: "1y" }));
-    app.use(express.static(mode.clientDir, { maxAge: "1h" }));
+    app.use(onlyForEntriesOf(mode.clientDir, express.static(mode.clientDir, { maxAge: "1h" })));
   }
   // tus and Socket.IO are reached by scripts of the app, which authenticate with the session and
   // are held to same-origin requests; everything else that changes state carries a CSRF token.

@@ -141,10 +141,17 @@ function pipeToResponse(source: Readable, res: express.Response): Promise<void> 
   });
 }
 
-/** Writes the body, waiting for "drain" whenever the socket's buffer is full; stops when the client goes away. */
-async function writeWithBackpressure(body: ReadableStream<Uint8Array>, res: express.Response): Promise<void> {
+/**
+ * Writes the body, waiting for "drain" whenever the socket's buffer is full; stops when the client
+ * goes away. What arrived is flushed through the compression once per turn of the event loop, so
+ * that a streamed part (a deferred loader's data) goes out as soon as it is rendered, while a page
+ * rendered at once (hundreds of React's 2 KiB chunks) is compressed and sent as one block, not
+ * one flushed deflate block and socket write per chunk.
+ */
+export async function writeWithBackpressure(body: ReadableStream<Uint8Array>, res: express.Response): Promise<void> {
   const reader = body.getReader();
   const gone = () => res.destroyed || res.writableEnded;
+  const flush = flushOncePerTurn(res);
   try {
     for (;;) {
       const { done, value } = await reader.read();
@@ -153,9 +160,8 @@ async function writeWithBackpressure(body: ReadableStream<Uint8Array>, res: expr
         return;
       }
       if (gone()) break;
-      const flushable = res as express.Response & { flush?: () => void };
       const accepted = res.write(value);
-      flushable.flush?.();
+      flush();
       if (!accepted && !gone()) await drainedOrClosed(res);
       if (gone()) break;
     }
@@ -166,6 +172,20 @@ async function writeWithBackpressure(body: ReadableStream<Uint8Array>, res: expr
     res.destroy(error instanceof Error ? error : new Error(String(error)));
     throw error;
   }
+}
+
+/** Calls the compression middleware's `res.flush()` after what is written in this turn of the event loop. */
+function flushOncePerTurn(res: express.Response): () => void {
+  const flushable = res as express.Response & { flush?: () => void };
+  let scheduled = false;
+  return () => {
+    if (scheduled || !flushable.flush) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      if (!res.destroyed && !res.writableEnded) flushable.flush?.();
+    });
+  };
 }
 
 /** Resolves at the next "drain" or "close", removing both listeners either way. */

@@ -8,6 +8,7 @@ const REPO = path.resolve(import.meta.dirname, "../..");
 export const APP_SERVER = path.join(REPO, "bench/lib/server.ts");
 export const BARE_TUS_SERVER = path.join(REPO, "bench/lib/bare-tus-server.ts");
 export const BARE_HTTP_SERVER = path.join(REPO, "bench/lib/bare-http-server.ts");
+export const BARE_PAGE_SERVER = path.join(REPO, "bench/lib/bare-page-server.ts");
 export const RAW_SOCKET_RECEIVER = path.join(REPO, "bench/lib/raw-socket-receiver.ts");
 export const BARE_LOAD_SERVER = path.join(REPO, "bench/lib/bare-load-server.ts");
 

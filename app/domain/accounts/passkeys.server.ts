@@ -2,7 +2,6 @@
 // person's list of passkeys (rename, remove). Adding one is in `passkey-registration.server`,
 // logging in with one in `passkey-login.server`.
 import type { AuthenticatorTransport } from "@simplewebauthn/server";
-import { COSEALG } from "@simplewebauthn/server/helpers";
 import { z } from "zod";
 import { CacheError, isCacheUnavailable } from "~/services/cache/types";
 import type { Services } from "~/services/index.server";
@@ -10,6 +9,13 @@ import { type AuditActor, recordAudit } from "../audit/audit.server";
 import { NotFoundError, ServiceUnavailableError, ValidationError } from "../errors";
 import type { PasskeySummary } from "./passkeys";
 import { confirmIdentity } from "./reauth.server";
+
+/**
+ * COSE algorithm identifiers (IANA's COSE Algorithms registry), as the library's COSEALG has them.
+ * Not imported from "@simplewebauthn/server/helpers": that loads the certificate parsers (about
+ * 4 MiB of heap) into every process at start-up, for three numbers.
+ */
+export const COSE_ALGORITHM = { EdDSA: -8, ES256: -7, RS256: -257 } as const;
 
 /** Loaded on the first passkey ceremony: the WebAuthn library is large and many people never use one. */
 export const webauthn = () => import("@simplewebauthn/server");
@@ -24,7 +30,7 @@ export const PASSKEY_REGISTER_PATH = "/settings/security/passkeys";
  * The library's default adds ML-DSA-44 when the runtime's Web Crypto verifies it (Node 24, as
  * an experimental feature that warns): such a passkey would stop working on Node 20 or 22.
  */
-export const PASSKEY_ALGORITHMS = [COSEALG.EdDSA, COSEALG.ES256, COSEALG.RS256];
+export const PASSKEY_ALGORITHMS = [COSE_ALGORITHM.EdDSA, COSE_ALGORITHM.ES256, COSE_ALGORITHM.RS256];
 
 export interface RelyingParty {
   rpID: string;

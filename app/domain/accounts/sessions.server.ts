@@ -8,6 +8,7 @@ import type { PublicUser } from "./users.server";
 import { appCookie, cookiesAreSecure, type SignedCookie } from "~/lib/cookies.server";
 import { markActive } from "../analytics/usage.server";
 import { setLogUser } from "~/services/log-context.server";
+import { currentRequestScope } from "../request-scope.server";
 
 /**
  * Over HTTPS in production the name carries the __Host- prefix, so browsers accept the cookie
@@ -100,9 +101,26 @@ function isExpired(session: SessionTimes, timeouts: { sessionIdleDays: number; s
   );
 }
 
-/** The signed-in user for a Cookie header, or null when absent, forged, expired or revoked. */
+/**
+ * The signed-in user for a Cookie header, or null when absent, forged, expired or revoked. Within
+ * one GET request (the root loader and the page's loader both ask) the session is looked up once.
+ */
 export async function getUserFromCookieHeader(services: Services, cookieHeader: string | null): Promise<SessionUser | null> {
   if (!cookieHeader) return null;
+  const memo = currentRequestScope()?.sessionUsers as Map<string, Promise<SessionUser | null>> | undefined;
+  if (!memo) return lookUpSessionUser(services, cookieHeader);
+  let user = memo.get(cookieHeader);
+  if (!user) {
+    user = lookUpSessionUser(services, cookieHeader);
+    memo.set(cookieHeader, user);
+    // A failed lookup (the database away) is not remembered: the next caller tries again.
+    user.catch(() => memo.delete(cookieHeader));
+  }
+  const found = await user;
+  return found ? { ...found } : null;
+}
+
+async function lookUpSessionUser(services: Services, cookieHeader: string): Promise<SessionUser | null> {
   const id = await sessionCookie(services)
     .parse(cookieHeader)
     .catch(() => null);
