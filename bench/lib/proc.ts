@@ -83,6 +83,21 @@ export function cpuTimes(pid: number): { user: number; system: number } {
   }
 }
 
+/** The pids of `pid`'s direct children (e.g. PostgreSQL's backends under its postmaster). */
+export function childPids(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid) children.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return children;
+}
+
 /**
  * Measures CPU seconds used by groups of processes (and by this process, as "client") between
  * the call and stop(). Keys: the group names with user + system time, and "<name> sys" with the
