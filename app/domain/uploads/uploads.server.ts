@@ -50,7 +50,7 @@ export async function createPendingUpload(
   services: Services,
   user: SessionUser,
   upload: TusUpload,
-): Promise<Record<string, string | null>> {
+): Promise<{ metadata: Record<string, string | null>; pending: PendingWithFolder }> {
   if (upload.size === undefined) throw new ValidationError("The upload must declare its size (Upload-Length).");
   const sent = parseUploadMetadata(upload.metadata);
   const name = cleanName(sent.filename ?? "", "File name");
@@ -83,7 +83,10 @@ export async function createPendingUpload(
   // The path is resolved into folderId now; it is not kept so nothing resolves it twice.
   const metadata: Record<string, string | null> = { ...upload.metadata, filename: name, folderId: folder.id };
   delete metadata.relativePath;
-  return metadata;
+  // What a creation that carries the whole file (creation-with-upload) completes with, so its
+  // completion need not look the row up again; the folder was live and writable just now.
+  const folderNow = { id: folder.id, ownerId: folder.ownerId, trashedAt: null };
+  return { metadata, pending: { id: upload.id, ownerId: user.id, folderId: folder.id, name, size: BigInt(size), folder: folderNow } };
 }
 
 /** A client cancelled its upload (tus termination): the room it reserved is released at once. */
