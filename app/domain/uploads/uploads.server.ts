@@ -13,7 +13,7 @@ import { uploadPolicyFrom } from "../files/versions.server";
 import { cleanName } from "../files/names";
 import { isId } from "../ids";
 import { parseUploadMetadata } from "./upload-metadata";
-import { parseUploadPath, resolveUploadFolder } from "./upload-paths.server";
+import { findUploadFolder, parseUploadPath, resolveUploadFolder } from "./upload-paths.server";
 import { hashQueue } from "./upload-hash.server";
 import { type LandedUpload, landUpload, NoRoomForOrphanError, type PendingFolder, UPLOAD_GONE } from "./upload-landing.server";
 import { assertTypeAllowed, claimUploadRoom, STORAGE_LOCK_TX, tooLargeError, uploadAllowance } from "../files/quota.server";
@@ -64,13 +64,16 @@ export async function createPendingUpload(
   // never take the owner over quota. A path's missing folders are created before the
   // reservation: checked first then, so a refused file leaves no folders behind.
   const settings = await getSettings(services);
-  if (segments.length > 0) {
+  // The files of a dropped folder after its first find their folders there already: nothing
+  // to create, so nothing to check first.
+  const existing = segments.length > 0 ? await findUploadFolder(services, target, segments) : target;
+  if (!existing) {
     const allowance = await uploadAllowance(services, target.ownerId, user.id, services.prisma, settings);
     if (upload.size > allowance.maxBytes) throw tooLargeError(allowance);
   }
   // Missing folders of the path are created now (find-or-create, race-safe), so the
   // pending upload points at the deepest one.
-  const folder = await resolveUploadFolder(services, target, segments, user.id);
+  const folder = existing ?? (await resolveUploadFolder(services, target, segments, user.id));
   // "Cancel" refuses a taken name before any bytes are sent.
   if (uploadPolicyFrom(sent.onConflict) === "cancel") await assertNameFree(services, folder.id, name);
   const size = upload.size;
