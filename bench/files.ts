@@ -296,7 +296,9 @@ async function uploadMany(
           },
           uploadDataDuringCreation: CREATION_WITH_UPLOAD,
           ...(requestTimes ? timeRequests(requestTimes) : {}),
-          retryDelays: [],
+          // A busy machine can make Swift slow enough for Coffer's storage breaker to refuse
+          // uploads for a moment (503): every contender retries, as browsers do.
+          retryDelays: [500, 1000, 2000, 5000],
           storeFingerprintForResuming: false,
           onError: reject,
           onSuccess: () => resolve(),
