@@ -27,7 +27,7 @@ import { freePort } from "../tests/setup/free-port";
 import { startS3 } from "../tests/setup/s3";
 import { BARE_TUS_SERVER, startAppProcess, type AppProcess } from "./lib/app-process";
 import { cleanUpOnSignals, onCleanup, runBenchmark } from "./lib/cleanup";
-import { childPids, cpuMeter, readProcessMemory, resetPeakRss, sampleRss } from "./lib/proc";
+import { cpuMeter, processTreeCpuSeconds, readProcessMemory, resetPeakRss, sampleRss } from "./lib/proc";
 import { registerBenchUser, type BenchAccount } from "./lib/account";
 
 const env = (name: string, fallback: string) => process.env[name] || fallback;
@@ -157,18 +157,17 @@ async function main() {
     for (let i = 0; i < contenders.length; i++) {
       const c = contenders[(i + round) % contenders.length]!;
       const postmaster = Number(fs.readFileSync(path.join(work, "pg", "data", "postmaster.pid"), "utf8").split("\n")[0]);
-      const meter = cpuMeter({
-        server: [c.server.pid],
-        postgres: [postmaster, ...childPids(postmaster)],
-      });
+      const meter = cpuMeter({ server: [c.server.pid] });
+      const postgresBefore = processTreeCpuSeconds(postmaster);
       const started = performance.now();
       await uploadMany(c.server.url, c.cookie, c.folderId, SMALL_FILES, small, PARALLEL, `r${round}-`, c.requestTimes);
       const seconds = (performance.now() - started) / 1000;
       const cpu = meter.stop();
+      const postgresSeconds = processTreeCpuSeconds(postmaster) - postgresBefore;
       c.rates.push(SMALL_FILES / seconds);
       c.loads.push(os.loadavg()[0]!);
       c.serverCpu.push((cpu.server! * 1000) / SMALL_FILES);
-      c.postgresCpu.push((cpu.postgres! * 1000) / SMALL_FILES);
+      c.postgresCpu.push((postgresSeconds * 1000) / SMALL_FILES);
       console.log(
         `  round ${round + 1}: ${c.label.padEnd(38)} ${(SMALL_FILES / seconds).toFixed(1).padStart(7)} files/s  ` +
           `CPU ms per file: server ${c.serverCpu.at(-1)!.toFixed(1)}, PostgreSQL ${c.postgresCpu
