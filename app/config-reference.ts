@@ -180,8 +180,9 @@ export const ENV_DOCS: Record<keyof Env, EnvVarDoc> = {
     description:
       "Memory for tus uploads streaming into S3, across all uploads. Each upload receiving bytes counts two parts " +
       "(2 × `S3_PART_SIZE`, or its remaining size if that is less): the part it is sending is kept in memory, so a dropped " +
-      "connection or a failed part request loses nothing, and so is the previous part until S3 has answered for it. When " +
-      "it is used up, further uploads are spooled through temp files in the OS temp directory (slower).",
+      "connection or a failed part request loses nothing, and so is the previous part until S3 has answered for it. A " +
+      "small upload (up to 5 MiB) is held whole until it is stored with one put. When it is used up, further uploads " +
+      "are spooled through temp files in the OS temp directory (slower).",
   },
   S3_SSE: {
     section: "Storage",

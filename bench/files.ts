@@ -1,10 +1,19 @@
 /**
- * npm run bench:files — many small files through the whole app (its own process, local-disk
- * driver, embedded PostgreSQL):
- *   1. 100 small files uploaded in parallel through tus: files per second;
- *   2. a ZIP of 1,000 files streamed from a share link: throughput and the server's peak RSS.
- * Prints figures; asserts nothing. Knobs (env): BENCH_SMALL_FILES (100), BENCH_SMALL_SIZE (64KiB),
- * BENCH_PARALLEL (16), BENCH_ZIP_FILES (1000), BENCH_ZIP_FILE_SIZE (256KiB).
+ * npm run bench:files — many small files through the whole app (its own process, production
+ * build, embedded PostgreSQL):
+ *   1. BENCH_SMALL_FILES small files uploaded through tus, BENCH_PARALLEL at a time, on local disk
+ *      and on S3 (Swift s3api on loopback), each against a bare @tus/server with the tus store
+ *      as published (bench/lib/bare-tus-server.ts: no Express, auth, database or hooks) driven by the same
+ *      tus-js-client settings in the same run. Rounds alternate the contenders; medians are
+ *      printed with the ratio Coffer ÷ bare (goal ≥ 0.7, not asserted) and the load average;
+ *   2. a ZIP of BENCH_ZIP_FILES files streamed from a share link (local disk): throughput and the
+ *      server's peak RSS.
+ * Prints figures; asserts nothing. Knobs (env): BENCH_SMALL_FILES (200), BENCH_SMALL_SIZE (64KiB),
+ * BENCH_PARALLEL (16), BENCH_ROUNDS (3), BENCH_ONLY (local|s3), BENCH_CREATION_WITH_UPLOAD (1:
+ * tus-js-client's uploadDataDuringCreation, as Coffer's browser client; 0: POST, then PATCH),
+ * BENCH_ZIP_FILES (1000; 0 skips the ZIP), BENCH_ZIP_FILE_SIZE (256KiB), BENCH_REQUEST_TIMES (1: each tus
+ * request's time by method), BENCH_BARE_STORE (plain: @tus/file-store and @tus/s3-store as published;
+ * coffer: Coffer's own stores behind the bare server), BENCH_PG_FLAGS (PostgreSQL server flags, e.g. "-c synchronous_commit=off").
  */
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
@@ -15,17 +24,42 @@ import { parseByteSize } from "../app/config.server";
 import { formatBytes } from "../app/lib/format";
 import { startEmbeddedPostgres } from "../app/services/embedded-postgres.server";
 import { freePort } from "../tests/setup/free-port";
-import { startAppProcess } from "./lib/app-process";
-import { cleanUpOnSignals, cleanup, onCleanup } from "./lib/cleanup";
-import { readProcessMemory, resetPeakRss, sampleRss } from "./lib/proc";
+import { startS3 } from "../tests/setup/s3";
+import { BARE_TUS_SERVER, startAppProcess, type AppProcess } from "./lib/app-process";
+import { cleanUpOnSignals, onCleanup, runBenchmark } from "./lib/cleanup";
+import { cpuMeter, processTreeCpuSeconds, readProcessMemory, resetPeakRss, sampleRss } from "./lib/proc";
 import { registerBenchUser, type BenchAccount } from "./lib/account";
 
 const env = (name: string, fallback: string) => process.env[name] || fallback;
-const SMALL_FILES = Number(env("BENCH_SMALL_FILES", "100"));
+const SMALL_FILES = Number(env("BENCH_SMALL_FILES", "200"));
 const SMALL_SIZE = parseByteSize(env("BENCH_SMALL_SIZE", "64KiB"))!;
 const PARALLEL = Number(env("BENCH_PARALLEL", "16"));
+const ROUNDS = Number(env("BENCH_ROUNDS", "3"));
+const ONLY = env("BENCH_ONLY", "both");
+const CREATION_WITH_UPLOAD = !/^(0|false|no)$/i.test(env("BENCH_CREATION_WITH_UPLOAD", "1"));
 const ZIP_FILES = Number(env("BENCH_ZIP_FILES", "1000"));
 const ZIP_FILE_SIZE = parseByteSize(env("BENCH_ZIP_FILE_SIZE", "256KiB"))!;
+/** The bare server's store: "plain" (@tus/file-store, @tus/s3-store as published) or "coffer" (Coffer's own). */
+const BARE_STORE = env("BENCH_BARE_STORE", "plain");
+const REQUEST_TIMES = /^(1|true|yes)$/i.test(env("BENCH_REQUEST_TIMES", "0"));
+const BUCKET = "coffer-bench";
+
+/** One server to upload small files to: a bare tus server or Coffer (then with a logged-in user and a folder). */
+interface Contender {
+  label: string;
+  storage: "local" | "S3";
+  bare: boolean;
+  server: AppProcess;
+  cookie?: string;
+  folderId?: string;
+  rates: number[];
+  loads: number[];
+  /** CPU milliseconds per file: the server's, and PostgreSQL's (all its processes). */
+  serverCpu: number[];
+  postgresCpu: number[];
+  /** Each tus request's time by method (BENCH_REQUEST_TIMES=1). */
+  requestTimes?: Map<string, number[]>;
+}
 
 async function main() {
   cleanUpOnSignals();
@@ -36,68 +70,179 @@ async function main() {
   fs.chmodSync(work, 0o755);
   onCleanup("remove temp dir", () => fs.rmSync(work, { recursive: true, force: true }));
 
-  const pg = await startEmbeddedPostgres({ dataDir: path.join(work, "pg", "data"), port: await freePort(), database: "coffer_bench" });
-  onCleanup("stop embedded Postgres", () => pg.stop(), 20_000);
-  const dataDir = path.join(work, "data");
-  fs.mkdirSync(dataDir, { recursive: true });
-  const app = await startAppProcess({
-    NODE_ENV: "production",
-    LOG_LEVEL: "warn",
-    DATA_DIR: dataDir,
-    DATABASE_URL: pg.url,
-    SESSION_SECRET: "bench-secret-that-is-at-least-32-characters-long",
-    // The benchmark measures the app, not its per-IP limits (every request comes from 127.0.0.1).
-    RATE_LIMIT_API: "1000000/1m",
-    RATE_LIMIT_GENERAL: "1000000/1m",
+  const pg = await startEmbeddedPostgres({
+    dataDir: path.join(work, "pg", "data"),
+    port: await freePort(),
+    database: "coffer_bench",
+    postgresFlags: (process.env.BENCH_PG_FLAGS ?? "").split(/\s+/).filter(Boolean),
   });
-  onCleanup("stop server", () => app.stop(), 20_000);
-  console.log(`Coffer at ${app.url} (pid ${app.pid}), ${os.cpus().length} CPUs, Node ${process.version}`);
+  onCleanup("stop embedded Postgres", () => pg.stop(), 20_000);
+  const appEnv = (name: string): Record<string, string> => {
+    const dataDir = path.join(work, name);
+    fs.mkdirSync(dataDir, { recursive: true });
+    return {
+      NODE_ENV: "production",
+      LOG_LEVEL: "warn",
+      DATA_DIR: dataDir,
+      DATABASE_URL: pg.url,
+      SESSION_SECRET: "bench-secret-that-is-at-least-32-characters-long",
+      // The benchmark measures the app, not its per-IP limits (every request comes from 127.0.0.1).
+      RATE_LIMIT_API: "1000000/1m",
+      RATE_LIMIT_GENERAL: "1000000/1m",
+      TMPDIR: dataDir,
+    };
+  };
+  const start = async (env: Record<string, string>, script?: string) => {
+    const app = await startAppProcess(env, script);
+    onCleanup(`stop server (pid ${app.pid})`, () => app.stop(), 20_000);
+    return app;
+  };
+  console.log(
+    `bench:files: ${SMALL_FILES} files of ${formatBytes(SMALL_SIZE)}, ${PARALLEL} at once, ${ROUNDS} rounds, ` +
+      `creation-with-upload ${CREATION_WITH_UPLOAD ? "on" : "off"}; ${os.cpus().length} CPUs, Node ${process.version}`,
+  );
 
-  const account = await registerBenchUser(app.url, "files");
-  const { cookie } = account;
-  const smallFolder = await createFolder(app.url, account, "small");
+  const contenders: Contender[] = [];
+  const add = async (storage: Contender["storage"], bare: boolean, env: Record<string, string>) => {
+    const server = await start(bare ? { ...env, BENCH_BARE_STORE: BARE_STORE } : env, bare ? BARE_TUS_SERVER : undefined);
+    const contender: Contender = {
+      label: `${storage}: ${
+        bare
+          ? `bare @tus/server, ${BARE_STORE === "plain" ? (storage === "S3" ? "@tus/s3-store" : "@tus/file-store") : "Coffer's store"}`
+          : "Coffer"
+      }`,
+      storage,
+      bare,
+      server,
+      rates: [],
+      loads: [],
+      serverCpu: [],
+      postgresCpu: [],
+      requestTimes: REQUEST_TIMES ? new Map() : undefined,
+    };
+    if (!bare) {
+      const account = await registerBenchUser(server.url, `files-${storage}`);
+      contender.cookie = account.cookie;
+      contender.folderId = await createFolder(server.url, account, "small");
+    }
+    contenders.push(contender);
+    return contender;
+  };
+  let localCoffer: { contender: Contender; account?: BenchAccount } | undefined;
+  if (ONLY !== "s3") {
+    await add("local", true, appEnv("bare-local"));
+    localCoffer = {
+      contender: await add("local", false, appEnv("coffer-local")),
+    };
+  }
+  if (ONLY !== "local") {
+    const s3Dir = path.join(work, "s3");
+    const s3 = await startS3(s3Dir);
+    onCleanup("stop the Swift S3 server", () => s3.stop(), 60_000);
+    const s3Env = {
+      S3_ENDPOINT: s3.endpoint,
+      S3_ACCESS_KEY: s3.accessKey,
+      S3_SECRET_KEY: s3.secretKey,
+      S3_REGION: s3.region,
+      S3_BUCKET: BUCKET,
+    };
+    await add("S3", true, { ...appEnv("bare-s3"), ...s3Env });
+    await add("S3", false, { ...appEnv("coffer-s3"), ...s3Env });
+  }
+
   const payload = randomBytes(Math.max(SMALL_SIZE, ZIP_FILE_SIZE));
+  const small = payload.subarray(0, SMALL_SIZE);
+  for (const c of contenders) await uploadMany(c.server.url, c.cookie, c.folderId, 16, small, PARALLEL, `warmup-`);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let i = 0; i < contenders.length; i++) {
+      const c = contenders[(i + round) % contenders.length]!;
+      const postmaster = Number(fs.readFileSync(path.join(work, "pg", "data", "postmaster.pid"), "utf8").split("\n")[0]);
+      const meter = cpuMeter({ server: [c.server.pid] });
+      const postgresBefore = processTreeCpuSeconds(postmaster);
+      const started = performance.now();
+      await uploadMany(c.server.url, c.cookie, c.folderId, SMALL_FILES, small, PARALLEL, `r${round}-`, c.requestTimes);
+      const seconds = (performance.now() - started) / 1000;
+      const cpu = meter.stop();
+      const postgresSeconds = processTreeCpuSeconds(postmaster) - postgresBefore;
+      c.rates.push(SMALL_FILES / seconds);
+      c.loads.push(os.loadavg()[0]!);
+      c.serverCpu.push((cpu.server! * 1000) / SMALL_FILES);
+      c.postgresCpu.push((postgresSeconds * 1000) / SMALL_FILES);
+      console.log(
+        `  round ${round + 1}: ${c.label.padEnd(38)} ${(SMALL_FILES / seconds).toFixed(1).padStart(7)} files/s  ` +
+          `CPU ms per file: server ${c.serverCpu.at(-1)!.toFixed(1)}, PostgreSQL ${c.postgresCpu
+            .at(-1)!
+            .toFixed(1)}  (load ${os.loadavg()[0]!.toFixed(1)})`,
+      );
+    }
+  }
 
-  // 1. Small files in parallel.
+  console.log(`\n${SMALL_FILES} files of ${formatBytes(SMALL_SIZE)}, ${PARALLEL} at once, median of ${ROUNDS} rounds:`);
+  for (const c of contenders) {
+    const rate = median(c.rates);
+    const bare = c.bare ? undefined : contenders.find((o) => o.bare && o.storage === c.storage);
+    const ratio = bare ? `  Coffer ÷ bare ${(rate / median(bare.rates)).toFixed(2)} (goal ≥ 0.70)` : "";
+    console.log(
+      `  ${c.label.padEnd(38)} ${rate.toFixed(1).padStart(7)} files/s  [${c.rates.map((r) => r.toFixed(1)).join(", ")}]${ratio}\n` +
+        `      CPU ms per file (median): server ${median(c.serverCpu).toFixed(1)}, PostgreSQL ${median(c.postgresCpu).toFixed(1)}`,
+    );
+    for (const [method, times] of c.requestTimes ?? []) {
+      const sorted = [...times].sort((a, b) => a - b);
+      const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!.toFixed(1);
+      console.log(
+        `      ${method.padEnd(6)} ${String(times.length).padStart(5)} requests, ms: p50 ${at(0.5)}, p90 ${at(0.9)}, max ${at(1)}`,
+      );
+    }
+  }
+  console.log(
+    `  load average during the rounds: ${Math.min(...contenders.flatMap((c) => c.loads)).toFixed(1)}–${Math.max(
+      ...contenders.flatMap((c) => c.loads),
+    ).toFixed(1)} (1 min)`,
+  );
+
+  if (ZIP_FILES > 0 && localCoffer) {
+    const { server, cookie } = localCoffer.contender;
+    const account = {
+      cookie: cookie!,
+      csrfToken: /coffer_csrf=([^;]+)/.exec(cookie!)?.[1] ?? "",
+    };
+    await zipBenchmark(server, account, payload.subarray(0, ZIP_FILE_SIZE));
+  }
+}
+
+async function zipBenchmark(server: AppProcess, account: BenchAccount, data: Buffer) {
+  const zipFolder = await createFolder(server.url, account, "zip");
   let started = performance.now();
-  await uploadMany(app.url, cookie, smallFolder, SMALL_FILES, payload.subarray(0, SMALL_SIZE), PARALLEL);
-  const smallSeconds = (performance.now() - started) / 1000;
-
-  // 2. A ZIP of many files, streamed from a share link.
-  const zipFolder = await createFolder(app.url, account, "zip");
+  await uploadMany(server.url, account.cookie, zipFolder, ZIP_FILES, data, PARALLEL, "zip-");
+  const setupSeconds = (performance.now() - started) / 1000;
+  const token = await shareFolder(server.url, account, zipFolder);
+  const baseline = readProcessMemory(server.pid).rss;
+  resetPeakRss(server.pid);
+  const sampler = sampleRss(server.pid);
   started = performance.now();
-  await uploadMany(app.url, cookie, zipFolder, ZIP_FILES, payload.subarray(0, ZIP_FILE_SIZE), PARALLEL);
-  const zipSetupSeconds = (performance.now() - started) / 1000;
-  const token = await shareFolder(app.url, account, zipFolder);
-  const baseline = readProcessMemory(app.pid).rss;
-  resetPeakRss(app.pid);
-  const sampler = sampleRss(app.pid);
-  started = performance.now();
-  const zipBytes = await download(`${app.url}/s/${token}/zip`);
+  const zipBytes = await download(`${server.url}/s/${token}/zip`);
   const zipSeconds = (performance.now() - started) / 1000;
   const memory = sampler.stop();
-
-  const rows: Array<[string, string]> = [
-    [
-      `${SMALL_FILES} files of ${formatBytes(SMALL_SIZE)}, ${PARALLEL} at once (tus)`,
-      `${(SMALL_FILES / smallSeconds).toFixed(1)} files/s (${smallSeconds.toFixed(2)} s)`,
-    ],
-    [`${ZIP_FILES} files of ${formatBytes(ZIP_FILE_SIZE)} uploaded for the ZIP`, `${(ZIP_FILES / zipSetupSeconds).toFixed(1)} files/s`],
-    [
-      `ZIP of ${ZIP_FILES} files (${formatBytes(zipBytes)}) from a share link`,
-      `${(zipBytes / 2 ** 20 / zipSeconds).toFixed(1)} MiB/s (${zipSeconds.toFixed(2)} s)`,
-    ],
-    ["server RSS before the ZIP → peak during it", `${formatBytes(baseline)} → ${formatBytes(Math.max(memory.sampledPeak, memory.hwm))}`],
-  ];
-  const width = Math.max(...rows.map(([label]) => label.length));
-  console.log("");
-  for (const [label, value] of rows) console.log(`${label.padEnd(width)}  ${value}`);
+  console.log(`\nZIP (local disk, Coffer):`);
+  console.log(`  ${ZIP_FILES} files of ${formatBytes(ZIP_FILE_SIZE)} uploaded first: ${(ZIP_FILES / setupSeconds).toFixed(1)} files/s`);
+  console.log(
+    `  ZIP of ${ZIP_FILES} files (${formatBytes(zipBytes)}) from a share link: ${(zipBytes / 2 ** 20 / zipSeconds).toFixed(
+      1,
+    )} MiB/s (${zipSeconds.toFixed(2)} s)`,
+  );
+  console.log(
+    `  server RSS before the ZIP → peak during it: ${formatBytes(baseline)} → ${formatBytes(Math.max(memory.sampledPeak, memory.hwm))}`,
+  );
 }
 
 async function createFolder(url: string, { cookie, csrfToken }: BenchAccount, name: string): Promise<string> {
   const response = await fetch(`${url}/files`, {
     method: "POST",
-    headers: { cookie, "x-csrf-token": csrfToken, "content-type": "application/x-www-form-urlencoded" },
+    headers: {
+      cookie,
+      "x-csrf-token": csrfToken,
+      "content-type": "application/x-www-form-urlencoded",
+    },
     body: new URLSearchParams({ intent: "create-folder", name, open: "1" }),
     redirect: "manual",
   });
@@ -109,8 +254,16 @@ async function createFolder(url: string, { cookie, csrfToken }: BenchAccount, na
 async function shareFolder(url: string, { cookie, csrfToken }: BenchAccount, folderId: string): Promise<string> {
   const response = await fetch(`${url}/shares`, {
     method: "POST",
-    headers: { cookie, "x-csrf-token": csrfToken, "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ intent: "create-link", item: `folder:${folderId}`, mode: "READ" }),
+    headers: {
+      cookie,
+      "x-csrf-token": csrfToken,
+      "content-type": "application/x-www-form-urlencoded",
+    },
+    body: new URLSearchParams({
+      intent: "create-link",
+      item: `folder:${folderId}`,
+      mode: "READ",
+    }),
   });
   const token = /\/s\/([A-Za-z0-9_-]{20,})/.exec(await response.text())?.[1];
   if (!token) throw new Error(`creating a share link failed: ${response.status}`);
@@ -118,7 +271,16 @@ async function shareFolder(url: string, { cookie, csrfToken }: BenchAccount, fol
 }
 
 /** Uploads `count` copies of `data` under distinct names, `parallel` at a time. */
-async function uploadMany(url: string, cookie: string, folderId: string, count: number, data: Buffer, parallel: number) {
+async function uploadMany(
+  url: string,
+  cookie: string | undefined,
+  folderId: string | undefined,
+  count: number,
+  data: Buffer,
+  parallel: number,
+  prefix: string,
+  requestTimes?: Map<string, number[]>,
+) {
   let next = 0;
   const worker = async () => {
     while (next < count) {
@@ -126,9 +288,16 @@ async function uploadMany(url: string, cookie: string, folderId: string, count: 
       await new Promise<void>((resolve, reject) => {
         const upload = new tus.Upload(data, {
           endpoint: `${url}/api/uploads`,
-          headers: { cookie },
-          metadata: { filename: `file-${String(index).padStart(5, "0")}.bin`, folderId },
-          retryDelays: [],
+          headers: cookie ? { cookie } : {},
+          metadata: {
+            filename: `${prefix}${String(index).padStart(5, "0")}.bin`,
+            ...(folderId ? { folderId } : {}),
+          },
+          uploadDataDuringCreation: CREATION_WITH_UPLOAD,
+          ...(requestTimes ? timeRequests(requestTimes) : {}),
+          // A busy machine can make Swift slow enough for Coffer's storage breaker to refuse
+          // uploads for a moment (503): every contender retries, as browsers do.
+          retryDelays: [500, 1000, 2000, 5000],
           storeFingerprintForResuming: false,
           onError: reject,
           onSuccess: () => resolve(),
@@ -140,6 +309,19 @@ async function uploadMany(url: string, cookie: string, folderId: string, count: 
   await Promise.all(Array.from({ length: Math.min(parallel, count) }, worker));
 }
 
+/** tus-js-client hooks that record each request's time (ms) under its method. */
+function timeRequests(times: Map<string, number[]>): Pick<tus.UploadOptions, "onBeforeRequest" | "onAfterResponse"> {
+  const started = new WeakMap<object, number>();
+  return {
+    onBeforeRequest: (req) => void started.set(req, performance.now()),
+    onAfterResponse: (req) => {
+      const list = times.get(req.getMethod()) ?? [];
+      list.push(performance.now() - (started.get(req) ?? performance.now()));
+      times.set(req.getMethod(), list);
+    },
+  };
+}
+
 async function download(url: string): Promise<number> {
   const response = await fetch(url);
   if (!response.ok || !response.body) throw new Error(`download failed: ${response.status}`);
@@ -149,9 +331,10 @@ async function download(url: string): Promise<number> {
   return bytes;
 }
 
-main()
-  .catch((error) => {
-    console.error(error instanceof Error ? error.message : error);
-    process.exitCode = 1;
-  })
-  .finally(() => cleanup());
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+runBenchmark(main);

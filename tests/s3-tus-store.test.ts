@@ -115,6 +115,34 @@ describe("S3 tus data store", () => {
     }
   });
 
+  it("stores a small upload with one put, keeping what a cut-off request brought for the next one", async () => {
+    const data = randomBytes(3 * MiB + 5);
+    const id = await newUpload(datastore, data.length);
+    // No multipart upload is started for it.
+    expect(await multipartUploadIdOf(id, { expectOne: false })).toBeUndefined();
+    expect((await datastore.getUpload(id)).offset).toBe(0);
+    // A request that ends early: its bytes wait in the incomplete part, and the offset says so.
+    expect(await datastore.write(body(data.subarray(0, MiB + 3)), id, 0)).toBe(MiB + 3);
+    expect((await datastore.getUpload(id)).offset).toBe(MiB + 3);
+    expect(await store.stat(id)).toBeNull();
+    expect(await datastore.write(body(data.subarray(MiB + 3)), id, MiB + 3)).toBe(data.length);
+    expect(sha256(await readAll(await store.get(id)))).toBe(sha256(data));
+    expect((await datastore.getUpload(id)).offset).toBe(data.length);
+    expect(await store.stat(`${id}.part`)).toBeNull();
+    // Removing it (termination) leaves nothing of it.
+    await datastore.remove(id);
+    for (const key of [id, `${id}.info`, `${id}.part`]) expect(await store.stat(key)).toBeNull();
+  });
+
+  it("turns a small upload into a multipart one when its streaming memory is used up", async () => {
+    const tight = new S3ObjectStore(s3Config({ bucket: config.bucket, uploadMemory: MiB }));
+    const tightStore = tight.createTusDataStore({ expirationPeriodInMilliseconds: 3600_000 });
+    const data = randomBytes(2 * MiB);
+    const id = await newUpload(tightStore, data.length);
+    expect(await tightStore.write(body(data), id, 0)).toBe(data.length);
+    expect(sha256(await readAll(await store.get(id)))).toBe(sha256(data));
+  });
+
   it("writes the AWS SDK's messages to Coffer's log at debug level, not to stderr", async () => {
     const lines: Array<{ level: string; message: string; command?: string }> = [];
     const log = createLogger("debug", (line) => {
@@ -176,7 +204,8 @@ describe("S3 tus data store", () => {
       {},
       log,
     ).createTusDataStore({ expirationPeriodInMilliseconds: 3600_000 });
-    const data = randomBytes(4 * MiB);
+    // Over the minimum part size, so it streams as a multipart upload (a smaller one is one put).
+    const data = randomBytes(6 * MiB);
     const id = await newUpload(relayed, data.length);
     const cutMidPart = Readable.from(
       (async function* () {
@@ -212,11 +241,13 @@ describe("S3 tus data store", () => {
     });
   }
 
-  async function multipartUploadIdOf(key: string): Promise<string> {
+  async function multipartUploadIdOf(key: string): Promise<string>;
+  async function multipartUploadIdOf(key: string, options: { expectOne: false }): Promise<string | undefined>;
+  async function multipartUploadIdOf(key: string, { expectOne = true } = {}): Promise<string | undefined> {
     const { ListMultipartUploadsCommand } = await import("@aws-sdk/client-s3");
     const list = await rawClient().send(new ListMultipartUploadsCommand({ Bucket: config.bucket, Prefix: key }));
     const upload = list.Uploads?.find((u) => u.Key === key);
-    expect(upload?.UploadId).toBeDefined();
-    return upload!.UploadId!;
+    if (expectOne) expect(upload?.UploadId).toBeDefined();
+    return upload?.UploadId;
   }
 });

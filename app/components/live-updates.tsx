@@ -1,6 +1,6 @@
-import { useParams, useRevalidator } from "@remix-run/react";
 import { useEffect, useRef, useState } from "react";
 import type { LiveEvent } from "~/lib/live-event";
+import { useThrottledRevalidate } from "./throttled-revalidate";
 
 interface Notice {
   id: number;
@@ -13,18 +13,11 @@ interface Notice {
  */
 export function LiveUpdates() {
   const [notices, setNotices] = useState<Notice[]>([]);
-  const revalidator = useRevalidator();
-  const params = useParams();
-  const latest = useRef({ revalidator, folderId: params.folderId });
-  latest.current = { revalidator, folderId: params.folderId };
   // An event that arrives while a refresh is already loading may not be in what it loads (a
-  // thumbnail made a moment after it started): refresh once more when it is done.
-  const refreshAgain = useRef(false);
-  useEffect(() => {
-    if (revalidator.state !== "idle" || !refreshAgain.current) return;
-    refreshAgain.current = false;
-    revalidator.revalidate();
-  }, [revalidator]);
+  // thumbnail made a moment after it started): the refresh runs once more when it is done.
+  const revalidate = useThrottledRevalidate();
+  const latest = useRef(revalidate);
+  latest.current = revalidate;
 
   useEffect(() => {
     let socket: import("socket.io-client").Socket | null = null;
@@ -40,8 +33,7 @@ export function LiveUpdates() {
           setTimeout(() => setNotices((current) => current.filter((n) => n.id !== id)), 8000);
         }
         // The listing on screen refreshes itself; other folders load fresh when opened.
-        if (latest.current.revalidator.state === "idle") latest.current.revalidator.revalidate();
-        else refreshAgain.current = true;
+        latest.current();
       });
     });
     return () => {

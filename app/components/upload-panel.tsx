@@ -1,4 +1,4 @@
-import { useEffect, useState, type ReactNode } from "react";
+import { memo, useEffect, useState, type ReactNode } from "react";
 import { formatBytes } from "~/lib/format";
 import { MOVE_MIME } from "./drag-move";
 import { directoryOf, entriesOf, filesFromEntries } from "./upload-picking";
@@ -232,7 +232,8 @@ export function UploadPanel({ folderId, maxUploadSize, children }: { folderId: s
   );
 }
 
-function UploadRow({
+/** Memoised: one file's progress re-renders its own row, not every row of a long queue. */
+const UploadRow = memo(function UploadRow({
   item,
   onPause,
   onResume,
@@ -303,7 +304,7 @@ function UploadRow({
       <p className={`mt-1 text-xs ${item.status === "error" ? "text-red-700" : "text-slate-600"}`}>{statusText}</p>
     </li>
   );
-}
+});
 
 function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return "";

@@ -1,8 +1,8 @@
-import { useRevalidator } from "@remix-run/react";
 import { useCallback, useEffect, useRef, useState } from "react";
 import type { Upload as TusUpload } from "tus-js-client";
 import { formatBytes } from "~/lib/format";
 import { useCsrfToken } from "./csrf-input";
+import { useThrottledRevalidate } from "./throttled-revalidate";
 import { resumingHttpStack } from "./tus-resume-stack";
 
 export type Status = "queued" | "uploading" | "paused" | "done" | "error";
@@ -48,6 +48,19 @@ export interface StoredUpload {
 const CHUNK_SIZE = 256 * 1024 * 1024;
 export const PARALLEL_CHOICES = [1, 2, 3, 4, 6] as const;
 const DEFAULT_PARALLEL = 3;
+/**
+ * Files up to this size are sent in the request that creates their upload (tus
+ * creation-with-upload): one request instead of two. Larger ones create first and then send, so
+ * a connection lost early on still leaves an upload to resume.
+ */
+const SEND_WITH_CREATION_MAX = 8 * 1024 * 1024;
+/**
+ * Small files (up to this size) are mostly round trips, not bytes: each takes half a slot, so
+ * twice as many of them run at once as the chosen number, up to the browser's six connections
+ * per server.
+ */
+const SMALL_FILE_MAX = 1024 * 1024;
+const MAX_CONNECTIONS = 6;
 /** Weight of the newest sample in the smoothed speed (exponential moving average). */
 const SPEED_SMOOTHING = 0.3;
 const SPEED_SAMPLE_MS = 500;
@@ -71,10 +84,11 @@ export function useUploadQueue({ folderId, maxUploadSize }: { folderId: string; 
   /** Uploads whose requests are running (started and not paused, cancelled or finished). */
   const running = useRef(new Set<string>());
   const samples = useRef(new Map<string, { at: number; sent: number }>());
-  const revalidator = useRevalidator();
   const csrfToken = useCsrfToken();
-  const revalidate = useRef(revalidator.revalidate);
-  revalidate.current = revalidator.revalidate;
+  // One reload of the folder for many finished files, not one each.
+  const requestRevalidate = useThrottledRevalidate();
+  const revalidate = useRef(requestRevalidate);
+  revalidate.current = requestRevalidate;
   const current = useRef(items);
   current.current = items;
 
@@ -145,6 +159,7 @@ export function useUploadQueue({ folderId, maxUploadSize }: { folderId: string; 
           // A store outage (503) pauses the upload instead of starting it over.
           httpStack: resumingHttpStack(new DefaultHttpStack({})),
           chunkSize: CHUNK_SIZE,
+          uploadDataDuringCreation: file.size <= SEND_WITH_CREATION_MAX,
           retryDelays: [0, 1000, 3000, 5000, 10000, 20000, 30000],
           removeFingerprintOnSuccess: true,
           storeFingerprintForResuming: true,
@@ -206,10 +221,21 @@ export function useUploadQueue({ folderId, maxUploadSize }: { folderId: string; 
 
   // The scheduler: whenever the queue changes, fill the free slots with the oldest queued items.
   useEffect(() => {
-    const active = items.filter((item) => item.status === "uploading").length;
-    const free = parallel - active;
-    if (free <= 0) return;
-    const next = items.filter((item) => item.status === "queued" && !launched.current.has(item.key)).slice(0, free);
+    let used = 0;
+    let connections = 0;
+    for (const item of items) {
+      if (item.status !== "uploading") continue;
+      used += slotOf(item);
+      connections++;
+    }
+    const next: QueueItem[] = [];
+    for (const item of items) {
+      if (item.status !== "queued" || launched.current.has(item.key)) continue;
+      if (used + slotOf(item) > parallel || connections >= MAX_CONNECTIONS) break;
+      used += slotOf(item);
+      connections++;
+      next.push(item);
+    }
     if (next.length === 0) return;
     const keys = new Set(next.map((item) => item.key));
     for (const key of keys) launched.current.add(key);
@@ -282,6 +308,10 @@ export function useUploadQueue({ folderId, maxUploadSize }: { folderId: string; 
     retryFailed,
     clearFinished,
   };
+}
+
+function slotOf(item: QueueItem): number {
+  return item.size <= SMALL_FILE_MAX ? 0.5 : 1;
 }
 
 function summarize(items: QueueItem[]) {

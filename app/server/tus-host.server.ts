@@ -51,7 +51,7 @@ export function createUploadServer(services: Services): TusServer {
   const users = new WeakMap<object, SessionUser>();
   // The upload whose row a POST created, until it is finished: a creation that fails removes it.
   const createdBy = new WeakMap<object, string>();
-  // What a PATCH request looked up about its upload, so finishing it does not look again.
+  // What a PATCH request looked up about its upload (or a POST created), so finishing it does not look again.
   const pendings = new WeakMap<object, PendingWithFolder>();
   const kvStore = createTusKvStore(services.cache);
   const datastore = services.storage.createTusDataStore({
@@ -91,8 +91,9 @@ export function createUploadServer(services: Services): TusServer {
       try {
         const user = users.get(req);
         if (!user) throw tusError(401, "Log in to upload files.");
-        const metadata = await createPendingUpload(services, user, upload);
+        const { metadata, pending } = await createPendingUpload(services, user, upload);
         createdBy.set(req, upload.id);
+        pendings.set(req, pending);
         return { metadata };
       } catch (error) {
         throw toTusError(services, error);

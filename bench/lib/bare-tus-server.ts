@@ -10,11 +10,19 @@
  * into a Node stream for the store. With BENCH_BATCH_BODY the request body is instead handed to
  * tus.handleWeb() as a web stream of batches of at least that size, without the per-read copy.
  *
+ * BENCH_BARE_STORE=plain uses the stores as published instead of Coffer's: @tus/file-store (no
+ * flush to disk at the end, one write per socket read) or @tus/s3-store (CreateMultipartUpload,
+ * parts and CompleteMultipartUpload for every upload, the .info object beside it), in the same
+ * directory or bucket: the bare tus server any app could start from (bench:files).
+ *
  * Configured from the same environment as the app (loadConfig); prints
  * `COFFER_BENCH_READY url=... pid=...` like bench/lib/server.ts.
  */
 import http from "node:http";
+import { FileStore } from "@tus/file-store";
+import { S3Store } from "@tus/s3-store";
 import { MemoryLocker, Server as TusServer } from "@tus/server";
+import type { DataStore } from "@tus/utils";
 import { loadConfig, parseByteSize } from "../../app/config.server";
 import { createObjectStore } from "../../app/services/storage/index.server";
 import { serveForBenchmark } from "./child-server";
@@ -25,7 +33,10 @@ async function main() {
   await storage.init();
   const tus = new TusServer({
     path: "/api/uploads",
-    datastore: storage.createTusDataStore({ expirationPeriodInMilliseconds: config.uploads.expiryMs }),
+    datastore:
+      process.env.BENCH_BARE_STORE === "plain"
+        ? plainStore(config.storage, config.uploads.expiryMs)
+        : storage.createTusDataStore({ expirationPeriodInMilliseconds: config.uploads.expiryMs }),
     locker: new MemoryLocker(),
     relativeLocation: true,
     maxSize: config.uploads.maxSize,
@@ -38,6 +49,26 @@ async function main() {
     });
   });
   await serveForBenchmark(server);
+}
+
+/** @tus/file-store or @tus/s3-store as published, on the app's directory or bucket. */
+function plainStore(storage: ReturnType<typeof loadConfig>["storage"], expirationPeriodInMilliseconds: number): DataStore {
+  if (storage.driver === "local") return new FileStore({ directory: storage.directory, expirationPeriodInMilliseconds });
+  return new S3Store({
+    partSize: storage.partSize,
+    expirationPeriodInMilliseconds,
+    useTags: false,
+    s3ClientConfig: {
+      bucket: storage.bucket,
+      region: storage.region,
+      endpoint: storage.endpoint,
+      credentials: { accessKeyId: storage.accessKey, secretAccessKey: storage.secretKey },
+      forcePathStyle: storage.forcePathStyle,
+      // Swift answers aws-chunked bodies with 501.
+      requestChecksumCalculation: "WHEN_REQUIRED",
+      responseChecksumValidation: "WHEN_REQUIRED",
+    },
+  });
 }
 
 /** The request as a web Request whose body arrives in batches of at least `size` bytes. */

@@ -84,6 +84,42 @@ export function cpuTimes(pid: number): { user: number; system: number } {
 }
 
 /**
+ * CPU seconds used so far by a process and its children, the exited ones included (their time
+ * is added to the parent's when it reaps them): e.g. PostgreSQL, whose backends come and go.
+ */
+export function processTreeCpuSeconds(pid: number): number {
+  let total = 0;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime, stime, cutime, cstime
+    total += [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+  for (const child of childPids(pid)) {
+    const { user, system } = cpuTimes(child);
+    total += user + system;
+  }
+  return total;
+}
+
+/** The pids of `pid`'s direct children (e.g. PostgreSQL's backends under its postmaster). */
+export function childPids(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid) children.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return children;
+}
+
+/**
  * Measures CPU seconds used by groups of processes (and by this process, as "client") between
  * the call and stop(). Keys: the group names with user + system time, and "<name> sys" with the
  * system (kernel) part.

@@ -64,6 +64,16 @@ export async function resolveUploadFolder(services: Services, base: Folder, segm
   return parent;
 }
 
+/** The folder a path leads to when every folder of it exists (live) already; null otherwise. */
+export async function findUploadFolder(services: Services, base: Folder, segments: string[]): Promise<Folder | null> {
+  let parent: Folder | null = base;
+  for (const name of segments) {
+    parent = await services.prisma.folder.findFirst({ where: { parentId: parent.id, nameKey: nameKey(name), trashedAt: null } });
+    if (!parent) return null;
+  }
+  return parent;
+}
+
 async function findOrCreateChild(services: Services, parent: Folder, name: string, actorId?: string): Promise<Folder> {
   const key = nameKey(name);
   const find = () => services.prisma.folder.findFirst({ where: { parentId: parent.id, nameKey: key, trashedAt: null } });

@@ -13,7 +13,7 @@ import { uploadPolicyFrom } from "../files/versions.server";
 import { cleanName } from "../files/names";
 import { isId } from "../ids";
 import { parseUploadMetadata } from "./upload-metadata";
-import { parseUploadPath, resolveUploadFolder } from "./upload-paths.server";
+import { findUploadFolder, parseUploadPath, resolveUploadFolder } from "./upload-paths.server";
 import { hashQueue } from "./upload-hash.server";
 import { type LandedUpload, landUpload, NoRoomForOrphanError, type PendingFolder, UPLOAD_GONE } from "./upload-landing.server";
 import { assertTypeAllowed, claimUploadRoom, STORAGE_LOCK_TX, tooLargeError, uploadAllowance } from "../files/quota.server";
@@ -50,7 +50,7 @@ export async function createPendingUpload(
   services: Services,
   user: SessionUser,
   upload: TusUpload,
-): Promise<Record<string, string | null>> {
+): Promise<{ metadata: Record<string, string | null>; pending: PendingWithFolder }> {
   if (upload.size === undefined) throw new ValidationError("The upload must declare its size (Upload-Length).");
   const sent = parseUploadMetadata(upload.metadata);
   const name = cleanName(sent.filename ?? "", "File name");
@@ -64,13 +64,16 @@ export async function createPendingUpload(
   // never take the owner over quota. A path's missing folders are created before the
   // reservation: checked first then, so a refused file leaves no folders behind.
   const settings = await getSettings(services);
-  if (segments.length > 0) {
+  // The files of a dropped folder after its first find their folders there already: nothing
+  // to create, so nothing to check first.
+  const existing = segments.length > 0 ? await findUploadFolder(services, target, segments) : target;
+  if (!existing) {
     const allowance = await uploadAllowance(services, target.ownerId, user.id, services.prisma, settings);
     if (upload.size > allowance.maxBytes) throw tooLargeError(allowance);
   }
   // Missing folders of the path are created now (find-or-create, race-safe), so the
   // pending upload points at the deepest one.
-  const folder = await resolveUploadFolder(services, target, segments, user.id);
+  const folder = existing ?? (await resolveUploadFolder(services, target, segments, user.id));
   // "Cancel" refuses a taken name before any bytes are sent.
   if (uploadPolicyFrom(sent.onConflict) === "cancel") await assertNameFree(services, folder.id, name);
   const size = upload.size;
@@ -83,7 +86,10 @@ export async function createPendingUpload(
   // The path is resolved into folderId now; it is not kept so nothing resolves it twice.
   const metadata: Record<string, string | null> = { ...upload.metadata, filename: name, folderId: folder.id };
   delete metadata.relativePath;
-  return metadata;
+  // What a creation that carries the whole file (creation-with-upload) completes with, so its
+  // completion need not look the row up again; the folder was live and writable just now.
+  const folderNow = { id: folder.id, ownerId: folder.ownerId, trashedAt: null };
+  return { metadata, pending: { id: upload.id, ownerId: user.id, folderId: folder.id, name, size: BigInt(size), folder: folderNow } };
 }
 
 /** A client cancelled its upload (tus termination): the room it reserved is released at once. */

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { S3Store, type MetadataValue, type Options as S3StoreOptions } from "@tus/s3-store";
-import type { Upload } from "@tus/utils";
+import { ERRORS, Upload } from "@tus/utils";
 import { isStorageOutage } from "./outage.server";
 import { BLOCK_SIZE, streamParts } from "./s3-part-streamer.server";
 
@@ -20,7 +20,10 @@ export interface CofferS3StoreOptions extends S3StoreOptions {
 }
 
 /**
- * @tus/s3-store with three changes:
+ * @tus/s3-store with these changes:
+ * - a small upload (up to the minimum part size) is one PutObject instead of a multipart upload
+ *   (create, part, list, complete: each a request, and Swift's multipart completion is costly):
+ *   its bytes are gathered in memory and put once they are all there (see SmallUploads);
  * - parts stream straight from the request into S3 (see streamParts) instead of through a temp
  *   file each, which @tus/s3-store writes and reads back: that doubled the I/O of every upload;
  * - an upload's offset counts only parts without a gap (1, 2, 3, …), so a part that failed
@@ -30,10 +33,12 @@ export interface CofferS3StoreOptions extends S3StoreOptions {
  */
 export class CofferS3Store extends S3Store {
   private freeStreamingMemory: number;
+  private readonly small: SmallUploads;
 
   constructor({ sseHeaders: sse, streamingMemory, ...options }: CofferS3StoreOptions) {
     super(options);
     this.freeStreamingMemory = streamingMemory;
+    this.small = new SmallUploads(this);
     // S3Store has no option for server-side encryption: its object and multipart creations get
     // the headers here, before signing.
     if (Object.keys(sse).length > 0) {
@@ -59,6 +64,66 @@ export class CofferS3Store extends S3Store {
       },
       { step: "build", name: "coffer:deleteObjectsContentMd5" },
     );
+  }
+
+  /** A small upload starts no multipart upload: only its record is saved (and an empty file is put at once). */
+  override async create(upload: Upload): Promise<Upload> {
+    if (upload.size === undefined || upload.size > this.minPartSize) return super.create(upload);
+    upload.creation_date = new Date().toISOString();
+    upload.storage = { type: "s3", path: upload.id, bucket: this.bucket };
+    if (upload.size === 0) await this.small.put(upload, Buffer.alloc(0));
+    await this.saveMetadata(upload, SINGLE_PUT);
+    return upload;
+  }
+
+  override async write(src: Readable, id: string, offset: number): Promise<number> {
+    const metadata = await this.getMetadata(id);
+    if (!isSinglePut(metadata)) return super.write(src, id, offset);
+    const size = metadata.file.size ?? 0;
+    // Out of streaming memory: this one becomes a multipart upload after all.
+    if (size > this.freeStreamingMemory) {
+      await this.startMultipart(metadata);
+      return super.write(src, id, offset);
+    }
+    this.freeStreamingMemory -= size;
+    try {
+      return await this.small.write(metadata.file, src, offset);
+    } finally {
+      this.freeStreamingMemory += size;
+    }
+  }
+
+  override async remove(id: string): Promise<void> {
+    const metadata = await this.getMetadata(id).catch(() => null);
+    if (!metadata || !isSinglePut(metadata)) return super.remove(id);
+    await this.small.remove(id);
+    await this.clearCache(id);
+  }
+
+  /** Turns a small upload into a multipart one (its incomplete part, if any, is taken up by S3Store's write). */
+  private async startMultipart(metadata: MetadataValue): Promise<void> {
+    const created = await this.client.createMultipartUpload({
+      Bucket: this.bucket,
+      Key: metadata.file.id,
+      Metadata: { "tus-version": "1.0.0" },
+    });
+    const uploadId = created.UploadId ?? "";
+    await this.saveMetadata(metadata.file, uploadId);
+    await this.cache.set(metadata.file.id, {
+      ...metadata,
+      "upload-id": uploadId,
+    });
+  }
+
+  /** For SmallUploads: S3Store's own helpers, which are protected. */
+  get smallUploadAccess() {
+    return {
+      client: this.client,
+      bucket: this.bucket,
+      partKey: (id: string) => this.partKey(id, true),
+      infoKey: (id: string) => this.infoKey(id),
+      clearCache: (id: string) => this.clearCache(id),
+    };
   }
 
   protected override async uploadParts(
@@ -121,11 +186,13 @@ export class CofferS3Store extends S3Store {
    * client resumes once it is back. The metadata read here is cached for S3Store's own read.
    */
   override async getUpload(id: string): Promise<Upload> {
+    let metadata: MetadataValue | undefined;
     try {
-      await this.getMetadata(id);
+      metadata = await this.getMetadata(id);
     } catch (error) {
       if (isStorageOutage(error)) throw error;
     }
+    if (metadata && isSinglePut(metadata)) return this.small.getUpload(metadata.file);
     return super.getUpload(id);
   }
 
@@ -142,3 +209,113 @@ export class CofferS3Store extends S3Store {
 const PARTS_HELD_PER_UPLOAD = 2;
 
 const SSE_COMMANDS = new Set(["PutObjectCommand", "CreateMultipartUploadCommand"]);
+
+/** The multipart upload id recorded for a small upload, which has none. */
+const SINGLE_PUT = "";
+
+function isSinglePut(metadata: MetadataValue): boolean {
+  return !metadata["upload-id"];
+}
+
+/**
+ * Small uploads: one PutObject of the whole file once every byte is there. A request that ends
+ * before that (a lost connection) keeps what arrived in the upload's incomplete-part object
+ * (`<id>.part`, as S3Store keeps the tail of a big upload), and the next request continues from
+ * it, so the upload resumes where it stopped.
+ */
+class SmallUploads {
+  constructor(private readonly store: CofferS3Store) {}
+
+  private get s3() {
+    return this.store.smallUploadAccess;
+  }
+
+  async write(file: Upload, src: Readable, offset: number): Promise<number> {
+    const size = file.size ?? 0;
+    const earlier = offset > 0 ? await this.readPart(file.id) : Buffer.alloc(0);
+    if (earlier.length !== offset) throw ERRORS.INVALID_OFFSET;
+    const chunks: Buffer[] = [earlier];
+    let length = earlier.length;
+    for await (const chunk of src) {
+      chunks.push(chunk as Buffer);
+      length += (chunk as Buffer).length;
+    }
+    if (length === offset) return offset;
+    const body = Buffer.concat(chunks, length);
+    if (length >= size) {
+      await this.put(file, body);
+      if (offset > 0)
+        await this.s3.client.deleteObject({
+          Bucket: this.s3.bucket,
+          Key: this.s3.partKey(file.id),
+        });
+      await this.s3.clearCache(file.id);
+    } else {
+      await this.s3.client.putObject({
+        Bucket: this.s3.bucket,
+        Key: this.s3.partKey(file.id),
+        Body: body,
+        ContentLength: length,
+      });
+    }
+    return length;
+  }
+
+  async put(file: Upload, body: Buffer): Promise<void> {
+    const contentType = file.metadata?.contentType;
+    await this.s3.client.putObject({
+      Bucket: this.s3.bucket,
+      Key: file.id,
+      Body: body,
+      ContentLength: body.length,
+      ...(contentType ? { ContentType: contentType } : {}),
+    });
+  }
+
+  /** Its offset: what its incomplete part holds, or all of it once the object is there. */
+  async getUpload(file: Upload): Promise<Upload> {
+    const partial = await this.headSize(this.s3.partKey(file.id));
+    const offset = partial ?? ((await this.headSize(file.id)) === undefined ? 0 : (file.size ?? 0));
+    return new Upload({ ...file, offset, size: file.size });
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.s3.client.deleteObjects({
+      Bucket: this.s3.bucket,
+      Delete: {
+        Objects: [{ Key: id }, { Key: this.s3.infoKey(id) }, { Key: this.s3.partKey(id) }],
+      },
+    });
+  }
+
+  private async readPart(id: string): Promise<Buffer> {
+    try {
+      const { Body } = await this.s3.client.getObject({
+        Bucket: this.s3.bucket,
+        Key: this.s3.partKey(id),
+      });
+      return Buffer.from((await Body?.transformToByteArray()) ?? []);
+    } catch (error) {
+      if (isNotFound(error)) return Buffer.alloc(0);
+      throw error;
+    }
+  }
+
+  private async headSize(key: string): Promise<number | undefined> {
+    try {
+      return (await this.s3.client.headObject({ Bucket: this.s3.bucket, Key: key })).ContentLength;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+}
+
+function isNotFound(error: unknown): boolean {
+  const e = error as {
+    name?: string;
+    Code?: string;
+    $metadata?: { httpStatusCode?: number };
+  } | null;
+  return e?.name === "NoSuchKey" || e?.name === "NotFound" || e?.Code === "NoSuchKey" || e?.$metadata?.httpStatusCode === 404;
+}
