@@ -12,7 +12,8 @@ import type { AddressInfo } from "node:net";
 import { loadProductionApp } from "../../app/server/load-runtime.server";
 import { startTracing } from "../../app/services/tracing/start.server";
 
-const BUILD = path.resolve(import.meta.dirname, "../../build");
+// BENCH_BUILD: another build to compare with (a copy of build/ made before a change).
+const BUILD = process.env.BENCH_BUILD ? path.resolve(process.env.BENCH_BUILD) : path.resolve(import.meta.dirname, "../../build");
 
 async function main() {
   // Like server.ts: tracing first (when OTEL_* asks for it), then the app's modules from the build only, once.
