@@ -41,8 +41,8 @@ interface Sampler {
   stop(): { longestTxMs: number; peakRssMiB: number };
 }
 
-/** Samples the longest open transaction of Coffer's connections and the server's RSS. */
-function startSampler(db: pg.Pool, pid: number): Sampler {
+/** Samples the longest open transaction begun since `since`, and the server's RSS. */
+function startSampler(db: pg.Pool, pid: number, since: Date): Sampler {
   let longestTxMs = 0;
   let peakRss = 0;
   let running = true;
@@ -51,7 +51,8 @@ function startSampler(db: pg.Pool, pid: number): Sampler {
       const { rows } = await db
         .query<{ ms: number | null }>(
           `SELECT max(extract(epoch FROM clock_timestamp() - xact_start) * 1000)::float8 AS ms FROM pg_stat_activity
-           WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL AND state <> 'idle'`,
+           WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start >= $1 AND state <> 'idle'`,
+          [since],
         )
         .catch(() => ({ rows: [{ ms: null }] }));
       longestTxMs = Math.max(longestTxMs, rows[0]?.ms ?? 0);
@@ -149,23 +150,42 @@ async function measure(
 ): Promise<Row> {
   await db.query("VACUUM ANALYZE");
   const restingRssMiB = rssOf(app.pid) / 1024 / 1024;
-  const sampler = startSampler(db, app.pid);
+  // Transactions of an earlier operation that still run (a request the server gave up on) do not count.
+  const sampler = startSampler(db, app.pid, new Date());
   const started = performance.now();
   const status = await run();
   const responseS = (performance.now() - started) / 1000;
   const finished = await done(!/^[23]/.test(status));
   const doneS = (performance.now() - started) / 1000;
   const { longestTxMs, peakRssMiB } = sampler.stop();
-  const row = { what, status: finished ? status : `${status}, NOT DONE`, rows, responseS, doneS, longestTxS: longestTxMs / 1000, peakRssMiB, restingRssMiB };
+  const row = {
+    what,
+    status: finished ? status : `${status}, NOT DONE`,
+    rows,
+    responseS,
+    doneS,
+    longestTxS: longestTxMs / 1000,
+    peakRssMiB,
+    restingRssMiB,
+  };
   console.log(
     `${what.padEnd(34)} ${rows.toLocaleString("en-GB").padStart(10)} rows  response ${responseS.toFixed(1).padStart(7)} s  done ${doneS
       .toFixed(1)
-      .padStart(7)} s  longest transaction ${row.longestTxS.toFixed(2).padStart(7)} s  RSS ${restingRssMiB.toFixed(0)} → peak ${peakRssMiB.toFixed(0)} MiB  (HTTP ${row.status})`,
+      .padStart(
+        7,
+      )} s  longest transaction ${row.longestTxS.toFixed(2).padStart(7)} s  RSS ${restingRssMiB.toFixed(0)} → peak ${peakRssMiB.toFixed(0)} MiB  (HTTP ${row.status})`,
   );
   return row;
 }
 
-async function seedFiles(db: pg.Pool, ownerId: string, folderId: string, prefix: string, count: number, trashed: "no" | "each" | "with-folder") {
+async function seedFiles(
+  db: pg.Pool,
+  ownerId: string,
+  folderId: string,
+  prefix: string,
+  count: number,
+  trashed: "no" | "each" | "with-folder",
+) {
   const started = performance.now();
   // Batches of 100,000 rows keep each INSERT's memory and WAL bounded.
   for (let from = 1; from <= count; from += 100_000) {
@@ -204,7 +224,11 @@ async function main() {
   console.log(
     `Coffer bulk work (${process.env.BENCH_BUILD ?? "build"}): trash ${TRASH_ITEMS}, folder ${FOLDER_FILES}, account ${ACCOUNT_FILES} files; ${os.cpus().length} CPUs, load average ${load()}`,
   );
-  const pgServer = await startEmbeddedPostgres({ dataDir: path.join(work, "pg", "data"), port: await freePort(), database: "coffer_bench" });
+  const pgServer = await startEmbeddedPostgres({
+    dataDir: path.join(work, "pg", "data"),
+    port: await freePort(),
+    database: "coffer_bench",
+  });
   onCleanup("stop embedded Postgres", () => pgServer.stop(), 20_000);
   const dataDir = path.join(work, "data");
   fs.mkdirSync(dataDir, { recursive: true });
@@ -233,7 +257,8 @@ async function main() {
         "empty trash",
         TRASH_ITEMS,
         () => post(app, account, "/trash", { intent: "empty", confirmed: "yes", kind: "", id: "" }),
-        (failed) => waitFor(db, "SELECT NOT EXISTS (SELECT 1 FROM files WHERE owner_id = $1 AND trashed_at IS NOT NULL) AS done", [user.id], failed),
+        (failed) =>
+          waitFor(db, "SELECT NOT EXISTS (SELECT 1 FROM files WHERE owner_id = $1 AND trashed_at IS NOT NULL) AS done", [user.id], failed),
       ),
     );
   }
@@ -310,7 +335,13 @@ async function main() {
     );
   }
   console.log(`load average at the end ${load()}`);
-  if (app.log.some((line) => /error/i.test(line))) console.log(`server log:\n${app.log.filter((l) => /error/i.test(l)).slice(-10).join("\n")}`);
+  if (app.log.some((line) => /error/i.test(line)))
+    console.log(
+      `server log:\n${app.log
+        .filter((l) => /error/i.test(l))
+        .slice(-10)
+        .join("\n")}`,
+    );
 }
 
 runBenchmark(main);
