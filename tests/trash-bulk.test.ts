@@ -79,9 +79,9 @@ describe.each(DRIVER_SETS)("bulk deletion from the trash ($label)", ({ drivers }
     expect(rescued).toMatchObject({ folderId: root, trashedAt: null });
     expect(keys.has(stray.storageKey)).toBe(true);
     await counterMatches();
-    // One audit event for the whole trash, none per item.
+    // A small trash goes item by item (an event for each of the 6), then one for the whole trash.
     expect(await audits("data.trash_emptied")).toBe(trashedBefore + 1);
-    expect(await audits("data.deleted")).toBe(deletedBefore);
+    expect(await audits("data.deleted")).toBe(deletedBefore + 6);
   });
 
   it("deletes forever a folder tree larger than a batch, rescuing what was trashed separately", async () => {
@@ -158,8 +158,9 @@ describe.each(DRIVER_SETS)("bulk deletion from the trash ($label)", ({ drivers }
     await runBulkOperation(services, operation.id, { batchSize: 3 });
     expect(await services.prisma.file.count({ where: { id: { in: files.map((f) => f.id) } } })).toBe(0);
     expect(await services.prisma.bulkOperation.findUniqueOrThrow({ where: { id: operation.id } })).toMatchObject({ done: 7 });
-    // Run again (a retried job): nothing more happens, and still one audit event.
+    // Run again (a retried job): nothing more happens, and still one audit event, none per item.
     await runBulkOperation(services, operation.id, { batchSize: 3 });
+    expect(await services.prisma.auditEvent.count({ where: { action: "data.deleted", targetId: { in: files.map((f) => f.id) } } })).toBe(0);
     expect(
       await services.prisma.auditEvent.count({
         where: { action: "data.trash_emptied", targetId: tess.id, createdAt: { gte: operation.createdAt } },

@@ -10,7 +10,7 @@ import { bulkQueueRunning, recordDeleted, recordEmptied, startBulkOperation } fr
 import { getRootFolder } from "./folders.server";
 import type { ItemKind } from "./operations.server";
 import { countInScope, type PurgeOptions, type PurgeScope, purgeInBatches } from "./trash-batches.server";
-import { trashRoot } from "./trash.server";
+import { trashRoot, trashRoots } from "./trash.server";
 
 type Actor = Pick<SessionUser, "id" | "role">;
 
@@ -93,8 +93,9 @@ async function countTrashRoots(services: Services, ownerId: string, cutoff: Date
 }
 
 /**
- * Deletes everything in the user's trash (what is trashed meanwhile stays). A large trash is
- * emptied by a background job: then `queued` names the operation.
+ * Deletes everything in the user's trash (what is trashed meanwhile stays). A small trash goes
+ * item by item, each with its own audit event, as always; a large one is emptied by a background
+ * job (then `queued` names the operation) with one audit event for the whole trash.
  */
 export async function emptyTrash(
   services: Services,
@@ -104,18 +105,35 @@ export async function emptyTrash(
 ): Promise<{ items: number; objectsDeleted: number; queued: string | null }> {
   const cutoff = new Date();
   const scope: PurgeScope = { kind: "trash", ownerId: actor.id, cutoff };
+  const inlineLimit = tuning.inlineLimit ?? INLINE_PURGE_LIMIT;
+  const total = await countInScope(services, scope);
   const roots = await countTrashRoots(services, actor.id, cutoff);
-  if (bulkQueueRunning(services)) {
-    const total = await countInScope(services, scope);
-    if (total > (tuning.inlineLimit ?? INLINE_PURGE_LIMIT)) {
-      const queued = await startBulkOperation(services, { ownerId: actor.id, actorId: actor.id, audit, cutoff, total, roots });
-      return { items: roots, objectsDeleted: 0, queued };
+  let objectsDeleted = 0;
+  if (total <= inlineLimit) {
+    // At most `inlineLimit` items, so at most as many roots.
+    for (const root of await trashRoots(services, {
+      ownerId: actor.id,
+      trashedBefore: new Date(cutoff.getTime() + 1),
+      limit: inlineLimit,
+    })) {
+      const item = await trashRoot(services.prisma, actor.id, root.kind, root.id).catch(() => null);
+      if (!item) continue;
+      const scopeOfRoot = { kind: "item", ownerId: actor.id, itemKind: root.kind, rootId: root.id } as const;
+      const result = await purgeTrashRoot(services, scopeOfRoot, item, actor.id, audit, tuning).catch((error) => {
+        if (error instanceof NotFoundError) return null;
+        throw error;
+      });
+      objectsDeleted += result?.objectsDeleted ?? 0;
     }
+  } else if (bulkQueueRunning(services)) {
+    const queued = await startBulkOperation(services, { ownerId: actor.id, actorId: actor.id, audit, cutoff, total, roots });
+    return { items: roots, objectsDeleted: 0, queued };
+  } else {
+    objectsDeleted = (await purgeInBatches(services, scope, tuning)).objects;
   }
-  const counts = await purgeInBatches(services, scope, tuning);
   await services.prisma.$transaction((tx) => recordEmptied(tx, audit, actor.id, actor.id, roots));
   services.notifier.toUser(actor.id, { type: "folder:changed", folderId: (await getRootFolder(services, actor.id)).id });
-  return { items: roots, objectsDeleted: counts.objects, queued: null };
+  return { items: roots, objectsDeleted, queued: null };
 }
 
 /** Trash roots past the retention, a page at a time (oldest first), so memory stays bounded. */
