@@ -16,7 +16,9 @@ type Db = Prisma.TransactionClient;
 export type PurgeScope =
   | { kind: "item"; ownerId: string; itemKind: ItemKind; rootId: string }
   /** Everything `ownerId` trashed at or before `cutoff` (what was trashed later stays). */
-  | { kind: "trash"; ownerId: string; cutoff: Date };
+  | { kind: "trash"; ownerId: string; cutoff: Date }
+  /** Every file and folder `ownerId` owns, My files included (erasing the account). */
+  | { kind: "account"; ownerId: string };
 
 export interface PurgeCounts {
   files: number;
@@ -39,6 +41,7 @@ const BATCH_TX = { maxWait: 10_000, timeout: 60_000 } as const;
 
 function folderScope(scope: PurgeScope, alias: string): Prisma.Sql {
   const a = Prisma.raw(alias);
+  if (scope.kind === "account") return Prisma.sql`${a}.owner_id = ${scope.ownerId}`;
   if (scope.kind === "item") {
     return scope.itemKind === "folder" ? Prisma.sql`${a}.trash_root_id = ${scope.rootId}` : Prisma.sql`FALSE`;
   }
@@ -47,6 +50,7 @@ function folderScope(scope: PurgeScope, alias: string): Prisma.Sql {
 }
 
 function fileScope(scope: PurgeScope): Prisma.Sql {
+  if (scope.kind === "account") return Prisma.sql`owner_id = ${scope.ownerId}`;
   if (scope.kind === "item") {
     return scope.itemKind === "file"
       ? Prisma.sql`id = ${scope.rootId} AND trash_root_id = ${scope.rootId}`
@@ -102,7 +106,8 @@ async function anyFolderLeft(services: Services, scope: PurgeScope): Promise<boo
  * files first, so nothing deletes them with their folder. A live one takes the next free name.
  */
 async function rescueBatch(services: Services, scope: PurgeScope, options: PurgeOptions): Promise<number> {
-  if (scope.kind === "item" && scope.itemKind === "file") return 0;
+  // An account's folders all go; anything of someone else's inside goes with them, as ever.
+  if (scope.kind === "account" || (scope.kind === "item" && scope.itemKind === "file")) return 0;
   const limit = options.batchSize ?? PURGE_BATCH;
   return services.prisma.$transaction(async (tx) => {
     const folders = await tx.$queryRaw<Array<{ id: string; name: string; trashed_at: Date | null }>>`
@@ -130,7 +135,7 @@ async function rescueBatch(services: Services, scope: PurgeScope, options: Purge
 }
 
 /** A file or folder inside a doomed folder that the purge must not delete. */
-function notDoomed(scope: PurgeScope, alias: string): Prisma.Sql {
+function notDoomed(scope: Exclude<PurgeScope, { kind: "account" }>, alias: string): Prisma.Sql {
   const a = Prisma.raw(alias);
   if (scope.kind === "item") return Prisma.sql`(${a}.trash_root_id IS NULL OR ${a}.trash_root_id <> ${scope.rootId})`;
   return Prisma.sql`(${a}.trashed_at IS NULL OR ${a}.trashed_at > ${scope.cutoff})`;

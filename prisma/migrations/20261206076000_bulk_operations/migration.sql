@@ -1,5 +1,5 @@
--- Long deletions (emptying a large trash, deleting a large folder for good) run as a background
--- job in batches; this row is their progress and what the job resumes from after a crash.
+-- Long deletions (emptying a large trash, deleting a large folder for good, erasing an account)
+-- run in batches; this row is their progress and what a retry resumes from after a crash.
 -- Expand-only: the previous release never reads it.
 CREATE TABLE "bulk_operations" (
     "id" TEXT NOT NULL,
@@ -17,6 +17,7 @@ CREATE TABLE "bulk_operations" (
     "objects" INTEGER NOT NULL DEFAULT 0,
     "roots" INTEGER NOT NULL DEFAULT 0,
     "audit_actor" JSONB NOT NULL,
+    "audit_details" JSONB,
     "actor_id" TEXT,
     "created_at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "finished_at" TIMESTAMP(3),
