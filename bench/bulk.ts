@@ -7,7 +7,8 @@
  * shows it finished (the request may hand the work to a background job):
  *   - empty trash: BENCH_TRASH_ITEMS (100,000) files, each trashed on its own (POST /trash intent=empty)
  *   - delete forever: a trashed folder of BENCH_FOLDER_FILES (100,000) files (POST /trash intent=delete)
- *   - move: a folder of BENCH_FOLDER_FILES files into another folder (POST /bulk intent=move)
+ *   - move: a folder of BENCH_FOLDER_FILES files into another folder (POST /bulk intent=move), then
+ *     trash it (POST /bulk intent=trash) and restore it (POST /trash intent=restore)
  *   - delete account: an account with BENCH_ACCOUNT_FILES (1,000,000) files (POST /settings/privacy,
  *     with the grace period set to 0 so the account is erased, not only marked deleted)
  * For each: the time until the response, the time until done, the longest open transaction seen
@@ -292,6 +293,28 @@ async function main() {
         FOLDER_FILES,
         () => post(app, account, "/bulk", { intent: "move", item: "folder:big", destination: "target", policy: "cancel" }),
         (failed) => waitFor(db, "SELECT EXISTS (SELECT 1 FROM folders WHERE id = 'big' AND parent_id = 'target') AS done", [], failed),
+      ),
+    );
+    results.push(
+      await measure(
+        app,
+        db,
+        "trash a folder",
+        FOLDER_FILES,
+        () => post(app, account, "/bulk", { intent: "trash", item: "folder:big" }),
+        (failed) =>
+          waitFor(db, "SELECT NOT EXISTS (SELECT 1 FROM files WHERE folder_id = 'big' AND trashed_at IS NULL) AS done", [], failed),
+      ),
+    );
+    results.push(
+      await measure(
+        app,
+        db,
+        "restore a folder",
+        FOLDER_FILES,
+        () => post(app, account, "/trash", { intent: "restore", kind: "folder", id: "big" }),
+        (failed) =>
+          waitFor(db, "SELECT NOT EXISTS (SELECT 1 FROM files WHERE folder_id = 'big' AND trashed_at IS NOT NULL) AS done", [], failed),
       ),
     );
   }
