@@ -96,4 +96,17 @@ describe.each(DRIVER_SETS)("erasing an account in batches ($label)", ({ drivers 
     for (const file of files) expect(after.has(file.storageKey)).toBe(false);
     expect(await services.prisma.auditEvent.count({ where: { targetId: person.id, action: "user.deleted" } })).toBe(1);
   });
+
+  it("hands a large account to the background job, which erases it", async () => {
+    const { person, files } = await accountWithFiles("jay@example.com");
+    await eraseAccount(services, person.id, { actor: SYSTEM_ACTOR }, { inlineLimit: 3 });
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && (await services.prisma.user.findUnique({ where: { id: person.id } }))) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(await services.prisma.user.findUnique({ where: { id: person.id } })).toBeNull();
+    const keys = await objectKeys();
+    for (const file of files) expect(keys.has(file.storageKey)).toBe(false);
+    expect(await services.prisma.auditEvent.count({ where: { targetId: person.id, action: "user.deleted" } })).toBe(1);
+  });
 });

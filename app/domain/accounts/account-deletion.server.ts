@@ -18,6 +18,8 @@ import { ConflictError, ValidationError } from "~/domain/errors";
 import { lockStorage, STORAGE_LOCK_TX } from "~/domain/files/quota.server";
 import { deleteUnreferencedObjects } from "~/domain/files/shared-objects.server";
 import { type PurgeOptions, purgeInBatches } from "~/domain/files/trash-batches.server";
+import { BULK_QUEUE } from "~/domain/files/bulk-operations.server";
+import { INLINE_PURGE_LIMIT } from "~/domain/files/trash-purge.server";
 import type { Prisma } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
 
@@ -197,7 +199,7 @@ export async function eraseAccount(
   services: Services,
   userId: string,
   options: EraseOptions,
-  tuning: PurgeOptions = {},
+  tuning: PurgeOptions & { inlineLimit?: number } = {},
 ): Promise<{ objectsDeleted: number }> {
   const started = await services.prisma.$transaction(
     async (tx) => {
@@ -221,7 +223,7 @@ export async function eraseAccount(
       const files = Number(counts!.files);
       const folders = Number(counts!.folders);
       // An erasure already under way (its process stopped) carries on under its own audit event.
-      if (await isBeingErased(tx, userId)) return { othersUploadIds: othersUploads.map(({ id }) => id) };
+      if (await isBeingErased(tx, userId)) return { othersUploadIds: othersUploads.map(({ id }) => id), total: 0 };
       await tx.bulkOperation.create({
         data: {
           ownerId: userId,
@@ -243,10 +245,17 @@ export async function eraseAccount(
           actorId: options.actor.actorId,
         },
       });
-      return { othersUploadIds: othersUploads.map(({ id }) => id) };
+      return { othersUploadIds: othersUploads.map(({ id }) => id), total: files + folders };
     },
     { ...STORAGE_LOCK_TX, timeout: 120_000 },
   );
+  // A large account is erased by the bulk-operation job (the account is closed already); if that
+  // is lost, the hourly purge finishes it.
+  const queue = services.jobs?.queues().some((queue) => queue.name === BULK_QUEUE) ? services.jobs : undefined;
+  if (queue && started.total > (tuning.inlineLimit ?? INLINE_PURGE_LIMIT) && started.othersUploadIds.length === 0) {
+    await queue.send(BULK_QUEUE, { eraseUserId: userId });
+    return { objectsDeleted: 0 };
+  }
   return finishErasing(services, userId, started.othersUploadIds, tuning);
 }
 

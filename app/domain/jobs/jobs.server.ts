@@ -13,7 +13,7 @@ import { flushUsage, snapshotStorage } from "../analytics/usage.server";
 import { purgeExpiredAudit } from "../audit/audit-purge.server";
 import { checkStorage } from "../storage-check/storage-check.server";
 import { purgeExpiredVersions } from "../files/version-purge.server";
-import { purgeDeletedAccounts } from "../accounts/account-deletion.server";
+import { finishErasing, purgeDeletedAccounts } from "../accounts/account-deletion.server";
 import { type LifecycleRule, recordLifecycleRun } from "../admin/lifecycle.server";
 import { pitrJobs } from "../pitr/pitr-jobs.server";
 import { physicalStep } from "../pitr/physical.server";
@@ -155,7 +155,10 @@ export function startJobs(services: Services, options: JobsOptions = {}): StopJo
     }
     // Emptying a large trash, deleting a large folder: batches; a retry carries on where it stopped.
     await started.define({ name: BULK_QUEUE, kind: "per-item", retryLimit: 5, expireInSeconds: 6 * 60 * 60 }, (data) =>
-      inSpan("job.run", { "job.name": BULK_QUEUE }, () => runBulkOperation(services, String(data.operationId))),
+      inSpan("job.run", { "job.name": BULK_QUEUE }, async () => {
+        if (typeof data.eraseUserId === "string") await finishErasing(services, data.eraseUserId);
+        else await runBulkOperation(services, String(data.operationId));
+      }),
     );
     if (services.storageTiers?.cold) {
       await started.define({ name: RESTORE_QUEUE, kind: "per-item", retryLimit: 3, expireInSeconds: 60 * 60 }, async (data) => {
