@@ -5,6 +5,8 @@ import { FormMessage } from "~/components/field";
 import { ConfirmDeleteSection, ConfirmEmptySection } from "~/components/trash/confirm-sections";
 import { TrashItems } from "~/components/trash/trash-items";
 import { TrashNotice } from "~/components/trash/trash-notice";
+import { BulkProgress } from "~/components/trash/bulk-progress";
+import { activeBulkOperations } from "~/domain/files/bulk-operations.server";
 import { getReadableItem, parseKind } from "~/domain/files/operations.server";
 import { requireUser } from "~/route-helpers/guards.server";
 import { getSettings } from "~/domain/admin/settings.server";
@@ -37,7 +39,11 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const { services } = context;
   const user = await requireUser(services, request);
   const query = parseQuery(request, trashQuery);
-  const [items, settings] = await Promise.all([listTrash(services, user), getSettings(services)]);
+  const [items, settings, operations] = await Promise.all([
+    listTrash(services, user),
+    getSettings(services),
+    activeBulkOperations(services, user.id),
+  ]);
   const done = query.done ?? null;
   // After a restore, say where the item went (only if the user can still see it).
   let restored: { kind: "file" | "folder"; id: string; name: string; folderId: string; folderName: string; folderIsRoot: boolean } | null =
@@ -85,6 +91,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     done: trashedNote ?? (done && DONE_MESSAGES[done] ? DONE_MESSAGES[done] : null),
     restored,
     limit: TRASH_PAGE_LIMIT,
+    operations,
   };
 }
 
@@ -103,8 +110,9 @@ export async function action({ request, context }: ActionFunctionArgs) {
     if (form.intent === "empty") {
       // Without the confirmation step's field, show the confirmation step instead.
       if (form.confirmed !== "yes") return redirect("/trash?confirm=empty");
-      await emptyTrash(services, user, auditActor(request, context.clientIp, user));
-      return redirect("/trash?done=emptied");
+      const emptied = await emptyTrash(services, user, auditActor(request, context.clientIp, user));
+      // A large trash is emptied in the background: the page shows how far it is.
+      return redirect(emptied.queued ? "/trash" : "/trash?done=emptied");
     }
     const kind = parseKind(form.kind);
     const id = asId(form.id);
@@ -117,15 +125,15 @@ export async function action({ request, context }: ActionFunctionArgs) {
       const item = await getTrashedItem(services, user, kind, id);
       return redirect(`/trash?confirm=delete&item=${item.kind}:${item.id}`, 303);
     }
-    await deleteForever(services, user, kind, id, auditActor(request, context.clientIp, user));
-    return redirect("/trash?done=deleted");
+    const deleted = await deleteForever(services, user, kind, id, auditActor(request, context.clientIp, user));
+    return redirect(deleted.queued ? "/trash" : "/trash?done=deleted");
   } catch (error) {
     return actionFailure(error);
   }
 }
 
 export default function Trash() {
-  const { items, retentionDays, confirmEmpty, confirmDelete, done, restored, limit } = useLoaderData<typeof loader>();
+  const { items, retentionDays, confirmEmpty, confirmDelete, done, restored, limit, operations } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const navigation = useNavigation();
   const busy = navigation.state === "submitting" ? `${navigation.formData?.get("intent")}:${navigation.formData?.get("id") ?? ""}` : null;
@@ -145,6 +153,8 @@ export default function Trash() {
           </Link>
         ) : null}
       </div>
+
+      <BulkProgress operations={operations} />
 
       <div aria-live="polite">
         {done ? <TrashNotice done={done} restored={restored} /> : null}

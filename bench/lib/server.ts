@@ -12,8 +12,10 @@ import type { AddressInfo } from "node:net";
 import { loadProductionApp } from "../../app/server/load-runtime.server";
 import { startTracing } from "../../app/services/tracing/start.server";
 
-// COFFER_BENCH_BUILD: another production build (bench:folder-pages compares two in one run).
-const BUILD = process.env.COFFER_BENCH_BUILD ?? path.resolve(import.meta.dirname, "../../build");
+// COFFER_BENCH_BUILD: another production build (bench:folder-pages and bench:bulk compare two).
+const BUILD = process.env.COFFER_BENCH_BUILD
+  ? path.resolve(process.env.COFFER_BENCH_BUILD)
+  : path.resolve(import.meta.dirname, "../../build");
 
 async function main() {
   // Like server.ts: tracing first (when OTEL_* asks for it), then the app's modules from the build only, once.

@@ -17,6 +17,9 @@ import {
 import { ConflictError, ValidationError } from "~/domain/errors";
 import { lockStorage, STORAGE_LOCK_TX } from "~/domain/files/quota.server";
 import { deleteUnreferencedObjects } from "~/domain/files/shared-objects.server";
+import { type PurgeOptions, purgeInBatches } from "~/domain/files/trash-batches.server";
+import { BULK_QUEUE } from "~/domain/files/bulk-operations.server";
+import { INLINE_PURGE_LIMIT } from "~/domain/files/trash-purge.server";
 import type { Prisma } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
 
@@ -136,7 +139,17 @@ export async function purgeDeletedAccounts(services: Services, now = new Date())
   });
   let accounts = 0;
   let objects = 0;
-  for (const user of due) {
+  // Erasures a stopped process left half done come first: they are past any restore.
+  const unfinished = await unfinishedErasures(services);
+  for (const userId of unfinished) {
+    try {
+      objects += (await finishErasing(services, userId)).objectsDeleted;
+      accounts++;
+    } catch (error) {
+      services.log.error("could not finish erasing an account", { pseudonym: pseudonymFor(services, userId), error });
+    }
+  }
+  for (const user of due.filter(({ id }) => !unfinished.includes(id))) {
     try {
       const { objectsDeleted } = await eraseAccount(services, user.id, {
         actor: SYSTEM_ACTOR,
@@ -173,15 +186,22 @@ export interface EraseOptions {
 }
 
 /**
- * Deletes an account and everything it owns. Rows go first in one transaction (cascades remove
- * folders, files, versions, share links, shares, sessions and pending uploads), then the stored
- * objects and the unfinished uploads' data in the tus store, so a crash leaves orphan objects
- * rather than rows without bytes. The person's audit entries are kept under a pseudonym, which
- * also replaces their email in other people's entries about them.
+ * Deletes an account and everything it owns. First, in one short transaction under the account's
+ * storage lock, `before` runs, the account is marked deleted and deactivated (refused everywhere)
+ * and an erase-account bulk operation is recorded. Then its files and folders go in batches of
+ * short transactions, each followed by deleting their objects, so a crash leaves orphan objects
+ * rather than rows without bytes, and the hourly purge carries on with what is left. Last, the
+ * user row goes (cascades remove share links, shares, sessions, pending uploads, the operation)
+ * with the audit event, then the unfinished uploads' data in the tus store. The person's audit
+ * entries are kept under a pseudonym, which also replaces their email in other people's entries.
  */
-export async function eraseAccount(services: Services, userId: string, options: EraseOptions): Promise<{ objectsDeleted: number }> {
-  const pseudonym = pseudonymFor(services, userId);
-  const outcome = await services.prisma.$transaction(
+export async function eraseAccount(
+  services: Services,
+  userId: string,
+  options: EraseOptions,
+  tuning: PurgeOptions & { inlineLimit?: number } = {},
+): Promise<{ objectsDeleted: number }> {
+  const started = await services.prisma.$transaction(
     async (tx) => {
       // Uploads other people are making into this account's folders end with it: their target is
       // gone (or, handed over, no longer shared with them), and landing them in the uploader's
@@ -192,42 +212,134 @@ export async function eraseAccount(services: Services, userId: string, options: 
         SELECT u.id FROM uploads u JOIN folders f ON f.id = u.folder_id WHERE f.owner_id = ${userId} AND u.owner_id <> ${userId}`;
       if (othersUploads.length > 0) await tx.upload.deleteMany({ where: { id: { in: othersUploads.map(({ id }) => id) } } });
       await options.before?.(tx);
+      const [counts] = await tx.$queryRaw<Array<{ files: bigint; folders: bigint; versions: bigint; uploads: bigint }>>`
+        SELECT (SELECT count(*) FROM files WHERE owner_id = ${userId}) AS files,
+               (SELECT count(*) FROM folders WHERE owner_id = ${userId}) AS folders,
+               (SELECT count(*) FROM file_versions v JOIN files f ON f.id = v.file_id WHERE f.owner_id = ${userId}) AS versions,
+               (SELECT count(*) FROM uploads WHERE owner_id = ${userId}) AS uploads`;
+      const now = new Date();
+      const user = await tx.user.findUniqueOrThrow({ where: { id: userId }, select: { deletedAt: true, deactivatedAt: true } });
+      await tx.user.update({ where: { id: userId }, data: { deletedAt: user.deletedAt ?? now, deactivatedAt: user.deactivatedAt ?? now } });
+      const files = Number(counts!.files);
+      const folders = Number(counts!.folders);
+      // An erasure already under way (its process stopped) carries on under its own audit event.
+      if (await isBeingErased(tx, userId)) return { othersUploadIds: othersUploads.map(({ id }) => id), total: 0 };
+      await tx.bulkOperation.create({
+        data: {
+          ownerId: userId,
+          kind: ERASE_KIND,
+          cutoff: now,
+          total: files + folders,
+          auditActor: { ...options.actor },
+          auditDetails: {
+            action: options.action ?? "user.deleted",
+            details: {
+              ...options.details,
+              files,
+              folders,
+              versions: Number(counts!.versions),
+              uploads: Number(counts!.uploads),
+              othersUploads: othersUploads.length,
+            },
+          },
+          actorId: options.actor.actorId,
+        },
+      });
+      return { othersUploadIds: othersUploads.map(({ id }) => id), total: files + folders };
+    },
+    { ...STORAGE_LOCK_TX, timeout: 120_000 },
+  );
+  // A large account is erased by the bulk-operation job (the account is closed already); if that
+  // is lost, the hourly purge finishes it.
+  const queue = services.jobs?.queues().some((queue) => queue.name === BULK_QUEUE) ? services.jobs : undefined;
+  if (queue && started.total > (tuning.inlineLimit ?? INLINE_PURGE_LIMIT) && started.othersUploadIds.length === 0) {
+    await queue.send(BULK_QUEUE, { eraseUserId: userId });
+    return { objectsDeleted: 0 };
+  }
+  return finishErasing(services, userId, started.othersUploadIds, tuning);
+}
+
+const ERASE_KIND = "erase-account";
+
+/** Accounts whose erasure started and did not finish (the process stopped): the purge carries on. */
+export async function unfinishedErasures(services: Services): Promise<string[]> {
+  const rows = await services.prisma.bulkOperation.findMany({ where: { kind: ERASE_KIND }, select: { ownerId: true } });
+  return rows.map((row) => row.ownerId);
+}
+
+/** Whether the account is being erased (then it cannot be restored any more). */
+export async function isBeingErased(db: Pick<Prisma.TransactionClient, "bulkOperation">, userId: string): Promise<boolean> {
+  return (await db.bulkOperation.count({ where: { ownerId: userId, kind: ERASE_KIND } })) > 0;
+}
+
+/** The batches, then the user row with the audit event; also what resumes an interrupted erasure. */
+export async function finishErasing(
+  services: Services,
+  userId: string,
+  othersUploadIds: string[] = [],
+  tuning: PurgeOptions = {},
+): Promise<{ objectsDeleted: number }> {
+  const pseudonym = pseudonymFor(services, userId);
+  const counted = await purgeInBatches(
+    services,
+    { kind: "account", ownerId: userId },
+    {
+      ...tuning,
+      onBatch: async (tx, deleted) => {
+        await tx.bulkOperation.updateMany({
+          where: { ownerId: userId, kind: ERASE_KIND },
+          data: {
+            done: { increment: deleted.files + deleted.folders },
+            files: { increment: deleted.files },
+            folders: { increment: deleted.folders },
+            objects: { increment: deleted.objects },
+          },
+        });
+        await tuning.onBatch?.(tx, deleted);
+      },
+    },
+  );
+  const outcome = await services.prisma.$transaction(
+    async (tx) => {
+      await lockStorage(tx, userId);
+      const operation = await tx.bulkOperation.findFirst({ where: { ownerId: userId, kind: ERASE_KIND } });
+      if (!operation) return null;
+      // What is left is small: uploads, sessions, share links, whatever else refers to the account.
       const files = await tx.file.findMany({ where: { ownerId: userId }, select: { id: true, storageKey: true, thumbnailKey: true } });
       const versions = await tx.fileVersion.findMany({ where: { file: { ownerId: userId } }, select: { storageKey: true } });
-      const folders = await tx.folder.findMany({ where: { ownerId: userId }, select: { id: true } });
-      const uploads = [...(await tx.upload.findMany({ where: { ownerId: userId }, select: { id: true } })), ...othersUploads];
+      const uploads = await tx.upload.findMany({ where: { ownerId: userId }, select: { id: true } });
       const sessions = await tx.session.findMany({ where: { userId }, select: { id: true } });
       const { email } = await tx.user.findUniqueOrThrow({ where: { id: userId }, select: { email: true } });
       await tx.user.delete({ where: { id: userId } });
       await pseudonymiseAuditActor(tx, userId, pseudonym);
       await pseudonymiseAuditMentions(tx, userId, email, pseudonym);
-      await recordAudit(tx, options.actor, {
-        action: options.action ?? "user.deleted",
+      const audit = operation.auditDetails as {
+        action: "user.deleted" | "user.purged";
+        details: Record<string, string | number | boolean>;
+      };
+      await recordAudit(tx, operation.auditActor as unknown as AuditActor, {
+        action: audit.action,
         targetType: "user",
         targetId: userId,
-        details: {
-          ...options.details,
-          files: files.length,
-          folders: folders.length,
-          versions: versions.length,
-          uploads: uploads.length - othersUploads.length,
-          othersUploads: othersUploads.length,
-        },
+        details: audit.details,
       });
+      const uploadIds = [...uploads.map(({ id }) => id), ...othersUploadIds];
       return {
         keys: [
           ...files.map((file) => file.storageKey),
           ...files.flatMap((file) => (file.thumbnailKey ? [file.thumbnailKey] : [])),
           ...versions.map((version) => version.storageKey),
-          ...uploads.flatMap(({ id }) => [id, `${id}.info`, `${id}.json`, `${id}.part`]),
+          ...uploadIds.flatMap((id) => [id, `${id}.info`, `${id}.json`, `${id}.part`]),
         ],
-        searchIds: [...files.map((file) => file.id), ...folders.map((folder) => folder.id)],
-        uploadIds: uploads.map(({ id }) => id),
+        searchIds: files.map((file) => file.id),
+        uploadIds,
         sessionIds: sessions.map(({ id }) => id),
+        objects: operation.objects,
       };
     },
     { ...STORAGE_LOCK_TX, timeout: 120_000 },
   );
+  if (!outcome) return { objectsDeleted: counted.objects };
 
   // Open tabs of the account lose their live connection at once.
   services.notifier.endSessions(outcome.sessionIds);
@@ -240,11 +352,10 @@ export async function eraseAccount(services: Services, userId: string, options: 
   }
   // Objects another account's files still name (the same contents, deduplicated) are kept.
   await deleteUnreferencedObjects(services, outcome.keys);
-  for (let i = 0; i < outcome.searchIds.length; i += 1000) {
-    await services.search
-      .remove(outcome.searchIds.slice(i, i + 1000))
-      .catch((error) => services.log.warn("could not remove a deleted account from search", { error }));
-  }
-  services.log.info("account deleted", { pseudonym, objects: outcome.keys.length });
-  return { objectsDeleted: outcome.keys.length };
+  await services.search
+    .remove(outcome.searchIds)
+    .catch((error) => services.log.warn("could not remove a deleted account from search", { error }));
+  const objectsDeleted = outcome.objects + outcome.keys.length;
+  services.log.info("account deleted", { pseudonym, objects: objectsDeleted });
+  return { objectsDeleted };
 }

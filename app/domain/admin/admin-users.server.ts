@@ -7,7 +7,7 @@ import { recordAudit, type AuditActor } from "../audit/audit.server";
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from "../errors";
 import { MAX_NAME_BYTES, nameKey } from "../files/names";
 import { freeName as freeItemName } from "../files/name-conflicts.server";
-import { type AccountRemoval, pseudonymFor, removeAccount } from "../accounts/account-deletion.server";
+import { type AccountRemoval, isBeingErased, pseudonymFor, removeAccount } from "../accounts/account-deletion.server";
 import { lockStorage, storageUsage } from "../files/quota.server";
 import { confirmIdentity } from "../accounts/reauth.server";
 import { getSettings, type Settings } from "./settings.server";
@@ -250,6 +250,7 @@ export async function restoreDeletedAccount(
     // Purged meanwhile: the row is gone.
     if (!row) throw new NotFoundError("That user");
     if (!row.deleted_at) throw new ConflictError(`${target.name}'s account is not deleted; nothing was changed.`);
+    if (await isBeingErased(tx, target.id)) throw new ConflictError(`${target.name}'s account is being erased; it cannot be restored.`);
     const deactivatedBefore = row.deactivated_at !== null && row.deactivated_at.getTime() !== row.deleted_at.getTime();
     await tx.user.update({
       where: { id: target.id },

@@ -1,164 +1,185 @@
 // Deleting from the trash for good: one item, the whole trash, and items past the retention.
-import type { Prisma } from "~/generated/prisma/client";
+// Rows go in batches of short transactions (trash-batches.server); more than a request should
+// carry becomes a background job that shows its progress (bulk-operations.server).
 import type { Services } from "~/services/index.server";
 import type { SessionUser } from "../accounts/sessions.server";
 import { getSettings } from "../admin/settings.server";
-import { recordActivity } from "../audit/activity.server";
-import { type AuditActor, recordAudit, SYSTEM_ACTOR } from "../audit/audit.server";
+import { type AuditActor, SYSTEM_ACTOR } from "../audit/audit.server";
 import { NotFoundError } from "../errors";
+import { bulkQueueRunning, recordDeleted, recordEmptied, startBulkOperation } from "./bulk-operations.server";
 import { getRootFolder } from "./folders.server";
-import { freeName } from "./name-conflicts.server";
-import { nameKey } from "./names";
 import type { ItemKind } from "./operations.server";
-import { removeFromSearch, trashRoot, trashRoots } from "./trash.server";
-import { deleteObjectsQuietly } from "./versions.server";
+import { countInScope, type PurgeOptions, type PurgeScope, purgeInBatches } from "./trash-batches.server";
+import { trashRoot, trashRoots } from "./trash.server";
 
 type Actor = Pick<SessionUser, "id" | "role">;
-type Db = Prisma.TransactionClient;
+
+/** Up to this many rows are deleted within the request; more go to a background job. */
+export const INLINE_PURGE_LIMIT = 2000;
+
+export interface PurgeTuning extends PurgeOptions {
+  /** Rows deleted within the request at most (more: a background job, when its queue runs here). */
+  inlineLimit?: number;
+}
 
 /**
- * Deletes a trashed item and everything trashed with it: rows first (in one transaction), then
- * their objects (content, versions, thumbnails), so a crash leaves orphan objects, never rows
+ * Deletes a trashed item and everything trashed with it: rows first, then their objects
+ * (content, versions, thumbnails), batch by batch, so a crash leaves orphan objects, never rows
  * without bytes. Items below it that were trashed separately are kept: they move to My files.
+ * A large folder is deleted by a background job: then `queued` names the operation.
  */
-export async function deleteForever(services: Services, actor: Actor, kind: ItemKind, id: string, audit: AuditActor) {
-  await trashRoot(services.prisma, actor.id, kind, id);
-  return purgeTrashRoot(services, actor.id, kind, id, actor.id, audit);
+export async function deleteForever(
+  services: Services,
+  actor: Actor,
+  kind: ItemKind,
+  id: string,
+  audit: AuditActor,
+  tuning: PurgeTuning = {},
+): Promise<{ kind: ItemKind; id: string; objectsDeleted: number; rescued: number; queued: string | null }> {
+  const item = await trashRoot(services.prisma, actor.id, kind, id);
+  const scope: PurgeScope = { kind: "item", ownerId: item.ownerId, itemKind: kind, rootId: id };
+  if (kind === "folder" && bulkQueueRunning(services)) {
+    const total = await countInScope(services, scope);
+    if (total > (tuning.inlineLimit ?? INLINE_PURGE_LIMIT)) {
+      const queued = await startBulkOperation(services, {
+        ownerId: item.ownerId,
+        actorId: actor.id,
+        audit,
+        cutoff: new Date(),
+        total,
+        roots: 1,
+        target: { kind, id, name: item.name },
+      });
+      return { kind, id, objectsDeleted: 0, rescued: 0, queued };
+    }
+  }
+  const result = await purgeTrashRoot(services, scope, item, actor.id, audit, tuning);
+  return { ...result, queued: null };
 }
 
 async function purgeTrashRoot(
   services: Services,
-  ownerId: string | null,
-  kind: ItemKind,
-  id: string,
+  scope: Extract<PurgeScope, { kind: "item" }>,
+  item: { name: string; ownerId: string },
   actorId: string | null,
   audit: AuditActor,
+  options: PurgeOptions = {},
 ) {
-  const outcome = await services.prisma.$transaction(
-    async (tx) => {
-      const item = await trashRoot(tx, ownerId, kind, id);
-      let fileRows: Array<{ id: string; storage_key: string; thumbnail_key: string | null }>;
-      let folderIds: string[] = [];
-      let rescued = 0;
-      if (kind === "file") {
-        fileRows = await tx.$queryRaw`SELECT id, storage_key, thumbnail_key FROM files WHERE id = ${id}`;
-      } else {
-        // The folders trashed with this one; anything else directly inside them is rescued.
-        const folders = await tx.$queryRaw<Array<{ id: string }>>`
-          WITH RECURSIVE sub AS (
-            SELECT id FROM folders WHERE id = ${id}
-            UNION ALL
-            SELECT f.id FROM folders f JOIN sub ON f.parent_id = sub.id WHERE f.trash_root_id = ${id}
-          )
-          SELECT id FROM sub`;
-        folderIds = folders.map((f) => f.id);
-        rescued = await rescueSeparatelyTrashed(tx, item.ownerId, id, folderIds);
-        fileRows = await tx.$queryRaw`
-          SELECT id, storage_key, thumbnail_key FROM files WHERE folder_id = ANY(${folderIds}::text[])`;
-      }
-      const fileIds = fileRows.map((f) => f.id);
-      const versions = fileIds.length
-        ? await tx.fileVersion.findMany({ where: { fileId: { in: fileIds } }, select: { storageKey: true } })
-        : [];
-      const keys = [
-        ...fileRows.map((f) => f.storage_key),
-        ...fileRows.flatMap((f) => (f.thumbnail_key ? [f.thumbnail_key] : [])),
-        ...versions.map((v) => v.storageKey),
-      ];
-      // Cascades remove subfolders, files, versions and shares of the subtree.
-      if (kind === "file") await tx.file.delete({ where: { id } });
-      else await tx.folder.delete({ where: { id } });
-      await recordActivity(tx, {
-        userId: actorId,
-        action: kind === "file" ? "file.deleted" : "folder.deleted",
-        subjectType: kind,
-        subjectId: id,
-        details: { name: item.name, folders: folderIds.length, files: fileIds.length, rescued, automatic: actorId === null },
-      });
-      await recordAudit(tx, audit, {
-        action: "data.deleted",
-        targetType: kind,
-        targetId: id,
-        details: { name: item.name, ownerId: item.ownerId, folders: folderIds.length, files: fileIds.length, automatic: actorId === null },
-      });
-      return { keys, ids: [...folderIds, ...fileIds], ownerId: item.ownerId, rescued };
-    },
-    { timeout: 60_000 },
+  const counts = await purgeInBatches(services, scope, options);
+  if (counts.files + counts.folders === 0) throw new NotFoundError("That item in the trash");
+  await services.prisma.$transaction((tx) =>
+    recordDeleted(tx, audit, {
+      kind: scope.itemKind,
+      id: scope.rootId,
+      name: item.name,
+      ownerId: item.ownerId,
+      actorId,
+      folders: counts.folders,
+      files: counts.files,
+      rescued: counts.rescued,
+    }),
   );
-  for (let i = 0; i < outcome.keys.length; i += 1000) await deleteObjectsQuietly(services, outcome.keys.slice(i, i + 1000));
-  await removeFromSearch(services, outcome.ids);
-  return { kind, id, objectsDeleted: outcome.keys.length, rescued: outcome.rescued };
+  return { kind: scope.itemKind, id: scope.rootId, objectsDeleted: counts.objects, rescued: counts.rescued };
+}
+
+/** Tops of trashed subtrees of the user, trashed at or before `cutoff`. */
+async function countTrashRoots(services: Services, ownerId: string, cutoff: Date): Promise<number> {
+  const [row] = await services.prisma.$queryRaw<Array<{ n: bigint }>>`
+    SELECT (SELECT count(*) FROM folders WHERE owner_id = ${ownerId} AND trashed_at IS NOT NULL AND trashed_at <= ${cutoff}
+              AND id = trash_root_id AND parent_id IS NOT NULL)
+         + (SELECT count(*) FROM files WHERE owner_id = ${ownerId} AND trashed_at IS NOT NULL AND trashed_at <= ${cutoff}
+              AND id = trash_root_id) AS n`;
+  return Number(row!.n);
 }
 
 /**
- * Items inside the doomed folders that are not part of this trash group (trashed separately
- * earlier, or live by accident) are moved to the owner's root first, so the cascade spares them.
+ * Deletes everything in the user's trash (what is trashed meanwhile stays). A small trash goes
+ * item by item, each with its own audit event, as always; a large one is emptied by a background
+ * job (then `queued` names the operation) with one audit event for the whole trash.
  */
-async function rescueSeparatelyTrashed(tx: Db, ownerId: string, rootId: string, folderIds: string[]): Promise<number> {
-  const root = await tx.folder.findFirst({ where: { ownerId, parentId: null }, select: { id: true } });
-  if (!root) throw new Error(`owner ${ownerId} has no root folder`);
-  const strayFolders = await tx.folder.findMany({
-    where: { parentId: { in: folderIds }, OR: [{ trashRootId: null }, { trashRootId: { not: rootId } }] },
-  });
-  const strayFiles = await tx.file.findMany({
-    where: { folderId: { in: folderIds }, OR: [{ trashRootId: null }, { trashRootId: { not: rootId } }] },
-  });
-  for (const folder of strayFolders) {
-    // Trashed names never clash; a live stray takes the next free name.
-    const name = folder.trashedAt ? folder.name : await freeName(tx, root.id, folder.name);
-    await tx.folder.update({ where: { id: folder.id }, data: { parentId: root.id, name, nameKey: nameKey(name) } });
+export async function emptyTrash(
+  services: Services,
+  actor: Actor,
+  audit: AuditActor,
+  tuning: PurgeTuning = {},
+): Promise<{ items: number; objectsDeleted: number; queued: string | null }> {
+  const cutoff = new Date();
+  const scope: PurgeScope = { kind: "trash", ownerId: actor.id, cutoff };
+  const inlineLimit = tuning.inlineLimit ?? INLINE_PURGE_LIMIT;
+  const total = await countInScope(services, scope);
+  const roots = await countTrashRoots(services, actor.id, cutoff);
+  let objectsDeleted = 0;
+  if (total <= inlineLimit) {
+    // At most `inlineLimit` items, so at most as many roots.
+    for (const root of await trashRoots(services, {
+      ownerId: actor.id,
+      trashedBefore: new Date(cutoff.getTime() + 1),
+      limit: inlineLimit,
+    })) {
+      const item = await trashRoot(services.prisma, actor.id, root.kind, root.id).catch(() => null);
+      if (!item) continue;
+      const scopeOfRoot = { kind: "item", ownerId: actor.id, itemKind: root.kind, rootId: root.id } as const;
+      const result = await purgeTrashRoot(services, scopeOfRoot, item, actor.id, audit, tuning).catch((error) => {
+        if (error instanceof NotFoundError) return null;
+        throw error;
+      });
+      objectsDeleted += result?.objectsDeleted ?? 0;
+    }
+  } else if (bulkQueueRunning(services)) {
+    const queued = await startBulkOperation(services, { ownerId: actor.id, actorId: actor.id, audit, cutoff, total, roots });
+    return { items: roots, objectsDeleted: 0, queued };
+  } else {
+    objectsDeleted = (await purgeInBatches(services, scope, tuning)).objects;
   }
-  for (const file of strayFiles) {
-    const name = file.trashedAt ? file.name : await freeName(tx, root.id, file.name);
-    await tx.file.update({ where: { id: file.id }, data: { folderId: root.id, name, nameKey: nameKey(name) } });
-  }
-  return strayFolders.length + strayFiles.length;
+  await services.prisma.$transaction((tx) => recordEmptied(tx, audit, actor.id, actor.id, roots));
+  services.notifier.toUser(actor.id, { type: "folder:changed", folderId: (await getRootFolder(services, actor.id)).id });
+  return { items: roots, objectsDeleted, queued: null };
 }
 
-/** Deletes everything in the user's trash. */
-export async function emptyTrash(services: Services, actor: Actor, audit: AuditActor) {
-  const roots = await trashRoots(services, { ownerId: actor.id });
-  let objectsDeleted = 0;
-  for (const root of roots) {
-    const result = await purgeTrashRoot(services, actor.id, root.kind, root.id, actor.id, audit).catch((error) => {
-      if (error instanceof NotFoundError) return null;
-      throw error;
-    });
-    objectsDeleted += result?.objectsDeleted ?? 0;
-  }
-  await recordActivity(services.prisma, {
-    userId: actor.id,
-    action: "trash.emptied",
-    subjectType: "trash",
-    subjectId: actor.id,
-    details: { items: roots.length },
-  });
-  await recordAudit(services.prisma, audit, {
-    action: "data.trash_emptied",
-    targetType: "trash",
-    targetId: actor.id,
-    details: { items: roots.length },
-  });
-  services.notifier.toUser(actor.id, { type: "folder:changed", folderId: (await getRootFolder(services, actor.id)).id });
-  return { items: roots.length, objectsDeleted };
-}
+/** Trash roots past the retention, a page at a time (oldest first), so memory stays bounded. */
+const EXPIRED_PAGE = 1000;
 
 /** Deletes, for every user, trash items older than settings.trashRetentionDays. */
-export async function purgeExpiredTrash(services: Services, now = new Date()): Promise<{ items: number; objectsDeleted: number }> {
+export async function purgeExpiredTrash(
+  services: Services,
+  now = new Date(),
+  options: PurgeOptions = {},
+): Promise<{ items: number; objectsDeleted: number }> {
   const { trashRetentionDays } = await getSettings(services);
   const cutoff = new Date(now.getTime() - trashRetentionDays * 24 * 60 * 60 * 1000);
-  const roots = await trashRoots(services, { trashedBefore: cutoff });
   let items = 0;
   let objectsDeleted = 0;
-  for (const root of roots) {
-    try {
-      const result = await purgeTrashRoot(services, null, root.kind, root.id, null, SYSTEM_ACTOR);
-      items++;
-      objectsDeleted += result.objectsDeleted;
-    } catch (error) {
-      if (error instanceof NotFoundError) continue;
-      services.log.error("could not purge an expired trash item", { kind: root.kind, id: root.id, error });
+  // Failed roots stay behind (they are logged); the cursor steps past them.
+  let after: { trashedAt: Date; id: string } | null = null;
+  for (;;) {
+    const page = await expiredRoots(services, cutoff, after);
+    if (page.length === 0) break;
+    after = { trashedAt: page.at(-1)!.trashed_at, id: page.at(-1)!.id };
+    for (const root of page) {
+      try {
+        const item = await trashRoot(services.prisma, null, root.kind, root.id);
+        const scope = { kind: "item", ownerId: item.ownerId, itemKind: root.kind, rootId: root.id } as const;
+        const result = await purgeTrashRoot(services, scope, item, null, SYSTEM_ACTOR, options);
+        items++;
+        objectsDeleted += result.objectsDeleted;
+      } catch (error) {
+        if (error instanceof NotFoundError) continue;
+        services.log.error("could not purge an expired trash item", { kind: root.kind, id: root.id, error });
+      }
     }
   }
   return { items, objectsDeleted };
+}
+
+async function expiredRoots(services: Services, cutoff: Date, after: { trashedAt: Date; id: string } | null) {
+  const afterAt = after?.trashedAt ?? new Date(0);
+  const afterId = after?.id ?? "";
+  return services.prisma.$queryRaw<Array<{ kind: ItemKind; id: string; trashed_at: Date }>>`
+    SELECT kind, id, trashed_at FROM (
+      SELECT 'folder' AS kind, id, trashed_at FROM folders
+      WHERE trashed_at IS NOT NULL AND trashed_at < ${cutoff} AND id = trash_root_id AND parent_id IS NOT NULL
+      UNION ALL
+      SELECT 'file' AS kind, id, trashed_at FROM files
+      WHERE trashed_at IS NOT NULL AND trashed_at < ${cutoff} AND id = trash_root_id
+    ) roots WHERE (trashed_at, id) > (${afterAt}, ${afterId}) ORDER BY trashed_at, id LIMIT ${EXPIRED_PAGE}`;
 }

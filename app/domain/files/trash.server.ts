@@ -1,10 +1,10 @@
 // The trash: putting an item in it, listing it, restoring from it, and what the pages say about
 // a trashed item. Deleting for good (one item, the whole trash, expired items) is in
 // `trash-purge.server`.
-import type { Prisma } from "~/generated/prisma/client";
+import { Prisma } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
 import { recordActivity } from "../audit/activity.server";
-import { NotFoundError } from "../errors";
+import { ConflictError, NotFoundError } from "../errors";
 import { getRootFolder } from "./folders.server";
 import { nameKey } from "./names";
 import { freeName } from "./name-conflicts.server";
@@ -178,6 +178,7 @@ export async function trashRoot(db: Db | Services["prisma"], ownerId: string | n
  */
 export async function restoreItem(services: Services, actor: Actor, kind: ItemKind, id: string) {
   await trashRoot(services.prisma, actor.id, kind, id);
+  await assertNotBeingDeleted(services, actor.id, kind, id);
   const root = await getRootFolder(services, actor.id);
   for (let attempt = 0; ; attempt++) {
     try {
@@ -216,6 +217,20 @@ export async function restoreItem(services: Services, actor: Actor, kind: ItemKi
       throw error;
     }
   }
+}
+
+/** Refuses restoring an item that a background deletion (bulk-operations.server) is deleting. */
+async function assertNotBeingDeleted(services: Services, ownerId: string, kind: ItemKind, id: string) {
+  const trashedAt =
+    kind === "file"
+      ? Prisma.sql`(SELECT trashed_at FROM files WHERE id = ${id})`
+      : Prisma.sql`(SELECT trashed_at FROM folders WHERE id = ${id})`;
+  const rows = await services.prisma.$queryRaw<unknown[]>`
+    SELECT 1 FROM bulk_operations
+    WHERE owner_id = ${ownerId} AND finished_at IS NULL
+      AND ((kind = 'delete-forever' AND target_id = ${id}) OR (kind = 'empty-trash' AND cutoff >= ${trashedAt}))
+    LIMIT 1`;
+  if (rows.length > 0) throw new ConflictError("That item is being deleted for good, so it cannot be restored any more.");
 }
 
 async function reindex(services: Services, folderIds: string[], fileIds: string[]) {

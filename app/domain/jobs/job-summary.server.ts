@@ -25,6 +25,7 @@ const QUEUE_LABELS: Readonly<Record<string, string>> = {
   "move-to-cold-tier": "Move unread files to the cold tier",
   "restore-from-cold": "Bring a read file back from the cold tier",
   "storage-migration": "Move objects out of STORAGE_MIGRATE_FROM",
+  "bulk-operation": "Empty a large trash or delete a large folder for good",
 };
 
 export interface JobQueueSummary {

@@ -8,13 +8,14 @@ import { backfillThumbnails, thumbnailQueue } from "../files/thumbnails.server";
 import { reconcileStorageUsed } from "../files/quota.server";
 import { purgeExpiredTrash } from "../files/trash-purge.server";
 import { deleteDeferredObjects } from "../files/deferred-deletions.server";
+import { BULK_QUEUE, runBulkOperation } from "../files/bulk-operations.server";
 import { hashQueue, hashStoredFile } from "../uploads/upload-hash.server";
 import { cleanupAbandonedUploads } from "../uploads/upload-cleanup.server";
 import { flushUsage, snapshotStorage } from "../analytics/usage.server";
 import { purgeExpiredAudit } from "../audit/audit-purge.server";
 import { checkStorage } from "../storage-check/storage-check.server";
 import { purgeExpiredVersions } from "../files/version-purge.server";
-import { purgeDeletedAccounts } from "../accounts/account-deletion.server";
+import { finishErasing, purgeDeletedAccounts } from "../accounts/account-deletion.server";
 import { type LifecycleRule, recordLifecycleRun } from "../admin/lifecycle.server";
 import { pitrJobs } from "../pitr/pitr-jobs.server";
 import { physicalStep } from "../pitr/physical.server";
@@ -164,6 +165,13 @@ export function startJobs(services: Services, options: JobsOptions = {}): StopJo
         inSpan("job.run", { "job.name": fileQueue.name }, () => fileQueue.runJob(services, String(data.fileId), job.id)),
       );
     }
+    // Emptying a large trash, deleting a large folder: batches; a retry carries on where it stopped.
+    await started.define({ name: BULK_QUEUE, kind: "per-item", retryLimit: 5, expireInSeconds: 6 * 60 * 60 }, (data) =>
+      inSpan("job.run", { "job.name": BULK_QUEUE }, async () => {
+        if (typeof data.eraseUserId === "string") await finishErasing(services, data.eraseUserId);
+        else await runBulkOperation(services, String(data.operationId));
+      }),
+    );
     if (services.storageTiers?.cold) {
       await started.define({ name: RESTORE_QUEUE, kind: "per-item", retryLimit: 3, expireInSeconds: 60 * 60 }, async (data) => {
         await inSpan("job.run", { "job.name": RESTORE_QUEUE }, () => restoreFromCold(services, String(data.key)));

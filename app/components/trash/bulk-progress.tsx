@@ -1,0 +1,53 @@
+import { useEffect } from "react";
+import { useRevalidator } from "@remix-run/react";
+
+export interface BulkProgressView {
+  id: string;
+  kind: "empty-trash" | "delete-forever";
+  targetName: string | null;
+  total: number;
+  done: number;
+}
+
+const REFRESH_SECONDS = 3;
+const count = (n: number) => n.toLocaleString("en-GB");
+
+/**
+ * Deletions under way in the background, with how far each is. Without JavaScript the page
+ * reloads itself every few seconds (and offers a link); with it, the page data is refreshed.
+ */
+export function BulkProgress({ operations }: { operations: BulkProgressView[] }) {
+  const revalidator = useRevalidator();
+  const active = operations.length > 0;
+  useEffect(() => {
+    if (!active) return;
+    const timer = setInterval(() => {
+      if (revalidator.state === "idle") revalidator.revalidate();
+    }, REFRESH_SECONDS * 1000);
+    return () => clearInterval(timer);
+  }, [active, revalidator]);
+  if (!active) return null;
+  return (
+    <section aria-label="Deletions under way" className="rounded-md border border-slate-200 bg-slate-50 px-3 py-2 text-sm text-slate-800">
+      <noscript>
+        <meta httpEquiv="refresh" content={String(REFRESH_SECONDS)} />
+      </noscript>
+      <ul className="space-y-1">
+        {operations.map((operation) => (
+          <li key={operation.id} role="status">
+            {`${operation.kind === "empty-trash" ? "Emptying trash" : `Deleting “${operation.targetName ?? ""}” for good`}: ${count(
+              Math.min(operation.done, operation.total),
+            )} of ${count(operation.total)} items`}
+            <progress className="ml-2 align-middle" max={operation.total} value={Math.min(operation.done, operation.total)} />
+          </li>
+        ))}
+      </ul>
+      <p className="mt-1 text-slate-600">
+        This goes on in the background, also if you leave this page.{" "}
+        <a href="/trash" className="underline">
+          Refresh
+        </a>
+      </p>
+    </section>
+  );
+}
