@@ -58,7 +58,8 @@ COPY --from=build /app/app ./app
 COPY --from=build /app/server.ts /app/package.json /app/package-lock.json /app/tsconfig.json /app/prisma.config.ts ./
 COPY --from=build /app/prisma ./prisma
 COPY --from=build /app/scripts ./scripts
-# `npx coffer` (fsck): bin/coffer.mjs runs the sources above with tsx.
+# `npx coffer` (fsck, backup, restore, verify, list, prune, dedup, migrate-storage): bin/coffer.mjs
+# runs the sources above with tsx.
 COPY --from=build /app/bin ./bin
 
 USER 10001:10001
