@@ -123,13 +123,22 @@ describe("S3 server-side encryption headers", () => {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     try {
       const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}/files`;
-      const before = seen.length;
-      const error = await new Promise<Error | null>((resolve) => {
-        new TusUpload(randomBytes(1000), { endpoint, retryDelays: [], onSuccess: () => resolve(null), onError: resolve }).start();
-      });
-      expect(error).not.toBeNull();
-      const creations = seen.slice(before).filter((r) => r.method === "POST" && r.url.includes("uploads"));
-      expect(creations.length, "tus creates a multipart upload").toBeGreaterThan(0);
+      const upload = async (size: number) => {
+        const before = seen.length;
+        const error = await new Promise<Error | null>((resolve) => {
+          new TusUpload(randomBytes(size), { endpoint, retryDelays: [], onSuccess: () => resolve(null), onError: resolve }).start();
+        });
+        expect(error).not.toBeNull();
+        return seen.slice(before).filter((r) => r.method === "POST" || r.method === "PUT");
+      };
+      // A small upload is one PutObject (its record is written first): every write carries the headers.
+      const smallWrites = await upload(1000);
+      expect(smallWrites.length, "a small tus upload writes").toBeGreaterThan(0);
+      for (const w of smallWrites) {
+        for (const [name, value] of Object.entries(expected)) expect(w.headers[name], `${w.method} ${w.url}`).toBe(value);
+      }
+      const creations = (await upload(6 * MiB)).filter((r) => r.method === "POST" && r.url.includes("uploads"));
+      expect(creations.length, "a large tus upload creates a multipart upload").toBeGreaterThan(0);
       for (const c of creations) {
         for (const [name, value] of Object.entries(expected)) expect(c.headers[name]).toBe(value);
       }
