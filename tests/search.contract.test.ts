@@ -408,6 +408,15 @@ describe("postgres search", () => {
       expect((await index.search(frank, "quartrly elephant")).hits).toEqual([]);
     });
 
+    it("finds a name when one word's slip is too big alone but the words together are close", async () => {
+      const hana = `hana-${randomUUID()}`;
+      const scans = doc(hana, "tax-return-scans.bin");
+      await index.upsert([scans, doc(hana, "garden-plan.txt")]);
+      // "retrun" alone is 0.43 similar to "return", under the threshold; "tax retrun" is 0.64.
+      expect(ids((await index.search(hana, "tax-retrun")).hits)).toEqual([scans.id]);
+      expect((await index.search(hana, "retrun")).hits).toEqual([]);
+    });
+
     it("takes the last word of a query as typed so far, and finds other partial words by similarity", async () => {
       const grace = `grace-${randomUUID()}`;
       const report = doc(grace, "Quarterly-Report_2024.pdf");

@@ -200,11 +200,13 @@ function searchStatement(
     : Prisma.empty;
   // A misspelt name: every longer word of the query similar to a word of it, the rest prefixes.
   const requiredPrefixes = terms.exact_words === null ? Prisma.empty : Prisma.sql`AND d.name_words @@ ${terms.exact_words}::tsquery`;
+  // Or, for several words, the words together: a slip that leaves a word below the threshold
+  // ("retrun": 0.43 against "return") still leaves the phrase close ("tax retrun": 0.64).
   const misspelt = similar.length
-    ? Prisma.sql`(${Prisma.join(
+    ? Prisma.sql`(((${Prisma.join(
         similar.map((word) => Prisma.sql`${word} <% d.name_folded`),
         " AND ",
-      )} ${requiredPrefixes})`
+      )}) ${similar.length > 1 ? Prisma.sql`OR ${similar.join(" ")} <% d.name_folded` : Prisma.empty}) ${requiredPrefixes})`
     : Prisma.sql`false`;
   // Each alternative is one that the GIN indexes answer; the planner ORs their bitmaps.
   // Containing the query matters for one word or part of one ("port_20", "日本", "100%"); for
