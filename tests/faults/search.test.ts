@@ -1,6 +1,7 @@
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFolder, getRootFolder } from "~/domain/files/folders.server";
+import { contentIndexingSettled } from "~/domain/search/content-index.server";
 import { queueSearchRebuild, resyncSearchIndex } from "~/domain/search/search-resync.server";
 import { isDependencyUnavailable } from "~/services/dependency.server";
 import { createSearchIndex } from "~/services/search/index.server";
@@ -141,6 +142,8 @@ describe("search server outage", () => {
     const root = await getRootFolder(app.services, owner.id);
     const file = await putFile(app.services, owner.id, root.id, "restored-ledger.txt", Buffer.from("ledger"));
     await createFolder(app.services, { id: owner.id, role: "USER" }, null, "Restored Album");
+    // The upload's content indexing writes the index too: let it finish before the index is emptied.
+    await contentIndexingSettled();
     // What a fresh Meilisearch after a restore holds: nothing.
     await app.services.prisma.searchDocument.deleteMany();
     expect((await postgresSearch.search(owner.id, "restored")).hits).toEqual([]);
