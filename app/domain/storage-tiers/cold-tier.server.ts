@@ -77,11 +77,13 @@ export async function restoreFromCold(services: Services, key: string): Promise<
   if (!cold) return false;
   const moved = await countedMove(cold, key, "from_cold", "promote");
   if (!moved) return false;
-  await services.prisma.file.updateMany({ where: { storageKey: key }, data: { coldAt: null } });
-  await services.prisma.fileVersion.updateMany({ where: { storageKey: key }, data: { coldAt: null } });
-  await recordAudit(services.prisma, SYSTEM_ACTOR, {
-    action: "storage.restored_from_cold",
-    details: { key, bytes: moved.size, sha256: moved.sha256 },
+  await services.prisma.$transaction(async (tx) => {
+    await tx.file.updateMany({ where: { storageKey: key }, data: { coldAt: null } });
+    await tx.fileVersion.updateMany({ where: { storageKey: key }, data: { coldAt: null } });
+    await recordAudit(tx, SYSTEM_ACTOR, {
+      action: "storage.restored_from_cold",
+      details: { key, bytes: moved.size, sha256: moved.sha256 },
+    });
   });
   return true;
 }
