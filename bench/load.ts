@@ -10,6 +10,12 @@
  * The baseline row, in the same run: the same virtual users for BENCH_BASELINE_SECONDS (default
  * 15) against bench/lib/bare-load-server.ts, a bare node:http server — what this client and this
  * machine allow at that concurrency.
+ *
+ * Two phases against Coffer, BENCH_SECONDS each (docs/decisions/0022): first each virtual user
+ * pauses BENCH_THINK_MS (default 1000) with ±50 % jitter between its actions, as people do (the
+ * goal's row); then the same users with no pause at all, a saturation test that gives the
+ * throughput ceiling. BENCH_THINK_MS=0 runs only the saturation phase. BENCH_BUILD=<dir> runs
+ * another production build (e.g. a copy of build/ from before a change).
  */
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -29,6 +35,8 @@ const REPO = path.resolve(import.meta.dirname, "..");
 const USERS = Number(process.env.BENCH_USERS ?? 200);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
 const BASELINE_SECONDS = Number(process.env.BENCH_BASELINE_SECONDS ?? 15);
+/** A virtual user's mean pause between two actions; each pause is drawn from 0.5–1.5 × this. */
+const THINK_MS = Number(process.env.BENCH_THINK_MS ?? 1000);
 const INSTANCES = Number(process.env.BENCH_INSTANCES ?? 1);
 /** Accounts the virtual users share (user i logs in as account i mod ACCOUNTS). */
 const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 20);
@@ -68,7 +76,7 @@ async function main() {
     .map((l) => l.toFixed(1))
     .join(" ");
   console.log(
-    `Coffer under load: ${USERS} virtual users for ${SECONDS} s, ${INSTANCES} instance(s), ${ACCOUNTS} accounts with ${SEED_FILES} files each, load average ${load}`,
+    `Coffer (${process.env.BENCH_BUILD ?? "build"}) under load: ${USERS} virtual users for ${SECONDS} s, think time ${THINK_MS} ms (then none), ${INSTANCES} instance(s), ${ACCOUNTS} accounts with ${SEED_FILES} files each, load average ${load}`,
   );
 
   const pg = await startEmbeddedPostgres({ dataDir: path.join(work, "pg", "data"), port: await freePort(), database: "coffer_bench" });
@@ -84,6 +92,8 @@ async function main() {
     RATE_LIMIT_API: "1000000/1m",
     RATE_LIMIT_GENERAL: "1000000/1m",
     RATE_LIMIT_SHARE: "1000000/1m",
+    // An earlier production build for the before row (a copy beside its own node_modules).
+    ...(process.env.BENCH_BUILD ? { COFFER_BENCH_BUILD: process.env.BENCH_BUILD } : {}),
   };
   if (INSTANCES === 2) {
     const redis = await startRedis(path.join(work, "redis"));
@@ -104,25 +114,33 @@ async function main() {
 
   const bare = await startAppProcess({}, BARE_LOAD_SERVER);
   onCleanup("stop the bare server", () => bare.stop());
-  const baseline = await drive(bare.url, accounts, BASELINE_SECONDS, () => {});
+  const baseline = await drive(bare.url, accounts, BASELINE_SECONDS, 0, () => {});
   await bare.stop();
 
   const rss = new Map<number, number>();
   const sampleRss = () => {
     for (const app of apps) rss.set(app.pid, Math.max(rss.get(app.pid) ?? 0, readRss(app.pid)));
   };
-  const outcomes = await drive(url, accounts, SECONDS, sampleRss);
+  const phases: Array<{ label: string; outcomes: Outcome[]; load: string }> = [];
+  for (const think of THINK_MS > 0 ? [THINK_MS, 0] : [0]) {
+    const outcomes = await drive(url, accounts, SECONDS, think, sampleRss);
+    const label = think > 0 ? `think time ${think} ms ± 50 %` : "no pause (saturation)";
+    phases.push({ label, outcomes, load: os.loadavg()[0]!.toFixed(1) });
+  }
 
   console.log(`\n| what | requests | errors | per second | p50 | p95 | p99 | max |`);
   console.log(`|---|---|---|---|---|---|---|---|`);
-  printRow(`bare node:http server (GET ${(30_000 / 1000).toFixed(0)} kB page, POST drained)`, baseline, BASELINE_SECONDS);
-  printRow(`Coffer, all requests`, outcomes, SECONDS);
-  for (const [action] of MIX)
-    printRow(
-      `Coffer, ${action}`,
-      outcomes.filter((o) => o.action === action),
-      SECONDS,
-    );
+  printRow(`bare node:http server, no pause (GET ${(30_000 / 1000).toFixed(0)} kB page, POST drained)`, baseline, BASELINE_SECONDS);
+  for (const phase of phases) {
+    printRow(`Coffer, ${phase.label}, all requests (load average ${phase.load} at the end)`, phase.outcomes, SECONDS);
+    for (const [action] of MIX)
+      printRow(
+        `Coffer, ${phase.label}, ${action}`,
+        phase.outcomes.filter((o) => o.action === action),
+        SECONDS,
+      );
+  }
+  const outcomes = phases.flatMap((phase) => phase.outcomes);
   const errors = outcomes.filter((o) => o.error);
   if (errors.length) {
     const kinds = new Map<string, number>();
@@ -136,8 +154,12 @@ async function main() {
   }
 }
 
-/** Runs USERS virtual users against `url` for `seconds`; `tick` runs once a second. */
-async function drive(url: string, accounts: Account[], seconds: number, tick: () => void): Promise<Outcome[]> {
+/**
+ * Runs USERS virtual users against `url` for `seconds`, each pausing `thinkMs` ± 50 % between its
+ * actions (and up to 1.5 × `thinkMs` before its first, so that they do not all start at once);
+ * `tick` runs once a second.
+ */
+async function drive(url: string, accounts: Account[], seconds: number, thinkMs: number, tick: () => void): Promise<Outcome[]> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: USERS });
   const outcomes: Outcome[] = [];
   const deadline = performance.now() + seconds * 1000;
@@ -146,6 +168,14 @@ async function drive(url: string, accounts: Account[], seconds: number, tick: ()
   const user = async (index: number) => {
     const account = accounts[index % accounts.length]!;
     let random = index + 1;
+    // A sequence of its own: drawing pauses from `random` would change which actions come.
+    let pauseRandom = index + 7919;
+    /** Waits (`from` + a uniform draw in [0, `spread`)) × thinkMs. */
+    const pause = (from: number, spread: number) => {
+      pauseRandom = (pauseRandom * 1103515245 + 12345) % 2 ** 31;
+      return new Promise((resolve) => setTimeout(resolve, thinkMs * (from + spread * (pauseRandom / 2 ** 31))));
+    };
+    if (thinkMs > 0) await pause(0, 1.5);
     while (performance.now() < deadline) {
       random = (random * 1103515245 + 12345) % 2 ** 31;
       const action = pick(random % 100);
@@ -159,6 +189,7 @@ async function drive(url: string, accounts: Account[], seconds: number, tick: ()
         error = (failure as Error).message;
       }
       outcomes.push({ action, ms: performance.now() - started, error });
+      if (thinkMs > 0) await pause(0.5, 1);
     }
   };
   await Promise.all(Array.from({ length: USERS }, (_, i) => user(i)));
