@@ -30,6 +30,7 @@ import { startRedis } from "../tests/setup/redis";
 import { type BenchAccount, registerBenchUser } from "./lib/account";
 import { type AppProcess, BARE_LOAD_SERVER, startAppProcess } from "./lib/app-process";
 import { cleanUpOnSignals, onCleanup, runBenchmark } from "./lib/cleanup";
+import { cpuTimes, processTreeCpuSeconds } from "./lib/proc";
 
 const REPO = path.resolve(import.meta.dirname, "..");
 const USERS = Number(process.env.BENCH_USERS ?? 200);
@@ -121,11 +122,20 @@ async function main() {
   const sampleRss = () => {
     for (const app of apps) rss.set(app.pid, Math.max(rss.get(app.pid) ?? 0, readRss(app.pid)));
   };
-  const phases: Array<{ label: string; outcomes: Outcome[]; load: string }> = [];
+  const postmaster = Number(fs.readFileSync(path.join(work, "pg", "data", "postmaster.pid"), "utf8").split("\n")[0]);
+  const cofferCpuSeconds = () => apps.reduce((sum, app) => sum + cpuTimes(app.pid).user + cpuTimes(app.pid).system, 0);
+  const phases: Array<{ label: string; outcomes: Outcome[]; load: string; cofferCpu: number; postgresCpu: number }> = [];
   for (const think of THINK_MS > 0 ? [THINK_MS, 0] : [0]) {
+    const [cofferBefore, postgresBefore] = [cofferCpuSeconds(), processTreeCpuSeconds(postmaster)];
     const outcomes = await drive(url, accounts, SECONDS, think, sampleRss);
     const label = think > 0 ? `think time ${think} ms ± 50 %` : "no pause (saturation)";
-    phases.push({ label, outcomes, load: os.loadavg()[0]!.toFixed(1) });
+    phases.push({
+      label,
+      outcomes,
+      load: os.loadavg()[0]!.toFixed(1),
+      cofferCpu: cofferCpuSeconds() - cofferBefore,
+      postgresCpu: processTreeCpuSeconds(postmaster) - postgresBefore,
+    });
   }
 
   console.log(`\n| what | requests | errors | per second | p50 | p95 | p99 | max |`);
@@ -139,6 +149,13 @@ async function main() {
         phase.outcomes.filter((o) => o.action === action),
         SECONDS,
       );
+  }
+  console.log();
+  for (const phase of phases) {
+    const perRequest = (seconds: number) => `${((seconds * 1000) / Math.max(1, phase.outcomes.length)).toFixed(1)} ms`;
+    console.log(
+      `CPU per request, ${phase.label}: Coffer ${perRequest(phase.cofferCpu)}, PostgreSQL ${perRequest(phase.postgresCpu)} (all kinds together)`,
+    );
   }
   const outcomes = phases.flatMap((phase) => phase.outcomes);
   const errors = outcomes.filter((o) => o.error);
