@@ -68,6 +68,16 @@ describe("SQL statements of a folder page", () => {
     expect(sessionLookups(statements)).toHaveLength(1);
   });
 
+  it("names no owners on a search when nothing is shared with the user", async () => {
+    const statements = await statementsDuring(app, async () => {
+      const response = await person.client.request("/search?q=letters");
+      expect(response.status).toBe(200);
+      await response.arrayBuffer();
+    });
+    expect(statements.some((sql) => /FROM "public"\."user_shares"/.test(sql))).toBe(true);
+    expect(statements.filter((sql) => /FROM "public"\."users"/.test(sql))).toEqual([]);
+  });
+
   it("still looks a signed-out visitor's cookie up and answers with the login page", async () => {
     const response = await fetch(`${app.url}/files/${folderId}`, { headers: { cookie: "coffer_session=forged" }, redirect: "manual" });
     expect(response.status).toBe(302);

@@ -66,20 +66,25 @@ export async function sharedScopes(
 ): Promise<Array<{ ownerId: string; ownerName: string; scope: SearchScope }>> {
   const shares = await services.prisma.userShare.findMany({
     where: { granteeId: userId, ownerId: { not: userId }, ...LIVE_USER_SHARE },
-    select: { ownerId: true, fileId: true, folderId: true, owner: { select: { name: true } } },
+    select: { ownerId: true, fileId: true, folderId: true },
     orderBy: { createdAt: "desc" },
   });
-  const byOwner = new Map<string, { ownerName: string; fileIds: string[]; folderIds: string[] }>();
+  // Most people have nothing shared with them: no owners to name (a relation select would still
+  // cost a statement on every search).
+  if (shares.length === 0) return [];
+  const byOwner = new Map<string, { fileIds: string[]; folderIds: string[] }>();
   for (const share of shares) {
     let entry = byOwner.get(share.ownerId);
     if (!entry) {
       if (byOwner.size >= MAX_SHARING_OWNERS) continue;
-      entry = { ownerName: share.owner.name, fileIds: [], folderIds: [] };
+      entry = { fileIds: [], folderIds: [] };
       byOwner.set(share.ownerId, entry);
     }
     if (share.fileId) entry.fileIds.push(share.fileId);
     if (share.folderId) entry.folderIds.push(share.folderId);
   }
+  const owners = await services.prisma.user.findMany({ where: { id: { in: [...byOwner.keys()] } }, select: { id: true, name: true } });
+  const ownerNames = new Map(owners.map((owner) => [owner.id, owner.name]));
   const scopes = [];
   for (const [ownerId, entry] of byOwner) {
     // Trashed folders (and what is below them) are out of the index and out of reach.
@@ -95,7 +100,7 @@ export async function sharedScopes(
     const folderIds = subtree.map((row) => row.id);
     scopes.push({
       ownerId,
-      ownerName: entry.ownerName,
+      ownerName: ownerNames.get(ownerId) ?? "",
       scope: { folderIds, ids: [...entry.fileIds, ...entry.folderIds.filter((id) => folderIds.includes(id))] },
     });
   }
