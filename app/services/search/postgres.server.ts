@@ -77,6 +77,12 @@ interface HitRow {
  * misspellings), or when it contains the query (LIKE). The generated columns name_words and name_folded, their indexes and
  * the SQL functions coffer_search_fold/_query come from the 20261126100000_search_words migration.
  */
+/**
+ * A search waits for a pooled connection like any other statement does: under load the pool is
+ * busy for seconds, and Prisma's default (2 s to start a transaction) turned that into a 500.
+ */
+const SEARCH_TX = { maxWait: 10_000, timeout: 15_000 } as const;
+
 export class PostgresSearchIndex implements SearchIndex {
   readonly driver = "postgres" as const;
 
@@ -171,7 +177,7 @@ export class PostgresSearchIndex implements SearchIndex {
         total: capped ? bounds.counted : counts.by_name_count + counts.content_count,
         ...(capped ? { totalIsLowerBound: true } : {}),
       };
-    });
+    }, SEARCH_TX);
   }
 
   async health(): Promise<void> {
