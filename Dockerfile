@@ -49,8 +49,9 @@ WORKDIR /app
 ENV DATA_DIR=/data NODE_ENV=production PORT=3000
 
 COPY --from=prod-deps /app/node_modules ./node_modules
-# react-dom as patched at install (patches/): prod-deps skips the root postinstall.
+# react-dom and @remix-run/router as patched at install (patches/): prod-deps skips the root postinstall.
 COPY --from=deps /app/node_modules/react-dom ./node_modules/react-dom
+COPY --from=deps /app/node_modules/@remix-run/router ./node_modules/@remix-run/router
 # build/start.js (server.ts compiled) and the app's build, the SQL migrations the start-up runner
 # applies, and the sources the maintenance scripts (npm run db:migrate, keys:rotate, npx coffer) run with tsx.
 COPY --from=build /app/build ./build
