@@ -18,6 +18,11 @@ export interface FileQueue {
   /** The durable queue's name, also the `queue` label of the job metrics. */
   readonly name: string;
   schedule(services: Services, fileIds: Iterable<string>): void;
+  /**
+   * Schedules like `schedule`, and resolves once the durable jobs are in the database: callers
+   * that schedule many files batch by batch keep one batch of sends in flight, not all of them.
+   */
+  scheduleBatch(services: Services, fileIds: Iterable<string>): Promise<void>;
   /** Runs one file's work; a failure is logged, and for a durable job (jobId) thrown as final (no retries). */
   runJob(services: Services, fileId: string, jobId?: string): Promise<void>;
   /** Forgets the durable jobs this process still waited for (the job queue stopped: another instance takes them). */
@@ -102,16 +107,26 @@ export function createFileQueue(
     );
     state.sending.add(sent);
     void sent.finally(() => state.sending.delete(sent));
+    return sent;
+  };
+
+  const schedule = (services: Services, fileIds: Iterable<string>): Array<Promise<void>> => {
+    const jobs = services.jobs?.queues().some((queue) => queue.name === name) ? services.jobs : undefined;
+    const sends: Array<Promise<void>> = [];
+    for (const fileId of fileIds) {
+      if (jobs) sends.push(durable(services, jobs, fileId));
+      else inMemory(services, fileId);
+    }
+    return sends;
   };
 
   return {
     name,
     schedule(services, fileIds) {
-      const jobs = services.jobs?.queues().some((queue) => queue.name === name) ? services.jobs : undefined;
-      for (const fileId of fileIds) {
-        if (jobs) durable(services, jobs, fileId);
-        else inMemory(services, fileId);
-      }
+      schedule(services, fileIds);
+    },
+    async scheduleBatch(services, fileIds) {
+      await Promise.all(schedule(services, fileIds));
     },
     runJob,
     forgetOutstanding() {
