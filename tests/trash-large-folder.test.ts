@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SYSTEM_ACTOR } from "~/domain/audit/audit.server";
 import { runBulkOperation } from "~/domain/files/bulk-operations.server";
+import { contentIndexingSettled } from "~/domain/search/content-index.server";
 import { createFolder, getRootFolder } from "~/domain/files/folders.server";
 import { emptyTrash } from "~/domain/files/trash-purge.server";
 import { restoreItem, trashItem } from "~/domain/files/trash.server";
@@ -78,6 +79,11 @@ describe("trashing and restoring a large folder", () => {
     expect(await services.prisma.file.count({ where: { id: { in: ids }, trashRootId: { not: null } } })).toBe(0);
     expect(await hits("holiday-zebu-5")).toBe(1);
     expect(await (await lars.client.get("/trash")).text()).not.toContain("Restoring");
+    // Their text is extracted again: a batch of durable jobs, queued with each batch.
+    await contentIndexingSettled();
+    const indexed = await services.prisma.$queryRaw<Array<{ n: bigint }>>`
+      SELECT count(*) AS n FROM files WHERE id = ANY(${ids}::text[]) AND content_indexed_key = storage_key`;
+    expect(Number(indexed[0]!.n)).toBe(7);
   });
 
   /** A trashing whose job died after its folders were trashed: the test runs the job. */
