@@ -364,3 +364,22 @@ export async function finishErasing(
   services.log.info("account deleted", { pseudonym, objects: objectsDeleted });
   return { objectsDeleted };
 }
+
+export interface ErasureProgress {
+  /** Files and folders erased so far, of `total` (counted when it started). */
+  done: number;
+  total: number;
+}
+
+/** How far the erasure of an account is; null when none is under way (finished, or never started). */
+export async function erasureOfAccount(services: Services, userId: string): Promise<ErasureProgress | null> {
+  return services.prisma.bulkOperation.findFirst({ where: { ownerId: userId, kind: ERASE_KIND }, select: { done: true, total: true } });
+}
+
+/**
+ * How far an erasure is, by the operation's id (what the person who deleted their own account is
+ * shown, signed out: numbers only, nothing about the account); null once it is finished.
+ */
+export async function erasureById(services: Services, operationId: string): Promise<ErasureProgress | null> {
+  return services.prisma.bulkOperation.findFirst({ where: { id: operationId, kind: ERASE_KIND }, select: { done: true, total: true } });
+}
