@@ -12,7 +12,7 @@
  *   - delete account: an account with BENCH_ACCOUNT_FILES (1,000,000) files (POST /settings/privacy,
  *     with the grace period set to 0 so the account is erased, not only marked deleted)
  * For each: the time until the response, the time until done, the longest open transaction seen
- * (pg_stat_activity sampled every 50 ms, any Coffer connection) and the server's peak RSS
+ * (pg_stat_activity sampled every 50 ms, any Coffer connection, not autovacuum's) and the server's peak RSS
  * (/proc/<pid>/status sampled every 50 ms). Objects are not written (the rows name keys that do
  * not exist; deleting a missing object is a no-op), so the figures are about rows and memory.
  * Prints; asserts nothing. BENCH_ONLY=trash,delete,move,account runs a subset; BENCH_BUILD=build-baseline
@@ -39,24 +39,31 @@ const DONE_TIMEOUT_MS = Number(process.env.BENCH_DONE_TIMEOUT_MS ?? 60 * 60 * 10
 const PASSWORD = "violet-harbour-lantern-8841";
 
 interface Sampler {
-  stop(): { longestTxMs: number; peakRssMiB: number };
+  stop(): { longestTxMs: number; longestTxQuery: string; peakRssMiB: number };
 }
 
 /** Samples the longest open transaction begun since `since`, and the server's RSS. */
 function startSampler(db: pg.Pool, pid: number, since: Date): Sampler {
   let longestTxMs = 0;
+  let longestTxQuery = "";
   let peakRss = 0;
   let running = true;
   const loop = (async () => {
     while (running) {
       const { rows } = await db
-        .query<{ ms: number | null }>(
-          `SELECT max(extract(epoch FROM clock_timestamp() - xact_start) * 1000)::float8 AS ms FROM pg_stat_activity
-           WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start >= $1 AND state <> 'idle'`,
+        .query<{ ms: number | null; query: string | null }>(
+          `SELECT (extract(epoch FROM clock_timestamp() - xact_start) * 1000)::float8 AS ms, query FROM pg_stat_activity
+           WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start >= $1 AND state <> 'idle'
+             AND backend_type = 'client backend'
+           ORDER BY xact_start LIMIT 1`,
           [since],
         )
-        .catch(() => ({ rows: [{ ms: null }] }));
-      longestTxMs = Math.max(longestTxMs, rows[0]?.ms ?? 0);
+        .catch(() => ({ rows: [{ ms: null, query: null }] }));
+      // The statement the longest transaction was running when it was longest (what to look at).
+      if ((rows[0]?.ms ?? 0) > longestTxMs) {
+        longestTxMs = rows[0]!.ms!;
+        longestTxQuery = (rows[0]!.query ?? "").replace(/\s+/g, " ").slice(0, 160);
+      }
       peakRss = Math.max(peakRss, rssOf(pid));
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
@@ -65,7 +72,7 @@ function startSampler(db: pg.Pool, pid: number, since: Date): Sampler {
     stop() {
       running = false;
       void loop;
-      return { longestTxMs, peakRssMiB: peakRss / 1024 / 1024 };
+      return { longestTxMs, longestTxQuery, peakRssMiB: peakRss / 1024 / 1024 };
     },
   };
 }
@@ -159,7 +166,7 @@ async function measure(
   // A refused request changed nothing; one the server stopped answering may still be at work.
   const finished = await done(/^[45]/.test(status));
   const doneS = (performance.now() - started) / 1000;
-  const { longestTxMs, peakRssMiB } = sampler.stop();
+  const { longestTxMs, longestTxQuery, peakRssMiB } = sampler.stop();
   const row = {
     what,
     status: finished ? status : `${status}, NOT DONE`,
@@ -177,6 +184,7 @@ async function measure(
         7,
       )} s  longest transaction ${row.longestTxS.toFixed(2).padStart(7)} s  RSS ${restingRssMiB.toFixed(0)} → peak ${peakRssMiB.toFixed(0)} MiB  (HTTP ${row.status})`,
   );
+  if (longestTxMs >= 1000) console.log(`  the longest transaction was at: ${longestTxQuery}`);
   return row;
 }
 

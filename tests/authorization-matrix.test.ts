@@ -141,6 +141,8 @@ const MATRIX: Record<string, Entry> = {
     get: [LOGIN, 403, 403, 200],
     post: { form: () => ({ files: "delete", confirmEmail: "" }), want: [LOGIN, 403, 403, 400] },
   },
+  // An account that is not being erased: the page says so, to administrators only.
+  "/admin/users/:userId/erasure": { url: (ids) => `/admin/users/${ids.otherUserId}/erasure`, get: [LOGIN, 403, 403, 200] },
   "/admin/audit.csv": { url: () => "/admin/audit.csv", get: [LOGIN, 403, 403, 200] },
   "/account-deleted": { url: () => "/account-deleted", get: PUBLIC },
   "/activity": { url: () => "/activity", get: [LOGIN, 200, 200, 200] },

@@ -41,7 +41,7 @@ interface RouteEntry {
 
 const ROUTES: Record<string, RouteEntry> = {
   "_index.tsx": { path: "/" },
-  "account-deleted.tsx": { path: "/account-deleted", query: ["restorable"] },
+  "account-deleted.tsx": { path: "/account-deleted", query: ["restorable", "erasing"] },
   "activity.tsx": { path: "/activity", query: ["after"] },
   "admin._index.tsx": {
     path: "/admin",
@@ -85,6 +85,7 @@ const ROUTES: Record<string, RouteEntry> = {
     params: { userId: "user" },
     post: { fields: ["files", "confirmEmail", "proof"] },
   },
+  "admin.users.$userId.erasure.tsx": { path: "/admin/users/:userId/erasure", params: { userId: "user" } },
   "admin.users.$userId.status.tsx": {
     path: "/admin/users/:userId/status",
     params: { userId: "user" },

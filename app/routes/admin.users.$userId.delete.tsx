@@ -48,6 +48,8 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
       input,
       auditActor(request, clientIp, admin),
     );
+    // A large account is erased by a background job: its page shows how far it is.
+    if (result.removal.kind === "purged" && result.removal.erasing) return redirect(`/admin/users/${result.id}/erasure`);
     if (result.removal.kind === "purged" && result.removal.wasDeleted) return redirect("/admin?done=purged");
     return redirect(result.givenTo ? "/admin?done=deleted-given" : "/admin?done=deleted");
   } catch (error) {

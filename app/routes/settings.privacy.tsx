@@ -37,7 +37,13 @@ export async function action({ request, context }: ActionFunctionArgs) {
   try {
     const { confirmEmail, password } = await parseForm(request, privacyForm);
     const removal = await deleteAccount(services, user, { confirmEmail, password }, request, clientIp);
-    return redirect(removal.kind === "deleted" ? `/account-deleted?restorable=${removal.graceDays}` : "/account-deleted", {
+    const goodbye =
+      removal.kind === "deleted"
+        ? `/account-deleted?restorable=${removal.graceDays}`
+        : removal.erasing
+          ? `/account-deleted?erasing=${removal.erasing}`
+          : "/account-deleted";
+    return redirect(goodbye, {
       headers: { "Set-Cookie": await sessionCookie(services).serialize("", { maxAge: 0 }) },
     });
   } catch (error) {

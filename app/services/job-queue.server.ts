@@ -65,6 +65,8 @@ export interface JobQueue {
   queues(): QueueDefinition[];
   /** Adds a job (with the given id, if any); null when a periodic queue already has one waiting. */
   send(queue: string, data?: Record<string, unknown>, options?: { id?: string }): Promise<string | null>;
+  /** Queues many jobs in one statement; the ids of those queued (a queue's policy may refuse some). */
+  sendMany(queue: string, jobs: Array<{ id: string; data: Record<string, unknown> }>): Promise<string[]>;
   /** Each queue's backlog and failures, read from the database (all instances). */
   states(names: string[]): Promise<QueueState[]>;
   /** Puts failed jobs back in the queue: one, or every failed job of the queue. How many. */
@@ -163,6 +165,7 @@ export async function startJobQueue(url: string, options: JobQueueOptions): Prom
     },
     queues: () => [...defined],
     send: (queue, data = {}, options = {}) => boss.send(queue, data, options.id ? { id: options.id } : {}),
+    sendMany: async (queue, jobs) => (jobs.length === 0 ? [] : ((await boss.insert(queue, jobs, { returnId: true })) ?? [])),
     async states(names) {
       if (names.length === 0) return [];
       const db = boss.getDb();

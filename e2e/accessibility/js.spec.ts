@@ -335,6 +335,8 @@ test.describe("admin", () => {
     await expectAccessible(admin, "/admin/users/<id>/status");
     await admin.goto(statusHref!.replace(/status$/, "delete"));
     await expectAccessible(admin, "/admin/users/<id>/delete");
+    await admin.goto(statusHref!.replace(/status$/, "erasure"));
+    await expectAccessible(admin, "/admin/users/<id>/erasure");
     await context.close();
   });
 });

@@ -3,13 +3,21 @@ import { useRevalidator } from "@remix-run/react";
 
 export interface BulkProgressView {
   id: string;
-  kind: "empty-trash" | "delete-forever";
+  kind: "empty-trash" | "delete-forever" | "trash-folder" | "restore";
   targetName: string | null;
   total: number;
   done: number;
 }
 
 const REFRESH_SECONDS = 3;
+
+function describe({ kind, targetName }: BulkProgressView): string {
+  const name = targetName ?? "";
+  if (kind === "empty-trash") return "Emptying trash";
+  if (kind === "trash-folder") return `Moving “${name}” to the trash`;
+  if (kind === "restore") return `Restoring “${name}”`;
+  return `Deleting “${name}” for good`;
+}
 const count = (n: number) => n.toLocaleString("en-GB");
 
 /**
@@ -28,16 +36,16 @@ export function BulkProgress({ operations }: { operations: BulkProgressView[] })
   }, [active, revalidator]);
   if (!active) return null;
   return (
-    <section aria-label="Deletions under way" className="rounded-md border border-slate-200 bg-slate-50 px-3 py-2 text-sm text-slate-800">
+    <section aria-label="Work under way" className="rounded-md border border-slate-200 bg-slate-50 px-3 py-2 text-sm text-slate-800">
       <noscript>
         <meta httpEquiv="refresh" content={String(REFRESH_SECONDS)} />
       </noscript>
       <ul className="space-y-1">
         {operations.map((operation) => (
           <li key={operation.id} role="status">
-            {`${operation.kind === "empty-trash" ? "Emptying trash" : `Deleting “${operation.targetName ?? ""}” for good`}: ${count(
-              Math.min(operation.done, operation.total),
-            )} of ${count(operation.total)} items`}
+            {`${describe(operation)}: ${count(Math.min(operation.done, operation.total))} of ${count(operation.total)} ${
+              operation.kind === "trash-folder" || operation.kind === "restore" ? "files" : "items"
+            }`}
             <progress className="ml-2 align-middle" max={operation.total} value={Math.min(operation.done, operation.total)} />
           </li>
         ))}

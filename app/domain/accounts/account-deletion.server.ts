@@ -17,7 +17,7 @@ import {
 import { ConflictError, ValidationError } from "~/domain/errors";
 import { lockStorage, STORAGE_LOCK_TX } from "~/domain/files/quota.server";
 import { deleteUnreferencedObjects } from "~/domain/files/shared-objects.server";
-import { type PurgeOptions, purgeInBatches } from "~/domain/files/trash-batches.server";
+import { countInScope, type PurgeOptions, purgeInBatches } from "~/domain/files/trash-batches.server";
 import { BULK_QUEUE } from "~/domain/files/bulk-operations.server";
 import { INLINE_PURGE_LIMIT } from "~/domain/files/trash-purge.server";
 import type { Prisma } from "~/generated/prisma/client";
@@ -68,8 +68,11 @@ export async function deleteAccount(
 }
 
 export type AccountRemoval =
-  /** Erased with everything it owned; `wasDeleted` when it had been marked deleted before. */
-  | { kind: "purged"; objectsDeleted: number; wasDeleted: boolean }
+  /**
+   * Erased with everything it owned; `wasDeleted` when it had been marked deleted before.
+   * `erasing` names the bulk operation when a background job goes on erasing it (a large account).
+   */
+  | { kind: "purged"; objectsDeleted: number; wasDeleted: boolean; erasing: string | null }
   /** Marked deleted: restorable until `purgeAfter`, then the hourly job erases it. */
   | { kind: "deleted"; purgeAfter: Date; graceDays: number };
 
@@ -83,8 +86,12 @@ export async function removeAccount(services: Services, userId: string, options:
   const { deletedAccountRetentionDays: graceDays } = await getSettings(services);
   const current = await services.prisma.user.findUnique({ where: { id: userId }, select: { deletedAt: true } });
   if (graceDays === 0 || current?.deletedAt) {
-    const { objectsDeleted } = await eraseAccount(services, userId, current?.deletedAt ? { ...options, action: "user.purged" } : options);
-    return { kind: "purged", objectsDeleted, wasDeleted: Boolean(current?.deletedAt) };
+    const { objectsDeleted, erasing } = await eraseAccount(
+      services,
+      userId,
+      current?.deletedAt ? { ...options, action: "user.purged" } : options,
+    );
+    return { kind: "purged", objectsDeleted, wasDeleted: Boolean(current?.deletedAt), erasing };
   }
   return markAccountDeleted(services, userId, graceDays, options);
 }
@@ -200,7 +207,7 @@ export async function eraseAccount(
   userId: string,
   options: EraseOptions,
   tuning: PurgeOptions & { inlineLimit?: number } = {},
-): Promise<{ objectsDeleted: number }> {
+): Promise<{ objectsDeleted: number; erasing: string | null }> {
   const started = await services.prisma.$transaction(
     async (tx) => {
       // Uploads other people are making into this account's folders end with it: their target is
@@ -212,51 +219,41 @@ export async function eraseAccount(
         SELECT u.id FROM uploads u JOIN folders f ON f.id = u.folder_id WHERE f.owner_id = ${userId} AND u.owner_id <> ${userId}`;
       if (othersUploads.length > 0) await tx.upload.deleteMany({ where: { id: { in: othersUploads.map(({ id }) => id) } } });
       await options.before?.(tx);
-      const [counts] = await tx.$queryRaw<Array<{ files: bigint; folders: bigint; versions: bigint; uploads: bigint }>>`
-        SELECT (SELECT count(*) FROM files WHERE owner_id = ${userId}) AS files,
-               (SELECT count(*) FROM folders WHERE owner_id = ${userId}) AS folders,
-               (SELECT count(*) FROM file_versions v JOIN files f ON f.id = v.file_id WHERE f.owner_id = ${userId}) AS versions,
-               (SELECT count(*) FROM uploads WHERE owner_id = ${userId}) AS uploads`;
       const now = new Date();
       const user = await tx.user.findUniqueOrThrow({ where: { id: userId }, select: { deletedAt: true, deactivatedAt: true } });
       await tx.user.update({ where: { id: userId }, data: { deletedAt: user.deletedAt ?? now, deactivatedAt: user.deactivatedAt ?? now } });
-      const files = Number(counts!.files);
-      const folders = Number(counts!.folders);
+      const othersUploadIds = othersUploads.map(({ id }) => id);
       // An erasure already under way (its process stopped) carries on under its own audit event.
-      if (await isBeingErased(tx, userId)) return { othersUploadIds: othersUploads.map(({ id }) => id), total: 0 };
-      await tx.bulkOperation.create({
+      if (await isBeingErased(tx, userId)) return { othersUploadIds, operationId: null };
+      // Nothing is counted here: counting a million rows held this transaction (and the account's
+      // storage lock) for half a minute. The batches count what they delete for the audit event.
+      const operation = await tx.bulkOperation.create({
         data: {
           ownerId: userId,
           kind: ERASE_KIND,
           cutoff: now,
-          total: files + folders,
+          total: 0,
           auditActor: { ...options.actor },
-          auditDetails: {
-            action: options.action ?? "user.deleted",
-            details: {
-              ...options.details,
-              files,
-              folders,
-              versions: Number(counts!.versions),
-              uploads: Number(counts!.uploads),
-              othersUploads: othersUploads.length,
-            },
-          },
+          auditDetails: { action: options.action ?? "user.deleted", details: { ...options.details, othersUploads: othersUploads.length } },
           actorId: options.actor.actorId,
         },
+        select: { id: true },
       });
-      return { othersUploadIds: othersUploads.map(({ id }) => id), total: files + folders };
+      return { othersUploadIds, operationId: operation.id };
     },
     { ...STORAGE_LOCK_TX, timeout: 120_000 },
   );
+  // The total, for the progress page only: counted outside any transaction, under no lock.
+  const total = started.operationId ? await countInScope(services, { kind: "account", ownerId: userId }) : 0;
+  if (started.operationId) await services.prisma.bulkOperation.update({ where: { id: started.operationId }, data: { total } });
   // A large account is erased by the bulk-operation job (the account is closed already); if that
   // is lost, the hourly purge finishes it.
   const queue = services.jobs?.queues().some((queue) => queue.name === BULK_QUEUE) ? services.jobs : undefined;
-  if (queue && started.total > (tuning.inlineLimit ?? INLINE_PURGE_LIMIT) && started.othersUploadIds.length === 0) {
+  if (queue && total > (tuning.inlineLimit ?? INLINE_PURGE_LIMIT) && started.othersUploadIds.length === 0) {
     await queue.send(BULK_QUEUE, { eraseUserId: userId });
-    return { objectsDeleted: 0 };
+    return { objectsDeleted: 0, erasing: started.operationId };
   }
-  return finishErasing(services, userId, started.othersUploadIds, tuning);
+  return { ...(await finishErasing(services, userId, started.othersUploadIds, tuning)), erasing: null };
 }
 
 const ERASE_KIND = "erase-account";
@@ -293,6 +290,7 @@ export async function finishErasing(
             files: { increment: deleted.files },
             folders: { increment: deleted.folders },
             objects: { increment: deleted.objects },
+            versions: { increment: deleted.versions },
           },
         });
         await tuning.onBatch?.(tx, deleted);
@@ -321,7 +319,14 @@ export async function finishErasing(
         action: audit.action,
         targetType: "user",
         targetId: userId,
-        details: audit.details,
+        // What the batches deleted, and what was left for this last transaction.
+        details: {
+          ...audit.details,
+          files: operation.files + files.length,
+          folders: operation.folders,
+          versions: operation.versions + versions.length,
+          uploads: uploads.length,
+        },
       });
       const uploadIds = [...uploads.map(({ id }) => id), ...othersUploadIds];
       return {
@@ -358,4 +363,23 @@ export async function finishErasing(
   const objectsDeleted = outcome.objects + outcome.keys.length;
   services.log.info("account deleted", { pseudonym, objects: objectsDeleted });
   return { objectsDeleted };
+}
+
+export interface ErasureProgress {
+  /** Files and folders erased so far, of `total` (counted when it started). */
+  done: number;
+  total: number;
+}
+
+/** How far the erasure of an account is; null when none is under way (finished, or never started). */
+export async function erasureOfAccount(services: Services, userId: string): Promise<ErasureProgress | null> {
+  return services.prisma.bulkOperation.findFirst({ where: { ownerId: userId, kind: ERASE_KIND }, select: { done: true, total: true } });
+}
+
+/**
+ * How far an erasure is, by the operation's id (what the person who deleted their own account is
+ * shown, signed out: numbers only, nothing about the account); null once it is finished.
+ */
+export async function erasureById(services: Services, operationId: string): Promise<ErasureProgress | null> {
+  return services.prisma.bulkOperation.findFirst({ where: { id: operationId, kind: ERASE_KIND }, select: { done: true, total: true } });
 }

@@ -45,6 +45,14 @@ export async function getManagedUser(services: Services, admin: SessionUser, raw
   return user;
 }
 
+/** An account's name while it exists (an erasure's page names it until the account is gone). */
+export async function accountName(services: Services, rawUserId: unknown): Promise<string | null> {
+  const parsed = userIdSchema.safeParse(rawUserId);
+  if (!parsed.success) return null;
+  const user = await services.prisma.user.findUnique({ where: { id: parsed.data }, select: { name: true } });
+  return user?.name ?? null;
+}
+
 function assertNotSelf(admin: SessionUser, user: { id: string }) {
   if (user.id === admin.id) {
     throw new ForbiddenError("You cannot deactivate or delete your own account here. To delete it, use Settings → Privacy.");
@@ -185,7 +193,7 @@ export async function deleteUserByAdmin(
   rawUserId: unknown,
   input: { confirmEmail: unknown; proof: unknown; files: unknown },
   audit: AuditActor,
-): Promise<{ name: string; givenTo: string | null; removal: AccountRemoval }> {
+): Promise<{ id: string; name: string; givenTo: string | null; removal: AccountRemoval }> {
   const target = await getManagedUser(services, admin, rawUserId);
   const disposition = dispositionSchema.safeParse(input.files);
   if (!disposition.success)
@@ -227,7 +235,7 @@ export async function deleteUserByAdmin(
     // The receiver's open tabs show the new folder.
     services.notifier.toUser(given.id, { type: "folder:changed", folderId: moved.rootId });
   }
-  return { name: target.name, givenTo: given?.name ?? null, removal };
+  return { id: target.id, name: target.name, givenTo: given?.name ?? null, removal };
 }
 
 /**

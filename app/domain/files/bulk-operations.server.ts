@@ -8,9 +8,12 @@ import type { Services } from "~/services/index.server";
 import { recordActivity } from "../audit/activity.server";
 import { type AuditActor, recordAudit } from "../audit/audit.server";
 import type { ItemKind } from "./operations.server";
+import { restoreFilesInBatches, type SubtreeBatchOptions, trashFilesInBatches } from "./subtree-batches.server";
 import { type PurgeOptions, type PurgeScope, purgeInBatches } from "./trash-batches.server";
 
-export const BULK_QUEUE = "bulk-operation";
+import { BULK_QUEUE } from "./bulk-queue.server";
+
+export { BULK_QUEUE, bulkQueueRunning } from "./bulk-queue.server";
 
 type BulkOperationRow = Prisma.BulkOperationGetPayload<object>;
 
@@ -22,11 +25,6 @@ export interface BulkOperationStart {
   total: number;
   roots: number;
   target?: { kind: ItemKind; id: string; name: string };
-}
-
-/** Whether this process works on the bulk-operation queue (otherwise the caller purges inline). */
-export function bulkQueueRunning(services: Services): boolean {
-  return services.jobs?.queues().some((queue) => queue.name === BULK_QUEUE) ?? false;
 }
 
 /** Records the operation and queues its job; its id. */
@@ -56,10 +54,14 @@ function scopeOf(operation: BulkOperationRow): PurgeScope {
   return { kind: "trash", ownerId: operation.ownerId, cutoff: operation.cutoff };
 }
 
-/** The job: deletes what is left of the operation, then records it once. */
+/** The job: does what is left of the operation, then records it once. */
 export async function runBulkOperation(services: Services, operationId: string, options: PurgeOptions = {}): Promise<void> {
   const operation = await services.prisma.bulkOperation.findUnique({ where: { id: operationId } });
   if (!operation || operation.finishedAt) return;
+  if (operation.kind === "trash-folder" || operation.kind === "restore") {
+    await runSubtreeOperation(services, operation, { batchSize: options.batchSize, afterBatch: options.afterBatch });
+    return;
+  }
   await purgeInBatches(services, scopeOf(operation), {
     ...options,
     onBatch: async (tx, deleted) => {
@@ -86,6 +88,44 @@ export async function runBulkOperation(services: Services, operationId: string, 
   if (!finished) return;
   const root = await services.prisma.folder.findFirst({ where: { ownerId: finished.ownerId, parentId: null }, select: { id: true } });
   if (root) services.notifier.toUser(finished.ownerId, { type: "folder:changed", folderId: root.id });
+}
+
+/**
+ * Trashing or restoring a large folder: its files, a batch at a time (its folders changed when
+ * it started, with the activity entry). A retried job carries on with the files left; the row
+ * goes when it is done.
+ */
+async function runSubtreeOperation(services: Services, operation: BulkOperationRow, options: SubtreeBatchOptions) {
+  const batches: SubtreeBatchOptions = {
+    ...options,
+    onBatch: async (tx, files) => {
+      // updateMany: a purge may have finished this operation and removed its row meanwhile.
+      await tx.bulkOperation.updateMany({ where: { id: operation.id }, data: { done: { increment: files }, files: { increment: files } } });
+    },
+  };
+  const rootId = operation.targetId!;
+  if (operation.kind === "trash-folder") await trashFilesInBatches(services, rootId, operation.cutoff, batches);
+  else await restoreFilesInBatches(services, rootId, operation.cutoff, batches);
+  // Its activity entry was written when it started: done, it leaves nothing behind.
+  await services.prisma.bulkOperation.deleteMany({ where: { id: operation.id } });
+  const folder = await services.prisma.folder.findUnique({ where: { id: rootId }, select: { parentId: true } });
+  if (folder?.parentId) services.notifier.toUser(operation.ownerId, { type: "folder:changed", folderId: folder.parentId });
+}
+
+/**
+ * Trashes now the files a large folder's trashing has not reached yet (of `folderId`, or of every
+ * such folder of the owner), before a purge: the purge would take them for strays that landed in a
+ * trashed folder and move them to My files. Its job, still running or not, then finds nothing left.
+ */
+export async function finishTrashing(services: Services, ownerId: string, folderId: string | null): Promise<void> {
+  const operations = await services.prisma.bulkOperation.findMany({
+    where: { ownerId, kind: "trash-folder", finishedAt: null, ...(folderId ? { targetId: folderId } : {}) },
+    select: { id: true, targetId: true, cutoff: true },
+  });
+  for (const operation of operations) {
+    await trashFilesInBatches(services, operation.targetId!, operation.cutoff);
+    await services.prisma.bulkOperation.deleteMany({ where: { id: operation.id } });
+  }
 }
 
 async function recordOutcome(tx: Prisma.TransactionClient, row: BulkOperationRow) {
@@ -149,9 +189,11 @@ export async function recordDeleted(db: Prisma.TransactionClient, audit: AuditAc
   });
 }
 
+export type BulkProgressKind = "empty-trash" | "delete-forever" | "trash-folder" | "restore";
+
 export interface BulkProgress {
   id: string;
-  kind: "empty-trash" | "delete-forever";
+  kind: BulkProgressKind;
   targetName: string | null;
   total: number;
   done: number;
@@ -164,5 +206,9 @@ export async function activeBulkOperations(services: Services, ownerId: string):
     orderBy: { createdAt: "asc" },
     select: { id: true, kind: true, targetName: true, total: true, done: true },
   });
-  return rows.map((row) => ({ ...row, kind: row.kind === "delete-forever" ? "delete-forever" : "empty-trash" }));
+  return rows.map((row) => ({ ...row, kind: progressKind(row.kind) }));
+}
+
+function progressKind(kind: string): BulkProgressKind {
+  return kind === "delete-forever" || kind === "trash-folder" || kind === "restore" ? kind : "empty-trash";
 }

@@ -18,6 +18,11 @@ export interface FileQueue {
   /** The durable queue's name, also the `queue` label of the job metrics. */
   readonly name: string;
   schedule(services: Services, fileIds: Iterable<string>): void;
+  /**
+   * Schedules like `schedule`, and resolves once the durable jobs are in the database: callers
+   * that schedule many files batch by batch keep one batch of sends in flight, not all of them.
+   */
+  scheduleBatch(services: Services, fileIds: Iterable<string>): Promise<void>;
   /** Runs one file's work; a failure is logged, and for a durable job (jobId) thrown as final (no retries). */
   runJob(services: Services, fileId: string, jobId?: string): Promise<void>;
   /** Forgets the durable jobs this process still waited for (the job queue stopped: another instance takes them). */
@@ -104,14 +109,44 @@ export function createFileQueue(
     void sent.finally(() => state.sending.delete(sent));
   };
 
+  const schedule = (services: Services, fileIds: Iterable<string>) => {
+    const jobs = services.jobs?.queues().some((queue) => queue.name === name) ? services.jobs : undefined;
+    for (const fileId of fileIds) {
+      if (jobs) durable(services, jobs, fileId);
+      else inMemory(services, fileId);
+    }
+  };
+
   return {
     name,
-    schedule(services, fileIds) {
+    schedule,
+    async scheduleBatch(services, fileIds) {
       const jobs = services.jobs?.queues().some((queue) => queue.name === name) ? services.jobs : undefined;
-      for (const fileId of fileIds) {
-        if (jobs) durable(services, jobs, fileId);
-        else inMemory(services, fileId);
+      if (!jobs) {
+        schedule(services, fileIds);
+        return;
       }
+      // One statement for the batch (one send per file took about a millisecond each).
+      const batch = [...fileIds].map((fileId) => ({ id: randomUUID(), data: { fileId } }));
+      for (const job of batch) state.outstanding.add(job.id);
+      const sent = jobs.sendMany(name, batch).then(
+        (queued) => {
+          const ids = new Set(queued);
+          for (const job of batch) if (!ids.has(job.id)) state.outstanding.delete(job.id);
+        },
+        (error: unknown) => {
+          for (const job of batch) state.outstanding.delete(job.id);
+          services.log.warn(`${name}: jobs not queued, running them in memory`, { files: batch.length, error });
+          for (const job of batch) inMemory(services, job.data.fileId);
+        },
+      );
+      state.sending.add(sent);
+      try {
+        await sent;
+      } finally {
+        state.sending.delete(sent);
+      }
+      while (state.outstanding.size > MAX_OUTSTANDING) state.outstanding.delete(state.outstanding.values().next().value!);
     },
     runJob,
     forgetOutstanding() {

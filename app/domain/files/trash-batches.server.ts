@@ -25,6 +25,8 @@ export interface PurgeCounts {
   folders: number;
   rescued: number;
   objects: number;
+  /** Earlier versions deleted with the files (an erased account's audit event names them). */
+  versions: number;
 }
 
 export interface PurgeOptions {
@@ -37,6 +39,7 @@ export interface PurgeOptions {
 }
 
 export const PURGE_BATCH = 1000;
+const NOTHING: PurgeCounts = { files: 0, folders: 0, rescued: 0, objects: 0, versions: 0 };
 const BATCH_TX = { maxWait: 10_000, timeout: 60_000 } as const;
 
 function folderScope(scope: PurgeScope, alias: string): Prisma.Sql {
@@ -61,12 +64,13 @@ function fileScope(scope: PurgeScope): Prisma.Sql {
 
 /** Deletes everything in `scope`, batch by batch; what it deleted. */
 export async function purgeInBatches(services: Services, scope: PurgeScope, options: PurgeOptions = {}): Promise<PurgeCounts> {
-  const total: PurgeCounts = { files: 0, folders: 0, rescued: 0, objects: 0 };
+  const total: PurgeCounts = { ...NOTHING };
   const add = (counts: PurgeCounts) => {
     total.files += counts.files;
     total.folders += counts.folders;
     total.rescued += counts.rescued;
     total.objects += counts.objects;
+    total.versions += counts.versions;
   };
   // A folder that cannot go yet (something was put into it meanwhile) sends us round once more.
   for (let round = 0; round < 3; round++) {
@@ -74,7 +78,7 @@ export async function purgeInBatches(services: Services, scope: PurgeScope, opti
     for (;;) {
       const rescued = await rescueBatch(services, scope, options);
       if (rescued === 0) break;
-      add({ files: 0, folders: 0, rescued, objects: 0 });
+      add({ ...NOTHING, rescued });
     }
     for (;;) {
       const counts = await deleteFileBatch(services, scope, options);
@@ -129,7 +133,7 @@ async function rescueBatch(services: Services, scope: PurgeScope, options: Purge
       await tx.file.update({ where: { id: file.id }, data: { folderId: root.id, name, nameKey: nameKey(name) } });
     }
     const rescued = folders.length + files.length;
-    await options.onBatch?.(tx, { files: 0, folders: 0, rescued, objects: 0 });
+    await options.onBatch?.(tx, { ...NOTHING, rescued });
     return rescued;
   }, BATCH_TX);
 }
@@ -157,11 +161,11 @@ async function deleteFileBatch(services: Services, scope: PurgeScope, options: P
       ...rows.flatMap((row) => (row.thumbnail_key ? [row.thumbnail_key] : [])),
       ...versions.map((version) => version.storage_key),
     ];
-    const counts = { files: rows.length, folders: 0, rescued: 0, objects: keys.length };
+    const counts = { ...NOTHING, files: rows.length, objects: keys.length, versions: versions.length };
     await options.onBatch?.(tx, counts);
     return { ids, keys, counts };
   }, BATCH_TX);
-  if (!outcome) return { files: 0, folders: 0, rescued: 0, objects: 0 };
+  if (!outcome) return { ...NOTHING };
   await deleteUnreferencedObjects(services, outcome.keys);
   await removeFromSearch(services, outcome.ids);
   return outcome.counts;
@@ -180,11 +184,11 @@ async function deleteFolderBatch(services: Services, scope: PurgeScope, options:
     if (rows.length === 0) return null;
     const ids = rows.map((row) => row.id);
     await tx.$executeRaw`DELETE FROM folders WHERE id = ANY(${ids}::text[])`;
-    const counts = { files: 0, folders: rows.length, rescued: 0, objects: 0 };
+    const counts = { ...NOTHING, folders: rows.length };
     await options.onBatch?.(tx, counts);
     return { ids, counts };
   }, BATCH_TX);
-  if (!outcome) return { files: 0, folders: 0, rescued: 0, objects: 0 };
+  if (!outcome) return { ...NOTHING };
   await removeFromSearch(services, outcome.ids);
   return outcome.counts;
 }

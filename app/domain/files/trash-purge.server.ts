@@ -6,7 +6,7 @@ import type { SessionUser } from "../accounts/sessions.server";
 import { getSettings } from "../admin/settings.server";
 import { type AuditActor, SYSTEM_ACTOR } from "../audit/audit.server";
 import { NotFoundError } from "../errors";
-import { bulkQueueRunning, recordDeleted, recordEmptied, startBulkOperation } from "./bulk-operations.server";
+import { bulkQueueRunning, finishTrashing, recordDeleted, recordEmptied, startBulkOperation } from "./bulk-operations.server";
 import { getRootFolder } from "./folders.server";
 import type { ItemKind } from "./operations.server";
 import { countInScope, type PurgeOptions, type PurgeScope, purgeInBatches } from "./trash-batches.server";
@@ -37,6 +37,7 @@ export async function deleteForever(
   tuning: PurgeTuning = {},
 ): Promise<{ kind: ItemKind; id: string; objectsDeleted: number; rescued: number; queued: string | null }> {
   const item = await trashRoot(services.prisma, actor.id, kind, id);
+  await finishTrashing(services, item.ownerId, kind === "folder" ? id : null);
   const scope: PurgeScope = { kind: "item", ownerId: item.ownerId, itemKind: kind, rootId: id };
   if (kind === "folder" && bulkQueueRunning(services)) {
     const total = await countInScope(services, scope);
@@ -103,6 +104,7 @@ export async function emptyTrash(
   audit: AuditActor,
   tuning: PurgeTuning = {},
 ): Promise<{ items: number; objectsDeleted: number; queued: string | null }> {
+  await finishTrashing(services, actor.id, null);
   const cutoff = new Date();
   const scope: PurgeScope = { kind: "trash", ownerId: actor.id, cutoff };
   const inlineLimit = tuning.inlineLimit ?? INLINE_PURGE_LIMIT;

@@ -12,6 +12,8 @@ import { getWritableItem, nameOf, ownerOf, parentOf, type ItemKind } from "./ope
 import type { SessionUser } from "../accounts/sessions.server";
 import { forgetIndexedContent, scheduleContentIndexing } from "../search/content-index.server";
 import { fileSearchDocument, folderSearchDocument } from "../search/search-documents.server";
+import { BULK_QUEUE, bulkQueueRunning } from "./bulk-queue.server";
+import { filesTrashedWith, restoreFilesInBatches, type SubtreeBatchOptions, trashFilesInBatches } from "./subtree-batches.server";
 
 type Actor = Pick<SessionUser, "id" | "role">;
 type Db = Prisma.TransactionClient;
@@ -21,9 +23,20 @@ type Db = Prisma.TransactionClient;
  * gets trashedAt and trashRootId = the item trashed, and stays where it is. Items below that
  * were trashed separately earlier keep their own trashRootId.
  */
-export async function trashItem(services: Services, actor: Actor, kind: ItemKind, id: string, now = new Date()) {
+export async function trashItem(
+  services: Services,
+  actor: Actor,
+  kind: ItemKind,
+  id: string,
+  now = new Date(),
+  tuning: SubtreeTuning = {},
+): Promise<TrashedItem> {
   const item = await getWritableItem(services, actor, kind, id);
   const rootId = item.kind === "file" ? item.file.id : item.folder.id;
+  if (item.kind === "folder") {
+    const files = await liveFilesBelow(services, rootId);
+    if (files > (tuning.inlineLimit ?? INLINE_SUBTREE_LIMIT)) return trashLargeFolder(services, actor, item, files, now, tuning);
+  }
   const { folderIds, fileIds } = await services.prisma.$transaction(
     async (tx) => {
       let folderIds: string[] = [];
@@ -66,7 +79,111 @@ export async function trashItem(services: Services, actor: Actor, kind: ItemKind
   );
   await removeFromSearch(services, [...folderIds, ...fileIds]);
   services.notifier.toUser(ownerOf(item), { type: "folder:changed", folderId: parentOf(item) });
-  return { kind, id: rootId, name: nameOf(item), parentId: parentOf(item), folders: folderIds.length, files: fileIds.length };
+  return {
+    kind,
+    id: rootId,
+    name: nameOf(item),
+    parentId: parentOf(item),
+    folders: folderIds.length,
+    files: fileIds.length,
+    queued: null,
+  };
+}
+
+export interface TrashedItem {
+  kind: ItemKind;
+  id: string;
+  name: string;
+  parentId: string;
+  folders: number;
+  files: number;
+  /** The bulk operation that goes on trashing its files in the background (a large folder). */
+  queued: string | null;
+}
+
+/** Trashing or restoring a folder with more files than this goes in batches, by a job where one runs. */
+export const INLINE_SUBTREE_LIMIT = 2000;
+
+export interface SubtreeTuning extends SubtreeBatchOptions {
+  inlineLimit?: number;
+}
+
+/** Live files in the live subtree of a folder (what trashing it would trash). */
+async function liveFilesBelow(services: Services, rootId: string): Promise<number> {
+  const [row] = await services.prisma.$queryRaw<Array<{ n: bigint }>>`
+    WITH RECURSIVE sub AS (
+      SELECT id FROM folders WHERE id = ${rootId} AND trashed_at IS NULL
+      UNION ALL
+      SELECT f.id FROM folders f JOIN sub ON f.parent_id = sub.id WHERE f.trashed_at IS NULL
+    )
+    SELECT count(*) AS n FROM files WHERE folder_id IN (SELECT id FROM sub) AND trashed_at IS NULL`;
+  return Number(row!.n);
+}
+
+/**
+ * A large folder: its folders are trashed in one short transaction (with the activity entry and,
+ * where the job runs, a bulk operation that shows progress on the trash page), then its files a
+ * batch at a time, by the job or here.
+ */
+async function trashLargeFolder(
+  services: Services,
+  actor: Actor,
+  item: Extract<Awaited<ReturnType<typeof getWritableItem>>, { kind: "folder" }>,
+  files: number,
+  now: Date,
+  tuning: SubtreeTuning,
+): Promise<TrashedItem> {
+  const rootId = item.folder.id;
+  const background = bulkQueueRunning(services);
+  const started = await services.prisma.$transaction(async (tx) => {
+    const folders = await tx.$queryRaw<Array<{ id: string }>>`
+      WITH RECURSIVE sub AS (
+        SELECT id FROM folders WHERE id = ${rootId} AND trashed_at IS NULL
+        UNION ALL
+        SELECT f.id FROM folders f JOIN sub ON f.parent_id = sub.id WHERE f.trashed_at IS NULL
+      )
+      UPDATE folders SET trashed_at = ${now}, trash_root_id = ${rootId}
+      WHERE id IN (SELECT id FROM sub) RETURNING id`;
+    if (folders.length === 0) throw new NotFoundError("That folder");
+    await recordActivity(tx, {
+      userId: actor.id,
+      action: "folder.trashed",
+      subjectType: "folder",
+      subjectId: rootId,
+      details: { name: nameOf(item), folderId: parentOf(item), folders: folders.length, files },
+    });
+    const operation = background
+      ? await tx.bulkOperation.create({
+          data: {
+            ownerId: ownerOf(item),
+            kind: "trash-folder",
+            targetKind: "folder",
+            targetId: rootId,
+            targetName: nameOf(item),
+            cutoff: now,
+            total: files,
+            folders: folders.length,
+            auditActor: {},
+            actorId: actor.id,
+          },
+          select: { id: true },
+        })
+      : null;
+    return { folderIds: folders.map((row) => row.id), operationId: operation?.id ?? null };
+  });
+  await removeFromSearch(services, started.folderIds);
+  if (started.operationId) await services.jobs!.send(BULK_QUEUE, { operationId: started.operationId });
+  else await trashFilesInBatches(services, rootId, now, tuning);
+  services.notifier.toUser(ownerOf(item), { type: "folder:changed", folderId: parentOf(item) });
+  return {
+    kind: "folder",
+    id: rootId,
+    name: nameOf(item),
+    parentId: parentOf(item),
+    folders: started.folderIds.length,
+    files,
+    queued: started.operationId,
+  };
 }
 
 export async function removeFromSearch(services: Services, ids: string[]) {
@@ -176,18 +293,23 @@ export async function trashRoot(db: Db | Services["prisma"], ownerId: string | n
  * Puts a trashed item (and everything trashed with it) back where it was. When that folder is
  * gone or in the trash itself, it goes to My files; when its name is taken, it is numbered.
  */
-export async function restoreItem(services: Services, actor: Actor, kind: ItemKind, id: string) {
+export async function restoreItem(services: Services, actor: Actor, kind: ItemKind, id: string, tuning: SubtreeTuning = {}) {
   await trashRoot(services.prisma, actor.id, kind, id);
   await assertNotBeingDeleted(services, actor.id, kind, id);
   const root = await getRootFolder(services, actor.id);
+  if (kind === "folder") {
+    const folder = await services.prisma.folder.findUniqueOrThrow({ where: { id }, select: { trashedAt: true } });
+    const files = await filesTrashedWith(services, id, folder.trashedAt!);
+    if (files > (tuning.inlineLimit ?? INLINE_SUBTREE_LIMIT)) {
+      return restoreLargeFolder(services, actor, { id, trashedAt: folder.trashedAt!, files }, root.id, tuning);
+    }
+  }
   for (let attempt = 0; ; attempt++) {
     try {
       const outcome = await services.prisma.$transaction(
         async (tx) => {
           const item = await trashRoot(tx, actor.id, kind, id);
-          const parent = await tx.folder.findUnique({ where: { id: item.parentId }, select: { id: true, trashedAt: true } });
-          const parentId = parent && !parent.trashedAt ? parent.id : root.id;
-          const name = await freeName(tx, parentId, item.name);
+          const { parentId, name } = await placeRestored(tx, item, root.id);
           const data = { name, nameKey: nameKey(name), trashedAt: null, trashRootId: null };
           if (kind === "file") await tx.file.update({ where: { id }, data: { ...data, folderId: parentId } });
           else await tx.folder.update({ where: { id }, data: { ...data, parentId } });
@@ -210,7 +332,75 @@ export async function restoreItem(services: Services, actor: Actor, kind: ItemKi
       );
       await reindex(services, outcome.folderIds, outcome.fileIds);
       services.notifier.toUser(actor.id, { type: "folder:changed", folderId: outcome.parentId });
-      return { kind, id, name: outcome.name, parentId: outcome.parentId, movedToRoot: outcome.movedToRoot };
+      return { kind, id, name: outcome.name, parentId: outcome.parentId, movedToRoot: outcome.movedToRoot, queued: null };
+    } catch (error) {
+      // Someone took the name between our check and our write: pick the next free one.
+      if ((error as { code?: string }).code === "P2002" && attempt < 3) continue;
+      throw error;
+    }
+  }
+}
+
+/** Where a restored item goes back to, and under which name (numbered when its own is taken). */
+async function placeRestored(tx: Db, item: { parentId: string; name: string }, rootId: string) {
+  const parent = await tx.folder.findUnique({ where: { id: item.parentId }, select: { id: true, trashedAt: true } });
+  const parentId = parent && !parent.trashedAt ? parent.id : rootId;
+  return { parentId, name: await freeName(tx, parentId, item.name) };
+}
+
+/**
+ * A large folder: it and its folders come back in one short transaction (with the activity entry
+ * and, where the job runs, a bulk operation that shows progress on the trash page), then its files
+ * a batch at a time, by the job or here, each batch re-indexed for search as it goes.
+ */
+async function restoreLargeFolder(
+  services: Services,
+  actor: Actor,
+  { id, trashedAt, files }: { id: string; trashedAt: Date; files: number },
+  rootId: string,
+  tuning: SubtreeTuning,
+) {
+  const background = bulkQueueRunning(services);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const outcome = await services.prisma.$transaction(async (tx) => {
+        const item = await trashRoot(tx, actor.id, "folder", id);
+        const { parentId, name } = await placeRestored(tx, item, rootId);
+        await tx.folder.update({ where: { id }, data: { name, nameKey: nameKey(name), trashedAt: null, trashRootId: null, parentId } });
+        const folders = await tx.$queryRaw<Array<{ id: string }>>`
+          UPDATE folders SET trashed_at = NULL, trash_root_id = NULL WHERE trash_root_id = ${id} RETURNING id`;
+        await recordActivity(tx, {
+          userId: actor.id,
+          action: "folder.restored",
+          subjectType: "folder",
+          subjectId: id,
+          details: { name, originalName: item.name, folderId: parentId, toRoot: parentId !== item.parentId },
+        });
+        const operation = background
+          ? await tx.bulkOperation.create({
+              data: {
+                ownerId: actor.id,
+                kind: "restore",
+                targetKind: "folder",
+                targetId: id,
+                targetName: name,
+                cutoff: trashedAt,
+                total: files,
+                folders: folders.length + 1,
+                auditActor: {},
+                actorId: actor.id,
+              },
+              select: { id: true },
+            })
+          : null;
+        return { parentId, name, movedToRoot: parentId !== item.parentId, folderIds: [id, ...folders.map((r) => r.id)], operation };
+      });
+      await reindex(services, outcome.folderIds, []);
+      if (outcome.operation) await services.jobs!.send(BULK_QUEUE, { operationId: outcome.operation.id });
+      else await restoreFilesInBatches(services, id, trashedAt, tuning);
+      services.notifier.toUser(actor.id, { type: "folder:changed", folderId: outcome.parentId });
+      const queued = outcome.operation?.id ?? null;
+      return { kind: "folder" as const, id, name: outcome.name, parentId: outcome.parentId, movedToRoot: outcome.movedToRoot, queued };
     } catch (error) {
       // Someone took the name between our check and our write: pick the next free one.
       if ((error as { code?: string }).code === "P2002" && attempt < 3) continue;

@@ -119,6 +119,15 @@ export function scheduleContentIndexing(services: Services, files: Array<Pick<Fi
     );
 }
 
+/** Like `scheduleContentIndexing`, resolving once the jobs are queued (bulk work, a batch at a time). */
+export async function scheduleContentIndexingBatch(services: Services, files: Array<Pick<FileRecord, "id">>): Promise<void> {
+  if (services.config.contentSearch.enabled)
+    await queue.scheduleBatch(
+      services,
+      files.map((file) => file.id),
+    );
+}
+
 /** One extraction at a time. */
 export const contentIndexQueue = createFileQueue("file-content-index", indexFileContent, "content indexing failed");
 const queue = contentIndexQueue;
