@@ -11,7 +11,7 @@
  * 15) against bench/lib/bare-load-server.ts, a bare node:http server — what this client and this
  * machine allow at that concurrency.
  *
- * Two phases against Coffer, BENCH_SECONDS each (docs/decisions/0022): first each virtual user
+ * Two phases against Coffer, BENCH_SECONDS each (docs/decisions/0018): first each virtual user
  * pauses BENCH_THINK_MS (default 1000) with ±50 % jitter between its actions, as people do (the
  * goal's row); then the same users with no pause at all, a saturation test that gives the
  * throughput ceiling. BENCH_THINK_MS=0 runs only the saturation phase. BENCH_BUILD=<dir> runs
