@@ -261,9 +261,9 @@ async function dumpInSnapshot(client: pg.Client, target: ObjectStore, key: Buffe
 }
 
 /**
- * Copies the objects the database references now that the target does not hold yet, outside any
- * backup: point-in-time recovery needs the objects written since the last backup (pitr runs this
- * often). Objects already in the target are not read.
+ * Copies the objects the database references now (and those whose deletion is deferred) that
+ * the target does not hold yet, outside any backup: point-in-time recovery needs the objects
+ * written since the last backup (pitr runs this often). Objects already in the target are not read.
  */
 export async function shipNewObjects(
   services: Services,
@@ -274,16 +274,21 @@ export async function shipNewObjects(
   const target = options.target ?? (await createBackupTarget(config.target, services.log));
   await target.init();
   const keys = await currentObjectKeys(services);
+  // Deferred deletions too: with WAL archiving on, an object deleted since the last ship is still
+  // in the store (deletionsWaitForShipping), and a restore to a moment before its deletion needs it.
+  const deferred = await services.prisma.deferredObjectDeletion.findMany({ select: { key: true } });
   const present = await listTargetObjects(target);
   const result = await copyObjects({
     source: rawStore(services),
     target,
     key: config.key,
-    keys: keys.filter((key) => !present.has(key)),
+    keys: [...keys, ...deferred.map((row) => row.key)].filter((key) => !present.has(key)),
     present,
     log: services.log,
   });
-  return { copied: result.copied, bytesWritten: result.bytesWritten, missing: result.missing };
+  // A deferred key whose object is gone is no loss: only what the database names counts as missing.
+  const named = new Set(keys);
+  return { copied: result.copied, bytesWritten: result.bytesWritten, missing: result.missing.filter((key) => named.has(key)) };
 }
 
 /** The object keys the database references now, read in one snapshot. */
