@@ -8,6 +8,7 @@ import { encryptForBackup } from "~/services/backup/backup-crypto.server";
 import { appliedMigrations, connect, copyOut, tableShapes } from "~/services/backup/postgres-copy.server";
 import { createBackupTarget } from "~/services/backup/target.server";
 import { isEncryptedStore } from "~/services/storage/encrypted.server";
+import { TIER_MOVE_LOCK } from "~/services/storage/move.server";
 import type { ObjectStore } from "~/services/storage/types";
 import { OBJECT_DELETION_LOCK } from "../files/shared-objects.server";
 import { referencedObjectKeys } from "../storage-check/storage-check.server";
@@ -114,6 +115,9 @@ export async function runBackup(services: Services, options: RunBackupOptions = 
   try {
     const { rows } = await lock.query<{ locked: boolean }>("SELECT pg_try_advisory_lock($1) AS locked", [BACKUP_LOCK]);
     if (!rows[0]?.locked) throw new BackupBusyError();
+    // No object moves between the hot store and the cold tier until this session ends; waits
+    // only for a move under way.
+    await lock.query("SELECT pg_advisory_lock($1)", [TIER_MOVE_LOCK]);
     const { id, startedAt } = nextBackupId(now(), (await listBackupIds(target)).at(-1));
     await removeLeftovers(target, log);
     try {
