@@ -1,13 +1,17 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { buffer } from "node:stream/consumers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "~/config.server";
+import { SYSTEM_ACTOR } from "~/domain/audit/audit.server";
+import { deleteDeferredObjects } from "~/domain/files/deferred-deletions.server";
 import { getRootFolder } from "~/domain/files/folders.server";
+import { deleteForever } from "~/domain/files/trash-purge.server";
+import { trashItem } from "~/domain/files/trash.server";
 import { runBackup, shipNewObjects } from "~/domain/backup/backup.server";
-import { refreshPitrGauges } from "~/domain/pitr/pitr-jobs.server";
+import { refreshPitrGauges, shippedObjectKeys } from "~/domain/pitr/pitr-jobs.server";
 import { physicalStep } from "~/domain/pitr/physical.server";
 import { restoreToTime } from "~/domain/pitr/restore-to-time.server";
 import { shipWal } from "~/domain/pitr/wal-shipper.server";
@@ -117,6 +121,50 @@ describe.each<Drivers>([{ storage: "local" }, { storage: "s3" }])(
         expect(ids).not.toContain(b.id);
         expect((await buffer(await after.storage.get(a.storageKey))).toString()).toBe("contents of A");
         expect(await after.storage.stat(b.storageKey)).toBeNull();
+      } finally {
+        await closeServices(after);
+      }
+    });
+
+    it("restores to T a file written and deleted forever before the next object ship", async () => {
+      const user = await services.prisma.user.findUniqueOrThrow({ where: { email: "ana@example.com" } });
+      const actor = { id: user.id, role: "ADMIN" as const };
+      const root = (await getRootFolder(services, user.id)).id;
+      const bytes = randomBytes(50_000);
+      const sha256 = createHash("sha256").update(bytes).digest("hex");
+      const brief = await putFile(services, user.id, root, "brief.bin", bytes);
+      await pause(100);
+      const t = new Date();
+      await pause(100);
+      await trashItem(services, actor, "file", brief.id);
+      await deleteForever(services, actor, "file", brief.id, SYSTEM_ACTOR);
+      // Not shipped yet: its deletion waits, and the deferred-deletion job keeps it.
+      expect(await services.storage.stat(brief.storageKey)).not.toBeNull();
+      const shippedKeys = shippedObjectKeys(services);
+      expect(await deleteDeferredObjects(services, { shippedKeys })).toMatchObject({ deleted: 0, waiting: 1 });
+      expect(await services.storage.stat(brief.storageKey)).not.toBeNull();
+
+      await services.prisma.$queryRaw`SELECT pg_switch_wal()::text`;
+      const staging = walStagingDir(services.config.dataDir);
+      for (let i = 0; i < 50 && fs.readdirSync(staging).filter((n) => /^[0-9A-F]{24}$/.test(n)).length === 0; i++) await pause(100);
+      const systemId = (
+        await services.prisma.$queryRaw<Array<{ id: string }>>`SELECT system_identifier::text AS id FROM pg_control_system()`
+      )[0]!.id;
+      await shipWal({ stagingDir: staging, target, key: backupKey, systemId });
+      expect(await shipNewObjects(services, { target })).toMatchObject({ copied: 1, missing: [] });
+      // Shipped: the next run deletes it, so deferred keys do not pile up.
+      expect(await deleteDeferredObjects(services, { shippedKeys })).toMatchObject({ deleted: 1, waiting: 0 });
+      expect(await services.storage.stat(brief.storageKey)).toBeNull();
+
+      const restoredEnv = environment(path.join(work, "restored-brief"));
+      const cli = await runCoffer(restoredEnv, ["restore", "--to", t.toISOString()]);
+      expect(cli.stderr).toBe("");
+      expect(cli.code).toBe(0);
+      const after = await open(restoredEnv);
+      try {
+        const file = await after.prisma.file.findUniqueOrThrow({ where: { id: brief.id } });
+        const restored = await buffer(await after.storage.get(file.storageKey));
+        expect(createHash("sha256").update(restored).digest("hex")).toBe(sha256);
       } finally {
         await closeServices(after);
       }

@@ -289,7 +289,7 @@ function createMetrics() {
     }),
     objectDeletionsDeferred: new Gauge({
       name: "coffer_object_deletions_deferred",
-      help: "Objects whose deletion waits for a running backup to end (deleted by the delete-deferred-objects job), from the database; refreshed by each run of that job and at most every 30 s by a scrape.",
+      help: "Objects whose deletion waits for a running backup to end or, with WAL archiving on, for the backup target to hold them (deleted by the delete-deferred-objects job), from the database; refreshed by each run of that job and at most every 30 s by a scrape.",
       registers,
     }),
     backupsRetained: new Gauge({

@@ -8,6 +8,7 @@ import { encryptForBackup } from "~/services/backup/backup-crypto.server";
 import { appliedMigrations, connect, copyOut, tableShapes } from "~/services/backup/postgres-copy.server";
 import { createBackupTarget } from "~/services/backup/target.server";
 import { isEncryptedStore } from "~/services/storage/encrypted.server";
+import { TIER_MOVE_LOCK } from "~/services/storage/move.server";
 import type { ObjectStore } from "~/services/storage/types";
 import { OBJECT_DELETION_LOCK } from "../files/shared-objects.server";
 import { referencedObjectKeys } from "../storage-check/storage-check.server";
@@ -114,6 +115,9 @@ export async function runBackup(services: Services, options: RunBackupOptions = 
   try {
     const { rows } = await lock.query<{ locked: boolean }>("SELECT pg_try_advisory_lock($1) AS locked", [BACKUP_LOCK]);
     if (!rows[0]?.locked) throw new BackupBusyError();
+    // No object moves between the hot store and the cold tier until this session ends; waits
+    // only for a move under way.
+    await lock.query("SELECT pg_advisory_lock($1)", [TIER_MOVE_LOCK]);
     const { id, startedAt } = nextBackupId(now(), (await listBackupIds(target)).at(-1));
     await removeLeftovers(target, log);
     try {
@@ -261,9 +265,9 @@ async function dumpInSnapshot(client: pg.Client, target: ObjectStore, key: Buffe
 }
 
 /**
- * Copies the objects the database references now that the target does not hold yet, outside any
- * backup: point-in-time recovery needs the objects written since the last backup (pitr runs this
- * often). Objects already in the target are not read.
+ * Copies the objects the database references now (and those whose deletion is deferred) that
+ * the target does not hold yet, outside any backup: point-in-time recovery needs the objects
+ * written since the last backup (pitr runs this often). Objects already in the target are not read.
  */
 export async function shipNewObjects(
   services: Services,
@@ -274,16 +278,21 @@ export async function shipNewObjects(
   const target = options.target ?? (await createBackupTarget(config.target, services.log));
   await target.init();
   const keys = await currentObjectKeys(services);
+  // Deferred deletions too: with WAL archiving on, an object deleted since the last ship is still
+  // in the store (deletionsWaitForShipping), and a restore to a moment before its deletion needs it.
+  const deferred = await services.prisma.deferredObjectDeletion.findMany({ select: { key: true } });
   const present = await listTargetObjects(target);
   const result = await copyObjects({
     source: rawStore(services),
     target,
     key: config.key,
-    keys: keys.filter((key) => !present.has(key)),
+    keys: [...keys, ...deferred.map((row) => row.key)].filter((key) => !present.has(key)),
     present,
     log: services.log,
   });
-  return { copied: result.copied, bytesWritten: result.bytesWritten, missing: result.missing };
+  // A deferred key whose object is gone is no loss: only what the database names counts as missing.
+  const named = new Set(keys);
+  return { copied: result.copied, bytesWritten: result.bytesWritten, missing: result.missing.filter((key) => named.has(key)) };
 }
 
 /** The object keys the database references now, read in one snapshot. */

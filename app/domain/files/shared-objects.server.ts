@@ -55,7 +55,7 @@ export async function referencedKeys(db: Db | Services["prisma"], keys: string[]
  * Deletes the objects of `keys` that no row names any more, each under its key's lock (see the
  * top of this file); objects still named by another row (a duplicate, a copy) are kept. While a
  * backup runs, the unnamed ones are deferred instead (OBJECT_DELETION_LOCK): nobody waits for a
- * backup. Callers pass the keys of rows they removed, after that removal has committed. Failures
+ * backup. With WAL archiving on, they are always deferred (deletionsWaitForShipping). Callers pass the keys of rows they removed, after that removal has committed. Failures
  * only leave orphans (the storage check finds them), so they are logged.
  */
 export async function deleteUnreferencedObjects(services: Services, keys: string[]): Promise<void> {
@@ -68,13 +68,24 @@ export async function deleteUnreferencedObjects(services: Services, keys: string
         const named = await referencedKeys(tx, batch);
         const unnamed = batch.filter((key) => !named.has(key));
         if (unnamed.length === 0) return;
-        if (await objectDeletionAllowed(tx)) await services.storage.deleteMany(unnamed);
+        if (!deletionsWaitForShipping(services.config) && (await objectDeletionAllowed(tx))) await services.storage.deleteMany(unnamed);
         else await deferObjectDeletion(tx, unnamed);
       }, OBJECT_LOCK_TX);
     } catch (error) {
       services.log.warn("could not delete some objects; they are orphans now", { count: batch.length, error });
     }
   }
+}
+
+/**
+ * With WAL archiving on (pitr's walArchiving), a restore to any moment since the oldest base backup
+ * needs the objects its rows named then. Objects reach the backup target only once a minute
+ * (ship-objects), so one deleted before its ship would be lost to every restore inside that
+ * minute: every deletion is deferred instead, and delete-deferred-objects deletes an object only
+ * once the target holds it.
+ */
+export function deletionsWaitForShipping(config: Services["config"]): boolean {
+  return Boolean(config.backup?.walArchive && config.database.embedded);
 }
 
 /**

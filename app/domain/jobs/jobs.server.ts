@@ -17,7 +17,7 @@ import { checkStorage } from "../storage-check/storage-check.server";
 import { purgeExpiredVersions } from "../files/version-purge.server";
 import { finishErasing, purgeDeletedAccounts } from "../accounts/account-deletion.server";
 import { type LifecycleRule, recordLifecycleRun } from "../admin/lifecycle.server";
-import { pitrJobs } from "../pitr/pitr-jobs.server";
+import { pitrJobs, shippedObjectKeys } from "../pitr/pitr-jobs.server";
 import { physicalStep } from "../pitr/physical.server";
 import { moveUnreadToCold, RESTORE_QUEUE, restoreColdObjectsOnRead, restoreFromCold } from "../storage-tiers/cold-tier.server";
 import { migrateStorage } from "../storage-tiers/migration.server";
@@ -87,12 +87,13 @@ export function startJobs(services: Services, options: JobsOptions = {}): StopJo
     { name: "purge-audit-log", cron: "35 * * * *", lifecycle: "audit", run: () => purgeExpiredAudit(services) },
     { name: "purge-old-versions", cron: "50 * * * *", lifecycle: "versions", run: () => purgeExpiredVersions(services, new Date()) },
     { name: "purge-deleted-accounts", cron: "55 * * * *", lifecycle: "accounts", run: () => purgeDeletedAccounts(services, new Date()) },
-    // Objects whose deletion waited for a backup: deleted once it has ended, whichever instance ran it.
+    // Objects whose deletion waited for a backup (or, with WAL archiving, for shipping): deleted
+    // once it has ended and the target holds them, whichever instance ran it.
     {
       name: "delete-deferred-objects",
       cron: "* * * * *",
       run: async () => {
-        const { deleted, kept, waiting } = await deleteDeferredObjects(services);
+        const { deleted, kept, waiting } = await deleteDeferredObjects(services, { shippedKeys: shippedObjectKeys(services) });
         metrics().objectDeletionsDeferred.set(waiting);
         return { deleted, kept };
       },

@@ -4,6 +4,7 @@ import { walStagingDir } from "~/services/backup/wal-archive.server";
 import { metrics } from "~/services/metrics.server";
 import type { ObjectStore } from "~/services/storage/types";
 import { shipNewObjects } from "../backup/backup.server";
+import { listTargetObjects } from "../backup/objects.server";
 import { walArchiving } from "./physical.server";
 import { refreshWalGauges, shipWal } from "./wal-shipper.server";
 
@@ -61,6 +62,16 @@ export function pitrJobs(
       },
     },
   ];
+}
+
+/**
+ * The storage keys whose objects the backup target holds, for delete-deferred-objects: with WAL
+ * archiving on, an object is deleted only once shipped. Undefined without a backup target.
+ */
+export function shippedObjectKeys(services: Services): (() => Promise<ReadonlySet<string>>) | undefined {
+  const target = backupTargetOf(services);
+  if (!target) return undefined;
+  return async () => new Set((await listTargetObjects(await target)).keys());
 }
 
 /** The embedded cluster's system identifier, which names its WAL in the target. */

@@ -3,6 +3,13 @@ import { Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { ObjectNotFoundError, type ObjectStore } from "./types";
 
+/**
+ * An advisory lock a backup holds exclusively for its whole run; each move of an object between
+ * the hot store and the cold tier takes it shared without waiting, and does not happen when a
+ * backup holds it: the backup reads every object where it was when the run began.
+ */
+export const TIER_MOVE_LOCK = 72707375;
+
 /** The copy in the target store is not the bytes that were read from the source; the source is kept. */
 export class ObjectVerifyError extends Error {
   constructor(
