@@ -6,6 +6,7 @@ import path from "node:path";
 import { Readable, Transform } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
+import pg from "pg";
 import { getSettings, updateSettings } from "~/domain/admin/settings.server";
 import { deleteObjectsQuietly } from "~/domain/files/versions.server";
 import { checkStorage } from "~/domain/storage-check/storage-check.server";
@@ -13,7 +14,7 @@ import { moveUnreadToCold } from "~/domain/storage-tiers/cold-tier.server";
 import { migrateStorage, migrationProgress } from "~/domain/storage-tiers/migration.server";
 import { metrics } from "~/services/metrics.server";
 import { createObjectStore } from "~/services/storage/index.server";
-import { ObjectVerifyError } from "~/services/storage/move.server";
+import { ObjectVerifyError, TIER_MOVE_LOCK } from "~/services/storage/move.server";
 import { TieredObjectStore } from "~/services/storage/tiered.server";
 import type { ObjectStore } from "~/services/storage/types";
 import { startTestApp, type TestApp } from "./support/app";
@@ -372,6 +373,17 @@ describe.each([
     await deleteObjectsQuietly(app.services, [deleted.storageKey]);
     expect(await oldStore.stat(deleted.storageKey)).toBeNull();
     expect(await newStore.stat(deleted.storageKey)).toBeNull();
+
+    // While a backup runs (it holds TIER_MOVE_LOCK), a run moves nothing and stops, unfinished.
+    const backup = new pg.Client({ connectionString: app.env.DATABASE_URL });
+    await backup.connect();
+    try {
+      await backup.query("SELECT pg_advisory_lock($1)", [TIER_MOVE_LOCK]);
+      expect(await migrateStorage(app.services)).toMatchObject({ movedObjects: 0, finishedAt: null });
+      expect((await keysOf(oldStore)).length).toBe(objectsBefore - 1);
+    } finally {
+      await backup.end();
+    }
 
     // An interrupted run (stopped after two objects): it recorded what it did.
     const first = await migrateStorage(app.services, { limit: 2 });

@@ -1,19 +1,17 @@
 // The cold tier: contents nobody has read for a while move to COLD_STORAGE, and come back when read.
 import type { Services } from "~/services/index.server";
 import { metrics } from "~/services/metrics.server";
-import { TIER_MOVE_LOCK } from "~/services/storage/move.server";
 import type { ColdTier } from "~/services/storage/storage-class-tier.server";
 import { getSettings } from "../admin/settings.server";
 import { recordAudit, SYSTEM_ACTOR } from "../audit/audit.server";
 import { currentRequestScope } from "../request-scope.server";
+import { BACKUP_RUNNING, unlessBackupRuns } from "./backup-pause.server";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Contents moved per database page; one audit event names each page's moves. */
 const BATCH = 100;
 /** One run stops starting moves after this long; the next hourly run continues. */
 const RUN_BUDGET_MS = 45 * 60 * 1000;
-/** How long one move may hold TIER_MOVE_LOCK (a large object to a slow bucket). */
-const MOVE_TX = { maxWait: 10_000, timeout: 60 * 60 * 1000 } as const;
 /** A read of a cold object asks for its restore at most this often per key and process. */
 const RESTORE_REQUEST_INTERVAL_MS = 10 * 60 * 1000;
 /** Reads remembered per process so that a content's last read is written at most once a day. */
@@ -174,21 +172,6 @@ async function unreadContents(
     ...page,
     where: { ...after, coldAt: null, OR: [{ lastReadAt: { lt: cutoff } }, { lastReadAt: null, replacedAt: { lt: cutoff } }] },
   });
-}
-
-const BACKUP_RUNNING = Symbol("backup running");
-
-/**
- * Runs one move while holding TIER_MOVE_LOCK shared, or not at all (BACKUP_RUNNING) when a backup
- * holds it: an object moving while a backup copies it could be missing from both tiers for a
- * moment, or its read cut short, and fail the run. A backup waits only for a move under way.
- */
-async function unlessBackupRuns<T>(services: Services, move: () => Promise<T>): Promise<T | typeof BACKUP_RUNNING> {
-  return services.prisma.$transaction(async (tx) => {
-    const [row] = await tx.$queryRaw<Array<{ free: boolean }>>`
-      SELECT pg_try_advisory_xact_lock_shared(${TIER_MOVE_LOCK}::bigint) AS free`;
-    return row?.free ? move() : BACKUP_RUNNING;
-  }, MOVE_TX);
 }
 
 async function countedMove(tiered: ColdTier, key: string, move: "to_cold" | "from_cold", how: "promote" | "demote") {

@@ -3,6 +3,7 @@ import type { Services } from "~/services/index.server";
 import { metrics } from "~/services/metrics.server";
 import type { ObjectStore } from "~/services/storage/types";
 import { recordAudit, SYSTEM_ACTOR, type AuditActor } from "../audit/audit.server";
+import { BACKUP_RUNNING, unlessBackupRuns } from "./backup-pause.server";
 
 /** Objects moved at once, and per audit event and progress write. */
 const BATCH = 50;
@@ -68,25 +69,33 @@ export async function migrateStorage(services: Services, options: MigrationOptio
   const m = metrics();
   let attempted = 0;
   let batch: Array<{ key: string; size: number }> = [];
+  let pausedForBackup = false;
   const runBatch = async () => {
     const moved: Array<{ key: string; bytes: number; sha256: string }> = [];
-    await inParallel(batch, async (info) => {
-      try {
-        const done = await migration.promote(info.key);
-        if (done) {
-          moved.push({ key: info.key, bytes: done.size, sha256: done.sha256 });
-          m.storageTierMovedObjects.inc({ move: "migration" });
-          m.storageTierMovedBytes.inc({ move: "migration" }, done.size);
+    const outcome = await unlessBackupRuns(services, () =>
+      inParallel(batch, async (info) => {
+        try {
+          const done = await migration.promote(info.key);
+          if (done) {
+            moved.push({ key: info.key, bytes: done.size, sha256: done.sha256 });
+            m.storageTierMovedObjects.inc({ move: "migration" });
+            m.storageTierMovedBytes.inc({ move: "migration" }, done.size);
+          }
+        } catch (error) {
+          progress.failedObjects++;
+          m.storageTierMoveFailures.inc({ move: "migration" });
+          services.log.warn("could not move an object; it stays in the old store", { error });
         }
-      } catch (error) {
-        progress.failedObjects++;
-        m.storageTierMoveFailures.inc({ move: "migration" });
-        services.log.warn("could not move an object; it stays in the old store", { error });
-      }
-      progress.remainingObjects = Math.max(0, progress.remainingObjects - 1);
-      progress.remainingBytes = Math.max(0, progress.remainingBytes - info.size);
-    });
+        progress.remainingObjects = Math.max(0, progress.remainingObjects - 1);
+        progress.remainingBytes = Math.max(0, progress.remainingBytes - info.size);
+      }),
+    );
     batch = [];
+    if (outcome === BACKUP_RUNNING) {
+      pausedForBackup = true;
+      services.log.info("storage migration: a backup runs; moves resume with the next run");
+      return;
+    }
     progress.movedObjects += moved.length;
     progress.movedBytes += moved.reduce((sum, o) => sum + o.bytes, 0);
     progress.updatedAt = new Date().toISOString();
@@ -98,12 +107,12 @@ export async function migrateStorage(services: Services, options: MigrationOptio
       });
   };
   for await (const info of source.list()) {
-    if (options.signal?.aborted || (options.limit !== undefined && attempted >= options.limit)) break;
+    if (pausedForBackup || options.signal?.aborted || (options.limit !== undefined && attempted >= options.limit)) break;
     attempted++;
     batch.push({ key: info.key, size: info.size });
     if (batch.length >= BATCH || (options.limit !== undefined && attempted >= options.limit)) await runBatch();
   }
-  if (batch.length > 0) await runBatch();
+  if (batch.length > 0 && !pausedForBackup) await runBatch();
 
   const left = await countObjects(source);
   progress.remainingObjects = left.objects;
