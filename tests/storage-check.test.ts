@@ -243,6 +243,22 @@ describe.each<{ label: string; drivers: DriverSet; env: Record<string, string> }
     expect(Math.abs(lastRun * 1000 - Date.now())).toBeLessThan(120_000);
   }, 300_000);
 
+  it("leaves an object whose deletion is deferred (a backup or WAL shipping needs it) to the deletion job", async () => {
+    const key = randomBytes(16).toString("hex");
+    const bytes = randomBytes(5000);
+    await rawStore(app).put(key, Readable.from([bytes]), { size: bytes.length });
+    await app.services.prisma.deferredObjectDeletion.create({ data: { key } });
+    try {
+      const report = await checkStorage(app.services, { now: new Date(Date.now() + 2 * HOUR), repairOrphans: true });
+      expect(report.repaired.quarantined).toBe(0);
+      expect(report.listed.filter((found) => found.key === key)).toEqual([]);
+      expect(await allKeys(app)).toContain(key);
+    } finally {
+      await app.services.prisma.deferredObjectDeletion.deleteMany({ where: { key } });
+      await rawStore(app).delete(key);
+    }
+  });
+
   it("runs as the weekly storage-check job, audited as the system", async () => {
     await expect.poll(() => app.services.jobs, { timeout: 30_000 }).toBeDefined();
     const queue = app.services.jobs!.queues().find((q) => q.name === "storage-check");

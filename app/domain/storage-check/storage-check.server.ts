@@ -214,15 +214,18 @@ async function ownedKeys(services: Services, keys: string[]): Promise<Set<string
   // thumbnail_key has no index: asked only about the keys that look like thumbnails.
   const thumbnailKeys = keys.filter((key) => key.endsWith(THUMBNAIL_SUFFIX));
   const uploadIds = [...new Set(keys.map(uploadIdOf))];
-  const [files, versions, thumbnails, uploads] = await Promise.all([
+  const [files, versions, thumbnails, uploads, deferred] = await Promise.all([
     services.prisma.file.findMany({ where: { storageKey: { in: keys } }, select: { storageKey: true } }),
     services.prisma.fileVersion.findMany({ where: { storageKey: { in: keys } }, select: { storageKey: true } }),
     thumbnailKeys.length === 0
       ? []
       : services.prisma.file.findMany({ where: { thumbnailKey: { in: thumbnailKeys } }, select: { thumbnailKey: true } }),
     services.prisma.upload.findMany({ where: { id: { in: uploadIds } }, select: { id: true } }),
+    // Deletions held back for a backup or WAL shipping: the delete-deferred-objects job owns them,
+    // and quarantining one would take it from under a point-in-time restore.
+    services.prisma.deferredObjectDeletion.findMany({ where: { key: { in: keys } }, select: { key: true } }),
   ]);
-  const owned = new Set<string>([...files.map((f) => f.storageKey), ...versions.map((v) => v.storageKey)]);
+  const owned = new Set<string>([...files.map((f) => f.storageKey), ...versions.map((v) => v.storageKey), ...deferred.map((d) => d.key)]);
   for (const t of thumbnails) if (t.thumbnailKey) owned.add(t.thumbnailKey);
   const pending = new Set(uploads.map((u) => u.id));
   for (const key of keys) if (pending.has(uploadIdOf(key))) owned.add(key);
