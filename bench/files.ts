@@ -13,7 +13,8 @@
  * tus-js-client's uploadDataDuringCreation, as Coffer's browser client; 0: POST, then PATCH),
  * BENCH_ZIP_FILES (1000; 0 skips the ZIP), BENCH_ZIP_FILE_SIZE (256KiB), BENCH_REQUEST_TIMES (1: each tus
  * request's time by method), BENCH_BARE_STORE (plain: @tus/file-store and @tus/s3-store as published;
- * coffer: Coffer's own stores behind the bare server), BENCH_PG_FLAGS (PostgreSQL server flags, e.g. "-c synchronous_commit=off").
+ * coffer: Coffer's own stores behind the bare server), BENCH_PG_FLAGS (PostgreSQL server flags, e.g. "-c synchronous_commit=off"),
+ * BENCH_BEFORE_BUILD (a copy of an earlier build/: a "Coffer before" row on each storage, in the same rounds).
  */
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
@@ -42,6 +43,7 @@ const ZIP_FILE_SIZE = parseByteSize(env("BENCH_ZIP_FILE_SIZE", "256KiB"))!;
 /** The bare server's store: "plain" (@tus/file-store, @tus/s3-store as published) or "coffer" (Coffer's own). */
 const BARE_STORE = env("BENCH_BARE_STORE", "plain");
 const REQUEST_TIMES = /^(1|true|yes)$/i.test(env("BENCH_REQUEST_TIMES", "0"));
+const BEFORE_BUILD = process.env.BENCH_BEFORE_BUILD ? path.resolve(process.env.BENCH_BEFORE_BUILD) : undefined;
 const BUCKET = "coffer-bench";
 
 /** One server to upload small files to: a bare tus server or Coffer (then with a logged-in user and a folder). */
@@ -103,13 +105,18 @@ async function main() {
   );
 
   const contenders: Contender[] = [];
-  const add = async (storage: Contender["storage"], bare: boolean, env: Record<string, string>) => {
-    const server = await start(bare ? { ...env, BENCH_BARE_STORE: BARE_STORE } : env, bare ? BARE_TUS_SERVER : undefined);
+  const add = async (storage: Contender["storage"], bare: boolean, env: Record<string, string>, before = false) => {
+    const server = await start(
+      bare ? { ...env, BENCH_BARE_STORE: BARE_STORE } : before ? { ...env, COFFER_BENCH_BUILD: BEFORE_BUILD! } : env,
+      bare ? BARE_TUS_SERVER : undefined,
+    );
     const contender: Contender = {
       label: `${storage}: ${
         bare
           ? `bare @tus/server, ${BARE_STORE === "plain" ? (storage === "S3" ? "@tus/s3-store" : "@tus/file-store") : "Coffer's store"}`
-          : "Coffer"
+          : before
+            ? "Coffer before"
+            : "Coffer"
       }`,
       storage,
       bare,
@@ -121,7 +128,7 @@ async function main() {
       requestTimes: REQUEST_TIMES ? new Map() : undefined,
     };
     if (!bare) {
-      const account = await registerBenchUser(server.url, `files-${storage}`);
+      const account = await registerBenchUser(server.url, `files-${storage}${before ? "-before" : ""}`);
       contender.cookie = account.cookie;
       contender.folderId = await createFolder(server.url, account, "small");
     }
@@ -134,6 +141,7 @@ async function main() {
     localCoffer = {
       contender: await add("local", false, appEnv("coffer-local")),
     };
+    if (BEFORE_BUILD) await add("local", false, appEnv("coffer-before-local"), true);
   }
   if (ONLY !== "local") {
     const s3Dir = path.join(work, "s3");
@@ -148,6 +156,7 @@ async function main() {
     };
     await add("S3", true, { ...appEnv("bare-s3"), ...s3Env });
     await add("S3", false, { ...appEnv("coffer-s3"), ...s3Env });
+    if (BEFORE_BUILD) await add("S3", false, { ...appEnv("coffer-before-s3"), ...s3Env }, true);
   }
 
   const payload = randomBytes(Math.max(SMALL_SIZE, ZIP_FILE_SIZE));

@@ -1,7 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import { Readable } from "node:stream";
 import { auditActor } from "~/domain/audit/audit.server";
-import { backfillContent, contentIndexingSettled, maintainContentIndex } from "~/domain/search/content-index.server";
+import { backfillContent, contentIndexingSettled, contentIndexQueue, maintainContentIndex } from "~/domain/search/content-index.server";
+import { addFile } from "~/domain/files/files.server";
 import { deleteForever } from "~/domain/files/trash-purge.server";
 import { restoreItem, trashItem } from "~/domain/files/trash.server";
 import { shareWithUser } from "~/domain/sharing/user-shares.server";
@@ -150,6 +152,26 @@ describe.each(DRIVER_SETS)("Content search with $label", ({ drivers }) => {
     expect(binary.contentIndexedKey).toBe(binary.storageKey);
     expect((await ownHits(olivia, "gecko")).hits).toEqual([]);
     expect(await app.services.prisma.fileContent.count({ where: { fileId: binary.id } })).toBe(0);
+  });
+
+  it("records a new file of a type without text as indexed, queueing no work for it", async () => {
+    const add = async (name: string, mimeType: string) => {
+      const storageKey = randomBytes(16).toString("hex");
+      await app.services.storage.put(storageKey, Readable.from([Buffer.from("lemur")]), { size: 5 });
+      return addFile(app.services, { ownerId: olivia.id, folderId: root, name, size: 5, mimeType, storageKey, sha256: null });
+    };
+    const schedule = vi.spyOn(contentIndexQueue, "schedule");
+    try {
+      const photo = await add("lemur.jpg", "image/jpeg");
+      expect(photo.contentIndexedKey).toBe(photo.storageKey);
+      const note = await add("lemur-notes.txt", "text/plain");
+      expect(note.contentIndexedKey).toBeNull();
+      expect(schedule.mock.calls.map(([, ids]) => [...ids])).toEqual([[note.id]]);
+    } finally {
+      schedule.mockRestore();
+    }
+    await contentIndexingSettled();
+    expect((await ownHits(olivia, "lemur")).hits.map((hit) => hit.name).sort()).toEqual(["lemur-notes.txt", "lemur.jpg"]);
   });
 
   it.skipIf(!hasPdftotext)("indexes the text of a PDF", async () => {

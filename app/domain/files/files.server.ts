@@ -11,6 +11,7 @@ import { cleanName, nameKey, numberedName } from "./names";
 import { STORAGE_LOCK_TX } from "./quota.server";
 import type { SessionUser } from "../accounts/sessions.server";
 import { scheduleContentIndexing } from "../search/content-index.server";
+import { extractionKind } from "../search/content-extraction.server";
 import { scheduleThumbnails } from "./thumbnails.server";
 import { fileSearchDocument } from "../search/search-documents.server";
 import { deleteUnreferencedObjects } from "./shared-objects.server";
@@ -64,7 +65,8 @@ export async function addFile(services: Services, input: NewFile, { beforeWrite 
           select: { id: true },
         });
         if (folderClash) return null;
-        return tx.file.create({ data: { ...input, name, nameKey: key, size: BigInt(input.size) } });
+        const contentIndexedKey = withoutText(services, name, input) ? input.storageKey : null;
+        return tx.file.create({ data: { ...input, name, nameKey: key, size: BigInt(input.size), contentIndexedKey } });
       }, STORAGE_LOCK_TX);
     } catch (error) {
       if ((error as { code?: string }).code === "P2002") continue;
@@ -77,10 +79,19 @@ export async function addFile(services: Services, input: NewFile, { beforeWrite 
       file: { id: file.id, name: file.name, folderId: file.folderId, size: input.size },
     });
     scheduleThumbnails(services, [file]);
-    scheduleContentIndexing(services, [file]);
+    if (file.contentIndexedKey !== file.storageKey) scheduleContentIndexing(services, [file]);
     return file;
   }
   throw new Error(`Could not find a free name for ${base}`);
+}
+
+/**
+ * A new file of a type no text is extracted from (images, archives, most uploads) is recorded as
+ * indexed already: what its content-indexing job would conclude, without a durable job (several
+ * queries) per uploaded file.
+ */
+function withoutText(services: Services, name: string, input: NewFile): boolean {
+  return services.config.contentSearch.enabled && extractionKind(name, input.mimeType) === null;
 }
 
 export async function getReadableFile(services: Services, actor: Actor, fileId: string): Promise<FileRecord> {
