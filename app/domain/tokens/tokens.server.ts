@@ -207,6 +207,12 @@ export function bearerToken(authorization: string | null | undefined): string | 
   return match ? match[1] : null;
 }
 
+/** The public id of the access token in an Authorization header, or null (nothing is verified). */
+export function accessTokenId(authorization: string | null | undefined): string | null {
+  const raw = bearerToken(authorization);
+  return raw ? (parseToken(raw)?.id ?? null) : null;
+}
+
 /** True when the header claims the Bearer scheme at all (well-formed or not). */
 export function isBearerAuthorization(authorization: string | null | undefined): boolean {
   return typeof authorization === "string" && /^\s*Bearer(\s|$)/i.test(authorization);
