@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditActor } from "~/domain/audit/audit.server";
-import { createToken, revokeToken } from "~/domain/tokens/tokens.server";
+import { authenticateBearer, createToken, revokeToken } from "~/domain/tokens/tokens.server";
 import type { TokenScope } from "~/domain/tokens/scopes";
 import { startTestApp, type TestApp } from "./support/app";
 import { captureLogLines } from "./support/log-lines";
@@ -121,6 +121,65 @@ describe("access tokens over HTTP", () => {
     expect(text).toContain("a token in a message");
     expect(text).toContain("coffer_pat_[redacted]");
     expect(text).not.toContain(token.split("_").pop());
+  });
+});
+
+describe("the /settings/tokens page without JavaScript", () => {
+  let app: TestApp;
+  let person: Person;
+
+  beforeAll(async () => {
+    app = await startTestApp({ storage: "local", cache: "memory" });
+    await registerPerson(app, "Admin", "admin-page@example.com");
+    person = await registerPerson(app, "Grace", "grace-page@example.com");
+  });
+
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it("says what tokens are for, creates one shown once, lists it, and revokes it", async () => {
+    const empty = await (await person.client.get("/settings/tokens")).text();
+    expect(empty).toContain("You have no tokens");
+
+    const body = new URLSearchParams({ intent: "create", name: "nightly backup", expiry: "30" });
+    body.append("scopes", "files:read");
+    body.append("scopes", "files:write");
+    const created = await person.client.request("/settings/tokens", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: body.toString(),
+    });
+    expect(created.status).toBe(200);
+    const page = await created.text();
+    const secret = /coffer_pat_[0-9a-f]{24}_[A-Za-z0-9_-]{43}/.exec(page)?.[0];
+    expect(secret).toBeDefined();
+    const principal = await authenticateBearer(app.services, `Bearer ${secret}`, null);
+    expect(principal).toMatchObject({ user: { id: person.id }, token: { scopes: ["files:read", "files:write"] } });
+
+    const listed = await (await person.client.get("/settings/tokens")).text();
+    expect(listed).toContain("nightly backup");
+    expect(listed).not.toContain(secret!.split("_").pop());
+
+    const revoked = await person.client.postForm("/settings/tokens", { intent: "revoke", token: principal.token.id });
+    expect(revoked.status).toBe(302);
+    await expect(authenticateBearer(app.services, `Bearer ${secret}`, null)).rejects.toMatchObject({ status: 401 });
+  });
+
+  it("refuses a token without scopes or with a made-up expiry, creating nothing", async () => {
+    const before = await app.services.prisma.apiToken.count();
+    const noScope = await person.client.postForm("/settings/tokens", { intent: "create", name: "x", expiry: "30" });
+    expect(noScope.status).toBe(400);
+    const badExpiry = await person.client.postForm("/settings/tokens", {
+      intent: "create",
+      name: "x",
+      expiry: "9999",
+      scopes: "files:read",
+    });
+    expect(badExpiry.status).toBe(400);
+    const adminScope = await person.client.postForm("/settings/tokens", { intent: "create", name: "x", expiry: "30", scopes: "admin" });
+    expect(adminScope.status).toBe(400);
+    expect(await app.services.prisma.apiToken.count()).toBe(before);
   });
 });
 

@@ -198,6 +198,12 @@ const MATRIX: Record<string, Entry> = {
     get: [LOGIN, 200, 200, 200],
     post: { form: () => ({ intent: "probe" }), want: [LOGIN, 400, 400, 400] },
   },
+  "/settings/tokens": {
+    url: () => "/settings/tokens",
+    get: [LOGIN, 200, 200, 200],
+    // Revoking someone else's (or an unknown) token is not found, whoever asks.
+    post: { form: () => ({ intent: "revoke", token: "0".repeat(24) }), want: [LOGIN, 404, 404, 404] },
+  },
   "/settings/security/passkeys": {
     url: () => "/settings/security/passkeys",
     get: [LOGIN, 302, 302, 302],

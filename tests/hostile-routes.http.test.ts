@@ -174,6 +174,11 @@ const ROUTES: Record<string, RouteEntry> = {
     path: "/settings/security/passkeys",
     post: { fields: ["step", "name", "passkey", "response", "proof"], intents: ["remove-passkey", "rename-passkey"] },
   },
+  "settings.tokens.tsx": {
+    path: "/settings/tokens",
+    query: ["done"],
+    post: { fields: ["name", "scopes", "expiry", "token"], intents: ["create", "revoke"] },
+  },
   "shared.tsx": { path: "/shared", query: ["after"] },
   "shares.tsx": {
     path: "/shares",
