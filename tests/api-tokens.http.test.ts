@@ -127,10 +127,11 @@ describe("access tokens over HTTP", () => {
 describe("the /settings/tokens page without JavaScript", () => {
   let app: TestApp;
   let person: Person;
+  let admin: Person;
 
   beforeAll(async () => {
     app = await startTestApp({ storage: "local", cache: "memory" });
-    await registerPerson(app, "Admin", "admin-page@example.com");
+    admin = await registerPerson(app, "Admin", "admin-page@example.com");
     person = await registerPerson(app, "Grace", "grace-page@example.com");
   });
 
@@ -180,6 +181,30 @@ describe("the /settings/tokens page without JavaScript", () => {
     const adminScope = await person.client.postForm("/settings/tokens", { intent: "create", name: "x", expiry: "30", scopes: "admin" });
     expect(adminScope.status).toBe(400);
     expect(await app.services.prisma.apiToken.count()).toBe(before);
+  });
+
+  it("obeys the administrator's 'tokens must expire' setting, saved in admin settings", async () => {
+    const saved = await admin.client.postForm("/admin/settings", {
+      maxFileSize: "20MiB",
+      trashRetentionDays: "30",
+      auditRetentionDays: "365",
+      versionsKept: "10",
+      deletedAccountRetentionDays: "30",
+      sessionIdleDays: "14",
+      sessionAbsoluteDays: "30",
+      tokensMustExpire: "on",
+      tokenMaxDays: "30",
+    });
+    expect(saved.status).toBe(200);
+    const page = await (await person.client.get("/settings/tokens")).text();
+    expect(page).toMatch(/must expire within (<!-- -->)?30/);
+    expect(page).not.toContain('value="never"');
+    const never = await person.client.postForm("/settings/tokens", { intent: "create", name: "x", expiry: "never", scopes: "files:read" });
+    expect(never.status).toBe(400);
+    const tooLong = await person.client.postForm("/settings/tokens", { intent: "create", name: "x", expiry: "90", scopes: "files:read" });
+    expect(tooLong.status).toBe(400);
+    const fine = await person.client.postForm("/settings/tokens", { intent: "create", name: "x", expiry: "30", scopes: "files:read" });
+    expect(fine.status).toBe(200);
   });
 });
 
