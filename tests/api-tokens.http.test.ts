@@ -206,6 +206,25 @@ describe("the /settings/tokens page without JavaScript", () => {
     const fine = await person.client.postForm("/settings/tokens", { intent: "create", name: "x", expiry: "30", scopes: "files:read" });
     expect(fine.status).toBe(200);
   });
+
+  it("lets administrators list everyone's tokens, filter by user, and revoke any", async () => {
+    const { secret, token } = await createToken(
+      app.services,
+      { id: person.id, role: "USER" },
+      { name: "grace's sync", scopes: ["shares"], expiresAt: new Date(Date.now() + 86_400_000) },
+      actor,
+    );
+    const listed = await (await admin.client.get("/admin/tokens?user=GRACE-page")).text();
+    expect(listed).toContain("grace's sync".replace("'", "&#x27;"));
+    const none = await (await admin.client.get("/admin/tokens?user=nobody-such")).text();
+    expect(none).toContain("No tokens of matching users.");
+    expect((await person.client.get("/admin/tokens")).status).toBe(403);
+    expect((await person.client.postForm("/admin/tokens", { intent: "revoke", token: token.id })).status).toBe(403);
+    await expect(authenticateBearer(app.services, `Bearer ${secret}`, null)).resolves.toBeTruthy();
+    const revoked = await admin.client.postForm("/admin/tokens", { intent: "revoke", token: token.id, filter: "grace" });
+    expect(revoked.status).toBe(302);
+    await expect(authenticateBearer(app.services, `Bearer ${secret}`, null)).rejects.toMatchObject({ status: 401 });
+  });
 });
 
 describe("the API's rate limit per token", () => {

@@ -60,6 +60,7 @@ const ROUTES: Record<string, RouteEntry> = {
     path: "/admin/audit.csv",
     query: ["actor", "action", "outcome", "targetType", "targetId", "ip", "from", "to"],
   },
+  "admin.tokens.tsx": { path: "/admin/tokens", query: ["user", "done"], post: { fields: ["token", "filter"], intents: ["revoke"] } },
   "admin.settings.tsx": {
     path: "/admin/settings",
     post: {
