@@ -323,6 +323,7 @@ test.describe("admin", () => {
       "/admin",
       "/admin/settings",
       "/admin/audit",
+      "/admin/tokens",
       "/admin/analytics",
       "/admin/system",
       "/admin/jobs",
