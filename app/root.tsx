@@ -123,6 +123,9 @@ export function Layout({ children }: { children: ReactNode }) {
                   <NavLink to="/settings/privacy" className={navClass}>
                     Privacy
                   </NavLink>
+                  <NavLink to="/settings/tokens" className={navClass}>
+                    Tokens
+                  </NavLink>
                   <Form method="post" action="/logout">
                     <CsrfInput />
                     <button type="submit" className="btn-secondary">

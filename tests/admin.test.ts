@@ -27,6 +27,7 @@ function settingsForm(overrides: Record<string, string> = {}): Record<string, st
     coldTierAfterDays: "",
     sessionIdleDays: "14",
     sessionAbsoluteDays: "30",
+    tokenMaxDays: "365",
     ...overrides,
   };
 }
@@ -124,6 +125,8 @@ describe("administration: settings and quotas over HTTP (local disk, memory cach
         requireMfaAfterSso: false,
         sessionIdleDays: 14,
         sessionAbsoluteDays: 30,
+        tokensMustExpire: false,
+        tokenMaxDays: 365,
       });
 
       const tooBig = await upload(user, "big.bin", 2 * MiB);

@@ -121,6 +121,11 @@ const MATRIX: Record<string, Entry> = {
     post: { form: () => ({}), want: [LOGIN, 403, 403, 400] },
   },
   "/admin/audit": { url: () => "/admin/audit", get: [LOGIN, 403, 403, 200] },
+  "/admin/tokens": {
+    url: () => "/admin/tokens",
+    get: [LOGIN, 403, 403, 200],
+    post: { form: () => ({ intent: "revoke", token: "0".repeat(24) }), want: [LOGIN, 403, 403, 404] },
+  },
   "/admin/analytics": { url: () => "/admin/analytics", get: [LOGIN, 403, 403, 200] },
   "/admin/system": { url: () => "/admin/system", get: [LOGIN, 403, 403, 200] },
   "/admin/lifecycle": { url: () => "/admin/lifecycle", get: [LOGIN, 403, 403, 200] },
@@ -199,6 +204,12 @@ const MATRIX: Record<string, Entry> = {
     url: () => "/settings/security/mfa",
     get: [LOGIN, 200, 200, 200],
     post: { form: () => ({ intent: "probe" }), want: [LOGIN, 400, 400, 400] },
+  },
+  "/settings/tokens": {
+    url: () => "/settings/tokens",
+    get: [LOGIN, 200, 200, 200],
+    // Revoking someone else's (or an unknown) token is not found, whoever asks.
+    post: { form: () => ({ intent: "revoke", token: "0".repeat(24) }), want: [LOGIN, 404, 404, 404] },
   },
   "/settings/security/passkeys": {
     url: () => "/settings/security/passkeys",

@@ -60,6 +60,7 @@ const ROUTES: Record<string, RouteEntry> = {
     path: "/admin/audit.csv",
     query: ["actor", "action", "outcome", "targetType", "targetId", "ip", "from", "to"],
   },
+  "admin.tokens.tsx": { path: "/admin/tokens", query: ["user", "done"], post: { fields: ["token", "filter"], intents: ["revoke"] } },
   "admin.settings.tsx": {
     path: "/admin/settings",
     post: {
@@ -174,6 +175,11 @@ const ROUTES: Record<string, RouteEntry> = {
   "settings.security_.passkeys.tsx": {
     path: "/settings/security/passkeys",
     post: { fields: ["step", "name", "passkey", "response", "proof"], intents: ["remove-passkey", "rename-passkey"] },
+  },
+  "settings.tokens.tsx": {
+    path: "/settings/tokens",
+    query: ["done"],
+    post: { fields: ["name", "scopes", "expiry", "token"], intents: ["create", "revoke"] },
   },
   "shared.tsx": { path: "/shared", query: ["after"] },
   "shares.tsx": {

@@ -33,6 +33,8 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
       requireMfaAfterSso: settings.requireMfaAfterSso ? "on" : "",
       sessionIdleDays: String(settings.sessionIdleDays),
       sessionAbsoluteDays: String(settings.sessionAbsoluteDays),
+      tokensMustExpire: settings.tokensMustExpire ? "on" : "",
+      tokenMaxDays: String(settings.tokenMaxDays),
     },
     maxUploadSize: services.config.uploads.maxSize,
     /** The provider's name when single sign-on is set up; the setting about it is shown only then. */
@@ -56,6 +58,8 @@ const settingsForm = z.object({
   sessionAbsoluteDays: field.text(100),
   requireMfaForAdmins: field.text(100),
   requireMfaAfterSso: field.text(100),
+  tokensMustExpire: field.text(100),
+  tokenMaxDays: field.text(100),
 });
 type Values = z.output<typeof settingsForm>;
 const NOTHING_SENT = Object.fromEntries(Object.keys(settingsForm.shape).map((name) => [name, ""])) as Values;
@@ -221,6 +225,24 @@ export default function AdminSettings() {
           error={errors.sessionAbsoluteDays}
           required
           hint="Every login ends this many days after it started, however often it is used (1 to 3650). Lowering either timeout applies to existing sessions at once."
+        />
+        <CheckboxField
+          name="tokensMustExpire"
+          checked={values.tokensMustExpire === "on"}
+          label="Access tokens must expire"
+          hint="New personal access tokens need an expiry date no further ahead than the longest lifetime below. Existing tokens keep theirs."
+        />
+        <Field
+          label="Longest access token lifetime (days)"
+          name="tokenMaxDays"
+          type="number"
+          inputMode="numeric"
+          min={1}
+          max={3650}
+          defaultValue={values.tokenMaxDays}
+          error={errors.tokenMaxDays}
+          required
+          hint="Applies while access tokens must expire (1 to 3650)."
         />
         <CheckboxField
           name="requireMfaForAdmins"

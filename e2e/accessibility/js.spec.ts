@@ -183,10 +183,16 @@ test.describe("logged in", () => {
   });
 
   test("account pages", async () => {
-    for (const path of ["/settings/security", "/settings/security/mfa", "/settings/privacy"]) {
+    for (const path of ["/settings/security", "/settings/security/mfa", "/settings/privacy", "/settings/tokens"]) {
       await page.goto(path);
       await expectAccessible(page, path);
     }
+    // With a token listed and the new token shown once.
+    await page.getByLabel("Name").fill("axe check");
+    await page.getByRole("checkbox", { name: /files:read/ }).check();
+    await page.getByRole("button", { name: "Create token" }).click();
+    await page.getByRole("heading", { name: /Your new token/ }).waitFor();
+    await expectAccessible(page, "/settings/tokens (token created)");
   });
 
   test("an upload in progress and a paused one in the upload panel", async () => {
@@ -317,6 +323,7 @@ test.describe("admin", () => {
       "/admin",
       "/admin/settings",
       "/admin/audit",
+      "/admin/tokens",
       "/admin/analytics",
       "/admin/system",
       "/admin/jobs",

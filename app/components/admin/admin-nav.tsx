@@ -7,6 +7,7 @@ const ADMIN_PAGES = [
   { to: "/admin/analytics", label: "Analytics" },
   { to: "/admin/jobs", label: "Jobs" },
   { to: "/admin/audit", label: "Audit log" },
+  { to: "/admin/tokens", label: "Access tokens" },
   { to: "/admin/system", label: "System" },
 ] as const;
 

@@ -131,6 +131,8 @@ export function settingsFormSchema(maxUploadSize: number) {
       requireMfaAfterSso: z.preprocess((value) => value === "on" || value === "true", z.boolean()),
       sessionIdleDays: wholeNumber("Days", 1, 3650),
       sessionAbsoluteDays: wholeNumber("Days", 1, 3650),
+      tokensMustExpire: z.preprocess((value) => value === "on" || value === "true", z.boolean()),
+      tokenMaxDays: wholeNumber("Days", 1, 3650),
     })
     .superRefine((value, ctx) => {
       if (value.sessionIdleDays > value.sessionAbsoluteDays) {

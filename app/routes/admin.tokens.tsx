@@ -1,0 +1,142 @@
+import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { Form, useActionData, useLoaderData } from "@remix-run/react";
+import { z } from "zod";
+import { AdminNav } from "~/components/admin/admin-nav";
+import { CsrfInput } from "~/components/csrf-input";
+import { FormMessage } from "~/components/field";
+import { TableHead } from "~/components/table-head";
+import { auditActor } from "~/domain/audit/audit.server";
+import { ADMIN_TOKENS_SHOWN, listAllTokens, revokeToken } from "~/domain/tokens/tokens.server";
+import { formatDate } from "~/lib/format";
+import { field, parseForm, parseQuery } from "~/route-helpers/forms.server";
+import { requireAdmin } from "~/route-helpers/guards.server";
+import { actionFailure } from "~/route-helpers/http.server";
+
+export const meta: MetaFunction = () => [{ title: "Access tokens · Admin · Coffer" }];
+
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  const { services } = context;
+  const admin = await requireAdmin(services, request);
+  const { user, done } = parseQuery(request, z.object({ user: field.hint(254), done: field.hint(40) }));
+  const tokens = await listAllTokens(services, admin, user ?? "");
+  return {
+    filter: user ?? "",
+    shown: ADMIN_TOKENS_SHOWN,
+    done: done === "revoked" ? "The token was revoked. It no longer works." : null,
+    tokens: tokens.map((token) => ({
+      id: token.id,
+      name: token.name,
+      scopes: token.scopes,
+      user: token.user,
+      expired: token.expired,
+      createdAt: token.createdAt.toISOString(),
+      expiresAt: token.expiresAt?.toISOString() ?? null,
+      lastUsedAt: token.lastUsedAt?.toISOString() ?? null,
+      lastUsedIp: token.lastUsedIp,
+    })),
+  };
+}
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  const { services, clientIp } = context;
+  const admin = await requireAdmin(services, request);
+  try {
+    const { token, filter } = await parseForm(
+      request,
+      z.object({ intent: field.oneOf(["revoke"]), token: field.text(100), filter: field.text(254) }),
+    );
+    await revokeToken(services, admin, token, auditActor(request, clientIp, admin));
+    const query = new URLSearchParams({ done: "revoked", ...(filter ? { user: filter } : {}) });
+    return redirect(`/admin/tokens?${query}`);
+  } catch (error) {
+    return actionFailure(error);
+  }
+}
+
+export default function AdminTokens() {
+  const { filter, shown, done, tokens } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  return (
+    <div className="space-y-6">
+      <div className="flex flex-wrap items-start justify-between gap-4">
+        <div>
+          <h1 className="text-2xl font-semibold">Access tokens</h1>
+          <p className="mt-1 text-sm text-slate-600">
+            Everyone's personal access tokens that are not revoked, newest first (at most {shown}). Revoking one stops it at once.
+          </p>
+        </div>
+        <AdminNav current="/admin/tokens" />
+      </div>
+      <FormMessage message={done} tone="success" />
+      {result && !result.ok ? <FormMessage message={result.message} /> : null}
+      <Form method="get" role="search" className="flex flex-wrap items-end gap-2">
+        <div>
+          <label htmlFor="user-filter" className="block text-sm font-medium">
+            User's email contains
+          </label>
+          <input id="user-filter" name="user" type="search" defaultValue={filter} maxLength={254} className="input mt-1" />
+        </div>
+        <button type="submit" className="btn-secondary">
+          Filter
+        </button>
+      </Form>
+      <section aria-labelledby="all-tokens-heading" className="card overflow-hidden">
+        <h2 id="all-tokens-heading" className="sr-only">
+          Tokens
+        </h2>
+        {tokens.length === 0 ? (
+          <p className="p-6 text-sm text-slate-600">
+            {filter
+              ? "No tokens of matching users."
+              : "Nobody has an access token. People create them in their settings for scripts and programs that use the API."}
+          </p>
+        ) : (
+          <table className="w-full text-left text-sm">
+            <TableHead
+              columns={[
+                { label: "User" },
+                { label: "Name" },
+                { label: "Scopes", hideBelow: "sm" },
+                { label: "Expires", hideBelow: "md" },
+                { label: "Last used", hideBelow: "md" },
+                { label: "Actions" },
+              ]}
+            />
+            <tbody className="divide-y divide-slate-100">
+              {tokens.map((token) => (
+                <tr key={token.id}>
+                  <td className="px-4 py-2">{token.user.email}</td>
+                  <td className="px-4 py-2">{token.name}</td>
+                  <td className="hidden px-4 py-2 sm:table-cell">{token.scopes.join(", ")}</td>
+                  <td className="hidden px-4 py-2 md:table-cell">
+                    {token.expiresAt ? (token.expired ? `Expired ${formatDate(token.expiresAt)}` : formatDate(token.expiresAt)) : "Never"}
+                  </td>
+                  <td className="hidden px-4 py-2 md:table-cell">
+                    {token.lastUsedAt
+                      ? `${formatDate(token.lastUsedAt)}${token.lastUsedIp ? ` from ${token.lastUsedIp}` : ""}`
+                      : "Never used"}
+                  </td>
+                  <td className="px-4 py-2">
+                    <Form method="post">
+                      <CsrfInput />
+                      <input type="hidden" name="intent" value="revoke" />
+                      <input type="hidden" name="token" value={token.id} />
+                      <input type="hidden" name="filter" value={filter} />
+                      <button type="submit" className="btn-secondary">
+                        Revoke
+                        <span className="sr-only">
+                          {" "}
+                          {token.name} of {token.user.email}
+                        </span>
+                      </button>
+                    </Form>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+    </div>
+  );
+}
