@@ -206,6 +206,7 @@ const MATRIX: Record<string, Entry> = {
   // The API's router (one route for all of /api/v1; every operation is in API_MATRIX below).
   "/api/v1/*": { url: (ids) => `/api/v1/files/${ids.file}`, get: [401, 200, 404, 200], post: { form: () => ({}), want: NO_ACTION } },
   "/api/v1/openapi.json": { url: () => "/api/v1/openapi.json", get: PUBLIC },
+  "/api/docs": { url: () => "/api/docs", get: PUBLIC },
   // report.txt has no thumbnail (it is not an image): 404 even for those who may read it.
   "/thumbnail/:fileId": { url: (ids) => `/thumbnail/${ids.file}`, get: [LOGIN, 404, 404, 404] },
   "/view/:fileId": { url: (ids) => `/view/${ids.file}`, get: [LOGIN, 200, 404, 200] },

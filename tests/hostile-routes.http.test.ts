@@ -109,6 +109,7 @@ const ROUTES: Record<string, RouteEntry> = {
     headers: ["if-match", "range", "authorization"],
   },
   "api.v1.openapi[.]json.tsx": { path: "/api/v1/openapi.json" },
+  "api.docs.tsx": { path: "/api/docs" },
   "bulk_.zip.tsx": { path: "/bulk/zip", query: ["item"] },
   "details.$kind.$id.tsx": {
     path: "/details/:kind/:id",
