@@ -173,6 +173,39 @@ describe.each(["local", "s3"] as const)("the API on %s storage", (storage) => {
     expect((await api.DELETE("/api/v1/files/{id}", { params: { path: { id: copy.data!.id } } })).data).toMatchObject({ deleted: true });
   });
 
+  it("creates once per Idempotency-Key and replays the first answer", async () => {
+    const { api } = env;
+    const key = `create-${randomBytes(6).toString("hex")}`;
+    const create = (name: string) =>
+      api.POST("/api/v1/folders", { params: { header: { "idempotency-key": key } }, body: { parentId: rootId, name } });
+    const first = await create("Once only");
+    expect(first.response.status).toBe(201);
+    expect(first.response.headers.get("idempotent-replayed")).toBeNull();
+    const again = await create("Once only");
+    expect(again.response.status).toBe(201);
+    expect(again.response.headers.get("idempotent-replayed")).toBe("true");
+    expect(again.data).toEqual(first.data);
+    const other = await create("Something else");
+    expect(other.response.status).toBe(422);
+    const listing = await api.GET("/api/v1/folders/{id}/children", { params: { path: { id: rootId }, query: { limit: 500 } } });
+    expect(listing.data!.items.filter((item) => item.name === "Once only" || item.name === "Something else")).toHaveLength(1);
+
+    const copyKey = `copy-${randomBytes(6).toString("hex")}`;
+    const copy = () =>
+      api.POST("/api/v1/folders/{id}/copy", {
+        params: { path: { id: first.data!.id }, header: { "idempotency-key": copyKey } },
+        body: { destinationId: rootId, onConflict: "keep-both" },
+      });
+    const copied = await copy();
+    expect(copied.response.status).toBe(201);
+    expect((await copy()).data!.id).toBe(copied.data!.id);
+    const bad = await api.POST("/api/v1/folders", {
+      params: { header: { "idempotency-key": "no spaces" } },
+      body: { parentId: rootId, name: "x" },
+    });
+    expect(bad.response.status).toBe(422);
+  });
+
   it("shows another user nothing of yours and refuses anonymous callers", async () => {
     const { api, otherApi, app, owner } = env;
     const fileId = await upload(app, owner, `private-${storage}.txt`, Buffer.from("mine"));

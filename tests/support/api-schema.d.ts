@@ -612,7 +612,10 @@ export interface operations {
     createFolder: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the create safe to retry: the same request with the same key within a day gets the first answer again (Idempotent-Replayed: true) instead of creating twice. */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1006,7 +1009,10 @@ export interface operations {
     copyFolder: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the create safe to retry: the same request with the same key within a day gets the first answer again (Idempotent-Replayed: true) instead of creating twice. */
+                "idempotency-key"?: string;
+            };
             path: {
                 /** @description An opaque identifier. */
                 id: components["schemas"]["Id"];
@@ -1560,7 +1566,10 @@ export interface operations {
     copyFile: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the create safe to retry: the same request with the same key within a day gets the first answer again (Idempotent-Replayed: true) instead of creating twice. */
+                "idempotency-key"?: string;
+            };
             path: {
                 /** @description An opaque identifier. */
                 id: components["schemas"]["Id"];

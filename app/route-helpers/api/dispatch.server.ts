@@ -1,4 +1,6 @@
+import { createHash } from "node:crypto";
 import type { z } from "zod";
+import { claimIdempotencyKey, releaseIdempotencyKey, storeIdempotentAnswer } from "~/domain/api/idempotency.server";
 import type { Services } from "~/services/index.server";
 import { type Operation, pathMatcher } from "./operation.server";
 import { resolvePrincipal, requireScope } from "./principal.server";
@@ -39,14 +41,72 @@ export function createRouter(operations: readonly Operation[]): Router {
         const params = operation.params ? operation.params.safeParse(found.params) : null;
         if (params && !params.success) throw new ApiProblem(404, "That item was not found.");
         const query = operation.query ? validate(operation.query, queryObject(request), "query") : {};
-        const body = operation.body ? validate(operation.body, await readJson(request), "body") : undefined;
-        return await operation.handler({ services, request, principal, clientIp, params: params?.data ?? {}, query, body });
+        const raw = operation.body ? await readJson(request) : null;
+        const body = operation.body ? validate(operation.body, raw!.value, "body") : undefined;
+        const run = () =>
+          operation
+            .handler({ services, request, principal, clientIp, params: params?.data ?? {}, query, body })
+            .catch((error) => (error instanceof Response ? error : problemResponse(error)));
+        const key = operation.idempotent ? idempotencyKey(request) : null;
+        if (key === null) return await run();
+        const hash = createHash("sha256")
+          .update(`${request.method} ${path}\n${raw?.text ?? ""}`)
+          .digest("hex");
+        return await idempotently(services, principal.user.id, key, hash, run);
       } catch (error) {
         if (error instanceof Response) return error;
         return problemResponse(error);
       }
     },
   };
+}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+function idempotencyKey(request: Request): string | null {
+  const key = request.headers.get("idempotency-key");
+  if (key === null) return null;
+  if (!IDEMPOTENCY_KEY.test(key)) {
+    throw new ApiProblem(422, "The Idempotency-Key header is not valid.", [
+      { pointer: "/header/idempotency-key", detail: "Use 1 to 255 visible ASCII characters, e.g. a UUID." },
+    ]);
+  }
+  return key;
+}
+
+/**
+ * Runs a create once per key: the same request again gets the first answer (with
+ * Idempotent-Replayed), another request with the same key a 422. Answers of 5xx are not kept, so
+ * the client can retry.
+ */
+async function idempotently(services: Services, userId: string, key: string, hash: string, run: () => Promise<Response>) {
+  const claim = await claimIdempotencyKey(services, userId, key, hash);
+  if (claim.kind === "mismatch") {
+    throw new ApiProblem(422, "This Idempotency-Key was used for another request.", [
+      { pointer: "/header/idempotency-key", detail: "Use a new key for a new request." },
+    ]);
+  }
+  if (claim.kind === "replay") {
+    return new Response(claim.answer.body, {
+      status: claim.answer.status,
+      headers: { ...claim.answer.headers, "Idempotent-Replayed": "true" },
+    });
+  }
+  let response: Response;
+  try {
+    response = await run();
+  } catch (error) {
+    await releaseIdempotencyKey(services, userId, key);
+    throw error;
+  }
+  if (response.status >= 500) {
+    await releaseIdempotencyKey(services, userId, key);
+    return response;
+  }
+  const text = await response.text();
+  const headers = Object.fromEntries(response.headers);
+  await storeIdempotentAnswer(services, userId, key, { status: response.status, body: text, headers });
+  return new Response(text, { status: response.status, headers });
 }
 
 function queryObject(request: Request): Record<string, string> {
@@ -73,7 +133,7 @@ function validate<T>(schema: z.ZodType<T>, value: unknown, where: "query" | "bod
 }
 
 /** The request's JSON body: 415 when it is not JSON, 413 when too big, 400 when malformed. */
-async function readJson(request: Request): Promise<unknown> {
+async function readJson(request: Request): Promise<{ value: unknown; text: string }> {
   const type = request.headers.get("content-type") ?? "";
   if (!/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(type)) {
     throw new ApiProblem(415, "Send the request body as application/json.");
@@ -97,7 +157,7 @@ async function readJson(request: Request): Promise<unknown> {
   }
   const text = Buffer.concat(chunks).toString("utf8");
   try {
-    return JSON.parse(text);
+    return { value: JSON.parse(text), text };
   } catch {
     throw new ApiProblem(400, "The request body is not valid JSON.");
   }

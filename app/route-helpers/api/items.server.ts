@@ -12,7 +12,19 @@ import { defineOperation, json, type Operation, type ResponseSpec } from "./oper
 import type { Principal } from "./principal.server";
 import { ApiProblem } from "./problem.server";
 import { assertMatches, representItem } from "./representations.server";
-import { CopyItem, CreateFolder, Deleted, File, Folder, FolderListing, IdParams, IfMatchHeader, ListQuery, UpdateItem } from "./schemas";
+import {
+  CopyItem,
+  CreateFolder,
+  Deleted,
+  File,
+  Folder,
+  FolderListing,
+  IdempotencyHeader,
+  IdParams,
+  IfMatchHeader,
+  ListQuery,
+  UpdateItem,
+} from "./schemas";
 
 /** Files and folders: the same operations for both kinds, through the pages' domain functions. */
 
@@ -82,6 +94,8 @@ function itemOperations(kind: ItemKind): Operation[] {
       summary: `Copy a ${kind} into a folder`,
       scope: "files:write",
       params: IdParams,
+      headers: IdempotencyHeader,
+      idempotent: true,
       body: CopyItem,
       problems: [409],
       responses: { 201: itemResponse(kind, "The copy.") },
@@ -207,6 +221,8 @@ export const folderOperations: Operation[] = [
     tag: "Folders",
     summary: "Create a folder",
     scope: "files:write",
+    headers: IdempotencyHeader,
+    idempotent: true,
     body: CreateFolder,
     problems: [409],
     responses: { 201: itemResponse("folder", "The new folder.") },

@@ -45,6 +45,8 @@ export interface Operation<P = any, Q = any, B = any> {
   headers?: z.ZodObject;
   /** Success responses by status; the shared problem responses are added to every operation. */
   responses: Record<number, ResponseSpec>;
+  /** A create that honours Idempotency-Key (documented as a header parameter). */
+  idempotent?: true;
   /** Extra problem statuses this operation can answer besides the shared ones. */
   problems?: number[];
   handler(context: OperationContext<P, Q, B>): Promise<Response>;

@@ -124,3 +124,10 @@ export const VersionParams = z.strictObject({ id: Id, versionId: Id });
 export const IfMatchHeader = z.object({
   "if-match": z.string().optional().meta({ description: "The ETag you last saw; 412 when the item has changed since." }),
 });
+
+export const IdempotencyHeader = z.object({
+  "idempotency-key": z.string().max(255).optional().meta({
+    description:
+      "Makes the create safe to retry: the same request with the same key within a day gets the first answer again (Idempotent-Replayed: true) instead of creating twice.",
+  }),
+});
