@@ -7,7 +7,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get your top folder (“My files”) */
+        /**
+         * Get your top folder (“My files”)
+         * @description The folder every one of your items is below; list it with listFolder.
+         */
         get: operations["getRootFolder"];
         put?: never;
         post?: never;
@@ -46,7 +49,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Create a folder */
+        /**
+         * Create a folder
+         * @description Creates a folder in a folder you may write to (null: your top folder). Safe to retry with an Idempotency-Key.
+         */
         post: operations["createFolder"];
         delete?: never;
         options?: never;
@@ -61,7 +67,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a folder's metadata */
+        /**
+         * Get a folder's metadata
+         * @description The folder and its ETag. Another user's folder is not found (404) unless it is shared with you.
+         */
         get: operations["getFolder"];
         put?: never;
         post?: never;
@@ -88,7 +97,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Copy a folder into a folder */
+        /**
+         * Copy a folder into a folder
+         * @description Copies into a folder you may write to, keeping the name (onConflict decides when it is taken). Safe to retry with an Idempotency-Key.
+         */
         post: operations["copyFolder"];
         delete?: never;
         options?: never;
@@ -105,7 +117,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Move a folder to the trash */
+        /**
+         * Move a folder to the trash
+         * @description Trashed items stay restorable until the trash retention ends. Send If-Match to refuse a lost update.
+         */
         post: operations["trashFolder"];
         delete?: never;
         options?: never;
@@ -122,7 +137,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Restore a folder from the trash */
+        /**
+         * Restore a folder from the trash
+         * @description Back where it was, or into your top folder when that place is gone.
+         */
         post: operations["restoreFolder"];
         delete?: never;
         options?: never;
@@ -137,7 +155,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a file's metadata */
+        /**
+         * Get a file's metadata
+         * @description The file and its ETag. Another user's file is not found (404) unless it is shared with you.
+         */
         get: operations["getFile"];
         put?: never;
         post?: never;
@@ -164,7 +185,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Copy a file into a folder */
+        /**
+         * Copy a file into a folder
+         * @description Copies into a folder you may write to, keeping the name (onConflict decides when it is taken). Safe to retry with an Idempotency-Key.
+         */
         post: operations["copyFile"];
         delete?: never;
         options?: never;
@@ -181,7 +205,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Move a file to the trash */
+        /**
+         * Move a file to the trash
+         * @description Trashed items stay restorable until the trash retention ends. Send If-Match to refuse a lost update.
+         */
         post: operations["trashFile"];
         delete?: never;
         options?: never;
@@ -198,7 +225,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Restore a file from the trash */
+        /**
+         * Restore a file from the trash
+         * @description Back where it was, or into your top folder when that place is gone.
+         */
         post: operations["restoreFile"];
         delete?: never;
         options?: never;
@@ -233,7 +263,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List a file's earlier versions */
+        /**
+         * List a file's earlier versions
+         * @description Each time a file's content is replaced, the earlier content is kept as a version for a while.
+         */
         get: operations["listFileVersions"];
         put?: never;
         post?: never;
@@ -250,7 +283,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Download an earlier version */
+        /**
+         * Download an earlier version
+         * @description Like downloadFile, for a version of the file: Range and HEAD work the same.
+         */
         get: operations["downloadFileVersion"];
         put?: never;
         post?: never;
@@ -312,9 +348,15 @@ export interface paths {
         post?: never;
         delete?: never;
         options?: never;
-        /** How much of an upload arrived (tus HEAD), to resume it */
+        /**
+         * How much of an upload arrived (tus HEAD), to resume it
+         * @description Answers Upload-Offset: the bytes the server has; continue the PATCH from there.
+         */
         head: operations["getUploadOffset"];
-        /** Send bytes of an upload (tus PATCH) */
+        /**
+         * Send bytes of an upload (tus PATCH)
+         * @description Send the bytes from Upload-Offset on; after an interruption ask HEAD for the offset and continue from there.
+         */
         patch: operations["continueUpload"];
         trace?: never;
     };

@@ -118,6 +118,7 @@ function registerUploads(registry: OpenAPIRegistry) {
     path: "/api/uploads/{uploadId}",
     tags: ["Uploads"],
     summary: "Send bytes of an upload (tus PATCH)",
+    description: "Send the bytes from Upload-Offset on; after an interruption ask HEAD for the offset and continue from there.",
     security: [{ session: [] }],
     request: {
       params: uploadParams,
@@ -145,6 +146,7 @@ function registerUploads(registry: OpenAPIRegistry) {
     path: "/api/uploads/{uploadId}",
     tags: ["Uploads"],
     summary: "How much of an upload arrived (tus HEAD), to resume it",
+    description: "Answers Upload-Offset: the bytes the server has; continue the PATCH from there.",
     security: [{ session: [] }],
     request: { params: uploadParams, headers: TusHeaders },
     responses: {

@@ -36,7 +36,8 @@ export interface Operation<P = any, Q = any, B = any> {
   path: string;
   tag: string;
   summary: string;
-  description?: string;
+  /** Required: spectral (npm run api:lint) warns on an operation without one. */
+  description: string;
   scope: Scope;
   params?: z.ZodType<P>;
   query?: z.ZodType<Q>;
