@@ -206,6 +206,29 @@ describe.each(["local", "s3"] as const)("the API on %s storage", (storage) => {
     expect(bad.response.status).toBe(422);
   });
 
+  it("moves, copies, trashes and restores several items at once, reporting each", async () => {
+    const { api, app, owner } = env;
+    const box = (await api.POST("/api/v1/folders", { body: { parentId: rootId, name: `Box ${storage}` } })).data!;
+    const a = await upload(app, owner, `bulk-a-${storage}.txt`, Buffer.from("a"));
+    const b = await upload(app, owner, `bulk-b-${storage}.txt`, Buffer.from("b"));
+    const items = [
+      { kind: "file" as const, id: a },
+      { kind: "file" as const, id: b },
+      { kind: "file" as const, id: "missing-file-id" },
+    ];
+    const moved = await api.POST("/api/v1/items/bulk", { body: { operation: "move", items, destinationId: box.id } });
+    expect(moved.data).toMatchObject({ operation: "move", done: 2, skipped: 1 });
+    expect(moved.data!.results[2]).toMatchObject({ ok: false, status: 404, name: null });
+    expect((await api.GET("/api/v1/files/{id}", { params: { path: { id: a } } })).data!.parentId).toBe(box.id);
+    const copied = await api.POST("/api/v1/items/bulk", { body: { operation: "copy", items: items.slice(0, 2), destinationId: rootId } });
+    expect(copied.data!.done).toBe(2);
+    expect((await api.POST("/api/v1/items/bulk", { body: { operation: "trash", items: items.slice(0, 2) } })).data!.done).toBe(2);
+    expect((await api.POST("/api/v1/items/bulk", { body: { operation: "restore", items: items.slice(0, 2) } })).data!.done).toBe(2);
+    const noDestination = await api.POST("/api/v1/items/bulk", { body: { operation: "move", items } });
+    expect(noDestination.response.status).toBe(422);
+    expect(noDestination.error!.errors![0]!.pointer).toBe("/body/destinationId");
+  });
+
   it("shows another user nothing of yours and refuses anonymous callers", async () => {
     const { api, otherApi, app, owner } = env;
     const fileId = await upload(app, owner, `private-${storage}.txt`, Buffer.from("mine"));

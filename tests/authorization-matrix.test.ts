@@ -276,6 +276,17 @@ const API_MATRIX: Record<string, { want: Row; probe: (client: TestClient, ids: I
     want: [401, 201, 404, 403],
     probe: (c, ids) => apiJson(c, "POST", `/api/v1/files/${ids.file}/copy`, { destinationId: ids.folder, onConflict: "keep-both" }),
   },
+  // Each item is authorised on its own: others' items are reported as not found (done: 0), never changed.
+  "POST /api/v1/items/bulk": {
+    want: [401, 200, 200, 200],
+    probe: (c, ids) =>
+      apiJson(c, "POST", "/api/v1/items/bulk", {
+        operation: "copy",
+        items: [{ kind: "file", id: ids.file }],
+        destinationId: ids.folder,
+        onConflict: "keep-both",
+      }),
+  },
   // Trashing, restoring and deleting for good are refused to everyone but the owner; the owner's
   // success is in tests/api-contract.http.test.ts (here it would take the items other rows use).
   "POST /api/v1/files/{id}/trash": { want: [401, 412, 404, 403], probe: (c, ids) => apiTrash(c, ids.file) },

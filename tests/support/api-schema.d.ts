@@ -316,6 +316,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/items/bulk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Move, copy, trash or restore several items
+         * @description Up to 1000 items, each authorised like a single-item request; the answer lists each item's result.
+         */
+        post: operations["bulkItems"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/uploads": {
         parameters: {
             query?: never;
@@ -491,6 +511,38 @@ export interface components {
              * @description An RFC 3339 timestamp (UTC).
              */
             replacedAt: string;
+        };
+        /** @description What happened to each item; one failing item never stops the others. */
+        BulkOutcome: {
+            /** @enum {string} */
+            operation: "move" | "copy" | "trash" | "restore";
+            done: number;
+            skipped: number;
+            message: string;
+            results: {
+                /** @enum {string} */
+                kind: "file" | "folder";
+                id: components["schemas"]["Id"];
+                /** @description Null for an item you may not see. */
+                name: string | null;
+                ok: boolean;
+                reason?: string;
+                /** @description The status a single-item request would have had. */
+                status?: number;
+            }[];
+        };
+        BulkRequest: {
+            /** @enum {string} */
+            operation: "move" | "copy" | "trash" | "restore";
+            items: components["schemas"]["ItemRef"][];
+            /** @description Required for move and copy. */
+            destinationId?: string;
+            onConflict?: components["schemas"]["ConflictPolicy"];
+        };
+        ItemRef: {
+            /** @enum {string} */
+            kind: "file" | "folder";
+            id: components["schemas"]["Id"];
         };
     };
     responses: never;
@@ -2159,6 +2211,111 @@ export interface operations {
             };
             /** @description No such item, or one you may not see (the API never reveals which). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; retry after Retry-After seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service Coffer depends on is unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    bulkItems: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkRequest"];
+            };
+        };
+        responses: {
+            /** @description Each item's result. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkOutcome"];
+                };
+            };
+            /** @description The request is malformed (a body that is not JSON). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session or access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: a missing scope, or a change to something you may only read. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such item, or one you may not see (the API never reveals which). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but not valid: the `errors` list points at each field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -185,6 +185,7 @@ export function openApiDocument() {
       { name: "Folders", description: "Folders and their listings." },
       { name: "Files", description: "Files: metadata and content." },
       { name: "Versions", description: "Earlier content of files." },
+      { name: "Bulk", description: "Several items at once." },
       { name: "Uploads", description: "Resumable uploads (tus 1.0)." },
     ],
   });
