@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { shareWithUser } from "~/domain/sharing/user-shares.server";
 import { apiTypesSource } from "../scripts/api-types";
 import { apiClient, type OpenApiDocument, responseValidator } from "./support/api-client";
 import { startTestApp, type TestApp } from "./support/app";
@@ -27,7 +28,17 @@ async function setUp(storage: "local" | "s3") {
   await owner.register("Ada Api", `ada-api-${storage}-${suffix}@example.com`);
   const other = new TestClient(app.url);
   await other.register("Otto Other", `otto-api-${storage}-${suffix}@example.com`);
-  return { app, validator, owner, other, api: apiClient(owner, validator), otherApi: apiClient(other, validator) };
+  const ownerUser = await app.services.prisma.user.findUniqueOrThrow({ where: { email: `ada-api-${storage}-${suffix}@example.com` } });
+  return {
+    app,
+    validator,
+    owner,
+    other,
+    ownerUser,
+    otherEmail: `otto-api-${storage}-${suffix}@example.com`,
+    api: apiClient(owner, validator),
+    otherApi: apiClient(other, validator),
+  };
 }
 
 const b64 = (value: string) => Buffer.from(value).toString("base64");
@@ -227,6 +238,30 @@ describe.each(["local", "s3"] as const)("the API on %s storage", (storage) => {
     const noDestination = await api.POST("/api/v1/items/bulk", { body: { operation: "move", items } });
     expect(noDestination.response.status).toBe(422);
     expect(noDestination.error!.errors![0]!.pointer).toBe("/body/destinationId");
+  });
+
+  it("lets a share recipient do exactly what the share allows, as on the pages", async () => {
+    const { api, otherApi, app, owner, ownerUser, otherEmail } = env;
+    const shared = (await api.POST("/api/v1/folders", { body: { parentId: rootId, name: `Shared ${storage}` } })).data!;
+    const fileId = await upload(app, owner, `shared-${storage}.txt`, Buffer.from("shared bytes"));
+    await api.PATCH("/api/v1/files/{id}", { params: { path: { id: fileId } }, body: { parentId: shared.id } });
+    const audit = { actorId: ownerUser.id, actorLabel: ownerUser.email, ip: null, userAgent: null };
+    await shareWithUser(app.services, ownerUser, { kind: "folder", id: shared.id }, { email: otherEmail, permission: "READ" }, audit);
+
+    expect((await otherApi.GET("/api/v1/folders/{id}", { params: { path: { id: shared.id } } })).response.status).toBe(200);
+    const listing = await otherApi.GET("/api/v1/folders/{id}/children", { params: { path: { id: shared.id } } });
+    expect(listing.data!.items.map((i) => i.id)).toEqual([fileId]);
+    const content = await otherApi.GET("/api/v1/files/{id}/content", { params: { path: { id: fileId } }, parseAs: "text" });
+    expect(content.data).toBe("shared bytes");
+    const readOnly = await otherApi.POST("/api/v1/folders", { body: { parentId: shared.id, name: "Theirs" } });
+    expect(readOnly.response.status).toBe(403);
+    const rename = await otherApi.PATCH("/api/v1/files/{id}", { params: { path: { id: fileId } }, body: { name: "renamed.txt" } });
+    expect(rename.response.status).toBe(403);
+
+    await shareWithUser(app.services, ownerUser, { kind: "folder", id: shared.id }, { email: otherEmail, permission: "WRITE" }, audit);
+    const created = await otherApi.POST("/api/v1/folders", { body: { parentId: shared.id, name: "Theirs" } });
+    expect(created.response.status).toBe(201);
+    expect((await otherApi.GET("/api/v1/folders/{id}", { params: { path: { id: rootId } } })).response.status).toBe(404);
   });
 
   it("shows another user nothing of yours and refuses anonymous callers", async () => {

@@ -17,8 +17,8 @@ const RangeHeader = z.object({
 });
 
 const download = {
-  200: { description: "The content.", contentType: "application/octet-stream" },
-  206: { description: "The requested range of the content.", contentType: "application/octet-stream" },
+  200: { description: "The content.", contentType: "*/*" },
+  206: { description: "The requested range of the content.", contentType: "*/*" },
 };
 
 export const fileContentOperations: Operation[] = [

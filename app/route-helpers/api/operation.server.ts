@@ -13,7 +13,7 @@ export interface ResponseSpec {
   description: string;
   /** JSON body schema; omitted for bodiless responses. */
   schema?: z.ZodType;
-  /** For non-JSON bodies (downloads). */
+  /** For non-JSON bodies: a download is in the file's own type, documented as any media type. */
   contentType?: string;
   /** Response headers, by name: their description (all are strings). */
   headers?: Record<string, string>;
