@@ -60,6 +60,16 @@ export function limitByClass(services: Services, routeClass: RateLimitClass, ip:
   return rateLimit(services, `class-${routeClass}:${ip ?? "unknown"}`, { ...services.config.rateLimits[routeClass], message });
 }
 
+/**
+ * Counts one request made with an access token against the API's limit, per token, besides
+ * the count per address: a token used from many addresses gets no more, and one busy script
+ * does not use up the budget of others behind the same address. The id is the token's public
+ * part, so counting needs no database; a made-up id only adds a counter.
+ */
+export function limitByToken(services: Services, tokenId: string) {
+  return rateLimit(services, `token-api:${tokenId}`, services.config.rateLimits.api);
+}
+
 /** Per-IP limits of the authentication forms; each action has its own counter in the "auth" class. */
 function limitAuthAction(services: Services, action: string, ip: string | null, what: string) {
   return rateLimit(services, `auth-${action}:${ip ?? "unknown"}`, {

@@ -14,7 +14,8 @@ import { startJobs } from "~/domain/jobs/jobs.server";
 import { runInRequestScope, type RequestScope } from "~/domain/request-scope.server";
 import { cookiesAreSecure } from "~/lib/cookies.server";
 import { csrfProtection, renewCsrfCookie } from "./csrf.server";
-import { limitByClass, TooManyRequestsError } from "~/domain/rate-limit.server";
+import { limitByClass, limitByToken, TooManyRequestsError } from "~/domain/rate-limit.server";
+import { accessTokenId } from "~/domain/tokens/tokens.server";
 import type { RateLimitClass } from "~/config.server";
 import type { ViteDevServer } from "vite";
 import { drainingReport, readiness } from "./health.server";
@@ -22,6 +23,7 @@ import { trackConnections } from "./drain.server";
 import { gracefulStop, type ShutdownOptions } from "./graceful-stop.server";
 import { remixRequestHandler } from "./remix-handler.server";
 import { originCheck } from "./origin-check.server";
+import { isBearerOnlyRequest } from "./bearer-requests.server";
 import { publicOrigin, type OriginSettings } from "./public-origin.server";
 import { securityHeaders } from "./security-headers.server";
 import { createListener, httpsRedirect } from "./tls.server";
@@ -99,23 +101,26 @@ function refuseForgedRequest(req: express.Request, res: express.Response, settin
 /** Per-IP limits by class of route; auth forms add their own, stricter limits in their actions. */
 function rateLimitMiddleware(services: Services, routeClass: (req: express.Request) => RateLimitClass) {
   return (req: express.Request, res: express.Response, next: express.NextFunction) => {
-    limitByClass(services, routeClass(req), req.ip ?? null).then(
-      () => next(),
-      (error: unknown) => {
-        if (!(error instanceof TooManyRequestsError)) return next(error);
-        res.status(429).set({ "Retry-After": String(error.retryAfter), "Cache-Control": "no-store" });
-        if (req.accepts(["html", "text"]) === "html") {
-          res
-            .type("html")
-            .send(
-              `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Too many requests · Coffer</title></head>` +
-                `<body><main><h1>Too many requests</h1><p>${error.message}</p><p><a href="/files">Go to my files</a></p></main></body></html>`,
-            );
-        } else {
-          res.type("text/plain").send(error.message);
-        }
-      },
-    );
+    const tokenId = routeClass(req) === "api" ? accessTokenId(req.headers.authorization) : null;
+    limitByClass(services, routeClass(req), req.ip ?? null)
+      .then(() => (tokenId ? limitByToken(services, tokenId) : undefined))
+      .then(
+        () => next(),
+        (error: unknown) => {
+          if (!(error instanceof TooManyRequestsError)) return next(error);
+          res.status(429).set({ "Retry-After": String(error.retryAfter), "Cache-Control": "no-store" });
+          if (req.accepts(["html", "text"]) === "html") {
+            res
+              .type("html")
+              .send(
+                `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Too many requests · Coffer</title></head>` +
+                  `<body><main><h1>Too many requests</h1><p>${error.message}</p><p><a href="/files">Go to my files</a></p></main></body></html>`,
+              );
+          } else {
+            res.type("text/plain").send(error.message);
+          }
+        },
+      );
   };
 }
 
@@ -276,7 +281,8 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
   // are held to same-origin requests; everything else that changes state carries a CSRF token.
   app.use(
     csrfProtection(services, {
-      exempt: (path) => path.startsWith("/socket.io/"),
+      // The API's token requests carry no cookie for a forged request to ride on.
+      exempt: (path, req) => path.startsWith("/socket.io/") || (path.startsWith("/api/") && isBearerOnlyRequest(req)),
       refuse: (req, res, reason) => {
         // Over plain HTTP a browser drops Secure cookies, so the form could never pass: say why.
         if (

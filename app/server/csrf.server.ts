@@ -152,7 +152,7 @@ function firstMultipartField(seen: Buffer, boundary: string, ended: boolean): st
 
 export interface CsrfOptions {
   /** Paths that authenticate differently and are checked elsewhere (tus, Socket.IO). */
-  exempt: (path: string) => boolean;
+  exempt: (path: string, req: express.Request) => boolean;
   /** Sends the refusal page. */
   refuse: (req: express.Request, res: express.Response, reason: string) => void;
 }
@@ -195,7 +195,7 @@ export function csrfProtection(services: Services, options: CsrfOptions): expres
     }
     const expected = tokenFor(services, cookieValue);
     res.locals.csrfToken = expected;
-    if (SAFE_METHODS.has(req.method) || options.exempt(req.path)) return next();
+    if (SAFE_METHODS.has(req.method) || options.exempt(req.path, req)) return next();
     if (!hadCookie) return options.refuse(req, res, "missing-cookie");
 
     const header = req.headers[CSRF_HEADER];

@@ -1,6 +1,7 @@
 import type http from "node:http";
 import type express from "express";
 import type { Logger } from "~/services/logger.server";
+import { isBearerOnlyRequest } from "./bearer-requests.server";
 import { loggablePath } from "./request-log.server";
 import { isPlainHost, requestHost, type OriginSettings } from "./public-origin.server";
 
@@ -52,7 +53,7 @@ const REFUSAL_PAGE = `<!doctype html>
  */
 export function originCheck(settings: OriginSettings, log: Logger): express.RequestHandler {
   return (req, res, next) => {
-    if (!STATE_CHANGING.has(req.method) || isSameOriginRequest(req, settings)) return next();
+    if (!STATE_CHANGING.has(req.method) || isBearerOnlyRequest(req) || isSameOriginRequest(req, settings)) return next();
     log.warn("refused a cross-origin request", {
       method: req.method,
       path: loggablePath(req.path),

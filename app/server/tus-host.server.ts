@@ -3,6 +3,9 @@ import { ERRORS, EVENTS, type Upload } from "@tus/utils";
 import { isAppError, AppError } from "~/domain/errors";
 import { mustEnrollMfa } from "~/domain/accounts/mfa.server";
 import { getUserFromCookieHeader, type SessionUser } from "~/domain/accounts/sessions.server";
+import { currentRequestScope } from "~/domain/request-scope.server";
+import { hasScope } from "~/domain/tokens/scopes";
+import { authenticateBearer, isBearerAuthorization } from "~/domain/tokens/tokens.server";
 import { UploadHasher } from "~/domain/uploads/upload-hash.server";
 import {
   completeUpload,
@@ -43,8 +46,18 @@ function toTusError(services: Services, error: unknown): TusError {
   return tusError(500, "The upload could not be processed. Please try again.");
 }
 
+/** Who is uploading: the token's user when the request carries one, else the session's. */
+async function uploader(services: Services, headers: Headers): Promise<SessionUser | null> {
+  const authorization = headers.get("authorization");
+  if (!isBearerAuthorization(authorization)) return getUserFromCookieHeader(services, headers.get("cookie"));
+  const principal = await authenticateBearer(services, authorization, currentRequestScope()?.ip ?? null);
+  if (!hasScope(principal, "files:write")) throw tusError(403, "This access token cannot upload: it needs the files:write scope.");
+  return principal.user;
+}
+
 /**
- * The tus endpoint. Every request is authenticated by the session cookie; an upload can only
+ * The tus endpoint. Every request is authenticated by the session cookie, or by an access token
+ * with `files:write` (then by the token alone, whatever cookie comes along); an upload can only
  * be continued, inspected or cancelled by the user who created it.
  */
 export function createUploadServer(services: Services): TusServer {
@@ -73,7 +86,7 @@ export function createUploadServer(services: Services): TusServer {
     async onIncomingRequest(req, uploadId) {
       try {
         kvStore?.assertAvailable();
-        const user = await getUserFromCookieHeader(services, req.headers.get("cookie"));
+        const user = await uploader(services, req.headers);
         if (!user) throw tusError(401, "Your session has ended. Log in again; the upload will resume where it stopped.");
         if (await mustEnrollMfa(services, user))
           throw tusError(403, "Set up two-step verification first: this Coffer requires it for administrators.");

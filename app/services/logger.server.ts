@@ -61,6 +61,15 @@ export function createLogger(level: Config["logLevel"], write?: LogWriter): Logg
   return { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
 }
 
+/**
+ * Personal access tokens (`coffer_pat_…`, app/domain/tokens/token-format.ts) wherever they
+ * appear in a line: a URL, an error message, a field of any name. The cheap `includes` keeps
+ * the regular expression off the lines (nearly all) that hold none.
+ */
+function redactAccessTokens(line: string): string {
+  return line.includes("coffer_pat_") ? line.replace(/coffer_pat_[A-Za-z0-9_-]*/g, `coffer_pat_${REDACTED}`) : line;
+}
+
 let isoSecond = Number.NaN;
 let isoPrefix = "";
 
@@ -136,7 +145,8 @@ function lineStream(write: LogWriter | undefined) {
   return {
     [Symbol.for("pino.metadata")]: true,
     lastLevel: 0,
-    write(line: string) {
+    write(written: string) {
+      const line = redactAccessTokens(written);
       const isError = this.lastLevel >= LEVEL_VALUES.warn;
       if (write) write(line.endsWith("\n") ? line.slice(0, -1) : line, isError);
       else (isError ? process.stderr : process.stdout).write(line);

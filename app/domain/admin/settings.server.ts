@@ -40,6 +40,10 @@ export const settingsSchema = z.object({
   sessionIdleDays: z.number().int().min(1).max(3650),
   /** A session ends this many days after login however much it is used (absolute timeout). */
   sessionAbsoluteDays: z.number().int().min(1).max(3650),
+  /** Personal access tokens must have an expiry date, at most `tokenMaxDays` ahead. */
+  tokensMustExpire: z.boolean(),
+  /** The longest a token may live while `tokensMustExpire` is on. */
+  tokenMaxDays: z.number().int().min(1).max(3650),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
@@ -63,6 +67,8 @@ export function defaultSettings(services: Services): Settings {
     // SESSION_TTL_DAYS (default 30) is the longest a login lasts; two weeks unused ends it sooner.
     sessionAbsoluteDays: sessionTtlDays(services),
     sessionIdleDays: Math.min(14, sessionTtlDays(services)),
+    tokensMustExpire: false,
+    tokenMaxDays: 365,
   };
 }
 

@@ -4,7 +4,7 @@ export const AUDIT_FILTER_FIELDS = ["actor", "action", "outcome", "targetType", 
 export type AuditFilterField = (typeof AUDIT_FILTER_FIELDS)[number];
 
 /** What an audit event can be about. */
-export const AUDIT_TARGET_TYPES = ["user", "file", "folder", "share", "session", "settings", "trash", "audit"] as const;
+export const AUDIT_TARGET_TYPES = ["user", "file", "folder", "share", "session", "token", "settings", "trash", "audit"] as const;
 
 export type AuditTargetType = (typeof AUDIT_TARGET_TYPES)[number];
 
@@ -36,6 +36,8 @@ export const AUDIT_ACTION_LABELS: Readonly<Record<string, string>> = {
   "auth.passkey_removed": "Passkey removed",
   "auth.sso_linked": "Single sign-on linked",
   "auth.session_revoked": "Session revoked",
+  "auth.token_created": "Access token created",
+  "auth.token_revoked": "Access token revoked",
   "user.registered": "Account registered",
   "user.role_changed": "Role changed",
   "user.quota_changed": "Quota changed",

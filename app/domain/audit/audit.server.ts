@@ -27,6 +27,8 @@ export type AuditAction =
   | "auth.passkey_removed"
   | "auth.sso_linked"
   | "auth.session_revoked"
+  | "auth.token_created"
+  | "auth.token_revoked"
   | "user.registered"
   | "user.role_changed"
   | "user.quota_changed"

@@ -21,6 +21,8 @@ const DESCRIPTIONS: Record<string, string> = {
   "auth.passkey_removed": "Passkey removed",
   "auth.sso_linked": "Single sign-on linked",
   "auth.session_revoked": "Session logged out",
+  "auth.token_created": "Access token created",
+  "auth.token_revoked": "Access token revoked",
   "user.role_changed": "Role changed",
   "user.deactivated": "Account deactivated by an administrator",
   "user.reactivated": "Account reactivated by an administrator",
