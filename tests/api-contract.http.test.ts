@@ -3,8 +3,11 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { shareWithUser } from "~/domain/sharing/user-shares.server";
+import { createToken, revokeToken } from "~/domain/tokens/tokens.server";
 import { apiTypesSource } from "../scripts/api-types";
+import createClient from "openapi-fetch";
 import { apiClient, type OpenApiDocument, responseValidator } from "./support/api-client";
+import type { paths } from "./support/api-schema";
 import { startTestApp, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
 import { patchUpload, tusHeaders } from "./support/tus";
@@ -262,6 +265,39 @@ describe.each(["local", "s3"] as const)("the API on %s storage", (storage) => {
     const created = await otherApi.POST("/api/v1/folders", { body: { parentId: shared.id, name: "Theirs" } });
     expect(created.response.status).toBe(201);
     expect((await otherApi.GET("/api/v1/folders/{id}", { params: { path: { id: rootId } } })).response.status).toBe(404);
+  });
+
+  it("accepts access tokens within their scopes, without a cookie or CSRF token", async () => {
+    const { app, ownerUser, validator } = env;
+    const audit = { actorId: ownerUser.id, actorLabel: ownerUser.email, ip: null, userAgent: null };
+    const make = async (scopes: string[]) =>
+      (await createToken(app.services, ownerUser, { name: `t-${scopes.join("+")}`, scopes, expiresAt: null }, audit)).secret;
+    const bearer = (token: string) => {
+      const client = createClient<paths>({ baseUrl: app.url, headers: { authorization: `Bearer ${token}` } });
+      client.use({
+        async onResponse({ request, response, schemaPath }) {
+          await validator.check(request.method, schemaPath, response);
+          return response;
+        },
+      });
+      return client;
+    };
+    const reader = bearer(await make(["files:read"]));
+    expect((await reader.GET("/api/v1/folders/{id}", { params: { path: { id: rootId } } })).response.status).toBe(200);
+    const refused = await reader.POST("/api/v1/folders", { body: { parentId: rootId, name: "By reader" } });
+    expect(refused.response.status).toBe(403);
+    const writerToken = await make(["files:write"]);
+    const writer = bearer(writerToken);
+    expect((await writer.POST("/api/v1/folders", { body: { parentId: rootId, name: `By writer ${storage}` } })).response.status).toBe(201);
+    const sharesOnly = bearer(await make(["shares"]));
+    expect((await sharesOnly.GET("/api/v1/folders/root")).response.status).toBe(403);
+
+    const tokens = await app.services.prisma.apiToken.findMany({ where: { userId: ownerUser.id, name: "t-files:write" } });
+    await revokeToken(app.services, ownerUser, tokens[0]!.id, audit);
+    const revoked = await writer.GET("/api/v1/folders/root");
+    expect(revoked.response.status).toBe(401);
+    expect(revoked.response.headers.get("www-authenticate")).toMatch(/^Bearer/);
+    expect((await bearer("coffer_pat_nope").GET("/api/v1/folders/root")).response.status).toBe(401);
   });
 
   it("shows another user nothing of yours and refuses anonymous callers", async () => {

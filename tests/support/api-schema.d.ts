@@ -10,6 +10,8 @@ export interface paths {
         /**
          * Get your top folder (“My files”)
          * @description The folder every one of your items is below; list it with listFolder.
+         *
+         *     Access tokens need the `files:read` scope.
          */
         get: operations["getRootFolder"];
         put?: never;
@@ -30,6 +32,8 @@ export interface paths {
         /**
          * List a folder
          * @description Subfolders first, then files, in the chosen order; paged with an opaque cursor.
+         *
+         *     Access tokens need the `files:read` scope.
          */
         get: operations["listFolder"];
         put?: never;
@@ -52,6 +56,8 @@ export interface paths {
         /**
          * Create a folder
          * @description Creates a folder in a folder you may write to (null: your top folder). Safe to retry with an Idempotency-Key.
+         *
+         *     Access tokens need the `files:write` scope.
          */
         post: operations["createFolder"];
         delete?: never;
@@ -70,6 +76,8 @@ export interface paths {
         /**
          * Get a folder's metadata
          * @description The folder and its ETag. Another user's folder is not found (404) unless it is shared with you.
+         *
+         *     Access tokens need the `files:read` scope.
          */
         get: operations["getFolder"];
         put?: never;
@@ -77,6 +85,8 @@ export interface paths {
         /**
          * Delete a trashed folder for good
          * @description Only items in the trash can be deleted; trash it first.
+         *
+         *     Access tokens need the `files:write` scope.
          */
         delete: operations["deleteFolder"];
         options?: never;
@@ -84,6 +94,8 @@ export interface paths {
         /**
          * Rename or move a folder
          * @description Give `name` to rename, `parentId` to move, or both (rename first). Send If-Match to refuse a lost update.
+         *
+         *     Access tokens need the `files:write` scope.
          */
         patch: operations["updateFolder"];
         trace?: never;
@@ -100,6 +112,8 @@ export interface paths {
         /**
          * Copy a folder into a folder
          * @description Copies into a folder you may write to, keeping the name (onConflict decides when it is taken). Safe to retry with an Idempotency-Key.
+         *
+         *     Access tokens need the `files:write` scope.
          */
         post: operations["copyFolder"];
         delete?: never;
@@ -120,6 +134,8 @@ export interface paths {
         /**
          * Move a folder to the trash
          * @description Trashed items stay restorable until the trash retention ends. Send If-Match to refuse a lost update.
+         *
+         *     Access tokens need the `files:write` scope.
          */
         post: operations["trashFolder"];
         delete?: never;
@@ -140,6 +156,8 @@ export interface paths {
         /**
          * Restore a folder from the trash
          * @description Back where it was, or into your top folder when that place is gone.
+         *
+         *     Access tokens need the `files:write` scope.
          */
         post: operations["restoreFolder"];
         delete?: never;
@@ -158,6 +176,8 @@ export interface paths {
         /**
          * Get a file's metadata
          * @description The file and its ETag. Another user's file is not found (404) unless it is shared with you.
+         *
+         *     Access tokens need the `files:read` scope.
          */
         get: operations["getFile"];
         put?: never;
@@ -165,6 +185,8 @@ export interface paths {
         /**
          * Delete a trashed file for good
          * @description Only items in the trash can be deleted; trash it first.
+         *
+         *     Access tokens need the `files:write` scope.
          */
         delete: operations["deleteFile"];
         options?: never;
@@ -172,6 +194,8 @@ export interface paths {
         /**
          * Rename or move a file
          * @description Give `name` to rename, `parentId` to move, or both (rename first). Send If-Match to refuse a lost update.
+         *
+         *     Access tokens need the `files:write` scope.
          */
         patch: operations["updateFile"];
         trace?: never;
@@ -188,6 +212,8 @@ export interface paths {
         /**
          * Copy a file into a folder
          * @description Copies into a folder you may write to, keeping the name (onConflict decides when it is taken). Safe to retry with an Idempotency-Key.
+         *
+         *     Access tokens need the `files:write` scope.
          */
         post: operations["copyFile"];
         delete?: never;
@@ -208,6 +234,8 @@ export interface paths {
         /**
          * Move a file to the trash
          * @description Trashed items stay restorable until the trash retention ends. Send If-Match to refuse a lost update.
+         *
+         *     Access tokens need the `files:write` scope.
          */
         post: operations["trashFile"];
         delete?: never;
@@ -228,6 +256,8 @@ export interface paths {
         /**
          * Restore a file from the trash
          * @description Back where it was, or into your top folder when that place is gone.
+         *
+         *     Access tokens need the `files:write` scope.
          */
         post: operations["restoreFile"];
         delete?: never;
@@ -246,6 +276,8 @@ export interface paths {
         /**
          * Download a file
          * @description Supports HEAD, Range (206/416) and conditional requests like the download page.
+         *
+         *     Access tokens need the `files:read` scope.
          */
         get: operations["downloadFile"];
         put?: never;
@@ -266,6 +298,8 @@ export interface paths {
         /**
          * List a file's earlier versions
          * @description Each time a file's content is replaced, the earlier content is kept as a version for a while.
+         *
+         *     Access tokens need the `files:read` scope.
          */
         get: operations["listFileVersions"];
         put?: never;
@@ -286,6 +320,8 @@ export interface paths {
         /**
          * Download an earlier version
          * @description Like downloadFile, for a version of the file: Range and HEAD work the same.
+         *
+         *     Access tokens need the `files:read` scope.
          */
         get: operations["downloadFileVersion"];
         put?: never;
@@ -308,6 +344,8 @@ export interface paths {
         /**
          * Make an earlier version the current content
          * @description The content it replaces becomes a version in turn.
+         *
+         *     Access tokens need the `files:write` scope.
          */
         post: operations["restoreFileVersion"];
         delete?: never;
@@ -328,6 +366,8 @@ export interface paths {
         /**
          * Move, copy, trash or restore several items
          * @description Up to 1000 items, each authorised like a single-item request; the answer lists each item's result.
+         *
+         *     Access tokens need the `files:write` scope.
          */
         post: operations["bulkItems"];
         delete?: never;

@@ -35,7 +35,7 @@ export function createRouter(operations: readonly Operation[]): Router {
           throw new ApiProblem(405, `This resource answers ${allowed}.`, [], { Allow: allowed });
         }
         const { operation } = found.route;
-        const principal = await resolvePrincipal(services, request);
+        const principal = await resolvePrincipal(services, request, clientIp);
         requireScope(principal, operation.scope);
         // Ids are checked before anything else: a malformed one names nothing (404).
         const params = operation.params ? operation.params.safeParse(found.params) : null;

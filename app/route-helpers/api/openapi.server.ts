@@ -61,8 +61,10 @@ function registerOperation(registry: OpenAPIRegistry, operation: Operation) {
     path: `${API_PREFIX}${operation.path}`,
     tags: [operation.tag],
     summary: operation.summary,
-    ...(operation.description ? { description: operation.description } : {}),
-    security: [{ session: [] }],
+    description: `${operation.description}\n\nAccess tokens need the \`${operation.scope}\` scope.`,
+    // Scopes belong to OAuth schemes in OpenAPI; a token's needed scope is named in an extension.
+    security: [{ session: [] }, { bearer: [] }],
+    "x-coffer-scope": operation.scope,
     request: {
       ...(operation.params && Object.keys((operation.params as z.ZodObject).shape ?? {}).length > 0
         ? { params: operation.params as z.ZodObject }
@@ -94,7 +96,7 @@ function registerUploads(registry: OpenAPIRegistry) {
     summary: "Start a resumable upload (tus creation)",
     description:
       "tus 1.0 with the creation extension. Upload-Metadata carries base64 `filename`, `filetype`, `folderId` (the destination folder; your top folder when absent) and `onConflict` (`keep-both`, the default; `replace`, which keeps the replaced content as a version; or `cancel`, 409 when the name is taken).",
-    security: [{ session: [] }],
+    security: [{ session: [] }, { bearer: [] }],
     request: {
       headers: TusHeaders.extend({
         "upload-length": z.string().meta({ description: "The file's size in bytes." }),
@@ -119,7 +121,7 @@ function registerUploads(registry: OpenAPIRegistry) {
     tags: ["Uploads"],
     summary: "Send bytes of an upload (tus PATCH)",
     description: "Send the bytes from Upload-Offset on; after an interruption ask HEAD for the offset and continue from there.",
-    security: [{ session: [] }],
+    security: [{ session: [] }, { bearer: [] }],
     request: {
       params: uploadParams,
       headers: TusHeaders.extend({ "upload-offset": z.string() }),
@@ -147,7 +149,7 @@ function registerUploads(registry: OpenAPIRegistry) {
     tags: ["Uploads"],
     summary: "How much of an upload arrived (tus HEAD), to resume it",
     description: "Answers Upload-Offset: the bytes the server has; continue the PATCH from there.",
-    security: [{ session: [] }],
+    security: [{ session: [] }, { bearer: [] }],
     request: { params: uploadParams, headers: TusHeaders },
     responses: {
       200: {
@@ -170,6 +172,11 @@ export function openApiDocument() {
     in: "cookie",
     name: "coffer_session",
     description: "The browser session. Changes also need the X-CSRF-Token header.",
+  });
+  registry.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+    description: "A personal access token (`coffer_pat_…`, from /settings/tokens). Needs the operation's scope; no CSRF header.",
   });
   for (const operation of API_OPERATIONS) registerOperation(registry, operation);
   registerUploads(registry);
