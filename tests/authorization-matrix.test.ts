@@ -4,6 +4,7 @@ import { randomBytes } from "node:crypto";
 import type { ServerBuild } from "@remix-run/node";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { trashItem } from "~/domain/files/trash.server";
+import { createToken, revokeToken } from "~/domain/tokens/tokens.server";
 import { startTestApp, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
 
@@ -524,6 +525,46 @@ describe("authorization matrix: every route × {anonymous, owner, another user, 
         const response = await probe(clients[role], ids);
         await response.body?.cancel();
         if (response.status !== expected) failures.push(`${operation} as ${role}: expected ${expected}, got ${response.status}`);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it("refuses every /api/v1 operation to a token without its scope, an expired and a revoked token", async () => {
+    const { prisma } = app.services;
+    const owner = await prisma.user.findUniqueOrThrow({ where: { email: "olivia@example.com" } });
+    const audit = { actorId: owner.id, actorLabel: owner.email, ip: null, userAgent: null };
+    const make = async (name: string) =>
+      (await createToken(app.services, owner, { name, scopes: ["shares"], expiresAt: null }, audit)).secret;
+    const withScope = async (name: string) =>
+      (await createToken(app.services, owner, { name, scopes: ["files:write"], expiresAt: null }, audit)).secret;
+    const unscoped = await make("matrix shares only");
+    const expired = await withScope("matrix expired");
+    await prisma.apiToken.updateMany({
+      where: { userId: owner.id, name: "matrix expired" },
+      data: { expiresAt: new Date(Date.now() - 1000) },
+    });
+    const revoked = await withScope("matrix revoked");
+    const revokedRow = await prisma.apiToken.findFirstOrThrow({ where: { userId: owner.id, name: "matrix revoked" } });
+    await revokeToken(app.services, owner, revokedRow.id, audit);
+    const failures: string[] = [];
+    for (const [label, token, want] of [
+      ["token without the scope", unscoped, 403],
+      ["expired token", expired, 401],
+      ["revoked token", revoked, 401],
+    ] as const) {
+      const client = new TestClient(app.url, (url, init) => {
+        const headers = new Headers(init.headers);
+        headers.set("authorization", `Bearer ${token}`);
+        return fetch(url, { ...init, headers });
+      });
+      client.sendCsrfToken = false;
+      for (const [operation, { probe }] of Object.entries(API_MATRIX)) {
+        // A script holds no cookies: one kept from an earlier answer would make this a cookie request.
+        client.cookies.clear();
+        const response = await probe(client, ids);
+        await response.body?.cancel();
+        if (response.status !== want) failures.push(`${operation} with a ${label}: expected ${want}, got ${response.status}`);
       }
     }
     expect(failures).toEqual([]);
