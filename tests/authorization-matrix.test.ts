@@ -4,6 +4,7 @@ import { randomBytes } from "node:crypto";
 import type { ServerBuild } from "@remix-run/node";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { trashItem } from "~/domain/files/trash.server";
+import { createToken, revokeToken } from "~/domain/tokens/tokens.server";
 import { startTestApp, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
 
@@ -216,6 +217,10 @@ const MATRIX: Record<string, Entry> = {
     get: [LOGIN, 302, 302, 302],
     post: { form: () => ({ step: "options" }), want: [LOGIN, 400, 400, 400] },
   },
+  // The API's router (one route for all of /api/v1; every operation is in API_MATRIX below).
+  "/api/v1/*": { url: (ids) => `/api/v1/files/${ids.file}`, get: [401, 200, 404, 200], post: { form: () => ({}), want: NO_ACTION } },
+  "/api/v1/openapi.json": { url: () => "/api/v1/openapi.json", get: PUBLIC },
+  "/api/docs": { url: () => "/api/docs", get: PUBLIC },
   // report.txt has no thumbnail (it is not an image): 404 even for those who may read it.
   "/thumbnail/:fileId": { url: (ids) => `/thumbnail/${ids.file}`, get: [LOGIN, 404, 404, 404] },
   "/view/:fileId": { url: (ids) => `/view/${ids.file}`, get: [LOGIN, 200, 404, 200] },
@@ -252,6 +257,71 @@ const ENDPOINTS: Record<string, { want: Row; probe: (client: TestClient, ids: Id
   // Socket.IO: the handshake is refused (403) without a session, before a connection exists.
   "GET /socket.io/": { want: [403, 200, 200, 200], probe: (client) => socketConnect(client) },
 };
+
+/**
+ * Every /api/v1 operation × role, with a JSON body where it takes one: the same answers as the
+ * pages give (404 where another user's item must not be revealed, 403 where an administrator
+ * may read but not change), as problems. Owners go last, so their changes come after the probes.
+ */
+const API_MATRIX: Record<string, { want: Row; probe: (client: TestClient, ids: Ids) => Promise<Response> }> = {
+  "GET /api/v1/folders/root": { want: [401, 200, 200, 200], probe: (c) => c.get("/api/v1/folders/root") },
+  "GET /api/v1/folders/{id}": { want: [401, 200, 404, 200], probe: (c, ids) => c.get(`/api/v1/folders/${ids.folder}`) },
+  "GET /api/v1/folders/{id}/children": { want: [401, 200, 404, 200], probe: (c, ids) => c.get(`/api/v1/folders/${ids.folder}/children`) },
+  "POST /api/v1/folders": {
+    want: [401, 201, 404, 403],
+    probe: (c, ids) => apiJson(c, "POST", "/api/v1/folders", { parentId: ids.folder, name: `Probe ${randomBytes(4).toString("hex")}` }),
+  },
+  "PATCH /api/v1/folders/{id}": {
+    want: [401, 200, 404, 403],
+    probe: (c, ids) => apiJson(c, "PATCH", `/api/v1/folders/${ids.subfolder}`, { name: `Drafts ${randomBytes(4).toString("hex")}` }),
+  },
+  "POST /api/v1/folders/{id}/copy": {
+    want: [401, 201, 404, 403],
+    probe: (c, ids) => apiJson(c, "POST", `/api/v1/folders/${ids.subfolder}/copy`, { destinationId: ids.folder, onConflict: "keep-both" }),
+  },
+  "GET /api/v1/files/{id}": { want: [401, 200, 404, 200], probe: (c, ids) => c.get(`/api/v1/files/${ids.file}`) },
+  "GET /api/v1/files/{id}/content": { want: [401, 200, 404, 200], probe: (c, ids) => c.get(`/api/v1/files/${ids.file}/content`) },
+  "GET /api/v1/files/{id}/versions": { want: [401, 200, 404, 200], probe: (c, ids) => c.get(`/api/v1/files/${ids.file}/versions`) },
+  "GET /api/v1/files/{id}/versions/{versionId}/content": {
+    want: [401, 200, 404, 200],
+    probe: (c, ids) => c.get(`/api/v1/files/${ids.file}/versions/${ids.version}/content`),
+  },
+  "POST /api/v1/files/{id}/copy": {
+    want: [401, 201, 404, 403],
+    probe: (c, ids) => apiJson(c, "POST", `/api/v1/files/${ids.file}/copy`, { destinationId: ids.folder, onConflict: "keep-both" }),
+  },
+  // Each item is authorised on its own: others' items are reported as not found (done: 0), never changed.
+  "POST /api/v1/items/bulk": {
+    want: [401, 200, 200, 200],
+    probe: (c, ids) =>
+      apiJson(c, "POST", "/api/v1/items/bulk", {
+        operation: "copy",
+        items: [{ kind: "file", id: ids.file }],
+        destinationId: ids.folder,
+        onConflict: "keep-both",
+      }),
+  },
+  // Trashing, restoring and deleting for good are refused to everyone but the owner; the owner's
+  // success is in tests/api-contract.http.test.ts (here it would take the items other rows use).
+  "POST /api/v1/files/{id}/trash": { want: [401, 412, 404, 403], probe: (c, ids) => apiTrash(c, ids.file) },
+  "POST /api/v1/files/{id}/restore": {
+    want: [401, 404, 404, 404],
+    probe: (c, ids) => apiJson(c, "POST", `/api/v1/files/${ids.file}/restore`),
+  },
+  "DELETE /api/v1/files/{id}": { want: [401, 404, 404, 404], probe: (c, ids) => apiJson(c, "DELETE", `/api/v1/files/${ids.file}`) },
+};
+
+function apiJson(client: TestClient, method: string, url: string, body?: unknown): Promise<Response> {
+  return client.request(url, {
+    method,
+    ...(body === undefined ? {} : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
+  });
+}
+
+/** Trash with a stale If-Match: refused (412) for the owner, so the file stays for the other rows. */
+function apiTrash(client: TestClient, fileId: string): Promise<Response> {
+  return client.request(`/api/v1/files/${fileId}/trash`, { method: "POST", headers: { "if-match": '"stale"' } });
+}
 
 let ownerUploadUrl = "";
 
@@ -455,6 +525,59 @@ describe("authorization matrix: every route × {anonymous, owner, another user, 
         } finally {
           clients[role].sendCsrfToken = true;
         }
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it("answers every /api/v1 operation as expected for every role", async () => {
+    const failures: string[] = [];
+    for (const [operation, { want, probe }] of Object.entries(API_MATRIX)) {
+      for (const role of ORDER) {
+        const expected = want[ROLES.indexOf(role)];
+        const response = await probe(clients[role], ids);
+        await response.body?.cancel();
+        if (response.status !== expected) failures.push(`${operation} as ${role}: expected ${expected}, got ${response.status}`);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it("refuses every /api/v1 operation to a token without its scope, an expired and a revoked token", async () => {
+    const { prisma } = app.services;
+    const owner = await prisma.user.findUniqueOrThrow({ where: { email: "olivia@example.com" } });
+    const audit = { actorId: owner.id, actorLabel: owner.email, ip: null, userAgent: null };
+    const make = async (name: string) =>
+      (await createToken(app.services, owner, { name, scopes: ["shares"], expiresAt: null }, audit)).secret;
+    const withScope = async (name: string) =>
+      (await createToken(app.services, owner, { name, scopes: ["files:write"], expiresAt: null }, audit)).secret;
+    const unscoped = await make("matrix shares only");
+    const expired = await withScope("matrix expired");
+    await prisma.apiToken.updateMany({
+      where: { userId: owner.id, name: "matrix expired" },
+      data: { expiresAt: new Date(Date.now() - 1000) },
+    });
+    const revoked = await withScope("matrix revoked");
+    const revokedRow = await prisma.apiToken.findFirstOrThrow({ where: { userId: owner.id, name: "matrix revoked" } });
+    await revokeToken(app.services, owner, revokedRow.id, audit);
+    const failures: string[] = [];
+    for (const [label, token, want] of [
+      ["token without the scope", unscoped, 403],
+      ["expired token", expired, 401],
+      ["revoked token", revoked, 401],
+    ] as const) {
+      const client = new TestClient(app.url, (url, init) => {
+        const headers = new Headers(init.headers);
+        headers.set("authorization", `Bearer ${token}`);
+        return fetch(url, { ...init, headers });
+      });
+      client.sendCsrfToken = false;
+      for (const [operation, { probe }] of Object.entries(API_MATRIX)) {
+        // A script holds no cookies: one kept from an earlier answer would make this a cookie request.
+        client.cookies.clear();
+        const response = await probe(client, ids);
+        await response.body?.cancel();
+        if (response.status !== want) failures.push(`${operation} with a ${label}: expected ${want}, got ${response.status}`);
       }
     }
     expect(failures).toEqual([]);

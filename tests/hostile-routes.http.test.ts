@@ -103,6 +103,15 @@ const ROUTES: Record<string, RouteEntry> = {
       intents: ["move", "copy", "trash", "restore", "delete"],
     },
   },
+  // The API router: one entry for all of /api/v1 (tests/api-contract.http.test.ts sends hostile JSON).
+  "api.v1.$.tsx": {
+    path: "/api/v1/folders/:folderId/children",
+    params: { folderId: "folder" },
+    query: ["cursor", "sort", "dir", "limit"],
+    headers: ["if-match", "range", "authorization"],
+  },
+  "api.v1.openapi[.]json.tsx": { path: "/api/v1/openapi.json" },
+  "api.docs.tsx": { path: "/api/docs" },
   "bulk_.zip.tsx": { path: "/bulk/zip", query: ["item"] },
   "details.$kind.$id.tsx": {
     path: "/details/:kind/:id",

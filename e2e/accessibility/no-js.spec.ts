@@ -32,6 +32,13 @@ test("login and register forms", async () => {
   }
 });
 
+test("the API documentation, generated from the OpenAPI document", async () => {
+  await page.goto("/api/docs");
+  await expect(page.getByRole("heading", { level: 1, name: /Coffer API/ })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "List a folder" })).toBeVisible();
+  await expectAccessible(page, "/api/docs (no JavaScript)");
+});
+
 test("my files with the plain upload form, in list and grid views, and a result message", async () => {
   await register(page, account);
   // The app's scripts really did not run: the resumable uploader would have replaced the plain form.

@@ -1,0 +1,210 @@
+import { OpenAPIRegistry, OpenApiGeneratorV31 } from "@asteasolutions/zod-to-openapi";
+import { z } from "zod";
+import type { Operation } from "./operation.server";
+import { API_OPERATIONS } from "./operations.server";
+import { PROBLEM_TYPES, type ProblemStatus, problemType } from "./problem.server";
+import { Problem } from "./schemas";
+
+export const API_PREFIX = "/api/v1";
+
+const PROBLEM_DESCRIPTIONS: Record<ProblemStatus, string> = {
+  400: "The request is malformed (a body that is not JSON).",
+  401: "No valid session or access token.",
+  403: "Not allowed: a missing scope, or a change to something you may only read.",
+  404: "No such item, or one you may not see (the API never reveals which).",
+  405: "The resource does not answer this method.",
+  409: "The change conflicts with the current state (a name already taken, an item being deleted).",
+  412: "If-Match named an older version of the item.",
+  413: "The request body is too large.",
+  415: "The request body is not application/json.",
+  422: "The request is well-formed but not valid: the `errors` list points at each field.",
+  428: "The operation needs a precondition header.",
+  429: "Too many requests; retry after Retry-After seconds.",
+  503: "A service Coffer depends on is unavailable; retry after Retry-After seconds.",
+};
+
+function problemStatuses(operation: Operation): ProblemStatus[] {
+  const statuses = new Set<number>([401, 403, 404, 429, 503, ...(operation.problems ?? [])]);
+  if (operation.query) statuses.add(422);
+  if (operation.body) for (const status of [400, 413, 415, 422]) statuses.add(status);
+  return [...statuses].sort() as ProblemStatus[];
+}
+
+function registerOperation(registry: OpenAPIRegistry, operation: Operation) {
+  const responses: Record<string, unknown> = {};
+  for (const [status, spec] of Object.entries(operation.responses)) {
+    responses[status] = {
+      description: spec.description,
+      ...(spec.headers
+        ? {
+            headers: Object.fromEntries(
+              Object.entries(spec.headers).map(([name, description]) => [name, { description, schema: { type: "string" } }]),
+            ),
+          }
+        : {}),
+      ...(spec.schema
+        ? { content: { "application/json": { schema: spec.schema } } }
+        : spec.contentType
+          ? { content: { [spec.contentType]: { schema: z.string().meta({ format: "binary" }) } } }
+          : {}),
+    };
+  }
+  for (const status of problemStatuses(operation)) {
+    responses[String(status)] = {
+      description: PROBLEM_DESCRIPTIONS[status],
+      content: { "application/problem+json": { schema: Problem } },
+    };
+  }
+  registry.registerPath({
+    operationId: operation.operationId,
+    method: operation.method,
+    path: `${API_PREFIX}${operation.path}`,
+    tags: [operation.tag],
+    summary: operation.summary,
+    description: `${operation.description}\n\nAccess tokens need the \`${operation.scope}\` scope.`,
+    // Scopes belong to OAuth schemes in OpenAPI; a token's needed scope is named in an extension.
+    security: [{ session: [] }, { bearer: [] }],
+    "x-coffer-scope": operation.scope,
+    request: {
+      ...(operation.params && Object.keys((operation.params as z.ZodObject).shape ?? {}).length > 0
+        ? { params: operation.params as z.ZodObject }
+        : {}),
+      ...(operation.query ? { query: operation.query as z.ZodObject } : {}),
+      ...(operation.headers ? { headers: operation.headers } : {}),
+      ...(operation.body ? { body: { required: true, content: { "application/json": { schema: operation.body } } } } : {}),
+    },
+    responses: responses as never,
+  });
+}
+
+const TusHeaders = z.object({
+  "tus-resumable": z.literal("1.0.0"),
+});
+
+/**
+ * Uploads are served by the tus host, not by the /api/v1 router; they are described here so
+ * clients find them. The PATCH that completes an upload answers the new file's id in
+ * `Coffer-File-Id`; GET /api/v1/files/{id} then gives its metadata.
+ */
+function registerUploads(registry: OpenAPIRegistry) {
+  const uploadParams = z.object({ uploadId: z.string().meta({ description: "From the Location of the creation response." }) });
+  registry.registerPath({
+    operationId: "createUpload",
+    method: "post",
+    path: "/api/uploads",
+    tags: ["Uploads"],
+    summary: "Start a resumable upload (tus creation)",
+    description:
+      "tus 1.0 with the creation extension. Upload-Metadata carries base64 `filename`, `filetype`, `folderId` (the destination folder; your top folder when absent) and `onConflict` (`keep-both`, the default; `replace`, which keeps the replaced content as a version; or `cancel`, 409 when the name is taken).",
+    security: [{ session: [] }, { bearer: [] }],
+    request: {
+      headers: TusHeaders.extend({
+        "upload-length": z.string().meta({ description: "The file's size in bytes." }),
+        "upload-metadata": z
+          .string()
+          .meta({ description: "tus Upload-Metadata: `filename <b64>,filetype <b64>,folderId <b64>,onConflict <b64>`." }),
+      }),
+    },
+    responses: {
+      201: {
+        description: "Created; send the bytes with PATCH to the Location.",
+        headers: { Location: { description: "The upload's URL.", schema: { type: "string" as const } } },
+      },
+      401: { description: "Not signed in." },
+      413: { description: "Larger than the upload limit or the quota." },
+    },
+  });
+  registry.registerPath({
+    operationId: "continueUpload",
+    method: "patch",
+    path: "/api/uploads/{uploadId}",
+    tags: ["Uploads"],
+    summary: "Send bytes of an upload (tus PATCH)",
+    description: "Send the bytes from Upload-Offset on; after an interruption ask HEAD for the offset and continue from there.",
+    security: [{ session: [] }, { bearer: [] }],
+    request: {
+      params: uploadParams,
+      headers: TusHeaders.extend({ "upload-offset": z.string() }),
+      body: { content: { "application/offset+octet-stream": { schema: z.string().meta({ format: "binary" }) } } },
+    },
+    responses: {
+      204: {
+        description: "Accepted. On the last PATCH the upload becomes a file, named in Coffer-File-Id.",
+        headers: {
+          "Upload-Offset": { description: "Bytes received so far.", schema: { type: "string" as const } },
+          "Coffer-File-Id": {
+            description: "Only on the PATCH that completed the upload: the new file's id.",
+            schema: { type: "string" as const },
+          },
+        },
+      },
+      404: { description: "No such upload (or not yours)." },
+      409: { description: "Upload-Offset does not match the bytes received." },
+    },
+  });
+  registry.registerPath({
+    operationId: "getUploadOffset",
+    method: "head",
+    path: "/api/uploads/{uploadId}",
+    tags: ["Uploads"],
+    summary: "How much of an upload arrived (tus HEAD), to resume it",
+    description: "Answers Upload-Offset: the bytes the server has; continue the PATCH from there.",
+    security: [{ session: [] }, { bearer: [] }],
+    request: { params: uploadParams, headers: TusHeaders },
+    responses: {
+      200: {
+        description: "Upload-Offset says where to resume.",
+        headers: { "Upload-Offset": { description: "Bytes received.", schema: { type: "string" as const } } },
+      },
+      404: { description: "No such upload (or not yours)." },
+    },
+  });
+}
+
+let cached: ReturnType<OpenApiGeneratorV31["generateDocument"]> | null = null;
+
+/** The OpenAPI 3.1 document of the API, generated from the operations' own schemas. */
+export function openApiDocument() {
+  if (cached) return cached;
+  const registry = new OpenAPIRegistry();
+  registry.registerComponent("securitySchemes", "session", {
+    type: "apiKey",
+    in: "cookie",
+    name: "coffer_session",
+    description: "The browser session. Changes also need the X-CSRF-Token header.",
+  });
+  registry.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+    description: "A personal access token (`coffer_pat_…`, from /settings/tokens). Needs the operation's scope; no CSRF header.",
+  });
+  for (const operation of API_OPERATIONS) registerOperation(registry, operation);
+  registerUploads(registry);
+  cached = new OpenApiGeneratorV31(registry.definitions).generateDocument({
+    openapi: "3.1.0",
+    info: {
+      title: "Coffer API",
+      version: "1.0.0",
+      description: "Files and folders of a Coffer server. Errors are RFC 9457 problems; see /api/docs.",
+    },
+    servers: [{ url: "/" }],
+    tags: [
+      { name: "Folders", description: "Folders and their listings." },
+      { name: "Files", description: "Files: metadata and content." },
+      { name: "Versions", description: "Earlier content of files." },
+      { name: "Bulk", description: "Several items at once." },
+      { name: "Uploads", description: "Resumable uploads (tus 1.0)." },
+    ],
+  });
+  return cached;
+}
+
+/** Every problem type the API can send, for the documentation page. */
+export function problemTypes() {
+  return (Object.keys(PROBLEM_TYPES).map(Number) as ProblemStatus[]).map((status) => ({
+    status,
+    anchor: `problem-${PROBLEM_TYPES[status]}`,
+    type: problemType(status),
+    description: PROBLEM_DESCRIPTIONS[status],
+  }));
+}

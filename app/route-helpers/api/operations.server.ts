@@ -1,0 +1,12 @@
+import { bulkOperations } from "./bulk.server";
+import { fileContentOperations } from "./file-content.server";
+import { fileItemOperations, folderOperations } from "./items.server";
+import type { Operation } from "./operation.server";
+
+/** Every operation under /api/v1: the router serves these and the OpenAPI document describes them. */
+export const API_OPERATIONS: readonly Operation[] = [
+  ...folderOperations,
+  ...fileItemOperations,
+  ...fileContentOperations,
+  ...bulkOperations,
+];

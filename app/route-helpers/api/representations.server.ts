@@ -1,0 +1,54 @@
+import { createHash } from "node:crypto";
+import type { z } from "zod";
+import type { Item } from "~/domain/files/operations.server";
+import { ApiProblem } from "./problem.server";
+import type { File, Folder } from "./schemas";
+
+type FolderBody = z.infer<typeof Folder>;
+type FileBody = z.infer<typeof File>;
+
+/** A strong ETag over everything the representation says, so any visible change changes it. */
+function etagOf(body: Omit<FolderBody, "etag"> | Omit<FileBody, "etag">): string {
+  return `"${createHash("sha256").update(JSON.stringify(body)).digest("base64url").slice(0, 27)}"`;
+}
+
+export function representItem(item: Item): FolderBody | FileBody {
+  if (item.kind === "folder") {
+    const { folder } = item;
+    const body = {
+      kind: "folder" as const,
+      id: folder.id,
+      name: folder.parentId === null ? "My files" : folder.name,
+      parentId: folder.parentId,
+      isRoot: folder.parentId === null,
+      createdAt: folder.createdAt.toISOString(),
+      updatedAt: folder.updatedAt.toISOString(),
+    };
+    return { ...body, etag: etagOf(body) };
+  }
+  const { file } = item;
+  const body = {
+    kind: "file" as const,
+    id: file.id,
+    name: file.name,
+    parentId: file.folderId,
+    size: Number(file.size),
+    mimeType: file.mimeType,
+    sha256: file.sha256,
+    createdAt: file.createdAt.toISOString(),
+    updatedAt: file.updatedAt.toISOString(),
+  };
+  return { ...body, etag: etagOf(body) };
+}
+
+/**
+ * Refuses a change made against a stale representation: `If-Match` must name the current ETag
+ * (or be `*`). Without If-Match the change goes ahead, as the pages do.
+ */
+export function assertMatches(request: Request, current: { etag: string }): void {
+  const header = request.headers.get("if-match");
+  if (header === null) return;
+  const tags = header.split(",").map((tag) => tag.trim());
+  if (tags.includes("*") || tags.includes(current.etag)) return;
+  throw new ApiProblem(412, "The item has changed since you read it. Read it again and retry.", [], { ETag: current.etag });
+}

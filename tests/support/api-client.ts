@@ -1,0 +1,66 @@
+import Ajv2020 from "ajv/dist/2020";
+import createClient, { type Middleware } from "openapi-fetch";
+import { expect } from "vitest";
+import type { paths } from "./api-schema";
+import type { TestClient } from "./client";
+
+/**
+ * The typed API client the contract tests drive (openapi-fetch over the generated types), acting
+ * as `browser` (its session cookie and CSRF token). Every response it gets, errors included, is
+ * checked against the OpenAPI document served by the app: its status must be documented for the
+ * operation, its content type must be the documented one, and a JSON body must match the
+ * schema (ajv, JSON Schema 2020-12, which OpenAPI 3.1 uses). Operations seen are recorded, for
+ * the coverage check.
+ */
+export type OpenApiDocument = {
+  paths: Record<
+    string,
+    Record<string, { operationId: string; responses: Record<string, { content?: Record<string, { schema: object }> }> }>
+  >;
+  components: { schemas: Record<string, object> };
+};
+
+export function responseValidator(document: OpenApiDocument) {
+  const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
+  ajv.addSchema({ $id: "https://coffer.test/openapi.json", components: document.components });
+  const seen = new Set<string>();
+  async function check(method: string, schemaPath: string, response: Response): Promise<void> {
+    const operation = document.paths[schemaPath]?.[method.toLowerCase()];
+    expect(operation, `${method} ${schemaPath} is in the document`).toBeDefined();
+    const spec = operation!.responses[String(response.status)];
+    expect(spec, `${operation!.operationId} documents status ${response.status}`).toBeDefined();
+    seen.add(`${operation!.operationId} ${response.status}`);
+    const type = (response.headers.get("content-type") ?? "").split(";")[0]!.trim();
+    if (!spec!.content) return;
+    // A download is in the file's own type, documented as the range */*.
+    const media = spec!.content[type] ?? spec!.content["*/*"];
+    expect(media, `${operation!.operationId} ${response.status} documents content type ${type}`).toBeDefined();
+    if (!type.endsWith("json") || method === "HEAD") return;
+    const body = await response.clone().json();
+    const ref = JSON.stringify(media!.schema).replaceAll('"#/components', '"https://coffer.test/openapi.json#/components');
+    const validate = ajv.compile(JSON.parse(ref));
+    expect(
+      validate(body),
+      `${operation!.operationId} ${response.status}: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(body)}`,
+    ).toBe(true);
+  }
+  return { check, seen };
+}
+
+export function apiClient(browser: TestClient, validator: ReturnType<typeof responseValidator>) {
+  const validating: Middleware = {
+    async onResponse({ request, response, schemaPath }) {
+      await validator.check(request.method, schemaPath, response);
+      return response;
+    },
+  };
+  const client = createClient<paths>({
+    baseUrl: browser.baseUrl,
+    async fetch(request: Request) {
+      const body = request.body ? await request.arrayBuffer() : undefined;
+      return browser.request(request.url, { method: request.method, headers: request.headers, body });
+    },
+  });
+  client.use(validating);
+  return client;
+}
