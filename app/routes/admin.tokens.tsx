@@ -5,9 +5,9 @@ import { AdminNav } from "~/components/admin/admin-nav";
 import { CsrfInput } from "~/components/csrf-input";
 import { FormMessage } from "~/components/field";
 import { TableHead } from "~/components/table-head";
+import { expiryText, lastUseText } from "~/components/tokens/token-use";
 import { auditActor } from "~/domain/audit/audit.server";
 import { ADMIN_TOKENS_SHOWN, listAllTokens, revokeToken } from "~/domain/tokens/tokens.server";
-import { formatDate } from "~/lib/format";
 import { field, parseForm, parseQuery } from "~/route-helpers/forms.server";
 import { requireAdmin } from "~/route-helpers/guards.server";
 import { actionFailure } from "~/route-helpers/http.server";
@@ -108,14 +108,8 @@ export default function AdminTokens() {
                   <td className="px-4 py-2">{token.user.email}</td>
                   <td className="px-4 py-2">{token.name}</td>
                   <td className="hidden px-4 py-2 sm:table-cell">{token.scopes.join(", ")}</td>
-                  <td className="hidden px-4 py-2 md:table-cell">
-                    {token.expiresAt ? (token.expired ? `Expired ${formatDate(token.expiresAt)}` : formatDate(token.expiresAt)) : "Never"}
-                  </td>
-                  <td className="hidden px-4 py-2 md:table-cell">
-                    {token.lastUsedAt
-                      ? `${formatDate(token.lastUsedAt)}${token.lastUsedIp ? ` from ${token.lastUsedIp}` : ""}`
-                      : "Never used"}
-                  </td>
+                  <td className="hidden px-4 py-2 md:table-cell">{expiryText(token)}</td>
+                  <td className="hidden px-4 py-2 md:table-cell">{lastUseText(token)}</td>
                   <td className="px-4 py-2">
                     <Form method="post">
                       <CsrfInput />

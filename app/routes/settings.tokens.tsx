@@ -4,6 +4,7 @@ import { z } from "zod";
 import { CsrfInput } from "~/components/csrf-input";
 import { Field, FormMessage } from "~/components/field";
 import { TableHead } from "~/components/table-head";
+import { expiryText, lastUseText } from "~/components/tokens/token-use";
 import { getSettings } from "~/domain/admin/settings.server";
 import { auditActor } from "~/domain/audit/audit.server";
 import { ValidationError } from "~/domain/errors";
@@ -184,14 +185,8 @@ export default function TokenSettings() {
                   <td className="px-4 py-2">{token.name}</td>
                   <td className="hidden px-4 py-2 sm:table-cell">{token.scopes.join(", ")}</td>
                   <td className="hidden px-4 py-2 text-slate-600 md:table-cell">{formatDate(token.createdAt)}</td>
-                  <td className="px-4 py-2 text-slate-700">
-                    {token.expiresAt ? (token.expired ? `Expired ${formatDate(token.expiresAt)}` : formatDate(token.expiresAt)) : "Never"}
-                  </td>
-                  <td className="hidden px-4 py-2 text-slate-700 sm:table-cell">
-                    {token.lastUsedAt
-                      ? `${formatDate(token.lastUsedAt)}${token.lastUsedIp ? ` from ${token.lastUsedIp}` : ""}`
-                      : "Never used"}
-                  </td>
+                  <td className="px-4 py-2 text-slate-700">{expiryText(token)}</td>
+                  <td className="hidden px-4 py-2 text-slate-700 sm:table-cell">{lastUseText(token)}</td>
                   <td className="px-4 py-2">
                     <Form method="post">
                       <CsrfInput />
