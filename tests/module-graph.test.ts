@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -112,6 +113,22 @@ function packagesIn(urls: string[]): Set<string> {
   return names;
 }
 
+/**
+ * Package names of a production-only install (`npm ci --omit=dev`), as the Docker image's prod-deps
+ * stage makes it. No Docker engine runs here, so the image is not built in the tests; what breaks
+ * there and not in the repository is a dev dependency that the server or `npx coffer` imports.
+ */
+let productionPackages: Set<string> | undefined;
+function devOnly(packages: Set<string>): string[] {
+  productionPackages ??= new Set(
+    execFileSync("npm", ["ls", "--omit=dev", "--all", "--parseable"], { cwd: REPO, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 })
+      .split("\n")
+      .map((line) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)$/.exec(line.trim())?.[1])
+      .filter((name): name is string => Boolean(name)),
+  );
+  return [...packages].filter((name) => !productionPackages!.has(name)).sort();
+}
+
 /** What a first visit loads: the pages, registration, a listing. */
 async function useTheApp(server: ServerProcess) {
   const client = new TestClient(server.url);
@@ -140,6 +157,8 @@ describe("the server process's modules (build/start.js)", () => {
     // Loaded on the first passkey ceremony only (its certificate parsers are about 4 MiB of heap).
     for (const name of ["@simplewebauthn/server", "@peculiar/x509", "@peculiar/asn1-x509"])
       expect(packages, `${name} was loaded`).not.toContain(name);
+    // As in the Docker image, which installs production dependencies only.
+    expect(devOnly(packages)).toEqual([]);
   });
 
   it("S3 and Redis configured: their packages are loaded (and still not Meilisearch, SMTP or OIDC)", async () => {
@@ -159,5 +178,48 @@ describe("the server process's modules (build/start.js)", () => {
     for (const name of ["minio", "@tus/s3-store", "ioredis", "@socket.io/redis-adapter"])
       expect(packages, `${name} was not loaded`).toContain(name);
     for (const name of ["meilisearch", "nodemailer", "openid-client"]) expect(packages, `${name} was loaded`).not.toContain(name);
+    expect(devOnly(packages)).toEqual([]);
   });
+});
+
+describe("npx coffer's modules (bin/coffer.mjs), as the Docker image runs it", () => {
+  it("backs up, verifies and checks storage with production dependencies only", async () => {
+    const { url: databaseUrl } = await createTestDatabase();
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), "coffer-cli-modules-"));
+    try {
+      fs.mkdirSync(path.join(work, "data"));
+      fs.mkdirSync(path.join(work, "backups"));
+      const env: Record<string, string> = {
+        PATH: process.env.PATH ?? "",
+        HOME: process.env.HOME ?? "",
+        DATABASE_URL: databaseUrl,
+        DATA_DIR: path.join(work, "data"),
+        BACKUP_DIR: path.join(work, "backups"),
+        BACKUP_KEY: randomBytes(32).toString("base64"),
+        SESSION_SECRET: "module-graph-test-secret-0123456789abcdef",
+        LOG_LEVEL: "warn",
+      };
+      const packages = new Set<string>();
+      for (const args of [["backup"], ["verify", "--backup", "latest"], ["fsck"]]) {
+        const log = path.join(work, `modules-${args[0]}.txt`);
+        const run = spawn(process.execPath, ["--import", RECORDER, "bin/coffer.mjs", ...args], {
+          cwd: REPO,
+          env: { ...env, COFFER_MODULE_LOG: log } as unknown as NodeJS.ProcessEnv,
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+        let output = "";
+        run.stdout!.on("data", (chunk) => (output += chunk));
+        run.stderr!.on("data", (chunk) => (output += chunk));
+        const code = await new Promise((resolve) => run.once("exit", resolve));
+        expect(code, `coffer ${args.join(" ")}:\n${output}`).toBe(0);
+        for (const name of packagesIn(fs.readFileSync(log, "utf8").split("\n"))) packages.add(name);
+      }
+      // The recorder saw what the commands load (tsx runs the sources; pg reaches the database).
+      expect(packages).toContain("tsx");
+      expect(packages).toContain("zod");
+      expect(devOnly(packages)).toEqual([]);
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+  }, 240_000);
 });
