@@ -315,6 +315,7 @@ describe("audit log over HTTP: wiring, viewer and export (local disk, memory cac
         deletedAccountRetentionDays: "30",
         sessionIdleDays: "14",
         sessionAbsoluteDays: "30",
+        tokenMaxDays: "365",
       });
       expect(saved.status).toBe(200);
       const [settingsEvent] = await events({ action: "admin.settings_updated" });
@@ -553,6 +554,7 @@ describe("audit log over HTTP: wiring, viewer and export (local disk, memory cac
       deletedAccountRetentionDays: "30",
       sessionIdleDays: "14",
       sessionAbsoluteDays: "30",
+      tokenMaxDays: "365",
     });
     const daysAgo = (days: number) => new Date(Date.now() - days * 24 * 3600 * 1000);
 

@@ -75,6 +75,8 @@ const ROUTES: Record<string, RouteEntry> = {
         "auditRetentionDays",
         "sessionIdleDays",
         "sessionAbsoluteDays",
+        "tokensMustExpire",
+        "tokenMaxDays",
         "requireMfaForAdmins",
         "requireMfaAfterSso",
         "proof",

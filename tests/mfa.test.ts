@@ -234,6 +234,7 @@ describe("TOTP two-step verification over HTTP", () => {
       deletedAccountRetentionDays: "30",
       sessionIdleDays: "14",
       sessionAbsoluteDays: "30",
+      tokenMaxDays: "365",
       requireMfaForAdmins: "on",
     };
     // Saved; the page reloads into the enrollment redirect at once.

@@ -38,6 +38,7 @@ const SETTINGS_FORM = {
   deletedAccountRetentionDays: "30",
   sessionIdleDays: "14",
   sessionAbsoluteDays: "30",
+  tokenMaxDays: "365",
   requireMfaForAdmins: "",
 };
 

@@ -416,6 +416,7 @@ describe("passkeys", () => {
       deletedAccountRetentionDays: "30",
       sessionIdleDays: "14",
       sessionAbsoluteDays: "30",
+      tokenMaxDays: "365",
       requireMfaForAdmins: "on",
     };
     expect([200, 302]).toContain((await admin.postForm("/admin/settings", settings)).status);

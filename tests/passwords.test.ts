@@ -360,6 +360,7 @@ describe("passwords, recovery and sessions over HTTP (local disk, Redis cache)",
         deletedAccountRetentionDays: "30",
         sessionIdleDays: "2",
         sessionAbsoluteDays: "1",
+        tokenMaxDays: "365",
       };
       const refused = await admin.postForm("/admin/settings", form);
       expect(refused.status).toBe(400);

@@ -187,6 +187,7 @@ describe.each<{ label: string; storage: "local" | "s3"; cold: () => string; env:
       coldTierAfterDays,
       sessionIdleDays: "14",
       sessionAbsoluteDays: "30",
+      tokenMaxDays: "365",
     });
     expect(await (await user.request("/admin/settings")).text()).toContain('name="coldTierAfterDays"');
     const refused = await user.postForm("/admin/settings", form("0"));
