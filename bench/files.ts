@@ -52,6 +52,7 @@ interface Contender {
   storage: "local" | "S3";
   bare: boolean;
   server: AppProcess;
+  account?: BenchAccount;
   cookie?: string;
   folderId?: string;
   rates: number[];
@@ -129,6 +130,7 @@ async function main() {
     };
     if (!bare) {
       const account = await registerBenchUser(server.url, `files-${storage}${before ? "-before" : ""}`);
+      contender.account = account;
       contender.cookie = account.cookie;
       contender.folderId = await createFolder(server.url, account, "small");
     }
@@ -210,12 +212,8 @@ async function main() {
   );
 
   if (ZIP_FILES > 0 && localCoffer) {
-    const { server, cookie } = localCoffer.contender;
-    const account = {
-      cookie: cookie!,
-      csrfToken: /coffer_csrf=([^;]+)/.exec(cookie!)?.[1] ?? "",
-    };
-    await zipBenchmark(server, account, payload.subarray(0, ZIP_FILE_SIZE));
+    const { server, account } = localCoffer.contender;
+    await zipBenchmark(server, account!, payload.subarray(0, ZIP_FILE_SIZE));
   }
 }
 
