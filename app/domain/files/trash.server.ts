@@ -46,14 +46,7 @@ export async function trashItem(
         UPDATE files SET trashed_at = ${now}, trash_root_id = ${rootId} WHERE id = ${rootId} AND trashed_at IS NULL RETURNING id`;
         fileIds = rows.map((r) => r.id);
       } else {
-        const folders = await tx.$queryRaw<Array<{ id: string }>>`
-        WITH RECURSIVE sub AS (
-          SELECT id FROM folders WHERE id = ${rootId} AND trashed_at IS NULL
-          UNION ALL
-          SELECT f.id FROM folders f JOIN sub ON f.parent_id = sub.id WHERE f.trashed_at IS NULL
-        )
-        UPDATE folders SET trashed_at = ${now}, trash_root_id = ${rootId}
-        WHERE id IN (SELECT id FROM sub) RETURNING id`;
+        const folders = await trashFolderTree(tx, rootId, now);
         folderIds = folders.map((r) => r.id);
         const files = await tx.$queryRaw<Array<{ id: string }>>`
         WITH RECURSIVE sub AS (
@@ -136,14 +129,7 @@ async function trashLargeFolder(
   const rootId = item.folder.id;
   const background = bulkQueueRunning(services);
   const started = await services.prisma.$transaction(async (tx) => {
-    const folders = await tx.$queryRaw<Array<{ id: string }>>`
-      WITH RECURSIVE sub AS (
-        SELECT id FROM folders WHERE id = ${rootId} AND trashed_at IS NULL
-        UNION ALL
-        SELECT f.id FROM folders f JOIN sub ON f.parent_id = sub.id WHERE f.trashed_at IS NULL
-      )
-      UPDATE folders SET trashed_at = ${now}, trash_root_id = ${rootId}
-      WHERE id IN (SELECT id FROM sub) RETURNING id`;
+    const folders = await trashFolderTree(tx, rootId, now);
     if (folders.length === 0) throw new NotFoundError("That folder");
     await recordActivity(tx, {
       userId: actor.id,
@@ -461,4 +447,16 @@ export function trashStateOf(
 export async function getTrashedItem(services: Services, actor: Pick<SessionUser, "id">, kind: ItemKind, id: string) {
   const item = await trashRoot(services.prisma, actor.id, kind, id);
   return { kind: item.kind, id: item.id, name: item.name };
+}
+
+/** Marks a folder and every folder below it not yet in the trash as trashed under `rootId`; their ids. */
+function trashFolderTree(tx: Prisma.TransactionClient, rootId: string, now: Date): Promise<Array<{ id: string }>> {
+  return tx.$queryRaw<Array<{ id: string }>>`
+    WITH RECURSIVE sub AS (
+      SELECT id FROM folders WHERE id = ${rootId} AND trashed_at IS NULL
+      UNION ALL
+      SELECT f.id FROM folders f JOIN sub ON f.parent_id = sub.id WHERE f.trashed_at IS NULL
+    )
+    UPDATE folders SET trashed_at = ${now}, trash_root_id = ${rootId}
+    WHERE id IN (SELECT id FROM sub) RETURNING id`;
 }
