@@ -12,6 +12,7 @@ import { listTrash, restoreItem, trashItem } from "~/domain/files/trash.server";
 import { addFileWithPolicy, listVersions, restoreVersion, versionDownloadReply } from "~/domain/files/versions.server";
 import { fileResponse } from "~/route-helpers/file-response.server";
 import { startJobs } from "~/domain/jobs/jobs.server";
+import { contentIndexingSettled } from "~/domain/search/content-index.server";
 import type { Services } from "~/services/index.server";
 import fs from "node:fs";
 import os from "node:os";
@@ -379,6 +380,8 @@ describe.each(DRIVER_SETS)("file operations, trash and versions with $label", ({
       const parent = await mkdir(services, alice, aliceRoot, "Wombat Projects");
       const child = await mkdir(services, alice, parent.id, "Wombat Child");
       const file = await putFile(services, alice, child.id, "wombat-notes.txt");
+      // Its content indexing writes the search index too: let it end before the trash is checked.
+      await contentIndexingSettled();
       await trashItem(services, alice, "folder", parent.id);
       const rows = await services.prisma.folder.findMany({ where: { id: { in: [parent.id, child.id] } } });
       expect(rows.every((r) => r.trashedAt && r.trashRootId === parent.id)).toBe(true);
