@@ -12,6 +12,7 @@ bash scripts/ensure-test-packages.sh || exit 1
 [ -d node_modules ] || npm ci || exit 1
 
 declare -a names=() results=()
+vitest_report=""
 stage() {
   local name=$1
   shift
@@ -19,6 +20,11 @@ stage() {
   local started=$SECONDS
   "$@"
   local code=$?
+  # Interrupted (Ctrl-C, a kill): stop here rather than start the next stage.
+  if [ $code -gt 128 ]; then
+    echo "== $name interrupted (exit $code)"
+    exit $code
+  fi
   names+=("$name")
   results+=("$([ $code = 0 ] && echo passed || echo "FAILED (exit $code)") in $((SECONDS - started)) s")
   return $code
@@ -29,6 +35,7 @@ summary() {
   echo "== summary"
   local i
   for i in "${!names[@]}"; do printf '   %-60s %s\n' "${names[$i]}" "${results[$i]}"; done
+  node scripts/lib/failed-tests.mjs "$vitest_report"
 }
 
 if ! stage "build (the HTTP and browser tests run the production build)" npm run build --silent; then
@@ -36,7 +43,9 @@ if ! stage "build (the HTTP and browser tests run the production build)" npm run
   exit 1
 fi
 failed=0
-stage "vitest: unit, integration and driver contract tests" npx vitest run || failed=1
+vitest_report=$(mktemp -t coffer-vitest.XXXXXX.json)
+stage "vitest: unit, integration and driver contract tests" \
+  npx vitest run --reporter=default --reporter=json --outputFile.json="$vitest_report" || failed=1
 stage "playwright: end-to-end in Debian Chromium" npx playwright test || failed=1
 stage "security scan: wapiti and testssl.sh against the running app" bash scripts/security-scan.sh || failed=1
 summary
