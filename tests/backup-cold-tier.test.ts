@@ -34,10 +34,17 @@ describe.each<{ label: string; storage: "local" | "s3"; cold: () => string }>([
     const user = await services.prisma.user.create({ data: { email: "cy@example.com", name: "cy", passwordHash: "x" } });
     const root = (await getRootFolder(services, user.id)).id;
     await updateSettings(services, { ...(await getSettings(services)), coldTierAfterDays: 30 });
+    // The app's own hourly move-to-cold job may run in between (at :52), so these check where the
+    // objects are rather than how many a call moved.
+    const moveToCold = async (key: string) => {
+      expect((await moveUnreadToCold(services)).failed).toBe(0);
+      expect(await coldStore.stat(key)).not.toBeNull();
+      expect(await hot.stat(key)).toBeNull();
+    };
     const age = (id: string) => services.prisma.$executeRaw`UPDATE files SET updated_at = now() - interval '40 days' WHERE id = ${id}`;
     const wasCold = await putFile(services, user.id, root, "was-cold.bin", randomBytes(200_000));
     await age(wasCold.id);
-    expect(await moveUnreadToCold(services)).toMatchObject({ moved: 1, failed: 0 });
+    await moveToCold(wasCold.storageKey);
     const goesCold = await putFile(services, user.id, root, "goes-cold.bin", randomBytes(200_000));
     await age(goesCold.id);
 
@@ -57,8 +64,7 @@ describe.each<{ label: string; storage: "local" | "s3"; cold: () => string }>([
     expect((await verifyBackup({ target, key: services.config.backup!.key, backupId: result.manifest.id })).problems).toEqual([]);
 
     // The backup over, the moves go on.
-    expect(await moveUnreadToCold(services)).toMatchObject({ moved: 1, failed: 0 });
-    expect(await coldStore.stat(goesCold.storageKey)).not.toBeNull();
+    await moveToCold(goesCold.storageKey);
     expect(await restoreFromCold(services, wasCold.storageKey)).toBe(true);
     expect(await hot.stat(wasCold.storageKey)).not.toBeNull();
   }, 180_000);
