@@ -1,6 +1,9 @@
 /**
  * `npm run db:migrate`: applies pending SQL migrations to DATABASE_URL (or to the embedded
  * database in DATA_DIR) and records them in _prisma_migrations, like `prisma migrate deploy`.
+ * Compiled into build/migrate.js for the image (the Kubernetes migration Job, Fly's release
+ * command). `--external-only`: with no DATABASE_URL do nothing, since a release machine without
+ * the data volume would migrate a throwaway embedded database; the server migrates it at start-up.
  */
 import { ConfigError, loadConfig } from "../app/config.server";
 import { startEmbeddedPostgres } from "../app/services/embedded-postgres.server";
@@ -8,6 +11,10 @@ import { runMigrations } from "../app/services/migrate.server";
 
 async function main() {
   const config = loadConfig();
+  if (config.database.embedded && process.argv.includes("--external-only")) {
+    console.log("No DATABASE_URL: the embedded database is migrated when the server starts.");
+    return;
+  }
   const embedded = config.database.embedded
     ? await startEmbeddedPostgres({ dataDir: config.database.dataDir, port: config.database.port })
     : null;
