@@ -56,7 +56,7 @@ async function status(url) {
     await response.arrayBuffer();
     return response.status;
   } catch (error) {
-    return `unreachable (${error.cause?.code ?? error.name})`;
+    return `unreachable (${error.cause?.code ?? error.cause?.errors?.[0]?.code ?? error.name})`;
   }
 }
 
