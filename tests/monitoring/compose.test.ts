@@ -55,7 +55,8 @@ describe("docker-compose.yml", () => {
   });
 
   it("adds Prometheus, Alertmanager and Grafana under the monitoring profile only, on loopback ports", () => {
-    const profiled = Object.entries(compose.services as Record<string, Service>).filter(([, s]) => s.profiles);
+    // The other services belong to the `default` and `full` profiles (tests/deploy/compose.test.ts).
+    const profiled = Object.entries(compose.services as Record<string, Service>).filter(([, s]) => s.profiles?.includes("monitoring"));
     expect(profiled.map(([name]) => name).sort()).toEqual([...MONITORING].sort());
     for (const name of MONITORING) {
       expect(service(name).profiles).toEqual(["monitoring"]);
