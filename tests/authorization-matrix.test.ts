@@ -314,6 +314,8 @@ const API_MATRIX: Record<string, { want: Row; scope?: "shares"; probe: (client: 
     probe: (c, ids) => apiJson(c, "POST", `/api/v1/files/${ids.file}/restore`),
   },
   "DELETE /api/v1/files/{id}": { want: [401, 404, 404, 404], probe: (c, ids) => apiJson(c, "DELETE", `/api/v1/files/${ids.file}`) },
+  // Search below a folder: as reading the folder (another user's search names nothing of it).
+  "GET /api/v1/search": { want: [401, 200, 404, 200], probe: (c, ids) => c.get(`/api/v1/search?q=report&folderId=${ids.folder}`) },
   // Sharing: only the item's owner shares it, only a link's or share's owner sees or changes it
   // (an administrator too gets 404, as on /shares). Revoking and removing carry a stale If-Match
   // (412 for the owner), so the link and the share stay for the other rows.

@@ -522,6 +522,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search names and contents
+         * @description Your items matching `q` by name (misspellings included) or by words inside files, paged with `offset`, and the first matches among items shared with you. Filters narrow both.
+         *
+         *     Access tokens need the `files:read` scope.
+         */
+        get: operations["search"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/uploads": {
         parameters: {
             query?: never;
@@ -868,6 +890,66 @@ export interface components {
              * @description An RFC 3339 timestamp (UTC).
              */
             sharedAt: string;
+        };
+        SearchResults: {
+            /** @description Your own items: name matches first, then content matches. */
+            items: components["schemas"]["FoundItem"][];
+            total: number;
+            /** @description More than `total` matched: the search stopped counting. */
+            totalIsLowerBound: boolean;
+            /** @description Pass as `offset` for more of your own results; null at the end. */
+            nextOffset: number | null;
+            /** @description Matching items others shared with you: the first 50, not paged. */
+            shared: {
+                items: components["schemas"]["SharedFoundItem"][];
+                total: number;
+                totalIsLowerBound: boolean;
+            };
+        };
+        FoundItem: {
+            /** @enum {string} */
+            kind: "file" | "folder";
+            id: components["schemas"]["Id"];
+            name: string;
+            size: number | null;
+            /** @enum {string} */
+            matchedBy: "name" | "content";
+            /** @description For a content match: the words around it, `match` marking the query's words. Plain text. */
+            snippet: {
+                text: string;
+                match: boolean;
+            }[] | null;
+            /** @description The folder it is in; null when you may not open that folder. */
+            folderId: string | null;
+            /** @description The folders from the top you may see down to `folderId`. */
+            path: {
+                id: components["schemas"]["Id"];
+                name: string;
+            }[];
+        };
+        SharedFoundItem: {
+            /** @enum {string} */
+            kind: "file" | "folder";
+            id: components["schemas"]["Id"];
+            name: string;
+            size: number | null;
+            /** @enum {string} */
+            matchedBy: "name" | "content";
+            /** @description For a content match: the words around it, `match` marking the query's words. Plain text. */
+            snippet: {
+                text: string;
+                match: boolean;
+            }[] | null;
+            /** @description The folder it is in; null when you may not open that folder. */
+            folderId: string | null;
+            /** @description The folders from the top you may see down to `folderId`. */
+            path: {
+                id: components["schemas"]["Id"];
+                name: string;
+            }[];
+            owner: {
+                name: string;
+            };
         };
     };
     responses: never;
@@ -3592,6 +3674,101 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SharedWithMeList"];
+                };
+            };
+            /** @description No valid session or access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: a missing scope, or a change to something you may only read. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such item, or one you may not see (the API never reveals which). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but not valid: the `errors` list points at each field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; retry after Retry-After seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service Coffer depends on is unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    search: {
+        parameters: {
+            query: {
+                /** @description Words of a name, or words inside files when content search is on. */
+                q: string;
+                /** @description Only files, or only folders. */
+                kind?: "file" | "folder";
+                /** @description Files of this media type (`application/pdf`), or of a family (`image/`). */
+                mimeType?: string;
+                /** @description Files of at least this many bytes. */
+                minSize?: number | null;
+                /** @description Files of at most this many bytes. */
+                maxSize?: number | null;
+                /** @description Changed at or after this moment (RFC 3339). */
+                updatedFrom?: string;
+                /** @description Changed before this moment (RFC 3339). */
+                updatedBefore?: string;
+                /** @description Only items below this folder, at any depth. */
+                folderId?: string;
+                /** @description Skip this many of your own results: pass `nextOffset`. */
+                offset?: number | null;
+                /** @description Most of your own results in one answer. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The matches. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SearchResults"];
                 };
             };
             /** @description No valid session or access token. */

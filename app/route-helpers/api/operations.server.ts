@@ -2,6 +2,7 @@ import { bulkOperations } from "./bulk.server";
 import { fileContentOperations } from "./file-content.server";
 import { fileItemOperations, folderOperations } from "./items.server";
 import type { Operation } from "./operation.server";
+import { searchOperations } from "./search.server";
 import { shareLinkOperations, userShareOperations } from "./sharing.server";
 
 /** Every operation under /api/v1: the router serves these and the OpenAPI document describes them. */
@@ -12,4 +13,5 @@ export const API_OPERATIONS: readonly Operation[] = [
   ...bulkOperations,
   ...shareLinkOperations,
   ...userShareOperations,
+  ...searchOperations,
 ];
