@@ -47,6 +47,10 @@ export const sharingSuite: ContractSuite = (env) => {
 
     const got = await api.GET("/api/v1/share-links/{id}", { params: { path: { id: link.id } } });
     expect(got.data).toMatchObject({ id: link.id, downloadCount: 1 });
+    const forItem = await api.GET("/api/v1/share-links", { params: { query: { itemKind: "file", itemId: fileId } } });
+    expect(forItem.data!.items.map((item) => item.id)).toEqual([link.id]);
+    const notTheirItem = await otherApi.GET("/api/v1/share-links", { params: { query: { itemKind: "file", itemId: fileId } } });
+    expect(notTheirItem.response.status).toBe(404);
     const listed = await api.GET("/api/v1/share-links");
     expect(listed.data!.items.map((item) => item.id)).toContain(link.id);
     expect(JSON.stringify(listed.data)).not.toContain("open sesame");
@@ -85,6 +89,12 @@ export const sharingSuite: ContractSuite = (env) => {
     const drop = await api.POST("/api/v1/share-links", { body: { item: { kind: "folder", id: folder.id }, mode: "upload" } });
     expect(drop.response.status).toBe(201);
     expect(drop.data).toMatchObject({ mode: "upload", hasPassword: false, expiresAt: null, maxDownloads: null });
+    const past = await api.PATCH("/api/v1/share-links/{id}", {
+      params: { path: { id: drop.data!.id } },
+      body: { expiresAt: "2001-01-01T00:00:00Z" },
+    });
+    expect(past.response.status).toBe(422);
+    expect(past.error!.errors![0]!.pointer).toBe("/body/expiresAt");
     const limited = await api.PATCH("/api/v1/share-links/{id}", { params: { path: { id: drop.data!.id } }, body: { maxDownloads: 3 } });
     expect(limited.response.status).toBe(422);
     expect(limited.error!.errors![0]!.pointer).toBe("/body/maxDownloads");
@@ -142,6 +152,10 @@ export const sharingSuite: ContractSuite = (env) => {
     expect(reshare.response.status).toBe(404);
 
     expect((await api.GET("/api/v1/user-shares")).data!.items.map((entry) => entry.id)).toContain(share.id);
+    const access = await api.GET("/api/v1/user-shares", { params: { query: { itemKind: "folder", itemId: folder.id } } });
+    expect(access.data!.items.map((entry) => entry.id)).toEqual([share.id]);
+    const elsewhere = await api.GET("/api/v1/user-shares", { params: { query: { itemKind: "file", itemId: fileId } } });
+    expect(elsewhere.data!.items).toEqual([]);
     const got = await api.GET("/api/v1/user-shares/{id}", { params: { path: { id: share.id } } });
     expect(got.data).toEqual(share);
     expect((await otherApi.GET("/api/v1/user-shares/{id}", { params: { path: { id: share.id } } })).response.status).toBe(404);
@@ -236,6 +250,9 @@ export const sharingSuite: ContractSuite = (env) => {
       ["POST", "/api/v1/user-shares", "/api/v1/user-shares", { item, email: otherEmail, ownerId: ownerUser.id }, 422],
       ["POST", "/api/v1/user-shares", "/api/v1/user-shares", { item: `file:${fileId}`, email: otherEmail }, 422],
       ["GET", "/api/v1/user-shares?page=2", "/api/v1/user-shares", undefined, 422],
+      ["GET", `/api/v1/user-shares?itemKind=file`, "/api/v1/user-shares", undefined, 422],
+      ["GET", `/api/v1/share-links?itemKind=file&itemId=a%00b`, "/api/v1/share-links", undefined, 422],
+      ["PATCH", `/api/v1/share-links/${"x".repeat(300)}`, "/api/v1/share-links/{id}", { expiresAt: "2001-01-01T00:00:00Z" }, 404],
       ["GET", "/api/v1/shared-with-me?all=1", "/api/v1/shared-with-me", undefined, 422],
       ["GET", "/api/v1/user-shares/a%00b", "/api/v1/user-shares/{id}", undefined, 404],
       ["PATCH", "/api/v1/user-shares/a%00b", "/api/v1/user-shares/{id}", { permission: "read" }, 404],

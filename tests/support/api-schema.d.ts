@@ -385,7 +385,7 @@ export interface paths {
         };
         /**
          * List your share links
-         * @description Every link you created, newest first, including expired ones.
+         * @description Every link you created, newest first, including expired ones; or only those of one of your items.
          *
          *     Access tokens need the `shares` scope.
          */
@@ -447,7 +447,7 @@ export interface paths {
         };
         /**
          * List what you shared with other accounts
-         * @description Every share you made, newest first.
+         * @description Every share you made, newest first; or only those of one of your items (who has access to it).
          *
          *     Access tokens need the `shares` scope.
          */
@@ -2752,7 +2752,12 @@ export interface operations {
     };
     listShareLinks: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description With itemId: only those of this item. */
+                itemKind?: "file" | "folder";
+                /** @description With itemKind: only those of this item (one of yours). */
+                itemId?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -3206,7 +3211,12 @@ export interface operations {
     };
     listUserShares: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description With itemId: only those of this item. */
+                itemKind?: "file" | "folder";
+                /** @description With itemKind: only those of this item (one of yours). */
+                itemId?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;

@@ -110,3 +110,14 @@ export const SharedWithMe = z
 export const SharedWithMeList = z.object({ items: z.array(SharedWithMe) }).meta({ id: "SharedWithMeList" });
 
 export const NoQuery = z.strictObject({});
+
+export const ItemQuery = z
+  .strictObject({
+    itemKind: z.enum(["file", "folder"]).optional().meta({ description: "With itemId: only those of this item." }),
+    itemId: Id.optional().meta({ description: "With itemKind: only those of this item (one of yours)." }),
+  })
+  .refine((query) => (query.itemKind === undefined) === (query.itemId === undefined), {
+    message: "Give itemKind and itemId together.",
+    path: ["itemId"],
+  })
+  .meta({ id: "ItemQuery" });

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { auditActor } from "~/domain/audit/audit.server";
 import { getMyLink, listMyLinks, type MyLink, shareUrl } from "~/domain/sharing/share-link-listing.server";
-import { createShareLink, revokeShareLink, updateShareLink } from "~/domain/sharing/share-links.server";
+import { createShareLink, getOwnItem, type ItemRef, revokeShareLink, updateShareLink } from "~/domain/sharing/share-links.server";
 import {
   getMyUserShare,
   listMyUserShares,
@@ -11,12 +11,14 @@ import {
   shareWithUser,
 } from "~/domain/sharing/user-shares.server";
 import type { Services } from "~/services/index.server";
+import type { Principal } from "./principal.server";
 import { defineOperation, json, type Operation } from "./operation.server";
 import { assertMatches } from "./representations.server";
 import { IdempotencyHeader, IdParams, IfMatchHeader } from "./schemas";
 import {
   CreateShareLink,
   CreateUserShare,
+  ItemQuery,
   NoQuery,
   SharedWithMeList,
   ShareLink,
@@ -67,6 +69,14 @@ function representShare(share: MyUserShare) {
   });
 }
 
+/** The item a list is narrowed to: one of the caller's own (404 otherwise, as on the share page). */
+async function ownItemOf(services: Services, principal: Principal, query: { itemKind?: "file" | "folder"; itemId?: string }) {
+  if (query.itemKind === undefined || query.itemId === undefined) return null;
+  const item: ItemRef = { kind: query.itemKind, id: query.itemId };
+  await getOwnItem(services, principal.user, item);
+  return item;
+}
+
 const toPermission = (permission: "read" | "write") => (permission === "write" ? "WRITE" : "READ");
 
 export const shareLinkOperations: Operation[] = [
@@ -105,12 +115,12 @@ export const shareLinkOperations: Operation[] = [
     path: "/share-links",
     tag: "Share links",
     summary: "List your share links",
-    description: "Every link you created, newest first, including expired ones.",
+    description: "Every link you created, newest first, including expired ones; or only those of one of your items.",
     scope: "shares",
-    query: NoQuery,
+    query: ItemQuery,
     responses: { 200: { description: "Your links.", schema: ShareLinkList } },
-    async handler({ services, request, principal }) {
-      const links = await listMyLinks(services, principal.user);
+    async handler({ services, request, principal, query }) {
+      const links = await listMyLinks(services, principal.user, await ownItemOf(services, principal, query));
       return json({ items: links.map((link) => representLink(services, request, link)) });
     },
   }),
@@ -204,12 +214,16 @@ export const userShareOperations: Operation[] = [
     path: "/user-shares",
     tag: "User shares",
     summary: "List what you shared with other accounts",
-    description: "Every share you made, newest first.",
+    description: "Every share you made, newest first; or only those of one of your items (who has access to it).",
     scope: "shares",
-    query: NoQuery,
+    query: ItemQuery,
     responses: { 200: { description: "Your shares.", schema: UserShareList } },
-    async handler({ services, principal }) {
-      return json({ items: (await listMyUserShares(services, principal.user)).map(representShare) });
+    async handler({ services, principal, query }) {
+      const item = await ownItemOf(services, principal, query);
+      const shares = (await listMyUserShares(services, principal.user)).filter(
+        (share) => item === null || (share.item.kind === item.kind && share.item.id === item.id),
+      );
+      return json({ items: shares.map(representShare) });
     },
   }),
   defineOperation({
