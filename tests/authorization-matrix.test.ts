@@ -4,6 +4,8 @@ import { randomBytes } from "node:crypto";
 import type { ServerBuild } from "@remix-run/node";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { trashItem } from "~/domain/files/trash.server";
+import { createShareLink } from "~/domain/sharing/share-links.server";
+import { shareWithUser } from "~/domain/sharing/user-shares.server";
 import { createToken, revokeToken } from "~/domain/tokens/tokens.server";
 import { startTestApp, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
@@ -40,6 +42,9 @@ interface Ids {
   lockedToken: string;
   revocableLink: string;
   otherUserId: string;
+  /** A link to `file` and a share of `file` with a fourth account, for the sharing API rows. */
+  apiLink: string;
+  apiShare: string;
 }
 
 type Form = Record<string, string | string[]>;
@@ -263,7 +268,7 @@ const ENDPOINTS: Record<string, { want: Row; probe: (client: TestClient, ids: Id
  * pages give (404 where another user's item must not be revealed, 403 where an administrator
  * may read but not change), as problems. Owners go last, so their changes come after the probes.
  */
-const API_MATRIX: Record<string, { want: Row; probe: (client: TestClient, ids: Ids) => Promise<Response> }> = {
+const API_MATRIX: Record<string, { want: Row; scope?: "shares"; probe: (client: TestClient, ids: Ids) => Promise<Response> }> = {
   "GET /api/v1/folders/root": { want: [401, 200, 200, 200], probe: (c) => c.get("/api/v1/folders/root") },
   "GET /api/v1/folders/{id}": { want: [401, 200, 404, 200], probe: (c, ids) => c.get(`/api/v1/folders/${ids.folder}`) },
   "GET /api/v1/folders/{id}/children": { want: [401, 200, 404, 200], probe: (c, ids) => c.get(`/api/v1/folders/${ids.folder}/children`) },
@@ -309,7 +314,63 @@ const API_MATRIX: Record<string, { want: Row; probe: (client: TestClient, ids: I
     probe: (c, ids) => apiJson(c, "POST", `/api/v1/files/${ids.file}/restore`),
   },
   "DELETE /api/v1/files/{id}": { want: [401, 404, 404, 404], probe: (c, ids) => apiJson(c, "DELETE", `/api/v1/files/${ids.file}`) },
+  // Search below a folder: as reading the folder (another user's search names nothing of it).
+  "GET /api/v1/search": { want: [401, 200, 404, 200], probe: (c, ids) => c.get(`/api/v1/search?q=report&folderId=${ids.folder}`) },
+  // Sharing: only the item's owner shares it, only a link's or share's owner sees or changes it
+  // (an administrator too gets 404, as on /shares). Revoking and removing carry a stale If-Match
+  // (412 for the owner), so the link and the share stay for the other rows.
+  "POST /api/v1/share-links": {
+    want: [401, 201, 404, 404],
+    scope: "shares",
+    probe: (c, ids) => apiJson(c, "POST", "/api/v1/share-links", { item: { kind: "file", id: ids.file }, maxDownloads: 5 }),
+  },
+  "GET /api/v1/share-links": { want: [401, 200, 200, 200], scope: "shares", probe: (c) => c.get("/api/v1/share-links") },
+  "GET /api/v1/share-links/{id}": {
+    want: [401, 200, 404, 404],
+    scope: "shares",
+    probe: (c, ids) => c.get(`/api/v1/share-links/${ids.apiLink}`),
+  },
+  "PATCH /api/v1/share-links/{id}": {
+    want: [401, 200, 404, 404],
+    scope: "shares",
+    probe: (c, ids) => apiJson(c, "PATCH", `/api/v1/share-links/${ids.apiLink}`, { maxDownloads: 50 }),
+  },
+  "DELETE /api/v1/share-links/{id}": {
+    want: [401, 412, 404, 404],
+    scope: "shares",
+    probe: (c, ids) => staleDelete(c, `/api/v1/share-links/${ids.apiLink}`),
+  },
+  "POST /api/v1/user-shares": {
+    want: [401, 201, 404, 404],
+    scope: "shares",
+    probe: (c, ids) =>
+      apiJson(c, "POST", "/api/v1/user-shares", { item: { kind: "file", id: ids.file }, email: GRANTEE_EMAIL, permission: "read" }),
+  },
+  "GET /api/v1/user-shares": { want: [401, 200, 200, 200], scope: "shares", probe: (c) => c.get("/api/v1/user-shares") },
+  "GET /api/v1/user-shares/{id}": {
+    want: [401, 200, 404, 404],
+    scope: "shares",
+    probe: (c, ids) => c.get(`/api/v1/user-shares/${ids.apiShare}`),
+  },
+  "PATCH /api/v1/user-shares/{id}": {
+    want: [401, 200, 404, 404],
+    scope: "shares",
+    probe: (c, ids) => apiJson(c, "PATCH", `/api/v1/user-shares/${ids.apiShare}`, { permission: "read" }),
+  },
+  "DELETE /api/v1/user-shares/{id}": {
+    want: [401, 412, 404, 404],
+    scope: "shares",
+    probe: (c, ids) => staleDelete(c, `/api/v1/user-shares/${ids.apiShare}`),
+  },
+  "GET /api/v1/shared-with-me": { want: [401, 200, 200, 200], scope: "shares", probe: (c) => c.get("/api/v1/shared-with-me") },
 };
+
+/** The account the owner shares `file` with for the sharing API rows; not one of the probed roles. */
+const GRANTEE_EMAIL = "greta@example.com";
+
+function staleDelete(client: TestClient, url: string): Promise<Response> {
+  return client.request(url, { method: "DELETE", headers: { "if-match": '"stale"' } });
+}
 
 function apiJson(client: TestClient, method: string, url: string, body?: unknown): Promise<Response> {
   return client.request(url, {
@@ -437,7 +498,24 @@ describe("authorization matrix: every route × {anonymous, owner, another user, 
     const token = (await link(`folder:${folder}`)).token;
     const lockedToken = (await link(`file:${file}`, { password: "open sesame" })).token;
     const revocableLink = (await link(`file:${file}`)).id;
-    ids = { folder, subfolder, file, version, trashed, trashedForBulk, token, lockedToken, revocableLink, otherUserId: other.id };
+    const audit = { actorId: owner.id, actorLabel: owner.email, ip: null, userAgent: null };
+    const apiLink = (await createShareLink(app.services, owner, { kind: "file", id: file }, {}, audit)).id;
+    await new TestClient(app.url).register("Greta Grantee", GRANTEE_EMAIL);
+    const apiShare = (await shareWithUser(app.services, owner, { kind: "file", id: file }, { email: GRANTEE_EMAIL }, audit)).share.id;
+    ids = {
+      folder,
+      subfolder,
+      file,
+      version,
+      trashed,
+      trashedForBulk,
+      token,
+      lockedToken,
+      revocableLink,
+      otherUserId: other.id,
+      apiLink,
+      apiShare,
+    };
 
     const created = await clients.owner.request("/api/uploads", {
       method: "POST",
@@ -552,6 +630,7 @@ describe("authorization matrix: every route × {anonymous, owner, another user, 
     const withScope = async (name: string) =>
       (await createToken(app.services, owner, { name, scopes: ["files:write"], expiresAt: null }, audit)).secret;
     const unscoped = await make("matrix shares only");
+    const unscopedForShares = await withScope("matrix files only");
     const expired = await withScope("matrix expired");
     await prisma.apiToken.updateMany({
       where: { userId: owner.id, name: "matrix expired" },
@@ -572,10 +651,21 @@ describe("authorization matrix: every route × {anonymous, owner, another user, 
         return fetch(url, { ...init, headers });
       });
       client.sendCsrfToken = false;
-      for (const [operation, { probe }] of Object.entries(API_MATRIX)) {
+      // A sharing operation needs what the "shares only" token has: a files-only token lacks it.
+      const forShares =
+        token === unscoped
+          ? new TestClient(app.url, (url, init) => {
+              const headers = new Headers(init.headers);
+              headers.set("authorization", `Bearer ${unscopedForShares}`);
+              return fetch(url, { ...init, headers });
+            })
+          : client;
+      forShares.sendCsrfToken = false;
+      for (const [operation, { probe, scope }] of Object.entries(API_MATRIX)) {
+        const caller = scope === "shares" ? forShares : client;
         // A script holds no cookies: one kept from an earlier answer would make this a cookie request.
-        client.cookies.clear();
-        const response = await probe(client, ids);
+        caller.cookies.clear();
+        const response = await probe(caller, ids);
         await response.body?.cancel();
         if (response.status !== want) failures.push(`${operation} with a ${label}: expected ${want}, got ${response.status}`);
       }

@@ -172,7 +172,7 @@ describe("Meilisearch driver requests", () => {
         path: `/indexes/${INDEX}/settings`,
         body: {
           searchableAttributes: ["name", "content"],
-          filterableAttributes: ["ownerId", "kind", "folderId", "id"],
+          filterableAttributes: ["ownerId", "kind", "folderId", "id", "mimeType", "mimeFamily", "size", "updatedAt"],
           sortableAttributes: ["updatedAt"],
         },
       },
@@ -208,8 +208,16 @@ describe("Meilisearch driver requests", () => {
     const [add] = fake.requests;
     expect(add.query).toEqual({ primaryKey: "id" });
     expect(add.body).toEqual([
-      { ...document, updatedAt: Date.UTC(2026, 0, 2, 3, 4, 5, 6) },
-      { ...document, id: "f2", folderId: null, mimeType: null, size: null, updatedAt: Date.UTC(2026, 0, 2, 3, 4, 5, 6) },
+      { ...document, updatedAt: Date.UTC(2026, 0, 2, 3, 4, 5, 6), mimeFamily: "application/" },
+      {
+        ...document,
+        id: "f2",
+        folderId: null,
+        mimeType: null,
+        mimeFamily: null,
+        size: null,
+        updatedAt: Date.UTC(2026, 0, 2, 3, 4, 5, 6),
+      },
     ]);
   });
 
@@ -219,8 +227,8 @@ describe("Meilisearch driver requests", () => {
       { ...document, id: "f2", content: null },
     ]);
     expect(fake.calls[0].body).toEqual([
-      { ...document, updatedAt: Date.UTC(2026, 0, 2, 3, 4, 5, 6), content: "the words inside" },
-      { ...document, id: "f2", updatedAt: Date.UTC(2026, 0, 2, 3, 4, 5, 6), content: null },
+      { ...document, updatedAt: Date.UTC(2026, 0, 2, 3, 4, 5, 6), mimeFamily: "application/", content: "the words inside" },
+      { ...document, id: "f2", updatedAt: Date.UTC(2026, 0, 2, 3, 4, 5, 6), mimeFamily: "application/", content: null },
     ]);
     fake.reset();
     await driver().upsert(Array.from({ length: 45 }, (_, i) => ({ ...document, id: `f${i}`, content: "text" })));
@@ -282,6 +290,25 @@ describe("Meilisearch driver requests", () => {
     const first = await driver().search("owner-1", "report");
     expect(first).toEqual({ hits: [{ ...document, score: 0.87, matchedBy: "content", snippet: null }], total: 41 });
     expect(first.hits[0].updatedAt).toBeInstanceOf(Date);
+  });
+
+  it("search narrows by kind, media type or family, size and date, after the owner and scope", async () => {
+    await driver().search("owner-1", "report", {
+      within: { folderIds: ["d1"], ids: [] },
+      filters: {
+        kind: "file",
+        mimeType: "Image/",
+        minSize: 10,
+        maxSize: 99,
+        updatedFrom: new Date(Date.UTC(2026, 0, 1)),
+        updatedBefore: new Date(Date.UTC(2026, 1, 1)),
+      },
+    });
+    await driver().search("owner-1", "report", { filters: { mimeType: "application/pdf" } });
+    expect(fake.requests.map((r) => (r.body as { filter: string }).filter)).toEqual([
+      `ownerId = "owner-1" AND (folderId IN ["d1"]) AND kind = "file" AND mimeFamily = "image/" AND size >= 10 AND size <= 99 AND updatedAt >= ${Date.UTC(2026, 0, 1)} AND updatedAt < ${Date.UTC(2026, 1, 1)}`,
+      'ownerId = "owner-1" AND mimeType = "application/pdf"',
+    ]);
   });
 
   it("search uses limit 20 and offset 0 by default and clamps nonsense paging", async () => {

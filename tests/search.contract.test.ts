@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { MeilisearchIndex } from "~/services/search/meilisearch.server";
 import { PostgresSearchIndex } from "~/services/search/postgres.server";
-import type { SearchDocument, SearchIndex } from "~/services/search/types";
+import type { SearchDocument, SearchFilters, SearchIndex } from "~/services/search/types";
 import { createTestDatabase } from "./support/database";
 
 const services = inject("services");
@@ -114,6 +114,28 @@ function contract(driver: DriverUnderTest) {
 
     const folder = (await index.search(alice, "holiday")).hits.find((h) => h.id === photos.id);
     expect(folder).toMatchObject({ kind: "folder", folderId: null, mimeType: null, size: null });
+  });
+
+  it("narrows by kind, media type or family, size and date", async () => {
+    const owner = `carol-${randomUUID()}`;
+    const day = (d: number) => new Date(Date.UTC(2026, 2, d));
+    const png = doc(owner, "plan small.png", { mimeType: "image/png", size: 100, updatedAt: day(1) });
+    const jpeg = doc(owner, "plan big.jpg", { mimeType: "image/jpeg", size: 5000, updatedAt: day(10) });
+    const pdf = doc(owner, "plan.pdf", { mimeType: "application/pdf", size: 300, updatedAt: day(20) });
+    const folder = doc(owner, "plan folder", { kind: "folder", mimeType: null, size: null, updatedAt: day(10) });
+    await index.upsert([png, jpeg, pdf, folder]);
+    const found = async (filters: SearchFilters) => ids((await index.search(owner, "plan", { filters })).hits).sort();
+    expect(await found({})).toEqual([png.id, jpeg.id, pdf.id, folder.id].sort());
+    expect(await found({ kind: "folder" })).toEqual([folder.id]);
+    expect(await found({ mimeType: "image/" })).toEqual([png.id, jpeg.id].sort());
+    expect(await found({ mimeType: "application/pdf" })).toEqual([pdf.id]);
+    expect(await found({ minSize: 300 })).toEqual([jpeg.id, pdf.id].sort());
+    expect(await found({ minSize: 100, maxSize: 300 })).toEqual([png.id, pdf.id].sort());
+    expect(await found({ updatedFrom: day(10) })).toEqual([jpeg.id, pdf.id, folder.id].sort());
+    expect(await found({ updatedFrom: day(5), updatedBefore: day(20), kind: "file" })).toEqual([jpeg.id]);
+    const total = (await index.search(owner, "plan", { filters: { mimeType: "image/" } })).total;
+    expect(total).toBe(2);
+    await index.remove([png.id, jpeg.id, pdf.id, folder.id]);
   });
 
   it("finds names with accents and non-Latin scripts, ignoring case", async () => {

@@ -16,6 +16,32 @@ export async function breadcrumbs(services: Services, folder: Folder): Promise<C
   return rows.map((row) => ({ id: row.id, name: row.parent_id === null ? "My files" : row.name, isRoot: row.parent_id === null }));
 }
 
+/** The breadcrumbs of several folders in one statement, by folder id, with each folder's owner. */
+export async function breadcrumbsOf(services: Services, folderIds: string[]): Promise<Map<string, { ownerId: string; crumbs: Crumb[] }>> {
+  const result = new Map<string, { ownerId: string; crumbs: Crumb[] }>();
+  const unique = [...new Set(folderIds)];
+  if (unique.length === 0) return result;
+  const rows = await services.prisma.$queryRaw<
+    Array<{ start: string; id: string; name: string; parent_id: string | null; owner_id: string; depth: number }>
+  >`
+    WITH RECURSIVE chain AS (
+      SELECT id AS start, id, name, parent_id, owner_id, 0 AS depth FROM folders WHERE id = ANY(${unique}::text[])
+      UNION ALL
+      SELECT chain.start, f.id, f.name, f.parent_id, f.owner_id, chain.depth + 1 FROM folders f JOIN chain ON f.id = chain.parent_id
+      WHERE chain.depth < 1000
+    )
+    SELECT start, id, name, parent_id, owner_id, depth FROM chain ORDER BY start, depth DESC`;
+  for (const row of rows) {
+    let entry = result.get(row.start);
+    if (!entry) {
+      entry = { ownerId: row.owner_id, crumbs: [] };
+      result.set(row.start, entry);
+    }
+    entry.crumbs.push({ id: row.id, name: row.parent_id === null ? "My files" : row.name, isRoot: row.parent_id === null });
+  }
+  return result;
+}
+
 /** Subfolders shown per level of the folder tree; a "more…" link leads to the rest. */
 export const TREE_LEVEL_LIMIT = 100;
 

@@ -1,8 +1,12 @@
 import type { Services } from "~/services/index.server";
 import { inSpan } from "~/services/tracing/spans.server";
-import type { SearchHit, SearchScope, SnippetPart } from "~/services/search/types";
+import type { SearchFilters, SearchHit, SearchScope, SnippetPart } from "~/services/search/types";
 import { canRead, LIVE_USER_SHARE } from "../sharing/access.server";
 import type { SessionUser } from "../accounts/sessions.server";
+import { getReadableFolder } from "../files/folders.server";
+import { breadcrumbsOf } from "../files/folder-tree.server";
+import type { Crumb } from "../files/folder-listing";
+import { visibleCrumbs } from "../sharing/user-shares.server";
 
 const RESULT_LIMIT = 50;
 /** Most owners whose shared items one search looks through. */
@@ -27,23 +31,59 @@ export interface SharedFoundItem extends FoundItem {
   ownerName: string;
 }
 
+/** What else narrows a search: the drivers' filters, a folder to search below, and paging of your own results. */
+export interface SearchRequest {
+  filters?: SearchFilters;
+  /** Only items below this folder (at any depth); it must be one the searcher may read. */
+  folderId?: string;
+  /** Your own results from this position (shared results are the first RESULT_LIMIT). */
+  offset?: number;
+  limit?: number;
+}
+
 /**
  * My own files and folders matching `query` by name or (after those) by content, and, separately, matching items that other people
  * shared with me (inside a folder shared with me, or a file shared with me), through the
  * configured search driver.
  */
-export function searchFiles(services: Services, user: Pick<SessionUser, "id" | "role">, query: string) {
+export function searchFiles(services: Services, user: Pick<SessionUser, "id" | "role">, query: string, request: SearchRequest = {}) {
   // The query's length, never its words.
   return inSpan("search.query", { "search.driver": services.search.driver, "search.query_length": query.length }, () =>
-    searchOwnAndShared(services, user, query),
+    searchOwnAndShared(services, user, query, request),
   );
 }
 
-async function searchOwnAndShared(services: Services, user: Pick<SessionUser, "id" | "role">, query: string) {
-  const [own, shared] = await Promise.all([
-    services.search.search(user.id, query, { limit: RESULT_LIMIT }),
-    searchSharedWithMe(services, user, query),
-  ]);
+/** The folder a search is limited to: its owner and the live folders of its subtree. */
+interface FolderScope {
+  ownerId: string;
+  folderId: string;
+  folderIds: string[];
+}
+
+async function folderScope(services: Services, user: Pick<SessionUser, "id" | "role">, folderId: string): Promise<FolderScope> {
+  const folder = await getReadableFolder(services, user, folderId);
+  const subtree = await services.prisma.$queryRaw<Array<{ id: string }>>`
+    WITH RECURSIVE sub AS (
+      SELECT id, 0 AS depth FROM folders WHERE id = ${folder.id} AND trashed_at IS NULL
+      UNION
+      SELECT f.id, sub.depth + 1 FROM folders f JOIN sub ON f.parent_id = sub.id WHERE f.trashed_at IS NULL AND sub.depth < 1000
+    )
+    SELECT DISTINCT id FROM sub LIMIT ${MAX_SHARED_FOLDERS}`;
+  return { ownerId: folder.ownerId, folderId: folder.id, folderIds: subtree.map((row) => row.id) };
+}
+
+async function searchOwnAndShared(services: Services, user: Pick<SessionUser, "id" | "role">, query: string, request: SearchRequest) {
+  const below = request.folderId === undefined ? null : await folderScope(services, user, request.folderId);
+  const ownSearch =
+    below && below.ownerId !== user.id
+      ? Promise.resolve({ hits: [] as SearchHit[], total: 0, totalIsLowerBound: false })
+      : services.search.search(user.id, query, {
+          limit: request.limit ?? RESULT_LIMIT,
+          offset: request.offset,
+          filters: request.filters,
+          ...(below ? { within: { folderIds: below.folderIds, ids: [] } } : {}),
+        });
+  const [own, shared] = await Promise.all([ownSearch, searchSharedWithMe(services, user, query, request.filters, below)]);
   return {
     total: own.total,
     /** More than `total` matched: the driver stopped counting. */
@@ -107,11 +147,33 @@ export async function sharedScopes(
   return scopes;
 }
 
-async function searchSharedWithMe(services: Services, user: Pick<SessionUser, "id" | "role">, query: string) {
-  const scopes = await sharedScopes(services, user.id);
+/** The shared scopes narrowed to a folder's subtree: only its owner's, and only inside it. */
+function scopesBelow(scopes: Awaited<ReturnType<typeof sharedScopes>>, below: FolderScope | null) {
+  if (!below) return scopes;
+  const inside = new Set(below.folderIds);
+  return scopes
+    .filter(({ ownerId }) => ownerId === below.ownerId)
+    .map(({ ownerId, ownerName, scope }) => ({
+      ownerId,
+      ownerName,
+      scope: {
+        folderIds: scope.folderIds.filter((id) => inside.has(id)),
+        ids: scope.ids.filter((id) => inside.has(id) && id !== below.folderId),
+      },
+    }));
+}
+
+async function searchSharedWithMe(
+  services: Services,
+  user: Pick<SessionUser, "id" | "role">,
+  query: string,
+  filters: SearchFilters | undefined,
+  below: FolderScope | null,
+) {
+  const scopes = scopesBelow(await sharedScopes(services, user.id), below);
   const results = await Promise.all(
     scopes.map(async ({ ownerId, ownerName, scope }) => {
-      const result = await services.search.search(ownerId, query, { limit: RESULT_LIMIT, within: scope });
+      const result = await services.search.search(ownerId, query, { limit: RESULT_LIMIT, within: scope, filters });
       const inside = new Set(scope.folderIds);
       // The index may lag behind a just-revoked share: every hit is checked against the grants.
       const readable = await Promise.all(
@@ -140,4 +202,25 @@ async function searchSharedWithMe(services: Services, user: Pick<SessionUser, "i
     total: results.reduce((sum, r) => sum + r.total, 0),
     totalIsLowerBound: results.some((r) => r.totalIsLowerBound),
   };
+}
+
+/**
+ * Where each found item is: the folders from the top down to the one holding it, as far as the
+ * searcher may see them (a grantee sees from the highest folder shared with them down). Empty
+ * when the searcher may not open the folder it is in.
+ */
+export async function folderPaths(
+  services: Services,
+  user: Pick<SessionUser, "id" | "role">,
+  items: Array<{ folderId: string | null }>,
+): Promise<Map<string, Crumb[]>> {
+  const chains = await breadcrumbsOf(
+    services,
+    items.flatMap((item) => (item.folderId ? [item.folderId] : [])),
+  );
+  const paths = new Map<string, Crumb[]>();
+  for (const [folderId, { ownerId, crumbs }] of chains) {
+    paths.set(folderId, await visibleCrumbs(services, user, ownerId, crumbs));
+  }
+  return paths;
 }

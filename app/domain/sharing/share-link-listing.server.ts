@@ -1,6 +1,8 @@
 // Public share links as their owner sees them: the list, how many still work, and their URL.
 import { Prisma } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
+import { NotFoundError } from "../errors";
+import { isId } from "../ids";
 import type { Actor, ItemRef } from "./share-links.server";
 
 export interface MyLink {
@@ -16,6 +18,13 @@ export interface MyLink {
   downloadCount: number;
 }
 
+const LINK_ITEM = {
+  file: { select: { id: true, name: true, trashedAt: true } },
+  folder: { select: { id: true, name: true, trashedAt: true } },
+} as const;
+
+type LinkWithItem = Prisma.ShareLinkGetPayload<{ include: typeof LINK_ITEM }>;
+
 export async function listMyLinks(services: Services, actor: Actor, item?: ItemRef | null): Promise<MyLink[]> {
   const links = await services.prisma.shareLink.findMany({
     where: {
@@ -23,24 +32,33 @@ export async function listMyLinks(services: Services, actor: Actor, item?: ItemR
       ...(item ? (item.kind === "file" ? { fileId: item.id } : { folderId: item.id }) : {}),
     },
     orderBy: [{ createdAt: "desc" }, { id: "asc" }],
-    include: { file: { select: { id: true, name: true, trashedAt: true } }, folder: { select: { id: true, name: true, trashedAt: true } } },
+    include: LINK_ITEM,
   });
   const now = Date.now();
-  return links.map((link) => {
-    const target = link.file ?? link.folder;
-    return {
-      id: link.id,
-      token: link.token,
-      mode: link.mode,
-      item: { kind: link.file ? "file" : "folder", id: target?.id ?? "", name: target?.name ?? "", inTrash: Boolean(target?.trashedAt) },
-      hasPassword: link.passwordHash !== null,
-      createdAt: link.createdAt,
-      expiresAt: link.expiresAt,
-      expired: link.expiresAt !== null && link.expiresAt.getTime() <= now,
-      maxDownloads: link.maxDownloads,
-      downloadCount: link.downloadCount,
-    };
-  });
+  return links.map((link) => myLink(link, now));
+}
+
+/** One of the actor's links; NotFound for anyone else's or a malformed id. */
+export async function getMyLink(services: Services, actor: Actor, linkId: string): Promise<MyLink> {
+  const link = isId(linkId) ? await services.prisma.shareLink.findUnique({ where: { id: linkId }, include: LINK_ITEM }) : null;
+  if (!link || link.ownerId !== actor.id) throw new NotFoundError("That link");
+  return myLink(link, Date.now());
+}
+
+function myLink(link: LinkWithItem, now: number): MyLink {
+  const target = link.file ?? link.folder;
+  return {
+    id: link.id,
+    token: link.token,
+    mode: link.mode,
+    item: { kind: link.file ? "file" : "folder", id: target?.id ?? "", name: target?.name ?? "", inTrash: Boolean(target?.trashedAt) },
+    hasPassword: link.passwordHash !== null,
+    createdAt: link.createdAt,
+    expiresAt: link.expiresAt,
+    expired: link.expiresAt !== null && link.expiresAt.getTime() <= now,
+    maxDownloads: link.maxDownloads,
+    downloadCount: link.downloadCount,
+  };
 }
 
 /**

@@ -177,7 +177,9 @@ export async function updateShareLink(
 ): Promise<ShareLink> {
   const link = await getOwnLink(services, actor, linkId);
   const data = parse(updateLinkSchema, input);
-  if (link.mode === "DROP" && data.maxDownloads !== null) {
+  // The page's form sends every field; a field left out of the input (the API's PATCH) keeps its value.
+  const given = (name: string) => typeof input === "object" && input !== null && name in input;
+  if (link.mode === "DROP" && given("maxDownloads") && data.maxDownloads !== null) {
     throw new ValidationError("A file drop has no downloads to limit.", { maxDownloads: "Leave empty for a file drop." });
   }
   let passwordHash = link.passwordHash;
@@ -185,7 +187,11 @@ export async function updateShareLink(
   else if (data.password) passwordHash = await hashPassword(data.password);
   const updated = await services.prisma.shareLink.update({
     where: { id: link.id },
-    data: { passwordHash, expiresAt: data.expiresAt, maxDownloads: data.maxDownloads },
+    data: {
+      passwordHash,
+      ...(given("expiresAt") ? { expiresAt: data.expiresAt } : {}),
+      ...(given("maxDownloads") ? { maxDownloads: data.maxDownloads } : {}),
+    },
   });
   const details = {
     password: data.clearPassword ? "cleared" : data.password ? "set" : "unchanged",

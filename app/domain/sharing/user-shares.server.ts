@@ -1,5 +1,7 @@
 import { z } from "zod";
+import type { Prisma } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
+import { isId } from "../ids";
 import { LIVE_USER_SHARE } from "./access.server";
 import { recordActivity } from "../audit/activity.server";
 import { recordAudit, type AuditActor } from "../audit/audit.server";
@@ -71,6 +73,48 @@ export async function listAccess(services: Services, actor: Actor, item: ItemRef
     include: { grantee: { select: { id: true, name: true, email: true } } },
   });
   return shares.map((share) => ({ id: share.id, permission: share.permission, createdAt: share.createdAt, grantee: share.grantee }));
+}
+
+export interface MyUserShare {
+  id: string;
+  item: { kind: "file" | "folder"; id: string; name: string };
+  grantee: { id: string; name: string; email: string };
+  permission: "READ" | "WRITE";
+  createdAt: Date;
+}
+
+const MY_SHARE_INCLUDE = {
+  grantee: { select: { id: true, name: true, email: true } },
+  file: { select: { id: true, name: true } },
+  folder: { select: { id: true, name: true } },
+} as const;
+
+function myUserShare(share: Prisma.UserShareGetPayload<{ include: typeof MY_SHARE_INCLUDE }>): MyUserShare {
+  const item = share.file ?? share.folder;
+  return {
+    id: share.id,
+    item: { kind: share.file ? "file" : "folder", id: item?.id ?? "", name: item?.name ?? "" },
+    grantee: share.grantee,
+    permission: share.permission,
+    createdAt: share.createdAt,
+  };
+}
+
+/** Everything the actor shared with other accounts, newest first. */
+export async function listMyUserShares(services: Services, actor: Actor): Promise<MyUserShare[]> {
+  const shares = await services.prisma.userShare.findMany({
+    where: { ownerId: actor.id },
+    orderBy: [{ createdAt: "desc" }, { id: "asc" }],
+    include: MY_SHARE_INCLUDE,
+  });
+  return shares.map(myUserShare);
+}
+
+/** One share the actor made; NotFound for anyone else's or a malformed id. */
+export async function getMyUserShare(services: Services, actor: Actor, shareId: string): Promise<MyUserShare> {
+  const share = isId(shareId) ? await services.prisma.userShare.findUnique({ where: { id: shareId }, include: MY_SHARE_INCLUDE }) : null;
+  if (!share || share.ownerId !== actor.id) throw new NotFoundError("That share");
+  return myUserShare(share);
 }
 
 export async function removeUserShare(services: Services, actor: Actor, shareId: string, audit: AuditActor): Promise<void> {

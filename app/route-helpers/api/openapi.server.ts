@@ -194,6 +194,9 @@ export function openApiDocument() {
       { name: "Versions", description: "Earlier content of files." },
       { name: "Bulk", description: "Several items at once." },
       { name: "Uploads", description: "Resumable uploads (tus 1.0)." },
+      { name: "Search", description: "Names and contents of your items and of those shared with you." },
+      { name: "Share links", description: "Public links to your files and folders." },
+      { name: "User shares", description: "Your items shared with other accounts, and theirs with you." },
     ],
   });
   return cached;

@@ -2,6 +2,8 @@ import { bulkOperations } from "./bulk.server";
 import { fileContentOperations } from "./file-content.server";
 import { fileItemOperations, folderOperations } from "./items.server";
 import type { Operation } from "./operation.server";
+import { searchOperations } from "./search.server";
+import { shareLinkOperations, userShareOperations } from "./sharing.server";
 
 /** Every operation under /api/v1: the router serves these and the OpenAPI document describes them. */
 export const API_OPERATIONS: readonly Operation[] = [
@@ -9,4 +11,7 @@ export const API_OPERATIONS: readonly Operation[] = [
   ...fileItemOperations,
   ...fileContentOperations,
   ...bulkOperations,
+  ...shareLinkOperations,
+  ...userShareOperations,
+  ...searchOperations,
 ];

@@ -4,9 +4,11 @@ import {
   MATCH_START,
   SearchError,
   SearchUnavailableError,
+  mimeFamily,
   searchPage,
   snippetParts,
   type SearchDocument,
+  type SearchFilters,
   type SearchHit,
   type SearchIndex,
   type SearchOptions,
@@ -33,6 +35,8 @@ interface MeiliDocument {
   mimeType: string | null;
   size: number | null;
   updatedAt: number;
+  /** "image/" for "image/png": Meilisearch filters match whole values, not prefixes. */
+  mimeFamily: string | null;
   content?: string | null;
 }
 
@@ -69,7 +73,7 @@ export class MeilisearchIndex implements SearchIndex {
       this.index.updateSettings({
         // Content after name, so a name match also ranks higher within Meilisearch's own order.
         searchableAttributes: ["name", "content"],
-        filterableAttributes: ["ownerId", "kind", "folderId", "id"],
+        filterableAttributes: ["ownerId", "kind", "folderId", "id", "mimeType", "mimeFamily", "size", "updatedAt"],
         sortableAttributes: ["updatedAt"],
       }),
     );
@@ -99,7 +103,11 @@ export class MeilisearchIndex implements SearchIndex {
     // hits up to the page's end are fetched (its maxTotalHits bounds them anyway) and reordered.
     const response = await this.request("search", () =>
       this.index.search(query, {
-        filter: `ownerId = ${filterString(ownerId)}${within ? ` AND (${scopeFilter(within)})` : ""}`,
+        filter: [
+          `ownerId = ${filterString(ownerId)}`,
+          ...(within ? [`(${scopeFilter(within)})`] : []),
+          ...documentFilters(options?.filters),
+        ].join(" AND "),
         limit: offset + limit,
         offset: 0,
         showRankingScore: true,
@@ -158,6 +166,25 @@ export class MeilisearchIndex implements SearchIndex {
 }
 
 /** Documents directly in one of the folders, or one of the ids (each list left out when empty). */
+/**
+ * The filters as Meilisearch conditions. Documents written before mimeFamily was stored lack it
+ * until they are written again (a search resync rewrites them all).
+ */
+export function documentFilters(filters: SearchFilters | undefined): string[] {
+  if (!filters) return [];
+  const conditions: string[] = [];
+  if (filters.kind) conditions.push(`kind = ${filterString(filters.kind)}`);
+  if (filters.mimeType !== undefined) {
+    const family = filters.mimeType.endsWith("/");
+    conditions.push(`${family ? "mimeFamily" : "mimeType"} = ${filterString(family ? filters.mimeType.toLowerCase() : filters.mimeType)}`);
+  }
+  if (filters.minSize !== undefined) conditions.push(`size >= ${filters.minSize}`);
+  if (filters.maxSize !== undefined) conditions.push(`size <= ${filters.maxSize}`);
+  if (filters.updatedFrom) conditions.push(`updatedAt >= ${filters.updatedFrom.getTime()}`);
+  if (filters.updatedBefore) conditions.push(`updatedAt < ${filters.updatedBefore.getTime()}`);
+  return conditions;
+}
+
 export function scopeFilter(within: SearchScope): string {
   const list = (values: string[]) => `[${values.map(filterString).join(", ")}]`;
   const parts: string[] = [];
@@ -182,6 +209,7 @@ function toMeiliDocument(doc: SearchDocument): MeiliDocument {
     name: doc.name,
     folderId: doc.folderId,
     mimeType: doc.mimeType,
+    mimeFamily: mimeFamily(doc.mimeType),
     size: doc.size,
     updatedAt: doc.updatedAt.getTime(),
     ...(doc.content !== undefined ? { content: doc.content } : {}),

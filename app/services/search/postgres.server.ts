@@ -6,6 +6,7 @@ import {
   searchPage,
   snippetParts,
   type SearchDocument,
+  type SearchFilters,
   type SearchHit,
   type SearchIndex,
   type SearchOptions,
@@ -169,7 +170,9 @@ export class PostgresSearchIndex implements SearchIndex {
                ${typedWords(text)}::text AS words, coffer_search_fold(${text}) AS folded,
                ${typedWords(exact)}::text AS exact_words`;
       const bounds = { limit, offset, counted: Math.max(COUNT_LIMIT, offset + limit), ranked: Math.max(RANK_LIMIT, offset + limit) };
-      const rows = await tx.$queryRaw<Array<CountRow & Partial<HitRow>>>(searchStatement(ownerId, terms!, similar, within, bounds));
+      const rows = await tx.$queryRaw<Array<CountRow & Partial<HitRow>>>(
+        searchStatement(ownerId, terms!, similar, within, options?.filters, bounds),
+      );
       const counts = rows[0] ?? { by_name_count: 0, content_count: 0 };
       const capped = counts.by_name_count > bounds.counted || counts.content_count > bounds.counted;
       return {
@@ -196,14 +199,15 @@ function searchStatement(
   terms: SearchTerms,
   similar: string[],
   within: SearchScope | undefined,
+  filters: SearchFilters | undefined,
   { limit, offset, counted, ranked: rank }: { limit: number; offset: number; counted: number; ranked: number },
 ): Prisma.Sql {
   const words = Prisma.sql`${terms.words}::tsquery`;
   // "!" escapes LIKE wildcards typed by the user; a backslash would need more quoting layers.
   const contains = `%${terms.folded.replace(/[!%_]/g, (c) => `!${c}`)}%`;
-  const inScope = within
-    ? Prisma.sql`AND (d.folder_id = ANY(${within.folderIds}::text[]) OR d.id = ANY(${within.ids}::text[]))`
-    : Prisma.empty;
+  const inScope = Prisma.sql`${
+    within ? Prisma.sql`AND (d.folder_id = ANY(${within.folderIds}::text[]) OR d.id = ANY(${within.ids}::text[]))` : Prisma.empty
+  } ${filterConditions(filters)}`;
   // A misspelt name: every longer word of the query similar to a word of it, the rest prefixes.
   const requiredPrefixes = terms.exact_words === null ? Prisma.empty : Prisma.sql`AND d.name_words @@ ${terms.exact_words}::tsquery`;
   // Or, for several words, the words together: a slip that leaves a word below the threshold
@@ -313,4 +317,25 @@ export function similarityWords(query: string): { similar: string[]; exact: stri
 function isTooLong(error: unknown): boolean {
   const text = String((error as { message?: unknown })?.message ?? "");
   return text.includes(TOO_LONG) || /too long for tsvector/i.test(text);
+}
+
+/** The filters as conditions on search_documents `d`, each starting with AND. */
+function filterConditions(filters: SearchFilters | undefined): Prisma.Sql {
+  if (!filters) return Prisma.empty;
+  const conditions: Prisma.Sql[] = [];
+  if (filters.kind) conditions.push(Prisma.sql`AND d.kind = ${filters.kind}`);
+  if (filters.mimeType !== undefined) {
+    conditions.push(
+      filters.mimeType.endsWith("/")
+        ? Prisma.sql`AND lower(d.mime_type) LIKE ${`${filters.mimeType.toLowerCase().replace(/[!%_]/g, (c) => `!${c}`)}%`} ESCAPE '!'`
+        : Prisma.sql`AND lower(d.mime_type) = ${filters.mimeType.toLowerCase()}`,
+    );
+  }
+  if (filters.minSize !== undefined) conditions.push(Prisma.sql`AND d.size >= ${filters.minSize}`);
+  if (filters.maxSize !== undefined) conditions.push(Prisma.sql`AND d.size <= ${filters.maxSize}`);
+  // updated_at is a UTC timestamp without zone.
+  const utc = (date: Date) => Prisma.sql`(${date.toISOString()}::timestamptz AT TIME ZONE 'UTC')`;
+  if (filters.updatedFrom) conditions.push(Prisma.sql`AND d.updated_at >= ${utc(filters.updatedFrom)}`);
+  if (filters.updatedBefore) conditions.push(Prisma.sql`AND d.updated_at < ${utc(filters.updatedBefore)}`);
+  return conditions.length ? Prisma.join(conditions, " ") : Prisma.empty;
 }

@@ -50,6 +50,27 @@ export interface SearchOptions {
   limit?: number;
   offset?: number;
   within?: SearchScope;
+  filters?: SearchFilters;
+}
+
+/** Narrows a search by what the documents are; every given filter must hold. */
+export interface SearchFilters {
+  kind?: "file" | "folder";
+  /** An exact media type ("application/pdf") or a family ending in a slash ("image/"). */
+  mimeType?: string;
+  /** Bytes, inclusive; a folder has no size, so a size filter finds files only. */
+  minSize?: number;
+  maxSize?: number;
+  /** Last changed at or after / before this moment. */
+  updatedFrom?: Date;
+  updatedBefore?: Date;
+}
+
+/** The family part of a media type ("image/png" → "image/"), as filters name families. */
+export function mimeFamily(mimeType: string | null): string | null {
+  if (mimeType === null) return null;
+  const slash = mimeType.indexOf("/");
+  return slash > 0 ? mimeType.slice(0, slash + 1).toLowerCase() : null;
 }
 
 export interface SearchScope {
