@@ -196,3 +196,21 @@ describe("release scripts", () => {
     }
   });
 });
+
+describe("fly.toml", () => {
+  const fly = fs.readFileSync(path.join(ROOT, "fly.toml"), "utf8");
+
+  it("migrates with the compiled migration command before the machines are updated", () => {
+    const deploy = fly.slice(fly.indexOf("\n[deploy]\n"), fly.indexOf("\n[", fly.indexOf("\n[deploy]\n") + 1));
+    expect(deploy).toMatch(/^\s+release_command = "node build\/migrate\.js --external-only"$/m);
+    expect(deploy).toMatch(/^\s+strategy = "rolling"$/m);
+    const scripts = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).scripts;
+    expect(scripts["build:migrate"]).toContain("--outfile=build/migrate.js");
+  });
+
+  it("documents the canary and blue-green commands", () => {
+    const docs = fs.readFileSync(path.join(ROOT, "docs/deployment.md"), "utf8");
+    expect(docs).toContain("fly deploy --strategy canary");
+    expect(docs).toContain("fly deploy --strategy bluegreen");
+  });
+});
