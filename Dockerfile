@@ -52,8 +52,9 @@ COPY --from=prod-deps /app/node_modules ./node_modules
 # react-dom and @remix-run/router as patched at install (patches/): prod-deps skips the root postinstall.
 COPY --from=deps /app/node_modules/react-dom ./node_modules/react-dom
 COPY --from=deps /app/node_modules/@remix-run/router ./node_modules/@remix-run/router
-# build/start.js (server.ts compiled) and the app's build, the SQL migrations the start-up runner
-# applies, and the sources the maintenance scripts (npm run db:migrate, keys:rotate, npx coffer) run with tsx.
+# build/start.js (server.ts compiled), build/migrate.js (scripts/migrate.ts compiled: the Kubernetes
+# migration Job and Fly's release command) and the app's build, the SQL migrations the runners
+# apply, and the sources the maintenance scripts (npm run db:migrate, keys:rotate, npx coffer) run with tsx.
 COPY --from=build /app/build ./build
 COPY --from=build /app/app ./app
 COPY --from=build /app/server.ts /app/package.json /app/package-lock.json /app/tsconfig.json /app/prisma.config.ts ./

@@ -58,9 +58,11 @@ describe("deploy/logging", () => {
 
       it("reads the app service's containers and wires each step to the one before", () => {
         const [source] = Object.values(config.sources);
-        expect(source).toEqual({ type: "docker_logs", include_labels: ["com.docker.compose.service=app"] });
+        expect(source).toEqual({ type: "docker_logs", include_labels: ["org.coffer.role=app"] });
+        // Whichever compose profile runs the app (full: app, default: app-embedded), it carries the label.
         const compose = YAML.parse(fs.readFileSync(path.join(ROOT, "docker-compose.yml"), "utf8"));
-        expect(compose.services).toHaveProperty("app");
+        for (const service of ["app", "app-embedded"])
+          expect(compose.services[service].labels, service).toEqual({ "org.coffer.role": "app" });
         const known = new Set(Object.keys(config.sources));
         for (const [name, transform] of Object.entries(config.transforms)) {
           expect(transform.type).toBe("remap");

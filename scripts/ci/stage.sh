@@ -8,6 +8,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 stage=${1:?usage: scripts/ci/stage.sh vitest|e2e|security-scan}
+case "$stage" in vitest | e2e | security-scan) ;; *)
+  echo "unknown stage: $stage (vitest, e2e or security-scan)" >&2
+  exit 2
+  ;;
+esac
 
 bash scripts/ensure-test-packages.sh
 [ -d node_modules ] || npm ci --no-audit --no-fund
@@ -25,8 +30,4 @@ case "$stage" in
     ;;
   e2e) exec npx playwright test ;;
   security-scan) exec bash scripts/security-scan.sh ;;
-  *)
-    echo "unknown stage: $stage (vitest, e2e or security-scan)" >&2
-    exit 2
-    ;;
 esac

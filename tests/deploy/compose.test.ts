@@ -91,7 +91,8 @@ describe("docker-compose.yml profiles", () => {
   it("keeps the two app services alike apart from their drivers and data volume", () => {
     const app = compose.services.app!;
     const embedded = compose.services["app-embedded"]!;
-    for (const key of ["build", "image", "restart", "stop_grace_period", "ports", "logging"]) expect(embedded[key], key).toEqual(app[key]);
+    for (const key of ["build", "image", "restart", "stop_grace_period", "ports", "logging", "labels"])
+      expect(embedded[key], key).toEqual(app[key]);
     const drivers = /^(DATABASE_URL|REDIS_URL|S3_|MEILI_)/;
     const shared = Object.entries(app.environment!).filter(([key]) => !drivers.test(key));
     expect(Object.entries(embedded.environment!)).toEqual(shared);

@@ -180,6 +180,13 @@ describe("release scripts", () => {
     }
   });
 
+  it("refuses an unknown CI stage before installing or building anything", async () => {
+    await expect(run("bash", [path.join(ROOT, "scripts/ci/stage.sh"), "unit"])).rejects.toMatchObject({
+      code: 2,
+      stderr: "unknown stage: unit (vitest, e2e or security-scan)\n",
+    });
+  });
+
   it("prints the image size and fails over the budget", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "coffer-docker-"));
     try {
