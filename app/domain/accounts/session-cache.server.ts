@@ -10,8 +10,8 @@ import type { Services } from "~/services/index.server";
  *   (app/server/realtime.server.ts), so a signed-out cookie stops working everywhere at once;
  * - when this process writes a session or user row through Prisma (the whole cache, except for
  *   one session's own last-seen refresh, which drops that session only);
- * - after TTL_MS at the latest, which bounds what no event reports (another instance changing a
- *   user's name or role without ending their sessions).
+ * - after SESSION_CACHE_TTL_MS at the latest, which bounds what no event reports (another
+ *   instance changing a user's name or role without ending their sessions).
  * Expiry (idle and absolute timeouts) is checked on every request against the cached times.
  */
 export const SESSION_CACHE_TTL_MS = 5_000;
