@@ -2,6 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { io as connectSocket, type Socket } from "socket.io-client";
 import * as tus from "tus-js-client";
 import { beforeAll, describe, expect, it } from "vitest";
+import { SESSION_CACHE_TTL_MS } from "~/domain/accounts/session-cache.server";
 import { startRedis } from "./setup/redis";
 import { startTestApp, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
@@ -138,6 +139,25 @@ describe("two instances sharing Redis, S3 and PostgreSQL", () => {
     expect(statuses.filter((s) => s === 204).length).toBeLessThanOrEqual(1);
     const head = await fetch(`${b.url}${uploadPath}`, { method: "HEAD", headers: { cookie: onB.cookieHeader, "Tus-Resumable": "1.0.0" } });
     expect([1024 * 1024, 1024]).toContain(Number(head.headers.get("upload-offset")));
+  });
+
+  it("refuses on instance B, well within its session cache's seconds, a session signed out on A", async () => {
+    const leaver = new TestClient(a.url);
+    await leaver.register("Leaver", "leaver@example.com");
+    const onTwin = new TestClient(b.url);
+    onTwin.cookies = new Map(leaver.cookies);
+    // B has now looked the session up, and keeps it for SESSION_CACHE_TTL_MS unless told otherwise.
+    expect((await onTwin.request("/files")).status).toBe(200);
+    const cookie = onTwin.cookieHeader;
+    expect((await leaver.postForm("/logout", {})).status).toBe(302);
+    const signedOut = Date.now();
+    let status = 200;
+    // A's message reaches B through Redis in milliseconds; only the cache's own expiry would take seconds.
+    while (status === 200 && Date.now() - signedOut < SESSION_CACHE_TTL_MS / 2) {
+      status = (await fetch(`${b.url}/files`, { headers: { cookie }, redirect: "manual" })).status;
+      if (status === 200) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(status).toBe(302);
   });
 });
 

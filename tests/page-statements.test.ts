@@ -1,5 +1,6 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sessionCacheOf } from "~/domain/accounts/session-cache.server";
 import { getRootFolder } from "~/domain/files/folders.server";
 import { startTestApp, type TestApp } from "./support/app";
 import { createFolderIn, registerPerson, type Person } from "./support/people";
@@ -33,7 +34,9 @@ const sessionLookups = (statements: string[]) => statements.filter((sql) => /FRO
 /**
  * A page runs the root loader and its own: both need the signed-in user. Within one GET request the
  * session is looked up once; a POST (an action may change the user or the session before the
- * loaders run again) looks it up each time.
+ * loaders run again) looks it up each time. Across requests the session cache
+ * (session-cache.server.ts) keeps the row for a few seconds: the tests that count one request's
+ * lookups empty it first.
  */
 describe("SQL statements of a folder page", () => {
   let app: TestApp;
@@ -51,6 +54,7 @@ describe("SQL statements of a folder page", () => {
   afterAll(() => app?.close());
 
   it("looks the session up once for the HTML page", async () => {
+    sessionCacheOf(app.services).clear();
     const statements = await statementsDuring(app, async () => {
       const response = await person.client.request(`/files/${folderId}`);
       expect(response.status).toBe(200);
@@ -60,12 +64,39 @@ describe("SQL statements of a folder page", () => {
   });
 
   it("looks the session up once for the .data a JavaScript navigation fetches", async () => {
+    sessionCacheOf(app.services).clear();
     const statements = await statementsDuring(app, async () => {
       const response = await person.client.request(`/files/${folderId}.data`);
       expect(response.status).toBe(200);
       await response.arrayBuffer();
     });
     expect(sessionLookups(statements)).toHaveLength(1);
+  });
+
+  it("does not look the session up again for the browser's next requests, until it signs out", async () => {
+    sessionCacheOf(app.services).clear();
+    const next = await statementsDuring(app, async () => {
+      expect((await person.client.request(`/files/${folderId}`)).status).toBe(200);
+      expect((await person.client.request(`/files/${folderId}.data`)).status).toBe(200);
+      expect((await person.client.request("/search?q=letters")).status).toBe(200);
+    });
+    expect(sessionLookups(next)).toHaveLength(1);
+
+    const stolen = person.client.cookieHeader;
+    expect((await person.client.postForm("/logout", {})).status).toBe(302);
+    const replay = await fetch(`${app.url}/files/${folderId}`, { headers: { cookie: stolen }, redirect: "manual" });
+    expect(replay.status).toBe(302);
+    await person.client.login("pat@example.com");
+  });
+
+  it("sees a session or user changed in the database by this process at once", async () => {
+    expect((await person.client.request(`/files/${folderId}`)).status).toBe(200);
+    await app.services.prisma.user.update({ where: { id: person.id }, data: { name: "Pat Renamed" } });
+    expect(await (await person.client.request(`/files/${folderId}`)).text()).toContain("Pat Renamed");
+    await app.services.prisma.session.updateMany({ where: { userId: person.id }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    const expired = await person.client.request(`/files/${folderId}`, { redirect: "manual" });
+    expect(expired.status).toBe(302);
+    await person.client.login("pat@example.com");
   });
 
   it("names no owners on a search when nothing is shared with the user", async () => {

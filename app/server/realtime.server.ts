@@ -4,6 +4,7 @@ import type { Redis } from "ioredis";
 import { Server as SocketServer } from "socket.io";
 import { mustEnrollMfa } from "~/domain/accounts/mfa.server";
 import { getUserFromCookieHeader, sessionKey } from "~/domain/accounts/sessions.server";
+import { sessionCacheOf } from "~/domain/accounts/session-cache.server";
 import { isSameOriginRequest } from "./origin-check.server";
 import { isRedisCache } from "~/services/cache/is-redis";
 import type { Services } from "~/services/index.server";
@@ -11,6 +12,8 @@ import { metrics } from "~/services/metrics.server";
 import type { LiveEvent } from "~/lib/live-event";
 
 export const userRoom = (userId: string) => `user:${userId}`;
+/** The server-side event (between instances, through Redis) that names the sessions that ended. */
+const SESSIONS_ENDED = "coffer:sessions-ended";
 /** Named by a digest: the session id is a credential and room names travel through Redis. */
 const sessionRoom = (sessionId: string) => `session:${sessionKey(sessionId)}`;
 
@@ -86,9 +89,16 @@ export async function attachRealtime(httpServer: http.Server | https.Server, ser
       // This instance's sockets at once: the Redis adapter would reach them only through its own
       // subscription, so a slow or lost Redis message would leave a revoked session connected.
       io.local.in(rooms).disconnectSockets(true);
-      // With the Redis adapter, also every other instance's.
-      if (redisClients) io.in(rooms).disconnectSockets(true);
+      // With the Redis adapter, also every other instance's, and their session caches.
+      if (redisClients) {
+        io.in(rooms).disconnectSockets(true);
+        io.serverSideEmit(SESSIONS_ENDED, sessionIds.map(sessionKey));
+      }
     },
+  });
+  // Another instance ended sessions: stop accepting their cookies here at once, not after the cache's few seconds.
+  io.on(SESSIONS_ENDED, (keys: unknown) => {
+    if (Array.isArray(keys)) sessionCacheOf(services).forgetKeys(keys.filter((key): key is string => typeof key === "string"));
   });
 
   const close = io.close.bind(io);

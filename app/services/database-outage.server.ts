@@ -96,17 +96,42 @@ export function createDatabaseBreaker(onStateChange?: (state: "open" | "half-ope
 /** Runs a query that passed the breaker (`model` undefined for raw SQL): where queries are measured. */
 export type QueryHook = (model: string | undefined, operation: string, run: () => Promise<unknown>) => Promise<unknown>;
 
+/** A model write that succeeded (`args` as the caller passed them), for caches of what it may change. */
+export type WriteHook = (model: string, operation: string, args: unknown) => void;
+
+const WRITE_OPERATIONS = new Set([
+  "create",
+  "createMany",
+  "createManyAndReturn",
+  "update",
+  "updateMany",
+  "updateManyAndReturn",
+  "upsert",
+  "delete",
+  "deleteMany",
+]);
+
 /**
  * `prisma` with every operation behind `breaker`: model queries, raw queries and each statement
  * of a transaction through a query extension, and the start of interactive transactions (which
  * no extension sees) by wrapping `$transaction`. An outage rejects with DependencyUnavailableError
  * (503); other errors pass unchanged.
  */
-export function guardPrisma(prisma: PrismaClient, breaker: Breaker, around: QueryHook = (_model, _operation, run) => run()): PrismaClient {
+export function guardPrisma(
+  prisma: PrismaClient,
+  breaker: Breaker,
+  around: QueryHook = (_model, _operation, run) => run(),
+  afterWrite?: WriteHook,
+): PrismaClient {
   const extended = prisma.$extends({
     query: {
       $allOperations({ model, operation, args, query }) {
-        return breaker.run(() => around(model, operation, () => query(args)));
+        const result = breaker.run(() => around(model, operation, () => query(args)));
+        if (!afterWrite || !model || !WRITE_OPERATIONS.has(operation)) return result;
+        return result.then((value) => {
+          afterWrite(model, operation, args);
+          return value;
+        });
       },
     },
   }) as unknown as PrismaClient;

@@ -3,7 +3,7 @@ import pg from "pg";
 import type { Config } from "~/config.server";
 import { PrismaClient } from "~/generated/prisma/client";
 import { measureQuery } from "./database-metrics.server";
-import { createDatabaseBreaker, describeDatabaseError, guardPrisma } from "./database-outage.server";
+import { createDatabaseBreaker, describeDatabaseError, guardPrisma, type WriteHook } from "./database-outage.server";
 import type { Breaker, CircuitState } from "./dependency.server";
 import type { Logger } from "./logger.server";
 import { walStagingDir } from "./backup/wal-archive.server";
@@ -23,6 +23,12 @@ export interface DatabaseHandle {
   serverVersion(): Promise<string>;
   /** The state of the breaker in front of every database call. */
   circuitState(): CircuitState;
+  /**
+   * Calls `listener` after each model write through `prisma` succeeds (raw SQL is not seen), so
+   * that what this process caches of the database (the session cache) can be dropped. Returns
+   * a function that removes the listener.
+   */
+  onWrite(listener: WriteHook): () => void;
   close(): Promise<void>;
 }
 
@@ -95,8 +101,12 @@ export async function openDatabase(config: Config, log: Logger, options: OpenDat
     if (state === "open") log.warn("database unreachable: answering 503 until it is back", { breaker: state });
     else if (state === "closed") log.info("database reachable again", { breaker: state });
   });
+  const writeListeners = new Set<WriteHook>();
+  const afterWrite: WriteHook = (model, operation, args) => {
+    for (const listener of writeListeners) listener(model, operation, args);
+  };
   return {
-    prisma: guardPrisma(raw, breaker, measureQuery),
+    prisma: guardPrisma(raw, breaker, measureQuery, afterWrite),
     url,
     embedded: config.database.embedded,
     async health() {
@@ -112,6 +122,10 @@ export async function openDatabase(config: Config, log: Logger, options: OpenDat
       return row?.server_version ?? "";
     },
     circuitState: () => breaker.state,
+    onWrite(listener) {
+      writeListeners.add(listener);
+      return () => writeListeners.delete(listener);
+    },
     async close() {
       // First the watchdog, so stopping the server is never taken for a crash.
       await watchdog?.stop();

@@ -9,6 +9,7 @@ export interface Notifier {
 /** Until Socket.IO is attached (and in tests without it) events go nowhere. */
 export class DeferredNotifier implements Notifier {
   private target: Notifier | null = null;
+  private readonly endedListeners = new Set<(sessionIds: string[]) => void>();
   attach(target: Notifier) {
     this.target = target;
   }
@@ -16,6 +17,14 @@ export class DeferredNotifier implements Notifier {
     this.target?.toUser(userId, event);
   }
   endSessions(sessionIds: string[]) {
-    if (sessionIds.length > 0) this.target?.endSessions(sessionIds);
+    if (sessionIds.length === 0) return;
+    // This process first (its session cache), whether or not Socket.IO is attached.
+    for (const listener of this.endedListeners) listener(sessionIds);
+    this.target?.endSessions(sessionIds);
+  }
+  /** Calls `listener` in this process whenever sessions end here (see endSessions). */
+  onSessionsEnded(listener: (sessionIds: string[]) => void): () => void {
+    this.endedListeners.add(listener);
+    return () => this.endedListeners.delete(listener);
   }
 }

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { Services } from "~/services/index.server";
 import { describeUserAgent } from "~/lib/user-agent";
 import { assertAccountActive } from "./account-status.server";
@@ -9,6 +9,7 @@ import { appCookie, cookiesAreSecure, type SignedCookie } from "~/lib/cookies.se
 import { markActive } from "../analytics/usage.server";
 import { setLogUser } from "~/services/log-context.server";
 import { currentRequestScope } from "../request-scope.server";
+import { sessionCacheOf, sessionKeyOf } from "./session-cache.server";
 
 /**
  * Over HTTPS in production the name carries the __Host- prefix, so browsers accept the cookie
@@ -125,11 +126,7 @@ async function lookUpSessionUser(services: Services, cookieHeader: string): Prom
     .parse(cookieHeader)
     .catch(() => null);
   if (typeof id !== "string" || id.length === 0) return null;
-  // One statement for the session and its user: every request (each tus PATCH too) starts here.
-  const [session] = await services.prisma.$queryRaw<SessionRow[]>`
-    SELECT s.expires_at AS "expiresAt", s.created_at AS "createdAt", s.last_seen_at AS "lastSeenAt",
-      u.id, u.email, u.name, u.role::text AS role, u.deactivated_at AS "deactivatedAt"
-    FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ${id}`;
+  const session = await readSession(services, id);
   if (!session) return null;
   const now = Date.now();
   // Deactivation deletes the sessions; a login racing it must not leave one that works.
@@ -138,6 +135,7 @@ async function lookUpSessionUser(services: Services, cookieHeader: string): Prom
     return null;
   }
   if (now - session.lastSeenAt.getTime() > TOUCH_INTERVAL_MS) {
+    // The update drops the cached row (session-cache.server.ts): the next request reads the new time.
     await services.prisma.session.update({ where: { id }, data: { lastSeenAt: new Date(now) } }).catch(() => {});
   }
   markActive(services, session.id);
@@ -146,6 +144,21 @@ async function lookUpSessionUser(services: Services, cookieHeader: string): Prom
 }
 
 type SessionRow = SessionTimes & PublicUser & { deactivatedAt: Date | null };
+
+/** The session and its user: from the session cache, else one statement (every request starts here). */
+async function readSession(services: Services, id: string): Promise<SessionRow | null> {
+  const cache = sessionCacheOf<SessionRow>(services);
+  const cached = cache.get(id);
+  if (cached) return cached;
+  const generation = cache.generation();
+  const [session] = await services.prisma.$queryRaw<SessionRow[]>`
+    SELECT s.expires_at AS "expiresAt", s.created_at AS "createdAt", s.last_seen_at AS "lastSeenAt",
+      u.id, u.email, u.name, u.role::text AS role, u.deactivated_at AS "deactivatedAt"
+    FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ${id}`;
+  if (!session) return null;
+  cache.set(id, session, generation);
+  return session;
+}
 
 export function getUser(services: Services, request: Request) {
   return getUserFromCookieHeader(services, request.headers.get("cookie"));
@@ -182,7 +195,7 @@ export function safeRedirect(target: FormDataEntryValue | string | null | undefi
  * credential and must not appear in HTML.
  */
 export function sessionKey(sessionId: string): string {
-  return createHash("sha256").update(sessionId).digest("base64url").slice(0, 22);
+  return sessionKeyOf(sessionId);
 }
 
 export interface SessionSummary {
