@@ -194,6 +194,10 @@ export function openApiDocument() {
       { name: "Versions", description: "Earlier content of files." },
       { name: "Bulk", description: "Several items at once." },
       { name: "Uploads", description: "Resumable uploads (tus 1.0)." },
+      { name: "Me", description: "Your own account." },
+      { name: "Users", description: "Accounts (administrators)." },
+      { name: "Audit", description: "The audit log (administrators)." },
+      { name: "Settings", description: "Instance settings (administrators)." },
     ],
   });
   return cached;

@@ -1,3 +1,4 @@
+import { accountOperations } from "./admin.server";
 import { bulkOperations } from "./bulk.server";
 import { fileContentOperations } from "./file-content.server";
 import { fileItemOperations, folderOperations } from "./items.server";
@@ -9,4 +10,5 @@ export const API_OPERATIONS: readonly Operation[] = [
   ...fileItemOperations,
   ...fileContentOperations,
   ...bulkOperations,
+  ...accountOperations,
 ];
