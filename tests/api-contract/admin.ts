@@ -312,6 +312,10 @@ export const adminSuite: ContractSuite = (env) => {
       take: 2,
     });
     expect(exported.map((event) => (event.details as { format: string }).format).sort()).toEqual(["csv", "ndjson"]);
+    const exportCount = await prisma.auditEvent.count({ where: { action: "admin.audit_exported", actorId: adminUser.id } });
+    const head = await admin.request(`/api/v1/admin/audit/export.csv?targetId=${target}`, { method: "HEAD" });
+    expect(head.status).toBe(200);
+    expect(await prisma.auditEvent.count({ where: { action: "admin.audit_exported", actorId: adminUser.id } })).toBe(exportCount);
     const refused = await admin.request(`/api/v1/admin/audit/export.csv?to=garbage`);
     await validator.check("GET", "/api/v1/admin/audit/export.csv", refused);
     expect(refused.status).toBe(422);

@@ -54,6 +54,13 @@ function exportOperation(format: AuditExportFormat): Operation {
     responses: { 200: { description: "The events.", contentType } },
     async handler({ services, principal, query, request, clientIp }: OperationContext<unknown, Filters, unknown>) {
       const filter = filterOf(query);
+      const headers = {
+        "Content-Type": `${contentType}; charset=utf-8`,
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+      };
+      // A HEAD exports nothing, so it is not recorded as an export (as on the audit page).
+      if (request.method === "HEAD") return new Response(null, { headers });
       const asked = Object.fromEntries(Object.entries(query).filter(([, value]) => value !== undefined));
       await recordAudit(services, auditActor(request, clientIp, principal.user), {
         action: "admin.audit_exported",
@@ -62,12 +69,7 @@ function exportOperation(format: AuditExportFormat): Operation {
       });
       const stamp = new Date().toISOString().slice(0, 19).replace(/[-:]/g, "").replace("T", "-");
       return new Response(auditExportStream(services, filter, format), {
-        headers: {
-          "Content-Type": `${contentType}; charset=utf-8`,
-          "Cache-Control": "no-store",
-          "X-Content-Type-Options": "nosniff",
-          "Content-Disposition": `attachment; filename="coffer-audit-${stamp}.${extension}"`,
-        },
+        headers: { ...headers, "Content-Disposition": `attachment; filename="coffer-audit-${stamp}.${extension}"` },
       });
     },
   });

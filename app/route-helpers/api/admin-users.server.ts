@@ -154,15 +154,16 @@ export const adminUserOperations: Operation[] = [
       // Unknown accounts are 404 before anything changes.
       await userForAdmin(services, params.id);
       const headers: Record<string, string> = {};
-      if (body.quotaBytes !== undefined) {
-        await setUserQuota(services, principal.user, params.id, body.quotaBytes === null ? "" : String(body.quotaBytes), audit);
-      }
+      // The role first: it is what can be refused (the last administrator), and then nothing changed.
       if (body.role !== undefined) {
         const result = await setUserRole(services, principal.user, params.id, body.role, audit);
         // As on the page: a privilege change of your own session gives it a new id.
         if (params.id === principal.user.id && result.changed && principal.token === null) {
           headers["Set-Cookie"] = await restartSessions(services, principal.user.id, request, clientIp);
         }
+      }
+      if (body.quotaBytes !== undefined) {
+        await setUserQuota(services, principal.user, params.id, body.quotaBytes === null ? "" : String(body.quotaBytes), audit);
       }
       return userReply(services, params.id, 200, headers);
     },
