@@ -202,7 +202,10 @@ export const adminSuite: ContractSuite = (env) => {
     const email = unique("gone", storage);
     const id = (await adminApi.POST("/api/v1/admin/users", { body: { email, name: "Gus Gone", password: PASSWORD } })).data!.id;
     const root = await prisma.folder.findFirstOrThrow({ where: { ownerId: id, parentId: null } });
-    await prisma.folder.create({ data: { ownerId: id, parentId: root.id, name: "Plans", nameKey: "plans" } });
+    const plans = await prisma.folder.create({ data: { ownerId: id, parentId: root.id, name: "Plans", nameKey: "plans" } });
+    await prisma.$executeRaw`
+      INSERT INTO files (id, owner_id, folder_id, name, name_key, size, mime_type, storage_key, created_at, updated_at)
+      VALUES (${`${id}-plan`}, ${id}, ${plans.id}, 'plan.txt', 'plan.txt', 10, 'text/plain', ${`${id}-plan-key`}, now(), now())`;
 
     const mistyped = await adminApi.POST("/api/v1/admin/users/{id}/delete", {
       params: { path: { id } },
@@ -210,6 +213,18 @@ export const adminSuite: ContractSuite = (env) => {
     });
     expect(mistyped.response.status).toBe(422);
     expect(mistyped.error!.errors![0]!.pointer).toBe("/body/confirmEmail");
+    // Someone whose quota cannot take the files: refused, nothing deleted.
+    const small = await adminApi.POST("/api/v1/admin/users", {
+      body: { email: unique("small", storage), name: "Sy Small", password: PASSWORD },
+    });
+    await adminApi.PATCH("/api/v1/admin/users/{id}", { params: { path: { id: small.data!.id } }, body: { quotaBytes: 5 } });
+    const full = await adminApi.POST("/api/v1/admin/users/{id}/delete", {
+      params: { path: { id } },
+      body: { confirmEmail: email, proof: PASSWORD, giveFilesTo: small.data!.id },
+    });
+    expect(full.response.status).toBe(409);
+    expect((await adminApi.GET("/api/v1/admin/users/{id}", { params: { path: { id } } })).data!.deletedAt).toBeNull();
+
     const deleted = await adminApi.POST("/api/v1/admin/users/{id}/delete", {
       params: { path: { id } },
       body: { confirmEmail: email, proof: PASSWORD, giveFilesTo: adminUser.id },
@@ -219,6 +234,7 @@ export const adminSuite: ContractSuite = (env) => {
     expect(deleted.data!.purgeAfter).not.toBeNull();
     const given = await prisma.folder.findFirst({ where: { ownerId: adminUser.id, name: { startsWith: "From Gus Gone" } } });
     expect(given).not.toBeNull();
+    expect(await prisma.file.findUnique({ where: { id: `${id}-plan` } })).toMatchObject({ ownerId: adminUser.id });
     expect(await prisma.auditEvent.count({ where: { action: "user.deleted", targetId: id } })).toBe(1);
     expect((await adminApi.GET("/api/v1/admin/users/{id}", { params: { path: { id } } })).data!.deletedAt).not.toBeNull();
 
