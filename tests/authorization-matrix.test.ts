@@ -334,6 +334,15 @@ const API_MATRIX: Record<string, { want: Row; probe: (client: TestClient, ids: I
     want: [401, 403, 403, 422],
     probe: (c, ids) => apiJson(c, "POST", `/api/v1/admin/users/${ids.otherUserId}/status`, { active: false, proof: "" }),
   },
+  "POST /api/v1/admin/users/{id}/unlock": {
+    want: [401, 403, 403, 200],
+    probe: (c, ids) => apiJson(c, "POST", `/api/v1/admin/users/${ids.otherUserId}/unlock`),
+  },
+  // No proof sent: refused (422) before anything is looked at further.
+  "POST /api/v1/admin/users/{id}/restore": {
+    want: [401, 403, 403, 422],
+    probe: (c, ids) => apiJson(c, "POST", `/api/v1/admin/users/${ids.otherUserId}/restore`, { proof: "" }),
+  },
   "POST /api/v1/admin/users/{id}/delete": {
     want: [401, 403, 403, 422],
     probe: (c, ids) =>

@@ -5,6 +5,7 @@ import { AUDIT_CSV_COLUMNS } from "~/domain/audit/audit-log.server";
 import type { TokenScope } from "~/domain/tokens/scopes";
 import { createToken } from "~/domain/tokens/tokens.server";
 import type { paths } from "../support/api-schema";
+import { TestClient } from "../support/client";
 import { type ApiEnv, type ContractSuite, upload } from "./env";
 
 /** Your own account (/me) and administration (/admin): users, the audit log and the settings. */
@@ -189,6 +190,17 @@ export const adminSuite: ContractSuite = (env) => {
     });
     expect(events.map((event) => event.action).sort()).toEqual(["user.deactivated", "user.reactivated"]);
 
+    // Failed sign-ins show, and unlocking forgets them (audited).
+    const email = created.data!.email;
+    for (let i = 0; i < 2; i++) await new TestClient(app.url).login(email, "not the password at all");
+    expect((await adminApi.GET("/api/v1/admin/users/{id}", { params: { path: { id } } })).data!.failedLogins).toBe(2);
+    const unlocked = await adminApi.POST("/api/v1/admin/users/{id}/unlock", { params: { path: { id } } });
+    expect(unlocked.data).toMatchObject({ failedLogins: 0, lockedUntil: null });
+    expect(await app.services.prisma.auditEvent.count({ where: { action: "admin.user_unlocked", targetId: id } })).toBe(1);
+    expect((await adminApi.POST("/api/v1/admin/users/{id}/unlock", { params: { path: { id: "no-such-user" } } })).response.status).toBe(
+      404,
+    );
+
     const self = await adminApi.POST("/api/v1/admin/users/{id}/status", {
       params: { path: { id: adminUser.id } },
       body: { active: false, proof: PASSWORD },
@@ -237,6 +249,21 @@ export const adminSuite: ContractSuite = (env) => {
     expect(await prisma.file.findUnique({ where: { id: `${id}-plan` } })).toMatchObject({ ownerId: adminUser.id });
     expect(await prisma.auditEvent.count({ where: { action: "user.deleted", targetId: id } })).toBe(1);
     expect((await adminApi.GET("/api/v1/admin/users/{id}", { params: { path: { id } } })).data!.deletedAt).not.toBeNull();
+
+    // Restorable meanwhile: a live account cannot be restored (409), the deleted one can.
+    const live = await adminApi.POST("/api/v1/admin/users/{id}/restore", {
+      params: { path: { id: small.data!.id } },
+      body: { proof: PASSWORD },
+    });
+    expect(live.response.status).toBe(409);
+    const restored = await adminApi.POST("/api/v1/admin/users/{id}/restore", { params: { path: { id } }, body: { proof: PASSWORD } });
+    expect(restored.data).toMatchObject({ id, deletedAt: null, deactivatedAt: null });
+    expect(await prisma.auditEvent.count({ where: { action: "user.restored", targetId: id } })).toBe(1);
+    const again = await adminApi.POST("/api/v1/admin/users/{id}/delete", {
+      params: { path: { id } },
+      body: { confirmEmail: email, proof: PASSWORD },
+    });
+    expect(again.data).toMatchObject({ status: "deleted", givenTo: null });
 
     const purged = await adminApi.POST("/api/v1/admin/users/{id}/delete", {
       params: { path: { id } },

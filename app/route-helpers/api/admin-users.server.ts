@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { assertPasswordAuthAllowed } from "~/domain/accounts/oidc.server";
+import { lockStatus, unlockAccount } from "~/domain/accounts/lockout.server";
 import { restartSessions } from "~/domain/accounts/sessions.server";
 import { registerUser } from "~/domain/accounts/users.server";
 import { erasureOfAccount } from "~/domain/accounts/account-deletion.server";
@@ -11,7 +12,7 @@ import {
   setUserRole,
   userForAdmin,
 } from "~/domain/admin/admin.server";
-import { deleteUserByAdmin, setUserActive } from "~/domain/admin/admin-users.server";
+import { deleteUserByAdmin, restoreDeletedAccount, setUserActive } from "~/domain/admin/admin-users.server";
 import { auditActor, recordAudit } from "~/domain/audit/audit.server";
 import { isAppError } from "~/domain/errors";
 import type { Services } from "~/services/index.server";
@@ -20,6 +21,7 @@ import { ApiProblem } from "./problem.server";
 import {
   AdminUser,
   AdminUserPage,
+  ConfirmProof,
   CreateUser,
   DeleteUser,
   Erasure,
@@ -40,7 +42,8 @@ import { badCursor } from "./me.server";
 const NoParams = z.strictObject({});
 const USERS_PATH = "/api/v1/admin/users";
 
-function representUser(row: AdminUserRow): z.infer<typeof AdminUser> {
+async function representUser(services: Services, row: AdminUserRow): Promise<z.infer<typeof AdminUser>> {
+  const lock = await lockStatus(services, row.email);
   return {
     id: row.id,
     name: row.name,
@@ -55,11 +58,13 @@ function representUser(row: AdminUserRow): z.infer<typeof AdminUser> {
     countedBytes: row.countedBytes,
     quotaBytes: row.quotaOverride,
     effectiveQuotaBytes: row.effectiveQuota,
+    failedLogins: lock.failures,
+    lockedUntil: lock.lockedUntil?.toISOString() ?? null,
   };
 }
 
 async function userReply(services: Services, id: string, status = 200, headers: Record<string, string> = {}) {
-  return json(representUser(await userForAdmin(services, id)), status, headers);
+  return json(await representUser(services, await userForAdmin(services, id)), status, headers);
 }
 
 /**
@@ -92,7 +97,7 @@ export const adminUserOperations: Operation[] = [
     async handler({ services, query }) {
       if (query.cursor !== undefined && decodeUserCursor(query.cursor) === null) throw badCursor();
       const page = await pageUsersForAdmin(services, { email: query.email, cursor: query.cursor, limit: query.limit });
-      return json({ items: page.users.map(representUser), nextCursor: page.nextCursor });
+      return json({ items: await Promise.all(page.users.map((row) => representUser(services, row))), nextCursor: page.nextCursor });
     },
   }),
   defineOperation({
@@ -184,6 +189,41 @@ export const adminUserOperations: Operation[] = [
     async handler({ services, principal, params, body, request, clientIp }) {
       await confirmed(() =>
         setUserActive(services, principal.user, params.id, body.active, body.proof, auditActor(request, clientIp, principal.user)),
+      );
+      return userReply(services, params.id);
+    },
+  }),
+  defineOperation({
+    operationId: "unlockUser",
+    method: "post",
+    path: "/admin/users/{id}/unlock",
+    tag: "Users",
+    summary: "Let a locked-out account sign in again",
+    description: "Forgets the account's failed sign-ins, as the unlock button of the admin overview does.",
+    scope: "admin",
+    params: IdParams,
+    responses: { 200: { description: "The account, unlocked.", schema: AdminUser } },
+    async handler({ services, principal, params, request, clientIp }) {
+      await unlockAccount(services, auditActor(request, clientIp, principal.user), params.id);
+      return userReply(services, params.id);
+    },
+  }),
+  defineOperation({
+    operationId: "restoreUser",
+    method: "post",
+    path: "/admin/users/{id}/restore",
+    tag: "Users",
+    summary: "Restore a deleted account",
+    description:
+      "Brings back an account deleted within the grace period (409 when it is not deleted). It stays deactivated if it was before it was deleted. Needs `proof`, as the page does.",
+    scope: "admin",
+    params: IdParams,
+    body: ConfirmProof,
+    problems: [409],
+    responses: { 200: { description: "The restored account.", schema: AdminUser } },
+    async handler({ services, principal, params, body, request, clientIp }) {
+      await confirmed(() =>
+        restoreDeletedAccount(services, principal.user, params.id, body.proof, auditActor(request, clientIp, principal.user)),
       );
       return userReply(services, params.id);
     },

@@ -68,6 +68,8 @@ export const AdminUser = z
     countedBytes: Bytes.meta({ description: "What counts against the quota: bytesUsed plus uploads in progress." }),
     quotaBytes: Bytes.nullable().meta({ description: "The account's own quota; null when the default applies." }),
     effectiveQuotaBytes: Bytes.nullable().meta({ description: "The quota in effect; null when unlimited." }),
+    failedLogins: z.number().int().nonnegative().meta({ description: "Failed sign-ins counted towards a lockout." }),
+    lockedUntil: Timestamp.nullable().meta({ description: "Sign-in is refused until then after too many failures; null when not locked." }),
   })
   .meta({ id: "AdminUser", description: "An account as the admin overview shows it." });
 
@@ -114,6 +116,8 @@ const Proof = z.string().max(1000).meta({
 export const SetUserStatus = z
   .strictObject({ active: z.boolean().meta({ description: "false deactivates, true reactivates." }), proof: Proof })
   .meta({ id: "SetUserStatus" });
+
+export const ConfirmProof = z.strictObject({ proof: Proof }).meta({ id: "ConfirmProof" });
 
 export const DeleteUser = z
   .strictObject({
