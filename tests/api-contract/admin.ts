@@ -390,6 +390,18 @@ export const adminSuite: ContractSuite = (env) => {
         expect.arrayContaining(["trashRetentionDays", "blockedExtensions"]),
       );
 
+      // Two changes made against the same settings at once: one wins, the other is told (412).
+      const race = await Promise.all(
+        [1, 2].map((n) =>
+          adminApi.PATCH("/api/v1/admin/settings", {
+            params: { header: { "if-match": changed.data!.etag } },
+            body: { tokenMaxDays: values.tokenMaxDays + n },
+          }),
+        ),
+      );
+      expect(race.map((r) => r.response.status).sort()).toEqual([200, 412]);
+      const winner = race.find((r) => r.response.status === 200)!.data!;
+      expect((await adminApi.GET("/api/v1/admin/settings")).data).toEqual(winner);
       const lost = await adminApi.PATCH("/api/v1/admin/settings", {
         params: { header: { "if-match": etag } },
         body: { trashRetentionDays: 5 },
@@ -413,7 +425,7 @@ export const adminSuite: ContractSuite = (env) => {
           JSON.stringify(body),
         ).toContain(pointer);
       }
-      expect((await adminApi.GET("/api/v1/admin/settings")).data).toEqual(changed.data);
+      expect((await adminApi.GET("/api/v1/admin/settings")).data).toEqual(winner);
     } finally {
       const restored = await adminApi.PATCH("/api/v1/admin/settings", { body: values });
       expect(restored.data!.etag).toBe(etag);

@@ -7,7 +7,7 @@ import { recordActivity } from "../audit/activity.server";
 import { recordAudit, type AuditActor } from "../audit/audit.server";
 import { ConflictError, NotFoundError, ValidationError } from "../errors";
 import { PENDING_UPLOAD_CHARGES } from "../files/quota.server";
-import { getSettings, updateSettings, type Settings } from "./settings.server";
+import { forgetCachedSettings, getSettings, readSettings, type Settings, updateSettings, updateSettingsIn } from "./settings.server";
 import { fieldErrors } from "../accounts/users.server";
 import { endSessionsWhere, type SessionUser } from "../accounts/sessions.server";
 
@@ -171,42 +171,68 @@ function changedKeys(before: Settings, after: Settings): Array<keyof Settings> {
   return (Object.keys(after) as Array<keyof Settings>).filter((key) => JSON.stringify(before[key]) !== JSON.stringify(after[key]));
 }
 
-/** Validates the settings form and saves it; records who changed what. */
+type SettingsForm = Record<string, unknown>;
+
+/**
+ * Validates the settings form and saves it; records who changed what. Given a function of the
+ * current settings instead of the form, it runs under a lock with the stored settings read
+ * afresh, then saves in the same transaction: a check in it (an If-Match) still holds when the
+ * form is saved, and two changes made against the same settings cannot both pass it.
+ */
 export async function saveSettingsForm(
   services: Services,
   admin: SessionUser,
-  input: Record<string, unknown>,
+  input: SettingsForm | ((current: Settings) => SettingsForm),
   audit: AuditActor,
 ): Promise<Settings> {
+  if (typeof input !== "function") {
+    const patch = settingsPatch(services, input);
+    const before = await getSettings(services);
+    const after = await updateSettings(services, patch);
+    await recordSettingsChange(services.prisma, admin, audit, before, after);
+    return after;
+  }
+  const after = await services.prisma.$transaction(async (tx) => {
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(72707373)`;
+    const before = await readSettings(services, tx);
+    const saved = await updateSettingsIn(services, tx, settingsPatch(services, input(before)));
+    await recordSettingsChange(tx, admin, audit, before, saved);
+    return saved;
+  });
+  forgetCachedSettings(services);
+  return after;
+}
+
+function settingsPatch(services: Services, input: SettingsForm): Partial<Settings> {
   const parsed = settingsFormSchema(services.config.uploads.maxSize).safeParse(input);
   if (!parsed.success) throw new ValidationError("Nothing was saved. Please correct the highlighted fields.", fieldErrors(parsed.error));
-  const before = await getSettings(services);
   const { defaultQuota, versionsKept, ...rest } = parsed.data;
-  const after = await updateSettings(services, {
+  return {
     defaultQuotaBytes: defaultQuota,
     // "Keep all" is its own key; the count becomes the largest allowed, which is what a previous
     // release (which knows only the count) then keeps.
     keepAllVersions: versionsKept === null,
     versionsKept: versionsKept ?? 1000,
     ...rest,
-  });
+  };
+}
+
+async function recordSettingsChange(
+  db: Prisma.TransactionClient | Services["prisma"],
+  admin: SessionUser,
+  audit: AuditActor,
+  before: Settings,
+  after: Settings,
+): Promise<void> {
   const changed = changedKeys(before, after);
-  if (changed.length > 0) {
-    const details = {
-      changed,
-      before: Object.fromEntries(changed.map((key) => [key, before[key]])),
-      after: Object.fromEntries(changed.map((key) => [key, after[key]])),
-    };
-    await recordActivity(services.prisma, {
-      userId: admin.id,
-      action: "settings.updated",
-      subjectType: "settings",
-      subjectId: "settings",
-      details,
-    });
-    await recordAudit(services.prisma, audit, { action: "admin.settings_updated", targetType: "settings", targetId: "settings", details });
-  }
-  return after;
+  if (changed.length === 0) return;
+  const details = {
+    changed,
+    before: Object.fromEntries(changed.map((key) => [key, before[key]])),
+    after: Object.fromEntries(changed.map((key) => [key, after[key]])),
+  };
+  await recordActivity(db, { userId: admin.id, action: "settings.updated", subjectType: "settings", subjectId: "settings", details });
+  await recordAudit(db, audit, { action: "admin.settings_updated", targetType: "settings", targetId: "settings", details });
 }
 
 /** Sets (or, with an empty value, clears) one user's quota override. */

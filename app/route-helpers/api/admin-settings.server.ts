@@ -89,14 +89,18 @@ export const adminSettingsOperations: Operation[] = [
       200: { description: "The settings after the change.", schema: AdminSettings, headers: { ETag: "The settings' entity tag." } },
     },
     async handler({ services, principal, body, request, clientIp }) {
-      const current = await getSettings(services);
-      assertMatches(request, represent(current));
-      const form: Record<string, string> = { ...settingsFormValues(current) };
-      for (const [name, value] of Object.entries(body as SettingsPatch)) {
-        if (value !== undefined) form[FORM_NAMES[name as keyof SettingsBody] ?? name] = formValue(value);
-      }
+      // Checked and built from the stored settings under the save's lock, so a change made
+      // meanwhile is neither overwritten nor missed by If-Match.
+      const formFor = (current: Settings) => {
+        assertMatches(request, represent(current));
+        const form: Record<string, string> = { ...settingsFormValues(current) };
+        for (const [name, value] of Object.entries(body as SettingsPatch)) {
+          if (value !== undefined) form[FORM_NAMES[name as keyof SettingsBody] ?? name] = formValue(value);
+        }
+        return form;
+      };
       try {
-        return reply(await saveSettingsForm(services, principal.user, form, auditActor(request, clientIp, principal.user)));
+        return reply(await saveSettingsForm(services, principal.user, formFor, auditActor(request, clientIp, principal.user)));
       } catch (error) {
         if (!isAppError(error) || error.status !== 400) throw error;
         const apiName = (formName: string) => Object.entries(FORM_NAMES).find(([, form]) => form === formName)?.[0] ?? formName;
