@@ -363,6 +363,64 @@ const API_MATRIX: Record<string, { want: Row; scope?: "shares"; probe: (client: 
     probe: (c, ids) => staleDelete(c, `/api/v1/user-shares/${ids.apiShare}`),
   },
   "GET /api/v1/shared-with-me": { want: [401, 200, 200, 200], scope: "shares", probe: (c) => c.get("/api/v1/shared-with-me") },
+
+  // Your own account: everyone signed in has one.
+  "GET /api/v1/me": { want: [401, 200, 200, 200], probe: (c) => c.get("/api/v1/me") },
+  "GET /api/v1/me/usage": { want: [401, 200, 200, 200], probe: (c) => c.get("/api/v1/me/usage") },
+  "GET /api/v1/me/activity": { want: [401, 200, 200, 200], probe: (c) => c.get("/api/v1/me/activity") },
+  // Administration: administrators only (403 for everyone else, as the admin pages answer).
+  "GET /api/v1/admin/users": { want: [401, 403, 403, 200], probe: (c) => c.get("/api/v1/admin/users") },
+  "POST /api/v1/admin/users": {
+    want: [401, 403, 403, 201],
+    probe: (c) =>
+      apiJson(c, "POST", "/api/v1/admin/users", {
+        email: `probe-${randomBytes(4).toString("hex")}@example.com`,
+        name: "Probe",
+        password: "correct horse battery staple",
+      }),
+  },
+  "GET /api/v1/admin/users/{id}": { want: [401, 403, 403, 200], probe: (c, ids) => c.get(`/api/v1/admin/users/${ids.otherUserId}`) },
+  "PATCH /api/v1/admin/users/{id}": {
+    want: [401, 403, 403, 200],
+    probe: (c, ids) => apiJson(c, "PATCH", `/api/v1/admin/users/${ids.otherUserId}`, { quotaBytes: null }),
+  },
+  // The admin gets as far as confirming it is them (no proof sent: 422), so nothing changes.
+  "POST /api/v1/admin/users/{id}/status": {
+    want: [401, 403, 403, 422],
+    probe: (c, ids) => apiJson(c, "POST", `/api/v1/admin/users/${ids.otherUserId}/status`, { active: false, proof: "" }),
+  },
+  "POST /api/v1/admin/users/{id}/unlock": {
+    want: [401, 403, 403, 200],
+    probe: (c, ids) => apiJson(c, "POST", `/api/v1/admin/users/${ids.otherUserId}/unlock`),
+  },
+  // No proof sent: refused (422) before anything is looked at further.
+  "POST /api/v1/admin/users/{id}/restore": {
+    want: [401, 403, 403, 422],
+    probe: (c, ids) => apiJson(c, "POST", `/api/v1/admin/users/${ids.otherUserId}/restore`, { proof: "" }),
+  },
+  "POST /api/v1/admin/users/{id}/delete": {
+    want: [401, 403, 403, 422],
+    probe: (c, ids) =>
+      apiJson(c, "POST", `/api/v1/admin/users/${ids.otherUserId}/delete`, { confirmEmail: "nobody@example.com", proof: "" }),
+  },
+  "GET /api/v1/admin/users/{id}/erasure": {
+    want: [401, 403, 403, 404],
+    probe: (c, ids) => c.get(`/api/v1/admin/users/${ids.otherUserId}/erasure`),
+  },
+  "GET /api/v1/admin/audit": { want: [401, 403, 403, 200], probe: (c) => c.get("/api/v1/admin/audit") },
+  "GET /api/v1/admin/audit/export.csv": { want: [401, 403, 403, 200], probe: (c) => c.get("/api/v1/admin/audit/export.csv") },
+  "GET /api/v1/admin/audit/export.ndjson": { want: [401, 403, 403, 200], probe: (c) => c.get("/api/v1/admin/audit/export.ndjson") },
+  "GET /api/v1/admin/settings": { want: [401, 403, 403, 200], probe: (c) => c.get("/api/v1/admin/settings") },
+  // A stale If-Match: the admin's change is refused (412), so the settings stay as they are.
+  "PATCH /api/v1/admin/settings": {
+    want: [401, 403, 403, 412],
+    probe: (c) =>
+      c.request("/api/v1/admin/settings", {
+        method: "PATCH",
+        headers: { "content-type": "application/json", "if-match": '"stale"' },
+        body: JSON.stringify({ trashRetentionDays: 7 }),
+      }),
+  },
 };
 
 /** The account the owner shares `file` with for the sharing API rows; not one of the probed roles. */

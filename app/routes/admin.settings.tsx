@@ -3,7 +3,7 @@ import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-
 import { auditActor } from "~/domain/audit/audit.server";
 import { z } from "zod";
 import { Field, FormMessage } from "~/components/field";
-import { saveSettingsForm, sizeInput } from "~/domain/admin/admin.server";
+import { saveSettingsForm, settingsFormValues } from "~/domain/admin/admin.server";
 import { requireAdmin } from "~/route-helpers/guards.server";
 import { providerName } from "~/domain/accounts/reauth.server";
 import { getSettings } from "~/domain/admin/settings.server";
@@ -19,23 +19,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   await requireAdmin(services, request);
   const settings = await getSettings(services);
   return {
-    values: {
-      defaultQuota: sizeInput(settings.defaultQuotaBytes),
-      maxFileSize: sizeInput(settings.maxFileSize),
-      blockedExtensions: settings.blockedExtensions.join(", "),
-      trashRetentionDays: String(settings.trashRetentionDays),
-      auditRetentionDays: settings.auditRetentionDays === null ? "" : String(settings.auditRetentionDays),
-      versionsKept: settings.keepAllVersions ? "" : String(settings.versionsKept),
-      versionRetentionDays: settings.versionRetentionDays === null ? "" : String(settings.versionRetentionDays),
-      deletedAccountRetentionDays: String(settings.deletedAccountRetentionDays),
-      coldTierAfterDays: settings.coldTierAfterDays === null ? "" : String(settings.coldTierAfterDays),
-      requireMfaForAdmins: settings.requireMfaForAdmins ? "on" : "",
-      requireMfaAfterSso: settings.requireMfaAfterSso ? "on" : "",
-      sessionIdleDays: String(settings.sessionIdleDays),
-      sessionAbsoluteDays: String(settings.sessionAbsoluteDays),
-      tokensMustExpire: settings.tokensMustExpire ? "on" : "",
-      tokenMaxDays: String(settings.tokenMaxDays),
-    },
+    values: settingsFormValues(settings),
     maxUploadSize: services.config.uploads.maxSize,
     /** The provider's name when single sign-on is set up; the setting about it is shown only then. */
     ssoProvider: services.config.oidc ? providerName(services.config.oidc) : null,

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { Prisma } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
 import { parseByteSize } from "~/config.server";
 import { formatBytes } from "~/lib/format";
@@ -6,7 +7,7 @@ import { recordActivity } from "../audit/activity.server";
 import { recordAudit, type AuditActor } from "../audit/audit.server";
 import { ConflictError, NotFoundError, ValidationError } from "../errors";
 import { PENDING_UPLOAD_CHARGES } from "../files/quota.server";
-import { getSettings, updateSettings, type Settings } from "./settings.server";
+import { forgetCachedSettings, getSettings, readSettings, type Settings, updateSettings, updateSettingsIn } from "./settings.server";
 import { fieldErrors } from "../accounts/users.server";
 import { endSessionsWhere, type SessionUser } from "../accounts/sessions.server";
 
@@ -145,46 +146,93 @@ export function settingsFormSchema(maxUploadSize: number) {
     });
 }
 
+/** The settings as the settings form shows them (and posts them back unchanged). */
+export function settingsFormValues(settings: Settings) {
+  return {
+    defaultQuota: sizeInput(settings.defaultQuotaBytes),
+    maxFileSize: sizeInput(settings.maxFileSize),
+    blockedExtensions: settings.blockedExtensions.join(", "),
+    trashRetentionDays: String(settings.trashRetentionDays),
+    auditRetentionDays: settings.auditRetentionDays === null ? "" : String(settings.auditRetentionDays),
+    versionsKept: settings.keepAllVersions ? "" : String(settings.versionsKept),
+    versionRetentionDays: settings.versionRetentionDays === null ? "" : String(settings.versionRetentionDays),
+    deletedAccountRetentionDays: String(settings.deletedAccountRetentionDays),
+    coldTierAfterDays: settings.coldTierAfterDays === null ? "" : String(settings.coldTierAfterDays),
+    requireMfaForAdmins: settings.requireMfaForAdmins ? "on" : "",
+    requireMfaAfterSso: settings.requireMfaAfterSso ? "on" : "",
+    sessionIdleDays: String(settings.sessionIdleDays),
+    sessionAbsoluteDays: String(settings.sessionAbsoluteDays),
+    tokensMustExpire: settings.tokensMustExpire ? "on" : "",
+    tokenMaxDays: String(settings.tokenMaxDays),
+  };
+}
+
 function changedKeys(before: Settings, after: Settings): Array<keyof Settings> {
   return (Object.keys(after) as Array<keyof Settings>).filter((key) => JSON.stringify(before[key]) !== JSON.stringify(after[key]));
 }
 
-/** Validates the settings form and saves it; records who changed what. */
+type SettingsForm = Record<string, unknown>;
+
+/**
+ * Validates the settings form and saves it; records who changed what. Given a function of the
+ * current settings instead of the form, it runs under a lock with the stored settings read
+ * afresh, then saves in the same transaction: a check in it (an If-Match) still holds when the
+ * form is saved, and two changes made against the same settings cannot both pass it.
+ */
 export async function saveSettingsForm(
   services: Services,
   admin: SessionUser,
-  input: Record<string, unknown>,
+  input: SettingsForm | ((current: Settings) => SettingsForm),
   audit: AuditActor,
 ): Promise<Settings> {
+  if (typeof input !== "function") {
+    const patch = settingsPatch(services, input);
+    const before = await getSettings(services);
+    const after = await updateSettings(services, patch);
+    await recordSettingsChange(services.prisma, admin, audit, before, after);
+    return after;
+  }
+  const after = await services.prisma.$transaction(async (tx) => {
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(72707373)`;
+    const before = await readSettings(services, tx);
+    const saved = await updateSettingsIn(services, tx, settingsPatch(services, input(before)));
+    await recordSettingsChange(tx, admin, audit, before, saved);
+    return saved;
+  });
+  forgetCachedSettings(services);
+  return after;
+}
+
+function settingsPatch(services: Services, input: SettingsForm): Partial<Settings> {
   const parsed = settingsFormSchema(services.config.uploads.maxSize).safeParse(input);
   if (!parsed.success) throw new ValidationError("Nothing was saved. Please correct the highlighted fields.", fieldErrors(parsed.error));
-  const before = await getSettings(services);
   const { defaultQuota, versionsKept, ...rest } = parsed.data;
-  const after = await updateSettings(services, {
+  return {
     defaultQuotaBytes: defaultQuota,
     // "Keep all" is its own key; the count becomes the largest allowed, which is what a previous
     // release (which knows only the count) then keeps.
     keepAllVersions: versionsKept === null,
     versionsKept: versionsKept ?? 1000,
     ...rest,
-  });
+  };
+}
+
+async function recordSettingsChange(
+  db: Prisma.TransactionClient | Services["prisma"],
+  admin: SessionUser,
+  audit: AuditActor,
+  before: Settings,
+  after: Settings,
+): Promise<void> {
   const changed = changedKeys(before, after);
-  if (changed.length > 0) {
-    const details = {
-      changed,
-      before: Object.fromEntries(changed.map((key) => [key, before[key]])),
-      after: Object.fromEntries(changed.map((key) => [key, after[key]])),
-    };
-    await recordActivity(services.prisma, {
-      userId: admin.id,
-      action: "settings.updated",
-      subjectType: "settings",
-      subjectId: "settings",
-      details,
-    });
-    await recordAudit(services.prisma, audit, { action: "admin.settings_updated", targetType: "settings", targetId: "settings", details });
-  }
-  return after;
+  if (changed.length === 0) return;
+  const details = {
+    changed,
+    before: Object.fromEntries(changed.map((key) => [key, before[key]])),
+    after: Object.fromEntries(changed.map((key) => [key, after[key]])),
+  };
+  await recordActivity(db, { userId: admin.id, action: "settings.updated", subjectType: "settings", subjectId: "settings", details });
+  await recordAudit(db, audit, { action: "admin.settings_updated", targetType: "settings", targetId: "settings", details });
 }
 
 /** Sets (or, with an empty value, clears) one user's quota override. */
@@ -313,50 +361,124 @@ export interface AdminUserRow {
   effectiveQuota: number | null;
 }
 
-/** Every account with its storage and quota, for the admin overview (three queries in all). */
-export async function listUsersForAdmin(services: Services): Promise<{ users: AdminUserRow[]; settings: Settings }> {
-  const [users, files, pending, settings] = await Promise.all([
-    services.prisma.user.findMany({
-      orderBy: { createdAt: "asc" },
-      select: {
-        id: true,
-        email: true,
-        name: true,
-        role: true,
-        createdAt: true,
-        quotaBytes: true,
-        deactivatedAt: true,
-        deletedAt: true,
-        storageUsed: true,
-      },
-    }),
-    services.prisma.file.groupBy({ by: ["ownerId"], _count: { _all: true } }),
+const ADMIN_USER_SELECT = {
+  id: true,
+  email: true,
+  name: true,
+  role: true,
+  createdAt: true,
+  quotaBytes: true,
+  deactivatedAt: true,
+  deletedAt: true,
+  storageUsed: true,
+} as const;
+
+type AdminUserRecord = Prisma.UserGetPayload<{ select: typeof ADMIN_USER_SELECT }>;
+
+/** The accounts' rows with their file counts and uploads in progress (two queries for any number). */
+async function adminRows(services: Services, users: AdminUserRecord[], settings: Settings, only: string[] | null): Promise<AdminUserRow[]> {
+  const [files, pending] = await Promise.all([
+    services.prisma.file.groupBy({ by: ["ownerId"], where: only ? { ownerId: { in: only } } : {}, _count: { _all: true } }),
     services.prisma.$queryRaw<Array<{ charged_to: string; bytes: bigint }>>`
-      SELECT charged_to, SUM(size)::bigint AS bytes FROM (${PENDING_UPLOAD_CHARGES}) AS pending GROUP BY charged_to`,
-    getSettings(services),
+      SELECT charged_to, SUM(size)::bigint AS bytes FROM (${PENDING_UPLOAD_CHARGES}) AS pending
+      ${only ? Prisma.sql`WHERE charged_to = ANY(${only})` : Prisma.empty} GROUP BY charged_to`,
   ]);
   const filesByOwner = new Map(files.map((row) => [row.ownerId, row._count._all]));
   const pendingByOwner = new Map(pending.map((row) => [row.charged_to, Number(row.bytes)]));
-  return {
-    settings,
-    users: users.map((user) => {
-      const quotaOverride = user.quotaBytes === null ? null : Number(user.quotaBytes);
-      return {
-        id: user.id,
-        name: user.name,
-        email: user.email,
-        role: user.role,
-        createdAt: user.createdAt,
-        deactivatedAt: user.deactivatedAt,
-        deletedAt: user.deletedAt,
-        purgeAfter: user.deletedAt && new Date(user.deletedAt.getTime() + settings.deletedAccountRetentionDays * DAY_MS),
-        fileCount: filesByOwner.get(user.id) ?? 0,
-        bytesUsed: Number(user.storageUsed),
-        countedBytes: Number(user.storageUsed) + (pendingByOwner.get(user.id) ?? 0),
-        quotaOverride,
-        quotaInput: sizeInput(quotaOverride),
-        effectiveQuota: quotaOverride ?? settings.defaultQuotaBytes,
-      };
-    }),
+  return users.map((user) => {
+    const quotaOverride = user.quotaBytes === null ? null : Number(user.quotaBytes);
+    return {
+      id: user.id,
+      name: user.name,
+      email: user.email,
+      role: user.role,
+      createdAt: user.createdAt,
+      deactivatedAt: user.deactivatedAt,
+      deletedAt: user.deletedAt,
+      purgeAfter: user.deletedAt && new Date(user.deletedAt.getTime() + settings.deletedAccountRetentionDays * DAY_MS),
+      fileCount: filesByOwner.get(user.id) ?? 0,
+      bytesUsed: Number(user.storageUsed),
+      countedBytes: Number(user.storageUsed) + (pendingByOwner.get(user.id) ?? 0),
+      quotaOverride,
+      quotaInput: sizeInput(quotaOverride),
+      effectiveQuota: quotaOverride ?? settings.defaultQuotaBytes,
+    };
+  });
+}
+
+/** Every account with its storage and quota, for the admin overview (three queries in all). */
+export async function listUsersForAdmin(services: Services): Promise<{ users: AdminUserRow[]; settings: Settings }> {
+  const [users, settings] = await Promise.all([
+    services.prisma.user.findMany({ orderBy: { createdAt: "asc" }, select: ADMIN_USER_SELECT }),
+    getSettings(services),
+  ]);
+  return { settings, users: await adminRows(services, users, settings, null) };
+}
+
+/** A place in the oldest-first order of accounts: (createdAt, id). */
+interface UserPosition {
+  createdAt: Date;
+  id: string;
+}
+
+function encodeUserCursor(user: UserPosition): string {
+  return Buffer.from(JSON.stringify([user.createdAt.toISOString(), user.id])).toString("base64url");
+}
+
+/** The position a cursor of {@link pageUsersForAdmin} encodes; null when it is not one. */
+export function decodeUserCursor(cursor: string): UserPosition | null {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+    if (!Array.isArray(value) || value.length !== 2 || typeof value[0] !== "string" || typeof value[1] !== "string") return null;
+    const createdAt = new Date(value[0]);
+    return Number.isNaN(createdAt.getTime()) || value[1].length > 64 ? null : { createdAt, id: value[1] };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The accounts of the admin overview a page at a time, oldest first, optionally only those whose
+ * email contains `email` (case-insensitive); keyset paging, so a page costs the same anywhere.
+ */
+export async function pageUsersForAdmin(
+  services: Services,
+  query: { email?: string; cursor?: string | null; limit: number },
+): Promise<{ users: AdminUserRow[]; nextCursor: string | null }> {
+  const after = query.cursor ? decodeUserCursor(query.cursor) : null;
+  if (query.cursor && !after) throw new ValidationError("That page of accounts does not exist. Start again from the first.");
+  const where: Prisma.UserWhereInput = {
+    ...(query.email ? { email: { contains: query.email.replace(/[\\%_]/g, (c) => `\\${c}`), mode: "insensitive" as const } } : {}),
+    ...(after ? { OR: [{ createdAt: { gt: after.createdAt } }, { createdAt: after.createdAt, id: { gt: after.id } }] } : {}),
   };
+  const [rows, settings] = await Promise.all([
+    services.prisma.user.findMany({
+      where,
+      orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+      take: query.limit + 1,
+      select: ADMIN_USER_SELECT,
+    }),
+    getSettings(services),
+  ]);
+  const page = rows.slice(0, query.limit);
+  return {
+    users: await adminRows(
+      services,
+      page,
+      settings,
+      page.map((user) => user.id),
+    ),
+    nextCursor: rows.length > query.limit ? encodeUserCursor(page.at(-1)!) : null,
+  };
+}
+
+/** One account as the admin overview shows it. */
+export async function userForAdmin(services: Services, userId: string): Promise<AdminUserRow> {
+  const [user, settings] = await Promise.all([
+    services.prisma.user.findUnique({ where: { id: userId }, select: ADMIN_USER_SELECT }),
+    getSettings(services),
+  ]);
+  if (!user) throw new NotFoundError("That user");
+  const [row] = await adminRows(services, [user], settings, [user.id]);
+  return row!;
 }

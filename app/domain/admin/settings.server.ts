@@ -96,13 +96,35 @@ const cached: WeakMap<Services, { settings: Settings; expires: number }> = ((glo
 export async function getSettings(services: Services): Promise<Settings> {
   const hit = cached.get(services);
   if (hit && hit.expires > Date.now()) return structuredClone(hit.settings);
-  const rows = await services.prisma.setting.findMany();
+  const settings = await readSettings(services);
+  cached.set(services, { settings, expires: Date.now() + CACHE_TTL_MS });
+  return structuredClone(settings);
+}
+
+type SettingsDb = Pick<Services["prisma"], "setting">;
+
+/** The stored values over defaults, read now from `db` (a transaction's client, say), not the cache. */
+export async function readSettings(services: Services, db: SettingsDb = services.prisma): Promise<Settings> {
+  const rows = await db.setting.findMany();
   const stored = Object.fromEntries(rows.map((row) => [row.key, row.value]));
   const merged = settingsSchema.safeParse({ ...defaultSettings(services), ...stored });
   const settings = merged.success ? merged.data : defaultSettings(services);
   settings.maxFileSize = Math.min(settings.maxFileSize, services.config.uploads.maxSize);
-  cached.set(services, { settings, expires: Date.now() + CACHE_TTL_MS });
-  return structuredClone(settings);
+  return settings;
+}
+
+/** This process reads the settings again on its next use (after a change committed elsewhere). */
+export function forgetCachedSettings(services: Services): void {
+  cached.delete(services);
+}
+
+/** Writes the changed settings inside a transaction (its client `tx`); returns them as stored there. */
+export async function updateSettingsIn(services: Services, tx: SettingsDb, patch: Partial<Settings>): Promise<Settings> {
+  const next = settingsSchema.parse({ ...(await readSettings(services, tx)), ...patch });
+  for (const key of Object.keys(patch) as Array<keyof Settings>) {
+    await tx.setting.upsert({ where: { key }, update: { value: next[key] as never }, create: { key, value: next[key] as never } });
+  }
+  return readSettings(services, tx);
 }
 
 export async function updateSettings(services: Services, patch: Partial<Settings>): Promise<Settings> {

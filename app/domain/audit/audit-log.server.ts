@@ -227,15 +227,44 @@ function eventRow(event: AuditEvent): string {
   ]);
 }
 
+/** One event as a line of JSON (NDJSON), with the CSV's columns as its keys. */
+function eventJsonLine(event: AuditEvent): string {
+  return `${JSON.stringify({
+    time: event.createdAt.toISOString(),
+    action: event.action,
+    outcome: event.outcome,
+    actor: event.actorLabel,
+    actor_id: event.actorId,
+    ip: event.ip,
+    user_agent: event.userAgent,
+    target_type: event.targetType,
+    target_id: event.targetId,
+    details: event.details ?? {},
+  })}\n`;
+}
+
+export type AuditExportFormat = "csv" | "ndjson";
+
 /**
  * Every event matching the filter as CSV, newest first, read in keyset batches while the
  * response streams, so an export of any size holds only one batch in memory.
  */
 export function auditCsvStream(services: Services, filter: AuditFilter, batchSize = AUDIT_EXPORT_BATCH): ReadableStream<Uint8Array> {
+  return auditExportStream(services, filter, "csv", batchSize);
+}
+
+/** The export in either format: CSV (a header row first) or NDJSON (one event per line). */
+export function auditExportStream(
+  services: Services,
+  filter: AuditFilter,
+  format: AuditExportFormat,
+  batchSize = AUDIT_EXPORT_BATCH,
+): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   const where = whereOf(filter);
+  const line = format === "csv" ? eventRow : eventJsonLine;
   let position: Position | null = null;
-  let headerSent = false;
+  let headerSent = format !== "csv";
   let done = false;
   return new ReadableStream<Uint8Array>(
     {
@@ -253,7 +282,7 @@ export function auditCsvStream(services: Services, filter: AuditFilter, batchSiz
         });
         if (rows.length > 0) {
           position = rows.at(-1)!;
-          controller.enqueue(encoder.encode(rows.map(eventRow).join("")));
+          controller.enqueue(encoder.encode(rows.map(line).join("")));
         }
         if (rows.length < batchSize) {
           done = true;

@@ -197,6 +197,11 @@ export function openApiDocument() {
       { name: "Search", description: "Names and contents of your items and of those shared with you." },
       { name: "Share links", description: "Public links to your files and folders." },
       { name: "User shares", description: "Your items shared with other accounts, and theirs with you." },
+
+      { name: "Me", description: "Your own account." },
+      { name: "Users", description: "Accounts (administrators)." },
+      { name: "Audit", description: "The audit log (administrators)." },
+      { name: "Settings", description: "Instance settings (administrators)." },
     ],
   });
   return cached;

@@ -1,3 +1,4 @@
+import { accountOperations } from "./admin.server";
 import { bulkOperations } from "./bulk.server";
 import { fileContentOperations } from "./file-content.server";
 import { fileItemOperations, folderOperations } from "./items.server";
@@ -14,4 +15,6 @@ export const API_OPERATIONS: readonly Operation[] = [
   ...shareLinkOperations,
   ...userShareOperations,
   ...searchOperations,
+
+  ...accountOperations,
 ];
