@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiTypesSource } from "../scripts/api-types";
 import { type ApiEnv, setUpApiEnv } from "./api-contract/env";
 import { filesSuite } from "./api-contract/files";
+import { preconditionsSuite } from "./api-contract/preconditions";
 import type { OpenApiDocument } from "./support/api-client";
 
 /**
@@ -12,7 +13,7 @@ import type { OpenApiDocument } from "./support/api-client";
  * the document the app serves. Each area's tests are a suite in tests/api-contract/, run here on
  * both storage drivers, so the coverage check below sees them all.
  */
-const SUITES = [filesSuite];
+const SUITES = [filesSuite, preconditionsSuite];
 
 let document: OpenApiDocument | null = null;
 const exercised = new Set<string>();

@@ -84,7 +84,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a trashed folder for good
-         * @description Only items in the trash can be deleted; trash it first.
+         * @description Only items in the trash can be deleted; trash it first. Send If-Match to refuse a lost update.
          *
          *     Access tokens need the `files:write` scope.
          */
@@ -111,7 +111,7 @@ export interface paths {
         put?: never;
         /**
          * Copy a folder into a folder
-         * @description Copies into a folder you may write to, keeping the name (onConflict decides when it is taken). Safe to retry with an Idempotency-Key.
+         * @description Copies into a folder you may write to, keeping the name (onConflict decides when it is taken). Safe to retry with an Idempotency-Key; send If-Match to copy only the version you read.
          *
          *     Access tokens need the `files:write` scope.
          */
@@ -155,7 +155,7 @@ export interface paths {
         put?: never;
         /**
          * Restore a folder from the trash
-         * @description Back where it was, or into your top folder when that place is gone.
+         * @description Back where it was, or into your top folder when that place is gone. Send If-Match (the ETag the trash answer gave) to refuse a lost update.
          *
          *     Access tokens need the `files:write` scope.
          */
@@ -184,7 +184,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a trashed file for good
-         * @description Only items in the trash can be deleted; trash it first.
+         * @description Only items in the trash can be deleted; trash it first. Send If-Match to refuse a lost update.
          *
          *     Access tokens need the `files:write` scope.
          */
@@ -211,7 +211,7 @@ export interface paths {
         put?: never;
         /**
          * Copy a file into a folder
-         * @description Copies into a folder you may write to, keeping the name (onConflict decides when it is taken). Safe to retry with an Idempotency-Key.
+         * @description Copies into a folder you may write to, keeping the name (onConflict decides when it is taken). Safe to retry with an Idempotency-Key; send If-Match to copy only the version you read.
          *
          *     Access tokens need the `files:write` scope.
          */
@@ -255,7 +255,7 @@ export interface paths {
         put?: never;
         /**
          * Restore a file from the trash
-         * @description Back where it was, or into your top folder when that place is gone.
+         * @description Back where it was, or into your top folder when that place is gone. Send If-Match (the ETag the trash answer gave) to refuse a lost update.
          *
          *     Access tokens need the `files:write` scope.
          */
@@ -343,7 +343,7 @@ export interface paths {
         put?: never;
         /**
          * Make an earlier version the current content
-         * @description The content it replaces becomes a version in turn.
+         * @description The content it replaces becomes a version in turn. Send If-Match (the file's ETag) to refuse a lost update.
          *
          *     Access tokens need the `files:write` scope.
          */
@@ -583,6 +583,8 @@ export interface components {
             /** @enum {string} */
             kind: "file" | "folder";
             id: components["schemas"]["Id"];
+            /** @description The ETag you last saw: the item is skipped with status 412 when it has changed since (like If-Match). */
+            etag?: string;
         };
     };
     responses: never;
@@ -935,7 +937,10 @@ export interface operations {
     deleteFolder: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag you last saw; 412 when the item has changed since. */
+                "if-match"?: string;
+            };
             path: {
                 /** @description An opaque identifier. */
                 id: components["schemas"]["Id"];
@@ -982,6 +987,15 @@ export interface operations {
             };
             /** @description The change conflicts with the current state (a name already taken, an item being deleted). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match named an older version of the item. */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1146,6 +1160,8 @@ export interface operations {
             header?: {
                 /** @description Makes the create safe to retry: the same request with the same key within a day gets the first answer again (Idempotent-Replayed: true) instead of creating twice. */
                 "idempotency-key"?: string;
+                /** @description The ETag you last saw; 412 when the item has changed since. */
+                "if-match"?: string;
             };
             path: {
                 /** @description An opaque identifier. */
@@ -1208,6 +1224,15 @@ export interface operations {
             };
             /** @description The change conflicts with the current state (a name already taken, an item being deleted). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match named an older version of the item. */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1280,6 +1305,8 @@ export interface operations {
             /** @description Trashed. */
             204: {
                 headers: {
+                    /** @description The trashed item's entity tag: send it in If-Match to restore or delete it. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1343,7 +1370,10 @@ export interface operations {
     restoreFolder: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag you last saw; 412 when the item has changed since. */
+                "if-match"?: string;
+            };
             path: {
                 /** @description An opaque identifier. */
                 id: components["schemas"]["Id"];
@@ -1392,6 +1422,15 @@ export interface operations {
             };
             /** @description The change conflicts with the current state (a name already taken, an item being deleted). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match named an older version of the item. */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1492,7 +1531,10 @@ export interface operations {
     deleteFile: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag you last saw; 412 when the item has changed since. */
+                "if-match"?: string;
+            };
             path: {
                 /** @description An opaque identifier. */
                 id: components["schemas"]["Id"];
@@ -1539,6 +1581,15 @@ export interface operations {
             };
             /** @description The change conflicts with the current state (a name already taken, an item being deleted). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match named an older version of the item. */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1703,6 +1754,8 @@ export interface operations {
             header?: {
                 /** @description Makes the create safe to retry: the same request with the same key within a day gets the first answer again (Idempotent-Replayed: true) instead of creating twice. */
                 "idempotency-key"?: string;
+                /** @description The ETag you last saw; 412 when the item has changed since. */
+                "if-match"?: string;
             };
             path: {
                 /** @description An opaque identifier. */
@@ -1765,6 +1818,15 @@ export interface operations {
             };
             /** @description The change conflicts with the current state (a name already taken, an item being deleted). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match named an older version of the item. */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1837,6 +1899,8 @@ export interface operations {
             /** @description Trashed. */
             204: {
                 headers: {
+                    /** @description The trashed item's entity tag: send it in If-Match to restore or delete it. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1900,7 +1964,10 @@ export interface operations {
     restoreFile: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag you last saw; 412 when the item has changed since. */
+                "if-match"?: string;
+            };
             path: {
                 /** @description An opaque identifier. */
                 id: components["schemas"]["Id"];
@@ -1949,6 +2016,15 @@ export interface operations {
             };
             /** @description The change conflicts with the current state (a name already taken, an item being deleted). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match named an older version of the item. */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2209,7 +2285,10 @@ export interface operations {
     restoreFileVersion: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag you last saw; 412 when the item has changed since. */
+                "if-match"?: string;
+            };
             path: {
                 /** @description An opaque identifier. */
                 id: components["schemas"]["Id"];
@@ -2251,6 +2330,15 @@ export interface operations {
             };
             /** @description No such item, or one you may not see (the API never reveals which). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match named an older version of the item. */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
