@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { expect, it } from "vitest";
 import { type ContractSuite, upload } from "./env";
 
-/** If-Match on every change that can be lost, atomic with the change. */
+/** If-Match on every change that can be lost, atomic with the change; Idempotency-Key on bulk. */
 export const preconditionsSuite: ContractSuite = (env) => {
   it("lets exactly one of two racing changes with the same ETag win; the other gets 412", async () => {
     const { api, rootId, storage } = env();
@@ -107,5 +107,32 @@ export const preconditionsSuite: ContractSuite = (env) => {
       [bare.id, true, null],
     ]);
     expect((await api.GET("/api/v1/folders/{id}", { params: { path: { id: old.id } } })).response.status).toBe(200);
+  });
+
+  it("runs a bulk request once per Idempotency-Key and refuses the key for another body", async () => {
+    const { api, storage, rootId } = env();
+    const source = (await api.POST("/api/v1/folders", { body: { parentId: rootId, name: `Bulk once ${storage}` } })).data!;
+    const key = `bulk-${randomBytes(6).toString("hex")}`;
+    const body = {
+      operation: "copy" as const,
+      items: [{ kind: "folder" as const, id: source.id }],
+      destinationId: rootId,
+      onConflict: "keep-both" as const,
+    };
+    const first = await api.POST("/api/v1/items/bulk", { params: { header: { "idempotency-key": key } }, body });
+    expect(first.data).toMatchObject({ done: 1 });
+    expect(first.response.headers.get("idempotent-replayed")).toBeNull();
+    const replay = await api.POST("/api/v1/items/bulk", { params: { header: { "idempotency-key": key } }, body });
+    expect(replay.response.status).toBe(200);
+    expect(replay.response.headers.get("idempotent-replayed")).toBe("true");
+    expect(replay.data).toEqual(first.data);
+    const other = await api.POST("/api/v1/items/bulk", {
+      params: { header: { "idempotency-key": key } },
+      body: { ...body, operation: "move" },
+    });
+    expect(other.response.status).toBe(422);
+    expect(other.error!.errors![0]!.pointer).toBe("/header/idempotency-key");
+    const listing = await api.GET("/api/v1/folders/{id}/children", { params: { path: { id: rootId }, query: { limit: 500 } } });
+    expect(listing.data!.items.filter((item) => item.name.startsWith(`Bulk once ${storage}`))).toHaveLength(2);
   });
 };

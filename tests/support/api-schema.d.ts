@@ -365,7 +365,7 @@ export interface paths {
         put?: never;
         /**
          * Move, copy, trash or restore several items
-         * @description Up to 1000 items, each authorised like a single-item request; the answer lists each item's result.
+         * @description Up to 1000 items, each authorised like a single-item request; the answer lists each item's result. Safe to retry with an Idempotency-Key.
          *
          *     Access tokens need the `files:write` scope.
          */
@@ -2369,7 +2369,10 @@ export interface operations {
     bulkItems: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the create safe to retry: the same request with the same key within a day gets the first answer again (Idempotent-Replayed: true) instead of creating twice. */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };

@@ -4,7 +4,7 @@ import { changeIfCurrent, getTrashedItemRecord, PreconditionFailedError } from "
 import { getReadableItem, getWritableItem } from "~/domain/files/operations.server";
 import { defineOperation, json, type Operation } from "./operation.server";
 import { matchesAny } from "./preconditions.server";
-import { ConflictPolicy, Id } from "./schemas";
+import { ConflictPolicy, Id, IdempotencyHeader } from "./schemas";
 
 /** Several items at once, through the bulk page's own code: each item authorised and reported on its own. */
 
@@ -59,8 +59,10 @@ export const bulkOperations: Operation[] = [
     path: "/items/bulk",
     tag: "Bulk",
     summary: "Move, copy, trash or restore several items",
-    description: `Up to ${MAX_BULK_ITEMS} items, each authorised like a single-item request; the answer lists each item's result.`,
+    description: `Up to ${MAX_BULK_ITEMS} items, each authorised like a single-item request; the answer lists each item's result. Safe to retry with an Idempotency-Key.`,
     scope: "files:write",
+    headers: IdempotencyHeader,
+    idempotent: true,
     body: BulkRequest,
     responses: { 200: { description: "Each item's result.", schema: BulkOutcome } },
     async handler({ services, principal, body }) {
