@@ -23,6 +23,25 @@ const PROBLEM_DESCRIPTIONS: Record<ProblemStatus, string> = {
   503: "A service Coffer depends on is unavailable; retry after Retry-After seconds.",
 };
 
+/**
+ * Problems the host itself answers for every operation, tus included (the rate limiter, a
+ * dependency that is down): one shared response each, with Retry-After.
+ */
+const SHARED_PROBLEMS: Partial<Record<ProblemStatus, string>> = { 429: "RateLimited", 503: "Unavailable" };
+
+function registerSharedProblems(registry: OpenAPIRegistry) {
+  for (const [status, name] of Object.entries(SHARED_PROBLEMS)) {
+    registry.registerComponent("responses", name, {
+      description: PROBLEM_DESCRIPTIONS[Number(status) as ProblemStatus],
+      headers: { "Retry-After": { description: "Seconds to wait before retrying.", schema: { type: "string" } } },
+      content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
+    });
+  }
+}
+
+const sharedProblemRefs = () =>
+  Object.fromEntries(Object.entries(SHARED_PROBLEMS).map(([status, name]) => [status, { $ref: `#/components/responses/${name}` }]));
+
 function problemStatuses(operation: Operation): ProblemStatus[] {
   const statuses = new Set<number>([401, 403, 404, 429, 503, ...(operation.problems ?? [])]);
   if (operation.query) statuses.add(422);
@@ -50,10 +69,9 @@ function registerOperation(registry: OpenAPIRegistry, operation: Operation) {
     };
   }
   for (const status of problemStatuses(operation)) {
-    responses[String(status)] = {
-      description: PROBLEM_DESCRIPTIONS[status],
-      content: { "application/problem+json": { schema: Problem } },
-    };
+    responses[String(status)] = SHARED_PROBLEMS[status]
+      ? { $ref: `#/components/responses/${SHARED_PROBLEMS[status]}` }
+      : { description: PROBLEM_DESCRIPTIONS[status], content: { "application/problem+json": { schema: Problem } } };
   }
   registry.registerPath({
     operationId: operation.operationId,
@@ -112,6 +130,7 @@ function registerUploads(registry: OpenAPIRegistry) {
       },
       401: { description: "Not signed in." },
       413: { description: "Larger than the upload limit or the quota." },
+      ...sharedProblemRefs(),
     },
   });
   registry.registerPath({
@@ -140,6 +159,7 @@ function registerUploads(registry: OpenAPIRegistry) {
       },
       404: { description: "No such upload (or not yours)." },
       409: { description: "Upload-Offset does not match the bytes received." },
+      ...sharedProblemRefs(),
     },
   });
   registry.registerPath({
@@ -157,6 +177,7 @@ function registerUploads(registry: OpenAPIRegistry) {
         headers: { "Upload-Offset": { description: "Bytes received.", schema: { type: "string" as const } } },
       },
       404: { description: "No such upload (or not yours)." },
+      ...sharedProblemRefs(),
     },
   });
 }
@@ -178,6 +199,7 @@ export function openApiDocument() {
     scheme: "bearer",
     description: "A personal access token (`coffer_pat_…`, from /settings/tokens). Needs the operation's scope; no CSRF header.",
   });
+  registerSharedProblems(registry);
   for (const operation of API_OPERATIONS) registerOperation(registry, operation);
   registerUploads(registry);
   cached = new OpenApiGeneratorV31(registry.definitions).generateDocument({
