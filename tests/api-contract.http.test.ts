@@ -5,6 +5,7 @@ import { apiTypesSource } from "../scripts/api-types";
 import { type ApiEnv, setUpApiEnv } from "./api-contract/env";
 import { filesSuite } from "./api-contract/files";
 import { preconditionsSuite } from "./api-contract/preconditions";
+import { uploadsSuite } from "./api-contract/uploads";
 import type { OpenApiDocument } from "./support/api-client";
 
 /**
@@ -13,7 +14,7 @@ import type { OpenApiDocument } from "./support/api-client";
  * the document the app serves. Each area's tests are a suite in tests/api-contract/, run here on
  * both storage drivers, so the coverage check below sees them all.
  */
-const SUITES = [filesSuite, preconditionsSuite];
+const SUITES = [filesSuite, preconditionsSuite, uploadsSuite];
 
 let document: OpenApiDocument | null = null;
 const exercised = new Set<string>();
@@ -33,10 +34,10 @@ describe.each(["local", "s3"] as const)("the API on %s storage", (storage) => {
 });
 
 describe("the API contract", () => {
-  it("has a test for every documented /api/v1 operation", () => {
+  it("has a test for every documented operation, the tus uploads included", () => {
     expect(document).not.toBeNull();
     const documented = Object.entries(document!.paths)
-      .filter(([template]) => template.startsWith("/api/v1/"))
+      .filter(([template]) => template.startsWith("/api/v1/") || template.startsWith("/api/uploads"))
       .flatMap(([, methods]) => Object.values(methods).map((operation) => operation.operationId));
     expect(documented.filter((id) => !exercised.has(id))).toEqual([]);
   });

@@ -2205,8 +2205,36 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Upload-Metadata is not valid (a bad name, an unknown onConflict). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Not signed in. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A token without files:write, or a folder you may only read. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such destination folder (or one you may not see). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The name is taken and onConflict is cancel. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2242,6 +2270,20 @@ export interface operations {
                 headers: {
                     /** @description Bytes received. */
                     "Upload-Offset"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A token without files:write. */
+            403: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2287,6 +2329,20 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A token without files:write. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description No such upload (or not yours). */
             404: {
                 headers: {
@@ -2296,6 +2352,13 @@ export interface operations {
             };
             /** @description Upload-Offset does not match the bytes received. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description More bytes than Upload-Length, or over the quota. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

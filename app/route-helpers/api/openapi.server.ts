@@ -101,7 +101,8 @@ const TusHeaders = z.object({
 
 /**
  * Uploads are served by the tus host, not by the /api/v1 router; they are described here so
- * clients find them. The PATCH that completes an upload answers the new file's id in
+ * clients find them, and the contract tests hold the tus host to this description. Error bodies
+ * are tus's plain text, except the shared 429 and 503 problems. The PATCH that completes an upload answers the new file's id in
  * `Coffer-File-Id`; GET /api/v1/files/{id} then gives its metadata.
  */
 function registerUploads(registry: OpenAPIRegistry) {
@@ -128,7 +129,11 @@ function registerUploads(registry: OpenAPIRegistry) {
         description: "Created; send the bytes with PATCH to the Location.",
         headers: { Location: { description: "The upload's URL.", schema: { type: "string" as const } } },
       },
+      400: { description: "Upload-Metadata is not valid (a bad name, an unknown onConflict)." },
       401: { description: "Not signed in." },
+      403: { description: "A token without files:write, or a folder you may only read." },
+      404: { description: "No such destination folder (or one you may not see)." },
+      409: { description: "The name is taken and onConflict is cancel." },
       413: { description: "Larger than the upload limit or the quota." },
       ...sharedProblemRefs(),
     },
@@ -157,8 +162,11 @@ function registerUploads(registry: OpenAPIRegistry) {
           },
         },
       },
+      401: { description: "Not signed in." },
+      403: { description: "A token without files:write." },
       404: { description: "No such upload (or not yours)." },
       409: { description: "Upload-Offset does not match the bytes received." },
+      413: { description: "More bytes than Upload-Length, or over the quota." },
       ...sharedProblemRefs(),
     },
   });
@@ -176,6 +184,8 @@ function registerUploads(registry: OpenAPIRegistry) {
         description: "Upload-Offset says where to resume.",
         headers: { "Upload-Offset": { description: "Bytes received.", schema: { type: "string" as const } } },
       },
+      401: { description: "Not signed in." },
+      403: { description: "A token without files:write." },
       404: { description: "No such upload (or not yours)." },
       ...sharedProblemRefs(),
     },
