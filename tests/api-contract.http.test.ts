@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiTypesSource } from "../scripts/api-types";
 import { type ApiEnv, setUpApiEnv } from "./api-contract/env";
 import { filesSuite } from "./api-contract/files";
+import { hostileSuite } from "./api-contract/hostile";
 import { preconditionsSuite } from "./api-contract/preconditions";
 import { uploadsSuite } from "./api-contract/uploads";
 import type { OpenApiDocument } from "./support/api-client";
@@ -14,7 +15,7 @@ import type { OpenApiDocument } from "./support/api-client";
  * the document the app serves. Each area's tests are a suite in tests/api-contract/, run here on
  * both storage drivers, so the coverage check below sees them all.
  */
-const SUITES = [filesSuite, preconditionsSuite, uploadsSuite];
+const SUITES = [filesSuite, preconditionsSuite, uploadsSuite, hostileSuite];
 
 let document: OpenApiDocument | null = null;
 const exercised = new Set<string>();
