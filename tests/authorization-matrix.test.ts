@@ -4,6 +4,8 @@ import { randomBytes } from "node:crypto";
 import type { ServerBuild } from "@remix-run/node";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { trashItem } from "~/domain/files/trash.server";
+import { shareWithUser } from "~/domain/sharing/user-shares.server";
+import { hasScope, TOKEN_SCOPES, type TokenScope } from "~/domain/tokens/scopes";
 import { createToken, revokeToken } from "~/domain/tokens/tokens.server";
 import { startTestApp, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
@@ -261,38 +263,58 @@ const ENDPOINTS: Record<string, { want: Row; probe: (client: TestClient, ids: Id
 /**
  * Every /api/v1 operation × role, with a JSON body where it takes one: the same answers as the
  * pages give (404 where another user's item must not be revealed, 403 where an administrator
- * may read but not change), as problems. Owners go last, so their changes come after the probes.
+ * may read but not change), as problems. `recipient` is a user the owner shared `ids.folder`
+ * with for reading: they may read what is in it and change nothing (403), and the owner's trash
+ * is not theirs (404). Owners go last, so their changes come after the probes.
  */
-const API_MATRIX: Record<string, { want: Row; probe: (client: TestClient, ids: Ids) => Promise<Response> }> = {
-  "GET /api/v1/folders/root": { want: [401, 200, 200, 200], probe: (c) => c.get("/api/v1/folders/root") },
-  "GET /api/v1/folders/{id}": { want: [401, 200, 404, 200], probe: (c, ids) => c.get(`/api/v1/folders/${ids.folder}`) },
-  "GET /api/v1/folders/{id}/children": { want: [401, 200, 404, 200], probe: (c, ids) => c.get(`/api/v1/folders/${ids.folder}/children`) },
+const API_MATRIX: Record<string, { want: Row; recipient: Want; probe: (client: TestClient, ids: Ids) => Promise<Response> }> = {
+  "GET /api/v1/folders/root": { want: [401, 200, 200, 200], recipient: 200, probe: (c) => c.get("/api/v1/folders/root") },
+  "GET /api/v1/folders/{id}": { want: [401, 200, 404, 200], recipient: 200, probe: (c, ids) => c.get(`/api/v1/folders/${ids.folder}`) },
+  "GET /api/v1/folders/{id}/children": {
+    want: [401, 200, 404, 200],
+    recipient: 200,
+    probe: (c, ids) => c.get(`/api/v1/folders/${ids.folder}/children`),
+  },
   "POST /api/v1/folders": {
     want: [401, 201, 404, 403],
+    recipient: 403,
     probe: (c, ids) => apiJson(c, "POST", "/api/v1/folders", { parentId: ids.folder, name: `Probe ${randomBytes(4).toString("hex")}` }),
   },
   "PATCH /api/v1/folders/{id}": {
     want: [401, 200, 404, 403],
+    recipient: 403,
     probe: (c, ids) => apiJson(c, "PATCH", `/api/v1/folders/${ids.subfolder}`, { name: `Drafts ${randomBytes(4).toString("hex")}` }),
   },
   "POST /api/v1/folders/{id}/copy": {
     want: [401, 201, 404, 403],
+    recipient: 403,
     probe: (c, ids) => apiJson(c, "POST", `/api/v1/folders/${ids.subfolder}/copy`, { destinationId: ids.folder, onConflict: "keep-both" }),
   },
-  "GET /api/v1/files/{id}": { want: [401, 200, 404, 200], probe: (c, ids) => c.get(`/api/v1/files/${ids.file}`) },
-  "GET /api/v1/files/{id}/content": { want: [401, 200, 404, 200], probe: (c, ids) => c.get(`/api/v1/files/${ids.file}/content`) },
-  "GET /api/v1/files/{id}/versions": { want: [401, 200, 404, 200], probe: (c, ids) => c.get(`/api/v1/files/${ids.file}/versions`) },
+  "GET /api/v1/files/{id}": { want: [401, 200, 404, 200], recipient: 200, probe: (c, ids) => c.get(`/api/v1/files/${ids.file}`) },
+  "GET /api/v1/files/{id}/content": {
+    want: [401, 200, 404, 200],
+    recipient: 200,
+    probe: (c, ids) => c.get(`/api/v1/files/${ids.file}/content`),
+  },
+  "GET /api/v1/files/{id}/versions": {
+    want: [401, 200, 404, 200],
+    recipient: 200,
+    probe: (c, ids) => c.get(`/api/v1/files/${ids.file}/versions`),
+  },
   "GET /api/v1/files/{id}/versions/{versionId}/content": {
     want: [401, 200, 404, 200],
+    recipient: 200,
     probe: (c, ids) => c.get(`/api/v1/files/${ids.file}/versions/${ids.version}/content`),
   },
   "POST /api/v1/files/{id}/copy": {
     want: [401, 201, 404, 403],
+    recipient: 403,
     probe: (c, ids) => apiJson(c, "POST", `/api/v1/files/${ids.file}/copy`, { destinationId: ids.folder, onConflict: "keep-both" }),
   },
   // Each item is authorised on its own: others' items are reported as not found (done: 0), never changed.
   "POST /api/v1/items/bulk": {
     want: [401, 200, 200, 200],
+    recipient: 200,
     probe: (c, ids) =>
       apiJson(c, "POST", "/api/v1/items/bulk", {
         operation: "copy",
@@ -303,12 +325,17 @@ const API_MATRIX: Record<string, { want: Row; probe: (client: TestClient, ids: I
   },
   // Trashing, restoring and deleting for good are refused to everyone but the owner; the owner's
   // success is in tests/api-contract.http.test.ts (here it would take the items other rows use).
-  "POST /api/v1/files/{id}/trash": { want: [401, 412, 404, 403], probe: (c, ids) => apiTrash(c, ids.file) },
+  "POST /api/v1/files/{id}/trash": { want: [401, 412, 404, 403], recipient: 403, probe: (c, ids) => apiTrash(c, ids.file) },
   "POST /api/v1/files/{id}/restore": {
     want: [401, 404, 404, 404],
+    recipient: 404,
     probe: (c, ids) => apiJson(c, "POST", `/api/v1/files/${ids.file}/restore`),
   },
-  "DELETE /api/v1/files/{id}": { want: [401, 404, 404, 404], probe: (c, ids) => apiJson(c, "DELETE", `/api/v1/files/${ids.file}`) },
+  "DELETE /api/v1/files/{id}": {
+    want: [401, 404, 404, 404],
+    recipient: 404,
+    probe: (c, ids) => apiJson(c, "DELETE", `/api/v1/files/${ids.file}`),
+  },
 };
 
 function apiJson(client: TestClient, method: string, url: string, body?: unknown): Promise<Response> {
@@ -382,10 +409,12 @@ function formBody(form: Form): string {
   return body.toString();
 }
 
-describe("authorization matrix: every route × {anonymous, owner, another user, admin}", () => {
+describe("authorization matrix: every route × {anonymous, owner, another user, admin} (and a share recipient for the API)", () => {
   let app: TestApp;
   let ids: Ids;
   const clients = {} as Record<Role, TestClient>;
+  /** A user the owner shared ids.folder with, for reading (API_MATRIX's `recipient`). */
+  let recipient: TestClient;
 
   beforeAll(() => {
     // Remix logs every POST to a route without an action (the 405 expected here) as an error.
@@ -438,6 +467,10 @@ describe("authorization matrix: every route × {anonymous, owner, another user, 
     const lockedToken = (await link(`file:${file}`, { password: "open sesame" })).token;
     const revocableLink = (await link(`file:${file}`)).id;
     ids = { folder, subfolder, file, version, trashed, trashedForBulk, token, lockedToken, revocableLink, otherUserId: other.id };
+    recipient = new TestClient(app.url);
+    await recipient.register("Rhea Recipient", "rhea@example.com");
+    const shareAudit = { actorId: owner.id, actorLabel: owner.email, ip: null, userAgent: null };
+    await shareWithUser(app.services, owner, { kind: "folder", id: folder }, { email: "rhea@example.com", permission: "READ" }, shareAudit);
 
     const created = await clients.owner.request("/api/uploads", {
       method: "POST",
@@ -530,14 +563,16 @@ describe("authorization matrix: every route × {anonymous, owner, another user, 
     expect(failures).toEqual([]);
   });
 
-  it("answers every /api/v1 operation as expected for every role", async () => {
+  it("answers every /api/v1 operation as expected for every role, a share recipient included", async () => {
     const failures: string[] = [];
-    for (const [operation, { want, probe }] of Object.entries(API_MATRIX)) {
-      for (const role of ORDER) {
-        const expected = want[ROLES.indexOf(role)];
-        const response = await probe(clients[role], ids);
+    for (const [operation, { want, recipient: forRecipient, probe }] of Object.entries(API_MATRIX)) {
+      // The recipient before the owner, whose changes come last.
+      const callers: Array<[string, TestClient, Want]> = ORDER.map((role) => [role, clients[role], want[ROLES.indexOf(role)]!]);
+      callers.splice(ORDER.indexOf("owner"), 0, ["recipient", recipient, forRecipient]);
+      for (const [role, client, expected] of callers) {
+        const response = await probe(client, ids);
         await response.body?.cancel();
-        if (response.status !== expected) failures.push(`${operation} as ${role}: expected ${expected}, got ${response.status}`);
+        if (!matches(expected, response)) failures.push(`${operation} as ${role}: expected ${expected}, got ${response.status}`);
       }
     }
     expect(failures).toEqual([]);
@@ -547,11 +582,29 @@ describe("authorization matrix: every route × {anonymous, owner, another user, 
     const { prisma } = app.services;
     const owner = await prisma.user.findUniqueOrThrow({ where: { email: "olivia@example.com" } });
     const audit = { actorId: owner.id, actorLabel: owner.email, ip: null, userAgent: null };
-    const make = async (name: string) =>
-      (await createToken(app.services, owner, { name, scopes: ["shares"], expiresAt: null }, audit)).secret;
     const withScope = async (name: string) =>
       (await createToken(app.services, owner, { name, scopes: ["files:write"], expiresAt: null }, audit)).secret;
-    const unscoped = await make("matrix shares only");
+    // The scope each operation needs, from the document; its "token without the scope" holds
+    // every other scope that does not imply it, so only that one scope is missing.
+    const document = (await (await fetch(`${app.url}/api/v1/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, { "x-coffer-scope": TokenScope }>>;
+    };
+    const neededScope = (operation: string): TokenScope => {
+      const [method, template] = operation.split(" ");
+      const scope = document.paths[template!]?.[method!.toLowerCase()]?.["x-coffer-scope"];
+      expect(scope, `${operation} names its scope in the document`).toBeDefined();
+      return scope!;
+    };
+    const tokenLacking = new Map<TokenScope, string>();
+    for (const needed of new Set(Object.keys(API_MATRIX).map(neededScope))) {
+      // Only administrators may hold an admin token; the owner is not one.
+      const scopes = TOKEN_SCOPES.filter(
+        (scope) => scope !== "admin" && !hasScope({ user: owner, token: { id: "", scopes: [scope] } }, needed),
+      );
+      expect(hasScope({ user: owner, token: { id: "", scopes } }, needed)).toBe(false);
+      const name = `matrix without ${needed}`;
+      tokenLacking.set(needed, (await createToken(app.services, owner, { name, scopes, expiresAt: null }, audit)).secret);
+    }
     const expired = await withScope("matrix expired");
     await prisma.apiToken.updateMany({
       where: { userId: owner.id, name: "matrix expired" },
@@ -561,18 +614,22 @@ describe("authorization matrix: every route × {anonymous, owner, another user, 
     const revokedRow = await prisma.apiToken.findFirstOrThrow({ where: { userId: owner.id, name: "matrix revoked" } });
     await revokeToken(app.services, owner, revokedRow.id, audit);
     const failures: string[] = [];
-    for (const [label, token, want] of [
-      ["token without the scope", unscoped, 403],
-      ["expired token", expired, 401],
-      ["revoked token", revoked, 401],
-    ] as const) {
+    const bearer = (token: string) => {
       const client = new TestClient(app.url, (url, init) => {
         const headers = new Headers(init.headers);
         headers.set("authorization", `Bearer ${token}`);
         return fetch(url, { ...init, headers });
       });
       client.sendCsrfToken = false;
+      return client;
+    };
+    for (const [label, token, want] of [
+      ["token without the scope", null, 403],
+      ["expired token", expired, 401],
+      ["revoked token", revoked, 401],
+    ] as const) {
       for (const [operation, { probe }] of Object.entries(API_MATRIX)) {
+        const client = bearer(token ?? tokenLacking.get(neededScope(operation))!);
         // A script holds no cookies: one kept from an earlier answer would make this a cookie request.
         client.cookies.clear();
         const response = await probe(client, ids);
