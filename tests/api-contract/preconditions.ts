@@ -19,6 +19,24 @@ export const preconditionsSuite: ContractSuite = (env) => {
     }
   });
 
+  it("leaves the ETag as it was when a change with a current If-Match fails", async () => {
+    const { api, rootId, storage } = env();
+    const make = async (name: string) =>
+      (await api.POST("/api/v1/folders", { body: { parentId: rootId, name: `${name} ${storage}` } })).data!;
+    const [mine, taken] = [await make("Keeps its tag"), await make("Name in use")];
+    const refused = await api.PATCH("/api/v1/folders/{id}", {
+      params: { path: { id: mine.id }, header: { "if-match": mine.etag } },
+      body: { name: taken.name, onConflict: "cancel" },
+    });
+    expect(refused.response.status).toBe(409);
+    expect((await api.GET("/api/v1/folders/{id}", { params: { path: { id: mine.id } } })).data!.etag).toBe(mine.etag);
+    const renamed = await api.PATCH("/api/v1/folders/{id}", {
+      params: { path: { id: mine.id }, header: { "if-match": mine.etag } },
+      body: { name: `Renamed at last ${storage}` },
+    });
+    expect(renamed.response.status).toBe(200);
+  });
+
   it("refuses a stale If-Match on restore, delete forever, copy and version restore, changing nothing", async () => {
     const { api, app, owner, storage, rootId } = env();
     const stale = '"stale-etag"';
