@@ -114,6 +114,9 @@ export const hostileSuite: ContractSuite = (env) => {
     expect(unknown.headers.get("content-type")).toBe("application/problem+json");
     const wrongMethod = await owner.request("/api/v1/folders/root", { method: "PUT" });
     expect(wrongMethod.status).toBe(405);
+    // /folders/root also fits /folders/{id}: each method is named once.
+    const allowed = wrongMethod.headers.get("allow")!.split(", ");
+    expect(allowed).toEqual([...new Set(allowed)]);
   });
 };
 

@@ -31,7 +31,7 @@ export function createRouter(operations: readonly Operation[]): Router {
         if (matching.length === 0) throw new ApiProblem(404, "There is no such API resource.");
         const found = matching.find(({ route }) => route.operation.method === method);
         if (!found) {
-          const allowed = matching.map(({ route }) => route.operation.method.toUpperCase()).join(", ");
+          const allowed = [...new Set(matching.map(({ route }) => route.operation.method.toUpperCase()))].join(", ");
           throw new ApiProblem(405, `This resource answers ${allowed}.`, [], { Allow: allowed });
         }
         const { operation } = found.route;
