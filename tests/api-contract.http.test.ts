@@ -7,6 +7,10 @@ import { type ApiEnv, setUpApiEnv } from "./api-contract/env";
 import { filesSuite } from "./api-contract/files";
 import { searchSuite } from "./api-contract/search";
 import { sharingSuite } from "./api-contract/sharing";
+
+import { hostileSuite } from "./api-contract/hostile";
+import { preconditionsSuite } from "./api-contract/preconditions";
+import { uploadsSuite } from "./api-contract/uploads";
 import type { OpenApiDocument } from "./support/api-client";
 
 /**
@@ -15,7 +19,7 @@ import type { OpenApiDocument } from "./support/api-client";
  * the document the app serves. Each area's tests are a suite in tests/api-contract/, run here on
  * both storage drivers, so the coverage check below sees them all.
  */
-const SUITES = [filesSuite, sharingSuite, searchSuite, adminSuite];
+const SUITES = [filesSuite, preconditionsSuite, uploadsSuite, sharingSuite, searchSuite, adminSuite, hostileSuite];
 
 let document: OpenApiDocument | null = null;
 const exercised = new Set<string>();
@@ -35,10 +39,10 @@ describe.each(["local", "s3"] as const)("the API on %s storage", (storage) => {
 });
 
 describe("the API contract", () => {
-  it("has a test for every documented /api/v1 operation", () => {
+  it("has a test for every documented operation, the tus uploads included", () => {
     expect(document).not.toBeNull();
     const documented = Object.entries(document!.paths)
-      .filter(([template]) => template.startsWith("/api/v1/"))
+      .filter(([template]) => template.startsWith("/api/v1/") || template.startsWith("/api/uploads"))
       .flatMap(([, methods]) => Object.values(methods).map((operation) => operation.operationId));
     expect(documented.filter((id) => !exercised.has(id))).toEqual([]);
   });

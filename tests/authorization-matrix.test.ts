@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it, vi } from "vitest";
 import { trashItem } from "~/domain/files/trash.server";
 import { createShareLink } from "~/domain/sharing/share-links.server";
 import { shareWithUser } from "~/domain/sharing/user-shares.server";
+import { hasScope, TOKEN_SCOPES, type TokenScope } from "~/domain/tokens/scopes";
 import { createToken, revokeToken } from "~/domain/tokens/tokens.server";
 import { startTestApp, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
@@ -266,38 +267,58 @@ const ENDPOINTS: Record<string, { want: Row; probe: (client: TestClient, ids: Id
 /**
  * Every /api/v1 operation × role, with a JSON body where it takes one: the same answers as the
  * pages give (404 where another user's item must not be revealed, 403 where an administrator
- * may read but not change), as problems. Owners go last, so their changes come after the probes.
+ * may read but not change), as problems. `recipient` is a user the owner shared `ids.folder`
+ * with for reading: they may read what is in it and change nothing (403), and the owner's trash
+ * is not theirs (404). Owners go last, so their changes come after the probes.
  */
-const API_MATRIX: Record<string, { want: Row; scope?: "shares"; probe: (client: TestClient, ids: Ids) => Promise<Response> }> = {
-  "GET /api/v1/folders/root": { want: [401, 200, 200, 200], probe: (c) => c.get("/api/v1/folders/root") },
-  "GET /api/v1/folders/{id}": { want: [401, 200, 404, 200], probe: (c, ids) => c.get(`/api/v1/folders/${ids.folder}`) },
-  "GET /api/v1/folders/{id}/children": { want: [401, 200, 404, 200], probe: (c, ids) => c.get(`/api/v1/folders/${ids.folder}/children`) },
+const API_MATRIX: Record<string, { want: Row; recipient: Want; probe: (client: TestClient, ids: Ids) => Promise<Response> }> = {
+  "GET /api/v1/folders/root": { want: [401, 200, 200, 200], recipient: 200, probe: (c) => c.get("/api/v1/folders/root") },
+  "GET /api/v1/folders/{id}": { want: [401, 200, 404, 200], recipient: 200, probe: (c, ids) => c.get(`/api/v1/folders/${ids.folder}`) },
+  "GET /api/v1/folders/{id}/children": {
+    want: [401, 200, 404, 200],
+    recipient: 200,
+    probe: (c, ids) => c.get(`/api/v1/folders/${ids.folder}/children`),
+  },
   "POST /api/v1/folders": {
     want: [401, 201, 404, 403],
+    recipient: 403,
     probe: (c, ids) => apiJson(c, "POST", "/api/v1/folders", { parentId: ids.folder, name: `Probe ${randomBytes(4).toString("hex")}` }),
   },
   "PATCH /api/v1/folders/{id}": {
     want: [401, 200, 404, 403],
+    recipient: 403,
     probe: (c, ids) => apiJson(c, "PATCH", `/api/v1/folders/${ids.subfolder}`, { name: `Drafts ${randomBytes(4).toString("hex")}` }),
   },
   "POST /api/v1/folders/{id}/copy": {
     want: [401, 201, 404, 403],
+    recipient: 403,
     probe: (c, ids) => apiJson(c, "POST", `/api/v1/folders/${ids.subfolder}/copy`, { destinationId: ids.folder, onConflict: "keep-both" }),
   },
-  "GET /api/v1/files/{id}": { want: [401, 200, 404, 200], probe: (c, ids) => c.get(`/api/v1/files/${ids.file}`) },
-  "GET /api/v1/files/{id}/content": { want: [401, 200, 404, 200], probe: (c, ids) => c.get(`/api/v1/files/${ids.file}/content`) },
-  "GET /api/v1/files/{id}/versions": { want: [401, 200, 404, 200], probe: (c, ids) => c.get(`/api/v1/files/${ids.file}/versions`) },
+  "GET /api/v1/files/{id}": { want: [401, 200, 404, 200], recipient: 200, probe: (c, ids) => c.get(`/api/v1/files/${ids.file}`) },
+  "GET /api/v1/files/{id}/content": {
+    want: [401, 200, 404, 200],
+    recipient: 200,
+    probe: (c, ids) => c.get(`/api/v1/files/${ids.file}/content`),
+  },
+  "GET /api/v1/files/{id}/versions": {
+    want: [401, 200, 404, 200],
+    recipient: 200,
+    probe: (c, ids) => c.get(`/api/v1/files/${ids.file}/versions`),
+  },
   "GET /api/v1/files/{id}/versions/{versionId}/content": {
     want: [401, 200, 404, 200],
+    recipient: 200,
     probe: (c, ids) => c.get(`/api/v1/files/${ids.file}/versions/${ids.version}/content`),
   },
   "POST /api/v1/files/{id}/copy": {
     want: [401, 201, 404, 403],
+    recipient: 403,
     probe: (c, ids) => apiJson(c, "POST", `/api/v1/files/${ids.file}/copy`, { destinationId: ids.folder, onConflict: "keep-both" }),
   },
   // Each item is authorised on its own: others' items are reported as not found (done: 0), never changed.
   "POST /api/v1/items/bulk": {
     want: [401, 200, 200, 200],
+    recipient: 200,
     probe: (c, ids) =>
       apiJson(c, "POST", "/api/v1/items/bulk", {
         operation: "copy",
@@ -308,70 +329,80 @@ const API_MATRIX: Record<string, { want: Row; scope?: "shares"; probe: (client: 
   },
   // Trashing, restoring and deleting for good are refused to everyone but the owner; the owner's
   // success is in tests/api-contract.http.test.ts (here it would take the items other rows use).
-  "POST /api/v1/files/{id}/trash": { want: [401, 412, 404, 403], probe: (c, ids) => apiTrash(c, ids.file) },
+  "POST /api/v1/files/{id}/trash": { want: [401, 412, 404, 403], recipient: 403, probe: (c, ids) => apiTrash(c, ids.file) },
   "POST /api/v1/files/{id}/restore": {
     want: [401, 404, 404, 404],
+    recipient: 404,
     probe: (c, ids) => apiJson(c, "POST", `/api/v1/files/${ids.file}/restore`),
   },
-  "DELETE /api/v1/files/{id}": { want: [401, 404, 404, 404], probe: (c, ids) => apiJson(c, "DELETE", `/api/v1/files/${ids.file}`) },
+  "DELETE /api/v1/files/{id}": {
+    want: [401, 404, 404, 404],
+    recipient: 404,
+    probe: (c, ids) => apiJson(c, "DELETE", `/api/v1/files/${ids.file}`),
+  },
   // Search below a folder: as reading the folder (another user's search names nothing of it).
-  "GET /api/v1/search": { want: [401, 200, 404, 200], probe: (c, ids) => c.get(`/api/v1/search?q=report&folderId=${ids.folder}`) },
+  "GET /api/v1/search": {
+    want: [401, 200, 404, 200],
+    recipient: 200,
+    probe: (c, ids) => c.get(`/api/v1/search?q=report&folderId=${ids.folder}`),
+  },
   // Sharing: only the item's owner shares it, only a link's or share's owner sees or changes it
   // (an administrator too gets 404, as on /shares). Revoking and removing carry a stale If-Match
   // (412 for the owner), so the link and the share stay for the other rows.
   "POST /api/v1/share-links": {
     want: [401, 201, 404, 404],
-    scope: "shares",
+    recipient: 404,
     probe: (c, ids) => apiJson(c, "POST", "/api/v1/share-links", { item: { kind: "file", id: ids.file }, maxDownloads: 5 }),
   },
-  "GET /api/v1/share-links": { want: [401, 200, 200, 200], scope: "shares", probe: (c) => c.get("/api/v1/share-links") },
+  "GET /api/v1/share-links": { want: [401, 200, 200, 200], recipient: 200, probe: (c) => c.get("/api/v1/share-links") },
   "GET /api/v1/share-links/{id}": {
     want: [401, 200, 404, 404],
-    scope: "shares",
+    recipient: 404,
     probe: (c, ids) => c.get(`/api/v1/share-links/${ids.apiLink}`),
   },
   "PATCH /api/v1/share-links/{id}": {
     want: [401, 200, 404, 404],
-    scope: "shares",
+    recipient: 404,
     probe: (c, ids) => apiJson(c, "PATCH", `/api/v1/share-links/${ids.apiLink}`, { maxDownloads: 50 }),
   },
   "DELETE /api/v1/share-links/{id}": {
     want: [401, 412, 404, 404],
-    scope: "shares",
+    recipient: 404,
     probe: (c, ids) => staleDelete(c, `/api/v1/share-links/${ids.apiLink}`),
   },
   "POST /api/v1/user-shares": {
     want: [401, 201, 404, 404],
-    scope: "shares",
+    recipient: 404,
     probe: (c, ids) =>
       apiJson(c, "POST", "/api/v1/user-shares", { item: { kind: "file", id: ids.file }, email: GRANTEE_EMAIL, permission: "read" }),
   },
-  "GET /api/v1/user-shares": { want: [401, 200, 200, 200], scope: "shares", probe: (c) => c.get("/api/v1/user-shares") },
+  "GET /api/v1/user-shares": { want: [401, 200, 200, 200], recipient: 200, probe: (c) => c.get("/api/v1/user-shares") },
   "GET /api/v1/user-shares/{id}": {
     want: [401, 200, 404, 404],
-    scope: "shares",
+    recipient: 404,
     probe: (c, ids) => c.get(`/api/v1/user-shares/${ids.apiShare}`),
   },
   "PATCH /api/v1/user-shares/{id}": {
     want: [401, 200, 404, 404],
-    scope: "shares",
+    recipient: 404,
     probe: (c, ids) => apiJson(c, "PATCH", `/api/v1/user-shares/${ids.apiShare}`, { permission: "read" }),
   },
   "DELETE /api/v1/user-shares/{id}": {
     want: [401, 412, 404, 404],
-    scope: "shares",
+    recipient: 404,
     probe: (c, ids) => staleDelete(c, `/api/v1/user-shares/${ids.apiShare}`),
   },
-  "GET /api/v1/shared-with-me": { want: [401, 200, 200, 200], scope: "shares", probe: (c) => c.get("/api/v1/shared-with-me") },
+  "GET /api/v1/shared-with-me": { want: [401, 200, 200, 200], recipient: 200, probe: (c) => c.get("/api/v1/shared-with-me") },
 
   // Your own account: everyone signed in has one.
-  "GET /api/v1/me": { want: [401, 200, 200, 200], probe: (c) => c.get("/api/v1/me") },
-  "GET /api/v1/me/usage": { want: [401, 200, 200, 200], probe: (c) => c.get("/api/v1/me/usage") },
-  "GET /api/v1/me/activity": { want: [401, 200, 200, 200], probe: (c) => c.get("/api/v1/me/activity") },
+  "GET /api/v1/me": { want: [401, 200, 200, 200], recipient: 200, probe: (c) => c.get("/api/v1/me") },
+  "GET /api/v1/me/usage": { want: [401, 200, 200, 200], recipient: 200, probe: (c) => c.get("/api/v1/me/usage") },
+  "GET /api/v1/me/activity": { want: [401, 200, 200, 200], recipient: 200, probe: (c) => c.get("/api/v1/me/activity") },
   // Administration: administrators only (403 for everyone else, as the admin pages answer).
-  "GET /api/v1/admin/users": { want: [401, 403, 403, 200], probe: (c) => c.get("/api/v1/admin/users") },
+  "GET /api/v1/admin/users": { want: [401, 403, 403, 200], recipient: 403, probe: (c) => c.get("/api/v1/admin/users") },
   "POST /api/v1/admin/users": {
     want: [401, 403, 403, 201],
+    recipient: 403,
     probe: (c) =>
       apiJson(c, "POST", "/api/v1/admin/users", {
         email: `probe-${randomBytes(4).toString("hex")}@example.com`,
@@ -379,41 +410,60 @@ const API_MATRIX: Record<string, { want: Row; scope?: "shares"; probe: (client: 
         password: "correct horse battery staple",
       }),
   },
-  "GET /api/v1/admin/users/{id}": { want: [401, 403, 403, 200], probe: (c, ids) => c.get(`/api/v1/admin/users/${ids.otherUserId}`) },
+  "GET /api/v1/admin/users/{id}": {
+    want: [401, 403, 403, 200],
+    recipient: 403,
+    probe: (c, ids) => c.get(`/api/v1/admin/users/${ids.otherUserId}`),
+  },
   "PATCH /api/v1/admin/users/{id}": {
     want: [401, 403, 403, 200],
+    recipient: 403,
     probe: (c, ids) => apiJson(c, "PATCH", `/api/v1/admin/users/${ids.otherUserId}`, { quotaBytes: null }),
   },
   // The admin gets as far as confirming it is them (no proof sent: 422), so nothing changes.
   "POST /api/v1/admin/users/{id}/status": {
     want: [401, 403, 403, 422],
+    recipient: 403,
     probe: (c, ids) => apiJson(c, "POST", `/api/v1/admin/users/${ids.otherUserId}/status`, { active: false, proof: "" }),
   },
   "POST /api/v1/admin/users/{id}/unlock": {
     want: [401, 403, 403, 200],
+    recipient: 403,
     probe: (c, ids) => apiJson(c, "POST", `/api/v1/admin/users/${ids.otherUserId}/unlock`),
   },
   // No proof sent: refused (422) before anything is looked at further.
   "POST /api/v1/admin/users/{id}/restore": {
     want: [401, 403, 403, 422],
+    recipient: 403,
     probe: (c, ids) => apiJson(c, "POST", `/api/v1/admin/users/${ids.otherUserId}/restore`, { proof: "" }),
   },
   "POST /api/v1/admin/users/{id}/delete": {
     want: [401, 403, 403, 422],
+    recipient: 403,
     probe: (c, ids) =>
       apiJson(c, "POST", `/api/v1/admin/users/${ids.otherUserId}/delete`, { confirmEmail: "nobody@example.com", proof: "" }),
   },
   "GET /api/v1/admin/users/{id}/erasure": {
     want: [401, 403, 403, 404],
+    recipient: 403,
     probe: (c, ids) => c.get(`/api/v1/admin/users/${ids.otherUserId}/erasure`),
   },
-  "GET /api/v1/admin/audit": { want: [401, 403, 403, 200], probe: (c) => c.get("/api/v1/admin/audit") },
-  "GET /api/v1/admin/audit/export.csv": { want: [401, 403, 403, 200], probe: (c) => c.get("/api/v1/admin/audit/export.csv") },
-  "GET /api/v1/admin/audit/export.ndjson": { want: [401, 403, 403, 200], probe: (c) => c.get("/api/v1/admin/audit/export.ndjson") },
-  "GET /api/v1/admin/settings": { want: [401, 403, 403, 200], probe: (c) => c.get("/api/v1/admin/settings") },
+  "GET /api/v1/admin/audit": { want: [401, 403, 403, 200], recipient: 403, probe: (c) => c.get("/api/v1/admin/audit") },
+  "GET /api/v1/admin/audit/export.csv": {
+    want: [401, 403, 403, 200],
+    recipient: 403,
+    probe: (c) => c.get("/api/v1/admin/audit/export.csv"),
+  },
+  "GET /api/v1/admin/audit/export.ndjson": {
+    want: [401, 403, 403, 200],
+    recipient: 403,
+    probe: (c) => c.get("/api/v1/admin/audit/export.ndjson"),
+  },
+  "GET /api/v1/admin/settings": { want: [401, 403, 403, 200], recipient: 403, probe: (c) => c.get("/api/v1/admin/settings") },
   // A stale If-Match: the admin's change is refused (412), so the settings stay as they are.
   "PATCH /api/v1/admin/settings": {
     want: [401, 403, 403, 412],
+    recipient: 403,
     probe: (c) =>
       c.request("/api/v1/admin/settings", {
         method: "PATCH",
@@ -501,10 +551,12 @@ function formBody(form: Form): string {
   return body.toString();
 }
 
-describe("authorization matrix: every route × {anonymous, owner, another user, admin}", () => {
+describe("authorization matrix: every route × {anonymous, owner, another user, admin} (and a share recipient for the API)", () => {
   let app: TestApp;
   let ids: Ids;
   const clients = {} as Record<Role, TestClient>;
+  /** A user the owner shared ids.folder with, for reading (API_MATRIX's `recipient`). */
+  let recipient: TestClient;
 
   beforeAll(() => {
     // Remix logs every POST to a route without an action (the 405 expected here) as an error.
@@ -574,6 +626,10 @@ describe("authorization matrix: every route × {anonymous, owner, another user, 
       apiLink,
       apiShare,
     };
+    recipient = new TestClient(app.url);
+    await recipient.register("Rhea Recipient", "rhea@example.com");
+    const shareAudit = { actorId: owner.id, actorLabel: owner.email, ip: null, userAgent: null };
+    await shareWithUser(app.services, owner, { kind: "folder", id: folder }, { email: "rhea@example.com", permission: "READ" }, shareAudit);
 
     const created = await clients.owner.request("/api/uploads", {
       method: "POST",
@@ -666,14 +722,16 @@ describe("authorization matrix: every route × {anonymous, owner, another user, 
     expect(failures).toEqual([]);
   });
 
-  it("answers every /api/v1 operation as expected for every role", async () => {
+  it("answers every /api/v1 operation as expected for every role, a share recipient included", async () => {
     const failures: string[] = [];
-    for (const [operation, { want, probe }] of Object.entries(API_MATRIX)) {
-      for (const role of ORDER) {
-        const expected = want[ROLES.indexOf(role)];
-        const response = await probe(clients[role], ids);
+    for (const [operation, { want, recipient: forRecipient, probe }] of Object.entries(API_MATRIX)) {
+      // The recipient before the owner, whose changes come last.
+      const callers: Array<[string, TestClient, Want]> = ORDER.map((role) => [role, clients[role], want[ROLES.indexOf(role)]!]);
+      callers.splice(ORDER.indexOf("owner"), 0, ["recipient", recipient, forRecipient]);
+      for (const [role, client, expected] of callers) {
+        const response = await probe(client, ids);
         await response.body?.cancel();
-        if (response.status !== expected) failures.push(`${operation} as ${role}: expected ${expected}, got ${response.status}`);
+        if (!matches(expected, response)) failures.push(`${operation} as ${role}: expected ${expected}, got ${response.status}`);
       }
     }
     expect(failures).toEqual([]);
@@ -683,12 +741,29 @@ describe("authorization matrix: every route × {anonymous, owner, another user, 
     const { prisma } = app.services;
     const owner = await prisma.user.findUniqueOrThrow({ where: { email: "olivia@example.com" } });
     const audit = { actorId: owner.id, actorLabel: owner.email, ip: null, userAgent: null };
-    const make = async (name: string) =>
-      (await createToken(app.services, owner, { name, scopes: ["shares"], expiresAt: null }, audit)).secret;
     const withScope = async (name: string) =>
       (await createToken(app.services, owner, { name, scopes: ["files:write"], expiresAt: null }, audit)).secret;
-    const unscoped = await make("matrix shares only");
-    const unscopedForShares = await withScope("matrix files only");
+    // The scope each operation needs, from the document; its "token without the scope" holds
+    // every other scope that does not imply it, so only that one scope is missing.
+    const document = (await (await fetch(`${app.url}/api/v1/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, { "x-coffer-scope": TokenScope }>>;
+    };
+    const neededScope = (operation: string): TokenScope => {
+      const [method, template] = operation.split(" ");
+      const scope = document.paths[template!]?.[method!.toLowerCase()]?.["x-coffer-scope"];
+      expect(scope, `${operation} names its scope in the document`).toBeDefined();
+      return scope!;
+    };
+    const tokenLacking = new Map<TokenScope, string>();
+    for (const needed of new Set(Object.keys(API_MATRIX).map(neededScope))) {
+      // Only administrators may hold an admin token; the owner is not one.
+      const scopes = TOKEN_SCOPES.filter(
+        (scope) => scope !== "admin" && !hasScope({ user: owner, token: { id: "", scopes: [scope] } }, needed),
+      );
+      expect(hasScope({ user: owner, token: { id: "", scopes } }, needed)).toBe(false);
+      const name = `matrix without ${needed}`;
+      tokenLacking.set(needed, (await createToken(app.services, owner, { name, scopes, expiresAt: null }, audit)).secret);
+    }
     const expired = await withScope("matrix expired");
     await prisma.apiToken.updateMany({
       where: { userId: owner.id, name: "matrix expired" },
@@ -698,32 +773,25 @@ describe("authorization matrix: every route × {anonymous, owner, another user, 
     const revokedRow = await prisma.apiToken.findFirstOrThrow({ where: { userId: owner.id, name: "matrix revoked" } });
     await revokeToken(app.services, owner, revokedRow.id, audit);
     const failures: string[] = [];
-    for (const [label, token, want] of [
-      ["token without the scope", unscoped, 403],
-      ["expired token", expired, 401],
-      ["revoked token", revoked, 401],
-    ] as const) {
+    const bearer = (token: string) => {
       const client = new TestClient(app.url, (url, init) => {
         const headers = new Headers(init.headers);
         headers.set("authorization", `Bearer ${token}`);
         return fetch(url, { ...init, headers });
       });
       client.sendCsrfToken = false;
-      // A sharing operation needs what the "shares only" token has: a files-only token lacks it.
-      const forShares =
-        token === unscoped
-          ? new TestClient(app.url, (url, init) => {
-              const headers = new Headers(init.headers);
-              headers.set("authorization", `Bearer ${unscopedForShares}`);
-              return fetch(url, { ...init, headers });
-            })
-          : client;
-      forShares.sendCsrfToken = false;
-      for (const [operation, { probe, scope }] of Object.entries(API_MATRIX)) {
-        const caller = scope === "shares" ? forShares : client;
+      return client;
+    };
+    for (const [label, token, want] of [
+      ["token without the scope", null, 403],
+      ["expired token", expired, 401],
+      ["revoked token", revoked, 401],
+    ] as const) {
+      for (const [operation, { probe }] of Object.entries(API_MATRIX)) {
+        const client = bearer(token ?? tokenLacking.get(neededScope(operation))!);
         // A script holds no cookies: one kept from an earlier answer would make this a cookie request.
-        caller.cookies.clear();
-        const response = await probe(caller, ids);
+        client.cookies.clear();
+        const response = await probe(client, ids);
         await response.body?.cancel();
         if (response.status !== want) failures.push(`${operation} with a ${label}: expected ${want}, got ${response.status}`);
       }

@@ -30,6 +30,7 @@ import { createListener, httpsRedirect } from "./tls.server";
 import { metricsEndpoint, metricsOff, observeHttpRequests } from "./metrics-endpoint.server";
 import { collectProcessMetrics } from "~/services/metrics.server";
 import { isDependencyUnavailable } from "~/services/dependency.server";
+import { problemBody } from "~/route-helpers/api/problem.server";
 import { sendUnavailable } from "./unavailable.server";
 import { loggablePath, requestLogging } from "./request-log.server";
 import { recordServerErrors } from "./server-errors.server";
@@ -98,6 +99,12 @@ function refuseForgedRequest(req: express.Request, res: express.Response, settin
 </body></html>`);
 }
 
+/** The API and tus: scripts, which get problem+json whatever they accept. */
+function isApiRequest(req: express.Request): boolean {
+  const path = req.originalUrl.split("?")[0]!;
+  return path.startsWith("/api/v1/") || path === TUS_PATH || path.startsWith(`${TUS_PATH}/`);
+}
+
 /** Per-IP limits by class of route; auth forms add their own, stricter limits in their actions. */
 function rateLimitMiddleware(services: Services, routeClass: (req: express.Request) => RateLimitClass) {
   return (req: express.Request, res: express.Response, next: express.NextFunction) => {
@@ -109,7 +116,9 @@ function rateLimitMiddleware(services: Services, routeClass: (req: express.Reque
         (error: unknown) => {
           if (!(error instanceof TooManyRequestsError)) return next(error);
           res.status(429).set({ "Retry-After": String(error.retryAfter), "Cache-Control": "no-store" });
-          if (req.accepts(["html", "text"]) === "html") {
+          if (isApiRequest(req)) {
+            res.type("application/problem+json").send(problemBody(429, error.message));
+          } else if (req.accepts(["html", "text"]) === "html") {
             res
               .type("html")
               .send(

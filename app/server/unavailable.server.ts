@@ -1,4 +1,5 @@
 import type express from "express";
+import { unavailableProblemBody } from "~/route-helpers/api/problem.server";
 import type { DependencyUnavailableError } from "~/services/dependency.server";
 
 /**
@@ -8,16 +9,8 @@ import type { DependencyUnavailableError } from "~/services/dependency.server";
 export function sendUnavailable(req: express.Request, res: express.Response, error: DependencyUnavailableError): void {
   res.status(503).set({ "Retry-After": String(error.retryAfterSeconds), "Cache-Control": "no-store" });
   if (wantsProblemJson(req)) {
-    res.type("application/problem+json").send(
-      JSON.stringify({
-        type: "about:blank",
-        title: "Service Unavailable",
-        status: 503,
-        detail: error.message,
-        dependency: error.dependency,
-        retryAfterSeconds: error.retryAfterSeconds,
-      }),
-    );
+    // The API's own problem (a stable type documented on /api/docs), for tus and every script alike.
+    res.type("application/problem+json").send(unavailableProblemBody(error));
   } else if (req.accepts(["html", "text"]) === "html") {
     res.type("html").send(unavailablePage(error.message, error.retryAfterSeconds));
   } else {

@@ -12,12 +12,11 @@ import type { TestClient } from "./client";
  * schema (ajv, JSON Schema 2020-12, which OpenAPI 3.1 uses). Operations seen are recorded, for
  * the coverage check.
  */
+type ResponseObject = { description?: string; content?: Record<string, { schema: object }>; headers?: Record<string, object> };
+
 export type OpenApiDocument = {
-  paths: Record<
-    string,
-    Record<string, { operationId: string; responses: Record<string, { content?: Record<string, { schema: object }> }> }>
-  >;
-  components: { schemas: Record<string, object> };
+  paths: Record<string, Record<string, { operationId: string; responses: Record<string, ResponseObject & { $ref?: string }> }>>;
+  components: { schemas: Record<string, object>; responses?: Record<string, ResponseObject> };
 };
 
 export function responseValidator(document: OpenApiDocument) {
@@ -27,7 +26,9 @@ export function responseValidator(document: OpenApiDocument) {
   async function check(method: string, schemaPath: string, response: Response): Promise<void> {
     const operation = document.paths[schemaPath]?.[method.toLowerCase()];
     expect(operation, `${method} ${schemaPath} is in the document`).toBeDefined();
-    const spec = operation!.responses[String(response.status)];
+    const entry = operation!.responses[String(response.status)];
+    // Shared problems are references to components.responses.
+    const spec = entry?.$ref ? document.components.responses?.[entry.$ref.split("/").pop()!] : entry;
     expect(spec, `${operation!.operationId} documents status ${response.status}`).toBeDefined();
     seen.add(`${operation!.operationId} ${response.status}`);
     const type = (response.headers.get("content-type") ?? "").split(";")[0]!.trim();

@@ -104,12 +104,17 @@ async function trashedName(services: Services, actor: Actor, ref: BulkRef): Prom
  * Applies one single-item operation to each selected item in turn (each authorised on its own)
  * and collects what happened; one failing item never stops the others.
  */
-export async function runBulk(
+export async function runBulk<R extends BulkRef>(
   services: Services,
   actor: Actor,
   operation: BulkOperation,
-  refs: BulkRef[],
-  options: { destinationId?: string; policy?: ConflictPolicy } = {},
+  refs: R[],
+  options: {
+    destinationId?: string;
+    policy?: ConflictPolicy;
+    /** Wraps each item's change, e.g. to refuse it when the item is not the version the caller saw. */
+    guard?: (ref: R, change: () => Promise<unknown>) => Promise<unknown>;
+  } = {},
 ): Promise<BulkOutcome> {
   if ((operation === "move" || operation === "copy") && !options.destinationId) {
     throw new ValidationError("Choose a destination folder.", { destination: "Choose a folder." });
@@ -117,7 +122,7 @@ export async function runBulk(
   const results: BulkItemResult[] = [];
   for (const ref of refs) {
     const name = operation === "restore" ? await trashedName(services, actor, ref) : await visibleName(services, actor, ref);
-    try {
+    const change = async () => {
       switch (operation) {
         case "move":
           await moveItem(services, actor, ref.kind, ref.id, options.destinationId!, options.policy ?? "cancel");
@@ -132,10 +137,13 @@ export async function runBulk(
           await restoreItem(services, actor, ref.kind, ref.id);
           break;
       }
-      results.push({ ...ref, name, ok: true });
+    };
+    try {
+      await (options.guard ? options.guard(ref, change) : change());
+      results.push({ kind: ref.kind, id: ref.id, name, ok: true });
     } catch (error) {
       const { reason, status } = shortReason(error, name);
-      results.push({ ...ref, name, ok: false, reason, status });
+      results.push({ kind: ref.kind, id: ref.id, name, ok: false, reason, status });
     }
   }
   const done = results.filter((r) => r.ok).length;

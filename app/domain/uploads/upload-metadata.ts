@@ -5,7 +5,7 @@ import { isId } from "../ids";
 /**
  * The tus Upload-Metadata a client may send, each value bounded before anything reads it. The
  * values themselves are checked where they are used: the name by cleanName, the path by
- * parseUploadPath, the policy by uploadPolicyFrom. A key without a value arrives as null.
+ * parseUploadPath; the policy is one of the three here. A key without a value arrives as null.
  */
 const uploadMetadataSchema = z
   .object({
@@ -15,7 +15,8 @@ const uploadMetadataSchema = z
       .refine((id) => id === "" || isId(id), "The folder id of this upload (folderId) is not valid.")
       .nullish(),
     relativePath: z.string().max(4_096, "The folder path of this upload is too long.").nullish(),
-    onConflict: z.string().max(32, "Unknown onConflict policy.").nullish(),
+    // An unknown policy is refused, not silently read as keep-both.
+    onConflict: z.enum(["keep-both", "replace", "cancel", ""], "Unknown onConflict policy: use keep-both, replace or cancel.").nullish(),
     filetype: z.string().max(255, "The file type is too long.").nullish(),
   })
   .loose();

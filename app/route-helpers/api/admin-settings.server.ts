@@ -6,7 +6,7 @@ import { auditActor } from "~/domain/audit/audit.server";
 import { isAppError } from "~/domain/errors";
 import { defineOperation, json, type Operation } from "./operation.server";
 import { ApiProblem } from "./problem.server";
-import { assertMatches } from "./representations.server";
+import { assertEtagMatches } from "./preconditions.server";
 import { IfMatchHeader } from "./schemas";
 import { AdminSettings, UpdateSettings } from "./schemas-admin";
 
@@ -92,7 +92,7 @@ export const adminSettingsOperations: Operation[] = [
       // Checked and built from the stored settings under the save's lock, so a change made
       // meanwhile is neither overwritten nor missed by If-Match.
       const formFor = (current: Settings) => {
-        assertMatches(request, represent(current));
+        assertEtagMatches(request, represent(current));
         const form: Record<string, string> = { ...settingsFormValues(current) };
         for (const [name, value] of Object.entries(body as SettingsPatch)) {
           if (value !== undefined) form[FORM_NAMES[name as keyof SettingsBody] ?? name] = formValue(value);

@@ -1,11 +1,24 @@
 import { z } from "zod";
 import { MAX_BULK_ITEMS, runBulk } from "~/domain/files/bulk.server";
+import { changeIfCurrent, getTrashedItemRecord, PreconditionFailedError } from "~/domain/files/item-preconditions.server";
+import { getReadableItem, getWritableItem } from "~/domain/files/operations.server";
 import { defineOperation, json, type Operation } from "./operation.server";
-import { ConflictPolicy, Id } from "./schemas";
+import { matchesAny } from "./preconditions.server";
+import { ConflictPolicy, Id, IdempotencyHeader } from "./schemas";
 
 /** Several items at once, through the bulk page's own code: each item authorised and reported on its own. */
 
-const ItemRef = z.strictObject({ kind: z.enum(["file", "folder"]), id: Id }).meta({ id: "ItemRef" });
+const ItemRef = z
+  .strictObject({
+    kind: z.enum(["file", "folder"]),
+    id: Id,
+    etag: z.string().max(200).optional().meta({
+      description: "The ETag you last saw: the item is skipped with status 412 when it has changed since (like If-Match).",
+    }),
+  })
+  .meta({ id: "ItemRef" });
+
+type BulkItem = z.infer<typeof ItemRef>;
 
 export const BulkRequest = z
   .strictObject({
@@ -46,14 +59,31 @@ export const bulkOperations: Operation[] = [
     path: "/items/bulk",
     tag: "Bulk",
     summary: "Move, copy, trash or restore several items",
-    description: `Up to ${MAX_BULK_ITEMS} items, each authorised like a single-item request; the answer lists each item's result.`,
+    description: `Up to ${MAX_BULK_ITEMS} items, each authorised like a single-item request; the answer lists each item's result. Safe to retry with an Idempotency-Key.`,
     scope: "files:write",
+    headers: IdempotencyHeader,
+    idempotent: true,
     body: BulkRequest,
     responses: { 200: { description: "Each item's result.", schema: BulkOutcome } },
     async handler({ services, principal, body }) {
-      const outcome = await runBulk(services, principal.user, body.operation, body.items, {
+      const user = principal.user;
+      /** An item with an etag changes only if it is still that version, as If-Match does for one item. */
+      const guard = async (ref: BulkItem, change: () => Promise<unknown>) => {
+        const { etag } = ref;
+        if (etag === undefined) return change();
+        if (body.operation === "copy") {
+          const source = await getReadableItem(services, user, ref.kind, ref.id);
+          if (!matchesAny([etag], source)) throw new PreconditionFailedError(source);
+          return change();
+        }
+        if (body.operation === "restore") await getTrashedItemRecord(services, user, ref.kind, ref.id);
+        else await getWritableItem(services, user, ref.kind, ref.id);
+        return changeIfCurrent(services, ref.kind, ref.id, (item) => matchesAny([etag], item), change);
+      };
+      const outcome = await runBulk(services, user, body.operation, body.items, {
         destinationId: body.destinationId,
         policy: body.onConflict,
+        guard,
       });
       return json(outcome);
     },

@@ -31,7 +31,7 @@ export function createRouter(operations: readonly Operation[]): Router {
         if (matching.length === 0) throw new ApiProblem(404, "There is no such API resource.");
         const found = matching.find(({ route }) => route.operation.method === method);
         if (!found) {
-          const allowed = matching.map(({ route }) => route.operation.method.toUpperCase()).join(", ");
+          const allowed = [...new Set(matching.map(({ route }) => route.operation.method.toUpperCase()))].join(", ");
           throw new ApiProblem(405, `This resource answers ${allowed}.`, [], { Allow: allowed });
         }
         const { operation } = found.route;
@@ -115,6 +115,11 @@ function queryObject(request: Request): Record<string, string> {
     if (name in query)
       throw new ApiProblem(422, `The query parameter “${name}” is given more than once.`, [
         { pointer: `/query/${name}`, detail: "Give it once." },
+      ]);
+    // PostgreSQL text cannot hold a NUL byte: refused here for every parameter, as a bad value.
+    if (value.includes("\u0000"))
+      throw new ApiProblem(422, `The query parameter “${name}” contains a NUL byte.`, [
+        { pointer: `/query/${name}`, detail: "Remove the NUL byte." },
       ]);
     query[name] = value;
   }

@@ -42,11 +42,12 @@ export function apiDocs() {
           description: p.description ?? p.schema?.description ?? null,
         })),
         requestSchema: schemaName(op.requestBody?.content),
-        responses: Object.entries(op.responses as Json).map(([status, response]) => ({
-          status,
-          description: (response as Json).description,
-          schema: schemaName((response as Json).content),
-        })),
+        responses: Object.entries(op.responses as Json).map(([status, reference]) => {
+          // Shared problems (429, 503) are references to components.responses.
+          const ref = (reference as Json).$ref as string | undefined;
+          const response = (ref ? document.components.responses[ref.split("/").pop()!] : reference) as Json;
+          return { status, description: response.description, schema: schemaName(response.content) };
+        }),
       });
       byTag.set(tag, list);
     }

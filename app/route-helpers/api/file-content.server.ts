@@ -2,13 +2,14 @@ import { z } from "zod";
 import { offloadableDownloadReply } from "~/domain/files/downloads.server";
 import { restoreVersionOfFile } from "~/domain/files/file-details.server";
 import { getReadableFile } from "~/domain/files/files.server";
-import { getReadableItem } from "~/domain/files/operations.server";
+import { getReadableItem, getWritableItem } from "~/domain/files/operations.server";
 import { listVersions, versionDownloadReply } from "~/domain/files/versions.server";
 import { fileResponse } from "~/route-helpers/file-response.server";
 import { defineOperation, json, type Operation } from "./operation.server";
+import { changeIfMatches } from "./preconditions.server";
 import { ApiProblem } from "./problem.server";
 import { representItem } from "./representations.server";
-import { File, IdParams, VersionList, VersionParams } from "./schemas";
+import { File, IdParams, IfMatchHeader, VersionList, VersionParams } from "./schemas";
 
 /** Downloads and versions: the same replies as the pages' download routes (Range, HEAD, ETag). */
 
@@ -85,14 +86,19 @@ export const fileContentOperations: Operation[] = [
     path: "/files/{id}/versions/{versionId}/restore",
     tag: "Versions",
     summary: "Make an earlier version the current content",
-    description: "The content it replaces becomes a version in turn.",
+    description: "The content it replaces becomes a version in turn. Send If-Match (the file's ETag) to refuse a lost update.",
     scope: "files:write",
     params: VersionParams,
+    headers: IfMatchHeader,
+    problems: [412],
     responses: { 200: { description: "The file after the restore.", schema: File, headers: { ETag: "Its entity tag." } } },
-    async handler({ services, principal, params }) {
+    async handler({ services, principal, params, request }) {
       const { versions } = await listVersions(services, principal.user, params.id);
       if (!versions.some((v) => v.id === params.versionId)) throw new ApiProblem(404, "That version was not found.");
-      await restoreVersionOfFile(services, principal.user, params.id, params.versionId);
+      await getWritableItem(services, principal.user, "file", params.id);
+      await changeIfMatches(services, request, "file", params.id, () =>
+        restoreVersionOfFile(services, principal.user, params.id, params.versionId),
+      );
       const body = representItem(await getReadableItem(services, principal.user, "file", params.id));
       return json(body, 200, { ETag: body.etag });
     },

@@ -3,6 +3,7 @@ import { auditActor } from "~/domain/audit/audit.server";
 import { copyItem } from "~/domain/files/copy.server";
 import { decodeCursor, listFolder } from "~/domain/files/folder-listing.server";
 import { createFolder, getReadableFolder } from "~/domain/files/folders.server";
+import { getTrashedItemRecord } from "~/domain/files/item-preconditions.server";
 import { getReadableItem, getWritableItem, type ItemKind } from "~/domain/files/operations.server";
 import { moveItem, renameItem } from "~/domain/files/rename-move.server";
 import { deleteForever } from "~/domain/files/trash-purge.server";
@@ -11,7 +12,8 @@ import type { Services } from "~/services/index.server";
 import { defineOperation, json, type Operation, type ResponseSpec } from "./operation.server";
 import type { Principal } from "./principal.server";
 import { ApiProblem } from "./problem.server";
-import { assertMatches, representItem } from "./representations.server";
+import { assertMatches, changeIfMatches } from "./preconditions.server";
+import { representItem } from "./representations.server";
 import {
   CopyItem,
   CreateFolder,
@@ -32,11 +34,6 @@ const ETAG_HEADER = { ETag: "The representation's entity tag." };
 
 function itemResponse(kind: ItemKind, description: string): ResponseSpec {
   return { description, schema: kind === "file" ? File : Folder, headers: ETAG_HEADER };
-}
-
-/** The item as the caller may change it (403/404 first), to compare with If-Match. */
-async function changeableItem(services: Services, principal: Principal, kind: ItemKind, id: string) {
-  return representItem(await getWritableItem(services, principal.user, kind, id));
 }
 
 async function readItem(services: Services, principal: Principal, kind: ItemKind, id: string) {
@@ -80,10 +77,13 @@ function itemOperations(kind: ItemKind): Operation[] {
       problems: [409, 412],
       responses: { 200: itemResponse(kind, `The ${kind} after the change (the replaced file's id when onConflict is replace).`) },
       async handler({ services, principal, params, body, request }) {
-        assertMatches(request, await changeableItem(services, principal, kind, params.id));
-        let id = params.id;
-        if (body.name !== undefined) id = (await renameItem(services, principal.user, kind, id, body.name, body.onConflict)).id;
-        if (body.parentId !== undefined) id = (await moveItem(services, principal.user, kind, id, body.parentId, body.onConflict)).id;
+        await getWritableItem(services, principal.user, kind, params.id);
+        const id = await changeIfMatches(services, request, kind, params.id, async () => {
+          let id = params.id;
+          if (body.name !== undefined) id = (await renameItem(services, principal.user, kind, id, body.name, body.onConflict)).id;
+          if (body.parentId !== undefined) id = (await moveItem(services, principal.user, kind, id, body.parentId, body.onConflict)).id;
+          return id;
+        });
         return itemReply(await readItem(services, principal, kind, id));
       },
     }),
@@ -94,15 +94,16 @@ function itemOperations(kind: ItemKind): Operation[] {
       tag,
       summary: `Copy a ${kind} into a folder`,
       description:
-        "Copies into a folder you may write to, keeping the name (onConflict decides when it is taken). Safe to retry with an Idempotency-Key.",
+        "Copies into a folder you may write to, keeping the name (onConflict decides when it is taken). Safe to retry with an Idempotency-Key; send If-Match to copy only the version you read.",
       scope: "files:write",
       params: IdParams,
-      headers: IdempotencyHeader,
+      headers: IdempotencyHeader.extend(IfMatchHeader.shape),
       idempotent: true,
       body: CopyItem,
-      problems: [409],
+      problems: [409, 412],
       responses: { 201: itemResponse(kind, "The copy.") },
-      async handler({ services, principal, params, body }) {
+      async handler({ services, principal, params, body, request }) {
+        assertMatches(request, await getReadableItem(services, principal.user, kind, params.id));
         const copied = await copyItem(services, principal.user, kind, params.id, body.destinationId, body.onConflict);
         return itemReply(await readItem(services, principal, kind, copied.id), 201);
       },
@@ -118,11 +119,14 @@ function itemOperations(kind: ItemKind): Operation[] {
       params: IdParams,
       headers: IfMatchHeader,
       problems: [412],
-      responses: { 204: { description: "Trashed." } },
+      responses: {
+        204: { description: "Trashed.", headers: { ETag: "The trashed item's entity tag: send it in If-Match to restore or delete it." } },
+      },
       async handler({ services, principal, params, request }) {
-        assertMatches(request, await changeableItem(services, principal, kind, params.id));
-        await trashItem(services, principal.user, kind, params.id);
-        return new Response(null, { status: 204 });
+        await getWritableItem(services, principal.user, kind, params.id);
+        await changeIfMatches(services, request, kind, params.id, () => trashItem(services, principal.user, kind, params.id));
+        const trashed = representItem(await getTrashedItemRecord(services, principal.user, kind, params.id));
+        return new Response(null, { status: 204, headers: { ETag: trashed.etag } });
       },
     }),
     defineOperation({
@@ -131,13 +135,16 @@ function itemOperations(kind: ItemKind): Operation[] {
       path: `/${plural}/{id}/restore`,
       tag,
       summary: `Restore a ${kind} from the trash`,
-      description: "Back where it was, or into your top folder when that place is gone.",
+      description:
+        "Back where it was, or into your top folder when that place is gone. Send If-Match (the ETag the trash answer gave) to refuse a lost update.",
       scope: "files:write",
       params: IdParams,
-      problems: [409],
+      headers: IfMatchHeader,
+      problems: [409, 412],
       responses: { 200: itemResponse(kind, `The restored ${kind}.`) },
-      async handler({ services, principal, params }) {
-        await restoreItem(services, principal.user, kind, params.id);
+      async handler({ services, principal, params, request }) {
+        await getTrashedItemRecord(services, principal.user, kind, params.id);
+        await changeIfMatches(services, request, kind, params.id, () => restoreItem(services, principal.user, kind, params.id));
         return itemReply(await readItem(services, principal, kind, params.id));
       },
     }),
@@ -147,13 +154,16 @@ function itemOperations(kind: ItemKind): Operation[] {
       path: `/${plural}/{id}`,
       tag,
       summary: `Delete a trashed ${kind} for good`,
-      description: "Only items in the trash can be deleted; trash it first.",
+      description: "Only items in the trash can be deleted; trash it first. Send If-Match to refuse a lost update.",
       scope: "files:write",
       params: IdParams,
-      problems: [409],
+      headers: IfMatchHeader,
+      problems: [409, 412],
       responses: { 200: { description: "Deleted.", schema: Deleted } },
       async handler({ services, principal, params, request, clientIp }) {
-        await deleteForever(services, principal.user, kind, params.id, auditActor(request, clientIp, principal.user));
+        await getTrashedItemRecord(services, principal.user, kind, params.id);
+        const audit = auditActor(request, clientIp, principal.user);
+        await changeIfMatches(services, request, kind, params.id, () => deleteForever(services, principal.user, kind, params.id, audit));
         return json({ kind, id: params.id, deleted: true });
       },
     }),

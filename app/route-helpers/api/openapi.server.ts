@@ -23,6 +23,25 @@ const PROBLEM_DESCRIPTIONS: Record<ProblemStatus, string> = {
   503: "A service Coffer depends on is unavailable; retry after Retry-After seconds.",
 };
 
+/**
+ * Problems the host itself answers for every operation, tus included (the rate limiter, a
+ * dependency that is down): one shared response each, with Retry-After.
+ */
+const SHARED_PROBLEMS: Partial<Record<ProblemStatus, string>> = { 429: "RateLimited", 503: "Unavailable" };
+
+function registerSharedProblems(registry: OpenAPIRegistry) {
+  for (const [status, name] of Object.entries(SHARED_PROBLEMS)) {
+    registry.registerComponent("responses", name, {
+      description: PROBLEM_DESCRIPTIONS[Number(status) as ProblemStatus],
+      headers: { "Retry-After": { description: "Seconds to wait before retrying.", schema: { type: "string" } } },
+      content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
+    });
+  }
+}
+
+const sharedProblemRefs = () =>
+  Object.fromEntries(Object.entries(SHARED_PROBLEMS).map(([status, name]) => [status, { $ref: `#/components/responses/${name}` }]));
+
 function problemStatuses(operation: Operation): ProblemStatus[] {
   const statuses = new Set<number>([401, 403, 404, 429, 503, ...(operation.problems ?? [])]);
   if (operation.query) statuses.add(422);
@@ -50,10 +69,9 @@ function registerOperation(registry: OpenAPIRegistry, operation: Operation) {
     };
   }
   for (const status of problemStatuses(operation)) {
-    responses[String(status)] = {
-      description: PROBLEM_DESCRIPTIONS[status],
-      content: { "application/problem+json": { schema: Problem } },
-    };
+    responses[String(status)] = SHARED_PROBLEMS[status]
+      ? { $ref: `#/components/responses/${SHARED_PROBLEMS[status]}` }
+      : { description: PROBLEM_DESCRIPTIONS[status], content: { "application/problem+json": { schema: Problem } } };
   }
   registry.registerPath({
     operationId: operation.operationId,
@@ -83,7 +101,8 @@ const TusHeaders = z.object({
 
 /**
  * Uploads are served by the tus host, not by the /api/v1 router; they are described here so
- * clients find them. The PATCH that completes an upload answers the new file's id in
+ * clients find them, and the contract tests hold the tus host to this description. Error bodies
+ * are tus's plain text, except the shared 429 and 503 problems. The PATCH that completes an upload answers the new file's id in
  * `Coffer-File-Id`; GET /api/v1/files/{id} then gives its metadata.
  */
 function registerUploads(registry: OpenAPIRegistry) {
@@ -110,8 +129,13 @@ function registerUploads(registry: OpenAPIRegistry) {
         description: "Created; send the bytes with PATCH to the Location.",
         headers: { Location: { description: "The upload's URL.", schema: { type: "string" as const } } },
       },
+      400: { description: "Upload-Metadata is not valid (a bad name, an unknown onConflict)." },
       401: { description: "Not signed in." },
+      403: { description: "A token without files:write, or a folder you may only read." },
+      404: { description: "No such destination folder (or one you may not see)." },
+      409: { description: "The name is taken and onConflict is cancel." },
       413: { description: "Larger than the upload limit or the quota." },
+      ...sharedProblemRefs(),
     },
   });
   registry.registerPath({
@@ -138,8 +162,12 @@ function registerUploads(registry: OpenAPIRegistry) {
           },
         },
       },
+      401: { description: "Not signed in." },
+      403: { description: "A token without files:write." },
       404: { description: "No such upload (or not yours)." },
       409: { description: "Upload-Offset does not match the bytes received." },
+      413: { description: "More bytes than Upload-Length, or over the quota." },
+      ...sharedProblemRefs(),
     },
   });
   registry.registerPath({
@@ -156,7 +184,10 @@ function registerUploads(registry: OpenAPIRegistry) {
         description: "Upload-Offset says where to resume.",
         headers: { "Upload-Offset": { description: "Bytes received.", schema: { type: "string" as const } } },
       },
+      401: { description: "Not signed in." },
+      403: { description: "A token without files:write." },
       404: { description: "No such upload (or not yours)." },
+      ...sharedProblemRefs(),
     },
   });
 }
@@ -178,6 +209,7 @@ export function openApiDocument() {
     scheme: "bearer",
     description: "A personal access token (`coffer_pat_…`, from /settings/tokens). Needs the operation's scope; no CSRF header.",
   });
+  registerSharedProblems(registry);
   for (const operation of API_OPERATIONS) registerOperation(registry, operation);
   registerUploads(registry);
   cached = new OpenApiGeneratorV31(registry.definitions).generateDocument({

@@ -1,4 +1,5 @@
 import { isAppError } from "~/domain/errors";
+import { type DependencyUnavailableError, isDependencyUnavailable } from "~/services/dependency.server";
 
 /**
  * RFC 9457 problem responses. Every error the API sends is one of these, with a `type` that
@@ -60,15 +61,30 @@ export class ApiProblem extends Error {
   }
 }
 
+/** The JSON of a problem; `extensions` are RFC 9457 extension members (e.g. the dependency that is down). */
+export function problemBody(
+  status: ProblemStatus,
+  detail: string,
+  errors: FieldProblem[] = [],
+  extensions: Record<string, unknown> = {},
+): string {
+  const body: Record<string, unknown> = { type: problemType(status), title: TITLES[status], status, detail, ...extensions };
+  if (errors.length > 0) body.errors = errors;
+  return JSON.stringify(body);
+}
+
+/** The 503 body for a dependency that is down: which one, and when to retry. */
+export function unavailableProblemBody(error: DependencyUnavailableError): string {
+  return problemBody(503, error.message, [], { dependency: error.dependency, retryAfterSeconds: error.retryAfterSeconds });
+}
+
 export function problem(
   status: ProblemStatus,
   detail: string,
   errors: FieldProblem[] = [],
   headers: Record<string, string> = {},
 ): Response {
-  const body: Record<string, unknown> = { type: problemType(status), title: TITLES[status], status, detail };
-  if (errors.length > 0) body.errors = errors;
-  return new Response(JSON.stringify(body), {
+  return new Response(problemBody(status, detail, errors), {
     status,
     headers: { "Content-Type": "application/problem+json", "Cache-Control": "no-store", ...headers },
   });
@@ -80,11 +96,17 @@ function isProblemStatus(status: number): status is ProblemStatus {
 
 /**
  * The problem for an error a handler threw: the API's own, or a typed domain error (its status
- * and safe message; its field errors as pointers into the body). Anything else is rethrown: a
- * bug, answered 500 by the host without details.
+ * and safe message; its field errors as pointers into the body), or a dependency that is down
+ * (503 with Retry-After). Anything else is rethrown: a bug, answered 500 by the host without details.
  */
 export function problemResponse(error: unknown): Response {
   if (error instanceof ApiProblem) return problem(error.status, error.detail, error.errors, error.headers);
+  if (isDependencyUnavailable(error)) {
+    return new Response(unavailableProblemBody(error), {
+      status: 503,
+      headers: { "Content-Type": "application/problem+json", "Cache-Control": "no-store", "Retry-After": String(error.retryAfterSeconds) },
+    });
+  }
   if (isAppError(error)) {
     // The domain's 400 is a refusal of well-formed input (a name taken, a bad destination).
     const status = error.status === 400 ? 422 : error.status;

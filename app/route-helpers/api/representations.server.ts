@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import type { z } from "zod";
 import type { Item } from "~/domain/files/operations.server";
-import { ApiProblem } from "./problem.server";
 import type { File, Folder } from "./schemas";
 
 type FolderBody = z.infer<typeof Folder>;
@@ -39,16 +38,4 @@ export function representItem(item: Item): FolderBody | FileBody {
     updatedAt: file.updatedAt.toISOString(),
   };
   return { ...body, etag: etagOf(body) };
-}
-
-/**
- * Refuses a change made against a stale representation: `If-Match` must name the current ETag
- * (or be `*`). Without If-Match the change goes ahead, as the pages do.
- */
-export function assertMatches(request: Request, current: { etag: string }): void {
-  const header = request.headers.get("if-match");
-  if (header === null) return;
-  const tags = header.split(",").map((tag) => tag.trim());
-  if (tags.includes("*") || tags.includes(current.etag)) return;
-  throw new ApiProblem(412, "The item has changed since you read it. Read it again and retry.", [], { ETag: current.etag });
 }

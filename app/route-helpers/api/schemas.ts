@@ -115,6 +115,8 @@ export const Problem = z
     status: z.number().int(),
     detail: z.string(),
     errors: z.array(z.object({ pointer: z.string(), detail: z.string() })).optional(),
+    dependency: z.string().optional().meta({ description: "On a 503: the service that is down (database, storage, cache, search)." }),
+    retryAfterSeconds: z.number().int().optional().meta({ description: "On a 503: the Retry-After header's value." }),
   })
   .meta({ id: "Problem", description: "An RFC 9457 problem." });
 

@@ -13,7 +13,7 @@ import {
 import type { Services } from "~/services/index.server";
 import type { Principal } from "./principal.server";
 import { defineOperation, json, type Operation } from "./operation.server";
-import { assertMatches } from "./representations.server";
+import { assertEtagMatches } from "./preconditions.server";
 import { IdempotencyHeader, IdParams, IfMatchHeader } from "./schemas";
 import {
   CreateShareLink,
@@ -152,7 +152,7 @@ export const shareLinkOperations: Operation[] = [
     problems: [412],
     responses: { 200: { description: "The link after the change.", schema: ShareLink, headers: ETAG_HEADER } },
     async handler({ services, request, principal, clientIp, params, body }) {
-      assertMatches(request, representLink(services, request, await getMyLink(services, principal.user, params.id)));
+      assertEtagMatches(request, representLink(services, request, await getMyLink(services, principal.user, params.id)));
       // The domain reads the page's form: a field it is not given keeps its value.
       const input: Record<string, string | undefined> = {};
       if (body.password === null) input.clearPassword = "true";
@@ -176,7 +176,7 @@ export const shareLinkOperations: Operation[] = [
     problems: [412],
     responses: { 204: { description: "Revoked." } },
     async handler({ services, request, principal, clientIp, params }) {
-      assertMatches(request, representLink(services, request, await getMyLink(services, principal.user, params.id)));
+      assertEtagMatches(request, representLink(services, request, await getMyLink(services, principal.user, params.id)));
       await revokeShareLink(services, principal.user, params.id, auditActor(request, clientIp, principal.user));
       return new Response(null, { status: 204 });
     },
@@ -255,7 +255,7 @@ export const userShareOperations: Operation[] = [
     responses: { 200: { description: "The share after the change.", schema: UserShare, headers: ETAG_HEADER } },
     async handler({ services, request, principal, clientIp, params, body }) {
       const current = await getMyUserShare(services, principal.user, params.id);
-      assertMatches(request, representShare(current));
+      assertEtagMatches(request, representShare(current));
       await shareWithUser(
         services,
         principal.user,
@@ -279,7 +279,7 @@ export const userShareOperations: Operation[] = [
     problems: [412],
     responses: { 204: { description: "Removed." } },
     async handler({ services, request, principal, clientIp, params }) {
-      assertMatches(request, representShare(await getMyUserShare(services, principal.user, params.id)));
+      assertEtagMatches(request, representShare(await getMyUserShare(services, principal.user, params.id)));
       await removeUserShare(services, principal.user, params.id, auditActor(request, clientIp, principal.user));
       return new Response(null, { status: 204 });
     },
