@@ -200,15 +200,23 @@ class LocalTusStore extends FileStore {
    */
   private readonly justCreated = new Map<string, Upload>();
 
+  /**
+   * As FileStore's create, without its mkdir of the directory per upload: keys are flat (no
+   * slashes), so that is the store's own directory, which exists (or the store is down).
+   */
   override async create(upload: Upload): Promise<Upload> {
+    assertValidKey(upload.id);
     const record = { ...upload } as Upload;
+    const file = path.join(this.directory, upload.id);
     try {
-      const created = await super.create(upload);
-      if (upload.size !== undefined) this.rememberCreated(upload.id, record);
-      return created;
+      await fsp.writeFile(file, "");
+      await this.configstore.set(upload.id, upload);
     } catch (error) {
       throw (await directoryGone(this.directory)) ?? error;
     }
+    upload.storage = { type: "file", path: file };
+    if (upload.size !== undefined) this.rememberCreated(upload.id, record);
+    return upload;
   }
 
   private rememberCreated(id: string, record: Upload) {
