@@ -8,7 +8,8 @@
  * load average; asserts nothing.
  *
  * Knobs (env): BENCH_BROWSER_FILES (1000), BENCH_BROWSER_FILE_SIZE (64KiB), BENCH_ROUNDS (1),
- * BENCH_ONLY (local|s3; local), BENCH_CHROMIUM (/usr/bin/chromium).
+ * BENCH_ONLY (local|s3; local), BENCH_CHROMIUM (/usr/bin/chromium), BENCH_BROWSER_PROFILE (a path: the
+ * page's CPU profile of each round is written beside it).
  */
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
@@ -31,6 +32,8 @@ const FILE_SIZE = parseByteSize(env("BENCH_BROWSER_FILE_SIZE", "64KiB"))!;
 const ROUNDS = Number(env("BENCH_ROUNDS", "1"));
 const ONLY = env("BENCH_ONLY", "local");
 const CHROMIUM = env("BENCH_CHROMIUM", "/usr/bin/chromium");
+/** Where to write the page's CPU profile of each round (<path>.round-N.cpuprofile), if anywhere. */
+const BROWSER_PROFILE = process.env.BENCH_BROWSER_PROFILE;
 const GOAL = 150;
 
 async function main() {
@@ -110,6 +113,11 @@ async function main() {
     await page.goto(`/files/${folderId}`);
     await page.getByTestId("tus-folder-input").waitFor({ state: "attached" });
     const load = os.loadavg()[0]!;
+    const profiler = BROWSER_PROFILE ? await page.context().newCDPSession(page) : undefined;
+    if (profiler) {
+      await profiler.send("Profiler.enable");
+      await profiler.send("Profiler.start");
+    }
     const started = performance.now();
     await page.getByTestId("tus-folder-input").setInputFiles(source);
     await page.waitForFunction(
@@ -122,6 +130,10 @@ async function main() {
       { timeout: 30 * 60_000, polling: 100 },
     );
     const seconds = (performance.now() - started) / 1000;
+    if (profiler) {
+      const { profile } = await profiler.send("Profiler.stop");
+      fs.writeFileSync(`${BROWSER_PROFILE}.round-${round + 1}.cpuprofile`, JSON.stringify(profile));
+    }
     rates.push(FILES / seconds);
     console.log(
       `  round ${round + 1}: ${FILES} files in ${seconds.toFixed(1)} s = ${(FILES / seconds).toFixed(1)} files/s ` +

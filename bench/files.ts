@@ -14,7 +14,8 @@
  * BENCH_ZIP_FILES (1000; 0 skips the ZIP), BENCH_ZIP_FILE_SIZE (256KiB), BENCH_REQUEST_TIMES (1: each tus
  * request's time by method), BENCH_BARE_STORE (plain: @tus/file-store and @tus/s3-store as published;
  * coffer: Coffer's own stores behind the bare server), BENCH_PG_FLAGS (PostgreSQL server flags, e.g. "-c synchronous_commit=off"),
- * BENCH_BEFORE_BUILD (a copy of an earlier build/: a "Coffer before" row on each storage, in the same rounds).
+ * BENCH_BEFORE_BUILD (a copy of an earlier build/: a "Coffer before" row on each storage, in the same rounds),
+ * BENCH_QUERY_COUNTS (1: Coffer's Prisma statements per file, by model and operation, from its /metrics).
  */
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
@@ -43,6 +44,8 @@ const ZIP_FILE_SIZE = parseByteSize(env("BENCH_ZIP_FILE_SIZE", "256KiB"))!;
 /** The bare server's store: "plain" (@tus/file-store, @tus/s3-store as published) or "coffer" (Coffer's own). */
 const BARE_STORE = env("BENCH_BARE_STORE", "plain");
 const REQUEST_TIMES = /^(1|true|yes)$/i.test(env("BENCH_REQUEST_TIMES", "0"));
+const QUERY_COUNTS = /^(1|true|yes)$/i.test(env("BENCH_QUERY_COUNTS", "0"));
+const METRICS_TOKEN = "bench-metrics-token-0123456789";
 const BEFORE_BUILD = process.env.BENCH_BEFORE_BUILD ? path.resolve(process.env.BENCH_BEFORE_BUILD) : undefined;
 const BUCKET = "coffer-bench";
 
@@ -93,6 +96,7 @@ async function main() {
       RATE_LIMIT_API: "1000000/1m",
       RATE_LIMIT_GENERAL: "1000000/1m",
       TMPDIR: dataDir,
+      ...(QUERY_COUNTS ? { METRICS_TOKEN } : {}),
     };
   };
   const start = async (env: Record<string, string>, script?: string) => {
@@ -170,6 +174,7 @@ async function main() {
       const postmaster = Number(fs.readFileSync(path.join(work, "pg", "data", "postmaster.pid"), "utf8").split("\n")[0]);
       const meter = cpuMeter({ server: [c.server.pid] });
       const postgresBefore = processTreeCpuSeconds(postmaster);
+      const queriesBefore = QUERY_COUNTS && !c.bare ? await queryCounts(c.server.url) : undefined;
       const started = performance.now();
       await uploadMany(c.server.url, c.cookie, c.folderId, SMALL_FILES, small, PARALLEL, `r${round}-`, c.requestTimes);
       const seconds = (performance.now() - started) / 1000;
@@ -185,6 +190,7 @@ async function main() {
             .at(-1)!
             .toFixed(1)}  (load ${os.loadavg()[0]!.toFixed(1)})`,
       );
+      if (queriesBefore) printQueriesPerFile(queriesBefore, await queryCounts(c.server.url));
     }
   }
 
@@ -314,6 +320,28 @@ async function uploadMany(
     }
   };
   await Promise.all(Array.from({ length: Math.min(parallel, count) }, worker));
+}
+
+/** Prisma statements run so far by model and operation (coffer_db_query_duration_seconds_count). */
+async function queryCounts(url: string): Promise<Map<string, number>> {
+  const response = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+  if (!response.ok) throw new Error(`/metrics answered ${response.status}`);
+  const counts = new Map<string, number>();
+  for (const match of (await response.text()).matchAll(/^coffer_db_query_duration_seconds_count\{([^}]*)\} (\d+)/gm)) {
+    const labels = Object.fromEntries([...match[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    counts.set(`${labels.model}.${labels.operation}`, Number(match[2]));
+  }
+  return counts;
+}
+
+/** BENCH_QUERY_COUNTS=1: the statements a round ran, per file uploaded. */
+function printQueriesPerFile(before: Map<string, number>, after: Map<string, number>) {
+  const rows = [...after]
+    .map(([key, count]) => [key, (count - (before.get(key) ?? 0)) / SMALL_FILES] as const)
+    .filter(([, perFile]) => perFile > 0)
+    .sort((a, b) => b[1] - a[1]);
+  const total = rows.reduce((sum, [, perFile]) => sum + perFile, 0);
+  console.log(`      Prisma statements per file: ${total.toFixed(2)} (${rows.map(([k, n]) => `${k} ${n.toFixed(2)}`).join(", ")})`);
 }
 
 /** tus-js-client hooks that record each request's time (ms) under its method. */

@@ -8,7 +8,7 @@ import { Readable, Transform } from "node:stream";
 import { Server as TusServer } from "@tus/server";
 import { MemoryKvStore, type DataStore } from "@tus/utils";
 import * as Minio from "minio";
-import { Upload as TusUpload } from "tus-js-client";
+import { Upload as TusUpload, type UploadOptions } from "tus-js-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError } from "~/config.server";
 import { LocalObjectStore } from "~/services/storage/local.server";
@@ -449,6 +449,8 @@ describe.each(contractDrivers)("ObjectStore contract: $label driver", (driver) =
     it("expiry cleanup removes unfinished uploads but never finished ones", async () => {
       const finished = randomBytes(MiB);
       const finishedUrl = await uploadCompletely(tus.endpoint, finished);
+      // Finished in the request that created it (creation-with-upload).
+      const withCreation = await uploadCompletely(tus.endpoint, randomBytes(64 * 1024), { uploadDataDuringCreation: true });
       const unfinishedUrl = await uploadUntilAborted(tus.throttledEndpoint, randomBytes(12 * MiB), 5 * MiB);
       await settledOffset(unfinishedUrl);
       await new Promise((r) => setTimeout(r, 1100)); // S3 reports upload start times in whole seconds
@@ -469,6 +471,7 @@ describe.each(contractDrivers)("ObjectStore contract: $label driver", (driver) =
       }
       const kept = await readAll(await store.get(finishedUrl.split("/").pop()!));
       expect(sha256(kept)).toBe(sha256(finished));
+      expect((await readAll(await store.get(withCreation.split("/").pop()!))).length).toBe(64 * 1024);
     });
   });
 });
@@ -765,12 +768,13 @@ function uploadUntilAborted(endpoint: string, data: Buffer, abortAfter: number):
   });
 }
 
-function uploadCompletely(endpoint: string, data: Buffer): Promise<string> {
+function uploadCompletely(endpoint: string, data: Buffer, options: Partial<UploadOptions> = {}): Promise<string> {
   return new Promise((resolve, reject) => {
     const upload: TusUpload = new TusUpload(data, {
       endpoint,
       chunkSize: 64 * MiB,
       retryDelays: [],
+      ...options,
       onSuccess: () => resolve(upload.url!),
       onError: reject,
     });

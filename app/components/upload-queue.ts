@@ -65,7 +65,11 @@ const MAX_CONNECTIONS = 6;
 const SPEED_SMOOTHING = 0.3;
 const SPEED_SAMPLE_MS = 500;
 
+/** How long changes to the queue's items may wait to be applied together. */
+const UPDATE_BATCH_MS = 40;
+
 export type ConflictPolicy = "keep-both" | "replace" | "cancel";
+type ItemPatch = Partial<QueueItem> | ((item: QueueItem) => Partial<QueueItem>);
 
 /**
  * The upload queue behind UploadPanel: resumable tus uploads of picked files, at most `parallel`
@@ -73,7 +77,7 @@ export type ConflictPolicy = "keep-both" | "replace" | "cancel";
  * progress and smoothed speed, and the unfinished uploads tus-js-client remembers for this folder.
  */
 export function useUploadQueue({ folderId, maxUploadSize }: { folderId: string; maxUploadSize: number }) {
-  const [items, setItems] = useState<QueueItem[]>([]);
+  const [items, setItemsNow] = useState<QueueItem[]>([]);
   const [unfinished, setUnfinished] = useState<StoredUpload[]>([]);
   const [onConflict, setOnConflict] = useState<ConflictPolicy>("keep-both");
   const [parallel, setParallel] = useState<number>(DEFAULT_PARALLEL);
@@ -96,11 +100,49 @@ export function useUploadQueue({ folderId, maxUploadSize }: { folderId: string; 
     setUnfinished(readUnfinished(folderId));
   }, [folderId]);
 
-  const update = useCallback((key: string, patch: Partial<QueueItem> | ((item: QueueItem) => Partial<QueueItem>)) => {
-    setItems((current) =>
-      current.map((item) => (item.key === key ? { ...item, ...(typeof patch === "function" ? patch(item) : patch) } : item)),
+  // Each upload's progress and end arrive as events of their own; applied one render each, a folder
+  // of small files re-rendered (and laid out) the page several times per file. They are gathered
+  // and applied together at most every UPDATE_BATCH_MS, before any other change to the queue.
+  const patches = useRef(new Map<string, ItemPatch[]>());
+  const patchTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const unfinishedStale = useRef(false);
+  const flushPatches = useCallback(() => {
+    if (patchTimer.current !== null) clearTimeout(patchTimer.current);
+    patchTimer.current = null;
+    if (unfinishedStale.current) {
+      unfinishedStale.current = false;
+      setUnfinished(readUnfinished(folderId));
+    }
+    if (patches.current.size === 0) return;
+    const pending = patches.current;
+    patches.current = new Map();
+    setItemsNow((current) =>
+      current.map((item) => {
+        const list = pending.get(item.key);
+        if (!list) return item;
+        let next = item;
+        for (const patch of list) next = { ...next, ...(typeof patch === "function" ? patch(next) : patch) };
+        return next;
+      }),
     );
-  }, []);
+  }, [folderId]);
+  useEffect(() => () => flushPatches(), [flushPatches]);
+  const setItems = useCallback(
+    (change: (current: QueueItem[]) => QueueItem[]) => {
+      flushPatches();
+      setItemsNow(change);
+    },
+    [flushPatches],
+  );
+  const update = useCallback(
+    (key: string, patch: ItemPatch) => {
+      const list = patches.current.get(key);
+      if (list) list.push(patch);
+      else patches.current.set(key, [patch]);
+      patchTimer.current ??= setTimeout(flushPatches, UPDATE_BATCH_MS);
+    },
+    [flushPatches],
+  );
 
   /** Queues files; the scheduler below starts them when a slot is free. */
   const addFiles = useCallback(
@@ -118,7 +160,7 @@ export function useUploadQueue({ folderId, maxUploadSize }: { folderId: string; 
       }
       setItems((current) => [...current, ...added]);
     },
-    [folderId, maxUploadSize, onConflict],
+    [folderId, maxUploadSize, onConflict, setItems],
   );
 
   /** Empty folders of a dropped tree: created directly, since no file's path will create them. */
@@ -193,7 +235,7 @@ export function useUploadQueue({ folderId, maxUploadSize }: { folderId: string; 
             update(key, { sent: file.size, status: "done", speed: 0 });
             uploads.current.delete(key);
             picked.current.delete(key);
-            setUnfinished(readUnfinished(folderId));
+            unfinishedStale.current = true;
             revalidate.current();
           },
           onError: (error) => {
@@ -216,7 +258,7 @@ export function useUploadQueue({ folderId, maxUploadSize }: { folderId: string; 
         update(key, { status: "error", speed: 0, message: error instanceof Error ? error.message : "The upload could not start." });
       }
     },
-    [folderId, update],
+    [update],
   );
 
   // The scheduler: whenever the queue changes, fill the free slots with the oldest queued items.
@@ -245,7 +287,7 @@ export function useUploadQueue({ folderId, maxUploadSize }: { folderId: string; 
     for (const key of keys) {
       void launch(key).finally(() => launched.current.delete(key));
     }
-  }, [items, parallel, launch]);
+  }, [items, parallel, launch, setItems]);
 
   const pause = useCallback(
     (key: string) => {
@@ -267,7 +309,7 @@ export function useUploadQueue({ folderId, maxUploadSize }: { folderId: string; 
       // abort(true) removes the stored fingerprint asynchronously.
       setTimeout(() => setUnfinished(readUnfinished(folderId)), 100);
     },
-    [folderId],
+    [folderId, setItems],
   );
   const pauseAll = () => {
     for (const key of running.current) void uploads.current.get(key)?.abort();

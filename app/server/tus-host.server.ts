@@ -1,5 +1,5 @@
 import { Server as TusServer } from "@tus/server";
-import { ERRORS, EVENTS, type Upload } from "@tus/utils";
+import { ERRORS, EVENTS, Upload, type DataStore } from "@tus/utils";
 import { isAppError, AppError } from "~/domain/errors";
 import { mustEnrollMfa } from "~/domain/accounts/mfa.server";
 import { getUserFromCookieHeader, type SessionUser } from "~/domain/accounts/sessions.server";
@@ -73,6 +73,7 @@ export function createUploadServer(services: Services): TusServer {
   });
   const hasher = new UploadHasher();
   hasher.wrap(datastore);
+  const finishedInCreation = answerFinishedCreations(datastore);
 
   const server = new TusServer({
     path: TUS_PATH,
@@ -123,6 +124,7 @@ export function createUploadServer(services: Services): TusServer {
             (error) => services.log.warn("could not remove a refused upload's data", { uploadId: upload.id, error }),
           );
         const file = await completeUpload(services, upload, hasher.take(upload.id, upload.size ?? -1), discard, pendings.get(req));
+        if (req.method === "POST") finishedInCreation(upload);
         return { headers: { "Coffer-File-Id": file.id } };
       } catch (error) {
         metrics().uploadsFailed.inc({ stage: "complete" });
@@ -191,6 +193,28 @@ function abandonFailedCreations(services: Services, server: TusServer, createdBy
       }
       throw error;
     }
+  };
+}
+
+/**
+ * After a creation request finishes its upload, tus asks the store for the upload once more, only
+ * to see whether it is unfinished (then it announces its expiry). An upload finished just now is
+ * not: that answer is given without reading the store (on local disk, a stat and a read of its
+ * record per small file). Ids are taken by the next look at them, which is that one.
+ */
+function answerFinishedCreations(datastore: DataStore): (upload: Upload) => void {
+  const finished = new Map<string, number>();
+  const getUpload = datastore.getUpload.bind(datastore);
+  datastore.getUpload = async (id) => {
+    const size = finished.get(id);
+    if (size === undefined) return getUpload(id);
+    finished.delete(id);
+    return new Upload({ id, size, offset: size });
+  };
+  // Where tus does not look (no expiry), nothing is kept for it.
+  const looks = datastore.hasExtension("expiration") && datastore.getExpiration() > 0;
+  return (upload) => {
+    if (looks && upload.size !== undefined) finished.set(upload.id, upload.size);
   };
 }
 

@@ -193,12 +193,46 @@ export class LocalObjectStore implements ObjectStore {
  *   its size: finished ones too, i.e. the stored object.
  */
 class LocalTusStore extends FileStore {
+  /**
+   * The records of uploads this process created whose bytes have not started arriving: their
+   * first write (the creation request itself, with creation-with-upload) need not read back the
+   * record it has just written. Only uploads of a known size, whose size cannot change.
+   */
+  private readonly justCreated = new Map<string, Upload>();
+
+  /**
+   * As FileStore's create, without its mkdir of the directory per upload: keys are flat (no
+   * slashes), so that is the store's own directory, which exists (or the store is down).
+   */
   override async create(upload: Upload): Promise<Upload> {
+    assertValidKey(upload.id);
+    const record = { ...upload } as Upload;
+    const file = path.join(this.directory, upload.id);
     try {
-      return await super.create(upload);
+      await fsp.writeFile(file, "");
+      await this.configstore.set(upload.id, upload);
     } catch (error) {
       throw (await directoryGone(this.directory)) ?? error;
     }
+    upload.storage = { type: "file", path: file };
+    if (upload.size !== undefined) this.rememberCreated(upload.id, record);
+    return upload;
+  }
+
+  private rememberCreated(id: string, record: Upload) {
+    // Creations never written to (their client went away) must not pile up.
+    if (this.justCreated.size >= JUST_CREATED_LIMIT) this.justCreated.delete(this.justCreated.keys().next().value!);
+    this.justCreated.set(id, record);
+  }
+
+  override async declareUploadLength(id: string, uploadLength: number): Promise<void> {
+    this.justCreated.delete(id);
+    return super.declareUploadLength(id, uploadLength);
+  }
+
+  override async remove(id: string): Promise<void> {
+    this.justCreated.delete(id);
+    return super.remove(id);
   }
 
   /** FileStore cannot tell a missing upload from a missing (unmounted, replaced) directory. */
@@ -213,6 +247,8 @@ class LocalTusStore extends FileStore {
   override async write(readable: Readable, id: string, offset: number): Promise<number> {
     assertValidKey(id);
     const file = path.join(this.directory, id);
+    const known = this.justCreated.get(id);
+    this.justCreated.delete(id);
     let handle: fsp.FileHandle;
     try {
       handle = await fsp.open(file, "r+");
@@ -232,6 +268,7 @@ class LocalTusStore extends FileStore {
       batch = [];
       batchBytes = 0;
     };
+    let record: Upload | undefined;
     try {
       for await (const chunk of readable) {
         batch.push(chunk as Buffer);
@@ -239,6 +276,9 @@ class LocalTusStore extends FileStore {
         if (batchBytes >= WRITE_BATCH_BYTES || batch.length >= WRITE_BATCH_PIECES) await flush();
       }
       await flush();
+      record = known ?? (await this.configstore.get(id));
+      // On disk before the upload counts as finished, through the handle that wrote it.
+      if (record && record.size === position) await handle.datasync();
     } catch (error) {
       // Whatever arrived before the failure is kept; the client resumes from the file's size.
       await flush().catch(() => {});
@@ -246,30 +286,18 @@ class LocalTusStore extends FileStore {
     } finally {
       await handle.close();
     }
-    const record = await this.configstore.get(id);
-    if (record && record.size === position) {
-      await flushToDisk(file);
-      if (record.offset !== position) {
-        record.offset = position;
-        await this.configstore.set(id, record);
-      }
+    if (record && record.size === position && record.offset !== position) {
+      await this.configstore.set(id, { ...record, offset: position } as Upload);
     }
     return position;
   }
 }
 
 const WRITE_BATCH_BYTES = 256 * 1024;
+/** How many created, not yet written uploads LocalTusStore keeps the record of. */
+const JUST_CREATED_LIMIT = 1_000;
 // Well under IOV_MAX (1024), so one writev is one system call.
 const WRITE_BATCH_PIECES = 512;
-
-async function flushToDisk(file: string): Promise<void> {
-  const handle = await fsp.open(file, "r");
-  try {
-    await handle.datasync();
-  } finally {
-    await handle.close();
-  }
-}
 
 /** An outage error when the store's directory is missing or no longer a directory; null when it is fine. */
 async function directoryGone(directory: string): Promise<StorageUnavailableError | null> {
