@@ -10,6 +10,7 @@ import { PENDING_UPLOAD_CHARGES } from "../files/quota.server";
 import { forgetCachedSettings, getSettings, readSettings, type Settings, updateSettings, updateSettingsIn } from "./settings.server";
 import { fieldErrors } from "../accounts/users.server";
 import { endSessionsWhere, type SessionUser } from "../accounts/sessions.server";
+import { decodeTimeCursor, encodeTimeCursor, type TimePosition } from "../time-cursor";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -415,26 +416,9 @@ export async function listUsersForAdmin(services: Services): Promise<{ users: Ad
   return { settings, users: await adminRows(services, users, settings, null) };
 }
 
-/** A place in the oldest-first order of accounts: (createdAt, id). */
-interface UserPosition {
-  createdAt: Date;
-  id: string;
-}
-
-function encodeUserCursor(user: UserPosition): string {
-  return Buffer.from(JSON.stringify([user.createdAt.toISOString(), user.id])).toString("base64url");
-}
-
-/** The position a cursor of {@link pageUsersForAdmin} encodes; null when it is not one. */
-export function decodeUserCursor(cursor: string): UserPosition | null {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-    if (!Array.isArray(value) || value.length !== 2 || typeof value[0] !== "string" || typeof value[1] !== "string") return null;
-    const createdAt = new Date(value[0]);
-    return Number.isNaN(createdAt.getTime()) || value[1].length > 64 ? null : { createdAt, id: value[1] };
-  } catch {
-    return null;
-  }
+/** The position a cursor of {@link pageUsersForAdmin} (oldest first) encodes; null when it is not one. */
+export function decodeUserCursor(cursor: string): TimePosition | null {
+  return decodeTimeCursor(cursor);
 }
 
 /**
@@ -468,7 +452,7 @@ export async function pageUsersForAdmin(
       settings,
       page.map((user) => user.id),
     ),
-    nextCursor: rows.length > query.limit ? encodeUserCursor(page.at(-1)!) : null,
+    nextCursor: rows.length > query.limit ? encodeTimeCursor(page.at(-1)!) : null,
   };
 }
 

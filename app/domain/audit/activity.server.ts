@@ -1,8 +1,8 @@
 import type { Prisma } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
-import { z } from "zod";
 import { ValidationError } from "../errors";
 import type { SessionUser } from "../accounts/sessions.server";
+import { decodeTimeCursor, encodeTimeCursor, type TimePosition } from "../time-cursor";
 
 export type ActivityAction =
   | "file.uploaded"
@@ -155,19 +155,10 @@ function toView(row: ActivityRow, viewerId: string): ActivityView {
   };
 }
 
-const cursorSchema = z.tuple([z.string().datetime(), z.string().min(1).max(100)]);
-
-function encodeCursor(row: { createdAt: Date; id: string }): string {
-  return Buffer.from(JSON.stringify([row.createdAt.toISOString(), row.id])).toString("base64url");
-}
-
-function decodeCursor(raw: string): { createdAt: Date; id: string } {
-  try {
-    const [at, id] = cursorSchema.parse(JSON.parse(Buffer.from(raw, "base64url").toString("utf8")));
-    return { createdAt: new Date(at), id };
-  } catch {
-    throw new ValidationError("That page of activity does not exist. Start again from the newest.");
-  }
+function decodeCursor(raw: string): TimePosition {
+  const position = decodeTimeCursor(raw);
+  if (!position) throw new ValidationError("That page of activity does not exist. Start again from the newest.");
+  return position;
 }
 
 /**
@@ -188,7 +179,7 @@ export async function myActivity(services: Services, user: Pick<SessionUser, "id
   const page = rows.slice(0, ACTIVITY_PAGE_SIZE);
   return {
     entries: page.map((row) => toView(row, user.id)),
-    nextCursor: rows.length > ACTIVITY_PAGE_SIZE ? encodeCursor(page.at(-1)!) : null,
+    nextCursor: rows.length > ACTIVITY_PAGE_SIZE ? encodeTimeCursor(page.at(-1)!) : null,
   };
 }
 

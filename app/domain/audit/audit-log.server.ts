@@ -4,6 +4,7 @@ import type { Services } from "~/services/index.server";
 import { AUDIT_FILTER_FIELDS, AUDIT_OUTCOMES, AUDIT_TARGET_TYPES } from "./audit-filter";
 import { ValidationError } from "../errors";
 import { fieldErrors } from "../accounts/users.server";
+import { decodeTimeCursor, encodeTimeCursor, type TimePosition } from "../time-cursor";
 
 /** Rows on one page of the viewer, and rows fetched per query while a CSV export streams. */
 export const AUDIT_PAGE_SIZE = 50;
@@ -91,27 +92,11 @@ function whereOf(filter: AuditFilter): Prisma.AuditEventWhereInput {
   };
 }
 
-/** A place in the newest-first order: (createdAt, id). */
-interface Position {
-  createdAt: Date;
-  id: string;
-}
-
-function encodeCursor(event: Position): string {
-  return Buffer.from(JSON.stringify([event.createdAt.toISOString(), event.id])).toString("base64url");
-}
+type Position = TimePosition;
 
 /** The position a cursor encodes; null when missing or malformed (which gives the first page). */
 export function decodeAuditCursor(cursor: string | null | undefined): Position | null {
-  if (!cursor || cursor.length > 512) return null;
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-    if (!Array.isArray(value) || value.length !== 2 || typeof value[0] !== "string" || typeof value[1] !== "string") return null;
-    const createdAt = new Date(value[0]);
-    return Number.isNaN(createdAt.getTime()) || value[1].length > 64 ? null : { createdAt, id: value[1] };
-  } catch {
-    return null;
-  }
+  return cursor ? decodeTimeCursor(cursor) : null;
 }
 
 /** Rows strictly older (after, in newest-first order) or newer (before) than a position. */
@@ -150,7 +135,7 @@ export async function listAuditEvents(
     const hasNewer = rows.length > limit;
     const events = rows.slice(0, limit).reverse();
     if (events.length === 0) return listAuditEvents(services, filter, {}, limit);
-    return { events, nextCursor: encodeCursor(events.at(-1)!), prevCursor: hasNewer ? encodeCursor(events[0]) : null };
+    return { events, nextCursor: encodeTimeCursor(events.at(-1)!), prevCursor: hasNewer ? encodeTimeCursor(events[0]) : null };
   }
   const rows = await services.prisma.auditEvent.findMany({
     where: after ? { AND: [where, beyond(after, "older")] } : where,
@@ -160,8 +145,8 @@ export async function listAuditEvents(
   const events = rows.slice(0, limit);
   return {
     events,
-    nextCursor: rows.length > limit ? encodeCursor(events.at(-1)!) : null,
-    prevCursor: after && events.length > 0 ? encodeCursor(events[0]) : null,
+    nextCursor: rows.length > limit ? encodeTimeCursor(events.at(-1)!) : null,
+    prevCursor: after && events.length > 0 ? encodeTimeCursor(events[0]) : null,
   };
 }
 
