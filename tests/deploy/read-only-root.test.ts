@@ -11,19 +11,26 @@ import { TestClient } from "../support/client";
 import { createTestDatabase } from "../support/database";
 
 const REPO = path.resolve(import.meta.dirname, "../..");
-// Not under /tmp, which the namespace covers with its own tmpfs.
 fs.mkdirSync(path.join(REPO, ".tmp"), { recursive: true });
 const DATA_DIR = fs.mkdtempSync(path.join(REPO, ".tmp/read-only-data-"));
+// Inside the namespace the checkout is bound at /mnt, as the image has the app outside /tmp: a
+// checkout under /tmp (CI clones there) would vanish under the fresh /tmp.
+const APP = "/mnt";
+const SANDBOX_DATA_DIR = path.join(APP, path.relative(REPO, DATA_DIR));
 
-// Every mount read-only but the kernel's own (/proc, /sys, /dev); then the two emptyDirs.
+// Every mount read-only but the kernel's own (/proc, /sys, /dev); then the app at /mnt, read-only
+// too; then the two emptyDirs.
 const SANDBOX = `
 set -eu
 awk '{ print $2 }' /proc/self/mounts | grep -Ev '^/(proc|sys|dev)(/|$)' | sort -u | while read -r mount; do
   mount -o remount,bind,ro "$mount"
 done
 touch /coffer-read-only-probe 2>/dev/null && { echo "the root filesystem is still writable" >&2; exit 97; }
+mount --rbind "$REPO" ${APP}
+mount -o remount,bind,ro ${APP}
 mount -t tmpfs -o size=256m tmpfs /tmp
 mount -t tmpfs -o size=256m tmpfs "$DATA_DIR"
+cd ${APP}
 exec node build/start.js
 `;
 
@@ -48,7 +55,8 @@ it("serves and stores uploads with a read-only root filesystem and writable /tmp
       NODE_ENV: "production",
       HOST: "127.0.0.1",
       PORT: String(port),
-      DATA_DIR,
+      REPO,
+      DATA_DIR: SANDBOX_DATA_DIR,
       DATABASE_URL: databaseUrl,
       SESSION_SECRET: "read-only-root-test-secret-0123456789abcdef",
       LOG_LEVEL: "warn",
