@@ -172,6 +172,8 @@ describe.each<{ label: string; storage: "local" | "s3"; cold: () => string; env:
     const recentId = await uploadFile(app, user, "recent.bin", randomBytes(1000));
     const unread = await app.services.prisma.file.findUniqueOrThrow({ where: { id: unreadId } });
     await app.services.prisma.$executeRaw`UPDATE files SET updated_at = now() - interval '40 days' WHERE id = ${unreadId}`;
+    // Tiering is the store's business: the file's modified time (and so its API ETag) never moves.
+    const modified = (await app.services.prisma.file.findUniqueOrThrow({ where: { id: unreadId } })).updatedAt;
 
     // Off until an administrator sets the days (the first account is the administrator).
     expect(await moveUnreadToCold(app.services)).toEqual({ moved: 0, bytes: 0, failed: 0 });
@@ -203,6 +205,7 @@ describe.each<{ label: string; storage: "local" | "s3"; cold: () => string; env:
     expect(await tiers.primary.stat(unread.storageKey)).toBeNull();
     expect(await coldStore.stat(unread.storageKey)).not.toBeNull();
     expect((await app.services.prisma.file.findUniqueOrThrow({ where: { id: unreadId } })).coldAt).not.toBeNull();
+    expect((await app.services.prisma.file.findUniqueOrThrow({ where: { id: unreadId } })).updatedAt).toEqual(modified);
     expect((await app.services.prisma.file.findUniqueOrThrow({ where: { id: recentId } })).coldAt).toBeNull();
     const audit = await app.services.prisma.auditEvent.findFirstOrThrow({ where: { action: "storage.moved_to_cold" } });
     expect(audit.details).toMatchObject({ objects: 1, keys: [unread.storageKey] });
@@ -223,6 +226,7 @@ describe.each<{ label: string; storage: "local" | "s3"; cold: () => string; env:
     expect(await coldStore.stat(unread.storageKey)).toBeNull();
     const after = await app.services.prisma.file.findUniqueOrThrow({ where: { id: unreadId } });
     expect(after.lastReadAt).not.toBeNull();
+    expect(after.updatedAt).toEqual(modified);
     expect(sha256((await download(user, unreadId)).body)).toBe(sha256(bytes));
     expect(await app.services.prisma.auditEvent.count({ where: { action: "storage.restored_from_cold" } })).toBe(1);
     // Read just now: the next run leaves it hot.

@@ -1,4 +1,6 @@
 // The cold tier: contents nobody has read for a while move to COLD_STORAGE, and come back when read.
+// Files' tier marks are written in SQL: Prisma's @updatedAt would otherwise move the modified
+// time (and the API ETag) of a file nobody changed.
 import type { Services } from "~/services/index.server";
 import { metrics } from "~/services/metrics.server";
 import type { ColdTier } from "~/services/storage/storage-class-tier.server";
@@ -43,9 +45,12 @@ export async function noteContentRead(services: Services, storageKey: string, no
   if (state.reads.day !== day || state.reads.keys.size >= MAX_REMEMBERED_READS) state.reads = { day, keys: new Set() };
   if (state.reads.keys.has(storageKey)) return;
   state.reads.keys.add(storageKey);
-  const stale = { OR: [{ lastReadAt: null }, { lastReadAt: { lt: new Date(now.getTime() - DAY_MS) } }] };
+  const dayAgo = new Date(now.getTime() - DAY_MS);
+  const stale = { OR: [{ lastReadAt: null }, { lastReadAt: { lt: dayAgo } }] };
   try {
-    await services.prisma.file.updateMany({ where: { storageKey, ...stale }, data: { lastReadAt: now } });
+    await services.prisma.$executeRaw`
+      UPDATE files SET last_read_at = ${now}
+      WHERE storage_key = ${storageKey} AND (last_read_at IS NULL OR last_read_at < ${dayAgo})`;
     await services.prisma.fileVersion.updateMany({ where: { storageKey, ...stale }, data: { lastReadAt: now } });
   } catch (error) {
     // The download goes on; the next day's read records it.
@@ -80,7 +85,7 @@ export async function restoreFromCold(services: Services, key: string): Promise<
   // While a backup runs the object stays cold (and is served from there); a later read asks again.
   if (!moved || moved === BACKUP_RUNNING) return false;
   await services.prisma.$transaction(async (tx) => {
-    await tx.file.updateMany({ where: { storageKey: key }, data: { coldAt: null } });
+    await tx.$executeRaw`UPDATE files SET cold_at = NULL WHERE storage_key = ${key}`;
     await tx.fileVersion.updateMany({ where: { storageKey: key }, data: { coldAt: null } });
     await recordAudit(tx, SYSTEM_ACTOR, {
       action: "storage.restored_from_cold",
@@ -127,13 +132,16 @@ export async function moveUnreadToCold(services: Services, now = new Date()): Pr
           if (!done) continue;
           const marked =
             table === "file"
-              ? await services.prisma.file.updateMany({ where: { storageKey: row.storageKey, coldAt: null }, data: { coldAt: now } })
-              : await services.prisma.fileVersion.updateMany({
-                  where: { storageKey: row.storageKey, coldAt: null },
-                  data: { coldAt: now },
-                });
+              ? await services.prisma.$executeRaw`
+                  UPDATE files SET cold_at = ${now} WHERE storage_key = ${row.storageKey} AND cold_at IS NULL`
+              : (
+                  await services.prisma.fileVersion.updateMany({
+                    where: { storageKey: row.storageKey, coldAt: null },
+                    data: { coldAt: now },
+                  })
+                ).count;
           // Its row went while the bytes moved (deleted for good): nothing may keep them.
-          if (marked.count === 0) await cold.delete(row.storageKey);
+          if (marked === 0) await cold.delete(row.storageKey);
           moved.push({ key: row.storageKey, bytes: done.size });
         } catch (error) {
           report.failed++;
