@@ -10,7 +10,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MIGRATIONS_DIR, runMigrations } from "~/services/migrate.server";
 import { generatePreviousClient, type ProbeResult, probeEveryModel } from "../../scripts/migration-gate/previous-client";
-import { readPreviousRelease, requireCommit } from "../../scripts/migration-gate/release-marker";
+import { migrationsAt, readPreviousRelease, requireCommit } from "../../scripts/migration-gate/release-marker";
 import { checkMigrationsSince } from "../../scripts/migration-gate/static-check";
 import { createTestDatabase } from "../support/database";
 
@@ -122,6 +122,27 @@ describe("expand/contract, statically", () => {
     execFileSync("git", ["clone", "--quiet", "--no-checkout", REPO, full]);
     expect(() => requireCommit(full, older)).not.toThrow();
     expect(() => requireCommit(full, release)).not.toThrow();
+  });
+});
+
+describe("npm run release:record", () => {
+  it("names a version tag as the previous release, with its commit and last migration", () => {
+    const clone = path.join(scratch, "release-clone");
+    execFileSync("git", ["clone", "--quiet", REPO, clone]);
+    fs.cpSync(path.join(REPO, "scripts"), path.join(clone, "scripts"), { recursive: true });
+    fs.copyFileSync(path.join(REPO, "deploy/releases.json"), path.join(clone, "deploy/releases.json"));
+    fs.symlinkSync(path.join(REPO, "node_modules"), path.join(clone, "node_modules"), "dir");
+    const tagged = execFileSync("git", ["-C", clone, "rev-parse", "HEAD~1"], { encoding: "utf8" }).trim();
+    execFileSync("git", ["-C", clone, "tag", "v9.8.7", tagged]);
+    execFileSync(process.execPath, ["--import", "tsx", "scripts/migration-gate/record-release.ts", "v9.8.7"], { cwd: clone });
+    const recorded = readPreviousRelease(clone);
+    expect(recorded).toEqual({ version: "9.8.7", tag: "v9.8.7", commit: tagged, lastMigration: migrationsAt(clone, tagged).at(-1) });
+    expect(() =>
+      execFileSync(process.execPath, ["--import", "tsx", "scripts/migration-gate/record-release.ts", "9.8.7"], {
+        cwd: clone,
+        stdio: "pipe",
+      }),
+    ).toThrow(/usage: npm run release:record vX\.Y\.Z/);
   });
 });
 

@@ -79,6 +79,14 @@ describe(".github/workflows", () => {
     expect(runs.some((command) => command.includes("--notes-file release-notes.md coffer-sbom.cdx.json"))).toBe(true);
   });
 
+  it("records each released tag as the previous release, and tests with the history the migration gate reads", () => {
+    const marker = workflow("release.yml").jobs["release-marker"]!;
+    expect(marker.needs).toBe("release");
+    expect(marker.steps.map((step) => step.run)).toContain('npm run release:record "$GITHUB_REF_NAME"');
+    const checkout = workflow("ci.yml").jobs.test!.steps.find((step) => step.uses === "actions/checkout@v4")!;
+    expect(checkout.with).toEqual({ "fetch-depth": 0 });
+  });
+
   it("deploys a tag to an approved environment through scripts/deploy-k8s.sh", () => {
     const deploy = workflow("deploy.yml");
     expect(Object.keys(deploy.on)).toEqual(["workflow_dispatch"]);
