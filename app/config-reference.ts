@@ -134,6 +134,17 @@ export const ENV_DOCS: Record<keyof Env, EnvVarDoc> = {
       "`terminationGracePeriodSeconds`, Docker `stop_grace_period`, systemd `TimeoutStopSec`). See " +
       "[outages.md](outages.md#shutdown-sigterm).",
   },
+  SHUTDOWN_DELAY_SECONDS: {
+    section: "Server",
+    default: "0",
+    description:
+      "On SIGTERM or SIGINT, how long Coffer keeps serving as usual (0–300), `/readyz` answering 503, before the drain of " +
+      "`SHUTDOWN_GRACE_SECONDS` begins. Behind a load balancer that health-checks `/readyz` (HAProxy, " +
+      "[rollback.md](rollback.md#rolling-restart)), set it above the time the balancer takes to take the instance out " +
+      "(check interval × failures, e.g. 3 for 1 s × 2): until then the balancer still sends requests, and an instance that " +
+      "closes its idle connections at once would race it. 0 with Kubernetes, whose `preStop` pause does the same. " +
+      "Add it to the supervisor's stop timeout.",
+  },
 
   DATABASE_URL: {
     section: "Database",

@@ -198,6 +198,7 @@ export const envSchema = z.object({
     .regex(/^[\x21-\x7e]+$/, "printable ASCII without spaces only (it is sent in an Authorization header)")
     .optional(),
   SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
+  SHUTDOWN_DELAY_SECONDS: z.coerce.number().int().min(0).max(300).default(0),
 
   DATABASE_URL: url(["postgres", "postgresql"]).optional(),
   EMBEDDED_PG_PORT: port.default(54329),
@@ -490,6 +491,8 @@ export interface Config {
   metricsToken?: string;
   /** After SIGTERM, how long requests in flight may take to finish before they are cut. */
   shutdownGraceMs: number;
+  /** After SIGTERM, how long to keep serving as usual (with /readyz 503) before the drain begins. */
+  shutdownDelayMs: number;
   database: { url: string; embedded: false } | { embedded: true; dataDir: string; port: number };
   storage:
     | { driver: "local"; directory: string }
@@ -613,6 +616,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     logLevel: env.LOG_LEVEL,
     metricsToken: env.METRICS_TOKEN,
     shutdownGraceMs: env.SHUTDOWN_GRACE_SECONDS * 1000,
+    shutdownDelayMs: env.SHUTDOWN_DELAY_SECONDS * 1000,
     database: env.DATABASE_URL
       ? { embedded: false, url: env.DATABASE_URL }
       : { embedded: true, dataDir: path.join(dataDir, "postgres"), port: env.EMBEDDED_PG_PORT },

@@ -17,15 +17,14 @@
  * throughput ceiling. BENCH_THINK_MS=0 runs only the saturation phase. BENCH_BUILD=<dir> runs
  * another production build (e.g. a copy of build/ from before a change).
  */
-import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { startEmbeddedPostgres } from "../app/services/embedded-postgres.server";
 import { freePort } from "../tests/setup/free-port";
+import { haproxyInstalled, startHaproxy as startHaproxyProcess } from "../tests/setup/haproxy";
 import { startRedis } from "../tests/setup/redis";
 import { type BenchAccount, registerBenchUser } from "./lib/account";
 import { type AppProcess, BARE_LOAD_SERVER, startAppProcess } from "./lib/app-process";
@@ -67,8 +66,7 @@ interface Outcome {
 async function main() {
   cleanUpOnSignals();
   if (!fs.existsSync(path.join(REPO, "build/server/index.js"))) throw new Error("No production build: run `npm run build` first.");
-  if (INSTANCES === 2 && spawnSync("haproxy", ["-v"]).status !== 0)
-    throw new Error("BENCH_INSTANCES=2 needs Debian's HAProxy: apt-get install haproxy");
+  if (INSTANCES === 2 && !haproxyInstalled()) throw new Error("BENCH_INSTANCES=2 needs Debian's HAProxy: apt-get install haproxy");
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "coffer-bench-load-"));
   fs.chmodSync(work, 0o755);
   onCleanup("remove temp dir", () => fs.rmSync(work, { recursive: true, force: true }));
@@ -314,30 +312,9 @@ async function startHaproxy(work: string, apps: AppProcess[]): Promise<string> {
       "",
     ].join("\n"),
   );
-  const haproxy = spawn("haproxy", ["-f", config, "-db"], { stdio: ["ignore", "ignore", "inherit"] });
-  onCleanup("stop HAProxy", async () => {
-    if (haproxy.exitCode !== null) return;
-    const exited = new Promise((resolve) => haproxy.once("exit", resolve));
-    haproxy.kill("SIGTERM");
-    await exited;
-  });
-  const deadline = Date.now() + 10_000;
-  while (!(await accepts(port))) {
-    if (haproxy.exitCode !== null || Date.now() > deadline) throw new Error("HAProxy did not start");
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return `http://127.0.0.1:${port}`;
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, "127.0.0.1");
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
+  const haproxy = await startHaproxyProcess([config], port);
+  onCleanup("stop HAProxy", () => haproxy.stop());
+  return haproxy.url;
 }
 
 function readRss(pid: number): number {

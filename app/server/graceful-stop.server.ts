@@ -8,6 +8,11 @@ import { TUS_PATH } from "./tus-host.server";
 export interface ShutdownOptions {
   /** How long requests in flight may take to finish. */
   graceMs: number;
+  /**
+   * Before the drain: how long to go on serving as usual, /readyz 503, while load balancers
+   * take the instance out of their pool (SHUTDOWN_DELAY_SECONDS).
+   */
+  delayMs?: number;
   /** Called once per step, with what is worth logging about it. */
   step?: (name: string, fields?: Record<string, unknown>) => void;
 }
@@ -16,7 +21,8 @@ export interface ShutdownOptions {
 const STOPPED_UPLOAD_ANSWER_MS = 2_000;
 
 /**
- * The app server's graceful stop, in order: drain (no new connections, /readyz 503), let
+ * The app server's graceful stop, in order: /readyz 503 (then, with a delay, serving as usual
+ * while load balancers notice), drain (no new connections), let
  * requests in flight finish within the grace period, stop the uploads still running so they
  * keep what arrived, cut the rest, close Socket.IO (clients reconnect elsewhere), end the jobs.
  * The drivers are closed afterwards by the caller.
@@ -33,9 +39,15 @@ export function gracefulStop(parts: {
   onDraining: () => void;
 }): (options: ShutdownOptions) => Promise<void> {
   const { httpServer, drain, io, services } = parts;
-  return async ({ graceMs, step = () => {} }) => {
-    const deadline = performance.now() + graceMs;
+  return async ({ graceMs, delayMs = 0, step = () => {} }) => {
     parts.onDraining();
+    if (delayMs > 0) {
+      // Closing idle keep-alive connections while a balancer still picks this instance races
+      // its next request on them: one with a body it cannot replay (an upload) would fail.
+      step("leaving the load balancer's pool", { delaySeconds: delayMs / 1000 });
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+    const deadline = performance.now() + graceMs;
     httpServer.close();
     drain.begin();
     // Runs under way end within the grace period too; what is left of one is done next time.

@@ -30,14 +30,22 @@ export function handleShutdownSignals(options: {
   const step = (name: string, fields: Record<string, unknown> = {}) => log.info(`shutdown: ${name}`, { ms: since(), ...fields });
 
   const shutdown = async (signal: NodeJS.Signals) => {
-    const graceMs = services.config.shutdownGraceMs;
-    setTimeout(() => {
-      log.error("shutdown: stuck, exiting", { ms: since() });
-      process.exit(1);
-    }, graceMs + STUCK_AFTER_GRACE_MS).unref();
+    const { shutdownGraceMs: graceMs, shutdownDelayMs: delayMs } = services.config;
+    setTimeout(
+      () => {
+        log.error("shutdown: stuck, exiting", { ms: since() });
+        process.exit(1);
+      },
+      delayMs + graceMs + STUCK_AFTER_GRACE_MS,
+    ).unref();
     let exitCode = 0;
     await server
-      .shutdown({ graceMs, step: (name, fields) => step(name, name === "draining" ? { signal, ...fields } : fields) })
+      .shutdown({
+        graceMs,
+        delayMs,
+        step: (name, fields) =>
+          step(name, name === "draining" || name === "leaving the load balancer's pool" ? { signal, ...fields } : fields),
+      })
       .catch((error) => {
         exitCode = 1;
         log.error("shutdown: closing the server failed", { ms: since(), error });

@@ -251,6 +251,39 @@ describe("SIGTERM", () => {
     }
   });
 
+  it("with SHUTDOWN_DELAY_SECONDS: /readyz 503 at once, but requests (kept-alive connections and new ones) are served until the delay ends", async () => {
+    const server = await startServer({ SHUTDOWN_DELAY_SECONDS: "2" });
+    await signIn(server);
+    // A load balancer's kept-alive connection, which it may still pick until its checks notice.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const get = (pathname: string) =>
+      new Promise<{ status: number; reused: boolean }>((resolve, reject) => {
+        const request = http.get(`${server.url}${pathname}`, { agent, headers: { cookie: client!.cookieHeader } }, (response) =>
+          response.resume().on("end", () => resolve({ status: response.statusCode ?? 0, reused: request.reusedSocket })),
+        );
+        request.on("error", reject);
+      });
+    try {
+      expect(await get("/files")).toEqual({ status: 200, reused: false });
+      const signalled = Date.now();
+      server.process.kill("SIGTERM");
+      await sleep(300);
+      expect((await fetch(`${server.url}/readyz`)).status).toBe(503);
+      await sleep(700);
+      expect(await get("/files"), "the kept-alive connection still serves").toEqual({ status: 200, reused: true });
+      expect((await fetch(`${server.url}/healthz`)).status, "new connections are still accepted").toBe(200);
+
+      const { code, at } = await server.exited;
+      expect(code).toBe(0);
+      expect(at - signalled).toBeGreaterThanOrEqual(2000);
+      expect(logLines(server, "shutdown: leaving the load balancer's pool")).toMatchObject([{ delaySeconds: 2, signal: "SIGTERM" }]);
+      expect(logLines(server, "shutdown: complete")).toMatchObject([{ exitCode: 0 }]);
+    } finally {
+      agent.destroy();
+      server.process.kill("SIGKILL");
+    }
+  });
+
   it("during an upload: what arrived by the deadline is stored, a restart reports that offset, and the upload finishes", async () => {
     await uploadThroughShutdown({}, "embedded", (uploadId) => fs.statSync(path.join(dataDir, "objects", uploadId)).size);
   });
