@@ -79,9 +79,14 @@ function registerOperation(registry: OpenAPIRegistry, operation: Operation) {
     path: `${API_PREFIX}${operation.path}`,
     tags: [operation.tag],
     summary: operation.summary,
-    description: `${operation.description}\n\nAccess tokens need the \`${operation.scope}\` scope.`,
-    // Scopes belong to OAuth schemes in OpenAPI; a token's needed scope is named in an extension.
-    security: [{ session: [] }, { bearer: [] }],
+    description: `${operation.description}\n\n${
+      operation.scope === "session"
+        ? "Only with the browser session: access tokens get 403, whatever their scopes."
+        : `Access tokens need the \`${operation.scope}\` scope.`
+    }`,
+    // Scopes belong to OAuth schemes in OpenAPI; a token's needed scope is named in an extension
+    // (`session`: no token at all).
+    security: operation.scope === "session" ? [{ session: [] }] : [{ session: [] }, { bearer: [] }],
     "x-coffer-scope": operation.scope,
     request: {
       ...(operation.params && Object.keys((operation.params as z.ZodObject).shape ?? {}).length > 0
@@ -234,6 +239,7 @@ export function openApiDocument() {
       { name: "Users", description: "Accounts (administrators)." },
       { name: "Audit", description: "The audit log (administrators)." },
       { name: "Settings", description: "Instance settings (administrators)." },
+      { name: "Tokens", description: "Personal access tokens: your own (browser session only) and everyone's (administrators)." },
     ],
   });
   return cached;
