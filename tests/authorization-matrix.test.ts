@@ -260,6 +260,12 @@ const ENDPOINTS: Record<string, { want: Row; probe: (client: TestClient, ids: Id
     want: [401, 200, 404, 404],
     probe: async (client) => (await client.request(ownerUploadUrl, { method: "HEAD", headers: { "Tus-Resumable": "1.0.0" } })).status,
   },
+  // Cancelling the owner's upload (tus termination): only the owner may; others learn nothing (404).
+  "DELETE /api/uploads/:id": {
+    want: [401, 204, 404, 404],
+    probe: async (client) =>
+      (await client.request(ownerUploadToCancelUrl, { method: "DELETE", headers: { "Tus-Resumable": "1.0.0" } })).status,
+  },
   "GET /api/uploads/:id": {
     want: [401, 405, 405, 405],
     probe: async (client) => (await client.request(ownerUploadUrl, { headers: { "Tus-Resumable": "1.0.0" } })).status,
@@ -524,6 +530,7 @@ function apiTrash(client: TestClient, fileId: string): Promise<Response> {
 }
 
 let ownerUploadUrl = "";
+let ownerUploadToCancelUrl = "";
 
 function tusMetadata(values: Record<string, string>): string {
   return Object.entries(values)
@@ -677,6 +684,12 @@ describe("authorization matrix: every route × {anonymous, owner, another user, 
     });
     expect(created.status).toBe(201);
     ownerUploadUrl = new URL(created.headers.get("location")!, app.url).pathname;
+    const toCancel = await clients.owner.request("/api/uploads", {
+      method: "POST",
+      headers: { "Tus-Resumable": "1.0.0", "Upload-Length": "10", "Upload-Metadata": tusMetadata({ filename: "cancelled.bin" }) },
+    });
+    expect(toCancel.status).toBe(201);
+    ownerUploadToCancelUrl = new URL(toCancel.headers.get("location")!, app.url).pathname;
   });
 
   it("has an entry for every route in the build's route manifest, and none for routes that are gone", async () => {

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import createClient from "openapi-fetch";
 import { expect, it } from "vitest";
 import type { paths } from "../support/api-schema";
+import { createUpload, patchUpload, tusHeaders } from "../support/tus";
 import type { ApiEnv, ContractSuite } from "./env";
 
 /**
@@ -293,5 +294,55 @@ export const tokensSuite: ContractSuite = (env) => {
     for (const id of [others.id, adminFiles.id, adminScope.id]) {
       await adminApi.DELETE("/api/v1/admin/tokens/{tokenId}", { params: { path: { tokenId: id } } });
     }
+  });
+
+  it("cancels an unfinished upload (tus DELETE) for its owner only, with the session or a files:write token", async () => {
+    const { app, owner, other, api, validator, storage } = env();
+    const template = "/api/uploads/{uploadId}";
+    const terminate = async (url: string, headers: Record<string, string>) => {
+      const response = await fetch(url, { method: "DELETE", headers: { "Tus-Resumable": "1.0.0", ...headers } });
+      await validator.check("DELETE", template, response);
+      return response.status;
+    };
+    const usedBefore = (await api.GET("/api/v1/me/usage")).data!.usedBytes;
+    const url = await createUpload(app, owner, { name: `cancelled-${storage}.bin`, size: 50_000 });
+    const uploadId = url.split("/").pop()!;
+    expect((await patchUpload(owner, url, 0, new Uint8Array(randomBytes(20_000)))).status).toBe(204);
+    expect((await api.GET("/api/v1/me/usage")).data!.usedBytes).toBe(usedBefore + 50_000);
+
+    expect(await terminate(url, {})).toBe(401);
+    expect(await terminate(url, { cookie: other.cookieHeader })).toBe(404);
+    const reader = (await api.POST("/api/v1/me/tokens", { body: { name: name("reader"), scopes: ["files:read"], expiresInDays: 1 } }))
+      .data!;
+    expect(await terminate(url, { authorization: `Bearer ${reader.secret}` })).toBe(403);
+    expect(await app.services.prisma.upload.count({ where: { id: uploadId } })).toBe(1);
+
+    expect(await terminate(url, tusHeaders(owner))).toBe(204);
+    // Nothing is left: not the row, not its reserved quota, not a byte in storage.
+    await expect.poll(() => app.services.prisma.upload.count({ where: { id: uploadId } })).toBe(0);
+    expect((await api.GET("/api/v1/me/usage")).data!.usedBytes).toBe(usedBefore);
+    const left: string[] = [];
+    for await (const object of app.services.storage.list(uploadId)) left.push(object.key);
+    expect(left).toEqual([]);
+    const head = await fetch(url, { method: "HEAD", headers: tusHeaders(owner) });
+    expect(head.status).toBe(404);
+    expect(await terminate(url, tusHeaders(owner))).toBe(404);
+
+    // A script cancels its own upload with a files:write token.
+    const writer = (await api.POST("/api/v1/me/tokens", { body: { name: name("writer"), scopes: ["files:write"], expiresInDays: 1 } }))
+      .data!;
+    const byScript = await fetch(`${app.url}/api/uploads`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${writer.secret}`,
+        "Tus-Resumable": "1.0.0",
+        "Upload-Length": "10",
+        "Upload-Metadata": `filename ${Buffer.from(`script-${storage}.bin`).toString("base64")}`,
+      },
+    });
+    expect(byScript.status).toBe(201);
+    const scriptUrl = new URL(byScript.headers.get("location")!, app.url).toString();
+    expect(await terminate(scriptUrl, { authorization: `Bearer ${writer.secret}` })).toBe(204);
+    for (const id of [reader.id, writer.id]) await api.DELETE("/api/v1/me/tokens/{tokenId}", { params: { path: { tokenId: id } } });
   });
 };

@@ -1000,7 +1000,11 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Cancel an unfinished upload (tus termination)
+         * @description Removes the bytes received so far and releases the storage the upload reserved against your quota. A finished upload is a file: delete it through the files operations.
+         */
+        delete: operations["terminateUpload"];
         options?: never;
         /**
          * How much of an upload arrived (tus HEAD), to resume it
@@ -5915,6 +5919,59 @@ export interface operations {
             };
             /** @description Larger than the upload limit or the quota. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    terminateUpload: {
+        parameters: {
+            query?: never;
+            header: {
+                "tus-resumable": "1.0.0";
+            };
+            path: {
+                /** @description From the Location of the creation response. */
+                uploadId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cancelled: nothing of the upload is left. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The upload finished while this request waited for it (it is a file now). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A token without files:write. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such upload, not yours, or finished (it is a file now). */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

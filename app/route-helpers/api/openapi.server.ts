@@ -195,6 +195,25 @@ function registerUploads(registry: OpenAPIRegistry) {
       ...sharedProblemRefs(),
     },
   });
+  registry.registerPath({
+    operationId: "terminateUpload",
+    method: "delete",
+    path: "/api/uploads/{uploadId}",
+    tags: ["Uploads"],
+    summary: "Cancel an unfinished upload (tus termination)",
+    description:
+      "Removes the bytes received so far and releases the storage the upload reserved against your quota. A finished upload is a file: delete it through the files operations.",
+    security: [{ session: [] }, { bearer: [] }],
+    request: { params: uploadParams, headers: TusHeaders },
+    responses: {
+      204: { description: "Cancelled: nothing of the upload is left." },
+      400: { description: "The upload finished while this request waited for it (it is a file now)." },
+      401: { description: "Not signed in." },
+      403: { description: "A token without files:write." },
+      404: { description: "No such upload, not yours, or finished (it is a file now)." },
+      ...sharedProblemRefs(),
+    },
+  });
 }
 
 let cached: ReturnType<OpenApiGeneratorV31["generateDocument"]> | null = null;
