@@ -7,6 +7,7 @@ import { type ApiEnv, setUpApiEnv } from "./api-contract/env";
 import { filesSuite } from "./api-contract/files";
 import { searchSuite } from "./api-contract/search";
 import { sharingSuite } from "./api-contract/sharing";
+import { tokensSuite } from "./api-contract/tokens";
 
 import { hostileSuite } from "./api-contract/hostile";
 import { preconditionsSuite } from "./api-contract/preconditions";
@@ -19,7 +20,7 @@ import type { OpenApiDocument } from "./support/api-client";
  * the document the app serves. Each area's tests are a suite in tests/api-contract/, run here on
  * both storage drivers, so the coverage check below sees them all.
  */
-const SUITES = [filesSuite, preconditionsSuite, uploadsSuite, sharingSuite, searchSuite, adminSuite, hostileSuite];
+const SUITES = [filesSuite, preconditionsSuite, uploadsSuite, sharingSuite, searchSuite, adminSuite, tokensSuite, hostileSuite];
 
 let document: OpenApiDocument | null = null;
 const exercised = new Set<string>();

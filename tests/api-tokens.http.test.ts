@@ -59,7 +59,7 @@ describe("access tokens over HTTP", () => {
     const file = await app.services.prisma.file.findFirstOrThrow({ where: { name: "from-a-script.txt" } });
     expect(file.ownerId).toBe(ada.id);
     // Seen in the logs: every line above was written while the token was in use.
-    expect(log.text()).not.toContain(token.split("_").pop());
+    expect(log.text()).not.toContain(token.slice(-43));
     expect(log.text()).not.toContain(token);
   });
 
@@ -120,7 +120,7 @@ describe("access tokens over HTTP", () => {
     const text = log.text();
     expect(text).toContain("a token in a message");
     expect(text).toContain("coffer_pat_[redacted]");
-    expect(text).not.toContain(token.split("_").pop());
+    expect(text).not.toContain(token.slice(-43));
   });
 });
 
@@ -160,7 +160,7 @@ describe("the /settings/tokens page without JavaScript", () => {
 
     const listed = await (await person.client.get("/settings/tokens")).text();
     expect(listed).toContain("nightly backup");
-    expect(listed).not.toContain(secret!.split("_").pop());
+    expect(listed).not.toContain(secret!.slice(-43));
 
     const revoked = await person.client.postForm("/settings/tokens", { intent: "revoke", token: principal.token.id });
     expect(revoked.status).toBe(302);

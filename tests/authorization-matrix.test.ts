@@ -46,6 +46,10 @@ interface Ids {
   /** A link to `file` and a share of `file` with a fourth account, for the sharing API rows. */
   apiLink: string;
   apiShare: string;
+  /** The owner's access tokens: one to read, one the owner revokes, one the admin revokes. */
+  ownerToken: string;
+  ownerTokenToRevoke: string;
+  tokenForAdminToRevoke: string;
 }
 
 type Form = Record<string, string | string[]>;
@@ -256,6 +260,12 @@ const ENDPOINTS: Record<string, { want: Row; probe: (client: TestClient, ids: Id
     want: [401, 200, 404, 404],
     probe: async (client) => (await client.request(ownerUploadUrl, { method: "HEAD", headers: { "Tus-Resumable": "1.0.0" } })).status,
   },
+  // Cancelling the owner's upload (tus termination): only the owner may; others learn nothing (404).
+  "DELETE /api/uploads/:id": {
+    want: [401, 204, 404, 404],
+    probe: async (client) =>
+      (await client.request(ownerUploadToCancelUrl, { method: "DELETE", headers: { "Tus-Resumable": "1.0.0" } })).status,
+  },
   "GET /api/uploads/:id": {
     want: [401, 405, 405, 405],
     probe: async (client) => (await client.request(ownerUploadUrl, { headers: { "Tus-Resumable": "1.0.0" } })).status,
@@ -459,6 +469,30 @@ const API_MATRIX: Record<string, { want: Row; recipient: Want; probe: (client: T
     recipient: 403,
     probe: (c) => c.get("/api/v1/admin/audit/export.ndjson"),
   },
+  // Your own tokens, with the browser session only (any access token gets 403, see below); only
+  // your own: an administrator too gets 404 for the owner's token here.
+  "GET /api/v1/me/tokens": { want: [401, 200, 200, 200], recipient: 200, probe: (c) => c.get("/api/v1/me/tokens") },
+  "POST /api/v1/me/tokens": {
+    want: [401, 201, 201, 201],
+    recipient: 201,
+    probe: (c) => apiJson(c, "POST", "/api/v1/me/tokens", { name: `Probe ${randomBytes(4).toString("hex")}`, scopes: ["files:read"] }),
+  },
+  "GET /api/v1/me/tokens/{tokenId}": {
+    want: [401, 200, 404, 404],
+    recipient: 404,
+    probe: (c, ids) => c.get(`/api/v1/me/tokens/${ids.ownerToken}`),
+  },
+  "DELETE /api/v1/me/tokens/{tokenId}": {
+    want: [401, 204, 404, 404],
+    recipient: 404,
+    probe: (c, ids) => apiJson(c, "DELETE", `/api/v1/me/tokens/${ids.ownerTokenToRevoke}`),
+  },
+  "GET /api/v1/admin/tokens": { want: [401, 403, 403, 200], recipient: 403, probe: (c) => c.get("/api/v1/admin/tokens") },
+  "DELETE /api/v1/admin/tokens/{tokenId}": {
+    want: [401, 403, 403, 204],
+    recipient: 403,
+    probe: (c, ids) => apiJson(c, "DELETE", `/api/v1/admin/tokens/${ids.tokenForAdminToRevoke}`),
+  },
   "GET /api/v1/admin/settings": { want: [401, 403, 403, 200], recipient: 403, probe: (c) => c.get("/api/v1/admin/settings") },
   // A stale If-Match: the admin's change is refused (412), so the settings stay as they are.
   "PATCH /api/v1/admin/settings": {
@@ -472,6 +506,9 @@ const API_MATRIX: Record<string, { want: Row; recipient: Want; probe: (client: T
       }),
   },
 };
+
+/** What an operation needs of a token (x-coffer-scope): a scope, or `session`, which no token holds. */
+type Needed = TokenScope | "session";
 
 /** The account the owner shares `file` with for the sharing API rows; not one of the probed roles. */
 const GRANTEE_EMAIL = "greta@example.com";
@@ -493,6 +530,7 @@ function apiTrash(client: TestClient, fileId: string): Promise<Response> {
 }
 
 let ownerUploadUrl = "";
+let ownerUploadToCancelUrl = "";
 
 function tusMetadata(values: Record<string, string>): string {
   return Object.entries(values)
@@ -612,7 +650,12 @@ describe("authorization matrix: every route × {anonymous, owner, another user, 
     const apiLink = (await createShareLink(app.services, owner, { kind: "file", id: file }, {}, audit)).id;
     await new TestClient(app.url).register("Greta Grantee", GRANTEE_EMAIL);
     const apiShare = (await shareWithUser(app.services, owner, { kind: "file", id: file }, { email: GRANTEE_EMAIL }, audit)).share.id;
+    const ownerTokenNamed = async (name: string) =>
+      (await createToken(app.services, owner, { name, scopes: ["files:read"], expiresAt: null }, audit)).token.id;
     ids = {
+      ownerToken: await ownerTokenNamed("matrix owner's"),
+      ownerTokenToRevoke: await ownerTokenNamed("matrix owner revokes"),
+      tokenForAdminToRevoke: await ownerTokenNamed("matrix admin revokes"),
       folder,
       subfolder,
       file,
@@ -641,6 +684,12 @@ describe("authorization matrix: every route × {anonymous, owner, another user, 
     });
     expect(created.status).toBe(201);
     ownerUploadUrl = new URL(created.headers.get("location")!, app.url).pathname;
+    const toCancel = await clients.owner.request("/api/uploads", {
+      method: "POST",
+      headers: { "Tus-Resumable": "1.0.0", "Upload-Length": "10", "Upload-Metadata": tusMetadata({ filename: "cancelled.bin" }) },
+    });
+    expect(toCancel.status).toBe(201);
+    ownerUploadToCancelUrl = new URL(toCancel.headers.get("location")!, app.url).pathname;
   });
 
   it("has an entry for every route in the build's route manifest, and none for routes that are gone", async () => {
@@ -746,21 +795,22 @@ describe("authorization matrix: every route × {anonymous, owner, another user, 
     // The scope each operation needs, from the document; its "token without the scope" holds
     // every other scope that does not imply it, so only that one scope is missing.
     const document = (await (await fetch(`${app.url}/api/v1/openapi.json`)).json()) as {
-      paths: Record<string, Record<string, { "x-coffer-scope": TokenScope }>>;
+      paths: Record<string, Record<string, { "x-coffer-scope": Needed }>>;
     };
-    const neededScope = (operation: string): TokenScope => {
+    const neededScope = (operation: string): Needed => {
       const [method, template] = operation.split(" ");
       const scope = document.paths[template!]?.[method!.toLowerCase()]?.["x-coffer-scope"];
       expect(scope, `${operation} names its scope in the document`).toBeDefined();
       return scope!;
     };
-    const tokenLacking = new Map<TokenScope, string>();
+    const tokenLacking = new Map<Needed, string>();
     for (const needed of new Set(Object.keys(API_MATRIX).map(neededScope))) {
-      // Only administrators may hold an admin token; the owner is not one.
+      // Only administrators may hold an admin token; the owner is not one. No token holds
+      // `session` (managing tokens): the one lacking it holds every other scope.
       const scopes = TOKEN_SCOPES.filter(
-        (scope) => scope !== "admin" && !hasScope({ user: owner, token: { id: "", scopes: [scope] } }, needed),
+        (scope) => scope !== "admin" && (needed === "session" || !hasScope({ user: owner, token: { id: "", scopes: [scope] } }, needed)),
       );
-      expect(hasScope({ user: owner, token: { id: "", scopes } }, needed)).toBe(false);
+      if (needed !== "session") expect(hasScope({ user: owner, token: { id: "", scopes } }, needed)).toBe(false);
       const name = `matrix without ${needed}`;
       tokenLacking.set(needed, (await createToken(app.services, owner, { name, scopes, expiresAt: null }, audit)).secret);
     }

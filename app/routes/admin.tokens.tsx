@@ -2,9 +2,8 @@ import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFu
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { AdminNav } from "~/components/admin/admin-nav";
-import { CsrfInput } from "~/components/csrf-input";
 import { FormMessage } from "~/components/field";
-import { TableHead } from "~/components/table-head";
+import { RevocableTable, RevokeForm } from "~/components/revocable-table";
 import { expiryText, lastUseText } from "~/components/tokens/token-use";
 import { auditActor } from "~/domain/audit/audit.server";
 import { ADMIN_TOKENS_SHOWN, listAllTokens, revokeToken } from "~/domain/tokens/tokens.server";
@@ -91,44 +90,35 @@ export default function AdminTokens() {
               : "Nobody has an access token. People create them in their settings for scripts and programs that use the API."}
           </p>
         ) : (
-          <table className="w-full text-left text-sm">
-            <TableHead
-              columns={[
-                { label: "User" },
-                { label: "Name" },
-                { label: "Scopes", hideBelow: "sm" },
-                { label: "Expires", hideBelow: "md" },
-                { label: "Last used", hideBelow: "md" },
-                { label: "Actions" },
-              ]}
-            />
-            <tbody className="divide-y divide-slate-100">
-              {tokens.map((token) => (
-                <tr key={token.id}>
-                  <td className="px-4 py-2">{token.user.email}</td>
-                  <td className="px-4 py-2">{token.name}</td>
-                  <td className="hidden px-4 py-2 sm:table-cell">{token.scopes.join(", ")}</td>
-                  <td className="hidden px-4 py-2 md:table-cell">{expiryText(token)}</td>
-                  <td className="hidden px-4 py-2 md:table-cell">{lastUseText(token)}</td>
-                  <td className="px-4 py-2">
-                    <Form method="post">
-                      <CsrfInput />
-                      <input type="hidden" name="intent" value="revoke" />
-                      <input type="hidden" name="token" value={token.id} />
-                      <input type="hidden" name="filter" value={filter} />
-                      <button type="submit" className="btn-secondary">
-                        Revoke
-                        <span className="sr-only">
-                          {" "}
-                          {token.name} of {token.user.email}
-                        </span>
-                      </button>
-                    </Form>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <RevocableTable
+            columns={[
+              { label: "User" },
+              { label: "Name" },
+              { label: "Scopes", hideBelow: "sm" },
+              { label: "Expires", hideBelow: "md" },
+              { label: "Last used", hideBelow: "md" },
+              { label: "Actions" },
+            ]}
+            rows={tokens.map((token) => ({
+              key: token.id,
+              cells: [
+                token.user.email,
+                token.name,
+                token.scopes.join(", "),
+                expiryText(token),
+                lastUseText(token),
+                <RevokeForm
+                  key="revoke"
+                  intent="revoke"
+                  name="token"
+                  value={token.id}
+                  label="Revoke"
+                  which={`${token.name} of ${token.user.email}`}
+                  hidden={{ filter }}
+                />,
+              ],
+            }))}
+          />
         )}
       </section>
     </div>

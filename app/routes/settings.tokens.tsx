@@ -3,7 +3,7 @@ import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { CsrfInput } from "~/components/csrf-input";
 import { Field, FormMessage } from "~/components/field";
-import { TableHead } from "~/components/table-head";
+import { RevocableTable, RevokeForm } from "~/components/revocable-table";
 import { expiryText, lastUseText } from "~/components/tokens/token-use";
 import { getSettings } from "~/domain/admin/settings.server";
 import { auditActor } from "~/domain/audit/audit.server";
@@ -168,39 +168,27 @@ export default function TokenSettings() {
             You have no tokens. Create one above when a script or program needs to reach your files.
           </p>
         ) : (
-          <table className="w-full text-left text-sm">
-            <TableHead
-              columns={[
-                { label: "Name" },
-                { label: "Scopes", hideBelow: "sm" },
-                { label: "Created", hideBelow: "md" },
-                { label: "Expires" },
-                { label: "Last used", hideBelow: "sm" },
-                { label: "Actions" },
-              ]}
-            />
-            <tbody className="divide-y divide-slate-100">
-              {tokens.map((token) => (
-                <tr key={token.id}>
-                  <td className="px-4 py-2">{token.name}</td>
-                  <td className="hidden px-4 py-2 sm:table-cell">{token.scopes.join(", ")}</td>
-                  <td className="hidden px-4 py-2 text-slate-600 md:table-cell">{formatDate(token.createdAt)}</td>
-                  <td className="px-4 py-2 text-slate-700">{expiryText(token)}</td>
-                  <td className="hidden px-4 py-2 text-slate-700 sm:table-cell">{lastUseText(token)}</td>
-                  <td className="px-4 py-2">
-                    <Form method="post">
-                      <CsrfInput />
-                      <input type="hidden" name="intent" value="revoke" />
-                      <input type="hidden" name="token" value={token.id} />
-                      <button type="submit" className="btn-secondary">
-                        Revoke<span className="sr-only"> {token.name}</span>
-                      </button>
-                    </Form>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <RevocableTable
+            columns={[
+              { label: "Name" },
+              { label: "Scopes", hideBelow: "sm" },
+              { label: "Created", hideBelow: "md", tone: "text-slate-600" },
+              { label: "Expires", tone: "text-slate-700" },
+              { label: "Last used", hideBelow: "sm", tone: "text-slate-700" },
+              { label: "Actions" },
+            ]}
+            rows={tokens.map((token) => ({
+              key: token.id,
+              cells: [
+                token.name,
+                token.scopes.join(", "),
+                formatDate(token.createdAt),
+                expiryText(token),
+                lastUseText(token),
+                <RevokeForm key="revoke" intent="revoke" name="token" value={token.id} label="Revoke" which={token.name} />,
+              ],
+            }))}
+          />
         )}
       </section>
     </div>

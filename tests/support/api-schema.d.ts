@@ -544,6 +544,106 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List your access tokens
+         * @description Your tokens that are not revoked, newest first, as /settings/tokens lists them: name, scopes, expiry, last use and its address. Never a secret.
+         *
+         *     Only with the browser session: access tokens get 403, whatever their scopes.
+         */
+        get: operations["listMyTokens"];
+        put?: never;
+        /**
+         * Create an access token
+         * @description As on /settings/tokens: a name, scopes (`admin` for administrators only) and an expiry (`expiresAt`, or `expiresInDays`; neither: it never expires), within the administrator's rules. The answer holds the secret, this once. Safe to retry with an Idempotency-Key; a replay answers the same token with `secret` null.
+         *
+         *     Only with the browser session: access tokens get 403, whatever their scopes.
+         */
+        post: operations["createMyToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/tokens/{tokenId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get one of your access tokens
+         * @description The token (never its secret). Another account's token, or a revoked one, is not found.
+         *
+         *     Only with the browser session: access tokens get 403, whatever their scopes.
+         */
+        get: operations["getMyToken"];
+        put?: never;
+        post?: never;
+        /**
+         * Revoke one of your access tokens
+         * @description It stops working at once, on the API and on uploads. Audited. Another account's token is not found.
+         *
+         *     Only with the browser session: access tokens get 403, whatever their scopes.
+         */
+        delete: operations["revokeMyToken"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List everyone's access tokens
+         * @description Every token that is not revoked, newest first, with its owner; optionally only one account's (`userId`) or those of accounts whose email contains `email`. Paged with a cursor.
+         *
+         *     Access tokens need the `admin` scope.
+         */
+        get: operations["listTokens"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/tokens/{tokenId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke anyone's access token
+         * @description As on /admin/tokens: it stops working at once, on the API and on uploads. Audited, with its owner.
+         *
+         *     Access tokens need the `admin` scope.
+         */
+        delete: operations["revokeToken"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me": {
         parameters: {
             query?: never;
@@ -900,7 +1000,11 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Cancel an unfinished upload (tus termination)
+         * @description Removes the bytes received so far and releases the storage the upload reserved against your quota. A finished upload is a file: delete it through the files operations.
+         */
+        delete: operations["terminateUpload"];
         options?: never;
         /**
          * How much of an upload arrived (tus HEAD), to resume it
@@ -1280,6 +1384,124 @@ export interface components {
                 name: string;
             }[];
             owner: {
+                name: string;
+            };
+        };
+        /** @description Your tokens that are not revoked (at most 100), newest first. */
+        TokenList: {
+            items: components["schemas"]["Token"][];
+        };
+        /** @description A personal access token, without its secret. */
+        Token: {
+            id: components["schemas"]["TokenId"];
+            name: string;
+            scopes: components["schemas"]["TokenScope"][];
+            /**
+             * Format: date-time
+             * @description An RFC 3339 timestamp (UTC).
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description When it stops working; null: never.
+             */
+            expiresAt: string | null;
+            /** @description Past its expiry: it no longer works, and is listed until revoked. */
+            expired: boolean;
+            /**
+             * Format: date-time
+             * @description Its last request (recorded at most once a minute); null: never used.
+             */
+            lastUsedAt: string | null;
+            /** @description The address of that request. */
+            lastUsedIp: string | null;
+            /** @description The entity tag of this representation. */
+            etag: string;
+        };
+        /** @description A token's public id: the part after `coffer_pat_` and before the secret. */
+        TokenId: string;
+        /**
+         * @description `files:read`; `files:write` (includes reading); `shares`; `admin` (administrators only, nothing about files).
+         * @enum {string}
+         */
+        TokenScope: "files:read" | "files:write" | "shares" | "admin";
+        /** @description A new token, with its secret shown this once. */
+        CreatedToken: {
+            id: components["schemas"]["TokenId"];
+            name: string;
+            scopes: components["schemas"]["TokenScope"][];
+            /**
+             * Format: date-time
+             * @description An RFC 3339 timestamp (UTC).
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description When it stops working; null: never.
+             */
+            expiresAt: string | null;
+            /** @description Past its expiry: it no longer works, and is listed until revoked. */
+            expired: boolean;
+            /**
+             * Format: date-time
+             * @description Its last request (recorded at most once a minute); null: never used.
+             */
+            lastUsedAt: string | null;
+            /** @description The address of that request. */
+            lastUsedIp: string | null;
+            /** @description The entity tag of this representation. */
+            etag: string;
+            /** @description The whole token (`coffer_pat_…`), to send as `Authorization: Bearer`. Only in this answer: Coffer keeps no copy, so a replay of the create (Idempotent-Replayed) answers null. */
+            secret: string | null;
+        };
+        /** @description When the administrator requires tokens to expire, one of the expiries is needed, within the longest lifetime allowed. */
+        CreateToken: {
+            /** @description What will use it, e.g. “backup script”; 1 to 100 characters. */
+            name: string;
+            scopes: components["schemas"]["TokenScope"][];
+            /**
+             * Format: date-time
+             * @description When it stops working; in the future. Leave out both expiries for a token that never expires.
+             */
+            expiresAt?: string;
+            /** @description Or: it stops working this many days from now. */
+            expiresInDays?: number;
+        };
+        AdminTokenPage: {
+            items: components["schemas"]["AdminToken"][];
+            /** @description Pass as `cursor` for the next page; null on the last page. */
+            nextCursor: string | null;
+        };
+        /** @description Someone's personal access token, without its secret. */
+        AdminToken: {
+            id: components["schemas"]["TokenId"];
+            name: string;
+            scopes: components["schemas"]["TokenScope"][];
+            /**
+             * Format: date-time
+             * @description An RFC 3339 timestamp (UTC).
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description When it stops working; null: never.
+             */
+            expiresAt: string | null;
+            /** @description Past its expiry: it no longer works, and is listed until revoked. */
+            expired: boolean;
+            /**
+             * Format: date-time
+             * @description Its last request (recorded at most once a minute); null: never used.
+             */
+            lastUsedAt: string | null;
+            /** @description The address of that request. */
+            lastUsedIp: string | null;
+            /** @description The entity tag of this representation. */
+            etag: string;
+            /** @description Whose token it is. */
+            user: {
+                id: components["schemas"]["Id"];
+                email: string;
                 name: string;
             };
         };
@@ -3993,6 +4215,371 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    listMyTokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your tokens. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenList"];
+                };
+            };
+            /** @description No valid session or access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: a missing scope, or a change to something you may only read. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such item, or one you may not see (the API never reveals which). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createMyToken: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the create safe to retry: the same request with the same key within a day gets the first answer again (Idempotent-Replayed: true) instead of creating twice. */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateToken"];
+            };
+        };
+        responses: {
+            /** @description The new token, with its secret. */
+            201: {
+                headers: {
+                    /** @description The token's URL. */
+                    Location?: string;
+                    /** @description The representation's entity tag. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedToken"];
+                };
+            };
+            /** @description The request is malformed (a body that is not JSON). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session or access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: a missing scope, or a change to something you may only read. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such item, or one you may not see (the API never reveals which). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but not valid: the `errors` list points at each field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getMyToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A token's public id: the part after `coffer_pat_` and before the secret. */
+                tokenId: components["schemas"]["TokenId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The token. */
+            200: {
+                headers: {
+                    /** @description The representation's entity tag. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Token"];
+                };
+            };
+            /** @description No valid session or access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: a missing scope, or a change to something you may only read. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such item, or one you may not see (the API never reveals which). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    revokeMyToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A token's public id: the part after `coffer_pat_` and before the secret. */
+                tokenId: components["schemas"]["TokenId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid session or access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: a missing scope, or a change to something you may only read. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such item, or one you may not see (the API never reveals which). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listTokens: {
+        parameters: {
+            query?: {
+                /** @description An opaque cursor from `nextCursor`. */
+                cursor?: string;
+                /** @description Only this account's tokens. */
+                userId?: string;
+                /** @description Only tokens of accounts whose email contains this (any case). */
+                email?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of tokens. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminTokenPage"];
+                };
+            };
+            /** @description No valid session or access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: a missing scope, or a change to something you may only read. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such item, or one you may not see (the API never reveals which). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but not valid: the `errors` list points at each field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    revokeToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A token's public id: the part after `coffer_pat_` and before the secret. */
+                tokenId: components["schemas"]["TokenId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid session or access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: a missing scope, or a change to something you may only read. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such item, or one you may not see (the API never reveals which). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     getMe: {
         parameters: {
             query?: never;
@@ -5332,6 +5919,59 @@ export interface operations {
             };
             /** @description Larger than the upload limit or the quota. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    terminateUpload: {
+        parameters: {
+            query?: never;
+            header: {
+                "tus-resumable": "1.0.0";
+            };
+            path: {
+                /** @description From the Location of the creation response. */
+                uploadId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cancelled: nothing of the upload is left. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The upload finished while this request waited for it (it is a file now). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A token without files:write. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such upload, not yours, or finished (it is a file now). */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

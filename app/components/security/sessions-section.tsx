@@ -1,5 +1,6 @@
 import { Form } from "@remix-run/react";
-import { TableHead } from "~/components/table-head";
+import { Fragment } from "react";
+import { RevocableTable, RevokeForm } from "~/components/revocable-table";
 import { formatDate } from "~/lib/format";
 import { CsrfInput } from "~/components/csrf-input";
 
@@ -37,50 +38,43 @@ export function SessionsSection({ sessions, idleDays, absoluteDays }: { sessions
           </Form>
         ) : null}
       </div>
-      <table className="w-full text-left text-sm">
-        <TableHead
-          columns={[
-            { label: "Device" },
-            { label: "IP address", hideBelow: "sm" },
-            { label: "Last active" },
-            { label: "Signed in", hideBelow: "md" },
-            { label: "Actions" },
-          ]}
-        />
-        <tbody className="divide-y divide-slate-100">
-          {sessions.map((session) => (
-            <tr key={session.key}>
-              <td className="px-4 py-2">
-                {session.device}
-                {session.current ? (
-                  <span className="ml-2 rounded bg-green-100 px-1.5 py-0.5 text-xs font-medium text-green-800">This device</span>
-                ) : null}
-              </td>
-              <td className="hidden px-4 py-2 text-slate-700 sm:table-cell">{session.ip ?? "Unknown"}</td>
-              <td className="px-4 py-2 text-slate-700">{session.current ? "Now" : formatDate(session.lastSeenAt)}</td>
-              <td className="hidden px-4 py-2 text-slate-600 md:table-cell">{formatDate(session.createdAt)}</td>
-              <td className="px-4 py-2">
-                {session.current ? (
-                  <span className="text-slate-500">Use “Log out” above</span>
-                ) : (
-                  <Form method="post">
-                    <CsrfInput />
-                    <input type="hidden" name="intent" value="revoke-session" />
-                    <input type="hidden" name="session" value={session.key} />
-                    <button type="submit" className="btn-secondary">
-                      Log out
-                      <span className="sr-only">
-                        {" "}
-                        {session.device} last active {formatDate(session.lastSeenAt)}
-                      </span>
-                    </button>
-                  </Form>
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <RevocableTable
+        columns={[
+          { label: "Device" },
+          { label: "IP address", hideBelow: "sm", tone: "text-slate-700" },
+          { label: "Last active", tone: "text-slate-700" },
+          { label: "Signed in", hideBelow: "md", tone: "text-slate-600" },
+          { label: "Actions" },
+        ]}
+        rows={sessions.map((session) => ({
+          key: session.key,
+          cells: [
+            <Fragment key="device">
+              {session.device}
+              {session.current ? (
+                <span className="ml-2 rounded bg-green-100 px-1.5 py-0.5 text-xs font-medium text-green-800">This device</span>
+              ) : null}
+            </Fragment>,
+            session.ip ?? "Unknown",
+            session.current ? "Now" : formatDate(session.lastSeenAt),
+            formatDate(session.createdAt),
+            session.current ? (
+              <span key="action" className="text-slate-500">
+                Use “Log out” above
+              </span>
+            ) : (
+              <RevokeForm
+                key="action"
+                intent="revoke-session"
+                name="session"
+                value={session.key}
+                label="Log out"
+                which={`${session.device} last active ${formatDate(session.lastSeenAt)}`}
+              />
+            ),
+          ],
+        }))}
+      />
     </section>
   );
 }

@@ -5,6 +5,7 @@ import { AppError, ForbiddenError, NotFoundError, ValidationError } from "../err
 import { getSettings } from "../admin/settings.server";
 import { recordAudit, type AuditActor } from "../audit/audit.server";
 import type { SessionUser } from "../accounts/sessions.server";
+import { decodeTimeCursor, encodeTimeCursor, type TimePosition } from "../time-cursor";
 import { TOKEN_SCOPES, type TokenScope } from "./scopes";
 import { hashSecret, newTokenParts, parseToken, secretMatches } from "./token-format";
 
@@ -162,16 +163,58 @@ export const ADMIN_TOKENS_SHOWN = 200;
 
 /** Everyone's unrevoked tokens for administrators, optionally of the accounts whose email contains `userFilter`. */
 export async function listAllTokens(services: Services, admin: Pick<SessionUser, "role">, userFilter = ""): Promise<AdminTokenSummary[]> {
+  const page = await pageAllTokens(services, admin, { email: userFilter, limit: ADMIN_TOKENS_SHOWN });
+  return page.tokens;
+}
+
+/** The position a cursor of {@link pageAllTokens} encodes; null when it is not one. */
+export function decodeTokenCursor(cursor: string): TimePosition | null {
+  return decodeTimeCursor(cursor);
+}
+
+/**
+ * Everyone's unrevoked tokens for administrators a page at a time, newest first, optionally only
+ * those of one account (`userId`) or of the accounts whose email contains `email` (any case);
+ * keyset paging, so a page costs the same anywhere.
+ */
+export async function pageAllTokens(
+  services: Services,
+  admin: Pick<SessionUser, "role">,
+  query: { email?: string; userId?: string; cursor?: string | null; limit: number },
+): Promise<{ tokens: AdminTokenSummary[]; nextCursor: string | null }> {
   if (admin.role !== "ADMIN") throw new ForbiddenError();
-  const filter = userFilter.trim().slice(0, 254);
+  const after = query.cursor ? decodeTokenCursor(query.cursor) : null;
+  if (query.cursor && !after) throw new ValidationError("That page of tokens does not exist. Start again from the first.");
+  const email = (query.email ?? "").trim().slice(0, 254);
   const rows = await services.prisma.apiToken.findMany({
-    where: { revokedAt: null, ...(filter ? { user: { email: { contains: filter, mode: "insensitive" } } } : {}) },
+    where: {
+      revokedAt: null,
+      ...(query.userId !== undefined ? { userId: query.userId } : {}),
+      // LIKE's wildcards are matched as themselves: a filter of "%" finds emails with a "%".
+      ...(email ? { user: { email: { contains: email.replace(/[\\%_]/g, (c) => `\\${c}`), mode: "insensitive" as const } } } : {}),
+      ...(after ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] } : {}),
+    },
     include: { user: { select: { id: true, email: true, name: true } } },
     orderBy: [{ createdAt: "desc" }, { id: "desc" }],
-    take: ADMIN_TOKENS_SHOWN,
+    take: query.limit + 1,
   });
+  const page = rows.slice(0, query.limit);
   const now = Date.now();
-  return rows.map((row) => ({ ...summarise(row, now), user: row.user }));
+  return {
+    tokens: page.map((row) => ({ ...summarise(row, now), user: row.user })),
+    nextCursor: rows.length > query.limit ? encodeTimeCursor(page.at(-1)!) : null,
+  };
+}
+
+/** A token's public id (see token-format.ts); anything else names no token. */
+const TOKEN_ID = /^[0-9a-f]{24}$/;
+
+/** One of the person's own unrevoked tokens; anyone else's (or a revoked or unknown one) is not found. */
+export async function getToken(services: Services, user: Pick<SessionUser, "id">, tokenId: string): Promise<TokenSummary> {
+  if (typeof tokenId !== "string" || !TOKEN_ID.test(tokenId)) throw new NotFoundError("That token");
+  const row = await services.prisma.apiToken.findFirst({ where: { id: tokenId, userId: user.id, revokedAt: null } });
+  if (!row) throw new NotFoundError("That token");
+  return summarise(row);
 }
 
 /**
@@ -184,7 +227,7 @@ export async function revokeToken(
   tokenId: string,
   actor: AuditActor,
 ): Promise<void> {
-  if (typeof tokenId !== "string" || !/^[0-9a-f]{24}$/.test(tokenId)) throw new NotFoundError("That token");
+  if (typeof tokenId !== "string" || !TOKEN_ID.test(tokenId)) throw new NotFoundError("That token");
   const where = { id: tokenId, revokedAt: null, ...(user.role === "ADMIN" ? {} : { userId: user.id }) };
   await services.prisma.$transaction(async (tx) => {
     const token = await tx.apiToken.findFirst({ where, select: { userId: true, name: true } });

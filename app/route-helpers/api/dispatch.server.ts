@@ -52,7 +52,7 @@ export function createRouter(operations: readonly Operation[]): Router {
         const hash = createHash("sha256")
           .update(`${request.method} ${path}\n${raw?.text ?? ""}`)
           .digest("hex");
-        return await idempotently(services, principal.user.id, key, hash, run);
+        return await idempotently(services, principal.user.id, key, hash, run, operation.unreplayed ?? []);
       } catch (error) {
         if (error instanceof Response) return error;
         return problemResponse(error);
@@ -79,7 +79,14 @@ function idempotencyKey(request: Request): string | null {
  * Idempotent-Replayed), another request with the same key a 422. Answers of 5xx are not kept, so
  * the client can retry.
  */
-async function idempotently(services: Services, userId: string, key: string, hash: string, run: () => Promise<Response>) {
+async function idempotently(
+  services: Services,
+  userId: string,
+  key: string,
+  hash: string,
+  run: () => Promise<Response>,
+  unreplayed: string[],
+) {
   const claim = await claimIdempotencyKey(services, userId, key, hash);
   if (claim.kind === "mismatch") {
     throw new ApiProblem(422, "This Idempotency-Key was used for another request.", [
@@ -105,8 +112,16 @@ async function idempotently(services: Services, userId: string, key: string, has
   }
   const text = await response.text();
   const headers = Object.fromEntries(response.headers);
-  await storeIdempotentAnswer(services, userId, key, { status: response.status, body: text, headers });
+  await storeIdempotentAnswer(services, userId, key, { status: response.status, body: withoutFields(text, unreplayed), headers });
   return new Response(text, { status: response.status, headers });
+}
+
+/** The JSON answer with these top-level fields set to null (an error answer has none of them). */
+function withoutFields(text: string, fields: string[]): string {
+  if (fields.length === 0) return text;
+  const body = JSON.parse(text) as Record<string, unknown>;
+  for (const field of fields) if (field in body) body[field] = null;
+  return JSON.stringify(body);
 }
 
 function queryObject(request: Request): Record<string, string> {

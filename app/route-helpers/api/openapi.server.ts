@@ -79,9 +79,14 @@ function registerOperation(registry: OpenAPIRegistry, operation: Operation) {
     path: `${API_PREFIX}${operation.path}`,
     tags: [operation.tag],
     summary: operation.summary,
-    description: `${operation.description}\n\nAccess tokens need the \`${operation.scope}\` scope.`,
-    // Scopes belong to OAuth schemes in OpenAPI; a token's needed scope is named in an extension.
-    security: [{ session: [] }, { bearer: [] }],
+    description: `${operation.description}\n\n${
+      operation.scope === "session"
+        ? "Only with the browser session: access tokens get 403, whatever their scopes."
+        : `Access tokens need the \`${operation.scope}\` scope.`
+    }`,
+    // Scopes belong to OAuth schemes in OpenAPI; a token's needed scope is named in an extension
+    // (`session`: no token at all).
+    security: operation.scope === "session" ? [{ session: [] }] : [{ session: [] }, { bearer: [] }],
     "x-coffer-scope": operation.scope,
     request: {
       ...(operation.params && Object.keys((operation.params as z.ZodObject).shape ?? {}).length > 0
@@ -190,6 +195,25 @@ function registerUploads(registry: OpenAPIRegistry) {
       ...sharedProblemRefs(),
     },
   });
+  registry.registerPath({
+    operationId: "terminateUpload",
+    method: "delete",
+    path: "/api/uploads/{uploadId}",
+    tags: ["Uploads"],
+    summary: "Cancel an unfinished upload (tus termination)",
+    description:
+      "Removes the bytes received so far and releases the storage the upload reserved against your quota. A finished upload is a file: delete it through the files operations.",
+    security: [{ session: [] }, { bearer: [] }],
+    request: { params: uploadParams, headers: TusHeaders },
+    responses: {
+      204: { description: "Cancelled: nothing of the upload is left." },
+      400: { description: "The upload finished while this request waited for it (it is a file now)." },
+      401: { description: "Not signed in." },
+      403: { description: "A token without files:write." },
+      404: { description: "No such upload, not yours, or finished (it is a file now)." },
+      ...sharedProblemRefs(),
+    },
+  });
 }
 
 let cached: ReturnType<OpenApiGeneratorV31["generateDocument"]> | null = null;
@@ -234,6 +258,7 @@ export function openApiDocument() {
       { name: "Users", description: "Accounts (administrators)." },
       { name: "Audit", description: "The audit log (administrators)." },
       { name: "Settings", description: "Instance settings (administrators)." },
+      { name: "Tokens", description: "Personal access tokens: your own (browser session only) and everyone's (administrators)." },
     ],
   });
   return cached;

@@ -48,6 +48,11 @@ export interface Operation<P = any, Q = any, B = any> {
   responses: Record<number, ResponseSpec>;
   /** A create that honours Idempotency-Key (documented as a header parameter). */
   idempotent?: true;
+  /**
+   * Top-level fields of a create's JSON answer that are never stored for a replay (a secret shown
+   * once): a replay answers them null.
+   */
+  unreplayed?: string[];
   /** Extra problem statuses this operation can answer besides the shared ones. */
   problems?: number[];
   handler(context: OperationContext<P, Q, B>): Promise<Response>;

@@ -5,6 +5,7 @@ import { fileItemOperations, folderOperations } from "./items.server";
 import type { Operation } from "./operation.server";
 import { searchOperations } from "./search.server";
 import { shareLinkOperations, userShareOperations } from "./sharing.server";
+import { tokenOperations } from "./tokens.server";
 
 /** Every operation under /api/v1: the router serves these and the OpenAPI document describes them. */
 export const API_OPERATIONS: readonly Operation[] = [
@@ -15,6 +16,7 @@ export const API_OPERATIONS: readonly Operation[] = [
   ...shareLinkOperations,
   ...userShareOperations,
   ...searchOperations,
+  ...tokenOperations,
 
   ...accountOperations,
 ];

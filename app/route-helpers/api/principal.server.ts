@@ -6,7 +6,11 @@ import { authenticateBearer, isBearerAuthorization } from "~/domain/tokens/token
 import type { Services } from "~/services/index.server";
 import { ApiProblem } from "./problem.server";
 
-export type Scope = TokenScope;
+/**
+ * What an operation needs: a token scope (a browser session holds every one), or `session`: the
+ * browser session itself, which no access token stands in for (managing your own tokens).
+ */
+export type Scope = TokenScope | "session";
 
 /** Who is calling, and with which token (none for a browser session, which holds every scope). */
 export interface Principal {
@@ -39,5 +43,13 @@ export async function resolvePrincipal(services: Services, request: Request, cli
 }
 
 export function requireScope(principal: Principal, scope: Scope): void {
+  if (scope === "session") {
+    if (principal.token) throw new ApiProblem(403, SESSION_ONLY);
+    return;
+  }
   if (!hasScope(principal, scope)) throw new ApiProblem(403, `This operation needs an access token with the “${scope}” scope.`);
 }
+
+/** Why an access token, whatever its scopes, cannot manage tokens: it could mint a stronger one. */
+export const SESSION_ONLY =
+  "Manage access tokens signed in with the browser session: an access token cannot create, list or revoke tokens, whatever its scopes.";
