@@ -234,6 +234,7 @@ export function openApiDocument() {
       { name: "Users", description: "Accounts (administrators)." },
       { name: "Audit", description: "The audit log (administrators)." },
       { name: "Settings", description: "Instance settings (administrators)." },
+      { name: "Operations", description: "Background jobs, lifecycle rules, system health and usage figures (administrators)." },
     ],
   });
   return cached;
