@@ -222,6 +222,87 @@ describe("administration: settings and quotas over HTTP (local disk, memory cach
     });
   });
 
+  describe("a page save beside an API change", () => {
+    /** The values the settings page showed, from its hidden field. */
+    async function loadedByPage(): Promise<Record<string, string>> {
+      const page = await (await admin.get("/admin/settings")).text();
+      const match = /name="loaded" value="([^"]*)"/.exec(page);
+      expect(match).not.toBeNull();
+      const decoded = match![1]!
+        .replace(/&quot;/g, '"')
+        .replace(/&#x27;/g, "'")
+        .replace(/&lt;/g, "<")
+        .replace(/&gt;/g, ">")
+        .replace(/&amp;/g, "&");
+      return JSON.parse(decoded) as Record<string, string>;
+    }
+
+    const patchByApi = (body: Record<string, unknown>) =>
+      admin.request("/api/v1/admin/settings", {
+        method: "PATCH",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+
+    it("keeps a change the API saved after the page was loaded to a field the page left alone", async () => {
+      const loaded = await loadedByPage();
+      expect((await patchByApi({ trashRetentionDays: 11 })).status).toBe(200);
+      const response = await admin.postForm("/admin/settings", {
+        ...loaded,
+        auditRetentionDays: "400",
+        loaded: JSON.stringify(loaded),
+      });
+      expect(response.status).toBe(200);
+      const settings = await getSettings(app.services);
+      expect(settings.trashRetentionDays).toBe(11);
+      expect(settings.auditRetentionDays).toBe(400);
+    });
+
+    it("waits for the settings lock the API's PATCH holds, then saves", async () => {
+      const loaded = await loadedByPage();
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      let locked!: () => void;
+      const lockHeld = new Promise<void>((resolve) => (locked = resolve));
+      // The API's PATCH takes this transaction-scoped lock around its read and write.
+      const holder = app.services.prisma.$transaction(
+        async (tx) => {
+          await tx.$executeRaw`SELECT pg_advisory_xact_lock(72707373)`;
+          locked();
+          await released;
+        },
+        { timeout: 30_000 },
+      );
+      await lockHeld;
+      let settled = false;
+      // A plain form, as a script posts it (without the shown values): it takes the lock all the same.
+      const save = admin.postForm("/admin/settings", { ...loaded, trashRetentionDays: "12" }).then((response) => {
+        settled = true;
+        return response;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 750));
+      expect(settled).toBe(false);
+      expect((await getSettings(app.services)).trashRetentionDays).toBe(11);
+      release();
+      await holder;
+      expect((await save).status).toBe(200);
+      expect((await getSettings(app.services)).trashRetentionDays).toBe(12);
+    });
+
+    it("refuses a post whose shown values are not the page's, and saves nothing", async () => {
+      const loaded = await loadedByPage();
+      const before = await storedSettings();
+      const response = await admin.postForm("/admin/settings", {
+        ...loaded,
+        trashRetentionDays: "13",
+        loaded: '{"trashRetentionDays":1}',
+      });
+      expect(response.status).toBe(400);
+      expect(await response.text()).toContain("The form is out of date");
+      expect(await storedSettings()).toEqual(before);
+    });
+  });
+
   describe("per-user quota", () => {
     beforeAll(async () => {
       const response = await admin.postForm("/admin/settings", settingsForm({ maxFileSize: "10MiB", defaultQuota: "8MiB" }));

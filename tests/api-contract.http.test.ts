@@ -3,6 +3,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiTypesSource } from "../scripts/api-types";
 import { adminSuite } from "./api-contract/admin";
+import { adminOpsSuite } from "./api-contract/admin-ops";
 import { type ApiEnv, setUpApiEnv } from "./api-contract/env";
 import { filesSuite } from "./api-contract/files";
 import { searchSuite } from "./api-contract/search";
@@ -20,7 +21,17 @@ import type { OpenApiDocument } from "./support/api-client";
  * the document the app serves. Each area's tests are a suite in tests/api-contract/, run here on
  * both storage drivers, so the coverage check below sees them all.
  */
-const SUITES = [filesSuite, preconditionsSuite, uploadsSuite, sharingSuite, searchSuite, adminSuite, tokensSuite, hostileSuite];
+const SUITES = [
+  filesSuite,
+  preconditionsSuite,
+  uploadsSuite,
+  sharingSuite,
+  searchSuite,
+  adminSuite,
+  adminOpsSuite,
+  tokensSuite,
+  hostileSuite,
+];
 
 let document: OpenApiDocument | null = null;
 const exercised = new Set<string>();

@@ -1,10 +1,12 @@
 import { afterAll, describe, expect, inject, it } from "vitest";
+import { createToken } from "~/domain/tokens/tokens.server";
 import { type OpenApiDocument, responseValidator } from "./support/api-client";
 import { startTestApp, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
 import { outageRelay, type OutageRelay } from "./support/outage-relay";
 import { tusHeaders } from "./support/tus";
 import { upload } from "./api-contract/env";
+import { createTestDatabase } from "./support/database";
 
 /**
  * The problems the host answers for every /api/v1 operation and for tus, before or around the
@@ -89,5 +91,93 @@ describe("the API's shared problems", () => {
         .poll(async () => (await owner.request(`/api/v1/files/${fileId}/content`)).text(), { timeout: 30_000, interval: 500 })
         .toBe("still here");
     }, 60_000);
+  });
+
+  /** A dependency's own address with the relay's host and port in its place. */
+  function through(relay: OutageRelay, url: string): string {
+    const relayed = new URL(url);
+    relayed.host = new URL(relay.endpoint).host;
+    return relayed.toString();
+  }
+
+  const json = (body: unknown) => ({ method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+
+  describe("with the database down", () => {
+    it("answers 503 with Retry-After to sessions and tokens, changes nothing, and answers again once it is back", async () => {
+      const database = await createTestDatabase();
+      const relay = await outageRelay(database.url);
+      cleanups.push(() => relay.close());
+      const app = await startTestApp({ storage: "local", cache: "memory" }, { DATABASE_URL: through(relay, database.url) });
+      cleanups.push(() => app.close());
+      const validator = await documentOf(app);
+      const owner = new TestClient(app.url);
+      await owner.register("Dora Database", "dora-database@example.com");
+      const user = await database.prisma.user.findUniqueOrThrow({ where: { email: "dora-database@example.com" } });
+      const audit = { actorId: user.id, actorLabel: user.email, ip: null, userAgent: null };
+      const { secret } = await createToken(app.services, user, { name: "outage", scopes: ["files:write"], expiresAt: null }, audit);
+      const byToken = (url: string, init: RequestInit = {}) =>
+        fetch(`${app.url}${url}`, { ...init, headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${secret}` } });
+      const root = (await (await owner.request("/api/v1/folders/root")).json()) as { id: string };
+      const children = `/api/v1/folders/${root.id}/children`;
+      const before = await database.prisma.folder.count();
+
+      await relay.kill();
+      try {
+        const listing = await owner.request(children);
+        await validator.check("GET", "/api/v1/folders/{id}/children", listing);
+        expect(await expectProblem(listing, 503, "unavailable")).toMatchObject({ dependency: "database" });
+        const created = await owner.request("/api/v1/folders", json({ parentId: root.id, name: "Made in the outage" }));
+        await validator.check("POST", "/api/v1/folders", created);
+        expect(await expectProblem(created, 503, "unavailable")).toMatchObject({ dependency: "database" });
+        const tokenCreate = await byToken("/api/v1/folders", json({ parentId: root.id, name: "Made by a token in the outage" }));
+        await validator.check("POST", "/api/v1/folders", tokenCreate);
+        expect(await expectProblem(tokenCreate, 503, "unavailable")).toMatchObject({ dependency: "database" });
+      } finally {
+        await relay.revive();
+      }
+      await expect.poll(async () => (await owner.request(children)).status, { timeout: 30_000, interval: 500 }).toBe(200);
+      expect(await database.prisma.folder.count()).toBe(before);
+      const after = await byToken("/api/v1/folders", json({ parentId: root.id, name: "Made after the outage" }));
+      await validator.check("POST", "/api/v1/folders", after);
+      expect(after.status).toBe(201);
+    }, 90_000);
+  });
+
+  describe("with Redis down", () => {
+    it("keeps /api/v1 up, answers tus 503 with Retry-After without keeping anything, and takes uploads again once it is back", async () => {
+      const redisUrl = inject("services").redisUrl;
+      const relay = await outageRelay(redisUrl);
+      cleanups.push(() => relay.close());
+      const app = await startTestApp({ storage: "local", cache: "redis" }, { REDIS_URL: through(relay, redisUrl) });
+      cleanups.push(() => app.close());
+      const validator = await documentOf(app);
+      const owner = new TestClient(app.url);
+      await owner.register("Rhea Redis", "rhea-redis@example.com");
+      const root = (await (await owner.request("/api/v1/folders/root")).json()) as { id: string };
+      const creation = () =>
+        fetch(`${app.url}/api/uploads`, {
+          method: "POST",
+          headers: tusHeaders(owner, { "Upload-Length": "1", "Upload-Metadata": `filename ${Buffer.from("r.txt").toString("base64")}` }),
+        });
+      const uploadsBefore = await app.services.prisma.upload.count();
+
+      await relay.kill();
+      try {
+        // Nothing under /api/v1 needs Redis: sessions, limits and idempotency keys live elsewhere.
+        const listing = await owner.request(`/api/v1/folders/${root.id}/children`);
+        await validator.check("GET", "/api/v1/folders/{id}/children", listing);
+        expect(listing.status).toBe(200);
+        // Uploads keep their state in Redis: a clear 503 each time, and no upload begun.
+        for (const attempt of [1, 2]) {
+          const refused = await creation();
+          await validator.check("POST", "/api/uploads", refused);
+          expect(await expectProblem(refused, 503, "unavailable"), `attempt ${attempt}`).toMatchObject({ dependency: "cache" });
+        }
+        expect(await app.services.prisma.upload.count()).toBe(uploadsBefore);
+      } finally {
+        await relay.revive();
+      }
+      await expect.poll(async () => (await creation()).status, { timeout: 30_000, interval: 500 }).toBe(201);
+    }, 90_000);
   });
 });

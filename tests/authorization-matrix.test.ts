@@ -505,6 +505,33 @@ const API_MATRIX: Record<string, { want: Row; recipient: Want; probe: (client: T
         body: JSON.stringify({ trashRetentionDays: 7 }),
       }),
   },
+  "GET /api/v1/admin/jobs": { want: [401, 403, 403, 200], recipient: 403, probe: (c) => c.get("/api/v1/admin/jobs") },
+  // A queue that does not exist: nothing to run or retry (404) for the administrator.
+  "POST /api/v1/admin/jobs/{queue}/run": {
+    want: [401, 403, 403, 404],
+    recipient: 403,
+    probe: (c) => c.request("/api/v1/admin/jobs/no-such-queue/run", { method: "POST" }),
+  },
+  "POST /api/v1/admin/jobs/{queue}/retry": {
+    want: [401, 403, 403, 404],
+    recipient: 403,
+    probe: (c) =>
+      c.request("/api/v1/admin/jobs/no-such-queue/retry", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" }),
+  },
+  "GET /api/v1/admin/lifecycle": { want: [401, 403, 403, 200], recipient: 403, probe: (c) => c.get("/api/v1/admin/lifecycle") },
+  // A stale If-Match: the admin's change is refused (412), so the rules stay as they are.
+  "PATCH /api/v1/admin/lifecycle": {
+    want: [401, 403, 403, 412],
+    recipient: 403,
+    probe: (c) =>
+      c.request("/api/v1/admin/lifecycle", {
+        method: "PATCH",
+        headers: { "content-type": "application/json", "if-match": '"stale"' },
+        body: JSON.stringify({ trashRetentionDays: 7 }),
+      }),
+  },
+  "GET /api/v1/admin/system": { want: [401, 403, 403, 200], recipient: 403, probe: (c) => c.get("/api/v1/admin/system") },
+  "GET /api/v1/admin/analytics": { want: [401, 403, 403, 200], recipient: 403, probe: (c) => c.get("/api/v1/admin/analytics?days=7") },
 };
 
 /** What an operation needs of a token (x-coffer-scope): a scope, or `session`, which no token holds. */

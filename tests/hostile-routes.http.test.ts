@@ -80,6 +80,7 @@ const ROUTES: Record<string, RouteEntry> = {
         "requireMfaForAdmins",
         "requireMfaAfterSso",
         "proof",
+        "loaded",
       ],
     },
   },

@@ -3,10 +3,11 @@ import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-
 import { auditActor } from "~/domain/audit/audit.server";
 import { z } from "zod";
 import { Field, FormMessage } from "~/components/field";
-import { saveSettingsForm, settingsFormValues } from "~/domain/admin/admin.server";
+import { saveSettingsForm, settingsFormOver, settingsFormValues } from "~/domain/admin/admin.server";
 import { requireAdmin } from "~/route-helpers/guards.server";
 import { providerName } from "~/domain/accounts/reauth.server";
-import { getSettings } from "~/domain/admin/settings.server";
+import { getSettings, type Settings } from "~/domain/admin/settings.server";
+import { ValidationError } from "~/domain/errors";
 import { formatBytes } from "~/lib/format";
 import { actionFailure, actionSuccess } from "~/route-helpers/http.server";
 import { field, formValues, parseFormData, readForm } from "~/route-helpers/forms.server";
@@ -46,6 +47,24 @@ const settingsForm = z.object({
   tokenMaxDays: field.text(100),
 });
 type Values = z.output<typeof settingsForm>;
+
+/** The hidden field carrying the values the page showed, to tell what the admin changed. */
+const LOADED = "loaded";
+const loadedForm = z.strictObject(Object.fromEntries(Object.keys(settingsForm.shape).map((name) => [name, z.string().max(10_000)])));
+
+/** The values the page showed; null when a post carries none (a script, an older page). */
+function loadedValues(value: FormDataEntryValue | null): Record<string, string> | null {
+  if (value === null || value === "") return null;
+  let parsed: unknown;
+  try {
+    parsed = typeof value === "string" && value.length <= 200_000 ? JSON.parse(value) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  const loaded = loadedForm.safeParse(parsed);
+  if (!loaded.success) throw new ValidationError("The form is out of date. Reload the page and save again.");
+  return loaded.data;
+}
 const NOTHING_SENT = Object.fromEntries(Object.keys(settingsForm.shape).map((name) => [name, ""])) as Values;
 
 export async function action({ request, context }: ActionFunctionArgs) {
@@ -59,7 +78,12 @@ export async function action({ request, context }: ActionFunctionArgs) {
     values = Object.fromEntries(
       Object.keys(NOTHING_SENT).map((name) => [name, typeof sent[name] === "string" ? sent[name] : ""]),
     ) as Values;
-    await saveSettingsForm(services, admin, parseFormData(form, settingsForm), auditActor(request, context.clientIp, admin));
+    const posted = parseFormData(form, settingsForm);
+    const loaded = loadedValues(form.get(LOADED));
+    // Only the fields the admin changed are written: a change saved meanwhile (another admin,
+    // the API) to a field left alone here is kept.
+    const save = loaded ? (current: Settings) => settingsFormOver(current, posted, loaded) : posted;
+    await saveSettingsForm(services, admin, save, auditActor(request, context.clientIp, admin));
     return actionSuccess("Settings saved.");
   } catch (error) {
     return actionFailure(error, { values });
@@ -89,6 +113,7 @@ export default function AdminSettings() {
       <FormMessage message={result?.message} tone={result?.ok ? "success" : "error"} />
       <Form method="post" className="card max-w-2xl space-y-5 p-6" key={key} noValidate>
         <CsrfInput />
+        <input type="hidden" name={LOADED} value={JSON.stringify(saved)} />
         <Field
           label="Default quota per user"
           name="defaultQuota"

@@ -9,8 +9,19 @@ import { dedup } from "./dedup";
 import { fsck } from "./fsck";
 import { migrateStorageCommand } from "./migrate-storage";
 import { prune } from "./prune";
+import { searchReindexCommand } from "./search-reindex";
 
-const COMMANDS: Record<string, Command> = { fsck, backup, restore, verify, list, prune, dedup, "migrate-storage": migrateStorageCommand };
+const COMMANDS: Record<string, Command> = {
+  fsck,
+  backup,
+  restore,
+  verify,
+  list,
+  prune,
+  dedup,
+  "migrate-storage": migrateStorageCommand,
+  "search-reindex": searchReindexCommand,
+};
 
 function usage(): string {
   const width = Math.max(...Object.values(COMMANDS).map((c) => c.usage.length));

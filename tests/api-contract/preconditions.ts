@@ -19,6 +19,77 @@ export const preconditionsSuite: ContractSuite = (env) => {
     }
   });
 
+  it("lets exactly one of two racing changes of a share link or a share with the same ETag win", async () => {
+    const { api, rootId, storage, otherEmail } = env();
+    for (let round = 0; round < 4; round++) {
+      const folder = (
+        await api.POST("/api/v1/folders", {
+          body: { parentId: rootId, name: `Shared race ${storage} ${round}` },
+        })
+      ).data!;
+      const item = { kind: "folder" as const, id: folder.id };
+
+      const link = (await api.POST("/api/v1/share-links", { body: { item } })).data!;
+      const patchLink = (body: { password?: string; maxDownloads?: number }) =>
+        api.PATCH("/api/v1/share-links/{id}", {
+          params: { path: { id: link.id }, header: { "if-match": link.etag } },
+          body,
+        });
+      // Neither change shows in the other's fields: only the claim tells them apart.
+      const [a, b] = await Promise.all([patchLink({ password: "first secret" }), patchLink({ password: "second secret" })]);
+      expect([a.response.status, b.response.status].sort(), `link, round ${round}`).toEqual([200, 412]);
+      const loser = a.response.status === 412 ? a : b;
+      expect(loser.error).toMatchObject({
+        type: "/api/docs#problem-precondition-failed",
+        status: 412,
+      });
+      // The 412 names the version it found, already claimed by the winner.
+      expect(loser.response.headers.get("etag")).not.toBe(link.etag);
+      const revokeStale = await api.DELETE("/api/v1/share-links/{id}", {
+        params: { path: { id: link.id }, header: { "if-match": link.etag } },
+      });
+      expect(revokeStale.response.status).toBe(412);
+      expect(
+        (
+          await api.GET("/api/v1/share-links/{id}", {
+            params: { path: { id: link.id } },
+          })
+        ).response.status,
+      ).toBe(200);
+
+      const share = (
+        await api.POST("/api/v1/user-shares", {
+          body: { item, email: otherEmail, permission: "read" },
+        })
+      ).data!;
+      const patchShare = (permission: "read" | "write") =>
+        api.PATCH("/api/v1/user-shares/{id}", {
+          params: {
+            path: { id: share.id },
+            header: { "if-match": share.etag },
+          },
+          body: { permission },
+        });
+      const [c, d] = await Promise.all([patchShare("write"), patchShare("read")]);
+      expect([c.response.status, d.response.status].sort(), `share, round ${round}`).toEqual([200, 412]);
+      const winner = c.response.status === 200 ? c : d;
+      const stored = (
+        await api.GET("/api/v1/user-shares/{id}", {
+          params: { path: { id: share.id } },
+        })
+      ).data!;
+      expect(stored.permission).toBe(winner.data!.permission);
+      const removeStale = await api.DELETE("/api/v1/user-shares/{id}", {
+        params: { path: { id: share.id }, header: { "if-match": share.etag } },
+      });
+      expect(removeStale.response.status).toBe(412);
+      const removed = await api.DELETE("/api/v1/user-shares/{id}", {
+        params: { path: { id: share.id }, header: { "if-match": stored.etag } },
+      });
+      expect(removed.response.status).toBe(204);
+    }
+  });
+
   it("leaves the ETag as it was when a change with a current If-Match fails", async () => {
     const { api, rootId, storage } = env();
     const make = async (name: string) =>

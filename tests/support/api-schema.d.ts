@@ -970,6 +970,144 @@ export interface paths {
         patch: operations["updateSettings"];
         trace?: never;
     };
+    "/api/v1/admin/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the background job queues
+         * @description Every job queue with what waits, its last run, its failures (the last failed jobs, which can be retried) and the storage tiers' progress, as /admin/jobs shows them. Counts cover all instances.
+         *
+         *     Access tokens need the `admin` scope.
+         */
+        get: operations["listJobQueues"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/jobs/{queue}/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run a scheduled job now
+         * @description Queues a run of a scheduled job now, as the Run now button does; its schedule stays. 404 for an unknown or unscheduled queue, 409 when a run already waits. Audited.
+         *
+         *     Access tokens need the `admin` scope.
+         */
+        post: operations["runJobNow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/jobs/{queue}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retry failed jobs
+         * @description Puts one failed job (`jobId`) or every failed job of the queue back in the queue, as the Retry buttons do. 404 when there is no such failed job. Audited.
+         *
+         *     Access tokens need the `admin` scope.
+         */
+        post: operations["retryFailedJobs"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/lifecycle": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get the lifecycle rules
+         * @description What Coffer deletes or moves by itself, in words and as settings, and what each hourly purge last removed (/admin/lifecycle). The ETag covers the settings.
+         *
+         *     Access tokens need the `admin` scope.
+         */
+        get: operations["getLifecycle"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change the lifecycle rules
+         * @description Changes the given lifecycle settings (retention of trash, audit events, versions and deleted accounts; the cold tier), checked by the settings page's own rules and saved under its lock (422 points at a refused field; nothing is saved then). Send If-Match to refuse a lost update (412).
+         *
+         *     Access tokens need the `admin` scope.
+         */
+        patch: operations["updateLifecycle"];
+        trace?: never;
+    };
+    "/api/v1/admin/system": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Check the system's health
+         * @description Each dependency checked live (up, how long the check took, its circuit breaker), the versions, uptime, server errors by route, the instances and the backups, as /admin/system shows them.
+         *
+         *     Access tokens need the `admin` scope.
+         */
+        get: operations["getSystemStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/analytics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get the usage figures
+         * @description The daily series behind the charts of /admin/analytics over the last `days` UTC days, today included: uploads, downloads, active people, stored bytes (in total, by file type, and of the five largest accounts). Each series names its unit.
+         *
+         *     Access tokens need the `admin` scope.
+         */
+        get: operations["getAnalytics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/uploads": {
         parameters: {
             query?: never;
@@ -1728,6 +1866,360 @@ export interface components {
             sessionAbsoluteDays?: number;
             tokensMustExpire?: boolean;
             tokenMaxDays?: number;
+        };
+        /** @description The job queues and storage tiers of /admin/jobs. */
+        JobsOverview: {
+            /** @description Whether background jobs run on the instance that answered. */
+            running: boolean;
+            queues: components["schemas"]["JobQueue"][];
+            storageTiers: {
+                /** @description Files and versions in the cold tier; null when no cold tier is set up. */
+                cold: {
+                    files: number;
+                    versions: number;
+                } | null;
+                /** @description The storage migration's progress; null when none is set up. */
+                migration: {
+                    /** @description False until the migration's first run. */
+                    started: boolean;
+                    /** @description Where objects move from (no credentials). */
+                    from: string;
+                    to: string;
+                    /**
+                     * Format: date-time
+                     * @description An RFC 3339 timestamp (UTC).
+                     */
+                    finishedAt: string | null;
+                    movedObjects: number;
+                    /** @description Bytes. */
+                    movedBytes: number;
+                    /** @description Objects whose move failed in the last run; tried again next run. */
+                    failedObjects: number;
+                    remainingObjects: number;
+                    /** @description Bytes. */
+                    remainingBytes: number;
+                } | null;
+            };
+        };
+        JobQueue: {
+            /** @description A job queue's name, such as `purge-expired-trash`. */
+            name: string;
+            /** @description What the queue does, as the jobs page names it. */
+            label: string;
+            /** @description The cron expression (UTC) of a scheduled queue; null for work sent as it comes. */
+            schedule: string | null;
+            /** @description Jobs waiting to run (all instances). */
+            waiting: number;
+            /** @description How long the oldest waiting job has waited, in seconds. */
+            oldestWaitingSeconds: number;
+            /**
+             * Format: date-time
+             * @description An RFC 3339 timestamp (UTC).
+             */
+            lastRunAt: string | null;
+            /** @description Jobs that failed in the last 24 hours. */
+            failures24h: number;
+            /**
+             * Format: date-time
+             * @description An RFC 3339 timestamp (UTC).
+             */
+            lastFailureAt: string | null;
+            lastFailureMessage: string | null;
+            /** @description The latest jobs that failed for good (at most 10), newest first. */
+            failed: components["schemas"]["FailedJob"][];
+        };
+        /** @description A job that failed for good (after its retries); it can be retried. */
+        FailedJob: {
+            id: string;
+            /**
+             * Format: date-time
+             * @description An RFC 3339 timestamp (UTC).
+             */
+            failedAt: string;
+            /** @description The error's first line: no stack, credentials masked. */
+            message: string;
+        };
+        /** @description A run of the scheduled job is queued. */
+        JobRunQueued: {
+            /** @description A job queue's name, such as `purge-expired-trash`. */
+            queue: string;
+        };
+        JobsRetried: {
+            /** @description A job queue's name, such as `purge-expired-trash`. */
+            queue: string;
+            /** @description Failed jobs put back in the queue. */
+            retried: number;
+        };
+        RetryJobs: {
+            /**
+             * Format: uuid
+             * @description One failed job to retry; without it, every failed job of the queue.
+             */
+            jobId?: string;
+        };
+        /** @description What Coffer deletes or moves by itself (/admin/lifecycle). */
+        Lifecycle: {
+            rules: components["schemas"]["LifecycleRule"][];
+            /** @description The settings behind the rules; change them with PATCH. */
+            settings: {
+                trashRetentionDays: number;
+                /** @description null keeps the audit log forever. */
+                auditRetentionDays: number | null;
+                /** @description Earlier versions kept per file; null keeps them all. */
+                versionsKept: number | null;
+                /** @description null keeps versions however old. */
+                versionRetentionDays: number | null;
+                /** @description 0 erases a deleted account at once. */
+                deletedAccountRetentionDays: number;
+                /** @description null never moves content to the cold tier. */
+                coldTierAfterDays: number | null;
+            };
+            /** @description Covers `settings`; send it back in If-Match to change them. */
+            etag: string;
+        };
+        LifecycleRule: {
+            /** @enum {string} */
+            rule: "trash" | "versions" | "audit" | "accounts";
+            title: string;
+            /** @description The rule in words, as the settings say it now. */
+            setting: string;
+            /** @description The rule's last hourly purge; null before the first. */
+            lastRun: {
+                /**
+                 * Format: date-time
+                 * @description An RFC 3339 timestamp (UTC).
+                 */
+                finishedAt: string;
+                /** @description What the purge removed, by kind (versions, files, bytes, items…). */
+                removed: {
+                    [key: string]: number;
+                };
+            } | null;
+            /** @description Deleted accounts still restorable (the accounts rule only). */
+            waiting: number | null;
+        };
+        /** @description The lifecycle settings to change; the others keep their values. */
+        UpdateLifecycle: {
+            trashRetentionDays?: number;
+            /** @description null keeps the audit log forever. */
+            auditRetentionDays?: number | null;
+            /** @description Earlier versions kept per file; null keeps them all. */
+            versionsKept?: number | null;
+            /** @description null keeps versions however old. */
+            versionRetentionDays?: number | null;
+            /** @description 0 erases a deleted account at once. */
+            deletedAccountRetentionDays?: number;
+            /** @description null never moves content to the cold tier. */
+            coldTierAfterDays?: number | null;
+        };
+        /** @description What /admin/system shows, measured live by the instance that answered. */
+        SystemStatus: {
+            /**
+             * Format: date-time
+             * @description An RFC 3339 timestamp (UTC).
+             */
+            checkedAt: string;
+            drivers: components["schemas"]["DriverHealth"][];
+            versions: {
+                coffer: string;
+                commit: string | null;
+                node: string;
+                /** @description null when the database did not say in time. */
+                postgres: string | null;
+                /** @description Only with Redis; null when it did not say in time. */
+                redis?: string | null;
+                /** @description Only with Meilisearch; null when it did not say in time. */
+                meilisearch?: string | null;
+            };
+            process: {
+                hostname: string;
+                /**
+                 * Format: date-time
+                 * @description An RFC 3339 timestamp (UTC).
+                 */
+                startedAt: string;
+                uptimeSeconds: number;
+            };
+            serverErrors: {
+                /** @enum {string} */
+                scope: "this-instance" | "all-instances";
+                instanceCount: number;
+                byRoute: {
+                    route: string;
+                    lastHour: number;
+                    lastDay: number;
+                }[];
+            };
+            instances: {
+                /** @description False with the memory cache: only the answering instance is known. */
+                shared: boolean;
+                error: string | null;
+                list: {
+                    id: string;
+                    hostname: string;
+                    pid: number;
+                    /**
+                     * Format: date-time
+                     * @description An RFC 3339 timestamp (UTC).
+                     */
+                    startedAt: string;
+                    /**
+                     * Format: date-time
+                     * @description An RFC 3339 timestamp (UTC).
+                     */
+                    lastSeen: string;
+                    version: string;
+                    commit: string | null;
+                }[];
+            };
+            backups: components["schemas"]["BackupsStatus"];
+        };
+        DriverHealth: {
+            /** @enum {string} */
+            name: "database" | "storage" | "search" | "cache";
+            /** @description The configured driver, as /readyz names it. */
+            driver: string;
+            kind: string;
+            /** @description A host and port or a directory; never a URL or a credential. */
+            location: string;
+            up: boolean;
+            /** @description How long the live check took, in milliseconds. */
+            checkMs: number;
+            error: string | null;
+            /**
+             * @description The circuit breaker's state; null without one.
+             * @enum {string|null}
+             */
+            circuit: "closed" | "open" | "half-open" | null;
+        };
+        /** @description Only `configured` when backups are not set up. */
+        BackupsStatus: {
+            configured: boolean;
+            /** @description Where backups go, for people: never a URL or a credential. */
+            target?: string;
+            /** @description How many daily, weekly and monthly backups are kept. */
+            keep?: {
+                daily: number;
+                weekly: number;
+                monthly: number;
+            };
+            schedule?: string;
+            verifySchedule?: string | null;
+            /**
+             * Format: date-time
+             * @description An RFC 3339 timestamp (UTC).
+             */
+            nextBackupAt?: string | null;
+            /**
+             * Format: date-time
+             * @description An RFC 3339 timestamp (UTC).
+             */
+            nextVerifyAt?: string | null;
+            lastBackup?: components["schemas"]["BackupRun"];
+            lastVerify?: components["schemas"]["BackupRun"];
+            lastGoodBackup?: components["schemas"]["BackupRun"];
+            backupsRetained?: number | null;
+        };
+        BackupRun: {
+            id: string;
+            /**
+             * Format: date-time
+             * @description An RFC 3339 timestamp (UTC).
+             */
+            startedAt: string;
+            /**
+             * Format: date-time
+             * @description An RFC 3339 timestamp (UTC).
+             */
+            finishedAt: string | null;
+            /** @enum {string} */
+            status: "running" | "succeeded" | "failed" | "interrupted";
+            durationSeconds: number | null;
+            bytes: number | null;
+            objectsCopied: number | null;
+            backupId: string | null;
+            error: string | null;
+        } | null;
+        /** @description The figures behind the charts of /admin/analytics. */
+        Analytics: {
+            period: {
+                days: number;
+                /**
+                 * Format: date
+                 * @description The first UTC day, inclusive.
+                 */
+                from: string;
+                /**
+                 * Format: date
+                 * @description The last UTC day (today), inclusive.
+                 */
+                to: string;
+                /** @enum {string} */
+                interval: "day";
+                /** @enum {string} */
+                timeZone: "UTC";
+            };
+            /** @description The UTC days of every series, oldest first. */
+            days: string[];
+            /** @description Uploads per day. */
+            uploads: {
+                /** @enum {string} */
+                unit: "count" | "bytes" | "people";
+                /** @description One value per entry of `days`; null where nothing was measured that day. */
+                values: (number | null)[];
+            };
+            /** @description Bytes uploaded per day. */
+            uploadBytes: {
+                /** @enum {string} */
+                unit: "count" | "bytes" | "people";
+                /** @description One value per entry of `days`; null where nothing was measured that day. */
+                values: (number | null)[];
+            };
+            /** @description Downloads per day. */
+            downloads: {
+                /** @enum {string} */
+                unit: "count" | "bytes" | "people";
+                /** @description One value per entry of `days`; null where nothing was measured that day. */
+                values: (number | null)[];
+            };
+            /** @description Bytes of single files downloaded per day. */
+            downloadBytes: {
+                /** @enum {string} */
+                unit: "count" | "bytes" | "people";
+                /** @description One value per entry of `days`; null where nothing was measured that day. */
+                values: (number | null)[];
+            };
+            /** @description People signed in and seen per day. */
+            activeUsers: {
+                /** @enum {string} */
+                unit: "count" | "bytes" | "people";
+                /** @description One value per entry of `days`; null where nothing was measured that day. */
+                values: (number | null)[];
+            };
+            /** @description Bytes stored (files, earlier versions and trash), as snapshotted each day. */
+            storedBytes: {
+                /** @enum {string} */
+                unit: "count" | "bytes" | "people";
+                /** @description One value per entry of `days`; null where nothing was measured that day. */
+                values: (number | null)[];
+            };
+            /** @description Bytes of current files (trash included) by file type. */
+            storedByType: {
+                /** @enum {string} */
+                group: "images" | "video" | "audio" | "documents" | "archives" | "other";
+                series: components["schemas"]["AnalyticsSeries"];
+            }[];
+            /** @description The five accounts storing the most on the latest snapshot, with their history. */
+            topAccounts: {
+                name: string;
+                series: components["schemas"]["AnalyticsSeries"];
+            }[];
+        };
+        AnalyticsSeries: {
+            /** @enum {string} */
+            unit: "count" | "bytes" | "people";
+            /** @description One value per entry of `days`; null where nothing was measured that day. */
+            values: (number | null)[];
         };
     };
     responses: {
@@ -5838,6 +6330,499 @@ export interface operations {
             };
             /** @description The request body is not application/json. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but not valid: the `errors` list points at each field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listJobQueues: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The queues. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobsOverview"];
+                };
+            };
+            /** @description No valid session or access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: a missing scope, or a change to something you may only read. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such item, or one you may not see (the API never reveals which). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but not valid: the `errors` list points at each field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    runJobNow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A job queue's name, such as `purge-expired-trash`. */
+                queue: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A run is queued. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobRunQueued"];
+                };
+            };
+            /** @description No valid session or access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: a missing scope, or a change to something you may only read. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such item, or one you may not see (the API never reveals which). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The change conflicts with the current state (a name already taken, an item being deleted). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    retryFailedJobs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A job queue's name, such as `purge-expired-trash`. */
+                queue: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RetryJobs"];
+            };
+        };
+        responses: {
+            /** @description How many jobs are queued again. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobsRetried"];
+                };
+            };
+            /** @description The request is malformed (a body that is not JSON). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session or access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: a missing scope, or a change to something you may only read. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such item, or one you may not see (the API never reveals which). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but not valid: the `errors` list points at each field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getLifecycle: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The rules. */
+            200: {
+                headers: {
+                    /** @description The entity tag of the lifecycle settings. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Lifecycle"];
+                };
+            };
+            /** @description No valid session or access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: a missing scope, or a change to something you may only read. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such item, or one you may not see (the API never reveals which). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but not valid: the `errors` list points at each field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    updateLifecycle: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you last saw; 412 when the item has changed since. */
+                "if-match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateLifecycle"];
+            };
+        };
+        responses: {
+            /** @description The rules after the change. */
+            200: {
+                headers: {
+                    /** @description The entity tag of the lifecycle settings. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Lifecycle"];
+                };
+            };
+            /** @description The request is malformed (a body that is not JSON). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session or access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: a missing scope, or a change to something you may only read. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such item, or one you may not see (the API never reveals which). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match named an older version of the item. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but not valid: the `errors` list points at each field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getSystemStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The system as checked now. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SystemStatus"];
+                };
+            };
+            /** @description No valid session or access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: a missing scope, or a change to something you may only read. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such item, or one you may not see (the API never reveals which). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but not valid: the `errors` list points at each field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getAnalytics: {
+        parameters: {
+            query?: {
+                /** @description The period in days, ending today (UTC); 30 by default. */
+                days?: "7" | "30" | "90" | "365";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The figures. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Analytics"];
+                };
+            };
+            /** @description No valid session or access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: a missing scope, or a change to something you may only read. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such item, or one you may not see (the API never reveals which). */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -7,7 +7,7 @@ import { recordActivity } from "../audit/activity.server";
 import { recordAudit, type AuditActor } from "../audit/audit.server";
 import { ConflictError, NotFoundError, ValidationError } from "../errors";
 import { PENDING_UPLOAD_CHARGES } from "../files/quota.server";
-import { forgetCachedSettings, getSettings, readSettings, type Settings, updateSettings, updateSettingsIn } from "./settings.server";
+import { forgetCachedSettings, getSettings, readSettings, type Settings, updateSettingsIn } from "./settings.server";
 import { fieldErrors } from "../accounts/users.server";
 import { endSessionsWhere, type SessionUser } from "../accounts/sessions.server";
 import { decodeTimeCursor, encodeTimeCursor, type TimePosition } from "../time-cursor";
@@ -175,10 +175,22 @@ function changedKeys(before: Settings, after: Settings): Array<keyof Settings> {
 type SettingsForm = Record<string, unknown>;
 
 /**
- * Validates the settings form and saves it; records who changed what. Given a function of the
- * current settings instead of the form, it runs under a lock with the stored settings read
- * afresh, then saves in the same transaction: a check in it (an If-Match) still holds when the
- * form is saved, and two changes made against the same settings cannot both pass it.
+ * The form to save from a page post, given the settings stored now: a field the admin left as the
+ * page showed it (`loaded`) takes its stored value, so a change made meanwhile elsewhere (another
+ * page, the API) is kept; a field the admin changed takes what was posted.
+ */
+export function settingsFormOver(current: Settings, posted: Record<string, string>, loaded: Record<string, string>) {
+  const stored: Record<string, string> = settingsFormValues(current);
+  const kept = (name: string, value: string) => name in loaded && loaded[name] === value && name in stored;
+  return Object.fromEntries(Object.entries(posted).map(([name, value]) => [name, kept(name, value) ? stored[name]! : value]));
+}
+
+/**
+ * Validates the settings form and saves it; records who changed what. It runs under a lock with
+ * the stored settings read afresh and saves in the same transaction, so saves (the page's and the
+ * API's) happen one after the other. Given a function of the current settings instead of the form,
+ * the form is built under that lock: a check in it (an If-Match) still holds when the form is
+ * saved, and two changes made against the same settings cannot both pass it.
  */
 export async function saveSettingsForm(
   services: Services,
@@ -186,17 +198,11 @@ export async function saveSettingsForm(
   input: SettingsForm | ((current: Settings) => SettingsForm),
   audit: AuditActor,
 ): Promise<Settings> {
-  if (typeof input !== "function") {
-    const patch = settingsPatch(services, input);
-    const before = await getSettings(services);
-    const after = await updateSettings(services, patch);
-    await recordSettingsChange(services.prisma, admin, audit, before, after);
-    return after;
-  }
+  const formOf = typeof input === "function" ? input : () => input;
   const after = await services.prisma.$transaction(async (tx) => {
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(72707373)`;
     const before = await readSettings(services, tx);
-    const saved = await updateSettingsIn(services, tx, settingsPatch(services, input(before)));
+    const saved = await updateSettingsIn(services, tx, settingsPatch(services, formOf(before)));
     await recordSettingsChange(tx, admin, audit, before, saved);
     return saved;
   });

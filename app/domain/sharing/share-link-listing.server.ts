@@ -16,6 +16,8 @@ export interface MyLink {
   expired: boolean;
   maxDownloads: number | null;
   downloadCount: number;
+  /** The row's version stamp: a change sent with If-Match claims it. */
+  updatedAt: Date;
 }
 
 const LINK_ITEM = {
@@ -58,6 +60,7 @@ function myLink(link: LinkWithItem, now: number): MyLink {
     expired: link.expiresAt !== null && link.expiresAt.getTime() <= now,
     maxDownloads: link.maxDownloads,
     downloadCount: link.downloadCount,
+    updatedAt: link.updatedAt,
   };
 }
 

@@ -81,6 +81,8 @@ export interface MyUserShare {
   grantee: { id: string; name: string; email: string };
   permission: "READ" | "WRITE";
   createdAt: Date;
+  /** The row's version stamp: a change sent with If-Match claims it. */
+  updatedAt: Date;
 }
 
 const MY_SHARE_INCLUDE = {
@@ -97,6 +99,7 @@ function myUserShare(share: Prisma.UserShareGetPayload<{ include: typeof MY_SHAR
     grantee: share.grantee,
     permission: share.permission,
     createdAt: share.createdAt,
+    updatedAt: share.updatedAt,
   };
 }
 

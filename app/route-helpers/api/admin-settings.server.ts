@@ -4,7 +4,7 @@ import { saveSettingsForm, settingsFormValues } from "~/domain/admin/admin.serve
 import { getSettings, type Settings } from "~/domain/admin/settings.server";
 import { auditActor } from "~/domain/audit/audit.server";
 import { isAppError } from "~/domain/errors";
-import { defineOperation, json, type Operation } from "./operation.server";
+import { defineOperation, json, type Operation, type OperationContext } from "./operation.server";
 import { ApiProblem } from "./problem.server";
 import { assertEtagMatches } from "./preconditions.server";
 import { IfMatchHeader } from "./schemas";
@@ -19,6 +19,7 @@ import { AdminSettings, UpdateSettings } from "./schemas-admin";
 const NoParams = z.strictObject({});
 type SettingsBody = Omit<z.infer<typeof AdminSettings>, "etag">;
 type SettingsPatch = z.infer<typeof UpdateSettings>;
+type Caller = Pick<OperationContext<unknown, unknown, unknown>, "services" | "principal" | "request" | "clientIp">;
 
 /** The API's names where they differ from the form's. */
 const FORM_NAMES: Partial<Record<keyof SettingsBody, string>> = { defaultQuotaBytes: "defaultQuota" };
@@ -50,6 +51,32 @@ function formValue(value: unknown): string {
   if (typeof value === "boolean") return value ? "on" : "";
   if (Array.isArray(value)) return value.join(", ");
   return String(value);
+}
+
+/**
+ * Writes the given settings through the settings page's save, under its lock: `check` sees the
+ * stored settings first (an If-Match) and refuses by throwing; a refused value is a 422 at its field.
+ */
+export async function saveSettingsPatch(caller: Caller, patch: SettingsPatch, check: (current: Settings) => void): Promise<Settings> {
+  const { services, principal, request, clientIp } = caller;
+  // Checked and built from the stored settings under the save's lock, so a change made
+  // meanwhile is neither overwritten nor missed by If-Match.
+  const formFor = (current: Settings) => {
+    check(current);
+    const form: Record<string, string> = { ...settingsFormValues(current) };
+    for (const [name, value] of Object.entries(patch)) {
+      if (value !== undefined) form[FORM_NAMES[name as keyof SettingsBody] ?? name] = formValue(value);
+    }
+    return form;
+  };
+  try {
+    return await saveSettingsForm(services, principal.user, formFor, auditActor(request, clientIp, principal.user));
+  } catch (error) {
+    if (!isAppError(error) || error.status !== 400) throw error;
+    const apiName = (formName: string) => Object.entries(FORM_NAMES).find(([, form]) => form === formName)?.[0] ?? formName;
+    const errors = Object.entries(error.fieldErrors).map(([name, detail]) => ({ pointer: `/body/${apiName(name)}`, detail }));
+    throw new ApiProblem(422, error.message, errors);
+  }
 }
 
 function reply(settings: Settings) {
@@ -88,25 +115,9 @@ export const adminSettingsOperations: Operation[] = [
     responses: {
       200: { description: "The settings after the change.", schema: AdminSettings, headers: { ETag: "The settings' entity tag." } },
     },
-    async handler({ services, principal, body, request, clientIp }) {
-      // Checked and built from the stored settings under the save's lock, so a change made
-      // meanwhile is neither overwritten nor missed by If-Match.
-      const formFor = (current: Settings) => {
-        assertEtagMatches(request, represent(current));
-        const form: Record<string, string> = { ...settingsFormValues(current) };
-        for (const [name, value] of Object.entries(body as SettingsPatch)) {
-          if (value !== undefined) form[FORM_NAMES[name as keyof SettingsBody] ?? name] = formValue(value);
-        }
-        return form;
-      };
-      try {
-        return reply(await saveSettingsForm(services, principal.user, formFor, auditActor(request, clientIp, principal.user)));
-      } catch (error) {
-        if (!isAppError(error) || error.status !== 400) throw error;
-        const apiName = (formName: string) => Object.entries(FORM_NAMES).find(([, form]) => form === formName)?.[0] ?? formName;
-        const errors = Object.entries(error.fieldErrors).map(([name, detail]) => ({ pointer: `/body/${apiName(name)}`, detail }));
-        throw new ApiProblem(422, error.message, errors);
-      }
+    async handler(context) {
+      const { request, body } = context;
+      return reply(await saveSettingsPatch(context, body as SettingsPatch, (current) => assertEtagMatches(request, represent(current))));
     },
   }),
 ];

@@ -259,6 +259,8 @@ export function openApiDocument() {
       { name: "Audit", description: "The audit log (administrators)." },
       { name: "Settings", description: "Instance settings (administrators)." },
       { name: "Tokens", description: "Personal access tokens: your own (browser session only) and everyone's (administrators)." },
+
+      { name: "Operations", description: "Background jobs, lifecycle rules, system health and usage figures (administrators)." },
     ],
   });
   return cached;

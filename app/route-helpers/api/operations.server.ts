@@ -1,4 +1,5 @@
 import { accountOperations } from "./admin.server";
+import { adminOperationsOperations } from "./admin-operations.server";
 import { bulkOperations } from "./bulk.server";
 import { fileContentOperations } from "./file-content.server";
 import { fileItemOperations, folderOperations } from "./items.server";
@@ -19,4 +20,5 @@ export const API_OPERATIONS: readonly Operation[] = [
   ...tokenOperations,
 
   ...accountOperations,
+  ...adminOperationsOperations,
 ];

@@ -1,5 +1,6 @@
 import { isAppError } from "~/domain/errors";
 import { changeIfCurrent } from "~/domain/files/item-preconditions.server";
+import { StaleShareError } from "~/domain/sharing/share-preconditions.server";
 import type { Item, ItemKind } from "~/domain/files/operations.server";
 import type { Services } from "~/services/index.server";
 import { ApiProblem } from "./problem.server";
@@ -50,12 +51,35 @@ export function assertMatches(request: Request, current: Item): void {
 }
 
 /**
- * For a representation that is not a file or folder (a share link, a share, the settings): If-Match
- * must name its ETag. A compare before the change, not a claim with it: the caller makes it atomic
- * where it matters (the settings save holds a lock around both).
+ * For a representation that is not a file or folder (the settings): If-Match must name its ETag.
+ * A compare, not a claim: the caller makes it atomic with the change (the settings save holds a
+ * lock around both).
  */
 export function assertEtagMatches(request: Request, current: { etag: string }): void {
   const tags = ifMatchTags(request.headers.get("if-match"));
   if (tags === null || tags.includes("*") || tags.includes(current.etag)) return;
   throw new ApiProblem(412, "The resource has changed since you read it. Read it again and retry.", [], { ETag: current.etag });
+}
+
+/**
+ * Runs a change of a share link or share only when If-Match names the ETag of its current
+ * representation (`represent`), as a claim with the change (`claim`, the domain's
+ * compare-and-swap): of two requests with the same ETag exactly one runs, the other gets 412.
+ * Without If-Match the change goes ahead, as on the pages.
+ */
+export async function changeIfEtagMatches<View, T>(
+  request: Request,
+  represent: (view: View) => { etag: string },
+  claim: (isCurrent: (view: View) => boolean, change: () => Promise<T>) => Promise<T>,
+  change: () => Promise<T>,
+): Promise<T> {
+  const tags = ifMatchTags(request.headers.get("if-match"));
+  if (tags === null) return change();
+  try {
+    return await claim((view) => tags.includes("*") || tags.includes(represent(view).etag), change);
+  } catch (error) {
+    if (!(error instanceof StaleShareError)) throw error;
+    const etag = represent(error.current as View).etag;
+    throw new ApiProblem(412, "The resource has changed since you read it. Read it again and retry.", [], { ETag: etag });
+  }
 }

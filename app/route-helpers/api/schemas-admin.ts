@@ -186,7 +186,7 @@ export const AuditExportQuery = z.strictObject(AuditFilterFields).meta({ id: "Au
 const Days = z.number().int();
 
 /** The settings page's fields as JSON values; each is validated by that page's own schema. */
-const SettingsFields = {
+export const SettingsFields = {
   defaultQuotaBytes: Bytes.nullable().meta({ description: "The quota of accounts without their own; null: unlimited." }),
   maxFileSize: Bytes.meta({ description: "The largest file in bytes, at most the server's MAX_UPLOAD_SIZE." }),
   blockedExtensions: z.array(z.string().max(100)).max(1000).meta({ description: 'Extensions refused on upload, e.g. ["exe"].' }),

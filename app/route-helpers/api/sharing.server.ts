@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { auditActor } from "~/domain/audit/audit.server";
 import { getMyLink, listMyLinks, type MyLink, shareUrl } from "~/domain/sharing/share-link-listing.server";
+import { changeLinkIfCurrent, changeUserShareIfCurrent } from "~/domain/sharing/share-preconditions.server";
 import { createShareLink, getOwnItem, type ItemRef, revokeShareLink, updateShareLink } from "~/domain/sharing/share-links.server";
 import {
   getMyUserShare,
@@ -13,7 +14,7 @@ import {
 import type { Services } from "~/services/index.server";
 import type { Principal } from "./principal.server";
 import { defineOperation, json, type Operation } from "./operation.server";
-import { assertEtagMatches } from "./preconditions.server";
+import { changeIfEtagMatches } from "./preconditions.server";
 import { IdempotencyHeader, IdParams, IfMatchHeader } from "./schemas";
 import {
   CreateShareLink,
@@ -36,8 +37,10 @@ import {
 
 const ETAG_HEADER = { ETag: "The representation's entity tag." };
 
-function withEtag<T extends object>(body: T): T & { etag: string } {
-  return { ...body, etag: `"${createHash("sha256").update(JSON.stringify(body)).digest("base64url").slice(0, 27)}"` };
+/** The ETag covers the row's version stamp too: a change sent with If-Match renews it (a claim). */
+function withEtag<T extends object>(body: T, version: Date): T & { etag: string } {
+  const tagged = JSON.stringify([body, version.toISOString()]);
+  return { ...body, etag: `"${createHash("sha256").update(tagged).digest("base64url").slice(0, 27)}"` };
 }
 
 function reply(body: { etag: string }, status = 200) {
@@ -45,28 +48,34 @@ function reply(body: { etag: string }, status = 200) {
 }
 
 function representLink(services: Services, request: Request, link: MyLink) {
-  return withEtag({
-    id: link.id,
-    url: shareUrl(services, request, link.token),
-    mode: link.mode === "DROP" ? ("upload" as const) : ("read" as const),
-    item: link.item,
-    hasPassword: link.hasPassword,
-    createdAt: link.createdAt.toISOString(),
-    expiresAt: link.expiresAt?.toISOString() ?? null,
-    expired: link.expired,
-    maxDownloads: link.maxDownloads,
-    downloadCount: link.downloadCount,
-  });
+  return withEtag(
+    {
+      id: link.id,
+      url: shareUrl(services, request, link.token),
+      mode: link.mode === "DROP" ? ("upload" as const) : ("read" as const),
+      item: link.item,
+      hasPassword: link.hasPassword,
+      createdAt: link.createdAt.toISOString(),
+      expiresAt: link.expiresAt?.toISOString() ?? null,
+      expired: link.expired,
+      maxDownloads: link.maxDownloads,
+      downloadCount: link.downloadCount,
+    },
+    link.updatedAt,
+  );
 }
 
 function representShare(share: MyUserShare) {
-  return withEtag({
-    id: share.id,
-    item: share.item,
-    grantee: share.grantee,
-    permission: share.permission === "WRITE" ? ("write" as const) : ("read" as const),
-    createdAt: share.createdAt.toISOString(),
-  });
+  return withEtag(
+    {
+      id: share.id,
+      item: share.item,
+      grantee: share.grantee,
+      permission: share.permission === "WRITE" ? ("write" as const) : ("read" as const),
+      createdAt: share.createdAt.toISOString(),
+    },
+    share.updatedAt,
+  );
 }
 
 /** The item a list is narrowed to: one of the caller's own (404 otherwise, as on the share page). */
@@ -152,14 +161,18 @@ export const shareLinkOperations: Operation[] = [
     problems: [412],
     responses: { 200: { description: "The link after the change.", schema: ShareLink, headers: ETAG_HEADER } },
     async handler({ services, request, principal, clientIp, params, body }) {
-      assertEtagMatches(request, representLink(services, request, await getMyLink(services, principal.user, params.id)));
       // The domain reads the page's form: a field it is not given keeps its value.
       const input: Record<string, string | undefined> = {};
       if (body.password === null) input.clearPassword = "true";
       else if (body.password !== undefined) input.password = body.password;
       if (body.expiresAt !== undefined) input.expiresAt = body.expiresAt ?? undefined;
       if (body.maxDownloads !== undefined) input.maxDownloads = body.maxDownloads === null ? undefined : String(body.maxDownloads);
-      await updateShareLink(services, principal.user, params.id, input, auditActor(request, clientIp, principal.user));
+      await changeIfEtagMatches(
+        request,
+        (link: MyLink) => representLink(services, request, link),
+        (isCurrent, change) => changeLinkIfCurrent(services, principal.user, params.id, isCurrent, change),
+        () => updateShareLink(services, principal.user, params.id, input, auditActor(request, clientIp, principal.user)),
+      );
       return reply(representLink(services, request, await getMyLink(services, principal.user, params.id)));
     },
   }),
@@ -176,8 +189,12 @@ export const shareLinkOperations: Operation[] = [
     problems: [412],
     responses: { 204: { description: "Revoked." } },
     async handler({ services, request, principal, clientIp, params }) {
-      assertEtagMatches(request, representLink(services, request, await getMyLink(services, principal.user, params.id)));
-      await revokeShareLink(services, principal.user, params.id, auditActor(request, clientIp, principal.user));
+      await changeIfEtagMatches(
+        request,
+        (link: MyLink) => representLink(services, request, link),
+        (isCurrent, change) => changeLinkIfCurrent(services, principal.user, params.id, isCurrent, change),
+        () => revokeShareLink(services, principal.user, params.id, auditActor(request, clientIp, principal.user)),
+      );
       return new Response(null, { status: 204 });
     },
   }),
@@ -255,13 +272,18 @@ export const userShareOperations: Operation[] = [
     responses: { 200: { description: "The share after the change.", schema: UserShare, headers: ETAG_HEADER } },
     async handler({ services, request, principal, clientIp, params, body }) {
       const current = await getMyUserShare(services, principal.user, params.id);
-      assertEtagMatches(request, representShare(current));
-      await shareWithUser(
-        services,
-        principal.user,
-        current.item,
-        { email: current.grantee.email, permission: toPermission(body.permission) },
-        auditActor(request, clientIp, principal.user),
+      await changeIfEtagMatches(
+        request,
+        representShare,
+        (isCurrent, change) => changeUserShareIfCurrent(services, principal.user, params.id, isCurrent, change),
+        () =>
+          shareWithUser(
+            services,
+            principal.user,
+            current.item,
+            { email: current.grantee.email, permission: toPermission(body.permission) },
+            auditActor(request, clientIp, principal.user),
+          ),
       );
       return reply(representShare(await getMyUserShare(services, principal.user, params.id)));
     },
@@ -279,8 +301,12 @@ export const userShareOperations: Operation[] = [
     problems: [412],
     responses: { 204: { description: "Removed." } },
     async handler({ services, request, principal, clientIp, params }) {
-      assertEtagMatches(request, representShare(await getMyUserShare(services, principal.user, params.id)));
-      await removeUserShare(services, principal.user, params.id, auditActor(request, clientIp, principal.user));
+      await changeIfEtagMatches(
+        request,
+        representShare,
+        (isCurrent, change) => changeUserShareIfCurrent(services, principal.user, params.id, isCurrent, change),
+        () => removeUserShare(services, principal.user, params.id, auditActor(request, clientIp, principal.user)),
+      );
       return new Response(null, { status: 204 });
     },
   }),
