@@ -47,6 +47,8 @@ RUN apt-get update \
 
 WORKDIR /app
 ENV DATA_DIR=/data NODE_ENV=production PORT=3000
+# As `npm start` sets it: glibc returns freed large blocks at once (docs/decisions/0026).
+ENV MALLOC_MMAP_THRESHOLD_=131072
 
 COPY --from=prod-deps /app/node_modules ./node_modules
 # react-dom and @remix-run/router as patched at install (patches/): prod-deps skips the root postinstall.

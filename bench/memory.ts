@@ -5,11 +5,15 @@
  * First with the embedded defaults (local disk, memory cache, Postgres search), then with S3
  * (Swift) and Redis. Prints a table; asserts nothing.
  *
+ * The server runs as `npm start` runs it (package.json's environment and Node flags, see
+ * startCommand in bench/lib/app-process.ts). Rounds alternate the configurations.
+ *
  * Knobs (env): BENCH_ROUNDS (default 1; medians are reported), BENCH_ONLY=local|s3,
- * BENCH_COMPARE_BUILD=<dir> (each configuration again from that production build, e.g. a copy of
- * `build/` made before a change and kept inside the repository so that it finds node_modules),
- * BENCH_SETTLE_SECONDS (default 10); MALLOC_ARENA_MAX is passed on to the server (glibc's
- * per-thread malloc arenas keep freed native memory, e.g. argon2's, resident).
+ * BENCH_COMPARE_BUILD=<dir>[,<dir>…] (each configuration again from those production builds, e.g.
+ * a copy of `build/` made before a change and kept inside the repository so that it finds
+ * node_modules; a package.json beside a build says how it starts), BENCH_SETTLE_SECONDS (default
+ * 10); every MALLOC_* variable (glibc's malloc tunables, e.g. MALLOC_ARENA_MAX) is passed on to
+ * the server, over what its start script sets.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -52,7 +56,7 @@ async function main() {
   fs.chmodSync(work, 0o755);
   onCleanup("remove temp dir", () => fs.rmSync(work, { recursive: true, force: true }));
   console.log(
-    `Coffer resting-memory benchmark: ${rounds} round(s), settle ${settleSeconds} s, MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? "unset"}, Node ${process.version}, load ${os
+    `Coffer resting-memory benchmark: ${rounds} round(s), settle ${settleSeconds} s, MALLOC_* from here: ${mallocVariables() || "none"}, Node ${process.version}, load ${os
       .loadavg()
       .map((l) => l.toFixed(1))
       .join(" ")}`,
@@ -71,7 +75,9 @@ async function main() {
     DATABASE_URL: databaseUrl,
     SESSION_SECRET: "bench-secret-that-is-at-least-32-characters-long",
     TMPDIR: work,
-    ...(process.env.MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX } : {}),
+    ...Object.fromEntries(
+      Object.entries(process.env).filter(([name, value]) => name.startsWith("MALLOC_") && value) as Array<[string, string]>,
+    ),
   });
 
   const configurations: Array<{ label: string; env: () => Promise<Record<string, string>> }> = [];
@@ -100,10 +106,14 @@ async function main() {
     });
   }
 
-  // BENCH_COMPARE_BUILD=<dir>: each configuration again from another production build (see bench/folder-pages.ts).
-  const compareBuild = process.env.BENCH_COMPARE_BUILD ? path.resolve(process.env.BENCH_COMPARE_BUILD) : null;
-  if (compareBuild) {
-    for (const { label, env } of [...configurations]) {
+  // BENCH_COMPARE_BUILD=<dir>[,<dir>…]: each configuration again from other production builds (see
+  // bench/folder-pages.ts); each runs as the package.json beside it says `npm start` runs it.
+  const compareBuilds = (process.env.BENCH_COMPARE_BUILD ?? "")
+    .split(",")
+    .filter(Boolean)
+    .map((dir) => path.resolve(dir));
+  for (const { label, env } of configurations.slice()) {
+    for (const compareBuild of compareBuilds) {
       configurations.push({
         label: `${label} [${path.relative(REPO, compareBuild)}]`,
         env: async () => ({ ...(await env()), COFFER_BENCH_BUILD: compareBuild }),
@@ -111,14 +121,14 @@ async function main() {
     }
   }
 
-  const results: Array<{ label: string; runs: Run[] }> = [];
-  for (const { label, env } of configurations) {
-    const runs: Run[] = [];
-    for (let round = 1; round <= rounds; round++) {
-      const dataDir = path.join(work, `app-${results.length}-${round}`);
+  // Rounds alternate the configurations, so that a busy minute on the machine weighs on all of them.
+  const results = configurations.map(({ label }) => ({ label, runs: [] as Run[] }));
+  for (let round = 1; round <= rounds; round++) {
+    for (const [index, { label, env }] of configurations.entries()) {
+      const dataDir = path.join(work, `app-${index}-${round}`);
       fs.mkdirSync(dataDir, { recursive: true });
       // A fresh database per run: every run starts from the same empty state.
-      const databaseUrl = await createDatabase(postgres.url, `coffer_memory_${results.length}_${round}`);
+      const databaseUrl = await createDatabase(postgres.url, `coffer_memory_${index}_${round}`);
       const app = await startAppProcess({ ...baseEnv(dataDir, databaseUrl), ...(await env()) });
       onCleanup(`stop server (pid ${app.pid})`, () => app.stop(), 20_000);
       try {
@@ -128,13 +138,12 @@ async function main() {
         run["after warm-up"] = await sample(app);
         await new Promise((resolve) => setTimeout(resolve, settleSeconds * 1000));
         run["after settle"] = await sample(app);
-        runs.push(run);
+        results[index]!.runs.push(run);
         console.log(`${label}, round ${round}: ${STAGES.map((stage) => `${stage} ${fmt(run[stage].rss)} MiB`).join(", ")}`);
       } finally {
         await app.stop();
       }
     }
-    results.push({ label, runs });
   }
   printTable(results, rounds, settleSeconds);
 }
@@ -208,6 +217,12 @@ function printTable(results: Array<{ label: string; runs: Run[] }>, rounds: numb
   console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
   for (const line of lines) console.log(format(line));
 }
+
+const mallocVariables = () =>
+  Object.entries(process.env)
+    .filter(([name, value]) => name.startsWith("MALLOC_") && value)
+    .map(([name, value]) => `${name}=${value}`)
+    .join(" ");
 
 const fmt = (bytes: number) => (bytes / MiB).toFixed(0);
 

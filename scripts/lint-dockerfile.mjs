@@ -10,8 +10,25 @@ import { DockerfileParser } from "dockerfile-ast";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
+/**
+ * How `npm start` runs the server: package.json's start script is `[NAME=value…] exec node
+ * [--flag…] build/start.js`. The image must run it the same way (COFFER4), and so do the
+ * benchmarks (bench/lib/app-process.ts). Null when the script has another form.
+ */
+export function startCommand(script) {
+  const match = /^((?:\w+=\S*\s+)*)(?:exec\s+)?node((?:\s+--\S+)*)\s+build\/start\.js$/.exec(script.trim());
+  if (!match) return null;
+  const env = match[1]
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]);
+  return { env, nodeArgs: match[2].split(/\s+/).filter(Boolean) };
+}
+
+const packageStartScript = () => JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).scripts.start ?? "";
+
 /** Problems of a Dockerfile's text, as "line N: RULE message". */
-export function lintDockerfile(text) {
+export function lintDockerfile(text, startScript = packageStartScript()) {
   const dockerfile = DockerfileParser.parse(text);
   const problems = [];
   const report = (instruction, rule, message) => problems.push(`line ${instruction.getRange().start.line + 1}: ${rule} ${message}`);
@@ -85,8 +102,22 @@ export function lintDockerfile(text) {
     report(healthcheck ?? firstLine, "COFFER3", "the image needs a HEALTHCHECK of /healthz");
   const cmd = last("CMD");
   const command = cmd?.getArgumentsContent() ?? "";
-  if (!/^\["node",\s*"build\/start\.js"\]$/.test(command.trim()))
-    report(cmd ?? firstLine, "COFFER4", 'the server must start compiled: CMD ["node", "build/start.js"] (no tsx)');
+  const start = startCommand(startScript) ?? {
+    env: [],
+    nodeArgs: ["(package.json's start script is not `[NAME=value…] exec node [--flag…] build/start.js`)"],
+  };
+  const expectedCmd = JSON.stringify(["node", ...start.nodeArgs, "build/start.js"]);
+  if (command.replace(/,\s*/g, ",").trim() !== expectedCmd)
+    report(
+      cmd ?? firstLine,
+      "COFFER4",
+      `the server must start compiled and as \`npm start\` does: CMD ${expectedCmd.replace(/,/g, ", ")} (no tsx)`,
+    );
+  const runtimeEnv = new Map(
+    runtime.instructions.filter((i) => i.getKeyword() === "ENV").flatMap((i) => i.getProperties().map((p) => [p.getName(), p.getValue()])),
+  );
+  const missing = start.env.filter(([name, value]) => runtimeEnv.get(name) !== value).map(([name, value]) => `${name}=${value}`);
+  if (missing.length > 0) report(cmd ?? firstLine, "COFFER6", `\`npm start\` sets it, so the image needs ENV ${missing.join(" ")}`);
   const port = runtime.instructions
     .filter((i) => i.getKeyword() === "ENV")
     .flatMap((i) => i.getProperties())

@@ -3,6 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { expect, it } from "vitest";
+import { startCommand } from "../scripts/lint-dockerfile.mjs";
 import { freePort } from "./setup/free-port";
 
 /**
@@ -24,6 +25,22 @@ function processesMentioning(text: string): string[] {
       }
     })();
     if (cmdline.includes(text)) found.push(`${pid}: ${cmdline}`);
+  }
+  return found;
+}
+
+/** The environment of each `node … build/start.js` process started with DATA_DIR=`dataDir`. */
+function serversWithDataDir(dataDir: string): Array<{ pid: string; environ: string[] }> {
+  const found: Array<{ pid: string; environ: string[] }> = [];
+  for (const pid of fs.readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+    try {
+      const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+      if (!cmdline.some((arg) => arg.endsWith("build/start.js"))) continue;
+      const environ = fs.readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+      if (environ.includes(`DATA_DIR=${dataDir}`)) found.push({ pid, environ });
+    } catch {
+      // Gone meanwhile, or not ours to read.
+    }
   }
   return found;
 }
@@ -64,6 +81,12 @@ it("`npm start`: an unknown URL is a 404 without a stack trace in the log; SIGTE
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     expect(processesMentioning(dataDir).length, "the embedded PostgreSQL runs from the data directory").toBeGreaterThan(0);
+    // The server runs with what the start script sets (decision 0026: glibc's mmap threshold).
+    const servers = serversWithDataDir(dataDir);
+    expect(servers.length, "one node build/start.js with this DATA_DIR").toBe(1);
+    const start = startCommand(JSON.parse(fs.readFileSync(path.join(REPO, "package.json"), "utf8")).scripts.start);
+    expect(start?.env.length).toBeGreaterThan(0);
+    for (const [name, value] of start!.env) expect(servers[0]!.environ).toContain(`${name}=${value}`);
 
     for (const unknown of ["/no-such-page", "/no-such-page.data", "/files/x/y/z"]) {
       expect((await fetch(`http://127.0.0.1:${port}${unknown}`)).status, unknown).toBe(404);

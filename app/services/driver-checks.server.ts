@@ -53,7 +53,7 @@ export function describeFailure(error: unknown): string {
   const lines = message
     .split("\n")
     .map((line) => line.trim())
-    .filter((line) => line !== "" && !/^(→|\d+\s|at\s)/.test(line) && !/invocation/.test(line));
+    .filter((line) => line !== "" && !/^(\u2192|\d+\s|at\s)/.test(line) && !/invocation/.test(line));
   return (lines.at(-1) ?? "failed")
     .replace(/`/g, "")
     .replace(/\w+:\/\/[^\s]+/g, "<url>")

@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { build } from "esbuild";
+import { startCommand as parseStartScript } from "../../scripts/lint-dockerfile.mjs";
 
 const REPO = path.resolve(import.meta.dirname, "../..");
 /** Coffer itself; bench/lib/bare-tus-server.ts is the other choice. */
@@ -27,13 +29,18 @@ export type ServerMemoryUsage = Pick<NodeJS.MemoryUsage, "heapUsed" | "heapTotal
 
 /**
  * Runs bench/lib/server.ts (or another `script` that prints the same ready line) in its own Node
- * process with exactly `env`, and waits until it listens. The script is compiled first, as
+ * process with exactly `env` (Coffer's own server also with the environment and Node flags of
+ * `npm start`, see startCommand), and waits until it listens. The script is compiled first, as
  * `npm run build` compiles server.ts, so the server runs plain JavaScript like `npm start`;
  * BENCH_TSX=1 runs it through tsx instead (how `npm start` ran before 2026-12-05).
  */
 export async function startAppProcess(env: Record<string, string>, script = APP_SERVER, timeoutMs = 180_000): Promise<AppProcess> {
   // For investigations, e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
-  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
+  const start =
+    script === APP_SERVER
+      ? startCommand(env.COFFER_BENCH_BUILD ? path.resolve(env.COFFER_BENCH_BUILD) : path.join(REPO, "build"))
+      : { env: {}, nodeArgs: [] };
+  const nodeArgs = [...start.nodeArgs, ...(process.env.BENCH_SERVER_NODE_ARGS ?? "").split(/\s+/).filter(Boolean)];
   const entry = process.env.BENCH_TSX === "1" ? ["--import", "tsx", script] : [await compiled(script)];
   const child = spawn(process.execPath, [...nodeArgs, ...entry], {
     cwd: REPO,
@@ -41,6 +48,7 @@ export async function startAppProcess(env: Record<string, string>, script = APP_
       NODE_ENV: "production",
       PATH: process.env.PATH ?? "",
       HOME: process.env.HOME ?? "",
+      ...start.env,
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe", "ipc"],
@@ -82,6 +90,23 @@ export async function startAppProcess(env: Record<string, string>, script = APP_
     await stop();
     throw error;
   }
+}
+
+/**
+ * How `npm start` runs the server (package.json's start script: its environment and Node flags),
+ * so that Coffer runs here as in production: from the package.json beside `build` (a copy of an
+ * earlier build made for a comparison carries its own), else the repository's. NODE_ENV is the
+ * caller's.
+ */
+export function startCommand(build: string): { env: Record<string, string>; nodeArgs: string[] } {
+  const beside = path.join(path.dirname(build), "package.json");
+  const manifest = JSON.parse(fs.readFileSync(fs.existsSync(beside) ? beside : path.join(REPO, "package.json"), "utf8")) as {
+    scripts: Record<string, string>;
+  };
+  const start = parseStartScript(manifest.scripts.start ?? "");
+  if (!start)
+    throw new Error(`package.json's start script is not "[NAME=value…] exec node [--flag…] build/start.js": ${manifest.scripts.start}`);
+  return { env: Object.fromEntries(start.env.filter(([name]) => name !== "NODE_ENV")), nodeArgs: start.nodeArgs };
 }
 
 function askMemoryUsage(child: ChildProcess, timeoutMs = 10_000): Promise<ServerMemoryUsage> {

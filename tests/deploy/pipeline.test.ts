@@ -9,7 +9,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import YAML from "yaml";
 import { describe, expect, it } from "vitest";
-import { lintDockerfile } from "../../scripts/lint-dockerfile.mjs";
+import { lintDockerfile, startCommand } from "../../scripts/lint-dockerfile.mjs";
 import { lintWorkflow, lintWorkflows, WORKFLOWS_DIR } from "../../scripts/lint-workflows.mjs";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -139,12 +139,31 @@ describe("Dockerfile lint", () => {
         "COFFER3",
         "COFFER4",
         "COFFER5",
+        "COFFER6",
       ].sort(),
     );
     const dockerfile = fs.readFileSync(path.join(ROOT, "Dockerfile"), "utf8");
     expect(lintDockerfile(dockerfile.replace("USER 10001:10001", "USER coffer"))).toEqual([
       expect.stringMatching(/COFFER2 USER must be numeric/),
     ]);
+  });
+
+  it("requires the image to start the server as `npm start` does", () => {
+    const dockerfile = fs.readFileSync(path.join(ROOT, "Dockerfile"), "utf8");
+    const start = startCommand(JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).scripts.start);
+    expect(start).not.toBeNull();
+    const script = (env: string[], flags: string[]) => [...env, "exec node", ...flags, "build/start.js"].join(" ");
+    const env = start!.env.map(([name, value]) => `${name}=${value}`);
+    expect(lintDockerfile(dockerfile, script(env, start!.nodeArgs))).toEqual([]);
+    expect(lintDockerfile(dockerfile, script(env, [...start!.nodeArgs, "--stack-trace-limit=20"]))).toEqual([
+      expect.stringMatching(
+        /COFFER4 the server must start compiled and as `npm start` does: CMD \["node", .*"--stack-trace-limit=20", "build\/start.js"\]/,
+      ),
+    ]);
+    expect(lintDockerfile(dockerfile, script([...env, "COFFER_PLANTED=1"], start!.nodeArgs))).toEqual([
+      expect.stringMatching(/COFFER6 `npm start` sets it, so the image needs ENV COFFER_PLANTED=1$/),
+    ]);
+    expect(lintDockerfile(dockerfile, "tsx server.ts")).toEqual([expect.stringMatching(/COFFER4 .*start script is not/)]);
   });
 });
 

@@ -67,7 +67,7 @@ const DONE: Record<BulkOperation, (count: number) => string> = {
 function shortReason(error: unknown, name: string | null): { reason: string; status: number } {
   if (error instanceof NotFoundError) return { reason: name ? `“${name}” was not found` : "an item was not found", status: 404 };
   if (isAppError(error)) {
-    const exists = /^(“.*?” already exists)/.exec(error.message);
+    const exists = /^(\u201C.*?\u201D already exists)/.exec(error.message);
     if (exists) return { reason: exists[1], status: error.status };
     const text = error.message.replace(/\.$/, "");
     return { reason: name && !text.includes(name) ? `“${name}”: ${text}` : text, status: error.status };
