@@ -10,6 +10,15 @@ export default defineConfig({
     pool: "forks",
     fileParallelism: true,
     maxWorkers: 2,
+    // Off unless asked for (`--coverage`): scripts/test.sh and scripts/ci/stage.sh ask, in the one
+    // full run (docs/pipeline.md#coverage). Excluded: tests, the generated Prisma client, .d.ts.
+    coverage: {
+      provider: "v8",
+      include: ["app/**/*.{ts,tsx}"],
+      exclude: ["app/**/*.test.{ts,tsx}", "app/generated/**", "app/**/*.d.ts"],
+      reporter: ["text-summary", "json-summary", "lcov"],
+      reportsDirectory: "coverage",
+    },
     projects: [
       {
         extends: true,
