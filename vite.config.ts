@@ -21,7 +21,10 @@ function buildCommit(): string {
   }
 }
 
-export default defineConfig({
+export default defineConfig(({ isSsrBuild }) => ({
+  // The server bundle's source map lets test coverage count the code the HTTP tests run through
+  // the production build against app/ (docs/decisions/0027). build/server is never served.
+  build: { sourcemap: isSsrBuild },
   define: { __COFFER_COMMIT__: JSON.stringify(buildCommit()) },
   resolve: { alias: { "~": path.resolve(import.meta.dirname, "app") } },
   // Server-only packages reachable from route modules; the client never loads them.
@@ -43,4 +46,4 @@ export default defineConfig({
       },
     }),
   ],
-});
+}));

@@ -1,5 +1,6 @@
 import path from "node:path";
 import { defineConfig } from "vitest/config";
+import { SERVER_CODE_GLOB } from "./scripts/coverage/server-code.mjs";
 
 // Two lanes. `unit`: pure tests kept beside their module (app/**/*.test.ts[x]); no global setup,
 // so no PostgreSQL, redis or Swift, and it runs in seconds (`npm run test:fast`). `integration`:
@@ -10,6 +11,22 @@ export default defineConfig({
     pool: "forks",
     fileParallelism: true,
     maxWorkers: 2,
+    // Off unless asked for (`--coverage`): scripts/test.sh and scripts/ci/stage.sh ask, in the one
+    // full run (docs/pipeline.md#coverage). Excluded: tests, the generated Prisma client, .d.ts.
+    coverage: {
+      // The v8 provider, also counting the production build the HTTP tests load (see the module).
+      provider: "custom",
+      customProviderModule: "scripts/coverage/provider.mjs",
+      include: ["app/**/*.{ts,tsx}"],
+      exclude: ["app/**/*.test.{ts,tsx}", "app/generated/**", "app/**/*.d.ts"],
+      reporter: ["text-summary", "json-summary", "lcov"],
+      reportsDirectory: "coverage",
+      // Issue 17's target is 90 % lines and 85 % branches. Branches are a ratchet at the floor of
+      // the last full run (84.37 % on 2026-12-06): raise it as tests land, never lower it.
+      thresholds: {
+        [SERVER_CODE_GLOB]: { lines: 90, branches: 84 },
+      },
+    },
     projects: [
       {
         extends: true,

@@ -44,8 +44,11 @@ if ! stage "build (the HTTP and browser tests run the production build)" npm run
 fi
 failed=0
 vitest_report=$(mktemp -t coffer-vitest.XXXXXX.json)
-stage "vitest: unit, integration and driver contract tests" \
-  npx vitest run --reporter=default --reporter=json --outputFile.json="$vitest_report" || failed=1
+# With coverage (docs/pipeline.md#coverage): its summary in the log, reports in coverage/, and
+# the run fails when server code falls below the thresholds in vitest.config.ts.
+stage "vitest: unit, integration and driver contract tests, with coverage" \
+  npx vitest run --coverage --reporter=default --reporter=json --outputFile.json="$vitest_report" || failed=1
+[ -z "${GITHUB_STEP_SUMMARY:-}" ] || node scripts/coverage/summary.mjs >>"$GITHUB_STEP_SUMMARY"
 stage "playwright: end-to-end in Debian Chromium" npx playwright test || failed=1
 stage "security scan: wapiti and testssl.sh against the running app" bash scripts/security-scan.sh || failed=1
 summary

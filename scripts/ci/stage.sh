@@ -22,9 +22,11 @@ case "$stage" in
   vitest)
     report=$(mktemp -t coffer-vitest.XXXXXX.json)
     code=0
-    npx vitest run --reporter=default --reporter=json --outputFile.json="$report" || code=$?
+    # With coverage, as in scripts/test.sh: thresholds enforced, reports in coverage/.
+    npx vitest run --coverage --reporter=default --reporter=json --outputFile.json="$report" || code=$?
     if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
       { echo '### vitest'; echo '```'; node scripts/lib/failed-tests.mjs "$report"; echo '```'; } >>"$GITHUB_STEP_SUMMARY"
+      node scripts/coverage/summary.mjs >>"$GITHUB_STEP_SUMMARY"
     fi
     exit $code
     ;;
