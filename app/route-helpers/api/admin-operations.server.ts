@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { z } from "zod";
 import { lifecycleOverview } from "~/domain/admin/lifecycle.server";
 import { getSettings, type Settings } from "~/domain/admin/settings.server";
@@ -27,6 +26,7 @@ import {
   SystemStatus,
   UpdateLifecycle,
 } from "./schemas-admin-ops";
+import { entityTag } from "./entity-tag.server";
 
 /**
  * The operations pages of administration (/admin/jobs, /admin/lifecycle, /admin/system,
@@ -86,11 +86,7 @@ function lifecycleSettings(settings: Settings): { settings: LifecycleSettings; e
     deletedAccountRetentionDays: settings.deletedAccountRetentionDays,
     coldTierAfterDays: settings.coldTierAfterDays,
   };
-  const etag = `"${createHash("sha256")
-    .update(JSON.stringify(["lifecycle", body]))
-    .digest("base64url")
-    .slice(0, 27)}"`;
-  return { settings: body, etag };
+  return { settings: body, etag: entityTag(["lifecycle", body]) };
 }
 
 async function lifecycleReply(services: Services) {

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { z } from "zod";
 import { saveSettingsForm, settingsFormValues } from "~/domain/admin/admin.server";
 import { getSettings, type Settings } from "~/domain/admin/settings.server";
@@ -9,6 +8,7 @@ import { ApiProblem } from "./problem.server";
 import { assertEtagMatches } from "./preconditions.server";
 import { IfMatchHeader } from "./schemas";
 import { AdminSettings, UpdateSettings } from "./schemas-admin";
+import { entityTag } from "./entity-tag.server";
 
 /**
  * The instance settings of /admin/settings. A change goes through the page's own path: the
@@ -42,7 +42,7 @@ function represent(settings: Settings): z.infer<typeof AdminSettings> {
     tokensMustExpire: settings.tokensMustExpire,
     tokenMaxDays: settings.tokenMaxDays,
   };
-  return { ...body, etag: `"${createHash("sha256").update(JSON.stringify(body)).digest("base64url").slice(0, 27)}"` };
+  return { ...body, etag: entityTag(body) };
 }
 
 /** A JSON value as the form would post it: empty for null, "on" or "" for a checkbox. */

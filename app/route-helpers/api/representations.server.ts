@@ -1,15 +1,10 @@
-import { createHash } from "node:crypto";
 import type { z } from "zod";
 import type { Item } from "~/domain/files/operations.server";
 import type { File, Folder } from "./schemas";
+import { entityTag } from "./entity-tag.server";
 
 type FolderBody = z.infer<typeof Folder>;
 type FileBody = z.infer<typeof File>;
-
-/** A strong ETag over everything the representation says, so any visible change changes it. */
-function etagOf(body: Omit<FolderBody, "etag"> | Omit<FileBody, "etag">): string {
-  return `"${createHash("sha256").update(JSON.stringify(body)).digest("base64url").slice(0, 27)}"`;
-}
 
 export function representItem(item: Item): FolderBody | FileBody {
   if (item.kind === "folder") {
@@ -23,7 +18,7 @@ export function representItem(item: Item): FolderBody | FileBody {
       createdAt: folder.createdAt.toISOString(),
       updatedAt: folder.updatedAt.toISOString(),
     };
-    return { ...body, etag: etagOf(body) };
+    return { ...body, etag: entityTag(body) };
   }
   const { file } = item;
   const body = {
@@ -37,5 +32,5 @@ export function representItem(item: Item): FolderBody | FileBody {
     createdAt: file.createdAt.toISOString(),
     updatedAt: file.updatedAt.toISOString(),
   };
-  return { ...body, etag: etagOf(body) };
+  return { ...body, etag: entityTag(body) };
 }

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { auditActor } from "~/domain/audit/audit.server";
 import { getMyLink, listMyLinks, type MyLink, shareUrl } from "~/domain/sharing/share-link-listing.server";
 import { changeLinkIfCurrent, changeUserShareIfCurrent } from "~/domain/sharing/share-preconditions.server";
@@ -29,6 +28,7 @@ import {
   UserShare,
   UserShareList,
 } from "./schemas-sharing";
+import { entityTag } from "./entity-tag.server";
 
 /**
  * Share links and shares with other accounts, through the share page's own domain functions:
@@ -39,8 +39,7 @@ const ETAG_HEADER = { ETag: "The representation's entity tag." };
 
 /** The ETag covers the row's version stamp too: a change sent with If-Match renews it (a claim). */
 function withEtag<T extends object>(body: T, version: Date): T & { etag: string } {
-  const tagged = JSON.stringify([body, version.toISOString()]);
-  return { ...body, etag: `"${createHash("sha256").update(tagged).digest("base64url").slice(0, 27)}"` };
+  return { ...body, etag: entityTag([body, version.toISOString()]) };
 }
 
 function reply(body: { etag: string }, status = 200) {

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { z } from "zod";
 import { auditActor } from "~/domain/audit/audit.server";
 import { isAppError } from "~/domain/errors";
@@ -18,6 +17,7 @@ import { defineOperation, json, type Operation } from "./operation.server";
 import { ApiProblem } from "./problem.server";
 import { IdempotencyHeader } from "./schemas";
 import { AdminTokenPage, AdminTokenQuery, CreatedToken, CreateToken, Token, TokenList, TokenParams } from "./schemas-tokens";
+import { entityTag } from "./entity-tag.server";
 
 /**
  * Personal access tokens, through the tokens pages' own domain functions (which audit each
@@ -42,7 +42,7 @@ function representToken(token: TokenSummary) {
     lastUsedAt: token.lastUsedAt?.toISOString() ?? null,
     lastUsedIp: token.lastUsedIp,
   };
-  return { ...body, etag: `"${createHash("sha256").update(JSON.stringify(body)).digest("base64url").slice(0, 27)}"` };
+  return { ...body, etag: entityTag(body) };
 }
 
 function representAdminToken(token: AdminTokenSummary) {
