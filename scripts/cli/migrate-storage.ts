@@ -8,9 +8,7 @@ import { parseArgs } from "node:util";
 import { loadConfig } from "../../app/config.server";
 import type { AuditActor } from "../../app/domain/audit/audit.server";
 import { type MigrationProgress, migrateStorage } from "../../app/domain/storage-tiers/migration.server";
-import { closeServices, createServices } from "../../app/services/index.server";
-import { createLogger } from "../../app/services/logger.server";
-import { type Command, EXIT, UsageError } from "./command";
+import { type Command, EXIT, UsageError, withInterruptibleServices } from "./command";
 
 const OPERATOR: AuditActor = { actorId: null, actorLabel: "operator (coffer migrate-storage)", ip: null, userAgent: null };
 
@@ -24,15 +22,10 @@ export const migrateStorageCommand: Command = {
       console.error("coffer migrate-storage: STORAGE_MIGRATE_FROM is not set; set it to the store to move objects from.");
       return EXIT.usage;
     }
-    const log = createLogger(config.logLevel, (line) => process.stderr.write(`${line}\n`));
-    const services = await createServices(config, log);
-    const controller = new AbortController();
-    const stop = () => controller.abort();
-    process.once("SIGINT", stop).once("SIGTERM", stop);
-    try {
+    return withInterruptibleServices(config, async (services, signal) => {
       const progress = await migrateStorage(services, {
         limit: flags.limit,
-        signal: controller.signal,
+        signal,
         actor: OPERATOR,
         onProgress: flags.json ? undefined : (p) => console.log(line(p)),
       });
@@ -40,10 +33,7 @@ export const migrateStorageCommand: Command = {
       if (flags.json) console.log(JSON.stringify(progress, null, 2));
       else console.log(progress.finishedAt ? "Done: every object has moved. Remove STORAGE_MIGRATE_FROM and restart." : summary(progress));
       return progress.finishedAt ? EXIT.ok : EXIT.problems;
-    } finally {
-      process.off("SIGINT", stop).off("SIGTERM", stop);
-      await closeServices(services);
-    }
+    });
   },
 };
 

@@ -12,9 +12,7 @@ import {
   type ReindexProgress,
   reindexSearch,
 } from "../../app/domain/search/search-reindex.server";
-import { closeServices, createServices } from "../../app/services/index.server";
-import { createLogger } from "../../app/services/logger.server";
-import { type Command, EXIT, UsageError } from "./command";
+import { type Command, EXIT, UsageError, withInterruptibleServices } from "./command";
 
 export const searchReindexCommand: Command = {
   summary: "Rewrite every file's and folder's search document from the database, in batches; resumable.",
@@ -22,16 +20,11 @@ export const searchReindexCommand: Command = {
   async run(args) {
     const flags = parseFlags(args);
     const config = loadConfig();
-    const log = createLogger(config.logLevel, (line) => process.stderr.write(`${line}\n`));
-    const services = await createServices(config, log);
-    const controller = new AbortController();
-    const stop = () => controller.abort();
-    process.once("SIGINT", stop).once("SIGTERM", stop);
-    try {
+    return withInterruptibleServices(config, async (services, signal) => {
       const result = await reindexSearch(services, {
         batchSize: flags.batchSize,
         restart: flags.restart,
-        signal: controller.signal,
+        signal,
         // Progress goes to stderr, so stdout holds only the result.
         onProgress: (progress) => process.stderr.write(`${line(progress)}\n`),
       });
@@ -45,10 +38,7 @@ export const searchReindexCommand: Command = {
         );
       }
       return result.stopped ? EXIT.problems : EXIT.ok;
-    } finally {
-      process.off("SIGINT", stop).off("SIGTERM", stop);
-      await closeServices(services);
-    }
+    });
   },
 };
 
