@@ -1,12 +1,11 @@
 import { randomBytes } from "node:crypto";
-import createClient from "openapi-fetch";
 import { expect, it } from "vitest";
 import { AUDIT_CSV_COLUMNS } from "~/domain/audit/audit-log.server";
 import type { TokenScope } from "~/domain/tokens/scopes";
 import { createToken } from "~/domain/tokens/tokens.server";
-import type { paths } from "../support/api-schema";
 import { TestClient } from "../support/client";
 import { type ApiEnv, type ContractSuite, upload } from "./env";
+import { bearerApiClient } from "../support/api-client";
 
 /** Your own account (/me) and administration (/admin): users, the audit log and the settings. */
 
@@ -18,14 +17,7 @@ async function tokenClient(env: ApiEnv, user: { id: string; email: string }, sco
   // The role given here only lets the token be made: a token outlives its owner's demotion.
   const name = `api-admin ${scopes.join("+")} ${randomBytes(3).toString("hex")}`;
   const { secret } = await createToken(env.app.services, { id: user.id, role: "ADMIN" }, { name, scopes, expiresAt: null }, audit);
-  const client = createClient<paths>({ baseUrl: env.app.url, headers: { authorization: `Bearer ${secret}` } });
-  client.use({
-    async onResponse({ request, response, schemaPath }) {
-      await env.validator.check(request.method, schemaPath, response);
-      return response;
-    },
-  });
-  return client;
+  return bearerApiClient(env.app.url, secret, env.validator);
 }
 
 const unique = (what: string, storage: string) => `${what}-${storage}-${randomBytes(4).toString("hex")}@example.com`;

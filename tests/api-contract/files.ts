@@ -1,10 +1,8 @@
 import { randomBytes } from "node:crypto";
-import createClient from "openapi-fetch";
 import { expect, it } from "vitest";
 import { shareWithUser } from "~/domain/sharing/user-shares.server";
 import { createToken, revokeToken } from "~/domain/tokens/tokens.server";
-import { apiClient } from "../support/api-client";
-import type { paths } from "../support/api-schema";
+import { apiClient, bearerApiClient } from "../support/api-client";
 import { TestClient } from "../support/client";
 import { type ContractSuite, upload } from "./env";
 
@@ -203,16 +201,7 @@ export const filesSuite: ContractSuite = (env) => {
     const audit = { actorId: ownerUser.id, actorLabel: ownerUser.email, ip: null, userAgent: null };
     const make = async (scopes: string[]) =>
       (await createToken(app.services, ownerUser, { name: `t-${scopes.join("+")}`, scopes, expiresAt: null }, audit)).secret;
-    const bearer = (token: string) => {
-      const client = createClient<paths>({ baseUrl: app.url, headers: { authorization: `Bearer ${token}` } });
-      client.use({
-        async onResponse({ request, response, schemaPath }) {
-          await validator.check(request.method, schemaPath, response);
-          return response;
-        },
-      });
-      return client;
-    };
+    const bearer = (token: string) => bearerApiClient(app.url, token, validator);
     const reader = bearer(await make(["files:read"]));
     expect((await reader.GET("/api/v1/folders/{id}", { params: { path: { id: rootId } } })).response.status).toBe(200);
     const refused = await reader.POST("/api/v1/folders", { body: { parentId: rootId, name: "By reader" } });

@@ -1,10 +1,9 @@
 import { randomBytes } from "node:crypto";
-import createClient from "openapi-fetch";
 import { expect, it } from "vitest";
 import { createToken } from "~/domain/tokens/tokens.server";
-import type { paths } from "../support/api-schema";
 import { TestClient } from "../support/client";
 import { type ContractSuite, upload } from "./env";
+import { bearerApiClient } from "../support/api-client";
 
 /** Share links and shares with other accounts: what the share pages do, through the API. */
 export const sharingSuite: ContractSuite = (env) => {
@@ -205,14 +204,7 @@ export const sharingSuite: ContractSuite = (env) => {
     const audit = { actorId: ownerUser.id, actorLabel: ownerUser.email, ip: null, userAgent: null };
     const bearer = async (scopes: string[]) => {
       const { secret } = await createToken(app.services, ownerUser, { name: `share-${scopes.join("+")}`, scopes, expiresAt: null }, audit);
-      const client = createClient<paths>({ baseUrl: app.url, headers: { authorization: `Bearer ${secret}` } });
-      client.use({
-        async onResponse({ request, response, schemaPath }) {
-          await validator.check(request.method, schemaPath, response);
-          return response;
-        },
-      });
-      return client;
+      return bearerApiClient(app.url, secret, validator);
     };
     const filesOnly = await bearer(["files:write"]);
     expect((await filesOnly.GET("/api/v1/share-links")).response.status).toBe(403);

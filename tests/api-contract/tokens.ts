@@ -1,9 +1,8 @@
 import { randomBytes } from "node:crypto";
-import createClient from "openapi-fetch";
 import { expect, it } from "vitest";
-import type { paths } from "../support/api-schema";
 import { createUpload, patchUpload, tusHeaders } from "../support/tus";
 import type { ApiEnv, ContractSuite } from "./env";
+import { bearerApiClient } from "../support/api-client";
 
 /**
  * Personal access tokens through the API: your own with the browser session (a token manages no
@@ -16,16 +15,7 @@ const FORBIDDEN = "/api/docs#problem-forbidden";
 const secretPart = (token: string) => token.slice(-43);
 
 /** A script: the token and no cookie, every answer validated against the document. */
-function bearerClient(env: ApiEnv, secret: string) {
-  const client = createClient<paths>({ baseUrl: env.app.url, headers: { authorization: `Bearer ${secret}` } });
-  client.use({
-    async onResponse({ request, response, schemaPath }) {
-      await env.validator.check(request.method, schemaPath, response);
-      return response;
-    },
-  });
-  return client;
-}
+const bearerClient = (env: ApiEnv, secret: string) => bearerApiClient(env.app.url, secret, env.validator);
 
 /** A tus creation with only the token, as a script uploads: its status. */
 async function tusCreateWith(env: ApiEnv, secret: string): Promise<number> {

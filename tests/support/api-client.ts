@@ -49,13 +49,25 @@ export function responseValidator(document: OpenApiDocument) {
   return { check, seen };
 }
 
-export function apiClient(browser: TestClient, validator: ReturnType<typeof responseValidator>) {
-  const validating: Middleware = {
+type Validator = ReturnType<typeof responseValidator>;
+
+function validating(validator: Validator): Middleware {
+  return {
     async onResponse({ request, response, schemaPath }) {
       await validator.check(request.method, schemaPath, response);
       return response;
     },
   };
+}
+
+/** A script: an access token and no cookie, every answer validated against the document. */
+export function bearerApiClient(baseUrl: string, token: string, validator: Validator) {
+  const client = createClient<paths>({ baseUrl, headers: { authorization: `Bearer ${token}` } });
+  client.use(validating(validator));
+  return client;
+}
+
+export function apiClient(browser: TestClient, validator: Validator) {
   const client = createClient<paths>({
     baseUrl: browser.baseUrl,
     async fetch(request: Request) {
@@ -63,6 +75,6 @@ export function apiClient(browser: TestClient, validator: ReturnType<typeof resp
       return browser.request(request.url, { method: request.method, headers: request.headers, body });
     },
   });
-  client.use(validating);
+  client.use(validating(validator));
   return client;
 }
