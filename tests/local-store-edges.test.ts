@@ -5,9 +5,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
+import { ERRORS, Upload } from "@tus/utils";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { LocalObjectStore } from "~/services/storage/local.server";
-import { DeleteFailedError, ObjectNotFoundError } from "~/services/storage/types";
+import { DeleteFailedError, ObjectNotFoundError, StorageUnavailableError } from "~/services/storage/types";
 
 const roots: string[] = [];
 afterAll(() => {
@@ -59,5 +60,45 @@ describe("local object store edges", () => {
     expect(fs.readFileSync(path.join(directory, "kept"), "utf8")).toBe("kept bytes");
 
     await expect(store.copy("missing", "copied")).rejects.toBeInstanceOf(ObjectNotFoundError);
+  });
+
+  describe("its tus data store", () => {
+    const tusStore = () => store.createTusDataStore({ expirationPeriodInMilliseconds: 3600_000 });
+
+    it("takes an upload of unknown length, and reads the length declared later", async () => {
+      const tus = tusStore();
+      await tus.create(new Upload({ id: "deferred", offset: 0 }));
+      expect(await tus.write(Readable.from([Buffer.from("abc")]), "deferred", 0)).toBe(3);
+      await tus.declareUploadLength!("deferred", 3);
+      expect(await tus.getUpload("deferred")).toMatchObject({ id: "deferred", size: 3, offset: 3 });
+    });
+
+    it("keeps what arrived before the client's stream failed, and says the write failed", async () => {
+      const tus = tusStore();
+      await tus.create(new Upload({ id: "broken", size: 10, offset: 0 }));
+      async function* dropsOut() {
+        yield Buffer.from("1234");
+        throw new Error("the upload stream broke off");
+      }
+      await expect(tus.write(Readable.from(dropsOut()), "broken", 0)).rejects.toBe(ERRORS.FILE_WRITE_ERROR);
+      expect(fs.readFileSync(path.join(directory, "broken"), "utf8")).toBe("1234");
+      expect((await tus.getUpload("broken")).offset).toBe(4);
+    });
+
+    it("fails a write to an upload whose file is gone as that upload's failure, not an outage", async () => {
+      const tus = tusStore();
+      await tus.create(new Upload({ id: "vanished", size: 3, offset: 0 }));
+      fs.rmSync(path.join(directory, "vanished"));
+      await expect(tus.write(Readable.from([Buffer.from("abc")]), "vanished", 0)).rejects.toBe(ERRORS.FILE_WRITE_ERROR);
+    });
+
+    it("reports an outage when the store's directory is gone", async () => {
+      const tus = tusStore();
+      await tus.create(new Upload({ id: "orphan", size: 3, offset: 0 }));
+      fs.rmSync(directory, { recursive: true });
+      await expect(tus.write(Readable.from([Buffer.from("abc")]), "orphan", 0)).rejects.toBeInstanceOf(StorageUnavailableError);
+      await expect(tus.getUpload("orphan")).rejects.toBeInstanceOf(StorageUnavailableError);
+      await expect(tus.create(new Upload({ id: "next", size: 3, offset: 0 }))).rejects.toThrow(/is missing/);
+    });
   });
 });
