@@ -21,10 +21,10 @@ export default defineConfig({
       exclude: ["app/**/*.test.{ts,tsx}", "app/generated/**", "app/**/*.d.ts"],
       reporter: ["text-summary", "json-summary", "lcov"],
       reportsDirectory: "coverage",
-      // Issue 17's target is 90 % lines and 85 % branches. Branches are a ratchet at the floor of
-      // the last full run (84.37 % on 2026-12-06): raise it as tests land, never lower it.
+      // Issue 17's targets, 90 % lines and 85 % branches on server code. A floor: raise it as
+      // tests land, never lower it (the full run of 2026-12-06 measured 94.21 % and 85.19 %).
       thresholds: {
-        [SERVER_CODE_GLOB]: { lines: 90, branches: 84 },
+        [SERVER_CODE_GLOB]: { lines: 90, branches: 85 },
       },
     },
     projects: [
