@@ -31,11 +31,20 @@ export function Field({ label, name, error, hint, id, ...input }: FieldProps) {
   );
 }
 
-export function FormMessage({ message, tone = "error" }: { message?: string | null; tone?: "error" | "success" }) {
+export function FormMessage({
+  message,
+  tone = "error",
+  id,
+}: {
+  message?: string | null;
+  tone?: "error" | "success";
+  /** Lets a field name this message as its description (aria-describedby) instead of repeating it. */
+  id?: string;
+}) {
   if (!message) return null;
   const style = tone === "error" ? "border-red-200 bg-red-50 text-red-800" : "border-green-200 bg-green-50 text-green-800";
   return (
-    <p role={tone === "error" ? "alert" : "status"} className={`rounded-md border px-3 py-2 text-sm ${style}`}>
+    <p id={id} role={tone === "error" ? "alert" : "status"} className={`rounded-md border px-3 py-2 text-sm ${style}`}>
       {message}
     </p>
   );

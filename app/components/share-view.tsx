@@ -53,7 +53,7 @@ function PasswordForm({ token, kind }: { token: string; kind: "file" | "folder" 
       {/* Posts to the page it is on, so a protected subfolder opens where the visitor was going. */}
       <Form reloadDocument method="post" className="mt-6 space-y-4" data-token={token}>
         <CsrfInput />
-        <FormMessage message={error} />
+        <FormMessage message={error} id="share-password-error" />
         <input type="hidden" name="intent" value="unlock" />
         <div>
           <label htmlFor="share-password" className="label">
@@ -69,11 +69,6 @@ function PasswordForm({ token, kind }: { token: string; kind: "file" | "folder" 
             aria-invalid={error ? true : undefined}
             aria-describedby={error ? "share-password-error" : undefined}
           />
-          {error ? (
-            <p id="share-password-error" className="sr-only">
-              {error}
-            </p>
-          ) : null}
         </div>
         <button type="submit" className="btn-primary w-full" disabled={busy}>
           {busy ? "Checking…" : "Open"}

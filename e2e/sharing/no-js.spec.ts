@@ -68,6 +68,9 @@ test("a visitor in a fresh browser unlocks the link, downloads a file and the ZI
     await page.getByRole("button", { name: "Open" }).click();
     expect((await wrong).status()).toBe(401);
     await expect(page.getByRole("alert")).toContainText("That password is not right.");
+    // Said once, and the field points at it rather than repeating it.
+    await expect(page.getByText("That password is not right.")).toHaveCount(1);
+    await expect(page.getByLabel("Password")).toHaveAccessibleDescription(/^That password is not right\./);
 
     await page.getByLabel("Password").fill(PASSWORD);
     await page.getByRole("button", { name: "Open" }).click();
