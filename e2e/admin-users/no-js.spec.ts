@@ -24,6 +24,13 @@ test("the admin deletes an account after its confirmation page, giving the files
     await login(admin, ADMIN);
     await admin.goto("/admin");
     const row = admin.getByTestId("admin-user-row").filter({ hasText: leaver.email });
+    // An address stays on one line (the table scrolls sideways when it must), never split mid-address.
+    const emailLines = await row.getByRole("cell", { name: leaver.email, exact: true }).evaluate((cell) => {
+      const range = document.createRange();
+      range.selectNodeContents(cell);
+      return new Set(Array.from(range.getClientRects(), (rect) => Math.round(rect.top))).size;
+    });
+    expect(emailLines).toBe(1);
     await row.getByRole("link", { name: `Delete… ${leaver.name}` }).click();
     await expect(admin).toHaveURL(/\/admin\/users\/[^/]+\/delete$/);
     await expect(admin.getByRole("heading", { level: 1, name: `Delete ${leaver.name}` })).toBeVisible();

@@ -54,7 +54,7 @@ export function DeletedAccounts({ accounts, graceDays }: { accounts: DeletedAcco
             {accounts.map((account) => (
               <tr key={account.id} data-testid="deleted-account-row">
                 <td className="px-4 py-2">{account.name}</td>
-                <td className="px-4 py-2 break-all">{account.email}</td>
+                <td className="px-4 py-2 whitespace-nowrap">{account.email}</td>
                 <td className="px-4 py-2 text-right whitespace-nowrap">{formatBytes(account.bytesUsed)}</td>
                 <td className="px-4 py-2 whitespace-nowrap">{formatDate(account.deletedAt)}</td>
                 <td className="px-4 py-2 whitespace-nowrap">{formatDate(account.purgeAfter)}</td>

@@ -48,7 +48,7 @@ export function UserRow({
   return (
     <tr data-testid="admin-user-row" className="align-top">
       <td className="px-4 py-2">{user.name}</td>
-      <td className="px-4 py-2 break-all">{user.email}</td>
+      <td className="px-4 py-2 whitespace-nowrap">{user.email}</td>
       <td className="px-4 py-2">
         <p data-testid="role">{user.role === "ADMIN" ? "Admin" : "User"}</p>
         {user.role === "ADMIN" && adminCount === 1 && !user.deactivatedAt ? (
