@@ -401,15 +401,15 @@ function DetailsLink({ kind, id, name }: { kind: "file" | "folder"; id: string; 
   );
 }
 
-/** "type/subtype", allowed to wrap after the slash rather than mid-word. */
+/** "type/subtype", allowed to wrap after the slash and nowhere else (not at a subtype's hyphen). */
 function MimeType({ value }: { value: string }) {
   const slash = value.indexOf("/");
-  if (slash < 0) return <>{value}</>;
+  if (slash < 0) return <span className="whitespace-nowrap">{value}</span>;
   return (
     <>
-      {value.slice(0, slash + 1)}
+      <span className="whitespace-nowrap">{value.slice(0, slash + 1)}</span>
       <wbr />
-      {value.slice(slash + 1)}
+      <span className="whitespace-nowrap">{value.slice(slash + 1)}</span>
     </>
   );
 }
@@ -444,7 +444,9 @@ function ListView({ listing, queryFor }: { listing: FolderListing; queryFor: Que
                 <SelectBox kind="folder" id={child.id} name={child.name} />
                 <Link to={`/files/${child.id}`} className="flex items-center gap-2 font-medium text-blue-800 hover:underline">
                   <FolderIcon />
-                  <span className="wrap-anywhere">{child.name}</span>
+                  <span className="line-clamp-3 wrap-anywhere" title={child.name}>
+                    {child.name}
+                  </span>
                 </Link>
               </div>
             </td>
@@ -463,12 +465,14 @@ function ListView({ listing, queryFor }: { listing: FolderListing; queryFor: Que
                 <SelectBox kind="file" id={file.id} name={file.name} />
                 <a href={`/download/${file.id}`} className="flex items-center gap-2 text-blue-800 hover:underline" download>
                   <FileIcon />
-                  <span className="wrap-anywhere">{file.name}</span>
+                  <span className="line-clamp-3 wrap-anywhere" title={file.name}>
+                    {file.name}
+                  </span>
                 </a>
               </div>
             </td>
             <td className="px-4 py-2 whitespace-nowrap text-slate-700">{formatBytes(file.size)}</td>
-            <td className="hidden px-4 py-2 wrap-anywhere text-slate-600 sm:table-cell">
+            <td className="hidden px-4 py-2 text-slate-600 sm:table-cell">
               <MimeType value={file.mimeType} />
             </td>
             <td className="hidden px-4 py-2 whitespace-nowrap text-slate-600 md:table-cell">{formatDate(file.updatedAt)}</td>

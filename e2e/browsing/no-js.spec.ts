@@ -136,3 +136,34 @@ test("the folder tree shows the path, marks the current folder, and folds away o
   await folded.getByRole("link", { name: FOLDER }).click();
   await expect(page.getByRole("heading", { level: 1, name: FOLDER })).toBeVisible();
 });
+
+/** How many lines each piece of an element's text takes (one entry per child element). */
+function linesOfEachPart(element: Element): number[] {
+  return Array.from(element.children, (part) => {
+    const range = document.createRange();
+    range.selectNodeContents(part);
+    return new Set(Array.from(range.getClientRects(), (rect) => Math.round(rect.top))).size;
+  }).filter((lines) => lines > 0);
+}
+
+test("a 250-character name keeps its row readable: three lines at most, the type cut only at its slash", async ({}, testInfo) => {
+  await createAndOpenFolder(page, `Long names ${Date.now().toString(36)}`);
+  const name = `${"a-quarterly-report-draft-".repeat(10)}.bin`;
+  expect(name.length).toBe(254);
+  await page.locator("#upload-file").setInputFiles((await randomFile(scratch.dir, name, 100)).path);
+  await page.getByRole("button", { name: "Upload", exact: true }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Uploaded" })).toBeVisible();
+  const row = page.getByTestId("listing-file");
+  const type = row.locator("td").nth(2);
+  await expect(type).toHaveText("application/octet-stream");
+  // "application/" and "octet-stream" may sit on two lines, but neither is cut in two.
+  expect(await type.evaluate(linesOfEachPart)).toEqual([1, 1]);
+  // The whole name is still the link's name and its tooltip; the row shows three lines of it.
+  const link = row.getByRole("link", { name });
+  await expect(link.locator("[title]")).toHaveAttribute("title", name);
+  const shown = await link
+    .locator("[title]")
+    .evaluate((span) => span.getBoundingClientRect().height / Number.parseFloat(getComputedStyle(span).lineHeight));
+  expect(Math.round(shown)).toBeLessThanOrEqual(3);
+  await snapshot(testInfo, "long-name-1280");
+});
