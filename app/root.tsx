@@ -55,9 +55,12 @@ export function Layout({ children }: { children: ReactNode }) {
   const user = data?.user ?? null;
   const nonce = useNonce();
   return (
-    <html lang="en" className="h-full">
+    // The inline script marks <html> before the body is parsed (hence suppressHydrationWarning), so
+    // text meant for browsers without JavaScript never flashes while scripts are still loading.
+    <html lang="en" className="h-full" suppressHydrationWarning>
       <head>
         <meta charSet="utf-8" />
+        <script nonce={nonce}>{"document.documentElement.dataset.js = 1"}</script>
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <Meta />
         <Links />

@@ -77,7 +77,7 @@ export function PasskeyLoginButton({
 
   if (supported === null) {
     return (
-      <p className="text-sm text-slate-600" data-testid="passkey-needs-js">
+      <p className="without-js-only text-sm text-slate-600" data-testid="passkey-needs-js">
         Logging in with a passkey needs JavaScript.
       </p>
     );

@@ -173,3 +173,11 @@ test("the passkey button right after the page's autofill request: both challenge
   await expect(page.getByRole("heading", { level: 1, name: "My files" })).toBeVisible();
   expect(order).toEqual(["button options", "autofill options", "button verify"]);
 });
+
+test("never tells a browser that is still loading its scripts that passkeys need JavaScript", async ({ page }) => {
+  // Scripts that never arrive: the page stays as the server rendered it, as it is before they load.
+  await page.route(/\/assets\/.*\.js$/, (route) => route.abort());
+  await page.goto("/login");
+  await expect(page.getByRole("heading", { level: 1 })).toBeVisible();
+  await expect(page.getByText("Logging in with a passkey needs JavaScript.")).toBeHidden();
+});

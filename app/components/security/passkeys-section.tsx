@@ -122,7 +122,7 @@ function AddPasskey({ reauth }: { reauth: ReauthMethods }) {
 
   if (supported === null) {
     return (
-      <p className="text-sm text-slate-600" data-testid="passkey-needs-js">
+      <p className="without-js-only text-sm text-slate-600" data-testid="passkey-needs-js">
         Adding a passkey needs JavaScript: turn it on to add one. Everything else on this page works without it.
       </p>
     );
