@@ -169,6 +169,15 @@ export async function startJobQueue(url: string, options: JobQueueOptions): Prom
     async states(names) {
       if (names.length === 0) return [];
       const db = boss.getDb();
+      // The failed jobs first, the counts after: a job failing between the two reads is then
+      // counted whenever it is listed, never listed and left out of the count.
+      const { rows: failedRows } = await db.executeSql(
+        `SELECT name, id, completed_on, output->>'message' AS message FROM (
+           SELECT name, id, completed_on, output, row_number() OVER (PARTITION BY name ORDER BY completed_on DESC) AS n
+           FROM pgboss.job WHERE name = ANY($1::text[]) AND state = 'failed') latest
+         WHERE n <= 10 ORDER BY completed_on DESC`,
+        [names],
+      );
       const { rows } = await db.executeSql(
         `SELECT name,
            count(*) FILTER (WHERE state IN ('created', 'retry'))::int AS waiting,
@@ -176,13 +185,6 @@ export async function startJobQueue(url: string, options: JobQueueOptions): Prom
            max(started_on) AS last_run,
            count(*) FILTER (WHERE state = 'failed' AND completed_on > now() - interval '24 hours')::int AS failures
          FROM pgboss.job WHERE name = ANY($1::text[]) GROUP BY name`,
-        [names],
-      );
-      const { rows: failedRows } = await db.executeSql(
-        `SELECT name, id, completed_on, output->>'message' AS message FROM (
-           SELECT name, id, completed_on, output, row_number() OVER (PARTITION BY name ORDER BY completed_on DESC) AS n
-           FROM pgboss.job WHERE name = ANY($1::text[]) AND state = 'failed') latest
-         WHERE n <= 10 ORDER BY completed_on DESC`,
         [names],
       );
       const byName = new Map(rows.map((row: { name: string }) => [row.name, row]));
