@@ -10,7 +10,7 @@
 # 3. Applies the app and waits for the rollout (maxUnavailable 0: old pods serve until new ones are
 #    ready).
 # 4. Runs scripts/deploy-smoke.sh against SMOKE_URL (its settings: PROMETHEUS_URL or
-#    METRICS_TOKEN, SMOKE_WATCH_SECONDS...). If the rollout or the smoke check fails:
+#    METRICS_TOKEN, SMOKE_TOKEN, SMOKE_WATCH_SECONDS...). If the rollout or the smoke check fails:
 #    `kubectl rollout undo` to the previous ReplicaSet, wait for it, exit 1.
 #
 # Environment: NAMESPACE (coffer), KUBECTL (kubectl), SMOKE_URL (required), ROLLOUT_TIMEOUT (600s),

@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import { createHash, randomBytes } from "node:crypto";
+
 // After a deploy: is the new release healthy? Exit 0 yes, 1 no (the deploy workflow then rolls
 // back), 2 for a usage error. Plain Node (20+), no dependencies: it runs on any CI runner.
 //
@@ -14,6 +16,9 @@
 //      Behind a load balancer each scrape may reach another instance: use it for one instance, or
 //      pass one instance's own URL.
 //    Without either, the error rate is not checked unless SMOKE_ERROR_RATE=off says so on purpose.
+// 3. With SMOKE_TOKEN (an access token with files:write of an account kept for this check), walks a
+//    user's journey through the API before the watch: lists the top folder, uploads a small file with
+//    tus, downloads it and compares its SHA-256, then trashes it and deletes it for good.
 
 const USER_ROUTES = "page|folder|action|api|tus|download|share";
 
@@ -41,6 +46,7 @@ function settings(argv, env) {
       `sum(rate(coffer_http_requests_total{route=~"${USER_ROUTES}",status="5xx"}[${window}])) / ` +
         `sum(rate(coffer_http_requests_total{route=~"${USER_ROUTES}",status!="aborted"}[${window}]))`,
     metricsToken: env.METRICS_TOKEN,
+    smokeToken: env.SMOKE_TOKEN || null,
   };
 }
 
@@ -108,6 +114,74 @@ async function prometheusRatio({ prometheusUrl, query }) {
   return Number.isNaN(value) ? 0 : value;
 }
 
+/** One request of the journey, which must answer `want`; anything else makes the release unhealthy. */
+async function journeyStep({ base, smokeToken }, step, url, init, want) {
+  let response;
+  try {
+    response = await fetch(new URL(url, `${base}/`), {
+      ...init,
+      headers: { authorization: `Bearer ${smokeToken}`, ...init.headers },
+      signal: AbortSignal.timeout(15_000),
+      redirect: "manual",
+    });
+  } catch (error) {
+    throw new Unhealthy(`journey: ${step}: unreachable (${error.cause?.code ?? error.name})`);
+  }
+  if (response.status !== want) {
+    const text = (await response.text().catch(() => "")).slice(0, 300);
+    throw new Unhealthy(`journey: ${step} answered ${response.status}, not ${want}: ${text}`);
+  }
+  return response;
+}
+
+async function journey(config) {
+  const started = Date.now();
+  const tus = { "Tus-Resumable": "1.0.0" };
+  const root = await (await journeyStep(config, "top folder", "/api/v1/folders/root", {}, 200)).json();
+  await journeyStep(config, "listing", `/api/v1/folders/${encodeURIComponent(root.id)}/children?limit=1`, {}, 200);
+  const bytes = randomBytes(64 * 1024);
+  const name = `deploy-smoke-${new Date().toISOString().replace(/[:.]/g, "-")}.bin`;
+  const metadata = [
+    ["filename", name],
+    ["onConflict", "keep-both"],
+  ].map(([key, value]) => `${key} ${Buffer.from(value).toString("base64")}`);
+  const created = await journeyStep(
+    config,
+    "upload start",
+    "/api/uploads",
+    { method: "POST", headers: { ...tus, "Upload-Length": String(bytes.length), "Upload-Metadata": metadata.join(",") } },
+    201,
+  );
+  const finished = await journeyStep(
+    config,
+    "upload",
+    created.headers.get("location") ?? "",
+    { method: "PATCH", headers: { ...tus, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream" }, body: bytes },
+    204,
+  );
+  const fileId = finished.headers.get("coffer-file-id");
+  if (!fileId) throw new Unhealthy("journey: the finished upload named no file (no Coffer-File-Id header)");
+  const file = `/api/v1/files/${encodeURIComponent(fileId)}`;
+  let failure = null;
+  try {
+    const content = await journeyStep(config, "download", `${file}/content`, {}, 200);
+    const sha256 = (data) => createHash("sha256").update(data).digest("hex");
+    if (sha256(Buffer.from(await content.arrayBuffer())) !== sha256(bytes))
+      throw new Unhealthy("journey: the downloaded file differs from the upload");
+  } catch (error) {
+    failure = error;
+  }
+  // Clean up even after a failed download, so the check leaves nothing behind.
+  try {
+    await journeyStep(config, "trash", `${file}/trash`, { method: "POST" }, 204);
+    await journeyStep(config, "delete", file, { method: "DELETE" }, 200);
+  } catch (error) {
+    failure ??= error;
+  }
+  if (failure) throw failure;
+  log(`journey: listed, uploaded, downloaded (SHA-256 matches), trashed and deleted ${name} in ${Date.now() - started} ms`);
+}
+
 async function watch(config) {
   const before = config.source === "metrics" ? await scrapeCounts(config) : null;
   const deadline = Date.now() + config.watchSeconds * 1000;
@@ -132,6 +206,8 @@ async function watch(config) {
 try {
   const config = settings(process.argv.slice(2), process.env);
   await waitForReadiness(config);
+  if (config.smokeToken) await journey(config);
+  else log("journey not walked (set SMOKE_TOKEN to walk it)");
   await watch(config);
   log("healthy");
 } catch (error) {

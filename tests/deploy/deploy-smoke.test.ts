@@ -2,6 +2,7 @@
 // passes, and fails once the server starts draining; its error-rate sources (two /metrics scrapes,
 // a Prometheus query) fail a release above the threshold. Needs `npm run build`.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -9,6 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { freePort } from "../setup/free-port";
+import { TestClient } from "../support/client";
 import { createTestDatabase } from "../support/database";
 
 const REPO = path.resolve(import.meta.dirname, "../..");
@@ -59,6 +61,29 @@ async function startApp(): Promise<{ url: string; child: ChildProcess }> {
   return { url: `http://127.0.0.1:${port}`, child };
 }
 
+/** A new account on the app at `url`, signed in, and an access token of it with `scopes`. */
+async function userWithToken(url: string, scopes: string[]): Promise<{ client: TestClient; token: string }> {
+  const deadline = Date.now() + 90_000;
+  while (
+    (await fetch(`${url}/readyz`).then(
+      (r) => r.status,
+      () => 0,
+    )) !== 200
+  ) {
+    if (Date.now() > deadline) throw new Error(`${url} not ready after 90 s`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  const client = new TestClient(url);
+  await client.register("Smoke Check", `smoke-${randomBytes(4).toString("hex")}@example.com`);
+  const created = await client.request("/api/v1/me/tokens", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ name: "Deploy smoke", scopes }),
+  });
+  expect(created.status, await created.clone().text()).toBe(201);
+  return { client, token: (await created.json()).secret };
+}
+
 /** A stand-in HTTP server answering `routes[path]()` as JSON or text. */
 async function fakeServer(routes: Record<string, (url: URL) => { status: number; body: string }>): Promise<string> {
   const server = http.createServer((request, response) => {
@@ -91,6 +116,37 @@ describe("scripts/deploy-smoke.sh", () => {
     expect(output).toMatch(/deploy-smoke: [1-9]\d* requests answered in 3 s, 0 with a 5xx/);
     expect(output).toContain("deploy-smoke: healthy");
     expect(code).toBe(0);
+  });
+
+  it("walks a user's journey with SMOKE_TOKEN and leaves nothing behind", async () => {
+    const { url } = await startApp();
+    const { client, token } = await userWithToken(url, ["files:write"]);
+    const { code, output } = await smoke([url], {
+      SMOKE_TOKEN: token,
+      SMOKE_ERROR_RATE: "off",
+      SMOKE_WAIT_SECONDS: "90",
+      SMOKE_WATCH_SECONDS: "0",
+    });
+    expect(output).toMatch(
+      /journey: listed, uploaded, downloaded \(SHA-256 matches\), trashed and deleted deploy-smoke-\S+\.bin in \d+ ms/,
+    );
+    expect(code, output).toBe(0);
+    const root = await (await client.get("/api/v1/folders/root")).json();
+    const children = await (await client.get(`/api/v1/folders/${root.id}/children`)).json();
+    expect(children.items).toEqual([]);
+    expect(await (await client.get("/trash")).text()).not.toContain("deploy-smoke-");
+  });
+
+  it("fails the journey, naming the step, for a read-only token or one not accepted", async () => {
+    const { url } = await startApp();
+    const { token } = await userWithToken(url, ["files:read"]);
+    const env = { SMOKE_ERROR_RATE: "off", SMOKE_WAIT_SECONDS: "90", SMOKE_WATCH_SECONDS: "0" };
+    const readOnly = await smoke([url], { ...env, SMOKE_TOKEN: token });
+    expect(readOnly.output).toMatch(/UNHEALTHY: journey: upload start answered 403, not 201/);
+    expect(readOnly.code).toBe(1);
+    const unknown = await smoke([url], { ...env, SMOKE_TOKEN: "coffer_pat_notatoken" });
+    expect(unknown.output).toMatch(/UNHEALTHY: journey: top folder answered 401, not 200/);
+    expect(unknown.code).toBe(1);
   });
 
   it("fails when the server stops being ready during the watch", async () => {
