@@ -45,20 +45,19 @@ const inApp = (root) => (file) =>
 
 /** Raw V8 script coverage from every file in rawDir, merged per client script (by its name under /assets/). */
 async function mergedCounts(rawDir) {
-  const byScript = new Map();
+  const merged = new Map();
   const names = existsSync(rawDir) ? (await fs.readdir(rawDir)).filter((name) => name.endsWith(".json")) : [];
   for (const name of names) {
     const { result } = JSON.parse(await fs.readFile(path.join(rawDir, name), "utf8"));
     for (const script of result) {
-      // The same script reached as 127.0.0.1 and as localhost is one script.
+      // The same script reached as 127.0.0.1 and as localhost is one script. Merged as read: one
+      // page's counts at a time in memory, not the whole run's.
       const asset = path.basename(new URL(script.url).pathname);
-      const list = byScript.get(asset) ?? [];
-      list.push({ ...script, url: asset, scriptId: "0" });
-      byScript.set(asset, list);
+      const counts = { ...script, url: asset, scriptId: "0" };
+      const before = merged.get(asset);
+      merged.set(asset, before ? mergeScriptCovs([before, counts]) : counts);
     }
   }
-  const merged = new Map();
-  for (const [asset, list] of byScript) merged.set(asset, mergeScriptCovs(list));
   return { merged, pages: names.length };
 }
 
