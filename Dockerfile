@@ -20,7 +20,8 @@ RUN npm ci --no-audit --no-fund
 # ---- build: the Remix/Vite production build into build/ -------------------------------------
 FROM deps AS build
 COPY . .
-RUN npm run build
+# The client's source maps serve only the e2e coverage report (docs/decisions/0029): not shipped.
+RUN npm run build && rm -rf build/client-sourcemaps
 
 # ---- prod-deps: production dependencies only ------------------------------------------------
 # Dependency install scripts must run (embedded-postgres restores its library symlinks in one),

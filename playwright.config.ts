@@ -16,6 +16,8 @@ export default defineConfig({
   timeout: 60_000,
   expect: { timeout: 10_000 },
   globalSetup: "./e2e/support/global-setup.ts",
+  // Prints the browser-side coverage the js project recorded (e2e/support/coverage.ts).
+  globalTeardown: "./e2e/support/global-teardown.ts",
   outputDir: "test-results",
   use: {
     baseURL: BASE_URL,

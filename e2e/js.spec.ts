@@ -1,4 +1,5 @@
-import { expect, test, type BrowserContext, type Page, type Request } from "@playwright/test";
+import type { BrowserContext, Page, Request } from "@playwright/test";
+import { expect, test } from "./support/test";
 import { formatBytes } from "../app/lib/format";
 import { BASE_URL } from "./support/env";
 import {

@@ -85,6 +85,31 @@ describe("caching headers", () => {
     await page.arrayBuffer();
   });
 
+  it("serves no source map: the client's maps are outside build/client and no served script points at one", async () => {
+    // The build makes them (the e2e coverage report reads them, docs/decisions/0029)...
+    const maps = fs.readdirSync(path.join(CLIENT_DIR, "../client-sourcemaps/assets")).filter((name) => name.endsWith(".js.map"));
+    expect(maps.length).toBeGreaterThan(10);
+    // ...but not where the server serves files from, under the name a browser would ask for.
+    for (const name of [maps[0]!, `${biggestAsset(".js")}.map`]) {
+      const response = await fetch(`${app.url}/assets/${name}`);
+      expect(response.status, name).toBe(404);
+      await response.arrayBuffer();
+    }
+    const assets = fs.readdirSync(path.join(CLIENT_DIR, "assets"));
+    expect(assets.filter((name) => name.endsWith(".map"))).toEqual([]);
+    const scripts = assets.filter((name) => name.endsWith(".js"));
+    // Each has its map, apart from the route manifest Remix writes itself.
+    expect(scripts.filter((name) => !maps.includes(`${name}.map`))).toEqual([expect.stringMatching(/^manifest-\w+\.js$/)]);
+    for (const name of scripts) {
+      expect(fs.readFileSync(path.join(CLIENT_DIR, "assets", name), "utf8"), name).not.toMatch(/sourceMappingURL/);
+    }
+    // And as served: the biggest script, whole.
+    const served = await fetch(`${app.url}/assets/${biggestAsset(".js")}`);
+    expect(served.status).toBe(200);
+    expect(served.headers.get("sourcemap")).toBeNull();
+    expect(await served.text()).not.toMatch(/sourceMappingURL/);
+  });
+
   it("keeps downloads private and revalidates them by ETag (a list, weak or not) or by date", async () => {
     const first = await owner.get(`/download/${fileId}`);
     expect(first.status).toBe(200);

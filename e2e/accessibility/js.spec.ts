@@ -1,4 +1,5 @@
-import { expect, test, type Browser, type BrowserContext, type Page } from "@playwright/test";
+import type { Browser, BrowserContext, Page } from "@playwright/test";
+import { expect, test } from "../support/test";
 import * as OTPAuth from "otpauth";
 import { expectAccessible } from "../support/a11y";
 import { ADMIN, BASE_URL, E2E_PORT } from "../support/env";

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "../support/test";
 import { BASE_URL } from "../support/env";
 import { login, newAccount, register } from "../support/helpers";
 

@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { expect, test } from "@playwright/test";
+import { expect, test } from "../support/test";
 import yauzl from "yauzl";
 import { createAndOpenFolder, newAccount, register } from "../support/helpers";
 

@@ -1,6 +1,6 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { expect, test } from "@playwright/test";
+import { expect, test } from "../support/test";
 import { BASE_URL } from "../support/env";
 import { newAccount, register, waitForLiveConnection } from "../support/helpers";
 

@@ -1,4 +1,5 @@
-import { expect, test, type Page, type Request } from "@playwright/test";
+import type { Page, Request } from "@playwright/test";
+import { expect, test } from "../support/test";
 import { E2E_PORT } from "../support/env";
 import { newAccount, register } from "../support/helpers";
 

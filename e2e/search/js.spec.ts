@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "../support/test";
 import { createAndOpenFolder, newAccount, register } from "../support/helpers";
 
 /** Content search with JavaScript: a file uploaded through tus is found by a word inside it. */

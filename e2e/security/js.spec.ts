@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "../support/test";
 import * as OTPAuth from "otpauth";
 import { login, newAccount, register } from "../support/helpers";
 

@@ -3,7 +3,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { expect, test, type Page } from "@playwright/test";
+import type { Page } from "@playwright/test";
+import { expect, test } from "../support/test";
 import * as OTPAuth from "otpauth";
 import { startTestOidcProvider, type TestOidcProvider } from "../../tests/support/oidc-provider";
 

@@ -1,4 +1,6 @@
+import { rmSync } from "node:fs";
 import type { FullConfig } from "@playwright/test";
+import { RAW_COVERAGE_DIR } from "./coverage";
 import { ADMIN, BASE_URL } from "./env";
 
 /**
@@ -7,6 +9,8 @@ import { ADMIN, BASE_URL } from "./env";
  * register their own (non-admin) accounts and use this one only for admin checks.
  */
 export default async function globalSetup(_config: FullConfig) {
+  // This run's browser coverage only (the teardown reports it).
+  rmSync(RAW_COVERAGE_DIR, { recursive: true, force: true });
   // Like a browser: load the form first for its CSRF cookie and token.
   const form = await fetch(`${BASE_URL}/register`);
   const csrfCookie =
