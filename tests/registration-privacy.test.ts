@@ -47,8 +47,9 @@ describe("registering a taken email (local disk, memory cache, SMTP)", () => {
     expect(await app.services.prisma.user.count()).toBe(1);
 
     const page = await (await client.get("/register?check=1")).text();
-    expect(page).toContain("Check your email");
-    expect(page).not.toMatch(/already|exists/i);
+    const main = /<main[\s\S]*<\/main>/.exec(page)![0];
+    expect(main).toContain("Check your email");
+    expect(main).not.toMatch(/already (exists|has|registered)|is taken|in use/i);
 
     const mail = await mailbox.next("olga@example.com", mails);
     expect(mail.subject).toBe("Someone tried to create a Coffer account with your address");
@@ -63,6 +64,7 @@ describe("registering a taken email (local disk, memory cache, SMTP)", () => {
   it("keeps the session of a signed-in browser that registers a taken address", async () => {
     const client = new TestClient(app.url);
     await client.register("Pia", "pia@example.com");
+    const mails = mailbox.mails.length;
     const cookie = client.cookies.get("coffer_session");
     const response = await client.postForm("/register", {
       name: "Pia Again",
@@ -73,17 +75,21 @@ describe("registering a taken email (local disk, memory cache, SMTP)", () => {
     expect(client.cookies.get("coffer_session")).toBe(cookie);
     expect((await client.get("/register?check=1")).status).toBe(200);
     expect((await client.get("/files")).status).toBe(200);
+    await mailbox.next("olga@example.com", mails);
   });
 
   it("mails one address at most three times an hour; further attempts get the same answer and no mail", async () => {
     const client = new TestClient(app.url);
-    const attempt = () => client.postForm("/register", { name: "Flood", email: "olga@example.com", password: "flooding long password" });
+    const attempt = () =>
+      client.postForm("/register", { name: "Mallory Two", email: "olga@example.com", password: "a third long enough password" });
+    const toOlga = () => mailbox.mails.filter((mail) => mail.to && !Array.isArray(mail.to) && mail.to.text === "olga@example.com").length;
     // Two notices went out above; one more is allowed.
+    expect(toOlga()).toBe(2);
     const mails = mailbox.mails.length;
     expect((await attempt()).headers.get("location")).toBe("/register?check=1");
     await mailbox.next("olga@example.com", mails);
     expect((await attempt()).headers.get("location")).toBe("/register?check=1");
     await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(mailbox.mails.length).toBe(mails + 1);
+    expect(toOlga()).toBe(3);
   });
 });
