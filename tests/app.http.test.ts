@@ -121,9 +121,14 @@ describe.each(DRIVER_SETS)("Coffer over HTTP with $label", ({ drivers }) => {
       const badEmail = await client.postForm("/register", { name: "X", email: "not-an-email", password: "long enough password" });
       expect(badEmail.status).toBe(400);
       expect(await badEmail.text()).toContain("Enter a valid email address.");
+      // A taken address is not revealed (issue 16): the same "check your email" step, no session.
       const duplicate = await client.postForm("/register", { name: "Bob", email: "BOB@example.com", password: "long enough password" });
-      expect(duplicate.status).toBe(409);
-      expect(await duplicate.text()).toContain("already exists");
+      expect(duplicate.status).toBe(303);
+      expect(duplicate.headers.get("location")).toBe("/register?check=1");
+      expect(client.cookies.has("coffer_session")).toBe(false);
+      const answer = /<main[\s\S]*<\/main>/.exec(await (await client.get("/register?check=1")).text())![0];
+      expect(answer).toContain("No account was created");
+      expect(answer).not.toContain("already exists");
     });
 
     it("rejects a wrong password without saying which part was wrong", async () => {

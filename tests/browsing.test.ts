@@ -1,10 +1,11 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { countFolderContents, listFolder, listingQuery, PAGE_SIZE } from "~/domain/files/folder-listing.server";
+import { countFolderContents, folderSize, listFolder, listingQuery, PAGE_SIZE } from "~/domain/files/folder-listing.server";
 import { breadcrumbs, folderTree } from "~/domain/files/folder-tree.server";
 import { SORT_KEYS, type FolderListing, type SortDir, type SortKey } from "~/domain/files/folder-listing";
 import type { Folder, PrismaClient } from "~/generated/prisma/client";
 import { Prisma } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
+import { formatBytes } from "~/lib/format";
 import { startTestApp, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
 import { createTestDatabase } from "./support/database";
@@ -198,6 +199,41 @@ describe("browsing a folder (domain, real PostgreSQL)", () => {
     }
   });
 
+  it("sizes a folder by its subtree's live files: subfolders in, trash and other folders out (issue 16)", async () => {
+    const owner = await prisma.user.findFirstOrThrow();
+    const file = (id: string, folderId: string, size: number, trashed = false) => ({
+      id,
+      ownerId: owner.id,
+      folderId,
+      name: id,
+      nameKey: id,
+      size: BigInt(size),
+      mimeType: "text/plain",
+      storageKey: `key-${id}`,
+      trashedAt: trashed ? new Date() : null,
+    });
+    // Beside "Big", not in it: the other tests count Big's contents.
+    const top = await prisma.folder.create({ data: { ownerId: owner.id, parentId: folder.parentId, name: "Sized", nameKey: "sized" } });
+    const sub = await prisma.folder.create({ data: { ownerId: owner.id, parentId: top.id, name: "Sub", nameKey: "sub" } });
+    const deep = await prisma.folder.create({ data: { ownerId: owner.id, parentId: sub.id, name: "Deep", nameKey: "deep" } });
+    const binned = await prisma.folder.create({
+      data: { ownerId: owner.id, parentId: top.id, name: "Binned", nameKey: "binned", trashedAt: new Date() },
+    });
+    await prisma.file.createMany({
+      data: [
+        file("size-a", top.id, 100),
+        file("size-b", sub.id, 20),
+        file("size-c", deep.id, 3),
+        file("size-trashed", sub.id, 5000, true),
+        file("size-binned", binned.id, 7000),
+      ],
+    });
+    expect(await folderSize(services, top.id)).toBe(123);
+    expect(await folderSize(services, sub.id)).toBe(23);
+    expect(await folderSize(services, binned.id)).toBe(7000);
+    expect(await folderSize(services, "no-such-folder")).toBe(0);
+  });
+
   it("counts only items that are not in the trash", async () => {
     expect(await countFolderContents(services, folder.id)).toEqual({ folders: 30, files: 450, capped: false });
   });
@@ -226,6 +262,15 @@ describe("browsing a folder (domain, real PostgreSQL)", () => {
     expect(current.id).toBe(deep.id);
     expect(current.children).toBeNull();
     expect(big.children!.some((c) => c.name === "Sub 0001" && c.id.includes("trashed"))).toBe(false);
+  });
+
+  it("expands the root when it is the current folder", async () => {
+    const owner = await prisma.user.findFirstOrThrow();
+    const root = await prisma.folder.findFirstOrThrow({ where: { ownerId: owner.id, parentId: null } });
+    const tree = (await folderTree(services, await breadcrumbs(services, root)))!;
+    expect(tree).toMatchObject({ id: root.id, current: true, more: false });
+    expect(tree.children!.map((c) => c.id)).toContain(folder.id);
+    expect(tree.children!.every((c) => c.children === null && !c.current)).toBe(true);
   });
 
   it("caps each tree level at 100 subfolders with a “more” flag, keeping the path visible", async () => {
@@ -331,6 +376,26 @@ describe("browsing over HTTP (production build)", () => {
     expect(html).toContain("Next page");
     expect(html).not.toContain("Previous page");
     expect(html).not.toContain("gone ");
+  });
+
+  it("lists the root's subfolders in the sidebar tree at the root (issue 16)", async () => {
+    const html = await (await client.get("/files")).text();
+    const tree = /<nav aria-label="Folder tree"[^>]*>([\s\S]*?)<\/nav>/.exec(html)![1]!;
+    expect(tree).toMatch(/<a[^>]*aria-current="page"[^>]*href="\/files"|<a[^>]*href="\/files"[^>]*aria-current="page"/);
+    expect(tree).toContain(`href="/files/${folderId}"`);
+    expect(tree).toContain("Photos");
+  });
+
+  it("shows a folder's own size under its title and the account's usage beside the tree (issue 16)", async () => {
+    const live = await app.services.prisma.file.aggregate({ where: { folderId, trashedAt: null }, _sum: { size: true } });
+    const html = await (await client.get(`/files/${folderId}`)).text();
+    const size = /data-testid="folder-size"[^>]*>([^<]*)</.exec(html)![1];
+    expect(size).toBe(`${formatBytes(Number(live._sum.size))} in this folder`);
+    expect(html).toContain('data-testid="account-usage"');
+    expect(html).toContain("Your storage");
+    const root = await (await client.get("/files")).text();
+    expect(root).not.toContain('data-testid="folder-size"');
+    expect(root).toContain('data-testid="account-usage"');
   });
 
   it("follows Next and Previous links without JavaScript", async () => {

@@ -283,6 +283,15 @@ describe.each(DRIVER_SETS)("bulk actions on a selection with $label", ({ drivers
     const empty = await alice.get(`/bulk?intent=copy&from=/files`);
     expect(empty.status).toBe(400);
     expect(await empty.text()).toContain("Select at least one file or folder first.");
+    // "Restore selected" with nothing ticked, without JavaScript: what to do, and the way back (issue 16).
+    const nothing = await postBulk(alice, [
+      ["intent", "restore"],
+      ["from", "/trash"],
+    ]);
+    expect(nothing.status).toBe(400);
+    const nothingHtml = (await nothing.text()).replaceAll("&#x27;", "'");
+    expect(nothingHtml).toContain("Nothing was selected. Tick the items you want back in the trash, then choose “Restore selected”.");
+    expect(nothingHtml).toMatch(/<a[^>]*href="\/trash"[^>]*>Back to the trash<\/a>/);
     // "from" never leads off the site.
     const offsite = await postBulk(alice, [["intent", "trash"], ["from", "https://evil.example/"], item("file", file.id)]);
     expect(await offsite.text()).not.toContain("evil.example");

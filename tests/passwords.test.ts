@@ -1,6 +1,5 @@
 import type { AddressInfo } from "node:net";
-import { simpleParser, type ParsedMail } from "mailparser";
-import { SMTPServer } from "smtp-server";
+import type { ParsedMail } from "mailparser";
 import { io as connectSocket, type Socket } from "socket.io-client";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -8,6 +7,7 @@ import { ConfigError, loadConfig } from "~/config.server";
 import { describeUserAgent } from "~/lib/user-agent";
 import { startTestApp, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
+import { startMailbox } from "./support/mailbox";
 
 const DAY_MS = 24 * 3600 * 1000;
 const FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0";
@@ -17,46 +17,6 @@ const SAFARI_IPHONE =
 /** Page text with React's HTML escapes undone, for matching messages. */
 async function pageText(response: Response): Promise<string> {
   return (await response.text()).replaceAll("&#x27;", "'").replaceAll("&quot;", '"').replaceAll("&amp;", "&");
-}
-
-/** A real SMTP server in the test process; every message it receives is parsed and kept. */
-async function startMailbox() {
-  const mails: ParsedMail[] = [];
-  const waiting: Array<() => void> = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ["STARTTLS", "AUTH"],
-    logger: false,
-    onData(stream, _session, callback) {
-      simpleParser(stream)
-        .then((mail) => {
-          mails.push(mail);
-          for (const wake of waiting.splice(0)) wake();
-          callback();
-        })
-        .catch(callback);
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.server.address() as AddressInfo).port;
-  return {
-    url: `smtp://127.0.0.1:${port}`,
-    mails,
-    /** The next mail to `to` (received after `after` mails), waiting up to 10 s. */
-    async next(to: string, after: number): Promise<ParsedMail> {
-      const deadline = Date.now() + 10_000;
-      for (;;) {
-        const mail = mails.slice(after).find((m) => m.to && !Array.isArray(m.to) && m.to.value.some((a) => a.address === to));
-        if (mail) return mail;
-        if (Date.now() > deadline) throw new Error(`no mail to ${to}`);
-        await new Promise<void>((resolve) => {
-          waiting.push(resolve);
-          setTimeout(resolve, 200);
-        });
-      }
-    },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
 }
 
 function resetPath(mail: ParsedMail): string {

@@ -183,7 +183,10 @@ describe.each<{ label: string; drivers: DriverSet }>([
       expect((await storageUsage(app.services, olga.id)).usedBytes).toBe(usedBefore);
       expect((await storageUsage(app.services, fred.id)).usedBytes).toBe(0);
 
-      expect((await patchUpload(fred.client, fredsUpload, 40 * KiB, new Uint8Array(randomBytes(60 * KiB)))).status).toBe(204);
+      const finished = await patchUpload(fred.client, fredsUpload, 40 * KiB, new Uint8Array(randomBytes(60 * KiB)));
+      expect(finished.status).toBe(204);
+      // The uploader's page is told where the file went (issue 16).
+      expect(finished.headers.get("coffer-file-place")).toBe("trash");
       expect((await patchUpload(olga.client, olgasUpload, 0, new Uint8Array(randomBytes(50 * KiB)))).status).toBe(204);
 
       const landed = await app.services.prisma.file.findMany({ where: { folderId: holidayId }, orderBy: { name: "asc" } });
@@ -233,7 +236,9 @@ describe.each<{ label: string; drivers: DriverSet }>([
       // With the folder gone, the reservation is the uploader's.
       expect((await storageUsage(app.services, fred.id)).usedBytes).toBe(100 * KiB);
 
-      expect((await patchUpload(fred.client, upload, 0, new Uint8Array(randomBytes(100 * KiB)))).status).toBe(204);
+      const finished = await patchUpload(fred.client, upload, 0, new Uint8Array(randomBytes(100 * KiB)));
+      expect(finished.status).toBe(204);
+      expect(finished.headers.get("coffer-file-place")).toBe("root");
       const file = await app.services.prisma.file.findFirstOrThrow({ where: { name: "report.pdf" }, include: { folder: true } });
       expect(file.ownerId).toBe(fred.id);
       expect(file.folder.parentId).toBeNull();

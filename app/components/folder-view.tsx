@@ -1,4 +1,5 @@
-import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { Form, Link, useActionData, useLoaderData, useLocation, useNavigation } from "@remix-run/react";
+import { rememberFolderPage } from "./folder-gone";
 import { useEffect, useRef, useState } from "react";
 import {
   COUNT_LIMIT,
@@ -42,8 +43,44 @@ function makeQueryFor(path: string, current: { sort: SortKey; dir: SortDir; view
   };
 }
 
+/** Shown instead of "Not found" when the folder on screen was trashed or deleted elsewhere. */
+function FolderGoneNotice() {
+  return (
+    <div role="alert" className="rounded-md border border-amber-300 bg-amber-50 p-4 text-sm text-amber-950" data-testid="folder-gone">
+      <p className="font-medium">This folder was moved to the trash or deleted, in another tab or by someone else.</p>
+      <p className="mt-1">
+        Uploads still running here finish and say where their files went.{" "}
+        <Link to="/trash" className="text-blue-800 underline">
+          Open the trash
+        </Link>{" "}
+        or{" "}
+        <Link to="/files" className="text-blue-800 underline">
+          go to My files
+        </Link>
+        .
+      </p>
+    </div>
+  );
+}
+
+/** The account's storage (all folders, versions and trash), beside the tree: not this folder's. */
+function AccountUsage({ usage }: { usage: { usedBytes: number; quotaBytes: number | null } }) {
+  return (
+    <section aria-labelledby="account-usage-heading" className="mt-4 space-y-1 px-2" data-testid="account-usage">
+      <h2 id="account-usage-heading" className="text-sm font-semibold text-slate-700">
+        Your storage
+      </h2>
+      <UsageMeter usedBytes={usage.usedBytes} quotaBytes={usage.quotaBytes} />
+    </section>
+  );
+}
+
 export function FolderView() {
-  const { folder, crumbs, listing, maxUploadSize, view, counts, tree, usage } = useLoaderData<typeof folderLoader>();
+  const page = useLoaderData<typeof folderLoader>();
+  const { folder, crumbs, listing, maxUploadSize, view, counts, size, tree, usage } = page;
+  // Set by the route's clientLoader when a refresh found this folder trashed or deleted.
+  const gone = (page as { gone?: boolean }).gone === true;
+  const { pathname } = useLocation();
   const result = useActionData<typeof folderAction>();
   const navigation = useNavigation();
   const busyIntent = navigation.state === "submitting" ? navigation.formData?.get("intent") : null;
@@ -57,6 +94,9 @@ export function FolderView() {
   useEffect(() => {
     if (result?.ok && folderNameRef.current) folderNameRef.current.value = "";
   }, [result]);
+  useEffect(() => {
+    if (!gone) rememberFolderPage(pathname, page);
+  }, [gone, pathname, page]);
 
   return (
     <DragMoveProvider enabled={folder.canWrite} from={folderPath}>
@@ -65,6 +105,7 @@ export function FolderView() {
           <div className="hidden lg:block">
             <h2 className="mb-2 px-2 text-sm font-semibold text-slate-700">Folders</h2>
             <FolderTree tree={tree} />
+            {usage ? <AccountUsage usage={usage} /> : null}
           </div>
         ) : null}
         <div className="min-w-0 space-y-6">
@@ -76,6 +117,7 @@ export function FolderView() {
               <summary className="cursor-pointer px-4 py-2 text-sm font-medium text-slate-800">Folders</summary>
               <div className="px-2 pb-3">
                 <FolderTree tree={tree} />
+                {usage ? <AccountUsage usage={usage} /> : null}
               </div>
             </details>
           ) : null}
@@ -83,7 +125,11 @@ export function FolderView() {
           <div className="flex flex-wrap items-end justify-between gap-4">
             <div className="space-y-2">
               <h1 className="text-2xl font-semibold break-all">{current?.name ?? "My files"}</h1>
-              {usage ? <UsageMeter usedBytes={usage.usedBytes} quotaBytes={usage.quotaBytes} /> : null}
+              {size !== null ? (
+                <p className="text-sm text-slate-600" data-testid="folder-size">
+                  {`${formatBytes(size)} in this folder`}
+                </p>
+              ) : null}
             </div>
             {folder.canWrite ? (
               <Form method="post" className="flex items-end gap-2">
@@ -116,6 +162,7 @@ export function FolderView() {
               {result.fieldErrors.name}
             </p>
           ) : null}
+          {gone ? <FolderGoneNotice /> : null}
           <FormMessage message={result?.message} tone={result?.ok ? "success" : "error"} />
           <DragMoveStatus />
 

@@ -9,6 +9,9 @@ import { TableHead } from "./table-head";
 import { CsrfInput } from "~/components/csrf-input";
 import { thumbnailUrl } from "~/lib/thumbnails";
 
+/** One column width for every card of every share page state (issue 16: the cards differed). */
+const SHARE_COLUMN = "mx-auto w-full max-w-2xl";
+
 /**
  * The public page of a share link: password form, a file, a folder listing or a file drop.
  * Links and forms here load whole documents: the password cookie is scoped to /s/<token>, which
@@ -47,7 +50,7 @@ function PasswordForm({ token, kind }: { token: string; kind: "file" | "folder" 
   const busy = useNavigation().state === "submitting";
   const error = result && !result.ok ? result.message : null;
   return (
-    <div className="card mx-auto max-w-md p-6">
+    <div className={`card p-6 ${SHARE_COLUMN}`}>
       <h1 className="text-2xl font-semibold">This {kind} is protected</h1>
       <p className="mt-1 text-sm text-slate-600">Enter the password you were given with the link.</p>
       {/* Posts to the page it is on, so a protected subfolder opens where the visitor was going. */}
@@ -80,8 +83,8 @@ function PasswordForm({ token, kind }: { token: string; kind: "file" | "folder" 
 
 function SharedFile({ page }: { page: Extract<SharePageData, { state: "file" }> }) {
   return (
-    <div className="mx-auto max-w-3xl space-y-6">
-      <div className="card mx-auto max-w-lg p-6">
+    <div className={`space-y-6 ${SHARE_COLUMN}`}>
+      <div className="card p-6">
         <p className="text-sm text-slate-600">Shared file</p>
         <h1 className="mt-1 flex items-center gap-2 text-2xl font-semibold break-all">
           <FileIcon className="h-6 w-6 text-slate-500" />
@@ -206,7 +209,7 @@ function FileDrop({ page }: { page: Extract<SharePageData, { state: "drop" }> })
   const busy = navigation.state === "submitting";
   const fileError = result && !result.ok ? result.fieldErrors.file : undefined;
   return (
-    <div className="card mx-auto max-w-lg p-6">
+    <div className={`card p-6 ${SHARE_COLUMN}`}>
       <p className="text-sm text-slate-600">File drop</p>
       <h1 className="mt-1 text-2xl font-semibold break-all">Send files to “{page.folderName}”</h1>
       <p className="mt-2 text-sm text-slate-600">
@@ -266,7 +269,7 @@ export function ShareErrorBoundary() {
     }
   }
   return (
-    <div className="card mx-auto max-w-lg p-6" role="alert">
+    <div className={`card p-6 ${SHARE_COLUMN}`} role="alert">
       <h1 className="text-xl font-semibold">{title}</h1>
       <p className="mt-2 text-slate-700">{message}</p>
     </div>

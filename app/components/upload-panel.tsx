@@ -1,3 +1,4 @@
+import { Link } from "@remix-run/react";
 import { memo, useEffect, useState, type ReactNode } from "react";
 import { formatBytes } from "~/lib/format";
 import { MOVE_MIME } from "./drag-move";
@@ -286,7 +287,8 @@ const UploadRow = memo(function UploadRow({
           ) : null}
           {item.status !== "done" ? (
             <button type="button" className="btn-secondary" aria-describedby={nameId} onClick={() => onCancel(item.key)}>
-              Cancel
+              {/* Nothing is left to cancel of a refusal that a retry cannot change. */}
+              {item.status === "error" && !item.retryable ? "Remove" : "Cancel"}
             </button>
           ) : null}
         </div>
@@ -302,9 +304,33 @@ const UploadRow = memo(function UploadRow({
         <div className={`h-full ${item.status === "error" ? "bg-red-600" : "bg-blue-700"}`} style={{ width: `${percent}%` }} />
       </div>
       <p className={`mt-1 text-xs ${item.status === "error" ? "text-red-700" : "text-slate-600"}`}>{statusText}</p>
+      {item.status === "done" && item.landed ? <LandedElsewhere landed={item.landed} /> : null}
     </li>
   );
 });
+
+/** A finished upload whose folder was trashed or deleted meanwhile: where the file is now. */
+function LandedElsewhere({ landed }: { landed: "trash" | "root" }) {
+  return (
+    <p className="mt-1 text-xs text-amber-900" data-testid="upload-landed">
+      {landed === "trash" ? (
+        <>
+          Its folder was moved to the trash meanwhile, so the file is in the trash with it (its owner’s, if the folder was shared with you).{" "}
+          <Link to="/trash" className="text-blue-800 underline">
+            Open the trash
+          </Link>
+        </>
+      ) : (
+        <>
+          Its folder was deleted meanwhile, so the file was saved in My files.{" "}
+          <Link to="/files" className="text-blue-800 underline">
+            Open My files
+          </Link>
+        </>
+      )}
+    </p>
+  );
+}
 
 function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return "";

@@ -19,8 +19,13 @@ export interface QueueItem {
   /** Smoothed bytes per second while uploading. */
   speed: number;
   resumed: boolean;
-  /** False when retrying cannot help (the file is over the size limit). */
+  /** False when retrying cannot help (over the size limit, a refused name, no quota left). */
   retryable: boolean;
+  /**
+   * Where a finished upload went when it was not its folder: "trash" (the folder was moved to the
+   * trash meanwhile; the file is in there with it) or "root" (the folder was deleted: My files).
+   */
+  landed?: "trash" | "root";
 }
 
 export interface PickedFile {
@@ -230,9 +235,11 @@ export function useUploadQueue({ folderId, maxUploadSize }: { folderId: string; 
               update(key, (item) => (item.status === "uploading" ? { sent } : {}));
             }
           },
-          onSuccess: () => {
+          onSuccess: ({ lastResponse }) => {
             running.current.delete(key);
-            update(key, { sent: file.size, status: "done", speed: 0 });
+            const place = lastResponse?.getHeader("Coffer-File-Place");
+            const landed = place === "trash" || place === "root" ? place : undefined;
+            update(key, { sent: file.size, status: "done", speed: 0, landed });
             uploads.current.delete(key);
             picked.current.delete(key);
             unfinishedStale.current = true;
@@ -240,7 +247,7 @@ export function useUploadQueue({ folderId, maxUploadSize }: { folderId: string; 
           },
           onError: (error) => {
             running.current.delete(key);
-            update(key, { status: "error", speed: 0, message: describeTusError(error) });
+            update(key, { status: "error", speed: 0, message: describeTusError(error), retryable: !isFinalRefusal(error) });
           },
         });
         uploads.current.set(key, upload);
@@ -409,6 +416,16 @@ function readUnfinished(folderId: string): StoredUpload[] {
     // Storage may be unavailable (private mode); resuming then simply starts over.
   }
   return found;
+}
+
+/**
+ * 4xx answers that sending the same file again cannot change: a bad or over-long name, the size
+ * limit, no quota left, no permission. Not these: 401 (log in, then retry), 404 (the upload is
+ * started over), 408, 409 and 423 (tus offset races and locks), 429 (later).
+ */
+export function isFinalRefusal(error: Error): boolean {
+  const status = (error as { originalResponse?: { getStatus(): number } | null }).originalResponse?.getStatus() ?? 0;
+  return status >= 400 && status < 500 && ![401, 404, 408, 409, 423, 429].includes(status);
 }
 
 function describeTusError(error: Error): string {

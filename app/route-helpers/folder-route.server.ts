@@ -12,7 +12,7 @@ import { canWrite } from "~/domain/sharing/access.server";
 import { z } from "zod";
 import { isAppError, ValidationError } from "~/domain/errors";
 import { detectMimeType, storeStream } from "~/domain/files/files.server";
-import { countFolderContents, listFolder, parseDir, parseSort } from "~/domain/files/folder-listing.server";
+import { countFolderContents, folderSize, listFolder, parseDir, parseSort } from "~/domain/files/folder-listing.server";
 import { breadcrumbs, folderTree } from "~/domain/files/folder-tree.server";
 import { createFolder, getReadableFolder, getWritableFolder } from "~/domain/files/folders.server";
 import { recordActivity } from "~/domain/audit/activity.server";
@@ -43,10 +43,12 @@ export async function folderLoader({ request, params, context }: LoaderFunctionA
     const dir = parseDir(query.dir ?? null);
     const view = viewFrom(query.view ?? null, request.headers.get("cookie"));
     // Independent reads at once: the page waits for the slowest, not for their sum.
-    const [allCrumbs, listing, counts, allowance, writable] = await Promise.all([
+    const [allCrumbs, listing, counts, size, allowance, writable] = await Promise.all([
       breadcrumbs(services, folder),
       listFolder(services, folder, query.after ?? null, { sort, dir, before: query.before ?? null }),
       countFolderContents(services, folder.id),
+      // The root's size is the account's usage, shown beside the tree instead.
+      folder.parentId === null ? null : folderSize(services, folder.id),
       uploadAllowance(services, folder.ownerId, user.id),
       canWrite(services, user, { kind: "folder", id: folder.id, ownerId: folder.ownerId }),
     ]);
@@ -61,6 +63,7 @@ export async function folderLoader({ request, params, context }: LoaderFunctionA
       {
         view: view.view,
         counts,
+        size,
         tree,
         folder: {
           id: folder.id,

@@ -8,7 +8,7 @@ import { field, formValues, parseFormData, parseQuery, readForm } from "~/route-
 import { z } from "zod";
 import { parseSelection, readableSelection, runBulk, type BulkOperation } from "~/domain/files/bulk.server";
 import { destinationFolders } from "~/domain/files/folder-tree.server";
-import { isAppError } from "~/domain/errors";
+import { isAppError, ValidationError } from "~/domain/errors";
 import { parsePolicy } from "~/domain/files/operations.server";
 import { requireUser } from "~/route-helpers/guards.server";
 
@@ -117,6 +117,12 @@ export async function action({ request, context }: ActionFunctionArgs) {
   try {
     const fields = parseFormData(form, bulkForm);
     const operation: BulkOperation = fields.intent;
+    // "Restore selected" with nothing ticked (no JavaScript to disable it): say what to do.
+    if (operation === "restore" && fields.item.length === 0) {
+      throw new ValidationError("Nothing was selected. Tick the items you want back in the trash, then choose “Restore selected”.", {
+        item: "Select at least one item.",
+      });
+    }
     const refs = parseSelection(fields.item);
     const outcome = await runBulk(services, user, operation, refs, {
       destinationId: fields.destination,

@@ -213,8 +213,10 @@ export default function Details() {
       <LocationNav location={location} />
       <DetailsHeading item={item} openHref={openHref} />
 
+      {/* One message per action: a refusal replaces an earlier success (the URL still says
+          ?done=… after the failed POST), and a form's refusal shows only beside that form. */}
       <div aria-live="polite">
-        <FormMessage message={done} tone="success" />
+        <FormMessage message={result ? null : done} tone="success" />
         {result && !result.ok && !["rename", "move", "copy", "trash"].includes(result.intent) ? (
           <FormMessage message={result.message} />
         ) : null}

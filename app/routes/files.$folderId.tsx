@@ -1,4 +1,6 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
+import type { ClientLoaderFunctionArgs } from "@remix-run/react";
+import { loadFolderPage } from "~/components/folder-gone";
 import { FolderView } from "~/components/folder-view";
 import { folderAction, folderLoader } from "~/route-helpers/folder-route.server";
 
@@ -6,5 +8,9 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data
 
 export const loader = (args: LoaderFunctionArgs) => folderLoader(args);
 export const action = (args: ActionFunctionArgs) => folderAction(args);
+
+/** A refresh that finds the folder trashed or deleted keeps the page (and its uploads) with a notice. */
+export const clientLoader = ({ request, serverLoader }: ClientLoaderFunctionArgs) =>
+  loadFolderPage(request, () => serverLoader<typeof loader>());
 
 export default FolderView;

@@ -1,15 +1,16 @@
 import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Form, Link, useActionData, useNavigation } from "@remix-run/react";
+import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { Field, FormMessage } from "~/components/field";
 import { auditActor, recordAudit } from "~/domain/audit/audit.server";
 import { assertPasswordAuthAllowed } from "~/domain/accounts/oidc.server";
 import { limitRegistration } from "~/domain/rate-limit.server";
 import { assertCookieCanBeKept, createSession, destroySession, getUser } from "~/domain/accounts/sessions.server";
-import { registerUser, isFirstAccount } from "~/domain/accounts/users.server";
+import { isFirstAccount } from "~/domain/accounts/users.server";
+import { registerSelf } from "~/domain/accounts/self-registration.server";
 import { actionFailure, loaderFailure, retryAfterHeaders } from "~/route-helpers/http.server";
 import { CsrfInput } from "~/components/csrf-input";
 import { z } from "zod";
-import { field, parseForm } from "~/route-helpers/forms.server";
+import { field, parseForm, parseQuery } from "~/route-helpers/forms.server";
 
 export const meta: MetaFunction = () => [{ title: "Create account · Coffer" }];
 export const headers = retryAfterHeaders;
@@ -18,6 +19,9 @@ export const headers = retryAfterHeaders;
 const failedRegistrations = new WeakSet<object>();
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
+  // "Check your email" is shown to a signed-in browser too: it registered an address that had an account.
+  const check = parseQuery(request, z.object({ check: field.hint() })).check === "1";
+  if (check) return { isFirst: false, check, mailEnabled: context.services.mailer !== null };
   if (!failedRegistrations.has(context) && (await getUser(context.services, request))) throw redirect("/files");
   try {
     assertPasswordAuthAllowed(context.services, "registration");
@@ -25,7 +29,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     loaderFailure(error);
   }
   const isFirst = await isFirstAccount(context.services);
-  return { isFirst };
+  return { isFirst, check, mailEnabled: context.services.mailer !== null };
 }
 
 const registerForm = z.object({ email: field.text(1_000), name: field.text(1_000), password: field.text(10_000) });
@@ -36,11 +40,15 @@ export async function action({ request, context }: ActionFunctionArgs) {
     assertPasswordAuthAllowed(context.services, "registration");
     assertCookieCanBeKept(context.services, request);
     await limitRegistration(context.services, context.clientIp);
-    const user = await registerUser(context.services, {
+    const registered = await registerSelf(context.services, auditActor(request, context.clientIp, null), {
       email: form.email,
       name: form.name,
       password: form.password,
     });
+    // An address that already has an account: nothing changes, nobody is signed in, and the
+    // answer does not say so (the owner is mailed instead).
+    if (!registered.created) return redirect("/register?check=1", 303);
+    const { user } = registered;
     // Registering signs in as the new account: a session this browser had ends.
     if (await getUser(context.services, request)) await destroySession(context.services, request);
     const cookie = await createSession(context.services, user.id, request, context.clientIp);
@@ -59,9 +67,11 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 export default function Register() {
+  const { check, mailEnabled } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const busy = useNavigation().state === "submitting";
   const errors = result?.fieldErrors ?? {};
+  if (check) return <CheckYourEmail mailEnabled={mailEnabled} />;
   return (
     <div className="card mx-auto max-w-md p-6">
       <h1 className="text-2xl font-semibold">Create your account</h1>
@@ -90,6 +100,35 @@ export default function Register() {
           {busy ? "Creating account…" : "Create account"}
         </button>
       </Form>
+    </div>
+  );
+}
+
+/** The answer when the address could not be given a new account; it never says whether it has one. */
+function CheckYourEmail({ mailEnabled }: { mailEnabled: boolean }) {
+  return (
+    <div className="card mx-auto max-w-md p-6" role="status">
+      <h1 className="text-2xl font-semibold">{mailEnabled ? "Check your email" : "No account was created"}</h1>
+      {mailEnabled ? (
+        <>
+          <p className="mt-3 text-slate-700">We sent a message to the address you entered. It says what to do next.</p>
+          <p className="mt-3 text-sm text-slate-600">
+            No mail after a few minutes? Check your spam folder, or log in if you already have an account.
+          </p>
+        </>
+      ) : (
+        <p className="mt-3 text-slate-700">
+          If you already have an account with this address, log in. Forgot its password? Ask an administrator to reset it.
+        </p>
+      )}
+      <p className="mt-6 flex flex-wrap gap-4 text-sm">
+        <Link to="/login" className="text-blue-800 underline">
+          Log in
+        </Link>
+        <Link to="/forgot-password" className="text-blue-800 underline">
+          Forgot your password?
+        </Link>
+      </p>
     </div>
   );
 }

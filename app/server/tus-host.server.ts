@@ -125,7 +125,8 @@ export function createUploadServer(services: Services): TusServer {
           );
         const file = await completeUpload(services, upload, hasher.take(upload.id, upload.size ?? -1), discard, pendings.get(req));
         if (req.method === "POST") finishedInCreation(upload);
-        return { headers: { "Coffer-File-Id": file.id } };
+        // Coffer-File-Place: "folder", or "trash"/"root" when the folder was trashed/deleted meanwhile.
+        return { headers: { "Coffer-File-Id": file.id, "Coffer-File-Place": file.place } };
       } catch (error) {
         metrics().uploadsFailed.inc({ stage: "complete" });
         throw toTusError(services, error);

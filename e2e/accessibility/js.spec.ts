@@ -56,7 +56,14 @@ test.afterAll(async () => {
 });
 
 test.describe("logged out", () => {
-  for (const path of ["/login", "/register", "/forgot-password", "/reset-password/not-a-real-token", "/account-deleted"]) {
+  for (const path of [
+    "/login",
+    "/register",
+    "/register?check=1",
+    "/forgot-password",
+    "/reset-password/not-a-real-token",
+    "/account-deleted",
+  ]) {
     test(path, async ({ browser }) => {
       const context = await freshContext(browser);
       const visitor = await context.newPage();

@@ -62,7 +62,10 @@ test("the admin deletes an account after its confirmation page, giving the files
     await leaverPage.goto("/files");
     await expect(leaverPage).toHaveURL(/\/login\?redirectTo=%2Ffiles$/);
     await keeperPage.goto("/files");
-    await keeperPage.getByRole("link", { name: `From ${leaver.name}`, exact: true }).click();
+    await keeperPage
+      .locator("main table")
+      .getByRole("link", { name: `From ${leaver.name}`, exact: true })
+      .click();
     await expect(keeperPage.getByRole("heading", { level: 1, name: `From ${leaver.name}` })).toBeVisible();
     await expect(keeperPage.locator("main").getByRole("link", { name: "handover.txt" }).first()).toBeVisible();
   } finally {

@@ -26,6 +26,7 @@ let ownerPage: Page;
 let scratch: Awaited<ReturnType<typeof scratchDir>>;
 let file: TestFile;
 let shareUrl = "";
+let folderPath = "";
 
 test.beforeAll(async ({ browser }) => {
   owner = await browser.newContext({ baseURL: BASE_URL, javaScriptEnabled: false });
@@ -41,6 +42,7 @@ test.afterAll(async () => {
 test("the owner creates a password-protected link to a folder", async () => {
   await register(ownerPage, account);
   const folderId = await createAndOpenFolder(ownerPage, FOLDER);
+  folderPath = `/files/${folderId}`;
   file = await randomFile(scratch.dir, "photo.jpg", 200_000);
   await ownerPage.locator("#upload-file").setInputFiles([file.path]);
   await ownerPage.getByRole("button", { name: "Upload", exact: true }).click();
@@ -89,6 +91,35 @@ test("a visitor in a fresh browser unlocks the link, downloads a file and the ZI
     await otherPage.goto(shareUrl);
     await expect(otherPage.getByRole("heading", { level: 1, name: "This folder is protected" })).toBeVisible();
     await other.close();
+  } finally {
+    await visitor.close();
+  }
+});
+
+test("every card of a share page has one width: file, password and error pages (issue 16)", async ({ browser }) => {
+  await ownerPage.goto(folderPath);
+  const details = await ownerPage.locator('main a[href^="/details/file/"]').first().getAttribute("href");
+  await ownerPage.goto(`/shares?item=file:${details!.split("/").pop()}`);
+  await ownerPage.getByRole("button", { name: "Create link" }).click();
+  const created = ownerPage.getByRole("status").filter({ hasText: "Link created:" });
+  const fileUrl = /https?:\/\/\S+\/s\/[A-Za-z0-9_-]+/.exec((await created.textContent()) ?? "")![0];
+
+  const visitor = await browser.newContext({ baseURL: BASE_URL, javaScriptEnabled: false });
+  try {
+    const page = await visitor.newPage();
+    const cardWidths = () =>
+      page.locator("main .card").evaluateAll((cards) => cards.map((card) => Math.round(card.getBoundingClientRect().width)));
+    await page.goto(fileUrl);
+    await expect(page.getByTestId("file-viewer")).toBeVisible();
+    const widths = await cardWidths();
+    expect(widths.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(widths).size).toBe(1);
+    await page.goto(shareUrl);
+    await expect(page.getByRole("heading", { level: 1, name: "This folder is protected" })).toBeVisible();
+    expect(await cardWidths()).toEqual([widths[0]]);
+    await page.goto(`/s/${"y".repeat(43)}`);
+    await expect(page.getByRole("heading", { level: 1, name: "Link not found" })).toBeVisible();
+    expect(await cardWidths()).toEqual([widths[0]]);
   } finally {
     await visitor.close();
   }

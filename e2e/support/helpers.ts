@@ -56,7 +56,8 @@ export async function createAndOpenFolder(page: Page, name: string): Promise<str
   await page.getByLabel("New folder").fill(name);
   await page.getByRole("button", { name: "Create folder" }).click();
   await expect(page.getByText(`Created folder “${name}”.`)).toBeVisible();
-  const link = page.getByRole("link", { name, exact: true });
+  // The listing's link (list or grid), not the folder tree's: the tree lists the root's folders too.
+  const link = page.locator('main table, main [data-testid="folder-grid"]').getByRole("link", { name, exact: true });
   await expect(link).toBeVisible();
   await link.click();
   await expect(page.getByRole("heading", { level: 1, name })).toBeVisible();

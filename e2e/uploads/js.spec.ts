@@ -211,14 +211,14 @@ test("runs at most N uploads at once; the rest wait as queued; pause all and res
   await expectDownloadMatches(page, files[5], table());
 });
 
-test("a failed upload shows the server's reason and can be retried", async () => {
+test("a failed upload shows the server's reason and can be retried (a refusal a retry can change: 429)", async () => {
   await page.goto(folderPath);
   const file = await randomFile(scratch.dir, "retry-me.bin", 123_456);
   let refused = 0;
   await page.route("**/api/uploads", async (route) => {
     if (route.request().method() === "POST" && refused === 0) {
       refused++;
-      await route.fulfill({ status: 400, body: "Simulated refusal", headers: { "Tus-Resumable": "1.0.0" } });
+      await route.fulfill({ status: 429, body: "Simulated refusal", headers: { "Tus-Resumable": "1.0.0" } });
     } else await route.continue();
   });
   try {

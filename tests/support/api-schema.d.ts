@@ -7040,6 +7040,8 @@ export interface operations {
                     "Upload-Offset"?: string;
                     /** @description Only on the PATCH that completed the upload: the new file's id. */
                     "Coffer-File-Id"?: string;
+                    /** @description With Coffer-File-Id: where the file landed. `folder`: the chosen folder; `trash`: that folder was moved to the trash meanwhile, and the file is in the trash with it; `root`: that folder was deleted, and the file is in the uploader's top folder. */
+                    "Coffer-File-Place"?: "folder" | "trash" | "root";
                     [name: string]: unknown;
                 };
                 content?: never;

@@ -1,4 +1,5 @@
 import { Form, Link } from "@remix-run/react";
+import { useEffect, useRef, useState } from "react";
 import { CsrfInput } from "~/components/csrf-input";
 import { FileIcon, FolderIcon } from "~/components/icons";
 import { TableHead } from "~/components/table-head";
@@ -39,9 +40,7 @@ export function TrashItems({ items, limit, busy }: { items: TrashedItem[]; limit
             <CsrfInput />
             <input type="hidden" name="intent" value="restore" />
             <input type="hidden" name="from" value="/trash" />
-            <button type="submit" className="btn-secondary">
-              Restore selected
-            </button>
+            <RestoreSelectedButton />
           </form>
           <table className="w-full text-left text-sm">
             <TableHead
@@ -67,6 +66,44 @@ export function TrashItems({ items, limit, busy }: { items: TrashedItem[]; limit
         </p>
       ) : null}
     </section>
+  );
+}
+
+/**
+ * "Restore selected": with JavaScript it stays disabled until an item is ticked (as the file
+ * list's bulk buttons do) and says how many; without, an empty selection gets a page saying what
+ * to do.
+ */
+function RestoreSelectedButton() {
+  const [hydrated, setHydrated] = useState(false);
+  const [count, setCount] = useState(0);
+  const ref = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    setHydrated(true);
+    const boxes = () => document.querySelectorAll<HTMLInputElement>('input[form="trash-bulk-form"][name="item"]');
+    const recount = () => setCount(Array.from(boxes()).filter((box) => box.checked).length);
+    recount();
+    document.addEventListener("change", recount);
+    // Rows come and go with live updates and restores.
+    const table = ref.current?.closest("section");
+    const observer = new MutationObserver(recount);
+    if (table) observer.observe(table, { childList: true, subtree: true });
+    return () => {
+      document.removeEventListener("change", recount);
+      observer.disconnect();
+    };
+  }, []);
+  return (
+    <>
+      <button ref={ref} type="submit" className="btn-secondary" disabled={hydrated && count === 0}>
+        Restore selected
+      </button>
+      {hydrated ? (
+        <span aria-live="polite" className="text-sm text-slate-700" data-testid="trash-selected-count">
+          {count === 0 ? "Select items to restore them together." : `${count} selected`}
+        </span>
+      ) : null}
+    </>
   );
 }
 

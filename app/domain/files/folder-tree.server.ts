@@ -47,16 +47,14 @@ export const TREE_LEVEL_LIMIT = 100;
 
 /**
  * The sidebar tree: the root, and every folder on the path to the current one expanded with its
- * subfolders (by name, at most TREE_LEVEL_LIMIT a level, the path always among them). The
- * current folder is not expanded: its subfolders are the listing next to the tree.
+ * subfolders (by name, at most TREE_LEVEL_LIMIT a level, the path always among them). A current
+ * subfolder is not expanded (its subfolders are the listing next to the tree); the root always is,
+ * so the tree is never a lone "My files".
  */
 export async function folderTree(services: Services, crumbs: Crumb[]): Promise<TreeNode | null> {
   if (crumbs.length === 0) return null;
-  const expanded = crumbs.slice(0, -1).map((crumb) => crumb.id);
-  const rows =
-    expanded.length === 0
-      ? []
-      : await services.prisma.$queryRaw<Array<{ parent_id: string; id: string; name: string }>>`
+  const expanded = crumbs.length === 1 ? [crumbs[0]!.id] : crumbs.slice(0, -1).map((crumb) => crumb.id);
+  const rows = await services.prisma.$queryRaw<Array<{ parent_id: string; id: string; name: string }>>`
           SELECT c.parent_id, c.id, c.name
           FROM unnest(${expanded}::text[]) WITH ORDINALITY AS p(id, n)
           CROSS JOIN LATERAL (
@@ -71,9 +69,28 @@ export async function folderTree(services: Services, crumbs: Crumb[]): Promise<T
     list.push({ id: row.id, name: row.name });
     byParent.set(row.parent_id, list);
   }
+  const leaf = (child: { id: string; name: string }): TreeNode => ({
+    id: child.id,
+    name: child.name,
+    isRoot: false,
+    current: false,
+    children: null,
+    more: false,
+  });
   const build = (index: number): TreeNode => {
     const crumb = crumbs[index]!;
     const isCurrent = index === crumbs.length - 1;
+    if (isCurrent && index === 0) {
+      const all = byParent.get(crumb.id) ?? [];
+      return {
+        id: crumb.id,
+        name: crumb.name,
+        isRoot: crumb.isRoot,
+        current: true,
+        more: all.length > TREE_LEVEL_LIMIT,
+        children: all.slice(0, TREE_LEVEL_LIMIT).map(leaf),
+      };
+    }
     if (isCurrent) return { id: crumb.id, name: crumb.name, isRoot: crumb.isRoot, current: true, children: null, more: false };
     const next = crumbs[index + 1]!;
     const all = byParent.get(crumb.id) ?? [];
@@ -86,11 +103,7 @@ export async function folderTree(services: Services, crumbs: Crumb[]): Promise<T
       isRoot: crumb.isRoot,
       current: false,
       more: all.length > TREE_LEVEL_LIMIT,
-      children: shown.map((child) =>
-        child.id === next.id
-          ? build(index + 1)
-          : { id: child.id, name: child.name, isRoot: false, current: false, children: null, more: false },
-      ),
+      children: shown.map((child) => (child.id === next.id ? build(index + 1) : leaf(child))),
     };
   };
   return build(0);

@@ -180,7 +180,8 @@ async function recordCompletedUpload(
     details: { name: file.name, size: content.size, ...(place === "folder" ? {} : { landedIn: place }) },
   });
   if (!content.sha256) hashQueue.schedule(services, [file.id]);
-  return file;
+  // Where it went: the uploader is told when it was not the folder they chose (it went to the trash).
+  return { ...file, place };
 }
 
 /** A pending upload with its folder as it was when looked up (null: deleted for good). */

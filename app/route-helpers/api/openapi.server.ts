@@ -165,6 +165,11 @@ function registerUploads(registry: OpenAPIRegistry) {
             description: "Only on the PATCH that completed the upload: the new file's id.",
             schema: { type: "string" as const },
           },
+          "Coffer-File-Place": {
+            description:
+              "With Coffer-File-Id: where the file landed. `folder`: the chosen folder; `trash`: that folder was moved to the trash meanwhile, and the file is in the trash with it; `root`: that folder was deleted, and the file is in the uploader's top folder.",
+            schema: { type: "string" as const, enum: ["folder", "trash", "root"] },
+          },
         },
       },
       401: { description: "Not signed in." },
