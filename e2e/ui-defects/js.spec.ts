@@ -1,4 +1,5 @@
-import { expect, test, type BrowserContext, type Page } from "@playwright/test";
+import type { BrowserContext, Page } from "@playwright/test";
+import { expect, test } from "../support/test";
 import { BASE_URL } from "../support/env";
 import { createAndOpenFolder, newAccount, randomFile, register, scratchDir, throttleUploads } from "../support/helpers";
 
