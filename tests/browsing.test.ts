@@ -228,10 +228,10 @@ describe("browsing a folder (domain, real PostgreSQL)", () => {
         file("size-binned", binned.id, 7000),
       ],
     });
-    expect(await folderSize(services, top.id)).toBe(123);
-    expect(await folderSize(services, sub.id)).toBe(23);
-    expect(await folderSize(services, binned.id)).toBe(7000);
-    expect(await folderSize(services, "no-such-folder")).toBe(0);
+    expect(await folderSize(services, top.id)).toEqual({ bytes: 123, capped: false });
+    expect(await folderSize(services, sub.id)).toEqual({ bytes: 23, capped: false });
+    expect(await folderSize(services, binned.id)).toEqual({ bytes: 7000, capped: false });
+    expect(await folderSize(services, "no-such-folder")).toEqual({ bytes: 0, capped: false });
   });
 
   it("counts only items that are not in the trash", async () => {
@@ -307,6 +307,14 @@ describe("browsing a folder (domain, real PostgreSQL)", () => {
 
     it("stops counting at 10,000 (the summary says “more than”)", async () => {
       expect(await countFolderContents(services, bigFolder.id)).toEqual({ folders: 3, files: 10_000, capped: true });
+    });
+
+    it("sizes it from at most 10,001 files, saying it is only part (issue 16)", async () => {
+      const size = await folderSize(services, bigFolder.id);
+      expect(size.capped).toBe(true);
+      // Sizes are (i % 7) * 1000 bytes: 10,001 of them add up to at most 6,000 each.
+      expect(size.bytes).toBeGreaterThan(0);
+      expect(size.bytes).toBeLessThanOrEqual(10_001 * 6000);
     });
 
     it.each(orders)(

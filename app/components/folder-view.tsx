@@ -127,7 +127,7 @@ export function FolderView() {
               <h1 className="text-2xl font-semibold break-all">{current?.name ?? "My files"}</h1>
               {size !== null ? (
                 <p className="text-sm text-slate-600" data-testid="folder-size">
-                  {`${formatBytes(size)} in this folder`}
+                  {`${size.capped ? "At least " : ""}${formatBytes(size.bytes)} in this folder`}
                 </p>
               ) : null}
             </div>
