@@ -9,7 +9,7 @@
 # otherwise says exactly what to install.
 set -euo pipefail
 
-PACKAGES=(redis-server chromium swift swift-proxy swift-account swift-container swift-object wapiti testssl.sh openssl curl poppler-utils prometheus prometheus-alertmanager haproxy)
+PACKAGES=(redis-server chromium swift swift-proxy swift-account swift-container swift-object wapiti testssl.sh openssl curl poppler-utils prometheus prometheus-alertmanager haproxy litmus rclone)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   if [ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" != "install ok installed" ]; then

@@ -244,6 +244,13 @@ const ENDPOINTS: Array<{
     methods: ["HEAD", "PATCH", "DELETE", "OPTIONS", "GET", "TRACE", "PROPFIND"],
     headers: ["tus-resumable", "upload-offset", "upload-length", "content-type", "x-http-method-override"],
   },
+  {
+    name: "WebDAV",
+    path: "/dav/:name",
+    params: { name: "kind" },
+    methods: ["OPTIONS", "PROPFIND", "PROPPATCH", "MKCOL", "GET", "PUT", "DELETE", "COPY", "MOVE", "LOCK", "UNLOCK"],
+    headers: ["authorization", "depth", "destination", "overwrite", "if", "lock-token", "timeout", "range", "content-type"],
+  },
   { name: "Socket.IO", path: "/socket.io/", query: ["EIO", "transport", "sid", "t"], methods: ["GET", "POST"], headers: ["content-type"] },
 ];
 
@@ -365,7 +372,7 @@ const HEADER_VALUES: Record<string, fc.Arbitrary<string>> = {
   "upload-offset": fc.constantFrom("-1", "NaN", "0", "99999999999999999999", "1.5", ""),
   "upload-concat": fc.constantFrom("partial", "final;/api/uploads/x /api/uploads/%00", "final;", "junk"),
   "x-http-method-override": fc.constantFrom("TRACE", "DELETE", "PATCH", "CONNECT", "\u00ff"),
-  authorization: fc.constantFrom("Bearer ", "Bearer x", "Basic Og==", "Bearer " + "a".repeat(5000)),
+  authorization: fc.constantFrom("Bearer ", "Bearer x", "Basic Og==", "Basic eDp5", "Bearer " + "a".repeat(5000)),
   "content-type": fc.constantFrom("application/offset+octet-stream", "text/plain", "application/json", "multipart/form-data", "x/\u00ff"),
   "upload-metadata": fc
     .array(fc.tuple(fc.constantFrom("filename", "folderId", "relativePath", "onConflict", "filetype", "x", ""), hostileText), {

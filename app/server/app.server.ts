@@ -10,6 +10,8 @@ import type { Server as TusServer } from "@tus/server";
 import { createUploadServer, createUploadTerminator, TUS_PATH } from "./tus-host.server";
 import { tuneGarbageCollector } from "./gc-tuning.server";
 import { tusRequestHandler } from "./tus-request.server";
+import { webdavHandler } from "./webdav/handler.server";
+import { DAV_PREFIX } from "./webdav/paths.server";
 import { startJobs } from "~/domain/jobs/jobs.server";
 import { runInRequestScope, type RequestScope } from "~/domain/request-scope.server";
 import { cookiesAreSecure } from "~/lib/cookies.server";
@@ -279,6 +281,14 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
   });
 
   app.use(closeConnectionIfBodyUnread);
+  // WebDAV clients authenticate every request with an app password (no cookie rides along) and
+  // stream file bodies: mounted before compression, body parsing and the CSRF check.
+  const handleDav = webdavHandler(services);
+  app.use(
+    DAV_PREFIX,
+    rateLimitMiddleware(services, () => "api"),
+    (req, res, next) => runInRequestScope(requestScopeOf(req), () => handleDav(req, res, next)),
+  );
   app.use(compression({ filter: (req, res) => !req.path.startsWith("/download/") && compression.filter(req, res) }));
   if (mode.kind === "production") {
     // Before the CSRF check, which would give every cookieless request a CSRF cookie: a shared
