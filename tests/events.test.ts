@@ -214,8 +214,12 @@ describe("the dispatcher", () => {
         seen.push(...events.map((event) => event.seq));
       },
     };
-    const runs = await Promise.all([dispatchEvents(services, [inAppSink, recording]), dispatchEvents(services, [inAppSink, recording])]);
-    await dispatchEvents(services, [inAppSink, recording]);
+    const told: string[] = [];
+    const live = { prisma: services.prisma, notifier: { toUser: (userId: string) => told.push(userId) } } as unknown as Services;
+    const runs = await Promise.all([dispatchEvents(live, [inAppSink, recording]), dispatchEvents(live, [inAppSink, recording])]);
+    await dispatchEvents(live, [inAppSink, recording]);
+    // Bob's open tabs hear of it once per batch, after the commit.
+    expect(told).toEqual([bob.id]);
     expect(runs.reduce((sum, run) => sum + run.delivered, 0)).toBe(30);
     expect(seen).toHaveLength(30);
     expect(seen).toEqual([...seen].sort((a, b) => (a < b ? -1 : 1)));

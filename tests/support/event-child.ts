@@ -4,7 +4,7 @@
 // waits, never waking the dispatcher; `… deliver` runs the dispatcher with a second sink that
 // hangs inside the delivery transaction, after the in-app sink wrote, and prints "delivering".
 import { recordActivity } from "../../app/domain/audit/activity.server";
-import { dispatchEvents, inAppSink } from "../../app/domain/events/dispatcher.server";
+import { dispatchEvents, type EventSink, inAppSink } from "../../app/domain/events/dispatcher.server";
 import { createPrismaClient } from "../../app/services/db.server";
 
 const [url, mode, actorId, granteeId] = process.argv.slice(2);
@@ -23,7 +23,7 @@ if (mode === "commit") {
   const event = await prisma.event.findFirstOrThrow({ where: { subjectId: "crash-folder" }, orderBy: { seq: "desc" } });
   process.stdout.write(`committed ${event.id}\n`);
 } else {
-  const hanging = {
+  const hanging: EventSink = {
     name: "hanging",
     async deliver() {
       process.stdout.write("delivering\n");

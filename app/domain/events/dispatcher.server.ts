@@ -21,10 +21,13 @@ export type OutboxEvent = {
   createdAt: Date;
 };
 
-/** Where events go. deliver runs in the dispatcher's transaction: it commits with the delivery rows. */
+/**
+ * Where events go. deliver runs in the dispatcher's transaction: it commits with the delivery
+ * rows. The users it notified are told live once that transaction has committed.
+ */
 export interface EventSink {
   name: string;
-  deliver(tx: Prisma.TransactionClient, events: OutboxEvent[]): Promise<void>;
+  deliver(tx: Prisma.TransactionClient, events: OutboxEvent[]): Promise<{ notified: string[] } | undefined>;
 }
 
 function payloadOf(event: OutboxEvent): Record<string, unknown> {
@@ -50,7 +53,7 @@ export const inAppSink: EventSink = {
   name: "in-app",
   async deliver(tx, events) {
     const wanted = events.flatMap((event) => recipientsOf(event).map((userId) => ({ userId, event })));
-    if (wanted.length === 0) return;
+    if (wanted.length === 0) return undefined;
     // An account deleted since is skipped, not a failed batch.
     const live = await tx.user.findMany({
       where: { id: { in: [...new Set(wanted.map((w) => w.userId))] }, deletedAt: null },
@@ -63,6 +66,7 @@ export const inAppSink: EventSink = {
         .map(({ userId, event }) => ({ userId, eventId: event.id, kind: event.kind, createdAt: event.createdAt })),
       skipDuplicates: true,
     });
+    return { notified: [...ids] };
   },
 };
 
@@ -75,11 +79,12 @@ export const SINKS: EventSink[] = [inAppSink];
  * One run at a time (an advisory lock); a run that finds it taken leaves the work to the other.
  */
 export async function dispatchEvents(
-  services: Pick<Services, "prisma">,
+  services: Pick<Services, "prisma"> & Partial<Pick<Services, "notifier">>,
   sinks: EventSink[] = SINKS,
 ): Promise<{ delivered: number; busy: number }> {
   let delivered = 0;
   for (let batch = 0; batch < MAX_BATCHES; batch++) {
+    const notified = new Set<string>();
     const taken = await services.prisma.$transaction(async (tx) => {
       const [{ locked }] = await tx.$queryRaw<Array<{ locked: boolean }>>`SELECT pg_try_advisory_xact_lock(${DISPATCH_LOCK}) AS locked`;
       if (!locked) return null;
@@ -94,13 +99,14 @@ export async function dispatchEvents(
         const delivered = new Set(done.map((row) => row.eventId));
         const todo = events.filter((event) => !delivered.has(event.id));
         if (todo.length === 0) continue;
-        await sink.deliver(tx, todo);
+        for (const userId of (await sink.deliver(tx, todo))?.notified ?? []) notified.add(userId);
         await tx.eventDelivery.createMany({ data: todo.map((event) => ({ eventId: event.id, sink: sink.name, status: "delivered" })) });
       }
       await tx.event.updateMany({ where: { id: { in: ids } }, data: { dispatchedAt: new Date() } });
       return events.length;
     });
     if (taken === null) return { delivered, busy: 1 };
+    for (const userId of notified) services.notifier?.toUser(userId, { type: "notification:new" });
     delivered += taken;
     if (taken < BATCH) break;
   }
