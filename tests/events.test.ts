@@ -212,6 +212,7 @@ describe("the dispatcher", () => {
       name: "recording",
       async deliver(_tx, events) {
         seen.push(...events.map((event) => event.seq));
+        return undefined;
       },
     };
     const told: string[] = [];

@@ -27,7 +27,7 @@ if (mode === "commit") {
     name: "hanging",
     async deliver() {
       process.stdout.write("delivering\n");
-      await new Promise(() => {});
+      return new Promise<undefined>(() => {});
     },
   };
   void dispatchEvents({ prisma } as never, [inAppSink, hanging]);
