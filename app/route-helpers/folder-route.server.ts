@@ -158,7 +158,7 @@ export async function receiveMultipartUpload(
   record: (
     upload: StoredUpload,
     fields: ReadonlyMap<string, string>,
-    land: (policy: UploadPolicy, activity?: LandingActivity) => Promise<LandedUpload>,
+    land: (policy: UploadPolicy, activity: LandingActivity) => Promise<LandedUpload>,
   ) => Promise<string>,
   services: import("~/services/index.server").Services,
 ): Promise<string[]> {
@@ -190,7 +190,7 @@ export async function receiveMultipartUpload(
     // The room is not reserved while the bytes stream in (their size is unknown until the end),
     // so it is checked again under the owner's storage lock where the file is recorded.
     const content = { name, size, sha256, storageKey, mimeType: detectMimeType(name, contentType) };
-    const land = (policy: UploadPolicy, activity?: LandingActivity) =>
+    const land = (policy: UploadPolicy, activity: LandingActivity) =>
       landFormUpload(services, { folderId, ownerId, uploaderId }, content, policy, activity);
     try {
       recorded.push(await record(content, fields, land));

@@ -22,12 +22,11 @@ export const UPLOAD_GONE =
  * A finished upload on its way into a folder: who sent it (null: a drop-link visitor) and, for a
  * tus upload, its pending row, which holds the room reserved at creation.
  */
-type Arrival = { name: string; folderId: string; uploaderId: string | null; pendingId: string | null; activity?: LandingActivity };
+type Arrival = { name: string; folderId: string; uploaderId: string | null; pendingId: string | null; activity: LandingActivity };
 
 /** Records the arrival's activity for the file where it landed, in the landing's transaction. */
 function recordLanding(arrival: Arrival, place: LandedUpload["place"]) {
-  const activity = arrival.activity;
-  return activity ? (tx: Prisma.TransactionClient, file: FileRecord) => recordActivity(tx, activity(file, place)) : undefined;
+  return (tx: Prisma.TransactionClient, file: FileRecord) => recordActivity(tx, arrival.activity(file, place));
 }
 /** The folder a pending upload goes into, as it was when looked up. */
 export type PendingFolder = { id: string; ownerId: string; trashedAt: Date | null };
@@ -55,7 +54,7 @@ export async function landFormUpload(
   into: { folderId: string; ownerId: string; uploaderId: string | null },
   content: UploadContent,
   policy: UploadPolicy,
-  activity?: LandingActivity,
+  activity: LandingActivity,
 ): Promise<LandedUpload> {
   // The folder was live when the form began; checked again under the lock.
   const known = { id: into.folderId, ownerId: into.ownerId, trashedAt: null };
@@ -191,7 +190,7 @@ async function addToTrashedFolder(
         trashRootId: locked.trash_root_id,
       },
     });
-    await recordLanding(arrival, "trash")?.(tx, file);
+    await recordLanding(arrival, "trash")(tx, file);
     return file;
   }, STORAGE_LOCK_TX);
 }
