@@ -50,6 +50,8 @@ interface Ids {
   ownerToken: string;
   ownerTokenToRevoke: string;
   tokenForAdminToRevoke: string;
+  /** A notification of the owner's (only the owner may mark it read). */
+  notification: string;
 }
 
 type Form = Record<string, string | string[]>;
@@ -162,6 +164,12 @@ const MATRIX: Record<string, Entry> = {
   "/admin/audit.csv": { url: () => "/admin/audit.csv", get: [LOGIN, 403, 403, 200] },
   "/account-deleted": { url: () => "/account-deleted", get: PUBLIC },
   "/activity": { url: () => "/activity", get: [LOGIN, 200, 200, 200] },
+  // Everyone sees their own list; only the owner may mark the owner's notification read.
+  "/notifications": {
+    url: () => "/notifications",
+    get: [LOGIN, 200, 200, 200],
+    post: { form: (ids) => ({ intent: "read", id: ids.notification }), want: [LOGIN, 200, 404, 404] },
+  },
   // Single sign-on is not configured in this app: 404 (a signed-in browser is sent on first).
   "/auth/oidc": { url: () => "/auth/oidc", get: [404, 302, 302, 302] },
   "/auth/oidc/callback": { url: () => "/auth/oidc/callback?code=x&state=y", get: [404, 404, 404, 404] },
@@ -677,6 +685,10 @@ describe("authorization matrix: every route × {anonymous, owner, another user, 
     const apiLink = (await createShareLink(app.services, owner, { kind: "file", id: file }, {}, audit)).id;
     await new TestClient(app.url).register("Greta Grantee", GRANTEE_EMAIL);
     const apiShare = (await shareWithUser(app.services, owner, { kind: "file", id: file }, { email: GRANTEE_EMAIL }, audit)).share.id;
+    const event = await prisma.event.create({
+      data: { kind: "share.granted", actorUserId: other.id, subjectType: "folder", subjectId: folder, resourceKey: `folder:${folder}` },
+    });
+    const notification = (await prisma.notification.create({ data: { userId: owner.id, eventId: event.id, kind: event.kind } })).id;
     const ownerTokenNamed = async (name: string) =>
       (await createToken(app.services, owner, { name, scopes: ["files:read"], expiresAt: null }, audit)).token.id;
     ids = {
@@ -695,6 +707,7 @@ describe("authorization matrix: every route × {anonymous, owner, another user, 
       otherUserId: other.id,
       apiLink,
       apiShare,
+      notification,
     };
     recipient = new TestClient(app.url);
     await recipient.register("Rhea Recipient", "rhea@example.com");

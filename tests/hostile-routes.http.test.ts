@@ -43,6 +43,7 @@ const ROUTES: Record<string, RouteEntry> = {
   "_index.tsx": { path: "/" },
   "account-deleted.tsx": { path: "/account-deleted", query: ["restorable", "erasing"] },
   "activity.tsx": { path: "/activity", query: ["after"] },
+  "notifications.tsx": { path: "/notifications", query: ["after"], post: { fields: ["id"], intents: ["read", "read-all"] } },
   "admin._index.tsx": {
     path: "/admin",
     query: ["done", "q"],

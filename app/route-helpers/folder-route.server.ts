@@ -15,10 +15,10 @@ import { detectMimeType, storeStream } from "~/domain/files/files.server";
 import { countFolderContents, folderSize, listFolder, parseDir, parseSort } from "~/domain/files/folder-listing.server";
 import { breadcrumbs, folderTree } from "~/domain/files/folder-tree.server";
 import { createFolder, getReadableFolder, getWritableFolder } from "~/domain/files/folders.server";
-import { recordActivity } from "~/domain/audit/activity.server";
 import { cleanName } from "~/domain/files/names";
 import { uploadPolicyFrom, type UploadPolicy } from "~/domain/files/versions.server";
-import { landFormUpload, type LandedUpload } from "~/domain/uploads/upload-landing.server";
+import { landFormUpload, type LandedUpload, type LandingActivity } from "~/domain/uploads/upload-landing.server";
+import { uploadActivity } from "~/domain/uploads/uploads.server";
 import { assertTypeAllowed, shownMaxUploadSize, tooLargeError, uploadAllowance } from "~/domain/files/quota.server";
 import { getSettings } from "~/domain/admin/settings.server";
 import { requireUser } from "~/route-helpers/guards.server";
@@ -116,17 +116,9 @@ export async function folderAction({ request, params, context }: ActionFunctionA
         { ownerId: folder.ownerId, uploaderId: user.id, folderId: folder.id },
         async (upload, fields, land) => {
           // The policy field comes before the file field in the form, so it is known by now.
-          const landed = await land(uploadPolicyFrom(fields.get("onConflict")));
-          const { file, place } = landed;
-          if (place !== "folder") elsewhere.push(landed);
-          await recordActivity(services, {
-            userId: user.id,
-            action: "file.uploaded",
-            subjectType: "file",
-            subjectId: file.id,
-            details: { name: file.name, size: upload.size, ...(place === "folder" ? {} : { landedIn: place }) },
-          });
-          return file.name;
+          const landed = await land(uploadPolicyFrom(fields.get("onConflict")), uploadActivity(user.id, upload.size));
+          if (landed.place !== "folder") elsewhere.push(landed);
+          return landed.file.name;
         },
         services,
       );
@@ -169,7 +161,7 @@ export async function receiveMultipartUpload(
   record: (
     upload: StoredUpload,
     fields: ReadonlyMap<string, string>,
-    land: (policy: UploadPolicy) => Promise<LandedUpload>,
+    land: (policy: UploadPolicy, activity: LandingActivity) => Promise<LandedUpload>,
   ) => Promise<string>,
   services: import("~/services/index.server").Services,
 ): Promise<string[]> {
@@ -201,7 +193,8 @@ export async function receiveMultipartUpload(
     // The room is not reserved while the bytes stream in (their size is unknown until the end),
     // so it is checked again under the owner's storage lock where the file is recorded.
     const content = { name, size, sha256, storageKey, mimeType: detectMimeType(name, contentType) };
-    const land = (policy: UploadPolicy) => landFormUpload(services, { folderId, ownerId, uploaderId }, content, policy);
+    const land = (policy: UploadPolicy, activity: LandingActivity) =>
+      landFormUpload(services, { folderId, ownerId, uploaderId }, content, policy, activity);
     try {
       recorded.push(await record(content, fields, land));
     } catch (error) {

@@ -1,7 +1,6 @@
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs } from "@remix-run/node";
 import { recordShareDenial } from "~/domain/sharing/access-denials.server";
 import { auditActor, recordAudit } from "~/domain/audit/audit.server";
-import { recordActivity } from "~/domain/audit/activity.server";
 import { isAppError, NotFoundError, UnauthorizedError, ValidationError } from "~/domain/errors";
 import { listFolder } from "~/domain/files/folder-listing.server";
 import { folderById } from "~/domain/files/folders.server";
@@ -212,14 +211,15 @@ export async function shareAction(args: ActionFunctionArgs) {
       request,
       { ownerId: link.ownerId, uploaderId: null, folderId },
       async (upload, _fields, land) => {
-        const { file } = await land("keep-both");
-        await recordActivity(services, {
+        // Recorded with the file: its share.dropped event tells the link's owner.
+        const { file } = await land("keep-both", (landed) => ({
           userId: null,
+          ownerId: landed.ownerId,
           action: "file.uploaded",
           subjectType: "file",
-          subjectId: file.id,
-          details: { via: "share", shareId: link.id, name: file.name, size: upload.size },
-        });
+          subjectId: landed.id,
+          details: { via: "share", shareId: link.id, name: landed.name, size: upload.size },
+        }));
         await recordAudit(services, auditActor(request, clientIp, null), {
           action: "share.used",
           targetType: "share",

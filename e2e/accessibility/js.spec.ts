@@ -188,6 +188,8 @@ test.describe("logged in", () => {
     await expectAccessible(page, "/shared");
     await page.goto("/activity");
     await expectAccessible(page, "/activity");
+    await page.goto("/notifications");
+    await expectAccessible(page, "/notifications");
   });
 
   test("account pages", async () => {

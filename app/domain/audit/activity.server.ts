@@ -3,6 +3,7 @@ import type { Services } from "~/services/index.server";
 import { ValidationError } from "../errors";
 import type { SessionUser } from "../accounts/sessions.server";
 import { decodeTimeCursor, encodeTimeCursor, type TimePosition } from "../time-cursor";
+import { appendEvent } from "../events/outbox.server";
 
 export type ActivityAction =
   | "file.uploaded"
@@ -38,22 +39,31 @@ export interface ActivityEntry {
   subjectType: "file" | "folder" | "share" | "trash" | "settings" | "user";
   subjectId: string;
   details?: Prisma.InputJsonObject;
+  /** Whose item it is, when the caller has it at hand: the event notifies them of others' changes. */
+  ownerId?: string | null;
 }
 
-/** Appends to the activity trail. Accepts a transaction client so the entry commits with the change. */
+/**
+ * Appends to the activity trail and the change's event to the outbox (decision 0032). Pass the
+ * change's transaction client so both commit with the change, and neither after a rollback.
+ */
 export async function recordActivity(
   /** The services, or inside a transaction its client. */
-  db: Pick<Services["prisma"], "activity"> | Pick<Services, "prisma">,
+  db: Pick<Services["prisma"], "activity" | "event"> | Pick<Services, "prisma">,
   entry: ActivityEntry,
 ): Promise<void> {
-  await ("prisma" in db ? db.prisma : db).activity.create({
-    data: {
-      userId: entry.userId,
-      action: entry.action,
-      subjectType: entry.subjectType,
-      subjectId: entry.subjectId,
-      details: entry.details ?? {},
-    },
+  const client = "prisma" in db ? db.prisma : db;
+  const details = entry.details ?? {};
+  await client.activity.create({
+    data: { userId: entry.userId, action: entry.action, subjectType: entry.subjectType, subjectId: entry.subjectId, details },
+  });
+  await appendEvent(client, {
+    actorId: entry.userId,
+    ownerId: entry.ownerId,
+    action: entry.action,
+    subjectType: entry.subjectType,
+    subjectId: entry.subjectId,
+    details,
   });
 }
 

@@ -45,13 +45,15 @@ export interface RecordOptions {
    * to claim room in the owner's storage under lock; what it writes is rolled back with the row.
    */
   beforeWrite?: (tx: Prisma.TransactionClient) => Promise<void>;
+  /** Runs last in that transaction with the file written, e.g. to record its activity with it. */
+  afterWrite?: (tx: Prisma.TransactionClient, file: FileRecord) => Promise<void>;
 }
 
 /**
  * Records a stored object as a file in its folder. A name already taken keeps both:
  * the new file becomes "name (1).ext", "name (2).ext", …
  */
-export async function addFile(services: Services, input: NewFile, { beforeWrite }: RecordOptions = {}): Promise<FileRecord> {
+export async function addFile(services: Services, input: NewFile, { beforeWrite, afterWrite }: RecordOptions = {}): Promise<FileRecord> {
   const base = cleanName(input.name, "File name");
   for (let attempt = 0; attempt < MAX_NUMBERED_ATTEMPTS; attempt++) {
     const name = attempt === 0 ? base : numberedName(base, attempt);
@@ -66,7 +68,9 @@ export async function addFile(services: Services, input: NewFile, { beforeWrite 
         });
         if (folderClash) return null;
         const contentIndexedKey = withoutText(services, name, input) ? input.storageKey : null;
-        return tx.file.create({ data: { ...input, name, nameKey: key, size: BigInt(input.size), contentIndexedKey } });
+        const created = await tx.file.create({ data: { ...input, name, nameKey: key, size: BigInt(input.size), contentIndexedKey } });
+        await afterWrite?.(tx, created);
+        return created;
       }, STORAGE_LOCK_TX);
     } catch (error) {
       if ((error as { code?: string }).code === "P2002") continue;

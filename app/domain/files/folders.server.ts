@@ -62,8 +62,18 @@ export async function createFolder(services: Services, actor: Actor, parentId: s
   const name = cleanName(rawName, "Folder name");
   await assertNameFree(services, parent.id, name);
   try {
-    const folder = await services.prisma.folder.create({
-      data: { ownerId: parent.ownerId, parentId: parent.id, name, nameKey: nameKey(name) },
+    // The activity (and its event) commits with the folder, or neither does.
+    const folder = await services.prisma.$transaction(async (tx) => {
+      const created = await tx.folder.create({ data: { ownerId: parent.ownerId, parentId: parent.id, name, nameKey: nameKey(name) } });
+      await recordActivity(tx, {
+        userId: actor.id,
+        ownerId: created.ownerId,
+        action: "folder.created",
+        subjectType: "folder",
+        subjectId: created.id,
+        details: { name: created.name, folderId: parent.id },
+      });
+      return created;
     });
     await services.search.upsert([
       {
@@ -78,13 +88,6 @@ export async function createFolder(services: Services, actor: Actor, parentId: s
       },
     ]);
     services.notifier.toUser(folder.ownerId, { type: "folder:changed", folderId: parent.id });
-    await recordActivity(services.prisma, {
-      userId: actor.id,
-      action: "folder.created",
-      subjectType: "folder",
-      subjectId: folder.id,
-      details: { name: folder.name, folderId: parent.id },
-    });
     return folder;
   } catch (error) {
     if ((error as { code?: string }).code === "P2002") {

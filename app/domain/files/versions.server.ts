@@ -218,6 +218,7 @@ export async function addFileWithPolicy(
       subjectId: existing.id,
       details: { name: existing.name },
     });
+    await options.afterWrite?.(tx, result.file);
     return result;
   }, STORAGE_LOCK_TX);
   await deleteObjectsQuietly(services, orphanKeys);

@@ -22,6 +22,8 @@ import { physicalStep } from "../pitr/physical.server";
 import { moveUnreadToCold, RESTORE_QUEUE, restoreColdObjectsOnRead, restoreFromCold } from "../storage-tiers/cold-tier.server";
 import { migrateStorage } from "../storage-tiers/migration.server";
 import { scheduledBackup, scheduledVerify } from "../backup/scheduled.server";
+import { dispatchEvents, EVENTS_QUEUE } from "../events/dispatcher.server";
+import { setDispatcherWake } from "../events/outbox.server";
 
 /** Files whose background hash may still be running are left alone this long. */
 const HASH_GRACE_MS = 10 * 60 * 1000;
@@ -97,6 +99,13 @@ export function startJobs(services: Services, options: JobsOptions = {}): StopJo
         metrics().objectDeletionsDeferred.set(waiting);
         return { deleted, kept };
       },
+    },
+    // The outbox's safety net: each change also wakes it right after (decision 0032).
+    {
+      name: EVENTS_QUEUE,
+      cron: "* * * * *",
+      expireInSeconds: 10 * 60,
+      run: async () => ({ delivered: (await dispatchEvents(services)).delivered }),
     },
     // Weekly, Sunday 03:45 UTC: reports everything and repairs only orphans (into quarantine);
     // expired uploads are the hourly cleanup's. A store of many objects takes a while to list.
@@ -180,6 +189,7 @@ export function startJobs(services: Services, options: JobsOptions = {}): StopJo
     }
     if (stopped) return;
     services.jobs = started;
+    setDispatcherWake(() => void started.send(EVENTS_QUEUE).catch((error: unknown) => services.log.warn("events not woken", { error })));
     if (options.firstRunDelayMs !== undefined) {
       firstRun = setTimeout(() => {
         for (const job of jobs)
@@ -196,6 +206,7 @@ export function startJobs(services: Services, options: JobsOptions = {}): StopJo
   usageTimer.unref();
   const stop = async () => {
     stopped = true;
+    setDispatcherWake(null);
     clearTimeout(firstRun);
     clearInterval(usageTimer);
     await ready;

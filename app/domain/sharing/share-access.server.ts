@@ -152,21 +152,28 @@ export async function countShareDownload(
   details: { kind: "file" | "zip"; itemId: string },
   audit: AuditActor,
 ): Promise<void> {
-  const rows = await services.prisma.$queryRaw<Array<{ download_count: number }>>`
-    UPDATE share_links SET download_count = download_count + 1
-    WHERE id = ${link.id} AND (max_downloads IS NULL OR download_count < max_downloads)
-    RETURNING download_count`;
+  // The count and its activity (and event) commit together.
+  const rows = await services.prisma.$transaction(async (tx) => {
+    const counted = await tx.$queryRaw<Array<{ download_count: number; owner_id: string }>>`
+      UPDATE share_links SET download_count = download_count + 1
+      WHERE id = ${link.id} AND (max_downloads IS NULL OR download_count < max_downloads)
+      RETURNING download_count, owner_id`;
+    if (counted.length > 0) {
+      await recordActivity(tx, {
+        userId: null,
+        ownerId: counted[0].owner_id,
+        action: "share.used",
+        subjectType: "share",
+        subjectId: link.id,
+        details: { download: details.kind, itemId: details.itemId, count: counted[0].download_count },
+      });
+    }
+    return counted;
+  });
   if (rows.length === 0) {
     await recordShareDenial(services, audit, { targetType: "share", targetId: link.id, reason: "exhausted" });
     throw new ShareGoneError("exhausted", "This link has reached its download limit. Ask the person who shared it for a new one.", link.id);
   }
-  await recordActivity(services.prisma, {
-    userId: null,
-    action: "share.used",
-    subjectType: "share",
-    subjectId: link.id,
-    details: { download: details.kind, itemId: details.itemId, count: rows[0].download_count },
-  });
   await recordAudit(services.prisma, audit, {
     action: "share.used",
     targetType: "share",

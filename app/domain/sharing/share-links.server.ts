@@ -125,26 +125,31 @@ export async function createShareLink(
   if (data.mode === "DROP" && data.maxDownloads !== null) {
     throw new ValidationError("A file drop has no downloads to limit.", { maxDownloads: "Leave empty for a file drop." });
   }
-  const link = await services.prisma.shareLink.create({
-    data: {
-      token: newShareToken(),
+  const passwordHash = data.password ? await hashPassword(data.password) : null;
+  const link = await services.prisma.$transaction(async (tx) => {
+    const created = await tx.shareLink.create({
+      data: {
+        token: newShareToken(),
+        ownerId: actor.id,
+        fileId: target.kind === "file" ? target.file.id : null,
+        folderId: target.kind === "folder" ? target.folder.id : null,
+        mode: data.mode,
+        passwordHash,
+        expiresAt: data.expiresAt,
+        maxDownloads: data.maxDownloads,
+      },
+    });
+    await recordActivity(tx, {
+      userId: actor.id,
       ownerId: actor.id,
-      fileId: target.kind === "file" ? target.file.id : null,
-      folderId: target.kind === "folder" ? target.folder.id : null,
-      mode: data.mode,
-      passwordHash: data.password ? await hashPassword(data.password) : null,
-      expiresAt: data.expiresAt,
-      maxDownloads: data.maxDownloads,
-    },
+      action: "share.created",
+      subjectType: "share",
+      subjectId: created.id,
+      details: { itemKind: item.kind, itemId: item.id, mode: created.mode, password: created.passwordHash !== null },
+    });
+    return created;
   });
   metrics().shareLinksCreated.inc({ mode: link.mode === "DROP" ? "drop" : "read" });
-  await recordActivity(services.prisma, {
-    userId: actor.id,
-    action: "share.created",
-    subjectType: "share",
-    subjectId: link.id,
-    details: { itemKind: item.kind, itemId: item.id, mode: link.mode, password: link.passwordHash !== null },
-  });
   await recordAudit(services.prisma, audit, {
     action: "share.created",
     targetType: "share",
@@ -185,20 +190,24 @@ export async function updateShareLink(
   let passwordHash = link.passwordHash;
   if (data.clearPassword) passwordHash = null;
   else if (data.password) passwordHash = await hashPassword(data.password);
-  const updated = await services.prisma.shareLink.update({
-    where: { id: link.id },
-    data: {
-      passwordHash,
-      ...(given("expiresAt") ? { expiresAt: data.expiresAt } : {}),
-      ...(given("maxDownloads") ? { maxDownloads: data.maxDownloads } : {}),
-    },
+  const { updated, details } = await services.prisma.$transaction(async (tx) => {
+    const changed = await tx.shareLink.update({
+      where: { id: link.id },
+      data: {
+        passwordHash,
+        ...(given("expiresAt") ? { expiresAt: data.expiresAt } : {}),
+        ...(given("maxDownloads") ? { maxDownloads: data.maxDownloads } : {}),
+      },
+    });
+    const recorded = {
+      password: data.clearPassword ? "cleared" : data.password ? "set" : "unchanged",
+      expiresAt: changed.expiresAt?.toISOString() ?? null,
+      maxDownloads: changed.maxDownloads,
+    };
+    const entry = { userId: actor.id, ownerId: actor.id, subjectType: "share", subjectId: link.id, details: recorded } as const;
+    await recordActivity(tx, { ...entry, action: "share.updated" });
+    return { updated: changed, details: recorded };
   });
-  const details = {
-    password: data.clearPassword ? "cleared" : data.password ? "set" : "unchanged",
-    expiresAt: updated.expiresAt?.toISOString() ?? null,
-    maxDownloads: updated.maxDownloads,
-  };
-  await recordActivity(services.prisma, { userId: actor.id, action: "share.updated", subjectType: "share", subjectId: link.id, details });
   await recordAudit(services.prisma, audit, { action: "share.updated", targetType: "share", targetId: link.id, details });
   return updated;
 }
@@ -209,7 +218,14 @@ export async function revokeShareLink(services: Services, actor: Actor, linkId: 
   // Recorded first, in the transaction that deletes the link: the row is all that is left of it.
   await services.prisma.$transaction(async (tx) => {
     await recordAudit(tx, audit, { action: "share.revoked", targetType: "share", targetId: link.id, details });
-    await recordActivity(tx, { userId: actor.id, action: "share.revoked", subjectType: "share", subjectId: link.id, details });
+    await recordActivity(tx, {
+      userId: actor.id,
+      ownerId: actor.id,
+      action: "share.revoked",
+      subjectType: "share",
+      subjectId: link.id,
+      details,
+    });
     await tx.shareLink.deleteMany({ where: { id: link.id } });
   });
 }

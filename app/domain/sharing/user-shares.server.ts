@@ -37,23 +37,28 @@ export async function shareWithUser(services: Services, actor: Actor, item: Item
     target.kind === "file"
       ? { granteeId_fileId: { granteeId: grantee.id, fileId: target.file.id } }
       : { granteeId_folderId: { granteeId: grantee.id, folderId: target.folder.id } };
-  const share = await services.prisma.userShare.upsert({
-    where,
-    update: { permission },
-    create: {
+  // The grant and its event (which notifies the grantee) commit together.
+  const share = await services.prisma.$transaction(async (tx) => {
+    const granted = await tx.userShare.upsert({
+      where,
+      update: { permission },
+      create: {
+        ownerId: actor.id,
+        granteeId: grantee.id,
+        fileId: target.kind === "file" ? target.file.id : null,
+        folderId: target.kind === "folder" ? target.folder.id : null,
+        permission,
+      },
+    });
+    await recordActivity(tx, {
+      userId: actor.id,
       ownerId: actor.id,
-      granteeId: grantee.id,
-      fileId: target.kind === "file" ? target.file.id : null,
-      folderId: target.kind === "folder" ? target.folder.id : null,
-      permission,
-    },
-  });
-  await recordActivity(services.prisma, {
-    userId: actor.id,
-    action: "share.granted",
-    subjectType: item.kind,
-    subjectId: item.id,
-    details: { shareId: share.id, granteeId: grantee.id, permission },
+      action: "share.granted",
+      subjectType: item.kind,
+      subjectId: item.id,
+      details: { shareId: granted.id, granteeId: grantee.id, permission },
+    });
+    return granted;
   });
   await recordAudit(services.prisma, audit, {
     action: "share.granted",
@@ -124,13 +129,16 @@ export async function removeUserShare(services: Services, actor: Actor, shareId:
   const share =
     typeof shareId === "string" && shareId.length <= 64 ? await services.prisma.userShare.findUnique({ where: { id: shareId } }) : null;
   if (!share || share.ownerId !== actor.id) throw new NotFoundError("That share");
-  await services.prisma.userShare.deleteMany({ where: { id: share.id } });
-  await recordActivity(services.prisma, {
-    userId: actor.id,
-    action: "share.removed",
-    subjectType: share.fileId ? "file" : "folder",
-    subjectId: share.fileId ?? share.folderId ?? "",
-    details: { shareId: share.id, granteeId: share.granteeId },
+  await services.prisma.$transaction(async (tx) => {
+    await tx.userShare.deleteMany({ where: { id: share.id } });
+    await recordActivity(tx, {
+      userId: actor.id,
+      ownerId: actor.id,
+      action: "share.removed",
+      subjectType: share.fileId ? "file" : "folder",
+      subjectId: share.fileId ?? share.folderId ?? "",
+      details: { shareId: share.id, granteeId: share.granteeId },
+    });
   });
   await recordAudit(services.prisma, audit, {
     action: "share.removed",

@@ -13,6 +13,7 @@ import { lockStorage, STORAGE_LOCK_TX, storageUsage, tooLargeError, uploadAllowa
 import { addFileWithPolicy, type UploadPolicy } from "../files/versions.server";
 import { deduplicateFile } from "../files/shared-objects.server";
 import { countUsage } from "../analytics/usage.server";
+import { type ActivityEntry, recordActivity } from "../audit/activity.server";
 
 export const UPLOAD_GONE =
   "This upload no longer exists: it was cancelled or expired, or the folder it was going into was deleted. Nothing more was saved.";
@@ -21,11 +22,21 @@ export const UPLOAD_GONE =
  * A finished upload on its way into a folder: who sent it (null: a drop-link visitor) and, for a
  * tus upload, its pending row, which holds the room reserved at creation.
  */
-type Arrival = { name: string; folderId: string; uploaderId: string | null; pendingId: string | null };
+type Arrival = { name: string; folderId: string; uploaderId: string | null; pendingId: string | null; activity: LandingActivity };
+
+/** Records the arrival's activity for the file where it landed, in the landing's transaction. */
+function recordLanding(arrival: Arrival, place: LandedUpload["place"]) {
+  return (tx: Prisma.TransactionClient, file: FileRecord) => recordActivity(tx, arrival.activity(file, place));
+}
 /** The folder a pending upload goes into, as it was when looked up. */
 export type PendingFolder = { id: string; ownerId: string; trashedAt: Date | null };
 type UploadContent = Omit<NewFile, "ownerId" | "folderId">;
 export type LandedUpload = { file: FileRecord; place: "folder" | "trash" | "root" };
+/**
+ * The activity of a landed file, recorded (with its event) in the transaction that records the
+ * file: no round trip after it, and no event for a file that did not land.
+ */
+export type LandingActivity = (file: FileRecord, place: LandedUpload["place"]) => ActivityEntry;
 
 /** The upload's folder was trashed, restored or deleted between looking at it and locking it. */
 class TargetChangedError extends Error {}
@@ -43,12 +54,13 @@ export async function landFormUpload(
   into: { folderId: string; ownerId: string; uploaderId: string | null },
   content: UploadContent,
   policy: UploadPolicy,
+  activity: LandingActivity,
 ): Promise<LandedUpload> {
   // The folder was live when the form began; checked again under the lock.
   const known = { id: into.folderId, ownerId: into.ownerId, trashedAt: null };
   return landUpload(
     services,
-    { name: content.name, folderId: into.folderId, uploaderId: into.uploaderId, pendingId: null },
+    { name: content.name, folderId: into.folderId, uploaderId: into.uploaderId, pendingId: null, activity },
     content,
     policy,
     known,
@@ -100,6 +112,7 @@ async function placeUpload(
           arrival.uploaderId,
           {
             beforeWrite: (tx) => claimInFolder(services, tx, arrival, folder, "live", content.size, settings).then(() => {}),
+            afterWrite: recordLanding(arrival, "folder"),
           },
         );
         return { file, place: "folder" };
@@ -165,7 +178,7 @@ async function addToTrashedFolder(
   return services.prisma.$transaction(async (tx) => {
     const locked = await claimInFolder(services, tx, arrival, folder, "trashed", content.size, settings);
     const name = await freeNameInTrash(tx, folder.id, locked.trash_root_id, content.name);
-    return tx.file.create({
+    const file = await tx.file.create({
       data: {
         ...content,
         size: BigInt(content.size),
@@ -177,6 +190,8 @@ async function addToTrashedFolder(
         trashRootId: locked.trash_root_id,
       },
     });
+    await recordLanding(arrival, "trash")(tx, file);
+    return file;
   }, STORAGE_LOCK_TX);
 }
 
@@ -216,6 +231,7 @@ async function addToUploaderRoot(services: Services, arrival: Arrival, content: 
           );
         }
       },
+      afterWrite: recordLanding(arrival, "root"),
     },
   );
 }

@@ -86,7 +86,20 @@ async function findOrCreateChild(services: Services, parent: Folder, name: strin
     });
     if (file) throw new ConflictError(`A file named "${name}" is in the way of the folder "${name}" of this upload.`);
     try {
-      const folder = await services.prisma.folder.create({ data: { ownerId: parent.ownerId, parentId: parent.id, name, nameKey: key } });
+      const folder = await services.prisma.$transaction(async (tx) => {
+        const created = await tx.folder.create({ data: { ownerId: parent.ownerId, parentId: parent.id, name, nameKey: key } });
+        if (actorId) {
+          await recordActivity(tx, {
+            userId: actorId,
+            ownerId: created.ownerId,
+            action: "folder.created",
+            subjectType: "folder",
+            subjectId: created.id,
+            details: { name: created.name, folderId: parent.id },
+          });
+        }
+        return created;
+      });
       await services.search
         .upsert([
           {
@@ -102,15 +115,6 @@ async function findOrCreateChild(services: Services, parent: Folder, name: strin
         ])
         .catch((error: unknown) => services.log.warn("could not index a folder created by an upload", { folderId: folder.id, error }));
       services.notifier.toUser(folder.ownerId, { type: "folder:changed", folderId: parent.id });
-      if (actorId) {
-        await recordActivity(services.prisma, {
-          userId: actorId,
-          action: "folder.created",
-          subjectType: "folder",
-          subjectId: folder.id,
-          details: { name: folder.name, folderId: parent.id },
-        });
-      }
       return folder;
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;

@@ -8,14 +8,20 @@ import { auditRefusal, readRefusal, writeRefusal, writeRefusalMessage } from "..
 import { AppError, ValidationError } from "../errors";
 import { detectMimeType } from "../files/files.server";
 import { assertNameFree, getWritableFolder } from "../files/folders.server";
-import { recordActivity } from "../audit/activity.server";
 import { uploadPolicyFrom } from "../files/versions.server";
 import { cleanName } from "../files/names";
 import { isId } from "../ids";
 import { parseUploadMetadata } from "./upload-metadata";
 import { findUploadFolder, parseUploadPath, resolveUploadFolder } from "./upload-paths.server";
 import { hashQueue } from "./upload-hash.server";
-import { type LandedUpload, landUpload, NoRoomForOrphanError, type PendingFolder, UPLOAD_GONE } from "./upload-landing.server";
+import {
+  type LandedUpload,
+  type LandingActivity,
+  landUpload,
+  NoRoomForOrphanError,
+  type PendingFolder,
+  UPLOAD_GONE,
+} from "./upload-landing.server";
 import { assertTypeAllowed, claimUploadRoom, STORAGE_LOCK_TX, tooLargeError, uploadAllowance } from "../files/quota.server";
 import { getSettings } from "../admin/settings.server";
 import type { SessionUser } from "../accounts/sessions.server";
@@ -160,7 +166,13 @@ async function recordCompletedUpload(
   const policy = uploadPolicyFrom(upload.metadata?.onConflict) === "replace" ? "replace" : "keep-both";
   let landed: LandedUpload;
   try {
-    const arrival = { name: pending.name, folderId: pending.folderId, uploaderId: pending.ownerId, pendingId: pending.id };
+    const arrival = {
+      name: pending.name,
+      folderId: pending.folderId,
+      uploaderId: pending.ownerId,
+      pendingId: pending.id,
+      activity: uploadActivity(pending.ownerId, content.size),
+    };
     landed = await landUpload(services, arrival, content, policy, pending.folder);
   } catch (error) {
     if (storageKey !== upload.id) await deleteUnreferencedObjects(services, [storageKey]);
@@ -172,16 +184,21 @@ async function recordCompletedUpload(
   }
   const { file, place } = landed;
   if (storageKey !== upload.id) await deleteUnreferencedObjects(services, [upload.id]);
-  await recordActivity(services.prisma, {
-    userId: pending.ownerId,
-    action: "file.uploaded",
-    subjectType: "file",
-    subjectId: file.id,
-    details: { name: file.name, size: content.size, ...(place === "folder" ? {} : { landedIn: place }) },
-  });
   if (!content.sha256) hashQueue.schedule(services, [file.id]);
   // Where it went: the uploader is told when it was not the folder they chose (it went to the trash).
   return { ...file, place };
+}
+
+/** The activity of a file a signed-in user uploaded, recorded where it lands (landUpload). */
+export function uploadActivity(uploaderId: string, size: number): LandingActivity {
+  return (file, place) => ({
+    userId: uploaderId,
+    ownerId: file.ownerId,
+    action: "file.uploaded",
+    subjectType: "file",
+    subjectId: file.id,
+    details: { name: file.name, size, ...(place === "folder" ? {} : { landedIn: place }) },
+  });
 }
 
 /** A pending upload with its folder as it was when looked up (null: deleted for good). */

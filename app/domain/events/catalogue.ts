@@ -1,0 +1,93 @@
+// The event catalogue (docs/events.md): what each activity becomes in the outbox. Pure, so the
+// browser-free unit lane checks it, and the docs table is held to it.
+
+/** Every kind an event may have. */
+export const EVENT_KINDS = [
+  "file.created",
+  "file.updated",
+  "file.moved",
+  "file.copied",
+  "file.trashed",
+  "file.restored",
+  "file.deleted",
+  "folder.created",
+  "folder.updated",
+  "folder.moved",
+  "folder.copied",
+  "folder.trashed",
+  "folder.restored",
+  "folder.deleted",
+  "trash.emptied",
+  "share.created",
+  "share.updated",
+  "share.revoked",
+  "share.accessed",
+  "share.dropped",
+  "share.granted",
+  "share.ungranted",
+  "settings.updated",
+  "user.quota_changed",
+] as const;
+
+export type EventKind = (typeof EVENT_KINDS)[number];
+
+type Json = Record<string, unknown>;
+
+const SIMPLE: Record<string, EventKind> = {
+  "file.moved": "file.moved",
+  "file.copied": "file.copied",
+  "file.trashed": "file.trashed",
+  "file.restored": "file.restored",
+  "file.deleted": "file.deleted",
+  "folder.created": "folder.created",
+  "folder.moved": "folder.moved",
+  "folder.copied": "folder.copied",
+  "folder.trashed": "folder.trashed",
+  "folder.restored": "folder.restored",
+  "folder.deleted": "folder.deleted",
+  "trash.emptied": "trash.emptied",
+  "share.created": "share.created",
+  "share.updated": "share.updated",
+  "share.revoked": "share.revoked",
+  "share.used": "share.accessed",
+  "share.granted": "share.granted",
+  "share.removed": "share.ungranted",
+  "user.quota_changed": "user.quota_changed",
+};
+
+/** Activities that change an item in place: one kind, the change named in the payload. */
+const UPDATES: Record<string, { kind: EventKind; change: string }> = {
+  "file.renamed": { kind: "file.updated", change: "renamed" },
+  "file.replaced": { kind: "file.updated", change: "replaced" },
+  "file.version_restored": { kind: "file.updated", change: "version_restored" },
+  "folder.renamed": { kind: "folder.updated", change: "renamed" },
+};
+
+/**
+ * The event an activity becomes: its kind and payload (the activity's ids and metadata; never
+ * contents or secrets: a settings change names only the keys that changed, since its values may
+ * be credentials). Null for an action outside the catalogue (recorded as activity only).
+ */
+export function eventFor(action: string, details: Json): { kind: EventKind; payload: Json } | null {
+  if (action === "file.uploaded") return { kind: details.via === "share" ? "share.dropped" : "file.created", payload: details };
+  if (action === "settings.updated") return { kind: "settings.updated", payload: { changed: details.changed ?? [] } };
+  const update = UPDATES[action];
+  if (update) return { kind: update.kind, payload: { ...details, change: update.change } };
+  const kind = SIMPLE[action];
+  return kind ? { kind, payload: details } : null;
+}
+
+/** What a notification of this kind says, after who did it. */
+export function notificationText(kind: string, payload: Json): string {
+  const name = typeof payload.name === "string" ? `“${payload.name}”` : "an item";
+  switch (kind) {
+    case "share.granted":
+      return payload.permission === "WRITE" ? "shared an item with you (you can add and change files)" : "shared an item with you";
+    case "share.dropped":
+      return `sent ${name} through your file-drop link`;
+    case "file.created":
+      return `uploaded ${name} into your shared folder`;
+    default:
+      return kind.replace(/[._]/g, " ");
+  }
+}

@@ -1,0 +1,119 @@
+import type { Prisma } from "~/generated/prisma/client";
+import type { Services } from "~/services/index.server";
+
+/** The pg-boss queue of the dispatcher: woken after a commit, and every minute as the safety net. */
+export const EVENTS_QUEUE = "dispatch-events";
+const BATCH = 200;
+/** Batches one run takes at most; what is left waits for the next (a wake or the minute). */
+const MAX_BATCHES = 50;
+/** pg_advisory_xact_lock key: one dispatcher at a time on the whole database keeps seq order. */
+const DISPATCH_LOCK = 0x636f66666572_0032n;
+
+export type OutboxEvent = {
+  id: string;
+  seq: bigint;
+  kind: string;
+  actorUserId: string | null;
+  ownerUserId: string | null;
+  subjectType: string;
+  subjectId: string;
+  payload: Prisma.JsonValue;
+  createdAt: Date;
+};
+
+/**
+ * Where events go. deliver runs in the dispatcher's transaction: it commits with the delivery
+ * rows. The users it notified are told live once that transaction has committed.
+ */
+export interface EventSink {
+  name: string;
+  deliver(tx: Prisma.TransactionClient, events: OutboxEvent[]): Promise<{ notified: string[] } | undefined>;
+}
+
+function payloadOf(event: OutboxEvent): Record<string, unknown> {
+  const payload = event.payload;
+  return payload && typeof payload === "object" && !Array.isArray(payload) ? payload : {};
+}
+
+/**
+ * Who hears of an event in the app (docs/events.md): the person something was shared with, the
+ * owner of a drop link a file arrived through, and an owner whose item someone else changed
+ * (where the change recorded its owner). A link's downloads are not notified: too noisy.
+ */
+export function recipientsOf(event: OutboxEvent): string[] {
+  const payload = payloadOf(event);
+  const others = (id: unknown) => (typeof id === "string" && id !== event.actorUserId ? [id] : []);
+  if (event.kind === "share.granted") return others(payload.granteeId);
+  if (event.kind === "share.dropped") return event.ownerUserId ? [event.ownerUserId] : [];
+  if (event.kind.startsWith("file.") || event.kind.startsWith("folder.")) return event.actorUserId ? others(event.ownerUserId) : [];
+  return [];
+}
+
+export const inAppSink: EventSink = {
+  name: "in-app",
+  async deliver(tx, events) {
+    const wanted = events.flatMap((event) => recipientsOf(event).map((userId) => ({ userId, event })));
+    if (wanted.length === 0) return undefined;
+    // An account deleted since is skipped, not a failed batch.
+    const live = await tx.user.findMany({
+      where: { id: { in: [...new Set(wanted.map((w) => w.userId))] }, deletedAt: null },
+      select: { id: true },
+    });
+    const ids = new Set(live.map((user) => user.id));
+    await tx.notification.createMany({
+      data: wanted
+        .filter((w) => ids.has(w.userId))
+        .map(({ userId, event }) => ({ userId, eventId: event.id, kind: event.kind, createdAt: event.createdAt })),
+      skipDuplicates: true,
+    });
+    return { notified: [...ids] };
+  },
+};
+
+export const SINKS: EventSink[] = [inAppSink];
+
+/**
+ * Delivers the undelivered events to every sink, in seq order, a batch per transaction: the
+ * sink's writes, the (event, sink) delivery rows and the dispatched mark commit together, so a
+ * crash before the commit delivers the batch again on the next run, and after it never again.
+ * One run at a time (an advisory lock); a run that finds it taken leaves the work to the other.
+ */
+export async function dispatchEvents(
+  services: Pick<Services, "prisma"> & Partial<Pick<Services, "notifier">>,
+  sinks: EventSink[] = SINKS,
+): Promise<{ delivered: number; busy: number }> {
+  let delivered = 0;
+  for (let batch = 0; batch < MAX_BATCHES; batch++) {
+    const notified = new Set<string>();
+    const taken = await services.prisma.$transaction(async (tx) => {
+      const [{ locked }] = await tx.$queryRaw<Array<{ locked: boolean }>>`SELECT pg_try_advisory_xact_lock(${DISPATCH_LOCK}) AS locked`;
+      if (!locked) return null;
+      const events = await tx.$queryRaw<OutboxEvent[]>`
+        SELECT id, seq, kind, actor_user_id AS "actorUserId", owner_user_id AS "ownerUserId", subject_type AS "subjectType",
+               subject_id AS "subjectId", payload, created_at AS "createdAt"
+        FROM events WHERE dispatched_at IS NULL ORDER BY seq LIMIT ${BATCH}`;
+      if (events.length === 0) return 0;
+      const ids = events.map((event) => event.id);
+      for (const sink of sinks) {
+        const done = await tx.eventDelivery.findMany({ where: { eventId: { in: ids }, sink: sink.name }, select: { eventId: true } });
+        const delivered = new Set(done.map((row) => row.eventId));
+        const todo = events.filter((event) => !delivered.has(event.id));
+        if (todo.length === 0) continue;
+        for (const userId of (await sink.deliver(tx, todo))?.notified ?? []) notified.add(userId);
+        await tx.eventDelivery.createMany({ data: todo.map((event) => ({ eventId: event.id, sink: sink.name, status: "delivered" })) });
+      }
+      await tx.event.updateMany({ where: { id: { in: ids } }, data: { dispatchedAt: new Date() } });
+      return events.length;
+    });
+    if (taken === null) return { delivered, busy: 1 };
+    for (const userId of notified) services.notifier?.toUser(userId, { type: "notification:new" });
+    delivered += taken;
+    if (taken < BATCH) break;
+  }
+  return { delivered, busy: 0 };
+}
+
+/** Events no sink has taken yet (the coffer_events_pending gauge). */
+export async function pendingEvents(services: Pick<Services, "prisma">): Promise<number> {
+  return services.prisma.event.count({ where: { dispatchedAt: null } });
+}
