@@ -17,6 +17,7 @@ import { trashItem } from "~/domain/files/trash.server";
 import { hasScope } from "~/domain/tokens/scopes";
 import type { TokenPrincipal } from "~/domain/tokens/tokens.server";
 import { landFormUpload } from "~/domain/uploads/upload-landing.server";
+import { uploadActivity } from "~/domain/uploads/uploads.server";
 import {
   createLock,
   type DavLock,
@@ -403,6 +404,7 @@ async function put(ctx: Context) {
       { folderId: folder.id, ownerId: folder.ownerId, uploaderId: user(ctx).id },
       content,
       "replace",
+      uploadActivity(user(ctx).id, size),
     );
     ctx.res.set("ETag", fileResource([], landed.file).etag);
   } catch (error) {
@@ -543,6 +545,7 @@ async function lock(ctx: Context) {
         { folderId: target.parent!.id, ownerId: target.parent!.ownerId, uploaderId: user(ctx).id },
         { name, storageKey, ...stored, mimeType: detectMimeType(name) },
         "cancel",
+        uploadActivity(user(ctx).id, 0),
       );
       status = 201;
     } catch (error) {
