@@ -144,6 +144,14 @@ describe("WebDAV over HTTP", () => {
     const shared = await bobDav("Shared%20with%20me/", { method: "PROPFIND", headers: { depth: "1" } });
     expect(await shared.text()).toContain("/dav/Shared%20with%20me/notes/");
     expect(await (await bobDav("Shared%20with%20me/notes/a.txt")).text()).toBe("two!");
+    // The owner's storage figures stay private; the grantee's own are shown at the top.
+    const quotaBody = `<D:propfind xmlns:D="DAV:"><D:prop><D:quota-used-bytes/></D:prop></D:propfind>`;
+    const ownQuota = await (await bobDav("", { method: "PROPFIND", headers: { depth: "0" }, body: quotaBody })).text();
+    expect(ownQuota).toMatch(/<D:quota-used-bytes>\d+<\/D:quota-used-bytes>/);
+    const sharedQuota = await (
+      await bobDav("Shared%20with%20me/notes/", { method: "PROPFIND", headers: { depth: "0" }, body: quotaBody })
+    ).text();
+    expect(sharedQuota).toContain("404 Not Found");
     const before = await counts();
     expect((await bobDav("Shared%20with%20me/notes/new.txt", { method: "PUT", body: "x" })).status).toBe(403);
     expect((await bobDav("Shared%20with%20me/notes/a.txt", { method: "DELETE" })).status).toBe(403);

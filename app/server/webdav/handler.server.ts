@@ -199,10 +199,11 @@ async function propfindMode(body: Buffer): Promise<PropfindMode> {
 }
 
 function propertyContext(ctx: Context): PropertyContext {
-  const quotas = new Map<string, Promise<{ used: number; available: number | null }>>();
+  const quotas = new Map<string, Promise<{ used: number; available: number | null } | null>>();
   return {
     locks: ctx.locks,
     quota(ownerId) {
+      if (ownerId !== user(ctx).id) return Promise.resolve(null);
       if (!quotas.has(ownerId)) {
         quotas.set(
           ownerId,

@@ -104,7 +104,8 @@ export function activeLock(lock: DavLock, now = Date.now()): string {
 
 export interface PropertyContext {
   locks: DavLock[];
-  quota: (ownerId: string) => Promise<{ used: number; available: number | null }>;
+  /** The owner's storage figures; null for another user's storage (a share), which stays private. */
+  quota: (ownerId: string) => Promise<{ used: number; available: number | null } | null>;
 }
 
 /** A live DAV: property's element, or undefined when the resource does not have it. */
@@ -135,6 +136,7 @@ export async function liveProperty(name: string, resource: DavResource, context:
     case "quota-available-bytes": {
       if (!resource.collection || !resource.ownerId) return undefined;
       const quota = await context.quota(resource.ownerId);
+      if (!quota) return undefined;
       if (name === "quota-used-bytes") return `<D:quota-used-bytes>${quota.used}</D:quota-used-bytes>`;
       return quota.available === null ? undefined : `<D:quota-available-bytes>${quota.available}</D:quota-available-bytes>`;
     }
