@@ -2,7 +2,7 @@ import { expect, test, type Browser, type BrowserContext, type Page } from "@pla
 import * as OTPAuth from "otpauth";
 import { expectAccessible } from "../support/a11y";
 import { ADMIN, BASE_URL, E2E_PORT } from "../support/env";
-import { MiB, createAndOpenFolder, login, newAccount, randomFile, register, scratchDir, throttleUploads } from "../support/helpers";
+import { createAndOpenFolder, login, logOut, MiB, newAccount, randomFile, register, scratchDir, throttleUploads } from "../support/helpers";
 
 /**
  * axe (WCAG 2.1 A and AA, colour contrast included) on every kind of page, logged out and in,
@@ -248,7 +248,7 @@ test.describe("logged in", () => {
     await expectAccessible(other, "/settings/security/mfa (recovery codes)");
     await other.goto("/settings/security");
     await expectAccessible(other, "/settings/security (two-step on)");
-    await other.getByRole("button", { name: "Log out" }).click();
+    await logOut(other);
     await expect(other).toHaveURL(/\/login$/);
     await other.getByLabel("Email", { exact: true }).fill(account.email);
     await other.getByLabel("Password", { exact: true }).fill(account.password);
