@@ -1,4 +1,4 @@
-import { type ActionFunctionArgs, data, redirect } from "@remix-run/node";
+import { type ActionFunctionArgs, redirect } from "@remix-run/node";
 import { z } from "zod";
 import { safeRedirect } from "~/domain/accounts/sessions.server";
 import { THEMES } from "~/lib/theme";
@@ -24,6 +24,6 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const { theme, redirectTo } = await parseForm(request, schema);
   const headers = { "Set-Cookie": await themeCookie(context.services.config, theme) };
   // The page's script saves in the background and sends no redirectTo: it gets the theme back.
-  if (redirectTo === undefined) return data({ theme }, { headers });
+  if (redirectTo === undefined) return Response.json({ theme }, { headers });
   return redirect(safeRedirect(redirectTo, "/"), { headers });
 }
