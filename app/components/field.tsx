@@ -18,7 +18,7 @@ export function Field({ label, name, error, hint, id, ...input }: FieldProps) {
       </label>
       <input id={inputId} name={name} className="input" aria-invalid={error ? true : undefined} aria-describedby={described} {...input} />
       {hint ? (
-        <p id={`${inputId}-hint`} className="mt-1 text-sm text-slate-600">
+        <p id={`${inputId}-hint`} className="mt-1 text-sm text-text-muted">
           {hint}
         </p>
       ) : null}
@@ -42,7 +42,7 @@ export function FormMessage({
   id?: string;
 }) {
   if (!message) return null;
-  const style = tone === "error" ? "border-red-200 bg-red-50 text-red-800" : "border-green-200 bg-green-50 text-green-800";
+  const style = tone === "error" ? "border-danger-border bg-danger-soft text-danger" : "border-success-border bg-success-soft text-success";
   return (
     <p id={id} role={tone === "error" ? "alert" : "status"} className={`rounded-md border px-3 py-2 text-sm ${style}`}>
       {message}

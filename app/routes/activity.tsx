@@ -27,7 +27,7 @@ export default function Activity() {
     <div className="space-y-6">
       <div>
         <h1 className="text-2xl font-semibold">My activity</h1>
-        <p className="mt-1 text-sm text-slate-600">What you did with your files and folders, newest first.</p>
+        <p className="mt-1 text-sm text-text-muted">What you did with your files and folders, newest first.</p>
       </div>
       <section aria-labelledby="activity-list-heading" className="card px-4 py-2">
         <h2 id="activity-list-heading" className="sr-only">
@@ -36,7 +36,7 @@ export default function Activity() {
         {entries.length === 0 ? (
           <div className="p-8 text-center">
             <p className="font-medium">{paged ? "There is nothing older." : "Nothing here yet."}</p>
-            <p className="mt-1 text-sm text-slate-600">
+            <p className="mt-1 text-sm text-text-muted">
               {paged
                 ? "You have reached the beginning of your activity."
                 : "Upload a file or create a folder in My files, and it will show up here."}

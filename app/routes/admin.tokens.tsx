@@ -60,7 +60,7 @@ export default function AdminTokens() {
       <div className="flex flex-wrap items-start justify-between gap-4">
         <div>
           <h1 className="text-2xl font-semibold">Access tokens</h1>
-          <p className="mt-1 text-sm text-slate-600">
+          <p className="mt-1 text-sm text-text-muted">
             Everyone's personal access tokens that are not revoked, newest first (at most {shown}). Revoking one stops it at once.
           </p>
         </div>
@@ -84,7 +84,7 @@ export default function AdminTokens() {
           Tokens
         </h2>
         {tokens.length === 0 ? (
-          <p className="p-6 text-sm text-slate-600">
+          <p className="p-6 text-sm text-text-muted">
             {filter
               ? "No tokens of matching users."
               : "Nobody has an access token. People create them in their settings for scripts and programs that use the API."}

@@ -2,7 +2,18 @@ import { expect, test, type Browser, type BrowserContext, type Page } from "@pla
 import * as OTPAuth from "otpauth";
 import { expectAccessible } from "../support/a11y";
 import { ADMIN, BASE_URL, E2E_PORT } from "../support/env";
-import { createAndOpenFolder, login, logOut, MiB, newAccount, randomFile, register, scratchDir, throttleUploads } from "../support/helpers";
+import {
+  createAndOpenFolder,
+  login,
+  logOut,
+  MiB,
+  newAccount,
+  openUserMenu,
+  randomFile,
+  register,
+  scratchDir,
+  throttleUploads,
+} from "../support/helpers";
 
 /**
  * axe (WCAG 2.1 A and AA, colour contrast included) on every kind of page, logged out and in,
@@ -64,6 +75,19 @@ test.describe("logged out", () => {
       await context.close();
     });
   }
+
+  test("/login and /register in the dark theme", async ({ browser }) => {
+    const context = await freshContext(browser);
+    const visitor = await context.newPage();
+    await visitor.goto("/login");
+    await visitor.getByTestId("theme-menu").locator(":scope > summary").click();
+    await visitor.getByRole("button", { name: "Dark" }).click();
+    await expect(visitor.locator("html")).toHaveAttribute("data-theme", "dark");
+    await expectAccessible(visitor, "/login (dark)");
+    await visitor.goto("/register");
+    await expectAccessible(visitor, "/register (dark)");
+    await context.close();
+  });
 
   test("/login with an error message", async ({ browser }) => {
     const context = await freshContext(browser);
@@ -282,6 +306,44 @@ test.describe("logged in", () => {
     await context.close();
   });
 
+  test("the header's open user menu, and the compact menu on a phone", async () => {
+    await page.goto("/files");
+    await openUserMenu(page);
+    await expectAccessible(page, "/files (user menu open)");
+    await page.getByTestId("compact-menu").evaluate((details) => details.setAttribute("open", ""));
+    await expectAccessible(page, "/files (compact menu open)");
+  });
+
+  test("dark theme: the main pages and the open user menu", async () => {
+    await page.goto("/files");
+    await (await openUserMenu(page)).getByRole("button", { name: "Dark" }).click();
+    await expect(page.locator("html")).toHaveAttribute("data-theme", "dark");
+    try {
+      for (const path of [
+        "/files",
+        `/files/${ids.folder}?view=grid`,
+        `/details/file/${ids.textFile}`,
+        "/search?q=meeting",
+        "/trash",
+        "/shares",
+        "/shared",
+        "/activity",
+        "/settings/security",
+        "/settings/privacy",
+        "/settings/tokens",
+      ]) {
+        await page.goto(path);
+        await expect(page.locator("html")).toHaveAttribute("data-theme", "dark");
+        await expectAccessible(page, `${path} (dark)`);
+      }
+      await openUserMenu(page);
+      await expectAccessible(page, "/settings/tokens (dark, user menu open)");
+    } finally {
+      await (await openUserMenu(page)).getByRole("button", { name: "System" }).click();
+      await expect(page.locator("html")).not.toHaveAttribute("data-theme", /.*/);
+    }
+  });
+
   test("403 and 404 pages", async () => {
     await page.goto("/admin");
     await expect(page.getByRole("heading", { name: "Access denied" })).toBeVisible();
@@ -331,6 +393,12 @@ test.describe("admin", () => {
     ]) {
       await admin.goto(path);
       await expectAccessible(admin, path);
+    }
+    await (await openUserMenu(admin)).getByRole("button", { name: "Dark" }).click();
+    await expect(admin.locator("html")).toHaveAttribute("data-theme", "dark");
+    for (const path of ["/admin", "/admin/settings", "/admin/audit", "/admin/system"]) {
+      await admin.goto(path);
+      await expectAccessible(admin, `${path} (dark)`);
     }
     await admin.goto("/admin");
     const statusHref = await admin

@@ -52,7 +52,7 @@ export function UserRow({
       <td className="px-4 py-2">
         <p data-testid="role">{user.role === "ADMIN" ? "Admin" : "User"}</p>
         {user.role === "ADMIN" && adminCount === 1 && !user.deactivatedAt ? (
-          <p className="mt-2 text-xs text-slate-600">The only administrator: make someone else an admin before stepping down.</p>
+          <p className="mt-2 text-xs text-text-muted">The only administrator: make someone else an admin before stepping down.</p>
         ) : (
           <Form method="post" className="mt-2" aria-label={`Role of ${user.name}`}>
             <CsrfInput />
@@ -110,17 +110,17 @@ export function UserRow({
       </td>
       <td className="px-4 py-2" data-testid="sign-in">
         {user.deactivatedAt ? (
-          <p className="font-medium text-red-800" data-testid="deactivated">
+          <p className="font-medium text-danger" data-testid="deactivated">
             Deactivated since {formatDate(user.deactivatedAt)}
           </p>
         ) : user.lockedUntil ? (
-          <p className="text-red-800">Locked until {formatTime(user.lockedUntil)}</p>
+          <p className="text-danger">Locked until {formatTime(user.lockedUntil)}</p>
         ) : user.failedLogins > 0 ? (
           <p>
             {user.failedLogins} failed login{user.failedLogins === 1 ? "" : "s"}
           </p>
         ) : (
-          <p className="text-slate-600">OK</p>
+          <p className="text-text-muted">OK</p>
         )}
         {user.lockedUntil || user.failedLogins > 0 ? (
           <Form method="post" className="mt-1">
@@ -136,9 +136,9 @@ export function UserRow({
       <td className="hidden px-4 py-2 md:table-cell">{formatDate(user.createdAt)}</td>
       <td className="px-4 py-2">
         {user.self ? (
-          <p className="text-xs text-slate-600">
+          <p className="text-xs text-text-muted">
             You. Delete your own account in{" "}
-            <Link to="/settings/privacy" className="text-blue-800 underline">
+            <Link to="/settings/privacy" className="text-accent-text underline">
               Privacy
             </Link>
             .
@@ -149,7 +149,7 @@ export function UserRow({
               {user.deactivatedAt ? "Reactivate…" : "Deactivate…"}
               <span className="sr-only"> {user.name}</span>
             </Link>
-            <Link to={`/admin/users/${user.id}/delete`} className="btn-secondary whitespace-nowrap text-red-800">
+            <Link to={`/admin/users/${user.id}/delete`} className="btn-secondary whitespace-nowrap text-danger">
               Delete…<span className="sr-only"> {user.name}</span>
             </Link>
           </div>

@@ -41,7 +41,7 @@ export function MfaSection({
         <h2 id="mfa-heading" className="text-lg font-semibold">
           Two-step verification
         </h2>
-        <p className="mt-1 text-sm text-slate-600" data-testid="mfa-intro">
+        <p className="mt-1 text-sm text-text-muted" data-testid="mfa-intro">
           {introduction(status, reauth.provider)}
         </p>
       </div>
@@ -51,7 +51,7 @@ export function MfaSection({
       {status.enabled ? (
         <>
           <p className="text-sm" data-testid="mfa-status">
-            <strong className="text-green-800">On</strong>
+            <strong className="text-success">On</strong>
             {`${status.enabledAt ? ` since ${formatDate(status.enabledAt)}` : ""} · ${status.recoveryCodesLeft} of 10 recovery codes left.`}
           </p>
           <div className="grid gap-6 md:grid-cols-2">
@@ -103,7 +103,7 @@ export function MfaSection({
           </ol>
           <div className="flex flex-wrap items-start gap-6">
             <div
-              className="h-48 w-48 rounded border border-slate-200 bg-white p-1"
+              className="h-48 w-48 rounded border border-border bg-surface-raised p-1"
               role="img"
               aria-label="QR code to scan with your authenticator app"
               data-testid="mfa-qr"
@@ -113,11 +113,11 @@ export function MfaSection({
             <div className="space-y-1 text-sm">
               <p className="font-medium">Key for manual entry</p>
               <p>
-                <code className="rounded bg-slate-100 px-2 py-1 font-mono text-base break-all" data-testid="mfa-secret">
+                <code className="rounded bg-surface-hover px-2 py-1 font-mono text-base break-all" data-testid="mfa-secret">
                   {enrollment.secret}
                 </code>
               </p>
-              <p className="text-slate-600">Time-based, 6 digits, every 30 seconds.</p>
+              <p className="text-text-muted">Time-based, 6 digits, every 30 seconds.</p>
             </div>
           </div>
           <Form method="post" action={ACTION} className="max-w-xs space-y-3" noValidate>
@@ -195,11 +195,11 @@ function afterTurningOff(status: MfaStatus, provider: string | null): string {
 
 function RecoveryCodes({ codes }: { codes: string[] }) {
   return (
-    <div className="rounded-md border border-amber-300 bg-amber-50 p-4" role="region" aria-labelledby="recovery-codes-heading">
+    <div className="rounded-md border border-warning-border bg-warning-soft p-4" role="region" aria-labelledby="recovery-codes-heading">
       <h3 id="recovery-codes-heading" className="font-medium">
         Your recovery codes
       </h3>
-      <p className="mt-1 text-sm text-slate-700">
+      <p className="mt-1 text-sm text-text-muted">
         Save them somewhere safe now: they are shown only this once. Each works once, in place of a code from your app, if you lose your
         phone.
       </p>
