@@ -1,11 +1,12 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
-import { Link, useLoaderData } from "@remix-run/react";
+import { useLoaderData } from "@remix-run/react";
 import { ActivityList } from "~/components/activity-list";
 import { myActivity } from "~/domain/audit/activity.server";
 import { requireUser } from "~/route-helpers/guards.server";
 import { loaderFailure } from "~/route-helpers/http.server";
 import { field, parseQuery } from "~/route-helpers/forms.server";
 import { z } from "zod";
+import { ButtonLink } from "~/components/ui/button";
 
 export const meta: MetaFunction = () => [{ title: "My activity · Coffer" }];
 
@@ -49,14 +50,14 @@ export default function Activity() {
       {paged || nextCursor ? (
         <nav aria-label="Pages" className="flex flex-wrap items-center justify-end gap-2">
           {paged ? (
-            <Link to="/activity" className="btn-secondary">
+            <ButtonLink variant="secondary" to="/activity">
               Newest
-            </Link>
+            </ButtonLink>
           ) : null}
           {nextCursor ? (
-            <Link to={`/activity?after=${encodeURIComponent(nextCursor)}`} className="btn-secondary" rel="next">
+            <ButtonLink variant="secondary" to={`/activity?after=${encodeURIComponent(nextCursor)}`} rel="next">
               Older
-            </Link>
+            </ButtonLink>
           ) : null}
         </nav>
       ) : null}

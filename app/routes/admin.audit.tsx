@@ -7,6 +7,7 @@ import { auditFilterChoices, listAuditEvents, parseAuditFilter, type AuditPage }
 import { isAppError } from "~/domain/errors";
 import { requireAdmin } from "~/route-helpers/guards.server";
 import { formatDate } from "~/lib/format";
+import { Button, ButtonLink } from "~/components/ui/button";
 
 export const meta: MetaFunction = () => [{ title: "Audit log · Admin · Coffer" }];
 
@@ -156,13 +157,13 @@ export default function AuditLog() {
           <Field label="To (UTC, inclusive)" name="to" type="date" defaultValue={values.to} error={errors.to} />
         </div>
         <div className="mt-4 flex flex-wrap gap-2">
-          <button type="submit" className="btn-primary" disabled={loading}>
+          <Button variant="primary" type="submit" disabled={loading}>
             Apply filters
-          </button>
+          </Button>
           {filtered ? (
-            <Link to="/admin/audit" className="btn-secondary">
+            <ButtonLink variant="secondary" to="/admin/audit">
               Clear filters
-            </Link>
+            </ButtonLink>
           ) : null}
         </div>
       </Form>
@@ -234,14 +235,14 @@ export default function AuditLog() {
       {prevCursor || nextCursor ? (
         <nav aria-label="Pages" className="flex gap-2">
           {prevCursor ? (
-            <Link to={queryOf(values, { before: prevCursor })} className="btn-secondary" rel="prev">
+            <ButtonLink variant="secondary" to={queryOf(values, { before: prevCursor })} rel="prev">
               ← Newer
-            </Link>
+            </ButtonLink>
           ) : null}
           {nextCursor ? (
-            <Link to={queryOf(values, { after: nextCursor })} className="btn-secondary" rel="next">
+            <ButtonLink variant="secondary" to={queryOf(values, { after: nextCursor })} rel="next">
               Older →
-            </Link>
+            </ButtonLink>
           ) : null}
         </nav>
       ) : null}

@@ -11,6 +11,7 @@ import { formatAge, formatBytes, formatDate } from "~/lib/format";
 import { field, parseForm } from "~/route-helpers/forms.server";
 import { requireAdmin } from "~/route-helpers/guards.server";
 import { actionFailure, actionSuccess } from "~/route-helpers/http.server";
+import { Button } from "~/components/ui/button";
 
 export const meta: MetaFunction = () => [{ title: "Background jobs · Admin · Coffer" }];
 
@@ -142,9 +143,9 @@ export default function AdminJobs() {
                         <CsrfInput />
                         <input type="hidden" name="intent" value="run" />
                         <input type="hidden" name="queue" value={queue.name} />
-                        <button type="submit" className="btn-secondary" disabled={busy}>
+                        <Button variant="secondary" type="submit" disabled={busy}>
                           Run now<span className="sr-only">: {queue.label}</span>
-                        </button>
+                        </Button>
                       </Form>
                     ) : null}
                     {queue.failed.length > 0 ? (
@@ -152,9 +153,9 @@ export default function AdminJobs() {
                         <CsrfInput />
                         <input type="hidden" name="intent" value="retry" />
                         <input type="hidden" name="queue" value={queue.name} />
-                        <button type="submit" className="btn-secondary" disabled={busy}>
+                        <Button variant="secondary" type="submit" disabled={busy}>
                           Retry all<span className="sr-only"> failed jobs of {queue.label}</span>
-                        </button>
+                        </Button>
                       </Form>
                     ) : null}
                   </div>
@@ -199,9 +200,9 @@ export default function AdminJobs() {
                     <input type="hidden" name="intent" value="retry" />
                     <input type="hidden" name="queue" value={queue.name} />
                     <input type="hidden" name="jobId" value={job.id} />
-                    <button type="submit" className="btn-secondary" disabled={busy}>
+                    <Button variant="secondary" type="submit" disabled={busy}>
                       Retry<span className="sr-only"> this failed job of {queue.label}</span>
-                    </button>
+                    </Button>
                   </Form>
                 </li>
               )),

@@ -12,6 +12,7 @@ import { formatBytes } from "~/lib/format";
 import { actionFailure, actionSuccess } from "~/route-helpers/http.server";
 import { field, formValues, parseFormData, readForm } from "~/route-helpers/forms.server";
 import { CsrfInput } from "~/components/csrf-input";
+import { Button } from "~/components/ui/button";
 
 export const meta: MetaFunction = () => [{ title: "Settings · Admin · Coffer" }];
 
@@ -271,9 +272,9 @@ export default function AdminSettings() {
           <input type="hidden" name="requireMfaAfterSso" value={values.requireMfaAfterSso} />
         )}
         <div>
-          <button type="submit" className="btn-primary" disabled={busy}>
+          <Button variant="primary" type="submit" disabled={busy}>
             Save settings
-          </button>
+          </Button>
         </div>
       </Form>
     </div>

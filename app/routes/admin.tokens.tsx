@@ -10,6 +10,7 @@ import { ADMIN_TOKENS_SHOWN, listAllTokens, revokeToken } from "~/domain/tokens/
 import { field, parseForm, parseQuery } from "~/route-helpers/forms.server";
 import { requireAdmin } from "~/route-helpers/guards.server";
 import { actionFailure } from "~/route-helpers/http.server";
+import { Button } from "~/components/ui/button";
 
 export const meta: MetaFunction = () => [{ title: "Access tokens · Admin · Coffer" }];
 
@@ -75,9 +76,9 @@ export default function AdminTokens() {
           </label>
           <input id="user-filter" name="user" type="search" defaultValue={filter} maxLength={254} className="input mt-1" />
         </div>
-        <button type="submit" className="btn-secondary">
+        <Button variant="secondary" type="submit">
           Filter
-        </button>
+        </Button>
       </Form>
       <section aria-labelledby="all-tokens-heading" className="card overflow-hidden">
         <h2 id="all-tokens-heading" className="sr-only">

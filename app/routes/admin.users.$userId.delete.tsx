@@ -13,6 +13,7 @@ import { actionFailure, loaderFailure } from "~/route-helpers/http.server";
 import { z } from "zod";
 import { field, parseForm } from "~/route-helpers/forms.server";
 import { idParam } from "~/route-helpers/params.server";
+import { Button, ButtonLink } from "~/components/ui/button";
 
 export const meta: MetaFunction = () => [{ title: "Delete account · Admin · Coffer" }];
 
@@ -147,12 +148,12 @@ export default function DeleteAccount() {
           />
           <ConfirmIdentity reauth={reauth} id="field-proof" name="proof" label="Your password" error={errors.proof} />
           <div className="flex flex-wrap gap-2">
-            <button type="submit" className="btn-danger" disabled={busy}>
+            <Button variant="danger" type="submit" disabled={busy}>
               {busy ? "Deleting…" : `Delete ${user.name}'s account`}
-            </button>
-            <Link to="/admin" className="btn-secondary">
+            </Button>
+            <ButtonLink variant="secondary" to="/admin">
               Cancel
-            </Link>
+            </ButtonLink>
           </div>
         </Form>
       </section>

@@ -12,6 +12,7 @@ import { actionFailure, loaderFailure } from "~/route-helpers/http.server";
 import { z } from "zod";
 import { field, parseForm } from "~/route-helpers/forms.server";
 import { idParam } from "~/route-helpers/params.server";
+import { Button, ButtonLink } from "~/components/ui/button";
 
 export const meta: MetaFunction = () => [{ title: "Account access · Admin · Coffer" }];
 
@@ -101,9 +102,9 @@ export default function AccountStatus() {
             <button type="submit" className={deactivated ? "btn-primary" : "btn-danger"} disabled={busy}>
               {deactivated ? `Reactivate ${user.name}` : `Deactivate ${user.name}`}
             </button>
-            <Link to="/admin" className="btn-secondary">
+            <ButtonLink variant="secondary" to="/admin">
               Cancel
-            </Link>
+            </ButtonLink>
           </div>
         </Form>
       </section>
@@ -147,12 +148,12 @@ function RestoreAccount({
           <input type="hidden" name="intent" value="restore" />
           <ConfirmIdentity reauth={reauth} id="field-proof" name="proof" label="Your password" error={result?.fieldErrors?.proof} />
           <div className="flex flex-wrap gap-2">
-            <button type="submit" className="btn-primary" disabled={busy}>
+            <Button variant="primary" type="submit" disabled={busy}>
               {`Restore ${user.name}`}
-            </button>
-            <Link to="/admin" className="btn-secondary">
+            </Button>
+            <ButtonLink variant="secondary" to="/admin">
               Cancel
-            </Link>
+            </ButtonLink>
           </div>
         </Form>
       </section>

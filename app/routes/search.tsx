@@ -7,6 +7,7 @@ import { FileIcon, FolderIcon } from "~/components/icons";
 import { formatBytes } from "~/lib/format";
 import { field, parseQuery } from "~/route-helpers/forms.server";
 import { z } from "zod";
+import { Button } from "~/components/ui/button";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [
   { title: data?.query ? `“${data.query}” · Search · Coffer` : "Search · Coffer" },
@@ -45,9 +46,9 @@ export default function Search() {
           Search names and file contents
         </label>
         <input id="search-query" name="q" type="search" defaultValue={query} className="input" placeholder="Name or words in a file" />
-        <button type="submit" className="btn-primary">
+        <Button variant="primary" type="submit">
           Search
-        </button>
+        </Button>
       </Form>
       {query ? (
         <>

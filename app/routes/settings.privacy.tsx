@@ -14,6 +14,7 @@ import { formatBytes } from "~/lib/format";
 import { field, parseForm, parseQuery } from "~/route-helpers/forms.server";
 import { actionFailure } from "~/route-helpers/http.server";
 import { CsrfInput } from "~/components/csrf-input";
+import { Button } from "~/components/ui/button";
 
 export const meta: MetaFunction = () => [{ title: "Privacy · Coffer" }];
 
@@ -76,9 +77,9 @@ export default function PrivacySettings() {
         {/* A native POST: the browser saves the streamed ZIP instead of the page handling it. */}
         <Form method="post" action="/settings/privacy/export" reloadDocument>
           <CsrfInput />
-          <button type="submit" className="btn-primary">
+          <Button variant="primary" type="submit">
             Download my data
-          </button>
+          </Button>
         </Form>
       </section>
 
@@ -112,9 +113,9 @@ export default function PrivacySettings() {
             label="Your password"
             error={result?.fieldErrors?.password}
           />
-          <button type="submit" className="btn-danger" disabled={deleting}>
+          <Button variant="danger" type="submit" disabled={deleting}>
             {deleting ? "Deleting…" : "Delete my account and all my files"}
-          </button>
+          </Button>
         </Form>
       </section>
     </div>

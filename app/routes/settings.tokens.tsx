@@ -14,6 +14,7 @@ import { formatDate } from "~/lib/format";
 import { field, formValues, parseFormData, parseQuery, readForm } from "~/route-helpers/forms.server";
 import { requireUser } from "~/route-helpers/guards.server";
 import { actionFailure, retryAfterHeaders } from "~/route-helpers/http.server";
+import { Button } from "~/components/ui/button";
 
 export const meta: MetaFunction = () => [{ title: "Access tokens · Settings · Coffer" }];
 export const headers = retryAfterHeaders;
@@ -107,9 +108,9 @@ export default function TokenSettings() {
             className="input w-full font-mono text-sm"
             onFocus={(event) => event.currentTarget.select()}
           />
-          <button type="button" className="btn-secondary" onClick={() => void navigator.clipboard?.writeText(result.secret ?? "")}>
+          <Button variant="secondary" type="button" onClick={() => void navigator.clipboard?.writeText(result.secret ?? "")}>
             Copy token
-          </button>
+          </Button>
         </section>
       ) : null}
 
@@ -153,9 +154,9 @@ export default function TokenSettings() {
             {maxDays !== null ? <p className="mt-1 text-sm text-text-muted">Tokens here must expire within {maxDays} days.</p> : null}
             {errors.expiry || errors.expiresAt ? <p className="mt-1 text-sm text-danger">{errors.expiry ?? errors.expiresAt}</p> : null}
           </div>
-          <button type="submit" className="btn-primary">
+          <Button variant="primary" type="submit">
             Create token
-          </button>
+          </Button>
         </Form>
       </section>
 

@@ -1,5 +1,5 @@
-import { Link } from "@remix-run/react";
 import { formatBytes, formatDate } from "~/lib/format";
+import { ButtonLink } from "~/components/ui/button";
 
 /** An account deleted within the grace period, as the admin pages list it. */
 export interface DeletedAccount {
@@ -60,12 +60,12 @@ export function DeletedAccounts({ accounts, graceDays }: { accounts: DeletedAcco
                 <td className="px-4 py-2 whitespace-nowrap">{formatDate(account.purgeAfter)}</td>
                 <td className="px-4 py-2">
                   <div className="flex flex-wrap gap-2">
-                    <Link to={`/admin/users/${account.id}/status`} className="btn-secondary">
+                    <ButtonLink variant="secondary" to={`/admin/users/${account.id}/status`}>
                       Restore…<span className="sr-only"> {account.name}</span>
-                    </Link>
-                    <Link to={`/admin/users/${account.id}/delete`} className="btn-secondary">
+                    </ButtonLink>
+                    <ButtonLink variant="secondary" to={`/admin/users/${account.id}/delete`}>
                       Purge now…<span className="sr-only"> {account.name}</span>
-                    </Link>
+                    </ButtonLink>
                   </div>
                 </td>
               </tr>

@@ -2,6 +2,7 @@ import { Form, Link } from "@remix-run/react";
 import { CsrfInput } from "~/components/csrf-input";
 import { UsageMeter } from "~/components/usage-meter";
 import { formatBytes, formatDate } from "~/lib/format";
+import { Button, ButtonLink } from "~/components/ui/button";
 
 /** One account as the admin page lists it. */
 export interface AdminUser {
@@ -59,10 +60,10 @@ export function UserRow({
             <input type="hidden" name="intent" value="set-role" />
             <input type="hidden" name="userId" value={user.id} />
             <input type="hidden" name="role" value={user.role === "ADMIN" ? "USER" : "ADMIN"} />
-            <button type="submit" className="btn-secondary whitespace-nowrap" disabled={busy}>
+            <Button variant="secondary" type="submit" disabled={busy} className="whitespace-nowrap">
               {user.role === "ADMIN" ? "Make regular user" : "Make admin"}
               <span className="sr-only"> ({user.name})</span>
-            </button>
+            </Button>
           </Form>
         )}
       </td>
@@ -94,9 +95,9 @@ export function UserRow({
               aria-describedby={failed?.fieldErrors.quota ? `${errorId} ${hintId}` : hintId}
               autoComplete="off"
             />
-            <button type="submit" className="btn-secondary whitespace-nowrap" disabled={busy}>
+            <Button variant="secondary" type="submit" disabled={busy} className="whitespace-nowrap">
               Set quota
-            </button>
+            </Button>
           </div>
           <p id={hintId} className="sr-only">
             A size such as 10GiB; leave empty to use the default quota.
@@ -127,9 +128,9 @@ export function UserRow({
             <CsrfInput />
             <input type="hidden" name="intent" value="unlock" />
             <input type="hidden" name="userId" value={user.id} />
-            <button type="submit" className="btn-secondary" disabled={busy} aria-label={`Unlock ${user.name}`}>
+            <Button variant="secondary" type="submit" disabled={busy} aria-label={`Unlock ${user.name}`}>
               Unlock
-            </button>
+            </Button>
           </Form>
         ) : null}
       </td>
@@ -145,13 +146,13 @@ export function UserRow({
           </p>
         ) : (
           <div className="flex flex-col items-start gap-1">
-            <Link to={`/admin/users/${user.id}/status`} className="btn-secondary whitespace-nowrap">
+            <ButtonLink variant="secondary" to={`/admin/users/${user.id}/status`} className="whitespace-nowrap">
               {user.deactivatedAt ? "Reactivate…" : "Deactivate…"}
               <span className="sr-only"> {user.name}</span>
-            </Link>
-            <Link to={`/admin/users/${user.id}/delete`} className="btn-secondary whitespace-nowrap text-danger">
+            </ButtonLink>
+            <ButtonLink variant="secondary" to={`/admin/users/${user.id}/delete`} className="whitespace-nowrap text-danger">
               Delete…<span className="sr-only"> {user.name}</span>
-            </Link>
+            </ButtonLink>
           </div>
         )}
       </td>

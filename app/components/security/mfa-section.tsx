@@ -5,6 +5,7 @@ import type { ReauthMethods } from "~/domain/accounts/reauth";
 import type { MfaStatus, PendingEnrollment } from "~/domain/accounts/mfa";
 import { formatDate } from "~/lib/format";
 import { CsrfInput } from "~/components/csrf-input";
+import { Button } from "~/components/ui/button";
 
 export interface MfaActionResult {
   ok: boolean;
@@ -68,9 +69,9 @@ export function MfaSection({
                 hint="Your old recovery codes stop working."
                 error={errorsFor("regenerate").proof}
               />
-              <button type="submit" className="btn-secondary" disabled={busy}>
+              <Button variant="secondary" type="submit" disabled={busy}>
                 Make new recovery codes
-              </button>
+              </Button>
             </Form>
             <Form method="post" action={ACTION} className="space-y-3" aria-labelledby="mfa-disable-heading" noValidate>
               <CsrfInput />
@@ -89,9 +90,9 @@ export function MfaSection({
                 }
                 error={errorsFor("disable").proof}
               />
-              <button type="submit" className="btn-secondary" disabled={busy}>
+              <Button variant="secondary" type="submit" disabled={busy}>
                 Turn off two-step verification
-              </button>
+              </Button>
             </Form>
           </div>
         </>
@@ -132,9 +133,9 @@ export function MfaSection({
               required
               error={errorsFor("confirm").code}
             />
-            <button type="submit" className="btn-primary" disabled={busy}>
+            <Button variant="primary" type="submit" disabled={busy}>
               Turn on
-            </button>
+            </Button>
           </Form>
         </div>
       ) : (
@@ -146,9 +147,9 @@ export function MfaSection({
           <Form method="post" action={ACTION}>
             <CsrfInput />
             <input type="hidden" name="intent" value="start" />
-            <button type="submit" className="btn-primary" disabled={busy}>
+            <Button variant="primary" type="submit" disabled={busy}>
               Set up an authenticator app
-            </button>
+            </Button>
           </Form>
         </div>
       )}

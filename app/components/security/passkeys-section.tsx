@@ -8,6 +8,7 @@ import type { ReauthMethods } from "~/domain/accounts/reauth";
 import { describeWebAuthnError, postPasskeyJson, useWebAuthnSupport } from "~/components/passkey-client";
 import type { PasskeySummary } from "~/domain/accounts/passkeys";
 import { formatDate } from "~/lib/format";
+import { Button } from "~/components/ui/button";
 
 const REGISTER_ENDPOINT = "/settings/security/passkeys";
 
@@ -76,9 +77,9 @@ export function PasskeysSection({
                         required
                         error={errorsFor("rename-passkey", passkey.id).name}
                       />
-                      <button type="submit" className="btn-secondary">
+                      <Button variant="secondary" type="submit">
                         Save name
-                      </button>
+                      </Button>
                     </Form>
                   </details>
                   <details className="text-sm" open={Boolean(errorsFor("remove-passkey", passkey.id).proof)}>
@@ -95,9 +96,9 @@ export function PasskeysSection({
                         label="Your password or a current code, to confirm"
                         error={errorsFor("remove-passkey", passkey.id).proof}
                       />
-                      <button type="submit" className="btn-secondary">
+                      <Button variant="secondary" type="submit">
                         Remove passkey
-                      </button>
+                      </Button>
                     </Form>
                   </details>
                 </div>
@@ -213,9 +214,9 @@ function AddPasskey({ reauth }: { reauth: ReauthMethods }) {
           <ConfirmWithProvider provider={reauth.provider} text={`confirm with ${reauth.provider}`} />.
         </p>
       ) : null}
-      <button type="submit" className="btn-primary" disabled={busy}>
+      <Button variant="primary" type="submit" disabled={busy}>
         {busy ? "Waiting for your device…" : "Add a passkey"}
-      </button>
+      </Button>
     </form>
   );
 }

@@ -3,6 +3,7 @@ import { Field, FormMessage } from "~/components/field";
 import { CsrfInput } from "~/components/csrf-input";
 import { ConfirmWithProvider } from "~/components/security/confirm-identity";
 import type { ReauthMethods } from "~/domain/accounts/reauth";
+import { Button } from "~/components/ui/button";
 
 interface Props {
   hint: string;
@@ -83,9 +84,9 @@ export function PasswordSection({ hint, message, errors = {}, busy, reauth, ssoO
               required
               error={errors.confirmPassword}
             />
-            <button type="submit" className="btn-primary" disabled={busy}>
+            <Button variant="primary" type="submit" disabled={busy}>
               {busy ? (setting ? "Setting password…" : "Changing password…") : setting ? "Set password" : "Change password"}
-            </button>
+            </Button>
           </Form>
         </>
       )}

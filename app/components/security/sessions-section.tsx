@@ -3,6 +3,7 @@ import { Fragment } from "react";
 import { RevocableTable, RevokeForm } from "~/components/revocable-table";
 import { formatDate } from "~/lib/format";
 import { CsrfInput } from "~/components/csrf-input";
+import { Button } from "~/components/ui/button";
 
 export interface SessionRow {
   key: string;
@@ -32,9 +33,9 @@ export function SessionsSection({ sessions, idleDays, absoluteDays }: { sessions
           <Form method="post">
             <CsrfInput />
             <input type="hidden" name="intent" value="revoke-other-sessions" />
-            <button type="submit" className="btn-secondary">
+            <Button variant="secondary" type="submit">
               Log out all other sessions
-            </button>
+            </Button>
           </Form>
         ) : null}
       </div>
