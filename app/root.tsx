@@ -1,11 +1,9 @@
 import type { HeadersFunction, LinksFunction, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import {
-  Form,
   isRouteErrorResponse,
   Link,
   Links,
   Meta,
-  NavLink,
   Outlet,
   Scripts,
   ScrollRestoration,
@@ -18,7 +16,10 @@ import { getUser } from "~/domain/accounts/sessions.server";
 import { LiveUpdates } from "~/components/live-updates";
 import { useNonce } from "~/lib/nonce";
 import stylesheet from "~/tailwind.css?url";
-import { CsrfInput } from "~/components/csrf-input";
+import { AppHeader } from "~/components/app-header";
+import { useTheme } from "~/components/theme-choice";
+import { themeAttribute } from "~/lib/theme";
+import { readTheme } from "~/lib/theme.server";
 import { DisclosureEscape } from "~/components/disclosure-escape";
 import { IndexParamCleanup } from "~/components/index-param-cleanup";
 
@@ -47,6 +48,8 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     csrfToken: context.csrfToken,
     // In SSO-only mode accounts come from the provider: no registration link.
     canRegister: !context.services.config.oidc?.ssoOnly,
+    // Rendered on <html>, so the page arrives in its theme with no flash.
+    theme: await readTheme(context.services.config, request),
   };
 }
 
@@ -54,10 +57,11 @@ export function Layout({ children }: { children: ReactNode }) {
   const data = useRouteLoaderData<typeof loader>("root");
   const user = data?.user ?? null;
   const nonce = useNonce();
+  const theme = useTheme();
   return (
     // The inline script marks <html> before the body is parsed (hence suppressHydrationWarning), so
     // text meant for browsers without JavaScript never flashes while scripts are still loading.
-    <html lang="en" className="h-full" suppressHydrationWarning>
+    <html lang="en" className="h-full" data-theme={themeAttribute(theme)} suppressHydrationWarning>
       <head>
         <meta charSet="utf-8" />
         <script nonce={nonce}>{"document.documentElement.dataset.js = 1"}</script>
@@ -65,92 +69,14 @@ export function Layout({ children }: { children: ReactNode }) {
         <Meta />
         <Links />
       </head>
-      <body className="flex min-h-full flex-col bg-slate-50 text-slate-900 antialiased">
+      <body className="flex min-h-full flex-col bg-surface text-text antialiased">
         <a
           href="#main"
-          className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-50 focus:rounded focus:bg-white focus:p-2"
+          className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-50 focus:rounded focus:bg-surface-raised focus:p-2"
         >
           Skip to content
         </a>
-        <header className="border-b border-slate-200 bg-white">
-          <div className="mx-auto flex max-w-6xl flex-wrap items-center gap-x-6 gap-y-2 px-4 py-3">
-            <Link to={user ? "/files" : "/"} className="flex items-center gap-2 text-lg font-semibold text-slate-900">
-              <CofferMark />
-              Coffer
-            </Link>
-            {user ? (
-              <>
-                <nav aria-label="Main" className="flex gap-4 text-sm">
-                  <NavLink to="/files" className={navClass}>
-                    Files
-                  </NavLink>
-                  <NavLink to="/shared" className={navClass}>
-                    Shared with me
-                  </NavLink>
-                  <NavLink to="/shares" className={navClass}>
-                    My links
-                  </NavLink>
-                  <NavLink to="/trash" className={navClass}>
-                    Trash
-                  </NavLink>
-                  <NavLink to="/activity" className={navClass}>
-                    Activity
-                  </NavLink>
-                  {user.role === "ADMIN" ? (
-                    <NavLink to="/admin" className={navClass}>
-                      Admin
-                    </NavLink>
-                  ) : null}
-                </nav>
-                <Form
-                  method="get"
-                  action="/search"
-                  role="search"
-                  className="order-last flex w-full gap-2 sm:order-none sm:ml-auto sm:w-auto"
-                >
-                  <label htmlFor="site-search" className="sr-only">
-                    Search files
-                  </label>
-                  <input id="site-search" name="q" type="search" placeholder="Search files" className="input sm:w-64" />
-                  <button type="submit" className="btn-secondary">
-                    Search
-                  </button>
-                </Form>
-                <div className="flex items-center gap-3 text-sm sm:ml-0">
-                  <span className="text-slate-700" title={user.email}>
-                    {user.name}
-                  </span>
-                  <NavLink to="/settings/security" className={navClass}>
-                    Security
-                  </NavLink>
-                  <NavLink to="/settings/privacy" className={navClass}>
-                    Privacy
-                  </NavLink>
-                  <NavLink to="/settings/tokens" className={navClass}>
-                    Tokens
-                  </NavLink>
-                  <Form method="post" action="/logout">
-                    <CsrfInput />
-                    <button type="submit" className="btn-secondary">
-                      Log out
-                    </button>
-                  </Form>
-                </div>
-              </>
-            ) : (
-              <nav aria-label="Account" className="ml-auto flex gap-3 text-sm">
-                <NavLink to="/login" className={navClass}>
-                  Log in
-                </NavLink>
-                {data?.canRegister ? (
-                  <NavLink to="/register" className={navClass}>
-                    Create account
-                  </NavLink>
-                ) : null}
-              </nav>
-            )}
-          </div>
-        </header>
+        <AppHeader user={user} canRegister={Boolean(data?.canRegister)} />
         {/* tabIndex -1: the skip link moves the focus itself here, not only the reading position. */}
         <main id="main" tabIndex={-1} className="mx-auto w-full max-w-6xl flex-1 px-4 py-6 focus:outline-none">
           {children}
@@ -161,20 +87,6 @@ export function Layout({ children }: { children: ReactNode }) {
         <Scripts nonce={nonce} />
       </body>
     </html>
-  );
-}
-
-function navClass({ isActive }: { isActive: boolean }) {
-  return isActive ? "font-semibold text-blue-800 underline underline-offset-4" : "text-slate-700 hover:text-slate-900";
-}
-
-function CofferMark() {
-  return (
-    <svg aria-hidden="true" width="24" height="24" viewBox="0 0 24 24" fill="none">
-      <rect x="3" y="6" width="18" height="14" rx="2" className="fill-blue-700" />
-      <rect x="3" y="4" width="18" height="5" rx="1.5" className="fill-blue-900" />
-      <rect x="10" y="11" width="4" height="3" rx="0.5" className="fill-white" />
-    </svg>
   );
 }
 
@@ -211,9 +123,9 @@ export function ErrorBoundary() {
   return (
     <div className="card mx-auto max-w-lg p-6" role="alert">
       <h1 className="text-xl font-semibold">{title}</h1>
-      <p className="mt-2 text-slate-700">{message}</p>
+      <p className="mt-2 text-text-muted">{message}</p>
       <p className="mt-4">
-        <Link to="/files" className="text-blue-800 underline">
+        <Link to="/files" className="link">
           Go to my files
         </Link>
       </p>

@@ -3,17 +3,18 @@ import { expect, test } from "./support/test";
 import { formatBytes } from "../app/lib/format";
 import { BASE_URL } from "./support/env";
 import {
-  MiB,
   createAndOpenFolder,
   expectDownloadMatches,
+  logOut,
+  MiB,
   newAccount,
   progressOf,
   randomFile,
   register,
   scratchDir,
   throttleUploads,
-  waitForLiveConnection,
   type TestFile,
+  waitForLiveConnection,
 } from "./support/helpers";
 
 /**
@@ -195,7 +196,7 @@ test("finds the file from the header search box despite a misspelling", async ({
 });
 
 test("logs out; my files then need a login", async () => {
-  await page.getByRole("button", { name: "Log out" }).click();
+  await logOut(page);
   await expect(page).toHaveURL(/\/login$/);
   await page.goto("/files");
   await expect(page).toHaveURL(/\/login\?redirectTo=%2Ffiles$/);

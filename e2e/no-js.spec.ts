@@ -3,10 +3,11 @@ import { expect, test, type Browser, type BrowserContext, type Page } from "@pla
 import { formatBytes } from "../app/lib/format";
 import { ADMIN, BASE_URL } from "./support/env";
 import {
-  MiB,
   createAndOpenFolder,
   expectDownloadMatches,
   login,
+  logOut,
+  MiB,
   newAccount,
   randomFile,
   register,
@@ -155,7 +156,7 @@ test("an ordinary account gets 403 at /admin", async ({ browser }) => {
 
 test("logs out; my files then need a login", async () => {
   await page.goto("/files");
-  await page.getByRole("button", { name: "Log out" }).click();
+  await logOut(page);
   await expect(page).toHaveURL(/\/login$/);
   const response = await page.goto("/files");
   await expect(page).toHaveURL(/\/login\?redirectTo=%2Ffiles$/);

@@ -147,6 +147,7 @@ const ROUTES: Record<string, RouteEntry> = {
   "login_.mfa.tsx": { path: "/login/mfa", post: { fields: ["code", "method"] } },
   "login_.passkey.tsx": { path: "/login/passkey", post: { fields: ["step", "mode", "redirectTo", "response"] } },
   "logout.tsx": { path: "/logout" },
+  "theme.tsx": { path: "/theme", post: { fields: ["theme", "redirectTo"] } },
   "register.tsx": { path: "/register", post: { fields: ["name", "email", "password"] } },
   "reset-password.$token.tsx": {
     path: "/reset-password/:token",

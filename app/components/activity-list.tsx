@@ -22,7 +22,7 @@ function itemHref(entry: ActivityEntry): string | null {
 /** A list of activity entries: when, who, what. `linkItems` adds a link to each item's details. */
 export function ActivityList({ entries, linkItems = false, testId }: { entries: ActivityEntry[]; linkItems?: boolean; testId?: string }) {
   return (
-    <ol className="divide-y divide-slate-100 text-sm" data-testid={testId}>
+    <ol className="divide-y divide-border text-sm" data-testid={testId}>
       {entries.map((entry) => {
         const href = linkItems ? itemHref(entry) : null;
         return (
@@ -32,13 +32,13 @@ export function ActivityList({ entries, linkItems = false, testId }: { entries: 
               {href ? (
                 <>
                   {" "}
-                  <Link to={href} className="text-blue-800 underline underline-offset-2">
+                  <Link to={href} className="text-accent-text underline underline-offset-2">
                     Details<span className="sr-only">{entry.name ? ` of ${entry.name}` : ""}</span>
                   </Link>
                 </>
               ) : null}
             </p>
-            <time dateTime={entry.at} className="whitespace-nowrap text-slate-600">
+            <time dateTime={entry.at} className="whitespace-nowrap text-text-muted">
               {formatDate(entry.at)}
             </time>
           </li>
@@ -56,14 +56,14 @@ export function ItemActivitySection({ entries, kindLabel }: { entries: ActivityE
         Activity
       </h2>
       {entries.length === 0 ? (
-        <p className="mt-2 text-sm text-slate-700">{`Nothing has been recorded for this ${kindLabel} yet.`}</p>
+        <p className="mt-2 text-sm text-text-muted">{`Nothing has been recorded for this ${kindLabel} yet.`}</p>
       ) : (
         <div className="mt-2">
           <ActivityList entries={entries} testId="item-activity" />
         </div>
       )}
       <p className="mt-2 text-sm">
-        <Link to="/activity" className="text-blue-800 underline">
+        <Link to="/activity" className="text-accent-text underline">
           All my activity
         </Link>
       </p>

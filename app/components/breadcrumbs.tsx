@@ -21,19 +21,19 @@ export function Breadcrumbs<T extends Crumb>({
   const drag = useDragMove();
   return (
     <nav aria-label="Breadcrumb">
-      <ol className="flex flex-wrap items-center gap-1 text-sm text-slate-600">
+      <ol className="flex flex-wrap items-center gap-1 text-sm text-text-muted">
         {crumbs.map((crumb, index) => (
           <li key={crumb.id} className="flex items-center gap-1">
             {index > 0 ? <span aria-hidden="true">/</span> : null}
             {index === crumbs.length - 1 ? (
-              <span aria-current="page" className="font-medium text-slate-900">
+              <span aria-current="page" className="font-medium text-text">
                 {crumb.name}
               </span>
             ) : (
               <Link
                 reloadDocument={reloadDocument}
                 to={href(crumb, index)}
-                className={`rounded text-blue-800 hover:underline ${dropHighlight(!!drag?.isOver(crumb.id))}`}
+                className={`rounded text-accent-text hover:underline ${dropHighlight(!!drag?.isOver(crumb.id))}`}
                 {...drag?.dropTarget(crumb.id, crumb.name)}
               >
                 {crumb.name}

@@ -142,11 +142,11 @@ export function DragMoveProvider({ enabled, from, children }: { enabled: boolean
   const status =
     hydrated && (message || conflicts || fetcher.state !== "idle") ? (
       <div ref={messageRef} tabIndex={-1} aria-live="polite" className="space-y-2 outline-none" data-testid="drag-move-status">
-        {fetcher.state !== "idle" ? <p className="text-sm text-slate-700">Moving…</p> : null}
+        {fetcher.state !== "idle" ? <p className="text-sm text-text-muted">Moving…</p> : null}
         {message ? (
           <p
             role={message.tone === "error" ? "alert" : "status"}
-            className={`rounded-md border px-3 py-2 text-sm ${message.tone === "error" ? "border-red-200 bg-red-50 text-red-800" : "border-green-200 bg-green-50 text-green-800"}`}
+            className={`rounded-md border px-3 py-2 text-sm ${message.tone === "error" ? "border-danger-border bg-danger-soft text-danger" : "border-success-border bg-success-soft text-success"}`}
           >
             {message.text}
           </p>
@@ -177,5 +177,5 @@ export function DragMoveProvider({ enabled, from, children }: { enabled: boolean
 
 /** Highlight classes for a drop target under a drag. */
 export function dropHighlight(active: boolean): string {
-  return active ? "bg-blue-100 ring-2 ring-blue-600" : "";
+  return active ? "bg-accent-soft ring-2 ring-focus" : "";
 }

@@ -1,3 +1,6 @@
+import { toneClass } from "./ui/badge";
+import { cx } from "./ui/cx";
+import { Input, Label } from "./ui/input";
 import type { InputHTMLAttributes } from "react";
 
 interface FieldProps extends InputHTMLAttributes<HTMLInputElement> {
@@ -13,12 +16,10 @@ export function Field({ label, name, error, hint, id, ...input }: FieldProps) {
   const described = [error ? `${inputId}-error` : null, hint ? `${inputId}-hint` : null].filter(Boolean).join(" ") || undefined;
   return (
     <div>
-      <label htmlFor={inputId} className="label">
-        {label}
-      </label>
-      <input id={inputId} name={name} className="input" aria-invalid={error ? true : undefined} aria-describedby={described} {...input} />
+      <Label htmlFor={inputId}>{label}</Label>
+      <Input id={inputId} name={name} aria-invalid={error ? true : undefined} aria-describedby={described} {...input} />
       {hint ? (
-        <p id={`${inputId}-hint`} className="mt-1 text-sm text-slate-600">
+        <p id={`${inputId}-hint`} className="mt-1 text-sm text-text-muted">
           {hint}
         </p>
       ) : null}
@@ -42,9 +43,12 @@ export function FormMessage({
   id?: string;
 }) {
   if (!message) return null;
-  const style = tone === "error" ? "border-red-200 bg-red-50 text-red-800" : "border-green-200 bg-green-50 text-green-800";
   return (
-    <p id={id} role={tone === "error" ? "alert" : "status"} className={`rounded-md border px-3 py-2 text-sm ${style}`}>
+    <p
+      id={id}
+      role={tone === "error" ? "alert" : "status"}
+      className={cx("rounded-md border px-3 py-2 text-sm", toneClass(tone === "error" ? "danger" : "success"))}
+    >
       {message}
     </p>
   );

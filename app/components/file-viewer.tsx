@@ -23,7 +23,7 @@ export function FileViewer({ name, viewer, downloadHref }: { name: string; viewe
 function ViewerBody({ name, viewer, downloadHref }: { name: string; viewer: ViewerData; downloadHref: string }) {
   switch (viewer.kind) {
     case "image":
-      return <img src={viewer.src} alt={name} className="mx-auto max-h-[70vh] max-w-full rounded-md bg-slate-50 object-contain" />;
+      return <img src={viewer.src} alt={name} className="mx-auto max-h-[70vh] max-w-full rounded-md bg-surface object-contain" />;
     case "pdf":
       // Sandboxed by the response, not by a `sandbox` attribute. Chromium refuses to start its
       // PDF viewer in a frame whose embedder sandboxes it, whatever the allow-list (crbug.com/413851;
@@ -35,14 +35,14 @@ function ViewerBody({ name, viewer, downloadHref }: { name: string; viewer: View
       // could reach is again served inline only under CSP sandbox, or as an attachment.
       return (
         <div className="space-y-2">
-          <iframe src={viewer.src} title={`PDF: ${name}`} className="h-[75vh] w-full rounded-md border border-slate-200" />
-          <p className="text-sm text-slate-600">
+          <iframe src={viewer.src} title={`PDF: ${name}`} className="h-[75vh] w-full rounded-md border border-border" />
+          <p className="text-sm text-text-muted">
             Preview blank? Some browsers do not show PDFs inside a page.{" "}
-            <a href={viewer.src} target="_blank" rel="noopener noreferrer" className="text-blue-800 underline">
+            <a href={viewer.src} target="_blank" rel="noopener noreferrer" className="text-accent-text underline">
               Open the PDF in a new tab
             </a>{" "}
             or{" "}
-            <a href={downloadHref} className="text-blue-800 underline" download>
+            <a href={downloadHref} className="text-accent-text underline" download>
               download it
             </a>
             .
@@ -65,9 +65,9 @@ function ViewerBody({ name, viewer, downloadHref }: { name: string; viewer: View
       return (
         <div className="space-y-2">
           {viewer.truncated ? (
-            <p className="text-sm text-slate-700" data-testid="text-truncated">
+            <p className="text-sm text-text-muted" data-testid="text-truncated">
               Showing the first {formatBytes(viewer.shownBytes)} of {formatBytes(viewer.size)}.{" "}
-              <a href={downloadHref} className="text-blue-800 underline" download>
+              <a href={downloadHref} className="text-accent-text underline" download>
                 Download the file
               </a>{" "}
               to see all of it.
@@ -77,12 +77,12 @@ function ViewerBody({ name, viewer, downloadHref }: { name: string; viewer: View
         </div>
       );
     case "binary-text":
-      return <p className="text-sm text-slate-600">This file does not look like text, so it is not shown here. Download it to open it.</p>;
+      return <p className="text-sm text-text-muted">This file does not look like text, so it is not shown here. Download it to open it.</p>;
     case "none":
       return (
         <div className="flex flex-wrap items-center gap-4">
-          {viewer.thumbnail ? <img src={viewer.thumbnail} alt="" className="h-32 w-32 rounded-md bg-slate-50 object-contain" /> : null}
-          <p className="text-sm text-slate-600">There is no preview for this type of file. Download it to open it.</p>
+          {viewer.thumbnail ? <img src={viewer.thumbnail} alt="" className="h-32 w-32 rounded-md bg-surface object-contain" /> : null}
+          <p className="text-sm text-text-muted">There is no preview for this type of file. Download it to open it.</p>
         </div>
       );
   }
@@ -90,12 +90,12 @@ function ViewerBody({ name, viewer, downloadHref }: { name: string; viewer: View
 
 function TextContents({ name, text, downloadHref }: { name: string; text: string | null; downloadHref: string }) {
   const shown = usePageText(TEXT_PREVIEW_ID, text);
-  if (shown === "") return <p className="text-sm text-slate-600">This file is empty.</p>;
+  if (shown === "") return <p className="text-sm text-text-muted">This file is empty.</p>;
   if (shown === null) {
     return (
-      <p className="text-sm text-slate-600">
+      <p className="text-sm text-text-muted">
         The preview could not be shown here. Reload the page, or{" "}
-        <a href={downloadHref} className="text-blue-800 underline" download>
+        <a href={downloadHref} className="text-accent-text underline" download>
           download the file
         </a>
         .
@@ -108,7 +108,7 @@ function TextContents({ name, text, downloadHref }: { name: string; text: string
       id={TEXT_PREVIEW_ID}
       tabIndex={0}
       aria-label={`Contents of ${name}`}
-      className="max-h-[70vh] overflow-auto rounded-md bg-slate-50 p-3 font-mono text-xs leading-relaxed whitespace-pre-wrap break-words text-slate-900 focus:outline-2 focus:outline-blue-700"
+      className="max-h-[70vh] overflow-auto rounded-md bg-surface p-3 font-mono text-xs leading-relaxed whitespace-pre-wrap break-words text-text focus:outline-2 focus:outline-focus"
     >
       {shown}
     </pre>

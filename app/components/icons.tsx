@@ -7,7 +7,7 @@ export function FolderIcon({ className = "h-5 w-5 text-amber-500" }: { className
   );
 }
 
-export function FileIcon({ className = "h-5 w-5 text-slate-500" }: { className?: string }) {
+export function FileIcon({ className = "h-5 w-5 text-text-muted" }: { className?: string }) {
   return (
     <svg aria-hidden="true" viewBox="0 0 20 20" fill="none" stroke="currentColor" strokeWidth="1.5" className={`shrink-0 ${className}`}>
       <path d="M5.5 2.75h6l3.75 3.75v10a.75.75 0 0 1-.75.75h-9a.75.75 0 0 1-.75-.75V3.5a.75.75 0 0 1 .75-.75Z" />

@@ -47,7 +47,7 @@ export function LiveUpdates() {
       {notices.map((notice) => (
         <div
           key={notice.id}
-          className="pointer-events-auto rounded-md bg-slate-900 px-4 py-3 text-sm text-white shadow-lg"
+          className="pointer-events-auto rounded-md bg-text px-4 py-3 text-sm text-surface-raised shadow-lg"
           data-testid="live-notice"
         >
           {notice.text}

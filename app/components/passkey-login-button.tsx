@@ -77,12 +77,12 @@ export function PasskeyLoginButton({
 
   if (supported === null) {
     return (
-      <p className="without-js-only text-sm text-slate-600" data-testid="passkey-needs-js">
+      <p className="without-js-only text-sm text-text-muted" data-testid="passkey-needs-js">
         Logging in with a passkey needs JavaScript.
       </p>
     );
   }
-  if (!supported) return <p className="text-sm text-slate-600">This browser cannot use passkeys.</p>;
+  if (!supported) return <p className="text-sm text-text-muted">This browser cannot use passkeys.</p>;
 
   async function signIn() {
     onStart?.();

@@ -9,7 +9,7 @@ import { type Column, TableHead } from "~/components/table-head";
  * on narrow screens, so a header and its cells cannot disagree.
  */
 export interface RevocableColumn extends Column {
-  /** The cells' text colour, e.g. `text-slate-600` for secondary facts. */
+  /** The cells' text colour, e.g. `text-text-muted` for secondary facts. */
   tone?: string;
 }
 
@@ -31,7 +31,7 @@ export function RevocableTable({ columns, rows }: { columns: RevocableColumn[]; 
   return (
     <table className="w-full text-left text-sm">
       <TableHead columns={columns} />
-      <tbody className="divide-y divide-slate-100">
+      <tbody className="divide-y divide-border">
         {rows.map((row) => (
           <tr key={row.key}>
             {row.cells.map((cell, index) => (

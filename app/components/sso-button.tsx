@@ -7,11 +7,11 @@ export function SsoButton({ sso, redirectTo }: { sso: { label: string; only: boo
         {sso.label}
       </a>
       {sso.only ? (
-        <p className="text-sm text-slate-600">
+        <p className="text-sm text-text-muted">
           This Coffer signs people in only through single sign-on. Your account is created the first time you sign in.
         </p>
       ) : (
-        <p className="text-center text-sm text-slate-600">or log in with your password</p>
+        <p className="text-center text-sm text-text-muted">or log in with your password</p>
       )}
     </div>
   );

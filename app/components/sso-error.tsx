@@ -36,26 +36,26 @@ export function SsoErrorBoundary() {
       <h1 className="text-xl font-semibold">
         {status === 503 ? "Sign-in provider unavailable" : returnTo ? "Could not confirm it's you" : "Single sign-on failed"}
       </h1>
-      <p className="mt-2 text-slate-700">{message}</p>
+      <p className="mt-2 text-text-muted">{message}</p>
       {returnTo ? (
         body?.signedIn === false ? (
           <>
-            <p className="mt-2 text-slate-700" data-testid="sso-next-step">
+            <p className="mt-2 text-text-muted" data-testid="sso-next-step">
               Nothing was changed. You are no longer logged in: log in again to go on.
             </p>
             <p className="mt-4">
-              <Link to={`/login?redirectTo=${encodeURIComponent(returnTo)}`} className="text-blue-800 underline">
+              <Link to={`/login?redirectTo=${encodeURIComponent(returnTo)}`} className="text-accent-text underline">
                 Log in again
               </Link>
             </p>
           </>
         ) : (
           <>
-            <p className="mt-2 text-slate-700" data-testid="sso-next-step">
+            <p className="mt-2 text-text-muted" data-testid="sso-next-step">
               {`Nothing was changed and you are still logged in. Go back to ${pageName(returnTo)} to try again.`}
             </p>
             <p className="mt-4">
-              <Link to={returnTo} className="text-blue-800 underline">
+              <Link to={returnTo} className="text-accent-text underline">
                 {`Back to ${pageName(returnTo)}`}
               </Link>
             </p>
@@ -63,7 +63,7 @@ export function SsoErrorBoundary() {
         )
       ) : (
         <p className="mt-4">
-          <Link to="/login" className="text-blue-800 underline">
+          <Link to="/login" className="text-accent-text underline">
             Back to the login page
           </Link>
         </p>

@@ -10,7 +10,7 @@ const HIDE = { sm: "hidden sm:table-cell", md: "hidden md:table-cell" } as const
 /** The header row shared by Coffer's item tables. */
 export function TableHead({ columns }: { columns: Column[] }) {
   return (
-    <thead className="border-b border-slate-200 bg-slate-50 text-slate-700">
+    <thead className="border-b border-border bg-surface text-text-muted">
       <tr>
         {columns.map((column) => (
           <th

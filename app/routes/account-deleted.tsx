@@ -25,15 +25,15 @@ export default function AccountDeleted() {
       <h1 className="text-2xl font-semibold">{progress ? "Your account is being deleted" : "Your account was deleted"}</h1>
       {progress ? (
         <>
-          <p className="text-slate-700">
+          <p className="text-text-muted">
             Every session was signed out and nobody can open your files or shares any more. They are being deleted now.
           </p>
           <ErasureProgress done={progress.done} total={progress.total} refreshHref={refreshHref} />
         </>
       ) : restorableDays === null ? (
-        <p className="text-slate-700">Your files, folders, versions and shares are gone, and every session was signed out.</p>
+        <p className="text-text-muted">Your files, folders, versions and shares are gone, and every session was signed out.</p>
       ) : (
-        <p className="text-slate-700">
+        <p className="text-text-muted">
           {`Every session was signed out and nobody can open your files or shares any more. For ${restorableDays} day${restorableDays === 1 ? "" : "s"} an administrator of this Coffer can still restore your account; then it is deleted for good with everything in it.`}
         </p>
       )}

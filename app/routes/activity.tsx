@@ -1,11 +1,12 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
-import { Link, useLoaderData } from "@remix-run/react";
+import { useLoaderData } from "@remix-run/react";
 import { ActivityList } from "~/components/activity-list";
 import { myActivity } from "~/domain/audit/activity.server";
 import { requireUser } from "~/route-helpers/guards.server";
 import { loaderFailure } from "~/route-helpers/http.server";
 import { field, parseQuery } from "~/route-helpers/forms.server";
 import { z } from "zod";
+import { ButtonLink } from "~/components/ui/button";
 
 export const meta: MetaFunction = () => [{ title: "My activity · Coffer" }];
 
@@ -27,7 +28,7 @@ export default function Activity() {
     <div className="space-y-6">
       <div>
         <h1 className="text-2xl font-semibold">My activity</h1>
-        <p className="mt-1 text-sm text-slate-600">What you did with your files and folders, newest first.</p>
+        <p className="mt-1 text-sm text-text-muted">What you did with your files and folders, newest first.</p>
       </div>
       <section aria-labelledby="activity-list-heading" className="card px-4 py-2">
         <h2 id="activity-list-heading" className="sr-only">
@@ -36,7 +37,7 @@ export default function Activity() {
         {entries.length === 0 ? (
           <div className="p-8 text-center">
             <p className="font-medium">{paged ? "There is nothing older." : "Nothing here yet."}</p>
-            <p className="mt-1 text-sm text-slate-600">
+            <p className="mt-1 text-sm text-text-muted">
               {paged
                 ? "You have reached the beginning of your activity."
                 : "Upload a file or create a folder in My files, and it will show up here."}
@@ -49,14 +50,14 @@ export default function Activity() {
       {paged || nextCursor ? (
         <nav aria-label="Pages" className="flex flex-wrap items-center justify-end gap-2">
           {paged ? (
-            <Link to="/activity" className="btn-secondary">
+            <ButtonLink variant="secondary" to="/activity">
               Newest
-            </Link>
+            </ButtonLink>
           ) : null}
           {nextCursor ? (
-            <Link to={`/activity?after=${encodeURIComponent(nextCursor)}`} className="btn-secondary" rel="next">
+            <ButtonLink variant="secondary" to={`/activity?after=${encodeURIComponent(nextCursor)}`} rel="next">
               Older
-            </Link>
+            </ButtonLink>
           ) : null}
         </nav>
       ) : null}

@@ -136,11 +136,11 @@ export default function Admin() {
       <div className="flex flex-wrap items-start justify-between gap-4">
         <div>
           <h1 className="text-2xl font-semibold">Administration</h1>
-          <p className="mt-1 text-sm text-slate-600">
+          <p className="mt-1 text-sm text-text-muted">
             {users.length} account{users.length === 1 ? "" : "s"} · {formatBytes(totalBytes)} stored in all · default quota{" "}
             {defaultQuotaBytes === null ? "unlimited" : formatBytes(defaultQuotaBytes)}
           </p>
-          <p className="mt-1 text-sm text-slate-600" data-testid="content-search-status">
+          <p className="mt-1 text-sm text-text-muted" data-testid="content-search-status">
             {!contentSearch.enabled
               ? "Search inside files is off (SEARCH_CONTENT=false): files are found by name only."
               : contentSearch.pdfText
@@ -153,11 +153,11 @@ export default function Admin() {
       </div>
       <FormMessage message={result?.message ?? done} tone={result ? (result.ok ? "success" : "error") : "success"} />
       <section aria-labelledby="users-heading" className="card overflow-x-auto">
-        <h2 id="users-heading" className="border-b border-slate-200 px-4 py-3 font-semibold">
+        <h2 id="users-heading" className="border-b border-border px-4 py-3 font-semibold">
           Users
         </h2>
         <table className="w-full text-left text-sm">
-          <thead className="bg-slate-50 text-slate-700">
+          <thead className="bg-surface text-text-muted">
             <tr>
               <th scope="col" className="px-4 py-2 font-medium">
                 Name
@@ -188,7 +188,7 @@ export default function Admin() {
               </th>
             </tr>
           </thead>
-          <tbody className="divide-y divide-slate-100">
+          <tbody className="divide-y divide-border">
             {users.map((user) => (
               <UserRow
                 key={user.id}

@@ -75,7 +75,7 @@ export default function AdminAnalytics() {
       <div className="flex flex-wrap items-start justify-between gap-4">
         <div>
           <h1 className="text-2xl font-semibold">Analytics</h1>
-          <p className="mt-1 text-sm text-slate-600">
+          <p className="mt-1 text-sm text-text-muted">
             Days are UTC days. Figures start on the day this version of Coffer was installed; instances add their counts every minute.
           </p>
         </div>

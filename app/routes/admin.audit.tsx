@@ -7,6 +7,7 @@ import { auditFilterChoices, listAuditEvents, parseAuditFilter, type AuditPage }
 import { isAppError } from "~/domain/errors";
 import { requireAdmin } from "~/route-helpers/guards.server";
 import { formatDate } from "~/lib/format";
+import { Button, ButtonLink } from "~/components/ui/button";
 
 export const meta: MetaFunction = () => [{ title: "Audit log · Admin · Coffer" }];
 
@@ -111,12 +112,12 @@ export default function AuditLog() {
       <div className="flex flex-wrap items-end justify-between gap-4">
         <div>
           <p className="text-sm">
-            <Link to="/admin" className="text-blue-700 underline">
+            <Link to="/admin" className="text-accent-text underline">
               ← Administration
             </Link>
           </p>
           <h1 className="mt-1 text-2xl font-semibold">Audit log</h1>
-          <p className="mt-1 text-sm text-slate-600">
+          <p className="mt-1 text-sm text-text-muted">
             Security and data events, newest first. Times are UTC. Entries cannot be changed or deleted.
           </p>
         </div>
@@ -156,13 +157,13 @@ export default function AuditLog() {
           <Field label="To (UTC, inclusive)" name="to" type="date" defaultValue={values.to} error={errors.to} />
         </div>
         <div className="mt-4 flex flex-wrap gap-2">
-          <button type="submit" className="btn-primary" disabled={loading}>
+          <Button variant="primary" type="submit" disabled={loading}>
             Apply filters
-          </button>
+          </Button>
           {filtered ? (
-            <Link to="/admin/audit" className="btn-secondary">
+            <ButtonLink variant="secondary" to="/admin/audit">
               Clear filters
-            </Link>
+            </ButtonLink>
           ) : null}
         </div>
       </Form>
@@ -170,11 +171,11 @@ export default function AuditLog() {
       <FormMessage message={error?.message} />
 
       {error ? null : events.length === 0 ? (
-        <div className="card p-6 text-sm text-slate-700" data-testid="audit-empty">
+        <div className="card p-6 text-sm text-text-muted" data-testid="audit-empty">
           {filtered ? (
             <p>
               No events match these filters. Widen the dates or{" "}
-              <Link to="/admin/audit" className="text-blue-700 underline">
+              <Link to="/admin/audit" className="text-accent-text underline">
                 clear the filters
               </Link>
               .
@@ -198,7 +199,7 @@ export default function AuditLog() {
                 { label: "Details", hideBelow: "md" },
               ]}
             />
-            <tbody className="divide-y divide-slate-100">
+            <tbody className="divide-y divide-border">
               {events.map((event) => (
                 <tr key={event.id} data-testid="audit-row" data-event-id={event.id} className="align-top">
                   <td className="px-4 py-2 whitespace-nowrap">
@@ -212,7 +213,7 @@ export default function AuditLog() {
                   </td>
                   <td className="px-4 py-2">
                     <span
-                      className={event.outcome === "failure" || event.outcome === "denied" ? "font-medium text-red-700" : "text-slate-700"}
+                      className={event.outcome === "failure" || event.outcome === "denied" ? "font-medium text-danger" : "text-text-muted"}
                     >
                       {event.outcome}
                     </span>
@@ -221,7 +222,7 @@ export default function AuditLog() {
                     {event.targetType ? `${event.targetType}: ${event.targetId ?? ""}` : "—"}
                   </td>
                   <td className="hidden px-4 py-2 whitespace-nowrap sm:table-cell">{event.ip ?? "—"}</td>
-                  <td className="hidden max-w-md px-4 py-2 font-mono text-xs break-all text-slate-600 md:table-cell">
+                  <td className="hidden max-w-md px-4 py-2 font-mono text-xs break-all text-text-muted md:table-cell">
                     {event.details === "{}" ? "" : event.details}
                   </td>
                 </tr>
@@ -234,14 +235,14 @@ export default function AuditLog() {
       {prevCursor || nextCursor ? (
         <nav aria-label="Pages" className="flex gap-2">
           {prevCursor ? (
-            <Link to={queryOf(values, { before: prevCursor })} className="btn-secondary" rel="prev">
+            <ButtonLink variant="secondary" to={queryOf(values, { before: prevCursor })} rel="prev">
               ← Newer
-            </Link>
+            </ButtonLink>
           ) : null}
           {nextCursor ? (
-            <Link to={queryOf(values, { after: nextCursor })} className="btn-secondary" rel="next">
+            <ButtonLink variant="secondary" to={queryOf(values, { after: nextCursor })} rel="next">
               Older →
-            </Link>
+            </ButtonLink>
           ) : null}
         </nav>
       ) : null}

@@ -11,6 +11,7 @@ import { formatAge, formatBytes, formatDate } from "~/lib/format";
 import { field, parseForm } from "~/route-helpers/forms.server";
 import { requireAdmin } from "~/route-helpers/guards.server";
 import { actionFailure, actionSuccess } from "~/route-helpers/http.server";
+import { Button } from "~/components/ui/button";
 
 export const meta: MetaFunction = () => [{ title: "Background jobs · Admin · Coffer" }];
 
@@ -69,7 +70,7 @@ export default function AdminJobs() {
       <div className="flex flex-wrap items-start justify-between gap-4">
         <div>
           <h1 className="text-2xl font-semibold">Background jobs</h1>
-          <p className="mt-1 text-sm text-slate-600">
+          <p className="mt-1 text-sm text-text-muted">
             Queued in the database: every instance takes jobs from the same queues. A failed job is retried three times, then kept here for
             7 days. Times are UTC.
           </p>
@@ -78,16 +79,16 @@ export default function AdminJobs() {
       </div>
       <FormMessage message={result?.message} tone={result ? (result.ok ? "success" : "error") : "success"} />
       {!running ? (
-        <p className="text-sm text-slate-700" data-testid="jobs-not-running">
+        <p className="text-sm text-text-muted" data-testid="jobs-not-running">
           Background jobs are not running on this instance yet.
         </p>
       ) : null}
       <section aria-labelledby="queues-heading" className="card overflow-x-auto">
-        <h2 id="queues-heading" className="border-b border-slate-200 px-4 py-3 font-semibold">
+        <h2 id="queues-heading" className="border-b border-border px-4 py-3 font-semibold">
           Queues
         </h2>
         <table className="w-full text-left text-sm">
-          <thead className="bg-slate-50 text-slate-700">
+          <thead className="bg-surface text-text-muted">
             <tr>
               <th scope="col" className="px-4 py-2">
                 Job
@@ -111,17 +112,17 @@ export default function AdminJobs() {
           </thead>
           <tbody>
             {queues.map((queue) => (
-              <tr key={queue.name} className="border-t border-slate-200 align-top" data-testid={`queue-${queue.name}`}>
+              <tr key={queue.name} className="border-t border-border align-top" data-testid={`queue-${queue.name}`}>
                 <th scope="row" className="px-4 py-2 font-medium">
                   {queue.label}
-                  <span className="block font-normal text-slate-600">
+                  <span className="block font-normal text-text-muted">
                     {queue.name}
                     {queue.schedule ? ` · cron ${queue.schedule}` : ""}
                   </span>
                 </th>
                 <td className="px-4 py-2">
                   {queue.backlog}
-                  {queue.backlog > 0 ? <span className="block text-slate-600">oldest {formatAge(queue.oldestWaitingSeconds)}</span> : null}
+                  {queue.backlog > 0 ? <span className="block text-text-muted">oldest {formatAge(queue.oldestWaitingSeconds)}</span> : null}
                 </td>
                 <td className="px-4 py-2">{queue.lastRunAt ? formatDate(queue.lastRunAt) : "Not yet"}</td>
                 <td className="px-4 py-2">{queue.failures24h}</td>
@@ -129,7 +130,7 @@ export default function AdminJobs() {
                   {queue.lastFailureAt ? (
                     <>
                       {formatDate(queue.lastFailureAt)}
-                      <span className="block break-words text-slate-700">{queue.lastFailureMessage}</span>
+                      <span className="block break-words text-text-muted">{queue.lastFailureMessage}</span>
                     </>
                   ) : (
                     "None"
@@ -142,9 +143,9 @@ export default function AdminJobs() {
                         <CsrfInput />
                         <input type="hidden" name="intent" value="run" />
                         <input type="hidden" name="queue" value={queue.name} />
-                        <button type="submit" className="btn-secondary" disabled={busy}>
+                        <Button variant="secondary" type="submit" disabled={busy}>
                           Run now<span className="sr-only">: {queue.label}</span>
-                        </button>
+                        </Button>
                       </Form>
                     ) : null}
                     {queue.failed.length > 0 ? (
@@ -152,9 +153,9 @@ export default function AdminJobs() {
                         <CsrfInput />
                         <input type="hidden" name="intent" value="retry" />
                         <input type="hidden" name="queue" value={queue.name} />
-                        <button type="submit" className="btn-secondary" disabled={busy}>
+                        <Button variant="secondary" type="submit" disabled={busy}>
                           Retry all<span className="sr-only"> failed jobs of {queue.label}</span>
-                        </button>
+                        </Button>
                       </Form>
                     ) : null}
                   </div>
@@ -183,25 +184,25 @@ export default function AdminJobs() {
       ) : null}
       {queues.some((queue) => queue.failed.length > 0) ? (
         <section aria-labelledby="failed-heading" className="card overflow-x-auto">
-          <h2 id="failed-heading" className="border-b border-slate-200 px-4 py-3 font-semibold">
+          <h2 id="failed-heading" className="border-b border-border px-4 py-3 font-semibold">
             Failed jobs
           </h2>
-          <ul className="divide-y divide-slate-200 text-sm">
+          <ul className="divide-y divide-border text-sm">
             {queues.flatMap((queue) =>
               queue.failed.map((job) => (
                 <li key={job.id} className="flex flex-wrap items-start justify-between gap-3 px-4 py-2" data-testid={`failed-${job.id}`}>
                   <div>
                     <span className="font-medium">{queue.label}</span> · failed {formatDate(job.failedAt)}
-                    <span className="block break-words text-slate-700">{job.message}</span>
+                    <span className="block break-words text-text-muted">{job.message}</span>
                   </div>
                   <Form method="post">
                     <CsrfInput />
                     <input type="hidden" name="intent" value="retry" />
                     <input type="hidden" name="queue" value={queue.name} />
                     <input type="hidden" name="jobId" value={job.id} />
-                    <button type="submit" className="btn-secondary" disabled={busy}>
+                    <Button variant="secondary" type="submit" disabled={busy}>
                       Retry<span className="sr-only"> this failed job of {queue.label}</span>
-                    </button>
+                    </Button>
                   </Form>
                 </li>
               )),

@@ -43,13 +43,13 @@ export default function AdminLifecycle() {
       <div className="flex flex-wrap items-start justify-between gap-4">
         <div>
           <h1 className="text-2xl font-semibold">Lifecycle</h1>
-          <p className="mt-1 text-sm text-slate-600">
+          <p className="mt-1 text-sm text-text-muted">
             What Coffer deletes by itself, and what each hourly purge last removed. Every purge is recorded in the{" "}
-            <Link to="/admin/audit" className="text-blue-800 underline">
+            <Link to="/admin/audit" className="text-accent-text underline">
               audit log
             </Link>
             . Change the rules in{" "}
-            <Link to="/admin/settings" className="text-blue-800 underline">
+            <Link to="/admin/settings" className="text-accent-text underline">
               Settings
             </Link>
             .
@@ -58,11 +58,11 @@ export default function AdminLifecycle() {
         <AdminNav current="/admin/lifecycle" />
       </div>
       <section aria-labelledby="rules-heading" className="card overflow-x-auto">
-        <h2 id="rules-heading" className="border-b border-slate-200 px-4 py-3 font-semibold">
+        <h2 id="rules-heading" className="border-b border-border px-4 py-3 font-semibold">
           Rules
         </h2>
         <table className="w-full text-left text-sm">
-          <thead className="bg-slate-50 text-slate-700">
+          <thead className="bg-surface text-text-muted">
             <tr>
               <th scope="col" className="px-4 py-2 font-medium">
                 What
@@ -75,7 +75,7 @@ export default function AdminLifecycle() {
               </th>
             </tr>
           </thead>
-          <tbody className="divide-y divide-slate-100">
+          <tbody className="divide-y divide-border">
             {rules.map((rule) => (
               <tr key={rule.rule} data-testid={`lifecycle-${rule.rule}`} className="align-top">
                 <th scope="row" className="px-4 py-2 font-medium">
@@ -84,9 +84,9 @@ export default function AdminLifecycle() {
                 <td className="px-4 py-2">
                   <p>{rule.setting}</p>
                   {rule.waiting !== null ? (
-                    <p className="text-slate-600">
+                    <p className="text-text-muted">
                       {rule.waiting === 0 ? "No deleted account is waiting. " : `${rule.waiting} waiting to be purged: `}
-                      <Link to="/admin" className="text-blue-800 underline">
+                      <Link to="/admin" className="text-accent-text underline">
                         see Deleted accounts on the users page
                       </Link>
                       .
@@ -97,10 +97,10 @@ export default function AdminLifecycle() {
                   {rule.lastRun ? (
                     <>
                       <p>{formatDate(rule.lastRun.finishedAt)}</p>
-                      <p className="text-slate-600">{describeRemoved(rule.rule, rule.lastRun.removed)}</p>
+                      <p className="text-text-muted">{describeRemoved(rule.rule, rule.lastRun.removed)}</p>
                     </>
                   ) : (
-                    <p className="text-slate-600">Not run yet.</p>
+                    <p className="text-text-muted">Not run yet.</p>
                   )}
                 </td>
               </tr>

@@ -12,6 +12,7 @@ import { formatBytes } from "~/lib/format";
 import { actionFailure, actionSuccess } from "~/route-helpers/http.server";
 import { field, formValues, parseFormData, readForm } from "~/route-helpers/forms.server";
 import { CsrfInput } from "~/components/csrf-input";
+import { Button } from "~/components/ui/button";
 
 export const meta: MetaFunction = () => [{ title: "Settings · Admin · Coffer" }];
 
@@ -103,12 +104,12 @@ export default function AdminSettings() {
     <div className="space-y-6">
       <div>
         <p className="text-sm">
-          <Link to="/admin" className="text-blue-700 underline">
+          <Link to="/admin" className="text-accent-text underline">
             ← Administration
           </Link>
         </p>
         <h1 className="mt-1 text-2xl font-semibold">Settings</h1>
-        <p className="mt-1 text-sm text-slate-600">Limits that apply to every account. Changes take effect within a few seconds.</p>
+        <p className="mt-1 text-sm text-text-muted">Limits that apply to every account. Changes take effect within a few seconds.</p>
       </div>
       <FormMessage message={result?.message} tone={result?.ok ? "success" : "error"} />
       <Form method="post" className="card max-w-2xl space-y-5 p-6" key={key} noValidate>
@@ -271,9 +272,9 @@ export default function AdminSettings() {
           <input type="hidden" name="requireMfaAfterSso" value={values.requireMfaAfterSso} />
         )}
         <div>
-          <button type="submit" className="btn-primary" disabled={busy}>
+          <Button variant="primary" type="submit" disabled={busy}>
             Save settings
-          </button>
+          </Button>
         </div>
       </Form>
     </div>
@@ -295,7 +296,7 @@ function CheckboxField({ name, checked, label, hint }: { name: string; checked: 
         <label htmlFor={`field-${name}`} className="label">
           {label}
         </label>
-        <p id={`field-${name}-hint`} className="mt-1 text-sm text-slate-600">
+        <p id={`field-${name}-hint`} className="mt-1 text-sm text-text-muted">
           {hint}
         </p>
       </div>

@@ -60,7 +60,7 @@ export default function AdminSystem() {
       <div className="flex flex-wrap items-start justify-between gap-4">
         <div>
           <h1 className="text-2xl font-semibold">System</h1>
-          <p className="mt-1 text-sm text-slate-600">
+          <p className="mt-1 text-sm text-text-muted">
             Checked live at {formatDate(report.checkedAt)} by the instance on {report.process.hostname}. Reload the page to check again.
           </p>
         </div>
@@ -69,7 +69,7 @@ export default function AdminSystem() {
       <DriverTable drivers={report.drivers} />
       <div className="grid gap-6 lg:grid-cols-2">
         <section aria-labelledby="versions-heading" className="card">
-          <h2 id="versions-heading" className="border-b border-slate-200 px-4 py-3 font-semibold">
+          <h2 id="versions-heading" className="border-b border-border px-4 py-3 font-semibold">
             Versions
           </h2>
           <dl className="grid grid-cols-[max-content_1fr] gap-x-6 gap-y-2 px-4 py-3 text-sm" data-testid="versions">
@@ -82,7 +82,7 @@ export default function AdminSystem() {
           </dl>
         </section>
         <section aria-labelledby="uptime-heading" className="card">
-          <h2 id="uptime-heading" className="border-b border-slate-200 px-4 py-3 font-semibold">
+          <h2 id="uptime-heading" className="border-b border-border px-4 py-3 font-semibold">
             Uptime
           </h2>
           <dl className="grid grid-cols-[max-content_1fr] gap-x-6 gap-y-2 px-4 py-3 text-sm" data-testid="uptime">

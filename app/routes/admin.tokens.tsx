@@ -10,6 +10,7 @@ import { ADMIN_TOKENS_SHOWN, listAllTokens, revokeToken } from "~/domain/tokens/
 import { field, parseForm, parseQuery } from "~/route-helpers/forms.server";
 import { requireAdmin } from "~/route-helpers/guards.server";
 import { actionFailure } from "~/route-helpers/http.server";
+import { Button } from "~/components/ui/button";
 
 export const meta: MetaFunction = () => [{ title: "Access tokens · Admin · Coffer" }];
 
@@ -60,7 +61,7 @@ export default function AdminTokens() {
       <div className="flex flex-wrap items-start justify-between gap-4">
         <div>
           <h1 className="text-2xl font-semibold">Access tokens</h1>
-          <p className="mt-1 text-sm text-slate-600">
+          <p className="mt-1 text-sm text-text-muted">
             Everyone's personal access tokens that are not revoked, newest first (at most {shown}). Revoking one stops it at once.
           </p>
         </div>
@@ -75,16 +76,16 @@ export default function AdminTokens() {
           </label>
           <input id="user-filter" name="user" type="search" defaultValue={filter} maxLength={254} className="input mt-1" />
         </div>
-        <button type="submit" className="btn-secondary">
+        <Button variant="secondary" type="submit">
           Filter
-        </button>
+        </Button>
       </Form>
       <section aria-labelledby="all-tokens-heading" className="card overflow-hidden">
         <h2 id="all-tokens-heading" className="sr-only">
           Tokens
         </h2>
         {tokens.length === 0 ? (
-          <p className="p-6 text-sm text-slate-600">
+          <p className="p-6 text-sm text-text-muted">
             {filter
               ? "No tokens of matching users."
               : "Nobody has an access token. People create them in their settings for scripts and programs that use the API."}

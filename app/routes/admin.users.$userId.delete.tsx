@@ -13,6 +13,7 @@ import { actionFailure, loaderFailure } from "~/route-helpers/http.server";
 import { z } from "zod";
 import { field, parseForm } from "~/route-helpers/forms.server";
 import { idParam } from "~/route-helpers/params.server";
+import { Button, ButtonLink } from "~/components/ui/button";
 
 export const meta: MetaFunction = () => [{ title: "Delete account · Admin · Coffer" }];
 
@@ -68,20 +69,20 @@ export default function DeleteAccount() {
   return (
     <div className="max-w-2xl space-y-6">
       <p className="text-sm">
-        <Link to="/admin" className="text-blue-800 underline">
+        <Link to="/admin" className="text-accent-text underline">
           ← Administration
         </Link>
       </p>
       <div>
         <h1 className="text-2xl font-semibold">Delete {user.name}</h1>
-        <p className="mt-1 text-sm text-slate-600 break-all">{user.email}</p>
+        <p className="mt-1 text-sm text-text-muted break-all">{user.email}</p>
       </div>
       <FormMessage message={result?.message} />
-      <section aria-labelledby="what-heading" className="card space-y-3 border-red-300 p-4">
+      <section aria-labelledby="what-heading" className="card space-y-3 border-danger-border p-4">
         <h2 id="what-heading" className="text-lg font-semibold">
           What will be deleted
         </h2>
-        <ul className="list-disc space-y-1 pl-5 text-sm text-slate-700" data-testid="deletion-summary">
+        <ul className="list-disc space-y-1 pl-5 text-sm text-text-muted" data-testid="deletion-summary">
           <li>{`${plural(files, "file")} in ${plural(folders, "folder")}, ${formatBytes(bytes)} with earlier versions, unless you give them to someone below;`}</li>
           {trash.files + trash.folders > 0 ? (
             <li>{`their trash: ${plural(trash.files, "file")} and ${plural(trash.folders, "folder")}, ${formatBytes(trash.bytes)}, deleted even if you give their files away;`}</li>
@@ -90,7 +91,7 @@ export default function DeleteAccount() {
           <li>{`${plural(uploads, "unfinished upload")};`}</li>
           <li>the account, its sessions, passkeys and sign-in links. The audit log keeps its entries under an anonymous name.</li>
         </ul>
-        <p className="text-sm text-slate-700" data-testid="deletion-grace">
+        <p className="text-sm text-text-muted" data-testid="deletion-grace">
           {user.deleted
             ? "The account is already deleted: this purges it now, before its grace period ends. This cannot be undone."
             : graceDays > 0
@@ -100,7 +101,7 @@ export default function DeleteAccount() {
             <>
               {" "}
               To only stop them signing in,{" "}
-              <Link to={`/admin/users/${user.id}/status`} className="text-blue-800 underline">
+              <Link to={`/admin/users/${user.id}/status`} className="text-accent-text underline">
                 deactivate the account instead
               </Link>
               .
@@ -128,7 +129,7 @@ export default function DeleteAccount() {
                 </option>
               ))}
             </select>
-            <p id="field-files-hint" className="mt-1 text-sm text-slate-600">
+            <p id="field-files-hint" className="mt-1 text-sm text-text-muted">
               {`Given files move, with their folders, into a new folder “From ${user.name}” in that person’s files; their storage must have room for them. The trash is not given.`}
             </p>
             {errors.files ? (
@@ -147,12 +148,12 @@ export default function DeleteAccount() {
           />
           <ConfirmIdentity reauth={reauth} id="field-proof" name="proof" label="Your password" error={errors.proof} />
           <div className="flex flex-wrap gap-2">
-            <button type="submit" className="btn-primary bg-red-700 hover:bg-red-800" disabled={busy}>
+            <Button variant="danger" type="submit" disabled={busy}>
               {busy ? "Deleting…" : `Delete ${user.name}'s account`}
-            </button>
-            <Link to="/admin" className="btn-secondary">
+            </Button>
+            <ButtonLink variant="secondary" to="/admin">
               Cancel
-            </Link>
+            </ButtonLink>
           </div>
         </Form>
       </section>

@@ -27,21 +27,21 @@ export default function AccountErasure() {
   return (
     <div className="max-w-2xl space-y-6">
       <p className="text-sm">
-        <Link to="/admin" className="text-blue-800 underline">
+        <Link to="/admin" className="text-accent-text underline">
           ← Administration
         </Link>
       </p>
       <h1 className="text-2xl font-semibold">{progress && name ? `Erasing ${name}'s account` : "Erasing an account"}</h1>
       {progress ? (
         <>
-          <p className="text-sm text-slate-700">
+          <p className="text-sm text-text-muted">
             The account is closed: nobody can sign in to it or open its files and shares. Its files and folders are deleted in batches; the
             account itself goes last, with its audit event.
           </p>
           <ErasureProgress done={progress.done} total={progress.total} refreshHref={`/admin/users/${userId}/erasure`} />
         </>
       ) : (
-        <p className="text-slate-700" role="status">
+        <p className="text-text-muted" role="status">
           {name
             ? `${name}'s account is not being erased.`
             : "The account is erased: its files, folders, versions and shares are gone. The audit log keeps its entries under an anonymous name."}

@@ -12,6 +12,7 @@ import { actionFailure, loaderFailure } from "~/route-helpers/http.server";
 import { z } from "zod";
 import { field, parseForm } from "~/route-helpers/forms.server";
 import { idParam } from "~/route-helpers/params.server";
+import { Button, ButtonLink } from "~/components/ui/button";
 
 export const meta: MetaFunction = () => [{ title: "Account access · Admin · Coffer" }];
 
@@ -64,13 +65,13 @@ export default function AccountStatus() {
   return (
     <div className="max-w-2xl space-y-6">
       <p className="text-sm">
-        <Link to="/admin" className="text-blue-800 underline">
+        <Link to="/admin" className="text-accent-text underline">
           ← Administration
         </Link>
       </p>
       <div>
         <h1 className="text-2xl font-semibold">{deactivated ? `Reactivate ${user.name}` : `Deactivate ${user.name}`}</h1>
-        <p className="mt-1 text-sm text-slate-600 break-all">{user.email}</p>
+        <p className="mt-1 text-sm text-text-muted break-all">{user.email}</p>
       </div>
       <FormMessage message={result?.message} />
       <section aria-labelledby="status-heading" className="card space-y-3 p-4">
@@ -78,12 +79,12 @@ export default function AccountStatus() {
           {deactivated ? "Let them back in" : "What deactivating does"}
         </h2>
         {deactivated ? (
-          <p className="text-sm text-slate-700" data-testid="account-state">
+          <p className="text-sm text-text-muted" data-testid="account-state">
             Deactivated since {formatDate(user.deactivatedAt!)}. Reactivating lets {user.name} sign in again; their files, share links, what
             they shared with other people and unfinished uploads work again as before.
           </p>
         ) : (
-          <ul className="list-disc space-y-1 pl-5 text-sm text-slate-700">
+          <ul className="list-disc space-y-1 pl-5 text-sm text-text-muted">
             <li>{user.name} can no longer sign in (password, passkey or single sign-on) and is signed out everywhere at once.</li>
             <li>Their share links stop working, as if expired, and their unfinished uploads are refused.</li>
             <li>
@@ -98,12 +99,12 @@ export default function AccountStatus() {
           <input type="hidden" name="intent" value={deactivated ? "reactivate" : "deactivate"} />
           <ConfirmIdentity reauth={reauth} id="field-proof" name="proof" label="Your password" error={result?.fieldErrors?.proof} />
           <div className="flex flex-wrap gap-2">
-            <button type="submit" className={deactivated ? "btn-primary" : "btn-primary bg-red-700 hover:bg-red-800"} disabled={busy}>
+            <button type="submit" className={deactivated ? "btn-primary" : "btn-danger"} disabled={busy}>
               {deactivated ? `Reactivate ${user.name}` : `Deactivate ${user.name}`}
             </button>
-            <Link to="/admin" className="btn-secondary">
+            <ButtonLink variant="secondary" to="/admin">
               Cancel
-            </Link>
+            </ButtonLink>
           </div>
         </Form>
       </section>
@@ -124,20 +125,20 @@ function RestoreAccount({
   return (
     <div className="max-w-2xl space-y-6">
       <p className="text-sm">
-        <Link to="/admin" className="text-blue-800 underline">
+        <Link to="/admin" className="text-accent-text underline">
           ← Administration
         </Link>
       </p>
       <div>
         <h1 className="text-2xl font-semibold">{`Restore ${user.name}`}</h1>
-        <p className="mt-1 text-sm text-slate-600 break-all">{user.email}</p>
+        <p className="mt-1 text-sm text-text-muted break-all">{user.email}</p>
       </div>
       <FormMessage message={result?.message} />
       <section aria-labelledby="restore-heading" className="card space-y-3 p-4">
         <h2 id="restore-heading" className="text-lg font-semibold">
           Bring the account back
         </h2>
-        <p className="text-sm text-slate-700" data-testid="account-state">
+        <p className="text-sm text-text-muted" data-testid="account-state">
           Deleted on {formatDate(user.deletedAt)}. Restoring it brings back the account with what it still owns (files given to someone else
           stay theirs): {user.name} can sign in again, and their share links and shares work again, unless the account had been deactivated
           before it was deleted.
@@ -147,12 +148,12 @@ function RestoreAccount({
           <input type="hidden" name="intent" value="restore" />
           <ConfirmIdentity reauth={reauth} id="field-proof" name="proof" label="Your password" error={result?.fieldErrors?.proof} />
           <div className="flex flex-wrap gap-2">
-            <button type="submit" className="btn-primary" disabled={busy}>
+            <Button variant="primary" type="submit" disabled={busy}>
               {`Restore ${user.name}`}
-            </button>
-            <Link to="/admin" className="btn-secondary">
+            </Button>
+            <ButtonLink variant="secondary" to="/admin">
               Cancel
-            </Link>
+            </ButtonLink>
           </div>
         </Form>
       </section>

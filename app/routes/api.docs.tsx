@@ -15,9 +15,9 @@ export default function ApiDocs() {
     <div className="mx-auto max-w-4xl space-y-8 py-6">
       <header className="space-y-2">
         <h1 className="text-2xl font-semibold">
-          {docs.title} <span className="text-base font-normal text-slate-700">version {docs.version}</span>
+          {docs.title} <span className="text-base font-normal text-text-muted">version {docs.version}</span>
         </h1>
-        <p className="text-slate-700">
+        <p className="text-text-muted">
           JSON over HTTPS under <code>/api/v1</code>. Sign in with the browser session (changes also need the <code>X-CSRF-Token</code>{" "}
           header). The machine-readable description is{" "}
           <a className="underline" href="/api/v1/openapi.json">
@@ -53,15 +53,15 @@ export default function ApiDocs() {
           <h2 id={`tag-${tag.name}`} className="text-xl font-semibold">
             {tag.name}
           </h2>
-          <p className="text-slate-700">{tag.description}</p>
+          <p className="text-text-muted">{tag.description}</p>
           {tag.operations.length === 0 ? <p>No operations yet.</p> : null}
           {tag.operations.map((op) => (
-            <article key={op.anchor} id={op.anchor} className="space-y-2 rounded border border-slate-300 p-4">
+            <article key={op.anchor} id={op.anchor} className="space-y-2 rounded border border-border-strong p-4">
               <h3 className="font-semibold">{op.summary}</h3>
               <p className="break-all font-mono text-sm">
                 <span className="font-bold">{op.method}</span> {op.path}
               </p>
-              {op.description ? <p className="text-slate-700">{op.description}</p> : null}
+              {op.description ? <p className="text-text-muted">{op.description}</p> : null}
               {op.parameters.length > 0 ? (
                 <>
                   <h4 className="text-sm font-semibold">Parameters</h4>
@@ -111,10 +111,10 @@ export default function ApiDocs() {
           Schemas
         </h2>
         {docs.schemas.map((schema) => (
-          <details key={schema.name} id={`schema-${schema.name}`} className="rounded border border-slate-300 p-3">
+          <details key={schema.name} id={`schema-${schema.name}`} className="rounded border border-border-strong p-3">
             <summary className="cursor-pointer font-semibold">
               {schema.name}
-              {schema.description ? <span className="font-normal text-slate-700"> — {schema.description}</span> : null}
+              {schema.description ? <span className="font-normal text-text-muted"> — {schema.description}</span> : null}
             </summary>
             <pre className="mt-2 overflow-x-auto text-xs">{schema.json}</pre>
           </details>
@@ -125,7 +125,7 @@ export default function ApiDocs() {
         <h2 id="problems" className="text-xl font-semibold">
           Errors
         </h2>
-        <p className="text-slate-700">
+        <p className="text-text-muted">
           Every error is an RFC 9457 <code>application/problem+json</code> body with <code>type</code>, <code>title</code>,{" "}
           <code>status</code>, <code>detail</code> and, for invalid input, <code>errors</code> (a JSON pointer and a message per field). The{" "}
           <code>type</code> of each error never changes:
@@ -136,7 +136,7 @@ export default function ApiDocs() {
               <dt className="font-mono text-sm">
                 {p.status} <span className="break-all">{p.type}</span>
               </dt>
-              <dd className="pl-4 text-slate-700">{p.description}</dd>
+              <dd className="pl-4 text-text-muted">{p.description}</dd>
             </div>
           ))}
         </dl>

@@ -49,20 +49,20 @@ export default function ForgotPassword() {
     <div className="card mx-auto max-w-md p-6">
       <h1 className="text-2xl font-semibold">Reset your password</h1>
       {!enabled ? (
-        <p className="mt-4 text-slate-700" role="status">
+        <p className="mt-4 text-text-muted" role="status">
           Password reset by email isn’t configured on this server. Ask an administrator to reset your password for you.
         </p>
       ) : sent ? (
-        <div className="mt-4 space-y-3 text-slate-700" role="status">
+        <div className="mt-4 space-y-3 text-text-muted" role="status">
           <p>If an account exists for that address, we sent it a link to choose a new password.</p>
-          <p className="text-sm text-slate-600">
+          <p className="text-sm text-text-muted">
             The link works once, for {minutes} minutes. No mail after a few minutes? Check your spam folder, or try again with the address
             you registered with.
           </p>
         </div>
       ) : (
         <>
-          <p className="mt-1 text-sm text-slate-600">
+          <p className="mt-1 text-sm text-text-muted">
             Enter the email address of your account and we will mail you a link to choose a new password.
           </p>
           <Form method="post" className="mt-6 space-y-4" noValidate>
@@ -76,7 +76,7 @@ export default function ForgotPassword() {
         </>
       )}
       <p className="mt-6 text-sm">
-        <Link to="/login" className="text-blue-800 underline">
+        <Link to="/login" className="text-accent-text underline">
           Back to log in
         </Link>
       </p>

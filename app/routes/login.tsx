@@ -127,9 +127,9 @@ export default function Login() {
   return (
     <div className="card mx-auto max-w-md p-6">
       <h1 className="text-2xl font-semibold">Log in to Coffer</h1>
-      <p className="mt-1 text-sm text-slate-600" hidden={sso?.only}>
+      <p className="mt-1 text-sm text-text-muted" hidden={sso?.only}>
         New here?{" "}
-        <Link to="/register" className="text-blue-800 underline">
+        <Link to="/register" className="text-accent-text underline">
           Create an account
         </Link>
       </p>
@@ -150,7 +150,7 @@ export default function Login() {
         <Field label="Email" name="email" type="email" autoComplete={autofill.autoComplete} required error={errors.email} />
         <Field label="Password" name="password" type="password" autoComplete="current-password" required error={errors.password} />
         <p className="text-sm">
-          <Link to="/forgot-password" className="text-blue-800 underline">
+          <Link to="/forgot-password" className="text-accent-text underline">
             Forgot your password?
           </Link>
         </p>

@@ -126,7 +126,7 @@ export default function LoginMfa() {
           <FormMessage message={refused} />
         </div>
         <p className="mt-4 text-sm">
-          <Link to="/login" className="text-blue-800 underline">
+          <Link to="/login" className="text-accent-text underline">
             Go to the login page
           </Link>
         </p>
@@ -136,7 +136,7 @@ export default function LoginMfa() {
   return (
     <div className="card mx-auto max-w-md p-6">
       <h1 className="text-2xl font-semibold">Two-step verification</h1>
-      <p className="mt-1 text-sm text-slate-600">
+      <p className="mt-1 text-sm text-text-muted">
         {totp && passkeys
           ? "Use one of your passkeys, or enter the 6-digit code from your authenticator app or one of your recovery codes."
           : passkeys
@@ -168,7 +168,7 @@ export default function LoginMfa() {
         </Form>
       ) : null}
       <p className="mt-4 text-sm">
-        <Link to="/login" className="text-blue-800 underline">
+        <Link to="/login" className="text-accent-text underline">
           {firstFactor === "oidc" ? "Start again from the login page" : "Start again with your password"}
         </Link>
       </p>

@@ -43,15 +43,15 @@ export default function ResetPassword() {
       <h1 className="text-2xl font-semibold">Choose a new password</h1>
       {state === "done" ? (
         <div className="mt-4 space-y-3" role="status">
-          <p className="text-slate-700">Your password was changed and every session of your account was logged out.</p>
+          <p className="text-text-muted">Your password was changed and every session of your account was logged out.</p>
           <Link to="/login" className="btn-primary inline-block">
             Log in with your new password
           </Link>
         </div>
       ) : state === "invalid" ? (
         <div className="mt-4 space-y-3" role="alert">
-          <p className="text-slate-700">This reset link is invalid, has already been used or has expired.</p>
-          <Link to="/forgot-password" className="text-blue-800 underline">
+          <p className="text-text-muted">This reset link is invalid, has already been used or has expired.</p>
+          <Link to="/forgot-password" className="text-accent-text underline">
             Request a new link
           </Link>
         </div>

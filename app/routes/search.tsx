@@ -7,6 +7,7 @@ import { FileIcon, FolderIcon } from "~/components/icons";
 import { formatBytes } from "~/lib/format";
 import { field, parseQuery } from "~/route-helpers/forms.server";
 import { z } from "zod";
+import { Button } from "~/components/ui/button";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [
   { title: data?.query ? `“${data.query}” · Search · Coffer` : "Search · Coffer" },
@@ -45,14 +46,14 @@ export default function Search() {
           Search names and file contents
         </label>
         <input id="search-query" name="q" type="search" defaultValue={query} className="input" placeholder="Name or words in a file" />
-        <button type="submit" className="btn-primary">
+        <Button variant="primary" type="submit">
           Search
-        </button>
+        </Button>
       </Form>
       {query ? (
         <>
           <section aria-labelledby="results-heading">
-            <h2 id="results-heading" className="text-sm text-slate-700">
+            <h2 id="results-heading" className="text-sm text-text-muted">
               {total === 0
                 ? sharedTotal === 0
                   ? `Nothing matches “${query}”. Check the spelling or try part of the name.`
@@ -63,7 +64,7 @@ export default function Search() {
           </section>
           {sharedTotal > 0 ? (
             <section aria-labelledby="shared-results-heading">
-              <h2 id="shared-results-heading" className="text-sm text-slate-700">
+              <h2 id="shared-results-heading" className="text-sm text-text-muted">
                 {`${resultCount(sharedTotal, sharedTotalIsLowerBound)} shared with you`}
               </h2>
               <HitList hits={sharedHits} testId="search-shared" />
@@ -71,7 +72,7 @@ export default function Search() {
           ) : null}
         </>
       ) : (
-        <p className="text-sm text-slate-600">
+        <p className="text-sm text-text-muted">
           {contentSearch
             ? "Type part of a file or folder name. Words inside documents are found too. Misspellings in names are fine. Items shared with you are searched too."
             : "Type part of a file or folder name. Misspellings are fine. Items shared with you are searched too."}
@@ -90,26 +91,26 @@ function resultCount(total: number, isLowerBound: boolean): string {
 function HitList({ hits, testId }: { hits: Array<FoundItem | SharedFoundItem>; testId: string }) {
   if (hits.length === 0) return null;
   return (
-    <ul className="card mt-3 divide-y divide-slate-100" data-testid={testId}>
+    <ul className="card mt-3 divide-y divide-border" data-testid={testId}>
       {hits.map((hit) => (
         <li key={hit.id} className="px-4 py-3 text-sm">
           <div className="flex items-center justify-between gap-4">
             {hit.kind === "folder" ? (
-              <Link to={`/files/${hit.id}`} className="flex items-center gap-2 font-medium text-blue-800 hover:underline">
+              <Link to={`/files/${hit.id}`} className="flex items-center gap-2 font-medium text-accent-text hover:underline">
                 <FolderIcon />
                 {hit.name}
               </Link>
             ) : (
-              <a href={`/download/${hit.id}`} download className="flex items-center gap-2 text-blue-800 hover:underline">
+              <a href={`/download/${hit.id}`} download className="flex items-center gap-2 text-accent-text hover:underline">
                 <FileIcon />
                 {hit.name}
               </a>
             )}
-            <span className="flex items-center gap-3 text-slate-600">
+            <span className="flex items-center gap-3 text-text-muted">
               {"ownerName" in hit ? <span>{`Shared by ${hit.ownerName}`}</span> : null}
               {hit.size !== null ? formatBytes(hit.size) : "Folder"}
               {hit.folderId ? (
-                <Link to={`/files/${hit.folderId}`} className="text-blue-800 hover:underline">
+                <Link to={`/files/${hit.folderId}`} className="text-accent-text hover:underline">
                   Open folder
                 </Link>
               ) : null}
@@ -125,15 +126,15 @@ function HitList({ hits, testId }: { hits: Array<FoundItem | SharedFoundItem>; t
 /** Where the words were found inside the file. The parts are text: React escapes them. */
 function ContentMatch({ snippet }: { snippet: SnippetPart[] | null }) {
   return (
-    <p className="mt-1 pl-7 text-slate-600" data-testid="content-match">
-      <span className="mr-2 rounded bg-slate-100 px-1.5 py-0.5 text-xs font-medium text-slate-700">Matched inside the file</span>
+    <p className="mt-1 pl-7 text-text-muted" data-testid="content-match">
+      <span className="mr-2 rounded bg-surface-hover px-1.5 py-0.5 text-xs font-medium text-text-muted">Matched inside the file</span>
       {snippet?.length ? (
         <span>
           {"… "}
           {snippet.map((part, index) =>
             part.match ? (
               // biome-ignore lint/suspicious/noArrayIndexKey: a snippet's parts never reorder.
-              <mark key={index} className="rounded bg-yellow-100 px-0.5 text-slate-900">
+              <mark key={index} className="rounded bg-highlight px-0.5 text-text">
                 {part.text}
               </mark>
             ) : (

@@ -14,6 +14,7 @@ import { formatBytes } from "~/lib/format";
 import { field, parseForm, parseQuery } from "~/route-helpers/forms.server";
 import { actionFailure } from "~/route-helpers/http.server";
 import { CsrfInput } from "~/components/csrf-input";
+import { Button } from "~/components/ui/button";
 
 export const meta: MetaFunction = () => [{ title: "Privacy · Coffer" }];
 
@@ -60,7 +61,7 @@ export default function PrivacySettings() {
     <div className="max-w-2xl space-y-6">
       <div>
         <h1 className="text-2xl font-semibold">Privacy</h1>
-        <p className="mt-1 text-sm text-slate-600">Take a copy of everything Coffer keeps about you, or delete your account.</p>
+        <p className="mt-1 text-sm text-text-muted">Take a copy of everything Coffer keeps about you, or delete your account.</p>
       </div>
       <FormMessage message={result?.message ?? exportError} />
 
@@ -68,7 +69,7 @@ export default function PrivacySettings() {
         <h2 id="export-heading" className="text-lg font-semibold">
           Export my data
         </h2>
-        <p className="text-sm text-slate-700">
+        <p className="text-sm text-text-muted">
           One ZIP file with your {files.toLocaleString("en")} {files === 1 ? "file" : "files"} ({formatBytes(bytes)}) as they are organised
           in Coffer, the items in your trash, earlier versions, and JSON files describing your account, sessions, shares, activity and
           security events. It downloads as it is built, so it starts at once however large it is.
@@ -76,17 +77,17 @@ export default function PrivacySettings() {
         {/* A native POST: the browser saves the streamed ZIP instead of the page handling it. */}
         <Form method="post" action="/settings/privacy/export" reloadDocument>
           <CsrfInput />
-          <button type="submit" className="btn-primary">
+          <Button variant="primary" type="submit">
             Download my data
-          </button>
+          </Button>
         </Form>
       </section>
 
-      <section aria-labelledby="delete-heading" className="card space-y-3 border-red-300 p-4">
+      <section aria-labelledby="delete-heading" className="card space-y-3 border-danger-border p-4">
         <h2 id="delete-heading" className="text-lg font-semibold">
           Delete my account
         </h2>
-        <p className="text-sm text-slate-700">
+        <p className="text-sm text-text-muted">
           This deletes your files, folders, versions, share links and shares with other people, and signs you out everywhere.{" "}
           {graceDays > 0
             ? `For ${graceDays} day${graceDays === 1 ? "" : "s"} an administrator can still restore your account; then it is deleted for good. Export your data first if you want to keep it.`
@@ -112,9 +113,9 @@ export default function PrivacySettings() {
             label="Your password"
             error={result?.fieldErrors?.password}
           />
-          <button type="submit" className="btn-primary bg-red-700 hover:bg-red-800" disabled={deleting}>
+          <Button variant="danger" type="submit" disabled={deleting}>
             {deleting ? "Deleting…" : "Delete my account and all my files"}
-          </button>
+          </Button>
         </Form>
       </section>
     </div>

@@ -175,7 +175,7 @@ export default function SecuritySettings() {
     <div className="space-y-6">
       <div>
         <h1 className="text-2xl font-semibold">Security</h1>
-        <p className="mt-1 text-sm text-slate-600">
+        <p className="mt-1 text-sm text-text-muted">
           Your password, two-step verification and passkeys, where you are logged in, and what happened to your account lately.
         </p>
       </div>

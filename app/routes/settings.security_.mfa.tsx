@@ -80,7 +80,7 @@ export default function MfaPage() {
   return (
     <div className="mx-auto max-w-3xl space-y-4">
       <p className="text-sm">
-        <Link to="/settings/security" className="text-blue-700 underline">
+        <Link to="/settings/security" className="text-accent-text underline">
           ← Security
         </Link>
       </p>

@@ -14,6 +14,7 @@ import { formatDate } from "~/lib/format";
 import { field, formValues, parseFormData, parseQuery, readForm } from "~/route-helpers/forms.server";
 import { requireUser } from "~/route-helpers/guards.server";
 import { actionFailure, retryAfterHeaders } from "~/route-helpers/http.server";
+import { Button } from "~/components/ui/button";
 
 export const meta: MetaFunction = () => [{ title: "Access tokens · Settings · Coffer" }];
 export const headers = retryAfterHeaders;
@@ -84,7 +85,7 @@ export default function TokenSettings() {
     <div className="space-y-6">
       <div>
         <h1 className="text-2xl font-semibold">Access tokens</h1>
-        <p className="mt-1 text-sm text-slate-600">
+        <p className="mt-1 text-sm text-text-muted">
           Tokens let scripts and other programs use Coffer's API and upload files for you, without your password. Give each program its own
           token with only the scopes it needs, and revoke it when you stop using it.
         </p>
@@ -92,11 +93,11 @@ export default function TokenSettings() {
       <FormMessage message={done} tone="success" />
       {result && !result.ok ? <FormMessage message={result.message} /> : null}
       {result?.ok && result.secret ? (
-        <section aria-labelledby="new-token-heading" className="card space-y-3 border-green-300 p-6">
+        <section aria-labelledby="new-token-heading" className="card space-y-3 border-success-border p-6">
           <h2 id="new-token-heading" className="text-lg font-semibold">
             Your new token “{result.name}”
           </h2>
-          <p className="text-sm text-slate-700">Copy it now: it is shown only this once. Coffer keeps no copy it could show you again.</p>
+          <p className="text-sm text-text-muted">Copy it now: it is shown only this once. Coffer keeps no copy it could show you again.</p>
           <label htmlFor="new-token" className="sr-only">
             New token
           </label>
@@ -107,9 +108,9 @@ export default function TokenSettings() {
             className="input w-full font-mono text-sm"
             onFocus={(event) => event.currentTarget.select()}
           />
-          <button type="button" className="btn-secondary" onClick={() => void navigator.clipboard?.writeText(result.secret ?? "")}>
+          <Button variant="secondary" type="button" onClick={() => void navigator.clipboard?.writeText(result.secret ?? "")}>
             Copy token
-          </button>
+          </Button>
         </section>
       ) : null}
 
@@ -124,7 +125,7 @@ export default function TokenSettings() {
           <fieldset>
             <legend className="text-sm font-medium">Scopes</legend>
             {errors.scopes ? (
-              <p className="text-sm text-red-700" id="scopes-error">
+              <p className="text-sm text-danger" id="scopes-error">
                 {errors.scopes}
               </p>
             ) : null}
@@ -150,12 +151,12 @@ export default function TokenSettings() {
                 </option>
               ))}
             </select>
-            {maxDays !== null ? <p className="mt-1 text-sm text-slate-600">Tokens here must expire within {maxDays} days.</p> : null}
-            {errors.expiry || errors.expiresAt ? <p className="mt-1 text-sm text-red-700">{errors.expiry ?? errors.expiresAt}</p> : null}
+            {maxDays !== null ? <p className="mt-1 text-sm text-text-muted">Tokens here must expire within {maxDays} days.</p> : null}
+            {errors.expiry || errors.expiresAt ? <p className="mt-1 text-sm text-danger">{errors.expiry ?? errors.expiresAt}</p> : null}
           </div>
-          <button type="submit" className="btn-primary">
+          <Button variant="primary" type="submit">
             Create token
-          </button>
+          </Button>
         </Form>
       </section>
 
@@ -164,7 +165,7 @@ export default function TokenSettings() {
           Your tokens
         </h2>
         {tokens.length === 0 ? (
-          <p className="px-6 pb-6 text-sm text-slate-600">
+          <p className="px-6 pb-6 text-sm text-text-muted">
             You have no tokens. Create one above when a script or program needs to reach your files.
           </p>
         ) : (
@@ -172,9 +173,9 @@ export default function TokenSettings() {
             columns={[
               { label: "Name" },
               { label: "Scopes", hideBelow: "sm" },
-              { label: "Created", hideBelow: "md", tone: "text-slate-600" },
-              { label: "Expires", tone: "text-slate-700" },
-              { label: "Last used", hideBelow: "sm", tone: "text-slate-700" },
+              { label: "Created", hideBelow: "md", tone: "text-text-muted" },
+              { label: "Expires", tone: "text-text-muted" },
+              { label: "Last used", hideBelow: "sm", tone: "text-text-muted" },
               { label: "Actions" },
             ]}
             rows={tokens.map((token) => ({

@@ -19,12 +19,12 @@ export default function SharedWithMe() {
     <div className="space-y-6">
       <div>
         <h1 className="text-2xl font-semibold">Shared with me</h1>
-        <p className="mt-1 text-sm text-slate-600">Files and folders other people shared with your account.</p>
+        <p className="mt-1 text-sm text-text-muted">Files and folders other people shared with your account.</p>
       </div>
       {items.length === 0 ? (
         <div className="card p-10 text-center">
           <p className="font-medium">Nothing has been shared with you yet.</p>
-          <p className="mt-1 text-sm text-slate-600">When someone shares a file or folder with your email address, it appears here.</p>
+          <p className="mt-1 text-sm text-text-muted">When someone shares a file or folder with your email address, it appears here.</p>
         </div>
       ) : (
         <div className="card overflow-x-auto">
@@ -38,17 +38,17 @@ export default function SharedWithMe() {
                 { label: "Shared", hideBelow: "md" },
               ]}
             />
-            <tbody className="divide-y divide-slate-100">
+            <tbody className="divide-y divide-border">
               {items.map((item) => (
                 <tr key={item.id}>
                   <td className="px-4 py-2">
                     {item.kind === "folder" ? (
-                      <Link to={`/files/${item.itemId}`} className="flex items-center gap-2 font-medium text-blue-800 hover:underline">
+                      <Link to={`/files/${item.itemId}`} className="flex items-center gap-2 font-medium text-accent-text hover:underline">
                         <FolderIcon />
                         <span className="break-all">{item.name}</span>
                       </Link>
                     ) : (
-                      <a href={`/download/${item.itemId}`} download className="flex items-center gap-2 text-blue-800 hover:underline">
+                      <a href={`/download/${item.itemId}`} download className="flex items-center gap-2 text-accent-text hover:underline">
                         <FileIcon />
                         <span className="break-all">{item.name}</span>
                       </a>
@@ -56,10 +56,10 @@ export default function SharedWithMe() {
                   </td>
                   <td className="px-4 py-2">{item.owner.name}</td>
                   <td className="px-4 py-2">{item.permission === "WRITE" ? "Can view and add files" : "Can view"}</td>
-                  <td className="hidden px-4 py-2 text-slate-700 sm:table-cell">
+                  <td className="hidden px-4 py-2 text-text-muted sm:table-cell">
                     {item.size === null ? "Folder" : formatBytes(item.size)}
                   </td>
-                  <td className="hidden px-4 py-2 text-slate-600 md:table-cell">{formatDate(item.sharedAt)}</td>
+                  <td className="hidden px-4 py-2 text-text-muted md:table-cell">{formatDate(item.sharedAt)}</td>
                 </tr>
               ))}
             </tbody>

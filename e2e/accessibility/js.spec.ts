@@ -3,7 +3,18 @@ import { expect, test } from "../support/test";
 import * as OTPAuth from "otpauth";
 import { expectAccessible } from "../support/a11y";
 import { ADMIN, BASE_URL, E2E_PORT } from "../support/env";
-import { MiB, createAndOpenFolder, login, newAccount, randomFile, register, scratchDir, throttleUploads } from "../support/helpers";
+import {
+  createAndOpenFolder,
+  login,
+  logOut,
+  MiB,
+  newAccount,
+  openUserMenu,
+  randomFile,
+  register,
+  scratchDir,
+  throttleUploads,
+} from "../support/helpers";
 
 /**
  * axe (WCAG 2.1 A and AA, colour contrast included) on every kind of page, logged out and in,
@@ -72,6 +83,19 @@ test.describe("logged out", () => {
       await context.close();
     });
   }
+
+  test("/login and /register in the dark theme", async ({ browser }) => {
+    const context = await freshContext(browser);
+    const visitor = await context.newPage();
+    await visitor.goto("/login");
+    await visitor.getByTestId("theme-menu").locator(":scope > summary").click();
+    await visitor.getByRole("button", { name: "Dark" }).click();
+    await expect(visitor.locator("html")).toHaveAttribute("data-theme", "dark");
+    await expectAccessible(visitor, "/login (dark)");
+    await visitor.goto("/register");
+    await expectAccessible(visitor, "/register (dark)");
+    await context.close();
+  });
 
   test("/login with an error message", async ({ browser }) => {
     const context = await freshContext(browser);
@@ -258,7 +282,7 @@ test.describe("logged in", () => {
     await expectAccessible(other, "/settings/security/mfa (recovery codes)");
     await other.goto("/settings/security");
     await expectAccessible(other, "/settings/security (two-step on)");
-    await other.getByRole("button", { name: "Log out" }).click();
+    await logOut(other);
     await expect(other).toHaveURL(/\/login$/);
     await other.getByLabel("Email", { exact: true }).fill(account.email);
     await other.getByLabel("Password", { exact: true }).fill(account.password);
@@ -290,6 +314,44 @@ test.describe("logged in", () => {
     for (const summary of await section.locator("summary").all()) await summary.click();
     await expectAccessible(other, "/settings/security (passkey, forms open)");
     await context.close();
+  });
+
+  test("the header's open user menu, and the compact menu on a phone", async () => {
+    await page.goto("/files");
+    await openUserMenu(page);
+    await expectAccessible(page, "/files (user menu open)");
+    await page.getByTestId("compact-menu").evaluate((details) => details.setAttribute("open", ""));
+    await expectAccessible(page, "/files (compact menu open)");
+  });
+
+  test("dark theme: the main pages and the open user menu", async () => {
+    await page.goto("/files");
+    await (await openUserMenu(page)).getByRole("button", { name: "Dark" }).click();
+    await expect(page.locator("html")).toHaveAttribute("data-theme", "dark");
+    try {
+      for (const path of [
+        "/files",
+        `/files/${ids.folder}?view=grid`,
+        `/details/file/${ids.textFile}`,
+        "/search?q=meeting",
+        "/trash",
+        "/shares",
+        "/shared",
+        "/activity",
+        "/settings/security",
+        "/settings/privacy",
+        "/settings/tokens",
+      ]) {
+        await page.goto(path);
+        await expect(page.locator("html")).toHaveAttribute("data-theme", "dark");
+        await expectAccessible(page, `${path} (dark)`);
+      }
+      await openUserMenu(page);
+      await expectAccessible(page, "/settings/tokens (dark, user menu open)");
+    } finally {
+      await (await openUserMenu(page)).getByRole("button", { name: "System" }).click();
+      await expect(page.locator("html")).not.toHaveAttribute("data-theme", /.*/);
+    }
   });
 
   test("403 and 404 pages", async () => {
@@ -341,6 +403,12 @@ test.describe("admin", () => {
     ]) {
       await admin.goto(path);
       await expectAccessible(admin, path);
+    }
+    await (await openUserMenu(admin)).getByRole("button", { name: "Dark" }).click();
+    await expect(admin.locator("html")).toHaveAttribute("data-theme", "dark");
+    for (const path of ["/admin", "/admin/settings", "/admin/audit", "/admin/system"]) {
+      await admin.goto(path);
+      await expectAccessible(admin, `${path} (dark)`);
     }
     await admin.goto("/admin");
     const statusHref = await admin

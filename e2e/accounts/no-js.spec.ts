@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
 import { BASE_URL } from "../support/env";
-import { login, newAccount, register } from "../support/helpers";
+import { login, logOut, newAccount, openUserMenu, register } from "../support/helpers";
 
 /** Password change and sessions with plain forms only (JavaScript disabled). */
 test("change the password from the Security page, then log in with the new one", async ({ browser }) => {
@@ -9,7 +9,7 @@ test("change the password from the Security page, then log in with the new one",
   const account = newAccount("security");
   await register(page, account);
 
-  await page.getByRole("link", { name: "Security" }).click();
+  await (await openUserMenu(page)).getByRole("link", { name: "Security" }).click();
   await expect(page).toHaveURL(/\/settings\/security$/);
   await expect(page.getByRole("heading", { level: 1, name: "Security" })).toBeVisible();
   await expect(page.getByRole("region", { name: "Sessions" }).getByText("This device")).toBeVisible();
@@ -31,7 +31,7 @@ test("change the password from the Security page, then log in with the new one",
     page.getByRole("region", { name: "Recent security events" }).getByRole("cell", { name: "Password changed", exact: true }),
   ).toBeVisible();
 
-  await page.getByRole("button", { name: "Log out" }).first().click();
+  await logOut(page);
   await expect(page).toHaveURL(/\/login$/);
   await login(page, { email: account.email, password: "granite orchard whistle" });
   await context.close();

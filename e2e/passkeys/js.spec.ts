@@ -1,7 +1,7 @@
 import type { Page, Request } from "@playwright/test";
 import { expect, test } from "../support/test";
 import { E2E_PORT } from "../support/env";
-import { newAccount, register } from "../support/helpers";
+import { logOut, newAccount, register } from "../support/helpers";
 
 // WebAuthn refuses IP addresses as relying-party ids, so these tests use the localhost name.
 test.use({ baseURL: `http://localhost:${E2E_PORT}` });
@@ -19,11 +19,6 @@ async function addVirtualAuthenticator(page: Page) {
 /** Resolves when the page has asked for a passwordless passkey challenge. */
 function waitForChallenge(page: Page) {
   return page.waitForRequest((request) => request.url().endsWith("/login/passkey") && request.postDataJSON()?.step === "options");
-}
-
-async function logOut(page: Page) {
-  await page.getByRole("button", { name: "Log out", exact: true }).first().click();
-  await expect(page).toHaveURL(/\/login$/);
 }
 
 test("adds a passkey in settings, then logs in with it without a password and as the second step", async ({ page }) => {

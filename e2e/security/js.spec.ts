@@ -1,6 +1,6 @@
 import { expect, test } from "../support/test";
 import * as OTPAuth from "otpauth";
-import { login, newAccount, register } from "../support/helpers";
+import { login, logOut, newAccount, register } from "../support/helpers";
 
 function codeFor(secret: string, offsetSteps = 0): string {
   const totp = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret), digits: 6, period: 30, algorithm: "SHA1" });
@@ -25,7 +25,7 @@ test("sets up an authenticator app and logs in with a code as the second step", 
   await expect(page.getByTestId("recovery-codes").getByRole("listitem")).toHaveCount(10);
   await expect(page.getByTestId("mfa-secret")).toHaveCount(0);
 
-  await page.getByRole("button", { name: "Log out" }).click();
+  await logOut(page);
   await expect(page).toHaveURL(/\/login$/);
   await page.getByLabel("Email", { exact: true }).fill(account.email);
   await page.getByLabel("Password", { exact: true }).fill(account.password);
@@ -47,7 +47,7 @@ test("sets up an authenticator app and logs in with a code as the second step", 
   await page.getByLabel("Current code or your password").last().fill(account.password);
   await page.getByRole("button", { name: "Turn off two-step verification" }).click();
   await expect(page.getByText("Two-step verification is off.")).toBeVisible();
-  await page.getByRole("button", { name: "Log out" }).click();
+  await logOut(page);
   // Otherwise /login may load before the logout lands, and redirect the still-valid session to /files.
   await expect(page).toHaveURL(/\/login$/);
   await login(page, account);

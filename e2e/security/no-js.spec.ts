@@ -1,11 +1,11 @@
 import { expect, test } from "@playwright/test";
 import { ADMIN } from "../support/env";
-import { login, newAccount, register } from "../support/helpers";
+import { login, logOut, newAccount, register } from "../support/helpers";
 
 test("locks an account after repeated failed logins, says how long to wait, and an admin unlocks it", async ({ page, browser }) => {
   const account = newAccount("lockout");
   await register(page, account);
-  await page.getByRole("button", { name: "Log out" }).click();
+  await logOut(page);
 
   for (let attempt = 1; attempt <= 5; attempt++) {
     await page.goto("/login");

@@ -7,6 +7,7 @@ import type { Page } from "@playwright/test";
 import { expect, test } from "../support/test";
 import * as OTPAuth from "otpauth";
 import { startTestOidcProvider, type TestOidcProvider } from "../../tests/support/oidc-provider";
+import { logOut } from "../support/helpers";
 
 /**
  * Single sign-on in the browser. The shared e2e server has no provider configured, so this spec
@@ -197,7 +198,7 @@ test("with the admin's setting on, single sign-on of an account with an authenti
   await expect(page.getByText("Settings saved.")).toBeVisible();
   await page.goto(`${appUrl}/settings/security/mfa`);
   await expect(page.getByTestId("mfa-intro")).toContainText("After you sign in with Test IdP, Coffer asks for a code");
-  await page.getByRole("button", { name: "Log out", exact: true }).first().click();
+  await logOut(page);
   await expect(page).toHaveURL(`${appUrl}/login`);
   await page.getByRole("link", { name: "Sign in with Test IdP" }).click();
   await throughProvider(page, "ada", `${appUrl}/login/mfa`);

@@ -178,3 +178,22 @@ export async function throttleUploads(page: Page, bytesPerSecond: number) {
 export async function progressOf(item: import("@playwright/test").Locator): Promise<number> {
   return Number(await item.getByRole("progressbar").getAttribute("aria-valuenow"));
 }
+
+/**
+ * Opens the header's account menu (a <details>): the user menu on a desktop, the compact menu at
+ * phone widths. Returns the open menu.
+ */
+export async function openUserMenu(page: Page) {
+  const desktop = page.getByTestId("user-menu");
+  const menu = (await desktop.isVisible()) ? desktop : page.getByTestId("compact-menu");
+  if (!(await menu.evaluate((details) => (details as HTMLDetailsElement).open))) await menu.locator(":scope > summary").click();
+  await expect(menu).toHaveAttribute("open", "");
+  return menu;
+}
+
+/** Logs out with the button in the account menu. */
+export async function logOut(page: Page) {
+  const menu = await openUserMenu(page);
+  await menu.getByRole("button", { name: "Log out", exact: true }).click();
+  await expect(page).toHaveURL(/\/login$/);
+}

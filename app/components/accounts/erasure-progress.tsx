@@ -18,7 +18,7 @@ export function ErasureProgress({ done, total, refreshHref }: { done: number; to
   }, [revalidator]);
   const shown = Math.min(done, total);
   return (
-    <section aria-label="Erasure under way" className="rounded-md border border-slate-200 bg-slate-50 px-3 py-2 text-sm text-slate-800">
+    <section aria-label="Erasure under way" className="rounded-md border border-border bg-surface px-3 py-2 text-sm text-text">
       <noscript>
         <meta httpEquiv="refresh" content={String(REFRESH_SECONDS)} />
       </noscript>
@@ -26,7 +26,7 @@ export function ErasureProgress({ done, total, refreshHref }: { done: number; to
         {`Erased ${count(shown)} of ${count(total)} files and folders`}
         <progress className="ml-2 align-middle" max={total} value={shown} aria-label="Erasure progress" />
       </p>
-      <p className="mt-1 text-slate-600">
+      <p className="mt-1 text-text-muted">
         This goes on in the background, also if you leave this page.{" "}
         <a href={refreshHref} className="underline">
           Refresh

@@ -1,4 +1,4 @@
-import { Link } from "@remix-run/react";
+import { ButtonLink } from "~/components/ui/button";
 
 const ADMIN_PAGES = [
   { to: "/admin", label: "Users" },
@@ -18,9 +18,9 @@ export function AdminNav({ current }: { current: AdminPage }) {
   return (
     <nav aria-label="Administration" className="flex flex-wrap gap-2">
       {ADMIN_PAGES.filter((page) => page.to !== current).map((page) => (
-        <Link key={page.to} to={page.to} className="btn-secondary">
+        <ButtonLink variant="secondary" key={page.to} to={page.to}>
           {page.label}
-        </Link>
+        </ButtonLink>
       ))}
     </nav>
   );

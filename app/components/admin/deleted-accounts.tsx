@@ -1,5 +1,5 @@
-import { Link } from "@remix-run/react";
 import { formatBytes, formatDate } from "~/lib/format";
+import { ButtonLink } from "~/components/ui/button";
 
 /** An account deleted within the grace period, as the admin pages list it. */
 export interface DeletedAccount {
@@ -16,10 +16,10 @@ export interface DeletedAccount {
 export function DeletedAccounts({ accounts, graceDays }: { accounts: DeletedAccount[]; graceDays: number }) {
   return (
     <section aria-labelledby="deleted-accounts-heading" className="card overflow-x-auto">
-      <h2 id="deleted-accounts-heading" className="border-b border-slate-200 px-4 py-3 font-semibold">
+      <h2 id="deleted-accounts-heading" className="border-b border-border px-4 py-3 font-semibold">
         Deleted accounts
       </h2>
-      <p className="px-4 pt-3 text-sm text-slate-600">
+      <p className="px-4 pt-3 text-sm text-text-muted">
         {graceDays === 0
           ? "Deleted accounts are purged at once (see Settings)."
           : `A deleted account can be restored for ${graceDays} day${graceDays === 1 ? "" : "s"}; then it and its files are purged.`}
@@ -28,7 +28,7 @@ export function DeletedAccounts({ accounts, graceDays }: { accounts: DeletedAcco
         <p className="px-4 py-3 text-sm">No deleted account is waiting to be purged.</p>
       ) : (
         <table className="mt-2 w-full text-left text-sm">
-          <thead className="bg-slate-50 text-slate-700">
+          <thead className="bg-surface text-text-muted">
             <tr>
               <th scope="col" className="px-4 py-2 font-medium">
                 Name
@@ -50,7 +50,7 @@ export function DeletedAccounts({ accounts, graceDays }: { accounts: DeletedAcco
               </th>
             </tr>
           </thead>
-          <tbody className="divide-y divide-slate-100">
+          <tbody className="divide-y divide-border">
             {accounts.map((account) => (
               <tr key={account.id} data-testid="deleted-account-row">
                 <td className="px-4 py-2">{account.name}</td>
@@ -60,12 +60,12 @@ export function DeletedAccounts({ accounts, graceDays }: { accounts: DeletedAcco
                 <td className="px-4 py-2 whitespace-nowrap">{formatDate(account.purgeAfter)}</td>
                 <td className="px-4 py-2">
                   <div className="flex flex-wrap gap-2">
-                    <Link to={`/admin/users/${account.id}/status`} className="btn-secondary">
+                    <ButtonLink variant="secondary" to={`/admin/users/${account.id}/status`}>
                       Restore…<span className="sr-only"> {account.name}</span>
-                    </Link>
-                    <Link to={`/admin/users/${account.id}/delete`} className="btn-secondary">
+                    </ButtonLink>
+                    <ButtonLink variant="secondary" to={`/admin/users/${account.id}/delete`}>
                       Purge now…<span className="sr-only"> {account.name}</span>
-                    </Link>
+                    </ButtonLink>
                   </div>
                 </td>
               </tr>

@@ -2,6 +2,7 @@ import { Form, Link } from "@remix-run/react";
 import { CsrfInput } from "~/components/csrf-input";
 import { UsageMeter } from "~/components/usage-meter";
 import { formatBytes, formatDate } from "~/lib/format";
+import { Button, ButtonLink } from "~/components/ui/button";
 
 /** One account as the admin page lists it. */
 export interface AdminUser {
@@ -52,17 +53,17 @@ export function UserRow({
       <td className="px-4 py-2">
         <p data-testid="role">{user.role === "ADMIN" ? "Admin" : "User"}</p>
         {user.role === "ADMIN" && adminCount === 1 && !user.deactivatedAt ? (
-          <p className="mt-2 text-xs text-slate-600">The only administrator: make someone else an admin before stepping down.</p>
+          <p className="mt-2 text-xs text-text-muted">The only administrator: make someone else an admin before stepping down.</p>
         ) : (
           <Form method="post" className="mt-2" aria-label={`Role of ${user.name}`}>
             <CsrfInput />
             <input type="hidden" name="intent" value="set-role" />
             <input type="hidden" name="userId" value={user.id} />
             <input type="hidden" name="role" value={user.role === "ADMIN" ? "USER" : "ADMIN"} />
-            <button type="submit" className="btn-secondary whitespace-nowrap" disabled={busy}>
+            <Button variant="secondary" type="submit" disabled={busy} className="whitespace-nowrap">
               {user.role === "ADMIN" ? "Make regular user" : "Make admin"}
               <span className="sr-only"> ({user.name})</span>
-            </button>
+            </Button>
           </Form>
         )}
       </td>
@@ -94,9 +95,9 @@ export function UserRow({
               aria-describedby={failed?.fieldErrors.quota ? `${errorId} ${hintId}` : hintId}
               autoComplete="off"
             />
-            <button type="submit" className="btn-secondary whitespace-nowrap" disabled={busy}>
+            <Button variant="secondary" type="submit" disabled={busy} className="whitespace-nowrap">
               Set quota
-            </button>
+            </Button>
           </div>
           <p id={hintId} className="sr-only">
             A size such as 10GiB; leave empty to use the default quota.
@@ -110,48 +111,48 @@ export function UserRow({
       </td>
       <td className="px-4 py-2" data-testid="sign-in">
         {user.deactivatedAt ? (
-          <p className="font-medium text-red-800" data-testid="deactivated">
+          <p className="font-medium text-danger" data-testid="deactivated">
             Deactivated since {formatDate(user.deactivatedAt)}
           </p>
         ) : user.lockedUntil ? (
-          <p className="text-red-800">Locked until {formatTime(user.lockedUntil)}</p>
+          <p className="text-danger">Locked until {formatTime(user.lockedUntil)}</p>
         ) : user.failedLogins > 0 ? (
           <p>
             {user.failedLogins} failed login{user.failedLogins === 1 ? "" : "s"}
           </p>
         ) : (
-          <p className="text-slate-600">OK</p>
+          <p className="text-text-muted">OK</p>
         )}
         {user.lockedUntil || user.failedLogins > 0 ? (
           <Form method="post" className="mt-1">
             <CsrfInput />
             <input type="hidden" name="intent" value="unlock" />
             <input type="hidden" name="userId" value={user.id} />
-            <button type="submit" className="btn-secondary" disabled={busy} aria-label={`Unlock ${user.name}`}>
+            <Button variant="secondary" type="submit" disabled={busy} aria-label={`Unlock ${user.name}`}>
               Unlock
-            </button>
+            </Button>
           </Form>
         ) : null}
       </td>
       <td className="hidden px-4 py-2 md:table-cell">{formatDate(user.createdAt)}</td>
       <td className="px-4 py-2">
         {user.self ? (
-          <p className="text-xs text-slate-600">
+          <p className="text-xs text-text-muted">
             You. Delete your own account in{" "}
-            <Link to="/settings/privacy" className="text-blue-800 underline">
+            <Link to="/settings/privacy" className="text-accent-text underline">
               Privacy
             </Link>
             .
           </p>
         ) : (
           <div className="flex flex-col items-start gap-1">
-            <Link to={`/admin/users/${user.id}/status`} className="btn-secondary whitespace-nowrap">
+            <ButtonLink variant="secondary" to={`/admin/users/${user.id}/status`} className="whitespace-nowrap">
               {user.deactivatedAt ? "Reactivate…" : "Deactivate…"}
               <span className="sr-only"> {user.name}</span>
-            </Link>
-            <Link to={`/admin/users/${user.id}/delete`} className="btn-secondary whitespace-nowrap text-red-800">
+            </ButtonLink>
+            <ButtonLink variant="secondary" to={`/admin/users/${user.id}/delete`} className="whitespace-nowrap text-danger">
               Delete…<span className="sr-only"> {user.name}</span>
-            </Link>
+            </ButtonLink>
           </div>
         )}
       </td>

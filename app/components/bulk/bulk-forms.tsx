@@ -38,7 +38,7 @@ export function ChooseDestination({
                 </option>
               ))}
             </select>
-            {page.destinations.truncated ? <p className="text-sm text-slate-600">Only the first folders are listed.</p> : null}
+            {page.destinations.truncated ? <p className="text-sm text-text-muted">Only the first folders are listed.</p> : null}
           </div>
           <div>
             <label htmlFor="bulk-policy" className="label">
@@ -61,7 +61,7 @@ export function ChooseDestination({
         </Form>
       ) : (
         <p>
-          <Link to={page.back} className="text-blue-800 hover:underline">
+          <Link to={page.back} className="text-accent-text hover:underline">
             Back
           </Link>
         </p>
@@ -83,10 +83,10 @@ export function ConfirmTrash({ page, busy }: { page: Selection; busy: boolean })
           <CsrfInput />
           <input type="hidden" name="intent" value="trash" />
           <input type="hidden" name="from" value={page.back} />
-          <p className="text-sm text-slate-700">You can restore them from the trash until they expire.</p>
+          <p className="text-sm text-text-muted">You can restore them from the trash until they expire.</p>
           <SelectedItems items={page.items} />
           <div className="flex gap-3">
-            <button type="submit" className="btn-primary bg-red-700 hover:bg-red-800" disabled={busy}>
+            <button type="submit" className="btn-danger" disabled={busy}>
               {busy ? "Moving to the trash…" : "Move to the trash"}
             </button>
             <Link to={page.back} className="btn-secondary">
@@ -96,7 +96,7 @@ export function ConfirmTrash({ page, busy }: { page: Selection; busy: boolean })
         </Form>
       ) : (
         <p>
-          <Link to={page.back} className="text-blue-800 hover:underline">
+          <Link to={page.back} className="text-accent-text hover:underline">
             Back
           </Link>
         </p>
@@ -108,7 +108,7 @@ export function ConfirmTrash({ page, busy }: { page: Selection; busy: boolean })
 /** The selection, named, each posted back as an `item` field. */
 function SelectedItems({ items }: { items: SelectedItem[] }) {
   return (
-    <ul className="card divide-y divide-slate-100 text-sm" aria-label="Selected items">
+    <ul className="card divide-y divide-border text-sm" aria-label="Selected items">
       {items.map((item) => (
         <li key={`${item.kind}:${item.id}`} className="flex items-center gap-2 px-4 py-2">
           <input type="hidden" name="item" value={`${item.kind}:${item.id}`} />
@@ -123,6 +123,6 @@ function SelectedItems({ items }: { items: SelectedItem[] }) {
 function MissingNote({ missing }: { missing: number }) {
   if (missing === 0) return null;
   return (
-    <p className="text-sm text-slate-700">{`${missing} selected ${missing === 1 ? "item was" : "items were"} not found and will be skipped.`}</p>
+    <p className="text-sm text-text-muted">{`${missing} selected ${missing === 1 ? "item was" : "items were"} not found and will be skipped.`}</p>
   );
 }

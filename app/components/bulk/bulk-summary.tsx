@@ -10,11 +10,11 @@ export function BulkSummaryExpired() {
   return (
     <div className="mx-auto max-w-2xl space-y-4">
       <h1 className="text-2xl font-semibold">This summary is no longer available</h1>
-      <p className="text-sm text-slate-700">
+      <p className="text-sm text-text-muted">
         Summaries of actions on selected items are kept for 30 minutes. Open the folder to see how things are now.
       </p>
       <p>
-        <Link to="/files" className="text-blue-800 hover:underline">
+        <Link to="/files" className="text-accent-text hover:underline">
           Go to My files
         </Link>
       </p>
@@ -31,18 +31,18 @@ export function BulkSummary({ shown }: { shown: ShownBulkResult }) {
         tone={shown.ok && shown.outcome.skipped === 0 ? "success" : "error"}
       />
       {shown.ok && shown.outcome.results.length > 0 ? (
-        <ul className="card divide-y divide-slate-100 text-sm" data-testid="bulk-results">
+        <ul className="card divide-y divide-border text-sm" data-testid="bulk-results">
           {shown.outcome.results.map((item) => (
             <li key={`${item.kind}:${item.id}`} className="flex items-center justify-between gap-3 px-4 py-2">
               <span className="wrap-anywhere">{item.name ?? "Unknown item"}</span>
-              <span className={item.ok ? "text-green-800" : "text-red-800"}>{item.ok ? "Done" : `Skipped: ${item.reason}`}</span>
+              <span className={item.ok ? "text-success" : "text-danger"}>{item.ok ? "Done" : `Skipped: ${item.reason}`}</span>
             </li>
           ))}
         </ul>
       ) : null}
       {shown.ok ? <RetryConflicts result={shown} /> : null}
       <p>
-        <Link to={shown.back} className="text-blue-800 hover:underline">
+        <Link to={shown.back} className="text-accent-text hover:underline">
           {shown.back === "/trash" ? "Back to the trash" : "Back to the folder"}
         </Link>
       </p>

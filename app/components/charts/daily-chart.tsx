@@ -76,7 +76,7 @@ export function DailyChart({ id, title, days, series, kind, format, bytes = fals
         )}
       </svg>
       {series.length > 1 && (
-        <ul className="mt-2 flex flex-wrap gap-x-4 gap-y-1 text-sm text-slate-700" aria-hidden="true">
+        <ul className="mt-2 flex flex-wrap gap-x-4 gap-y-1 text-sm text-text-muted" aria-hidden="true">
           {series.map((s, n) => (
             <li key={s.label} className="flex items-center gap-1">
               <svg width="24" height="8" aria-hidden="true" focusable="false">
@@ -95,7 +95,7 @@ export function DailyChart({ id, title, days, series, kind, format, bytes = fals
           ))}
         </ul>
       )}
-      <figcaption className="mt-2 text-sm text-slate-600">{summary}</figcaption>
+      <figcaption className="mt-2 text-sm text-text-muted">{summary}</figcaption>
       <table className="sr-only">
         <caption>{title}, by day</caption>
         <thead>

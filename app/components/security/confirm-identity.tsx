@@ -9,7 +9,11 @@ export function ConfirmWithProvider({ provider, primary = false, text }: { provi
   const location = useLocation();
   const href = `${REAUTH_PATH}?returnTo=${encodeURIComponent(location.pathname + location.search)}`;
   return (
-    <a href={href} className={primary ? "btn-primary inline-block" : "text-sm text-blue-800 underline"} data-testid="confirm-with-provider">
+    <a
+      href={href}
+      className={primary ? "btn-primary inline-block" : "text-sm text-accent-text underline"}
+      data-testid="confirm-with-provider"
+    >
       {text ?? (primary ? `Confirm with ${provider}` : `Or confirm with ${provider} instead`)}
     </a>
   );
@@ -38,7 +42,7 @@ export function ConfirmIdentity({
 }) {
   if (reauth.confirmedUntil) {
     return (
-      <p className="text-sm text-green-800" data-testid="reauth-confirmed">
+      <p className="text-sm text-success" data-testid="reauth-confirmed">
         {`You confirmed it's you${reauth.provider ? ` with ${reauth.provider}` : ""}: ${reauth.password ? "no password needed" : "no need to confirm again"} until ${time(reauth.confirmedUntil)}.`}
       </p>
     );
@@ -47,7 +51,7 @@ export function ConfirmIdentity({
     if (!reauth.provider) return null;
     return (
       <div className="space-y-1">
-        <p className="text-sm text-slate-700">{`Your account has no password. First confirm it's you by signing in again with ${reauth.provider}; you come back here.`}</p>
+        <p className="text-sm text-text-muted">{`Your account has no password. First confirm it's you by signing in again with ${reauth.provider}; you come back here.`}</p>
         {error ? <p className="field-error">{error}</p> : null}
         <ConfirmWithProvider provider={reauth.provider} primary />
       </div>

@@ -17,26 +17,26 @@ export function EventsSection({ events }: { events: SecurityEventRow[] }) {
         <h2 id="events-heading" className="text-lg font-semibold">
           Recent security events
         </h2>
-        <p className="mt-1 text-sm text-slate-600">
+        <p className="mt-1 text-sm text-text-muted">
           Password changes, resets and logged-out sessions of your account. Anything you did not do? Change your password.
         </p>
       </div>
       {events.length === 0 ? (
-        <p className="px-6 pb-6 text-sm text-slate-600">No security events yet. They appear here when your password or sessions change.</p>
+        <p className="px-6 pb-6 text-sm text-text-muted">No security events yet. They appear here when your password or sessions change.</p>
       ) : (
         <table className="w-full text-left text-sm">
           <TableHead columns={[{ label: "When" }, { label: "Event" }, { label: "IP address", hideBelow: "sm" }]} />
-          <tbody className="divide-y divide-slate-100">
+          <tbody className="divide-y divide-border">
             {events.map((event) => (
               <tr key={event.id}>
-                <td className="px-4 py-2 whitespace-nowrap text-slate-700">{formatDate(event.createdAt)}</td>
+                <td className="px-4 py-2 whitespace-nowrap text-text-muted">{formatDate(event.createdAt)}</td>
                 <td className="px-4 py-2">
                   {event.description}
                   {event.failed ? (
-                    <span className="ml-2 rounded bg-red-100 px-1.5 py-0.5 text-xs font-medium text-red-800">Failed</span>
+                    <span className="ml-2 rounded bg-danger-soft px-1.5 py-0.5 text-xs font-medium text-danger">Failed</span>
                   ) : null}
                 </td>
-                <td className="hidden px-4 py-2 text-slate-700 sm:table-cell">{event.ip ?? "Unknown"}</td>
+                <td className="hidden px-4 py-2 text-text-muted sm:table-cell">{event.ip ?? "Unknown"}</td>
               </tr>
             ))}
           </tbody>

@@ -5,6 +5,7 @@ import type { ReauthMethods } from "~/domain/accounts/reauth";
 import type { MfaStatus, PendingEnrollment } from "~/domain/accounts/mfa";
 import { formatDate } from "~/lib/format";
 import { CsrfInput } from "~/components/csrf-input";
+import { Button } from "~/components/ui/button";
 
 export interface MfaActionResult {
   ok: boolean;
@@ -41,7 +42,7 @@ export function MfaSection({
         <h2 id="mfa-heading" className="text-lg font-semibold">
           Two-step verification
         </h2>
-        <p className="mt-1 text-sm text-slate-600" data-testid="mfa-intro">
+        <p className="mt-1 text-sm text-text-muted" data-testid="mfa-intro">
           {introduction(status, reauth.provider)}
         </p>
       </div>
@@ -51,7 +52,7 @@ export function MfaSection({
       {status.enabled ? (
         <>
           <p className="text-sm" data-testid="mfa-status">
-            <strong className="text-green-800">On</strong>
+            <strong className="text-success">On</strong>
             {`${status.enabledAt ? ` since ${formatDate(status.enabledAt)}` : ""} · ${status.recoveryCodesLeft} of 10 recovery codes left.`}
           </p>
           <div className="grid gap-6 md:grid-cols-2">
@@ -68,9 +69,9 @@ export function MfaSection({
                 hint="Your old recovery codes stop working."
                 error={errorsFor("regenerate").proof}
               />
-              <button type="submit" className="btn-secondary" disabled={busy}>
+              <Button variant="secondary" type="submit" disabled={busy}>
                 Make new recovery codes
-              </button>
+              </Button>
             </Form>
             <Form method="post" action={ACTION} className="space-y-3" aria-labelledby="mfa-disable-heading" noValidate>
               <CsrfInput />
@@ -89,9 +90,9 @@ export function MfaSection({
                 }
                 error={errorsFor("disable").proof}
               />
-              <button type="submit" className="btn-secondary" disabled={busy}>
+              <Button variant="secondary" type="submit" disabled={busy}>
                 Turn off two-step verification
-              </button>
+              </Button>
             </Form>
           </div>
         </>
@@ -103,7 +104,7 @@ export function MfaSection({
           </ol>
           <div className="flex flex-wrap items-start gap-6">
             <div
-              className="h-48 w-48 rounded border border-slate-200 bg-white p-1"
+              className="h-48 w-48 rounded border border-border bg-surface-raised p-1"
               role="img"
               aria-label="QR code to scan with your authenticator app"
               data-testid="mfa-qr"
@@ -113,11 +114,11 @@ export function MfaSection({
             <div className="space-y-1 text-sm">
               <p className="font-medium">Key for manual entry</p>
               <p>
-                <code className="rounded bg-slate-100 px-2 py-1 font-mono text-base break-all" data-testid="mfa-secret">
+                <code className="rounded bg-surface-hover px-2 py-1 font-mono text-base break-all" data-testid="mfa-secret">
                   {enrollment.secret}
                 </code>
               </p>
-              <p className="text-slate-600">Time-based, 6 digits, every 30 seconds.</p>
+              <p className="text-text-muted">Time-based, 6 digits, every 30 seconds.</p>
             </div>
           </div>
           <Form method="post" action={ACTION} className="max-w-xs space-y-3" noValidate>
@@ -132,9 +133,9 @@ export function MfaSection({
               required
               error={errorsFor("confirm").code}
             />
-            <button type="submit" className="btn-primary" disabled={busy}>
+            <Button variant="primary" type="submit" disabled={busy}>
               Turn on
-            </button>
+            </Button>
           </Form>
         </div>
       ) : (
@@ -146,9 +147,9 @@ export function MfaSection({
           <Form method="post" action={ACTION}>
             <CsrfInput />
             <input type="hidden" name="intent" value="start" />
-            <button type="submit" className="btn-primary" disabled={busy}>
+            <Button variant="primary" type="submit" disabled={busy}>
               Set up an authenticator app
-            </button>
+            </Button>
           </Form>
         </div>
       )}
@@ -195,11 +196,11 @@ function afterTurningOff(status: MfaStatus, provider: string | null): string {
 
 function RecoveryCodes({ codes }: { codes: string[] }) {
   return (
-    <div className="rounded-md border border-amber-300 bg-amber-50 p-4" role="region" aria-labelledby="recovery-codes-heading">
+    <div className="rounded-md border border-warning-border bg-warning-soft p-4" role="region" aria-labelledby="recovery-codes-heading">
       <h3 id="recovery-codes-heading" className="font-medium">
         Your recovery codes
       </h3>
-      <p className="mt-1 text-sm text-slate-700">
+      <p className="mt-1 text-sm text-text-muted">
         Save them somewhere safe now: they are shown only this once. Each works once, in place of a code from your app, if you lose your
         phone.
       </p>

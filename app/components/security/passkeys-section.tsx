@@ -8,6 +8,7 @@ import type { ReauthMethods } from "~/domain/accounts/reauth";
 import { describeWebAuthnError, postPasskeyJson, useWebAuthnSupport } from "~/components/passkey-client";
 import type { PasskeySummary } from "~/domain/accounts/passkeys";
 import { formatDate } from "~/lib/format";
+import { Button } from "~/components/ui/button";
 
 const REGISTER_ENDPOINT = "/settings/security/passkeys";
 
@@ -36,7 +37,7 @@ export function PasskeysSection({
         <h2 id="passkeys-heading" className="text-lg font-semibold">
           Passkeys
         </h2>
-        <p className="mt-1 text-sm text-slate-600">
+        <p className="mt-1 text-sm text-text-muted">
           A passkey lives on your phone, computer or security key and is unlocked with your fingerprint, face or PIN. Use it to log in
           without a password, or as the second step after your password.
         </p>
@@ -46,12 +47,12 @@ export function PasskeysSection({
           You have no passkeys yet. Add one below from the device you want to log in with.
         </p>
       ) : (
-        <ul className="divide-y divide-slate-100 rounded-md border border-slate-200" data-testid="passkey-list">
+        <ul className="divide-y divide-border rounded-md border border-border" data-testid="passkey-list">
           {passkeys.map((passkey) => (
             <li key={passkey.id} className="space-y-2 px-4 py-3">
               <div className="flex flex-wrap items-baseline justify-between gap-2">
                 <p className="font-medium">{passkey.name}</p>
-                <p className="text-sm text-slate-600">
+                <p className="text-sm text-text-muted">
                   Added {formatDate(passkey.createdAt)} ·{" "}
                   {passkey.lastUsedAt ? `last used ${formatDate(passkey.lastUsedAt)}` : "not used yet"}
                   {passkey.synced ? " · synced" : ""}
@@ -60,7 +61,7 @@ export function PasskeysSection({
               {manage ? (
                 <div className="flex flex-wrap gap-4">
                   <details className="text-sm">
-                    <summary className="cursor-pointer text-blue-800 underline">
+                    <summary className="cursor-pointer text-accent-text underline">
                       Rename<span className="sr-only"> {passkey.name}</span>
                     </summary>
                     <Form method="post" className="mt-2 flex flex-wrap items-end gap-2" noValidate>
@@ -76,13 +77,13 @@ export function PasskeysSection({
                         required
                         error={errorsFor("rename-passkey", passkey.id).name}
                       />
-                      <button type="submit" className="btn-secondary">
+                      <Button variant="secondary" type="submit">
                         Save name
-                      </button>
+                      </Button>
                     </Form>
                   </details>
                   <details className="text-sm" open={Boolean(errorsFor("remove-passkey", passkey.id).proof)}>
-                    <summary className="cursor-pointer text-red-800 underline">
+                    <summary className="cursor-pointer text-danger underline">
                       Remove…<span className="sr-only"> {passkey.name}</span>
                     </summary>
                     <Form method="post" className="mt-2 flex flex-wrap items-end gap-2" noValidate>
@@ -95,9 +96,9 @@ export function PasskeysSection({
                         label="Your password or a current code, to confirm"
                         error={errorsFor("remove-passkey", passkey.id).proof}
                       />
-                      <button type="submit" className="btn-secondary">
+                      <Button variant="secondary" type="submit">
                         Remove passkey
-                      </button>
+                      </Button>
                     </Form>
                   </details>
                 </div>
@@ -122,12 +123,12 @@ function AddPasskey({ reauth }: { reauth: ReauthMethods }) {
 
   if (supported === null) {
     return (
-      <p className="without-js-only text-sm text-slate-600" data-testid="passkey-needs-js">
+      <p className="without-js-only text-sm text-text-muted" data-testid="passkey-needs-js">
         Adding a passkey needs JavaScript: turn it on to add one. Everything else on this page works without it.
       </p>
     );
   }
-  if (!supported) return <p className="text-sm text-slate-600">This browser cannot create passkeys. Try another browser or device.</p>;
+  if (!supported) return <p className="text-sm text-text-muted">This browser cannot create passkeys. Try another browser or device.</p>;
 
   async function add(event: React.FormEvent) {
     event.preventDefault();
@@ -208,14 +209,14 @@ function AddPasskey({ reauth }: { reauth: ReauthMethods }) {
           {reauth.provider ? <ConfirmWithProvider provider={reauth.provider} /> : null}
         </div>
       ) : reauth.provider ? (
-        <p className="text-sm text-slate-700">
+        <p className="text-sm text-text-muted">
           Within 10 minutes of logging in you can add one straight away; later, first{" "}
           <ConfirmWithProvider provider={reauth.provider} text={`confirm with ${reauth.provider}`} />.
         </p>
       ) : null}
-      <button type="submit" className="btn-primary" disabled={busy}>
+      <Button variant="primary" type="submit" disabled={busy}>
         {busy ? "Waiting for your device…" : "Add a passkey"}
-      </button>
+      </Button>
     </form>
   );
 }

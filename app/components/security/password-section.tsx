@@ -3,6 +3,7 @@ import { Field, FormMessage } from "~/components/field";
 import { CsrfInput } from "~/components/csrf-input";
 import { ConfirmWithProvider } from "~/components/security/confirm-identity";
 import type { ReauthMethods } from "~/domain/accounts/reauth";
+import { Button } from "~/components/ui/button";
 
 interface Props {
   hint: string;
@@ -28,20 +29,20 @@ export function PasswordSection({ hint, message, errors = {}, busy, reauth, ssoO
         Password
       </h2>
       {ssoOnly ? (
-        <p className="mt-1 text-sm text-slate-600">
+        <p className="mt-1 text-sm text-text-muted">
           {`This Coffer signs people in only ${reauth.provider ? `with ${reauth.provider}` : "through single sign-on"}, so passwords are not used and none can be set.`}
         </p>
       ) : setting && !confirmed ? (
         <div className="mt-1 space-y-3">
           <FormMessage message={message} />
-          <p className="text-sm text-slate-600">
+          <p className="text-sm text-text-muted">
             {`You sign in${reauth.provider ? ` with ${reauth.provider}` : ""} and have no password. To also log in with your email and a password, confirm it's you first, then choose one.`}
           </p>
           {reauth.provider ? <ConfirmWithProvider provider={reauth.provider} primary /> : null}
         </div>
       ) : (
         <>
-          <p className="mt-1 text-sm text-slate-600">
+          <p className="mt-1 text-sm text-text-muted">
             {setting
               ? "Choose a password to also log in with your email address. Setting it logs you out everywhere else."
               : "Changing your password logs you out everywhere else."}
@@ -51,7 +52,7 @@ export function PasswordSection({ hint, message, errors = {}, busy, reauth, ssoO
             <input type="hidden" name="intent" value="change-password" />
             <FormMessage message={message} />
             {confirmed ? (
-              <p className="text-sm text-green-800">{`You confirmed it's you${reauth.provider ? ` with ${reauth.provider}` : ""}: no current password needed.`}</p>
+              <p className="text-sm text-success">{`You confirmed it's you${reauth.provider ? ` with ${reauth.provider}` : ""}: no current password needed.`}</p>
             ) : (
               <div className="space-y-1">
                 <Field
@@ -83,9 +84,9 @@ export function PasswordSection({ hint, message, errors = {}, busy, reauth, ssoO
               required
               error={errors.confirmPassword}
             />
-            <button type="submit" className="btn-primary" disabled={busy}>
+            <Button variant="primary" type="submit" disabled={busy}>
               {busy ? (setting ? "Setting password…" : "Changing password…") : setting ? "Set password" : "Change password"}
-            </button>
+            </Button>
           </Form>
         </>
       )}

@@ -3,6 +3,7 @@ import { Fragment } from "react";
 import { RevocableTable, RevokeForm } from "~/components/revocable-table";
 import { formatDate } from "~/lib/format";
 import { CsrfInput } from "~/components/csrf-input";
+import { Button } from "~/components/ui/button";
 
 export interface SessionRow {
   key: string;
@@ -23,7 +24,7 @@ export function SessionsSection({ sessions, idleDays, absoluteDays }: { sessions
           <h2 id="sessions-heading" className="text-lg font-semibold">
             Sessions
           </h2>
-          <p className="mt-1 text-sm text-slate-600">
+          <p className="mt-1 text-sm text-text-muted">
             Browsers where you are logged in. A login ends after {idleDays} days without use, and {absoluteDays} days after it started. If
             you do not recognise one, log it out and change your password.
           </p>
@@ -32,18 +33,18 @@ export function SessionsSection({ sessions, idleDays, absoluteDays }: { sessions
           <Form method="post">
             <CsrfInput />
             <input type="hidden" name="intent" value="revoke-other-sessions" />
-            <button type="submit" className="btn-secondary">
+            <Button variant="secondary" type="submit">
               Log out all other sessions
-            </button>
+            </Button>
           </Form>
         ) : null}
       </div>
       <RevocableTable
         columns={[
           { label: "Device" },
-          { label: "IP address", hideBelow: "sm", tone: "text-slate-700" },
-          { label: "Last active", tone: "text-slate-700" },
-          { label: "Signed in", hideBelow: "md", tone: "text-slate-600" },
+          { label: "IP address", hideBelow: "sm", tone: "text-text-muted" },
+          { label: "Last active", tone: "text-text-muted" },
+          { label: "Signed in", hideBelow: "md", tone: "text-text-muted" },
           { label: "Actions" },
         ]}
         rows={sessions.map((session) => ({
@@ -52,14 +53,14 @@ export function SessionsSection({ sessions, idleDays, absoluteDays }: { sessions
             <Fragment key="device">
               {session.device}
               {session.current ? (
-                <span className="ml-2 rounded bg-green-100 px-1.5 py-0.5 text-xs font-medium text-green-800">This device</span>
+                <span className="ml-2 rounded bg-success-soft px-1.5 py-0.5 text-xs font-medium text-success">This device</span>
               ) : null}
             </Fragment>,
             session.ip ?? "Unknown",
             session.current ? "Now" : formatDate(session.lastSeenAt),
             formatDate(session.createdAt),
             session.current ? (
-              <span key="action" className="text-slate-500">
+              <span key="action" className="text-text-muted">
                 Use “Log out” above
               </span>
             ) : (

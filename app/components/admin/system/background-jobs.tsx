@@ -8,12 +8,12 @@ import type { ReactNode } from "react";
 export function BackgroundJobsSection({ children }: { children?: ReactNode }) {
   return (
     <section aria-labelledby="jobs-heading" className="card">
-      <h2 id="jobs-heading" className="border-b border-slate-200 px-4 py-3 font-semibold">
+      <h2 id="jobs-heading" className="border-b border-border px-4 py-3 font-semibold">
         Background jobs
       </h2>
       {children}
       <p className="px-4 py-3 text-sm">
-        <Link to="/admin/jobs" className="text-blue-700 underline hover:text-blue-800">
+        <Link to="/admin/jobs" className="text-accent-text underline hover:text-accent-text">
           See the job queues
         </Link>
         : what is waiting, what failed and why.

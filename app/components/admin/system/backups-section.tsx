@@ -7,10 +7,10 @@ type Status = SerializeFrom<BackupStatus>;
 type Run = SerializeFrom<BackupRunView>;
 
 const RESULT: Record<Run["status"], { text: string; tone: string }> = {
-  running: { text: "Running", tone: "text-slate-700" },
-  succeeded: { text: "Succeeded", tone: "text-green-800" },
-  failed: { text: "Failed", tone: "text-red-700" },
-  interrupted: { text: "Interrupted (the process running it stopped)", tone: "text-red-700" },
+  running: { text: "Running", tone: "text-text-muted" },
+  succeeded: { text: "Succeeded", tone: "text-success" },
+  failed: { text: "Failed", tone: "text-danger" },
+  interrupted: { text: "Interrupted (the process running it stopped)", tone: "text-danger" },
 };
 
 const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? "" : "s"}`;
@@ -48,7 +48,7 @@ function Result({ run }: { run: Run }) {
 export function BackupsSection({ status }: { status: Status }) {
   return (
     <section aria-labelledby="backups-heading" className="card" data-testid="backups">
-      <h2 id="backups-heading" className="border-b border-slate-200 px-4 py-3 font-semibold">
+      <h2 id="backups-heading" className="border-b border-border px-4 py-3 font-semibold">
         Backups
       </h2>
       {status.configured ? <Configured status={status} /> : <NotConfigured />}
@@ -60,7 +60,7 @@ function NotConfigured() {
   return (
     <div className="space-y-2 px-4 py-3 text-sm" data-testid="backups-off">
       <p>
-        <strong className="font-medium text-red-700">Backups are off:</strong> no backup target is set, so a lost disk or a bad migration
+        <strong className="font-medium text-danger">Backups are off:</strong> no backup target is set, so a lost disk or a bad migration
         loses everything.
       </p>
       <p>
@@ -130,12 +130,12 @@ function Configured({ status }: { status: Extract<Status, { configured: true }> 
         )}
       </Row>
       <Row name="Next backup" testId="backup-next">
-        {status.nextBackupAt ? formatDate(status.nextBackupAt) : "Never"} <span className="text-slate-600">({status.schedule} UTC)</span>
+        {status.nextBackupAt ? formatDate(status.nextBackupAt) : "Never"} <span className="text-text-muted">({status.schedule} UTC)</span>
       </Row>
       <Row name="Next verification" testId="backup-verify-next">
         {status.nextVerifyAt && status.verifySchedule ? (
           <>
-            {formatDate(status.nextVerifyAt)} <span className="text-slate-600">({status.verifySchedule} UTC)</span>
+            {formatDate(status.nextVerifyAt)} <span className="text-text-muted">({status.verifySchedule} UTC)</span>
           </>
         ) : (
           "Off (BACKUP_VERIFY_SCHEDULE=off)"
@@ -162,9 +162,9 @@ export function BackupLine({ status }: { status: Status }) {
     else text += good ? `; the last good one is from ${formatDate(good.startedAt)}.` : "; no backup has succeeded yet.";
   }
   return (
-    <p className="mt-1 text-sm text-slate-600" data-testid="backup-status">
+    <p className="mt-1 text-sm text-text-muted" data-testid="backup-status">
       {text}{" "}
-      <Link to="/admin/system#backups-heading" className="text-blue-700 underline hover:text-blue-800">
+      <Link to="/admin/system#backups-heading" className="text-accent-text underline hover:text-accent-text">
         Backups
       </Link>
     </p>

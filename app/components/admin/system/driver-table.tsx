@@ -30,11 +30,11 @@ export function DriverTable({ drivers }: { drivers: DriverStatus[] }) {
   const down = drivers.filter((driver) => !driver.up);
   return (
     <section aria-labelledby="drivers-heading" className="card">
-      <h2 id="drivers-heading" className="border-b border-slate-200 px-4 py-3 font-semibold">
+      <h2 id="drivers-heading" className="border-b border-border px-4 py-3 font-semibold">
         Services
       </h2>
       {down.length > 0 ? (
-        <div role="alert" className="m-4 space-y-2 rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">
+        <div role="alert" className="m-4 space-y-2 rounded-md border border-danger-border bg-danger-soft px-3 py-2 text-sm text-danger">
           {down.map((driver) => (
             <p key={driver.name}>
               <strong>{SERVICE_NAMES[driver.name]} is down.</strong> {WHEN_DOWN[driver.name]}
@@ -44,7 +44,7 @@ export function DriverTable({ drivers }: { drivers: DriverStatus[] }) {
       ) : null}
       <ScrollRegion labelledBy="drivers-heading">
         <table className="w-full text-left text-sm">
-          <thead className="bg-slate-50 text-slate-700">
+          <thead className="bg-surface text-text-muted">
             <tr>
               <th scope="col" className="px-4 py-2 font-medium">
                 Service
@@ -63,7 +63,7 @@ export function DriverTable({ drivers }: { drivers: DriverStatus[] }) {
               </th>
             </tr>
           </thead>
-          <tbody className="divide-y divide-slate-100">
+          <tbody className="divide-y divide-border">
             {drivers.map((driver) => (
               <tr key={driver.name} data-testid={`driver-${driver.name}`}>
                 <th scope="row" className="px-4 py-2 font-medium">
@@ -71,15 +71,15 @@ export function DriverTable({ drivers }: { drivers: DriverStatus[] }) {
                 </th>
                 <td className="px-4 py-2">
                   <span className="block">{driver.kind}</span>
-                  <span className="block text-slate-600 break-words">{driver.location}</span>
+                  <span className="block text-text-muted break-words">{driver.location}</span>
                 </td>
                 <td className="px-4 py-2">
                   {driver.up ? (
-                    <span className="font-medium text-green-800">Up</span>
+                    <span className="font-medium text-success">Up</span>
                   ) : (
                     <>
-                      <span className="block font-medium text-red-800">Down</span>
-                      {driver.error ? <span className="block text-slate-700">{driver.error}</span> : null}
+                      <span className="block font-medium text-danger">Down</span>
+                      {driver.error ? <span className="block text-text-muted">{driver.error}</span> : null}
                     </>
                   )}
                 </td>

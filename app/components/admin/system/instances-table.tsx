@@ -5,10 +5,10 @@ import { ScrollRegion } from "./scroll-region";
 export function InstancesTable({ instances }: { instances: SystemReport["instances"] }) {
   return (
     <section aria-labelledby="instances-heading" className="card">
-      <h2 id="instances-heading" className="border-b border-slate-200 px-4 py-3 font-semibold">
+      <h2 id="instances-heading" className="border-b border-border px-4 py-3 font-semibold">
         Instances
       </h2>
-      <p className="px-4 py-3 text-sm text-slate-600">
+      <p className="px-4 py-3 text-sm text-text-muted">
         {instances.error
           ? `Redis could not be asked for the other instances (${instances.error}): only this one is shown. Check the cache above.`
           : instances.shared
@@ -17,7 +17,7 @@ export function InstancesTable({ instances }: { instances: SystemReport["instanc
       </p>
       <ScrollRegion labelledBy="instances-heading">
         <table className="w-full text-left text-sm" data-testid="instances">
-          <thead className="bg-slate-50 text-slate-700">
+          <thead className="bg-surface text-text-muted">
             <tr>
               <th scope="col" className="px-4 py-2 font-medium">
                 Host
@@ -36,12 +36,12 @@ export function InstancesTable({ instances }: { instances: SystemReport["instanc
               </th>
             </tr>
           </thead>
-          <tbody className="divide-y divide-slate-100">
+          <tbody className="divide-y divide-border">
             {instances.list.map((instance, index) => (
               <tr key={instance.id} data-instance={instance.id}>
                 <th scope="row" className="px-4 py-2 font-medium">
-                  {instance.hostname} <span className="font-normal text-slate-600">(process {instance.pid})</span>
-                  {index === 0 ? <span className="block font-normal text-slate-600">This instance</span> : null}
+                  {instance.hostname} <span className="font-normal text-text-muted">(process {instance.pid})</span>
+                  {index === 0 ? <span className="block font-normal text-text-muted">This instance</span> : null}
                 </th>
                 <td className="px-4 py-2">
                   {instance.version}

@@ -15,7 +15,7 @@ export function JobQueuesTable({ queues }: { queues: SerializeFrom<JobQueueSumma
   return (
     <ScrollRegion labelledBy="jobs-heading">
       <table className="w-full text-left text-sm" data-testid="job-queues">
-        <thead className="bg-slate-50 text-slate-700">
+        <thead className="bg-surface text-text-muted">
           <tr>
             <th scope="col" className="px-4 py-2 font-medium">
               Queue
@@ -31,7 +31,7 @@ export function JobQueuesTable({ queues }: { queues: SerializeFrom<JobQueueSumma
             </th>
           </tr>
         </thead>
-        <tbody className="divide-y divide-slate-100">
+        <tbody className="divide-y divide-border">
           {queues.map((queue) => (
             <tr key={queue.name} data-queue={queue.name}>
               <th scope="row" className="px-4 py-2 font-medium">
@@ -39,7 +39,7 @@ export function JobQueuesTable({ queues }: { queues: SerializeFrom<JobQueueSumma
               </th>
               <td className="px-4 py-2 text-right">
                 {queue.backlog}
-                {queue.backlog > 0 ? <span className="text-slate-600"> (oldest {formatAge(queue.oldestWaitingSeconds)})</span> : null}
+                {queue.backlog > 0 ? <span className="text-text-muted"> (oldest {formatAge(queue.oldestWaitingSeconds)})</span> : null}
               </td>
               <td className="px-4 py-2 text-right">{queue.failures24h}</td>
               <td className="px-4 py-2">

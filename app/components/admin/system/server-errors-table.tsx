@@ -23,10 +23,10 @@ export function ServerErrorsTable({ errors }: { errors: SystemReport["serverErro
       : "Answers with a 5xx status on this instance, by kind of request. Other instances keep their own counts.";
   return (
     <section aria-labelledby="errors-heading" className="card">
-      <h2 id="errors-heading" className="border-b border-slate-200 px-4 py-3 font-semibold">
+      <h2 id="errors-heading" className="border-b border-border px-4 py-3 font-semibold">
         Recent server errors
       </h2>
-      <p className="px-4 pt-3 text-sm text-slate-600">{scope} Counts start when an instance starts.</p>
+      <p className="px-4 pt-3 text-sm text-text-muted">{scope} Counts start when an instance starts.</p>
       {errors.byRoute.length === 0 ? (
         <p className="px-4 py-3 text-sm" data-testid="no-server-errors">
           No server errors in the last 24 hours.
@@ -35,7 +35,7 @@ export function ServerErrorsTable({ errors }: { errors: SystemReport["serverErro
         <>
           <ScrollRegion labelledBy="errors-heading">
             <table className="w-full text-left text-sm" data-testid="server-errors">
-              <thead className="bg-slate-50 text-slate-700">
+              <thead className="bg-surface text-text-muted">
                 <tr>
                   <th scope="col" className="px-4 py-2 font-medium">
                     Requests
@@ -48,7 +48,7 @@ export function ServerErrorsTable({ errors }: { errors: SystemReport["serverErro
                   </th>
                 </tr>
               </thead>
-              <tbody className="divide-y divide-slate-100">
+              <tbody className="divide-y divide-border">
                 {errors.byRoute.map((row) => (
                   <tr key={row.route} data-route={row.route}>
                     <th scope="row" className="px-4 py-2 font-medium">
@@ -61,7 +61,7 @@ export function ServerErrorsTable({ errors }: { errors: SystemReport["serverErro
               </tbody>
             </table>
           </ScrollRegion>
-          <p className="px-4 py-3 text-sm text-slate-600">
+          <p className="px-4 py-3 text-sm text-text-muted">
             A 503 means a service was down (see Services above); any other 5xx is a bug: the server log has its details.
           </p>
         </>

@@ -1,0 +1,30 @@
+import type { HTMLAttributes, ReactNode } from "react";
+import { cx } from "./cx";
+
+interface CardProps extends Omit<HTMLAttributes<HTMLElement>, "title"> {
+  /** A heading for the card; it names the section for screen readers. */
+  title?: ReactNode;
+  /** The heading's level in the page's outline. */
+  level?: 2 | 3;
+  /** Padding inside; "none" for a card that holds a table or a list edge to edge. */
+  padding?: "none" | "md";
+}
+
+/** A raised panel: a <section> when it has a title, a <div> otherwise. */
+export function Card({ title, level = 2, padding = "md", className, children, ...props }: CardProps) {
+  const Heading = level === 2 ? "h2" : "h3";
+  const classes = cx("card", padding === "md" && "p-4", className);
+  if (!title) {
+    return (
+      <div className={classes} {...props}>
+        {children}
+      </div>
+    );
+  }
+  return (
+    <section className={classes} {...props}>
+      <Heading className={cx("text-lg font-semibold", padding === "none" && "px-4 pt-4", "mb-3")}>{title}</Heading>
+      {children}
+    </section>
+  );
+}

@@ -1,0 +1,58 @@
+import type { MouseEvent, ReactNode } from "react";
+import { type ButtonSize, type ButtonVariant, buttonClass } from "./button";
+
+/**
+ * A dialog that works without JavaScript: its opener is a link to `#id`, and the CSS shows the
+ * <dialog> while it is the :target (tailwind.css, `dialog:target`); "Close" links back to the opener (`#<id>-opener`).
+ * With JavaScript the opener calls showModal(): the browser traps the focus in the dialog, makes
+ * the page behind it inert, closes it on Escape and gives the focus back to the opener.
+ * For a dialog that must work from another page (or holds a long form), prefer a route.
+ */
+export function Dialog({ id, title, children }: { id: string; title: string; children: ReactNode }) {
+  const close = (event: MouseEvent<HTMLAnchorElement>) => {
+    const dialog = event.currentTarget.closest("dialog");
+    if (dialog?.open) {
+      event.preventDefault();
+      dialog.close();
+    }
+  };
+  return (
+    <dialog id={id} aria-labelledby={`${id}-title`} className="dialog">
+      <div className="flex items-start justify-between gap-4">
+        <h2 id={`${id}-title`} className="text-lg font-semibold">
+          {title}
+        </h2>
+        <a href={`#${id}-opener`} onClick={close} className={buttonClass("ghost", "sm")}>
+          Close
+        </a>
+      </div>
+      <div className="mt-3">{children}</div>
+    </dialog>
+  );
+}
+
+/** The link that opens the dialog `dialogId`. */
+export function DialogOpener({
+  dialogId,
+  variant = "secondary",
+  size,
+  children,
+}: {
+  dialogId: string;
+  variant?: ButtonVariant;
+  size?: ButtonSize;
+  children: ReactNode;
+}) {
+  const open = (event: MouseEvent<HTMLAnchorElement>) => {
+    const dialog = document.getElementById(dialogId);
+    if (dialog instanceof HTMLDialogElement && typeof dialog.showModal === "function") {
+      event.preventDefault();
+      dialog.showModal();
+    }
+  };
+  return (
+    <a id={`${dialogId}-opener`} href={`#${dialogId}`} onClick={open} className={buttonClass(variant, size)} aria-haspopup="dialog">
+      {children}
+    </a>
+  );
+}
