@@ -1,4 +1,5 @@
-import { expect, test, type Page } from "@playwright/test";
+import type { Page } from "@playwright/test";
+import { expect, test } from "../support/test";
 import { DESKTOP, MOBILE } from "../support/a11y";
 import { BASE_URL } from "../support/env";
 import { newAccount, openUserMenu, register } from "../support/helpers";
