@@ -163,6 +163,12 @@ const MATRIX: Record<string, Entry> = {
   "/admin/users/:userId/erasure": { url: (ids) => `/admin/users/${ids.otherUserId}/erasure`, get: [LOGIN, 403, 403, 200] },
   "/admin/audit.csv": { url: () => "/admin/audit.csv", get: [LOGIN, 403, 403, 200] },
   "/account-deleted": { url: () => "/account-deleted", get: PUBLIC },
+  // A theme is this browser's choice, anyone's: a GET goes home, a choice goes back where it was made.
+  "/theme": {
+    url: () => "/theme",
+    get: [302, 302, 302, 302],
+    post: { form: () => ({ theme: "dark", redirectTo: "/" }), want: [302, 302, 302, 302] },
+  },
   "/activity": { url: () => "/activity", get: [LOGIN, 200, 200, 200] },
   // Everyone sees their own list; only the owner may mark the owner's notification read.
   "/notifications": {

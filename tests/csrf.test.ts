@@ -102,7 +102,8 @@ describe("CSRF tokens on every state-changing request", () => {
         await (await anonymous.get("/login")).text(),
         formTokenOf(await (await anonymous.get("/login")).text()),
       ),
-    ).toBe(1);
+      // The login form and the header's theme choice.
+    ).toBe(2);
   });
 
   it("accepts a form whose first field is the token, and one that holds nothing else", async () => {

@@ -281,13 +281,16 @@ describe("hostile input gets a clear 4xx, never a 500", () => {
       expect((await owner.get("/files")).status).toBe(200);
     });
 
-    it("shows the registration form's error too", async () => {
+    it("answers a taken address with the neutral page, and stays signed in", async () => {
       const response = await owner.postForm("/register", {
         name: "Olivia Again",
         email: "olivia@example.com",
         password: "correct horse battery staple",
       });
-      expect(response.status).toBe(409);
+      // Registration never says an address has an account (issue 16): the same "check your email".
+      expect(response.status).toBe(303);
+      expect(response.headers.get("location")).toBe("/register?check=1");
+      expect((await owner.get("/files")).status).toBe(200);
     });
 
     it("signs in afresh as the account whose password is given", async () => {

@@ -56,6 +56,30 @@ describe("/notifications", () => {
     expect(own).not.toContain("shared an item with you");
   });
 
+  it("shows the unread count on the header's bell, counted up to 99+", async () => {
+    const name = (text: string) =>
+      /data-testid="notification-bell"[^>]*aria-label="([^"]*)"|aria-label="([^"]*)"[^>]*data-testid="notification-bell"/.exec(text);
+    const bell = name(await html(await rhea.get("/files")));
+    expect(bell?.[1] ?? bell?.[2]).toBe("Notifications, 1 unread");
+    const quiet = name(await html(await olivia.get("/files")));
+    expect(quiet?.[1] ?? quiet?.[2]).toBe("Notifications");
+    // Counting stops at the cap: a figure past it tells nobody anything more.
+    const { prisma } = app.services;
+    const event = await prisma.event.findFirstOrThrow({ orderBy: { seq: "desc" } });
+    const extra = await prisma.user.create({ data: { email: "many@example.com", name: "Many", passwordHash: "x" } });
+    const others = await prisma.event.createManyAndReturn({
+      data: Array.from({ length: 3 }, (_, i) => ({
+        kind: event.kind,
+        subjectType: event.subjectType,
+        subjectId: `s${i}`,
+        resourceKey: `r${i}`,
+      })),
+    });
+    await prisma.notification.createMany({ data: others.map((other) => ({ userId: extra.id, eventId: other.id, kind: other.kind })) });
+    expect(await unreadNotifications(app.services, extra.id, 2)).toBe(2);
+    expect(await unreadNotifications(app.services, extra.id)).toBe(3);
+  });
+
   it("marks one of mine read, and refuses anyone else's or a hostile id without a change", async () => {
     const [notification] = await app.services.prisma.notification.findMany({ where: { userId: ids.rhea } });
     for (const id of [notification.id, "", "x".repeat(400), "../../etc", "\u0000", "c0000000000000000000000000"]) {

@@ -767,7 +767,7 @@ describe("single sign-on with a real OpenID Connect provider", () => {
     const field = /<input[^>]*id="mfa-disable-proof"[^>]*>/.exec(on)![0];
     expect(field).toContain('type="text"');
     expect(field).toMatch(/autocomplete="one-time-code"/i);
-    expect(on).toMatch(/<label for="mfa-disable-proof"[^>]*>A current code from your app, or a recovery code<\/label>/);
+    expect(on).toMatch(/<label[^>]*for="mfa-disable-proof"[^>]*>A current code from your app, or a recovery code<\/label>/);
     expect(on).toContain("Or confirm with Test IdP instead");
     expect(on).toContain("Signing in with Test IdP stays the same; to confirm changes here, you sign in with Test IdP again.");
     const empty = await client.postForm("/settings/security/mfa", { intent: "disable", proof: "" });
