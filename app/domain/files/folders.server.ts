@@ -57,24 +57,38 @@ export async function assertNameFree(services: Services, parentId: string, name:
   }
 }
 
-export async function createFolder(services: Services, actor: Actor, parentId: string | null, rawName: string) {
-  const parent = await getWritableFolder(services, actor, parentId);
-  const name = cleanName(rawName, "Folder name");
-  await assertNameFree(services, parent.id, name);
-  try {
-    // The activity (and its event) commits with the folder, or neither does.
-    const folder = await services.prisma.$transaction(async (tx) => {
-      const created = await tx.folder.create({ data: { ownerId: parent.ownerId, parentId: parent.id, name, nameKey: nameKey(name) } });
+/**
+ * The folder row and, when someone made it, its activity (and so its event), committed together
+ * or not at all. A taken name fails with the database's unique violation.
+ */
+export function insertFolder(
+  services: Services,
+  parent: Pick<Folder, "id" | "ownerId">,
+  name: string,
+  actorId: string | null,
+): Promise<Folder> {
+  return services.prisma.$transaction(async (tx) => {
+    const created = await tx.folder.create({ data: { ownerId: parent.ownerId, parentId: parent.id, name, nameKey: nameKey(name) } });
+    if (actorId) {
       await recordActivity(tx, {
-        userId: actor.id,
+        userId: actorId,
         ownerId: created.ownerId,
         action: "folder.created",
         subjectType: "folder",
         subjectId: created.id,
         details: { name: created.name, folderId: parent.id },
       });
-      return created;
-    });
+    }
+    return created;
+  });
+}
+
+export async function createFolder(services: Services, actor: Actor, parentId: string | null, rawName: string) {
+  const parent = await getWritableFolder(services, actor, parentId);
+  const name = cleanName(rawName, "Folder name");
+  await assertNameFree(services, parent.id, name);
+  try {
+    const folder = await insertFolder(services, parent, name, actor.id);
     await services.search.upsert([
       {
         id: folder.id,

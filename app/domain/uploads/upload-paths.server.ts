@@ -1,7 +1,7 @@
 import type { Folder } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
-import { recordActivity } from "../audit/activity.server";
 import { ConflictError, ValidationError, isAppError } from "../errors";
+import { insertFolder } from "../files/folders.server";
 import { cleanName, nameKey } from "../files/names";
 
 /** How many folders deep a dropped tree may go below the folder it is dropped into. */
@@ -86,20 +86,7 @@ async function findOrCreateChild(services: Services, parent: Folder, name: strin
     });
     if (file) throw new ConflictError(`A file named "${name}" is in the way of the folder "${name}" of this upload.`);
     try {
-      const folder = await services.prisma.$transaction(async (tx) => {
-        const created = await tx.folder.create({ data: { ownerId: parent.ownerId, parentId: parent.id, name, nameKey: key } });
-        if (actorId) {
-          await recordActivity(tx, {
-            userId: actorId,
-            ownerId: created.ownerId,
-            action: "folder.created",
-            subjectType: "folder",
-            subjectId: created.id,
-            details: { name: created.name, folderId: parent.id },
-          });
-        }
-        return created;
-      });
+      const folder = await insertFolder(services, parent, name, actorId ?? null);
       await services.search
         .upsert([
           {
