@@ -43,6 +43,8 @@ interface PeriodicJob {
   expireInSeconds?: number;
   /** A lifecycle purge: what each run removed is recorded for /admin/lifecycle. */
   lifecycle?: LifecycleRule;
+  /** Runs after every change (the outbox): its work is routine, logged at debug, not info. */
+  routine?: boolean;
 }
 
 export interface JobsOptions {
@@ -105,6 +107,7 @@ export function startJobs(services: Services, options: JobsOptions = {}): StopJo
       name: EVENTS_QUEUE,
       cron: "* * * * *",
       expireInSeconds: 10 * 60,
+      routine: true,
       run: async () => ({ delivered: (await dispatchEvents(services)).delivered }),
     },
     // Weekly, Sunday 03:45 UTC: reports everything and repairs only orphans (into quarantine);
@@ -166,7 +169,9 @@ export function startJobs(services: Services, options: JobsOptions = {}): StopJo
         const began = Date.now();
         const result = await inSpan("job.run", { "job.name": job.name }, job.run);
         if (job.lifecycle) await recordLifecycleRun(services, job.lifecycle, result);
-        if (Object.values(result).some((n) => n > 0)) services.log.info(`${job.name} done`, { ...result, ms: Date.now() - began });
+        if (Object.values(result).some((n) => n > 0)) {
+          services.log[job.routine ? "debug" : "info"](`${job.name} done`, { ...result, ms: Date.now() - began });
+        }
       });
     }
     // Work per file, sent as each file arrives (upload, copy, new version, restore).
