@@ -16,7 +16,8 @@ import { getUser } from "~/domain/accounts/sessions.server";
 import { LiveUpdates } from "~/components/live-updates";
 import { useNonce } from "~/lib/nonce";
 import stylesheet from "~/tailwind.css?url";
-import { AppHeader } from "~/components/app-header";
+import { AppHeader, UNREAD_SHOWN_UP_TO } from "~/components/app-header";
+import { unreadNotifications } from "~/domain/events/notifications.server";
 import { useTheme } from "~/components/theme-choice";
 import { themeAttribute } from "~/lib/theme";
 import { readTheme } from "~/lib/theme.server";
@@ -44,7 +45,15 @@ export const headers: HeadersFunction = ({ errorHeaders }) => {
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const user = await getUser(context.services, request);
   return {
-    user: user ? { id: user.id, name: user.name, email: user.email, role: user.role } : null,
+    user: user
+      ? {
+          id: user.id,
+          name: user.name,
+          email: user.email,
+          role: user.role,
+          unread: await unreadNotifications(context.services, user.id, UNREAD_SHOWN_UP_TO),
+        }
+      : null,
     csrfToken: context.csrfToken,
     // In SSO-only mode accounts come from the provider: no registration link.
     canRegister: !context.services.config.oidc?.ssoOnly,

@@ -10,6 +10,19 @@ export interface HeaderUser {
   name: string;
   email: string;
   role: string;
+  /** Unread notifications, counted up to UNREAD_SHOWN_UP_TO. */
+  unread: number;
+}
+
+/** The bell counts this far and then says "99+": a larger figure tells nobody anything more. */
+export const UNREAD_SHOWN_UP_TO = 100;
+
+function unreadText(unread: number): string {
+  return unread >= UNREAD_SHOWN_UP_TO ? `${UNREAD_SHOWN_UP_TO - 1}+` : String(unread);
+}
+
+function notificationsName(unread: number): string {
+  return unread === 0 ? "Notifications" : `Notifications, ${unreadText(unread)} unread`;
 }
 
 const ACCOUNT_LINKS = [
@@ -84,6 +97,7 @@ function SignedIn({ user }: { user: HeaderUser }) {
           Search
         </button>
       </Form>
+      <NotificationBell unread={user.unread} />
       <Menu
         testId="user-menu"
         className="hidden lg:block"
@@ -101,10 +115,36 @@ function SignedIn({ user }: { user: HeaderUser }) {
             </NavLink>
           ))}
         </nav>
+        <NavLink to="/notifications" className={menuNavClass}>
+          {notificationsName(user.unread)}
+        </NavLink>
         <MenuSeparator />
         <AccountItems user={user} />
       </Menu>
     </>
+  );
+}
+
+/** A link to /notifications with the unread count; the count is in its accessible name too. */
+function NotificationBell({ unread }: { unread: number }) {
+  return (
+    <NavLink
+      to="/notifications"
+      aria-label={notificationsName(unread)}
+      title={notificationsName(unread)}
+      data-testid="notification-bell"
+      className={({ isActive }) => cx(buttonClass("ghost"), "relative hidden shrink-0 px-2 lg:inline-flex", isActive && "text-accent-text")}
+    >
+      <svg aria-hidden="true" width="20" height="20" viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="2">
+        <path d="M6 16V11a6 6 0 1 1 12 0v5l1.5 2h-15z" strokeLinejoin="round" />
+        <path d="M10 20a2 2 0 0 0 4 0" strokeLinecap="round" />
+      </svg>
+      {unread > 0 ? (
+        <span aria-hidden="true" className="min-w-5 rounded-full bg-accent px-1 text-center text-xs font-semibold text-on-accent">
+          {unreadText(unread)}
+        </span>
+      ) : null}
+    </NavLink>
   );
 }
 

@@ -33,9 +33,12 @@ test("a share appears live, is marked read, and the page stays accessible", asyn
     const items = readerPage.locator('[data-testid="notifications"] li');
     await expect(items).toHaveCount(1, { timeout: 65_000 });
     await expect(items.first()).toContainText(`${owner.name} shared an item with you`);
+    // The header's bell counts it too, refreshed with the page.
+    await expect(readerPage.getByTestId("notification-bell")).toHaveAccessibleName("Notifications, 1 unread");
     await expectAccessible(readerPage, "/notifications (one unread)");
     await items.first().getByRole("button", { name: "Mark read" }).click();
     await expect(readerPage.getByTestId("unread-count")).toHaveText("Nothing unread.");
+    await expect(readerPage.getByTestId("notification-bell")).toHaveAccessibleName("Notifications");
     await expect(readerPage.getByRole("button", { name: "Mark all read" })).toHaveCount(0);
     await items.first().getByRole("link", { name: "Open the item" }).click();
     await expect(readerPage).toHaveURL(new RegExp(`/details/folder/${folder}$`));

@@ -46,6 +46,8 @@ test("two shares arrive, one is marked read, then all", async () => {
 
   const items = await waitForNotification(readerPage, 2);
   await expect(readerPage.getByTestId("unread-count")).toHaveText("2 unread.");
+  await expect(readerPage.getByTestId("notification-bell")).toHaveAccessibleName("Notifications, 2 unread");
+  await expect(readerPage.getByTestId("notification-bell")).toContainText("2");
   await expect(items.first()).toContainText(`${owner.name} shared an item with you`);
   await expect(items.first().getByRole("link", { name: "Open the item" })).toHaveAttribute("href", `/details/folder/${second}`);
 
@@ -57,5 +59,6 @@ test("two shares arrive, one is marked read, then all", async () => {
   await readerPage.getByRole("button", { name: "Mark all read" }).click();
   await expect(readerPage.getByRole("status").filter({ hasText: "Marked 1 notification as read." })).toBeVisible();
   await expect(readerPage.getByTestId("unread-count")).toHaveText("Nothing unread.");
+  await expect(readerPage.getByTestId("notification-bell")).toHaveAccessibleName("Notifications");
   await expect(readerPage.getByRole("button", { name: "Mark read" })).toHaveCount(0);
 });

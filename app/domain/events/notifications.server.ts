@@ -76,9 +76,9 @@ export async function listNotifications(services: Services, userId: string, curs
   return { days: groupByDay(entries), nextCursor: rows.length > NOTIFICATIONS_PAGE_SIZE ? encodeTimeCursor(page.at(-1)!) : null };
 }
 
-/** How many of the user's notifications are unread (the header bell). */
-export function unreadNotifications(services: Services, userId: string): Promise<number> {
-  return services.prisma.notification.count({ where: { userId, readAt: null } });
+/** How many of the user's notifications are unread (the header bell), counting at most `upTo`. */
+export function unreadNotifications(services: Services, userId: string, upTo?: number): Promise<number> {
+  return services.prisma.notification.count({ where: { userId, readAt: null }, ...(upTo === undefined ? {} : { take: upTo }) });
 }
 
 /** Marks one of the user's own notifications read; anyone else's is not found. Idempotent. */
