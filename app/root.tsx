@@ -51,7 +51,8 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
           name: user.name,
           email: user.email,
           role: user.role,
-          unread: await unreadNotifications(context.services, user.id, UNREAD_SHOWN_UP_TO),
+          // A count the database cannot give now (an outage) must not take every page's header with it.
+          unread: await unreadNotifications(context.services, user.id, UNREAD_SHOWN_UP_TO).catch(() => 0),
         }
       : null,
     csrfToken: context.csrfToken,
