@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import { dispatchEvents, pendingEvents } from "~/domain/events/dispatcher.server";
 import os from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
@@ -141,6 +142,14 @@ describe.each(RUNS)("backup and restore ($label)", (run) => {
     expect(counts).toMatchObject({ users: 2, files: 5, versions: 1, settings: expect.any(Number) });
     expect(counts.audit).toBeGreaterThan(0);
     if (run.encrypted) expect(await source.services.prisma.encryptionKey.count()).toBeGreaterThan(0);
+
+    // The outbox's dispatcher delivers in the background: let it finish, so that the backup and the
+    // rows compared below are of the same moment.
+    for (const deadline = Date.now() + 30_000; (await pendingEvents(source.services)) > 0; ) {
+      if (Date.now() > deadline) throw new Error("events still undelivered after 30 s");
+      await dispatchEvents(source.services);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
 
     let backupId: string;
     if (run.via === "cli, embedded DATA_DIR") {
