@@ -21,7 +21,9 @@ import {
  * with realistic content, at desktop and phone widths (see support/a11y.ts). One owner builds
  * the content once; each test opens its page in that owner's (or a visitor's) session.
  */
-test.describe.configure({ mode: "serial" });
+// Each test checks several pages at two viewports: twice the default limit keeps a busy CI
+// machine from failing a clean page.
+test.describe.configure({ mode: "serial", timeout: 120_000 });
 
 const owner = newAccount("a11y");
 const FOLDER = `Projects ${Date.now().toString(36)}`;
@@ -393,10 +395,19 @@ test.describe("public links", () => {
 });
 
 test.describe("admin", () => {
-  test("/admin and its sub-pages", async ({ browser }) => {
-    const context = await freshContext(browser);
-    const admin = await context.newPage();
+  let context: BrowserContext;
+  let admin: Page;
+  test.beforeAll(async ({ browser }) => {
+    context = await freshContext(browser);
+    admin = await context.newPage();
     await login(admin, ADMIN);
+  });
+  test.afterAll(async () => {
+    await context.close();
+  });
+
+  // Three tests rather than one: the sixteen pages at two viewports each outran the test limit.
+  test("/admin and its sub-pages", async () => {
     for (const path of [
       "/admin",
       "/admin/settings",
@@ -410,12 +421,9 @@ test.describe("admin", () => {
       await admin.goto(path);
       await expectAccessible(admin, path);
     }
-    await (await openUserMenu(admin)).getByRole("button", { name: "Dark" }).click();
-    await expect(admin.locator("html")).toHaveAttribute("data-theme", "dark");
-    for (const path of ["/admin", "/admin/settings", "/admin/audit", "/admin/system"]) {
-      await admin.goto(path);
-      await expectAccessible(admin, `${path} (dark)`);
-    }
+  });
+
+  test("a user's status, deletion and erasure pages", async () => {
     await admin.goto("/admin");
     const statusHref = await admin
       .getByTestId("admin-user-row")
@@ -428,6 +436,15 @@ test.describe("admin", () => {
     await expectAccessible(admin, "/admin/users/<id>/delete");
     await admin.goto(statusHref!.replace(/status$/, "erasure"));
     await expectAccessible(admin, "/admin/users/<id>/erasure");
-    await context.close();
+  });
+
+  test("admin pages in the dark theme", async () => {
+    await admin.goto("/admin");
+    await (await openUserMenu(admin)).getByRole("button", { name: "Dark" }).click();
+    await expect(admin.locator("html")).toHaveAttribute("data-theme", "dark");
+    for (const path of ["/admin", "/admin/settings", "/admin/audit", "/admin/system"]) {
+      await admin.goto(path);
+      await expectAccessible(admin, `${path} (dark)`);
+    }
   });
 });

@@ -9,7 +9,9 @@ import { createAndOpenFolder, newAccount, register } from "../support/helpers";
  * axe itself is a script, so the page's JavaScript is switched off by refusing to load the app's
  * scripts (they never hydrate the server-rendered page) rather than with javaScriptEnabled.
  */
-test.describe.configure({ mode: "serial" });
+// Each test checks several pages at two viewports: twice the default limit keeps a busy CI
+// machine from failing a clean page.
+test.describe.configure({ mode: "serial", timeout: 120_000 });
 
 const account = newAccount("a11ynojs");
 let context: BrowserContext;
