@@ -559,6 +559,8 @@ async function lock(ctx: Context) {
 }
 
 async function unlock(ctx: Context) {
+  // A read-only app password takes no locks, so it releases none (another client's included).
+  requireWrite(ctx);
   const header = ctx.req.headers["lock-token"];
   const token = typeof header === "string" ? /^\s*<([^>]+)>\s*$/.exec(header)?.[1] : undefined;
   if (!token) throw new AppError(400, "The Lock-Token header is missing or malformed.");
