@@ -473,7 +473,8 @@ export const ENV_DOCS: Record<keyof Env, EnvVarDoc> = {
     default: "5",
     description:
       "Failed logins for one email before it is locked; the lock lasts 1 minute, doubles with each further failure up to " +
-      "1 hour, and ends at a successful login or when an admin unlocks the account.",
+      "1 hour, and ends at a successful login or when an admin unlocks the account. WebDAV app passwords are locked " +
+      "the same way, per account or token and apart from logins ([webdav](webdav.md#signing-in-app-passwords)).",
   },
   OTEL_EXPORTER_OTLP_ENDPOINT: {
     section: "Tracing",

@@ -8,6 +8,7 @@ import { createShareLink } from "~/domain/sharing/share-links.server";
 import { shareWithUser } from "~/domain/sharing/user-shares.server";
 import { hasScope, TOKEN_SCOPES, type TokenScope } from "~/domain/tokens/scopes";
 import { createToken, revokeToken } from "~/domain/tokens/tokens.server";
+import { userLocks } from "~/domain/webdav/locks.server";
 import { startTestApp, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
 
@@ -548,6 +549,94 @@ const API_MATRIX: Record<string, { want: Row; recipient: Want; probe: (client: T
   "GET /api/v1/admin/analytics": { want: [401, 403, 403, 200], recipient: 403, probe: (c) => c.get("/api/v1/admin/analytics?days=7") },
 };
 
+/**
+ * WebDAV (/dav/, outside Remix): every method × every caller that must be refused or limited,
+ * then the owner. Each caller reaches the owner's folder "DAV Matrix" (holding dav.txt and Sub/)
+ * at its own `base`: the owner and the read-only app password at "DAV Matrix"; anonymous and the
+ * revoked app password try the owner's path; another user tries the same path in their own tree
+ * and under "Shared with me/" (nothing is shared with them: nothing of the owner's is reachable);
+ * the share recipient holds a read-only share of the folder (reads answer, writes are refused)
+ * with an app password that may write. A refusal changes nothing (rows, objects, locks); the owner
+ * goes last in each row, so the rows run in order: LOCK takes the lock UNLOCK then releases, MOVE
+ * and DELETE come last.
+ */
+const DAV_CALLERS = ["anonymous", "revoked", "other", "otherShared", "readOnlyShare", "readOnlyToken", "owner"] as const;
+type DavCaller = (typeof DAV_CALLERS)[number];
+type DavRow = Record<DavCaller, number>;
+interface DavProbe {
+  /** The path below /dav/ (given the caller's base) and the rest of the request. */
+  path: (base: string) => string;
+  init?: (base: string, dav: { url: string; lockToken: string }) => RequestInit;
+  want: DavRow;
+}
+const LOCKINFO =
+  '<?xml version="1.0" encoding="utf-8"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>';
+const PROPERTYUPDATE =
+  '<?xml version="1.0" encoding="utf-8"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:matrix"><D:set><D:prop><Z:colour>red</Z:colour></D:prop></D:set></D:propertyupdate>';
+/** Reads: refused without valid credentials, nothing there for another user, answered through the share. */
+const DAV_READ = (ok: number): DavRow => ({
+  anonymous: 401,
+  revoked: 401,
+  other: 404,
+  otherShared: 404,
+  readOnlyShare: ok,
+  readOnlyToken: ok,
+  owner: ok,
+});
+/** Writes: as reads, but the read-only share and the read-only app password are refused (403). */
+const DAV_WRITE = (ok: number, missing = 404): DavRow => ({
+  anonymous: 401,
+  revoked: 401,
+  other: missing,
+  otherShared: missing,
+  readOnlyShare: 403,
+  readOnlyToken: 403,
+  owner: ok,
+});
+const destination = (url: string, base: string, name: string) => `${url}/dav/${encodeURI(`${base}/${name}`)}`;
+const DAV_MATRIX: Record<string, DavProbe> = {
+  // OPTIONS names no item: any valid app password gets it; Windows needs the 401 before it.
+  OPTIONS: {
+    path: (base) => `${base}/dav.txt`,
+    init: () => ({ method: "OPTIONS" }),
+    want: { ...DAV_READ(200), other: 200, otherShared: 200 },
+  },
+  PROPFIND: { path: (base) => `${base}/`, init: () => ({ method: "PROPFIND", headers: { depth: "1" } }), want: DAV_READ(207) },
+  PROPPATCH: {
+    path: (base) => `${base}/dav.txt`,
+    init: () => ({ method: "PROPPATCH", headers: { "content-type": "application/xml" }, body: PROPERTYUPDATE }),
+    want: DAV_WRITE(207),
+  },
+  // In a folder that is not there (another user's tree): 409, as RFC 4918 says for a missing parent.
+  MKCOL: { path: (base) => `${base}/New folder`, init: () => ({ method: "MKCOL" }), want: DAV_WRITE(201, 409) },
+  GET: { path: (base) => `${base}/dav.txt`, init: () => ({ method: "GET" }), want: DAV_READ(200) },
+  HEAD: { path: (base) => `${base}/dav.txt`, init: () => ({ method: "HEAD" }), want: DAV_READ(200) },
+  PUT: { path: (base) => `${base}/dav.txt`, init: () => ({ method: "PUT", body: "changed" }), want: DAV_WRITE(204, 409) },
+  LOCK: {
+    path: (base) => `${base}/dav.txt`,
+    init: () => ({ method: "LOCK", headers: { "content-type": "application/xml", timeout: "Second-600" }, body: LOCKINFO }),
+    want: DAV_WRITE(200, 409),
+  },
+  // Everyone sends the owner's lock token: the lock is the owner's, so others' requests name no lock
+  // of theirs (409), and the owner's read-only app password may not release it (403).
+  UNLOCK: {
+    path: (base) => `${base}/dav.txt`,
+    init: (_, dav) => ({ method: "UNLOCK", headers: { "lock-token": `<${dav.lockToken}>` } }),
+    want: { ...DAV_WRITE(204, 409), readOnlyShare: 409 },
+  },
+  COPY: {
+    path: (base) => `${base}/dav.txt`,
+    init: (base, dav) => ({ method: "COPY", headers: { destination: destination(dav.url, base, "copy.txt") } }),
+    want: DAV_WRITE(201),
+  },
+  MOVE: {
+    path: (base) => `${base}/dav.txt`,
+    init: (base, dav) => ({ method: "MOVE", headers: { destination: destination(dav.url, base, "moved.txt") } }),
+    want: DAV_WRITE(201),
+  },
+  DELETE: { path: (base) => `${base}/Sub/`, init: () => ({ method: "DELETE" }), want: DAV_WRITE(204) },
+};
+
 /** What an operation needs of a token (x-coffer-scope): a scope, or `session`, which no token holds. */
 type Needed = TokenScope | "session";
 
@@ -630,7 +719,7 @@ function formBody(form: Form): string {
   return body.toString();
 }
 
-describe("authorization matrix: every route × {anonymous, owner, another user, admin} (and a share recipient for the API)", () => {
+describe("authorization matrix: every route × {anonymous, owner, another user, admin} (and a share recipient for the API and WebDAV)", () => {
   let app: TestApp;
   let ids: Ids;
   const clients = {} as Record<Role, TestClient>;
@@ -649,7 +738,9 @@ describe("authorization matrix: every route × {anonymous, owner, another user, 
 
   // biome-ignore lint/suspicious/noDuplicateTestHooks: the console spy keeps its own teardown.
   beforeAll(async () => {
-    app = await startTestApp({ storage: "local", cache: "memory" });
+    // The WebDAV rows send a revoked app password to every method: past the free failures its
+    // lockout (tests/webdav-lockout.http.test.ts) would answer 429 instead of the 401 probed here.
+    app = await startTestApp({ storage: "local", cache: "memory" }, { LOCKOUT_FREE_FAILURES: "100" });
     for (const role of ROLES) clients[role] = new TestClient(app.url);
     await clients.admin.register("Ada Admin", "ada@example.com");
     await clients.owner.register("Olivia Owner", "olivia@example.com");
@@ -905,5 +996,101 @@ describe("authorization matrix: every route × {anonymous, owner, another user, 
       }
     }
     expect(failures).toEqual([]);
+  });
+
+  it("answers every WebDAV method as expected for every caller, and a refusal changes nothing", async () => {
+    const { prisma } = app.services;
+    const audit = { actorId: null, actorLabel: "matrix", ip: null, userAgent: null };
+    const person = (email: string) => prisma.user.findUniqueOrThrow({ where: { email } });
+    const [owner, other, reader] = await Promise.all([
+      person("olivia@example.com"),
+      person("oscar@example.com"),
+      person("rhea@example.com"),
+    ]);
+    const token = async (user: { id: string; role: "USER" | "ADMIN" }, scopes: TokenScope[]) =>
+      createToken(app.services, user, { name: `dav matrix ${randomBytes(4).toString("hex")}`, scopes, expiresAt: null }, audit);
+    const ownerWrite = (await token(owner, ["files:write"])).secret;
+    const revoked = await token(owner, ["files:write"]);
+    await revokeToken(app.services, owner, revoked.token.id, audit);
+    const basic = (email: string, secret: string) => `Basic ${Buffer.from(`${email}:${secret}`).toString("base64")}`;
+    const callers: Record<DavCaller, { auth: string | null; base: string }> = {
+      anonymous: { auth: null, base: "DAV Matrix" },
+      revoked: { auth: basic(owner.email, revoked.secret), base: "DAV Matrix" },
+      other: { auth: basic(other.email, (await token(other, ["files:write"])).secret), base: "DAV Matrix" },
+      otherShared: { auth: basic(other.email, (await token(other, ["files:write"])).secret), base: "Shared with me/DAV Matrix" },
+      readOnlyShare: { auth: basic(reader.email, (await token(reader, ["files:write"])).secret), base: "Shared with me/DAV Matrix" },
+      readOnlyToken: { auth: basic(owner.email, (await token(owner, ["files:read"])).secret), base: "DAV Matrix" },
+      owner: { auth: basic(owner.email, ownerWrite), base: "DAV Matrix" },
+    };
+    const dav = (caller: DavCaller, path: string, init: RequestInit = {}) => {
+      const headers = new Headers(init.headers);
+      const { auth } = callers[caller];
+      if (auth) headers.set("authorization", auth);
+      return fetch(`${app.url}/dav/${encodeURI(path)}`, { ...init, headers, redirect: "manual" });
+    };
+    // The owner's folder, its file and subfolder, shared read-only with the recipient.
+    for (const [path, init] of [
+      ["DAV Matrix", { method: "MKCOL" }],
+      ["DAV Matrix/Sub", { method: "MKCOL" }],
+      ["DAV Matrix/dav.txt", { method: "PUT", body: "dav matrix" }],
+    ] as const) {
+      expect((await dav("owner", path, init)).status).toBe(201);
+    }
+    const folder = await prisma.folder.findFirstOrThrow({ where: { ownerId: owner.id, name: "DAV Matrix" } });
+    await shareWithUser(app.services, owner, { kind: "folder", id: folder.id }, { email: reader.email, permission: "READ" }, audit);
+
+    /** Everything a WebDAV request could change: rows, stored objects, and every caller's locks. */
+    const snapshot = async () => {
+      const objects: string[] = [];
+      for await (const object of app.services.storage.list()) objects.push(object.key);
+      const plain = (_: string, value: unknown) => (typeof value === "bigint" ? value.toString() : value);
+      return JSON.stringify(
+        {
+          files: await prisma.file.findMany({
+            select: { id: true, name: true, folderId: true, size: true, sha256: true, storageKey: true, trashedAt: true },
+            orderBy: { id: "asc" },
+          }),
+          folders: await prisma.folder.findMany({
+            select: { id: true, name: true, parentId: true, trashedAt: true },
+            orderBy: { id: "asc" },
+          }),
+          versions: await prisma.fileVersion.findMany({ select: { id: true, fileId: true, storageKey: true }, orderBy: { id: "asc" } }),
+          properties: await prisma.webdavProperty.findMany({
+            select: { itemId: true, name: true, value: true },
+            orderBy: { itemId: "asc" },
+          }),
+          objects: objects.sort(),
+          locks: await Promise.all([owner, other, reader].map((user) => userLocks(app.services, user.id))),
+        },
+        plain,
+      );
+    };
+    const state = { url: app.url, lockToken: "coffer-lock:none" };
+    const failures: string[] = [];
+    for (const [method, probe] of Object.entries(DAV_MATRIX)) {
+      for (const caller of DAV_CALLERS) {
+        const want = probe.want[caller];
+        const base = callers[caller].base;
+        const before = caller === "owner" ? null : await snapshot();
+        const response = await dav(caller, probe.path(base), probe.init?.(base, state));
+        const lockToken = response.headers.get("lock-token");
+        if (caller === "owner" && method === "LOCK" && lockToken) state.lockToken = lockToken.slice(1, -1);
+        await response.body?.cancel();
+        const label = `${method} /dav/${probe.path(base)} as ${caller}`;
+        if (response.status !== want) failures.push(`${label}: expected ${want}, got ${response.status}`);
+        if (response.status === 401 && !/^Basic realm="Coffer"/.test(response.headers.get("www-authenticate") ?? ""))
+          failures.push(`${label}: a 401 without WWW-Authenticate: Basic`);
+        if (before !== null && (await snapshot()) !== before) failures.push(`${label}: the refusal changed something`);
+      }
+    }
+    expect(failures).toEqual([]);
+    // The owner's rows did what they say (so the refusals above were of requests that work).
+    const moved = await prisma.file.findFirstOrThrow({ where: { folderId: folder.id, name: "moved.txt", trashedAt: null } });
+    expect(await prisma.fileVersion.count({ where: { fileId: moved.id } })).toBe(1);
+    expect(await prisma.webdavProperty.count({ where: { itemId: moved.id } })).toBe(1);
+    expect(await prisma.file.count({ where: { folderId: folder.id, name: "copy.txt", trashedAt: null } })).toBe(1);
+    expect(await prisma.folder.count({ where: { parentId: folder.id, name: "New folder", trashedAt: null } })).toBe(1);
+    expect(await prisma.folder.count({ where: { parentId: folder.id, name: "Sub", trashedAt: { not: null } } })).toBe(1);
+    expect(await userLocks(app.services, owner.id)).toEqual([]);
   });
 });

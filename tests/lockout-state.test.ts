@@ -43,7 +43,7 @@ describe("account lockout in process", () => {
 
     expect(await recordFailedLogin(services, user.email)).toBeNull();
     expect(await recordFailedLogin(services, user.email)).toBeNull();
-    await expect(assertNotLocked(services, user.email)).resolves.toBeUndefined();
+    await expect(assertNotLocked(services, user.email)).resolves.toBe(2);
     expect(await recordFailedLogin(services, user.email)).toEqual({ lockedSeconds: 60, failures: 3 });
 
     const refused = await assertNotLocked(services, " LOCKED@example.com").catch((error: unknown) => error);
@@ -54,11 +54,19 @@ describe("account lockout in process", () => {
     expect(status.failures).toBe(3);
     expect(status.lockedUntil!.getTime()).toBeGreaterThan(Date.now());
 
+    // WebDAV's lock of the same email is its own: neither counts toward the other.
+    await expect(assertNotLocked(services, user.email, "webdav")).resolves.toBe(0);
+    for (let n = 0; n < 4; n++) await recordFailedLogin(services, user.email, "webdav");
+    await expect(assertNotLocked(services, user.email, "webdav")).rejects.toBeInstanceOf(TooManyRequestsError);
+    expect((await lockStatus(services, user.email)).failures).toBe(4);
+
+    // The unlock lifts both.
     expect(await unlockAccount(services, actor, user.id)).toEqual({ name: "Lou Locked" });
-    await expect(assertNotLocked(services, user.email)).resolves.toBeUndefined();
+    await expect(assertNotLocked(services, user.email)).resolves.toBe(0);
+    await expect(assertNotLocked(services, user.email, "webdav")).resolves.toBe(0);
     expect(await lockStatus(services, user.email)).toEqual({ failures: 0, lockedUntil: null });
     const audit = await db.prisma.auditEvent.findFirstOrThrow({ where: { action: "admin.user_unlocked", targetId: user.id } });
-    expect(audit.details).toEqual({ failures: 3, wasLocked: true });
+    expect(audit.details).toEqual({ failures: 4, wasLocked: true });
   });
 
   it("refuses to unlock an account that does not exist, or no account at all", async () => {
@@ -71,7 +79,7 @@ describe("account lockout in process", () => {
   it("lets logins through with the cache down, logging each skipped step, and reports no lock", async () => {
     const services = servicesWith(await downCache());
 
-    await expect(assertNotLocked(services, "anyone@example.com")).resolves.toBeUndefined();
+    await expect(assertNotLocked(services, "anyone@example.com")).resolves.toBe(0);
     expect(await recordFailedLogin(services, "anyone@example.com")).toBeNull();
     await expect(clearFailedLogins(services, "anyone@example.com")).resolves.toBeUndefined();
     expect(await lockStatus(services, "anyone@example.com")).toEqual({ failures: 0, lockedUntil: null });

@@ -13,6 +13,7 @@ import { confirmIdentity } from "../accounts/reauth.server";
 import { getSettings, type Settings } from "./settings.server";
 import { endSessionsWhere, type SessionUser } from "../accounts/sessions.server";
 import { fileSearchDocument, folderSearchDocument } from "../search/search-documents.server";
+import { transferDeadProperties } from "../webdav/properties.server";
 
 /**
  * An administrator deactivating, reactivating and deleting other people's accounts. Admins
@@ -348,6 +349,8 @@ async function giveItems(services: Services, tx: Tx, from: ManagedUser, to: { id
   await rescueFromTrashedFolders(tx, from.id, folder.id);
   await tx.folder.updateMany({ where: { ...live, parentId: { not: null } }, data: { ownerId: to.id } });
   await tx.file.updateMany({ where: live, data: { ownerId: to.id } });
+  // Their WebDAV properties would otherwise go with the old account's row.
+  await transferDeadProperties(tx, [...folderIds, ...fileIds], to.id);
   return { rootId: toRoot.id, folderIds: [folder.id, ...folderIds], fileIds };
 }
 

@@ -5,6 +5,7 @@ import { recordActivity } from "../audit/activity.server";
 import { getSettings, versionLimit } from "../admin/settings.server";
 import { ValidationError } from "../errors";
 import { fileSearchDocument, folderSearchDocument } from "../search/search-documents.server";
+import { removeDeadProperties } from "../webdav/properties.server";
 import { getWritableFolder } from "./folders.server";
 import { assertReplaceAllowed, folderLabel, resolveName, retryOnNameRace } from "./name-conflicts.server";
 import { cleanName, nameKey } from "./names";
@@ -31,6 +32,7 @@ type Db = Prisma.TransactionClient;
 async function replaceWithFile(db: Db, source: FileRecord, target: FileRecord, versionsKept: number | null) {
   await db.fileVersion.updateMany({ where: { fileId: source.id }, data: { fileId: target.id } });
   await db.file.delete({ where: { id: source.id } });
+  await removeDeadProperties(db, [source.id]);
   return replaceFileContent(db, target, source, versionsKept);
 }
 

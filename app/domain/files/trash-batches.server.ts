@@ -9,6 +9,7 @@ import { nameKey } from "./names";
 import type { ItemKind } from "./operations.server";
 import { deleteUnreferencedObjects } from "./shared-objects.server";
 import { removeFromSearch } from "./trash.server";
+import { removeDeadProperties } from "../webdav/properties.server";
 
 type Db = Prisma.TransactionClient;
 
@@ -156,6 +157,7 @@ async function deleteFileBatch(services: Services, scope: PurgeScope, options: P
       SELECT storage_key FROM file_versions WHERE file_id = ANY(${ids}::text[])`;
     // Cascades remove the files' versions and shares.
     await tx.$executeRaw`DELETE FROM files WHERE id = ANY(${ids}::text[])`;
+    await removeDeadProperties(tx, ids);
     const keys = [
       ...rows.map((row) => row.storage_key),
       ...rows.flatMap((row) => (row.thumbnail_key ? [row.thumbnail_key] : [])),
@@ -184,6 +186,7 @@ async function deleteFolderBatch(services: Services, scope: PurgeScope, options:
     if (rows.length === 0) return null;
     const ids = rows.map((row) => row.id);
     await tx.$executeRaw`DELETE FROM folders WHERE id = ANY(${ids}::text[])`;
+    await removeDeadProperties(tx, ids);
     const counts = { ...NOTHING, folders: rows.length };
     await options.onBatch?.(tx, counts);
     return { ids, counts };

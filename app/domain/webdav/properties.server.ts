@@ -1,4 +1,5 @@
 // WebDAV dead properties: what a client stores with PROPPATCH on a file or folder, by item id.
+import type { Prisma } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
 
 export interface DeadProperty {
@@ -66,4 +67,19 @@ export async function copyDeadProperties(services: Services, fromId: string, toI
     data: properties.map((p) => ({ ...p, itemId: toId, ownerId })),
     skipDuplicates: true,
   });
+}
+
+/**
+ * An item deleted for good takes its dead properties with it. Item ids are of files or folders,
+ * so no foreign key can cascade: every hard delete of items calls this in its transaction.
+ */
+export async function removeDeadProperties(tx: Prisma.TransactionClient, itemIds: string[]): Promise<void> {
+  if (itemIds.length === 0) return;
+  await tx.$executeRaw`DELETE FROM webdav_properties WHERE item_id = ANY(${itemIds}::text[])`;
+}
+
+/** Items handed to another account (an account's deletion) keep their properties, now theirs. */
+export async function transferDeadProperties(tx: Prisma.TransactionClient, itemIds: string[], ownerId: string): Promise<void> {
+  if (itemIds.length === 0) return;
+  await tx.$executeRaw`UPDATE webdav_properties SET owner_id = ${ownerId} WHERE item_id = ANY(${itemIds}::text[])`;
 }

@@ -460,7 +460,7 @@ async function copyOrMove(ctx: Context, move: boolean) {
   assertUnlocked(ctx, destination, { members: true, parent: true });
   const parentId = target.kind === "missing" ? target.parent!.id : target.kind === "file" ? target.file.folderId : target.folder.parentId!;
   const name = target.kind === "missing" ? target.name : destination[destination.length - 1]!;
-  await getWritableFolder(services, user(ctx), parentId);
+  const destinationFolder = await getWritableFolder(services, user(ctx), parentId);
   // A file over a file keeps the destination's history (its content becomes a version); anything
   // else over an existing item sends that item to the trash first.
   let policy: ConflictPolicy = "cancel";
@@ -489,7 +489,8 @@ async function copyOrMove(ctx: Context, move: boolean) {
         ? (await services.prisma.file.findUniqueOrThrow({ where: { id: copied.id }, select: { name: true } })).name
         : (await services.prisma.folder.findUniqueOrThrow({ where: { id: copied.id }, select: { name: true } })).name;
     id = copiedName === name ? copied.id : (await renameItem(services, user(ctx), item.kind, copied.id, name, policy)).id;
-    await copyDeadProperties(services, item.id, id, user(ctx).id);
+    // The copy belongs to the destination folder's owner, and so do its properties.
+    await copyDeadProperties(services, item.id, id, destinationFolder.ownerId);
   }
   send(ctx.res, existed ? 204 : 201);
 }
@@ -559,6 +560,8 @@ async function lock(ctx: Context) {
 }
 
 async function unlock(ctx: Context) {
+  // A read-only app password takes no locks, so it releases none (another client's included).
+  requireWrite(ctx);
   const header = ctx.req.headers["lock-token"];
   const token = typeof header === "string" ? /^\s*<([^>]+)>\s*$/.exec(header)?.[1] : undefined;
   if (!token) throw new AppError(400, "The Lock-Token header is missing or malformed.");
