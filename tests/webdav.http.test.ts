@@ -208,6 +208,31 @@ describe("WebDAV over HTTP", () => {
     expect(await app.services.prisma.webdavProperty.count({ where: { ownerId: ada.id } })).toBe(0);
   });
 
+  it("lists a folder of several pages in PROPFIND Depth 1: every member once, in name order, with its dead properties", async () => {
+    expect((await dav("many", { method: "MKCOL" })).status).toBe(201);
+    const folder = await app.services.prisma.folder.findFirstOrThrow({ where: { ownerId: ada.id, name: "many" } });
+    const count = 1203; // more than two of the handler's pages of 500
+    // Inserted in the reverse of name order, so that the rows' order on disk is not the listing's.
+    await app.services.prisma.$executeRaw`
+      INSERT INTO files (id, owner_id, folder_id, name, name_key, size, mime_type, storage_key, created_at, updated_at)
+      SELECT ${folder.id} || '-' || i, ${ada.id}, ${folder.id}, 'f' || lpad((${count - 1} - i)::text, 5, '0') || '.txt',
+             'f' || lpad((${count - 1} - i)::text, 5, '0') || '.txt', 1, 'text/plain', ${folder.id} || '-key-' || i, now(), now()
+      FROM generate_series(0, ${count - 1}) AS i`;
+    expect((await dav("many/sub", { method: "MKCOL" })).status).toBe(201);
+    const late = "f01100.txt"; // on the third page
+    const patch = `<D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:bench"><D:set><D:prop><Z:tag>late</Z:tag></D:prop></D:set></D:propertyupdate>`;
+    expect((await dav(`many/${late}`, { method: "PROPPATCH", body: patch })).status).toBe(207);
+    const listing = await dav("many/", { method: "PROPFIND", headers: { depth: "1" } });
+    expect(listing.status).toBe(207);
+    const body = await listing.text();
+    const hrefs = [...body.matchAll(/<D:href>([^<]+)<\/D:href>/g)].map((m) => m[1]);
+    const files = Array.from({ length: count }, (_, i) => `/dav/many/f${String(i).padStart(5, "0")}.txt`);
+    expect(hrefs).toEqual(["/dav/many/", "/dav/many/sub/", ...files]);
+    const response = body.split("<D:response>").find((r) => r.includes(`<D:href>/dav/many/${late}</D:href>`));
+    expect(response).toContain('<tag xmlns="urn:bench">late</tag>');
+    expect(body.match(/urn:bench/g)).toHaveLength(1);
+  });
+
   it("locks out an address after repeated failed sign-ins", async () => {
     let last = 0;
     for (let i = 0; i < 10 && last !== 429; i++) {

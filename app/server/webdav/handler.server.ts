@@ -2,6 +2,7 @@ import { once } from "node:events";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type express from "express";
+import type { File as FileRecord, Folder } from "~/generated/prisma/client";
 import { AppError, isAppError } from "~/domain/errors";
 import { copyItem } from "~/domain/files/copy.server";
 import { downloadReply } from "~/domain/files/downloads.server";
@@ -230,6 +231,30 @@ async function deadOf(ctx: Context, mode: PropfindMode, ids: string[]) {
   return byId;
 }
 
+interface MembersPage {
+  folders: Folder[];
+  files: FileRecord[];
+  dead: Map<string, Awaited<ReturnType<typeof deadProperties>>>;
+  nextCursor: string | null;
+}
+
+/** One page of a folder's members (in the listing's order) with their dead properties. */
+async function membersPage(ctx: Context, folder: Folder, mode: PropfindMode, cursor: string | null): Promise<MembersPage> {
+  const page = await listFolder(ctx.services, folder, cursor, { pageSize: LISTING_PAGE });
+  const folderIds = page.folders.map((f) => f.id);
+  const fileIds = page.files.map((f) => f.id);
+  const [folders, files, dead] = await Promise.all([
+    folderIds.length > 0 ? ctx.services.prisma.folder.findMany({ where: { id: { in: folderIds } } }) : [],
+    fileIds.length > 0 ? ctx.services.prisma.file.findMany({ where: { id: { in: fileIds } } }) : [],
+    deadOf(ctx, mode, [...folderIds, ...fileIds]),
+  ]);
+  const inOrder = <T extends { id: string }>(ids: string[], rows: T[]) => {
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    return ids.flatMap((id) => byId.get(id) ?? []);
+  };
+  return { folders: inOrder(folderIds, folders), files: inOrder(fileIds, files), dead, nextCursor: page.nextCursor };
+}
+
 async function propfind(ctx: Context) {
   const depth = parseDepth(ctx.req, "infinity");
   if (depth === "infinity") {
@@ -259,28 +284,28 @@ async function propfind(ctx: Context) {
   }
   if (depth === "1" && target.kind === "folder") {
     if (target.isRoot) await writeChunk(res, await propfindResponse(sharedResource(SHARED_FOLDER), mode, [], context));
-    let cursor: string | null = null;
-    do {
-      const page = await listFolder(ctx.services, target.folder, cursor, { pageSize: LISTING_PAGE });
-      const folderIds = page.folders.map((f) => f.id);
-      const fileIds = page.files.map((f) => f.id);
-      const [folders, files, dead] = await Promise.all([
-        ctx.services.prisma.folder.findMany({ where: { id: { in: folderIds } } }),
-        ctx.services.prisma.file.findMany({ where: { id: { in: fileIds } } }),
-        deadOf(ctx, mode, [...folderIds, ...fileIds]),
-      ]);
-      const sharedKey = nameKey(SHARED_FOLDER);
-      for (const folder of folders) {
-        if (target.isRoot && folder.nameKey === sharedKey) continue;
-        const resource = folderResource([...ctx.segments, folder.name], folder);
-        await writeChunk(res, await propfindResponse(resource, mode, dead.get(folder.id) ?? [], context));
+    const folder = target.folder;
+    const sharedKey = nameKey(SHARED_FOLDER);
+    // One page of the listing at a time, as one write: the next page is read from the database
+    // while this one is rendered and sent, and at most two pages are held whatever the folder's size.
+    let next: Promise<MembersPage> | null = membersPage(ctx, folder, mode, null);
+    while (next) {
+      const page: MembersPage = await next;
+      next = page.nextCursor ? membersPage(ctx, folder, mode, page.nextCursor) : null;
+      // A failed prefetch is reported by the await above on the next turn, not as unhandled.
+      next?.catch(() => {});
+      const parts: string[] = [];
+      for (const member of page.folders) {
+        if (target.isRoot && member.nameKey === sharedKey) continue;
+        const resource = folderResource([...ctx.segments, member.name], member);
+        parts.push(await propfindResponse(resource, mode, page.dead.get(member.id) ?? [], context));
       }
-      for (const file of files) {
+      for (const file of page.files) {
         const resource = fileResource([...ctx.segments, file.name], file);
-        await writeChunk(res, await propfindResponse(resource, mode, dead.get(file.id) ?? [], context));
+        parts.push(await propfindResponse(resource, mode, page.dead.get(file.id) ?? [], context));
       }
-      cursor = page.nextCursor;
-    } while (cursor);
+      if (parts.length > 0) await writeChunk(res, parts.join(""));
+    }
   }
   res.end("</D:multistatus>");
 }
