@@ -54,7 +54,7 @@ export async function dispatchEvents(
       if (!locked) return null;
       const events = await tx.$queryRaw<OutboxEvent[]>`
         SELECT id, seq, kind, actor_user_id AS "actorUserId", owner_user_id AS "ownerUserId", subject_type AS "subjectType",
-               subject_id AS "subjectId", payload, created_at AS "createdAt"
+               subject_id AS "subjectId", resource_key AS "resourceKey", payload, created_at AS "createdAt"
         FROM events WHERE dispatched_at IS NULL ORDER BY seq LIMIT ${BATCH}`;
       if (events.length === 0) return 0;
       const ids = events.map((event) => event.id);

@@ -8,6 +8,8 @@ export type OutboxEvent = {
   ownerUserId: string | null;
   subjectType: string;
   subjectId: string;
+  /** Per-resource order (the dispatcher reads it; `<subjectType>:<subjectId>` when absent). */
+  resourceKey?: string;
   payload: Prisma.JsonValue;
   createdAt: Date;
 };

@@ -68,7 +68,15 @@ export const webhookSink: EventSink = {
     });
     if (hooks.length === 0) return undefined;
     const rows = events.flatMap((event) =>
-      hooks.filter((hook) => webhookWants(hook, event)).map((hook) => ({ webhookId: hook.id, eventId: event.id, kind: event.kind })),
+      hooks
+        .filter((hook) => webhookWants(hook, event))
+        .map((hook) => ({
+          webhookId: hook.id,
+          eventId: event.id,
+          kind: event.kind,
+          eventSeq: event.seq,
+          resourceKey: event.resourceKey ?? `${event.subjectType}:${event.subjectId}`,
+        })),
     );
     if (rows.length > 0) {
       await tx.webhookDelivery.createMany({ data: rows, skipDuplicates: true });
@@ -132,14 +140,14 @@ export async function deliverWebhooks(
              locked_until = now() + make_interval(secs => ${CLAIM_MS / 1000})
       WHERE id IN (
         SELECT d.id FROM webhook_deliveries d
-        JOIN events e ON e.id = d.event_id
         JOIN webhooks w ON w.id = d.webhook_id AND w.enabled
-        WHERE ((d.status = 'pending' AND d.next_attempt_at <= now()) OR (d.status = 'sending' AND d.locked_until < now()))
+        WHERE d.status IN ('pending', 'sending')
+          AND ((d.status = 'pending' AND d.next_attempt_at <= now()) OR (d.status = 'sending' AND d.locked_until < now()))
           AND NOT EXISTS (
-            SELECT 1 FROM webhook_deliveries p JOIN events pe ON pe.id = p.event_id
-            WHERE p.webhook_id = d.webhook_id AND p.status IN ('pending', 'sending')
-              AND pe.resource_key = e.resource_key AND pe.seq < e.seq)
-        ORDER BY e.seq
+            SELECT 1 FROM webhook_deliveries p
+            WHERE p.webhook_id = d.webhook_id AND p.resource_key = d.resource_key
+              AND p.status IN ('pending', 'sending') AND p.event_seq < d.event_seq)
+        ORDER BY d.event_seq
         LIMIT ${BATCH}
         FOR UPDATE OF d SKIP LOCKED)
       RETURNING id, webhook_id AS "webhookId", event_id AS "eventId", attempts`;

@@ -31,6 +31,9 @@ CREATE TABLE "webhook_deliveries" (
     "webhook_id" TEXT NOT NULL,
     "event_id" TEXT NOT NULL,
     "kind" TEXT NOT NULL,
+    -- The event's seq and resource_key, copied: the delivery job keeps a resource's order per endpoint by them.
+    "event_seq" BIGINT NOT NULL,
+    "resource_key" TEXT NOT NULL,
     -- 'pending' (due at next_attempt_at), 'sending' (claimed until locked_until), 'delivered', 'failed'.
     "status" TEXT NOT NULL DEFAULT 'pending',
     "attempts" INTEGER NOT NULL DEFAULT 0,
@@ -52,5 +55,7 @@ CREATE UNIQUE INDEX "webhook_deliveries_webhook_id_event_id_key" ON "webhook_del
 -- The settings page's recent deliveries.
 CREATE INDEX "webhook_deliveries_webhook_id_created_at_idx" ON "webhook_deliveries"("webhook_id", "created_at");
 CREATE INDEX "webhook_deliveries_event_id_idx" ON "webhook_deliveries"("event_id");
--- What the delivery job claims: the unfinished ones, by due time.
-CREATE INDEX "webhook_deliveries_due_idx" ON "webhook_deliveries"("next_attempt_at") WHERE "status" IN ('pending', 'sending');
+-- What the delivery job claims: the unfinished ones, in event order; and whether an earlier
+-- event of the same resource is still unfinished for the endpoint (then a delivery waits).
+CREATE INDEX "webhook_deliveries_open_idx" ON "webhook_deliveries"("event_seq") WHERE "status" IN ('pending', 'sending');
+CREATE INDEX "webhook_deliveries_open_resource_idx" ON "webhook_deliveries"("webhook_id", "resource_key", "event_seq") WHERE "status" IN ('pending', 'sending');
