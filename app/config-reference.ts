@@ -83,6 +83,14 @@ export const ENV_DOCS: Record<keyof Env, EnvVarDoc> = {
       "are ignored). A `Host` ending in `:443` means `https://` (an HTTPS proxy Coffer does not trust). Set `http://…` to " +
       "serve a production instance deliberately over plain HTTP (e.g. on a LAN); login then explains this if it is needed.",
   },
+  WEBHOOK_ALLOW_NETWORKS: {
+    section: "Server",
+    unset: "webhooks reach only public addresses",
+    description:
+      "Comma-separated addresses and CIDRs that webhooks may reach although they are private, loopback or link-local " +
+      "(e.g. `127.0.0.1/32` for the tests' local receiver, or `10.1.2.3/32` for a receiver on your network). Every other " +
+      "private, loopback, link-local, unique-local and metadata address stays refused; see [webhooks.md](webhooks.md).",
+  },
   SESSION_SECRET: {
     section: "Server",
     unset: "generated once into `DATA_DIR/session-secret`",

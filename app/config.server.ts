@@ -91,6 +91,23 @@ const trustProxy = z.string().transform((raw, ctx): TrustProxy => {
   return entries;
 });
 
+/** Networks webhooks may reach despite the SSRF guard (docs/webhooks.md): addresses or CIDRs. */
+const networkList = z.string().transform((raw, ctx): string[] => {
+  const entries = raw
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  const bad = entries.filter((entry) => !isAddressOrCidr(entry));
+  if (bad.length > 0) {
+    ctx.addIssue({
+      code: "custom",
+      message: `use a comma-separated list of addresses and CIDRs, e.g. 127.0.0.1/32 (not understood: ${bad.join(", ")})`,
+    });
+    return z.NEVER;
+  }
+  return entries;
+});
+
 const port = z.coerce.number({ message: "must be a port number" }).int().min(0).max(65535);
 const optionalString = z.string().trim().min(1).optional();
 /** Five cron fields (minute hour day-of-month month day-of-week), UTC, as pg-boss schedules them. */
@@ -188,6 +205,7 @@ export const envSchema = z.object({
   SESSION_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   SESSION_TTL_DAYS: z.coerce.number().int().positive().default(30),
   TRUST_PROXY: trustProxy.default(false),
+  WEBHOOK_ALLOW_NETWORKS: networkList.optional(),
   TLS_CERT_FILE: optionalString,
   TLS_KEY_FILE: optionalString,
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
@@ -482,6 +500,8 @@ export interface Config {
   /** A connection on which nothing moves for this long is closed (uploads keep what arrived). */
   httpIdleTimeoutMs: number;
   trustProxy: TrustProxy;
+  /** Private networks webhooks may reach anyway (addresses or CIDRs; empty: none). */
+  webhookAllowNetworks: string[];
   /** Coffer serves HTTPS itself on PORT from these PEM files. */
   tls?: { certFile: string; keyFile: string };
   /** Browsers reach Coffer over HTTPS: APP_URL is https:// or Coffer serves TLS itself. */
@@ -608,6 +628,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     sessionTtlMs: env.SESSION_TTL_DAYS * 24 * 3600 * 1000,
     httpIdleTimeoutMs: env.HTTP_IDLE_TIMEOUT_SECONDS * 1000,
     trustProxy: env.TRUST_PROXY,
+    webhookAllowNetworks: env.WEBHOOK_ALLOW_NETWORKS ?? [],
     tls:
       env.TLS_CERT_FILE && env.TLS_KEY_FILE
         ? { certFile: path.resolve(env.TLS_CERT_FILE), keyFile: path.resolve(env.TLS_KEY_FILE) }

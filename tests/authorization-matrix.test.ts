@@ -3,6 +3,7 @@ import { pathToFileURL } from "node:url";
 import { randomBytes } from "node:crypto";
 import type { ServerBuild } from "@remix-run/node";
 import { beforeAll, describe, expect, it, vi } from "vitest";
+import { createWebhook } from "~/domain/events/webhooks.server";
 import { trashItem } from "~/domain/files/trash.server";
 import { createShareLink } from "~/domain/sharing/share-links.server";
 import { shareWithUser } from "~/domain/sharing/user-shares.server";
@@ -53,6 +54,8 @@ interface Ids {
   tokenForAdminToRevoke: string;
   /** A notification of the owner's (only the owner may mark it read). */
   notification: string;
+  /** A webhook of the owner's (only the owner may change it). */
+  webhook: string;
 }
 
 type Form = Record<string, string | string[]>;
@@ -236,6 +239,12 @@ const MATRIX: Record<string, Entry> = {
     get: [LOGIN, 200, 200, 200],
     // Revoking someone else's (or an unknown) token is not found, whoever asks.
     post: { form: () => ({ intent: "revoke", token: "0".repeat(24) }), want: [LOGIN, 404, 404, 404] },
+  },
+  // Everyone lists their own; someone else's webhook is not found, even by an administrator.
+  "/settings/webhooks": {
+    url: () => "/settings/webhooks",
+    get: [LOGIN, 200, 200, 200],
+    post: { form: (ids) => ({ intent: "disable", webhook: ids.webhook }), want: [LOGIN, 302, 404, 404] },
   },
   "/settings/security/passkeys": {
     url: () => "/settings/security/passkeys",
@@ -805,6 +814,7 @@ describe("authorization matrix: every route × {anonymous, owner, another user, 
       apiLink,
       apiShare,
       notification,
+      webhook: (await createWebhook(app.services, owner, { url: "https://example.com/hook", eventTypes: ["file.created"] })).webhook.id,
     };
     recipient = new TestClient(app.url);
     await recipient.register("Rhea Recipient", "rhea@example.com");

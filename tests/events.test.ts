@@ -322,6 +322,10 @@ describe("a process killed between commit and delivery", () => {
     expect(await dispatchEvents(services)).toEqual({ delivered: 1, busy: 0 });
     expect(await dispatchEvents(services)).toEqual({ delivered: 0, busy: 0 });
     expect(await services.prisma.notification.findMany({ where: { eventId }, select: { userId: true } })).toEqual([{ userId: bob.id }]);
-    expect(await services.prisma.eventDelivery.findMany({ where: { eventId }, select: { sink: true } })).toEqual([{ sink: "in-app" }]);
+    // One row per sink (webhooks too, with no endpoint registered), each once.
+    expect(await services.prisma.eventDelivery.findMany({ where: { eventId }, select: { sink: true }, orderBy: { sink: "asc" } })).toEqual([
+      { sink: "in-app" },
+      { sink: "webhooks" },
+    ]);
   });
 });

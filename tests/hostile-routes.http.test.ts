@@ -195,6 +195,11 @@ const ROUTES: Record<string, RouteEntry> = {
     query: ["done"],
     post: { fields: ["name", "scopes", "expiry", "token"], intents: ["create", "revoke"] },
   },
+  "settings.webhooks.tsx": {
+    path: "/settings/webhooks",
+    query: ["done"],
+    post: { fields: ["url", "eventTypes", "scope", "webhook"], intents: ["create", "enable", "disable", "delete", "rotate", "test"] },
+  },
   "shared.tsx": { path: "/shared", query: ["after"] },
   "shares.tsx": {
     path: "/shares",

@@ -29,6 +29,7 @@ const ACCOUNT_LINKS = [
   { to: "/settings/security", label: "Security" },
   { to: "/settings/privacy", label: "Privacy" },
   { to: "/settings/tokens", label: "Access tokens" },
+  { to: "/settings/webhooks", label: "Webhooks" },
 ];
 
 function mainLinks(user: HeaderUser) {

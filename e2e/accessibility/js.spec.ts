@@ -231,6 +231,18 @@ test.describe("logged in", () => {
     await expectAccessible(page, "/settings/tokens (token created)");
   });
 
+  // Apart from the account pages: their axe runs already fill most of the 60 s test limit.
+  test("webhook settings, empty and with an endpoint added", async () => {
+    await page.goto("/settings/webhooks");
+    await expectAccessible(page, "/settings/webhooks");
+    await page.getByLabel("Address").fill("https://example.com/coffer-hook");
+    // An event this account will not cause: nothing is sent to example.com during the run.
+    await page.getByRole("checkbox", { name: "webhook.disabled" }).check();
+    await page.getByRole("button", { name: "Add webhook" }).click();
+    await page.getByRole("heading", { name: "The webhook was added." }).waitFor();
+    await expectAccessible(page, "/settings/webhooks (webhook added)");
+  });
+
   test("an upload in progress and a paused one in the upload panel", async () => {
     const scratch = await scratchDir();
     const lift = await throttleUploads(page, 256 * 1024);
@@ -347,7 +359,7 @@ test.describe("logged in", () => {
     }
   }
 
-  // Two tests rather than one: eleven pages at two viewports each outran the 60 s test limit.
+  // Three tests rather than one: twelve pages at two viewports each outran the 60 s test limit.
   test("dark theme: files, a folder, details, search and trash", async () => {
     await expectAccessibleInDark([
       "/files",
@@ -360,6 +372,10 @@ test.describe("logged in", () => {
 
   test("dark theme: sharing, activity, settings and the open user menu", async () => {
     await expectAccessibleInDark(["/shares", "/shared", "/activity", "/settings/security", "/settings/privacy", "/settings/tokens"], true);
+  });
+
+  test("dark theme: webhook settings, with an endpoint listed", async () => {
+    await expectAccessibleInDark(["/settings/webhooks"]);
   });
 
   test("403 and 404 pages", async () => {

@@ -57,3 +57,18 @@ test("my files with the plain upload form, in list and grid views, and a result 
   await page.goto("/files?view=list");
   await expectAccessible(page, "/files (list, no JavaScript)");
 });
+
+test("webhooks: the empty page, one added with its secret shown once, and its list entry", async () => {
+  await page.goto("/settings/webhooks");
+  await expectAccessible(page, "/settings/webhooks (empty, no JavaScript)");
+  await page.getByLabel("Address").fill("https://example.com/coffer-hook");
+  // An event this account will not cause: nothing is sent to example.com during the run.
+  await page.getByRole("checkbox", { name: "webhook.disabled" }).check();
+  await page.getByRole("button", { name: "Add webhook" }).click();
+  await expect(page.getByRole("heading", { name: "The webhook was added." })).toBeVisible();
+  await expect(page.getByLabel("Signing secret")).toHaveValue(/^whsec_/);
+  await expectAccessible(page, "/settings/webhooks (added, no JavaScript)");
+  await page.getByRole("button", { name: "Turn off for https://example.com/coffer-hook" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "The webhook is off." })).toBeVisible();
+  await expectAccessible(page, "/settings/webhooks (turned off, no JavaScript)");
+});

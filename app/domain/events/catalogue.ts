@@ -27,6 +27,8 @@ export const EVENT_KINDS = [
   "share.ungranted",
   "settings.updated",
   "user.quota_changed",
+  "webhook.test",
+  "webhook.disabled",
 ] as const;
 
 export type EventKind = (typeof EVENT_KINDS)[number];
@@ -53,6 +55,8 @@ const SIMPLE: Record<string, EventKind> = {
   "share.granted": "share.granted",
   "share.removed": "share.ungranted",
   "user.quota_changed": "user.quota_changed",
+  "webhook.test": "webhook.test",
+  "webhook.disabled": "webhook.disabled",
 };
 
 /** Activities that change an item in place: one kind, the change named in the payload. */
@@ -87,6 +91,8 @@ export function notificationText(kind: string, payload: Json): string {
       return `sent ${name} through your file-drop link`;
     case "file.created":
       return `uploaded ${name} into your shared folder`;
+    case "webhook.disabled":
+      return `turned off your webhook to ${typeof payload.host === "string" ? payload.host : "an endpoint"}: its deliveries kept failing`;
     default:
       return kind.replace(/[._]/g, " ");
   }

@@ -1,4 +1,5 @@
-import type { Prisma } from "~/generated/prisma/client";
+import { type EventSink, type OutboxEvent, recipientsOf } from "./sink";
+import { webhookSink } from "./webhook-delivery.server";
 import type { Services } from "~/services/index.server";
 
 /** The pg-boss queue of the dispatcher: woken after a commit, and every minute as the safety net. */
@@ -9,45 +10,8 @@ const MAX_BATCHES = 50;
 /** pg_advisory_xact_lock key: one dispatcher at a time on the whole database keeps seq order. */
 const DISPATCH_LOCK = 0x636f66666572_0032n;
 
-export type OutboxEvent = {
-  id: string;
-  seq: bigint;
-  kind: string;
-  actorUserId: string | null;
-  ownerUserId: string | null;
-  subjectType: string;
-  subjectId: string;
-  payload: Prisma.JsonValue;
-  createdAt: Date;
-};
-
-/**
- * Where events go. deliver runs in the dispatcher's transaction: it commits with the delivery
- * rows. The users it notified are told live once that transaction has committed.
- */
-export interface EventSink {
-  name: string;
-  deliver(tx: Prisma.TransactionClient, events: OutboxEvent[]): Promise<{ notified: string[] } | undefined>;
-}
-
-function payloadOf(event: OutboxEvent): Record<string, unknown> {
-  const payload = event.payload;
-  return payload && typeof payload === "object" && !Array.isArray(payload) ? payload : {};
-}
-
-/**
- * Who hears of an event in the app (docs/events.md): the person something was shared with, the
- * owner of a drop link a file arrived through, and an owner whose item someone else changed
- * (where the change recorded its owner). A link's downloads are not notified: too noisy.
- */
-export function recipientsOf(event: OutboxEvent): string[] {
-  const payload = payloadOf(event);
-  const others = (id: unknown) => (typeof id === "string" && id !== event.actorUserId ? [id] : []);
-  if (event.kind === "share.granted") return others(payload.granteeId);
-  if (event.kind === "share.dropped") return event.ownerUserId ? [event.ownerUserId] : [];
-  if (event.kind.startsWith("file.") || event.kind.startsWith("folder.")) return event.actorUserId ? others(event.ownerUserId) : [];
-  return [];
-}
+export type { EventSink, OutboxEvent } from "./sink";
+export { recipientsOf } from "./sink";
 
 export const inAppSink: EventSink = {
   name: "in-app",
@@ -70,7 +34,7 @@ export const inAppSink: EventSink = {
   },
 };
 
-export const SINKS: EventSink[] = [inAppSink];
+export const SINKS: EventSink[] = [inAppSink, webhookSink];
 
 /**
  * Delivers the undelivered events to every sink, in seq order, a batch per transaction: the
@@ -90,7 +54,7 @@ export async function dispatchEvents(
       if (!locked) return null;
       const events = await tx.$queryRaw<OutboxEvent[]>`
         SELECT id, seq, kind, actor_user_id AS "actorUserId", owner_user_id AS "ownerUserId", subject_type AS "subjectType",
-               subject_id AS "subjectId", payload, created_at AS "createdAt"
+               subject_id AS "subjectId", resource_key AS "resourceKey", payload, created_at AS "createdAt"
         FROM events WHERE dispatched_at IS NULL ORDER BY seq LIMIT ${BATCH}`;
       if (events.length === 0) return 0;
       const ids = events.map((event) => event.id);

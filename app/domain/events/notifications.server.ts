@@ -26,6 +26,7 @@ export interface NotificationDay {
 }
 
 function hrefOf(subjectType: string, subjectId: string): string | null {
+  if (subjectType === "webhook") return "/settings/webhooks";
   return subjectType === "file" || subjectType === "folder" ? `/details/${subjectType}/${encodeURIComponent(subjectId)}` : null;
 }
 
@@ -68,7 +69,7 @@ export async function listNotifications(services: Services, userId: string, curs
       at: row.createdAt.toISOString(),
       day: row.createdAt.toISOString().slice(0, 10),
       read: row.readAt !== null,
-      who: actorId ? (names.get(actorId) ?? "A former user") : "Someone with a share link",
+      who: actorId ? (names.get(actorId) ?? "A former user") : row.kind.startsWith("webhook.") ? "Coffer" : "Someone with a share link",
       what: notificationText(row.kind, payload),
       href: hrefOf(row.event.subjectType, row.event.subjectId),
     };

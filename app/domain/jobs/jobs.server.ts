@@ -24,6 +24,7 @@ import { migrateStorage } from "../storage-tiers/migration.server";
 import { scheduledBackup, scheduledVerify } from "../backup/scheduled.server";
 import { dispatchEvents, EVENTS_QUEUE } from "../events/dispatcher.server";
 import { setDispatcherWake } from "../events/outbox.server";
+import { deliverWebhooks, setWebhooksWake, WEBHOOKS_QUEUE } from "../events/webhook-delivery.server";
 
 /** Files whose background hash may still be running are left alone this long. */
 const HASH_GRACE_MS = 10 * 60 * 1000;
@@ -110,6 +111,14 @@ export function startJobs(services: Services, options: JobsOptions = {}): StopJo
       routine: true,
       run: async () => ({ delivered: (await dispatchEvents(services)).delivered }),
     },
+    // Webhook deliveries and their retries (decision 0035): woken when the dispatcher adds some.
+    {
+      name: WEBHOOKS_QUEUE,
+      cron: "* * * * *",
+      expireInSeconds: 10 * 60,
+      routine: true,
+      run: async () => ({ ...(await deliverWebhooks(services)) }),
+    },
     // Weekly, Sunday 03:45 UTC: reports everything and repairs only orphans (into quarantine);
     // expired uploads are the hourly cleanup's. A store of many objects takes a while to list.
     {
@@ -195,6 +204,7 @@ export function startJobs(services: Services, options: JobsOptions = {}): StopJo
     if (stopped) return;
     services.jobs = started;
     setDispatcherWake(() => void started.send(EVENTS_QUEUE).catch((error: unknown) => services.log.warn("events not woken", { error })));
+    setWebhooksWake(() => void started.send(WEBHOOKS_QUEUE).catch((error: unknown) => services.log.warn("webhooks not woken", { error })));
     if (options.firstRunDelayMs !== undefined) {
       firstRun = setTimeout(() => {
         for (const job of jobs)
@@ -212,6 +222,7 @@ export function startJobs(services: Services, options: JobsOptions = {}): StopJo
   const stop = async () => {
     stopped = true;
     setDispatcherWake(null);
+    setWebhooksWake(null);
     clearTimeout(firstRun);
     clearInterval(usageTimer);
     await ready;

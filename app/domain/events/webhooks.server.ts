@@ -1,0 +1,248 @@
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
+import { z } from "zod";
+import type { Services } from "~/services/index.server";
+import { allowList, refusedUrl } from "~/services/webhook-http.server";
+import { ForbiddenError, NotFoundError, ValidationError } from "../errors";
+import { isId } from "../ids";
+import { EVENT_KINDS } from "./catalogue";
+import { appendEvent } from "./outbox.server";
+
+/**
+ * Webhook endpoints (docs/webhooks.md, decision 0035): what their owners register, list, turn
+ * off and on, delete, re-key and test. The secret is shown once, when it is made, and kept
+ * encrypted; delivery is webhook-delivery.server.ts.
+ */
+
+export type WebhookActor = { id: string; role: "USER" | "ADMIN" };
+
+/** The kinds an endpoint may subscribe to: the catalogue, less the two only Coffer sends. */
+export const WEBHOOK_EVENT_TYPES = EVENT_KINDS.filter((kind) => kind !== "webhook.test") as readonly string[];
+export const WEBHOOK_SCOPES = ["user", "instance"] as const;
+export const MAX_WEBHOOKS_PER_USER = 20;
+export const MAX_URL_LENGTH = 2048;
+
+// ---- the secret --------------------------------------------------------------------------------
+
+function secretKey(services: Pick<Services, "sessionSecret">): Buffer {
+  return Buffer.from(hkdfSync("sha256", services.sessionSecret, "coffer-webhooks", "webhook-secret", 32));
+}
+
+/** A new Standard Webhooks secret: whsec_ and 24 random bytes in base64. */
+export function newSecret(): string {
+  return `whsec_${randomBytes(24).toString("base64")}`;
+}
+
+export function encryptWebhookSecret(services: Pick<Services, "sessionSecret">, secret: string, webhookId: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv("aes-256-gcm", secretKey(services), iv);
+  cipher.setAAD(Buffer.from(`webhook ${webhookId}`));
+  const body = Buffer.concat([cipher.update(secret, "utf8"), cipher.final()]);
+  return ["v1", iv.toString("base64url"), body.toString("base64url"), cipher.getAuthTag().toString("base64url")].join(".");
+}
+
+export function decryptWebhookSecret(services: Pick<Services, "sessionSecret">, stored: string, webhookId: string): string {
+  const [version, iv, body, tag] = stored.split(".");
+  if (version !== "v1" || !iv || !body || !tag) throw new Error("Unknown webhook secret format");
+  const decipher = createDecipheriv("aes-256-gcm", secretKey(services), Buffer.from(iv, "base64url"));
+  decipher.setAAD(Buffer.from(`webhook ${webhookId}`));
+  decipher.setAuthTag(Buffer.from(tag, "base64url"));
+  return Buffer.concat([decipher.update(Buffer.from(body, "base64url")), decipher.final()]).toString("utf8");
+}
+
+/** What the list shows of a secret: enough to tell two apart, nothing to sign with. */
+function hintOf(secret: string): string {
+  return `whsec_…${secret.slice(-4)}`;
+}
+
+// ---- registration ------------------------------------------------------------------------------
+
+export const webhookInput = z.object({
+  url: z
+    .string()
+    .trim()
+    .min(1, "Enter the address to send events to.")
+    .max(MAX_URL_LENGTH, `Use an address of at most ${MAX_URL_LENGTH} characters.`),
+  eventTypes: z
+    .array(z.string().max(100))
+    .min(1, "Choose at least one event.")
+    .max(WEBHOOK_EVENT_TYPES.length)
+    .refine((types) => types.every((type) => WEBHOOK_EVENT_TYPES.includes(type)), "Choose events from the list."),
+  scope: z.enum(WEBHOOK_SCOPES).default("user"),
+});
+
+export type WebhookInput = z.input<typeof webhookInput>;
+
+function fieldErrors(error: z.ZodError): Record<string, string> {
+  const errors: Record<string, string> = {};
+  for (const issue of error.issues) {
+    const key = String(issue.path[0] ?? "form");
+    errors[key] ??= issue.message;
+  }
+  return errors;
+}
+
+/** The URL, checked: http(s), no credentials, not a refused address literal. Names are checked when connecting. */
+export function checkedUrl(services: Pick<Services, "config">, raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ValidationError("Please correct the highlighted fields.", { url: "Enter a full address, e.g. https://example.com/hooks." });
+  }
+  const refused = refusedUrl(url, allowList(services.config.webhookAllowNetworks));
+  if (refused) throw new ValidationError("Please correct the highlighted fields.", { url: refused });
+  return url.href;
+}
+
+export async function createWebhook(services: Services, actor: WebhookActor, input: WebhookInput) {
+  const parsed = webhookInput.safeParse(input);
+  if (!parsed.success) throw new ValidationError("Please correct the highlighted fields.", fieldErrors(parsed.error));
+  const { eventTypes, scope } = parsed.data;
+  if (scope === "instance" && actor.role !== "ADMIN")
+    throw new ForbiddenError("Only administrators may register webhooks for everyone's events.");
+  const url = checkedUrl(services, parsed.data.url);
+  const count = await services.prisma.webhook.count({ where: { userId: actor.id } });
+  if (count >= MAX_WEBHOOKS_PER_USER) {
+    throw new ValidationError(`You have ${MAX_WEBHOOKS_PER_USER} webhooks, the most one account may have. Delete one first.`);
+  }
+  const secret = newSecret();
+  const id = randomBytes(12).toString("hex");
+  const webhook = await services.prisma.webhook.create({
+    data: {
+      id,
+      userId: actor.id,
+      scope,
+      url,
+      eventTypes: [...new Set(eventTypes)],
+      secretEncrypted: encryptWebhookSecret(services, secret, id),
+      secretHint: hintOf(secret),
+    },
+  });
+  return { webhook: viewOf(webhook), secret };
+}
+
+export interface WebhookView {
+  id: string;
+  url: string;
+  scope: string;
+  eventTypes: string[];
+  secretHint: string;
+  enabled: boolean;
+  disabledReason: string | null;
+  failingSince: string | null;
+  createdAt: string;
+}
+
+function viewOf(row: {
+  id: string;
+  url: string;
+  scope: string;
+  eventTypes: string[];
+  secretHint: string;
+  enabled: boolean;
+  disabledReason: string | null;
+  failingSince: Date | null;
+  createdAt: Date;
+}): WebhookView {
+  return {
+    id: row.id,
+    url: row.url,
+    scope: row.scope,
+    eventTypes: row.eventTypes,
+    secretHint: row.secretHint,
+    enabled: row.enabled,
+    disabledReason: row.disabledReason,
+    failingSince: row.failingSince?.toISOString() ?? null,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+export interface DeliveryView {
+  id: string;
+  kind: string;
+  status: string;
+  attempts: number;
+  responseStatus: number | null;
+  durationMs: number | null;
+  error: string | null;
+  responseExcerpt: string | null;
+  createdAt: string;
+  lastAttemptAt: string | null;
+  nextAttemptAt: string | null;
+}
+
+export const RECENT_DELIVERIES = 10;
+
+/** The actor's own webhooks, newest first, each with its most recent deliveries. */
+export async function listWebhooks(services: Services, actor: WebhookActor) {
+  const rows = await services.prisma.webhook.findMany({
+    where: { userId: actor.id },
+    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+    include: { deliveries: { orderBy: [{ createdAt: "desc" }, { id: "desc" }], take: RECENT_DELIVERIES } },
+  });
+  return rows.map((row) => ({
+    ...viewOf(row),
+    deliveries: row.deliveries.map(
+      (delivery): DeliveryView => ({
+        id: delivery.id,
+        kind: delivery.kind,
+        status: delivery.status,
+        attempts: delivery.attempts,
+        responseStatus: delivery.responseStatus,
+        durationMs: delivery.durationMs,
+        error: delivery.error,
+        responseExcerpt: delivery.responseExcerpt,
+        createdAt: delivery.createdAt.toISOString(),
+        lastAttemptAt: delivery.lastAttemptAt?.toISOString() ?? null,
+        nextAttemptAt: delivery.status === "pending" ? delivery.nextAttemptAt.toISOString() : null,
+      }),
+    ),
+  }));
+}
+
+/** The actor's own webhook, or 404 (someone else's is not theirs to know of). */
+async function ownWebhook(services: Services, actor: WebhookActor, id: string) {
+  const webhook = isId(id) ? await services.prisma.webhook.findFirst({ where: { id, userId: actor.id } }) : null;
+  if (!webhook) throw new NotFoundError("That webhook");
+  return webhook;
+}
+
+export async function setWebhookEnabled(services: Services, actor: WebhookActor, id: string, enabled: boolean): Promise<void> {
+  await ownWebhook(services, actor, id);
+  await services.prisma.webhook.update({
+    where: { id },
+    data: enabled ? { enabled: true, disabledReason: null, failingSince: null } : { enabled: false, disabledReason: "owner" },
+  });
+}
+
+export async function deleteWebhook(services: Services, actor: WebhookActor, id: string): Promise<void> {
+  await ownWebhook(services, actor, id);
+  await services.prisma.webhook.delete({ where: { id } });
+}
+
+/** A new secret, shown once; the old one stops signing at once. */
+export async function rotateWebhookSecret(services: Services, actor: WebhookActor, id: string): Promise<string> {
+  await ownWebhook(services, actor, id);
+  const secret = newSecret();
+  await services.prisma.webhook.update({
+    where: { id },
+    data: { secretEncrypted: encryptWebhookSecret(services, secret, id), secretHint: hintOf(secret) },
+  });
+  return secret;
+}
+
+/** Sends a webhook.test event to this endpoint only, through the outbox like every other event. */
+export async function sendTestEvent(services: Services, actor: WebhookActor, id: string): Promise<void> {
+  const webhook = await ownWebhook(services, actor, id);
+  if (!webhook.enabled) throw new ValidationError("Turn the webhook on before sending it a test event.");
+  await services.prisma.$transaction((tx) =>
+    appendEvent(tx, {
+      actorId: actor.id,
+      ownerId: actor.id,
+      action: "webhook.test",
+      subjectType: "webhook",
+      subjectId: webhook.id,
+      details: { webhookId: webhook.id },
+    }),
+  );
+}

@@ -1,0 +1,158 @@
+// /settings/webhooks over HTTP on the production build, as a browser without JavaScript uses it:
+// add an endpoint (the secret shown once), a receiver on 127.0.0.1 gets signed events, send a test
+// event, see the delivery log, rotate, turn off and on, delete; someone else's endpoint is not
+// found; hostile input gets a 4xx and changes nothing. Delivery itself is tests/webhooks.test.ts's.
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { Webhook as ReferenceWebhook } from "standardwebhooks";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dispatchEvents } from "~/domain/events/dispatcher.server";
+import { deliverWebhooks } from "~/domain/events/webhook-delivery.server";
+import { startTestApp, type TestApp } from "./support/app";
+import { TestClient } from "./support/client";
+
+let app: TestApp;
+let olivia: TestClient;
+let mallory: TestClient;
+let oliviaId: string;
+const got: Array<{ headers: http.IncomingHttpHeaders; body: string }> = [];
+let receiverUrl: string;
+
+async function html(response: Response): Promise<string> {
+  return (await response.text()).replaceAll("<!-- -->", "");
+}
+
+const secretIn = (text: string) =>
+  /id="new-secret"[^>]*value="(whsec_[^"]+)"|value="(whsec_[^"]+)"[^>]*id="new-secret"/.exec(text)?.slice(1).find(Boolean);
+
+async function flush() {
+  await dispatchEvents(app.services);
+  await deliverWebhooks(app.services);
+}
+
+/** A form post with repeated fields (a checkbox group), as a browser sends it. */
+function post(client: TestClient, fields: Record<string, string | string[]>) {
+  const body = new URLSearchParams();
+  for (const [name, value] of Object.entries(fields)) for (const one of [value].flat()) body.append(name, one);
+  return client.request("/settings/webhooks", {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: body.toString(),
+  });
+}
+
+const hooksOf = (userId: string) => app.services.prisma.webhook.findMany({ where: { userId }, orderBy: { createdAt: "asc" } });
+
+beforeAll(async () => {
+  const server = http.createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on("data", (chunk: Buffer) => chunks.push(chunk));
+    request.on("end", () => {
+      got.push({ headers: request.headers, body: Buffer.concat(chunks).toString("utf8") });
+      response.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  afterAll(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  receiverUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/coffer`;
+  app = await startTestApp({ storage: "local", cache: "memory" }, { WEBHOOK_ALLOW_NETWORKS: "127.0.0.1/32" });
+  olivia = new TestClient(app.url);
+  mallory = new TestClient(app.url);
+  await olivia.register("Olivia Owner", "olivia@example.com");
+  await mallory.register("Mallory Other", "mallory@example.com");
+  oliviaId = (await app.services.prisma.user.findUniqueOrThrow({ where: { email: "olivia@example.com" } })).id;
+});
+
+describe("/settings/webhooks", () => {
+  let secret: string;
+  let hookId: string;
+
+  it("adds a webhook and shows its secret once", async () => {
+    const added = await post(olivia, { intent: "create", url: receiverUrl, eventTypes: ["folder.created", "file.created"] });
+    expect(added.status).toBe(200);
+    expect(added.headers.get("cache-control")).toBe("no-store");
+    const text = await html(added);
+    secret = secretIn(text)!;
+    expect(secret).toMatch(/^whsec_/);
+    const [hook] = await hooksOf(oliviaId);
+    hookId = hook!.id;
+    expect(hook).toMatchObject({ url: receiverUrl, eventTypes: ["folder.created", "file.created"], enabled: true, scope: "user" });
+    // Listed afterwards by its hint only.
+    const page = await html(await olivia.get("/settings/webhooks"));
+    expect(page).toContain(receiverUrl);
+    expect(page).toContain(`whsec_…${secret.slice(-4)}`);
+    expect(page).not.toContain(secret);
+    expect(await html(await mallory.get("/settings/webhooks"))).not.toContain(receiverUrl);
+  });
+
+  it("delivers my events, signed with that secret, and logs them", async () => {
+    const created = await olivia.postForm("/files", { intent: "create-folder", name: "Hooked" });
+    expect(created.status).toBeLessThan(400);
+    await flush();
+    const delivery = got.find((entry) => JSON.parse(entry.body).type === "folder.created");
+    expect(delivery).toBeDefined();
+    const event = new ReferenceWebhook(secret).verify(delivery!.body, delivery!.headers as Record<string, string>) as {
+      data: { name: string };
+    };
+    expect(event.data.name).toBe("Hooked");
+    const page = await html(await olivia.get("/settings/webhooks"));
+    expect(page).toContain("Recent deliveries");
+    expect(page).toContain("Delivered (HTTP 204)");
+  });
+
+  it("sends a test event", async () => {
+    const sent = await olivia.postForm("/settings/webhooks", { intent: "test", webhook: hookId });
+    expect(sent.status).toBe(302);
+    expect(sent.headers.get("location")).toBe("/settings/webhooks?done=tested");
+    await flush();
+    expect(got.map((entry) => JSON.parse(entry.body).type)).toContain("webhook.test");
+  });
+
+  it("rotates the secret, showing the new one once", async () => {
+    const rotated = await olivia.postForm("/settings/webhooks", { intent: "rotate", webhook: hookId });
+    expect(rotated.status).toBe(200);
+    const fresh = secretIn(await html(rotated));
+    expect(fresh).toMatch(/^whsec_/);
+    expect(fresh).not.toBe(secret);
+  });
+
+  it("keeps my webhook out of another person's reach", async () => {
+    for (const intent of ["disable", "delete", "rotate", "test"]) {
+      expect((await mallory.postForm("/settings/webhooks", { intent, webhook: hookId })).status).toBe(404);
+    }
+    expect(await hooksOf(oliviaId)).toMatchObject([{ enabled: true }]);
+  });
+
+  it("turns it off and on, and deletes it", async () => {
+    expect((await olivia.postForm("/settings/webhooks", { intent: "disable", webhook: hookId })).status).toBe(302);
+    expect(await hooksOf(oliviaId)).toMatchObject([{ enabled: false, disabledReason: "owner" }]);
+    expect(await html(await olivia.get("/settings/webhooks?done=disabled"))).toContain("The webhook is off.");
+    expect((await olivia.postForm("/settings/webhooks", { intent: "enable", webhook: hookId })).status).toBe(302);
+    expect(await hooksOf(oliviaId)).toMatchObject([{ enabled: true }]);
+    expect((await olivia.postForm("/settings/webhooks", { intent: "delete", webhook: hookId })).status).toBe(302);
+    expect(await hooksOf(oliviaId)).toEqual([]);
+  });
+
+  it.each([
+    ["a bad URL", { url: "not a url", eventTypes: "folder.created" }, 400],
+    ["a huge URL", { url: `https://example.com/${"a".repeat(5000)}`, eventTypes: "folder.created" }, 400],
+    ["another scheme", { url: "gopher://example.com/", eventTypes: "folder.created" }, 400],
+    ["a private address", { url: "http://10.0.0.1/hook", eventTypes: "folder.created" }, 400],
+    ["the metadata address", { url: "http://169.254.169.254/latest/meta-data/", eventTypes: "folder.created" }, 400],
+    ["a bad event type", { url: "https://example.com/hook", eventTypes: "file.exploded" }, 400],
+    ["no event type", { url: "https://example.com/hook" }, 400],
+    ["everyone's events, not an administrator", { url: "https://example.com/hook", eventTypes: "folder.created", scope: "instance" }, 403],
+    ["an unknown intent", { intent: "explode", url: "https://example.com/hook", eventTypes: "folder.created" }, 400],
+    ["an unknown webhook", { intent: "delete", webhook: "nope" }, 404],
+    ["a webhook id with a NUL byte", { intent: "delete", webhook: "a\u0000b" }, 404],
+  ])("refuses %s, and nothing changes", async (_, form, status) => {
+    const before = await app.services.prisma.webhook.count();
+    // Mallory is no administrator (Olivia, the first account, is).
+    const answer = await post(mallory, { intent: "create", ...form });
+    expect(answer.status).toBe(status);
+    expect(await app.services.prisma.webhook.count()).toBe(before);
+  });
+});
