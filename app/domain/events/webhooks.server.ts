@@ -133,17 +133,9 @@ export interface WebhookView {
   createdAt: string;
 }
 
-function viewOf(row: {
-  id: string;
-  url: string;
-  scope: string;
-  eventTypes: string[];
-  secretHint: string;
-  enabled: boolean;
-  disabledReason: string | null;
-  failingSince: Date | null;
-  createdAt: Date;
-}): WebhookView {
+type WebhookRow = Omit<WebhookView, "failingSince" | "createdAt"> & { failingSince: Date | null; createdAt: Date };
+
+function viewOf(row: WebhookRow): WebhookView {
   return {
     id: row.id,
     url: row.url,
