@@ -44,6 +44,9 @@ const columnOf = (model: DmmfModel, fieldName: string) => {
   return field.dbName ?? field.name;
 };
 
+/** A list field (String[]) is an ARRAY column whose udt_name is its element type's with a leading "_". */
+const EXPECTED_ARRAY_UDTS: Record<string, string[]> = { String: ["_text", "_varchar"], Int: ["_int4"], BigInt: ["_int8"] };
+
 const EXPECTED_TYPES: Record<string, string[]> = {
   String: ["text", "character varying"],
   BigInt: ["bigint"],
@@ -112,7 +115,10 @@ describe("schema.prisma matches the migrated database", () => {
           expect(column!.nullable, "nullability").toBe(!field.isRequired);
           if (field.kind === "enum") expect(column!.udt).toBe(field.type);
           else if (field.nativeType?.[0] === "Date") expect(column!.type).toBe("date");
-          else expect(EXPECTED_TYPES[field.type], `known type ${field.type}`).toContain(column!.type);
+          else if (field.isList) {
+            expect(column!.type, "a list is an array column").toBe("ARRAY");
+            expect(EXPECTED_ARRAY_UDTS[field.type], `known element type ${field.type}`).toContain(column!.udt);
+          } else expect(EXPECTED_TYPES[field.type], `known type ${field.type}`).toContain(column!.type);
         });
       }
 
