@@ -34,7 +34,7 @@ const BLOCKED_V6 = [
   "64:ff9b::/96", // NAT64: reaches IPv4 addresses through a gateway
   "64:ff9b:1::/48",
   "100::/64", // discard
-  "2001::/23", // Teredo, benchmarking, ORCHID…
+  "2001::/23", // Teredo, benchmarking, ORCHID and the rest
   "2001:db8::/32", // documentation
   "2002::/16", // 6to4: embeds an IPv4 address
   "fc00::/7", // unique-local, with AWS's metadata fd00:ec2::254
