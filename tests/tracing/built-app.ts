@@ -26,6 +26,21 @@ export async function startBuiltApp(
   env: Record<string, string>,
   options: { storage: "local" | "s3"; cache?: "memory" | "redis" } = { storage: "local" },
 ): Promise<BuiltApp> {
+  // The free port can be taken by another test's server between the probe and the listen: try
+  // another one rather than fail the test.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startBuiltAppOnce(env, options);
+    } catch (error) {
+      if (attempt >= 3 || !String(error).includes("EADDRINUSE")) throw error;
+    }
+  }
+}
+
+async function startBuiltAppOnce(
+  env: Record<string, string>,
+  options: { storage: "local" | "s3"; cache?: "memory" | "redis" },
+): Promise<BuiltApp> {
   if (!fs.existsSync(path.join(REPO, "build/start.js")))
     throw new Error("No production build: run `npm run build` before the HTTP tests (npm test does).");
   const services = inject("services");
