@@ -29,7 +29,7 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
-import * as tus from "tus-js-client";
+import { tusUpload } from "./lib/tus-upload";
 import { parseByteSize } from "../app/config.server";
 import { startEmbeddedPostgres } from "../app/services/embedded-postgres.server";
 import { freePort } from "../tests/setup/free-port";
@@ -282,22 +282,6 @@ async function startServer(env: Record<string, string>, script?: string): Promis
     if (process.env.BENCH_KEEP_SERVER_LOG && server.log.length > 0) console.log(`server log:\n${server.log.join("\n")}`);
   });
   return server;
-}
-
-function tusUpload(url: string, cookie: string, file: string, name: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const upload = new tus.Upload(fs.createReadStream(file), {
-      endpoint: `${url}/api/uploads`,
-      chunkSize: Infinity,
-      headers: { cookie },
-      metadata: { filename: name, filetype: "application/octet-stream" },
-      retryDelays: [],
-      storeFingerprintForResuming: false,
-      onError: reject,
-      onSuccess: () => resolve(),
-    });
-    upload.start();
-  });
 }
 
 function stopSwift(dir: string) {

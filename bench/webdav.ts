@@ -34,7 +34,7 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import * as tus from "tus-js-client";
+import { tusUpload } from "./lib/tus-upload";
 import { parseByteSize } from "../app/config.server";
 import { hashSecret, newTokenParts } from "../app/domain/tokens/token-format";
 import type { PrismaClient } from "../app/generated/prisma/client";
@@ -436,22 +436,6 @@ function download(url: string, headers: Record<string, string>): Promise<void> {
         response.on("error", reject);
       })
       .on("error", reject);
-  });
-}
-
-function tusUpload(url: string, cookie: string, file: string, name: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const upload = new tus.Upload(fs.createReadStream(file), {
-      endpoint: `${url}/api/uploads`,
-      chunkSize: Infinity,
-      headers: { cookie },
-      metadata: { filename: name, filetype: "application/octet-stream" },
-      retryDelays: [],
-      storeFingerprintForResuming: false,
-      onError: reject,
-      onSuccess: () => resolve(),
-    });
-    upload.start();
   });
 }
 
