@@ -39,7 +39,7 @@ async function receivedOfType(type: string) {
   for (;;) {
     await flush();
     const found = got.find((entry) => JSON.parse(entry.body).type === type);
-    const pending = await app.services.prisma.webhookDelivery.count({ where: { status: "pending" } });
+    const pending = await app.services.prisma.webhookDelivery.count({ where: { status: { in: ["pending", "sending"] } } });
     if ((found && pending === 0) || Date.now() > deadline) return found;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
