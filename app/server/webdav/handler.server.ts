@@ -41,6 +41,7 @@ import {
 } from "~/domain/webdav/properties.server";
 import { isDependencyUnavailable } from "~/services/dependency.server";
 import type { Services } from "~/services/index.server";
+import { UploadBody } from "../upload-body.server";
 import { authenticateDav, REALM } from "./auth.server";
 import { type IfList, parseIfHeader, submittedTokens } from "./if-header.server";
 import { destinationSegments, href, lockPath, requestSegments } from "./paths.server";
@@ -420,9 +421,12 @@ async function put(ctx: Context) {
   // Refused before a byte is stored: the client said how much is coming.
   if (Number.isFinite(declared) && declared > allowance.maxBytes) throw tooLargeError(allowance);
   const storageKey = newStorageKey();
-  const { size, sha256 } = await storeStream(services, storageKey, req as unknown as Readable, allowance.maxBytes, () =>
-    tooLargeError(allowance),
-  );
+  // One stream from the socket to the store (as for tus): it limits, counts and shows the bytes
+  // to the hash, and fails (the store keeps nothing) when the client goes away mid-body.
+  const body = new UploadBody(req, allowance.maxBytes, { clientGone: "fail", tooLarge: () => tooLargeError(allowance) });
+  const { size, sha256 } = await storeStream(services, storageKey, body, allowance.maxBytes, () => tooLargeError(allowance), {
+    size: Number.isSafeInteger(declared) && declared >= 0 && !req.headers["transfer-encoding"] ? declared : undefined,
+  });
   const content = { name, size, sha256, storageKey, mimeType: detectMimeType(name, req.headers["content-type"]) };
   try {
     const landed = await landFormUpload(
