@@ -41,7 +41,7 @@ import {
 } from "~/domain/webdav/properties.server";
 import { isDependencyUnavailable } from "~/services/dependency.server";
 import type { Services } from "~/services/index.server";
-import { UploadBody } from "../upload-body.server";
+import { ClientGoneError, UploadBody } from "../upload-body.server";
 import { authenticateDav, REALM } from "./auth.server";
 import { type IfList, parseIfHeader, submittedTokens } from "./if-header.server";
 import { destinationSegments, href, lockPath, requestSegments } from "./paths.server";
@@ -624,6 +624,12 @@ const HANDLERS: Record<string, (ctx: Context) => Promise<void> | void> = {
 function sendError(services: Services, req: express.Request, res: express.Response, error: unknown) {
   if (res.headersSent) {
     services.log.warn("webdav response cut", { method: req.method, error });
+    res.destroy();
+    return;
+  }
+  if (error instanceof ClientGoneError) {
+    // Nobody is left to answer; nothing was stored.
+    services.log.info("webdav client went away mid-body", { method: req.method, received: error.received });
     res.destroy();
     return;
   }
