@@ -406,17 +406,22 @@ async function put(ctx: Context) {
   const target = await resolveDavPath(services, user(ctx), ctx.segments);
   if (target.kind === "folder" || target.kind === "shared") throw new AppError(405, "A folder cannot be written with PUT.");
   if (target.kind === "missing" && !target.parent) throw new AppError(409, "The parent folder does not exist.");
-  let folder: { id: string; ownerId: string };
-  if (target.kind === "file") {
-    await getWritableItem(services, user(ctx), "file", target.file.id);
-    folder = { id: target.file.folderId, ownerId: target.file.ownerId };
-  } else {
-    folder = await getWritableFolder(services, user(ctx), target.parent!.id);
-  }
+  // The room left is read beside the write check (one round trip less per small file); the
+  // owner is the one the path resolved to, and the landing checks both again under its lock.
+  const ownerId = target.kind === "file" ? target.file.ownerId : target.parent!.ownerId;
+  const [writable, room] = await Promise.allSettled([
+    target.kind === "file"
+      ? getWritableItem(services, user(ctx), "file", target.file.id).then(() => ({ id: target.file.folderId, ownerId }))
+      : getWritableFolder(services, user(ctx), target.parent!.id),
+    uploadAllowance(services, ownerId, user(ctx).id),
+  ]);
+  if (writable.status === "rejected") throw writable.reason;
+  if (room.status === "rejected") throw room.reason;
+  const folder: { id: string; ownerId: string } = writable.value;
   assertUnlocked(ctx, ctx.segments, { parent: target.kind === "missing" });
   const name = cleanName(target.kind === "file" ? target.file.name : target.name, "File name");
   await assertTypeAllowed(services, name);
-  const allowance = await uploadAllowance(services, folder.ownerId, user(ctx).id);
+  const allowance = room.value;
   const declared = Number(req.headers["content-length"]);
   // Refused before a byte is stored: the client said how much is coming.
   if (Number.isFinite(declared) && declared > allowance.maxBytes) throw tooLargeError(allowance);
