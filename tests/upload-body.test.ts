@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { BODY_HIGH_WATER_MARK, UploadBody } from "~/server/upload-body.server";
+import { BODY_HIGH_WATER_MARK, ClientGoneError, UploadBody } from "~/server/upload-body.server";
 
 interface Outcome {
   received: Buffer;
@@ -25,10 +25,14 @@ afterEach(async () => {
  * A server that reads each request through an UploadBody and reports what came out of it.
  * `consume` may read slowly or end the body early; it gets the body and the request.
  */
-async function startServer(limit: number, consume?: (body: UploadBody, req: http.IncomingMessage) => Promise<Buffer[]>) {
+async function startServer(
+  limit: number,
+  consume?: (body: UploadBody, req: http.IncomingMessage) => Promise<Buffer[]>,
+  options?: ConstructorParameters<typeof UploadBody>[2],
+) {
   const outcomes: Array<Promise<Outcome>> = [];
   server = http.createServer((req, res) => {
-    const body = new UploadBody(req, limit);
+    const body = new UploadBody(req, limit, options);
     const observed: Buffer[] = [];
     body.observe((chunk) => observed.push(chunk));
     const reading = consume ? consume(body, req) : body.toArray();
@@ -101,6 +105,18 @@ describe("UploadBody", () => {
     expect(outcome.received.length).toBe(1024 * 1024 + 5);
     expect(outcome.received.equals(data.subarray(0, outcome.received.length))).toBe(true);
     expect(outcome.observed.equals(outcome.received)).toBe(true);
+  });
+
+  it("fails instead when told to (a WebDAV PUT), and still ends normally with a whole body", async () => {
+    const { port, nextOutcome } = await startServer(Number.MAX_SAFE_INTEGER, undefined, { clientGone: "fail" });
+    const data = randomBytes(4 * 1024 * 1024);
+    await send(port, data, 1024 * 1024 + 5);
+    const cut = await nextOutcome();
+    expect(cut.error).toBeInstanceOf(ClientGoneError);
+    await send(port, data);
+    const whole = await nextOutcome();
+    expect(whole.error).toBeNull();
+    expect(whole.received.equals(data)).toBe(true);
   });
 
   it("fails with tus's 413 when the body is longer than allowed, having passed on only the bytes within the limit", async () => {

@@ -15,7 +15,8 @@ export const BODY_HIGH_WATER_MARK = 1024 * 1024;
  *
  * A client that goes away mid-body ends the stream normally, so the store keeps every byte that
  * arrived and the upload resumes from there. `finish()` does the same on the server's behalf (tus
- * cancels a request whose lock another request asks for).
+ * cancels a request whose lock another request asks for). A body that cannot be resumed (a WebDAV
+ * PUT) is told to fail instead (`clientGone: "fail"`), so the store keeps nothing of it.
  */
 export class UploadBody extends Readable {
   /** Bytes passed on so far. */
@@ -28,6 +29,12 @@ export class UploadBody extends Readable {
   constructor(
     private readonly req: IncomingMessage,
     private readonly limit: number,
+    private readonly options: {
+      /** What a client that goes away mid-body does to the stream: end it (tus, the default), or fail it. */
+      clientGone?: "end" | "fail";
+      /** The error a too-long body fails with; tus's 413 unless given. */
+      tooLarge?: () => Error;
+    } = {},
   ) {
     super({ highWaterMark: BODY_HIGH_WATER_MARK });
     // The body flows from the start, but a store may begin reading only after an await (S3
@@ -36,8 +43,8 @@ export class UploadBody extends Readable {
     this.on("error", () => {});
     req.on("data", this.onData);
     req.once("end", this.finish);
-    req.once("close", this.finish);
-    req.once("error", this.finish);
+    req.once("close", this.gone);
+    req.once("error", this.gone);
   }
 
   /** Calls `observer` with every piece passed on from now on, in order. */
@@ -51,6 +58,20 @@ export class UploadBody extends Readable {
     this.ended = true;
     this.detach();
     this.push(null);
+  };
+
+  /** The request closed or failed; after its end this changes nothing. */
+  private readonly gone = (): void => {
+    if (this.ended) return;
+    if (this.options.clientGone !== "fail") {
+      this.finish();
+      return;
+    }
+    // Every byte arrived; its end comes once the rest is read.
+    if (this.req.complete && !this.req.errored) return;
+    this.ended = true;
+    this.detach();
+    this.destroy(new ClientGoneError(this.received));
   };
 
   override _read(): void {
@@ -71,7 +92,7 @@ export class UploadBody extends Readable {
       this.tooLarge = true;
       this.ended = true;
       this.detach();
-      this.destroy(Object.assign(new Error(ERRORS.ERR_MAX_SIZE_EXCEEDED.body), ERRORS.ERR_MAX_SIZE_EXCEEDED));
+      this.destroy(this.options.tooLarge?.() ?? Object.assign(new Error(ERRORS.ERR_MAX_SIZE_EXCEEDED.body), ERRORS.ERR_MAX_SIZE_EXCEEDED));
       return;
     }
     for (const observer of this.observers) observer(chunk);
@@ -81,7 +102,15 @@ export class UploadBody extends Readable {
   private detach() {
     this.req.off("data", this.onData);
     this.req.off("end", this.finish);
-    this.req.off("close", this.finish);
-    this.req.off("error", this.finish);
+    this.req.off("close", this.gone);
+    this.req.off("error", this.gone);
+  }
+}
+
+/** The client went away before the whole body arrived (a body told to fail rather than end). */
+export class ClientGoneError extends Error {
+  constructor(readonly received: number) {
+    super(`The client went away after ${received} bytes of the body`);
+    this.name = "ClientGoneError";
   }
 }

@@ -107,8 +107,22 @@ export async function getReadableFile(services: Services, actor: Actor, fileId: 
 }
 
 /**
+ * A request body that limits its own length and shows each piece it passes on (the server's
+ * UploadBody), so it can go to the store as it is: no Transform in between to count and hash.
+ */
+export interface ObservableBody extends Readable {
+  observe(observer: (chunk: Buffer) => void): void;
+}
+
+function isObservable(body: Readable): body is ObservableBody {
+  return typeof (body as { observe?: unknown }).observe === "function";
+}
+
+/**
  * Streams `body` into the object store under a new key while counting bytes and computing
- * SHA-256 in the same pass. Over `maxSize` the partial object is removed and 413 raised.
+ * SHA-256 in the same pass. Over `maxSize` the partial object is removed and 413 raised (an
+ * ObservableBody enforces the limit itself, with its own error). `size`, when the client declared
+ * it, lets the store size its parts exactly; a body of another length fails.
  */
 export async function storeStream(
   services: Services,
@@ -116,9 +130,25 @@ export async function storeStream(
   body: Readable,
   maxSize: number,
   tooLarge: () => Error = () => new PayloadTooLargeError(`This file is larger than the ${formatBytes(maxSize)} limit. Nothing was saved.`),
+  options: { size?: number } = {},
 ): Promise<{ size: number; sha256: string }> {
   const hash = createHash("sha256");
   let size = 0;
+  if (isObservable(body)) {
+    body.observe((chunk) => {
+      size += chunk.length;
+      hash.update(chunk);
+    });
+    try {
+      await services.storage.put(storageKey, body, { size: options.size });
+      if (size > maxSize) throw tooLarge();
+    } catch (error) {
+      body.destroy();
+      await deleteUnreferencedObjects(services, [storageKey]);
+      throw error;
+    }
+    return { size, sha256: hash.digest("hex") };
+  }
   const meter = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       size += chunk.length;
@@ -133,7 +163,7 @@ export async function storeStream(
   const sink = new PassThrough();
   const piping = pipeline(body, meter, sink);
   try {
-    await Promise.all([services.storage.put(storageKey, sink), piping]);
+    await Promise.all([services.storage.put(storageKey, sink, { size: options.size }), piping]);
   } catch (error) {
     sink.destroy();
     await deleteUnreferencedObjects(services, [storageKey]);

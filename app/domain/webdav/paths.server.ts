@@ -26,9 +26,12 @@ export function sharedByName(shares: SharedWithMe[], name: string): SharedWithMe
 
 async function childNamed(services: Services, parent: Folder, name: string): Promise<DavTarget> {
   const key = nameKey(name);
-  const folder = await services.prisma.folder.findFirst({ where: { parentId: parent.id, nameKey: key, trashedAt: null } });
+  // Both at once: one round trip per segment instead of two for every file (each PUT names one).
+  const [folder, file] = await Promise.all([
+    services.prisma.folder.findFirst({ where: { parentId: parent.id, nameKey: key, trashedAt: null } }),
+    services.prisma.file.findFirst({ where: { folderId: parent.id, nameKey: key, trashedAt: null } }),
+  ]);
   if (folder) return { kind: "folder", folder, isRoot: false };
-  const file = await services.prisma.file.findFirst({ where: { folderId: parent.id, nameKey: key, trashedAt: null } });
   if (file) return { kind: "file", file };
   return { kind: "missing", parent, name };
 }

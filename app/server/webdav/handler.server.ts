@@ -41,6 +41,7 @@ import {
 } from "~/domain/webdav/properties.server";
 import { isDependencyUnavailable } from "~/services/dependency.server";
 import type { Services } from "~/services/index.server";
+import { ClientGoneError, UploadBody } from "../upload-body.server";
 import { authenticateDav, REALM } from "./auth.server";
 import { type IfList, parseIfHeader, submittedTokens } from "./if-header.server";
 import { destinationSegments, href, lockPath, requestSegments } from "./paths.server";
@@ -405,24 +406,32 @@ async function put(ctx: Context) {
   const target = await resolveDavPath(services, user(ctx), ctx.segments);
   if (target.kind === "folder" || target.kind === "shared") throw new AppError(405, "A folder cannot be written with PUT.");
   if (target.kind === "missing" && !target.parent) throw new AppError(409, "The parent folder does not exist.");
-  let folder: { id: string; ownerId: string };
-  if (target.kind === "file") {
-    await getWritableItem(services, user(ctx), "file", target.file.id);
-    folder = { id: target.file.folderId, ownerId: target.file.ownerId };
-  } else {
-    folder = await getWritableFolder(services, user(ctx), target.parent!.id);
-  }
+  // The room left is read beside the write check (one round trip less per small file); the
+  // owner is the one the path resolved to, and the landing checks both again under its lock.
+  const ownerId = target.kind === "file" ? target.file.ownerId : target.parent!.ownerId;
+  const [writable, room] = await Promise.allSettled([
+    target.kind === "file"
+      ? getWritableItem(services, user(ctx), "file", target.file.id).then(() => ({ id: target.file.folderId, ownerId }))
+      : getWritableFolder(services, user(ctx), target.parent!.id),
+    uploadAllowance(services, ownerId, user(ctx).id),
+  ]);
+  if (writable.status === "rejected") throw writable.reason;
+  if (room.status === "rejected") throw room.reason;
+  const folder: { id: string; ownerId: string } = writable.value;
   assertUnlocked(ctx, ctx.segments, { parent: target.kind === "missing" });
   const name = cleanName(target.kind === "file" ? target.file.name : target.name, "File name");
   await assertTypeAllowed(services, name);
-  const allowance = await uploadAllowance(services, folder.ownerId, user(ctx).id);
+  const allowance = room.value;
   const declared = Number(req.headers["content-length"]);
   // Refused before a byte is stored: the client said how much is coming.
   if (Number.isFinite(declared) && declared > allowance.maxBytes) throw tooLargeError(allowance);
   const storageKey = newStorageKey();
-  const { size, sha256 } = await storeStream(services, storageKey, req as unknown as Readable, allowance.maxBytes, () =>
-    tooLargeError(allowance),
-  );
+  // One stream from the socket to the store (as for tus): it limits, counts and shows the bytes
+  // to the hash, and fails (the store keeps nothing) when the client goes away mid-body.
+  const body = new UploadBody(req, allowance.maxBytes, { clientGone: "fail", tooLarge: () => tooLargeError(allowance) });
+  const { size, sha256 } = await storeStream(services, storageKey, body, allowance.maxBytes, () => tooLargeError(allowance), {
+    size: Number.isSafeInteger(declared) && declared >= 0 && !req.headers["transfer-encoding"] ? declared : undefined,
+  });
   const content = { name, size, sha256, storageKey, mimeType: detectMimeType(name, req.headers["content-type"]) };
   try {
     const landed = await landFormUpload(
@@ -620,6 +629,12 @@ const HANDLERS: Record<string, (ctx: Context) => Promise<void> | void> = {
 function sendError(services: Services, req: express.Request, res: express.Response, error: unknown) {
   if (res.headersSent) {
     services.log.warn("webdav response cut", { method: req.method, error });
+    res.destroy();
+    return;
+  }
+  if (error instanceof ClientGoneError) {
+    // Nobody is left to answer; nothing was stored.
+    services.log.info("webdav client went away mid-body", { method: req.method, received: error.received });
     res.destroy();
     return;
   }

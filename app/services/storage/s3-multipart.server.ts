@@ -1,117 +1,148 @@
-import { createHash } from "node:crypto";
-import type * as Minio from "minio";
-import { ObjectTooLargeError } from "./types";
+import type { Readable } from "node:stream";
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  PutObjectCommand,
+  type S3Client,
+  UploadPartCommand,
+} from "@aws-sdk/client-s3";
+import { streamParts } from "./s3-part-streamer.server";
+import { ObjectSizeMismatchError, ObjectTooLargeError } from "./types";
 
 export const MAX_PARTS = 10_000;
 
 /**
- * Streams `source` into `key` with at most `partsInFlight` parts uploading at once, so memory
- * stays at about (partsInFlight + 1) × partSize. A body shorter than one part is one plain PUT.
+ * Bodies that end within this many bytes are held in memory and stored with one PutObject: a
+ * multipart upload costs three more requests (and Swift's completion is slow), which a sync of
+ * many small files would pay for each.
+ */
+export const SINGLE_PUT_LIMIT = 5 * 2 ** 20;
+
+export interface StreamingPutOptions {
+  client: S3Client;
+  bucket: string;
+  key: string;
+  source: Readable;
+  /** The body's length when known: the last part is then sized exactly, and any other length fails. */
+  size?: number;
+  partSize: number;
+  contentType?: string;
+  /** Server-side encryption (S3_SSE), as PutObject and CreateMultipartUpload parameters. */
+  sse: { ServerSideEncryption?: "AES256" | "aws:kms"; SSEKMSKeyId?: string };
+}
+
+/**
+ * Streams `source` into `key` through the tus path's part streamer (streamParts): each part is
+ * one UploadPart request fed from 1 MiB blocks of a shared pool as the bytes arrive, with an
+ * unsigned payload and no per-part Content-MD5 (the AWS SDK sends neither unless required), so
+ * the only pass over the bytes here is the copy into the blocks. Memory: two parts at most (the
+ * one being filled, and the previous one until S3 has answered).
+ *
+ * A body that fails (a client gone mid-body) or whose length differs from `size` rejects the put;
+ * the multipart upload is then aborted, so nothing is stored and no parts are left behind.
  *
  * Why not minio's putObject: it only notices a failing source by hanging forever, and it cannot
  * clean up after itself on Swift (it finds its multipart uploads by listing them with an empty
- * delimiter, which Swift's s3api answers with nothing). Here the upload id is known, so a failed
- * put is always aborted and leaves no parts behind.
+ * delimiter, which Swift's s3api answers with nothing). Here the upload id is known.
  */
-export async function multipartPut(options: {
-  client: Minio.Client;
-  bucket: string;
-  key: string;
-  source: AsyncIterable<Buffer>;
-  partSize: number;
-  partsInFlight: number;
-  headers: Record<string, string>;
-}): Promise<void> {
-  const { client, bucket, key, partSize, headers } = options;
-  let upload: MultipartUpload | undefined;
-  try {
-    for await (const part of partsOf(options.source, partSize)) {
-      // A short part is the last one; alone, it is a whole object.
-      if (!upload && part.length < partSize) {
-        await client.putObject(bucket, key, part, part.length, headers);
-        return;
-      }
-      upload ??= await MultipartUpload.start(client, bucket, key, headers, options.partsInFlight);
-      await upload.add(part);
+export async function streamingPut(options: StreamingPutOptions): Promise<{ size: number }> {
+  const { client, bucket, key, size, partSize } = options;
+  const limit = size ?? MAX_PARTS * partSize;
+  const chunks = options.source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  let received = 0;
+  const next = async (): Promise<Buffer | null> => {
+    const step = await chunks.next();
+    if (step.done) return null;
+    const chunk = step.value;
+    received += chunk.length;
+    if (received > limit) {
+      if (size !== undefined) throw new ObjectSizeMismatchError(key, size, received);
+      throw new ObjectTooLargeError(key, limit);
     }
-    if (upload) await upload.complete();
-    else await client.putObject(bucket, key, Buffer.alloc(0), 0, headers);
+    return chunk;
+  };
+
+  // The head of the body: all of it when it is small.
+  const head: Buffer[] = [];
+  const headLimit = Math.min(SINGLE_PUT_LIMIT, partSize);
+  let ended = false;
+  try {
+    while (received <= headLimit) {
+      const chunk = await next();
+      if (chunk === null) {
+        ended = true;
+        break;
+      }
+      head.push(chunk);
+    }
   } catch (error) {
-    await upload?.abort();
+    await chunks.return?.();
     throw error;
   }
-}
-
-class MultipartUpload {
-  private readonly parts: Array<Promise<{ part: number; etag: string }>> = [];
-  private readonly inFlight = new Set<Promise<unknown>>();
-
-  private constructor(
-    private readonly client: Minio.Client,
-    private readonly bucket: string,
-    private readonly key: string,
-    private readonly uploadId: string,
-    private readonly partsInFlight: number,
-  ) {}
-
-  static async start(client: Minio.Client, bucket: string, key: string, headers: Record<string, string>, partsInFlight: number) {
-    const uploadId = await client.initiateNewMultipartUpload(bucket, key, headers);
-    return new MultipartUpload(client, bucket, key, uploadId, partsInFlight);
+  if (ended) {
+    if (size !== undefined && received !== size) throw new ObjectSizeMismatchError(key, size, received);
+    await client.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: Buffer.concat(head, received),
+        ContentLength: received,
+        ContentType: options.contentType,
+        ...options.sse,
+      }),
+    );
+    return { size: received };
   }
 
-  /** Starts uploading `data`; resolves once there is room for another part. */
-  async add(data: Buffer): Promise<void> {
-    const partNumber = this.parts.length + 1;
-    if (partNumber > MAX_PARTS) throw new ObjectTooLargeError(this.key, MAX_PARTS * data.length);
-    const uploading = this.client.uploadPart(
-      {
-        bucketName: this.bucket,
-        objectName: this.key,
-        uploadID: this.uploadId,
-        partNumber,
-        headers: { "Content-MD5": createHash("md5").update(data).digest("base64") },
+  const created = await client.send(
+    new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: options.contentType, ...options.sse }),
+  );
+  const uploadId = created.UploadId!;
+  const etags = new Map<number, string>();
+  try {
+    const stored = await streamParts({
+      source: (async function* () {
+        yield* head.splice(0);
+        for (let chunk = await next(); chunk !== null; chunk = await next()) yield chunk;
+      })(),
+      offset: 0,
+      size: limit,
+      partSize,
+      // Every part the body ends inside is its last: stored as it is, whatever its length.
+      minPartSize: 0,
+      firstPartNumber: 1,
+      sink: {
+        uploadPart: async (partNumber, body, length, signal) => {
+          const answer = await client.send(
+            new UploadPartCommand({
+              Bucket: bucket,
+              Key: key,
+              UploadId: uploadId,
+              PartNumber: partNumber,
+              Body: body,
+              ContentLength: length,
+            }),
+            { abortSignal: signal },
+          );
+          etags.set(partNumber, answer.ETag ?? "");
+        },
+        uploadIncompletePart: () => Promise.reject(new Error("A put has no incomplete part")),
       },
-      data,
+    });
+    if (size !== undefined && stored !== size) throw new ObjectSizeMismatchError(key, size, stored);
+    await client.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: bucket,
+        Key: key,
+        UploadId: uploadId,
+        MultipartUpload: { Parts: [...etags].sort(([a], [b]) => a - b).map(([PartNumber, ETag]) => ({ PartNumber, ETag })) },
+      }),
     );
-    this.parts.push(uploading);
-    this.inFlight.add(uploading);
-    // Failures surface through the race below or through complete(); never unhandled.
-    uploading.then(
-      () => this.inFlight.delete(uploading),
-      () => {},
-    );
-    while (this.inFlight.size >= this.partsInFlight) await Promise.race(this.inFlight);
+    return { size: stored };
+  } catch (error) {
+    await chunks.return?.().catch(() => {});
+    await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })).catch(() => {});
+    throw error;
   }
-
-  async complete(): Promise<void> {
-    const parts = await Promise.all(this.parts);
-    await this.client.completeMultipartUpload(this.bucket, this.key, this.uploadId, parts);
-  }
-
-  async abort(): Promise<void> {
-    await Promise.allSettled(this.parts);
-    await this.client.abortMultipartUpload(this.bucket, this.key, this.uploadId).catch(() => {});
-  }
-}
-
-/** Regroups a byte stream into `partSize` buffers; only the last may be shorter. */
-async function* partsOf(source: AsyncIterable<Buffer>, partSize: number): AsyncGenerator<Buffer> {
-  let chunks: Buffer[] = [];
-  let length = 0;
-  for await (const chunk of source) {
-    let rest = chunk;
-    while (length + rest.length >= partSize) {
-      const take = partSize - length;
-      chunks.push(rest.subarray(0, take));
-      yield Buffer.concat(chunks, partSize);
-      chunks = [];
-      length = 0;
-      rest = rest.subarray(take);
-    }
-    if (rest.length > 0) {
-      chunks.push(rest);
-      length += rest.length;
-    }
-  }
-  if (length > 0) yield Buffer.concat(chunks, length);
 }

@@ -1,12 +1,11 @@
 import type { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
 import type { MetadataValue } from "@tus/s3-store";
 import type { DataStore, KvStore } from "@tus/utils";
 import * as Minio from "minio";
 import { ConfigError, type Config } from "~/config.server";
 import type { Logger } from "~/services/logger.server";
-import { ByteCounter } from "./byte-counter.server";
-import { MAX_PARTS, multipartPut } from "./s3-multipart.server";
+import { MAX_PARTS, streamingPut } from "./s3-multipart.server";
 import { sdkLogger, silentLogger } from "./s3-sdk-logger.server";
 import { CofferS3Store } from "./s3-tus-store.server";
 import {
@@ -32,8 +31,6 @@ export interface S3ObjectStoreTuning {
 }
 
 const MiB = 2 ** 20;
-// Each in-flight part is a buffer in memory; two keep the connection busy while the next is read.
-const PUT_PARTS_IN_FLIGHT = 2;
 const MAX_SINGLE_COPY_SIZE = 5 * 2 ** 30;
 const NOT_FOUND_CODES = new Set(["NoSuchKey", "NotFound"]);
 
@@ -47,6 +44,8 @@ export class S3ObjectStore implements ObjectStore {
   onStorageClassRead?: (key: string, storageClass: string) => void;
   private readonly bucket: string;
   private readonly client: Minio.Client;
+  /** The AWS SDK's client, which puts stream through (as tus uploads do); made on first use. */
+  private sdkClient?: S3Client;
   private readonly maxSingleCopySize: number;
   private readonly healthTimeoutMs: number;
   private readonly sseHeaders: Record<string, string>;
@@ -76,23 +75,19 @@ export class S3ObjectStore implements ObjectStore {
 
   async put(key: string, body: Readable, options: { size?: number; contentType?: string } = {}): Promise<{ size: number }> {
     assertValidKey(key);
-    const counter = new ByteCounter(key, options.size);
-    // The pipeline destroys `counter` with any error of `body`, so reading `counter` sees it.
-    pipeline(body, counter).catch(() => {});
-    try {
-      await multipartPut({
-        client: this.client,
-        bucket: this.bucket,
-        key,
-        source: counter,
-        partSize: this.partSizeFor(options.size),
-        partsInFlight: PUT_PARTS_IN_FLIGHT,
-        headers: { ...(options.contentType ? { "Content-Type": options.contentType } : {}), ...this.sseHeaders },
-      });
-    } finally {
-      counter.destroy();
-    }
-    return { size: counter.bytes };
+    this.sdkClient ??= new S3Client(this.sdkClientConfig());
+    return streamingPut({
+      client: this.sdkClient,
+      bucket: this.bucket,
+      key,
+      source: body,
+      size: options.size,
+      partSize: this.partSizeFor(options.size),
+      contentType: options.contentType,
+      sse: this.config.sse
+        ? { ServerSideEncryption: this.config.sse.type, ...(this.config.sse.kmsKeyId ? { SSEKMSKeyId: this.config.sse.kmsKeyId } : {}) }
+        : {},
+    });
   }
 
   async get(key: string, range?: ByteRange): Promise<Readable> {
@@ -238,19 +233,7 @@ export class S3ObjectStore implements ObjectStore {
 
   createTusDataStore(options: TusDataStoreOptions): DataStore {
     return new CofferS3Store({
-      s3ClientConfig: {
-        bucket: this.bucket,
-        region: this.config.region,
-        endpoint: this.config.endpoint,
-        credentials: { accessKeyId: this.config.accessKey, secretAccessKey: this.config.secretKey },
-        forcePathStyle: this.config.forcePathStyle,
-        // Otherwise the SDK streams bodies as aws-chunked with trailing checksums, which Swift
-        // (and other S3-compatible servers) answer with 501.
-        requestChecksumCalculation: "WHEN_REQUIRED",
-        responseChecksumValidation: "WHEN_REQUIRED",
-        // Otherwise the SDK prints to stderr whenever a part request is cut short on purpose.
-        logger: sdkLogger(this.log),
-      },
+      s3ClientConfig: { bucket: this.bucket, ...this.sdkClientConfig() },
       // S3Store raises this per upload (calcOptimalPartSize) so 10,000 parts always suffice.
       partSize: this.config.partSize,
       maxConcurrentPartUploads: this.config.uploadConcurrency,
@@ -262,6 +245,22 @@ export class S3ObjectStore implements ObjectStore {
       cache: options.kvStore as KvStore<MetadataValue> | undefined,
       sseHeaders: this.sseHeaders,
     });
+  }
+
+  /** The AWS SDK client's configuration, for puts and for the tus store. */
+  private sdkClientConfig(): S3ClientConfig {
+    return {
+      region: this.config.region,
+      endpoint: this.config.endpoint,
+      credentials: { accessKeyId: this.config.accessKey, secretAccessKey: this.config.secretKey },
+      forcePathStyle: this.config.forcePathStyle,
+      // Otherwise the SDK streams bodies as aws-chunked with trailing checksums, which Swift
+      // (and other S3-compatible servers) answer with 501, and sends a checksum of every part.
+      requestChecksumCalculation: "WHEN_REQUIRED",
+      responseChecksumValidation: "WHEN_REQUIRED",
+      // Otherwise the SDK prints to stderr whenever a part request is cut short on purpose.
+      logger: sdkLogger(this.log),
+    };
   }
 
   /**
