@@ -60,7 +60,6 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     id: hit.id,
     kind: hit.kind,
     name: markWords(hit.name, query),
-    plainName: hit.name,
     folderId: hit.folderId,
     path: (hit.folderId ? (paths.get(hit.folderId) ?? []) : []).map((crumb) => ({ id: crumb.id, name: crumb.name })),
     size: hit.size,
@@ -228,8 +227,8 @@ export default function Search() {
         </details>
         <p id="search-help" className="text-sm text-text-muted">
           {contentSearch
-            ? "Names and words inside documents are searched; misspellings in names are fine. Items shared with you are searched too. Dates are UTC days."
-            : "Names are searched; misspellings are fine. Items shared with you are searched too. Dates are UTC days."}
+            ? "Type part of a file or folder name. Words inside documents are found too. Misspellings in names are fine. Items shared with you are searched too. Dates are UTC days."
+            : "Type part of a file or folder name. Misspellings are fine. Items shared with you are searched too. Dates are UTC days."}
         </p>
       </Form>
       <div aria-busy={searching} className={searching ? "opacity-60" : undefined} data-testid="search-results">
@@ -316,16 +315,30 @@ function HitList({ hits, testId }: { hits: Hit[]; testId: string }) {
       {hits.map((hit) => (
         <li key={hit.id} className="px-4 py-3 text-sm" data-testid="search-hit">
           <div className="flex flex-wrap items-center justify-between gap-x-4 gap-y-1">
-            <Link
-              to={hit.kind === "folder" ? `/files/${hit.id}` : `/details/file/${hit.id}`}
-              className="flex min-w-0 items-center gap-2 font-medium text-accent-text hover:underline"
-              data-testid="hit-name"
-            >
-              {hit.kind === "folder" ? <FolderIcon /> : <FileIcon />}
-              <span className="min-w-0 break-words">
-                <Marked parts={hit.name} />
-              </span>
-            </Link>
+            {hit.kind === "folder" ? (
+              <Link
+                to={`/files/${hit.id}`}
+                className="flex min-w-0 items-center gap-2 font-medium text-accent-text hover:underline"
+                data-testid="hit-name"
+              >
+                <FolderIcon />
+                <span className="min-w-0 break-words">
+                  <Marked parts={hit.name} />
+                </span>
+              </Link>
+            ) : (
+              <a
+                href={`/download/${hit.id}`}
+                download
+                className="flex min-w-0 items-center gap-2 text-accent-text hover:underline"
+                data-testid="hit-name"
+              >
+                <FileIcon />
+                <span className="min-w-0 break-words">
+                  <Marked parts={hit.name} />
+                </span>
+              </a>
+            )}
             <span className="flex flex-wrap items-center gap-3 text-text-muted">
               {hit.ownerName !== null ? <span>{`Shared by ${hit.ownerName}`}</span> : null}
               <Badge>{TYPE_LABELS[hit.type]}</Badge>
@@ -334,16 +347,6 @@ function HitList({ hits, testId }: { hits: Hit[]; testId: string }) {
                 <span className="sr-only">Modified </span>
                 <time dateTime={hit.updatedAt}>{formatDate(hit.updatedAt)}</time>
               </span>
-              {hit.kind === "file" ? (
-                <a
-                  href={`/download/${hit.id}`}
-                  download
-                  className="text-accent-text hover:underline"
-                  aria-label={`Download ${hit.plainName}`}
-                >
-                  Download
-                </a>
-              ) : null}
             </span>
           </div>
           <ResultPath path={hit.path} />
