@@ -60,6 +60,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     id: hit.id,
     kind: hit.kind,
     name: markWords(hit.name, query),
+    plainName: hit.name,
     folderId: hit.folderId,
     path: (hit.folderId ? (paths.get(hit.folderId) ?? []) : []).map((crumb) => ({ id: crumb.id, name: crumb.name })),
     size: hit.size,
@@ -313,7 +314,8 @@ function HitList({ hits, testId }: { hits: Hit[]; testId: string }) {
   return (
     <ul className="card mt-3 divide-y divide-border" data-testid={testId}>
       {hits.map((hit) => (
-        <li key={hit.id} className="px-4 py-3 text-sm" data-testid="search-hit">
+        // data-name: the whole name, which the marks split, for tools and tests that look for it.
+        <li key={hit.id} className="px-4 py-3 text-sm" data-testid="search-hit" data-name={hit.plainName}>
           <div className="flex flex-wrap items-center justify-between gap-x-4 gap-y-1">
             {hit.kind === "folder" ? (
               <Link
