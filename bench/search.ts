@@ -26,7 +26,7 @@ import { performance } from "node:perf_hooks";
 import { startEmbeddedPostgres } from "../app/services/embedded-postgres.server";
 import { createPrismaClient } from "../app/services/db.server";
 import { PostgresSearchIndex } from "../app/services/search/postgres.server";
-import type { SearchIndex } from "../app/services/search/types";
+import type { SearchIndex, SearchOptions } from "../app/services/search/types";
 import type { PrismaClient } from "../app/generated/prisma/client";
 import { freePort } from "../tests/setup/free-port";
 import { registerBenchUser } from "./lib/account";
@@ -133,6 +133,9 @@ const CONTENT_ONLY_WORD = "zanzibar";
 interface QueryCase {
   kind: string;
   query: string;
+  /** The search page's filters and sort as URL parameters, and as the driver's options. */
+  params?: Record<string, string>;
+  options?: SearchOptions;
 }
 
 async function main() {
@@ -171,21 +174,23 @@ async function main() {
   const meili = await meilisearchIndex(prisma, ownerId);
   if (process.env.BENCH_HOLD === "1") await hold(pg.url, cases);
 
-  const contenders: Array<{ label: string; run: (query: string) => Promise<number> }> = [
-    { label: "driver SQL (from the bench)", run: (query) => driverSearch(sqlIndex, ownerId, query) },
+  const search = (c: QueryCase) => new URLSearchParams({ q: c.query, ...c.params }).toString();
+  const contenders: Array<{ label: string; run: (c: QueryCase) => Promise<number> }> = [
+    { label: "driver SQL (from the bench)", run: (c) => driverSearch(sqlIndex, ownerId, c) },
     ...(BEFORE_ROW
-      ? [{ label: "driver SQL before issue 14", run: (query: string) => timed(() => searchBefore(prisma, ownerId, query, PAGE_LIMIT)) }]
+      ? [{ label: "driver SQL before issue 14", run: (c: QueryCase) => timed(() => searchBefore(prisma, ownerId, c.query, PAGE_LIMIT)) }]
       : []),
-    { label: "GET /search", run: (query) => get(`${app.url}/search?q=${encodeURIComponent(query)}`, cookie) },
-    { label: "GET /search.data", run: (query) => get(`${app.url}/search.data?q=${encodeURIComponent(query)}`, cookie) },
-    ...(meili ? [{ label: "Meilisearch driver (from the bench)", run: (query: string) => driverSearch(meili, ownerId, query) }] : []),
+    { label: "GET /search", run: (c) => get(`${app.url}/search?${search(c)}`, cookie) },
+    { label: "GET /search.data", run: (c) => get(`${app.url}/search.data?${search(c)}`, cookie) },
+    ...(meili ? [{ label: "Meilisearch driver (from the bench)", run: (c: QueryCase) => driverSearch(meili, ownerId, c) }] : []),
   ];
 
   console.log(`\n${RUNS} timed runs after ${WARMUP} warm-ups each, contenders alternating; ms\n`);
   console.log("| query | matches | what | p50 | p95 |");
   console.log("|---|---|---|---|---|");
-  for (const { kind, query } of cases) {
-    const found = await sqlIndex.search(ownerId, query, { limit: PAGE_LIMIT });
+  for (const queryCase of cases) {
+    const { kind, query } = queryCase;
+    const found = await sqlIndex.search(ownerId, query, { limit: PAGE_LIMIT, ...queryCase.options });
     // The driver counts up to a bound; the query before issue 14 counted every match.
     const exact = BEFORE_ROW ? ` (all: ${(await searchBefore(prisma, ownerId, query, PAGE_LIMIT)).total.toLocaleString("en-GB")})` : "";
     const matches = `${found.total.toLocaleString("en-GB")}${found.totalIsLowerBound ? "+" : ""}${exact}`;
@@ -194,13 +199,14 @@ async function main() {
       // Rotate who goes first, so no contender always follows the same one.
       for (let k = 0; k < contenders.length; k++) {
         const index = (round + k) % contenders.length;
-        const elapsed = await contenders[index]!.run(query);
+        const elapsed = await contenders[index]!.run(queryCase);
         if (round >= WARMUP) samples[index]!.push(elapsed);
       }
     }
     contenders.forEach((contender, index) => {
       const { p50, p95 } = percentiles(samples[index]!);
-      console.log(`| ${kind} (${JSON.stringify(query)}) | ${matches} | ${contender.label} | ${ms(p50)} | ${ms(p95)} |`);
+      const label = queryCase.params ? `${JSON.stringify(query)}, ${new URLSearchParams(queryCase.params)}` : JSON.stringify(query);
+      console.log(`| ${kind} (${label}) | ${matches} | ${contender.label} | ${ms(p50)} | ${ms(p95)} |`);
     });
   }
   console.log(`\nload average at the end: ${loadAverage()}`);
@@ -283,11 +289,31 @@ async function queryCases(prisma: PrismaClient, ownerId: string): Promise<QueryC
     { kind: "miss", query: "xylophone" },
     { kind: "misspelling", query: "invoce" },
     { kind: "content word", query: CONTENT_ONLY_WORD },
+    // The search page's filters and sorts: a type among many matches sorted by name, a size
+    // range sorted by size, and one folder of the account.
+    {
+      kind: "images by name",
+      query: "2021",
+      params: { type: "image", sort: "name" },
+      options: { filters: { fileType: "image" }, sort: { by: "name", direction: "asc" } },
+    },
+    {
+      kind: "1–100 MiB by size",
+      query: "quart",
+      params: { size: "medium", sort: "size" },
+      options: { filters: { minSize: 1024 * 1024, maxSize: 100 * 1024 * 1024 }, sort: { by: "size", direction: "desc" } },
+    },
+    {
+      kind: "in one folder, newest",
+      query: "quart",
+      params: { folder: "bf-50", sort: "modified" },
+      options: { within: { folderIds: ["bf-50"], ids: [] }, sort: { by: "modified", direction: "desc" } },
+    },
   ];
 }
 
-function driverSearch(index: SearchIndex, ownerId: string, query: string): Promise<number> {
-  return timed(() => index.search(ownerId, query, { limit: PAGE_LIMIT }));
+function driverSearch(index: SearchIndex, ownerId: string, c: QueryCase): Promise<number> {
+  return timed(() => index.search(ownerId, c.query, { limit: PAGE_LIMIT, ...c.options }));
 }
 
 async function timed(run: () => Promise<unknown>): Promise<number> {

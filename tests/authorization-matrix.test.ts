@@ -108,7 +108,8 @@ const MATRIX: Record<string, Entry> = {
     post: { form: (ids) => ({ intent: "restore", item: `file:${ids.trashedForBulk}` }), want: [LOGIN, 303, 303, 303] },
   },
   "/bulk/zip": { url: (ids) => `/bulk/zip?item=file:${ids.file}`, get: [LOGIN, 200, 404, 200] },
-  "/search": { url: () => "/search?q=report", get: [LOGIN, 200, 200, 200] },
+  // Search below a folder: as reading the folder (another user's search names nothing of it).
+  "/search": { url: (ids) => `/search?q=report&folder=${ids.folder}&type=document&sort=name`, get: [LOGIN, 200, 404, 200] },
   "/shared": { url: () => "/shared", get: [LOGIN, 200, 200, 200] },
   "/shares": {
     url: (ids) => `/shares?item=file:${ids.file}`,

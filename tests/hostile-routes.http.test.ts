@@ -171,7 +171,7 @@ const ROUTES: Record<string, RouteEntry> = {
   "s.$token_.thumbnail.$fileId.tsx": { path: "/s/:token/thumbnail/:fileId", params: { token: "token", fileId: "file" } },
   "s.$token_.view.$fileId.tsx": { path: "/s/:token/view/:fileId", params: { token: "token", fileId: "file" }, headers: ["range"] },
   "s.$token_.zip.tsx": { path: "/s/:token/zip", params: { token: "token" }, query: ["folder"] },
-  "search.tsx": { path: "/search", query: ["q", "after", "type", "scope"] },
+  "search.tsx": { path: "/search", query: ["q", "type", "modified", "from", "to", "size", "folder", "sort", "order"] },
   "settings.privacy.tsx": { path: "/settings/privacy", post: { fields: ["confirmEmail", "password", "proof"], intents: ["delete"] } },
   "settings.privacy_.export.tsx": { path: "/settings/privacy/export", post: { fields: [] } },
   "settings.security.tsx": {

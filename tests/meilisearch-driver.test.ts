@@ -173,7 +173,8 @@ describe("Meilisearch driver requests", () => {
         body: {
           searchableAttributes: ["name", "content"],
           filterableAttributes: ["ownerId", "kind", "folderId", "id", "mimeType", "mimeFamily", "size", "updatedAt"],
-          sortableAttributes: ["updatedAt"],
+          sortableAttributes: ["name", "size", "updatedAt"],
+          rankingRules: ["sort", "words", "typo", "proximity", "attribute", "exactness"],
         },
       },
     ]);
@@ -309,6 +310,62 @@ describe("Meilisearch driver requests", () => {
       `ownerId = "owner-1" AND (folderId IN ["d1"]) AND kind = "file" AND mimeFamily = "image/" AND size >= 10 AND size <= 99 AND updatedAt >= ${Date.UTC(2026, 0, 1)} AND updatedAt < ${Date.UTC(2026, 1, 1)}`,
       'ownerId = "owner-1" AND mimeType = "application/pdf"',
     ]);
+  });
+
+  it("search narrows by file type: a type's families and exact types, or none of them for other", async () => {
+    await driver().search("owner-1", "report", { filters: { fileType: "image" } });
+    await driver().search("owner-1", "report", { filters: { fileType: "archive" } });
+    await driver().search("owner-1", "report", { filters: { fileType: "text" } });
+    await driver().search("owner-1", "report", { filters: { fileType: "other" } });
+    const filters = fake.requests.map((r) => (r.body as { filter: string }).filter);
+    expect(filters[0]).toBe('ownerId = "owner-1" AND kind = "file" AND (mimeFamily IN ["image/"])');
+    expect(filters[1]).toMatch(/^ownerId = "owner-1" AND kind = "file" AND \(mimeType IN \["application\/zip", .*"application\/zstd"\]\)$/);
+    expect(filters[1]).not.toContain("mimeFamily");
+    expect(filters[2]).toMatch(
+      /^ownerId = "owner-1" AND kind = "file" AND \(mimeFamily IN \["text\/"\] OR mimeType IN \["application\/json", /,
+    );
+    expect(filters[3]).toMatch(
+      /^ownerId = "owner-1" AND kind = "file" AND NOT \(mimeFamily IN \["image\/", "video\/", "audio\/", "text\/"\] OR mimeType IN \["application\/pdf", /,
+    );
+  });
+
+  it("search sorted by name, date or size asks Meilisearch for that order and pages there", async () => {
+    await driver().search("owner-1", "report", { sort: { by: "name", direction: "asc" }, limit: 5, offset: 10 });
+    await driver().search("owner-1", "report", { sort: { by: "modified", direction: "desc" } });
+    await driver().search("owner-1", "report", { sort: { by: "size", direction: "asc" } });
+    await driver().search("owner-1", "report", { sort: { by: "relevance", direction: "desc" }, limit: 5, offset: 10 });
+    const bodies = fake.requests.map((r) => r.body as { sort?: string[]; limit: number; offset: number });
+    expect(bodies[0]).toMatchObject({ sort: ["name:asc"], limit: 5, offset: 10 });
+    expect(bodies[1]).toMatchObject({ sort: ["updatedAt:desc"], limit: 20, offset: 0 });
+    expect(bodies[2]).toMatchObject({ sort: ["size:asc"] });
+    // Relevance is Meilisearch's own order, reordered here: no sort, hits up to the page's end.
+    expect(bodies[3]).toMatchObject({ limit: 15, offset: 0 });
+    expect(bodies[3].sort).toBeUndefined();
+  });
+
+  it("search sorted keeps Meilisearch's order of the hits, content matches among name matches", async () => {
+    const base = { ...document, updatedAt: document.updatedAt.getTime() };
+    fake.replies.set(`POST /indexes/${INDEX}/search`, {
+      status: 200,
+      body: {
+        hits: [
+          { ...base, id: "a-content", name: "a.txt", _rankingScore: 0.5, _matchesPosition: { content: [{ start: 0, length: 3 }] } },
+          { ...base, id: "b-name", name: "b report.txt", _rankingScore: 0.9, _matchesPosition: { name: [{ start: 2, length: 6 }] } },
+        ],
+        query: "report",
+        processingTimeMs: 1,
+        limit: 20,
+        offset: 0,
+        estimatedTotalHits: 2,
+      },
+    });
+    const sorted = await driver().search("owner-1", "report", { sort: { by: "name", direction: "asc" } });
+    expect(sorted.hits.map((hit) => [hit.id, hit.matchedBy])).toEqual([
+      ["a-content", "content"],
+      ["b-name", "name"],
+    ]);
+    const ranked = await driver().search("owner-1", "report");
+    expect(ranked.hits.map((hit) => hit.id)).toEqual(["b-name", "a-content"]);
   });
 
   it("search uses limit 20 and offset 0 by default and clamps nonsense paging", async () => {

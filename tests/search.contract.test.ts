@@ -206,6 +206,62 @@ function contract(driver: DriverUnderTest) {
     expect(hit?.updatedAt.getTime()).toBe(updatedAt.getTime());
   });
 
+  it("narrows by file type: images, video, audio, documents, archives, text and code, other", async () => {
+    const owner = `erin-${randomUUID()}`;
+    const typed = (name: string, mimeType: string | null) => doc(owner, `kite ${name}`, { mimeType });
+    const image = typed("photo.png", "image/png");
+    const video = typed("clip.mp4", "video/mp4");
+    const audio = typed("song.mp3", "audio/mpeg");
+    const pdf = typed("paper.pdf", "application/pdf");
+    const sheet = typed("sums.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+    const zip = typed("bundle.zip", "application/zip");
+    const code = typed("main.ts", "text/typescript");
+    const json = typed("data.json", "application/json");
+    const binary = typed("blob.bin", "application/octet-stream");
+    const unknown = typed("mystery", null);
+    const folder = doc(owner, "kite folder", { kind: "folder", mimeType: null, size: null });
+    const all = [image, video, audio, pdf, sheet, zip, code, json, binary, unknown, folder];
+    await index.upsert(all);
+    const found = async (filters: SearchFilters) => ids((await index.search(owner, "kite", { filters })).hits).sort();
+    expect(await found({ fileType: "image" })).toEqual([image.id]);
+    expect(await found({ fileType: "video" })).toEqual([video.id]);
+    expect(await found({ fileType: "audio" })).toEqual([audio.id]);
+    expect(await found({ fileType: "document" })).toEqual([pdf.id, sheet.id].sort());
+    expect(await found({ fileType: "archive" })).toEqual([zip.id]);
+    expect(await found({ fileType: "text" })).toEqual([code.id, json.id].sort());
+    // Files of none of the others, an unknown type included; never folders.
+    expect(await found({ fileType: "other" })).toEqual([binary.id, unknown.id].sort());
+    expect(await found({ fileType: "image", minSize: 10 ** 9 })).toEqual([]);
+    await index.remove(ids(all));
+  });
+
+  it("sorts by name, modified date or size, each way, mixing name and content matches", async () => {
+    const owner = `frank-${randomUUID()}`;
+    const day = (d: number) => new Date(Date.UTC(2026, 4, d));
+    const bravo = doc(owner, "bravo comet.txt", { size: 30, updatedAt: day(3) });
+    const alpha = doc(owner, "Alpha comet.txt", { size: 10, updatedAt: day(1) });
+    const charlie = doc(owner, "charlie comet.txt", { size: 20, updatedAt: day(2) });
+    const folder = doc(owner, "delta comet", { kind: "folder", mimeType: null, size: null, updatedAt: day(4) });
+    const all = [bravo, alpha, charlie, folder];
+    await index.upsert(all);
+    const order = async (by: "name" | "modified" | "size", direction: "asc" | "desc", page: { limit?: number; offset?: number } = {}) =>
+      ids((await index.search(owner, "comet", { sort: { by, direction }, ...page })).hits);
+    expect(await order("name", "asc")).toEqual(ids([alpha, bravo, charlie, folder]));
+    expect(await order("name", "desc")).toEqual(ids([folder, charlie, bravo, alpha]));
+    expect(await order("modified", "asc")).toEqual(ids([alpha, charlie, bravo, folder]));
+    expect(await order("modified", "desc")).toEqual(ids([folder, bravo, charlie, alpha]));
+    // A folder has no size: last either way.
+    expect(await order("size", "asc")).toEqual(ids([alpha, charlie, bravo, folder]));
+    expect(await order("size", "desc")).toEqual(ids([bravo, charlie, alpha, folder]));
+    // Pages follow the order.
+    expect(await order("name", "asc", { limit: 2, offset: 1 })).toEqual(ids([bravo, charlie]));
+    // Relevance is the default and may be asked for.
+    const relevance = await index.search(owner, "comet", { sort: { by: "relevance", direction: "desc" } });
+    expect(ids(relevance.hits).sort()).toEqual(ids(all).sort());
+    expect(relevance.total).toBe(4);
+    await index.remove(ids(all));
+  });
+
   it("pages with limit and offset and reports the total", async () => {
     const carol = `carol-${randomUUID()}`;
     const batch = Array.from({ length: 25 }, (_, i) => doc(carol, `batch-item-${String(i).padStart(2, "0")}.log`));
@@ -303,6 +359,15 @@ function contract(driver: DriverUnderTest) {
       // Paging keeps that order.
       const pageTwo = await index.search(dana, "zanzibar", { limit: 2, offset: 2 });
       expect(pageTwo.hits.every((h) => h.matchedBy === "content")).toBe(true);
+    });
+
+    it("sorted by name, mixes content matches (with their snippets) among name matches", async () => {
+      const { hits } = await index.search(dana, "zanzibar", { sort: { by: "name", direction: "asc" } });
+      expect(ids(hits)).toEqual(ids([elsewhere, inside, both, named]));
+      const content = hits.find((hit) => hit.id === inside.id)!;
+      expect(content.matchedBy).toBe("content");
+      expect(content.snippet?.some((part) => part.match)).toBe(true);
+      expect(hits.find((hit) => hit.id === named.id)!.matchedBy).toBe("name");
     });
 
     it("needs every word of the query in the content, and matches word prefixes", async () => {

@@ -180,6 +180,22 @@ test.describe("logged in", () => {
     await expectAccessible(page, "/search (no hits)");
   });
 
+  test("search with filters, sort, a custom date range, no match with filters and a bad parameter", async () => {
+    await page.goto("/search?q=meeting&type=text&modified=custom&from=2020-01-01&size=small&sort=name&order=desc");
+    await expect(page.getByTestId("search-own").getByTestId("hit-name").first()).toBeVisible();
+    await expect(page.getByLabel("Modified from")).toBeVisible();
+    await expectAccessible(page, "/search (filters, custom range, sorted)");
+    await page.goto(`/search?q=meeting&folder=${ids.folder}`);
+    await expect(page.getByLabel(/Only in/)).toBeChecked();
+    await expectAccessible(page, "/search (in a folder)");
+    await page.goto("/search?q=meeting&type=audio");
+    await expect(page.getByRole("link", { name: "Clear the filters" })).toBeVisible();
+    await expectAccessible(page, "/search (no match with filters)");
+    await page.goto("/search?q=meeting&type=pictures");
+    await expect(page.getByRole("link", { name: "Start a new search" })).toBeVisible();
+    await expectAccessible(page, "/search (bad parameter)");
+  });
+
   test("trash, empty and with an item", async () => {
     await page.goto("/trash");
     await expectAccessible(page, "/trash (empty)");
@@ -368,6 +384,10 @@ test.describe("logged in", () => {
       "/search?q=meeting",
       "/trash",
     ]);
+  });
+
+  test("dark theme: search with filters and a custom date range", async () => {
+    await expectAccessibleInDark(["/search?q=meeting&type=text&modified=custom&sort=name", "/search?q=meeting&type=audio"]);
   });
 
   test("dark theme: sharing, activity, settings and the open user menu", async () => {

@@ -1,6 +1,13 @@
 import type { Services } from "~/services/index.server";
 import { inSpan } from "~/services/tracing/spans.server";
-import type { SearchFilters, SearchHit, SearchScope, SnippetPart } from "~/services/search/types";
+import {
+  explicitSort,
+  type SearchFilters,
+  type SearchHit,
+  type SearchScope,
+  type SearchSort,
+  type SnippetPart,
+} from "~/services/search/types";
 import { canRead, LIVE_USER_SHARE } from "../sharing/access.server";
 import type { SessionUser } from "../accounts/sessions.server";
 import { getReadableFolder } from "../files/folders.server";
@@ -21,6 +28,8 @@ export interface FoundItem {
   /** The folder it is in, when the searcher may open that folder. */
   folderId: string | null;
   size: number | null;
+  mimeType: string | null;
+  updatedAt: Date;
   /** Found by its name, or only by words inside the file. */
   matchedBy: "name" | "content";
   /** For a content match: the words around the match, as plain text parts. */
@@ -34,6 +43,8 @@ export interface SharedFoundItem extends FoundItem {
 /** What else narrows a search: the drivers' filters, a folder to search below, and paging of your own results. */
 export interface SearchRequest {
   filters?: SearchFilters;
+  /** Relevance unless given; applies to your own results and, among themselves, to shared ones. */
+  sort?: SearchSort;
   /** Only items below this folder (at any depth); it must be one the searcher may read. */
   folderId?: string;
   /** Your own results from this position (shared results are the first RESULT_LIMIT). */
@@ -81,9 +92,10 @@ async function searchOwnAndShared(services: Services, user: Pick<SessionUser, "i
           limit: request.limit ?? RESULT_LIMIT,
           offset: request.offset,
           filters: request.filters,
+          sort: request.sort,
           ...(below ? { within: { folderIds: below.folderIds, ids: [] } } : {}),
         });
-  const [own, shared] = await Promise.all([ownSearch, searchSharedWithMe(services, user, query, request.filters, below)]);
+  const [own, shared] = await Promise.all([ownSearch, searchSharedWithMe(services, user, query, request, below)]);
   return {
     total: own.total,
     /** More than `total` matched: the driver stopped counting. */
@@ -96,7 +108,17 @@ async function searchOwnAndShared(services: Services, user: Pick<SessionUser, "i
 }
 
 function found(hit: SearchHit, folderId: string | null): FoundItem {
-  return { id: hit.id, kind: hit.kind, name: hit.name, folderId, size: hit.size, matchedBy: hit.matchedBy, snippet: hit.snippet };
+  return {
+    id: hit.id,
+    kind: hit.kind,
+    name: hit.name,
+    folderId,
+    size: hit.size,
+    mimeType: hit.mimeType,
+    updatedAt: hit.updatedAt,
+    matchedBy: hit.matchedBy,
+    snippet: hit.snippet,
+  };
 }
 
 /** What each owner shared with the user, as search scopes: live folders of shared subtrees, shared ids. */
@@ -167,13 +189,13 @@ async function searchSharedWithMe(
   services: Services,
   user: Pick<SessionUser, "id" | "role">,
   query: string,
-  filters: SearchFilters | undefined,
+  { filters, sort }: Pick<SearchRequest, "filters" | "sort">,
   below: FolderScope | null,
 ) {
   const scopes = scopesBelow(await sharedScopes(services, user.id), below);
   const results = await Promise.all(
     scopes.map(async ({ ownerId, ownerName, scope }) => {
-      const result = await services.search.search(ownerId, query, { limit: RESULT_LIMIT, within: scope, filters });
+      const result = await services.search.search(ownerId, query, { limit: RESULT_LIMIT, within: scope, filters, sort });
       const inside = new Set(scope.folderIds);
       // The index may lag behind a just-revoked share: every hit is checked against the grants.
       const readable = await Promise.all(
@@ -194,13 +216,29 @@ async function searchSharedWithMe(
     }),
   );
   return {
-    // Name matches first, as in each owner's list.
+    // Name matches first, as in each owner's list; or the asked order across owners.
     hits: results
       .flatMap((r) => r.hits)
-      .sort((a, b) => Number(a.matchedBy === "content") - Number(b.matchedBy === "content"))
+      .sort(sharedOrder(sort))
       .slice(0, RESULT_LIMIT),
     total: results.reduce((sum, r) => sum + r.total, 0),
     totalIsLowerBound: results.some((r) => r.totalIsLowerBound),
+  };
+}
+
+/** How shared hits from several owners merge: as each driver orders one owner's hits. */
+function sharedOrder(sort: SearchSort | undefined): (a: FoundItem, b: FoundItem) => number {
+  const byMatch = (a: FoundItem, b: FoundItem) => Number(a.matchedBy === "content") - Number(b.matchedBy === "content");
+  const explicit = explicitSort(sort);
+  if (!explicit) return byMatch;
+  const sign = explicit.direction === "asc" ? 1 : -1;
+  const names = new Intl.Collator(undefined, { sensitivity: "base" });
+  return (a, b) => {
+    if (explicit.by === "name") return sign * names.compare(a.name, b.name);
+    if (explicit.by === "modified") return sign * (a.updatedAt.getTime() - b.updatedAt.getTime());
+    // No size (a folder): last either way.
+    if (a.size === null || b.size === null) return Number(a.size === null) - Number(b.size === null);
+    return sign * (a.size - b.size);
   };
 }
 

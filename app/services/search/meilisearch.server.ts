@@ -1,9 +1,11 @@
 import { Meilisearch, MeilisearchApiError, type EnqueuedTaskPromise, type Index, type Task } from "meilisearch";
 import {
+  FILE_TYPE_MEDIA,
   MATCH_END,
   MATCH_START,
   SearchError,
   SearchUnavailableError,
+  explicitSort,
   mimeFamily,
   searchPage,
   snippetParts,
@@ -14,6 +16,7 @@ import {
   type SearchOptions,
   type SearchResult,
   type SearchScope,
+  type SearchSort,
 } from "./types";
 
 /** Documents per add request; keeps each payload far below Meilisearch's 100 MB limit. */
@@ -24,6 +27,8 @@ const CONTENT_BATCH = 20;
 const CROP_LENGTH = 24;
 /** Every attribute but the (long) content; the snippet comes from _formatted instead. */
 const RETRIEVED: Array<keyof MeiliDocument> = ["id", "ownerId", "kind", "name", "folderId", "mimeType", "size", "updatedAt"];
+
+export const RANKING_RULES = ["sort", "words", "typo", "proximity", "attribute", "exactness"];
 
 /** A SearchDocument as stored in Meilisearch: dates as epoch ms so they sort and filter. */
 interface MeiliDocument {
@@ -74,7 +79,10 @@ export class MeilisearchIndex implements SearchIndex {
         // Content after name, so a name match also ranks higher within Meilisearch's own order.
         searchableAttributes: ["name", "content"],
         filterableAttributes: ["ownerId", "kind", "folderId", "id", "mimeType", "mimeFamily", "size", "updatedAt"],
-        sortableAttributes: ["updatedAt"],
+        sortableAttributes: ["name", "size", "updatedAt"],
+        // "sort" first: a search given a sort is in that order (it does nothing without one);
+        // after it, Meilisearch's default rules.
+        rankingRules: RANKING_RULES,
       }),
     );
   }
@@ -101,6 +109,8 @@ export class MeilisearchIndex implements SearchIndex {
     if (within && within.folderIds.length === 0 && within.ids.length === 0) return { hits: [], total: 0 };
     // Meilisearch ranks by its own rules; name matches must come first across pages, so the
     // hits up to the page's end are fetched (its maxTotalHits bounds them anyway) and reordered.
+    // A sorted search is in Meilisearch's order: "sort" is its first ranking rule.
+    const sort = explicitSort(options?.sort);
     const response = await this.request("search", () =>
       this.index.search(query, {
         filter: [
@@ -108,8 +118,9 @@ export class MeilisearchIndex implements SearchIndex {
           ...(within ? [`(${scopeFilter(within)})`] : []),
           ...documentFilters(options?.filters),
         ].join(" AND "),
-        limit: offset + limit,
-        offset: 0,
+        ...(sort ? { sort: sortParameter(sort) } : {}),
+        limit: sort ? limit : offset + limit,
+        offset: sort ? offset : 0,
         showRankingScore: true,
         showMatchesPosition: true,
         attributesToRetrieve: RETRIEVED,
@@ -126,9 +137,14 @@ export class MeilisearchIndex implements SearchIndex {
       const snippet = !byName && typeof formatted === "string" ? snippetParts(formatted) : null;
       return toHit(hit, hit._rankingScore ?? 0, byName ? "name" : "content", snippet);
     });
-    const ordered = [...hits.filter((hit) => hit.matchedBy === "name"), ...hits.filter((hit) => hit.matchedBy === "content")];
+    const ordered = sort
+      ? hits
+      : [...hits.filter((hit) => hit.matchedBy === "name"), ...hits.filter((hit) => hit.matchedBy === "content")].slice(
+          offset,
+          offset + limit,
+        );
     return {
-      hits: ordered.slice(offset, offset + limit),
+      hits: ordered,
       total: response.estimatedTotalHits ?? response.hits.length,
     };
   }
@@ -178,11 +194,34 @@ export function documentFilters(filters: SearchFilters | undefined): string[] {
     const family = filters.mimeType.endsWith("/");
     conditions.push(`${family ? "mimeFamily" : "mimeType"} = ${filterString(family ? filters.mimeType.toLowerCase() : filters.mimeType)}`);
   }
+  if (filters.fileType !== undefined) conditions.push(...fileTypeFilter(filters.fileType));
   if (filters.minSize !== undefined) conditions.push(`size >= ${filters.minSize}`);
   if (filters.maxSize !== undefined) conditions.push(`size <= ${filters.maxSize}`);
   if (filters.updatedFrom) conditions.push(`updatedAt >= ${filters.updatedFrom.getTime()}`);
   if (filters.updatedBefore) conditions.push(`updatedAt < ${filters.updatedBefore.getTime()}`);
   return conditions;
+}
+
+/**
+ * Files of a FILE_TYPE_MEDIA type, or ("other") of none of them. Documents without a media type
+ * match no IN list, so NOT counts them as "other", as the PostgreSQL driver does.
+ */
+export function fileTypeFilter(fileType: NonNullable<SearchFilters["fileType"]>): string[] {
+  const media = fileType === "other" ? Object.values(FILE_TYPE_MEDIA) : [FILE_TYPE_MEDIA[fileType]];
+  const list = (values: string[]) => `[${values.map(filterString).join(", ")}]`;
+  const families = media.flatMap((m) => m.families);
+  const types = media.flatMap((m) => m.types);
+  const known = [
+    ...(families.length ? [`mimeFamily IN ${list(families)}`] : []),
+    ...(types.length ? [`mimeType IN ${list(types)}`] : []),
+  ].join(" OR ");
+  return [`kind = "file"`, fileType === "other" ? `NOT (${known})` : `(${known})`];
+}
+
+/** A sort as Meilisearch's sort parameter; ties go by relevance (the rules after "sort"). */
+export function sortParameter(sort: SearchSort): string[] {
+  const attribute = sort.by === "name" ? "name" : sort.by === "size" ? "size" : "updatedAt";
+  return [`${attribute}:${sort.direction}`];
 }
 
 export function scopeFilter(within: SearchScope): string {

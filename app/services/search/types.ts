@@ -51,6 +51,98 @@ export interface SearchOptions {
   offset?: number;
   within?: SearchScope;
   filters?: SearchFilters;
+  /** Relevance (name matches first, then content matches) unless given. */
+  sort?: SearchSort;
+}
+
+export const SEARCH_SORT_KEYS = ["relevance", "name", "modified", "size"] as const;
+export type SearchSortKey = (typeof SEARCH_SORT_KEYS)[number];
+
+/**
+ * The order of the hits. By name, modified date or size, name and content matches mix in one
+ * order (folders, which have no size, come last by size either way); ties go by id.
+ */
+export interface SearchSort {
+  by: SearchSortKey;
+  direction: "asc" | "desc";
+}
+
+/** A sort that is not plain relevance, or undefined: what drivers branch on. */
+export function explicitSort(sort: SearchSort | undefined): (SearchSort & { by: Exclude<SearchSortKey, "relevance"> }) | undefined {
+  return sort && sort.by !== "relevance" ? (sort as SearchSort & { by: Exclude<SearchSortKey, "relevance"> }) : undefined;
+}
+
+/** What kind of file, for people: each but "other" is a set of media types and families. */
+export const FILE_TYPES = ["image", "video", "audio", "document", "archive", "text", "other"] as const;
+export type FileType = (typeof FILE_TYPES)[number];
+
+/**
+ * The media types of each file type: families ("image/") and exact types, all lower case. A
+ * file is "other" when its type is none of these (or unknown).
+ */
+export const FILE_TYPE_MEDIA: Record<Exclude<FileType, "other">, { families: string[]; types: string[] }> = {
+  image: { families: ["image/"], types: [] },
+  video: { families: ["video/"], types: [] },
+  audio: { families: ["audio/"], types: [] },
+  document: {
+    families: [],
+    types: [
+      "application/pdf",
+      "application/msword",
+      "application/rtf",
+      "application/epub+zip",
+      "application/vnd.ms-excel",
+      "application/vnd.ms-powerpoint",
+      "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+      "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+      "application/vnd.oasis.opendocument.text",
+      "application/vnd.oasis.opendocument.spreadsheet",
+      "application/vnd.oasis.opendocument.presentation",
+    ],
+  },
+  archive: {
+    families: [],
+    types: [
+      "application/zip",
+      "application/x-zip-compressed",
+      "application/gzip",
+      "application/x-gzip",
+      "application/x-tar",
+      "application/x-7z-compressed",
+      "application/x-rar-compressed",
+      "application/vnd.rar",
+      "application/x-bzip2",
+      "application/x-xz",
+      "application/zstd",
+    ],
+  },
+  text: {
+    families: ["text/"],
+    types: [
+      "application/json",
+      "application/xml",
+      "application/javascript",
+      "application/typescript",
+      "application/x-sh",
+      "application/x-python",
+      "application/yaml",
+      "application/x-yaml",
+      "application/toml",
+      "application/sql",
+      "application/x-httpd-php",
+    ],
+  },
+};
+
+/** The file type of a media type, as the filters group them. */
+export function fileTypeOf(mimeType: string | null): FileType {
+  const type = mimeType?.toLowerCase() ?? null;
+  const family = mimeFamily(type);
+  for (const [name, media] of Object.entries(FILE_TYPE_MEDIA)) {
+    if (type !== null && (media.types.includes(type) || (family !== null && media.families.includes(family)))) return name as FileType;
+  }
+  return "other";
 }
 
 /** Narrows a search by what the documents are; every given filter must hold. */
@@ -61,6 +153,8 @@ export interface SearchFilters {
   /** Bytes, inclusive; a folder has no size, so a size filter finds files only. */
   minSize?: number;
   maxSize?: number;
+  /** Files of this type (FILE_TYPE_MEDIA); "other" is every file of none of the others. */
+  fileType?: FileType;
   /** Last changed at or after / before this moment. */
   updatedFrom?: Date;
   updatedBefore?: Date;
