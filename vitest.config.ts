@@ -1,6 +1,7 @@
 import path from "node:path";
 import { defineConfig } from "vitest/config";
 import { SERVER_CODE_GLOB } from "./scripts/coverage/server-code.mjs";
+import { SlowFirstSequencer } from "./tests/setup/slow-first-sequencer";
 
 // Two lanes. `unit`: pure tests kept beside their module (app/**/*.test.ts[x]); no global setup,
 // so no PostgreSQL, redis or Swift, and it runs in seconds (`npm run test:fast`). `integration`:
@@ -10,7 +11,10 @@ export default defineConfig({
   test: {
     pool: "forks",
     fileParallelism: true,
-    maxWorkers: 2,
+    // Three on two cores: a full run kept two workers' CPUs only about half busy (processes
+    // starting, waits on PostgreSQL, Swift, rclone and child apps), so a third fills the gaps.
+    maxWorkers: 3,
+    sequence: { sequencer: SlowFirstSequencer },
     // Off unless asked for (`--coverage`): scripts/test.sh and scripts/ci/stage.sh ask, in the one
     // full run (docs/pipeline.md#coverage). Excluded: tests, the generated Prisma client, .d.ts.
     coverage: {
