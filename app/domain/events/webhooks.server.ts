@@ -4,8 +4,9 @@ import type { Services } from "~/services/index.server";
 import { allowList, refusedUrl } from "~/services/webhook-http.server";
 import { ForbiddenError, NotFoundError, ValidationError } from "../errors";
 import { isId } from "../ids";
-import { EVENT_KINDS } from "./catalogue";
+import { decodeTimeCursor, encodeTimeCursor } from "../time-cursor";
 import { appendEvent } from "./outbox.server";
+import { MAX_URL_LENGTH, MAX_WEBHOOKS_PER_USER, WEBHOOK_EVENT_TYPES, WEBHOOK_SCOPES } from "./webhook-limits";
 
 /**
  * Webhook endpoints (docs/webhooks.md, decision 0035): what their owners register, list, turn
@@ -15,11 +16,7 @@ import { appendEvent } from "./outbox.server";
 
 export type WebhookActor = { id: string; role: "USER" | "ADMIN" };
 
-/** The kinds an endpoint may subscribe to: the catalogue, less the two only Coffer sends. */
-export const WEBHOOK_EVENT_TYPES = EVENT_KINDS.filter((kind) => kind !== "webhook.test") as readonly string[];
-export const WEBHOOK_SCOPES = ["user", "instance"] as const;
-export const MAX_WEBHOOKS_PER_USER = 20;
-export const MAX_URL_LENGTH = 2048;
+export { MAX_URL_LENGTH, MAX_WEBHOOKS_PER_USER, WEBHOOK_EVENT_TYPES, WEBHOOK_SCOPES };
 
 // ---- the secret --------------------------------------------------------------------------------
 
@@ -174,22 +171,94 @@ export async function listWebhooks(services: Services, actor: WebhookActor) {
   });
   return rows.map((row) => ({
     ...viewOf(row),
-    deliveries: row.deliveries.map(
-      (delivery): DeliveryView => ({
-        id: delivery.id,
-        kind: delivery.kind,
-        status: delivery.status,
-        attempts: delivery.attempts,
-        responseStatus: delivery.responseStatus,
-        durationMs: delivery.durationMs,
-        error: delivery.error,
-        responseExcerpt: delivery.responseExcerpt,
-        createdAt: delivery.createdAt.toISOString(),
-        lastAttemptAt: delivery.lastAttemptAt?.toISOString() ?? null,
-        nextAttemptAt: delivery.status === "pending" ? delivery.nextAttemptAt.toISOString() : null,
-      }),
-    ),
+    deliveries: row.deliveries.map(deliveryViewOf),
   }));
+}
+
+type DeliveryRow = Omit<DeliveryView, "createdAt" | "lastAttemptAt" | "nextAttemptAt"> & {
+  createdAt: Date;
+  lastAttemptAt: Date | null;
+  nextAttemptAt: Date;
+};
+
+function deliveryViewOf(delivery: DeliveryRow): DeliveryView {
+  return {
+    id: delivery.id,
+    kind: delivery.kind,
+    status: delivery.status,
+    attempts: delivery.attempts,
+    responseStatus: delivery.responseStatus,
+    durationMs: delivery.durationMs,
+    error: delivery.error,
+    responseExcerpt: delivery.responseExcerpt,
+    createdAt: delivery.createdAt.toISOString(),
+    lastAttemptAt: delivery.lastAttemptAt?.toISOString() ?? null,
+    nextAttemptAt: delivery.status === "pending" ? delivery.nextAttemptAt.toISOString() : null,
+  };
+}
+
+/** One of the actor's webhooks, or 404. */
+export async function getWebhook(services: Services, actor: WebhookActor, id: string): Promise<WebhookView> {
+  return viewOf(await ownWebhook(services, actor, id));
+}
+
+export const webhookChange = z.object({
+  url: webhookInput.shape.url.optional(),
+  eventTypes: webhookInput.shape.eventTypes.optional(),
+  enabled: z.boolean().optional(),
+});
+
+export type WebhookChange = z.input<typeof webhookChange>;
+
+/**
+ * Changes an endpoint's URL, events or state; what is left out stays. A new URL is checked as at
+ * registration; turning it on clears a failure streak, as the page's "Turn on" does.
+ */
+export async function updateWebhook(services: Services, actor: WebhookActor, id: string, change: WebhookChange): Promise<WebhookView> {
+  const parsed = webhookChange.safeParse(change);
+  if (!parsed.success) throw new ValidationError("Please correct the highlighted fields.", fieldErrors(parsed.error));
+  const current = await ownWebhook(services, actor, id);
+  const { url, eventTypes, enabled } = parsed.data;
+  const data: Record<string, unknown> = {};
+  if (url !== undefined) data.url = checkedUrl(services, url);
+  if (eventTypes !== undefined) data.eventTypes = [...new Set(eventTypes)];
+  if (enabled !== undefined && enabled !== current.enabled) {
+    Object.assign(
+      data,
+      enabled ? { enabled: true, disabledReason: null, failingSince: null } : { enabled: false, disabledReason: "owner" },
+    );
+  }
+  if (Object.keys(data).length === 0) return viewOf(current);
+  return viewOf(await services.prisma.webhook.update({ where: { id }, data }));
+}
+
+export const DELIVERY_PAGE_MAX = 100;
+
+/** A page of one of the actor's webhooks' deliveries, newest first, after `cursor` (an opaque cursor this gave). */
+export async function pageDeliveries(
+  services: Services,
+  actor: WebhookActor,
+  id: string,
+  options: { cursor?: string | null; limit?: number },
+): Promise<{ deliveries: DeliveryView[]; nextCursor: string | null }> {
+  await ownWebhook(services, actor, id);
+  const limit = Math.min(Math.max(options.limit ?? 50, 1), DELIVERY_PAGE_MAX);
+  const after = options.cursor ? decodeTimeCursor(options.cursor) : null;
+  if (options.cursor && !after) throw new ValidationError("The cursor is not valid for this listing.");
+  const rows = await services.prisma.webhookDelivery.findMany({
+    where: {
+      webhookId: id,
+      ...(after ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] } : {}),
+    },
+    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+    take: limit + 1,
+  });
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    deliveries: page.map(deliveryViewOf),
+    nextCursor: rows.length > limit && last ? encodeTimeCursor(last) : null,
+  };
 }
 
 /** The actor's own webhook, or 404 (someone else's is not theirs to know of). */
