@@ -3,6 +3,7 @@ import { pathToFileURL } from "node:url";
 import { randomBytes } from "node:crypto";
 import type { ServerBuild } from "@remix-run/node";
 import { beforeAll, describe, expect, it, vi } from "vitest";
+import { SYSTEM_ACTOR } from "~/domain/audit/audit.server";
 import { createWebhook } from "~/domain/events/webhooks.server";
 import { trashItem } from "~/domain/files/trash.server";
 import { createShareLink } from "~/domain/sharing/share-links.server";
@@ -855,11 +856,14 @@ describe("authorization matrix: every route × {anonymous, owner, another user, 
       apiLink,
       apiShare,
       notification,
-      webhook: (await createWebhook(app.services, owner, { url: "https://example.com/hook", eventTypes: ["file.created"] })).webhook.id,
-      apiWebhook: (await createWebhook(app.services, owner, { url: "https://example.com/api-hook", eventTypes: ["file.created"] })).webhook
-        .id,
-      apiWebhookToDelete: (await createWebhook(app.services, owner, { url: "https://example.com/gone", eventTypes: ["file.created"] }))
+      webhook: (await createWebhook(app.services, owner, { url: "https://example.com/hook", eventTypes: ["file.created"] }, SYSTEM_ACTOR))
         .webhook.id,
+      apiWebhook: (
+        await createWebhook(app.services, owner, { url: "https://example.com/api-hook", eventTypes: ["file.created"] }, SYSTEM_ACTOR)
+      ).webhook.id,
+      apiWebhookToDelete: (
+        await createWebhook(app.services, owner, { url: "https://example.com/gone", eventTypes: ["file.created"] }, SYSTEM_ACTOR)
+      ).webhook.id,
     };
     recipient = new TestClient(app.url);
     await recipient.register("Rhea Recipient", "rhea@example.com");

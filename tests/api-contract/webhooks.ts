@@ -24,6 +24,8 @@ export const webhooksSuite: ContractSuite = (env) => {
     expect(hook).toMatchObject({ scope: "user", enabled: true, eventTypes: ["file.created", "folder.created"] });
     expect(hook.secretHint).toBe(`whsec_…${hook.secret!.slice(-4)}`);
     expect(created.response.headers.get("location")).toBe(`/api/v1/me/webhooks/${hook.id}`);
+    const audited = await app.services.prisma.auditEvent.findFirst({ where: { action: "webhook.created", targetId: hook.id } });
+    expect(audited).toMatchObject({ actorId: env().ownerUser.id, targetType: "webhook" });
     const stored = await app.services.prisma.webhook.findUniqueOrThrow({ where: { id: hook.id } });
     expect(stored.secretEncrypted).not.toContain(hook.secret!.slice(6));
 
@@ -73,6 +75,15 @@ export const webhooksSuite: ContractSuite = (env) => {
     expect((await api.DELETE("/api/v1/me/webhooks/{webhookId}", { params: path })).response.status).toBe(204);
     expect((await api.GET("/api/v1/me/webhooks/{webhookId}", { params: path })).response.status).toBe(404);
     expect(await app.services.prisma.webhookDelivery.count({ where: { webhookId: hook.id } })).toBe(0);
+    const actions = await app.services.prisma.auditEvent.findMany({ where: { targetId: hook.id }, orderBy: { createdAt: "asc" } });
+    expect(actions.map((row) => row.action)).toEqual([
+      "webhook.created",
+      "webhook.updated",
+      "webhook.disabled",
+      "webhook.enabled",
+      "webhook.secret_rotated",
+      "webhook.deleted",
+    ]);
   });
 
   it("refuses private addresses, unknown events and instance scope for users, naming the field", async () => {

@@ -2,6 +2,7 @@ import { createHmac } from "node:crypto";
 import type { Prisma } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
 import { type WebhookAnswer, postWebhook } from "~/services/webhook-http.server";
+import { recordAudit, SYSTEM_ACTOR } from "../audit/audit.server";
 import { type EventSink, type OutboxEvent, recipientsOf } from "./sink";
 import { appendEvent } from "./outbox.server";
 import { decryptWebhookSecret } from "./webhooks.server";
@@ -223,6 +224,18 @@ async function sendOne(
       data: { enabled: false, disabledReason: "failures" },
     });
     if (turnedOff.count === 1) {
+      await recordAudit(tx, SYSTEM_ACTOR, {
+        action: "webhook.disabled",
+        targetType: "webhook",
+        targetId: webhook.id,
+        details: {
+          reason: "failures",
+          host: new URL(webhook.url).host,
+          ownerId: webhook.userId,
+          deliveryId: delivery.id,
+          attempts: delivery.attempts,
+        },
+      });
       await appendEvent(tx, {
         actorId: null,
         ownerId: webhook.userId,

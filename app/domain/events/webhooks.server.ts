@@ -2,6 +2,7 @@ import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:cr
 import { z } from "zod";
 import type { Services } from "~/services/index.server";
 import { allowList, refusedUrl } from "~/services/webhook-http.server";
+import { type AuditActor, recordAudit } from "../audit/audit.server";
 import { ForbiddenError, NotFoundError, ValidationError } from "../errors";
 import { isId } from "../ids";
 import { decodeTimeCursor, encodeTimeCursor } from "../time-cursor";
@@ -91,7 +92,15 @@ export function checkedUrl(services: Pick<Services, "config">, raw: string): str
   return url.href;
 }
 
-export async function createWebhook(services: Services, actor: WebhookActor, input: WebhookInput) {
+/**
+ * What the audit log keeps of an endpoint: its host, never the whole URL (its path or query may
+ * hold a token), and never the secret.
+ */
+function auditDetails(webhook: { url: string; scope: string; eventTypes: string[]; userId: string }) {
+  return { host: new URL(webhook.url).host, scope: webhook.scope, eventTypes: webhook.eventTypes, ownerId: webhook.userId };
+}
+
+export async function createWebhook(services: Services, actor: WebhookActor, input: WebhookInput, audit: AuditActor) {
   const parsed = webhookInput.safeParse(input);
   if (!parsed.success) throw new ValidationError("Please correct the highlighted fields.", fieldErrors(parsed.error));
   const { eventTypes, scope } = parsed.data;
@@ -104,16 +113,20 @@ export async function createWebhook(services: Services, actor: WebhookActor, inp
   }
   const secret = newSecret();
   const id = randomBytes(12).toString("hex");
-  const webhook = await services.prisma.webhook.create({
-    data: {
-      id,
-      userId: actor.id,
-      scope,
-      url,
-      eventTypes: [...new Set(eventTypes)],
-      secretEncrypted: encryptWebhookSecret(services, secret, id),
-      secretHint: hintOf(secret),
-    },
+  const webhook = await services.prisma.$transaction(async (tx) => {
+    const created = await tx.webhook.create({
+      data: {
+        id,
+        userId: actor.id,
+        scope,
+        url,
+        eventTypes: [...new Set(eventTypes)],
+        secretEncrypted: encryptWebhookSecret(services, secret, id),
+        secretHint: hintOf(secret),
+      },
+    });
+    await recordAudit(tx, audit, { action: "webhook.created", targetType: "webhook", targetId: id, details: auditDetails(created) });
+    return created;
   });
   return { webhook: viewOf(webhook), secret };
 }
@@ -214,22 +227,57 @@ export type WebhookChange = z.input<typeof webhookChange>;
  * Changes an endpoint's URL, events or state; what is left out stays. A new URL is checked as at
  * registration; turning it on clears a failure streak, as the page's "Turn on" does.
  */
-export async function updateWebhook(services: Services, actor: WebhookActor, id: string, change: WebhookChange): Promise<WebhookView> {
+export async function updateWebhook(
+  services: Services,
+  actor: WebhookActor,
+  id: string,
+  change: WebhookChange,
+  audit: AuditActor,
+): Promise<WebhookView> {
   const parsed = webhookChange.safeParse(change);
   if (!parsed.success) throw new ValidationError("Please correct the highlighted fields.", fieldErrors(parsed.error));
   const current = await ownWebhook(services, actor, id);
   const { url, eventTypes, enabled } = parsed.data;
-  const data: Record<string, unknown> = {};
-  if (url !== undefined) data.url = checkedUrl(services, url);
-  if (eventTypes !== undefined) data.eventTypes = [...new Set(eventTypes)];
-  if (enabled !== undefined && enabled !== current.enabled) {
-    Object.assign(
-      data,
-      enabled ? { enabled: true, disabledReason: null, failingSince: null } : { enabled: false, disabledReason: "owner" },
-    );
-  }
-  if (Object.keys(data).length === 0) return viewOf(current);
-  return viewOf(await services.prisma.webhook.update({ where: { id }, data }));
+  const data: { url?: string; eventTypes?: string[] } = {};
+  const checked = url === undefined ? undefined : checkedUrl(services, url);
+  if (checked !== undefined && checked !== current.url) data.url = checked;
+  const types = eventTypes === undefined ? undefined : [...new Set(eventTypes)];
+  if (types !== undefined && types.join(",") !== current.eventTypes.join(",")) data.eventTypes = types;
+  const toggled = enabled !== undefined && (enabled !== current.enabled || (enabled && current.disabledReason !== null));
+  if (Object.keys(data).length === 0 && !toggled) return viewOf(current);
+  const updated = await services.prisma.$transaction(async (tx) => {
+    let row = current;
+    if (Object.keys(data).length > 0) {
+      row = await tx.webhook.update({ where: { id }, data });
+      await recordAudit(tx, audit, {
+        action: "webhook.updated",
+        targetType: "webhook",
+        targetId: id,
+        details: { ...auditDetails(row), changed: Object.keys(data).sort() },
+      });
+    }
+    if (toggled) row = await toggle(tx, audit, row, enabled);
+    return row;
+  });
+  return viewOf(updated);
+}
+
+type Tx = Parameters<Parameters<Services["prisma"]["$transaction"]>[0]>[0];
+type AuditedHook = { id: string; url: string; scope: string; eventTypes: string[]; userId: string };
+
+/** Turns an endpoint on (clearing a failure streak) or off, with its audit row, in `tx`. */
+async function toggle(tx: Tx, audit: AuditActor, webhook: AuditedHook, enabled: boolean) {
+  const row = await tx.webhook.update({
+    where: { id: webhook.id },
+    data: enabled ? { enabled: true, disabledReason: null, failingSince: null } : { enabled: false, disabledReason: "owner" },
+  });
+  await recordAudit(tx, audit, {
+    action: enabled ? "webhook.enabled" : "webhook.disabled",
+    targetType: "webhook",
+    targetId: webhook.id,
+    details: enabled ? auditDetails(webhook) : { ...auditDetails(webhook), reason: "owner" },
+  });
+  return row;
 }
 
 export const DELIVERY_PAGE_MAX = 100;
@@ -268,26 +316,35 @@ async function ownWebhook(services: Services, actor: WebhookActor, id: string) {
   return webhook;
 }
 
-export async function setWebhookEnabled(services: Services, actor: WebhookActor, id: string, enabled: boolean): Promise<void> {
-  await ownWebhook(services, actor, id);
-  await services.prisma.webhook.update({
-    where: { id },
-    data: enabled ? { enabled: true, disabledReason: null, failingSince: null } : { enabled: false, disabledReason: "owner" },
+export async function setWebhookEnabled(
+  services: Services,
+  actor: WebhookActor,
+  id: string,
+  enabled: boolean,
+  audit: AuditActor,
+): Promise<void> {
+  const webhook = await ownWebhook(services, actor, id);
+  await services.prisma.$transaction((tx) => toggle(tx, audit, webhook, enabled));
+}
+
+export async function deleteWebhook(services: Services, actor: WebhookActor, id: string, audit: AuditActor): Promise<void> {
+  const webhook = await ownWebhook(services, actor, id);
+  await services.prisma.$transaction(async (tx) => {
+    await tx.webhook.delete({ where: { id } });
+    await recordAudit(tx, audit, { action: "webhook.deleted", targetType: "webhook", targetId: id, details: auditDetails(webhook) });
   });
 }
 
-export async function deleteWebhook(services: Services, actor: WebhookActor, id: string): Promise<void> {
-  await ownWebhook(services, actor, id);
-  await services.prisma.webhook.delete({ where: { id } });
-}
-
 /** A new secret, shown once; the old one stops signing at once. */
-export async function rotateWebhookSecret(services: Services, actor: WebhookActor, id: string): Promise<string> {
-  await ownWebhook(services, actor, id);
+export async function rotateWebhookSecret(services: Services, actor: WebhookActor, id: string, audit: AuditActor): Promise<string> {
+  const webhook = await ownWebhook(services, actor, id);
   const secret = newSecret();
-  await services.prisma.webhook.update({
-    where: { id },
-    data: { secretEncrypted: encryptWebhookSecret(services, secret, id), secretHint: hintOf(secret) },
+  await services.prisma.$transaction(async (tx) => {
+    await tx.webhook.update({
+      where: { id },
+      data: { secretEncrypted: encryptWebhookSecret(services, secret, id), secretHint: hintOf(secret) },
+    });
+    await recordAudit(tx, audit, { action: "webhook.secret_rotated", targetType: "webhook", targetId: id, details: auditDetails(webhook) });
   });
   return secret;
 }

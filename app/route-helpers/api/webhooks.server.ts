@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { auditActor } from "~/domain/audit/audit.server";
 import { isAppError } from "~/domain/errors";
 import {
   createWebhook,
@@ -109,9 +110,10 @@ export const webhookOperations: Operation[] = [
     responses: {
       201: { description: "The new webhook, with its secret.", schema: CreatedWebhook, headers: { Location: "The webhook's URL." } },
     },
-    async handler({ services, principal, body }) {
+    async handler({ services, principal, body, request, clientIp }) {
       checkInstanceScope(principal, body.scope ?? "user");
-      const { webhook, secret } = await asProblem(() => createWebhook(services, actorOf(principal), body));
+      const audit = auditActor(request, clientIp, principal.user);
+      const { webhook, secret } = await asProblem(() => createWebhook(services, actorOf(principal), body, audit));
       return json({ ...webhook, secret }, 201, { Location: `${MY_WEBHOOKS_PATH}/${webhook.id}` });
     },
   }),
@@ -141,9 +143,10 @@ export const webhookOperations: Operation[] = [
     params: WebhookParams,
     body: UpdateWebhook,
     responses: { 200: { description: "The webhook as it is now.", schema: Webhook } },
-    async handler({ services, principal, params, body }) {
+    async handler({ services, principal, params, body, request, clientIp }) {
       await reachable(services, principal, params.webhookId);
-      return json(await asProblem(() => updateWebhook(services, actorOf(principal), params.webhookId, body)));
+      const audit = auditActor(request, clientIp, principal.user);
+      return json(await asProblem(() => updateWebhook(services, actorOf(principal), params.webhookId, body, audit)));
     },
   }),
   defineOperation({
@@ -156,9 +159,9 @@ export const webhookOperations: Operation[] = [
     scope: "files:write",
     params: WebhookParams,
     responses: { 204: { description: "Deleted." } },
-    async handler({ services, principal, params }) {
+    async handler({ services, principal, params, request, clientIp }) {
       await reachable(services, principal, params.webhookId);
-      await deleteWebhook(services, actorOf(principal), params.webhookId);
+      await deleteWebhook(services, actorOf(principal), params.webhookId, auditActor(request, clientIp, principal.user));
       return new Response(null, { status: 204 });
     },
   }),
@@ -172,9 +175,10 @@ export const webhookOperations: Operation[] = [
     scope: "files:write",
     params: WebhookParams,
     responses: { 200: { description: "The new secret.", schema: WebhookSecret } },
-    async handler({ services, principal, params }) {
+    async handler({ services, principal, params, request, clientIp }) {
       await reachable(services, principal, params.webhookId);
-      return json({ secret: await rotateWebhookSecret(services, actorOf(principal), params.webhookId) });
+      const audit = auditActor(request, clientIp, principal.user);
+      return json({ secret: await rotateWebhookSecret(services, actorOf(principal), params.webhookId, audit) });
     },
   }),
   defineOperation({
