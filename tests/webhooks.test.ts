@@ -132,6 +132,10 @@ describe("signatures", () => {
     expect(payload.type).toBe("folder.created");
     expect(payload.data).toMatchObject({ subjectType: "folder", subjectId: folder.id, actorId: alice.id, name: "Signed" });
     expect(headers["webhook-id"]).toBe((await deliveriesOf(webhook.id))[0]!.id);
+    // The log keeps exactly what was sent, and the listing shows it.
+    expect((await deliveriesOf(webhook.id))[0]!.requestBody).toBe(request!.body);
+    const [listed] = await listWebhooks(services, alice);
+    expect(listed!.deliveries[0]!.requestBody).toBe(request!.body);
 
     // A wrong secret, a changed body, and a replay older than the tolerance (5 minutes) fail.
     expect(() => new ReferenceWebhook(`whsec_${Buffer.alloc(24, 1).toString("base64")}`).verify(request!.body, headers)).toThrow();

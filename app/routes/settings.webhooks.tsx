@@ -93,6 +93,15 @@ function secretAnswer(secret: string, heading: string, form: FormData) {
   );
 }
 
+/** The body as sent, indented for reading when it is JSON (it always is, unless cut short). */
+function prettyJson(body: string): string {
+  try {
+    return JSON.stringify(JSON.parse(body), null, 2);
+  } catch {
+    return body;
+  }
+}
+
 function statusText(delivery: { status: string; responseStatus: number | null; error: string | null }): string {
   const answer = delivery.responseStatus !== null ? `HTTP ${delivery.responseStatus}` : (delivery.error ?? "no answer");
   switch (delivery.status) {
@@ -267,6 +276,14 @@ export default function WebhookSettings() {
                     <tr key={delivery.id}>
                       <td className="px-2 py-1">
                         <code>{delivery.kind}</code>
+                        {delivery.requestBody === null ? null : (
+                          <details>
+                            <summary className="cursor-pointer text-text-muted">Request body</summary>
+                            <pre className="max-h-64 max-w-[60ch] overflow-auto whitespace-pre-wrap break-all text-xs">
+                              {prettyJson(delivery.requestBody)}
+                            </pre>
+                          </details>
+                        )}
                       </td>
                       <td className="break-all px-2 py-1">{statusText(delivery)}</td>
                       <td className="hidden px-2 py-1 sm:table-cell">{delivery.attempts}</td>

@@ -1870,6 +1870,8 @@ export interface components {
             error: string | null;
             /** @description The first 1 KiB of the last answer's body. */
             responseExcerpt: string | null;
+            /** @description The JSON body the last attempt sent (the event: ids and metadata, never a secret; at most 16 KiB); null before the first attempt. */
+            requestBody: string | null;
             /**
              * Format: date-time
              * @description An RFC 3339 timestamp (UTC).

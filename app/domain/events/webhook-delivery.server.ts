@@ -27,6 +27,8 @@ export const DELIVERY_TIMEOUT_MS = 10_000;
 /** A claimed delivery whose instance died is taken again after this. */
 const CLAIM_MS = 2 * 60_000;
 const BATCH = 20;
+/** What the delivery log keeps of a request body; an event's JSON is far smaller. */
+export const REQUEST_BODY_MAX = 16 * 1024;
 
 /** The pause before attempt `attempt + 1`, after `attempt` failed. */
 export function retryDelayMs(attempt: number, baseMs = RETRY_BASE_MS, random = Math.random): number {
@@ -191,6 +193,7 @@ async function sendOne(
     durationMs: answer.durationMs,
     error: answer.error?.slice(0, 500) ?? null,
     responseExcerpt: answer.excerpt,
+    requestBody: body.slice(0, REQUEST_BODY_MAX),
     lastAttemptAt: new Date(),
     lockedUntil: null,
   };

@@ -168,6 +168,8 @@ export interface DeliveryView {
   durationMs: number | null;
   error: string | null;
   responseExcerpt: string | null;
+  /** What the last attempt sent: the event's JSON (ids and metadata, no secret); null before the first. */
+  requestBody: string | null;
   createdAt: string;
   lastAttemptAt: string | null;
   nextAttemptAt: string | null;
@@ -204,6 +206,7 @@ function deliveryViewOf(delivery: DeliveryRow): DeliveryView {
     durationMs: delivery.durationMs,
     error: delivery.error,
     responseExcerpt: delivery.responseExcerpt,
+    requestBody: delivery.requestBody,
     createdAt: delivery.createdAt.toISOString(),
     lastAttemptAt: delivery.lastAttemptAt?.toISOString() ?? null,
     nextAttemptAt: delivery.status === "pending" ? delivery.nextAttemptAt.toISOString() : null,

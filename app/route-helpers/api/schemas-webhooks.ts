@@ -99,6 +99,10 @@ export const WebhookDelivery = z
     durationMs: z.number().int().nullable(),
     error: z.string().nullable().meta({ description: "Why the last attempt got no answer (timeout, refused address…)." }),
     responseExcerpt: z.string().nullable().meta({ description: "The first 1 KiB of the last answer's body." }),
+    requestBody: z.string().nullable().meta({
+      description:
+        "The JSON body the last attempt sent (the event: ids and metadata, never a secret; at most 16 KiB); null before the first attempt.",
+    }),
     createdAt: Timestamp,
     lastAttemptAt: Timestamp.nullable(),
     nextAttemptAt: Timestamp.nullable().meta({ description: "When it is tried next; null unless pending." }),
