@@ -23,6 +23,7 @@ import {
   setWebhookEnabled,
   updateWebhook,
 } from "~/domain/events/webhooks.server";
+import { purgeEventHistory } from "~/domain/events/retention.server";
 import { createFolder, getRootFolder } from "~/domain/files/folders.server";
 import { shareWithUser } from "~/domain/sharing/user-shares.server";
 import { closeServices, createServices, type Services } from "~/services/index.server";
@@ -552,5 +553,76 @@ describe("load", () => {
     expect(ids.size).toBe(COUNT);
     // 20 deliveries in flight at a time: the heap does not grow with the number of events.
     expect(peak - baseline).toBeLessThan(256 * 2 ** 20);
+  });
+});
+
+describe("retention", () => {
+  it("deletes deliveries and dispatched events past their retention, keeping what is recent or still needed", async () => {
+    const target = await receiver();
+    const { webhook } = await createWebhook(services, alice, { url: target.url, eventTypes: ["folder.created"] }, AUDIT);
+    for (const name of ["Old one", "Old two", "Recent"]) await createFolder(services, alice, aliceRoot, name);
+    await flush();
+    const deliveries = await deliveriesOf(webhook.id);
+    expect(deliveries.map((delivery) => delivery.status)).toEqual(["delivered", "delivered", "delivered"]);
+    // An event no sink kept anything of (bob's own, with no endpoint or notification), and one not yet dispatched.
+    await createFolder(services, bob, (await getRootFolder(services, bob.id)).id, "Bob's old");
+    await dispatchEvents(services);
+    const bobEvent = await services.prisma.event.findFirstOrThrow({ where: { actorUserId: bob.id, kind: "folder.created" } });
+    await createFolder(services, bob, (await getRootFolder(services, bob.id)).id, "Bob's undispatched");
+    const undispatched = await services.prisma.event.findFirstOrThrow({ where: { dispatchedAt: null } });
+
+    const now = new Date();
+    const daysAgo = (days: number) => new Date(now.getTime() - days * 24 * 3600 * 1000);
+    const [old1, old2, recent] = deliveries;
+    await services.prisma.webhookDelivery.updateMany({ where: { id: { in: [old1!.id, old2!.id] } }, data: { createdAt: daysAgo(31) } });
+    await services.prisma.webhookDelivery.update({ where: { id: recent!.id }, data: { createdAt: daysAgo(29) } });
+    await services.prisma.event.updateMany({ data: { createdAt: daysAgo(40) } });
+
+    // A small batch, so the loop runs more than once.
+    const first = await purgeEventHistory(services, now, 1);
+    expect(first.webhookDeliveries).toBe(2);
+    expect((await deliveriesOf(webhook.id)).map((delivery) => delivery.id)).toEqual([recent!.id]);
+    const left = new Set((await services.prisma.event.findMany({ select: { id: true } })).map((event) => event.id));
+    // The two events whose deliveries went are gone, as is bob's; the recent delivery's event and the undispatched one stay.
+    expect(left.has(old1!.eventId) || left.has(old2!.eventId)).toBe(false);
+    expect(left.has(bobEvent.id)).toBe(false);
+    expect(left.has(recent!.eventId)).toBe(true);
+    expect(left.has(undispatched.id)).toBe(true);
+    expect(first.events).toBeGreaterThanOrEqual(3);
+
+    // Nothing more to do; a longer retention from the config keeps everything.
+    expect(await purgeEventHistory(services, now)).toEqual({ webhookDeliveries: 0, events: 0 });
+    const before = services.config.webhookDeliveryRetentionDays;
+    services.config.webhookDeliveryRetentionDays = 60;
+    try {
+      await services.prisma.webhookDelivery.update({ where: { id: recent!.id }, data: { createdAt: daysAgo(45) } });
+      expect((await purgeEventHistory(services, now)).webhookDeliveries).toBe(0);
+    } finally {
+      services.config.webhookDeliveryRetentionDays = before;
+    }
+    expect((await purgeEventHistory(services, now)).webhookDeliveries).toBe(1);
+    await dispatchEvents(services);
+  });
+
+  it("keeps an event a notification still shows", async () => {
+    const folder = await createFolder(services, alice, aliceRoot, "Shared with bob");
+    await shareWithUser(services, alice, { kind: "folder", id: folder.id }, { email: "bob@example.com" }, SYSTEM_ACTOR);
+    await dispatchEvents(services);
+    const notice = await services.prisma.notification.findFirstOrThrow({ where: { userId: bob.id }, orderBy: { createdAt: "desc" } });
+    await services.prisma.event.updateMany({ data: { createdAt: new Date(Date.now() - 90 * 24 * 3600 * 1000) } });
+    await purgeEventHistory(services);
+    expect(await services.prisma.event.count({ where: { id: notice.eventId } })).toBe(1);
+    expect(await services.prisma.notification.count({ where: { id: notice.id } })).toBe(1);
+  });
+
+  it("defaults both retentions to 30 days and refuses a nonsense value", () => {
+    const base = { DATABASE_URL: "postgresql://x/y", SESSION_SECRET: "x".repeat(32) };
+    const config = loadConfig(base);
+    expect(config).toMatchObject({ webhookDeliveryRetentionDays: 30, eventRetentionDays: 30 });
+    expect(loadConfig({ ...base, WEBHOOK_DELIVERY_RETENTION_DAYS: "7", EVENT_RETENTION_DAYS: "90" })).toMatchObject({
+      webhookDeliveryRetentionDays: 7,
+      eventRetentionDays: 90,
+    });
+    expect(() => loadConfig({ ...base, EVENT_RETENTION_DAYS: "0" })).toThrow(/EVENT_RETENTION_DAYS/);
   });
 });
