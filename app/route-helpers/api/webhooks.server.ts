@@ -13,6 +13,7 @@ import {
   type WebhookActor,
   type WebhookView,
 } from "~/domain/events/webhooks.server";
+import { decodeTimeCursor } from "~/domain/time-cursor";
 import { hasScope } from "~/domain/tokens/scopes";
 import type { Services } from "~/services/index.server";
 import { badCursor } from "./me.server";
@@ -212,6 +213,8 @@ export const webhookOperations: Operation[] = [
     query: WebhookDeliveryQuery,
     responses: { 200: { description: "One page of deliveries.", schema: WebhookDeliveryPage } },
     async handler({ services, principal, params, query }) {
+      // A cursor that is not one of ours is the query's fault, whichever webhook it is for.
+      if (query.cursor !== undefined && decodeTimeCursor(query.cursor) === null) throw badCursor();
       await reachable(services, principal, params.webhookId);
       try {
         const page = await pageDeliveries(services, actorOf(principal), params.webhookId, query);
