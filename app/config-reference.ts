@@ -91,6 +91,20 @@ export const ENV_DOCS: Record<keyof Env, EnvVarDoc> = {
       "(e.g. `127.0.0.1/32` for the tests' local receiver, or `10.1.2.3/32` for a receiver on your network). Every other " +
       "private, loopback, link-local, unique-local and metadata address stays refused; see [webhooks.md](webhooks.md).",
   },
+  WEBHOOK_DELIVERY_RETENTION_DAYS: {
+    section: "Server",
+    default: "30",
+    description:
+      "Days a webhook delivery stays in the delivery log (page and API) before the hourly `purge-event-history` job deletes it, " +
+      "whatever its outcome; see [webhooks.md](webhooks.md#retention).",
+  },
+  EVENT_RETENTION_DAYS: {
+    section: "Server",
+    default: "30",
+    description:
+      "Days an outbox event is kept after it was written, once every sink has had it and no webhook delivery or notification " +
+      "still points at it; the hourly `purge-event-history` job deletes it then. See [webhooks.md](webhooks.md#retention).",
+  },
   SESSION_SECRET: {
     section: "Server",
     unset: "generated once into `DATA_DIR/session-secret`",

@@ -206,6 +206,8 @@ export const envSchema = z.object({
   SESSION_TTL_DAYS: z.coerce.number().int().positive().default(30),
   TRUST_PROXY: trustProxy.default(false),
   WEBHOOK_ALLOW_NETWORKS: networkList.optional(),
+  WEBHOOK_DELIVERY_RETENTION_DAYS: z.coerce.number({ message: "must be a number of days" }).int().min(1).max(3650).default(30),
+  EVENT_RETENTION_DAYS: z.coerce.number({ message: "must be a number of days" }).int().min(1).max(3650).default(30),
   TLS_CERT_FILE: optionalString,
   TLS_KEY_FILE: optionalString,
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
@@ -502,6 +504,10 @@ export interface Config {
   trustProxy: TrustProxy;
   /** Private networks webhooks may reach anyway (addresses or CIDRs; empty: none). */
   webhookAllowNetworks: string[];
+  /** Webhook deliveries older than this many days are deleted (the delivery log's reach). */
+  webhookDeliveryRetentionDays: number;
+  /** Dispatched outbox events older than this many days, that nothing points at, are deleted. */
+  eventRetentionDays: number;
   /** Coffer serves HTTPS itself on PORT from these PEM files. */
   tls?: { certFile: string; keyFile: string };
   /** Browsers reach Coffer over HTTPS: APP_URL is https:// or Coffer serves TLS itself. */
@@ -629,6 +635,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     httpIdleTimeoutMs: env.HTTP_IDLE_TIMEOUT_SECONDS * 1000,
     trustProxy: env.TRUST_PROXY,
     webhookAllowNetworks: env.WEBHOOK_ALLOW_NETWORKS ?? [],
+    webhookDeliveryRetentionDays: env.WEBHOOK_DELIVERY_RETENTION_DAYS,
+    eventRetentionDays: env.EVENT_RETENTION_DAYS,
     tls:
       env.TLS_CERT_FILE && env.TLS_KEY_FILE
         ? { certFile: path.resolve(env.TLS_CERT_FILE), keyFile: path.resolve(env.TLS_KEY_FILE) }

@@ -9,6 +9,7 @@ import { filesSuite } from "./api-contract/files";
 import { searchSuite } from "./api-contract/search";
 import { sharingSuite } from "./api-contract/sharing";
 import { tokensSuite } from "./api-contract/tokens";
+import { webhooksSuite } from "./api-contract/webhooks";
 
 import { hostileSuite } from "./api-contract/hostile";
 import { preconditionsSuite } from "./api-contract/preconditions";
@@ -30,6 +31,7 @@ const SUITES = [
   adminSuite,
   adminOpsSuite,
   tokensSuite,
+  webhooksSuite,
   hostileSuite,
 ];
 

@@ -3,6 +3,7 @@ import { pathToFileURL } from "node:url";
 import { randomBytes } from "node:crypto";
 import type { ServerBuild } from "@remix-run/node";
 import { beforeAll, describe, expect, it, vi } from "vitest";
+import { SYSTEM_ACTOR } from "~/domain/audit/audit.server";
 import { createWebhook } from "~/domain/events/webhooks.server";
 import { trashItem } from "~/domain/files/trash.server";
 import { createShareLink } from "~/domain/sharing/share-links.server";
@@ -56,6 +57,9 @@ interface Ids {
   notification: string;
   /** A webhook of the owner's (only the owner may change it). */
   webhook: string;
+  /** The owner's webhooks for the API rows: one they change, rotate and test, one they delete. */
+  apiWebhook: string;
+  apiWebhookToDelete: string;
 }
 
 type Form = Record<string, string | string[]>;
@@ -512,6 +516,44 @@ const API_MATRIX: Record<string, { want: Row; recipient: Want; probe: (client: T
     recipient: 404,
     probe: (c, ids) => apiJson(c, "DELETE", `/api/v1/me/tokens/${ids.ownerTokenToRevoke}`),
   },
+  // Your own webhooks: everyone lists theirs; another account's is not found, even by an
+  // administrator. The create asks for the metadata address: refused (422) after every check of who.
+  "GET /api/v1/me/webhooks": { want: [401, 200, 200, 200], recipient: 200, probe: (c) => c.get("/api/v1/me/webhooks") },
+  "POST /api/v1/me/webhooks": {
+    want: [401, 422, 422, 422],
+    recipient: 422,
+    probe: (c) => apiJson(c, "POST", "/api/v1/me/webhooks", { url: "http://169.254.169.254/latest", eventTypes: ["file.created"] }),
+  },
+  "GET /api/v1/me/webhooks/{webhookId}": {
+    want: [401, 200, 404, 404],
+    recipient: 404,
+    probe: (c, ids) => c.get(`/api/v1/me/webhooks/${ids.apiWebhook}`),
+  },
+  "PATCH /api/v1/me/webhooks/{webhookId}": {
+    want: [401, 200, 404, 404],
+    recipient: 404,
+    probe: (c, ids) => apiJson(c, "PATCH", `/api/v1/me/webhooks/${ids.apiWebhook}`, { eventTypes: ["file.created"] }),
+  },
+  "DELETE /api/v1/me/webhooks/{webhookId}": {
+    want: [401, 204, 404, 404],
+    recipient: 404,
+    probe: (c, ids) => apiJson(c, "DELETE", `/api/v1/me/webhooks/${ids.apiWebhookToDelete}`),
+  },
+  "POST /api/v1/me/webhooks/{webhookId}/secret": {
+    want: [401, 200, 404, 404],
+    recipient: 404,
+    probe: (c, ids) => apiJson(c, "POST", `/api/v1/me/webhooks/${ids.apiWebhook}/secret`),
+  },
+  "POST /api/v1/me/webhooks/{webhookId}/test": {
+    want: [401, 202, 404, 404],
+    recipient: 404,
+    probe: (c, ids) => apiJson(c, "POST", `/api/v1/me/webhooks/${ids.apiWebhook}/test`),
+  },
+  "GET /api/v1/me/webhooks/{webhookId}/deliveries": {
+    want: [401, 200, 404, 404],
+    recipient: 404,
+    probe: (c, ids) => c.get(`/api/v1/me/webhooks/${ids.apiWebhook}/deliveries`),
+  },
   "GET /api/v1/admin/tokens": { want: [401, 403, 403, 200], recipient: 403, probe: (c) => c.get("/api/v1/admin/tokens") },
   "DELETE /api/v1/admin/tokens/{tokenId}": {
     want: [401, 403, 403, 204],
@@ -815,7 +857,14 @@ describe("authorization matrix: every route × {anonymous, owner, another user, 
       apiLink,
       apiShare,
       notification,
-      webhook: (await createWebhook(app.services, owner, { url: "https://example.com/hook", eventTypes: ["file.created"] })).webhook.id,
+      webhook: (await createWebhook(app.services, owner, { url: "https://example.com/hook", eventTypes: ["file.created"] }, SYSTEM_ACTOR))
+        .webhook.id,
+      apiWebhook: (
+        await createWebhook(app.services, owner, { url: "https://example.com/api-hook", eventTypes: ["file.created"] }, SYSTEM_ACTOR)
+      ).webhook.id,
+      apiWebhookToDelete: (
+        await createWebhook(app.services, owner, { url: "https://example.com/gone", eventTypes: ["file.created"] }, SYSTEM_ACTOR)
+      ).webhook.id,
     };
     recipient = new TestClient(app.url);
     await recipient.register("Rhea Recipient", "rhea@example.com");

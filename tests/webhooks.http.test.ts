@@ -115,6 +115,10 @@ describe("/settings/webhooks", () => {
     const page = await html(await olivia.get("/settings/webhooks"));
     expect(page).toContain("Recent deliveries");
     expect(page).toContain("Delivered (HTTP 204)");
+    // What was sent, in a <details> that opens without JavaScript: the event's JSON, no secret.
+    expect(page).toMatch(/<details><summary[^>]*>Request body<\/summary><pre[^>]*>[^<]*&quot;type&quot;: &quot;folder.created&quot;/);
+    expect(page).toContain("&quot;name&quot;: &quot;Hooked&quot;");
+    expect(page).not.toContain(secret.slice(6));
   });
 
   it("sends a test event", async () => {

@@ -21,13 +21,18 @@ import {
   rotateWebhookSecret,
   sendTestEvent,
   setWebhookEnabled,
+  updateWebhook,
 } from "~/domain/events/webhooks.server";
+import { purgeEventHistory } from "~/domain/events/retention.server";
 import { createFolder, getRootFolder } from "~/domain/files/folders.server";
 import { shareWithUser } from "~/domain/sharing/user-shares.server";
 import { closeServices, createServices, type Services } from "~/services/index.server";
 import { createLogger } from "~/services/logger.server";
 import { allowList, EXCERPT_BYTES, refusedAddress, refusedUrl } from "~/services/webhook-http.server";
 import { createTestDatabase } from "./support/database";
+
+/** Who the tests act as, in the audit log. */
+const AUDIT = SYSTEM_ACTOR;
 
 type Actor = { id: string; role: "USER" | "ADMIN" };
 type Received = { headers: http.IncomingHttpHeaders; body: string; at: number };
@@ -113,7 +118,7 @@ beforeEach(async () => {
 describe("signatures", () => {
   it("signs every delivery so that the reference implementation verifies it, and no other secret does", async () => {
     const target = await receiver();
-    const { secret, webhook } = await createWebhook(services, alice, { url: target.url, eventTypes: ["folder.created"] });
+    const { secret, webhook } = await createWebhook(services, alice, { url: target.url, eventTypes: ["folder.created"] }, AUDIT);
     expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{32}$/);
     // Stored encrypted: the secret is nowhere in the row.
     const row = await services.prisma.webhook.findUniqueOrThrow({ where: { id: webhook.id } });
@@ -128,6 +133,10 @@ describe("signatures", () => {
     expect(payload.type).toBe("folder.created");
     expect(payload.data).toMatchObject({ subjectType: "folder", subjectId: folder.id, actorId: alice.id, name: "Signed" });
     expect(headers["webhook-id"]).toBe((await deliveriesOf(webhook.id))[0]!.id);
+    // The log keeps exactly what was sent, and the listing shows it.
+    expect((await deliveriesOf(webhook.id))[0]!.requestBody).toBe(request!.body);
+    const [listed] = await listWebhooks(services, alice);
+    expect(listed!.deliveries[0]!.requestBody).toBe(request!.body);
 
     // A wrong secret, a changed body, and a replay older than the tolerance (5 minutes) fail.
     expect(() => new ReferenceWebhook(`whsec_${Buffer.alloc(24, 1).toString("base64")}`).verify(request!.body, headers)).toThrow();
@@ -143,8 +152,8 @@ describe("signatures", () => {
 
   it("signs with the new secret once it is rotated", async () => {
     const target = await receiver();
-    const { secret: first, webhook } = await createWebhook(services, alice, { url: target.url, eventTypes: ["folder.created"] });
-    const second = await rotateWebhookSecret(services, alice, webhook.id);
+    const { secret: first, webhook } = await createWebhook(services, alice, { url: target.url, eventTypes: ["folder.created"] }, AUDIT);
+    const second = await rotateWebhookSecret(services, alice, webhook.id, AUDIT);
     expect(second).not.toBe(first);
     await createFolder(services, alice, aliceRoot, "Rotated");
     await flush();
@@ -165,7 +174,7 @@ describe("signatures", () => {
 describe("retries", () => {
   it("retries a 500 with growing pauses, under the same webhook-id, until it is taken", async () => {
     const target = await receiver((_, index) => ({ status: index < 2 ? 500 : 200, body: index < 2 ? "busy" : "ok" }));
-    const { webhook } = await createWebhook(services, alice, { url: target.url, eventTypes: ["folder.created"] });
+    const { webhook } = await createWebhook(services, alice, { url: target.url, eventTypes: ["folder.created"] }, AUDIT);
     await createFolder(services, alice, aliceRoot, "Retried");
     await dispatchEvents(services);
     const deadline = Date.now() + 10_000;
@@ -195,7 +204,7 @@ describe("retries", () => {
 
   it("turns the endpoint off after the last attempt and notifies its owner", async () => {
     const target = await receiver(() => ({ status: 500, body: "x".repeat(5000) }));
-    const { webhook } = await createWebhook(services, alice, { url: target.url, eventTypes: ["folder.created"] });
+    const { webhook } = await createWebhook(services, alice, { url: target.url, eventTypes: ["folder.created"] }, AUDIT);
     await createFolder(services, alice, aliceRoot, "Doomed");
     await dispatchEvents(services);
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
@@ -218,11 +227,16 @@ describe("retries", () => {
     await dispatchEvents(services);
     const notices = await services.prisma.notification.findMany({ where: { userId: alice.id, kind: "webhook.disabled" } });
     expect(notices).toHaveLength(1);
+    // Audited as the system's doing, with the owner and why.
+    const turnedOff = await services.prisma.auditEvent.findMany({ where: { action: "webhook.disabled", targetId: webhook.id } });
+    expect(turnedOff).toHaveLength(1);
+    expect(turnedOff[0]).toMatchObject({ actorId: null, actorLabel: "system", targetType: "webhook" });
+    expect(turnedOff[0]!.details).toMatchObject({ reason: "failures", ownerId: alice.id, attempts: MAX_ATTEMPTS });
     // Nothing more is sent to an endpoint that is off, until its owner turns it on again.
     await createFolder(services, alice, aliceRoot, "After");
     await flush();
     expect(target.got).toHaveLength(MAX_ATTEMPTS);
-    await setWebhookEnabled(services, alice, webhook.id, true);
+    await setWebhookEnabled(services, alice, webhook.id, true, AUDIT);
     expect(await services.prisma.webhook.findUniqueOrThrow({ where: { id: webhook.id } })).toMatchObject({
       enabled: true,
       disabledReason: null,
@@ -231,7 +245,7 @@ describe("retries", () => {
 
   it("gives up on an endpoint that does not answer within the timeout", async () => {
     const target = await receiver(() => null);
-    const { webhook } = await createWebhook(services, alice, { url: target.url, eventTypes: ["folder.created"] });
+    const { webhook } = await createWebhook(services, alice, { url: target.url, eventTypes: ["folder.created"] }, AUDIT);
     await createFolder(services, alice, aliceRoot, "Silent");
     expect(await flush({ timeoutMs: 300 })).toMatchObject({ retrying: 1 });
     const [delivery] = await deliveriesOf(webhook.id);
@@ -247,7 +261,7 @@ describe("retries", () => {
       if (failing) failFirst = false;
       return { status: failing ? 503 : 204 };
     });
-    await createWebhook(services, alice, { url: target.url, eventTypes: ["folder.created", "folder.updated"] });
+    await createWebhook(services, alice, { url: target.url, eventTypes: ["folder.created", "folder.updated"] }, AUDIT);
     const folder = await createFolder(services, alice, aliceRoot, "Ordered");
     await services.prisma.$transaction((tx) =>
       import("~/domain/audit/activity.server").then(({ recordActivity }) =>
@@ -274,8 +288,8 @@ describe("who hears of what", () => {
   it("sends a user's endpoint only events about what they did, own or were given", async () => {
     const aliceTarget = await receiver();
     const bobTarget = await receiver();
-    await createWebhook(services, alice, { url: aliceTarget.url, eventTypes: ["folder.created", "share.granted"] });
-    await createWebhook(services, bob, { url: bobTarget.url, eventTypes: ["folder.created", "share.granted"] });
+    await createWebhook(services, alice, { url: aliceTarget.url, eventTypes: ["folder.created", "share.granted"] }, AUDIT);
+    await createWebhook(services, bob, { url: bobTarget.url, eventTypes: ["folder.created", "share.granted"] }, AUDIT);
     const folder = await createFolder(services, alice, aliceRoot, "Private to Alice");
     await flush();
     expect(aliceTarget.got).toHaveLength(1);
@@ -289,9 +303,9 @@ describe("who hears of what", () => {
   it("lets only administrators register an instance-wide endpoint, which hears of everyone", async () => {
     const target = await receiver();
     await expect(
-      createWebhook(services, alice, { url: target.url, eventTypes: ["folder.created"], scope: "instance" }),
+      createWebhook(services, alice, { url: target.url, eventTypes: ["folder.created"], scope: "instance" }, AUDIT),
     ).rejects.toMatchObject({ status: 403 });
-    const { webhook } = await createWebhook(services, admin, { url: target.url, eventTypes: ["folder.created"], scope: "instance" });
+    const { webhook } = await createWebhook(services, admin, { url: target.url, eventTypes: ["folder.created"], scope: "instance" }, AUDIT);
     await createFolder(services, bob, (await getRootFolder(services, bob.id)).id, "Bob's");
     await flush();
     expect(target.got).toHaveLength(1);
@@ -307,13 +321,48 @@ describe("who hears of what", () => {
     expect((await deliveriesOf(webhook.id)).length).toBe(1);
   });
 
+  it("audits every change of an endpoint, with its host but not its URL or secret", async () => {
+    const target = await receiver();
+    const as = { actorId: alice.id, actorLabel: "alice@example.com", ip: "203.0.113.9", userAgent: "test" };
+    const url = `${target.url}?token=sekrit`;
+    const { webhook, secret } = await createWebhook(services, alice, { url, eventTypes: ["folder.created"] }, as);
+    await updateWebhook(services, alice, webhook.id, { eventTypes: ["folder.created", "file.created"] }, as);
+    // The same again changes nothing, so it records nothing.
+    await updateWebhook(services, alice, webhook.id, { eventTypes: ["folder.created", "file.created"], enabled: true }, as);
+    await updateWebhook(services, alice, webhook.id, { enabled: false }, as);
+    await setWebhookEnabled(services, alice, webhook.id, true, as);
+    const rotated = await rotateWebhookSecret(services, alice, webhook.id, as);
+    await deleteWebhook(services, alice, webhook.id, as);
+    const rows = await services.prisma.auditEvent.findMany({
+      where: { targetType: "webhook", targetId: webhook.id },
+      orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+    });
+    expect(rows.map((row) => row.action)).toEqual([
+      "webhook.created",
+      "webhook.updated",
+      "webhook.disabled",
+      "webhook.enabled",
+      "webhook.secret_rotated",
+      "webhook.deleted",
+    ]);
+    for (const row of rows) expect(row).toMatchObject({ actorId: alice.id, ip: "203.0.113.9", outcome: "success" });
+    expect(rows[0]!.details).toMatchObject({ host: new URL(target.url).host, ownerId: alice.id, eventTypes: ["folder.created"] });
+    expect(rows[1]!.details).toMatchObject({ changed: ["eventTypes"] });
+    expect(rows[2]!.details).toMatchObject({ reason: "owner" });
+    const text = JSON.stringify(rows);
+    for (const hidden of ["sekrit", secret.slice(6), rotated.slice(6)]) expect(text).not.toContain(hidden);
+    // A refused change records nothing.
+    await expect(updateWebhook(services, bob, webhook.id, { enabled: false }, as)).rejects.toMatchObject({ status: 404 });
+    expect(await services.prisma.auditEvent.count({ where: { targetType: "webhook", targetId: webhook.id } })).toBe(6);
+  });
+
   it("keeps each person's endpoints to themselves", async () => {
     const target = await receiver();
-    const { webhook } = await createWebhook(services, alice, { url: target.url, eventTypes: ["folder.created"] });
+    const { webhook } = await createWebhook(services, alice, { url: target.url, eventTypes: ["folder.created"] }, AUDIT);
     for (const act of [
-      () => deleteWebhook(services, bob, webhook.id),
-      () => setWebhookEnabled(services, bob, webhook.id, false),
-      () => rotateWebhookSecret(services, bob, webhook.id),
+      () => deleteWebhook(services, bob, webhook.id, AUDIT),
+      () => setWebhookEnabled(services, bob, webhook.id, false, AUDIT),
+      () => rotateWebhookSecret(services, bob, webhook.id, AUDIT),
       () => sendTestEvent(services, bob, webhook.id),
     ]) {
       await expect(act()).rejects.toMatchObject({ status: 404 });
@@ -325,8 +374,8 @@ describe("who hears of what", () => {
   it("sends a test event to the one endpoint it was asked for", async () => {
     const target = await receiver();
     const other = await receiver();
-    const { webhook } = await createWebhook(services, alice, { url: target.url, eventTypes: ["folder.created"] });
-    await createWebhook(services, alice, { url: other.url, eventTypes: ["folder.created"] });
+    const { webhook } = await createWebhook(services, alice, { url: target.url, eventTypes: ["folder.created"] }, AUDIT);
+    await createWebhook(services, alice, { url: other.url, eventTypes: ["folder.created"] }, AUDIT);
     await sendTestEvent(services, alice, webhook.id);
     await flush();
     expect(target.got.map((entry) => JSON.parse(entry.body).type)).toEqual(["webhook.test"]);
@@ -342,13 +391,15 @@ describe("registration refuses bad input, and nothing is stored", () => {
     ["credentials", "https://user:pass@example.com/hook"],
     ["a huge URL", `https://example.com/${"a".repeat(3000)}`],
   ])("%s", async (_, url) => {
-    await expect(createWebhook(services, alice, { url, eventTypes: ["folder.created"] })).rejects.toMatchObject({ status: 400 });
+    await expect(createWebhook(services, alice, { url, eventTypes: ["folder.created"] }, AUDIT)).rejects.toMatchObject({ status: 400 });
     expect(await services.prisma.webhook.count()).toBe(0);
   });
 
   it("an unknown event type, or none", async () => {
     for (const eventTypes of [["file.exploded"], [], ["webhook.test"]]) {
-      await expect(createWebhook(services, alice, { url: "https://example.com/hook", eventTypes })).rejects.toMatchObject({ status: 400 });
+      await expect(createWebhook(services, alice, { url: "https://example.com/hook", eventTypes }, AUDIT)).rejects.toMatchObject({
+        status: 400,
+      });
     }
     expect(await services.prisma.webhook.count()).toBe(0);
   });
@@ -382,7 +433,7 @@ describe("SSRF", () => {
   ])("refuses %s", async (_, url) => {
     services.config.webhookAllowNetworks = [];
     expect(refusedUrl(new URL(url), none)).not.toBeNull();
-    await expect(createWebhook(services, alice, { url, eventTypes: ["folder.created"] })).rejects.toMatchObject({ status: 400 });
+    await expect(createWebhook(services, alice, { url, eventTypes: ["folder.created"] }, AUDIT)).rejects.toMatchObject({ status: 400 });
   });
 
   it("lets public addresses through", () => {
@@ -397,7 +448,7 @@ describe("SSRF", () => {
 
   it("refuses loopback at delivery when it is not allow-listed, and nothing reaches the receiver", async () => {
     const target = await receiver();
-    const { webhook } = await createWebhook(services, alice, { url: target.url, eventTypes: ["folder.created"] });
+    const { webhook } = await createWebhook(services, alice, { url: target.url, eventTypes: ["folder.created"] }, AUDIT);
     services.config.webhookAllowNetworks = [];
     await createFolder(services, alice, aliceRoot, "Refused");
     await flush();
@@ -410,10 +461,15 @@ describe("SSRF", () => {
   it("checks the address a name resolves to when connecting (DNS rebinding)", async () => {
     const target = await receiver();
     // Registered while the name pointed elsewhere; it now resolves to loopback.
-    const { webhook } = await createWebhook(services, alice, {
-      url: `http://rebind.example.com:${target.port}/hook`,
-      eventTypes: ["folder.created"],
-    });
+    const { webhook } = await createWebhook(
+      services,
+      alice,
+      {
+        url: `http://rebind.example.com:${target.port}/hook`,
+        eventTypes: ["folder.created"],
+      },
+      AUDIT,
+    );
     const rebound = ((
       _host: string,
       _options: unknown,
@@ -435,8 +491,8 @@ describe("SSRF", () => {
     const inner = await receiver();
     const toMetadata = await receiver(() => ({ status: 302, headers: { location: "http://169.254.169.254/latest/meta-data/" } }));
     const toInner = await receiver(() => ({ status: 307, headers: { location: inner.url } }));
-    const first = await createWebhook(services, alice, { url: toMetadata.url, eventTypes: ["folder.created"] });
-    const second = await createWebhook(services, alice, { url: toInner.url, eventTypes: ["folder.created"] });
+    const first = await createWebhook(services, alice, { url: toMetadata.url, eventTypes: ["folder.created"] }, AUDIT);
+    const second = await createWebhook(services, alice, { url: toInner.url, eventTypes: ["folder.created"] }, AUDIT);
     await createFolder(services, alice, aliceRoot, "Redirected");
     await flush();
     expect(toMetadata.got).toHaveLength(1);
@@ -461,7 +517,7 @@ describe("load", () => {
       return { status: 204 };
     });
     target.got.length = 0;
-    await createWebhook(services, alice, { url: target.url, eventTypes: ["file.created"] });
+    await createWebhook(services, alice, { url: target.url, eventTypes: ["file.created"] }, AUDIT);
     for (let start = 0; start < COUNT; start += 1_000) {
       await services.prisma.event.createMany({
         data: Array.from({ length: Math.min(1_000, COUNT - start) }, (_, i) => ({
@@ -497,5 +553,76 @@ describe("load", () => {
     expect(ids.size).toBe(COUNT);
     // 20 deliveries in flight at a time: the heap does not grow with the number of events.
     expect(peak - baseline).toBeLessThan(256 * 2 ** 20);
+  });
+});
+
+describe("retention", () => {
+  it("deletes deliveries and dispatched events past their retention, keeping what is recent or still needed", async () => {
+    const target = await receiver();
+    const { webhook } = await createWebhook(services, alice, { url: target.url, eventTypes: ["folder.created"] }, AUDIT);
+    for (const name of ["Old one", "Old two", "Recent"]) await createFolder(services, alice, aliceRoot, name);
+    await flush();
+    const deliveries = await deliveriesOf(webhook.id);
+    expect(deliveries.map((delivery) => delivery.status)).toEqual(["delivered", "delivered", "delivered"]);
+    // An event no sink kept anything of (bob's own, with no endpoint or notification), and one not yet dispatched.
+    await createFolder(services, bob, (await getRootFolder(services, bob.id)).id, "Bob's old");
+    await dispatchEvents(services);
+    const bobEvent = await services.prisma.event.findFirstOrThrow({ where: { actorUserId: bob.id, kind: "folder.created" } });
+    await createFolder(services, bob, (await getRootFolder(services, bob.id)).id, "Bob's undispatched");
+    const undispatched = await services.prisma.event.findFirstOrThrow({ where: { dispatchedAt: null } });
+
+    const now = new Date();
+    const daysAgo = (days: number) => new Date(now.getTime() - days * 24 * 3600 * 1000);
+    const [old1, old2, recent] = deliveries;
+    await services.prisma.webhookDelivery.updateMany({ where: { id: { in: [old1!.id, old2!.id] } }, data: { createdAt: daysAgo(31) } });
+    await services.prisma.webhookDelivery.update({ where: { id: recent!.id }, data: { createdAt: daysAgo(29) } });
+    await services.prisma.event.updateMany({ data: { createdAt: daysAgo(40) } });
+
+    // A small batch, so the loop runs more than once.
+    const first = await purgeEventHistory(services, now, 1);
+    expect(first.webhookDeliveries).toBe(2);
+    expect((await deliveriesOf(webhook.id)).map((delivery) => delivery.id)).toEqual([recent!.id]);
+    const left = new Set((await services.prisma.event.findMany({ select: { id: true } })).map((event) => event.id));
+    // The two events whose deliveries went are gone, as is bob's; the recent delivery's event and the undispatched one stay.
+    expect(left.has(old1!.eventId) || left.has(old2!.eventId)).toBe(false);
+    expect(left.has(bobEvent.id)).toBe(false);
+    expect(left.has(recent!.eventId)).toBe(true);
+    expect(left.has(undispatched.id)).toBe(true);
+    expect(first.events).toBeGreaterThanOrEqual(3);
+
+    // Nothing more to do; a longer retention from the config keeps everything.
+    expect(await purgeEventHistory(services, now)).toEqual({ webhookDeliveries: 0, events: 0 });
+    const before = services.config.webhookDeliveryRetentionDays;
+    services.config.webhookDeliveryRetentionDays = 60;
+    try {
+      await services.prisma.webhookDelivery.update({ where: { id: recent!.id }, data: { createdAt: daysAgo(45) } });
+      expect((await purgeEventHistory(services, now)).webhookDeliveries).toBe(0);
+    } finally {
+      services.config.webhookDeliveryRetentionDays = before;
+    }
+    expect((await purgeEventHistory(services, now)).webhookDeliveries).toBe(1);
+    await dispatchEvents(services);
+  });
+
+  it("keeps an event a notification still shows", async () => {
+    const folder = await createFolder(services, alice, aliceRoot, "Shared with bob");
+    await shareWithUser(services, alice, { kind: "folder", id: folder.id }, { email: "bob@example.com" }, SYSTEM_ACTOR);
+    await dispatchEvents(services);
+    const notice = await services.prisma.notification.findFirstOrThrow({ where: { userId: bob.id }, orderBy: { createdAt: "desc" } });
+    await services.prisma.event.updateMany({ data: { createdAt: new Date(Date.now() - 90 * 24 * 3600 * 1000) } });
+    await purgeEventHistory(services);
+    expect(await services.prisma.event.count({ where: { id: notice.eventId } })).toBe(1);
+    expect(await services.prisma.notification.count({ where: { id: notice.id } })).toBe(1);
+  });
+
+  it("defaults both retentions to 30 days and refuses a nonsense value", () => {
+    const base = { DATABASE_URL: "postgresql://x/y", SESSION_SECRET: "x".repeat(32) };
+    const config = loadConfig(base);
+    expect(config).toMatchObject({ webhookDeliveryRetentionDays: 30, eventRetentionDays: 30 });
+    expect(loadConfig({ ...base, WEBHOOK_DELIVERY_RETENTION_DAYS: "7", EVENT_RETENTION_DAYS: "90" })).toMatchObject({
+      webhookDeliveryRetentionDays: 7,
+      eventRetentionDays: 90,
+    });
+    expect(() => loadConfig({ ...base, EVENT_RETENTION_DAYS: "0" })).toThrow(/EVENT_RETENTION_DAYS/);
   });
 });

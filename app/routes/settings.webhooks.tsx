@@ -4,6 +4,7 @@ import { z } from "zod";
 import { CsrfInput } from "~/components/csrf-input";
 import { Field, FormMessage } from "~/components/field";
 import { Button } from "~/components/ui/button";
+import { auditActor } from "~/domain/audit/audit.server";
 import {
   createWebhook,
   deleteWebhook,
@@ -51,8 +52,9 @@ const webhookForm = z.object({
 });
 
 export async function action({ request, context }: ActionFunctionArgs) {
-  const { services } = context;
+  const { services, clientIp } = context;
   const user = await requireUser(services, request);
+  const audit = auditActor(request, clientIp, user);
   try {
     const form = await readForm(request);
     const fields = parseFormData(form, webhookForm);
@@ -60,21 +62,21 @@ export async function action({ request, context }: ActionFunctionArgs) {
     switch (fields.intent) {
       case "enable":
       case "disable":
-        await setWebhookEnabled(services, actor, fields.webhook, fields.intent === "enable");
+        await setWebhookEnabled(services, actor, fields.webhook, fields.intent === "enable", audit);
         return redirect(`/settings/webhooks?done=${fields.intent}d`);
       case "delete":
-        await deleteWebhook(services, actor, fields.webhook);
+        await deleteWebhook(services, actor, fields.webhook, audit);
         return redirect("/settings/webhooks?done=deleted");
       case "test":
         await sendTestEvent(services, actor, fields.webhook);
         return redirect("/settings/webhooks?done=tested");
       case "rotate": {
-        const secret = await rotateWebhookSecret(services, actor, fields.webhook);
+        const secret = await rotateWebhookSecret(services, actor, fields.webhook, audit);
         return secretAnswer(secret, "The webhook has a new secret. The old one no longer signs anything.", form);
       }
       case "create": {
         const scope = fields.scope === "instance" ? "instance" : "user";
-        const { secret } = await createWebhook(services, actor, { url: fields.url, eventTypes: fields.eventTypes, scope });
+        const { secret } = await createWebhook(services, actor, { url: fields.url, eventTypes: fields.eventTypes, scope }, audit);
         return secretAnswer(secret, "The webhook was added.", form);
       }
     }
@@ -89,6 +91,15 @@ function secretAnswer(secret: string, heading: string, form: FormData) {
     { ok: true as const, secret, heading, message: null, fieldErrors: {} as Record<string, string>, values: formValues(form) },
     { headers: { "Cache-Control": "no-store" } },
   );
+}
+
+/** The body as sent, indented for reading when it is JSON (it always is, unless cut short). */
+function prettyJson(body: string): string {
+  try {
+    return JSON.stringify(JSON.parse(body), null, 2);
+  } catch {
+    return body;
+  }
 }
 
 function statusText(delivery: { status: string; responseStatus: number | null; error: string | null }): string {
@@ -265,6 +276,14 @@ export default function WebhookSettings() {
                     <tr key={delivery.id}>
                       <td className="px-2 py-1">
                         <code>{delivery.kind}</code>
+                        {delivery.requestBody === null ? null : (
+                          <details>
+                            <summary className="cursor-pointer text-text-muted">Request body</summary>
+                            <pre className="max-h-64 max-w-[60ch] overflow-auto whitespace-pre-wrap break-all text-xs">
+                              {prettyJson(delivery.requestBody)}
+                            </pre>
+                          </details>
+                        )}
                       </td>
                       <td className="break-all px-2 py-1">{statusText(delivery)}</td>
                       <td className="hidden px-2 py-1 sm:table-cell">{delivery.attempts}</td>

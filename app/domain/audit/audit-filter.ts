@@ -4,7 +4,7 @@ export const AUDIT_FILTER_FIELDS = ["actor", "action", "outcome", "targetType", 
 export type AuditFilterField = (typeof AUDIT_FILTER_FIELDS)[number];
 
 /** What an audit event can be about. */
-export const AUDIT_TARGET_TYPES = ["user", "file", "folder", "share", "session", "token", "settings", "trash", "audit"] as const;
+export const AUDIT_TARGET_TYPES = ["user", "file", "folder", "share", "session", "token", "settings", "trash", "audit", "webhook"] as const;
 
 export type AuditTargetType = (typeof AUDIT_TARGET_TYPES)[number];
 
@@ -38,6 +38,12 @@ export const AUDIT_ACTION_LABELS: Readonly<Record<string, string>> = {
   "auth.session_revoked": "Session revoked",
   "auth.token_created": "Access token created",
   "auth.token_revoked": "Access token revoked",
+  "webhook.created": "Webhook added",
+  "webhook.updated": "Webhook changed",
+  "webhook.enabled": "Webhook turned on",
+  "webhook.disabled": "Webhook turned off",
+  "webhook.deleted": "Webhook deleted",
+  "webhook.secret_rotated": "Webhook secret replaced",
   "user.registered": "Account registered",
   "user.role_changed": "Role changed",
   "user.quota_changed": "Quota changed",

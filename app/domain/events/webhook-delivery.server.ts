@@ -2,6 +2,7 @@ import { createHmac } from "node:crypto";
 import type { Prisma } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
 import { type WebhookAnswer, postWebhook } from "~/services/webhook-http.server";
+import { recordAudit, SYSTEM_ACTOR } from "../audit/audit.server";
 import { type EventSink, type OutboxEvent, recipientsOf } from "./sink";
 import { appendEvent } from "./outbox.server";
 import { decryptWebhookSecret } from "./webhooks.server";
@@ -26,6 +27,8 @@ export const DELIVERY_TIMEOUT_MS = 10_000;
 /** A claimed delivery whose instance died is taken again after this. */
 const CLAIM_MS = 2 * 60_000;
 const BATCH = 20;
+/** What the delivery log keeps of a request body; an event's JSON is far smaller. */
+export const REQUEST_BODY_MAX = 16 * 1024;
 
 /** The pause before attempt `attempt + 1`, after `attempt` failed. */
 export function retryDelayMs(attempt: number, baseMs = RETRY_BASE_MS, random = Math.random): number {
@@ -190,6 +193,7 @@ async function sendOne(
     durationMs: answer.durationMs,
     error: answer.error?.slice(0, 500) ?? null,
     responseExcerpt: answer.excerpt,
+    requestBody: body.slice(0, REQUEST_BODY_MAX),
     lastAttemptAt: new Date(),
     lockedUntil: null,
   };
@@ -223,6 +227,18 @@ async function sendOne(
       data: { enabled: false, disabledReason: "failures" },
     });
     if (turnedOff.count === 1) {
+      await recordAudit(tx, SYSTEM_ACTOR, {
+        action: "webhook.disabled",
+        targetType: "webhook",
+        targetId: webhook.id,
+        details: {
+          reason: "failures",
+          host: new URL(webhook.url).host,
+          ownerId: webhook.userId,
+          deliveryId: delivery.id,
+          attempts: delivery.attempts,
+        },
+      });
       await appendEvent(tx, {
         actorId: null,
         ownerId: webhook.userId,

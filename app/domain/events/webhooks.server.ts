@@ -2,10 +2,12 @@ import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:cr
 import { z } from "zod";
 import type { Services } from "~/services/index.server";
 import { allowList, refusedUrl } from "~/services/webhook-http.server";
+import { type AuditActor, recordAudit } from "../audit/audit.server";
 import { ForbiddenError, NotFoundError, ValidationError } from "../errors";
 import { isId } from "../ids";
-import { EVENT_KINDS } from "./catalogue";
+import { decodeTimeCursor, encodeTimeCursor } from "../time-cursor";
 import { appendEvent } from "./outbox.server";
+import { MAX_URL_LENGTH, MAX_WEBHOOKS_PER_USER, WEBHOOK_EVENT_TYPES, WEBHOOK_SCOPES } from "./webhook-limits";
 
 /**
  * Webhook endpoints (docs/webhooks.md, decision 0035): what their owners register, list, turn
@@ -15,11 +17,7 @@ import { appendEvent } from "./outbox.server";
 
 export type WebhookActor = { id: string; role: "USER" | "ADMIN" };
 
-/** The kinds an endpoint may subscribe to: the catalogue, less the two only Coffer sends. */
-export const WEBHOOK_EVENT_TYPES = EVENT_KINDS.filter((kind) => kind !== "webhook.test") as readonly string[];
-export const WEBHOOK_SCOPES = ["user", "instance"] as const;
-export const MAX_WEBHOOKS_PER_USER = 20;
-export const MAX_URL_LENGTH = 2048;
+export { MAX_URL_LENGTH, MAX_WEBHOOKS_PER_USER, WEBHOOK_EVENT_TYPES, WEBHOOK_SCOPES };
 
 // ---- the secret --------------------------------------------------------------------------------
 
@@ -94,7 +92,15 @@ export function checkedUrl(services: Pick<Services, "config">, raw: string): str
   return url.href;
 }
 
-export async function createWebhook(services: Services, actor: WebhookActor, input: WebhookInput) {
+/**
+ * What the audit log keeps of an endpoint: its host, never the whole URL (its path or query may
+ * hold a token), and never the secret.
+ */
+function auditDetails(webhook: { url: string; scope: string; eventTypes: string[]; userId: string }) {
+  return { host: new URL(webhook.url).host, scope: webhook.scope, eventTypes: webhook.eventTypes, ownerId: webhook.userId };
+}
+
+export async function createWebhook(services: Services, actor: WebhookActor, input: WebhookInput, audit: AuditActor) {
   const parsed = webhookInput.safeParse(input);
   if (!parsed.success) throw new ValidationError("Please correct the highlighted fields.", fieldErrors(parsed.error));
   const { eventTypes, scope } = parsed.data;
@@ -107,16 +113,20 @@ export async function createWebhook(services: Services, actor: WebhookActor, inp
   }
   const secret = newSecret();
   const id = randomBytes(12).toString("hex");
-  const webhook = await services.prisma.webhook.create({
-    data: {
-      id,
-      userId: actor.id,
-      scope,
-      url,
-      eventTypes: [...new Set(eventTypes)],
-      secretEncrypted: encryptWebhookSecret(services, secret, id),
-      secretHint: hintOf(secret),
-    },
+  const webhook = await services.prisma.$transaction(async (tx) => {
+    const created = await tx.webhook.create({
+      data: {
+        id,
+        userId: actor.id,
+        scope,
+        url,
+        eventTypes: [...new Set(eventTypes)],
+        secretEncrypted: encryptWebhookSecret(services, secret, id),
+        secretHint: hintOf(secret),
+      },
+    });
+    await recordAudit(tx, audit, { action: "webhook.created", targetType: "webhook", targetId: id, details: auditDetails(created) });
+    return created;
   });
   return { webhook: viewOf(webhook), secret };
 }
@@ -158,6 +168,8 @@ export interface DeliveryView {
   durationMs: number | null;
   error: string | null;
   responseExcerpt: string | null;
+  /** What the last attempt sent: the event's JSON (ids and metadata, no secret); null before the first. */
+  requestBody: string | null;
   createdAt: string;
   lastAttemptAt: string | null;
   nextAttemptAt: string | null;
@@ -174,22 +186,130 @@ export async function listWebhooks(services: Services, actor: WebhookActor) {
   });
   return rows.map((row) => ({
     ...viewOf(row),
-    deliveries: row.deliveries.map(
-      (delivery): DeliveryView => ({
-        id: delivery.id,
-        kind: delivery.kind,
-        status: delivery.status,
-        attempts: delivery.attempts,
-        responseStatus: delivery.responseStatus,
-        durationMs: delivery.durationMs,
-        error: delivery.error,
-        responseExcerpt: delivery.responseExcerpt,
-        createdAt: delivery.createdAt.toISOString(),
-        lastAttemptAt: delivery.lastAttemptAt?.toISOString() ?? null,
-        nextAttemptAt: delivery.status === "pending" ? delivery.nextAttemptAt.toISOString() : null,
-      }),
-    ),
+    deliveries: row.deliveries.map(deliveryViewOf),
   }));
+}
+
+type DeliveryRow = Omit<DeliveryView, "createdAt" | "lastAttemptAt" | "nextAttemptAt"> & {
+  createdAt: Date;
+  lastAttemptAt: Date | null;
+  nextAttemptAt: Date;
+};
+
+function deliveryViewOf(delivery: DeliveryRow): DeliveryView {
+  return {
+    id: delivery.id,
+    kind: delivery.kind,
+    status: delivery.status,
+    attempts: delivery.attempts,
+    responseStatus: delivery.responseStatus,
+    durationMs: delivery.durationMs,
+    error: delivery.error,
+    responseExcerpt: delivery.responseExcerpt,
+    requestBody: delivery.requestBody,
+    createdAt: delivery.createdAt.toISOString(),
+    lastAttemptAt: delivery.lastAttemptAt?.toISOString() ?? null,
+    nextAttemptAt: delivery.status === "pending" ? delivery.nextAttemptAt.toISOString() : null,
+  };
+}
+
+/** One of the actor's webhooks, or 404. */
+export async function getWebhook(services: Services, actor: WebhookActor, id: string): Promise<WebhookView> {
+  return viewOf(await ownWebhook(services, actor, id));
+}
+
+export const webhookChange = z.object({
+  url: webhookInput.shape.url.optional(),
+  eventTypes: webhookInput.shape.eventTypes.optional(),
+  enabled: z.boolean().optional(),
+});
+
+export type WebhookChange = z.input<typeof webhookChange>;
+
+/**
+ * Changes an endpoint's URL, events or state; what is left out stays. A new URL is checked as at
+ * registration; turning it on clears a failure streak, as the page's "Turn on" does.
+ */
+export async function updateWebhook(
+  services: Services,
+  actor: WebhookActor,
+  id: string,
+  change: WebhookChange,
+  audit: AuditActor,
+): Promise<WebhookView> {
+  const parsed = webhookChange.safeParse(change);
+  if (!parsed.success) throw new ValidationError("Please correct the highlighted fields.", fieldErrors(parsed.error));
+  const current = await ownWebhook(services, actor, id);
+  const { url, eventTypes, enabled } = parsed.data;
+  const data: { url?: string; eventTypes?: string[] } = {};
+  const checked = url === undefined ? undefined : checkedUrl(services, url);
+  if (checked !== undefined && checked !== current.url) data.url = checked;
+  const types = eventTypes === undefined ? undefined : [...new Set(eventTypes)];
+  if (types !== undefined && types.join(",") !== current.eventTypes.join(",")) data.eventTypes = types;
+  const toggled = enabled !== undefined && (enabled !== current.enabled || (enabled && current.disabledReason !== null));
+  if (Object.keys(data).length === 0 && !toggled) return viewOf(current);
+  const updated = await services.prisma.$transaction(async (tx) => {
+    let row = current;
+    if (Object.keys(data).length > 0) {
+      row = await tx.webhook.update({ where: { id }, data });
+      await recordAudit(tx, audit, {
+        action: "webhook.updated",
+        targetType: "webhook",
+        targetId: id,
+        details: { ...auditDetails(row), changed: Object.keys(data).sort() },
+      });
+    }
+    if (toggled) row = await toggle(tx, audit, row, enabled);
+    return row;
+  });
+  return viewOf(updated);
+}
+
+type Tx = Parameters<Parameters<Services["prisma"]["$transaction"]>[0]>[0];
+type AuditedHook = { id: string; url: string; scope: string; eventTypes: string[]; userId: string };
+
+/** Turns an endpoint on (clearing a failure streak) or off, with its audit row, in `tx`. */
+async function toggle(tx: Tx, audit: AuditActor, webhook: AuditedHook, enabled: boolean) {
+  const row = await tx.webhook.update({
+    where: { id: webhook.id },
+    data: enabled ? { enabled: true, disabledReason: null, failingSince: null } : { enabled: false, disabledReason: "owner" },
+  });
+  await recordAudit(tx, audit, {
+    action: enabled ? "webhook.enabled" : "webhook.disabled",
+    targetType: "webhook",
+    targetId: webhook.id,
+    details: enabled ? auditDetails(webhook) : { ...auditDetails(webhook), reason: "owner" },
+  });
+  return row;
+}
+
+export const DELIVERY_PAGE_MAX = 100;
+
+/** A page of one of the actor's webhooks' deliveries, newest first, after `cursor` (an opaque cursor this gave). */
+export async function pageDeliveries(
+  services: Services,
+  actor: WebhookActor,
+  id: string,
+  options: { cursor?: string | null; limit?: number },
+): Promise<{ deliveries: DeliveryView[]; nextCursor: string | null }> {
+  await ownWebhook(services, actor, id);
+  const limit = Math.min(Math.max(options.limit ?? 50, 1), DELIVERY_PAGE_MAX);
+  const after = options.cursor ? decodeTimeCursor(options.cursor) : null;
+  if (options.cursor && !after) throw new ValidationError("The cursor is not valid for this listing.");
+  const rows = await services.prisma.webhookDelivery.findMany({
+    where: {
+      webhookId: id,
+      ...(after ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] } : {}),
+    },
+    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+    take: limit + 1,
+  });
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    deliveries: page.map(deliveryViewOf),
+    nextCursor: rows.length > limit && last ? encodeTimeCursor(last) : null,
+  };
 }
 
 /** The actor's own webhook, or 404 (someone else's is not theirs to know of). */
@@ -199,26 +319,35 @@ async function ownWebhook(services: Services, actor: WebhookActor, id: string) {
   return webhook;
 }
 
-export async function setWebhookEnabled(services: Services, actor: WebhookActor, id: string, enabled: boolean): Promise<void> {
-  await ownWebhook(services, actor, id);
-  await services.prisma.webhook.update({
-    where: { id },
-    data: enabled ? { enabled: true, disabledReason: null, failingSince: null } : { enabled: false, disabledReason: "owner" },
+export async function setWebhookEnabled(
+  services: Services,
+  actor: WebhookActor,
+  id: string,
+  enabled: boolean,
+  audit: AuditActor,
+): Promise<void> {
+  const webhook = await ownWebhook(services, actor, id);
+  await services.prisma.$transaction((tx) => toggle(tx, audit, webhook, enabled));
+}
+
+export async function deleteWebhook(services: Services, actor: WebhookActor, id: string, audit: AuditActor): Promise<void> {
+  const webhook = await ownWebhook(services, actor, id);
+  await services.prisma.$transaction(async (tx) => {
+    await tx.webhook.delete({ where: { id } });
+    await recordAudit(tx, audit, { action: "webhook.deleted", targetType: "webhook", targetId: id, details: auditDetails(webhook) });
   });
 }
 
-export async function deleteWebhook(services: Services, actor: WebhookActor, id: string): Promise<void> {
-  await ownWebhook(services, actor, id);
-  await services.prisma.webhook.delete({ where: { id } });
-}
-
 /** A new secret, shown once; the old one stops signing at once. */
-export async function rotateWebhookSecret(services: Services, actor: WebhookActor, id: string): Promise<string> {
-  await ownWebhook(services, actor, id);
+export async function rotateWebhookSecret(services: Services, actor: WebhookActor, id: string, audit: AuditActor): Promise<string> {
+  const webhook = await ownWebhook(services, actor, id);
   const secret = newSecret();
-  await services.prisma.webhook.update({
-    where: { id },
-    data: { secretEncrypted: encryptWebhookSecret(services, secret, id), secretHint: hintOf(secret) },
+  await services.prisma.$transaction(async (tx) => {
+    await tx.webhook.update({
+      where: { id },
+      data: { secretEncrypted: encryptWebhookSecret(services, secret, id), secretHint: hintOf(secret) },
+    });
+    await recordAudit(tx, audit, { action: "webhook.secret_rotated", targetType: "webhook", targetId: id, details: auditDetails(webhook) });
   });
   return secret;
 }

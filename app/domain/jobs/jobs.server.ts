@@ -24,6 +24,7 @@ import { migrateStorage } from "../storage-tiers/migration.server";
 import { scheduledBackup, scheduledVerify } from "../backup/scheduled.server";
 import { dispatchEvents, EVENTS_QUEUE } from "../events/dispatcher.server";
 import { setDispatcherWake } from "../events/outbox.server";
+import { purgeEventHistory } from "../events/retention.server";
 import { deliverWebhooks, setWebhooksWake, WEBHOOKS_QUEUE } from "../events/webhook-delivery.server";
 
 /** Files whose background hash may still be running are left alone this long. */
@@ -119,6 +120,8 @@ export function startJobs(services: Services, options: JobsOptions = {}): StopJo
       routine: true,
       run: async () => ({ ...(await deliverWebhooks(services)) }),
     },
+    // Hourly: old webhook deliveries, and old dispatched events nothing points at (decision 0037).
+    { name: "purge-event-history", cron: "48 * * * *", run: async () => ({ ...(await purgeEventHistory(services)) }) },
     // Weekly, Sunday 03:45 UTC: reports everything and repairs only orphans (into quarantine);
     // expired uploads are the hourly cleanup's. A store of many objects takes a while to list.
     {

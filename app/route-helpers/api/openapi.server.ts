@@ -264,6 +264,7 @@ export function openApiDocument() {
       { name: "Audit", description: "The audit log (administrators)." },
       { name: "Settings", description: "Instance settings (administrators)." },
       { name: "Tokens", description: "Personal access tokens: your own (browser session only) and everyone's (administrators)." },
+      { name: "Webhooks", description: "Your webhook endpoints and their delivery logs (docs/webhooks.md)." },
 
       { name: "Operations", description: "Background jobs, lifecycle rules, system health and usage figures (administrators)." },
     ],

@@ -7,6 +7,7 @@ import type { Operation } from "./operation.server";
 import { searchOperations } from "./search.server";
 import { shareLinkOperations, userShareOperations } from "./sharing.server";
 import { tokenOperations } from "./tokens.server";
+import { webhookOperations } from "./webhooks.server";
 
 /** Every operation under /api/v1: the router serves these and the OpenAPI document describes them. */
 export const API_OPERATIONS: readonly Operation[] = [
@@ -18,6 +19,7 @@ export const API_OPERATIONS: readonly Operation[] = [
   ...userShareOperations,
   ...searchOperations,
   ...tokenOperations,
+  ...webhookOperations,
 
   ...accountOperations,
   ...adminOperationsOperations,

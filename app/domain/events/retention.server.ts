@@ -1,0 +1,56 @@
+import type { Services } from "~/services/index.server";
+
+/**
+ * Retention of the event machinery (docs/webhooks.md, decision 0037), run hourly by the
+ * `purge-event-history` job:
+ * - webhook deliveries created before WEBHOOK_DELIVERY_RETENTION_DAYS, whatever their outcome,
+ *   except one being sent right now (a delivery still waiting that long is for an endpoint turned
+ *   off as long: its event is stale);
+ * - outbox events created before EVENT_RETENTION_DAYS that every sink has had (dispatched_at set)
+ *   and that nothing still points at: no delivery in a webhook's log, no notification (deleting
+ *   an event would take those with it, by their foreign keys).
+ * Both in batches, so no statement holds many locks for long.
+ */
+
+const DAY_MS = 24 * 3600 * 1000;
+const BATCH = 5000;
+
+export interface EventHistoryPurged {
+  webhookDeliveries: number;
+  events: number;
+}
+
+export async function purgeEventHistory(
+  services: Pick<Services, "prisma" | "config">,
+  now: Date = new Date(),
+  batch: number = BATCH,
+): Promise<EventHistoryPurged> {
+  const { prisma, config } = services;
+  const deliveriesBefore = new Date(now.getTime() - config.webhookDeliveryRetentionDays * DAY_MS);
+  const eventsBefore = new Date(now.getTime() - config.eventRetentionDays * DAY_MS);
+  const purged: EventHistoryPurged = { webhookDeliveries: 0, events: 0 };
+  for (;;) {
+    const removed = await prisma.$executeRaw`
+      DELETE FROM webhook_deliveries WHERE id IN (
+        SELECT id FROM webhook_deliveries
+        WHERE created_at < ${deliveriesBefore}
+          AND NOT (status = 'sending' AND locked_until > now())
+        LIMIT ${batch}
+        FOR UPDATE SKIP LOCKED)`;
+    purged.webhookDeliveries += removed;
+    if (removed < batch) break;
+  }
+  for (;;) {
+    const removed = await prisma.$executeRaw`
+      DELETE FROM events WHERE id IN (
+        SELECT e.id FROM events e
+        WHERE e.dispatched_at IS NOT NULL AND e.created_at < ${eventsBefore}
+          AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id)
+          AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.event_id = e.id)
+        LIMIT ${batch}
+        FOR UPDATE OF e SKIP LOCKED)`;
+    purged.events += removed;
+    if (removed < batch) break;
+  }
+  return purged;
+}
