@@ -26,22 +26,19 @@ const SLOWEST_FIRST = [
   "tests/storage-check.test.ts",
   "tests/privacy.test.ts",
   "tests/monitoring/rules.test.ts",
+  "tests/faults/webhook-kill.test.ts",
   "tests/job-queue.test.ts",
   "tests/faults/database.test.ts",
   "tests/deploy/rolling-restart.test.ts",
 ];
 
 function rank(spec: TestSpecification): number {
-  const index = SLOWEST_FIRST.findIndex((file) =>
-    spec.moduleId.endsWith(`/${file}`)
-  );
+  const index = SLOWEST_FIRST.findIndex((file) => spec.moduleId.endsWith(`/${file}`));
   return index === -1 ? SLOWEST_FIRST.length : index;
 }
 
 export class SlowFirstSequencer extends BaseSequencer {
-  override async sort(
-    files: TestSpecification[]
-  ): Promise<TestSpecification[]> {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const sorted = await super.sort(files);
     // Stable: files off the list keep the base order among themselves.
     return sorted
