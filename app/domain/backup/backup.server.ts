@@ -83,7 +83,7 @@ export class BackupTargetFullError extends Error {
 export class BackupTargetRefusedError extends Error {
   constructor(id: string, cause: unknown) {
     super(
-      `the backup target refused a write (${(cause as Error).message}): the S3 server is out of room or overloaded; ` +
+      `the backup target refused a write (${refusalText(cause)}): the S3 server is out of room or overloaded; ` +
         `backup ${id} was not recorded and its partial files were removed. Earlier backups are intact. ` +
         "Check the target's free space and health, and run the backup again.",
       { cause },
@@ -355,21 +355,39 @@ function rawStore(services: Services): ObjectStore {
   return isEncryptedStore(services.storage) ? services.storage.inner : services.storage;
 }
 
-function isFull(error: unknown): boolean {
-  for (let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
-    if (e.code === "ENOSPC" || e.code === "EDQUOT" || e.code === "QuotaExceeded" || e.code === "EntityTooLarge") return true;
+/**
+ * The S3 error code of an error or of one of its causes: minio's clients put it in `code`, the
+ * AWS SDK's (puts through the part streamer) in `name`, with the HTTP status in `$metadata`.
+ */
+function causes(error: unknown): Array<{ code?: unknown; name?: unknown; message?: unknown; status?: number }> {
+  const found = [];
+  for (let e = error as Record<string, unknown> | undefined, depth = 0; e && typeof e === "object" && depth < 5; depth++) {
+    const metadata = e.$metadata as { httpStatusCode?: number } | undefined;
+    found.push({ code: e.code, name: e.name, message: e.message, status: metadata?.httpStatusCode });
+    e = e.cause as typeof e;
   }
-  return false;
+  return found;
+}
+
+const FULL_CODES = new Set(["ENOSPC", "EDQUOT", "QuotaExceeded", "EntityTooLarge"]);
+
+function isFull(error: unknown): boolean {
+  return causes(error).some((e) => FULL_CODES.has(String(e.code)) || FULL_CODES.has(String(e.name)));
+}
+
+/** The status beside the server's words: the AWS SDK's message ("Please reduce your request rate.") has no number. */
+function refusalText(error: unknown): string {
+  const message = (error as Error).message;
+  return /\b503\b/.test(message) ? message : `HTTP 503: ${message}`;
 }
 
 /** A 503 from S3: minio retries it once, then throws an error that names only the status. */
 function isRefused(error: unknown): boolean {
-  for (
-    let e = error as { code?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0;
-    e && depth < 5;
-    e = e.cause as typeof e, depth++
-  ) {
-    if (e.code === "ServiceUnavailable" || /\bRetryable HTTP status: 503\b/.test(String(e.message))) return true;
-  }
-  return false;
+  return causes(error).some(
+    (e) =>
+      e.code === "ServiceUnavailable" ||
+      e.name === "ServiceUnavailable" ||
+      e.status === 503 ||
+      /\bRetryable HTTP status: 503\b/.test(String(e.message)),
+  );
 }
