@@ -1,4 +1,4 @@
-import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
+import type { HeadersFunction, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { Form, isRouteErrorResponse, Link, useLoaderData, useNavigation, useRouteError, useSubmit } from "@remix-run/react";
 import { useEffect, useRef, type FormEvent } from "react";
 import { folderPaths, searchFiles, type FoundItem, type SharedFoundItem } from "~/domain/search/search.server";
@@ -21,6 +21,19 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => [
 /** Deep paths show the top folder, an ellipsis and the last folders. */
 const PATH_HEAD = 1;
 const PATH_TAIL = 2;
+
+/**
+ * The page has its own ErrorBoundary, so Remix takes an error's headers from this route rather
+ * than the root: a 503 (search down) keeps its Retry-After, and no error page is cached.
+ */
+export const headers: HeadersFunction = ({ errorHeaders }) => {
+  const headers = new Headers();
+  for (const name of ["Retry-After", "Cache-Control"]) {
+    const value = errorHeaders?.get(name);
+    if (value) headers.set(name, value);
+  }
+  return headers;
+};
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const user = await requireUser(context.services, request);
