@@ -92,6 +92,10 @@ test("the admin sees every account with its storage used", async ({ browser }) =
     await admin.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Admin" }).click();
     await expect(admin).toHaveURL(/\/admin$/);
     await expect(admin.getByRole("heading", { level: 1, name: "Administration" })).toBeVisible();
+    await expect(admin.getByTestId("overview-accounts")).toContainText("active account");
+    await admin.getByRole("navigation", { name: "Administration" }).getByRole("link", { name: "Users" }).click();
+    await expect(admin).toHaveURL(/\/admin\/users$/);
+    await expect(admin.getByRole("heading", { level: 1, name: "Users" })).toBeVisible();
     const users = admin.getByRole("table");
     await expect(users.getByRole("columnheader", { name: "Storage used" })).toBeVisible();
 

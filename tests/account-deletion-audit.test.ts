@@ -40,10 +40,10 @@ describe.each(DRIVER_SETS)("deleting an account ($label)", ({ drivers }) => {
       const bob = await person("Bob Bystander", "bob@example.com");
       // Events of other actors that name Nia's email: role, quota and status changes, a share with her,
       // a failed login typed with her address (in other letter case), a filtered audit export.
-      expect((await admin.client.postForm("/admin", { intent: "set-role", userId: nia.id, role: "ADMIN" })).status).toBe(200);
-      expect((await admin.client.postForm("/admin", { intent: "set-role", userId: nia.id, role: "USER" })).status).toBe(200);
-      expect((await admin.client.postForm("/admin", { intent: "set-quota", userId: nia.id, quota: "5MB" })).status).toBe(200);
-      expect((await admin.client.postForm("/admin", { intent: "set-quota", userId: bob.id, quota: "7MB" })).status).toBe(200);
+      expect((await admin.client.postForm("/admin/users", { intent: "set-role", userId: nia.id, role: "ADMIN" })).status).toBe(200);
+      expect((await admin.client.postForm("/admin/users", { intent: "set-role", userId: nia.id, role: "USER" })).status).toBe(200);
+      expect((await admin.client.postForm("/admin/users", { intent: "set-quota", userId: nia.id, quota: "5MB" })).status).toBe(200);
+      expect((await admin.client.postForm("/admin/users", { intent: "set-quota", userId: bob.id, quota: "7MB" })).status).toBe(200);
       expect((await admin.client.postForm(`/admin/users/${nia.id}/status`, { intent: "deactivate", proof: PASSWORD })).status).toBe(302);
       expect((await admin.client.postForm(`/admin/users/${nia.id}/status`, { intent: "reactivate", proof: PASSWORD })).status).toBe(302);
       const bobRoot = await getRootFolder(services, bob.id);
@@ -116,7 +116,7 @@ describe.each(DRIVER_SETS)("deleting an account ($label)", ({ drivers }) => {
 
     it("does the same when the person deletes their own account", async () => {
       const sol = await person("Sol Self", "sol@example.com");
-      expect((await admin.client.postForm("/admin", { intent: "set-quota", userId: sol.id, quota: "3MB" })).status).toBe(200);
+      expect((await admin.client.postForm("/admin/users", { intent: "set-quota", userId: sol.id, quota: "3MB" })).status).toBe(200);
       const leave = await sol.client.postForm("/settings/privacy", { intent: "delete", confirmEmail: sol.email, password: PASSWORD });
       expect(leave.status).toBe(302);
       expect(await services.prisma.user.count({ where: { id: sol.id } })).toBe(0);
@@ -157,7 +157,7 @@ describe.each(DRIVER_SETS)("deleting an account ($label)", ({ drivers }) => {
       await services.prisma.user.update({ where: { id: kim.id }, data: { quotaBytes: 3000n } });
       const response = await remove(tia, `give:${kim.id}`);
       expect(response.status).toBe(302);
-      expect(response.headers.get("location")).toBe("/admin?done=deleted-given");
+      expect(response.headers.get("location")).toBe("/admin/users?done=deleted-given");
 
       const given = await services.prisma.folder.findFirstOrThrow({
         where: { ownerId: kim.id, parentId: kimRoot.id, name: "From Tia Trashy" },

@@ -77,7 +77,7 @@ describe.each(DRIVER_SETS)("admins deactivate and delete accounts ($label)", ({ 
       const me = await services.prisma.user.findUniqueOrThrow({ where: { id: admin.id } });
       expect(me.deactivatedAt).toBeNull();
       // The list offers no buttons for the admin's own row.
-      const list = await (await admin.client.get("/admin")).text();
+      const list = await (await admin.client.get("/admin/users")).text();
       expect(list).not.toContain(`/admin/users/${admin.id}/`);
       expect(list).toContain("Delete your own account in");
     });
@@ -128,7 +128,7 @@ describe.each(DRIVER_SETS)("admins deactivate and delete accounts ($label)", ({ 
       expect(await page.text()).toContain("Deactivate Dora Departing");
       const response = await setStatus(dora, "deactivate");
       expect(response.status).toBe(302);
-      expect(response.headers.get("location")).toBe("/admin?done=deactivated");
+      expect(response.headers.get("location")).toBe("/admin/users?done=deactivated");
 
       // Live connection closed at once; every session is gone.
       expect(await closed).toBe("io server disconnect");
@@ -171,7 +171,7 @@ describe.each(DRIVER_SETS)("admins deactivate and delete accounts ($label)", ({ 
       expect(await services.prisma.file.count({ where: { ownerId: dora.id } })).toBe(1);
       expect(await services.storage.stat(fileKey)).not.toBeNull();
 
-      const list = await admin.client.get("/admin?done=deactivated");
+      const list = await admin.client.get("/admin/users?done=deactivated");
       const html = await list.text();
       expect(html).toContain("The account was deactivated");
       expect(html).toMatch(/data-testid="deactivated"[^>]*>Deactivated since/);
@@ -188,7 +188,7 @@ describe.each(DRIVER_SETS)("admins deactivate and delete accounts ($label)", ({ 
       expect(await page.text()).toContain("Reactivate Dora Departing");
       const response = await setStatus(dora, "reactivate");
       expect(response.status).toBe(302);
-      expect(response.headers.get("location")).toBe("/admin?done=reactivated");
+      expect(response.headers.get("location")).toBe("/admin/users?done=reactivated");
       expect((await services.prisma.user.findUniqueOrThrow({ where: { id: dora.id } })).deactivatedAt).toBeNull();
 
       expect((await dora.client.login(dora.email)).status).toBe(302);
@@ -245,12 +245,12 @@ describe.each(DRIVER_SETS)("admins deactivate and delete accounts ($label)", ({ 
       expect((await services.prisma.user.findUniqueOrThrow({ where: { id: admin.id } })).deactivatedAt).toBeNull();
 
       // With Zed deactivated, Ada is the only administrator: no stepping down, no self-deletion.
-      const demote = await admin.client.postForm("/admin", { intent: "set-role", userId: admin.id, role: "USER" });
+      const demote = await admin.client.postForm("/admin/users", { intent: "set-role", userId: admin.id, role: "USER" });
       expect(demote.status).toBe(409);
       const leave = await admin.client.postForm("/settings/privacy", { intent: "delete", confirmEmail: admin.email, password: PASSWORD });
       expect(leave.status).toBe(409);
       // A deactivated admin can still be demoted: they are not the one keeping Coffer managed.
-      expect((await admin.client.postForm("/admin", { intent: "set-role", userId: zed.id, role: "USER" })).status).toBe(200);
+      expect((await admin.client.postForm("/admin/users", { intent: "set-role", userId: zed.id, role: "USER" })).status).toBe(200);
       expect((await services.prisma.user.findUniqueOrThrow({ where: { id: admin.id } })).role).toBe("ADMIN");
     });
   });
@@ -307,7 +307,7 @@ describe.each(DRIVER_SETS)("admins deactivate and delete accounts ($label)", ({ 
       const endedBefore = await sessionsEnded();
       const response = await remove(hal, { confirmEmail: " HAL@example.com " });
       expect(response.status).toBe(302);
-      expect(response.headers.get("location")).toBe("/admin?done=deleted");
+      expect(response.headers.get("location")).toBe("/admin/users?done=deleted");
       expect(await closed).toBe("io server disconnect");
       expect((await sessionsEnded()) - endedBefore).toBe(1);
 
@@ -331,7 +331,7 @@ describe.each(DRIVER_SETS)("admins deactivate and delete accounts ($label)", ({ 
       const own = await services.prisma.auditEvent.findMany({ where: { actorId: hal.id } });
       expect(own.length).toBeGreaterThan(0);
       for (const row of own) expect(row.actorLabel).toBe(pseudonymFor(services, hal.id));
-      expect(await (await admin.client.get("/admin?done=deleted")).text()).toContain("The account and its files were deleted.");
+      expect(await (await admin.client.get("/admin/users?done=deleted")).text()).toContain("The account and its files were deleted.");
     });
 
     it('gives the files to another user, into a folder "From <name>", when their quota has room', async () => {
@@ -371,7 +371,7 @@ describe.each(DRIVER_SETS)("admins deactivate and delete accounts ($label)", ({ 
       await services.prisma.user.update({ where: { id: jon.id }, data: { quotaBytes: null } });
       const response = await remove(ivy, { files: `give:${jon.id}` });
       expect(response.status).toBe(302);
-      expect(response.headers.get("location")).toBe("/admin?done=deleted-given");
+      expect(response.headers.get("location")).toBe("/admin/users?done=deleted-given");
 
       expect(await services.prisma.user.count({ where: { id: ivy.id } })).toBe(0);
       const given = await services.prisma.folder.findFirstOrThrow({

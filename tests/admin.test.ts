@@ -61,7 +61,7 @@ describe("administration: settings and quotas over HTTP (local disk, memory cach
       const post = await anonymous.postForm("/admin/settings", settingsForm({ maxFileSize: "1MiB" }));
       expect(post.status).toBe(302);
       expect(post.headers.get("location")).toMatch(/^\/login\?redirectTo=/);
-      const quota = await anonymous.postForm("/admin", { intent: "set-quota", userId, quota: "1MiB" });
+      const quota = await anonymous.postForm("/admin/users", { intent: "set-quota", userId, quota: "1MiB" });
       expect(quota.status).toBe(302);
       expect(quota.headers.get("location")).toMatch(/^\/login\?redirectTo=/);
       expect(await app.services.prisma.setting.count()).toBe(0);
@@ -73,7 +73,7 @@ describe("administration: settings and quotas over HTTP (local disk, memory cach
       expect(page.status).toBe(403);
       expect(await page.text()).toContain("Only administrators can open this page.");
       expect((await user.postForm("/admin/settings", settingsForm({ maxFileSize: "1MiB" }))).status).toBe(403);
-      expect((await user.postForm("/admin", { intent: "set-quota", userId, quota: "1GiB" })).status).toBe(403);
+      expect((await user.postForm("/admin/users", { intent: "set-quota", userId, quota: "1GiB" })).status).toBe(403);
       expect(await app.services.prisma.setting.count()).toBe(0);
       expect((await app.services.prisma.user.findUniqueOrThrow({ where: { id: userId } })).quotaBytes).toBeNull();
       expect(await app.services.prisma.activity.count({ where: { action: { in: ["settings.updated", "user.quota_changed"] } } })).toBe(0);
@@ -310,7 +310,7 @@ describe("administration: settings and quotas over HTTP (local disk, memory cach
     });
 
     it("shows each user's quota, usage and a form to override it", async () => {
-      const page = await (await admin.get("/admin")).text();
+      const page = await (await admin.get("/admin/users")).text();
       expect(page).toContain("Default (8.0 MiB)");
       expect(page).toContain('role="meter"');
       expect(page).toContain('name="intent" value="set-quota"');
@@ -319,18 +319,18 @@ describe("administration: settings and quotas over HTTP (local disk, memory cach
     });
 
     it("takes effect: an upload over the room left is refused, and clearing returns to the default", async () => {
-      const set = await admin.postForm("/admin", { intent: "set-quota", userId, quota: "1MiB" });
+      const set = await admin.postForm("/admin/users", { intent: "set-quota", userId, quota: "1MiB" });
       expect(set.status).toBe(200);
       expect(await set.text()).toContain("Bob User may now store 1.0 MiB.");
       expect((await app.services.prisma.user.findUniqueOrThrow({ where: { id: userId } })).quotaBytes).toBe(BigInt(MiB));
-      const page = await (await admin.get("/admin")).text();
+      const page = await (await admin.get("/admin/users")).text();
       expect(page).toContain('value="1MiB"');
 
       const refused = await upload(user, "over.bin", 1.5 * MiB);
       expect(refused.status).toBe(413);
       expect(await refused.text()).toContain("Not enough room");
 
-      const cleared = await admin.postForm("/admin", { intent: "set-quota", userId, quota: "" });
+      const cleared = await admin.postForm("/admin/users", { intent: "set-quota", userId, quota: "" });
       expect(cleared.status).toBe(200);
       expect(await cleared.text()).toContain("Bob User now has the default quota.");
       expect((await app.services.prisma.user.findUniqueOrThrow({ where: { id: userId } })).quotaBytes).toBeNull();
@@ -351,7 +351,7 @@ describe("administration: settings and quotas over HTTP (local disk, memory cach
       const response = await admin.postForm("/admin/settings", settingsForm({ maxFileSize: "10MiB", defaultQuota: "" }));
       expect(response.status).toBe(200);
       expect((await getSettings(app.services)).defaultQuotaBytes).toBeNull();
-      const page = await (await admin.get("/admin")).text();
+      const page = await (await admin.get("/admin/users")).text();
       expect(page).toContain("Unlimited");
       expect(page).not.toContain("Default (");
       const usage = await (await admin.get("/admin/settings")).text();
@@ -359,17 +359,69 @@ describe("administration: settings and quotas over HTTP (local disk, memory cach
     });
 
     it("refuses a quota that is not a size with 400 beside the field, and unknown users with 404", async () => {
-      const bad = await admin.postForm("/admin", { intent: "set-quota", userId, quota: "lots" });
+      const bad = await admin.postForm("/admin/users", { intent: "set-quota", userId, quota: "lots" });
       expect(bad.status).toBe(400);
       const page = await bad.text();
       expect(page).toContain("“lots” is not a size");
       expect(page).toMatch(new RegExp(`aria-invalid="true"[^>]*aria-describedby="quota-${userId}-error`));
       expect((await app.services.prisma.user.findUniqueOrThrow({ where: { id: userId } })).quotaBytes).toBeNull();
 
-      expect((await admin.postForm("/admin", { intent: "set-quota", userId: "no-such-user", quota: "1GiB" })).status).toBe(404);
-      expect((await admin.postForm("/admin", { intent: "set-quota", quota: "1GiB" })).status).toBe(404);
-      expect((await admin.postForm("/admin", { intent: "something-else", userId })).status).toBe(400);
+      expect((await admin.postForm("/admin/users", { intent: "set-quota", userId: "no-such-user", quota: "1GiB" })).status).toBe(404);
+      expect((await admin.postForm("/admin/users", { intent: "set-quota", quota: "1GiB" })).status).toBe(404);
+      expect((await admin.postForm("/admin/users", { intent: "something-else", userId })).status).toBe(400);
       expect(await app.services.prisma.activity.count({ where: { action: "user.quota_changed" } })).toBe(2);
+    });
+  });
+
+  describe("the overview at /admin", () => {
+    /** The text of the overview card with this test id, tags dropped and spaces collapsed. */
+    async function card(testId: string): Promise<string> {
+      const html = await (await admin.get("/admin")).text();
+      const start = html.indexOf(`data-testid="${testId}"`);
+      expect(start).toBeGreaterThan(-1);
+      const section = html.slice(start, html.indexOf("</section>", start));
+      return section
+        .replace(/<[^>]+>/g, " ")
+        .replace(/&#x27;|&#39;/g, "'")
+        .replace(/\s+/g, " ");
+    }
+
+    it("counts the accounts, flags the nearly full ones and links to the users page", async () => {
+      expect(await card("overview-accounts")).toContain("2 active accounts");
+      expect(await card("overview-accounts")).toContain("No account is near its quota.");
+      // Bob stores what he uploaded above; a quota just over it puts him past 90 %.
+      const bob = await app.services.prisma.user.findUniqueOrThrow({ where: { id: userId } });
+      expect(Number(bob.storageUsed)).toBeGreaterThan(0);
+      await app.services.prisma.user.update({ where: { id: userId }, data: { quotaBytes: bob.storageUsed + 1n } });
+      try {
+        const accounts = await card("overview-accounts");
+        expect(accounts).toContain("1 administrator");
+        expect(accounts).toContain("1 account at 90 % of quota or more");
+        expect(accounts).toContain("Users →");
+        expect(await card("overview-storage")).toMatch(/\d[\d.]* (KiB|MiB) stored/);
+      } finally {
+        await app.services.prisma.user.update({ where: { id: userId }, data: { quotaBytes: null } });
+      }
+    });
+
+    it("shows today's uploads, every service as up, the backups and the job queues", async () => {
+      const before = Number((await card("overview-today")).match(/(\d+) uploads?/)![1]);
+      expect((await upload(user, "overview.bin", 3 * KiB)).status).toBe(200);
+      expect(await card("overview-today")).toContain(`${before + 1} upload`);
+      const services = await card("overview-services");
+      expect(services).toContain("All answering");
+      for (const name of ["Database", "File storage", "Search", "Cache"]) expect(services).toContain(`Up ${name}:`);
+      expect(await card("overview-backups")).toContain("Backups are off: no backup target is set.");
+      expect(await card("overview-jobs")).toMatch(/failures? in 24 h|not running on this instance yet/);
+      const page = await (await admin.get("/admin")).text();
+      expect(page).toContain('<svg viewBox="0 0 640 220"');
+      expect(page).not.toContain('role="alert"');
+    });
+
+    it("is for administrators only", async () => {
+      expect((await user.get("/admin")).status).toBe(403);
+      const anonymous = new TestClient(app.url);
+      expect((await anonymous.get("/admin")).headers.get("location")).toBe("/login?redirectTo=%2Fadmin");
     });
   });
 });

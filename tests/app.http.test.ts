@@ -534,7 +534,7 @@ describe.each(DRIVER_SETS)("Coffer over HTTP with $label", ({ drivers }) => {
 
   describe("admin", () => {
     it("shows users with their storage used to admins", async () => {
-      const response = await admin.get("/admin");
+      const response = await admin.get("/admin/users");
       expect(response.status).toBe(200);
       const page = await response.text();
       expect(page).toContain("bob@example.com");

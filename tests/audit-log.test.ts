@@ -324,22 +324,22 @@ describe("audit log over HTTP: wiring, viewer and export (local disk, memory cac
         targetType: "settings",
         details: { changed: expect.arrayContaining(["blockedExtensions"]) },
       });
-      expect((await admin.postForm("/admin", { intent: "set-quota", userId: bobId, quota: "5GiB" })).status).toBe(200);
+      expect((await admin.postForm("/admin/users", { intent: "set-quota", userId: bobId, quota: "5GiB" })).status).toBe(200);
       expect(await events({ action: "user.quota_changed", targetId: bobId })).toMatchObject([
         { actorId: adminId, details: { before: null, after: 5 * 2 ** 30 } },
       ]);
     });
 
     it("lets admins change roles, refuses demoting the last admin and records both", async () => {
-      expect((await bob.postForm("/admin", { intent: "set-role", userId: bobId, role: "ADMIN" })).status).toBe(403);
+      expect((await bob.postForm("/admin/users", { intent: "set-role", userId: bobId, role: "ADMIN" })).status).toBe(403);
       expect((await app.services.prisma.user.findUniqueOrThrow({ where: { id: bobId } })).role).toBe("USER");
 
       // The page offers no way to demote the only admin; a crafted post is refused all the same.
-      const page = await (await admin.get("/admin")).text();
+      const page = await (await admin.get("/admin/users")).text();
       expect(page).toContain("The only administrator");
       expect(page).toContain("Make admin");
       expect(page).not.toContain("Make regular user");
-      const refused = await admin.postForm("/admin", { intent: "set-role", userId: adminId, role: "USER" });
+      const refused = await admin.postForm("/admin/users", { intent: "set-role", userId: adminId, role: "USER" });
       expect(refused.status).toBe(409);
       expect(await refused.text()).toContain("only administrator");
       expect((await app.services.prisma.user.findUniqueOrThrow({ where: { id: adminId } })).role).toBe("ADMIN");
@@ -347,8 +347,8 @@ describe("audit log over HTTP: wiring, viewer and export (local disk, memory cac
         { outcome: "failure", actorId: adminId, details: { before: "ADMIN", after: "USER", reason: "last-admin" } },
       ]);
 
-      expect((await admin.postForm("/admin", { intent: "set-role", userId: bobId, role: "bogus" })).status).toBe(400);
-      const promoted = await admin.postForm("/admin", { intent: "set-role", userId: bobId, role: "ADMIN" });
+      expect((await admin.postForm("/admin/users", { intent: "set-role", userId: bobId, role: "bogus" })).status).toBe(400);
+      const promoted = await admin.postForm("/admin/users", { intent: "set-role", userId: bobId, role: "ADMIN" });
       expect(promoted.status).toBe(200);
       expect(await promoted.text()).toContain("Bob User is now an administrator.");
       expect((await app.services.prisma.user.findUniqueOrThrow({ where: { id: bobId } })).role).toBe("ADMIN");
@@ -360,7 +360,7 @@ describe("audit log over HTTP: wiring, viewer and export (local disk, memory cac
       expect((await bob.get("/admin")).status).toBe(200);
       // With two admins, Bob may step down, and then he is an ordinary user again, on a new session id.
       const before = bob.cookies.get("coffer_session");
-      const stepDown = await bob.postForm("/admin", { intent: "set-role", userId: bobId, role: "USER" });
+      const stepDown = await bob.postForm("/admin/users", { intent: "set-role", userId: bobId, role: "USER" });
       expect(stepDown.status).toBe(302);
       expect(stepDown.headers.get("location")).toBe("/files");
       expect(bob.cookies.get("coffer_session")).not.toBe(before);

@@ -132,8 +132,9 @@ const MATRIX: Record<string, Entry> = {
   },
   "/s/:token/download/:fileId": { url: (ids) => `/s/${ids.token}/download/${ids.file}`, get: PUBLIC },
   "/s/:token/zip": { url: (ids) => `/s/${ids.token}/zip`, get: PUBLIC },
-  "/admin": {
-    url: () => "/admin",
+  "/admin": { url: () => "/admin", get: [LOGIN, 403, 403, 200] },
+  "/admin/users": {
+    url: () => "/admin/users",
     get: [LOGIN, 403, 403, 200],
     post: { form: (ids) => ({ intent: "set-quota", userId: ids.otherUserId, quota: "" }), want: [LOGIN, 403, 403, 200] },
   },

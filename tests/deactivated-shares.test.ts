@@ -253,7 +253,7 @@ describe.each(DRIVER_SETS)("a deactivated account's user shares ($label)", ({ dr
       // Olivia's folder, shared with the deactivated Dora, is hers as before; the admin overview lists everyone.
       expect((await olivia.client.get(`/files/${ids.inbox}`)).status).toBe(200);
       expect(await (await olivia.client.get(`/shares?item=folder:${ids.inbox}`)).text()).toContain(dora.email);
-      const overview = await (await admin.client.get("/admin")).text();
+      const overview = await (await admin.client.get("/admin/users")).text();
       for (const who of [dora, fred, sam, olivia]) expect(overview).toContain(who.email);
       expect(overview).toMatch(/data-testid="deactivated"[^>]*>Deactivated since/);
     });

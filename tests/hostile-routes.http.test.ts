@@ -44,8 +44,9 @@ const ROUTES: Record<string, RouteEntry> = {
   "account-deleted.tsx": { path: "/account-deleted", query: ["restorable", "erasing"] },
   "activity.tsx": { path: "/activity", query: ["after"] },
   "notifications.tsx": { path: "/notifications", query: ["after"], post: { fields: ["id"], intents: ["read", "read-all"] } },
-  "admin._index.tsx": {
-    path: "/admin",
+  "admin._index.tsx": { path: "/admin" },
+  "admin.users._index.tsx": {
+    path: "/admin/users",
     query: ["done", "q"],
     post: { fields: ["userId", "quota", "role", "proof"], intents: ["set-quota", "set-role", "unlock"] },
   },

@@ -158,7 +158,7 @@ describe.each(DRIVER_SETS)("lifecycle rules ($label)", ({ drivers }) => {
         files: "delete",
       });
       expect(response.status).toBe(302);
-      expect(response.headers.get("location")).toBe("/admin?done=deleted");
+      expect(response.headers.get("location")).toBe("/admin/users?done=deleted");
       const marked = await services.prisma.user.findUniqueOrThrow({ where: { id: carl.id } });
       expect(marked.deletedAt).not.toBeNull();
       expect(marked.deactivatedAt?.getTime()).toBe(marked.deletedAt?.getTime());
@@ -179,7 +179,7 @@ describe.each(DRIVER_SETS)("lifecycle rules ($label)", ({ drivers }) => {
       expect(await services.prisma.user.count({ where: { email: carl.email } })).toBe(1);
 
       // Listed apart, with its purge date, and no longer among the users.
-      const list = await (await admin.client.get("/admin?done=deleted")).text();
+      const list = await (await admin.client.get("/admin/users?done=deleted")).text();
       expect(list).toContain("It can be restored under Deleted accounts for 30 days.");
       expect(list).toMatch(/data-testid="deleted-account-row"[\s\S]*carl@example.com/);
       expect(list).not.toMatch(/data-testid="admin-user-row"(?:(?!<\/tr>)[\s\S])*carl@example.com/);
@@ -210,7 +210,7 @@ describe.each(DRIVER_SETS)("lifecycle rules ($label)", ({ drivers }) => {
       expect((await services.prisma.user.findUniqueOrThrow({ where: { id: carl.id } })).deletedAt).not.toBeNull();
       const restored = await admin.client.postForm(`/admin/users/${carl.id}/status`, { intent: "restore", proof: PASSWORD });
       expect(restored.status).toBe(302);
-      expect(restored.headers.get("location")).toBe("/admin?done=restored");
+      expect(restored.headers.get("location")).toBe("/admin/users?done=restored");
       const back = await services.prisma.user.findUniqueOrThrow({ where: { id: carl.id } });
       expect(back).toMatchObject({ deletedAt: null, deactivatedAt: null });
       expect((await carl.client.login(carl.email)).status).toBe(302);
@@ -234,7 +234,7 @@ describe.each(DRIVER_SETS)("lifecycle rules ($label)", ({ drivers }) => {
       });
       expect(deleted.status).toBe(302);
       const restored = await admin.client.postForm(`/admin/users/${dina.id}/status`, { intent: "restore", proof: PASSWORD });
-      expect(restored.headers.get("location")).toBe("/admin?done=restored-deactivated");
+      expect(restored.headers.get("location")).toBe("/admin/users?done=restored-deactivated");
       expect(await services.prisma.user.findUniqueOrThrow({ where: { id: dina.id } })).toMatchObject({ deletedAt: null, deactivatedAt });
     });
 
@@ -311,7 +311,7 @@ describe.each(DRIVER_SETS)("lifecycle rules ($label)", ({ drivers }) => {
         proof: PASSWORD,
         files: "delete",
       });
-      expect(now.headers.get("location")).toBe("/admin?done=purged");
+      expect(now.headers.get("location")).toBe("/admin/users?done=purged");
       expect(await services.prisma.user.count({ where: { id: fred.id } })).toBe(0);
       expect(await services.prisma.auditEvent.count({ where: { action: "user.purged", targetId: fred.id, actorId: admin.id } })).toBe(1);
 
@@ -323,7 +323,7 @@ describe.each(DRIVER_SETS)("lifecycle rules ($label)", ({ drivers }) => {
           proof: PASSWORD,
           files: "delete",
         });
-        expect(gone.headers.get("location")).toBe("/admin?done=deleted");
+        expect(gone.headers.get("location")).toBe("/admin/users?done=deleted");
         expect(await services.prisma.user.count({ where: { id: gina.id } })).toBe(0);
       } finally {
         await updateSettings(services, { deletedAccountRetentionDays: 30 });

@@ -115,7 +115,7 @@ describe.each(["memory", "redis"] as const)("brute-force protection over HTTP (%
   });
 
   it("lets an admin see the lock and unlock the account; others cannot", async () => {
-    const listing = await admin.get("/admin", { "x-forwarded-for": newIp() });
+    const listing = await admin.get("/admin/users", { "x-forwarded-for": newIp() });
     expect(listing.status).toBe(200);
     expect(await listing.text()).toContain("Locked until");
     const victim = new TestClient(app.url);
@@ -123,10 +123,10 @@ describe.each(["memory", "redis"] as const)("brute-force protection over HTTP (%
     expect((await postFrom(other, "/register", { name: "Otto", email: uniqueEmail("otto"), password: PASSWORD }, newIp())).status).toBe(
       302,
     );
-    expect((await postFrom(other, "/admin", { intent: "unlock", userId: victimId }, newIp())).status).toBe(403);
+    expect((await postFrom(other, "/admin/users", { intent: "unlock", userId: victimId }, newIp())).status).toBe(403);
     expect((await login(victimEmail, PASSWORD, victim)).status).toBe(429);
 
-    const unlocked = await postFrom(admin, "/admin", { intent: "unlock", userId: victimId }, newIp());
+    const unlocked = await postFrom(admin, "/admin/users", { intent: "unlock", userId: victimId }, newIp());
     expect(unlocked.status).toBe(200);
     expect(await unlocked.text()).toContain("Vic Tim can log in again.");
     const ok = await login(victimEmail, PASSWORD, victim);

@@ -170,7 +170,7 @@ describe("TOTP two-step verification over HTTP", () => {
 
   it("stops a pending login after 5 wrong codes", async () => {
     // Start without the failures of the tests above (an admin unlock forgets them).
-    expect((await admin.postForm("/admin", { intent: "unlock", userId: aliceId })).status).toBe(200);
+    expect((await admin.postForm("/admin/users", { intent: "unlock", userId: aliceId })).status).toBe(200);
     const client = new TestClient(app.url);
     expect((await passwordStep(client, "alice@example.com")).status).toBe(302);
     for (let i = 0; i < 5; i++) expect((await client.postForm("/login/mfa", { code: "000000" })).status).toBe(401);
@@ -181,7 +181,7 @@ describe("TOTP two-step verification over HTTP", () => {
     const relogin = await passwordStep(new TestClient(app.url), "alice@example.com");
     expect(relogin.status).toBe(429);
     expect(await relogin.text()).toContain("Please try again in 1 minute");
-    const unlock = await admin.postForm("/admin", { intent: "unlock", userId: aliceId });
+    const unlock = await admin.postForm("/admin/users", { intent: "unlock", userId: aliceId });
     expect(unlock.status).toBe(200);
   });
 

@@ -25,3 +25,13 @@ export function formatAge(seconds: number): string {
   if (seconds < 3600) return `${Math.round(seconds / 60)} min`;
   return `${Math.round(seconds / 3600)} h`;
 }
+
+/** A whole number with thousands separators: "12,345". */
+export function formatCount(value: number): string {
+  return value.toLocaleString("en-GB");
+}
+
+/** "1 upload", "3 uploads". */
+export function counted(value: number, one: string, many = `${one}s`): string {
+  return `${formatCount(value)} ${value === 1 ? one : many}`;
+}

@@ -1,208 +1,201 @@
-import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { data, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { Link, useLoaderData } from "@remix-run/react";
+import type { ReactNode } from "react";
 import { AdminNav } from "~/components/admin/admin-nav";
-import { useActionData, useLoaderData, useNavigation } from "@remix-run/react";
-import { z } from "zod";
-import { FormMessage } from "~/components/field";
-import { UserRow } from "~/components/admin/user-row";
-import { DeletedAccounts } from "~/components/admin/deleted-accounts";
 import { BackupLine } from "~/components/admin/system/backups-section";
+import { DailyChart } from "~/components/charts/daily-chart";
+import { Badge } from "~/components/ui/badge";
+import { Card } from "~/components/ui/card";
+import { accountsOverview } from "~/domain/admin/overview.server";
+import { driverHealth } from "~/domain/admin/system.server";
+import { usageReport } from "~/domain/analytics/usage-report.server";
+import { flushUsage } from "~/domain/analytics/usage.server";
 import { backupStatus } from "~/domain/backup/status.server";
-import { listUsersForAdmin, setUserQuota, setUserRole } from "~/domain/admin/admin.server";
-import { auditActor } from "~/domain/audit/audit.server";
+import { jobQueueSummary } from "~/domain/jobs/job-summary.server";
 import { contentSearchStatus } from "~/domain/search/content-index.server";
-import { lockStatus, unlockAccount } from "~/domain/accounts/lockout.server";
-import { restartSessions } from "~/domain/accounts/sessions.server";
+import { counted, formatBytes, formatCount } from "~/lib/format";
 import { requireAdmin } from "~/route-helpers/guards.server";
-import { formatBytes } from "~/lib/format";
-import { actionFailure, actionSuccess, retryAfterHeaders } from "~/route-helpers/http.server";
-import { field, formValues, parseFormData, readForm, parseQuery } from "~/route-helpers/forms.server";
-import { asId } from "~/route-helpers/params.server";
 
 export const meta: MetaFunction = () => [{ title: "Admin · Coffer" }];
-export const headers = retryAfterHeaders;
 
-/** What the account pages redirect back with (PRG); fixed texts, so a crafted link cannot put words here. */
-const DONE_MESSAGES: Record<string, string> = {
-  deactivated: "The account was deactivated: its sessions ended and its share links stopped working. Its files are kept.",
-  reactivated: "The account was reactivated: its owner can sign in again.",
-  deleted: "The account and its files were deleted.",
-  "deleted-given": "The account was deleted; its files were given to the person you chose.",
-  purged: "The deleted account and its files were purged.",
-  restored: "The account was restored: its owner can sign in again.",
-  "restored-deactivated": "The account was restored. It stays deactivated, as it was before it was deleted.",
-};
+/** Days of uploads the overview's chart shows. */
+const CHART_DAYS = 14;
 
-/** Said after a deletion when deleted accounts are kept for a while. */
-const RESTORABLE = (days: number) => ` It can be restored under Deleted accounts for ${days} day${days === 1 ? "" : "s"}.`;
+const SERVICE_NAMES: Record<string, string> = { database: "Database", storage: "File storage", search: "Search", cache: "Cache" };
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
-  const admin = await requireAdmin(context.services, request);
-  const doneCode = parseQuery(request, z.object({ done: field.hint(40) })).done ?? "";
-  const { users: all, settings } = await listUsersForAdmin(context.services);
-  const graceDays = settings.deletedAccountRetentionDays;
-  const kept = graceDays > 0 && (doneCode === "deleted" || doneCode === "deleted-given");
-  const done = Object.hasOwn(DONE_MESSAGES, doneCode) ? DONE_MESSAGES[doneCode] + (kept ? RESTORABLE(graceDays) : "") : null;
-  // Deleted accounts waiting for their purge are listed apart: they can only be restored or purged.
-  const rows = all.filter((user) => !user.deletedAt);
-  const deleted = all.flatMap((user) =>
-    user.deletedAt && user.purgeAfter
-      ? [
-          {
-            id: user.id,
-            name: user.name,
-            email: user.email,
-            bytesUsed: user.bytesUsed,
-            deletedAt: user.deletedAt.toISOString(),
-            purgeAfter: user.purgeAfter.toISOString(),
-          },
-        ]
-      : [],
-  );
-  const locks = await Promise.all(rows.map((user) => lockStatus(context.services, user.email)));
-  const users = rows.map((user, index) => ({
-    ...user,
-    failedLogins: locks[index].failures,
-    lockedUntil: locks[index].lockedUntil?.toISOString() ?? null,
-    deactivatedAt: user.deactivatedAt?.toISOString() ?? null,
-    deletedAt: null,
-    purgeAfter: null,
-    self: user.id === admin.id,
-  }));
-  return {
-    users,
-    deleted,
-    graceDays,
-    defaultQuotaBytes: settings.defaultQuotaBytes,
-    done,
-    contentSearch: await contentSearchStatus(context.services),
-    backups: await backupStatus(context.services),
-  };
-}
-
-const adminForm = z.object({
-  intent: field.oneOf(["unlock", "set-role", "set-quota"]),
-  userId: field.text(),
-  quota: field.text(100),
-  role: field.text(100),
-});
-
-export async function action({ request, context }: ActionFunctionArgs) {
   const { services } = context;
-  const admin = await requireAdmin(services, request);
-  const audit = auditActor(request, context.clientIp, admin);
-  // The row whose form failed gets the message and keeps the quota typed into it.
-  let sent = { userId: "", quota: "" };
-  try {
-    const form = await readForm(request);
-    const values = formValues(form);
-    sent = { userId: typeof values.userId === "string" ? values.userId : "", quota: typeof values.quota === "string" ? values.quota : "" };
-    const { intent, quota, role } = parseFormData(form, adminForm);
-    const userId = asId(sent.userId, "That account");
-    if (intent === "unlock") {
-      const { name } = await unlockAccount(services, audit, userId);
-      return actionSuccess(`${name} can log in again.`, { userId });
-    }
-    if (intent === "set-role") {
-      const result = await setUserRole(services, admin, userId, role, audit);
-      // Someone who stepped down can no longer see this page.
-      if (userId === admin.id && result.changed) {
-        // A privilege change rotates the session id (the other sessions of this admin end).
-        const cookie = await restartSessions(services, admin.id, request, context.clientIp);
-        return redirect(result.role === "USER" ? "/files" : "/admin", { headers: { "Set-Cookie": cookie } });
-      }
-      const what = result.role === "ADMIN" ? "an administrator" : "a regular user";
-      const message = result.changed ? `${result.name} is now ${what}.` : `${result.name} already is ${what}.`;
-      return actionSuccess(message, { userId });
-    }
-    const result = await setUserQuota(services, admin, userId, quota, audit);
-    const message =
-      result.quotaBytes === null
-        ? `${result.name} now has the default quota.`
-        : `${result.name} may now store ${formatBytes(result.quotaBytes)}.`;
-    return actionSuccess(message, { userId });
-  } catch (error) {
-    return actionFailure(error, sent);
-  }
+  await requireAdmin(services, request);
+  // This instance's latest counts, so "today" is current; other instances add theirs within a minute.
+  await flushUsage(services);
+  const [accounts, usage, drivers, jobQueues, backups, contentSearch] = await Promise.all([
+    accountsOverview(services),
+    usageReport(services, CHART_DAYS),
+    driverHealth(services),
+    jobQueueSummary(services),
+    backupStatus(services),
+    contentSearchStatus(services),
+  ]);
+  const today = usage.days.length - 1;
+  const jobs = {
+    failures24h: jobQueues.reduce((total, queue) => total + queue.failures24h, 0),
+    backlog: jobQueues.reduce((total, queue) => total + queue.backlog, 0),
+    failing: jobQueues.filter((queue) => queue.failures24h > 0).map((queue) => queue.label),
+    running: jobQueues.length > 0,
+  };
+  return data(
+    {
+      accounts,
+      today: {
+        uploads: usage.uploads[today],
+        uploadBytes: usage.uploadBytes[today],
+        downloads: usage.downloads[today],
+        activeUsers: usage.activeUsers[today],
+      },
+      chart: { days: usage.days, uploads: usage.uploads, uploadBytes: usage.uploadBytes },
+      drivers: drivers.map(({ name, kind, up, error }) => ({ name, kind, up, error })),
+      jobs,
+      backups,
+      contentSearch,
+    },
+    // A live measurement of the drivers: never from a cache.
+    { headers: { "Cache-Control": "no-store" } },
+  );
 }
 
-export default function Admin() {
-  const { users, deleted, graceDays, defaultQuotaBytes, done, contentSearch, backups } = useLoaderData<typeof loader>();
-  const result = useActionData<typeof action>();
-  const busy = useNavigation().state === "submitting";
-  const totalBytes = users.reduce((sum, user) => sum + user.bytesUsed, 0);
-  const adminCount = users.filter((user) => user.role === "ADMIN" && !user.deactivatedAt).length;
+export default function AdminOverview() {
+  const { accounts, today, chart, drivers, jobs, backups, contentSearch } = useLoaderData<typeof loader>();
+  const down = drivers.filter((driver) => !driver.up);
+  const uploadsInChart = chart.uploads.reduce((total, n) => total + n, 0);
+  const bytesInChart = chart.uploadBytes.reduce((total, n) => total + n, 0);
   return (
     <div className="space-y-6">
       <div className="flex flex-wrap items-start justify-between gap-4">
         <div>
           <h1 className="text-2xl font-semibold">Administration</h1>
-          <p className="mt-1 text-sm text-text-muted">
-            {users.length} account{users.length === 1 ? "" : "s"} · {formatBytes(totalBytes)} stored in all · default quota{" "}
-            {defaultQuotaBytes === null ? "unlimited" : formatBytes(defaultQuotaBytes)}
+          <p className="mt-1 text-sm text-text-muted">The instance at a glance. Each card links to its page.</p>
+        </div>
+        <AdminNav current="/admin" />
+      </div>
+      {down.length > 0 ? (
+        <p role="alert" className="rounded-md border border-danger-border bg-danger-soft px-3 py-2 text-sm text-danger">
+          <strong>{down.map((driver) => SERVICE_NAMES[driver.name]).join(" and ")} not answering.</strong> See{" "}
+          <Link to="/admin/system" className="underline">
+            System
+          </Link>{" "}
+          for what stops working and what to check.
+        </p>
+      ) : null}
+      <div className="grid gap-4 sm:grid-cols-2 xl:grid-cols-3">
+        <OverviewCard title="Storage" testId="overview-storage" to="/admin/analytics" linkText="Analytics">
+          <Figure>{formatBytes(accounts.storedBytes)}</Figure>
+          <p>stored, earlier versions and trash included.</p>
+          <p className="text-text-muted">
+            Default quota {accounts.defaultQuotaBytes === null ? "unlimited" : formatBytes(accounts.defaultQuotaBytes)}.
           </p>
-          <p className="mt-1 text-sm text-text-muted" data-testid="content-search-status">
+        </OverviewCard>
+        <OverviewCard title="Accounts" testId="overview-accounts" to="/admin/users" linkText="Users">
+          <Figure>{counted(accounts.active, "active account")}</Figure>
+          <p>
+            {counted(accounts.admins, "administrator")}
+            {accounts.deactivated > 0 ? `, ${counted(accounts.deactivated, "deactivated account")}` : ""}
+            {accounts.awaitingPurge > 0 ? `, ${counted(accounts.awaitingPurge, "deleted account")} awaiting purge` : ""}.
+          </p>
+          {accounts.nearlyFull > 0 ? (
+            <p>
+              <Badge tone="warning">{counted(accounts.nearlyFull, "account")} at 90 % of quota or more</Badge>
+            </p>
+          ) : (
+            <p className="text-text-muted">No account is near its quota.</p>
+          )}
+        </OverviewCard>
+        <OverviewCard title="Today (UTC)" testId="overview-today" to="/admin/analytics" linkText="Analytics">
+          <Figure>{counted(today.uploads, "upload")}</Figure>
+          <p>{formatBytes(today.uploadBytes)} uploaded.</p>
+          <p className="text-text-muted">
+            {counted(today.downloads, "download")}, {counted(today.activeUsers, "person", "people")} active.
+          </p>
+        </OverviewCard>
+        <OverviewCard title="Services" testId="overview-services" to="/admin/system" linkText="System">
+          <Figure>{down.length === 0 ? "All answering" : `${formatCount(down.length)} of ${formatCount(drivers.length)} down`}</Figure>
+          <ul className="space-y-1">
+            {drivers.map((driver) => (
+              <li key={driver.name} className="flex flex-wrap items-center gap-2">
+                <Badge tone={driver.up ? "success" : "danger"}>{driver.up ? "Up" : "Down"}</Badge>
+                <span>{`${SERVICE_NAMES[driver.name]}: ${driver.kind}`}</span>
+              </li>
+            ))}
+          </ul>
+          <p className="text-text-muted" data-testid="content-search-status">
             {!contentSearch.enabled
               ? "Search inside files is off (SEARCH_CONTENT=false): files are found by name only."
               : contentSearch.pdfText
                 ? "Search inside files is on, PDFs included."
                 : "Search inside files is on, but PDFs are found by name only: install pdftotext (Debian package poppler-utils) on the server."}
           </p>
+        </OverviewCard>
+        <OverviewCard title="Backups" testId="overview-backups" to="/admin/system#backups-heading" linkText="Backups on the System page">
+          <Figure>{!backups.configured ? "Off" : backups.lastBackup ? RESULT_WORD[backups.lastBackup.status] : "None yet"}</Figure>
           <BackupLine status={backups} />
-        </div>
-        <AdminNav current="/admin" />
+        </OverviewCard>
+        <OverviewCard title="Background jobs" testId="overview-jobs" to="/admin/jobs" linkText="Jobs">
+          {jobs.running ? (
+            <>
+              <Figure>{counted(jobs.failures24h, "failure")} in 24 h</Figure>
+              <p>{counted(jobs.backlog, "job")} waiting.</p>
+              {jobs.failing.length > 0 ? (
+                <p>
+                  <Badge tone="danger">Failing</Badge> {jobs.failing.join(", ")}
+                </p>
+              ) : (
+                <p className="text-text-muted">No job failed in the last 24 hours.</p>
+              )}
+            </>
+          ) : (
+            <p>Background jobs are not running on this instance yet: they start a few seconds after the server does.</p>
+          )}
+        </OverviewCard>
       </div>
-      <FormMessage message={result?.message ?? done} tone={result ? (result.ok ? "success" : "error") : "success"} />
-      <section aria-labelledby="users-heading" className="card overflow-x-auto">
-        <h2 id="users-heading" className="border-b border-border px-4 py-3 font-semibold">
-          Users
-        </h2>
-        <table className="w-full text-left text-sm">
-          <thead className="bg-surface text-text-muted">
-            <tr>
-              <th scope="col" className="px-4 py-2 font-medium">
-                Name
-              </th>
-              <th scope="col" className="px-4 py-2 font-medium">
-                Email
-              </th>
-              <th scope="col" className="px-4 py-2 font-medium">
-                Role
-              </th>
-              <th scope="col" className="px-4 py-2 text-right font-medium">
-                Files
-              </th>
-              <th scope="col" className="px-4 py-2 text-right font-medium whitespace-nowrap">
-                Storage used
-              </th>
-              <th scope="col" className="px-4 py-2 font-medium">
-                Quota
-              </th>
-              <th scope="col" className="px-4 py-2 font-medium">
-                Sign-in
-              </th>
-              <th scope="col" className="hidden px-4 py-2 font-medium md:table-cell">
-                Joined
-              </th>
-              <th scope="col" className="px-4 py-2 font-medium">
-                Account
-              </th>
-            </tr>
-          </thead>
-          <tbody className="divide-y divide-border">
-            {users.map((user) => (
-              <UserRow
-                key={user.id}
-                user={user}
-                defaultQuotaBytes={defaultQuotaBytes}
-                adminCount={adminCount}
-                failed={result && !result.ok && result.userId === user.id ? result : null}
-                busy={busy}
-              />
-            ))}
-          </tbody>
-        </table>
-      </section>
-      {deleted.length > 0 || graceDays > 0 ? <DeletedAccounts accounts={deleted} graceDays={graceDays} /> : null}
+      <DailyChart
+        id="uploads"
+        title={`Uploads, last ${CHART_DAYS} days`}
+        days={chart.days}
+        series={[{ label: "Uploads", values: chart.uploads }]}
+        kind="bars"
+        format={formatCount}
+        summary={`${counted(uploadsInChart, "upload")} (${formatBytes(bytesInChart)}) in the last ${CHART_DAYS} days.`}
+      />
     </div>
+  );
+}
+
+const RESULT_WORD: Record<string, string> = { running: "Running", succeeded: "Succeeded", failed: "Failed", interrupted: "Interrupted" };
+
+function Figure({ children }: { children: ReactNode }) {
+  return <p className="text-2xl font-semibold">{children}</p>;
+}
+
+function OverviewCard({
+  title,
+  testId,
+  to,
+  linkText,
+  children,
+}: {
+  title: string;
+  testId: string;
+  to: string;
+  linkText: string;
+  children: ReactNode;
+}) {
+  return (
+    <Card title={title} data-testid={testId} className="flex flex-col">
+      <div className="flex-1 space-y-1 text-sm">{children}</div>
+      <p className="mt-3 text-sm">
+        <Link to={to} className="text-accent-text underline">
+          {linkText} →
+        </Link>
+      </p>
+    </Card>
   );
 }

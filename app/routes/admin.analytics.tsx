@@ -8,7 +8,7 @@ import { usageReport } from "~/domain/analytics/usage-report.server";
 import { flushUsage, snapshotStorage } from "~/domain/analytics/usage.server";
 import { requireAdmin } from "~/route-helpers/guards.server";
 import { parseQuery } from "~/route-helpers/forms.server";
-import { formatBytes } from "~/lib/format";
+import { counted, formatBytes, formatCount } from "~/lib/format";
 
 export const meta: MetaFunction = () => [{ title: "Analytics · Admin · Coffer" }];
 
@@ -36,9 +36,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   return data({ period: days, report }, { headers: { "Cache-Control": "no-store" } });
 }
 
-const count = (value: number) => value.toLocaleString("en-GB");
-/** "1 upload", "3 uploads". */
-const counted = (value: number, one: string, many = `${one}s`) => `${count(value)} ${value === 1 ? one : many}`;
+const count = formatCount;
 
 /** The day with the highest value, for the summaries. */
 function busiest(days: string[], values: Array<number | null>): { day: string; value: number } | null {

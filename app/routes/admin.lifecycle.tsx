@@ -86,7 +86,7 @@ export default function AdminLifecycle() {
                   {rule.waiting !== null ? (
                     <p className="text-text-muted">
                       {rule.waiting === 0 ? "No deleted account is waiting. " : `${rule.waiting} waiting to be purged: `}
-                      <Link to="/admin" className="text-accent-text underline">
+                      <Link to="/admin/users" className="text-accent-text underline">
                         see Deleted accounts on the users page
                       </Link>
                       .

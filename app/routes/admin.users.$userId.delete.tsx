@@ -51,8 +51,8 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
     );
     // A large account is erased by a background job: its page shows how far it is.
     if (result.removal.kind === "purged" && result.removal.erasing) return redirect(`/admin/users/${result.id}/erasure`);
-    if (result.removal.kind === "purged" && result.removal.wasDeleted) return redirect("/admin?done=purged");
-    return redirect(result.givenTo ? "/admin?done=deleted-given" : "/admin?done=deleted");
+    if (result.removal.kind === "purged" && result.removal.wasDeleted) return redirect("/admin/users?done=purged");
+    return redirect(result.givenTo ? "/admin/users?done=deleted-given" : "/admin/users?done=deleted");
   } catch (error) {
     return actionFailure(error);
   }
@@ -69,8 +69,8 @@ export default function DeleteAccount() {
   return (
     <div className="max-w-2xl space-y-6">
       <p className="text-sm">
-        <Link to="/admin" className="text-accent-text underline">
-          ← Administration
+        <Link to="/admin/users" className="text-accent-text underline">
+          ← Users
         </Link>
       </p>
       <div>
@@ -151,7 +151,7 @@ export default function DeleteAccount() {
             <Button variant="danger" type="submit" disabled={busy}>
               {busy ? "Deleting…" : `Delete ${user.name}'s account`}
             </Button>
-            <ButtonLink variant="secondary" to="/admin">
+            <ButtonLink variant="secondary" to="/admin/users">
               Cancel
             </ButtonLink>
           </div>

@@ -27,8 +27,8 @@ export default function AccountErasure() {
   return (
     <div className="max-w-2xl space-y-6">
       <p className="text-sm">
-        <Link to="/admin" className="text-accent-text underline">
-          ← Administration
+        <Link to="/admin/users" className="text-accent-text underline">
+          ← Users
         </Link>
       </p>
       <h1 className="text-2xl font-semibold">{progress && name ? `Erasing ${name}'s account` : "Erasing an account"}</h1>

@@ -47,10 +47,10 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
     if (intent === "restore") {
       await restoreDeletedAccount(services, admin, userId, proof, auditActor(request, clientIp, admin));
       const restored = await getManagedUser(services, admin, userId);
-      return redirect(`/admin?done=${restored.deactivatedAt ? "restored-deactivated" : "restored"}`);
+      return redirect(`/admin/users?done=${restored.deactivatedAt ? "restored-deactivated" : "restored"}`);
     }
     await setUserActive(services, admin, userId, intent === "reactivate", proof, auditActor(request, clientIp, admin));
-    return redirect(`/admin?done=${intent === "reactivate" ? "reactivated" : "deactivated"}`);
+    return redirect(`/admin/users?done=${intent === "reactivate" ? "reactivated" : "deactivated"}`);
   } catch (error) {
     return actionFailure(error);
   }
@@ -65,8 +65,8 @@ export default function AccountStatus() {
   return (
     <div className="max-w-2xl space-y-6">
       <p className="text-sm">
-        <Link to="/admin" className="text-accent-text underline">
-          ← Administration
+        <Link to="/admin/users" className="text-accent-text underline">
+          ← Users
         </Link>
       </p>
       <div>
@@ -102,7 +102,7 @@ export default function AccountStatus() {
             <button type="submit" className={deactivated ? "btn-primary" : "btn-danger"} disabled={busy}>
               {deactivated ? `Reactivate ${user.name}` : `Deactivate ${user.name}`}
             </button>
-            <ButtonLink variant="secondary" to="/admin">
+            <ButtonLink variant="secondary" to="/admin/users">
               Cancel
             </ButtonLink>
           </div>
@@ -125,8 +125,8 @@ function RestoreAccount({
   return (
     <div className="max-w-2xl space-y-6">
       <p className="text-sm">
-        <Link to="/admin" className="text-accent-text underline">
-          ← Administration
+        <Link to="/admin/users" className="text-accent-text underline">
+          ← Users
         </Link>
       </p>
       <div>
@@ -151,7 +151,7 @@ function RestoreAccount({
             <Button variant="primary" type="submit" disabled={busy}>
               {`Restore ${user.name}`}
             </Button>
-            <ButtonLink variant="secondary" to="/admin">
+            <ButtonLink variant="secondary" to="/admin/users">
               Cancel
             </ButtonLink>
           </div>

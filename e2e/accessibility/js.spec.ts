@@ -446,6 +446,7 @@ test.describe("admin", () => {
   test("/admin and its sub-pages", async () => {
     for (const path of [
       "/admin",
+      "/admin/users",
       "/admin/settings",
       "/admin/audit",
       "/admin/tokens",
@@ -460,7 +461,7 @@ test.describe("admin", () => {
   });
 
   test("a user's status, deletion and erasure pages", async () => {
-    await admin.goto("/admin");
+    await admin.goto("/admin/users");
     const statusHref = await admin
       .getByTestId("admin-user-row")
       .filter({ hasText: owner.email })
@@ -478,7 +479,7 @@ test.describe("admin", () => {
     await admin.goto("/admin");
     await (await openUserMenu(admin)).getByRole("button", { name: "Dark" }).click();
     await expect(admin.locator("html")).toHaveAttribute("data-theme", "dark");
-    for (const path of ["/admin", "/admin/settings", "/admin/audit", "/admin/system"]) {
+    for (const path of ["/admin", "/admin/users", "/admin/settings", "/admin/audit", "/admin/system"]) {
       await admin.goto(path);
       await expectAccessible(admin, `${path} (dark)`);
     }

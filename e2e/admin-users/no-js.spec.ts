@@ -22,7 +22,7 @@ test("the admin deletes an account after its confirmation page, giving the files
 
     const admin = await adminContext.newPage();
     await login(admin, ADMIN);
-    await admin.goto("/admin");
+    await admin.goto("/admin/users");
     const row = admin.getByTestId("admin-user-row").filter({ hasText: leaver.email });
     // An address stays on one line (the table scrolls sideways when it must), never split mid-address.
     const emailLines = await row.getByRole("cell", { name: leaver.email, exact: true }).evaluate((cell) => {
@@ -52,7 +52,7 @@ test("the admin deletes an account after its confirmation page, giving the files
     await admin.getByLabel(`Type ${leaver.email} to confirm`).fill(leaver.email);
     await admin.getByLabel("Your password").fill(ADMIN.password);
     await admin.getByRole("button", { name: `Delete ${leaver.name}'s account` }).click();
-    await expect(admin).toHaveURL(/\/admin\?done=deleted-given$/);
+    await expect(admin).toHaveURL(/\/admin\/users\?done=deleted-given$/);
     await expect(
       admin.getByRole("status").filter({ hasText: "The account was deleted; its files were given to the person you chose." }),
     ).toBeVisible();

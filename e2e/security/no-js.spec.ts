@@ -30,7 +30,7 @@ test("locks an account after repeated failed logins, says how long to wait, and 
   const adminContext = await browser.newContext({ javaScriptEnabled: false });
   const adminPage = await adminContext.newPage();
   await login(adminPage, ADMIN);
-  await adminPage.goto("/admin");
+  await adminPage.goto("/admin/users");
   const row = adminPage.getByTestId("admin-user-row").filter({ hasText: account.email });
   await expect(row.getByTestId("sign-in")).toContainText("Locked until");
   await row.getByRole("button", { name: `Unlock ${account.name}` }).click();

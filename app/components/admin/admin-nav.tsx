@@ -1,7 +1,8 @@
 import { ButtonLink } from "~/components/ui/button";
 
 const ADMIN_PAGES = [
-  { to: "/admin", label: "Users" },
+  { to: "/admin", label: "Overview" },
+  { to: "/admin/users", label: "Users" },
   { to: "/admin/settings", label: "Settings" },
   { to: "/admin/lifecycle", label: "Lifecycle" },
   { to: "/admin/analytics", label: "Analytics" },
