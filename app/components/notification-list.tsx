@@ -1,3 +1,4 @@
+import { Badge } from "~/components/ui/badge";
 import { Form, Link } from "@remix-run/react";
 import { formatDate } from "~/lib/format";
 import { CsrfInput } from "./csrf-input";
@@ -31,10 +32,10 @@ export function NotificationList({ days, busy }: { days: NotificationDayGroup[];
     <div className="space-y-4" data-testid="notifications">
       {days.map((group) => (
         <section key={group.day} aria-labelledby={`day-${group.day}`}>
-          <h3 id={`day-${group.day}`} className="text-sm font-semibold text-slate-700">
+          <h3 id={`day-${group.day}`} className="text-sm font-semibold text-text">
             {dayLabel(group.day)}
           </h3>
-          <ol className="mt-1 divide-y divide-slate-100 text-sm">
+          <ol className="mt-1 divide-y divide-border text-sm">
             {group.entries.map((entry) => (
               <li
                 key={entry.id}
@@ -43,20 +44,22 @@ export function NotificationList({ days, busy }: { days: NotificationDayGroup[];
               >
                 <p className="wrap-anywhere">
                   {entry.read ? null : (
-                    <span className="mr-2 rounded bg-blue-100 px-1.5 py-0.5 text-xs font-medium text-blue-900">New</span>
+                    <Badge tone="accent" className="mr-2">
+                      New
+                    </Badge>
                   )}
                   <span className="font-medium">{entry.who}</span> {entry.what}
                   {entry.href ? (
                     <>
                       {" "}
-                      <Link to={entry.href} className="text-blue-800 underline underline-offset-2">
+                      <Link to={entry.href} className="text-accent-text underline underline-offset-2">
                         Open<span className="sr-only"> the item</span>
                       </Link>
                     </>
                   ) : null}
                 </p>
                 <span className="flex items-center gap-3">
-                  <time dateTime={entry.at} className="whitespace-nowrap text-slate-600">
+                  <time dateTime={entry.at} className="whitespace-nowrap text-text-muted">
                     {formatDate(entry.at)}
                   </time>
                   {entry.read ? null : (

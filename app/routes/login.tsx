@@ -1,3 +1,5 @@
+import { Card } from "~/components/ui/card";
+import { Button } from "~/components/ui/button";
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation, useSearchParams } from "@remix-run/react";
 import { Authenticator } from "remix-auth";
@@ -125,7 +127,7 @@ export default function Login() {
   const redirectTo = params.get("redirectTo") ?? "/files";
   const autofill = usePasskeyAutofill({ enabled: !sso?.only, redirectTo });
   return (
-    <div className="card mx-auto max-w-md p-6">
+    <Card padding="none" className="mx-auto max-w-md p-6">
       <h1 className="text-2xl font-semibold">Log in to Coffer</h1>
       <p className="mt-1 text-sm text-text-muted" hidden={sso?.only}>
         New here?{" "}
@@ -154,10 +156,10 @@ export default function Login() {
             Forgot your password?
           </Link>
         </p>
-        <button type="submit" className="btn-primary w-full" disabled={busy}>
+        <Button type="submit" variant="primary" className="w-full" disabled={busy}>
           {busy ? "Logging in…" : "Log in"}
-        </button>
+        </Button>
       </Form>
-    </div>
+    </Card>
   );
 }

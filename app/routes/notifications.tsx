@@ -1,5 +1,7 @@
+import { Card } from "~/components/ui/card";
+import { Button, ButtonLink } from "~/components/ui/button";
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
-import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { z } from "zod";
 import { CsrfInput } from "~/components/csrf-input";
 import { FormMessage } from "~/components/field";
@@ -59,28 +61,28 @@ export default function Notifications() {
       <div className="flex flex-wrap items-end justify-between gap-4">
         <div>
           <h1 className="text-2xl font-semibold">Notifications</h1>
-          <p className="mt-1 text-sm text-slate-600" data-testid="unread-count">
+          <p className="mt-1 text-sm text-text-muted" data-testid="unread-count">
             {unread === 0 ? "Nothing unread." : unread === 1 ? "1 unread." : `${unread} unread.`}
           </p>
         </div>
         {unread > 0 ? (
           <Form method="post">
             <CsrfInput />
-            <button type="submit" name="intent" value="read-all" className="btn-secondary" disabled={busy}>
+            <Button type="submit" name="intent" value="read-all" variant="secondary" disabled={busy}>
               Mark all read
-            </button>
+            </Button>
           </Form>
         ) : null}
       </div>
       <FormMessage message={result?.message} tone={result?.ok ? "success" : "error"} />
-      <section aria-labelledby="notifications-heading" className="card px-4 py-3">
+      <Card as="section" padding="none" className="px-4 py-3" aria-labelledby="notifications-heading">
         <h2 id="notifications-heading" className="sr-only">
           Notifications by day
         </h2>
         {days.length === 0 ? (
           <div className="p-8 text-center">
             <p className="font-medium">{paged ? "There is nothing older." : "No notifications yet."}</p>
-            <p className="mt-1 text-sm text-slate-600">
+            <p className="mt-1 text-sm text-text-muted">
               {paged
                 ? "You have reached your first notification."
                 : "When someone shares a file or folder with you, sends a file through one of your file-drop links, or adds a file to a folder you shared, it shows up here."}
@@ -89,18 +91,18 @@ export default function Notifications() {
         ) : (
           <NotificationList days={days} busy={busy} />
         )}
-      </section>
+      </Card>
       {paged || nextCursor ? (
         <nav aria-label="Pages" className="flex flex-wrap items-center justify-end gap-2">
           {paged ? (
-            <Link to="/notifications" className="btn-secondary">
+            <ButtonLink to="/notifications" variant="secondary">
               Newest
-            </Link>
+            </ButtonLink>
           ) : null}
           {nextCursor ? (
-            <Link to={`/notifications?after=${encodeURIComponent(nextCursor)}`} className="btn-secondary" rel="next">
+            <ButtonLink to={`/notifications?after=${encodeURIComponent(nextCursor)}`} variant="secondary" rel="next">
               Older
-            </Link>
+            </ButtonLink>
           ) : null}
         </nav>
       ) : null}

@@ -1,3 +1,5 @@
+import { Card } from "~/components/ui/card";
+import { Button } from "~/components/ui/button";
 import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { Field, FormMessage } from "~/components/field";
@@ -73,11 +75,11 @@ export default function Register() {
   const errors = result?.fieldErrors ?? {};
   if (check) return <CheckYourEmail mailEnabled={mailEnabled} />;
   return (
-    <div className="card mx-auto max-w-md p-6">
+    <Card padding="none" className="mx-auto max-w-md p-6">
       <h1 className="text-2xl font-semibold">Create your account</h1>
-      <p className="mt-1 text-sm text-slate-600">
+      <p className="mt-1 text-sm text-text-muted">
         Already have one?{" "}
-        <Link to="/login" className="text-blue-800 underline">
+        <Link to="/login" className="text-accent-text underline">
           Log in
         </Link>
       </p>
@@ -96,39 +98,39 @@ export default function Register() {
           hint="At least 12 characters; not a common password and not containing your name or email."
           error={errors.password}
         />
-        <button type="submit" className="btn-primary w-full" disabled={busy}>
+        <Button type="submit" variant="primary" className="w-full" disabled={busy}>
           {busy ? "Creating account…" : "Create account"}
-        </button>
+        </Button>
       </Form>
-    </div>
+    </Card>
   );
 }
 
 /** The answer when the address could not be given a new account; it never says whether it has one. */
 function CheckYourEmail({ mailEnabled }: { mailEnabled: boolean }) {
   return (
-    <div className="card mx-auto max-w-md p-6" role="status">
+    <Card padding="none" className="mx-auto max-w-md p-6" role="status">
       <h1 className="text-2xl font-semibold">{mailEnabled ? "Check your email" : "No account was created"}</h1>
       {mailEnabled ? (
         <>
-          <p className="mt-3 text-slate-700">We sent a message to the address you entered. It says what to do next.</p>
-          <p className="mt-3 text-sm text-slate-600">
+          <p className="mt-3 text-text">We sent a message to the address you entered. It says what to do next.</p>
+          <p className="mt-3 text-sm text-text-muted">
             No mail after a few minutes? Check your spam folder, or log in if you already have an account.
           </p>
         </>
       ) : (
-        <p className="mt-3 text-slate-700">
+        <p className="mt-3 text-text">
           If you already have an account with this address, log in. Forgot its password? Ask an administrator to reset it.
         </p>
       )}
       <p className="mt-6 flex flex-wrap gap-4 text-sm">
-        <Link to="/login" className="text-blue-800 underline">
+        <Link to="/login" className="text-accent-text underline">
           Log in
         </Link>
-        <Link to="/forgot-password" className="text-blue-800 underline">
+        <Link to="/forgot-password" className="text-accent-text underline">
           Forgot your password?
         </Link>
       </p>
-    </div>
+    </Card>
   );
 }

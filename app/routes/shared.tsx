@@ -1,3 +1,4 @@
+import { Card } from "~/components/ui/card";
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { Link, useLoaderData } from "@remix-run/react";
 import { FileIcon, FolderIcon } from "~/components/icons";
@@ -22,12 +23,12 @@ export default function SharedWithMe() {
         <p className="mt-1 text-sm text-text-muted">Files and folders other people shared with your account.</p>
       </div>
       {items.length === 0 ? (
-        <div className="card p-10 text-center">
+        <Card padding="none" className="p-10 text-center">
           <p className="font-medium">Nothing has been shared with you yet.</p>
           <p className="mt-1 text-sm text-text-muted">When someone shares a file or folder with your email address, it appears here.</p>
-        </div>
+        </Card>
       ) : (
-        <div className="card overflow-x-auto">
+        <Card padding="none" className="overflow-x-auto">
           <table className="w-full text-left text-sm">
             <TableHead
               columns={[
@@ -64,7 +65,7 @@ export default function SharedWithMe() {
               ))}
             </tbody>
           </table>
-        </div>
+        </Card>
       )}
     </div>
   );

@@ -137,7 +137,7 @@ export default function Shares() {
     <div className="space-y-8">
       <div>
         <h1 className="text-2xl font-semibold">My links</h1>
-        <p className="mt-1 text-sm text-slate-600">Links let anyone with the address open a file or folder, without an account.</p>
+        <p className="mt-1 text-sm text-text-muted">Links let anyone with the address open a file or folder, without an account.</p>
       </div>
       <FormMessage message={result?.message} tone={result?.ok ? "success" : "error"} />
 

@@ -1,5 +1,6 @@
+import { ButtonLink } from "~/components/ui/button";
 import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { auditActor } from "~/domain/audit/audit.server";
 import { FormMessage } from "~/components/field";
 import { ConfirmDeleteSection, ConfirmEmptySection } from "~/components/trash/confirm-sections";
@@ -143,14 +144,14 @@ export default function Trash() {
       <div className="flex flex-wrap items-end justify-between gap-4">
         <div>
           <h1 className="text-2xl font-semibold">Trash</h1>
-          <p className="mt-1 text-sm text-slate-600">
+          <p className="mt-1 text-sm text-text-muted">
             Items in the trash are deleted for good {retentionDays} days after they were trashed.
           </p>
         </div>
         {items.length > 0 && !confirmEmpty ? (
-          <Link to="?confirm=empty" className="btn-secondary border-red-300 text-red-800 hover:bg-red-50">
+          <ButtonLink to="?confirm=empty" variant="danger-quiet">
             Empty trash…
-          </Link>
+          </ButtonLink>
         ) : null}
       </div>
 

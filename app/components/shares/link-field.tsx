@@ -1,3 +1,4 @@
+import { Input } from "~/components/ui/input";
 /** A labelled input of the share forms, with its optional hint and error tied to it for screen readers. */
 export function LinkField({
   label,
@@ -13,9 +14,9 @@ export function LinkField({
       <label htmlFor={id} className="label">
         {label}
       </label>
-      <input id={id} name={name} className="input" aria-invalid={error ? true : undefined} aria-describedby={described} {...input} />
+      <Input id={id} name={name} aria-invalid={error ? true : undefined} aria-describedby={described} {...input} />
       {hint ? (
-        <p id={`${id}-hint`} className="mt-1 text-sm text-slate-600">
+        <p id={`${id}-hint`} className="mt-1 text-sm text-text-muted">
           {hint}
         </p>
       ) : null}

@@ -1,3 +1,6 @@
+import { Input } from "~/components/ui/input";
+import { Card } from "~/components/ui/card";
+import { Button } from "~/components/ui/button";
 import { Form, Link } from "@remix-run/react";
 import { CsrfInput } from "~/components/csrf-input";
 import { FileIcon, FolderIcon } from "~/components/icons";
@@ -26,17 +29,17 @@ export function LinksSection({ links, busy }: { links: ListedLink[]; busy: boole
         All my links
       </h2>
       {links.length === 0 ? (
-        <div className="card p-8 text-center">
+        <Card padding="none" className="p-8 text-center">
           <p className="font-medium">You have not shared any links yet.</p>
-          <p className="mt-1 text-sm text-slate-600">
+          <p className="mt-1 text-sm text-text-muted">
             Open a file’s details or a folder in{" "}
-            <Link to="/files" className="text-blue-800 underline">
+            <Link to="/files" className="text-accent-text underline">
               My files
             </Link>{" "}
             and choose “Share”, or open <code>/shares?item=folder:&lt;id&gt;</code>. You can protect a link with a password, make it expire,
             limit its downloads, or turn a folder into a file drop that only accepts uploads.
           </p>
-        </div>
+        </Card>
       ) : (
         <ul className="space-y-4">
           {links.map((link) => (
@@ -50,14 +53,14 @@ export function LinksSection({ links, busy }: { links: ListedLink[]; busy: boole
 
 function LinkCard({ link, busy }: { link: ListedLink; busy: boolean }) {
   return (
-    <li className="card space-y-3 p-4 text-sm">
+    <Card as="li" padding="none" className="space-y-3 p-4 text-sm">
       <div className="flex flex-wrap items-center justify-between gap-2">
         <p className="flex items-center gap-2 font-medium break-all">
           {link.item.kind === "folder" ? <FolderIcon /> : <FileIcon />}
           {link.item.name}
-          {link.item.inTrash ? <span className="text-red-700">(in the trash: the link does not open)</span> : null}
+          {link.item.inTrash ? <span className="text-danger">(in the trash: the link does not open)</span> : null}
         </p>
-        <Link to={`/shares?item=${link.item.kind}:${link.item.id}`} className="text-blue-800 hover:underline">
+        <Link to={`/shares?item=${link.item.kind}:${link.item.id}`} className="text-accent-text hover:underline">
           Share settings
         </Link>
       </div>
@@ -65,34 +68,34 @@ function LinkCard({ link, busy }: { link: ListedLink; busy: boolean }) {
         <label htmlFor={`url-${link.id}`} className="label">
           Link address
         </label>
-        <input id={`url-${link.id}`} readOnly value={link.url} className="input font-mono" onFocus={(e) => e.currentTarget.select()} />
+        <Input id={`url-${link.id}`} readOnly value={link.url} className="font-mono" onFocus={(e) => e.currentTarget.select()} />
       </div>
       <dl className="grid grid-cols-2 gap-x-4 gap-y-1 sm:grid-cols-5">
         <div>
-          <dt className="text-slate-600">Mode</dt>
+          <dt className="text-text-muted">Mode</dt>
           <dd>{link.mode === "DROP" ? "File drop" : "View and download"}</dd>
         </div>
         <div>
-          <dt className="text-slate-600">Created</dt>
+          <dt className="text-text-muted">Created</dt>
           <dd>{formatDate(link.createdAt)}</dd>
         </div>
         <div>
-          <dt className="text-slate-600">Expires</dt>
+          <dt className="text-text-muted">Expires</dt>
           <dd>{link.expiresAt ? `${formatDate(link.expiresAt)}${link.expired ? " (expired)" : ""}` : "Never"}</dd>
         </div>
         <div>
-          <dt className="text-slate-600">Downloads</dt>
+          <dt className="text-text-muted">Downloads</dt>
           <dd>
             {link.downloadCount} / {link.maxDownloads ?? "no limit"}
           </dd>
         </div>
         <div>
-          <dt className="text-slate-600">Password</dt>
+          <dt className="text-text-muted">Password</dt>
           <dd>{link.hasPassword ? "Yes" : "No"}</dd>
         </div>
       </dl>
       <details>
-        <summary className="cursor-pointer text-blue-800">Edit or revoke</summary>
+        <summary className="cursor-pointer text-accent-text">Edit or revoke</summary>
         <Form method="post" className="mt-3 grid gap-3 sm:grid-cols-2">
           <CsrfInput />
           <input type="hidden" name="intent" value="update-link" />
@@ -131,21 +134,21 @@ function LinkCard({ link, busy }: { link: ListedLink; busy: boolean }) {
             <span />
           )}
           <div>
-            <button type="submit" className="btn-primary" disabled={busy}>
+            <Button type="submit" variant="primary" disabled={busy}>
               Save changes
-            </button>
+            </Button>
           </div>
         </Form>
         <Form method="post" className="mt-3">
           <CsrfInput />
           <input type="hidden" name="intent" value="revoke-link" />
           <input type="hidden" name="linkId" value={link.id} />
-          <button type="submit" className="btn-secondary text-red-800" disabled={busy}>
+          <Button type="submit" variant="danger-quiet" disabled={busy}>
             Revoke link
-          </button>
+          </Button>
         </Form>
       </details>
-    </li>
+    </Card>
   );
 }
 

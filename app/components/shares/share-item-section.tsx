@@ -1,3 +1,6 @@
+import { Select } from "~/components/ui/input";
+import { Card } from "~/components/ui/card";
+import { Button } from "~/components/ui/button";
 import { Form } from "@remix-run/react";
 import { CsrfInput } from "~/components/csrf-input";
 import { FileIcon, FolderIcon } from "~/components/icons";
@@ -20,7 +23,7 @@ export function ShareItemSection({
   shareErrors: FieldErrors;
 }) {
   return (
-    <section aria-labelledby="share-item-heading" className="card space-y-6 p-6">
+    <Card as="section" padding="none" className="space-y-6 p-6" aria-labelledby="share-item-heading">
       <h2 id="share-item-heading" className="flex items-center gap-2 text-lg font-semibold break-all">
         {selected.kind === "folder" ? <FolderIcon /> : <FileIcon />}
         Share “{selected.name}”
@@ -74,31 +77,31 @@ export function ShareItemSection({
           hint="Not used by file drops. A ZIP counts as one download."
         />
         <div className="flex items-end">
-          <button type="submit" className="btn-primary" disabled={busy}>
+          <Button type="submit" variant="primary" disabled={busy}>
             Create link
-          </button>
+          </Button>
         </div>
       </Form>
 
-      <div className="space-y-3 border-t border-slate-200 pt-6">
+      <div className="space-y-3 border-t border-border pt-6">
         <h3 className="font-medium">People with access</h3>
         {access.length === 0 ? (
-          <p className="text-sm text-slate-600">Not shared with anyone yet.</p>
+          <p className="text-sm text-text-muted">Not shared with anyone yet.</p>
         ) : (
-          <ul className="divide-y divide-slate-100 text-sm">
+          <ul className="divide-y divide-border text-sm">
             {access.map((share) => (
               <li key={share.id} className="flex flex-wrap items-center justify-between gap-2 py-2">
                 <span>
-                  {share.grantee.name} <span className="text-slate-600">({share.grantee.email})</span> ·{" "}
+                  {share.grantee.name} <span className="text-text-muted">({share.grantee.email})</span> ·{" "}
                   {share.permission === "WRITE" ? "Can view and add files" : "Can view"}
                 </span>
                 <Form method="post">
                   <CsrfInput />
                   <input type="hidden" name="intent" value="remove-user-share" />
                   <input type="hidden" name="shareId" value={share.id} />
-                  <button type="submit" className="btn-secondary" aria-label={`Remove access for ${share.grantee.name}`}>
+                  <Button type="submit" variant="secondary" aria-label={`Remove access for ${share.grantee.name}`}>
                     Remove
-                  </button>
+                  </Button>
                 </Form>
               </li>
             ))}
@@ -115,16 +118,16 @@ export function ShareItemSection({
             <label htmlFor="share-permission" className="label">
               Permission
             </label>
-            <select id="share-permission" name="permission" className="input" defaultValue="READ">
+            <Select id="share-permission" name="permission" defaultValue="READ">
               <option value="READ">Can view</option>
               {selected.kind === "folder" ? <option value="WRITE">Can view and add files</option> : null}
-            </select>
+            </Select>
           </div>
-          <button type="submit" className="btn-secondary" disabled={busy}>
+          <Button type="submit" variant="secondary" disabled={busy}>
             Share
-          </button>
+          </Button>
         </Form>
       </div>
-    </section>
+    </Card>
   );
 }

@@ -36,7 +36,7 @@ export function BulkProgress({ operations }: { operations: BulkProgressView[] })
   }, [active, revalidator]);
   if (!active) return null;
   return (
-    <section aria-label="Work under way" className="rounded-md border border-slate-200 bg-slate-50 px-3 py-2 text-sm text-slate-800">
+    <section aria-label="Work under way" className="rounded-md border border-border bg-surface px-3 py-2 text-sm text-text">
       <noscript>
         <meta httpEquiv="refresh" content={String(REFRESH_SECONDS)} />
       </noscript>
@@ -50,7 +50,7 @@ export function BulkProgress({ operations }: { operations: BulkProgressView[] })
           </li>
         ))}
       </ul>
-      <p className="mt-1 text-slate-600">
+      <p className="mt-1 text-text-muted">
         This goes on in the background, also if you leave this page.{" "}
         <a href="/trash" className="underline">
           Refresh

@@ -1,14 +1,22 @@
-import { Form, Link } from "@remix-run/react";
+import { Card } from "~/components/ui/card";
+import { Button, ButtonLink } from "~/components/ui/button";
+import { Form } from "@remix-run/react";
 import { CsrfInput } from "~/components/csrf-input";
 
 /** The confirmation step of "Empty trash…" (`?confirm=empty`), a form a browser without JavaScript can send. */
 export function ConfirmEmptySection({ count, busy }: { count: number; busy: string | null }) {
   return (
-    <section aria-labelledby="confirm-heading" className="card border-red-300 p-4" aria-describedby="confirm-text">
+    <Card
+      as="section"
+      padding="none"
+      className="border-danger-border p-4"
+      aria-labelledby="confirm-heading"
+      aria-describedby="confirm-text"
+    >
       <h2 id="confirm-heading" className="text-lg font-semibold">
         Empty the trash?
       </h2>
-      <p id="confirm-text" className="mt-2 text-sm text-slate-700">
+      <p id="confirm-text" className="mt-2 text-sm text-text">
         {count === 1
           ? "The item in the trash, with everything inside it and all its versions, will be deleted for good."
           : `All ${count} items in the trash, with everything inside them and all their versions, will be deleted for good.`}{" "}
@@ -19,26 +27,32 @@ export function ConfirmEmptySection({ count, busy }: { count: number; busy: stri
           <CsrfInput />
           <input type="hidden" name="intent" value="empty" />
           <input type="hidden" name="confirmed" value="yes" />
-          <button type="submit" className="btn-primary bg-red-700 hover:bg-red-800" disabled={busy === "empty:"}>
+          <Button type="submit" variant="danger" disabled={busy === "empty:"}>
             {busy === "empty:" ? "Deleting…" : "Yes, delete everything for good"}
-          </button>
+          </Button>
         </Form>
-        <Link to="/trash" className="btn-secondary">
+        <ButtonLink to="/trash" variant="secondary">
           Keep them
-        </Link>
+        </ButtonLink>
       </div>
-    </section>
+    </Card>
   );
 }
 
 /** The confirmation step of "Delete forever…" (`?confirm=delete&item=…`). */
 export function ConfirmDeleteSection({ item, busy }: { item: { kind: "file" | "folder"; id: string; name: string }; busy: string | null }) {
   return (
-    <section aria-labelledby="confirm-delete-heading" className="card border-red-300 p-4" aria-describedby="confirm-delete-text">
+    <Card
+      as="section"
+      padding="none"
+      className="border-danger-border p-4"
+      aria-labelledby="confirm-delete-heading"
+      aria-describedby="confirm-delete-text"
+    >
       <h2 id="confirm-delete-heading" className="text-lg font-semibold break-all">
         {`Delete “${item.name}” forever?`}
       </h2>
-      <p id="confirm-delete-text" className="mt-2 text-sm text-slate-700">
+      <p id="confirm-delete-text" className="mt-2 text-sm text-text">
         {item.kind === "folder"
           ? "This folder, with everything inside it and all versions of its files, will be deleted for good."
           : "This file and all its earlier versions will be deleted for good."}{" "}
@@ -51,14 +65,14 @@ export function ConfirmDeleteSection({ item, busy }: { item: { kind: "file" | "f
           <input type="hidden" name="kind" value={item.kind} />
           <input type="hidden" name="id" value={item.id} />
           <input type="hidden" name="confirmed" value="yes" />
-          <button type="submit" className="btn-primary bg-red-700 hover:bg-red-800" disabled={busy === `delete:${item.id}`}>
+          <Button type="submit" variant="danger" disabled={busy === `delete:${item.id}`}>
             {busy === `delete:${item.id}` ? "Deleting…" : "Yes, delete it for good"}
-          </button>
+          </Button>
         </Form>
-        <Link to="/trash" className="btn-secondary">
+        <ButtonLink to="/trash" variant="secondary">
           Keep it
-        </Link>
+        </ButtonLink>
       </div>
-    </section>
+    </Card>
   );
 }

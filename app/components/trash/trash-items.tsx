@@ -1,3 +1,5 @@
+import { Card } from "~/components/ui/card";
+import { Button, ButtonLink } from "~/components/ui/button";
 import { Form, Link } from "@remix-run/react";
 import { useEffect, useRef, useState } from "react";
 import { CsrfInput } from "~/components/csrf-input";
@@ -21,14 +23,14 @@ export interface TrashedItem {
  */
 export function TrashItems({ items, limit, busy }: { items: TrashedItem[]; limit: number; busy: string | null }) {
   return (
-    <section aria-labelledby="trash-items-heading" className="card overflow-x-auto">
+    <Card as="section" padding="none" className="overflow-x-auto" aria-labelledby="trash-items-heading">
       <h2 id="trash-items-heading" className="sr-only">
         Items in the trash
       </h2>
       {items.length === 0 ? (
         <div className="p-10 text-center">
           <p className="font-medium">The trash is empty.</p>
-          <p className="mt-1 text-sm text-slate-600">
+          <p className="mt-1 text-sm text-text-muted">
             Files and folders you move to the trash appear here until you restore them or they expire.
           </p>
         </div>
@@ -36,7 +38,7 @@ export function TrashItems({ items, limit, busy }: { items: TrashedItem[]; limit
         <>
           {/* The rows hold forms of their own, so the selection form stands apart and the row
               checkboxes join it through their form attribute. */}
-          <form id="trash-bulk-form" method="post" action="/bulk" className="flex items-center gap-2 border-b border-slate-200 p-3">
+          <form id="trash-bulk-form" method="post" action="/bulk" className="flex items-center gap-2 border-b border-border p-3">
             <CsrfInput />
             <input type="hidden" name="intent" value="restore" />
             <input type="hidden" name="from" value="/trash" />
@@ -52,7 +54,7 @@ export function TrashItems({ items, limit, busy }: { items: TrashedItem[]; limit
                 { label: "Actions" },
               ]}
             />
-            <tbody className="divide-y divide-slate-100">
+            <tbody className="divide-y divide-border">
               {items.map((item) => (
                 <TrashRow key={item.id} item={item} busy={busy} />
               ))}
@@ -61,11 +63,11 @@ export function TrashItems({ items, limit, busy }: { items: TrashedItem[]; limit
         </>
       )}
       {items.length >= limit ? (
-        <p className="border-t border-slate-200 p-3 text-sm text-slate-600">
+        <p className="border-t border-border p-3 text-sm text-text-muted">
           Showing the {limit} most recently trashed items. Restore or delete some to see older ones.
         </p>
       ) : null}
-    </section>
+    </Card>
   );
 }
 
@@ -95,11 +97,11 @@ function RestoreSelectedButton() {
   }, []);
   return (
     <>
-      <button ref={ref} type="submit" className="btn-secondary" disabled={hydrated && count === 0}>
+      <Button ref={ref} type="submit" variant="secondary" disabled={hydrated && count === 0}>
         Restore selected
-      </button>
+      </Button>
       {hydrated ? (
-        <span aria-live="polite" className="text-sm text-slate-700" data-testid="trash-selected-count">
+        <span aria-live="polite" className="text-sm text-text" data-testid="trash-selected-count">
           {count === 0 ? "Select items to restore them together." : `${count} selected`}
         </span>
       ) : null}
@@ -125,17 +127,20 @@ function TrashRow({ item, busy }: { item: TrashedItem; busy: string | null }) {
           <span className="sr-only">({item.kind})</span>
         </span>
       </td>
-      <td className="px-4 py-2 text-slate-700">
+      <td className="px-4 py-2 text-text">
         {item.originalFolder ? (
-          <Link to={item.originalFolder.isRoot ? "/files" : `/files/${item.originalFolder.id}`} className="text-blue-800 hover:underline">
+          <Link
+            to={item.originalFolder.isRoot ? "/files" : `/files/${item.originalFolder.id}`}
+            className="text-accent-text hover:underline"
+          >
             {item.originalFolder.name}
           </Link>
         ) : (
           <span title="The original folder is gone or in the trash too">Gone — restores to My files</span>
         )}
       </td>
-      <td className="hidden px-4 py-2 text-slate-600 md:table-cell">{formatDate(item.trashedAt)}</td>
-      <td className="px-4 py-2 whitespace-nowrap text-slate-700">{formatBytes(item.size)}</td>
+      <td className="hidden px-4 py-2 text-text-muted md:table-cell">{formatDate(item.trashedAt)}</td>
+      <td className="px-4 py-2 whitespace-nowrap text-text">{formatBytes(item.size)}</td>
       <td className="px-4 py-2">
         <div className="flex flex-wrap gap-2">
           <Form method="post">
@@ -143,13 +148,13 @@ function TrashRow({ item, busy }: { item: TrashedItem; busy: string | null }) {
             <input type="hidden" name="intent" value="restore" />
             <input type="hidden" name="kind" value={item.kind} />
             <input type="hidden" name="id" value={item.id} />
-            <button type="submit" className="btn-secondary" disabled={busy === `restore:${item.id}`}>
+            <Button type="submit" variant="secondary" disabled={busy === `restore:${item.id}`}>
               Restore<span className="sr-only"> {item.name}</span>
-            </button>
+            </Button>
           </Form>
-          <Link to={`?confirm=delete&item=${item.kind}:${item.id}`} className="btn-secondary border-red-300 text-red-800 hover:bg-red-50">
+          <ButtonLink to={`?confirm=delete&item=${item.kind}:${item.id}`} variant="danger-quiet">
             Delete forever…<span className="sr-only"> {item.name}</span>
-          </Link>
+          </ButtonLink>
         </div>
       </td>
     </tr>

@@ -13,7 +13,7 @@ export interface RestoredItem {
 /** What the last action did (after its redirect), naming a restored item and its place. */
 export function TrashNotice({ done, restored }: { done: string; restored: RestoredItem | null }) {
   return (
-    <p role="status" className="rounded-md border border-green-200 bg-green-50 px-3 py-2 text-sm text-green-800">
+    <p role="status" className="rounded-md border border-success-border bg-success-soft px-3 py-2 text-sm text-success">
       {done}
       {restored ? (
         <>

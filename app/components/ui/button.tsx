@@ -1,14 +1,15 @@
 import { Link, type LinkProps } from "@remix-run/react";
-import type { ButtonHTMLAttributes } from "react";
+import { type ButtonHTMLAttributes, forwardRef } from "react";
 import { cx } from "./cx";
 
-export type ButtonVariant = "primary" | "secondary" | "danger" | "ghost";
+export type ButtonVariant = "primary" | "secondary" | "danger" | "danger-quiet" | "ghost";
 export type ButtonSize = "sm" | "md";
 
 const VARIANTS: Record<ButtonVariant, string> = {
   primary: "btn-primary",
   secondary: "btn-secondary",
   danger: "btn-danger",
+  "danger-quiet": "btn-danger-quiet",
   ghost: "btn-ghost",
 };
 const SIZES: Record<ButtonSize, string> = { sm: "btn-sm", md: "" };
@@ -24,9 +25,12 @@ interface Look {
 }
 
 /** A <button>; type="button" unless said otherwise, so it never submits a form by accident. */
-export function Button({ variant, size, className, type = "button", ...props }: Look & ButtonHTMLAttributes<HTMLButtonElement>) {
-  return <button type={type} className={buttonClass(variant, size, className)} {...props} />;
-}
+export const Button = forwardRef<HTMLButtonElement, Look & ButtonHTMLAttributes<HTMLButtonElement>>(function Button(
+  { variant, size, className, type = "button", ...props },
+  ref,
+) {
+  return <button ref={ref} type={type} className={buttonClass(variant, size, className)} {...props} />;
+});
 
 /** A link that looks like a button: for actions that are pages (they work without JavaScript). */
 export function ButtonLink({ variant, size, className, ...props }: Look & LinkProps) {

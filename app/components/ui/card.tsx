@@ -8,17 +8,19 @@ interface CardProps extends Omit<HTMLAttributes<HTMLElement>, "title"> {
   level?: 2 | 3;
   /** Padding inside; "none" for a card that holds a table or a list edge to edge. */
   padding?: "none" | "md";
+  /** The element of a card without a title: a list item, or a section its caller names. */
+  as?: "div" | "section" | "li";
 }
 
-/** A raised panel: a <section> when it has a title, a <div> otherwise. */
-export function Card({ title, level = 2, padding = "md", className, children, ...props }: CardProps) {
+/** A raised panel: a <section> when it has a title, a <div> (or the element `as` names) otherwise. */
+export function Card({ title, level = 2, padding = "md", as: Element = "div", className, children, ...props }: CardProps) {
   const Heading = level === 2 ? "h2" : "h3";
   const classes = cx("card", padding === "md" && "p-4", className);
   if (!title) {
     return (
-      <div className={classes} {...props}>
+      <Element className={classes} {...props}>
         {children}
-      </div>
+      </Element>
     );
   }
   return (
