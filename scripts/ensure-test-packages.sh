@@ -5,11 +5,12 @@
 # (scripts/security-scan.sh), and poppler-utils (pdftotext, content search of PDFs), and
 # Prometheus and Alertmanager (promtool, amtool and the monitoring integration test of
 # deploy/monitoring), and HAProxy (the rolling-restart test, tests/deploy/rolling-restart.test.ts, and
-# bench:load with two instances). Installs them when missing and running as root;
+# bench:load with two instances), and ClamAV's daemon (clamd, tests/setup/clamd.ts: it runs
+# offline with a signature database the tests write). Installs them when missing and running as root;
 # otherwise says exactly what to install.
 set -euo pipefail
 
-PACKAGES=(redis-server chromium swift swift-proxy swift-account swift-container swift-object wapiti testssl.sh openssl curl poppler-utils prometheus prometheus-alertmanager haproxy litmus rclone)
+PACKAGES=(redis-server chromium swift swift-proxy swift-account swift-container swift-object wapiti testssl.sh openssl curl poppler-utils prometheus prometheus-alertmanager haproxy litmus rclone clamav-daemon)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   if [ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" != "install ok installed" ]; then
