@@ -1,7 +1,7 @@
 import { data, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Link, useLoaderData } from "@remix-run/react";
 import type { ReactNode } from "react";
-import { AdminNav } from "~/components/admin/admin-nav";
+import { AdminHeader } from "~/components/admin/admin-nav";
 import { BackupLine } from "~/components/admin/system/backups-section";
 import { DailyChart } from "~/components/charts/daily-chart";
 import { Badge } from "~/components/ui/badge";
@@ -70,13 +70,9 @@ export default function AdminOverview() {
   const bytesInChart = chart.uploadBytes.reduce((total, n) => total + n, 0);
   return (
     <div className="space-y-6">
-      <div className="flex flex-wrap items-start justify-between gap-4">
-        <div>
-          <h1 className="text-2xl font-semibold">Administration</h1>
-          <p className="mt-1 text-sm text-text-muted">The instance at a glance. Each card links to its page.</p>
-        </div>
-        <AdminNav current="/admin" />
-      </div>
+      <AdminHeader title="Administration" current="/admin">
+        <p className="mt-1 text-sm text-text-muted">The instance at a glance. Each card links to its page.</p>
+      </AdminHeader>
       {down.length > 0 ? (
         <p role="alert" className="rounded-md border border-danger-border bg-danger-soft px-3 py-2 text-sm text-danger">
           <strong>{down.map((driver) => SERVICE_NAMES[driver.name]).join(" and ")} not answering.</strong> See{" "}

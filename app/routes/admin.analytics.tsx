@@ -1,5 +1,5 @@
 import { data, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { AdminNav } from "~/components/admin/admin-nav";
+import { AdminHeader } from "~/components/admin/admin-nav";
 import { Link, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { DailyChart } from "~/components/charts/daily-chart";
@@ -70,15 +70,11 @@ export default function AdminAnalytics() {
   const activeDays = report.activeUsers.filter((n) => n > 0).length;
   return (
     <div className="space-y-6">
-      <div className="flex flex-wrap items-start justify-between gap-4">
-        <div>
-          <h1 className="text-2xl font-semibold">Analytics</h1>
-          <p className="mt-1 text-sm text-text-muted">
-            Days are UTC days. Figures start on the day this version of Coffer was installed; instances add their counts every minute.
-          </p>
-        </div>
-        <AdminNav current="/admin/analytics" />
-      </div>
+      <AdminHeader title="Analytics" current="/admin/analytics">
+        <p className="mt-1 text-sm text-text-muted">
+          Days are UTC days. Figures start on the day this version of Coffer was installed; instances add their counts every minute.
+        </p>
+      </AdminHeader>
       <nav aria-label="Period" className="flex flex-wrap gap-2 text-sm">
         {PERIODS.map((option) => (
           <Link

@@ -1,5 +1,5 @@
 import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { AdminNav } from "~/components/admin/admin-nav";
+import { AdminHeader } from "~/components/admin/admin-nav";
 import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { z } from "zod";
 import { CsrfInput } from "~/components/csrf-input";
@@ -67,16 +67,12 @@ export default function AdminJobs() {
   const busy = useNavigation().state === "submitting";
   return (
     <div className="space-y-6">
-      <div className="flex flex-wrap items-start justify-between gap-4">
-        <div>
-          <h1 className="text-2xl font-semibold">Background jobs</h1>
-          <p className="mt-1 text-sm text-text-muted">
-            Queued in the database: every instance takes jobs from the same queues. A failed job is retried three times, then kept here for
-            7 days. Times are UTC.
-          </p>
-        </div>
-        <AdminNav current="/admin/jobs" />
-      </div>
+      <AdminHeader title="Background jobs" current="/admin/jobs">
+        <p className="mt-1 text-sm text-text-muted">
+          Queued in the database: every instance takes jobs from the same queues. A failed job is retried three times, then kept here for 7
+          days. Times are UTC.
+        </p>
+      </AdminHeader>
       <FormMessage message={result?.message} tone={result ? (result.ok ? "success" : "error") : "success"} />
       {!running ? (
         <p className="text-sm text-text-muted" data-testid="jobs-not-running">

@@ -1,6 +1,6 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { Link, useLoaderData } from "@remix-run/react";
-import { AdminNav } from "~/components/admin/admin-nav";
+import { AdminHeader } from "~/components/admin/admin-nav";
 import { lifecycleOverview } from "~/domain/admin/lifecycle.server";
 import { formatBytes, formatDate } from "~/lib/format";
 import { requireAdmin } from "~/route-helpers/guards.server";
@@ -40,23 +40,19 @@ export default function AdminLifecycle() {
   const { rules } = useLoaderData<typeof loader>();
   return (
     <div className="space-y-6">
-      <div className="flex flex-wrap items-start justify-between gap-4">
-        <div>
-          <h1 className="text-2xl font-semibold">Lifecycle</h1>
-          <p className="mt-1 text-sm text-text-muted">
-            What Coffer deletes by itself, and what each hourly purge last removed. Every purge is recorded in the{" "}
-            <Link to="/admin/audit" className="text-accent-text underline">
-              audit log
-            </Link>
-            . Change the rules in{" "}
-            <Link to="/admin/settings" className="text-accent-text underline">
-              Settings
-            </Link>
-            .
-          </p>
-        </div>
-        <AdminNav current="/admin/lifecycle" />
-      </div>
+      <AdminHeader title="Lifecycle" current="/admin/lifecycle">
+        <p className="mt-1 text-sm text-text-muted">
+          What Coffer deletes by itself, and what each hourly purge last removed. Every purge is recorded in the{" "}
+          <Link to="/admin/audit" className="text-accent-text underline">
+            audit log
+          </Link>
+          . Change the rules in{" "}
+          <Link to="/admin/settings" className="text-accent-text underline">
+            Settings
+          </Link>
+          .
+        </p>
+      </AdminHeader>
       <section aria-labelledby="rules-heading" className="card overflow-x-auto">
         <h2 id="rules-heading" className="border-b border-border px-4 py-3 font-semibold">
           Rules

@@ -1,5 +1,5 @@
 import { data, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { AdminNav } from "~/components/admin/admin-nav";
+import { AdminHeader } from "~/components/admin/admin-nav";
 import { useLoaderData } from "@remix-run/react";
 import { BackgroundJobsSection } from "~/components/admin/system/background-jobs";
 import { BackupsSection } from "~/components/admin/system/backups-section";
@@ -57,15 +57,11 @@ export default function AdminSystem() {
     versionRows.push(["Meilisearch", versions.meilisearch ?? "Unknown: Meilisearch did not answer in time"]);
   return (
     <div className="space-y-6">
-      <div className="flex flex-wrap items-start justify-between gap-4">
-        <div>
-          <h1 className="text-2xl font-semibold">System</h1>
-          <p className="mt-1 text-sm text-text-muted">
-            Checked live at {formatDate(report.checkedAt)} by the instance on {report.process.hostname}. Reload the page to check again.
-          </p>
-        </div>
-        <AdminNav current="/admin/system" />
-      </div>
+      <AdminHeader title="System" current="/admin/system">
+        <p className="mt-1 text-sm text-text-muted">
+          Checked live at {formatDate(report.checkedAt)} by the instance on {report.process.hostname}. Reload the page to check again.
+        </p>
+      </AdminHeader>
       <DriverTable drivers={report.drivers} />
       <div className="grid gap-6 lg:grid-cols-2">
         <section aria-labelledby="versions-heading" className="card">

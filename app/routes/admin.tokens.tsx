@@ -1,7 +1,7 @@
 import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
-import { AdminNav } from "~/components/admin/admin-nav";
+import { AdminHeader } from "~/components/admin/admin-nav";
 import { FormMessage } from "~/components/field";
 import { RevocableTable, RevokeForm } from "~/components/revocable-table";
 import { expiryText, lastUseText } from "~/components/tokens/token-use";
@@ -58,15 +58,11 @@ export default function AdminTokens() {
   const result = useActionData<typeof action>();
   return (
     <div className="space-y-6">
-      <div className="flex flex-wrap items-start justify-between gap-4">
-        <div>
-          <h1 className="text-2xl font-semibold">Access tokens</h1>
-          <p className="mt-1 text-sm text-text-muted">
-            Everyone's personal access tokens that are not revoked, newest first (at most {shown}). Revoking one stops it at once.
-          </p>
-        </div>
-        <AdminNav current="/admin/tokens" />
-      </div>
+      <AdminHeader title="Access tokens" current="/admin/tokens">
+        <p className="mt-1 text-sm text-text-muted">
+          Everyone's personal access tokens that are not revoked, newest first (at most {shown}). Revoking one stops it at once.
+        </p>
+      </AdminHeader>
       <FormMessage message={done} tone="success" />
       {result && !result.ok ? <FormMessage message={result.message} /> : null}
       <Form method="get" role="search" className="flex flex-wrap items-end gap-2">

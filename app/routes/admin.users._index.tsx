@@ -1,5 +1,5 @@
 import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { AdminNav } from "~/components/admin/admin-nav";
+import { AdminHeader } from "~/components/admin/admin-nav";
 import { useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { z } from "zod";
 import { Toast } from "~/components/ui/toast";
@@ -129,16 +129,12 @@ export default function Admin() {
   const adminCount = users.filter((user) => user.role === "ADMIN" && !user.deactivatedAt).length;
   return (
     <div className="space-y-6">
-      <div className="flex flex-wrap items-start justify-between gap-4">
-        <div>
-          <h1 className="text-2xl font-semibold">Users</h1>
-          <p className="mt-1 text-sm text-text-muted">
-            {users.length} account{users.length === 1 ? "" : "s"} · {formatBytes(totalBytes)} stored in all · default quota{" "}
-            {defaultQuotaBytes === null ? "unlimited" : formatBytes(defaultQuotaBytes)}
-          </p>
-        </div>
-        <AdminNav current="/admin/users" />
-      </div>
+      <AdminHeader title="Users" current="/admin/users">
+        <p className="mt-1 text-sm text-text-muted">
+          {users.length} account{users.length === 1 ? "" : "s"} · {formatBytes(totalBytes)} stored in all · default quota{" "}
+          {defaultQuotaBytes === null ? "unlimited" : formatBytes(defaultQuotaBytes)}
+        </p>
+      </AdminHeader>
       <Toast result={result ?? (done ? { ok: true, message: done } : null)} />
       <Table caption="Accounts">
         <Thead>

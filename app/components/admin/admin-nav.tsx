@@ -1,3 +1,4 @@
+import type { ReactNode } from "react";
 import { ButtonLink } from "~/components/ui/button";
 
 const ADMIN_PAGES = [
@@ -24,5 +25,18 @@ export function AdminNav({ current }: { current: AdminPage }) {
         </ButtonLink>
       ))}
     </nav>
+  );
+}
+
+/** An administration page's title, what it shows (children), and the links to the other pages. */
+export function AdminHeader({ title, current, children }: { title: string; current: AdminPage; children?: ReactNode }) {
+  return (
+    <div className="flex flex-wrap items-start justify-between gap-4">
+      <div>
+        <h1 className="text-2xl font-semibold">{title}</h1>
+        {children}
+      </div>
+      <AdminNav current={current} />
+    </div>
   );
 }
