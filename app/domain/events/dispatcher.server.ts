@@ -1,4 +1,5 @@
 import { type EventSink, type OutboxEvent, recipientsOf } from "./sink";
+import { channelKey, channelsFor } from "./preferences.server";
 import { webhookSink } from "./webhook-delivery.server";
 import type { Services } from "~/services/index.server";
 
@@ -24,13 +25,19 @@ export const inAppSink: EventSink = {
       select: { id: true },
     });
     const ids = new Set(live.map((user) => user.id));
+    // A kind the person turned off is not shown to them (docs/events.md).
+    const channels = await channelsFor(
+      tx,
+      wanted.map((w) => ({ userId: w.userId, kind: w.event.kind })),
+    );
+    const shown = wanted.filter((w) => ids.has(w.userId) && channels.get(channelKey(w.userId, w.event.kind)) !== "off");
+    if (shown.length === 0) return undefined;
     await tx.notification.createMany({
-      data: wanted
-        .filter((w) => ids.has(w.userId))
+      data: shown
         .map(({ userId, event }) => ({ userId, eventId: event.id, kind: event.kind, createdAt: event.createdAt })),
       skipDuplicates: true,
     });
-    return { notified: [...ids] };
+    return { notified: [...new Set(shown.map((w) => w.userId))] };
   },
 };
 
