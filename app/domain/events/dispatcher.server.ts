@@ -1,4 +1,5 @@
 import { type EventSink, type OutboxEvent, recipientsOf } from "./sink";
+import { emailSink } from "./notification-email.server";
 import { channelKey, channelsFor } from "./preferences.server";
 import { webhookSink } from "./webhook-delivery.server";
 import type { Services } from "~/services/index.server";
@@ -33,8 +34,7 @@ export const inAppSink: EventSink = {
     const shown = wanted.filter((w) => ids.has(w.userId) && channels.get(channelKey(w.userId, w.event.kind)) !== "off");
     if (shown.length === 0) return undefined;
     await tx.notification.createMany({
-      data: shown
-        .map(({ userId, event }) => ({ userId, eventId: event.id, kind: event.kind, createdAt: event.createdAt })),
+      data: shown.map(({ userId, event }) => ({ userId, eventId: event.id, kind: event.kind, createdAt: event.createdAt })),
       skipDuplicates: true,
     });
     return { notified: [...new Set(shown.map((w) => w.userId))] };
@@ -43,6 +43,11 @@ export const inAppSink: EventSink = {
 
 export const SINKS: EventSink[] = [inAppSink, webhookSink];
 
+/** The sinks of this server: email only where SMTP is configured (an email sink without it would queue mail nobody sends). */
+export function sinksFor(services: Partial<Pick<Services, "config">>): EventSink[] {
+  return services.config?.mail ? [...SINKS, emailSink] : SINKS;
+}
+
 /**
  * Delivers the undelivered events to every sink, in seq order, a batch per transaction: the
  * sink's writes, the (event, sink) delivery rows and the dispatched mark commit together, so a
@@ -50,8 +55,8 @@ export const SINKS: EventSink[] = [inAppSink, webhookSink];
  * One run at a time (an advisory lock); a run that finds it taken leaves the work to the other.
  */
 export async function dispatchEvents(
-  services: Pick<Services, "prisma"> & Partial<Pick<Services, "notifier">>,
-  sinks: EventSink[] = SINKS,
+  services: Pick<Services, "prisma"> & Partial<Pick<Services, "notifier" | "config">>,
+  sinks: EventSink[] = sinksFor(services),
 ): Promise<{ delivered: number; busy: number }> {
   let delivered = 0;
   for (let batch = 0; batch < MAX_BATCHES; batch++) {
