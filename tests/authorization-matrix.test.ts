@@ -239,6 +239,19 @@ const MATRIX: Record<string, Entry> = {
     get: [LOGIN, 200, 200, 200],
     post: { form: () => ({ intent: "probe" }), want: [LOGIN, 400, 400, 400] },
   },
+  // Everyone has their own preferences; a plain form post saves them.
+  "/settings/notifications": {
+    url: () => "/settings/notifications",
+    get: [LOGIN, 200, 200, 200],
+    post: { form: () => ({ "channel.file.created": "in-app" }), want: [LOGIN, 302, 302, 302] },
+  },
+  // One-click unsubscribe: the signed token is the authority, not a session (RFC 8058). A token
+  // that is not ours is a 400 for everyone, signed in or not (a valid one: notification-settings.http.test.ts).
+  "/unsubscribe/:unsubscribeToken": {
+    url: () => "/unsubscribe/not-a-real-token",
+    get: [400, 400, 400, 400],
+    post: { form: () => ({ "List-Unsubscribe": "One-Click" }), want: [400, 400, 400, 400] },
+  },
   "/settings/tokens": {
     url: () => "/settings/tokens",
     get: [LOGIN, 200, 200, 200],
@@ -957,6 +970,13 @@ describe("authorization matrix: every route × {anonymous, owner, another user, 
             body: formBody(entry.post?.form(ids) ?? {}),
           });
           await response.body?.cancel();
+          // The one deliberate exemption (RFC 8058 one-click unsubscribe, isOneClickUnsubscribe):
+          // the route runs, and refuses a token that is not ours itself.
+          if (route === "/unsubscribe/:unsubscribeToken") {
+            if (response.status !== 400)
+              failures.push(`POST ${route} as ${role} without a token: expected 400, got ${describeResponse(response)}`);
+            continue;
+          }
           // Anonymous visitors of a first page have no CSRF cookie yet: refused all the same.
           if (response.status !== 403)
             failures.push(`POST ${route} as ${role} without a token: expected 403, got ${describeResponse(response)}`);
