@@ -450,6 +450,17 @@ const API_MATRIX: Record<string, { want: Row; recipient: Want; probe: (client: T
   "GET /api/v1/me": { want: [401, 200, 200, 200], recipient: 200, probe: (c) => c.get("/api/v1/me") },
   "GET /api/v1/me/usage": { want: [401, 200, 200, 200], recipient: 200, probe: (c) => c.get("/api/v1/me/usage") },
   "GET /api/v1/me/activity": { want: [401, 200, 200, 200], recipient: 200, probe: (c) => c.get("/api/v1/me/activity") },
+  // Everyone reads and changes their own notification preferences.
+  "GET /api/v1/me/notification-preferences": {
+    want: [401, 200, 200, 200],
+    recipient: 200,
+    probe: (c) => c.get("/api/v1/me/notification-preferences"),
+  },
+  "PUT /api/v1/me/notification-preferences": {
+    want: [401, 200, 200, 200],
+    recipient: 200,
+    probe: (c) => apiJson(c, "PUT", "/api/v1/me/notification-preferences", { channels: { "file.created": "in-app" } }),
+  },
   // Administration: administrators only (403 for everyone else, as the admin pages answer).
   "GET /api/v1/admin/users": { want: [401, 403, 403, 200], recipient: 403, probe: (c) => c.get("/api/v1/admin/users") },
   "POST /api/v1/admin/users": {
