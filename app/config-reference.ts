@@ -105,6 +105,13 @@ export const ENV_DOCS: Record<keyof Env, EnvVarDoc> = {
       "Days an outbox event is kept after it was written, once every sink has had it and no webhook delivery or notification " +
       "still points at it; the hourly `purge-event-history` job deletes it then. See [webhooks.md](webhooks.md#retention).",
   },
+  NOTIFICATION_RETENTION_DAYS: {
+    section: "Server",
+    default: "90",
+    description:
+      "Days a notification stays in `/notifications` (read or not), and the record of a notification email or digest is kept, " +
+      "before the hourly `purge-event-history` job deletes it; see [events.md](events.md#retention).",
+  },
   SESSION_SECRET: {
     section: "Server",
     unset: "generated once into `DATA_DIR/session-secret`",

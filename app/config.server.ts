@@ -208,6 +208,7 @@ export const envSchema = z.object({
   WEBHOOK_ALLOW_NETWORKS: networkList.optional(),
   WEBHOOK_DELIVERY_RETENTION_DAYS: z.coerce.number({ message: "must be a number of days" }).int().min(1).max(3650).default(30),
   EVENT_RETENTION_DAYS: z.coerce.number({ message: "must be a number of days" }).int().min(1).max(3650).default(30),
+  NOTIFICATION_RETENTION_DAYS: z.coerce.number({ message: "must be a number of days" }).int().min(1).max(3650).default(90),
   TLS_CERT_FILE: optionalString,
   TLS_KEY_FILE: optionalString,
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
@@ -508,6 +509,8 @@ export interface Config {
   webhookDeliveryRetentionDays: number;
   /** Dispatched outbox events older than this many days, that nothing points at, are deleted. */
   eventRetentionDays: number;
+  /** Days a notification (in-app, and the record of its email) is kept (docs/events.md). */
+  notificationRetentionDays: number;
   /** Coffer serves HTTPS itself on PORT from these PEM files. */
   tls?: { certFile: string; keyFile: string };
   /** Browsers reach Coffer over HTTPS: APP_URL is https:// or Coffer serves TLS itself. */
@@ -637,6 +640,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     webhookAllowNetworks: env.WEBHOOK_ALLOW_NETWORKS ?? [],
     webhookDeliveryRetentionDays: env.WEBHOOK_DELIVERY_RETENTION_DAYS,
     eventRetentionDays: env.EVENT_RETENTION_DAYS,
+    notificationRetentionDays: env.NOTIFICATION_RETENTION_DAYS,
     tls:
       env.TLS_CERT_FILE && env.TLS_KEY_FILE
         ? { certFile: path.resolve(env.TLS_CERT_FILE), keyFile: path.resolve(env.TLS_KEY_FILE) }

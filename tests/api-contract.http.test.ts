@@ -10,6 +10,7 @@ import { searchSuite } from "./api-contract/search";
 import { sharingSuite } from "./api-contract/sharing";
 import { tokensSuite } from "./api-contract/tokens";
 import { webhooksSuite } from "./api-contract/webhooks";
+import { notificationPreferencesSuite } from "./api-contract/notification-preferences";
 
 import { hostileSuite } from "./api-contract/hostile";
 import { preconditionsSuite } from "./api-contract/preconditions";
@@ -32,6 +33,7 @@ const SUITES = [
   adminOpsSuite,
   tokensSuite,
   webhooksSuite,
+  notificationPreferencesSuite,
   hostileSuite,
 ];
 

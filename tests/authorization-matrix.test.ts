@@ -240,6 +240,19 @@ const MATRIX: Record<string, Entry> = {
     get: [LOGIN, 200, 200, 200],
     post: { form: () => ({ intent: "probe" }), want: [LOGIN, 400, 400, 400] },
   },
+  // Everyone has their own preferences; a plain form post saves them.
+  "/settings/notifications": {
+    url: () => "/settings/notifications",
+    get: [LOGIN, 200, 200, 200],
+    post: { form: () => ({ "channel.file.created": "in-app" }), want: [LOGIN, 302, 302, 302] },
+  },
+  // One-click unsubscribe: the signed token is the authority, not a session (RFC 8058). A token
+  // that is not ours is a 400 for everyone, signed in or not (a valid one: notification-settings.http.test.ts).
+  "/unsubscribe/:unsubscribeToken": {
+    url: () => "/unsubscribe/not-a-real-token",
+    get: [400, 400, 400, 400],
+    post: { form: () => ({ "List-Unsubscribe": "One-Click" }), want: [400, 400, 400, 400] },
+  },
   "/settings/tokens": {
     url: () => "/settings/tokens",
     get: [LOGIN, 200, 200, 200],
@@ -438,6 +451,17 @@ const API_MATRIX: Record<string, { want: Row; recipient: Want; probe: (client: T
   "GET /api/v1/me": { want: [401, 200, 200, 200], recipient: 200, probe: (c) => c.get("/api/v1/me") },
   "GET /api/v1/me/usage": { want: [401, 200, 200, 200], recipient: 200, probe: (c) => c.get("/api/v1/me/usage") },
   "GET /api/v1/me/activity": { want: [401, 200, 200, 200], recipient: 200, probe: (c) => c.get("/api/v1/me/activity") },
+  // Everyone reads and changes their own notification preferences.
+  "GET /api/v1/me/notification-preferences": {
+    want: [401, 200, 200, 200],
+    recipient: 200,
+    probe: (c) => c.get("/api/v1/me/notification-preferences"),
+  },
+  "PUT /api/v1/me/notification-preferences": {
+    want: [401, 200, 200, 200],
+    recipient: 200,
+    probe: (c) => apiJson(c, "PUT", "/api/v1/me/notification-preferences", { channels: { "file.created": "in-app" } }),
+  },
   // Administration: administrators only (403 for everyone else, as the admin pages answer).
   "GET /api/v1/admin/users": { want: [401, 403, 403, 200], recipient: 403, probe: (c) => c.get("/api/v1/admin/users") },
   "POST /api/v1/admin/users": {
@@ -958,6 +982,13 @@ describe("authorization matrix: every route × {anonymous, owner, another user, 
             body: formBody(entry.post?.form(ids) ?? {}),
           });
           await response.body?.cancel();
+          // The one deliberate exemption (RFC 8058 one-click unsubscribe, isOneClickUnsubscribe):
+          // the route runs, and refuses a token that is not ours itself.
+          if (route === "/unsubscribe/:unsubscribeToken") {
+            if (response.status !== 400)
+              failures.push(`POST ${route} as ${role} without a token: expected 400, got ${describeResponse(response)}`);
+            continue;
+          }
           // Anonymous visitors of a first page have no CSRF cookie yet: refused all the same.
           if (response.status !== 403)
             failures.push(`POST ${route} as ${role} without a token: expected 403, got ${describeResponse(response)}`);

@@ -4,6 +4,7 @@ import path from "node:path";
 import { randomBytes } from "node:crypto";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
+import { NOTIFIABLE_KINDS } from "~/domain/events/catalogue";
 import { startTestApp, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
 
@@ -191,6 +192,11 @@ const ROUTES: Record<string, RouteEntry> = {
     path: "/settings/security/passkeys",
     post: { fields: ["step", "name", "passkey", "response", "proof"], intents: ["remove-passkey", "rename-passkey"] },
   },
+  "settings.notifications.tsx": {
+    path: "/settings/notifications",
+    query: ["done"],
+    post: { fields: ["locale", "timeZone", ...NOTIFIABLE_KINDS.map((entry) => `channel.${entry.kind}`)] },
+  },
   "settings.tokens.tsx": {
     path: "/settings/tokens",
     query: ["done"],
@@ -209,6 +215,12 @@ const ROUTES: Record<string, RouteEntry> = {
       fields: ["item", "linkId", "shareId", "email", "permission", "password", "clearPassword", "expiresAt", "maxDownloads", "mode"],
       intents: ["create-link", "update-link", "revoke-link", "share-user", "remove-user-share"],
     },
+  },
+  // No login, no CSRF token (RFC 8058); anything but a signed token is a 400.
+  "unsubscribe.$unsubscribeToken.tsx": {
+    path: "/unsubscribe/:unsubscribeToken",
+    params: { unsubscribeToken: "resetToken" },
+    post: { fields: ["List-Unsubscribe"] },
   },
   "thumbnail.$fileId.tsx": { path: "/thumbnail/:fileId", params: { fileId: "file" } },
   "trash.tsx": {

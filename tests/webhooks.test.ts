@@ -591,7 +591,7 @@ describe("retention", () => {
     expect(first.events).toBeGreaterThanOrEqual(3);
 
     // Nothing more to do; a longer retention from the config keeps everything.
-    expect(await purgeEventHistory(services, now)).toEqual({ webhookDeliveries: 0, events: 0 });
+    expect(await purgeEventHistory(services, now)).toMatchObject({ webhookDeliveries: 0, events: 0 });
     const before = services.config.webhookDeliveryRetentionDays;
     services.config.webhookDeliveryRetentionDays = 60;
     try {

@@ -30,6 +30,7 @@ const ACCOUNT_LINKS = [
   { to: "/settings/privacy", label: "Privacy" },
   { to: "/settings/tokens", label: "Access tokens" },
   { to: "/settings/webhooks", label: "Webhooks" },
+  { to: "/settings/notifications", label: "Notification settings" },
 ];
 
 function mainLinks(user: HeaderUser) {

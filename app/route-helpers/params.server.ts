@@ -18,6 +18,9 @@ export const ROUTE_PARAMS: Record<string, z.ZodType<string>> = {
   versionId: idSchema,
   userId: idSchema,
   token: idSchema,
+  // Checked by its route, which answers anything but its own signed shape with a 400
+  // (app/domain/events/unsubscribe.server.ts); the length bound keeps garbage short.
+  unsubscribeToken: z.string().max(1000),
 };
 
 /** Whether every parameter has its shape; a route whose parameters do not names nothing (404). */

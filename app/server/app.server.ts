@@ -24,7 +24,7 @@ import { drainingReport, readiness } from "./health.server";
 import { trackConnections } from "./drain.server";
 import { gracefulStop, type ShutdownOptions } from "./graceful-stop.server";
 import { remixRequestHandler } from "./remix-handler.server";
-import { originCheck } from "./origin-check.server";
+import { isOneClickUnsubscribe, originCheck } from "./origin-check.server";
 import { isBearerOnlyRequest } from "./bearer-requests.server";
 import { publicOrigin, type OriginSettings } from "./public-origin.server";
 import { securityHeaders } from "./security-headers.server";
@@ -301,7 +301,9 @@ export async function createAppServer({ services, mode }: AppServerOptions): Pro
   app.use(
     csrfProtection(services, {
       // The API's token requests carry no cookie for a forged request to ride on.
-      exempt: (path, req) => path.startsWith("/socket.io/") || (path.startsWith("/api/") && isBearerOnlyRequest(req)),
+      // RFC 8058's one-click unsubscribe carries no token of ours by design (see isOneClickUnsubscribe).
+      exempt: (path, req) =>
+        path.startsWith("/socket.io/") || (path.startsWith("/api/") && isBearerOnlyRequest(req)) || isOneClickUnsubscribe(req),
       refuse: (req, res, reason) => {
         // Over plain HTTP a browser drops Secure cookies, so the form could never pass: say why.
         if (

@@ -8,6 +8,18 @@ import { isPlainHost, requestHost, type OriginSettings } from "./public-origin.s
 const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
 /**
+ * The one-click unsubscribe of notification emails (RFC 8058, app/routes/unsubscribe.$unsubscribeToken.tsx):
+ * exempt from this check and from the CSRF token on purpose. The RFC has the mail provider post
+ * `List-Unsubscribe=One-Click` to the List-Unsubscribe URL itself, from its own servers or a
+ * webmail page, with no cookie and no form token of ours. Nothing rides on a cookie there: the
+ * signed token in the path is the only authority, and all it can do is turn off the one kind of
+ * notification it names, for the one person it names.
+ */
+export function isOneClickUnsubscribe(req: { method: string; path: string }): boolean {
+  return req.method === "POST" && /^\/unsubscribe\/[^/]+$/.test(req.path);
+}
+
+/**
  * Whether a browser request comes from one of our own pages. Browsers send Origin on every
  * state-changing request and Sec-Fetch-Site on all of them; a request with neither comes from
  * a non-browser client (or an old browser), which cannot ride on a visitor's cookies.
@@ -53,7 +65,8 @@ const REFUSAL_PAGE = `<!doctype html>
  */
 export function originCheck(settings: OriginSettings, log: Logger): express.RequestHandler {
   return (req, res, next) => {
-    if (!STATE_CHANGING.has(req.method) || isBearerOnlyRequest(req) || isSameOriginRequest(req, settings)) return next();
+    if (!STATE_CHANGING.has(req.method) || isBearerOnlyRequest(req) || isOneClickUnsubscribe(req) || isSameOriginRequest(req, settings))
+      return next();
     log.warn("refused a cross-origin request", {
       method: req.method,
       path: loggablePath(req.path),

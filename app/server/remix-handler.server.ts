@@ -1,6 +1,7 @@
 import type { Readable } from "node:stream";
 import { createReadableStreamFromReadable, createRequestHandler, type AppLoadContext, type ServerBuild } from "@remix-run/node";
 import type express from "express";
+import { isOneClickUnsubscribe } from "./origin-check.server";
 import { publicOrigin, type OriginSettings } from "./public-origin.server";
 import { withRouteBoundary } from "./route-boundary.server";
 import { takeNodeBody } from "~/route-helpers/file-response.server";
@@ -62,7 +63,7 @@ function remixRequest(req: express.Request, res: express.Response, origin: strin
   let controller: AbortController | null = new AbortController();
   const init: RequestInit & { duplex?: "half" } = {
     method: req.method,
-    headers: requestHeaders(req.headers, url.host),
+    headers: requestHeaders(req.headers, url.host, isOneClickUnsubscribe(req)),
     signal: controller.signal,
   };
   if (req.method !== "GET" && req.method !== "HEAD") {
@@ -82,10 +83,13 @@ function remixRequest(req: express.Request, res: express.Response, origin: strin
  * is every form behind a proxy that rewrites Host. originCheck has already refused foreign Origins
  * against the public origin, so Remix is given the host that check used.
  */
-function requestHeaders(incoming: express.Request["headers"], publicHost: string): Headers {
+function requestHeaders(incoming: express.Request["headers"], publicHost: string, oneClickUnsubscribe = false): Headers {
   const headers = new Headers();
   for (const [key, values] of Object.entries(incoming)) {
     if (key === "host" || key === "x-forwarded-host") continue;
+    // RFC 8058's POST comes from the mail provider, whose Origin is its own: exempt on purpose
+    // (isOneClickUnsubscribe), so Remix's Origin check must not see it either.
+    if (key === "origin" && oneClickUnsubscribe) continue;
     if (Array.isArray(values)) for (const value of values) headers.append(key, value);
     else if (values) headers.set(key, values);
   }

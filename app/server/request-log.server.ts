@@ -88,7 +88,7 @@ export function requestLogging(options: { log: Logger; trustProxy: TrustProxy; s
  * replaced. Paths hold ids, never file names; the query string is left out by the callers.
  */
 export function loggablePath(path: string): string {
-  return path.replace(/^\/(s|reset-password)\/[^/]+/, "/$1/[token]");
+  return path.replace(/^\/(s|reset-password|unsubscribe)\/[^/]+/, "/$1/[token]");
 }
 
 /** Counts the body bytes written (after compression, if any: the bytes on the wire). */

@@ -3,6 +3,7 @@ import { expect, test } from "../support/test";
 import * as OTPAuth from "otpauth";
 import { expectAccessible } from "../support/a11y";
 import { ADMIN, BASE_URL, E2E_PORT } from "../support/env";
+import { myUserId, unsubscribePath } from "../notification-settings/steps";
 import {
   createAndOpenFolder,
   login,
@@ -257,6 +258,25 @@ test.describe("logged in", () => {
     await page.getByRole("button", { name: "Add webhook" }).click();
     await page.getByRole("heading", { name: "The webhook was added." }).waitFor();
     await expectAccessible(page, "/settings/webhooks (webhook added)");
+  });
+
+  test("notification settings: the form, a refused save, and an unsubscribe link before and after", async () => {
+    await page.goto("/settings/notifications");
+    // Run alone (--grep), this test signs in an account of its own.
+    if (new URL(page.url()).pathname === "/login") {
+      await register(page, newAccount("a11y-notify"));
+      await page.goto("/settings/notifications");
+    }
+    await expectAccessible(page, "/settings/notifications");
+    await page.getByLabel("Time zone").fill("Mars/Olympus");
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByText("Not a time zone this server knows").first().waitFor();
+    await expectAccessible(page, "/settings/notifications (refused)");
+    await page.goto(unsubscribePath(await myUserId(page), "share.dropped"));
+    await expectAccessible(page, "/unsubscribe/<token>");
+    await page.getByRole("button", { name: "Unsubscribe" }).click();
+    await page.getByText(/is now off/).waitFor();
+    await expectAccessible(page, "/unsubscribe/<token> (done)");
   });
 
   test("an upload in progress and a paused one in the upload panel", async () => {

@@ -1,6 +1,7 @@
 import { expect, test, type BrowserContext, type Page } from "@playwright/test";
 import { expectAccessible } from "../support/a11y";
 import { BASE_URL } from "../support/env";
+import { myUserId, unsubscribePath } from "../notification-settings/steps";
 import { createAndOpenFolder, newAccount, register } from "../support/helpers";
 
 /**
@@ -71,4 +72,23 @@ test("webhooks: the empty page, one added with its secret shown once, and its li
   await page.getByRole("button", { name: "Turn off for https://example.com/coffer-hook" }).click();
   await expect(page.getByRole("status").filter({ hasText: "The webhook is off." })).toBeVisible();
   await expectAccessible(page, "/settings/webhooks (turned off, no JavaScript)");
+});
+
+test("notification settings: the form, a refused save, and an unsubscribe link before and after", async () => {
+  await page.goto("/settings/notifications");
+  // Run alone (--grep), this test signs in an account of its own.
+  if (new URL(page.url()).pathname === "/login") {
+    await register(page, newAccount("a11y-notify"));
+    await page.goto("/settings/notifications");
+  }
+  await expectAccessible(page, "/settings/notifications (no JavaScript)");
+  await page.getByLabel("Time zone").fill("Mars/Olympus");
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByText("Not a time zone this server knows").first().waitFor();
+  await expectAccessible(page, "/settings/notifications (refused, no JavaScript)");
+  await page.goto(unsubscribePath(await myUserId(page), "share.dropped"));
+  await expectAccessible(page, "/unsubscribe/<token> (no JavaScript)");
+  await page.getByRole("button", { name: "Unsubscribe" }).click();
+  await page.getByText(/is now off/).waitFor();
+  await expectAccessible(page, "/unsubscribe/<token> (done, no JavaScript)");
 });

@@ -772,6 +772,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/notification-preferences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get your notification preferences
+         * @description For each notifiable kind, where it goes (in-app, email at once, daily digest or off), and how emails show dates.
+         *
+         *     Access tokens need the `files:read` scope.
+         */
+        get: operations["getMyNotificationPreferences"];
+        /**
+         * Change your notification preferences
+         * @description Sets the kinds given to their channels, and the language and time zone of email dates when given; the rest stays. An unknown kind, language or time zone is refused and nothing is saved.
+         *
+         *     Access tokens need the `files:write` scope.
+         */
+        put: operations["updateMyNotificationPreferences"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me": {
         parameters: {
             query?: never;
@@ -1887,6 +1915,38 @@ export interface components {
              * @description When it is tried next; null unless pending.
              */
             nextAttemptAt: string | null;
+        };
+        /** @description Your notification preferences: every notifiable kind, in the page's order. */
+        NotificationPreferences: {
+            kinds: {
+                kind: components["schemas"]["NotifiableKind"];
+                /** @description What the settings page calls it. */
+                label: string;
+                channel: components["schemas"]["NotificationChannel"];
+                defaultChannel: components["schemas"]["NotificationChannel"];
+            }[];
+            /** @description A BCP 47 language tag such as `de-DE`; null: English. */
+            locale: string | null;
+            /** @description An IANA time zone such as `Europe/Berlin`; null: UTC. */
+            timeZone: string | null;
+        };
+        /** @description A notifiable event kind: `share.granted`, `share.dropped`, `file.created`, `folder.created`, `webhook.disabled`. */
+        NotifiableKind: string;
+        /**
+         * @description `in-app`: in the notification centre; `email`: there and by email at once; `digest`: there and in the daily email; `off`: nowhere.
+         * @enum {string}
+         */
+        NotificationChannel: "in-app" | "email" | "digest" | "off";
+        /** @description What to change; anything left out stays. */
+        UpdateNotificationPreferences: {
+            /** @description The kinds to change, each to its channel; kinds left out keep theirs. */
+            channels?: {
+                [key: string]: components["schemas"]["NotificationChannel"];
+            };
+            /** @description A BCP 47 language tag such as `de-DE`; null: English. */
+            locale?: string | null;
+            /** @description An IANA time zone such as `Europe/Berlin`; null: UTC. */
+            timeZone?: string | null;
         };
         /** @description Your account. */
         Me: {
@@ -5810,6 +5870,144 @@ export interface operations {
             };
             /** @description No such item, or one you may not see (the API never reveals which). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but not valid: the `errors` list points at each field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getMyNotificationPreferences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your preferences. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPreferences"];
+                };
+            };
+            /** @description No valid session or access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: a missing scope, or a change to something you may only read. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such item, or one you may not see (the API never reveals which). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    updateMyNotificationPreferences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateNotificationPreferences"];
+            };
+        };
+        responses: {
+            /** @description Your preferences as they are now. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPreferences"];
+                };
+            };
+            /** @description The request is malformed (a body that is not JSON). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session or access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: a missing scope, or a change to something you may only read. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such item, or one you may not see (the API never reveals which). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

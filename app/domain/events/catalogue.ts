@@ -33,6 +33,23 @@ export const EVENT_KINDS = [
 
 export type EventKind = (typeof EVENT_KINDS)[number];
 
+/** Where a notification of one kind goes (docs/events.md): every choice but "off" shows it in the app. */
+export const NOTIFICATION_CHANNELS = ["in-app", "email", "digest", "off"] as const;
+export type NotificationChannel = (typeof NOTIFICATION_CHANNELS)[number];
+
+/**
+ * The kinds a person is notified of, in the order /settings/notifications lists them, with what
+ * the page calls them and their default channel (security kinds: email at once). A new kind
+ * becomes notifiable, and gets its preference, by being added here (and to recipientsOf).
+ */
+export const NOTIFIABLE_KINDS: ReadonlyArray<{ kind: string; label: string; defaultChannel: NotificationChannel }> = [
+  { kind: "share.granted", label: "Someone shares a file or folder with me", defaultChannel: "in-app" },
+  { kind: "share.dropped", label: "A file arrives through my file-drop link", defaultChannel: "in-app" },
+  { kind: "file.created", label: "Someone uploads a file into my shared folder", defaultChannel: "in-app" },
+  { kind: "folder.created", label: "Someone creates a folder in my shared folder", defaultChannel: "in-app" },
+  { kind: "webhook.disabled", label: "One of my webhooks is turned off after failures", defaultChannel: "email" },
+];
+
 type Json = Record<string, unknown>;
 
 const SIMPLE: Record<string, EventKind> = {
@@ -91,6 +108,8 @@ export function notificationText(kind: string, payload: Json): string {
       return `sent ${name} through your file-drop link`;
     case "file.created":
       return `uploaded ${name} into your shared folder`;
+    case "folder.created":
+      return `created the folder ${name} in your shared folder`;
     case "webhook.disabled":
       return `turned off your webhook to ${typeof payload.host === "string" ? payload.host : "an endpoint"}: its deliveries kept failing`;
     default:

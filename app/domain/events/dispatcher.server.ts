@@ -1,4 +1,6 @@
 import { type EventSink, type OutboxEvent, recipientsOf } from "./sink";
+import { emailSink } from "./notification-email.server";
+import { channelKey, channelsFor } from "./preferences.server";
 import { webhookSink } from "./webhook-delivery.server";
 import type { Services } from "~/services/index.server";
 
@@ -24,17 +26,27 @@ export const inAppSink: EventSink = {
       select: { id: true },
     });
     const ids = new Set(live.map((user) => user.id));
+    // A kind the person turned off is not shown to them (docs/events.md).
+    const channels = await channelsFor(
+      tx,
+      wanted.map((w) => ({ userId: w.userId, kind: w.event.kind })),
+    );
+    const shown = wanted.filter((w) => ids.has(w.userId) && channels.get(channelKey(w.userId, w.event.kind)) !== "off");
+    if (shown.length === 0) return undefined;
     await tx.notification.createMany({
-      data: wanted
-        .filter((w) => ids.has(w.userId))
-        .map(({ userId, event }) => ({ userId, eventId: event.id, kind: event.kind, createdAt: event.createdAt })),
+      data: shown.map(({ userId, event }) => ({ userId, eventId: event.id, kind: event.kind, createdAt: event.createdAt })),
       skipDuplicates: true,
     });
-    return { notified: [...ids] };
+    return { notified: [...new Set(shown.map((w) => w.userId))] };
   },
 };
 
 export const SINKS: EventSink[] = [inAppSink, webhookSink];
+
+/** The sinks of this server: email only where SMTP is configured (an email sink without it would queue mail nobody sends). */
+export function sinksFor(services: Partial<Pick<Services, "config">>): EventSink[] {
+  return services.config?.mail ? [...SINKS, emailSink] : SINKS;
+}
 
 /**
  * Delivers the undelivered events to every sink, in seq order, a batch per transaction: the
@@ -43,8 +55,8 @@ export const SINKS: EventSink[] = [inAppSink, webhookSink];
  * One run at a time (an advisory lock); a run that finds it taken leaves the work to the other.
  */
 export async function dispatchEvents(
-  services: Pick<Services, "prisma"> & Partial<Pick<Services, "notifier">>,
-  sinks: EventSink[] = SINKS,
+  services: Pick<Services, "prisma"> & Partial<Pick<Services, "notifier" | "config">>,
+  sinks: EventSink[] = sinksFor(services),
 ): Promise<{ delivered: number; busy: number }> {
   let delivered = 0;
   for (let batch = 0; batch < MAX_BATCHES; batch++) {

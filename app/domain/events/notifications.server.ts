@@ -25,9 +25,16 @@ export interface NotificationDay {
   entries: NotificationView[];
 }
 
-function hrefOf(subjectType: string, subjectId: string): string | null {
+/** The page of a notification's item, when there is one (a path on this server). */
+export function hrefOf(subjectType: string, subjectId: string): string | null {
   if (subjectType === "webhook") return "/settings/webhooks";
   return subjectType === "file" || subjectType === "folder" ? `/details/${subjectType}/${encodeURIComponent(subjectId)}` : null;
+}
+
+/** Who did it, as a notification says: a name, or who it was when nobody was signed in. */
+export function whoDid(kind: string, actorId: string | null, names: Map<string, string>): string {
+  if (actorId) return names.get(actorId) ?? "A former user";
+  return kind.startsWith("webhook.") ? "Coffer" : "Someone with a share link";
 }
 
 /** Groups a newest-first list by day, keeping the order. */
@@ -69,7 +76,7 @@ export async function listNotifications(services: Services, userId: string, curs
       at: row.createdAt.toISOString(),
       day: row.createdAt.toISOString().slice(0, 10),
       read: row.readAt !== null,
-      who: actorId ? (names.get(actorId) ?? "A former user") : row.kind.startsWith("webhook.") ? "Coffer" : "Someone with a share link",
+      who: whoDid(row.kind, actorId, names),
       what: notificationText(row.kind, payload),
       href: hrefOf(row.event.subjectType, row.event.subjectId),
     };

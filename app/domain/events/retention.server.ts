@@ -9,7 +9,9 @@ import type { Services } from "~/services/index.server";
  * - outbox events created before EVENT_RETENTION_DAYS that every sink has had (dispatched_at set)
  *   and that nothing still points at: no delivery in a webhook's log, no notification (deleting
  *   an event would take those with it, by their foreign keys).
- * Both in batches, so no statement holds many locks for long.
+ * - notifications created before NOTIFICATION_RETENTION_DAYS, read or not, and the records of
+ *   notification emails (sent, skipped or failed) and digests as old (decision 0036);
+ * All in batches, so no statement holds many locks for long.
  */
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -18,6 +20,8 @@ const BATCH = 5000;
 export interface EventHistoryPurged {
   webhookDeliveries: number;
   events: number;
+  notifications: number;
+  notificationEmails: number;
 }
 
 export async function purgeEventHistory(
@@ -28,7 +32,31 @@ export async function purgeEventHistory(
   const { prisma, config } = services;
   const deliveriesBefore = new Date(now.getTime() - config.webhookDeliveryRetentionDays * DAY_MS);
   const eventsBefore = new Date(now.getTime() - config.eventRetentionDays * DAY_MS);
-  const purged: EventHistoryPurged = { webhookDeliveries: 0, events: 0 };
+  const notificationsBefore = new Date(now.getTime() - config.notificationRetentionDays * DAY_MS);
+  const purged: EventHistoryPurged = { webhookDeliveries: 0, events: 0, notifications: 0, notificationEmails: 0 };
+  for (;;) {
+    const removed = await prisma.$executeRaw`
+      DELETE FROM notifications WHERE id IN (
+        SELECT id FROM notifications WHERE created_at < ${notificationsBefore}
+        LIMIT ${batch}
+        FOR UPDATE SKIP LOCKED)`;
+    purged.notifications += removed;
+    if (removed < batch) break;
+  }
+  // Emails still waiting (a digest entry, a retry) are kept: their event is what they will say.
+  for (;;) {
+    const removed = await prisma.$executeRaw`
+      DELETE FROM notification_emails WHERE id IN (
+        SELECT id FROM notification_emails
+        WHERE created_at < ${notificationsBefore} AND status IN ('sent', 'skipped', 'failed')
+        LIMIT ${batch}
+        FOR UPDATE SKIP LOCKED)`;
+    purged.notificationEmails += removed;
+    if (removed < batch) break;
+  }
+  await prisma.$executeRaw`
+    DELETE FROM notification_digests d WHERE d.created_at < ${notificationsBefore}
+      AND NOT EXISTS (SELECT 1 FROM notification_emails e WHERE e.digest_id = d.id)`;
   for (;;) {
     const removed = await prisma.$executeRaw`
       DELETE FROM webhook_deliveries WHERE id IN (
@@ -47,6 +75,7 @@ export async function purgeEventHistory(
         WHERE e.dispatched_at IS NOT NULL AND e.created_at < ${eventsBefore}
           AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id)
           AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.event_id = e.id)
+          AND NOT EXISTS (SELECT 1 FROM notification_emails m WHERE m.event_id = e.id)
         LIMIT ${batch}
         FOR UPDATE OF e SKIP LOCKED)`;
     purged.events += removed;

@@ -24,6 +24,13 @@ import { migrateStorage } from "../storage-tiers/migration.server";
 import { scheduledBackup, scheduledVerify } from "../backup/scheduled.server";
 import { dispatchEvents, EVENTS_QUEUE } from "../events/dispatcher.server";
 import { setDispatcherWake } from "../events/outbox.server";
+import {
+  DIGEST_QUEUE,
+  NOTIFICATION_EMAILS_QUEUE,
+  sendDailyDigests,
+  sendNotificationEmails,
+  setEmailsWake,
+} from "../events/notification-email.server";
 import { purgeEventHistory } from "../events/retention.server";
 import { deliverWebhooks, setWebhooksWake, WEBHOOKS_QUEUE } from "../events/webhook-delivery.server";
 
@@ -162,6 +169,20 @@ export function startJobs(services: Services, options: JobsOptions = {}): StopJo
       },
     });
   }
+  // Notification emails (decision 0036), where SMTP is configured: immediate ones (woken when the
+  // dispatcher queues some, and every minute for retries), and the daily digest at 07:00 UTC.
+  if (services.config.mail) {
+    jobs.push(
+      {
+        name: NOTIFICATION_EMAILS_QUEUE,
+        cron: "* * * * *",
+        expireInSeconds: 10 * 60,
+        routine: true,
+        run: async () => ({ ...(await sendNotificationEmails(services)) }),
+      },
+      { name: DIGEST_QUEUE, cron: "0 7 * * *", expireInSeconds: 60 * 60, run: async () => ({ ...(await sendDailyDigests(services)) }) },
+    );
+  }
   if (services.config.backup) jobs.push(...backupJobs(services));
   const uploads = options.uploads;
   if (uploads) jobs.push({ name: "cleanup-abandoned-uploads", cron: "40 * * * *", run: () => cleanupAbandonedUploads(services, uploads) });
@@ -208,6 +229,10 @@ export function startJobs(services: Services, options: JobsOptions = {}): StopJo
     services.jobs = started;
     setDispatcherWake(() => void started.send(EVENTS_QUEUE).catch((error: unknown) => services.log.warn("events not woken", { error })));
     setWebhooksWake(() => void started.send(WEBHOOKS_QUEUE).catch((error: unknown) => services.log.warn("webhooks not woken", { error })));
+    if (services.config.mail)
+      setEmailsWake(
+        () => void started.send(NOTIFICATION_EMAILS_QUEUE).catch((error: unknown) => services.log.warn("emails not woken", { error })),
+      );
     if (options.firstRunDelayMs !== undefined) {
       firstRun = setTimeout(() => {
         for (const job of jobs)
@@ -226,6 +251,7 @@ export function startJobs(services: Services, options: JobsOptions = {}): StopJo
     stopped = true;
     setDispatcherWake(null);
     setWebhooksWake(null);
+    setEmailsWake(null);
     clearTimeout(firstRun);
     clearInterval(usageTimer);
     await ready;

@@ -3,6 +3,7 @@ import { adminOperationsOperations } from "./admin-operations.server";
 import { bulkOperations } from "./bulk.server";
 import { fileContentOperations } from "./file-content.server";
 import { fileItemOperations, folderOperations } from "./items.server";
+import { notificationPreferenceOperations } from "./notification-preferences.server";
 import type { Operation } from "./operation.server";
 import { searchOperations } from "./search.server";
 import { shareLinkOperations, userShareOperations } from "./sharing.server";
@@ -20,6 +21,7 @@ export const API_OPERATIONS: readonly Operation[] = [
   ...searchOperations,
   ...tokenOperations,
   ...webhookOperations,
+  ...notificationPreferenceOperations,
 
   ...accountOperations,
   ...adminOperationsOperations,

@@ -18,8 +18,8 @@ export function redactAttributes(span: Span): void {
   }
 }
 
-/** Path segments that are secrets: what follows /s/ (a share token) and /reset-password/. */
-const SECRET_SEGMENT = /^\/(s|reset-password)\/[^/?#]+/;
+/** Path segments that are secrets: what follows /s/ (a share token), /reset-password/ and /unsubscribe/. */
+const SECRET_SEGMENT = /^\/(s|reset-password|unsubscribe)\/[^/?#]+/;
 
 export function redactedPath(path: string): string {
   const withoutQuery = path.split(/[?#]/)[0];
