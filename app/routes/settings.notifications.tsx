@@ -1,3 +1,5 @@
+import { Select } from "~/components/ui/input";
+import { Card } from "~/components/ui/card";
 import { type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction, redirect } from "@remix-run/node";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
@@ -104,14 +106,14 @@ export default function NotificationSettings() {
       <FormMessage message={done} tone="success" />
       {result && !result.ok ? <FormMessage message={result.message} /> : null}
       {emailOn ? null : (
-        <p className="card p-4 text-sm">
+        <Card className="text-sm">
           This server sends no email (an administrator has not set up SMTP): email choices are kept, but only the app shows notifications
           until it does.
-        </p>
+        </Card>
       )}
       <Form method="post" className="space-y-6">
         <CsrfInput />
-        <section aria-labelledby="kinds-heading" className="card space-y-4 p-6">
+        <Card as="section" padding="none" className="space-y-4 p-6" aria-labelledby="kinds-heading">
           <h2 id="kinds-heading" className="text-lg font-semibold">
             What to tell me, and how
           </h2>
@@ -139,8 +141,8 @@ export default function NotificationSettings() {
               </div>
             </fieldset>
           ))}
-        </section>
-        <section aria-labelledby="dates-heading" className="card space-y-4 p-6">
+        </Card>
+        <Card as="section" padding="none" className="space-y-4 p-6" aria-labelledby="dates-heading">
           <h2 id="dates-heading" className="text-lg font-semibold">
             Dates in emails
           </h2>
@@ -148,10 +150,10 @@ export default function NotificationSettings() {
             <label htmlFor="field-locale" className="text-sm font-medium">
               Language
             </label>
-            <select
+            <Select
               id="field-locale"
               name="locale"
-              className="input mt-1 block w-full"
+              className="mt-1"
               defaultValue={typeof sent?.locale === "string" ? sent.locale : (locale ?? "")}
               aria-describedby={errors.locale ? "field-locale-error" : undefined}
             >
@@ -163,7 +165,7 @@ export default function NotificationSettings() {
                   {name}
                 </option>
               ))}
-            </select>
+            </Select>
             {errors.locale ? (
               <p id="field-locale-error" className="field-error">
                 {errors.locale}
@@ -178,7 +180,7 @@ export default function NotificationSettings() {
             error={errors.timeZone}
             hint="e.g. Europe/Berlin or America/New_York. Empty: UTC."
           />
-        </section>
+        </Card>
         <Button variant="primary" type="submit">
           Save
         </Button>

@@ -1,3 +1,4 @@
+import { Card } from "~/components/ui/card";
 import type { ActionFunctionArgs, HeadersFunction, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { FormMessage } from "~/components/field";
@@ -41,7 +42,7 @@ export default function Unsubscribe() {
   const { label } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   return (
-    <div className="card mx-auto max-w-md space-y-4 p-6">
+    <Card padding="none" className="mx-auto max-w-md space-y-4 p-6">
       <h1 className="text-2xl font-semibold">Unsubscribe</h1>
       {result?.ok ? (
         <div className="space-y-3">
@@ -67,6 +68,6 @@ export default function Unsubscribe() {
           </Form>
         </>
       )}
-    </div>
+    </Card>
   );
 }
