@@ -19,13 +19,17 @@ const CLAIM_ATTEMPTS = 5;
  * and folders (decision 0021): `load` reads the row as the caller sees it, `swap` moves its
  * updatedAt from `before` to `after` only where the row still is what was read.
  */
-interface Versioned<View> {
+export interface Versioned<View> {
   load(): Promise<{ view: View; updatedAt: Date }>;
   swap(before: Date, after: Date, view: View): Promise<number>;
   restore(before: Date, after: Date): Promise<unknown>;
 }
 
-async function changeIfCurrent<View, T>(row: Versioned<View>, isCurrent: (view: View) => boolean, change: () => Promise<T>): Promise<T> {
+export async function changeIfCurrent<View, T>(
+  row: Versioned<View>,
+  isCurrent: (view: View) => boolean,
+  change: () => Promise<T>,
+): Promise<T> {
   let claim: { before: Date; after: Date } | null = null;
   for (let attempt = 0; attempt < CLAIM_ATTEMPTS && claim === null; attempt++) {
     const { view, updatedAt: before } = await row.load();
