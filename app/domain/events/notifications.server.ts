@@ -2,7 +2,7 @@ import type { Services } from "~/services/index.server";
 import { NotFoundError, ValidationError } from "../errors";
 import { isId } from "../ids";
 import { decodeTimeCursor, encodeTimeCursor } from "../time-cursor";
-import { notificationText } from "./catalogue";
+import { type EventKind, NOTICE_KINDS, notificationText } from "./catalogue";
 
 export const NOTIFICATIONS_PAGE_SIZE = 50;
 
@@ -25,7 +25,19 @@ export interface NotificationDay {
   entries: NotificationView[];
 }
 
-function hrefOf(subjectType: string, subjectId: string): string | null {
+/** Where a notice is dealt with, by its kind. */
+const PAGES: Readonly<Record<string, string>> = {
+  "webhook.disabled": "/settings/webhooks",
+  "user.quota_threshold": "/trash",
+  "share.expiring": "/shares",
+  "security.new_device_login": "/settings/security",
+  "security.mfa_disabled": "/settings/security",
+  "job.failed": "/admin/jobs",
+};
+
+function hrefOf(kind: string, subjectType: string, subjectId: string): string | null {
+  const page = PAGES[kind];
+  if (page) return page;
   if (subjectType === "webhook") return "/settings/webhooks";
   return subjectType === "file" || subjectType === "folder" ? `/details/${subjectType}/${encodeURIComponent(subjectId)}` : null;
 }
@@ -69,9 +81,13 @@ export async function listNotifications(services: Services, userId: string, curs
       at: row.createdAt.toISOString(),
       day: row.createdAt.toISOString().slice(0, 10),
       read: row.readAt !== null,
-      who: actorId ? (names.get(actorId) ?? "A former user") : row.kind.startsWith("webhook.") ? "Coffer" : "Someone with a share link",
+      who: actorId
+        ? (names.get(actorId) ?? "A former user")
+        : NOTICE_KINDS.includes(row.kind as EventKind)
+          ? "Coffer"
+          : "Someone with a share link",
       what: notificationText(row.kind, payload),
-      href: hrefOf(row.event.subjectType, row.event.subjectId),
+      href: hrefOf(row.kind, row.event.subjectType, row.event.subjectId),
     };
   });
   return { days: groupByDay(entries), nextCursor: rows.length > NOTIFICATIONS_PAGE_SIZE ? encodeTimeCursor(page.at(-1)!) : null };
