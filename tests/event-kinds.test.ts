@@ -1,0 +1,170 @@
+// The event kinds no activity records (issue 19, decision 0038, docs/events.md) against a real
+// database and a real webhook receiver on 127.0.0.1: each is produced once by its trigger, reaches
+// the notification centre of the right people, and a registered webhook with ids and metadata,
+// never a secret.
+import fs from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "~/config.server";
+import { removePasskey } from "~/domain/accounts/passkeys.server";
+import { disableTotp } from "~/domain/accounts/mfa.server";
+import { SYSTEM_ACTOR } from "~/domain/audit/audit.server";
+import { dispatchEvents } from "~/domain/events/dispatcher.server";
+import { listNotifications } from "~/domain/events/notifications.server";
+import { deliverWebhooks } from "~/domain/events/webhook-delivery.server";
+import { createWebhook } from "~/domain/events/webhooks.server";
+import { getRootFolder } from "~/domain/files/folders.server";
+import { closeServices, createServices, type Services } from "~/services/index.server";
+import { createLogger } from "~/services/logger.server";
+import { createTestDatabase } from "./support/database";
+
+type Actor = { id: string; role: "USER" | "ADMIN"; email: string };
+type Received = { type: string; data: Record<string, unknown> };
+
+let services: Services;
+let alice: Actor;
+let bob: Actor;
+let admin: Actor;
+const got: Received[] = [];
+let hookUrl = "";
+/** Alice's user endpoint, the administrator's instance endpoint: both hear of every kind they may. */
+const hooks: Record<string, string> = {};
+
+async function createUser(email: string, role: "USER" | "ADMIN" = "USER"): Promise<Actor> {
+  const user = await services.prisma.user.create({ data: { email, name: email.split("@")[0]!, passwordHash: "x", role } });
+  await getRootFolder(services, user.id);
+  return { id: user.id, role, email };
+}
+
+/** Everything in the outbox through the dispatcher and the webhook delivery job. */
+async function flush(): Promise<void> {
+  await dispatchEvents(services);
+  await deliverWebhooks(services);
+}
+
+const eventsOf = (kind: string) => services.prisma.event.findMany({ where: { kind }, orderBy: { seq: "asc" } });
+const notifiedOf = async (kind: string) =>
+  (await services.prisma.notification.findMany({ where: { kind }, select: { userId: true } })).map((row) => row.userId).sort();
+/** What each endpoint received of a kind: [endpoint's owner, data]. */
+const received = (kind: string) => got.filter((entry) => entry.type === kind);
+
+async function sessionOf(user: Actor): Promise<{ id: string; sessionId: string }> {
+  const sessionId = `s-${user.id}-${Math.random().toString(36).slice(2)}`;
+  // Confirmed just now: sensitive actions need no password (reauth).
+  await services.prisma.session.create({
+    data: { id: sessionId, userId: user.id, expiresAt: new Date(Date.now() + 3600_000), reauthenticatedAt: new Date() },
+  });
+  return { id: user.id, sessionId };
+}
+
+const auditOf = (user: Actor) => ({ actorId: user.id, actorLabel: user.email, ip: "203.0.113.7", userAgent: null });
+
+beforeAll(async () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "coffer-event-kinds-"));
+  const url = (await createTestDatabase()).url;
+  const env = {
+    NODE_ENV: "production",
+    DATA_DIR: dataDir,
+    DATABASE_URL: url,
+    LOG_LEVEL: "error",
+    SESSION_SECRET: "test-secret-that-is-at-least-32-characters-long",
+  };
+  services = await createServices(loadConfig(env), createLogger("error"));
+  services.config.webhookAllowNetworks = ["127.0.0.1/32"];
+  const server = http.createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on("data", (chunk: Buffer) => chunks.push(chunk));
+    request.on("end", () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as Received;
+      got.push({ type: body.type, data: { ...body.data, hook: request.url } });
+      response.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  hookUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  afterAll(async () => {
+    server.closeAllConnections();
+    server.close();
+    await closeServices(services);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+  alice = await createUser("alice@example.com");
+  bob = await createUser("bob@example.com");
+  admin = await createUser("admin@example.com", "ADMIN");
+  const kinds = [
+    "user.quota_threshold",
+    "share.expiring",
+    "security.new_device_login",
+    "security.mfa_disabled",
+    "admin.announcement",
+    "job.failed",
+  ];
+  hooks.alice = (await createWebhook(services, alice, { url: `${hookUrl}/alice`, eventTypes: kinds }, SYSTEM_ACTOR)).webhook.id;
+  hooks.admin = (
+    await createWebhook(services, admin, { url: `${hookUrl}/instance`, eventTypes: kinds, scope: "instance" }, SYSTEM_ACTOR)
+  ).webhook.id;
+});
+
+/** The JSON of every delivery must hold none of these. */
+function expectNoSecrets(entries: Received[], secrets: string[]): void {
+  const text = JSON.stringify(entries);
+  for (const secret of secrets) expect(text).not.toContain(secret);
+}
+
+describe("security.mfa_disabled", () => {
+  it("tells the owner when the authenticator app is turned off, once", async () => {
+    await services.prisma.totpCredential.create({
+      data: { userId: alice.id, secretEncrypted: "not-a-real-secret", confirmedAt: new Date() },
+    });
+    await disableTotp(services, auditOf(alice), await sessionOf(alice), "");
+    await flush();
+    const [event, ...more] = await eventsOf("security.mfa_disabled");
+    expect(more).toEqual([]);
+    expect(event).toMatchObject({ actorUserId: alice.id, ownerUserId: alice.id, subjectType: "user", subjectId: alice.id });
+    expect(event!.payload).toEqual({ method: "totp", passkeysLeft: 0 });
+    expect(await notifiedOf("security.mfa_disabled")).toEqual([alice.id]);
+    const { days } = await listNotifications(services, alice.id, null);
+    expect(days[0]!.entries[0]).toMatchObject({ who: "alice", href: "/settings/security" });
+    expect(days[0]!.entries[0]!.what).toContain("turned off two-step verification");
+    // Alice's endpoint and the instance endpoint, each once; no secret of the credential.
+    expect(
+      received("security.mfa_disabled")
+        .map((entry) => entry.data.hook)
+        .sort(),
+    ).toEqual(["/alice", "/instance"]);
+    expect(received("security.mfa_disabled")[0]!.data).toMatchObject({ subjectId: alice.id, method: "totp" });
+    expectNoSecrets(received("security.mfa_disabled"), ["not-a-real-secret"]);
+  });
+
+  it("tells the owner when the last passkey goes, and not before", async () => {
+    const passkey = (n: number) => ({
+      userId: bob.id,
+      credentialId: `cred-${n}`,
+      publicKey: Buffer.from([n]),
+      deviceType: "singleDevice",
+      backedUp: false,
+      name: `key ${n}`,
+    });
+    const first = await services.prisma.passkey.create({ data: passkey(1) });
+    const second = await services.prisma.passkey.create({ data: passkey(2) });
+    const session = await sessionOf(bob);
+    await removePasskey(services, auditOf(bob), session, first.id, "");
+    await flush();
+    expect(await eventsOf("security.mfa_disabled")).toHaveLength(1);
+    await removePasskey(services, auditOf(bob), session, second.id, "");
+    await flush();
+    const events = await eventsOf("security.mfa_disabled");
+    expect(events).toHaveLength(2);
+    expect(events[1]).toMatchObject({ ownerUserId: bob.id, payload: { method: "passkeys", passkeysLeft: 0 } });
+    expect(await notifiedOf("security.mfa_disabled")).toEqual([alice.id, bob.id].sort());
+    // Bob has no endpoint: only the instance one hears of it.
+    expect(
+      received("security.mfa_disabled")
+        .filter((entry) => entry.data.subjectId === bob.id)
+        .map((entry) => entry.data.hook),
+    ).toEqual(["/instance"]);
+  });
+});
