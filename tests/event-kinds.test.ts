@@ -7,7 +7,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadConfig } from "~/config.server";
 import { removePasskey } from "~/domain/accounts/passkeys.server";
 import { disableTotp } from "~/domain/accounts/mfa.server";
@@ -17,14 +17,18 @@ import { listNotifications } from "~/domain/events/notifications.server";
 import { deliverWebhooks } from "~/domain/events/webhook-delivery.server";
 import { createWebhook } from "~/domain/events/webhooks.server";
 import { getRootFolder } from "~/domain/files/folders.server";
+import { noticeFailedJobs } from "~/domain/jobs/job-failures.server";
 import { closeServices, createServices, type Services } from "~/services/index.server";
+import { startJobQueue } from "~/services/job-queue.server";
 import { createLogger } from "~/services/logger.server";
 import { createTestDatabase } from "./support/database";
 
+const SILENT = { debug() {}, info() {}, warn() {}, error() {} };
 type Actor = { id: string; role: "USER" | "ADMIN"; email: string };
 type Received = { type: string; data: Record<string, unknown> };
 
 let services: Services;
+let databaseUrl = "";
 let alice: Actor;
 let bob: Actor;
 let admin: Actor;
@@ -65,6 +69,7 @@ const auditOf = (user: Actor) => ({ actorId: user.id, actorLabel: user.email, ip
 beforeAll(async () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "coffer-event-kinds-"));
   const url = (await createTestDatabase()).url;
+  databaseUrl = url;
   const env = {
     NODE_ENV: "production",
     DATA_DIR: dataDir,
@@ -166,5 +171,49 @@ describe("security.mfa_disabled", () => {
         .filter((entry) => entry.data.subjectId === bob.id)
         .map((entry) => entry.data.hook),
     ).toEqual(["/instance"]);
+  });
+});
+
+describe("job.failed", () => {
+  it("tells every active administrator, and nobody else, once per failure for good", async () => {
+    const deactivated = await createUser("old-admin@example.com", "ADMIN");
+    await services.prisma.user.update({ where: { id: deactivated.id }, data: { deactivatedAt: new Date() } });
+    const queue = await startJobQueue(databaseUrl, {
+      log: SILENT,
+      pollingIntervalSeconds: 0.5,
+      superviseIntervalSeconds: 1,
+      schedule: false,
+    });
+    try {
+      expect(await noticeFailedJobs(services)).toEqual({ failures: 0 });
+      let attempts = 0;
+      await queue.define({ name: "test-broken", kind: "per-item", retryLimit: 1, retryDelaySeconds: 1 }, async () => {
+        attempts++;
+        throw new Error("refused postgres://coffer:hunter2@db.internal/coffer");
+      });
+      const jobId = await queue.send("test-broken", {});
+      await vi.waitFor(async () => expect((await queue.states(["test-broken"]))[0]!.failed).toHaveLength(1), {
+        timeout: 30_000,
+        interval: 250,
+      });
+      expect(attempts).toBe(2);
+      // Retries apart, one failure: told once, however often the minute job runs.
+      expect(await noticeFailedJobs(services)).toEqual({ failures: 1 });
+      expect(await noticeFailedJobs(services)).toEqual({ failures: 0 });
+      await flush();
+      const [event, ...more] = await eventsOf("job.failed");
+      expect(more).toEqual([]);
+      expect(event).toMatchObject({ actorUserId: null, ownerUserId: null, subjectType: "job", subjectId: jobId });
+      expect(event!.payload).toMatchObject({ queue: "test-broken", jobId });
+      expect(await notifiedOf("job.failed")).toEqual([admin.id]);
+      const { days } = await listNotifications(services, admin.id, null);
+      expect(days[0]!.entries[0]).toMatchObject({ who: "Coffer", href: "/admin/jobs" });
+      expect(days[0]!.entries[0]!.what).toContain("“test-broken”");
+      // Only the administrator's instance endpoint; no error message, so no credential.
+      expect(received("job.failed").map((entry) => entry.data.hook)).toEqual(["/instance"]);
+      expectNoSecrets(received("job.failed"), ["hunter2", "refused"]);
+    } finally {
+      await queue.stop(1_000);
+    }
   });
 });
