@@ -5,7 +5,7 @@ import { allowList, refusedUrl } from "~/services/webhook-http.server";
 import { type AuditActor, recordAudit } from "../audit/audit.server";
 import { ForbiddenError, NotFoundError, ValidationError } from "../errors";
 import { isId } from "../ids";
-import { changeIfCurrent } from "../sharing/share-preconditions.server";
+import { changeIfCurrent } from "../versioned-claim.server";
 import { decodeTimeCursor, encodeTimeCursor } from "../time-cursor";
 import { appendEvent } from "./outbox.server";
 import { MAX_URL_LENGTH, MAX_WEBHOOKS_PER_USER, WEBHOOK_EVENT_TYPES, WEBHOOK_SCOPES } from "./webhook-limits";
