@@ -2,11 +2,13 @@
 // database and a real webhook receiver on 127.0.0.1: each is produced once by its trigger, reaches
 // the notification centre of the right people, and a registered webhook with ids and metadata,
 // never a secret.
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadConfig } from "~/config.server";
 import { removePasskey } from "~/domain/accounts/passkeys.server";
@@ -17,6 +19,8 @@ import { listNotifications } from "~/domain/events/notifications.server";
 import { deliverWebhooks } from "~/domain/events/webhook-delivery.server";
 import { createWebhook } from "~/domain/events/webhooks.server";
 import { getRootFolder } from "~/domain/files/folders.server";
+import { landFormUpload } from "~/domain/uploads/upload-landing.server";
+import { uploadActivity } from "~/domain/uploads/uploads.server";
 import { noticeFailedJobs } from "~/domain/jobs/job-failures.server";
 import { closeServices, createServices, type Services } from "~/services/index.server";
 import { startJobQueue } from "~/services/job-queue.server";
@@ -214,6 +218,80 @@ describe("job.failed", () => {
       expectNoSecrets(received("job.failed"), ["hunter2", "refused"]);
     } finally {
       await queue.stop(1_000);
+    }
+  });
+});
+
+describe("user.quota_threshold", () => {
+  /** Lands a file of `size` bytes in the user's root folder, as a form upload does. */
+  async function upload(user: Actor, size: number) {
+    const storageKey = randomBytes(16).toString("hex");
+    await services.storage.put(storageKey, Readable.from([Buffer.alloc(size, 1)]), { size });
+    const root = await getRootFolder(services, user.id);
+    const into = { folderId: root.id, ownerId: user.id, uploaderId: user.id };
+    const file = { name: `${storageKey}.bin`, size, sha256: null, storageKey, mimeType: "application/octet-stream" };
+    return (await landFormUpload(services, into, file, "keep-both", uploadActivity(user.id, size))).file;
+  }
+  const levels = async (user: Actor) =>
+    (await eventsOf("user.quota_threshold"))
+      .filter((event) => event.ownerUserId === user.id)
+      .map((event) => (event.payload as { level: number }).level);
+
+  it("tells the account once per crossing of 80, 95 and 100 % upwards, from the uploads' usage", async () => {
+    await services.prisma.user.update({ where: { id: alice.id }, data: { quotaBytes: 1000n } });
+    const big = await upload(alice, 500);
+    expect(await levels(alice)).toEqual([]);
+    await upload(alice, 300); // 80 %
+    expect(await levels(alice)).toEqual([80]);
+    await upload(alice, 50); // 85 %: the same level, nothing new
+    expect(await levels(alice)).toEqual([80]);
+    await upload(alice, 110); // 96 %
+    expect(await levels(alice)).toEqual([80, 95]);
+    // Down to 46 %, then up to 96 % again in one step: one crossing, told at the level reached.
+    await services.prisma.file.delete({ where: { id: big.id } });
+    expect((await services.prisma.user.findUniqueOrThrow({ where: { id: alice.id } })).quotaNotifiedLevel).toBe(0);
+    expect(await levels(alice)).toEqual([80, 95]);
+    await upload(alice, 500);
+    expect(await levels(alice)).toEqual([80, 95, 95]);
+    await upload(alice, 40); // 100 %
+    expect(await levels(alice)).toEqual([80, 95, 95, 100]);
+
+    await flush();
+    const [event] = (await eventsOf("user.quota_threshold")).slice(-1);
+    expect(event).toMatchObject({ actorUserId: null, ownerUserId: alice.id, subjectType: "user", subjectId: alice.id });
+    expect(event!.payload).toEqual({ level: 100, usedBytes: 1000, quotaBytes: 1000 });
+    expect(await services.prisma.notification.count({ where: { kind: "user.quota_threshold", userId: alice.id } })).toBe(4);
+    expect(await notifiedOf("user.quota_threshold")).toEqual(Array(4).fill(alice.id));
+    const { days } = await listNotifications(services, alice.id, null);
+    const told = days.flatMap((day) => day.entries).filter((entry) => entry.what.includes("storage"));
+    expect(told[0]).toMatchObject({ who: "Coffer", href: "/trash" });
+    expect(told.map((entry) => entry.what)).toContain("reports your storage is 95 % full");
+    expect(received("user.quota_threshold").filter((entry) => entry.data.hook === "/alice")).toHaveLength(4);
+    expect(received("user.quota_threshold")[0]!.data).toMatchObject({ subjectId: alice.id, level: 80, quotaBytes: 1000 });
+  });
+
+  it("counts against the default quota of the settings, and is silent without a quota", async () => {
+    await services.prisma.user.update({ where: { id: bob.id }, data: { storageUsed: 900n } });
+    expect(await levels(bob)).toEqual([]);
+    await services.prisma.user.update({ where: { id: bob.id }, data: { storageUsed: 0n } });
+    await services.prisma.setting.upsert({
+      where: { key: "defaultQuotaBytes" },
+      update: { value: 1000 },
+      create: { key: "defaultQuotaBytes", value: 1000 },
+    });
+    try {
+      await services.prisma.user.update({ where: { id: bob.id }, data: { storageUsed: 950n } });
+      expect(await levels(bob)).toEqual([95]);
+      // A change that rolls back takes its event with it.
+      await expect(
+        services.prisma.$transaction(async (tx) => {
+          await tx.user.update({ where: { id: bob.id }, data: { storageUsed: 1200n } });
+          throw new Error("the change failed");
+        }),
+      ).rejects.toThrow("the change failed");
+      expect(await levels(bob)).toEqual([95]);
+    } finally {
+      await services.prisma.setting.delete({ where: { key: "defaultQuotaBytes" } });
     }
   });
 });
