@@ -18,7 +18,9 @@ import { dispatchEvents } from "~/domain/events/dispatcher.server";
 import { listNotifications } from "~/domain/events/notifications.server";
 import { deliverWebhooks } from "~/domain/events/webhook-delivery.server";
 import { createWebhook } from "~/domain/events/webhooks.server";
-import { getRootFolder } from "~/domain/files/folders.server";
+import { createFolder, getRootFolder } from "~/domain/files/folders.server";
+import { createShareLink } from "~/domain/sharing/share-links.server";
+import { noticeExpiringShares } from "~/domain/sharing/share-expiry-notices.server";
 import { landFormUpload } from "~/domain/uploads/upload-landing.server";
 import { uploadActivity } from "~/domain/uploads/uploads.server";
 import { noticeFailedJobs } from "~/domain/jobs/job-failures.server";
@@ -293,5 +295,55 @@ describe("user.quota_threshold", () => {
     } finally {
       await services.prisma.setting.delete({ where: { key: "defaultQuotaBytes" } });
     }
+  });
+});
+
+describe("share.expiring", () => {
+  it("tells the owner once of each link expiring within 3 days, however often the job runs", async () => {
+    const root = await getRootFolder(services, alice.id);
+    const folder = await createFolder(services, alice, root.id, "Expiring soon");
+    const link = async () => createShareLink(services, alice, { kind: "folder", id: folder.id }, {}, SYSTEM_ACTOR);
+    const [soon, later, gone, never] = [await link(), await link(), await link(), await link()];
+    const now = new Date("2030-01-10T06:12:00.000Z");
+    const at = (hours: number) => new Date(now.getTime() + hours * 3600_000);
+    await services.prisma.shareLink.update({ where: { id: soon.id }, data: { expiresAt: at(48) } });
+    await services.prisma.shareLink.update({ where: { id: later.id }, data: { expiresAt: at(4 * 24) } });
+    await services.prisma.shareLink.update({ where: { id: gone.id }, data: { expiresAt: at(-1) } });
+    const stamp = (await services.prisma.shareLink.findUniqueOrThrow({ where: { id: soon.id } })).updatedAt;
+
+    expect(await noticeExpiringShares(services, now)).toEqual({ links: 1 });
+    expect(await noticeExpiringShares(services, now)).toEqual({ links: 0 });
+    expect(await noticeExpiringShares(services, at(1))).toEqual({ links: 0 });
+    // The mark leaves the link's version (its ETag) alone.
+    expect((await services.prisma.shareLink.findUniqueOrThrow({ where: { id: soon.id } })).updatedAt).toEqual(stamp);
+    await flush();
+    const [event, ...more] = await eventsOf("share.expiring");
+    expect(more).toEqual([]);
+    expect(event).toMatchObject({ actorUserId: null, ownerUserId: alice.id, subjectType: "share", subjectId: soon.id });
+    expect(event!.payload).toEqual({
+      itemKind: "folder",
+      itemId: folder.id,
+      name: "Expiring soon",
+      mode: "READ",
+      expiresAt: at(48).toISOString(),
+    });
+    expect(await notifiedOf("share.expiring")).toEqual([alice.id]);
+    const { days } = await listNotifications(services, alice.id, null);
+    const told = days.flatMap((day) => day.entries).find((entry) => entry.what.includes("expires"));
+    expect(told).toMatchObject({ who: "Coffer", href: "/shares" });
+    expect(told!.what).toBe("reminds you that your share link to “Expiring soon” expires on 2030-01-12 (UTC)");
+    expect(
+      received("share.expiring")
+        .map((entry) => entry.data.hook)
+        .sort(),
+    ).toEqual(["/alice", "/instance"]);
+    expectNoSecrets(received("share.expiring"), [soon.token, later.token]);
+
+    // A day later the other link is within 3 days; a link given a new expiry is told again.
+    expect(await noticeExpiringShares(services, at(25))).toEqual({ links: 1 });
+    await services.prisma.shareLink.update({ where: { id: soon.id }, data: { expiresAt: at(60) } });
+    expect(await noticeExpiringShares(services, at(25))).toEqual({ links: 1 });
+    expect((await eventsOf("share.expiring")).map((e) => e.subjectId)).toEqual([soon.id, later.id, soon.id]);
+    expect((await eventsOf("share.expiring")).map((e) => e.subjectId)).not.toContain(never.id);
   });
 });

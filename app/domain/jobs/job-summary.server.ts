@@ -16,6 +16,7 @@ const QUEUE_LABELS: Readonly<Record<string, string>> = {
   "purge-deleted-accounts": "Purge deleted accounts past their grace period",
   "purge-event-history": "Purge old webhook deliveries and events",
   "notify-failed-jobs": "Notify administrators of jobs that failed",
+  "notify-expiring-shares": "Remind owners of share links expiring within 3 days",
   "cleanup-abandoned-uploads": "Remove abandoned uploads",
   "storage-check": "Check stored objects against the database (weekly)",
   "delete-deferred-objects": "Delete objects kept while a backup ran",
