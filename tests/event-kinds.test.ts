@@ -12,6 +12,7 @@ import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadConfig } from "~/config.server";
 import { removePasskey } from "~/domain/accounts/passkeys.server";
+import { createSession, restartSessions } from "~/domain/accounts/sessions.server";
 import { disableTotp } from "~/domain/accounts/mfa.server";
 import { SYSTEM_ACTOR } from "~/domain/audit/audit.server";
 import { dispatchEvents } from "~/domain/events/dispatcher.server";
@@ -345,5 +346,41 @@ describe("share.expiring", () => {
     expect(await noticeExpiringShares(services, at(25))).toEqual({ links: 1 });
     expect((await eventsOf("share.expiring")).map((e) => e.subjectId)).toEqual([soon.id, later.id, soon.id]);
     expect((await eventsOf("share.expiring")).map((e) => e.subjectId)).not.toContain(never.id);
+  });
+});
+
+describe("security.new_device_login", () => {
+  const FIREFOX_LINUX = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+  const SAFARI_IPHONE =
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1";
+  const signIn = (user: Actor, userAgent: string, ip: string) =>
+    createSession(services, user.id, new Request("http://coffer.test/login", { headers: { "user-agent": userAgent } }), ip);
+
+  it("tells the account of a sign-in from a device it has not used, and only then", async () => {
+    const carol = await createUser("carol@example.com");
+    await signIn(carol, FIREFOX_LINUX, "198.51.100.1"); // the first device: recorded silently
+    await signIn(carol, FIREFOX_LINUX.replace("133.0", "134.0"), "198.51.100.2"); // the same browser and system, updated
+    const mine = async () => (await eventsOf("security.new_device_login")).filter((event) => event.ownerUserId === carol.id);
+    expect(await mine()).toEqual([]);
+    const cookie = await signIn(carol, SAFARI_IPHONE, "203.0.113.50");
+    await signIn(carol, SAFARI_IPHONE, "203.0.113.51");
+    const [event, ...more] = await mine();
+    expect(more).toEqual([]);
+    expect(event).toMatchObject({ actorUserId: carol.id, ownerUserId: carol.id, subjectType: "user", subjectId: carol.id });
+    expect(event!.payload).toEqual({ device: "Safari on iPhone", ip: "203.0.113.50" });
+    // A session restarted after a password change is not a sign-in.
+    await restartSessions(services, carol.id, new Request("http://coffer.test/", { headers: { "user-agent": "curl/8.0" } }), "192.0.2.1");
+    expect(await mine()).toHaveLength(1);
+
+    await flush();
+    expect((await notifiedOf("security.new_device_login")).filter((id) => id === carol.id)).toHaveLength(1);
+    const { days } = await listNotifications(services, carol.id, null);
+    expect(days[0]!.entries[0]).toMatchObject({ who: "carol", href: "/settings/security" });
+    expect(days[0]!.entries[0]!.what).toContain("Safari on iPhone, IP 203.0.113.50");
+    // Carol has no endpoint; the instance one hears of it, without the session.
+    const sent = received("security.new_device_login").filter((entry) => entry.data.subjectId === carol.id);
+    expect(sent.map((entry) => entry.data.hook)).toEqual(["/instance"]);
+    const sessionId = cookie.split(";")[0]!.split("=")[1]!;
+    expectNoSecrets(sent, [sessionId, decodeURIComponent(sessionId).split(".")[0]!]);
   });
 });
