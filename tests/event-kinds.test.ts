@@ -14,6 +14,7 @@ import { loadConfig } from "~/config.server";
 import { removePasskey } from "~/domain/accounts/passkeys.server";
 import { createSession, restartSessions } from "~/domain/accounts/sessions.server";
 import { disableTotp } from "~/domain/accounts/mfa.server";
+import { sendAnnouncement } from "~/domain/admin/announcements.server";
 import { SYSTEM_ACTOR } from "~/domain/audit/audit.server";
 import { dispatchEvents } from "~/domain/events/dispatcher.server";
 import { listNotifications } from "~/domain/events/notifications.server";
@@ -382,5 +383,38 @@ describe("security.new_device_login", () => {
     expect(sent.map((entry) => entry.data.hook)).toEqual(["/instance"]);
     const sessionId = cookie.split(";")[0]!.split("=")[1]!;
     expectNoSecrets(sent, [sessionId, decodeURIComponent(sessionId).split(".")[0]!]);
+  });
+});
+
+describe("admin.announcement", () => {
+  it("fans out to every active account, audited, and to administrators' instance webhooks only", async () => {
+    const gone = await createUser("gone@example.com");
+    await services.prisma.user.update({ where: { id: gone.id }, data: { deletedAt: new Date(), deactivatedAt: new Date() } });
+    await expect(sendAnnouncement(services, admin, { title: "  ", body: "x" }, auditOf(admin))).rejects.toMatchObject({
+      status: 400,
+      fieldErrors: { title: "Give the announcement a title." },
+    });
+    await expect(sendAnnouncement(services, alice, { title: "Hi" }, auditOf(alice))).rejects.toMatchObject({ status: 400 });
+    const sent = await sendAnnouncement(services, admin, { title: "Maintenance", body: "Sunday 02:00 UTC, for an hour." }, auditOf(admin));
+    await flush();
+    const [event, ...more] = await eventsOf("admin.announcement");
+    expect(more).toEqual([]);
+    expect(event).toMatchObject({ actorUserId: admin.id, ownerUserId: null, subjectType: "announcement", subjectId: sent.id });
+    expect(event!.payload).toEqual({ title: "Maintenance", body: "Sunday 02:00 UTC, for an hour.", audience: "all" });
+    const active = await services.prisma.user.findMany({ where: { deletedAt: null, deactivatedAt: null }, select: { id: true } });
+    expect(active.map((user) => user.id)).toContain(admin.id);
+    expect(await notifiedOf("admin.announcement")).toEqual(active.map((user) => user.id).sort());
+    expect(await notifiedOf("admin.announcement")).not.toContain(gone.id);
+    const { days } = await listNotifications(services, bob.id, null);
+    expect(days[0]!.entries[0]).toMatchObject({
+      who: "admin",
+      what: "announced “Maintenance”: Sunday 02:00 UTC, for an hour.",
+      href: null,
+    });
+    const audited = await services.prisma.auditEvent.findFirstOrThrow({ where: { action: "admin.announcement", targetId: sent.id } });
+    expect(audited).toMatchObject({ actorId: admin.id, targetType: "announcement" });
+    // Alice's user endpoint hears nothing of it.
+    expect(received("admin.announcement").map((entry) => entry.data.hook)).toEqual(["/instance"]);
+    expect(received("admin.announcement")[0]!.data).toMatchObject({ subjectId: sent.id, title: "Maintenance" });
   });
 });

@@ -12,6 +12,8 @@ import { auditActor } from "~/domain/audit/audit.server";
 import { contentSearchStatus } from "~/domain/search/content-index.server";
 import { lockStatus, unlockAccount } from "~/domain/accounts/lockout.server";
 import { restartSessions } from "~/domain/accounts/sessions.server";
+import { sendAnnouncement } from "~/domain/admin/announcements.server";
+import { AnnouncementForm } from "~/components/admin/announcement-form";
 import { requireAdmin } from "~/route-helpers/guards.server";
 import { formatBytes } from "~/lib/format";
 import { actionFailure, actionSuccess, retryAfterHeaders } from "~/route-helpers/http.server";
@@ -95,6 +97,14 @@ export async function action({ request, context }: ActionFunctionArgs) {
   try {
     const form = await readForm(request);
     const values = formValues(form);
+    if (values.intent === "announce") {
+      try {
+        const sentAnnouncement = await sendAnnouncement(services, admin, { title: values.title, body: values.body }, audit);
+        return actionSuccess(`Announcement “${sentAnnouncement.title}” sent to every active account.`, { announcement: true });
+      } catch (error) {
+        return actionFailure(error, { announcement: true, title: String(values.title ?? ""), body: String(values.body ?? "") });
+      }
+    }
     sent = { userId: typeof values.userId === "string" ? values.userId : "", quota: typeof values.quota === "string" ? values.quota : "" };
     const { intent, quota, role } = parseFormData(form, adminForm);
     const userId = asId(sent.userId, "That account");
@@ -195,7 +205,7 @@ export default function Admin() {
                 user={user}
                 defaultQuotaBytes={defaultQuotaBytes}
                 adminCount={adminCount}
-                failed={result && !result.ok && result.userId === user.id ? result : null}
+                failed={result && !result.ok && "userId" in result && result.userId === user.id ? result : null}
                 busy={busy}
               />
             ))}
@@ -203,6 +213,7 @@ export default function Admin() {
         </table>
       </section>
       {deleted.length > 0 || graceDays > 0 ? <DeletedAccounts accounts={deleted} graceDays={graceDays} /> : null}
+      <AnnouncementForm result={result && "announcement" in result ? result : null} busy={busy} />
     </div>
   );
 }
