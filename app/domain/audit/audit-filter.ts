@@ -4,7 +4,19 @@ export const AUDIT_FILTER_FIELDS = ["actor", "action", "outcome", "targetType", 
 export type AuditFilterField = (typeof AUDIT_FILTER_FIELDS)[number];
 
 /** What an audit event can be about. */
-export const AUDIT_TARGET_TYPES = ["user", "file", "folder", "share", "session", "token", "settings", "trash", "audit", "webhook", "announcement"] as const;
+export const AUDIT_TARGET_TYPES = [
+  "user",
+  "file",
+  "folder",
+  "share",
+  "session",
+  "token",
+  "settings",
+  "trash",
+  "audit",
+  "webhook",
+  "announcement",
+] as const;
 
 export type AuditTargetType = (typeof AUDIT_TARGET_TYPES)[number];
 
