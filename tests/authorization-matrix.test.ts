@@ -132,7 +132,11 @@ const MATRIX: Record<string, Entry> = {
   },
   "/s/:token/download/:fileId": { url: (ids) => `/s/${ids.token}/download/${ids.file}`, get: PUBLIC },
   "/s/:token/zip": { url: (ids) => `/s/${ids.token}/zip`, get: PUBLIC },
-  "/admin": { url: () => "/admin", get: [LOGIN, 403, 403, 200] },
+  "/admin": {
+    url: () => "/admin",
+    get: [LOGIN, 403, 403, 200],
+    post: { form: () => ({ intent: "announce", title: "" }), want: [LOGIN, 403, 403, 400] },
+  },
   "/admin/users": {
     url: () => "/admin/users",
     get: [LOGIN, 403, 403, 200],

@@ -45,7 +45,7 @@ const ROUTES: Record<string, RouteEntry> = {
   "account-deleted.tsx": { path: "/account-deleted", query: ["restorable", "erasing"] },
   "activity.tsx": { path: "/activity", query: ["after"] },
   "notifications.tsx": { path: "/notifications", query: ["after"], post: { fields: ["id"], intents: ["read", "read-all"] } },
-  "admin._index.tsx": { path: "/admin" },
+  "admin._index.tsx": { path: "/admin", post: { fields: ["title", "body"], intents: ["announce"] } },
   "admin.users._index.tsx": {
     path: "/admin/users",
     query: ["done", "q"],

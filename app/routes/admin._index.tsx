@@ -1,20 +1,26 @@
-import { data, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Link, useLoaderData } from "@remix-run/react";
+import { type ActionFunctionArgs, data, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import type { ReactNode } from "react";
 import { AdminHeader } from "~/components/admin/admin-nav";
+import { AnnouncementForm } from "~/components/admin/announcement-form";
 import { BackupLine } from "~/components/admin/system/backups-section";
 import { DailyChart } from "~/components/charts/daily-chart";
 import { Badge } from "~/components/ui/badge";
 import { Card } from "~/components/ui/card";
+import { sendAnnouncement } from "~/domain/admin/announcements.server";
 import { accountsOverview } from "~/domain/admin/overview.server";
+import { auditActor } from "~/domain/audit/audit.server";
 import { driverHealth } from "~/domain/admin/system.server";
 import { usageReport } from "~/domain/analytics/usage-report.server";
 import { flushUsage } from "~/domain/analytics/usage.server";
 import { backupStatus } from "~/domain/backup/status.server";
 import { jobQueueSummary } from "~/domain/jobs/job-summary.server";
 import { contentSearchStatus } from "~/domain/search/content-index.server";
+import { ValidationError } from "~/domain/errors";
 import { counted, formatBytes, formatCount } from "~/lib/format";
+import { formValues, readForm } from "~/route-helpers/forms.server";
 import { requireAdmin } from "~/route-helpers/guards.server";
+import { actionFailure, actionSuccess } from "~/route-helpers/http.server";
 
 export const meta: MetaFunction = () => [{ title: "Admin · Coffer" }];
 
@@ -63,8 +69,30 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   );
 }
 
+/** The one thing done from the overview: an announcement to every active account. */
+export async function action({ request, context }: ActionFunctionArgs) {
+  const { services } = context;
+  const admin = await requireAdmin(services, request);
+  const values = formValues(await readForm(request));
+  const draft = { title: String(values.title ?? ""), body: String(values.body ?? "") };
+  try {
+    if (values.intent !== "announce") return actionFailure(new ValidationError("Choose what to do."), { announcement: true, ...draft });
+    const sent = await sendAnnouncement(
+      services,
+      admin,
+      { title: values.title, body: values.body },
+      auditActor(request, context.clientIp, admin),
+    );
+    return actionSuccess(`Announcement “${sent.title}” sent to every active account.`, { announcement: true });
+  } catch (error) {
+    return actionFailure(error, { announcement: true, ...draft });
+  }
+}
+
 export default function AdminOverview() {
   const { accounts, today, chart, drivers, jobs, backups, contentSearch } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const busy = useNavigation().state === "submitting";
   const down = drivers.filter((driver) => !driver.up);
   const uploadsInChart = chart.uploads.reduce((total, n) => total + n, 0);
   const bytesInChart = chart.uploadBytes.reduce((total, n) => total + n, 0);
@@ -161,6 +189,7 @@ export default function AdminOverview() {
         format={formatCount}
         summary={`${counted(uploadsInChart, "upload")} (${formatBytes(bytesInChart)}) in the last ${CHART_DAYS} days.`}
       />
+      <AnnouncementForm result={result ?? null} busy={busy} />
     </div>
   );
 }

@@ -118,6 +118,63 @@ export const webhooksSuite: ContractSuite = (env) => {
     await api.DELETE("/api/v1/me/webhooks/{webhookId}", { params: { path: { webhookId: hook.id } } });
   });
 
+  it("honours If-Match on PATCH: the ETag of GET, 412 when stale, one winner of a race", async () => {
+    const { api } = env();
+    const hook = (await api.POST("/api/v1/me/webhooks", { body: { url: "https://example.com/etag", eventTypes: ["file.created"] } })).data!;
+    const path = { path: { webhookId: hook.id } };
+    const got = await api.GET("/api/v1/me/webhooks/{webhookId}", { params: path });
+    const etag = got.response.headers.get("etag")!;
+    expect(etag).toMatch(/^"[A-Za-z0-9_-]{27}"$/);
+    // The same version reads the same ETag.
+    expect((await api.GET("/api/v1/me/webhooks/{webhookId}", { params: path })).response.headers.get("etag")).toBe(etag);
+
+    const changed = await api.PATCH("/api/v1/me/webhooks/{webhookId}", {
+      params: { ...path, header: { "if-match": etag } },
+      body: { eventTypes: ["file.created", "file.moved"] },
+    });
+    expect(changed.response.status).toBe(200);
+    const renewed = changed.response.headers.get("etag")!;
+    expect(renewed).not.toBe(etag);
+    expect((await api.GET("/api/v1/me/webhooks/{webhookId}", { params: path })).response.headers.get("etag")).toBe(renewed);
+
+    // The old ETag is stale: 412 with the current ETag, and nothing changes.
+    const stale = await api.PATCH("/api/v1/me/webhooks/{webhookId}", {
+      params: { ...path, header: { "if-match": etag } },
+      body: { enabled: false },
+    });
+    expect(stale.response.status).toBe(412);
+    expect(stale.error).toMatchObject({ type: "/api/docs#problem-precondition-failed" });
+    expect(stale.response.headers.get("etag")).toBe(renewed);
+    expect((await api.GET("/api/v1/me/webhooks/{webhookId}", { params: path })).data!.enabled).toBe(true);
+
+    // Two changes made against the same version at once: one wins, the other is told (412).
+    const race = await Promise.all(
+      ["https://example.com/one", "https://example.com/two"].map((url) =>
+        api.PATCH("/api/v1/me/webhooks/{webhookId}", { params: { ...path, header: { "if-match": renewed } }, body: { url } }),
+      ),
+    );
+    expect(race.map((r) => r.response.status).sort()).toEqual([200, 412]);
+    const winner = race.find((r) => r.response.status === 200)!;
+    const now = await api.GET("/api/v1/me/webhooks/{webhookId}", { params: path });
+    expect(now.data!.url).toBe(winner.data!.url);
+    expect(now.response.headers.get("etag")).toBe(winner.response.headers.get("etag"));
+    // A refused change (422) leaves the version as it was; "*" matches any version.
+    const refused = await api.PATCH("/api/v1/me/webhooks/{webhookId}", {
+      params: { ...path, header: { "if-match": now.response.headers.get("etag")! } },
+      body: { url: "http://10.0.0.1/" },
+    });
+    expect(refused.response.status).toBe(422);
+    expect((await api.GET("/api/v1/me/webhooks/{webhookId}", { params: path })).response.headers.get("etag")).toBe(
+      now.response.headers.get("etag"),
+    );
+    const any = await api.PATCH("/api/v1/me/webhooks/{webhookId}", {
+      params: { ...path, header: { "if-match": "*" } },
+      body: { enabled: false },
+    });
+    expect(any.response.status).toBe(200);
+    await api.DELETE("/api/v1/me/webhooks/{webhookId}", { params: path });
+  });
+
   it("pages the delivery log newest first with a cursor", async () => {
     const { api, app } = env();
     const hook = (await api.POST("/api/v1/me/webhooks", { body: { url: "https://example.com/paged", eventTypes: ["file.created"] } }))

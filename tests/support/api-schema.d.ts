@@ -681,7 +681,7 @@ export interface paths {
         };
         /**
          * Get one of your webhooks
-         * @description The webhook (never its secret). Another account's is not found.
+         * @description The webhook (never its secret) and its ETag. Another account's is not found.
          *
          *     Access tokens need the `files:read` scope.
          */
@@ -699,7 +699,7 @@ export interface paths {
         head?: never;
         /**
          * Change one of your webhooks
-         * @description Its URL (checked as on creation), its events, or whether it is on; what is left out stays. Turning it on again clears a failure streak and sends what was waiting. Audited.
+         * @description Its URL (checked as on creation), its events, or whether it is on; what is left out stays. Turning it on again clears a failure streak and sends what was waiting. Send If-Match to refuse a lost update (412 when it changed since you read it). Audited.
          *
          *     Access tokens need the `files:write` scope.
          */
@@ -1863,7 +1863,7 @@ export interface components {
             eventTypes: components["schemas"]["WebhookEventType"][];
             scope?: components["schemas"]["WebhookScope"];
         };
-        /** @description An event kind from the catalogue (docs/events.md): `file.created`, `file.updated`, `file.moved`, `file.copied`, `file.trashed`, `file.restored`, `file.deleted`, `folder.created`, `folder.updated`, `folder.moved`, `folder.copied`, `folder.trashed`, `folder.restored`, `folder.deleted`, `trash.emptied`, `share.created`, `share.updated`, `share.revoked`, `share.accessed`, `share.dropped`, `share.granted`, `share.ungranted`, `settings.updated`, `user.quota_changed`, `webhook.disabled`. */
+        /** @description An event kind from the catalogue (docs/events.md): `file.created`, `file.updated`, `file.moved`, `file.copied`, `file.trashed`, `file.restored`, `file.deleted`, `folder.created`, `folder.updated`, `folder.moved`, `folder.copied`, `folder.trashed`, `folder.restored`, `folder.deleted`, `trash.emptied`, `share.created`, `share.updated`, `share.revoked`, `share.accessed`, `share.dropped`, `share.granted`, `share.ungranted`, `settings.updated`, `user.quota_changed`, `webhook.disabled`, `user.quota_threshold`, `share.expiring`, `security.new_device_login`, `security.mfa_disabled`, `admin.announcement`, `job.failed`. */
         WebhookEventType: string;
         /** @description What to change; what is left out stays. */
         UpdateWebhook: {
@@ -5535,6 +5535,8 @@ export interface operations {
             /** @description The webhook. */
             200: {
                 headers: {
+                    /** @description The webhook's entity tag: send it as If-Match to change it only if nobody else did. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5625,7 +5627,10 @@ export interface operations {
     updateMyWebhook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag you last saw; 412 when the item has changed since. */
+                "if-match"?: string;
+            };
             path: {
                 /** @description A webhook endpoint's id. */
                 webhookId: components["schemas"]["WebhookId"];
@@ -5641,6 +5646,8 @@ export interface operations {
             /** @description The webhook as it is now. */
             200: {
                 headers: {
+                    /** @description The webhook's entity tag: send it as If-Match to change it only if nobody else did. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5676,6 +5683,15 @@ export interface operations {
             };
             /** @description No such item, or one you may not see (the API never reveals which). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match named an older version of the item. */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -4,6 +4,7 @@ import { signedCookie, type SignedCookie } from "~/lib/cookies.server";
 import { z } from "zod";
 import type { Services } from "~/services/index.server";
 import { recordAudit, type AuditActor } from "../audit/audit.server";
+import { appendEvent } from "../events/outbox.server";
 import { ConflictError, ValidationError } from "../errors";
 import { confirmIdentity } from "./reauth.server";
 import type { MfaStatus, PendingEnrollment } from "./mfa";
@@ -111,6 +112,16 @@ export async function disableTotp(
     await tx.totpCredential.deleteMany({ where: { userId } });
     await tx.recoveryCode.deleteMany({ where: { userId } });
     await recordAudit(tx, actor, { action: "auth.mfa_disabled", targetType: "user", targetId: userId });
+    // The owner hears of it (a stolen session turning it off must not go unnoticed), with the change.
+    const passkeysLeft = await tx.passkey.count({ where: { userId } });
+    await appendEvent(tx, {
+      actorId: actor.actorId,
+      ownerId: userId,
+      action: "security.mfa_disabled",
+      subjectType: "user",
+      subjectId: userId,
+      details: { method: "totp", passkeysLeft },
+    });
   });
 }
 

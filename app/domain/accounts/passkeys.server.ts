@@ -6,6 +6,7 @@ import { z } from "zod";
 import { CacheError, isCacheUnavailable } from "~/services/cache/types";
 import type { Services } from "~/services/index.server";
 import { type AuditActor, recordAudit } from "../audit/audit.server";
+import { appendEvent } from "../events/outbox.server";
 import { NotFoundError, ServiceUnavailableError, ValidationError } from "../errors";
 import type { PasskeySummary } from "./passkeys";
 import { confirmIdentity } from "./reauth.server";
@@ -154,6 +155,21 @@ export async function removePasskey(
       targetId: userId,
       details: { passkey: passkey.name },
     });
+    // The last passkey with no authenticator app: sign-in is one step again, which the owner hears of.
+    const [passkeysLeft, totp] = await Promise.all([
+      tx.passkey.count({ where: { userId } }),
+      tx.totpCredential.count({ where: { userId, confirmedAt: { not: null } } }),
+    ]);
+    if (passkeysLeft === 0 && totp === 0) {
+      await appendEvent(tx, {
+        actorId: actor.actorId,
+        ownerId: userId,
+        action: "security.mfa_disabled",
+        subjectType: "user",
+        subjectId: userId,
+        details: { method: "passkeys", passkeysLeft: 0 },
+      });
+    }
   });
 }
 

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import type { Services } from "~/services/index.server";
 import { describeUserAgent } from "~/lib/user-agent";
 import { assertAccountActive } from "./account-status.server";
@@ -10,6 +10,8 @@ import { markActive } from "../analytics/usage.server";
 import { setLogUser } from "~/services/log-context.server";
 import { currentRequestScope } from "../request-scope.server";
 import { sessionCacheOf, sessionKeyOf } from "./session-cache.server";
+import { appendEvent } from "../events/outbox.server";
+import type { Prisma } from "~/generated/prisma/client";
 
 /**
  * Over HTTPS in production the name carries the __Host- prefix, so browsers accept the cookie
@@ -65,22 +67,49 @@ export interface SessionUser extends PublicUser {
  * Creates a server-side session and returns the Set-Cookie header that refers to it. Every
  * login gets a new random id, so an id planted before login is worthless (no fixation).
  */
-export async function createSession(services: Services, userId: string, request: Request, ip: string | null): Promise<string> {
+export async function createSession(
+  services: Services,
+  userId: string,
+  request: Request,
+  ip: string | null,
+  options: { signIn?: boolean } = {},
+): Promise<string> {
   // Every way of signing in ends here, so a deactivated account never gets a session.
   await assertAccountActive(services, userId);
   setLogUser(userId);
   const id = randomBytes(32).toString("base64url");
   const lifetimeMs = (await getSettings(services)).sessionAbsoluteDays * DAY_MS;
-  await services.prisma.session.create({
-    data: {
-      id,
-      userId,
-      expiresAt: new Date(Date.now() + lifetimeMs),
-      ip,
-      userAgent: request.headers.get("user-agent")?.slice(0, 500) ?? null,
-    },
+  const userAgent = request.headers.get("user-agent")?.slice(0, 500) ?? null;
+  await services.prisma.$transaction(async (tx) => {
+    await tx.session.create({ data: { id, userId, expiresAt: new Date(Date.now() + lifetimeMs), ip, userAgent } });
+    await recordDevice(tx, userId, describeUserAgent(userAgent), ip, options.signIn ?? true);
   });
   return sessionCookie(services).serialize(id, { maxAge: Math.floor(lifetimeMs / 1000) });
+}
+
+/**
+ * Remembers the device (the browser and system its user agent names) an account signs in from,
+ * and tells the account of a sign-in from one it has not used before (security.new_device_login,
+ * decision 0038), in the session's transaction. The account's first device is recorded silently
+ * (its registration, or its first sign-in since devices are recorded), and so is a session
+ * restarted after a password change (not a sign-in).
+ */
+async function recordDevice(tx: Prisma.TransactionClient, userId: string, label: string, ip: string | null, signIn: boolean) {
+  const deviceKey = createHash("sha256").update(label).digest("base64url").slice(0, 22);
+  const known = await tx.userDevice.count({ where: { userId } });
+  const [row] = await tx.$queryRaw<Array<{ inserted: boolean }>>`
+    INSERT INTO user_devices (user_id, device_key, label) VALUES (${userId}, ${deviceKey}, ${label})
+    ON CONFLICT (user_id, device_key) DO UPDATE SET last_seen_at = now()
+    RETURNING (xmax = 0) AS inserted`;
+  if (!row?.inserted || known === 0 || !signIn) return;
+  await appendEvent(tx, {
+    actorId: userId,
+    ownerId: userId,
+    action: "security.new_device_login",
+    subjectType: "user",
+    subjectId: userId,
+    details: { device: label, ip },
+  });
 }
 
 interface SessionTimes {
@@ -257,5 +286,5 @@ export async function endSessionsWhere(services: Services, where: { userId: stri
  */
 export async function restartSessions(services: Services, userId: string, request: Request, ip: string | null): Promise<string> {
   await endSessionsWhere(services, { userId });
-  return createSession(services, userId, request, ip);
+  return createSession(services, userId, request, ip, { signIn: false });
 }

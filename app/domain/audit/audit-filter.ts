@@ -4,7 +4,19 @@ export const AUDIT_FILTER_FIELDS = ["actor", "action", "outcome", "targetType", 
 export type AuditFilterField = (typeof AUDIT_FILTER_FIELDS)[number];
 
 /** What an audit event can be about. */
-export const AUDIT_TARGET_TYPES = ["user", "file", "folder", "share", "session", "token", "settings", "trash", "audit", "webhook"] as const;
+export const AUDIT_TARGET_TYPES = [
+  "user",
+  "file",
+  "folder",
+  "share",
+  "session",
+  "token",
+  "settings",
+  "trash",
+  "audit",
+  "webhook",
+  "announcement",
+] as const;
 
 export type AuditTargetType = (typeof AUDIT_TARGET_TYPES)[number];
 
@@ -71,6 +83,7 @@ export const AUDIT_ACTION_LABELS: Readonly<Record<string, string>> = {
   "admin.audit_exported": "Audit log exported",
   "admin.encryption_key_rotated": "Encryption key rotated",
   "admin.jobs_retried": "Failed background jobs retried",
+  "admin.announcement": "Announcement sent",
   "admin.job_run": "Background job run now",
   "audit.purged": "Old audit events deleted",
   "storage.checked": "Storage checked",

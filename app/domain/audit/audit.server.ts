@@ -62,6 +62,7 @@ export type AuditAction =
   | "admin.audit_exported"
   | "admin.encryption_key_rotated"
   | "admin.jobs_retried"
+  | "admin.announcement"
   | "admin.job_run"
   | "audit.purged"
   | "storage.checked"

@@ -29,6 +29,12 @@ export const EVENT_KINDS = [
   "user.quota_changed",
   "webhook.test",
   "webhook.disabled",
+  "user.quota_threshold",
+  "share.expiring",
+  "security.new_device_login",
+  "security.mfa_disabled",
+  "admin.announcement",
+  "job.failed",
 ] as const;
 
 export type EventKind = (typeof EVENT_KINDS)[number];
@@ -48,6 +54,12 @@ export const NOTIFIABLE_KINDS: ReadonlyArray<{ kind: string; label: string; defa
   { kind: "file.created", label: "Someone uploads a file into my shared folder", defaultChannel: "in-app" },
   { kind: "folder.created", label: "Someone creates a folder in my shared folder", defaultChannel: "in-app" },
   { kind: "webhook.disabled", label: "One of my webhooks is turned off after failures", defaultChannel: "email" },
+  { kind: "user.quota_threshold", label: "My storage reaches 80 %, 95 % or 100 % of my quota", defaultChannel: "in-app" },
+  { kind: "share.expiring", label: "A share link of mine expires within 3 days", defaultChannel: "in-app" },
+  { kind: "security.new_device_login", label: "Someone signs in to my account from a new device", defaultChannel: "email" },
+  { kind: "security.mfa_disabled", label: "Two-step verification is turned off on my account", defaultChannel: "email" },
+  { kind: "admin.announcement", label: "An administrator sends an announcement", defaultChannel: "in-app" },
+  { kind: "job.failed", label: "A background job fails for good (administrators only)", defaultChannel: "in-app" },
 ];
 
 type Json = Record<string, unknown>;
@@ -74,7 +86,28 @@ const SIMPLE: Record<string, EventKind> = {
   "user.quota_changed": "user.quota_changed",
   "webhook.test": "webhook.test",
   "webhook.disabled": "webhook.disabled",
+  "user.quota_threshold": "user.quota_threshold",
+  "share.expiring": "share.expiring",
+  "security.new_device_login": "security.new_device_login",
+  "security.mfa_disabled": "security.mfa_disabled",
+  "admin.announcement": "admin.announcement",
+  "job.failed": "job.failed",
 };
+
+/**
+ * Kinds for administrators: an instance-wide webhook hears of them, a user's does not, and the
+ * in-app notification goes to their audience (ADMIN_AUDIENCE) rather than to one person.
+ */
+export const ADMIN_KINDS: readonly EventKind[] = ["admin.announcement", "job.failed"];
+
+/** Who an administrators' kind notifies in the app: every active account, or every active administrator. */
+export const ADMIN_AUDIENCE: Readonly<Partial<Record<EventKind, "everyone" | "admins">>> = {
+  "admin.announcement": "everyone",
+  "job.failed": "admins",
+};
+
+/** Kinds Coffer itself tells someone about, with no actor: "Coffer" is who did it. */
+export const NOTICE_KINDS: readonly EventKind[] = ["webhook.disabled", "user.quota_threshold", "share.expiring", "job.failed"];
 
 /** Activities that change an item in place: one kind, the change named in the payload. */
 const UPDATES: Record<string, { kind: EventKind; change: string }> = {
@@ -110,6 +143,22 @@ export function notificationText(kind: string, payload: Json): string {
       return `uploaded ${name} into your shared folder`;
     case "folder.created":
       return `created the folder ${name} in your shared folder`;
+    case "user.quota_threshold":
+      return payload.level === 100
+        ? "reports your storage is full: uploads are refused until you free some space"
+        : `reports your storage is ${typeof payload.level === "number" ? payload.level : "almost"} % full`;
+    case "share.expiring":
+      return `reminds you that your share link${typeof payload.name === "string" ? ` to “${payload.name}”` : ""} expires on ${typeof payload.expiresAt === "string" ? payload.expiresAt.slice(0, 10) : "a day soon"} (UTC)`;
+    case "security.new_device_login":
+      return `signed in from a new device: ${typeof payload.device === "string" ? payload.device : "unknown"}${typeof payload.ip === "string" ? `, IP ${payload.ip}` : ""}. Not you? Change your password and log out the other sessions`;
+    case "security.mfa_disabled":
+      return payload.method === "passkeys"
+        ? "removed the account's last passkey: two-step verification is off"
+        : "turned off two-step verification (authenticator app) for the account";
+    case "admin.announcement":
+      return `announced “${typeof payload.title === "string" ? payload.title : "news"}”${typeof payload.body === "string" && payload.body ? `: ${payload.body}` : ""}`;
+    case "job.failed":
+      return `reports the background job “${typeof payload.queue === "string" ? payload.queue : "unknown"}” failed after its retries`;
     case "webhook.disabled":
       return `turned off your webhook to ${typeof payload.host === "string" ? payload.host : "an endpoint"}: its deliveries kept failing`;
     default:

@@ -1,3 +1,5 @@
+import type { Prisma } from "~/generated/prisma/client";
+import { ADMIN_AUDIENCE, type EventKind } from "./catalogue";
 import { type EventSink, type OutboxEvent, recipientsOf } from "./sink";
 import { emailSink } from "./notification-email.server";
 import { channelKey, channelsFor } from "./preferences.server";
@@ -15,11 +17,34 @@ const DISPATCH_LOCK = 0x636f66666572_0032n;
 export type { EventSink, OutboxEvent } from "./sink";
 export { recipientsOf } from "./sink";
 
+/**
+ * An administrators' kind (an announcement, a job failure) to its whole audience, in one
+ * statement: every active account, or every active administrator. Who it reached.
+ */
+async function notifyAudience(tx: Prisma.TransactionClient, event: OutboxEvent, audience: "everyone" | "admins"): Promise<string[]> {
+  const rows = await tx.$queryRaw<Array<{ user_id: string }>>`
+    INSERT INTO notifications (id, user_id, event_id, kind, created_at)
+    SELECT 'n' || replace(gen_random_uuid()::text, '-', ''), u.id, ${event.id}, ${event.kind}, ${event.createdAt}
+    FROM users u
+    WHERE u.deleted_at IS NULL AND u.deactivated_at IS NULL AND (${audience} = 'everyone' OR u.role = 'ADMIN')
+      AND NOT EXISTS (
+        SELECT 1 FROM notification_preferences p WHERE p.user_id = u.id AND p.kind = ${event.kind} AND p.channel = 'off'
+      )
+    ON CONFLICT (user_id, event_id) DO NOTHING
+    RETURNING user_id`;
+  return rows.map((row) => row.user_id);
+}
+
 export const inAppSink: EventSink = {
   name: "in-app",
   async deliver(tx, events) {
+    const reached: string[] = [];
+    for (const event of events) {
+      const audience = ADMIN_AUDIENCE[event.kind as EventKind];
+      if (audience) reached.push(...(await notifyAudience(tx, event, audience)));
+    }
     const wanted = events.flatMap((event) => recipientsOf(event).map((userId) => ({ userId, event })));
-    if (wanted.length === 0) return undefined;
+    if (wanted.length === 0) return reached.length > 0 ? { notified: [...new Set(reached)] } : undefined;
     // An account deleted since is skipped, not a failed batch.
     const live = await tx.user.findMany({
       where: { id: { in: [...new Set(wanted.map((w) => w.userId))] }, deletedAt: null },
@@ -32,12 +57,14 @@ export const inAppSink: EventSink = {
       wanted.map((w) => ({ userId: w.userId, kind: w.event.kind })),
     );
     const shown = wanted.filter((w) => ids.has(w.userId) && channels.get(channelKey(w.userId, w.event.kind)) !== "off");
-    if (shown.length === 0) return undefined;
-    await tx.notification.createMany({
-      data: shown.map(({ userId, event }) => ({ userId, eventId: event.id, kind: event.kind, createdAt: event.createdAt })),
-      skipDuplicates: true,
-    });
-    return { notified: [...new Set(shown.map((w) => w.userId))] };
+    if (shown.length > 0) {
+      await tx.notification.createMany({
+        data: shown.map(({ userId, event }) => ({ userId, eventId: event.id, kind: event.kind, createdAt: event.createdAt })),
+        skipDuplicates: true,
+      });
+    }
+    const notified = [...new Set([...shown.map((w) => w.userId), ...reached])];
+    return notified.length > 0 ? { notified } : undefined;
   },
 };
 

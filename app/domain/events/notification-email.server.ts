@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { Prisma } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
-import { NOTIFIABLE_KINDS, notificationText } from "./catalogue";
+import { ADMIN_AUDIENCE, type EventKind, NOTIFIABLE_KINDS, notificationText } from "./catalogue";
 import { hrefOf, whoDid } from "./notifications.server";
 import { channelKey, channelsFor } from "./preferences.server";
-import { type EventSink, recipientsOf } from "./sink";
+import { type EventSink, type OutboxEvent, recipientsOf } from "./sink";
 import { DIGEST_KIND, unsubscribeToken } from "./unsubscribe.server";
 
 /**
@@ -32,31 +32,70 @@ type MailServices = Pick<Services, "prisma" | "config" | "mailer" | "sessionSecr
 export const emailSink: EventSink = {
   name: "email",
   async deliver(tx, events) {
-    const wanted = events.flatMap((event) => recipientsOf(event).map((userId) => ({ userId, event })));
-    if (wanted.length === 0) return undefined;
-    const channels = await channelsFor(
-      tx,
-      wanted.map((w) => ({ userId: w.userId, kind: w.event.kind })),
-    );
-    const mailed = wanted.flatMap((w) => {
-      const channel = channels.get(channelKey(w.userId, w.event.kind));
-      return channel === "email" || channel === "digest" ? [{ ...w, mode: channel === "email" ? "now" : "digest" }] : [];
-    });
-    if (mailed.length === 0) return undefined;
-    const live = await tx.user.findMany({
-      where: { id: { in: [...new Set(mailed.map((m) => m.userId))] }, deletedAt: null, deactivatedAt: null },
-      select: { id: true },
-    });
-    const ids = new Set(live.map((user) => user.id));
-    const rows = mailed
-      .filter((m) => ids.has(m.userId))
-      .map(({ userId, event, mode }) => ({ userId, eventId: event.id, kind: event.kind, mode, createdAt: event.createdAt }));
+    const rows = [...(await personalEmails(tx, events)), ...(await audienceEmails(tx, events))];
     if (rows.length === 0) return undefined;
     await tx.notificationEmail.createMany({ data: rows, skipDuplicates: true });
     if (rows.some((row) => row.mode === "now")) wakeEmailsSoon();
     return undefined;
   },
 };
+
+type EmailRow = { userId: string; eventId: string; kind: string; mode: "now" | "digest"; createdAt: Date };
+
+/** Emails of the events told to one person (recipientsOf) who chose email or the digest for the kind. */
+async function personalEmails(tx: Prisma.TransactionClient, events: OutboxEvent[]): Promise<EmailRow[]> {
+  const wanted = events.flatMap((event) => recipientsOf(event).map((userId) => ({ userId, event })));
+  if (wanted.length === 0) return [];
+  const channels = await channelsFor(
+    tx,
+    wanted.map((w) => ({ userId: w.userId, kind: w.event.kind })),
+  );
+  const mailed = wanted.flatMap((w) => {
+    const channel = channels.get(channelKey(w.userId, w.event.kind));
+    return channel === "email" || channel === "digest"
+      ? [{ ...w, mode: channel === "email" ? ("now" as const) : ("digest" as const) }]
+      : [];
+  });
+  if (mailed.length === 0) return [];
+  const live = await tx.user.findMany({
+    where: { id: { in: [...new Set(mailed.map((m) => m.userId))] }, deletedAt: null, deactivatedAt: null },
+    select: { id: true },
+  });
+  const ids = new Set(live.map((user) => user.id));
+  return mailed
+    .filter((m) => ids.has(m.userId))
+    .map(({ userId, event, mode }) => ({ userId, eventId: event.id, kind: event.kind, mode, createdAt: event.createdAt }));
+}
+
+/**
+ * Emails of an administrators' kind (an announcement, a job failure) to those of its audience who
+ * chose email or the digest for it: their default is the app only, so only a stored choice mails.
+ */
+async function audienceEmails(tx: Prisma.TransactionClient, events: OutboxEvent[]): Promise<EmailRow[]> {
+  const rows: EmailRow[] = [];
+  for (const event of events) {
+    const audience = ADMIN_AUDIENCE[event.kind as EventKind];
+    if (!audience) continue;
+    const chosen = await tx.notificationPreference.findMany({
+      where: {
+        kind: event.kind,
+        channel: { in: ["email", "digest"] },
+        user: { deletedAt: null, deactivatedAt: null, ...(audience === "admins" ? { role: "ADMIN" as const } : {}) },
+      },
+      select: { userId: true, channel: true },
+    });
+    for (const choice of chosen) {
+      rows.push({
+        userId: choice.userId,
+        eventId: event.id,
+        kind: event.kind,
+        mode: choice.channel === "email" ? "now" : "digest",
+        createdAt: event.createdAt,
+      });
+    }
+  }
+  return rows;
+}
 
 /** "Donnerstag, 24. Dezember 2026 um 16:30 (Europe/Berlin)": the person's language and zone, else English and UTC. */
 export function formatWhen(date: Date, locale: string | null, timeZone: string | null): string {
@@ -121,7 +160,7 @@ export function composeEventMail(input: {
 }): ComposedMail {
   const base = input.appUrl.replace(/\/+$/, "");
   const what = sentence(input.event, input.names);
-  const href = hrefOf(input.event.subjectType, input.event.subjectId);
+  const href = hrefOf(input.event.kind, input.event.subjectType, input.event.subjectId);
   const unsubscribe = `${base}/unsubscribe/${unsubscribeToken(input.secret, input.user.id, input.event.kind)}`;
   const text = [
     `Hello ${input.user.name},`,
@@ -154,7 +193,7 @@ export function composeDigestMail(input: {
   const unsubscribe = `${base}/unsubscribe/${unsubscribeToken(input.secret, input.user.id, DIGEST_KIND)}`;
   const count = input.events.length;
   const lines = input.events.flatMap((event) => {
-    const href = hrefOf(event.subjectType, event.subjectId);
+    const href = hrefOf(event.kind, event.subjectType, event.subjectId);
     return [
       `- ${sentence(event, input.names)}`,
       `  ${formatWhen(event.createdAt, input.locale, input.timeZone)}`,

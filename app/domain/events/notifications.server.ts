@@ -2,7 +2,7 @@ import type { Services } from "~/services/index.server";
 import { NotFoundError, ValidationError } from "../errors";
 import { isId } from "../ids";
 import { decodeTimeCursor, encodeTimeCursor } from "../time-cursor";
-import { notificationText } from "./catalogue";
+import { type EventKind, NOTICE_KINDS, notificationText } from "./catalogue";
 
 export const NOTIFICATIONS_PAGE_SIZE = 50;
 
@@ -25,8 +25,20 @@ export interface NotificationDay {
   entries: NotificationView[];
 }
 
-/** The page of a notification's item, when there is one (a path on this server). */
-export function hrefOf(subjectType: string, subjectId: string): string | null {
+/** Where a notice is dealt with, by its kind. */
+const PAGES: Readonly<Record<string, string>> = {
+  "webhook.disabled": "/settings/webhooks",
+  "user.quota_threshold": "/trash",
+  "share.expiring": "/shares",
+  "security.new_device_login": "/settings/security",
+  "security.mfa_disabled": "/settings/security",
+  "job.failed": "/admin/jobs",
+};
+
+/** The page of a notification: where its kind is dealt with, else its item's (a path on this server). */
+export function hrefOf(kind: string, subjectType: string, subjectId: string): string | null {
+  const page = PAGES[kind];
+  if (page) return page;
   if (subjectType === "webhook") return "/settings/webhooks";
   return subjectType === "file" || subjectType === "folder" ? `/details/${subjectType}/${encodeURIComponent(subjectId)}` : null;
 }
@@ -34,7 +46,7 @@ export function hrefOf(subjectType: string, subjectId: string): string | null {
 /** Who did it, as a notification says: a name, or who it was when nobody was signed in. */
 export function whoDid(kind: string, actorId: string | null, names: Map<string, string>): string {
   if (actorId) return names.get(actorId) ?? "A former user";
-  return kind.startsWith("webhook.") ? "Coffer" : "Someone with a share link";
+  return kind.startsWith("webhook.") || NOTICE_KINDS.includes(kind as EventKind) ? "Coffer" : "Someone with a share link";
 }
 
 /** Groups a newest-first list by day, keeping the order. */
@@ -78,7 +90,7 @@ export async function listNotifications(services: Services, userId: string, curs
       read: row.readAt !== null,
       who: whoDid(row.kind, actorId, names),
       what: notificationText(row.kind, payload),
-      href: hrefOf(row.event.subjectType, row.event.subjectId),
+      href: hrefOf(row.kind, row.event.subjectType, row.event.subjectId),
     };
   });
   return { days: groupByDay(entries), nextCursor: rows.length > NOTIFICATIONS_PAGE_SIZE ? encodeTimeCursor(page.at(-1)!) : null };

@@ -29,6 +29,20 @@ function payloadOf(event: OutboxEvent): Record<string, unknown> {
 }
 
 /**
+ * Kinds told to the owner even when they did it themselves: what arrived through their link, and
+ * what Coffer has to tell them about their account (a quota, a link expiring, a sign-in, two-step
+ * verification turned off).
+ */
+const OWNER_NOTICES = new Set([
+  "share.dropped",
+  "webhook.disabled",
+  "user.quota_threshold",
+  "share.expiring",
+  "security.new_device_login",
+  "security.mfa_disabled",
+]);
+
+/**
  * Who hears of an event in the app (docs/events.md): the person something was shared with, the
  * owner of a drop link a file arrived through, and an owner whose item someone else changed
  * (where the change recorded its owner). A link's downloads are not notified: too noisy.
@@ -37,7 +51,7 @@ export function recipientsOf(event: OutboxEvent): string[] {
   const payload = payloadOf(event);
   const others = (id: unknown) => (typeof id === "string" && id !== event.actorUserId ? [id] : []);
   if (event.kind === "share.granted") return others(payload.granteeId);
-  if (event.kind === "share.dropped" || event.kind === "webhook.disabled") return event.ownerUserId ? [event.ownerUserId] : [];
+  if (OWNER_NOTICES.has(event.kind)) return event.ownerUserId ? [event.ownerUserId] : [];
   if (event.kind.startsWith("file.") || event.kind.startsWith("folder.")) return event.actorUserId ? others(event.ownerUserId) : [];
   return [];
 }

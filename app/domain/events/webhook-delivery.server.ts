@@ -3,6 +3,7 @@ import type { Prisma } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
 import { type WebhookAnswer, postWebhook } from "~/services/webhook-http.server";
 import { recordAudit, SYSTEM_ACTOR } from "../audit/audit.server";
+import { ADMIN_KINDS, type EventKind } from "./catalogue";
 import { type EventSink, type OutboxEvent, recipientsOf } from "./sink";
 import { appendEvent } from "./outbox.server";
 import { decryptWebhookSecret } from "./webhooks.server";
@@ -58,6 +59,8 @@ export function webhookWants(hook: Hook, event: OutboxEvent): boolean {
   if (event.kind === "webhook.test") return payload.webhookId === hook.id;
   if (!hook.eventTypes.includes(event.kind)) return false;
   if (event.kind === "webhook.disabled") return event.ownerUserId === hook.userId && event.subjectId !== hook.id;
+  // An announcement or a job failure concerns the instance: its administrators' instance endpoints.
+  if (ADMIN_KINDS.includes(event.kind as EventKind)) return hook.scope === "instance" && hook.user.role === "ADMIN";
   if (hook.scope === "instance") return hook.user.role === "ADMIN";
   return event.actorUserId === hook.userId || event.ownerUserId === hook.userId || recipientsOf(event).includes(hook.userId);
 }

@@ -5,6 +5,7 @@ import { allowList, refusedUrl } from "~/services/webhook-http.server";
 import { type AuditActor, recordAudit } from "../audit/audit.server";
 import { ForbiddenError, NotFoundError, ValidationError } from "../errors";
 import { isId } from "../ids";
+import { changeIfCurrent } from "../versioned-claim.server";
 import { decodeTimeCursor, encodeTimeCursor } from "../time-cursor";
 import { appendEvent } from "./outbox.server";
 import { MAX_URL_LENGTH, MAX_WEBHOOKS_PER_USER, WEBHOOK_EVENT_TYPES, WEBHOOK_SCOPES } from "./webhook-limits";
@@ -216,6 +217,55 @@ function deliveryViewOf(delivery: DeliveryRow): DeliveryView {
 /** One of the actor's webhooks, or 404. */
 export async function getWebhook(services: Services, actor: WebhookActor, id: string): Promise<WebhookView> {
   return viewOf(await ownWebhook(services, actor, id));
+}
+
+/** One of the actor's webhooks with its version stamp (what an ETag covers), or 404. */
+export async function getWebhookVersion(services: Services, actor: WebhookActor, id: string) {
+  const row = await ownWebhook(services, actor, id);
+  return { view: viewOf(row), updatedAt: row.updatedAt };
+}
+
+export type VersionedWebhook = Awaited<ReturnType<typeof getWebhookVersion>>;
+
+/**
+ * Runs a change of one of the actor's webhooks only when it is still the version the caller saw
+ * (`isCurrent`), claimed by a compare-and-swap on updated_at as share links are: of two callers
+ * holding the same version exactly one runs, the other gets StaleShareError (412). Another
+ * account's webhook is not found, before any comparison.
+ */
+export function changeWebhookIfCurrent<T>(
+  services: Services,
+  actor: WebhookActor,
+  id: string,
+  isCurrent: (webhook: VersionedWebhook) => boolean,
+  change: () => Promise<T>,
+): Promise<T> {
+  const hooks = services.prisma.webhook;
+  return changeIfCurrent<VersionedWebhook, T>(
+    {
+      async load() {
+        const versioned = await getWebhookVersion(services, actor, id);
+        return { view: versioned, updatedAt: versioned.updatedAt };
+      },
+      async swap(before, after, { view }) {
+        // Every field the caller's version shows: a change in between (a delivery's failure streak too) fails the claim.
+        const where = {
+          id: view.id,
+          userId: actor.id,
+          updatedAt: before,
+          url: view.url,
+          enabled: view.enabled,
+          disabledReason: view.disabledReason,
+          eventTypes: { equals: view.eventTypes },
+          failingSince: view.failingSince === null ? null : new Date(view.failingSince),
+        };
+        return (await hooks.updateMany({ where, data: { updatedAt: after } })).count;
+      },
+      restore: (before, after) => hooks.updateMany({ where: { id, updatedAt: after }, data: { updatedAt: before } }),
+    },
+    isCurrent,
+    change,
+  );
 }
 
 export const webhookChange = z.object({

@@ -17,6 +17,8 @@ const QUEUE_LABELS: Readonly<Record<string, string>> = {
   "purge-event-history": "Purge old webhook deliveries, notifications and events",
   "send-notification-emails": "Send notification emails",
   "send-notification-digests": "Send the daily notification digests",
+  "notify-failed-jobs": "Notify administrators of jobs that failed",
+  "notify-expiring-shares": "Remind owners of share links expiring within 3 days",
   "cleanup-abandoned-uploads": "Remove abandoned uploads",
   "storage-check": "Check stored objects against the database (weekly)",
   "delete-deferred-objects": "Delete objects kept while a backup ran",

@@ -33,6 +33,8 @@ import {
 } from "../events/notification-email.server";
 import { purgeEventHistory } from "../events/retention.server";
 import { deliverWebhooks, setWebhooksWake, WEBHOOKS_QUEUE } from "../events/webhook-delivery.server";
+import { FAILED_JOBS_QUEUE, noticeFailedJobs } from "./job-failures.server";
+import { EXPIRING_SHARES_QUEUE, noticeExpiringShares } from "../sharing/share-expiry-notices.server";
 
 /** Files whose background hash may still be running are left alone this long. */
 const HASH_GRACE_MS = 10 * 60 * 1000;
@@ -127,6 +129,10 @@ export function startJobs(services: Services, options: JobsOptions = {}): StopJo
       routine: true,
       run: async () => ({ ...(await deliverWebhooks(services)) }),
     },
+    // Jobs that failed for good: every administrator is notified, once per failure (decision 0038).
+    { name: FAILED_JOBS_QUEUE, cron: "* * * * *", routine: true, run: () => noticeFailedJobs(services) },
+    // Daily, 06:12 UTC: owners of links expiring within 3 days are told, once per link and expiry.
+    { name: EXPIRING_SHARES_QUEUE, cron: "12 6 * * *", run: () => noticeExpiringShares(services) },
     // Hourly: old webhook deliveries, and old dispatched events nothing points at (decision 0037).
     { name: "purge-event-history", cron: "48 * * * *", run: async () => ({ ...(await purgeEventHistory(services)) }) },
     // Weekly, Sunday 03:45 UTC: reports everything and repairs only orphans (into quarantine);

@@ -2,14 +2,17 @@ import { z } from "zod";
 import { auditActor } from "~/domain/audit/audit.server";
 import { isAppError } from "~/domain/errors";
 import {
+  changeWebhookIfCurrent,
   createWebhook,
   deleteWebhook,
   getWebhook,
+  getWebhookVersion,
   listWebhooks,
   pageDeliveries,
   rotateWebhookSecret,
   sendTestEvent,
   updateWebhook,
+  type VersionedWebhook,
   type WebhookActor,
   type WebhookView,
 } from "~/domain/events/webhooks.server";
@@ -20,7 +23,9 @@ import { badCursor } from "./me.server";
 import { defineOperation, json, type Operation } from "./operation.server";
 import type { Principal } from "./principal.server";
 import { ApiProblem } from "./problem.server";
-import { IdempotencyHeader } from "./schemas";
+import { entityTag } from "./entity-tag.server";
+import { changeIfEtagMatches } from "./preconditions.server";
+import { IdempotencyHeader, IfMatchHeader } from "./schemas";
 import {
   CreatedWebhook,
   CreateWebhook,
@@ -63,6 +68,19 @@ async function reachable(services: Services, principal: Principal, webhookId: st
   const webhook = await getWebhook(services, actorOf(principal), webhookId);
   checkInstanceScope(principal, webhook.scope);
   return webhook;
+}
+
+const ETAG_HEADER = { ETag: "The webhook's entity tag: send it as If-Match to change it only if nobody else did." };
+
+/** The ETag covers the row's version stamp too: a change sent with If-Match renews it (a claim). */
+function etagOf({ view, updatedAt }: VersionedWebhook): string {
+  return entityTag([view, updatedAt.toISOString()]);
+}
+
+/** The webhook as it is now, with its ETag. */
+async function withEtag(services: Services, principal: Principal, webhookId: string): Promise<Response> {
+  const versioned = await getWebhookVersion(services, actorOf(principal), webhookId);
+  return json(versioned.view, 200, { ETag: etagOf(versioned) });
 }
 
 /** The domain's field errors name the body's fields. */
@@ -124,12 +142,13 @@ export const webhookOperations: Operation[] = [
     path: "/me/webhooks/{webhookId}",
     tag: "Webhooks",
     summary: "Get one of your webhooks",
-    description: "The webhook (never its secret). Another account's is not found.",
+    description: "The webhook (never its secret) and its ETag. Another account's is not found.",
     scope: "files:read",
     params: WebhookParams,
-    responses: { 200: { description: "The webhook.", schema: Webhook } },
+    responses: { 200: { description: "The webhook.", schema: Webhook, headers: ETAG_HEADER } },
     async handler({ services, principal, params }) {
-      return json(await reachable(services, principal, params.webhookId));
+      await reachable(services, principal, params.webhookId);
+      return withEtag(services, principal, params.webhookId);
     },
   }),
   defineOperation({
@@ -139,15 +158,24 @@ export const webhookOperations: Operation[] = [
     tag: "Webhooks",
     summary: "Change one of your webhooks",
     description:
-      "Its URL (checked as on creation), its events, or whether it is on; what is left out stays. Turning it on again clears a failure streak and sends what was waiting. Audited.",
+      "Its URL (checked as on creation), its events, or whether it is on; what is left out stays. Turning it on again clears a failure streak and sends what was waiting. Send If-Match to refuse a lost update (412 when it changed since you read it). Audited.",
     scope: "files:write",
     params: WebhookParams,
+    headers: IfMatchHeader,
     body: UpdateWebhook,
-    responses: { 200: { description: "The webhook as it is now.", schema: Webhook } },
+    problems: [412],
+    responses: { 200: { description: "The webhook as it is now.", schema: Webhook, headers: ETAG_HEADER } },
     async handler({ services, principal, params, body, request, clientIp }) {
       await reachable(services, principal, params.webhookId);
       const audit = auditActor(request, clientIp, principal.user);
-      return json(await asProblem(() => updateWebhook(services, actorOf(principal), params.webhookId, body, audit)));
+      const actor = actorOf(principal);
+      await changeIfEtagMatches(
+        request,
+        (versioned: VersionedWebhook) => ({ etag: etagOf(versioned) }),
+        (isCurrent, change) => changeWebhookIfCurrent(services, actor, params.webhookId, isCurrent, change),
+        () => asProblem(() => updateWebhook(services, actor, params.webhookId, body, audit)),
+      );
+      return withEtag(services, principal, params.webhookId);
     },
   }),
   defineOperation({
