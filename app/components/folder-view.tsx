@@ -291,7 +291,7 @@ function Toolbar({
           action="/search"
           role="search"
           aria-label="In this folder"
-          className="flex min-w-0 flex-1 items-center gap-2 sm:max-w-sm"
+          className="flex min-w-[14rem] flex-1 items-center gap-2 sm:max-w-sm"
         >
           <input type="hidden" name="folder" value={folderId} />
           <label htmlFor="folder-search" className="sr-only">

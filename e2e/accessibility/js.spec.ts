@@ -299,6 +299,40 @@ test.describe("logged in", () => {
     }
   });
 
+  test("the folder page's states: a row menu open, the bulk bar, the shortcuts overlay, the drop overlay, the collapsed queue", async () => {
+    await page.goto(`/files/${ids.folder}`);
+    const menu = page.getByTestId("listing-file").first().getByTestId("row-menu");
+    await menu.locator(":scope > summary").click();
+    await expect(menu).toHaveAttribute("open", "");
+    await expectAccessible(page, "/files/<folder> (row menu open)");
+    await page.keyboard.press("Escape");
+    await page.getByTestId("listing-file").first().getByRole("checkbox").check();
+    await expect(page.getByTestId("bulk-bar")).toHaveAttribute("data-active", "true");
+    await expectAccessible(page, "/files/<folder> (bulk bar with a selection)");
+    await page.getByRole("button", { name: "Clear selection" }).click();
+    await page.locator("h1").click();
+    await page.keyboard.press("?");
+    await expect(page.getByRole("dialog", { name: "Keyboard shortcuts" })).toBeVisible();
+    await expectAccessible(page, "/files/<folder> (shortcuts overlay)");
+    await page.keyboard.press("Escape");
+    await page.getByTestId("upload-options").locator(":scope > summary").click();
+    await expectAccessible(page, "/files/<folder> (upload options open)");
+    await page.keyboard.press("Escape");
+    await page.evaluate(() => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File(["x"], "x.txt", { type: "text/plain" }));
+      document.body.dispatchEvent(new DragEvent("dragenter", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    });
+    await expect(page.getByTestId("drop-overlay")).toBeVisible();
+    await expectAccessible(page, "/files/<folder> (drop overlay)");
+    await page.keyboard.press("Escape");
+    await expect(page.getByTestId("drop-overlay")).toHaveCount(0);
+    await upload("queued-note.txt", "text/plain", Buffer.from("queue panel"));
+    await page.getByTestId("upload-panel-toggle").click();
+    await expect(page.getByTestId("upload-panel")).toHaveAttribute("data-collapsed", "true");
+    await expectAccessible(page, "/files/<folder> (queue panel collapsed)");
+  });
+
   test("open disclosures: the folder tree on a phone, a link's edit form", async () => {
     await page.goto(`/files/${ids.folder}`);
     await page.locator("main summary", { hasText: "Folders" }).evaluate((summary) => summary.parentElement!.setAttribute("open", ""));
