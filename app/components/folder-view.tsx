@@ -439,6 +439,16 @@ function BulkBar({ canWrite }: { canWrite: boolean }) {
 
   const disabled = hydrated && count === 0;
   const active = hydrated && count > 0;
+  // While the bar sticks to the top, rows focused above it scroll below it (focus not obscured).
+  useEffect(() => {
+    const bar = barRef.current;
+    if (!active || !bar) return;
+    const root = document.documentElement;
+    root.style.scrollPaddingTop = `${Math.ceil(bar.getBoundingClientRect().height) + 8}px`;
+    return () => {
+      root.style.scrollPaddingTop = "";
+    };
+  }, [active]);
   return (
     <div
       ref={barRef}

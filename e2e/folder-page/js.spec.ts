@@ -215,6 +215,10 @@ test("selecting rows brings a sticky bulk bar with the count and Clear selection
   await expect(bar).toHaveAttribute("data-active", "true");
   await expect(page.getByTestId("bulk-count")).toHaveText("2 selected");
   expect(await bar.evaluate((el) => getComputedStyle(el).position)).toBe("sticky");
+  // A row focused while scrolling back up lands below the sticky bar, not under it.
+  await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+  const barHeight = (await bar.boundingBox())!.height;
+  expect(Number.parseFloat(await page.evaluate(() => document.documentElement.style.scrollPaddingTop))).toBeGreaterThanOrEqual(barHeight);
   for (const name of ["Download as ZIP", "Copy…", "Move…", "Move to trash…"]) await expect(bar.getByRole("button", { name })).toBeEnabled();
   await bar.getByRole("button", { name: "Clear selection" }).click();
   await expect(page.getByTestId("bulk-count")).toHaveText("0 selected");
