@@ -408,11 +408,19 @@ test.describe("logged in", () => {
     await expectAccessible(page, "/files (compact menu open)");
   });
 
+  /** The theme the server remembered for this browser (Remix's cookie holds base64 JSON). */
+  async function themeInCookie(): Promise<string | undefined> {
+    const value = (await page.context().cookies()).find((c) => c.name === "coffer_theme")?.value;
+    return value ? (JSON.parse(Buffer.from(decodeURIComponent(value), "base64").toString("utf8")) as string) : undefined;
+  }
+
   /** Switches to the dark theme, checks each page in it, then goes back to the system theme. */
   async function expectAccessibleInDark(paths: string[], withUserMenu = false) {
     await page.goto("/files");
     await (await openUserMenu(page)).getByRole("button", { name: "Dark" }).click();
     await expect(page.locator("html")).toHaveAttribute("data-theme", "dark");
+    // The page shows the theme at once; the next page load needs the cookie the server sets.
+    await expect.poll(themeInCookie).toBe("dark");
     try {
       for (const path of paths) {
         await page.goto(path);
@@ -426,6 +434,7 @@ test.describe("logged in", () => {
     } finally {
       await (await openUserMenu(page)).getByRole("button", { name: "System" }).click();
       await expect(page.locator("html")).not.toHaveAttribute("data-theme", /.*/);
+      await expect.poll(themeInCookie).not.toBe("dark");
     }
   }
 
