@@ -13,6 +13,7 @@ import {
   register,
   scratchDir,
   type TestFile,
+  openUploadDialog,
 } from "./support/helpers";
 
 /**
@@ -45,7 +46,7 @@ test.afterAll(async () => {
 test("registers and lands on my files", async () => {
   await register(page, account);
   // Without JavaScript the resumable uploader never replaces the plain form.
-  await expect(page.locator("#upload-file")).toBeVisible();
+  await expect(page.locator("#upload-file")).toBeAttached();
   await expect(page.getByTestId("tus-file-input")).toHaveCount(0);
 });
 
@@ -56,6 +57,7 @@ test("creates a folder and opens it", async () => {
 
 test("uploads with the plain multipart form", async () => {
   file = await randomFile(scratch.dir, "tax-return-scans.bin", 2 * MiB + 777);
+  await openUploadDialog(page);
   await page.locator("#upload-file").setInputFiles(file.path);
   await page.getByRole("button", { name: "Upload", exact: true }).click();
   await expect(page.getByRole("status").filter({ hasText: `Uploaded “${file.name}”.` })).toBeVisible();

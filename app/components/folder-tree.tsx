@@ -29,23 +29,23 @@ function TreeItem({ node }: { node: TreeNode }) {
         to={folderHref(node)}
         aria-current={node.current ? "page" : undefined}
         className={`flex min-w-0 items-center gap-2 rounded px-2 py-1.5 ${
-          node.current ? "bg-blue-50 font-semibold text-blue-900" : "text-slate-800 hover:bg-slate-100"
+          node.current ? "bg-accent-soft font-semibold text-text" : "text-text hover:bg-surface-hover"
         } ${dropHighlight(!!drag?.isOver(node.id))}`}
         {...drag?.dropTarget(node.id, node.name)}
       >
-        <FolderIcon className="h-4 w-4 text-amber-500" />
+        <FolderIcon className="h-4 w-4 text-warning" />
         <span className="truncate" title={node.name}>
           {node.name}
         </span>
       </Link>
       {node.children && (node.children.length > 0 || node.more) ? (
-        <ul className="ml-3 border-l border-slate-200 pl-2">
+        <ul className="ml-3 border-l border-border pl-2">
           {node.children.map((child) => (
             <TreeItem key={child.id} node={child} />
           ))}
           {node.more ? (
             <li>
-              <Link to={folderHref(node)} className="block px-2 py-1.5 text-blue-800 hover:underline">
+              <Link to={folderHref(node)} className="block px-2 py-1.5 text-accent-text hover:underline">
                 more…<span className="sr-only">{` folders in ${node.name}`}</span>
               </Link>
             </li>

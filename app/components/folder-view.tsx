@@ -17,9 +17,16 @@ import { DragMoveProvider, DragMoveStatus, dropHighlight, useDragMove } from "./
 import { FormMessage } from "./field";
 import { FolderTree } from "./folder-tree";
 import { FileIcon, FolderIcon } from "./icons";
-import { UploadPanel } from "./upload-panel";
+import { DropOverlay, UploadButton, UploadProvider, UploadQueuePanel } from "./upload-panel";
 import { UsageMeter } from "./usage-meter";
 import { CsrfInput } from "~/components/csrf-input";
+import { FolderShortcuts, ShortcutsHelp } from "./shortcuts";
+import { Button, ButtonLink, buttonClass } from "./ui/button";
+import { Card } from "./ui/card";
+import { cx } from "./ui/cx";
+import { EmptyState } from "./ui/empty-state";
+import { Input, Label, Select } from "./ui/input";
+import { Menu, MenuSeparator, menuItemClass } from "./ui/menu";
 
 const SORT_LABELS: Record<SortKey, string> = { name: "Name", size: "Size", modified: "Modified", type: "Type" };
 
@@ -46,15 +53,19 @@ function makeQueryFor(path: string, current: { sort: SortKey; dir: SortDir; view
 /** Shown instead of "Not found" when the folder on screen was trashed or deleted elsewhere. */
 function FolderGoneNotice() {
   return (
-    <div role="alert" className="rounded-md border border-amber-300 bg-amber-50 p-4 text-sm text-amber-950" data-testid="folder-gone">
+    <div
+      role="alert"
+      className="rounded-panel border border-warning-border bg-warning-soft p-4 text-sm text-text"
+      data-testid="folder-gone"
+    >
       <p className="font-medium">This folder was moved to the trash or deleted, in another tab or by someone else.</p>
       <p className="mt-1">
         Uploads still running here finish and say where their files went.{" "}
-        <Link to="/trash" className="text-blue-800 underline">
+        <Link to="/trash" className="link">
           Open the trash
         </Link>{" "}
         or{" "}
-        <Link to="/files" className="text-blue-800 underline">
+        <Link to="/files" className="link">
           go to My files
         </Link>
         .
@@ -67,7 +78,7 @@ function FolderGoneNotice() {
 function AccountUsage({ usage }: { usage: { usedBytes: number; quotaBytes: number | null } }) {
   return (
     <section aria-labelledby="account-usage-heading" className="mt-4 space-y-1 px-2" data-testid="account-usage">
-      <h2 id="account-usage-heading" className="text-sm font-semibold text-slate-700">
+      <h2 id="account-usage-heading" className="text-sm font-semibold text-text-muted">
         Your storage
       </h2>
       <UsageMeter usedBytes={usage.usedBytes} quotaBytes={usage.quotaBytes} />
@@ -85,146 +96,160 @@ export function FolderView() {
   const navigation = useNavigation();
   const busyIntent = navigation.state === "submitting" ? navigation.formData?.get("intent") : null;
   const uploadingWithoutJs = navigation.state === "submitting" && navigation.formEncType === "multipart/form-data";
-  const folderNameRef = useRef<HTMLInputElement>(null);
   const current = crumbs.at(-1);
+  const folderName = current?.name ?? "My files";
   const isEmpty = listing.folders.length === 0 && listing.files.length === 0 && !listing.prevCursor;
   const folderPath = folder.isRoot ? "/files" : `/files/${folder.id}`;
   const queryFor = makeQueryFor(folderPath, { sort: listing.sort, dir: listing.dir, view });
 
   useEffect(() => {
-    if (result?.ok && folderNameRef.current) folderNameRef.current.value = "";
+    const input = document.getElementById("new-folder-name");
+    if (result?.ok && input instanceof HTMLInputElement) input.value = "";
   }, [result]);
   useEffect(() => {
     if (!gone) rememberFolderPage(pathname, page);
   }, [gone, pathname, page]);
 
-  return (
-    <DragMoveProvider enabled={folder.canWrite} from={folderPath}>
-      <div className="lg:grid lg:grid-cols-[15rem_minmax(0,1fr)] lg:gap-8">
+  // Without JavaScript this plain form (in the Upload dialog) streams the files to the server.
+  const plainUploadForm = (
+    <Form method="post" encType="multipart/form-data" className="space-y-3">
+      <CsrfInput />
+      {/* Before the file field: the server reads it before the file's bytes arrive. */}
+      <div>
+        <Label htmlFor="upload-on-conflict">If a name is taken</Label>
+        <Select id="upload-on-conflict" name="onConflict" defaultValue="keep-both">
+          <option value="keep-both">Keep both</option>
+          <option value="replace">Replace (keep the old one as a version)</option>
+          <option value="cancel">Don’t upload it</option>
+        </Select>
+      </div>
+      <div>
+        <Label htmlFor="upload-file">Files</Label>
+        <input id="upload-file" name="file" type="file" multiple required className="text-sm" />
+      </div>
+      <p className="text-sm text-text-muted">Up to {formatBytes(maxUploadSize)} per file.</p>
+      <Button type="submit" variant="primary" disabled={uploadingWithoutJs}>
+        {uploadingWithoutJs ? "Uploading…" : "Upload"}
+      </Button>
+    </Form>
+  );
+
+  const body = (
+    <div className="lg:grid lg:grid-cols-[15rem_minmax(0,1fr)] lg:gap-8">
+      {tree ? (
+        <div className="hidden lg:block">
+          <h2 className="mb-2 px-2 text-sm font-semibold text-text-muted">Folders</h2>
+          <FolderTree tree={tree} />
+          {usage ? <AccountUsage usage={usage} /> : null}
+        </div>
+      ) : null}
+      <div className="min-w-0 space-y-4" data-testid={folder.canWrite ? "upload-drop-zone" : undefined}>
+        <Breadcrumbs crumbs={crumbs} href={(crumb) => (crumb.isRoot ? "/files" : `/files/${crumb.id}`)} />
+
         {tree ? (
-          <div className="hidden lg:block">
-            <h2 className="mb-2 px-2 text-sm font-semibold text-slate-700">Folders</h2>
-            <FolderTree tree={tree} />
-            {usage ? <AccountUsage usage={usage} /> : null}
-          </div>
-        ) : null}
-        <div className="min-w-0 space-y-6">
-          <Breadcrumbs crumbs={crumbs} href={(crumb) => (crumb.isRoot ? "/files" : `/files/${crumb.id}`)} />
-
-          {tree ? (
-            // Small screens: the tree folds away above the listing (a native disclosure, no script).
-            <details className="card lg:hidden">
-              <summary className="cursor-pointer px-4 py-2 text-sm font-medium text-slate-800">Folders</summary>
-              <div className="px-2 pb-3">
-                <FolderTree tree={tree} />
-                {usage ? <AccountUsage usage={usage} /> : null}
-              </div>
-            </details>
-          ) : null}
-
-          <div className="flex flex-wrap items-end justify-between gap-4">
-            <div className="space-y-2">
-              <h1 className="text-2xl font-semibold break-all">{current?.name ?? "My files"}</h1>
-              {size !== null ? (
-                <p className="text-sm text-slate-600" data-testid="folder-size">
-                  {`${size.capped ? "At least " : ""}${formatBytes(size.bytes)} in this folder`}
-                </p>
-              ) : null}
+          // Small screens: the tree folds away above the listing (a native disclosure, no script).
+          <details className="rounded-panel border border-border bg-surface-raised lg:hidden">
+            <summary className="cursor-pointer px-4 py-2 text-sm font-medium text-text">Folders</summary>
+            <div className="px-2 pb-3">
+              <FolderTree tree={tree} />
+              {usage ? <AccountUsage usage={usage} /> : null}
             </div>
-            {folder.canWrite ? (
-              <Form method="post" className="flex items-end gap-2">
-                <CsrfInput />
-                <input type="hidden" name="intent" value="create-folder" />
-                <div>
-                  <label htmlFor="new-folder-name" className="label">
-                    New folder
-                  </label>
-                  <input
-                    ref={folderNameRef}
-                    id="new-folder-name"
-                    name="name"
-                    required
-                    maxLength={255}
-                    className="input"
-                    placeholder="Folder name"
-                    aria-invalid={result && !result.ok && result.fieldErrors?.name ? true : undefined}
-                    aria-describedby={result && !result.ok && result.fieldErrors?.name ? "new-folder-error" : undefined}
-                  />
-                </div>
-                <button type="submit" className="btn-secondary" disabled={busyIntent === "create-folder"}>
-                  {busyIntent === "create-folder" ? "Creating…" : "Create folder"}
-                </button>
-              </Form>
+          </details>
+        ) : null}
+
+        <div className="flex flex-wrap items-end justify-between gap-4">
+          <div className="space-y-1">
+            <h1 className="text-2xl font-semibold break-all">{folderName}</h1>
+            {size !== null ? (
+              <p className="text-sm text-text-muted" data-testid="folder-size">
+                {`${size.capped ? "At least " : ""}${formatBytes(size.bytes)} in this folder`}
+              </p>
             ) : null}
           </div>
-          {result && !result.ok && result.fieldErrors?.name ? (
-            <p id="new-folder-error" className="field-error">
-              {result.fieldErrors.name}
-            </p>
-          ) : null}
-          {gone ? <FolderGoneNotice /> : null}
-          <FormMessage message={result?.message} tone={result?.ok ? "success" : "error"} />
-          <DragMoveStatus />
-
           {folder.canWrite ? (
-            <UploadPanel folderId={folder.id} maxUploadSize={maxUploadSize}>
-              {/* Without JavaScript this plain form streams the files to the server. */}
-              <Form method="post" encType="multipart/form-data" className="flex flex-wrap items-end gap-2">
-                <CsrfInput />
-                {/* Before the file field: the server reads it before the file's bytes arrive. */}
-                <div>
-                  <label htmlFor="upload-on-conflict" className="label">
-                    If a name is taken
-                  </label>
-                  <select id="upload-on-conflict" name="onConflict" defaultValue="keep-both" className="input">
-                    <option value="keep-both">Keep both</option>
-                    <option value="replace">Replace (keep the old one as a version)</option>
-                    <option value="cancel">Don’t upload it</option>
-                  </select>
-                </div>
-                <div>
-                  <label htmlFor="upload-file" className="label">
-                    Upload files
-                  </label>
-                  <input id="upload-file" name="file" type="file" multiple required className="text-sm" />
-                </div>
-                <button type="submit" className="btn-primary" disabled={uploadingWithoutJs}>
-                  {uploadingWithoutJs ? "Uploading…" : "Upload"}
-                </button>
-                <p className="w-full text-sm text-slate-600">Up to {formatBytes(maxUploadSize)} per file.</p>
-              </Form>
-            </UploadPanel>
+            <Form method="post" className="flex items-end gap-2">
+              <CsrfInput />
+              <input type="hidden" name="intent" value="create-folder" />
+              <div>
+                <Label htmlFor="new-folder-name">New folder</Label>
+                <Input
+                  id="new-folder-name"
+                  name="name"
+                  required
+                  maxLength={255}
+                  placeholder="Folder name"
+                  aria-invalid={result && !result.ok && result.fieldErrors?.name ? true : undefined}
+                  aria-describedby={result && !result.ok && result.fieldErrors?.name ? "new-folder-error" : undefined}
+                />
+              </div>
+              <Button type="submit" disabled={busyIntent === "create-folder"}>
+                {busyIntent === "create-folder" ? "Creating…" : "Create folder"}
+              </Button>
+            </Form>
           ) : null}
-
-          {isEmpty ? null : <Toolbar view={view} sort={listing.sort} dir={listing.dir} counts={counts} action={folderPath} />}
-
-          {/* One plain form around the listing (no other forms inside it): the row checkboxes and the
-            bulk bar's buttons submit the selection, with or without JavaScript. */}
-          <form id="bulk-form" method="get" action="/bulk" className="space-y-3">
-            <input type="hidden" name="from" value={folderPath} />
-            {isEmpty ? null : <BulkBar canWrite={folder.canWrite} />}
-            <section aria-labelledby="contents-heading" className={view === "list" ? "card overflow-x-auto" : ""}>
-              <h2 id="contents-heading" className="sr-only">
-                Folder contents
-              </h2>
-              {isEmpty ? (
-                <div className={`p-10 text-center ${view === "grid" ? "card" : ""}`}>
-                  <p className="font-medium">This folder is empty.</p>
-                  <p className="mt-1 text-sm text-slate-600">
-                    {folder.canWrite ? "Upload files or create a folder to get started." : "Nothing has been put here yet."}
-                  </p>
-                </div>
-              ) : view === "grid" ? (
-                <GridView listing={listing} />
-              ) : (
-                <ListView listing={listing} queryFor={queryFor} />
-              )}
-            </section>
-          </form>
-
-          <Pagination listing={listing} queryFor={queryFor} />
         </div>
+        {result && !result.ok && result.fieldErrors?.name ? (
+          <p id="new-folder-error" className="field-error">
+            {result.fieldErrors.name}
+          </p>
+        ) : null}
+        {gone ? <FolderGoneNotice /> : null}
+        <FormMessage message={result?.message} tone={result?.ok ? "success" : "error"} />
+        <DragMoveStatus />
+
+        <Toolbar
+          view={view}
+          sort={listing.sort}
+          dir={listing.dir}
+          counts={isEmpty ? null : counts}
+          action={folderPath}
+          folderId={folder.id}
+          folderName={folderName}
+          upload={folder.canWrite ? <UploadButton plainForm={plainUploadForm} /> : null}
+        />
+
+        {/* One plain form around the listing (no other forms inside it): the row checkboxes and the
+          bulk bar's buttons submit the selection, with or without JavaScript. */}
+        <form id="bulk-form" method="get" action="/bulk" className="space-y-3">
+          <input type="hidden" name="from" value={folderPath} />
+          {isEmpty ? null : <BulkBar canWrite={folder.canWrite} />}
+          <section aria-labelledby="contents-heading" data-testid="listing">
+            <h2 id="contents-heading" className="sr-only">
+              Folder contents
+            </h2>
+            {isEmpty ? (
+              <EmptyState title="This folder is empty.">
+                {folder.canWrite
+                  ? "Upload files (or drop them anywhere on the page) or create a folder to get started."
+                  : "Nothing has been put here yet."}
+              </EmptyState>
+            ) : view === "grid" ? (
+              <GridView listing={listing} canWrite={folder.canWrite} from={folderPath} />
+            ) : (
+              <Card padding="none">
+                <ListView listing={listing} queryFor={queryFor} canWrite={folder.canWrite} from={folderPath} />
+              </Card>
+            )}
+          </section>
+        </form>
+
+        <Pagination listing={listing} queryFor={queryFor} />
       </div>
+      <FolderShortcuts />
+    </div>
+  );
+
+  return (
+    <DragMoveProvider enabled={folder.canWrite} from={folderPath}>
+      {folder.canWrite ? (
+        <UploadProvider folderId={folder.id} maxUploadSize={maxUploadSize}>
+          {body}
+          <DropOverlay folderName={folderName} />
+          <UploadQueuePanel />
+        </UploadProvider>
+      ) : (
+        body
+      )}
     </DragMoveProvider>
   );
 }
@@ -233,68 +258,96 @@ function plural(count: number, one: string, many: string, capped = false) {
   return `${capped && count >= COUNT_LIMIT ? "more than " : ""}${count.toLocaleString("en-GB")} ${count === 1 ? one : many}`;
 }
 
-/** The summary line, the view switch and a sort form (the grid and small screens have no column headers). */
+/**
+ * The folder toolbar: Upload, a search in this folder, the summary line, the view switch and a
+ * sort form (the grid and small screens have no column headers), and the keyboard shortcuts.
+ */
 function Toolbar({
   view,
   sort,
   dir,
   counts,
   action,
+  folderId,
+  folderName,
+  upload,
 }: {
   view: FolderViewMode;
   sort: SortKey;
   dir: SortDir;
-  counts: FolderCounts;
+  counts: FolderCounts | null;
   action: string;
+  folderId: string;
+  folderName: string;
+  upload: React.ReactNode;
 }) {
   const queryFor = makeQueryFor(action, { sort, dir, view });
   return (
-    <div className="flex flex-wrap items-end justify-between gap-x-6 gap-y-3">
-      <p className="text-sm text-slate-700" data-testid="folder-summary">
-        {`${plural(counts.folders, "folder", "folders", counts.capped)}, ${plural(counts.files, "file", "files", counts.capped)}`}
-      </p>
-      <div className="flex flex-wrap items-end gap-x-6 gap-y-3">
-        <Form method="get" action={action} className="flex items-end gap-2">
-          {view === "grid" ? <input type="hidden" name="view" value="grid" /> : null}
-          <div>
-            <label htmlFor="sort-by" className="label">
-              Sort by
-            </label>
-            <select id="sort-by" name="sort" defaultValue={sort} key={`sort-${sort}`} className="input w-auto py-1.5">
-              {(Object.keys(SORT_LABELS) as SortKey[]).map((key) => (
-                <option key={key} value={key}>
-                  {SORT_LABELS[key]}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div>
-            <label htmlFor="sort-dir" className="label">
-              Order
-            </label>
-            <select id="sort-dir" name="dir" defaultValue={dir} key={`dir-${dir}`} className="input w-auto py-1.5">
-              <option value="asc">Ascending</option>
-              <option value="desc">Descending</option>
-            </select>
-          </div>
-          <button type="submit" className="btn-secondary">
-            Sort
-          </button>
-        </Form>
-        <div role="group" aria-label="View" className="flex overflow-hidden rounded-md border border-slate-300 text-sm">
-          {(["list", "grid"] as const).map((mode) => (
-            <Link
-              key={mode}
-              to={queryFor({ view: mode })}
-              aria-current={view === mode ? "true" : undefined}
-              className={`px-3 py-2 font-medium ${view === mode ? "bg-slate-800 text-white" : "bg-white text-slate-800 hover:bg-slate-50"}`}
-            >
-              {mode === "list" ? "List" : "Grid"}
-              <span className="sr-only"> view</span>
-            </Link>
-          ))}
-        </div>
+    <div className="space-y-3" data-testid="folder-toolbar">
+      <div className="flex flex-wrap items-center gap-2">
+        {upload}
+        <form
+          method="get"
+          action="/search"
+          role="search"
+          aria-label="In this folder"
+          className="flex min-w-[14rem] flex-1 items-center gap-2 sm:max-w-sm"
+        >
+          <input type="hidden" name="folder" value={folderId} />
+          <label htmlFor="folder-search" className="sr-only">
+            {`Search in “${folderName}”`}
+          </label>
+          <Input id="folder-search" name="q" type="search" placeholder={`Search in ${folderName}`} className="min-w-0" />
+          <Button type="submit">Search</Button>
+        </form>
+        <ShortcutsHelp />
       </div>
+      {counts ? (
+        <div className="flex flex-wrap items-end justify-between gap-x-6 gap-y-3">
+          <p className="text-sm text-text-muted" data-testid="folder-summary">
+            {`${plural(counts.folders, "folder", "folders", counts.capped)}, ${plural(counts.files, "file", "files", counts.capped)}`}
+          </p>
+          <div className="flex flex-wrap items-end gap-x-6 gap-y-3">
+            <Form method="get" action={action} className="flex items-end gap-2">
+              {view === "grid" ? <input type="hidden" name="view" value="grid" /> : null}
+              <div>
+                <Label htmlFor="sort-by">Sort by</Label>
+                <Select id="sort-by" name="sort" defaultValue={sort} key={`sort-${sort}`} className="w-auto py-1.5">
+                  {(Object.keys(SORT_LABELS) as SortKey[]).map((key) => (
+                    <option key={key} value={key}>
+                      {SORT_LABELS[key]}
+                    </option>
+                  ))}
+                </Select>
+              </div>
+              <div>
+                <Label htmlFor="sort-dir">Order</Label>
+                <Select id="sort-dir" name="dir" defaultValue={dir} key={`dir-${dir}`} className="w-auto py-1.5">
+                  <option value="asc">Ascending</option>
+                  <option value="desc">Descending</option>
+                </Select>
+              </div>
+              <Button type="submit">Sort</Button>
+            </Form>
+            <div role="group" aria-label="View" className="flex overflow-hidden rounded-control border border-border-strong text-sm">
+              {(["list", "grid"] as const).map((mode) => (
+                <Link
+                  key={mode}
+                  to={queryFor({ view: mode })}
+                  aria-current={view === mode ? "true" : undefined}
+                  className={cx(
+                    "px-3 py-2 font-medium",
+                    view === mode ? "bg-accent text-on-accent" : "bg-surface-raised text-text hover:bg-surface-hover",
+                  )}
+                >
+                  {mode === "list" ? "List" : "Grid"}
+                  <span className="sr-only"> view</span>
+                </Link>
+              ))}
+            </div>
+          </div>
+        </div>
+      ) : null}
     </div>
   );
 }
@@ -320,7 +373,7 @@ function SortHeader({
     >
       <Link to={queryFor({ sort: column, dir: nextDir })} className="inline-flex items-center gap-1 hover:underline">
         {SORT_LABELS[column]}
-        <span aria-hidden="true" className={active ? "text-slate-900" : "text-slate-500"}>
+        <span aria-hidden="true" className={active ? "text-text" : "text-text-muted"}>
           {active ? (listing.dir === "asc" ? "▲" : "▼") : "↕"}
         </span>
       </Link>
@@ -345,8 +398,9 @@ function SelectBox({ kind, id, name }: { kind: "file" | "folder"; id: string; na
 
 /**
  * The actions on the selected items. Without JavaScript the buttons submit the surrounding form:
- * ZIP to /bulk/zip, Move…/Copy… to the /bulk destination page, trash straight to POST /bulk.
- * With JavaScript there is also "Select all" and a live count.
+ * ZIP to /bulk/zip, Move…/Copy… to the /bulk destination page, trash to the /bulk confirmation.
+ * With JavaScript there is also "Select all" and a live count, and while anything is selected the
+ * bar sticks to the top of the window with "Clear selection".
  */
 function BulkBar({ canWrite }: { canWrite: boolean }) {
   const [hydrated, setHydrated] = useState(false);
@@ -366,11 +420,14 @@ function BulkBar({ canWrite }: { canWrite: boolean }) {
     };
     recount();
     document.addEventListener("change", recount);
+    // The keyboard shortcuts select rows without a change event.
+    document.addEventListener("coffer:selection", recount);
     // The listing changes under the same form (sorting, paging, live updates).
     const observer = new MutationObserver(recount);
     observer.observe(form, { childList: true, subtree: true });
     return () => {
       document.removeEventListener("change", recount);
+      document.removeEventListener("coffer:selection", recount);
       observer.disconnect();
     };
   }, []);
@@ -381,8 +438,29 @@ function BulkBar({ canWrite }: { canWrite: boolean }) {
   };
 
   const disabled = hydrated && count === 0;
+  const active = hydrated && count > 0;
+  // While the bar sticks to the top, rows focused above it scroll below it (focus not obscured).
+  useEffect(() => {
+    const bar = barRef.current;
+    if (!active || !bar) return;
+    const root = document.documentElement;
+    root.style.scrollPaddingTop = `${Math.ceil(bar.getBoundingClientRect().height) + 8}px`;
+    return () => {
+      root.style.scrollPaddingTop = "";
+    };
+  }, [active]);
   return (
-    <div ref={barRef} role="group" aria-label="Selected items" className="flex flex-wrap items-center gap-2 text-sm" data-testid="bulk-bar">
+    <div
+      ref={barRef}
+      role="group"
+      aria-label="Selected items"
+      className={cx(
+        "flex flex-wrap items-center gap-2 text-sm",
+        active && "sticky top-0 z-30 rounded-panel border border-accent-border bg-accent-soft px-3 py-2 shadow-md",
+      )}
+      data-testid="bulk-bar"
+      data-active={active ? "true" : "false"}
+    >
       {hydrated ? (
         <>
           <label className="flex items-center gap-2">
@@ -397,17 +475,25 @@ function BulkBar({ canWrite }: { canWrite: boolean }) {
             />
             Select all
           </label>
-          <span aria-live="polite" className="min-w-[6rem] text-slate-700" data-testid="bulk-count">
+          <span aria-live="polite" className="min-w-[6rem] text-text" data-testid="bulk-count">
             {`${count} selected`}
           </span>
         </>
       ) : (
-        <span className="text-slate-700">With the selected items:</span>
+        <span className="text-text-muted">With the selected items:</span>
       )}
-      <button type="submit" formAction="/bulk/zip" formMethod="get" className="btn-secondary" disabled={disabled}>
+      <button type="submit" formAction="/bulk/zip" formMethod="get" className={buttonClass("secondary", "sm")} disabled={disabled}>
         Download as ZIP
       </button>
-      <button type="submit" name="intent" value="copy" formAction="/bulk" formMethod="get" className="btn-secondary" disabled={disabled}>
+      <button
+        type="submit"
+        name="intent"
+        value="copy"
+        formAction="/bulk"
+        formMethod="get"
+        className={buttonClass("secondary", "sm")}
+        disabled={disabled}
+      >
         Copy…
       </button>
       {canWrite ? (
@@ -418,7 +504,7 @@ function BulkBar({ canWrite }: { canWrite: boolean }) {
             value="move"
             formAction="/bulk"
             formMethod="get"
-            className="btn-secondary"
+            className={buttonClass("secondary", "sm")}
             disabled={disabled}
           >
             Move…
@@ -429,12 +515,18 @@ function BulkBar({ canWrite }: { canWrite: boolean }) {
             value="trash"
             formAction="/bulk"
             formMethod="get"
-            className="btn-secondary"
+            className={buttonClass("secondary", "sm")}
             disabled={disabled}
+            data-shortcut="trash-selection"
           >
             Move to trash…
           </button>
         </>
+      ) : null}
+      {active ? (
+        <Button size="sm" variant="ghost" onClick={() => selectAll(false)}>
+          Clear selection
+        </Button>
       ) : null}
     </div>
   );
@@ -442,10 +534,100 @@ function BulkBar({ canWrite }: { canWrite: boolean }) {
 
 function DetailsLink({ kind, id, name }: { kind: "file" | "folder"; id: string; name: string }) {
   return (
-    <Link to={`/details/${kind}/${id}`} className="text-blue-800 underline-offset-2 hover:underline">
+    <Link to={`/details/${kind}/${id}`} className="text-accent-text underline-offset-2 hover:underline">
       Details<span className="sr-only">{` of ${name}`}</span>
     </Link>
   );
+}
+
+/** Where a row's actions go: pages that do them, so each works without JavaScript. */
+function rowLinks(kind: "file" | "folder", id: string, from: string) {
+  const details = `/details/${kind}/${id}`;
+  return {
+    open: kind === "folder" ? `/files/${id}` : details,
+    download: kind === "file" ? `/download/${id}` : `/bulk/zip?${new URLSearchParams({ from, item: `folder:${id}` })}`,
+    share: `${details}#sharing-heading`,
+    rename: `${details}#rename-heading`,
+    move: `${details}#move-heading`,
+    copy: `${details}#copy-heading`,
+    details,
+    trash: `${details}#trash-heading`,
+  };
+}
+
+/** A row's (or tile's) actions menu: open, download, share, rename, move, copy, details, trash. */
+function RowMenu({
+  kind,
+  id,
+  name,
+  canWrite,
+  from,
+}: {
+  kind: "file" | "folder";
+  id: string;
+  name: string;
+  canWrite: boolean;
+  from: string;
+}) {
+  const links = rowLinks(kind, id, from);
+  return (
+    <Menu
+      label={
+        <>
+          <span aria-hidden="true">⋯</span>
+          <span className="sr-only">{`Actions for ${name}`}</span>
+        </>
+      }
+      summaryClassName={buttonClass("ghost", "sm", "min-w-8")}
+      testId="row-menu"
+    >
+      <Link to={links.open} className={menuItemClass}>
+        Open
+      </Link>
+      {kind === "file" ? (
+        <a href={links.download} className={menuItemClass} download>
+          Download
+        </a>
+      ) : (
+        <a href={links.download} className={menuItemClass}>
+          Download as ZIP
+        </a>
+      )}
+      <Link to={links.share} className={menuItemClass}>
+        Share
+      </Link>
+      {canWrite ? (
+        <Link to={links.rename} className={menuItemClass}>
+          Rename
+        </Link>
+      ) : null}
+      {canWrite ? (
+        <Link to={links.move} className={menuItemClass}>
+          Move
+        </Link>
+      ) : null}
+      <Link to={links.copy} className={menuItemClass}>
+        Copy
+      </Link>
+      <Link to={links.details} className={menuItemClass}>
+        Details
+      </Link>
+      {canWrite ? (
+        <>
+          <MenuSeparator />
+          <Link to={links.trash} className={cx(menuItemClass, "text-danger")}>
+            Move to trash
+          </Link>
+        </>
+      ) : null}
+    </Menu>
+  );
+}
+
+/** The data the keyboard shortcuts read from a row: where Enter and F2 go. */
+function rowData(kind: "file" | "folder", id: string, from: string) {
+  const links = rowLinks(kind, id, from);
+  return { "data-row": kind, "data-open-href": links.open, "data-rename-href": links.rename };
 }
 
 /** "type/subtype", allowed to wrap after the slash and nowhere else (not at a subtype's hyphen). */
@@ -461,35 +643,39 @@ function MimeType({ value }: { value: string }) {
   );
 }
 
-function ListView({ listing, queryFor }: { listing: FolderListing; queryFor: QueryFor }) {
+function ListView({ listing, queryFor, canWrite, from }: { listing: FolderListing; queryFor: QueryFor; canWrite: boolean; from: string }) {
   const drag = useDragMove();
+  // Below 640 px the table lays out as a list: one line per item, name and actions.
+  const row = "hover:bg-surface-hover max-sm:flex max-sm:items-center";
+  const cell = "px-4 py-2 max-sm:px-2";
   return (
-    <table className="w-full text-left text-sm">
-      <thead className="border-b border-slate-200 bg-slate-50 text-slate-700">
+    <table className="w-full text-left text-sm max-sm:block">
+      <thead className="border-b border-border bg-surface text-text-muted max-sm:hidden">
         <tr>
           <SortHeader column="name" listing={listing} queryFor={queryFor} />
           <SortHeader column="size" listing={listing} queryFor={queryFor} />
           <SortHeader column="type" listing={listing} queryFor={queryFor} className="hidden sm:table-cell" />
           <SortHeader column="modified" listing={listing} queryFor={queryFor} className="hidden md:table-cell" />
           <th scope="col" className="px-4 py-2 font-medium">
-            <span className="sr-only">Details</span>
+            <span className="sr-only">Actions</span>
           </th>
         </tr>
       </thead>
-      <tbody className="divide-y divide-slate-100">
+      <tbody className="divide-y divide-border max-sm:block">
         {listing.folders.map((child) => (
           <tr
             key={child.id}
-            className={`hover:bg-slate-50 ${dropHighlight(!!drag?.isOver(child.id))}`}
+            className={cx(row, dropHighlight(!!drag?.isOver(child.id)))}
             data-testid="listing-folder"
+            {...rowData("folder", child.id, from)}
             {...drag?.dragSource("folder", child.id)}
             {...drag?.dropTarget(child.id, child.name)}
           >
-            <td className="px-4 py-2">
+            <td className={cx(cell, "max-sm:min-w-0 max-sm:flex-1")}>
               {/* The checkbox sits in the name cell, so the name stays the row's first cell. */}
               <div className="flex items-center gap-3">
                 <SelectBox kind="folder" id={child.id} name={child.name} />
-                <Link to={`/files/${child.id}`} className="flex items-center gap-2 font-medium text-blue-800 hover:underline">
+                <Link to={`/files/${child.id}`} className="flex min-w-0 items-center gap-2 font-medium text-accent-text hover:underline">
                   <FolderIcon />
                   <span className="line-clamp-3 wrap-anywhere" title={child.name}>
                     {child.name}
@@ -497,20 +683,29 @@ function ListView({ listing, queryFor }: { listing: FolderListing; queryFor: Que
                 </Link>
               </div>
             </td>
-            <td className="px-4 py-2 text-slate-600">—</td>
-            <td className="hidden px-4 py-2 text-slate-600 sm:table-cell">Folder</td>
-            <td className="hidden px-4 py-2 whitespace-nowrap text-slate-600 md:table-cell">{formatDate(child.updatedAt)}</td>
-            <td className="px-4 py-2 text-right whitespace-nowrap">
-              <DetailsLink kind="folder" id={child.id} name={child.name} />
+            <td className={cx(cell, "text-text-muted max-sm:hidden")}>—</td>
+            <td className={cx(cell, "hidden text-text-muted sm:table-cell")}>Folder</td>
+            <td className={cx(cell, "hidden whitespace-nowrap text-text-muted md:table-cell")}>{formatDate(child.updatedAt)}</td>
+            <td className={cx(cell, "text-right whitespace-nowrap")}>
+              <div className="flex items-center justify-end gap-2">
+                <DetailsLink kind="folder" id={child.id} name={child.name} />
+                <RowMenu kind="folder" id={child.id} name={child.name} canWrite={canWrite} from={from} />
+              </div>
             </td>
           </tr>
         ))}
         {listing.files.map((file) => (
-          <tr key={file.id} className="hover:bg-slate-50" data-testid="listing-file" {...drag?.dragSource("file", file.id)}>
-            <td className="px-4 py-2">
+          <tr
+            key={file.id}
+            className={row}
+            data-testid="listing-file"
+            {...rowData("file", file.id, from)}
+            {...drag?.dragSource("file", file.id)}
+          >
+            <td className={cx(cell, "max-sm:min-w-0 max-sm:flex-1")}>
               <div className="flex items-center gap-3">
                 <SelectBox kind="file" id={file.id} name={file.name} />
-                <a href={`/download/${file.id}`} className="flex items-center gap-2 text-blue-800 hover:underline" download>
+                <a href={`/download/${file.id}`} className="flex min-w-0 items-center gap-2 text-accent-text hover:underline" download>
                   <FileIcon />
                   <span className="line-clamp-3 wrap-anywhere" title={file.name}>
                     {file.name}
@@ -518,13 +713,16 @@ function ListView({ listing, queryFor }: { listing: FolderListing; queryFor: Que
                 </a>
               </div>
             </td>
-            <td className="px-4 py-2 whitespace-nowrap text-slate-700">{formatBytes(file.size)}</td>
-            <td className="hidden px-4 py-2 text-slate-600 sm:table-cell">
+            <td className={cx(cell, "whitespace-nowrap text-text max-sm:text-xs max-sm:text-text-muted")}>{formatBytes(file.size)}</td>
+            <td className={cx(cell, "hidden text-text-muted sm:table-cell")}>
               <MimeType value={file.mimeType} />
             </td>
-            <td className="hidden px-4 py-2 whitespace-nowrap text-slate-600 md:table-cell">{formatDate(file.updatedAt)}</td>
-            <td className="px-4 py-2 text-right whitespace-nowrap">
-              <DetailsLink kind="file" id={file.id} name={file.name} />
+            <td className={cx(cell, "hidden whitespace-nowrap text-text-muted md:table-cell")}>{formatDate(file.updatedAt)}</td>
+            <td className={cx(cell, "text-right whitespace-nowrap")}>
+              <div className="flex items-center justify-end gap-2">
+                <DetailsLink kind="file" id={file.id} name={file.name} />
+                <RowMenu kind="file" id={file.id} name={file.name} canWrite={canWrite} from={from} />
+              </div>
             </td>
           </tr>
         ))}
@@ -537,57 +735,60 @@ function ListView({ listing, queryFor }: { listing: FolderListing; queryFor: Que
 function TilePreview({ file }: { file?: Pick<ListedFile, "id" | "thumbnailKey" | "mimeType"> }) {
   return (
     <div
-      className="flex aspect-[4/3] items-center justify-center overflow-hidden rounded-md bg-slate-50"
+      className="flex aspect-[4/3] items-center justify-center overflow-hidden rounded-control bg-surface"
       data-thumbnail-slot={file ? file.id : undefined}
     >
       {file?.thumbnailKey ? (
         <img src={thumbnailUrl(file.id, file.thumbnailKey)} alt="" loading="lazy" className="h-full w-full object-contain" />
       ) : file ? (
-        <FileIcon className="h-10 w-10 text-slate-500" />
+        <FileIcon className="h-10 w-10 text-text-muted" />
       ) : (
-        <FolderIcon className="h-12 w-12 text-amber-500" />
+        <FolderIcon className="h-12 w-12 text-warning" />
       )}
     </div>
   );
 }
 
-function GridView({ listing }: { listing: FolderListing }) {
+function GridView({ listing, canWrite, from }: { listing: FolderListing; canWrite: boolean; from: string }) {
   const drag = useDragMove();
-  const tile = "card flex h-full flex-col gap-2 p-3 text-sm";
+  const tile = "flex h-full flex-col gap-2 text-sm";
   return (
     <ul className="grid grid-cols-2 gap-3 sm:grid-cols-3 md:grid-cols-4 xl:grid-cols-5" data-testid="folder-grid">
       {listing.folders.map((child) => (
-        <li key={child.id} data-testid="listing-folder">
-          <div
-            className={`${tile} ${dropHighlight(!!drag?.isOver(child.id))}`}
+        <li key={child.id} data-testid="listing-folder" {...rowData("folder", child.id, from)}>
+          <Card
+            padding="none"
+            className={cx(tile, "p-3", dropHighlight(!!drag?.isOver(child.id)))}
             {...drag?.dragSource("folder", child.id)}
             {...drag?.dropTarget(child.id, child.name)}
           >
-            <Link to={`/files/${child.id}`} className="flex flex-col gap-2 font-medium text-blue-800 hover:underline">
+            <Link to={`/files/${child.id}`} className="flex flex-col gap-2 font-medium text-accent-text hover:underline">
               <TilePreview />
               <span className="wrap-anywhere">{child.name}</span>
             </Link>
-            <div className="mt-auto flex items-center justify-between gap-2 text-slate-600">
+            <div className="mt-auto flex items-center justify-between gap-2 text-text-muted">
               <SelectBox kind="folder" id={child.id} name={child.name} />
               <span>Folder</span>
               <DetailsLink kind="folder" id={child.id} name={child.name} />
+              <RowMenu kind="folder" id={child.id} name={child.name} canWrite={canWrite} from={from} />
             </div>
-          </div>
+          </Card>
         </li>
       ))}
       {listing.files.map((file) => (
-        <li key={file.id} data-testid="listing-file">
-          <div className={tile} {...drag?.dragSource("file", file.id)}>
-            <a href={`/download/${file.id}`} className="flex flex-col gap-2 text-blue-800 hover:underline" download>
+        <li key={file.id} data-testid="listing-file" {...rowData("file", file.id, from)}>
+          <Card padding="none" className={cx(tile, "p-3")} {...drag?.dragSource("file", file.id)}>
+            <a href={`/download/${file.id}`} className="flex flex-col gap-2 text-accent-text hover:underline" download>
               <TilePreview file={file} />
               <span className="wrap-anywhere">{file.name}</span>
             </a>
-            <div className="mt-auto flex items-center justify-between gap-2 text-slate-600">
+            <div className="mt-auto flex items-center justify-between gap-2 text-text-muted">
               <SelectBox kind="file" id={file.id} name={file.name} />
               <span className="whitespace-nowrap">{formatBytes(file.size)}</span>
               <DetailsLink kind="file" id={file.id} name={file.name} />
+              <RowMenu kind="file" id={file.id} name={file.name} canWrite={canWrite} from={from} />
             </div>
-          </div>
+          </Card>
         </li>
       ))}
     </ul>
@@ -600,18 +801,16 @@ function Pagination({ listing, queryFor }: { listing: FolderListing; queryFor: Q
     <nav aria-label="Pages" className="flex flex-wrap items-center justify-end gap-2">
       {listing.prevCursor ? (
         <>
-          <Link to={queryFor({})} className="btn-secondary">
-            First page
-          </Link>
-          <Link to={queryFor({ before: listing.prevCursor })} className="btn-secondary" rel="prev">
+          <ButtonLink to={queryFor({})}>First page</ButtonLink>
+          <ButtonLink to={queryFor({ before: listing.prevCursor })} rel="prev">
             Previous page
-          </Link>
+          </ButtonLink>
         </>
       ) : null}
       {listing.nextCursor ? (
-        <Link to={queryFor({ after: listing.nextCursor })} className="btn-secondary" rel="next">
+        <ButtonLink to={queryFor({ after: listing.nextCursor })} rel="next">
           Next page
-        </Link>
+        </ButtonLink>
       ) : null}
     </nav>
   );

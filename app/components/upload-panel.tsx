@@ -1,234 +1,373 @@
 import { Link } from "@remix-run/react";
-import { memo, useEffect, useState, type ReactNode } from "react";
+import { createContext, memo, type ReactNode, useContext, useEffect, useRef, useState } from "react";
 import { formatBytes } from "~/lib/format";
 import { MOVE_MIME } from "./drag-move";
+import { Button, buttonClass } from "./ui/button";
+import { Dialog, DialogOpener } from "./ui/dialog";
+import { Label, Select } from "./ui/input";
+import { Menu, MenuLabel, MenuSeparator, menuItemClass } from "./ui/menu";
+import { Progress } from "./ui/progress";
+import { cx } from "./ui/cx";
 import { directoryOf, entriesOf, filesFromEntries } from "./upload-picking";
 import { PARALLEL_CHOICES, useUploadQueue, type ConflictPolicy, type QueueItem } from "./upload-queue";
 
 const displayName = (item: Pick<QueueItem, "name" | "relativePath">) => `${item.relativePath}${item.name}`;
 
+type Queue = ReturnType<typeof useUploadQueue>;
+const UploadContext = createContext<{ queue: Queue; maxUploadSize: number } | null>(null);
+
+/** True once the page has hydrated: the resumable uploader replaces the plain form from then on. */
+function useHydrated() {
+  const [hydrated, setHydrated] = useState(false);
+  useEffect(() => setHydrated(true), []);
+  return hydrated;
+}
+
 /**
- * Resumable uploads with tus when JavaScript runs; `children` (a plain multipart form) is what
- * people without JavaScript get, and what everyone sees until the page hydrates.
+ * Resumable uploads with tus when JavaScript runs, for the folder page around it: the toolbar's
+ * Upload button (`UploadButton`), "drop anywhere" with a full-window overlay, and the queue as a
+ * compact panel fixed in the bottom corner (`UploadQueuePanel`).
  *
  * Files and whole folders can be dropped or chosen; a folder's structure is recreated on the
  * server (each file carries its directory as `relativePath`); empty folders inside a dropped
  * folder are created through POST /folders/path. At most `parallel` uploads run at once, the rest
  * wait as "queued".
  */
-export function UploadPanel({ folderId, maxUploadSize, children }: { folderId: string; maxUploadSize: number; children: ReactNode }) {
-  const [enhanced, setEnhanced] = useState(false);
-  const [dragging, setDragging] = useState(false);
+export function UploadProvider({ folderId, maxUploadSize, children }: { folderId: string; maxUploadSize: number; children: ReactNode }) {
+  const queue = useUploadQueue({ folderId, maxUploadSize });
+  return <UploadContext.Provider value={{ queue, maxUploadSize }}>{children}</UploadContext.Provider>;
+}
+
+/**
+ * The toolbar's primary Upload control. Without JavaScript (and until the page hydrates) it is a
+ * link opening the `:target` dialog that holds `plainForm`, the multipart form that streams the
+ * files to the server. With JavaScript it is a label around the file input (it opens the picker),
+ * with a menu for a whole folder and the upload options.
+ */
+export function UploadButton({ plainForm }: { plainForm: ReactNode }) {
+  const upload = useContext(UploadContext);
+  const hydrated = useHydrated();
   const [folderInputSupported, setFolderInputSupported] = useState(true);
-  const {
-    items,
-    totals,
-    canPauseAll,
-    canResumeAll,
-    canRetry,
-    unfinished,
-    folderNote,
-    onConflict,
-    setOnConflict,
-    parallel,
-    setParallel,
-    addFiles,
-    addEmptyFolders,
-    pause,
-    resume,
-    cancel,
-    pauseAll,
-    resumeAll,
-    retryFailed,
-    clearFinished,
-  } = useUploadQueue({ folderId, maxUploadSize });
-
-  useEffect(() => {
-    setEnhanced(true);
-    setFolderInputSupported("webkitdirectory" in document.createElement("input"));
-  }, []);
-
-  if (!enhanced) return <section className="card p-4">{children}</section>;
-
+  useEffect(() => setFolderInputSupported("webkitdirectory" in document.createElement("input")), []);
+  if (!upload || !hydrated) {
+    return (
+      <>
+        <DialogOpener dialogId="upload-dialog" variant="primary">
+          Upload
+        </DialogOpener>
+        <Dialog id="upload-dialog" title="Upload files">
+          {plainForm}
+        </Dialog>
+      </>
+    );
+  }
+  const { queue, maxUploadSize } = upload;
   return (
-    <section aria-labelledby="upload-heading" className="card p-4">
-      <h2 id="upload-heading" className="text-base font-semibold">
-        Upload files
-      </h2>
-      {/* biome-ignore lint/a11y/noStaticElementInteractions: a drop target for the mouse; keyboards use the file buttons inside. */}
-      <div
-        data-testid="upload-drop-zone"
-        className={`mt-3 rounded-lg border-2 border-dashed p-6 text-center ${dragging ? "border-blue-600 bg-blue-50" : "border-slate-300"}`}
-        onDragOver={(event) => {
-          // Items dragged within the listing (to move them) are not uploads.
-          if (Array.from(event.dataTransfer.types).includes(MOVE_MIME)) return;
-          event.preventDefault();
-          setDragging(true);
-        }}
-        onDragLeave={() => setDragging(false)}
-        onDrop={(event) => {
-          if (Array.from(event.dataTransfer.types).includes(MOVE_MIME)) return;
-          event.preventDefault();
-          setDragging(false);
-          // Entries must be taken while the drop event runs; the list is emptied afterwards.
-          const entries = entriesOf(event.dataTransfer);
-          if (entries)
-            void filesFromEntries(entries).then(({ files, emptyDirs }) => {
-              addFiles(files);
-              if (emptyDirs.length > 0) void addEmptyFolders(emptyDirs);
-            });
-          else addFiles(Array.from(event.dataTransfer.files, (file) => ({ file, relativePath: "" })));
-        }}
+    <div className="flex items-center gap-1" data-testid="upload-controls">
+      {/* A label wrapping its input: the input is visually hidden, not display:none, so it stays in
+          the tab order and the phone's picker opens on a tap; focus-within shows where the focus is. */}
+      <label
+        className={buttonClass("primary", "md", "cursor-pointer focus-within:ring-2 focus-within:ring-focus focus-within:ring-offset-2")}
       >
-        <p className="text-sm text-slate-700">Drop files or folders here, or</p>
-        {/* Each visible button is a label wrapping its input. The inputs are visually hidden, not
-            display:none, so they stay in the tab order; focus-within shows where the focus is. */}
-        <div className="mt-2 flex flex-wrap justify-center gap-2">
-          <label className="btn-primary cursor-pointer focus-within:ring-2 focus-within:ring-blue-600 focus-within:ring-offset-2">
+        <input
+          id="tus-file-input"
+          data-testid="tus-file-input"
+          data-shortcut="upload"
+          type="file"
+          multiple
+          className="sr-only"
+          onChange={(event) => {
+            const files = Array.from(event.currentTarget.files ?? [], (file) => ({ file, relativePath: "" }));
+            event.currentTarget.value = "";
+            queue.addFiles(files);
+          }}
+        />
+        Upload
+      </label>
+      <Menu label={<span aria-hidden="true">▾</span>} name="Upload options" align="start" testId="upload-options">
+        {folderInputSupported ? (
+          <label className={cx(menuItemClass, "cursor-pointer focus-within:bg-surface-hover")}>
             <input
-              id="tus-file-input"
-              data-testid="tus-file-input"
+              id="tus-folder-input"
+              data-testid="tus-folder-input"
               type="file"
               multiple
               className="sr-only"
+              {...{ webkitdirectory: "", directory: "" }}
               onChange={(event) => {
-                const files = Array.from(event.currentTarget.files ?? [], (file) => ({ file, relativePath: "" }));
+                const files = Array.from(event.currentTarget.files ?? [], (file) => ({
+                  file,
+                  relativePath: directoryOf(file.webkitRelativePath),
+                }));
                 event.currentTarget.value = "";
-                addFiles(files);
+                queue.addFiles(files);
               }}
             />
-            Choose files
+            Upload a folder
           </label>
-          {folderInputSupported ? (
-            <label className="btn-secondary cursor-pointer focus-within:ring-2 focus-within:ring-blue-600 focus-within:ring-offset-2">
-              <input
-                id="tus-folder-input"
-                data-testid="tus-folder-input"
-                type="file"
-                multiple
-                className="sr-only"
-                {...{ webkitdirectory: "", directory: "" }}
-                onChange={(event) => {
-                  const files = Array.from(event.currentTarget.files ?? [], (file) => ({
-                    file,
-                    relativePath: directoryOf(file.webkitRelativePath),
-                  }));
-                  event.currentTarget.value = "";
-                  addFiles(files);
-                }}
-              />
-              Choose a folder
-            </label>
-          ) : null}
+        ) : null}
+        <MenuSeparator />
+        <MenuLabel>Options</MenuLabel>
+        <div className="space-y-2 px-3 pb-2">
+          <div>
+            <Label htmlFor="tus-on-conflict">If a name is taken</Label>
+            <Select
+              id="tus-on-conflict"
+              value={queue.onConflict}
+              onChange={(event) => queue.setOnConflict(event.currentTarget.value as ConflictPolicy)}
+            >
+              <option value="keep-both">Keep both</option>
+              <option value="replace">Replace (keep the old one as a version)</option>
+              <option value="cancel">Don’t upload it</option>
+            </Select>
+          </div>
+          <div>
+            <Label htmlFor="tus-parallel">At once</Label>
+            <Select id="tus-parallel" value={queue.parallel} onChange={(event) => queue.setParallel(Number(event.currentTarget.value))}>
+              {PARALLEL_CHOICES.map((n) => (
+                <option key={n} value={n}>
+                  {n}
+                </option>
+              ))}
+            </Select>
+          </div>
+          <p className="text-xs text-text-muted">
+            Up to {formatBytes(maxUploadSize)} per file. Or drop files and folders anywhere on the page. Uploads resume after a lost
+            connection or a page reload.
+          </p>
         </div>
-        <p className="mt-2 text-xs text-slate-600">
-          Up to {formatBytes(maxUploadSize)} per file. Folders keep their structure (a dropped folder’s empty folders too). Uploads resume
-          after a lost connection or a page reload.
+      </Menu>
+    </div>
+  );
+}
+
+const hasFiles = (transfer: DataTransfer | null) => {
+  if (!transfer) return false;
+  const types = Array.from(transfer.types);
+  // Items dragged within the listing (to move them) are not uploads.
+  return types.includes("Files") && !types.includes(MOVE_MIME);
+};
+
+/**
+ * "Drop anywhere": while files are dragged over the window a full-window overlay says where they
+ * go; dropping them anywhere uploads them. Keyboard and single-pointer users have the Upload button.
+ */
+export function DropOverlay({ folderName }: { folderName: string }) {
+  const upload = useContext(UploadContext);
+  const [dragging, setDragging] = useState(false);
+  const queueRef = useRef(upload?.queue);
+  queueRef.current = upload?.queue;
+  const enabled = upload !== null;
+
+  useEffect(() => {
+    if (!enabled) return;
+    // dragenter/dragleave fire for every element crossed: count them to know when the drag left the window.
+    let depth = 0;
+    const onEnter = (event: DragEvent) => {
+      if (!hasFiles(event.dataTransfer)) return;
+      depth++;
+      setDragging(true);
+    };
+    const onLeave = (event: DragEvent) => {
+      if (!hasFiles(event.dataTransfer)) return;
+      depth = Math.max(0, depth - 1);
+      if (depth === 0) setDragging(false);
+    };
+    const onOver = (event: DragEvent) => {
+      if (!hasFiles(event.dataTransfer)) return;
+      event.preventDefault();
+      setDragging(true);
+    };
+    const onDrop = (event: DragEvent) => {
+      depth = 0;
+      setDragging(false);
+      const transfer = event.dataTransfer;
+      if (!transfer || Array.from(transfer.types).includes(MOVE_MIME) || event.defaultPrevented) return;
+      if (transfer.files.length === 0 && !Array.from(transfer.types).includes("Files")) return;
+      event.preventDefault();
+      const queue = queueRef.current;
+      if (!queue) return;
+      // Entries must be taken while the drop event runs; the list is emptied afterwards.
+      const entries = entriesOf(transfer);
+      if (entries)
+        void filesFromEntries(entries).then(({ files, emptyDirs }) => {
+          queue.addFiles(files);
+          if (emptyDirs.length > 0) void queue.addEmptyFolders(emptyDirs);
+        });
+      else queue.addFiles(Array.from(transfer.files, (file) => ({ file, relativePath: "" })));
+    };
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key === "Escape") setDragging(false);
+    };
+    window.addEventListener("dragenter", onEnter);
+    window.addEventListener("dragleave", onLeave);
+    window.addEventListener("dragover", onOver);
+    window.addEventListener("drop", onDrop);
+    window.addEventListener("keydown", onKey);
+    return () => {
+      window.removeEventListener("dragenter", onEnter);
+      window.removeEventListener("dragleave", onLeave);
+      window.removeEventListener("dragover", onOver);
+      window.removeEventListener("drop", onDrop);
+      window.removeEventListener("keydown", onKey);
+    };
+  }, [enabled]);
+
+  if (!dragging) return null;
+  return (
+    <div
+      data-testid="drop-overlay"
+      className="pointer-events-none fixed inset-0 z-50 flex items-center justify-center bg-surface/80 p-6 backdrop-blur-sm"
+    >
+      <div className="rounded-panel border-2 border-dashed border-accent-border bg-surface-raised px-10 py-8 text-center shadow-xl">
+        <p className="text-lg font-semibold text-text">Drop to upload</p>
+        <p className="mt-1 text-sm text-text-muted">{`Files and folders go into “${folderName}”.`}</p>
+      </div>
+    </div>
+  );
+}
+
+/**
+ * The queue: a compact panel fixed in the bottom corner, collapsible, with the overall progress,
+ * speed and time left, and per file pause, resume and cancel. While it is open the page keeps its
+ * height free at the bottom (scroll-padding), so it never hides the focused element.
+ */
+export function UploadQueuePanel() {
+  const upload = useContext(UploadContext);
+  const [collapsed, setCollapsed] = useState(false);
+  const panelRef = useRef<HTMLElement>(null);
+  const queue = upload?.queue;
+  const visible = !!queue && (queue.items.length > 0 || queue.unfinished.length > 0 || !!queue.folderNote);
+
+  useEffect(() => {
+    const panel = panelRef.current;
+    if (!visible || !panel) return;
+    const root = document.documentElement;
+    const apply = () => {
+      const height = Math.ceil(panel.getBoundingClientRect().height) + 16;
+      root.style.scrollPaddingBottom = `${height}px`;
+      document.body.style.paddingBottom = `${height}px`;
+    };
+    apply();
+    const observer = new ResizeObserver(apply);
+    observer.observe(panel);
+    // Focus moved under the panel by Tab: scroll it above the panel.
+    const onFocus = (event: FocusEvent) => {
+      const target = event.target;
+      if (!(target instanceof HTMLElement) || panel.contains(target)) return;
+      const box = target.getBoundingClientRect();
+      const top = panel.getBoundingClientRect().top;
+      if (box.bottom > top) window.scrollBy({ top: box.bottom - top + 16 });
+    };
+    document.addEventListener("focusin", onFocus);
+    return () => {
+      observer.disconnect();
+      document.removeEventListener("focusin", onFocus);
+      root.style.scrollPaddingBottom = "";
+      document.body.style.paddingBottom = "";
+    };
+  }, [visible]);
+
+  if (!queue || !visible) return null;
+  const { items, totals, unfinished, folderNote } = queue;
+  const percent =
+    totals.bytes > 0 ? Math.floor((totals.sent / totals.bytes) * 100) : totals.files > 0 && totals.done === totals.files ? 100 : 0;
+  const summary = `${totals.done} of ${totals.files} files, ${formatBytes(totals.sent)} of ${formatBytes(totals.bytes)}${
+    totals.speed > 0 ? ` · ${formatBytes(totals.speed)}/s` : ""
+  }${totals.speed > 0 && totals.remaining > 0 ? ` · ${formatDuration(totals.remaining / totals.speed)} left` : ""}`;
+
+  return (
+    <section
+      ref={panelRef}
+      aria-labelledby="upload-heading"
+      data-testid="upload-panel"
+      data-collapsed={collapsed ? "true" : "false"}
+      className="fixed right-2 bottom-2 z-40 flex max-h-[min(28rem,60vh)] w-[min(26rem,calc(100vw-1rem))] flex-col rounded-panel border border-border bg-surface-raised shadow-xl sm:right-4 sm:bottom-4"
+    >
+      <div className="flex items-center justify-between gap-2 border-b border-border px-3 py-2">
+        <h2 id="upload-heading" className="text-sm font-semibold">
+          Uploads
+        </h2>
+        <Button
+          size="sm"
+          variant="ghost"
+          aria-expanded={!collapsed}
+          aria-controls="upload-panel-body"
+          onClick={() => setCollapsed((value) => !value)}
+          data-testid="upload-panel-toggle"
+        >
+          {collapsed ? "Show" : "Hide"}
+          <span className="sr-only"> the upload queue</span>
+        </Button>
+      </div>
+      <div className="space-y-2 px-3 py-2">
+        {items.length > 0 ? <Progress label="All uploads" value={percent} detail={`${percent}%`} /> : null}
+        {items.length > 0 ? (
+          <p className="text-xs text-text-muted" data-testid="upload-totals">
+            {summary}
+          </p>
+        ) : null}
+        {/* Announces file counts only (not every byte of progress), so screen readers are not flooded. */}
+        <p className="sr-only" aria-live="polite" role="status" data-testid="upload-summary">
+          {`${totals.done} of ${totals.files} files uploaded`}
+          {totals.uploading > 0 ? `, ${totals.uploading} uploading` : ""}
+          {totals.queued > 0 ? `, ${totals.queued} queued` : ""}
+          {totals.paused > 0 ? `, ${totals.paused} paused` : ""}
+          {totals.failed > 0 ? `, ${totals.failed} failed` : ""}.
         </p>
       </div>
-
-      {folderNote ? (
-        <p role="alert" className="field-error mt-2">
-          {folderNote}
-        </p>
-      ) : null}
-
-      <div className="mt-3 flex flex-wrap items-center gap-x-4 gap-y-2 text-sm">
-        <span className="flex max-w-full flex-wrap items-center gap-2">
-          <label htmlFor="tus-on-conflict" className="whitespace-nowrap text-slate-800">
-            If a name is taken
-          </label>
-          <select
-            id="tus-on-conflict"
-            value={onConflict}
-            onChange={(event) => setOnConflict(event.currentTarget.value as ConflictPolicy)}
-            className="max-w-full min-w-0 rounded-md border border-slate-300 bg-white px-2 py-1"
-          >
-            <option value="keep-both">Keep both</option>
-            <option value="replace">Replace (keep the old one as a version)</option>
-            <option value="cancel">Don’t upload it</option>
-          </select>
-        </span>
-        <span className="flex items-center gap-2">
-          <label htmlFor="tus-parallel" className="text-slate-800">
-            At once
-          </label>
-          <select
-            id="tus-parallel"
-            value={parallel}
-            onChange={(event) => setParallel(Number(event.currentTarget.value))}
-            className="rounded-md border border-slate-300 bg-white px-2 py-1"
-          >
-            {PARALLEL_CHOICES.map((n) => (
-              <option key={n} value={n}>
-                {n}
-              </option>
-            ))}
-          </select>
-        </span>
-      </div>
-
-      {unfinished.length > 0 ? (
-        <div className="mt-3 rounded-md border border-amber-200 bg-amber-50 p-3 text-sm text-amber-900" role="status">
-          <p className="font-medium">Unfinished uploads in this folder</p>
-          <ul className="mt-1 list-inside list-disc">
-            {unfinished.map((upload) => (
-              <li key={upload.creationTime + (upload.metadata.relativePath ?? "") + upload.metadata.filename}>
-                {upload.metadata.relativePath ?? ""}
-                {upload.metadata.filename} ({formatBytes(upload.size)})
-              </li>
-            ))}
-          </ul>
-          <p className="mt-1">Choose the same file (or folder) again to continue where it stopped.</p>
-        </div>
-      ) : null}
-
-      {items.length > 0 ? (
-        <div className="mt-4">
-          <div className="flex flex-wrap items-center justify-between gap-2">
-            <p className="text-sm text-slate-700" data-testid="upload-totals">
-              {totals.done} of {totals.files} files, {formatBytes(totals.sent)} of {formatBytes(totals.bytes)}
-              {totals.speed > 0 ? ` · ${formatBytes(totals.speed)}/s` : ""}
-              {totals.speed > 0 && totals.remaining > 0 ? ` · ${formatDuration(totals.remaining / totals.speed)} left` : ""}
-            </p>
-            <div className="flex flex-wrap gap-2">
-              {canPauseAll ? (
-                <button type="button" className="btn-secondary" onClick={pauseAll}>
+      <div id="upload-panel-body" hidden={collapsed} className="min-h-0 overflow-y-auto px-3 pb-3">
+        {folderNote ? (
+          <p role="alert" className="field-error mb-2">
+            {folderNote}
+          </p>
+        ) : null}
+        {unfinished.length > 0 ? (
+          <div className="mb-2 rounded-control border border-warning-border bg-warning-soft p-2 text-xs text-text" role="status">
+            <p className="font-medium">Unfinished uploads in this folder</p>
+            <ul className="mt-1 list-inside list-disc">
+              {unfinished.map((item) => (
+                <li key={item.creationTime + (item.metadata.relativePath ?? "") + item.metadata.filename}>
+                  {item.metadata.relativePath ?? ""}
+                  {item.metadata.filename} ({formatBytes(item.size)})
+                </li>
+              ))}
+            </ul>
+            <p className="mt-1">Choose the same file (or folder) again to continue where it stopped.</p>
+          </div>
+        ) : null}
+        {items.length > 0 ? (
+          <>
+            <div className="mb-2 flex flex-wrap gap-1">
+              {queue.canPauseAll ? (
+                <Button size="sm" onClick={queue.pauseAll}>
                   Pause all
-                </button>
+                </Button>
               ) : null}
-              {canResumeAll ? (
-                <button type="button" className="btn-secondary" onClick={resumeAll}>
+              {queue.canResumeAll ? (
+                <Button size="sm" onClick={queue.resumeAll}>
                   Resume all
-                </button>
+                </Button>
               ) : null}
-              {canRetry ? (
-                <button type="button" className="btn-secondary" onClick={retryFailed}>
+              {queue.canRetry ? (
+                <Button size="sm" onClick={queue.retryFailed}>
                   Retry failed
-                </button>
+                </Button>
               ) : null}
               {totals.done > 0 ? (
-                <button type="button" className="btn-secondary" onClick={clearFinished}>
+                <Button size="sm" onClick={queue.clearFinished}>
                   Clear finished
-                </button>
+                </Button>
               ) : null}
             </div>
-          </div>
-          {/* Announces file counts only (not every byte of progress), so screen readers are not flooded. */}
-          <p className="sr-only" aria-live="polite" role="status" data-testid="upload-summary">
-            {`${totals.done} of ${totals.files} files uploaded`}
-            {totals.uploading > 0 ? `, ${totals.uploading} uploading` : ""}
-            {totals.queued > 0 ? `, ${totals.queued} queued` : ""}
-            {totals.paused > 0 ? `, ${totals.paused} paused` : ""}
-            {totals.failed > 0 ? `, ${totals.failed} failed` : ""}.
-          </p>
-          <ul className="mt-3 space-y-3" aria-label="Upload queue">
-            {items.map((item) => (
-              <UploadRow key={item.key} item={item} onPause={pause} onResume={resume} onCancel={cancel} />
-            ))}
-          </ul>
-        </div>
-      ) : null}
+            <ul className="space-y-2" aria-label="Upload queue">
+              {items.map((item) => (
+                <UploadRow key={item.key} item={item} onPause={queue.pause} onResume={queue.resume} onCancel={queue.cancel} />
+              ))}
+            </ul>
+          </>
+        ) : null}
+      </div>
     </section>
   );
 }
@@ -263,47 +402,47 @@ const UploadRow = memo(function UploadRow({
             ? `Queued${item.sent > 0 ? ` at ${percent}%` : ""}`
             : `${percent}% · ${formatBytes(item.sent)} of ${formatBytes(item.size)}${item.speed > 0 ? ` · ${formatBytes(item.speed)}/s · ${formatDuration(left)} left` : ""}${item.resumed ? " · resumed" : ""}`;
   return (
-    <li className="rounded-md border border-slate-200 p-3" data-testid="upload-item" data-status={item.status}>
-      <div className="flex flex-wrap items-center justify-between gap-2">
-        <span className="font-medium break-all" id={nameId}>
-          {item.relativePath ? <span className="text-slate-500">{item.relativePath}</span> : null}
+    <li className="rounded-control border border-border p-2 text-sm" data-testid="upload-item" data-status={item.status}>
+      <div className="flex items-start justify-between gap-2">
+        <span className="min-w-0 font-medium break-all" id={nameId}>
+          {item.relativePath ? <span className="text-text-muted">{item.relativePath}</span> : null}
           {item.name}
         </span>
-        <div className="flex gap-2">
+        <div className="flex shrink-0 gap-1">
           {item.status === "uploading" ? (
-            <button type="button" className="btn-secondary" aria-describedby={nameId} onClick={() => onPause(item.key)}>
+            <Button size="sm" aria-describedby={nameId} onClick={() => onPause(item.key)}>
               Pause
-            </button>
+            </Button>
           ) : null}
           {item.status === "paused" ? (
-            <button type="button" className="btn-secondary" aria-describedby={nameId} onClick={() => onResume(item.key)}>
+            <Button size="sm" aria-describedby={nameId} onClick={() => onResume(item.key)}>
               Resume
-            </button>
+            </Button>
           ) : null}
           {item.status === "error" && item.retryable ? (
-            <button type="button" className="btn-secondary" aria-describedby={nameId} onClick={() => onResume(item.key)}>
+            <Button size="sm" aria-describedby={nameId} onClick={() => onResume(item.key)}>
               Retry
-            </button>
+            </Button>
           ) : null}
           {item.status !== "done" ? (
-            <button type="button" className="btn-secondary" aria-describedby={nameId} onClick={() => onCancel(item.key)}>
+            <Button size="sm" aria-describedby={nameId} onClick={() => onCancel(item.key)}>
               {/* Nothing is left to cancel of a refusal that a retry cannot change. */}
               {item.status === "error" && !item.retryable ? "Remove" : "Cancel"}
-            </button>
+            </Button>
           ) : null}
         </div>
       </div>
       <div
-        className="mt-2 h-2 w-full overflow-hidden rounded bg-slate-200"
+        className="mt-1 h-1.5 w-full overflow-hidden rounded-full bg-surface-hover"
         role="progressbar"
         aria-label={`Upload of ${name}`}
         aria-valuemin={0}
         aria-valuemax={100}
         aria-valuenow={percent}
       >
-        <div className={`h-full ${item.status === "error" ? "bg-red-600" : "bg-blue-700"}`} style={{ width: `${percent}%` }} />
+        <div className={`h-full ${item.status === "error" ? "bg-danger" : "bg-accent"}`} style={{ width: `${percent}%` }} />
       </div>
-      <p className={`mt-1 text-xs ${item.status === "error" ? "text-red-700" : "text-slate-600"}`}>{statusText}</p>
+      <p className={`mt-1 text-xs ${item.status === "error" ? "text-danger" : "text-text-muted"}`}>{statusText}</p>
       {item.status === "done" && item.landed ? <LandedElsewhere landed={item.landed} /> : null}
     </li>
   );
@@ -312,18 +451,18 @@ const UploadRow = memo(function UploadRow({
 /** A finished upload whose folder was trashed or deleted meanwhile: where the file is now. */
 function LandedElsewhere({ landed }: { landed: "trash" | "root" }) {
   return (
-    <p className="mt-1 text-xs text-amber-900" data-testid="upload-landed">
+    <p className="mt-1 text-xs text-text" data-testid="upload-landed">
       {landed === "trash" ? (
         <>
           Its folder was moved to the trash meanwhile, so the file is in the trash with it (its owner’s, if the folder was shared with you).{" "}
-          <Link to="/trash" className="text-blue-800 underline">
+          <Link to="/trash" className="link">
             Open the trash
           </Link>
         </>
       ) : (
         <>
           Its folder was deleted meanwhile, so the file was saved in My files.{" "}
-          <Link to="/files" className="text-blue-800 underline">
+          <Link to="/files" className="link">
             Open My files
           </Link>
         </>

@@ -299,6 +299,40 @@ test.describe("logged in", () => {
     }
   });
 
+  test("the folder page's states: a row menu open, the bulk bar, the shortcuts overlay, the drop overlay, the collapsed queue", async () => {
+    await page.goto(`/files/${ids.folder}`);
+    const menu = page.getByTestId("listing-file").first().getByTestId("row-menu");
+    await menu.locator(":scope > summary").click();
+    await expect(menu).toHaveAttribute("open", "");
+    await expectAccessible(page, "/files/<folder> (row menu open)");
+    await page.keyboard.press("Escape");
+    await page.getByTestId("listing-file").first().getByRole("checkbox").check();
+    await expect(page.getByTestId("bulk-bar")).toHaveAttribute("data-active", "true");
+    await expectAccessible(page, "/files/<folder> (bulk bar with a selection)");
+    await page.getByRole("button", { name: "Clear selection" }).click();
+    await page.locator("h1").click();
+    await page.keyboard.press("?");
+    await expect(page.getByRole("dialog", { name: "Keyboard shortcuts" })).toBeVisible();
+    await expectAccessible(page, "/files/<folder> (shortcuts overlay)");
+    await page.keyboard.press("Escape");
+    await page.getByTestId("upload-options").locator(":scope > summary").click();
+    await expectAccessible(page, "/files/<folder> (upload options open)");
+    await page.keyboard.press("Escape");
+    await page.evaluate(() => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File(["x"], "x.txt", { type: "text/plain" }));
+      document.body.dispatchEvent(new DragEvent("dragenter", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    });
+    await expect(page.getByTestId("drop-overlay")).toBeVisible();
+    await expectAccessible(page, "/files/<folder> (drop overlay)");
+    await page.keyboard.press("Escape");
+    await expect(page.getByTestId("drop-overlay")).toHaveCount(0);
+    await upload("queued-note.txt", "text/plain", Buffer.from("queue panel"));
+    await page.getByTestId("upload-panel-toggle").click();
+    await expect(page.getByTestId("upload-panel")).toHaveAttribute("data-collapsed", "true");
+    await expectAccessible(page, "/files/<folder> (queue panel collapsed)");
+  });
+
   test("open disclosures: the folder tree on a phone, a link's edit form", async () => {
     await page.goto(`/files/${ids.folder}`);
     await page.locator("main summary", { hasText: "Folders" }).evaluate((summary) => summary.parentElement!.setAttribute("open", ""));
@@ -374,11 +408,19 @@ test.describe("logged in", () => {
     await expectAccessible(page, "/files (compact menu open)");
   });
 
+  /** The theme the server remembered for this browser (Remix's cookie holds base64 JSON). */
+  async function themeInCookie(): Promise<string | undefined> {
+    const value = (await page.context().cookies()).find((c) => c.name === "coffer_theme")?.value;
+    return value ? (JSON.parse(Buffer.from(decodeURIComponent(value), "base64").toString("utf8")) as string) : undefined;
+  }
+
   /** Switches to the dark theme, checks each page in it, then goes back to the system theme. */
   async function expectAccessibleInDark(paths: string[], withUserMenu = false) {
     await page.goto("/files");
     await (await openUserMenu(page)).getByRole("button", { name: "Dark" }).click();
     await expect(page.locator("html")).toHaveAttribute("data-theme", "dark");
+    // The page shows the theme at once; the next page load needs the cookie the server sets.
+    await expect.poll(themeInCookie).toBe("dark");
     try {
       for (const path of paths) {
         await page.goto(path);
@@ -392,6 +434,7 @@ test.describe("logged in", () => {
     } finally {
       await (await openUserMenu(page)).getByRole("button", { name: "System" }).click();
       await expect(page.locator("html")).not.toHaveAttribute("data-theme", /.*/);
+      await expect.poll(themeInCookie).not.toBe("dark");
     }
   }
 

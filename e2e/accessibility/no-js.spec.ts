@@ -2,7 +2,7 @@ import { expect, test, type BrowserContext, type Page } from "@playwright/test";
 import { expectAccessible } from "../support/a11y";
 import { BASE_URL } from "../support/env";
 import { myUserId, unsubscribePath } from "../notification-settings/steps";
-import { createAndOpenFolder, newAccount, register } from "../support/helpers";
+import { createAndOpenFolder, newAccount, openUploadDialog, register } from "../support/helpers";
 
 /**
  * Without JavaScript the pages render other controls (the plain upload form, the bulk bar's
@@ -48,6 +48,7 @@ test("my files with the plain upload form, in list and grid views, and a result 
   await expect(page.getByTestId("tus-file-input")).toHaveCount(0);
   await expectAccessible(page, "/files (empty, no JavaScript)");
   const folderId = await createAndOpenFolder(page, "Letters");
+  await openUploadDialog(page);
   await page.locator("#upload-file").setInputFiles({ name: "letter.txt", mimeType: "text/plain", buffer: Buffer.from("Dear reader,\n") });
   await page.getByRole("button", { name: "Upload", exact: true }).click();
   await expect(page.getByRole("status").filter({ hasText: "Uploaded “letter.txt”." })).toBeVisible();

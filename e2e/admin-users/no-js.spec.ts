@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
 import { ADMIN, BASE_URL } from "../support/env";
-import { login, newAccount, register } from "../support/helpers";
+import { login, newAccount, register, openUploadDialog } from "../support/helpers";
 
 /** An admin deletes someone's account from the users list, with plain forms only (JavaScript disabled). */
 test("the admin deletes an account after its confirmation page, giving the files to someone else", async ({ browser }) => {
@@ -12,6 +12,7 @@ test("the admin deletes an account after its confirmation page, giving the files
   try {
     const leaverPage = await leaverContext.newPage();
     await register(leaverPage, leaver);
+    await openUploadDialog(leaverPage);
     await leaverPage
       .locator("#upload-file")
       .setInputFiles({ name: "handover.txt", mimeType: "text/plain", buffer: Buffer.from("everything you need to know") });

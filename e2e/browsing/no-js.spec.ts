@@ -1,7 +1,7 @@
 import path from "node:path";
 import { expect, test, type BrowserContext, type Page, type TestInfo } from "@playwright/test";
 import { BASE_URL } from "../support/env";
-import { createAndOpenFolder, newAccount, randomFile, register, scratchDir } from "../support/helpers";
+import { createAndOpenFolder, newAccount, randomFile, register, scratchDir, openUploadDialog } from "../support/helpers";
 
 /**
  * Browsing without JavaScript: sort links with aria-sort, the list/grid switch remembered by a
@@ -52,6 +52,7 @@ test("fills a folder with subfolders and files", async () => {
     randomFile(scratch.dir, "notes.txt", 1_200),
     randomFile(scratch.dir, "budget.pdf", 45_000),
   ]);
+  await openUploadDialog(page);
   await page.locator("#upload-file").setInputFiles(files.map((f) => f.path));
   await page.getByRole("button", { name: "Upload", exact: true }).click();
   await expect(page.getByRole("status").filter({ hasText: "Uploaded 3 files." })).toBeVisible();
@@ -150,6 +151,7 @@ test("a 250-character name keeps its row readable: three lines at most, the type
   await createAndOpenFolder(page, `Long names ${Date.now().toString(36)}`);
   const name = `${"a-quarterly-report-draft-".repeat(10)}.bin`;
   expect(name.length).toBe(254);
+  await openUploadDialog(page);
   await page.locator("#upload-file").setInputFiles((await randomFile(scratch.dir, name, 100)).path);
   await page.getByRole("button", { name: "Upload", exact: true }).click();
   await expect(page.getByRole("status").filter({ hasText: "Uploaded" })).toBeVisible();

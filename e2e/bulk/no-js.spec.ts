@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { expect, test, type Page } from "@playwright/test";
 import yauzl from "yauzl";
-import { createAndOpenFolder, newAccount, register } from "../support/helpers";
+import { createAndOpenFolder, newAccount, register, openUploadDialog } from "../support/helpers";
 
 /**
  * Bulk actions without JavaScript: checkboxes in the listing, a streamed ZIP of the selection,
@@ -35,6 +35,7 @@ function unzip(buffer: Buffer): Promise<Map<string, string>> {
 }
 
 async function upload(page: Page, name: string, text: string) {
+  await openUploadDialog(page);
   await page.locator("#upload-file").setInputFiles({ name, mimeType: "text/plain", buffer: Buffer.from(text) });
   await page.getByRole("button", { name: "Upload", exact: true }).click();
   await expect(page.getByRole("status").filter({ hasText: `Uploaded “${name}”.` })).toBeVisible();

@@ -1,6 +1,6 @@
 import { expect, test, type BrowserContext, type Page } from "@playwright/test";
 import { BASE_URL } from "../support/env";
-import { createAndOpenFolder, newAccount, register } from "../support/helpers";
+import { createAndOpenFolder, newAccount, register, openUploadDialog } from "../support/helpers";
 
 /**
  * File operations without JavaScript: rename, move, trash, restore and delete forever with plain
@@ -32,6 +32,7 @@ test("prepares two folders and a file", async () => {
   await createAndOpenFolder(page, TARGET);
   await page.goto("/files");
   await createAndOpenFolder(page, SOURCE);
+  await openUploadDialog(page);
   await page
     .locator("#upload-file")
     .setInputFiles({ name: "original.txt", mimeType: "text/plain", buffer: Buffer.from("no-js file operations") });

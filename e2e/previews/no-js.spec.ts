@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
 import sharp from "sharp";
-import { newAccount, register } from "../support/helpers";
+import { newAccount, register, openUploadDialog } from "../support/helpers";
 
 /** Without JavaScript the viewers are in the server's HTML: plain upload form, then details. */
 test("renders the image and text viewers on the server", async ({ page }) => {
@@ -8,6 +8,7 @@ test("renders the image and text viewers on the server", async ({ page }) => {
   const image = await sharp({ create: { width: 120, height: 80, channels: 3, background: { r: 200, g: 100, b: 0 } } })
     .jpeg()
     .toBuffer();
+  await openUploadDialog(page);
   await page.locator("#upload-file").setInputFiles([
     { name: "sunset.jpg", mimeType: "image/jpeg", buffer: image },
     { name: "readme.txt", mimeType: "text/plain", buffer: Buffer.from("Plain <script>alert(1)</script> text\n") },

@@ -1,9 +1,10 @@
 import { expect, test } from "@playwright/test";
-import { newAccount, register } from "../support/helpers";
+import { newAccount, register, openUploadDialog } from "../support/helpers";
 
 /** Without JavaScript: plain upload form, then the search form (GET) shows the content match. */
 test("finds a file by a word inside it with plain forms", async ({ page }) => {
   await register(page, newAccount("search-nojs"));
+  await openUploadDialog(page);
   await page
     .locator("#upload-file")
     .setInputFiles([{ name: "recipe.md", mimeType: "text/markdown", buffer: Buffer.from("# Soup\nAdd the parsnip last.\n") }]);
@@ -27,6 +28,7 @@ test("filters and sorts with the plain GET form", async ({ page }) => {
     ["comet report.txt", "text/plain"],
     ["comet photo.png", "image/png"],
   ] as const) {
+    await openUploadDialog(page);
     await page.locator("#upload-file").setInputFiles([{ name, mimeType, buffer: Buffer.from(name) }]);
     await page.getByRole("button", { name: "Upload", exact: true }).click();
     await expect(page.getByRole("status").filter({ hasText: `Uploaded “${name}”.` })).toBeVisible();

@@ -8,6 +8,7 @@ import {
   register,
   scratchDir,
   type TestFile,
+  openUploadDialog,
 } from "../support/helpers";
 
 /**
@@ -44,6 +45,7 @@ test("the owner creates a password-protected link to a folder", async () => {
   const folderId = await createAndOpenFolder(ownerPage, FOLDER);
   folderPath = `/files/${folderId}`;
   file = await randomFile(scratch.dir, "photo.jpg", 200_000);
+  await openUploadDialog(ownerPage);
   await ownerPage.locator("#upload-file").setInputFiles([file.path]);
   await ownerPage.getByRole("button", { name: "Upload", exact: true }).click();
   await expect(ownerPage.getByRole("status").filter({ hasText: "Uploaded" })).toBeVisible();

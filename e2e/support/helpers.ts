@@ -197,3 +197,12 @@ export async function logOut(page: Page) {
   await menu.getByRole("button", { name: "Log out", exact: true }).click();
   await expect(page).toHaveURL(/\/login$/);
 }
+
+/**
+ * Without JavaScript the folder toolbar's "Upload" is a link to the `:target` dialog holding the
+ * plain multipart form: opens it, so its "Upload" button can be clicked.
+ */
+export async function openUploadDialog(page: Page) {
+  await page.getByRole("link", { name: "Upload", exact: true }).click();
+  await expect(page.locator("#upload-dialog")).toBeVisible();
+}

@@ -1,6 +1,6 @@
 import { expect, test, type BrowserContext, type Page } from "@playwright/test";
 import { BASE_URL } from "../support/env";
-import { createAndOpenFolder, newAccount, register } from "../support/helpers";
+import { createAndOpenFolder, newAccount, register, openUploadDialog } from "../support/helpers";
 
 /**
  * Defects of issue 16 without JavaScript: a refusal replaces the rename banner, "Restore
@@ -25,6 +25,7 @@ test.afterAll(async () => {
 });
 
 async function uploadText(name: string) {
+  await openUploadDialog(page);
   await page.locator("#upload-file").setInputFiles({ name, mimeType: "text/plain", buffer: Buffer.from(name) });
   await page.getByRole("button", { name: "Upload", exact: true }).click();
   await expect(page.getByRole("status").filter({ hasText: `Uploaded “${name}”.` })).toBeVisible();

@@ -53,11 +53,15 @@ test("uploads a chosen folder and recreates its structure, bytes intact", async 
   const day = await randomFile(path.join(root, "Day 1"), "photo-a.bin", 1 * MiB + 17);
   const deep = await randomFile(path.join(root, "Day 1", "Morning"), "photo-b.bin", 2 * MiB + 5);
 
-  // The "Choose a folder" button is a label for the webkitdirectory input, reachable by keyboard.
-  await expect(page.getByText("Choose a folder")).toBeVisible();
-  await page.getByLabel("Choose files").focus();
+  // "Upload a folder" (in the toolbar's upload options menu) is a label for the webkitdirectory
+  // input, reachable by keyboard: Tab from the Upload button, Enter, then Tab into the menu.
+  await page.getByLabel("Upload", { exact: true }).focus();
   await page.keyboard.press("Tab");
-  await expect(page.getByLabel("Choose a folder")).toBeFocused();
+  await page.keyboard.press("Enter");
+  await expect(page.getByText("Upload a folder")).toBeVisible();
+  await page.keyboard.press("Tab");
+  await expect(page.getByLabel("Upload a folder")).toBeFocused();
+  await page.keyboard.press("Escape");
   await expect(page.getByTestId("tus-folder-input")).toHaveAttribute("webkitdirectory", "");
   await page.getByTestId("tus-folder-input").setInputFiles(root);
   await expect(items()).toHaveCount(3);
@@ -159,7 +163,10 @@ test("runs at most N uploads at once; the rest wait as queued; pause all and res
   await page.goto(folderPath);
   const files: TestFile[] = [];
   for (let i = 0; i < 6; i++) files.push(await randomFile(scratch.dir, `parallel-${i}.bin`, 2 * MiB + i));
+  // "At once" is in the toolbar's upload options menu.
+  await page.getByTestId("upload-options").locator(":scope > summary").click();
   await page.getByLabel("At once").selectOption("2");
+  await page.keyboard.press("Escape");
 
   // Records the largest number of items uploading at the same time, from the DOM itself.
   await page.evaluate(() => {

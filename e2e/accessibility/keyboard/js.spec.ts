@@ -147,3 +147,47 @@ test("on a phone the folder tree opens with Enter, closes with Escape and gives 
   await expect(details).not.toHaveAttribute("open", "");
   await expect(summary).toBeFocused();
 });
+
+test("the folder page's shortcuts: ? opens the overlay with the focus in it, Escape closes it and gives the focus back", async () => {
+  await page.goto("/files");
+  await page.getByRole("link", { name: /Keyboard shortcuts/ }).focus();
+  await page.keyboard.press("Enter");
+  const overlay = page.getByRole("dialog", { name: "Keyboard shortcuts" });
+  await expect(overlay).toBeVisible();
+  expect(await page.evaluate(() => !!document.activeElement?.closest("dialog"))).toBe(true);
+  await page.keyboard.press("Escape");
+  await expect(overlay).toBeHidden();
+  await expect(page.getByRole("link", { name: /Keyboard shortcuts/ })).toBeFocused();
+  await page.keyboard.press("?");
+  await expect(overlay).toBeVisible();
+  await page.keyboard.press("Escape");
+  await expect(overlay).toBeHidden();
+});
+
+test("a row's actions menu opens with Enter, moves with the arrows, and Escape gives the focus back", async () => {
+  await page.goto("/files");
+  const menu = page.getByTestId("listing-file").filter({ hasText: "keys.txt" }).getByTestId("row-menu");
+  const summary = menu.locator(":scope > summary");
+  await summary.focus();
+  await page.keyboard.press("Enter");
+  await expect(menu).toHaveAttribute("open", "");
+  await page.keyboard.press("ArrowDown");
+  await expect(menu.getByRole("link", { name: "Open", exact: true })).toBeFocused();
+  await page.keyboard.press("ArrowDown");
+  await expect(menu.getByRole("link", { name: "Download", exact: true })).toBeFocused();
+  await page.keyboard.press("Escape");
+  await expect(menu).not.toHaveAttribute("open", "");
+  await expect(summary).toBeFocused();
+});
+
+test("the toolbar's Upload is reachable by keyboard and u opens the picker", async () => {
+  await page.goto("/files");
+  await page.locator("#folder-search").focus();
+  await page.keyboard.press("Shift+Tab");
+  await page.keyboard.press("Shift+Tab");
+  await expect(page.getByTestId("tus-file-input")).toBeFocused();
+  await page.locator("h1").click();
+  const chooser = page.waitForEvent("filechooser");
+  await page.keyboard.press("u");
+  await (await chooser).setFiles([]);
+});
