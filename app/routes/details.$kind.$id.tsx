@@ -22,6 +22,8 @@ import { accessTarget, getReadableItem, parseKind, parsePolicy } from "~/domain/
 import { moveItem, renameItem } from "~/domain/files/rename-move.server";
 import { requireUser } from "~/route-helpers/guards.server";
 import { viewerData } from "~/domain/files/previews.server";
+import { imageGallery, videoSubtitles } from "~/domain/files/viewer-siblings.server";
+import type { ViewerData } from "~/domain/files/viewer";
 import { getSettings, versionLimit } from "~/domain/admin/settings.server";
 import { trashItem } from "~/domain/files/trash.server";
 import { listVersions } from "~/domain/files/versions.server";
@@ -66,7 +68,9 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
       getSettings(services),
       itemActivity(services, user, { kind: item.kind, id, ownerId }),
       item.kind === "file"
-        ? viewerData(services, item.file, { view: `/view/${id}`, thumbnail }).then((v) => viewerForPage(context, v))
+        ? viewerData(services, item.file, { view: `/view/${id}`, thumbnail })
+            .then((v) => withSiblings(services, user, item.file, v))
+            .then((v) => viewerForPage(context, v))
         : Promise.resolve(null),
     ]);
     const { done, tab } = parseQuery(request, z.object({ done: field.hint(40), tab: field.hint(20) }));
@@ -126,6 +130,21 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
   } catch (error) {
     loaderFailure(error);
   }
+}
+
+/**
+ * An image's place among its folder's images (links to their details), a video's subtitles
+ * (a sibling .vtt): only for who may read the folder.
+ */
+async function withSiblings(
+  services: Parameters<typeof imageGallery>[0],
+  user: Parameters<typeof imageGallery>[1],
+  file: Parameters<typeof imageGallery>[2],
+  viewer: ViewerData,
+): Promise<ViewerData> {
+  if (viewer.kind === "image") return { ...viewer, gallery: await imageGallery(services, user, file, (id) => `/details/file/${id}`) };
+  if (viewer.kind === "video") return { ...viewer, subtitles: await videoSubtitles(services, user, file, (id) => `/view/${id}`) };
+  return viewer;
 }
 
 /** The details page's tabs (`?tab=`); an unknown or missing one is Info. */

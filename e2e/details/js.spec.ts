@@ -115,3 +115,95 @@ test("copy dialog, then trash confirmed in its dialog", async () => {
   await confirm.getByRole("button", { name: /^Move “.*” to trash$/ }).click();
   await expect(page).toHaveURL(/\/trash\?done=trashed/);
 });
+
+test.describe("viewers with JavaScript", () => {
+  let album = "";
+  const errors: string[] = [];
+
+  test("uploads images, code, Markdown, and a video with its subtitles", async () => {
+    page.on("pageerror", (error) => errors.push(error.message));
+    page.on("dialog", (dialog) => {
+      errors.push(`dialog: ${dialog.message()}`);
+      void dialog.dismiss();
+    });
+    await page.goto("/files");
+    album = await createAndOpenFolder(page, `Viewers ${Date.now().toString(36)}`);
+    const png = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64");
+    const files = [
+      { name: "a-sun.png", mimeType: "image/png", buffer: png },
+      { name: "b-sea.png", mimeType: "image/png", buffer: png },
+      { name: "c-sky.png", mimeType: "image/png", buffer: png },
+      { name: "app.py", mimeType: "text/x-python", buffer: Buffer.from("def greet(name):\n    return f'<b>{name}</b>'  # hi\n") },
+      {
+        name: "README.md",
+        mimeType: "text/markdown",
+        buffer: Buffer.from(
+          "# Hello\n\n<script>alert('md')</script>\n\n[click](javascript:alert('md'))\n\n<img src=x onerror=alert('md')>\n",
+        ),
+      },
+      { name: "clip.webm", mimeType: "video/webm", buffer: Buffer.from("not a real video") },
+      { name: "clip.vtt", mimeType: "text/vtt", buffer: Buffer.from("WEBVTT\n\n00:00.000 --> 00:02.000\nHello\n") },
+    ];
+    await page.getByTestId("tus-file-input").setInputFiles(files);
+    for (const file of files) {
+      await expect(page.getByTestId("listing-file").filter({ hasText: file.name })).toBeVisible({ timeout: 30_000 });
+    }
+  });
+
+  test("the gallery steps with ← and →, and with a swipe", async () => {
+    await page.goto(`/files/${album}`);
+    await page.getByRole("link", { name: "Details of a-sun.png" }).click();
+    const position = page.getByTestId("gallery-position");
+    await expect(position).toHaveText("1 of 3");
+    await page.keyboard.press("ArrowRight");
+    await expect(page.getByRole("heading", { level: 1, name: "b-sea.png" })).toBeVisible();
+    await expect(position).toHaveText("2 of 3");
+    await page.keyboard.press("ArrowRight");
+    await expect(position).toHaveText("3 of 3");
+    await page.keyboard.press("ArrowRight"); // the last: nothing further
+    await expect(position).toHaveText("3 of 3");
+    await page.keyboard.press("ArrowLeft");
+    await expect(page.getByRole("heading", { level: 1, name: "b-sea.png" })).toBeVisible();
+    // Not while a dialog is open.
+    await page.getByRole("link", { name: "Rename", exact: true }).click();
+    await page.keyboard.press("ArrowLeft");
+    await page.keyboard.press("Escape");
+    await expect(position).toHaveText("2 of 3");
+    // A swipe to the left is "next".
+    const box = (await page.getByTestId("gallery-swipe").boundingBox())!;
+    const y = box.y + box.height / 2;
+    await page.mouse.move(box.x + box.width * 0.8, y);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.2, y, { steps: 5 });
+    await page.mouse.up();
+    await expect(page.getByRole("heading", { level: 1, name: "c-sky.png" })).toBeVisible();
+  });
+
+  test("highlighted code and inert Markdown survive hydration; the video's track loads", async () => {
+    await page.goto(`/files/${album}`);
+    await page.getByRole("link", { name: "Details of app.py" }).click();
+    const code = page.getByRole("region", { name: "Preview" }).locator("pre");
+    await expect(code.locator(".hljs-keyword").first()).toHaveText("def");
+    await page.reload(); // a document load: the HTML is in the page once, read back on hydration
+    await expect(code.locator(".hljs-keyword").first()).toHaveText("def");
+    await expect(code.locator("b")).toHaveCount(0);
+
+    await page.goto(`/files/${album}`);
+    await page.getByRole("link", { name: "Details of README.md" }).click();
+    const markdown = page.getByTestId("markdown-preview");
+    await expect(markdown.getByRole("heading", { name: "Hello" })).toBeVisible();
+    await expect(markdown).toContainText("<script>alert('md')</script>");
+    await expect(markdown.locator("script, img, a")).toHaveCount(0);
+    await page.reload();
+    await expect(markdown.getByRole("heading", { name: "Hello" })).toBeVisible();
+
+    await page.goto(`/files/${album}`);
+    await page.getByRole("link", { name: "Details of clip.webm" }).click();
+    const track = page.getByTestId("file-viewer").locator("video track");
+    await expect(track).toHaveAttribute("label", "clip.vtt");
+    await expect
+      .poll(() => track.evaluate((t: HTMLTrackElement) => ({ state: t.readyState, cues: t.track.cues?.length ?? 0 })), { timeout: 10_000 })
+      .toEqual({ state: 2, cues: 1 });
+    expect(errors).toEqual([]);
+  });
+});

@@ -156,3 +156,72 @@ test("trash is a confirmation dialog", async () => {
   await confirm.getByRole("button", { name: /^Move “.*” to trash$/ }).click();
   await expect(page).toHaveURL(/\/trash\?done=trashed/);
 });
+
+test.describe("viewers without JavaScript", () => {
+  let album = "";
+
+  test("uploads images, code, Markdown, and a video with its subtitles", async () => {
+    await page.goto(folderUrl);
+    album = await createAndOpenFolder(page, "Viewers");
+    const png = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64");
+    await page.locator("#upload-file").setInputFiles([
+      { name: "a-sun.png", mimeType: "image/png", buffer: png },
+      { name: "b-sea.png", mimeType: "image/png", buffer: png },
+      { name: "c-sky.png", mimeType: "image/png", buffer: png },
+      { name: "app.py", mimeType: "text/x-python", buffer: Buffer.from("def greet(name):\n    return f'<b>{name}</b>'  # hi\n") },
+      {
+        name: "README.md",
+        mimeType: "text/markdown",
+        buffer: Buffer.from(
+          "# Hello\n\n<script>document.title='pwned'</script>\n\n[click](javascript:document.title='pwned')\n\n<b>raw</b>\n",
+        ),
+      },
+      { name: "clip.webm", mimeType: "video/webm", buffer: Buffer.from("not a real video") },
+      { name: "clip.vtt", mimeType: "text/vtt", buffer: Buffer.from("WEBVTT\n\n00:00.000 --> 00:02.000\nHello\n") },
+    ]);
+    await page.getByRole("button", { name: "Upload", exact: true }).click();
+    await expect(page.getByRole("status").filter({ hasText: "Uploaded 7 files." })).toBeVisible();
+  });
+
+  test("the gallery steps through the folder's images with links: “2 of 3”", async () => {
+    await page.goto(`/files/${album}`);
+    await page.getByRole("link", { name: "Details of c-sky.png" }).click();
+    const gallery = page.getByRole("navigation", { name: "Images in this folder" });
+    await expect(gallery.getByTestId("gallery-position")).toHaveText("3 of 3");
+    await expect(gallery.getByRole("link", { name: /Next/ })).toHaveCount(0);
+    await gallery.getByRole("link", { name: /^Previous image, b-sea\.png$/ }).click();
+    await expect(page.getByRole("heading", { level: 1, name: "b-sea.png" })).toBeVisible();
+    await expect(gallery.getByTestId("gallery-position")).toHaveText("2 of 3");
+    await gallery.getByRole("link", { name: /Previous/ }).click();
+    await expect(page.getByRole("heading", { level: 1, name: "a-sun.png" })).toBeVisible();
+    await expect(gallery.getByTestId("gallery-position")).toHaveText("1 of 3");
+    await expect(gallery.getByRole("link", { name: /Previous/ })).toHaveCount(0);
+    await gallery.getByRole("link", { name: /^Next image, b-sea\.png$/ }).click();
+    await expect(page.getByRole("heading", { level: 1, name: "b-sea.png" })).toBeVisible();
+  });
+
+  test("code is highlighted, Markdown rendered inert, the video has its subtitles track", async () => {
+    await page.goto(`/files/${album}`);
+    await page.getByRole("link", { name: "Details of app.py" }).click();
+    const code = page.getByRole("region", { name: "Preview" }).locator("pre");
+    await expect(code.locator(".hljs-keyword").first()).toHaveText("def");
+    await expect(code).toContainText("return f'<b>{name}</b>'");
+    await expect(code.locator("b")).toHaveCount(0);
+
+    await page.goto(`/files/${album}`);
+    await page.getByRole("link", { name: "Details of README.md" }).click();
+    const markdown = page.getByTestId("markdown-preview");
+    await expect(markdown.getByRole("heading", { name: "Hello" })).toBeVisible();
+    await expect(markdown).toContainText("<script>document.title='pwned'</script>");
+    await expect(markdown).toContainText("<b>raw</b>");
+    await expect(markdown.locator("script, b")).toHaveCount(0);
+    await expect(markdown.locator("a")).toHaveCount(0);
+    await expect(page).not.toHaveTitle("pwned");
+
+    await page.goto(`/files/${album}`);
+    await page.getByRole("link", { name: "Details of clip.webm" }).click();
+    const track = page.getByTestId("file-viewer").locator("video track");
+    await expect(track).toHaveAttribute("kind", "subtitles");
+    await expect(track).toHaveAttribute("label", "clip.vtt");
+  });
+});
