@@ -4,6 +4,7 @@ import { formatBytes } from "~/lib/format";
 import type { Gallery, ViewerData } from "~/domain/files/viewer";
 import { TEXT_PREVIEW_ID, usePageText } from "~/lib/page-text";
 import { buttonClass } from "~/components/ui/button";
+import { Card } from "~/components/ui/card";
 
 /**
  * The preview of a file, rendered on the server so it works without JavaScript. Images, PDF,
@@ -12,14 +13,9 @@ import { buttonClass } from "~/components/ui/button";
  */
 export function FileViewer({ name, viewer, downloadHref }: { name: string; viewer: ViewerData; downloadHref: string }) {
   return (
-    <section aria-labelledby="preview-heading" className="card p-4" data-testid="file-viewer" data-viewer={viewer.kind}>
-      <h2 id="preview-heading" className="text-lg font-semibold">
-        Preview
-      </h2>
-      <div className="mt-3">
-        <ViewerBody name={name} viewer={viewer} downloadHref={downloadHref} />
-      </div>
-    </section>
+    <Card title="Preview" aria-label="Preview" data-testid="file-viewer" data-viewer={viewer.kind}>
+      <ViewerBody name={name} viewer={viewer} downloadHref={downloadHref} />
+    </Card>
   );
 }
 
