@@ -15,6 +15,8 @@ export function Dialog({ id, title, open, children }: { id: string; title: strin
   useEffect(() => {
     const dialog = ref.current;
     if (!dialog || typeof dialog.showModal !== "function") return;
+    // From now on dialogs open as modals, not as the :target (tailwind.css).
+    document.documentElement.dataset.dialogs = "modal";
     const fromHash = window.location.hash === `#${id}`;
     if ((fromHash || dialog.open) && !dialog.matches(":modal")) {
       if (dialog.open) dialog.close();
