@@ -56,7 +56,7 @@ describe.each(DRIVER_SETS)("File manager gaps with $label", ({ drivers }) => {
       const fileId = await upload(owner, projectId, "plan.txt");
       expect((await owner.postForm(`/details/file/${fileId}`, { intent: "rename", name: "plan v2.txt" })).status).toBe(302);
 
-      const details = await owner.get(`/details/file/${fileId}`);
+      const details = await owner.get(`/details/file/${fileId}?tab=activity`);
       const html = await details.text();
       expect(html).toMatch(/<h2 id="activity-heading"[^>]*>Activity<\/h2>/);
       const section = html.slice(html.indexOf('data-testid="item-activity"'));
@@ -124,9 +124,9 @@ describe.each(DRIVER_SETS)("File manager gaps with $label", ({ drivers }) => {
           })
         ).status,
       ).toBe(200);
-      const asOwner = await (await owner.get(`/details/folder/${sharedId}`)).text();
+      const asOwner = await (await owner.get(`/details/folder/${sharedId}?tab=activity`)).text();
       expect(asOwner).toContain("shared it with another user (view only)");
-      const asFriend = await (await friend.get(`/details/folder/${sharedId}`)).text();
+      const asFriend = await (await friend.get(`/details/folder/${sharedId}?tab=activity`)).text();
       expect(asFriend).toContain('id="activity-heading"');
       expect(asFriend).not.toContain("shared it with another user");
     });

@@ -594,18 +594,17 @@ describe.each(DRIVER_SETS)("file manager pages without JavaScript with $label", 
     const file = await putFile(services, aliceActor, aliceRoot, "Details Page.txt", "hello details");
     const page = await alice.get(`/details/file/${file.id}`);
     expect(page.status).toBe(200);
+    // Info is the default tab; versions and sharing are tabs of their own (?tab=).
+    const versionsTab = await (await alice.get(`/details/file/${file.id}?tab=versions`)).text();
+    const sharingTab = await (await alice.get(`/details/file/${file.id}?tab=sharing`)).text();
     const html = await page.text();
-    for (const text of [
-      "Details Page.txt",
-      "SHA-256",
-      file.sha256!,
-      "Versions",
-      "No earlier versions.",
-      "This file is not shared.",
-      "Manage sharing",
-      `/shares?item=file:${file.id}`,
-    ]) {
+    for (const text of ["Details Page.txt", "SHA-256", file.sha256!, `/details/file/${file.id}?tab=versions`]) {
       expect(html).toContain(text);
+    }
+    expect(html).not.toContain("No earlier versions.");
+    expect(versionsTab).toContain("No earlier versions.");
+    for (const text of ["This file is not shared.", "Manage sharing", `/shares?item=file:${file.id}`]) {
+      expect(sharingTab).toContain(text);
     }
     expect(html).toContain('name="intent" value="rename"');
     expect(html).toContain('name="intent" value="move"');
@@ -740,7 +739,7 @@ describe.each(DRIVER_SETS)("file manager pages without JavaScript with $label", 
       "replace",
     );
     const [version] = await services.prisma.fileVersion.findMany({ where: { fileId: file.id } });
-    const page = await (await alice.get(`/details/file/${file.id}`)).text();
+    const page = await (await alice.get(`/details/file/${file.id}?tab=versions`)).text();
     expect(page).toContain(`/download/version/${version.id}`);
     const download = await alice.get(`/download/version/${version.id}`);
     expect(download.status).toBe(200);
@@ -750,7 +749,7 @@ describe.each(DRIVER_SETS)("file manager pages without JavaScript with $label", 
     expect(partial.status).toBe(206);
     expect(await partial.text()).toBe("fi");
     const restored = await alice.postForm(`/details/file/${file.id}`, { intent: "restore-version", versionId: version.id });
-    expect(location(restored)).toBe(`/details/file/${file.id}?done=version-restored`);
+    expect(location(restored)).toBe(`/details/file/${file.id}?tab=versions&done=version-restored`);
     expect(await (await alice.get(`/download/${file.id}`)).text()).toBe("first");
     expect((await mallory.get(`/download/version/${version.id}`)).status).toBe(404);
   });

@@ -20,10 +20,14 @@ export const PageTextsProvider = PageTextsContext.Provider;
  * Null only when none of them has it. A component using it needs a `key` per text, so a
  * different text mounts afresh.
  */
-export function usePageText(elementId: string, fromData: string | null): string | null {
+export function usePageText(elementId: string, fromData: string | null, as: "text" | "html" = "text"): string | null {
   const serverTexts = useContext(PageTextsContext);
-  const [fromDom] = useState(() =>
-    fromData === null && typeof document !== "undefined" ? (document.getElementById(elementId)?.textContent ?? null) : null,
-  );
+  // "html": the text is markup made safe on the server (highlighted code, rendered Markdown),
+  // so the element's innerHTML is read back.
+  const [fromDom] = useState(() => {
+    if (fromData !== null || typeof document === "undefined") return null;
+    const element = document.getElementById(elementId);
+    return (as === "html" ? element?.innerHTML : element?.textContent) ?? null;
+  });
   return fromData ?? serverTexts?.get(elementId) ?? fromDom;
 }

@@ -1,8 +1,9 @@
 import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { useActionData, useLoaderData, useLocation, useNavigation } from "@remix-run/react";
+import { useEffect, useRef } from "react";
 import { ItemActivitySection } from "~/components/activity-list";
 import { DetailsHeading, LocationNav } from "~/components/details/details-header";
-import { ItemEditSections } from "~/components/details/item-forms";
+import { ItemDialogs } from "~/components/details/item-forms";
 import { PropertiesSection } from "~/components/details/properties-section";
 import { SharingSection } from "~/components/details/sharing-section";
 import { VersionsSection } from "~/components/details/versions-section";
@@ -11,7 +12,9 @@ import { FileViewer } from "~/components/file-viewer";
 import { viewerForPage } from "~/lib/page-text.server";
 import { itemActivity } from "~/domain/audit/activity.server";
 import { canWrite } from "~/domain/sharing/access.server";
-import { ValidationError } from "~/domain/errors";
+import { ConflictError, ValidationError } from "~/domain/errors";
+import { closeOpenDialogs } from "~/components/ui/dialog";
+import { Tabs } from "~/components/ui/tabs";
 import { folderTotals, itemLocation, restoreVersionOfFile, sharingSummary } from "~/domain/files/file-details.server";
 import { DESTINATION_PICKER_LIMIT, destinationFolders } from "~/domain/files/folder-tree.server";
 import { copyItem } from "~/domain/files/copy.server";
@@ -19,6 +22,8 @@ import { accessTarget, getReadableItem, parseKind, parsePolicy } from "~/domain/
 import { moveItem, renameItem } from "~/domain/files/rename-move.server";
 import { requireUser } from "~/route-helpers/guards.server";
 import { viewerData } from "~/domain/files/previews.server";
+import { imageGallery, videoSubtitles } from "~/domain/files/viewer-siblings.server";
+import type { ViewerData } from "~/domain/files/viewer";
 import { getSettings, versionLimit } from "~/domain/admin/settings.server";
 import { trashItem } from "~/domain/files/trash.server";
 import { listVersions } from "~/domain/files/versions.server";
@@ -35,6 +40,7 @@ const DONE_MESSAGES: Record<string, string> = {
   copied: "Copied. You are now looking at the copy.",
   replaced: "Done. The existing file was replaced; its earlier content is kept under Versions.",
   "version-restored": "Restored that version. The content it replaced is now listed under Versions.",
+  skipped: "Nothing changed: the name was taken and you chose to skip.",
   "uploaded-to-root": "Uploaded. The folder it was going into was deleted meanwhile, so it was saved here, in your My files.",
 };
 
@@ -62,10 +68,12 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
       getSettings(services),
       itemActivity(services, user, { kind: item.kind, id, ownerId }),
       item.kind === "file"
-        ? viewerData(services, item.file, { view: `/view/${id}`, thumbnail }).then((v) => viewerForPage(context, v))
+        ? viewerData(services, item.file, { view: `/view/${id}`, thumbnail })
+            .then((v) => withSiblings(services, user, item.file, v))
+            .then((v) => viewerForPage(context, v))
         : Promise.resolve(null),
     ]);
-    const { done } = parseQuery(request, z.object({ done: field.hint(40) }));
+    const { done, tab } = parseQuery(request, z.object({ done: field.hint(40), tab: field.hint(20) }));
     return {
       item:
         item.kind === "file"
@@ -116,11 +124,45 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
       versionRetentionDays: settings.versionRetentionDays,
       trashRetentionDays: settings.trashRetentionDays,
       done: done && DONE_MESSAGES[done] ? DONE_MESSAGES[done] : null,
+      tab: detailsTab(tab ?? "", item.kind, item.kind === "folder" && item.folder.parentId === null),
       activity,
     };
   } catch (error) {
     loaderFailure(error);
   }
+}
+
+/**
+ * An image's place among its folder's images (links to their details), a video's subtitles
+ * (a sibling .vtt): only for who may read the folder.
+ */
+async function withSiblings(
+  services: Parameters<typeof imageGallery>[0],
+  user: Parameters<typeof imageGallery>[1],
+  file: Parameters<typeof imageGallery>[2],
+  viewer: ViewerData,
+): Promise<ViewerData> {
+  if (viewer.kind === "image") return { ...viewer, gallery: await imageGallery(services, user, file, (id) => `/details/file/${id}`) };
+  if (viewer.kind === "video") return { ...viewer, subtitles: await videoSubtitles(services, user, file, (id) => `/view/${id}`) };
+  return viewer;
+}
+
+/** The details page's tabs (`?tab=`); an unknown or missing one is Info. */
+export const DETAILS_TABS = ["info", "sharing", "versions", "activity"] as const;
+type DetailsTab = (typeof DETAILS_TABS)[number];
+
+function detailsTab(raw: string, kind: "file" | "folder", isRoot: boolean): DetailsTab {
+  const tabs = tabsFor(kind, isRoot).map((t) => t.id);
+  return (tabs as string[]).includes(raw) ? (raw as DetailsTab) : "info";
+}
+
+function tabsFor(kind: "file" | "folder", isRoot: boolean): Array<{ id: DetailsTab; label: string }> {
+  return [
+    { id: "info", label: "Info" },
+    ...(isRoot ? [] : [{ id: "sharing" as const, label: "Sharing" }]),
+    ...(kind === "file" ? [{ id: "versions" as const, label: "Versions" }] : []),
+    { id: "activity", label: "Activity" },
+  ];
 }
 
 const detailsForm = z.object({
@@ -152,6 +194,10 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
     const kind = parseKind(params.kind);
     const id = idParam(params, "id");
     const policy = () => parsePolicy(fields.policy || "cancel");
+    // "Skip", offered after a name conflict: leave the item as it is.
+    if (fields.policy === "skip" && ["rename", "move", "copy"].includes(fields.intent)) {
+      return redirect(`/details/${kind}/${id}?done=skipped`);
+    }
     const destination = () => {
       if (!fields.destination) throw new ValidationError("Choose a destination folder.", { destination: "Choose a destination folder." });
       return fields.destination;
@@ -176,11 +222,13 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
       case "restore-version": {
         if (kind !== "file") throw new ValidationError("Only files have versions.");
         await restoreVersionOfFile(services, user, id, fields.versionId);
-        return redirect(`/details/file/${id}?done=version-restored`);
+        return redirect(`/details/file/${id}?tab=versions&done=version-restored`);
       }
     }
   } catch (error) {
-    return actionFailure(error, { intent, values: typedValues(form) });
+    // A name conflict with no choice made yet: the dialog then offers keep both, replace or skip.
+    const nameTaken = error instanceof ConflictError && Boolean(error.fieldErrors?.name);
+    return actionFailure(error, { intent, nameTaken, values: typedValues(form) });
   }
 }
 
@@ -199,22 +247,38 @@ export default function Details() {
     versionRetentionDays,
     trashRetentionDays,
     done,
+    tab,
     activity,
   } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const navigation = useNavigation();
+  const { key: locationKey } = useLocation();
   const busy = navigation.state === "submitting" ? String(navigation.formData?.get("intent") ?? "") : null;
   const errorFor = (intent: string) => (result && !result.ok && result.intent === intent ? result : null);
   const kindLabel = item.kind === "file" ? "file" : "folder";
   const openHref = item.kind === "folder" ? (item.isRoot ? "/files" : `/files/${item.id}`) : `/download/${item.id}`;
+  const viewHref = item.kind === "file" && viewer && ["image", "pdf", "audio", "video"].includes(viewer.kind) ? `/view/${item.id}` : null;
+  const editable = canWrite && !item.isRoot;
+  const base = `/details/${item.kind}/${item.id}`;
+  const tabs = tabsFor(item.kind, item.isRoot).map((t) => ({ ...t, href: t.id === "info" ? base : `${base}?tab=${t.id}` }));
+
+  // A dialog's form that succeeded redirected here: close the dialog it was sent from (not on
+  // the first render, where a dialog may have been opened from the URL's #rename…).
+  const shownKey = useRef(locationKey);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs once per navigation, on its key.
+  useEffect(() => {
+    if (shownKey.current === locationKey) return;
+    shownKey.current = locationKey;
+    if (!result || result.ok) closeOpenDialogs();
+  }, [locationKey]);
 
   return (
     <div className="space-y-6">
       <LocationNav location={location} />
-      <DetailsHeading item={item} openHref={openHref} />
+      <DetailsHeading item={item} openHref={openHref} viewHref={viewHref} isOwner={isOwner} canEdit={editable} />
 
       {/* One message per action: a refusal replaces an earlier success (the URL still says
-          ?done=… after the failed POST), and a form's refusal shows only beside that form. */}
+          ?done=… after the failed POST), and a dialog's refusal shows only in that dialog. */}
       <div aria-live="polite">
         <FormMessage message={result ? null : done} tone="success" />
         {result && !result.ok && !["rename", "move", "copy", "trash"].includes(result.intent) ? (
@@ -222,23 +286,30 @@ export default function Details() {
         ) : null}
       </div>
 
-      {viewer ? <FileViewer key={item.id} name={item.name} viewer={viewer} downloadHref={openHref} /> : null}
-      <PropertiesSection item={item} location={location} />
-      {!item.isRoot ? <SharingSection item={item} sharing={sharing} isOwner={isOwner} /> : null}
-      {item.kind === "file" ? (
-        <VersionsSection
-          fileName={item.name}
-          versions={versions}
-          versionsKept={versionsKept}
-          versionRetentionDays={versionRetentionDays}
-          canWrite={canWrite}
-          restoring={busy === "restore-version"}
-        />
-      ) : null}
-      <ItemActivitySection entries={activity} kindLabel={kindLabel} />
+      <Tabs label="Details" tabs={tabs} current={tab} />
+      <div data-testid={`details-tab-${tab}`} className="space-y-6">
+        {tab === "info" ? (
+          <>
+            {viewer ? <FileViewer key={item.id} name={item.name} viewer={viewer} downloadHref={openHref} /> : null}
+            <PropertiesSection item={item} location={location} />
+          </>
+        ) : null}
+        {tab === "sharing" ? <SharingSection item={item} sharing={sharing} isOwner={isOwner} /> : null}
+        {tab === "versions" && item.kind === "file" ? (
+          <VersionsSection
+            fileName={item.name}
+            versions={versions}
+            versionsKept={versionsKept}
+            versionRetentionDays={versionRetentionDays}
+            canWrite={canWrite}
+            restoring={busy === "restore-version"}
+          />
+        ) : null}
+        {tab === "activity" ? <ItemActivitySection entries={activity} kindLabel={kindLabel} /> : null}
+      </div>
 
-      {canWrite && !item.isRoot ? (
-        <ItemEditSections
+      {editable ? (
+        <ItemDialogs
           item={item}
           destinations={destinations}
           pickerLimit={pickerLimit}

@@ -165,6 +165,7 @@ test.describe("logged in", () => {
 
   test("details forms with validation errors", async () => {
     await page.goto(`/details/file/${ids.textFile}`);
+    await page.getByRole("link", { name: "Rename", exact: true }).click();
     await page.getByLabel("New name", { exact: true }).fill("bad/name");
     await page.getByRole("button", { name: "Rename" }).click();
     await expect(page.locator("#rename-error")).toBeVisible();
@@ -201,6 +202,7 @@ test.describe("logged in", () => {
     await page.goto("/trash");
     await expectAccessible(page, "/trash (empty)");
     await page.goto(`/details/file/${ids.trashed}`);
+    await page.getByRole("link", { name: "Move to trash", exact: true }).click();
     await page.getByRole("button", { name: "Move “report-final.pdf” to trash" }).click();
     await expect(page).not.toHaveURL(/\/details\//);
     await page.goto("/trash");

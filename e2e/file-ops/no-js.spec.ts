@@ -45,6 +45,9 @@ test("prepares two folders and a file", async () => {
 test("renames the file on its details page", async () => {
   await page.goto(`/details/file/${fileId}`);
   await expect(page.getByRole("heading", { level: 1, name: "original.txt" })).toBeVisible();
+  // The rename dialog is the page's :target without JavaScript.
+  await page.getByRole("link", { name: "Rename", exact: true }).click();
+  await expect(page).toHaveURL(/#rename$/);
   await page.getByLabel("New name", { exact: true }).fill(RENAMED);
   await page.getByRole("button", { name: "Rename", exact: true }).click();
   await expect(page).toHaveURL(new RegExp(`/details/file/${fileId}\\?done=renamed$`));
@@ -53,6 +56,7 @@ test("renames the file on its details page", async () => {
 });
 
 test("moves the file to another folder", async () => {
+  await page.getByRole("link", { name: "Move", exact: true }).click();
   const value = await page.locator("#move-destination option").filter({ hasText: TARGET }).getAttribute("value");
   await page.getByLabel("Move to folder", { exact: true }).selectOption(value!);
   await page.getByRole("button", { name: "Move", exact: true }).click();
@@ -61,6 +65,7 @@ test("moves the file to another folder", async () => {
 });
 
 test("moves the file to the trash and restores it", async () => {
+  await page.getByRole("link", { name: "Move to trash", exact: true }).click();
   await page.getByRole("button", { name: `Move “${RENAMED}” to trash` }).click();
   await expect(page).toHaveURL(/\/trash\?done=trashed/);
   await expect(page.getByRole("status").filter({ hasText: `Moved “${RENAMED}” to the trash.` })).toBeVisible();
@@ -72,7 +77,7 @@ test("moves the file to the trash and restores it", async () => {
 });
 
 test("deletes the file forever", async () => {
-  await page.goto(`/details/file/${fileId}`);
+  await page.goto(`/details/file/${fileId}#trash`);
   await page.getByRole("button", { name: `Move “${RENAMED}” to trash` }).click();
   const row = page.locator("main tbody tr").filter({ hasText: RENAMED });
   await row.getByRole("link", { name: `Delete forever… ${RENAMED}` }).click();

@@ -71,6 +71,7 @@ test("shows the thumbnail in the grid and the image and text viewers on the deta
   await expect(code).toHaveText(text.trimEnd() + "\n");
   const html = await (await page.request.get(page.url())).text();
   expect(html.split("greeting = ").length - 1).toBe(1);
+  await page.getByRole("link", { name: "Rename", exact: true }).click();
   await page.getByRole("textbox", { name: "New name" }).fill("welcome.ts");
   const revalidated = page.waitForResponse((response) => response.url().includes(".data") && response.request().method() === "GET");
   await page.getByRole("button", { name: "Rename", exact: true }).click();

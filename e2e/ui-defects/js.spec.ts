@@ -52,9 +52,11 @@ test("sets up a folder with two files", async () => {
 
 test("a refused rename replaces the earlier “Renamed.” banner; its message shows once, by the form", async () => {
   await page.goto(`/details/file/${await fileId("one.txt")}`);
+  await page.getByRole("link", { name: "Rename", exact: true }).click();
   await page.getByRole("textbox", { name: "New name" }).fill("two.txt");
   await page.getByRole("button", { name: "Rename", exact: true }).click();
   await expect(page.getByRole("status").filter({ hasText: "Renamed." })).toBeVisible();
+  await page.getByRole("link", { name: "Rename", exact: true }).click();
   await page.getByRole("textbox", { name: "New name" }).fill("taken.txt");
   await page.getByRole("button", { name: "Rename", exact: true }).click();
   const refusal = page.locator("#rename-error");
@@ -65,6 +67,8 @@ test("a refused rename replaces the earlier “Renamed.” banner; its message s
 });
 
 test("the trash's “Restore selected” stays disabled until an item is ticked", async () => {
+  await page.keyboard.press("Escape"); // the refused rename's dialog
+  await page.getByRole("link", { name: "Move to trash", exact: true }).click();
   await page.getByRole("button", { name: "Move “two.txt” to trash" }).click();
   await expect(page).toHaveURL(/\/trash\?done=trashed/);
   const restore = page.getByRole("button", { name: "Restore selected" });
@@ -100,7 +104,7 @@ test("a folder trashed in another tab during an upload: the page and its panel s
     const item = items().filter({ hasText: "late.bin" });
     await expect(item).toHaveAttribute("data-status", "uploading");
     const other = await context.newPage();
-    await other.goto(`/details/folder/${doomedId}`);
+    await other.goto(`/details/folder/${doomedId}#trash`);
     await other.getByRole("button", { name: "Move “Doomed” to trash" }).click();
     await expect(other).toHaveURL(/\/trash\?done=trashed/);
     await other.close();

@@ -42,10 +42,12 @@ test("sets up a folder with two files", async () => {
 
 test("a refused rename replaces the earlier “Renamed.” banner; its message shows once, by the form", async () => {
   await page.goto(`/details/file/${fileId}`);
+  await page.getByRole("link", { name: "Rename", exact: true }).click();
   await page.getByLabel("New name", { exact: true }).fill("two.txt");
   await page.getByRole("button", { name: "Rename", exact: true }).click();
   await expect(page).toHaveURL(/\?done=renamed$/);
   await expect(page.getByRole("status").filter({ hasText: "Renamed." })).toBeVisible();
+  await page.getByRole("link", { name: "Rename", exact: true }).click();
   await page.getByLabel("New name", { exact: true }).fill("taken.txt");
   const refused = page.waitForResponse((r) => r.request().method() === "POST");
   await page.getByRole("button", { name: "Rename", exact: true }).click();
@@ -56,6 +58,7 @@ test("a refused rename replaces the earlier “Renamed.” banner; its message s
 });
 
 test("“Restore selected” with nothing ticked says what to do and leads back to the trash", async () => {
+  await page.getByRole("link", { name: "Move to trash", exact: true }).click();
   await page.getByRole("button", { name: "Move “two.txt” to trash" }).click();
   await expect(page).toHaveURL(/\/trash\?done=trashed/);
   const answer = page.waitForResponse((r) => r.request().method() === "POST");

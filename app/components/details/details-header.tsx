@@ -1,5 +1,8 @@
 import { Link } from "@remix-run/react";
 import { FileIcon, FolderIcon } from "~/components/icons";
+import { Badge } from "~/components/ui/badge";
+import { ButtonLink, buttonClass } from "~/components/ui/button";
+import { DialogOpener } from "~/components/ui/dialog";
 
 type Crumb = { id: string; name: string; isRoot: boolean };
 
@@ -8,11 +11,11 @@ export function LocationNav({ location }: { location: Crumb[] }) {
   if (location.length === 0) return null;
   return (
     <nav aria-label="Location">
-      <ol className="flex flex-wrap items-center gap-1 text-sm text-slate-600">
+      <ol className="flex flex-wrap items-center gap-1 text-sm text-text-muted">
         {location.map((crumb, index) => (
           <li key={crumb.id} className="flex items-center gap-1">
             {index > 0 ? <span aria-hidden="true">/</span> : null}
-            <Link to={crumb.isRoot ? "/files" : `/files/${crumb.id}`} className="text-blue-800 hover:underline">
+            <Link to={crumb.isRoot ? "/files" : `/files/${crumb.id}`} className="link">
               {crumb.name}
             </Link>
           </li>
@@ -22,27 +25,86 @@ export function LocationNav({ location }: { location: Crumb[] }) {
   );
 }
 
-/** The item's icon or thumbnail, its name, and a link to download the file or open the folder. */
+export interface HeaderItem {
+  kind: "file" | "folder";
+  id: string;
+  name: string;
+  isRoot: boolean;
+  mimeType: string | null;
+  thumbnail: string | null;
+}
+
+/**
+ * The item's thumbnail or icon, its name and type, and its actions: download (or open the
+ * folder), open the preview, share, and, for who may change it, the rename, move, copy and
+ * trash dialogs (links to `#rename`… that work without JavaScript).
+ */
 export function DetailsHeading({
   item,
   openHref,
+  viewHref,
+  isOwner,
+  canEdit,
 }: {
-  item: { kind: "file" | "folder"; name: string; thumbnail: string | null };
+  item: HeaderItem;
   openHref: string;
+  /** The file opened on its own in the browser (its inline copy), when it has a preview. */
+  viewHref: string | null;
+  isOwner: boolean;
+  canEdit: boolean;
 }) {
   return (
-    <div className="flex flex-wrap items-center gap-3">
+    <header className="flex flex-wrap items-start gap-4">
       {item.thumbnail ? (
-        <img src={item.thumbnail} alt="" className="h-10 w-10 rounded bg-slate-50 object-cover" data-testid="details-thumbnail" />
-      ) : item.kind === "file" ? (
-        <FileIcon className="h-7 w-7 text-slate-500" />
+        <img
+          src={item.thumbnail}
+          alt=""
+          className="h-16 w-16 shrink-0 rounded-control border border-border bg-surface object-cover"
+          data-testid="details-thumbnail"
+        />
       ) : (
-        <FolderIcon className="h-7 w-7 text-amber-500" />
+        <span className="flex h-16 w-16 shrink-0 items-center justify-center rounded-control border border-border bg-surface">
+          {item.kind === "file" ? <FileIcon className="h-8 w-8 text-text-muted" /> : <FolderIcon className="h-8 w-8 text-warning" />}
+        </span>
       )}
-      <h1 className="text-2xl font-semibold break-all">{item.name}</h1>
-      <a href={openHref} className="btn-secondary" {...(item.kind === "file" ? { download: true } : {})}>
-        {item.kind === "file" ? "Download" : "Open folder"}
-      </a>
-    </div>
+      <div className="min-w-0 flex-1 space-y-2">
+        <h1 className="text-2xl font-semibold break-words [overflow-wrap:anywhere]">{item.name}</h1>
+        <p className="flex flex-wrap items-center gap-2 text-sm text-text-muted">
+          <Badge>{item.kind === "file" ? "File" : "Folder"}</Badge>
+          {item.mimeType ? <span className="break-all">{item.mimeType}</span> : null}
+        </p>
+        <div className="flex flex-wrap items-center gap-2" data-testid="details-actions">
+          {item.kind === "file" ? (
+            <a href={openHref} className={buttonClass("primary")} download>
+              Download
+            </a>
+          ) : (
+            <ButtonLink to={openHref} variant="primary">
+              Open folder
+            </ButtonLink>
+          )}
+          {viewHref ? (
+            <a href={viewHref} className={buttonClass("secondary")} target="_blank" rel="noopener noreferrer">
+              Open<span className="sr-only"> in a new tab</span>
+            </a>
+          ) : null}
+          {isOwner && !item.isRoot ? (
+            <ButtonLink to={`/shares?item=${item.kind}:${item.id}`} variant="secondary">
+              Share
+            </ButtonLink>
+          ) : null}
+          {canEdit ? (
+            <>
+              <DialogOpener dialogId="rename">Rename</DialogOpener>
+              <DialogOpener dialogId="move">Move</DialogOpener>
+              <DialogOpener dialogId="copy">Copy</DialogOpener>
+              <DialogOpener dialogId="trash" variant="danger">
+                Move to trash
+              </DialogOpener>
+            </>
+          ) : null}
+        </div>
+      </div>
+    </header>
   );
 }

@@ -1,48 +1,61 @@
 import { Form } from "@remix-run/react";
 import { CsrfInput } from "~/components/csrf-input";
+import { Button } from "~/components/ui/button";
+import { Dialog } from "~/components/ui/dialog";
+import { Input, Label, Select } from "~/components/ui/input";
 
-/** A refused action: its message and what was typed, so the form shows both and nothing is lost. */
-export type RefusedForm = { message: string; values: { name: string; destination: string; policy: string } } | null;
+/**
+ * A refused action: its message and what was typed, so the dialog shows both and nothing is lost.
+ * `nameTaken` says the refusal was a name conflict: only then is the choice (keep both, replace,
+ * skip) offered.
+ */
+export type RefusedForm = {
+  message: string;
+  nameTaken?: boolean;
+  values: { name: string; destination: string; policy: string };
+} | null;
 
 type Item = { kind: "file" | "folder"; name: string; parentId: string | null };
 type Destinations = { folders: Array<{ id: string; label: string; depth: number }>; truncated: boolean };
 
-export function RenameSection({ item, refused, busy }: { item: Item; refused: RefusedForm; busy: boolean }) {
+/** Whether to offer the name-conflict choice: after a conflict, or while a choice is being resent. */
+function offersChoice(refused: RefusedForm): boolean {
+  return Boolean(refused && (refused.nameTaken || (refused.values.policy && refused.values.policy !== "cancel")));
+}
+
+export function RenameDialog({ item, refused, busy }: { item: Item; refused: RefusedForm; busy: boolean }) {
   return (
-    <section aria-labelledby="rename-heading" className="card p-4">
-      <h2 id="rename-heading" className="text-lg font-semibold">
-        Rename
-      </h2>
-      <Form method="post" className="mt-3 space-y-3">
+    <Dialog id="rename" title={`Rename “${item.name}”`} open={Boolean(refused)}>
+      <Form method="post" className="space-y-3" data-testid="rename-form">
         <CsrfInput />
         <input type="hidden" name="intent" value="rename" />
         <div>
-          <label htmlFor="rename-name" className="label">
-            New name
-          </label>
-          <input
+          <Label htmlFor="rename-name">New name</Label>
+          <Input
             key={refused?.values.name ?? item.name}
             id="rename-name"
             name="name"
             required
             maxLength={255}
             defaultValue={refused?.values.name ?? item.name}
-            className="input max-w-md"
+            className="w-full"
             aria-invalid={refused ? true : undefined}
             aria-describedby={refused ? "rename-error" : undefined}
           />
         </div>
-        <PolicyChoice idPrefix="rename" allowReplace={item.kind === "file"} chosen={refused?.values.policy} />
         <ErrorText id="rename-error" refused={refused} />
-        <button type="submit" className="btn-primary" disabled={busy}>
+        {offersChoice(refused) ? (
+          <PolicyChoice idPrefix="rename" allowReplace={item.kind === "file"} chosen={refused?.values.policy} />
+        ) : null}
+        <Button type="submit" variant="primary" disabled={busy}>
           {busy ? "Renaming…" : "Rename"}
-        </button>
+        </Button>
       </Form>
-    </section>
+    </Dialog>
   );
 }
 
-export function MoveOrCopySection({
+export function MoveOrCopyDialog({
   intent,
   item,
   destinations,
@@ -57,24 +70,20 @@ export function MoveOrCopySection({
   refused: RefusedForm;
   busy: boolean;
 }) {
+  const verb = intent === "move" ? "Move" : "Copy";
   return (
-    <section aria-labelledby={`${intent}-heading`} className="card p-4">
-      <h2 id={`${intent}-heading`} className="text-lg font-semibold">
-        {intent === "move" ? "Move" : "Copy"}
-      </h2>
-      <Form method="post" className="mt-3 space-y-3">
+    <Dialog id={intent} title={`${verb} “${item.name}”`} open={Boolean(refused)}>
+      <Form method="post" className="space-y-3" data-testid={`${intent}-form`}>
         <CsrfInput />
         <input type="hidden" name="intent" value={intent} />
         <div>
-          <label htmlFor={`${intent}-destination`} className="label">
-            {intent === "move" ? "Move to folder" : "Copy into folder"}
-          </label>
-          <select
+          <Label htmlFor={`${intent}-destination`}>{intent === "move" ? "Move to folder" : "Copy into folder"}</Label>
+          <Select
             key={refused?.values.destination ?? ""}
             id={`${intent}-destination`}
             name="destination"
             required
-            className="input max-w-md"
+            className="w-full"
             defaultValue={refused?.values.destination ?? ""}
             aria-invalid={refused ? true : undefined}
             aria-describedby={
@@ -91,24 +100,26 @@ export function MoveOrCopySection({
                 {folder.id === item.parentId ? " (current folder)" : ""}
               </option>
             ))}
-          </select>
+          </Select>
           {destinations.truncated ? (
-            <p id={`${intent}-note`} className="mt-1 text-sm text-slate-600">
+            <p id={`${intent}-note`} className="mt-1 text-sm text-text-muted">
               Only the first {pickerLimit} folders are listed. To reach another, move the item in steps.
             </p>
           ) : null}
         </div>
-        <PolicyChoice idPrefix={intent} allowReplace={item.kind === "file"} chosen={refused?.values.policy} />
         <ErrorText id={`${intent}-error`} refused={refused} />
-        <button type="submit" className="btn-primary" disabled={busy}>
-          {busy ? (intent === "move" ? "Moving…" : "Copying…") : intent === "move" ? "Move" : "Copy"}
-        </button>
+        {offersChoice(refused) ? (
+          <PolicyChoice idPrefix={intent} allowReplace={item.kind === "file"} chosen={refused?.values.policy} />
+        ) : null}
+        <Button type="submit" variant="primary" disabled={busy}>
+          {busy ? (intent === "move" ? "Moving…" : "Copying…") : verb}
+        </Button>
       </Form>
-    </section>
+    </Dialog>
   );
 }
 
-export function TrashSection({
+export function TrashDialog({
   item,
   trashRetentionDays,
   refused,
@@ -120,39 +131,37 @@ export function TrashSection({
   busy: boolean;
 }) {
   return (
-    <section aria-labelledby="trash-heading" className="card border-red-200 p-4">
-      <h2 id="trash-heading" className="text-lg font-semibold">
-        Move to trash
-      </h2>
-      <p className="mt-2 text-sm text-slate-700">
+    <Dialog id="trash" title="Move to trash?" open={Boolean(refused)}>
+      <p className="text-sm">
         {item.kind === "folder" ? "This folder and everything in it go to the trash. " : "The file goes to the trash. "}
         You can restore it from the trash for {trashRetentionDays} days; after that it is deleted for good.
       </p>
-      <Form method="post" className="mt-3">
+      <Form method="post" className="mt-3 space-y-3">
         <CsrfInput />
         <input type="hidden" name="intent" value="trash" />
         <ErrorText id="trash-error" refused={refused} />
-        <button type="submit" className="btn-secondary border-red-300 text-red-800 hover:bg-red-50" disabled={busy}>
+        <Button type="submit" variant="danger" disabled={busy}>
           {busy ? "Moving to trash…" : `Move “${item.name}” to trash`}
-        </button>
+        </Button>
       </Form>
-    </section>
+    </Dialog>
   );
 }
 
+/** The choice after a name conflict: keep both (numbered), replace (files only) or skip. */
 function PolicyChoice({ idPrefix, allowReplace, chosen }: { idPrefix: string; allowReplace: boolean; chosen?: string }) {
   const options = [
-    { value: "cancel", label: "Cancel and tell me" },
     { value: "keep-both", label: "Keep both (number the new name)" },
     ...(allowReplace ? [{ value: "replace", label: "Replace the existing file (its content is kept as a version)" }] : []),
+    { value: "skip", label: "Skip (change nothing)" },
   ];
-  const selected = options.some((option) => option.value === chosen) ? chosen : "cancel";
+  const selected = options.some((option) => option.value === chosen) ? chosen : "keep-both";
   return (
-    <fieldset key={selected}>
-      <legend className="label">If the name is already taken</legend>
+    <fieldset key={selected} data-testid={`${idPrefix}-conflict-choice`}>
+      <legend className="label">The name is already taken. What should happen?</legend>
       <div className="flex flex-col gap-1 text-sm">
         {options.map((option) => (
-          <label key={option.value} className="flex items-center gap-2">
+          <label key={option.value} className="flex min-h-6 items-center gap-2">
             <input
               type="radio"
               name="policy"
@@ -178,10 +187,10 @@ function ErrorText({ id, refused }: { id: string; refused: RefusedForm }) {
 }
 
 /**
- * The forms of someone who may change the item: rename, move, copy and move to the trash.
+ * The dialogs of someone who may change the item: rename, move, copy and move to the trash.
  * `refusedFor` gives a form's refused submission; `busy` names the intent being sent.
  */
-export function ItemEditSections({
+export function ItemDialogs({
   item,
   destinations,
   pickerLimit,
@@ -198,9 +207,9 @@ export function ItemEditSections({
 }) {
   return (
     <>
-      <RenameSection item={item} refused={refusedFor("rename")} busy={busy === "rename"} />
+      <RenameDialog item={item} refused={refusedFor("rename")} busy={busy === "rename"} />
       {(["move", "copy"] as const).map((intent) => (
-        <MoveOrCopySection
+        <MoveOrCopyDialog
           key={intent}
           intent={intent}
           item={item}
@@ -210,7 +219,7 @@ export function ItemEditSections({
           busy={busy === intent}
         />
       ))}
-      <TrashSection item={item} trashRetentionDays={trashRetentionDays} refused={refusedFor("trash")} busy={busy === "trash"} />
+      <TrashDialog item={item} trashRetentionDays={trashRetentionDays} refused={refusedFor("trash")} busy={busy === "trash"} />
     </>
   );
 }

@@ -1,4 +1,5 @@
 import { Link } from "@remix-run/react";
+import { Card } from "~/components/ui/card";
 import { formatBytes, formatDate } from "~/lib/format";
 
 type Crumb = { id: string; name: string; isRoot: boolean };
@@ -8,14 +9,11 @@ type ItemProperties =
 
 export function PropertiesSection({ item, location }: { item: ItemProperties; location: Crumb[] }) {
   return (
-    <section aria-labelledby="properties-heading" className="card p-4">
-      <h2 id="properties-heading" className="text-lg font-semibold">
-        Properties
-      </h2>
-      <dl className="mt-3 grid grid-cols-1 gap-x-6 gap-y-2 text-sm sm:grid-cols-[max-content_1fr]">
-        <dt className="font-medium text-slate-700">Type</dt>
-        <dd>{item.kind === "file" ? item.mimeType : "Folder"}</dd>
-        <dt className="font-medium text-slate-700">Size</dt>
+    <Card title="Properties" aria-label="Properties">
+      <dl className="grid grid-cols-1 gap-x-6 gap-y-2 text-sm sm:grid-cols-[max-content_1fr]">
+        <dt className="font-medium text-text-muted">Type</dt>
+        <dd className="break-all">{item.kind === "file" ? item.mimeType : "Folder"}</dd>
+        <dt className="font-medium text-text-muted">Size</dt>
         <dd>
           {formatBytes(item.size)}
           {item.kind === "folder"
@@ -24,18 +22,18 @@ export function PropertiesSection({ item, location }: { item: ItemProperties; lo
         </dd>
         {item.kind === "file" ? (
           <>
-            <dt className="font-medium text-slate-700">SHA-256</dt>
+            <dt className="font-medium text-text-muted">SHA-256</dt>
             <dd className="font-mono text-xs break-all">{item.sha256 ?? "Not computed (uploaded in resumable chunks)"}</dd>
           </>
         ) : null}
-        <dt className="font-medium text-slate-700">Created</dt>
+        <dt className="font-medium text-text-muted">Created</dt>
         <dd>{formatDate(item.createdAt)}</dd>
-        <dt className="font-medium text-slate-700">Modified</dt>
+        <dt className="font-medium text-text-muted">Modified</dt>
         <dd>{formatDate(item.updatedAt)}</dd>
-        <dt className="font-medium text-slate-700">Location</dt>
+        <dt className="font-medium text-text-muted">Location</dt>
         <dd>
           {location.length > 0 ? (
-            <Link to={location.at(-1)!.isRoot ? "/files" : `/files/${location.at(-1)!.id}`} className="text-blue-800 hover:underline">
+            <Link to={location.at(-1)!.isRoot ? "/files" : `/files/${location.at(-1)!.id}`} className="link">
               {location.map((c) => c.name).join(" / ")}
             </Link>
           ) : (
@@ -43,6 +41,6 @@ export function PropertiesSection({ item, location }: { item: ItemProperties; lo
           )}
         </dd>
       </dl>
-    </section>
+    </Card>
   );
 }

@@ -1,4 +1,5 @@
-import { Link } from "@remix-run/react";
+import { ButtonLink } from "~/components/ui/button";
+import { Card } from "~/components/ui/card";
 
 /** How the item is shared, read-only; its owner gets a link to manage it. */
 export function SharingSection({
@@ -11,22 +12,21 @@ export function SharingSection({
   isOwner: boolean;
 }) {
   return (
-    <section aria-labelledby="sharing-heading" className="card p-4">
-      <h2 id="sharing-heading" className="text-lg font-semibold">
-        Sharing
-      </h2>
-      <p className="mt-2 text-sm text-slate-700">
+    <Card title="Sharing" aria-label="Sharing">
+      <p className="text-sm">
         {sharing.links === 0 && sharing.people === 0
           ? `This ${item.kind} is not shared.`
           : `${sharing.links} active public link${sharing.links === 1 ? "" : "s"}; shared with ${sharing.people} ${sharing.people === 1 ? "person" : "people"}.`}
       </p>
       {isOwner ? (
-        <p className="mt-2 text-sm">
-          <Link to={`/shares?item=${item.kind}:${item.id}`} className="text-blue-800 underline">
+        <p className="mt-3">
+          <ButtonLink to={`/shares?item=${item.kind}:${item.id}`} variant="secondary">
             Manage sharing
-          </Link>
+          </ButtonLink>
         </p>
-      ) : null}
-    </section>
+      ) : (
+        <p className="mt-2 text-sm text-text-muted">Only the owner can change how it is shared.</p>
+      )}
+    </Card>
   );
 }

@@ -1,5 +1,7 @@
 import { Form } from "@remix-run/react";
 import { CsrfInput } from "~/components/csrf-input";
+import { Button, buttonClass } from "~/components/ui/button";
+import { Table, Tbody, Td, Th, Thead } from "~/components/ui/table";
 import { formatBytes, formatDate } from "~/lib/format";
 
 type Version = { id: string; size: number; createdAt: string | Date; replacedAt: string | Date };
@@ -23,59 +25,52 @@ export function VersionsSection({
   restoring: boolean;
 }) {
   return (
-    <section aria-labelledby="versions-heading" className="card overflow-x-auto p-4">
+    <section aria-labelledby="versions-heading" className="space-y-3">
       <h2 id="versions-heading" className="text-lg font-semibold">
         Versions
       </h2>
-      <p className="mt-1 text-sm text-slate-600">
+      <p className="text-sm text-text-muted">
         When this file is replaced, its earlier content is kept here ({keptVersions(versionsKept, versionRetentionDays)}).
       </p>
       {versions.length === 0 ? (
-        <p className="mt-3 text-sm">No earlier versions.</p>
+        <p className="text-sm">No earlier versions.</p>
       ) : (
-        <table className="mt-3 w-full text-left text-sm">
-          <caption className="sr-only">Earlier versions of {fileName}, newest first</caption>
-          <thead className="border-b border-slate-200 text-slate-700">
+        <Table caption={`Earlier versions of ${fileName}, newest first`}>
+          <Thead>
             <tr>
-              <th scope="col" className="py-2 pr-4 font-medium">
-                Saved
-              </th>
-              <th scope="col" className="py-2 pr-4 font-medium">
-                Replaced
-              </th>
-              <th scope="col" className="py-2 pr-4 font-medium">
-                Size
-              </th>
-              <th scope="col" className="py-2 font-medium">
-                Actions
-              </th>
+              <Th>Saved</Th>
+              <Th>Replaced</Th>
+              <Th>Size</Th>
+              <Th>Actions</Th>
             </tr>
-          </thead>
-          <tbody className="divide-y divide-slate-100">
+          </Thead>
+          <Tbody>
             {versions.map((version) => (
               <tr key={version.id}>
-                <td className="py-2 pr-4">{formatDate(version.createdAt)}</td>
-                <td className="py-2 pr-4">{formatDate(version.replacedAt)}</td>
-                <td className="py-2 pr-4 whitespace-nowrap">{formatBytes(version.size)}</td>
-                <td className="flex flex-wrap gap-2 py-2">
-                  <a href={`/download/version/${version.id}`} className="btn-secondary" download>
-                    Download<span className="sr-only"> the version saved {formatDate(version.createdAt)}</span>
-                  </a>
-                  {canWrite ? (
-                    <Form method="post">
-                      <CsrfInput />
-                      <input type="hidden" name="intent" value="restore-version" />
-                      <input type="hidden" name="versionId" value={version.id} />
-                      <button type="submit" className="btn-secondary" disabled={restoring}>
-                        Restore<span className="sr-only"> the version saved {formatDate(version.createdAt)}</span>
-                      </button>
-                    </Form>
-                  ) : null}
-                </td>
+                <Td>{formatDate(version.createdAt)}</Td>
+                <Td>{formatDate(version.replacedAt)}</Td>
+                <Td className="whitespace-nowrap">{formatBytes(version.size)}</Td>
+                <Td>
+                  <div className="flex flex-wrap gap-2">
+                    <a href={`/download/version/${version.id}`} className={buttonClass("secondary", "sm")} download>
+                      Download<span className="sr-only"> the version saved {formatDate(version.createdAt)}</span>
+                    </a>
+                    {canWrite ? (
+                      <Form method="post">
+                        <CsrfInput />
+                        <input type="hidden" name="intent" value="restore-version" />
+                        <input type="hidden" name="versionId" value={version.id} />
+                        <Button type="submit" size="sm" disabled={restoring}>
+                          Restore<span className="sr-only"> the version saved {formatDate(version.createdAt)}</span>
+                        </Button>
+                      </Form>
+                    ) : null}
+                  </div>
+                </Td>
               </tr>
             ))}
-          </tbody>
-        </table>
+          </Tbody>
+        </Table>
       )}
     </section>
   );

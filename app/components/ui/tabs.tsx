@@ -14,8 +14,9 @@ export interface Tab {
  */
 export function Tabs({ label, tabs, current }: { label: string; tabs: Tab[]; current: string }) {
   return (
-    <nav aria-label={label} className="border-b border-border">
-      <ul className="-mb-px flex flex-wrap gap-1">
+    // On a phone the tabs stay on one row and scroll sideways rather than wrap.
+    <nav aria-label={label} className="overflow-x-auto border-b border-border">
+      <ul className="-mb-px flex gap-1 whitespace-nowrap">
         {tabs.map((tab) => (
           <li key={tab.id}>
             <Link

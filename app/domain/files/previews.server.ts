@@ -3,6 +3,7 @@ import type { Services } from "~/services/index.server";
 import type { ViewerData } from "./viewer";
 import { downloadReply, type FileReply } from "./downloads.server";
 import { noteContentRead } from "../storage-tiers/cold-tier.server";
+import { highlightCode, renderMarkdown, textFormat } from "./rendered-text.server";
 
 /**
  * How the details page (and a share page) can show a file. Decided by the server from an
@@ -210,6 +211,21 @@ export async function readTextPreview(services: Services, file: Pick<FileRecord,
   return { text, shownBytes: bytes.length, truncated };
 }
 
+/** A text preview as plain text, highlighted code or rendered Markdown (safe HTML made here). */
+function renderText(
+  file: Pick<FileRecord, "name" | "mimeType">,
+  text: string,
+): { format: "plain" | "code" | "markdown"; language: string | null; text: string } {
+  const { format, language } = textFormat(file);
+  if (format === "markdown") {
+    const html = renderMarkdown(text);
+    if (html !== null) return { format, language: null, text: html };
+  } else if (format === "code" && language) {
+    return { format, language, text: highlightCode(text, language) };
+  }
+  return { format: "plain", language: null, text };
+}
+
 /**
  * What the viewer on a page shows for a file; `urls` are the inline and thumbnail addresses
  * the visitor may use (their own, or the share link's). A text preview that cannot be read
@@ -226,7 +242,13 @@ export async function viewerData(
   try {
     const preview = await readTextPreview(services, file);
     if (!preview) return { kind: "binary-text" };
-    return { kind: "text", ...preview, size: Number(file.size) };
+    return {
+      kind: "text",
+      ...renderText(file, preview.text),
+      truncated: preview.truncated,
+      shownBytes: preview.shownBytes,
+      size: Number(file.size),
+    };
   } catch (error) {
     services.log.warn("could not read a text preview", {
       fileId: file.id,
