@@ -546,12 +546,12 @@ function rowLinks(kind: "file" | "folder", id: string, from: string) {
   return {
     open: kind === "folder" ? `/files/${id}` : details,
     download: kind === "file" ? `/download/${id}` : `/bulk/zip?${new URLSearchParams({ from, item: `folder:${id}` })}`,
-    share: `${details}#sharing-heading`,
-    rename: `${details}#rename-heading`,
-    move: `${details}#move-heading`,
-    copy: `${details}#copy-heading`,
+    share: `${details}?tab=sharing`,
+    rename: `${details}#rename`,
+    move: `${details}#move`,
+    copy: `${details}#copy`,
     details,
-    trash: `${details}#trash-heading`,
+    trash: `${details}#trash`,
   };
 }
 

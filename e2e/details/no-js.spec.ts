@@ -1,6 +1,6 @@
 import { expect, test, type BrowserContext, type Page } from "@playwright/test";
 import { BASE_URL } from "../support/env";
-import { createAndOpenFolder, newAccount, register } from "../support/helpers";
+import { createAndOpenFolder, newAccount, openUploadDialog, register } from "../support/helpers";
 
 /**
  * The details page without JavaScript: tabs are links (`?tab=`), rename, move, copy and trash are
@@ -27,6 +27,7 @@ test.afterAll(async () => {
 });
 
 async function uploadText(name: string, text = name) {
+  await openUploadDialog(page);
   await page.locator("#upload-file").setInputFiles({ name, mimeType: "text/plain", buffer: Buffer.from(text) });
   await page.getByRole("button", { name: "Upload", exact: true }).click();
   await expect(page.getByRole("status").filter({ hasText: `Uploaded “${name}”.` })).toBeVisible();
@@ -164,6 +165,7 @@ test.describe("viewers without JavaScript", () => {
     await page.goto(folderUrl);
     album = await createAndOpenFolder(page, "Viewers");
     const png = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64");
+    await openUploadDialog(page);
     await page.locator("#upload-file").setInputFiles([
       { name: "a-sun.png", mimeType: "image/png", buffer: png },
       { name: "b-sea.png", mimeType: "image/png", buffer: png },

@@ -188,7 +188,7 @@ test("each row's actions menu links to the page that does the action", async () 
 
   await menu.locator(":scope > summary").click();
   await menu.getByRole("link", { name: "Rename", exact: true }).click();
-  await expect(page).toHaveURL(/\/details\/file\/\w+#rename-heading$/);
+  await expect(page).toHaveURL(/\/details\/file\/\w+#rename$/);
   await expect(page.getByRole("heading", { name: "Rename" })).toBeVisible();
 
   await page.goto(folderPath);
@@ -283,7 +283,7 @@ test("keyboard shortcuts, and the ? overlay listing them", async () => {
   // F2 renames and Enter opens the row whose checkbox has the focus.
   await page.getByRole("checkbox", { name: "Select picked.txt" }).focus();
   await page.keyboard.press("F2");
-  await expect(page).toHaveURL(/\/details\/file\/\w+#rename-heading$/);
+  await expect(page).toHaveURL(/\/details\/file\/\w+#rename$/);
   await page.goto(folderPath);
   await page.getByRole("checkbox", { name: "Select Inbox" }).focus();
   await page.keyboard.press("Enter");

@@ -1,7 +1,7 @@
 import { expect, test, type BrowserContext, type Page } from "@playwright/test";
 import { expectAccessible } from "../../support/a11y";
 import { BASE_URL } from "../../support/env";
-import { createAndOpenFolder, newAccount, register } from "../../support/helpers";
+import { createAndOpenFolder, newAccount, openUploadDialog, register } from "../../support/helpers";
 
 /** axe on the details page without JavaScript: tabs, the dialogs as :target, gallery, code and Markdown. */
 test.describe.configure({ mode: "serial" });
@@ -33,6 +33,7 @@ async function openDetails(name: string) {
 test("sets up a folder with images, code and Markdown", async () => {
   await register(page, newAccount("a11y-details-nojs"));
   folder = await createAndOpenFolder(page, "Details a11y");
+  await openUploadDialog(page);
   await page.locator("#upload-file").setInputFiles([
     { name: "a-sun.png", mimeType: "image/png", buffer: PNG },
     { name: "b-sea.png", mimeType: "image/png", buffer: PNG },
