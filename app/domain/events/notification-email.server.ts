@@ -1,3 +1,4 @@
+import { wakeSignal } from "./wake-signal";
 import { randomUUID } from "node:crypto";
 import type { Prisma } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
@@ -427,32 +428,10 @@ async function sendDigest(services: MailServices, appUrl: string, userId: string
   return kept.length > 0 ? "sent" : "skipped";
 }
 
-const WAKE = Symbol.for("coffer.notification-emails.wake");
-type WakeState = { wake: (() => void) | null; timer: NodeJS.Timeout | null };
-
-function wakeState(): WakeState {
-  const holder = globalThis as typeof globalThis & { [WAKE]?: WakeState };
-  holder[WAKE] ??= { wake: null, timer: null };
-  return holder[WAKE];
-}
+const wake = wakeSignal("coffer.notification-emails.wake");
 
 /** Installed by the jobs while they run (null to remove): how to wake the email job. */
-export function setEmailsWake(wake: (() => void) | null): void {
-  const state = wakeState();
-  state.wake = wake;
-  if (!wake && state.timer) {
-    clearTimeout(state.timer);
-    state.timer = null;
-  }
-}
+export const setEmailsWake = wake.set;
 
 /** After the dispatcher's transaction has (usually) committed, once per burst. */
-function wakeEmailsSoon(): void {
-  const state = wakeState();
-  if (!state.wake || state.timer) return;
-  state.timer = setTimeout(() => {
-    state.timer = null;
-    state.wake?.();
-  }, 200);
-  state.timer.unref();
-}
+const wakeEmailsSoon = wake.soon;

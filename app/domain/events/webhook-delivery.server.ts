@@ -1,3 +1,4 @@
+import { wakeSignal } from "./wake-signal";
 import { createHmac } from "node:crypto";
 import type { Prisma } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
@@ -256,32 +257,10 @@ async function sendOne(
   return "failed";
 }
 
-const WAKE = Symbol.for("coffer.webhooks.wake");
-type WakeState = { wake: (() => void) | null; timer: NodeJS.Timeout | null };
-
-function wakeState(): WakeState {
-  const holder = globalThis as typeof globalThis & { [WAKE]?: WakeState };
-  holder[WAKE] ??= { wake: null, timer: null };
-  return holder[WAKE];
-}
+const wake = wakeSignal("coffer.webhooks.wake");
 
 /** Installed by the jobs while they run (null to remove): how to wake the delivery job. */
-export function setWebhooksWake(wake: (() => void) | null): void {
-  const state = wakeState();
-  state.wake = wake;
-  if (!wake && state.timer) {
-    clearTimeout(state.timer);
-    state.timer = null;
-  }
-}
+export const setWebhooksWake = wake.set;
 
 /** After the dispatcher's transaction has (usually) committed, once per burst. */
-function wakeWebhooksSoon(): void {
-  const state = wakeState();
-  if (!state.wake || state.timer) return;
-  state.timer = setTimeout(() => {
-    state.timer = null;
-    state.wake?.();
-  }, 200);
-  state.timer.unref();
-}
+const wakeWebhooksSoon = wake.soon;
