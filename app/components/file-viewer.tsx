@@ -104,20 +104,23 @@ function ViewerBody({ name, viewer, downloadHref }: { name: string; viewer: View
   }
 }
 
+/** What a text preview says instead: the file is empty, or its text did not reach the page. */
+function NoText({ empty, downloadHref }: { empty: boolean; downloadHref: string }) {
+  if (empty) return <p className="text-sm text-text-muted">This file is empty.</p>;
+  return (
+    <p className="text-sm text-text-muted">
+      The preview could not be shown here. Reload the page, or{" "}
+      <a href={downloadHref} className="text-accent-text underline" download>
+        download the file
+      </a>
+      .
+    </p>
+  );
+}
+
 function TextContents({ name, text, downloadHref }: { name: string; text: string | null; downloadHref: string }) {
   const shown = usePageText(TEXT_PREVIEW_ID, text);
-  if (shown === "") return <p className="text-sm text-text-muted">This file is empty.</p>;
-  if (shown === null) {
-    return (
-      <p className="text-sm text-text-muted">
-        The preview could not be shown here. Reload the page, or{" "}
-        <a href={downloadHref} className="text-accent-text underline" download>
-          download the file
-        </a>
-        .
-      </p>
-    );
-  }
+  if (shown === "" || shown === null) return <NoText empty={shown === ""} downloadHref={downloadHref} />;
   return (
     // biome-ignore lint/a11y/useAriaPropsSupportedByRole: the label names a focusable scrollable region, as axe asks.
     <pre
@@ -146,18 +149,7 @@ function RenderedText({
   downloadHref: string;
 }) {
   const shown = usePageText(TEXT_PREVIEW_ID, html, "html");
-  if (shown === "") return <p className="text-sm text-text-muted">This file is empty.</p>;
-  if (shown === null) {
-    return (
-      <p className="text-sm text-text-muted">
-        The preview could not be shown here. Reload the page, or{" "}
-        <a href={downloadHref} className="text-accent-text underline" download>
-          download the file
-        </a>
-        .
-      </p>
-    );
-  }
+  if (shown === "" || shown === null) return <NoText empty={shown === ""} downloadHref={downloadHref} />;
   if (format === "markdown") {
     return (
       <div
