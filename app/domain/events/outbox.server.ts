@@ -1,5 +1,6 @@
 import type { Prisma } from "~/generated/prisma/client";
 import { eventFor } from "./catalogue";
+import { wakeSignal } from "./wake-signal";
 
 /** What recordActivity knows of a change: enough to append its event. */
 export interface OutboxInput {
@@ -34,35 +35,10 @@ export async function appendEvent(db: Pick<Prisma.TransactionClient, "event">, i
   wakeDispatcherSoon();
 }
 
-const WAKE = Symbol.for("coffer.events.wake");
-/** After this pause the transaction that appended the event has usually committed. */
-const WAKE_DELAY_MS = 200;
-
-type WakeState = { wake: (() => void) | null; timer: NodeJS.Timeout | null };
-
-function wakeState(): WakeState {
-  const holder = globalThis as typeof globalThis & { [WAKE]?: WakeState };
-  holder[WAKE] ??= { wake: null, timer: null };
-  return holder[WAKE];
-}
+const wake = wakeSignal("coffer.events.wake");
 
 /** Installed by the jobs while they run (null to remove): how to wake the dispatcher. */
-export function setDispatcherWake(wake: (() => void) | null): void {
-  const state = wakeState();
-  state.wake = wake;
-  if (!wake && state.timer) {
-    clearTimeout(state.timer);
-    state.timer = null;
-  }
-}
+export const setDispatcherWake = wake.set;
 
 /** One wake per burst of events: the dispatcher takes everything undelivered each run. */
-function wakeDispatcherSoon(): void {
-  const state = wakeState();
-  if (!state.wake || state.timer) return;
-  state.timer = setTimeout(() => {
-    state.timer = null;
-    state.wake?.();
-  }, WAKE_DELAY_MS);
-  state.timer.unref();
-}
+const wakeDispatcherSoon = wake.soon;
