@@ -1,5 +1,5 @@
-import { test } from "../support/test";
+import { expect, test } from "../support/test";
 import { visualSuite } from "./steps";
 
 /** The visual baselines with JavaScript (e2e/visual/steps.ts). */
-visualSuite(test, true);
+visualSuite(test, expect, true);

@@ -1,5 +1,5 @@
-import { test } from "@playwright/test";
+import { expect, test } from "@playwright/test";
 import { visualSuite } from "./steps";
 
 /** The visual baselines without JavaScript (e2e/visual/steps.ts). */
-visualSuite(test, false);
+visualSuite(test, expect, false);

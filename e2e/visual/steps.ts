@@ -1,13 +1,13 @@
-import {
-  type Browser,
-  type BrowserContext,
-  expect,
-  type Page,
-  type PlaywrightTestArgs,
-  type PlaywrightTestOptions,
-  type PlaywrightWorkerArgs,
-  type PlaywrightWorkerOptions,
-  type TestType,
+import type {
+  Browser,
+  BrowserContext,
+  Expect,
+  Page,
+  PlaywrightTestArgs,
+  PlaywrightTestOptions,
+  PlaywrightWorkerArgs,
+  PlaywrightWorkerOptions,
+  TestType,
 } from "@playwright/test";
 import { BASE_URL } from "../support/env";
 import { register } from "../support/helpers";
@@ -75,6 +75,7 @@ export async function visualAccount(browser: Browser, javaScript: boolean) {
 
 export function visualSuite(
   test: TestType<PlaywrightTestArgs & PlaywrightTestOptions, PlaywrightWorkerArgs & PlaywrightWorkerOptions>,
+  expect: Expect,
   javaScript: boolean,
 ) {
   test.describe.configure({ mode: "serial" });

@@ -1930,7 +1930,7 @@ export interface components {
             /** @description An IANA time zone such as `Europe/Berlin`; null: UTC. */
             timeZone: string | null;
         };
-        /** @description A notifiable event kind: `share.granted`, `share.dropped`, `file.created`, `folder.created`, `webhook.disabled`. */
+        /** @description A notifiable event kind: `share.granted`, `share.dropped`, `file.created`, `folder.created`, `webhook.disabled`, `user.quota_threshold`, `share.expiring`, `security.new_device_login`, `security.mfa_disabled`, `admin.announcement`, `job.failed`. */
         NotifiableKind: string;
         /**
          * @description `in-app`: in the notification centre; `email`: there and by email at once; `digest`: there and in the daily email; `off`: nowhere.
