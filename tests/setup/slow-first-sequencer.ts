@@ -12,6 +12,7 @@ const SLOWEST_FIRST = [
   "tests/webdav-rclone.test.ts",
   "tests/api-contract.http.test.ts",
   "tests/backup-faults.test.ts",
+  "tests/events-load.test.ts",
   "tests/storage.contract.test.ts",
   "tests/pitr.test.ts",
   "tests/storage-tiers.test.ts",
