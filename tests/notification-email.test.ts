@@ -5,7 +5,9 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { loadConfig } from "~/config.server";
+import { sendAnnouncement } from "~/domain/admin/announcements.server";
 import { recordActivity } from "~/domain/audit/activity.server";
+import { SYSTEM_ACTOR } from "~/domain/audit/audit.server";
 import { NOTIFIABLE_KINDS } from "~/domain/events/catalogue";
 import { dispatchEvents } from "~/domain/events/dispatcher.server";
 import { composeEventMail, formatWhen, sendDailyDigests, sendNotificationEmails } from "~/domain/events/notification-email.server";
@@ -170,6 +172,26 @@ describe("delivery by preference", () => {
     for (const secret of [SECRET, "argon2-hash-that-must-never-leak", "bob@example.com"]) expect(text).not.toContain(secret);
     // Sent once: another run finds nothing due.
     expect((await sendNotificationEmails(services)).sent).toBe(0);
+  });
+
+  it("an announcement: mailed to who chose email, not shown to who turned it off, in the app for the rest", async () => {
+    const admin = await services.prisma.user.create({
+      data: { email: `admin-${Date.now()}@example.com`, name: "Ada Admin", passwordHash: "x", role: "ADMIN" },
+    });
+    await saveNotificationPreferences(services, alice.id, { channels: { "admin.announcement": "email" } });
+    await saveNotificationPreferences(services, bob.id, { channels: { "admin.announcement": "off" } });
+    const after = mailbox.mails.length;
+    await sendAnnouncement(services, admin, { title: "Maintenance tonight", body: "From 22:00 UTC." }, SYSTEM_ACTOR);
+    await dispatchEvents(services);
+    const told = await services.prisma.notification.findMany({ where: { kind: "admin.announcement" }, select: { userId: true } });
+    expect(told.map((n) => n.userId).sort()).toEqual([admin.id, alice.id].sort());
+    expect(
+      await services.prisma.notificationEmail.findMany({ where: { kind: "admin.announcement" }, select: { userId: true, mode: true } }),
+    ).toEqual([{ userId: alice.id, mode: "now" }]);
+    expect(await sendNotificationEmails(services)).toMatchObject({ sent: 1, failed: 0 });
+    const mail = await mailbox.next(alice.email, after);
+    expect(mail.text).toContain("Maintenance tonight");
+    expect(mailsTo(bob.email).some((m) => m.text?.includes("Maintenance tonight"))).toBe(false);
   });
 
   it("dates in the person's language and time zone (de-DE, Europe/Berlin)", async () => {
