@@ -91,7 +91,7 @@ for (const width of [1024, 1280, 1920]) {
       [
         page.getByRole("link", { name: "Coffer", exact: true }),
         page.getByRole("navigation", { name: "Main" }),
-        page.getByRole("search"),
+        page.getByRole("banner").getByRole("search"),
         page.getByTestId("user-menu").locator(":scope > summary"),
       ].map(async (part) => (await part.boundingBox())!),
     );
