@@ -309,18 +309,22 @@ describe.each(contractDrivers)("ObjectStore contract: $label driver", (driver) =
       await expect(store.deleteMany([])).resolves.toBeUndefined();
     });
 
-    // Swift deletes the keys of one DeleteObjects request one by one: ~10 s for 1000.
-    it("deleteMany handles more keys than one request takes (S3 batches 1000)", { timeout: 180_000 }, async () => {
-      const keys = Array.from({ length: 1005 }, (_, i) => `bulk-${i}-${randomBytes(3).toString("hex")}`);
-      const kept = key("bulk-kept");
-      await store.put(keys[0]!, streamOf(Buffer.from("first")));
-      await store.put(keys[1004]!, streamOf(Buffer.from("last")));
-      await store.put(kept, streamOf(Buffer.from("kept")));
-      await store.deleteMany(keys);
-      expect(await store.stat(keys[0]!)).toBeNull();
-      expect(await store.stat(keys[1004]!)).toBeNull();
-      expect(await store.stat(kept)).not.toBeNull();
-    });
+    // Swift deletes the keys of one DeleteObjects request one by one: ~10 s for 1000. The
+    // wrapping drivers hand the key list to the bare one unchanged, so only the bare drivers,
+    // where the batching happens, run it.
+    if (driver.label === driver.name) {
+      it("deleteMany handles more keys than one request takes (S3 batches 1000)", { timeout: 180_000 }, async () => {
+        const keys = Array.from({ length: 1005 }, (_, i) => `bulk-${i}-${randomBytes(3).toString("hex")}`);
+        const kept = key("bulk-kept");
+        await store.put(keys[0]!, streamOf(Buffer.from("first")));
+        await store.put(keys[1004]!, streamOf(Buffer.from("last")));
+        await store.put(kept, streamOf(Buffer.from("kept")));
+        await store.deleteMany(keys);
+        expect(await store.stat(keys[0]!)).toBeNull();
+        expect(await store.stat(keys[1004]!)).toBeNull();
+        expect(await store.stat(kept)).not.toBeNull();
+      });
+    }
   });
 
   describe("copy", () => {
