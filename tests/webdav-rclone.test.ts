@@ -10,10 +10,12 @@ import { startTestApp, type TestApp } from "./support/app";
 import { DRIVER_SETS, registerPerson, type Person } from "./support/people";
 
 /**
- * rclone (Debian package `rclone`) syncs a tree of 1,000 files in nested folders, with spaces and
+ * rclone (Debian package `rclone`) syncs a tree of files in nested folders, with spaces and
  * Unicode in names, up to /dav/ and down again on both driver sets; `rclone check` compares the
  * names and sizes on the server and the bytes of what came back down, and a resync after a few
  * changes transfers only those. Each phase's time is printed.
+ * The tree has 1,000 files on local disk and 200 on S3: what many files exercise (the WebDAV
+ * layer, the database) is the same on both, and Swift's S3 API took over two minutes for 1,000.
  */
 
 const run = promisify(execFile);
@@ -31,15 +33,14 @@ const FOLDERS = [
   "ç façade",
 ];
 const SUBFOLDERS = ["a", "b b", "ü/deeper", "nested/two/levels"];
-const FILES_PER_FOLDER = 25;
-const TOTAL = FOLDERS.length * SUBFOLDERS.length * FILES_PER_FOLDER;
+const FILES_PER_FOLDER = { local: 25, s3: 5 } as const;
 
-function writeTree(root: string) {
+function writeTree(root: string, filesPerFolder: number) {
   for (const folder of FOLDERS) {
     for (const sub of SUBFOLDERS) {
       const dir = path.join(root, folder, ...sub.split("/"));
       fs.mkdirSync(dir, { recursive: true });
-      for (let n = 0; n < FILES_PER_FOLDER; n++) {
+      for (let n = 0; n < filesPerFolder; n++) {
         fs.writeFileSync(path.join(dir, `file ${n} – ${folder}.txt`), `${folder}/${sub} ${n}\n`.repeat(n * 3 + 1));
       }
     }
@@ -47,6 +48,8 @@ function writeTree(root: string) {
 }
 
 describe.each(DRIVER_SETS)("rclone against /dav/ on $label", ({ drivers }) => {
+  const filesPerFolder = FILES_PER_FOLDER[drivers.storage];
+  const TOTAL = FOLDERS.length * SUBFOLDERS.length * filesPerFolder;
   let app: TestApp;
   let ada: Person;
   let env: NodeJS.ProcessEnv;
@@ -85,7 +88,7 @@ describe.each(DRIVER_SETS)("rclone against /dav/ on $label", ({ drivers }) => {
       RCLONE_CONFIG_COFFER_USER: ada.email,
       RCLONE_CONFIG_COFFER_PASS: obscured.trim(),
     };
-    writeTree(up);
+    writeTree(up, filesPerFolder);
   });
 
   afterAll(async () => {
