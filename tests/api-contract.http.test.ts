@@ -51,7 +51,7 @@ describe.each(["local", "s3"] as const)("the API on %s storage", (storage) => {
     for (const entry of env.validator.seen) exercised.add(entry.split(" ")[0]!);
     await env.app.close();
   });
-  for (const suite of SUITES) suite(() => env!);
+  for (const suite of SUITES) suite(() => env!, storage);
 });
 
 describe("the API contract", () => {

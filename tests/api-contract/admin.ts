@@ -22,7 +22,7 @@ async function tokenClient(env: ApiEnv, user: { id: string; email: string }, sco
 
 const unique = (what: string, storage: string) => `${what}-${storage}-${randomBytes(4).toString("hex")}@example.com`;
 
-export const adminSuite: ContractSuite = (env) => {
+export const adminSuite: ContractSuite = (env, storageUnderTest) => {
   it("shows you your account, your storage and your activity, a page at a time", async () => {
     const { api, app, owner, ownerUser, storage } = env();
     const me = await api.GET("/api/v1/me");
@@ -266,36 +266,40 @@ export const adminSuite: ContractSuite = (env) => {
     expect((await adminApi.GET("/api/v1/admin/users/{id}/erasure", { params: { path: { id } } })).response.status).toBe(404);
   });
 
-  it("erases a large account in the background, with a Location to follow it", async () => {
-    const { adminApi, app, storage } = env();
-    const prisma = app.services.prisma;
-    const email = unique("big", storage);
-    const id = (await adminApi.POST("/api/v1/admin/users", { body: { email, name: "Bo Big", password: PASSWORD } })).data!.id;
-    const root = await prisma.folder.findFirstOrThrow({ where: { ownerId: id, parentId: null } });
-    // More rows than a request erases itself (2,000), seeded straight into the database.
-    await prisma.$executeRaw`
-      INSERT INTO files (id, owner_id, folder_id, name, name_key, size, mime_type, storage_key, created_at, updated_at)
-      SELECT ${id} || '-' || i, ${id}, ${root.id}, 'seed ' || i, 'seed ' || i, 10, 'text/plain', ${id} || '-key-' || i, now(), now()
-      FROM generate_series(1, 2100) AS i`;
-    const body = { confirmEmail: email, proof: PASSWORD };
-    expect((await adminApi.POST("/api/v1/admin/users/{id}/delete", { params: { path: { id } }, body })).data!.status).toBe("deleted");
-    const erasing = await adminApi.POST("/api/v1/admin/users/{id}/delete", { params: { path: { id } }, body });
-    expect(erasing.response.status).toBe(202);
-    expect(erasing.data).toMatchObject({ id, status: "erasing" });
-    expect(erasing.response.headers.get("location")).toBe(`/api/v1/admin/users/${id}/erasure`);
-    const deadline = Date.now() + 120_000;
-    let progressSeen = false;
-    for (;;) {
-      const progress = await adminApi.GET("/api/v1/admin/users/{id}/erasure", { params: { path: { id } } });
-      if (progress.response.status === 404) break;
-      expect(progress.data!.total).toBeGreaterThan(2000);
-      progressSeen = true;
-      expect(Date.now()).toBeLessThan(deadline);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    expect(progressSeen || (await prisma.user.findUnique({ where: { id } })) === null).toBe(true);
-    expect(await prisma.user.findUnique({ where: { id } })).toBeNull();
-  }, 180_000);
+  // The background erasure and its progress resource do not depend on the storage driver, and
+  // 2,100 deletions of objects through Swift's S3 API took 40 s: local storage only.
+  if (storageUnderTest === "local") {
+    it("erases a large account in the background, with a Location to follow it", async () => {
+      const { adminApi, app, storage } = env();
+      const prisma = app.services.prisma;
+      const email = unique("big", storage);
+      const id = (await adminApi.POST("/api/v1/admin/users", { body: { email, name: "Bo Big", password: PASSWORD } })).data!.id;
+      const root = await prisma.folder.findFirstOrThrow({ where: { ownerId: id, parentId: null } });
+      // More rows than a request erases itself (2,000), seeded straight into the database.
+      await prisma.$executeRaw`
+        INSERT INTO files (id, owner_id, folder_id, name, name_key, size, mime_type, storage_key, created_at, updated_at)
+        SELECT ${id} || '-' || i, ${id}, ${root.id}, 'seed ' || i, 'seed ' || i, 10, 'text/plain', ${id} || '-key-' || i, now(), now()
+        FROM generate_series(1, 2100) AS i`;
+      const body = { confirmEmail: email, proof: PASSWORD };
+      expect((await adminApi.POST("/api/v1/admin/users/{id}/delete", { params: { path: { id } }, body })).data!.status).toBe("deleted");
+      const erasing = await adminApi.POST("/api/v1/admin/users/{id}/delete", { params: { path: { id } }, body });
+      expect(erasing.response.status).toBe(202);
+      expect(erasing.data).toMatchObject({ id, status: "erasing" });
+      expect(erasing.response.headers.get("location")).toBe(`/api/v1/admin/users/${id}/erasure`);
+      const deadline = Date.now() + 120_000;
+      let progressSeen = false;
+      for (;;) {
+        const progress = await adminApi.GET("/api/v1/admin/users/{id}/erasure", { params: { path: { id } } });
+        if (progress.response.status === 404) break;
+        expect(progress.data!.total).toBeGreaterThan(2000);
+        progressSeen = true;
+        expect(Date.now()).toBeLessThan(deadline);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect(progressSeen || (await prisma.user.findUnique({ where: { id } })) === null).toBe(true);
+      expect(await prisma.user.findUnique({ where: { id } })).toBeNull();
+    }, 180_000);
+  }
 
   it("lists the audit log with the page's filters and cursor, and exports it streamed", async () => {
     const { adminApi, admin, app, adminUser, storage, validator } = env();

@@ -57,7 +57,8 @@ export async function setUpApiEnv(storage: Storage) {
 export type ApiEnv = Awaited<ReturnType<typeof setUpApiEnv>>;
 
 /** A suite registers its `it` blocks inside the per-driver describe; `env()` is ready in them. */
-export type ContractSuite = (env: () => ApiEnv) => void;
+/** Registers an area's tests; `storage` is the driver they will run on (known before the env exists). */
+export type ContractSuite = (env: () => ApiEnv, storage: "local" | "s3") => void;
 
 const b64 = (value: string) => Buffer.from(value).toString("base64");
 
