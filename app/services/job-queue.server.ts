@@ -104,8 +104,8 @@ export async function startJobQueue(url: string, options: JobQueueOptions): Prom
     max: 3,
     schedule: options.schedule ?? true,
     // Both passes are needed to fail an expired or silent job, so they share one interval.
-    superviseIntervalSeconds: options.superviseIntervalSeconds ?? 30,
-    monitorIntervalSeconds: options.superviseIntervalSeconds ?? 30,
+    superviseIntervalSeconds: options.superviseIntervalSeconds ?? 15,
+    monitorIntervalSeconds: options.superviseIntervalSeconds ?? 15,
   });
   // Each worker reports each failed poll: while the database is down that is a dozen errors every
   // 2 s. One line per 30 s says it (the database breaker and /readyz say the rest).

@@ -144,7 +144,8 @@ it("delivers again, under the same webhook-id, after the app is killed with SIGK
     responseStatus: null,
     lastAttemptAt: null,
   });
-  // The claim lapses after 2 minutes; let that time pass rather than wait it out.
+  // The claim lapses after 2 minutes; let that time pass rather than wait it out. (The delivery
+  // job the killed app was running holds its queue until its 20 s heartbeat is missed.)
   await prisma.webhookDelivery.update({ where: { id: inFlight.id }, data: { lockedUntil: new Date(Date.now() - 1000) } });
 
   await startApp();

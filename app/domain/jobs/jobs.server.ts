@@ -204,14 +204,25 @@ export function startJobs(services: Services, options: JobsOptions = {}): StopJo
     });
     queue = started;
     for (const job of jobs) {
-      await started.define({ name: job.name, cron: job.cron, kind: "periodic", expireInSeconds: job.expireInSeconds }, async () => {
-        const began = Date.now();
-        const result = await inSpan("job.run", { "job.name": job.name }, job.run);
-        if (job.lifecycle) await recordLifecycleRun(services, job.lifecycle, result);
-        if (Object.values(result).some((n) => n > 0)) {
-          services.log[job.routine ? "debug" : "info"](`${job.name} done`, { ...result, ms: Date.now() - began });
-        }
-      });
+      await started.define(
+        // A routine job whose instance died (kill -9) holds its queue's one running slot until its
+        // heartbeat is missed: 20 s rather than the default minute lets events flow again sooner.
+        {
+          name: job.name,
+          cron: job.cron,
+          kind: "periodic",
+          expireInSeconds: job.expireInSeconds,
+          heartbeatSeconds: job.routine ? 20 : undefined,
+        },
+        async () => {
+          const began = Date.now();
+          const result = await inSpan("job.run", { "job.name": job.name }, job.run);
+          if (job.lifecycle) await recordLifecycleRun(services, job.lifecycle, result);
+          if (Object.values(result).some((n) => n > 0)) {
+            services.log[job.routine ? "debug" : "info"](`${job.name} done`, { ...result, ms: Date.now() - began });
+          }
+        },
+      );
     }
     // Work per file, sent as each file arrives (upload, copy, new version, restore).
     for (const fileQueue of FILE_QUEUES) {
