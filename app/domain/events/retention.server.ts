@@ -24,6 +24,16 @@ export interface EventHistoryPurged {
   notificationEmails: number;
 }
 
+/** Runs a DELETE of at most `batch` rows until one removes fewer; the rows removed in all. */
+async function deleteInBatches(batch: number, deleteOneBatch: () => Promise<number>): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const removed = await deleteOneBatch();
+    total += removed;
+    if (removed < batch) return total;
+  }
+}
+
 export async function purgeEventHistory(
   services: Pick<Services, "prisma" | "config">,
   now: Date = new Date(),
@@ -33,53 +43,48 @@ export async function purgeEventHistory(
   const deliveriesBefore = new Date(now.getTime() - config.webhookDeliveryRetentionDays * DAY_MS);
   const eventsBefore = new Date(now.getTime() - config.eventRetentionDays * DAY_MS);
   const notificationsBefore = new Date(now.getTime() - config.notificationRetentionDays * DAY_MS);
-  const purged: EventHistoryPurged = { webhookDeliveries: 0, events: 0, notifications: 0, notificationEmails: 0 };
-  for (;;) {
-    const removed = await prisma.$executeRaw`
-      DELETE FROM notifications WHERE id IN (
-        SELECT id FROM notifications WHERE created_at < ${notificationsBefore}
-        LIMIT ${batch}
-        FOR UPDATE SKIP LOCKED)`;
-    purged.notifications += removed;
-    if (removed < batch) break;
-  }
+  const notifications = await deleteInBatches(
+    batch,
+    () => prisma.$executeRaw`
+        DELETE FROM notifications WHERE id IN (
+          SELECT id FROM notifications WHERE created_at < ${notificationsBefore}
+          LIMIT ${batch}
+          FOR UPDATE SKIP LOCKED)`,
+  );
   // Emails still waiting (a digest entry, a retry) are kept: their event is what they will say.
-  for (;;) {
-    const removed = await prisma.$executeRaw`
-      DELETE FROM notification_emails WHERE id IN (
-        SELECT id FROM notification_emails
-        WHERE created_at < ${notificationsBefore} AND status IN ('sent', 'skipped', 'failed')
-        LIMIT ${batch}
-        FOR UPDATE SKIP LOCKED)`;
-    purged.notificationEmails += removed;
-    if (removed < batch) break;
-  }
+  const notificationEmails = await deleteInBatches(
+    batch,
+    () => prisma.$executeRaw`
+        DELETE FROM notification_emails WHERE id IN (
+          SELECT id FROM notification_emails
+          WHERE created_at < ${notificationsBefore} AND status IN ('sent', 'skipped', 'failed')
+          LIMIT ${batch}
+          FOR UPDATE SKIP LOCKED)`,
+  );
   await prisma.$executeRaw`
     DELETE FROM notification_digests d WHERE d.created_at < ${notificationsBefore}
       AND NOT EXISTS (SELECT 1 FROM notification_emails e WHERE e.digest_id = d.id)`;
-  for (;;) {
-    const removed = await prisma.$executeRaw`
-      DELETE FROM webhook_deliveries WHERE id IN (
-        SELECT id FROM webhook_deliveries
-        WHERE created_at < ${deliveriesBefore}
-          AND NOT (status = 'sending' AND locked_until > now())
-        LIMIT ${batch}
-        FOR UPDATE SKIP LOCKED)`;
-    purged.webhookDeliveries += removed;
-    if (removed < batch) break;
-  }
-  for (;;) {
-    const removed = await prisma.$executeRaw`
-      DELETE FROM events WHERE id IN (
-        SELECT e.id FROM events e
-        WHERE e.dispatched_at IS NOT NULL AND e.created_at < ${eventsBefore}
-          AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id)
-          AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.event_id = e.id)
-          AND NOT EXISTS (SELECT 1 FROM notification_emails m WHERE m.event_id = e.id)
-        LIMIT ${batch}
-        FOR UPDATE OF e SKIP LOCKED)`;
-    purged.events += removed;
-    if (removed < batch) break;
-  }
-  return purged;
+  const webhookDeliveries = await deleteInBatches(
+    batch,
+    () => prisma.$executeRaw`
+        DELETE FROM webhook_deliveries WHERE id IN (
+          SELECT id FROM webhook_deliveries
+          WHERE created_at < ${deliveriesBefore}
+            AND NOT (status = 'sending' AND locked_until > now())
+          LIMIT ${batch}
+          FOR UPDATE SKIP LOCKED)`,
+  );
+  const events = await deleteInBatches(
+    batch,
+    () => prisma.$executeRaw`
+        DELETE FROM events WHERE id IN (
+          SELECT e.id FROM events e
+          WHERE e.dispatched_at IS NOT NULL AND e.created_at < ${eventsBefore}
+            AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id)
+            AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.event_id = e.id)
+            AND NOT EXISTS (SELECT 1 FROM notification_emails m WHERE m.event_id = e.id)
+          LIMIT ${batch}
+          FOR UPDATE OF e SKIP LOCKED)`,
+  );
+  return { webhookDeliveries, events, notifications, notificationEmails };
 }
