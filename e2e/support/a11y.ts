@@ -14,16 +14,16 @@ function describe(label: string, violations: Awaited<ReturnType<AxeBuilder["anal
   );
 }
 
+const VIEWPORTS = { desktop: DESKTOP, mobile: MOBILE } as const;
+
 /**
- * Runs axe on the page as it is now, at a desktop and at a phone-sized viewport, and fails
- * listing every violation. Ends at the desktop size again.
+ * Runs axe on the page as it is now, at a desktop and at a phone-sized viewport (or only those
+ * given), and fails listing every violation. Ends at the desktop size again.
  */
-export async function expectAccessible(page: Page, label: string) {
+export async function expectAccessible(page: Page, label: string, viewports: Array<keyof typeof VIEWPORTS> = ["desktop", "mobile"]) {
   const found: string[] = [];
-  for (const [name, viewport] of [
-    ["desktop", DESKTOP],
-    ["mobile", MOBILE],
-  ] as const) {
+  for (const name of viewports) {
+    const viewport = VIEWPORTS[name];
     await page.setViewportSize(viewport);
     // Legacy mode runs axe in the page itself: the default finishes each run in a new blank page,
     // which with the coverage recorder on cost about a second a viewport (same-origin frames are
