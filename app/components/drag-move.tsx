@@ -111,6 +111,8 @@ export function DragMoveProvider({ enabled, from, children }: { enabled: boolean
           }),
           dropTarget: (folderId, name) => ({
             "data-drop-folder": folderId,
+            // Files dragged in from the desktop and dropped here upload into this folder (upload-panel.tsx).
+            "data-drop-name": name,
             onDragOver: (event: DragEvent) => {
               if (!isMoveDrag(event)) return;
               event.preventDefault();
