@@ -1,3 +1,4 @@
+import { Card } from "~/components/ui/card";
 import { Link } from "@remix-run/react";
 import { formatDate } from "~/lib/format";
 
@@ -51,7 +52,7 @@ export function ActivityList({ entries, linkItems = false, testId }: { entries: 
 /** The details page's activity section: who did what to this item, newest first. */
 export function ItemActivitySection({ entries, kindLabel }: { entries: ActivityEntry[]; kindLabel: string }) {
   return (
-    <section aria-labelledby="activity-heading" className="card p-4">
+    <Card as="section" padding="none" className="p-4" aria-labelledby="activity-heading">
       <h2 id="activity-heading" className="text-lg font-semibold">
         Activity
       </h2>
@@ -67,6 +68,6 @@ export function ItemActivitySection({ entries, kindLabel }: { entries: ActivityE
           All my activity
         </Link>
       </p>
-    </section>
+    </Card>
   );
 }

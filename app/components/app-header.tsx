@@ -215,9 +215,9 @@ function SignedOut({ canRegister }: { canRegister: boolean }) {
 function CofferMark() {
   return (
     <svg aria-hidden="true" width="24" height="24" viewBox="0 0 24 24" fill="none">
-      <rect x="3" y="6" width="18" height="14" rx="2" className="fill-blue-700" />
-      <rect x="3" y="4" width="18" height="5" rx="1.5" className="fill-blue-900" />
-      <rect x="10" y="11" width="4" height="3" rx="0.5" className="fill-white" />
+      <rect x="3" y="6" width="18" height="14" rx="2" className="fill-logo" />
+      <rect x="3" y="4" width="18" height="5" rx="1.5" className="fill-logo-top" />
+      <rect x="10" y="11" width="4" height="3" rx="0.5" className="fill-logo-mark" />
     </svg>
   );
 }

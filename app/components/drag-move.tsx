@@ -1,3 +1,4 @@
+import { Button } from "~/components/ui/button";
 import { useFetcher } from "@remix-run/react";
 import { createContext, useCallback, useContext, useEffect, useRef, useState, type DragEvent, type ReactNode } from "react";
 import type { BulkActionData } from "~/domain/files/bulk-action";
@@ -110,6 +111,8 @@ export function DragMoveProvider({ enabled, from, children }: { enabled: boolean
           }),
           dropTarget: (folderId, name) => ({
             "data-drop-folder": folderId,
+            // Files dragged in from the desktop and dropped here upload into this folder (upload-panel.tsx).
+            "data-drop-name": name,
             onDragOver: (event: DragEvent) => {
               if (!isMoveDrag(event)) return;
               event.preventDefault();
@@ -154,15 +157,15 @@ export function DragMoveProvider({ enabled, from, children }: { enabled: boolean
         {conflicts ? (
           <div role="group" aria-label="Name already taken" className="flex flex-wrap items-center gap-2 text-sm">
             <span>{`Move ${conflicts.items.length === 1 ? "it" : "them"} into “${conflicts.name}” anyway?`}</span>
-            <button type="button" className="btn-secondary" onClick={() => submit(conflicts, "keep-both")}>
+            <Button type="button" variant="secondary" onClick={() => submit(conflicts, "keep-both")}>
               Keep both
-            </button>
-            <button type="button" className="btn-secondary" onClick={() => submit(conflicts, "replace")}>
+            </Button>
+            <Button type="button" variant="secondary" onClick={() => submit(conflicts, "replace")}>
               Replace
-            </button>
-            <button type="button" className="btn-secondary" onClick={() => setConflicts(null)}>
+            </Button>
+            <Button type="button" variant="secondary" onClick={() => setConflicts(null)}>
               Don’t move
-            </button>
+            </Button>
           </div>
         ) : null}
       </div>

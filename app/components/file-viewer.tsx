@@ -68,7 +68,7 @@ function ViewerBody({ name, viewer, downloadHref }: { name: string; viewer: View
       );
     case "video":
       return (
-        <video controls preload="metadata" src={viewer.src} className="mx-auto max-h-[70vh] w-full rounded-md bg-black">
+        <video controls preload="metadata" src={viewer.src} className="mx-auto max-h-[70vh] w-full rounded-md bg-media">
           {viewer.subtitles ? <track kind="subtitles" src={viewer.subtitles.src} label={viewer.subtitles.label} default /> : null}
           <a href={downloadHref}>Download {name}</a>
         </video>

@@ -1,5 +1,5 @@
 /** Inline icons: no icon font or emoji font needed, so they render the same everywhere. */
-export function FolderIcon({ className = "h-5 w-5 text-amber-500" }: { className?: string }) {
+export function FolderIcon({ className = "h-5 w-5 text-folder" }: { className?: string }) {
   return (
     <svg aria-hidden="true" viewBox="0 0 20 20" fill="currentColor" className={`shrink-0 ${className}`}>
       <path d="M2 5.5A1.5 1.5 0 0 1 3.5 4h4.38a1.5 1.5 0 0 1 1.06.44L10.5 6h6A1.5 1.5 0 0 1 18 7.5v7a1.5 1.5 0 0 1-1.5 1.5h-13A1.5 1.5 0 0 1 2 14.5v-9Z" />

@@ -1,3 +1,4 @@
+import { Button } from "~/components/ui/button";
 import { Badge } from "~/components/ui/badge";
 import { Form, Link } from "@remix-run/react";
 import { formatDate } from "~/lib/format";
@@ -66,9 +67,9 @@ export function NotificationList({ days, busy }: { days: NotificationDayGroup[];
                     <Form method="post">
                       <CsrfInput />
                       <input type="hidden" name="id" value={entry.id} />
-                      <button type="submit" name="intent" value="read" className="btn-secondary" disabled={busy}>
+                      <Button type="submit" name="intent" value="read" variant="secondary" disabled={busy}>
                         Mark read
-                      </button>
+                      </Button>
                     </Form>
                   )}
                 </span>

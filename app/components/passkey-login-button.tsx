@@ -1,3 +1,4 @@
+import { Button } from "~/components/ui/button";
 import { useEffect, useState } from "react";
 import {
   browserSupportsWebAuthnAutofill,
@@ -104,9 +105,9 @@ export function PasskeyLoginButton({
   return (
     <div className="space-y-2">
       <FormMessage message={message} />
-      <button type="button" className="btn-secondary w-full" onClick={signIn} disabled={busy}>
+      <Button type="button" variant="secondary" className="w-full" onClick={signIn} disabled={busy}>
         {busy ? "Waiting for your passkey…" : label}
-      </button>
+      </Button>
     </div>
   );
 }

@@ -1,3 +1,4 @@
+import { Button } from "~/components/ui/button";
 import { Form } from "@remix-run/react";
 import type { ReactNode } from "react";
 import { CsrfInput } from "~/components/csrf-input";
@@ -74,10 +75,10 @@ export function RevokeForm({
       {Object.entries(hidden).map(([field, fieldValue]) => (
         <input key={field} type="hidden" name={field} value={fieldValue} />
       ))}
-      <button type="submit" className="btn-secondary">
+      <Button type="submit" variant="secondary">
         {label}
         <span className="sr-only"> {which}</span>
-      </button>
+      </Button>
     </Form>
   );
 }

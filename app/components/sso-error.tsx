@@ -1,3 +1,4 @@
+import { Card } from "~/components/ui/card";
 import { isRouteErrorResponse, Link, useRouteError } from "@remix-run/react";
 
 interface SsoErrorBody {
@@ -32,7 +33,7 @@ export function SsoErrorBoundary() {
   const returnTo = body?.returnTo;
   const message = body?.message ?? "An unexpected error happened on our side. Nothing you did caused it; please try again.";
   return (
-    <div className="card mx-auto max-w-lg p-6" role="alert">
+    <Card padding="none" className="mx-auto max-w-lg p-6" role="alert">
       <h1 className="text-xl font-semibold">
         {status === 503 ? "Sign-in provider unavailable" : returnTo ? "Could not confirm it's you" : "Single sign-on failed"}
       </h1>
@@ -68,6 +69,6 @@ export function SsoErrorBoundary() {
           </Link>
         </p>
       )}
-    </div>
+    </Card>
   );
 }

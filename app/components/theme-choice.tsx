@@ -1,8 +1,8 @@
+import { buttonClass } from "~/components/ui/button";
 import { useFetcher, useLocation, useRouteLoaderData } from "@remix-run/react";
 import type { FormEvent } from "react";
 import { THEME_LABELS, THEMES, type Theme, themeSchema } from "~/lib/theme";
 import { CsrfInput } from "./csrf-input";
-import { cx } from "./ui/cx";
 
 /** The one fetcher that saves a theme, shared by every theme form and by the <html> element. */
 const FETCHER_KEY = "theme";
@@ -45,7 +45,7 @@ export function ThemeChoice() {
               name="theme"
               value={theme}
               aria-pressed={theme === current}
-              className={cx("btn-sm flex-1", theme === current ? "btn-primary" : "btn-secondary")}
+              className={buttonClass(theme === current ? "primary" : "secondary", "sm", "flex-1")}
             >
               {THEME_LABELS[theme]}
             </button>

@@ -148,13 +148,25 @@ const hasFiles = (transfer: DataTransfer | null) => {
   return types.includes("Files") && !types.includes(MOVE_MIME);
 };
 
+/** The folder row, tile, crumb or tree node under a drag of files, if any (drag-move.tsx's drop targets). */
+function folderTargetOf(event: DragEvent): { element: HTMLElement; id: string; name: string } | null {
+  const element = event.target instanceof Element ? event.target.closest<HTMLElement>("[data-drop-folder]") : null;
+  const id = element?.dataset.dropFolder;
+  if (!element || !id) return null;
+  return { element, id, name: element.dataset.dropName ?? "" };
+}
+
 /**
  * "Drop anywhere": while files are dragged over the window a full-window overlay says where they
- * go; dropping them anywhere uploads them. Keyboard and single-pointer users have the Upload button.
+ * go; dropping them anywhere uploads them into the page's folder. Dropped on a folder (a row or
+ * tile of the listing, a crumb, a node of the tree) they go into that folder instead: the overlay
+ * then steps aside to a banner naming it, and the folder is marked. Keyboard and single-pointer
+ * users have the Upload button.
  */
 export function DropOverlay({ folderName }: { folderName: string }) {
   const upload = useContext(UploadContext);
   const [dragging, setDragging] = useState(false);
+  const [target, setTarget] = useState<{ id: string; name: string } | null>(null);
   const queueRef = useRef(upload?.queue);
   queueRef.current = upload?.queue;
   const enabled = upload !== null;
@@ -163,6 +175,19 @@ export function DropOverlay({ folderName }: { folderName: string }) {
     if (!enabled) return;
     // dragenter/dragleave fire for every element crossed: count them to know when the drag left the window.
     let depth = 0;
+    let marked: HTMLElement | null = null;
+    const mark = (element: HTMLElement | null) => {
+      if (marked === element) return;
+      marked?.removeAttribute("data-upload-over");
+      element?.setAttribute("data-upload-over", "");
+      marked = element;
+    };
+    const stop = () => {
+      depth = 0;
+      mark(null);
+      setTarget(null);
+      setDragging(false);
+    };
     const onEnter = (event: DragEvent) => {
       if (!hasFiles(event.dataTransfer)) return;
       depth++;
@@ -171,16 +196,19 @@ export function DropOverlay({ folderName }: { folderName: string }) {
     const onLeave = (event: DragEvent) => {
       if (!hasFiles(event.dataTransfer)) return;
       depth = Math.max(0, depth - 1);
-      if (depth === 0) setDragging(false);
+      if (depth === 0) stop();
     };
     const onOver = (event: DragEvent) => {
       if (!hasFiles(event.dataTransfer)) return;
       event.preventDefault();
       setDragging(true);
+      const over = folderTargetOf(event);
+      mark(over?.element ?? null);
+      setTarget((current) => (current?.id === over?.id ? current : over ? { id: over.id, name: over.name } : null));
     };
     const onDrop = (event: DragEvent) => {
-      depth = 0;
-      setDragging(false);
+      const into = folderTargetOf(event)?.id;
+      stop();
       const transfer = event.dataTransfer;
       if (!transfer || Array.from(transfer.types).includes(MOVE_MIME) || event.defaultPrevented) return;
       if (transfer.files.length === 0 && !Array.from(transfer.types).includes("Files")) return;
@@ -191,13 +219,17 @@ export function DropOverlay({ folderName }: { folderName: string }) {
       const entries = entriesOf(transfer);
       if (entries)
         void filesFromEntries(entries).then(({ files, emptyDirs }) => {
-          queue.addFiles(files);
-          if (emptyDirs.length > 0) void queue.addEmptyFolders(emptyDirs);
+          queue.addFiles(files, into);
+          if (emptyDirs.length > 0) void queue.addEmptyFolders(emptyDirs, into);
         });
-      else queue.addFiles(Array.from(transfer.files, (file) => ({ file, relativePath: "" })));
+      else
+        queue.addFiles(
+          Array.from(transfer.files, (file) => ({ file, relativePath: "" })),
+          into,
+        );
     };
     const onKey = (event: KeyboardEvent) => {
-      if (event.key === "Escape") setDragging(false);
+      if (event.key === "Escape") stop();
     };
     window.addEventListener("dragenter", onEnter);
     window.addEventListener("dragleave", onLeave);
@@ -205,6 +237,7 @@ export function DropOverlay({ folderName }: { folderName: string }) {
     window.addEventListener("drop", onDrop);
     window.addEventListener("keydown", onKey);
     return () => {
+      mark(null);
       window.removeEventListener("dragenter", onEnter);
       window.removeEventListener("dragleave", onLeave);
       window.removeEventListener("dragover", onOver);
@@ -214,6 +247,20 @@ export function DropOverlay({ folderName }: { folderName: string }) {
   }, [enabled]);
 
   if (!dragging) return null;
+  if (target) {
+    // Over a folder: the listing stays visible, so the marked row shows where the files go.
+    return (
+      <div
+        data-testid="drop-overlay"
+        data-drop-into={target.id}
+        className="pointer-events-none fixed inset-x-0 bottom-6 z-50 flex justify-center p-4"
+      >
+        <div className="rounded-panel border-2 border-dashed border-accent-border bg-surface-raised px-6 py-3 text-center shadow-xl">
+          <p className="font-semibold text-text">{`Drop to upload into “${target.name}”`}</p>
+        </div>
+      </div>
+    );
+  }
   return (
     <div
       data-testid="drop-overlay"

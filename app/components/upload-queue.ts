@@ -149,9 +149,12 @@ export function useUploadQueue({ folderId, maxUploadSize }: { folderId: string; 
     [flushPatches],
   );
 
-  /** Queues files; the scheduler below starts them when a slot is free. */
+  /**
+   * Queues files; the scheduler below starts them when a slot is free. They go into the page's
+   * folder, or into `into` (a subfolder row they were dropped on).
+   */
   const addFiles = useCallback(
-    (files: PickedFile[]) => {
+    (files: PickedFile[], into: string = folderId) => {
       const added: QueueItem[] = [];
       for (const { file, relativePath } of files) {
         const key = `${relativePath}${file.name}-${file.size}-${file.lastModified}-${Math.random().toString(36).slice(2)}`;
@@ -160,7 +163,7 @@ export function useUploadQueue({ folderId, maxUploadSize }: { folderId: string; 
           added.push({ ...base, status: "error", retryable: false, message: `Larger than the ${formatBytes(maxUploadSize)} limit.` });
           continue;
         }
-        picked.current.set(key, { file, relativePath, folderId, onConflict });
+        picked.current.set(key, { file, relativePath, folderId: into, onConflict });
         added.push({ ...base, status: "queued" });
       }
       setItems((current) => [...current, ...added]);
@@ -170,8 +173,8 @@ export function useUploadQueue({ folderId, maxUploadSize }: { folderId: string; 
 
   /** Empty folders of a dropped tree: created directly, since no file's path will create them. */
   const addEmptyFolders = useCallback(
-    async (paths: string[]) => {
-      const failures = await createFolderPaths(folderId, paths, csrfToken);
+    async (paths: string[], into: string = folderId) => {
+      const failures = await createFolderPaths(into, paths, csrfToken);
       setFolderNote(failures.length > 0 ? `Some empty folders could not be created: ${failures.join("; ")}` : null);
       revalidate.current();
     },

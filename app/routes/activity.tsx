@@ -1,3 +1,4 @@
+import { Card } from "~/components/ui/card";
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { useLoaderData } from "@remix-run/react";
 import { ActivityList } from "~/components/activity-list";
@@ -30,7 +31,7 @@ export default function Activity() {
         <h1 className="text-2xl font-semibold">My activity</h1>
         <p className="mt-1 text-sm text-text-muted">What you did with your files and folders, newest first.</p>
       </div>
-      <section aria-labelledby="activity-list-heading" className="card px-4 py-2">
+      <Card as="section" padding="none" className="px-4 py-2" aria-labelledby="activity-list-heading">
         <h2 id="activity-list-heading" className="sr-only">
           Activity
         </h2>
@@ -46,7 +47,7 @@ export default function Activity() {
         ) : (
           <ActivityList entries={entries} linkItems testId="my-activity" />
         )}
-      </section>
+      </Card>
       {paged || nextCursor ? (
         <nav aria-label="Pages" className="flex flex-wrap items-center justify-end gap-2">
           {paged ? (

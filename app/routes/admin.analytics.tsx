@@ -1,3 +1,4 @@
+import { buttonClass } from "~/components/ui/button";
 import { data, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { AdminHeader } from "~/components/admin/admin-nav";
 import { Link, useLoaderData } from "@remix-run/react";
@@ -81,7 +82,7 @@ export default function AdminAnalytics() {
             key={option}
             to={`?days=${option}`}
             aria-current={Number(option) === period ? "page" : undefined}
-            className={Number(option) === period ? "btn-primary" : "btn-secondary"}
+            className={buttonClass(Number(option) === period ? "primary" : "secondary")}
           >
             Last {option} days
           </Link>

@@ -1,3 +1,8 @@
+import { cardClass } from "~/components/ui/card";
+
+import { buttonClass } from "~/components/ui/button";
+
+import { Card } from "~/components/ui/card";
 import { data, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useLoaderData, useNavigation } from "@remix-run/react";
 import { Field, FormMessage } from "~/components/field";
@@ -122,13 +127,13 @@ export default function AuditLog() {
           </p>
         </div>
         {error ? null : (
-          <a href={`/admin/audit.csv${queryOf(values)}`} className="btn-secondary" download>
+          <a href={`/admin/audit.csv${queryOf(values)}`} className={buttonClass("secondary")} download>
             Export CSV{filtered ? " (filtered)" : ""}
           </a>
         )}
       </div>
 
-      <Form method="get" className="card p-4" aria-labelledby="filter-heading" key={queryOf(values)}>
+      <Form method="get" className={cardClass("p-4")} aria-labelledby="filter-heading" key={queryOf(values)}>
         <h2 id="filter-heading" className="mb-3 font-semibold">
           Filter
         </h2>
@@ -171,7 +176,7 @@ export default function AuditLog() {
       <FormMessage message={error?.message} />
 
       {error ? null : events.length === 0 ? (
-        <div className="card p-6 text-sm text-text-muted" data-testid="audit-empty">
+        <Card padding="none" className="p-6 text-sm text-text-muted" data-testid="audit-empty">
           {filtered ? (
             <p>
               No events match these filters. Widen the dates or{" "}
@@ -183,10 +188,10 @@ export default function AuditLog() {
           ) : (
             <p>No events yet. Sign-ins, shares, deletions and admin changes will be listed here as they happen.</p>
           )}
-        </div>
+        </Card>
       ) : (
         // Focusable so keyboard users can scroll the wide table sideways on narrow screens (it has no links).
-        <section aria-label="Audit events" tabIndex={0} className="card overflow-x-auto">
+        <Card as="section" padding="none" className="overflow-x-auto" aria-label="Audit events" tabIndex={0}>
           <table className="w-full text-left text-sm">
             <TableHead
               columns={[
@@ -229,7 +234,7 @@ export default function AuditLog() {
               ))}
             </tbody>
           </table>
-        </section>
+        </Card>
       )}
 
       {prevCursor || nextCursor ? (

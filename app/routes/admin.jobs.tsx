@@ -1,3 +1,4 @@
+import { Card } from "~/components/ui/card";
 import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { AdminHeader } from "~/components/admin/admin-nav";
 import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
@@ -79,7 +80,7 @@ export default function AdminJobs() {
           Background jobs are not running on this instance yet.
         </p>
       ) : null}
-      <section aria-labelledby="queues-heading" className="card overflow-x-auto">
+      <Card as="section" padding="none" className="overflow-x-auto" aria-labelledby="queues-heading">
         <h2 id="queues-heading" className="border-b border-border px-4 py-3 font-semibold">
           Queues
         </h2>
@@ -160,9 +161,15 @@ export default function AdminJobs() {
             ))}
           </tbody>
         </table>
-      </section>
+      </Card>
       {tiers.migration || tiers.cold ? (
-        <section aria-labelledby="tiers-heading" className="card space-y-2 px-4 py-3 text-sm" data-testid="storage-tiers">
+        <Card
+          as="section"
+          padding="none"
+          className="space-y-2 px-4 py-3 text-sm"
+          aria-labelledby="tiers-heading"
+          data-testid="storage-tiers"
+        >
           <h2 id="tiers-heading" className="font-semibold">
             Storage tiers
           </h2>
@@ -176,10 +183,10 @@ export default function AdminJobs() {
             </p>
           ) : null}
           {tiers.cold ? <p data-testid="cold-tier">{`Cold tier: ${tiers.cold.files} files and ${tiers.cold.versions} versions.`}</p> : null}
-        </section>
+        </Card>
       ) : null}
       {queues.some((queue) => queue.failed.length > 0) ? (
-        <section aria-labelledby="failed-heading" className="card overflow-x-auto">
+        <Card as="section" padding="none" className="overflow-x-auto" aria-labelledby="failed-heading">
           <h2 id="failed-heading" className="border-b border-border px-4 py-3 font-semibold">
             Failed jobs
           </h2>
@@ -204,7 +211,7 @@ export default function AdminJobs() {
               )),
             )}
           </ul>
-        </section>
+        </Card>
       ) : null}
     </div>
   );

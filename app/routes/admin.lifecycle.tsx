@@ -1,3 +1,4 @@
+import { Card } from "~/components/ui/card";
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { Link, useLoaderData } from "@remix-run/react";
 import { AdminHeader } from "~/components/admin/admin-nav";
@@ -53,7 +54,7 @@ export default function AdminLifecycle() {
           .
         </p>
       </AdminHeader>
-      <section aria-labelledby="rules-heading" className="card overflow-x-auto">
+      <Card as="section" padding="none" className="overflow-x-auto" aria-labelledby="rules-heading">
         <h2 id="rules-heading" className="border-b border-border px-4 py-3 font-semibold">
           Rules
         </h2>
@@ -103,7 +104,7 @@ export default function AdminLifecycle() {
             ))}
           </tbody>
         </table>
-      </section>
+      </Card>
     </div>
   );
 }

@@ -1,3 +1,5 @@
+import { cardClass } from "~/components/ui/card";
+
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { auditActor } from "~/domain/audit/audit.server";
@@ -112,7 +114,7 @@ export default function AdminSettings() {
         <p className="mt-1 text-sm text-text-muted">Limits that apply to every account. Changes take effect within a few seconds.</p>
       </div>
       <FormMessage message={result?.message} tone={result?.ok ? "success" : "error"} />
-      <Form method="post" className="card max-w-2xl space-y-5 p-6" key={key} noValidate>
+      <Form method="post" className={cardClass("max-w-2xl space-y-5 p-6")} key={key} noValidate>
         <CsrfInput />
         <input type="hidden" name={LOADED} value={JSON.stringify(saved)} />
         <Field

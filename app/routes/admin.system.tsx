@@ -1,3 +1,4 @@
+import { Card } from "~/components/ui/card";
 import { data, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { AdminHeader } from "~/components/admin/admin-nav";
 import { useLoaderData } from "@remix-run/react";
@@ -64,7 +65,7 @@ export default function AdminSystem() {
       </AdminHeader>
       <DriverTable drivers={report.drivers} />
       <div className="grid gap-6 lg:grid-cols-2">
-        <section aria-labelledby="versions-heading" className="card">
+        <Card as="section" padding="none" aria-labelledby="versions-heading">
           <h2 id="versions-heading" className="border-b border-border px-4 py-3 font-semibold">
             Versions
           </h2>
@@ -76,8 +77,8 @@ export default function AdminSystem() {
               </div>
             ))}
           </dl>
-        </section>
-        <section aria-labelledby="uptime-heading" className="card">
+        </Card>
+        <Card as="section" padding="none" aria-labelledby="uptime-heading">
           <h2 id="uptime-heading" className="border-b border-border px-4 py-3 font-semibold">
             Uptime
           </h2>
@@ -91,7 +92,7 @@ export default function AdminSystem() {
               <dd>{formatDate(report.process.startedAt)}</dd>
             </div>
           </dl>
-        </section>
+        </Card>
       </div>
       <BackupsSection status={backups} />
       <ServerErrorsTable errors={report.serverErrors} />

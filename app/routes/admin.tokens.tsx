@@ -1,3 +1,4 @@
+import { Card } from "~/components/ui/card";
 import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
@@ -76,7 +77,7 @@ export default function AdminTokens() {
           Filter
         </Button>
       </Form>
-      <section aria-labelledby="all-tokens-heading" className="card overflow-hidden">
+      <Card as="section" padding="none" className="overflow-hidden" aria-labelledby="all-tokens-heading">
         <h2 id="all-tokens-heading" className="sr-only">
           Tokens
         </h2>
@@ -117,7 +118,7 @@ export default function AdminTokens() {
             }))}
           />
         )}
-      </section>
+      </Card>
     </div>
   );
 }

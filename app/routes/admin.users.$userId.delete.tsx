@@ -1,3 +1,4 @@
+import { Card } from "~/components/ui/card";
 import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { Field, FormMessage } from "~/components/field";
@@ -78,7 +79,7 @@ export default function DeleteAccount() {
         <p className="mt-1 text-sm text-text-muted break-all">{user.email}</p>
       </div>
       <FormMessage message={result?.message} />
-      <section aria-labelledby="what-heading" className="card space-y-3 border-danger-border p-4">
+      <Card as="section" padding="none" className="space-y-3 border-danger-border p-4" aria-labelledby="what-heading">
         <h2 id="what-heading" className="text-lg font-semibold">
           What will be deleted
         </h2>
@@ -156,7 +157,7 @@ export default function DeleteAccount() {
             </ButtonLink>
           </div>
         </Form>
-      </section>
+      </Card>
     </div>
   );
 }

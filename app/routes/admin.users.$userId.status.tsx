@@ -1,3 +1,4 @@
+import { Card } from "~/components/ui/card";
 import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { FormMessage } from "~/components/field";
@@ -74,7 +75,7 @@ export default function AccountStatus() {
         <p className="mt-1 text-sm text-text-muted break-all">{user.email}</p>
       </div>
       <FormMessage message={result?.message} />
-      <section aria-labelledby="status-heading" className="card space-y-3 p-4">
+      <Card as="section" padding="none" className="space-y-3 p-4" aria-labelledby="status-heading">
         <h2 id="status-heading" className="text-lg font-semibold">
           {deactivated ? "Let them back in" : "What deactivating does"}
         </h2>
@@ -99,15 +100,15 @@ export default function AccountStatus() {
           <input type="hidden" name="intent" value={deactivated ? "reactivate" : "deactivate"} />
           <ConfirmIdentity reauth={reauth} id="field-proof" name="proof" label="Your password" error={result?.fieldErrors?.proof} />
           <div className="flex flex-wrap gap-2">
-            <button type="submit" className={deactivated ? "btn-primary" : "btn-danger"} disabled={busy}>
+            <Button type="submit" variant={deactivated ? "primary" : "danger"} disabled={busy}>
               {deactivated ? `Reactivate ${user.name}` : `Deactivate ${user.name}`}
-            </button>
+            </Button>
             <ButtonLink variant="secondary" to="/admin/users">
               Cancel
             </ButtonLink>
           </div>
         </Form>
-      </section>
+      </Card>
     </div>
   );
 }
@@ -134,7 +135,7 @@ function RestoreAccount({
         <p className="mt-1 text-sm text-text-muted break-all">{user.email}</p>
       </div>
       <FormMessage message={result?.message} />
-      <section aria-labelledby="restore-heading" className="card space-y-3 p-4">
+      <Card as="section" padding="none" className="space-y-3 p-4" aria-labelledby="restore-heading">
         <h2 id="restore-heading" className="text-lg font-semibold">
           Bring the account back
         </h2>
@@ -156,7 +157,7 @@ function RestoreAccount({
             </ButtonLink>
           </div>
         </Form>
-      </section>
+      </Card>
     </div>
   );
 }

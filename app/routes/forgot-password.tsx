@@ -1,3 +1,5 @@
+import { Card } from "~/components/ui/card";
+import { Button } from "~/components/ui/button";
 import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { Field, FormMessage } from "~/components/field";
@@ -46,7 +48,7 @@ export default function ForgotPassword() {
   const result = useActionData<typeof action>();
   const busy = useNavigation().state === "submitting";
   return (
-    <div className="card mx-auto max-w-md p-6">
+    <Card padding="none" className="mx-auto max-w-md p-6">
       <h1 className="text-2xl font-semibold">Reset your password</h1>
       {!enabled ? (
         <p className="mt-4 text-text-muted" role="status">
@@ -69,9 +71,9 @@ export default function ForgotPassword() {
             <CsrfInput />
             <FormMessage message={result?.message} />
             <Field label="Email" name="email" type="email" autoComplete="email" required error={result?.fieldErrors.email} />
-            <button type="submit" className="btn-primary w-full" disabled={busy}>
+            <Button type="submit" variant="primary" className="w-full" disabled={busy}>
               {busy ? "Sending…" : "Send reset link"}
-            </button>
+            </Button>
           </Form>
         </>
       )}
@@ -80,6 +82,6 @@ export default function ForgotPassword() {
           Back to log in
         </Link>
       </p>
-    </div>
+    </Card>
   );
 }

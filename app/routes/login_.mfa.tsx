@@ -1,3 +1,5 @@
+import { Card } from "~/components/ui/card";
+import { Button } from "~/components/ui/button";
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { Field, FormMessage } from "~/components/field";
@@ -120,7 +122,7 @@ export default function LoginMfa() {
   const busy = useNavigation().state === "submitting";
   if (refused) {
     return (
-      <div className="card mx-auto max-w-md p-6">
+      <Card padding="none" className="mx-auto max-w-md p-6">
         <h1 className="text-2xl font-semibold">Two-step verification</h1>
         <div className="mt-4">
           <FormMessage message={refused} />
@@ -130,11 +132,11 @@ export default function LoginMfa() {
             Go to the login page
           </Link>
         </p>
-      </div>
+      </Card>
     );
   }
   return (
-    <div className="card mx-auto max-w-md p-6">
+    <Card padding="none" className="mx-auto max-w-md p-6">
       <h1 className="text-2xl font-semibold">Two-step verification</h1>
       <p className="mt-1 text-sm text-text-muted">
         {totp && passkeys
@@ -162,9 +164,9 @@ export default function LoginMfa() {
             hint="A recovery code looks like abcde-12345 and works once."
             error={result?.fieldErrors?.code}
           />
-          <button type="submit" className="btn-primary w-full" disabled={busy}>
+          <Button type="submit" variant="primary" className="w-full" disabled={busy}>
             {busy ? "Verifying…" : "Verify and log in"}
-          </button>
+          </Button>
         </Form>
       ) : null}
       <p className="mt-4 text-sm">
@@ -172,6 +174,6 @@ export default function LoginMfa() {
           {firstFactor === "oidc" ? "Start again from the login page" : "Start again with your password"}
         </Link>
       </p>
-    </div>
+    </Card>
   );
 }

@@ -1,3 +1,5 @@
+import { Card } from "~/components/ui/card";
+import { Button, ButtonLink } from "~/components/ui/button";
 import { redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { Field, FormMessage } from "~/components/field";
@@ -39,14 +41,14 @@ export default function ResetPassword() {
   const busy = useNavigation().state === "submitting";
   const errors = result?.fieldErrors ?? {};
   return (
-    <div className="card mx-auto max-w-md p-6">
+    <Card padding="none" className="mx-auto max-w-md p-6">
       <h1 className="text-2xl font-semibold">Choose a new password</h1>
       {state === "done" ? (
         <div className="mt-4 space-y-3" role="status">
           <p className="text-text-muted">Your password was changed and every session of your account was logged out.</p>
-          <Link to="/login" className="btn-primary inline-block">
+          <ButtonLink to="/login" variant="primary" className="inline-block">
             Log in with your new password
-          </Link>
+          </ButtonLink>
         </div>
       ) : state === "invalid" ? (
         <div className="mt-4 space-y-3" role="alert">
@@ -77,11 +79,11 @@ export default function ResetPassword() {
             required
             error={errors.confirmPassword}
           />
-          <button type="submit" className="btn-primary w-full" disabled={busy}>
+          <Button type="submit" variant="primary" className="w-full" disabled={busy}>
             {busy ? "Saving…" : "Set new password"}
-          </button>
+          </Button>
         </Form>
       )}
-    </div>
+    </Card>
   );
 }

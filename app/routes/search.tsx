@@ -1,3 +1,4 @@
+import { Card } from "~/components/ui/card";
 import type { HeadersFunction, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { Form, isRouteErrorResponse, Link, useLoaderData, useNavigation, useRouteError, useSubmit } from "@remix-run/react";
 import { useEffect, useRef, type FormEvent } from "react";
@@ -325,7 +326,7 @@ function resultCount(total: number, isLowerBound: boolean): string {
 function HitList({ hits, testId }: { hits: Hit[]; testId: string }) {
   if (hits.length === 0) return null;
   return (
-    <ul className="card mt-3 divide-y divide-border" data-testid={testId}>
+    <Card as="ul" padding="none" className="mt-3 divide-y divide-border" data-testid={testId}>
       {hits.map((hit) => (
         // data-name: the whole name, which the marks split, for tools and tests that look for it.
         <li key={hit.id} className="px-4 py-3 text-sm" data-testid="search-hit" data-name={hit.plainName}>
@@ -368,7 +369,7 @@ function HitList({ hits, testId }: { hits: Hit[]; testId: string }) {
           {hit.matchedBy === "content" ? <ContentMatch snippet={hit.snippet} /> : null}
         </li>
       ))}
-    </ul>
+    </Card>
   );
 }
 

@@ -1,3 +1,4 @@
+import { Card } from "~/components/ui/card";
 import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { Field, FormMessage } from "~/components/field";
@@ -65,7 +66,7 @@ export default function PrivacySettings() {
       </div>
       <FormMessage message={result?.message ?? exportError} />
 
-      <section aria-labelledby="export-heading" className="card space-y-3 p-4">
+      <Card as="section" padding="none" className="space-y-3 p-4" aria-labelledby="export-heading">
         <h2 id="export-heading" className="text-lg font-semibold">
           Export my data
         </h2>
@@ -81,9 +82,9 @@ export default function PrivacySettings() {
             Download my data
           </Button>
         </Form>
-      </section>
+      </Card>
 
-      <section aria-labelledby="delete-heading" className="card space-y-3 border-danger-border p-4">
+      <Card as="section" padding="none" className="space-y-3 border-danger-border p-4" aria-labelledby="delete-heading">
         <h2 id="delete-heading" className="text-lg font-semibold">
           Delete my account
         </h2>
@@ -117,7 +118,7 @@ export default function PrivacySettings() {
             {deleting ? "Deleting…" : "Delete my account and all my files"}
           </Button>
         </Form>
-      </section>
+      </Card>
     </div>
   );
 }

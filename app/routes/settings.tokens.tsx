@@ -1,3 +1,4 @@
+import { Card } from "~/components/ui/card";
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
@@ -93,7 +94,7 @@ export default function TokenSettings() {
       <FormMessage message={done} tone="success" />
       {result && !result.ok ? <FormMessage message={result.message} /> : null}
       {result?.ok && result.secret ? (
-        <section aria-labelledby="new-token-heading" className="card space-y-3 border-success-border p-6">
+        <Card as="section" padding="none" className="space-y-3 border-success-border p-6" aria-labelledby="new-token-heading">
           <h2 id="new-token-heading" className="text-lg font-semibold">
             Your new token “{result.name}”
           </h2>
@@ -111,10 +112,10 @@ export default function TokenSettings() {
           <Button variant="secondary" type="button" onClick={() => void navigator.clipboard?.writeText(result.secret ?? "")}>
             Copy token
           </Button>
-        </section>
+        </Card>
       ) : null}
 
-      <section aria-labelledby="create-heading" className="card space-y-4 p-6">
+      <Card as="section" padding="none" className="space-y-4 p-6" aria-labelledby="create-heading">
         <h2 id="create-heading" className="text-lg font-semibold">
           Create a token
         </h2>
@@ -158,9 +159,9 @@ export default function TokenSettings() {
             Create token
           </Button>
         </Form>
-      </section>
+      </Card>
 
-      <section aria-labelledby="tokens-heading" className="card overflow-hidden">
+      <Card as="section" padding="none" className="overflow-hidden" aria-labelledby="tokens-heading">
         <h2 id="tokens-heading" className="p-6 pb-4 text-lg font-semibold">
           Your tokens
         </h2>
@@ -191,7 +192,7 @@ export default function TokenSettings() {
             }))}
           />
         )}
-      </section>
+      </Card>
     </div>
   );
 }

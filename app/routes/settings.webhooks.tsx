@@ -1,3 +1,4 @@
+import { Card } from "~/components/ui/card";
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
@@ -122,10 +123,10 @@ function RowAction({ intent, webhook, label, url }: { intent: string; webhook: s
       <CsrfInput />
       <input type="hidden" name="intent" value={intent} />
       <input type="hidden" name="webhook" value={webhook} />
-      <button type="submit" className="btn-secondary">
+      <Button type="submit" variant="secondary">
         {label}
         <span className="sr-only"> for {url}</span>
-      </button>
+      </Button>
     </Form>
   );
 }
@@ -146,7 +147,7 @@ export default function WebhookSettings() {
       <FormMessage message={done} tone="success" />
       {result && !result.ok ? <FormMessage message={result.message} /> : null}
       {result?.ok && result.secret ? (
-        <section aria-labelledby="new-secret-heading" className="card space-y-3 border-success-border p-6">
+        <Card as="section" padding="none" className="space-y-3 border-success-border p-6" aria-labelledby="new-secret-heading">
           <h2 id="new-secret-heading" className="text-lg font-semibold">
             {result.heading}
           </h2>
@@ -157,10 +158,10 @@ export default function WebhookSettings() {
             Signing secret
           </label>
           <input id="new-secret" readOnly value={result.secret} className="input w-full font-mono text-sm" />
-        </section>
+        </Card>
       ) : null}
 
-      <section aria-labelledby="add-heading" className="card space-y-4 p-6">
+      <Card as="section" padding="none" className="space-y-4 p-6" aria-labelledby="add-heading">
         <h2 id="add-heading" className="text-lg font-semibold">
           Add a webhook
         </h2>
@@ -205,7 +206,7 @@ export default function WebhookSettings() {
             Add webhook
           </Button>
         </Form>
-      </section>
+      </Card>
 
       <section aria-labelledby="hooks-heading" className="space-y-4">
         <h2 id="hooks-heading" className="text-lg font-semibold">
@@ -213,7 +214,7 @@ export default function WebhookSettings() {
         </h2>
         {webhooks.length === 0 ? <p className="text-sm text-text-muted">You have no webhooks.</p> : null}
         {webhooks.map((hook) => (
-          <article key={hook.id} aria-label={`Webhook ${hook.url}`} className="card space-y-3 p-6">
+          <Card as="article" padding="none" className="space-y-3 p-6" key={hook.id} aria-label={`Webhook ${hook.url}`}>
             <h3 className="break-all font-mono text-sm font-semibold">{hook.url}</h3>
             <dl className="grid gap-x-4 gap-y-1 text-sm sm:grid-cols-[auto_1fr]">
               <dt className="text-text-muted">State</dt>
@@ -299,7 +300,7 @@ export default function WebhookSettings() {
             ) : (
               <p className="text-sm text-text-muted">No deliveries yet.</p>
             )}
-          </article>
+          </Card>
         ))}
       </section>
     </div>

@@ -97,6 +97,63 @@ test("dragging files over the window shows the full-window overlay; a drop anywh
   await expect(fileRow("dropped.txt")).toBeVisible();
 });
 
+/** Drags a file from the "desktop" over `selector`'s element and drops it there, like the OS would. */
+async function dropFileOn(selector: string, name: string, body: string) {
+  await page.evaluate(
+    ({ selector, name, body }) => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([body], name, { type: "text/plain" }));
+      (window as unknown as { __transfer: DataTransfer }).__transfer = transfer;
+      const target = document.querySelector(selector)!;
+      target.dispatchEvent(new DragEvent("dragenter", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+      target.dispatchEvent(new DragEvent("dragover", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    },
+    { selector, name, body },
+  );
+}
+async function finishDrop(selector: string) {
+  await page.evaluate((selector) => {
+    const transfer = (window as unknown as { __transfer: DataTransfer }).__transfer;
+    document.querySelector(selector)!.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+  }, selector);
+}
+
+test("files dropped on a folder row or tile upload into that folder, not the open one", async () => {
+  const overlay = page.getByTestId("drop-overlay");
+  const inboxId = await folderRow("Inbox").getAttribute("data-drop-folder");
+  expect(inboxId).toBeTruthy();
+  // Over the row's name cell: the overlay steps aside to a banner naming the row's folder, and the row is marked.
+  const onRow = `[data-testid=listing-folder][data-drop-folder="${inboxId}"] td`;
+  await dropFileOn(onRow, "into-row.txt", "dropped on a row");
+  await expect(overlay).toContainText("Drop to upload into “Inbox”");
+  await expect(overlay).toHaveAttribute("data-drop-into", inboxId!);
+  await expect(folderRow("Inbox")).toHaveAttribute("data-upload-over", "");
+  await finishDrop(onRow);
+  await expect(overlay).toHaveCount(0);
+  await expect(folderRow("Inbox")).not.toHaveAttribute("data-upload-over");
+  await expect(items().filter({ hasText: "into-row.txt" })).toHaveAttribute("data-status", "done", { timeout: 30_000 });
+
+  // A grid tile takes a drop the same way.
+  await page.goto(`${folderPath}?view=grid`);
+  const onTile = `[data-testid=folder-grid] [data-drop-folder="${inboxId}"] span`;
+  // The drop targets are marked once the page's scripts run.
+  await page.locator(onTile).first().waitFor();
+  await dropFileOn(onTile, "into-tile.txt", "dropped on a tile");
+  await expect(overlay).toContainText("Drop to upload into “Inbox”");
+  await finishDrop(onTile);
+  await expect(items().filter({ hasText: "into-tile.txt" })).toHaveAttribute("data-status", "done", { timeout: 30_000 });
+  await page.goto(`${folderPath}?view=list`);
+
+  // Neither landed in the open folder; both are in Inbox.
+  await expect(fileRow("dropped.txt")).toBeVisible();
+  await expect(fileRow("into-row.txt")).toHaveCount(0);
+  await expect(fileRow("into-tile.txt")).toHaveCount(0);
+  await page.goto(`/files/${inboxId}`);
+  await expect(fileRow("into-row.txt")).toBeVisible();
+  await expect(fileRow("into-tile.txt")).toBeVisible();
+  await page.goto(folderPath);
+});
+
 test("the queue panel collapses, and pauses, resumes and cancels a file", async () => {
   const big = await randomFile(scratch.dir, "slow-one.bin", 6 * MiB);
   const other = await randomFile(scratch.dir, "slow-two.bin", 6 * MiB);

@@ -114,7 +114,8 @@ test("recreates a folder dragged from the desktop and dropped on the drop zone",
 
   // A real OS-level drag of a directory through DevTools, so the page reads it with
   // DataTransferItem.webkitGetAsEntry and FileSystemDirectoryEntry like a desktop drop.
-  const box = (await page.getByTestId("upload-drop-zone").boundingBox())!;
+  // On the drop zone's heading: a drop on a folder row would go into that folder instead.
+  const box = (await page.getByTestId("upload-drop-zone").getByRole("heading", { level: 1 }).boundingBox())!;
   const at = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
   const cdp = await context.newCDPSession(page);
   const data = { items: [], files: [root], dragOperationsMask: 1 };
@@ -138,7 +139,8 @@ test("a dropped folder tree keeps its empty folders", async () => {
   await mkdir(path.join(root, "Nested", "Empty two"), { recursive: true });
   await randomFile(root, "keep.bin", 10_000);
 
-  const box = (await page.getByTestId("upload-drop-zone").boundingBox())!;
+  // On the drop zone's heading: a drop on a folder row would go into that folder instead.
+  const box = (await page.getByTestId("upload-drop-zone").getByRole("heading", { level: 1 }).boundingBox())!;
   const at = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
   const cdp = await context.newCDPSession(page);
   const data = { items: [], files: [root], dragOperationsMask: 1 };

@@ -10,7 +10,7 @@ import type {
   TestType,
 } from "@playwright/test";
 import { BASE_URL } from "../support/env";
-import { register } from "../support/helpers";
+import { createAndOpenFolder, openUploadDialog, register } from "../support/helpers";
 
 /**
  * Visual regression: each page state at desktop and phone widths, light and dark, compared with
@@ -29,9 +29,15 @@ const MAX_DIFF_PIXEL_RATIO = 0.01;
 
 export interface VisualState {
   name: string;
-  path: string;
+  /** The page; share states take theirs from the links the suite made (`shareLinks`). */
+  path: string | ((links: ShareLinks) => string);
   /** Signed in as the suite's own account, or anonymous. */
   signedIn: boolean;
+  /**
+   * Only in the project without JavaScript: public pages whose look does not depend on scripts
+   * (full-document links and forms). One project keeps the CI run short.
+   */
+  withoutJsOnly?: boolean;
   /** Regions whose content changes between runs (counts of the whole instance). */
   mask?: (page: Page) => ReturnType<Page["locator"]>[];
 }
@@ -46,7 +52,71 @@ export const STATES: VisualState[] = [
   { name: "notifications-empty", path: "/notifications", signedIn: true },
   { name: "notification-settings", path: "/settings/notifications", signedIn: true },
   { name: "security-settings", path: "/settings/security", signedIn: true },
+  // The public share pages (components/share-view.tsx), as a visitor sees them.
+  { name: "share-password", path: (links) => links.protectedFolder, signedIn: false, withoutJsOnly: true },
+  {
+    name: "share-folder",
+    path: (links) => links.folder,
+    signedIn: false,
+    withoutJsOnly: true,
+    // The Modified column.
+    mask: (page) => [page.locator("main tbody td:nth-child(4)")],
+  },
+  {
+    name: "share-file",
+    path: (links) => links.file,
+    signedIn: false,
+    withoutJsOnly: true,
+    // The Modified date.
+    mask: (page) => [page.locator("main dl dd").nth(2)],
+  },
+  { name: "share-not-found", path: `/s/${"z".repeat(43)}`, signedIn: false, withoutJsOnly: true },
 ];
+
+export interface ShareLinks {
+  folder: string;
+  protectedFolder: string;
+  file: string;
+}
+
+/**
+ * The account's folder "Holiday photos" (a subfolder and a small text file, fixed names, sizes
+ * and contents) shared three ways: the folder, the folder behind a password, the file.
+ */
+async function shareLinks(browser: Browser, session: Awaited<ReturnType<typeof visualAccount>>, expect: Expect): Promise<ShareLinks> {
+  const context = await browser.newContext({ baseURL: BASE_URL, javaScriptEnabled: false });
+  await context.addCookies(session);
+  const page = await context.newPage();
+  try {
+    await page.goto("/files");
+    const folderId = await createAndOpenFolder(page, "Holiday photos");
+    await page.getByLabel("New folder").fill("Day 1");
+    await page.getByRole("button", { name: "Create folder" }).click();
+    await expect(page.getByText("Created folder “Day 1”.")).toBeVisible();
+    await openUploadDialog(page);
+    await page.locator("#upload-file").setInputFiles({
+      name: "itinerary.txt",
+      mimeType: "text/plain",
+      buffer: Buffer.from("Day 1: the harbour and the old town.\nDay 2: the islands by boat.\n"),
+    });
+    await page.getByRole("button", { name: "Upload", exact: true }).click();
+    await expect(page.getByRole("status").filter({ hasText: "Uploaded" })).toBeVisible();
+    const details = await page.locator('main a[href^="/details/file/"]').first().getAttribute("href");
+    const fileId = details!.split("/").pop()!;
+    const link = async (item: string, password?: string) => {
+      await page.goto(`/shares?item=${item}`);
+      const create = page.locator("form").filter({ has: page.getByRole("button", { name: "Create link" }) });
+      if (password) await create.getByLabel("Password (optional)").fill(password);
+      await create.getByRole("button", { name: "Create link" }).click();
+      const created = page.getByRole("status").filter({ hasText: "Link created:" });
+      return new URL(/https?:\/\/\S+\/s\/[A-Za-z0-9_-]+/.exec((await created.textContent()) ?? "")![0]).pathname;
+    };
+    const protectedFolder = await link(`folder:${folderId}`, "amber kettle");
+    return { protectedFolder, folder: await link(`folder:${folderId}`), file: await link(`file:${fileId}`) };
+  } finally {
+    await context.close();
+  }
+}
 
 async function contextFor(browser: Browser, javaScript: boolean, theme: (typeof THEMES)[number]): Promise<BrowserContext> {
   const context = await browser.newContext({ baseURL: BASE_URL, javaScriptEnabled: javaScript });
@@ -80,12 +150,17 @@ export function visualSuite(
 ) {
   test.describe.configure({ mode: "serial" });
   let session: Awaited<ReturnType<typeof visualAccount>> = [];
+  let links: ShareLinks | null = null;
+  const states = STATES.filter((state) => !(javaScript && state.withoutJsOnly));
 
   test.beforeAll(async ({ browser }) => {
     session = await visualAccount(browser, javaScript);
+    if (states.some((state) => typeof state.path === "function"))
+      // Their own account: the suite's must keep its empty pages (shares-empty) empty.
+      links = await shareLinks(browser, await visualAccount(browser, javaScript), expect);
   });
 
-  for (const state of STATES) {
+  for (const state of states) {
     test(`${state.name} looks as it did`, async ({ browser }) => {
       for (const theme of THEMES) {
         // One address per run: masked wherever a page shows it.
@@ -96,7 +171,7 @@ export function visualSuite(
         try {
           for (const size of WIDTHS) {
             await page.setViewportSize({ width: size.width, height: size.height });
-            await page.goto(state.path);
+            await page.goto(typeof state.path === "function" ? state.path(links!) : state.path);
             await page.evaluate(() => document.fonts.ready);
             await expect(page).toHaveScreenshot(`${state.name}-${theme}-${size.name}.png`, {
               fullPage: true,

@@ -1,3 +1,4 @@
+import { Card } from "~/components/ui/card";
 import { Form } from "@remix-run/react";
 import { CsrfInput } from "~/components/csrf-input";
 import { Field } from "~/components/field";
@@ -17,7 +18,7 @@ export function AnnouncementForm({ result, busy }: { result: AnnouncementResult 
   const failed = result && !result.ok ? result : null;
   const bodyError = failed?.fieldErrors?.body;
   return (
-    <section aria-labelledby="announce-heading" className="card space-y-3 p-4">
+    <Card as="section" padding="none" className="space-y-3 p-4" aria-labelledby="announce-heading">
       <h2 id="announce-heading" className="font-semibold">
         Announcement
       </h2>
@@ -55,6 +56,6 @@ export function AnnouncementForm({ result, busy }: { result: AnnouncementResult 
           Send to all users
         </Button>
       </Form>
-    </section>
+    </Card>
   );
 }

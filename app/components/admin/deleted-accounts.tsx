@@ -1,3 +1,4 @@
+import { Card } from "~/components/ui/card";
 import { formatBytes, formatDate } from "~/lib/format";
 import { ButtonLink } from "~/components/ui/button";
 
@@ -15,7 +16,7 @@ export interface DeletedAccount {
 /** Deleted accounts that can still be restored, each with its restore and purge-now links. */
 export function DeletedAccounts({ accounts, graceDays }: { accounts: DeletedAccount[]; graceDays: number }) {
   return (
-    <section aria-labelledby="deleted-accounts-heading" className="card overflow-x-auto">
+    <Card as="section" padding="none" className="overflow-x-auto" aria-labelledby="deleted-accounts-heading">
       <h2 id="deleted-accounts-heading" className="border-b border-border px-4 py-3 font-semibold">
         Deleted accounts
       </h2>
@@ -73,6 +74,6 @@ export function DeletedAccounts({ accounts, graceDays }: { accounts: DeletedAcco
           </tbody>
         </table>
       )}
-    </section>
+    </Card>
   );
 }

@@ -1,3 +1,5 @@
+import { Card } from "~/components/ui/card";
+import { Button, ButtonLink } from "~/components/ui/button";
 import { Form, Link } from "@remix-run/react";
 import { CsrfInput } from "~/components/csrf-input";
 import { FormMessage } from "~/components/field";
@@ -51,12 +53,12 @@ export function ChooseDestination({
             </select>
           </div>
           <div className="flex gap-3">
-            <button type="submit" className="btn-primary" disabled={busy}>
+            <Button type="submit" variant="primary" disabled={busy}>
               {busy ? `${verb === "Copy" ? "Copying" : "Moving"}…` : `${verb} here`}
-            </button>
-            <Link to={page.back} className="btn-secondary">
+            </Button>
+            <ButtonLink to={page.back} variant="secondary">
               Cancel
-            </Link>
+            </ButtonLink>
           </div>
         </Form>
       ) : (
@@ -86,12 +88,12 @@ export function ConfirmTrash({ page, busy }: { page: Selection; busy: boolean })
           <p className="text-sm text-text-muted">You can restore them from the trash until they expire.</p>
           <SelectedItems items={page.items} />
           <div className="flex gap-3">
-            <button type="submit" className="btn-danger" disabled={busy}>
+            <Button type="submit" variant="danger" disabled={busy}>
               {busy ? "Moving to the trash…" : "Move to the trash"}
-            </button>
-            <Link to={page.back} className="btn-secondary">
+            </Button>
+            <ButtonLink to={page.back} variant="secondary">
               Cancel
-            </Link>
+            </ButtonLink>
           </div>
         </Form>
       ) : (
@@ -108,7 +110,7 @@ export function ConfirmTrash({ page, busy }: { page: Selection; busy: boolean })
 /** The selection, named, each posted back as an `item` field. */
 function SelectedItems({ items }: { items: SelectedItem[] }) {
   return (
-    <ul className="card divide-y divide-border text-sm" aria-label="Selected items">
+    <Card as="ul" padding="none" className="divide-y divide-border text-sm" aria-label="Selected items">
       {items.map((item) => (
         <li key={`${item.kind}:${item.id}`} className="flex items-center gap-2 px-4 py-2">
           <input type="hidden" name="item" value={`${item.kind}:${item.id}`} />
@@ -116,7 +118,7 @@ function SelectedItems({ items }: { items: SelectedItem[] }) {
           <span className="wrap-anywhere">{item.name}</span>
         </li>
       ))}
-    </ul>
+    </Card>
   );
 }
 

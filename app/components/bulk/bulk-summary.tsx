@@ -1,3 +1,6 @@
+import { Card, cardClass } from "~/components/ui/card";
+
+import { Button } from "~/components/ui/button";
 import { Form, Link } from "@remix-run/react";
 import type { StoredBulkResult } from "~/domain/files/bulk-results.server";
 import { CsrfInput } from "~/components/csrf-input";
@@ -31,14 +34,14 @@ export function BulkSummary({ shown }: { shown: ShownBulkResult }) {
         tone={shown.ok && shown.outcome.skipped === 0 ? "success" : "error"}
       />
       {shown.ok && shown.outcome.results.length > 0 ? (
-        <ul className="card divide-y divide-border text-sm" data-testid="bulk-results">
+        <Card as="ul" padding="none" className="divide-y divide-border text-sm" data-testid="bulk-results">
           {shown.outcome.results.map((item) => (
             <li key={`${item.kind}:${item.id}`} className="flex items-center justify-between gap-3 px-4 py-2">
               <span className="wrap-anywhere">{item.name ?? "Unknown item"}</span>
               <span className={item.ok ? "text-success" : "text-danger"}>{item.ok ? "Done" : `Skipped: ${item.reason}`}</span>
             </li>
           ))}
-        </ul>
+        </Card>
       ) : null}
       {shown.ok ? <RetryConflicts result={shown} /> : null}
       <p>
@@ -56,7 +59,7 @@ function RetryConflicts({ result }: { result: StoredBulkResult }) {
   const conflicts = outcome.results.filter((item) => !item.ok && item.status === 409);
   if (!destinationId || conflicts.length === 0 || (outcome.operation !== "move" && outcome.operation !== "copy")) return null;
   return (
-    <Form method="post" action="/bulk" className="card space-y-3 p-4">
+    <Form method="post" action="/bulk" className={cardClass("space-y-3 p-4")}>
       <CsrfInput />
       <h2 className="text-lg font-semibold">{`Try the ${conflicts.length === 1 ? "skipped item" : `${conflicts.length} skipped items`} again`}</h2>
       <input type="hidden" name="intent" value={outcome.operation} />
@@ -74,9 +77,9 @@ function RetryConflicts({ result }: { result: StoredBulkResult }) {
           <option value="replace">Replace (keep the old one as a version)</option>
         </select>
       </div>
-      <button type="submit" className="btn-primary">
+      <Button type="submit" variant="primary">
         {outcome.operation === "copy" ? "Copy again" : "Move again"}
-      </button>
+      </Button>
     </Form>
   );
 }

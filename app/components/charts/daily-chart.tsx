@@ -1,3 +1,4 @@
+import { Card } from "~/components/ui/card";
 import { chartScale, shortDay, type ChartScale } from "./scale";
 
 export interface ChartSeries {
@@ -49,7 +50,7 @@ export function DailyChart({ id, title, days, series, kind, format, bytes = fals
   );
   const labelled = [0, Math.floor((days.length - 1) / 2), days.length - 1].filter((i, n, all) => all.indexOf(i) === n);
   return (
-    <figure className="card p-4" aria-labelledby={`${id}-title`}>
+    <Card as="figure" padding="none" className="p-4" aria-labelledby={`${id}-title`}>
       <h2 id={`${id}-title`} className="text-lg font-semibold">
         {title}
       </h2>
@@ -119,7 +120,7 @@ export function DailyChart({ id, title, days, series, kind, format, bytes = fals
           ))}
         </tbody>
       </table>
-    </figure>
+    </Card>
   );
 }
 

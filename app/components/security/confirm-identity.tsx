@@ -1,3 +1,4 @@
+import { buttonClass } from "~/components/ui/button";
 import { useLocation } from "@remix-run/react";
 import { Field } from "~/components/field";
 import { REAUTH_PATH, type ReauthMethods } from "~/domain/accounts/reauth";
@@ -11,7 +12,7 @@ export function ConfirmWithProvider({ provider, primary = false, text }: { provi
   return (
     <a
       href={href}
-      className={primary ? "btn-primary inline-block" : "text-sm text-accent-text underline"}
+      className={primary ? buttonClass("primary", "md", "inline-flex") : "text-sm text-accent-text underline"}
       data-testid="confirm-with-provider"
     >
       {text ?? (primary ? `Confirm with ${provider}` : `Or confirm with ${provider} instead`)}

@@ -1,3 +1,4 @@
+import { Card } from "~/components/ui/card";
 import { TableHead } from "~/components/table-head";
 import { formatDate } from "~/lib/format";
 
@@ -12,7 +13,7 @@ export interface SecurityEventRow {
 /** The latest security events of the account, newest first. */
 export function EventsSection({ events }: { events: SecurityEventRow[] }) {
   return (
-    <section aria-labelledby="events-heading" className="card overflow-hidden">
+    <Card as="section" padding="none" className="overflow-hidden" aria-labelledby="events-heading">
       <div className="p-6 pb-4">
         <h2 id="events-heading" className="text-lg font-semibold">
           Recent security events
@@ -42,6 +43,6 @@ export function EventsSection({ events }: { events: SecurityEventRow[] }) {
           </tbody>
         </table>
       )}
-    </section>
+    </Card>
   );
 }

@@ -1,3 +1,4 @@
+import { Card } from "~/components/ui/card";
 import { Form, useNavigation } from "@remix-run/react";
 import { Field, FormMessage } from "~/components/field";
 import { ConfirmIdentity } from "~/components/security/confirm-identity";
@@ -37,7 +38,7 @@ export function MfaSection({
   const busy = useNavigation().state === "submitting";
   const errorsFor = (intent: string) => (result && !result.ok && result.intent === intent ? (result.fieldErrors ?? {}) : {});
   return (
-    <section aria-labelledby="mfa-heading" className="card space-y-4 p-6" data-testid="mfa-section">
+    <Card as="section" padding="none" className="space-y-4 p-6" aria-labelledby="mfa-heading" data-testid="mfa-section">
       <div>
         <h2 id="mfa-heading" className="text-lg font-semibold">
           Two-step verification
@@ -153,7 +154,7 @@ export function MfaSection({
           </Form>
         </div>
       )}
-    </section>
+    </Card>
   );
 }
 

@@ -1,3 +1,4 @@
+import { Card } from "~/components/ui/card";
 import { useState } from "react";
 import { Form, useRevalidator } from "@remix-run/react";
 import { startRegistration, type PublicKeyCredentialCreationOptionsJSON } from "@simplewebauthn/browser";
@@ -32,7 +33,7 @@ export function PasskeysSection({
   const errorsFor = (intent: string, id: string) =>
     failure?.intent === intent && failure.passkeyId === id ? (failure.fieldErrors ?? {}) : {};
   return (
-    <section aria-labelledby="passkeys-heading" className="card space-y-4 p-6" data-testid="passkeys-section">
+    <Card as="section" padding="none" className="space-y-4 p-6" aria-labelledby="passkeys-heading" data-testid="passkeys-section">
       <div>
         <h2 id="passkeys-heading" className="text-lg font-semibold">
           Passkeys
@@ -108,7 +109,7 @@ export function PasskeysSection({
         </ul>
       )}
       <AddPasskey reauth={reauth} />
-    </section>
+    </Card>
   );
 }
 

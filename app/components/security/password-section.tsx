@@ -1,3 +1,4 @@
+import { Card } from "~/components/ui/card";
 import { Form } from "@remix-run/react";
 import { Field, FormMessage } from "~/components/field";
 import { CsrfInput } from "~/components/csrf-input";
@@ -24,7 +25,7 @@ export function PasswordSection({ hint, message, errors = {}, busy, reauth, ssoO
   const setting = !reauth.password;
   const confirmed = Boolean(reauth.confirmedUntil);
   return (
-    <section aria-labelledby="password-heading" className="card p-6" data-testid="password-section">
+    <Card as="section" padding="none" className="p-6" aria-labelledby="password-heading" data-testid="password-section">
       <h2 id="password-heading" className="text-lg font-semibold">
         Password
       </h2>
@@ -90,6 +91,6 @@ export function PasswordSection({ hint, message, errors = {}, busy, reauth, ssoO
           </Form>
         </>
       )}
-    </section>
+    </Card>
   );
 }

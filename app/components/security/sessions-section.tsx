@@ -1,3 +1,4 @@
+import { Card } from "~/components/ui/card";
 import { Form } from "@remix-run/react";
 import { Fragment } from "react";
 import { RevocableTable, RevokeForm } from "~/components/revocable-table";
@@ -18,7 +19,7 @@ export interface SessionRow {
 export function SessionsSection({ sessions, idleDays, absoluteDays }: { sessions: SessionRow[]; idleDays: number; absoluteDays: number }) {
   const others = sessions.filter((session) => !session.current).length;
   return (
-    <section aria-labelledby="sessions-heading" className="card overflow-hidden">
+    <Card as="section" padding="none" className="overflow-hidden" aria-labelledby="sessions-heading">
       <div className="flex flex-wrap items-start justify-between gap-3 p-6 pb-4">
         <div>
           <h2 id="sessions-heading" className="text-lg font-semibold">
@@ -76,6 +77,6 @@ export function SessionsSection({ sessions, idleDays, absoluteDays }: { sessions
           ],
         }))}
       />
-    </section>
+    </Card>
   );
 }

@@ -9,13 +9,18 @@ interface CardProps extends Omit<HTMLAttributes<HTMLElement>, "title"> {
   /** Padding inside; "none" for a card that holds a table or a list edge to edge. */
   padding?: "none" | "md";
   /** The element of a card without a title: a list item, or a section its caller names. */
-  as?: "div" | "section" | "li";
+  as?: "div" | "section" | "li" | "ul" | "article" | "figure";
+}
+
+/** The classes of a card; for the rare element that must look like one but is another component (a Form). */
+export function cardClass(className?: string): string {
+  return cx("card", className);
 }
 
 /** A raised panel: a <section> when it has a title, a <div> (or the element `as` names) otherwise. */
 export function Card({ title, level = 2, padding = "md", as: Element = "div", className, children, ...props }: CardProps) {
   const Heading = level === 2 ? "h2" : "h3";
-  const classes = cx("card", padding === "md" && "p-4", className);
+  const classes = cx(cardClass(), padding === "md" && "p-4", className);
   if (!title) {
     return (
       <Element className={classes} {...props}>

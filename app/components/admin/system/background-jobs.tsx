@@ -1,3 +1,4 @@
+import { Card } from "~/components/ui/card";
 import { Link } from "@remix-run/react";
 import type { ReactNode } from "react";
 
@@ -7,7 +8,7 @@ import type { ReactNode } from "react";
  */
 export function BackgroundJobsSection({ children }: { children?: ReactNode }) {
   return (
-    <section aria-labelledby="jobs-heading" className="card">
+    <Card as="section" padding="none" aria-labelledby="jobs-heading">
       <h2 id="jobs-heading" className="border-b border-border px-4 py-3 font-semibold">
         Background jobs
       </h2>
@@ -18,6 +19,6 @@ export function BackgroundJobsSection({ children }: { children?: ReactNode }) {
         </Link>
         : what is waiting, what failed and why.
       </p>
-    </section>
+    </Card>
   );
 }

@@ -1,3 +1,4 @@
+import { Card } from "~/components/ui/card";
 import type { SerializeFrom } from "@remix-run/node";
 import { Link } from "@remix-run/react";
 import type { BackupRunView, BackupStatus } from "~/domain/backup/status.server";
@@ -47,12 +48,12 @@ function Result({ run }: { run: Run }) {
 /** The "Backups" section of /admin/system: the last backup and verification, the next runs. */
 export function BackupsSection({ status }: { status: Status }) {
   return (
-    <section aria-labelledby="backups-heading" className="card" data-testid="backups">
+    <Card as="section" padding="none" aria-labelledby="backups-heading" data-testid="backups">
       <h2 id="backups-heading" className="border-b border-border px-4 py-3 font-semibold">
         Backups
       </h2>
       {status.configured ? <Configured status={status} /> : <NotConfigured />}
-    </section>
+    </Card>
   );
 }
 

@@ -1,3 +1,4 @@
+import { Card } from "~/components/ui/card";
 import { ScrollRegion } from "./scroll-region";
 import type { DriverStatus } from "~/domain/admin/system.server";
 
@@ -29,7 +30,7 @@ const WHEN_DOWN: Record<DriverStatus["name"], string> = {
 export function DriverTable({ drivers }: { drivers: DriverStatus[] }) {
   const down = drivers.filter((driver) => !driver.up);
   return (
-    <section aria-labelledby="drivers-heading" className="card">
+    <Card as="section" padding="none" aria-labelledby="drivers-heading">
       <h2 id="drivers-heading" className="border-b border-border px-4 py-3 font-semibold">
         Services
       </h2>
@@ -92,6 +93,6 @@ export function DriverTable({ drivers }: { drivers: DriverStatus[] }) {
           </tbody>
         </table>
       </ScrollRegion>
-    </section>
+    </Card>
   );
 }

@@ -1,10 +1,11 @@
+import { Card } from "~/components/ui/card";
 import type { SystemReport } from "~/domain/admin/system.server";
 import { formatDate } from "~/lib/format";
 import { ScrollRegion } from "./scroll-region";
 
 export function InstancesTable({ instances }: { instances: SystemReport["instances"] }) {
   return (
-    <section aria-labelledby="instances-heading" className="card">
+    <Card as="section" padding="none" aria-labelledby="instances-heading">
       <h2 id="instances-heading" className="border-b border-border px-4 py-3 font-semibold">
         Instances
       </h2>
@@ -55,6 +56,6 @@ export function InstancesTable({ instances }: { instances: SystemReport["instanc
           </tbody>
         </table>
       </ScrollRegion>
-    </section>
+    </Card>
   );
 }

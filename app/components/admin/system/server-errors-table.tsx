@@ -1,3 +1,4 @@
+import { Card } from "~/components/ui/card";
 import type { SystemReport } from "~/domain/admin/system.server";
 import { ScrollRegion } from "./scroll-region";
 
@@ -22,7 +23,7 @@ export function ServerErrorsTable({ errors }: { errors: SystemReport["serverErro
       ? `Answers with a 5xx status on the ${errors.instanceCount === 1 ? "one live instance" : `${errors.instanceCount} live instances`} (each reports every 15 seconds), by kind of request.`
       : "Answers with a 5xx status on this instance, by kind of request. Other instances keep their own counts.";
   return (
-    <section aria-labelledby="errors-heading" className="card">
+    <Card as="section" padding="none" aria-labelledby="errors-heading">
       <h2 id="errors-heading" className="border-b border-border px-4 py-3 font-semibold">
         Recent server errors
       </h2>
@@ -66,6 +67,6 @@ export function ServerErrorsTable({ errors }: { errors: SystemReport["serverErro
           </p>
         </>
       )}
-    </section>
+    </Card>
   );
 }
