@@ -115,7 +115,15 @@ beforeAll(async () => {
     "admin.announcement",
     "job.failed",
   ];
-  hooks.alice = (await createWebhook(services, alice, { url: `${hookUrl}/alice`, eventTypes: kinds }, SYSTEM_ACTOR)).webhook.id;
+  const adminKinds = ["admin.announcement", "job.failed"];
+  const userKinds = kinds.filter((kind) => !adminKinds.includes(kind));
+  await expect(createWebhook(services, alice, { url: `${hookUrl}/alice`, eventTypes: kinds }, SYSTEM_ACTOR)).rejects.toMatchObject({
+    status: 400,
+    fieldErrors: { eventTypes: expect.stringContaining("admin.announcement") },
+  });
+  hooks.alice = (await createWebhook(services, alice, { url: `${hookUrl}/alice`, eventTypes: userKinds }, SYSTEM_ACTOR)).webhook.id;
+  // As if subscribed while an administrator: delivery still keeps the administrators' kinds from a user endpoint.
+  await services.prisma.webhook.update({ where: { id: hooks.alice }, data: { eventTypes: kinds } });
   hooks.admin = (
     await createWebhook(services, admin, { url: `${hookUrl}/instance`, eventTypes: kinds, scope: "instance" }, SYSTEM_ACTOR)
   ).webhook.id;

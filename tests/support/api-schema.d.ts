@@ -1863,7 +1863,7 @@ export interface components {
             eventTypes: components["schemas"]["WebhookEventType"][];
             scope?: components["schemas"]["WebhookScope"];
         };
-        /** @description An event kind from the catalogue (docs/events.md): `file.created`, `file.updated`, `file.moved`, `file.copied`, `file.trashed`, `file.restored`, `file.deleted`, `folder.created`, `folder.updated`, `folder.moved`, `folder.copied`, `folder.trashed`, `folder.restored`, `folder.deleted`, `trash.emptied`, `share.created`, `share.updated`, `share.revoked`, `share.accessed`, `share.dropped`, `share.granted`, `share.ungranted`, `settings.updated`, `user.quota_changed`, `webhook.disabled`, `user.quota_threshold`, `share.expiring`, `security.new_device_login`, `security.mfa_disabled`, `admin.announcement`, `job.failed`. */
+        /** @description An event kind from the catalogue (docs/events.md): `file.created`, `file.updated`, `file.moved`, `file.copied`, `file.trashed`, `file.restored`, `file.deleted`, `folder.created`, `folder.updated`, `folder.moved`, `folder.copied`, `folder.trashed`, `folder.restored`, `folder.deleted`, `trash.emptied`, `share.created`, `share.updated`, `share.revoked`, `share.accessed`, `share.dropped`, `share.granted`, `share.ungranted`, `settings.updated`, `user.quota_changed`, `webhook.disabled`, `user.quota_threshold`, `share.expiring`, `security.new_device_login`, `security.mfa_disabled`, `admin.announcement`, `job.failed`. Administrators only (anyone else gets 422): `admin.announcement`, `job.failed`, `settings.updated`, `user.quota_changed`. */
         WebhookEventType: string;
         /** @description What to change; what is left out stays. */
         UpdateWebhook: {
