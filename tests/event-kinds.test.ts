@@ -31,6 +31,7 @@ import { closeServices, createServices, type Services } from "~/services/index.s
 import { startJobQueue } from "~/services/job-queue.server";
 import { createLogger } from "~/services/logger.server";
 import { createTestDatabase } from "./support/database";
+import { expectPayloadsMatchSchemas } from "./support/event-payloads";
 
 const SILENT = { debug() {}, info() {}, warn() {}, error() {} };
 type Actor = { id: string; role: "USER" | "ADMIN"; email: string };
@@ -459,5 +460,23 @@ describe("admin.announcement", () => {
     // Alice's user endpoint hears nothing of it.
     expect(received("admin.announcement").map((entry) => entry.data.hook)).toEqual(["/instance"]);
     expect(received("admin.announcement")[0]!.data).toMatchObject({ subjectId: sent.id, title: "Maintenance" });
+  });
+});
+
+describe("payload schemas", () => {
+  it("hold every event these tests wrote (docs/events.md#payload-schemas)", async () => {
+    const kinds = await expectPayloadsMatchSchemas(services.prisma);
+    expect(kinds).toEqual(
+      expect.arrayContaining([
+        "user.quota_threshold",
+        "share.expiring",
+        "security.new_device_login",
+        "security.mfa_disabled",
+        "admin.announcement",
+        "job.failed",
+        "settings.updated",
+        "user.quota_changed",
+      ]),
+    );
   });
 });
