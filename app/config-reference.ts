@@ -422,6 +422,12 @@ export const ENV_DOCS: Record<keyof Env, EnvVarDoc> = {
     unset: "`Coffer <noreply@host>`, the host of `APP_URL`",
     description: "Sender of Coffer's mails, e.g. `Coffer <files@example.com>`.",
   },
+  MAIL_LOCALE: {
+    section: "Mail",
+    default: "en",
+    description:
+      "Language of dates in notification emails (a BCP 47 tag such as `de-DE`) for people who chose none in `/settings/notifications` and whose browser sent no language Coffer knows when they last signed in (docs/events.md#preferences).",
+  },
 
   MAX_UPLOAD_SIZE: { section: "Uploads", default: "10GiB", description: "Largest accepted file." },
   UPLOAD_EXPIRY_HOURS: {

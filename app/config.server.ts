@@ -323,6 +323,18 @@ export const envSchema = z.object({
   LOCKOUT_FREE_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
   SMTP_URL: url(["smtp", "smtps"]).optional(),
   MAIL_FROM: z.string().trim().min(3).max(320).optional(),
+  MAIL_LOCALE: z
+    .string()
+    .trim()
+    .max(35)
+    .refine((tag) => {
+      try {
+        return /^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$/.test(tag) && Intl.DateTimeFormat.supportedLocalesOf([tag]).length === 1;
+      } catch {
+        return false;
+      }
+    }, "must be a language tag this server knows, e.g. en-GB or de-DE")
+    .default("en"),
 
   // OpenTelemetry's own variables (https://opentelemetry.io/docs/specs/otel/configuration/sdk-environment-variables/).
   OTEL_SDK_DISABLED: boolean.default(false),
@@ -562,7 +574,7 @@ export interface Config {
   /** OpenID Connect single sign-on; absent when not configured. */
   oidc?: OidcConfig;
   /** Outgoing mail (password reset links); null when SMTP_URL is unset. */
-  mail: { smtpUrl: string; from: string; appUrl: string } | null;
+  mail: { smtpUrl: string; from: string; appUrl: string; locale: string } | null;
   /** OpenTelemetry tracing; absent (off) unless an OTLP endpoint is set. */
   tracing?: TracingConfig;
 }
@@ -679,7 +691,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     lockoutFreeFailures: env.LOCKOUT_FREE_FAILURES,
     mail:
       env.SMTP_URL && env.APP_URL
-        ? { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM ?? `Coffer <noreply@${new URL(env.APP_URL).hostname}>`, appUrl: env.APP_URL }
+        ? {
+            smtpUrl: env.SMTP_URL,
+            from: env.MAIL_FROM ?? `Coffer <noreply@${new URL(env.APP_URL).hostname}>`,
+            appUrl: env.APP_URL,
+            locale: env.MAIL_LOCALE,
+          }
         : null,
     tracing: tracingConfig(env),
     storageDedup: env.STORAGE_DEDUP,

@@ -14,6 +14,7 @@ import { loadConfig } from "~/config.server";
 import { removePasskey } from "~/domain/accounts/passkeys.server";
 import { createSession, restartSessions } from "~/domain/accounts/sessions.server";
 import { disableTotp } from "~/domain/accounts/mfa.server";
+import { saveSettingsForm, setUserQuota, settingsFormValues } from "~/domain/admin/admin.server";
 import { sendAnnouncement } from "~/domain/admin/announcements.server";
 import { SYSTEM_ACTOR } from "~/domain/audit/audit.server";
 import { dispatchEvents } from "~/domain/events/dispatcher.server";
@@ -30,6 +31,7 @@ import { closeServices, createServices, type Services } from "~/services/index.s
 import { startJobQueue } from "~/services/job-queue.server";
 import { createLogger } from "~/services/logger.server";
 import { createTestDatabase } from "./support/database";
+import { expectPayloadsMatchSchemas } from "./support/event-payloads";
 
 const SILENT = { debug() {}, info() {}, warn() {}, error() {} };
 type Actor = { id: string; role: "USER" | "ADMIN"; email: string };
@@ -115,7 +117,15 @@ beforeAll(async () => {
     "admin.announcement",
     "job.failed",
   ];
-  hooks.alice = (await createWebhook(services, alice, { url: `${hookUrl}/alice`, eventTypes: kinds }, SYSTEM_ACTOR)).webhook.id;
+  const adminKinds = ["admin.announcement", "job.failed"];
+  const userKinds = kinds.filter((kind) => !adminKinds.includes(kind));
+  await expect(createWebhook(services, alice, { url: `${hookUrl}/alice`, eventTypes: kinds }, SYSTEM_ACTOR)).rejects.toMatchObject({
+    status: 400,
+    fieldErrors: { eventTypes: expect.stringContaining("admin.announcement") },
+  });
+  hooks.alice = (await createWebhook(services, alice, { url: `${hookUrl}/alice`, eventTypes: userKinds }, SYSTEM_ACTOR)).webhook.id;
+  // As if subscribed while an administrator: delivery still keeps the administrators' kinds from a user endpoint.
+  await services.prisma.webhook.update({ where: { id: hooks.alice }, data: { eventTypes: kinds } });
   hooks.admin = (
     await createWebhook(services, admin, { url: `${hookUrl}/instance`, eventTypes: kinds, scope: "instance" }, SYSTEM_ACTOR)
   ).webhook.id;
@@ -298,6 +308,40 @@ describe("user.quota_threshold", () => {
       await services.prisma.setting.delete({ where: { key: "defaultQuotaBytes" } });
     }
   });
+  it("checks the accounts again when an administrator changes the default quota or an account's own", async () => {
+    const carol = await createUser("quota-carol@example.com");
+    const dave = await createUser("quota-dave@example.com");
+    await services.prisma.user.update({ where: { id: carol.id }, data: { storageUsed: 850n } });
+    await services.prisma.user.update({ where: { id: dave.id }, data: { storageUsed: 850n, quotaBytes: 10_000n } });
+    const by = { id: admin.id, email: admin.email, name: "admin", role: admin.role, sessionId: "s" };
+    const setDefault = (defaultQuota: string) =>
+      saveSettingsForm(services, by, (current) => ({ ...settingsFormValues(current), defaultQuota }), auditOf(admin));
+    const toldLevel = async (user: Actor) => (await services.prisma.user.findUniqueOrThrow({ where: { id: user.id } })).quotaNotifiedLevel;
+    try {
+      await setDefault("1000"); // Carol at 85 %; Dave has his own quota.
+      expect(await levels(carol)).toEqual([80]);
+      expect(await levels(dave)).toEqual([]);
+      await setDefault("1000"); // Saved unchanged: nothing new.
+      await setDefault("880"); // 96 %
+      expect(await levels(carol)).toEqual([80, 95]);
+      await setDefault("10000"); // 8.5 %: the level falls, nobody is told
+      expect(await levels(carol)).toEqual([80, 95]);
+      expect(await toldLevel(carol)).toBe(0);
+      await setDefault("850"); // full
+      expect(await levels(carol)).toEqual([80, 95, 100]);
+      // An account's own quota, through the administrators' form: 94 %, then back to the default (full).
+      await setUserQuota(services, by, dave.id, "900", auditOf(admin));
+      expect(await levels(dave)).toEqual([80]);
+      await setUserQuota(services, by, dave.id, "", auditOf(admin));
+      expect(await levels(dave)).toEqual([80, 100]);
+      const [last] = (await eventsOf("user.quota_threshold")).slice(-1);
+      expect(last).toMatchObject({ actorUserId: null, ownerUserId: dave.id, subjectType: "user", subjectId: dave.id });
+      expect(last!.payload).toEqual({ level: 100, usedBytes: 850, quotaBytes: 850 });
+    } finally {
+      await services.prisma.setting.deleteMany({ where: { key: "defaultQuotaBytes" } });
+    }
+    expect(await toldLevel(carol)).toBe(0);
+  });
 });
 
 describe("share.expiring", () => {
@@ -416,5 +460,23 @@ describe("admin.announcement", () => {
     // Alice's user endpoint hears nothing of it.
     expect(received("admin.announcement").map((entry) => entry.data.hook)).toEqual(["/instance"]);
     expect(received("admin.announcement")[0]!.data).toMatchObject({ subjectId: sent.id, title: "Maintenance" });
+  });
+});
+
+describe("payload schemas", () => {
+  it("hold every event these tests wrote (docs/events.md#payload-schemas)", async () => {
+    const kinds = await expectPayloadsMatchSchemas(services.prisma);
+    expect(kinds).toEqual(
+      expect.arrayContaining([
+        "user.quota_threshold",
+        "share.expiring",
+        "security.new_device_login",
+        "security.mfa_disabled",
+        "admin.announcement",
+        "job.failed",
+        "settings.updated",
+        "user.quota_changed",
+      ]),
+    );
   });
 });

@@ -22,6 +22,7 @@ import { uploadActivity } from "~/domain/uploads/uploads.server";
 import { closeServices, createServices, type Services } from "~/services/index.server";
 import { createLogger } from "~/services/logger.server";
 import { createTestDatabase } from "./support/database";
+import { expectPayloadsMatchSchemas } from "./support/event-payloads";
 
 const REPO = path.resolve(import.meta.dirname, "..");
 type Actor = { id: string; role: "USER" | "ADMIN" };
@@ -102,7 +103,13 @@ describe("the outbox", () => {
   });
 
   it("leaves an action outside the catalogue in the activity trail only", async () => {
-    await recordActivity(services, { userId: alice.id, action: "trash.emptied" as never, subjectType: "trash", subjectId: "no-such" });
+    await recordActivity(services, {
+      userId: alice.id,
+      action: "trash.emptied" as never,
+      subjectType: "trash",
+      subjectId: "no-such",
+      details: { items: 0 },
+    });
     await recordActivity(services, { userId: alice.id, action: "made.up" as never, subjectType: "trash", subjectId: "made-up" });
     expect(await eventsOf("no-such")).toHaveLength(1);
     expect(await eventsOf("made-up")).toEqual([]);
@@ -187,6 +194,13 @@ describe("callers that recorded after the change now commit the event with it", 
       ["file.created", bob.id, alice.id],
     ]);
     expect((await eventsOf(dropped.file.id)).map((e) => [e.kind, e.ownerUserId])).toEqual([["share.dropped", alice.id]]);
+  });
+});
+
+describe("payload schemas", () => {
+  it("hold every event the callers above wrote (docs/events.md#payload-schemas)", async () => {
+    const kinds = await expectPayloadsMatchSchemas(services.prisma);
+    expect(kinds).toEqual(expect.arrayContaining(["folder.created", "share.created", "share.granted", "share.dropped", "file.created"]));
   });
 });
 

@@ -5,6 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { loadConfig } from "~/config.server";
+import { createSession, restartSessions } from "~/domain/accounts/sessions.server";
 import { sendAnnouncement } from "~/domain/admin/announcements.server";
 import { recordActivity } from "~/domain/audit/activity.server";
 import { SYSTEM_ACTOR } from "~/domain/audit/audit.server";
@@ -93,7 +94,8 @@ beforeEach(async () => {
 describe("preferences", () => {
   it("lists every notifiable kind with its default, and saves a choice per kind", async () => {
     const before = await getNotificationPreferences(services, alice.id);
-    expect(before.kinds.map((k) => k.kind)).toEqual(NOTIFIABLE_KINDS.map((k) => k.kind));
+    // Alice is no administrator: job.failed, which only administrators are told of, is not offered.
+    expect(before.kinds.map((k) => k.kind)).toEqual(NOTIFIABLE_KINDS.map((k) => k.kind).filter((kind) => kind !== "job.failed"));
     expect(before.kinds.find((k) => k.kind === "file.created")?.channel).toBe("in-app");
     expect(before.kinds.find((k) => k.kind === "webhook.disabled")?.channel).toBe("email");
     await saveNotificationPreferences(services, alice.id, {
@@ -215,6 +217,40 @@ describe("delivery by preference", () => {
       "Donnerstag, 24. Dezember 2026 um 16:30 (Europe/Berlin)",
     );
     expect(formatWhen(new Date("2026-12-24T15:30:00Z"), null, null)).toBe("Thursday, December 24, 2026 at 3:30 PM (UTC)");
+  });
+
+  it("without a chosen language: the browser's at the last sign-in, else the instance's (MAIL_LOCALE)", async () => {
+    const dateIn = async (locale: string) => {
+      const after = mailbox.mails.length;
+      await bobCreatesFolder(`Ordner ${locale}`);
+      await dispatchEvents(services);
+      await sendNotificationEmails(services);
+      const mail = await mailbox.next(alice.email, after);
+      const event = await services.prisma.event.findFirstOrThrow({ where: { kind: "folder.created" }, orderBy: { seq: "desc" } });
+      const expected = new Intl.DateTimeFormat(locale, { dateStyle: "full", timeStyle: "short", timeZone: "UTC" }).format(event.createdAt);
+      return { text: mail.text ?? "", expected: `When: ${expected} (UTC)` };
+    };
+    await saveNotificationPreferences(services, alice.id, { channels: { "folder.created": "email" } });
+    services.config.mail!.locale = "fr-FR";
+    try {
+      // Never signed in with a language: the instance's.
+      const instance = await dateIn("fr-FR");
+      expect(instance.text).toContain(instance.expected);
+      // A sign-in from a browser asking for German (an unknown tag first is skipped); a restarted session is no sign-in.
+      const request = (language: string) => new Request("https://files.example.com/login", { headers: { "accept-language": language } });
+      await createSession(services, alice.id, request("xx-!!, de-DE;q=0.9, en;q=0.5"), null);
+      await restartSessions(services, alice.id, request("ja-JP"), null);
+      expect((await services.prisma.user.findUniqueOrThrow({ where: { id: alice.id } })).signInLocale).toBe("de-DE");
+      const browser = await dateIn("de-DE");
+      expect(browser.text).toContain(browser.expected);
+      // A language chosen on the settings page wins.
+      await saveNotificationPreferences(services, alice.id, { channels: {}, locale: "es-ES" });
+      const chosen = await dateIn("es-ES");
+      expect(chosen.text).toContain(chosen.expected);
+    } finally {
+      services.config.mail!.locale = "en";
+      await services.prisma.user.update({ where: { id: alice.id }, data: { signInLocale: null } });
+    }
   });
 
   it("retries a mail the SMTP server refused, then gives up after the last attempt", async () => {

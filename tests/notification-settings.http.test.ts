@@ -76,6 +76,29 @@ describe("/settings/notifications", () => {
     });
   });
 
+  it("offers administrators' kinds (job.failed) to administrators only, and refuses them from anyone else", async () => {
+    // Nell registered first: the administrator.
+    expect(await (await client.get("/settings/notifications")).text()).toContain('name="channel.job.failed"');
+    const other = new TestClient(app.url);
+    await other.register("Otto Other", "otto@example.com");
+    const ottoId = (await app.services.prisma.user.findUniqueOrThrow({ where: { email: "otto@example.com" } })).id;
+    const page = await (await other.get("/settings/notifications")).text();
+    expect(page).toContain('name="channel.share.granted"');
+    expect(page).toContain('name="channel.admin.announcement"');
+    expect(page).not.toContain("job.failed");
+    const kinds = (await getNotificationPreferences(app.services, ottoId)).kinds.map((entry) => entry.kind);
+    expect(kinds).not.toContain("job.failed");
+    expect((await other.postForm("/settings/notifications", { "channel.job.failed": "email" })).status).toBe(400);
+    const viaApi = await other.request("/api/v1/me/notification-preferences", {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ channels: { "job.failed": "email" } }),
+    });
+    expect(viaApi.status).toBe(422);
+    expect((await viaApi.json()).errors[0].pointer).toBe("/body/channels/job.failed");
+    expect(await app.services.prisma.notificationPreference.count({ where: { userId: ottoId } })).toBe(0);
+  });
+
   it("sends anonymous visitors to the login page", async () => {
     const anonymous = await new TestClient(app.url).get("/settings/notifications");
     expect(anonymous.status).toBe(302);

@@ -24,6 +24,7 @@ import { createLogger } from "~/services/logger.server";
 import { startTestApp, type DriverSet, type TestApp } from "./support/app";
 import { TestClient } from "./support/client";
 import { createTestDatabase } from "./support/database";
+import { expectPayloadsMatchSchemas } from "./support/event-payloads";
 
 const DRIVER_SETS: Array<{ label: string; drivers: DriverSet }> = [
   { label: "embedded defaults (local disk, memory)", drivers: { storage: "local", cache: "memory" } },
@@ -564,6 +565,12 @@ describe.each(DRIVER_SETS)("file operations, trash and versions with $label", ({
       await expect(renameItem(services, alice, "folder", aliceRoot, "x")).rejects.toMatchObject({ status: 400 });
       await expect(trashItem(services, alice, "folder", aliceRoot)).rejects.toMatchObject({ status: 400 });
     });
+  });
+
+  it("wrote every event with the payload its kind's schema describes (docs/events.md)", async () => {
+    const kinds = await expectPayloadsMatchSchemas(services.prisma);
+    console.log(`payload schemas held for ${kinds.join(", ")}`);
+    expect(kinds).toEqual(expect.arrayContaining(["file.copied", "file.moved", "file.trashed", "file.restored", "file.deleted"]));
   });
 });
 

@@ -160,6 +160,7 @@ describe("/settings/webhooks", () => {
     ["a private address", { url: "http://10.0.0.1/hook", eventTypes: "folder.created" }, 400],
     ["the metadata address", { url: "http://169.254.169.254/latest/meta-data/", eventTypes: "folder.created" }, 400],
     ["a bad event type", { url: "https://example.com/hook", eventTypes: "file.exploded" }, 400],
+    ["an administrators' kind, not an administrator", { url: "https://example.com/hook", eventTypes: ["file.created", "job.failed"] }, 400],
     ["no event type", { url: "https://example.com/hook" }, 400],
     ["everyone's events, not an administrator", { url: "https://example.com/hook", eventTypes: "folder.created", scope: "instance" }, 403],
     ["an unknown intent", { intent: "explode", url: "https://example.com/hook", eventTypes: "folder.created" }, 400],
@@ -171,5 +172,41 @@ describe("/settings/webhooks", () => {
     const answer = await post(mallory, { intent: "create", ...form });
     expect(answer.status).toBe(status);
     expect(await app.services.prisma.webhook.count()).toBe(before);
+  });
+});
+
+describe("the administrators' kinds", () => {
+  const ADMIN_ONLY = ["job.failed", "admin.announcement", "settings.updated", "user.quota_changed"];
+  const offered = (page: string) => [...page.matchAll(/name="eventTypes" value="([a-z_.]+)"/g)].map((m) => m[1]);
+  const api = (client: TestClient, method: string, url: string, body: unknown) =>
+    client.request(url, { method, headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+
+  it("are offered on the page to administrators only", async () => {
+    const mine = offered(await html(await mallory.get("/settings/webhooks")));
+    expect(mine).toContain("file.created");
+    for (const kind of ADMIN_ONLY) expect(mine).not.toContain(kind);
+    const admins = offered(await html(await olivia.get("/settings/webhooks")));
+    for (const kind of ADMIN_ONLY) expect(admins).toContain(kind);
+  });
+
+  it("are refused through the API for anyone else with a 422 on eventTypes, and accepted for administrators", async () => {
+    const before = await app.services.prisma.webhook.count();
+    const refused = await api(mallory, "POST", "/api/v1/me/webhooks", { url: "https://example.com/hook", eventTypes: ["job.failed"] });
+    expect(refused.status).toBe(422);
+    expect((await refused.json()).errors).toEqual([{ pointer: "/body/eventTypes", detail: expect.stringContaining("job.failed") }]);
+    expect(await app.services.prisma.webhook.count()).toBe(before);
+    const created = await api(mallory, "POST", "/api/v1/me/webhooks", { url: "https://example.com/hook", eventTypes: ["file.created"] });
+    expect(created.status).toBe(201);
+    const { id } = await created.json();
+    const patched = await api(mallory, "PATCH", `/api/v1/me/webhooks/${id}`, { eventTypes: ["file.created", "settings.updated"] });
+    expect(patched.status).toBe(422);
+    expect((await app.services.prisma.webhook.findUniqueOrThrow({ where: { id } })).eventTypes).toEqual(["file.created"]);
+    const admins = await api(olivia, "POST", "/api/v1/me/webhooks", {
+      url: "https://example.com/hook",
+      eventTypes: ADMIN_ONLY,
+      scope: "instance",
+    });
+    expect(admins.status).toBe(201);
+    expect((await admins.json()).eventTypes).toEqual(ADMIN_ONLY);
   });
 });

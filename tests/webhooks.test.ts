@@ -30,6 +30,7 @@ import { closeServices, createServices, type Services } from "~/services/index.s
 import { createLogger } from "~/services/logger.server";
 import { allowList, EXCERPT_BYTES, refusedAddress, refusedUrl } from "~/services/webhook-http.server";
 import { createTestDatabase } from "./support/database";
+import { expectPayloadsMatchSchemas } from "./support/event-payloads";
 
 /** Who the tests act as, in the audit log. */
 const AUDIT = SYSTEM_ACTOR;
@@ -501,6 +502,13 @@ describe("SSRF", () => {
     expect((await deliveriesOf(first.webhook.id))[0]).toMatchObject({ status: "pending", responseStatus: 302 });
     expect((await deliveriesOf(first.webhook.id))[0]!.error).toMatch(/redirect not followed \(to http:\/\/169\.254\.169\.254/);
     expect((await deliveriesOf(second.webhook.id))[0]).toMatchObject({ status: "pending", responseStatus: 307 });
+  });
+});
+
+describe("payload schemas", () => {
+  it("hold every event these tests wrote, webhook.test and webhook.disabled included (docs/events.md#payload-schemas)", async () => {
+    const kinds = await expectPayloadsMatchSchemas(services.prisma);
+    expect(kinds).toEqual(expect.arrayContaining(["webhook.test", "webhook.disabled", "folder.created", "folder.updated"]));
   });
 });
 

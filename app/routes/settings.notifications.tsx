@@ -6,7 +6,7 @@ import { z } from "zod";
 import { CsrfInput } from "~/components/csrf-input";
 import { Field, FormMessage } from "~/components/field";
 import { Button } from "~/components/ui/button";
-import { NOTIFICATION_CHANNELS, type NotificationChannel } from "~/domain/events/catalogue";
+import { NOTIFIABLE_KINDS, NOTIFICATION_CHANNELS, type NotificationChannel } from "~/domain/events/catalogue";
 import { getNotificationPreferences, localeFromAcceptLanguage, saveNotificationPreferences } from "~/domain/events/preferences.server";
 import { field, formValues, parseQuery, readForm } from "~/route-helpers/forms.server";
 import { requireUser } from "~/route-helpers/guards.server";
@@ -56,9 +56,9 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const user = await requireUser(services, request);
   try {
     const form = await readForm(request);
-    const current = await getNotificationPreferences(services, user.id);
     const channels: Record<string, string> = {};
-    for (const { kind } of current.kinds) {
+    // Every notifiable kind is read: one this account is not offered (an administrators' kind) is refused, not ignored.
+    for (const { kind } of NOTIFIABLE_KINDS) {
       const value = form.get(`channel.${kind}`);
       if (typeof value === "string") channels[kind] = value;
     }

@@ -14,7 +14,7 @@ import {
   rotateWebhookSecret,
   sendTestEvent,
   setWebhookEnabled,
-  WEBHOOK_EVENT_TYPES,
+  webhookEventTypesFor,
 } from "~/domain/events/webhooks.server";
 import { formatDate } from "~/lib/format";
 import { field, formValues, parseFormData, parseQuery, readForm } from "~/route-helpers/forms.server";
@@ -38,7 +38,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   return {
     done: done ? (DONE[done] ?? null) : null,
     isAdmin: user.role === "ADMIN",
-    eventTypes: WEBHOOK_EVENT_TYPES,
+    eventTypes: webhookEventTypesFor(user.role),
     maxUrlLength: MAX_URL_LENGTH,
     webhooks: await listWebhooks(services, user),
   };

@@ -11,6 +11,7 @@ import { setLogUser } from "~/services/log-context.server";
 import { currentRequestScope } from "../request-scope.server";
 import { sessionCacheOf, sessionKeyOf } from "./session-cache.server";
 import { appendEvent } from "../events/outbox.server";
+import { localeFromAcceptLanguage } from "../events/preferences.server";
 import type { Prisma } from "~/generated/prisma/client";
 
 /**
@@ -83,6 +84,11 @@ export async function createSession(
   await services.prisma.$transaction(async (tx) => {
     await tx.session.create({ data: { id, userId, expiresAt: new Date(Date.now() + lifetimeMs), ip, userAgent } });
     await recordDevice(tx, userId, describeUserAgent(userAgent), ip, options.signIn ?? true);
+    // The browser's language, for the dates of emails when the account chose none (docs/events.md#preferences).
+    const locale = (options.signIn ?? true) ? localeFromAcceptLanguage(request.headers.get("accept-language")) : null;
+    // Raw, so the account's updated_at (its version stamp) stays, and nothing is written when it is the same.
+    if (locale)
+      await tx.$executeRaw`UPDATE users SET sign_in_locale = ${locale} WHERE id = ${userId} AND sign_in_locale IS DISTINCT FROM ${locale}`;
   });
   return sessionCookie(services).serialize(id, { maxAge: Math.floor(lifetimeMs / 1000) });
 }

@@ -98,6 +98,18 @@ async function audienceEmails(tx: Prisma.TransactionClient, events: OutboxEvent[
   return rows;
 }
 
+/**
+ * The language of an email's dates: the one chosen in /settings/notifications, else the browser's
+ * at the last sign-in, else the instance's (MAIL_LOCALE, English by default).
+ */
+export function emailLocale(
+  services: Pick<Services, "config">,
+  settings: { locale: string | null } | null,
+  user: { signInLocale: string | null } | null,
+): string {
+  return settings?.locale ?? user?.signInLocale ?? services.config.mail?.locale ?? "en";
+}
+
 /** "Donnerstag, 24. Dezember 2026 um 16:30 (Europe/Berlin)": the person's language and zone, else English and UTC. */
 export function formatWhen(date: Date, locale: string | null, timeZone: string | null): string {
   const zone = timeZone ?? "UTC";
@@ -287,7 +299,7 @@ async function sendOne(
   const [user, event, settings, channels] = await Promise.all([
     prisma.user.findUnique({
       where: { id: email.userId },
-      select: { id: true, name: true, email: true, deletedAt: true, deactivatedAt: true },
+      select: { id: true, name: true, email: true, deletedAt: true, deactivatedAt: true, signInLocale: true },
     }),
     prisma.event.findUnique({ where: { id: email.eventId }, select: EVENT_SELECT }),
     prisma.notificationSettings.findUnique({ where: { userId: email.userId } }),
@@ -303,7 +315,7 @@ async function sendOne(
     user,
     event,
     names: await actorNames(services, [event]),
-    locale: settings?.locale ?? null,
+    locale: emailLocale(services, settings, user),
     timeZone: settings?.timeZone ?? null,
   });
   try {
@@ -387,7 +399,10 @@ export async function sendDailyDigests(
 async function sendDigest(services: MailServices, appUrl: string, userId: string, digestId: string): Promise<"sent" | "skipped"> {
   const { prisma } = services;
   const [user, entries, settings] = await Promise.all([
-    prisma.user.findUnique({ where: { id: userId }, select: { id: true, name: true, email: true, deletedAt: true, deactivatedAt: true } }),
+    prisma.user.findUnique({
+      where: { id: userId },
+      select: { id: true, name: true, email: true, deletedAt: true, deactivatedAt: true, signInLocale: true },
+    }),
     prisma.notificationEmail.findMany({
       where: { digestId, status: "pending" },
       orderBy: { createdAt: "asc" },
@@ -414,7 +429,7 @@ async function sendDigest(services: MailServices, appUrl: string, userId: string
       user,
       events,
       names: await actorNames(services, events),
-      locale: settings?.locale ?? null,
+      locale: emailLocale(services, settings, user),
       timeZone: settings?.timeZone ?? null,
     });
     await services.mailer!.send({ to: user.email, ...composed });

@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { Prisma } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
 import { ValidationError } from "../errors";
-import { NOTIFIABLE_KINDS, NOTIFICATION_CHANNELS, type NotificationChannel } from "./catalogue";
+import { ADMIN_AUDIENCE, type EventKind, NOTIFIABLE_KINDS, NOTIFICATION_CHANNELS, type NotificationChannel } from "./catalogue";
 
 /**
  * Per-user notification preferences (docs/events.md): for each notifiable kind, in-app, email at
@@ -19,6 +19,18 @@ export function defaultChannel(kind: string): NotificationChannel {
 
 export function isNotifiableKind(kind: string): boolean {
   return DEFAULTS.has(kind);
+}
+
+/**
+ * The notifiable kinds an account of this role is offered: kinds only administrators are told of
+ * (job.failed) are not offered to anyone else, who would never hear of them.
+ */
+export function notifiableKindsFor(role: string): typeof NOTIFIABLE_KINDS {
+  return role === "ADMIN" ? NOTIFIABLE_KINDS : NOTIFIABLE_KINDS.filter((entry) => ADMIN_AUDIENCE[entry.kind as EventKind] !== "admins");
+}
+
+async function roleOf(services: Pick<Services, "prisma">, userId: string): Promise<string> {
+  return (await services.prisma.user.findUnique({ where: { id: userId }, select: { role: true } }))?.role ?? "USER";
 }
 
 type Db = Pick<Prisma.TransactionClient, "notificationPreference">;
@@ -90,15 +102,16 @@ export interface NotificationPreferencesView {
 }
 
 export async function getNotificationPreferences(services: Pick<Services, "prisma">, userId: string): Promise<NotificationPreferencesView> {
+  const offered = notifiableKindsFor(await roleOf(services, userId));
   const [channels, settings] = await Promise.all([
     channelsFor(
       services.prisma,
-      NOTIFIABLE_KINDS.map((entry) => ({ userId, kind: entry.kind })),
+      offered.map((entry) => ({ userId, kind: entry.kind })),
     ),
     services.prisma.notificationSettings.findUnique({ where: { userId } }),
   ]);
   return {
-    kinds: NOTIFIABLE_KINDS.map((entry) => ({
+    kinds: offered.map((entry) => ({
       kind: entry.kind,
       label: entry.label,
       channel: channels.get(channelKey(userId, entry.kind)) ?? entry.defaultChannel,
@@ -131,7 +144,11 @@ export async function saveNotificationPreferences(
   if (!parsed.success) throw new ValidationError("Choose one of the offered options for each kind.");
   const { channels, locale, timeZone } = parsed.data;
   const fieldErrors: Record<string, string> = {};
-  for (const kind of Object.keys(channels)) if (!isNotifiableKind(kind)) fieldErrors[kind] = "Not a kind of notification.";
+  const offered = new Set(notifiableKindsFor(await roleOf(services, userId)).map((entry) => entry.kind));
+  for (const kind of Object.keys(channels)) {
+    if (!isNotifiableKind(kind)) fieldErrors[kind] = "Not a kind of notification.";
+    else if (!offered.has(kind)) fieldErrors[kind] = "Only administrators are told of this kind.";
+  }
   const cleanedLocale = locale ? cleanLocale(locale) : null;
   if (locale && !cleanedLocale) fieldErrors.locale = "Not a language this server knows, e.g. en-GB or de-DE.";
   const cleanedZone = timeZone ? cleanTimeZone(timeZone) : null;

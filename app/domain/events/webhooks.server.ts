@@ -8,7 +8,7 @@ import { isId } from "../ids";
 import { changeIfCurrent } from "../versioned-claim.server";
 import { decodeTimeCursor, encodeTimeCursor } from "../time-cursor";
 import { appendEvent } from "./outbox.server";
-import { MAX_URL_LENGTH, MAX_WEBHOOKS_PER_USER, WEBHOOK_EVENT_TYPES, WEBHOOK_SCOPES } from "./webhook-limits";
+import { MAX_URL_LENGTH, MAX_WEBHOOKS_PER_USER, WEBHOOK_EVENT_TYPES, WEBHOOK_SCOPES, webhookEventTypesFor } from "./webhook-limits";
 
 /**
  * Webhook endpoints (docs/webhooks.md, decision 0035): what their owners register, list, turn
@@ -18,7 +18,7 @@ import { MAX_URL_LENGTH, MAX_WEBHOOKS_PER_USER, WEBHOOK_EVENT_TYPES, WEBHOOK_SCO
 
 export type WebhookActor = { id: string; role: "USER" | "ADMIN" };
 
-export { MAX_URL_LENGTH, MAX_WEBHOOKS_PER_USER, WEBHOOK_EVENT_TYPES, WEBHOOK_SCOPES };
+export { MAX_URL_LENGTH, MAX_WEBHOOKS_PER_USER, WEBHOOK_EVENT_TYPES, WEBHOOK_SCOPES, webhookEventTypesFor };
 
 // ---- the secret --------------------------------------------------------------------------------
 
@@ -80,6 +80,17 @@ function fieldErrors(error: z.ZodError): Record<string, string> {
   return errors;
 }
 
+/** Refuses kinds the actor may not subscribe to (the administrators' ones, for anyone else): a field error. */
+function checkEventTypesFor(actor: WebhookActor, eventTypes: readonly string[]): void {
+  const allowed = webhookEventTypesFor(actor.role);
+  const refused = eventTypes.filter((type) => !allowed.includes(type));
+  if (refused.length > 0) {
+    throw new ValidationError("Please correct the highlighted fields.", {
+      eventTypes: `Only administrators may subscribe to ${refused.map((type) => `“${type}”`).join(", ")}.`,
+    });
+  }
+}
+
 /** The URL, checked: http(s), no credentials, not a refused address literal. Names are checked when connecting. */
 export function checkedUrl(services: Pick<Services, "config">, raw: string): string {
   let url: URL;
@@ -107,6 +118,7 @@ export async function createWebhook(services: Services, actor: WebhookActor, inp
   const { eventTypes, scope } = parsed.data;
   if (scope === "instance" && actor.role !== "ADMIN")
     throw new ForbiddenError("Only administrators may register webhooks for everyone's events.");
+  checkEventTypesFor(actor, eventTypes);
   const url = checkedUrl(services, parsed.data.url);
   const count = await services.prisma.webhook.count({ where: { userId: actor.id } });
   if (count >= MAX_WEBHOOKS_PER_USER) {
@@ -291,6 +303,7 @@ export async function updateWebhook(
   if (!parsed.success) throw new ValidationError("Please correct the highlighted fields.", fieldErrors(parsed.error));
   const current = await ownWebhook(services, actor, id);
   const { url, eventTypes, enabled } = parsed.data;
+  if (eventTypes !== undefined) checkEventTypesFor(actor, eventTypes);
   const data: { url?: string; eventTypes?: string[] } = {};
   const checked = url === undefined ? undefined : checkedUrl(services, url);
   if (checked !== undefined && checked !== current.url) data.url = checked;

@@ -24,7 +24,8 @@ function schemaName(content: Json | undefined): string | null {
 export function apiDocs() {
   const document = openApiDocument() as unknown as Json;
   const byTag = new Map<string, DocsOperation[]>();
-  for (const [path, methods] of Object.entries(document.paths as Json)) {
+  // The webhooks (what Coffer posts to an endpoint, one per event kind) are listed by kind, under their tag.
+  for (const [path, methods] of [...Object.entries(document.paths as Json), ...Object.entries((document.webhooks ?? {}) as Json)]) {
     for (const [method, operation] of Object.entries(methods as Json)) {
       const op = operation as Json;
       const tag = (op.tags?.[0] as string) ?? "Other";

@@ -1,5 +1,7 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from "@asteasolutions/zod-to-openapi";
 import { z } from "zod";
+import { EVENT_KINDS } from "~/domain/events/catalogue";
+import { EVENT_PAYLOADS, eventEnvelope } from "~/domain/events/payloads";
 import type { Operation } from "./operation.server";
 import { API_OPERATIONS } from "./operations.server";
 import { PROBLEM_TYPES, type ProblemStatus, problemType } from "./problem.server";
@@ -221,6 +223,41 @@ function registerUploads(registry: OpenAPIRegistry) {
   });
 }
 
+const pascal = (kind: string) => kind.replace(/(^|[._])([a-z])/g, (_, __, letter: string) => letter.toUpperCase());
+
+/**
+ * What Coffer posts to a webhook endpoint (docs/webhooks.md): one OpenAPI 3.1 webhook per event
+ * kind, its body the Standard Webhooks envelope around the kind's payload schema
+ * (app/domain/events/payloads.ts, docs/events.md#payload-schemas).
+ */
+function registerEventWebhooks(registry: OpenAPIRegistry) {
+  const headers = z.object({
+    "webhook-id": z.string().meta({ description: "The delivery's id, the same on every attempt: deduplicate by it." }),
+    "webhook-timestamp": z.string().meta({ description: "Unix seconds when this attempt was signed." }),
+    "webhook-signature": z
+      .string()
+      .meta({ description: "`v1,` and the base64 HMAC-SHA256 of `<id>.<timestamp>.<body>` under the secret." }),
+  });
+  for (const kind of EVENT_KINDS) {
+    registry.registerWebhook({
+      operationId: `on${pascal(kind)}`,
+      method: "post",
+      path: kind,
+      tags: ["Events"],
+      summary: `The \`${kind}\` event`,
+      description: `${EVENT_PAYLOADS[kind].description ?? kind} Sent to the endpoints subscribed to \`${kind}\` that may hear of it (docs/webhooks.md); \`data\` holds the event's ids and its payload, never contents or secrets. Ignore fields you do not know.`,
+      security: [],
+      request: {
+        headers,
+        body: { required: true, content: { "application/json": { schema: eventEnvelope(kind).meta({ id: `${pascal(kind)}Event` }) } } },
+      },
+      responses: {
+        200: { description: "Any 2xx answer within the timeout: delivered. Anything else is retried with backoff for up to 24 hours." },
+      },
+    });
+  }
+}
+
 let cached: ReturnType<OpenApiGeneratorV31["generateDocument"]> | null = null;
 
 /** The OpenAPI 3.1 document of the API, generated from the operations' own schemas. */
@@ -241,6 +278,7 @@ export function openApiDocument() {
   registerSharedProblems(registry);
   for (const operation of API_OPERATIONS) registerOperation(registry, operation);
   registerUploads(registry);
+  registerEventWebhooks(registry);
   cached = new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: "3.1.0",
     info: {
@@ -265,6 +303,7 @@ export function openApiDocument() {
       { name: "Settings", description: "Instance settings (administrators)." },
       { name: "Tokens", description: "Personal access tokens: your own (browser session only) and everyone's (administrators)." },
       { name: "Webhooks", description: "Your webhook endpoints and their delivery logs (docs/webhooks.md)." },
+      { name: "Events", description: "What Coffer posts to your webhook endpoints: one body per event kind (docs/events.md)." },
 
       { name: "Operations", description: "Background jobs, lifecycle rules, system health and usage figures (administrators)." },
     ],

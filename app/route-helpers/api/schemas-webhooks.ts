@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { MAX_URL_LENGTH, WEBHOOK_EVENT_TYPES, WEBHOOK_SCOPES } from "~/domain/events/webhook-limits";
+import { ADMIN_WEBHOOK_EVENT_TYPES, MAX_URL_LENGTH, WEBHOOK_EVENT_TYPES, WEBHOOK_SCOPES } from "~/domain/events/webhook-limits";
 
 /**
  * Webhook endpoints (docs/webhooks.md): your own, as /settings/webhooks manages them. An endpoint's
@@ -22,7 +22,7 @@ const EventType = z
   .max(100)
   .meta({
     id: "WebhookEventType",
-    description: `An event kind from the catalogue (docs/events.md): ${WEBHOOK_EVENT_TYPES.map((kind) => `\`${kind}\``).join(", ")}.`,
+    description: `An event kind from the catalogue (docs/events.md): ${WEBHOOK_EVENT_TYPES.map((kind) => `\`${kind}\``).join(", ")}. Administrators only (anyone else gets 422): ${ADMIN_WEBHOOK_EVENT_TYPES.map((kind) => `\`${kind}\``).join(", ")}.`,
   });
 
 const WebhookScope = z.enum(WEBHOOK_SCOPES).meta({
