@@ -81,6 +81,8 @@ describe("documentation links", () => {
 
   it("checks the README, CONTRIBUTING.md, SECURITY.md and every file in docs/", () => {
     expect(files.length).toBeGreaterThan(10);
+    // Subfolders too: the compliance documents live in docs/compliance/.
+    expect(files).toContain(path.join(root, "docs", "compliance", "gdpr.md"));
     for (const file of files) expect(fs.existsSync(file), file).toBe(true);
   });
 
