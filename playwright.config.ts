@@ -40,6 +40,14 @@ export default defineConfig({
     {
       name: "js",
       testMatch: /(^|[\\/])js\.spec\.ts$/,
+      testIgnore: /docs-screenshots/,
+      use: { browserName: "chromium" },
+    },
+    {
+      // The guides' screenshots, kept in docs/images/guide (e2e/docs-screenshots/js.spec.ts).
+      name: "docs",
+      testMatch: /docs-screenshots[\\/]js\.spec\.ts$/,
+      snapshotPathTemplate: "docs/images/guide/{arg}{ext}",
       use: { browserName: "chromium" },
     },
     {

@@ -4,7 +4,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 
 /**
- * Every relative link in README.md, CONTRIBUTING.md and docs/ must lead to a file or folder of the
+ * Every relative link in README.md, CONTRIBUTING.md, SECURITY.md and docs/ (subfolders included) must lead to a file or folder of the
  * repository, and a link's #anchor to a heading of the Markdown file it points to.
  */
 const root = path.resolve(import.meta.dirname, "..");
@@ -72,10 +72,17 @@ function brokenLinks(repoRoot: string, files: string[]): string[] {
 }
 
 describe("documentation links", () => {
-  const files = [path.join(root, "README.md"), path.join(root, "CONTRIBUTING.md"), ...markdownFiles(path.join(root, "docs"))];
+  const files = [
+    path.join(root, "README.md"),
+    path.join(root, "CONTRIBUTING.md"),
+    path.join(root, "SECURITY.md"),
+    ...markdownFiles(path.join(root, "docs")),
+  ];
 
-  it("checks the README, CONTRIBUTING.md and every file in docs/", () => {
+  it("checks the README, CONTRIBUTING.md, SECURITY.md and every file in docs/", () => {
     expect(files.length).toBeGreaterThan(10);
+    // Subfolders too: the compliance documents live in docs/compliance/.
+    expect(files).toContain(path.join(root, "docs", "compliance", "gdpr.md"));
     for (const file of files) expect(fs.existsSync(file), file).toBe(true);
   });
 
