@@ -1863,7 +1863,7 @@ export interface components {
             eventTypes: components["schemas"]["WebhookEventType"][];
             scope?: components["schemas"]["WebhookScope"];
         };
-        /** @description An event kind from the catalogue (docs/events.md): `file.created`, `file.updated`, `file.moved`, `file.copied`, `file.trashed`, `file.restored`, `file.deleted`, `folder.created`, `folder.updated`, `folder.moved`, `folder.copied`, `folder.trashed`, `folder.restored`, `folder.deleted`, `trash.emptied`, `share.created`, `share.updated`, `share.revoked`, `share.accessed`, `share.dropped`, `share.granted`, `share.ungranted`, `settings.updated`, `user.quota_changed`, `webhook.disabled`, `user.quota_threshold`, `share.expiring`, `security.new_device_login`, `security.mfa_disabled`, `admin.announcement`, `job.failed`. */
+        /** @description An event kind from the catalogue (docs/events.md): `file.created`, `file.updated`, `file.moved`, `file.copied`, `file.trashed`, `file.restored`, `file.deleted`, `folder.created`, `folder.updated`, `folder.moved`, `folder.copied`, `folder.trashed`, `folder.restored`, `folder.deleted`, `trash.emptied`, `share.created`, `share.updated`, `share.revoked`, `share.accessed`, `share.dropped`, `share.granted`, `share.ungranted`, `settings.updated`, `user.quota_changed`, `webhook.disabled`, `user.quota_threshold`, `share.expiring`, `security.new_device_login`, `security.mfa_disabled`, `admin.announcement`, `job.failed`, `file.infected`. */
         WebhookEventType: string;
         /** @description What to change; what is left out stays. */
         UpdateWebhook: {
@@ -1930,7 +1930,7 @@ export interface components {
             /** @description An IANA time zone such as `Europe/Berlin`; null: UTC. */
             timeZone: string | null;
         };
-        /** @description A notifiable event kind: `share.granted`, `share.dropped`, `file.created`, `folder.created`, `webhook.disabled`, `user.quota_threshold`, `share.expiring`, `security.new_device_login`, `security.mfa_disabled`, `admin.announcement`, `job.failed`. */
+        /** @description A notifiable event kind: `share.granted`, `share.dropped`, `file.created`, `folder.created`, `webhook.disabled`, `user.quota_threshold`, `share.expiring`, `security.new_device_login`, `security.mfa_disabled`, `admin.announcement`, `job.failed`, `file.infected`. */
         NotifiableKind: string;
         /**
          * @description `in-app`: in the notification centre; `email`: there and by email at once; `digest`: there and in the daily email; `off`: nowhere.
