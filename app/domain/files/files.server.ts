@@ -140,17 +140,25 @@ export async function storeStream(
   tooLarge: () => Error = () => new PayloadTooLargeError(`This file is larger than the ${formatBytes(maxSize)} limit. Nothing was saved.`),
   options: { size?: number } = {},
 ): Promise<{ size: number; sha256: string; scan: ScanOutcome | null }> {
-  // With clamd down and CLAMD_UNAVAILABLE=refuse, nothing is stored (503).
-  await assertUploadsScannable(services);
   const hash = createHash("sha256");
   const scan = beginScan(services);
   let size = 0;
   if (isObservable(body)) {
+    // Observed before any await: the body flows from the start, and a piece passed on unseen
+    // would be missing from the size, the hash and the scan.
     body.observe((chunk) => {
       size += chunk.length;
       hash.update(chunk);
       scan?.feed(chunk);
     });
+    try {
+      // With clamd down and CLAMD_UNAVAILABLE=refuse, nothing is stored (503).
+      await assertUploadsScannable(services);
+    } catch (error) {
+      scan?.abort();
+      body.destroy();
+      throw error;
+    }
     try {
       await services.storage.put(storageKey, body, { size: options.size });
       if (size > maxSize) throw tooLarge();
@@ -161,6 +169,12 @@ export async function storeStream(
       throw error;
     }
     return { size, sha256: hash.digest("hex"), scan: await scanned(services, storageKey, scan) };
+  }
+  try {
+    await assertUploadsScannable(services);
+  } catch (error) {
+    scan?.abort();
+    throw error;
   }
   const meter = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
