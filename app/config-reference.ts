@@ -435,6 +435,20 @@ export const ENV_DOCS: Record<keyof Env, EnvVarDoc> = {
     default: "24",
     description: "Hours an unfinished upload is kept before cleanup may remove it (positive number).",
   },
+  CLAMD_URL: {
+    section: "Uploads",
+    unset: "no malware scanning",
+    description:
+      "ClamAV's daemon, `tcp://host:port` or `unix:/path/to/clamd.sock`: every upload is streamed to it while it is stored, " +
+      "infected files are quarantined, and no file is served without a clean verdict. See [malware.md](malware.md).",
+  },
+  CLAMD_UNAVAILABLE: {
+    section: "Uploads",
+    default: "refuse",
+    description:
+      "What uploads do while clamd cannot be reached: `refuse` (503, nothing stored) or `accept` (stored as waiting for a " +
+      "scan, not downloadable until the rescan job has scanned it).",
+  },
   HTTP_IDLE_TIMEOUT_SECONDS: {
     section: "Uploads",
     default: "120",

@@ -108,6 +108,22 @@ const networkList = z.string().transform((raw, ctx): string[] => {
   return entries;
 });
 
+/** Where clamd listens: a TCP host and port, or its local socket. */
+export type ClamdAddress =
+  | { host: string; port: number; socketPath?: undefined }
+  | { socketPath: string; host?: undefined; port?: undefined };
+
+/** clamd's address: `tcp://host:port` or `unix:/path` (also `unix:///path`); null when neither. */
+export function parseClamdUrl(value: string): ClamdAddress | null {
+  const unix = /^unix:(?:\/\/)?(\/.+)$/.exec(value);
+  if (unix) return { socketPath: unix[1] };
+  const tcp = /^tcp:\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})\/?$/.exec(value);
+  if (!tcp) return null;
+  const portNumber = Number(tcp[2]);
+  if (portNumber < 1 || portNumber > 65535) return null;
+  return { host: tcp[1].replace(/^\[|\]$/g, ""), port: portNumber };
+}
+
 const port = z.coerce.number({ message: "must be a port number" }).int().min(0).max(65535);
 const optionalString = z.string().trim().min(1).optional();
 /** Five cron fields (minute hour day-of-month month day-of-week), UTC, as pg-boss schedules them. */
@@ -305,6 +321,12 @@ export const envSchema = z.object({
   MAX_UPLOAD_SIZE: byteSize.default(10 * 2 ** 30),
   UPLOAD_EXPIRY_HOURS: z.coerce.number().positive().default(24),
   HTTP_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(86_400).default(120),
+  CLAMD_URL: z
+    .string()
+    .trim()
+    .refine((v) => parseClamdUrl(v) !== null, "must be tcp://host:port or unix:/path/to/clamd.sock")
+    .optional(),
+  CLAMD_UNAVAILABLE: z.enum(["refuse", "accept"]).default("refuse"),
 
   OIDC_ISSUER: url(["http", "https"]).optional(),
   OIDC_CLIENT_ID: optionalString,
@@ -567,6 +589,11 @@ export interface Config {
   contentSearch: { enabled: boolean; maxBytes: number; maxTextBytes: number };
   cache: { driver: "memory" } | { driver: "redis"; url: string; prefix: string };
   uploads: { maxSize: number; expiryMs: number };
+  /**
+   * Malware scanning of every upload by clamd (CLAMD_URL); absent: off. `whenUnavailable`: with
+   * clamd down, refuse uploads (503) or accept them as pending for the rescan job.
+   */
+  malwareScan?: { address: ClamdAddress; whenUnavailable: "refuse" | "accept" };
   /** Requests per client IP and window, per class of route. */
   rateLimits: Record<RateLimitClass, { limit: number; windowMs: number }>;
   /** Failed logins per account before the first lockout. */
@@ -677,6 +704,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     contentSearch: { enabled: env.SEARCH_CONTENT, maxBytes: env.SEARCH_CONTENT_MAX_BYTES, maxTextBytes: env.SEARCH_CONTENT_MAX_TEXT },
     cache: env.REDIS_URL ? { driver: "redis", url: env.REDIS_URL, prefix: env.REDIS_PREFIX } : { driver: "memory" },
     uploads: { maxSize: env.MAX_UPLOAD_SIZE, expiryMs: env.UPLOAD_EXPIRY_HOURS * 3600 * 1000 },
+    ...(env.CLAMD_URL ? { malwareScan: { address: parseClamdUrl(env.CLAMD_URL)!, whenUnavailable: env.CLAMD_UNAVAILABLE } } : {}),
     oidc: env.OIDC_ISSUER
       ? {
           issuer: env.OIDC_ISSUER,

@@ -16,6 +16,7 @@ import { ConflictError, ValidationError } from "~/domain/errors";
 import { closeOpenDialogs } from "~/components/ui/dialog";
 import { Tabs } from "~/components/ui/tabs";
 import { folderTotals, itemLocation, restoreVersionOfFile, sharingSummary } from "~/domain/files/file-details.server";
+import { scanSummary } from "~/domain/files/malware-scans.server";
 import { DESTINATION_PICKER_LIMIT, destinationFolders } from "~/domain/files/folder-tree.server";
 import { copyItem } from "~/domain/files/copy.server";
 import { accessTarget, getReadableItem, parseKind, parsePolicy } from "~/domain/files/operations.server";
@@ -58,7 +59,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
     const id = item.kind === "file" ? item.file.id : item.folder.id;
     const ownerId = item.kind === "file" ? item.file.ownerId : item.folder.ownerId;
     const thumbnail = item.kind === "file" && item.file.thumbnailKey ? thumbnailUrl(id, item.file.thumbnailKey) : null;
-    const [sharing, versions, totals, destinations, settings, activity, viewer] = await Promise.all([
+    const [sharing, versions, totals, destinations, settings, activity, viewer, malwareScan] = await Promise.all([
       sharingSummary(services, kind, id),
       item.kind === "file" ? listVersions(services, user, id).then((r) => r.versions) : Promise.resolve([]),
       item.kind === "folder" ? folderTotals(services, id) : Promise.resolve(null),
@@ -72,6 +73,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
             .then((v) => withSiblings(services, user, item.file, v))
             .then((v) => viewerForPage(context, v))
         : Promise.resolve(null),
+      item.kind === "file" ? scanSummary(services, item.file.storageKey) : Promise.resolve(null),
     ]);
     const { done, tab } = parseQuery(request, z.object({ done: field.hint(40), tab: field.hint(20) }));
     return {
@@ -85,6 +87,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
               size: Number(item.file.size),
               mimeType: item.file.mimeType,
               sha256: item.file.sha256,
+              malwareScan,
               thumbnail,
               createdAt: item.file.createdAt,
               updatedAt: item.file.updatedAt,

@@ -7,6 +7,8 @@ import { currentRequestScope } from "~/domain/request-scope.server";
 import { hasScope } from "~/domain/tokens/scopes";
 import { authenticateBearer, isBearerAuthorization } from "~/domain/tokens/tokens.server";
 import { UploadHasher } from "~/domain/uploads/upload-hash.server";
+import { UploadScanner } from "~/domain/uploads/upload-scan.server";
+import { assertUploadsScannable, recordObjectVerdict, scanningEnabled, settleScan } from "~/domain/files/malware-scans.server";
 import {
   completeUpload,
   createPendingUpload,
@@ -73,6 +75,9 @@ export function createUploadServer(services: Services): TusServer {
   });
   const hasher = new UploadHasher();
   hasher.wrap(datastore);
+  // Malware scanning (CLAMD_URL) in the same pass, one clamd session per upload across its PATCHes.
+  const scanner = new UploadScanner(services);
+  if (scanningEnabled(services)) scanner.wrap(datastore);
   const finishedInCreation = answerFinishedCreations(datastore);
 
   const server = new TusServer({
@@ -92,6 +97,8 @@ export function createUploadServer(services: Services): TusServer {
         if (await mustEnrollMfa(services, user))
           throw tusError(403, "Set up two-step verification first: this Coffer requires it for administrators.");
         users.set(req, user);
+        // clamd down with CLAMD_UNAVAILABLE=refuse: 503 before a byte is stored.
+        if (req.method === "POST" || req.method === "PATCH") await assertUploadsScannable(services);
         if (req.method === "POST") return;
         if (req.method === "GET") throw tusError(405, "Download files from Coffer's download links.");
         const pending = await pendingUploadFor(services, user, uploadId, req.method);
@@ -123,6 +130,10 @@ export function createUploadServer(services: Services): TusServer {
             () => {},
             (error) => services.log.warn("could not remove a refused upload's data", { uploadId: upload.id, error }),
           );
+        // The verdict is on the object before it becomes a file: it is never served without one.
+        if (scanningEnabled(services)) {
+          await recordObjectVerdict(services, upload.id, await settleScan(services, scanner.take(upload.id, upload.size ?? -1)));
+        }
         const file = await completeUpload(services, upload, hasher.take(upload.id, upload.size ?? -1), discard, pendings.get(req));
         if (req.method === "POST") finishedInCreation(upload);
         // Coffer-File-Place: "folder", or "trash"/"root" when the folder was trashed/deleted meanwhile.
@@ -149,7 +160,7 @@ export function createUploadServer(services: Services): TusServer {
     },
   });
 
-  abandonFailedCreations(services, server, createdBy, hasher);
+  abandonFailedCreations(services, server, createdBy, hasher, scanner);
 
   // Once the response has gone out, the tus bookkeeping beside the object is no longer needed:
   // the finished upload is now a file, and its object stays under the same key.
@@ -163,6 +174,7 @@ export function createUploadServer(services: Services): TusServer {
   // A client cancelling its upload (tus termination) releases the quota it reserved at once.
   server.on(EVENTS.POST_TERMINATE, (_req, _res, uploadId: string) => {
     hasher.forget(uploadId);
+    scanner.forget(uploadId);
     void releaseCancelledUpload(services, uploadId).catch((error) =>
       services.log.warn("could not remove a cancelled upload's row", { uploadId, error }),
     );
@@ -176,7 +188,13 @@ export function createUploadServer(services: Services): TusServer {
  * reserved quota, is removed, and whatever the store holds of it; what the store cannot remove
  * now (it is down) is swept with the expired uploads.
  */
-function abandonFailedCreations(services: Services, server: TusServer, createdBy: WeakMap<object, string>, hasher: UploadHasher) {
+function abandonFailedCreations(
+  services: Services,
+  server: TusServer,
+  createdBy: WeakMap<object, string>,
+  hasher: UploadHasher,
+  scanner: UploadScanner,
+) {
   const post = server.handlers.POST;
   const send = post.send.bind(post);
   post.send = async (req, context, headers) => {
@@ -187,6 +205,7 @@ function abandonFailedCreations(services: Services, server: TusServer, createdBy
       if (uploadId) {
         createdBy.delete(req);
         hasher.forget(uploadId);
+        scanner.forget(uploadId);
         await releaseCancelledUpload(services, uploadId).catch((failure) =>
           services.log.warn("could not remove the row of an upload whose creation failed", { uploadId, error: failure }),
         );

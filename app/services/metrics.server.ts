@@ -36,6 +36,18 @@ function createMetrics() {
       labelNames: ["stage"] as const,
       registers,
     }),
+    malwareScanned: new Counter({
+      name: "coffer_malware_scanned_total",
+      help: "Uploads and stored objects clamd scanned, by verdict: clean or infected.",
+      labelNames: ["verdict"] as const,
+      registers,
+    }),
+    malwareScanFailures: new Counter({
+      name: "coffer_malware_scan_failures_total",
+      help: "Scans without a verdict, by reason: unavailable (an upload refused, clamd down), stream (an in-stream scan lost; the rescan job scans it) or rescan (a scan from storage failed).",
+      labelNames: ["reason"] as const,
+      registers,
+    }),
     uploadsReceiving: new Gauge({ name: "coffer_uploads_receiving", help: "tus requests receiving upload bytes right now.", registers }),
     formUploadReceivedBytes: new Counter({
       name: "coffer_form_upload_received_bytes_total",
@@ -345,6 +357,8 @@ function zeroKnownLabels(m: Metrics): void {
   for (const gauge of [m.backupLastSuccess, m.backupLastDuration, m.backupLastSize, m.backupVerifyLastSuccess, m.backupsRetained])
     gauge.remove();
   for (const stage of UPLOAD_FAILURE_STAGES) m.uploadsFailed.inc({ stage }, 0);
+  for (const verdict of ["clean", "infected"]) m.malwareScanned.inc({ verdict }, 0);
+  for (const reason of ["unavailable", "stream", "rescan"]) m.malwareScanFailures.inc({ reason }, 0);
   for (const kind of DOWNLOAD_KINDS) {
     m.downloadsStarted.inc({ kind }, 0);
     m.downloadSentBytes.inc({ kind }, 0);

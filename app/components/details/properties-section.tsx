@@ -4,7 +4,16 @@ import { formatBytes, formatDate } from "~/lib/format";
 
 type Crumb = { id: string; name: string; isRoot: boolean };
 type ItemProperties =
-  | { kind: "file"; size: number; mimeType: string; sha256: string | null; createdAt: string | Date; updatedAt: string | Date }
+  | {
+      kind: "file";
+      size: number;
+      mimeType: string;
+      sha256: string | null;
+      /** The malware scan's verdict in words; null when scanning is off and the file was never scanned. */
+      malwareScan?: string | null;
+      createdAt: string | Date;
+      updatedAt: string | Date;
+    }
   | { kind: "folder"; size: number; files: number; folders: number; createdAt: string | Date; updatedAt: string | Date };
 
 export function PropertiesSection({ item, location }: { item: ItemProperties; location: Crumb[] }) {
@@ -24,6 +33,12 @@ export function PropertiesSection({ item, location }: { item: ItemProperties; lo
           <>
             <dt className="font-medium text-text-muted">SHA-256</dt>
             <dd className="font-mono text-xs break-all">{item.sha256 ?? "Not computed (uploaded in resumable chunks)"}</dd>
+            {item.malwareScan ? (
+              <>
+                <dt className="font-medium text-text-muted">Malware scan</dt>
+                <dd data-testid="malware-scan">{item.malwareScan}</dd>
+              </>
+            ) : null}
           </>
         ) : null}
         <dt className="font-medium text-text-muted">Created</dt>

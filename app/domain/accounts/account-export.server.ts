@@ -4,7 +4,7 @@
 import { Readable } from "node:stream";
 import type { SessionUser } from "~/domain/accounts/sessions.server";
 import { type AuditActor, recordAudit } from "~/domain/audit/audit.server";
-import { assertStoreAnswers, DirectoryNames, type ZipEntry, zipStream } from "~/domain/files/zip.server";
+import { assertStoreAnswers, DirectoryNames, servableZipEntries, type ZipEntry, zipStream } from "~/domain/files/zip.server";
 import type { Services } from "~/services/index.server";
 
 const PAGE = 1000;
@@ -266,7 +266,8 @@ export async function storedFilesOf(services: Services, userId: string): Promise
  * is down answers 503 before anything is recorded or sent, not an archive cut at its first file.
  */
 export async function exportAccount(services: Services, user: SessionUser, actor: AuditActor): Promise<Readable> {
-  const entries = await exportEntries(services, user.id);
+  // Quarantined (and, scanning on, not yet scanned) files are left out, as from every archive.
+  const entries = await servableZipEntries(services, await exportEntries(services, user.id));
   await assertStoreAnswers(services, entries);
   await recordAudit(services.prisma, actor, {
     action: "user.data_exported",

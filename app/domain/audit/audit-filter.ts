@@ -90,6 +90,7 @@ export const AUDIT_ACTION_LABELS: Readonly<Record<string, string>> = {
   "storage.orphan_quarantined": "Orphaned object quarantined",
   "storage.orphan_deleted": "Quarantined object deleted",
   "storage.expired_uploads_removed": "Expired uploads removed",
+  "file.quarantined": "Malware found: file quarantined",
   "storage.moved_to_cold": "Unread files moved to the cold tier",
   "storage.restored_from_cold": "File brought back from the cold tier",
   "storage.migration_progress": "Objects moved by the storage migration",

@@ -53,6 +53,7 @@ export type AuditAction =
   | "share.access_denied"
   | "share.granted"
   | "share.removed"
+  | "file.quarantined"
   | "data.deleted"
   | "data.trash_emptied"
   | "data.versions_purged"

@@ -134,6 +134,7 @@ describe("payload schemas", () => {
     "security.mfa_disabled": { method: "passkeys" },
     "admin.announcement": { title: "Maintenance", body: "Sunday", audience: "all" },
     "job.failed": { queue: "backup", jobId: "j", failedAt: "2026-12-07T02:00:00.000Z" },
+    "file.infected": { name: "invoice.zip", signature: "Coffer.Test.EICAR.UNOFFICIAL" },
   };
 
   it("describe every kind, accept what its caller writes and refuse a payload of another shape", () => {

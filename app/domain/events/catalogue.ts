@@ -35,6 +35,7 @@ export const EVENT_KINDS = [
   "security.mfa_disabled",
   "admin.announcement",
   "job.failed",
+  "file.infected",
 ] as const;
 
 export type EventKind = (typeof EVENT_KINDS)[number];
@@ -60,6 +61,7 @@ export const NOTIFIABLE_KINDS: ReadonlyArray<{ kind: string; label: string; defa
   { kind: "security.mfa_disabled", label: "Two-step verification is turned off on my account", defaultChannel: "email" },
   { kind: "admin.announcement", label: "An administrator sends an announcement", defaultChannel: "in-app" },
   { kind: "job.failed", label: "A background job fails for good (administrators only)", defaultChannel: "in-app" },
+  { kind: "file.infected", label: "Malware is found in one of my files (it is quarantined)", defaultChannel: "email" },
 ];
 
 type Json = Record<string, unknown>;
@@ -92,6 +94,7 @@ const SIMPLE: Record<string, EventKind> = {
   "security.mfa_disabled": "security.mfa_disabled",
   "admin.announcement": "admin.announcement",
   "job.failed": "job.failed",
+  "file.infected": "file.infected",
 };
 
 /**
@@ -107,7 +110,13 @@ export const ADMIN_AUDIENCE: Readonly<Partial<Record<EventKind, "everyone" | "ad
 };
 
 /** Kinds Coffer itself tells someone about, with no actor: "Coffer" is who did it. */
-export const NOTICE_KINDS: readonly EventKind[] = ["webhook.disabled", "user.quota_threshold", "share.expiring", "job.failed"];
+export const NOTICE_KINDS: readonly EventKind[] = [
+  "webhook.disabled",
+  "user.quota_threshold",
+  "share.expiring",
+  "job.failed",
+  "file.infected",
+];
 
 /** Activities that change an item in place: one kind, the change named in the payload. */
 const UPDATES: Record<string, { kind: EventKind; change: string }> = {
@@ -159,6 +168,8 @@ export function notificationText(kind: string, payload: Json): string {
       return `announced “${typeof payload.title === "string" ? payload.title : "news"}”${typeof payload.body === "string" && payload.body ? `: ${payload.body}` : ""}`;
     case "job.failed":
       return `reports the background job “${typeof payload.queue === "string" ? payload.queue : "unknown"}” failed after its retries`;
+    case "file.infected":
+      return `found malware (${typeof payload.signature === "string" ? payload.signature : "unknown"}) in ${name}: the file is quarantined and cannot be downloaded or shared`;
     case "webhook.disabled":
       return `turned off your webhook to ${typeof payload.host === "string" ? payload.host : "an endpoint"}: its deliveries kept failing`;
     default:

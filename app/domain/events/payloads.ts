@@ -163,6 +163,13 @@ export const EVENT_PAYLOADS = {
     { queue: z.string(), jobId: Id, failedAt: Timestamp },
     "A background job failed for good (no error message: see /admin/jobs).",
   ),
+  "file.infected": payload(
+    {
+      name: Name,
+      signature: z.string().meta({ description: "What clamd found, e.g. “Win.Test.EICAR_HDB-1”; “unknown” if it named nothing." }),
+    },
+    "clamd found malware in the file: it is quarantined (never served) until deleted.",
+  ),
 } satisfies Record<EventKind, z.ZodObject>;
 
 /** A kind's payload schema; null for a kind outside the catalogue. */

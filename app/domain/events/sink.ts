@@ -40,6 +40,7 @@ const OWNER_NOTICES = new Set([
   "share.expiring",
   "security.new_device_login",
   "security.mfa_disabled",
+  "file.infected",
 ]);
 
 /**

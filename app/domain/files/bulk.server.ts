@@ -5,7 +5,7 @@ import { getReadableItem, nameOf, type ConflictPolicy, type ItemKind } from "./o
 import { moveItem } from "./rename-move.server";
 import type { SessionUser } from "../accounts/sessions.server";
 import { restoreItem, trashItem } from "./trash.server";
-import { assertStoreAnswers, selectionZipEntries, zipStream, type SelectionItem } from "./zip.server";
+import { assertStoreAnswers, selectionZipEntries, servableZipEntries, zipStream, type SelectionItem } from "./zip.server";
 
 type Actor = Pick<SessionUser, "id" | "role">;
 
@@ -199,7 +199,7 @@ export async function zipSelection(services: Services, actor: Actor, refs: BulkR
   const { items } = await readableSelection(services, actor, refs);
   if (items.length === 0) throw new NotFoundError("Those items");
   const filename = await selectionArchiveName(services, items);
-  const entries = await selectionZipEntries(services, items);
+  const entries = await servableZipEntries(services, await selectionZipEntries(services, items));
   await assertStoreAnswers(services, entries);
   return { filename, stream: () => zipStream(services, entries) };
 }

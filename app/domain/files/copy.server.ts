@@ -13,6 +13,7 @@ import { fileSearchDocument, folderSearchDocument } from "../search/search-docum
 import { getWritableFolder } from "./folders.server";
 import { assertReplaceAllowed, folderLabel, resolveName, retryOnNameRace } from "./name-conflicts.server";
 import { nameKey } from "./names";
+import { copyVerdicts } from "./malware-scans.server";
 import { type Actor, type ConflictPolicy, getReadableItem, type ItemKind, newStorageKey, type OperationResult } from "./operations.server";
 import { lockStorage, ownerStorageFullError, STORAGE_LOCK_TX, storageUsage } from "./quota.server";
 import { scheduleThumbnails } from "./thumbnails.server";
@@ -90,7 +91,11 @@ async function copyFile(
   // its full size in the destination owner's storage.
   const shared = services.config.storageDedup;
   const storageKey = shared ? source.storageKey : newStorageKey();
-  if (!shared) await services.storage.copy(source.storageKey, storageKey);
+  if (!shared) {
+    await services.storage.copy(source.storageKey, storageKey);
+    // The same bytes: the copy's object has its source's verdict, no rescan (decision 0040).
+    await copyVerdicts(services, [[source.storageKey, storageKey]]);
+  }
   const settings = await getSettings(services);
   try {
     const outcome = await retryOnNameRace(
@@ -209,7 +214,13 @@ async function copyFolder(
         copied.push(newKeys[index]);
       }
     };
-    if (!shared) await Promise.all(Array.from({ length: Math.min(COPY_CONCURRENCY, files.length) }, worker));
+    if (!shared) {
+      await Promise.all(Array.from({ length: Math.min(COPY_CONCURRENCY, files.length) }, worker));
+      await copyVerdicts(
+        services,
+        files.map((file, index) => [file.storageKey, newKeys[index]]),
+      );
+    }
 
     const rootCopyId = newIds.get(source.id)!;
     const outcome = await retryOnNameRace(

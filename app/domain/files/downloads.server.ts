@@ -2,6 +2,7 @@ import type { Readable } from "node:stream";
 import type { File as FileRecord } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
 import { inSpan } from "~/services/tracing/spans.server";
+import { assertServable } from "./malware-scans.server";
 import { INVISIBLE_CHARACTERS } from "./names";
 import { type ByteRange, isNotModified, readDownloadHeaders } from "./request-headers";
 import { countUsage } from "../analytics/usage.server";
@@ -99,6 +100,8 @@ async function fileReply(
   inline?: InlineOptions,
   offloadable = false,
 ): Promise<FileReply> {
+  // Infected bytes are never served; with scanning on, neither are bytes without a clean verdict.
+  await assertServable(services, file.storageKey);
   const size = Number(file.size);
   const etag = etagOf(file);
   const headers = new Headers({

@@ -15,6 +15,14 @@ import { extractionKind } from "../search/content-extraction.server";
 import { scheduleThumbnails } from "./thumbnails.server";
 import { fileSearchDocument } from "../search/search-documents.server";
 import { deleteUnreferencedObjects } from "./shared-objects.server";
+import {
+  assertUploadsScannable,
+  beginScan,
+  recordObjectVerdict,
+  type ScanOutcome,
+  settleScan,
+  type StreamScan,
+} from "./malware-scans.server";
 
 type Actor = Pick<SessionUser, "id" | "role">;
 
@@ -131,23 +139,42 @@ export async function storeStream(
   maxSize: number,
   tooLarge: () => Error = () => new PayloadTooLargeError(`This file is larger than the ${formatBytes(maxSize)} limit. Nothing was saved.`),
   options: { size?: number } = {},
-): Promise<{ size: number; sha256: string }> {
+): Promise<{ size: number; sha256: string; scan: ScanOutcome | null }> {
   const hash = createHash("sha256");
+  const scan = beginScan(services);
   let size = 0;
   if (isObservable(body)) {
+    // Observed before any await: the body flows from the start, and a piece passed on unseen
+    // would be missing from the size, the hash and the scan.
     body.observe((chunk) => {
       size += chunk.length;
       hash.update(chunk);
+      scan?.feed(chunk);
     });
+    try {
+      // With clamd down and CLAMD_UNAVAILABLE=refuse, nothing is stored (503).
+      await assertUploadsScannable(services);
+    } catch (error) {
+      scan?.abort();
+      body.destroy();
+      throw error;
+    }
     try {
       await services.storage.put(storageKey, body, { size: options.size });
       if (size > maxSize) throw tooLarge();
     } catch (error) {
+      scan?.abort();
       body.destroy();
       await deleteUnreferencedObjects(services, [storageKey]);
       throw error;
     }
-    return { size, sha256: hash.digest("hex") };
+    return { size, sha256: hash.digest("hex"), scan: await scanned(services, storageKey, scan) };
+  }
+  try {
+    await assertUploadsScannable(services);
+  } catch (error) {
+    scan?.abort();
+    throw error;
   }
   const meter = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
@@ -157,6 +184,7 @@ export async function storeStream(
         return;
       }
       hash.update(chunk);
+      scan?.feed(chunk);
       callback(null, chunk);
     },
   });
@@ -165,9 +193,22 @@ export async function storeStream(
   try {
     await Promise.all([services.storage.put(storageKey, sink, { size: options.size }), piping]);
   } catch (error) {
+    scan?.abort();
     sink.destroy();
     await deleteUnreferencedObjects(services, [storageKey]);
     throw error;
   }
-  return { size, sha256: hash.digest("hex") };
+  return { size, sha256: hash.digest("hex"), scan: await scanned(services, storageKey, scan) };
+}
+
+/**
+ * clamd's verdict on bytes just stored, recorded on their object ("pending" without one: the
+ * rescan job scans them from storage). The caller tells the owner once the file exists
+ * (afterScannedUpload); the object is refused to downloads from now on either way.
+ */
+async function scanned(services: Services, storageKey: string, scan: StreamScan | null): Promise<ScanOutcome | null> {
+  if (!scan) return null;
+  const outcome = await settleScan(services, scan);
+  await recordObjectVerdict(services, storageKey, outcome);
+  return outcome;
 }

@@ -2,6 +2,7 @@ import type { File as FileRecord } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
 import type { ViewerData } from "./viewer";
 import { downloadReply, type FileReply } from "./downloads.server";
+import { servableKeys } from "./malware-scans.server";
 import { noteContentRead } from "../storage-tiers/cold-tier.server";
 import { highlightCode, renderMarkdown, textFormat } from "./rendered-text.server";
 
@@ -236,6 +237,8 @@ export async function viewerData(
   file: FileRecord,
   urls: { view: string | null; thumbnail: string | null },
 ): Promise<ViewerData> {
+  // Quarantined or not yet scanned bytes (decision 0040): no preview, no thumbnail.
+  if (!(await servableKeys(services, [file.storageKey])).has(file.storageKey)) return { kind: "none", thumbnail: null };
   const kind = previewKind(file);
   if (kind === "none" || !urls.view) return { kind: "none", thumbnail: urls.thumbnail };
   if (kind !== "text") return { kind, src: urls.view };

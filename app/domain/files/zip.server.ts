@@ -3,6 +3,7 @@ import { ZipFile } from "yazl";
 import type { Services } from "~/services/index.server";
 import { countUsage } from "../analytics/usage.server";
 import { noteContentRead } from "../storage-tiers/cold-tier.server";
+import { servableKeys } from "./malware-scans.server";
 
 /** One entry of an archive: a folder (path ends without "/") or a stored file. */
 export type ZipEntry =
@@ -141,9 +142,19 @@ export function zipStream(services: Services, entries: ZipEntry[]): Readable {
   return output;
 }
 
+/**
+ * The entries an archive may hold: files whose bytes are quarantined, or (scanning on) not yet
+ * scanned clean, are left out (decision 0040).
+ */
+export async function servableZipEntries(services: Services, entries: ZipEntry[]): Promise<ZipEntry[]> {
+  const keys = entries.flatMap((entry) => (entry.kind === "file" ? [entry.storageKey] : []));
+  const servable = await servableKeys(services, keys);
+  return entries.filter((entry) => entry.kind !== "file" || servable.has(entry.storageKey));
+}
+
 /** A ZIP of a folder subtree, streamed. */
 export async function zipFolder(services: Services, rootFolderId: string): Promise<Readable> {
-  const entries = await folderZipEntries(services, rootFolderId);
+  const entries = await servableZipEntries(services, await folderZipEntries(services, rootFolderId));
   await assertStoreAnswers(services, entries);
   return zipStream(services, entries);
 }

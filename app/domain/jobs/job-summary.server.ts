@@ -7,6 +7,7 @@ import { ConflictError, NotFoundError, ServiceUnavailableError } from "../errors
 const QUEUE_LABELS: Readonly<Record<string, string>> = {
   "purge-expired-trash": "Purge expired trash",
   "hash-files": "Hash files missing a checksum",
+  "rescan-files": "Scan files for malware that have no verdict yet",
   "backfill-thumbnails": "Make missing thumbnails",
   "reconcile-storage-used": "Correct storage counters",
   "content-index": "Index file contents for search",

@@ -10,6 +10,7 @@ import { purgeExpiredTrash } from "../files/trash-purge.server";
 import { deleteDeferredObjects } from "../files/deferred-deletions.server";
 import { BULK_QUEUE, runBulkOperation } from "../files/bulk-operations.server";
 import { hashQueue, hashStoredFile } from "../uploads/upload-hash.server";
+import { RESCAN_QUEUE, rescanUnscannedFiles } from "../files/malware-scans.server";
 import { cleanupAbandonedUploads } from "../uploads/upload-cleanup.server";
 import { flushUsage, snapshotStorage } from "../analytics/usage.server";
 import { purgeExpiredAudit } from "../audit/audit-purge.server";
@@ -159,6 +160,11 @@ export function startJobs(services: Services, options: JobsOptions = {}): StopJo
     });
   }
   jobs.push(...pitrJobs(services));
+  // Malware scanning (decision 0040): files with no verdict yet (stored before CLAMD_URL was set,
+  // or while clamd was down) are scanned from storage, a batch a minute; nothing while clamd is down.
+  if (services.config.malwareScan) {
+    jobs.push({ name: RESCAN_QUEUE, cron: "* * * * *", expireInSeconds: 30 * 60, run: () => rescanUnscannedFiles(services) });
+  }
   if (services.storageTiers?.cold) {
     jobs.push({ name: "move-to-cold-tier", cron: "52 * * * *", run: async () => ({ ...(await moveUnreadToCold(services)) }) });
   }

@@ -9,7 +9,8 @@ import type { SessionUser } from "../accounts/sessions.server";
 import { fieldErrors, hashPassword } from "../accounts/users.server";
 import { recordActivity } from "../audit/activity.server";
 import { type AuditActor, recordAudit } from "../audit/audit.server";
-import { NotFoundError, ValidationError } from "../errors";
+import { ForbiddenError, NotFoundError, ValidationError } from "../errors";
+import { verdictOf } from "../files/malware-scans.server";
 
 export type Actor = Pick<SessionUser, "id" | "role">;
 
@@ -118,6 +119,11 @@ export async function createShareLink(
   audit: AuditActor,
 ): Promise<ShareLink> {
   const target = await getOwnItem(services, actor, item);
+  // A quarantined file is not shared (decision 0040); one waiting for its scan may be, and is
+  // served once it is clean.
+  if (target.kind === "file" && (await verdictOf(services, target.file.storageKey))?.status === "infected") {
+    throw new ForbiddenError("This file is quarantined: malware was found in it, so it cannot be shared.");
+  }
   const data = parse(createLinkSchema, input);
   if (data.mode === "DROP" && target.kind !== "folder") {
     throw new ValidationError("A file drop needs a folder to receive the files.", { mode: "Only folders can be file drops." });

@@ -12,6 +12,7 @@ import { nameKey, numberedName } from "../files/names";
 import { lockStorage, STORAGE_LOCK_TX, storageUsage, tooLargeError, uploadAllowance } from "../files/quota.server";
 import { addFileWithPolicy, type UploadPolicy } from "../files/versions.server";
 import { deduplicateFile } from "../files/shared-objects.server";
+import { carryVerdict, noticeInfectedFile, scanningEnabled, verdictOf } from "../files/malware-scans.server";
 import { countUsage } from "../analytics/usage.server";
 import { type ActivityEntry, recordActivity } from "../audit/activity.server";
 
@@ -81,6 +82,13 @@ export async function landUpload(
   const placed = await placeUpload(services, arrival, content, policy, known);
   // Contents stored already are kept once; without a hash yet, the hash job does this later.
   const landed = { ...placed, file: await deduplicateFile(services, placed.file) };
+  // The verdict of the bytes just stored (decision 0040): carried to the object they were
+  // deduplicated into (same SHA-256, same bytes), and the owner told when they are infected.
+  if (scanningEnabled(services)) {
+    const verdict = await verdictOf(services, placed.file.storageKey);
+    if (verdict && landed.file.storageKey !== placed.file.storageKey) await carryVerdict(services, landed.file.storageKey, verdict);
+    if (verdict?.status === "infected") await noticeInfectedFile(services, landed.file, verdict.signature);
+  }
   countUsage(services, "uploads");
   countUsage(services, "upload_bytes", content.size);
   return landed;
