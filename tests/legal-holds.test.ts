@@ -240,6 +240,20 @@ describe("legal holds", () => {
     expect(await fileRow(trashedId)).toBeNull();
   });
 
+  it("shows a Legal hold badge in the listing and on the details page, only while held", async () => {
+    const hold = await place("folder", caseId);
+    const badges = (html: string) => html.split(">Legal hold<").length - 1;
+    // My files: only the Case row; inside Case: Sub, evidence.txt and free.txt (moved in).
+    expect(badges(await (await ada.client.get("/files")).text())).toBe(1);
+    expect(badges(await (await ada.client.get(`/files/${caseId}`)).text())).toBe(3);
+    expect(badges(await (await ada.client.get(`/files/${caseId}?view=grid`)).text())).toBe(3);
+    expect(await (await ada.client.get(`/details/folder/${subId}`)).text()).toContain('data-testid="legal-hold"');
+    expect(await (await ada.client.get(`/details/folder/${otherId}`)).text()).not.toContain('data-testid="legal-hold"');
+    await releaseHold(services, adminUser, hold.id, { reason: "done" }, audit);
+    expect(badges(await (await ada.client.get(`/files/${caseId}`)).text())).toBe(0);
+    expect(await (await ada.client.get(`/details/folder/${subId}`)).text()).not.toContain('data-testid="legal-hold"');
+  });
+
   it("refuses a release without a reason and a second release", async () => {
     const hold = await place("file", evidenceId);
     await expect(releaseHold(services, adminUser, hold.id, { reason: "" }, audit)).rejects.toMatchObject({ status: 400 });
