@@ -254,6 +254,58 @@ describe("legal holds", () => {
     expect(await (await ada.client.get(`/details/folder/${subId}`)).text()).not.toContain('data-testid="legal-hold"');
   });
 
+  it("places, reads and releases holds through the API (admin only), and refuses hostile input", async () => {
+    const adminToken = (
+      await createToken(
+        services,
+        { id: admin.id, role: "ADMIN" },
+        { name: "holds-admin", scopes: ["admin"], expiresAt: null },
+        SYSTEM_ACTOR,
+      )
+    ).secret;
+    const call = (path: string, body?: unknown, bearer = adminToken) =>
+      fetch(`${app.url}/api/v1${path}`, {
+        method: body === undefined ? "GET" : "POST",
+        headers: { authorization: `Bearer ${bearer}`, "content-type": "application/json" },
+        body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+      });
+    const placed = await call("/admin/holds", { targetType: "folder", email: ada.email, path: "/Case/Sub", reason: "API case" });
+    expect(placed.status).toBe(201);
+    const hold = await placed.json();
+    expect(hold).toMatchObject({ targetType: "folder", targetId: subId, targetLabel: "Folder /Case/Sub", releasedAt: null });
+    expect((await (await call(`/admin/holds/${hold.id}`)).json()).reason).toBe("API case");
+    expect((await (await call("/admin/holds")).json()).active.map((h: { id: string }) => h.id)).toContain(hold.id);
+    // Someone else's token (files scopes only, not an administrator) is refused; nothing changes.
+    expect((await call("/admin/holds", undefined, token)).status).toBe(403);
+    expect((await call(`/admin/holds/${hold.id}/release`, { reason: "mine now" }, token)).status).toBe(403);
+    expect((await ada.client.get("/admin/holds")).status).toBe(403);
+    expect((await ada.client.postForm("/admin/holds", { intent: "release", holdId: hold.id, reason: "mine now" })).status).toBe(403);
+    // Hostile input: 4xx, never a 5xx, nothing placed.
+    const before = await services.prisma.legalHold.count();
+    for (const body of [
+      "{not json",
+      { targetType: "label", email: ada.email, reason: "Nope" },
+      { targetType: "user", email: ada.email, reason: "x".repeat(501) },
+      { targetType: "user", email: ada.email, reason: "Nul\u0000byte" },
+      { targetType: "user", email: ada.email, reason: "Extra", extra: true },
+      { targetType: "file", email: ada.email, itemId: "../../etc", reason: "Bad id" },
+      { targetType: "file", email: ada.email, path: "/no/such/file.txt", reason: "Missing" },
+      { targetType: "file", email: "nobody@example.com", itemId: evidenceId, reason: "Wrong owner" },
+      { targetType: "folder", email: admin.email, itemId: caseId, reason: "Someone else's folder" },
+    ]) {
+      const response = await call("/admin/holds", body);
+      expect(response.status, JSON.stringify(body)).toBeGreaterThanOrEqual(400);
+      expect(response.status, JSON.stringify(body)).toBeLessThan(500);
+    }
+    expect(await services.prisma.legalHold.count()).toBe(before);
+    expect((await call(`/admin/holds/${"z".repeat(300)}`)).status).toBe(404);
+    expect((await call(`/admin/holds/${hold.id}/release`, { reason: "" })).status).toBe(422);
+    const released = await call(`/admin/holds/${hold.id}/release`, { reason: "API done" });
+    expect(released.status).toBe(200);
+    expect((await released.json()).releaseReason).toBe("API done");
+    expect((await call(`/admin/holds/${hold.id}/release`, { reason: "again" })).status).toBe(409);
+  });
+
   it("refuses a release without a reason and a second release", async () => {
     const hold = await place("file", evidenceId);
     await expect(releaseHold(services, adminUser, hold.id, { reason: "" }, audit)).rejects.toMatchObject({ status: 400 });

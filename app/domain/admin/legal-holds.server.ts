@@ -8,10 +8,9 @@ import { isBeingErased } from "../accounts/account-deletion.server";
 import { type AuditActor, recordAudit } from "../audit/audit.server";
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from "../errors";
 import { nameKey } from "../files/names";
+import { HOLD_REASON_MAX, HOLD_TARGET_TYPES, type HoldTargetType } from "./legal-holds";
 
-export const HOLD_TARGET_TYPES = ["user", "folder", "file"] as const;
-export type HoldTargetType = (typeof HOLD_TARGET_TYPES)[number];
-export const HOLD_REASON_MAX = 500;
+export { HOLD_REASON_MAX, HOLD_TARGET_TYPES, type HoldTargetType };
 /** Active holds at most (a hold is a deliberate act; a runaway script should not make thousands). */
 export const MAX_ACTIVE_HOLDS = 10_000;
 

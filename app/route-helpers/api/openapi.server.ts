@@ -267,6 +267,7 @@ export function openApiDocument() {
       { name: "Webhooks", description: "Your webhook endpoints and their delivery logs (docs/webhooks.md)." },
 
       { name: "Operations", description: "Background jobs, lifecycle rules, system health and usage figures (administrators)." },
+      { name: "Legal holds", description: "Holds that keep a user's, a folder's or a file's data from deletion (administrators)." },
     ],
   });
   return cached;
