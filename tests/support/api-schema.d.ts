@@ -84,7 +84,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a trashed folder for good
-         * @description Only items in the trash can be deleted; trash it first. Send If-Match to refuse a lost update.
+         * @description Only items in the trash can be deleted; trash it first. An item on legal hold (or holding one) is refused (409). Send If-Match to refuse a lost update.
          *
          *     Access tokens need the `files:write` scope.
          */
@@ -133,7 +133,7 @@ export interface paths {
         put?: never;
         /**
          * Move a folder to the trash
-         * @description Trashed items stay restorable until the trash retention ends. Send If-Match to refuse a lost update.
+         * @description Trashed items stay restorable until the trash retention ends. An item on legal hold is refused (409). Send If-Match to refuse a lost update.
          *
          *     Access tokens need the `files:write` scope.
          */
@@ -184,7 +184,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a trashed file for good
-         * @description Only items in the trash can be deleted; trash it first. Send If-Match to refuse a lost update.
+         * @description Only items in the trash can be deleted; trash it first. An item on legal hold (or holding one) is refused (409). Send If-Match to refuse a lost update.
          *
          *     Access tokens need the `files:write` scope.
          */
@@ -233,7 +233,7 @@ export interface paths {
         put?: never;
         /**
          * Move a file to the trash
-         * @description Trashed items stay restorable until the trash retention ends. Send If-Match to refuse a lost update.
+         * @description Trashed items stay restorable until the trash retention ends. An item on legal hold is refused (409). Send If-Match to refuse a lost update.
          *
          *     Access tokens need the `files:write` scope.
          */
@@ -1258,6 +1258,78 @@ export interface paths {
         get: operations["getAnalytics"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/holds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List legal holds
+         * @description Active holds, newest first, and the latest 200 released ones, as /admin/holds shows them.
+         *
+         *     Access tokens need the `admin` scope.
+         */
+        get: operations["listLegalHolds"];
+        put?: never;
+        /**
+         * Place a legal hold
+         * @description Holds a user (everything they own), a folder (its subtree, including what is moved in later) or a file, by the owner's email and the item's id or path. Nothing it covers can then be trashed, deleted, purged or moved out of a held folder, by anyone. Audited.
+         *
+         *     Access tokens need the `admin` scope.
+         */
+        post: operations["placeLegalHold"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/holds/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a legal hold
+         * @description One hold, active or released.
+         *
+         *     Access tokens need the `admin` scope.
+         */
+        get: operations["getLegalHold"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/holds/{id}/release": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Release a legal hold
+         * @description Ends an active hold, with the reason; what it covered can be deleted again unless another hold covers it. 409 when released already. Audited.
+         *
+         *     Access tokens need the `admin` scope.
+         */
+        post: operations["releaseLegalHold"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2526,6 +2598,55 @@ export interface components {
             /** @description One value per entry of `days`; null where nothing was measured that day. */
             values: (number | null)[];
         };
+        /** @description Active holds (newest first) and the latest released ones. */
+        LegalHolds: {
+            active: components["schemas"]["LegalHold"][];
+            released: components["schemas"]["LegalHold"][];
+        };
+        /** @description A legal hold: while active (releasedAt null) nothing it covers can be deleted. */
+        LegalHold: {
+            id: components["schemas"]["Id"];
+            /**
+             * @description What is held: a user (all they own), a folder (its subtree) or a file.
+             * @enum {string}
+             */
+            targetType: "user" | "folder" | "file";
+            targetId: components["schemas"]["Id"];
+            /** @description The target's owner; null once the account is gone. */
+            ownerEmail: string | null;
+            /** @description What the hold covers, in words (a path for a folder or a file). */
+            targetLabel: string;
+            reason: string;
+            /**
+             * Format: date-time
+             * @description An RFC 3339 timestamp (UTC).
+             */
+            placedAt: string;
+            placedBy: string;
+            /**
+             * Format: date-time
+             * @description An RFC 3339 timestamp (UTC).
+             */
+            releasedAt: string | null;
+            releasedBy: string | null;
+            releaseReason: string | null;
+        };
+        PlaceLegalHold: {
+            /** @enum {string} */
+            targetType: "user" | "folder" | "file";
+            /** @description The email of the user held, or of the folder's or file's owner. */
+            email: string;
+            /** @description The folder's or file's id (for a folder or file hold; or give path). */
+            itemId?: string;
+            /** @description The folder's or file's path in the owner's My files, such as /Projects/2024. */
+            path?: string;
+            /** @description Why (recorded with the hold and in the audit log). */
+            reason: string;
+        };
+        ReleaseLegalHold: {
+            /** @description Why (recorded with the hold and in the audit log). */
+            reason: string;
+        };
     };
     responses: {
         /** @description Too many requests; retry after Retry-After seconds. */
@@ -3189,6 +3310,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The change conflicts with the current state (a name already taken, an item being deleted). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description If-Match named an older version of the item. */
             412: {
                 headers: {
@@ -3680,6 +3810,15 @@ export interface operations {
             };
             /** @description No such item, or one you may not see (the API never reveals which). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The change conflicts with the current state (a name already taken, an item being deleted). */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7795,6 +7934,315 @@ export interface operations {
             };
             /** @description No such item, or one you may not see (the API never reveals which). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but not valid: the `errors` list points at each field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listLegalHolds: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The holds. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LegalHolds"];
+                };
+            };
+            /** @description No valid session or access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: a missing scope, or a change to something you may only read. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such item, or one you may not see (the API never reveals which). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but not valid: the `errors` list points at each field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    placeLegalHold: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlaceLegalHold"];
+            };
+        };
+        responses: {
+            /** @description The hold placed. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LegalHold"];
+                };
+            };
+            /** @description The request is malformed (a body that is not JSON). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session or access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: a missing scope, or a change to something you may only read. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such item, or one you may not see (the API never reveals which). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The change conflicts with the current state (a name already taken, an item being deleted). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but not valid: the `errors` list points at each field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getLegalHold: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An opaque identifier. */
+                id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The hold. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LegalHold"];
+                };
+            };
+            /** @description No valid session or access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: a missing scope, or a change to something you may only read. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such item, or one you may not see (the API never reveals which). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    releaseLegalHold: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An opaque identifier. */
+                id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReleaseLegalHold"];
+            };
+        };
+        responses: {
+            /** @description The released hold. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LegalHold"];
+                };
+            };
+            /** @description The request is malformed (a body that is not JSON). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session or access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: a missing scope, or a change to something you may only read. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such item, or one you may not see (the API never reveals which). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The change conflicts with the current state (a name already taken, an item being deleted). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
