@@ -156,6 +156,12 @@ const MATRIX: Record<string, Entry> = {
   "/admin/analytics": { url: () => "/admin/analytics", get: [LOGIN, 403, 403, 200] },
   "/admin/system": { url: () => "/admin/system", get: [LOGIN, 403, 403, 200] },
   "/admin/lifecycle": { url: () => "/admin/lifecycle", get: [LOGIN, 403, 403, 200] },
+  // A hold without a reason: nothing is placed (400) for the administrator.
+  "/admin/holds": {
+    url: () => "/admin/holds",
+    get: [LOGIN, 403, 403, 200],
+    post: { form: () => ({ intent: "place", targetType: "user", email: "nobody@example.com", reason: "" }), want: [LOGIN, 403, 403, 400] },
+  },
   // A queue that does not exist: nothing to run (404) for the administrator.
   "/admin/jobs": {
     url: () => "/admin/jobs",
@@ -624,6 +630,34 @@ const API_MATRIX: Record<string, { want: Row; recipient: Want; probe: (client: T
         method: "PATCH",
         headers: { "content-type": "application/json", "if-match": '"stale"' },
         body: JSON.stringify({ trashRetentionDays: 7 }),
+      }),
+  },
+  "GET /api/v1/admin/holds": { want: [401, 403, 403, 200], recipient: 403, probe: (c) => c.get("/api/v1/admin/holds") },
+  // A hold that does not exist: nothing to read or release (404) for the administrator.
+  "GET /api/v1/admin/holds/{id}": {
+    want: [401, 403, 403, 404],
+    recipient: 403,
+    probe: (c) => c.get(`/api/v1/admin/holds/${"0".repeat(25)}`),
+  },
+  // No reason: nothing is placed (422) for the administrator.
+  "POST /api/v1/admin/holds": {
+    want: [401, 403, 403, 422],
+    recipient: 403,
+    probe: (c) =>
+      c.request("/api/v1/admin/holds", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ targetType: "user", email: "nobody@example.com", reason: "" }),
+      }),
+  },
+  "POST /api/v1/admin/holds/{id}/release": {
+    want: [401, 403, 403, 404],
+    recipient: 403,
+    probe: (c) =>
+      c.request(`/api/v1/admin/holds/${"0".repeat(25)}/release`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ reason: "Because" }),
       }),
   },
   "GET /api/v1/admin/system": { want: [401, 403, 403, 200], recipient: 403, probe: (c) => c.get("/api/v1/admin/system") },

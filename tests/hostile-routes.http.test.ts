@@ -54,6 +54,11 @@ const ROUTES: Record<string, RouteEntry> = {
   "admin.analytics.tsx": { path: "/admin/analytics", query: ["days"] },
   "admin.system.tsx": { path: "/admin/system" },
   "admin.lifecycle.tsx": { path: "/admin/lifecycle" },
+  "admin.holds.tsx": {
+    path: "/admin/holds",
+    query: ["done"],
+    post: { fields: ["targetType", "email", "itemId", "path", "reason", "holdId"], intents: ["place", "release"] },
+  },
   "admin.jobs.tsx": { path: "/admin/jobs", post: { fields: ["queue", "jobId"], intents: ["retry", "run"] } },
   "admin.audit.tsx": {
     path: "/admin/audit",

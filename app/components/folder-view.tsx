@@ -22,6 +22,7 @@ import { UsageMeter } from "./usage-meter";
 import { CsrfInput } from "~/components/csrf-input";
 import { FolderShortcuts, ShortcutsHelp } from "./shortcuts";
 import { Button, ButtonLink, buttonClass } from "./ui/button";
+import { Badge } from "./ui/badge";
 import { Card } from "./ui/card";
 import { cx } from "./ui/cx";
 import { EmptyState } from "./ui/empty-state";
@@ -681,6 +682,7 @@ function ListView({ listing, queryFor, canWrite, from }: { listing: FolderListin
                     {child.name}
                   </span>
                 </Link>
+                <HeldBadge held={child.held} />
               </div>
             </td>
             <td className={cx(cell, "text-text-muted max-sm:hidden")}>—</td>
@@ -711,6 +713,7 @@ function ListView({ listing, queryFor, canWrite, from }: { listing: FolderListin
                     {file.name}
                   </span>
                 </a>
+                <HeldBadge held={file.held} />
               </div>
             </td>
             <td className={cx(cell, "whitespace-nowrap text-text max-sm:text-xs max-sm:text-text-muted")}>{formatBytes(file.size)}</td>
@@ -728,6 +731,16 @@ function ListView({ listing, queryFor, canWrite, from }: { listing: FolderListin
         ))}
       </tbody>
     </table>
+  );
+}
+
+/** A legal hold covers the item (docs/retention-and-holds.md): it cannot be deleted. */
+function HeldBadge({ held }: { held?: boolean }) {
+  if (!held) return null;
+  return (
+    <Badge tone="warning" className="shrink-0 whitespace-nowrap">
+      Legal hold
+    </Badge>
   );
 }
 
@@ -766,6 +779,7 @@ function GridView({ listing, canWrite, from }: { listing: FolderListing; canWrit
               <TilePreview />
               <span className="wrap-anywhere">{child.name}</span>
             </Link>
+            <HeldBadge held={child.held} />
             <div className="mt-auto flex items-center justify-between gap-2 text-text-muted">
               <SelectBox kind="folder" id={child.id} name={child.name} />
               <span>Folder</span>
@@ -782,6 +796,7 @@ function GridView({ listing, canWrite, from }: { listing: FolderListing; canWrit
               <TilePreview file={file} />
               <span className="wrap-anywhere">{file.name}</span>
             </a>
+            <HeldBadge held={file.held} />
             <div className="mt-auto flex items-center justify-between gap-2 text-text-muted">
               <SelectBox kind="file" id={file.id} name={file.name} />
               <span className="whitespace-nowrap">{formatBytes(file.size)}</span>

@@ -27,6 +27,8 @@ import { imageGallery, videoSubtitles } from "~/domain/files/viewer-siblings.ser
 import type { ViewerData } from "~/domain/files/viewer";
 import { getSettings, versionLimit } from "~/domain/admin/settings.server";
 import { trashItem } from "~/domain/files/trash.server";
+import { Badge } from "~/components/ui/badge";
+import { coveredItemIds } from "~/domain/files/holds.server";
 import { listVersions } from "~/domain/files/versions.server";
 import { thumbnailUrl } from "~/lib/thumbnails";
 import { field, formValues, parseFormData, readForm, parseQuery } from "~/route-helpers/forms.server";
@@ -59,7 +61,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
     const id = item.kind === "file" ? item.file.id : item.folder.id;
     const ownerId = item.kind === "file" ? item.file.ownerId : item.folder.ownerId;
     const thumbnail = item.kind === "file" && item.file.thumbnailKey ? thumbnailUrl(id, item.file.thumbnailKey) : null;
-    const [sharing, versions, totals, destinations, settings, activity, viewer, malwareScan] = await Promise.all([
+    const [sharing, versions, totals, destinations, settings, activity, viewer, malwareScan, held] = await Promise.all([
       sharingSummary(services, kind, id),
       item.kind === "file" ? listVersions(services, user, id).then((r) => r.versions) : Promise.resolve([]),
       item.kind === "folder" ? folderTotals(services, id) : Promise.resolve(null),
@@ -74,6 +76,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
             .then((v) => viewerForPage(context, v))
         : Promise.resolve(null),
       item.kind === "file" ? scanSummary(services, item.file.storageKey) : Promise.resolve(null),
+      coveredItemIds(services.prisma, kind === "file" ? [id] : [], kind === "folder" ? [id] : []).then((ids) => ids.has(id)),
     ]);
     const { done, tab } = parseQuery(request, z.object({ done: field.hint(40), tab: field.hint(20) }));
     return {
@@ -129,6 +132,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
       done: done && DONE_MESSAGES[done] ? DONE_MESSAGES[done] : null,
       tab: detailsTab(tab ?? "", item.kind, item.kind === "folder" && item.folder.parentId === null),
       activity,
+      held,
     };
   } catch (error) {
     loaderFailure(error);
@@ -252,6 +256,7 @@ export default function Details() {
     done,
     tab,
     activity,
+    held,
   } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const navigation = useNavigation();
@@ -279,6 +284,15 @@ export default function Details() {
     <div className="space-y-6">
       <LocationNav location={location} />
       <DetailsHeading item={item} openHref={openHref} viewHref={viewHref} isOwner={isOwner} canEdit={editable} />
+      {held ? (
+        <p className="flex flex-wrap items-center gap-2 text-sm text-text-muted" data-testid="legal-hold">
+          <Badge tone="warning">Legal hold</Badge>
+          <span>
+            An administrator has placed this {kindLabel} on legal hold: it cannot be deleted or moved out of its held folder. It can still
+            be changed; every version is kept.
+          </span>
+        </p>
+      ) : null}
 
       {/* One message per action: a refusal replaces an earlier success (the URL still says
           ?done=… after the failed POST), and a dialog's refusal shows only in that dialog. */}

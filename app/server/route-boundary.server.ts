@@ -8,6 +8,7 @@ import {
 } from "@remix-run/node";
 import { ZodError } from "zod";
 import { isAppError } from "~/domain/errors";
+import { holdFault } from "~/domain/files/holds.server";
 import { paramsAreValid } from "~/route-helpers/params.server";
 import { isDependencyUnavailable } from "~/services/dependency.server";
 import { inSpan } from "~/services/tracing/spans.server";
@@ -90,6 +91,8 @@ export function inputFault(error: unknown): Fault | null {
   if (error instanceof Response || error === null || typeof error !== "object") return null;
   if (isDependencyUnavailable(error)) return { status: 503, message: error.message, retryAfterSeconds: error.retryAfterSeconds };
   if (isAppError(error)) return { status: error.status, message: error.message };
+  const held = holdFault(error);
+  if (held) return { status: held.status, message: held.message };
   if (error instanceof ZodError) return { status: 400, message: "The request was not valid. Check what you entered and try again." };
   if (error instanceof URIError) return { status: 400, message: "The address is not valid." };
   // PostgreSQL refuses text it cannot store (a NUL byte: 22021, in JSON: 22P05). Only input has

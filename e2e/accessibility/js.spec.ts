@@ -524,6 +524,7 @@ test.describe("admin", () => {
       "/admin/system",
       "/admin/jobs",
       "/admin/lifecycle",
+      "/admin/holds",
     ]) {
       await admin.goto(path);
       await expectAccessible(admin, path);

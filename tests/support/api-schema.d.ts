@@ -84,7 +84,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a trashed folder for good
-         * @description Only items in the trash can be deleted; trash it first. Send If-Match to refuse a lost update.
+         * @description Only items in the trash can be deleted; trash it first. An item on legal hold (or holding one) is refused (409). Send If-Match to refuse a lost update.
          *
          *     Access tokens need the `files:write` scope.
          */
@@ -133,7 +133,7 @@ export interface paths {
         put?: never;
         /**
          * Move a folder to the trash
-         * @description Trashed items stay restorable until the trash retention ends. Send If-Match to refuse a lost update.
+         * @description Trashed items stay restorable until the trash retention ends. An item on legal hold is refused (409). Send If-Match to refuse a lost update.
          *
          *     Access tokens need the `files:write` scope.
          */
@@ -184,7 +184,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a trashed file for good
-         * @description Only items in the trash can be deleted; trash it first. Send If-Match to refuse a lost update.
+         * @description Only items in the trash can be deleted; trash it first. An item on legal hold (or holding one) is refused (409). Send If-Match to refuse a lost update.
          *
          *     Access tokens need the `files:write` scope.
          */
@@ -233,7 +233,7 @@ export interface paths {
         put?: never;
         /**
          * Move a file to the trash
-         * @description Trashed items stay restorable until the trash retention ends. Send If-Match to refuse a lost update.
+         * @description Trashed items stay restorable until the trash retention ends. An item on legal hold is refused (409). Send If-Match to refuse a lost update.
          *
          *     Access tokens need the `files:write` scope.
          */
@@ -1264,6 +1264,78 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/holds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List legal holds
+         * @description Active holds, newest first, and the latest 200 released ones, as /admin/holds shows them.
+         *
+         *     Access tokens need the `admin` scope.
+         */
+        get: operations["listLegalHolds"];
+        put?: never;
+        /**
+         * Place a legal hold
+         * @description Holds a user (everything they own), a folder (its subtree, including what is moved in later) or a file, by the owner's email and the item's id or path. Nothing it covers can then be trashed, deleted, purged or moved out of a held folder, by anyone. Audited.
+         *
+         *     Access tokens need the `admin` scope.
+         */
+        post: operations["placeLegalHold"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/holds/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a legal hold
+         * @description One hold, active or released.
+         *
+         *     Access tokens need the `admin` scope.
+         */
+        get: operations["getLegalHold"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/holds/{id}/release": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Release a legal hold
+         * @description Ends an active hold, with the reason; what it covered can be deleted again unless another hold covers it. 409 when released already. Audited.
+         *
+         *     Access tokens need the `admin` scope.
+         */
+        post: operations["releaseLegalHold"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/uploads": {
         parameters: {
             query?: never;
@@ -1313,9 +1385,1491 @@ export interface paths {
         trace?: never;
     };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    "file.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `file.created` event
+         * @description A file uploaded. Sent to the endpoints subscribed to `file.created` that may hear of it (docs/webhooks.md); `data` holds the event's ids and its payload, never contents or secrets. Ignore fields you do not know.
+         */
+        post: operations["onFileCreated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "file.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `file.updated` event
+         * @description A file changed in place: renamed, its content replaced, or an earlier version restored. Sent to the endpoints subscribed to `file.updated` that may hear of it (docs/webhooks.md); `data` holds the event's ids and its payload, never contents or secrets. Ignore fields you do not know.
+         */
+        post: operations["onFileUpdated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "file.moved": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `file.moved` event
+         * @description A file moved (and perhaps renamed): the names before and after, and the folders. Sent to the endpoints subscribed to `file.moved` that may hear of it (docs/webhooks.md); `data` holds the event's ids and its payload, never contents or secrets. Ignore fields you do not know.
+         */
+        post: operations["onFileMoved"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "file.copied": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `file.copied` event
+         * @description A file copied: the original's name, where the copy went, the copy's id and name. Sent to the endpoints subscribed to `file.copied` that may hear of it (docs/webhooks.md); `data` holds the event's ids and its payload, never contents or secrets. Ignore fields you do not know.
+         */
+        post: operations["onFileCopied"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "file.trashed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `file.trashed` event
+         * @description A file moved to the trash. Sent to the endpoints subscribed to `file.trashed` that may hear of it (docs/webhooks.md); `data` holds the event's ids and its payload, never contents or secrets. Ignore fields you do not know.
+         */
+        post: operations["onFileTrashed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "file.restored": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `file.restored` event
+         * @description A file restored from the trash. Sent to the endpoints subscribed to `file.restored` that may hear of it (docs/webhooks.md); `data` holds the event's ids and its payload, never contents or secrets. Ignore fields you do not know.
+         */
+        post: operations["onFileRestored"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "file.deleted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `file.deleted` event
+         * @description A file deleted for good. Sent to the endpoints subscribed to `file.deleted` that may hear of it (docs/webhooks.md); `data` holds the event's ids and its payload, never contents or secrets. Ignore fields you do not know.
+         */
+        post: operations["onFileDeleted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "folder.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `folder.created` event
+         * @description A folder created. Sent to the endpoints subscribed to `folder.created` that may hear of it (docs/webhooks.md); `data` holds the event's ids and its payload, never contents or secrets. Ignore fields you do not know.
+         */
+        post: operations["onFolderCreated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "folder.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `folder.updated` event
+         * @description A folder renamed. Sent to the endpoints subscribed to `folder.updated` that may hear of it (docs/webhooks.md); `data` holds the event's ids and its payload, never contents or secrets. Ignore fields you do not know.
+         */
+        post: operations["onFolderUpdated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "folder.moved": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `folder.moved` event
+         * @description A folder moved (and perhaps renamed): the names before and after, and the folders. Sent to the endpoints subscribed to `folder.moved` that may hear of it (docs/webhooks.md); `data` holds the event's ids and its payload, never contents or secrets. Ignore fields you do not know.
+         */
+        post: operations["onFolderMoved"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "folder.copied": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `folder.copied` event
+         * @description A folder copied with its contents. Sent to the endpoints subscribed to `folder.copied` that may hear of it (docs/webhooks.md); `data` holds the event's ids and its payload, never contents or secrets. Ignore fields you do not know.
+         */
+        post: operations["onFolderCopied"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "folder.trashed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `folder.trashed` event
+         * @description A folder moved to the trash. Sent to the endpoints subscribed to `folder.trashed` that may hear of it (docs/webhooks.md); `data` holds the event's ids and its payload, never contents or secrets. Ignore fields you do not know.
+         */
+        post: operations["onFolderTrashed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "folder.restored": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `folder.restored` event
+         * @description A folder restored from the trash. Sent to the endpoints subscribed to `folder.restored` that may hear of it (docs/webhooks.md); `data` holds the event's ids and its payload, never contents or secrets. Ignore fields you do not know.
+         */
+        post: operations["onFolderRestored"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "folder.deleted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `folder.deleted` event
+         * @description A folder deleted for good. Sent to the endpoints subscribed to `folder.deleted` that may hear of it (docs/webhooks.md); `data` holds the event's ids and its payload, never contents or secrets. Ignore fields you do not know.
+         */
+        post: operations["onFolderDeleted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "trash.emptied": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `trash.emptied` event
+         * @description A trash emptied. Sent to the endpoints subscribed to `trash.emptied` that may hear of it (docs/webhooks.md); `data` holds the event's ids and its payload, never contents or secrets. Ignore fields you do not know.
+         */
+        post: operations["onTrashEmptied"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "share.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `share.created` event
+         * @description A share link created (never its token). Sent to the endpoints subscribed to `share.created` that may hear of it (docs/webhooks.md); `data` holds the event's ids and its payload, never contents or secrets. Ignore fields you do not know.
+         */
+        post: operations["onShareCreated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "share.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `share.updated` event
+         * @description A share link changed. Sent to the endpoints subscribed to `share.updated` that may hear of it (docs/webhooks.md); `data` holds the event's ids and its payload, never contents or secrets. Ignore fields you do not know.
+         */
+        post: operations["onShareUpdated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "share.revoked": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `share.revoked` event
+         * @description A share link revoked. Sent to the endpoints subscribed to `share.revoked` that may hear of it (docs/webhooks.md); `data` holds the event's ids and its payload, never contents or secrets. Ignore fields you do not know.
+         */
+        post: operations["onShareRevoked"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "share.accessed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `share.accessed` event
+         * @description A download through a share link. Sent to the endpoints subscribed to `share.accessed` that may hear of it (docs/webhooks.md); `data` holds the event's ids and its payload, never contents or secrets. Ignore fields you do not know.
+         */
+        post: operations["onShareAccessed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "share.dropped": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `share.dropped` event
+         * @description A file arrived through a file-drop link. Sent to the endpoints subscribed to `share.dropped` that may hear of it (docs/webhooks.md); `data` holds the event's ids and its payload, never contents or secrets. Ignore fields you do not know.
+         */
+        post: operations["onShareDropped"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "share.granted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `share.granted` event
+         * @description An item shared with an account. Sent to the endpoints subscribed to `share.granted` that may hear of it (docs/webhooks.md); `data` holds the event's ids and its payload, never contents or secrets. Ignore fields you do not know.
+         */
+        post: operations["onShareGranted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "share.ungranted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `share.ungranted` event
+         * @description An item no longer shared with an account. Sent to the endpoints subscribed to `share.ungranted` that may hear of it (docs/webhooks.md); `data` holds the event's ids and its payload, never contents or secrets. Ignore fields you do not know.
+         */
+        post: operations["onShareUngranted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "settings.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `settings.updated` event
+         * @description The instance settings changed. Sent to the endpoints subscribed to `settings.updated` that may hear of it (docs/webhooks.md); `data` holds the event's ids and its payload, never contents or secrets. Ignore fields you do not know.
+         */
+        post: operations["onSettingsUpdated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "user.quota_changed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `user.quota_changed` event
+         * @description An administrator changed an account's quota. Sent to the endpoints subscribed to `user.quota_changed` that may hear of it (docs/webhooks.md); `data` holds the event's ids and its payload, never contents or secrets. Ignore fields you do not know.
+         */
+        post: operations["onUserQuotaChanged"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "webhook.test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `webhook.test` event
+         * @description “Send test event”: sent to that endpoint only. Sent to the endpoints subscribed to `webhook.test` that may hear of it (docs/webhooks.md); `data` holds the event's ids and its payload, never contents or secrets. Ignore fields you do not know.
+         */
+        post: operations["onWebhookTest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "webhook.disabled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `webhook.disabled` event
+         * @description An endpoint turned off after its deliveries kept failing. Sent to the endpoints subscribed to `webhook.disabled` that may hear of it (docs/webhooks.md); `data` holds the event's ids and its payload, never contents or secrets. Ignore fields you do not know.
+         */
+        post: operations["onWebhookDisabled"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "user.quota_threshold": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `user.quota_threshold` event
+         * @description The account's stored bytes reached 80, 95 or 100 % of its quota. Sent to the endpoints subscribed to `user.quota_threshold` that may hear of it (docs/webhooks.md); `data` holds the event's ids and its payload, never contents or secrets. Ignore fields you do not know.
+         */
+        post: operations["onUserQuotaThreshold"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "share.expiring": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `share.expiring` event
+         * @description A share link expires within 3 days. Sent to the endpoints subscribed to `share.expiring` that may hear of it (docs/webhooks.md); `data` holds the event's ids and its payload, never contents or secrets. Ignore fields you do not know.
+         */
+        post: operations["onShareExpiring"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "security.new_device_login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `security.new_device_login` event
+         * @description A sign-in from a device the account had not used. Sent to the endpoints subscribed to `security.new_device_login` that may hear of it (docs/webhooks.md); `data` holds the event's ids and its payload, never contents or secrets. Ignore fields you do not know.
+         */
+        post: operations["onSecurityNewDeviceLogin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "security.mfa_disabled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `security.mfa_disabled` event
+         * @description Two-step verification turned off. Sent to the endpoints subscribed to `security.mfa_disabled` that may hear of it (docs/webhooks.md); `data` holds the event's ids and its payload, never contents or secrets. Ignore fields you do not know.
+         */
+        post: operations["onSecurityMfaDisabled"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "admin.announcement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `admin.announcement` event
+         * @description An administrator's announcement. Sent to the endpoints subscribed to `admin.announcement` that may hear of it (docs/webhooks.md); `data` holds the event's ids and its payload, never contents or secrets. Ignore fields you do not know.
+         */
+        post: operations["onAdminAnnouncement"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "job.failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `job.failed` event
+         * @description A background job failed for good (no error message: see /admin/jobs). Sent to the endpoints subscribed to `job.failed` that may hear of it (docs/webhooks.md); `data` holds the event's ids and its payload, never contents or secrets. Ignore fields you do not know.
+         */
+        post: operations["onJobFailed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "file.infected": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `file.infected` event
+         * @description clamd found malware in the file: it is quarantined (never served) until deleted. Sent to the endpoints subscribed to `file.infected` that may hear of it (docs/webhooks.md); `data` holds the event's ids and its payload, never contents or secrets. Ignore fields you do not know.
+         */
+        post: operations["onFileInfected"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
+        FileCreatedEvent: {
+            /** @enum {string} */
+            type: "file.created";
+            /** @description When it happened. */
+            timestamp: string;
+            data: {
+                /** @description The item's name. */
+                name: string;
+                /** @description Bytes. */
+                size: number;
+                /**
+                 * @description Where it went when its folder was trashed (`trash`) or deleted (`root`) meanwhile.
+                 * @enum {string}
+                 */
+                landedIn?: "trash" | "root";
+                /** @description The event's id. */
+                eventId: string;
+                /** @description What it is about: file, folder, share, trash, settings, user, webhook, announcement, job. */
+                subjectType: string;
+                subjectId: string;
+                /** @description Who did it; null for Coffer itself or a share link's visitor. */
+                actorId: string | null;
+                /** @description Whose item it is, where the change records it. */
+                ownerId: string | null;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        FileUpdatedEvent: {
+            /** @enum {string} */
+            type: "file.updated";
+            /** @description When it happened. */
+            timestamp: string;
+            data: {
+                /** @enum {string} */
+                change: "renamed" | "replaced" | "version_restored";
+                /** @description Its name (replaced, version_restored). */
+                name?: string;
+                /** @description The name before (renamed). */
+                from?: string;
+                /** @description The name after (renamed). */
+                to?: string;
+                fromFolderId?: string;
+                toFolderId?: string;
+                /** @description The version brought back (version_restored). */
+                versionId?: string;
+                /** @description An RFC 3339 timestamp (UTC). */
+                versionCreatedAt?: string;
+                /** @description The file moved or copied onto it (replaced). */
+                byFileId?: string;
+                /** @description The event's id. */
+                eventId: string;
+                /** @description What it is about: file, folder, share, trash, settings, user, webhook, announcement, job. */
+                subjectType: string;
+                subjectId: string;
+                /** @description Who did it; null for Coffer itself or a share link's visitor. */
+                actorId: string | null;
+                /** @description Whose item it is, where the change records it. */
+                ownerId: string | null;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        FileMovedEvent: {
+            /** @enum {string} */
+            type: "file.moved";
+            /** @description When it happened. */
+            timestamp: string;
+            data: {
+                /** @description The item's name. */
+                from: string;
+                /** @description The item's name. */
+                to: string;
+                fromFolderId: string;
+                toFolderId: string;
+                /** @description A file of that name it replaced (kept as a version). */
+                replacedFileId?: string;
+                /** @description The event's id. */
+                eventId: string;
+                /** @description What it is about: file, folder, share, trash, settings, user, webhook, announcement, job. */
+                subjectType: string;
+                subjectId: string;
+                /** @description Who did it; null for Coffer itself or a share link's visitor. */
+                actorId: string | null;
+                /** @description Whose item it is, where the change records it. */
+                ownerId: string | null;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        FileCopiedEvent: {
+            /** @enum {string} */
+            type: "file.copied";
+            /** @description When it happened. */
+            timestamp: string;
+            data: {
+                /** @description The item's name. */
+                name: string;
+                toFolderId: string;
+                copyId: string;
+                /** @description The item's name. */
+                copyName?: string;
+                /** @description The event's id. */
+                eventId: string;
+                /** @description What it is about: file, folder, share, trash, settings, user, webhook, announcement, job. */
+                subjectType: string;
+                subjectId: string;
+                /** @description Who did it; null for Coffer itself or a share link's visitor. */
+                actorId: string | null;
+                /** @description Whose item it is, where the change records it. */
+                ownerId: string | null;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        FileTrashedEvent: {
+            /** @enum {string} */
+            type: "file.trashed";
+            /** @description When it happened. */
+            timestamp: string;
+            data: {
+                /** @description The item's name. */
+                name: string;
+                /** @description The folder it was in. */
+                folderId: string | null;
+                /** @description Folders that went with it (itself included). */
+                folders: number;
+                /** @description Files that went with it. */
+                files: number;
+                /** @description The event's id. */
+                eventId: string;
+                /** @description What it is about: file, folder, share, trash, settings, user, webhook, announcement, job. */
+                subjectType: string;
+                subjectId: string;
+                /** @description Who did it; null for Coffer itself or a share link's visitor. */
+                actorId: string | null;
+                /** @description Whose item it is, where the change records it. */
+                ownerId: string | null;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        FileRestoredEvent: {
+            /** @enum {string} */
+            type: "file.restored";
+            /** @description When it happened. */
+            timestamp: string;
+            data: {
+                /** @description The item's name. */
+                name: string;
+                /** @description Its name in the trash (the name may change to avoid a clash). */
+                originalName: string;
+                /** @description Where it is now. */
+                folderId: string;
+                /** @description Its folder was gone: it went to the owner's top folder. */
+                toRoot: boolean;
+                /** @description The event's id. */
+                eventId: string;
+                /** @description What it is about: file, folder, share, trash, settings, user, webhook, announcement, job. */
+                subjectType: string;
+                subjectId: string;
+                /** @description Who did it; null for Coffer itself or a share link's visitor. */
+                actorId: string | null;
+                /** @description Whose item it is, where the change records it. */
+                ownerId: string | null;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        FileDeletedEvent: {
+            /** @enum {string} */
+            type: "file.deleted";
+            /** @description When it happened. */
+            timestamp: string;
+            data: {
+                /** @description The item's name. */
+                name: string;
+                folders: number;
+                files: number;
+                /** @description Items others had added, handed back to them rather than deleted. */
+                rescued: number;
+                /** @description Deleted by the trash's retention, not by a person. */
+                automatic: boolean;
+                /** @description The event's id. */
+                eventId: string;
+                /** @description What it is about: file, folder, share, trash, settings, user, webhook, announcement, job. */
+                subjectType: string;
+                subjectId: string;
+                /** @description Who did it; null for Coffer itself or a share link's visitor. */
+                actorId: string | null;
+                /** @description Whose item it is, where the change records it. */
+                ownerId: string | null;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        FolderCreatedEvent: {
+            /** @enum {string} */
+            type: "folder.created";
+            /** @description When it happened. */
+            timestamp: string;
+            data: {
+                /** @description The item's name. */
+                name: string;
+                /** @description The parent folder. */
+                folderId: string;
+                /** @description The event's id. */
+                eventId: string;
+                /** @description What it is about: file, folder, share, trash, settings, user, webhook, announcement, job. */
+                subjectType: string;
+                subjectId: string;
+                /** @description Who did it; null for Coffer itself or a share link's visitor. */
+                actorId: string | null;
+                /** @description Whose item it is, where the change records it. */
+                ownerId: string | null;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        FolderUpdatedEvent: {
+            /** @enum {string} */
+            type: "folder.updated";
+            /** @description When it happened. */
+            timestamp: string;
+            data: {
+                /** @enum {string} */
+                change: "renamed";
+                /** @description The item's name. */
+                from: string;
+                /** @description The item's name. */
+                to: string;
+                /** @description The event's id. */
+                eventId: string;
+                /** @description What it is about: file, folder, share, trash, settings, user, webhook, announcement, job. */
+                subjectType: string;
+                subjectId: string;
+                /** @description Who did it; null for Coffer itself or a share link's visitor. */
+                actorId: string | null;
+                /** @description Whose item it is, where the change records it. */
+                ownerId: string | null;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        FolderMovedEvent: {
+            /** @enum {string} */
+            type: "folder.moved";
+            /** @description When it happened. */
+            timestamp: string;
+            data: {
+                /** @description The item's name. */
+                from: string;
+                /** @description The item's name. */
+                to: string;
+                fromFolderId: string;
+                toFolderId: string;
+                /** @description A file of that name it replaced (kept as a version). */
+                replacedFileId?: string;
+                /** @description The event's id. */
+                eventId: string;
+                /** @description What it is about: file, folder, share, trash, settings, user, webhook, announcement, job. */
+                subjectType: string;
+                subjectId: string;
+                /** @description Who did it; null for Coffer itself or a share link's visitor. */
+                actorId: string | null;
+                /** @description Whose item it is, where the change records it. */
+                ownerId: string | null;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        FolderCopiedEvent: {
+            /** @enum {string} */
+            type: "folder.copied";
+            /** @description When it happened. */
+            timestamp: string;
+            data: {
+                /** @description The item's name. */
+                name: string;
+                toFolderId: string;
+                copyId: string;
+                /** @description The item's name. */
+                copyName: string;
+                folders: number;
+                files: number;
+                /** @description The event's id. */
+                eventId: string;
+                /** @description What it is about: file, folder, share, trash, settings, user, webhook, announcement, job. */
+                subjectType: string;
+                subjectId: string;
+                /** @description Who did it; null for Coffer itself or a share link's visitor. */
+                actorId: string | null;
+                /** @description Whose item it is, where the change records it. */
+                ownerId: string | null;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        FolderTrashedEvent: {
+            /** @enum {string} */
+            type: "folder.trashed";
+            /** @description When it happened. */
+            timestamp: string;
+            data: {
+                /** @description The item's name. */
+                name: string;
+                /** @description The folder it was in. */
+                folderId: string | null;
+                /** @description Folders that went with it (itself included). */
+                folders: number;
+                /** @description Files that went with it. */
+                files: number;
+                /** @description The event's id. */
+                eventId: string;
+                /** @description What it is about: file, folder, share, trash, settings, user, webhook, announcement, job. */
+                subjectType: string;
+                subjectId: string;
+                /** @description Who did it; null for Coffer itself or a share link's visitor. */
+                actorId: string | null;
+                /** @description Whose item it is, where the change records it. */
+                ownerId: string | null;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        FolderRestoredEvent: {
+            /** @enum {string} */
+            type: "folder.restored";
+            /** @description When it happened. */
+            timestamp: string;
+            data: {
+                /** @description The item's name. */
+                name: string;
+                /** @description Its name in the trash (the name may change to avoid a clash). */
+                originalName: string;
+                /** @description Where it is now. */
+                folderId: string;
+                /** @description Its folder was gone: it went to the owner's top folder. */
+                toRoot: boolean;
+                /** @description The event's id. */
+                eventId: string;
+                /** @description What it is about: file, folder, share, trash, settings, user, webhook, announcement, job. */
+                subjectType: string;
+                subjectId: string;
+                /** @description Who did it; null for Coffer itself or a share link's visitor. */
+                actorId: string | null;
+                /** @description Whose item it is, where the change records it. */
+                ownerId: string | null;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        FolderDeletedEvent: {
+            /** @enum {string} */
+            type: "folder.deleted";
+            /** @description When it happened. */
+            timestamp: string;
+            data: {
+                /** @description The item's name. */
+                name: string;
+                folders: number;
+                files: number;
+                /** @description Items others had added, handed back to them rather than deleted. */
+                rescued: number;
+                /** @description Deleted by the trash's retention, not by a person. */
+                automatic: boolean;
+                /** @description The event's id. */
+                eventId: string;
+                /** @description What it is about: file, folder, share, trash, settings, user, webhook, announcement, job. */
+                subjectType: string;
+                subjectId: string;
+                /** @description Who did it; null for Coffer itself or a share link's visitor. */
+                actorId: string | null;
+                /** @description Whose item it is, where the change records it. */
+                ownerId: string | null;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        TrashEmptiedEvent: {
+            /** @enum {string} */
+            type: "trash.emptied";
+            /** @description When it happened. */
+            timestamp: string;
+            data: {
+                items: number;
+                /** @description The event's id. */
+                eventId: string;
+                /** @description What it is about: file, folder, share, trash, settings, user, webhook, announcement, job. */
+                subjectType: string;
+                subjectId: string;
+                /** @description Who did it; null for Coffer itself or a share link's visitor. */
+                actorId: string | null;
+                /** @description Whose item it is, where the change records it. */
+                ownerId: string | null;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        ShareCreatedEvent: {
+            /** @enum {string} */
+            type: "share.created";
+            /** @description When it happened. */
+            timestamp: string;
+            data: {
+                /** @enum {string} */
+                itemKind: "file" | "folder";
+                itemId: string;
+                /**
+                 * @description `READ`: view and download; `DROP`: upload only.
+                 * @enum {string}
+                 */
+                mode: "READ" | "DROP";
+                password: boolean;
+                /** @description The event's id. */
+                eventId: string;
+                /** @description What it is about: file, folder, share, trash, settings, user, webhook, announcement, job. */
+                subjectType: string;
+                subjectId: string;
+                /** @description Who did it; null for Coffer itself or a share link's visitor. */
+                actorId: string | null;
+                /** @description Whose item it is, where the change records it. */
+                ownerId: string | null;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        ShareUpdatedEvent: {
+            /** @enum {string} */
+            type: "share.updated";
+            /** @description When it happened. */
+            timestamp: string;
+            data: {
+                /** @enum {string} */
+                password: "set" | "cleared" | "unchanged";
+                /** @description An RFC 3339 timestamp (UTC). */
+                expiresAt: string | null;
+                maxDownloads: number | null;
+                /** @description The event's id. */
+                eventId: string;
+                /** @description What it is about: file, folder, share, trash, settings, user, webhook, announcement, job. */
+                subjectType: string;
+                subjectId: string;
+                /** @description Who did it; null for Coffer itself or a share link's visitor. */
+                actorId: string | null;
+                /** @description Whose item it is, where the change records it. */
+                ownerId: string | null;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        ShareRevokedEvent: {
+            /** @enum {string} */
+            type: "share.revoked";
+            /** @description When it happened. */
+            timestamp: string;
+            data: {
+                /** @enum {string} */
+                itemKind: "file" | "folder";
+                itemId: string;
+                /** @description The event's id. */
+                eventId: string;
+                /** @description What it is about: file, folder, share, trash, settings, user, webhook, announcement, job. */
+                subjectType: string;
+                subjectId: string;
+                /** @description Who did it; null for Coffer itself or a share link's visitor. */
+                actorId: string | null;
+                /** @description Whose item it is, where the change records it. */
+                ownerId: string | null;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        ShareAccessedEvent: {
+            /** @enum {string} */
+            type: "share.accessed";
+            /** @description When it happened. */
+            timestamp: string;
+            data: {
+                /** @enum {string} */
+                download: "file" | "zip";
+                itemId: string;
+                /** @description The link's downloads so far. */
+                count: number;
+                /** @description The event's id. */
+                eventId: string;
+                /** @description What it is about: file, folder, share, trash, settings, user, webhook, announcement, job. */
+                subjectType: string;
+                subjectId: string;
+                /** @description Who did it; null for Coffer itself or a share link's visitor. */
+                actorId: string | null;
+                /** @description Whose item it is, where the change records it. */
+                ownerId: string | null;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        ShareDroppedEvent: {
+            /** @enum {string} */
+            type: "share.dropped";
+            /** @description When it happened. */
+            timestamp: string;
+            data: {
+                /** @enum {string} */
+                via: "share";
+                shareId: string;
+                /** @description The item's name. */
+                name: string;
+                /** @description Bytes. */
+                size: number;
+                /** @description The event's id. */
+                eventId: string;
+                /** @description What it is about: file, folder, share, trash, settings, user, webhook, announcement, job. */
+                subjectType: string;
+                subjectId: string;
+                /** @description Who did it; null for Coffer itself or a share link's visitor. */
+                actorId: string | null;
+                /** @description Whose item it is, where the change records it. */
+                ownerId: string | null;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        ShareGrantedEvent: {
+            /** @enum {string} */
+            type: "share.granted";
+            /** @description When it happened. */
+            timestamp: string;
+            data: {
+                shareId: string;
+                granteeId: string;
+                /** @enum {string} */
+                permission: "READ" | "WRITE";
+                /** @description The event's id. */
+                eventId: string;
+                /** @description What it is about: file, folder, share, trash, settings, user, webhook, announcement, job. */
+                subjectType: string;
+                subjectId: string;
+                /** @description Who did it; null for Coffer itself or a share link's visitor. */
+                actorId: string | null;
+                /** @description Whose item it is, where the change records it. */
+                ownerId: string | null;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        ShareUngrantedEvent: {
+            /** @enum {string} */
+            type: "share.ungranted";
+            /** @description When it happened. */
+            timestamp: string;
+            data: {
+                shareId: string;
+                granteeId: string;
+                /** @description The event's id. */
+                eventId: string;
+                /** @description What it is about: file, folder, share, trash, settings, user, webhook, announcement, job. */
+                subjectType: string;
+                subjectId: string;
+                /** @description Who did it; null for Coffer itself or a share link's visitor. */
+                actorId: string | null;
+                /** @description Whose item it is, where the change records it. */
+                ownerId: string | null;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        SettingsUpdatedEvent: {
+            /** @enum {string} */
+            type: "settings.updated";
+            /** @description When it happened. */
+            timestamp: string;
+            data: {
+                /** @description The names of the settings that changed, never their values. */
+                changed: string[];
+                /** @description The event's id. */
+                eventId: string;
+                /** @description What it is about: file, folder, share, trash, settings, user, webhook, announcement, job. */
+                subjectType: string;
+                subjectId: string;
+                /** @description Who did it; null for Coffer itself or a share link's visitor. */
+                actorId: string | null;
+                /** @description Whose item it is, where the change records it. */
+                ownerId: string | null;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        UserQuotaChangedEvent: {
+            /** @enum {string} */
+            type: "user.quota_changed";
+            /** @description When it happened. */
+            timestamp: string;
+            data: {
+                /** @description Bytes. */
+                before: number | null;
+                /** @description Null: the default quota. */
+                after: number | null;
+                /** @description The event's id. */
+                eventId: string;
+                /** @description What it is about: file, folder, share, trash, settings, user, webhook, announcement, job. */
+                subjectType: string;
+                subjectId: string;
+                /** @description Who did it; null for Coffer itself or a share link's visitor. */
+                actorId: string | null;
+                /** @description Whose item it is, where the change records it. */
+                ownerId: string | null;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        WebhookTestEvent: {
+            /** @enum {string} */
+            type: "webhook.test";
+            /** @description When it happened. */
+            timestamp: string;
+            data: {
+                webhookId: string;
+                /** @description The event's id. */
+                eventId: string;
+                /** @description What it is about: file, folder, share, trash, settings, user, webhook, announcement, job. */
+                subjectType: string;
+                subjectId: string;
+                /** @description Who did it; null for Coffer itself or a share link's visitor. */
+                actorId: string | null;
+                /** @description Whose item it is, where the change records it. */
+                ownerId: string | null;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        WebhookDisabledEvent: {
+            /** @enum {string} */
+            type: "webhook.disabled";
+            /** @description When it happened. */
+            timestamp: string;
+            data: {
+                webhookId: string;
+                host: string;
+                deliveryId: string;
+                attempts: number;
+                /** @description The event's id. */
+                eventId: string;
+                /** @description What it is about: file, folder, share, trash, settings, user, webhook, announcement, job. */
+                subjectType: string;
+                subjectId: string;
+                /** @description Who did it; null for Coffer itself or a share link's visitor. */
+                actorId: string | null;
+                /** @description Whose item it is, where the change records it. */
+                ownerId: string | null;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        UserQuotaThresholdEvent: {
+            /** @enum {string} */
+            type: "user.quota_threshold";
+            /** @description When it happened. */
+            timestamp: string;
+            data: {
+                level: 80 | 95 | 100;
+                /** @description Bytes. */
+                usedBytes: number;
+                /** @description Bytes. */
+                quotaBytes: number;
+                /** @description The event's id. */
+                eventId: string;
+                /** @description What it is about: file, folder, share, trash, settings, user, webhook, announcement, job. */
+                subjectType: string;
+                subjectId: string;
+                /** @description Who did it; null for Coffer itself or a share link's visitor. */
+                actorId: string | null;
+                /** @description Whose item it is, where the change records it. */
+                ownerId: string | null;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        ShareExpiringEvent: {
+            /** @enum {string} */
+            type: "share.expiring";
+            /** @description When it happened. */
+            timestamp: string;
+            data: {
+                /** @enum {string} */
+                itemKind: "file" | "folder";
+                itemId: string;
+                /** @description The item's name. */
+                name: string;
+                /**
+                 * @description `READ`: view and download; `DROP`: upload only.
+                 * @enum {string}
+                 */
+                mode: "READ" | "DROP";
+                /** @description An RFC 3339 timestamp (UTC). */
+                expiresAt: string;
+                /** @description The event's id. */
+                eventId: string;
+                /** @description What it is about: file, folder, share, trash, settings, user, webhook, announcement, job. */
+                subjectType: string;
+                subjectId: string;
+                /** @description Who did it; null for Coffer itself or a share link's visitor. */
+                actorId: string | null;
+                /** @description Whose item it is, where the change records it. */
+                ownerId: string | null;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        SecurityNewDeviceLoginEvent: {
+            /** @enum {string} */
+            type: "security.new_device_login";
+            /** @description When it happened. */
+            timestamp: string;
+            data: {
+                /** @description E.g. “Firefox on Linux”. */
+                device: string;
+                ip: string | null;
+                /** @description The event's id. */
+                eventId: string;
+                /** @description What it is about: file, folder, share, trash, settings, user, webhook, announcement, job. */
+                subjectType: string;
+                subjectId: string;
+                /** @description Who did it; null for Coffer itself or a share link's visitor. */
+                actorId: string | null;
+                /** @description Whose item it is, where the change records it. */
+                ownerId: string | null;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        SecurityMfaDisabledEvent: {
+            /** @enum {string} */
+            type: "security.mfa_disabled";
+            /** @description When it happened. */
+            timestamp: string;
+            data: {
+                /** @enum {string} */
+                method: "totp" | "passkeys";
+                /** @description The event's id. */
+                eventId: string;
+                /** @description What it is about: file, folder, share, trash, settings, user, webhook, announcement, job. */
+                subjectType: string;
+                subjectId: string;
+                /** @description Who did it; null for Coffer itself or a share link's visitor. */
+                actorId: string | null;
+                /** @description Whose item it is, where the change records it. */
+                ownerId: string | null;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        AdminAnnouncementEvent: {
+            /** @enum {string} */
+            type: "admin.announcement";
+            /** @description When it happened. */
+            timestamp: string;
+            data: {
+                title: string;
+                body: string;
+                /** @enum {string} */
+                audience: "all";
+                /** @description The event's id. */
+                eventId: string;
+                /** @description What it is about: file, folder, share, trash, settings, user, webhook, announcement, job. */
+                subjectType: string;
+                subjectId: string;
+                /** @description Who did it; null for Coffer itself or a share link's visitor. */
+                actorId: string | null;
+                /** @description Whose item it is, where the change records it. */
+                ownerId: string | null;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        JobFailedEvent: {
+            /** @enum {string} */
+            type: "job.failed";
+            /** @description When it happened. */
+            timestamp: string;
+            data: {
+                queue: string;
+                jobId: string;
+                /** @description An RFC 3339 timestamp (UTC). */
+                failedAt: string;
+                /** @description The event's id. */
+                eventId: string;
+                /** @description What it is about: file, folder, share, trash, settings, user, webhook, announcement, job. */
+                subjectType: string;
+                subjectId: string;
+                /** @description Who did it; null for Coffer itself or a share link's visitor. */
+                actorId: string | null;
+                /** @description Whose item it is, where the change records it. */
+                ownerId: string | null;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        FileInfectedEvent: {
+            /** @enum {string} */
+            type: "file.infected";
+            /** @description When it happened. */
+            timestamp: string;
+            data: {
+                /** @description The item's name. */
+                name: string;
+                /** @description What clamd found, e.g. “Win.Test.EICAR_HDB-1”; “unknown” if it named nothing. */
+                signature: string;
+                /** @description The event's id. */
+                eventId: string;
+                /** @description What it is about: file, folder, share, trash, settings, user, webhook, announcement, job. */
+                subjectType: string;
+                subjectId: string;
+                /** @description Who did it; null for Coffer itself or a share link's visitor. */
+                actorId: string | null;
+                /** @description Whose item it is, where the change records it. */
+                ownerId: string | null;
+            } & {
+                [key: string]: unknown;
+            };
+        };
         /** @description A folder. */
         Folder: {
             /** @enum {string} */
@@ -1863,7 +3417,7 @@ export interface components {
             eventTypes: components["schemas"]["WebhookEventType"][];
             scope?: components["schemas"]["WebhookScope"];
         };
-        /** @description An event kind from the catalogue (docs/events.md): `file.created`, `file.updated`, `file.moved`, `file.copied`, `file.trashed`, `file.restored`, `file.deleted`, `folder.created`, `folder.updated`, `folder.moved`, `folder.copied`, `folder.trashed`, `folder.restored`, `folder.deleted`, `trash.emptied`, `share.created`, `share.updated`, `share.revoked`, `share.accessed`, `share.dropped`, `share.granted`, `share.ungranted`, `settings.updated`, `user.quota_changed`, `webhook.disabled`, `user.quota_threshold`, `share.expiring`, `security.new_device_login`, `security.mfa_disabled`, `admin.announcement`, `job.failed`, `file.infected`. */
+        /** @description An event kind from the catalogue (docs/events.md): `file.created`, `file.updated`, `file.moved`, `file.copied`, `file.trashed`, `file.restored`, `file.deleted`, `folder.created`, `folder.updated`, `folder.moved`, `folder.copied`, `folder.trashed`, `folder.restored`, `folder.deleted`, `trash.emptied`, `share.created`, `share.updated`, `share.revoked`, `share.accessed`, `share.dropped`, `share.granted`, `share.ungranted`, `settings.updated`, `user.quota_changed`, `webhook.disabled`, `user.quota_threshold`, `share.expiring`, `security.new_device_login`, `security.mfa_disabled`, `admin.announcement`, `job.failed`, `file.infected`. Administrators only (anyone else gets 422): `admin.announcement`, `job.failed`, `settings.updated`, `user.quota_changed`. */
         WebhookEventType: string;
         /** @description What to change; what is left out stays. */
         UpdateWebhook: {
@@ -2525,6 +4079,55 @@ export interface components {
             unit: "count" | "bytes" | "people";
             /** @description One value per entry of `days`; null where nothing was measured that day. */
             values: (number | null)[];
+        };
+        /** @description Active holds (newest first) and the latest released ones. */
+        LegalHolds: {
+            active: components["schemas"]["LegalHold"][];
+            released: components["schemas"]["LegalHold"][];
+        };
+        /** @description A legal hold: while active (releasedAt null) nothing it covers can be deleted. */
+        LegalHold: {
+            id: components["schemas"]["Id"];
+            /**
+             * @description What is held: a user (all they own), a folder (its subtree) or a file.
+             * @enum {string}
+             */
+            targetType: "user" | "folder" | "file";
+            targetId: components["schemas"]["Id"];
+            /** @description The target's owner; null once the account is gone. */
+            ownerEmail: string | null;
+            /** @description What the hold covers, in words (a path for a folder or a file). */
+            targetLabel: string;
+            reason: string;
+            /**
+             * Format: date-time
+             * @description An RFC 3339 timestamp (UTC).
+             */
+            placedAt: string;
+            placedBy: string;
+            /**
+             * Format: date-time
+             * @description An RFC 3339 timestamp (UTC).
+             */
+            releasedAt: string | null;
+            releasedBy: string | null;
+            releaseReason: string | null;
+        };
+        PlaceLegalHold: {
+            /** @enum {string} */
+            targetType: "user" | "folder" | "file";
+            /** @description The email of the user held, or of the folder's or file's owner. */
+            email: string;
+            /** @description The folder's or file's id (for a folder or file hold; or give path). */
+            itemId?: string;
+            /** @description The folder's or file's path in the owner's My files, such as /Projects/2024. */
+            path?: string;
+            /** @description Why (recorded with the hold and in the audit log). */
+            reason: string;
+        };
+        ReleaseLegalHold: {
+            /** @description Why (recorded with the hold and in the audit log). */
+            reason: string;
         };
     };
     responses: {
@@ -3189,6 +4792,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The change conflicts with the current state (a name already taken, an item being deleted). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description If-Match named an older version of the item. */
             412: {
                 headers: {
@@ -3680,6 +5292,15 @@ export interface operations {
             };
             /** @description No such item, or one you may not see (the API never reveals which). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The change conflicts with the current state (a name already taken, an item being deleted). */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7815,6 +9436,315 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    listLegalHolds: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The holds. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LegalHolds"];
+                };
+            };
+            /** @description No valid session or access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: a missing scope, or a change to something you may only read. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such item, or one you may not see (the API never reveals which). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but not valid: the `errors` list points at each field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    placeLegalHold: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlaceLegalHold"];
+            };
+        };
+        responses: {
+            /** @description The hold placed. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LegalHold"];
+                };
+            };
+            /** @description The request is malformed (a body that is not JSON). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session or access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: a missing scope, or a change to something you may only read. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such item, or one you may not see (the API never reveals which). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The change conflicts with the current state (a name already taken, an item being deleted). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but not valid: the `errors` list points at each field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getLegalHold: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An opaque identifier. */
+                id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The hold. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LegalHold"];
+                };
+            };
+            /** @description No valid session or access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: a missing scope, or a change to something you may only read. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such item, or one you may not see (the API never reveals which). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    releaseLegalHold: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An opaque identifier. */
+                id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReleaseLegalHold"];
+            };
+        };
+        responses: {
+            /** @description The released hold. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LegalHold"];
+                };
+            };
+            /** @description The request is malformed (a body that is not JSON). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session or access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: a missing scope, or a change to something you may only read. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such item, or one you may not see (the API never reveals which). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The change conflicts with the current state (a name already taken, an item being deleted). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but not valid: the `errors` list points at each field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     createUpload: {
         parameters: {
             query?: never;
@@ -8055,6 +9985,963 @@ export interface operations {
             };
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
+        };
+    };
+    onFileCreated: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id, the same on every attempt: deduplicate by it. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed. */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `<id>.<timestamp>.<body>` under the secret. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FileCreatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer within the timeout: delivered. Anything else is retried with backoff for up to 24 hours. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onFileUpdated: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id, the same on every attempt: deduplicate by it. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed. */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `<id>.<timestamp>.<body>` under the secret. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FileUpdatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer within the timeout: delivered. Anything else is retried with backoff for up to 24 hours. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onFileMoved: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id, the same on every attempt: deduplicate by it. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed. */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `<id>.<timestamp>.<body>` under the secret. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FileMovedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer within the timeout: delivered. Anything else is retried with backoff for up to 24 hours. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onFileCopied: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id, the same on every attempt: deduplicate by it. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed. */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `<id>.<timestamp>.<body>` under the secret. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FileCopiedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer within the timeout: delivered. Anything else is retried with backoff for up to 24 hours. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onFileTrashed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id, the same on every attempt: deduplicate by it. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed. */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `<id>.<timestamp>.<body>` under the secret. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FileTrashedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer within the timeout: delivered. Anything else is retried with backoff for up to 24 hours. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onFileRestored: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id, the same on every attempt: deduplicate by it. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed. */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `<id>.<timestamp>.<body>` under the secret. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FileRestoredEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer within the timeout: delivered. Anything else is retried with backoff for up to 24 hours. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onFileDeleted: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id, the same on every attempt: deduplicate by it. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed. */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `<id>.<timestamp>.<body>` under the secret. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FileDeletedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer within the timeout: delivered. Anything else is retried with backoff for up to 24 hours. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onFolderCreated: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id, the same on every attempt: deduplicate by it. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed. */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `<id>.<timestamp>.<body>` under the secret. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FolderCreatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer within the timeout: delivered. Anything else is retried with backoff for up to 24 hours. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onFolderUpdated: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id, the same on every attempt: deduplicate by it. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed. */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `<id>.<timestamp>.<body>` under the secret. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FolderUpdatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer within the timeout: delivered. Anything else is retried with backoff for up to 24 hours. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onFolderMoved: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id, the same on every attempt: deduplicate by it. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed. */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `<id>.<timestamp>.<body>` under the secret. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FolderMovedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer within the timeout: delivered. Anything else is retried with backoff for up to 24 hours. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onFolderCopied: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id, the same on every attempt: deduplicate by it. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed. */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `<id>.<timestamp>.<body>` under the secret. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FolderCopiedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer within the timeout: delivered. Anything else is retried with backoff for up to 24 hours. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onFolderTrashed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id, the same on every attempt: deduplicate by it. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed. */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `<id>.<timestamp>.<body>` under the secret. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FolderTrashedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer within the timeout: delivered. Anything else is retried with backoff for up to 24 hours. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onFolderRestored: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id, the same on every attempt: deduplicate by it. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed. */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `<id>.<timestamp>.<body>` under the secret. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FolderRestoredEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer within the timeout: delivered. Anything else is retried with backoff for up to 24 hours. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onFolderDeleted: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id, the same on every attempt: deduplicate by it. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed. */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `<id>.<timestamp>.<body>` under the secret. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FolderDeletedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer within the timeout: delivered. Anything else is retried with backoff for up to 24 hours. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onTrashEmptied: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id, the same on every attempt: deduplicate by it. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed. */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `<id>.<timestamp>.<body>` under the secret. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TrashEmptiedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer within the timeout: delivered. Anything else is retried with backoff for up to 24 hours. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onShareCreated: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id, the same on every attempt: deduplicate by it. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed. */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `<id>.<timestamp>.<body>` under the secret. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ShareCreatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer within the timeout: delivered. Anything else is retried with backoff for up to 24 hours. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onShareUpdated: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id, the same on every attempt: deduplicate by it. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed. */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `<id>.<timestamp>.<body>` under the secret. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ShareUpdatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer within the timeout: delivered. Anything else is retried with backoff for up to 24 hours. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onShareRevoked: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id, the same on every attempt: deduplicate by it. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed. */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `<id>.<timestamp>.<body>` under the secret. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ShareRevokedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer within the timeout: delivered. Anything else is retried with backoff for up to 24 hours. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onShareAccessed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id, the same on every attempt: deduplicate by it. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed. */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `<id>.<timestamp>.<body>` under the secret. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ShareAccessedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer within the timeout: delivered. Anything else is retried with backoff for up to 24 hours. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onShareDropped: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id, the same on every attempt: deduplicate by it. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed. */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `<id>.<timestamp>.<body>` under the secret. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ShareDroppedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer within the timeout: delivered. Anything else is retried with backoff for up to 24 hours. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onShareGranted: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id, the same on every attempt: deduplicate by it. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed. */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `<id>.<timestamp>.<body>` under the secret. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ShareGrantedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer within the timeout: delivered. Anything else is retried with backoff for up to 24 hours. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onShareUngranted: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id, the same on every attempt: deduplicate by it. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed. */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `<id>.<timestamp>.<body>` under the secret. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ShareUngrantedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer within the timeout: delivered. Anything else is retried with backoff for up to 24 hours. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onSettingsUpdated: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id, the same on every attempt: deduplicate by it. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed. */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `<id>.<timestamp>.<body>` under the secret. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SettingsUpdatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer within the timeout: delivered. Anything else is retried with backoff for up to 24 hours. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onUserQuotaChanged: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id, the same on every attempt: deduplicate by it. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed. */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `<id>.<timestamp>.<body>` under the secret. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserQuotaChangedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer within the timeout: delivered. Anything else is retried with backoff for up to 24 hours. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onWebhookTest: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id, the same on every attempt: deduplicate by it. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed. */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `<id>.<timestamp>.<body>` under the secret. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookTestEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer within the timeout: delivered. Anything else is retried with backoff for up to 24 hours. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onWebhookDisabled: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id, the same on every attempt: deduplicate by it. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed. */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `<id>.<timestamp>.<body>` under the secret. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookDisabledEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer within the timeout: delivered. Anything else is retried with backoff for up to 24 hours. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onUserQuotaThreshold: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id, the same on every attempt: deduplicate by it. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed. */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `<id>.<timestamp>.<body>` under the secret. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserQuotaThresholdEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer within the timeout: delivered. Anything else is retried with backoff for up to 24 hours. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onShareExpiring: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id, the same on every attempt: deduplicate by it. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed. */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `<id>.<timestamp>.<body>` under the secret. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ShareExpiringEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer within the timeout: delivered. Anything else is retried with backoff for up to 24 hours. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onSecurityNewDeviceLogin: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id, the same on every attempt: deduplicate by it. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed. */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `<id>.<timestamp>.<body>` under the secret. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SecurityNewDeviceLoginEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer within the timeout: delivered. Anything else is retried with backoff for up to 24 hours. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onSecurityMfaDisabled: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id, the same on every attempt: deduplicate by it. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed. */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `<id>.<timestamp>.<body>` under the secret. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SecurityMfaDisabledEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer within the timeout: delivered. Anything else is retried with backoff for up to 24 hours. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onAdminAnnouncement: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id, the same on every attempt: deduplicate by it. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed. */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `<id>.<timestamp>.<body>` under the secret. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdminAnnouncementEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer within the timeout: delivered. Anything else is retried with backoff for up to 24 hours. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onJobFailed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id, the same on every attempt: deduplicate by it. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed. */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `<id>.<timestamp>.<body>` under the secret. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["JobFailedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer within the timeout: delivered. Anything else is retried with backoff for up to 24 hours. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onFileInfected: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id, the same on every attempt: deduplicate by it. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed. */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `<id>.<timestamp>.<body>` under the secret. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FileInfectedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer within the timeout: delivered. Anything else is retried with backoff for up to 24 hours. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
 }

@@ -6,6 +6,7 @@ const ADMIN_PAGES = [
   { to: "/admin/users", label: "Users" },
   { to: "/admin/settings", label: "Settings" },
   { to: "/admin/lifecycle", label: "Lifecycle" },
+  { to: "/admin/holds", label: "Legal holds" },
   { to: "/admin/analytics", label: "Analytics" },
   { to: "/admin/jobs", label: "Jobs" },
   { to: "/admin/audit", label: "Audit log" },

@@ -15,7 +15,7 @@ const UTILITY =
   "bg|text|border(?:-[trblxyse])?|divide|ring|ring-offset|outline|fill|stroke|from|via|to|decoration|placeholder|accent|caret|shadow";
 /** One class: optional variants (`hover:`, `dark:`, `max-sm:`), the utility, a palette colour, an optional opacity. */
 const PALETTE_CLASS = new RegExp(`^!?(?:[a-z0-9\\[\\]@&*>_=.-]+:)*-?(?:${UTILITY})-(?:${PALETTE})(?:/\\d+)?$`);
-const KIT_INTERNAL = /^!?(?:[a-z0-9\[\]@&*>_=.-]+:)*(?:btn-[a-z-]+|card)$/;
+const KIT_INTERNAL = /^!?(?:[a-z0-9[\]@&*>_=.-]+:)*(?:btn-[a-z-]+|card)$/;
 /** A string literal that is a class list: lowercase class-like words only (not a sentence). */
 const CLASS_WORD = /^[!a-z0-9:_\-/[\]().%#&>*,=@]+$/;
 

@@ -20,6 +20,7 @@ import { deleteUnreferencedObjects } from "~/domain/files/shared-objects.server"
 import { countInScope, type PurgeOptions, purgeInBatches } from "~/domain/files/trash-batches.server";
 import { BULK_QUEUE } from "~/domain/files/bulk-operations.server";
 import { INLINE_PURGE_LIMIT } from "~/domain/files/trash-purge.server";
+import { assertAccountNotHeld, HeldError } from "~/domain/files/holds.server";
 import type { Prisma } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
 
@@ -83,6 +84,8 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * for the grace period. An account already marked deleted is erased now.
  */
 export async function removeAccount(services: Services, userId: string, options: EraseOptions): Promise<AccountRemoval> {
+  // Not even marked deleted while a legal hold covers the account or anything it owns.
+  await assertAccountNotHeld(services.prisma, userId);
   const { deletedAccountRetentionDays: graceDays } = await getSettings(services);
   const current = await services.prisma.user.findUnique({ where: { id: userId }, select: { deletedAt: true } });
   if (graceDays === 0 || current?.deletedAt) {
@@ -172,6 +175,11 @@ export async function purgeDeletedAccounts(services: Services, now = new Date())
       objects += objectsDeleted;
     } catch (error) {
       if (error instanceof RestoredMeanwhile) continue;
+      if (error instanceof HeldError) {
+        // Purged on a later run, once every hold on it is released.
+        services.log.info("a deleted account is on legal hold; not purged", { pseudonym: pseudonymFor(services, user.id) });
+        continue;
+      }
       services.log.error("could not purge a deleted account", { pseudonym: pseudonymFor(services, user.id), error });
     }
   }
@@ -215,6 +223,7 @@ export async function eraseAccount(
       // own storage instead would surprise. Under the account's storage lock no new one starts
       // or finishes meanwhile; a finish waiting for it then finds its upload gone.
       await lockStorage(tx, userId);
+      await assertAccountNotHeld(tx, userId);
       const othersUploads = await tx.$queryRaw<Array<{ id: string }>>`
         SELECT u.id FROM uploads u JOIN folders f ON f.id = u.folder_id WHERE f.owner_id = ${userId} AND u.owner_id <> ${userId}`;
       if (othersUploads.length > 0) await tx.upload.deleteMany({ where: { id: { in: othersUploads.map(({ id }) => id) } } });
@@ -276,6 +285,7 @@ export async function finishErasing(
   othersUploadIds: string[] = [],
   tuning: PurgeOptions = {},
 ): Promise<{ objectsDeleted: number }> {
+  await assertAccountNotHeld(services.prisma, userId);
   const pseudonym = pseudonymFor(services, userId);
   const counted = await purgeInBatches(
     services,

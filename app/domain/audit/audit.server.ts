@@ -65,6 +65,8 @@ export type AuditAction =
   | "admin.jobs_retried"
   | "admin.announcement"
   | "admin.job_run"
+  | "admin.hold_placed"
+  | "admin.hold_released"
   | "audit.purged"
   | "storage.checked"
   | "storage.orphan_quarantined"

@@ -3,6 +3,7 @@ import { type Folder, Prisma } from "~/generated/prisma/client";
 import type { Services } from "~/services/index.server";
 import { inSpan } from "~/services/tracing/spans.server";
 import { COUNT_LIMIT, type FolderCounts, type FolderListing, SORT_KEYS, type SortDir, type SortKey } from "./folder-listing";
+import { coveredItemIds } from "./holds.server";
 
 export const PAGE_SIZE = 200;
 
@@ -221,10 +222,17 @@ async function listFolderPage(
   }
   const first = page.at(0);
   const last = page.at(-1);
+  const held = await coveredItemIds(
+    services.prisma,
+    page.filter((row) => row.kind === "file").map((row) => row.id),
+    page.filter((row) => row.kind === "folder").map((row) => row.id),
+  );
   return {
     sort,
     dir,
-    folders: page.filter((row) => row.kind === "folder").map(({ id, name, updatedAt }) => ({ id, name, updatedAt })),
+    folders: page
+      .filter((row) => row.kind === "folder")
+      .map(({ id, name, updatedAt }) => ({ id, name, updatedAt, ...(held.has(id) ? { held: true } : {}) })),
     files: page
       .filter((row) => row.kind === "file")
       .map(({ id, name, size, mimeType, updatedAt, thumbnailKey }) => ({
@@ -234,6 +242,7 @@ async function listFolderPage(
         mimeType: mimeType ?? "application/octet-stream",
         updatedAt,
         thumbnailKey,
+        ...(held.has(id) ? { held: true } : {}),
       })),
     nextCursor: hasNext && last ? encodeCursor(sort, dir, last) : null,
     prevCursor: hasPrevious && first ? encodeCursor(sort, dir, first) : null,

@@ -14,6 +14,8 @@ export interface ListedFolder {
   id: string;
   name: string;
   updatedAt: Date;
+  /** A legal hold covers it (docs/retention-and-holds.md): shown as a badge. */
+  held?: boolean;
 }
 
 export interface ListedFile {
@@ -24,6 +26,8 @@ export interface ListedFile {
   updatedAt: Date;
   /** Object key of the preview thumbnail, when one was made (the grid view shows it). */
   thumbnailKey: string | null;
+  /** A legal hold covers it: shown as a badge. */
+  held?: boolean;
 }
 
 export interface FolderListing {

@@ -22,6 +22,7 @@ import {
 } from "./operations.server";
 import { assertTypeAllowed } from "./quota.server";
 import { deleteObjectsQuietly, replaceFileContent } from "./versions.server";
+import { assertNotHeld, rethrowHeld } from "./holds.server";
 
 type Db = Prisma.TransactionClient;
 
@@ -30,6 +31,8 @@ type Db = Prisma.TransactionClient;
  * its content becomes a version, and the source row goes away (its versions move to the target).
  */
 async function replaceWithFile(db: Db, source: FileRecord, target: FileRecord, versionsKept: number | null) {
+  // The source row goes: a held source cannot replace anything (the target, held or not, keeps its content as a version).
+  await assertNotHeld(db, "file", source.id, source.name);
   await db.fileVersion.updateMany({ where: { fileId: source.id }, data: { fileId: target.id } });
   await db.file.delete({ where: { id: source.id } });
   await removeDeadProperties(db, [source.id]);
@@ -178,7 +181,7 @@ async function relocate(
       }),
     policy,
     name,
-  );
+  ).catch(rethrowHeld);
   await deleteObjectsQuietly(services, outcome.orphanKeys);
   if (outcome.removed.length > 0) await services.search.remove(outcome.removed);
   await services.search.upsert([outcome.doc]);

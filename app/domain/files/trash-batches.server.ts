@@ -10,6 +10,7 @@ import type { ItemKind } from "./operations.server";
 import { deleteUnreferencedObjects } from "./shared-objects.server";
 import { removeFromSearch } from "./trash.server";
 import { removeDeadProperties } from "../webdav/properties.server";
+import { fileNotHeld, folderNotHeld } from "./holds.server";
 
 type Db = Prisma.TransactionClient;
 
@@ -49,8 +50,9 @@ function folderScope(scope: PurgeScope, alias: string): Prisma.Sql {
   if (scope.kind === "item") {
     return scope.itemKind === "folder" ? Prisma.sql`${a}.trash_root_id = ${scope.rootId}` : Prisma.sql`FALSE`;
   }
+  // Emptying the trash keeps what a legal hold covers (the other scopes are refused whole first).
   return Prisma.sql`${a}.owner_id = ${scope.ownerId} AND ${a}.trashed_at IS NOT NULL AND ${a}.trashed_at <= ${scope.cutoff}
-    AND ${a}.parent_id IS NOT NULL`;
+    AND ${a}.parent_id IS NOT NULL AND ${folderNotHeld(alias)}`;
 }
 
 function fileScope(scope: PurgeScope): Prisma.Sql {
@@ -60,7 +62,8 @@ function fileScope(scope: PurgeScope): Prisma.Sql {
       ? Prisma.sql`id = ${scope.rootId} AND trash_root_id = ${scope.rootId}`
       : Prisma.sql`trash_root_id = ${scope.rootId}`;
   }
-  return Prisma.sql`owner_id = ${scope.ownerId} AND trashed_at IS NOT NULL AND trashed_at <= ${scope.cutoff}`;
+  return Prisma.sql`owner_id = ${scope.ownerId} AND trashed_at IS NOT NULL AND trashed_at <= ${scope.cutoff}
+    AND ${fileNotHeld("files")}`;
 }
 
 /** Deletes everything in `scope`, batch by batch; what it deleted. */

@@ -11,6 +11,7 @@ import { getRootFolder } from "./folders.server";
 import type { ItemKind } from "./operations.server";
 import { countInScope, type PurgeOptions, type PurgeScope, purgeInBatches } from "./trash-batches.server";
 import { trashRoot, trashRoots } from "./trash.server";
+import { assertNotHeld, HeldError, isHeld } from "./holds.server";
 
 type Actor = Pick<SessionUser, "id" | "role">;
 
@@ -37,6 +38,7 @@ export async function deleteForever(
   tuning: PurgeTuning = {},
 ): Promise<{ kind: ItemKind; id: string; objectsDeleted: number; rescued: number; queued: string | null }> {
   const item = await trashRoot(services.prisma, actor.id, kind, id);
+  await assertNotHeld(services.prisma, kind, id, item.name);
   await finishTrashing(services, item.ownerId, kind === "folder" ? id : null);
   const scope: PurgeScope = { kind: "item", ownerId: item.ownerId, itemKind: kind, rootId: id };
   if (kind === "folder" && bulkQueueRunning(services)) {
@@ -103,7 +105,7 @@ export async function emptyTrash(
   actor: Actor,
   audit: AuditActor,
   tuning: PurgeTuning = {},
-): Promise<{ items: number; objectsDeleted: number; queued: string | null }> {
+): Promise<{ items: number; objectsDeleted: number; queued: string | null; held: number }> {
   await finishTrashing(services, actor.id, null);
   const cutoff = new Date();
   const scope: PurgeScope = { kind: "trash", ownerId: actor.id, cutoff };
@@ -111,6 +113,7 @@ export async function emptyTrash(
   const total = await countInScope(services, scope);
   const roots = await countTrashRoots(services, actor.id, cutoff);
   let objectsDeleted = 0;
+  let held = 0;
   if (total <= inlineLimit) {
     // At most `inlineLimit` items, so at most as many roots.
     for (const root of await trashRoots(services, {
@@ -120,6 +123,11 @@ export async function emptyTrash(
     })) {
       const item = await trashRoot(services.prisma, actor.id, root.kind, root.id).catch(() => null);
       if (!item) continue;
+      // Held items stay in the trash; the rest goes (the count of kept ones is returned).
+      if (await isHeld(services.prisma, root.kind, root.id)) {
+        held++;
+        continue;
+      }
       const scopeOfRoot = { kind: "item", ownerId: actor.id, itemKind: root.kind, rootId: root.id } as const;
       const result = await purgeTrashRoot(services, scopeOfRoot, item, actor.id, audit, tuning).catch((error) => {
         if (error instanceof NotFoundError) return null;
@@ -129,13 +137,13 @@ export async function emptyTrash(
     }
   } else if (bulkQueueRunning(services)) {
     const queued = await startBulkOperation(services, { ownerId: actor.id, actorId: actor.id, audit, cutoff, total, roots });
-    return { items: roots, objectsDeleted: 0, queued };
+    return { items: roots, objectsDeleted: 0, queued, held: 0 };
   } else {
     objectsDeleted = (await purgeInBatches(services, scope, tuning)).objects;
   }
   await services.prisma.$transaction((tx) => recordEmptied(tx, audit, actor.id, actor.id, roots));
   services.notifier.toUser(actor.id, { type: "folder:changed", folderId: (await getRootFolder(services, actor.id)).id });
-  return { items: roots, objectsDeleted, queued: null };
+  return { items: roots - held, objectsDeleted, queued: null, held };
 }
 
 /** Trash roots past the retention, a page at a time (oldest first), so memory stays bounded. */
@@ -160,12 +168,14 @@ export async function purgeExpiredTrash(
     for (const root of page) {
       try {
         const item = await trashRoot(services.prisma, null, root.kind, root.id);
+        // A held item outstays the retention; it is purged on a later run once released.
+        await assertNotHeld(services.prisma, root.kind, root.id);
         const scope = { kind: "item", ownerId: item.ownerId, itemKind: root.kind, rootId: root.id } as const;
         const result = await purgeTrashRoot(services, scope, item, null, SYSTEM_ACTOR, options);
         items++;
         objectsDeleted += result.objectsDeleted;
       } catch (error) {
-        if (error instanceof NotFoundError) continue;
+        if (error instanceof NotFoundError || error instanceof HeldError) continue;
         services.log.error("could not purge an expired trash item", { kind: root.kind, id: root.id, error });
       }
     }

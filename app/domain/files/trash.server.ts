@@ -13,6 +13,7 @@ import type { SessionUser } from "../accounts/sessions.server";
 import { forgetIndexedContent, scheduleContentIndexing } from "../search/content-index.server";
 import { fileSearchDocument, folderSearchDocument } from "../search/search-documents.server";
 import { BULK_QUEUE, bulkQueueRunning } from "./bulk-queue.server";
+import { assertNotHeld } from "./holds.server";
 import { filesTrashedWith, restoreFilesInBatches, type SubtreeBatchOptions, trashFilesInBatches } from "./subtree-batches.server";
 
 type Actor = Pick<SessionUser, "id" | "role">;
@@ -33,6 +34,7 @@ export async function trashItem(
 ): Promise<TrashedItem> {
   const item = await getWritableItem(services, actor, kind, id);
   const rootId = item.kind === "file" ? item.file.id : item.folder.id;
+  await assertNotHeld(services.prisma, kind, rootId, nameOf(item));
   if (item.kind === "folder") {
     const files = await liveFilesBelow(services, rootId);
     if (files > (tuning.inlineLimit ?? INLINE_SUBTREE_LIMIT)) return trashLargeFolder(services, actor, item, files, now, tuning);

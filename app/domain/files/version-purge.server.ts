@@ -4,6 +4,7 @@ import type { Services } from "~/services/index.server";
 import { getSettings, versionLimit } from "../admin/settings.server";
 import { recordAudit, SYSTEM_ACTOR } from "../audit/audit.server";
 import { deleteObjectsQuietly } from "./versions.server";
+import { fileNotHeld } from "./holds.server";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Files looked at per round: short statements and transactions, however many versions there are. */
@@ -48,8 +49,8 @@ export async function purgeExpiredVersions(
           row_number() OVER (PARTITION BY file_id ORDER BY replaced_at DESC, created_at DESC, id DESC) AS rank
         FROM file_versions WHERE file_id = ANY(${round.map((row) => row.file_id)}::text[])) v
       JOIN files f ON f.id = v.file_id
-      WHERE (${limit}::int IS NOT NULL AND v.rank > ${limit}::int)
-         OR (${cutoff}::timestamp IS NOT NULL AND v.replaced_at < ${cutoff}::timestamp)`;
+      WHERE ${fileNotHeld("f")} AND ((${limit}::int IS NOT NULL AND v.rank > ${limit}::int)
+         OR (${cutoff}::timestamp IS NOT NULL AND v.replaced_at < ${cutoff}::timestamp))`;
     const byOwner = new Map<string, string[]>();
     for (const row of doomed) byOwner.set(row.owner_id, [...(byOwner.get(row.owner_id) ?? []), row.id]);
     for (const ids of byOwner.values()) {

@@ -14,6 +14,7 @@ import { scheduleContentIndexing } from "../search/content-index.server";
 import { scheduleThumbnails } from "./thumbnails.server";
 import { fileSearchDocument } from "../search/search-documents.server";
 import { deleteUnreferencedObjects } from "./shared-objects.server";
+import { heldFileIds } from "./holds.server";
 
 type Actor = Pick<SessionUser, "id" | "role">;
 type Db = Prisma.TransactionClient;
@@ -63,9 +64,13 @@ export async function replaceFileContent(
   return { file: updated, orphanKeys };
 }
 
-/** Deletes the oldest version rows beyond `keep` (null: none); returns their object keys. */
+/**
+ * Deletes the oldest version rows beyond `keep` (null: none); returns their object keys. A file
+ * on legal hold keeps every version: replacing its content is allowed because nothing is lost.
+ */
 export async function pruneVersions(db: Db, fileId: string, keep: number | null): Promise<string[]> {
   if (keep === null) return [];
+  if ((await heldFileIds(db, [fileId])).has(fileId)) return [];
   const excess = await db.fileVersion.findMany({
     where: { fileId },
     orderBy: [{ replacedAt: "desc" }, { createdAt: "desc" }, { id: "desc" }],
@@ -148,8 +153,12 @@ export async function restoreVersion(services: Services, actor: Actor, versionId
   const settings = await getSettings(services);
   const { file: updated, orphanKeys } = await services.prisma.$transaction(async (tx) => {
     const current = await tx.file.findUniqueOrThrow({ where: { id: file.id } });
-    const deleted = await tx.fileVersion.deleteMany({ where: { id: version.id } });
-    if (deleted.count === 0) throw new NotFoundError("That version");
+    // Under a legal hold the restored version stays in the list too (a hold keeps every version).
+    const held = (await heldFileIds(tx, [file.id])).has(file.id);
+    const deleted = held
+      ? await tx.fileVersion.count({ where: { id: version.id } })
+      : (await tx.fileVersion.deleteMany({ where: { id: version.id } })).count;
+    if (deleted === 0) throw new NotFoundError("That version");
     // The restored content is kept even when versionsKept is 0: pruning never touches it.
     const result = await replaceFileContent(
       tx,

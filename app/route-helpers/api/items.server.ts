@@ -114,11 +114,12 @@ function itemOperations(kind: ItemKind): Operation[] {
       path: `/${plural}/{id}/trash`,
       tag,
       summary: `Move a ${kind} to the trash`,
-      description: "Trashed items stay restorable until the trash retention ends. Send If-Match to refuse a lost update.",
+      description:
+        "Trashed items stay restorable until the trash retention ends. An item on legal hold is refused (409). Send If-Match to refuse a lost update.",
       scope: "files:write",
       params: IdParams,
       headers: IfMatchHeader,
-      problems: [412],
+      problems: [409, 412],
       responses: {
         204: { description: "Trashed.", headers: { ETag: "The trashed item's entity tag: send it in If-Match to restore or delete it." } },
       },
@@ -154,7 +155,8 @@ function itemOperations(kind: ItemKind): Operation[] {
       path: `/${plural}/{id}`,
       tag,
       summary: `Delete a trashed ${kind} for good`,
-      description: "Only items in the trash can be deleted; trash it first. Send If-Match to refuse a lost update.",
+      description:
+        "Only items in the trash can be deleted; trash it first. An item on legal hold (or holding one) is refused (409). Send If-Match to refuse a lost update.",
       scope: "files:write",
       params: IdParams,
       headers: IfMatchHeader,

@@ -306,6 +306,7 @@ export function openApiDocument() {
       { name: "Events", description: "What Coffer posts to your webhook endpoints: one body per event kind (docs/events.md)." },
 
       { name: "Operations", description: "Background jobs, lifecycle rules, system health and usage figures (administrators)." },
+      { name: "Legal holds", description: "Holds that keep a user's, a folder's or a file's data from deletion (administrators)." },
     ],
   });
   return cached;

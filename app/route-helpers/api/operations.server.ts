@@ -3,6 +3,7 @@ import { adminOperationsOperations } from "./admin-operations.server";
 import { bulkOperations } from "./bulk.server";
 import { fileContentOperations } from "./file-content.server";
 import { fileItemOperations, folderOperations } from "./items.server";
+import { legalHoldOperations } from "./legal-holds.server";
 import { notificationPreferenceOperations } from "./notification-preferences.server";
 import type { Operation } from "./operation.server";
 import { searchOperations } from "./search.server";
@@ -25,4 +26,5 @@ export const API_OPERATIONS: readonly Operation[] = [
 
   ...accountOperations,
   ...adminOperationsOperations,
+  ...legalHoldOperations,
 ];

@@ -1,4 +1,5 @@
 import { isAppError } from "~/domain/errors";
+import { holdFault } from "~/domain/files/holds.server";
 import { type DependencyUnavailableError, isDependencyUnavailable } from "~/services/dependency.server";
 
 /**
@@ -100,6 +101,8 @@ function isProblemStatus(status: number): status is ProblemStatus {
  * (503 with Retry-After). Anything else is rethrown: a bug, answered 500 by the host without details.
  */
 export function problemResponse(error: unknown): Response {
+  // A legal hold's trigger refused a deletion the domain did not check first: still a 409.
+  error = holdFault(error) ?? error;
   if (error instanceof ApiProblem) return problem(error.status, error.detail, error.errors, error.headers);
   if (isDependencyUnavailable(error)) {
     return new Response(unavailableProblemBody(error), {

@@ -15,6 +15,7 @@ import { assertTypeAllowed, storageUsage, tooLargeError, uploadAllowance } from 
 import { moveItem, renameItem } from "~/domain/files/rename-move.server";
 import { deleteUnreferencedObjects } from "~/domain/files/shared-objects.server";
 import { trashItem } from "~/domain/files/trash.server";
+import { holdFault } from "~/domain/files/holds.server";
 import { hasScope } from "~/domain/tokens/scopes";
 import type { TokenPrincipal } from "~/domain/tokens/tokens.server";
 import { landFormUpload } from "~/domain/uploads/upload-landing.server";
@@ -642,6 +643,7 @@ function sendError(services: Services, req: express.Request, res: express.Respon
     res.set("Connection", "close");
     req.resume();
   }
+  error = holdFault(error) ?? error;
   if (error instanceof LockedError) {
     const body = `<D:error xmlns:D="DAV:"><D:lock-token-submitted><D:href>${escapeXml(href(error.lockedPath === "" ? [] : error.lockedPath.split("/"), false))}</D:href></D:lock-token-submitted></D:error>`;
     send(res, 423, xmlDocument(body), XML_TYPE);
