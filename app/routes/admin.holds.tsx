@@ -1,3 +1,4 @@
+import { Card } from "~/components/ui/card";
 import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { z } from "zod";
@@ -104,7 +105,7 @@ export default function AdminHolds() {
         <FormMessage message={result ? null : done} tone="success" />
       </div>
 
-      <section aria-labelledby="active-heading" className="card overflow-x-auto">
+      <Card as="section" padding="none" className="overflow-x-auto" aria-labelledby="active-heading">
         <h2 id="active-heading" className="border-b border-border px-4 py-3 font-semibold">
           Active holds ({active.length})
         </h2>
@@ -180,9 +181,9 @@ export default function AdminHolds() {
             </tbody>
           </table>
         )}
-      </section>
+      </Card>
 
-      <section aria-labelledby="place-heading" className="card max-w-2xl space-y-3 p-4">
+      <Card as="section" className="max-w-2xl space-y-3" aria-labelledby="place-heading">
         <h2 id="place-heading" className="text-lg font-semibold">
           Place a hold
         </h2>
@@ -224,9 +225,9 @@ export default function AdminHolds() {
             Place hold
           </Button>
         </Form>
-      </section>
+      </Card>
 
-      <section aria-labelledby="released-heading" className="card overflow-x-auto">
+      <Card as="section" padding="none" className="overflow-x-auto" aria-labelledby="released-heading">
         <h2 id="released-heading" className="border-b border-border px-4 py-3 font-semibold">
           Released holds
         </h2>
@@ -267,7 +268,7 @@ export default function AdminHolds() {
             </tbody>
           </table>
         )}
-      </section>
+      </Card>
     </div>
   );
 }
