@@ -109,7 +109,9 @@ describe("10,000 events to a webhook", () => {
       retainedPeak = Math.max(retainedPeak, retainedHeap());
     }
     const dispatchSeconds = (performance.now() - started) / 1000;
-    const deadline = Date.now() + 120_000;
+    // Only a bound on a hang: a loaded CI machine with coverage on delivered ~70 events/s, so
+    // 10,000 need well over two minutes there (138-230/s on an idle one).
+    const deadline = Date.now() + 360_000;
     while (received.size < EVENTS && Date.now() < deadline) {
       // Five claimed batches a round, then the heap is measured.
       await deliverWebhooks(services, { maxBatches: 5 });
@@ -129,5 +131,5 @@ describe("10,000 events to a webhook", () => {
       type: "folder.created",
     });
     expect(retainedPeak - heapBefore).toBeLessThan(RETAINED_LIMIT);
-  }, 300_000);
+  }, 540_000);
 });
