@@ -76,7 +76,11 @@ export async function addFile(services: Services, input: NewFile, { beforeWrite,
         });
         if (folderClash) return null;
         const contentIndexedKey = withoutText(services, name, input) ? input.storageKey : null;
-        const created = await tx.file.create({ data: { ...input, name, nameKey: key, size: BigInt(input.size), contentIndexedKey } });
+        // Field by field: a caller's object may carry more than a file's columns (a scan verdict).
+        const { ownerId, folderId, mimeType, storageKey, sha256 } = input;
+        const created = await tx.file.create({
+          data: { ownerId, folderId, mimeType, storageKey, sha256, name, nameKey: key, size: BigInt(input.size), contentIndexedKey },
+        });
         await afterWrite?.(tx, created);
         return created;
       }, STORAGE_LOCK_TX);

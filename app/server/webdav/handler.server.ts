@@ -576,11 +576,11 @@ async function lock(ctx: Context) {
       const storageKey = newStorageKey();
       const name = cleanName(target.name, "File name");
       await assertTypeAllowed(services, name);
-      const stored = await storeStream(services, storageKey, Readable.from([]), 0);
+      const { size, sha256 } = await storeStream(services, storageKey, Readable.from([]), 0);
       await landFormUpload(
         services,
         { folderId: target.parent!.id, ownerId: target.parent!.ownerId, uploaderId: user(ctx).id },
-        { name, storageKey, ...stored, mimeType: detectMimeType(name) },
+        { name, storageKey, size, sha256, mimeType: detectMimeType(name) },
         "cancel",
         uploadActivity(user(ctx).id, 0),
       );
