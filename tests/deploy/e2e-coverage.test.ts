@@ -171,7 +171,7 @@ describe("the e2e coverage report", () => {
     expect(specs.length).toBeGreaterThan(10);
     for (const spec of specs) {
       const text = fs.readFileSync(path.join(ROOT, spec), "utf8");
-      expect(text, spec).toMatch(/import \{ expect, test \} from "(\.\.?\/)+support\/test";/);
+      expect(text, spec).toMatch(/import \{ (expect, )?test \} from "(\.\.?\/)+support\/test";/);
       expect(text, spec).not.toMatch(/import \{[^}]*\btest\b[^}]*\} from "@playwright\/test"/);
     }
   });
