@@ -51,6 +51,7 @@ describe("pure parts", () => {
       smtpUrl: "smtp://u:p@mail.example.com:587",
       from: "Coffer <noreply@files.example.com>",
       appUrl: "https://files.example.com",
+      locale: "en",
     });
     expect(
       loadConfig({ SMTP_URL: "smtps://mail.example.com", APP_URL: "https://x.example", MAIL_FROM: "Files <files@x.example>" }).mail?.from,
