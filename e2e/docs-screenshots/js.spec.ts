@@ -89,12 +89,15 @@ test("the admin guide's pages", async ({ browser }) => {
     // guide's account (its totals line masked), the audit log is filtered to that account.
     await page.goto("/admin/users");
     await expect(page.getByRole("cell", { name: DANA.name, exact: true })).toBeVisible();
+    // After hydration: hydrating would put the removed rows back.
+    await page.waitForLoadState("networkidle");
     await page
       .locator("main table tbody tr")
       .filter({ hasNotText: DANA.name })
       .evaluateAll((rows) => {
         for (const row of rows) row.remove();
       });
+    await expect(page.locator("main table tbody tr")).toHaveCount(1);
     await shoot(page, "admin-users", (p) => [p.getByText(/\d+ accounts? · /), unread(p)]);
     await page.goto("/admin/settings");
     await shoot(page, "admin-settings", (p) => [unread(p)]);

@@ -182,6 +182,8 @@ test("a row's actions menu opens with Enter, moves with the arrows, and Escape g
 
 test("the toolbar's Upload is reachable by keyboard and u opens the picker", async () => {
   await page.goto("/files");
+  // Until the page hydrates, Upload is the no-JS dialog's link; the picker replaces it then.
+  await expect(page.getByTestId("tus-file-input")).toBeAttached();
   await page.locator("#folder-search").focus();
   await page.keyboard.press("Shift+Tab");
   await page.keyboard.press("Shift+Tab");
