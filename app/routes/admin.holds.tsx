@@ -442,7 +442,7 @@ export default function AdminHolds() {
           />
           <Field
             id="rule-reason"
-            label="Reason"
+            label="Reason for the rule"
             name="reason"
             required
             minLength={3}
