@@ -98,14 +98,23 @@ BEGIN
 END
 $$;
 
--- A folder is never kept itself (a rule counts files' age), but moving one out of a rule's folder
--- would take kept files with it. Deleting and trashing reach the files, whose trigger refuses.
+-- A folder is never kept itself (a rule counts files' age), but deleting one deletes the kept files
+-- in it, and moving one out of a rule's folder takes them along. Its delete is checked on the
+-- folder row: in a cascade the files' own triggers may no longer see the folders above them.
+-- Trashing reaches the files, whose trigger refuses.
 CREATE FUNCTION retention_refuse_folders() RETURNS TRIGGER LANGUAGE plpgsql AS $$
 DECLARE
   until TIMESTAMP(3);
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM retention_rules WHERE removed_at IS NULL AND kind = 'keep_at_least') THEN
-    RETURN NEW;
+    RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+  END IF;
+  IF TG_OP = 'DELETE' THEN
+    until := retention_kept_within(OLD.id);
+    IF until IS NOT NULL THEN
+      RAISE EXCEPTION 'coffer_retention: folder % holds files kept until %', OLD.id, to_char(until, 'YYYY-MM-DD') USING ERRCODE = 'RT001';
+    END IF;
+    RETURN OLD;
   END IF;
   IF NEW.parent_id IS DISTINCT FROM OLD.parent_id AND EXISTS (
     SELECT 1 FROM retention_rules r
@@ -140,5 +149,6 @@ $$;
 
 CREATE TRIGGER retention_files_delete BEFORE DELETE ON files FOR EACH ROW EXECUTE FUNCTION retention_refuse_files();
 CREATE TRIGGER retention_files_update BEFORE UPDATE OF trashed_at, folder_id ON files FOR EACH ROW EXECUTE FUNCTION retention_refuse_files();
+CREATE TRIGGER retention_folders_delete BEFORE DELETE ON folders FOR EACH ROW EXECUTE FUNCTION retention_refuse_folders();
 CREATE TRIGGER retention_folders_update BEFORE UPDATE OF parent_id ON folders FOR EACH ROW EXECUTE FUNCTION retention_refuse_folders();
 CREATE TRIGGER retention_versions_delete BEFORE DELETE ON file_versions FOR EACH ROW EXECUTE FUNCTION retention_refuse_versions();
