@@ -467,8 +467,8 @@ export default function AdminHolds() {
             {removedRules.map((rule) => (
               <li key={rule.id} data-testid="removed-rule" className="px-4 py-2 wrap-anywhere">
                 {rule.targetLabel} ({rule.ownerEmail ?? "deleted account"}): {RETENTION_KIND_LABELS[rule.kind]} {rule.days} days, added{" "}
-                {formatDate(rule.createdAt)} by {rule.createdBy}; removed {rule.removedAt ? formatDate(rule.removedAt) : ""} by{" "}
-                {rule.removedBy}: {rule.removeReason}
+                {formatDate(rule.createdAt)} by {rule.createdBy} ({rule.reason}); removed {rule.removedAt ? formatDate(rule.removedAt) : ""}{" "}
+                by {rule.removedBy}: {rule.removeReason}
               </li>
             ))}
           </ul>
