@@ -660,6 +660,38 @@ const API_MATRIX: Record<string, { want: Row; recipient: Want; probe: (client: T
         body: JSON.stringify({ reason: "Because" }),
       }),
   },
+  "GET /api/v1/admin/retention-rules": {
+    want: [401, 403, 403, 200],
+    recipient: 403,
+    probe: (c) => c.get("/api/v1/admin/retention-rules"),
+  },
+  // A rule that does not exist: nothing to read or remove (404) for the administrator.
+  "GET /api/v1/admin/retention-rules/{id}": {
+    want: [401, 403, 403, 404],
+    recipient: 403,
+    probe: (c) => c.get(`/api/v1/admin/retention-rules/${"0".repeat(25)}`),
+  },
+  // No reason: nothing is added (422) for the administrator.
+  "POST /api/v1/admin/retention-rules": {
+    want: [401, 403, 403, 422],
+    recipient: 403,
+    probe: (c) =>
+      c.request("/api/v1/admin/retention-rules", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ email: "nobody@example.com", path: "/", kind: "keep_at_least", days: 1, reason: "" }),
+      }),
+  },
+  "POST /api/v1/admin/retention-rules/{id}/remove": {
+    want: [401, 403, 403, 404],
+    recipient: 403,
+    probe: (c) =>
+      c.request(`/api/v1/admin/retention-rules/${"0".repeat(25)}/remove`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ reason: "Because" }),
+      }),
+  },
   "GET /api/v1/admin/system": { want: [401, 403, 403, 200], recipient: 403, probe: (c) => c.get("/api/v1/admin/system") },
   "GET /api/v1/admin/analytics": { want: [401, 403, 403, 200], recipient: 403, probe: (c) => c.get("/api/v1/admin/analytics?days=7") },
 };

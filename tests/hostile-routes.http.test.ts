@@ -57,7 +57,10 @@ const ROUTES: Record<string, RouteEntry> = {
   "admin.holds.tsx": {
     path: "/admin/holds",
     query: ["done"],
-    post: { fields: ["targetType", "email", "itemId", "path", "reason", "holdId"], intents: ["place", "release"] },
+    post: {
+      fields: ["targetType", "email", "itemId", "path", "reason", "holdId", "kind", "days", "ruleId"],
+      intents: ["place", "release", "add-rule", "remove-rule"],
+    },
   },
   "admin.jobs.tsx": { path: "/admin/jobs", post: { fields: ["queue", "jobId"], intents: ["retry", "run"] } },
   "admin.audit.tsx": {

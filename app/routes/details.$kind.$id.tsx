@@ -28,7 +28,7 @@ import type { ViewerData } from "~/domain/files/viewer";
 import { getSettings, versionLimit } from "~/domain/admin/settings.server";
 import { trashItem } from "~/domain/files/trash.server";
 import { Badge } from "~/components/ui/badge";
-import { coveredItemIds } from "~/domain/files/holds.server";
+import { coveredItemIds, retainedFileDates } from "~/domain/files/holds.server";
 import { listVersions } from "~/domain/files/versions.server";
 import { thumbnailUrl } from "~/lib/thumbnails";
 import { field, formValues, parseFormData, readForm, parseQuery } from "~/route-helpers/forms.server";
@@ -61,7 +61,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
     const id = item.kind === "file" ? item.file.id : item.folder.id;
     const ownerId = item.kind === "file" ? item.file.ownerId : item.folder.ownerId;
     const thumbnail = item.kind === "file" && item.file.thumbnailKey ? thumbnailUrl(id, item.file.thumbnailKey) : null;
-    const [sharing, versions, totals, destinations, settings, activity, viewer, malwareScan, held] = await Promise.all([
+    const [sharing, versions, totals, destinations, settings, activity, viewer, malwareScan, held, retainedUntil] = await Promise.all([
       sharingSummary(services, kind, id),
       item.kind === "file" ? listVersions(services, user, id).then((r) => r.versions) : Promise.resolve([]),
       item.kind === "folder" ? folderTotals(services, id) : Promise.resolve(null),
@@ -77,6 +77,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
         : Promise.resolve(null),
       item.kind === "file" ? scanSummary(services, item.file.storageKey) : Promise.resolve(null),
       coveredItemIds(services.prisma, kind === "file" ? [id] : [], kind === "folder" ? [id] : []).then((ids) => ids.has(id)),
+      item.kind === "file" ? retainedFileDates(services.prisma, [id]).then((dates) => dates.get(id) ?? null) : Promise.resolve(null),
     ]);
     const { done, tab } = parseQuery(request, z.object({ done: field.hint(40), tab: field.hint(20) }));
     return {
@@ -133,6 +134,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
       tab: detailsTab(tab ?? "", item.kind, item.kind === "folder" && item.folder.parentId === null),
       activity,
       held,
+      retainedUntil: retainedUntil ? retainedUntil.toISOString() : null,
     };
   } catch (error) {
     loaderFailure(error);
@@ -257,6 +259,7 @@ export default function Details() {
     tab,
     activity,
     held,
+    retainedUntil,
   } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const navigation = useNavigation();
@@ -291,6 +294,12 @@ export default function Details() {
             An administrator has placed this {kindLabel} on legal hold: it cannot be deleted or moved out of its held folder. It can still
             be changed; every version is kept.
           </span>
+        </p>
+      ) : null}
+      {retainedUntil ? (
+        <p className="flex flex-wrap items-center gap-2 text-sm text-text-muted" data-testid="retained-until">
+          <Badge tone="warning">Retained until {retainedUntil.slice(0, 10)}</Badge>
+          <span>A retention rule on its folder keeps this file: it cannot be deleted or moved out of that folder before then.</span>
         </p>
       ) : null}
 

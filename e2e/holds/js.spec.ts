@@ -1,7 +1,7 @@
 import { ADMIN, BASE_URL } from "../support/env";
 import { login, newAccount, register } from "../support/helpers";
 import { test } from "../support/test";
-import { placeAndReleaseUserHold, refuseBlankReason } from "./steps";
+import { addAndRemoveRule, placeAndReleaseUserHold, refuseBlankReason } from "./steps";
 
 /** /admin/holds with JavaScript: a hold on a user placed and released, axe-clean throughout (see no-js.spec.ts). */
 test("an admin places a legal hold on a user and releases it", async ({ browser }) => {
@@ -16,6 +16,7 @@ test("an admin places a legal hold on a user and releases it", async ({ browser 
     await login(admin, ADMIN);
     await refuseBlankReason(admin, held.email);
     await placeAndReleaseUserHold(admin, held.email, "JS");
+    await addAndRemoveRule(admin, held.email, "JS");
   } finally {
     await userContext.close();
     await adminContext.close();

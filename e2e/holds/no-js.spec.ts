@@ -1,7 +1,7 @@
 import { test } from "@playwright/test";
 import { ADMIN, BASE_URL } from "../support/env";
 import { login, newAccount, register } from "../support/helpers";
-import { placeAndReleaseUserHold, refuseBlankReason } from "./steps";
+import { addAndRemoveRule, placeAndReleaseUserHold, refuseBlankReason } from "./steps";
 
 /**
  * /admin/holds with plain forms only (JavaScript disabled): the same steps as js.spec.ts, whose axe
@@ -17,6 +17,7 @@ test("an admin places a legal hold on a user and releases it, without JavaScript
     await login(admin, ADMIN);
     await refuseBlankReason(admin, held.email);
     await placeAndReleaseUserHold(admin, held.email, "no JavaScript", false);
+    await addAndRemoveRule(admin, held.email, "no JavaScript", false);
   } finally {
     await userContext.close();
     await adminContext.close();

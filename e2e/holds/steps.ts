@@ -40,3 +40,26 @@ export async function refuseBlankReason(admin: Page, email: string) {
   await expect(admin.getByText("Give a reason (at least 3 characters).")).toBeVisible();
   await expect(admin.getByLabel("Reason", { exact: true })).toHaveAttribute("aria-invalid", "true");
 }
+
+/**
+ * A retention rule on the user's My files added and removed with plain forms (delete after 100
+ * years, so it deletes nothing meanwhile); axe on the page with the rule listed.
+ */
+export async function addAndRemoveRule(admin: Page, email: string, mode: string, axe = true) {
+  const reason = `Rule ${Date.now().toString(36)}`;
+  await admin.goto("/admin/holds");
+  await admin.getByLabel("The folder owner's email").fill(email);
+  await admin.getByLabel("Or its path", { exact: true }).fill("/");
+  await admin.getByLabel("Rule", { exact: true }).selectOption("delete_after");
+  await admin.getByLabel("Days").fill("36600");
+  await admin.getByLabel("Reason for the rule").fill(reason);
+  await admin.getByRole("button", { name: "Add rule" }).click();
+  await expect(admin.getByRole("status").filter({ hasText: "The retention rule was added." })).toBeVisible();
+  const row = admin.getByTestId("active-rule").filter({ hasText: reason });
+  await expect(row).toContainText("Delete after");
+  if (axe) await expectAccessible(admin, `/admin/holds with a retention rule (${mode})`);
+  await row.getByLabel(/^Why remove the rule on/).fill("Not needed");
+  await row.getByRole("button", { name: "Remove" }).click();
+  await expect(admin.getByRole("status").filter({ hasText: "The retention rule was removed." })).toBeVisible();
+  await expect(admin.getByTestId("removed-rule").filter({ hasText: reason })).toContainText("Not needed");
+}

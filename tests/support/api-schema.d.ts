@@ -1336,6 +1336,78 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/retention-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List retention rules
+         * @description Active rules, newest first, and the latest 200 removed ones, as /admin/holds shows them.
+         *
+         *     Access tokens need the `admin` scope.
+         */
+        get: operations["listRetentionRules"];
+        put?: never;
+        /**
+         * Add a retention rule
+         * @description A rule on a user's folder (by the owner's email and the folder's id or path), covering its subtree and what is moved in later: keep files at least `days` days (deleting or moving them out is refused until then, for everyone), or delete them for good after `days` days (the hourly retention-delete job). Audited.
+         *
+         *     Access tokens need the `admin` scope.
+         */
+        post: operations["addRetentionRule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/retention-rules/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a retention rule
+         * @description One rule, active or removed.
+         *
+         *     Access tokens need the `admin` scope.
+         */
+        get: operations["getRetentionRule"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/retention-rules/{id}/remove": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Remove a retention rule
+         * @description Ends an active rule, with the reason; the record stays, listed as removed. 409 when removed already. Audited.
+         *
+         *     Access tokens need the `admin` scope.
+         */
+        post: operations["removeRetentionRule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/uploads": {
         parameters: {
             query?: never;
@@ -4127,6 +4199,71 @@ export interface components {
         };
         ReleaseLegalHold: {
             /** @description Why (recorded with the hold and in the audit log). */
+            reason: string;
+        };
+        /** @description Active rules (newest first) and the latest removed ones. */
+        RetentionRules: {
+            active: components["schemas"]["RetentionRule"][];
+            removed: components["schemas"]["RetentionRule"][];
+        };
+        /** @description A retention rule on a folder: active while removedAt is null. */
+        RetentionRule: {
+            id: components["schemas"]["Id"];
+            /**
+             * @description What the rule applies to: a folder (its subtree).
+             * @enum {string}
+             */
+            targetType: "folder";
+            targetId: components["schemas"]["Id"];
+            /** @description The folder's owner; null once the account is gone. */
+            ownerEmail: string | null;
+            /** @description The folder's path in words. */
+            targetLabel: string;
+            /**
+             * @description keep_at_least: files younger than `days` cannot be deleted or moved out; delete_after: files older than `days` are deleted for good by the hourly job.
+             * @enum {string}
+             */
+            kind: "keep_at_least" | "delete_after";
+            /** @description Days, counted from each file's creation. */
+            days: number;
+            reason: string;
+            /**
+             * Format: date-time
+             * @description An RFC 3339 timestamp (UTC).
+             */
+            createdAt: string;
+            createdBy: string;
+            /**
+             * Format: date-time
+             * @description An RFC 3339 timestamp (UTC).
+             */
+            removedAt: string | null;
+            removedBy: string | null;
+            removeReason: string | null;
+        };
+        AddRetentionRule: {
+            /**
+             * @description folder (the default).
+             * @enum {string}
+             */
+            targetType?: "folder";
+            /** @description The email of the folder's owner. */
+            email: string;
+            /** @description The folder's id (or give path). */
+            itemId?: string;
+            /** @description The folder's path in the owner's My files, such as /Contracts. */
+            path?: string;
+            /**
+             * @description keep_at_least: files younger than `days` cannot be deleted or moved out; delete_after: files older than `days` are deleted for good by the hourly job.
+             * @enum {string}
+             */
+            kind: "keep_at_least" | "delete_after";
+            days: number;
+            /** @description Why (recorded with the rule and in the audit log). */
+            reason: string;
+        };
+        RemoveRetentionRule: {
+            /** @description Why (recorded with the rule and in the audit log). */
             reason: string;
         };
     };
@@ -9667,6 +9804,315 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LegalHold"];
+                };
+            };
+            /** @description The request is malformed (a body that is not JSON). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session or access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: a missing scope, or a change to something you may only read. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such item, or one you may not see (the API never reveals which). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The change conflicts with the current state (a name already taken, an item being deleted). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but not valid: the `errors` list points at each field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listRetentionRules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The rules. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetentionRules"];
+                };
+            };
+            /** @description No valid session or access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: a missing scope, or a change to something you may only read. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such item, or one you may not see (the API never reveals which). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but not valid: the `errors` list points at each field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    addRetentionRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AddRetentionRule"];
+            };
+        };
+        responses: {
+            /** @description The rule added. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetentionRule"];
+                };
+            };
+            /** @description The request is malformed (a body that is not JSON). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session or access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: a missing scope, or a change to something you may only read. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such item, or one you may not see (the API never reveals which). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The change conflicts with the current state (a name already taken, an item being deleted). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but not valid: the `errors` list points at each field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getRetentionRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An opaque identifier. */
+                id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The rule. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetentionRule"];
+                };
+            };
+            /** @description No valid session or access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: a missing scope, or a change to something you may only read. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such item, or one you may not see (the API never reveals which). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    removeRetentionRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An opaque identifier. */
+                id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RemoveRetentionRule"];
+            };
+        };
+        responses: {
+            /** @description The removed rule. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetentionRule"];
                 };
             };
             /** @description The request is malformed (a body that is not JSON). */

@@ -75,7 +75,7 @@ function fieldErrors(error: z.ZodError): Record<string, string> {
 }
 
 /** The path of a folder below its owner's My files ("/" for My files itself). */
-async function folderPath(services: Pick<Services, "prisma">, folderId: string): Promise<string | null> {
+export async function folderPath(services: Pick<Services, "prisma">, folderId: string): Promise<string | null> {
   const rows = await services.prisma.$queryRaw<Array<{ name: string; parent_id: string | null }>>`
     WITH RECURSIVE up AS (
       SELECT id, parent_id, name, 0 AS depth FROM folders WHERE id = ${folderId}
@@ -165,7 +165,7 @@ export async function getHold(services: Pick<Services, "prisma">, admin: { role:
 }
 
 /** The item a path names below the owner's My files: folders by name, the last part a file or folder. */
-async function resolvePath(
+export async function resolvePath(
   services: Pick<Services, "prisma">,
   ownerId: string,
   kind: "folder" | "file",

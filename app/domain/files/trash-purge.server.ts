@@ -10,8 +10,8 @@ import { bulkQueueRunning, finishTrashing, recordDeleted, recordEmptied, startBu
 import { getRootFolder } from "./folders.server";
 import type { ItemKind } from "./operations.server";
 import { countInScope, type PurgeOptions, type PurgeScope, purgeInBatches } from "./trash-batches.server";
-import { trashRoot, trashRoots } from "./trash.server";
-import { assertNotHeld, HeldError, isHeld } from "./holds.server";
+import { removeFromSearch, trashRoot, trashRoots } from "./trash.server";
+import { assertNotHeld, HeldError, isHeld, rethrowHeld } from "./holds.server";
 
 type Actor = Pick<SessionUser, "id" | "role">;
 
@@ -194,4 +194,31 @@ async function expiredRoots(services: Services, cutoff: Date, after: { trashedAt
       SELECT 'file' AS kind, id, trashed_at FROM files
       WHERE trashed_at IS NOT NULL AND trashed_at < ${cutoff} AND id = trash_root_id
     ) roots WHERE (trashed_at, id) > (${afterAt}, ${afterId}) ORDER BY trashed_at, id LIMIT ${EXPIRED_PAGE}`;
+}
+
+/**
+ * Deletes a live file for good on the system's behalf (a delete-after retention rule): it goes to
+ * the trash and is purged at once, as the trash expiry purges, so its objects, versions, quota
+ * usage and events are handled alike and the audit event names no person. Held or kept: HeldError.
+ */
+export async function purgeLiveFile(
+  services: Services,
+  fileId: string,
+  audit: AuditActor = SYSTEM_ACTOR,
+  now = new Date(),
+): Promise<{ objectsDeleted: number; size: bigint }> {
+  const file = await services.prisma.file.findUnique({
+    where: { id: fileId },
+    select: { name: true, ownerId: true, folderId: true, size: true, trashedAt: true },
+  });
+  if (!file || file.trashedAt) throw new NotFoundError("That file");
+  await assertNotHeld(services.prisma, "file", fileId, file.name);
+  const rows = await services.prisma.$queryRaw<Array<{ id: string }>>`
+    UPDATE files SET trashed_at = ${now}, trash_root_id = id WHERE id = ${fileId} AND trashed_at IS NULL RETURNING id`.catch(rethrowHeld);
+  if (rows.length === 0) throw new NotFoundError("That file");
+  await removeFromSearch(services, [fileId]);
+  const scope = { kind: "item", ownerId: file.ownerId, itemKind: "file", rootId: fileId } as const;
+  const result = await purgeTrashRoot(services, scope, { name: file.name, ownerId: file.ownerId }, null, audit);
+  services.notifier.toUser(file.ownerId, { type: "folder:changed", folderId: file.folderId });
+  return { objectsDeleted: result.objectsDeleted, size: file.size };
 }

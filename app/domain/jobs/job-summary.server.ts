@@ -15,6 +15,7 @@ const QUEUE_LABELS: Readonly<Record<string, string>> = {
   "purge-audit-log": "Purge old audit events",
   "purge-old-versions": "Purge versions beyond the version rules",
   "purge-deleted-accounts": "Purge deleted accounts past their grace period",
+  "retention-delete": "Delete files past their folder's delete-after retention rule",
   "purge-event-history": "Purge old webhook deliveries, notifications and events",
   "send-notification-emails": "Send notification emails",
   "send-notification-digests": "Send the daily notification digests",

@@ -18,6 +18,7 @@ import { checkStorage } from "../storage-check/storage-check.server";
 import { purgeExpiredVersions } from "../files/version-purge.server";
 import { finishErasing, purgeDeletedAccounts } from "../accounts/account-deletion.server";
 import { type LifecycleRule, recordLifecycleRun } from "../admin/lifecycle.server";
+import { runDeleteAfterRules } from "../files/retention-purge.server";
 import { pitrJobs, shippedObjectKeys } from "../pitr/pitr-jobs.server";
 import { physicalStep } from "../pitr/physical.server";
 import { moveUnreadToCold, RESTORE_QUEUE, restoreColdObjectsOnRead, restoreFromCold } from "../storage-tiers/cold-tier.server";
@@ -103,6 +104,8 @@ export function startJobs(services: Services, options: JobsOptions = {}): StopJo
     { name: "purge-audit-log", cron: "35 * * * *", lifecycle: "audit", run: () => purgeExpiredAudit(services) },
     { name: "purge-old-versions", cron: "50 * * * *", lifecycle: "versions", run: () => purgeExpiredVersions(services, new Date()) },
     { name: "purge-deleted-accounts", cron: "55 * * * *", lifecycle: "accounts", run: () => purgeDeletedAccounts(services, new Date()) },
+    // Retention rules "delete after N days" (decision 0045): covered files past their age go for good.
+    { name: "retention-delete", cron: "58 * * * *", run: async () => ({ ...(await runDeleteAfterRules(services, new Date())) }) },
     // Objects whose deletion waited for a backup (or, with WAL archiving, for shipping): deleted
     // once it has ended and the target holds them, whichever instance ran it.
     {

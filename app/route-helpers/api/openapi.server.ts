@@ -307,6 +307,10 @@ export function openApiDocument() {
 
       { name: "Operations", description: "Background jobs, lifecycle rules, system health and usage figures (administrators)." },
       { name: "Legal holds", description: "Holds that keep a user's, a folder's or a file's data from deletion (administrators)." },
+      {
+        name: "Retention rules",
+        description: "Rules that keep a folder's files at least N days, or delete them after N days (administrators).",
+      },
     ],
   });
   return cached;

@@ -6,6 +6,7 @@ import { fileItemOperations, folderOperations } from "./items.server";
 import { legalHoldOperations } from "./legal-holds.server";
 import { notificationPreferenceOperations } from "./notification-preferences.server";
 import type { Operation } from "./operation.server";
+import { retentionRuleOperations } from "./retention-rules.server";
 import { searchOperations } from "./search.server";
 import { shareLinkOperations, userShareOperations } from "./sharing.server";
 import { tokenOperations } from "./tokens.server";
@@ -27,4 +28,5 @@ export const API_OPERATIONS: readonly Operation[] = [
   ...accountOperations,
   ...adminOperationsOperations,
   ...legalHoldOperations,
+  ...retentionRuleOperations,
 ];
